@@ -1,0 +1,1087 @@
+//! The ISA-independent half of the single-pass compiler: operand-stack management,
+//! register allocation, control-flow merges, calls and the frame.
+//!
+//! Frame layout (rbp-relative, growing down):
+//! ```text
+//!   [rbp + 16 + 8*i]   parameter i / result i (the caller's argument area)
+//!   [rbp + 8]          return address
+//!   [rbp]              caller's rbp
+//!   [rbp - 8]          the caller's vmctx (r15), reloaded after calls that may switch it
+//!   [rbp - 16 - 8*j]   non-parameter local j
+//!   below              one spill slot per operand-stack depth
+//!   [rsp + 8*i]        outgoing argument/result area
+//! ```
+
+use super::control::{Frame, FrameKind};
+use super::masm::*;
+use super::stack::{Loc, RegSet, Slot};
+use super::CompileEnv;
+use crate::error::Error;
+use crate::isa::x64::asm::{Cc, Mem};
+use crate::isa::x64::masm::{FunctionCode, Masm};
+use crate::isa::x64::regs::*;
+use crate::runtime::vmcontext::offsets;
+use crate::trap::TrapCode;
+use crate::types::{FuncType, ValType};
+
+pub type CResult<T = ()> = Result<T, Error>;
+
+pub fn size_of(ty: ValType) -> OperandSize {
+    match ty {
+        ValType::I32 | ValType::F32 => OperandSize::S32,
+        _ => OperandSize::S64,
+    }
+}
+
+fn load_kind(ty: ValType) -> LoadKind {
+    match ty {
+        ValType::I32 => LoadKind::U32,
+        ValType::F32 => LoadKind::F32,
+        ValType::F64 => LoadKind::F64,
+        _ => LoadKind::I64,
+    }
+}
+
+fn store_kind(ty: ValType) -> StoreKind {
+    match ty {
+        ValType::I32 => StoreKind::I32,
+        ValType::F32 => StoreKind::F32,
+        ValType::F64 => StoreKind::F64,
+        _ => StoreKind::I64,
+    }
+}
+
+/// How a callee is reached.
+#[derive(Clone, Copy, Debug)]
+pub enum Callee {
+    /// A function defined in this module: a direct `call rel32`.
+    Local(u32),
+    /// An imported function: through its `VMFuncRef`, switching vmctx.
+    Import(u32),
+}
+
+/// Where a runtime helper's argument comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum HelperArg {
+    Vmctx,
+    Imm(i64),
+    /// The n-th popped operand, counting from the deepest one.
+    Operand(usize),
+}
+
+const HEADER_SIZE: i32 = 8;
+
+pub struct FuncCompiler<'a> {
+    pub(crate) masm: Masm,
+    pub(crate) env: &'a CompileEnv<'a>,
+    locals: Vec<ValType>,
+    num_params: usize,
+    results: Vec<ValType>,
+    pub(crate) stack: Vec<Slot>,
+    free: RegSet,
+    pub(crate) control: Vec<Frame>,
+    pub(crate) reachable: bool,
+    /// Nesting depth of blocks entered while unreachable (compiled as nothing).
+    pub(crate) dead_depth: u32,
+    max_depth: usize,
+    max_outgoing: usize,
+    frame_size_patch: u32,
+}
+
+impl<'a> FuncCompiler<'a> {
+    pub fn new(env: &'a CompileEnv<'a>, ty: &FuncType, locals: Vec<ValType>) -> FuncCompiler<'a> {
+        let mut free = RegSet::from_regs(&ALLOCATABLE_GPRS);
+        for r in ALLOCATABLE_XMMS {
+            free.insert(r);
+        }
+        let mut all_locals = ty.params().to_vec();
+        all_locals.extend(locals);
+        let mut masm = Masm::new();
+        let label = masm.asm.new_label();
+        FuncCompiler {
+            masm,
+            env,
+            locals: all_locals,
+            num_params: ty.params().len(),
+            results: ty.results().to_vec(),
+            stack: Vec::with_capacity(16),
+            free,
+            control: vec![Frame {
+                kind: FrameKind::Function,
+                label,
+                else_label: None,
+                height: 0,
+                params: Vec::new(),
+                results: ty.results().to_vec(),
+                label_used: false,
+            }],
+            reachable: true,
+            dead_depth: 0,
+            max_depth: 0,
+            max_outgoing: ty.params().len().max(ty.results().len()),
+            frame_size_patch: 0,
+        }
+    }
+
+    // ---- frame ----
+
+    fn num_body_locals(&self) -> usize {
+        self.locals.len() - self.num_params
+    }
+
+    pub(crate) fn local_type(&self, index: u32) -> ValType {
+        self.locals[index as usize]
+    }
+
+    fn local_mem(&self, index: u32) -> Mem {
+        let i = index as usize;
+        if i < self.num_params {
+            Mem::Base(RBP, 16 + 8 * i as i32)
+        } else {
+            Mem::Base(RBP, -HEADER_SIZE - 8 * (i - self.num_params + 1) as i32)
+        }
+    }
+
+    fn slot_mem(&self, depth: u32) -> Mem {
+        Mem::Base(RBP, -HEADER_SIZE - 8 * self.num_body_locals() as i32 - 8 * (depth as i32 + 1))
+    }
+
+    fn loc_mem(&self, loc: Loc) -> Option<Mem> {
+        match loc {
+            Loc::Local(i) => Some(self.local_mem(i)),
+            Loc::Stack(d) => Some(self.slot_mem(d)),
+            _ => None,
+        }
+    }
+
+    pub fn emit_prologue(&mut self) {
+        let a = &mut self.masm.asm;
+        a.push(RBP);
+        a.mov_rr(OperandSize::S64, RBP, RSP);
+        self.frame_size_patch = a.sub_rsp_placeholder();
+        a.store(StoreKind::I64, Mem::Base(RBP, -8), VMCTX);
+        a.load(LoadKind::I64, SCRATCH, Mem::Base(VMCTX, offsets::VMCTX_RUNTIME));
+        a.cmp_rm(OperandSize::S64, RSP, Mem::Base(SCRATCH, offsets::RUNTIME_STACK_LIMIT));
+        self.masm.trap_if(Cc::B, TrapCode::StackOverflow);
+        let n = self.num_body_locals();
+        if n <= 8 {
+            for j in 0..n {
+                let m = self.local_mem((self.num_params + j) as u32);
+                self.masm.asm.store_imm(StoreKind::I64, m, 0);
+            }
+        } else {
+            // rdi, rcx and rax hold nothing at entry: arguments arrive in memory.
+            let lowest = self.local_mem((self.num_params + n - 1) as u32);
+            let a = &mut self.masm.asm;
+            a.lea(RDI, lowest);
+            a.mov_ri(RCX, n as i64);
+            a.mov_ri(RAX, 0);
+            a.rep_stosq();
+        }
+    }
+
+    fn emit_epilogue(&mut self) {
+        let a = &mut self.masm.asm;
+        a.mov_rr(OperandSize::S64, RSP, RBP);
+        a.pop(RBP);
+        a.ret();
+    }
+
+    pub fn finish(mut self) -> CResult<FunctionCode> {
+        self.masm.emit_trap_stubs(self.env.trap_exit);
+        let frame = HEADER_SIZE as usize + 8 * (self.num_body_locals() + self.max_depth + self.max_outgoing);
+        let frame = (frame + 15) & !15;
+        if frame > i32::MAX as usize / 2 {
+            return Err(Error::Unsupported("function frame too large".into()));
+        }
+        let patch = self.frame_size_patch as usize;
+        let mut code = self.masm.finish()?;
+        code.bytes[patch..patch + 4].copy_from_slice(&(frame as i32).to_le_bytes());
+        Ok(code)
+    }
+
+    // ---- registers ----
+
+    fn take_free(&mut self, float: bool, avoid: RegSet) -> Option<Reg> {
+        let pick = |regs: &[Reg]| regs.iter().copied().find(|r| self.free.contains(*r) && !avoid.contains(*r));
+        let r = if float { pick(&ALLOCATABLE_XMMS) } else { pick(&ALLOCATABLE_GPRS) }?;
+        self.free.remove(r);
+        Some(r)
+    }
+
+    /// A free register of the class, spilling the deepest register-held stack entry
+    /// if none is free.
+    pub(crate) fn alloc_except(&mut self, float: bool, avoid: RegSet) -> Reg {
+        if let Some(r) = self.take_free(float, avoid) {
+            return r;
+        }
+        let victim = self
+            .stack
+            .iter()
+            .position(|s| matches!(s.loc, Loc::Reg(r) if r.is_xmm() == float && !avoid.contains(r)));
+        match victim {
+            Some(d) => {
+                let r = self.stack[d].reg().unwrap_or(RAX);
+                self.spill_entry(d);
+                self.free.remove(r);
+                r
+            }
+            // Unreachable with 11 GPRs and 15 XMMs against at most three live operands.
+            None => panic!("register allocator: no register to spill"),
+        }
+    }
+
+    pub(crate) fn alloc(&mut self, float: bool) -> Reg {
+        self.alloc_except(float, RegSet::default())
+    }
+
+    pub(crate) fn alloc_for(&mut self, ty: ValType) -> Reg {
+        self.alloc(ty.is_float())
+    }
+
+    pub(crate) fn free_reg(&mut self, r: Reg) {
+        self.free.insert(r);
+    }
+
+    pub(crate) fn release(&mut self, s: Slot) {
+        if let Loc::Reg(r) = s.loc {
+            self.free_reg(r);
+        }
+    }
+
+    fn spill_entry(&mut self, d: usize) {
+        let s = self.stack[d];
+        let m = self.slot_mem(d as u32);
+        match s.loc {
+            Loc::Reg(r) => {
+                self.masm.asm.store(store_kind(s.ty), m, r);
+                self.free_reg(r);
+            }
+            Loc::Stack(_) => return,
+            Loc::Const(_) | Loc::Local(_) => self.store_loc(s.ty, s.loc, m),
+        }
+        self.stack[d].loc = Loc::Stack(d as u32);
+    }
+
+    /// Makes `r` free by moving the stack entry that holds it (if any) elsewhere.
+    pub(crate) fn evict(&mut self, r: Reg) {
+        if self.free.contains(r) {
+            return;
+        }
+        if let Some(d) = self.stack.iter().position(|s| s.loc == Loc::Reg(r)) {
+            let mut avoid = RegSet::default();
+            avoid.insert(r);
+            match self.take_free(r.is_xmm(), avoid) {
+                Some(n) => {
+                    self.move_reg(self.stack[d].ty, n, r);
+                    self.stack[d].loc = Loc::Reg(n);
+                    self.free_reg(r);
+                }
+                None => self.spill_entry(d),
+            }
+        }
+    }
+
+    fn move_reg(&mut self, ty: ValType, dst: Reg, src: Reg) {
+        if dst == src {
+            return;
+        }
+        if ty.is_float() {
+            self.masm.asm.movaps(dst, src);
+        } else {
+            self.masm.asm.mov_rr(OperandSize::S64, dst, src);
+        }
+    }
+
+    /// Spills every register-held stack entry; calls clobber all allocatable registers.
+    pub(crate) fn spill_registers(&mut self) {
+        for d in 0..self.stack.len() {
+            if matches!(self.stack[d].loc, Loc::Reg(_)) {
+                self.spill_entry(d);
+            }
+        }
+    }
+
+    // ---- operand stack ----
+
+    pub(crate) fn push(&mut self, ty: ValType, loc: Loc) {
+        if let Loc::Reg(r) = loc {
+            self.free.remove(r);
+        }
+        self.stack.push(Slot::new(ty, loc));
+        self.max_depth = self.max_depth.max(self.stack.len());
+    }
+
+    pub(crate) fn push_reg(&mut self, ty: ValType, r: Reg) {
+        self.push(ty, Loc::Reg(r));
+    }
+
+    pub(crate) fn push_const(&mut self, ty: ValType, bits: i64) {
+        let bits = if size_of(ty) == OperandSize::S32 { bits as u32 as i64 } else { bits };
+        self.push(ty, Loc::Const(bits));
+    }
+
+    /// Pops an operand. Its register stays allocated until `release`d or reused.
+    pub(crate) fn pop(&mut self) -> Slot {
+        match self.stack.pop() {
+            Some(s) => s,
+            // Validation guarantees operands; an empty stack here is a compiler bug.
+            None => panic!("operand stack underflow"),
+        }
+    }
+
+    pub(crate) fn peek(&self, from_top: usize) -> Slot {
+        self.stack[self.stack.len() - 1 - from_top]
+    }
+
+    /// Puts a value into a register, reusing its own register when it has one.
+    pub(crate) fn to_reg(&mut self, s: Slot) -> Reg {
+        self.to_reg_except(s, RegSet::default())
+    }
+
+    pub(crate) fn to_reg_except(&mut self, s: Slot, avoid: RegSet) -> Reg {
+        if let Loc::Reg(r) = s.loc {
+            if !avoid.contains(r) {
+                return r;
+            }
+        }
+        let r = self.alloc_except(s.ty.is_float(), avoid);
+        self.load_into(s, r);
+        r
+    }
+
+    /// Copies a value into `dst` (freeing the value's own register if it had one).
+    pub(crate) fn load_into(&mut self, s: Slot, dst: Reg) {
+        match s.loc {
+            Loc::Reg(r) => {
+                self.move_reg(s.ty, dst, r);
+                if r != dst {
+                    self.free_reg(r);
+                }
+            }
+            Loc::Const(c) => {
+                if s.ty.is_float() {
+                    self.masm.load_float_const(size_of(s.ty), dst, c as u64);
+                } else {
+                    self.masm.asm.mov_ri(dst, c);
+                }
+            }
+            Loc::Local(_) | Loc::Stack(_) => {
+                let m = self.loc_mem(s.loc).unwrap_or(Mem::Base(RBP, 0));
+                self.masm.asm.load(load_kind(s.ty), dst, m);
+            }
+        }
+    }
+
+    /// Stores a value of `ty` held at `loc` into `m`, via the scratch register if needed.
+    fn store_loc(&mut self, ty: ValType, loc: Loc, m: Mem) {
+        match loc {
+            Loc::Reg(r) => self.masm.asm.store(store_kind(ty), m, r),
+            Loc::Const(c) => {
+                let kind = if size_of(ty) == OperandSize::S32 { StoreKind::I32 } else { StoreKind::I64 };
+                if kind == StoreKind::I32 || c as i32 as i64 == c {
+                    self.masm.asm.store_imm(kind, m, c as i32);
+                } else {
+                    self.masm.asm.mov_ri(SCRATCH, c);
+                    self.masm.asm.store(StoreKind::I64, m, SCRATCH);
+                }
+            }
+            Loc::Local(_) | Loc::Stack(_) => {
+                let src = self.loc_mem(loc).unwrap_or(Mem::Base(RBP, 0));
+                if src != m {
+                    self.masm.asm.load(LoadKind::I64, SCRATCH, src);
+                    self.masm.asm.store(StoreKind::I64, m, SCRATCH);
+                }
+            }
+        }
+    }
+
+    /// Before a local is written, stack entries still reading it lazily must take
+    /// their value now.
+    pub(crate) fn materialize_local(&mut self, index: u32) {
+        for d in 0..self.stack.len() {
+            if self.stack[d].loc == Loc::Local(index) {
+                let ty = self.stack[d].ty;
+                match self.take_free(ty.is_float(), RegSet::default()) {
+                    Some(r) => {
+                        self.masm.asm.load(load_kind(ty), r, self.local_mem(index));
+                        self.stack[d].loc = Loc::Reg(r);
+                    }
+                    None => self.spill_entry(d),
+                }
+            }
+        }
+    }
+
+    pub(crate) fn set_local(&mut self, index: u32, value: Slot) {
+        self.materialize_local(index);
+        let m = self.local_mem(index);
+        if value.loc != Loc::Local(index) {
+            self.store_loc(value.ty, value.loc, m);
+        }
+    }
+
+    // ---- control flow ----
+
+    /// Brings the stack into the canonical state for entering a frame whose top
+    /// `params` entries become its parameters.
+    pub(crate) fn canonicalize_for_frame(&mut self, params: usize) {
+        let first_param = self.stack.len() - params;
+        for d in 0..self.stack.len() {
+            let s = self.stack[d];
+            let keep = matches!(s.loc, Loc::Const(_)) && d < first_param;
+            if !keep {
+                self.spill_entry(d);
+            }
+        }
+    }
+
+    /// Copies the top `n` values to the canonical slots of a label whose frame starts
+    /// at `height`, without changing the compile-time stack (the copies happen only on
+    /// the branch path).
+    pub(crate) fn copy_to_label(&mut self, n: usize, height: usize) {
+        let top = self.stack.len() - n;
+        for i in 0..n {
+            let s = self.stack[top + i];
+            let d = (height + i) as u32;
+            if s.loc != Loc::Stack(d) {
+                let m = self.slot_mem(d);
+                self.store_loc(s.ty, s.loc, m);
+            }
+        }
+    }
+
+    pub(crate) fn needs_copies(&self, n: usize, height: usize) -> bool {
+        let top = self.stack.len() - n;
+        (0..n).any(|i| self.stack[top + i].loc != Loc::Stack((height + i) as u32))
+    }
+
+    /// Replaces the stack above `height` by `types` in canonical slots.
+    pub(crate) fn reset_stack(&mut self, height: usize, types: &[ValType]) {
+        while self.stack.len() > height {
+            let s = self.pop();
+            self.release(s);
+        }
+        for (i, &ty) in types.iter().enumerate() {
+            self.push(ty, Loc::Stack((height + i) as u32));
+        }
+    }
+
+    /// Branch-path code for `br` to the frame `depth` levels out (everything except the
+    /// final jump, which it returns as a label, or None for a return).
+    pub(crate) fn branch_prepare(&mut self, depth: u32) -> Option<dynasmrt::DynamicLabel> {
+        let idx = self.control.len() - 1 - depth as usize;
+        if self.control[idx].kind == FrameKind::Function {
+            return None;
+        }
+        let n = self.control[idx].branch_types().len();
+        let height = self.control[idx].height;
+        self.copy_to_label(n, height);
+        self.control[idx].label_used = true;
+        Some(self.control[idx].label)
+    }
+
+    pub(crate) fn branch(&mut self, depth: u32) {
+        match self.branch_prepare(depth) {
+            Some(label) => self.masm.asm.jmp(label),
+            None => self.emit_return(),
+        }
+    }
+
+    /// Multi-value returns write into the parameter area, so latent reads of
+    /// parameters must be taken first.
+    pub(crate) fn prepare_return(&mut self) {
+        let n = self.results.len();
+        if n > 1 {
+            let top = self.stack.len() - n;
+            for d in top..self.stack.len() {
+                if let Loc::Local(i) = self.stack[d].loc {
+                    if (i as usize) < self.num_params {
+                        self.spill_entry(d);
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn emit_return(&mut self) {
+        self.prepare_return();
+        let n = self.results.len();
+        let top = self.stack.len() - n;
+        if n == 1 {
+            let s = self.stack[top];
+            match s.loc {
+                Loc::Reg(r) if r.is_xmm() => self.masm.asm.mov_xmm_to_gpr(size_of(s.ty), RAX, r),
+                Loc::Reg(r) => self.masm.asm.mov_rr(OperandSize::S64, RAX, r),
+                Loc::Const(c) => self.masm.asm.mov_ri(RAX, c),
+                Loc::Local(_) | Loc::Stack(_) => {
+                    let m = self.loc_mem(s.loc).unwrap_or(Mem::Base(RBP, 0));
+                    let kind = if size_of(s.ty) == OperandSize::S32 { LoadKind::U32 } else { LoadKind::I64 };
+                    self.masm.asm.load(kind, RAX, m);
+                }
+            }
+        } else {
+            for i in 0..n {
+                let s = self.stack[top + i];
+                self.store_loc(s.ty, s.loc, Mem::Base(RBP, 16 + 8 * i as i32));
+            }
+        }
+        self.emit_epilogue();
+    }
+
+    // ---- calls ----
+
+    /// Calls a wasm function: arguments to the outgoing area, registers spilled,
+    /// results pushed.
+    pub(crate) fn emit_call(&mut self, callee: Callee, ty: &FuncType) {
+        let n = ty.params().len();
+        self.store_outgoing_args(n);
+        self.spill_registers();
+        match callee {
+            Callee::Local(index) => self.masm.call_function(index),
+            Callee::Import(index) => {
+                let a = &mut self.masm.asm;
+                a.load(LoadKind::I64, RAX, Mem::Base(VMCTX, offsets::VMCTX_FUNC_REFS));
+                a.load(LoadKind::I64, RAX, Mem::Base(RAX, 8 * index as i32));
+                a.load(LoadKind::I64, VMCTX, Mem::Base(RAX, offsets::FUNCREF_VMCTX));
+                a.call_mem(Mem::Base(RAX, offsets::FUNCREF_CODE));
+                self.reload_context();
+            }
+        }
+        self.push_call_results(ty);
+    }
+
+    pub(crate) fn store_outgoing_args(&mut self, n: usize) {
+        let top = self.stack.len() - n;
+        for i in 0..n {
+            let s = self.stack[top + i];
+            self.store_loc(s.ty, s.loc, Mem::Base(RSP, 8 * i as i32));
+        }
+        for _ in 0..n {
+            let s = self.pop();
+            self.release(s);
+        }
+    }
+
+    /// After a call that may have entered another instance.
+    pub(crate) fn reload_context(&mut self) {
+        let a = &mut self.masm.asm;
+        a.load(LoadKind::I64, VMCTX, Mem::Base(RBP, -8));
+        a.load(LoadKind::I64, MEMORY_BASE, Mem::Base(VMCTX, offsets::VMCTX_MEMORY0_BASE));
+    }
+
+    pub(crate) fn push_call_results(&mut self, ty: &FuncType) {
+        let results = ty.results();
+        self.max_outgoing = self.max_outgoing.max(ty.params().len()).max(results.len());
+        if results.len() == 1 {
+            let rt = results[0];
+            if rt.is_float() {
+                let x = self.alloc(true);
+                self.masm.asm.mov_gpr_to_xmm(size_of(rt), x, RAX);
+                self.push_reg(rt, x);
+            } else {
+                self.free.remove(RAX);
+                self.push_reg(rt, RAX);
+            }
+        } else {
+            for (i, &rt) in results.iter().enumerate() {
+                let r = self.alloc_for(rt);
+                self.masm.asm.load(load_kind(rt), r, Mem::Base(RSP, 8 * i as i32));
+                self.push_reg(rt, r);
+            }
+        }
+    }
+
+    /// Calls a runtime helper (System V ABI) with `operands` popped values and the
+    /// given argument list. Returns the register holding its integer result.
+    pub(crate) fn call_helper(&mut self, addr: usize, num_operands: usize, args: &[HelperArg], traps: bool) -> Reg {
+        // Operands go to their own (now free) spill slots, so loading the argument
+        // registers afterwards has no ordering hazards.
+        let base = self.stack.len() - num_operands;
+        let mut operands = Vec::with_capacity(num_operands);
+        for d in base..self.stack.len() {
+            self.spill_entry(d);
+            operands.push(self.stack[d]);
+        }
+        for _ in 0..num_operands {
+            self.pop();
+        }
+        self.spill_registers();
+        for (i, arg) in args.iter().enumerate() {
+            let dst = ARG_GPRS[i];
+            match *arg {
+                HelperArg::Vmctx => self.masm.asm.mov_rr(OperandSize::S64, dst, VMCTX),
+                HelperArg::Imm(v) => self.masm.asm.mov_ri(dst, v),
+                HelperArg::Operand(k) => {
+                    let s = operands[k];
+                    let m = self.loc_mem(s.loc).unwrap_or(Mem::Base(RBP, 0));
+                    let kind = if size_of(s.ty) == OperandSize::S32 { LoadKind::U32 } else { LoadKind::I64 };
+                    self.masm.asm.load(kind, dst, m);
+                }
+            }
+        }
+        self.masm.call_absolute(addr);
+        if traps {
+            self.masm.trap_if_helper_failed(self.env.trap_exit);
+        }
+        self.free.remove(RAX);
+        RAX
+    }
+
+    // ---- integer operations ----
+
+    /// `a op b` for add/sub/and/or/xor, choosing the immediate, memory or register form.
+    pub(crate) fn int_binop(&mut self, ty: ValType, op: AluOp) {
+        let size = size_of(ty);
+        let mut b = self.pop();
+        let mut a = self.pop();
+        if let (Some(x), Some(y)) = (a.constant(), b.constant()) {
+            return self.push_const(ty, op.eval(x, y));
+        }
+        let commutative = op != AluOp::Sub;
+        if commutative && (a.constant().is_some() || (a.reg().is_none() && b.reg().is_some())) {
+            std::mem::swap(&mut a, &mut b);
+        }
+        let dst = self.to_reg(a);
+        self.apply_alu(op, size, dst, b);
+        self.push_reg(ty, dst);
+    }
+
+    fn apply_alu(&mut self, op: AluOp, size: OperandSize, dst: Reg, b: Slot) {
+        match b.loc {
+            Loc::Const(c) if size == OperandSize::S32 || c as i32 as i64 == c => {
+                self.masm.asm.alu_ri(op, size, dst, c as i32)
+            }
+            Loc::Const(c) => {
+                self.masm.asm.mov_ri(SCRATCH, c);
+                self.masm.asm.alu_rr(op, size, dst, SCRATCH);
+            }
+            Loc::Reg(r) => {
+                self.masm.asm.alu_rr(op, size, dst, r);
+                self.free_reg(r);
+            }
+            Loc::Local(_) | Loc::Stack(_) => {
+                let m = self.loc_mem(b.loc).unwrap_or(Mem::Base(RBP, 0));
+                self.masm.asm.alu_rm(op, size, dst, m);
+            }
+        }
+    }
+
+    pub(crate) fn int_mul(&mut self, ty: ValType) {
+        let size = size_of(ty);
+        let mut b = self.pop();
+        let mut a = self.pop();
+        if let (Some(x), Some(y)) = (a.constant(), b.constant()) {
+            return self.push_const(ty, x.wrapping_mul(y));
+        }
+        if a.constant().is_some() || (a.reg().is_none() && b.reg().is_some()) {
+            std::mem::swap(&mut a, &mut b);
+        }
+        match b.loc {
+            Loc::Const(c) if size == OperandSize::S32 || c as i32 as i64 == c => {
+                let src = self.to_reg(a);
+                self.masm.asm.imul_rri(size, src, src, c as i32);
+                self.push_reg(ty, src);
+            }
+            Loc::Reg(r) => {
+                let dst = self.to_reg(a);
+                self.masm.asm.imul_rr(size, dst, r);
+                self.free_reg(r);
+                self.push_reg(ty, dst);
+            }
+            Loc::Local(_) | Loc::Stack(_) => {
+                let dst = self.to_reg(a);
+                let m = self.loc_mem(b.loc).unwrap_or(Mem::Base(RBP, 0));
+                self.masm.asm.imul_rm(size, dst, m);
+                self.push_reg(ty, dst);
+            }
+            Loc::Const(c) => {
+                let dst = self.to_reg(a);
+                self.masm.asm.mov_ri(SCRATCH, c);
+                self.masm.asm.imul_rr(size, dst, SCRATCH);
+                self.push_reg(ty, dst);
+            }
+        }
+    }
+
+    pub(crate) fn int_div(&mut self, ty: ValType, op: DivOp) {
+        let size = size_of(ty);
+        let b = self.pop();
+        let a = self.pop();
+        if let (Some(x), Some(y)) = (a.constant(), b.constant()) {
+            if let Some(v) = fold_div(op, size, x, y) {
+                return self.push_const(ty, v);
+            }
+        }
+        // Free rax and rdx of stack entries, then place the operands.
+        self.evict(RAX);
+        self.evict(RDX);
+        let mut fixed = RegSet::default();
+        fixed.insert(RAX);
+        fixed.insert(RDX);
+        let divisor = match b.loc {
+            Loc::Reg(r) if r != RAX && r != RDX => r,
+            _ => {
+                // Keep a's register out of the way while choosing the divisor's.
+                if let Loc::Reg(r) = a.loc {
+                    fixed.insert(r);
+                }
+                let r = self.alloc_except(false, fixed);
+                self.load_into(b, r);
+                r
+            }
+        };
+        self.free.remove(divisor);
+        if a.loc != Loc::Reg(RAX) {
+            // rax is either free or held by `a` itself.
+            self.load_into(a, RAX);
+        }
+        self.free.remove(RAX);
+        self.free.remove(RDX);
+        let result = self.masm.int_div(op, size, divisor);
+        self.free_reg(divisor);
+        let other = if result == RAX { RDX } else { RAX };
+        self.free_reg(other);
+        self.push_reg(ty, result);
+    }
+
+    pub(crate) fn int_shift(&mut self, ty: ValType, op: ShiftOp) {
+        let size = size_of(ty);
+        let bits = if size == OperandSize::S32 { 32 } else { 64 };
+        let b = self.pop();
+        let a = self.pop();
+        if let (Some(x), Some(y)) = (a.constant(), b.constant()) {
+            return self.push_const(ty, fold_shift(op, size, x, y));
+        }
+        if let Some(c) = b.constant() {
+            let dst = self.to_reg(a);
+            self.masm.asm.shift_ri(op, size, dst, (c & (bits - 1)) as u8);
+            return self.push_reg(ty, dst);
+        }
+        self.evict(RCX);
+        let mut avoid = RegSet::default();
+        avoid.insert(RCX);
+        // If `a` sits in rcx, move it out before the count goes there.
+        let a = if a.loc == Loc::Reg(RCX) {
+            let r = self.alloc_except(false, avoid);
+            self.masm.asm.mov_rr(OperandSize::S64, r, RCX);
+            Slot::new(a.ty, Loc::Reg(r))
+        } else {
+            a
+        };
+        if b.loc != Loc::Reg(RCX) {
+            self.load_into(b, RCX);
+        }
+        self.free.remove(RCX);
+        let dst = self.to_reg_except(a, avoid);
+        self.masm.asm.shift_cl(op, size, dst);
+        self.free_reg(RCX);
+        self.push_reg(ty, dst);
+    }
+
+    pub(crate) fn int_compare(&mut self, ty: ValType, cond: IntCond) {
+        let size = size_of(ty);
+        let mut b = self.pop();
+        let mut a = self.pop();
+        if let (Some(x), Some(y)) = (a.constant(), b.constant()) {
+            return self.push_const(ValType::I32, cond.eval(x, y, size) as i64);
+        }
+        let mut cond = cond;
+        if a.constant().is_some() || (a.reg().is_none() && b.reg().is_some()) {
+            std::mem::swap(&mut a, &mut b);
+            cond = cond.swap();
+        }
+        let ra = self.to_reg(a);
+        match b.loc {
+            Loc::Const(c) if size == OperandSize::S32 || c as i32 as i64 == c => {
+                self.masm.asm.cmp_ri(size, ra, c as i32)
+            }
+            Loc::Const(c) => {
+                self.masm.asm.mov_ri(SCRATCH, c);
+                self.masm.asm.cmp_rr(size, ra, SCRATCH);
+            }
+            Loc::Reg(r) => {
+                self.masm.asm.cmp_rr(size, ra, r);
+                self.free_reg(r);
+            }
+            Loc::Local(_) | Loc::Stack(_) => {
+                let m = self.loc_mem(b.loc).unwrap_or(Mem::Base(RBP, 0));
+                self.masm.asm.cmp_rm(size, ra, m);
+            }
+        }
+        self.masm.set_from_flags(cond.into(), ra);
+        self.push_reg(ValType::I32, ra);
+    }
+
+    pub(crate) fn int_eqz(&mut self, ty: ValType) {
+        let a = self.pop();
+        if let Some(x) = a.constant() {
+            return self.push_const(ValType::I32, (x == 0) as i64);
+        }
+        let r = self.to_reg(a);
+        self.masm.asm.test_rr(size_of(ty), r, r);
+        self.masm.set_from_flags(Cc::E, r);
+        self.push_reg(ValType::I32, r);
+    }
+
+    pub(crate) fn int_bitcount(&mut self, ty: ValType, op: BitCountOp) {
+        let a = self.pop();
+        let r = self.to_reg(a);
+        self.masm.asm.bitcount(op, size_of(ty), r, r);
+        self.push_reg(ty, r);
+    }
+
+    /// Unary integer operation in place.
+    pub(crate) fn int_unop(&mut self, result: ValType, f: impl FnOnce(&mut Masm, Reg)) {
+        let a = self.pop();
+        let r = self.to_reg(a);
+        f(&mut self.masm, r);
+        self.push_reg(result, r);
+    }
+
+    // ---- floats ----
+
+    pub(crate) fn float_binop(&mut self, ty: ValType, op: FloatBinOp) {
+        let b = self.pop();
+        let a = self.pop();
+        let dst = self.to_reg(a);
+        let mut avoid = RegSet::default();
+        avoid.insert(dst);
+        let src = self.to_reg_except(b, avoid);
+        self.masm.float_binop(op, size_of(ty), dst, src);
+        self.free_reg(src);
+        self.push_reg(ty, dst);
+    }
+
+    pub(crate) fn float_unop(&mut self, ty: ValType, op: FloatUnOp) {
+        let a = self.pop();
+        let r = self.to_reg(a);
+        self.masm.float_unop(op, size_of(ty), r);
+        self.push_reg(ty, r);
+    }
+
+    pub(crate) fn float_compare(&mut self, ty: ValType, cond: FloatCond) {
+        let b = self.pop();
+        let a = self.pop();
+        let ra = self.to_reg(a);
+        let mut avoid = RegSet::default();
+        avoid.insert(ra);
+        let rb = self.to_reg_except(b, avoid);
+        let dst = self.alloc(false);
+        self.masm.float_cmp(cond, size_of(ty), dst, ra, rb);
+        self.free_reg(ra);
+        self.free_reg(rb);
+        self.push_reg(ValType::I32, dst);
+    }
+
+    /// Converts between register classes: `f` gets (dst, src); src is freed after.
+    pub(crate) fn convert(&mut self, to: ValType, f: impl FnOnce(&mut Masm, Reg, Reg)) {
+        let a = self.pop();
+        let src = self.to_reg(a);
+        let dst = if src.is_xmm() == to.is_float() { src } else { self.alloc_for(to) };
+        f(&mut self.masm, dst, src);
+        if dst != src {
+            self.free_reg(src);
+        }
+        self.push_reg(to, dst);
+    }
+
+    /// Reinterprets bits: constants and memory operands just change type.
+    pub(crate) fn reinterpret(&mut self, to: ValType) {
+        let a = self.pop();
+        match a.loc {
+            Loc::Reg(r) => {
+                let dst = self.alloc_for(to);
+                if to.is_float() {
+                    self.masm.asm.mov_gpr_to_xmm(size_of(to), dst, r);
+                } else {
+                    self.masm.asm.mov_xmm_to_gpr(size_of(to), dst, r);
+                }
+                self.free_reg(r);
+                self.push_reg(to, dst);
+            }
+            Loc::Local(_) => {
+                let r = self.alloc_for(to);
+                let m = self.loc_mem(a.loc).unwrap_or(Mem::Base(RBP, 0));
+                self.masm.asm.load(load_kind(to), r, m);
+                self.push_reg(to, r);
+            }
+            loc => self.push(to, loc),
+        }
+    }
+
+    // ---- memory ----
+
+    /// The address operand of an access to memory 0 at static offset `offset`.
+    fn memory_operand(&mut self, addr: Slot, offset: u64) -> (Mem, Option<Reg>) {
+        if let Some(a) = addr.constant() {
+            let ea = a as u32 as u64 + offset;
+            if ea <= i32::MAX as u64 {
+                return (Mem::Base(MEMORY_BASE, ea as i32), None);
+            }
+            self.masm.asm.mov_ri(SCRATCH, ea as i64);
+            return (Mem::Indexed(MEMORY_BASE, SCRATCH, 0), None);
+        }
+        let r = self.to_reg(addr);
+        if offset <= i32::MAX as u64 {
+            (Mem::Indexed(MEMORY_BASE, r, offset as i32), Some(r))
+        } else {
+            self.masm.asm.mov_ri(SCRATCH, offset as i64);
+            self.masm.asm.alu_rr(AluOp::Add, OperandSize::S64, SCRATCH, r);
+            (Mem::Indexed(MEMORY_BASE, SCRATCH, 0), Some(r))
+        }
+    }
+
+    pub(crate) fn load(&mut self, ty: ValType, kind: LoadKind, offset: u64) {
+        let addr = self.pop();
+        let (mem, addr_reg) = self.memory_operand(addr, offset);
+        let dst = match addr_reg {
+            Some(r) if !ty.is_float() => r,
+            _ => {
+                let mut avoid = RegSet::default();
+                if let Some(r) = addr_reg {
+                    avoid.insert(r);
+                }
+                self.alloc_except(ty.is_float(), avoid)
+            }
+        };
+        self.masm.wasm_load(kind, dst, mem);
+        if let Some(r) = addr_reg {
+            if r != dst {
+                self.free_reg(r);
+            }
+        }
+        self.push_reg(ty, dst);
+    }
+
+    pub(crate) fn store(&mut self, kind: StoreKind, offset: u64) {
+        let value = self.pop();
+        let addr = self.pop();
+        let imm = match value.loc {
+            Loc::Const(c) if size_of(value.ty) == OperandSize::S32 || c as i32 as i64 == c => Some(c as i32),
+            _ => None,
+        };
+        let value_reg = if imm.is_none() { Some(self.to_reg(value)) } else { None };
+        let mut avoid = RegSet::default();
+        if let Some(r) = value_reg {
+            avoid.insert(r);
+        }
+        let (mem, addr_reg) = self.memory_operand_except(addr, offset, avoid);
+        match (imm, value_reg) {
+            (Some(i), _) => self.masm.wasm_store_imm(kind, mem, i),
+            (None, Some(r)) => self.masm.wasm_store(kind, mem, r),
+            (None, None) => {}
+        }
+        if let Some(r) = value_reg {
+            self.free_reg(r);
+        }
+        if let Some(r) = addr_reg {
+            self.free_reg(r);
+        }
+    }
+
+    fn memory_operand_except(&mut self, addr: Slot, offset: u64, avoid: RegSet) -> (Mem, Option<Reg>) {
+        if addr.constant().is_none() && addr.reg().is_none() {
+            let r = self.alloc_except(false, avoid);
+            self.load_into(addr, r);
+            return self.memory_operand(Slot::new(addr.ty, Loc::Reg(r)), offset);
+        }
+        self.memory_operand(addr, offset)
+    }
+
+    // ---- globals and references ----
+
+    pub(crate) fn global_address(&mut self, index: u32) -> Mem {
+        let a = &mut self.masm.asm;
+        a.load(LoadKind::I64, SCRATCH, Mem::Base(VMCTX, offsets::VMCTX_GLOBALS));
+        a.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, 8 * index as i32));
+        Mem::Base(SCRATCH, 0)
+    }
+
+    /// Loads `[vmctx.<array_field>[index]]` (a pointer) into `dst`.
+    pub(crate) fn load_vm_pointer(&mut self, dst: Reg, array_field: i32, index: u32) {
+        let a = &mut self.masm.asm;
+        a.load(LoadKind::I64, dst, Mem::Base(VMCTX, array_field));
+        a.load(LoadKind::I64, dst, Mem::Base(dst, 8 * index as i32));
+    }
+
+    /// Bounds-checks `index` against table `table` and leaves the element's address
+    /// as `[SCRATCH + index*8]`.
+    pub(crate) fn table_element(&mut self, table: u32, index: Reg, trap: TrapCode) -> Mem {
+        self.load_vm_pointer(SCRATCH, offsets::VMCTX_TABLES, table);
+        self.masm.asm.cmp_rm(OperandSize::S64, index, Mem::Base(SCRATCH, offsets::TABLE_LENGTH));
+        self.masm.trap_if(Cc::Ae, trap);
+        self.masm.asm.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, offsets::TABLE_BASE));
+        Mem::Scaled8(SCRATCH, index, 0)
+    }
+
+    pub(crate) fn call_indirect(&mut self, type_index: u32, table: u32) {
+        let ty = self.env.types[type_index as usize].clone();
+        let type_id = self.env.type_ids[type_index as usize];
+        let index = self.pop();
+        let n = ty.params().len();
+        // The index must survive the argument stores and the spill.
+        let idx = self.to_reg(index);
+        self.store_outgoing_args(n);
+        self.spill_registers();
+        let element = self.table_element(table, idx, TrapCode::UndefinedElement);
+        let a = &mut self.masm.asm;
+        a.load(LoadKind::I64, SCRATCH, element);
+        a.test_rr(OperandSize::S64, SCRATCH, SCRATCH);
+        self.masm.trap_if(Cc::E, TrapCode::IndirectCallToNull);
+        self.masm.asm.cmp_mi(OperandSize::S32, Mem::Base(SCRATCH, offsets::FUNCREF_TYPE_ID), type_id as i32);
+        self.masm.trap_if(Cc::Ne, TrapCode::BadSignature);
+        let a = &mut self.masm.asm;
+        a.load(LoadKind::I64, VMCTX, Mem::Base(SCRATCH, offsets::FUNCREF_VMCTX));
+        a.call_mem(Mem::Base(SCRATCH, offsets::FUNCREF_CODE));
+        self.free_reg(idx);
+        self.reload_context();
+        self.push_call_results(&ty);
+    }
+}
+
+fn fold_div(op: DivOp, size: OperandSize, x: i64, y: i64) -> Option<i64> {
+    match size {
+        OperandSize::S32 => {
+            let (x, y) = (x as i32, y as i32);
+            let v = match op {
+                DivOp::DivS => x.checked_div(y)?,
+                DivOp::RemS => x.checked_rem(y).or(if y == -1 { Some(0) } else { None })?,
+                DivOp::DivU => (x as u32).checked_div(y as u32)? as i32,
+                DivOp::RemU => (x as u32).checked_rem(y as u32)? as i32,
+            };
+            Some(v as u32 as i64)
+        }
+        OperandSize::S64 => Some(match op {
+            DivOp::DivS => x.checked_div(y)?,
+            DivOp::RemS => x.checked_rem(y).or(if y == -1 { Some(0) } else { None })?,
+            DivOp::DivU => (x as u64).checked_div(y as u64)? as i64,
+            DivOp::RemU => (x as u64).checked_rem(y as u64)? as i64,
+        }),
+    }
+}
+
+fn fold_shift(op: ShiftOp, size: OperandSize, x: i64, y: i64) -> i64 {
+    match size {
+        OperandSize::S32 => {
+            let (x, y) = (x as u32, y as u32);
+            (match op {
+                ShiftOp::Shl => x.wrapping_shl(y),
+                ShiftOp::ShrS => (x as i32).wrapping_shr(y) as u32,
+                ShiftOp::ShrU => x.wrapping_shr(y),
+                ShiftOp::Rotl => x.rotate_left(y % 32),
+                ShiftOp::Rotr => x.rotate_right(y % 32),
+            }) as i64
+        }
+        OperandSize::S64 => {
+            let (x, y) = (x as u64, y as u32);
+            (match op {
+                ShiftOp::Shl => x.wrapping_shl(y),
+                ShiftOp::ShrS => (x as i64).wrapping_shr(y) as u64,
+                ShiftOp::ShrU => x.wrapping_shr(y),
+                ShiftOp::Rotl => x.rotate_left(y % 64),
+                ShiftOp::Rotr => x.rotate_right(y % 64),
+            }) as i64
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! Control frames: blocks, loops, ifs and the function body itself.
+//!
+//! Merge points use one canonical state: every value a label receives lives in the
+//! frame slot of its stack depth, and everything below the frame was spilled (or is a
+//! constant) when the frame was entered, so no path can change it.
+
+use crate::types::ValType;
+use dynasmrt::DynamicLabel;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameKind {
+    Function,
+    Block,
+    Loop,
+    If,
+}
+
+#[derive(Debug)]
+pub struct Frame {
+    pub kind: FrameKind,
+    /// Where a branch to this frame goes: the loop header, or after `end`.
+    pub label: DynamicLabel,
+    /// For `if`: the start of the else arm, until it is bound.
+    pub else_label: Option<DynamicLabel>,
+    /// Operand-stack height below the frame's parameters.
+    pub height: usize,
+    pub params: Vec<ValType>,
+    pub results: Vec<ValType>,
+    /// Whether any branch targets `label` (so the end is a merge point).
+    pub label_used: bool,
+}
+
+impl Frame {
+    /// The values a branch to this frame carries.
+    pub fn branch_types(&self) -> &[ValType] {
+        if self.kind == FrameKind::Loop {
+            &self.params
+        } else {
+            &self.results
+        }
+    }
+}

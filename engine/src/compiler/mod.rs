@@ -1,0 +1,59 @@
+//! The single-pass baseline compiler: wasm function bodies to x86-64 machine code.
+//!
+//! `visitor.rs` has one handler per opcode (wasmparser's `VisitOperator`), each a line
+//! or two over `codegen.rs`, which owns the operand stack, registers, control flow and
+//! calls. Instruction selection lives behind `masm.rs` in `isa::x64`.
+
+pub mod codegen;
+pub mod control;
+pub mod masm;
+pub mod stack;
+pub mod visitor;
+
+use crate::error::Error;
+use crate::isa::x64::masm::FunctionCode;
+use crate::types::{FuncType, GlobalType, ValType};
+use codegen::FuncCompiler;
+use wasmparser::{FunctionBody, Operator, VisitOperator};
+
+/// What compiling a function body needs to know about its module.
+pub struct CompileEnv<'a> {
+    pub types: &'a [FuncType],
+    /// Canonical signature id of each type index.
+    pub type_ids: &'a [u32],
+    /// Type index of each function, imports first.
+    pub func_types: &'a [u32],
+    pub num_imported_funcs: u32,
+    pub globals: &'a [GlobalType],
+    /// Element type of each table.
+    pub table_elements: &'a [ValType],
+    pub trap_exit: usize,
+}
+
+pub fn compile_function(env: &CompileEnv<'_>, func_index: u32, body: &FunctionBody<'_>) -> Result<FunctionCode, Error> {
+    let ty = &env.types[env.func_types[func_index as usize] as usize];
+    let mut locals = Vec::new();
+    let mut reader = body.get_locals_reader()?;
+    for _ in 0..reader.get_count() {
+        let (count, ty) = reader.read()?;
+        let ty = ValType::from_wasmparser(ty)
+            .ok_or_else(|| Error::Unsupported(format!("local of type {ty:?}")))?;
+        locals.extend(std::iter::repeat_n(ty, count as usize));
+    }
+    let mut compiler = FuncCompiler::new(env, ty, locals);
+    compiler.emit_prologue();
+    let mut ops = body.get_operators_reader()?;
+    while !ops.eof() {
+        let op = ops.read()?;
+        if !compiler.reachable && !is_structured_control(&op) {
+            continue;
+        }
+        compiler.visit_operator(&op)?;
+    }
+    compiler.finish()
+}
+
+/// Operators that matter even in unreachable code, because they open or close frames.
+fn is_structured_control(op: &Operator<'_>) -> bool {
+    matches!(op, Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } | Operator::Else | Operator::End)
+}

@@ -1,0 +1,1159 @@
+//! One handler per WebAssembly opcode.
+//!
+//! Most handlers are a single line naming the operation and its operand type;
+//! `codegen.rs` chooses constant folding, immediate, memory or register forms.
+
+use super::codegen::{size_of, CResult, Callee, FuncCompiler, HelperArg};
+use super::control::{Frame, FrameKind};
+use super::masm::*;
+use super::stack::{Loc, RegSet};
+use crate::error::Error;
+use crate::isa::x64::asm::{Cc, Mem};
+use crate::isa::x64::regs::*;
+use crate::runtime::libcalls;
+use crate::runtime::vmcontext::offsets;
+use crate::trap::TrapCode;
+use crate::types::ValType;
+use wasmparser::{BlockType, BrTable, HeapType, MemArg, VisitOperator};
+
+use ValType::{F32, F64, I32, I64};
+
+fn value_type(ty: wasmparser::ValType) -> CResult<ValType> {
+    ValType::from_wasmparser(ty).ok_or_else(|| Error::Unsupported(format!("value type {ty:?}")))
+}
+
+impl FuncCompiler<'_> {
+    fn block_signature(&self, bt: BlockType) -> CResult<(Vec<ValType>, Vec<ValType>)> {
+        Ok(match bt {
+            BlockType::Empty => (vec![], vec![]),
+            BlockType::Type(t) => (vec![], vec![value_type(t)?]),
+            BlockType::FuncType(i) => {
+                let ty = &self.env.types[i as usize];
+                (ty.params().to_vec(), ty.results().to_vec())
+            }
+        })
+    }
+
+    fn enter_frame(&mut self, kind: FrameKind, bt: BlockType) -> CResult {
+        if !self.reachable {
+            self.dead_depth += 1;
+            return Ok(());
+        }
+        let (params, results) = self.block_signature(bt)?;
+        let cond = if kind == FrameKind::If { Some(self.pop()) } else { None };
+        let cond_reg = cond.map(|c| self.to_reg(c));
+        self.canonicalize_for_frame(params.len());
+        let label = self.masm.asm.new_label();
+        let mut else_label = None;
+        match kind {
+            FrameKind::Loop => self.masm.asm.bind(label),
+            FrameKind::If => {
+                let l = self.masm.asm.new_label();
+                if let Some(r) = cond_reg {
+                    self.masm.asm.test_rr(OperandSize::S32, r, r);
+                    self.masm.asm.jcc(Cc::E, l);
+                    self.free_reg(r);
+                }
+                else_label = Some(l);
+            }
+            _ => {}
+        }
+        let height = self.stack.len() - params.len();
+        self.control.push(Frame { kind, label, else_label, height, params, results, label_used: false });
+        Ok(())
+    }
+
+    fn memarg_check(&self, memarg: &MemArg) -> CResult {
+        if memarg.target != wasmparser::MemArgTarget::Memory(0) {
+            return Err(Error::Unsupported("multiple memories".into()));
+        }
+        Ok(())
+    }
+
+    fn load_op(&mut self, ty: ValType, kind: LoadKind, memarg: MemArg) -> CResult {
+        self.memarg_check(&memarg)?;
+        self.load(ty, kind, memarg.offset);
+        Ok(())
+    }
+
+    fn store_op(&mut self, kind: StoreKind, memarg: MemArg) -> CResult {
+        self.memarg_check(&memarg)?;
+        self.store(kind, memarg.offset);
+        Ok(())
+    }
+
+    fn trunc_op(&mut self, from: ValType, to: ValType, signed: bool, saturating: bool) -> CResult {
+        let kind = TruncKind { from: size_of(from), to: size_of(to), signed, saturating };
+        self.convert(to, |m, dst, src| m.trunc(kind, dst, src));
+        Ok(())
+    }
+
+    fn convert_op(&mut self, from: ValType, to: ValType, signed: bool) -> CResult {
+        self.convert(to, |m, dst, src| m.convert_int_to_float(size_of(to), size_of(from), signed, dst, src));
+        Ok(())
+    }
+
+    fn sign_extend(&mut self, ty: ValType, from_bits: u8) -> CResult {
+        let to64 = ty == I64;
+        self.int_unop(ty, |m, r| m.asm.movsx_rr(r, r, from_bits, to64));
+        Ok(())
+    }
+
+    /// A runtime helper taking (vmctx, immediates..., operands...) and returning a trap code.
+    fn helper(&mut self, addr: usize, imms: &[i64], operands: usize, traps: bool) -> Reg {
+        let mut args = vec![HelperArg::Vmctx];
+        args.extend(imms.iter().map(|&v| HelperArg::Imm(v)));
+        args.extend((0..operands).map(HelperArg::Operand));
+        self.call_helper(addr, operands, &args, traps)
+    }
+
+    fn void_helper(&mut self, addr: usize, imms: &[i64], operands: usize) -> CResult {
+        let r = self.helper(addr, imms, operands, true);
+        self.free_reg(r);
+        Ok(())
+    }
+}
+
+macro_rules! unsupported_proposals {
+    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        $(
+            unsupported_proposals!(@one $proposal $visit $({ $($arg: $argty),* })?);
+        )*
+    };
+    (@one mvp $($rest:tt)*) => {};
+    (@one sign_extension $($rest:tt)*) => {};
+    (@one saturating_float_to_int $($rest:tt)*) => {};
+    (@one bulk_memory $($rest:tt)*) => {};
+    (@one reference_types $($rest:tt)*) => {};
+    (@one $proposal:ident $visit:ident $({ $($arg:ident: $argty:ty),* })?) => {
+        fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
+            $($(let _ = $arg;)*)?
+            Err(Error::Unsupported(format!(
+                "the {} proposal ({}) is not supported yet",
+                stringify!($proposal),
+                stringify!($visit)
+            )))
+        }
+    };
+}
+
+impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
+    type Output = CResult;
+
+    wasmparser::for_each_visit_operator!(unsupported_proposals);
+
+    // ---- control ----
+
+    fn visit_unreachable(&mut self) -> CResult {
+        self.masm.trap(TrapCode::Unreachable);
+        self.reachable = false;
+        Ok(())
+    }
+    fn visit_nop(&mut self) -> CResult {
+        Ok(())
+    }
+    fn visit_block(&mut self, bt: BlockType) -> CResult {
+        self.enter_frame(FrameKind::Block, bt)
+    }
+    fn visit_loop(&mut self, bt: BlockType) -> CResult {
+        self.enter_frame(FrameKind::Loop, bt)
+    }
+    fn visit_if(&mut self, bt: BlockType) -> CResult {
+        self.enter_frame(FrameKind::If, bt)
+    }
+    fn visit_else(&mut self) -> CResult {
+        if self.dead_depth > 0 {
+            return Ok(());
+        }
+        let idx = self.control.len() - 1;
+        let (n, height) = (self.control[idx].results.len(), self.control[idx].height);
+        if self.reachable {
+            self.copy_to_label(n, height);
+            let label = self.control[idx].label;
+            self.masm.asm.jmp(label);
+            self.control[idx].label_used = true;
+        }
+        if let Some(l) = self.control[idx].else_label.take() {
+            self.masm.asm.bind(l);
+        }
+        let params = self.control[idx].params.clone();
+        self.reset_stack(height, &params);
+        self.reachable = true;
+        Ok(())
+    }
+    fn visit_end(&mut self) -> CResult {
+        if self.dead_depth > 0 {
+            self.dead_depth -= 1;
+            return Ok(());
+        }
+        let frame = match self.control.pop() {
+            Some(f) => f,
+            None => return Err(Error::Unsupported("internal compiler error: end without frame".into())),
+        };
+        match frame.kind {
+            FrameKind::Function => {
+                if self.reachable {
+                    self.emit_return();
+                }
+                self.reachable = false;
+            }
+            FrameKind::Loop => {
+                if !self.reachable {
+                    self.reset_stack(frame.height, &frame.results);
+                }
+            }
+            FrameKind::Block | FrameKind::If => {
+                let merges = frame.label_used || frame.else_label.is_some();
+                if !merges {
+                    // Nothing branches here: the fallthrough state continues as is.
+                    if !self.reachable {
+                        self.reset_stack(frame.height, &frame.results);
+                    }
+                    self.masm.asm.bind(frame.label);
+                    return Ok(());
+                }
+                if self.reachable {
+                    self.copy_to_label(frame.results.len(), frame.height);
+                }
+                if let Some(l) = frame.else_label {
+                    // An `if` without `else` passes its parameters through, already in
+                    // their canonical slots.
+                    self.masm.asm.bind(l);
+                }
+                self.masm.asm.bind(frame.label);
+                self.reset_stack(frame.height, &frame.results);
+                self.reachable = true;
+            }
+        }
+        Ok(())
+    }
+    fn visit_br(&mut self, relative_depth: u32) -> CResult {
+        self.branch(relative_depth);
+        self.reachable = false;
+        Ok(())
+    }
+    fn visit_br_if(&mut self, relative_depth: u32) -> CResult {
+        let cond = self.pop();
+        let r = self.to_reg(cond);
+        self.masm.asm.test_rr(OperandSize::S32, r, r);
+        self.free_reg(r);
+        let idx = self.control.len() - 1 - relative_depth as usize;
+        let to_function = self.control[idx].kind == FrameKind::Function;
+        if to_function {
+            self.prepare_return();
+        }
+        let frame = &self.control[idx];
+        if !to_function && !self.needs_copies(frame.branch_types().len(), frame.height) {
+            let label = frame.label;
+            self.control[idx].label_used = true;
+            self.masm.asm.jcc(Cc::Ne, label);
+        } else {
+            let skip = self.masm.asm.new_label();
+            self.masm.asm.jcc(Cc::E, skip);
+            self.branch(relative_depth);
+            self.masm.asm.bind(skip);
+        }
+        Ok(())
+    }
+    fn visit_br_table(&mut self, targets: BrTable<'a>) -> CResult {
+        let index = self.pop();
+        let r = self.to_reg(index);
+        let depths = targets.targets().collect::<Result<Vec<u32>, _>>()?;
+        let default = targets.default();
+        if self.control.iter().any(|f| f.kind == FrameKind::Function) {
+            self.prepare_return();
+        }
+        // One landing pad per distinct target: copies for that label, then the jump.
+        let mut pads: Vec<(u32, dynasmrt::DynamicLabel)> = Vec::new();
+        let mut pad_for = |this: &mut Self, depth: u32| {
+            if let Some((_, l)) = pads.iter().find(|(d, _)| *d == depth) {
+                return *l;
+            }
+            let l = this.masm.asm.new_label();
+            pads.push((depth, l));
+            l
+        };
+        let table: Vec<_> = depths.iter().map(|&d| pad_for(self, d)).collect();
+        let default_pad = pad_for(self, default);
+        self.masm.asm.cmp_ri(OperandSize::S32, r, depths.len() as i32);
+        self.masm.asm.jcc(Cc::Ae, default_pad);
+        if !table.is_empty() {
+            self.masm.jump_table(r, table);
+        }
+        self.free_reg(r);
+        for (depth, label) in pads {
+            self.masm.asm.bind(label);
+            self.branch(depth);
+        }
+        self.reachable = false;
+        Ok(())
+    }
+    fn visit_return(&mut self) -> CResult {
+        self.emit_return();
+        self.reachable = false;
+        Ok(())
+    }
+    fn visit_call(&mut self, function_index: u32) -> CResult {
+        let ty = self.env.types[self.env.func_types[function_index as usize] as usize].clone();
+        let callee = if function_index < self.env.num_imported_funcs {
+            Callee::Import(function_index)
+        } else {
+            Callee::Local(function_index)
+        };
+        self.emit_call(callee, &ty);
+        Ok(())
+    }
+    fn visit_call_indirect(&mut self, type_index: u32, table_index: u32) -> CResult {
+        self.call_indirect(type_index, table_index);
+        Ok(())
+    }
+
+    // ---- parametric ----
+
+    fn visit_drop(&mut self) -> CResult {
+        let s = self.pop();
+        self.release(s);
+        Ok(())
+    }
+    fn visit_select(&mut self) -> CResult {
+        let ty = self.peek(1).ty;
+        self.select(ty)
+    }
+    fn visit_typed_select(&mut self, ty: wasmparser::ValType) -> CResult {
+        let ty = value_type(ty)?;
+        self.select(ty)
+    }
+    fn visit_typed_select_multi(&mut self, _tys: Vec<wasmparser::ValType>) -> CResult {
+        Err(Error::Unsupported("select with multiple results".into()))
+    }
+
+    // ---- variables ----
+
+    fn visit_local_get(&mut self, local_index: u32) -> CResult {
+        let ty = self.local_type(local_index);
+        self.push(ty, Loc::Local(local_index));
+        Ok(())
+    }
+    fn visit_local_set(&mut self, local_index: u32) -> CResult {
+        let v = self.pop();
+        self.set_local(local_index, v);
+        self.release(v);
+        Ok(())
+    }
+    fn visit_local_tee(&mut self, local_index: u32) -> CResult {
+        let v = self.pop();
+        self.set_local(local_index, v);
+        self.push(v.ty, v.loc);
+        Ok(())
+    }
+    fn visit_global_get(&mut self, global_index: u32) -> CResult {
+        let ty = self.env.globals[global_index as usize].content;
+        let r = self.alloc_for(ty);
+        let m = self.global_address(global_index);
+        self.masm.asm.load(load_kind_of(ty), r, m);
+        self.push_reg(ty, r);
+        Ok(())
+    }
+    fn visit_global_set(&mut self, global_index: u32) -> CResult {
+        let v = self.pop();
+        let r = self.to_reg(v);
+        let m = self.global_address(global_index);
+        self.masm.asm.store(store_kind_of(v.ty), m, r);
+        self.free_reg(r);
+        Ok(())
+    }
+
+    // ---- memory ----
+
+    fn visit_i32_load(&mut self, memarg: MemArg) -> CResult {
+        self.load_op(I32, LoadKind::U32, memarg)
+    }
+    fn visit_i64_load(&mut self, memarg: MemArg) -> CResult {
+        self.load_op(I64, LoadKind::I64, memarg)
+    }
+    fn visit_f32_load(&mut self, memarg: MemArg) -> CResult {
+        self.load_op(F32, LoadKind::F32, memarg)
+    }
+    fn visit_f64_load(&mut self, memarg: MemArg) -> CResult {
+        self.load_op(F64, LoadKind::F64, memarg)
+    }
+    fn visit_i32_load8_s(&mut self, memarg: MemArg) -> CResult {
+        self.load_op(I32, LoadKind::S8To32, memarg)
+    }
+    fn visit_i32_load8_u(&mut self, memarg: MemArg) -> CResult {
+        self.load_op(I32, LoadKind::U8, memarg)
+    }
+    fn visit_i32_load16_s(&mut self, memarg: MemArg) -> CResult {
+        self.load_op(I32, LoadKind::S16To32, memarg)
+    }
+    fn visit_i32_load16_u(&mut self, memarg: MemArg) -> CResult {
+        self.load_op(I32, LoadKind::U16, memarg)
+    }
+    fn visit_i64_load8_s(&mut self, memarg: MemArg) -> CResult {
+        self.load_op(I64, LoadKind::S8To64, memarg)
+    }
+    fn visit_i64_load8_u(&mut self, memarg: MemArg) -> CResult {
+        self.load_op(I64, LoadKind::U8, memarg)
+    }
+    fn visit_i64_load16_s(&mut self, memarg: MemArg) -> CResult {
+        self.load_op(I64, LoadKind::S16To64, memarg)
+    }
+    fn visit_i64_load16_u(&mut self, memarg: MemArg) -> CResult {
+        self.load_op(I64, LoadKind::U16, memarg)
+    }
+    fn visit_i64_load32_s(&mut self, memarg: MemArg) -> CResult {
+        self.load_op(I64, LoadKind::S32To64, memarg)
+    }
+    fn visit_i64_load32_u(&mut self, memarg: MemArg) -> CResult {
+        self.load_op(I64, LoadKind::U32, memarg)
+    }
+    fn visit_i32_store(&mut self, memarg: MemArg) -> CResult {
+        self.store_op(StoreKind::I32, memarg)
+    }
+    fn visit_i64_store(&mut self, memarg: MemArg) -> CResult {
+        self.store_op(StoreKind::I64, memarg)
+    }
+    fn visit_f32_store(&mut self, memarg: MemArg) -> CResult {
+        self.store_op(StoreKind::F32, memarg)
+    }
+    fn visit_f64_store(&mut self, memarg: MemArg) -> CResult {
+        self.store_op(StoreKind::F64, memarg)
+    }
+    fn visit_i32_store8(&mut self, memarg: MemArg) -> CResult {
+        self.store_op(StoreKind::I8, memarg)
+    }
+    fn visit_i32_store16(&mut self, memarg: MemArg) -> CResult {
+        self.store_op(StoreKind::I16, memarg)
+    }
+    fn visit_i64_store8(&mut self, memarg: MemArg) -> CResult {
+        self.store_op(StoreKind::I8, memarg)
+    }
+    fn visit_i64_store16(&mut self, memarg: MemArg) -> CResult {
+        self.store_op(StoreKind::I16, memarg)
+    }
+    fn visit_i64_store32(&mut self, memarg: MemArg) -> CResult {
+        self.store_op(StoreKind::I32, memarg)
+    }
+    fn visit_memory_size(&mut self, mem: u32) -> CResult {
+        let r = self.alloc(false);
+        self.load_vm_pointer(r, offsets::VMCTX_MEMORIES, mem);
+        self.masm.asm.load(LoadKind::I64, r, Mem::Base(r, offsets::MEMORY_LENGTH));
+        self.masm.asm.shift_ri(ShiftOp::ShrU, OperandSize::S64, r, 16);
+        self.push_reg(I32, r);
+        Ok(())
+    }
+    fn visit_memory_grow(&mut self, mem: u32) -> CResult {
+        let r = self.helper(libcalls::memory_grow as usize, &[mem as i64], 1, false);
+        self.masm.asm.mov_rr(OperandSize::S32, r, r);
+        self.push_reg(I32, r);
+        Ok(())
+    }
+    fn visit_memory_init(&mut self, data_index: u32, mem: u32) -> CResult {
+        self.void_helper(libcalls::memory_init as usize, &[mem as i64, data_index as i64], 3)
+    }
+    fn visit_data_drop(&mut self, data_index: u32) -> CResult {
+        self.void_helper(libcalls::data_drop as usize, &[data_index as i64], 0)
+    }
+    fn visit_memory_copy(&mut self, dst_mem: u32, src_mem: u32) -> CResult {
+        self.void_helper(libcalls::memory_copy as usize, &[dst_mem as i64, src_mem as i64], 3)
+    }
+    fn visit_memory_fill(&mut self, mem: u32) -> CResult {
+        self.void_helper(libcalls::memory_fill as usize, &[mem as i64], 3)
+    }
+
+    // ---- constants ----
+
+    fn visit_i32_const(&mut self, value: i32) -> CResult {
+        self.push_const(I32, value as i64);
+        Ok(())
+    }
+    fn visit_i64_const(&mut self, value: i64) -> CResult {
+        self.push_const(I64, value);
+        Ok(())
+    }
+    fn visit_f32_const(&mut self, value: wasmparser::Ieee32) -> CResult {
+        self.push_const(F32, value.bits() as i64);
+        Ok(())
+    }
+    fn visit_f64_const(&mut self, value: wasmparser::Ieee64) -> CResult {
+        self.push_const(F64, value.bits() as i64);
+        Ok(())
+    }
+
+    // ---- integer comparison ----
+
+    fn visit_i32_eqz(&mut self) -> CResult {
+        self.int_eqz(I32);
+        Ok(())
+    }
+    fn visit_i32_eq(&mut self) -> CResult {
+        self.int_compare(I32, IntCond::Eq);
+        Ok(())
+    }
+    fn visit_i32_ne(&mut self) -> CResult {
+        self.int_compare(I32, IntCond::Ne);
+        Ok(())
+    }
+    fn visit_i32_lt_s(&mut self) -> CResult {
+        self.int_compare(I32, IntCond::LtS);
+        Ok(())
+    }
+    fn visit_i32_lt_u(&mut self) -> CResult {
+        self.int_compare(I32, IntCond::LtU);
+        Ok(())
+    }
+    fn visit_i32_gt_s(&mut self) -> CResult {
+        self.int_compare(I32, IntCond::GtS);
+        Ok(())
+    }
+    fn visit_i32_gt_u(&mut self) -> CResult {
+        self.int_compare(I32, IntCond::GtU);
+        Ok(())
+    }
+    fn visit_i32_le_s(&mut self) -> CResult {
+        self.int_compare(I32, IntCond::LeS);
+        Ok(())
+    }
+    fn visit_i32_le_u(&mut self) -> CResult {
+        self.int_compare(I32, IntCond::LeU);
+        Ok(())
+    }
+    fn visit_i32_ge_s(&mut self) -> CResult {
+        self.int_compare(I32, IntCond::GeS);
+        Ok(())
+    }
+    fn visit_i32_ge_u(&mut self) -> CResult {
+        self.int_compare(I32, IntCond::GeU);
+        Ok(())
+    }
+    fn visit_i64_eqz(&mut self) -> CResult {
+        self.int_eqz(I64);
+        Ok(())
+    }
+    fn visit_i64_eq(&mut self) -> CResult {
+        self.int_compare(I64, IntCond::Eq);
+        Ok(())
+    }
+    fn visit_i64_ne(&mut self) -> CResult {
+        self.int_compare(I64, IntCond::Ne);
+        Ok(())
+    }
+    fn visit_i64_lt_s(&mut self) -> CResult {
+        self.int_compare(I64, IntCond::LtS);
+        Ok(())
+    }
+    fn visit_i64_lt_u(&mut self) -> CResult {
+        self.int_compare(I64, IntCond::LtU);
+        Ok(())
+    }
+    fn visit_i64_gt_s(&mut self) -> CResult {
+        self.int_compare(I64, IntCond::GtS);
+        Ok(())
+    }
+    fn visit_i64_gt_u(&mut self) -> CResult {
+        self.int_compare(I64, IntCond::GtU);
+        Ok(())
+    }
+    fn visit_i64_le_s(&mut self) -> CResult {
+        self.int_compare(I64, IntCond::LeS);
+        Ok(())
+    }
+    fn visit_i64_le_u(&mut self) -> CResult {
+        self.int_compare(I64, IntCond::LeU);
+        Ok(())
+    }
+    fn visit_i64_ge_s(&mut self) -> CResult {
+        self.int_compare(I64, IntCond::GeS);
+        Ok(())
+    }
+    fn visit_i64_ge_u(&mut self) -> CResult {
+        self.int_compare(I64, IntCond::GeU);
+        Ok(())
+    }
+
+    // ---- float comparison ----
+
+    fn visit_f32_eq(&mut self) -> CResult {
+        self.float_compare(F32, FloatCond::Eq);
+        Ok(())
+    }
+    fn visit_f32_ne(&mut self) -> CResult {
+        self.float_compare(F32, FloatCond::Ne);
+        Ok(())
+    }
+    fn visit_f32_lt(&mut self) -> CResult {
+        self.float_compare(F32, FloatCond::Lt);
+        Ok(())
+    }
+    fn visit_f32_gt(&mut self) -> CResult {
+        self.float_compare(F32, FloatCond::Gt);
+        Ok(())
+    }
+    fn visit_f32_le(&mut self) -> CResult {
+        self.float_compare(F32, FloatCond::Le);
+        Ok(())
+    }
+    fn visit_f32_ge(&mut self) -> CResult {
+        self.float_compare(F32, FloatCond::Ge);
+        Ok(())
+    }
+    fn visit_f64_eq(&mut self) -> CResult {
+        self.float_compare(F64, FloatCond::Eq);
+        Ok(())
+    }
+    fn visit_f64_ne(&mut self) -> CResult {
+        self.float_compare(F64, FloatCond::Ne);
+        Ok(())
+    }
+    fn visit_f64_lt(&mut self) -> CResult {
+        self.float_compare(F64, FloatCond::Lt);
+        Ok(())
+    }
+    fn visit_f64_gt(&mut self) -> CResult {
+        self.float_compare(F64, FloatCond::Gt);
+        Ok(())
+    }
+    fn visit_f64_le(&mut self) -> CResult {
+        self.float_compare(F64, FloatCond::Le);
+        Ok(())
+    }
+    fn visit_f64_ge(&mut self) -> CResult {
+        self.float_compare(F64, FloatCond::Ge);
+        Ok(())
+    }
+
+    // ---- integer arithmetic ----
+
+    fn visit_i32_clz(&mut self) -> CResult {
+        self.int_bitcount(I32, BitCountOp::Clz);
+        Ok(())
+    }
+    fn visit_i32_ctz(&mut self) -> CResult {
+        self.int_bitcount(I32, BitCountOp::Ctz);
+        Ok(())
+    }
+    fn visit_i32_popcnt(&mut self) -> CResult {
+        self.int_bitcount(I32, BitCountOp::Popcnt);
+        Ok(())
+    }
+    fn visit_i32_add(&mut self) -> CResult {
+        self.int_binop(I32, AluOp::Add);
+        Ok(())
+    }
+    fn visit_i32_sub(&mut self) -> CResult {
+        self.int_binop(I32, AluOp::Sub);
+        Ok(())
+    }
+    fn visit_i32_mul(&mut self) -> CResult {
+        self.int_mul(I32);
+        Ok(())
+    }
+    fn visit_i32_div_s(&mut self) -> CResult {
+        self.int_div(I32, DivOp::DivS);
+        Ok(())
+    }
+    fn visit_i32_div_u(&mut self) -> CResult {
+        self.int_div(I32, DivOp::DivU);
+        Ok(())
+    }
+    fn visit_i32_rem_s(&mut self) -> CResult {
+        self.int_div(I32, DivOp::RemS);
+        Ok(())
+    }
+    fn visit_i32_rem_u(&mut self) -> CResult {
+        self.int_div(I32, DivOp::RemU);
+        Ok(())
+    }
+    fn visit_i32_and(&mut self) -> CResult {
+        self.int_binop(I32, AluOp::And);
+        Ok(())
+    }
+    fn visit_i32_or(&mut self) -> CResult {
+        self.int_binop(I32, AluOp::Or);
+        Ok(())
+    }
+    fn visit_i32_xor(&mut self) -> CResult {
+        self.int_binop(I32, AluOp::Xor);
+        Ok(())
+    }
+    fn visit_i32_shl(&mut self) -> CResult {
+        self.int_shift(I32, ShiftOp::Shl);
+        Ok(())
+    }
+    fn visit_i32_shr_s(&mut self) -> CResult {
+        self.int_shift(I32, ShiftOp::ShrS);
+        Ok(())
+    }
+    fn visit_i32_shr_u(&mut self) -> CResult {
+        self.int_shift(I32, ShiftOp::ShrU);
+        Ok(())
+    }
+    fn visit_i32_rotl(&mut self) -> CResult {
+        self.int_shift(I32, ShiftOp::Rotl);
+        Ok(())
+    }
+    fn visit_i32_rotr(&mut self) -> CResult {
+        self.int_shift(I32, ShiftOp::Rotr);
+        Ok(())
+    }
+    fn visit_i64_clz(&mut self) -> CResult {
+        self.int_bitcount(I64, BitCountOp::Clz);
+        Ok(())
+    }
+    fn visit_i64_ctz(&mut self) -> CResult {
+        self.int_bitcount(I64, BitCountOp::Ctz);
+        Ok(())
+    }
+    fn visit_i64_popcnt(&mut self) -> CResult {
+        self.int_bitcount(I64, BitCountOp::Popcnt);
+        Ok(())
+    }
+    fn visit_i64_add(&mut self) -> CResult {
+        self.int_binop(I64, AluOp::Add);
+        Ok(())
+    }
+    fn visit_i64_sub(&mut self) -> CResult {
+        self.int_binop(I64, AluOp::Sub);
+        Ok(())
+    }
+    fn visit_i64_mul(&mut self) -> CResult {
+        self.int_mul(I64);
+        Ok(())
+    }
+    fn visit_i64_div_s(&mut self) -> CResult {
+        self.int_div(I64, DivOp::DivS);
+        Ok(())
+    }
+    fn visit_i64_div_u(&mut self) -> CResult {
+        self.int_div(I64, DivOp::DivU);
+        Ok(())
+    }
+    fn visit_i64_rem_s(&mut self) -> CResult {
+        self.int_div(I64, DivOp::RemS);
+        Ok(())
+    }
+    fn visit_i64_rem_u(&mut self) -> CResult {
+        self.int_div(I64, DivOp::RemU);
+        Ok(())
+    }
+    fn visit_i64_and(&mut self) -> CResult {
+        self.int_binop(I64, AluOp::And);
+        Ok(())
+    }
+    fn visit_i64_or(&mut self) -> CResult {
+        self.int_binop(I64, AluOp::Or);
+        Ok(())
+    }
+    fn visit_i64_xor(&mut self) -> CResult {
+        self.int_binop(I64, AluOp::Xor);
+        Ok(())
+    }
+    fn visit_i64_shl(&mut self) -> CResult {
+        self.int_shift(I64, ShiftOp::Shl);
+        Ok(())
+    }
+    fn visit_i64_shr_s(&mut self) -> CResult {
+        self.int_shift(I64, ShiftOp::ShrS);
+        Ok(())
+    }
+    fn visit_i64_shr_u(&mut self) -> CResult {
+        self.int_shift(I64, ShiftOp::ShrU);
+        Ok(())
+    }
+    fn visit_i64_rotl(&mut self) -> CResult {
+        self.int_shift(I64, ShiftOp::Rotl);
+        Ok(())
+    }
+    fn visit_i64_rotr(&mut self) -> CResult {
+        self.int_shift(I64, ShiftOp::Rotr);
+        Ok(())
+    }
+
+    // ---- float arithmetic ----
+
+    fn visit_f32_abs(&mut self) -> CResult {
+        self.float_unop(F32, FloatUnOp::Abs);
+        Ok(())
+    }
+    fn visit_f32_neg(&mut self) -> CResult {
+        self.float_unop(F32, FloatUnOp::Neg);
+        Ok(())
+    }
+    fn visit_f32_ceil(&mut self) -> CResult {
+        self.float_unop(F32, FloatUnOp::Ceil);
+        Ok(())
+    }
+    fn visit_f32_floor(&mut self) -> CResult {
+        self.float_unop(F32, FloatUnOp::Floor);
+        Ok(())
+    }
+    fn visit_f32_trunc(&mut self) -> CResult {
+        self.float_unop(F32, FloatUnOp::Trunc);
+        Ok(())
+    }
+    fn visit_f32_nearest(&mut self) -> CResult {
+        self.float_unop(F32, FloatUnOp::Nearest);
+        Ok(())
+    }
+    fn visit_f32_sqrt(&mut self) -> CResult {
+        self.float_unop(F32, FloatUnOp::Sqrt);
+        Ok(())
+    }
+    fn visit_f32_add(&mut self) -> CResult {
+        self.float_binop(F32, FloatBinOp::Add);
+        Ok(())
+    }
+    fn visit_f32_sub(&mut self) -> CResult {
+        self.float_binop(F32, FloatBinOp::Sub);
+        Ok(())
+    }
+    fn visit_f32_mul(&mut self) -> CResult {
+        self.float_binop(F32, FloatBinOp::Mul);
+        Ok(())
+    }
+    fn visit_f32_div(&mut self) -> CResult {
+        self.float_binop(F32, FloatBinOp::Div);
+        Ok(())
+    }
+    fn visit_f32_min(&mut self) -> CResult {
+        self.float_binop(F32, FloatBinOp::Min);
+        Ok(())
+    }
+    fn visit_f32_max(&mut self) -> CResult {
+        self.float_binop(F32, FloatBinOp::Max);
+        Ok(())
+    }
+    fn visit_f32_copysign(&mut self) -> CResult {
+        self.float_binop(F32, FloatBinOp::Copysign);
+        Ok(())
+    }
+    fn visit_f64_abs(&mut self) -> CResult {
+        self.float_unop(F64, FloatUnOp::Abs);
+        Ok(())
+    }
+    fn visit_f64_neg(&mut self) -> CResult {
+        self.float_unop(F64, FloatUnOp::Neg);
+        Ok(())
+    }
+    fn visit_f64_ceil(&mut self) -> CResult {
+        self.float_unop(F64, FloatUnOp::Ceil);
+        Ok(())
+    }
+    fn visit_f64_floor(&mut self) -> CResult {
+        self.float_unop(F64, FloatUnOp::Floor);
+        Ok(())
+    }
+    fn visit_f64_trunc(&mut self) -> CResult {
+        self.float_unop(F64, FloatUnOp::Trunc);
+        Ok(())
+    }
+    fn visit_f64_nearest(&mut self) -> CResult {
+        self.float_unop(F64, FloatUnOp::Nearest);
+        Ok(())
+    }
+    fn visit_f64_sqrt(&mut self) -> CResult {
+        self.float_unop(F64, FloatUnOp::Sqrt);
+        Ok(())
+    }
+    fn visit_f64_add(&mut self) -> CResult {
+        self.float_binop(F64, FloatBinOp::Add);
+        Ok(())
+    }
+    fn visit_f64_sub(&mut self) -> CResult {
+        self.float_binop(F64, FloatBinOp::Sub);
+        Ok(())
+    }
+    fn visit_f64_mul(&mut self) -> CResult {
+        self.float_binop(F64, FloatBinOp::Mul);
+        Ok(())
+    }
+    fn visit_f64_div(&mut self) -> CResult {
+        self.float_binop(F64, FloatBinOp::Div);
+        Ok(())
+    }
+    fn visit_f64_min(&mut self) -> CResult {
+        self.float_binop(F64, FloatBinOp::Min);
+        Ok(())
+    }
+    fn visit_f64_max(&mut self) -> CResult {
+        self.float_binop(F64, FloatBinOp::Max);
+        Ok(())
+    }
+    fn visit_f64_copysign(&mut self) -> CResult {
+        self.float_binop(F64, FloatBinOp::Copysign);
+        Ok(())
+    }
+
+    // ---- conversions ----
+
+    fn visit_i32_wrap_i64(&mut self) -> CResult {
+        if let Some(c) = self.peek(0).constant() {
+            self.pop();
+            self.push_const(I32, c);
+            return Ok(());
+        }
+        self.int_unop(I32, |m, r| m.asm.mov_rr(OperandSize::S32, r, r));
+        Ok(())
+    }
+    fn visit_i32_trunc_f32_s(&mut self) -> CResult {
+        self.trunc_op(F32, I32, true, false)
+    }
+    fn visit_i32_trunc_f32_u(&mut self) -> CResult {
+        self.trunc_op(F32, I32, false, false)
+    }
+    fn visit_i32_trunc_f64_s(&mut self) -> CResult {
+        self.trunc_op(F64, I32, true, false)
+    }
+    fn visit_i32_trunc_f64_u(&mut self) -> CResult {
+        self.trunc_op(F64, I32, false, false)
+    }
+    fn visit_i64_extend_i32_s(&mut self) -> CResult {
+        if let Some(c) = self.peek(0).constant() {
+            self.pop();
+            self.push_const(I64, c as i32 as i64);
+            return Ok(());
+        }
+        self.int_unop(I64, |m, r| m.asm.movsx_rr(r, r, 32, true));
+        Ok(())
+    }
+    fn visit_i64_extend_i32_u(&mut self) -> CResult {
+        // i32 values are kept zero-extended, so only the type changes.
+        let v = self.pop();
+        self.push(I64, v.loc);
+        if let Loc::Local(_) | Loc::Stack(_) = v.loc {
+            // A 64-bit read of the slot would see stale upper bits: load as 32-bit.
+            let s = self.pop();
+            let r = self.to_reg(crate::compiler::stack::Slot::new(I32, s.loc));
+            self.push_reg(I64, r);
+        }
+        Ok(())
+    }
+    fn visit_i64_trunc_f32_s(&mut self) -> CResult {
+        self.trunc_op(F32, I64, true, false)
+    }
+    fn visit_i64_trunc_f32_u(&mut self) -> CResult {
+        self.trunc_op(F32, I64, false, false)
+    }
+    fn visit_i64_trunc_f64_s(&mut self) -> CResult {
+        self.trunc_op(F64, I64, true, false)
+    }
+    fn visit_i64_trunc_f64_u(&mut self) -> CResult {
+        self.trunc_op(F64, I64, false, false)
+    }
+    fn visit_f32_convert_i32_s(&mut self) -> CResult {
+        self.convert_op(I32, F32, true)
+    }
+    fn visit_f32_convert_i32_u(&mut self) -> CResult {
+        self.convert_op(I32, F32, false)
+    }
+    fn visit_f32_convert_i64_s(&mut self) -> CResult {
+        self.convert_op(I64, F32, true)
+    }
+    fn visit_f32_convert_i64_u(&mut self) -> CResult {
+        self.convert_op(I64, F32, false)
+    }
+    fn visit_f32_demote_f64(&mut self) -> CResult {
+        self.convert(F32, |m, dst, src| m.asm.cvt_float(false, dst, src));
+        Ok(())
+    }
+    fn visit_f64_convert_i32_s(&mut self) -> CResult {
+        self.convert_op(I32, F64, true)
+    }
+    fn visit_f64_convert_i32_u(&mut self) -> CResult {
+        self.convert_op(I32, F64, false)
+    }
+    fn visit_f64_convert_i64_s(&mut self) -> CResult {
+        self.convert_op(I64, F64, true)
+    }
+    fn visit_f64_convert_i64_u(&mut self) -> CResult {
+        self.convert_op(I64, F64, false)
+    }
+    fn visit_f64_promote_f32(&mut self) -> CResult {
+        self.convert(F64, |m, dst, src| m.asm.cvt_float(true, dst, src));
+        Ok(())
+    }
+    fn visit_i32_reinterpret_f32(&mut self) -> CResult {
+        self.reinterpret(I32);
+        Ok(())
+    }
+    fn visit_i64_reinterpret_f64(&mut self) -> CResult {
+        self.reinterpret(I64);
+        Ok(())
+    }
+    fn visit_f32_reinterpret_i32(&mut self) -> CResult {
+        self.reinterpret(F32);
+        Ok(())
+    }
+    fn visit_f64_reinterpret_i64(&mut self) -> CResult {
+        self.reinterpret(F64);
+        Ok(())
+    }
+
+    // ---- sign extension ----
+
+    fn visit_i32_extend8_s(&mut self) -> CResult {
+        self.sign_extend(I32, 8)
+    }
+    fn visit_i32_extend16_s(&mut self) -> CResult {
+        self.sign_extend(I32, 16)
+    }
+    fn visit_i64_extend8_s(&mut self) -> CResult {
+        self.sign_extend(I64, 8)
+    }
+    fn visit_i64_extend16_s(&mut self) -> CResult {
+        self.sign_extend(I64, 16)
+    }
+    fn visit_i64_extend32_s(&mut self) -> CResult {
+        self.sign_extend(I64, 32)
+    }
+
+    // ---- saturating truncation ----
+
+    fn visit_i32_trunc_sat_f32_s(&mut self) -> CResult {
+        self.trunc_op(F32, I32, true, true)
+    }
+    fn visit_i32_trunc_sat_f32_u(&mut self) -> CResult {
+        self.trunc_op(F32, I32, false, true)
+    }
+    fn visit_i32_trunc_sat_f64_s(&mut self) -> CResult {
+        self.trunc_op(F64, I32, true, true)
+    }
+    fn visit_i32_trunc_sat_f64_u(&mut self) -> CResult {
+        self.trunc_op(F64, I32, false, true)
+    }
+    fn visit_i64_trunc_sat_f32_s(&mut self) -> CResult {
+        self.trunc_op(F32, I64, true, true)
+    }
+    fn visit_i64_trunc_sat_f32_u(&mut self) -> CResult {
+        self.trunc_op(F32, I64, false, true)
+    }
+    fn visit_i64_trunc_sat_f64_s(&mut self) -> CResult {
+        self.trunc_op(F64, I64, true, true)
+    }
+    fn visit_i64_trunc_sat_f64_u(&mut self) -> CResult {
+        self.trunc_op(F64, I64, false, true)
+    }
+
+    // ---- reference types and tables ----
+
+    fn visit_ref_null(&mut self, hty: HeapType) -> CResult {
+        let ty = match hty {
+            HeapType::Abstract { ty: wasmparser::AbstractHeapType::Extern, .. } => ValType::ExternRef,
+            _ => ValType::FuncRef,
+        };
+        self.push_const(ty, 0);
+        Ok(())
+    }
+    fn visit_ref_is_null(&mut self) -> CResult {
+        self.int_eqz(I64);
+        Ok(())
+    }
+    fn visit_ref_func(&mut self, function_index: u32) -> CResult {
+        let r = self.alloc(false);
+        self.load_vm_pointer(r, offsets::VMCTX_FUNC_REFS, function_index);
+        self.push_reg(ValType::FuncRef, r);
+        Ok(())
+    }
+    fn visit_table_get(&mut self, table: u32) -> CResult {
+        let ty = self.env_table_type(table);
+        let index = self.pop();
+        let r = self.to_reg(index);
+        let element = self.table_element(table, r, TrapCode::TableOutOfBounds);
+        self.masm.asm.load(LoadKind::I64, r, element);
+        self.push_reg(ty, r);
+        Ok(())
+    }
+    fn visit_table_set(&mut self, table: u32) -> CResult {
+        let value = self.pop();
+        let index = self.pop();
+        let v = self.to_reg(value);
+        let mut avoid = RegSet::default();
+        avoid.insert(v);
+        let i = self.to_reg_except(index, avoid);
+        let element = self.table_element(table, i, TrapCode::TableOutOfBounds);
+        self.masm.asm.store(StoreKind::I64, element, v);
+        self.free_reg(v);
+        self.free_reg(i);
+        Ok(())
+    }
+    fn visit_table_size(&mut self, table: u32) -> CResult {
+        let r = self.alloc(false);
+        self.load_vm_pointer(r, offsets::VMCTX_TABLES, table);
+        self.masm.asm.load(LoadKind::U32, r, Mem::Base(r, offsets::TABLE_LENGTH));
+        self.push_reg(I32, r);
+        Ok(())
+    }
+    fn visit_table_grow(&mut self, table: u32) -> CResult {
+        let r = self.helper(libcalls::table_grow as usize, &[table as i64], 2, false);
+        self.masm.asm.mov_rr(OperandSize::S32, r, r);
+        self.push_reg(I32, r);
+        Ok(())
+    }
+    fn visit_table_fill(&mut self, table: u32) -> CResult {
+        self.void_helper(libcalls::table_fill as usize, &[table as i64], 3)
+    }
+    fn visit_table_copy(&mut self, dst_table: u32, src_table: u32) -> CResult {
+        self.void_helper(libcalls::table_copy as usize, &[dst_table as i64, src_table as i64], 3)
+    }
+    fn visit_table_init(&mut self, elem_index: u32, table: u32) -> CResult {
+        self.void_helper(libcalls::table_init as usize, &[table as i64, elem_index as i64], 3)
+    }
+    fn visit_elem_drop(&mut self, elem_index: u32) -> CResult {
+        self.void_helper(libcalls::elem_drop as usize, &[elem_index as i64], 0)
+    }
+}
+
+fn load_kind_of(ty: ValType) -> LoadKind {
+    match ty {
+        I32 => LoadKind::U32,
+        F32 => LoadKind::F32,
+        F64 => LoadKind::F64,
+        _ => LoadKind::I64,
+    }
+}
+
+fn store_kind_of(ty: ValType) -> StoreKind {
+    match ty {
+        I32 => StoreKind::I32,
+        F32 => StoreKind::F32,
+        F64 => StoreKind::F64,
+        _ => StoreKind::I64,
+    }
+}
+
+impl FuncCompiler<'_> {
+    fn env_table_type(&self, table: u32) -> ValType {
+        self.env.table_elements.get(table as usize).copied().unwrap_or(ValType::FuncRef)
+    }
+
+    fn select(&mut self, ty: ValType) -> CResult {
+        let cond = self.pop();
+        let b = self.pop();
+        let a = self.pop();
+        if let Some(c) = cond.constant() {
+            let (keep, drop) = if c as u32 != 0 { (a, b) } else { (b, a) };
+            self.release(drop);
+            self.push(ty, keep.loc);
+            return Ok(());
+        }
+        let rc = self.to_reg(cond);
+        let mut avoid = RegSet::default();
+        avoid.insert(rc);
+        let dst = self.to_reg_except(a, avoid);
+        avoid.insert(dst);
+        let rb = self.to_reg_except(b, avoid);
+        self.masm.asm.test_rr(OperandSize::S32, rc, rc);
+        if ty.is_float() {
+            let skip = self.masm.asm.new_label();
+            self.masm.asm.jcc(Cc::Ne, skip);
+            self.masm.asm.movaps(dst, rb);
+            self.masm.asm.bind(skip);
+        } else {
+            self.masm.asm.cmov(Cc::E, OperandSize::S64, dst, rb);
+        }
+        self.free_reg(rb);
+        self.free_reg(rc);
+        self.push_reg(ty, dst);
+        Ok(())
+    }
+}

@@ -1,0 +1,68 @@
+//! Engine-wide configuration.
+
+use crate::error::{Error, Result};
+use std::sync::Arc;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Bytes of native stack wasm code may use below the point where Rust first
+    /// entered it; deeper recursion traps with "call stack exhausted". The calling
+    /// thread's stack must have this much room plus some for host calls.
+    pub max_wasm_stack: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { max_wasm_stack: 1 << 20 }
+    }
+}
+
+/// Compiles modules. Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct Engine {
+    config: Arc<Config>,
+}
+
+impl Engine {
+    pub fn new(config: Config) -> Result<Engine> {
+        let engine = Engine { config: Arc::new(config) };
+        engine.check_supported()?;
+        Ok(engine)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub(crate) fn check_supported(&self) -> Result<()> {
+        if !cfg!(all(target_arch = "x86_64", target_os = "linux")) {
+            return Err(Error::Unsupported(format!(
+                "unsupported architecture: the compiler targets x86-64 Linux, this is {}-{}",
+                std::env::consts::ARCH,
+                std::env::consts::OS
+            )));
+        }
+        if !has_required_cpu_features() {
+            return Err(Error::Unsupported("this CPU lacks SSE4.1, POPCNT, LZCNT or BMI1".into()));
+        }
+        Ok(())
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) fn trampolines(&self) -> Result<&'static crate::isa::x64::trampolines::Trampolines> {
+        crate::isa::x64::trampolines::trampolines(crate::runtime::func::host_shim)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn has_required_cpu_features() -> bool {
+    std::arch::is_x86_feature_detected!("sse4.1")
+        && std::arch::is_x86_feature_detected!("popcnt")
+        && std::arch::is_x86_feature_detected!("lzcnt")
+        && std::arch::is_x86_feature_detected!("bmi1")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn has_required_cpu_features() -> bool {
+    false
+}

@@ -1,0 +1,53 @@
+//! Errors from compiling, linking and instantiating modules.
+
+use crate::trap::Trap;
+use std::fmt;
+
+#[derive(Debug)]
+pub enum Error {
+    /// The bytes are not a well-formed or valid module. `offset` is the byte offset
+    /// the decoder or validator reported.
+    Compile { message: String, offset: usize },
+    /// Imports do not match what the module declares.
+    Link(String),
+    /// Instantiation or a call trapped.
+    Trap(Trap),
+    /// A resource limit was hit (for example address space for a memory reservation).
+    Resource(String),
+    /// This machine or this feature is not supported by the compiler.
+    Unsupported(String),
+}
+
+impl Error {
+    pub fn compile(message: impl Into<String>, offset: usize) -> Error {
+        Error::Compile { message: message.into(), offset }
+    }
+}
+
+impl From<wasmparser::BinaryReaderError> for Error {
+    fn from(e: wasmparser::BinaryReaderError) -> Error {
+        Error::Compile { message: e.message().to_string(), offset: e.offset() as usize }
+    }
+}
+
+impl From<Trap> for Error {
+    fn from(t: Trap) -> Error {
+        Error::Trap(t)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Compile { message, offset } => write!(f, "{message} (at offset {offset:#x})"),
+            Error::Link(m) => write!(f, "link error: {m}"),
+            Error::Trap(t) => write!(f, "trap: {t}"),
+            Error::Resource(m) => write!(f, "resource limit: {m}"),
+            Error::Unsupported(m) => write!(f, "unsupported: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

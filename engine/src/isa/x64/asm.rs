@@ -1,0 +1,627 @@
+//! x86-64 instruction encoding: the only module that contains `dynasm!`.
+//!
+//! Each method emits one instruction (or a fixed idiom such as `cqo; idiv`). Choosing
+//! instructions for WebAssembly semantics happens one level up, in `masm.rs`.
+
+use super::regs::Reg;
+use crate::compiler::masm::{AluOp, IntCond, OperandSize, ShiftOp};
+use dynasmrt::x64::X64Relocation;
+use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
+
+/// A memory operand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mem {
+    /// `[base + disp]`
+    Base(Reg, i32),
+    /// `[base + index + disp]`
+    Indexed(Reg, Reg, i32),
+    /// `[base + index * 8 + disp]`
+    Scaled8(Reg, Reg, i32),
+}
+
+/// A condition code, as the hardware sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cc {
+    E,
+    Ne,
+    L,
+    Le,
+    G,
+    Ge,
+    B,
+    Be,
+    A,
+    Ae,
+    P,
+    Np,
+    O,
+    No,
+    S,
+    Ns,
+}
+
+impl From<IntCond> for Cc {
+    fn from(c: IntCond) -> Cc {
+        match c {
+            IntCond::Eq => Cc::E,
+            IntCond::Ne => Cc::Ne,
+            IntCond::LtS => Cc::L,
+            IntCond::LtU => Cc::B,
+            IntCond::GtS => Cc::G,
+            IntCond::GtU => Cc::A,
+            IntCond::LeS => Cc::Le,
+            IntCond::LeU => Cc::Be,
+            IntCond::GeS => Cc::Ge,
+            IntCond::GeU => Cc::Ae,
+        }
+    }
+}
+
+/// Expands one instruction for each addressing form of a `Mem`.
+macro_rules! with_mem {
+    ($ops:expr, $mem:expr, [$($before:tt)*], [$($after:tt)*]) => {
+        match $mem {
+            Mem::Base(b, d) => {
+                let (b, d) = (b.hw(), d);
+                dynasm!($ops ; .arch x64 ; $($before)* [Rq(b) + d] $($after)*)
+            }
+            Mem::Indexed(b, i, d) => {
+                let (b, i, d) = (b.hw(), i.hw(), d);
+                dynasm!($ops ; .arch x64 ; $($before)* [Rq(b) + Rq(i) + d] $($after)*)
+            }
+            Mem::Scaled8(b, i, d) => {
+                let (b, i, d) = (b.hw(), i.hw(), d);
+                dynasm!($ops ; .arch x64 ; $($before)* [Rq(b) + Rq(i) * 8 + d] $($after)*)
+            }
+        }
+    };
+}
+
+/// Expands one instruction for each condition code.
+macro_rules! with_cc {
+    ($ops:expr, $cc:expr, $mnemonic:ident, [$($args:tt)*]) => {
+        with_cc!(@arms $ops, $cc, [$($args)*], $mnemonic)
+    };
+    (@arms $ops:expr, $cc:expr, [$($args:tt)*], set) => {
+        with_cc!(@emit $ops, $cc, [$($args)*],
+            sete setne setl setle setg setge setb setbe seta setae setp setnp seto setno sets setns)
+    };
+    (@arms $ops:expr, $cc:expr, [$($args:tt)*], j) => {
+        with_cc!(@emit $ops, $cc, [$($args)*],
+            je jne jl jle jg jge jb jbe ja jae jp jnp jo jno js jns)
+    };
+    (@arms $ops:expr, $cc:expr, [$($args:tt)*], cmov) => {
+        with_cc!(@emit $ops, $cc, [$($args)*],
+            cmove cmovne cmovl cmovle cmovg cmovge cmovb cmovbe cmova cmovae cmovp cmovnp cmovo cmovno cmovs cmovns)
+    };
+    (@emit $ops:expr, $cc:expr, [$($args:tt)*],
+        $e:ident $ne:ident $l:ident $le:ident $g:ident $ge:ident $b:ident $be:ident
+        $a:ident $ae:ident $p:ident $np:ident $o:ident $no:ident $s:ident $ns:ident) => {
+        match $cc {
+            Cc::E => dynasm!($ops ; .arch x64 ; $e $($args)*),
+            Cc::Ne => dynasm!($ops ; .arch x64 ; $ne $($args)*),
+            Cc::L => dynasm!($ops ; .arch x64 ; $l $($args)*),
+            Cc::Le => dynasm!($ops ; .arch x64 ; $le $($args)*),
+            Cc::G => dynasm!($ops ; .arch x64 ; $g $($args)*),
+            Cc::Ge => dynasm!($ops ; .arch x64 ; $ge $($args)*),
+            Cc::B => dynasm!($ops ; .arch x64 ; $b $($args)*),
+            Cc::Be => dynasm!($ops ; .arch x64 ; $be $($args)*),
+            Cc::A => dynasm!($ops ; .arch x64 ; $a $($args)*),
+            Cc::Ae => dynasm!($ops ; .arch x64 ; $ae $($args)*),
+            Cc::P => dynasm!($ops ; .arch x64 ; $p $($args)*),
+            Cc::Np => dynasm!($ops ; .arch x64 ; $np $($args)*),
+            Cc::O => dynasm!($ops ; .arch x64 ; $o $($args)*),
+            Cc::No => dynasm!($ops ; .arch x64 ; $no $($args)*),
+            Cc::S => dynasm!($ops ; .arch x64 ; $s $($args)*),
+            Cc::Ns => dynasm!($ops ; .arch x64 ; $ns $($args)*),
+        }
+    };
+}
+
+/// Same-shaped SSE instructions in single and double precision.
+macro_rules! sse_rr {
+    ($name:ident, $ss:ident, $sd:ident) => {
+        pub fn $name(&mut self, double: bool, dst: Reg, src: Reg) {
+            let (d, s) = (dst.hw(), src.hw());
+            if double {
+                dynasm!(self.ops ; .arch x64 ; $sd Rx(d), Rx(s));
+            } else {
+                dynasm!(self.ops ; .arch x64 ; $ss Rx(d), Rx(s));
+            }
+        }
+    };
+}
+
+pub struct Assembler {
+    pub(crate) ops: VecAssembler<X64Relocation>,
+}
+
+impl Default for Assembler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Assembler {
+    pub fn new() -> Assembler {
+        Assembler { ops: VecAssembler::new(0) }
+    }
+
+    pub fn offset(&self) -> u32 {
+        self.ops.offset().0 as u32
+    }
+
+    pub fn new_label(&mut self) -> DynamicLabel {
+        self.ops.new_dynamic_label()
+    }
+
+    pub fn bind(&mut self, label: DynamicLabel) {
+        dynasm!(self.ops ; .arch x64 ; =>label);
+    }
+
+    /// Resolves labels and returns the bytes.
+    pub fn finish(self) -> Result<Vec<u8>, dynasmrt::DynasmError> {
+        self.ops.finalize()
+    }
+
+    pub fn emit_bytes(&mut self, bytes: &[u8]) {
+        self.ops.extend(bytes.iter().copied());
+    }
+
+    pub fn align(&mut self, alignment: usize, fill: u8) {
+        while self.ops.offset().0 % alignment != 0 {
+            self.ops.push(fill);
+        }
+    }
+
+    // ---- control transfer ----
+
+    pub fn jmp(&mut self, label: DynamicLabel) {
+        dynasm!(self.ops ; .arch x64 ; jmp =>label);
+    }
+
+    pub fn jcc(&mut self, cc: Cc, label: DynamicLabel) {
+        with_cc!(self.ops, cc, j, [=>label]);
+    }
+
+    pub fn jmp_reg(&mut self, r: Reg) {
+        let r = r.hw();
+        dynasm!(self.ops ; .arch x64 ; jmp Rq(r));
+    }
+
+    pub fn call_reg(&mut self, r: Reg) {
+        let r = r.hw();
+        dynasm!(self.ops ; .arch x64 ; call Rq(r));
+    }
+
+    pub fn call_mem(&mut self, m: Mem) {
+        with_mem!(self.ops, m, [call QWORD], []);
+    }
+
+    /// `call rel32` with a zero displacement; returns the offset of the displacement
+    /// field for the linker to patch.
+    pub fn call_rel32_placeholder(&mut self) -> u32 {
+        self.emit_bytes(&[0xE8, 0, 0, 0, 0]);
+        self.offset() - 4
+    }
+
+    /// Jumps through a table of 32-bit offsets (relative to the table) at `table`;
+    /// clobbers `index` and the scratch register.
+    pub fn jump_table_dispatch(&mut self, index: Reg, table: DynamicLabel) {
+        let i = index.hw();
+        dynasm!(self.ops
+            ; .arch x64
+            ; lea r11, [=>table]
+            ; movsxd Rq(i), DWORD [r11 + Rq(i) * 4]
+            ; add r11, Rq(i)
+            ; jmp r11
+        );
+    }
+
+    /// The offset a bound label resolved to.
+    pub fn label_offset(&self, label: DynamicLabel) -> Option<u32> {
+        self.ops.labels().resolve_dynamic(label).ok().map(|o| o.0 as u32)
+    }
+
+    pub fn ret(&mut self) {
+        dynasm!(self.ops ; .arch x64 ; ret);
+    }
+
+    pub fn push(&mut self, r: Reg) {
+        let r = r.hw();
+        dynasm!(self.ops ; .arch x64 ; push Rq(r));
+    }
+
+    pub fn pop(&mut self, r: Reg) {
+        let r = r.hw();
+        dynasm!(self.ops ; .arch x64 ; pop Rq(r));
+    }
+
+    pub fn push_mem(&mut self, m: Mem) {
+        with_mem!(self.ops, m, [push QWORD], []);
+    }
+
+    pub fn pop_mem(&mut self, m: Mem) {
+        with_mem!(self.ops, m, [pop QWORD], []);
+    }
+
+    pub fn ud2(&mut self) {
+        dynasm!(self.ops ; .arch x64 ; ud2);
+    }
+
+    /// `sub rsp, imm32` with a placeholder; returns the immediate's offset for patching.
+    pub fn sub_rsp_placeholder(&mut self) -> u32 {
+        self.emit_bytes(&[0x48, 0x81, 0xEC, 0, 0, 0, 0]);
+        self.offset() - 4
+    }
+
+    pub fn rep_stosq(&mut self) {
+        dynasm!(self.ops ; .arch x64 ; rep stosq);
+    }
+
+    // ---- moves ----
+
+    pub fn mov_rr(&mut self, size: OperandSize, dst: Reg, src: Reg) {
+        let (d, s) = (dst.hw(), src.hw());
+        match size {
+            OperandSize::S32 => dynasm!(self.ops ; .arch x64 ; mov Rd(d), Rd(s)),
+            OperandSize::S64 => dynasm!(self.ops ; .arch x64 ; mov Rq(d), Rq(s)),
+        }
+    }
+
+    /// Loads a 64-bit constant with the shortest encoding.
+    pub fn mov_ri(&mut self, dst: Reg, imm: i64) {
+        let d = dst.hw();
+        if imm == 0 {
+            dynasm!(self.ops ; .arch x64 ; xor Rd(d), Rd(d));
+        } else if imm as u64 <= u32::MAX as u64 {
+            let v = imm as u32 as i32;
+            dynasm!(self.ops ; .arch x64 ; mov Rd(d), v);
+        } else if imm as i32 as i64 == imm {
+            let v = imm as i32;
+            dynasm!(self.ops ; .arch x64 ; mov Rq(d), v);
+        } else {
+            dynasm!(self.ops ; .arch x64 ; mov Rq(d), QWORD imm);
+        }
+    }
+
+    pub fn load(&mut self, kind: crate::compiler::masm::LoadKind, dst: Reg, m: Mem) {
+        use crate::compiler::masm::LoadKind::*;
+        let d = dst.hw();
+        match kind {
+            U8 => with_mem!(self.ops, m, [movzx Rd(d), BYTE], []),
+            S8To32 => with_mem!(self.ops, m, [movsx Rd(d), BYTE], []),
+            S8To64 => with_mem!(self.ops, m, [movsx Rq(d), BYTE], []),
+            U16 => with_mem!(self.ops, m, [movzx Rd(d), WORD], []),
+            S16To32 => with_mem!(self.ops, m, [movsx Rd(d), WORD], []),
+            S16To64 => with_mem!(self.ops, m, [movsx Rq(d), WORD], []),
+            U32 => with_mem!(self.ops, m, [mov Rd(d), DWORD], []),
+            S32To64 => with_mem!(self.ops, m, [movsxd Rq(d), DWORD], []),
+            I64 => with_mem!(self.ops, m, [mov Rq(d), QWORD], []),
+            F32 => with_mem!(self.ops, m, [movss Rx(d), DWORD], []),
+            F64 => with_mem!(self.ops, m, [movsd Rx(d), QWORD], []),
+        }
+    }
+
+    pub fn store(&mut self, kind: crate::compiler::masm::StoreKind, m: Mem, src: Reg) {
+        use crate::compiler::masm::StoreKind::*;
+        let s = src.hw();
+        match kind {
+            I8 => with_mem!(self.ops, m, [mov BYTE], [, Rb(s)]),
+            I16 => with_mem!(self.ops, m, [mov WORD], [, Rw(s)]),
+            I32 => with_mem!(self.ops, m, [mov DWORD], [, Rd(s)]),
+            I64 => with_mem!(self.ops, m, [mov QWORD], [, Rq(s)]),
+            F32 => with_mem!(self.ops, m, [movss DWORD], [, Rx(s)]),
+            F64 => with_mem!(self.ops, m, [movsd QWORD], [, Rx(s)]),
+        }
+    }
+
+    /// Stores an immediate; a 64-bit store sign-extends `imm`.
+    pub fn store_imm(&mut self, kind: crate::compiler::masm::StoreKind, m: Mem, imm: i32) {
+        use crate::compiler::masm::StoreKind::*;
+        match kind {
+            I8 => {
+                let v = imm as i8;
+                with_mem!(self.ops, m, [mov BYTE], [, v])
+            }
+            I16 => {
+                let v = imm as i16;
+                with_mem!(self.ops, m, [mov WORD], [, v])
+            }
+            I32 | F32 => with_mem!(self.ops, m, [mov DWORD], [, imm]),
+            I64 | F64 => with_mem!(self.ops, m, [mov QWORD], [, imm]),
+        }
+    }
+
+    pub fn lea(&mut self, dst: Reg, m: Mem) {
+        let d = dst.hw();
+        with_mem!(self.ops, m, [lea Rq(d),], []);
+    }
+
+    pub fn movsx_rr(&mut self, dst: Reg, src: Reg, from_bits: u8, to64: bool) {
+        let (d, s) = (dst.hw(), src.hw());
+        match (from_bits, to64) {
+            (8, false) => dynasm!(self.ops ; .arch x64 ; movsx Rd(d), Rb(s)),
+            (16, false) => dynasm!(self.ops ; .arch x64 ; movsx Rd(d), Rw(s)),
+            (8, true) => dynasm!(self.ops ; .arch x64 ; movsx Rq(d), Rb(s)),
+            (16, true) => dynasm!(self.ops ; .arch x64 ; movsx Rq(d), Rw(s)),
+            _ => dynasm!(self.ops ; .arch x64 ; movsxd Rq(d), Rd(s)),
+        }
+    }
+
+    pub fn movzx_r8(&mut self, dst: Reg, src: Reg) {
+        let (d, s) = (dst.hw(), src.hw());
+        dynasm!(self.ops ; .arch x64 ; movzx Rd(d), Rb(s));
+    }
+
+    pub fn cmov(&mut self, cc: Cc, size: OperandSize, dst: Reg, src: Reg) {
+        let (d, s) = (dst.hw(), src.hw());
+        match size {
+            OperandSize::S32 => with_cc!(self.ops, cc, cmov, [Rd(d), Rd(s)]),
+            OperandSize::S64 => with_cc!(self.ops, cc, cmov, [Rq(d), Rq(s)]),
+        }
+    }
+
+    pub fn setcc(&mut self, cc: Cc, dst: Reg) {
+        let d = dst.hw();
+        with_cc!(self.ops, cc, set, [Rb(d)]);
+    }
+
+    // ---- integer arithmetic ----
+
+    pub fn alu_rr(&mut self, op: AluOp, size: OperandSize, dst: Reg, src: Reg) {
+        let (d, s) = (dst.hw(), src.hw());
+        match (op, size) {
+            (AluOp::Add, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; add Rd(d), Rd(s)),
+            (AluOp::Add, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; add Rq(d), Rq(s)),
+            (AluOp::Sub, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; sub Rd(d), Rd(s)),
+            (AluOp::Sub, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; sub Rq(d), Rq(s)),
+            (AluOp::And, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; and Rd(d), Rd(s)),
+            (AluOp::And, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; and Rq(d), Rq(s)),
+            (AluOp::Or, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; or Rd(d), Rd(s)),
+            (AluOp::Or, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; or Rq(d), Rq(s)),
+            (AluOp::Xor, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; xor Rd(d), Rd(s)),
+            (AluOp::Xor, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; xor Rq(d), Rq(s)),
+        }
+    }
+
+    /// `op dst, imm32` (sign-extended for 64-bit operations).
+    pub fn alu_ri(&mut self, op: AluOp, size: OperandSize, dst: Reg, imm: i32) {
+        let d = dst.hw();
+        match (op, size) {
+            (AluOp::Add, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; add Rd(d), imm),
+            (AluOp::Add, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; add Rq(d), imm),
+            (AluOp::Sub, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; sub Rd(d), imm),
+            (AluOp::Sub, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; sub Rq(d), imm),
+            (AluOp::And, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; and Rd(d), imm),
+            (AluOp::And, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; and Rq(d), imm),
+            (AluOp::Or, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; or Rd(d), imm),
+            (AluOp::Or, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; or Rq(d), imm),
+            (AluOp::Xor, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; xor Rd(d), imm),
+            (AluOp::Xor, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; xor Rq(d), imm),
+        }
+    }
+
+    /// `op dst, [mem]`.
+    pub fn alu_rm(&mut self, op: AluOp, size: OperandSize, dst: Reg, m: Mem) {
+        let d = dst.hw();
+        match (op, size) {
+            (AluOp::Add, OperandSize::S32) => with_mem!(self.ops, m, [add Rd(d), DWORD], []),
+            (AluOp::Add, OperandSize::S64) => with_mem!(self.ops, m, [add Rq(d), QWORD], []),
+            (AluOp::Sub, OperandSize::S32) => with_mem!(self.ops, m, [sub Rd(d), DWORD], []),
+            (AluOp::Sub, OperandSize::S64) => with_mem!(self.ops, m, [sub Rq(d), QWORD], []),
+            (AluOp::And, OperandSize::S32) => with_mem!(self.ops, m, [and Rd(d), DWORD], []),
+            (AluOp::And, OperandSize::S64) => with_mem!(self.ops, m, [and Rq(d), QWORD], []),
+            (AluOp::Or, OperandSize::S32) => with_mem!(self.ops, m, [or Rd(d), DWORD], []),
+            (AluOp::Or, OperandSize::S64) => with_mem!(self.ops, m, [or Rq(d), QWORD], []),
+            (AluOp::Xor, OperandSize::S32) => with_mem!(self.ops, m, [xor Rd(d), DWORD], []),
+            (AluOp::Xor, OperandSize::S64) => with_mem!(self.ops, m, [xor Rq(d), QWORD], []),
+        }
+    }
+
+    pub fn cmp_rr(&mut self, size: OperandSize, a: Reg, b: Reg) {
+        let (a, b) = (a.hw(), b.hw());
+        match size {
+            OperandSize::S32 => dynasm!(self.ops ; .arch x64 ; cmp Rd(a), Rd(b)),
+            OperandSize::S64 => dynasm!(self.ops ; .arch x64 ; cmp Rq(a), Rq(b)),
+        }
+    }
+
+    pub fn cmp_ri(&mut self, size: OperandSize, a: Reg, imm: i32) {
+        let a = a.hw();
+        match size {
+            OperandSize::S32 => dynasm!(self.ops ; .arch x64 ; cmp Rd(a), imm),
+            OperandSize::S64 => dynasm!(self.ops ; .arch x64 ; cmp Rq(a), imm),
+        }
+    }
+
+    pub fn cmp_rm(&mut self, size: OperandSize, a: Reg, m: Mem) {
+        let a = a.hw();
+        match size {
+            OperandSize::S32 => with_mem!(self.ops, m, [cmp Rd(a), DWORD], []),
+            OperandSize::S64 => with_mem!(self.ops, m, [cmp Rq(a), QWORD], []),
+        }
+    }
+
+    pub fn cmp_mi(&mut self, size: OperandSize, m: Mem, imm: i32) {
+        match size {
+            OperandSize::S32 => with_mem!(self.ops, m, [cmp DWORD], [, imm]),
+            OperandSize::S64 => with_mem!(self.ops, m, [cmp QWORD], [, imm]),
+        }
+    }
+
+    pub fn test_rr(&mut self, size: OperandSize, a: Reg, b: Reg) {
+        let (a, b) = (a.hw(), b.hw());
+        match size {
+            OperandSize::S32 => dynasm!(self.ops ; .arch x64 ; test Rd(a), Rd(b)),
+            OperandSize::S64 => dynasm!(self.ops ; .arch x64 ; test Rq(a), Rq(b)),
+        }
+    }
+
+    pub fn imul_rr(&mut self, size: OperandSize, dst: Reg, src: Reg) {
+        let (d, s) = (dst.hw(), src.hw());
+        match size {
+            OperandSize::S32 => dynasm!(self.ops ; .arch x64 ; imul Rd(d), Rd(s)),
+            OperandSize::S64 => dynasm!(self.ops ; .arch x64 ; imul Rq(d), Rq(s)),
+        }
+    }
+
+    pub fn imul_rri(&mut self, size: OperandSize, dst: Reg, src: Reg, imm: i32) {
+        let (d, s) = (dst.hw(), src.hw());
+        match size {
+            OperandSize::S32 => dynasm!(self.ops ; .arch x64 ; imul Rd(d), Rd(s), imm),
+            OperandSize::S64 => dynasm!(self.ops ; .arch x64 ; imul Rq(d), Rq(s), imm),
+        }
+    }
+
+    pub fn imul_rm(&mut self, size: OperandSize, dst: Reg, m: Mem) {
+        let d = dst.hw();
+        match size {
+            OperandSize::S32 => with_mem!(self.ops, m, [imul Rd(d), DWORD], []),
+            OperandSize::S64 => with_mem!(self.ops, m, [imul Rq(d), QWORD], []),
+        }
+    }
+
+    /// Shift or rotate by `cl`.
+    pub fn shift_cl(&mut self, op: ShiftOp, size: OperandSize, dst: Reg) {
+        let d = dst.hw();
+        match (op, size) {
+            (ShiftOp::Shl, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; shl Rd(d), cl),
+            (ShiftOp::Shl, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; shl Rq(d), cl),
+            (ShiftOp::ShrS, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; sar Rd(d), cl),
+            (ShiftOp::ShrS, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; sar Rq(d), cl),
+            (ShiftOp::ShrU, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; shr Rd(d), cl),
+            (ShiftOp::ShrU, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; shr Rq(d), cl),
+            (ShiftOp::Rotl, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; rol Rd(d), cl),
+            (ShiftOp::Rotl, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; rol Rq(d), cl),
+            (ShiftOp::Rotr, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; ror Rd(d), cl),
+            (ShiftOp::Rotr, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; ror Rq(d), cl),
+        }
+    }
+
+    pub fn shift_ri(&mut self, op: ShiftOp, size: OperandSize, dst: Reg, imm: u8) {
+        let d = dst.hw();
+        let i = imm as i8;
+        match (op, size) {
+            (ShiftOp::Shl, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; shl Rd(d), i),
+            (ShiftOp::Shl, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; shl Rq(d), i),
+            (ShiftOp::ShrS, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; sar Rd(d), i),
+            (ShiftOp::ShrS, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; sar Rq(d), i),
+            (ShiftOp::ShrU, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; shr Rd(d), i),
+            (ShiftOp::ShrU, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; shr Rq(d), i),
+            (ShiftOp::Rotl, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; rol Rd(d), i),
+            (ShiftOp::Rotl, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; rol Rq(d), i),
+            (ShiftOp::Rotr, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; ror Rd(d), i),
+            (ShiftOp::Rotr, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; ror Rq(d), i),
+        }
+    }
+
+    /// Sign- or zero-extends rax into rdx, then divides rdx:rax by `divisor`.
+    pub fn div(&mut self, signed: bool, size: OperandSize, divisor: Reg) {
+        let s = divisor.hw();
+        match (signed, size) {
+            (true, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; cdq ; idiv Rd(s)),
+            (true, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; cqo ; idiv Rq(s)),
+            (false, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; xor edx, edx ; div Rd(s)),
+            (false, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; xor edx, edx ; div Rq(s)),
+        }
+    }
+
+    pub fn neg(&mut self, size: OperandSize, dst: Reg) {
+        let d = dst.hw();
+        match size {
+            OperandSize::S32 => dynasm!(self.ops ; .arch x64 ; neg Rd(d)),
+            OperandSize::S64 => dynasm!(self.ops ; .arch x64 ; neg Rq(d)),
+        }
+    }
+
+    pub fn bitcount(&mut self, op: crate::compiler::masm::BitCountOp, size: OperandSize, dst: Reg, src: Reg) {
+        use crate::compiler::masm::BitCountOp::*;
+        let (d, s) = (dst.hw(), src.hw());
+        match (op, size) {
+            (Clz, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; lzcnt Rd(d), Rd(s)),
+            (Clz, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; lzcnt Rq(d), Rq(s)),
+            (Ctz, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; tzcnt Rd(d), Rd(s)),
+            (Ctz, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; tzcnt Rq(d), Rq(s)),
+            (Popcnt, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; popcnt Rd(d), Rd(s)),
+            (Popcnt, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; popcnt Rq(d), Rq(s)),
+        }
+    }
+
+    // ---- SSE ----
+
+    pub fn movaps(&mut self, dst: Reg, src: Reg) {
+        let (d, s) = (dst.hw(), src.hw());
+        dynasm!(self.ops ; .arch x64 ; movaps Rx(d), Rx(s));
+    }
+
+    /// Moves the low 32 or 64 bits between a general register and an xmm register.
+    pub fn mov_gpr_to_xmm(&mut self, size: OperandSize, dst: Reg, src: Reg) {
+        let (d, s) = (dst.hw(), src.hw());
+        match size {
+            OperandSize::S32 => dynasm!(self.ops ; .arch x64 ; movd Rx(d), Rd(s)),
+            OperandSize::S64 => dynasm!(self.ops ; .arch x64 ; movq Rx(d), Rq(s)),
+        }
+    }
+
+    pub fn mov_xmm_to_gpr(&mut self, size: OperandSize, dst: Reg, src: Reg) {
+        let (d, s) = (dst.hw(), src.hw());
+        match size {
+            OperandSize::S32 => dynasm!(self.ops ; .arch x64 ; movd Rd(d), Rx(s)),
+            OperandSize::S64 => dynasm!(self.ops ; .arch x64 ; movq Rq(d), Rx(s)),
+        }
+    }
+
+    sse_rr!(fadd, addss, addsd);
+    sse_rr!(fsub, subss, subsd);
+    sse_rr!(fmul, mulss, mulsd);
+    sse_rr!(fdiv, divss, divsd);
+    sse_rr!(fmin, minss, minsd);
+    sse_rr!(fmax, maxss, maxsd);
+    sse_rr!(fsqrt, sqrtss, sqrtsd);
+    sse_rr!(ucomis, ucomiss, ucomisd);
+    sse_rr!(andp, andps, andpd);
+    sse_rr!(orp, orps, orpd);
+    sse_rr!(xorp, xorps, xorpd);
+
+    pub fn fround(&mut self, double: bool, dst: Reg, src: Reg, mode: i8) {
+        let (d, s) = (dst.hw(), src.hw());
+        if double {
+            dynasm!(self.ops ; .arch x64 ; roundsd Rx(d), Rx(s), mode);
+        } else {
+            dynasm!(self.ops ; .arch x64 ; roundss Rx(d), Rx(s), mode);
+        }
+    }
+
+    /// f32 <-> f64.
+    pub fn cvt_float(&mut self, to_double: bool, dst: Reg, src: Reg) {
+        let (d, s) = (dst.hw(), src.hw());
+        if to_double {
+            dynasm!(self.ops ; .arch x64 ; cvtss2sd Rx(d), Rx(s));
+        } else {
+            dynasm!(self.ops ; .arch x64 ; cvtsd2ss Rx(d), Rx(s));
+        }
+    }
+
+    /// Signed integer to float.
+    pub fn cvt_int_to_float(&mut self, double: bool, src_size: OperandSize, dst: Reg, src: Reg) {
+        let (d, s) = (dst.hw(), src.hw());
+        match (double, src_size) {
+            (false, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; cvtsi2ss Rx(d), Rd(s)),
+            (false, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; cvtsi2ss Rx(d), Rq(s)),
+            (true, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; cvtsi2sd Rx(d), Rd(s)),
+            (true, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; cvtsi2sd Rx(d), Rq(s)),
+        }
+    }
+
+    /// Float to signed integer, truncating; out of range gives the "integer indefinite" value.
+    pub fn cvtt_float_to_int(&mut self, double: bool, dst_size: OperandSize, dst: Reg, src: Reg) {
+        let (d, s) = (dst.hw(), src.hw());
+        match (double, dst_size) {
+            (false, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; cvttss2si Rd(d), Rx(s)),
+            (false, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; cvttss2si Rq(d), Rx(s)),
+            (true, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; cvttsd2si Rd(d), Rx(s)),
+            (true, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; cvttsd2si Rq(d), Rx(s)),
+        }
+    }
+}

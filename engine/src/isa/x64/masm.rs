@@ -1,0 +1,491 @@
+//! x86-64 macro-assembler: instruction selection for WebAssembly semantics.
+//!
+//! The compiler hands this layer values already in registers (or immediates and frame
+//! slots) and gets exactly-specified results back: trapping division, NaN- and
+//! signed-zero-correct min/max, checked and saturating float-to-int conversion.
+
+use super::asm::{Assembler, Cc, Mem};
+use super::regs::*;
+use crate::compiler::masm::*;
+use crate::trap::TrapCode;
+use dynasmrt::DynamicLabel;
+
+/// A direct call to another function of the same module, patched at link time.
+#[derive(Clone, Copy, Debug)]
+pub struct CallReloc {
+    /// Offset of the rel32 field within the function's code.
+    pub offset: u32,
+    pub callee: u32,
+}
+
+pub struct Masm {
+    pub asm: Assembler,
+    trap_labels: Vec<(TrapCode, DynamicLabel)>,
+    /// Offsets of instructions whose fault means "out of bounds memory access".
+    pub trap_sites: Vec<u32>,
+    pub call_relocs: Vec<CallReloc>,
+    jump_tables: Vec<(DynamicLabel, Vec<DynamicLabel>)>,
+}
+
+/// A finished function body.
+pub struct FunctionCode {
+    pub bytes: Vec<u8>,
+    pub trap_sites: Vec<u32>,
+    pub call_relocs: Vec<CallReloc>,
+}
+
+impl Default for Masm {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn is_double(size: OperandSize) -> bool {
+    size == OperandSize::S64
+}
+
+impl Masm {
+    pub fn new() -> Masm {
+        Masm { asm: Assembler::new(), trap_labels: Vec::new(), trap_sites: Vec::new(), call_relocs: Vec::new(), jump_tables: Vec::new() }
+    }
+
+    /// The out-of-line label that raises `code`; emitted once per function by `emit_trap_stubs`.
+    pub fn trap_label(&mut self, code: TrapCode) -> DynamicLabel {
+        if let Some((_, l)) = self.trap_labels.iter().find(|(c, _)| *c == code) {
+            return *l;
+        }
+        let l = self.asm.new_label();
+        self.trap_labels.push((code, l));
+        l
+    }
+
+    pub fn trap_if(&mut self, cc: Cc, code: TrapCode) {
+        let l = self.trap_label(code);
+        self.asm.jcc(cc, l);
+    }
+
+    pub fn trap(&mut self, code: TrapCode) {
+        let l = self.trap_label(code);
+        self.asm.jmp(l);
+    }
+
+    /// Out-of-line trap paths, placed after the function body so the hot path falls through.
+    pub fn emit_trap_stubs(&mut self, trap_exit: usize) {
+        let labels = std::mem::take(&mut self.trap_labels);
+        for (code, label) in labels {
+            self.asm.bind(label);
+            self.asm.mov_ri(RSI, code as u32 as i64);
+            self.jump_absolute(trap_exit);
+        }
+    }
+
+    pub fn jump_absolute(&mut self, addr: usize) {
+        self.asm.mov_ri(SCRATCH, addr as i64);
+        self.asm.jmp_reg(SCRATCH);
+    }
+
+    pub fn call_absolute(&mut self, addr: usize) {
+        self.asm.mov_ri(SCRATCH, addr as i64);
+        self.asm.call_reg(SCRATCH);
+    }
+
+    pub fn call_function(&mut self, callee: u32) {
+        let offset = self.asm.call_rel32_placeholder();
+        self.call_relocs.push(CallReloc { offset, callee });
+    }
+
+    /// Jumps to `targets[index]`; `index` must already be bounds-checked and is clobbered.
+    pub fn jump_table(&mut self, index: Reg, targets: Vec<DynamicLabel>) {
+        let table = self.asm.new_label();
+        self.asm.jump_table_dispatch(index, table);
+        self.asm.align(4, 0xCC);
+        self.asm.bind(table);
+        self.asm.emit_bytes(&vec![0u8; targets.len() * 4]);
+        self.jump_tables.push((table, targets));
+    }
+
+    /// Resolves labels and jump tables.
+    pub fn finish(self) -> Result<FunctionCode, crate::error::Error> {
+        let internal = |what: &str| crate::error::Error::Unsupported(format!("internal compiler error: {what}"));
+        let mut patches = Vec::new();
+        for (table, targets) in &self.jump_tables {
+            let base = self.asm.label_offset(*table).ok_or_else(|| internal("unbound jump table"))?;
+            for (i, t) in targets.iter().enumerate() {
+                let at = self.asm.label_offset(*t).ok_or_else(|| internal("unbound jump target"))?;
+                patches.push((base as usize + 4 * i, at as i32 - base as i32));
+            }
+        }
+        let mut bytes = self.asm.finish().map_err(|e| internal(&e.to_string()))?;
+        for (at, value) in patches {
+            bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
+        }
+        Ok(FunctionCode { bytes, trap_sites: self.trap_sites, call_relocs: self.call_relocs })
+    }
+
+    /// Raises the trap whose code a runtime helper returned in eax, if any.
+    pub fn trap_if_helper_failed(&mut self, trap_exit: usize) {
+        let ok = self.asm.new_label();
+        self.asm.test_rr(OperandSize::S32, RAX, RAX);
+        self.asm.jcc(Cc::E, ok);
+        self.asm.mov_rr(OperandSize::S32, RSI, RAX);
+        self.jump_absolute(trap_exit);
+        self.asm.bind(ok);
+    }
+
+    // ---- integers ----
+
+    /// Integer comparison into a 0/1 register.
+    pub fn set_from_flags(&mut self, cc: Cc, dst: Reg) {
+        self.asm.setcc(cc, dst);
+        self.asm.movzx_r8(dst, dst);
+    }
+
+    /// `rax` holds the dividend, `divisor` any other register but rdx; the result lands
+    /// in rax (quotient) or rdx (remainder), which is returned.
+    pub fn int_div(&mut self, op: DivOp, size: OperandSize, divisor: Reg) -> Reg {
+        self.asm.test_rr(size, divisor, divisor);
+        self.trap_if(Cc::E, TrapCode::IntegerDivisionByZero);
+        let done = self.asm.new_label();
+        match op {
+            DivOp::DivS => {
+                let ok = self.asm.new_label();
+                self.asm.cmp_ri(size, divisor, -1);
+                self.asm.jcc(Cc::Ne, ok);
+                // INT_MIN / -1 is the one signed quotient that does not fit.
+                self.asm.neg(size, RAX);
+                self.trap_if(Cc::O, TrapCode::IntegerOverflow);
+                self.asm.jmp(done);
+                self.asm.bind(ok);
+                self.asm.div(true, size, divisor);
+            }
+            DivOp::RemS => {
+                let ok = self.asm.new_label();
+                self.asm.cmp_ri(size, divisor, -1);
+                self.asm.jcc(Cc::Ne, ok);
+                // x rem -1 is 0, and idiv would fault on INT_MIN.
+                self.asm.mov_ri(RDX, 0);
+                self.asm.jmp(done);
+                self.asm.bind(ok);
+                self.asm.div(true, size, divisor);
+            }
+            DivOp::DivU | DivOp::RemU => self.asm.div(false, size, divisor),
+        }
+        self.asm.bind(done);
+        match op {
+            DivOp::DivS | DivOp::DivU => RAX,
+            DivOp::RemS | DivOp::RemU => RDX,
+        }
+    }
+
+    // ---- floats ----
+
+    /// Loads a float bit pattern into the float scratch register.
+    fn float_const_scratch(&mut self, size: OperandSize, bits: u64) {
+        self.asm.mov_ri(SCRATCH, bits as i64);
+        self.asm.mov_gpr_to_xmm(size, FLOAT_SCRATCH, SCRATCH);
+    }
+
+    pub fn load_float_const(&mut self, size: OperandSize, dst: Reg, bits: u64) {
+        if bits == 0 {
+            self.asm.xorp(false, dst, dst);
+        } else {
+            self.asm.mov_ri(SCRATCH, bits as i64);
+            self.asm.mov_gpr_to_xmm(size, dst, SCRATCH);
+        }
+    }
+
+    fn sign_mask(size: OperandSize) -> u64 {
+        match size {
+            OperandSize::S32 => 0x8000_0000,
+            OperandSize::S64 => 0x8000_0000_0000_0000,
+        }
+    }
+
+    /// `dst = dst op src`; `src` may be clobbered.
+    pub fn float_binop(&mut self, op: FloatBinOp, size: OperandSize, dst: Reg, src: Reg) {
+        let d = is_double(size);
+        match op {
+            FloatBinOp::Add => self.asm.fadd(d, dst, src),
+            FloatBinOp::Sub => self.asm.fsub(d, dst, src),
+            FloatBinOp::Mul => self.asm.fmul(d, dst, src),
+            FloatBinOp::Div => self.asm.fdiv(d, dst, src),
+            FloatBinOp::Min | FloatBinOp::Max => {
+                // minss/maxss return the second operand for NaNs and for ±0 ties;
+                // wasm wants NaN propagation and -0 < +0.
+                let (normal, unordered, done) = (self.asm.new_label(), self.asm.new_label(), self.asm.new_label());
+                self.asm.ucomis(d, dst, src);
+                self.asm.jcc(Cc::P, unordered);
+                self.asm.jcc(Cc::Ne, normal);
+                if op == FloatBinOp::Min {
+                    self.asm.orp(d, dst, src);
+                } else {
+                    self.asm.andp(d, dst, src);
+                }
+                self.asm.jmp(done);
+                self.asm.bind(unordered);
+                self.asm.fadd(d, dst, src);
+                self.asm.jmp(done);
+                self.asm.bind(normal);
+                if op == FloatBinOp::Min {
+                    self.asm.fmin(d, dst, src);
+                } else {
+                    self.asm.fmax(d, dst, src);
+                }
+                self.asm.bind(done);
+            }
+            FloatBinOp::Copysign => {
+                let sign = Self::sign_mask(size);
+                self.float_const_scratch(size, sign);
+                self.asm.andp(d, src, FLOAT_SCRATCH);
+                self.float_const_scratch(size, !sign & if d { u64::MAX } else { u32::MAX as u64 });
+                self.asm.andp(d, dst, FLOAT_SCRATCH);
+                self.asm.orp(d, dst, src);
+            }
+        }
+    }
+
+    /// `dst = op(dst)`.
+    pub fn float_unop(&mut self, op: FloatUnOp, size: OperandSize, dst: Reg) {
+        let d = is_double(size);
+        let sign = Self::sign_mask(size);
+        let all = if d { u64::MAX } else { u32::MAX as u64 };
+        match op {
+            FloatUnOp::Abs => {
+                self.float_const_scratch(size, !sign & all);
+                self.asm.andp(d, dst, FLOAT_SCRATCH);
+            }
+            FloatUnOp::Neg => {
+                self.float_const_scratch(size, sign);
+                self.asm.xorp(d, dst, FLOAT_SCRATCH);
+            }
+            FloatUnOp::Sqrt => self.asm.fsqrt(d, dst, dst),
+            FloatUnOp::Nearest => self.asm.fround(d, dst, dst, 0),
+            FloatUnOp::Floor => self.asm.fround(d, dst, dst, 1),
+            FloatUnOp::Ceil => self.asm.fround(d, dst, dst, 2),
+            FloatUnOp::Trunc => self.asm.fround(d, dst, dst, 3),
+        }
+    }
+
+    /// Float comparison into a 0/1 general register. Every comparison with NaN is false
+    /// except `ne`.
+    pub fn float_cmp(&mut self, cond: FloatCond, size: OperandSize, dst: Reg, a: Reg, b: Reg) {
+        let d = is_double(size);
+        match cond {
+            FloatCond::Eq => {
+                self.asm.ucomis(d, a, b);
+                self.asm.setcc(Cc::E, dst);
+                self.asm.setcc(Cc::Np, SCRATCH);
+                self.asm.movzx_r8(dst, dst);
+                self.asm.movzx_r8(SCRATCH, SCRATCH);
+                self.asm.alu_rr(AluOp::And, OperandSize::S32, dst, SCRATCH);
+            }
+            FloatCond::Ne => {
+                self.asm.ucomis(d, a, b);
+                self.asm.setcc(Cc::Ne, dst);
+                self.asm.setcc(Cc::P, SCRATCH);
+                self.asm.movzx_r8(dst, dst);
+                self.asm.movzx_r8(SCRATCH, SCRATCH);
+                self.asm.alu_rr(AluOp::Or, OperandSize::S32, dst, SCRATCH);
+            }
+            FloatCond::Lt => {
+                self.asm.ucomis(d, b, a);
+                self.set_from_flags(Cc::A, dst);
+            }
+            FloatCond::Gt => {
+                self.asm.ucomis(d, a, b);
+                self.set_from_flags(Cc::A, dst);
+            }
+            FloatCond::Le => {
+                self.asm.ucomis(d, b, a);
+                self.set_from_flags(Cc::Ae, dst);
+            }
+            FloatCond::Ge => {
+                self.asm.ucomis(d, a, b);
+                self.set_from_flags(Cc::Ae, dst);
+            }
+        }
+    }
+
+    /// Float to integer; `src` may be clobbered.
+    pub fn trunc(&mut self, kind: TruncKind, dst: Reg, src: Reg) {
+        let d = is_double(kind.from);
+        let fsize = kind.from;
+        let done = self.asm.new_label();
+        let slow = self.asm.new_label();
+        // 2^31, 2^32, 2^63 and their negatives as float bit patterns.
+        let pow2 = |e: i32, neg: bool| -> u64 {
+            let v = 2f64.powi(e) * if neg { -1.0 } else { 1.0 };
+            if d {
+                v.to_bits()
+            } else {
+                (v as f32).to_bits() as u64
+            }
+        };
+        match (kind.signed, kind.to) {
+            (true, to) => {
+                self.asm.cvtt_float_to_int(d, to, dst, src);
+                // The hardware answers INT_MIN for NaN and overflow; `cmp dst, 1`
+                // overflows exactly for INT_MIN.
+                self.asm.cmp_ri(to, dst, 1);
+                self.asm.jcc(Cc::O, slow);
+                self.asm.bind(done);
+                let resume = self.asm.new_label();
+                self.asm.jmp(resume);
+                self.asm.bind(slow);
+                if kind.saturating {
+                    let nan = self.asm.new_label();
+                    self.asm.ucomis(d, src, src);
+                    self.asm.jcc(Cc::P, nan);
+                    self.asm.xorp(d, FLOAT_SCRATCH, FLOAT_SCRATCH);
+                    self.asm.ucomis(d, src, FLOAT_SCRATCH);
+                    self.asm.jcc(Cc::B, resume);
+                    let max = if to == OperandSize::S32 { i32::MAX as i64 } else { i64::MAX };
+                    self.asm.mov_ri(dst, max);
+                    self.asm.jmp(resume);
+                    self.asm.bind(nan);
+                    self.asm.mov_ri(dst, 0);
+                    self.asm.jmp(resume);
+                } else {
+                    self.asm.ucomis(d, src, src);
+                    self.trap_if(Cc::P, TrapCode::BadConversionToInteger);
+                    // INT_MIN is right only for inputs in (INT_MIN - 1, INT_MIN].
+                    let exponent = if to == OperandSize::S32 { 31 } else { 63 };
+                    if d && to == OperandSize::S32 {
+                        self.float_const_scratch(fsize, (-2147483649.0f64).to_bits());
+                        self.asm.ucomis(d, src, FLOAT_SCRATCH);
+                        self.trap_if(Cc::Be, TrapCode::IntegerOverflow);
+                    } else {
+                        self.float_const_scratch(fsize, pow2(exponent, true));
+                        self.asm.ucomis(d, src, FLOAT_SCRATCH);
+                        self.trap_if(Cc::B, TrapCode::IntegerOverflow);
+                    }
+                    self.asm.xorp(d, FLOAT_SCRATCH, FLOAT_SCRATCH);
+                    self.asm.ucomis(d, src, FLOAT_SCRATCH);
+                    self.trap_if(Cc::Ae, TrapCode::IntegerOverflow);
+                    self.asm.jmp(resume);
+                }
+                self.asm.bind(resume);
+            }
+            (false, OperandSize::S32) => {
+                // Convert through 64 bits: every valid input lands in [0, 2^32).
+                self.asm.cvtt_float_to_int(d, OperandSize::S64, dst, src);
+                self.asm.mov_rr(OperandSize::S64, SCRATCH, dst);
+                self.asm.shift_ri(ShiftOp::ShrU, OperandSize::S64, SCRATCH, 32);
+                self.asm.jcc(Cc::Ne, slow);
+                self.asm.bind(done);
+                let resume = self.asm.new_label();
+                self.asm.jmp(resume);
+                self.asm.bind(slow);
+                self.asm.xorp(d, FLOAT_SCRATCH, FLOAT_SCRATCH);
+                self.asm.ucomis(d, src, FLOAT_SCRATCH);
+                if kind.saturating {
+                    let zero = self.asm.new_label();
+                    self.asm.jcc(Cc::P, zero);
+                    self.asm.jcc(Cc::B, zero);
+                    self.asm.mov_ri(dst, u32::MAX as i64);
+                    self.asm.jmp(resume);
+                    self.asm.bind(zero);
+                    self.asm.mov_ri(dst, 0);
+                    self.asm.jmp(resume);
+                } else {
+                    self.trap_if(Cc::P, TrapCode::BadConversionToInteger);
+                    self.trap(TrapCode::IntegerOverflow);
+                }
+                self.asm.bind(resume);
+            }
+            (false, OperandSize::S64) => {
+                let big = self.asm.new_label();
+                let slow_big = self.asm.new_label();
+                let resume = self.asm.new_label();
+                self.float_const_scratch(fsize, pow2(63, false));
+                self.asm.ucomis(d, src, FLOAT_SCRATCH);
+                self.asm.jcc(Cc::Ae, big);
+                // Below 2^63 (or NaN): a signed conversion is exact; negative means
+                // NaN or an input <= -1.
+                self.asm.cvtt_float_to_int(d, OperandSize::S64, dst, src);
+                self.asm.test_rr(OperandSize::S64, dst, dst);
+                self.asm.jcc(Cc::S, slow);
+                self.asm.jmp(resume);
+                self.asm.bind(big);
+                self.asm.fsub(d, src, FLOAT_SCRATCH);
+                self.asm.cvtt_float_to_int(d, OperandSize::S64, dst, src);
+                self.asm.test_rr(OperandSize::S64, dst, dst);
+                self.asm.jcc(Cc::S, slow_big);
+                self.asm.mov_ri(SCRATCH, i64::MIN);
+                self.asm.alu_rr(AluOp::Xor, OperandSize::S64, dst, SCRATCH);
+                self.asm.jmp(resume);
+                self.asm.bind(slow);
+                if kind.saturating {
+                    self.asm.mov_ri(dst, 0);
+                    self.asm.jmp(resume);
+                } else {
+                    self.asm.ucomis(d, src, src);
+                    self.trap_if(Cc::P, TrapCode::BadConversionToInteger);
+                    self.trap(TrapCode::IntegerOverflow);
+                }
+                self.asm.bind(slow_big);
+                if kind.saturating {
+                    self.asm.mov_ri(dst, -1);
+                    self.asm.jmp(resume);
+                } else {
+                    self.trap(TrapCode::IntegerOverflow);
+                }
+                self.asm.bind(done);
+                self.asm.bind(resume);
+            }
+        }
+    }
+
+    /// Integer to float; `src` may be clobbered. i32 sources are zero-extended in
+    /// their register, which makes u32 a plain 64-bit signed conversion.
+    pub fn convert_int_to_float(&mut self, to: OperandSize, from: OperandSize, signed: bool, dst: Reg, src: Reg) {
+        let d = is_double(to);
+        self.asm.xorp(d, dst, dst);
+        match (signed, from) {
+            (true, OperandSize::S32) => self.asm.cvt_int_to_float(d, OperandSize::S32, dst, src),
+            (true, OperandSize::S64) | (false, OperandSize::S32) => {
+                self.asm.cvt_int_to_float(d, OperandSize::S64, dst, src)
+            }
+            (false, OperandSize::S64) => {
+                let (big, done) = (self.asm.new_label(), self.asm.new_label());
+                self.asm.test_rr(OperandSize::S64, src, src);
+                self.asm.jcc(Cc::S, big);
+                self.asm.cvt_int_to_float(d, OperandSize::S64, dst, src);
+                self.asm.jmp(done);
+                self.asm.bind(big);
+                // Halve with the low bit folded in (round to odd) so the final doubling
+                // rounds exactly once.
+                self.asm.mov_rr(OperandSize::S64, SCRATCH, src);
+                self.asm.shift_ri(ShiftOp::ShrU, OperandSize::S64, SCRATCH, 1);
+                self.asm.alu_ri(AluOp::And, OperandSize::S64, src, 1);
+                self.asm.alu_rr(AluOp::Or, OperandSize::S64, SCRATCH, src);
+                self.asm.cvt_int_to_float(d, OperandSize::S64, dst, SCRATCH);
+                self.asm.fadd(d, dst, dst);
+                self.asm.bind(done);
+            }
+        }
+    }
+
+    // ---- linear memory ----
+
+    /// A load or store whose fault is an out-of-bounds trap: record where it is.
+    pub fn mark_trap_site(&mut self) {
+        let at = self.asm.offset();
+        self.trap_sites.push(at);
+    }
+
+    pub fn wasm_load(&mut self, kind: LoadKind, dst: Reg, mem: Mem) {
+        self.mark_trap_site();
+        self.asm.load(kind, dst, mem);
+    }
+
+    pub fn wasm_store(&mut self, kind: StoreKind, mem: Mem, src: Reg) {
+        self.mark_trap_site();
+        self.asm.store(kind, mem, src);
+    }
+
+    pub fn wasm_store_imm(&mut self, kind: StoreKind, mem: Mem, imm: i32) {
+        self.mark_trap_site();
+        self.asm.store_imm(kind, mem, imm);
+    }
+}

@@ -1,0 +1,79 @@
+//! x86-64 registers and the roles the compiler gives them.
+
+/// A machine register: 0-15 are general-purpose (hardware numbering), 16-31 are xmm0-15.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+pub struct Reg(u8);
+
+impl Reg {
+    pub const fn gpr(n: u8) -> Reg {
+        Reg(n)
+    }
+    pub const fn xmm(n: u8) -> Reg {
+        Reg(16 + n)
+    }
+    pub fn is_xmm(self) -> bool {
+        self.0 >= 16
+    }
+    /// The hardware encoding within its class.
+    pub fn hw(self) -> u8 {
+        self.0 & 15
+    }
+    /// Index 0-31, for register sets.
+    pub fn index(self) -> u8 {
+        self.0
+    }
+    pub fn from_index(i: u8) -> Reg {
+        Reg(i)
+    }
+}
+
+pub const RAX: Reg = Reg::gpr(0);
+pub const RCX: Reg = Reg::gpr(1);
+pub const RDX: Reg = Reg::gpr(2);
+pub const RBX: Reg = Reg::gpr(3);
+pub const RSP: Reg = Reg::gpr(4);
+pub const RBP: Reg = Reg::gpr(5);
+pub const RSI: Reg = Reg::gpr(6);
+pub const RDI: Reg = Reg::gpr(7);
+pub const R8: Reg = Reg::gpr(8);
+pub const R9: Reg = Reg::gpr(9);
+pub const R10: Reg = Reg::gpr(10);
+pub const R11: Reg = Reg::gpr(11);
+pub const R12: Reg = Reg::gpr(12);
+pub const R13: Reg = Reg::gpr(13);
+pub const R14: Reg = Reg::gpr(14);
+pub const R15: Reg = Reg::gpr(15);
+pub const XMM0: Reg = Reg::xmm(0);
+pub const XMM15: Reg = Reg::xmm(15);
+
+/// Pinned: the instance's `VMContext`.
+pub const VMCTX: Reg = R15;
+/// Pinned: the base of memory 0.
+pub const MEMORY_BASE: Reg = R14;
+/// Never allocated: free for any single macro-instruction to use internally.
+pub const SCRATCH: Reg = R11;
+pub const FLOAT_SCRATCH: Reg = XMM15;
+
+/// Registers the value stack may hand out, in preference order. Callee-saved ones
+/// (rbx, r12, r13) come last so short expressions rarely touch them.
+pub const ALLOCATABLE_GPRS: [Reg; 11] = [RAX, RCX, RDX, RSI, RDI, R8, R9, R10, RBX, R12, R13];
+pub const ALLOCATABLE_XMMS: [Reg; 15] = [
+    Reg::xmm(0),
+    Reg::xmm(1),
+    Reg::xmm(2),
+    Reg::xmm(3),
+    Reg::xmm(4),
+    Reg::xmm(5),
+    Reg::xmm(6),
+    Reg::xmm(7),
+    Reg::xmm(8),
+    Reg::xmm(9),
+    Reg::xmm(10),
+    Reg::xmm(11),
+    Reg::xmm(12),
+    Reg::xmm(13),
+    Reg::xmm(14),
+];
+
+/// System V argument registers, for calls into runtime helpers.
+pub const ARG_GPRS: [Reg; 6] = [RDI, RSI, RDX, RCX, R8, R9];

@@ -1,0 +1,138 @@
+//! Process-wide stubs: the entry from Rust into wasm, the trap exit, and the stub that
+//! calls host functions.
+//!
+//! Traps unwind without setjmp: the entry trampoline records `rsp` in the store's
+//! `VMRuntime`; every trap (explicit ones and memory faults redirected by the signal
+//! handler) jumps to `trap_exit`, which restores that `rsp` and returns a nonzero status.
+
+use super::asm::{Assembler, Cc, Mem};
+use super::regs::*;
+use crate::compiler::masm::{AluOp, LoadKind, OperandSize, ShiftOp, StoreKind};
+use crate::error::Error;
+use crate::runtime::code_memory::CodeMemory;
+use crate::runtime::vmcontext::{offsets, VMContext, VMHostContext};
+use std::sync::OnceLock;
+
+/// `entry(vmctx, code, args, nslots)`: copies `nslots` 8-byte slots from `args` to the
+/// callee's argument area, calls `code`, copies the area back to `args` and stores `rax`
+/// (the single-result register) in `args[nslots]`. Returns 0, or 1 after a trap.
+pub type EntryFn = unsafe extern "sysv64" fn(*mut VMContext, *const u8, *mut u64, u64) -> u32;
+
+/// What the host stub calls: `(host context, argument/result area) -> trap code or 0`.
+pub type HostShim = unsafe extern "sysv64" fn(*const VMHostContext, *mut u64) -> u32;
+
+pub struct Trampolines {
+    _code: CodeMemory,
+    pub entry: EntryFn,
+    pub trap_exit: usize,
+    pub host_stub: usize,
+}
+
+/// Bytes the entry trampoline pushes below its saved `rbp`: five callee-saved registers
+/// and the previous `entry_rsp`.
+const ENTRY_SAVE_AREA: i32 = 48;
+
+pub fn trampolines(host_shim: HostShim) -> Result<&'static Trampolines, Error> {
+    static TRAMPOLINES: OnceLock<Result<Trampolines, String>> = OnceLock::new();
+    TRAMPOLINES
+        .get_or_init(|| build(host_shim).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| Error::Resource(e.clone()))
+}
+
+fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
+    let mut a = Assembler::new();
+
+    // ---- entry ----
+    let entry_at = a.offset();
+    let (copy_in, copy_in_done, copy_out, copy_out_done) = (a.new_label(), a.new_label(), a.new_label(), a.new_label());
+    let tail = a.new_label();
+    a.push(RBP);
+    a.mov_rr(OperandSize::S64, RBP, RSP);
+    for r in [RBX, R12, R13, R14, R15] {
+        a.push(r);
+    }
+    a.mov_rr(OperandSize::S64, R15, RDI);
+    a.load(LoadKind::I64, R14, Mem::Base(R15, offsets::VMCTX_MEMORY0_BASE));
+    a.load(LoadKind::I64, SCRATCH, Mem::Base(R15, offsets::VMCTX_RUNTIME));
+    a.push_mem(Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP));
+    a.store(StoreKind::I64, Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP), RSP);
+    a.mov_rr(OperandSize::S64, RBX, RDX);
+    a.mov_rr(OperandSize::S64, R12, RCX);
+    // Argument area: nslots * 8 rounded up to keep rsp 16-byte aligned.
+    a.mov_rr(OperandSize::S64, R13, RCX);
+    a.shift_ri(ShiftOp::Shl, OperandSize::S64, R13, 3);
+    a.alu_ri(AluOp::Add, OperandSize::S64, R13, 15);
+    a.alu_ri(AluOp::And, OperandSize::S64, R13, -16);
+    a.alu_rr(AluOp::Sub, OperandSize::S64, RSP, R13);
+    a.mov_ri(RCX, 0);
+    a.bind(copy_in);
+    a.cmp_rr(OperandSize::S64, RCX, R12);
+    a.jcc(Cc::Ae, copy_in_done);
+    a.load(LoadKind::I64, RAX, Mem::Scaled8(RBX, RCX, 0));
+    a.store(StoreKind::I64, Mem::Scaled8(RSP, RCX, 0), RAX);
+    a.alu_ri(AluOp::Add, OperandSize::S64, RCX, 1);
+    a.jmp(copy_in);
+    a.bind(copy_in_done);
+    a.call_reg(RSI);
+    a.mov_ri(RCX, 0);
+    a.bind(copy_out);
+    a.cmp_rr(OperandSize::S64, RCX, R12);
+    a.jcc(Cc::Ae, copy_out_done);
+    a.load(LoadKind::I64, RDX, Mem::Scaled8(RSP, RCX, 0));
+    a.store(StoreKind::I64, Mem::Scaled8(RBX, RCX, 0), RDX);
+    a.alu_ri(AluOp::Add, OperandSize::S64, RCX, 1);
+    a.jmp(copy_out);
+    a.bind(copy_out_done);
+    a.store(StoreKind::I64, Mem::Scaled8(RBX, R12, 0), RAX);
+    a.mov_ri(RAX, 0);
+    a.bind(tail);
+    a.lea(RSP, Mem::Base(RBP, -ENTRY_SAVE_AREA));
+    a.pop(RCX);
+    a.load(LoadKind::I64, SCRATCH, Mem::Base(R15, offsets::VMCTX_RUNTIME));
+    a.store(StoreKind::I64, Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP), RCX);
+    for r in [R15, R14, R13, R12, RBX, RBP] {
+        a.pop(r);
+    }
+    a.ret();
+
+    // ---- trap exit: esi = trap code, r15 = any context of the trapping store ----
+    a.align(16, 0xCC);
+    let trap_exit_at = a.offset();
+    let trap_exit_label = a.new_label();
+    a.bind(trap_exit_label);
+    a.load(LoadKind::I64, SCRATCH, Mem::Base(R15, offsets::VMCTX_RUNTIME));
+    a.store(StoreKind::I32, Mem::Base(SCRATCH, offsets::RUNTIME_TRAP_CODE), RSI);
+    a.load(LoadKind::I64, RSP, Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP));
+    a.lea(RBP, Mem::Base(RSP, ENTRY_SAVE_AREA));
+    a.mov_ri(RAX, 1);
+    a.jmp(tail);
+
+    // ---- host stub: r15 = VMHostContext, arguments at [rsp + 8] ----
+    a.align(16, 0xCC);
+    let host_stub_at = a.offset();
+    let host_trapped = a.new_label();
+    a.push(RBP);
+    a.mov_rr(OperandSize::S64, RBP, RSP);
+    a.mov_rr(OperandSize::S64, RDI, R15);
+    a.lea(RSI, Mem::Base(RBP, 16));
+    a.mov_ri(SCRATCH, host_shim as usize as i64);
+    a.call_reg(SCRATCH);
+    a.test_rr(OperandSize::S32, RAX, RAX);
+    a.jcc(Cc::Ne, host_trapped);
+    a.load(LoadKind::I64, RAX, Mem::Base(RBP, 16));
+    a.pop(RBP);
+    a.ret();
+    a.bind(host_trapped);
+    a.mov_rr(OperandSize::S32, RSI, RAX);
+    a.jmp(trap_exit_label);
+    let code_bytes = a.finish().map_err(|e| Error::Resource(format!("assembling trampolines: {e}")))?;
+    let code = CodeMemory::new(&code_bytes)?;
+    let base = code.as_ptr() as usize;
+    let trap_exit = base + trap_exit_at as usize;
+    // SAFETY: `entry_at` is the start of the entry trampoline inside executable memory
+    // that lives as long as the process (the OnceLock never drops it), and the code
+    // follows the System V ABI of `EntryFn`.
+    let entry = unsafe { std::mem::transmute::<usize, EntryFn>(base + entry_at as usize) };
+    Ok(Trampolines { _code: code, entry, trap_exit, host_stub: base + host_stub_at as usize })
+}

@@ -1,0 +1,36 @@
+//! Sidewinder's WebAssembly engine: decoding and validation (wasmparser), a
+//! single-pass baseline compiler to x86-64 machine code (dynasm), and the runtime.
+//!
+//! ```no_run
+//! use sidewinder_engine::*;
+//! let engine = Engine::default();
+//! let store = Store::new(&engine);
+//! let bytes = [0u8; 0]; // a module's bytes
+//! let module = Module::new(&engine, &bytes)?;
+//! let instance = Instance::new(&store, &module, &[])?;
+//! let results = instance.call("add", &[Val::I32(1), Val::I32(2)])?;
+//! # Ok::<(), Error>(())
+//! ```
+
+pub mod compiler;
+mod engine;
+mod error;
+pub mod isa;
+mod module;
+pub mod runtime;
+mod trap;
+mod types;
+mod values;
+
+pub use engine::{Config, Engine};
+pub use error::{Error, Result};
+pub use module::Module;
+pub use runtime::func::Func;
+pub use runtime::global::Global;
+pub use runtime::instance::{Extern, Instance};
+pub use runtime::store::Store;
+pub use runtime::table::Table;
+pub use runtime::wasm_memory::Memory;
+pub use trap::{Trap, TrapCode};
+pub use types::*;
+pub use values::Val;

@@ -1,0 +1,409 @@
+//! Decoding, validation and compilation of a module, in one pass over its bytes.
+
+use crate::compiler::{compile_function, CompileEnv};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::isa::x64::masm::FunctionCode;
+use crate::runtime::code_memory::CodeMemory;
+use crate::types::*;
+use std::sync::Arc;
+use wasmparser::{Parser, Payload, Validator, WasmFeatures};
+
+/// An instruction of a constant expression (offsets, global initializers, elements).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum ConstOp {
+    I32(i32),
+    I64(i64),
+    F32(u32),
+    F64(u64),
+    RefNull,
+    RefFunc(u32),
+    GlobalGet(u32),
+    I32Add,
+    I32Sub,
+    I32Mul,
+    I64Add,
+    I64Sub,
+    I64Mul,
+}
+
+pub(crate) type ConstExpr = Vec<ConstOp>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EntityIndex {
+    Func(u32),
+    Table(u32),
+    Memory(u32),
+    Global(u32),
+}
+
+#[derive(Debug)]
+pub(crate) enum ElemMode {
+    Active { table: u32, offset: ConstExpr },
+    Passive,
+    Declared,
+}
+
+#[derive(Debug)]
+pub(crate) struct ElemSegment {
+    pub mode: ElemMode,
+    pub items: Vec<ConstExpr>,
+}
+
+#[derive(Debug)]
+pub(crate) struct DataSegment {
+    pub active: Option<(u32, ConstExpr)>,
+    pub bytes: Vec<u8>,
+}
+
+/// Everything about a module except its code.
+#[derive(Debug, Default)]
+pub(crate) struct ModuleInfo {
+    pub types: Vec<FuncType>,
+    pub type_ids: Vec<u32>,
+    pub funcs: Vec<u32>,
+    pub num_imported_funcs: u32,
+    pub tables: Vec<TableType>,
+    pub num_imported_tables: u32,
+    pub memories: Vec<MemoryType>,
+    pub num_imported_memories: u32,
+    pub globals: Vec<GlobalType>,
+    pub global_inits: Vec<ConstExpr>,
+    pub num_imported_globals: u32,
+    pub imports: Vec<(ImportType, EntityIndex)>,
+    pub exports: Vec<(String, EntityIndex)>,
+    pub start: Option<u32>,
+    pub elems: Vec<ElemSegment>,
+    pub data: Vec<DataSegment>,
+    pub custom_sections: Vec<(String, Vec<u8>)>,
+}
+
+impl ModuleInfo {
+    pub fn func_type(&self, index: u32) -> &FuncType {
+        &self.types[self.funcs[index as usize] as usize]
+    }
+
+    pub fn entity_type(&self, e: EntityIndex) -> ExternType {
+        match e {
+            EntityIndex::Func(i) => ExternType::Func(self.func_type(i).clone()),
+            EntityIndex::Table(i) => ExternType::Table(self.tables[i as usize].clone()),
+            EntityIndex::Memory(i) => ExternType::Memory(self.memories[i as usize].clone()),
+            EntityIndex::Global(i) => ExternType::Global(self.globals[i as usize].clone()),
+        }
+    }
+}
+
+pub(crate) struct ModuleInner {
+    pub info: ModuleInfo,
+    pub code: Option<CodeMemory>,
+    /// Offset of each defined function in `code`.
+    pub func_offsets: Vec<u32>,
+}
+
+/// A validated and compiled module, ready to instantiate any number of times.
+#[derive(Clone)]
+pub struct Module(pub(crate) Arc<ModuleInner>);
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module").field("functions", &self.0.info.funcs.len()).finish()
+    }
+}
+
+pub(crate) fn features() -> WasmFeatures {
+    WasmFeatures::WASM2
+}
+
+fn unsupported_type(what: impl std::fmt::Debug, offset: usize) -> Error {
+    Error::compile(format!("unsupported type {what:?}"), offset)
+}
+
+fn val_type(ty: wasmparser::ValType, offset: usize) -> Result<ValType> {
+    ValType::from_wasmparser(ty).ok_or_else(|| unsupported_type(ty, offset))
+}
+
+fn ref_type(ty: wasmparser::RefType, offset: usize) -> Result<ValType> {
+    val_type(wasmparser::ValType::Ref(ty), offset)
+}
+
+fn table_type(t: &wasmparser::TableType, offset: usize) -> Result<TableType> {
+    Ok(TableType { element: ref_type(t.element_type, offset)?, minimum: t.initial, maximum: t.maximum })
+}
+
+fn memory_type(m: &wasmparser::MemoryType, offset: usize) -> Result<MemoryType> {
+    if m.memory64 || m.shared || m.page_size_log2.is_some() {
+        return Err(Error::Unsupported("memory64, shared memories and custom page sizes".into()));
+    }
+    Ok(MemoryType { minimum: m.initial, maximum: m.maximum })
+}
+
+fn global_type(g: &wasmparser::GlobalType, offset: usize) -> Result<GlobalType> {
+    Ok(GlobalType { content: val_type(g.content_type, offset)?, mutable: g.mutable })
+}
+
+fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
+    use wasmparser::Operator as O;
+    let mut out = Vec::new();
+    let mut reader = expr.get_operators_reader();
+    while !reader.eof() {
+        let offset = reader.original_position();
+        out.push(match reader.read()? {
+            O::I32Const { value } => ConstOp::I32(value),
+            O::I64Const { value } => ConstOp::I64(value),
+            O::F32Const { value } => ConstOp::F32(value.bits()),
+            O::F64Const { value } => ConstOp::F64(value.bits()),
+            O::RefNull { .. } => ConstOp::RefNull,
+            O::RefFunc { function_index } => ConstOp::RefFunc(function_index),
+            O::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
+            O::I32Add => ConstOp::I32Add,
+            O::I32Sub => ConstOp::I32Sub,
+            O::I32Mul => ConstOp::I32Mul,
+            O::I64Add => ConstOp::I64Add,
+            O::I64Sub => ConstOp::I64Sub,
+            O::I64Mul => ConstOp::I64Mul,
+            O::End => continue,
+            other => return Err(Error::compile(format!("unsupported constant instruction {other:?}"), offset as usize)),
+        });
+    }
+    Ok(out)
+}
+
+impl Module {
+    /// Decodes, validates and compiles `bytes`.
+    pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Module> {
+        engine.check_supported()?;
+        let trap_exit = engine.trampolines()?.trap_exit;
+        let mut validator = Validator::new_with_features(features());
+        let mut info = ModuleInfo::default();
+        let mut compiled: Vec<FunctionCode> = Vec::new();
+        let mut func_index = 0u32;
+        let mut allocs = wasmparser::FuncValidatorAllocations::default();
+        for payload in Parser::new(0).parse_all(bytes) {
+            let payload = payload?;
+            if let wasmparser::ValidPayload::Func(to_validate, body) = validator.payload(&payload)? {
+                let mut fv = to_validate.into_validator(allocs);
+                fv.validate(&body)?;
+                allocs = fv.into_allocations();
+                if func_index == 0 {
+                    func_index = info.num_imported_funcs;
+                }
+                let table_elements: Vec<ValType> = info.tables.iter().map(|t| t.element).collect();
+                let env = CompileEnv {
+                    types: &info.types,
+                    type_ids: &info.type_ids,
+                    func_types: &info.funcs,
+                    num_imported_funcs: info.num_imported_funcs,
+                    globals: &info.globals,
+                    table_elements: &table_elements,
+                    trap_exit,
+                };
+                compiled.push(compile_function(&env, func_index, &body)?);
+                func_index += 1;
+                continue;
+            }
+            Self::read_section(&mut info, payload)?;
+        }
+        let (code, func_offsets) = link(&info, compiled, trap_exit)?;
+        Ok(Module(Arc::new(ModuleInner { info, code, func_offsets })))
+    }
+
+    /// Decodes and validates without compiling.
+    pub fn validate(bytes: &[u8]) -> Result<()> {
+        let mut validator = Validator::new_with_features(features());
+        validator.validate_all(bytes)?;
+        Ok(())
+    }
+
+    fn read_section(info: &mut ModuleInfo, payload: Payload<'_>) -> Result<()> {
+        match payload {
+            Payload::TypeSection(reader) => {
+                for group in reader {
+                    let group = group?;
+                    for sub in group.types() {
+                        match &sub.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(ft) => {
+                                let params = ft.params().iter().map(|&t| val_type(t, 0)).collect::<Result<Vec<_>>>()?;
+                                let results = ft.results().iter().map(|&t| val_type(t, 0)).collect::<Result<Vec<_>>>()?;
+                                let ty = FuncType::new(params, results);
+                                info.type_ids.push(ty.type_id());
+                                info.types.push(ty);
+                            }
+                            other => return Err(unsupported_type(other, 0)),
+                        }
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    let import = import?;
+                    let (ty, index) = match import.ty {
+                        wasmparser::TypeRef::Func(t) | wasmparser::TypeRef::FuncExact(t) => {
+                            info.funcs.push(t);
+                            info.num_imported_funcs += 1;
+                            (ExternType::Func(info.types[t as usize].clone()), EntityIndex::Func(info.funcs.len() as u32 - 1))
+                        }
+                        wasmparser::TypeRef::Table(t) => {
+                            info.tables.push(table_type(&t, 0)?);
+                            info.num_imported_tables += 1;
+                            let i = info.tables.len() as u32 - 1;
+                            (ExternType::Table(info.tables[i as usize].clone()), EntityIndex::Table(i))
+                        }
+                        wasmparser::TypeRef::Memory(m) => {
+                            info.memories.push(memory_type(&m, 0)?);
+                            info.num_imported_memories += 1;
+                            let i = info.memories.len() as u32 - 1;
+                            (ExternType::Memory(info.memories[i as usize].clone()), EntityIndex::Memory(i))
+                        }
+                        wasmparser::TypeRef::Global(g) => {
+                            info.globals.push(global_type(&g, 0)?);
+                            info.num_imported_globals += 1;
+                            let i = info.globals.len() as u32 - 1;
+                            (ExternType::Global(info.globals[i as usize].clone()), EntityIndex::Global(i))
+                        }
+                        wasmparser::TypeRef::Tag(_) => return Err(Error::Unsupported("exception handling tags".into())),
+                    };
+                    info.imports.push((
+                        ImportType { module: import.module.to_string(), name: import.name.to_string(), ty },
+                        index,
+                    ));
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for t in reader {
+                    info.funcs.push(t?);
+                }
+            }
+            Payload::TableSection(reader) => {
+                for table in reader {
+                    let table = table?;
+                    info.tables.push(table_type(&table.ty, 0)?);
+                    if let wasmparser::TableInit::Expr(_) = table.init {
+                        return Err(Error::Unsupported("table initializer expressions".into()));
+                    }
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for m in reader {
+                    info.memories.push(memory_type(&m?, 0)?);
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                for g in reader {
+                    let g = g?;
+                    info.globals.push(global_type(&g.ty, 0)?);
+                    info.global_inits.push(const_expr(&g.init_expr)?);
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for e in reader {
+                    let e = e?;
+                    let index = match e.kind {
+                        wasmparser::ExternalKind::Func | wasmparser::ExternalKind::FuncExact => EntityIndex::Func(e.index),
+                        wasmparser::ExternalKind::Table => EntityIndex::Table(e.index),
+                        wasmparser::ExternalKind::Memory => EntityIndex::Memory(e.index),
+                        wasmparser::ExternalKind::Global => EntityIndex::Global(e.index),
+                        wasmparser::ExternalKind::Tag => {
+                            return Err(Error::Unsupported("exception handling tags".into()))
+                        }
+                    };
+                    info.exports.push((e.name.to_string(), index));
+                }
+            }
+            Payload::StartSection { func, .. } => info.start = Some(func),
+            Payload::ElementSection(reader) => {
+                for elem in reader {
+                    let elem = elem?;
+                    let mode = match elem.kind {
+                        wasmparser::ElementKind::Passive => ElemMode::Passive,
+                        wasmparser::ElementKind::Declared => ElemMode::Declared,
+                        wasmparser::ElementKind::Active { table_index, offset_expr } => {
+                            ElemMode::Active { table: table_index.unwrap_or(0), offset: const_expr(&offset_expr)? }
+                        }
+                    };
+                    let items = match elem.items {
+                        wasmparser::ElementItems::Functions(r) => {
+                            r.into_iter().map(|f| f.map(|f| vec![ConstOp::RefFunc(f)])).collect::<Result<Vec<_>, _>>()?
+                        }
+                        wasmparser::ElementItems::Expressions(_, r) => {
+                            r.into_iter().map(|e| const_expr(&e?)).collect::<Result<Vec<_>>>()?
+                        }
+                    };
+                    info.elems.push(ElemSegment { mode, items });
+                }
+            }
+            Payload::DataSection(reader) => {
+                for d in reader {
+                    let d = d?;
+                    let active = match d.kind {
+                        wasmparser::DataKind::Passive => None,
+                        wasmparser::DataKind::Active { memory_index, offset_expr } => {
+                            Some((memory_index, const_expr(&offset_expr)?))
+                        }
+                    };
+                    info.data.push(DataSegment { active, bytes: d.data.to_vec() });
+                }
+            }
+            Payload::CustomSection(reader) => {
+                info.custom_sections.push((reader.name().to_string(), reader.data().to_vec()));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    pub fn imports(&self) -> Vec<ImportType> {
+        self.0.info.imports.iter().map(|(i, _)| i.clone()).collect()
+    }
+
+    pub fn exports(&self) -> Vec<ExportType> {
+        let info = &self.0.info;
+        info.exports.iter().map(|(name, e)| ExportType { name: name.clone(), ty: info.entity_type(*e) }).collect()
+    }
+
+    /// Custom sections with this name, in order.
+    pub fn custom_sections(&self, name: &str) -> Vec<&[u8]> {
+        self.0.info.custom_sections.iter().filter(|(n, _)| n == name).map(|(_, d)| d.as_slice()).collect()
+    }
+
+    /// Machine code of a defined function (for tests and disassembly).
+    pub fn function_code(&self, func_index: u32) -> Option<&[u8]> {
+        let m = &self.0;
+        let defined = func_index.checked_sub(m.info.num_imported_funcs)? as usize;
+        let code = m.code.as_ref()?;
+        let start = *m.func_offsets.get(defined)? as usize;
+        let end = m.func_offsets.get(defined + 1).map(|&e| e as usize).unwrap_or(code.len());
+        // SAFETY: the code memory is mapped readable for the module's lifetime and
+        // [start, end) lies inside it.
+        Some(unsafe { std::slice::from_raw_parts(code.as_ptr().add(start), end - start) })
+    }
+}
+
+/// Lays the functions out in one executable region and patches direct calls.
+fn link(info: &ModuleInfo, functions: Vec<FunctionCode>, trap_exit: usize) -> Result<(Option<CodeMemory>, Vec<u32>)> {
+    if functions.is_empty() {
+        return Ok((None, Vec::new()));
+    }
+    let mut bytes = Vec::new();
+    let mut offsets = Vec::with_capacity(functions.len());
+    for f in &functions {
+        while bytes.len() % 16 != 0 {
+            bytes.push(0xCC);
+        }
+        offsets.push(bytes.len() as u32);
+        bytes.extend_from_slice(&f.bytes);
+    }
+    let mut trap_sites = Vec::new();
+    for (f, &start) in functions.iter().zip(&offsets) {
+        for r in &f.call_relocs {
+            let defined = (r.callee - info.num_imported_funcs) as usize;
+            let field = (start + r.offset) as i64;
+            let rel = offsets[defined] as i64 - (field + 4);
+            let at = field as usize;
+            bytes[at..at + 4].copy_from_slice(&(rel as i32).to_le_bytes());
+        }
+        trap_sites.extend(f.trap_sites.iter().map(|s| s + start));
+    }
+    let mut code = CodeMemory::new(&bytes)?;
+    code.register_traps(trap_sites, trap_exit);
+    Ok((Some(code), offsets))
+}

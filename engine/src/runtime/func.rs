@@ -1,0 +1,201 @@
+//! Functions: wasm and host, called from Rust and from wasm.
+
+use super::store::{Store, StoreInner};
+use super::vmcontext::{VMContext, VMFuncRef, VMHostContext, VMRuntime};
+use crate::error::{Error, Result};
+use crate::trap::{Trap, TrapCode};
+use crate::types::FuncType;
+use crate::values::Val;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::{Rc, Weak};
+
+pub type HostCallback = dyn Fn(&[Val], &mut [Val]) -> Result<(), Trap>;
+
+pub(crate) enum FuncKind {
+    Host { callback: Box<HostCallback>, context: Box<VMHostContext> },
+    Wasm,
+}
+
+/// `vm` must stay the first field: a `*const VMFuncRef` is also a `*const FuncInner`.
+#[repr(C)]
+pub(crate) struct FuncInner {
+    pub vm: VMFuncRef,
+    pub ty: FuncType,
+    pub kind: FuncKind,
+    pub store: Weak<StoreInner>,
+}
+
+#[derive(Clone)]
+pub struct Func(pub(crate) Rc<FuncInner>);
+
+impl std::fmt::Debug for Func {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Func({})", self.0.ty)
+    }
+}
+
+impl Func {
+    /// A function implemented in Rust. Its results slice arrives filled with zeros of
+    /// the right types; a returned `Trap` unwinds the calling wasm frames.
+    pub fn new(
+        store: &Store,
+        ty: FuncType,
+        callback: impl Fn(&[Val], &mut [Val]) -> Result<(), Trap> + 'static,
+    ) -> Func {
+        let stub = store.engine().trampolines().map(|t| t.host_stub).unwrap_or(0);
+        let mut context = Box::new(VMHostContext { runtime: store.0.runtime(), func: std::ptr::null() });
+        let context_ptr: *mut VMHostContext = &mut *context;
+        let inner = Rc::new(FuncInner {
+            vm: VMFuncRef { code: stub as *const u8, vmctx: context_ptr.cast(), type_id: ty.type_id() },
+            ty,
+            kind: FuncKind::Host { callback: Box::new(callback), context },
+            store: store.weak(),
+        });
+        // SAFETY: the context box is owned by `inner` and never moves; nothing else
+        // reads it before this write.
+        unsafe { (*context_ptr).func = Rc::as_ptr(&inner).cast() };
+        store.0.keep_alive(inner.clone());
+        Func(inner)
+    }
+
+    pub(crate) fn new_wasm(store: &Store, ty: FuncType, code: *const u8, vmctx: *mut VMContext) -> Func {
+        let inner = Rc::new(FuncInner {
+            vm: VMFuncRef { code, vmctx: vmctx.cast(), type_id: ty.type_id() },
+            ty,
+            kind: FuncKind::Wasm,
+            store: store.weak(),
+        });
+        store.0.keep_alive(inner.clone());
+        Func(inner)
+    }
+
+    pub fn ty(&self) -> FuncType {
+        self.0.ty.clone()
+    }
+
+    /// The funcref value machine code uses for this function.
+    pub(crate) fn raw(&self) -> *const VMFuncRef {
+        Rc::as_ptr(&self.0).cast()
+    }
+
+    /// # Safety
+    /// `raw` must be 0 or the `raw()` of a function whose store is alive.
+    pub(crate) unsafe fn from_raw(raw: usize) -> Option<Func> {
+        if raw == 0 {
+            return None;
+        }
+        let p = raw as *const FuncInner;
+        // SAFETY: per the contract `p` came from `Rc::as_ptr` of a live FuncInner (the
+        // store holds a strong reference), so taking another strong reference is sound.
+        unsafe {
+            Rc::increment_strong_count(p);
+            Some(Func(Rc::from_raw(p)))
+        }
+    }
+
+    /// Identity: do both handles name the same function?
+    pub fn ptr_eq(a: &Func, b: &Func) -> bool {
+        Rc::ptr_eq(&a.0, &b.0)
+    }
+
+    pub fn call(&self, params: &[Val]) -> Result<Vec<Val>> {
+        let ty = &self.0.ty;
+        if params.len() != ty.params().len() || params.iter().zip(ty.params()).any(|(v, t)| v.ty() != *t) {
+            return Err(Error::Link(format!("arguments do not match the function's type {ty}")));
+        }
+        let store = self.0.store.upgrade().ok_or_else(|| Error::Link("the function's store was dropped".into()))?;
+        if let FuncKind::Host { callback, .. } = &self.0.kind {
+            let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
+            callback(params, &mut results).map_err(Error::Trap)?;
+            return Ok(results);
+        }
+        let raw: Vec<u64> = params.iter().map(Val::to_raw).collect();
+        let out = invoke_raw(&store, self.0.vm.vmctx.cast(), self.0.vm.code, &raw, ty.results().len())?;
+        // SAFETY: results of the declared types produced by validated wasm code; funcrefs
+        // point at functions the store keeps alive.
+        Ok(ty.results().iter().zip(out).map(|(t, r)| unsafe { Val::from_raw(*t, r) }).collect())
+    }
+}
+
+/// Enters wasm through the entry trampoline.
+pub(crate) fn invoke_raw(
+    store: &StoreInner,
+    vmctx: *mut VMContext,
+    code: *const u8,
+    params: &[u64],
+    num_results: usize,
+) -> Result<Vec<u64>> {
+    let trampolines = store.engine.trampolines()?;
+    super::signals::install_handlers();
+    let slots = params.len().max(num_results);
+    let mut area = vec![0u64; slots + 1];
+    area[..params.len()].copy_from_slice(params);
+    let runtime: *mut VMRuntime = store.runtime();
+    // SAFETY: the runtime lives in the store, which outlives this call; wasm code and
+    // this function are the only users and never run at the same time.
+    let outermost = unsafe { (*runtime).depth == 0 };
+    if outermost {
+        let marker = 0u8;
+        let sp = &marker as *const u8 as u64;
+        // SAFETY: as above.
+        unsafe { (*runtime).stack_limit = sp.saturating_sub(store.engine.config().max_wasm_stack as u64) };
+    }
+    // SAFETY: as above.
+    unsafe { (*runtime).depth += 1 };
+    // SAFETY: `vmctx` and `code` belong to a live instance of this store; `area` has
+    // `slots + 1` entries as the trampoline requires.
+    let status = unsafe { (trampolines.entry)(vmctx, code, area.as_mut_ptr(), slots as u64) };
+    // SAFETY: as above.
+    unsafe { (*runtime).depth -= 1 };
+    if status != 0 {
+        // SAFETY: as above.
+        let code = unsafe { (*runtime).trap_code };
+        let trap = match TrapCode::from_u32(code) {
+            Some(TrapCode::Host) | None => {
+                store.pending_trap.borrow_mut().take().unwrap_or_else(|| Trap::new(TrapCode::Host))
+            }
+            Some(c) => Trap::new(c),
+        };
+        return Err(Error::Trap(trap));
+    }
+    if num_results == 1 {
+        return Ok(vec![area[slots]]);
+    }
+    area.truncate(num_results);
+    Ok(area)
+}
+
+/// Called by the host stub: decodes arguments, runs the callback, encodes results.
+/// Never unwinds: panics become traps.
+pub(crate) unsafe extern "sysv64" fn host_shim(context: *const VMHostContext, area: *mut u64) -> u32 {
+    // SAFETY: the stub passes the VMHostContext of a live host function, whose `func`
+    // field points at its FuncInner.
+    let func = unsafe { &*((*context).func as *const FuncInner) };
+    let FuncKind::Host { callback, .. } = &func.kind else { return TrapCode::Host as u32 };
+    let ty = &func.ty;
+    let (np, nr) = (ty.params().len(), ty.results().len());
+    // SAFETY: the caller reserved max(np, nr) slots at `area`.
+    let slots = unsafe { std::slice::from_raw_parts_mut(area, np.max(nr)) };
+    // SAFETY: arguments were produced by validated wasm code for these types.
+    let params: Vec<Val> = ty.params().iter().zip(slots.iter()).map(|(t, r)| unsafe { Val::from_raw(*t, *r) }).collect();
+    let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
+    let outcome = catch_unwind(AssertUnwindSafe(|| callback(&params, &mut results)));
+    let trap = match outcome {
+        Ok(Ok(())) => {
+            if results.iter().zip(ty.results()).any(|(v, t)| v.ty() != *t) {
+                Trap::host_message("host function returned values of the wrong type")
+            } else {
+                for (slot, v) in slots.iter_mut().zip(&results) {
+                    *slot = v.to_raw();
+                }
+                return 0;
+            }
+        }
+        Ok(Err(trap)) => trap,
+        Err(_) => Trap::host_message("host function panicked"),
+    };
+    if let Some(store) = func.store.upgrade() {
+        *store.pending_trap.borrow_mut() = Some(trap);
+    }
+    TrapCode::Host as u32
+}

@@ -1,0 +1,68 @@
+//! Globals.
+
+use super::store::Store;
+use super::vmcontext::VMGlobal;
+use crate::error::{Error, Result};
+use crate::types::GlobalType;
+use crate::values::Val;
+use std::cell::UnsafeCell;
+use std::rc::Rc;
+
+pub(crate) struct GlobalInner {
+    pub vm: Box<UnsafeCell<VMGlobal>>,
+    pub ty: GlobalType,
+}
+
+#[derive(Clone)]
+pub struct Global(pub(crate) Rc<GlobalInner>);
+
+impl std::fmt::Debug for Global {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Global({:?} = {:?})", self.0.ty, self.get())
+    }
+}
+
+impl Global {
+    pub fn new(store: &Store, ty: GlobalType, value: Val) -> Result<Global> {
+        if value.ty() != ty.content {
+            return Err(Error::Link(format!("global value of type {} for a {} global", value.ty(), ty.content)));
+        }
+        Ok(Self::new_raw(store, ty, value.to_raw()))
+    }
+
+    pub(crate) fn new_raw(store: &Store, ty: GlobalType, raw: u64) -> Global {
+        let inner = Rc::new(GlobalInner { vm: Box::new(UnsafeCell::new(VMGlobal { bits: raw, high: 0 })), ty });
+        store.0.keep_alive(inner.clone());
+        Global(inner)
+    }
+
+    pub fn ty(&self) -> GlobalType {
+        self.0.ty.clone()
+    }
+
+    pub(crate) fn vm(&self) -> *mut VMGlobal {
+        self.0.vm.get()
+    }
+
+    pub(crate) fn get_raw(&self) -> u64 {
+        // SAFETY: single-threaded store; wasm code is not running while Rust reads.
+        unsafe { (*self.0.vm.get()).bits }
+    }
+
+    pub fn get(&self) -> Val {
+        // SAFETY: the global holds a value of its type; funcrefs point at live functions.
+        unsafe { Val::from_raw(self.0.ty.content, self.get_raw()) }
+    }
+
+    pub fn set(&self, value: Val) -> Result<()> {
+        if !self.0.ty.mutable {
+            return Err(Error::Link("cannot set an immutable global".into()));
+        }
+        if value.ty() != self.0.ty.content {
+            return Err(Error::Link("value does not match the global's type".into()));
+        }
+        // SAFETY: as in `get_raw`.
+        unsafe { (*self.0.vm.get()).bits = value.to_raw() };
+        Ok(())
+    }
+}

@@ -1,0 +1,311 @@
+//! Instantiation: linking imports, building the VMContext, running initializers.
+
+use super::func::{invoke_raw, Func};
+use super::global::Global;
+use super::store::{Store, StoreInner};
+use super::table::Table;
+use super::vmcontext::*;
+use super::wasm_memory::Memory;
+use crate::error::{Error, Result};
+use crate::module::{ConstExpr, ConstOp, ElemMode, EntityIndex, Module};
+use crate::trap::{Trap, TrapCode};
+use crate::types::ExternType;
+use std::cell::{RefCell, UnsafeCell};
+use std::rc::{Rc, Weak};
+
+#[derive(Clone, Debug)]
+pub enum Extern {
+    Func(Func),
+    Table(Table),
+    Memory(Memory),
+    Global(Global),
+}
+
+impl Extern {
+    pub fn ty(&self) -> ExternType {
+        match self {
+            Extern::Func(f) => ExternType::Func(f.ty()),
+            Extern::Table(t) => ExternType::Table(t.ty()),
+            Extern::Memory(m) => ExternType::Memory(m.ty()),
+            Extern::Global(g) => ExternType::Global(g.ty()),
+        }
+    }
+}
+
+pub(crate) struct InstanceInner {
+    pub module: Module,
+    pub vmctx: Box<UnsafeCell<VMContext>>,
+    pub funcs: Vec<Func>,
+    pub tables: Vec<Table>,
+    pub memories: Vec<Memory>,
+    pub globals: Vec<Global>,
+    func_ptrs: Vec<*const VMFuncRef>,
+    table_ptrs: Vec<*mut VMTable>,
+    memory_ptrs: Vec<*mut VMMemory>,
+    global_ptrs: Vec<*mut VMGlobal>,
+    /// Evaluated element segments; None once dropped.
+    pub elems: RefCell<Vec<Option<Vec<u64>>>>,
+    pub dropped_data: RefCell<Vec<bool>>,
+    pub store: Weak<StoreInner>,
+}
+
+#[derive(Clone)]
+pub struct Instance(pub(crate) Rc<InstanceInner>);
+
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Instance")
+    }
+}
+
+fn limits_match(actual_min: u64, actual_max: Option<u64>, min: u64, max: Option<u64>) -> bool {
+    actual_min >= min
+        && match max {
+            None => true,
+            Some(m) => actual_max.is_some_and(|a| a <= m),
+        }
+}
+
+fn link_error(module: &str, name: &str, why: &str) -> Error {
+    Error::Link(format!("import {module}::{name}: {why}"))
+}
+
+impl Instance {
+    /// Instantiates `module` with `imports` in the module's import order.
+    pub fn new(store: &Store, module: &Module, imports: &[Extern]) -> Result<Instance> {
+        let info = &module.0.info;
+        if imports.len() != info.imports.len() {
+            return Err(Error::Link(format!("expected {} imports, got {}", info.imports.len(), imports.len())));
+        }
+        let mut funcs = Vec::new();
+        let mut tables = Vec::new();
+        let mut memories = Vec::new();
+        let mut globals = Vec::new();
+        for ((import, _), provided) in info.imports.iter().zip(imports) {
+            let (m, n) = (&import.module, &import.name);
+            match (&import.ty, provided) {
+                (ExternType::Func(want), Extern::Func(f)) => {
+                    if f.ty() != *want {
+                        return Err(link_error(m, n, &format!("incompatible import type: expected {want}, got {}", f.ty())));
+                    }
+                    funcs.push(f.clone());
+                }
+                (ExternType::Table(want), Extern::Table(t)) => {
+                    let have = t.ty();
+                    if have.element != want.element || !limits_match(have.minimum, have.maximum, want.minimum, want.maximum) {
+                        return Err(link_error(m, n, "incompatible import type: table"));
+                    }
+                    tables.push(t.clone());
+                }
+                (ExternType::Memory(want), Extern::Memory(mem)) => {
+                    let have = mem.ty();
+                    if !limits_match(have.minimum, have.maximum, want.minimum, want.maximum) {
+                        return Err(link_error(m, n, "incompatible import type: memory"));
+                    }
+                    memories.push(mem.clone());
+                }
+                (ExternType::Global(want), Extern::Global(g)) => {
+                    if g.ty() != *want {
+                        return Err(link_error(m, n, "incompatible import type: global"));
+                    }
+                    globals.push(g.clone());
+                }
+                _ => return Err(link_error(m, n, "incompatible import type: wrong kind")),
+            }
+        }
+
+        let vmctx = Box::new(UnsafeCell::new(VMContext {
+            runtime: store.0.runtime(),
+            memory0_base: std::ptr::null_mut(),
+            memories: std::ptr::null(),
+            func_refs: std::ptr::null(),
+            tables: std::ptr::null(),
+            globals: std::ptr::null(),
+            instance: std::ptr::null(),
+        }));
+        let vmctx_ptr = vmctx.get();
+
+        if let Some(code) = &module.0.code {
+            for (i, &offset) in module.0.func_offsets.iter().enumerate() {
+                let index = info.num_imported_funcs + i as u32;
+                let ty = info.func_type(index).clone();
+                // SAFETY: offsets lie within the module's code memory.
+                let entry = unsafe { code.as_ptr().add(offset as usize) };
+                funcs.push(Func::new_wasm(store, ty, entry, vmctx_ptr));
+            }
+        }
+        let func_ptrs: Vec<_> = funcs.iter().map(|f| f.raw()).collect();
+
+        // Globals may refer to imported globals and to functions.
+        for init in &info.global_inits {
+            let index = globals.len();
+            let value = eval_const(init, &globals, &func_ptrs)?;
+            globals.push(Global::new_raw(store, info.globals[index].clone(), value));
+        }
+        for ty in &info.tables[info.num_imported_tables as usize..] {
+            let init = crate::values::Val::default_for(ty.element);
+            tables.push(Table::new(store, ty.clone(), init)?);
+        }
+        for ty in &info.memories[info.num_imported_memories as usize..] {
+            memories.push(Memory::new(store, ty.clone())?);
+        }
+
+        let elems = info
+            .elems
+            .iter()
+            .map(|seg| seg.items.iter().map(|e| eval_const(e, &globals, &func_ptrs)).collect::<Result<Vec<u64>>>())
+            .collect::<Result<Vec<_>>>()?;
+
+        let table_ptrs: Vec<_> = tables.iter().map(|t| t.vm()).collect();
+        let memory_ptrs: Vec<_> = memories.iter().map(|m| m.vm()).collect();
+        let global_ptrs: Vec<_> = globals.iter().map(|g| g.vm()).collect();
+        let inner = Rc::new(InstanceInner {
+            module: module.clone(),
+            vmctx,
+            funcs,
+            tables,
+            memories,
+            globals,
+            func_ptrs,
+            table_ptrs,
+            memory_ptrs,
+            global_ptrs,
+            elems: RefCell::new(elems.into_iter().map(Some).collect()),
+            dropped_data: RefCell::new(vec![false; info.data.len()]),
+            store: store.weak(),
+        });
+        // SAFETY: the vectors and the instance are owned by `inner`, never resized, and
+        // outlive every use of the vmctx (the store keeps the instance alive).
+        unsafe {
+            let ctx = &mut *inner.vmctx.get();
+            ctx.func_refs = inner.func_ptrs.as_ptr();
+            ctx.tables = inner.table_ptrs.as_ptr();
+            ctx.memories = inner.memory_ptrs.as_ptr() as *const *mut VMMemory;
+            ctx.globals = inner.global_ptrs.as_ptr();
+            ctx.memory0_base = inner.memories.first().map_or(std::ptr::null_mut(), |m| m.data_ptr());
+            ctx.instance = Rc::as_ptr(&inner).cast();
+        }
+        store.0.keep_alive(inner.clone());
+        let instance = Instance(inner);
+        instance.initialize(store)?;
+        Ok(instance)
+    }
+
+    /// Active segments in order, then the start function. A trap here leaves earlier
+    /// writes in place, as the spec requires.
+    fn initialize(&self, store: &Store) -> Result<()> {
+        let inner = &self.0;
+        let info = &inner.module.0.info;
+        let trap = |c: TrapCode| Error::Trap(Trap::new(c));
+        for (i, seg) in info.elems.iter().enumerate() {
+            match &seg.mode {
+                ElemMode::Active { table, offset } => {
+                    let offset = eval_const(offset, &inner.globals, &inner.func_ptrs)? as u32 as u64;
+                    inner.table_init(*table, i as u32, offset, 0, seg.items.len() as u64).map_err(trap)?;
+                    inner.elems.borrow_mut()[i] = None;
+                }
+                ElemMode::Declared => inner.elems.borrow_mut()[i] = None,
+                ElemMode::Passive => {}
+            }
+        }
+        for (i, seg) in info.data.iter().enumerate() {
+            if let Some((memory, offset)) = &seg.active {
+                let offset = eval_const(offset, &inner.globals, &inner.func_ptrs)? as u32 as u64;
+                inner.memory_init(*memory, i as u32, offset, 0, seg.bytes.len() as u64).map_err(trap)?;
+                inner.dropped_data.borrow_mut()[i] = true;
+            }
+        }
+        if let Some(start) = info.start {
+            inner.funcs[start as usize].call(&[])?;
+        }
+        let _ = store;
+        Ok(())
+    }
+
+    pub fn get_export(&self, name: &str) -> Option<Extern> {
+        let info = &self.0.module.0.info;
+        let (_, e) = info.exports.iter().find(|(n, _)| n == name)?;
+        Some(self.entity(*e))
+    }
+
+    pub fn exports(&self) -> Vec<(String, Extern)> {
+        self.0.module.0.info.exports.iter().map(|(n, e)| (n.clone(), self.entity(*e))).collect()
+    }
+
+    pub fn module(&self) -> &Module {
+        &self.0.module
+    }
+
+    fn entity(&self, e: EntityIndex) -> Extern {
+        let i = &self.0;
+        match e {
+            EntityIndex::Func(x) => Extern::Func(i.funcs[x as usize].clone()),
+            EntityIndex::Table(x) => Extern::Table(i.tables[x as usize].clone()),
+            EntityIndex::Memory(x) => Extern::Memory(i.memories[x as usize].clone()),
+            EntityIndex::Global(x) => Extern::Global(i.globals[x as usize].clone()),
+        }
+    }
+
+    /// Calls an exported function by name.
+    pub fn call(&self, name: &str, params: &[crate::values::Val]) -> Result<Vec<crate::values::Val>> {
+        match self.get_export(name) {
+            Some(Extern::Func(f)) => f.call(params),
+            _ => Err(Error::Link(format!("no exported function named {name:?}"))),
+        }
+    }
+}
+
+impl InstanceInner {
+    pub fn table_init(&self, table: u32, elem: u32, dst: u64, src: u64, len: u64) -> Result<(), TrapCode> {
+        let elems = self.elems.borrow();
+        let items: &[u64] = elems.get(elem as usize).and_then(|e| e.as_deref()).unwrap_or(&[]);
+        let end = src.checked_add(len).filter(|&e| e <= items.len() as u64).ok_or(TrapCode::TableOutOfBounds)?;
+        let t = self.tables.get(table as usize).ok_or(TrapCode::TableOutOfBounds)?;
+        t.init_raw(dst, &items[src as usize..end as usize])
+    }
+
+    pub fn memory_init(&self, memory: u32, data: u32, dst: u64, src: u64, len: u64) -> Result<(), TrapCode> {
+        let info = &self.module.0.info;
+        let dropped = self.dropped_data.borrow().get(data as usize).copied().unwrap_or(true);
+        let bytes: &[u8] = if dropped { &[] } else { &info.data[data as usize].bytes };
+        let end = src.checked_add(len).filter(|&e| e <= bytes.len() as u64).ok_or(TrapCode::MemoryOutOfBounds)?;
+        let m = self.memories.get(memory as usize).ok_or(TrapCode::MemoryOutOfBounds)?;
+        m.write(dst, &bytes[src as usize..end as usize])
+    }
+
+    /// Calls a function of this instance from Rust by index.
+    pub fn call_index(&self, store: &StoreInner, index: u32, params: &[u64], results: usize) -> Result<Vec<u64>> {
+        let f = &self.funcs[index as usize];
+        invoke_raw(store, f.0.vm.vmctx.cast(), f.0.vm.code, params, results)
+    }
+}
+
+fn eval_const(expr: &ConstExpr, globals: &[Global], funcs: &[*const VMFuncRef]) -> Result<u64> {
+    let mut stack: Vec<u64> = Vec::with_capacity(2);
+    let bad = || Error::compile("malformed constant expression", 0);
+    for op in expr {
+        let v = match *op {
+            ConstOp::I32(v) => v as u32 as u64,
+            ConstOp::I64(v) => v as u64,
+            ConstOp::F32(b) => b as u64,
+            ConstOp::F64(b) => b,
+            ConstOp::RefNull => 0,
+            ConstOp::RefFunc(f) => *funcs.get(f as usize).ok_or_else(bad)? as u64,
+            ConstOp::GlobalGet(g) => globals.get(g as usize).ok_or_else(bad)?.get_raw(),
+            binary => {
+                let b = stack.pop().ok_or_else(bad)?;
+                let a = stack.pop().ok_or_else(bad)?;
+                match binary {
+                    ConstOp::I32Add => (a as u32).wrapping_add(b as u32) as u64,
+                    ConstOp::I32Sub => (a as u32).wrapping_sub(b as u32) as u64,
+                    ConstOp::I32Mul => (a as u32).wrapping_mul(b as u32) as u64,
+                    ConstOp::I64Add => a.wrapping_add(b),
+                    ConstOp::I64Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                }
+            }
+        };
+        stack.push(v);
+    }
+    stack.pop().ok_or_else(bad)
+}

@@ -1,0 +1,119 @@
+//! Runtime helpers that compiled code calls for operations too large to inline.
+//!
+//! Each takes the caller's vmctx first and returns 0 or a `TrapCode` (or, for the
+//! grow operations, the old size / -1). They must never unwind into machine code.
+
+use super::instance::InstanceInner;
+use super::table::Table;
+use super::vmcontext::VMContext;
+use super::wasm_memory::Memory;
+use crate::trap::TrapCode;
+
+/// # Safety
+/// `vmctx` must be the context of a live instance (compiled code passes its own).
+unsafe fn instance<'a>(vmctx: *mut VMContext) -> &'a InstanceInner {
+    // SAFETY: per the contract, `instance` points at the live InstanceInner.
+    unsafe { &*((*vmctx).instance as *const InstanceInner) }
+}
+
+fn status(r: Result<(), TrapCode>) -> u32 {
+    match r {
+        Ok(()) => 0,
+        Err(c) => c as u32,
+    }
+}
+
+pub unsafe extern "sysv64" fn memory_grow(vmctx: *mut VMContext, mem: u32, delta: u32) -> u32 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let i = unsafe { instance(vmctx) };
+    i.memories.get(mem as usize).and_then(|m| m.grow(delta as u64)).map_or(u32::MAX, |old| old as u32)
+}
+
+pub unsafe extern "sysv64" fn memory_fill(vmctx: *mut VMContext, mem: u32, dst: u32, val: u32, len: u32) -> u32 {
+    // SAFETY: as above.
+    let i = unsafe { instance(vmctx) };
+    status(i.memories[mem as usize].fill(dst as u64, val as u8, len as u64))
+}
+
+pub unsafe extern "sysv64" fn memory_copy(
+    vmctx: *mut VMContext,
+    dst_mem: u32,
+    src_mem: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: as above.
+    let i = unsafe { instance(vmctx) };
+    status(Memory::copy(&i.memories[dst_mem as usize], &i.memories[src_mem as usize], dst as u64, src as u64, len as u64))
+}
+
+pub unsafe extern "sysv64" fn memory_init(
+    vmctx: *mut VMContext,
+    mem: u32,
+    data: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: as above.
+    let i = unsafe { instance(vmctx) };
+    status(i.memory_init(mem, data, dst as u64, src as u64, len as u64))
+}
+
+pub unsafe extern "sysv64" fn data_drop(vmctx: *mut VMContext, data: u32) -> u32 {
+    // SAFETY: as above.
+    let i = unsafe { instance(vmctx) };
+    if let Some(d) = i.dropped_data.borrow_mut().get_mut(data as usize) {
+        *d = true;
+    }
+    0
+}
+
+pub unsafe extern "sysv64" fn table_grow(vmctx: *mut VMContext, table: u32, init: u64, delta: u32) -> u32 {
+    // SAFETY: as above.
+    let i = unsafe { instance(vmctx) };
+    i.tables.get(table as usize).and_then(|t| t.grow_raw(delta as u64, init)).map_or(u32::MAX, |old| old as u32)
+}
+
+pub unsafe extern "sysv64" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u32, val: u64, len: u32) -> u32 {
+    // SAFETY: as above.
+    let i = unsafe { instance(vmctx) };
+    status(i.tables[table as usize].fill_raw(dst as u64, val, len as u64))
+}
+
+pub unsafe extern "sysv64" fn table_copy(
+    vmctx: *mut VMContext,
+    dst_table: u32,
+    src_table: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: as above.
+    let i = unsafe { instance(vmctx) };
+    let (d, s) = (&i.tables[dst_table as usize], &i.tables[src_table as usize]);
+    status(Table::copy_within_or_from(d, s, dst as u64, src as u64, len as u64))
+}
+
+pub unsafe extern "sysv64" fn table_init(
+    vmctx: *mut VMContext,
+    table: u32,
+    elem: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: as above.
+    let i = unsafe { instance(vmctx) };
+    status(i.table_init(table, elem, dst as u64, src as u64, len as u64))
+}
+
+pub unsafe extern "sysv64" fn elem_drop(vmctx: *mut VMContext, elem: u32) -> u32 {
+    // SAFETY: as above.
+    let i = unsafe { instance(vmctx) };
+    if let Some(e) = i.elems.borrow_mut().get_mut(elem as usize) {
+        *e = None;
+    }
+    0
+}

@@ -1,0 +1,402 @@
+//! Linear memories.
+//!
+//! Every memory reserves enough address space up front that compiled code never needs an
+//! explicit bounds check: any address it can form is either inside the accessible prefix
+//! or inside the inaccessible rest of the reservation, where the access faults and the
+//! signal handler turns the fault into a trap. Growing only changes page protections, so
+//! the base address never moves and compiled code may cache it.
+
+use crate::error::Error;
+use crate::runtime::vmcontext::VMMemory;
+use std::ptr::NonNull;
+
+/// The size of a WebAssembly page.
+pub const WASM_PAGE_SIZE: u64 = 65536;
+
+/// The largest number of pages a memory with 32-bit addresses can have (4 GiB).
+pub const MAX_PAGES_32: u64 = 65536;
+
+/// Address space reserved per memory. Compiled code adds a zero-extended 32-bit index and a
+/// 32-bit static offset and then accesses at most 8 bytes, so every address it can form is
+/// below `base + 2^32 + 2^32 + 8`. The extra wasm page covers the access width with room to
+/// spare (16-byte vector accesses included).
+const RESERVATION: u64 = (8 << 30) + WASM_PAGE_SIZE;
+
+/// A linear memory backed by a fixed address-space reservation.
+pub struct LinearMemory {
+    /// Start of the reservation; never changes for the life of the memory.
+    base: NonNull<u8>,
+    /// The record compiled code reads. It is heap-allocated so its address survives moves
+    /// of `LinearMemory`, and held as a raw pointer rather than a `Box` because pointers to
+    /// it are handed out through `&self` and dereferenced by compiled code, which a `Box`'s
+    /// uniqueness guarantee would not allow.
+    vm: NonNull<VMMemory>,
+    reservation_len: usize,
+    pages: u64,
+    minimum: u64,
+    maximum: Option<u64>,
+}
+
+// SAFETY: the memory exclusively owns its mapping and its `VMMemory`; nothing in it is tied
+// to the thread that created it. It is deliberately not `Sync`: compiled code writes through
+// the pointers `vm()` and `base()` return from `&self`.
+unsafe impl Send for LinearMemory {}
+
+impl LinearMemory {
+    /// Reserves the address space and makes the first `initial_pages` accessible.
+    pub fn new(initial_pages: u64, maximum_pages: Option<u64>) -> Result<LinearMemory, Error> {
+        if let Some(max) = maximum_pages {
+            if initial_pages > max {
+                return Err(Error::Resource(format!(
+                    "memory minimum of {initial_pages} pages exceeds its maximum of {max} pages"
+                )));
+            }
+        }
+        if initial_pages > MAX_PAGES_32 {
+            return Err(Error::Resource(format!(
+                "memory minimum of {initial_pages} pages exceeds the limit of {MAX_PAGES_32} pages"
+            )));
+        }
+        let reservation_len = usize::try_from(RESERVATION).map_err(|_| {
+            Error::Unsupported("linear memories need a 64-bit address space".to_string())
+        })?;
+        let base = sys::reserve(reservation_len)?;
+        let initial_bytes = initial_pages * WASM_PAGE_SIZE;
+        if initial_bytes > 0 {
+            // SAFETY: `initial_bytes` is at most 4 GiB, which lies inside the reservation we
+            // just made and own exclusively.
+            if let Err(e) = unsafe { sys::commit(base.as_ptr(), initial_bytes as usize) } {
+                // SAFETY: the reservation is ours and nothing else refers to it yet.
+                unsafe { sys::release(base.as_ptr(), reservation_len) };
+                return Err(e);
+            }
+        }
+        let vm = Box::new(VMMemory {
+            base: base.as_ptr(),
+            length: initial_bytes,
+        });
+        Ok(LinearMemory {
+            base,
+            vm: NonNull::from(Box::leak(vm)),
+            reservation_len,
+            pages: initial_pages,
+            minimum: initial_pages,
+            maximum: maximum_pages,
+        })
+    }
+
+    /// The record compiled code reads the base and length from. Its address is stable for
+    /// the life of the memory and its `length` always reflects the current size.
+    pub fn vm(&self) -> *mut VMMemory {
+        self.vm.as_ptr()
+    }
+
+    pub fn base(&self) -> *mut u8 {
+        self.base.as_ptr()
+    }
+
+    pub fn size_pages(&self) -> u64 {
+        self.pages
+    }
+
+    pub fn size_bytes(&self) -> u64 {
+        self.pages * WASM_PAGE_SIZE
+    }
+
+    pub fn maximum_pages(&self) -> Option<u64> {
+        self.maximum
+    }
+
+    /// The minimum the memory was declared with, which linking checks against.
+    pub fn minimum_pages(&self) -> u64 {
+        self.minimum
+    }
+
+    /// `memory.grow`: returns the previous size in pages, or `None` if the memory cannot
+    /// grow by `delta_pages` (the caller turns that into -1).
+    pub fn grow(&mut self, delta_pages: u64) -> Option<u64> {
+        let old_pages = self.pages;
+        if delta_pages == 0 {
+            return Some(old_pages);
+        }
+        let new_pages = old_pages.checked_add(delta_pages)?;
+        let limit = self
+            .maximum
+            .map_or(MAX_PAGES_32, |max| max.min(MAX_PAGES_32));
+        if new_pages > limit {
+            return None;
+        }
+        let old_bytes = old_pages * WASM_PAGE_SIZE;
+        let delta_bytes = delta_pages * WASM_PAGE_SIZE;
+        // SAFETY: `new_pages` is at most 65536, so `[old_bytes, old_bytes + delta_bytes)`
+        // ends at or below 4 GiB, well inside the reservation, which we own exclusively.
+        let committed = unsafe {
+            sys::commit(
+                self.base.as_ptr().add(old_bytes as usize),
+                delta_bytes as usize,
+            )
+        };
+        if committed.is_err() {
+            return None;
+        }
+        self.pages = new_pages;
+        // SAFETY: `vm` came from `Box::leak` and stays allocated until `drop`. Writing it
+        // from `&mut self` cannot race with compiled code, which runs on the same thread and
+        // is suspended while the runtime grows the memory.
+        unsafe { (*self.vm.as_ptr()).length = new_pages * WASM_PAGE_SIZE };
+        Some(old_pages)
+    }
+
+    /// The accessible bytes.
+    pub fn data(&self) -> &[u8] {
+        // SAFETY: the first `size_bytes()` bytes of the reservation are mapped readable and
+        // writable, stay mapped while `self` lives, and fit in `isize` because the
+        // reservation itself does. Compiled code also writes through `base`, which would
+        // break the immutability of this slice if it ran while the slice is alive; it does
+        // not, because a store executes on one thread and the runtime only takes these
+        // slices while wasm is suspended (in host calls and runtime helpers), never
+        // concurrently with wasm instructions.
+        unsafe { std::slice::from_raw_parts(self.base.as_ptr(), self.size_bytes() as usize) }
+    }
+
+    /// The accessible bytes, mutably.
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as for `data`; in addition `&mut self` rules out other Rust references
+        // into the memory, and compiled code is suspended while the slice is alive.
+        unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr(), self.size_bytes() as usize) }
+    }
+}
+
+impl Drop for LinearMemory {
+    fn drop(&mut self) {
+        // SAFETY: the reservation is ours and, since we are being dropped, no compiled code
+        // or Rust reference that uses it may outlive this point.
+        unsafe { sys::release(self.base.as_ptr(), self.reservation_len) };
+        // SAFETY: `vm` came from `Box::leak` in `new` and is freed only here.
+        drop(unsafe { Box::from_raw(self.vm.as_ptr()) });
+    }
+}
+
+impl std::fmt::Debug for LinearMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinearMemory")
+            .field("base", &self.base)
+            .field("pages", &self.pages)
+            .field("minimum", &self.minimum)
+            .field("maximum", &self.maximum)
+            .finish()
+    }
+}
+
+#[cfg(unix)]
+mod sys {
+    use crate::error::Error;
+    use std::io;
+    use std::ptr::{self, NonNull};
+
+    // Without MAP_NORESERVE, Linux charges the whole 8 GiB against the overcommit limit
+    // even though almost none of it will ever be touched.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    const NORESERVE: libc::c_int = libc::MAP_NORESERVE;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    const NORESERVE: libc::c_int = 0;
+
+    /// Maps `len` bytes of inaccessible address space.
+    pub fn reserve(len: usize) -> Result<NonNull<u8>, Error> {
+        // SAFETY: an anonymous mapping at an address of the kernel's choosing cannot alias
+        // anything that already exists.
+        let ptr = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(Error::Resource(format!(
+                "cannot reserve {len} bytes of address space for a linear memory: {}",
+                io::Error::last_os_error()
+            )));
+        }
+        NonNull::new(ptr.cast::<u8>())
+            .ok_or_else(|| Error::Resource("mmap returned a null reservation".to_string()))
+    }
+
+    /// Makes `[ptr, ptr + len)` readable and writable.
+    ///
+    /// # Safety
+    /// The range must lie inside a reservation owned by the caller.
+    pub unsafe fn commit(ptr: *mut u8, len: usize) -> Result<(), Error> {
+        // SAFETY: the caller owns the range, so changing its protection affects nothing else.
+        let rc = unsafe {
+            libc::mprotect(
+                ptr.cast::<libc::c_void>(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+            )
+        };
+        if rc != 0 {
+            return Err(Error::Resource(format!(
+                "cannot commit {len} bytes of linear memory: {}",
+                io::Error::last_os_error()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Unmaps a reservation.
+    ///
+    /// # Safety
+    /// `ptr` and `len` must describe a whole reservation from `reserve` that nothing uses
+    /// any more.
+    pub unsafe fn release(ptr: *mut u8, len: usize) {
+        // SAFETY: guaranteed by the caller. A failure would only leak address space, and
+        // there is nothing useful to do about it in a destructor.
+        unsafe { libc::munmap(ptr.cast::<libc::c_void>(), len) };
+    }
+}
+
+#[cfg(not(unix))]
+mod sys {
+    use crate::error::Error;
+    use std::ptr::NonNull;
+
+    pub fn reserve(_len: usize) -> Result<NonNull<u8>, Error> {
+        Err(Error::Unsupported(
+            "linear memories are only implemented on Unix".to_string(),
+        ))
+    }
+
+    /// # Safety
+    /// Never called: `reserve` always fails on this platform.
+    pub unsafe fn commit(_ptr: *mut u8, _len: usize) -> Result<(), Error> {
+        Err(Error::Unsupported(
+            "linear memories are only implemented on Unix".to_string(),
+        ))
+    }
+
+    /// # Safety
+    /// Never called: `reserve` always fails on this platform.
+    pub unsafe fn release(_ptr: *mut u8, _len: usize) {}
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initial_size_and_vm_record() {
+        let mem = LinearMemory::new(2, Some(5)).expect("memory");
+        assert_eq!(mem.size_pages(), 2);
+        assert_eq!(mem.size_bytes(), 2 * WASM_PAGE_SIZE);
+        assert_eq!(mem.minimum_pages(), 2);
+        assert_eq!(mem.maximum_pages(), Some(5));
+        assert_eq!(mem.data().len() as u64, 2 * WASM_PAGE_SIZE);
+        // SAFETY: `vm()` points at the live record owned by `mem`.
+        let vm = unsafe { &*mem.vm() };
+        assert_eq!(vm.base, mem.base());
+        assert_eq!(vm.length, 2 * WASM_PAGE_SIZE);
+    }
+
+    #[test]
+    fn grow_keeps_base_and_updates_length() {
+        let mut mem = LinearMemory::new(1, Some(4)).expect("memory");
+        let base = mem.base();
+        let vm = mem.vm();
+        mem.data_mut()[0] = 0xaa;
+        mem.data_mut()[WASM_PAGE_SIZE as usize - 1] = 0xbb;
+
+        assert_eq!(mem.grow(0), Some(1));
+        assert_eq!(mem.grow(2), Some(1));
+        assert_eq!(mem.size_pages(), 3);
+        assert_eq!(mem.base(), base);
+        assert_eq!(mem.vm(), vm);
+        // SAFETY: `vm` points at the live record owned by `mem`.
+        let record = unsafe { &*vm };
+        assert_eq!(record.base, base);
+        assert_eq!(record.length, 3 * WASM_PAGE_SIZE);
+
+        let data = mem.data();
+        assert_eq!(data.len() as u64, 3 * WASM_PAGE_SIZE);
+        assert_eq!(data[0], 0xaa);
+        assert_eq!(data[WASM_PAGE_SIZE as usize - 1], 0xbb);
+        assert!(data[WASM_PAGE_SIZE as usize..].iter().all(|&b| b == 0));
+
+        // The new pages are writable too.
+        let last = mem.data().len() - 1;
+        mem.data_mut()[last] = 1;
+        assert_eq!(mem.data()[last], 1);
+    }
+
+    #[test]
+    fn grow_beyond_maximum_fails_without_changing_anything() {
+        let mut mem = LinearMemory::new(1, Some(2)).expect("memory");
+        assert_eq!(mem.grow(2), None);
+        assert_eq!(mem.size_pages(), 1);
+        // SAFETY: `vm()` points at the live record owned by `mem`.
+        assert_eq!(unsafe { (*mem.vm()).length }, WASM_PAGE_SIZE);
+        assert_eq!(mem.grow(1), Some(1));
+        assert_eq!(mem.grow(1), None);
+        assert_eq!(mem.grow(0), Some(2));
+        assert_eq!(mem.grow(u64::MAX), None);
+    }
+
+    #[test]
+    fn zero_pages() {
+        let mut mem = LinearMemory::new(0, None).expect("memory");
+        assert_eq!(mem.size_pages(), 0);
+        assert!(mem.data().is_empty());
+        assert!(mem.data_mut().is_empty());
+        assert!(!mem.base().is_null());
+        assert_eq!(mem.grow(0), Some(0));
+        assert_eq!(mem.grow(1), Some(0));
+        assert_eq!(mem.data().len() as u64, WASM_PAGE_SIZE);
+
+        let mut fixed = LinearMemory::new(0, Some(0)).expect("memory");
+        assert_eq!(fixed.grow(1), None);
+        assert_eq!(fixed.grow(0), Some(0));
+    }
+
+    #[test]
+    fn invalid_limits_are_rejected() {
+        assert!(matches!(
+            LinearMemory::new(3, Some(2)),
+            Err(Error::Resource(_))
+        ));
+        assert!(matches!(
+            LinearMemory::new(MAX_PAGES_32 + 1, None),
+            Err(Error::Resource(_))
+        ));
+    }
+
+    #[test]
+    fn page_limit_of_32_bit_memories() {
+        let mut mem = LinearMemory::new(0, None).expect("memory");
+        assert_eq!(mem.grow(MAX_PAGES_32 + 1), None);
+        // A declared maximum above the architectural limit does not lift it.
+        let mut big = LinearMemory::new(0, Some(MAX_PAGES_32 * 2)).expect("memory");
+        assert_eq!(big.grow(MAX_PAGES_32 + 1), None);
+
+        // Committing 4 GiB costs no physical memory until touched.
+        assert_eq!(mem.grow(MAX_PAGES_32), Some(0));
+        assert_eq!(mem.size_bytes(), 4 << 30);
+        assert_eq!(mem.grow(1), None);
+        assert_eq!(mem.grow(0), Some(MAX_PAGES_32));
+        let last = mem.data().len() - 1;
+        mem.data_mut()[last] = 7;
+        assert_eq!(mem.data()[last], 7);
+    }
+
+    #[test]
+    fn memories_move_without_moving_their_record() {
+        let mem = LinearMemory::new(1, None).expect("memory");
+        let vm = mem.vm();
+        let moved = Box::new(mem);
+        assert_eq!(moved.vm(), vm);
+        // SAFETY: `vm` points at the live record owned by `moved`.
+        assert_eq!(unsafe { (*vm).base }, moved.base());
+    }
+}

@@ -1,0 +1,12 @@
+//! The runtime: everything compiled code runs against.
+pub mod code_memory;
+pub mod func;
+pub mod global;
+pub mod instance;
+pub mod libcalls;
+pub mod memory;
+pub mod signals;
+pub mod store;
+pub mod table;
+pub mod vmcontext;
+pub mod wasm_memory;

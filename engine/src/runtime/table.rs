@@ -1,0 +1,142 @@
+//! Tables of references.
+
+use super::store::Store;
+use super::vmcontext::VMTable;
+use crate::error::{Error, Result};
+use crate::trap::TrapCode;
+use crate::types::TableType;
+use crate::values::Val;
+use std::cell::{Cell, RefCell, UnsafeCell};
+use std::rc::Rc;
+
+/// Tables are capped well below 2^32 so a bad `table.grow` fails instead of exhausting memory.
+const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
+
+pub(crate) struct TableInner {
+    pub vm: Box<UnsafeCell<VMTable>>,
+    /// Raw references; `vm.base` points at this vector's buffer.
+    elements: RefCell<Vec<u64>>,
+    pub ty: TableType,
+    size: Cell<u64>,
+}
+
+#[derive(Clone)]
+pub struct Table(pub(crate) Rc<TableInner>);
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Table({:?}, size {})", self.0.ty, self.size())
+    }
+}
+
+impl Table {
+    pub fn new(store: &Store, ty: TableType, init: Val) -> Result<Table> {
+        if init.ty() != ty.element {
+            return Err(Error::Link("table initial value does not match the element type".into()));
+        }
+        if ty.minimum > MAX_TABLE_ELEMENTS {
+            return Err(Error::Resource(format!("table of {} elements is too large", ty.minimum)));
+        }
+        let mut elements = vec![init.to_raw(); ty.minimum as usize];
+        let vm = Box::new(UnsafeCell::new(VMTable { base: elements.as_mut_ptr(), length: ty.minimum }));
+        let inner = Rc::new(TableInner { vm, elements: RefCell::new(elements), size: Cell::new(ty.minimum), ty });
+        store.0.keep_alive(inner.clone());
+        Ok(Table(inner))
+    }
+
+    pub fn ty(&self) -> TableType {
+        TableType { minimum: self.size(), ..self.0.ty.clone() }
+    }
+
+    pub fn size(&self) -> u64 {
+        self.0.size.get()
+    }
+
+    pub(crate) fn vm(&self) -> *mut VMTable {
+        self.0.vm.get()
+    }
+
+    pub fn get(&self, index: u64) -> Option<Val> {
+        let raw = *self.0.elements.borrow().get(index as usize)?;
+        // SAFETY: elements hold references of the table's type to live functions.
+        Some(unsafe { Val::from_raw(self.0.ty.element, raw) })
+    }
+
+    pub fn set(&self, index: u64, value: Val) -> Result<()> {
+        if value.ty() != self.0.ty.element {
+            return Err(Error::Link("value does not match the table's element type".into()));
+        }
+        self.set_raw(index, value.to_raw()).map_err(|c| Error::Trap(crate::trap::Trap::new(c)))
+    }
+
+    /// Grows by `delta` elements set to `init`; returns the old size, or None.
+    pub fn grow(&self, delta: u64, init: Val) -> Option<u64> {
+        if init.ty() != self.0.ty.element {
+            return None;
+        }
+        self.grow_raw(delta, init.to_raw())
+    }
+
+    pub(crate) fn grow_raw(&self, delta: u64, init: u64) -> Option<u64> {
+        let old = self.size();
+        let new = old.checked_add(delta)?;
+        if new > self.0.ty.maximum.unwrap_or(u32::MAX as u64) || new > MAX_TABLE_ELEMENTS {
+            return None;
+        }
+        let mut elements = self.0.elements.borrow_mut();
+        elements.resize(new as usize, init);
+        // SAFETY: single-threaded store; no wasm code runs while this borrow is active.
+        unsafe {
+            let vm = &mut *self.0.vm.get();
+            vm.base = elements.as_mut_ptr();
+            vm.length = new;
+        }
+        self.0.size.set(new);
+        Some(old)
+    }
+
+    pub(crate) fn get_raw(&self, index: u64) -> Result<u64, TrapCode> {
+        self.0.elements.borrow().get(index as usize).copied().ok_or(TrapCode::TableOutOfBounds)
+    }
+
+    pub(crate) fn set_raw(&self, index: u64, raw: u64) -> Result<(), TrapCode> {
+        let mut e = self.0.elements.borrow_mut();
+        let slot = e.get_mut(index as usize).ok_or(TrapCode::TableOutOfBounds)?;
+        *slot = raw;
+        Ok(())
+    }
+
+    /// Fills `[dst, dst+len)`; bounds are checked before anything is written.
+    pub(crate) fn fill_raw(&self, dst: u64, raw: u64, len: u64) -> Result<(), TrapCode> {
+        let mut e = self.0.elements.borrow_mut();
+        let end = dst.checked_add(len).filter(|&end| end <= e.len() as u64).ok_or(TrapCode::TableOutOfBounds)?;
+        e[dst as usize..end as usize].fill(raw);
+        Ok(())
+    }
+
+    pub(crate) fn copy_within_or_from(dst: &Table, src: &Table, d: u64, s: u64, len: u64) -> Result<(), TrapCode> {
+        let oob = TrapCode::TableOutOfBounds;
+        if d.checked_add(len).is_none_or(|e| e > dst.size()) || s.checked_add(len).is_none_or(|e| e > src.size()) {
+            return Err(oob);
+        }
+        if Rc::ptr_eq(&dst.0, &src.0) {
+            let mut e = dst.0.elements.borrow_mut();
+            e.copy_within(s as usize..(s + len) as usize, d as usize);
+        } else {
+            let from = src.0.elements.borrow();
+            let mut to = dst.0.elements.borrow_mut();
+            to[d as usize..(d + len) as usize].copy_from_slice(&from[s as usize..(s + len) as usize]);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn init_raw(&self, dst: u64, items: &[u64]) -> Result<(), TrapCode> {
+        let mut e = self.0.elements.borrow_mut();
+        let end = dst
+            .checked_add(items.len() as u64)
+            .filter(|&end| end <= e.len() as u64)
+            .ok_or(TrapCode::TableOutOfBounds)?;
+        e[dst as usize..end as usize].copy_from_slice(items);
+        Ok(())
+    }
+}

@@ -1,0 +1,118 @@
+//! Traps: the ways a WebAssembly computation can abort.
+
+use std::any::Any;
+use std::fmt;
+
+/// Why wasm code trapped. The numeric values are what machine code writes into
+/// `VMRuntime::trap_code`, so they are part of the ABI between the compiler and runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum TrapCode {
+    Unreachable = 1,
+    IntegerDivisionByZero = 2,
+    IntegerOverflow = 3,
+    BadConversionToInteger = 4,
+    MemoryOutOfBounds = 5,
+    TableOutOfBounds = 6,
+    IndirectCallToNull = 7,
+    BadSignature = 8,
+    UninitializedElement = 9,
+    StackOverflow = 10,
+    /// A host function reported an error; the `Trap` carries its payload.
+    Host = 11,
+    /// `call_indirect` with an index past the end of the table.
+    UndefinedElement = 12,
+}
+
+impl TrapCode {
+    pub fn from_u32(code: u32) -> Option<TrapCode> {
+        use TrapCode::*;
+        Some(match code {
+            1 => Unreachable,
+            2 => IntegerDivisionByZero,
+            3 => IntegerOverflow,
+            4 => BadConversionToInteger,
+            5 => MemoryOutOfBounds,
+            6 => TableOutOfBounds,
+            7 => IndirectCallToNull,
+            8 => BadSignature,
+            9 => UninitializedElement,
+            10 => StackOverflow,
+            11 => Host,
+            12 => UndefinedElement,
+            _ => return None,
+        })
+    }
+
+    /// The message the reference interpreter uses, which the spec tests match by prefix.
+    pub fn message(self) -> &'static str {
+        use TrapCode::*;
+        match self {
+            Unreachable => "unreachable",
+            IntegerDivisionByZero => "integer divide by zero",
+            IntegerOverflow => "integer overflow",
+            BadConversionToInteger => "invalid conversion to integer",
+            MemoryOutOfBounds => "out of bounds memory access",
+            TableOutOfBounds => "out of bounds table access",
+            IndirectCallToNull => "uninitialized element",
+            BadSignature => "indirect call type mismatch",
+            UninitializedElement => "uninitialized element",
+            StackOverflow => "call stack exhausted",
+            Host => "host function error",
+            UndefinedElement => "undefined element",
+        }
+    }
+}
+
+/// A trap returned to the Rust caller. Host functions may attach an arbitrary payload
+/// (for example a JavaScript exception) that travels unchanged through wasm frames.
+pub struct Trap {
+    code: TrapCode,
+    payload: Option<Box<dyn Any>>,
+    message: Option<String>,
+}
+
+impl Trap {
+    pub fn new(code: TrapCode) -> Trap {
+        Trap { code, payload: None, message: None }
+    }
+
+    /// A trap raised by a host function, carrying whatever the host wants back.
+    pub fn host(payload: Box<dyn Any>) -> Trap {
+        Trap { code: TrapCode::Host, payload: Some(payload), message: None }
+    }
+
+    /// A host trap with a plain message.
+    pub fn host_message(message: impl Into<String>) -> Trap {
+        Trap { code: TrapCode::Host, payload: None, message: Some(message.into()) }
+    }
+
+    pub fn code(&self) -> TrapCode {
+        self.code
+    }
+
+    pub fn payload(&self) -> Option<&dyn Any> {
+        self.payload.as_deref()
+    }
+
+    pub fn into_payload(self) -> Option<Box<dyn Any>> {
+        self.payload
+    }
+}
+
+impl fmt::Debug for Trap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Trap({:?}: {})", self.code, self)
+    }
+}
+
+impl fmt::Display for Trap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.message {
+            Some(m) => f.write_str(m),
+            None => f.write_str(self.code.message()),
+        }
+    }
+}
+
+impl std::error::Error for Trap {}

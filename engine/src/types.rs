@@ -1,0 +1,144 @@
+//! WebAssembly types as the embedder sees them, and canonical signature ids.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ValType {
+    I32,
+    I64,
+    F32,
+    F64,
+    V128,
+    FuncRef,
+    ExternRef,
+}
+
+impl ValType {
+    pub fn is_ref(self) -> bool {
+        matches!(self, ValType::FuncRef | ValType::ExternRef)
+    }
+
+    pub fn is_float(self) -> bool {
+        matches!(self, ValType::F32 | ValType::F64)
+    }
+
+    pub(crate) fn from_wasmparser(ty: wasmparser::ValType) -> Option<ValType> {
+        use wasmparser::{AbstractHeapType, HeapType};
+        Some(match ty {
+            wasmparser::ValType::I32 => ValType::I32,
+            wasmparser::ValType::I64 => ValType::I64,
+            wasmparser::ValType::F32 => ValType::F32,
+            wasmparser::ValType::F64 => ValType::F64,
+            wasmparser::ValType::V128 => ValType::V128,
+            wasmparser::ValType::Ref(r) if r.is_nullable() => match r.heap_type() {
+                HeapType::Abstract { shared: false, ty: AbstractHeapType::Func } => ValType::FuncRef,
+                HeapType::Abstract { shared: false, ty: AbstractHeapType::Extern } => ValType::ExternRef,
+                _ => return None,
+            },
+            wasmparser::ValType::Ref(_) => return None,
+        })
+    }
+}
+
+impl fmt::Display for ValType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ValType::I32 => "i32",
+            ValType::I64 => "i64",
+            ValType::F32 => "f32",
+            ValType::F64 => "f64",
+            ValType::V128 => "v128",
+            ValType::FuncRef => "funcref",
+            ValType::ExternRef => "externref",
+        })
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct FuncType {
+    params_results: Arc<[ValType]>,
+    num_params: usize,
+}
+
+impl FuncType {
+    pub fn new(
+        params: impl IntoIterator<Item = ValType>,
+        results: impl IntoIterator<Item = ValType>,
+    ) -> FuncType {
+        let mut all: Vec<ValType> = params.into_iter().collect();
+        let num_params = all.len();
+        all.extend(results);
+        FuncType { params_results: all.into(), num_params }
+    }
+
+    pub fn params(&self) -> &[ValType] {
+        &self.params_results[..self.num_params]
+    }
+
+    pub fn results(&self) -> &[ValType] {
+        &self.params_results[self.num_params..]
+    }
+
+    /// The process-wide id that `call_indirect` compares: equal types, equal ids.
+    pub fn type_id(&self) -> u32 {
+        static IDS: OnceLock<Mutex<HashMap<FuncType, u32>>> = OnceLock::new();
+        let mut ids = IDS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+        let next = ids.len() as u32 + 1;
+        *ids.entry(self.clone()).or_insert(next)
+    }
+}
+
+impl fmt::Debug for FuncType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+impl fmt::Display for FuncType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |tys: &[ValType]| tys.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" ");
+        write!(f, "(func (param {}) (result {}))", list(self.params()), list(self.results()))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableType {
+    pub element: ValType,
+    pub minimum: u64,
+    pub maximum: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemoryType {
+    pub minimum: u64,
+    pub maximum: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GlobalType {
+    pub content: ValType,
+    pub mutable: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExternType {
+    Func(FuncType),
+    Table(TableType),
+    Memory(MemoryType),
+    Global(GlobalType),
+}
+
+#[derive(Clone, Debug)]
+pub struct ImportType {
+    pub module: String,
+    pub name: String,
+    pub ty: ExternType,
+}
+
+#[derive(Clone, Debug)]
+pub struct ExportType {
+    pub name: String,
+    pub ty: ExternType,
+}

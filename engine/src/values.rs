@@ -1,0 +1,68 @@
+//! Values crossing the boundary between Rust and wasm.
+
+use crate::runtime::func::Func;
+use crate::types::ValType;
+
+#[derive(Clone, Debug)]
+pub enum Val {
+    I32(i32),
+    I64(i64),
+    /// Bit pattern, so NaN payloads survive.
+    F32(u32),
+    F64(u64),
+    FuncRef(Option<Func>),
+    /// An opaque host value; the engine never looks inside.
+    ExternRef(Option<u64>),
+}
+
+impl Val {
+    pub fn ty(&self) -> ValType {
+        match self {
+            Val::I32(_) => ValType::I32,
+            Val::I64(_) => ValType::I64,
+            Val::F32(_) => ValType::F32,
+            Val::F64(_) => ValType::F64,
+            Val::FuncRef(_) => ValType::FuncRef,
+            Val::ExternRef(_) => ValType::ExternRef,
+        }
+    }
+
+    /// The zero value of a type (null for references).
+    pub fn default_for(ty: ValType) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(0),
+            ValType::I64 | ValType::V128 => Val::I64(0),
+            ValType::F32 => Val::F32(0),
+            ValType::F64 => Val::F64(0),
+            ValType::FuncRef => Val::FuncRef(None),
+            ValType::ExternRef => Val::ExternRef(None),
+        }
+    }
+
+    /// The 64-bit slot representation machine code uses.
+    pub(crate) fn to_raw(&self) -> u64 {
+        match self {
+            Val::I32(v) => *v as u32 as u64,
+            Val::I64(v) => *v as u64,
+            Val::F32(b) => *b as u64,
+            Val::F64(b) => *b,
+            Val::FuncRef(f) => f.as_ref().map_or(0, |f| f.raw() as u64),
+            // Non-null externrefs are stored +1 so that 0 can mean null.
+            Val::ExternRef(e) => e.map_or(0, |v| v.wrapping_add(1)),
+        }
+    }
+
+    /// # Safety
+    /// For funcref, `raw` must be 0 or a `VMFuncRef` of a function still alive.
+    pub(crate) unsafe fn from_raw(ty: ValType, raw: u64) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(raw as u32 as i32),
+            ValType::I64 | ValType::V128 => Val::I64(raw as i64),
+            ValType::F32 => Val::F32(raw as u32),
+            ValType::F64 => Val::F64(raw),
+            // SAFETY: forwarded from the caller's contract.
+            ValType::FuncRef => Val::FuncRef(unsafe { Func::from_raw(raw as usize) }),
+            ValType::ExternRef => Val::ExternRef(if raw == 0 { None } else { Some(raw - 1) }),
+        }
+    }
+}

@@ -1,0 +1,1115 @@
+//! Runs the WebAssembly spec test suite (`*.wast` scripts) against the engine.
+//!
+//! This is a `harness = false` test so that one run can report per-assertion results for
+//! tens of thousands of assertions and compare them with `tests/spec-expectations.txt`,
+//! which lists the failures we know about. Only failures missing from that list fail the run.
+//!
+//! Environment:
+//! - `SIDEWINDER_SPEC_DIR`: directory of `*.wast` files
+//!   (default `<workspace>/../shared/testsuite/wasm-2.0`).
+//! - `SIDEWINDER_SPEC_FILTER`: only run files whose name contains this text; the first
+//!   non-flag command-line argument (`cargo test --test spec -- i32`) does the same.
+//! - `SIDEWINDER_SPEC_BLESS=1`: rewrite the expectations file with the current failures.
+//! - `SIDEWINDER_SPEC_VERBOSE=1`: also list expected failures, and print engine panics in full.
+//! - `SIDEWINDER_SPEC_TIMEOUT`: per-file watchdog in seconds (default 120).
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::{self, Write as _};
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+use std::{env, fs, process, thread};
+
+use sidewinder_engine::{
+    Config, Engine, Error, Extern, Func, FuncType, Global, GlobalType, Instance, Memory,
+    MemoryType, Module, Store, Table, TableType, Val, ValType,
+};
+use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
+use wast::lexer::Lexer;
+use wast::parser::{self, ParseBuffer};
+use wast::token::{Id, Span};
+use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet};
+
+/// Deeply nested scripts and modules recurse in the parser and the compiler; the default
+/// 2 MiB thread stack is not enough for some spec files.
+const WORKER_STACK: usize = 256 << 20;
+const DEFAULT_TIMEOUT_SECS: u64 = 120;
+const NAME_WIDTH: usize = 28;
+const REASON_MAX_CHARS: usize = 160;
+
+const EXPECTATIONS_HEADER: &str = "\
+# Known failures of the WebAssembly spec test suite, checked by engine/tests/spec.rs.
+#
+# Format: one `file.wast:LINE  reason` per line (LINE is the 1-based line of the failing
+# directive); `#` comments and blank lines are ignored. A failure listed here does not fail
+# the run; an unlisted one does. A listed entry that passes again is reported as NOW PASSING
+# and should be removed.
+#
+# Regenerate with: SIDEWINDER_SPEC_BLESS=1 cargo test -p sidewinder-engine --test spec
+# (with a filter active, only the entries of the files that ran are replaced).
+";
+
+fn main() {
+    let args: Vec<String> = env::args().skip(1).collect();
+    // `cargo test -- --list` asks every test binary what it contains; running the whole
+    // suite in response would be a surprise.
+    if args.iter().any(|a| a == "--list") {
+        println!("spec: test");
+        return;
+    }
+    let settings = Settings::new(&args);
+    install_panic_hook(settings.verbose);
+    process::exit(run(&settings));
+}
+
+struct Settings {
+    corpus: PathBuf,
+    expectations: PathBuf,
+    filter: Option<String>,
+    bless: bool,
+    verbose: bool,
+    timeout: Duration,
+}
+
+impl Settings {
+    fn new(args: &[String]) -> Settings {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let corpus = match env::var_os("SIDEWINDER_SPEC_DIR") {
+            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+            _ => manifest.join("..").join("..").join("shared").join("testsuite").join("wasm-2.0"),
+        };
+        let filter = filter_from_args(args)
+            .or_else(|| env::var("SIDEWINDER_SPEC_FILTER").ok())
+            .filter(|f| !f.is_empty());
+        let timeout = env::var("SIDEWINDER_SPEC_TIMEOUT")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(DEFAULT_TIMEOUT_SECS);
+        Settings {
+            corpus,
+            expectations: manifest.join("tests").join("spec-expectations.txt"),
+            filter,
+            bless: env_flag("SIDEWINDER_SPEC_BLESS"),
+            verbose: env_flag("SIDEWINDER_SPEC_VERBOSE"),
+            timeout: Duration::from_secs(timeout),
+        }
+    }
+}
+
+fn env_flag(name: &str) -> bool {
+    env::var(name).is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// `cargo test` forwards its own flags to every test binary, so skip anything that looks like
+/// a libtest option (and the value of the ones that take one).
+fn filter_from_args(args: &[String]) -> Option<String> {
+    const TAKES_VALUE: &[&str] =
+        &["--color", "--format", "--logfile", "--test-threads", "--skip", "--shuffle-seed", "-Z"];
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if TAKES_VALUE.contains(&arg.as_str()) {
+            args.next();
+        } else if !arg.starts_with('-') {
+            return Some(arg.clone());
+        }
+    }
+    None
+}
+
+// ---------------------------------------------------------------------------------------------
+// The whole run: files, expectations, summary.
+// ---------------------------------------------------------------------------------------------
+
+type Key = (String, usize);
+
+/// Returns the process exit code.
+fn run(settings: &Settings) -> i32 {
+    if !settings.corpus.is_dir() {
+        warn_missing_corpus(&settings.corpus);
+        println!("spec: 0 passed, 0 failed");
+        return 0;
+    }
+    // Like a missing corpus, an unsupported host must not fail everybody's `cargo test`.
+    if let Err(e) = Engine::new(Config::default()) {
+        eprintln!("WARNING: spec tests skipped, the engine cannot run on this machine: {e}");
+        println!("spec: 0 passed, 0 failed");
+        return if matches!(e, Error::Unsupported(_)) { 0 } else { 1 };
+    }
+    let setup = load_expectations(&settings.expectations)
+        .map_err(|e| format!("cannot read {}: {e}", settings.expectations.display()))
+        .and_then(|expected| {
+            list_scripts(&settings.corpus, settings.filter.as_deref())
+                .map(|files| (expected, files))
+                .map_err(|e| format!("cannot list {}: {e}", settings.corpus.display()))
+        });
+    let (expected, files) = match setup {
+        Ok(setup) => setup,
+        Err(message) => {
+            eprintln!("error: {message}");
+            println!("spec: 0 passed, 0 failed");
+            return 1;
+        }
+    };
+
+    let mut summary = Summary::default();
+    for path in &files {
+        let name = file_name(path);
+        let started = Instant::now();
+        let outcome = if name.starts_with("simd_") {
+            FileOutcome::Simd
+        } else {
+            match fs::read_to_string(path) {
+                Ok(text) => run_file_isolated(text, settings.timeout),
+                Err(e) => FileOutcome::Ran(vec![Check::failed(1, format!("cannot read: {e}"))]),
+            }
+        };
+        match outcome {
+            FileOutcome::Simd => {
+                println!("  {name:<NAME_WIDTH$} not yet supported (SIMD)");
+                summary.simd_files += 1;
+            }
+            FileOutcome::Ran(checks) => {
+                summary.add_file(&name, &checks, &expected, started.elapsed(), settings.verbose);
+            }
+        }
+    }
+
+    if settings.filter.is_none() {
+        let present: BTreeSet<String> = files.iter().map(|p| file_name(p)).collect();
+        for (file, line) in expected.keys().filter(|(file, _)| !present.contains(file)) {
+            println!("STALE (not in the corpus; remove from spec-expectations.txt): {file}:{line}");
+        }
+    }
+
+    let mut exit_code = i32::from(summary.unlisted > 0);
+    if settings.bless {
+        let mut entries: BTreeMap<Key, String> = BTreeMap::new();
+        if settings.filter.is_some() {
+            let ran = &summary.ran_files;
+            entries.extend(expected.into_iter().filter(|((file, _), _)| !ran.contains(file)));
+        }
+        entries.extend(summary.failures);
+        exit_code = match write_expectations(&settings.expectations, &entries) {
+            Ok(()) => {
+                let path = settings.expectations.display();
+                println!("blessed: wrote {} entries to {path}", entries.len());
+                0
+            }
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", settings.expectations.display());
+                1
+            }
+        };
+    } else {
+        if summary.unlisted > 0 {
+            println!(
+                "{} unexpected failure(s): fix them, or if they are known, list them in \
+                 spec-expectations.txt (SIDEWINDER_SPEC_BLESS=1 rewrites it)",
+                summary.unlisted
+            );
+        }
+        if summary.now_passing > 0 {
+            println!(
+                "{} expected failure(s) now pass; remove them from spec-expectations.txt",
+                summary.now_passing
+            );
+        }
+    }
+    println!("simd: {} files not yet supported", summary.simd_files);
+    println!("spec: {} passed, {} failed", summary.passed, summary.failed);
+    exit_code
+}
+
+#[derive(Default)]
+struct Summary {
+    passed: usize,
+    failed: usize,
+    /// Failures not listed in the expectations file: these fail the run.
+    unlisted: usize,
+    now_passing: usize,
+    simd_files: usize,
+    ran_files: BTreeSet<String>,
+    /// Every current failure with its first message, for blessing.
+    failures: BTreeMap<Key, String>,
+}
+
+impl Summary {
+    /// Counts one file's checks and prints its progress line and failures.
+    fn add_file(
+        &mut self,
+        name: &str,
+        checks: &[Check],
+        expected: &BTreeMap<Key, String>,
+        elapsed: Duration,
+        verbose: bool,
+    ) {
+        let mut report = Vec::new();
+        let mut failed_lines = BTreeSet::new();
+        let mut listed = 0;
+        for check in checks {
+            let Err(message) = &check.result else { continue };
+            let key = (name.to_string(), check.line);
+            failed_lines.insert(check.line);
+            if expected.contains_key(&key) {
+                listed += 1;
+                if verbose {
+                    report.push(format!("    expected failure {name}:{}: {message}", check.line));
+                }
+            } else {
+                self.unlisted += 1;
+                report.push(format!("    FAIL {name}:{}: {message}", check.line));
+            }
+            self.failures.entry(key).or_insert_with(|| message.clone());
+        }
+        for (_, line) in
+            expected.keys().filter(|(file, line)| file == name && !failed_lines.contains(line))
+        {
+            self.now_passing += 1;
+            report.push(format!(
+                "    NOW PASSING (remove from spec-expectations.txt): {name}:{line}"
+            ));
+        }
+
+        let passed = checks.iter().filter(|c| c.result.is_ok()).count();
+        let failed = checks.len() - passed;
+        let listed = if listed > 0 { format!("  [{listed} expected]") } else { String::new() };
+        let secs = elapsed.as_secs_f64();
+        println!(
+            "  {name:<NAME_WIDTH$} {passed:>5} passed {failed:>5} failed   ({secs:.2}s){listed}"
+        );
+        for line in report {
+            println!("{line}");
+        }
+        self.passed += passed;
+        self.failed += failed;
+        self.ran_files.insert(name.to_string());
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn warn_missing_corpus(dir: &Path) {
+    let rule = "=".repeat(78);
+    eprintln!("{rule}");
+    eprintln!("WARNING: the WebAssembly spec test corpus is missing:");
+    eprintln!("    {}", dir.display());
+    eprintln!("The spec tests were NOT run. Point SIDEWINDER_SPEC_DIR at a directory of *.wast");
+    eprintln!("files (the wasm-2.0 tests of https://github.com/WebAssembly/testsuite), e.g.");
+    eprintln!(
+        "    SIDEWINDER_SPEC_DIR=/path/to/testsuite cargo test -p sidewinder-engine --test spec"
+    );
+    eprintln!("{rule}");
+}
+
+fn list_scripts(dir: &Path, filter: Option<&str>) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
+        if path.extension().is_some_and(|e| e == "wast") && filter.is_none_or(|f| name.contains(f))
+        {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn load_expectations(path: &Path) -> std::io::Result<BTreeMap<Key, String>> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e),
+    };
+    let mut entries = BTreeMap::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (key, reason) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        match key.rsplit_once(':').and_then(|(file, n)| Some((file, n.parse::<usize>().ok()?))) {
+            Some((file, n)) => {
+                entries.insert((file.to_string(), n), reason.trim().to_string());
+            }
+            None => eprintln!(
+                "warning: {}:{}: ignoring malformed entry (expected `file.wast:LINE  reason`)",
+                path.display(),
+                index + 1
+            ),
+        }
+    }
+    Ok(entries)
+}
+
+fn write_expectations(path: &Path, entries: &BTreeMap<Key, String>) -> std::io::Result<()> {
+    let mut out = String::from(EXPECTATIONS_HEADER);
+    out.push('\n');
+    for ((file, line), reason) in entries {
+        let reason: String = one_line(reason).chars().take(REASON_MAX_CHARS).collect();
+        let _ = writeln!(out, "{file}:{line}  {reason}");
+    }
+    fs::write(path, out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// One file, isolated in its own thread.
+// ---------------------------------------------------------------------------------------------
+
+/// The result of one assertion; `Err` holds what went wrong.
+struct Check {
+    line: usize,
+    result: Result<(), String>,
+}
+
+impl Check {
+    fn failed(line: usize, message: String) -> Check {
+        Check { line, result: Err(message) }
+    }
+}
+
+enum FileOutcome {
+    /// A `simd_*` file, or one whose script passes or expects v128 values, which the
+    /// engine cannot exchange with the host yet.
+    Simd,
+    Ran(Vec<Check>),
+}
+
+/// Shared with the worker so that whatever it recorded survives if it dies or hangs.
+#[derive(Default)]
+struct Progress {
+    /// Lines of every assertion in the file, known once it has parsed.
+    planned: Option<Vec<usize>>,
+    checks: Vec<Check>,
+    simd: bool,
+}
+
+fn lock(progress: &Mutex<Progress>) -> MutexGuard<'_, Progress> {
+    // A poisoned lock only means the worker panicked; what it recorded is still valid.
+    progress.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn run_file_isolated(text: String, timeout: Duration) -> FileOutcome {
+    let progress = Arc::new(Mutex::new(Progress::default()));
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let worker_progress = Arc::clone(&progress);
+    let spawned = thread::Builder::new()
+        .name("spec-worker".to_string())
+        .stack_size(WORKER_STACK)
+        .spawn(move || {
+            run_file(&text, &worker_progress);
+            // Never sent when the worker dies, which the receiver sees as a disconnect.
+            let _ = done_tx.send(());
+        });
+    let worker = match spawned {
+        Ok(handle) => handle,
+        Err(e) => {
+            let message = format!("cannot spawn the runner thread: {e}");
+            return FileOutcome::Ran(vec![Check::failed(1, message)]);
+        }
+    };
+
+    let abandoned = match done_rx.recv_timeout(timeout) {
+        Ok(()) => {
+            let _ = worker.join();
+            None
+        }
+        Err(RecvTimeoutError::Disconnected) => Some(match worker.join() {
+            Err(payload) => format!("runner thread died: {}", panic_message(&*payload)),
+            Ok(()) => "runner thread stopped early".to_string(),
+        }),
+        // Threads cannot be killed; the stuck one keeps running until the process exits.
+        Err(RecvTimeoutError::Timeout) => Some(format!(
+            "timed out after {}s (SIDEWINDER_SPEC_TIMEOUT); the rest of the file was not run",
+            timeout.as_secs()
+        )),
+    };
+
+    let progress = std::mem::take(&mut *lock(&progress));
+    if progress.simd {
+        return FileOutcome::Simd;
+    }
+    let mut checks = progress.checks;
+    if let Some(reason) = abandoned {
+        match progress.planned {
+            Some(planned) => {
+                let rest: Vec<usize> = planned.into_iter().skip(checks.len()).collect();
+                checks.extend(rest.into_iter().map(|line| Check::failed(line, reason.clone())));
+            }
+            None => checks.push(Check::failed(1, reason)),
+        }
+    }
+    FileOutcome::Ran(checks)
+}
+
+/// Runs on the worker thread.
+fn run_file(text: &str, progress: &Arc<Mutex<Progress>>) {
+    let parse_failed = |e: wast::Error| {
+        let mut progress = lock(progress);
+        if e.message().contains("v128") {
+            progress.simd = true;
+        } else {
+            let line = line_of(e.span(), text);
+            let message = format!("cannot parse the script: {}", e.message());
+            progress.checks.push(Check::failed(line, message));
+        }
+    };
+    let mut lexer = Lexer::new(text);
+    // names.wast and friends deliberately use bidi and other look-alike characters.
+    lexer.allow_confusing_unicode(true);
+    let buf = match ParseBuffer::new_with_lexer(lexer) {
+        Ok(buf) => buf,
+        Err(e) => return parse_failed(e),
+    };
+    let script = match parser::parse::<Wast>(&buf) {
+        Ok(script) => script,
+        Err(e) => return parse_failed(e),
+    };
+    if script.directives.iter().any(uses_v128) {
+        lock(progress).simd = true;
+        return;
+    }
+    let planned: Vec<usize> = script
+        .directives
+        .iter()
+        .filter(|d| is_assertion(d))
+        .map(|d| line_of(d.span(), text))
+        .collect();
+    lock(progress).planned = Some(planned.clone());
+
+    match guarded(|| {
+        SpecRunner::new(Arc::clone(progress)).map_err(|e| format!("cannot create engine: {e}"))
+    }) {
+        Ok(mut runner) => {
+            runner.run_script(script.directives, text);
+            if let Err(message) = guarded(move || {
+                drop(runner);
+                Ok(())
+            }) {
+                let last = planned.last().copied().unwrap_or(1);
+                let message = format!("while dropping the store: {message}");
+                lock(progress).checks.push(Check::failed(last, message));
+            }
+        }
+        Err(message) => {
+            let mut progress = lock(progress);
+            progress
+                .checks
+                .extend(planned.into_iter().map(|line| Check::failed(line, message.clone())));
+        }
+    }
+}
+
+/// Directives that count as one assertion each. `register` only names an instance.
+fn is_assertion(directive: &WastDirective<'_>) -> bool {
+    !matches!(directive, WastDirective::Register { .. })
+}
+
+fn line_of(span: Span, text: &str) -> usize {
+    span.linecol_in(text).0 + 1
+}
+
+fn uses_v128(directive: &WastDirective<'_>) -> bool {
+    fn invoke(call: &WastInvoke<'_>) -> bool {
+        call.args.iter().any(|a| matches!(a, WastArg::Core(WastArgCore::V128(_))))
+    }
+    fn exec(exec: &WastExecute<'_>) -> bool {
+        matches!(exec, WastExecute::Invoke(call) if invoke(call))
+    }
+    fn ret(pattern: &WastRetCore<'_>) -> bool {
+        match pattern {
+            WastRetCore::V128(_) => true,
+            WastRetCore::Either(alternatives) => alternatives.iter().any(ret),
+            _ => false,
+        }
+    }
+    match directive {
+        WastDirective::Invoke(call) | WastDirective::AssertExhaustion { call, .. } => invoke(call),
+        WastDirective::AssertTrap { exec: e, .. }
+        | WastDirective::AssertException { exec: e, .. } => exec(e),
+        WastDirective::AssertReturn { exec: e, results, .. } => {
+            exec(e) || results.iter().any(|r| matches!(r, WastRet::Core(core) if ret(core)))
+        }
+        _ => false,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Panics: an engine panic is one failed assertion, not the end of the run.
+// ---------------------------------------------------------------------------------------------
+
+thread_local! {
+    /// Whether the current thread is inside `guarded`, where a panic becomes a failed assertion.
+    static GUARDED: Cell<bool> = const { Cell::new(false) };
+    static PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+fn install_panic_hook(verbose: bool) {
+    let default_hook = panic::take_hook();
+    panic::set_hook(Box::new(move |info| {
+        // A guarded panic is reported as a failure with its message and location; thousands
+        // of default panic reports would bury the summary. Panics anywhere else are harness
+        // bugs and get the full default report.
+        if GUARDED.get() {
+            PANIC_LOCATION.set(info.location().map(ToString::to_string));
+            if !verbose {
+                return;
+            }
+        }
+        default_hook(info);
+    }));
+}
+
+fn panic_message(payload: &dyn Any) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(non-string panic payload)".to_string()
+    }
+}
+
+fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    let outer = GUARDED.replace(true);
+    let outcome = panic::catch_unwind(AssertUnwindSafe(f));
+    GUARDED.set(outer);
+    match outcome {
+        Ok(result) => result,
+        Err(payload) => {
+            let location = PANIC_LOCATION.take();
+            let at = location.map(|l| format!(" (at {l})")).unwrap_or_default();
+            Err(format!("PANIC: {}{at}", one_line(&panic_message(&*payload))))
+        }
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The script interpreter.
+// ---------------------------------------------------------------------------------------------
+
+/// Why a module could not be instantiated.
+enum InstantiateError {
+    /// No registered instance (or `spectest`) provides this import.
+    Unresolved(String),
+    Engine(Error),
+}
+
+impl fmt::Display for InstantiateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InstantiateError::Unresolved(m) => write!(f, "unresolved import: {m}"),
+            InstantiateError::Engine(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<Error> for InstantiateError {
+    fn from(e: Error) -> Self {
+        InstantiateError::Engine(e)
+    }
+}
+
+// Fields drop in declaration order: instances and host objects go before the store and
+// engine that own their memory.
+struct SpecRunner {
+    /// The most recently instantiated module, the target of anonymous `invoke`/`get`.
+    current: Option<Instance>,
+    /// Instances by their `$name` in the script.
+    named: HashMap<String, Instance>,
+    /// Instances importable by module name, from `register`.
+    registered: HashMap<String, Instance>,
+    /// `(module definition ...)` modules, by name; `last_definition` is for the unnamed case.
+    definitions: HashMap<String, Module>,
+    last_definition: Option<Module>,
+    /// Built on first use so that a failure to create a host object only fails the
+    /// modules that import `spectest`.
+    spectest: Option<HashMap<&'static str, Extern>>,
+    store: Store,
+    engine: Engine,
+    progress: Arc<Mutex<Progress>>,
+}
+
+/// An action's outcome: the outer `Err` means the harness could not even perform it
+/// (unknown export, unresolved import, compile error), the inner one is the engine's answer.
+type ActionResult = Result<Result<Vec<Val>, Error>, String>;
+
+impl SpecRunner {
+    fn new(progress: Arc<Mutex<Progress>>) -> Result<SpecRunner, Error> {
+        let engine = Engine::new(Config::default())?;
+        let store = Store::new(&engine);
+        Ok(SpecRunner {
+            current: None,
+            named: HashMap::new(),
+            registered: HashMap::new(),
+            definitions: HashMap::new(),
+            last_definition: None,
+            spectest: None,
+            store,
+            engine,
+            progress,
+        })
+    }
+
+    fn run_script(&mut self, directives: Vec<WastDirective<'_>>, text: &str) {
+        for mut directive in directives {
+            let line = line_of(directive.span(), text);
+            let result = guarded(|| self.directive(&mut directive));
+            if is_assertion(&directive) {
+                lock(&self.progress).checks.push(Check { line, result });
+            }
+        }
+    }
+
+    fn directive(&mut self, directive: &mut WastDirective<'_>) -> Result<(), String> {
+        match directive {
+            WastDirective::Module(module) => self.module(module),
+            WastDirective::ModuleDefinition(module) => {
+                let compiled = self.compile(module)?;
+                if let Some(id) = module.name() {
+                    self.definitions.insert(id.name().to_string(), compiled.clone());
+                }
+                self.last_definition = Some(compiled);
+                Ok(())
+            }
+            WastDirective::ModuleInstance { instance, module, .. } => {
+                let definition = match module {
+                    Some(id) => self.definitions.get(id.name()),
+                    None => self.last_definition.as_ref(),
+                };
+                let definition = definition.cloned().ok_or("no such module definition")?;
+                let name = instance.map(|id| id.name().to_string());
+                self.forget(name.as_deref());
+                let created = self
+                    .instantiate(&definition)
+                    .map_err(|e| format!("instantiation failed: {e}"))?;
+                self.remember(name, created);
+                Ok(())
+            }
+            WastDirective::Register { name, module, .. } => {
+                let instance = self.instance(*module)?;
+                self.registered.insert(name.to_string(), instance);
+                Ok(())
+            }
+            WastDirective::Invoke(call) => match self.invoke(call)? {
+                Ok(_) => Ok(()),
+                Err(e) => Err(format!("invoke \"{}\" failed: {e}", call.name)),
+            },
+            WastDirective::AssertReturn { exec, results, .. } => match self.execute(exec)? {
+                Ok(values) => check_results(&values, results),
+                Err(e) => Err(format!("expected {}, got {e}", describe_rets(results))),
+            },
+            WastDirective::AssertTrap { exec, message, .. } => {
+                let result = self.execute(exec)?;
+                expect_trap(result, message)
+            }
+            WastDirective::AssertExhaustion { call, message, .. } => {
+                let result = self.invoke(call)?;
+                expect_trap(result, message)
+            }
+            WastDirective::AssertInvalid { module, message, .. } => {
+                self.expect_compile_error(module, message, false)
+            }
+            WastDirective::AssertMalformed { module, message, .. } => {
+                // The text format is part of what is malformed: `wat` rejecting it is a pass.
+                self.expect_compile_error(module, message, true)
+            }
+            WastDirective::AssertUnlinkable { module, message, .. } => {
+                let bytes = module
+                    .encode()
+                    .map_err(|e| format!("cannot encode module: {}", e.message()))?;
+                let compiled = Module::new(&self.engine, &bytes)
+                    .map_err(|e| format!("module failed to compile: {e}"))?;
+                match self.instantiate(&compiled) {
+                    Ok(_) => {
+                        Err(format!("expected link failure \"{message}\", but it instantiated"))
+                    }
+                    Err(
+                        InstantiateError::Unresolved(_) | InstantiateError::Engine(Error::Link(_)),
+                    ) => Ok(()),
+                    Err(e) => Err(format!("expected link failure \"{message}\", got {e}")),
+                }
+            }
+            WastDirective::AssertException { .. } => {
+                Err("assert_exception: exceptions are not supported".into())
+            }
+            WastDirective::AssertSuspension { .. } => {
+                Err("assert_suspension: stack switching is not supported".into())
+            }
+            WastDirective::AssertInvalidCustom { .. }
+            | WastDirective::AssertMalformedCustom { .. } => {
+                Err("custom-section assertions are not supported".into())
+            }
+            WastDirective::Thread(_) | WastDirective::Wait { .. } => {
+                Err("threads are not supported".into())
+            }
+        }
+    }
+
+    fn module(&mut self, module: &mut QuoteWat<'_>) -> Result<(), String> {
+        let name = module.name().map(|id| id.name().to_string());
+        // If this module fails, later invokes must fail too instead of silently running an
+        // older module's exports.
+        self.forget(name.as_deref());
+        let compiled = self.compile(module)?;
+        let instance =
+            self.instantiate(&compiled).map_err(|e| format!("instantiation failed: {e}"))?;
+        self.remember(name, instance);
+        Ok(())
+    }
+
+    fn forget(&mut self, name: Option<&str>) {
+        self.current = None;
+        if let Some(name) = name {
+            self.named.remove(name);
+        }
+    }
+
+    fn remember(&mut self, name: Option<String>, instance: Instance) {
+        if let Some(name) = name {
+            self.named.insert(name, instance.clone());
+        }
+        self.current = Some(instance);
+    }
+
+    fn compile(&self, module: &mut QuoteWat<'_>) -> Result<Module, String> {
+        let bytes =
+            module.encode().map_err(|e| format!("cannot encode module: {}", e.message()))?;
+        Module::new(&self.engine, &bytes).map_err(|e| format!("compile error: {e}"))
+    }
+
+    fn expect_compile_error(
+        &self,
+        module: &mut QuoteWat<'_>,
+        message: &str,
+        encode_error_passes: bool,
+    ) -> Result<(), String> {
+        let bytes = match module.encode() {
+            Ok(bytes) => bytes,
+            Err(_) if encode_error_passes => return Ok(()),
+            Err(e) => return Err(format!("cannot encode module: {}", e.message())),
+        };
+        match Module::new(&self.engine, &bytes) {
+            Ok(_) => Err(format!("expected compile error \"{message}\", but the module compiled")),
+            Err(Error::Compile { .. }) => Ok(()),
+            Err(e) => Err(format!("expected compile error \"{message}\", got {e}")),
+        }
+    }
+
+    fn instance(&self, name: Option<Id<'_>>) -> Result<Instance, String> {
+        match name {
+            Some(id) => {
+                self.named.get(id.name()).cloned().ok_or_else(|| {
+                    format!("no instance named ${} (did its module fail?)", id.name())
+                })
+            }
+            None => self
+                .current
+                .clone()
+                .ok_or_else(|| "no current instance (did the last module fail?)".to_string()),
+        }
+    }
+
+    fn instantiate(&mut self, module: &Module) -> Result<Instance, InstantiateError> {
+        let mut imports = Vec::new();
+        for import in module.imports() {
+            // Kind and type mismatches are the engine's to detect, so only a missing
+            // name is decided here.
+            let resolved = if import.module == "spectest" {
+                self.spectest()?.get(import.name.as_str()).cloned()
+            } else {
+                self.registered
+                    .get(&import.module)
+                    .and_then(|instance| instance.get_export(&import.name))
+            };
+            let resolved = resolved.ok_or_else(|| {
+                InstantiateError::Unresolved(format!("\"{}\" \"{}\"", import.module, import.name))
+            })?;
+            imports.push(resolved);
+        }
+        Ok(Instance::new(&self.store, module, &imports)?)
+    }
+
+    fn spectest(&mut self) -> Result<&HashMap<&'static str, Extern>, Error> {
+        let items = match self.spectest.take() {
+            Some(items) => items,
+            None => build_spectest(&self.store)?,
+        };
+        Ok(self.spectest.insert(items))
+    }
+
+    fn invoke(&mut self, call: &WastInvoke<'_>) -> ActionResult {
+        let instance = self.instance(call.module)?;
+        let func = match instance.get_export(call.name) {
+            Some(Extern::Func(func)) => func,
+            Some(_) => return Err(format!("export \"{}\" is not a function", call.name)),
+            None => return Err(format!("no export named \"{}\"", call.name)),
+        };
+        let args = call.args.iter().map(arg_to_val).collect::<Result<Vec<_>, _>>()?;
+        Ok(func.call(&args))
+    }
+
+    fn execute(&mut self, exec: &mut WastExecute<'_>) -> ActionResult {
+        match exec {
+            WastExecute::Invoke(call) => self.invoke(call),
+            WastExecute::Get { module, global, .. } => {
+                match self.instance(*module)?.get_export(global) {
+                    Some(Extern::Global(g)) => Ok(Ok(vec![g.get()])),
+                    Some(_) => Err(format!("export \"{global}\" is not a global")),
+                    None => Err(format!("no export named \"{global}\"")),
+                }
+            }
+            // Instantiating a module as an action: the spec's "uninstantiable" checks.
+            WastExecute::Wat(wat) => {
+                let bytes =
+                    wat.encode().map_err(|e| format!("cannot encode module: {}", e.message()))?;
+                let compiled =
+                    Module::new(&self.engine, &bytes).map_err(|e| format!("compile error: {e}"))?;
+                match self.instantiate(&compiled) {
+                    Ok(_) => Ok(Ok(Vec::new())),
+                    Err(InstantiateError::Engine(e)) => Ok(Err(e)),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        }
+    }
+}
+
+/// The `spectest` module that the reference interpreter provides to every script.
+fn build_spectest(store: &Store) -> Result<HashMap<&'static str, Extern>, Error> {
+    use ValType::{F32, F64, I32, I64};
+    let mut items = HashMap::new();
+    let funcs: [(&str, &[ValType]); 7] = [
+        ("print", &[]),
+        ("print_i32", &[I32]),
+        ("print_i64", &[I64]),
+        ("print_f32", &[F32]),
+        ("print_f64", &[F64]),
+        ("print_i32_f32", &[I32, F32]),
+        ("print_f64_f64", &[F64, F64]),
+    ];
+    for (name, params) in funcs {
+        let ty = FuncType::new(params.iter().copied(), []);
+        items.insert(name, Extern::Func(Func::new(store, ty, |_, _| Ok(()))));
+    }
+    let globals = [
+        ("global_i32", Val::I32(666)),
+        ("global_i64", Val::I64(666)),
+        ("global_f32", Val::F32(666.6f32.to_bits())),
+        ("global_f64", Val::F64(666.6f64.to_bits())),
+    ];
+    for (name, value) in globals {
+        let ty = GlobalType { content: value.ty(), mutable: false };
+        items.insert(name, Extern::Global(Global::new(store, ty, value)?));
+    }
+    let table = TableType { element: ValType::FuncRef, minimum: 10, maximum: Some(20) };
+    items.insert("table", Extern::Table(Table::new(store, table, Val::FuncRef(None))?));
+    let memory = MemoryType { minimum: 1, maximum: Some(2) };
+    items.insert("memory", Extern::Memory(Memory::new(store, memory)?));
+    Ok(items)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values.
+// ---------------------------------------------------------------------------------------------
+
+fn arg_to_val(arg: &WastArg<'_>) -> Result<Val, String> {
+    let WastArg::Core(arg) = arg else {
+        return Err("component-model arguments are not supported".into());
+    };
+    Ok(match arg {
+        WastArgCore::I32(x) => Val::I32(*x),
+        WastArgCore::I64(x) => Val::I64(*x),
+        WastArgCore::F32(x) => Val::F32(x.bits),
+        WastArgCore::F64(x) => Val::F64(x.bits),
+        WastArgCore::V128(_) => return Err("v128 arguments are not supported (SIMD)".into()),
+        WastArgCore::RefNull(heap) => match null_kind(heap) {
+            Some(ValType::FuncRef) => Val::FuncRef(None),
+            Some(_) => Val::ExternRef(None),
+            None => return Err(format!("ref.null of {heap:?} is not supported")),
+        },
+        WastArgCore::RefExtern(n) => Val::ExternRef(Some(u64::from(*n))),
+        WastArgCore::RefHost(_) => return Err("ref.host arguments are not supported (GC)".into()),
+    })
+}
+
+/// Which of our two reference types a null of this heap type is, if either.
+fn null_kind(heap: &HeapType<'_>) -> Option<ValType> {
+    match heap {
+        HeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Func | AbstractHeapType::NoFunc,
+        } => Some(ValType::FuncRef),
+        HeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
+        } => Some(ValType::ExternRef),
+        _ => None,
+    }
+}
+
+fn check_results(actual: &[Val], expected: &[WastRet<'_>]) -> Result<(), String> {
+    let mismatch =
+        || format!("expected {}, got {}", describe_rets(expected), describe_vals(actual));
+    if actual.len() != expected.len() {
+        return Err(mismatch());
+    }
+    for (value, pattern) in actual.iter().zip(expected) {
+        let WastRet::Core(pattern) = pattern else {
+            return Err("component-model results are not supported".into());
+        };
+        if !matches_ret(value, pattern)? {
+            return Err(mismatch());
+        }
+    }
+    Ok(())
+}
+
+/// `Err` when the pattern is one the engine cannot produce at all (SIMD, GC).
+fn matches_ret(value: &Val, pattern: &WastRetCore<'_>) -> Result<bool, String> {
+    Ok(match (pattern, value) {
+        (WastRetCore::I32(e), Val::I32(a)) => e == a,
+        (WastRetCore::I64(e), Val::I64(a)) => e == a,
+        (WastRetCore::F32(e), Val::F32(a)) => match e {
+            NanPattern::CanonicalNan => a & 0x7fff_ffff == 0x7fc0_0000,
+            NanPattern::ArithmeticNan => a & 0x7fc0_0000 == 0x7fc0_0000,
+            NanPattern::Value(e) => e.bits == *a,
+        },
+        (WastRetCore::F64(e), Val::F64(a)) => match e {
+            NanPattern::CanonicalNan => a & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
+            NanPattern::ArithmeticNan => a & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
+            NanPattern::Value(e) => e.bits == *a,
+        },
+        (WastRetCore::RefNull(None), _) => {
+            matches!(value, Val::FuncRef(None) | Val::ExternRef(None))
+        }
+        (WastRetCore::RefNull(Some(heap)), _) => match null_kind(heap) {
+            Some(ValType::FuncRef) => matches!(value, Val::FuncRef(None)),
+            Some(_) => matches!(value, Val::ExternRef(None)),
+            None => return Err(format!("ref.null of {heap:?} is not supported")),
+        },
+        (WastRetCore::RefExtern(None), _) => matches!(value, Val::ExternRef(Some(_))),
+        (WastRetCore::RefExtern(Some(e)), _) => {
+            matches!(value, Val::ExternRef(Some(a)) if *a == u64::from(*e))
+        }
+        // Which function a funcref points at is not observable from outside the instance.
+        (WastRetCore::RefFunc(_), _) => matches!(value, Val::FuncRef(Some(_))),
+        (WastRetCore::Either(alternatives), _) => {
+            let mut unsupported = None;
+            for alternative in alternatives {
+                match matches_ret(value, alternative) {
+                    Ok(true) => return Ok(true),
+                    Ok(false) => {}
+                    Err(e) => unsupported = Some(e),
+                }
+            }
+            return unsupported.map_or(Ok(false), Err);
+        }
+        (WastRetCore::V128(_), _) => return Err("v128 results are not supported (SIMD)".into()),
+        (
+            WastRetCore::RefHost(_)
+            | WastRetCore::RefAny
+            | WastRetCore::RefEq
+            | WastRetCore::RefArray
+            | WastRetCore::RefStruct
+            | WastRetCore::RefI31
+            | WastRetCore::RefI31Shared,
+            _,
+        ) => return Err("GC reference results are not supported".into()),
+        _ => false,
+    })
+}
+
+fn expect_trap(result: Result<Vec<Val>, Error>, expected: &str) -> Result<(), String> {
+    match result {
+        Ok(values) => Err(format!("expected trap \"{expected}\", got {}", describe_vals(&values))),
+        Err(Error::Trap(trap)) => {
+            let actual = trap.to_string();
+            // The suite sometimes appends detail ("uninitialized element 2"), and engines
+            // sometimes add their own, so a prefix either way is a match.
+            if !actual.is_empty() && (actual.starts_with(expected) || expected.starts_with(&actual))
+            {
+                Ok(())
+            } else {
+                Err(format!("expected trap \"{expected}\", got trap \"{actual}\""))
+            }
+        }
+        Err(e) => Err(format!("expected trap \"{expected}\", got {e}")),
+    }
+}
+
+fn describe_vals(values: &[Val]) -> String {
+    if values.is_empty() {
+        return "no values".to_string();
+    }
+    let parts: Vec<String> = values
+        .iter()
+        .map(|v| match v {
+            Val::I32(x) => format!("(i32.const {x})"),
+            Val::I64(x) => format!("(i64.const {x})"),
+            Val::F32(bits) => format!("(f32.const {} /* {bits:#010x} */)", f32::from_bits(*bits)),
+            Val::F64(bits) => format!("(f64.const {} /* {bits:#018x} */)", f64::from_bits(*bits)),
+            Val::FuncRef(None) => "(ref.null func)".to_string(),
+            Val::FuncRef(Some(_)) => "(ref.func)".to_string(),
+            Val::ExternRef(None) => "(ref.null extern)".to_string(),
+            Val::ExternRef(Some(n)) => format!("(ref.extern {n})"),
+        })
+        .collect();
+    parts.join(" ")
+}
+
+fn describe_rets(patterns: &[WastRet<'_>]) -> String {
+    fn core(pattern: &WastRetCore<'_>) -> String {
+        fn nan<T>(p: &NanPattern<T>, ty: &str, value: impl Fn(&T) -> String) -> String {
+            match p {
+                NanPattern::CanonicalNan => format!("({ty}.const nan:canonical)"),
+                NanPattern::ArithmeticNan => format!("({ty}.const nan:arithmetic)"),
+                NanPattern::Value(v) => format!("({ty}.const {})", value(v)),
+            }
+        }
+        match pattern {
+            WastRetCore::I32(x) => format!("(i32.const {x})"),
+            WastRetCore::I64(x) => format!("(i64.const {x})"),
+            WastRetCore::F32(p) => {
+                nan(p, "f32", |v| format!("{} /* {:#010x} */", f32::from_bits(v.bits), v.bits))
+            }
+            WastRetCore::F64(p) => {
+                nan(p, "f64", |v| format!("{} /* {:#018x} */", f64::from_bits(v.bits), v.bits))
+            }
+            WastRetCore::RefNull(heap) => match heap.as_ref().and_then(null_kind) {
+                Some(ValType::FuncRef) => "(ref.null func)".to_string(),
+                Some(_) => "(ref.null extern)".to_string(),
+                None => "(ref.null)".to_string(),
+            },
+            WastRetCore::RefExtern(Some(n)) => format!("(ref.extern {n})"),
+            WastRetCore::RefExtern(None) => "(ref.extern)".to_string(),
+            WastRetCore::RefFunc(_) => "(ref.func)".to_string(),
+            WastRetCore::Either(alternatives) => {
+                let parts: Vec<String> = alternatives.iter().map(core).collect();
+                format!("(either {})", parts.join(" "))
+            }
+            other => format!("{other:?}"),
+        }
+    }
+    if patterns.is_empty() {
+        return "no values".to_string();
+    }
+    let parts: Vec<String> = patterns
+        .iter()
+        .map(|p| match p {
+            WastRet::Core(c) => core(c),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    parts.join(" ")
+}

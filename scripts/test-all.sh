@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace: unit and integration tests, then the
+# WebAssembly spec suite (engine/tests/spec.rs, which prints `spec: N passed, N failed`).
+# The spec corpus is read from $SIDEWINDER_SPEC_DIR or ../shared/testsuite/wasm-2.0.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
+cargo build --workspace --all-targets
+cargo test --workspace
