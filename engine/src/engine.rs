@@ -13,7 +13,9 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { max_wasm_stack: 1 << 20 }
+        Config {
+            max_wasm_stack: 1 << 20,
+        }
     }
 }
 
@@ -25,7 +27,9 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(config: Config) -> Result<Engine> {
-        let engine = Engine { config: Arc::new(config) };
+        let engine = Engine {
+            config: Arc::new(config),
+        };
         engine.check_supported()?;
         Ok(engine)
     }
@@ -43,12 +47,13 @@ impl Engine {
             )));
         }
         if !has_required_cpu_features() {
-            return Err(Error::Unsupported("this CPU lacks SSE4.1, POPCNT, LZCNT or BMI1".into()));
+            return Err(Error::Unsupported(
+                "this CPU lacks SSE4.1, POPCNT, LZCNT or BMI1".into(),
+            ));
         }
         Ok(())
     }
 
-    #[cfg(target_arch = "x86_64")]
     pub(crate) fn trampolines(&self) -> Result<&'static crate::isa::x64::trampolines::Trampolines> {
         crate::isa::x64::trampolines::trampolines(crate::runtime::func::host_shim)
     }

@@ -106,7 +106,9 @@ pub struct Module(pub(crate) Arc<ModuleInner>);
 
 impl std::fmt::Debug for Module {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Module").field("functions", &self.0.info.funcs.len()).finish()
+        f.debug_struct("Module")
+            .field("functions", &self.0.info.funcs.len())
+            .finish()
     }
 }
 
@@ -127,18 +129,30 @@ fn ref_type(ty: wasmparser::RefType, offset: usize) -> Result<ValType> {
 }
 
 fn table_type(t: &wasmparser::TableType, offset: usize) -> Result<TableType> {
-    Ok(TableType { element: ref_type(t.element_type, offset)?, minimum: t.initial, maximum: t.maximum })
+    Ok(TableType {
+        element: ref_type(t.element_type, offset)?,
+        minimum: t.initial,
+        maximum: t.maximum,
+    })
 }
 
-fn memory_type(m: &wasmparser::MemoryType, offset: usize) -> Result<MemoryType> {
+fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType> {
     if m.memory64 || m.shared || m.page_size_log2.is_some() {
-        return Err(Error::Unsupported("memory64, shared memories and custom page sizes".into()));
+        return Err(Error::Unsupported(
+            "memory64, shared memories and custom page sizes".into(),
+        ));
     }
-    Ok(MemoryType { minimum: m.initial, maximum: m.maximum })
+    Ok(MemoryType {
+        minimum: m.initial,
+        maximum: m.maximum,
+    })
 }
 
 fn global_type(g: &wasmparser::GlobalType, offset: usize) -> Result<GlobalType> {
-    Ok(GlobalType { content: val_type(g.content_type, offset)?, mutable: g.mutable })
+    Ok(GlobalType {
+        content: val_type(g.content_type, offset)?,
+        mutable: g.mutable,
+    })
 }
 
 fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
@@ -162,7 +176,12 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
             O::I64Sub => ConstOp::I64Sub,
             O::I64Mul => ConstOp::I64Mul,
             O::End => continue,
-            other => return Err(Error::compile(format!("unsupported constant instruction {other:?}"), offset as usize)),
+            other => {
+                return Err(Error::compile(
+                    format!("unsupported constant instruction {other:?}"),
+                    offset as usize,
+                ))
+            }
         });
     }
     Ok(out)
@@ -180,7 +199,9 @@ impl Module {
         let mut allocs = wasmparser::FuncValidatorAllocations::default();
         for payload in Parser::new(0).parse_all(bytes) {
             let payload = payload?;
-            if let wasmparser::ValidPayload::Func(to_validate, body) = validator.payload(&payload)? {
+            if let wasmparser::ValidPayload::Func(to_validate, body) =
+                validator.payload(&payload)?
+            {
                 let mut fv = to_validate.into_validator(allocs);
                 fv.validate(&body)?;
                 allocs = fv.into_allocations();
@@ -201,10 +222,14 @@ impl Module {
                 func_index += 1;
                 continue;
             }
-            Self::read_section(&mut info, payload)?;
+            Self::read_section(&mut info, payload, bytes)?;
         }
         let (code, func_offsets) = link(&info, compiled, trap_exit)?;
-        Ok(Module(Arc::new(ModuleInner { info, code, func_offsets })))
+        Ok(Module(Arc::new(ModuleInner {
+            info,
+            code,
+            func_offsets,
+        })))
     }
 
     /// Decodes and validates without compiling.
@@ -214,7 +239,7 @@ impl Module {
         Ok(())
     }
 
-    fn read_section(info: &mut ModuleInfo, payload: Payload<'_>) -> Result<()> {
+    fn read_section(info: &mut ModuleInfo, payload: Payload<'_>, bytes: &[u8]) -> Result<()> {
         match payload {
             Payload::TypeSection(reader) => {
                 for group in reader {
@@ -222,8 +247,16 @@ impl Module {
                     for sub in group.types() {
                         match &sub.composite_type.inner {
                             wasmparser::CompositeInnerType::Func(ft) => {
-                                let params = ft.params().iter().map(|&t| val_type(t, 0)).collect::<Result<Vec<_>>>()?;
-                                let results = ft.results().iter().map(|&t| val_type(t, 0)).collect::<Result<Vec<_>>>()?;
+                                let params = ft
+                                    .params()
+                                    .iter()
+                                    .map(|&t| val_type(t, 0))
+                                    .collect::<Result<Vec<_>>>()?;
+                                let results = ft
+                                    .results()
+                                    .iter()
+                                    .map(|&t| val_type(t, 0))
+                                    .collect::<Result<Vec<_>>>()?;
                                 let ty = FuncType::new(params, results);
                                 info.type_ids.push(ty.type_id());
                                 info.types.push(ty);
@@ -240,30 +273,48 @@ impl Module {
                         wasmparser::TypeRef::Func(t) | wasmparser::TypeRef::FuncExact(t) => {
                             info.funcs.push(t);
                             info.num_imported_funcs += 1;
-                            (ExternType::Func(info.types[t as usize].clone()), EntityIndex::Func(info.funcs.len() as u32 - 1))
+                            (
+                                ExternType::Func(info.types[t as usize].clone()),
+                                EntityIndex::Func(info.funcs.len() as u32 - 1),
+                            )
                         }
                         wasmparser::TypeRef::Table(t) => {
                             info.tables.push(table_type(&t, 0)?);
                             info.num_imported_tables += 1;
                             let i = info.tables.len() as u32 - 1;
-                            (ExternType::Table(info.tables[i as usize].clone()), EntityIndex::Table(i))
+                            (
+                                ExternType::Table(info.tables[i as usize].clone()),
+                                EntityIndex::Table(i),
+                            )
                         }
                         wasmparser::TypeRef::Memory(m) => {
-                            info.memories.push(memory_type(&m, 0)?);
+                            info.memories.push(memory_type(&m)?);
                             info.num_imported_memories += 1;
                             let i = info.memories.len() as u32 - 1;
-                            (ExternType::Memory(info.memories[i as usize].clone()), EntityIndex::Memory(i))
+                            (
+                                ExternType::Memory(info.memories[i as usize].clone()),
+                                EntityIndex::Memory(i),
+                            )
                         }
                         wasmparser::TypeRef::Global(g) => {
                             info.globals.push(global_type(&g, 0)?);
                             info.num_imported_globals += 1;
                             let i = info.globals.len() as u32 - 1;
-                            (ExternType::Global(info.globals[i as usize].clone()), EntityIndex::Global(i))
+                            (
+                                ExternType::Global(info.globals[i as usize].clone()),
+                                EntityIndex::Global(i),
+                            )
                         }
-                        wasmparser::TypeRef::Tag(_) => return Err(Error::Unsupported("exception handling tags".into())),
+                        wasmparser::TypeRef::Tag(_) => {
+                            return Err(Error::Unsupported("exception handling tags".into()))
+                        }
                     };
                     info.imports.push((
-                        ImportType { module: import.module.to_string(), name: import.name.to_string(), ty },
+                        ImportType {
+                            module: import.module.to_string(),
+                            name: import.name.to_string(),
+                            ty,
+                        },
                         index,
                     ));
                 }
@@ -283,8 +334,13 @@ impl Module {
                 }
             }
             Payload::MemorySection(reader) => {
+                let range = reader.range();
+                check_memory_limit_encodings(
+                    &bytes[range.start as usize..range.end as usize],
+                    range.start as usize,
+                )?;
                 for m in reader {
-                    info.memories.push(memory_type(&m?, 0)?);
+                    info.memories.push(memory_type(&m?)?);
                 }
             }
             Payload::GlobalSection(reader) => {
@@ -298,7 +354,9 @@ impl Module {
                 for e in reader {
                     let e = e?;
                     let index = match e.kind {
-                        wasmparser::ExternalKind::Func | wasmparser::ExternalKind::FuncExact => EntityIndex::Func(e.index),
+                        wasmparser::ExternalKind::Func | wasmparser::ExternalKind::FuncExact => {
+                            EntityIndex::Func(e.index)
+                        }
                         wasmparser::ExternalKind::Table => EntityIndex::Table(e.index),
                         wasmparser::ExternalKind::Memory => EntityIndex::Memory(e.index),
                         wasmparser::ExternalKind::Global => EntityIndex::Global(e.index),
@@ -316,17 +374,23 @@ impl Module {
                     let mode = match elem.kind {
                         wasmparser::ElementKind::Passive => ElemMode::Passive,
                         wasmparser::ElementKind::Declared => ElemMode::Declared,
-                        wasmparser::ElementKind::Active { table_index, offset_expr } => {
-                            ElemMode::Active { table: table_index.unwrap_or(0), offset: const_expr(&offset_expr)? }
-                        }
+                        wasmparser::ElementKind::Active {
+                            table_index,
+                            offset_expr,
+                        } => ElemMode::Active {
+                            table: table_index.unwrap_or(0),
+                            offset: const_expr(&offset_expr)?,
+                        },
                     };
                     let items = match elem.items {
-                        wasmparser::ElementItems::Functions(r) => {
-                            r.into_iter().map(|f| f.map(|f| vec![ConstOp::RefFunc(f)])).collect::<Result<Vec<_>, _>>()?
-                        }
-                        wasmparser::ElementItems::Expressions(_, r) => {
-                            r.into_iter().map(|e| const_expr(&e?)).collect::<Result<Vec<_>>>()?
-                        }
+                        wasmparser::ElementItems::Functions(r) => r
+                            .into_iter()
+                            .map(|f| f.map(|f| vec![ConstOp::RefFunc(f)]))
+                            .collect::<Result<Vec<_>, _>>()?,
+                        wasmparser::ElementItems::Expressions(_, r) => r
+                            .into_iter()
+                            .map(|e| const_expr(&e?))
+                            .collect::<Result<Vec<_>>>()?,
                     };
                     info.elems.push(ElemSegment { mode, items });
                 }
@@ -336,15 +400,20 @@ impl Module {
                     let d = d?;
                     let active = match d.kind {
                         wasmparser::DataKind::Passive => None,
-                        wasmparser::DataKind::Active { memory_index, offset_expr } => {
-                            Some((memory_index, const_expr(&offset_expr)?))
-                        }
+                        wasmparser::DataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => Some((memory_index, const_expr(&offset_expr)?)),
                     };
-                    info.data.push(DataSegment { active, bytes: d.data.to_vec() });
+                    info.data.push(DataSegment {
+                        active,
+                        bytes: d.data.to_vec(),
+                    });
                 }
             }
             Payload::CustomSection(reader) => {
-                info.custom_sections.push((reader.name().to_string(), reader.data().to_vec()));
+                info.custom_sections
+                    .push((reader.name().to_string(), reader.data().to_vec()));
             }
             _ => {}
         }
@@ -357,12 +426,24 @@ impl Module {
 
     pub fn exports(&self) -> Vec<ExportType> {
         let info = &self.0.info;
-        info.exports.iter().map(|(name, e)| ExportType { name: name.clone(), ty: info.entity_type(*e) }).collect()
+        info.exports
+            .iter()
+            .map(|(name, e)| ExportType {
+                name: name.clone(),
+                ty: info.entity_type(*e),
+            })
+            .collect()
     }
 
     /// Custom sections with this name, in order.
     pub fn custom_sections(&self, name: &str) -> Vec<&[u8]> {
-        self.0.info.custom_sections.iter().filter(|(n, _)| n == name).map(|(_, d)| d.as_slice()).collect()
+        self.0
+            .info
+            .custom_sections
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, d)| d.as_slice())
+            .collect()
     }
 
     /// Machine code of a defined function (for tests and disassembly).
@@ -371,22 +452,68 @@ impl Module {
         let defined = func_index.checked_sub(m.info.num_imported_funcs)? as usize;
         let code = m.code.as_ref()?;
         let start = *m.func_offsets.get(defined)? as usize;
-        let end = m.func_offsets.get(defined + 1).map(|&e| e as usize).unwrap_or(code.len());
+        let end = m
+            .func_offsets
+            .get(defined + 1)
+            .map(|&e| e as usize)
+            .unwrap_or(code.len());
         // SAFETY: the code memory is mapped readable for the module's lifetime and
         // [start, end) lies inside it.
         Some(unsafe { std::slice::from_raw_parts(code.as_ptr().add(start), end - start) })
     }
 }
 
+/// wasmparser decodes 32-bit memory limits as u64 LEBs and so accepts encodings longer
+/// than the 5 bytes a u32 may take; the spec calls those malformed.
+fn check_memory_limit_encodings(section: &[u8], base: usize) -> Result<()> {
+    let mut at = 0usize;
+    let u32_leb = |at: &mut usize| -> Result<()> {
+        let start = *at;
+        loop {
+            let Some(&b) = section.get(*at) else {
+                return Ok(());
+            };
+            *at += 1;
+            if *at - start > 5 {
+                return Err(Error::compile(
+                    "integer representation too long",
+                    base + start,
+                ));
+            }
+            if b & 0x80 == 0 {
+                return Ok(());
+            }
+        }
+    };
+    u32_leb(&mut at)?;
+    while at < section.len() {
+        let flags = section[at];
+        at += 1;
+        if flags & 0x04 != 0 {
+            // memory64 limits are u64; wasmparser checks those.
+            return Ok(());
+        }
+        u32_leb(&mut at)?;
+        if flags & 0x01 != 0 {
+            u32_leb(&mut at)?;
+        }
+    }
+    Ok(())
+}
+
 /// Lays the functions out in one executable region and patches direct calls.
-fn link(info: &ModuleInfo, functions: Vec<FunctionCode>, trap_exit: usize) -> Result<(Option<CodeMemory>, Vec<u32>)> {
+fn link(
+    info: &ModuleInfo,
+    functions: Vec<FunctionCode>,
+    trap_exit: usize,
+) -> Result<(Option<CodeMemory>, Vec<u32>)> {
     if functions.is_empty() {
         return Ok((None, Vec::new()));
     }
     let mut bytes = Vec::new();
     let mut offsets = Vec::with_capacity(functions.len());
     for f in &functions {
-        while bytes.len() % 16 != 0 {
+        while !bytes.len().is_multiple_of(16) {
             bytes.push(0xCC);
         }
         offsets.push(bytes.len() as u32);

@@ -80,7 +80,12 @@ impl Settings {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
         let corpus = match env::var_os("SIDEWINDER_SPEC_DIR") {
             Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-            _ => manifest.join("..").join("..").join("shared").join("testsuite").join("wasm-2.0"),
+            _ => manifest
+                .join("..")
+                .join("..")
+                .join("shared")
+                .join("testsuite")
+                .join("wasm-2.0"),
         };
         let filter = filter_from_args(args)
             .or_else(|| env::var("SIDEWINDER_SPEC_FILTER").ok())
@@ -107,8 +112,15 @@ fn env_flag(name: &str) -> bool {
 /// `cargo test` forwards its own flags to every test binary, so skip anything that looks like
 /// a libtest option (and the value of the ones that take one).
 fn filter_from_args(args: &[String]) -> Option<String> {
-    const TAKES_VALUE: &[&str] =
-        &["--color", "--format", "--logfile", "--test-threads", "--skip", "--shuffle-seed", "-Z"];
+    const TAKES_VALUE: &[&str] = &[
+        "--color",
+        "--format",
+        "--logfile",
+        "--test-threads",
+        "--skip",
+        "--shuffle-seed",
+        "-Z",
+    ];
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         if TAKES_VALUE.contains(&arg.as_str()) {
@@ -137,7 +149,11 @@ fn run(settings: &Settings) -> i32 {
     if let Err(e) = Engine::new(Config::default()) {
         eprintln!("WARNING: spec tests skipped, the engine cannot run on this machine: {e}");
         println!("spec: 0 passed, 0 failed");
-        return if matches!(e, Error::Unsupported(_)) { 0 } else { 1 };
+        return if matches!(e, Error::Unsupported(_)) {
+            0
+        } else {
+            1
+        };
     }
     let setup = load_expectations(&settings.expectations)
         .map_err(|e| format!("cannot read {}: {e}", settings.expectations.display()))
@@ -173,7 +189,13 @@ fn run(settings: &Settings) -> i32 {
                 summary.simd_files += 1;
             }
             FileOutcome::Ran(checks) => {
-                summary.add_file(&name, &checks, &expected, started.elapsed(), settings.verbose);
+                summary.add_file(
+                    &name,
+                    &checks,
+                    &expected,
+                    started.elapsed(),
+                    settings.verbose,
+                );
             }
         }
     }
@@ -190,7 +212,11 @@ fn run(settings: &Settings) -> i32 {
         let mut entries: BTreeMap<Key, String> = BTreeMap::new();
         if settings.filter.is_some() {
             let ran = &summary.ran_files;
-            entries.extend(expected.into_iter().filter(|((file, _), _)| !ran.contains(file)));
+            entries.extend(
+                expected
+                    .into_iter()
+                    .filter(|((file, _), _)| !ran.contains(file)),
+            );
         }
         entries.extend(summary.failures);
         exit_code = match write_expectations(&settings.expectations, &entries) {
@@ -200,7 +226,10 @@ fn run(settings: &Settings) -> i32 {
                 0
             }
             Err(e) => {
-                eprintln!("error: cannot write {}: {e}", settings.expectations.display());
+                eprintln!(
+                    "error: cannot write {}: {e}",
+                    settings.expectations.display()
+                );
                 1
             }
         };
@@ -251,13 +280,18 @@ impl Summary {
         let mut failed_lines = BTreeSet::new();
         let mut listed = 0;
         for check in checks {
-            let Err(message) = &check.result else { continue };
+            let Err(message) = &check.result else {
+                continue;
+            };
             let key = (name.to_string(), check.line);
             failed_lines.insert(check.line);
             if expected.contains_key(&key) {
                 listed += 1;
                 if verbose {
-                    report.push(format!("    expected failure {name}:{}: {message}", check.line));
+                    report.push(format!(
+                        "    expected failure {name}:{}: {message}",
+                        check.line
+                    ));
                 }
             } else {
                 self.unlisted += 1;
@@ -265,8 +299,9 @@ impl Summary {
             }
             self.failures.entry(key).or_insert_with(|| message.clone());
         }
-        for (_, line) in
-            expected.keys().filter(|(file, line)| file == name && !failed_lines.contains(line))
+        for (_, line) in expected
+            .keys()
+            .filter(|(file, line)| file == name && !failed_lines.contains(line))
         {
             self.now_passing += 1;
             report.push(format!(
@@ -276,7 +311,11 @@ impl Summary {
 
         let passed = checks.iter().filter(|c| c.result.is_ok()).count();
         let failed = checks.len() - passed;
-        let listed = if listed > 0 { format!("  [{listed} expected]") } else { String::new() };
+        let listed = if listed > 0 {
+            format!("  [{listed} expected]")
+        } else {
+            String::new()
+        };
         let secs = elapsed.as_secs_f64();
         println!(
             "  {name:<NAME_WIDTH$} {passed:>5} passed {failed:>5} failed   ({secs:.2}s){listed}"
@@ -291,7 +330,9 @@ impl Summary {
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn warn_missing_corpus(dir: &Path) {
@@ -311,7 +352,9 @@ fn list_scripts(dir: &Path, filter: Option<&str>) -> std::io::Result<Vec<PathBuf
     let mut files = Vec::new();
     for entry in fs::read_dir(dir)? {
         let path = entry?.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
         if path.extension().is_some_and(|e| e == "wast") && filter.is_none_or(|f| name.contains(f))
         {
             files.push(path);
@@ -334,7 +377,10 @@ fn load_expectations(path: &Path) -> std::io::Result<BTreeMap<Key, String>> {
             continue;
         }
         let (key, reason) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-        match key.rsplit_once(':').and_then(|(file, n)| Some((file, n.parse::<usize>().ok()?))) {
+        match key
+            .rsplit_once(':')
+            .and_then(|(file, n)| Some((file, n.parse::<usize>().ok()?)))
+        {
             Some((file, n)) => {
                 entries.insert((file.to_string(), n), reason.trim().to_string());
             }
@@ -370,7 +416,10 @@ struct Check {
 
 impl Check {
     fn failed(line: usize, message: String) -> Check {
-        Check { line, result: Err(message) }
+        Check {
+            line,
+            result: Err(message),
+        }
     }
 }
 
@@ -440,7 +489,10 @@ fn run_file_isolated(text: String, timeout: Duration) -> FileOutcome {
         match progress.planned {
             Some(planned) => {
                 let rest: Vec<usize> = planned.into_iter().skip(checks.len()).collect();
-                checks.extend(rest.into_iter().map(|line| Check::failed(line, reason.clone())));
+                checks.extend(
+                    rest.into_iter()
+                        .map(|line| Check::failed(line, reason.clone())),
+                );
             }
             None => checks.push(Check::failed(1, reason)),
         }
@@ -499,9 +551,11 @@ fn run_file(text: &str, progress: &Arc<Mutex<Progress>>) {
         }
         Err(message) => {
             let mut progress = lock(progress);
-            progress
-                .checks
-                .extend(planned.into_iter().map(|line| Check::failed(line, message.clone())));
+            progress.checks.extend(
+                planned
+                    .into_iter()
+                    .map(|line| Check::failed(line, message.clone())),
+            );
         }
     }
 }
@@ -517,7 +571,9 @@ fn line_of(span: Span, text: &str) -> usize {
 
 fn uses_v128(directive: &WastDirective<'_>) -> bool {
     fn invoke(call: &WastInvoke<'_>) -> bool {
-        call.args.iter().any(|a| matches!(a, WastArg::Core(WastArgCore::V128(_))))
+        call.args
+            .iter()
+            .any(|a| matches!(a, WastArg::Core(WastArgCore::V128(_))))
     }
     fn exec(exec: &WastExecute<'_>) -> bool {
         matches!(exec, WastExecute::Invoke(call) if invoke(call))
@@ -533,8 +589,13 @@ fn uses_v128(directive: &WastDirective<'_>) -> bool {
         WastDirective::Invoke(call) | WastDirective::AssertExhaustion { call, .. } => invoke(call),
         WastDirective::AssertTrap { exec: e, .. }
         | WastDirective::AssertException { exec: e, .. } => exec(e),
-        WastDirective::AssertReturn { exec: e, results, .. } => {
-            exec(e) || results.iter().any(|r| matches!(r, WastRet::Core(core) if ret(core)))
+        WastDirective::AssertReturn {
+            exec: e, results, ..
+        } => {
+            exec(e)
+                || results
+                    .iter()
+                    .any(|r| matches!(r, WastRet::Core(core) if ret(core)))
         }
         _ => false,
     }
@@ -585,7 +646,10 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
         Err(payload) => {
             let location = PANIC_LOCATION.take();
             let at = location.map(|l| format!(" (at {l})")).unwrap_or_default();
-            Err(format!("PANIC: {}{at}", one_line(&panic_message(&*payload))))
+            Err(format!(
+                "PANIC: {}{at}",
+                one_line(&panic_message(&*payload))
+            ))
         }
     }
 }
@@ -677,12 +741,15 @@ impl SpecRunner {
             WastDirective::ModuleDefinition(module) => {
                 let compiled = self.compile(module)?;
                 if let Some(id) = module.name() {
-                    self.definitions.insert(id.name().to_string(), compiled.clone());
+                    self.definitions
+                        .insert(id.name().to_string(), compiled.clone());
                 }
                 self.last_definition = Some(compiled);
                 Ok(())
             }
-            WastDirective::ModuleInstance { instance, module, .. } => {
+            WastDirective::ModuleInstance {
+                instance, module, ..
+            } => {
                 let definition = match module {
                     Some(id) => self.definitions.get(id.name()),
                     None => self.last_definition.as_ref(),
@@ -717,23 +784,27 @@ impl SpecRunner {
                 let result = self.invoke(call)?;
                 expect_trap(result, message)
             }
-            WastDirective::AssertInvalid { module, message, .. } => {
-                self.expect_compile_error(module, message, false)
-            }
-            WastDirective::AssertMalformed { module, message, .. } => {
+            WastDirective::AssertInvalid {
+                module, message, ..
+            } => self.expect_compile_error(module, message, false),
+            WastDirective::AssertMalformed {
+                module, message, ..
+            } => {
                 // The text format is part of what is malformed: `wat` rejecting it is a pass.
                 self.expect_compile_error(module, message, true)
             }
-            WastDirective::AssertUnlinkable { module, message, .. } => {
+            WastDirective::AssertUnlinkable {
+                module, message, ..
+            } => {
                 let bytes = module
                     .encode()
                     .map_err(|e| format!("cannot encode module: {}", e.message()))?;
                 let compiled = Module::new(&self.engine, &bytes)
                     .map_err(|e| format!("module failed to compile: {e}"))?;
                 match self.instantiate(&compiled) {
-                    Ok(_) => {
-                        Err(format!("expected link failure \"{message}\", but it instantiated"))
-                    }
+                    Ok(_) => Err(format!(
+                        "expected link failure \"{message}\", but it instantiated"
+                    )),
                     Err(
                         InstantiateError::Unresolved(_) | InstantiateError::Engine(Error::Link(_)),
                     ) => Ok(()),
@@ -762,8 +833,9 @@ impl SpecRunner {
         // older module's exports.
         self.forget(name.as_deref());
         let compiled = self.compile(module)?;
-        let instance =
-            self.instantiate(&compiled).map_err(|e| format!("instantiation failed: {e}"))?;
+        let instance = self
+            .instantiate(&compiled)
+            .map_err(|e| format!("instantiation failed: {e}"))?;
         self.remember(name, instance);
         Ok(())
     }
@@ -783,8 +855,9 @@ impl SpecRunner {
     }
 
     fn compile(&self, module: &mut QuoteWat<'_>) -> Result<Module, String> {
-        let bytes =
-            module.encode().map_err(|e| format!("cannot encode module: {}", e.message()))?;
+        let bytes = module
+            .encode()
+            .map_err(|e| format!("cannot encode module: {}", e.message()))?;
         Module::new(&self.engine, &bytes).map_err(|e| format!("compile error: {e}"))
     }
 
@@ -800,7 +873,9 @@ impl SpecRunner {
             Err(e) => return Err(format!("cannot encode module: {}", e.message())),
         };
         match Module::new(&self.engine, &bytes) {
-            Ok(_) => Err(format!("expected compile error \"{message}\", but the module compiled")),
+            Ok(_) => Err(format!(
+                "expected compile error \"{message}\", but the module compiled"
+            )),
             Err(Error::Compile { .. }) => Ok(()),
             Err(e) => Err(format!("expected compile error \"{message}\", got {e}")),
         }
@@ -855,7 +930,11 @@ impl SpecRunner {
             Some(_) => return Err(format!("export \"{}\" is not a function", call.name)),
             None => return Err(format!("no export named \"{}\"", call.name)),
         };
-        let args = call.args.iter().map(arg_to_val).collect::<Result<Vec<_>, _>>()?;
+        let args = call
+            .args
+            .iter()
+            .map(arg_to_val)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(func.call(&args))
     }
 
@@ -871,8 +950,9 @@ impl SpecRunner {
             }
             // Instantiating a module as an action: the spec's "uninstantiable" checks.
             WastExecute::Wat(wat) => {
-                let bytes =
-                    wat.encode().map_err(|e| format!("cannot encode module: {}", e.message()))?;
+                let bytes = wat
+                    .encode()
+                    .map_err(|e| format!("cannot encode module: {}", e.message()))?;
                 let compiled =
                     Module::new(&self.engine, &bytes).map_err(|e| format!("compile error: {e}"))?;
                 match self.instantiate(&compiled) {
@@ -909,12 +989,25 @@ fn build_spectest(store: &Store) -> Result<HashMap<&'static str, Extern>, Error>
         ("global_f64", Val::F64(666.6f64.to_bits())),
     ];
     for (name, value) in globals {
-        let ty = GlobalType { content: value.ty(), mutable: false };
+        let ty = GlobalType {
+            content: value.ty(),
+            mutable: false,
+        };
         items.insert(name, Extern::Global(Global::new(store, ty, value)?));
     }
-    let table = TableType { element: ValType::FuncRef, minimum: 10, maximum: Some(20) };
-    items.insert("table", Extern::Table(Table::new(store, table, Val::FuncRef(None))?));
-    let memory = MemoryType { minimum: 1, maximum: Some(2) };
+    let table = TableType {
+        element: ValType::FuncRef,
+        minimum: 10,
+        maximum: Some(20),
+    };
+    items.insert(
+        "table",
+        Extern::Table(Table::new(store, table, Val::FuncRef(None))?),
+    );
+    let memory = MemoryType {
+        minimum: 1,
+        maximum: Some(2),
+    };
     items.insert("memory", Extern::Memory(Memory::new(store, memory)?));
     Ok(items)
 }
@@ -959,8 +1052,13 @@ fn null_kind(heap: &HeapType<'_>) -> Option<ValType> {
 }
 
 fn check_results(actual: &[Val], expected: &[WastRet<'_>]) -> Result<(), String> {
-    let mismatch =
-        || format!("expected {}, got {}", describe_rets(expected), describe_vals(actual));
+    let mismatch = || {
+        format!(
+            "expected {}, got {}",
+            describe_rets(expected),
+            describe_vals(actual)
+        )
+    };
     if actual.len() != expected.len() {
         return Err(mismatch());
     }
@@ -1032,7 +1130,10 @@ fn matches_ret(value: &Val, pattern: &WastRetCore<'_>) -> Result<bool, String> {
 
 fn expect_trap(result: Result<Vec<Val>, Error>, expected: &str) -> Result<(), String> {
     match result {
-        Ok(values) => Err(format!("expected trap \"{expected}\", got {}", describe_vals(&values))),
+        Ok(values) => Err(format!(
+            "expected trap \"{expected}\", got {}",
+            describe_vals(&values)
+        )),
         Err(Error::Trap(trap)) => {
             let actual = trap.to_string();
             // The suite sometimes appends detail ("uninitialized element 2"), and engines
@@ -1041,7 +1142,9 @@ fn expect_trap(result: Result<Vec<Val>, Error>, expected: &str) -> Result<(), St
             {
                 Ok(())
             } else {
-                Err(format!("expected trap \"{expected}\", got trap \"{actual}\""))
+                Err(format!(
+                    "expected trap \"{expected}\", got trap \"{actual}\""
+                ))
             }
         }
         Err(e) => Err(format!("expected trap \"{expected}\", got {e}")),
@@ -1080,12 +1183,12 @@ fn describe_rets(patterns: &[WastRet<'_>]) -> String {
         match pattern {
             WastRetCore::I32(x) => format!("(i32.const {x})"),
             WastRetCore::I64(x) => format!("(i64.const {x})"),
-            WastRetCore::F32(p) => {
-                nan(p, "f32", |v| format!("{} /* {:#010x} */", f32::from_bits(v.bits), v.bits))
-            }
-            WastRetCore::F64(p) => {
-                nan(p, "f64", |v| format!("{} /* {:#018x} */", f64::from_bits(v.bits), v.bits))
-            }
+            WastRetCore::F32(p) => nan(p, "f32", |v| {
+                format!("{} /* {:#010x} */", f32::from_bits(v.bits), v.bits)
+            }),
+            WastRetCore::F64(p) => nan(p, "f64", |v| {
+                format!("{} /* {:#018x} */", f64::from_bits(v.bits), v.bits)
+            }),
             WastRetCore::RefNull(heap) => match heap.as_ref().and_then(null_kind) {
                 Some(ValType::FuncRef) => "(ref.null func)".to_string(),
                 Some(_) => "(ref.null extern)".to_string(),

@@ -143,7 +143,10 @@ impl<'a> FuncCompiler<'a> {
     }
 
     fn slot_mem(&self, depth: u32) -> Mem {
-        Mem::Base(RBP, -HEADER_SIZE - 8 * self.num_body_locals() as i32 - 8 * (depth as i32 + 1))
+        Mem::Base(
+            RBP,
+            -HEADER_SIZE - 8 * self.num_body_locals() as i32 - 8 * (depth as i32 + 1),
+        )
     }
 
     fn loc_mem(&self, loc: Loc) -> Option<Mem> {
@@ -160,8 +163,16 @@ impl<'a> FuncCompiler<'a> {
         a.mov_rr(OperandSize::S64, RBP, RSP);
         self.frame_size_patch = a.sub_rsp_placeholder();
         a.store(StoreKind::I64, Mem::Base(RBP, -8), VMCTX);
-        a.load(LoadKind::I64, SCRATCH, Mem::Base(VMCTX, offsets::VMCTX_RUNTIME));
-        a.cmp_rm(OperandSize::S64, RSP, Mem::Base(SCRATCH, offsets::RUNTIME_STACK_LIMIT));
+        a.load(
+            LoadKind::I64,
+            SCRATCH,
+            Mem::Base(VMCTX, offsets::VMCTX_RUNTIME),
+        );
+        a.cmp_rm(
+            OperandSize::S64,
+            RSP,
+            Mem::Base(SCRATCH, offsets::RUNTIME_STACK_LIMIT),
+        );
         self.masm.trap_if(Cc::B, TrapCode::StackOverflow);
         let n = self.num_body_locals();
         if n <= 8 {
@@ -189,7 +200,8 @@ impl<'a> FuncCompiler<'a> {
 
     pub fn finish(mut self) -> CResult<FunctionCode> {
         self.masm.emit_trap_stubs(self.env.trap_exit);
-        let frame = HEADER_SIZE as usize + 8 * (self.num_body_locals() + self.max_depth + self.max_outgoing);
+        let frame = HEADER_SIZE as usize
+            + 8 * (self.num_body_locals() + self.max_depth + self.max_outgoing);
         let frame = (frame + 15) & !15;
         if frame > i32::MAX as usize / 2 {
             return Err(Error::Unsupported("function frame too large".into()));
@@ -203,8 +215,16 @@ impl<'a> FuncCompiler<'a> {
     // ---- registers ----
 
     fn take_free(&mut self, float: bool, avoid: RegSet) -> Option<Reg> {
-        let pick = |regs: &[Reg]| regs.iter().copied().find(|r| self.free.contains(*r) && !avoid.contains(*r));
-        let r = if float { pick(&ALLOCATABLE_XMMS) } else { pick(&ALLOCATABLE_GPRS) }?;
+        let pick = |regs: &[Reg]| {
+            regs.iter()
+                .copied()
+                .find(|r| self.free.contains(*r) && !avoid.contains(*r))
+        };
+        let r = if float {
+            pick(&ALLOCATABLE_XMMS)
+        } else {
+            pick(&ALLOCATABLE_GPRS)
+        }?;
         self.free.remove(r);
         Some(r)
     }
@@ -215,10 +235,9 @@ impl<'a> FuncCompiler<'a> {
         if let Some(r) = self.take_free(float, avoid) {
             return r;
         }
-        let victim = self
-            .stack
-            .iter()
-            .position(|s| matches!(s.loc, Loc::Reg(r) if r.is_xmm() == float && !avoid.contains(r)));
+        let victim = self.stack.iter().position(
+            |s| matches!(s.loc, Loc::Reg(r) if r.is_xmm() == float && !avoid.contains(r)),
+        );
         match victim {
             Some(d) => {
                 let r = self.stack[d].reg().unwrap_or(RAX);
@@ -317,7 +336,11 @@ impl<'a> FuncCompiler<'a> {
     }
 
     pub(crate) fn push_const(&mut self, ty: ValType, bits: i64) {
-        let bits = if size_of(ty) == OperandSize::S32 { bits as u32 as i64 } else { bits };
+        let bits = if size_of(ty) == OperandSize::S32 {
+            bits as u32 as i64
+        } else {
+            bits
+        };
         self.push(ty, Loc::Const(bits));
     }
 
@@ -335,11 +358,11 @@ impl<'a> FuncCompiler<'a> {
     }
 
     /// Puts a value into a register, reusing its own register when it has one.
-    pub(crate) fn to_reg(&mut self, s: Slot) -> Reg {
-        self.to_reg_except(s, RegSet::default())
+    pub(crate) fn in_reg(&mut self, s: Slot) -> Reg {
+        self.in_reg_except(s, RegSet::default())
     }
 
-    pub(crate) fn to_reg_except(&mut self, s: Slot, avoid: RegSet) -> Reg {
+    pub(crate) fn in_reg_except(&mut self, s: Slot, avoid: RegSet) -> Reg {
         if let Loc::Reg(r) = s.loc {
             if !avoid.contains(r) {
                 return r;
@@ -378,7 +401,11 @@ impl<'a> FuncCompiler<'a> {
         match loc {
             Loc::Reg(r) => self.masm.asm.store(store_kind(ty), m, r),
             Loc::Const(c) => {
-                let kind = if size_of(ty) == OperandSize::S32 { StoreKind::I32 } else { StoreKind::I64 };
+                let kind = if size_of(ty) == OperandSize::S32 {
+                    StoreKind::I32
+                } else {
+                    StoreKind::I64
+                };
                 if kind == StoreKind::I32 || c as i32 as i64 == c {
                     self.masm.asm.store_imm(kind, m, c as i32);
                 } else {
@@ -516,7 +543,11 @@ impl<'a> FuncCompiler<'a> {
                 Loc::Const(c) => self.masm.asm.mov_ri(RAX, c),
                 Loc::Local(_) | Loc::Stack(_) => {
                     let m = self.loc_mem(s.loc).unwrap_or(Mem::Base(RBP, 0));
-                    let kind = if size_of(s.ty) == OperandSize::S32 { LoadKind::U32 } else { LoadKind::I64 };
+                    let kind = if size_of(s.ty) == OperandSize::S32 {
+                        LoadKind::U32
+                    } else {
+                        LoadKind::I64
+                    };
                     self.masm.asm.load(kind, RAX, m);
                 }
             }
@@ -541,7 +572,11 @@ impl<'a> FuncCompiler<'a> {
             Callee::Local(index) => self.masm.call_function(index),
             Callee::Import(index) => {
                 let a = &mut self.masm.asm;
-                a.load(LoadKind::I64, RAX, Mem::Base(VMCTX, offsets::VMCTX_FUNC_REFS));
+                a.load(
+                    LoadKind::I64,
+                    RAX,
+                    Mem::Base(VMCTX, offsets::VMCTX_FUNC_REFS),
+                );
                 a.load(LoadKind::I64, RAX, Mem::Base(RAX, 8 * index as i32));
                 a.load(LoadKind::I64, VMCTX, Mem::Base(RAX, offsets::FUNCREF_VMCTX));
                 a.call_mem(Mem::Base(RAX, offsets::FUNCREF_CODE));
@@ -567,7 +602,11 @@ impl<'a> FuncCompiler<'a> {
     pub(crate) fn reload_context(&mut self) {
         let a = &mut self.masm.asm;
         a.load(LoadKind::I64, VMCTX, Mem::Base(RBP, -8));
-        a.load(LoadKind::I64, MEMORY_BASE, Mem::Base(VMCTX, offsets::VMCTX_MEMORY0_BASE));
+        a.load(
+            LoadKind::I64,
+            MEMORY_BASE,
+            Mem::Base(VMCTX, offsets::VMCTX_MEMORY0_BASE),
+        );
     }
 
     pub(crate) fn push_call_results(&mut self, ty: &FuncType) {
@@ -586,7 +625,9 @@ impl<'a> FuncCompiler<'a> {
         } else {
             for (i, &rt) in results.iter().enumerate() {
                 let r = self.alloc_for(rt);
-                self.masm.asm.load(load_kind(rt), r, Mem::Base(RSP, 8 * i as i32));
+                self.masm
+                    .asm
+                    .load(load_kind(rt), r, Mem::Base(RSP, 8 * i as i32));
                 self.push_reg(rt, r);
             }
         }
@@ -594,7 +635,13 @@ impl<'a> FuncCompiler<'a> {
 
     /// Calls a runtime helper (System V ABI) with `operands` popped values and the
     /// given argument list. Returns the register holding its integer result.
-    pub(crate) fn call_helper(&mut self, addr: usize, num_operands: usize, args: &[HelperArg], traps: bool) -> Reg {
+    pub(crate) fn call_helper(
+        &mut self,
+        addr: usize,
+        num_operands: usize,
+        args: &[HelperArg],
+        traps: bool,
+    ) -> Reg {
         // Operands go to their own (now free) spill slots, so loading the argument
         // registers afterwards has no ordering hazards.
         let base = self.stack.len() - num_operands;
@@ -615,7 +662,11 @@ impl<'a> FuncCompiler<'a> {
                 HelperArg::Operand(k) => {
                     let s = operands[k];
                     let m = self.loc_mem(s.loc).unwrap_or(Mem::Base(RBP, 0));
-                    let kind = if size_of(s.ty) == OperandSize::S32 { LoadKind::U32 } else { LoadKind::I64 };
+                    let kind = if size_of(s.ty) == OperandSize::S32 {
+                        LoadKind::U32
+                    } else {
+                        LoadKind::I64
+                    };
                     self.masm.asm.load(kind, dst, m);
                 }
             }
@@ -642,7 +693,7 @@ impl<'a> FuncCompiler<'a> {
         if commutative && (a.constant().is_some() || (a.reg().is_none() && b.reg().is_some())) {
             std::mem::swap(&mut a, &mut b);
         }
-        let dst = self.to_reg(a);
+        let dst = self.in_reg(a);
         self.apply_alu(op, size, dst, b);
         self.push_reg(ty, dst);
     }
@@ -679,24 +730,24 @@ impl<'a> FuncCompiler<'a> {
         }
         match b.loc {
             Loc::Const(c) if size == OperandSize::S32 || c as i32 as i64 == c => {
-                let src = self.to_reg(a);
+                let src = self.in_reg(a);
                 self.masm.asm.imul_rri(size, src, src, c as i32);
                 self.push_reg(ty, src);
             }
             Loc::Reg(r) => {
-                let dst = self.to_reg(a);
+                let dst = self.in_reg(a);
                 self.masm.asm.imul_rr(size, dst, r);
                 self.free_reg(r);
                 self.push_reg(ty, dst);
             }
             Loc::Local(_) | Loc::Stack(_) => {
-                let dst = self.to_reg(a);
+                let dst = self.in_reg(a);
                 let m = self.loc_mem(b.loc).unwrap_or(Mem::Base(RBP, 0));
                 self.masm.asm.imul_rm(size, dst, m);
                 self.push_reg(ty, dst);
             }
             Loc::Const(c) => {
-                let dst = self.to_reg(a);
+                let dst = self.in_reg(a);
                 self.masm.asm.mov_ri(SCRATCH, c);
                 self.masm.asm.imul_rr(size, dst, SCRATCH);
                 self.push_reg(ty, dst);
@@ -754,8 +805,10 @@ impl<'a> FuncCompiler<'a> {
             return self.push_const(ty, fold_shift(op, size, x, y));
         }
         if let Some(c) = b.constant() {
-            let dst = self.to_reg(a);
-            self.masm.asm.shift_ri(op, size, dst, (c & (bits - 1)) as u8);
+            let dst = self.in_reg(a);
+            self.masm
+                .asm
+                .shift_ri(op, size, dst, (c & (bits - 1)) as u8);
             return self.push_reg(ty, dst);
         }
         self.evict(RCX);
@@ -773,7 +826,7 @@ impl<'a> FuncCompiler<'a> {
             self.load_into(b, RCX);
         }
         self.free.remove(RCX);
-        let dst = self.to_reg_except(a, avoid);
+        let dst = self.in_reg_except(a, avoid);
         self.masm.asm.shift_cl(op, size, dst);
         self.free_reg(RCX);
         self.push_reg(ty, dst);
@@ -791,7 +844,7 @@ impl<'a> FuncCompiler<'a> {
             std::mem::swap(&mut a, &mut b);
             cond = cond.swap();
         }
-        let ra = self.to_reg(a);
+        let ra = self.in_reg(a);
         match b.loc {
             Loc::Const(c) if size == OperandSize::S32 || c as i32 as i64 == c => {
                 self.masm.asm.cmp_ri(size, ra, c as i32)
@@ -818,7 +871,7 @@ impl<'a> FuncCompiler<'a> {
         if let Some(x) = a.constant() {
             return self.push_const(ValType::I32, (x == 0) as i64);
         }
-        let r = self.to_reg(a);
+        let r = self.in_reg(a);
         self.masm.asm.test_rr(size_of(ty), r, r);
         self.masm.set_from_flags(Cc::E, r);
         self.push_reg(ValType::I32, r);
@@ -826,7 +879,7 @@ impl<'a> FuncCompiler<'a> {
 
     pub(crate) fn int_bitcount(&mut self, ty: ValType, op: BitCountOp) {
         let a = self.pop();
-        let r = self.to_reg(a);
+        let r = self.in_reg(a);
         self.masm.asm.bitcount(op, size_of(ty), r, r);
         self.push_reg(ty, r);
     }
@@ -834,7 +887,7 @@ impl<'a> FuncCompiler<'a> {
     /// Unary integer operation in place.
     pub(crate) fn int_unop(&mut self, result: ValType, f: impl FnOnce(&mut Masm, Reg)) {
         let a = self.pop();
-        let r = self.to_reg(a);
+        let r = self.in_reg(a);
         f(&mut self.masm, r);
         self.push_reg(result, r);
     }
@@ -844,10 +897,10 @@ impl<'a> FuncCompiler<'a> {
     pub(crate) fn float_binop(&mut self, ty: ValType, op: FloatBinOp) {
         let b = self.pop();
         let a = self.pop();
-        let dst = self.to_reg(a);
+        let dst = self.in_reg(a);
         let mut avoid = RegSet::default();
         avoid.insert(dst);
-        let src = self.to_reg_except(b, avoid);
+        let src = self.in_reg_except(b, avoid);
         self.masm.float_binop(op, size_of(ty), dst, src);
         self.free_reg(src);
         self.push_reg(ty, dst);
@@ -855,7 +908,7 @@ impl<'a> FuncCompiler<'a> {
 
     pub(crate) fn float_unop(&mut self, ty: ValType, op: FloatUnOp) {
         let a = self.pop();
-        let r = self.to_reg(a);
+        let r = self.in_reg(a);
         self.masm.float_unop(op, size_of(ty), r);
         self.push_reg(ty, r);
     }
@@ -863,10 +916,10 @@ impl<'a> FuncCompiler<'a> {
     pub(crate) fn float_compare(&mut self, ty: ValType, cond: FloatCond) {
         let b = self.pop();
         let a = self.pop();
-        let ra = self.to_reg(a);
+        let ra = self.in_reg(a);
         let mut avoid = RegSet::default();
         avoid.insert(ra);
-        let rb = self.to_reg_except(b, avoid);
+        let rb = self.in_reg_except(b, avoid);
         let dst = self.alloc(false);
         self.masm.float_cmp(cond, size_of(ty), dst, ra, rb);
         self.free_reg(ra);
@@ -877,8 +930,12 @@ impl<'a> FuncCompiler<'a> {
     /// Converts between register classes: `f` gets (dst, src); src is freed after.
     pub(crate) fn convert(&mut self, to: ValType, f: impl FnOnce(&mut Masm, Reg, Reg)) {
         let a = self.pop();
-        let src = self.to_reg(a);
-        let dst = if src.is_xmm() == to.is_float() { src } else { self.alloc_for(to) };
+        let src = self.in_reg(a);
+        let dst = if src.is_xmm() == to.is_float() {
+            src
+        } else {
+            self.alloc_for(to)
+        };
         f(&mut self.masm, dst, src);
         if dst != src {
             self.free_reg(src);
@@ -922,12 +979,14 @@ impl<'a> FuncCompiler<'a> {
             self.masm.asm.mov_ri(SCRATCH, ea as i64);
             return (Mem::Indexed(MEMORY_BASE, SCRATCH, 0), None);
         }
-        let r = self.to_reg(addr);
+        let r = self.in_reg(addr);
         if offset <= i32::MAX as u64 {
             (Mem::Indexed(MEMORY_BASE, r, offset as i32), Some(r))
         } else {
             self.masm.asm.mov_ri(SCRATCH, offset as i64);
-            self.masm.asm.alu_rr(AluOp::Add, OperandSize::S64, SCRATCH, r);
+            self.masm
+                .asm
+                .alu_rr(AluOp::Add, OperandSize::S64, SCRATCH, r);
             (Mem::Indexed(MEMORY_BASE, SCRATCH, 0), Some(r))
         }
     }
@@ -958,10 +1017,16 @@ impl<'a> FuncCompiler<'a> {
         let value = self.pop();
         let addr = self.pop();
         let imm = match value.loc {
-            Loc::Const(c) if size_of(value.ty) == OperandSize::S32 || c as i32 as i64 == c => Some(c as i32),
+            Loc::Const(c) if size_of(value.ty) == OperandSize::S32 || c as i32 as i64 == c => {
+                Some(c as i32)
+            }
             _ => None,
         };
-        let value_reg = if imm.is_none() { Some(self.to_reg(value)) } else { None };
+        let value_reg = if imm.is_none() {
+            Some(self.in_reg(value))
+        } else {
+            None
+        };
         let mut avoid = RegSet::default();
         if let Some(r) = value_reg {
             avoid.insert(r);
@@ -980,7 +1045,12 @@ impl<'a> FuncCompiler<'a> {
         }
     }
 
-    fn memory_operand_except(&mut self, addr: Slot, offset: u64, avoid: RegSet) -> (Mem, Option<Reg>) {
+    fn memory_operand_except(
+        &mut self,
+        addr: Slot,
+        offset: u64,
+        avoid: RegSet,
+    ) -> (Mem, Option<Reg>) {
         if addr.constant().is_none() && addr.reg().is_none() {
             let r = self.alloc_except(false, avoid);
             self.load_into(addr, r);
@@ -993,7 +1063,11 @@ impl<'a> FuncCompiler<'a> {
 
     pub(crate) fn global_address(&mut self, index: u32) -> Mem {
         let a = &mut self.masm.asm;
-        a.load(LoadKind::I64, SCRATCH, Mem::Base(VMCTX, offsets::VMCTX_GLOBALS));
+        a.load(
+            LoadKind::I64,
+            SCRATCH,
+            Mem::Base(VMCTX, offsets::VMCTX_GLOBALS),
+        );
         a.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, 8 * index as i32));
         Mem::Base(SCRATCH, 0)
     }
@@ -1009,9 +1083,17 @@ impl<'a> FuncCompiler<'a> {
     /// as `[SCRATCH + index*8]`.
     pub(crate) fn table_element(&mut self, table: u32, index: Reg, trap: TrapCode) -> Mem {
         self.load_vm_pointer(SCRATCH, offsets::VMCTX_TABLES, table);
-        self.masm.asm.cmp_rm(OperandSize::S64, index, Mem::Base(SCRATCH, offsets::TABLE_LENGTH));
+        self.masm.asm.cmp_rm(
+            OperandSize::S64,
+            index,
+            Mem::Base(SCRATCH, offsets::TABLE_LENGTH),
+        );
         self.masm.trap_if(Cc::Ae, trap);
-        self.masm.asm.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, offsets::TABLE_BASE));
+        self.masm.asm.load(
+            LoadKind::I64,
+            SCRATCH,
+            Mem::Base(SCRATCH, offsets::TABLE_BASE),
+        );
         Mem::Scaled8(SCRATCH, index, 0)
     }
 
@@ -1021,7 +1103,7 @@ impl<'a> FuncCompiler<'a> {
         let index = self.pop();
         let n = ty.params().len();
         // The index must survive the argument stores and the spill.
-        let idx = self.to_reg(index);
+        let idx = self.in_reg(index);
         self.store_outgoing_args(n);
         self.spill_registers();
         let element = self.table_element(table, idx, TrapCode::UndefinedElement);
@@ -1029,10 +1111,18 @@ impl<'a> FuncCompiler<'a> {
         a.load(LoadKind::I64, SCRATCH, element);
         a.test_rr(OperandSize::S64, SCRATCH, SCRATCH);
         self.masm.trap_if(Cc::E, TrapCode::IndirectCallToNull);
-        self.masm.asm.cmp_mi(OperandSize::S32, Mem::Base(SCRATCH, offsets::FUNCREF_TYPE_ID), type_id as i32);
+        self.masm.asm.cmp_mi(
+            OperandSize::S32,
+            Mem::Base(SCRATCH, offsets::FUNCREF_TYPE_ID),
+            type_id as i32,
+        );
         self.masm.trap_if(Cc::Ne, TrapCode::BadSignature);
         let a = &mut self.masm.asm;
-        a.load(LoadKind::I64, VMCTX, Mem::Base(SCRATCH, offsets::FUNCREF_VMCTX));
+        a.load(
+            LoadKind::I64,
+            VMCTX,
+            Mem::Base(SCRATCH, offsets::FUNCREF_VMCTX),
+        );
         a.call_mem(Mem::Base(SCRATCH, offsets::FUNCREF_CODE));
         self.free_reg(idx);
         self.reload_context();

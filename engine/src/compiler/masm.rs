@@ -5,7 +5,6 @@
 //! that give WebAssembly's exact semantics (trapping division, NaN-correct min/max,
 //! checked float-to-int conversion). x86-64 is in `isa::x64::masm`.
 
-
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum OperandSize {
     S32,
@@ -64,7 +63,12 @@ impl IntCond {
     pub fn eval(self, a: i64, b: i64, size: OperandSize) -> bool {
         use IntCond::*;
         let (sa, sb, ua, ub) = match size {
-            OperandSize::S32 => (a as i32 as i64, b as i32 as i64, a as u32 as u64, b as u32 as u64),
+            OperandSize::S32 => (
+                a as i32 as i64,
+                b as i32 as i64,
+                a as u32 as u64,
+                b as u32 as u64,
+            ),
             OperandSize::S64 => (a, b, a as u64, b as u64),
         };
         match self {
@@ -194,4 +198,3 @@ pub struct TruncKind {
     pub signed: bool,
     pub saturating: bool,
 }
-

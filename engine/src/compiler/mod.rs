@@ -30,7 +30,11 @@ pub struct CompileEnv<'a> {
     pub trap_exit: usize,
 }
 
-pub fn compile_function(env: &CompileEnv<'_>, func_index: u32, body: &FunctionBody<'_>) -> Result<FunctionCode, Error> {
+pub fn compile_function(
+    env: &CompileEnv<'_>,
+    func_index: u32,
+    body: &FunctionBody<'_>,
+) -> Result<FunctionCode, Error> {
     let ty = &env.types[env.func_types[func_index as usize] as usize];
     let mut locals = Vec::new();
     let mut reader = body.get_locals_reader()?;
@@ -55,5 +59,12 @@ pub fn compile_function(env: &CompileEnv<'_>, func_index: u32, body: &FunctionBo
 
 /// Operators that matter even in unreachable code, because they open or close frames.
 fn is_structured_control(op: &Operator<'_>) -> bool {
-    matches!(op, Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } | Operator::Else | Operator::End)
+    matches!(
+        op,
+        Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::Else
+            | Operator::End
+    )
 }

@@ -40,8 +40,12 @@ impl FuncCompiler<'_> {
             return Ok(());
         }
         let (params, results) = self.block_signature(bt)?;
-        let cond = if kind == FrameKind::If { Some(self.pop()) } else { None };
-        let cond_reg = cond.map(|c| self.to_reg(c));
+        let cond = if kind == FrameKind::If {
+            Some(self.pop())
+        } else {
+            None
+        };
+        let cond_reg = cond.map(|c| self.in_reg(c));
         self.canonicalize_for_frame(params.len());
         let label = self.masm.asm.new_label();
         let mut else_label = None;
@@ -59,7 +63,15 @@ impl FuncCompiler<'_> {
             _ => {}
         }
         let height = self.stack.len() - params.len();
-        self.control.push(Frame { kind, label, else_label, height, params, results, label_used: false });
+        self.control.push(Frame {
+            kind,
+            label,
+            else_label,
+            height,
+            params,
+            results,
+            label_used: false,
+        });
         Ok(())
     }
 
@@ -83,13 +95,20 @@ impl FuncCompiler<'_> {
     }
 
     fn trunc_op(&mut self, from: ValType, to: ValType, signed: bool, saturating: bool) -> CResult {
-        let kind = TruncKind { from: size_of(from), to: size_of(to), signed, saturating };
+        let kind = TruncKind {
+            from: size_of(from),
+            to: size_of(to),
+            signed,
+            saturating,
+        };
         self.convert(to, |m, dst, src| m.trunc(kind, dst, src));
         Ok(())
     }
 
     fn convert_op(&mut self, from: ValType, to: ValType, signed: bool) -> CResult {
-        self.convert(to, |m, dst, src| m.convert_int_to_float(size_of(to), size_of(from), signed, dst, src));
+        self.convert(to, |m, dst, src| {
+            m.convert_int_to_float(size_of(to), size_of(from), signed, dst, src)
+        });
         Ok(())
     }
 
@@ -188,7 +207,11 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         }
         let frame = match self.control.pop() {
             Some(f) => f,
-            None => return Err(Error::Unsupported("internal compiler error: end without frame".into())),
+            None => {
+                return Err(Error::Unsupported(
+                    "internal compiler error: end without frame".into(),
+                ))
+            }
         };
         match frame.kind {
             FrameKind::Function => {
@@ -234,7 +257,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     }
     fn visit_br_if(&mut self, relative_depth: u32) -> CResult {
         let cond = self.pop();
-        let r = self.to_reg(cond);
+        let r = self.in_reg(cond);
         self.masm.asm.test_rr(OperandSize::S32, r, r);
         self.free_reg(r);
         let idx = self.control.len() - 1 - relative_depth as usize;
@@ -257,7 +280,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     }
     fn visit_br_table(&mut self, targets: BrTable<'a>) -> CResult {
         let index = self.pop();
-        let r = self.to_reg(index);
+        let r = self.in_reg(index);
         let depths = targets.targets().collect::<Result<Vec<u32>, _>>()?;
         let default = targets.default();
         if self.control.iter().any(|f| f.kind == FrameKind::Function) {
@@ -275,7 +298,9 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         };
         let table: Vec<_> = depths.iter().map(|&d| pad_for(self, d)).collect();
         let default_pad = pad_for(self, default);
-        self.masm.asm.cmp_ri(OperandSize::S32, r, depths.len() as i32);
+        self.masm
+            .asm
+            .cmp_ri(OperandSize::S32, r, depths.len() as i32);
         self.masm.asm.jcc(Cc::Ae, default_pad);
         if !table.is_empty() {
             self.masm.jump_table(r, table);
@@ -356,7 +381,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     }
     fn visit_global_set(&mut self, global_index: u32) -> CResult {
         let v = self.pop();
-        let r = self.to_reg(v);
+        let r = self.in_reg(v);
         let m = self.global_address(global_index);
         self.masm.asm.store(store_kind_of(v.ty), m, r);
         self.free_reg(r);
@@ -437,28 +462,53 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     fn visit_memory_size(&mut self, mem: u32) -> CResult {
         let r = self.alloc(false);
         self.load_vm_pointer(r, offsets::VMCTX_MEMORIES, mem);
-        self.masm.asm.load(LoadKind::I64, r, Mem::Base(r, offsets::MEMORY_LENGTH));
-        self.masm.asm.shift_ri(ShiftOp::ShrU, OperandSize::S64, r, 16);
+        self.masm
+            .asm
+            .load(LoadKind::I64, r, Mem::Base(r, offsets::MEMORY_LENGTH));
+        self.masm
+            .asm
+            .shift_ri(ShiftOp::ShrU, OperandSize::S64, r, 16);
         self.push_reg(I32, r);
         Ok(())
     }
     fn visit_memory_grow(&mut self, mem: u32) -> CResult {
-        let r = self.helper(libcalls::memory_grow as usize, &[mem as i64], 1, false);
+        let r = self.helper(
+            libcalls::memory_grow as *const () as usize,
+            &[mem as i64],
+            1,
+            false,
+        );
         self.masm.asm.mov_rr(OperandSize::S32, r, r);
         self.push_reg(I32, r);
         Ok(())
     }
     fn visit_memory_init(&mut self, data_index: u32, mem: u32) -> CResult {
-        self.void_helper(libcalls::memory_init as usize, &[mem as i64, data_index as i64], 3)
+        self.void_helper(
+            libcalls::memory_init as *const () as usize,
+            &[mem as i64, data_index as i64],
+            3,
+        )
     }
     fn visit_data_drop(&mut self, data_index: u32) -> CResult {
-        self.void_helper(libcalls::data_drop as usize, &[data_index as i64], 0)
+        self.void_helper(
+            libcalls::data_drop as *const () as usize,
+            &[data_index as i64],
+            0,
+        )
     }
     fn visit_memory_copy(&mut self, dst_mem: u32, src_mem: u32) -> CResult {
-        self.void_helper(libcalls::memory_copy as usize, &[dst_mem as i64, src_mem as i64], 3)
+        self.void_helper(
+            libcalls::memory_copy as *const () as usize,
+            &[dst_mem as i64, src_mem as i64],
+            3,
+        )
     }
     fn visit_memory_fill(&mut self, mem: u32) -> CResult {
-        self.void_helper(libcalls::memory_fill as usize, &[mem as i64], 3)
+        self.void_helper(
+            libcalls::memory_fill as *const () as usize,
+            &[mem as i64],
+            3,
+        )
     }
 
     // ---- constants ----
@@ -923,7 +973,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         if let Loc::Local(_) | Loc::Stack(_) = v.loc {
             // A 64-bit read of the slot would see stale upper bits: load as 32-bit.
             let s = self.pop();
-            let r = self.to_reg(crate::compiler::stack::Slot::new(I32, s.loc));
+            let r = self.in_reg(crate::compiler::stack::Slot::new(I32, s.loc));
             self.push_reg(I64, r);
         }
         Ok(())
@@ -1038,7 +1088,10 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
 
     fn visit_ref_null(&mut self, hty: HeapType) -> CResult {
         let ty = match hty {
-            HeapType::Abstract { ty: wasmparser::AbstractHeapType::Extern, .. } => ValType::ExternRef,
+            HeapType::Abstract {
+                ty: wasmparser::AbstractHeapType::Extern,
+                ..
+            } => ValType::ExternRef,
             _ => ValType::FuncRef,
         };
         self.push_const(ty, 0);
@@ -1057,7 +1110,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     fn visit_table_get(&mut self, table: u32) -> CResult {
         let ty = self.env_table_type(table);
         let index = self.pop();
-        let r = self.to_reg(index);
+        let r = self.in_reg(index);
         let element = self.table_element(table, r, TrapCode::TableOutOfBounds);
         self.masm.asm.load(LoadKind::I64, r, element);
         self.push_reg(ty, r);
@@ -1066,10 +1119,10 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     fn visit_table_set(&mut self, table: u32) -> CResult {
         let value = self.pop();
         let index = self.pop();
-        let v = self.to_reg(value);
+        let v = self.in_reg(value);
         let mut avoid = RegSet::default();
         avoid.insert(v);
-        let i = self.to_reg_except(index, avoid);
+        let i = self.in_reg_except(index, avoid);
         let element = self.table_element(table, i, TrapCode::TableOutOfBounds);
         self.masm.asm.store(StoreKind::I64, element, v);
         self.free_reg(v);
@@ -1079,27 +1132,50 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     fn visit_table_size(&mut self, table: u32) -> CResult {
         let r = self.alloc(false);
         self.load_vm_pointer(r, offsets::VMCTX_TABLES, table);
-        self.masm.asm.load(LoadKind::U32, r, Mem::Base(r, offsets::TABLE_LENGTH));
+        self.masm
+            .asm
+            .load(LoadKind::U32, r, Mem::Base(r, offsets::TABLE_LENGTH));
         self.push_reg(I32, r);
         Ok(())
     }
     fn visit_table_grow(&mut self, table: u32) -> CResult {
-        let r = self.helper(libcalls::table_grow as usize, &[table as i64], 2, false);
+        let r = self.helper(
+            libcalls::table_grow as *const () as usize,
+            &[table as i64],
+            2,
+            false,
+        );
         self.masm.asm.mov_rr(OperandSize::S32, r, r);
         self.push_reg(I32, r);
         Ok(())
     }
     fn visit_table_fill(&mut self, table: u32) -> CResult {
-        self.void_helper(libcalls::table_fill as usize, &[table as i64], 3)
+        self.void_helper(
+            libcalls::table_fill as *const () as usize,
+            &[table as i64],
+            3,
+        )
     }
     fn visit_table_copy(&mut self, dst_table: u32, src_table: u32) -> CResult {
-        self.void_helper(libcalls::table_copy as usize, &[dst_table as i64, src_table as i64], 3)
+        self.void_helper(
+            libcalls::table_copy as *const () as usize,
+            &[dst_table as i64, src_table as i64],
+            3,
+        )
     }
     fn visit_table_init(&mut self, elem_index: u32, table: u32) -> CResult {
-        self.void_helper(libcalls::table_init as usize, &[table as i64, elem_index as i64], 3)
+        self.void_helper(
+            libcalls::table_init as *const () as usize,
+            &[table as i64, elem_index as i64],
+            3,
+        )
     }
     fn visit_elem_drop(&mut self, elem_index: u32) -> CResult {
-        self.void_helper(libcalls::elem_drop as usize, &[elem_index as i64], 0)
+        self.void_helper(
+            libcalls::elem_drop as *const () as usize,
+            &[elem_index as i64],
+            0,
+        )
     }
 }
 
@@ -1123,7 +1199,11 @@ fn store_kind_of(ty: ValType) -> StoreKind {
 
 impl FuncCompiler<'_> {
     fn env_table_type(&self, table: u32) -> ValType {
-        self.env.table_elements.get(table as usize).copied().unwrap_or(ValType::FuncRef)
+        self.env
+            .table_elements
+            .get(table as usize)
+            .copied()
+            .unwrap_or(ValType::FuncRef)
     }
 
     fn select(&mut self, ty: ValType) -> CResult {
@@ -1136,12 +1216,12 @@ impl FuncCompiler<'_> {
             self.push(ty, keep.loc);
             return Ok(());
         }
-        let rc = self.to_reg(cond);
+        let rc = self.in_reg(cond);
         let mut avoid = RegSet::default();
         avoid.insert(rc);
-        let dst = self.to_reg_except(a, avoid);
+        let dst = self.in_reg_except(a, avoid);
         avoid.insert(dst);
-        let rb = self.to_reg_except(b, avoid);
+        let rb = self.in_reg_except(b, avoid);
         self.masm.asm.test_rr(OperandSize::S32, rc, rc);
         if ty.is_float() {
             let skip = self.masm.asm.new_label();

@@ -239,7 +239,7 @@ mod tests {
         // mov eax, 42; ret
         let mem = CodeMemory::new(&[0xb8, 42, 0, 0, 0, 0xc3]).expect("code memory");
         // SAFETY: the bytes are a complete function following the System V convention.
-        let f: extern "sysv64" fn() -> u32 = unsafe { std::mem::transmute(mem.as_ptr()) };
+        let f: extern "C" fn() -> u32 = unsafe { std::mem::transmute(mem.as_ptr()) };
         assert_eq!(f(), 42);
     }
 

@@ -25,13 +25,20 @@ impl std::fmt::Debug for Global {
 impl Global {
     pub fn new(store: &Store, ty: GlobalType, value: Val) -> Result<Global> {
         if value.ty() != ty.content {
-            return Err(Error::Link(format!("global value of type {} for a {} global", value.ty(), ty.content)));
+            return Err(Error::Link(format!(
+                "global value of type {} for a {} global",
+                value.ty(),
+                ty.content
+            )));
         }
         Ok(Self::new_raw(store, ty, value.to_raw()))
     }
 
     pub(crate) fn new_raw(store: &Store, ty: GlobalType, raw: u64) -> Global {
-        let inner = Rc::new(GlobalInner { vm: Box::new(UnsafeCell::new(VMGlobal { bits: raw, high: 0 })), ty });
+        let inner = Rc::new(GlobalInner {
+            vm: Box::new(UnsafeCell::new(VMGlobal { bits: raw, high: 0 })),
+            ty,
+        });
         store.0.keep_alive(inner.clone());
         Global(inner)
     }

@@ -1,8 +1,8 @@
 //! Instantiation: linking imports, building the VMContext, running initializers.
 
-use super::func::{invoke_raw, Func};
+use super::func::Func;
 use super::global::Global;
-use super::store::{Store, StoreInner};
+use super::store::Store;
 use super::table::Table;
 use super::vmcontext::*;
 use super::wasm_memory::Memory;
@@ -11,7 +11,7 @@ use crate::module::{ConstExpr, ConstOp, ElemMode, EntityIndex, Module};
 use crate::trap::{Trap, TrapCode};
 use crate::types::ExternType;
 use std::cell::{RefCell, UnsafeCell};
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 
 #[derive(Clone, Debug)]
 pub enum Extern {
@@ -46,7 +46,6 @@ pub(crate) struct InstanceInner {
     /// Evaluated element segments; None once dropped.
     pub elems: RefCell<Vec<Option<Vec<u64>>>>,
     pub dropped_data: RefCell<Vec<bool>>,
-    pub store: Weak<StoreInner>,
 }
 
 #[derive(Clone)]
@@ -75,7 +74,11 @@ impl Instance {
     pub fn new(store: &Store, module: &Module, imports: &[Extern]) -> Result<Instance> {
         let info = &module.0.info;
         if imports.len() != info.imports.len() {
-            return Err(Error::Link(format!("expected {} imports, got {}", info.imports.len(), imports.len())));
+            return Err(Error::Link(format!(
+                "expected {} imports, got {}",
+                info.imports.len(),
+                imports.len()
+            )));
         }
         let mut funcs = Vec::new();
         let mut tables = Vec::new();
@@ -86,13 +89,19 @@ impl Instance {
             match (&import.ty, provided) {
                 (ExternType::Func(want), Extern::Func(f)) => {
                     if f.ty() != *want {
-                        return Err(link_error(m, n, &format!("incompatible import type: expected {want}, got {}", f.ty())));
+                        return Err(link_error(
+                            m,
+                            n,
+                            &format!("incompatible import type: expected {want}, got {}", f.ty()),
+                        ));
                     }
                     funcs.push(f.clone());
                 }
                 (ExternType::Table(want), Extern::Table(t)) => {
                     let have = t.ty();
-                    if have.element != want.element || !limits_match(have.minimum, have.maximum, want.minimum, want.maximum) {
+                    if have.element != want.element
+                        || !limits_match(have.minimum, have.maximum, want.minimum, want.maximum)
+                    {
                         return Err(link_error(m, n, "incompatible import type: table"));
                     }
                     tables.push(t.clone());
@@ -153,7 +162,12 @@ impl Instance {
         let elems = info
             .elems
             .iter()
-            .map(|seg| seg.items.iter().map(|e| eval_const(e, &globals, &func_ptrs)).collect::<Result<Vec<u64>>>())
+            .map(|seg| {
+                seg.items
+                    .iter()
+                    .map(|e| eval_const(e, &globals, &func_ptrs))
+                    .collect::<Result<Vec<u64>>>()
+            })
             .collect::<Result<Vec<_>>>()?;
 
         let table_ptrs: Vec<_> = tables.iter().map(|t| t.vm()).collect();
@@ -172,7 +186,6 @@ impl Instance {
             global_ptrs,
             elems: RefCell::new(elems.into_iter().map(Some).collect()),
             dropped_data: RefCell::new(vec![false; info.data.len()]),
-            store: store.weak(),
         });
         // SAFETY: the vectors and the instance are owned by `inner`, never resized, and
         // outlive every use of the vmctx (the store keeps the instance alive).
@@ -180,9 +193,12 @@ impl Instance {
             let ctx = &mut *inner.vmctx.get();
             ctx.func_refs = inner.func_ptrs.as_ptr();
             ctx.tables = inner.table_ptrs.as_ptr();
-            ctx.memories = inner.memory_ptrs.as_ptr() as *const *mut VMMemory;
+            ctx.memories = inner.memory_ptrs.as_ptr();
             ctx.globals = inner.global_ptrs.as_ptr();
-            ctx.memory0_base = inner.memories.first().map_or(std::ptr::null_mut(), |m| m.data_ptr());
+            ctx.memory0_base = inner
+                .memories
+                .first()
+                .map_or(std::ptr::null_mut(), |m| m.data_ptr());
             ctx.instance = Rc::as_ptr(&inner).cast();
         }
         store.0.keep_alive(inner.clone());
@@ -200,8 +216,11 @@ impl Instance {
         for (i, seg) in info.elems.iter().enumerate() {
             match &seg.mode {
                 ElemMode::Active { table, offset } => {
-                    let offset = eval_const(offset, &inner.globals, &inner.func_ptrs)? as u32 as u64;
-                    inner.table_init(*table, i as u32, offset, 0, seg.items.len() as u64).map_err(trap)?;
+                    let offset =
+                        eval_const(offset, &inner.globals, &inner.func_ptrs)? as u32 as u64;
+                    inner
+                        .table_init(*table, i as u32, offset, 0, seg.items.len() as u64)
+                        .map_err(trap)?;
                     inner.elems.borrow_mut()[i] = None;
                 }
                 ElemMode::Declared => inner.elems.borrow_mut()[i] = None,
@@ -211,7 +230,9 @@ impl Instance {
         for (i, seg) in info.data.iter().enumerate() {
             if let Some((memory, offset)) = &seg.active {
                 let offset = eval_const(offset, &inner.globals, &inner.func_ptrs)? as u32 as u64;
-                inner.memory_init(*memory, i as u32, offset, 0, seg.bytes.len() as u64).map_err(trap)?;
+                inner
+                    .memory_init(*memory, i as u32, offset, 0, seg.bytes.len() as u64)
+                    .map_err(trap)?;
                 inner.dropped_data.borrow_mut()[i] = true;
             }
         }
@@ -229,7 +250,14 @@ impl Instance {
     }
 
     pub fn exports(&self) -> Vec<(String, Extern)> {
-        self.0.module.0.info.exports.iter().map(|(n, e)| (n.clone(), self.entity(*e))).collect()
+        self.0
+            .module
+            .0
+            .info
+            .exports
+            .iter()
+            .map(|(n, e)| (n.clone(), self.entity(*e)))
+            .collect()
     }
 
     pub fn module(&self) -> &Module {
@@ -247,7 +275,11 @@ impl Instance {
     }
 
     /// Calls an exported function by name.
-    pub fn call(&self, name: &str, params: &[crate::values::Val]) -> Result<Vec<crate::values::Val>> {
+    pub fn call(
+        &self,
+        name: &str,
+        params: &[crate::values::Val],
+    ) -> Result<Vec<crate::values::Val>> {
         match self.get_export(name) {
             Some(Extern::Func(f)) => f.call(params),
             _ => Err(Error::Link(format!("no exported function named {name:?}"))),
@@ -256,27 +288,59 @@ impl Instance {
 }
 
 impl InstanceInner {
-    pub fn table_init(&self, table: u32, elem: u32, dst: u64, src: u64, len: u64) -> Result<(), TrapCode> {
+    pub fn table_init(
+        &self,
+        table: u32,
+        elem: u32,
+        dst: u64,
+        src: u64,
+        len: u64,
+    ) -> Result<(), TrapCode> {
         let elems = self.elems.borrow();
-        let items: &[u64] = elems.get(elem as usize).and_then(|e| e.as_deref()).unwrap_or(&[]);
-        let end = src.checked_add(len).filter(|&e| e <= items.len() as u64).ok_or(TrapCode::TableOutOfBounds)?;
-        let t = self.tables.get(table as usize).ok_or(TrapCode::TableOutOfBounds)?;
+        let items: &[u64] = elems
+            .get(elem as usize)
+            .and_then(|e| e.as_deref())
+            .unwrap_or(&[]);
+        let end = src
+            .checked_add(len)
+            .filter(|&e| e <= items.len() as u64)
+            .ok_or(TrapCode::TableOutOfBounds)?;
+        let t = self
+            .tables
+            .get(table as usize)
+            .ok_or(TrapCode::TableOutOfBounds)?;
         t.init_raw(dst, &items[src as usize..end as usize])
     }
 
-    pub fn memory_init(&self, memory: u32, data: u32, dst: u64, src: u64, len: u64) -> Result<(), TrapCode> {
+    pub fn memory_init(
+        &self,
+        memory: u32,
+        data: u32,
+        dst: u64,
+        src: u64,
+        len: u64,
+    ) -> Result<(), TrapCode> {
         let info = &self.module.0.info;
-        let dropped = self.dropped_data.borrow().get(data as usize).copied().unwrap_or(true);
-        let bytes: &[u8] = if dropped { &[] } else { &info.data[data as usize].bytes };
-        let end = src.checked_add(len).filter(|&e| e <= bytes.len() as u64).ok_or(TrapCode::MemoryOutOfBounds)?;
-        let m = self.memories.get(memory as usize).ok_or(TrapCode::MemoryOutOfBounds)?;
+        let dropped = self
+            .dropped_data
+            .borrow()
+            .get(data as usize)
+            .copied()
+            .unwrap_or(true);
+        let bytes: &[u8] = if dropped {
+            &[]
+        } else {
+            &info.data[data as usize].bytes
+        };
+        let end = src
+            .checked_add(len)
+            .filter(|&e| e <= bytes.len() as u64)
+            .ok_or(TrapCode::MemoryOutOfBounds)?;
+        let m = self
+            .memories
+            .get(memory as usize)
+            .ok_or(TrapCode::MemoryOutOfBounds)?;
         m.write(dst, &bytes[src as usize..end as usize])
-    }
-
-    /// Calls a function of this instance from Rust by index.
-    pub fn call_index(&self, store: &StoreInner, index: u32, params: &[u64], results: usize) -> Result<Vec<u64>> {
-        let f = &self.funcs[index as usize];
-        invoke_raw(store, f.0.vm.vmctx.cast(), f.0.vm.code, params, results)
     }
 }
 

@@ -23,19 +23,37 @@ fn status(r: Result<(), TrapCode>) -> u32 {
     }
 }
 
-pub unsafe extern "sysv64" fn memory_grow(vmctx: *mut VMContext, mem: u32, delta: u32) -> u32 {
+/// # Safety
+/// Called only by compiled code, with the vmctx of a live instance and indices the
+/// validator checked.
+pub unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, mem: u32, delta: u32) -> u32 {
     // SAFETY: called by compiled code with its own vmctx.
     let i = unsafe { instance(vmctx) };
-    i.memories.get(mem as usize).and_then(|m| m.grow(delta as u64)).map_or(u32::MAX, |old| old as u32)
+    i.memories
+        .get(mem as usize)
+        .and_then(|m| m.grow(delta as u64))
+        .map_or(u32::MAX, |old| old as u32)
 }
 
-pub unsafe extern "sysv64" fn memory_fill(vmctx: *mut VMContext, mem: u32, dst: u32, val: u32, len: u32) -> u32 {
+/// # Safety
+/// Called only by compiled code, with the vmctx of a live instance and indices the
+/// validator checked.
+pub unsafe extern "C" fn memory_fill(
+    vmctx: *mut VMContext,
+    mem: u32,
+    dst: u32,
+    val: u32,
+    len: u32,
+) -> u32 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
     status(i.memories[mem as usize].fill(dst as u64, val as u8, len as u64))
 }
 
-pub unsafe extern "sysv64" fn memory_copy(
+/// # Safety
+/// Called only by compiled code, with the vmctx of a live instance and indices the
+/// validator checked.
+pub unsafe extern "C" fn memory_copy(
     vmctx: *mut VMContext,
     dst_mem: u32,
     src_mem: u32,
@@ -45,10 +63,19 @@ pub unsafe extern "sysv64" fn memory_copy(
 ) -> u32 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
-    status(Memory::copy(&i.memories[dst_mem as usize], &i.memories[src_mem as usize], dst as u64, src as u64, len as u64))
+    status(Memory::copy(
+        &i.memories[dst_mem as usize],
+        &i.memories[src_mem as usize],
+        dst as u64,
+        src as u64,
+        len as u64,
+    ))
 }
 
-pub unsafe extern "sysv64" fn memory_init(
+/// # Safety
+/// Called only by compiled code, with the vmctx of a live instance and indices the
+/// validator checked.
+pub unsafe extern "C" fn memory_init(
     vmctx: *mut VMContext,
     mem: u32,
     data: u32,
@@ -61,7 +88,10 @@ pub unsafe extern "sysv64" fn memory_init(
     status(i.memory_init(mem, data, dst as u64, src as u64, len as u64))
 }
 
-pub unsafe extern "sysv64" fn data_drop(vmctx: *mut VMContext, data: u32) -> u32 {
+/// # Safety
+/// Called only by compiled code, with the vmctx of a live instance and indices the
+/// validator checked.
+pub unsafe extern "C" fn data_drop(vmctx: *mut VMContext, data: u32) -> u32 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
     if let Some(d) = i.dropped_data.borrow_mut().get_mut(data as usize) {
@@ -70,19 +100,42 @@ pub unsafe extern "sysv64" fn data_drop(vmctx: *mut VMContext, data: u32) -> u32
     0
 }
 
-pub unsafe extern "sysv64" fn table_grow(vmctx: *mut VMContext, table: u32, init: u64, delta: u32) -> u32 {
+/// # Safety
+/// Called only by compiled code, with the vmctx of a live instance and indices the
+/// validator checked.
+pub unsafe extern "C" fn table_grow(
+    vmctx: *mut VMContext,
+    table: u32,
+    init: u64,
+    delta: u32,
+) -> u32 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
-    i.tables.get(table as usize).and_then(|t| t.grow_raw(delta as u64, init)).map_or(u32::MAX, |old| old as u32)
+    i.tables
+        .get(table as usize)
+        .and_then(|t| t.grow_raw(delta as u64, init))
+        .map_or(u32::MAX, |old| old as u32)
 }
 
-pub unsafe extern "sysv64" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u32, val: u64, len: u32) -> u32 {
+/// # Safety
+/// Called only by compiled code, with the vmctx of a live instance and indices the
+/// validator checked.
+pub unsafe extern "C" fn table_fill(
+    vmctx: *mut VMContext,
+    table: u32,
+    dst: u32,
+    val: u64,
+    len: u32,
+) -> u32 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
     status(i.tables[table as usize].fill_raw(dst as u64, val, len as u64))
 }
 
-pub unsafe extern "sysv64" fn table_copy(
+/// # Safety
+/// Called only by compiled code, with the vmctx of a live instance and indices the
+/// validator checked.
+pub unsafe extern "C" fn table_copy(
     vmctx: *mut VMContext,
     dst_table: u32,
     src_table: u32,
@@ -93,10 +146,15 @@ pub unsafe extern "sysv64" fn table_copy(
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
     let (d, s) = (&i.tables[dst_table as usize], &i.tables[src_table as usize]);
-    status(Table::copy_within_or_from(d, s, dst as u64, src as u64, len as u64))
+    status(Table::copy_within_or_from(
+        d, s, dst as u64, src as u64, len as u64,
+    ))
 }
 
-pub unsafe extern "sysv64" fn table_init(
+/// # Safety
+/// Called only by compiled code, with the vmctx of a live instance and indices the
+/// validator checked.
+pub unsafe extern "C" fn table_init(
     vmctx: *mut VMContext,
     table: u32,
     elem: u32,
@@ -109,7 +167,10 @@ pub unsafe extern "sysv64" fn table_init(
     status(i.table_init(table, elem, dst as u64, src as u64, len as u64))
 }
 
-pub unsafe extern "sysv64" fn elem_drop(vmctx: *mut VMContext, elem: u32) -> u32 {
+/// # Safety
+/// Called only by compiled code, with the vmctx of a live instance and indices the
+/// validator checked.
+pub unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) -> u32 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
     if let Some(e) = i.elems.borrow_mut().get_mut(elem as usize) {

@@ -498,7 +498,7 @@ mod tests {
         /// Offset 6: `nop; mov eax, [rdi]; ret`, whose load is not a trap site.
         const CODE: [u8; 10] = [0x8b, 0x07, 0xc3, 0x89, 0xf0, 0xc3, 0x90, 0x8b, 0x07, 0xc3];
 
-        type Load = extern "sysv64" fn(*const u8) -> u32;
+        type Load = extern "C" fn(*const u8) -> u32;
 
         fn compile() -> (CodeMemory, Load, Load) {
             let mut code = CodeMemory::new(&CODE).expect("code memory");

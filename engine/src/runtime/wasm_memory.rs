@@ -33,13 +33,20 @@ impl Memory {
         }
         let linear = LinearMemory::new(ty.minimum, ty.maximum)?;
         let vm = linear.vm();
-        let inner = Rc::new(MemoryInner { linear: RefCell::new(linear), ty, vm });
+        let inner = Rc::new(MemoryInner {
+            linear: RefCell::new(linear),
+            ty,
+            vm,
+        });
         store.0.keep_alive(inner.clone());
         Ok(Memory(inner))
     }
 
     pub fn ty(&self) -> MemoryType {
-        MemoryType { minimum: self.size_pages(), maximum: self.0.ty.maximum }
+        MemoryType {
+            minimum: self.size_pages(),
+            maximum: self.0.ty.maximum,
+        }
     }
 
     pub fn size_pages(&self) -> u64 {
@@ -67,7 +74,10 @@ impl Memory {
     pub fn read(&self, offset: u64, buf: &mut [u8]) -> Result<(), TrapCode> {
         let m = self.0.linear.borrow();
         let data = m.data();
-        let end = offset.checked_add(buf.len() as u64).filter(|&e| e <= data.len() as u64).ok_or(TrapCode::MemoryOutOfBounds)?;
+        let end = offset
+            .checked_add(buf.len() as u64)
+            .filter(|&e| e <= data.len() as u64)
+            .ok_or(TrapCode::MemoryOutOfBounds)?;
         buf.copy_from_slice(&data[offset as usize..end as usize]);
         Ok(())
     }
@@ -75,7 +85,10 @@ impl Memory {
     pub fn write(&self, offset: u64, bytes: &[u8]) -> Result<(), TrapCode> {
         let mut m = self.0.linear.borrow_mut();
         let data = m.data_mut();
-        let end = offset.checked_add(bytes.len() as u64).filter(|&e| e <= data.len() as u64).ok_or(TrapCode::MemoryOutOfBounds)?;
+        let end = offset
+            .checked_add(bytes.len() as u64)
+            .filter(|&e| e <= data.len() as u64)
+            .ok_or(TrapCode::MemoryOutOfBounds)?;
         data[offset as usize..end as usize].copy_from_slice(bytes);
         Ok(())
     }
@@ -83,25 +96,40 @@ impl Memory {
     pub(crate) fn fill(&self, dst: u64, value: u8, len: u64) -> Result<(), TrapCode> {
         let mut m = self.0.linear.borrow_mut();
         let data = m.data_mut();
-        let end = dst.checked_add(len).filter(|&e| e <= data.len() as u64).ok_or(TrapCode::MemoryOutOfBounds)?;
+        let end = dst
+            .checked_add(len)
+            .filter(|&e| e <= data.len() as u64)
+            .ok_or(TrapCode::MemoryOutOfBounds)?;
         data[dst as usize..end as usize].fill(value);
         Ok(())
     }
 
-    pub(crate) fn copy(dst_mem: &Memory, src_mem: &Memory, dst: u64, src: u64, len: u64) -> Result<(), TrapCode> {
+    pub(crate) fn copy(
+        dst_mem: &Memory,
+        src_mem: &Memory,
+        dst: u64,
+        src: u64,
+        len: u64,
+    ) -> Result<(), TrapCode> {
         let oob = TrapCode::MemoryOutOfBounds;
-        if dst.checked_add(len).is_none_or(|e| e > dst_mem.size_bytes())
-            || src.checked_add(len).is_none_or(|e| e > src_mem.size_bytes())
+        if dst
+            .checked_add(len)
+            .is_none_or(|e| e > dst_mem.size_bytes())
+            || src
+                .checked_add(len)
+                .is_none_or(|e| e > src_mem.size_bytes())
         {
             return Err(oob);
         }
         if Rc::ptr_eq(&dst_mem.0, &src_mem.0) {
             let mut m = dst_mem.0.linear.borrow_mut();
-            m.data_mut().copy_within(src as usize..(src + len) as usize, dst as usize);
+            m.data_mut()
+                .copy_within(src as usize..(src + len) as usize, dst as usize);
         } else {
             let from = src_mem.0.linear.borrow();
             let mut to = dst_mem.0.linear.borrow_mut();
-            to.data_mut()[dst as usize..(dst + len) as usize].copy_from_slice(&from.data()[src as usize..(src + len) as usize]);
+            to.data_mut()[dst as usize..(dst + len) as usize]
+                .copy_from_slice(&from.data()[src as usize..(src + len) as usize]);
         }
         Ok(())
     }

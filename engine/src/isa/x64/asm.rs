@@ -3,6 +3,9 @@
 //! Each method emits one instruction (or a fixed idiom such as `cqo; idiv`). Choosing
 //! instructions for WebAssembly semantics happens one level up, in `masm.rs`.
 
+// dynasm expands register operands through `u8::from(..)` even when given a `u8`.
+#![allow(clippy::useless_conversion)]
+
 use super::regs::Reg;
 use crate::compiler::masm::{AluOp, IntCond, OperandSize, ShiftOp};
 use dynasmrt::x64::X64Relocation;
@@ -144,7 +147,9 @@ impl Default for Assembler {
 
 impl Assembler {
     pub fn new() -> Assembler {
-        Assembler { ops: VecAssembler::new(0) }
+        Assembler {
+            ops: VecAssembler::new(0),
+        }
     }
 
     pub fn offset(&self) -> u32 {
@@ -169,7 +174,7 @@ impl Assembler {
     }
 
     pub fn align(&mut self, alignment: usize, fill: u8) {
-        while self.ops.offset().0 % alignment != 0 {
+        while !self.ops.offset().0.is_multiple_of(alignment) {
             self.ops.push(fill);
         }
     }
@@ -220,7 +225,11 @@ impl Assembler {
 
     /// The offset a bound label resolved to.
     pub fn label_offset(&self, label: DynamicLabel) -> Option<u32> {
-        self.ops.labels().resolve_dynamic(label).ok().map(|o| o.0 as u32)
+        self.ops
+            .labels()
+            .resolve_dynamic(label)
+            .ok()
+            .map(|o| o.0 as u32)
     }
 
     pub fn ret(&mut self) {
@@ -535,7 +544,13 @@ impl Assembler {
         }
     }
 
-    pub fn bitcount(&mut self, op: crate::compiler::masm::BitCountOp, size: OperandSize, dst: Reg, src: Reg) {
+    pub fn bitcount(
+        &mut self,
+        op: crate::compiler::masm::BitCountOp,
+        size: OperandSize,
+        dst: Reg,
+        src: Reg,
+    ) {
         use crate::compiler::masm::BitCountOp::*;
         let (d, s) = (dst.hw(), src.hw());
         match (op, size) {
