@@ -14,3 +14,6 @@ if cargo fmt --version >/dev/null 2>&1; then
     cargo fmt --all -- --check
 fi
 cargo test --workspace
+# The spec suite again with explicit bounds checks instead of guard pages (the mode the
+# JS API uses for memories whose bytes Boa owns).
+SIDEWINDER_SPEC_BOUNDS=explicit cargo test -p sidewinder-engine --test spec

@@ -9,13 +9,15 @@ pub struct Config {
     /// entered it; deeper recursion traps with "call stack exhausted". The calling
     /// thread's stack must have this much room plus some for host calls.
     pub max_wasm_stack: usize,
+    /// Compile an explicit bounds check before every memory access instead of relying
+    /// on guard pages. Required for memories whose bytes the engine does not reserve
+    /// itself (`Memory::new_external` without guard pages).
+    pub explicit_bounds_checks: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            max_wasm_stack: 1 << 20,
-        }
+        Config { max_wasm_stack: 1 << 20, explicit_bounds_checks: false }
     }
 }
 
@@ -27,9 +29,7 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(config: Config) -> Result<Engine> {
-        let engine = Engine {
-            config: Arc::new(config),
-        };
+        let engine = Engine { config: Arc::new(config) };
         engine.check_supported()?;
         Ok(engine)
     }
@@ -47,9 +47,7 @@ impl Engine {
             )));
         }
         if !has_required_cpu_features() {
-            return Err(Error::Unsupported(
-                "this CPU lacks SSE4.1, POPCNT, LZCNT or BMI1".into(),
-            ));
+            return Err(Error::Unsupported("this CPU lacks SSE4.1, POPCNT, LZCNT or BMI1".into()));
         }
         Ok(())
     }

@@ -20,19 +20,13 @@ pub enum Error {
 
 impl Error {
     pub fn compile(message: impl Into<String>, offset: usize) -> Error {
-        Error::Compile {
-            message: message.into(),
-            offset,
-        }
+        Error::Compile { message: message.into(), offset }
     }
 }
 
 impl From<wasmparser::BinaryReaderError> for Error {
     fn from(e: wasmparser::BinaryReaderError) -> Error {
-        Error::Compile {
-            message: e.message().to_string(),
-            offset: e.offset() as usize,
-        }
+        Error::Compile { message: e.message().to_string(), offset: e.offset() as usize }
     }
 }
 

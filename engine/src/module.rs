@@ -106,9 +106,7 @@ pub struct Module(pub(crate) Arc<ModuleInner>);
 
 impl std::fmt::Debug for Module {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Module")
-            .field("functions", &self.0.info.funcs.len())
-            .finish()
+        f.debug_struct("Module").field("functions", &self.0.info.funcs.len()).finish()
     }
 }
 
@@ -129,30 +127,18 @@ fn ref_type(ty: wasmparser::RefType, offset: usize) -> Result<ValType> {
 }
 
 fn table_type(t: &wasmparser::TableType, offset: usize) -> Result<TableType> {
-    Ok(TableType {
-        element: ref_type(t.element_type, offset)?,
-        minimum: t.initial,
-        maximum: t.maximum,
-    })
+    Ok(TableType { element: ref_type(t.element_type, offset)?, minimum: t.initial, maximum: t.maximum })
 }
 
 fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType> {
     if m.memory64 || m.shared || m.page_size_log2.is_some() {
-        return Err(Error::Unsupported(
-            "memory64, shared memories and custom page sizes".into(),
-        ));
+        return Err(Error::Unsupported("memory64, shared memories and custom page sizes".into()));
     }
-    Ok(MemoryType {
-        minimum: m.initial,
-        maximum: m.maximum,
-    })
+    Ok(MemoryType { minimum: m.initial, maximum: m.maximum })
 }
 
 fn global_type(g: &wasmparser::GlobalType, offset: usize) -> Result<GlobalType> {
-    Ok(GlobalType {
-        content: val_type(g.content_type, offset)?,
-        mutable: g.mutable,
-    })
+    Ok(GlobalType { content: val_type(g.content_type, offset)?, mutable: g.mutable })
 }
 
 fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
@@ -199,9 +185,7 @@ impl Module {
         let mut allocs = wasmparser::FuncValidatorAllocations::default();
         for payload in Parser::new(0).parse_all(bytes) {
             let payload = payload?;
-            if let wasmparser::ValidPayload::Func(to_validate, body) =
-                validator.payload(&payload)?
-            {
+            if let wasmparser::ValidPayload::Func(to_validate, body) = validator.payload(&payload)? {
                 let mut fv = to_validate.into_validator(allocs);
                 fv.validate(&body)?;
                 allocs = fv.into_allocations();
@@ -217,6 +201,7 @@ impl Module {
                     globals: &info.globals,
                     table_elements: &table_elements,
                     trap_exit,
+                    explicit_bounds_checks: engine.config().explicit_bounds_checks,
                 };
                 compiled.push(compile_function(&env, func_index, &body)?);
                 func_index += 1;
@@ -225,11 +210,7 @@ impl Module {
             Self::read_section(&mut info, payload, bytes)?;
         }
         let (code, func_offsets) = link(&info, compiled, trap_exit)?;
-        Ok(Module(Arc::new(ModuleInner {
-            info,
-            code,
-            func_offsets,
-        })))
+        Ok(Module(Arc::new(ModuleInner { info, code, func_offsets })))
     }
 
     /// Decodes and validates without compiling.
@@ -282,39 +263,26 @@ impl Module {
                             info.tables.push(table_type(&t, 0)?);
                             info.num_imported_tables += 1;
                             let i = info.tables.len() as u32 - 1;
-                            (
-                                ExternType::Table(info.tables[i as usize].clone()),
-                                EntityIndex::Table(i),
-                            )
+                            (ExternType::Table(info.tables[i as usize].clone()), EntityIndex::Table(i))
                         }
                         wasmparser::TypeRef::Memory(m) => {
                             info.memories.push(memory_type(&m)?);
                             info.num_imported_memories += 1;
                             let i = info.memories.len() as u32 - 1;
-                            (
-                                ExternType::Memory(info.memories[i as usize].clone()),
-                                EntityIndex::Memory(i),
-                            )
+                            (ExternType::Memory(info.memories[i as usize].clone()), EntityIndex::Memory(i))
                         }
                         wasmparser::TypeRef::Global(g) => {
                             info.globals.push(global_type(&g, 0)?);
                             info.num_imported_globals += 1;
                             let i = info.globals.len() as u32 - 1;
-                            (
-                                ExternType::Global(info.globals[i as usize].clone()),
-                                EntityIndex::Global(i),
-                            )
+                            (ExternType::Global(info.globals[i as usize].clone()), EntityIndex::Global(i))
                         }
                         wasmparser::TypeRef::Tag(_) => {
                             return Err(Error::Unsupported("exception handling tags".into()))
                         }
                     };
                     info.imports.push((
-                        ImportType {
-                            module: import.module.to_string(),
-                            name: import.name.to_string(),
-                            ty,
-                        },
+                        ImportType { module: import.module.to_string(), name: import.name.to_string(), ty },
                         index,
                     ));
                 }
@@ -374,10 +342,7 @@ impl Module {
                     let mode = match elem.kind {
                         wasmparser::ElementKind::Passive => ElemMode::Passive,
                         wasmparser::ElementKind::Declared => ElemMode::Declared,
-                        wasmparser::ElementKind::Active {
-                            table_index,
-                            offset_expr,
-                        } => ElemMode::Active {
+                        wasmparser::ElementKind::Active { table_index, offset_expr } => ElemMode::Active {
                             table: table_index.unwrap_or(0),
                             offset: const_expr(&offset_expr)?,
                         },
@@ -387,10 +352,9 @@ impl Module {
                             .into_iter()
                             .map(|f| f.map(|f| vec![ConstOp::RefFunc(f)]))
                             .collect::<Result<Vec<_>, _>>()?,
-                        wasmparser::ElementItems::Expressions(_, r) => r
-                            .into_iter()
-                            .map(|e| const_expr(&e?))
-                            .collect::<Result<Vec<_>>>()?,
+                        wasmparser::ElementItems::Expressions(_, r) => {
+                            r.into_iter().map(|e| const_expr(&e?)).collect::<Result<Vec<_>>>()?
+                        }
                     };
                     info.elems.push(ElemSegment { mode, items });
                 }
@@ -400,20 +364,15 @@ impl Module {
                     let d = d?;
                     let active = match d.kind {
                         wasmparser::DataKind::Passive => None,
-                        wasmparser::DataKind::Active {
-                            memory_index,
-                            offset_expr,
-                        } => Some((memory_index, const_expr(&offset_expr)?)),
+                        wasmparser::DataKind::Active { memory_index, offset_expr } => {
+                            Some((memory_index, const_expr(&offset_expr)?))
+                        }
                     };
-                    info.data.push(DataSegment {
-                        active,
-                        bytes: d.data.to_vec(),
-                    });
+                    info.data.push(DataSegment { active, bytes: d.data.to_vec() });
                 }
             }
             Payload::CustomSection(reader) => {
-                info.custom_sections
-                    .push((reader.name().to_string(), reader.data().to_vec()));
+                info.custom_sections.push((reader.name().to_string(), reader.data().to_vec()));
             }
             _ => {}
         }
@@ -428,22 +387,13 @@ impl Module {
         let info = &self.0.info;
         info.exports
             .iter()
-            .map(|(name, e)| ExportType {
-                name: name.clone(),
-                ty: info.entity_type(*e),
-            })
+            .map(|(name, e)| ExportType { name: name.clone(), ty: info.entity_type(*e) })
             .collect()
     }
 
     /// Custom sections with this name, in order.
     pub fn custom_sections(&self, name: &str) -> Vec<&[u8]> {
-        self.0
-            .info
-            .custom_sections
-            .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, d)| d.as_slice())
-            .collect()
+        self.0.info.custom_sections.iter().filter(|(n, _)| n == name).map(|(_, d)| d.as_slice()).collect()
     }
 
     /// Machine code of a defined function (for tests and disassembly).
@@ -452,11 +402,7 @@ impl Module {
         let defined = func_index.checked_sub(m.info.num_imported_funcs)? as usize;
         let code = m.code.as_ref()?;
         let start = *m.func_offsets.get(defined)? as usize;
-        let end = m
-            .func_offsets
-            .get(defined + 1)
-            .map(|&e| e as usize)
-            .unwrap_or(code.len());
+        let end = m.func_offsets.get(defined + 1).map(|&e| e as usize).unwrap_or(code.len());
         // SAFETY: the code memory is mapped readable for the module's lifetime and
         // [start, end) lies inside it.
         Some(unsafe { std::slice::from_raw_parts(code.as_ptr().add(start), end - start) })
@@ -475,10 +421,7 @@ fn check_memory_limit_encodings(section: &[u8], base: usize) -> Result<()> {
             };
             *at += 1;
             if *at - start > 5 {
-                return Err(Error::compile(
-                    "integer representation too long",
-                    base + start,
-                ));
+                return Err(Error::compile("integer representation too long", base + start));
             }
             if b & 0x80 == 0 {
                 return Ok(());

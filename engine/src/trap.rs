@@ -74,29 +74,17 @@ pub struct Trap {
 
 impl Trap {
     pub fn new(code: TrapCode) -> Trap {
-        Trap {
-            code,
-            payload: None,
-            message: None,
-        }
+        Trap { code, payload: None, message: None }
     }
 
     /// A trap raised by a host function, carrying whatever the host wants back.
     pub fn host(payload: Box<dyn Any>) -> Trap {
-        Trap {
-            code: TrapCode::Host,
-            payload: Some(payload),
-            message: None,
-        }
+        Trap { code: TrapCode::Host, payload: Some(payload), message: None }
     }
 
     /// A host trap with a plain message.
     pub fn host_message(message: impl Into<String>) -> Trap {
-        Trap {
-            code: TrapCode::Host,
-            payload: None,
-            message: Some(message.into()),
-        }
+        Trap { code: TrapCode::Host, payload: None, message: Some(message.into()) }
     }
 
     pub fn code(&self) -> TrapCode {

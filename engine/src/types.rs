@@ -33,14 +33,8 @@ impl ValType {
             wasmparser::ValType::F64 => ValType::F64,
             wasmparser::ValType::V128 => ValType::V128,
             wasmparser::ValType::Ref(r) if r.is_nullable() => match r.heap_type() {
-                HeapType::Abstract {
-                    shared: false,
-                    ty: AbstractHeapType::Func,
-                } => ValType::FuncRef,
-                HeapType::Abstract {
-                    shared: false,
-                    ty: AbstractHeapType::Extern,
-                } => ValType::ExternRef,
+                HeapType::Abstract { shared: false, ty: AbstractHeapType::Func } => ValType::FuncRef,
+                HeapType::Abstract { shared: false, ty: AbstractHeapType::Extern } => ValType::ExternRef,
                 _ => return None,
             },
             wasmparser::ValType::Ref(_) => return None,
@@ -76,10 +70,7 @@ impl FuncType {
         let mut all: Vec<ValType> = params.into_iter().collect();
         let num_params = all.len();
         all.extend(results);
-        FuncType {
-            params_results: all.into(),
-            num_params,
-        }
+        FuncType { params_results: all.into(), num_params }
     }
 
     pub fn params(&self) -> &[ValType] {
@@ -93,10 +84,7 @@ impl FuncType {
     /// The process-wide id that `call_indirect` compares: equal types, equal ids.
     pub fn type_id(&self) -> u32 {
         static IDS: OnceLock<Mutex<HashMap<FuncType, u32>>> = OnceLock::new();
-        let mut ids = IDS
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut ids = IDS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
         let next = ids.len() as u32 + 1;
         *ids.entry(self.clone()).or_insert(next)
     }
@@ -110,18 +98,8 @@ impl fmt::Debug for FuncType {
 
 impl fmt::Display for FuncType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |tys: &[ValType]| {
-            tys.iter()
-                .map(|t| t.to_string())
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        write!(
-            f,
-            "(func (param {}) (result {}))",
-            list(self.params()),
-            list(self.results())
-        )
+        let list = |tys: &[ValType]| tys.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" ");
+        write!(f, "(func (param {}) (result {}))", list(self.params()), list(self.results()))
     }
 }
 

@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 use std::{env, fs, process, thread};
 
 use sidewinder_engine::{
-    Config, Engine, Error, Extern, Func, FuncType, Global, GlobalType, Instance, Memory,
-    MemoryType, Module, Store, Table, TableType, Val, ValType,
+    Config, Engine, Error, Extern, Func, FuncType, Global, GlobalType, Instance, Memory, MemoryType, Module,
+    Store, Table, TableType, Val, ValType,
 };
 use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
@@ -80,12 +80,7 @@ impl Settings {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
         let corpus = match env::var_os("SIDEWINDER_SPEC_DIR") {
             Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-            _ => manifest
-                .join("..")
-                .join("..")
-                .join("shared")
-                .join("testsuite")
-                .join("wasm-2.0"),
+            _ => manifest.join("..").join("..").join("shared").join("testsuite").join("wasm-2.0"),
         };
         let filter = filter_from_args(args)
             .or_else(|| env::var("SIDEWINDER_SPEC_FILTER").ok())
@@ -112,15 +107,8 @@ fn env_flag(name: &str) -> bool {
 /// `cargo test` forwards its own flags to every test binary, so skip anything that looks like
 /// a libtest option (and the value of the ones that take one).
 fn filter_from_args(args: &[String]) -> Option<String> {
-    const TAKES_VALUE: &[&str] = &[
-        "--color",
-        "--format",
-        "--logfile",
-        "--test-threads",
-        "--skip",
-        "--shuffle-seed",
-        "-Z",
-    ];
+    const TAKES_VALUE: &[&str] =
+        &["--color", "--format", "--logfile", "--test-threads", "--skip", "--shuffle-seed", "-Z"];
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         if TAKES_VALUE.contains(&arg.as_str()) {
@@ -149,11 +137,7 @@ fn run(settings: &Settings) -> i32 {
     if let Err(e) = Engine::new(Config::default()) {
         eprintln!("WARNING: spec tests skipped, the engine cannot run on this machine: {e}");
         println!("spec: 0 passed, 0 failed");
-        return if matches!(e, Error::Unsupported(_)) {
-            0
-        } else {
-            1
-        };
+        return if matches!(e, Error::Unsupported(_)) { 0 } else { 1 };
     }
     let setup = load_expectations(&settings.expectations)
         .map_err(|e| format!("cannot read {}: {e}", settings.expectations.display()))
@@ -189,13 +173,7 @@ fn run(settings: &Settings) -> i32 {
                 summary.simd_files += 1;
             }
             FileOutcome::Ran(checks) => {
-                summary.add_file(
-                    &name,
-                    &checks,
-                    &expected,
-                    started.elapsed(),
-                    settings.verbose,
-                );
+                summary.add_file(&name, &checks, &expected, started.elapsed(), settings.verbose);
             }
         }
     }
@@ -212,11 +190,7 @@ fn run(settings: &Settings) -> i32 {
         let mut entries: BTreeMap<Key, String> = BTreeMap::new();
         if settings.filter.is_some() {
             let ran = &summary.ran_files;
-            entries.extend(
-                expected
-                    .into_iter()
-                    .filter(|((file, _), _)| !ran.contains(file)),
-            );
+            entries.extend(expected.into_iter().filter(|((file, _), _)| !ran.contains(file)));
         }
         entries.extend(summary.failures);
         exit_code = match write_expectations(&settings.expectations, &entries) {
@@ -226,10 +200,7 @@ fn run(settings: &Settings) -> i32 {
                 0
             }
             Err(e) => {
-                eprintln!(
-                    "error: cannot write {}: {e}",
-                    settings.expectations.display()
-                );
+                eprintln!("error: cannot write {}: {e}", settings.expectations.display());
                 1
             }
         };
@@ -288,10 +259,7 @@ impl Summary {
             if expected.contains_key(&key) {
                 listed += 1;
                 if verbose {
-                    report.push(format!(
-                        "    expected failure {name}:{}: {message}",
-                        check.line
-                    ));
+                    report.push(format!("    expected failure {name}:{}: {message}", check.line));
                 }
             } else {
                 self.unlisted += 1;
@@ -299,27 +267,16 @@ impl Summary {
             }
             self.failures.entry(key).or_insert_with(|| message.clone());
         }
-        for (_, line) in expected
-            .keys()
-            .filter(|(file, line)| file == name && !failed_lines.contains(line))
-        {
+        for (_, line) in expected.keys().filter(|(file, line)| file == name && !failed_lines.contains(line)) {
             self.now_passing += 1;
-            report.push(format!(
-                "    NOW PASSING (remove from spec-expectations.txt): {name}:{line}"
-            ));
+            report.push(format!("    NOW PASSING (remove from spec-expectations.txt): {name}:{line}"));
         }
 
         let passed = checks.iter().filter(|c| c.result.is_ok()).count();
         let failed = checks.len() - passed;
-        let listed = if listed > 0 {
-            format!("  [{listed} expected]")
-        } else {
-            String::new()
-        };
+        let listed = if listed > 0 { format!("  [{listed} expected]") } else { String::new() };
         let secs = elapsed.as_secs_f64();
-        println!(
-            "  {name:<NAME_WIDTH$} {passed:>5} passed {failed:>5} failed   ({secs:.2}s){listed}"
-        );
+        println!("  {name:<NAME_WIDTH$} {passed:>5} passed {failed:>5} failed   ({secs:.2}s){listed}");
         for line in report {
             println!("{line}");
         }
@@ -330,9 +287,7 @@ impl Summary {
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 fn warn_missing_corpus(dir: &Path) {
@@ -342,9 +297,7 @@ fn warn_missing_corpus(dir: &Path) {
     eprintln!("    {}", dir.display());
     eprintln!("The spec tests were NOT run. Point SIDEWINDER_SPEC_DIR at a directory of *.wast");
     eprintln!("files (the wasm-2.0 tests of https://github.com/WebAssembly/testsuite), e.g.");
-    eprintln!(
-        "    SIDEWINDER_SPEC_DIR=/path/to/testsuite cargo test -p sidewinder-engine --test spec"
-    );
+    eprintln!("    SIDEWINDER_SPEC_DIR=/path/to/testsuite cargo test -p sidewinder-engine --test spec");
     eprintln!("{rule}");
 }
 
@@ -355,8 +308,7 @@ fn list_scripts(dir: &Path, filter: Option<&str>) -> std::io::Result<Vec<PathBuf
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        if path.extension().is_some_and(|e| e == "wast") && filter.is_none_or(|f| name.contains(f))
-        {
+        if path.extension().is_some_and(|e| e == "wast") && filter.is_none_or(|f| name.contains(f)) {
             files.push(path);
         }
     }
@@ -377,10 +329,7 @@ fn load_expectations(path: &Path) -> std::io::Result<BTreeMap<Key, String>> {
             continue;
         }
         let (key, reason) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-        match key
-            .rsplit_once(':')
-            .and_then(|(file, n)| Some((file, n.parse::<usize>().ok()?)))
-        {
+        match key.rsplit_once(':').and_then(|(file, n)| Some((file, n.parse::<usize>().ok()?))) {
             Some((file, n)) => {
                 entries.insert((file.to_string(), n), reason.trim().to_string());
             }
@@ -416,10 +365,7 @@ struct Check {
 
 impl Check {
     fn failed(line: usize, message: String) -> Check {
-        Check {
-            line,
-            result: Err(message),
-        }
+        Check { line, result: Err(message) }
     }
 }
 
@@ -448,10 +394,8 @@ fn run_file_isolated(text: String, timeout: Duration) -> FileOutcome {
     let progress = Arc::new(Mutex::new(Progress::default()));
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let worker_progress = Arc::clone(&progress);
-    let spawned = thread::Builder::new()
-        .name("spec-worker".to_string())
-        .stack_size(WORKER_STACK)
-        .spawn(move || {
+    let spawned =
+        thread::Builder::new().name("spec-worker".to_string()).stack_size(WORKER_STACK).spawn(move || {
             run_file(&text, &worker_progress);
             // Never sent when the worker dies, which the receiver sees as a disconnect.
             let _ = done_tx.send(());
@@ -489,10 +433,7 @@ fn run_file_isolated(text: String, timeout: Duration) -> FileOutcome {
         match progress.planned {
             Some(planned) => {
                 let rest: Vec<usize> = planned.into_iter().skip(checks.len()).collect();
-                checks.extend(
-                    rest.into_iter()
-                        .map(|line| Check::failed(line, reason.clone())),
-                );
+                checks.extend(rest.into_iter().map(|line| Check::failed(line, reason.clone())));
             }
             None => checks.push(Check::failed(1, reason)),
         }
@@ -527,17 +468,12 @@ fn run_file(text: &str, progress: &Arc<Mutex<Progress>>) {
         lock(progress).simd = true;
         return;
     }
-    let planned: Vec<usize> = script
-        .directives
-        .iter()
-        .filter(|d| is_assertion(d))
-        .map(|d| line_of(d.span(), text))
-        .collect();
+    let planned: Vec<usize> =
+        script.directives.iter().filter(|d| is_assertion(d)).map(|d| line_of(d.span(), text)).collect();
     lock(progress).planned = Some(planned.clone());
 
-    match guarded(|| {
-        SpecRunner::new(Arc::clone(progress)).map_err(|e| format!("cannot create engine: {e}"))
-    }) {
+    match guarded(|| SpecRunner::new(Arc::clone(progress)).map_err(|e| format!("cannot create engine: {e}")))
+    {
         Ok(mut runner) => {
             runner.run_script(script.directives, text);
             if let Err(message) = guarded(move || {
@@ -551,11 +487,7 @@ fn run_file(text: &str, progress: &Arc<Mutex<Progress>>) {
         }
         Err(message) => {
             let mut progress = lock(progress);
-            progress.checks.extend(
-                planned
-                    .into_iter()
-                    .map(|line| Check::failed(line, message.clone())),
-            );
+            progress.checks.extend(planned.into_iter().map(|line| Check::failed(line, message.clone())));
         }
     }
 }
@@ -571,9 +503,7 @@ fn line_of(span: Span, text: &str) -> usize {
 
 fn uses_v128(directive: &WastDirective<'_>) -> bool {
     fn invoke(call: &WastInvoke<'_>) -> bool {
-        call.args
-            .iter()
-            .any(|a| matches!(a, WastArg::Core(WastArgCore::V128(_))))
+        call.args.iter().any(|a| matches!(a, WastArg::Core(WastArgCore::V128(_))))
     }
     fn exec(exec: &WastExecute<'_>) -> bool {
         matches!(exec, WastExecute::Invoke(call) if invoke(call))
@@ -587,15 +517,9 @@ fn uses_v128(directive: &WastDirective<'_>) -> bool {
     }
     match directive {
         WastDirective::Invoke(call) | WastDirective::AssertExhaustion { call, .. } => invoke(call),
-        WastDirective::AssertTrap { exec: e, .. }
-        | WastDirective::AssertException { exec: e, .. } => exec(e),
-        WastDirective::AssertReturn {
-            exec: e, results, ..
-        } => {
-            exec(e)
-                || results
-                    .iter()
-                    .any(|r| matches!(r, WastRet::Core(core) if ret(core)))
+        WastDirective::AssertTrap { exec: e, .. } | WastDirective::AssertException { exec: e, .. } => exec(e),
+        WastDirective::AssertReturn { exec: e, results, .. } => {
+            exec(e) || results.iter().any(|r| matches!(r, WastRet::Core(core) if ret(core)))
         }
         _ => false,
     }
@@ -646,10 +570,7 @@ fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
         Err(payload) => {
             let location = PANIC_LOCATION.take();
             let at = location.map(|l| format!(" (at {l})")).unwrap_or_default();
-            Err(format!(
-                "PANIC: {}{at}",
-                one_line(&panic_message(&*payload))
-            ))
+            Err(format!("PANIC: {}{at}", one_line(&panic_message(&*payload))))
         }
     }
 }
@@ -710,7 +631,7 @@ type ActionResult = Result<Result<Vec<Val>, Error>, String>;
 
 impl SpecRunner {
     fn new(progress: Arc<Mutex<Progress>>) -> Result<SpecRunner, Error> {
-        let engine = Engine::new(Config::default())?;
+        let engine = Engine::new(engine_config())?;
         let store = Store::new(&engine);
         Ok(SpecRunner {
             current: None,
@@ -741,15 +662,12 @@ impl SpecRunner {
             WastDirective::ModuleDefinition(module) => {
                 let compiled = self.compile(module)?;
                 if let Some(id) = module.name() {
-                    self.definitions
-                        .insert(id.name().to_string(), compiled.clone());
+                    self.definitions.insert(id.name().to_string(), compiled.clone());
                 }
                 self.last_definition = Some(compiled);
                 Ok(())
             }
-            WastDirective::ModuleInstance {
-                instance, module, ..
-            } => {
+            WastDirective::ModuleInstance { instance, module, .. } => {
                 let definition = match module {
                     Some(id) => self.definitions.get(id.name()),
                     None => self.last_definition.as_ref(),
@@ -757,9 +675,8 @@ impl SpecRunner {
                 let definition = definition.cloned().ok_or("no such module definition")?;
                 let name = instance.map(|id| id.name().to_string());
                 self.forget(name.as_deref());
-                let created = self
-                    .instantiate(&definition)
-                    .map_err(|e| format!("instantiation failed: {e}"))?;
+                let created =
+                    self.instantiate(&definition).map_err(|e| format!("instantiation failed: {e}"))?;
                 self.remember(name, created);
                 Ok(())
             }
@@ -784,30 +701,20 @@ impl SpecRunner {
                 let result = self.invoke(call)?;
                 expect_trap(result, message)
             }
-            WastDirective::AssertInvalid {
-                module, message, ..
-            } => self.expect_compile_error(module, message, false),
-            WastDirective::AssertMalformed {
-                module, message, ..
-            } => {
+            WastDirective::AssertInvalid { module, message, .. } => {
+                self.expect_compile_error(module, message, false)
+            }
+            WastDirective::AssertMalformed { module, message, .. } => {
                 // The text format is part of what is malformed: `wat` rejecting it is a pass.
                 self.expect_compile_error(module, message, true)
             }
-            WastDirective::AssertUnlinkable {
-                module, message, ..
-            } => {
-                let bytes = module
-                    .encode()
-                    .map_err(|e| format!("cannot encode module: {}", e.message()))?;
+            WastDirective::AssertUnlinkable { module, message, .. } => {
+                let bytes = module.encode().map_err(|e| format!("cannot encode module: {}", e.message()))?;
                 let compiled = Module::new(&self.engine, &bytes)
                     .map_err(|e| format!("module failed to compile: {e}"))?;
                 match self.instantiate(&compiled) {
-                    Ok(_) => Err(format!(
-                        "expected link failure \"{message}\", but it instantiated"
-                    )),
-                    Err(
-                        InstantiateError::Unresolved(_) | InstantiateError::Engine(Error::Link(_)),
-                    ) => Ok(()),
+                    Ok(_) => Err(format!("expected link failure \"{message}\", but it instantiated")),
+                    Err(InstantiateError::Unresolved(_) | InstantiateError::Engine(Error::Link(_))) => Ok(()),
                     Err(e) => Err(format!("expected link failure \"{message}\", got {e}")),
                 }
             }
@@ -817,13 +724,10 @@ impl SpecRunner {
             WastDirective::AssertSuspension { .. } => {
                 Err("assert_suspension: stack switching is not supported".into())
             }
-            WastDirective::AssertInvalidCustom { .. }
-            | WastDirective::AssertMalformedCustom { .. } => {
+            WastDirective::AssertInvalidCustom { .. } | WastDirective::AssertMalformedCustom { .. } => {
                 Err("custom-section assertions are not supported".into())
             }
-            WastDirective::Thread(_) | WastDirective::Wait { .. } => {
-                Err("threads are not supported".into())
-            }
+            WastDirective::Thread(_) | WastDirective::Wait { .. } => Err("threads are not supported".into()),
         }
     }
 
@@ -833,9 +737,7 @@ impl SpecRunner {
         // older module's exports.
         self.forget(name.as_deref());
         let compiled = self.compile(module)?;
-        let instance = self
-            .instantiate(&compiled)
-            .map_err(|e| format!("instantiation failed: {e}"))?;
+        let instance = self.instantiate(&compiled).map_err(|e| format!("instantiation failed: {e}"))?;
         self.remember(name, instance);
         Ok(())
     }
@@ -855,9 +757,7 @@ impl SpecRunner {
     }
 
     fn compile(&self, module: &mut QuoteWat<'_>) -> Result<Module, String> {
-        let bytes = module
-            .encode()
-            .map_err(|e| format!("cannot encode module: {}", e.message()))?;
+        let bytes = module.encode().map_err(|e| format!("cannot encode module: {}", e.message()))?;
         Module::new(&self.engine, &bytes).map_err(|e| format!("compile error: {e}"))
     }
 
@@ -873,9 +773,7 @@ impl SpecRunner {
             Err(e) => return Err(format!("cannot encode module: {}", e.message())),
         };
         match Module::new(&self.engine, &bytes) {
-            Ok(_) => Err(format!(
-                "expected compile error \"{message}\", but the module compiled"
-            )),
+            Ok(_) => Err(format!("expected compile error \"{message}\", but the module compiled")),
             Err(Error::Compile { .. }) => Ok(()),
             Err(e) => Err(format!("expected compile error \"{message}\", got {e}")),
         }
@@ -883,11 +781,11 @@ impl SpecRunner {
 
     fn instance(&self, name: Option<Id<'_>>) -> Result<Instance, String> {
         match name {
-            Some(id) => {
-                self.named.get(id.name()).cloned().ok_or_else(|| {
-                    format!("no instance named ${} (did its module fail?)", id.name())
-                })
-            }
+            Some(id) => self
+                .named
+                .get(id.name())
+                .cloned()
+                .ok_or_else(|| format!("no instance named ${} (did its module fail?)", id.name())),
             None => self
                 .current
                 .clone()
@@ -903,9 +801,7 @@ impl SpecRunner {
             let resolved = if import.module == "spectest" {
                 self.spectest()?.get(import.name.as_str()).cloned()
             } else {
-                self.registered
-                    .get(&import.module)
-                    .and_then(|instance| instance.get_export(&import.name))
+                self.registered.get(&import.module).and_then(|instance| instance.get_export(&import.name))
             };
             let resolved = resolved.ok_or_else(|| {
                 InstantiateError::Unresolved(format!("\"{}\" \"{}\"", import.module, import.name))
@@ -930,29 +826,21 @@ impl SpecRunner {
             Some(_) => return Err(format!("export \"{}\" is not a function", call.name)),
             None => return Err(format!("no export named \"{}\"", call.name)),
         };
-        let args = call
-            .args
-            .iter()
-            .map(arg_to_val)
-            .collect::<Result<Vec<_>, _>>()?;
+        let args = call.args.iter().map(arg_to_val).collect::<Result<Vec<_>, _>>()?;
         Ok(func.call(&args))
     }
 
     fn execute(&mut self, exec: &mut WastExecute<'_>) -> ActionResult {
         match exec {
             WastExecute::Invoke(call) => self.invoke(call),
-            WastExecute::Get { module, global, .. } => {
-                match self.instance(*module)?.get_export(global) {
-                    Some(Extern::Global(g)) => Ok(Ok(vec![g.get()])),
-                    Some(_) => Err(format!("export \"{global}\" is not a global")),
-                    None => Err(format!("no export named \"{global}\"")),
-                }
-            }
+            WastExecute::Get { module, global, .. } => match self.instance(*module)?.get_export(global) {
+                Some(Extern::Global(g)) => Ok(Ok(vec![g.get()])),
+                Some(_) => Err(format!("export \"{global}\" is not a global")),
+                None => Err(format!("no export named \"{global}\"")),
+            },
             // Instantiating a module as an action: the spec's "uninstantiable" checks.
             WastExecute::Wat(wat) => {
-                let bytes = wat
-                    .encode()
-                    .map_err(|e| format!("cannot encode module: {}", e.message()))?;
+                let bytes = wat.encode().map_err(|e| format!("cannot encode module: {}", e.message()))?;
                 let compiled =
                     Module::new(&self.engine, &bytes).map_err(|e| format!("compile error: {e}"))?;
                 match self.instantiate(&compiled) {
@@ -989,25 +877,12 @@ fn build_spectest(store: &Store) -> Result<HashMap<&'static str, Extern>, Error>
         ("global_f64", Val::F64(666.6f64.to_bits())),
     ];
     for (name, value) in globals {
-        let ty = GlobalType {
-            content: value.ty(),
-            mutable: false,
-        };
+        let ty = GlobalType { content: value.ty(), mutable: false };
         items.insert(name, Extern::Global(Global::new(store, ty, value)?));
     }
-    let table = TableType {
-        element: ValType::FuncRef,
-        minimum: 10,
-        maximum: Some(20),
-    };
-    items.insert(
-        "table",
-        Extern::Table(Table::new(store, table, Val::FuncRef(None))?),
-    );
-    let memory = MemoryType {
-        minimum: 1,
-        maximum: Some(2),
-    };
+    let table = TableType { element: ValType::FuncRef, minimum: 10, maximum: Some(20) };
+    items.insert("table", Extern::Table(Table::new(store, table, Val::FuncRef(None))?));
+    let memory = MemoryType { minimum: 1, maximum: Some(2) };
     items.insert("memory", Extern::Memory(Memory::new(store, memory)?));
     Ok(items)
 }
@@ -1039,26 +914,18 @@ fn arg_to_val(arg: &WastArg<'_>) -> Result<Val, String> {
 /// Which of our two reference types a null of this heap type is, if either.
 fn null_kind(heap: &HeapType<'_>) -> Option<ValType> {
     match heap {
-        HeapType::Abstract {
-            shared: false,
-            ty: AbstractHeapType::Func | AbstractHeapType::NoFunc,
-        } => Some(ValType::FuncRef),
-        HeapType::Abstract {
-            shared: false,
-            ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
-        } => Some(ValType::ExternRef),
+        HeapType::Abstract { shared: false, ty: AbstractHeapType::Func | AbstractHeapType::NoFunc } => {
+            Some(ValType::FuncRef)
+        }
+        HeapType::Abstract { shared: false, ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern } => {
+            Some(ValType::ExternRef)
+        }
         _ => None,
     }
 }
 
 fn check_results(actual: &[Val], expected: &[WastRet<'_>]) -> Result<(), String> {
-    let mismatch = || {
-        format!(
-            "expected {}, got {}",
-            describe_rets(expected),
-            describe_vals(actual)
-        )
-    };
+    let mismatch = || format!("expected {}, got {}", describe_rets(expected), describe_vals(actual));
     if actual.len() != expected.len() {
         return Err(mismatch());
     }
@@ -1130,21 +997,15 @@ fn matches_ret(value: &Val, pattern: &WastRetCore<'_>) -> Result<bool, String> {
 
 fn expect_trap(result: Result<Vec<Val>, Error>, expected: &str) -> Result<(), String> {
     match result {
-        Ok(values) => Err(format!(
-            "expected trap \"{expected}\", got {}",
-            describe_vals(&values)
-        )),
+        Ok(values) => Err(format!("expected trap \"{expected}\", got {}", describe_vals(&values))),
         Err(Error::Trap(trap)) => {
             let actual = trap.to_string();
             // The suite sometimes appends detail ("uninitialized element 2"), and engines
             // sometimes add their own, so a prefix either way is a match.
-            if !actual.is_empty() && (actual.starts_with(expected) || expected.starts_with(&actual))
-            {
+            if !actual.is_empty() && (actual.starts_with(expected) || expected.starts_with(&actual)) {
                 Ok(())
             } else {
-                Err(format!(
-                    "expected trap \"{expected}\", got trap \"{actual}\""
-                ))
+                Err(format!("expected trap \"{expected}\", got trap \"{actual}\""))
             }
         }
         Err(e) => Err(format!("expected trap \"{expected}\", got {e}")),
@@ -1183,12 +1044,12 @@ fn describe_rets(patterns: &[WastRet<'_>]) -> String {
         match pattern {
             WastRetCore::I32(x) => format!("(i32.const {x})"),
             WastRetCore::I64(x) => format!("(i64.const {x})"),
-            WastRetCore::F32(p) => nan(p, "f32", |v| {
-                format!("{} /* {:#010x} */", f32::from_bits(v.bits), v.bits)
-            }),
-            WastRetCore::F64(p) => nan(p, "f64", |v| {
-                format!("{} /* {:#018x} */", f64::from_bits(v.bits), v.bits)
-            }),
+            WastRetCore::F32(p) => {
+                nan(p, "f32", |v| format!("{} /* {:#010x} */", f32::from_bits(v.bits), v.bits))
+            }
+            WastRetCore::F64(p) => {
+                nan(p, "f64", |v| format!("{} /* {:#018x} */", f64::from_bits(v.bits), v.bits))
+            }
             WastRetCore::RefNull(heap) => match heap.as_ref().and_then(null_kind) {
                 Some(ValType::FuncRef) => "(ref.null func)".to_string(),
                 Some(_) => "(ref.null extern)".to_string(),
@@ -1215,4 +1076,11 @@ fn describe_rets(patterns: &[WastRet<'_>]) -> String {
         })
         .collect();
     parts.join(" ")
+}
+
+/// `SIDEWINDER_SPEC_BOUNDS=explicit` runs the suite with explicit bounds checks instead of
+/// guard pages, so both code paths are proven by the same assertions.
+fn engine_config() -> Config {
+    let explicit = std::env::var("SIDEWINDER_SPEC_BOUNDS").is_ok_and(|v| v == "explicit");
+    Config { explicit_bounds_checks: explicit, ..Config::default() }
 }

@@ -143,10 +143,7 @@ impl<'a> FuncCompiler<'a> {
     }
 
     fn slot_mem(&self, depth: u32) -> Mem {
-        Mem::Base(
-            RBP,
-            -HEADER_SIZE - 8 * self.num_body_locals() as i32 - 8 * (depth as i32 + 1),
-        )
+        Mem::Base(RBP, -HEADER_SIZE - 8 * self.num_body_locals() as i32 - 8 * (depth as i32 + 1))
     }
 
     fn loc_mem(&self, loc: Loc) -> Option<Mem> {
@@ -163,16 +160,8 @@ impl<'a> FuncCompiler<'a> {
         a.mov_rr(OperandSize::S64, RBP, RSP);
         self.frame_size_patch = a.sub_rsp_placeholder();
         a.store(StoreKind::I64, Mem::Base(RBP, -8), VMCTX);
-        a.load(
-            LoadKind::I64,
-            SCRATCH,
-            Mem::Base(VMCTX, offsets::VMCTX_RUNTIME),
-        );
-        a.cmp_rm(
-            OperandSize::S64,
-            RSP,
-            Mem::Base(SCRATCH, offsets::RUNTIME_STACK_LIMIT),
-        );
+        a.load(LoadKind::I64, SCRATCH, Mem::Base(VMCTX, offsets::VMCTX_RUNTIME));
+        a.cmp_rm(OperandSize::S64, RSP, Mem::Base(SCRATCH, offsets::RUNTIME_STACK_LIMIT));
         self.masm.trap_if(Cc::B, TrapCode::StackOverflow);
         let n = self.num_body_locals();
         if n <= 8 {
@@ -200,8 +189,7 @@ impl<'a> FuncCompiler<'a> {
 
     pub fn finish(mut self) -> CResult<FunctionCode> {
         self.masm.emit_trap_stubs(self.env.trap_exit);
-        let frame = HEADER_SIZE as usize
-            + 8 * (self.num_body_locals() + self.max_depth + self.max_outgoing);
+        let frame = HEADER_SIZE as usize + 8 * (self.num_body_locals() + self.max_depth + self.max_outgoing);
         let frame = (frame + 15) & !15;
         if frame > i32::MAX as usize / 2 {
             return Err(Error::Unsupported("function frame too large".into()));
@@ -215,16 +203,9 @@ impl<'a> FuncCompiler<'a> {
     // ---- registers ----
 
     fn take_free(&mut self, float: bool, avoid: RegSet) -> Option<Reg> {
-        let pick = |regs: &[Reg]| {
-            regs.iter()
-                .copied()
-                .find(|r| self.free.contains(*r) && !avoid.contains(*r))
-        };
-        let r = if float {
-            pick(&ALLOCATABLE_XMMS)
-        } else {
-            pick(&ALLOCATABLE_GPRS)
-        }?;
+        let pick =
+            |regs: &[Reg]| regs.iter().copied().find(|r| self.free.contains(*r) && !avoid.contains(*r));
+        let r = if float { pick(&ALLOCATABLE_XMMS) } else { pick(&ALLOCATABLE_GPRS) }?;
         self.free.remove(r);
         Some(r)
     }
@@ -235,9 +216,10 @@ impl<'a> FuncCompiler<'a> {
         if let Some(r) = self.take_free(float, avoid) {
             return r;
         }
-        let victim = self.stack.iter().position(
-            |s| matches!(s.loc, Loc::Reg(r) if r.is_xmm() == float && !avoid.contains(r)),
-        );
+        let victim = self
+            .stack
+            .iter()
+            .position(|s| matches!(s.loc, Loc::Reg(r) if r.is_xmm() == float && !avoid.contains(r)));
         match victim {
             Some(d) => {
                 let r = self.stack[d].reg().unwrap_or(RAX);
@@ -336,11 +318,7 @@ impl<'a> FuncCompiler<'a> {
     }
 
     pub(crate) fn push_const(&mut self, ty: ValType, bits: i64) {
-        let bits = if size_of(ty) == OperandSize::S32 {
-            bits as u32 as i64
-        } else {
-            bits
-        };
+        let bits = if size_of(ty) == OperandSize::S32 { bits as u32 as i64 } else { bits };
         self.push(ty, Loc::Const(bits));
     }
 
@@ -401,11 +379,7 @@ impl<'a> FuncCompiler<'a> {
         match loc {
             Loc::Reg(r) => self.masm.asm.store(store_kind(ty), m, r),
             Loc::Const(c) => {
-                let kind = if size_of(ty) == OperandSize::S32 {
-                    StoreKind::I32
-                } else {
-                    StoreKind::I64
-                };
+                let kind = if size_of(ty) == OperandSize::S32 { StoreKind::I32 } else { StoreKind::I64 };
                 if kind == StoreKind::I32 || c as i32 as i64 == c {
                     self.masm.asm.store_imm(kind, m, c as i32);
                 } else {
@@ -543,11 +517,7 @@ impl<'a> FuncCompiler<'a> {
                 Loc::Const(c) => self.masm.asm.mov_ri(RAX, c),
                 Loc::Local(_) | Loc::Stack(_) => {
                     let m = self.loc_mem(s.loc).unwrap_or(Mem::Base(RBP, 0));
-                    let kind = if size_of(s.ty) == OperandSize::S32 {
-                        LoadKind::U32
-                    } else {
-                        LoadKind::I64
-                    };
+                    let kind = if size_of(s.ty) == OperandSize::S32 { LoadKind::U32 } else { LoadKind::I64 };
                     self.masm.asm.load(kind, RAX, m);
                 }
             }
@@ -572,11 +542,7 @@ impl<'a> FuncCompiler<'a> {
             Callee::Local(index) => self.masm.call_function(index),
             Callee::Import(index) => {
                 let a = &mut self.masm.asm;
-                a.load(
-                    LoadKind::I64,
-                    RAX,
-                    Mem::Base(VMCTX, offsets::VMCTX_FUNC_REFS),
-                );
+                a.load(LoadKind::I64, RAX, Mem::Base(VMCTX, offsets::VMCTX_FUNC_REFS));
                 a.load(LoadKind::I64, RAX, Mem::Base(RAX, 8 * index as i32));
                 a.load(LoadKind::I64, VMCTX, Mem::Base(RAX, offsets::FUNCREF_VMCTX));
                 a.call_mem(Mem::Base(RAX, offsets::FUNCREF_CODE));
@@ -602,11 +568,7 @@ impl<'a> FuncCompiler<'a> {
     pub(crate) fn reload_context(&mut self) {
         let a = &mut self.masm.asm;
         a.load(LoadKind::I64, VMCTX, Mem::Base(RBP, -8));
-        a.load(
-            LoadKind::I64,
-            MEMORY_BASE,
-            Mem::Base(VMCTX, offsets::VMCTX_MEMORY0_BASE),
-        );
+        a.load(LoadKind::I64, MEMORY_BASE, Mem::Base(VMCTX, offsets::VMCTX_MEMORY0_BASE));
     }
 
     pub(crate) fn push_call_results(&mut self, ty: &FuncType) {
@@ -625,9 +587,7 @@ impl<'a> FuncCompiler<'a> {
         } else {
             for (i, &rt) in results.iter().enumerate() {
                 let r = self.alloc_for(rt);
-                self.masm
-                    .asm
-                    .load(load_kind(rt), r, Mem::Base(RSP, 8 * i as i32));
+                self.masm.asm.load(load_kind(rt), r, Mem::Base(RSP, 8 * i as i32));
                 self.push_reg(rt, r);
             }
         }
@@ -662,11 +622,7 @@ impl<'a> FuncCompiler<'a> {
                 HelperArg::Operand(k) => {
                     let s = operands[k];
                     let m = self.loc_mem(s.loc).unwrap_or(Mem::Base(RBP, 0));
-                    let kind = if size_of(s.ty) == OperandSize::S32 {
-                        LoadKind::U32
-                    } else {
-                        LoadKind::I64
-                    };
+                    let kind = if size_of(s.ty) == OperandSize::S32 { LoadKind::U32 } else { LoadKind::I64 };
                     self.masm.asm.load(kind, dst, m);
                 }
             }
@@ -806,9 +762,7 @@ impl<'a> FuncCompiler<'a> {
         }
         if let Some(c) = b.constant() {
             let dst = self.in_reg(a);
-            self.masm
-                .asm
-                .shift_ri(op, size, dst, (c & (bits - 1)) as u8);
+            self.masm.asm.shift_ri(op, size, dst, (c & (bits - 1)) as u8);
             return self.push_reg(ty, dst);
         }
         self.evict(RCX);
@@ -931,11 +885,7 @@ impl<'a> FuncCompiler<'a> {
     pub(crate) fn convert(&mut self, to: ValType, f: impl FnOnce(&mut Masm, Reg, Reg)) {
         let a = self.pop();
         let src = self.in_reg(a);
-        let dst = if src.is_xmm() == to.is_float() {
-            src
-        } else {
-            self.alloc_for(to)
-        };
+        let dst = if src.is_xmm() == to.is_float() { src } else { self.alloc_for(to) };
         f(&mut self.masm, dst, src);
         if dst != src {
             self.free_reg(src);
@@ -969,8 +919,46 @@ impl<'a> FuncCompiler<'a> {
 
     // ---- memory ----
 
-    /// The address operand of an access to memory 0 at static offset `offset`.
-    fn memory_operand(&mut self, addr: Slot, offset: u64) -> (Mem, Option<Reg>) {
+    /// With explicit bounds checks: traps unless `addr + offset + size <= length`.
+    /// Addresses are zero-extended 32-bit values, so the sum cannot overflow 64 bits.
+    fn bounds_check(&mut self, addr: Slot, offset: u64, size: u64) {
+        let end = offset + size;
+        let mut avoid = RegSet::default();
+        if let Some(r) = addr.reg() {
+            avoid.insert(r);
+        }
+        let memory = self.alloc_except(false, avoid);
+        self.load_vm_pointer(memory, offsets::VMCTX_MEMORIES, 0);
+        let length = Mem::Base(memory, offsets::MEMORY_LENGTH);
+        match addr.loc {
+            Loc::Const(a) => self.masm.asm.mov_ri(SCRATCH, (a as u32 as u64 + end) as i64),
+            _ => {
+                let r = addr.reg().unwrap_or(SCRATCH);
+                self.masm.asm.mov_ri(SCRATCH, end as i64);
+                self.masm.asm.alu_rr(AluOp::Add, OperandSize::S64, SCRATCH, r);
+            }
+        }
+        self.masm.asm.cmp_rm(OperandSize::S64, SCRATCH, length);
+        self.masm.trap_if(Cc::A, TrapCode::MemoryOutOfBounds);
+        self.free_reg(memory);
+    }
+
+    /// The address operand of an access of `size` bytes to memory 0 at static offset
+    /// `offset`.
+    fn memory_operand(&mut self, addr: Slot, offset: u64, size: u64) -> (Mem, Option<Reg>) {
+        if self.env.explicit_bounds_checks {
+            let addr = if addr.constant().is_some() {
+                addr
+            } else {
+                Slot::new(addr.ty, Loc::Reg(self.in_reg(addr)))
+            };
+            self.bounds_check(addr, offset, size);
+            return self.memory_operand_unchecked(addr, offset);
+        }
+        self.memory_operand_unchecked(addr, offset)
+    }
+
+    fn memory_operand_unchecked(&mut self, addr: Slot, offset: u64) -> (Mem, Option<Reg>) {
         if let Some(a) = addr.constant() {
             let ea = a as u32 as u64 + offset;
             if ea <= i32::MAX as u64 {
@@ -984,16 +972,14 @@ impl<'a> FuncCompiler<'a> {
             (Mem::Indexed(MEMORY_BASE, r, offset as i32), Some(r))
         } else {
             self.masm.asm.mov_ri(SCRATCH, offset as i64);
-            self.masm
-                .asm
-                .alu_rr(AluOp::Add, OperandSize::S64, SCRATCH, r);
+            self.masm.asm.alu_rr(AluOp::Add, OperandSize::S64, SCRATCH, r);
             (Mem::Indexed(MEMORY_BASE, SCRATCH, 0), Some(r))
         }
     }
 
     pub(crate) fn load(&mut self, ty: ValType, kind: LoadKind, offset: u64) {
         let addr = self.pop();
-        let (mem, addr_reg) = self.memory_operand(addr, offset);
+        let (mem, addr_reg) = self.memory_operand(addr, offset, kind.bytes());
         let dst = match addr_reg {
             Some(r) if !ty.is_float() => r,
             _ => {
@@ -1017,21 +1003,15 @@ impl<'a> FuncCompiler<'a> {
         let value = self.pop();
         let addr = self.pop();
         let imm = match value.loc {
-            Loc::Const(c) if size_of(value.ty) == OperandSize::S32 || c as i32 as i64 == c => {
-                Some(c as i32)
-            }
+            Loc::Const(c) if size_of(value.ty) == OperandSize::S32 || c as i32 as i64 == c => Some(c as i32),
             _ => None,
         };
-        let value_reg = if imm.is_none() {
-            Some(self.in_reg(value))
-        } else {
-            None
-        };
+        let value_reg = if imm.is_none() { Some(self.in_reg(value)) } else { None };
         let mut avoid = RegSet::default();
         if let Some(r) = value_reg {
             avoid.insert(r);
         }
-        let (mem, addr_reg) = self.memory_operand_except(addr, offset, avoid);
+        let (mem, addr_reg) = self.memory_operand_except(addr, offset, kind.bytes(), avoid);
         match (imm, value_reg) {
             (Some(i), _) => self.masm.wasm_store_imm(kind, mem, i),
             (None, Some(r)) => self.masm.wasm_store(kind, mem, r),
@@ -1049,25 +1029,22 @@ impl<'a> FuncCompiler<'a> {
         &mut self,
         addr: Slot,
         offset: u64,
+        size: u64,
         avoid: RegSet,
     ) -> (Mem, Option<Reg>) {
         if addr.constant().is_none() && addr.reg().is_none() {
             let r = self.alloc_except(false, avoid);
             self.load_into(addr, r);
-            return self.memory_operand(Slot::new(addr.ty, Loc::Reg(r)), offset);
+            return self.memory_operand(Slot::new(addr.ty, Loc::Reg(r)), offset, size);
         }
-        self.memory_operand(addr, offset)
+        self.memory_operand(addr, offset, size)
     }
 
     // ---- globals and references ----
 
     pub(crate) fn global_address(&mut self, index: u32) -> Mem {
         let a = &mut self.masm.asm;
-        a.load(
-            LoadKind::I64,
-            SCRATCH,
-            Mem::Base(VMCTX, offsets::VMCTX_GLOBALS),
-        );
+        a.load(LoadKind::I64, SCRATCH, Mem::Base(VMCTX, offsets::VMCTX_GLOBALS));
         a.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, 8 * index as i32));
         Mem::Base(SCRATCH, 0)
     }
@@ -1083,17 +1060,9 @@ impl<'a> FuncCompiler<'a> {
     /// as `[SCRATCH + index*8]`.
     pub(crate) fn table_element(&mut self, table: u32, index: Reg, trap: TrapCode) -> Mem {
         self.load_vm_pointer(SCRATCH, offsets::VMCTX_TABLES, table);
-        self.masm.asm.cmp_rm(
-            OperandSize::S64,
-            index,
-            Mem::Base(SCRATCH, offsets::TABLE_LENGTH),
-        );
+        self.masm.asm.cmp_rm(OperandSize::S64, index, Mem::Base(SCRATCH, offsets::TABLE_LENGTH));
         self.masm.trap_if(Cc::Ae, trap);
-        self.masm.asm.load(
-            LoadKind::I64,
-            SCRATCH,
-            Mem::Base(SCRATCH, offsets::TABLE_BASE),
-        );
+        self.masm.asm.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, offsets::TABLE_BASE));
         Mem::Scaled8(SCRATCH, index, 0)
     }
 
@@ -1111,18 +1080,10 @@ impl<'a> FuncCompiler<'a> {
         a.load(LoadKind::I64, SCRATCH, element);
         a.test_rr(OperandSize::S64, SCRATCH, SCRATCH);
         self.masm.trap_if(Cc::E, TrapCode::IndirectCallToNull);
-        self.masm.asm.cmp_mi(
-            OperandSize::S32,
-            Mem::Base(SCRATCH, offsets::FUNCREF_TYPE_ID),
-            type_id as i32,
-        );
+        self.masm.asm.cmp_mi(OperandSize::S32, Mem::Base(SCRATCH, offsets::FUNCREF_TYPE_ID), type_id as i32);
         self.masm.trap_if(Cc::Ne, TrapCode::BadSignature);
         let a = &mut self.masm.asm;
-        a.load(
-            LoadKind::I64,
-            VMCTX,
-            Mem::Base(SCRATCH, offsets::FUNCREF_VMCTX),
-        );
+        a.load(LoadKind::I64, VMCTX, Mem::Base(SCRATCH, offsets::FUNCREF_VMCTX));
         a.call_mem(Mem::Base(SCRATCH, offsets::FUNCREF_CODE));
         self.free_reg(idx);
         self.reload_context();

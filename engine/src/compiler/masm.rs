@@ -63,12 +63,7 @@ impl IntCond {
     pub fn eval(self, a: i64, b: i64, size: OperandSize) -> bool {
         use IntCond::*;
         let (sa, sb, ua, ub) = match size {
-            OperandSize::S32 => (
-                a as i32 as i64,
-                b as i32 as i64,
-                a as u32 as u64,
-                b as u32 as u64,
-            ),
+            OperandSize::S32 => (a as i32 as i64, b as i32 as i64, a as u32 as u64, b as u32 as u64),
             OperandSize::S64 => (a, b, a as u64, b as u64),
         };
         match self {
@@ -179,6 +174,17 @@ pub enum LoadKind {
     F64,
 }
 
+impl LoadKind {
+    pub fn bytes(self) -> u64 {
+        match self {
+            LoadKind::U8 | LoadKind::S8To32 | LoadKind::S8To64 => 1,
+            LoadKind::U16 | LoadKind::S16To32 | LoadKind::S16To64 => 2,
+            LoadKind::U32 | LoadKind::S32To64 | LoadKind::F32 => 4,
+            LoadKind::I64 | LoadKind::F64 => 8,
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum StoreKind {
     I8,
@@ -187,6 +193,17 @@ pub enum StoreKind {
     I64,
     F32,
     F64,
+}
+
+impl StoreKind {
+    pub fn bytes(self) -> u64 {
+        match self {
+            StoreKind::I8 => 1,
+            StoreKind::I16 => 2,
+            StoreKind::I32 | StoreKind::F32 => 4,
+            StoreKind::I64 | StoreKind::F64 => 8,
+        }
+    }
 }
 
 /// Float <-> integer conversions. `trapping` truncations trap on NaN and overflow,

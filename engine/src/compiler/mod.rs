@@ -28,6 +28,7 @@ pub struct CompileEnv<'a> {
     /// Element type of each table.
     pub table_elements: &'a [ValType],
     pub trap_exit: usize,
+    pub explicit_bounds_checks: bool,
 }
 
 pub fn compile_function(
@@ -61,10 +62,6 @@ pub fn compile_function(
 fn is_structured_control(op: &Operator<'_>) -> bool {
     matches!(
         op,
-        Operator::Block { .. }
-            | Operator::Loop { .. }
-            | Operator::If { .. }
-            | Operator::Else
-            | Operator::End
+        Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } | Operator::Else | Operator::End
     )
 }

@@ -40,11 +40,7 @@ impl FuncCompiler<'_> {
             return Ok(());
         }
         let (params, results) = self.block_signature(bt)?;
-        let cond = if kind == FrameKind::If {
-            Some(self.pop())
-        } else {
-            None
-        };
+        let cond = if kind == FrameKind::If { Some(self.pop()) } else { None };
         let cond_reg = cond.map(|c| self.in_reg(c));
         self.canonicalize_for_frame(params.len());
         let label = self.masm.asm.new_label();
@@ -63,15 +59,7 @@ impl FuncCompiler<'_> {
             _ => {}
         }
         let height = self.stack.len() - params.len();
-        self.control.push(Frame {
-            kind,
-            label,
-            else_label,
-            height,
-            params,
-            results,
-            label_used: false,
-        });
+        self.control.push(Frame { kind, label, else_label, height, params, results, label_used: false });
         Ok(())
     }
 
@@ -95,20 +83,13 @@ impl FuncCompiler<'_> {
     }
 
     fn trunc_op(&mut self, from: ValType, to: ValType, signed: bool, saturating: bool) -> CResult {
-        let kind = TruncKind {
-            from: size_of(from),
-            to: size_of(to),
-            signed,
-            saturating,
-        };
+        let kind = TruncKind { from: size_of(from), to: size_of(to), signed, saturating };
         self.convert(to, |m, dst, src| m.trunc(kind, dst, src));
         Ok(())
     }
 
     fn convert_op(&mut self, from: ValType, to: ValType, signed: bool) -> CResult {
-        self.convert(to, |m, dst, src| {
-            m.convert_int_to_float(size_of(to), size_of(from), signed, dst, src)
-        });
+        self.convert(to, |m, dst, src| m.convert_int_to_float(size_of(to), size_of(from), signed, dst, src));
         Ok(())
     }
 
@@ -207,11 +188,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         }
         let frame = match self.control.pop() {
             Some(f) => f,
-            None => {
-                return Err(Error::Unsupported(
-                    "internal compiler error: end without frame".into(),
-                ))
-            }
+            None => return Err(Error::Unsupported("internal compiler error: end without frame".into())),
         };
         match frame.kind {
             FrameKind::Function => {
@@ -298,9 +275,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         };
         let table: Vec<_> = depths.iter().map(|&d| pad_for(self, d)).collect();
         let default_pad = pad_for(self, default);
-        self.masm
-            .asm
-            .cmp_ri(OperandSize::S32, r, depths.len() as i32);
+        self.masm.asm.cmp_ri(OperandSize::S32, r, depths.len() as i32);
         self.masm.asm.jcc(Cc::Ae, default_pad);
         if !table.is_empty() {
             self.masm.jump_table(r, table);
@@ -462,53 +437,28 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     fn visit_memory_size(&mut self, mem: u32) -> CResult {
         let r = self.alloc(false);
         self.load_vm_pointer(r, offsets::VMCTX_MEMORIES, mem);
-        self.masm
-            .asm
-            .load(LoadKind::I64, r, Mem::Base(r, offsets::MEMORY_LENGTH));
-        self.masm
-            .asm
-            .shift_ri(ShiftOp::ShrU, OperandSize::S64, r, 16);
+        self.masm.asm.load(LoadKind::I64, r, Mem::Base(r, offsets::MEMORY_LENGTH));
+        self.masm.asm.shift_ri(ShiftOp::ShrU, OperandSize::S64, r, 16);
         self.push_reg(I32, r);
         Ok(())
     }
     fn visit_memory_grow(&mut self, mem: u32) -> CResult {
-        let r = self.helper(
-            libcalls::memory_grow as *const () as usize,
-            &[mem as i64],
-            1,
-            false,
-        );
+        let r = self.helper(libcalls::memory_grow as *const () as usize, &[mem as i64], 1, false);
         self.masm.asm.mov_rr(OperandSize::S32, r, r);
         self.push_reg(I32, r);
         Ok(())
     }
     fn visit_memory_init(&mut self, data_index: u32, mem: u32) -> CResult {
-        self.void_helper(
-            libcalls::memory_init as *const () as usize,
-            &[mem as i64, data_index as i64],
-            3,
-        )
+        self.void_helper(libcalls::memory_init as *const () as usize, &[mem as i64, data_index as i64], 3)
     }
     fn visit_data_drop(&mut self, data_index: u32) -> CResult {
-        self.void_helper(
-            libcalls::data_drop as *const () as usize,
-            &[data_index as i64],
-            0,
-        )
+        self.void_helper(libcalls::data_drop as *const () as usize, &[data_index as i64], 0)
     }
     fn visit_memory_copy(&mut self, dst_mem: u32, src_mem: u32) -> CResult {
-        self.void_helper(
-            libcalls::memory_copy as *const () as usize,
-            &[dst_mem as i64, src_mem as i64],
-            3,
-        )
+        self.void_helper(libcalls::memory_copy as *const () as usize, &[dst_mem as i64, src_mem as i64], 3)
     }
     fn visit_memory_fill(&mut self, mem: u32) -> CResult {
-        self.void_helper(
-            libcalls::memory_fill as *const () as usize,
-            &[mem as i64],
-            3,
-        )
+        self.void_helper(libcalls::memory_fill as *const () as usize, &[mem as i64], 3)
     }
 
     // ---- constants ----
@@ -1088,10 +1038,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
 
     fn visit_ref_null(&mut self, hty: HeapType) -> CResult {
         let ty = match hty {
-            HeapType::Abstract {
-                ty: wasmparser::AbstractHeapType::Extern,
-                ..
-            } => ValType::ExternRef,
+            HeapType::Abstract { ty: wasmparser::AbstractHeapType::Extern, .. } => ValType::ExternRef,
             _ => ValType::FuncRef,
         };
         self.push_const(ty, 0);
@@ -1132,50 +1079,27 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     fn visit_table_size(&mut self, table: u32) -> CResult {
         let r = self.alloc(false);
         self.load_vm_pointer(r, offsets::VMCTX_TABLES, table);
-        self.masm
-            .asm
-            .load(LoadKind::U32, r, Mem::Base(r, offsets::TABLE_LENGTH));
+        self.masm.asm.load(LoadKind::U32, r, Mem::Base(r, offsets::TABLE_LENGTH));
         self.push_reg(I32, r);
         Ok(())
     }
     fn visit_table_grow(&mut self, table: u32) -> CResult {
-        let r = self.helper(
-            libcalls::table_grow as *const () as usize,
-            &[table as i64],
-            2,
-            false,
-        );
+        let r = self.helper(libcalls::table_grow as *const () as usize, &[table as i64], 2, false);
         self.masm.asm.mov_rr(OperandSize::S32, r, r);
         self.push_reg(I32, r);
         Ok(())
     }
     fn visit_table_fill(&mut self, table: u32) -> CResult {
-        self.void_helper(
-            libcalls::table_fill as *const () as usize,
-            &[table as i64],
-            3,
-        )
+        self.void_helper(libcalls::table_fill as *const () as usize, &[table as i64], 3)
     }
     fn visit_table_copy(&mut self, dst_table: u32, src_table: u32) -> CResult {
-        self.void_helper(
-            libcalls::table_copy as *const () as usize,
-            &[dst_table as i64, src_table as i64],
-            3,
-        )
+        self.void_helper(libcalls::table_copy as *const () as usize, &[dst_table as i64, src_table as i64], 3)
     }
     fn visit_table_init(&mut self, elem_index: u32, table: u32) -> CResult {
-        self.void_helper(
-            libcalls::table_init as *const () as usize,
-            &[table as i64, elem_index as i64],
-            3,
-        )
+        self.void_helper(libcalls::table_init as *const () as usize, &[table as i64, elem_index as i64], 3)
     }
     fn visit_elem_drop(&mut self, elem_index: u32) -> CResult {
-        self.void_helper(
-            libcalls::elem_drop as *const () as usize,
-            &[elem_index as i64],
-            0,
-        )
+        self.void_helper(libcalls::elem_drop as *const () as usize, &[elem_index as i64], 0)
     }
 }
 
@@ -1199,11 +1123,7 @@ fn store_kind_of(ty: ValType) -> StoreKind {
 
 impl FuncCompiler<'_> {
     fn env_table_type(&self, table: u32) -> ValType {
-        self.env
-            .table_elements
-            .get(table as usize)
-            .copied()
-            .unwrap_or(ValType::FuncRef)
+        self.env.table_elements.get(table as usize).copied().unwrap_or(ValType::FuncRef)
     }
 
     fn select(&mut self, ty: ValType) -> CResult {

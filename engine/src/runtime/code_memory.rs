@@ -45,12 +45,7 @@ impl CodeMemory {
             unsafe { sys::unmap(ptr.as_ptr(), mapped_len) };
             return Err(e);
         }
-        Ok(CodeMemory {
-            registration: None,
-            ptr,
-            len: code.len(),
-            mapped_len,
-        })
+        Ok(CodeMemory { registration: None, ptr, len: code.len(), mapped_len })
     }
 
     pub fn as_ptr(&self) -> *const u8 {
@@ -78,12 +73,8 @@ impl CodeMemory {
     pub fn register_traps(&mut self, trap_sites: Vec<u32>, trap_exit: usize) {
         // Unregister first so two entries for the same range never coexist.
         self.registration = None;
-        self.registration = Some(signals::register_code(
-            self.ptr.as_ptr() as usize,
-            self.len,
-            trap_sites,
-            trap_exit,
-        ));
+        self.registration =
+            Some(signals::register_code(self.ptr.as_ptr() as usize, self.len, trap_sites, trap_exit));
     }
 }
 
@@ -117,10 +108,7 @@ mod sys {
     pub fn page_size() -> usize {
         // SAFETY: sysconf has no preconditions.
         let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-        usize::try_from(size)
-            .ok()
-            .filter(|s| s.is_power_of_two())
-            .unwrap_or(4096)
+        usize::try_from(size).ok().filter(|s| s.is_power_of_two()).unwrap_or(4096)
     }
 
     pub fn map_writable(len: usize) -> Result<NonNull<u8>, Error> {
@@ -150,13 +138,8 @@ mod sys {
     /// `[ptr, ptr + len)` must be a mapping owned by the caller.
     pub unsafe fn make_executable(ptr: *mut u8, len: usize) -> Result<(), Error> {
         // SAFETY: the caller owns the range, so changing its protection affects nothing else.
-        let rc = unsafe {
-            libc::mprotect(
-                ptr.cast::<libc::c_void>(),
-                len,
-                libc::PROT_READ | libc::PROT_EXEC,
-            )
-        };
+        let rc =
+            unsafe { libc::mprotect(ptr.cast::<libc::c_void>(), len, libc::PROT_READ | libc::PROT_EXEC) };
         if rc != 0 {
             return Err(Error::Resource(format!(
                 "cannot make code executable: {}",
@@ -186,17 +169,13 @@ mod sys {
     }
 
     pub fn map_writable(_len: usize) -> Result<NonNull<u8>, Error> {
-        Err(Error::Unsupported(
-            "executable memory is only implemented on Unix".to_string(),
-        ))
+        Err(Error::Unsupported("executable memory is only implemented on Unix".to_string()))
     }
 
     /// # Safety
     /// Never called: `map_writable` always fails on this platform.
     pub unsafe fn make_executable(_ptr: *mut u8, _len: usize) -> Result<(), Error> {
-        Err(Error::Unsupported(
-            "executable memory is only implemented on Unix".to_string(),
-        ))
+        Err(Error::Unsupported("executable memory is only implemented on Unix".to_string()))
     }
 
     /// # Safety

@@ -17,7 +17,8 @@ pub(crate) enum FuncKind {
         /// Owned here so its address stays valid; machine code reads it through `vm.vmctx`.
         _context: Box<VMHostContext>,
     },
-    Wasm,
+    /// A function of a wasm instance, with its index there.
+    Wasm(u32),
 }
 
 /// `vm` must stay the first field: a `*const VMFuncRef` is also a `*const FuncInner`.
@@ -46,27 +47,13 @@ impl Func {
         ty: FuncType,
         callback: impl Fn(&[Val], &mut [Val]) -> Result<(), Trap> + 'static,
     ) -> Func {
-        let stub = store
-            .engine()
-            .trampolines()
-            .map(|t| t.host_stub)
-            .unwrap_or(0);
-        let mut context = Box::new(VMHostContext {
-            runtime: store.0.runtime(),
-            func: std::ptr::null(),
-        });
+        let stub = store.engine().trampolines().map(|t| t.host_stub).unwrap_or(0);
+        let mut context = Box::new(VMHostContext { runtime: store.0.runtime(), func: std::ptr::null() });
         let context_ptr: *mut VMHostContext = &mut *context;
         let inner = Rc::new(FuncInner {
-            vm: VMFuncRef {
-                code: stub as *const u8,
-                vmctx: context_ptr.cast(),
-                type_id: ty.type_id(),
-            },
+            vm: VMFuncRef { code: stub as *const u8, vmctx: context_ptr.cast(), type_id: ty.type_id() },
             ty,
-            kind: FuncKind::Host {
-                callback: Box::new(callback),
-                _context: context,
-            },
+            kind: FuncKind::Host { callback: Box::new(callback), _context: context },
             store: store.weak(),
         });
         // SAFETY: the context box is owned by `inner` and never moves; nothing else
@@ -81,19 +68,29 @@ impl Func {
         ty: FuncType,
         code: *const u8,
         vmctx: *mut VMContext,
+        index: u32,
     ) -> Func {
         let inner = Rc::new(FuncInner {
-            vm: VMFuncRef {
-                code,
-                vmctx: vmctx.cast(),
-                type_id: ty.type_id(),
-            },
+            vm: VMFuncRef { code, vmctx: vmctx.cast(), type_id: ty.type_id() },
             ty,
-            kind: FuncKind::Wasm,
+            kind: FuncKind::Wasm(index),
             store: store.weak(),
         });
         store.0.keep_alive(inner.clone());
         Func(inner)
+    }
+
+    /// The function's index in its instance, for wasm functions.
+    pub fn wasm_index(&self) -> Option<u32> {
+        match self.0.kind {
+            FuncKind::Wasm(i) => Some(i),
+            FuncKind::Host { .. } => None,
+        }
+    }
+
+    /// A stable identity for side tables (the funcref value).
+    pub fn id(&self) -> usize {
+        self.raw() as usize
     }
 
     pub fn ty(&self) -> FuncType {
@@ -127,39 +124,21 @@ impl Func {
 
     pub fn call(&self, params: &[Val]) -> Result<Vec<Val>> {
         let ty = &self.0.ty;
-        if params.len() != ty.params().len()
-            || params.iter().zip(ty.params()).any(|(v, t)| v.ty() != *t)
-        {
-            return Err(Error::Link(format!(
-                "arguments do not match the function's type {ty}"
-            )));
+        if params.len() != ty.params().len() || params.iter().zip(ty.params()).any(|(v, t)| v.ty() != *t) {
+            return Err(Error::Link(format!("arguments do not match the function's type {ty}")));
         }
-        let store = self
-            .0
-            .store
-            .upgrade()
-            .ok_or_else(|| Error::Link("the function's store was dropped".into()))?;
+        let store =
+            self.0.store.upgrade().ok_or_else(|| Error::Link("the function's store was dropped".into()))?;
         if let FuncKind::Host { callback, .. } = &self.0.kind {
             let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
             callback(params, &mut results).map_err(Error::Trap)?;
             return Ok(results);
         }
         let raw: Vec<u64> = params.iter().map(Val::to_raw).collect();
-        let out = invoke_raw(
-            &store,
-            self.0.vm.vmctx.cast(),
-            self.0.vm.code,
-            &raw,
-            ty.results().len(),
-        )?;
+        let out = invoke_raw(&store, self.0.vm.vmctx.cast(), self.0.vm.code, &raw, ty.results().len())?;
         // SAFETY: results of the declared types produced by validated wasm code; funcrefs
         // point at functions the store keeps alive.
-        Ok(ty
-            .results()
-            .iter()
-            .zip(out)
-            .map(|(t, r)| unsafe { Val::from_raw(*t, r) })
-            .collect())
+        Ok(ty.results().iter().zip(out).map(|(t, r)| unsafe { Val::from_raw(*t, r) }).collect())
     }
 }
 
@@ -184,9 +163,7 @@ pub(crate) fn invoke_raw(
         let marker = 0u8;
         let sp = &marker as *const u8 as u64;
         // SAFETY: as above.
-        unsafe {
-            (*runtime).stack_limit = sp.saturating_sub(store.engine.config().max_wasm_stack as u64)
-        };
+        unsafe { (*runtime).stack_limit = sp.saturating_sub(store.engine.config().max_wasm_stack as u64) };
     }
     // SAFETY: as above.
     unsafe { (*runtime).depth += 1 };
@@ -199,11 +176,9 @@ pub(crate) fn invoke_raw(
         // SAFETY: as above.
         let code = unsafe { (*runtime).trap_code };
         let trap = match TrapCode::from_u32(code) {
-            Some(TrapCode::Host) | None => store
-                .pending_trap
-                .borrow_mut()
-                .take()
-                .unwrap_or_else(|| Trap::new(TrapCode::Host)),
+            Some(TrapCode::Host) | None => {
+                store.pending_trap.borrow_mut().take().unwrap_or_else(|| Trap::new(TrapCode::Host))
+            }
             Some(c) => Trap::new(c),
         };
         return Err(Error::Trap(trap));
@@ -229,12 +204,8 @@ pub(crate) unsafe extern "C" fn host_shim(context: *const VMHostContext, area: *
     // SAFETY: the caller reserved max(np, nr) slots at `area`.
     let slots = unsafe { std::slice::from_raw_parts_mut(area, np.max(nr)) };
     // SAFETY: arguments were produced by validated wasm code for these types.
-    let params: Vec<Val> = ty
-        .params()
-        .iter()
-        .zip(slots.iter())
-        .map(|(t, r)| unsafe { Val::from_raw(*t, *r) })
-        .collect();
+    let params: Vec<Val> =
+        ty.params().iter().zip(slots.iter()).map(|(t, r)| unsafe { Val::from_raw(*t, *r) }).collect();
     let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
     let outcome = catch_unwind(AssertUnwindSafe(|| callback(&params, &mut results)));
     let trap = match outcome {

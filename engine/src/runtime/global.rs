@@ -35,12 +35,14 @@ impl Global {
     }
 
     pub(crate) fn new_raw(store: &Store, ty: GlobalType, raw: u64) -> Global {
-        let inner = Rc::new(GlobalInner {
-            vm: Box::new(UnsafeCell::new(VMGlobal { bits: raw, high: 0 })),
-            ty,
-        });
+        let inner =
+            Rc::new(GlobalInner { vm: Box::new(UnsafeCell::new(VMGlobal { bits: raw, high: 0 })), ty });
         store.0.keep_alive(inner.clone());
         Global(inner)
+    }
+
+    pub fn ptr_eq(a: &Global, b: &Global) -> bool {
+        Rc::ptr_eq(&a.0, &b.0)
     }
 
     pub fn ty(&self) -> GlobalType {

@@ -140,7 +140,7 @@ impl Instance {
                 let ty = info.func_type(index).clone();
                 // SAFETY: offsets lie within the module's code memory.
                 let entry = unsafe { code.as_ptr().add(offset as usize) };
-                funcs.push(Func::new_wasm(store, ty, entry, vmctx_ptr));
+                funcs.push(Func::new_wasm(store, ty, entry, vmctx_ptr, index));
             }
         }
         let func_ptrs: Vec<_> = funcs.iter().map(|f| f.raw()).collect();
@@ -156,17 +156,14 @@ impl Instance {
             tables.push(Table::new(store, ty.clone(), init)?);
         }
         for ty in &info.memories[info.num_imported_memories as usize..] {
-            memories.push(Memory::new(store, ty.clone())?);
+            memories.push(store.create_memory(ty)?);
         }
 
         let elems = info
             .elems
             .iter()
             .map(|seg| {
-                seg.items
-                    .iter()
-                    .map(|e| eval_const(e, &globals, &func_ptrs))
-                    .collect::<Result<Vec<u64>>>()
+                seg.items.iter().map(|e| eval_const(e, &globals, &func_ptrs)).collect::<Result<Vec<u64>>>()
             })
             .collect::<Result<Vec<_>>>()?;
 
@@ -195,10 +192,7 @@ impl Instance {
             ctx.tables = inner.table_ptrs.as_ptr();
             ctx.memories = inner.memory_ptrs.as_ptr();
             ctx.globals = inner.global_ptrs.as_ptr();
-            ctx.memory0_base = inner
-                .memories
-                .first()
-                .map_or(std::ptr::null_mut(), |m| m.data_ptr());
+            ctx.memory0_base = inner.memories.first().map_or(std::ptr::null_mut(), |m| m.data_ptr());
             ctx.instance = Rc::as_ptr(&inner).cast();
         }
         store.0.keep_alive(inner.clone());
@@ -216,11 +210,8 @@ impl Instance {
         for (i, seg) in info.elems.iter().enumerate() {
             match &seg.mode {
                 ElemMode::Active { table, offset } => {
-                    let offset =
-                        eval_const(offset, &inner.globals, &inner.func_ptrs)? as u32 as u64;
-                    inner
-                        .table_init(*table, i as u32, offset, 0, seg.items.len() as u64)
-                        .map_err(trap)?;
+                    let offset = eval_const(offset, &inner.globals, &inner.func_ptrs)? as u32 as u64;
+                    inner.table_init(*table, i as u32, offset, 0, seg.items.len() as u64).map_err(trap)?;
                     inner.elems.borrow_mut()[i] = None;
                 }
                 ElemMode::Declared => inner.elems.borrow_mut()[i] = None,
@@ -230,9 +221,7 @@ impl Instance {
         for (i, seg) in info.data.iter().enumerate() {
             if let Some((memory, offset)) = &seg.active {
                 let offset = eval_const(offset, &inner.globals, &inner.func_ptrs)? as u32 as u64;
-                inner
-                    .memory_init(*memory, i as u32, offset, 0, seg.bytes.len() as u64)
-                    .map_err(trap)?;
+                inner.memory_init(*memory, i as u32, offset, 0, seg.bytes.len() as u64).map_err(trap)?;
                 inner.dropped_data.borrow_mut()[i] = true;
             }
         }
@@ -250,14 +239,7 @@ impl Instance {
     }
 
     pub fn exports(&self) -> Vec<(String, Extern)> {
-        self.0
-            .module
-            .0
-            .info
-            .exports
-            .iter()
-            .map(|(n, e)| (n.clone(), self.entity(*e)))
-            .collect()
+        self.0.module.0.info.exports.iter().map(|(n, e)| (n.clone(), self.entity(*e))).collect()
     }
 
     pub fn module(&self) -> &Module {
@@ -275,11 +257,7 @@ impl Instance {
     }
 
     /// Calls an exported function by name.
-    pub fn call(
-        &self,
-        name: &str,
-        params: &[crate::values::Val],
-    ) -> Result<Vec<crate::values::Val>> {
+    pub fn call(&self, name: &str, params: &[crate::values::Val]) -> Result<Vec<crate::values::Val>> {
         match self.get_export(name) {
             Some(Extern::Func(f)) => f.call(params),
             _ => Err(Error::Link(format!("no exported function named {name:?}"))),
@@ -288,58 +266,22 @@ impl Instance {
 }
 
 impl InstanceInner {
-    pub fn table_init(
-        &self,
-        table: u32,
-        elem: u32,
-        dst: u64,
-        src: u64,
-        len: u64,
-    ) -> Result<(), TrapCode> {
+    pub fn table_init(&self, table: u32, elem: u32, dst: u64, src: u64, len: u64) -> Result<(), TrapCode> {
         let elems = self.elems.borrow();
-        let items: &[u64] = elems
-            .get(elem as usize)
-            .and_then(|e| e.as_deref())
-            .unwrap_or(&[]);
-        let end = src
-            .checked_add(len)
-            .filter(|&e| e <= items.len() as u64)
-            .ok_or(TrapCode::TableOutOfBounds)?;
-        let t = self
-            .tables
-            .get(table as usize)
-            .ok_or(TrapCode::TableOutOfBounds)?;
+        let items: &[u64] = elems.get(elem as usize).and_then(|e| e.as_deref()).unwrap_or(&[]);
+        let end =
+            src.checked_add(len).filter(|&e| e <= items.len() as u64).ok_or(TrapCode::TableOutOfBounds)?;
+        let t = self.tables.get(table as usize).ok_or(TrapCode::TableOutOfBounds)?;
         t.init_raw(dst, &items[src as usize..end as usize])
     }
 
-    pub fn memory_init(
-        &self,
-        memory: u32,
-        data: u32,
-        dst: u64,
-        src: u64,
-        len: u64,
-    ) -> Result<(), TrapCode> {
+    pub fn memory_init(&self, memory: u32, data: u32, dst: u64, src: u64, len: u64) -> Result<(), TrapCode> {
         let info = &self.module.0.info;
-        let dropped = self
-            .dropped_data
-            .borrow()
-            .get(data as usize)
-            .copied()
-            .unwrap_or(true);
-        let bytes: &[u8] = if dropped {
-            &[]
-        } else {
-            &info.data[data as usize].bytes
-        };
-        let end = src
-            .checked_add(len)
-            .filter(|&e| e <= bytes.len() as u64)
-            .ok_or(TrapCode::MemoryOutOfBounds)?;
-        let m = self
-            .memories
-            .get(memory as usize)
-            .ok_or(TrapCode::MemoryOutOfBounds)?;
+        let dropped = self.dropped_data.borrow().get(data as usize).copied().unwrap_or(true);
+        let bytes: &[u8] = if dropped { &[] } else { &info.data[data as usize].bytes };
+        let end =
+            src.checked_add(len).filter(|&e| e <= bytes.len() as u64).ok_or(TrapCode::MemoryOutOfBounds)?;
+        let m = self.memories.get(memory as usize).ok_or(TrapCode::MemoryOutOfBounds)?;
         m.write(dst, &bytes[src as usize..end as usize])
     }
 }

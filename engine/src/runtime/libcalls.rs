@@ -29,22 +29,13 @@ fn status(r: Result<(), TrapCode>) -> u32 {
 pub unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, mem: u32, delta: u32) -> u32 {
     // SAFETY: called by compiled code with its own vmctx.
     let i = unsafe { instance(vmctx) };
-    i.memories
-        .get(mem as usize)
-        .and_then(|m| m.grow(delta as u64))
-        .map_or(u32::MAX, |old| old as u32)
+    i.memories.get(mem as usize).and_then(|m| m.grow(delta as u64)).map_or(u32::MAX, |old| old as u32)
 }
 
 /// # Safety
 /// Called only by compiled code, with the vmctx of a live instance and indices the
 /// validator checked.
-pub unsafe extern "C" fn memory_fill(
-    vmctx: *mut VMContext,
-    mem: u32,
-    dst: u32,
-    val: u32,
-    len: u32,
-) -> u32 {
+pub unsafe extern "C" fn memory_fill(vmctx: *mut VMContext, mem: u32, dst: u32, val: u32, len: u32) -> u32 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
     status(i.memories[mem as usize].fill(dst as u64, val as u8, len as u64))
@@ -103,12 +94,7 @@ pub unsafe extern "C" fn data_drop(vmctx: *mut VMContext, data: u32) -> u32 {
 /// # Safety
 /// Called only by compiled code, with the vmctx of a live instance and indices the
 /// validator checked.
-pub unsafe extern "C" fn table_grow(
-    vmctx: *mut VMContext,
-    table: u32,
-    init: u64,
-    delta: u32,
-) -> u32 {
+pub unsafe extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, init: u64, delta: u32) -> u32 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
     i.tables
@@ -120,13 +106,7 @@ pub unsafe extern "C" fn table_grow(
 /// # Safety
 /// Called only by compiled code, with the vmctx of a live instance and indices the
 /// validator checked.
-pub unsafe extern "C" fn table_fill(
-    vmctx: *mut VMContext,
-    table: u32,
-    dst: u32,
-    val: u64,
-    len: u32,
-) -> u32 {
+pub unsafe extern "C" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u32, val: u64, len: u32) -> u32 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
     status(i.tables[table as usize].fill_raw(dst as u64, val, len as u64))
@@ -146,9 +126,7 @@ pub unsafe extern "C" fn table_copy(
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
     let (d, s) = (&i.tables[dst_table as usize], &i.tables[src_table as usize]);
-    status(Table::copy_within_or_from(
-        d, s, dst as u64, src as u64, len as u64,
-    ))
+    status(Table::copy_within_or_from(d, s, dst as u64, src as u64, len as u64))
 }
 
 /// # Safety

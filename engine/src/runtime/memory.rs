@@ -57,9 +57,8 @@ impl LinearMemory {
                 "memory minimum of {initial_pages} pages exceeds the limit of {MAX_PAGES_32} pages"
             )));
         }
-        let reservation_len = usize::try_from(RESERVATION).map_err(|_| {
-            Error::Unsupported("linear memories need a 64-bit address space".to_string())
-        })?;
+        let reservation_len = usize::try_from(RESERVATION)
+            .map_err(|_| Error::Unsupported("linear memories need a 64-bit address space".to_string()))?;
         let base = sys::reserve(reservation_len)?;
         let initial_bytes = initial_pages * WASM_PAGE_SIZE;
         if initial_bytes > 0 {
@@ -71,10 +70,7 @@ impl LinearMemory {
                 return Err(e);
             }
         }
-        let vm = Box::new(VMMemory {
-            base: base.as_ptr(),
-            length: initial_bytes,
-        });
+        let vm = Box::new(VMMemory { base: base.as_ptr(), length: initial_bytes });
         Ok(LinearMemory {
             base,
             vm: NonNull::from(Box::leak(vm)),
@@ -120,9 +116,7 @@ impl LinearMemory {
             return Some(old_pages);
         }
         let new_pages = old_pages.checked_add(delta_pages)?;
-        let limit = self
-            .maximum
-            .map_or(MAX_PAGES_32, |max| max.min(MAX_PAGES_32));
+        let limit = self.maximum.map_or(MAX_PAGES_32, |max| max.min(MAX_PAGES_32));
         if new_pages > limit {
             return None;
         }
@@ -130,12 +124,8 @@ impl LinearMemory {
         let delta_bytes = delta_pages * WASM_PAGE_SIZE;
         // SAFETY: `new_pages` is at most 65536, so `[old_bytes, old_bytes + delta_bytes)`
         // ends at or below 4 GiB, well inside the reservation, which we own exclusively.
-        let committed = unsafe {
-            sys::commit(
-                self.base.as_ptr().add(old_bytes as usize),
-                delta_bytes as usize,
-            )
-        };
+        let committed =
+            unsafe { sys::commit(self.base.as_ptr().add(old_bytes as usize), delta_bytes as usize) };
         if committed.is_err() {
             return None;
         }
@@ -231,13 +221,8 @@ mod sys {
     /// The range must lie inside a reservation owned by the caller.
     pub unsafe fn commit(ptr: *mut u8, len: usize) -> Result<(), Error> {
         // SAFETY: the caller owns the range, so changing its protection affects nothing else.
-        let rc = unsafe {
-            libc::mprotect(
-                ptr.cast::<libc::c_void>(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-            )
-        };
+        let rc =
+            unsafe { libc::mprotect(ptr.cast::<libc::c_void>(), len, libc::PROT_READ | libc::PROT_WRITE) };
         if rc != 0 {
             return Err(Error::Resource(format!(
                 "cannot commit {len} bytes of linear memory: {}",
@@ -265,17 +250,13 @@ mod sys {
     use std::ptr::NonNull;
 
     pub fn reserve(_len: usize) -> Result<NonNull<u8>, Error> {
-        Err(Error::Unsupported(
-            "linear memories are only implemented on Unix".to_string(),
-        ))
+        Err(Error::Unsupported("linear memories are only implemented on Unix".to_string()))
     }
 
     /// # Safety
     /// Never called: `reserve` always fails on this platform.
     pub unsafe fn commit(_ptr: *mut u8, _len: usize) -> Result<(), Error> {
-        Err(Error::Unsupported(
-            "linear memories are only implemented on Unix".to_string(),
-        ))
+        Err(Error::Unsupported("linear memories are only implemented on Unix".to_string()))
     }
 
     /// # Safety
@@ -362,14 +343,8 @@ mod tests {
 
     #[test]
     fn invalid_limits_are_rejected() {
-        assert!(matches!(
-            LinearMemory::new(3, Some(2)),
-            Err(Error::Resource(_))
-        ));
-        assert!(matches!(
-            LinearMemory::new(MAX_PAGES_32 + 1, None),
-            Err(Error::Resource(_))
-        ));
+        assert!(matches!(LinearMemory::new(3, Some(2)), Err(Error::Resource(_))));
+        assert!(matches!(LinearMemory::new(MAX_PAGES_32 + 1, None), Err(Error::Resource(_))));
     }
 
     #[test]

@@ -70,13 +70,7 @@ pub fn register_code(
     trap_sites.sort_unstable();
     trap_sites.dedup();
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    let region = Arc::new(Region {
-        id,
-        start,
-        end: start.saturating_add(len),
-        trap_sites,
-        trap_exit,
-    });
+    let region = Arc::new(Region { id, start, end: start.saturating_add(len), trap_sites, trap_exit });
     update(move |regions| {
         let at = regions.partition_point(|r| r.start <= region.start);
         regions.insert(at, region);
@@ -88,9 +82,7 @@ pub fn register_code(
 fn update(change: impl FnOnce(&mut Snapshot)) {
     // A panic while holding the lock cannot leave the published snapshot inconsistent (it
     // is replaced atomically), so a poisoned lock is safe to reuse.
-    let _guard = WRITER
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _guard = WRITER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let current = CURRENT.load(Ordering::SeqCst);
     let mut next: Snapshot = if current.is_null() {
         Vec::new()
@@ -99,11 +91,7 @@ fn update(change: impl FnOnce(&mut Snapshot)) {
         unsafe { (*current).clone() }
     };
     change(&mut next);
-    let next = if next.is_empty() {
-        std::ptr::null_mut()
-    } else {
-        Box::into_raw(Box::new(next))
-    };
+    let next = if next.is_empty() { std::ptr::null_mut() } else { Box::into_raw(Box::new(next)) };
     let old = CURRENT.swap(next, Ordering::SeqCst);
     // A reader that registered itself after the swap (in the SeqCst order) loads the new
     // pointer; one that registered before is still counted here. So once the count has been
@@ -121,10 +109,7 @@ fn update(change: impl FnOnce(&mut Snapshot)) {
 
 /// If `pc` is a registered trap site, the address to resume at. Async-signal-safe: no
 /// allocation, no locks, no panics.
-#[cfg_attr(
-    not(all(target_arch = "x86_64", target_os = "linux")),
-    allow(dead_code)
-)]
+#[cfg_attr(not(all(target_arch = "x86_64", target_os = "linux")), allow(dead_code))]
 pub(crate) fn trap_exit_for(pc: usize) -> Option<usize> {
     ACTIVE_READERS.fetch_add(1, Ordering::SeqCst);
     let current = CURRENT.load(Ordering::SeqCst);
@@ -147,11 +132,7 @@ fn lookup(regions: &[Arc<Region>], pc: usize) -> Option<usize> {
         return None;
     }
     let offset = u32::try_from(pc - region.start).ok()?;
-    region
-        .trap_sites
-        .binary_search(&offset)
-        .ok()
-        .map(|_| region.trap_exit)
+    region.trap_sites.binary_search(&offset).ok().map(|_| region.trap_exit)
 }
 
 /// Installs the SIGSEGV and SIGBUS handlers. Idempotent. Does nothing on platforms the
@@ -182,14 +163,10 @@ mod imp {
         flags: AtomicI32,
     }
 
-    static PREV_SEGV: Previous = Previous {
-        handler: AtomicUsize::new(libc::SIG_DFL),
-        flags: AtomicI32::new(0),
-    };
-    static PREV_BUS: Previous = Previous {
-        handler: AtomicUsize::new(libc::SIG_DFL),
-        flags: AtomicI32::new(0),
-    };
+    static PREV_SEGV: Previous =
+        Previous { handler: AtomicUsize::new(libc::SIG_DFL), flags: AtomicI32::new(0) };
+    static PREV_BUS: Previous =
+        Previous { handler: AtomicUsize::new(libc::SIG_DFL), flags: AtomicI32::new(0) };
 
     pub fn install() {
         // SAFETY: called once, under `Once`; `install_one` only calls `sigaction`.
@@ -337,11 +314,7 @@ mod imp {
             }
             // SAFETY: `page` is within the mapping.
             let stack = unsafe { mapping.cast::<u8>().add(page).cast::<libc::c_void>() };
-            Some(AltStack {
-                mapping,
-                mapping_len,
-                stack,
-            })
+            Some(AltStack { mapping, mapping_len, stack })
         }
     }
 
@@ -390,11 +363,7 @@ mod imp {
             return;
         }
         let Some(stack) = AltStack::new() else { return };
-        let request = libc::stack_t {
-            ss_sp: stack.stack,
-            ss_flags: 0,
-            ss_size: ALT_STACK_SIZE,
-        };
+        let request = libc::stack_t { ss_sp: stack.stack, ss_flags: 0, ss_size: ALT_STACK_SIZE };
         // SAFETY: `request` describes a writable mapping that `stack` keeps alive for as long
         // as it is installed: the thread-local owner disables it before unmapping.
         if unsafe { libc::sigaltstack(&request, std::ptr::null_mut()) } != 0 {
@@ -565,10 +534,7 @@ mod tests {
             let pid = unsafe { libc::fork() };
             assert!(pid >= 0, "fork failed");
             if pid == 0 {
-                let no_core = libc::rlimit {
-                    rlim_cur: 0,
-                    rlim_max: 0,
-                };
+                let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
                 // SAFETY: setrlimit and _exit are async-signal-safe.
                 unsafe { libc::setrlimit(libc::RLIMIT_CORE, &no_core) };
                 crash();

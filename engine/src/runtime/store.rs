@@ -4,8 +4,11 @@
 //! nothing a store created is freed before the store itself.
 
 use super::vmcontext::VMRuntime;
+use super::wasm_memory::Memory;
 use crate::engine::Engine;
+use crate::error::Result;
 use crate::trap::Trap;
+use crate::types::MemoryType;
 use std::any::Any;
 use std::cell::{RefCell, UnsafeCell};
 use std::rc::{Rc, Weak};
@@ -16,7 +19,11 @@ pub(crate) struct StoreInner {
     /// A host function's trap, waiting for the entry trampoline to return.
     pub pending_trap: RefCell<Option<Trap>>,
     objects: RefCell<Vec<Rc<dyn Any>>>,
+    memory_creator: RefCell<Option<Rc<MemoryCreator>>>,
 }
+
+/// Creates the memories modules define, when the embedder wants to own their bytes.
+pub type MemoryCreator = dyn Fn(&Store, &MemoryType) -> Result<Memory>;
 
 impl StoreInner {
     pub fn runtime(&self) -> *mut VMRuntime {
@@ -38,11 +45,31 @@ impl Store {
             runtime: Box::new(UnsafeCell::new(VMRuntime::default())),
             pending_trap: RefCell::new(None),
             objects: RefCell::new(Vec::new()),
+            memory_creator: RefCell::new(None),
         }))
     }
 
     pub fn engine(&self) -> &Engine {
         &self.0.engine
+    }
+
+    /// Memories that instances of this store define are created by `creator` instead of
+    /// being reserved by the engine (the JS API uses this so that Boa owns the bytes).
+    pub fn set_memory_creator(&self, creator: impl Fn(&Store, &MemoryType) -> Result<Memory> + 'static) {
+        *self.0.memory_creator.borrow_mut() = Some(Rc::new(creator));
+    }
+
+    pub(crate) fn create_memory(&self, ty: &MemoryType) -> Result<Memory> {
+        let creator = self.0.memory_creator.borrow().clone();
+        match creator {
+            Some(create) => create(self, ty),
+            None => Memory::new(self, ty.clone()),
+        }
+    }
+
+    /// Whether two handles name the same store.
+    pub fn ptr_eq(a: &Store, b: &Store) -> bool {
+        Rc::ptr_eq(&a.0, &b.0)
     }
 
     pub(crate) fn weak(&self) -> Weak<StoreInner> {

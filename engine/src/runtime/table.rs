@@ -32,36 +32,25 @@ impl std::fmt::Debug for Table {
 impl Table {
     pub fn new(store: &Store, ty: TableType, init: Val) -> Result<Table> {
         if init.ty() != ty.element {
-            return Err(Error::Link(
-                "table initial value does not match the element type".into(),
-            ));
+            return Err(Error::Link("table initial value does not match the element type".into()));
         }
         if ty.minimum > MAX_TABLE_ELEMENTS {
-            return Err(Error::Resource(format!(
-                "table of {} elements is too large",
-                ty.minimum
-            )));
+            return Err(Error::Resource(format!("table of {} elements is too large", ty.minimum)));
         }
         let mut elements = vec![init.to_raw(); ty.minimum as usize];
-        let vm = Box::new(UnsafeCell::new(VMTable {
-            base: elements.as_mut_ptr(),
-            length: ty.minimum,
-        }));
-        let inner = Rc::new(TableInner {
-            vm,
-            elements: RefCell::new(elements),
-            size: Cell::new(ty.minimum),
-            ty,
-        });
+        let vm = Box::new(UnsafeCell::new(VMTable { base: elements.as_mut_ptr(), length: ty.minimum }));
+        let inner =
+            Rc::new(TableInner { vm, elements: RefCell::new(elements), size: Cell::new(ty.minimum), ty });
         store.0.keep_alive(inner.clone());
         Ok(Table(inner))
     }
 
     pub fn ty(&self) -> TableType {
-        TableType {
-            minimum: self.size(),
-            ..self.0.ty.clone()
-        }
+        TableType { minimum: self.size(), ..self.0.ty.clone() }
+    }
+
+    pub fn ptr_eq(a: &Table, b: &Table) -> bool {
+        Rc::ptr_eq(&a.0, &b.0)
     }
 
     pub fn size(&self) -> u64 {
@@ -80,12 +69,9 @@ impl Table {
 
     pub fn set(&self, index: u64, value: Val) -> Result<()> {
         if value.ty() != self.0.ty.element {
-            return Err(Error::Link(
-                "value does not match the table's element type".into(),
-            ));
+            return Err(Error::Link("value does not match the table's element type".into()));
         }
-        self.set_raw(index, value.to_raw())
-            .map_err(|c| Error::Trap(crate::trap::Trap::new(c)))
+        self.set_raw(index, value.to_raw()).map_err(|c| Error::Trap(crate::trap::Trap::new(c)))
     }
 
     /// Grows by `delta` elements set to `init`; returns the old size, or None.
@@ -116,9 +102,7 @@ impl Table {
 
     pub(crate) fn set_raw(&self, index: u64, raw: u64) -> Result<(), TrapCode> {
         let mut e = self.0.elements.borrow_mut();
-        let slot = e
-            .get_mut(index as usize)
-            .ok_or(TrapCode::TableOutOfBounds)?;
+        let slot = e.get_mut(index as usize).ok_or(TrapCode::TableOutOfBounds)?;
         *slot = raw;
         Ok(())
     }
@@ -126,10 +110,8 @@ impl Table {
     /// Fills `[dst, dst+len)`; bounds are checked before anything is written.
     pub(crate) fn fill_raw(&self, dst: u64, raw: u64, len: u64) -> Result<(), TrapCode> {
         let mut e = self.0.elements.borrow_mut();
-        let end = dst
-            .checked_add(len)
-            .filter(|&end| end <= e.len() as u64)
-            .ok_or(TrapCode::TableOutOfBounds)?;
+        let end =
+            dst.checked_add(len).filter(|&end| end <= e.len() as u64).ok_or(TrapCode::TableOutOfBounds)?;
         e[dst as usize..end as usize].fill(raw);
         Ok(())
     }
@@ -153,8 +135,7 @@ impl Table {
         } else {
             let from = src.0.elements.borrow();
             let mut to = dst.0.elements.borrow_mut();
-            to[d as usize..(d + len) as usize]
-                .copy_from_slice(&from[s as usize..(s + len) as usize]);
+            to[d as usize..(d + len) as usize].copy_from_slice(&from[s as usize..(s + len) as usize]);
         }
         Ok(())
     }

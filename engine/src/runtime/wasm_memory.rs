@@ -9,8 +9,87 @@ use crate::types::MemoryType;
 use std::cell::RefCell;
 use std::rc::Rc;
 
+/// Bytes owned by the embedder (for example a JavaScript ArrayBuffer's block), reserved
+/// up to `capacity` so they never move.
+struct ExternalBytes {
+    vm: Box<VMMemory>,
+    capacity: u64,
+    maximum_pages: Option<u64>,
+    /// Makes `[old, new)` bytes valid and zeroed; false if it cannot.
+    on_grow: Box<dyn Fn(u64, u64) -> bool>,
+}
+
+enum Backing {
+    Reserved(LinearMemory),
+    External(ExternalBytes),
+}
+
+impl Backing {
+    fn size_bytes(&self) -> u64 {
+        match self {
+            Backing::Reserved(m) => m.size_bytes(),
+            Backing::External(e) => e.vm.length,
+        }
+    }
+
+    fn base(&self) -> *mut u8 {
+        match self {
+            Backing::Reserved(m) => m.base(),
+            Backing::External(e) => e.vm.base,
+        }
+    }
+
+    fn grow(&mut self, delta_pages: u64) -> Option<u64> {
+        match self {
+            Backing::Reserved(m) => m.grow(delta_pages),
+            Backing::External(e) => {
+                let old_pages = e.vm.length / WASM_PAGE_SIZE;
+                let new_pages = old_pages.checked_add(delta_pages)?;
+                let limit =
+                    e.maximum_pages.unwrap_or(super::memory::MAX_PAGES_32).min(super::memory::MAX_PAGES_32);
+                let new_len = new_pages * WASM_PAGE_SIZE;
+                if new_pages > limit || new_len > e.capacity {
+                    return None;
+                }
+                if !(e.on_grow)(e.vm.length, new_len) {
+                    return None;
+                }
+                e.vm.length = new_len;
+                Some(old_pages)
+            }
+        }
+    }
+
+    fn data(&self) -> &[u8] {
+        match self {
+            Backing::Reserved(m) => m.data(),
+            // SAFETY: the embedder guarantees `length` initialized bytes at `base` for
+            // the memory's lifetime (see `Memory::new_external`).
+            Backing::External(e) => unsafe { std::slice::from_raw_parts(e.vm.base, e.vm.length as usize) },
+        }
+    }
+
+    fn data_mut(&mut self) -> &mut [u8] {
+        match self {
+            Backing::Reserved(m) => m.data_mut(),
+            // SAFETY: as in `data`; `&mut self` excludes other Rust borrows, and wasm
+            // code does not run while Rust holds this slice.
+            Backing::External(e) => unsafe {
+                std::slice::from_raw_parts_mut(e.vm.base, e.vm.length as usize)
+            },
+        }
+    }
+
+    fn vm(&mut self) -> *mut VMMemory {
+        match self {
+            Backing::Reserved(m) => m.vm(),
+            Backing::External(e) => &mut *e.vm,
+        }
+    }
+}
+
 pub(crate) struct MemoryInner {
-    pub linear: RefCell<LinearMemory>,
+    linear: RefCell<Backing>,
     pub ty: MemoryType,
     vm: *mut VMMemory,
 }
@@ -32,25 +111,55 @@ impl Memory {
             }
         }
         let linear = LinearMemory::new(ty.minimum, ty.maximum)?;
-        let vm = linear.vm();
-        let inner = Rc::new(MemoryInner {
-            linear: RefCell::new(linear),
-            ty,
-            vm,
-        });
+        Ok(Self::with_backing(store, ty, Backing::Reserved(linear)))
+    }
+
+    /// A memory over bytes the embedder owns, such as a JavaScript ArrayBuffer's block.
+    /// Code using it must be compiled with `Config::explicit_bounds_checks`.
+    ///
+    /// # Safety
+    /// `base` must point to `capacity` bytes that stay allocated, at the same address,
+    /// for as long as the store lives (the closure may own them), with the first
+    /// `ty.minimum` pages initialized; `on_grow(old, new)` must make `[old, new)` valid
+    /// and zeroed without moving them, or return false.
+    pub unsafe fn new_external(
+        store: &Store,
+        ty: MemoryType,
+        base: *mut u8,
+        capacity: u64,
+        on_grow: impl Fn(u64, u64) -> bool + 'static,
+    ) -> Result<Memory> {
+        let length = ty.minimum.checked_mul(WASM_PAGE_SIZE).filter(|&l| l <= capacity);
+        let Some(length) = length else {
+            return Err(Error::Resource("initial memory size exceeds the provided capacity".into()));
+        };
+        let external = ExternalBytes {
+            vm: Box::new(VMMemory { base, length }),
+            capacity,
+            maximum_pages: ty.maximum,
+            on_grow: Box::new(on_grow),
+        };
+        Ok(Self::with_backing(store, ty, Backing::External(external)))
+    }
+
+    fn with_backing(store: &Store, ty: MemoryType, mut backing: Backing) -> Memory {
+        let vm = backing.vm();
+        let inner = Rc::new(MemoryInner { linear: RefCell::new(backing), ty, vm });
         store.0.keep_alive(inner.clone());
-        Ok(Memory(inner))
+        Memory(inner)
+    }
+
+    /// Whether two handles name the same memory.
+    pub fn ptr_eq(a: &Memory, b: &Memory) -> bool {
+        Rc::ptr_eq(&a.0, &b.0)
     }
 
     pub fn ty(&self) -> MemoryType {
-        MemoryType {
-            minimum: self.size_pages(),
-            maximum: self.0.ty.maximum,
-        }
+        MemoryType { minimum: self.size_pages(), maximum: self.0.ty.maximum }
     }
 
     pub fn size_pages(&self) -> u64 {
-        self.0.linear.borrow().size_pages()
+        self.size_bytes() / WASM_PAGE_SIZE
     }
 
     pub fn size_bytes(&self) -> u64 {
@@ -96,10 +205,8 @@ impl Memory {
     pub(crate) fn fill(&self, dst: u64, value: u8, len: u64) -> Result<(), TrapCode> {
         let mut m = self.0.linear.borrow_mut();
         let data = m.data_mut();
-        let end = dst
-            .checked_add(len)
-            .filter(|&e| e <= data.len() as u64)
-            .ok_or(TrapCode::MemoryOutOfBounds)?;
+        let end =
+            dst.checked_add(len).filter(|&e| e <= data.len() as u64).ok_or(TrapCode::MemoryOutOfBounds)?;
         data[dst as usize..end as usize].fill(value);
         Ok(())
     }
@@ -112,19 +219,14 @@ impl Memory {
         len: u64,
     ) -> Result<(), TrapCode> {
         let oob = TrapCode::MemoryOutOfBounds;
-        if dst
-            .checked_add(len)
-            .is_none_or(|e| e > dst_mem.size_bytes())
-            || src
-                .checked_add(len)
-                .is_none_or(|e| e > src_mem.size_bytes())
+        if dst.checked_add(len).is_none_or(|e| e > dst_mem.size_bytes())
+            || src.checked_add(len).is_none_or(|e| e > src_mem.size_bytes())
         {
             return Err(oob);
         }
         if Rc::ptr_eq(&dst_mem.0, &src_mem.0) {
             let mut m = dst_mem.0.linear.borrow_mut();
-            m.data_mut()
-                .copy_within(src as usize..(src + len) as usize, dst as usize);
+            m.data_mut().copy_within(src as usize..(src + len) as usize, dst as usize);
         } else {
             let from = src_mem.0.linear.borrow();
             let mut to = dst_mem.0.linear.borrow_mut();

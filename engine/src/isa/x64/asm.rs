@@ -147,9 +147,7 @@ impl Default for Assembler {
 
 impl Assembler {
     pub fn new() -> Assembler {
-        Assembler {
-            ops: VecAssembler::new(0),
-        }
+        Assembler { ops: VecAssembler::new(0) }
     }
 
     pub fn offset(&self) -> u32 {
@@ -225,11 +223,7 @@ impl Assembler {
 
     /// The offset a bound label resolved to.
     pub fn label_offset(&self, label: DynamicLabel) -> Option<u32> {
-        self.ops
-            .labels()
-            .resolve_dynamic(label)
-            .ok()
-            .map(|o| o.0 as u32)
+        self.ops.labels().resolve_dynamic(label).ok().map(|o| o.0 as u32)
     }
 
     pub fn ret(&mut self) {
@@ -544,13 +538,7 @@ impl Assembler {
         }
     }
 
-    pub fn bitcount(
-        &mut self,
-        op: crate::compiler::masm::BitCountOp,
-        size: OperandSize,
-        dst: Reg,
-        src: Reg,
-    ) {
+    pub fn bitcount(&mut self, op: crate::compiler::masm::BitCountOp, size: OperandSize, dst: Reg, src: Reg) {
         use crate::compiler::masm::BitCountOp::*;
         let (d, s) = (dst.hw(), src.hw());
         match (op, size) {

@@ -112,20 +112,13 @@ impl Masm {
 
     /// Resolves labels and jump tables.
     pub fn finish(self) -> Result<FunctionCode, crate::error::Error> {
-        let internal = |what: &str| {
-            crate::error::Error::Unsupported(format!("internal compiler error: {what}"))
-        };
+        let internal =
+            |what: &str| crate::error::Error::Unsupported(format!("internal compiler error: {what}"));
         let mut patches = Vec::new();
         for (table, targets) in &self.jump_tables {
-            let base = self
-                .asm
-                .label_offset(*table)
-                .ok_or_else(|| internal("unbound jump table"))?;
+            let base = self.asm.label_offset(*table).ok_or_else(|| internal("unbound jump table"))?;
             for (i, t) in targets.iter().enumerate() {
-                let at = self
-                    .asm
-                    .label_offset(*t)
-                    .ok_or_else(|| internal("unbound jump target"))?;
+                let at = self.asm.label_offset(*t).ok_or_else(|| internal("unbound jump target"))?;
                 patches.push((base as usize + 4 * i, at as i32 - base as i32));
             }
         }
@@ -133,11 +126,7 @@ impl Masm {
         for (at, value) in patches {
             bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
         }
-        Ok(FunctionCode {
-            bytes,
-            trap_sites: self.trap_sites,
-            call_relocs: self.call_relocs,
-        })
+        Ok(FunctionCode { bytes, trap_sites: self.trap_sites, call_relocs: self.call_relocs })
     }
 
     /// Raises the trap whose code a runtime helper returned in eax, if any.
@@ -230,11 +219,8 @@ impl Masm {
             FloatBinOp::Min | FloatBinOp::Max => {
                 // minss/maxss return the second operand for NaNs and for ±0 ties;
                 // wasm wants NaN propagation and -0 < +0.
-                let (normal, unordered, done) = (
-                    self.asm.new_label(),
-                    self.asm.new_label(),
-                    self.asm.new_label(),
-                );
+                let (normal, unordered, done) =
+                    (self.asm.new_label(), self.asm.new_label(), self.asm.new_label());
                 self.asm.ucomis(d, dst, src);
                 self.asm.jcc(Cc::P, unordered);
                 self.asm.jcc(Cc::Ne, normal);
@@ -361,11 +347,7 @@ impl Masm {
                     self.asm.xorp(d, FLOAT_SCRATCH, FLOAT_SCRATCH);
                     self.asm.ucomis(d, src, FLOAT_SCRATCH);
                     self.asm.jcc(Cc::B, resume);
-                    let max = if to == OperandSize::S32 {
-                        i32::MAX as i64
-                    } else {
-                        i64::MAX
-                    };
+                    let max = if to == OperandSize::S32 { i32::MAX as i64 } else { i64::MAX };
                     self.asm.mov_ri(dst, max);
                     self.asm.jmp(resume);
                     self.asm.bind(nan);
@@ -396,8 +378,7 @@ impl Masm {
                 // Convert through 64 bits: every valid input lands in [0, 2^32).
                 self.asm.cvtt_float_to_int(d, OperandSize::S64, dst, src);
                 self.asm.mov_rr(OperandSize::S64, SCRATCH, dst);
-                self.asm
-                    .shift_ri(ShiftOp::ShrU, OperandSize::S64, SCRATCH, 32);
+                self.asm.shift_ri(ShiftOp::ShrU, OperandSize::S64, SCRATCH, 32);
                 self.asm.jcc(Cc::Ne, slow);
                 self.asm.bind(done);
                 let resume = self.asm.new_label();
@@ -490,8 +471,7 @@ impl Masm {
                 // Halve with the low bit folded in (round to odd) so the final doubling
                 // rounds exactly once.
                 self.asm.mov_rr(OperandSize::S64, SCRATCH, src);
-                self.asm
-                    .shift_ri(ShiftOp::ShrU, OperandSize::S64, SCRATCH, 1);
+                self.asm.shift_ri(ShiftOp::ShrU, OperandSize::S64, SCRATCH, 1);
                 self.asm.alu_ri(AluOp::And, OperandSize::S64, src, 1);
                 self.asm.alu_rr(AluOp::Or, OperandSize::S64, SCRATCH, src);
                 self.asm.cvt_int_to_float(d, OperandSize::S64, dst, SCRATCH);

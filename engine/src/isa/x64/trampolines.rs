@@ -54,22 +54,10 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
         a.push(r);
     }
     a.mov_rr(OperandSize::S64, R15, RDI);
-    a.load(
-        LoadKind::I64,
-        R14,
-        Mem::Base(R15, offsets::VMCTX_MEMORY0_BASE),
-    );
-    a.load(
-        LoadKind::I64,
-        SCRATCH,
-        Mem::Base(R15, offsets::VMCTX_RUNTIME),
-    );
+    a.load(LoadKind::I64, R14, Mem::Base(R15, offsets::VMCTX_MEMORY0_BASE));
+    a.load(LoadKind::I64, SCRATCH, Mem::Base(R15, offsets::VMCTX_RUNTIME));
     a.push_mem(Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP));
-    a.store(
-        StoreKind::I64,
-        Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP),
-        RSP,
-    );
+    a.store(StoreKind::I64, Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP), RSP);
     a.mov_rr(OperandSize::S64, RBX, RDX);
     a.mov_rr(OperandSize::S64, R12, RCX);
     // Argument area: nslots * 8 rounded up to keep rsp 16-byte aligned.
@@ -102,16 +90,8 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.bind(tail);
     a.lea(RSP, Mem::Base(RBP, -ENTRY_SAVE_AREA));
     a.pop(RCX);
-    a.load(
-        LoadKind::I64,
-        SCRATCH,
-        Mem::Base(R15, offsets::VMCTX_RUNTIME),
-    );
-    a.store(
-        StoreKind::I64,
-        Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP),
-        RCX,
-    );
+    a.load(LoadKind::I64, SCRATCH, Mem::Base(R15, offsets::VMCTX_RUNTIME));
+    a.store(StoreKind::I64, Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP), RCX);
     for r in [R15, R14, R13, R12, RBX, RBP] {
         a.pop(r);
     }
@@ -122,21 +102,9 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     let trap_exit_at = a.offset();
     let trap_exit_label = a.new_label();
     a.bind(trap_exit_label);
-    a.load(
-        LoadKind::I64,
-        SCRATCH,
-        Mem::Base(R15, offsets::VMCTX_RUNTIME),
-    );
-    a.store(
-        StoreKind::I32,
-        Mem::Base(SCRATCH, offsets::RUNTIME_TRAP_CODE),
-        RSI,
-    );
-    a.load(
-        LoadKind::I64,
-        RSP,
-        Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP),
-    );
+    a.load(LoadKind::I64, SCRATCH, Mem::Base(R15, offsets::VMCTX_RUNTIME));
+    a.store(StoreKind::I32, Mem::Base(SCRATCH, offsets::RUNTIME_TRAP_CODE), RSI);
+    a.load(LoadKind::I64, RSP, Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP));
     a.lea(RBP, Mem::Base(RSP, ENTRY_SAVE_AREA));
     a.mov_ri(RAX, 1);
     a.jmp(tail);
@@ -159,9 +127,7 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.bind(host_trapped);
     a.mov_rr(OperandSize::S32, RSI, RAX);
     a.jmp(trap_exit_label);
-    let code_bytes = a
-        .finish()
-        .map_err(|e| Error::Resource(format!("assembling trampolines: {e}")))?;
+    let code_bytes = a.finish().map_err(|e| Error::Resource(format!("assembling trampolines: {e}")))?;
     let code = CodeMemory::new(&code_bytes)?;
     let base = code.as_ptr() as usize;
     let trap_exit = base + trap_exit_at as usize;
@@ -169,10 +135,5 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     // that lives as long as the process (the OnceLock never drops it), and the code
     // follows the System V ABI of `EntryFn`.
     let entry = unsafe { std::mem::transmute::<usize, EntryFn>(base + entry_at as usize) };
-    Ok(Trampolines {
-        _code: code,
-        entry,
-        trap_exit,
-        host_stub: base + host_stub_at as usize,
-    })
+    Ok(Trampolines { _code: code, entry, trap_exit, host_stub: base + host_stub_at as usize })
 }
