@@ -1,3 +1,235 @@
-use iced_x86 as _;
-use sidewinder_engine as _;
-use wat as _;
+//! Snapshot tests of the machine code the compiler emits for a few opcodes.
+//!
+//! Each case compiles a tiny module, takes one function's bytes with
+//! `Module::function_code`, disassembles them with iced-x86 (Intel syntax) and compares
+//! the listing with `tests/snapshots/<name>.txt`.
+//!
+//! - A missing snapshot is written and the test passes (with a note on stderr).
+//! - `SIDEWINDER_BLESS=1` rewrites every snapshot.
+//! - Otherwise a mismatch fails with a line diff.
+//!
+//! Absolute addresses of runtime code (the trap exit, runtime helpers) differ from run to
+//! run, so a `mov r11, imm64` that feeds a following `jmp r11`/`call r11` is printed as
+//! `mov r11, <runtime address>`.
+
+use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, Mnemonic, OpKind, Register};
+use sidewinder_engine::{Engine, Module};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+fn disassemble(code: &[u8]) -> String {
+    let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
+    let mut formatter = IntelFormatter::new();
+    formatter.options_mut().set_hex_prefix("0x");
+    formatter.options_mut().set_hex_suffix("");
+    formatter.options_mut().set_uppercase_hex(false);
+    formatter.options_mut().set_first_operand_char_index(8);
+    let instructions: Vec<Instruction> = decoder.iter().collect();
+    let mut out = String::new();
+    for (i, ins) in instructions.iter().enumerate() {
+        let start = ins.ip() as usize;
+        let bytes = &code[start..start + ins.len()];
+        let mut text = String::new();
+        let feeds_indirect = ins.mnemonic() == Mnemonic::Mov
+            && ins.op0_register() == Register::R11
+            && ins.op1_kind() == OpKind::Immediate64
+            && instructions.get(i + 1).is_some_and(|n| {
+                matches!(n.mnemonic(), Mnemonic::Jmp | Mnemonic::Call) && n.op0_register() == Register::R11
+            });
+        if feeds_indirect {
+            text.push_str("mov     r11, <runtime address>");
+        } else {
+            formatter.format(ins, &mut text);
+        }
+        let hex: String = if feeds_indirect {
+            format!("{:02x}{:02x} <imm64>", bytes[0], bytes[1])
+        } else {
+            bytes.iter().map(|b| format!("{b:02x}")).collect()
+        };
+        writeln!(out, "{start:04x}  {hex:<24} {text}").unwrap();
+    }
+    out
+}
+
+fn snapshot_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join("snapshots").join(format!("{name}.txt"))
+}
+
+fn line_diff(want: &str, got: &str) -> String {
+    let (w, g): (Vec<&str>, Vec<&str>) = (want.lines().collect(), got.lines().collect());
+    let mut out = String::new();
+    for i in 0..w.len().max(g.len()) {
+        match (w.get(i), g.get(i)) {
+            (Some(a), Some(b)) if a == b => writeln!(out, "  {a}").unwrap(),
+            (a, b) => {
+                if let Some(a) = a {
+                    writeln!(out, "- {a}").unwrap();
+                }
+                if let Some(b) = b {
+                    writeln!(out, "+ {b}").unwrap();
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Compiles `wat`, disassembles function `func_index` and checks it against the snapshot.
+fn check_snapshot(name: &str, wat: &str, func_index: u32) -> String {
+    let bytes = wat::parse_str(wat).expect("valid WAT");
+    let module = Module::new(&Engine::default(), &bytes).expect("compiles");
+    let code = module.function_code(func_index).expect("a defined function");
+    let mut listing = format!(";; {name}\n");
+    for line in wat.lines() {
+        writeln!(listing, ";; {}", line.trim_end()).unwrap();
+    }
+    listing.push_str(&disassemble(code));
+    let path = snapshot_path(name);
+    let bless = std::env::var("SIDEWINDER_BLESS").is_ok_and(|v| !v.is_empty() && v != "0");
+    match std::fs::read_to_string(&path) {
+        Ok(want) if !bless => {
+            if want != listing {
+                panic!(
+                    "snapshot {} differs (rerun with SIDEWINDER_BLESS=1 to accept):\n{}",
+                    path.display(),
+                    line_diff(&want, &listing)
+                );
+            }
+        }
+        _ => {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &listing).unwrap();
+            eprintln!("note: wrote snapshot {}", path.display());
+        }
+    }
+    listing
+}
+
+/// The listing must contain an instruction line with all of `parts`.
+fn assert_has(listing: &str, parts: &[&str]) {
+    assert!(
+        listing.lines().filter(|l| !l.starts_with(";;")).any(|l| parts.iter().all(|p| l.contains(p))),
+        "no instruction containing {parts:?} in:\n{listing}"
+    );
+}
+
+fn assert_lacks(listing: &str, parts: &[&str]) {
+    assert!(
+        !listing.lines().filter(|l| !l.starts_with(";;")).any(|l| parts.iter().all(|p| l.contains(p))),
+        "unexpected instruction containing {parts:?} in:\n{listing}"
+    );
+}
+
+/// Every function starts with a frame and a stack-limit check.
+fn assert_prologue(listing: &str) {
+    assert_has(listing, &["push", "rbp"]);
+    assert_has(listing, &["cmp", "rsp,"]);
+}
+
+#[test]
+fn i32_add_params() {
+    let l = check_snapshot(
+        "i32_add_params",
+        "(module (func (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))",
+        0,
+    );
+    assert_prologue(&l);
+    assert_has(&l, &["add", "[rbp+"]);
+}
+
+#[test]
+fn i32_add_const() {
+    let l = check_snapshot(
+        "i32_add_const",
+        "(module (func (param i32) (result i32) (i32.add (local.get 0) (i32.const 1234))))",
+        0,
+    );
+    assert_prologue(&l);
+    // An immediate form, not a constant materialised in a register.
+    assert_has(&l, &["add", "0x4d2"]);
+}
+
+#[test]
+fn i32_consts_fold() {
+    let l = check_snapshot(
+        "i32_consts_fold",
+        "(module (func (result i32) (i32.mul (i32.add (i32.const 20) (i32.const 1)) (i32.const 2))))",
+        0,
+    );
+    assert_lacks(&l, &["add", "0x14"]);
+    assert_has(&l, &["0x2a"]);
+}
+
+#[test]
+fn i32_div_s() {
+    let l = check_snapshot(
+        "i32_div_s",
+        "(module (func (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1))))",
+        0,
+    );
+    assert_prologue(&l);
+    assert_has(&l, &["idiv"]);
+    assert_has(&l, &["cdq"]);
+}
+
+#[test]
+fn f64_min() {
+    let l = check_snapshot(
+        "f64_min",
+        "(module (func (param f64 f64) (result f64) (f64.min (local.get 0) (local.get 1))))",
+        0,
+    );
+    assert_prologue(&l);
+    assert_has(&l, &["ucomisd"]);
+    assert_has(&l, &["minsd"]);
+}
+
+#[test]
+fn i32_load_offset() {
+    let l = check_snapshot(
+        "i32_load_offset",
+        "(module (memory 1) (func (param i32) (result i32) (i32.load offset=16 (local.get 0))))",
+        0,
+    );
+    assert_prologue(&l);
+    // Memory operands are based on the pinned memory base register r14.
+    assert_has(&l, &["mov", "[r14+", "+0x10]"]);
+}
+
+#[test]
+fn i64_store_const_addr() {
+    let l = check_snapshot(
+        "i64_store_const_addr",
+        "(module (memory 1) (func (param i64) (i64.store offset=8 (i32.const 100) (local.get 0))))",
+        0,
+    );
+    assert_has(&l, &["mov", "[r14+0x6c]"]);
+}
+
+#[test]
+fn br_table() {
+    let l = check_snapshot(
+        "br_table",
+        "(module (func (param i32) (result i32)
+           (block (block (block (br_table 0 1 2 (local.get 0))) (return (i32.const 10))) (return (i32.const 11)))
+           (i32.const 12)))",
+        0,
+    );
+    assert_prologue(&l);
+    assert_has(&l, &["cmp", "eax,2"]);
+    assert_has(&l, &["movsxd", "[r11+rax*4]"]);
+}
+
+#[test]
+fn call() {
+    let l = check_snapshot(
+        "call",
+        "(module
+           (func $callee (param i32) (result i32) (local.get 0))
+           (func (param i32) (result i32) (i32.add (call $callee (local.get 0)) (i32.const 1))))",
+        1,
+    );
+    assert_prologue(&l);
+    assert_has(&l, &["call"]);
+    assert_has(&l, &["add", "eax,1"]);
+}

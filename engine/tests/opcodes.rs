@@ -9,8 +9,8 @@
 //! const/param and const/register, because the compiler has separate code paths for each.
 
 use sidewinder_engine::{
-    Config, Engine, Error, Extern, Func, FuncType, Global, GlobalType, Instance, Memory, MemoryType, Module,
-    Store, Table, TableType, Trap, TrapCode, Val, ValType,
+    Engine, Error, Extern, Func, FuncType, Global, GlobalType, Instance, Memory, Module, Store, Table, Trap,
+    TrapCode, Val, ValType,
 };
 use std::cell::RefCell;
 use std::fmt::Write as _;
@@ -310,10 +310,22 @@ fn check_binops(ty: &str, ops: &[Op], inputs: &[u64]) {
                 let (vx, vy) = (val(ty, x), val(ty, y));
                 check(&format!("{name} pp"), op, m.call("pp", &[vx.clone(), vy.clone()]), want, &ins);
                 check(&format!("{name} gg"), op, m.call("gg", &[]), want, &ins);
-                check(&format!("{name} gp"), op, m.call("gp", &[vy.clone()]), want, &ins);
-                check(&format!("{name} pg"), op, m.call("pg", &[vx.clone()]), want, &ins);
-                check(&format!("{name} cp"), op, m.call(&format!("cp{i}"), &[vy.clone()]), want, &ins);
-                check(&format!("{name} pc"), op, m.call(&format!("pc{j}"), &[vx.clone()]), want, &ins);
+                check(&format!("{name} gp"), op, m.call("gp", std::slice::from_ref(&vy)), want, &ins);
+                check(&format!("{name} pg"), op, m.call("pg", std::slice::from_ref(&vx)), want, &ins);
+                check(
+                    &format!("{name} cp"),
+                    op,
+                    m.call(&format!("cp{i}"), std::slice::from_ref(&vy)),
+                    want,
+                    &ins,
+                );
+                check(
+                    &format!("{name} pc"),
+                    op,
+                    m.call(&format!("pc{j}"), std::slice::from_ref(&vx)),
+                    want,
+                    &ins,
+                );
                 check(&format!("{name} cg"), op, m.call(&format!("cg{i}"), &[]), want, &ins);
                 check(&format!("{name} gc"), op, m.call(&format!("gc{j}"), &[]), want, &ins);
                 check(&format!("{name} cc"), op, m.call(&format!("cc{i}_{j}"), &[]), want, &ins);

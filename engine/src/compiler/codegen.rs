@@ -266,11 +266,15 @@ impl<'a> FuncCompiler<'a> {
 
     /// Makes `r` free by moving the stack entry that holds it (if any) elsewhere.
     pub(crate) fn evict(&mut self, r: Reg) {
+        self.evict_except(r, RegSet::default());
+    }
+
+    /// Like `evict`, never moving the entry into a register of `avoid`.
+    pub(crate) fn evict_except(&mut self, r: Reg, mut avoid: RegSet) {
         if self.free.contains(r) {
             return;
         }
         if let Some(d) = self.stack.iter().position(|s| s.loc == Loc::Reg(r)) {
-            let mut avoid = RegSet::default();
             avoid.insert(r);
             match self.take_free(r.is_xmm(), avoid) {
                 Some(n) => {
@@ -721,11 +725,11 @@ impl<'a> FuncCompiler<'a> {
             }
         }
         // Free rax and rdx of stack entries, then place the operands.
-        self.evict(RAX);
-        self.evict(RDX);
         let mut fixed = RegSet::default();
         fixed.insert(RAX);
         fixed.insert(RDX);
+        self.evict_except(RAX, fixed);
+        self.evict_except(RDX, fixed);
         let divisor = match b.loc {
             Loc::Reg(r) if r != RAX && r != RDX => r,
             _ => {

@@ -28,9 +28,15 @@ pub struct Trampolines {
     pub host_stub: usize,
 }
 
-/// Bytes the entry trampoline pushes below its saved `rbp`: five callee-saved registers
-/// and the previous `entry_rsp`.
-const ENTRY_SAVE_AREA: i32 = 48;
+/// Where the entry trampoline keeps the previous `entry_rsp`, below its saved `rbp`
+/// (after five callee-saved registers).
+const PREVIOUS_ENTRY_RSP: i32 = -48;
+/// Its argument pointer and slot count: wasm code may use every allocatable register,
+/// including callee-saved ones, so these are reloaded from memory after the call.
+const SAVED_ARGS: i32 = -56;
+const SAVED_SLOTS: i32 = -64;
+/// `rbp - entry_rsp`.
+const ENTRY_FRAME: i32 = 64;
 
 pub fn trampolines(host_shim: HostShim) -> Result<&'static Trampolines, Error> {
     static TRAMPOLINES: OnceLock<Result<Trampolines, String>> = OnceLock::new();
@@ -57,6 +63,8 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.load(LoadKind::I64, R14, Mem::Base(R15, offsets::VMCTX_MEMORY0_BASE));
     a.load(LoadKind::I64, SCRATCH, Mem::Base(R15, offsets::VMCTX_RUNTIME));
     a.push_mem(Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP));
+    a.push(RDX);
+    a.push(RCX);
     a.store(StoreKind::I64, Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP), RSP);
     a.mov_rr(OperandSize::S64, RBX, RDX);
     a.mov_rr(OperandSize::S64, R12, RCX);
@@ -76,6 +84,8 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.jmp(copy_in);
     a.bind(copy_in_done);
     a.call_reg(RSI);
+    a.load(LoadKind::I64, RBX, Mem::Base(RBP, SAVED_ARGS));
+    a.load(LoadKind::I64, R12, Mem::Base(RBP, SAVED_SLOTS));
     a.mov_ri(RCX, 0);
     a.bind(copy_out);
     a.cmp_rr(OperandSize::S64, RCX, R12);
@@ -88,7 +98,7 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.store(StoreKind::I64, Mem::Scaled8(RBX, R12, 0), RAX);
     a.mov_ri(RAX, 0);
     a.bind(tail);
-    a.lea(RSP, Mem::Base(RBP, -ENTRY_SAVE_AREA));
+    a.lea(RSP, Mem::Base(RBP, PREVIOUS_ENTRY_RSP));
     a.pop(RCX);
     a.load(LoadKind::I64, SCRATCH, Mem::Base(R15, offsets::VMCTX_RUNTIME));
     a.store(StoreKind::I64, Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP), RCX);
@@ -105,7 +115,7 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.load(LoadKind::I64, SCRATCH, Mem::Base(R15, offsets::VMCTX_RUNTIME));
     a.store(StoreKind::I32, Mem::Base(SCRATCH, offsets::RUNTIME_TRAP_CODE), RSI);
     a.load(LoadKind::I64, RSP, Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP));
-    a.lea(RBP, Mem::Base(RSP, ENTRY_SAVE_AREA));
+    a.lea(RBP, Mem::Base(RSP, ENTRY_FRAME));
     a.mov_ri(RAX, 1);
     a.jmp(tail);
 

@@ -1,0 +1,44 @@
+//! Miscompiles found once, kept so they stay fixed.
+
+use sidewinder_engine::{Engine, Instance, Module, Store, Val};
+
+fn call(wat: &str, args: &[Val]) -> Vec<Val> {
+    let engine = Engine::default();
+    let store = Store::new(&engine);
+    let bytes = wat::parse_str(wat).expect("valid wat");
+    let module = Module::new(&engine, &bytes).expect("compiles");
+    let instance = Instance::new(&store, &module, &[]).expect("instantiates");
+    instance.call("f", args).expect("runs")
+}
+
+fn i32_result(v: &[Val]) -> i32 {
+    match v {
+        [Val::I32(x)] => *x,
+        other => panic!("expected one i32, got {other:?}"),
+    }
+}
+
+/// Nine live integers reach rbx/r12/r13, which the entry trampoline used to rely on
+/// across the call into wasm.
+#[test]
+fn callee_saved_registers_may_hold_wasm_values() {
+    let wat = r#"(module (global $g (mut i32) (i32.const 5))
+      (func (export "f") (result i32)
+        global.get $g global.get $g global.get $g global.get $g global.get $g
+        global.get $g global.get $g global.get $g global.get $g global.get $g
+        global.get $g global.get $g
+        i32.add i32.add i32.add i32.add i32.add i32.add i32.add i32.add
+        i32.add i32.add i32.add))"#;
+    assert_eq!(i32_result(&call(wat, &[])), 60);
+}
+
+/// Evicting rax then rdx before a division used to bounce a live value back into rax,
+/// where the quotient overwrote it.
+#[test]
+fn division_keeps_values_living_in_rax_and_rdx() {
+    let wat = r#"(module (func (export "f") (param i32 i32) (result i32)
+      (i32.add (local.get 0) (i32.const 0))
+      (i32.add (local.get 0) (i32.const 0))
+      (local.get 1) (i32.rem_u) (i32.add)))"#;
+    assert_eq!(i32_result(&call(wat, &[Val::I32(100), Val::I32(3)])), 101);
+}
