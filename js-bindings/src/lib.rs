@@ -1,16 +1,119 @@
 //! The W3C WebAssembly JavaScript Interface for Boa, backed by `sidewinder-engine`.
 //!
-//! `install(context)` defines the `WebAssembly` namespace on the context's global object.
+//! `install(context)` defines the `WebAssembly` namespace on the context's global
+//! object. Files follow the spec's table of contents: `namespace.rs` (validate,
+//! compile, instantiate), `module.rs`, `instance.rs`, `memory.rs`, `table.rs`,
+//! `global.rs`, `errors.rs` (CompileError, LinkError, RuntimeError), `conversions.rs`
+//! (ToWebAssemblyValue / ToJSValue), `function.rs` (exported and host functions),
+//! `interface.rs` (WebIDL plumbing) and `realm.rs` (per-realm state).
 
-use boa_engine::object::ObjectInitializer;
-use boa_engine::property::Attribute;
-use boa_engine::{js_string, Context, JsResult, JsSymbol};
+mod conversions;
+mod errors;
+mod function;
+mod global;
+mod instance;
+mod interface;
+mod memory;
+mod module;
+mod namespace;
+mod realm;
+mod table;
+
+use boa_engine::object::JsObject;
+use boa_engine::property::{Attribute, PropertyDescriptor};
+use boa_engine::{js_string, Context, JsNativeError, JsResult, JsSymbol};
+use errors::ErrorKind;
+use realm::{Prototypes, WasmRealm};
+use sidewinder_engine::{Config, Engine, Store};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 /// Installs the `WebAssembly` namespace object on the global object of `context`.
 pub fn install(context: &mut Context) -> JsResult<()> {
-    let namespace = ObjectInitializer::new(context)
-        .property(JsSymbol::to_string_tag(), js_string!("WebAssembly"), Attribute::CONFIGURABLE)
-        .build();
+    // Boa owns every ArrayBuffer's bytes, so memories are embedder-owned blocks and the
+    // code that uses them checks bounds explicitly.
+    let config = Config { explicit_bounds_checks: true, ..Config::default() };
+    let engine = Engine::new(config).map_err(|e| JsNativeError::error().with_message(e.to_string()))?;
+    let store = Store::new(&engine);
+    let memory_buffers: memory::BufferRegistry = Rc::new(RefCell::new(HashMap::new()));
+    {
+        let registry = memory_buffers.clone();
+        store.set_memory_creator(move |store, ty| memory::create_memory(store, ty, &registry));
+    }
+    context.realm().host_defined_mut().insert(WasmRealm {
+        engine,
+        store,
+        prototypes: None,
+        extern_refs: Vec::new(),
+        function_objects: HashMap::new(),
+        functions_by_object: HashMap::new(),
+        funcs: HashMap::new(),
+        memory_objects: Vec::new(),
+        table_objects: Vec::new(),
+        global_objects: Vec::new(),
+        memory_buffers,
+    });
+
+    let (module_ctor, module_proto) = module::INTERFACE.build(context);
+    let (instance_ctor, instance_proto) = instance::INTERFACE.build(context);
+    let (memory_ctor, memory_proto) = memory::INTERFACE.build(context);
+    let (table_ctor, table_proto) = table::INTERFACE.build(context);
+    let (global_ctor, global_proto) = global::INTERFACE.build(context);
+    let (compile_error, compile_error_proto) = errors::build_constructor(ErrorKind::Compile, context);
+    let (link_error, link_error_proto) = errors::build_constructor(ErrorKind::Link, context);
+    let (runtime_error, runtime_error_proto) = errors::build_constructor(ErrorKind::Runtime, context);
+    realm::with_realm(context, |r| {
+        r.prototypes = Some(Prototypes {
+            module: module_proto,
+            instance: instance_proto,
+            memory: memory_proto,
+            table: table_proto,
+            global: global_proto,
+            compile_error: compile_error_proto,
+            link_error: link_error_proto,
+            runtime_error: runtime_error_proto,
+        })
+    })?;
+
+    let namespace = JsObject::with_object_proto(context.intrinsics());
+    for (name, length, f) in [
+        ("validate", 1, namespace::validate as interface::NativeFn),
+        ("compile", 1, namespace::compile),
+        ("instantiate", 1, namespace::instantiate),
+    ] {
+        let function = interface::operation(context, name, length, f);
+        namespace.define_property_or_throw(
+            js_string!(name),
+            PropertyDescriptor::builder().value(function).writable(true).enumerable(true).configurable(true),
+            context,
+        )?;
+    }
+    for (name, ctor) in [
+        ("Module", module_ctor),
+        ("Instance", instance_ctor),
+        ("Memory", memory_ctor),
+        ("Table", table_ctor),
+        ("Global", global_ctor),
+        ("CompileError", compile_error),
+        ("LinkError", link_error),
+        ("RuntimeError", runtime_error),
+    ] {
+        namespace.define_property_or_throw(
+            js_string!(name),
+            PropertyDescriptor::builder().value(ctor).writable(true).enumerable(false).configurable(true),
+            context,
+        )?;
+    }
+    namespace.define_property_or_throw(
+        JsSymbol::to_string_tag(),
+        PropertyDescriptor::builder()
+            .value(js_string!("WebAssembly"))
+            .writable(false)
+            .enumerable(false)
+            .configurable(true),
+        context,
+    )?;
     context.register_global_property(
         js_string!("WebAssembly"),
         namespace,

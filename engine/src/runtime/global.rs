@@ -41,6 +41,11 @@ impl Global {
         Global(inner)
     }
 
+    /// A stable identity for side tables.
+    pub fn identity(&self) -> usize {
+        Rc::as_ptr(&self.0) as usize
+    }
+
     pub fn ptr_eq(a: &Global, b: &Global) -> bool {
         Rc::ptr_eq(&a.0, &b.0)
     }

@@ -49,6 +49,11 @@ impl Table {
         TableType { minimum: self.size(), ..self.0.ty.clone() }
     }
 
+    /// A stable identity for side tables.
+    pub fn identity(&self) -> usize {
+        Rc::as_ptr(&self.0) as usize
+    }
+
     pub fn ptr_eq(a: &Table, b: &Table) -> bool {
         Rc::ptr_eq(&a.0, &b.0)
     }

@@ -1,0 +1,87 @@
+//! ToWebAssemblyValue and ToJSValue, and the value-type strings of the JS API.
+
+use crate::function::{exported_function, func_of_object};
+use crate::realm::with_realm;
+use boa_engine::{Context, JsBigInt, JsNativeError, JsResult, JsValue};
+use sidewinder_engine::{Val, ValType};
+
+/// ToWebAssemblyValue(v, type).
+pub(crate) fn to_wasm(v: &JsValue, ty: ValType, ctx: &mut Context) -> JsResult<Val> {
+    Ok(match ty {
+        ValType::I32 => Val::I32(v.to_i32(ctx)?),
+        ValType::I64 => Val::I64(v.to_big_int64(ctx)?),
+        ValType::F32 => Val::F32((v.to_number(ctx)? as f32).to_bits()),
+        ValType::F64 => Val::F64(v.to_number(ctx)?.to_bits()),
+        ValType::FuncRef => {
+            if v.is_null() {
+                return Ok(Val::FuncRef(None));
+            }
+            match v.as_object().and_then(|o| func_of_object(&o, ctx)) {
+                Some(f) => Val::FuncRef(Some(f)),
+                None => {
+                    return Err(JsNativeError::typ()
+                        .with_message("value is not an exported WebAssembly function or null")
+                        .into())
+                }
+            }
+        }
+        ValType::ExternRef => {
+            if v.is_null() {
+                return Ok(Val::ExternRef(None));
+            }
+            let handle = with_realm(ctx, |r| {
+                r.extern_refs.push(v.clone());
+                r.extern_refs.len() as u64 - 1
+            })?;
+            Val::ExternRef(Some(handle))
+        }
+        ValType::V128 => {
+            return Err(JsNativeError::typ().with_message("v128 values cannot cross into JavaScript").into())
+        }
+    })
+}
+
+/// ToJSValue(w).
+pub(crate) fn to_js(v: &Val, ctx: &mut Context) -> JsResult<JsValue> {
+    Ok(match v {
+        Val::I32(x) => JsValue::from(*x),
+        Val::I64(x) => JsBigInt::from(*x).into(),
+        Val::F32(bits) => JsValue::from(f32::from_bits(*bits) as f64),
+        Val::F64(bits) => JsValue::from(f64::from_bits(*bits)),
+        Val::FuncRef(None) | Val::ExternRef(None) => JsValue::null(),
+        Val::FuncRef(Some(f)) => exported_function(f, ctx)?.into(),
+        Val::ExternRef(Some(h)) => {
+            with_realm(ctx, |r| r.extern_refs.get(*h as usize).cloned())?.unwrap_or_else(JsValue::undefined)
+        }
+    })
+}
+
+/// The JS API's names of value types ("i32", "anyfunc", ...).
+pub(crate) fn parse_value_type(v: &JsValue, ctx: &mut Context) -> JsResult<ValType> {
+    let s = v.to_string(ctx)?.to_std_string_escaped();
+    Ok(match s.as_str() {
+        "i32" => ValType::I32,
+        "i64" => ValType::I64,
+        "f32" => ValType::F32,
+        "f64" => ValType::F64,
+        "v128" => ValType::V128,
+        "anyfunc" | "funcref" => ValType::FuncRef,
+        "externref" => ValType::ExternRef,
+        other => {
+            return Err(JsNativeError::typ().with_message(format!("invalid value type {other:?}")).into())
+        }
+    })
+}
+
+/// [EnforceRange] unsigned long.
+pub(crate) fn enforce_range_u32(v: &JsValue, what: &str, ctx: &mut Context) -> JsResult<u32> {
+    let n = v.to_number(ctx)?;
+    if !n.is_finite() {
+        return Err(JsNativeError::typ().with_message(format!("{what} must be a finite number")).into());
+    }
+    let n = n.trunc();
+    if !(0.0..=u32::MAX as f64).contains(&n) {
+        return Err(JsNativeError::typ().with_message(format!("{what} is out of range")).into());
+    }
+    Ok(n as u32)
+}

@@ -1,0 +1,169 @@
+//! Exported functions (wasm functions as JS functions) and host functions (JS callables
+//! imported by wasm).
+
+use crate::conversions::{to_js, to_wasm};
+use crate::errors::engine_error;
+use crate::realm::{store, with_current_context, with_realm, ContextScope};
+use boa_engine::object::builtins::JsArray;
+use boa_engine::object::{FunctionObjectBuilder, JsObject};
+use boa_engine::{js_string, Context, JsError, JsNativeError, JsResult, JsValue, NativeFunction};
+use boa_gc::{Finalize, Trace};
+use sidewinder_engine::{Func, FuncType, Trap, Val};
+
+#[derive(Trace, Finalize)]
+struct ExportCaptures {
+    #[unsafe_ignore_trace]
+    func: Func,
+}
+
+/// The exported function object for `func`: always the same object for the same
+/// function, and the original callable for host functions made from JS.
+pub(crate) fn exported_function(func: &Func, ctx: &mut Context) -> JsResult<JsObject> {
+    if let Some(o) = with_realm(ctx, |r| r.function_objects.get(&func.id()).cloned())? {
+        return Ok(o);
+    }
+    let ty = func.ty();
+    let name = func.wasm_index().map(|i| i.to_string()).unwrap_or_default();
+    let object = FunctionObjectBuilder::new(
+        ctx.realm(),
+        NativeFunction::from_copy_closure_with_captures(call_export, ExportCaptures { func: func.clone() }),
+    )
+    .name(js_string!(name))
+    .length(ty.params().len())
+    .build();
+    let object: JsObject = object.into();
+    remember(func, &object, ctx)?;
+    Ok(object)
+}
+
+fn remember(func: &Func, object: &JsObject, ctx: &mut Context) -> JsResult<()> {
+    with_realm(ctx, |r| {
+        r.function_objects.insert(func.id(), object.clone());
+        r.functions_by_object.insert(object.clone(), func.id());
+        r.funcs.insert(func.id(), func.clone());
+    })
+}
+
+/// The engine function a JS object stands for, if it is an exported function.
+pub(crate) fn func_of_object(object: &JsObject, ctx: &mut Context) -> Option<Func> {
+    with_realm(ctx, |r| r.functions_by_object.get(object).and_then(|id| r.funcs.get(id).cloned()))
+        .ok()
+        .flatten()
+}
+
+/// Calls the wasm function behind an exported function object.
+fn call_export(
+    _this: &JsValue,
+    args: &[JsValue],
+    caps: &ExportCaptures,
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
+    let ty = caps.func.ty();
+    let mut params = Vec::with_capacity(ty.params().len());
+    for (i, &t) in ty.params().iter().enumerate() {
+        let arg = args.get(i).cloned().unwrap_or_default();
+        params.push(to_wasm(&arg, t, ctx)?);
+    }
+    let outcome = {
+        let _scope = ContextScope::enter(ctx);
+        caps.func.call(&params)
+    };
+    let results = outcome.map_err(|e| engine_error(e, ctx))?;
+    match results.as_slice() {
+        [] => Ok(JsValue::undefined()),
+        [one] => to_js(one, ctx),
+        many => {
+            let values = many.iter().map(|v| to_js(v, ctx)).collect::<JsResult<Vec<_>>>()?;
+            Ok(JsArray::from_iter(values, ctx).into())
+        }
+    }
+}
+
+/// A host function calling `callable`, for an import of type `ty`. An exported wasm
+/// function is imported as itself.
+pub(crate) fn host_function(callable: &JsObject, ty: FuncType, ctx: &mut Context) -> JsResult<Func> {
+    if let Some(f) = func_of_object(callable, ctx) {
+        return Ok(f);
+    }
+    let store = store(ctx)?;
+    let target = callable.clone();
+    let result_types = ty.results().to_vec();
+    let func = Func::new(&store, ty, move |params: &[Val], results: &mut [Val]| {
+        let outcome = with_current_context(|ctx| call_js(&target, params, &result_types, results, ctx));
+        match outcome {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) => Err(Trap::host(Box::new(e))),
+            None => Err(Trap::host_message("a JavaScript import was called outside of a JavaScript call")),
+        }
+    });
+    remember(&func, callable, ctx)?;
+    Ok(func)
+}
+
+fn call_js(
+    target: &JsObject,
+    params: &[Val],
+    result_types: &[sidewinder_engine::ValType],
+    results: &mut [Val],
+    ctx: &mut Context,
+) -> Result<(), JsError> {
+    let args = params.iter().map(|v| to_js(v, ctx)).collect::<JsResult<Vec<_>>>()?;
+    let ret = target.call(&JsValue::undefined(), &args, ctx)?;
+    match result_types {
+        [] => Ok(()),
+        [t] => {
+            results[0] = to_wasm(&ret, *t, ctx)?;
+            Ok(())
+        }
+        many => {
+            // Multiple results come back as an iterable.
+            let values = iterable_to_list(&ret, ctx)?;
+            if values.len() != many.len() {
+                return Err(JsNativeError::typ()
+                    .with_message(format!(
+                        "expected {} results from the import, got {}",
+                        many.len(),
+                        values.len()
+                    ))
+                    .into());
+            }
+            for (i, (v, t)) in values.iter().zip(many).enumerate() {
+                results[i] = to_wasm(v, *t, ctx)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn iterable_to_list(v: &JsValue, ctx: &mut Context) -> JsResult<Vec<JsValue>> {
+    let Some(object) = v.as_object() else {
+        return Err(JsNativeError::typ()
+            .with_message("multiple results must be returned as an iterable")
+            .into());
+    };
+    let iterator_fn = object.get(boa_engine::JsSymbol::iterator(), ctx)?;
+    let Some(iterator_fn) = iterator_fn.as_callable() else {
+        return Err(JsNativeError::typ()
+            .with_message("multiple results must be returned as an iterable")
+            .into());
+    };
+    let iterator = iterator_fn.call(v, &[], ctx)?;
+    let Some(iterator) = iterator.as_object() else {
+        return Err(JsNativeError::typ().with_message("iterator is not an object").into());
+    };
+    let next = iterator.get(js_string!("next"), ctx)?;
+    let mut out = Vec::new();
+    loop {
+        let Some(next) = next.as_callable() else {
+            return Err(JsNativeError::typ().with_message("iterator.next is not callable").into());
+        };
+        let step = next.call(&iterator.clone().into(), &[], ctx)?;
+        let Some(step) = step.as_object() else {
+            return Err(JsNativeError::typ().with_message("iterator result is not an object").into());
+        };
+        if step.get(js_string!("done"), ctx)?.to_boolean() {
+            return Ok(out);
+        }
+        out.push(step.get(js_string!("value"), ctx)?);
+    }
+}

@@ -1,0 +1,199 @@
+//! WebAssembly.Memory, with `buffer` over the very bytes compiled code uses.
+//!
+//! Boa always owns an ArrayBuffer's bytes, so every memory of a JS realm is an
+//! `AlignedVec` reserved up front to its maximum (it never reallocates, so the address
+//! compiled code holds never changes) and handed to the engine with
+//! `Memory::new_external`; the code runs with explicit bounds checks. A grow detaches the
+//! old ArrayBuffer, extends the block in place, and `buffer` wraps it again on next use.
+//! The block stays reachable from the engine's memory for the store's lifetime, so no JS
+//! action can free it under running code; the JS features that would move or steal it
+//! (`ArrayBuffer.prototype.transfer`, `structuredClone` with transfer) are not installed.
+
+use crate::conversions::enforce_range_u32;
+use crate::errors::engine_error;
+use crate::interface::{brand, prototype_from, require_new, Interface};
+use crate::realm::{prototypes, store, with_realm};
+use boa_engine::object::builtins::{AlignedVec, JsArrayBuffer};
+use boa_engine::object::JsObject;
+use boa_engine::{js_string, Context, JsData, JsNativeError, JsResult, JsValue};
+use boa_gc::{Finalize, Trace};
+use sidewinder_engine::{Error, Memory, MemoryType, Store};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+const PAGE: u64 = 65536;
+const MAX_PAGES: u64 = 65536;
+
+/// Who holds a memory's bytes right now: the ArrayBuffer JS sees, or (after a grow,
+/// until `buffer` is read) the block itself.
+#[derive(Default)]
+pub(crate) struct BufferState {
+    current: Option<JsArrayBuffer>,
+    pending: Option<AlignedVec<u8>>,
+}
+
+pub(crate) type BufferRegistry = Rc<RefCell<HashMap<usize, Rc<RefCell<BufferState>>>>>;
+
+#[derive(Trace, Finalize, JsData)]
+pub(crate) struct MemoryData {
+    #[unsafe_ignore_trace]
+    pub memory: Memory,
+    #[unsafe_ignore_trace]
+    bytes: Rc<RefCell<BufferState>>,
+}
+
+pub(crate) const INTERFACE: Interface = Interface {
+    name: "Memory",
+    length: 1,
+    constructor: construct,
+    operations: &[("grow", 1, grow)],
+    attributes: &[("buffer", get_buffer, None)],
+    static_operations: &[],
+};
+
+/// Creates a memory whose bytes Boa can own; installed as the store's memory creator.
+pub(crate) fn create_memory(
+    store: &Store,
+    ty: &MemoryType,
+    registry: &BufferRegistry,
+) -> Result<Memory, Error> {
+    let max_pages = ty.maximum.unwrap_or(MAX_PAGES).min(MAX_PAGES);
+    if ty.minimum > max_pages {
+        return Err(Error::Resource("initial memory size exceeds the maximum".into()));
+    }
+    let capacity = max_pages * PAGE;
+    let mut block = AlignedVec::<u8>::with_capacity(64, capacity as usize);
+    block.resize((ty.minimum * PAGE) as usize, 0);
+    let base = block.as_mut_ptr();
+    let state = Rc::new(RefCell::new(BufferState { current: None, pending: Some(block) }));
+    let on_grow = {
+        let state = state.clone();
+        move |_old: u64, new: u64| grow_block(&state, new)
+    };
+    // SAFETY: the block has `capacity` bytes reserved and never reallocates (it only
+    // grows within its capacity); `state`, owned by the closure the engine keeps for the
+    // store's lifetime, keeps it alive whether it sits in an ArrayBuffer or is pending.
+    let memory = unsafe { Memory::new_external(store, ty.clone(), base, capacity, on_grow)? };
+    registry.borrow_mut().insert(memory.data_ptr() as usize, state);
+    Ok(memory)
+}
+
+fn grow_block(state: &Rc<RefCell<BufferState>>, new_len: u64) -> bool {
+    let mut st = state.borrow_mut();
+    let block = match st.current.take() {
+        Some(buffer) => match buffer.detach(&JsValue::undefined()) {
+            Ok(block) => block,
+            Err(_) => return false,
+        },
+        None => match st.pending.take() {
+            Some(block) => block,
+            None => return false,
+        },
+    };
+    let mut block = block;
+    let before = block.as_ptr();
+    if new_len as usize > block.capacity() {
+        st.pending = Some(block);
+        return false;
+    }
+    block.resize(new_len as usize, 0);
+    // Within capacity a resize never moves the block; compiled code relies on that.
+    debug_assert_eq!(before, block.as_ptr());
+    st.pending = Some(block);
+    true
+}
+
+/// The Memory object for an engine memory (the same object every time).
+pub(crate) fn memory_object(memory: &Memory, ctx: &mut Context) -> JsResult<JsObject> {
+    let key = memory.data_ptr() as usize;
+    if let Some(o) =
+        with_realm(ctx, |r| r.memory_objects.iter().find(|(k, _)| *k == key).map(|(_, o)| o.clone()))?
+    {
+        return Ok(o);
+    }
+    let proto = prototypes(ctx)?.memory.clone();
+    wrap(memory.clone(), proto, ctx)
+}
+
+fn wrap(memory: Memory, proto: JsObject, ctx: &mut Context) -> JsResult<JsObject> {
+    let key = memory.data_ptr() as usize;
+    let bytes = with_realm(ctx, |r| r.memory_buffers.borrow().get(&key).cloned())?
+        .ok_or_else(|| JsNativeError::typ().with_message("memory does not belong to this realm"))?;
+    let object = JsObject::from_proto_and_data(proto, MemoryData { memory, bytes });
+    with_realm(ctx, |r| r.memory_objects.push((key, object.clone())))?;
+    Ok(object)
+}
+
+fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let nt = require_new(new_target, "Memory")?;
+    let Some(descriptor) = args.first().and_then(JsValue::as_object) else {
+        return Err(JsNativeError::typ()
+            .with_message("WebAssembly.Memory: descriptor must be an object")
+            .into());
+    };
+    let initial = descriptor.get(js_string!("initial"), ctx)?;
+    if initial.is_undefined() {
+        return Err(JsNativeError::typ().with_message("WebAssembly.Memory: 'initial' is required").into());
+    }
+    let initial = enforce_range_u32(&initial, "initial", ctx)? as u64;
+    let maximum = descriptor.get(js_string!("maximum"), ctx)?;
+    let maximum =
+        if maximum.is_undefined() { None } else { Some(enforce_range_u32(&maximum, "maximum", ctx)? as u64) };
+    let shared = descriptor.get(js_string!("shared"), ctx)?.to_boolean();
+    if initial > MAX_PAGES || maximum.is_some_and(|m| m > MAX_PAGES) {
+        return Err(JsNativeError::range()
+            .with_message("WebAssembly.Memory: size exceeds 65536 pages")
+            .into());
+    }
+    if maximum.is_some_and(|m| m < initial) {
+        return Err(JsNativeError::range()
+            .with_message("WebAssembly.Memory: maximum is below initial")
+            .into());
+    }
+    if shared {
+        return Err(JsNativeError::typ()
+            .with_message("WebAssembly.Memory: shared memories are not supported")
+            .into());
+    }
+    let store = store(ctx)?;
+    let registry = with_realm(ctx, |r| r.memory_buffers.clone())?;
+    let memory =
+        create_memory(&store, &MemoryType { minimum: initial, maximum }, &registry).map_err(|e| match e {
+            Error::Resource(m) => JsNativeError::range().with_message(m).into(),
+            other => engine_error(other, ctx),
+        })?;
+    let proto = prototype_from(&nt, prototypes(ctx)?.memory.clone(), ctx)?;
+    Ok(wrap(memory, proto, ctx)?.into())
+}
+
+fn memory_of(this: &JsValue, what: &str) -> JsResult<(Memory, Rc<RefCell<BufferState>>)> {
+    let o = brand::<MemoryData>(this, what)?;
+    let d = o.downcast_ref::<MemoryData>().map(|d| (d.memory.clone(), d.bytes.clone()));
+    d.ok_or_else(|| JsNativeError::typ().with_message(format!("{what}: not a Memory")).into())
+}
+
+fn grow(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let (memory, _) = memory_of(this, "WebAssembly.Memory.prototype.grow")?;
+    let delta = enforce_range_u32(&args.first().cloned().unwrap_or_default(), "delta", ctx)?;
+    match memory.grow(delta as u64) {
+        Some(old) => Ok(JsValue::from(old as f64)),
+        None => {
+            Err(JsNativeError::range().with_message("WebAssembly.Memory.grow: failed to grow memory").into())
+        }
+    }
+}
+
+fn get_buffer(this: &JsValue, _args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let (_, bytes) = memory_of(this, "WebAssembly.Memory.prototype.buffer")?;
+    let mut st = bytes.borrow_mut();
+    if let Some(b) = &st.current {
+        return Ok(b.clone().into());
+    }
+    let Some(block) = st.pending.take() else {
+        return Err(JsNativeError::typ().with_message("WebAssembly.Memory: buffer unavailable").into());
+    };
+    let buffer = JsArrayBuffer::from_byte_block(block, ctx)?;
+    st.current = Some(buffer.clone());
+    Ok(buffer.into())
+}

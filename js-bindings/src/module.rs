@@ -1,0 +1,112 @@
+//! WebAssembly.Module.
+
+use crate::errors::engine_error;
+use crate::interface::{brand, buffer_source_bytes, prototype_from, require_new, set_data, Interface};
+use crate::realm::{engine, prototypes};
+use boa_engine::object::builtins::{JsArray, JsArrayBuffer};
+use boa_engine::object::JsObject;
+use boa_engine::{js_string, Context, JsData, JsResult, JsValue};
+use boa_gc::{Finalize, Trace};
+use sidewinder_engine::{ExternType, Module};
+
+#[derive(Trace, Finalize, JsData)]
+pub(crate) struct ModuleData {
+    #[unsafe_ignore_trace]
+    pub module: Module,
+}
+
+pub(crate) const INTERFACE: Interface = Interface {
+    name: "Module",
+    length: 1,
+    constructor: construct,
+    operations: &[],
+    attributes: &[],
+    static_operations: &[
+        ("exports", 1, exports),
+        ("imports", 1, imports),
+        ("customSections", 2, custom_sections),
+    ],
+};
+
+/// Compiles bytes into a module (CompileError on failure).
+pub(crate) fn compile(bytes: &[u8], ctx: &mut Context) -> JsResult<Module> {
+    let engine = engine(ctx)?;
+    Module::new(&engine, bytes).map_err(|e| engine_error(e, ctx))
+}
+
+pub(crate) fn module_object(
+    module: Module,
+    proto: Option<JsObject>,
+    ctx: &mut Context,
+) -> JsResult<JsObject> {
+    let proto = match proto {
+        Some(p) => p,
+        None => prototypes(ctx)?.module.clone(),
+    };
+    Ok(JsObject::from_proto_and_data(proto, ModuleData { module }))
+}
+
+fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let nt = require_new(new_target, "Module")?;
+    let bytes = buffer_source_bytes(&args.first().cloned().unwrap_or_default(), ctx)?;
+    let module = compile(&bytes, ctx)?;
+    let proto = prototype_from(&nt, prototypes(ctx)?.module.clone(), ctx)?;
+    Ok(module_object(module, Some(proto), ctx)?.into())
+}
+
+pub(crate) fn module_of(v: &JsValue, what: &str) -> JsResult<Module> {
+    let o = brand::<ModuleData>(v, what)?;
+    let m = o.downcast_ref::<ModuleData>().map(|d| d.module.clone());
+    m.ok_or_else(|| boa_engine::JsNativeError::typ().with_message(format!("{what}: not a Module")).into())
+}
+
+pub(crate) fn kind_name(ty: &ExternType) -> &'static str {
+    match ty {
+        ExternType::Func(_) => "function",
+        ExternType::Table(_) => "table",
+        ExternType::Memory(_) => "memory",
+        ExternType::Global(_) => "global",
+    }
+}
+
+fn exports(_this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let module = module_of(&args.first().cloned().unwrap_or_default(), "WebAssembly.Module.exports")?;
+    let mut list = Vec::new();
+    for e in module.exports() {
+        let o = JsObject::with_object_proto(ctx.intrinsics());
+        set_data(&o, "name", js_string!(e.name), ctx)?;
+        set_data(&o, "kind", js_string!(kind_name(&e.ty)), ctx)?;
+        list.push(o.into());
+    }
+    Ok(JsArray::from_iter(list, ctx).into())
+}
+
+fn imports(_this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let module = module_of(&args.first().cloned().unwrap_or_default(), "WebAssembly.Module.imports")?;
+    let mut list = Vec::new();
+    for i in module.imports() {
+        let o = JsObject::with_object_proto(ctx.intrinsics());
+        set_data(&o, "module", js_string!(i.module), ctx)?;
+        set_data(&o, "name", js_string!(i.name), ctx)?;
+        set_data(&o, "kind", js_string!(kind_name(&i.ty)), ctx)?;
+        list.push(o.into());
+    }
+    Ok(JsArray::from_iter(list, ctx).into())
+}
+
+fn custom_sections(_this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let module = module_of(&args.first().cloned().unwrap_or_default(), "WebAssembly.Module.customSections")?;
+    let Some(name) = args.get(1).filter(|v| !v.is_undefined()) else {
+        return Err(boa_engine::JsNativeError::typ()
+            .with_message("customSections requires a section name")
+            .into());
+    };
+    let name = name.to_string(ctx)?.to_std_string_escaped();
+    let mut list = Vec::new();
+    for data in module.custom_sections(&name) {
+        let mut block = boa_engine::object::builtins::AlignedVec::new(64);
+        block.extend_from_slice(data);
+        list.push(JsArrayBuffer::from_byte_block(block, ctx)?.into());
+    }
+    Ok(JsArray::from_iter(list, ctx).into())
+}

@@ -1,0 +1,106 @@
+//! Per-realm state of the WebAssembly namespace: the engine store its instances live in,
+//! the interface objects, and the side tables that give wasm objects stable JS identities.
+
+use boa_engine::object::JsObject;
+use boa_engine::{Context, JsData, JsNativeError, JsResult, JsValue};
+use boa_gc::{Finalize, Trace};
+use sidewinder_engine::{Engine, Func, Store};
+use std::cell::Cell;
+use std::collections::HashMap;
+
+/// The interface objects' prototypes, for brand-correct object creation.
+#[derive(Trace, Finalize, Clone)]
+pub(crate) struct Prototypes {
+    pub module: JsObject,
+    pub instance: JsObject,
+    pub memory: JsObject,
+    pub table: JsObject,
+    pub global: JsObject,
+    pub compile_error: JsObject,
+    pub link_error: JsObject,
+    pub runtime_error: JsObject,
+}
+
+#[derive(Trace, Finalize, JsData)]
+pub(crate) struct WasmRealm {
+    #[unsafe_ignore_trace]
+    pub engine: Engine,
+    #[unsafe_ignore_trace]
+    pub store: Store,
+    pub prototypes: Option<Prototypes>,
+    /// externref values: wasm holds index + 1 (0 is null).
+    pub extern_refs: Vec<JsValue>,
+    /// The JS object for each function (keyed by `Func::id`): exported wasm functions
+    /// and the JS callables that host functions wrap.
+    pub function_objects: HashMap<usize, JsObject>,
+    /// The reverse: which engine function a JS function object stands for.
+    pub functions_by_object: HashMap<JsObject, usize>,
+    #[unsafe_ignore_trace]
+    pub funcs: HashMap<usize, Func>,
+    /// JS wrappers of memories, tables and globals, keyed by engine identity, so the same
+    /// object always yields the same wrapper.
+    pub memory_objects: Vec<(usize, JsObject)>,
+    pub table_objects: Vec<(usize, JsObject)>,
+    pub global_objects: Vec<(usize, JsObject)>,
+    /// Who holds each memory's bytes, keyed by base address (shared with the store's
+    /// memory creator).
+    #[unsafe_ignore_trace]
+    pub memory_buffers: crate::memory::BufferRegistry,
+}
+
+pub(crate) fn with_realm<R>(ctx: &mut Context, f: impl FnOnce(&mut WasmRealm) -> R) -> JsResult<R> {
+    let realm = ctx.realm().clone();
+    let mut host = realm.host_defined_mut();
+    match host.get_mut::<WasmRealm>() {
+        Some(state) => Ok(f(state)),
+        None => Err(JsNativeError::typ().with_message("WebAssembly is not installed in this realm").into()),
+    }
+}
+
+pub(crate) fn prototypes(ctx: &mut Context) -> JsResult<Prototypes> {
+    with_realm(ctx, |r| r.prototypes.clone())?
+        .ok_or_else(|| JsNativeError::typ().with_message("WebAssembly is not initialized").into())
+}
+
+pub(crate) fn store(ctx: &mut Context) -> JsResult<Store> {
+    with_realm(ctx, |r| r.store.clone())
+}
+
+pub(crate) fn engine(ctx: &mut Context) -> JsResult<Engine> {
+    with_realm(ctx, |r| r.engine.clone())
+}
+
+thread_local! {
+    /// The context of the innermost JS -> wasm call, for host functions wasm calls back.
+    static CURRENT_CONTEXT: Cell<*mut Context> = const { Cell::new(std::ptr::null_mut()) };
+}
+
+/// Makes `ctx` reachable from host functions while wasm runs; restores the previous one.
+pub(crate) struct ContextScope {
+    previous: *mut Context,
+}
+
+impl ContextScope {
+    pub fn enter(ctx: &mut Context) -> ContextScope {
+        let previous = CURRENT_CONTEXT.with(|c| c.replace(ctx as *mut Context));
+        ContextScope { previous }
+    }
+}
+
+impl Drop for ContextScope {
+    fn drop(&mut self) {
+        CURRENT_CONTEXT.with(|c| c.set(self.previous));
+    }
+}
+
+/// Runs `f` with the context of the wasm call in progress.
+pub(crate) fn with_current_context<R>(f: impl FnOnce(&mut Context) -> R) -> Option<R> {
+    let ptr = CURRENT_CONTEXT.with(|c| c.get());
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: the pointer was set by a `ContextScope` whose `&mut Context` borrow is
+    // suspended while wasm runs (the JS -> wasm call does not touch the context until the
+    // call returns), so this is the only live access; the scope outlives the wasm call.
+    Some(f(unsafe { &mut *ptr }))
+}

@@ -1,0 +1,152 @@
+//! WebAssembly.Table.
+
+use crate::conversions::{enforce_range_u32, parse_value_type, to_js, to_wasm};
+use crate::errors::engine_error;
+use crate::interface::{brand, prototype_from, require_new, Interface};
+use crate::realm::{prototypes, store, with_realm};
+use boa_engine::object::JsObject;
+use boa_engine::{js_string, Context, JsData, JsNativeError, JsResult, JsValue};
+use boa_gc::{Finalize, Trace};
+use sidewinder_engine::{Table, TableType, Val, ValType};
+
+/// The largest table the constructor accepts, as in the JS API's implementation limits.
+const MAX_TABLE_INITIAL: u64 = 10_000_000;
+
+#[derive(Trace, Finalize, JsData)]
+pub(crate) struct TableData {
+    #[unsafe_ignore_trace]
+    pub table: Table,
+}
+
+pub(crate) const INTERFACE: Interface = Interface {
+    name: "Table",
+    length: 1,
+    constructor: construct,
+    operations: &[("grow", 1, grow), ("get", 1, get), ("set", 1, set)],
+    attributes: &[("length", get_length, None)],
+    static_operations: &[],
+};
+
+fn table_key(t: &Table) -> usize {
+    // Tables live as long as the store; the handle's address is a stable identity.
+    t.identity()
+}
+
+pub(crate) fn table_object(table: &Table, ctx: &mut Context) -> JsResult<JsObject> {
+    let key = table_key(table);
+    if let Some(o) =
+        with_realm(ctx, |r| r.table_objects.iter().find(|(k, _)| *k == key).map(|(_, o)| o.clone()))?
+    {
+        return Ok(o);
+    }
+    let proto = prototypes(ctx)?.table.clone();
+    wrap(table.clone(), proto, ctx)
+}
+
+fn wrap(table: Table, proto: JsObject, ctx: &mut Context) -> JsResult<JsObject> {
+    let key = table_key(&table);
+    let object = JsObject::from_proto_and_data(proto, TableData { table });
+    with_realm(ctx, |r| r.table_objects.push((key, object.clone())))?;
+    Ok(object)
+}
+
+/// The value a missing argument stands for: null for funcref, undefined for externref.
+fn missing_value(ty: ValType, ctx: &mut Context) -> JsResult<Val> {
+    match ty {
+        ValType::ExternRef => to_wasm(&JsValue::undefined(), ty, ctx),
+        _ => Ok(Val::default_for(ty)),
+    }
+}
+
+fn value_arg(args: &[JsValue], i: usize, ty: ValType, ctx: &mut Context) -> JsResult<Val> {
+    match args.get(i) {
+        Some(v) if !v.is_undefined() || args.len() > i => {
+            if v.is_undefined() && ty == ValType::FuncRef {
+                return Ok(Val::FuncRef(None));
+            }
+            to_wasm(v, ty, ctx)
+        }
+        _ => missing_value(ty, ctx),
+    }
+}
+
+fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let nt = require_new(new_target, "Table")?;
+    let Some(descriptor) = args.first().and_then(JsValue::as_object) else {
+        return Err(JsNativeError::typ()
+            .with_message("WebAssembly.Table: descriptor must be an object")
+            .into());
+    };
+    let element = descriptor.get(js_string!("element"), ctx)?;
+    let element = parse_value_type(&element, ctx)?;
+    if !element.is_ref() {
+        return Err(JsNativeError::typ().with_message("WebAssembly.Table: invalid element type").into());
+    }
+    let initial = descriptor.get(js_string!("initial"), ctx)?;
+    if initial.is_undefined() {
+        return Err(JsNativeError::typ().with_message("WebAssembly.Table: 'initial' is required").into());
+    }
+    let initial = enforce_range_u32(&initial, "initial", ctx)? as u64;
+    let maximum = descriptor.get(js_string!("maximum"), ctx)?;
+    let maximum =
+        if maximum.is_undefined() { None } else { Some(enforce_range_u32(&maximum, "maximum", ctx)? as u64) };
+    if maximum.is_some_and(|m| m < initial) {
+        return Err(JsNativeError::range()
+            .with_message("WebAssembly.Table: maximum is below initial")
+            .into());
+    }
+    if initial > MAX_TABLE_INITIAL {
+        return Err(JsNativeError::range()
+            .with_message("WebAssembly.Table: initial size is too large")
+            .into());
+    }
+    let init = value_arg(args, 1, element, ctx)?;
+    let store = store(ctx)?;
+    let table = Table::new(&store, TableType { element, minimum: initial, maximum }, init)
+        .map_err(|e| engine_error(e, ctx))?;
+    let proto = prototype_from(&nt, prototypes(ctx)?.table.clone(), ctx)?;
+    Ok(wrap(table, proto, ctx)?.into())
+}
+
+fn table_of(this: &JsValue, what: &str) -> JsResult<Table> {
+    let o = brand::<TableData>(this, what)?;
+    let t = o.downcast_ref::<TableData>().map(|d| d.table.clone());
+    t.ok_or_else(|| JsNativeError::typ().with_message(format!("{what}: not a Table")).into())
+}
+
+fn get_length(this: &JsValue, _args: &[JsValue], _ctx: &mut Context) -> JsResult<JsValue> {
+    let table = table_of(this, "WebAssembly.Table.prototype.length")?;
+    Ok(JsValue::from(table.size() as f64))
+}
+
+fn grow(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let table = table_of(this, "WebAssembly.Table.prototype.grow")?;
+    let delta = enforce_range_u32(&args.first().cloned().unwrap_or_default(), "delta", ctx)?;
+    let init = value_arg(args, 1, table.ty().element, ctx)?;
+    match table.grow(delta as u64, init) {
+        Some(old) => Ok(JsValue::from(old as f64)),
+        None => {
+            Err(JsNativeError::range().with_message("WebAssembly.Table.grow: failed to grow table").into())
+        }
+    }
+}
+
+fn get(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let table = table_of(this, "WebAssembly.Table.prototype.get")?;
+    let index = enforce_range_u32(&args.first().cloned().unwrap_or_default(), "index", ctx)?;
+    match table.get(index as u64) {
+        Some(v) => to_js(&v, ctx),
+        None => Err(JsNativeError::range().with_message("WebAssembly.Table.get: index out of bounds").into()),
+    }
+}
+
+fn set(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let table = table_of(this, "WebAssembly.Table.prototype.set")?;
+    let index = enforce_range_u32(&args.first().cloned().unwrap_or_default(), "index", ctx)?;
+    let value = value_arg(args, 1, table.ty().element, ctx)?;
+    if index as u64 >= table.size() {
+        return Err(JsNativeError::range().with_message("WebAssembly.Table.set: index out of bounds").into());
+    }
+    table.set(index as u64, value).map_err(|e| engine_error(e, ctx))?;
+    Ok(JsValue::undefined())
+}

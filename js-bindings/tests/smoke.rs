@@ -1,0 +1,120 @@
+//! End-to-end checks of the namespace through real scripts in a Boa context.
+
+use boa_engine::{Context, Source};
+
+fn context() -> Context {
+    let mut ctx = Context::default();
+    sidewinder_js::install(&mut ctx).expect("install");
+    ctx
+}
+
+/// Evaluates `src` (after defining `bytes(wat)` results as globals) and returns the
+/// completion value as a string.
+fn eval(ctx: &mut Context, src: &str) -> String {
+    let v = match ctx.eval(Source::from_bytes(src)) {
+        Ok(v) => v,
+        Err(e) => panic!("script failed: {e}\n{src}"),
+    };
+    ctx.run_jobs().expect("jobs");
+    v.to_string(ctx).expect("string").to_std_string_escaped()
+}
+
+fn define_bytes(ctx: &mut Context, name: &str, wat: &str) {
+    let bytes = wat::parse_str(wat).expect("wat");
+    let list = bytes.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(",");
+    eval(ctx, &format!("var {name} = new Uint8Array([{list}]); 0"));
+}
+
+#[test]
+fn namespace_shape() {
+    let mut ctx = context();
+    assert_eq!(eval(&mut ctx, "Object.prototype.toString.call(WebAssembly)"), "[object WebAssembly]");
+    assert_eq!(eval(&mut ctx, "typeof WebAssembly.Module"), "function");
+    assert_eq!(eval(&mut ctx, "Object.getPrototypeOf(WebAssembly.CompileError) === Error"), "true");
+    assert_eq!(eval(&mut ctx, "new WebAssembly.LinkError('x') instanceof Error"), "true");
+    assert_eq!(
+        eval(&mut ctx, "try { WebAssembly.Module(); 'no' } catch (e) { e instanceof TypeError }"),
+        "true"
+    );
+}
+
+#[test]
+fn compile_instantiate_call() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "addBytes",
+        r#"(module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+                   (func (export "big") (param i64) (result i64) local.get 0 i64.const 1 i64.add))"#,
+    );
+    assert_eq!(eval(&mut ctx, "WebAssembly.validate(addBytes)"), "true");
+    let src = "var i = new WebAssembly.Instance(new WebAssembly.Module(addBytes)); i.exports.add(2, 40)";
+    assert_eq!(eval(&mut ctx, src), "42");
+    assert_eq!(eval(&mut ctx, "i.exports.big(41n) === 42n"), "true");
+    assert_eq!(eval(&mut ctx, "i.exports.add.name + ',' + i.exports.add.length"), "0,2");
+    assert_eq!(
+        eval(&mut ctx, "Object.isFrozen(i.exports) && Object.getPrototypeOf(i.exports) === null"),
+        "true"
+    );
+    assert_eq!(eval(&mut ctx, "i.exports.add === i.exports.add"), "true");
+}
+
+#[test]
+fn imports_traps_and_exceptions() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "impBytes",
+        r#"(module (import "m" "f" (func $f (param i32) (result i32)))
+                   (func (export "g") (param i32) (result i32) local.get 0 call $f i32.const 1 i32.add)
+                   (func (export "trap") unreachable))"#,
+    );
+    let src = "var inst = new WebAssembly.Instance(new WebAssembly.Module(impBytes), {m: {f: x => x * 2}}); inst.exports.g(20)";
+    assert_eq!(eval(&mut ctx, src), "41");
+    let thrown = "var inst2 = new WebAssembly.Instance(new WebAssembly.Module(impBytes), {m: {f: x => { throw 'boom' }}});
+                  try { inst2.exports.g(1); 'no' } catch (e) { e }";
+    assert_eq!(eval(&mut ctx, thrown), "boom");
+    let trap = "try { inst.exports.trap(); 'no' } catch (e) { (e instanceof WebAssembly.RuntimeError) + ':' + e.message }";
+    assert_eq!(eval(&mut ctx, trap), "true:unreachable");
+    let link = "try { new WebAssembly.Instance(new WebAssembly.Module(impBytes), {m: {f: 1}}); 'no' } catch (e) { e.name }";
+    assert_eq!(eval(&mut ctx, link), "LinkError");
+}
+
+#[test]
+fn memory_buffer_is_shared_and_grows() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "memBytes",
+        r#"(module (memory (export "mem") 1 3)
+                   (func (export "store") (param i32 i32) local.get 0 local.get 1 i32.store)
+                   (func (export "load") (param i32) (result i32) local.get 0 i32.load)
+                   (func (export "grow") (param i32) (result i32) local.get 0 memory.grow))"#,
+    );
+    let src = "var m = new WebAssembly.Instance(new WebAssembly.Module(memBytes)).exports;
+               m.store(8, 0x12345678);
+               var view = new Uint32Array(m.mem.buffer);
+               view[1] = 77;
+               [view[2].toString(16), m.load(4), m.mem.buffer.byteLength].join()";
+    assert_eq!(eval(&mut ctx, src), "12345678,77,65536");
+    let grow = "var old = m.mem.buffer; var r = m.grow(1); [r, old.byteLength, m.mem.buffer.byteLength, m.load(8).toString(16)].join()";
+    assert_eq!(eval(&mut ctx, grow), "1,0,131072,12345678");
+    let oob = "try { m.load(131072); 'no' } catch (e) { e.message }";
+    assert_eq!(eval(&mut ctx, oob), "out of bounds memory access");
+    assert_eq!(eval(&mut ctx, "m.mem.grow(1) + ',' + m.grow(1)"), "2,-1");
+    let js_memory = "var jm = new WebAssembly.Memory({initial: 1}); new Uint8Array(jm.buffer)[5] = 9; jm.grow(2) + ',' + new Uint8Array(jm.buffer)[5]";
+    assert_eq!(eval(&mut ctx, js_memory), "1,9");
+}
+
+#[test]
+fn promises_resolve_through_jobs() {
+    let mut ctx = context();
+    define_bytes(&mut ctx, "b", r#"(module (func (export "f") (result i32) i32.const 7))"#);
+    eval(&mut ctx, "var out = []; WebAssembly.instantiate(b).then(r => out.push(r.instance.exports.f())); out.push('sync'); 0");
+    assert_eq!(eval(&mut ctx, "out.join()"), "sync,7");
+    eval(
+        &mut ctx,
+        "var bad = []; WebAssembly.compile(new Uint8Array([1,2,3])).catch(e => bad.push(e.name)); 0",
+    );
+    assert_eq!(eval(&mut ctx, "bad.join()"), "CompileError");
+}
