@@ -42,3 +42,19 @@ fn division_keeps_values_living_in_rax_and_rdx() {
       (local.get 1) (i32.rem_u) (i32.add)))"#;
     assert_eq!(i32_result(&call(wat, &[Val::I32(100), Val::I32(3)])), 101);
 }
+
+/// br_table in a function with several results used to run the return preparation
+/// even when no target returned, underflowing the operand stack (found by the
+/// differential test).
+#[test]
+fn br_table_in_multi_result_function() {
+    let wat = r#"(module (func (export "f") (param i32) (result i32 i32)
+      block
+        local.get 0
+        br_table 0 0
+      end
+      i32.const 1
+      i32.const 2))"#;
+    let out = call(wat, &[Val::I32(0)]);
+    assert!(matches!(out[..], [Val::I32(1), Val::I32(2)]), "{out:?}");
+}

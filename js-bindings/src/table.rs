@@ -58,15 +58,11 @@ fn missing_value(ty: ValType, ctx: &mut Context) -> JsResult<Val> {
     }
 }
 
+/// An optional value argument: DefaultValue when missing, else ToWebAssemblyValue.
 fn value_arg(args: &[JsValue], i: usize, ty: ValType, ctx: &mut Context) -> JsResult<Val> {
     match args.get(i) {
-        Some(v) if !v.is_undefined() || args.len() > i => {
-            if v.is_undefined() && ty == ValType::FuncRef {
-                return Ok(Val::FuncRef(None));
-            }
-            to_wasm(v, ty, ctx)
-        }
-        _ => missing_value(ty, ctx),
+        Some(v) => to_wasm(v, ty, ctx),
+        None => missing_value(ty, ctx),
     }
 }
 

@@ -260,7 +260,10 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         let r = self.in_reg(index);
         let depths = targets.targets().collect::<Result<Vec<u32>, _>>()?;
         let default = targets.default();
-        if self.control.iter().any(|f| f.kind == FrameKind::Function) {
+        // Targets that are the function frame return: take latent parameter reads first,
+        // on the shared path, before any landing pad writes results.
+        let function_depth = self.control.len() as u32 - 1;
+        if depths.iter().chain([&default]).any(|&d| d == function_depth) {
             self.prepare_return();
         }
         // One landing pad per distinct target: copies for that label, then the jump.

@@ -1,0 +1,266 @@
+//! Differential testing: random modules from `wasm-smith`, executed by Sidewinder and by
+//! the `wasmi` interpreter (the oracle); results, traps, exported memories, globals and
+//! tables must agree.
+//!
+//! Environment:
+//! - `SIDEWINDER_DIFF_CASES`: number of modules (default [`DEFAULT_CASES`]).
+//! - `SIDEWINDER_DIFF_SEED`: first seed (default [`DEFAULT_SEED`]); seeds are consecutive.
+//! - `SIDEWINDER_DIFF_THREADS`: worker threads (default 1).
+//! - `SIDEWINDER_DIFF_VERBOSE=1`: print every seed before running it (to find crashes).
+//! - `SIDEWINDER_DIFF_FILE=<path>`: instead of generating modules, compare the engines on
+//!   one `.wasm` or `.wat` file (for minimizing a failure by hand).
+//!
+//! Failing modules are written to `<target dir>/differential-failures/<seed>.{wasm,wat}`.
+
+mod differential {
+    pub mod generate;
+    pub mod oracle;
+    pub mod subject;
+    pub mod value;
+}
+
+use differential::oracle::OraclePanic;
+use differential::value::{Outcome, Snapshot};
+use differential::{generate, oracle, subject};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Modules per default run. One module takes ~1 ms in the test profile, so 10,000 run
+/// in about 10 s on a 2-core machine.
+const DEFAULT_CASES: u64 = 10_000;
+const DEFAULT_SEED: u64 = 0;
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(s) => s.trim().parse().unwrap_or_else(|_| panic!("{name} must be an unsigned integer, got {s:?}")),
+        Err(_) => default,
+    }
+}
+
+fn main() {
+    if let Ok(path) = std::env::var("SIDEWINDER_DIFF_FILE") {
+        return run_file(&path);
+    }
+    let start_seed = env_u64("SIDEWINDER_DIFF_SEED", DEFAULT_SEED);
+    let cases = env_u64("SIDEWINDER_DIFF_CASES", DEFAULT_CASES);
+    let threads = env_u64("SIDEWINDER_DIFF_THREADS", 1).max(1);
+    let verbose = std::env::var("SIDEWINDER_DIFF_VERBOSE").is_ok_and(|v| v != "0");
+
+    let started = Instant::now();
+    let next = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicU64::new(0));
+    let skipped = Arc::new(AtomicU64::new(0));
+    let failures = Arc::new(Mutex::new(Vec::<u64>::new()));
+
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            let (next, done, skipped, failures) =
+                (next.clone(), done.clone(), skipped.clone(), failures.clone());
+            std::thread::Builder::new()
+                // Sidewinder's wasm stack limit (1 MiB) plus room for both engines' Rust frames.
+                .stack_size(32 << 20)
+                .spawn(move || loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= cases {
+                        break;
+                    }
+                    let seed = start_seed + i;
+                    if verbose {
+                        eprintln!("differential: seed {seed}");
+                    }
+                    match run_seed(seed) {
+                        Ok(Verdict::Agree) => {}
+                        Ok(Verdict::OraclePanicked(msg)) => {
+                            println!("differential: skipped seed {seed}: wasmi panicked: {msg}");
+                            skipped.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(msg) => {
+                            println!("differential: MISMATCH seed {seed}: {msg}");
+                            save_failure(seed);
+                            failures.lock().unwrap().push(seed);
+                        }
+                    }
+                    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    if n % 100 == 0 {
+                        println!("differential: {n}/{cases} cases ({:.1?})", started.elapsed());
+                    }
+                })
+                .expect("spawn worker")
+        })
+        .collect();
+    for w in workers {
+        w.join().expect("worker panicked outside a test case");
+    }
+
+    let mut failures = failures.lock().unwrap().clone();
+    failures.sort_unstable();
+    let skipped = skipped.load(Ordering::Relaxed);
+    println!(
+        "differential: {} passed, {} failed ({skipped} skipped; seeds {start_seed}..{}, {:.1?})",
+        cases - failures.len() as u64 - skipped,
+        failures.len(),
+        start_seed + cases,
+        started.elapsed()
+    );
+    println!(
+        "differential: {} calls compared, {} returned normally",
+        STATS.calls.load(Ordering::Relaxed),
+        STATS.returned.load(Ordering::Relaxed)
+    );
+    if !failures.is_empty() {
+        println!("differential: failing seeds: {failures:?}");
+        println!(
+            "differential: reproduce one with SIDEWINDER_DIFF_SEED=<seed> SIDEWINDER_DIFF_CASES=1 \
+             cargo test -p sidewinder-engine --test differential"
+        );
+        std::process::exit(1);
+    }
+}
+
+fn run_file(path: &str) {
+    let bytes = wat::parse_file(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    match run_bytes(&bytes) {
+        Ok(Verdict::Agree) => println!("differential: {path}: engines agree"),
+        Ok(Verdict::OraclePanicked(msg)) => println!("differential: {path}: wasmi panicked: {msg}"),
+        Err(msg) => {
+            println!("differential: {path}: MISMATCH: {msg}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The directory failing modules go to: `<target>/differential-failures`, where `<target>`
+/// is found from this test binary's path (`<target>/<profile>/deps/differential-*`).
+fn failure_dir() -> PathBuf {
+    let exe = std::env::current_exe().ok();
+    let target = exe
+        .as_deref()
+        .and_then(|p| p.ancestors().nth(3))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
+    target.join("differential-failures")
+}
+
+fn save_failure(seed: u64) {
+    let Ok(bytes) = generate::module_bytes(seed) else { return };
+    let dir = failure_dir();
+    if std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
+    let wasm = dir.join(format!("{seed}.wasm"));
+    let _ = std::fs::write(&wasm, &bytes);
+    if let Ok(wat) = wasmprinter::print_bytes(&bytes) {
+        let _ = std::fs::write(dir.join(format!("{seed}.wat")), wat);
+    }
+    println!("differential: wrote {}", wasm.display());
+}
+
+/// Generates the module for `seed` and compares both engines on it.
+fn run_seed(seed: u64) -> Result<Verdict, String> {
+    let bytes = generate::module_bytes(seed).map_err(|e| format!("wasm-smith failed: {e}"))?;
+    run_bytes(&bytes)
+}
+
+/// What the run exercised, to keep an eye on the generator's usefulness.
+struct Stats {
+    calls: AtomicU64,
+    /// Calls that returned normally (rather than trapping).
+    returned: AtomicU64,
+}
+
+static STATS: Stats = Stats { calls: AtomicU64::new(0), returned: AtomicU64::new(0) };
+
+enum Verdict {
+    Agree,
+    /// wasmi panicked (a debug assertion in the oracle): no verdict on Sidewinder.
+    OraclePanicked(String),
+}
+
+/// Compares the engines on a module, turning Sidewinder panics into mismatches.
+fn run_bytes(bytes: &[u8]) -> Result<Verdict, String> {
+    match catch_unwind(AssertUnwindSafe(|| compare_module(bytes))) {
+        Ok(r) => r.map(|()| Verdict::Agree),
+        Err(payload) if payload.is::<OraclePanic>() => {
+            Ok(Verdict::OraclePanicked(payload.downcast_ref::<OraclePanic>().unwrap().0.clone()))
+        }
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("<non-string panic>");
+            Err(format!("panic: {msg}"))
+        }
+    }
+}
+
+fn compare_module(bytes: &[u8]) -> Result<(), String> {
+    let ours = subject::Subject::compile(bytes);
+    let theirs = oracle::Oracle::compile(bytes);
+    let (ours, theirs) = match (ours, theirs) {
+        (Ok(o), Ok(t)) => (o, t),
+        (Err(_), Err(_)) => return Ok(()), // wasm-smith produced something both reject.
+        (Err(e), Ok(_)) => return Err(format!("sidewinder rejects the module, wasmi accepts: {e}")),
+        (Ok(_), Err(e)) => return Err(format!("sidewinder accepts the module, wasmi rejects: {e}")),
+    };
+
+    let funcs = ours.callable_exports();
+    // Argument vectors derive from the module's bytes, so a saved module reproduces.
+    let module_hash =
+        bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+
+    // Instantiation alone (start function, segment initialisation).
+    let ours_inst = ours.instantiate();
+    let theirs_inst = theirs.instantiate();
+    match (&ours_inst, &theirs_inst) {
+        (Ok(o), Ok(t)) => compare_snapshots("after instantiation", &o.snapshot(), &t.snapshot())?,
+        (Err(a), Err(b)) if a.is_stack_overflow() || b.is_stack_overflow() => return Ok(()),
+        (Err(a), Err(b)) => return compare_outcomes("instantiation", a, b),
+        (Ok(_), Err(b)) => return Err(format!("instantiation: sidewinder succeeded, wasmi gave {b:?}")),
+        (Err(a), Ok(_)) => return Err(format!("instantiation: sidewinder gave {a:?}, wasmi succeeded")),
+    }
+    drop((ours_inst, theirs_inst));
+
+    // Each exported function gets a fresh instance (the fuel global wasm-smith injects
+    // would otherwise run out for later functions) and is called with every argument
+    // vector in turn, so state left by one call feeds the next.
+    for (fi, (name, params)) in funcs.iter().enumerate() {
+        let (Ok(o), Ok(t)) = (ours.instantiate(), theirs.instantiate()) else {
+            return Err("instantiation became nondeterministic".into());
+        };
+        for (k, args) in generate::argument_vectors(module_hash, fi as u64, params).iter().enumerate() {
+            let a = o.call(name, args);
+            let b = t.call(name, args);
+            let what = format!("call {name:?} #{k} with {args:?}");
+            if a.is_stack_overflow() || b.is_stack_overflow() {
+                // Stack sizes legitimately differ; the instances' states may now diverge.
+                break;
+            }
+            STATS.calls.fetch_add(1, Ordering::Relaxed);
+            if matches!(b, Outcome::Values(_)) {
+                STATS.returned.fetch_add(1, Ordering::Relaxed);
+            }
+            compare_outcomes(&what, &a, &b)?;
+            compare_snapshots(&what, &o.snapshot(), &t.snapshot())?;
+        }
+    }
+    Ok(())
+}
+
+fn compare_outcomes(what: &str, ours: &Outcome, theirs: &Outcome) -> Result<(), String> {
+    if ours.matches(theirs) {
+        Ok(())
+    } else {
+        Err(format!("{what}: sidewinder gave {ours:?}, wasmi (expected) gave {theirs:?}"))
+    }
+}
+
+fn compare_snapshots(what: &str, ours: &Snapshot, theirs: &Snapshot) -> Result<(), String> {
+    match ours.difference(theirs) {
+        None => Ok(()),
+        Some(d) => Err(format!("{what}: state differs: {d}")),
+    }
+}
