@@ -20,7 +20,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .name(js_string!("rustScale"))
         .length(1)
         .build();
-    ctx.register_global_property(js_string!("rustScale"), scale, Attribute::all()).map_err(|e| e.to_string())?;
+    ctx.register_global_property(js_string!("rustScale"), scale, Attribute::all())
+        .map_err(|e| e.to_string())?;
 
     // The module imports `env.scale` and calls it from a loop in machine code.
     let wasm = wat::parse_str(

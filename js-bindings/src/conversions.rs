@@ -73,6 +73,43 @@ pub(crate) fn parse_value_type(v: &JsValue, ctx: &mut Context) -> JsResult<ValTy
     })
 }
 
+/// The JS API's name of a value type.
+pub(crate) fn value_type_name(ty: ValType) -> &'static str {
+    match ty {
+        ValType::I32 => "i32",
+        ValType::I64 => "i64",
+        ValType::F32 => "f32",
+        ValType::F64 => "f64",
+        ValType::V128 => "v128",
+        ValType::FuncRef => "funcref",
+        ValType::ExternRef => "externref",
+    }
+}
+
+/// A descriptor's initial size, given as `initial` or (type reflection) `minimum`, but
+/// not both.
+pub(crate) fn initial_size(
+    descriptor: &boa_engine::object::JsObject,
+    what: &str,
+    ctx: &mut Context,
+) -> JsResult<u64> {
+    let initial = descriptor.get(boa_engine::js_string!("initial"), ctx)?;
+    let initial =
+        if initial.is_undefined() { None } else { Some(enforce_range_u32(&initial, "initial", ctx)?) };
+    let minimum = descriptor.get(boa_engine::js_string!("minimum"), ctx)?;
+    let minimum =
+        if minimum.is_undefined() { None } else { Some(enforce_range_u32(&minimum, "minimum", ctx)?) };
+    match (initial, minimum) {
+        (Some(_), Some(_)) => Err(JsNativeError::typ()
+            .with_message(format!("{what}: give 'initial' or 'minimum', not both"))
+            .into()),
+        (Some(n), None) | (None, Some(n)) => Ok(n as u64),
+        (None, None) => {
+            Err(JsNativeError::typ().with_message(format!("{what}: 'initial' is required")).into())
+        }
+    }
+}
+
 /// [EnforceRange] unsigned long.
 pub(crate) fn enforce_range_u32(v: &JsValue, what: &str, ctx: &mut Context) -> JsResult<u32> {
     let n = v.to_number(ctx)?;

@@ -1,6 +1,6 @@
 //! WebAssembly.Global.
 
-use crate::conversions::{parse_value_type, to_js, to_wasm};
+use crate::conversions::{parse_value_type, to_js, to_wasm, value_type_name};
 use crate::errors::engine_error;
 use crate::interface::{brand, prototype_from, require_new, Interface};
 use crate::realm::{prototypes, store, with_realm};
@@ -19,7 +19,7 @@ pub(crate) const INTERFACE: Interface = Interface {
     name: "Global",
     length: 1,
     constructor: construct,
-    operations: &[("valueOf", 0, value_of)],
+    operations: &[("valueOf", 0, value_of), ("type", 0, global_type)],
     attributes: &[("value", get_value, Some(set_value))],
     static_operations: &[],
 };
@@ -75,6 +75,16 @@ fn default_value(ty: ValType, ctx: &mut Context) -> JsResult<Val> {
         ValType::ExternRef => to_wasm(&JsValue::undefined(), ty, ctx),
         _ => Ok(Val::default_for(ty)),
     }
+}
+
+/// Type reflection: `{ mutable, value }`.
+fn global_type(this: &JsValue, _args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let global = global_of(this, "WebAssembly.Global.prototype.type")?;
+    let ty = global.ty();
+    let o = JsObject::with_object_proto(ctx.intrinsics());
+    o.create_data_property_or_throw(js_string!("mutable"), ty.mutable, ctx)?;
+    o.create_data_property_or_throw(js_string!("value"), js_string!(value_type_name(ty.content)), ctx)?;
+    Ok(o.into())
 }
 
 fn global_of(this: &JsValue, what: &str) -> JsResult<Global> {

@@ -9,7 +9,7 @@
 //! action can free it under running code; the JS features that would move or steal it
 //! (`ArrayBuffer.prototype.transfer`, `structuredClone` with transfer) are not installed.
 
-use crate::conversions::enforce_range_u32;
+use crate::conversions::{enforce_range_u32, initial_size};
 use crate::errors::engine_error;
 use crate::interface::{brand, prototype_from, require_new, Interface};
 use crate::realm::{prototypes, store, with_realm};
@@ -47,7 +47,7 @@ pub(crate) const INTERFACE: Interface = Interface {
     name: "Memory",
     length: 1,
     constructor: construct,
-    operations: &[("grow", 1, grow)],
+    operations: &[("grow", 1, grow), ("type", 0, memory_type)],
     attributes: &[("buffer", get_buffer, None)],
     static_operations: &[],
 };
@@ -132,11 +132,7 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
             .with_message("WebAssembly.Memory: descriptor must be an object")
             .into());
     };
-    let initial = descriptor.get(js_string!("initial"), ctx)?;
-    if initial.is_undefined() {
-        return Err(JsNativeError::typ().with_message("WebAssembly.Memory: 'initial' is required").into());
-    }
-    let initial = enforce_range_u32(&initial, "initial", ctx)? as u64;
+    let initial = initial_size(&descriptor, "WebAssembly.Memory", ctx)?;
     let maximum = descriptor.get(js_string!("maximum"), ctx)?;
     let maximum =
         if maximum.is_undefined() { None } else { Some(enforce_range_u32(&maximum, "maximum", ctx)? as u64) };
@@ -182,6 +178,19 @@ fn grow(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue
             Err(JsNativeError::range().with_message("WebAssembly.Memory.grow: failed to grow memory").into())
         }
     }
+}
+
+/// Type reflection: `{ minimum, maximum?, shared }`.
+fn memory_type(this: &JsValue, _args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let (memory, _) = memory_of(this, "WebAssembly.Memory.prototype.type")?;
+    let ty = memory.ty();
+    let o = JsObject::with_object_proto(ctx.intrinsics());
+    o.create_data_property_or_throw(js_string!("minimum"), ty.minimum as f64, ctx)?;
+    if let Some(max) = ty.maximum {
+        o.create_data_property_or_throw(js_string!("maximum"), max as f64, ctx)?;
+    }
+    o.create_data_property_or_throw(js_string!("shared"), false, ctx)?;
+    Ok(o.into())
 }
 
 fn get_buffer(this: &JsValue, _args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {

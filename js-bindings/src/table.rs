@@ -1,6 +1,8 @@
 //! WebAssembly.Table.
 
-use crate::conversions::{enforce_range_u32, parse_value_type, to_js, to_wasm};
+use crate::conversions::{
+    enforce_range_u32, initial_size, parse_value_type, to_js, to_wasm, value_type_name,
+};
 use crate::errors::engine_error;
 use crate::interface::{brand, prototype_from, require_new, Interface};
 use crate::realm::{prototypes, store, with_realm};
@@ -22,7 +24,7 @@ pub(crate) const INTERFACE: Interface = Interface {
     name: "Table",
     length: 1,
     constructor: construct,
-    operations: &[("grow", 1, grow), ("get", 1, get), ("set", 1, set)],
+    operations: &[("grow", 1, grow), ("get", 1, get), ("set", 1, set), ("type", 0, table_type)],
     attributes: &[("length", get_length, None)],
     static_operations: &[],
 };
@@ -78,11 +80,7 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
     if !element.is_ref() {
         return Err(JsNativeError::typ().with_message("WebAssembly.Table: invalid element type").into());
     }
-    let initial = descriptor.get(js_string!("initial"), ctx)?;
-    if initial.is_undefined() {
-        return Err(JsNativeError::typ().with_message("WebAssembly.Table: 'initial' is required").into());
-    }
-    let initial = enforce_range_u32(&initial, "initial", ctx)? as u64;
+    let initial = initial_size(&descriptor, "WebAssembly.Table", ctx)?;
     let maximum = descriptor.get(js_string!("maximum"), ctx)?;
     let maximum =
         if maximum.is_undefined() { None } else { Some(enforce_range_u32(&maximum, "maximum", ctx)? as u64) };
@@ -108,6 +106,19 @@ fn table_of(this: &JsValue, what: &str) -> JsResult<Table> {
     let o = brand::<TableData>(this, what)?;
     let t = o.downcast_ref::<TableData>().map(|d| d.table.clone());
     t.ok_or_else(|| JsNativeError::typ().with_message(format!("{what}: not a Table")).into())
+}
+
+/// Type reflection: `{ minimum, maximum?, element }`.
+fn table_type(this: &JsValue, _args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let table = table_of(this, "WebAssembly.Table.prototype.type")?;
+    let ty = table.ty();
+    let o = JsObject::with_object_proto(ctx.intrinsics());
+    o.create_data_property_or_throw(js_string!("minimum"), ty.minimum as f64, ctx)?;
+    if let Some(max) = ty.maximum {
+        o.create_data_property_or_throw(js_string!("maximum"), max as f64, ctx)?;
+    }
+    o.create_data_property_or_throw(js_string!("element"), js_string!(value_type_name(ty.element)), ctx)?;
+    Ok(o.into())
 }
 
 fn get_length(this: &JsValue, _args: &[JsValue], _ctx: &mut Context) -> JsResult<JsValue> {
