@@ -31,9 +31,14 @@ use std::rc::Rc;
 
 /// Installs the `WebAssembly` namespace object on the global object of `context`.
 pub fn install(context: &mut Context) -> JsResult<()> {
-    // Boa owns every ArrayBuffer's bytes, so memories are embedder-owned blocks and the
-    // code that uses them checks bounds explicitly.
-    let config = Config { explicit_bounds_checks: true, ..Config::default() };
+    install_with_config(context, Config::default())
+}
+
+/// Like `install`, with engine settings (such as `max_wasm_stack`). Bounds checks are
+/// always explicit here: Boa owns every ArrayBuffer's bytes, so memories are
+/// embedder-owned blocks without guard pages.
+pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()> {
+    let config = Config { explicit_bounds_checks: true, ..config };
     let engine = Engine::new(config).map_err(|e| JsNativeError::error().with_message(e.to_string()))?;
     let store = Store::new(&engine);
     let memory_buffers: memory::BufferRegistry = Rc::new(RefCell::new(HashMap::new()));

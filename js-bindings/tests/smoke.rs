@@ -118,3 +118,49 @@ fn promises_resolve_through_jobs() {
     );
     assert_eq!(eval(&mut ctx, "bad.join()"), "CompileError");
 }
+
+#[test]
+fn deep_recursion_through_js_and_wasm_is_a_range_error() {
+    // A small wasm stack budget keeps the debug-build native stack well within the test
+    // thread's.
+    let mut ctx = Context::default();
+    let config = sidewinder_engine::Config { max_wasm_stack: 256 << 10, ..Default::default() };
+    sidewinder_js::install_with_config(&mut ctx, config).expect("install");
+    define_bytes(
+        &mut ctx,
+        "recBytes",
+        r#"(module (import "js" "f" (func $f (param i32) (result i32)))
+                   (func (export "g") (param i32) (result i32) local.get 0 i32.const 1 i32.add call $f)
+                   (func $r (export "r") (param i32) (result i32) local.get 0 call $r))"#,
+    );
+    let src = "var rec; rec = new WebAssembly.Instance(new WebAssembly.Module(recBytes), {js: {f: n => rec.g(n)}}).exports;
+               var a; try { rec.g(0); a = 'no error' } catch (e) { a = e.constructor.name }
+               var b; try { rec.r(0); b = 'no error' } catch (e) { b = e.constructor.name }
+               a + ',' + b + ',' + rec.g.length";
+    assert_eq!(eval(&mut ctx, src), "RangeError,RangeError,1");
+}
+
+#[test]
+fn values_wasm_holds_survive_garbage_collection() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "refBytes",
+        r#"(module (table (export "t") 2 externref)
+                   (global (export "g") (mut externref) (ref.null extern))
+                   (func (export "keep") (param externref) (global.set 0 (local.get 0)))
+                   (func (export "get") (result externref) (global.get 0)))"#,
+    );
+    eval(
+        &mut ctx,
+        "var r = new WebAssembly.Instance(new WebAssembly.Module(refBytes)).exports;
+         (function () { r.keep({ tag: 'kept' }); r.t.set(1, { tag: 'in table' }); })(); 0",
+    );
+    boa_gc::force_collect();
+    eval(&mut ctx, "var junk = []; for (let i = 0; i < 10000; i++) junk.push({ i }); junk = null; 0");
+    boa_gc::force_collect();
+    assert_eq!(
+        eval(&mut ctx, "r.get().tag + ',' + r.t.get(1).tag + ',' + r.g.value.tag"),
+        "kept,in table,kept"
+    );
+}

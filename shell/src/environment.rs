@@ -31,6 +31,8 @@ pub struct Options {
     pub stack_size: usize,
     /// Overrides the recursion limit derived from `stack_size`.
     pub recursion_limit: Option<usize>,
+    /// Native stack (bytes) wasm may use below its outermost entry before trapping.
+    pub max_wasm_stack: usize,
 }
 
 impl Default for Options {
@@ -40,6 +42,7 @@ impl Default for Options {
             module_root: None,
             stack_size: DEFAULT_STACK_SIZE,
             recursion_limit: None,
+            max_wasm_stack: sidewinder_engine::Config::default().max_wasm_stack,
         }
     }
 }
@@ -70,7 +73,9 @@ pub fn new_context(options: &Options) -> JsResult<Context> {
     limits.set_stack_size_limit(recursion.saturating_mul(64).max(10_240));
     context.set_runtime_limits(limits);
 
-    sidewinder_js::install(&mut context)?;
+    let engine_config =
+        sidewinder_engine::Config { max_wasm_stack: options.max_wasm_stack, ..Default::default() };
+    sidewinder_js::install_with_config(&mut context, engine_config)?;
     // Only the console: boa_runtime's full set includes structuredClone, which can
     // detach (and free) buffers that back wasm memories.
     Console::register_with_logger(ShellLogger, &mut context)?;

@@ -64,6 +64,7 @@ fn run_js(cli: &Cli) -> i32 {
         module_root,
         stack_size: cli.stack_size,
         recursion_limit: cli.recursion_limit,
+        max_wasm_stack: cli.max_wasm_stack,
     };
     let mut context = match environment::new_context(&options) {
         Ok(c) => c,
