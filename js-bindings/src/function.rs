@@ -135,7 +135,7 @@ fn call_js(
     }
 }
 
-fn iterable_to_list(v: &JsValue, ctx: &mut Context) -> JsResult<Vec<JsValue>> {
+pub(crate) fn iterable_to_list(v: &JsValue, ctx: &mut Context) -> JsResult<Vec<JsValue>> {
     let Some(object) = v.as_object() else {
         return Err(JsNativeError::typ()
             .with_message("multiple results must be returned as an iterable")

@@ -3,12 +3,13 @@
 //! `install(context)` defines the `WebAssembly` namespace on the context's global
 //! object. Files follow the spec's table of contents: `namespace.rs` (validate,
 //! compile, instantiate), `module.rs`, `instance.rs`, `memory.rs`, `table.rs`,
-//! `global.rs`, `errors.rs` (CompileError, LinkError, RuntimeError), `conversions.rs`
+//! `global.rs`, `tag.rs`, `exception.rs`, `errors.rs` (CompileError, LinkError, RuntimeError), `conversions.rs`
 //! (ToWebAssemblyValue / ToJSValue), `function.rs` (exported and host functions),
 //! `interface.rs` (WebIDL plumbing) and `realm.rs` (per-realm state).
 
 mod conversions;
 mod errors;
+mod exception;
 mod function;
 mod global;
 mod instance;
@@ -18,6 +19,7 @@ mod module;
 mod namespace;
 mod realm;
 mod table;
+mod tag;
 
 use boa_engine::object::JsObject;
 use boa_engine::property::{Attribute, PropertyDescriptor};
@@ -65,6 +67,8 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
     let (memory_ctor, memory_proto) = memory::INTERFACE.build(context);
     let (table_ctor, table_proto) = table::INTERFACE.build(context);
     let (global_ctor, global_proto) = global::INTERFACE.build(context);
+    let (tag_ctor, tag_proto) = tag::INTERFACE.build(context);
+    let (exception_ctor, exception_proto) = exception::INTERFACE.build(context);
     let (compile_error, compile_error_proto) = errors::build_constructor(ErrorKind::Compile, context);
     let (link_error, link_error_proto) = errors::build_constructor(ErrorKind::Link, context);
     let (runtime_error, runtime_error_proto) = errors::build_constructor(ErrorKind::Runtime, context);
@@ -75,6 +79,8 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
             memory: memory_proto,
             table: table_proto,
             global: global_proto,
+            tag: tag_proto,
+            exception: exception_proto,
             compile_error: compile_error_proto,
             link_error: link_error_proto,
             runtime_error: runtime_error_proto,
@@ -100,6 +106,8 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
         ("Memory", memory_ctor),
         ("Table", table_ctor),
         ("Global", global_ctor),
+        ("Tag", tag_ctor),
+        ("Exception", exception_ctor),
         ("CompileError", compile_error),
         ("LinkError", link_error),
         ("RuntimeError", runtime_error),

@@ -16,6 +16,8 @@ pub(crate) struct Prototypes {
     pub memory: JsObject,
     pub table: JsObject,
     pub global: JsObject,
+    pub tag: JsObject,
+    pub exception: JsObject,
     pub compile_error: JsObject,
     pub link_error: JsObject,
     pub runtime_error: JsObject,
