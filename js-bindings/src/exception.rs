@@ -1,7 +1,7 @@
 //! WebAssembly.Exception: an exception object carrying a tag and its payload. Created
 //! from JS; wasm `throw`/`try` arrive with the exception-handling proposal.
 
-use crate::conversions::{enforce_range_u32, to_js, to_wasm};
+use crate::conversions::{to_js, to_wasm};
 use crate::function::iterable_to_list;
 use crate::interface::{brand, prototype_from, require_new, Interface};
 use crate::realm::prototypes;
@@ -68,7 +68,8 @@ fn get_arg(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsVa
     let (tag, payload) = exception_of(this, "WebAssembly.Exception.prototype.getArg")?;
     let (asked, _) =
         tag_parameters(&args.first().cloned().unwrap_or_default(), "WebAssembly.Exception.prototype.getArg")?;
-    let index = enforce_range_u32(&args.get(1).cloned().unwrap_or_default(), "index", ctx)?;
+    // `unsigned long` without [EnforceRange]: ToUint32, then a range check.
+    let index = args.get(1).cloned().unwrap_or_default().to_u32(ctx)?;
     if asked != tag {
         return Err(JsNativeError::typ().with_message("WebAssembly.Exception.getArg: wrong tag").into());
     }

@@ -177,7 +177,15 @@ pub fn run(settings: &Settings) -> i32 {
                     .map(|(k, v)| (k.clone(), v.clone())),
             );
         }
-        entries.extend(summary.failures.clone());
+        // A failure already listed keeps its (possibly hand-written) reason, as long as
+        // it still fails the same way.
+        entries.extend(summary.failures.iter().map(|(key, entry)| {
+            let mut entry = entry.clone();
+            if let Some(old) = expected.get(key).filter(|old| old.status == entry.status) {
+                entry.reason = old.reason.clone();
+            }
+            (key.clone(), entry)
+        }));
         exit_code = match fs::write(&settings.expectations, expectations::render(&entries)) {
             Ok(()) => {
                 let path = settings.expectations.display();
