@@ -68,6 +68,11 @@ fn get_arg(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsVa
     let (tag, payload) = exception_of(this, "WebAssembly.Exception.prototype.getArg")?;
     let (asked, _) =
         tag_parameters(&args.first().cloned().unwrap_or_default(), "WebAssembly.Exception.prototype.getArg")?;
+    if args.len() < 2 {
+        return Err(JsNativeError::typ()
+            .with_message("WebAssembly.Exception.getArg: 2 arguments required")
+            .into());
+    }
     // `unsigned long` without [EnforceRange]: ToUint32, then a range check.
     let index = args.get(1).cloned().unwrap_or_default().to_u32(ctx)?;
     if asked != tag {
