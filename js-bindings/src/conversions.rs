@@ -73,17 +73,9 @@ pub(crate) fn parse_value_type(v: &JsValue, ctx: &mut Context) -> JsResult<ValTy
     })
 }
 
-/// The JS API's name of a value type.
-pub(crate) fn value_type_name(ty: ValType) -> &'static str {
-    match ty {
-        ValType::I32 => "i32",
-        ValType::I64 => "i64",
-        ValType::F32 => "f32",
-        ValType::F64 => "f64",
-        ValType::V128 => "v128",
-        ValType::FuncRef => "funcref",
-        ValType::ExternRef => "externref",
-    }
+/// The JS API's name of a value type (the same as the text format's).
+pub(crate) fn value_type_name(ty: ValType) -> String {
+    ty.to_string()
 }
 
 /// A descriptor's initial size, given as `initial` or (type reflection) `minimum`, but

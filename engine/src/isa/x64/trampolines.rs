@@ -46,13 +46,25 @@ pub fn trampolines(host_shim: HostShim) -> Result<&'static Trampolines, Error> {
         .map_err(|e| Error::Resource(e.clone()))
 }
 
+/// Copies r12 8-byte slots from `[from]` to `[to]`, using rcx and `via`.
+fn copy_slots(a: &mut Assembler, from: Reg, to: Reg, via: Reg) {
+    let (top, done) = (a.new_label(), a.new_label());
+    a.mov_ri(RCX, 0);
+    a.bind(top);
+    a.cmp_rr(OperandSize::S64, RCX, R12);
+    a.jcc(Cc::Ae, done);
+    a.load(LoadKind::I64, via, Mem::Scaled8(from, RCX, 0));
+    a.store(StoreKind::I64, Mem::Scaled8(to, RCX, 0), via);
+    a.alu_ri(AluOp::Add, OperandSize::S64, RCX, 1);
+    a.jmp(top);
+    a.bind(done);
+}
+
 fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     let mut a = Assembler::new();
 
     // ---- entry ----
     let entry_at = a.offset();
-    let (copy_in, copy_in_done, copy_out, copy_out_done) =
-        (a.new_label(), a.new_label(), a.new_label(), a.new_label());
     let tail = a.new_label();
     a.push(RBP);
     a.mov_rr(OperandSize::S64, RBP, RSP);
@@ -74,27 +86,12 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.alu_ri(AluOp::Add, OperandSize::S64, R13, 15);
     a.alu_ri(AluOp::And, OperandSize::S64, R13, -16);
     a.alu_rr(AluOp::Sub, OperandSize::S64, RSP, R13);
-    a.mov_ri(RCX, 0);
-    a.bind(copy_in);
-    a.cmp_rr(OperandSize::S64, RCX, R12);
-    a.jcc(Cc::Ae, copy_in_done);
-    a.load(LoadKind::I64, RAX, Mem::Scaled8(RBX, RCX, 0));
-    a.store(StoreKind::I64, Mem::Scaled8(RSP, RCX, 0), RAX);
-    a.alu_ri(AluOp::Add, OperandSize::S64, RCX, 1);
-    a.jmp(copy_in);
-    a.bind(copy_in_done);
+    copy_slots(&mut a, RBX, RSP, RAX);
     a.call_reg(RSI);
     a.load(LoadKind::I64, RBX, Mem::Base(RBP, SAVED_ARGS));
     a.load(LoadKind::I64, R12, Mem::Base(RBP, SAVED_SLOTS));
-    a.mov_ri(RCX, 0);
-    a.bind(copy_out);
-    a.cmp_rr(OperandSize::S64, RCX, R12);
-    a.jcc(Cc::Ae, copy_out_done);
-    a.load(LoadKind::I64, RDX, Mem::Scaled8(RSP, RCX, 0));
-    a.store(StoreKind::I64, Mem::Scaled8(RBX, RCX, 0), RDX);
-    a.alu_ri(AluOp::Add, OperandSize::S64, RCX, 1);
-    a.jmp(copy_out);
-    a.bind(copy_out_done);
+    // rax holds a single result: copy through rdx.
+    copy_slots(&mut a, RSP, RBX, RDX);
     a.store(StoreKind::I64, Mem::Scaled8(RBX, R12, 0), RAX);
     a.mov_ri(RAX, 0);
     a.bind(tail);
