@@ -63,7 +63,12 @@ pub(crate) fn create_memory(
         return Err(Error::Resource("initial memory size exceeds the maximum".into()));
     }
     let capacity = max_pages * PAGE;
-    let mut block = AlignedVec::<u8>::with_capacity(64, capacity as usize);
+    // `with_capacity` would abort the process when address space runs out (a script can
+    // create memories in a loop); a failed reservation must be a RangeError instead.
+    let mut block = AlignedVec::<u8>::new(64);
+    if block.try_reserve_exact(capacity as usize).is_err() {
+        return Err(Error::Resource(format!("cannot reserve {capacity} bytes for a memory")));
+    }
     block.resize((ty.minimum * PAGE) as usize, 0);
     let base = block.as_mut_ptr();
     let state = Rc::new(RefCell::new(BufferState { current: None, pending: Some(block) }));
