@@ -1,0 +1,830 @@
+//! Benchmark runner: Sidewinder against its peers, side by side in one process run.
+//!
+//! For every `bench/wasm/<name>.wasm` with an expected checksum in `bench/expected.txt`,
+//! and every engine, it compiles the module `--runs` times (median compile time) and
+//! runs `run()` `--runs` times, each in a fresh instance (median run time), checking the
+//! checksum every time. Rounds are interleaved across engines (round 1 of every engine,
+//! then round 2, ...) so background noise on this shared machine spreads evenly.
+//! V8 (node --liftoff-only / --no-liftoff) runs in a subprocess driven by bench/node/run.mjs.
+//!
+//! usage: sidewinder-bench [--runs N] [--dir BENCH_DIR] [--out results.md] [--svg plot.svg]
+//!                         [--engines a,b,...] [--only name,...]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+type Res<T> = Result<T, String>;
+
+/// One engine's handle on a compiled module: instantiate + call `run`.
+trait Compiled {
+    fn run(&self) -> Res<u32>;
+    /// Machine-code bytes, if the engine exposes them.
+    fn code_bytes(&self) -> Option<usize> {
+        None
+    }
+}
+
+trait EngineUnderTest {
+    fn name(&self) -> &'static str;
+    fn compile(&self, bytes: &[u8]) -> Res<Box<dyn Compiled>>;
+}
+
+// ---------------------------------------------------------------- Sidewinder
+struct Sidewinder(sidewinder_engine::Engine);
+struct SwModule {
+    engine: sidewinder_engine::Engine,
+    module: sidewinder_engine::Module,
+    funcs: u32,
+}
+impl EngineUnderTest for Sidewinder {
+    fn name(&self) -> &'static str {
+        "sidewinder"
+    }
+    fn compile(&self, bytes: &[u8]) -> Res<Box<dyn Compiled>> {
+        let module = sidewinder_engine::Module::new(&self.0, bytes).map_err(|e| e.to_string())?;
+        Ok(Box::new(SwModule { engine: self.0.clone(), module, funcs: count_funcs(bytes) }))
+    }
+}
+impl Compiled for SwModule {
+    fn run(&self) -> Res<u32> {
+        let store = sidewinder_engine::Store::new(&self.engine);
+        let inst = sidewinder_engine::Instance::new(&store, &self.module, &[]).map_err(|e| e.to_string())?;
+        match inst.call("run", &[]).map_err(|e| e.to_string())?.as_slice() {
+            [sidewinder_engine::Val::I32(v)] => Ok(*v as u32),
+            other => Err(format!("unexpected results {other:?}")),
+        }
+    }
+    fn code_bytes(&self) -> Option<usize> {
+        // Imported functions have no code; function_code returns None for them.
+        Some((0..self.funcs).filter_map(|i| self.module.function_code(i)).map(|c| c.len()).sum())
+    }
+}
+
+// ---------------------------------------------------------------- Wasmtime
+#[cfg(feature = "wasmtime")]
+struct Wasmtime(wasmtime::Engine, &'static str);
+#[cfg(feature = "wasmtime")]
+impl Wasmtime {
+    fn new(strategy: wasmtime::Strategy, name: &'static str) -> Res<Self> {
+        let mut c = wasmtime::Config::new();
+        c.strategy(strategy);
+        // Built without the `parallel-compilation` feature: compiles on one thread.
+        Ok(Wasmtime(wasmtime::Engine::new(&c).map_err(|e| e.to_string())?, name))
+    }
+}
+#[cfg(feature = "wasmtime")]
+struct WtModule(wasmtime::Engine, wasmtime::Module);
+#[cfg(feature = "wasmtime")]
+impl EngineUnderTest for Wasmtime {
+    fn name(&self) -> &'static str {
+        self.1
+    }
+    fn compile(&self, bytes: &[u8]) -> Res<Box<dyn Compiled>> {
+        let m = wasmtime::Module::new(&self.0, bytes).map_err(|e| e.to_string())?;
+        Ok(Box::new(WtModule(self.0.clone(), m)))
+    }
+}
+#[cfg(feature = "wasmtime")]
+impl Compiled for WtModule {
+    fn run(&self) -> Res<u32> {
+        let mut store = wasmtime::Store::new(&self.0, ());
+        let inst = wasmtime::Instance::new(&mut store, &self.1, &[]).map_err(|e| e.to_string())?;
+        let f = inst.get_typed_func::<(), i32>(&mut store, "run").map_err(|e| e.to_string())?;
+        f.call(&mut store, ()).map(|v| v as u32).map_err(|e| e.to_string())
+    }
+    // Code size not reported: `Module::text()` is the whole page-rounded .text with
+    // trampolines, meaningless for these few-KB modules. TODO: sum per-function ranges.
+}
+
+// ---------------------------------------------------------------- wasmi
+#[cfg(feature = "wasmi")]
+struct Wasmi(wasmi::Engine);
+#[cfg(feature = "wasmi")]
+struct WiModule(wasmi::Engine, wasmi::Module);
+#[cfg(feature = "wasmi")]
+impl EngineUnderTest for Wasmi {
+    fn name(&self) -> &'static str {
+        "wasmi"
+    }
+    fn compile(&self, bytes: &[u8]) -> Res<Box<dyn Compiled>> {
+        let m = wasmi::Module::new(&self.0, bytes).map_err(|e| e.to_string())?;
+        Ok(Box::new(WiModule(self.0.clone(), m)))
+    }
+}
+#[cfg(feature = "wasmi")]
+impl Compiled for WiModule {
+    fn run(&self) -> Res<u32> {
+        let mut store = wasmi::Store::new(&self.0, ());
+        let inst = wasmi::Instance::new(&mut store, &self.1, &[]).map_err(|e| e.to_string())?;
+        let f = inst.get_typed_func::<(), i32>(&store, "run").map_err(|e| e.to_string())?;
+        f.call(&mut store, ()).map(|v| v as u32).map_err(|e| e.to_string())
+    }
+}
+
+// ---------------------------------------------------------------- Wasmer
+#[cfg(feature = "wasmer")]
+struct Wasmer(wasmer::Engine);
+#[cfg(feature = "wasmer")]
+struct WrModule(wasmer::Engine, wasmer::Module);
+#[cfg(feature = "wasmer")]
+impl EngineUnderTest for Wasmer {
+    fn name(&self) -> &'static str {
+        "wasmer-singlepass"
+    }
+    fn compile(&self, bytes: &[u8]) -> Res<Box<dyn Compiled>> {
+        let store = wasmer::Store::new(self.0.clone());
+        let m = wasmer::Module::new(&store, bytes).map_err(|e| e.to_string())?;
+        Ok(Box::new(WrModule(self.0.clone(), m)))
+    }
+}
+#[cfg(feature = "wasmer")]
+impl Compiled for WrModule {
+    fn run(&self) -> Res<u32> {
+        let mut store = wasmer::Store::new(self.0.clone());
+        let inst = wasmer::Instance::new(&mut store, &self.1, &wasmer::imports! {}).map_err(|e| e.to_string())?;
+        let f = inst.exports.get_typed_function::<(), i32>(&store, "run").map_err(|e| e.to_string())?;
+        f.call(&mut store).map(|v| v as u32).map_err(|e| e.to_string())
+    }
+}
+
+// ---------------------------------------------------------------- helpers
+fn count_funcs(bytes: &[u8]) -> u32 {
+    let mut n = 0;
+    for p in wasmparser::Parser::new(0).parse_all(bytes).flatten() {
+        match p {
+            wasmparser::Payload::ImportSection(r) => {
+                for imp in r.into_imports().flatten() {
+                    if matches!(imp.ty, wasmparser::TypeRef::Func(_)) {
+                        n += 1;
+                    }
+                }
+            }
+            wasmparser::Payload::FunctionSection(r) => n += r.count(),
+            _ => {}
+        }
+    }
+    n
+}
+
+fn code_section_size(bytes: &[u8]) -> usize {
+    for p in wasmparser::Parser::new(0).parse_all(bytes).flatten() {
+        if let wasmparser::Payload::CodeSectionStart { size, .. } = p {
+            return size as usize;
+        }
+    }
+    0
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    if s.is_empty() {
+        return f64::NAN;
+    }
+    let n = s.len();
+    if n % 2 == 1 { s[n / 2] } else { (s[n / 2 - 1] + s[n / 2]) / 2.0 }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn geomean(v: &[f64]) -> f64 {
+    let v: Vec<f64> = v.iter().copied().filter(|x| x.is_finite() && *x > 0.0).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    (v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp()
+}
+
+fn sh(cmd: &str, args: &[&str]) -> String {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+#[derive(Default, Clone)]
+struct Measurement {
+    compile_ms: Vec<f64>,
+    run_ms: Vec<f64>,
+    code_bytes: Option<usize>,
+    error: Option<String>,
+}
+
+const NODE_ENGINES: [(&str, &str); 2] = [("v8-liftoff", "--liftoff-only"), ("v8-turbofan", "--no-liftoff")];
+
+fn node_measure(dir: &Path, wasm: &Path, flag: &str, runs: usize, expected: u32) -> Measurement {
+    let out = Command::new("node")
+        .args([flag, "--no-wasm-lazy-compilation", "--single-threaded"])
+        .arg(dir.join("node/run.mjs"))
+        .arg(wasm)
+        .arg(runs.to_string())
+        .output();
+    let mut m = Measurement::default();
+    match out {
+        Ok(o) if o.status.success() => {
+            let s = String::from_utf8_lossy(&o.stdout);
+            // Tiny hand parser for {"compile_ms":[..],"run_ms":[..],"result":N}
+            let arr = |key: &str| -> Vec<f64> {
+                s.split(&format!("\"{key}\":["))
+                    .nth(1)
+                    .and_then(|r| r.split(']').next())
+                    .map(|l| l.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+                    .unwrap_or_default()
+            };
+            m.compile_ms = arr("compile_ms");
+            m.run_ms = arr("run_ms");
+            let result: Option<u32> =
+                s.split("\"result\":").nth(1).and_then(|r| r.trim_end_matches(['}', '\n', ' ']).trim().parse().ok());
+            if result != Some(expected) {
+                m.error = Some(format!("checksum {result:?}, expected {expected}"));
+            }
+        }
+        Ok(o) => m.error = Some(format!("node failed: {}", String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or(""))),
+        Err(e) => m.error = Some(format!("node: {e}")),
+    }
+    m
+}
+
+fn main() {
+    // Deep recursion and big frames: run on a thread with a roomy stack.
+    let h = std::thread::Builder::new().stack_size(256 << 20).spawn(real_main).unwrap();
+    std::process::exit(h.join().unwrap_or(2));
+}
+
+fn real_main() -> i32 {
+    let mut runs = 5usize;
+    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut out: Option<PathBuf> = None;
+    let mut svg: Option<PathBuf> = None;
+    let mut only: Option<Vec<String>> = None;
+    let mut engines_sel: Option<Vec<String>> = None;
+    let mut corpus: Option<PathBuf> = None;
+    // Write Sidewinder's machine code per function (raw bytes) for disassembly:
+    //   objdump -D -b binary -m i386:x86-64 -M intel DIR/interp.f3.bin
+    let mut dump: Option<PathBuf> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--runs" => runs = args.next().and_then(|s| s.parse().ok()).expect("--runs N"),
+            "--dir" => dir = PathBuf::from(args.next().expect("--dir")),
+            "--out" => out = Some(PathBuf::from(args.next().expect("--out"))),
+            "--svg" => svg = Some(PathBuf::from(args.next().expect("--svg"))),
+            "--only" => only = Some(args.next().expect("--only").split(',').map(String::from).collect()),
+            "--dump" => dump = Some(PathBuf::from(args.next().expect("--dump"))),
+            "--corpus" => corpus = Some(PathBuf::from(args.next().expect("--corpus"))),
+            "--engines" => engines_sel = Some(args.next().expect("--engines").split(',').map(String::from).collect()),
+            _ => {
+                eprintln!("unknown argument {a}");
+                return 2;
+            }
+        }
+    }
+    let dir = dir.canonicalize().expect("bench dir");
+
+    let mut engines: Vec<Box<dyn EngineUnderTest>> =
+        vec![Box::new(Sidewinder(sidewinder_engine::Engine::new(Default::default()).expect("sidewinder engine")))];
+    #[cfg(feature = "wasmtime")]
+    {
+        engines.push(Box::new(Wasmtime::new(wasmtime::Strategy::Cranelift, "cranelift").unwrap()));
+        engines.push(Box::new(Wasmtime::new(wasmtime::Strategy::Winch, "winch").unwrap()));
+    }
+    #[cfg(feature = "wasmer")]
+    {
+        // NB: Wasmer compiles functions on a rayon pool, so its compile times are not single-threaded.
+        engines.push(Box::new(Wasmer(wasmer::Engine::from(wasmer::sys::Singlepass::default()))));
+    }
+    #[cfg(feature = "wasmi")]
+    {
+        let mut c = wasmi::Config::default();
+        c.compilation_mode(wasmi::CompilationMode::Eager);
+        engines.push(Box::new(Wasmi(wasmi::Engine::new(&c))));
+    }
+    let have_node = Command::new("node").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+    let mut engine_names: Vec<&'static str> = engines.iter().map(|e| e.name()).collect();
+    if have_node {
+        engine_names.extend(NODE_ENGINES.iter().map(|e| e.0));
+    }
+    if let Some(sel) = &engines_sel {
+        engines.retain(|e| sel.iter().any(|s| s == e.name()));
+        engine_names.retain(|n| sel.iter().any(|s| s == n));
+    }
+
+    if let Some(d) = dump {
+        std::fs::create_dir_all(&d).expect("dump dir");
+        let mut files = Vec::new();
+        find_wasm(&dir.join("wasm"), &mut files);
+        let eng = sidewinder_engine::Engine::new(Default::default()).unwrap();
+        for f in files {
+            let bytes = std::fs::read(&f).unwrap();
+            let m = sidewinder_engine::Module::new(&eng, &bytes).expect("compile");
+            let stem = f.file_stem().unwrap().to_string_lossy().to_string();
+            for i in 0..count_funcs(&bytes) {
+                if let Some(code) = m.function_code(i) {
+                    std::fs::write(d.join(format!("{stem}.f{i}.bin")), code).unwrap();
+                }
+            }
+        }
+        return 0;
+    }
+    if let Some(c) = corpus {
+        let report = corpus_report(&dir, &c, runs, &engines, &engine_names);
+        println!("{report}");
+        if let Some(o) = out {
+            std::fs::write(&o, &report).expect("write report");
+            eprintln!("wrote {}", o.display());
+        }
+        return 0;
+    }
+
+    let expected: BTreeMap<String, u32> = std::fs::read_to_string(dir.join("expected.txt"))
+        .expect("expected.txt")
+        .lines()
+        .filter_map(|l| {
+            let mut it = l.split_whitespace();
+            Some((it.next()?.to_string(), it.next()?.parse().ok()?))
+        })
+        .collect();
+
+    // results[bench][engine]
+    let mut results: BTreeMap<String, BTreeMap<&'static str, Measurement>> = BTreeMap::new();
+    let mut sizes: BTreeMap<String, (usize, usize)> = BTreeMap::new(); // (file, code section)
+    let mut failures = 0;
+    for (bench, &want) in &expected {
+        if let Some(o) = &only {
+            if !o.contains(bench) {
+                continue;
+            }
+        }
+        let path = dir.join("wasm").join(format!("{bench}.wasm"));
+        let bytes = std::fs::read(&path).expect("wasm file");
+        sizes.insert(bench.clone(), (bytes.len(), code_section_size(&bytes)));
+        let row = results.entry(bench.clone()).or_default();
+        let mut compiled: Vec<Option<Box<dyn Compiled>>> = Vec::new();
+        // Compile rounds, interleaved.
+        for e in &engines {
+            row.insert(e.name(), Measurement::default());
+        }
+        compiled.resize_with(engines.len(), || None);
+        for _ in 0..runs {
+            for (i, e) in engines.iter().enumerate() {
+                let m = row.get_mut(e.name()).unwrap();
+                if m.error.is_some() {
+                    continue;
+                }
+                let t = Instant::now();
+                match e.compile(&bytes) {
+                    Ok(c) => {
+                        m.compile_ms.push(ms(t.elapsed()));
+                        m.code_bytes = c.code_bytes();
+                        compiled[i] = Some(c);
+                    }
+                    Err(err) => m.error = Some(format!("compile: {err}")),
+                }
+            }
+        }
+        // Run rounds, interleaved; a fresh instance (fresh memory) every time.
+        for round in 0..runs {
+            for (i, e) in engines.iter().enumerate() {
+                let m = row.get_mut(e.name()).unwrap();
+                let Some(c) = &compiled[i] else { continue };
+                if m.error.is_some() {
+                    continue;
+                }
+                let t = Instant::now();
+                let r = c.run();
+                let dt = ms(t.elapsed());
+                match r {
+                    Ok(v) if v == want => m.run_ms.push(dt),
+                    Ok(v) => m.error = Some(format!("round {round}: checksum {v}, expected {want}")),
+                    Err(err) => m.error = Some(format!("round {round}: {err}")),
+                }
+            }
+        }
+        if have_node {
+            for (name, flag) in NODE_ENGINES {
+                if engine_names.contains(&name) {
+                    row.insert(name, node_measure(&dir, &path, flag, runs, want));
+                }
+            }
+        }
+        eprint!("{bench:>8}:");
+        for name in &engine_names {
+            if let Some(m) = row.get(name) {
+                match &m.error {
+                    Some(e) => {
+                        failures += 1;
+                        eprint!("  {name} FAILED ({e})")
+                    }
+                    None => eprint!("  {name} {:.0} ms", median(&m.run_ms)),
+                }
+            }
+        }
+        eprintln!();
+    }
+
+    let report = render(&dir, runs, &engine_names, &results, &sizes);
+    println!("{report}");
+    if let Some(o) = out {
+        std::fs::write(&o, &report).expect("write report");
+        eprintln!("wrote {}", o.display());
+    }
+    if let Some(s) = svg {
+        std::fs::write(&s, render_svg(&engine_names, &results)).expect("write svg");
+        eprintln!("wrote {}", s.display());
+    }
+    if failures > 0 { 1 } else { 0 }
+}
+
+fn run_ms(m: Option<&Measurement>) -> f64 {
+    match m {
+        Some(m) if m.error.is_none() => median(&m.run_ms),
+        _ => f64::NAN,
+    }
+}
+
+fn fmt(x: f64, prec: usize) -> String {
+    if x.is_finite() { format!("{x:.prec$}") } else { "–".into() }
+}
+
+fn render(
+    dir: &Path,
+    runs: usize,
+    engines: &[&'static str],
+    results: &BTreeMap<String, BTreeMap<&'static str, Measurement>>,
+    sizes: &BTreeMap<String, (usize, usize)>,
+) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .unwrap_or("?")
+        .trim()
+        .to_string();
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let _ = writeln!(s, "## Results\n");
+    let _ = writeln!(
+        s,
+        "Machine: {cpu}, {cores} cores, {} ({}); date {}; node {}.",
+        sh("uname", &["-sr"]),
+        sh("rustc", &["--version"]),
+        sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        sh("node", &["--version"])
+    );
+    let _ = writeln!(
+        s,
+        "Method: median of {runs} runs per engine, rounds interleaved across engines in one process; \
+         each run instantiates a fresh instance and calls `run()` (instantiation excluded), checking the checksum \
+         in {}/expected.txt. Compile times are single-threaded. V8 runs in a node subprocess \
+         (`--no-wasm-lazy-compilation --single-threaded`).\n",
+        dir.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default()
+    );
+    let _ = writeln!(s, "### Run time, ms (median); in brackets: ratio to Cranelift\n");
+    let _ = write!(s, "| benchmark |");
+    for e in engines {
+        let _ = write!(s, " {e} |");
+    }
+    let _ = writeln!(s);
+    let _ = write!(s, "|---|");
+    for _ in engines {
+        let _ = write!(s, "---:|");
+    }
+    let _ = writeln!(s);
+    let mut ratios: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for (bench, row) in results {
+        let base = run_ms(row.get("cranelift"));
+        let _ = write!(s, "| {bench} |");
+        for e in engines {
+            let t = run_ms(row.get(e));
+            let r = t / base;
+            ratios.entry(e).or_default().push(r);
+            match row.get(e).and_then(|m| m.error.as_ref()) {
+                Some(err) => {
+                    let _ = write!(s, " FAIL: {} |", err.replace('|', "/"));
+                }
+                None if base.is_finite() => {
+                    let _ = write!(s, " {} ({}×) |", fmt(t, 0), fmt(r, 2));
+                }
+                None => {
+                    let _ = write!(s, " {} |", fmt(t, 0));
+                }
+            }
+        }
+        let _ = writeln!(s);
+    }
+    let _ = write!(s, "| **geomean ratio to Cranelift** |");
+    for e in engines {
+        let _ = write!(s, " **{}×** |", fmt(geomean(&ratios[e]), 2));
+    }
+    let _ = writeln!(s, "\n");
+
+    let _ = writeln!(s, "### Compile time, ms (median, single-threaded)\n");
+    let _ = write!(s, "| benchmark | code section bytes |");
+    for e in engines {
+        let _ = write!(s, " {e} |");
+    }
+    let _ = writeln!(s);
+    let _ = write!(s, "|---|---:|");
+    for _ in engines {
+        let _ = write!(s, "---:|");
+    }
+    let _ = writeln!(s);
+    let mut total_code = 0usize;
+    let mut total_ms: BTreeMap<&str, f64> = BTreeMap::new();
+    for (bench, row) in results {
+        let code = sizes[bench].1;
+        total_code += code;
+        let _ = write!(s, "| {bench} | {code} |");
+        for e in engines {
+            let c = row.get(e).map(|m| median(&m.compile_ms)).unwrap_or(f64::NAN);
+            *total_ms.entry(e).or_default() += c;
+            let _ = write!(s, " {} |", fmt(c, 3));
+        }
+        let _ = writeln!(s);
+    }
+    let _ = write!(s, "| **total → MB/s of code section** | {total_code} |");
+    for e in engines {
+        let _ = write!(s, " {} MB/s |", fmt(total_code as f64 / 1e6 / (total_ms[e] / 1e3), 1));
+    }
+    let _ = writeln!(
+        s,
+        "\n\nThese modules are tiny (a few KB), so compile times are dominated by fixed per-module \
+         costs; throughput on large real modules needs the npm corpus (see TODO).\n"
+    );
+
+    let _ = writeln!(s, "### Machine-code bytes per wasm code-section byte\n");
+    let code_engines: Vec<&str> = engines
+        .iter()
+        .copied()
+        .filter(|e| results.values().any(|r| r.get(e).and_then(|m| m.code_bytes).is_some()))
+        .collect();
+    let _ = write!(s, "| benchmark |");
+    for e in &code_engines {
+        let _ = write!(s, " {e} |");
+    }
+    let _ = writeln!(s);
+    let _ = write!(s, "|---|");
+    for _ in &code_engines {
+        let _ = write!(s, "---:|");
+    }
+    let _ = writeln!(s);
+    let mut sum_code: BTreeMap<&str, usize> = BTreeMap::new();
+    for (bench, row) in results {
+        let code = sizes[bench].1 as f64;
+        let _ = write!(s, "| {bench} |");
+        for e in &code_engines {
+            let b = row.get(e).and_then(|m| m.code_bytes);
+            *sum_code.entry(e).or_default() += b.unwrap_or(0);
+            let _ = write!(s, " {} |", fmt(b.map(|b| b as f64 / code).unwrap_or(f64::NAN), 2));
+        }
+        let _ = writeln!(s);
+    }
+    let _ = write!(s, "| **all** |");
+    for e in &code_engines {
+        let _ = write!(s, " **{}** |", fmt(sum_code[e] as f64 / total_code as f64, 2));
+    }
+    let _ = writeln!(
+        s,
+        "\n\nSidewinder: sum of `Module::function_code` over defined functions (peers not measured yet)."
+    );
+    s
+}
+
+/// A grouped bar chart of run-time ratio to Cranelift, log scale; plain SVG.
+fn render_svg(engines: &[&'static str], results: &BTreeMap<String, BTreeMap<&'static str, Measurement>>) -> String {
+    use std::fmt::Write;
+    let colors = ["#d62728", "#1f77b4", "#aec7e8", "#9467bd", "#7f7f7f", "#2ca02c", "#98df8a", "#ff7f0e"];
+    let benches: Vec<&String> = results.keys().collect();
+    let (w, h, left, top, bottom) = (900.0, 420.0, 60.0, 30.0, 60.0);
+    let plot_h = h - top - bottom;
+    let group_w = (w - left - 20.0) / (benches.len() as f64 + 1.0);
+    let bar_w = group_w * 0.8 / engines.len() as f64;
+    // log2 scale from 1/2 to 16
+    let (lo, hi) = (-1.0f64, 4.0f64);
+    let y = |r: f64| top + plot_h * (1.0 - ((r.log2() - lo) / (hi - lo)).clamp(0.0, 1.0));
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        s,
+        r#"<text x="{left}" y="18" font-size="13">Run time relative to Wasmtime Cranelift (log scale, lower is better)</text>"#
+    );
+    for t in [0.5, 1.0, 2.0, 4.0, 8.0, 16.0] {
+        let yy = y(t);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{left}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="{}"/><text x="{}" y="{:.1}" text-anchor="end">{t}×</text>"##,
+            w - 10.0,
+            if t == 1.0 { "#000" } else { "#ddd" },
+            left - 4.0,
+            yy + 4.0
+        );
+    }
+    let mut groups: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut all: Vec<Vec<f64>> = vec![Vec::new(); engines.len()];
+    for b in &benches {
+        let row = &results[*b];
+        let base = run_ms(row.get("cranelift"));
+        let rs: Vec<f64> = engines.iter().map(|e| run_ms(row.get(e)) / base).collect();
+        for (i, r) in rs.iter().enumerate() {
+            all[i].push(*r);
+        }
+        groups.push(((*b).clone(), rs));
+    }
+    groups.push(("geomean".into(), all.iter().map(|v| geomean(v)).collect()));
+    for (gi, (name, rs)) in groups.iter().enumerate() {
+        let gx = left + gi as f64 * group_w + group_w * 0.1;
+        for (ei, r) in rs.iter().enumerate() {
+            if !r.is_finite() {
+                continue;
+            }
+            let (y0, y1) = (y(1.0), y(*r));
+            let _ = writeln!(
+                s,
+                r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{} {}: {:.2}×</title></rect>"#,
+                gx + ei as f64 * bar_w,
+                y0.min(y1),
+                bar_w,
+                (y1 - y0).abs().max(0.5),
+                colors[ei % colors.len()],
+                name,
+                engines[ei],
+                r
+            );
+        }
+        let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{name}</text>"#, gx + group_w * 0.4, h - bottom + 14.0);
+    }
+    for (ei, e) in engines.iter().enumerate() {
+        let lx = left + ei as f64 * 110.0;
+        let _ = writeln!(
+            s,
+            r#"<rect x="{lx}" y="{}" width="10" height="10" fill="{}"/><text x="{}" y="{}">{e}</text>"#,
+            h - 22.0,
+            colors[ei % colors.len()],
+            lx + 14.0,
+            h - 13.0
+        );
+    }
+    let _ = writeln!(s, "</svg>");
+    s
+}
+
+fn find_wasm(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            find_wasm(&p, out);
+        } else if p.extension().is_some_and(|e| e == "wasm") {
+            out.push(p);
+        }
+    }
+}
+
+/// Compile throughput over real-world modules: median compile time per engine.
+fn corpus_report(
+    dir: &Path,
+    corpus: &Path,
+    runs: usize,
+    engines: &[Box<dyn EngineUnderTest>],
+    names: &[&'static str],
+) -> String {
+    use std::fmt::Write;
+    let mut files = Vec::new();
+    find_wasm(&dir.join(corpus), &mut files);
+    let mut s = String::new();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1).map(|x| x.trim().to_string()))
+        .unwrap_or_default();
+    let _ = writeln!(s, "## Compile throughput: npm corpus\n");
+    let _ = writeln!(
+        s,
+        "Machine: {cpu}, {} cores; date {}. Median of {runs} single-threaded compiles (V8: `--single-threaded \
+         --no-wasm-lazy-compilation`, fresh custom section per compile to defeat its cache). \
+         MB/s = code-section bytes / compile time (validation included for every engine).\n",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"])
+    );
+    let _ = write!(s, "| module | code section MB |");
+    for n in names {
+        let _ = write!(s, " {n} ms (MB/s) |");
+    }
+    let _ = writeln!(s, " sidewinder code bytes / wasm byte |");
+    let _ = write!(s, "|---|---:|");
+    for _ in names {
+        let _ = write!(s, "---:|");
+    }
+    let _ = writeln!(s, "---:|");
+    let mut tot: BTreeMap<&str, (f64, f64)> = BTreeMap::new(); // (bytes, ms) over modules all engines compiled
+    let mut sw_code = (0usize, 0usize);
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        let code = code_section_size(&bytes);
+        let rel = f.strip_prefix(dir.join(corpus)).unwrap_or(f).display().to_string();
+        let mut row: Vec<(&str, Result<f64, String>)> = Vec::new();
+        let mut ratio = f64::NAN;
+        for n in names {
+            let r: Result<f64, String> = if let Some(e) = engines.iter().find(|e| e.name() == *n) {
+                let mut times = Vec::new();
+                let mut err = None;
+                for _ in 0..runs {
+                    let t = Instant::now();
+                    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.compile(&bytes)));
+                    let dt = ms(t.elapsed());
+                    match res {
+                        Ok(Ok(c)) => {
+                            times.push(dt);
+                            if *n == "sidewinder" {
+                                if let Some(b) = c.code_bytes() {
+                                    ratio = b as f64 / code as f64;
+                                    sw_code = (sw_code.0 + b, sw_code.1 + code);
+                                }
+                            }
+                        }
+                        Ok(Err(x)) => err = Some(x),
+                        Err(_) => err = Some("panicked".into()),
+                    }
+                    if err.is_some() {
+                        break;
+                    }
+                }
+                match err {
+                    Some(x) => Err(x),
+                    None => Ok(median(&times)),
+                }
+            } else if let Some((_, flag)) = NODE_ENGINES.iter().find(|(nm, _)| nm == n) {
+                let out = Command::new("node")
+                    .args([*flag, "--no-wasm-lazy-compilation", "--single-threaded"])
+                    .arg(dir.join("node/compile.mjs"))
+                    .arg(f)
+                    .arg(runs.to_string())
+                    .output();
+                match out {
+                    Ok(o) if o.status.success() => {
+                        let st = String::from_utf8_lossy(&o.stdout);
+                        let v: Vec<f64> = st
+                            .split("[")
+                            .nth(1)
+                            .and_then(|r| r.split(']').next())
+                            .map(|l| l.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+                            .unwrap_or_default();
+                        Ok(median(&v))
+                    }
+                    Ok(o) => Err(String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("node failed").to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
+            } else {
+                continue;
+            };
+            eprintln!("{rel}: {n}: {r:?}");
+            row.push((n, r));
+        }
+        let all_ok = row.iter().all(|(_, r)| r.is_ok());
+        let _ = write!(s, "| {rel} | {:.2} |", code as f64 / 1e6);
+        for (n, r) in &row {
+            match r {
+                Ok(t) => {
+                    let _ = write!(s, " {t:.1} ({:.1}) |", code as f64 / 1e6 / (t / 1e3));
+                    if all_ok {
+                        let e = tot.entry(n).or_default();
+                        e.0 += code as f64;
+                        e.1 += t;
+                    }
+                }
+                Err(x) => {
+                    let x: String = x.replace('|', "/").chars().take(80).collect();
+                    let _ = write!(s, " FAIL: {x} |");
+                }
+            }
+        }
+        let _ = writeln!(s, " {} |", fmt(ratio, 2));
+    }
+    let _ = write!(s, "| **total (modules every engine compiled)** | {:.2} |", tot.values().next().map(|t| t.0 / 1e6).unwrap_or(0.0));
+    for n in names {
+        match tot.get(n) {
+            Some((b, t)) => {
+                let _ = write!(s, " **{:.0} ms ({:.1} MB/s)** |", t, b / 1e6 / (t / 1e3));
+            }
+            None => {
+                let _ = write!(s, " – |");
+            }
+        }
+    }
+    let _ = writeln!(s, " **{}** |", fmt(sw_code.0 as f64 / sw_code.1 as f64, 2));
+    s
+}
