@@ -233,3 +233,21 @@ fn call() {
     assert_has(&l, &["call"]);
     assert_has(&l, &["add", "eax,1"]);
 }
+
+/// A comparison feeding `br_if` branches on the flags: no setcc/movzx/test between them.
+#[test]
+fn compare_and_branch_fused() {
+    let l = check_snapshot(
+        "compare_and_branch_fused",
+        "(module (func (param i32) (result i32) (local i32)
+           (loop
+             (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+             (br_if 0 (i32.lt_u (local.get 1) (local.get 0))))
+           (local.get 1)))",
+        0,
+    );
+    assert_prologue(&l);
+    assert_has(&l, &["cmp"]);
+    assert_has(&l, &["jb"]);
+    assert_lacks(&l, &["setb"]);
+}

@@ -83,6 +83,9 @@ pub struct FuncCompiler<'a> {
     pub(crate) reachable: bool,
     /// Nesting depth of blocks entered while unreachable (compiled as nothing).
     pub(crate) dead_depth: u32,
+    /// An integer comparison whose result (the top of the stack, in a register not yet
+    /// written) still lives only in the flags, so a following `br_if` can jump on them.
+    pending_condition: Option<IntCond>,
     max_depth: usize,
     max_outgoing: usize,
     frame_size_patch: u32,
@@ -117,6 +120,7 @@ impl<'a> FuncCompiler<'a> {
             }],
             reachable: true,
             dead_depth: 0,
+            pending_condition: None,
             max_depth: 0,
             max_outgoing: ty.params().len().max(ty.results().len()),
             frame_size_patch: 0,
@@ -820,8 +824,35 @@ impl<'a> FuncCompiler<'a> {
                 self.masm.asm.cmp_rm(size, ra, m);
             }
         }
-        self.masm.set_from_flags(cond.into(), ra);
+        // The 0/1 value is produced lazily: `materialize_condition` writes it unless the
+        // next operator branches on the flags directly.
         self.push_reg(ValType::I32, ra);
+        self.pending_condition = Some(cond);
+    }
+
+    /// Writes a pending comparison's 0/1 result into its register. Called before every
+    /// operator except `br_if`, so nothing else can run while only the flags hold it.
+    pub(crate) fn materialize_condition(&mut self) {
+        if let Some(cond) = self.pending_condition.take() {
+            if let Some(r) = self.stack.last().and_then(|s| s.reg()) {
+                self.masm.set_from_flags(cond.into(), r);
+            }
+        }
+    }
+
+    /// Pops a branch condition and returns the integer condition that means "taken":
+    /// the fused comparison itself, or `value != 0` after a test.
+    pub(crate) fn pop_branch_condition(&mut self) -> IntCond {
+        if let Some(cond) = self.pending_condition.take() {
+            let s = self.pop();
+            self.release(s);
+            return cond;
+        }
+        let s = self.pop();
+        let r = self.in_reg(s);
+        self.masm.asm.test_rr(OperandSize::S32, r, r);
+        self.free_reg(r);
+        IntCond::Ne
     }
 
     pub(crate) fn int_eqz(&mut self, ty: ValType) {

@@ -53,6 +53,9 @@ pub fn compile_function(
         if !compiler.reachable && !is_structured_control(&op) {
             continue;
         }
+        if !matches!(op, Operator::BrIf { .. }) {
+            compiler.materialize_condition();
+        }
         compiler.visit_operator(&op)?;
     }
     compiler.finish()

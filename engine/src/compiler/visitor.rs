@@ -233,12 +233,13 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         Ok(())
     }
     fn visit_br_if(&mut self, relative_depth: u32) -> CResult {
-        let cond = self.pop();
-        let r = self.in_reg(cond);
-        self.masm.asm.test_rr(OperandSize::S32, r, r);
-        self.free_reg(r);
         let idx = self.control.len() - 1 - relative_depth as usize;
         let to_function = self.control[idx].kind == FrameKind::Function;
+        if to_function {
+            // Returning may spill before the jump: keep the flags out of it.
+            self.materialize_condition();
+        }
+        let taken = self.pop_branch_condition();
         if to_function {
             self.prepare_return();
         }
@@ -246,10 +247,10 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         if !to_function && !self.needs_copies(frame.branch_types().len(), frame.height) {
             let label = frame.label;
             self.control[idx].label_used = true;
-            self.masm.asm.jcc(Cc::Ne, label);
+            self.masm.asm.jcc(taken.into(), label);
         } else {
             let skip = self.masm.asm.new_label();
-            self.masm.asm.jcc(Cc::E, skip);
+            self.masm.asm.jcc(taken.invert().into(), skip);
             self.branch(relative_depth);
             self.masm.asm.bind(skip);
         }
