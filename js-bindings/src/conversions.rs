@@ -73,6 +73,14 @@ pub(crate) fn parse_value_type(v: &JsValue, ctx: &mut Context) -> JsResult<ValTy
     })
 }
 
+/// DefaultValue(type): zero, null for funcref, and `undefined` for externref.
+pub(crate) fn default_value(ty: ValType, ctx: &mut Context) -> JsResult<Val> {
+    match ty {
+        ValType::ExternRef => to_wasm(&JsValue::undefined(), ty, ctx),
+        _ => Ok(Val::default_for(ty)),
+    }
+}
+
 /// The JS API's name of a value type (the same as the text format's).
 pub(crate) fn value_type_name(ty: ValType) -> String {
     ty.to_string()

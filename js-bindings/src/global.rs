@@ -1,13 +1,13 @@
 //! WebAssembly.Global.
 
-use crate::conversions::{parse_value_type, to_js, to_wasm, value_type_name};
+use crate::conversions::{default_value, parse_value_type, to_js, to_wasm, value_type_name};
 use crate::errors::engine_error;
 use crate::interface::{brand, prototype_from, require_new, Interface};
-use crate::realm::{prototypes, store, with_realm};
+use crate::realm::{cached_wrapper, prototypes, remember_wrapper, store};
 use boa_engine::object::JsObject;
 use boa_engine::{js_string, Context, JsData, JsNativeError, JsResult, JsValue};
 use boa_gc::{Finalize, Trace};
-use sidewinder_engine::{Global, GlobalType, Val, ValType};
+use sidewinder_engine::{Global, GlobalType, ValType};
 
 #[derive(Trace, Finalize, JsData)]
 pub(crate) struct GlobalData {
@@ -26,9 +26,7 @@ pub(crate) const INTERFACE: Interface = Interface {
 
 pub(crate) fn global_object(global: &Global, ctx: &mut Context) -> JsResult<JsObject> {
     let key = global.identity();
-    if let Some(o) =
-        with_realm(ctx, |r| r.global_objects.iter().find(|(k, _)| *k == key).map(|(_, o)| o.clone()))?
-    {
+    if let Some(o) = cached_wrapper(ctx, key)? {
         return Ok(o);
     }
     let proto = prototypes(ctx)?.global.clone();
@@ -38,7 +36,7 @@ pub(crate) fn global_object(global: &Global, ctx: &mut Context) -> JsResult<JsOb
 fn wrap(global: Global, proto: JsObject, ctx: &mut Context) -> JsResult<JsObject> {
     let key = global.identity();
     let object = JsObject::from_proto_and_data(proto, GlobalData { global });
-    with_realm(ctx, |r| r.global_objects.push((key, object.clone())))?;
+    remember_wrapper(ctx, key, &object)?;
     Ok(object)
 }
 
@@ -67,14 +65,6 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
         Global::new(&store, GlobalType { content: ty, mutable }, value).map_err(|e| engine_error(e, ctx))?;
     let proto = prototype_from(&nt, prototypes(ctx)?.global.clone(), ctx)?;
     Ok(wrap(global, proto, ctx)?.into())
-}
-
-/// DefaultValue: zero, or null for funcref and undefined for externref.
-fn default_value(ty: ValType, ctx: &mut Context) -> JsResult<Val> {
-    match ty {
-        ValType::ExternRef => to_wasm(&JsValue::undefined(), ty, ctx),
-        _ => Ok(Val::default_for(ty)),
-    }
 }
 
 /// Type reflection: `{ mutable, value }`.

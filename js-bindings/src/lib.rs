@@ -56,9 +56,7 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
         function_objects: HashMap::new(),
         functions_by_object: HashMap::new(),
         funcs: HashMap::new(),
-        memory_objects: Vec::new(),
-        table_objects: Vec::new(),
-        global_objects: Vec::new(),
+        wrappers: HashMap::new(),
         memory_buffers,
     });
 

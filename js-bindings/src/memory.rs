@@ -12,7 +12,7 @@
 use crate::conversions::{enforce_range_u32, initial_size};
 use crate::errors::engine_error;
 use crate::interface::{brand, prototype_from, require_new, Interface};
-use crate::realm::{prototypes, store, with_realm};
+use crate::realm::{cached_wrapper, prototypes, remember_wrapper, store, with_realm};
 use boa_engine::object::builtins::{AlignedVec, JsArrayBuffer};
 use boa_engine::object::JsObject;
 use boa_engine::{js_string, Context, JsData, JsNativeError, JsResult, JsValue};
@@ -112,9 +112,7 @@ fn grow_block(state: &Rc<RefCell<BufferState>>, new_len: u64) -> bool {
 /// The Memory object for an engine memory (the same object every time).
 pub(crate) fn memory_object(memory: &Memory, ctx: &mut Context) -> JsResult<JsObject> {
     let key = memory.data_ptr() as usize;
-    if let Some(o) =
-        with_realm(ctx, |r| r.memory_objects.iter().find(|(k, _)| *k == key).map(|(_, o)| o.clone()))?
-    {
+    if let Some(o) = cached_wrapper(ctx, key)? {
         return Ok(o);
     }
     let proto = prototypes(ctx)?.memory.clone();
@@ -126,7 +124,7 @@ fn wrap(memory: Memory, proto: JsObject, ctx: &mut Context) -> JsResult<JsObject
     let bytes = with_realm(ctx, |r| r.memory_buffers.borrow().get(&key).cloned())?
         .ok_or_else(|| JsNativeError::typ().with_message("memory does not belong to this realm"))?;
     let object = JsObject::from_proto_and_data(proto, MemoryData { memory, bytes });
-    with_realm(ctx, |r| r.memory_objects.push((key, object.clone())))?;
+    remember_wrapper(ctx, key, &object)?;
     Ok(object)
 }
 

@@ -39,11 +39,10 @@ pub(crate) struct WasmRealm {
     pub functions_by_object: HashMap<JsObject, usize>,
     #[unsafe_ignore_trace]
     pub funcs: HashMap<usize, Func>,
-    /// JS wrappers of memories, tables and globals, keyed by engine identity, so the same
-    /// object always yields the same wrapper.
-    pub memory_objects: Vec<(usize, JsObject)>,
-    pub table_objects: Vec<(usize, JsObject)>,
-    pub global_objects: Vec<(usize, JsObject)>,
+    /// JS wrappers of memories, tables and globals, keyed by engine identity (distinct
+    /// allocations the store never frees), so the same object always yields the same
+    /// wrapper.
+    pub wrappers: HashMap<usize, JsObject>,
     /// Who holds each memory's bytes, keyed by base address (shared with the store's
     /// memory creator).
     #[unsafe_ignore_trace]
@@ -57,6 +56,17 @@ pub(crate) fn with_realm<R>(ctx: &mut Context, f: impl FnOnce(&mut WasmRealm) ->
         Some(state) => Ok(f(state)),
         None => Err(JsNativeError::typ().with_message("WebAssembly is not installed in this realm").into()),
     }
+}
+
+/// The wrapper already made for the engine object with identity `key`.
+pub(crate) fn cached_wrapper(ctx: &mut Context, key: usize) -> JsResult<Option<JsObject>> {
+    with_realm(ctx, |r| r.wrappers.get(&key).cloned())
+}
+
+pub(crate) fn remember_wrapper(ctx: &mut Context, key: usize, object: &JsObject) -> JsResult<()> {
+    with_realm(ctx, |r| {
+        r.wrappers.insert(key, object.clone());
+    })
 }
 
 pub(crate) fn prototypes(ctx: &mut Context) -> JsResult<Prototypes> {

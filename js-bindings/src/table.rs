@@ -1,11 +1,11 @@
 //! WebAssembly.Table.
 
 use crate::conversions::{
-    enforce_range_u32, initial_size, parse_value_type, to_js, to_wasm, value_type_name,
+    default_value, enforce_range_u32, initial_size, parse_value_type, to_js, to_wasm, value_type_name,
 };
 use crate::errors::engine_error;
 use crate::interface::{brand, prototype_from, require_new, Interface};
-use crate::realm::{prototypes, store, with_realm};
+use crate::realm::{cached_wrapper, prototypes, remember_wrapper, store};
 use boa_engine::object::JsObject;
 use boa_engine::{js_string, Context, JsData, JsNativeError, JsResult, JsValue};
 use boa_gc::{Finalize, Trace};
@@ -36,9 +36,7 @@ fn table_key(t: &Table) -> usize {
 
 pub(crate) fn table_object(table: &Table, ctx: &mut Context) -> JsResult<JsObject> {
     let key = table_key(table);
-    if let Some(o) =
-        with_realm(ctx, |r| r.table_objects.iter().find(|(k, _)| *k == key).map(|(_, o)| o.clone()))?
-    {
+    if let Some(o) = cached_wrapper(ctx, key)? {
         return Ok(o);
     }
     let proto = prototypes(ctx)?.table.clone();
@@ -48,23 +46,15 @@ pub(crate) fn table_object(table: &Table, ctx: &mut Context) -> JsResult<JsObjec
 fn wrap(table: Table, proto: JsObject, ctx: &mut Context) -> JsResult<JsObject> {
     let key = table_key(&table);
     let object = JsObject::from_proto_and_data(proto, TableData { table });
-    with_realm(ctx, |r| r.table_objects.push((key, object.clone())))?;
+    remember_wrapper(ctx, key, &object)?;
     Ok(object)
-}
-
-/// The value a missing argument stands for: null for funcref, undefined for externref.
-fn missing_value(ty: ValType, ctx: &mut Context) -> JsResult<Val> {
-    match ty {
-        ValType::ExternRef => to_wasm(&JsValue::undefined(), ty, ctx),
-        _ => Ok(Val::default_for(ty)),
-    }
 }
 
 /// An optional value argument: DefaultValue when missing, else ToWebAssemblyValue.
 fn value_arg(args: &[JsValue], i: usize, ty: ValType, ctx: &mut Context) -> JsResult<Val> {
     match args.get(i) {
         Some(v) => to_wasm(v, ty, ctx),
-        None => missing_value(ty, ctx),
+        None => default_value(ty, ctx),
     }
 }
 

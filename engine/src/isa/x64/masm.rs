@@ -318,7 +318,6 @@ impl Masm {
     pub fn trunc(&mut self, kind: TruncKind, dst: Reg, src: Reg) {
         let d = is_double(kind.from);
         let fsize = kind.from;
-        let done = self.asm.new_label();
         let slow = self.asm.new_label();
         // 2^31, 2^32, 2^63 and their negatives as float bit patterns.
         let pow2 = |e: i32, neg: bool| -> u64 {
@@ -336,7 +335,6 @@ impl Masm {
                 // overflows exactly for INT_MIN.
                 self.asm.cmp_ri(to, dst, 1);
                 self.asm.jcc(Cc::O, slow);
-                self.asm.bind(done);
                 let resume = self.asm.new_label();
                 self.asm.jmp(resume);
                 self.asm.bind(slow);
@@ -380,7 +378,6 @@ impl Masm {
                 self.asm.mov_rr(OperandSize::S64, SCRATCH, dst);
                 self.asm.shift_ri(ShiftOp::ShrU, OperandSize::S64, SCRATCH, 32);
                 self.asm.jcc(Cc::Ne, slow);
-                self.asm.bind(done);
                 let resume = self.asm.new_label();
                 self.asm.jmp(resume);
                 self.asm.bind(slow);
@@ -438,7 +435,6 @@ impl Masm {
                 } else {
                     self.trap(TrapCode::IntegerOverflow);
                 }
-                self.asm.bind(done);
                 self.asm.bind(resume);
             }
         }
