@@ -7,12 +7,14 @@
 //!   [rbp + 8]          return address
 //!   [rbp]              caller's rbp
 //!   [rbp - 8]          the caller's vmctx (r15), reloaded after calls that may switch it
-//!   [rbp - 16 - 8*j]   non-parameter local j
+//!   [rbp - 16 - 8*k]   the caller's value of callee-saved pin k (rbx, r12, r13)
+//!   below              non-parameter local j, at [rbp - header_size - 8*(j+1)]
 //!   below              one spill slot per operand-stack depth
 //!   [rsp + 8*i]        outgoing argument/result area
 //! ```
 
 use super::control::{Frame, FrameKind};
+use super::locals::PinnedLocals;
 use super::masm::*;
 use super::stack::{Loc, RegSet, Slot};
 use super::CompileEnv;
@@ -69,12 +71,21 @@ pub enum HelperArg {
     Operand(usize),
 }
 
-const HEADER_SIZE: i32 = 8;
+/// Where a latent local or a spilled value can be read.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Place {
+    /// A pinned local's register: read it, never write or free it.
+    Reg(Reg),
+    Mem(Mem),
+}
 
 pub struct FuncCompiler<'a> {
     pub(crate) masm: Masm,
     pub(crate) env: &'a CompileEnv<'a>,
     locals: Vec<ValType>,
+    pins: PinnedLocals,
+    /// Bytes below rbp before the first local: the saved vmctx and callee-saved pins.
+    header_size: i32,
     num_params: usize,
     results: Vec<ValType>,
     pub(crate) stack: Vec<Slot>,
@@ -92,19 +103,29 @@ pub struct FuncCompiler<'a> {
 }
 
 impl<'a> FuncCompiler<'a> {
-    pub fn new(env: &'a CompileEnv<'a>, ty: &FuncType, locals: Vec<ValType>) -> FuncCompiler<'a> {
+    /// `locals` lists the parameters first, then the body's locals.
+    pub fn new(
+        env: &'a CompileEnv<'a>,
+        ty: &FuncType,
+        locals: Vec<ValType>,
+        pins: PinnedLocals,
+    ) -> FuncCompiler<'a> {
         let mut free = RegSet::from_regs(&ALLOCATABLE_GPRS);
         for r in ALLOCATABLE_XMMS {
             free.insert(r);
         }
-        let mut all_locals = ty.params().to_vec();
-        all_locals.extend(locals);
+        for r in pins.regs.iter().flatten() {
+            free.remove(*r);
+        }
+        let header_size = 8 + 8 * pins.callee_saved.len() as i32;
         let mut masm = Masm::new();
         let label = masm.asm.new_label();
         FuncCompiler {
             masm,
             env,
-            locals: all_locals,
+            locals,
+            pins,
+            header_size,
             num_params: ty.params().len(),
             results: ty.results().to_vec(),
             stack: Vec::with_capacity(16),
@@ -142,20 +163,38 @@ impl<'a> FuncCompiler<'a> {
         if i < self.num_params {
             Mem::Base(RBP, 16 + 8 * i as i32)
         } else {
-            Mem::Base(RBP, -HEADER_SIZE - 8 * (i - self.num_params + 1) as i32)
+            Mem::Base(RBP, -self.header_size - 8 * (i - self.num_params + 1) as i32)
         }
     }
 
     fn slot_mem(&self, depth: u32) -> Mem {
-        Mem::Base(RBP, -HEADER_SIZE - 8 * self.num_body_locals() as i32 - 8 * (depth as i32 + 1))
+        Mem::Base(RBP, -self.header_size - 8 * self.num_body_locals() as i32 - 8 * (depth as i32 + 1))
     }
 
-    fn loc_mem(&self, loc: Loc) -> Option<Mem> {
+    /// The register of a latent read of a pinned local.
+    pub(crate) fn pinned(&self, loc: Loc) -> Option<Reg> {
         match loc {
-            Loc::Local(i) => Some(self.local_mem(i)),
-            Loc::Stack(d) => Some(self.slot_mem(d)),
+            Loc::Local(i) => self.pins.reg(i),
             _ => None,
         }
+    }
+
+    /// Where a latent local or spilled value is read (None for constants and registers).
+    pub(crate) fn place(&self, loc: Loc) -> Option<Place> {
+        match loc {
+            Loc::Local(i) => Some(match self.pins.reg(i) {
+                Some(r) => Place::Reg(r),
+                None => Place::Mem(self.local_mem(i)),
+            }),
+            Loc::Stack(d) => Some(Place::Mem(self.slot_mem(d))),
+            _ => None,
+        }
+    }
+
+    /// Like `place` for operands known to be in memory or pinned; `Loc::Reg` and
+    /// constants are handled by every caller before this.
+    fn place_of(&self, loc: Loc) -> Place {
+        self.place(loc).unwrap_or(Place::Mem(Mem::Base(RBP, 0)))
     }
 
     pub fn emit_prologue(&mut self) {
@@ -167,6 +206,9 @@ impl<'a> FuncCompiler<'a> {
         a.load(LoadKind::I64, SCRATCH, Mem::Base(VMCTX, offsets::VMCTX_RUNTIME));
         a.cmp_rm(OperandSize::S64, RSP, Mem::Base(SCRATCH, offsets::RUNTIME_STACK_LIMIT));
         self.masm.trap_if(Cc::B, TrapCode::StackOverflow);
+        for (k, &r) in self.pins.callee_saved.iter().enumerate() {
+            self.masm.asm.store(StoreKind::I64, Mem::Base(RBP, -16 - 8 * k as i32), r);
+        }
         let n = self.num_body_locals();
         if n <= 8 {
             for j in 0..n {
@@ -182,18 +224,56 @@ impl<'a> FuncCompiler<'a> {
             a.mov_ri(RAX, 0);
             a.rep_stosq();
         }
+        for i in 0..self.locals.len() as u32 {
+            if let Some(r) = self.pins.reg(i) {
+                if (i as usize) < self.num_params {
+                    self.load_pinned(i, r);
+                } else if r.is_xmm() {
+                    self.masm.asm.xorp(false, r, r);
+                } else {
+                    self.masm.asm.alu_rr(AluOp::Xor, OperandSize::S32, r, r);
+                }
+            }
+        }
+    }
+
+    fn load_pinned(&mut self, index: u32, r: Reg) {
+        let m = self.local_mem(index);
+        self.masm.asm.load(load_kind(self.local_type(index)), r, m);
     }
 
     fn emit_epilogue(&mut self) {
+        for (k, &r) in self.pins.callee_saved.iter().enumerate() {
+            self.masm.asm.load(LoadKind::I64, r, Mem::Base(RBP, -16 - 8 * k as i32));
+        }
         let a = &mut self.masm.asm;
         a.mov_rr(OperandSize::S64, RSP, RBP);
         a.pop(RBP);
         a.ret();
     }
 
+    /// Before a call that clobbers caller-saved registers: pinned locals the function
+    /// writes go to their frame homes (the others' homes are current already).
+    fn save_pinned_for_call(&mut self) {
+        let saved: Vec<(u32, Reg)> =
+            self.pins.caller_saved().filter(|&(i, _)| self.pins.written[i as usize]).collect();
+        for (i, r) in saved {
+            let m = self.local_mem(i);
+            self.masm.asm.store(store_kind(self.local_type(i)), m, r);
+        }
+    }
+
+    fn reload_pinned_after_call(&mut self) {
+        let pinned: Vec<(u32, Reg)> = self.pins.caller_saved().collect();
+        for (i, r) in pinned {
+            self.load_pinned(i, r);
+        }
+    }
+
     pub fn finish(mut self) -> CResult<FunctionCode> {
         self.masm.emit_trap_stubs(self.env.trap_exit);
-        let frame = HEADER_SIZE as usize + 8 * (self.num_body_locals() + self.max_depth + self.max_outgoing);
+        let frame =
+            self.header_size as usize + 8 * (self.num_body_locals() + self.max_depth + self.max_outgoing);
         let frame = (frame + 15) & !15;
         if frame > i32::MAX as usize / 2 {
             return Err(Error::Unsupported("function frame too large".into()));
@@ -375,10 +455,10 @@ impl<'a> FuncCompiler<'a> {
                     self.masm.asm.mov_ri(dst, c);
                 }
             }
-            Loc::Local(_) | Loc::Stack(_) => {
-                let m = self.loc_mem(s.loc).unwrap_or(Mem::Base(RBP, 0));
-                self.masm.asm.load(load_kind(s.ty), dst, m);
-            }
+            Loc::Local(_) | Loc::Stack(_) => match self.place_of(s.loc) {
+                Place::Reg(r) => self.move_reg(s.ty, dst, r),
+                Place::Mem(m) => self.masm.asm.load(load_kind(s.ty), dst, m),
+            },
         }
     }
 
@@ -395,13 +475,15 @@ impl<'a> FuncCompiler<'a> {
                     self.masm.asm.store(StoreKind::I64, m, SCRATCH);
                 }
             }
-            Loc::Local(_) | Loc::Stack(_) => {
-                let src = self.loc_mem(loc).unwrap_or(Mem::Base(RBP, 0));
-                if src != m {
-                    self.masm.asm.load(LoadKind::I64, SCRATCH, src);
-                    self.masm.asm.store(StoreKind::I64, m, SCRATCH);
+            Loc::Local(_) | Loc::Stack(_) => match self.place_of(loc) {
+                Place::Reg(r) => self.masm.asm.store(store_kind(ty), m, r),
+                Place::Mem(src) => {
+                    if src != m {
+                        self.masm.asm.load(LoadKind::I64, SCRATCH, src);
+                        self.masm.asm.store(StoreKind::I64, m, SCRATCH);
+                    }
                 }
-            }
+            },
         }
     }
 
@@ -413,7 +495,7 @@ impl<'a> FuncCompiler<'a> {
                 let ty = self.stack[d].ty;
                 match self.take_free(ty.is_float(), RegSet::default()) {
                     Some(r) => {
-                        self.masm.asm.load(load_kind(ty), r, self.local_mem(index));
+                        self.load_into(self.stack[d], r);
                         self.stack[d].loc = Loc::Reg(r);
                     }
                     None => self.spill_entry(d),
@@ -424,10 +506,22 @@ impl<'a> FuncCompiler<'a> {
 
     pub(crate) fn set_local(&mut self, index: u32, value: Slot) {
         self.materialize_local(index);
-        let m = self.local_mem(index);
-        if value.loc != Loc::Local(index) {
-            self.store_loc(value.ty, value.loc, m);
+        if value.loc == Loc::Local(index) {
+            return;
         }
+        match (self.pins.reg(index), value.loc) {
+            // The caller still owns (and releases) the value's register.
+            (Some(r), Loc::Reg(v)) => self.move_reg(value.ty, r, v),
+            (Some(r), _) => self.load_into(value, r),
+            (None, _) => {
+                let m = self.local_mem(index);
+                self.store_loc(value.ty, value.loc, m);
+            }
+        }
+    }
+
+    pub(crate) fn is_pinned(&self, index: u32) -> bool {
+        self.pins.reg(index).is_some()
     }
 
     // ---- control flow ----
@@ -519,12 +613,16 @@ impl<'a> FuncCompiler<'a> {
         let top = self.stack.len() - n;
         if n == 1 {
             let s = self.stack[top];
-            match s.loc {
-                Loc::Reg(r) if r.is_xmm() => self.masm.asm.mov_xmm_to_gpr(size_of(s.ty), RAX, r),
-                Loc::Reg(r) => self.masm.asm.mov_rr(OperandSize::S64, RAX, r),
-                Loc::Const(c) => self.masm.asm.mov_ri(RAX, c),
-                Loc::Local(_) | Loc::Stack(_) => {
-                    let m = self.loc_mem(s.loc).unwrap_or(Mem::Base(RBP, 0));
+            let reg = s.reg().or_else(|| self.pinned(s.loc));
+            match (s.loc, reg) {
+                (_, Some(r)) if r.is_xmm() => self.masm.asm.mov_xmm_to_gpr(size_of(s.ty), RAX, r),
+                (_, Some(r)) => self.masm.asm.mov_rr(OperandSize::S64, RAX, r),
+                (Loc::Const(c), None) => self.masm.asm.mov_ri(RAX, c),
+                (loc, None) => {
+                    let m = match self.place_of(loc) {
+                        Place::Mem(m) => m,
+                        Place::Reg(_) => Mem::Base(RBP, 0),
+                    };
                     let kind = if size_of(s.ty) == OperandSize::S32 { LoadKind::U32 } else { LoadKind::I64 };
                     self.masm.asm.load(kind, RAX, m);
                 }
@@ -546,6 +644,7 @@ impl<'a> FuncCompiler<'a> {
         let n = ty.params().len();
         self.store_outgoing_args(n);
         self.spill_registers();
+        self.save_pinned_for_call();
         match callee {
             Callee::Local(index) => self.masm.call_function(index),
             Callee::Import(index) => {
@@ -557,6 +656,7 @@ impl<'a> FuncCompiler<'a> {
                 self.reload_context();
             }
         }
+        self.reload_pinned_after_call();
         self.push_call_results(ty);
     }
 
@@ -622,6 +722,7 @@ impl<'a> FuncCompiler<'a> {
             self.pop();
         }
         self.spill_registers();
+        self.save_pinned_for_call();
         for (i, arg) in args.iter().enumerate() {
             let dst = ARG_GPRS[i];
             match *arg {
@@ -629,7 +730,10 @@ impl<'a> FuncCompiler<'a> {
                 HelperArg::Imm(v) => self.masm.asm.mov_ri(dst, v),
                 HelperArg::Operand(k) => {
                     let s = operands[k];
-                    let m = self.loc_mem(s.loc).unwrap_or(Mem::Base(RBP, 0));
+                    let m = match self.place_of(s.loc) {
+                        Place::Mem(m) => m,
+                        Place::Reg(_) => Mem::Base(RBP, 0),
+                    };
                     let kind = if size_of(s.ty) == OperandSize::S32 { LoadKind::U32 } else { LoadKind::I64 };
                     self.masm.asm.load(kind, dst, m);
                 }
@@ -639,6 +743,7 @@ impl<'a> FuncCompiler<'a> {
         if traps {
             self.masm.trap_if_helper_failed(self.env.trap_exit);
         }
+        self.reload_pinned_after_call();
         self.free.remove(RAX);
         RAX
     }
@@ -675,10 +780,10 @@ impl<'a> FuncCompiler<'a> {
                 self.masm.asm.alu_rr(op, size, dst, r);
                 self.free_reg(r);
             }
-            Loc::Local(_) | Loc::Stack(_) => {
-                let m = self.loc_mem(b.loc).unwrap_or(Mem::Base(RBP, 0));
-                self.masm.asm.alu_rm(op, size, dst, m);
-            }
+            Loc::Local(_) | Loc::Stack(_) => match self.place_of(b.loc) {
+                Place::Reg(r) => self.masm.asm.alu_rr(op, size, dst, r),
+                Place::Mem(m) => self.masm.asm.alu_rm(op, size, dst, m),
+            },
         }
     }
 
@@ -706,8 +811,10 @@ impl<'a> FuncCompiler<'a> {
             }
             Loc::Local(_) | Loc::Stack(_) => {
                 let dst = self.in_reg(a);
-                let m = self.loc_mem(b.loc).unwrap_or(Mem::Base(RBP, 0));
-                self.masm.asm.imul_rm(size, dst, m);
+                match self.place_of(b.loc) {
+                    Place::Reg(r) => self.masm.asm.imul_rr(size, dst, r),
+                    Place::Mem(m) => self.masm.asm.imul_rm(size, dst, m),
+                }
                 self.push_reg(ty, dst);
             }
             Loc::Const(c) => {
@@ -802,11 +909,18 @@ impl<'a> FuncCompiler<'a> {
             return self.push_const(ValType::I32, cond.eval(x, y, size) as i64);
         }
         let mut cond = cond;
-        if a.constant().is_some() || (a.reg().is_none() && b.reg().is_some()) {
+        let in_register = |this: &Self, s: Slot| s.reg().or_else(|| this.pinned(s.loc)).is_some();
+        if a.constant().is_some() || (!in_register(self, a) && in_register(self, b)) {
             std::mem::swap(&mut a, &mut b);
             cond = cond.swap();
         }
-        let ra = self.in_reg(a);
+        // A pinned local is compared in place; the 0/1 result then needs a register of
+        // its own, taken after the compare (allocation only ever emits moves).
+        let pinned_a = self.pinned(a.loc);
+        let ra = match pinned_a {
+            Some(p) => p,
+            None => self.in_reg(a),
+        };
         match b.loc {
             Loc::Const(c) if size == OperandSize::S32 || c as i32 as i64 == c => {
                 self.masm.asm.cmp_ri(size, ra, c as i32)
@@ -819,14 +933,15 @@ impl<'a> FuncCompiler<'a> {
                 self.masm.asm.cmp_rr(size, ra, r);
                 self.free_reg(r);
             }
-            Loc::Local(_) | Loc::Stack(_) => {
-                let m = self.loc_mem(b.loc).unwrap_or(Mem::Base(RBP, 0));
-                self.masm.asm.cmp_rm(size, ra, m);
-            }
+            Loc::Local(_) | Loc::Stack(_) => match self.place_of(b.loc) {
+                Place::Reg(r) => self.masm.asm.cmp_rr(size, ra, r),
+                Place::Mem(m) => self.masm.asm.cmp_rm(size, ra, m),
+            },
         }
         // The 0/1 value is produced lazily: `materialize_condition` writes it unless the
         // next operator branches on the flags directly.
-        self.push_reg(ValType::I32, ra);
+        let result = if pinned_a.is_some() { self.alloc(false) } else { ra };
+        self.push_reg(ValType::I32, result);
         self.pending_condition = Some(cond);
     }
 
@@ -889,9 +1004,15 @@ impl<'a> FuncCompiler<'a> {
         let dst = self.in_reg(a);
         let mut avoid = RegSet::default();
         avoid.insert(dst);
-        let src = self.in_reg_except(b, avoid);
+        // copysign rewrites its source; the others only read it.
+        let src = match self.pinned(b.loc) {
+            Some(p) if op != FloatBinOp::Copysign => p,
+            _ => self.in_reg_except(b, avoid),
+        };
         self.masm.float_binop(op, size_of(ty), dst, src);
-        self.free_reg(src);
+        if self.pinned(b.loc) != Some(src) {
+            self.free_reg(src);
+        }
         self.push_reg(ty, dst);
     }
 
@@ -905,14 +1026,18 @@ impl<'a> FuncCompiler<'a> {
     pub(crate) fn float_compare(&mut self, ty: ValType, cond: FloatCond) {
         let b = self.pop();
         let a = self.pop();
-        let ra = self.in_reg(a);
+        // Comparisons only read their operands, so pinned locals are used in place.
+        let ra = self.pinned(a.loc).unwrap_or_else(|| self.in_reg(a));
         let mut avoid = RegSet::default();
         avoid.insert(ra);
-        let rb = self.in_reg_except(b, avoid);
+        let rb = self.pinned(b.loc).unwrap_or_else(|| self.in_reg_except(b, avoid));
         let dst = self.alloc(false);
         self.masm.float_cmp(cond, size_of(ty), dst, ra, rb);
-        self.free_reg(ra);
-        self.free_reg(rb);
+        for (s, r) in [(a, ra), (b, rb)] {
+            if self.pinned(s.loc).is_none() {
+                self.free_reg(r);
+            }
+        }
         self.push_reg(ValType::I32, dst);
     }
 
@@ -944,8 +1069,11 @@ impl<'a> FuncCompiler<'a> {
             }
             Loc::Local(_) => {
                 let r = self.alloc_for(to);
-                let m = self.loc_mem(a.loc).unwrap_or(Mem::Base(RBP, 0));
-                self.masm.asm.load(load_kind(to), r, m);
+                match self.place_of(a.loc) {
+                    Place::Reg(p) if to.is_float() => self.masm.asm.mov_gpr_to_xmm(size_of(to), r, p),
+                    Place::Reg(p) => self.masm.asm.mov_xmm_to_gpr(size_of(to), r, p),
+                    Place::Mem(m) => self.masm.asm.load(load_kind(to), r, m),
+                }
                 self.push_reg(to, r);
             }
             loc => self.push(to, loc),
@@ -979,13 +1107,17 @@ impl<'a> FuncCompiler<'a> {
     }
 
     /// The address operand of an access of `size` bytes to memory 0 at static offset
-    /// `offset`.
+    /// `offset`. The register it returns, if any, holds the address and is the caller's
+    /// to free.
     fn memory_operand(&mut self, addr: Slot, offset: u64, size: u64) -> (Mem, Option<Reg>) {
         if self.env.explicit_bounds_checks {
-            let addr = if addr.constant().is_some() {
-                addr
-            } else {
-                Slot::new(addr.ty, Loc::Reg(self.in_reg(addr)))
+            let addr = match (addr.constant(), self.pinned(addr.loc)) {
+                (Some(_), _) => addr,
+                (None, Some(p)) => {
+                    self.bounds_check(Slot::new(addr.ty, Loc::Reg(p)), offset, size);
+                    return self.memory_operand_unchecked(addr, offset);
+                }
+                (None, None) => Slot::new(addr.ty, Loc::Reg(self.in_reg(addr))),
             };
             self.bounds_check(addr, offset, size);
             return self.memory_operand_unchecked(addr, offset);
@@ -994,6 +1126,15 @@ impl<'a> FuncCompiler<'a> {
     }
 
     fn memory_operand_unchecked(&mut self, addr: Slot, offset: u64) -> (Mem, Option<Reg>) {
+        if let Some(p) = self.pinned(addr.loc) {
+            // i32 values are kept zero-extended, so the pinned register indexes directly.
+            if offset <= i32::MAX as u64 {
+                return (Mem::Indexed(MEMORY_BASE, p, offset as i32), None);
+            }
+            self.masm.asm.mov_ri(SCRATCH, offset as i64);
+            self.masm.asm.alu_rr(AluOp::Add, OperandSize::S64, SCRATCH, p);
+            return (Mem::Indexed(MEMORY_BASE, SCRATCH, 0), None);
+        }
         if let Some(a) = addr.constant() {
             let ea = a as u32 as u64 + offset;
             if ea <= i32::MAX as u64 {
@@ -1041,7 +1182,12 @@ impl<'a> FuncCompiler<'a> {
             Loc::Const(c) if size_of(value.ty) == OperandSize::S32 || c as i32 as i64 == c => Some(c as i32),
             _ => None,
         };
-        let value_reg = if imm.is_none() { Some(self.in_reg(value)) } else { None };
+        let value_pinned = self.pinned(value.loc);
+        let value_reg = match (imm, value_pinned) {
+            (Some(_), _) => None,
+            (None, Some(p)) => Some(p),
+            (None, None) => Some(self.in_reg(value)),
+        };
         let mut avoid = RegSet::default();
         if let Some(r) = value_reg {
             avoid.insert(r);
@@ -1052,7 +1198,7 @@ impl<'a> FuncCompiler<'a> {
             (None, Some(r)) => self.masm.wasm_store(kind, mem, r),
             (None, None) => {}
         }
-        if let Some(r) = value_reg {
+        if let Some(r) = value_reg.filter(|_| value_pinned.is_none()) {
             self.free_reg(r);
         }
         if let Some(r) = addr_reg {
@@ -1067,7 +1213,7 @@ impl<'a> FuncCompiler<'a> {
         size: u64,
         avoid: RegSet,
     ) -> (Mem, Option<Reg>) {
-        if addr.constant().is_none() && addr.reg().is_none() {
+        if addr.constant().is_none() && addr.reg().is_none() && self.pinned(addr.loc).is_none() {
             let r = self.alloc_except(false, avoid);
             self.load_into(addr, r);
             return self.memory_operand(Slot::new(addr.ty, Loc::Reg(r)), offset, size);
@@ -1110,6 +1256,7 @@ impl<'a> FuncCompiler<'a> {
         let idx = self.in_reg(index);
         self.store_outgoing_args(n);
         self.spill_registers();
+        self.save_pinned_for_call();
         let element = self.table_element(table, idx, TrapCode::UndefinedElement);
         let a = &mut self.masm.asm;
         a.load(LoadKind::I64, SCRATCH, element);
@@ -1122,6 +1269,7 @@ impl<'a> FuncCompiler<'a> {
         a.call_mem(Mem::Base(SCRATCH, offsets::FUNCREF_CODE));
         self.free_reg(idx);
         self.reload_context();
+        self.reload_pinned_after_call();
         self.push_call_results(&ty);
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod codegen;
 pub mod control;
+pub mod locals;
 pub mod masm;
 pub mod stack;
 pub mod visitor;
@@ -45,7 +46,10 @@ pub fn compile_function(
             .ok_or_else(|| Error::Unsupported(format!("local of type {ty:?}")))?;
         locals.extend(std::iter::repeat_n(ty, count as usize));
     }
-    let mut compiler = FuncCompiler::new(env, ty, locals);
+    let mut all_locals = ty.params().to_vec();
+    all_locals.extend(locals);
+    let pins = locals::choose(body, &all_locals)?;
+    let mut compiler = FuncCompiler::new(env, ty, all_locals, pins);
     compiler.emit_prologue();
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {

@@ -347,7 +347,13 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     fn visit_local_tee(&mut self, local_index: u32) -> CResult {
         let v = self.pop();
         self.set_local(local_index, v);
-        self.push(v.ty, v.loc);
+        if self.is_pinned(local_index) {
+            // The local's own register now holds the value: no second copy needed.
+            self.release(v);
+            self.push(v.ty, Loc::Local(local_index));
+        } else {
+            self.push(v.ty, v.loc);
+        }
         Ok(())
     }
     fn visit_global_get(&mut self, global_index: u32) -> CResult {

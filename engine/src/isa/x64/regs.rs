@@ -54,9 +54,10 @@ pub const MEMORY_BASE: Reg = R14;
 pub const SCRATCH: Reg = R11;
 pub const FLOAT_SCRATCH: Reg = XMM15;
 
-/// Registers the value stack may hand out, in preference order. Callee-saved ones
-/// (rbx, r12, r13) come last so short expressions rarely touch them.
-pub const ALLOCATABLE_GPRS: [Reg; 11] = [RAX, RCX, RDX, RSI, RDI, R8, R9, R10, RBX, R12, R13];
+/// Registers the value stack may hand out, in preference order, minus those a function
+/// pins to locals. rbx, r12 and r13 are not among them: they are callee-saved in our
+/// calling convention and only ever hold pinned locals (see `compiler::locals`).
+pub const ALLOCATABLE_GPRS: [Reg; 8] = [RAX, RCX, RDX, RSI, RDI, R8, R9, R10];
 pub const ALLOCATABLE_XMMS: [Reg; 15] = [
     Reg::xmm(0),
     Reg::xmm(1),

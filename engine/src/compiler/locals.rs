@@ -1,0 +1,124 @@
+//! Which locals live in registers for a whole function.
+//!
+//! A quick scan of the body before compiling it weighs every local by its reads and
+//! writes, multiplied by 8 per enclosing loop, and gives the heaviest ones a register
+//! of their own. A pinned local never moves: every path through the function sees it in
+//! the same register, so merges and loop back edges need no moves for it.
+//!
+//! Registers come in two kinds. rbx, r12 and r13 are callee-saved in our wasm calling
+//! convention (a function that pins them saves them in its prologue), so calls leave
+//! them alone. The others are caller-saved: around a call, a pinned local that the
+//! function ever writes is stored to its frame home first, and every such register is
+//! reloaded after it. Those therefore go only to locals that outweigh the calls.
+
+use crate::error::Error;
+use crate::isa::x64::regs::*;
+use crate::types::ValType;
+use wasmparser::{FunctionBody, Operator};
+
+/// Callee-saved pinning registers, in the order they are handed out.
+pub const CALLEE_SAVED_PINS: [Reg; 3] = [RBX, R12, R13];
+/// Caller-saved GPRs that may be pinned; the value stack keeps the rest.
+const CALLER_SAVED_GPR_PINS: [Reg; 3] = [R10, R9, R8];
+/// xmm8-14 may be pinned; the value stack keeps xmm0-7.
+const XMM_PINS: [Reg; 7] =
+    [Reg::xmm(14), Reg::xmm(13), Reg::xmm(12), Reg::xmm(11), Reg::xmm(10), Reg::xmm(9), Reg::xmm(8)];
+
+/// Below this weight a local stays in memory: it is read or written less than about
+/// once per loop iteration, so a register would not pay for its loads at entry.
+const MIN_WEIGHT: u32 = 8;
+
+#[derive(Debug, Default)]
+pub struct PinnedLocals {
+    /// The register of each local, if it has one.
+    pub regs: Vec<Option<Reg>>,
+    /// Whether the body ever writes the local (otherwise its frame home stays valid).
+    pub written: Vec<bool>,
+    /// The callee-saved registers used, which the prologue saves.
+    pub callee_saved: Vec<Reg>,
+}
+
+impl PinnedLocals {
+    pub fn reg(&self, index: u32) -> Option<Reg> {
+        self.regs.get(index as usize).copied().flatten()
+    }
+
+    /// Pinned locals whose register a call clobbers: (local, register).
+    pub fn caller_saved(&self) -> impl Iterator<Item = (u32, Reg)> + '_ {
+        self.regs.iter().enumerate().filter_map(|(i, r)| match r {
+            Some(r) if !CALLEE_SAVED_PINS.contains(r) => Some((i as u32, *r)),
+            _ => None,
+        })
+    }
+}
+
+fn weight_at(loop_depth: u32) -> u32 {
+    1 << (3 * loop_depth.min(8))
+}
+
+pub fn choose(body: &FunctionBody<'_>, locals: &[ValType]) -> Result<PinnedLocals, Error> {
+    let mut weights = vec![0u32; locals.len()];
+    let mut written = vec![false; locals.len()];
+    let mut call_weight = 0u32;
+    // For each open block: whether it is a loop.
+    let mut blocks: Vec<bool> = Vec::new();
+    let mut loop_depth = 0u32;
+    let mut ops = body.get_operators_reader()?;
+    while !ops.eof() {
+        match ops.read()? {
+            Operator::LocalGet { local_index } => {
+                if let Some(w) = weights.get_mut(local_index as usize) {
+                    *w = w.saturating_add(weight_at(loop_depth));
+                }
+            }
+            Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
+                if let Some(w) = weights.get_mut(local_index as usize) {
+                    *w = w.saturating_add(weight_at(loop_depth));
+                    written[local_index as usize] = true;
+                }
+            }
+            Operator::Loop { .. } => {
+                blocks.push(true);
+                loop_depth += 1;
+            }
+            Operator::Block { .. } | Operator::If { .. } => blocks.push(false),
+            Operator::End => loop_depth -= u32::from(blocks.pop() == Some(true)),
+            Operator::Call { .. } | Operator::CallIndirect { .. } => {
+                call_weight = call_weight.saturating_add(weight_at(loop_depth));
+            }
+            _ => {}
+        }
+    }
+
+    let mut order: Vec<usize> = (0..locals.len()).filter(|&i| weights[i] >= MIN_WEIGHT).collect();
+    order.sort_by(|&a, &b| weights[b].cmp(&weights[a]).then(a.cmp(&b)));
+    let mut regs = vec![None; locals.len()];
+    let mut callee_saved = Vec::new();
+    let (mut next_gpr, mut next_xmm) = (0, 0);
+    for i in order {
+        let pays_across_calls = weights[i] > call_weight;
+        regs[i] = match locals[i] {
+            ValType::I32 | ValType::I64 => {
+                if next_gpr < CALLEE_SAVED_PINS.len() {
+                    let r = CALLEE_SAVED_PINS[next_gpr];
+                    callee_saved.push(r);
+                    next_gpr += 1;
+                    Some(r)
+                } else if pays_across_calls
+                    && next_gpr < CALLEE_SAVED_PINS.len() + CALLER_SAVED_GPR_PINS.len()
+                {
+                    next_gpr += 1;
+                    Some(CALLER_SAVED_GPR_PINS[next_gpr - 1 - CALLEE_SAVED_PINS.len()])
+                } else {
+                    None
+                }
+            }
+            ValType::F32 | ValType::F64 if pays_across_calls && next_xmm < XMM_PINS.len() => {
+                next_xmm += 1;
+                Some(XMM_PINS[next_xmm - 1])
+            }
+            _ => None,
+        };
+    }
+    Ok(PinnedLocals { regs, written, callee_saved })
+}

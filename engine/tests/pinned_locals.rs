@@ -1,0 +1,191 @@
+//! Locals that live in registers for a whole function (compiler/locals.rs): their
+//! values must survive calls of every kind, traps that unwind past them, and writes
+//! while latent reads of them are still on the operand stack. Each test runs with
+//! guard pages and with explicit bounds checks, since addresses in pinned registers
+//! take a different path through both.
+
+use sidewinder_engine::{Config, Engine, Error, Extern, Func, FuncType, Instance, Module, Store, Val, ValType};
+
+fn engines() -> Vec<Engine> {
+    [false, true]
+        .into_iter()
+        .map(|explicit_bounds_checks| {
+            Engine::new(Config { explicit_bounds_checks, ..Config::default() }).expect("engine")
+        })
+        .collect()
+}
+
+fn run(engine: &Engine, wat: &str, imports: impl FnOnce(&Store) -> Vec<Extern>, args: &[Val]) -> Vec<Val> {
+    let store = Store::new(engine);
+    let module = Module::new(engine, &wat::parse_str(wat).expect("valid wat")).expect("compiles");
+    let imports = imports(&store);
+    let instance = Instance::new(&store, &module, &imports).expect("instantiates");
+    instance.call("f", args).expect("runs")
+}
+
+fn one_i64(v: &[Val]) -> i64 {
+    match v {
+        [Val::I64(x)] => *x,
+        [Val::I32(x)] => *x as i64,
+        other => panic!("expected one integer, got {other:?}"),
+    }
+}
+
+/// Reference model of `LOOP_WITH_CALLS`.
+fn loop_with_calls_model(n: i32) -> i64 {
+    let (mut a, mut b, mut c, mut d, mut e, mut f, mut g) = (1i32, 2i32, 3i32, 4i32, 5i32, 6i32, 7i32);
+    let mut x = 0.5f64;
+    let mut y = 1.25f64;
+    let mut sum = 0i64;
+    let helper = |v: i32| v.wrapping_mul(3).wrapping_add(1);
+    for i in 0..n {
+        a = a.wrapping_add(i);
+        b ^= a;
+        c = c.wrapping_add(helper(b));
+        d = d.wrapping_sub(c);
+        e = e.wrapping_add(d.rotate_left(3));
+        f = f.wrapping_add(helper(e));
+        g ^= f;
+        x += a as f64 * 0.5;
+        y = y * 0.75 + x;
+        sum = sum.wrapping_add((a ^ b ^ c ^ d ^ e ^ f ^ g) as i64) + (x + y) as i64 % 1000;
+    }
+    sum
+}
+
+/// Seven integer and two float locals in a loop that calls: more than the three
+/// callee-saved registers, so some pins are caller-saved and must be stored before
+/// and reloaded after each call. The callee pins locals of its own.
+const LOOP_WITH_CALLS: &str = r#"(module
+  (import "host" "helper" (func $host (param i32) (result i32)))
+  (func $helper (param $v i32) (result i32)
+    (local $i i32) (local $acc i32)
+    ;; A loop of its own, so the callee pins (and clobbers) registers too.
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (local.get $v)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 3))))
+    (i32.add (local.get $acc) (i32.const 1)))
+  (func (export "f") (param $n i32) (result i64)
+    (local $i i32) (local $a i32) (local $b i32) (local $c i32) (local $d i32)
+    (local $e i32) (local $f i32) (local $g i32) (local $x f64) (local $y f64) (local $sum i64)
+    (local.set $a (i32.const 1)) (local.set $b (i32.const 2)) (local.set $c (i32.const 3))
+    (local.set $d (i32.const 4)) (local.set $e (i32.const 5)) (local.set $f (i32.const 6))
+    (local.set $g (i32.const 7)) (local.set $x (f64.const 0.5)) (local.set $y (f64.const 1.25))
+    (block $done
+      (loop $top
+        (br_if $done (i32.ge_s (local.get $i) (local.get $n)))
+        (local.set $a (i32.add (local.get $a) (local.get $i)))
+        (local.set $b (i32.xor (local.get $b) (local.get $a)))
+        (local.set $c (i32.add (local.get $c) (call $helper (local.get $b))))
+        (local.set $d (i32.sub (local.get $d) (local.get $c)))
+        (local.set $e (i32.add (local.get $e) (i32.rotl (local.get $d) (i32.const 3))))
+        (local.set $f (i32.add (local.get $f) (call $host (local.get $e))))
+        (local.set $g (i32.xor (local.get $g) (local.get $f)))
+        (local.set $x (f64.add (local.get $x) (f64.mul (f64.convert_i32_s (local.get $a)) (f64.const 0.5))))
+        (local.set $y (f64.add (f64.mul (local.get $y) (f64.const 0.75)) (local.get $x)))
+        (local.set $sum
+          (i64.add
+            (i64.add (local.get $sum)
+              (i64.extend_i32_s
+                (i32.xor (local.get $a) (i32.xor (local.get $b) (i32.xor (local.get $c)
+                  (i32.xor (local.get $d) (i32.xor (local.get $e) (i32.xor (local.get $f) (local.get $g)))))))))
+            (i64.rem_s (i64.trunc_f64_s (f64.add (local.get $x) (local.get $y))) (i64.const 1000))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $top)))
+    (local.get $sum)))"#;
+
+fn host_helper(store: &Store) -> Vec<Extern> {
+    let f = Func::new(store, FuncType::new([ValType::I32], [ValType::I32]), |p, r| {
+        let Val::I32(v) = p[0] else { panic!("bad argument {p:?}") };
+        r[0] = Val::I32(v.wrapping_mul(3).wrapping_add(1));
+        Ok(())
+    });
+    vec![Extern::Func(f)]
+}
+
+#[test]
+fn pinned_locals_survive_wasm_and_host_calls() {
+    for engine in engines() {
+        for n in [0, 1, 7, 100] {
+            let got = one_i64(&run(&engine, LOOP_WITH_CALLS, host_helper, &[Val::I32(n)]));
+            assert_eq!(got, loop_with_calls_model(n), "n = {n}");
+        }
+    }
+}
+
+/// A trap deep inside a callee unwinds past frames whose callee-saved pins were saved
+/// in their prologues; the host's registers come back from the entry trampoline, and
+/// the store keeps working.
+#[test]
+fn trap_unwinds_past_callee_saved_pins() {
+    let wat = r#"(module
+      (func $inner (param $k i32) (result i32) (local $i i32) (local $s i32)
+        (loop $l
+          (local.set $s (i32.add (local.get $s) (i32.div_u (i32.const 100) (i32.sub (local.get $k) (local.get $i)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (i32.const 4))))
+        (local.get $s))
+      (func (export "f") (param $k i32) (result i32) (local $i i32) (local $t i32)
+        (loop $l
+          (local.set $t (i32.add (local.get $t) (call $inner (local.get $k))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (i32.const 3))))
+        (local.get $t)))"#;
+    for engine in engines() {
+        let store = Store::new(&engine);
+        let module = Module::new(&engine, &wat::parse_str(wat).unwrap()).unwrap();
+        let instance = Instance::new(&store, &module, &[]).unwrap();
+        // k = 10: 100/10 + 100/9 + 100/8 + 100/7 = 10 + 11 + 12 + 14 = 47, three times.
+        assert_eq!(one_i64(&instance.call("f", &[Val::I32(10)]).unwrap()), 141);
+        // k = 2 divides by zero at i = 2.
+        let err = instance.call("f", &[Val::I32(2)]).unwrap_err();
+        assert!(matches!(err, Error::Trap(_)), "{err:?}");
+        assert_eq!(one_i64(&instance.call("f", &[Val::I32(10)]).unwrap()), 141);
+    }
+}
+
+/// `local.set` while latent reads of the same pinned local sit on the operand stack,
+/// `local.tee`, pinned addresses, pinned stored values and a pinned float read as bits.
+#[test]
+fn writes_under_latent_reads_and_pinned_operands() {
+    let wat = r#"(module (memory 1)
+      (func (export "f") (param $n i32) (result i64)
+        (local $i i32) (local $p i32) (local $v f64) (local $acc i64)
+        (loop $l
+          ;; old $i + (set $i to $i + 1, then read it): the latent read must see the old value.
+          (local.get $i)
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (local.get $i)
+          (i32.add)
+          (local.set $p (i32.and (i32.mul (local.tee $p (i32.add (local.get $p) (i32.const 12))) (i32.const 4)) (i32.const 4088)))
+          (i32.store offset=8 (local.get $p) (local.get $i))
+          (local.set $v (f64.add (local.get $v) (f64.convert_i32_u (i32.load offset=8 (local.get $p)))))
+          (i64.extend_i32_u)
+          (local.set $acc (i64.add (local.get $acc)))
+          (local.set $acc (i64.xor (local.get $acc) (i64.reinterpret_f64 (local.get $v))))
+          (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+        (local.get $acc)))"#;
+    let model = |n: u32| {
+        let (mut i, mut p, mut v, mut acc) = (0u32, 0u32, 0f64, 0u64);
+        loop {
+            let old = i;
+            i += 1;
+            let pair = old + i;
+            p = (p + 12).wrapping_mul(4) & 4088;
+            // The stored value is read straight back.
+            v += i as f64;
+            acc = acc.wrapping_add(pair as u64);
+            acc ^= v.to_bits();
+            if i >= n {
+                break acc as i64;
+            }
+        }
+    };
+    for engine in engines() {
+        for n in [1u32, 2, 50, 1000] {
+            let got = one_i64(&run(&engine, wat, |_| vec![], &[Val::I32(n as i32)]));
+            assert_eq!(got, model(n), "n = {n}");
+        }
+    }
+}
