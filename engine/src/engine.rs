@@ -13,11 +13,14 @@ pub struct Config {
     /// on guard pages. Required for memories whose bytes the engine does not reserve
     /// itself (`Memory::new_external` without guard pages).
     pub explicit_bounds_checks: bool,
+    /// Threads that compile a module's functions; 0 means one per available core.
+    /// Small modules always compile on the calling thread.
+    pub compile_threads: usize,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { max_wasm_stack: 1 << 20, explicit_bounds_checks: false }
+        Config { max_wasm_stack: 1 << 20, explicit_bounds_checks: false, compile_threads: 0 }
     }
 }
 

@@ -7,7 +7,10 @@ use crate::isa::x64::masm::FunctionCode;
 use crate::runtime::code_memory::CodeMemory;
 use crate::types::*;
 use std::sync::Arc;
-use wasmparser::{Parser, Payload, Validator, WasmFeatures};
+use wasmparser::{
+    FuncToValidate, FuncValidatorAllocations, FunctionBody, Parser, Payload, Validator, ValidatorResources,
+    WasmFeatures,
+};
 
 /// An instruction of a constant expression (offsets, global initializers, elements).
 #[derive(Clone, Copy, Debug)]
@@ -174,41 +177,35 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
 }
 
 impl Module {
-    /// Decodes, validates and compiles `bytes`.
+    /// Decodes, validates and compiles `bytes`. Function bodies are validated and
+    /// compiled after the rest of the module is read, in parallel when the code
+    /// section is large enough to pay for threads (`Config::compile_threads`).
     pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Module> {
         engine.check_supported()?;
         let trap_exit = engine.trampolines()?.trap_exit;
         let mut validator = Validator::new_with_features(features());
         let mut info = ModuleInfo::default();
-        let mut compiled: Vec<FunctionCode> = Vec::new();
-        let mut func_index = 0u32;
-        let mut allocs = wasmparser::FuncValidatorAllocations::default();
+        let mut bodies = Vec::new();
         for payload in Parser::new(0).parse_all(bytes) {
             let payload = payload?;
             if let wasmparser::ValidPayload::Func(to_validate, body) = validator.payload(&payload)? {
-                let mut fv = to_validate.into_validator(allocs);
-                fv.validate(&body)?;
-                allocs = fv.into_allocations();
-                if func_index == 0 {
-                    func_index = info.num_imported_funcs;
-                }
-                let table_elements: Vec<ValType> = info.tables.iter().map(|t| t.element).collect();
-                let env = CompileEnv {
-                    types: &info.types,
-                    type_ids: &info.type_ids,
-                    func_types: &info.funcs,
-                    num_imported_funcs: info.num_imported_funcs,
-                    globals: &info.globals,
-                    table_elements: &table_elements,
-                    trap_exit,
-                    explicit_bounds_checks: engine.config().explicit_bounds_checks,
-                };
-                compiled.push(compile_function(&env, func_index, &body)?);
-                func_index += 1;
+                bodies.push((to_validate, body));
                 continue;
             }
             Self::read_section(&mut info, payload, bytes)?;
         }
+        let table_elements: Vec<ValType> = info.tables.iter().map(|t| t.element).collect();
+        let env = CompileEnv {
+            types: &info.types,
+            type_ids: &info.type_ids,
+            func_types: &info.funcs,
+            num_imported_funcs: info.num_imported_funcs,
+            globals: &info.globals,
+            table_elements: &table_elements,
+            trap_exit,
+            explicit_bounds_checks: engine.config().explicit_bounds_checks,
+        };
+        let compiled = compile_all(&env, bodies, engine.config().compile_threads)?;
         let (code, func_offsets) = link(&info, compiled, trap_exit)?;
         Ok(Module(Arc::new(ModuleInner { info, code, func_offsets })))
     }
@@ -445,6 +442,103 @@ fn check_memory_limit_encodings(section: &[u8], base: usize) -> Result<()> {
 }
 
 /// Lays the functions out in one executable region and patches direct calls.
+type FunctionToCompile<'a> = (FuncToValidate<ValidatorResources>, FunctionBody<'a>);
+
+/// Below this many bytes of code a module compiles on the calling thread: spawning
+/// threads costs more than it saves.
+const PARALLEL_THRESHOLD: usize = 256 * 1024;
+
+/// Validates and compiles every function body; the reported error is the one of the
+/// lowest-numbered failing function, as with sequential compilation.
+fn compile_all(
+    env: &CompileEnv<'_>,
+    bodies: Vec<FunctionToCompile<'_>>,
+    threads: usize,
+) -> Result<Vec<FunctionCode>> {
+    let code_bytes: usize = bodies.iter().map(|(_, body)| body.as_bytes().len()).sum();
+    let threads = match threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let threads = if code_bytes < PARALLEL_THRESHOLD { 1 } else { threads.min(bodies.len()) };
+    if threads <= 1 {
+        return compile_chunk(env, env.num_imported_funcs, bodies);
+    }
+    // Contiguous chunks of about equal code size, one per thread, in function order.
+    let per_thread = code_bytes.div_ceil(threads);
+    let mut chunks: Vec<(u32, Vec<FunctionToCompile<'_>>)> = Vec::with_capacity(threads);
+    let mut size = 0;
+    for (i, item) in bodies.into_iter().enumerate() {
+        if chunks.is_empty() || (size >= per_thread && chunks.len() < threads) {
+            chunks.push((env.num_imported_funcs + i as u32, Vec::new()));
+            size = 0;
+        }
+        size += item.1.as_bytes().len();
+        if let Some((_, chunk)) = chunks.last_mut() {
+            chunk.push(item);
+        }
+    }
+    let results: Vec<Result<Vec<FunctionCode>, ThreadError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|(first, chunk)| {
+                scope.spawn(move || compile_chunk(env, first, chunk).map_err(ThreadError::from))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or(Err(ThreadError::Panicked))).collect()
+    });
+    let mut compiled = Vec::new();
+    for chunk in results {
+        compiled.extend(chunk.map_err(Error::from)?);
+    }
+    Ok(compiled)
+}
+
+/// Compiles consecutive functions, the first being function `first`.
+fn compile_chunk(
+    env: &CompileEnv<'_>,
+    first: u32,
+    chunk: Vec<FunctionToCompile<'_>>,
+) -> Result<Vec<FunctionCode>> {
+    let mut allocs = FuncValidatorAllocations::default();
+    let mut out = Vec::with_capacity(chunk.len());
+    for (i, (to_validate, body)) in chunk.into_iter().enumerate() {
+        let mut validator = to_validate.into_validator(allocs);
+        out.push(compile_function(env, first + i as u32, &body, &mut validator)?);
+        allocs = validator.into_allocations();
+    }
+    Ok(out)
+}
+
+/// A compile error crossing back from a compiler thread. `Error` itself is not `Send`
+/// (a trap may carry any host payload), but compiling never produces traps.
+enum ThreadError {
+    Compile { message: String, offset: usize },
+    Other(String),
+    Panicked,
+}
+
+impl From<Error> for ThreadError {
+    fn from(e: Error) -> ThreadError {
+        match e {
+            Error::Compile { message, offset } => ThreadError::Compile { message, offset },
+            other => ThreadError::Other(other.to_string()),
+        }
+    }
+}
+
+impl From<ThreadError> for Error {
+    fn from(e: ThreadError) -> Error {
+        match e {
+            ThreadError::Compile { message, offset } => Error::Compile { message, offset },
+            ThreadError::Other(message) => Error::Unsupported(message),
+            ThreadError::Panicked => {
+                Error::Unsupported("internal compiler error: a compiler thread panicked".into())
+            }
+        }
+    }
+}
+
 fn link(
     info: &ModuleInfo,
     functions: Vec<FunctionCode>,

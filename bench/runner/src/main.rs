@@ -32,7 +32,14 @@ trait EngineUnderTest {
 }
 
 // ---------------------------------------------------------------- Sidewinder
-struct Sidewinder(sidewinder_engine::Engine);
+/// Sidewinder compiling on one thread ("sidewinder") or on every core ("sidewinder-mt").
+struct Sidewinder(sidewinder_engine::Engine, &'static str);
+impl Sidewinder {
+    fn new(compile_threads: usize, name: &'static str) -> Sidewinder {
+        let config = sidewinder_engine::Config { compile_threads, ..Default::default() };
+        Sidewinder(sidewinder_engine::Engine::new(config).expect("sidewinder engine"), name)
+    }
+}
 struct SwModule {
     engine: sidewinder_engine::Engine,
     module: sidewinder_engine::Module,
@@ -40,7 +47,7 @@ struct SwModule {
 }
 impl EngineUnderTest for Sidewinder {
     fn name(&self) -> &'static str {
-        "sidewinder"
+        self.1
     }
     fn compile(&self, bytes: &[u8]) -> Res<Box<dyn Compiled>> {
         let module = sidewinder_engine::Module::new(&self.0, bytes).map_err(|e| e.to_string())?;
@@ -287,8 +294,11 @@ fn real_main() -> i32 {
     }
     let dir = dir.canonicalize().expect("bench dir");
 
-    let mut engines: Vec<Box<dyn EngineUnderTest>> =
-        vec![Box::new(Sidewinder(sidewinder_engine::Engine::new(Default::default()).expect("sidewinder engine")))];
+    let mut engines: Vec<Box<dyn EngineUnderTest>> = vec![Box::new(Sidewinder::new(1, "sidewinder"))];
+    if corpus.is_some() {
+        // Parallel compilation only matters (and only kicks in) for large modules.
+        engines.push(Box::new(Sidewinder::new(0, "sidewinder-mt")));
+    }
     #[cfg(feature = "wasmtime")]
     {
         engines.push(Box::new(Wasmtime::new(wasmtime::Strategy::Cranelift, "cranelift").unwrap()));
@@ -714,7 +724,8 @@ fn corpus_report(
     let _ = writeln!(s, "## Compile throughput: npm corpus\n");
     let _ = writeln!(
         s,
-        "Machine: {cpu}, {} cores; date {}. Median of {runs} single-threaded compiles (V8: `--single-threaded \
+        "Machine: {cpu}, {} cores; date {}. Median of {runs} single-threaded compiles, except `sidewinder-mt`, \
+         which is Sidewinder compiling on every core (V8: `--single-threaded \
          --no-wasm-lazy-compilation`, fresh custom section per compile to defeat its cache). \
          MB/s = code-section bytes / compile time (validation included for every engine).\n",
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),

@@ -109,6 +109,7 @@ impl<'a> FuncCompiler<'a> {
         ty: &FuncType,
         locals: Vec<ValType>,
         pins: PinnedLocals,
+        body_size: usize,
     ) -> FuncCompiler<'a> {
         let mut free = RegSet::from_regs(&ALLOCATABLE_GPRS);
         for r in ALLOCATABLE_XMMS {
@@ -118,7 +119,8 @@ impl<'a> FuncCompiler<'a> {
             free.remove(*r);
         }
         let header_size = 8 + 8 * pins.callee_saved.len() as i32;
-        let mut masm = Masm::new();
+        // Machine code runs about three bytes per byte of wasm.
+        let mut masm = Masm::with_capacity(4 * body_size + 64);
         let label = masm.asm.new_label();
         FuncCompiler {
             masm,

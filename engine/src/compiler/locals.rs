@@ -11,10 +11,9 @@
 //! function ever writes is stored to its frame home first, and every such register is
 //! reloaded after it. Those therefore go only to locals that outweigh the calls.
 
-use crate::error::Error;
 use crate::isa::x64::regs::*;
 use crate::types::ValType;
-use wasmparser::{FunctionBody, Operator};
+use wasmparser::Operator;
 
 /// Callee-saved pinning registers, in the order they are handed out.
 pub const CALLEE_SAVED_PINS: [Reg; 3] = [RBX, R12, R13];
@@ -56,69 +55,82 @@ fn weight_at(loop_depth: u32) -> u32 {
     1 << (3 * loop_depth.min(8))
 }
 
-pub fn choose(body: &FunctionBody<'_>, locals: &[ValType]) -> Result<PinnedLocals, Error> {
-    let mut weights = vec![0u32; locals.len()];
-    let mut written = vec![false; locals.len()];
-    let mut call_weight = 0u32;
-    // For each open block: whether it is a loop.
-    let mut blocks: Vec<bool> = Vec::new();
-    let mut loop_depth = 0u32;
-    let mut ops = body.get_operators_reader()?;
-    while !ops.eof() {
-        match ops.read()? {
-            Operator::LocalGet { local_index } => {
-                if let Some(w) = weights.get_mut(local_index as usize) {
-                    *w = w.saturating_add(weight_at(loop_depth));
-                }
-            }
+/// Use counts gathered while the body is decoded and validated, before compiling.
+pub struct UseScan {
+    weights: Vec<u32>,
+    written: Vec<bool>,
+    call_weight: u32,
+    /// For each open block: whether it is a loop.
+    blocks: Vec<bool>,
+    loop_depth: u32,
+}
+
+impl UseScan {
+    pub fn new(num_locals: usize) -> UseScan {
+        UseScan {
+            weights: vec![0; num_locals],
+            written: vec![false; num_locals],
+            call_weight: 0,
+            blocks: Vec::new(),
+            loop_depth: 0,
+        }
+    }
+
+    pub fn observe(&mut self, op: &Operator<'_>) {
+        match *op {
+            Operator::LocalGet { local_index } => self.count(local_index, false),
             Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
-                if let Some(w) = weights.get_mut(local_index as usize) {
-                    *w = w.saturating_add(weight_at(loop_depth));
-                    written[local_index as usize] = true;
-                }
+                self.count(local_index, true)
             }
             Operator::Loop { .. } => {
-                blocks.push(true);
-                loop_depth += 1;
+                self.blocks.push(true);
+                self.loop_depth += 1;
             }
-            Operator::Block { .. } | Operator::If { .. } => blocks.push(false),
-            Operator::End => loop_depth -= u32::from(blocks.pop() == Some(true)),
+            Operator::Block { .. } | Operator::If { .. } => self.blocks.push(false),
+            Operator::End => self.loop_depth -= u32::from(self.blocks.pop() == Some(true)),
             Operator::Call { .. } | Operator::CallIndirect { .. } => {
-                call_weight = call_weight.saturating_add(weight_at(loop_depth));
+                self.call_weight = self.call_weight.saturating_add(weight_at(self.loop_depth));
             }
             _ => {}
         }
     }
 
-    let mut order: Vec<usize> = (0..locals.len()).filter(|&i| weights[i] >= MIN_WEIGHT).collect();
-    order.sort_by(|&a, &b| weights[b].cmp(&weights[a]).then(a.cmp(&b)));
-    let mut regs = vec![None; locals.len()];
-    let mut callee_saved = Vec::new();
-    let (mut next_gpr, mut next_xmm) = (0, 0);
-    for i in order {
-        let pays_across_calls = weights[i] > call_weight;
-        regs[i] = match locals[i] {
-            ValType::I32 | ValType::I64 => {
-                if next_gpr < CALLEE_SAVED_PINS.len() {
+    fn count(&mut self, index: u32, write: bool) {
+        if let Some(w) = self.weights.get_mut(index as usize) {
+            *w = w.saturating_add(weight_at(self.loop_depth));
+            self.written[index as usize] |= write;
+        }
+    }
+
+    /// Hands out registers, heaviest locals first.
+    pub fn choose(self, locals: &[ValType]) -> PinnedLocals {
+        let UseScan { weights, written, call_weight, .. } = self;
+        let mut order: Vec<usize> = (0..locals.len()).filter(|&i| weights[i] >= MIN_WEIGHT).collect();
+        order.sort_by(|&a, &b| weights[b].cmp(&weights[a]).then(a.cmp(&b)));
+        let mut regs = vec![None; locals.len()];
+        let mut callee_saved = Vec::new();
+        let (mut next_gpr, mut next_xmm) = (0, 0);
+        let max_gprs = CALLEE_SAVED_PINS.len() + CALLER_SAVED_GPR_PINS.len();
+        for i in order {
+            let pays_across_calls = weights[i] > call_weight;
+            regs[i] = match locals[i] {
+                ValType::I32 | ValType::I64 if next_gpr < CALLEE_SAVED_PINS.len() => {
                     let r = CALLEE_SAVED_PINS[next_gpr];
                     callee_saved.push(r);
                     next_gpr += 1;
                     Some(r)
-                } else if pays_across_calls
-                    && next_gpr < CALLEE_SAVED_PINS.len() + CALLER_SAVED_GPR_PINS.len()
-                {
+                }
+                ValType::I32 | ValType::I64 if pays_across_calls && next_gpr < max_gprs => {
                     next_gpr += 1;
                     Some(CALLER_SAVED_GPR_PINS[next_gpr - 1 - CALLEE_SAVED_PINS.len()])
-                } else {
-                    None
                 }
-            }
-            ValType::F32 | ValType::F64 if pays_across_calls && next_xmm < XMM_PINS.len() => {
-                next_xmm += 1;
-                Some(XMM_PINS[next_xmm - 1])
-            }
-            _ => None,
-        };
+                ValType::F32 | ValType::F64 if pays_across_calls && next_xmm < XMM_PINS.len() => {
+                    next_xmm += 1;
+                    Some(XMM_PINS[next_xmm - 1])
+                }
+                _ => None,
+            };
+        }
+        PinnedLocals { regs, written, callee_saved }
     }
-    Ok(PinnedLocals { regs, written, callee_saved })
 }

@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::isa::x64::masm::FunctionCode;
 use crate::types::{FuncType, GlobalType, ValType};
 use codegen::FuncCompiler;
-use wasmparser::{FunctionBody, Operator, VisitOperator};
+use wasmparser::{FuncValidator, FunctionBody, Operator, OperatorsReader, ValidatorResources, VisitOperator};
 
 /// What compiling a function body needs to know about its module.
 pub struct CompileEnv<'a> {
@@ -32,35 +32,51 @@ pub struct CompileEnv<'a> {
     pub explicit_bounds_checks: bool,
 }
 
+/// Validates and compiles one function body. The body is decoded once: operators are
+/// validated, weighed for register pinning (`locals.rs`) and buffered, then compiled.
 pub fn compile_function(
     env: &CompileEnv<'_>,
     func_index: u32,
     body: &FunctionBody<'_>,
+    validator: &mut FuncValidator<ValidatorResources>,
 ) -> Result<FunctionCode, Error> {
     let ty = &env.types[env.func_types[func_index as usize] as usize];
-    let mut locals = Vec::new();
-    let mut reader = body.get_locals_reader()?;
-    for _ in 0..reader.get_count() {
-        let (count, ty) = reader.read()?;
+    let mut reader = body.get_binary_reader();
+    validator.read_locals(&mut reader)?;
+    reader.set_features(*validator.features());
+    let mut all_locals = ty.params().to_vec();
+    let mut locals_reader = body.get_locals_reader()?;
+    for _ in 0..locals_reader.get_count() {
+        let (count, ty) = locals_reader.read()?;
         let ty = ValType::from_wasmparser(ty)
             .ok_or_else(|| Error::Unsupported(format!("local of type {ty:?}")))?;
-        locals.extend(std::iter::repeat_n(ty, count as usize));
+        all_locals.extend(std::iter::repeat_n(ty, count as usize));
     }
-    let mut all_locals = ty.params().to_vec();
-    all_locals.extend(locals);
-    let pins = locals::choose(body, &all_locals)?;
-    let mut compiler = FuncCompiler::new(env, ty, all_locals, pins);
+
+    let mut operators = OperatorsReader::new(reader);
+    // About one operator per two bytes of code.
+    let mut buffered = Vec::with_capacity(body.as_bytes().len() / 2);
+    let mut uses = locals::UseScan::new(all_locals.len());
+    while !operators.eof() {
+        let offset = operators.original_position();
+        let op = operators.read()?;
+        validator.op(offset, &op)?;
+        uses.observe(&op);
+        buffered.push(op);
+    }
+    operators.finish()?;
+
+    let pins = uses.choose(&all_locals);
+    let mut compiler = FuncCompiler::new(env, ty, all_locals, pins, body.as_bytes().len());
     compiler.emit_prologue();
-    let mut ops = body.get_operators_reader()?;
-    while !ops.eof() {
-        let op = ops.read()?;
-        if !compiler.reachable && !is_structured_control(&op) {
+    for op in &buffered {
+        if !compiler.reachable && !is_structured_control(op) {
             continue;
         }
         if !matches!(op, Operator::BrIf { .. }) {
             compiler.materialize_condition();
         }
-        compiler.visit_operator(&op)?;
+        compiler.visit_operator(op)?;
     }
     compiler.finish()
 }

@@ -147,7 +147,13 @@ impl Default for Assembler {
 
 impl Assembler {
     pub fn new() -> Assembler {
-        Assembler { ops: VecAssembler::new(0) }
+        Assembler::with_capacity(0)
+    }
+
+    pub fn with_capacity(bytes: usize) -> Assembler {
+        let mut ops = VecAssembler::new(0);
+        ops.reserve_ops(bytes);
+        Assembler { ops }
     }
 
     pub fn offset(&self) -> u32 {

@@ -46,8 +46,13 @@ fn is_double(size: OperandSize) -> bool {
 
 impl Masm {
     pub fn new() -> Masm {
+        Masm::with_capacity(0)
+    }
+
+    /// A Masm whose code buffer starts with room for `bytes`.
+    pub fn with_capacity(bytes: usize) -> Masm {
         Masm {
-            asm: Assembler::new(),
+            asm: Assembler::with_capacity(bytes),
             trap_labels: Vec::new(),
             trap_sites: Vec::new(),
             call_relocs: Vec::new(),
