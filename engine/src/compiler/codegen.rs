@@ -618,6 +618,7 @@ impl<'a> FuncCompiler<'a> {
             let reg = s.reg().or_else(|| self.pinned(s.loc));
             match (s.loc, reg) {
                 (_, Some(r)) if r.is_xmm() => self.masm.asm.mov_xmm_to_gpr(size_of(s.ty), RAX, r),
+                (_, Some(r)) if r == RAX => {}
                 (_, Some(r)) => self.masm.asm.mov_rr(OperandSize::S64, RAX, r),
                 (Loc::Const(c), None) => self.masm.asm.mov_ri(RAX, c),
                 (loc, None) => {

@@ -139,6 +139,30 @@ pub struct Assembler {
     pub(crate) ops: VecAssembler<X64Relocation>,
 }
 
+/// `op r, r/m` opcodes.
+fn alu_opcode(op: AluOp) -> u8 {
+    match op {
+        AluOp::Add => 0x03,
+        AluOp::Sub => 0x2B,
+        AluOp::And => 0x23,
+        AluOp::Or => 0x0B,
+        AluOp::Xor => 0x33,
+    }
+}
+
+/// The ModRM reg field selecting the operation in the 0x81/0x83 group.
+fn alu_digit(op: AluOp) -> u8 {
+    match op {
+        AluOp::Add => 0,
+        AluOp::Or => 1,
+        AluOp::And => 4,
+        AluOp::Sub => 5,
+        AluOp::Xor => 6,
+    }
+}
+
+const CMP_DIGIT: u8 = 7;
+
 impl Default for Assembler {
     fn default() -> Self {
         Self::new()
@@ -180,6 +204,86 @@ impl Assembler {
     pub fn align(&mut self, alignment: usize, fill: u8) {
         while !self.ops.offset().0.is_multiple_of(alignment) {
             self.ops.push(fill);
+        }
+    }
+
+    // ---- hand-encoded forms ----
+    //
+    // dynasm fixes an instruction's encoding when the macro expands, so for registers and
+    // displacements known only at run time it assumes the worst: a REX prefix even when
+    // no register needs one, a SIB byte and a 32-bit displacement on every memory operand.
+    // The instructions the compiler emits most are encoded here instead, choosing the
+    // short forms at run time. Register numbers are hardware numbers (0-15).
+
+    /// A REX prefix if any bit is needed, or always with `force` (byte registers
+    /// spl/bpl/sil/dil exist only with one).
+    fn rex(&mut self, w: bool, reg: u8, index: u8, base: u8, force: bool) {
+        let rex = 0x40 | (u8::from(w) << 3) | ((reg >> 3) << 2) | ((index >> 3) << 1) | (base >> 3);
+        if rex != 0x40 || force {
+            self.ops.push(rex);
+        }
+    }
+
+    /// `[prefix] [REX] opcode ModRM` with a register operand (mod = 11).
+    fn op_rr(&mut self, prefix: Option<u8>, w: bool, opcode: &[u8], reg: u8, rm: u8) {
+        if let Some(p) = prefix {
+            self.ops.push(p);
+        }
+        self.rex(w, reg, 0, rm, false);
+        self.ops.extend(opcode.iter().copied());
+        self.ops.push(0xC0 | ((reg & 7) << 3) | (rm & 7));
+    }
+
+    /// `[prefix] [REX] opcode ModRM [SIB] [disp8/disp32]` with a memory operand; any
+    /// immediate follows. `byte_reg`: `reg` is an 8-bit register.
+    fn op_mem(&mut self, prefix: Option<u8>, w: bool, opcode: &[u8], reg: u8, m: Mem, byte_reg: bool) {
+        let (base, index, scale, disp) = match m {
+            Mem::Base(b, d) => (b.hw(), None, 0, d),
+            Mem::Indexed(b, i, d) => (b.hw(), Some(i.hw()), 0, d),
+            Mem::Scaled8(b, i, d) => (b.hw(), Some(i.hw()), 3, d),
+        };
+        if let Some(p) = prefix {
+            self.ops.push(p);
+        }
+        self.rex(w, reg, index.unwrap_or(0), base, byte_reg && (4..8).contains(&reg));
+        self.ops.extend(opcode.iter().copied());
+        // mod 00 with base rbp/r13 means "no base", so those always carry a displacement.
+        let mode = if disp == 0 && base & 7 != 5 {
+            0
+        } else if i8::try_from(disp).is_ok() {
+            1
+        } else {
+            2
+        };
+        let reg_bits = (reg & 7) << 3;
+        match index {
+            // rsp/r12 as base can only be expressed through a SIB byte.
+            None if base & 7 != 4 => self.ops.push((mode << 6) | reg_bits | (base & 7)),
+            None => {
+                self.ops.push((mode << 6) | reg_bits | 4);
+                self.ops.push(0x20 | (base & 7));
+            }
+            Some(i) => {
+                self.ops.push((mode << 6) | reg_bits | 4);
+                self.ops.push((scale << 6) | ((i & 7) << 3) | (base & 7));
+            }
+        }
+        match mode {
+            1 => self.ops.push(disp as i8 as u8),
+            2 => self.ops.extend(disp.to_le_bytes()),
+            _ => {}
+        }
+    }
+
+    /// The 0x81/0x83 group: `op r, imm`, 8-bit immediate when it fits.
+    fn group1_ri(&mut self, digit: u8, size: OperandSize, r: Reg, imm: i32) {
+        let w = size == OperandSize::S64;
+        if let Ok(short) = i8::try_from(imm) {
+            self.op_rr(None, w, &[0x83], digit, r.hw());
+            self.ops.push(short as u8);
+        } else {
+            self.op_rr(None, w, &[0x81], digit, r.hw());
+            self.ops.extend(imm.to_le_bytes());
         }
     }
 
@@ -237,13 +341,13 @@ impl Assembler {
     }
 
     pub fn push(&mut self, r: Reg) {
-        let r = r.hw();
-        dynasm!(self.ops ; .arch x64 ; push Rq(r));
+        self.rex(false, 0, 0, r.hw(), false);
+        self.ops.push(0x50 + (r.hw() & 7));
     }
 
     pub fn pop(&mut self, r: Reg) {
-        let r = r.hw();
-        dynasm!(self.ops ; .arch x64 ; pop Rq(r));
+        self.rex(false, 0, 0, r.hw(), false);
+        self.ops.push(0x58 + (r.hw() & 7));
     }
 
     pub fn push_mem(&mut self, m: Mem) {
@@ -271,80 +375,80 @@ impl Assembler {
     // ---- moves ----
 
     pub fn mov_rr(&mut self, size: OperandSize, dst: Reg, src: Reg) {
-        let (d, s) = (dst.hw(), src.hw());
-        match size {
-            OperandSize::S32 => dynasm!(self.ops ; .arch x64 ; mov Rd(d), Rd(s)),
-            OperandSize::S64 => dynasm!(self.ops ; .arch x64 ; mov Rq(d), Rq(s)),
-        }
+        self.op_rr(None, size == OperandSize::S64, &[0x8B], dst.hw(), src.hw());
     }
 
     /// Loads a 64-bit constant with the shortest encoding.
     pub fn mov_ri(&mut self, dst: Reg, imm: i64) {
         let d = dst.hw();
         if imm == 0 {
-            dynasm!(self.ops ; .arch x64 ; xor Rd(d), Rd(d));
+            self.op_rr(None, false, &[0x33], d, d);
         } else if imm as u64 <= u32::MAX as u64 {
-            let v = imm as u32 as i32;
-            dynasm!(self.ops ; .arch x64 ; mov Rd(d), v);
+            self.rex(false, 0, 0, d, false);
+            self.ops.push(0xB8 + (d & 7));
+            self.ops.extend((imm as u32).to_le_bytes());
         } else if imm as i32 as i64 == imm {
-            let v = imm as i32;
-            dynasm!(self.ops ; .arch x64 ; mov Rq(d), v);
+            self.op_rr(None, true, &[0xC7], 0, d);
+            self.ops.extend((imm as i32).to_le_bytes());
         } else {
-            dynasm!(self.ops ; .arch x64 ; mov Rq(d), QWORD imm);
+            self.rex(true, 0, 0, d, false);
+            self.ops.push(0xB8 + (d & 7));
+            self.ops.extend(imm.to_le_bytes());
         }
     }
 
     pub fn load(&mut self, kind: crate::compiler::masm::LoadKind, dst: Reg, m: Mem) {
         use crate::compiler::masm::LoadKind::*;
-        let d = dst.hw();
-        match kind {
-            U8 => with_mem!(self.ops, m, [movzx Rd(d), BYTE], []),
-            S8To32 => with_mem!(self.ops, m, [movsx Rd(d), BYTE], []),
-            S8To64 => with_mem!(self.ops, m, [movsx Rq(d), BYTE], []),
-            U16 => with_mem!(self.ops, m, [movzx Rd(d), WORD], []),
-            S16To32 => with_mem!(self.ops, m, [movsx Rd(d), WORD], []),
-            S16To64 => with_mem!(self.ops, m, [movsx Rq(d), WORD], []),
-            U32 => with_mem!(self.ops, m, [mov Rd(d), DWORD], []),
-            S32To64 => with_mem!(self.ops, m, [movsxd Rq(d), DWORD], []),
-            I64 => with_mem!(self.ops, m, [mov Rq(d), QWORD], []),
-            F32 => with_mem!(self.ops, m, [movss Rx(d), DWORD], []),
-            F64 => with_mem!(self.ops, m, [movsd Rx(d), QWORD], []),
-        }
+        let (prefix, w, opcode): (Option<u8>, bool, &[u8]) = match kind {
+            U8 => (None, false, &[0x0F, 0xB6]),
+            S8To32 => (None, false, &[0x0F, 0xBE]),
+            S8To64 => (None, true, &[0x0F, 0xBE]),
+            U16 => (None, false, &[0x0F, 0xB7]),
+            S16To32 => (None, false, &[0x0F, 0xBF]),
+            S16To64 => (None, true, &[0x0F, 0xBF]),
+            U32 => (None, false, &[0x8B]),
+            S32To64 => (None, true, &[0x63]),
+            I64 => (None, true, &[0x8B]),
+            F32 => (Some(0xF3), false, &[0x0F, 0x10]),
+            F64 => (Some(0xF2), false, &[0x0F, 0x10]),
+        };
+        self.op_mem(prefix, w, opcode, dst.hw(), m, false);
     }
 
     pub fn store(&mut self, kind: crate::compiler::masm::StoreKind, m: Mem, src: Reg) {
         use crate::compiler::masm::StoreKind::*;
-        let s = src.hw();
-        match kind {
-            I8 => with_mem!(self.ops, m, [mov BYTE], [, Rb(s)]),
-            I16 => with_mem!(self.ops, m, [mov WORD], [, Rw(s)]),
-            I32 => with_mem!(self.ops, m, [mov DWORD], [, Rd(s)]),
-            I64 => with_mem!(self.ops, m, [mov QWORD], [, Rq(s)]),
-            F32 => with_mem!(self.ops, m, [movss DWORD], [, Rx(s)]),
-            F64 => with_mem!(self.ops, m, [movsd QWORD], [, Rx(s)]),
-        }
+        let (prefix, w, opcode): (Option<u8>, bool, &[u8]) = match kind {
+            I8 => (None, false, &[0x88]),
+            I16 => (Some(0x66), false, &[0x89]),
+            I32 => (None, false, &[0x89]),
+            I64 => (None, true, &[0x89]),
+            F32 => (Some(0xF3), false, &[0x0F, 0x11]),
+            F64 => (Some(0xF2), false, &[0x0F, 0x11]),
+        };
+        self.op_mem(prefix, w, opcode, src.hw(), m, kind == I8);
     }
 
-    /// Stores an immediate; a 64-bit store sign-extends `imm`.
+    /// Stores an immediate (truncated to the store's width; sign-extended for 64 bits).
     pub fn store_imm(&mut self, kind: crate::compiler::masm::StoreKind, m: Mem, imm: i32) {
         use crate::compiler::masm::StoreKind::*;
         match kind {
             I8 => {
-                let v = imm as i8;
-                with_mem!(self.ops, m, [mov BYTE], [, v])
+                self.op_mem(None, false, &[0xC6], 0, m, false);
+                self.ops.push(imm as u8);
             }
             I16 => {
-                let v = imm as i16;
-                with_mem!(self.ops, m, [mov WORD], [, v])
+                self.op_mem(Some(0x66), false, &[0xC7], 0, m, false);
+                self.ops.extend((imm as u16).to_le_bytes());
             }
-            I32 | F32 => with_mem!(self.ops, m, [mov DWORD], [, imm]),
-            I64 | F64 => with_mem!(self.ops, m, [mov QWORD], [, imm]),
+            I32 | F32 | I64 | F64 => {
+                self.op_mem(None, matches!(kind, I64 | F64), &[0xC7], 0, m, false);
+                self.ops.extend(imm.to_le_bytes());
+            }
         }
     }
 
     pub fn lea(&mut self, dst: Reg, m: Mem) {
-        let d = dst.hw();
-        with_mem!(self.ops, m, [lea Rq(d),], []);
+        self.op_mem(None, true, &[0x8D], dst.hw(), m, false);
     }
 
     pub fn movsx_rr(&mut self, dst: Reg, src: Reg, from_bits: u8, to64: bool) {
@@ -379,116 +483,63 @@ impl Assembler {
     // ---- integer arithmetic ----
 
     pub fn alu_rr(&mut self, op: AluOp, size: OperandSize, dst: Reg, src: Reg) {
-        let (d, s) = (dst.hw(), src.hw());
-        match (op, size) {
-            (AluOp::Add, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; add Rd(d), Rd(s)),
-            (AluOp::Add, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; add Rq(d), Rq(s)),
-            (AluOp::Sub, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; sub Rd(d), Rd(s)),
-            (AluOp::Sub, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; sub Rq(d), Rq(s)),
-            (AluOp::And, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; and Rd(d), Rd(s)),
-            (AluOp::And, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; and Rq(d), Rq(s)),
-            (AluOp::Or, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; or Rd(d), Rd(s)),
-            (AluOp::Or, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; or Rq(d), Rq(s)),
-            (AluOp::Xor, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; xor Rd(d), Rd(s)),
-            (AluOp::Xor, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; xor Rq(d), Rq(s)),
-        }
+        self.op_rr(None, size == OperandSize::S64, &[alu_opcode(op)], dst.hw(), src.hw());
     }
 
-    /// `op dst, imm32` (sign-extended for 64-bit operations).
+    /// `op dst, imm` (sign-extended for 64-bit operations), 8-bit immediate when it fits.
     pub fn alu_ri(&mut self, op: AluOp, size: OperandSize, dst: Reg, imm: i32) {
-        let d = dst.hw();
-        match (op, size) {
-            (AluOp::Add, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; add Rd(d), imm),
-            (AluOp::Add, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; add Rq(d), imm),
-            (AluOp::Sub, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; sub Rd(d), imm),
-            (AluOp::Sub, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; sub Rq(d), imm),
-            (AluOp::And, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; and Rd(d), imm),
-            (AluOp::And, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; and Rq(d), imm),
-            (AluOp::Or, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; or Rd(d), imm),
-            (AluOp::Or, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; or Rq(d), imm),
-            (AluOp::Xor, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; xor Rd(d), imm),
-            (AluOp::Xor, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; xor Rq(d), imm),
-        }
+        self.group1_ri(alu_digit(op), size, dst, imm);
     }
 
     /// `op dst, [mem]`.
     pub fn alu_rm(&mut self, op: AluOp, size: OperandSize, dst: Reg, m: Mem) {
-        let d = dst.hw();
-        match (op, size) {
-            (AluOp::Add, OperandSize::S32) => with_mem!(self.ops, m, [add Rd(d), DWORD], []),
-            (AluOp::Add, OperandSize::S64) => with_mem!(self.ops, m, [add Rq(d), QWORD], []),
-            (AluOp::Sub, OperandSize::S32) => with_mem!(self.ops, m, [sub Rd(d), DWORD], []),
-            (AluOp::Sub, OperandSize::S64) => with_mem!(self.ops, m, [sub Rq(d), QWORD], []),
-            (AluOp::And, OperandSize::S32) => with_mem!(self.ops, m, [and Rd(d), DWORD], []),
-            (AluOp::And, OperandSize::S64) => with_mem!(self.ops, m, [and Rq(d), QWORD], []),
-            (AluOp::Or, OperandSize::S32) => with_mem!(self.ops, m, [or Rd(d), DWORD], []),
-            (AluOp::Or, OperandSize::S64) => with_mem!(self.ops, m, [or Rq(d), QWORD], []),
-            (AluOp::Xor, OperandSize::S32) => with_mem!(self.ops, m, [xor Rd(d), DWORD], []),
-            (AluOp::Xor, OperandSize::S64) => with_mem!(self.ops, m, [xor Rq(d), QWORD], []),
-        }
+        self.op_mem(None, size == OperandSize::S64, &[alu_opcode(op)], dst.hw(), m, false);
     }
 
     pub fn cmp_rr(&mut self, size: OperandSize, a: Reg, b: Reg) {
-        let (a, b) = (a.hw(), b.hw());
-        match size {
-            OperandSize::S32 => dynasm!(self.ops ; .arch x64 ; cmp Rd(a), Rd(b)),
-            OperandSize::S64 => dynasm!(self.ops ; .arch x64 ; cmp Rq(a), Rq(b)),
-        }
+        self.op_rr(None, size == OperandSize::S64, &[0x3B], a.hw(), b.hw());
     }
 
     pub fn cmp_ri(&mut self, size: OperandSize, a: Reg, imm: i32) {
-        let a = a.hw();
-        match size {
-            OperandSize::S32 => dynasm!(self.ops ; .arch x64 ; cmp Rd(a), imm),
-            OperandSize::S64 => dynasm!(self.ops ; .arch x64 ; cmp Rq(a), imm),
-        }
+        self.group1_ri(CMP_DIGIT, size, a, imm);
     }
 
     pub fn cmp_rm(&mut self, size: OperandSize, a: Reg, m: Mem) {
-        let a = a.hw();
-        match size {
-            OperandSize::S32 => with_mem!(self.ops, m, [cmp Rd(a), DWORD], []),
-            OperandSize::S64 => with_mem!(self.ops, m, [cmp Rq(a), QWORD], []),
-        }
+        self.op_mem(None, size == OperandSize::S64, &[0x3B], a.hw(), m, false);
     }
 
     pub fn cmp_mi(&mut self, size: OperandSize, m: Mem, imm: i32) {
-        match size {
-            OperandSize::S32 => with_mem!(self.ops, m, [cmp DWORD], [, imm]),
-            OperandSize::S64 => with_mem!(self.ops, m, [cmp QWORD], [, imm]),
+        let w = size == OperandSize::S64;
+        if let Ok(short) = i8::try_from(imm) {
+            self.op_mem(None, w, &[0x83], CMP_DIGIT, m, false);
+            self.ops.push(short as u8);
+        } else {
+            self.op_mem(None, w, &[0x81], CMP_DIGIT, m, false);
+            self.ops.extend(imm.to_le_bytes());
         }
     }
 
     pub fn test_rr(&mut self, size: OperandSize, a: Reg, b: Reg) {
-        let (a, b) = (a.hw(), b.hw());
-        match size {
-            OperandSize::S32 => dynasm!(self.ops ; .arch x64 ; test Rd(a), Rd(b)),
-            OperandSize::S64 => dynasm!(self.ops ; .arch x64 ; test Rq(a), Rq(b)),
-        }
+        self.op_rr(None, size == OperandSize::S64, &[0x85], b.hw(), a.hw());
     }
 
     pub fn imul_rr(&mut self, size: OperandSize, dst: Reg, src: Reg) {
-        let (d, s) = (dst.hw(), src.hw());
-        match size {
-            OperandSize::S32 => dynasm!(self.ops ; .arch x64 ; imul Rd(d), Rd(s)),
-            OperandSize::S64 => dynasm!(self.ops ; .arch x64 ; imul Rq(d), Rq(s)),
-        }
+        self.op_rr(None, size == OperandSize::S64, &[0x0F, 0xAF], dst.hw(), src.hw());
     }
 
     pub fn imul_rri(&mut self, size: OperandSize, dst: Reg, src: Reg, imm: i32) {
-        let (d, s) = (dst.hw(), src.hw());
-        match size {
-            OperandSize::S32 => dynasm!(self.ops ; .arch x64 ; imul Rd(d), Rd(s), imm),
-            OperandSize::S64 => dynasm!(self.ops ; .arch x64 ; imul Rq(d), Rq(s), imm),
+        let w = size == OperandSize::S64;
+        if let Ok(short) = i8::try_from(imm) {
+            self.op_rr(None, w, &[0x6B], dst.hw(), src.hw());
+            self.ops.push(short as u8);
+        } else {
+            self.op_rr(None, w, &[0x69], dst.hw(), src.hw());
+            self.ops.extend(imm.to_le_bytes());
         }
     }
 
     pub fn imul_rm(&mut self, size: OperandSize, dst: Reg, m: Mem) {
-        let d = dst.hw();
-        match size {
-            OperandSize::S32 => with_mem!(self.ops, m, [imul Rd(d), DWORD], []),
-            OperandSize::S64 => with_mem!(self.ops, m, [imul Rq(d), QWORD], []),
-        }
+        self.op_mem(None, size == OperandSize::S64, &[0x0F, 0xAF], dst.hw(), m, false);
     }
 
     /// Shift or rotate by `cl`.
