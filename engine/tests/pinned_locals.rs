@@ -4,7 +4,9 @@
 //! guard pages and with explicit bounds checks, since addresses in pinned registers
 //! take a different path through both.
 
-use sidewinder_engine::{Config, Engine, Error, Extern, Func, FuncType, Instance, Module, Store, Val, ValType};
+use sidewinder_engine::{
+    Config, Engine, Error, Extern, Func, FuncType, Instance, Module, Store, Val, ValType,
+};
 
 fn engines() -> Vec<Engine> {
     [false, true]
