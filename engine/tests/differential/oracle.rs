@@ -1,6 +1,7 @@
 //! wasmi, the oracle.
 
 use super::value::{Outcome, Snapshot, TrapKind, V};
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use wasmi::{CompilationMode, Engine, Extern, Instance, Module, Nullable, Ref, Store, TrapCode, Val};
@@ -111,7 +112,8 @@ impl Oracle {
             // Translate every function up front so translation panics surface here.
             .compilation_mode(CompilationMode::Eager);
         let engine = Engine::new(&config);
-        let module = guard(|| Module::new(&engine, bytes)).map_err(|e| e.to_string())?;
+        let bytes = preserve_locals_before_param_blocks(bytes);
+        let module = guard(|| Module::new(&engine, &bytes)).map_err(|e| e.to_string())?;
         Ok(Oracle { engine, module })
     }
 
@@ -158,5 +160,118 @@ impl OracleInstance {
             }
         }
         s
+    }
+}
+
+/// Works around a wasmi 2.0.0 miscompile: returns `bytes` with an empty `block end` (a
+/// no-op) inserted before every `block`, `loop` and `if` that takes parameters, or
+/// `bytes` unchanged if there is none (or the module does not parse). Only wasmi runs
+/// the rewritten module; Sidewinder runs the original.
+///
+/// The bug: wasmi's translator keeps a `local.get` on its operand stack as a reference
+/// to the local, and copies the value into the operand's stack slot only when it must
+/// ("preserves" it): before a `local.set` of that local, and on entering any `block`,
+/// `loop` or `if`, for every local reference below the block's parameters. That last
+/// case skips the top `n` parameters by counting *local references* rather than operands
+/// (`PreservedAllLocalsIter::find_next_local` decrements `skip` only at locals), so when
+/// a parameter is not a bare `local.get`, as many local references below the parameters
+/// escape preservation. The copy is then emitted later, by a nested `block` or a
+/// `local.set`, on one path only; the other path (an `if`'s `else`, a branch out of the
+/// block) reads a slot nothing wrote: stale frame contents, which differ from run to run.
+/// Found as seed 43242; minimized in `WASMI_PARAM_BLOCK_BUG` (differential.rs).
+///
+/// Entering the inserted empty block preserves every local reference on the stack (it
+/// has no parameters to skip), on the path that reaches the block with parameters, so
+/// none is left for the miscount to miss.
+fn preserve_locals_before_param_blocks(bytes: &[u8]) -> Cow<'_, [u8]> {
+    match insert_blocks_before_param_blocks(bytes) {
+        Ok(Some(rewritten)) => Cow::Owned(rewritten),
+        Ok(None) | Err(_) => Cow::Borrowed(bytes),
+    }
+}
+
+fn insert_blocks_before_param_blocks(bytes: &[u8]) -> wasmparser::Result<Option<Vec<u8>>> {
+    use wasmparser::{BlockType, CompositeInnerType, Operator, Parser, Payload};
+    const EMPTY_BLOCK: [u8; 3] = [0x02, 0x40, 0x0b]; // block (empty block type), end
+    const CODE_SECTION: u8 = 10;
+
+    let mut takes_params = Vec::new(); // per type index
+    let mut section_end = 0; // where the section being read starts
+    let mut code_section = None; // its start (at the id byte) and end
+    let mut bodies = Vec::new();
+    let mut inserted = false;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload?;
+        match &payload {
+            Payload::Version { range, .. } => section_end = range.end as usize,
+            Payload::TypeSection(types) => {
+                for group in types.clone() {
+                    for ty in group?.into_types() {
+                        let params = match &ty.composite_type.inner {
+                            CompositeInnerType::Func(f) => !f.params().is_empty(),
+                            _ => false,
+                        };
+                        takes_params.push(params);
+                    }
+                }
+            }
+            Payload::CodeSectionStart { unchecked_range, .. } => {
+                code_section = Some((section_end, unchecked_range.end as usize));
+            }
+            Payload::CodeSectionEntry(body) => {
+                let range = body.range();
+                let (mut body_out, mut copied) = (Vec::new(), range.start as usize);
+                let mut ops = body.get_operators_reader()?;
+                while !ops.eof() {
+                    let (op, offset) = ops.read_with_offset()?;
+                    let (Operator::Block { blockty: BlockType::FuncType(ty) }
+                    | Operator::Loop { blockty: BlockType::FuncType(ty) }
+                    | Operator::If { blockty: BlockType::FuncType(ty) }) = op
+                    else {
+                        continue;
+                    };
+                    if takes_params.get(ty as usize) == Some(&true) {
+                        body_out.extend_from_slice(&bytes[copied..offset as usize]);
+                        body_out.extend_from_slice(&EMPTY_BLOCK);
+                        copied = offset as usize;
+                        inserted = true;
+                    }
+                }
+                body_out.extend_from_slice(&bytes[copied..range.end as usize]);
+                bodies.push(body_out);
+            }
+            _ => {}
+        }
+        if let Some((_, range)) = payload.as_section() {
+            section_end = range.end as usize;
+        }
+    }
+    let Some((start, end)) = code_section.filter(|_| inserted) else { return Ok(None) };
+
+    let mut contents = Vec::new();
+    write_u32(&mut contents, bodies.len());
+    for body in &bodies {
+        write_u32(&mut contents, body.len());
+        contents.extend_from_slice(body);
+    }
+    let mut out = bytes[..start].to_vec();
+    out.push(CODE_SECTION);
+    write_u32(&mut out, contents.len());
+    out.extend_from_slice(&contents);
+    out.extend_from_slice(&bytes[end..]);
+    Ok(Some(out))
+}
+
+/// Appends `n` as an unsigned LEB128 `u32`.
+fn write_u32(out: &mut Vec<u8>, n: usize) {
+    let mut n = u32::try_from(n).expect("section too large");
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
     }
 }
