@@ -309,3 +309,43 @@ fn register_forms_drop_needless_prefixes() {
         assert_eq!((ins.mnemonic(), ins.op0_register()), (Mnemonic::Pop, GPR64[d as usize]));
     }
 }
+
+#[test]
+fn sse_register_forms() {
+    type Emit = fn(&mut Assembler, bool, Reg, Reg);
+    let ops: [(Emit, Mnemonic, Mnemonic, bool); 11] = [
+        (Assembler::fadd, Mnemonic::Addss, Mnemonic::Addsd, true),
+        (Assembler::fsub, Mnemonic::Subss, Mnemonic::Subsd, true),
+        (Assembler::fmul, Mnemonic::Mulss, Mnemonic::Mulsd, true),
+        (Assembler::fdiv, Mnemonic::Divss, Mnemonic::Divsd, true),
+        (Assembler::fmin, Mnemonic::Minss, Mnemonic::Minsd, true),
+        (Assembler::fmax, Mnemonic::Maxss, Mnemonic::Maxsd, true),
+        (Assembler::fsqrt, Mnemonic::Sqrtss, Mnemonic::Sqrtsd, true),
+        (Assembler::ucomis, Mnemonic::Ucomiss, Mnemonic::Ucomisd, false),
+        (Assembler::andp, Mnemonic::Andps, Mnemonic::Andpd, false),
+        (Assembler::orp, Mnemonic::Orps, Mnemonic::Orpd, false),
+        (Assembler::xorp, Mnemonic::Xorps, Mnemonic::Xorpd, false),
+    ];
+    for d in 0..16u8 {
+        for s in 0..16u8 {
+            for &(emit, single, double, prefixed_single) in &ops {
+                for is_double in [false, true] {
+                    let (ins, len) = one_instruction(|a| emit(a, is_double, Reg::xmm(d), Reg::xmm(s)));
+                    let expected = if is_double { double } else { single };
+                    assert_eq!(
+                        (ins.mnemonic(), ins.op0_register(), ins.op1_register()),
+                        (expected, XMM[d as usize], XMM[s as usize])
+                    );
+                    let prefix = usize::from(is_double || prefixed_single);
+                    assert_eq!(len, prefix + rex_needed(false, &[d, s]) + 3, "{expected:?} {d} {s}");
+                }
+            }
+            let (ins, len) = one_instruction(|a| a.movaps(Reg::xmm(d), Reg::xmm(s)));
+            assert_eq!(
+                (ins.mnemonic(), ins.op0_register(), ins.op1_register()),
+                (Mnemonic::Movaps, XMM[d as usize], XMM[s as usize])
+            );
+            assert_eq!(len, rex_needed(false, &[d, s]) + 3);
+        }
+    }
+}

@@ -191,3 +191,66 @@ fn writes_under_latent_reads_and_pinned_operands() {
         }
     }
 }
+
+/// Results stored straight into a pinned local's register by the operation before the
+/// `local.set`/`local.tee`: the cases where the local is also the second operand (it
+/// must not be overwritten before it is read), is read latently deeper in the stack, or
+/// is the address of a load.
+#[test]
+fn results_computed_into_pinned_registers() {
+    let wat = r#"(module (memory 1)
+      (func (export "f") (param $n i32) (result i64)
+        (local $i i32) (local $x i32) (local $y i32) (local $f f64) (local $g f64) (local $acc i64)
+        (local.set $x (i32.const 3))
+        (local.set $f (f64.const 1.5))
+        (loop $l
+          (local.set $y (i32.sub (local.get $i) (local.get $y)))       ;; y = i - y
+          (local.set $x (i32.add (local.get $x) (local.get $x)))       ;; x = x + x
+          (local.set $x (i32.sub (i32.const 1000) (local.get $x)))     ;; x = 1000 - x
+          (local.get $x)                                               ;; latent read of the old x
+          (local.set $x (i32.mul (local.get $x) (i32.const 3)))        ;; x = x * 3
+          (local.set $x (i32.shr_u (local.tee $x (i32.xor (local.get $x) (local.get $y))) (i32.const 1)))
+          (i32.store (i32.and (local.get $i) (i32.const 255)) (local.get $x))
+          (local.set $y (i32.load (i32.and (local.get $y) (i32.const 252)))) ;; y = load(y & 252)
+          (local.set $g (f64.div (local.get $f) (local.get $g)))      ;; g = f / g (g = 0 at first: inf)
+          (local.set $f (f64.sub (f64.const 2.5) (local.get $f)))     ;; f = 2.5 - f
+          (i64.extend_i32_u)                                           ;; the old x, still on the stack
+          (i64.extend_i32_u (i32.add (local.get $x) (local.get $y)))
+          (i64.add)
+          (local.set $acc (i64.add (local.get $acc)))
+          (local.set $acc (i64.xor (local.get $acc) (i64.reinterpret_f64 (f64.add (local.get $f) (local.get $g)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+        (local.get $acc)))"#;
+    let model = |n: u32| {
+        let mut mem = [0u8; 256 + 4];
+        let (mut i, mut x, mut y, mut f, mut g, mut acc) = (0u32, 3u32, 0u32, 1.5f64, 0f64, 0u64);
+        loop {
+            y = i.wrapping_sub(y);
+            x = x.wrapping_add(x);
+            x = 1000u32.wrapping_sub(x);
+            let old_x = x;
+            x = x.wrapping_mul(3);
+            x ^= y;
+            x >>= 1;
+            let at = (i & 255) as usize;
+            mem[at..at + 4].copy_from_slice(&x.to_le_bytes());
+            let from = (y & 252) as usize;
+            y = u32::from_le_bytes(mem[from..from + 4].try_into().unwrap());
+            g = f / g;
+            f = 2.5 - f;
+            acc = acc.wrapping_add((old_x as u64).wrapping_add(x.wrapping_add(y) as u64));
+            acc ^= (f + g).to_bits();
+            i += 1;
+            if i >= n {
+                break acc as i64;
+            }
+        }
+    };
+    for engine in engines() {
+        for n in [1u32, 2, 3, 64, 300] {
+            let got = one_i64(&run(&engine, wat, |_| vec![], &[Val::I32(n as i32)]));
+            assert_eq!(got, model(n), "n = {n}");
+        }
+    }
+}

@@ -14,7 +14,7 @@
 //! ```
 
 use super::control::{Frame, FrameKind};
-use super::locals::PinnedLocals;
+use super::locals::{PinnedLocals, CALLEE_SAVED_PINS};
 use super::masm::*;
 use super::stack::{Loc, RegSet, Slot};
 use super::CompileEnv;
@@ -97,6 +97,10 @@ pub struct FuncCompiler<'a> {
     /// An integer comparison whose result (the top of the stack, in a register not yet
     /// written) still lives only in the flags, so a following `br_if` can jump on them.
     pending_condition: Option<IntCond>,
+    /// Set by the compile loop when the next operator is a `local.set`/`local.tee` of
+    /// this local: an operation may then write its result straight into the local's
+    /// pinned register (see `result_target`). Cleared after every operator.
+    pub(crate) result_hint: Option<u32>,
     max_depth: usize,
     max_outgoing: usize,
     frame_size_patch: u32,
@@ -144,6 +148,7 @@ impl<'a> FuncCompiler<'a> {
             reachable: true,
             dead_depth: 0,
             pending_condition: None,
+            result_hint: None,
             max_depth: 0,
             max_outgoing: ty.params().len().max(ty.results().len()),
             frame_size_patch: 0,
@@ -214,8 +219,11 @@ impl<'a> FuncCompiler<'a> {
         let n = self.num_body_locals();
         if n <= 8 {
             for j in 0..n {
-                let m = self.local_mem((self.num_params + j) as u32);
-                self.masm.asm.store_imm(StoreKind::I64, m, 0);
+                let index = (self.num_params + j) as u32;
+                if self.home_is_read(index) {
+                    let m = self.local_mem(index);
+                    self.masm.asm.store_imm(StoreKind::I64, m, 0);
+                }
             }
         } else {
             // rdi, rcx and rax hold nothing at entry: arguments arrive in memory.
@@ -236,6 +244,16 @@ impl<'a> FuncCompiler<'a> {
                     self.masm.asm.alu_rr(AluOp::Xor, OperandSize::S32, r, r);
                 }
             }
+        }
+    }
+
+    /// Whether a local's frame slot is ever read. A pinned local's slot is read only when
+    /// its register is reloaded after a call, and if the function writes the local, a
+    /// store before every such call comes first; callee-saved pins are never reloaded.
+    fn home_is_read(&self, index: u32) -> bool {
+        match self.pins.reg(index) {
+            None => true,
+            Some(r) => !CALLEE_SAVED_PINS.contains(&r) && !self.pins.written[index as usize],
         }
     }
 
@@ -526,6 +544,46 @@ impl<'a> FuncCompiler<'a> {
         self.pins.reg(index).is_some()
     }
 
+    /// Where an operation `a op b` whose result the next operator stores in a pinned
+    /// local should compute: that local's register, if `b` does not read the local
+    /// (it is read after the register is first written). For commutative operations the
+    /// operands are swapped when only `b` is the local. Latent reads of the local still on
+    /// the stack take their value first, as a `local.set` would make them.
+    pub(crate) fn result_target(
+        &mut self,
+        a: &mut Slot,
+        b: &mut Slot,
+        commutative: bool,
+    ) -> Option<(u32, Reg)> {
+        let index = self.result_hint.take()?;
+        let r = self.pins.reg(index)?;
+        if commutative && b.loc == Loc::Local(index) {
+            std::mem::swap(a, b);
+        }
+        if b.loc == Loc::Local(index) {
+            return None;
+        }
+        self.materialize_local(index);
+        Some((index, r))
+    }
+
+    /// Puts `a` into the result register: the target local's register (then the result
+    /// is that local), or a register of its own.
+    fn result_register(&mut self, a: Slot, target: Option<(u32, Reg)>) -> (Reg, Loc) {
+        match target {
+            Some((index, r)) => {
+                if a.loc != Loc::Local(index) {
+                    self.load_into(a, r);
+                }
+                (r, Loc::Local(index))
+            }
+            None => {
+                let r = self.in_reg(a);
+                (r, Loc::Reg(r))
+            }
+        }
+    }
+
     // ---- control flow ----
 
     /// Brings the stack into the canonical state for entering a frame whose top
@@ -765,9 +823,10 @@ impl<'a> FuncCompiler<'a> {
         if commutative && (a.constant().is_some() || (a.reg().is_none() && b.reg().is_some())) {
             std::mem::swap(&mut a, &mut b);
         }
-        let dst = self.in_reg(a);
+        let target = self.result_target(&mut a, &mut b, commutative);
+        let (dst, result) = self.result_register(a, target);
         self.apply_alu(op, size, dst, b);
-        self.push_reg(ty, dst);
+        self.push(ty, result);
     }
 
     fn apply_alu(&mut self, op: AluOp, size: OperandSize, dst: Reg, b: Slot) {
@@ -800,33 +859,26 @@ impl<'a> FuncCompiler<'a> {
         if a.constant().is_some() || (a.reg().is_none() && b.reg().is_some()) {
             std::mem::swap(&mut a, &mut b);
         }
+        let target = self.result_target(&mut a, &mut b, true);
+        let (dst, result) = self.result_register(a, target);
         match b.loc {
             Loc::Const(c) if size == OperandSize::S32 || c as i32 as i64 == c => {
-                let src = self.in_reg(a);
-                self.masm.asm.imul_rri(size, src, src, c as i32);
-                self.push_reg(ty, src);
+                self.masm.asm.imul_rri(size, dst, dst, c as i32)
             }
             Loc::Reg(r) => {
-                let dst = self.in_reg(a);
                 self.masm.asm.imul_rr(size, dst, r);
                 self.free_reg(r);
-                self.push_reg(ty, dst);
             }
-            Loc::Local(_) | Loc::Stack(_) => {
-                let dst = self.in_reg(a);
-                match self.place_of(b.loc) {
-                    Place::Reg(r) => self.masm.asm.imul_rr(size, dst, r),
-                    Place::Mem(m) => self.masm.asm.imul_rm(size, dst, m),
-                }
-                self.push_reg(ty, dst);
-            }
+            Loc::Local(_) | Loc::Stack(_) => match self.place_of(b.loc) {
+                Place::Reg(r) => self.masm.asm.imul_rr(size, dst, r),
+                Place::Mem(m) => self.masm.asm.imul_rm(size, dst, m),
+            },
             Loc::Const(c) => {
-                let dst = self.in_reg(a);
                 self.masm.asm.mov_ri(SCRATCH, c);
                 self.masm.asm.imul_rr(size, dst, SCRATCH);
-                self.push_reg(ty, dst);
             }
         }
+        self.push(ty, result);
     }
 
     pub(crate) fn int_div(&mut self, ty: ValType, op: DivOp) {
@@ -879,9 +931,11 @@ impl<'a> FuncCompiler<'a> {
             return self.push_const(ty, fold_shift(op, size, x, y));
         }
         if let Some(c) = b.constant() {
-            let dst = self.in_reg(a);
+            let (mut a, mut b) = (a, b);
+            let target = self.result_target(&mut a, &mut b, false);
+            let (dst, result) = self.result_register(a, target);
             self.masm.asm.shift_ri(op, size, dst, (c & (bits - 1)) as u8);
-            return self.push_reg(ty, dst);
+            return self.push(ty, result);
         }
         self.evict(RCX);
         let mut avoid = RegSet::default();
@@ -1002,9 +1056,11 @@ impl<'a> FuncCompiler<'a> {
     // ---- floats ----
 
     pub(crate) fn float_binop(&mut self, ty: ValType, op: FloatBinOp) {
-        let b = self.pop();
-        let a = self.pop();
-        let dst = self.in_reg(a);
+        let mut b = self.pop();
+        let mut a = self.pop();
+        // Operands are never swapped: the NaN an x86 operation returns depends on order.
+        let target = self.result_target(&mut a, &mut b, false);
+        let (dst, result) = self.result_register(a, target);
         let mut avoid = RegSet::default();
         avoid.insert(dst);
         // copysign rewrites its source; the others only read it.
@@ -1016,7 +1072,7 @@ impl<'a> FuncCompiler<'a> {
         if self.pinned(b.loc) != Some(src) {
             self.free_reg(src);
         }
-        self.push_reg(ty, dst);
+        self.push(ty, result);
     }
 
     pub(crate) fn float_unop(&mut self, ty: ValType, op: FloatUnOp) {
@@ -1158,7 +1214,18 @@ impl<'a> FuncCompiler<'a> {
 
     pub(crate) fn load(&mut self, ty: ValType, kind: LoadKind, offset: u64) {
         let addr = self.pop();
+        let mut no_operand = Slot::new(ty, Loc::Const(0));
+        let mut address = addr;
+        // The address is read by the same instruction that writes the target.
+        let target = self.result_target(&mut address, &mut no_operand, false);
         let (mem, addr_reg) = self.memory_operand(addr, offset, kind.bytes());
+        if let Some((index, r)) = target {
+            self.masm.wasm_load(kind, r, mem);
+            if let Some(a) = addr_reg {
+                self.free_reg(a);
+            }
+            return self.push(ty, Loc::Local(index));
+        }
         let dst = match addr_reg {
             Some(r) if !ty.is_float() => r,
             _ => {

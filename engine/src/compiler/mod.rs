@@ -69,14 +69,21 @@ pub fn compile_function(
     let pins = uses.choose(&all_locals);
     let mut compiler = FuncCompiler::new(env, ty, all_locals, pins, body.as_bytes().len());
     compiler.emit_prologue();
-    for op in &buffered {
+    for (i, op) in buffered.iter().enumerate() {
         if !compiler.reachable && !is_structured_control(op) {
             continue;
         }
         if !matches!(op, Operator::BrIf { .. }) {
             compiler.materialize_condition();
         }
+        compiler.result_hint = match buffered.get(i + 1) {
+            Some(Operator::LocalSet { local_index } | Operator::LocalTee { local_index }) => {
+                Some(*local_index)
+            }
+            _ => None,
+        };
         compiler.visit_operator(op)?;
+        compiler.result_hint = None;
     }
     compiler.finish()
 }

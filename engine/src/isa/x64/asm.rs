@@ -122,15 +122,14 @@ macro_rules! with_cc {
 }
 
 /// Same-shaped SSE instructions in single and double precision.
+/// A scalar or packed SSE operation `op xmm, xmm`, hand-encoded (dynasm adds an empty
+/// REX prefix for run-time registers): `$single`/`$double` are the mandatory prefixes of
+/// the f32 and f64 forms, `$opcode` the byte after 0x0F.
 macro_rules! sse_rr {
-    ($name:ident, $ss:ident, $sd:ident) => {
+    ($name:ident, $single:expr, $double:expr, $opcode:expr) => {
         pub fn $name(&mut self, double: bool, dst: Reg, src: Reg) {
-            let (d, s) = (dst.hw(), src.hw());
-            if double {
-                dynasm!(self.ops ; .arch x64 ; $sd Rx(d), Rx(s));
-            } else {
-                dynasm!(self.ops ; .arch x64 ; $ss Rx(d), Rx(s));
-            }
+            let prefix = if double { $double } else { $single };
+            self.op_rr(prefix, false, &[0x0F, $opcode], dst.hw(), src.hw());
         }
     };
 }
@@ -611,8 +610,7 @@ impl Assembler {
     // ---- SSE ----
 
     pub fn movaps(&mut self, dst: Reg, src: Reg) {
-        let (d, s) = (dst.hw(), src.hw());
-        dynasm!(self.ops ; .arch x64 ; movaps Rx(d), Rx(s));
+        self.op_rr(None, false, &[0x0F, 0x28], dst.hw(), src.hw());
     }
 
     /// Moves the low 32 or 64 bits between a general register and an xmm register.
@@ -632,17 +630,17 @@ impl Assembler {
         }
     }
 
-    sse_rr!(fadd, addss, addsd);
-    sse_rr!(fsub, subss, subsd);
-    sse_rr!(fmul, mulss, mulsd);
-    sse_rr!(fdiv, divss, divsd);
-    sse_rr!(fmin, minss, minsd);
-    sse_rr!(fmax, maxss, maxsd);
-    sse_rr!(fsqrt, sqrtss, sqrtsd);
-    sse_rr!(ucomis, ucomiss, ucomisd);
-    sse_rr!(andp, andps, andpd);
-    sse_rr!(orp, orps, orpd);
-    sse_rr!(xorp, xorps, xorpd);
+    sse_rr!(fadd, Some(0xF3), Some(0xF2), 0x58);
+    sse_rr!(fsub, Some(0xF3), Some(0xF2), 0x5C);
+    sse_rr!(fmul, Some(0xF3), Some(0xF2), 0x59);
+    sse_rr!(fdiv, Some(0xF3), Some(0xF2), 0x5E);
+    sse_rr!(fmin, Some(0xF3), Some(0xF2), 0x5D);
+    sse_rr!(fmax, Some(0xF3), Some(0xF2), 0x5F);
+    sse_rr!(fsqrt, Some(0xF3), Some(0xF2), 0x51);
+    sse_rr!(ucomis, None, Some(0x66), 0x2E);
+    sse_rr!(andp, None, Some(0x66), 0x54);
+    sse_rr!(orp, None, Some(0x66), 0x56);
+    sse_rr!(xorp, None, Some(0x66), 0x57);
 
     pub fn fround(&mut self, double: bool, dst: Reg, src: Reg, mode: i8) {
         let (d, s) = (dst.hw(), src.hw());
