@@ -17,8 +17,9 @@ use wasmparser::Operator;
 
 /// Callee-saved pinning registers, in the order they are handed out.
 pub const CALLEE_SAVED_PINS: [Reg; 3] = [RBX, R12, R13];
-/// Caller-saved GPRs that may be pinned; the value stack keeps the rest.
-const CALLER_SAVED_GPR_PINS: [Reg; 3] = [R10, R9, R8];
+/// Caller-saved GPRs that may be pinned. The value stack keeps at least rax, rcx, rdx
+/// (fixed operands of division and shifts) and rsi, enough for any one operator.
+const CALLER_SAVED_GPR_PINS: [Reg; 4] = [R10, R9, R8, RDI];
 /// xmm8-14 may be pinned; the value stack keeps xmm0-7.
 const XMM_PINS: [Reg; 7] =
     [Reg::xmm(14), Reg::xmm(13), Reg::xmm(12), Reg::xmm(11), Reg::xmm(10), Reg::xmm(9), Reg::xmm(8)];
