@@ -110,8 +110,13 @@ impl std::fmt::Debug for Module {
     }
 }
 
+/// Wasm 2.0, plus function references for its types: the JS string builtins use
+/// `(ref extern)`. The instructions of that proposal (`call_ref`, `ref.as_non_null`,
+/// `br_on_null`, `br_on_non_null`) and typed function references are not compiled: the
+/// compiler rejects them as unsupported, and `validate` runs the compiler so that it
+/// agrees with `new`.
 pub(crate) fn features() -> WasmFeatures {
-    WasmFeatures::WASM2
+    WasmFeatures::WASM2 | WasmFeatures::FUNCTION_REFERENCES
 }
 
 fn unsupported_type(what: impl std::fmt::Debug, offset: usize) -> Error {
@@ -127,6 +132,11 @@ fn ref_type(ty: wasmparser::RefType, offset: usize) -> Result<ValType> {
 }
 
 fn table_type(t: &wasmparser::TableType, offset: usize) -> Result<TableType> {
+    if !t.element_type.is_nullable() {
+        // Such a table needs an initializer expression (not supported) or an import of a
+        // table nobody can create.
+        return Err(unsupported_type(t.element_type, offset));
+    }
     Ok(TableType { element: ref_type(t.element_type, offset)?, minimum: t.initial, maximum: t.maximum })
 }
 
@@ -178,6 +188,23 @@ impl Module {
     pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Module> {
         engine.check_supported()?;
         let trap_exit = engine.trampolines()?.trap_exit;
+        let (info, compiled) = Self::compile(bytes, trap_exit, engine.config().explicit_bounds_checks)?;
+        let (code, func_offsets) = link(&info, compiled, trap_exit)?;
+        Ok(Module(Arc::new(ModuleInner { info, code, func_offsets })))
+    }
+
+    /// Decodes and validates, and compiles without keeping the code, so that a module is
+    /// valid exactly when `new` accepts it (the validator accepts a few function-references
+    /// instructions the compiler does not implement).
+    pub fn validate(bytes: &[u8]) -> Result<()> {
+        Self::compile(bytes, 0, false).map(drop)
+    }
+
+    fn compile(
+        bytes: &[u8],
+        trap_exit: usize,
+        explicit_bounds_checks: bool,
+    ) -> Result<(ModuleInfo, Vec<FunctionCode>)> {
         let mut validator = Validator::new_with_features(features());
         let mut info = ModuleInfo::default();
         let mut compiled: Vec<FunctionCode> = Vec::new();
@@ -201,7 +228,7 @@ impl Module {
                     globals: &info.globals,
                     table_elements: &table_elements,
                     trap_exit,
-                    explicit_bounds_checks: engine.config().explicit_bounds_checks,
+                    explicit_bounds_checks,
                 };
                 compiled.push(compile_function(&env, func_index, &body)?);
                 func_index += 1;
@@ -209,15 +236,7 @@ impl Module {
             }
             Self::read_section(&mut info, payload, bytes)?;
         }
-        let (code, func_offsets) = link(&info, compiled, trap_exit)?;
-        Ok(Module(Arc::new(ModuleInner { info, code, func_offsets })))
-    }
-
-    /// Decodes and validates without compiling.
-    pub fn validate(bytes: &[u8]) -> Result<()> {
-        let mut validator = Validator::new_with_features(features());
-        validator.validate_all(bytes)?;
-        Ok(())
+        Ok((info, compiled))
     }
 
     fn read_section(info: &mut ModuleInfo, payload: Payload<'_>, bytes: &[u8]) -> Result<()> {

@@ -113,7 +113,7 @@ fn global_import(v: &JsValue, gt: &GlobalType, ctx: &mut Context) -> JsResult<Op
         ValType::I64 => v.is_bigint(),
         ValType::I32 | ValType::F32 | ValType::F64 => v.is_number(),
         ValType::V128 => false,
-        ValType::FuncRef | ValType::ExternRef => true,
+        ValType::FuncRef | ValType::ExternRef | ValType::NonNullExternRef => true,
     };
     if !acceptable {
         return Err(new_error(ErrorKind::Link, &format!("{what}: value of the wrong type"), ctx));
