@@ -113,8 +113,13 @@ impl std::fmt::Debug for Module {
     }
 }
 
+/// Wasm 2.0, plus function references for its types: the JS string builtins use
+/// `(ref extern)`. The instructions of that proposal (`call_ref`, `ref.as_non_null`,
+/// `br_on_null`, `br_on_non_null`) and typed function references are not compiled: the
+/// compiler rejects them as unsupported, and `validate` runs the compiler so that it
+/// agrees with `new`.
 pub(crate) fn features() -> WasmFeatures {
-    WasmFeatures::WASM2
+    WasmFeatures::WASM2 | WasmFeatures::FUNCTION_REFERENCES
 }
 
 fn unsupported_type(what: impl std::fmt::Debug, offset: usize) -> Error {
@@ -130,6 +135,11 @@ fn ref_type(ty: wasmparser::RefType, offset: usize) -> Result<ValType> {
 }
 
 fn table_type(t: &wasmparser::TableType, offset: usize) -> Result<TableType> {
+    if !t.element_type.is_nullable() {
+        // Such a table needs an initializer expression (not supported) or an import of a
+        // table nobody can create.
+        return Err(unsupported_type(t.element_type, offset));
+    }
     Ok(TableType { element: ref_type(t.element_type, offset)?, minimum: t.initial, maximum: t.maximum })
 }
 
@@ -183,6 +193,26 @@ impl Module {
     pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Module> {
         engine.check_supported()?;
         let trap_exit = engine.trampolines()?.trap_exit;
+        let config = engine.config();
+        let (info, compiled) =
+            Self::compile(bytes, trap_exit, config.explicit_bounds_checks, config.compile_threads)?;
+        let (code, func_offsets) = link(&info, compiled, trap_exit)?;
+        Ok(Module(Arc::new(ModuleInner { info, code, func_offsets })))
+    }
+
+    /// Decodes and validates, and compiles without keeping the code, so that a module is
+    /// valid exactly when `new` accepts it (the validator accepts a few function-references
+    /// instructions the compiler does not implement).
+    pub fn validate(bytes: &[u8]) -> Result<()> {
+        Self::compile(bytes, 0, false, 0).map(drop)
+    }
+
+    fn compile(
+        bytes: &[u8],
+        trap_exit: usize,
+        explicit_bounds_checks: bool,
+        compile_threads: usize,
+    ) -> Result<(ModuleInfo, Vec<FunctionCode>)> {
         let mut validator = Validator::new_with_features(features());
         let mut info = ModuleInfo::default();
         let mut bodies = Vec::new();
@@ -203,18 +233,10 @@ impl Module {
             globals: &info.globals,
             table_elements: &table_elements,
             trap_exit,
-            explicit_bounds_checks: engine.config().explicit_bounds_checks,
+            explicit_bounds_checks,
         };
-        let compiled = compile_all(&env, bodies, engine.config().compile_threads)?;
-        let (code, func_offsets) = link(&info, compiled, trap_exit)?;
-        Ok(Module(Arc::new(ModuleInner { info, code, func_offsets })))
-    }
-
-    /// Decodes and validates without compiling.
-    pub fn validate(bytes: &[u8]) -> Result<()> {
-        let mut validator = Validator::new_with_features(features());
-        validator.validate_all(bytes)?;
-        Ok(())
+        let compiled = compile_all(&env, bodies, compile_threads)?;
+        Ok((info, compiled))
     }
 
     fn read_section(info: &mut ModuleInfo, payload: Payload<'_>, bytes: &[u8]) -> Result<()> {

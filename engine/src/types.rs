@@ -13,11 +13,20 @@ pub enum ValType {
     V128,
     FuncRef,
     ExternRef,
+    /// `(ref extern)`, the non-nullable externref of the function-references proposal.
+    /// Machine code treats it exactly like `ExternRef`; only the boundaries differ (null
+    /// is not a value of this type).
+    NonNullExternRef,
 }
 
 impl ValType {
     pub fn is_ref(self) -> bool {
-        matches!(self, ValType::FuncRef | ValType::ExternRef)
+        matches!(self, ValType::FuncRef | ValType::ExternRef | ValType::NonNullExternRef)
+    }
+
+    /// Value-type matching (subtyping): `(ref extern)` matches `externref`.
+    pub fn matches(self, expected: ValType) -> bool {
+        self == expected || (self == ValType::NonNullExternRef && expected == ValType::ExternRef)
     }
 
     pub fn is_float(self) -> bool {
@@ -37,7 +46,12 @@ impl ValType {
                 HeapType::Abstract { shared: false, ty: AbstractHeapType::Extern } => ValType::ExternRef,
                 _ => return None,
             },
-            wasmparser::ValType::Ref(_) => return None,
+            wasmparser::ValType::Ref(r) => match r.heap_type() {
+                HeapType::Abstract { shared: false, ty: AbstractHeapType::Extern } => {
+                    ValType::NonNullExternRef
+                }
+                _ => return None,
+            },
         })
     }
 }
@@ -52,6 +66,7 @@ impl fmt::Display for ValType {
             ValType::V128 => "v128",
             ValType::FuncRef => "funcref",
             ValType::ExternRef => "externref",
+            ValType::NonNullExternRef => "(ref extern)",
         })
     }
 }

@@ -27,7 +27,16 @@ impl Val {
         }
     }
 
-    /// The zero value of a type (null for references).
+    /// Whether this value belongs to `ty` (null is not a `(ref extern)`).
+    pub fn matches(&self, ty: ValType) -> bool {
+        match (self, ty) {
+            (Val::ExternRef(e), ValType::NonNullExternRef) => e.is_some(),
+            _ => self.ty() == ty,
+        }
+    }
+
+    /// The zero value of a type (null for references, even non-nullable ones: callers
+    /// fill those before wasm can observe them).
     pub fn default_for(ty: ValType) -> Val {
         match ty {
             ValType::I32 => Val::I32(0),
@@ -35,7 +44,7 @@ impl Val {
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
             ValType::FuncRef => Val::FuncRef(None),
-            ValType::ExternRef => Val::ExternRef(None),
+            ValType::ExternRef | ValType::NonNullExternRef => Val::ExternRef(None),
         }
     }
 
@@ -62,7 +71,9 @@ impl Val {
             ValType::F64 => Val::F64(raw),
             // SAFETY: forwarded from the caller's contract.
             ValType::FuncRef => Val::FuncRef(unsafe { Func::from_raw(raw as usize) }),
-            ValType::ExternRef => Val::ExternRef(if raw == 0 { None } else { Some(raw - 1) }),
+            ValType::ExternRef | ValType::NonNullExternRef => {
+                Val::ExternRef(if raw == 0 { None } else { Some(raw - 1) })
+            }
         }
     }
 }

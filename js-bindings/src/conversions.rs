@@ -25,8 +25,11 @@ pub(crate) fn to_wasm(v: &JsValue, ty: ValType, ctx: &mut Context) -> JsResult<V
                 }
             }
         }
-        ValType::ExternRef => {
+        ValType::ExternRef | ValType::NonNullExternRef => {
             if v.is_null() {
+                if ty == ValType::NonNullExternRef {
+                    return Err(JsNativeError::typ().with_message("null is not a (ref extern) value").into());
+                }
                 return Ok(Val::ExternRef(None));
             }
             let handle = with_realm(ctx, |r| {

@@ -19,11 +19,17 @@ struct ExportCaptures {
 /// The exported function object for `func`: always the same object for the same
 /// function, and the original callable for host functions made from JS.
 pub(crate) fn exported_function(func: &Func, ctx: &mut Context) -> JsResult<JsObject> {
+    let name = func.wasm_index().map(|i| i.to_string()).unwrap_or_default();
+    exported_function_named(func, &name, ctx)
+}
+
+/// Like `exported_function`, naming the object `name` if it is made now (builtins are
+/// named after themselves rather than an index).
+pub(crate) fn exported_function_named(func: &Func, name: &str, ctx: &mut Context) -> JsResult<JsObject> {
     if let Some(o) = with_realm(ctx, |r| r.function_objects.get(&func.id()).cloned())? {
         return Ok(o);
     }
     let ty = func.ty();
-    let name = func.wasm_index().map(|i| i.to_string()).unwrap_or_default();
     let object = FunctionObjectBuilder::new(
         ctx.realm(),
         NativeFunction::from_copy_closure_with_captures(call_export, ExportCaptures { func: func.clone() }),
@@ -136,23 +142,35 @@ fn call_js(
 }
 
 pub(crate) fn iterable_to_list(v: &JsValue, ctx: &mut Context) -> JsResult<Vec<JsValue>> {
+    let mut out = Vec::new();
+    iterate(v, "multiple results", ctx, |item, _| {
+        out.push(item);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Runs `f` on each value of the iterable `v`, in order, as each one is produced (the
+/// WebIDL conversion to a sequence). `what` names the value in errors.
+pub(crate) fn iterate(
+    v: &JsValue,
+    what: &str,
+    ctx: &mut Context,
+    mut f: impl FnMut(JsValue, &mut Context) -> JsResult<()>,
+) -> JsResult<()> {
+    let not_iterable = || JsNativeError::typ().with_message(format!("{what} must be an iterable"));
     let Some(object) = v.as_object() else {
-        return Err(JsNativeError::typ()
-            .with_message("multiple results must be returned as an iterable")
-            .into());
+        return Err(not_iterable().into());
     };
     let iterator_fn = object.get(boa_engine::JsSymbol::iterator(), ctx)?;
     let Some(iterator_fn) = iterator_fn.as_callable() else {
-        return Err(JsNativeError::typ()
-            .with_message("multiple results must be returned as an iterable")
-            .into());
+        return Err(not_iterable().into());
     };
     let iterator = iterator_fn.call(v, &[], ctx)?;
     let Some(iterator) = iterator.as_object() else {
         return Err(JsNativeError::typ().with_message("iterator is not an object").into());
     };
     let next = iterator.get(js_string!("next"), ctx)?;
-    let mut out = Vec::new();
     loop {
         let Some(next) = next.as_callable() else {
             return Err(JsNativeError::typ().with_message("iterator.next is not callable").into());
@@ -162,8 +180,8 @@ pub(crate) fn iterable_to_list(v: &JsValue, ctx: &mut Context) -> JsResult<Vec<J
             return Err(JsNativeError::typ().with_message("iterator result is not an object").into());
         };
         if step.get(js_string!("done"), ctx)?.to_boolean() {
-            return Ok(out);
+            return Ok(());
         }
-        out.push(step.get(js_string!("value"), ctx)?);
+        f(step.get(js_string!("value"), ctx)?, ctx)?;
     }
 }

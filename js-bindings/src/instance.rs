@@ -1,5 +1,6 @@
 //! WebAssembly.Instance: reading the imports, instantiating, the exports object.
 
+use crate::compile_options::{ImportPlan, ImportSource};
 use crate::conversions::to_wasm;
 use crate::errors::{engine_error, new_error, ErrorKind};
 use crate::function::{exported_function, host_function};
@@ -8,11 +9,13 @@ use crate::interface::{brand, prototype_from, require_new, Interface};
 use crate::memory::{memory_object, MemoryData};
 use crate::module::module_of;
 use crate::realm::{prototypes, store, ContextScope};
+use crate::string_builtins::{builtin_function, Builtin};
 use crate::table::{table_object, TableData};
 use boa_engine::object::{IntegrityLevel, JsObject};
-use boa_engine::{js_string, Context, JsData, JsNativeError, JsResult, JsValue};
+use boa_engine::{js_string, Context, JsData, JsNativeError, JsResult, JsString, JsValue};
 use boa_gc::{Finalize, Trace};
-use sidewinder_engine::{Extern, ExternType, Global, GlobalType, Instance, Module, ValType};
+use sidewinder_engine::{Extern, ExternType, Func, Global, GlobalType, Instance, Module, ValType};
+use std::collections::HashMap;
 
 #[derive(Trace, Finalize, JsData)]
 pub(crate) struct InstanceData {
@@ -33,15 +36,17 @@ pub(crate) const INTERFACE: Interface = Interface {
 
 fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     let nt = require_new(new_target, "Instance")?;
-    let module = module_of(&args.first().cloned().unwrap_or_default(), "WebAssembly.Instance")?;
-    let imports = read_imports(&module, &args.get(1).cloned().unwrap_or_default(), ctx)?;
+    let (module, plan) = module_of(&args.first().cloned().unwrap_or_default(), "WebAssembly.Instance")?;
+    let imports = read_imports(&module, &plan, &args.get(1).cloned().unwrap_or_default(), ctx)?;
     let proto = prototype_from(&nt, prototypes(ctx)?.instance.clone(), ctx)?;
     Ok(instantiate(&module, &imports, Some(proto), ctx)?.into())
 }
 
-/// "Read the imports": resolves each import against the import object.
+/// "Read the imports": resolves each import against the import object, or, as `plan`
+/// says, to a string constant or a builtin (the import object is not consulted for those).
 pub(crate) fn read_imports(
     module: &Module,
+    plan: &ImportPlan,
     import_object: &JsValue,
     ctx: &mut Context,
 ) -> JsResult<Vec<Extern>> {
@@ -55,7 +60,36 @@ pub(crate) fn read_imports(
         return Err(JsNativeError::typ().with_message("imports argument must be an object").into());
     }
     let mut externs = Vec::with_capacity(imports.len());
-    for import in imports {
+    // This instantiation's builtins: importing one twice gives the same function.
+    let mut builtins: HashMap<Builtin, Func> = HashMap::new();
+    for (index, import) in imports.into_iter().enumerate() {
+        match plan.source(index) {
+            ImportSource::ImportObject => {}
+            ImportSource::StringConstant => {
+                // The plan only gives this source to immutable externref globals; the
+                // value is the field name, as a fresh global of the import's type.
+                if let ExternType::Global(gt) = &import.ty {
+                    let value = JsValue::from(JsString::from(import.name.as_str()));
+                    if let Some(g) = global_import(&value, gt, ctx)? {
+                        externs.push(Extern::Global(g));
+                        continue;
+                    }
+                }
+                return Err(new_error(ErrorKind::Link, "string constant import is not a global", ctx));
+            }
+            ImportSource::Builtin(b) => {
+                let func = match builtins.get(&b) {
+                    Some(f) => f.clone(),
+                    None => {
+                        let f = builtin_function(b, ctx)?;
+                        builtins.insert(b, f.clone());
+                        f
+                    }
+                };
+                externs.push(Extern::Func(func));
+                continue;
+            }
+        }
         let Some(object) = import_object.as_object() else {
             return Err(JsNativeError::typ().with_message("imports argument must be an object").into());
         };
@@ -113,7 +147,7 @@ fn global_import(v: &JsValue, gt: &GlobalType, ctx: &mut Context) -> JsResult<Op
         ValType::I64 => v.is_bigint(),
         ValType::I32 | ValType::F32 | ValType::F64 => v.is_number(),
         ValType::V128 => false,
-        ValType::FuncRef | ValType::ExternRef => true,
+        ValType::FuncRef | ValType::ExternRef | ValType::NonNullExternRef => true,
     };
     if !acceptable {
         return Err(new_error(ErrorKind::Link, &format!("{what}: value of the wrong type"), ctx));

@@ -97,6 +97,23 @@ pub(crate) fn brand<T: NativeObject>(this: &JsValue, what: &str) -> JsResult<JsO
     }
 }
 
+/// The WebIDL type check of a BufferSource argument, for operations that convert later
+/// arguments before copying the bytes.
+pub(crate) fn check_buffer_source(v: &JsValue) -> JsResult<()> {
+    let is_buffer_source = v.as_object().is_some_and(|o| {
+        JsArrayBuffer::from_object(o.clone()).is_ok()
+            || JsTypedArray::from_object(o.clone()).is_ok()
+            || JsDataView::from_object(o.clone()).is_ok()
+    });
+    if is_buffer_source {
+        Ok(())
+    } else {
+        Err(JsNativeError::typ()
+            .with_message("argument must be an ArrayBuffer or an ArrayBuffer view")
+            .into())
+    }
+}
+
 /// A copy of the bytes of a BufferSource (ArrayBuffer or view); TypeError otherwise.
 pub(crate) fn buffer_source_bytes(v: &JsValue, ctx: &mut Context) -> JsResult<Vec<u8>> {
     let err =

@@ -5,8 +5,10 @@
 //! compile, instantiate), `module.rs`, `instance.rs`, `memory.rs`, `table.rs`,
 //! `global.rs`, `tag.rs`, `exception.rs`, `errors.rs` (CompileError, LinkError, RuntimeError), `conversions.rs`
 //! (ToWebAssemblyValue / ToJSValue), `function.rs` (exported and host functions),
-//! `interface.rs` (WebIDL plumbing) and `realm.rs` (per-realm state).
+//! `interface.rs` (WebIDL plumbing), `realm.rs` (per-realm state), and for JS String
+//! Builtins `compile_options.rs` (WebAssemblyCompileOptions) and `string_builtins.rs`.
 
+mod compile_options;
 mod conversions;
 mod errors;
 mod exception;
@@ -18,6 +20,7 @@ mod memory;
 mod module;
 mod namespace;
 mod realm;
+mod string_builtins;
 mod table;
 mod tag;
 

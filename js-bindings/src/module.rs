@@ -1,7 +1,10 @@
 //! WebAssembly.Module.
 
-use crate::errors::engine_error;
-use crate::interface::{brand, buffer_source_bytes, prototype_from, require_new, set_data, Interface};
+use crate::compile_options::{CompileOptions, ImportPlan, ImportSource};
+use crate::errors::{engine_error, new_error, ErrorKind};
+use crate::interface::{
+    brand, buffer_source_bytes, check_buffer_source, prototype_from, require_new, set_data, Interface,
+};
 use crate::realm::{engine, prototypes};
 use boa_engine::object::builtins::{JsArray, JsArrayBuffer};
 use boa_engine::object::JsObject;
@@ -13,6 +16,9 @@ use sidewinder_engine::{ExternType, Module};
 pub(crate) struct ModuleData {
     #[unsafe_ignore_trace]
     pub module: Module,
+    /// [[BuiltinSets]] and [[ImportedStringModule]], applied to each import.
+    #[unsafe_ignore_trace]
+    pub plan: ImportPlan,
 }
 
 pub(crate) const INTERFACE: Interface = Interface {
@@ -28,14 +34,21 @@ pub(crate) const INTERFACE: Interface = Interface {
     ],
 };
 
-/// Compiles bytes into a module (CompileError on failure).
-pub(crate) fn compile(bytes: &[u8], ctx: &mut Context) -> JsResult<Module> {
+/// Compiles bytes into a module and checks its imports against the compile options
+/// (CompileError on failure).
+pub(crate) fn compile(
+    bytes: &[u8],
+    options: &CompileOptions,
+    ctx: &mut Context,
+) -> JsResult<(Module, ImportPlan)> {
     let engine = engine(ctx)?;
-    Module::new(&engine, bytes).map_err(|e| engine_error(e, ctx))
+    let module = Module::new(&engine, bytes).map_err(|e| engine_error(e, ctx))?;
+    let plan = ImportPlan::new(&module, options).map_err(|m| new_error(ErrorKind::Compile, &m, ctx))?;
+    Ok((module, plan))
 }
 
 pub(crate) fn module_object(
-    module: Module,
+    (module, plan): (Module, ImportPlan),
     proto: Option<JsObject>,
     ctx: &mut Context,
 ) -> JsResult<JsObject> {
@@ -43,20 +56,24 @@ pub(crate) fn module_object(
         Some(p) => p,
         None => prototypes(ctx)?.module.clone(),
     };
-    Ok(JsObject::from_proto_and_data(proto, ModuleData { module }))
+    Ok(JsObject::from_proto_and_data(proto, ModuleData { module, plan }))
 }
 
 fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     let nt = require_new(new_target, "Module")?;
-    let bytes = buffer_source_bytes(&args.first().cloned().unwrap_or_default(), ctx)?;
-    let module = compile(&bytes, ctx)?;
+    let source = args.first().cloned().unwrap_or_default();
+    check_buffer_source(&source)?;
+    let options = CompileOptions::from_js(&args.get(1).cloned().unwrap_or_default(), ctx)?;
+    let bytes = buffer_source_bytes(&source, ctx)?;
+    let module = compile(&bytes, &options, ctx)?;
     let proto = prototype_from(&nt, prototypes(ctx)?.module.clone(), ctx)?;
     Ok(module_object(module, Some(proto), ctx)?.into())
 }
 
-pub(crate) fn module_of(v: &JsValue, what: &str) -> JsResult<Module> {
+/// The module behind a Module object, with its import plan.
+pub(crate) fn module_of(v: &JsValue, what: &str) -> JsResult<(Module, ImportPlan)> {
     let o = brand::<ModuleData>(v, what)?;
-    let m = o.downcast_ref::<ModuleData>().map(|d| d.module.clone());
+    let m = o.downcast_ref::<ModuleData>().map(|d| (d.module.clone(), d.plan.clone()));
     m.ok_or_else(|| boa_engine::JsNativeError::typ().with_message(format!("{what}: not a Module")).into())
 }
 
@@ -70,7 +87,7 @@ pub(crate) fn kind_name(ty: &ExternType) -> &'static str {
 }
 
 fn exports(_this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    let module = module_of(&args.first().cloned().unwrap_or_default(), "WebAssembly.Module.exports")?;
+    let (module, _) = module_of(&args.first().cloned().unwrap_or_default(), "WebAssembly.Module.exports")?;
     let mut list = Vec::new();
     for e in module.exports() {
         let o = JsObject::with_object_proto(ctx.intrinsics());
@@ -82,9 +99,13 @@ fn exports(_this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsV
 }
 
 fn imports(_this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    let module = module_of(&args.first().cloned().unwrap_or_default(), "WebAssembly.Module.imports")?;
+    let (module, plan) = module_of(&args.first().cloned().unwrap_or_default(), "WebAssembly.Module.imports")?;
     let mut list = Vec::new();
-    for i in module.imports() {
+    for (index, i) in module.imports().into_iter().enumerate() {
+        // Builtins and string constants are not imports the import object provides.
+        if plan.source(index) != ImportSource::ImportObject {
+            continue;
+        }
         let o = JsObject::with_object_proto(ctx.intrinsics());
         set_data(&o, "module", js_string!(i.module), ctx)?;
         set_data(&o, "name", js_string!(i.name), ctx)?;
@@ -95,7 +116,8 @@ fn imports(_this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsV
 }
 
 fn custom_sections(_this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    let module = module_of(&args.first().cloned().unwrap_or_default(), "WebAssembly.Module.customSections")?;
+    let (module, _) =
+        module_of(&args.first().cloned().unwrap_or_default(), "WebAssembly.Module.customSections")?;
     let Some(name) = args.get(1).filter(|v| !v.is_undefined()) else {
         return Err(boa_engine::JsNativeError::typ()
             .with_message("customSections requires a section name")

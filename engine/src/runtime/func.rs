@@ -124,7 +124,7 @@ impl Func {
 
     pub fn call(&self, params: &[Val]) -> Result<Vec<Val>> {
         let ty = &self.0.ty;
-        if params.len() != ty.params().len() || params.iter().zip(ty.params()).any(|(v, t)| v.ty() != *t) {
+        if params.len() != ty.params().len() || params.iter().zip(ty.params()).any(|(v, t)| !v.matches(*t)) {
             return Err(Error::Link(format!("arguments do not match the function's type {ty}")));
         }
         let store =
@@ -210,7 +210,7 @@ pub(crate) unsafe extern "C" fn host_shim(context: *const VMHostContext, area: *
     let outcome = catch_unwind(AssertUnwindSafe(|| callback(&params, &mut results)));
     let trap = match outcome {
         Ok(Ok(())) => {
-            if results.iter().zip(ty.results()).any(|(v, t)| v.ty() != *t) {
+            if results.iter().zip(ty.results()).any(|(v, t)| !v.matches(*t)) {
                 Trap::host_message("host function returned values of the wrong type")
             } else {
                 for (slot, v) in slots.iter_mut().zip(&results) {

@@ -24,7 +24,7 @@ impl std::fmt::Debug for Global {
 
 impl Global {
     pub fn new(store: &Store, ty: GlobalType, value: Val) -> Result<Global> {
-        if value.ty() != ty.content {
+        if !value.matches(ty.content) {
             return Err(Error::Link(format!(
                 "global value of type {} for a {} global",
                 value.ty(),
@@ -72,7 +72,7 @@ impl Global {
         if !self.0.ty.mutable {
             return Err(Error::Link("cannot set an immutable global".into()));
         }
-        if value.ty() != self.0.ty.content {
+        if !value.matches(self.0.ty.content) {
             return Err(Error::Link("value does not match the global's type".into()));
         }
         // SAFETY: as in `get_raw`.

@@ -114,7 +114,12 @@ impl Instance {
                     memories.push(mem.clone());
                 }
                 (ExternType::Global(want), Extern::Global(g)) => {
-                    if g.ty() != *want {
+                    // Immutable globals are covariant: a `(ref extern)` global can be
+                    // imported as an `externref` one. Mutable ones must match exactly.
+                    let have = g.ty();
+                    let matches = have == *want
+                        || (!have.mutable && !want.mutable && have.content.matches(want.content));
+                    if !matches {
                         return Err(link_error(m, n, "incompatible import type: global"));
                     }
                     globals.push(g.clone());

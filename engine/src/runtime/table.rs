@@ -31,7 +31,7 @@ impl std::fmt::Debug for Table {
 
 impl Table {
     pub fn new(store: &Store, ty: TableType, init: Val) -> Result<Table> {
-        if init.ty() != ty.element {
+        if !init.matches(ty.element) {
             return Err(Error::Link("table initial value does not match the element type".into()));
         }
         if ty.minimum > MAX_TABLE_ELEMENTS {
@@ -73,7 +73,7 @@ impl Table {
     }
 
     pub fn set(&self, index: u64, value: Val) -> Result<()> {
-        if value.ty() != self.0.ty.element {
+        if !value.matches(self.0.ty.element) {
             return Err(Error::Link("value does not match the table's element type".into()));
         }
         self.set_raw(index, value.to_raw()).map_err(|c| Error::Trap(crate::trap::Trap::new(c)))
@@ -81,7 +81,7 @@ impl Table {
 
     /// Grows by `delta` elements set to `init`; returns the old size, or None.
     pub fn grow(&self, delta: u64, init: Val) -> Option<u64> {
-        if init.ty() != self.0.ty.element {
+        if !init.matches(self.0.ty.element) {
             return None;
         }
         self.grow_raw(delta, init.to_raw())
