@@ -57,25 +57,46 @@ pub(crate) fn func_of_object(object: &JsObject, ctx: &mut Context) -> Option<Fun
         .flatten()
 }
 
-/// Calls the wasm function behind an exported function object.
+/// Calls the wasm function behind an exported function object. Arguments and results
+/// live on the Rust stack for the common case of at most 4 of each: this is the path
+/// every JS-to-wasm call takes.
 fn call_export(
     _this: &JsValue,
     args: &[JsValue],
     caps: &ExportCaptures,
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
-    let ty = caps.func.ty();
-    let mut params = Vec::with_capacity(ty.params().len());
-    for (i, &t) in ty.params().iter().enumerate() {
-        let arg = args.get(i).cloned().unwrap_or_default();
-        params.push(to_wasm(&arg, t, ctx)?);
+    const INLINE: usize = 4;
+    let ty = caps.func.signature();
+    let (num_params, num_results) = (ty.params().len(), ty.results().len());
+    let mut inline_params: [Val; INLINE] = std::array::from_fn(|_| Val::I32(0));
+    let mut heap_params = Vec::new();
+    let params: &mut [Val] = if num_params <= INLINE {
+        &mut inline_params[..num_params]
+    } else {
+        heap_params.resize(num_params, Val::I32(0));
+        &mut heap_params
+    };
+    for (i, (slot, &t)) in params.iter_mut().zip(ty.params()).enumerate() {
+        *slot = match args.get(i) {
+            Some(arg) => to_wasm(arg, t, ctx)?,
+            None => to_wasm(&JsValue::undefined(), t, ctx)?,
+        };
     }
+    let mut inline_results: [Val; INLINE] = std::array::from_fn(|_| Val::I32(0));
+    let mut heap_results = Vec::new();
+    let results: &mut [Val] = if num_results <= INLINE {
+        &mut inline_results[..num_results]
+    } else {
+        heap_results.resize(num_results, Val::I32(0));
+        &mut heap_results
+    };
     let outcome = {
         let _scope = ContextScope::enter(ctx);
-        caps.func.call(&params)
+        caps.func.call_into(params, results)
     };
-    let results = outcome.map_err(|e| engine_error(e, ctx))?;
-    match results.as_slice() {
+    outcome.map_err(|e| engine_error(e, ctx))?;
+    match &*results {
         [] => Ok(JsValue::undefined()),
         [one] => to_js(one, ctx),
         many => {

@@ -123,38 +123,72 @@ impl Func {
     }
 
     pub fn call(&self, params: &[Val]) -> Result<Vec<Val>> {
+        let mut results: Vec<Val> = self.0.ty.results().iter().map(|t| Val::default_for(*t)).collect();
+        self.call_into(params, &mut results)?;
+        Ok(results)
+    }
+
+    /// The function's type, without cloning it.
+    pub fn signature(&self) -> &FuncType {
+        &self.0.ty
+    }
+
+    /// Like `call`, writing the results into `results` (one slot per result) instead of
+    /// a new vector; no heap allocation for up to 15 parameters and results. Embedders
+    /// that call wasm often (the JS bindings) use this.
+    pub fn call_into(&self, params: &[Val], results: &mut [Val]) -> Result<()> {
         let ty = &self.0.ty;
         if params.len() != ty.params().len() || params.iter().zip(ty.params()).any(|(v, t)| !v.matches(*t)) {
             return Err(Error::Link(format!("arguments do not match the function's type {ty}")));
         }
+        if results.len() != ty.results().len() {
+            return Err(Error::Link(format!("{} result slots for the function's type {ty}", results.len())));
+        }
         let store =
             self.0.store.upgrade().ok_or_else(|| Error::Link("the function's store was dropped".into()))?;
         if let FuncKind::Host { callback, .. } = &self.0.kind {
-            let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
-            callback(params, &mut results).map_err(Error::Trap)?;
-            return Ok(results);
+            for (r, t) in results.iter_mut().zip(ty.results()) {
+                *r = Val::default_for(*t);
+            }
+            return callback(params, results).map_err(Error::Trap);
         }
-        let raw: Vec<u64> = params.iter().map(Val::to_raw).collect();
-        let out = invoke_raw(&store, self.0.vm.vmctx.cast(), self.0.vm.code, &raw, ty.results().len())?;
-        // SAFETY: results of the declared types produced by validated wasm code; funcrefs
-        // point at functions the store keeps alive.
-        Ok(ty.results().iter().zip(out).map(|(t, r)| unsafe { Val::from_raw(*t, r) }).collect())
+        // The trampoline's area: one slot per parameter or result, and one for rax.
+        let slots = params.len().max(results.len());
+        let mut on_stack = [0u64; 16];
+        let mut on_heap = Vec::new();
+        let area: &mut [u64] = if slots < on_stack.len() {
+            &mut on_stack[..slots + 1]
+        } else {
+            on_heap.resize(slots + 1, 0);
+            &mut on_heap
+        };
+        for (slot, v) in area.iter_mut().zip(params) {
+            *slot = v.to_raw();
+        }
+        invoke_raw(&store, self.0.vm.vmctx.cast(), self.0.vm.code, area)?;
+        // A single result comes back in the extra slot (from rax), several in the area.
+        let raw_results = if results.len() == 1 { &area[slots..] } else { &area[..results.len()] };
+        for ((r, t), raw) in results.iter_mut().zip(ty.results()).zip(raw_results) {
+            // SAFETY: results of the declared types produced by validated wasm code;
+            // funcrefs point at functions the store keeps alive.
+            *r = unsafe { Val::from_raw(*t, *raw) };
+        }
+        Ok(())
     }
 }
 
-/// Enters wasm through the entry trampoline.
+/// Enters wasm through the entry trampoline. `area` holds the arguments and one slot
+/// more than the larger of the parameter and result counts; on return it holds the
+/// results, a single one in its last slot.
 pub(crate) fn invoke_raw(
     store: &StoreInner,
     vmctx: *mut VMContext,
     code: *const u8,
-    params: &[u64],
-    num_results: usize,
-) -> Result<Vec<u64>> {
+    area: &mut [u64],
+) -> Result<()> {
     let trampolines = store.engine.trampolines()?;
     super::signals::install_handlers();
-    let slots = params.len().max(num_results);
-    let mut area = vec![0u64; slots + 1];
-    area[..params.len()].copy_from_slice(params);
+    let slots = area.len() - 1;
     let runtime: *mut VMRuntime = store.runtime();
     // SAFETY: the runtime lives in the store, which outlives this call; wasm code and
     // this function are the only users and never run at the same time.
@@ -183,11 +217,7 @@ pub(crate) fn invoke_raw(
         };
         return Err(Error::Trap(trap));
     }
-    if num_results == 1 {
-        return Ok(vec![area[slots]]);
-    }
-    area.truncate(num_results);
-    Ok(area)
+    Ok(())
 }
 
 /// Called by the host stub: decodes arguments, runs the callback, encodes results.

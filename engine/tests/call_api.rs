@@ -1,0 +1,61 @@
+//! `Func::call_into`, the allocation-free call path embedders use for every call:
+//! results land in caller-provided slots, on the stack for small signatures and on the
+//! heap past 15 parameters or results.
+
+use sidewinder_engine::{Engine, Error, Extern, Instance, Module, Store, Val};
+
+fn instance(store: &Store, wat: &str) -> Instance {
+    let module = Module::new(store.engine(), &wat::parse_str(wat).expect("valid wat")).expect("compiles");
+    Instance::new(store, &module, &[]).expect("instantiates")
+}
+
+fn export(instance: &Instance, name: &str) -> sidewinder_engine::Func {
+    match instance.get_export(name) {
+        Some(Extern::Func(f)) => f,
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
+#[test]
+fn call_into_writes_every_result_slot() {
+    let store = Store::new(&Engine::default());
+    let inst = instance(
+        &store,
+        r#"(module (func (export "f") (param i32 i64) (result i64 i32 f64)
+             (i64.add (local.get 1) (i64.extend_i32_s (local.get 0)))
+             (i32.mul (local.get 0) (i32.const 3))
+             (f64.convert_i32_s (local.get 0))))"#,
+    );
+    let f = export(&inst, "f");
+    let mut results = [Val::I32(0), Val::I32(0), Val::I32(0)];
+    f.call_into(&[Val::I32(-4), Val::I64(10)], &mut results).expect("runs");
+    assert!(matches!(results, [Val::I64(6), Val::I32(-12), Val::F64(bits)] if f64::from_bits(bits) == -4.0));
+    let mut wrong = [Val::I32(0)];
+    let err = f.call_into(&[Val::I32(1), Val::I64(1)], &mut wrong).unwrap_err();
+    assert!(matches!(err, Error::Link(_)), "{err}");
+}
+
+#[test]
+fn call_into_with_more_slots_than_fit_on_the_stack() {
+    let store = Store::new(&Engine::default());
+    let params = "i64 ".repeat(20);
+    let sum =
+        (0..20).fold(String::from("(i64.const 0)"), |acc, i| format!("(i64.add {acc} (local.get {i}))"));
+    let results = "i64 ".repeat(17);
+    let outputs: String = (0..17).map(|i| format!("(i64.mul (local.get {i}) (i64.const 2)) ")).collect();
+    let wat = format!(
+        r#"(module
+             (func (export "sum") (param {params}) (result i64) {sum})
+             (func (export "many") (param {params}) (result {results}) {outputs}))"#
+    );
+    let inst = instance(&store, &wat);
+    let args: Vec<Val> = (1..=20).map(Val::I64).collect();
+    let mut one = [Val::I64(0)];
+    export(&inst, "sum").call_into(&args, &mut one).expect("runs");
+    assert!(matches!(one, [Val::I64(210)]), "{one:?}");
+    let mut many: Vec<Val> = vec![Val::I64(0); 17];
+    export(&inst, "many").call_into(&args, &mut many).expect("runs");
+    for (i, v) in many.iter().enumerate() {
+        assert!(matches!(v, Val::I64(x) if *x == 2 * (i as i64 + 1)), "result {i}: {v:?}");
+    }
+}
