@@ -251,3 +251,17 @@ fn compare_and_branch_fused() {
     assert_has(&l, &["jb"]);
     assert_lacks(&l, &["setb"]);
 }
+
+#[test]
+fn f64_mul_const() {
+    let l = check_snapshot(
+        "f64_mul_const",
+        "(module (func (param f64) (result f64) (f64.mul (local.get 0) (f64.const 0.01))))",
+        0,
+    );
+    assert_prologue(&l);
+    // One RIP-relative load from the constant pool after the code (shown as an absolute
+    // address), not a constant built in r11 and moved over with movq.
+    assert_has(&l, &["movsd", "xmm1,[0x"]);
+    assert_lacks(&l, &["movq", "xmm1"]);
+}

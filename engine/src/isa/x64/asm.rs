@@ -609,6 +609,16 @@ impl Assembler {
 
     // ---- SSE ----
 
+    /// `movss`/`movsd dst, [rip + label]`.
+    pub fn load_float_rip(&mut self, double: bool, dst: Reg, label: DynamicLabel) {
+        let d = dst.hw();
+        if double {
+            dynasm!(self.ops ; .arch x64 ; movsd Rx(d), QWORD [=>label]);
+        } else {
+            dynasm!(self.ops ; .arch x64 ; movss Rx(d), DWORD [=>label]);
+        }
+    }
+
     pub fn movaps(&mut self, dst: Reg, src: Reg) {
         self.op_rr(None, false, &[0x0F, 0x28], dst.hw(), src.hw());
     }

@@ -25,6 +25,9 @@ pub struct Masm {
     pub trap_sites: Vec<u32>,
     pub call_relocs: Vec<CallReloc>,
     jump_tables: Vec<(DynamicLabel, Vec<DynamicLabel>)>,
+    /// Float constants (bit patterns, 8 bytes each) placed after the code and read with
+    /// RIP-relative loads.
+    float_constants: Vec<(u64, DynamicLabel)>,
 }
 
 /// A finished function body.
@@ -57,6 +60,7 @@ impl Masm {
             trap_sites: Vec::new(),
             call_relocs: Vec::new(),
             jump_tables: Vec::new(),
+            float_constants: Vec::new(),
         }
     }
 
@@ -115,8 +119,15 @@ impl Masm {
         self.jump_tables.push((table, targets));
     }
 
-    /// Resolves labels and jump tables.
-    pub fn finish(self) -> Result<FunctionCode, crate::error::Error> {
+    /// Places the constant pool, then resolves labels and jump tables.
+    pub fn finish(mut self) -> Result<FunctionCode, crate::error::Error> {
+        if !self.float_constants.is_empty() {
+            self.asm.align(8, 0xCC);
+            for (bits, label) in std::mem::take(&mut self.float_constants) {
+                self.asm.bind(label);
+                self.asm.emit_bytes(&bits.to_le_bytes());
+            }
+        }
         let internal =
             |what: &str| crate::error::Error::Unsupported(format!("internal compiler error: {what}"));
         let mut patches = Vec::new();
@@ -193,17 +204,25 @@ impl Masm {
 
     /// Loads a float bit pattern into the float scratch register.
     fn float_const_scratch(&mut self, size: OperandSize, bits: u64) {
-        self.asm.mov_ri(SCRATCH, bits as i64);
-        self.asm.mov_gpr_to_xmm(size, FLOAT_SCRATCH, SCRATCH);
+        self.load_float_const(size, FLOAT_SCRATCH, bits);
     }
 
+    /// One load from the function's constant pool (`xorps` for +0.0): a constant built
+    /// in a general register and moved over costs two instructions and a domain crossing.
     pub fn load_float_const(&mut self, size: OperandSize, dst: Reg, bits: u64) {
         if bits == 0 {
             self.asm.xorp(false, dst, dst);
-        } else {
-            self.asm.mov_ri(SCRATCH, bits as i64);
-            self.asm.mov_gpr_to_xmm(size, dst, SCRATCH);
+            return;
         }
+        let label = match self.float_constants.iter().find(|(b, _)| *b == bits) {
+            Some((_, l)) => *l,
+            None => {
+                let l = self.asm.new_label();
+                self.float_constants.push((bits, l));
+                l
+            }
+        };
+        self.asm.load_float_rip(is_double(size), dst, label);
     }
 
     fn sign_mask(size: OperandSize) -> u64 {
