@@ -229,7 +229,9 @@ impl Assembler {
             self.ops.push(p);
         }
         self.rex(w, reg, 0, rm, false);
-        self.ops.extend(opcode.iter().copied());
+        for &byte in opcode {
+            self.ops.push(byte);
+        }
         self.ops.push(0xC0 | ((reg & 7) << 3) | (rm & 7));
     }
 
@@ -245,7 +247,9 @@ impl Assembler {
             self.ops.push(p);
         }
         self.rex(w, reg, index.unwrap_or(0), base, byte_reg && (4..8).contains(&reg));
-        self.ops.extend(opcode.iter().copied());
+        for &byte in opcode {
+            self.ops.push(byte);
+        }
         // mod 00 with base rbp/r13 means "no base", so those always carry a displacement.
         let mode = if disp == 0 && base & 7 != 5 {
             0
