@@ -1,4 +1,4 @@
-//! Compiles a .wasm file and reports the compile throughput:
+//! Compiles a .wasm (or .wat) file and reports the compile throughput:
 //! `cargo run --release -p sidewinder-engine --example compile -- file.wasm [runs] [threads]`
 //! (threads: 0, the default, is one per core).
 //! Handy under a profiler (`valgrind --tool=callgrind`), since it does nothing else.
@@ -14,7 +14,12 @@ fn main() {
     };
     let runs: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(5).max(1);
     let compile_threads: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+    let read = if path.ends_with(".wat") {
+        wat::parse_file(&path).map_err(|e| e.to_string())
+    } else {
+        std::fs::read(&path).map_err(|e| e.to_string())
+    };
+    let bytes = read.unwrap_or_else(|e| {
         eprintln!("{path}: {e}");
         std::process::exit(1);
     });

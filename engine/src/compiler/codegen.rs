@@ -89,6 +89,14 @@ pub struct FuncCompiler<'a> {
     num_params: usize,
     results: Vec<ValType>,
     pub(crate) stack: Vec<Slot>,
+    /// How many latent reads (`Loc::Local`) of each local the stack holds, so a write
+    /// to a local nobody reads latently costs nothing, and one that does scans down only
+    /// as far as the deepest such read.
+    latent_reads: Vec<u32>,
+    /// The bottom entries known to hold no register and no latent read (constants and
+    /// spilled values): frame entries and calls only look above this height, so deep
+    /// operand stacks do not make them quadratic.
+    settled_height: usize,
     free: RegSet,
     pub(crate) control: Vec<Frame>,
     pub(crate) reachable: bool,
@@ -123,6 +131,7 @@ impl<'a> FuncCompiler<'a> {
             free.remove(*r);
         }
         let header_size = 8 + 8 * pins.callee_saved.len() as i32;
+        let num_locals = locals.len();
         // Machine code runs about three bytes per byte of wasm.
         let mut masm = Masm::with_capacity(4 * body_size + 64);
         let label = masm.asm.new_label();
@@ -132,6 +141,8 @@ impl<'a> FuncCompiler<'a> {
             locals,
             pins,
             header_size,
+            latent_reads: vec![0; num_locals],
+            settled_height: 0,
             num_params: ty.params().len(),
             results: ty.results().to_vec(),
             stack: Vec::with_capacity(16),
@@ -275,17 +286,19 @@ impl<'a> FuncCompiler<'a> {
     /// Before a call that clobbers caller-saved registers: pinned locals the function
     /// writes go to their frame homes (the others' homes are current already).
     fn save_pinned_for_call(&mut self) {
-        let saved: Vec<(u32, Reg)> =
-            self.pins.caller_saved().filter(|&(i, _)| self.pins.written[i as usize]).collect();
-        for (i, r) in saved {
+        for k in 0..self.pins.caller_saved.len() {
+            let (i, r) = self.pins.caller_saved[k];
+            if !self.pins.written[i as usize] {
+                continue;
+            }
             let m = self.local_mem(i);
             self.masm.asm.store(store_kind(self.local_type(i)), m, r);
         }
     }
 
     fn reload_pinned_after_call(&mut self) {
-        let pinned: Vec<(u32, Reg)> = self.pins.caller_saved().collect();
-        for (i, r) in pinned {
+        for k in 0..self.pins.caller_saved.len() {
+            let (i, r) = self.pins.caller_saved[k];
             self.load_pinned(i, r);
         }
     }
@@ -320,10 +333,11 @@ impl<'a> FuncCompiler<'a> {
         if let Some(r) = self.take_free(float, avoid) {
             return r;
         }
-        let victim = self
-            .stack
+        let settled = self.settled_height;
+        let victim = self.stack[settled..]
             .iter()
-            .position(|s| matches!(s.loc, Loc::Reg(r) if r.is_xmm() == float && !avoid.contains(r)));
+            .position(|s| matches!(s.loc, Loc::Reg(r) if r.is_xmm() == float && !avoid.contains(r)))
+            .map(|d| settled + d);
         match victim {
             Some(d) => {
                 let r = self.stack[d].reg().unwrap_or(RAX);
@@ -363,7 +377,11 @@ impl<'a> FuncCompiler<'a> {
                 self.free_reg(r);
             }
             Loc::Stack(_) => return,
-            Loc::Const(_) | Loc::Local(_) => self.store_loc(s.ty, s.loc, m),
+            Loc::Const(_) => self.store_loc(s.ty, s.loc, m),
+            Loc::Local(i) => {
+                self.store_loc(s.ty, s.loc, m);
+                self.latent_reads[i as usize] -= 1;
+            }
         }
         self.stack[d].loc = Loc::Stack(d as u32);
     }
@@ -404,7 +422,7 @@ impl<'a> FuncCompiler<'a> {
 
     /// Spills every register-held stack entry; calls clobber all allocatable registers.
     pub(crate) fn spill_registers(&mut self) {
-        for d in 0..self.stack.len() {
+        for d in self.settled_height..self.stack.len() {
             if matches!(self.stack[d].loc, Loc::Reg(_)) {
                 self.spill_entry(d);
             }
@@ -416,6 +434,9 @@ impl<'a> FuncCompiler<'a> {
     pub(crate) fn push(&mut self, ty: ValType, loc: Loc) {
         if let Loc::Reg(r) = loc {
             self.free.remove(r);
+        }
+        if let Loc::Local(i) = loc {
+            self.latent_reads[i as usize] += 1;
         }
         self.stack.push(Slot::new(ty, loc));
         self.max_depth = self.max_depth.max(self.stack.len());
@@ -432,8 +453,14 @@ impl<'a> FuncCompiler<'a> {
 
     /// Pops an operand. Its register stays allocated until `release`d or reused.
     pub(crate) fn pop(&mut self) -> Slot {
+        self.settled_height = self.settled_height.min(self.stack.len().saturating_sub(1));
         match self.stack.pop() {
-            Some(s) => s,
+            Some(s) => {
+                if let Loc::Local(i) = s.loc {
+                    self.latent_reads[i as usize] -= 1;
+                }
+                s
+            }
             // Validation guarantees operands; an empty stack here is a compiler bug.
             None => panic!("operand stack underflow"),
         }
@@ -510,13 +537,18 @@ impl<'a> FuncCompiler<'a> {
     /// Before a local is written, stack entries still reading it lazily must take
     /// their value now.
     pub(crate) fn materialize_local(&mut self, index: u32) {
-        for d in 0..self.stack.len() {
+        let mut remaining = self.latent_reads[index as usize];
+        let mut d = self.stack.len();
+        while remaining > 0 && d > 0 {
+            d -= 1;
             if self.stack[d].loc == Loc::Local(index) {
+                remaining -= 1;
                 let ty = self.stack[d].ty;
                 match self.take_free(ty.is_float(), RegSet::default()) {
                     Some(r) => {
                         self.load_into(self.stack[d], r);
                         self.stack[d].loc = Loc::Reg(r);
+                        self.latent_reads[index as usize] -= 1;
                     }
                     None => self.spill_entry(d),
                 }
@@ -590,13 +622,14 @@ impl<'a> FuncCompiler<'a> {
     /// `params` entries become its parameters.
     pub(crate) fn canonicalize_for_frame(&mut self, params: usize) {
         let first_param = self.stack.len() - params;
-        for d in 0..self.stack.len() {
+        for d in self.settled_height..self.stack.len() {
             let s = self.stack[d];
             let keep = matches!(s.loc, Loc::Const(_)) && d < first_param;
             if !keep {
                 self.spill_entry(d);
             }
         }
+        self.settled_height = self.stack.len();
     }
 
     /// Copies the top `n` values to the canonical slots of a label whose frame starts

@@ -36,19 +36,13 @@ pub struct PinnedLocals {
     pub written: Vec<bool>,
     /// The callee-saved registers used, which the prologue saves.
     pub callee_saved: Vec<Reg>,
+    /// The pinned locals whose register a call clobbers: (local, register).
+    pub caller_saved: Vec<(u32, Reg)>,
 }
 
 impl PinnedLocals {
     pub fn reg(&self, index: u32) -> Option<Reg> {
         self.regs.get(index as usize).copied().flatten()
-    }
-
-    /// Pinned locals whose register a call clobbers: (local, register).
-    pub fn caller_saved(&self) -> impl Iterator<Item = (u32, Reg)> + '_ {
-        self.regs.iter().enumerate().filter_map(|(i, r)| match r {
-            Some(r) if !CALLEE_SAVED_PINS.contains(r) => Some((i as u32, *r)),
-            _ => None,
-        })
     }
 }
 
@@ -132,6 +126,11 @@ impl UseScan {
                 _ => None,
             };
         }
-        PinnedLocals { regs, written, callee_saved }
+        let caller_saved = regs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.filter(|r| !CALLEE_SAVED_PINS.contains(r)).map(|r| (i as u32, r)))
+            .collect();
+        PinnedLocals { regs, written, callee_saved, caller_saved }
     }
 }

@@ -268,12 +268,15 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
             self.prepare_return();
         }
         // One landing pad per distinct target: copies for that label, then the jump.
+        // Looked up by depth through a map, so giant tables stay linear.
         let mut pads: Vec<(u32, dynasmrt::DynamicLabel)> = Vec::new();
+        let mut pad_index: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
         let mut pad_for = |this: &mut Self, depth: u32| {
-            if let Some((_, l)) = pads.iter().find(|(d, _)| *d == depth) {
-                return *l;
+            if let Some(&k) = pad_index.get(&depth) {
+                return pads[k].1;
             }
             let l = this.masm.asm.new_label();
+            pad_index.insert(depth, pads.len());
             pads.push((depth, l));
             l
         };

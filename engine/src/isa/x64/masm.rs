@@ -28,6 +28,7 @@ pub struct Masm {
     /// Float constants (bit patterns, 8 bytes each) placed after the code and read with
     /// RIP-relative loads.
     float_constants: Vec<(u64, DynamicLabel)>,
+    float_constant_index: std::collections::HashMap<u64, DynamicLabel>,
 }
 
 /// A finished function body.
@@ -61,6 +62,7 @@ impl Masm {
             call_relocs: Vec::new(),
             jump_tables: Vec::new(),
             float_constants: Vec::new(),
+            float_constant_index: std::collections::HashMap::new(),
         }
     }
 
@@ -214,11 +216,12 @@ impl Masm {
             self.asm.xorp(false, dst, dst);
             return;
         }
-        let label = match self.float_constants.iter().find(|(b, _)| *b == bits) {
-            Some((_, l)) => *l,
+        let label = match self.float_constant_index.get(&bits) {
+            Some(l) => *l,
             None => {
                 let l = self.asm.new_label();
                 self.float_constants.push((bits, l));
+                self.float_constant_index.insert(bits, l);
                 l
             }
         };
