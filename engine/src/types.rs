@@ -96,6 +96,14 @@ impl FuncType {
         &self.params_results[self.num_params..]
     }
 
+    /// Whether every parameter and result is a number (i32, i64, f32, f64): every raw
+    /// bit pattern is then a valid value, which `Func::call_numeric` relies on.
+    pub fn is_numeric(&self) -> bool {
+        self.params_results
+            .iter()
+            .all(|t| matches!(t, ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64))
+    }
+
     /// The process-wide id that `call_indirect` compares: equal types, equal ids.
     pub fn type_id(&self) -> u32 {
         static IDS: OnceLock<Mutex<HashMap<FuncType, u32>>> = OnceLock::new();

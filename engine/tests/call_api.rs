@@ -59,3 +59,33 @@ fn call_into_with_more_slots_than_fit_on_the_stack() {
         assert!(matches!(v, Val::I64(x) if *x == 2 * (i as i64 + 1)), "result {i}: {v:?}");
     }
 }
+
+#[test]
+fn call_numeric_passes_raw_numbers() {
+    let store = Store::new(&Engine::default());
+    let inst = instance(
+        &store,
+        r#"(module
+             (func (export "mix") (param i32 i64 f32 f64) (result f64 i32 f32 i64)
+               (f64.add (local.get 3) (f64.convert_i32_s (local.get 0)))
+               (i32.sub (i32.const 0) (local.get 0))
+               (f32.neg (local.get 2))
+               (i64.mul (local.get 1) (i64.const -2)))
+             (func (export "neg") (param i32) (result i32) (i32.sub (i32.const 0) (local.get 0)))
+             (func (export "ref") (param externref) (result i32) (i32.const 0)))"#,
+    );
+    let mut one = [0u64];
+    export(&inst, "neg").call_numeric(&[5], &mut one).expect("runs");
+    // -5 as an i32, zero-extended: the upper half is never garbage.
+    assert_eq!(one[0], (-5i32) as u32 as u64);
+    let args = [7u64, (-3i64) as u64, 1.5f32.to_bits() as u64, 0.25f64.to_bits()];
+    let mut out = [0u64; 4];
+    export(&inst, "mix").call_numeric(&args, &mut out).expect("runs");
+    assert_eq!(f64::from_bits(out[0]), 7.25);
+    assert_eq!(out[1], (-7i32) as u32 as u64);
+    assert_eq!(out[2], (-1.5f32).to_bits() as u64);
+    assert_eq!(out[3] as i64, 6);
+    // Reference types and wrong counts are refused, not reinterpreted.
+    assert!(matches!(export(&inst, "ref").call_numeric(&[0], &mut one), Err(Error::Link(_))));
+    assert!(matches!(export(&inst, "neg").call_numeric(&[], &mut one), Err(Error::Link(_))));
+}

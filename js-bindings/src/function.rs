@@ -6,14 +6,16 @@ use crate::errors::engine_error;
 use crate::realm::{store, with_current_context, with_realm, ContextScope};
 use boa_engine::object::builtins::JsArray;
 use boa_engine::object::{FunctionObjectBuilder, JsObject};
-use boa_engine::{js_string, Context, JsError, JsNativeError, JsResult, JsValue, NativeFunction};
+use boa_engine::{js_string, Context, JsBigInt, JsError, JsNativeError, JsResult, JsValue, NativeFunction};
 use boa_gc::{Finalize, Trace};
-use sidewinder_engine::{Func, FuncType, Trap, Val};
+use sidewinder_engine::{Func, FuncType, Trap, Val, ValType};
 
 #[derive(Trace, Finalize)]
 struct ExportCaptures {
     #[unsafe_ignore_trace]
     func: Func,
+    /// All parameters and results are numbers: calls take `call_numeric`.
+    numeric: bool,
 }
 
 /// The exported function object for `func`: always the same object for the same
@@ -32,7 +34,10 @@ pub(crate) fn exported_function_named(func: &Func, name: &str, ctx: &mut Context
     let ty = func.ty();
     let object = FunctionObjectBuilder::new(
         ctx.realm(),
-        NativeFunction::from_copy_closure_with_captures(call_export, ExportCaptures { func: func.clone() }),
+        NativeFunction::from_copy_closure_with_captures(
+            call_export,
+            ExportCaptures { func: func.clone(), numeric: ty.is_numeric() },
+        ),
     )
     .name(js_string!(name))
     .length(ty.params().len())
@@ -67,6 +72,9 @@ fn call_export(
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
     const INLINE: usize = 4;
+    if caps.numeric {
+        return call_numeric_export(args, &caps.func, ctx);
+    }
     let ty = caps.func.signature();
     let (num_params, num_results) = (ty.params().len(), ty.results().len());
     let mut inline_params: [Val; INLINE] = std::array::from_fn(|_| Val::I32(0));
@@ -101,6 +109,54 @@ fn call_export(
         [one] => to_js(one, ctx),
         many => {
             let values = many.iter().map(|v| to_js(v, ctx)).collect::<JsResult<Vec<_>>>()?;
+            Ok(JsArray::from_iter(values, ctx).into())
+        }
+    }
+}
+
+/// The call path for numeric signatures (the common case): JS values convert straight
+/// to raw slots and back, with no `Val` in between.
+fn call_numeric_export(args: &[JsValue], func: &Func, ctx: &mut Context) -> JsResult<JsValue> {
+    const INLINE: usize = 8;
+    let ty = func.signature();
+    let (num_params, num_results) = (ty.params().len(), ty.results().len());
+    let mut inline = [0u64; 2 * INLINE];
+    let mut heap = Vec::new();
+    let slots: &mut [u64] = if num_params <= INLINE && num_results <= INLINE {
+        &mut inline[..num_params + num_results]
+    } else {
+        heap.resize(num_params + num_results, 0);
+        &mut heap
+    };
+    let (raw_args, raw_results) = slots.split_at_mut(num_params);
+    let undefined = JsValue::undefined();
+    for (i, (slot, &t)) in raw_args.iter_mut().zip(ty.params()).enumerate() {
+        let arg = args.get(i).unwrap_or(&undefined);
+        *slot = match t {
+            ValType::I32 => arg.to_i32(ctx)? as u32 as u64,
+            ValType::I64 => arg.to_big_int64(ctx)? as u64,
+            ValType::F32 => (arg.to_number(ctx)? as f32).to_bits() as u64,
+            _ => arg.to_number(ctx)?.to_bits(),
+        };
+    }
+    let outcome = {
+        let _scope = ContextScope::enter(ctx);
+        func.call_numeric(raw_args, raw_results)
+    };
+    outcome.map_err(|e| engine_error(e, ctx))?;
+    let to_js = |raw: u64, t: ValType| -> JsValue {
+        match t {
+            ValType::I32 => JsValue::from(raw as u32 as i32),
+            ValType::I64 => JsBigInt::from(raw as i64).into(),
+            ValType::F32 => JsValue::from(f32::from_bits(raw as u32) as f64),
+            _ => JsValue::from(f64::from_bits(raw)),
+        }
+    };
+    match raw_results {
+        [] => Ok(JsValue::undefined()),
+        [one] => Ok(to_js(*one, ty.results()[0])),
+        many => {
+            let values: Vec<JsValue> = many.iter().zip(ty.results()).map(|(r, t)| to_js(*r, *t)).collect();
             Ok(JsArray::from_iter(values, ctx).into())
         }
     }
