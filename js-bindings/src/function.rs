@@ -3,7 +3,7 @@
 
 use crate::conversions::{to_js, to_wasm};
 use crate::errors::engine_error;
-use crate::realm::{store, with_current_context, with_realm, ContextScope};
+use crate::realm::{prototypes, store, with_current_context, with_realm, ContextScope};
 use boa_engine::object::builtins::JsArray;
 use boa_engine::object::{FunctionObjectBuilder, JsObject};
 use boa_engine::{js_string, Context, JsBigInt, JsError, JsNativeError, JsResult, JsValue, NativeFunction};
@@ -43,6 +43,8 @@ pub(crate) fn exported_function_named(func: &Func, name: &str, ctx: &mut Context
     .length(ty.params().len())
     .build();
     let object: JsObject = object.into();
+    // Type reflection: exported functions are WebAssembly.Function objects.
+    object.set_prototype(Some(prototypes(ctx)?.function.clone()));
     remember(func, &object, ctx)?;
     Ok(object)
 }
@@ -168,19 +170,25 @@ pub(crate) fn host_function(callable: &JsObject, ty: FuncType, ctx: &mut Context
     if let Some(f) = func_of_object(callable, ctx) {
         return Ok(f);
     }
+    let func = new_host_func(callable, ty, ctx)?;
+    remember(&func, callable, ctx)?;
+    Ok(func)
+}
+
+/// A new host function of type `ty` that calls `callable` (converting arguments to JS and
+/// the result back), with no identity bookkeeping.
+pub(crate) fn new_host_func(callable: &JsObject, ty: FuncType, ctx: &mut Context) -> JsResult<Func> {
     let store = store(ctx)?;
     let target = callable.clone();
     let result_types = ty.results().to_vec();
-    let func = Func::new(&store, ty, move |params: &[Val], results: &mut [Val]| {
+    Ok(Func::new(&store, ty, move |params: &[Val], results: &mut [Val]| {
         let outcome = with_current_context(|ctx| call_js(&target, params, &result_types, results, ctx));
         match outcome {
             Some(Ok(())) => Ok(()),
             Some(Err(e)) => Err(Trap::host(Box::new(e))),
             None => Err(Trap::host_message("a JavaScript import was called outside of a JavaScript call")),
         }
-    });
-    remember(&func, callable, ctx)?;
-    Ok(func)
+    }))
 }
 
 fn call_js(

@@ -23,6 +23,7 @@ mod realm;
 mod string_builtins;
 mod table;
 mod tag;
+mod wasm_function;
 
 use boa_engine::object::JsObject;
 use boa_engine::property::{Attribute, PropertyDescriptor};
@@ -70,6 +71,12 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
     let (global_ctor, global_proto) = global::INTERFACE.build(context);
     let (tag_ctor, tag_proto) = tag::INTERFACE.build(context);
     let (exception_ctor, exception_proto) = exception::INTERFACE.build(context);
+    let (function_ctor, function_proto) = wasm_function::INTERFACE.build(context);
+    // WebAssembly.Function objects are functions: the interface object inherits from
+    // %Function% and its prototype from %Function.prototype%.
+    let function_intrinsic = context.intrinsics().constructors().function();
+    function_proto.set_prototype(Some(function_intrinsic.prototype()));
+    function_ctor.set_prototype(Some(function_intrinsic.constructor()));
     let (compile_error, compile_error_proto) = errors::build_constructor(ErrorKind::Compile, context);
     let (link_error, link_error_proto) = errors::build_constructor(ErrorKind::Link, context);
     let (runtime_error, runtime_error_proto) = errors::build_constructor(ErrorKind::Runtime, context);
@@ -82,6 +89,7 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
             global: global_proto,
             tag: tag_proto,
             exception: exception_proto,
+            function: function_proto,
             compile_error: compile_error_proto,
             link_error: link_error_proto,
             runtime_error: runtime_error_proto,
@@ -109,6 +117,7 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
         ("Global", global_ctor),
         ("Tag", tag_ctor),
         ("Exception", exception_ctor),
+        ("Function", function_ctor),
         ("CompileError", compile_error),
         ("LinkError", link_error),
         ("RuntimeError", runtime_error),

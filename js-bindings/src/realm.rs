@@ -18,6 +18,7 @@ pub(crate) struct Prototypes {
     pub global: JsObject,
     pub tag: JsObject,
     pub exception: JsObject,
+    pub function: JsObject,
     pub compile_error: JsObject,
     pub link_error: JsObject,
     pub runtime_error: JsObject,
