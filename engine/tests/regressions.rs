@@ -58,3 +58,19 @@ fn br_table_in_multi_result_function() {
     let out = call(wat, &[Val::I32(0)]);
     assert!(matches!(out[..], [Val::I32(1), Val::I32(2)]), "{out:?}");
 }
+
+/// `select` with a constant condition used to keep the chosen operand where it was: a
+/// value spilled to the slot of depth d+1 then sat at depth d, and the next value
+/// spilled at depth d+1 (here a block result) overwrote it.
+#[test]
+fn select_with_constant_condition_keeps_its_spilled_operand() {
+    let wat = r#"(module
+      (func $two (result i32 i32) (i32.const 100) (i32.const 200))
+      (func (export "f") (result i32)
+        (block (result i32 i32) (br 0 (call $two)))
+        (i32.const 0)
+        (select)
+        (block (result i32) (br 0 (i32.const 7)))
+        (i32.sub)))"#;
+    assert_eq!(i32_result(&call(wat, &[])), 193);
+}

@@ -1146,7 +1146,13 @@ impl FuncCompiler<'_> {
         if let Some(c) = cond.constant() {
             let (keep, drop) = if c as u32 != 0 { (a, b) } else { (b, a) };
             self.release(drop);
-            self.push(ty, keep.loc);
+            // A spilled value lives in the slot of its own depth: `b`'s slot is the next
+            // value's, so it moves to a register rather than be overwritten there.
+            let loc = match keep.loc {
+                Loc::Stack(d) if d as usize != self.stack.len() => Loc::Reg(self.in_reg(keep)),
+                loc => loc,
+            };
+            self.push(ty, loc);
             return Ok(());
         }
         let rc = self.in_reg(cond);
