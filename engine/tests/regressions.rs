@@ -74,3 +74,45 @@ fn select_with_constant_condition_keeps_its_spilled_operand() {
         (i32.sub)))"#;
     assert_eq!(i32_result(&call(wat, &[])), 193);
 }
+
+/// Two instances, each with its own memory: `$read` reads the exporting instance's
+/// memory, which holds 42 at address 0; the caller's memory holds 7 there.
+fn cross_instance_result(caller_wat: &str) -> Vec<Val> {
+    use sidewinder_engine::Extern;
+    let engine = Engine::default();
+    let store = Store::new(&engine);
+    let owner = r#"(module (memory 1) (data (i32.const 0) "\2a")
+      (table (export "table") 1 funcref) (elem (i32.const 0) $read)
+      (func $read (export "read") (param i32) (result i32) (i32.load8_u (local.get 0))))"#;
+    let owner = Module::new(&engine, &wat::parse_str(owner).expect("valid wat")).expect("compiles");
+    let owner = Instance::new(&store, &owner, &[]).expect("instantiates");
+    let imports: Vec<Extern> = ["read", "table"].iter().filter_map(|n| owner.get_export(n)).collect();
+    let caller = Module::new(&engine, &wat::parse_str(caller_wat).expect("valid wat")).expect("compiles");
+    let caller = Instance::new(&store, &caller, &imports).expect("instantiates");
+    caller.call("f", &[]).expect("runs")
+}
+
+/// A call to a function imported from another instance used to leave the caller's
+/// memory base in r14, so the callee read and wrote the caller's memory (or, when the
+/// caller had no memory, addresses near zero).
+#[test]
+fn imported_function_of_another_instance_uses_its_own_memory() {
+    let wat = r#"(module (import "a" "read" (func $read (param i32) (result i32)))
+      (import "a" "table" (table 1 funcref))
+      (memory 1) (data (i32.const 0) "\07")
+      (func (export "f") (result i32)
+        (i32.add (call $read (i32.const 0)) (i32.load8_u (i32.const 0)))))"#;
+    assert_eq!(i32_result(&cross_instance_result(wat)), 49);
+}
+
+/// The same through `call_indirect` on a table holding the other instance's function.
+#[test]
+fn call_indirect_into_another_instance_uses_its_memory() {
+    let wat = r#"(module (import "a" "read" (func $read (param i32) (result i32)))
+      (import "a" "table" (table 1 funcref))
+      (type $t (func (param i32) (result i32)))
+      (memory 1) (data (i32.const 0) "\07")
+      (func (export "f") (result i32)
+        (i32.add (call_indirect (type $t) (i32.const 0) (i32.const 0)) (i32.load8_u (i32.const 0)))))"#;
+    assert_eq!(i32_result(&cross_instance_result(wat)), 49);
+}

@@ -746,6 +746,8 @@ impl<'a> FuncCompiler<'a> {
                 a.load(LoadKind::I64, RAX, Mem::Base(VMCTX, offsets::VMCTX_FUNC_REFS));
                 a.load(LoadKind::I64, RAX, Mem::Base(RAX, 8 * index as i32));
                 a.load(LoadKind::I64, VMCTX, Mem::Base(RAX, offsets::FUNCREF_VMCTX));
+                // The callee may belong to another instance: it addresses its own memory.
+                a.load(LoadKind::I64, MEMORY_BASE, Mem::Base(VMCTX, offsets::VMCTX_MEMORY0_BASE));
                 a.call_mem(Mem::Base(RAX, offsets::FUNCREF_CODE));
                 self.reload_context();
             }
@@ -1369,6 +1371,8 @@ impl<'a> FuncCompiler<'a> {
         self.masm.trap_if(Cc::Ne, TrapCode::BadSignature);
         let a = &mut self.masm.asm;
         a.load(LoadKind::I64, VMCTX, Mem::Base(SCRATCH, offsets::FUNCREF_VMCTX));
+        // The callee may belong to another instance: it addresses its own memory.
+        a.load(LoadKind::I64, MEMORY_BASE, Mem::Base(VMCTX, offsets::VMCTX_MEMORY0_BASE));
         a.call_mem(Mem::Base(SCRATCH, offsets::FUNCREF_CODE));
         self.free_reg(idx);
         self.reload_context();

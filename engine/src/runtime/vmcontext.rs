@@ -104,9 +104,14 @@ pub mod offsets {
 
 /// The record a host function's `VMFuncRef::vmctx` points to. It starts with the same
 /// `runtime` field as `VMContext`, so the trap exit can find the runtime either way.
+/// Calls through a `VMFuncRef` load `r14` from the `memory0_base` offset of whatever
+/// context they switch to; for a host function that reads `func`, which the host stub
+/// ignores, so the record must extend past that offset.
 #[repr(C)]
 pub struct VMHostContext {
     pub runtime: *mut VMRuntime,
     /// The `FuncInner` of the host function.
     pub func: *const u8,
 }
+
+const _: () = assert!(size_of::<VMHostContext>() >= offsets::VMCTX_MEMORY0_BASE as usize + 8);
