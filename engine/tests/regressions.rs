@@ -116,3 +116,22 @@ fn call_indirect_into_another_instance_uses_its_memory() {
         (i32.add (call_indirect (type $t) (i32.const 0) (i32.const 0)) (i32.load8_u (i32.const 0)))))"#;
     assert_eq!(i32_result(&cross_instance_result(wat)), 49);
 }
+
+/// A constant below `settled_height` (left as is by an earlier frame entry) that then
+/// became a loop parameter used to stay a compile-time constant inside the loop: the
+/// back edge's value in the canonical slot was ignored, and `f` returned 1, not 5.
+#[test]
+fn settled_constant_becomes_a_loop_parameter() {
+    let wat = r#"(module (func (export "f") (result i32) (local $i i32)
+      i32.const 0
+      block end
+      loop (param i32) (result i32)
+        i32.const 1
+        i32.add
+        (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+        i32.const 5
+        i32.lt_u
+        br_if 0
+      end))"#;
+    assert_eq!(i32_result(&call(wat, &[])), 5);
+}

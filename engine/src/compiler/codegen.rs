@@ -622,7 +622,8 @@ impl<'a> FuncCompiler<'a> {
     /// `params` entries become its parameters.
     pub(crate) fn canonicalize_for_frame(&mut self, params: usize) {
         let first_param = self.stack.len() - params;
-        for d in self.settled_height..self.stack.len() {
+        // Settled entries may still be constants, which parameters may not stay.
+        for d in self.settled_height.min(first_param)..self.stack.len() {
             let s = self.stack[d];
             let keep = matches!(s.loc, Loc::Const(_)) && d < first_param;
             if !keep {
