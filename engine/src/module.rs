@@ -484,7 +484,12 @@ fn compile_all(
     };
     let threads = if code_bytes < PARALLEL_THRESHOLD { 1 } else { threads.min(bodies.len()) };
     if threads <= 1 {
-        return compile_chunk(env, env.num_imported_funcs, bodies);
+        // A compiler bug must not take the embedder down: a panic becomes an error, as
+        // it does on compiler threads.
+        return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            compile_chunk(env, env.num_imported_funcs, bodies)
+        }))
+        .unwrap_or_else(|_| Err(ThreadError::Panicked.into()));
     }
     // Contiguous chunks of about equal code size, one per thread, in function order.
     let per_thread = code_bytes.div_ceil(threads);
@@ -536,7 +541,8 @@ fn compile_chunk(
 /// (a trap may carry any host payload), but compiling never produces traps.
 enum ThreadError {
     Compile { message: String, offset: usize },
-    Other(String),
+    Unsupported(String),
+    Resource(String),
     Panicked,
 }
 
@@ -544,7 +550,10 @@ impl From<Error> for ThreadError {
     fn from(e: Error) -> ThreadError {
         match e {
             Error::Compile { message, offset } => ThreadError::Compile { message, offset },
-            other => ThreadError::Other(other.to_string()),
+            Error::Unsupported(message) => ThreadError::Unsupported(message),
+            Error::Resource(message) => ThreadError::Resource(message),
+            // Compiling neither links nor runs code.
+            other => ThreadError::Unsupported(other.to_string()),
         }
     }
 }
@@ -553,9 +562,10 @@ impl From<ThreadError> for Error {
     fn from(e: ThreadError) -> Error {
         match e {
             ThreadError::Compile { message, offset } => Error::Compile { message, offset },
-            ThreadError::Other(message) => Error::Unsupported(message),
+            ThreadError::Unsupported(message) => Error::Unsupported(message),
+            ThreadError::Resource(message) => Error::Resource(message),
             ThreadError::Panicked => {
-                Error::Unsupported("internal compiler error: a compiler thread panicked".into())
+                Error::Unsupported("internal compiler error: the compiler panicked".into())
             }
         }
     }
