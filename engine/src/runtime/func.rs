@@ -152,32 +152,25 @@ impl Func {
             }
             return callback(params, results).map_err(Error::Trap);
         }
-        // The trampoline's area: one slot per parameter or result, and one for rax.
-        let slots = params.len().max(results.len());
-        let mut on_stack = [0u64; 16];
-        let mut on_heap = Vec::new();
-        let area: &mut [u64] = if slots < on_stack.len() {
-            &mut on_stack[..slots + 1]
-        } else {
-            on_heap.resize(slots + 1, 0);
-            &mut on_heap
-        };
-        for (slot, v) in area.iter_mut().zip(params) {
-            *slot = v.to_raw();
-        }
-        invoke_raw(&store, self.0.vm.vmctx.cast(), self.0.vm.code, area)?;
-        // A single result comes back in the extra slot (from rax), several in the area.
-        let raw_results = if results.len() == 1 { &area[slots..] } else { &area[..results.len()] };
-        for ((r, t), raw) in results.iter_mut().zip(ty.results()).zip(raw_results) {
-            // SAFETY: results of the declared types produced by validated wasm code;
-            // funcrefs point at functions the store keeps alive.
-            *r = unsafe { Val::from_raw(*t, *raw) };
-        }
-        Ok(())
+        self.invoke_compiled(
+            &store,
+            params.len(),
+            results.len(),
+            |args| {
+                for (slot, v) in args.iter_mut().zip(params) {
+                    *slot = v.to_raw();
+                }
+            },
+            |raw_results| {
+                for ((r, t), raw) in results.iter_mut().zip(ty.results()).zip(raw_results) {
+                    // SAFETY: results of the declared types produced by validated wasm
+                    // code; funcrefs point at functions the store keeps alive.
+                    *r = unsafe { Val::from_raw(*t, *raw) };
+                }
+            },
+        )
     }
-}
 
-impl Func {
     /// Calls a function whose parameters and results are all numbers with raw values:
     /// i32 zero-extended to 64 bits, i64 as is, floats as their bit patterns. Every bit
     /// pattern is a valid number, so nothing is checked but the counts; the fastest way
@@ -199,7 +192,35 @@ impl Func {
         }
         let store =
             self.0.store.upgrade().ok_or_else(|| Error::Link("the function's store was dropped".into()))?;
-        let slots = args.len().max(results.len());
+        self.invoke_compiled(
+            &store,
+            args.len(),
+            results.len(),
+            |slots| slots.copy_from_slice(args),
+            |raw_results| {
+                for ((slot, raw), t) in results.iter_mut().zip(raw_results).zip(ty.results()) {
+                    // i32 and f32 values come back with an undefined upper half (eax).
+                    *slot = match t {
+                        ValType::I32 | ValType::F32 => *raw as u32 as u64,
+                        _ => *raw,
+                    };
+                }
+            },
+        )
+    }
+
+    /// Runs compiled code through the entry trampoline, its argument area on the stack
+    /// when it fits: `write_args` fills the parameter slots, `read_results` gets the raw
+    /// results (a single one comes back in the slot after the area, from rax).
+    fn invoke_compiled(
+        &self,
+        store: &StoreInner,
+        num_params: usize,
+        num_results: usize,
+        write_args: impl FnOnce(&mut [u64]),
+        read_results: impl FnOnce(&[u64]),
+    ) -> Result<()> {
+        let slots = num_params.max(num_results);
         let mut on_stack = [0u64; 16];
         let mut on_heap = Vec::new();
         let area: &mut [u64] = if slots < on_stack.len() {
@@ -208,22 +229,9 @@ impl Func {
             on_heap.resize(slots + 1, 0);
             &mut on_heap
         };
-        area[..args.len()].copy_from_slice(args);
-        invoke_raw(&store, self.0.vm.vmctx.cast(), self.0.vm.code, area)?;
-        if results.len() == 1 {
-            // i32 results come back in eax; the upper half of rax is not defined.
-            results[0] = match ty.results()[0] {
-                ValType::I32 | ValType::F32 => area[slots] as u32 as u64,
-                _ => area[slots],
-            };
-        } else {
-            for ((slot, raw), t) in results.iter_mut().zip(&area[..]).zip(ty.results()) {
-                *slot = match t {
-                    ValType::I32 | ValType::F32 => *raw as u32 as u64,
-                    _ => *raw,
-                };
-            }
-        }
+        write_args(&mut area[..num_params]);
+        invoke_raw(store, self.0.vm.vmctx.cast(), self.0.vm.code, area)?;
+        read_results(if num_results == 1 { &area[slots..] } else { &area[..num_results] });
         Ok(())
     }
 }
