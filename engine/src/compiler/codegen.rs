@@ -587,14 +587,23 @@ impl<'a> FuncCompiler<'a> {
         b: &mut Slot,
         commutative: bool,
     ) -> Option<(u32, Reg)> {
-        let index = self.result_hint.take()?;
-        let r = self.pins.reg(index)?;
+        let index = self.result_hint.filter(|&i| self.is_pinned(i))?;
         if commutative && b.loc == Loc::Local(index) {
             std::mem::swap(a, b);
         }
         if b.loc == Loc::Local(index) {
+            self.result_hint = None;
             return None;
         }
+        self.take_result_target()
+    }
+
+    /// The hinted pinned local and its register, for an operation whose operands are all
+    /// read before (or by the same instruction that) the result is written. Latent reads
+    /// of the local still on the stack take their value first.
+    fn take_result_target(&mut self) -> Option<(u32, Reg)> {
+        let index = self.result_hint.take()?;
+        let r = self.pins.reg(index)?;
         self.materialize_local(index);
         Some((index, r))
     }
@@ -1250,10 +1259,8 @@ impl<'a> FuncCompiler<'a> {
 
     pub(crate) fn load(&mut self, ty: ValType, kind: LoadKind, offset: u64) {
         let addr = self.pop();
-        let mut no_operand = Slot::new(ty, Loc::Const(0));
-        let mut address = addr;
         // The address is read by the same instruction that writes the target.
-        let target = self.result_target(&mut address, &mut no_operand, false);
+        let target = self.take_result_target();
         let (mem, addr_reg) = self.memory_operand(addr, offset, kind.bytes());
         if let Some((index, r)) = target {
             self.masm.wasm_load(kind, r, mem);
