@@ -44,6 +44,27 @@ pub(crate) fn to_wasm(v: &JsValue, ty: ValType, ctx: &mut Context) -> JsResult<V
     })
 }
 
+/// ToWebAssemblyValue for a number type, as the raw 64-bit slot `Func::call_numeric`
+/// takes (i32 zero-extended, floats as bits): the same conversions as `to_wasm`.
+pub(crate) fn number_to_raw(v: &JsValue, ty: ValType, ctx: &mut Context) -> JsResult<u64> {
+    Ok(match ty {
+        ValType::I32 => v.to_i32(ctx)? as u32 as u64,
+        ValType::I64 => v.to_big_int64(ctx)? as u64,
+        ValType::F32 => (v.to_number(ctx)? as f32).to_bits() as u64,
+        _ => v.to_number(ctx)?.to_bits(),
+    })
+}
+
+/// ToJSValue of a raw number slot of type `ty` (the inverse of `number_to_raw`).
+pub(crate) fn raw_number_to_js(raw: u64, ty: ValType) -> JsValue {
+    match ty {
+        ValType::I32 => JsValue::from(raw as u32 as i32),
+        ValType::I64 => JsBigInt::from(raw as i64).into(),
+        ValType::F32 => JsValue::from(f32::from_bits(raw as u32) as f64),
+        _ => JsValue::from(f64::from_bits(raw)),
+    }
+}
+
 /// ToJSValue(w).
 pub(crate) fn to_js(v: &Val, ctx: &mut Context) -> JsResult<JsValue> {
     Ok(match v {

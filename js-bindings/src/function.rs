@@ -1,14 +1,14 @@
 //! Exported functions (wasm functions as JS functions) and host functions (JS callables
 //! imported by wasm).
 
-use crate::conversions::{to_js, to_wasm};
+use crate::conversions::{number_to_raw, raw_number_to_js, to_js, to_wasm};
 use crate::errors::engine_error;
 use crate::realm::{prototypes, store, with_current_context, with_realm, ContextScope};
 use boa_engine::object::builtins::JsArray;
 use boa_engine::object::{FunctionObjectBuilder, JsObject};
-use boa_engine::{js_string, Context, JsBigInt, JsError, JsNativeError, JsResult, JsValue, NativeFunction};
+use boa_engine::{js_string, Context, JsError, JsNativeError, JsResult, JsValue, NativeFunction};
 use boa_gc::{Finalize, Trace};
-use sidewinder_engine::{Func, FuncType, Trap, Val, ValType};
+use sidewinder_engine::{Func, FuncType, Trap, Val};
 
 #[derive(Trace, Finalize)]
 struct ExportCaptures {
@@ -79,41 +79,29 @@ fn call_export(
     }
     let ty = caps.func.signature();
     let (num_params, num_results) = (ty.params().len(), ty.results().len());
-    let mut inline_params: [Val; INLINE] = std::array::from_fn(|_| Val::I32(0));
-    let mut heap_params = Vec::new();
-    let params: &mut [Val] = if num_params <= INLINE {
-        &mut inline_params[..num_params]
+    let mut inline: [Val; 2 * INLINE] = std::array::from_fn(|_| Val::I32(0));
+    let mut heap = Vec::new();
+    let values: &mut [Val] = if num_params <= INLINE && num_results <= INLINE {
+        &mut inline[..num_params + num_results]
     } else {
-        heap_params.resize(num_params, Val::I32(0));
-        &mut heap_params
+        heap.resize(num_params + num_results, Val::I32(0));
+        &mut heap
     };
+    let (params, results) = values.split_at_mut(num_params);
+    let undefined = JsValue::undefined();
     for (i, (slot, &t)) in params.iter_mut().zip(ty.params()).enumerate() {
-        *slot = match args.get(i) {
-            Some(arg) => to_wasm(arg, t, ctx)?,
-            None => to_wasm(&JsValue::undefined(), t, ctx)?,
-        };
+        *slot = to_wasm(args.get(i).unwrap_or(&undefined), t, ctx)?;
     }
-    let mut inline_results: [Val; INLINE] = std::array::from_fn(|_| Val::I32(0));
-    let mut heap_results = Vec::new();
-    let results: &mut [Val] = if num_results <= INLINE {
-        &mut inline_results[..num_results]
-    } else {
-        heap_results.resize(num_results, Val::I32(0));
-        &mut heap_results
-    };
     let outcome = {
         let _scope = ContextScope::enter(ctx);
         caps.func.call_into(params, results)
     };
     outcome.map_err(|e| engine_error(e, ctx))?;
-    match &*results {
-        [] => Ok(JsValue::undefined()),
-        [one] => to_js(one, ctx),
-        many => {
-            let values = many.iter().map(|v| to_js(v, ctx)).collect::<JsResult<Vec<_>>>()?;
-            Ok(JsArray::from_iter(values, ctx).into())
-        }
+    if let [one] = &*results {
+        return to_js(one, ctx);
     }
+    let values = results.iter().map(|v| to_js(v, ctx)).collect::<JsResult<Vec<_>>>()?;
+    Ok(results_value(values, ctx))
 }
 
 /// The call path for numeric signatures (the common case): JS values convert straight
@@ -133,34 +121,27 @@ fn call_numeric_export(args: &[JsValue], func: &Func, ctx: &mut Context) -> JsRe
     let (raw_args, raw_results) = slots.split_at_mut(num_params);
     let undefined = JsValue::undefined();
     for (i, (slot, &t)) in raw_args.iter_mut().zip(ty.params()).enumerate() {
-        let arg = args.get(i).unwrap_or(&undefined);
-        *slot = match t {
-            ValType::I32 => arg.to_i32(ctx)? as u32 as u64,
-            ValType::I64 => arg.to_big_int64(ctx)? as u64,
-            ValType::F32 => (arg.to_number(ctx)? as f32).to_bits() as u64,
-            _ => arg.to_number(ctx)?.to_bits(),
-        };
+        *slot = number_to_raw(args.get(i).unwrap_or(&undefined), t, ctx)?;
     }
     let outcome = {
         let _scope = ContextScope::enter(ctx);
         func.call_numeric(raw_args, raw_results)
     };
     outcome.map_err(|e| engine_error(e, ctx))?;
-    let to_js = |raw: u64, t: ValType| -> JsValue {
-        match t {
-            ValType::I32 => JsValue::from(raw as u32 as i32),
-            ValType::I64 => JsBigInt::from(raw as i64).into(),
-            ValType::F32 => JsValue::from(f32::from_bits(raw as u32) as f64),
-            _ => JsValue::from(f64::from_bits(raw)),
-        }
-    };
-    match raw_results {
-        [] => Ok(JsValue::undefined()),
-        [one] => Ok(to_js(*one, ty.results()[0])),
-        many => {
-            let values: Vec<JsValue> = many.iter().zip(ty.results()).map(|(r, t)| to_js(*r, *t)).collect();
-            Ok(JsArray::from_iter(values, ctx).into())
-        }
+    if let [one] = raw_results {
+        return Ok(raw_number_to_js(*one, ty.results()[0]));
+    }
+    let values = raw_results.iter().zip(ty.results()).map(|(r, t)| raw_number_to_js(*r, *t)).collect();
+    Ok(results_value(values, ctx))
+}
+
+/// An exported function's return value for zero or several results: undefined, or an
+/// array (single results are returned directly by the callers, without a vector).
+fn results_value(mut values: Vec<JsValue>, ctx: &mut Context) -> JsValue {
+    match values.len() {
+        0 => JsValue::undefined(),
+        1 => values.pop().unwrap_or_default(),
+        _ => JsArray::from_iter(values, ctx).into(),
     }
 }
 
