@@ -1,6 +1,6 @@
 //! Decoding, validation and compilation of a module, in one pass over its bytes.
 
-use crate::compiler::{compile_function, CompileEnv};
+use crate::compiler::{compile_function, CompileEnv, Scratch};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::isa::x64::masm::FunctionCode;
@@ -528,10 +528,11 @@ fn compile_chunk(
     chunk: Vec<FunctionToCompile<'_>>,
 ) -> Result<Vec<FunctionCode>> {
     let mut allocs = FuncValidatorAllocations::default();
+    let mut scratch = Scratch::default();
     let mut out = Vec::with_capacity(chunk.len());
     for (i, (to_validate, body)) in chunk.into_iter().enumerate() {
         let mut validator = to_validate.into_validator(allocs);
-        out.push(compile_function(env, first + i as u32, &body, &mut validator)?);
+        out.push(compile_function(env, first + i as u32, &body, &mut validator, &mut scratch)?);
         allocs = validator.into_allocations();
     }
     Ok(out)

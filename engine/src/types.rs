@@ -20,6 +20,20 @@ pub enum ValType {
 }
 
 impl ValType {
+    /// This type alone, as a slice that needs no allocation (a block's single result).
+    pub fn as_slice(self) -> &'static [ValType] {
+        match self {
+            ValType::I32 => &[ValType::I32],
+            ValType::I64 => &[ValType::I64],
+            ValType::F32 => &[ValType::F32],
+            ValType::F64 => &[ValType::F64],
+            ValType::V128 => &[ValType::V128],
+            ValType::FuncRef => &[ValType::FuncRef],
+            ValType::ExternRef => &[ValType::ExternRef],
+            ValType::NonNullExternRef => &[ValType::NonNullExternRef],
+        }
+    }
+
     pub fn is_ref(self) -> bool {
         matches!(self, ValType::FuncRef | ValType::ExternRef | ValType::NonNullExternRef)
     }

@@ -135,3 +135,22 @@ fn settled_constant_becomes_a_loop_parameter() {
       end))"#;
     assert_eq!(i32_result(&call(wat, &[])), 5);
 }
+
+/// A valid SIMD operator used to reach wasmparser's "missing SIMD visitor" panic inside
+/// the compiler: the module was refused, but through a caught panic (printed, and
+/// fatal where panics abort). It must be an ordinary error naming the operator.
+#[test]
+fn simd_operators_are_refused_without_a_panic() {
+    let engine = Engine::default();
+    let bytes = wat::parse_str("(module (func (result i32) v128.const i32x4 1 2 3 4 i32x4.extract_lane 0))")
+        .expect("valid wat");
+    let previous_hook = std::panic::take_hook();
+    let panicked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = panicked.clone();
+    std::panic::set_hook(Box::new(move |_| seen.store(true, std::sync::atomic::Ordering::SeqCst)));
+    let result = Module::new(&engine, &bytes);
+    std::panic::set_hook(previous_hook);
+    let message = result.expect_err("SIMD is not compiled yet").to_string();
+    assert!(!panicked.load(std::sync::atomic::Ordering::SeqCst), "the compiler panicked: {message}");
+    assert!(message.contains("simd") && message.contains("v128_const"), "{message}");
+}

@@ -79,6 +79,16 @@ pub(crate) enum Place {
     Mem(Mem),
 }
 
+/// The allocations a compiling thread carries from one function to the next, so a
+/// function costs no allocation but its output (and growing these while they are small).
+#[derive(Default)]
+pub struct Reusable<'a> {
+    masm: Masm,
+    stack: Vec<Slot>,
+    control: Vec<Frame<'a>>,
+    latent_reads: Vec<u32>,
+}
+
 pub struct FuncCompiler<'a> {
     pub(crate) masm: Masm,
     pub(crate) env: &'a CompileEnv<'a>,
@@ -87,7 +97,7 @@ pub struct FuncCompiler<'a> {
     /// Bytes below rbp before the first local: the saved vmctx and callee-saved pins.
     header_size: i32,
     num_params: usize,
-    results: Vec<ValType>,
+    results: &'a [ValType],
     pub(crate) stack: Vec<Slot>,
     /// How many latent reads (`Loc::Local`) of each local the stack holds, so a write
     /// to a local nobody reads latently costs nothing, and one that does scans down only
@@ -98,7 +108,7 @@ pub struct FuncCompiler<'a> {
     /// operand stacks do not make them quadratic.
     settled_height: usize,
     free: RegSet,
-    pub(crate) control: Vec<Frame>,
+    pub(crate) control: Vec<Frame<'a>>,
     pub(crate) reachable: bool,
     /// Nesting depth of blocks entered while unreachable (compiled as nothing).
     pub(crate) dead_depth: u32,
@@ -118,11 +128,13 @@ impl<'a> FuncCompiler<'a> {
     /// `locals` lists the parameters first, then the body's locals.
     pub fn new(
         env: &'a CompileEnv<'a>,
-        ty: &FuncType,
+        ty: &'a FuncType,
         locals: Vec<ValType>,
         pins: PinnedLocals,
         body_size: usize,
+        reused: Reusable<'a>,
     ) -> FuncCompiler<'a> {
+        let Reusable { mut masm, mut stack, mut control, mut latent_reads } = reused;
         let mut free = RegSet::from_regs(&ALLOCATABLE_GPRS);
         for r in ALLOCATABLE_XMMS {
             free.insert(r);
@@ -133,29 +145,34 @@ impl<'a> FuncCompiler<'a> {
         let header_size = 8 + 8 * pins.callee_saved.len() as i32;
         let num_locals = locals.len();
         // Machine code runs about three bytes per byte of wasm.
-        let mut masm = Masm::with_capacity(4 * body_size + 64);
+        masm.asm.reserve(4 * body_size + 64);
         let label = masm.asm.new_label();
+        stack.clear();
+        latent_reads.clear();
+        latent_reads.resize(num_locals, 0);
+        control.clear();
+        control.push(Frame {
+            kind: FrameKind::Function,
+            label,
+            else_label: None,
+            height: 0,
+            params: &[],
+            results: ty.results(),
+            label_used: false,
+        });
         FuncCompiler {
             masm,
             env,
             locals,
             pins,
             header_size,
-            latent_reads: vec![0; num_locals],
+            latent_reads,
             settled_height: 0,
             num_params: ty.params().len(),
-            results: ty.results().to_vec(),
-            stack: Vec::with_capacity(16),
+            results: ty.results(),
+            stack,
             free,
-            control: vec![Frame {
-                kind: FrameKind::Function,
-                label,
-                else_label: None,
-                height: 0,
-                params: Vec::new(),
-                results: ty.results().to_vec(),
-                label_used: false,
-            }],
+            control,
             reachable: true,
             dead_depth: 0,
             pending_condition: None,
@@ -303,12 +320,26 @@ impl<'a> FuncCompiler<'a> {
         }
     }
 
-    pub fn finish(mut self) -> CResult<FunctionCode> {
+    /// The function's code, and the buffers for the next function (the locals' vector
+    /// among them).
+    pub fn finish(mut self) -> (CResult<FunctionCode>, Reusable<'a>, Vec<ValType>) {
+        let code = self.finish_code();
+        let reused = Reusable {
+            masm: self.masm,
+            stack: self.stack,
+            control: self.control,
+            latent_reads: self.latent_reads,
+        };
+        (code, reused, self.locals)
+    }
+
+    fn finish_code(&mut self) -> CResult<FunctionCode> {
         self.masm.emit_trap_stubs(self.env.trap_exit);
         let frame =
             self.header_size as usize + 8 * (self.num_body_locals() + self.max_depth + self.max_outgoing);
         let frame = (frame + 15) & !15;
         if frame > i32::MAX as usize / 2 {
+            self.masm.reset();
             return Err(Error::Unsupported("function frame too large".into()));
         }
         let patch = self.frame_size_patch as usize;

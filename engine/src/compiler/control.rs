@@ -16,7 +16,7 @@ pub enum FrameKind {
 }
 
 #[derive(Debug)]
-pub struct Frame {
+pub struct Frame<'a> {
     pub kind: FrameKind,
     /// Where a branch to this frame goes: the loop header, or after `end`.
     pub label: DynamicLabel,
@@ -24,19 +24,19 @@ pub struct Frame {
     pub else_label: Option<DynamicLabel>,
     /// Operand-stack height below the frame's parameters.
     pub height: usize,
-    pub params: Vec<ValType>,
-    pub results: Vec<ValType>,
+    pub params: &'a [ValType],
+    pub results: &'a [ValType],
     /// Whether any branch targets `label` (so the end is a merge point).
     pub label_used: bool,
 }
 
-impl Frame {
+impl<'a> Frame<'a> {
     /// The values a branch to this frame carries.
-    pub fn branch_types(&self) -> &[ValType] {
+    pub fn branch_types(&self) -> &'a [ValType] {
         if self.kind == FrameKind::Loop {
-            &self.params
+            self.params
         } else {
-            &self.results
+            self.results
         }
     }
 }

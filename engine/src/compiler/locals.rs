@@ -71,6 +71,7 @@ impl UseScan {
         }
     }
 
+    #[inline(always)]
     pub fn observe(&mut self, op: &Operator<'_>) {
         match *op {
             Operator::LocalGet { local_index } => self.count(local_index, false),

@@ -6,6 +6,7 @@
 
 pub mod codegen;
 pub mod control;
+pub mod first_pass;
 pub mod locals;
 pub mod masm;
 pub mod stack;
@@ -14,8 +15,9 @@ pub mod visitor;
 use crate::error::Error;
 use crate::isa::x64::masm::FunctionCode;
 use crate::types::{FuncType, GlobalType, ValType};
-use codegen::FuncCompiler;
-use wasmparser::{FuncValidator, FunctionBody, Operator, OperatorsReader, ValidatorResources, VisitOperator};
+use codegen::{FuncCompiler, Reusable};
+use first_pass::FirstPass;
+use wasmparser::{FuncValidator, FunctionBody, Operator, ValidatorResources, VisitOperator};
 
 /// What compiling a function body needs to know about its module.
 pub struct CompileEnv<'a> {
@@ -32,19 +34,32 @@ pub struct CompileEnv<'a> {
     pub explicit_bounds_checks: bool,
 }
 
+/// What one compiling thread reuses from function to function: every buffer the
+/// compiler needs, so a function allocates little beyond its own machine code.
+#[derive(Default)]
+pub struct Scratch<'a> {
+    operators: Vec<Operator<'a>>,
+    locals: Vec<ValType>,
+    compiler: Reusable<'a>,
+}
+
 /// Validates and compiles one function body. The body is decoded once: operators are
-/// validated, weighed for register pinning (`locals.rs`) and buffered, then compiled.
-pub fn compile_function(
-    env: &CompileEnv<'_>,
+/// validated, weighed for register pinning (`locals.rs`) and buffered by the first pass
+/// (`first_pass.rs`), then compiled.
+pub fn compile_function<'a>(
+    env: &'a CompileEnv<'a>,
     func_index: u32,
-    body: &FunctionBody<'_>,
+    body: &FunctionBody<'a>,
     validator: &mut FuncValidator<ValidatorResources>,
+    scratch: &mut Scratch<'a>,
 ) -> Result<FunctionCode, Error> {
     let ty = &env.types[env.func_types[func_index as usize] as usize];
     let mut reader = body.get_binary_reader();
     validator.read_locals(&mut reader)?;
     reader.set_features(*validator.features());
-    let mut all_locals = ty.params().to_vec();
+    let mut all_locals = std::mem::take(&mut scratch.locals);
+    all_locals.clear();
+    all_locals.extend_from_slice(ty.params());
     let mut locals_reader = body.get_locals_reader()?;
     for _ in 0..locals_reader.get_count() {
         let (count, ty) = locals_reader.read()?;
@@ -53,21 +68,26 @@ pub fn compile_function(
         all_locals.extend(std::iter::repeat_n(ty, count as usize));
     }
 
-    let mut operators = OperatorsReader::new(reader);
+    let buffered = &mut scratch.operators;
+    buffered.clear();
     // About one operator per two bytes of code.
-    let mut buffered = Vec::with_capacity(body.as_bytes().len() / 2);
+    buffered.reserve(body.as_bytes().len() / 2);
     let mut uses = locals::UseScan::new(all_locals.len());
-    while !operators.eof() {
-        let offset = operators.original_position();
-        let op = operators.read()?;
-        validator.op(offset, &op)?;
-        uses.observe(&op);
-        buffered.push(op);
+    while !reader.eof() {
+        let offset = reader.original_position();
+        let mut pass = FirstPass {
+            validator: validator.visitor(offset),
+            uses: &mut uses,
+            operators: buffered,
+            offset: offset as usize,
+        };
+        reader.visit_operator(&mut pass)??;
     }
-    operators.finish()?;
+    reader.finish_expression(&validator.visitor(reader.original_position()))?;
 
     let pins = uses.choose(&all_locals);
-    let mut compiler = FuncCompiler::new(env, ty, all_locals, pins, body.as_bytes().len());
+    let reused = std::mem::take(&mut scratch.compiler);
+    let mut compiler = FuncCompiler::new(env, ty, all_locals, pins, body.as_bytes().len(), reused);
     compiler.emit_prologue();
     for (i, op) in buffered.iter().enumerate() {
         if !compiler.reachable && !is_structured_control(op) {
@@ -85,7 +105,10 @@ pub fn compile_function(
         compiler.visit_operator(op)?;
         compiler.result_hint = None;
     }
-    compiler.finish()
+    let (code, reused, locals) = compiler.finish();
+    scratch.compiler = reused;
+    scratch.locals = locals;
+    code
 }
 
 /// Operators that matter even in unreachable code, because they open or close frames.

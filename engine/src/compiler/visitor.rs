@@ -14,7 +14,7 @@ use crate::runtime::libcalls;
 use crate::runtime::vmcontext::offsets;
 use crate::trap::TrapCode;
 use crate::types::ValType;
-use wasmparser::{BlockType, BrTable, HeapType, MemArg, VisitOperator};
+use wasmparser::{BlockType, BrTable, HeapType, MemArg, VisitOperator, VisitSimdOperator};
 
 use ValType::{F32, F64, I32, I64};
 
@@ -22,14 +22,14 @@ fn value_type(ty: wasmparser::ValType) -> CResult<ValType> {
     ValType::from_wasmparser(ty).ok_or_else(|| Error::Unsupported(format!("value type {ty:?}")))
 }
 
-impl FuncCompiler<'_> {
-    fn block_signature(&self, bt: BlockType) -> CResult<(Vec<ValType>, Vec<ValType>)> {
+impl<'e> FuncCompiler<'e> {
+    fn block_signature(&self, bt: BlockType) -> CResult<(&'e [ValType], &'e [ValType])> {
         Ok(match bt {
-            BlockType::Empty => (vec![], vec![]),
-            BlockType::Type(t) => (vec![], vec![value_type(t)?]),
+            BlockType::Empty => (&[], &[]),
+            BlockType::Type(t) => (&[], value_type(t)?.as_slice()),
             BlockType::FuncType(i) => {
                 let ty = &self.env.types[i as usize];
-                (ty.params().to_vec(), ty.results().to_vec())
+                (ty.params(), ty.results())
             }
         })
     }
@@ -142,6 +142,11 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
 
     wasmparser::for_each_visit_operator!(unsupported_proposals);
 
+    // Without a SIMD visitor, wasmparser panics on a (valid) SIMD operator.
+    fn simd_visitor(&mut self) -> Option<&mut dyn VisitSimdOperator<'a, Output = CResult>> {
+        Some(self)
+    }
+
     // ---- control ----
 
     fn visit_unreachable(&mut self) -> CResult {
@@ -176,8 +181,8 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         if let Some(l) = self.control[idx].else_label.take() {
             self.masm.asm.bind(l);
         }
-        let params = self.control[idx].params.clone();
-        self.reset_stack(height, &params);
+        let params = self.control[idx].params;
+        self.reset_stack(height, params);
         self.reachable = true;
         Ok(())
     }
@@ -199,7 +204,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
             }
             FrameKind::Loop => {
                 if !self.reachable {
-                    self.reset_stack(frame.height, &frame.results);
+                    self.reset_stack(frame.height, frame.results);
                 }
             }
             FrameKind::Block | FrameKind::If => {
@@ -207,7 +212,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
                 if !merges {
                     // Nothing branches here: the fallthrough state continues as is.
                     if !self.reachable {
-                        self.reset_stack(frame.height, &frame.results);
+                        self.reset_stack(frame.height, frame.results);
                     }
                     self.masm.asm.bind(frame.label);
                     return Ok(());
@@ -221,7 +226,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
                     self.masm.asm.bind(l);
                 }
                 self.masm.asm.bind(frame.label);
-                self.reset_stack(frame.height, &frame.results);
+                self.reset_stack(frame.height, frame.results);
                 self.reachable = true;
             }
         }
@@ -1132,6 +1137,11 @@ fn store_kind_of(ty: ValType) -> StoreKind {
         F64 => StoreKind::F64,
         _ => StoreKind::I64,
     }
+}
+
+/// No SIMD operator is compiled yet.
+impl<'a> VisitSimdOperator<'a> for FuncCompiler<'_> {
+    wasmparser::for_each_visit_simd_operator!(unsupported_proposals);
 }
 
 impl FuncCompiler<'_> {

@@ -6,10 +6,10 @@
 // dynasm expands register operands through `u8::from(..)` even when given a `u8`.
 #![allow(clippy::useless_conversion)]
 
+use super::code_buffer::{CodeBuffer, Inst};
 use super::regs::Reg;
 use crate::compiler::masm::{AluOp, IntCond, OperandSize, ShiftOp};
-use dynasmrt::x64::X64Relocation;
-use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
+use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi};
 
 /// A memory operand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,13 +129,13 @@ macro_rules! sse_rr {
     ($name:ident, $single:expr, $double:expr, $opcode:expr) => {
         pub fn $name(&mut self, double: bool, dst: Reg, src: Reg) {
             let prefix = if double { $double } else { $single };
-            self.op_rr(prefix, false, &[0x0F, $opcode], dst.hw(), src.hw());
+            self.op_rr(prefix, false, 0x0F00 | $opcode, dst.hw(), src.hw());
         }
     };
 }
 
 pub struct Assembler {
-    pub(crate) ops: VecAssembler<X64Relocation>,
+    pub(crate) ops: CodeBuffer,
 }
 
 /// `op r, r/m` opcodes.
@@ -174,13 +174,18 @@ impl Assembler {
     }
 
     pub fn with_capacity(bytes: usize) -> Assembler {
-        let mut ops = VecAssembler::new(0);
-        ops.reserve_ops(bytes);
+        let mut ops = CodeBuffer::default();
+        ops.reserve(bytes);
         Assembler { ops }
     }
 
+    /// Makes room for about `bytes` more bytes of code.
+    pub fn reserve(&mut self, bytes: usize) {
+        self.ops.reserve(bytes);
+    }
+
     pub fn offset(&self) -> u32 {
-        self.ops.offset().0 as u32
+        self.ops.len() as u32
     }
 
     pub fn new_label(&mut self) -> DynamicLabel {
@@ -191,13 +196,19 @@ impl Assembler {
         dynasm!(self.ops ; .arch x64 ; =>label);
     }
 
-    /// Resolves labels and returns the bytes.
-    pub fn finish(self) -> Result<Vec<u8>, dynasmrt::DynasmError> {
-        self.ops.finalize()
+    /// Resolves labels and returns the bytes, leaving the assembler empty for the next
+    /// function (its label and relocation tables kept).
+    pub fn finish(&mut self) -> Result<Vec<u8>, dynasmrt::DynasmError> {
+        self.ops.finish()
+    }
+
+    /// Forgets everything emitted, keeping allocations.
+    pub fn clear(&mut self) {
+        self.ops.clear();
     }
 
     pub fn emit_bytes(&mut self, bytes: &[u8]) {
-        self.ops.extend(bytes.iter().copied());
+        self.ops.extend(bytes);
     }
 
     pub fn align(&mut self, alignment: usize, fill: u8) {
@@ -216,40 +227,47 @@ impl Assembler {
 
     /// A REX prefix if any bit is needed, or always with `force` (byte registers
     /// spl/bpl/sil/dil exist only with one).
-    fn rex(&mut self, w: bool, reg: u8, index: u8, base: u8, force: bool) {
+    #[inline]
+    fn rex(inst: &mut Inst, w: bool, reg: u8, index: u8, base: u8, force: bool) {
         let rex = 0x40 | (u8::from(w) << 3) | ((reg >> 3) << 2) | ((index >> 3) << 1) | (base >> 3);
         if rex != 0x40 || force {
-            self.ops.push(rex);
+            inst.byte(rex);
         }
     }
 
-    /// `[prefix] [REX] opcode ModRM` with a register operand (mod = 11).
-    fn op_rr(&mut self, prefix: Option<u8>, w: bool, opcode: &[u8], reg: u8, rm: u8) {
+    /// `[prefix] [REX] opcode ModRM` with a register operand (mod = 11), left open for
+    /// an immediate.
+    #[inline]
+    fn encode_rr(prefix: Option<u8>, w: bool, opcode: u16, reg: u8, rm: u8) -> Inst {
+        let mut inst = Inst::new();
         if let Some(p) = prefix {
-            self.ops.push(p);
+            inst.byte(p);
         }
-        self.rex(w, reg, 0, rm, false);
-        for &byte in opcode {
-            self.ops.push(byte);
-        }
-        self.ops.push(0xC0 | ((reg & 7) << 3) | (rm & 7));
+        Self::rex(&mut inst, w, reg, 0, rm, false);
+        inst.opcode(opcode);
+        inst.byte(0xC0 | ((reg & 7) << 3) | (rm & 7));
+        inst
     }
 
-    /// `[prefix] [REX] opcode ModRM [SIB] [disp8/disp32]` with a memory operand; any
-    /// immediate follows. `byte_reg`: `reg` is an 8-bit register.
-    fn op_mem(&mut self, prefix: Option<u8>, w: bool, opcode: &[u8], reg: u8, m: Mem, byte_reg: bool) {
+    fn op_rr(&mut self, prefix: Option<u8>, w: bool, opcode: u16, reg: u8, rm: u8) {
+        self.ops.put(&Self::encode_rr(prefix, w, opcode, reg, rm));
+    }
+
+    /// `[prefix] [REX] opcode ModRM [SIB] [disp8/disp32]` with a memory operand, left
+    /// open for an immediate. `byte_reg`: `reg` is an 8-bit register.
+    #[inline]
+    fn encode_mem(prefix: Option<u8>, w: bool, opcode: u16, reg: u8, m: Mem, byte_reg: bool) -> Inst {
         let (base, index, scale, disp) = match m {
             Mem::Base(b, d) => (b.hw(), None, 0, d),
             Mem::Indexed(b, i, d) => (b.hw(), Some(i.hw()), 0, d),
             Mem::Scaled8(b, i, d) => (b.hw(), Some(i.hw()), 3, d),
         };
+        let mut inst = Inst::new();
         if let Some(p) = prefix {
-            self.ops.push(p);
+            inst.byte(p);
         }
-        self.rex(w, reg, index.unwrap_or(0), base, byte_reg && (4..8).contains(&reg));
-        for &byte in opcode {
-            self.ops.push(byte);
-        }
+        Self::rex(&mut inst, w, reg, index.unwrap_or(0), base, byte_reg && (4..8).contains(&reg));
+        inst.opcode(opcode);
         // mod 00 with base rbp/r13 means "no base", so those always carry a displacement.
         let mode = if disp == 0 && base & 7 != 5 {
             0
@@ -261,33 +279,40 @@ impl Assembler {
         let reg_bits = (reg & 7) << 3;
         match index {
             // rsp/r12 as base can only be expressed through a SIB byte.
-            None if base & 7 != 4 => self.ops.push((mode << 6) | reg_bits | (base & 7)),
+            None if base & 7 != 4 => inst.byte((mode << 6) | reg_bits | (base & 7)),
             None => {
-                self.ops.push((mode << 6) | reg_bits | 4);
-                self.ops.push(0x20 | (base & 7));
+                inst.byte((mode << 6) | reg_bits | 4);
+                inst.byte(0x20 | (base & 7));
             }
             Some(i) => {
-                self.ops.push((mode << 6) | reg_bits | 4);
-                self.ops.push((scale << 6) | ((i & 7) << 3) | (base & 7));
+                inst.byte((mode << 6) | reg_bits | 4);
+                inst.byte((scale << 6) | ((i & 7) << 3) | (base & 7));
             }
         }
         match mode {
-            1 => self.ops.push(disp as i8 as u8),
-            2 => self.ops.extend(disp.to_le_bytes()),
+            1 => inst.byte(disp as i8 as u8),
+            2 => inst.imm32(disp),
             _ => {}
         }
+        inst
+    }
+
+    fn op_mem(&mut self, prefix: Option<u8>, w: bool, opcode: u16, reg: u8, m: Mem, byte_reg: bool) {
+        self.ops.put(&Self::encode_mem(prefix, w, opcode, reg, m, byte_reg));
     }
 
     /// The 0x81/0x83 group: `op r, imm`, 8-bit immediate when it fits.
     fn group1_ri(&mut self, digit: u8, size: OperandSize, r: Reg, imm: i32) {
         let w = size == OperandSize::S64;
+        let mut inst;
         if let Ok(short) = i8::try_from(imm) {
-            self.op_rr(None, w, &[0x83], digit, r.hw());
-            self.ops.push(short as u8);
+            inst = Self::encode_rr(None, w, 0x83, digit, r.hw());
+            inst.byte(short as u8);
         } else {
-            self.op_rr(None, w, &[0x81], digit, r.hw());
-            self.ops.extend(imm.to_le_bytes());
+            inst = Self::encode_rr(None, w, 0x81, digit, r.hw());
+            inst.imm32(imm);
         }
+        self.ops.put(&inst);
     }
 
     // ---- control transfer ----
@@ -344,13 +369,17 @@ impl Assembler {
     }
 
     pub fn push(&mut self, r: Reg) {
-        self.rex(false, 0, 0, r.hw(), false);
-        self.ops.push(0x50 + (r.hw() & 7));
+        let mut inst = Inst::new();
+        Self::rex(&mut inst, false, 0, 0, r.hw(), false);
+        inst.byte(0x50 + (r.hw() & 7));
+        self.ops.put(&inst);
     }
 
     pub fn pop(&mut self, r: Reg) {
-        self.rex(false, 0, 0, r.hw(), false);
-        self.ops.push(0x58 + (r.hw() & 7));
+        let mut inst = Inst::new();
+        Self::rex(&mut inst, false, 0, 0, r.hw(), false);
+        inst.byte(0x58 + (r.hw() & 7));
+        self.ops.put(&inst);
     }
 
     pub fn push_mem(&mut self, m: Mem) {
@@ -378,55 +407,59 @@ impl Assembler {
     // ---- moves ----
 
     pub fn mov_rr(&mut self, size: OperandSize, dst: Reg, src: Reg) {
-        self.op_rr(None, size == OperandSize::S64, &[0x8B], dst.hw(), src.hw());
+        self.op_rr(None, size == OperandSize::S64, 0x8B, dst.hw(), src.hw());
     }
 
     /// Loads a 64-bit constant with the shortest encoding.
     pub fn mov_ri(&mut self, dst: Reg, imm: i64) {
         let d = dst.hw();
+        let mut inst;
         if imm == 0 {
-            self.op_rr(None, false, &[0x33], d, d);
+            inst = Self::encode_rr(None, false, 0x33, d, d);
         } else if imm as u64 <= u32::MAX as u64 {
-            self.rex(false, 0, 0, d, false);
-            self.ops.push(0xB8 + (d & 7));
-            self.ops.extend((imm as u32).to_le_bytes());
+            inst = Inst::new();
+            Self::rex(&mut inst, false, 0, 0, d, false);
+            inst.byte(0xB8 + (d & 7));
+            inst.imm32(imm as u32 as i32);
         } else if imm as i32 as i64 == imm {
-            self.op_rr(None, true, &[0xC7], 0, d);
-            self.ops.extend((imm as i32).to_le_bytes());
+            inst = Self::encode_rr(None, true, 0xC7, 0, d);
+            inst.imm32(imm as i32);
         } else {
-            self.rex(true, 0, 0, d, false);
-            self.ops.push(0xB8 + (d & 7));
-            self.ops.extend(imm.to_le_bytes());
+            inst = Inst::new();
+            Self::rex(&mut inst, true, 0, 0, d, false);
+            inst.byte(0xB8 + (d & 7));
+            inst.slice(&imm.to_le_bytes());
         }
+        self.ops.put(&inst);
     }
 
     pub fn load(&mut self, kind: crate::compiler::masm::LoadKind, dst: Reg, m: Mem) {
         use crate::compiler::masm::LoadKind::*;
-        let (prefix, w, opcode): (Option<u8>, bool, &[u8]) = match kind {
-            U8 => (None, false, &[0x0F, 0xB6]),
-            S8To32 => (None, false, &[0x0F, 0xBE]),
-            S8To64 => (None, true, &[0x0F, 0xBE]),
-            U16 => (None, false, &[0x0F, 0xB7]),
-            S16To32 => (None, false, &[0x0F, 0xBF]),
-            S16To64 => (None, true, &[0x0F, 0xBF]),
-            U32 => (None, false, &[0x8B]),
-            S32To64 => (None, true, &[0x63]),
-            I64 => (None, true, &[0x8B]),
-            F32 => (Some(0xF3), false, &[0x0F, 0x10]),
-            F64 => (Some(0xF2), false, &[0x0F, 0x10]),
+        let (prefix, w, opcode): (Option<u8>, bool, u16) = match kind {
+            U8 => (None, false, 0x0FB6),
+            S8To32 => (None, false, 0x0FBE),
+            S8To64 => (None, true, 0x0FBE),
+            U16 => (None, false, 0x0FB7),
+            S16To32 => (None, false, 0x0FBF),
+            S16To64 => (None, true, 0x0FBF),
+            U32 => (None, false, 0x8B),
+            S32To64 => (None, true, 0x63),
+            I64 => (None, true, 0x8B),
+            F32 => (Some(0xF3), false, 0x0F10),
+            F64 => (Some(0xF2), false, 0x0F10),
         };
         self.op_mem(prefix, w, opcode, dst.hw(), m, false);
     }
 
     pub fn store(&mut self, kind: crate::compiler::masm::StoreKind, m: Mem, src: Reg) {
         use crate::compiler::masm::StoreKind::*;
-        let (prefix, w, opcode): (Option<u8>, bool, &[u8]) = match kind {
-            I8 => (None, false, &[0x88]),
-            I16 => (Some(0x66), false, &[0x89]),
-            I32 => (None, false, &[0x89]),
-            I64 => (None, true, &[0x89]),
-            F32 => (Some(0xF3), false, &[0x0F, 0x11]),
-            F64 => (Some(0xF2), false, &[0x0F, 0x11]),
+        let (prefix, w, opcode): (Option<u8>, bool, u16) = match kind {
+            I8 => (None, false, 0x88),
+            I16 => (Some(0x66), false, 0x89),
+            I32 => (None, false, 0x89),
+            I64 => (None, true, 0x89),
+            F32 => (Some(0xF3), false, 0x0F11),
+            F64 => (Some(0xF2), false, 0x0F11),
         };
         self.op_mem(prefix, w, opcode, src.hw(), m, kind == I8);
     }
@@ -434,24 +467,28 @@ impl Assembler {
     /// Stores an immediate (truncated to the store's width; sign-extended for 64 bits).
     pub fn store_imm(&mut self, kind: crate::compiler::masm::StoreKind, m: Mem, imm: i32) {
         use crate::compiler::masm::StoreKind::*;
-        match kind {
+        let inst = match kind {
             I8 => {
-                self.op_mem(None, false, &[0xC6], 0, m, false);
-                self.ops.push(imm as u8);
+                let mut inst = Self::encode_mem(None, false, 0xC6, 0, m, false);
+                inst.byte(imm as u8);
+                inst
             }
             I16 => {
-                self.op_mem(Some(0x66), false, &[0xC7], 0, m, false);
-                self.ops.extend((imm as u16).to_le_bytes());
+                let mut inst = Self::encode_mem(Some(0x66), false, 0xC7, 0, m, false);
+                inst.slice(&(imm as u16).to_le_bytes());
+                inst
             }
             I32 | F32 | I64 | F64 => {
-                self.op_mem(None, matches!(kind, I64 | F64), &[0xC7], 0, m, false);
-                self.ops.extend(imm.to_le_bytes());
+                let mut inst = Self::encode_mem(None, matches!(kind, I64 | F64), 0xC7, 0, m, false);
+                inst.imm32(imm);
+                inst
             }
-        }
+        };
+        self.ops.put(&inst);
     }
 
     pub fn lea(&mut self, dst: Reg, m: Mem) {
-        self.op_mem(None, true, &[0x8D], dst.hw(), m, false);
+        self.op_mem(None, true, 0x8D, dst.hw(), m, false);
     }
 
     pub fn movsx_rr(&mut self, dst: Reg, src: Reg, from_bits: u8, to64: bool) {
@@ -486,7 +523,7 @@ impl Assembler {
     // ---- integer arithmetic ----
 
     pub fn alu_rr(&mut self, op: AluOp, size: OperandSize, dst: Reg, src: Reg) {
-        self.op_rr(None, size == OperandSize::S64, &[alu_opcode(op)], dst.hw(), src.hw());
+        self.op_rr(None, size == OperandSize::S64, alu_opcode(op) as u16, dst.hw(), src.hw());
     }
 
     /// `op dst, imm` (sign-extended for 64-bit operations), 8-bit immediate when it fits.
@@ -496,11 +533,11 @@ impl Assembler {
 
     /// `op dst, [mem]`.
     pub fn alu_rm(&mut self, op: AluOp, size: OperandSize, dst: Reg, m: Mem) {
-        self.op_mem(None, size == OperandSize::S64, &[alu_opcode(op)], dst.hw(), m, false);
+        self.op_mem(None, size == OperandSize::S64, alu_opcode(op) as u16, dst.hw(), m, false);
     }
 
     pub fn cmp_rr(&mut self, size: OperandSize, a: Reg, b: Reg) {
-        self.op_rr(None, size == OperandSize::S64, &[0x3B], a.hw(), b.hw());
+        self.op_rr(None, size == OperandSize::S64, 0x3B, a.hw(), b.hw());
     }
 
     pub fn cmp_ri(&mut self, size: OperandSize, a: Reg, imm: i32) {
@@ -508,41 +545,45 @@ impl Assembler {
     }
 
     pub fn cmp_rm(&mut self, size: OperandSize, a: Reg, m: Mem) {
-        self.op_mem(None, size == OperandSize::S64, &[0x3B], a.hw(), m, false);
+        self.op_mem(None, size == OperandSize::S64, 0x3B, a.hw(), m, false);
     }
 
     pub fn cmp_mi(&mut self, size: OperandSize, m: Mem, imm: i32) {
         let w = size == OperandSize::S64;
+        let mut inst;
         if let Ok(short) = i8::try_from(imm) {
-            self.op_mem(None, w, &[0x83], CMP_DIGIT, m, false);
-            self.ops.push(short as u8);
+            inst = Self::encode_mem(None, w, 0x83, CMP_DIGIT, m, false);
+            inst.byte(short as u8);
         } else {
-            self.op_mem(None, w, &[0x81], CMP_DIGIT, m, false);
-            self.ops.extend(imm.to_le_bytes());
+            inst = Self::encode_mem(None, w, 0x81, CMP_DIGIT, m, false);
+            inst.imm32(imm);
         }
+        self.ops.put(&inst);
     }
 
     pub fn test_rr(&mut self, size: OperandSize, a: Reg, b: Reg) {
-        self.op_rr(None, size == OperandSize::S64, &[0x85], b.hw(), a.hw());
+        self.op_rr(None, size == OperandSize::S64, 0x85, b.hw(), a.hw());
     }
 
     pub fn imul_rr(&mut self, size: OperandSize, dst: Reg, src: Reg) {
-        self.op_rr(None, size == OperandSize::S64, &[0x0F, 0xAF], dst.hw(), src.hw());
+        self.op_rr(None, size == OperandSize::S64, 0x0FAF, dst.hw(), src.hw());
     }
 
     pub fn imul_rri(&mut self, size: OperandSize, dst: Reg, src: Reg, imm: i32) {
         let w = size == OperandSize::S64;
+        let mut inst;
         if let Ok(short) = i8::try_from(imm) {
-            self.op_rr(None, w, &[0x6B], dst.hw(), src.hw());
-            self.ops.push(short as u8);
+            inst = Self::encode_rr(None, w, 0x6B, dst.hw(), src.hw());
+            inst.byte(short as u8);
         } else {
-            self.op_rr(None, w, &[0x69], dst.hw(), src.hw());
-            self.ops.extend(imm.to_le_bytes());
+            inst = Self::encode_rr(None, w, 0x69, dst.hw(), src.hw());
+            inst.imm32(imm);
         }
+        self.ops.put(&inst);
     }
 
     pub fn imul_rm(&mut self, size: OperandSize, dst: Reg, m: Mem) {
-        self.op_mem(None, size == OperandSize::S64, &[0x0F, 0xAF], dst.hw(), m, false);
+        self.op_mem(None, size == OperandSize::S64, 0x0FAF, dst.hw(), m, false);
     }
 
     /// Shift or rotate by `cl`.
@@ -624,7 +665,7 @@ impl Assembler {
     }
 
     pub fn movaps(&mut self, dst: Reg, src: Reg) {
-        self.op_rr(None, false, &[0x0F, 0x28], dst.hw(), src.hw());
+        self.op_rr(None, false, 0x0F28, dst.hw(), src.hw());
     }
 
     /// Moves the low 32 or 64 bits between a general register and an xmm register.

@@ -121,8 +121,26 @@ impl Masm {
         self.jump_tables.push((table, targets));
     }
 
-    /// Places the constant pool, then resolves labels and jump tables.
-    pub fn finish(mut self) -> Result<FunctionCode, crate::error::Error> {
+    /// Empties every buffer (keeping its allocation) for the next function.
+    pub fn reset(&mut self) {
+        self.asm.clear();
+        self.trap_labels.clear();
+        self.trap_sites.clear();
+        self.call_relocs.clear();
+        self.jump_tables.clear();
+        self.float_constants.clear();
+        self.float_constant_index.clear();
+    }
+
+    /// Places the constant pool, then resolves labels and jump tables. Leaves the
+    /// assembler empty for the next function, even on error.
+    pub fn finish(&mut self) -> Result<FunctionCode, crate::error::Error> {
+        let code = self.finish_code();
+        self.reset();
+        code
+    }
+
+    fn finish_code(&mut self) -> Result<FunctionCode, crate::error::Error> {
         if !self.float_constants.is_empty() {
             self.asm.align(8, 0xCC);
             for (bits, label) in std::mem::take(&mut self.float_constants) {
@@ -144,7 +162,11 @@ impl Masm {
         for (at, value) in patches {
             bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
         }
-        Ok(FunctionCode { bytes, trap_sites: self.trap_sites, call_relocs: self.call_relocs })
+        Ok(FunctionCode {
+            bytes,
+            trap_sites: std::mem::take(&mut self.trap_sites),
+            call_relocs: std::mem::take(&mut self.call_relocs),
+        })
     }
 
     /// Raises the trap whose code a runtime helper returned in eax, if any.

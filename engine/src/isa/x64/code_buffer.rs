@@ -1,0 +1,282 @@
+//! The buffer machine code is assembled into, and the fast path for hand-encoded
+//! instructions.
+//!
+//! dynasmrt's `VecAssembler` appends byte by byte, and since a byte store may alias the
+//! vector's own length and pointer, every byte costs a reload, a capacity check and a
+//! store: emitting was a tenth of compile time. Here an instruction is encoded into an
+//! `Inst` on the stack and appended with one fixed-size copy. The buffer also implements
+//! dynasm's traits (with dynasmrt's own label and relocation registries), so the
+//! instructions written with `dynasm!` land in the same place, and it keeps its
+//! allocations from one function to the next.
+
+use dynasmrt::components::{LabelRegistry, PatchLoc, RelocRegistry, StaticLabel};
+use dynasmrt::x64::X64Relocation;
+use dynasmrt::{AssemblyOffset, DynamicLabel, DynasmApi, DynasmError, DynasmLabelApi, LabelKind, TargetKind};
+
+/// The longest x86-64 instruction is 15 bytes.
+const MAX_INST: usize = 16;
+
+/// One instruction being encoded.
+#[derive(Clone, Copy)]
+pub struct Inst {
+    bytes: [u8; MAX_INST],
+    len: usize,
+}
+
+impl Inst {
+    #[inline]
+    pub fn new() -> Inst {
+        Inst { bytes: [0; MAX_INST], len: 0 }
+    }
+
+    #[inline]
+    pub fn byte(&mut self, b: u8) {
+        self.bytes[self.len & (MAX_INST - 1)] = b;
+        self.len += 1;
+    }
+
+    #[inline]
+    pub fn slice(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.byte(b);
+        }
+    }
+
+    /// A one-byte opcode, or a two-byte one in the 0x0F map (`0x0FAF`).
+    #[inline]
+    pub fn opcode(&mut self, opcode: u16) {
+        if opcode > 0xFF {
+            self.byte((opcode >> 8) as u8);
+        }
+        self.byte(opcode as u8);
+    }
+
+    #[inline]
+    pub fn imm32(&mut self, v: i32) {
+        let [a, b, c, d] = v.to_le_bytes();
+        self.byte(a);
+        self.byte(b);
+        self.byte(c);
+        self.byte(d);
+    }
+}
+
+impl Default for Inst {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[derive(Debug)]
+pub struct CodeBuffer {
+    bytes: Vec<u8>,
+    labels: LabelRegistry,
+    relocs: RelocRegistry<X64Relocation>,
+    error: Option<DynasmError>,
+}
+
+impl Default for CodeBuffer {
+    fn default() -> Self {
+        CodeBuffer {
+            bytes: Vec::new(),
+            labels: LabelRegistry::new(),
+            relocs: RelocRegistry::new(),
+            error: None,
+        }
+    }
+}
+
+impl CodeBuffer {
+    pub fn reserve(&mut self, bytes: usize) {
+        self.bytes.reserve(bytes);
+    }
+
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// Appends an encoded instruction.
+    #[inline]
+    pub fn put(&mut self, inst: &Inst) {
+        debug_assert!(inst.len <= 15, "instruction longer than 15 bytes");
+        self.bytes.reserve(MAX_INST);
+        let len = self.bytes.len();
+        // SAFETY: `reserve` left room for MAX_INST bytes past `len`, so the fixed-size copy
+        // writes only into the vector's spare capacity; `set_len` then covers just the
+        // `inst.len` bytes the instruction initialized (at most 15).
+        unsafe {
+            std::ptr::copy_nonoverlapping(inst.bytes.as_ptr(), self.bytes.as_mut_ptr().add(len), MAX_INST);
+            self.bytes.set_len(len + inst.len.min(MAX_INST));
+        }
+    }
+
+    pub fn new_dynamic_label(&mut self) -> DynamicLabel {
+        self.labels.new_dynamic_label()
+    }
+
+    pub fn labels(&self) -> &LabelRegistry {
+        &self.labels
+    }
+
+    /// Resolves every label reference and returns the code, leaving the buffer empty for
+    /// the next function: the label and relocation tables keep their allocations, the
+    /// code itself moves out (the next function reserves its own).
+    pub fn finish(&mut self) -> Result<Vec<u8>, DynasmError> {
+        let result = self.resolve().map(|()| std::mem::take(&mut self.bytes));
+        self.clear();
+        result
+    }
+
+    /// Forgets everything emitted and every label.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.labels.clear();
+        // Resolving drains these; an error may have left some behind.
+        self.relocs.take_statics().for_each(drop);
+        self.relocs.take_dynamics().for_each(drop);
+        self.error = None;
+    }
+
+    fn resolve(&mut self) -> Result<(), DynasmError> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        for (loc, label) in self.relocs.take_statics() {
+            let target = self.labels.resolve_static(&label)?;
+            let kind = if label.is_global() {
+                TargetKind::Global(label.get_name())
+            } else {
+                TargetKind::Local(label.get_name())
+            };
+            loc.patch(&mut self.bytes[loc.range(0)], 0, target.0)
+                .map_err(|_| DynasmError::ImpossibleRelocation(kind))?;
+        }
+        for (loc, id) in self.relocs.take_dynamics() {
+            let target = self.labels.resolve_dynamic(id)?;
+            loc.patch(&mut self.bytes[loc.range(0)], 0, target.0)
+                .map_err(|_| DynasmError::ImpossibleRelocation(TargetKind::Dynamic(id)))?;
+        }
+        Ok(())
+    }
+}
+
+impl Extend<u8> for CodeBuffer {
+    fn extend<T: IntoIterator<Item = u8>>(&mut self, iter: T) {
+        self.bytes.extend(iter)
+    }
+}
+
+impl<'a> Extend<&'a u8> for CodeBuffer {
+    fn extend<T: IntoIterator<Item = &'a u8>>(&mut self, iter: T) {
+        self.bytes.extend(iter)
+    }
+}
+
+impl DynasmApi for CodeBuffer {
+    fn offset(&self) -> AssemblyOffset {
+        AssemblyOffset(self.bytes.len())
+    }
+
+    fn push(&mut self, byte: u8) {
+        self.bytes.push(byte);
+    }
+
+    fn align(&mut self, alignment: usize, with: u8) {
+        while !self.bytes.len().is_multiple_of(alignment) {
+            self.bytes.push(with);
+        }
+    }
+}
+
+// Code is assembled at offset 0 and moved later, so every relocation must be relative;
+// `resolve` patches with base address 0, which makes an absolute one fail there.
+impl DynasmLabelApi for CodeBuffer {
+    type Relocation = X64Relocation;
+
+    fn local_label(&mut self, name: &'static str) {
+        let offset = self.offset();
+        self.labels.define_local(name, offset);
+    }
+
+    fn global_label(&mut self, name: &'static str) {
+        let offset = self.offset();
+        if let Err(e) = self.labels.define_global(name, offset) {
+            self.error = Some(e);
+        }
+    }
+
+    fn dynamic_label(&mut self, id: DynamicLabel) {
+        let offset = self.offset();
+        if let Err(e) = self.labels.define_dynamic(id, offset) {
+            self.error = Some(e);
+        }
+    }
+
+    fn forward_relocation(
+        &mut self,
+        name: &'static str,
+        target_offset: isize,
+        field_offset: u8,
+        ref_offset: u8,
+        kind: X64Relocation,
+    ) {
+        let label = match self.labels.place_local_reference(name) {
+            Some(label) => label.next(),
+            None => StaticLabel::first(name),
+        };
+        let loc = PatchLoc::new(self.offset(), target_offset, field_offset, ref_offset, kind);
+        self.relocs.add_static(label, loc);
+    }
+
+    fn backward_relocation(
+        &mut self,
+        name: &'static str,
+        target_offset: isize,
+        field_offset: u8,
+        ref_offset: u8,
+        kind: X64Relocation,
+    ) {
+        match self.labels.place_local_reference(name) {
+            Some(label) => {
+                let loc = PatchLoc::new(self.offset(), target_offset, field_offset, ref_offset, kind);
+                self.relocs.add_static(label, loc);
+            }
+            None => self.error = Some(DynasmError::UnknownLabel(LabelKind::Local(name))),
+        }
+    }
+
+    fn global_relocation(
+        &mut self,
+        name: &'static str,
+        target_offset: isize,
+        field_offset: u8,
+        ref_offset: u8,
+        kind: X64Relocation,
+    ) {
+        let loc = PatchLoc::new(self.offset(), target_offset, field_offset, ref_offset, kind);
+        self.relocs.add_static(StaticLabel::global(name), loc);
+    }
+
+    fn dynamic_relocation(
+        &mut self,
+        id: DynamicLabel,
+        target_offset: isize,
+        field_offset: u8,
+        ref_offset: u8,
+        kind: X64Relocation,
+    ) {
+        let loc = PatchLoc::new(self.offset(), target_offset, field_offset, ref_offset, kind);
+        self.relocs.add_dynamic(id, loc);
+    }
+
+    fn value_relocation(&mut self, value: usize, field_offset: u8, ref_offset: u8, kind: X64Relocation) {
+        let loc = PatchLoc::new(self.offset(), 0, field_offset, ref_offset, kind);
+        if loc.patch(&mut self.bytes[loc.range(0)], 0, value).is_err() {
+            self.error = Some(DynasmError::ImpossibleRelocation(TargetKind::Value(value)));
+        }
+    }
+}
