@@ -30,7 +30,22 @@ pub(crate) enum ConstOp {
     I64Mul,
 }
 
-pub(crate) type ConstExpr = Vec<ConstOp>;
+/// A constant expression. Nearly all are one instruction (a table of 80,000 function
+/// references is 80,000 of them), which needs no allocation.
+#[derive(Clone, Debug)]
+pub(crate) enum ConstExpr {
+    One(ConstOp),
+    Many(Vec<ConstOp>),
+}
+
+impl ConstExpr {
+    pub(crate) fn ops(&self) -> &[ConstOp] {
+        match self {
+            ConstExpr::One(op) => std::slice::from_ref(op),
+            ConstExpr::Many(ops) => ops,
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum EntityIndex {
@@ -183,7 +198,10 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
             }
         });
     }
-    Ok(out)
+    Ok(match out[..] {
+        [op] => ConstExpr::One(op),
+        _ => ConstExpr::Many(out),
+    })
 }
 
 impl Module {
@@ -369,7 +387,7 @@ impl Module {
                     let items = match elem.items {
                         wasmparser::ElementItems::Functions(r) => r
                             .into_iter()
-                            .map(|f| f.map(|f| vec![ConstOp::RefFunc(f)]))
+                            .map(|f| f.map(|f| ConstExpr::One(ConstOp::RefFunc(f))))
                             .collect::<Result<Vec<_>, _>>()?,
                         wasmparser::ElementItems::Expressions(_, r) => {
                             r.into_iter().map(|e| const_expr(&e?)).collect::<Result<Vec<_>>>()?

@@ -87,6 +87,7 @@ pub struct Reusable<'a> {
     stack: Vec<Slot>,
     control: Vec<Frame<'a>>,
     latent_reads: Vec<u32>,
+    pad_of_depth: Vec<Option<u32>>,
 }
 
 pub struct FuncCompiler<'a> {
@@ -122,6 +123,9 @@ pub struct FuncCompiler<'a> {
     max_depth: usize,
     max_outgoing: usize,
     frame_size_patch: u32,
+    /// For `br_table`: the landing pad already made for each branch depth, if any
+    /// (all `None` between tables).
+    pub(crate) pad_of_depth: Vec<Option<u32>>,
 }
 
 impl<'a> FuncCompiler<'a> {
@@ -134,7 +138,7 @@ impl<'a> FuncCompiler<'a> {
         body_size: usize,
         reused: Reusable<'a>,
     ) -> FuncCompiler<'a> {
-        let Reusable { mut masm, mut stack, mut control, mut latent_reads } = reused;
+        let Reusable { mut masm, mut stack, mut control, mut latent_reads, pad_of_depth } = reused;
         let mut free = RegSet::from_regs(&ALLOCATABLE_GPRS);
         for r in ALLOCATABLE_XMMS {
             free.insert(r);
@@ -180,6 +184,7 @@ impl<'a> FuncCompiler<'a> {
             max_depth: 0,
             max_outgoing: ty.params().len().max(ty.results().len()),
             frame_size_patch: 0,
+            pad_of_depth,
         }
     }
 
@@ -329,6 +334,7 @@ impl<'a> FuncCompiler<'a> {
             stack: self.stack,
             control: self.control,
             latent_reads: self.latent_reads,
+            pad_of_depth: self.pad_of_depth,
         };
         (code, reused, self.locals)
     }
@@ -1392,8 +1398,9 @@ impl<'a> FuncCompiler<'a> {
     }
 
     pub(crate) fn call_indirect(&mut self, type_index: u32, table: u32) {
-        let ty = self.env.types[type_index as usize].clone();
-        let type_id = self.env.type_ids[type_index as usize];
+        let env = self.env;
+        let ty = &env.types[type_index as usize];
+        let type_id = env.type_ids[type_index as usize];
         let index = self.pop();
         let n = ty.params().len();
         // The index must survive the argument stores and the spill.
@@ -1422,7 +1429,7 @@ impl<'a> FuncCompiler<'a> {
         self.free_reg(idx);
         self.reload_context();
         self.reload_pinned_after_call();
-        self.push_call_results(&ty);
+        self.push_call_results(ty);
     }
 }
 

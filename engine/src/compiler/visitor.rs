@@ -273,20 +273,29 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
             self.prepare_return();
         }
         // One landing pad per distinct target: copies for that label, then the jump.
-        // Looked up by depth through a map, so giant tables stay linear.
+        // `pad_of_depth` finds a target's pad (giant tables stay linear); only the
+        // entries set here are cleared again, so deep nesting costs nothing per table.
         let mut pads: Vec<(u32, dynasmrt::DynamicLabel)> = Vec::new();
-        let mut pad_index: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+        let mut pad_of_depth = std::mem::take(&mut self.pad_of_depth);
+        if pad_of_depth.len() < self.control.len() {
+            pad_of_depth.resize(self.control.len(), None);
+        }
         let mut pad_for = |this: &mut Self, depth: u32| {
-            if let Some(&k) = pad_index.get(&depth) {
-                return pads[k].1;
+            let slot = &mut pad_of_depth[depth as usize];
+            if let Some(k) = *slot {
+                return pads[k as usize].1;
             }
             let l = this.masm.asm.new_label();
-            pad_index.insert(depth, pads.len());
+            *slot = Some(pads.len() as u32);
             pads.push((depth, l));
             l
         };
         let table: Vec<_> = depths.iter().map(|&d| pad_for(self, d)).collect();
         let default_pad = pad_for(self, default);
+        for &(depth, _) in &pads {
+            pad_of_depth[depth as usize] = None;
+        }
+        self.pad_of_depth = pad_of_depth;
         self.masm.asm.cmp_ri(OperandSize::S32, r, depths.len() as i32);
         self.masm.asm.jcc(Cc::Ae, default_pad);
         if !table.is_empty() {
@@ -306,13 +315,14 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         Ok(())
     }
     fn visit_call(&mut self, function_index: u32) -> CResult {
-        let ty = self.env.types[self.env.func_types[function_index as usize] as usize].clone();
-        let callee = if function_index < self.env.num_imported_funcs {
+        let env = self.env;
+        let ty = &env.types[env.func_types[function_index as usize] as usize];
+        let callee = if function_index < env.num_imported_funcs {
             Callee::Import(function_index)
         } else {
             Callee::Local(function_index)
         };
-        self.emit_call(callee, &ty);
+        self.emit_call(callee, ty);
         Ok(())
     }
     fn visit_call_indirect(&mut self, type_index: u32, table_index: u32) -> CResult {

@@ -292,10 +292,9 @@ impl InstanceInner {
 }
 
 fn eval_const(expr: &ConstExpr, globals: &[Global], funcs: &[*const VMFuncRef]) -> Result<u64> {
-    let mut stack: Vec<u64> = Vec::with_capacity(2);
     let bad = || Error::compile("malformed constant expression", 0);
-    for op in expr {
-        let v = match *op {
+    let operand = |op: ConstOp| -> Result<Option<u64>> {
+        Ok(Some(match op {
             ConstOp::I32(v) => v as u32 as u64,
             ConstOp::I64(v) => v as u64,
             ConstOp::F32(b) => b as u64,
@@ -303,7 +302,18 @@ fn eval_const(expr: &ConstExpr, globals: &[Global], funcs: &[*const VMFuncRef]) 
             ConstOp::RefNull => 0,
             ConstOp::RefFunc(f) => *funcs.get(f as usize).ok_or_else(bad)? as u64,
             ConstOp::GlobalGet(g) => globals.get(g as usize).ok_or_else(bad)?.get_raw(),
-            binary => {
+            _ => return Ok(None),
+        }))
+    };
+    if let ConstExpr::One(op) = expr {
+        return operand(*op)?.ok_or_else(bad);
+    }
+    let mut stack: Vec<u64> = Vec::with_capacity(2);
+    for &op in expr.ops() {
+        let v = match operand(op)? {
+            Some(v) => v,
+            None => {
+                let binary = op;
                 let b = stack.pop().ok_or_else(bad)?;
                 let a = stack.pop().ok_or_else(bad)?;
                 match binary {

@@ -237,7 +237,7 @@ impl Assembler {
 
     /// `[prefix] [REX] opcode ModRM` with a register operand (mod = 11), left open for
     /// an immediate.
-    #[inline]
+    #[inline(always)]
     fn encode_rr(prefix: Option<u8>, w: bool, opcode: u16, reg: u8, rm: u8) -> Inst {
         let mut inst = Inst::new();
         if let Some(p) = prefix {
@@ -249,13 +249,14 @@ impl Assembler {
         inst
     }
 
+    #[inline]
     fn op_rr(&mut self, prefix: Option<u8>, w: bool, opcode: u16, reg: u8, rm: u8) {
         self.ops.put(&Self::encode_rr(prefix, w, opcode, reg, rm));
     }
 
     /// `[prefix] [REX] opcode ModRM [SIB] [disp8/disp32]` with a memory operand, left
     /// open for an immediate. `byte_reg`: `reg` is an 8-bit register.
-    #[inline]
+    #[inline(always)]
     fn encode_mem(prefix: Option<u8>, w: bool, opcode: u16, reg: u8, m: Mem, byte_reg: bool) -> Inst {
         let (base, index, scale, disp) = match m {
             Mem::Base(b, d) => (b.hw(), None, 0, d),
@@ -297,6 +298,7 @@ impl Assembler {
         inst
     }
 
+    #[inline]
     fn op_mem(&mut self, prefix: Option<u8>, w: bool, opcode: u16, reg: u8, m: Mem, byte_reg: bool) {
         self.ops.put(&Self::encode_mem(prefix, w, opcode, reg, m, byte_reg));
     }
@@ -406,6 +408,7 @@ impl Assembler {
 
     // ---- moves ----
 
+    #[inline]
     pub fn mov_rr(&mut self, size: OperandSize, dst: Reg, src: Reg) {
         self.op_rr(None, size == OperandSize::S64, 0x8B, dst.hw(), src.hw());
     }
@@ -433,6 +436,7 @@ impl Assembler {
         self.ops.put(&inst);
     }
 
+    #[inline]
     pub fn load(&mut self, kind: crate::compiler::masm::LoadKind, dst: Reg, m: Mem) {
         use crate::compiler::masm::LoadKind::*;
         let (prefix, w, opcode): (Option<u8>, bool, u16) = match kind {
@@ -451,6 +455,7 @@ impl Assembler {
         self.op_mem(prefix, w, opcode, dst.hw(), m, false);
     }
 
+    #[inline]
     pub fn store(&mut self, kind: crate::compiler::masm::StoreKind, m: Mem, src: Reg) {
         use crate::compiler::masm::StoreKind::*;
         let (prefix, w, opcode): (Option<u8>, bool, u16) = match kind {
@@ -487,6 +492,7 @@ impl Assembler {
         self.ops.put(&inst);
     }
 
+    #[inline]
     pub fn lea(&mut self, dst: Reg, m: Mem) {
         self.op_mem(None, true, 0x8D, dst.hw(), m, false);
     }
