@@ -169,8 +169,25 @@ fn global_type(g: &wasmparser::GlobalType, offset: usize) -> Result<GlobalType> 
     Ok(GlobalType { content: val_type(g.content_type, offset)?, mutable: g.mutable })
 }
 
+/// The usual constant expression, one instruction and `end`, read straight from its
+/// bytes (an `OperatorsReader` allocates a control stack); `None` for anything else.
+fn single_const_op(expr: &wasmparser::ConstExpr<'_>) -> Option<ConstOp> {
+    let mut reader = expr.get_binary_reader();
+    let op = match reader.read_u8().ok()? {
+        0x41 => ConstOp::I32(reader.read_var_i32().ok()?),
+        0x42 => ConstOp::I64(reader.read_var_i64().ok()?),
+        0x23 => ConstOp::GlobalGet(reader.read_var_u32().ok()?),
+        0xD2 => ConstOp::RefFunc(reader.read_var_u32().ok()?),
+        _ => return None,
+    };
+    (reader.read_u8().ok()? == 0x0B && reader.eof()).then_some(op)
+}
+
 fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
     use wasmparser::Operator as O;
+    if let Some(op) = single_const_op(expr) {
+        return Ok(ConstExpr::One(op));
+    }
     let mut out = Vec::new();
     let mut reader = expr.get_operators_reader();
     while !reader.eof() {

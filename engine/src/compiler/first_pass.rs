@@ -7,7 +7,6 @@
 //! use scan's match folds away inside each `visit_*` method, where the operator is known.
 
 use super::locals::UseScan;
-use crate::error::Error;
 use wasmparser::{FrameKind, FrameStack, Operator, VisitOperator, VisitSimdOperator};
 
 pub struct FirstPass<'s, 'a, V> {
@@ -15,7 +14,6 @@ pub struct FirstPass<'s, 'a, V> {
     pub validator: V,
     pub uses: &'s mut UseScan,
     pub operators: &'s mut Vec<Operator<'a>>,
-    pub offset: usize,
 }
 
 impl<'a, V> FirstPass<'_, 'a, V> {
@@ -42,7 +40,11 @@ macro_rules! visit_simd {
     ($(@$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
         $(
             fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
-                self.simd_validator()?.$visit($($($arg.clone()),*)?)?;
+                // wasmparser's validator always has a SIMD visitor (its `simd` feature
+                // is on); without one, the compile pass would still refuse the operator.
+                if let Some(validator) = self.validator.simd_visitor() {
+                    validator.$visit($($($arg.clone()),*)?)?;
+                }
                 self.keep(Operator::$op $({ $($arg),* })?);
                 Ok(())
             }
@@ -50,23 +52,11 @@ macro_rules! visit_simd {
     };
 }
 
-impl<'a, V> FirstPass<'_, 'a, V>
-where
-    V: VisitOperator<'a, Output = wasmparser::Result<()>>,
-{
-    fn simd_validator(
-        &mut self,
-    ) -> Result<&mut dyn VisitSimdOperator<'a, Output = wasmparser::Result<()>>, Error> {
-        let offset = self.offset;
-        self.validator.simd_visitor().ok_or_else(|| Error::compile("SIMD support is not enabled", offset))
-    }
-}
-
 impl<'a, V> VisitOperator<'a> for FirstPass<'_, 'a, V>
 where
     V: VisitOperator<'a, Output = wasmparser::Result<()>>,
 {
-    type Output = Result<(), Error>;
+    type Output = wasmparser::Result<()>;
 
     fn simd_visitor(&mut self) -> Option<&mut dyn VisitSimdOperator<'a, Output = Self::Output>> {
         Some(self)

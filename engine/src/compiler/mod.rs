@@ -75,12 +75,8 @@ pub fn compile_function<'a>(
     let mut uses = locals::UseScan::new(all_locals.len());
     while !reader.eof() {
         let offset = reader.original_position();
-        let mut pass = FirstPass {
-            validator: validator.visitor(offset),
-            uses: &mut uses,
-            operators: buffered,
-            offset: offset as usize,
-        };
+        let mut pass =
+            FirstPass { validator: validator.visitor(offset), uses: &mut uses, operators: buffered };
         reader.visit_operator(&mut pass)??;
     }
     reader.finish_expression(&validator.visitor(reader.original_position()))?;
