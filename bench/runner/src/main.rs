@@ -150,7 +150,8 @@ impl EngineUnderTest for Wasmer {
 impl Compiled for WrModule {
     fn run(&self) -> Res<u32> {
         let mut store = wasmer::Store::new(self.0.clone());
-        let inst = wasmer::Instance::new(&mut store, &self.1, &wasmer::imports! {}).map_err(|e| e.to_string())?;
+        let inst =
+            wasmer::Instance::new(&mut store, &self.1, &wasmer::imports! {}).map_err(|e| e.to_string())?;
         let f = inst.exports.get_typed_function::<(), i32>(&store, "run").map_err(|e| e.to_string())?;
         f.call(&mut store).map(|v| v as u32).map_err(|e| e.to_string())
     }
@@ -191,7 +192,11 @@ fn median(v: &[f64]) -> f64 {
         return f64::NAN;
     }
     let n = s.len();
-    if n % 2 == 1 { s[n / 2] } else { (s[n / 2 - 1] + s[n / 2]) / 2.0 }
+    if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    }
 }
 
 fn ms(d: Duration) -> f64 {
@@ -246,13 +251,20 @@ fn node_measure(dir: &Path, wasm: &Path, flag: &str, runs: usize, expected: u32)
             };
             m.compile_ms = arr("compile_ms");
             m.run_ms = arr("run_ms");
-            let result: Option<u32> =
-                s.split("\"result\":").nth(1).and_then(|r| r.trim_end_matches(['}', '\n', ' ']).trim().parse().ok());
+            let result: Option<u32> = s
+                .split("\"result\":")
+                .nth(1)
+                .and_then(|r| r.trim_end_matches(['}', '\n', ' ']).trim().parse().ok());
             if result != Some(expected) {
                 m.error = Some(format!("checksum {result:?}, expected {expected}"));
             }
         }
-        Ok(o) => m.error = Some(format!("node failed: {}", String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or(""))),
+        Ok(o) => {
+            m.error = Some(format!(
+                "node failed: {}",
+                String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("")
+            ))
+        }
         Err(e) => m.error = Some(format!("node: {e}")),
     }
     m
@@ -285,7 +297,9 @@ fn real_main() -> i32 {
             "--only" => only = Some(args.next().expect("--only").split(',').map(String::from).collect()),
             "--dump" => dump = Some(PathBuf::from(args.next().expect("--dump"))),
             "--corpus" => corpus = Some(PathBuf::from(args.next().expect("--corpus"))),
-            "--engines" => engines_sel = Some(args.next().expect("--engines").split(',').map(String::from).collect()),
+            "--engines" => {
+                engines_sel = Some(args.next().expect("--engines").split(',').map(String::from).collect())
+            }
             _ => {
                 eprintln!("unknown argument {a}");
                 return 2;
@@ -315,7 +329,8 @@ fn real_main() -> i32 {
         c.compilation_mode(wasmi::CompilationMode::Eager);
         engines.push(Box::new(Wasmi(wasmi::Engine::new(&c))));
     }
-    let have_node = Command::new("node").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+    let have_node =
+        Command::new("node").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
     let mut engine_names: Vec<&'static str> = engines.iter().map(|e| e.name()).collect();
     if have_node {
         engine_names.extend(NODE_ENGINES.iter().map(|e| e.0));
@@ -448,7 +463,11 @@ fn real_main() -> i32 {
         std::fs::write(&s, render_svg(&engine_names, &results)).expect("write svg");
         eprintln!("wrote {}", s.display());
     }
-    if failures > 0 { 1 } else { 0 }
+    if failures > 0 {
+        1
+    } else {
+        0
+    }
 }
 
 fn run_ms(m: Option<&Measurement>) -> f64 {
@@ -459,7 +478,11 @@ fn run_ms(m: Option<&Measurement>) -> f64 {
 }
 
 fn fmt(x: f64, prec: usize) -> String {
-    if x.is_finite() { format!("{x:.prec$}") } else { "–".into() }
+    if x.is_finite() {
+        format!("{x:.prec$}")
+    } else {
+        "–".into()
+    }
 }
 
 fn render(
@@ -609,7 +632,10 @@ fn render(
 }
 
 /// A grouped bar chart of run-time ratio to Cranelift, log scale; plain SVG.
-fn render_svg(engines: &[&'static str], results: &BTreeMap<String, BTreeMap<&'static str, Measurement>>) -> String {
+fn render_svg(
+    engines: &[&'static str],
+    results: &BTreeMap<String, BTreeMap<&'static str, Measurement>>,
+) -> String {
     use std::fmt::Write;
     let colors = ["#d62728", "#1f77b4", "#aec7e8", "#9467bd", "#7f7f7f", "#2ca02c", "#98df8a", "#ff7f0e"];
     let benches: Vec<&String> = results.keys().collect();
@@ -673,7 +699,12 @@ fn render_svg(engines: &[&'static str], results: &BTreeMap<String, BTreeMap<&'st
                 r
             );
         }
-        let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{name}</text>"#, gx + group_w * 0.4, h - bottom + 14.0);
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{name}</text>"#,
+            gx + group_w * 0.4,
+            h - bottom + 14.0
+        );
     }
     for (ei, e) in engines.iter().enumerate() {
         let lx = left + ei as f64 * 110.0;
@@ -703,6 +734,29 @@ fn find_wasm(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// One warm compile in V8: a fresh node process compiles the module twice (the first
+/// pays for process-level warm-up) and the second time is returned.
+fn node_compile_once(dir: &Path, flag: &str, file: &Path) -> Result<f64, String> {
+    let out = Command::new("node")
+        .args([flag, "--no-wasm-lazy-compilation", "--single-threaded"])
+        .arg(dir.join("node/compile.mjs"))
+        .arg(file)
+        .arg("2")
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("node failed").to_string());
+    }
+    let st = String::from_utf8_lossy(&out.stdout);
+    let v: Vec<f64> = st
+        .split('[')
+        .nth(1)
+        .and_then(|r| r.split(']').next())
+        .map(|l| l.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+        .unwrap_or_default();
+    v.last().copied().ok_or_else(|| "node printed no times".to_string())
+}
+
 /// Compile throughput over real-world modules: median compile time per engine.
 fn corpus_report(
     dir: &Path,
@@ -724,9 +778,11 @@ fn corpus_report(
     let _ = writeln!(s, "## Compile throughput: npm corpus\n");
     let _ = writeln!(
         s,
-        "Machine: {cpu}, {} cores; date {}. Median of {runs} single-threaded compiles, except `sidewinder-mt`, \
-         which is Sidewinder compiling on every core (V8: `--single-threaded \
-         --no-wasm-lazy-compilation`, fresh custom section per compile to defeat its cache). \
+        "Machine: {cpu}, {} cores; date {}. Median of {runs} single-threaded compiles per engine, \
+         in rounds interleaved across engines (one compile of each per round), except \
+         `sidewinder-mt`, which is Sidewinder compiling on every core. V8: `--single-threaded \
+         --no-wasm-lazy-compilation`, each round a fresh node process timing its second \
+         compile, with a fresh custom section per compile to defeat its cache. \
          MB/s = code-section bytes / compile time (validation included for every engine).\n",
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"])
@@ -747,61 +803,48 @@ fn corpus_report(
         let bytes = std::fs::read(f).unwrap();
         let code = code_section_size(&bytes);
         let rel = f.strip_prefix(dir.join(corpus)).unwrap_or(f).display().to_string();
-        let mut row: Vec<(&str, Result<f64, String>)> = Vec::new();
+        // Rounds are interleaved across engines (one compile of each per round), so a
+        // burst of load on this shared machine hits every engine alike.
         let mut ratio = f64::NAN;
-        for n in names {
-            let r: Result<f64, String> = if let Some(e) = engines.iter().find(|e| e.name() == *n) {
-                let mut times = Vec::new();
-                let mut err = None;
-                for _ in 0..runs {
+        let mut samples: Vec<Result<Vec<f64>, String>> = names.iter().map(|_| Ok(Vec::new())).collect();
+        for round in 0..runs {
+            for (k, n) in names.iter().enumerate() {
+                let Ok(times) = &mut samples[k] else { continue };
+                let sample: Result<f64, String> = if let Some(e) = engines.iter().find(|e| e.name() == *n) {
                     let t = Instant::now();
                     let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.compile(&bytes)));
                     let dt = ms(t.elapsed());
                     match res {
                         Ok(Ok(c)) => {
-                            times.push(dt);
-                            if *n == "sidewinder" {
+                            if *n == "sidewinder" && round == 0 {
                                 if let Some(b) = c.code_bytes() {
                                     ratio = b as f64 / code as f64;
                                     sw_code = (sw_code.0 + b, sw_code.1 + code);
                                 }
                             }
+                            Ok(dt)
                         }
-                        Ok(Err(x)) => err = Some(x),
-                        Err(_) => err = Some("panicked".into()),
+                        Ok(Err(x)) => Err(x),
+                        Err(_) => Err("panicked".into()),
                     }
-                    if err.is_some() {
-                        break;
-                    }
+                } else if let Some((_, flag)) = NODE_ENGINES.iter().find(|(nm, _)| nm == n) {
+                    node_compile_once(dir, flag, f)
+                } else {
+                    continue;
+                };
+                match sample {
+                    Ok(t) => times.push(t),
+                    Err(x) => samples[k] = Err(x),
                 }
-                match err {
-                    Some(x) => Err(x),
-                    None => Ok(median(&times)),
-                }
-            } else if let Some((_, flag)) = NODE_ENGINES.iter().find(|(nm, _)| nm == n) {
-                let out = Command::new("node")
-                    .args([*flag, "--no-wasm-lazy-compilation", "--single-threaded"])
-                    .arg(dir.join("node/compile.mjs"))
-                    .arg(f)
-                    .arg(runs.to_string())
-                    .output();
-                match out {
-                    Ok(o) if o.status.success() => {
-                        let st = String::from_utf8_lossy(&o.stdout);
-                        let v: Vec<f64> = st
-                            .split("[")
-                            .nth(1)
-                            .and_then(|r| r.split(']').next())
-                            .map(|l| l.split(',').filter_map(|x| x.trim().parse().ok()).collect())
-                            .unwrap_or_default();
-                        Ok(median(&v))
-                    }
-                    Ok(o) => Err(String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("node failed").to_string()),
-                    Err(e) => Err(e.to_string()),
-                }
-            } else {
+            }
+        }
+        let mut row: Vec<(&str, Result<f64, String>)> = Vec::new();
+        for (n, r) in names.iter().zip(samples) {
+            let known = engines.iter().any(|e| e.name() == *n) || NODE_ENGINES.iter().any(|(nm, _)| nm == n);
+            if !known {
                 continue;
-            };
+            }
+            let r = r.map(|times| median(&times));
             eprintln!("{rel}: {n}: {r:?}");
             row.push((n, r));
         }
@@ -825,7 +868,11 @@ fn corpus_report(
         }
         let _ = writeln!(s, " {} |", fmt(ratio, 2));
     }
-    let _ = write!(s, "| **total (modules every engine compiled)** | {:.2} |", tot.values().next().map(|t| t.0 / 1e6).unwrap_or(0.0));
+    let _ = write!(
+        s,
+        "| **total (modules every engine compiled)** | {:.2} |",
+        tot.values().next().map(|t| t.0 / 1e6).unwrap_or(0.0)
+    );
     for n in names {
         match tot.get(n) {
             Some((b, t)) => {
