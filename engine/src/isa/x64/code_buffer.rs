@@ -192,8 +192,9 @@ impl DynasmApi for CodeBuffer {
     }
 }
 
-// Code is assembled at offset 0 and moved later, so every relocation must be relative;
-// `resolve` patches with base address 0, which makes an absolute one fail there.
+// Code is assembled at offset 0 and copied into executable memory later, so `resolve`
+// patches with base address 0: right for the relative relocations the assembler uses
+// (jumps, RIP-relative loads), wrong for an absolute one, which it must never emit.
 impl DynasmLabelApi for CodeBuffer {
     type Relocation = X64Relocation;
 
