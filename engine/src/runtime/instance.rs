@@ -313,10 +313,9 @@ fn eval_const(expr: &ConstExpr, globals: &[Global], funcs: &[*const VMFuncRef]) 
         let v = match operand(op)? {
             Some(v) => v,
             None => {
-                let binary = op;
                 let b = stack.pop().ok_or_else(bad)?;
                 let a = stack.pop().ok_or_else(bad)?;
-                match binary {
+                match op {
                     ConstOp::I32Add => (a as u32).wrapping_add(b as u32) as u64,
                     ConstOp::I32Sub => (a as u32).wrapping_sub(b as u32) as u64,
                     ConstOp::I32Mul => (a as u32).wrapping_mul(b as u32) as u64,

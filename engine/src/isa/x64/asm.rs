@@ -170,13 +170,7 @@ impl Default for Assembler {
 
 impl Assembler {
     pub fn new() -> Assembler {
-        Assembler::with_capacity(0)
-    }
-
-    pub fn with_capacity(bytes: usize) -> Assembler {
-        let mut ops = CodeBuffer::default();
-        ops.reserve(bytes);
-        Assembler { ops }
+        Assembler { ops: CodeBuffer::default() }
     }
 
     /// Makes room for about `bytes` more bytes of code.

@@ -50,13 +50,8 @@ fn is_double(size: OperandSize) -> bool {
 
 impl Masm {
     pub fn new() -> Masm {
-        Masm::with_capacity(0)
-    }
-
-    /// A Masm whose code buffer starts with room for `bytes`.
-    pub fn with_capacity(bytes: usize) -> Masm {
         Masm {
-            asm: Assembler::with_capacity(bytes),
+            asm: Assembler::new(),
             trap_labels: Vec::new(),
             trap_sites: Vec::new(),
             call_relocs: Vec::new(),
