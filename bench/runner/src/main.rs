@@ -734,6 +734,13 @@ fn find_wasm(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// How the corpus measures one engine.
+enum Contender<'e> {
+    InProcess(&'e dyn EngineUnderTest),
+    /// A V8 tier, by its node flag.
+    Node(&'static str),
+}
+
 /// One warm compile in V8: a fresh node process compiles the module twice (the first
 /// pays for process-level warm-up) and the second time is returned.
 fn node_compile_once(dir: &Path, flag: &str, file: &Path) -> Result<f64, String> {
@@ -799,6 +806,17 @@ fn corpus_report(
     let _ = writeln!(s, "---:|");
     let mut tot: BTreeMap<&str, (f64, f64)> = BTreeMap::new(); // (bytes, ms) over modules all engines compiled
     let mut sw_code = (0usize, 0usize);
+    // Each requested engine that exists here: measured in this process, or by node.
+    let contenders: Vec<(&str, Contender)> = names
+        .iter()
+        .filter_map(|n| {
+            if let Some(e) = engines.iter().find(|e| e.name() == *n) {
+                Some((*n, Contender::InProcess(e.as_ref())))
+            } else {
+                NODE_ENGINES.iter().find(|(nm, _)| nm == n).map(|(_, flag)| (*n, Contender::Node(flag)))
+            }
+        })
+        .collect();
     for f in &files {
         let bytes = std::fs::read(f).unwrap();
         let code = code_section_size(&bytes);
@@ -806,44 +824,40 @@ fn corpus_report(
         // Rounds are interleaved across engines (one compile of each per round), so a
         // burst of load on this shared machine hits every engine alike.
         let mut ratio = f64::NAN;
-        let mut samples: Vec<Result<Vec<f64>, String>> = names.iter().map(|_| Ok(Vec::new())).collect();
+        let mut samples: Vec<Result<Vec<f64>, String>> = contenders.iter().map(|_| Ok(Vec::new())).collect();
         for round in 0..runs {
-            for (k, n) in names.iter().enumerate() {
-                let Ok(times) = &mut samples[k] else { continue };
-                let sample: Result<f64, String> = if let Some(e) = engines.iter().find(|e| e.name() == *n) {
-                    let t = Instant::now();
-                    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.compile(&bytes)));
-                    let dt = ms(t.elapsed());
-                    match res {
-                        Ok(Ok(c)) => {
-                            if *n == "sidewinder" && round == 0 {
-                                if let Some(b) = c.code_bytes() {
-                                    ratio = b as f64 / code as f64;
-                                    sw_code = (sw_code.0 + b, sw_code.1 + code);
+            for ((n, contender), sampled) in contenders.iter().zip(samples.iter_mut()) {
+                let Ok(times) = sampled else { continue };
+                let sample: Result<f64, String> = match contender {
+                    Contender::InProcess(e) => {
+                        let t = Instant::now();
+                        let res =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.compile(&bytes)));
+                        let dt = ms(t.elapsed());
+                        match res {
+                            Ok(Ok(c)) => {
+                                if *n == "sidewinder" && round == 0 {
+                                    if let Some(b) = c.code_bytes() {
+                                        ratio = b as f64 / code as f64;
+                                        sw_code = (sw_code.0 + b, sw_code.1 + code);
+                                    }
                                 }
+                                Ok(dt)
                             }
-                            Ok(dt)
+                            Ok(Err(x)) => Err(x),
+                            Err(_) => Err("panicked".into()),
                         }
-                        Ok(Err(x)) => Err(x),
-                        Err(_) => Err("panicked".into()),
                     }
-                } else if let Some((_, flag)) = NODE_ENGINES.iter().find(|(nm, _)| nm == n) {
-                    node_compile_once(dir, flag, f)
-                } else {
-                    continue;
+                    Contender::Node(flag) => node_compile_once(dir, flag, f),
                 };
                 match sample {
                     Ok(t) => times.push(t),
-                    Err(x) => samples[k] = Err(x),
+                    Err(x) => *sampled = Err(x),
                 }
             }
         }
         let mut row: Vec<(&str, Result<f64, String>)> = Vec::new();
-        for (n, r) in names.iter().zip(samples) {
-            let known = engines.iter().any(|e| e.name() == *n) || NODE_ENGINES.iter().any(|(nm, _)| nm == n);
-            if !known {
-                continue;
-            }
+        for ((n, _), r) in contenders.iter().zip(samples) {
             let r = r.map(|times| median(&times));
             eprintln!("{rel}: {n}: {r:?}");
             row.push((n, r));
