@@ -1,5 +1,6 @@
 //! Errors from compiling, linking and instantiating modules.
 
+use crate::runtime::exception::Exception;
 use crate::trap::Trap;
 use std::fmt;
 
@@ -12,6 +13,9 @@ pub enum Error {
     Link(String),
     /// Instantiation or a call trapped.
     Trap(Trap),
+    /// A wasm exception nobody caught left the call (a `throw`, or an exception a host
+    /// function threw with `Trap::throw`).
+    Exception(Exception),
     /// A resource limit was hit (for example address space for a memory reservation).
     Resource(String),
     /// This machine or this feature is not supported by the compiler.
@@ -42,6 +46,7 @@ impl fmt::Display for Error {
             Error::Compile { message, offset } => write!(f, "{message} (at offset {offset:#x})"),
             Error::Link(m) => write!(f, "link error: {m}"),
             Error::Trap(t) => write!(f, "trap: {t}"),
+            Error::Exception(e) => write!(f, "uncaught exception: {e:?}"),
             Error::Resource(m) => write!(f, "resource limit: {m}"),
             Error::Unsupported(m) => write!(f, "unsupported: {m}"),
         }

@@ -1,5 +1,6 @@
 //! Decoding, validation and compilation of a module, in one pass over its bytes.
 
+use crate::compiler::handlers::HandlerTable;
 use crate::compiler::{compile_function, CompileEnv, Scratch};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -53,6 +54,7 @@ pub(crate) enum EntityIndex {
     Table(u32),
     Memory(u32),
     Global(u32),
+    Tag(u32),
 }
 
 #[derive(Debug)]
@@ -88,6 +90,9 @@ pub(crate) struct ModuleInfo {
     pub globals: Vec<GlobalType>,
     pub global_inits: Vec<ConstExpr>,
     pub num_imported_globals: u32,
+    /// Type index of each tag, imports first.
+    pub tags: Vec<u32>,
+    pub num_imported_tags: u32,
     pub imports: Vec<(ImportType, EntityIndex)>,
     pub exports: Vec<(String, EntityIndex)>,
     pub start: Option<u32>,
@@ -107,6 +112,7 @@ impl ModuleInfo {
             EntityIndex::Table(i) => ExternType::Table(self.tables[i as usize].clone()),
             EntityIndex::Memory(i) => ExternType::Memory(self.memories[i as usize].clone()),
             EntityIndex::Global(i) => ExternType::Global(self.globals[i as usize].clone()),
+            EntityIndex::Tag(i) => ExternType::Tag(self.types[self.tags[i as usize] as usize].clone()),
         }
     }
 }
@@ -116,6 +122,18 @@ pub(crate) struct ModuleInner {
     pub code: Option<CodeMemory>,
     /// Offset of each defined function in `code`.
     pub func_offsets: Vec<u32>,
+    /// What the unwinder needs of each defined function.
+    pub handlers: Vec<HandlerTable>,
+}
+
+impl ModuleInner {
+    /// The defined function whose code contains `pc`, and `pc`'s offset in the code.
+    pub(crate) fn locate(&self, pc: usize) -> Option<(usize, u32)> {
+        let code = self.code.as_ref()?;
+        let offset = pc.checked_sub(code.as_ptr() as usize).filter(|&o| o < code.len())? as u32;
+        let func = self.func_offsets.partition_point(|&start| start <= offset).checked_sub(1)?;
+        Some((func, offset))
+    }
 }
 
 /// A validated and compiled module, ready to instantiate any number of times.
@@ -128,13 +146,17 @@ impl std::fmt::Debug for Module {
     }
 }
 
-/// Wasm 2.0, plus function references for its types: the JS string builtins use
-/// `(ref extern)`. The instructions of that proposal (`call_ref`, `ref.as_non_null`,
-/// `br_on_null`, `br_on_non_null`) and typed function references are not compiled: the
-/// compiler rejects them as unsupported, and `validate` runs the compiler so that it
-/// agrees with `new`.
+/// Wasm 2.0, exception handling (with the legacy instructions), plus function
+/// references for its types: the JS string builtins use `(ref extern)`. The
+/// instructions of that proposal (`call_ref`, `ref.as_non_null`, `br_on_null`,
+/// `br_on_non_null`) and typed function references are not compiled: the compiler
+/// rejects them as unsupported, and `validate` runs the compiler so that it agrees
+/// with `new`.
 pub(crate) fn features() -> WasmFeatures {
-    WasmFeatures::WASM2 | WasmFeatures::FUNCTION_REFERENCES
+    WasmFeatures::WASM2
+        | WasmFeatures::FUNCTION_REFERENCES
+        | WasmFeatures::EXCEPTIONS
+        | WasmFeatures::LEGACY_EXCEPTIONS
 }
 
 fn unsupported_type(what: impl std::fmt::Debug, offset: usize) -> Error {
@@ -227,24 +249,26 @@ impl Module {
     /// section is large enough to pay for threads (`Config::compile_threads`).
     pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Module> {
         engine.check_supported()?;
-        let trap_exit = engine.trampolines()?.trap_exit;
+        let trampolines = engine.trampolines()?;
+        let (trap_exit, throw_stub) = (trampolines.trap_exit, trampolines.throw_stub);
         let config = engine.config();
+        let stubs = Stubs { trap_exit, throw_stub };
         let (info, compiled) =
-            Self::compile(bytes, trap_exit, config.explicit_bounds_checks, config.compile_threads)?;
-        let (code, func_offsets) = link(&info, compiled, trap_exit)?;
-        Ok(Module(Arc::new(ModuleInner { info, code, func_offsets })))
+            Self::compile(bytes, stubs, config.explicit_bounds_checks, config.compile_threads)?;
+        let (code, func_offsets, handlers) = link(&info, compiled, trap_exit)?;
+        Ok(Module(Arc::new(ModuleInner { info, code, func_offsets, handlers })))
     }
 
     /// Decodes and validates, and compiles without keeping the code, so that a module is
     /// valid exactly when `new` accepts it (the validator accepts a few function-references
     /// instructions the compiler does not implement).
     pub fn validate(bytes: &[u8]) -> Result<()> {
-        Self::compile(bytes, 0, false, 0).map(drop)
+        Self::compile(bytes, Stubs { trap_exit: 0, throw_stub: 0 }, false, 0).map(drop)
     }
 
     fn compile(
         bytes: &[u8],
-        trap_exit: usize,
+        stubs: Stubs,
         explicit_bounds_checks: bool,
         compile_threads: usize,
     ) -> Result<(ModuleInfo, Vec<FunctionCode>)> {
@@ -267,7 +291,9 @@ impl Module {
             num_imported_funcs: info.num_imported_funcs,
             globals: &info.globals,
             table_elements: &table_elements,
-            trap_exit,
+            tags: &info.tags,
+            trap_exit: stubs.trap_exit,
+            throw_stub: stubs.throw_stub,
             explicit_bounds_checks,
         };
         let compiled = compile_all(&env, bodies, compile_threads)?;
@@ -331,8 +357,14 @@ impl Module {
                             let i = info.globals.len() as u32 - 1;
                             (ExternType::Global(info.globals[i as usize].clone()), EntityIndex::Global(i))
                         }
-                        wasmparser::TypeRef::Tag(_) => {
-                            return Err(Error::Unsupported("exception handling tags".into()))
+                        wasmparser::TypeRef::Tag(t) => {
+                            info.tags.push(t.func_type_idx);
+                            info.num_imported_tags += 1;
+                            let i = info.tags.len() as u32 - 1;
+                            (
+                                ExternType::Tag(info.types[t.func_type_idx as usize].clone()),
+                                EntityIndex::Tag(i),
+                            )
                         }
                     };
                     info.imports.push((
@@ -382,11 +414,14 @@ impl Module {
                         wasmparser::ExternalKind::Table => EntityIndex::Table(e.index),
                         wasmparser::ExternalKind::Memory => EntityIndex::Memory(e.index),
                         wasmparser::ExternalKind::Global => EntityIndex::Global(e.index),
-                        wasmparser::ExternalKind::Tag => {
-                            return Err(Error::Unsupported("exception handling tags".into()))
-                        }
+                        wasmparser::ExternalKind::Tag => EntityIndex::Tag(e.index),
                     };
                     info.exports.push((e.name.to_string(), index));
+                }
+            }
+            Payload::TagSection(reader) => {
+                for tag in reader {
+                    info.tags.push(tag?.func_type_idx);
                 }
             }
             Payload::StartSection { func, .. } => info.start = Some(func),
@@ -607,13 +642,19 @@ impl From<ThreadError> for Error {
     }
 }
 
-fn link(
-    info: &ModuleInfo,
-    functions: Vec<FunctionCode>,
+/// The addresses of the process-wide stubs compiled code jumps to (0 when only
+/// validating).
+#[derive(Clone, Copy)]
+struct Stubs {
     trap_exit: usize,
-) -> Result<(Option<CodeMemory>, Vec<u32>)> {
+    throw_stub: usize,
+}
+
+type Linked = (Option<CodeMemory>, Vec<u32>, Vec<HandlerTable>);
+
+fn link(info: &ModuleInfo, mut functions: Vec<FunctionCode>, trap_exit: usize) -> Result<Linked> {
     if functions.is_empty() {
-        return Ok((None, Vec::new()));
+        return Ok((None, Vec::new(), Vec::new()));
     }
     let mut bytes = Vec::new();
     let mut offsets = Vec::with_capacity(functions.len());
@@ -637,5 +678,6 @@ fn link(
     }
     let mut code = CodeMemory::new(&bytes)?;
     code.register_traps(trap_sites, trap_exit);
-    Ok((Some(code), offsets))
+    let handlers = functions.iter_mut().map(|f| std::mem::take(&mut f.handlers)).collect();
+    Ok((Some(code), offsets, handlers))
 }

@@ -1,5 +1,6 @@
 //! Traps: the ways a WebAssembly computation can abort.
 
+use crate::runtime::exception::Exception;
 use std::any::Any;
 use std::fmt;
 
@@ -22,6 +23,8 @@ pub enum TrapCode {
     Host = 11,
     /// `call_indirect` with an index past the end of the table.
     UndefinedElement = 12,
+    /// `throw_ref` of a null exnref.
+    NullExceptionReference = 13,
 }
 
 impl TrapCode {
@@ -40,6 +43,7 @@ impl TrapCode {
             10 => StackOverflow,
             11 => Host,
             12 => UndefinedElement,
+            13 => NullExceptionReference,
             _ => return None,
         })
     }
@@ -60,6 +64,7 @@ impl TrapCode {
             StackOverflow => "call stack exhausted",
             Host => "host function error",
             UndefinedElement => "undefined element",
+            NullExceptionReference => "null exception reference",
         }
     }
 }
@@ -70,21 +75,41 @@ pub struct Trap {
     code: TrapCode,
     payload: Option<Box<dyn Any>>,
     message: Option<String>,
+    exception: Option<Exception>,
 }
 
 impl Trap {
     pub fn new(code: TrapCode) -> Trap {
-        Trap { code, payload: None, message: None }
+        Trap { code, payload: None, message: None, exception: None }
     }
 
     /// A trap raised by a host function, carrying whatever the host wants back.
     pub fn host(payload: Box<dyn Any>) -> Trap {
-        Trap { code: TrapCode::Host, payload: Some(payload), message: None }
+        Trap { code: TrapCode::Host, payload: Some(payload), message: None, exception: None }
     }
 
     /// A host trap with a plain message.
     pub fn host_message(message: impl Into<String>) -> Trap {
-        Trap { code: TrapCode::Host, payload: None, message: Some(message.into()) }
+        Trap { code: TrapCode::Host, payload: None, message: Some(message.into()), exception: None }
+    }
+
+    /// Not a trap: what a host function returns to throw a wasm exception, which
+    /// handlers in the calling wasm frames can catch (an uncaught one reaches the Rust
+    /// caller as `Error::Exception`).
+    pub fn throw(exception: Exception) -> Trap {
+        Trap { code: TrapCode::Host, payload: None, message: None, exception: Some(exception) }
+    }
+
+    /// The exception, for what `Trap::throw` made.
+    pub fn exception(&self) -> Option<&Exception> {
+        self.exception.as_ref()
+    }
+
+    pub(crate) fn into_exception(self) -> Result<Exception, Trap> {
+        match self.exception {
+            Some(e) => Ok(e),
+            None => Err(self),
+        }
     }
 
     pub fn code(&self) -> TrapCode {

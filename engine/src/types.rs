@@ -17,6 +17,9 @@ pub enum ValType {
     /// Machine code treats it exactly like `ExternRef`; only the boundaries differ (null
     /// is not a value of this type).
     NonNullExternRef,
+    /// A reference to an exception (`exnref`). `(ref exn)` is compiled as this type too:
+    /// the only instruction that looks inside, `throw_ref`, checks for null itself.
+    ExnRef,
 }
 
 impl ValType {
@@ -31,11 +34,12 @@ impl ValType {
             ValType::FuncRef => &[ValType::FuncRef],
             ValType::ExternRef => &[ValType::ExternRef],
             ValType::NonNullExternRef => &[ValType::NonNullExternRef],
+            ValType::ExnRef => &[ValType::ExnRef],
         }
     }
 
     pub fn is_ref(self) -> bool {
-        matches!(self, ValType::FuncRef | ValType::ExternRef | ValType::NonNullExternRef)
+        matches!(self, ValType::FuncRef | ValType::ExternRef | ValType::NonNullExternRef | ValType::ExnRef)
     }
 
     /// Value-type matching (subtyping): `(ref extern)` matches `externref`.
@@ -58,12 +62,14 @@ impl ValType {
             wasmparser::ValType::Ref(r) if r.is_nullable() => match r.heap_type() {
                 HeapType::Abstract { shared: false, ty: AbstractHeapType::Func } => ValType::FuncRef,
                 HeapType::Abstract { shared: false, ty: AbstractHeapType::Extern } => ValType::ExternRef,
+                HeapType::Abstract { shared: false, ty: AbstractHeapType::Exn } => ValType::ExnRef,
                 _ => return None,
             },
             wasmparser::ValType::Ref(r) => match r.heap_type() {
                 HeapType::Abstract { shared: false, ty: AbstractHeapType::Extern } => {
                     ValType::NonNullExternRef
                 }
+                HeapType::Abstract { shared: false, ty: AbstractHeapType::Exn } => ValType::ExnRef,
                 _ => return None,
             },
         })
@@ -81,6 +87,7 @@ impl fmt::Display for ValType {
             ValType::FuncRef => "funcref",
             ValType::ExternRef => "externref",
             ValType::NonNullExternRef => "(ref extern)",
+            ValType::ExnRef => "exnref",
         })
     }
 }
@@ -165,6 +172,9 @@ pub enum ExternType {
     Table(TableType),
     Memory(MemoryType),
     Global(GlobalType),
+    /// An exception tag: the types of its payload are the function type's parameters
+    /// (it has no results).
+    Tag(FuncType),
 }
 
 #[derive(Clone, Debug)]

@@ -1,5 +1,6 @@
 //! Values crossing the boundary between Rust and wasm.
 
+use crate::runtime::exception::Exception;
 use crate::runtime::func::Func;
 use crate::types::ValType;
 
@@ -13,6 +14,7 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// An opaque host value; the engine never looks inside.
     ExternRef(Option<u64>),
+    ExnRef(Option<Exception>),
 }
 
 impl Val {
@@ -24,6 +26,7 @@ impl Val {
             Val::F64(_) => ValType::F64,
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
+            Val::ExnRef(_) => ValType::ExnRef,
         }
     }
 
@@ -45,6 +48,7 @@ impl Val {
             ValType::F64 => Val::F64(0),
             ValType::FuncRef => Val::FuncRef(None),
             ValType::ExternRef | ValType::NonNullExternRef => Val::ExternRef(None),
+            ValType::ExnRef => Val::ExnRef(None),
         }
     }
 
@@ -58,11 +62,12 @@ impl Val {
             Val::FuncRef(f) => f.as_ref().map_or(0, |f| f.raw() as u64),
             // Non-null externrefs are stored +1 so that 0 can mean null.
             Val::ExternRef(e) => e.map_or(0, |v| v.wrapping_add(1)),
+            Val::ExnRef(e) => e.as_ref().map_or(0, |e| e.raw()),
         }
     }
 
     /// # Safety
-    /// For funcref, `raw` must be 0 or a `VMFuncRef` of a function still alive.
+    /// For funcref and exnref, `raw` must be 0 or a `VMFuncRef` / exception still alive.
     pub(crate) unsafe fn from_raw(ty: ValType, raw: u64) -> Val {
         match ty {
             ValType::I32 => Val::I32(raw as u32 as i32),
@@ -74,6 +79,8 @@ impl Val {
             ValType::ExternRef | ValType::NonNullExternRef => {
                 Val::ExternRef(if raw == 0 { None } else { Some(raw - 1) })
             }
+            // SAFETY: forwarded from the caller's contract.
+            ValType::ExnRef => Val::ExnRef(unsafe { Exception::from_raw(raw) }),
         }
     }
 }

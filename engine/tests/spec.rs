@@ -7,6 +7,10 @@
 //! Environment:
 //! - `SIDEWINDER_SPEC_DIR`: directory of `*.wast` files
 //!   (default `<workspace>/../shared/testsuite/wasm-2.0`).
+//! - `SIDEWINDER_SPEC3_DIR`: the wasm-3.0 suite (default `.../testsuite/wasm-3.0`), of
+//!   which the files of the proposals the engine implements run too (`PROPOSAL_FILES`),
+//!   named `wasm-3.0/<path>` in the output and the expectations;
+//!   `SIDEWINDER_SPEC_PROPOSALS=0` leaves them out.
 //! - `SIDEWINDER_SPEC_FILTER`: only run files whose name contains this text; the first
 //!   non-flag command-line argument (`cargo test --test spec -- i32`) does the same.
 //! - `SIDEWINDER_SPEC_BLESS=1`: rewrite the expectations file with the current failures.
@@ -38,6 +42,21 @@ use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, Wast
 /// 2 MiB thread stack is not enough for some spec files.
 const WORKER_STACK: usize = 256 << 20;
 const DEFAULT_TIMEOUT_SECS: u64 = 120;
+/// The wasm-3.0 scripts of the proposals beyond 2.0 that the engine implements:
+/// exception handling, with its legacy instructions.
+const PROPOSAL_FILES: &[&str] = &[
+    "tag.wast",
+    "throw.wast",
+    "throw_ref.wast",
+    "try_table.wast",
+    "legacy/rethrow.wast",
+    "legacy/throw.wast",
+    "legacy/try_catch.wast",
+    "legacy/try_delegate.wast",
+];
+const PROPOSAL_PREFIX: &str = "wasm-3.0/";
+/// The legacy exception-handling scripts, which `unfold_legacy_try` rewrites.
+const LEGACY_PREFIX: &str = "wasm-3.0/legacy/";
 const NAME_WIDTH: usize = 28;
 const REASON_MAX_CHARS: usize = 160;
 
@@ -68,6 +87,8 @@ fn main() {
 
 struct Settings {
     corpus: PathBuf,
+    corpus3: PathBuf,
+    proposals: bool,
     expectations: PathBuf,
     filter: Option<String>,
     bless: bool,
@@ -82,6 +103,10 @@ impl Settings {
             Some(dir) if !dir.is_empty() => PathBuf::from(dir),
             _ => manifest.join("..").join("..").join("shared").join("testsuite").join("wasm-2.0"),
         };
+        let corpus3 = match env::var_os("SIDEWINDER_SPEC3_DIR") {
+            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+            _ => manifest.join("..").join("..").join("shared").join("testsuite").join("wasm-3.0"),
+        };
         let filter = filter_from_args(args)
             .or_else(|| env::var("SIDEWINDER_SPEC_FILTER").ok())
             .filter(|f| !f.is_empty());
@@ -91,6 +116,8 @@ impl Settings {
             .unwrap_or(DEFAULT_TIMEOUT_SECS);
         Settings {
             corpus,
+            corpus3,
+            proposals: env::var("SIDEWINDER_SPEC_PROPOSALS").as_deref() != Ok("0"),
             expectations: manifest.join("tests").join("spec-expectations.txt"),
             filter,
             bless: env_flag("SIDEWINDER_SPEC_BLESS"),
@@ -146,7 +173,7 @@ fn run(settings: &Settings) -> i32 {
                 .map(|files| (expected, files))
                 .map_err(|e| format!("cannot list {}: {e}", settings.corpus.display()))
         });
-    let (expected, files) = match setup {
+    let (expected, mut files) = match setup {
         Ok(setup) => setup,
         Err(message) => {
             eprintln!("error: {message}");
@@ -155,14 +182,28 @@ fn run(settings: &Settings) -> i32 {
         }
     };
 
+    if !settings.proposals {
+        println!("wasm-3.0 proposal scripts not run (SIDEWINDER_SPEC_PROPOSALS=0)");
+    } else if settings.corpus3.is_dir() {
+        files.extend(proposal_scripts(&settings.corpus3, settings.filter.as_deref()));
+    } else {
+        eprintln!(
+            "WARNING: the wasm-3.0 corpus is missing ({}): its exception-handling scripts were NOT run",
+            settings.corpus3.display()
+        );
+    }
+
     let mut summary = Summary::default();
-    for path in &files {
-        let name = file_name(path);
+    for (name, path) in &files {
+        let name = name.clone();
         let started = Instant::now();
         let outcome = if name.starts_with("simd_") {
             FileOutcome::Simd
         } else {
             match fs::read_to_string(path) {
+                Ok(text) if name.starts_with(LEGACY_PREFIX) => {
+                    run_file_isolated(unfold_legacy_try(&text), settings.timeout)
+                }
                 Ok(text) => run_file_isolated(text, settings.timeout),
                 Err(e) => FileOutcome::Ran(vec![Check::failed(1, format!("cannot read: {e}"))]),
             }
@@ -179,8 +220,11 @@ fn run(settings: &Settings) -> i32 {
     }
 
     if settings.filter.is_none() {
-        let present: BTreeSet<String> = files.iter().map(|p| file_name(p)).collect();
-        for (file, line) in expected.keys().filter(|(file, _)| !present.contains(file)) {
+        let present: BTreeSet<String> = files.iter().map(|(name, _)| name.clone()).collect();
+        let proposals_ran = settings.proposals && settings.corpus3.is_dir();
+        let stale =
+            |file: &String| !present.contains(file) && (proposals_ran || !file.starts_with(PROPOSAL_PREFIX));
+        for (file, line) in expected.keys().filter(|(file, _)| stale(file)) {
             println!("STALE (not in the corpus; remove from spec-expectations.txt): {file}:{line}");
         }
     }
@@ -286,10 +330,6 @@ impl Summary {
     }
 }
 
-fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-}
-
 fn warn_missing_corpus(dir: &Path) {
     let rule = "=".repeat(78);
     eprintln!("{rule}");
@@ -301,7 +341,8 @@ fn warn_missing_corpus(dir: &Path) {
     eprintln!("{rule}");
 }
 
-fn list_scripts(dir: &Path, filter: Option<&str>) -> std::io::Result<Vec<PathBuf>> {
+/// The `*.wast` files of `dir`, as (name, path).
+fn list_scripts(dir: &Path, filter: Option<&str>) -> std::io::Result<Vec<(String, PathBuf)>> {
     let mut files = Vec::new();
     for entry in fs::read_dir(dir)? {
         let path = entry?.path();
@@ -309,11 +350,109 @@ fn list_scripts(dir: &Path, filter: Option<&str>) -> std::io::Result<Vec<PathBuf
             continue;
         };
         if path.extension().is_some_and(|e| e == "wast") && filter.is_none_or(|f| name.contains(f)) {
-            files.push(path);
+            files.push((name.to_string(), path.clone()));
         }
     }
     files.sort();
     Ok(files)
+}
+
+/// The `wast` crate reads the legacy `try` only in its flat form (`try bt instr*
+/// catch $t instr* catch_all instr* end`, `try bt instr* delegate $l`), while the legacy
+/// scripts use the folded one (`(try bt (do instr*) (catch $t instr*) (delegate $l))`).
+/// This rewrites folded into flat in place, character for character except that the
+/// closing parenthesis of a `try` without `delegate` becomes ` end`, so line numbers
+/// stay those of the original script.
+fn unfold_legacy_try(text: &str) -> String {
+    struct List {
+        open: usize,
+        close: usize,
+        head: String,
+        parent: Option<usize>,
+    }
+    let bytes = text.as_bytes();
+    let mut lists: Vec<List> = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b';' if bytes.get(i + 1) == Some(&b';') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'(' if bytes.get(i + 1) == Some(&b';') => {
+                while i + 1 < bytes.len() && !(bytes[i] == b';' && bytes[i + 1] == b')') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'(' => {
+                let head: String = text[i + 1..]
+                    .chars()
+                    .take_while(|c| !c.is_whitespace() && *c != '(' && *c != ')')
+                    .collect();
+                lists.push(List { open: i, close: i, head, parent: open.last().copied() });
+                open.push(lists.len() - 1);
+            }
+            b')' => {
+                if let Some(l) = open.pop() {
+                    lists[l].close = i;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    // (position, replacement) pairs; each replaces one character.
+    let mut edits: Vec<(usize, &str)> = Vec::new();
+    for (index, list) in lists.iter().enumerate() {
+        let children = || lists.iter().filter(move |c| c.parent == Some(index));
+        if list.head != "try" || !children().any(|c| c.head == "do") {
+            continue;
+        }
+        edits.push((list.open, " "));
+        let mut delegates = false;
+        for child in children() {
+            match child.head.as_str() {
+                "do" => edits.extend([(child.open, " "), (child.open + 1, " "), (child.open + 2, " ")]),
+                "catch" | "catch_all" => edits.push((child.open, " ")),
+                "delegate" => {
+                    delegates = true;
+                    edits.push((child.open, " "));
+                }
+                _ => continue,
+            }
+            edits.push((child.close, " "));
+        }
+        edits.push((list.close, if delegates { " " } else { " end" }));
+    }
+    edits.sort();
+    let mut out = String::with_capacity(text.len() + 4 * edits.len());
+    let mut at = 0;
+    for (pos, replacement) in edits {
+        out.push_str(&text[at..pos]);
+        out.push_str(replacement);
+        at = pos + 1;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// The `PROPOSAL_FILES` of the wasm-3.0 corpus. A listed file that is missing is a
+/// failure of its own, so a moved corpus cannot silently shrink the run.
+fn proposal_scripts(dir: &Path, filter: Option<&str>) -> Vec<(String, PathBuf)> {
+    PROPOSAL_FILES
+        .iter()
+        .map(|file| (format!("{PROPOSAL_PREFIX}{file}"), dir.join(file)))
+        .filter(|(name, _)| filter.is_none_or(|f| name.contains(f)))
+        .collect()
 }
 
 fn load_expectations(path: &Path) -> std::io::Result<BTreeMap<Key, String>> {
@@ -718,9 +857,11 @@ impl SpecRunner {
                     Err(e) => Err(format!("expected link failure \"{message}\", got {e}")),
                 }
             }
-            WastDirective::AssertException { .. } => {
-                Err("assert_exception: exceptions are not supported".into())
-            }
+            WastDirective::AssertException { exec, .. } => match self.execute(exec)? {
+                Err(Error::Exception(_)) => Ok(()),
+                Ok(values) => Err(format!("expected an exception, got {}", describe_vals(&values))),
+                Err(e) => Err(format!("expected an exception, got {e}")),
+            },
             WastDirective::AssertSuspension { .. } => {
                 Err("assert_suspension: stack switching is not supported".into())
             }
@@ -903,6 +1044,7 @@ fn arg_to_val(arg: &WastArg<'_>) -> Result<Val, String> {
         WastArgCore::V128(_) => return Err("v128 arguments are not supported (SIMD)".into()),
         WastArgCore::RefNull(heap) => match null_kind(heap) {
             Some(ValType::FuncRef) => Val::FuncRef(None),
+            Some(ValType::ExnRef) => Val::ExnRef(None),
             Some(_) => Val::ExternRef(None),
             None => return Err(format!("ref.null of {heap:?} is not supported")),
         },
@@ -911,7 +1053,7 @@ fn arg_to_val(arg: &WastArg<'_>) -> Result<Val, String> {
     })
 }
 
-/// Which of our two reference types a null of this heap type is, if either.
+/// Which of our reference types a null of this heap type is, if any.
 fn null_kind(heap: &HeapType<'_>) -> Option<ValType> {
     match heap {
         HeapType::Abstract { shared: false, ty: AbstractHeapType::Func | AbstractHeapType::NoFunc } => {
@@ -919,6 +1061,9 @@ fn null_kind(heap: &HeapType<'_>) -> Option<ValType> {
         }
         HeapType::Abstract { shared: false, ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern } => {
             Some(ValType::ExternRef)
+        }
+        HeapType::Abstract { shared: false, ty: AbstractHeapType::Exn | AbstractHeapType::NoExn } => {
+            Some(ValType::ExnRef)
         }
         _ => None,
     }
@@ -956,10 +1101,11 @@ fn matches_ret(value: &Val, pattern: &WastRetCore<'_>) -> Result<bool, String> {
             NanPattern::Value(e) => e.bits == *a,
         },
         (WastRetCore::RefNull(None), _) => {
-            matches!(value, Val::FuncRef(None) | Val::ExternRef(None))
+            matches!(value, Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None))
         }
         (WastRetCore::RefNull(Some(heap)), _) => match null_kind(heap) {
             Some(ValType::FuncRef) => matches!(value, Val::FuncRef(None)),
+            Some(ValType::ExnRef) => matches!(value, Val::ExnRef(None)),
             Some(_) => matches!(value, Val::ExternRef(None)),
             None => return Err(format!("ref.null of {heap:?} is not supported")),
         },
@@ -1027,6 +1173,8 @@ fn describe_vals(values: &[Val]) -> String {
             Val::FuncRef(Some(_)) => "(ref.func)".to_string(),
             Val::ExternRef(None) => "(ref.null extern)".to_string(),
             Val::ExternRef(Some(n)) => format!("(ref.extern {n})"),
+            Val::ExnRef(None) => "(ref.null exn)".to_string(),
+            Val::ExnRef(Some(_)) => "(ref.exn)".to_string(),
         })
         .collect();
     parts.join(" ")

@@ -41,6 +41,11 @@ pub(crate) fn to_wasm(v: &JsValue, ty: ValType, ctx: &mut Context) -> JsResult<V
         ValType::V128 => {
             return Err(JsNativeError::typ().with_message("v128 values cannot cross into JavaScript").into())
         }
+        ValType::ExnRef => {
+            return Err(JsNativeError::typ()
+                .with_message("exnref values cannot cross into JavaScript")
+                .into())
+        }
     })
 }
 
@@ -76,6 +81,11 @@ pub(crate) fn to_js(v: &Val, ctx: &mut Context) -> JsResult<JsValue> {
         Val::FuncRef(Some(f)) => exported_function(f, ctx)?.into(),
         Val::ExternRef(Some(h)) => {
             with_realm(ctx, |r| r.extern_refs.get(*h as usize).cloned())?.unwrap_or_else(JsValue::undefined)
+        }
+        Val::ExnRef(_) => {
+            return Err(JsNativeError::typ()
+                .with_message("exnref values cannot cross into JavaScript")
+                .into())
         }
     })
 }

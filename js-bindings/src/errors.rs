@@ -115,6 +115,7 @@ pub(crate) fn engine_error(error: Error, ctx: &mut Context) -> JsError {
                 _ => new_error(ErrorKind::Runtime, &message, ctx),
             }
         }
+        Error::Exception(e) => crate::exception::thrown_to_js(&e, ctx),
         Error::Resource(m) => JsNativeError::range().with_message(m).into(),
         Error::Unsupported(m) => new_error(ErrorKind::Compile, &m, ctx),
     }

@@ -1,21 +1,23 @@
-//! WebAssembly.Exception: an exception object carrying a tag and its payload. Created
-//! from JS; wasm `throw`/`try` arrive with the exception-handling proposal.
+//! WebAssembly.Exception: an exception object over an engine `Exception` (a tag and its
+//! payload). The same engine exception always yields the same object, so an exception
+//! thrown from JS, caught by wasm and rethrown arrives back as itself; and what crosses
+//! between JS and wasm goes through `thrown_to_js` / `thrown_to_wasm`.
 
 use crate::conversions::{to_js, to_wasm};
+use crate::errors::engine_error;
 use crate::function::iterable_to_list;
 use crate::interface::{brand, prototype_from, require_new, Interface};
-use crate::realm::prototypes;
-use crate::tag::tag_parameters;
+use crate::realm::{cached_wrapper, prototypes, remember_wrapper, store};
+use crate::tag::{js_tag, tag_parameters};
 use boa_engine::object::JsObject;
-use boa_engine::{js_string, Context, JsData, JsNativeError, JsResult, JsValue};
+use boa_engine::{js_string, Context, JsData, JsError, JsNativeError, JsResult, JsValue};
 use boa_gc::{Finalize, Trace};
-use sidewinder_engine::Val;
+use sidewinder_engine::{Exception, Tag, Trap, Val, ValType};
 
 #[derive(Trace, Finalize, JsData)]
 pub(crate) struct ExceptionData {
-    tag: JsObject,
     #[unsafe_ignore_trace]
-    payload: Vec<Val>,
+    exception: Exception,
 }
 
 pub(crate) const INTERFACE: Interface = Interface {
@@ -31,6 +33,11 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
     let nt = require_new(new_target, "Exception")?;
     let (tag, parameters) =
         tag_parameters(&args.first().cloned().unwrap_or_default(), "WebAssembly.Exception")?;
+    if Tag::ptr_eq(&tag, &js_tag(ctx)?) {
+        return Err(JsNativeError::typ()
+            .with_message("WebAssembly.Exception: JSTag exceptions are made by throwing in JavaScript")
+            .into());
+    }
     let values = iterable_to_list(&args.get(1).cloned().unwrap_or_default(), ctx)?;
     if values.len() != parameters.len() {
         return Err(JsNativeError::typ()
@@ -48,7 +55,10 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
         None => false,
     };
     let proto = prototype_from(&nt, prototypes(ctx)?.exception.clone(), ctx)?;
-    let object = JsObject::from_proto_and_data(proto, ExceptionData { tag, payload });
+    let store = store(ctx)?;
+    let exception = Exception::new(&store, &tag, &payload).map_err(|e| engine_error(e, ctx))?;
+    let object = JsObject::from_proto_and_data(proto, ExceptionData { exception: exception.clone() });
+    remember_wrapper(ctx, exception.id(), &object)?;
     if trace_stack {
         // The stack of an Error created here, as engines that trace stacks expose it.
         let error = ctx.intrinsics().constructors().error().constructor().construct(&[], None, ctx)?;
@@ -58,10 +68,69 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
     Ok(object.into())
 }
 
-fn exception_of(this: &JsValue, what: &str) -> JsResult<(JsObject, Vec<Val>)> {
+fn exception_of(this: &JsValue, what: &str) -> JsResult<(Tag, Vec<Val>)> {
     let o = brand::<ExceptionData>(this, what)?;
-    let d = o.downcast_ref::<ExceptionData>().map(|d| (d.tag.clone(), d.payload.clone()));
+    let d = o.downcast_ref::<ExceptionData>().map(|d| (d.exception.tag(), d.exception.payload()));
     d.ok_or_else(|| JsNativeError::typ().with_message(format!("{what}: not an Exception")).into())
+}
+
+/// The Exception object of an engine exception, made once per exception.
+fn exception_object(exception: &Exception, ctx: &mut Context) -> JsResult<JsObject> {
+    if let Some(o) = cached_wrapper(ctx, exception.id())? {
+        return Ok(o);
+    }
+    let data = ExceptionData { exception: exception.clone() };
+    let object = JsObject::from_proto_and_data(prototypes(ctx)?.exception.clone(), data);
+    remember_wrapper(ctx, exception.id(), &object)?;
+    Ok(object)
+}
+
+/// A wasm exception reaching JS: for JSTag, the value JS threw in the first place;
+/// otherwise its Exception object.
+pub(crate) fn thrown_to_js(exception: &Exception, ctx: &mut Context) -> JsError {
+    let value = if Tag::ptr_eq(
+        &exception.tag(),
+        &match js_tag(ctx) {
+            Ok(t) => t,
+            Err(e) => return e,
+        },
+    ) {
+        match exception.payload().first() {
+            Some(v) => to_js(v, ctx),
+            None => Ok(JsValue::undefined()),
+        }
+    } else {
+        exception_object(exception, ctx).map(JsValue::from)
+    };
+    match value {
+        Ok(v) => JsError::from_opaque(v),
+        Err(e) => e,
+    }
+}
+
+/// A JS exception reaching wasm (thrown by an import): an Exception object throws its
+/// engine exception; any other value is wrapped in a JSTag exception. Boa's runtime
+/// limits, which JS cannot catch, stay traps that no wasm handler sees.
+pub(crate) fn thrown_to_wasm(error: JsError, ctx: &mut Context) -> Trap {
+    let value = match error.clone().into_opaque(ctx) {
+        Ok(v) => v,
+        Err(_) => return Trap::host(Box::new(error)),
+    };
+    if let Some(exception) =
+        value.as_object().and_then(|o| o.downcast_ref::<ExceptionData>().map(|d| d.exception.clone()))
+    {
+        return Trap::throw(exception);
+    }
+    let wrapped = (|| {
+        let tag = js_tag(ctx)?;
+        let payload = to_wasm(&value, ValType::ExternRef, ctx)?;
+        let store = store(ctx)?;
+        Exception::new(&store, &tag, &[payload]).map_err(|e| engine_error(e, ctx))
+    })();
+    match wrapped {
+        Ok(exception) => Trap::throw(exception),
+        Err(_) => Trap::host(Box::new(error)),
+    }
 }
 
 fn get_arg(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
@@ -75,7 +144,7 @@ fn get_arg(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsVa
     }
     // `unsigned long` without [EnforceRange]: ToUint32, then a range check.
     let index = args.get(1).cloned().unwrap_or_default().to_u32(ctx)?;
-    if asked != tag {
+    if !Tag::ptr_eq(&asked, &tag) {
         return Err(JsNativeError::typ().with_message("WebAssembly.Exception.getArg: wrong tag").into());
     }
     match payload.get(index as usize) {
@@ -90,5 +159,5 @@ fn is(this: &JsValue, args: &[JsValue], _ctx: &mut Context) -> JsResult<JsValue>
     let (tag, _) = exception_of(this, "WebAssembly.Exception.prototype.is")?;
     let (asked, _) =
         tag_parameters(&args.first().cloned().unwrap_or_default(), "WebAssembly.Exception.prototype.is")?;
-    Ok((asked == tag).into())
+    Ok(Tag::ptr_eq(&asked, &tag).into())
 }

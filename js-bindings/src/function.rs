@@ -3,6 +3,7 @@
 
 use crate::conversions::{number_to_raw, raw_number_to_js, to_js, to_wasm};
 use crate::errors::engine_error;
+use crate::exception::thrown_to_wasm;
 use crate::realm::{prototypes, store, with_current_context, with_realm, ContextScope};
 use boa_engine::object::builtins::JsArray;
 use boa_engine::object::{FunctionObjectBuilder, JsObject};
@@ -166,7 +167,9 @@ pub(crate) fn new_host_func(callable: &JsObject, ty: FuncType, ctx: &mut Context
         let outcome = with_current_context(|ctx| call_js(&target, params, &result_types, results, ctx));
         match outcome {
             Some(Ok(())) => Ok(()),
-            Some(Err(e)) => Err(Trap::host(Box::new(e))),
+            Some(Err(e)) => Err(with_current_context(|ctx| thrown_to_wasm(e, ctx)).unwrap_or_else(|| {
+                Trap::host_message("a JavaScript import threw outside of a JavaScript call")
+            })),
             None => Err(Trap::host_message("a JavaScript import was called outside of a JavaScript call")),
         }
     }))

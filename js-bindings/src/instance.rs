@@ -11,6 +11,7 @@ use crate::module::module_of;
 use crate::realm::{prototypes, store, ContextScope};
 use crate::string_builtins::{builtin_function, Builtin};
 use crate::table::{table_object, TableData};
+use crate::tag::{tag_object, tag_of};
 use boa_engine::object::{IntegrityLevel, JsObject};
 use boa_engine::{js_string, Context, JsData, JsNativeError, JsResult, JsString, JsValue};
 use boa_gc::{Finalize, Trace};
@@ -124,6 +125,10 @@ pub(crate) fn read_imports(
                     None => return Err(link("must be a WebAssembly.Table", ctx)),
                 }
             }
+            ExternType::Tag(_) => match tag_of(&v) {
+                Some(t) => Extern::Tag(t),
+                None => return Err(link("must be a WebAssembly.Tag", ctx)),
+            },
         };
         externs.push(ext);
     }
@@ -146,7 +151,7 @@ fn global_import(v: &JsValue, gt: &GlobalType, ctx: &mut Context) -> JsResult<Op
     let acceptable = match gt.content {
         ValType::I64 => v.is_bigint(),
         ValType::I32 | ValType::F32 | ValType::F64 => v.is_number(),
-        ValType::V128 => false,
+        ValType::V128 | ValType::ExnRef => false,
         ValType::FuncRef | ValType::ExternRef | ValType::NonNullExternRef => true,
     };
     if !acceptable {
@@ -190,6 +195,7 @@ fn exports_object(instance: &Instance, ctx: &mut Context) -> JsResult<JsObject> 
             Extern::Memory(m) => memory_object(m, ctx)?.into(),
             Extern::Table(t) => table_object(t, ctx)?.into(),
             Extern::Global(g) => global_object(g, ctx)?.into(),
+            Extern::Tag(t) => tag_object(t, ctx)?.into(),
         };
         exports.create_data_property_or_throw(js_string!(name), value, ctx)?;
     }

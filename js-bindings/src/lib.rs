@@ -30,7 +30,7 @@ use boa_engine::property::{Attribute, PropertyDescriptor};
 use boa_engine::{js_string, Context, JsNativeError, JsResult, JsSymbol};
 use errors::ErrorKind;
 use realm::{Prototypes, WasmRealm};
-use sidewinder_engine::{Config, Engine, Store};
+use sidewinder_engine::{Config, Engine, FuncType, Store, Tag, ValType};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -48,6 +48,8 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
     let engine = Engine::new(config).map_err(|e| JsNativeError::error().with_message(e.to_string()))?;
     let store = Store::new(&engine);
     let memory_buffers: memory::BufferRegistry = Rc::new(RefCell::new(HashMap::new()));
+    let js_tag = Tag::new(&store, FuncType::new([ValType::ExternRef], []))
+        .map_err(|e| JsNativeError::error().with_message(e.to_string()))?;
     {
         let registry = memory_buffers.clone();
         store.set_memory_creator(move |store, ty| memory::create_memory(store, ty, &registry));
@@ -62,6 +64,7 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
         funcs: HashMap::new(),
         wrappers: HashMap::new(),
         memory_buffers,
+        js_tag,
     });
 
     let (module_ctor, module_proto) = module::INTERFACE.build(context);
@@ -128,6 +131,16 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
             context,
         )?;
     }
+    // `readonly attribute Tag JSTag`: an accessor, like every WebIDL attribute.
+    let js_tag_getter = interface::operation(context, "get JSTag", 0, |_, _, ctx| {
+        let tag = tag::js_tag(ctx)?;
+        Ok(tag::tag_object(&tag, ctx)?.into())
+    });
+    namespace.define_property_or_throw(
+        js_string!("JSTag"),
+        PropertyDescriptor::builder().get(js_tag_getter).enumerable(true).configurable(true),
+        context,
+    )?;
     namespace.define_property_or_throw(
         JsSymbol::to_string_tag(),
         PropertyDescriptor::builder()

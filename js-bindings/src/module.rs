@@ -83,6 +83,7 @@ pub(crate) fn kind_name(ty: &ExternType) -> &'static str {
         ExternType::Table(_) => "table",
         ExternType::Memory(_) => "memory",
         ExternType::Global(_) => "global",
+        ExternType::Tag(_) => "tag",
     }
 }
 

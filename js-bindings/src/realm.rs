@@ -4,7 +4,7 @@
 use boa_engine::object::JsObject;
 use boa_engine::{Context, JsData, JsNativeError, JsResult, JsValue};
 use boa_gc::{Finalize, Trace};
-use sidewinder_engine::{Engine, Func, Store};
+use sidewinder_engine::{Engine, Func, Store, Tag};
 use std::cell::Cell;
 use std::collections::HashMap;
 
@@ -48,6 +48,9 @@ pub(crate) struct WasmRealm {
     /// memory creator).
     #[unsafe_ignore_trace]
     pub memory_buffers: crate::memory::BufferRegistry,
+    /// `WebAssembly.JSTag`.
+    #[unsafe_ignore_trace]
+    pub js_tag: Tag,
 }
 
 pub(crate) fn with_realm<R>(ctx: &mut Context, f: impl FnOnce(&mut WasmRealm) -> R) -> JsResult<R> {

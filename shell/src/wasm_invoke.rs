@@ -128,6 +128,11 @@ pub fn invoke(
 fn describe_error(e: Error) -> InvokeError {
     match e {
         Error::Trap(t) => InvokeError(format!("wasm trap: {t}")),
+        Error::Exception(e) => InvokeError(format!(
+            "uncaught wasm exception ({}) with payload [{}]",
+            func_type_text(&e.tag().ty()),
+            e.payload().iter().map(format_val).collect::<Vec<_>>().join(", ")
+        )),
         e => InvokeError(e.to_string()),
     }
 }
@@ -142,6 +147,7 @@ fn extern_type_text(ty: &ExternType) -> String {
         },
         ExternType::Global(g) if g.mutable => format!("global (mut {})", g.content),
         ExternType::Global(g) => format!("global {}", g.content),
+        ExternType::Tag(t) => format!("tag {}", func_type_text(t)),
     }
 }
 
@@ -218,6 +224,8 @@ pub fn format_val(v: &Val) -> String {
         Val::FuncRef(None) | Val::ExternRef(None) => "null".into(),
         Val::FuncRef(Some(_)) => "<funcref>".into(),
         Val::ExternRef(Some(x)) => format!("<externref {x}>"),
+        Val::ExnRef(None) => "null".into(),
+        Val::ExnRef(Some(_)) => "<exnref>".into(),
     }
 }
 

@@ -8,12 +8,14 @@
 //!   [rbp]              caller's rbp
 //!   [rbp - 8]          the caller's vmctx (r15), reloaded after calls that may switch it
 //!   [rbp - 16 - 8*k]   the caller's value of callee-saved pin k (rbx, r12, r13)
+//!   below              per legacy `try`, the exception its catch clause caught
 //!   below              non-parameter local j, at [rbp - header_size - 8*(j+1)]
 //!   below              one spill slot per operand-stack depth
 //!   [rsp + 8*i]        outgoing argument/result area
 //! ```
 
 use super::control::{Frame, FrameKind};
+use super::handlers::{Catch, HandlerTable, Scope};
 use super::locals::{PinnedLocals, CALLEE_SAVED_PINS};
 use super::masm::*;
 use super::stack::{Loc, RegSet, Slot};
@@ -90,13 +92,36 @@ pub struct Reusable<'a> {
     pad_of_depth: Vec<Option<u32>>,
 }
 
+/// A catch clause while its landing pad is still a label.
+#[derive(Debug)]
+pub(crate) struct PendingCatch {
+    pub tag: Option<u32>,
+    pub landing: dynasmrt::DynamicLabel,
+    pub payload_slot: i32,
+    pub exnref_slot: Option<i32>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct PendingScope {
+    pub parent: Option<u32>,
+    pub catches: Vec<PendingCatch>,
+}
+
 pub struct FuncCompiler<'a> {
     pub(crate) masm: Masm,
     pub(crate) env: &'a CompileEnv<'a>,
     locals: Vec<ValType>,
     pins: PinnedLocals,
-    /// Bytes below rbp before the first local: the saved vmctx and callee-saved pins.
+    /// Bytes below rbp before the first local: the saved vmctx, callee-saved pins and
+    /// the legacy `try` exception slots.
     header_size: i32,
+    /// Exception-handling scopes (see `handlers.rs`), the one in force, and the calls
+    /// made inside scopes.
+    pub(crate) scopes: Vec<PendingScope>,
+    pub(crate) current_scope: Option<u32>,
+    pub(crate) call_sites: Vec<(u32, u32)>,
+    /// Legacy `try` blocks given an exception slot so far.
+    pub(crate) legacy_tries: u32,
     num_params: usize,
     results: &'a [ValType],
     pub(crate) stack: Vec<Slot>,
@@ -121,7 +146,7 @@ pub struct FuncCompiler<'a> {
     /// pinned register (see `result_target`). Cleared after every operator.
     pub(crate) result_hint: Option<u32>,
     max_depth: usize,
-    max_outgoing: usize,
+    pub(crate) max_outgoing: usize,
     frame_size_patch: u32,
     /// For `br_table`: the landing pad already made for each branch depth, if any
     /// (all `None` between tables).
@@ -135,6 +160,7 @@ impl<'a> FuncCompiler<'a> {
         ty: &'a FuncType,
         locals: Vec<ValType>,
         pins: PinnedLocals,
+        legacy_tries: u32,
         body_size: usize,
         reused: Reusable<'a>,
     ) -> FuncCompiler<'a> {
@@ -146,7 +172,7 @@ impl<'a> FuncCompiler<'a> {
         for r in pins.regs.iter().flatten() {
             free.remove(*r);
         }
-        let header_size = 8 + 8 * pins.callee_saved.len() as i32;
+        let header_size = 8 + 8 * pins.callee_saved.len() as i32 + 8 * legacy_tries as i32;
         let num_locals = locals.len();
         // Machine code runs about three bytes per byte of wasm.
         masm.asm.reserve(4 * body_size + 64);
@@ -163,6 +189,9 @@ impl<'a> FuncCompiler<'a> {
             params: &[],
             results: ty.results(),
             label_used: false,
+            outer_scope: None,
+            scope: None,
+            exn_slot: 0,
         });
         FuncCompiler {
             masm,
@@ -170,6 +199,10 @@ impl<'a> FuncCompiler<'a> {
             locals,
             pins,
             header_size,
+            scopes: Vec::new(),
+            current_scope: None,
+            call_sites: Vec::new(),
+            legacy_tries: 0,
             latent_reads,
             settled_height: 0,
             num_params: ty.params().len(),
@@ -198,7 +231,7 @@ impl<'a> FuncCompiler<'a> {
         self.locals[index as usize]
     }
 
-    fn local_mem(&self, index: u32) -> Mem {
+    pub(crate) fn local_mem(&self, index: u32) -> Mem {
         let i = index as usize;
         if i < self.num_params {
             Mem::Base(RBP, 16 + 8 * i as i32)
@@ -207,8 +240,18 @@ impl<'a> FuncCompiler<'a> {
         }
     }
 
-    fn slot_mem(&self, depth: u32) -> Mem {
-        Mem::Base(RBP, -self.header_size - 8 * self.num_body_locals() as i32 - 8 * (depth as i32 + 1))
+    pub(crate) fn slot_mem(&self, depth: u32) -> Mem {
+        Mem::Base(RBP, self.slot_offset(depth))
+    }
+
+    /// The rbp offset of the spill slot of `depth`.
+    pub(crate) fn slot_offset(&self, depth: u32) -> i32 {
+        -self.header_size - 8 * self.num_body_locals() as i32 - 8 * (depth as i32 + 1)
+    }
+
+    /// Makes the frame hold spill slots up to `depth` (exclusive).
+    pub(crate) fn reserve_depth(&mut self, depth: usize) {
+        self.max_depth = self.max_depth.max(depth);
     }
 
     /// The register of a latent read of a pinned local.
@@ -290,12 +333,12 @@ impl<'a> FuncCompiler<'a> {
         }
     }
 
-    fn load_pinned(&mut self, index: u32, r: Reg) {
+    pub(crate) fn load_pinned(&mut self, index: u32, r: Reg) {
         let m = self.local_mem(index);
         self.masm.asm.load(load_kind(self.local_type(index)), r, m);
     }
 
-    fn emit_epilogue(&mut self) {
+    pub(crate) fn emit_epilogue(&mut self) {
         for (k, &r) in self.pins.callee_saved.iter().enumerate() {
             self.masm.asm.load(LoadKind::I64, r, Mem::Base(RBP, -16 - 8 * k as i32));
         }
@@ -306,8 +349,10 @@ impl<'a> FuncCompiler<'a> {
     }
 
     /// Before a call that clobbers caller-saved registers: pinned locals the function
-    /// writes go to their frame homes (the others' homes are current already).
-    fn save_pinned_for_call(&mut self) {
+    /// writes go to their frame homes (the others' homes are current already). Inside an
+    /// exception-handling scope the callee-saved ones go too, since a landing pad in this
+    /// function reloads every pinned local from its home.
+    pub(crate) fn save_pinned_for_call(&mut self) {
         for k in 0..self.pins.caller_saved.len() {
             let (i, r) = self.pins.caller_saved[k];
             if !self.pins.written[i as usize] {
@@ -316,6 +361,53 @@ impl<'a> FuncCompiler<'a> {
             let m = self.local_mem(i);
             self.masm.asm.store(store_kind(self.local_type(i)), m, r);
         }
+        if self.current_scope.is_some() {
+            for i in 0..self.locals.len() as u32 {
+                match self.pins.reg(i) {
+                    Some(r) if CALLEE_SAVED_PINS.contains(&r) && self.pins.written[i as usize] => {
+                        let m = self.local_mem(i);
+                        self.masm.asm.store(store_kind(self.local_type(i)), m, r);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// After a call or throw: inside a scope, its return address is a call site.
+    pub(crate) fn record_call_site(&mut self) {
+        if let Some(scope) = self.current_scope {
+            self.call_sites.push((self.masm.asm.offset(), scope));
+        }
+    }
+
+    /// At a landing pad, registers hold whatever the frames unwound left: take the
+    /// context and memory base from the frame, and every pinned local from its home
+    /// (a local never written is still zero).
+    pub(crate) fn reload_after_landing(&mut self) {
+        self.reload_context();
+        for i in 0..self.locals.len() as u32 {
+            if let Some(r) = self.pins.reg(i) {
+                if (i as usize) < self.num_params || self.pins.written[i as usize] {
+                    self.load_pinned(i, r);
+                } else if r.is_xmm() {
+                    self.masm.asm.xorp(false, r, r);
+                } else {
+                    self.masm.asm.alu_rr(AluOp::Xor, OperandSize::S32, r, r);
+                }
+            }
+        }
+    }
+
+    /// The rbp offset of the next legacy `try`'s exception slot.
+    pub(crate) fn next_exn_slot(&mut self) -> i32 {
+        let k = self.legacy_tries as i32;
+        self.legacy_tries += 1;
+        -8 - 8 * self.pins.callee_saved.len() as i32 - 8 * (k + 1)
+    }
+
+    pub(crate) fn num_results(&self) -> usize {
+        self.results.len()
     }
 
     fn reload_pinned_after_call(&mut self) {
@@ -348,9 +440,32 @@ impl<'a> FuncCompiler<'a> {
             self.masm.reset();
             return Err(Error::Unsupported("function frame too large".into()));
         }
+        let mut scopes = Vec::with_capacity(self.scopes.len());
+        for pending in std::mem::take(&mut self.scopes) {
+            let mut catches = Vec::with_capacity(pending.catches.len());
+            for c in pending.catches {
+                let landing = self.masm.asm.label_offset(c.landing).ok_or_else(|| {
+                    Error::Unsupported("internal compiler error: unbound landing pad".into())
+                })?;
+                catches.push(Catch {
+                    tag: c.tag,
+                    landing,
+                    payload_slot: c.payload_slot,
+                    exnref_slot: c.exnref_slot,
+                });
+            }
+            scopes.push(Scope { parent: pending.parent, catches });
+        }
+        let handlers = HandlerTable {
+            frame_size: frame as u32,
+            callee_saved: self.pins.callee_saved.len() as u8,
+            call_sites: std::mem::take(&mut self.call_sites),
+            scopes,
+        };
         let patch = self.frame_size_patch as usize;
         let mut code = self.masm.finish()?;
         code.bytes[patch..patch + 4].copy_from_slice(&(frame as i32).to_le_bytes());
+        code.handlers = handlers;
         Ok(code)
     }
 
@@ -405,7 +520,7 @@ impl<'a> FuncCompiler<'a> {
         }
     }
 
-    fn spill_entry(&mut self, d: usize) {
+    pub(crate) fn spill_entry(&mut self, d: usize) {
         let s = self.stack[d];
         let m = self.slot_mem(d as u32);
         match s.loc {
@@ -547,7 +662,7 @@ impl<'a> FuncCompiler<'a> {
     }
 
     /// Stores a value of `ty` held at `loc` into `m`, via the scratch register if needed.
-    fn store_loc(&mut self, ty: ValType, loc: Loc, m: Mem) {
+    pub(crate) fn store_loc(&mut self, ty: ValType, loc: Loc, m: Mem) {
         match loc {
             Loc::Reg(r) => self.masm.asm.store(store_kind(ty), m, r),
             Loc::Const(c) => {
@@ -787,7 +902,10 @@ impl<'a> FuncCompiler<'a> {
         self.spill_registers();
         self.save_pinned_for_call();
         match callee {
-            Callee::Local(index) => self.masm.call_function(index),
+            Callee::Local(index) => {
+                self.masm.call_function(index);
+                self.record_call_site();
+            }
             Callee::Import(index) => {
                 let a = &mut self.masm.asm;
                 a.load(LoadKind::I64, RAX, Mem::Base(VMCTX, offsets::VMCTX_FUNC_REFS));
@@ -796,6 +914,7 @@ impl<'a> FuncCompiler<'a> {
                 // The callee may belong to another instance: it addresses its own memory.
                 a.load(LoadKind::I64, MEMORY_BASE, Mem::Base(VMCTX, offsets::VMCTX_MEMORY0_BASE));
                 a.call_mem(Mem::Base(RAX, offsets::FUNCREF_CODE));
+                self.record_call_site();
                 self.reload_context();
             }
         }
@@ -1426,6 +1545,7 @@ impl<'a> FuncCompiler<'a> {
         a.load(LoadKind::I64, MEMORY_BASE, Mem::Base(VMCTX, offsets::VMCTX_MEMORY0_BASE));
         a.bind(same_instance);
         a.call_mem(Mem::Base(SCRATCH, offsets::FUNCREF_CODE));
+        self.record_call_site();
         self.free_reg(idx);
         self.reload_context();
         self.reload_pinned_after_call();

@@ -13,6 +13,12 @@ pub enum FrameKind {
     Block,
     Loop,
     If,
+    /// A `try_table`: a block whose body is an exception-handling scope.
+    TryTable,
+    /// A legacy `try` in its body (a scope, like `try_table`).
+    Try,
+    /// A legacy `try` after its first `catch`/`catch_all`: the body of a catch clause.
+    Catch,
 }
 
 #[derive(Debug)]
@@ -28,6 +34,13 @@ pub struct Frame<'a> {
     pub results: &'a [ValType],
     /// Whether any branch targets `label` (so the end is a merge point).
     pub label_used: bool,
+    /// The exception-handling scope in force when the frame was entered.
+    pub outer_scope: Option<u32>,
+    /// For `try_table` and legacy `try`: the scope of its body.
+    pub scope: Option<u32>,
+    /// For legacy `try`: the rbp offset of the slot holding the exception its catch
+    /// clause caught (what `rethrow` throws again).
+    pub exn_slot: i32,
 }
 
 impl<'a> Frame<'a> {
@@ -37,6 +50,15 @@ impl<'a> Frame<'a> {
             self.params
         } else {
             self.results
+        }
+    }
+
+    /// The scope in force directly in this frame's body (where a legacy `delegate` to
+    /// this frame sends its exceptions).
+    pub fn body_scope(&self) -> Option<u32> {
+        match self.kind {
+            FrameKind::TryTable | FrameKind::Try => self.scope,
+            _ => self.outer_scope,
         }
     }
 }

@@ -58,6 +58,9 @@ pub struct UseScan {
     /// For each open block: whether it is a loop.
     blocks: Vec<bool>,
     loop_depth: u32,
+    /// How many legacy `try` blocks the body has: each gets a frame slot for the
+    /// exception its catch clauses can `rethrow`.
+    pub legacy_tries: u32,
 }
 
 impl UseScan {
@@ -68,6 +71,7 @@ impl UseScan {
             call_weight: 0,
             blocks: Vec::new(),
             loop_depth: 0,
+            legacy_tries: 0,
         }
     }
 
@@ -82,8 +86,16 @@ impl UseScan {
                 self.blocks.push(true);
                 self.loop_depth += 1;
             }
-            Operator::Block { .. } | Operator::If { .. } => self.blocks.push(false),
-            Operator::End => self.loop_depth -= u32::from(self.blocks.pop() == Some(true)),
+            Operator::Block { .. } | Operator::If { .. } | Operator::TryTable { .. } => {
+                self.blocks.push(false)
+            }
+            Operator::Try { .. } => {
+                self.blocks.push(false);
+                self.legacy_tries += 1;
+            }
+            Operator::End | Operator::Delegate { .. } => {
+                self.loop_depth -= u32::from(self.blocks.pop() == Some(true))
+            }
             Operator::Call { .. } | Operator::CallIndirect { .. } => {
                 self.call_weight = self.call_weight.saturating_add(weight_at(self.loop_depth));
             }

@@ -6,7 +6,9 @@
 
 pub mod codegen;
 pub mod control;
+mod exceptions;
 pub mod first_pass;
+pub mod handlers;
 pub mod locals;
 pub mod masm;
 pub mod stack;
@@ -30,7 +32,10 @@ pub struct CompileEnv<'a> {
     pub globals: &'a [GlobalType],
     /// Element type of each table.
     pub table_elements: &'a [ValType],
+    /// Type index of each tag, imports first.
+    pub tags: &'a [u32],
     pub trap_exit: usize,
+    pub throw_stub: usize,
     pub explicit_bounds_checks: bool,
 }
 
@@ -81,9 +86,11 @@ pub fn compile_function<'a>(
     }
     reader.finish_expression(&validator.visitor(reader.original_position()))?;
 
-    let pins = uses.choose(&all_locals);
     let reused = std::mem::take(&mut scratch.compiler);
-    let mut compiler = FuncCompiler::new(env, ty, all_locals, pins, body.as_bytes().len(), reused);
+    let legacy_tries = uses.legacy_tries;
+    let pins = uses.choose(&all_locals);
+    let mut compiler =
+        FuncCompiler::new(env, ty, all_locals, pins, legacy_tries, body.as_bytes().len(), reused);
     compiler.emit_prologue();
     for (i, op) in buffered.iter().enumerate() {
         if !compiler.reachable && !is_structured_control(op) {
@@ -111,6 +118,15 @@ pub fn compile_function<'a>(
 fn is_structured_control(op: &Operator<'_>) -> bool {
     matches!(
         op,
-        Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } | Operator::Else | Operator::End
+        Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::Else
+            | Operator::End
+            | Operator::TryTable { .. }
+            | Operator::Try { .. }
+            | Operator::Catch { .. }
+            | Operator::CatchAll
+            | Operator::Delegate { .. }
     )
 }

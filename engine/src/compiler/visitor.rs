@@ -23,7 +23,7 @@ fn value_type(ty: wasmparser::ValType) -> CResult<ValType> {
 }
 
 impl<'e> FuncCompiler<'e> {
-    fn block_signature(&self, bt: BlockType) -> CResult<(&'e [ValType], &'e [ValType])> {
+    pub(crate) fn block_signature(&self, bt: BlockType) -> CResult<(&'e [ValType], &'e [ValType])> {
         Ok(match bt {
             BlockType::Empty => (&[], &[]),
             BlockType::Type(t) => (&[], value_type(t)?.as_slice()),
@@ -59,7 +59,66 @@ impl<'e> FuncCompiler<'e> {
             _ => {}
         }
         let height = self.stack.len() - params.len();
-        self.control.push(Frame { kind, label, else_label, height, params, results, label_used: false });
+        let outer_scope = self.current_scope;
+        self.control.push(Frame {
+            kind,
+            label,
+            else_label,
+            height,
+            params,
+            results,
+            label_used: false,
+            outer_scope,
+            scope: None,
+            exn_slot: 0,
+        });
+        Ok(())
+    }
+
+    /// `end` (and legacy `delegate`) of a frame entered in reachable code.
+    pub(crate) fn end_frame(&mut self) -> CResult {
+        let frame = match self.control.pop() {
+            Some(f) => f,
+            None => return Err(Error::Unsupported("internal compiler error: end without frame".into())),
+        };
+        if matches!(frame.kind, FrameKind::TryTable | FrameKind::Try | FrameKind::Catch) {
+            self.current_scope = frame.outer_scope;
+        }
+        match frame.kind {
+            FrameKind::Function => {
+                if self.reachable {
+                    self.emit_return();
+                }
+                self.reachable = false;
+            }
+            FrameKind::Loop => {
+                if !self.reachable {
+                    self.reset_stack(frame.height, frame.results);
+                }
+            }
+            FrameKind::Block | FrameKind::If | FrameKind::TryTable | FrameKind::Try | FrameKind::Catch => {
+                let merges = frame.label_used || frame.else_label.is_some();
+                if !merges {
+                    // Nothing branches here: the fallthrough state continues as is.
+                    if !self.reachable {
+                        self.reset_stack(frame.height, frame.results);
+                    }
+                    self.masm.asm.bind(frame.label);
+                    return Ok(());
+                }
+                if self.reachable {
+                    self.copy_to_label(frame.results.len(), frame.height);
+                }
+                if let Some(l) = frame.else_label {
+                    // An `if` without `else` passes its parameters through, already in
+                    // their canonical slots.
+                    self.masm.asm.bind(l);
+                }
+                self.masm.asm.bind(frame.label);
+                self.reset_stack(frame.height, frame.results);
+                self.reachable = true;
+            }
+        }
         Ok(())
     }
 
@@ -125,6 +184,8 @@ macro_rules! unsupported_proposals {
     (@one saturating_float_to_int $($rest:tt)*) => {};
     (@one bulk_memory $($rest:tt)*) => {};
     (@one reference_types $($rest:tt)*) => {};
+    (@one exceptions $($rest:tt)*) => {};
+    (@one legacy_exceptions $($rest:tt)*) => {};
     (@one $proposal:ident $visit:ident $({ $($arg:ident: $argty:ty),* })?) => {
         fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
             $($(let _ = $arg;)*)?
@@ -191,46 +252,34 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
             self.dead_depth -= 1;
             return Ok(());
         }
-        let frame = match self.control.pop() {
-            Some(f) => f,
-            None => return Err(Error::Unsupported("internal compiler error: end without frame".into())),
-        };
-        match frame.kind {
-            FrameKind::Function => {
-                if self.reachable {
-                    self.emit_return();
-                }
-                self.reachable = false;
-            }
-            FrameKind::Loop => {
-                if !self.reachable {
-                    self.reset_stack(frame.height, frame.results);
-                }
-            }
-            FrameKind::Block | FrameKind::If => {
-                let merges = frame.label_used || frame.else_label.is_some();
-                if !merges {
-                    // Nothing branches here: the fallthrough state continues as is.
-                    if !self.reachable {
-                        self.reset_stack(frame.height, frame.results);
-                    }
-                    self.masm.asm.bind(frame.label);
-                    return Ok(());
-                }
-                if self.reachable {
-                    self.copy_to_label(frame.results.len(), frame.height);
-                }
-                if let Some(l) = frame.else_label {
-                    // An `if` without `else` passes its parameters through, already in
-                    // their canonical slots.
-                    self.masm.asm.bind(l);
-                }
-                self.masm.asm.bind(frame.label);
-                self.reset_stack(frame.height, frame.results);
-                self.reachable = true;
-            }
-        }
-        Ok(())
+        self.end_frame()
+    }
+
+    // ---- exceptions ----
+
+    fn visit_try_table(&mut self, try_table: wasmparser::TryTable) -> CResult {
+        self.enter_try_table(&try_table)
+    }
+    fn visit_throw(&mut self, tag_index: u32) -> CResult {
+        self.throw(tag_index)
+    }
+    fn visit_throw_ref(&mut self) -> CResult {
+        self.throw_ref()
+    }
+    fn visit_try(&mut self, blockty: BlockType) -> CResult {
+        self.enter_try(blockty)
+    }
+    fn visit_catch(&mut self, tag_index: u32) -> CResult {
+        self.legacy_catch(Some(tag_index))
+    }
+    fn visit_catch_all(&mut self) -> CResult {
+        self.legacy_catch(None)
+    }
+    fn visit_delegate(&mut self, relative_depth: u32) -> CResult {
+        self.legacy_delegate(relative_depth)
+    }
+    fn visit_rethrow(&mut self, relative_depth: u32) -> CResult {
+        self.legacy_rethrow(relative_depth)
     }
     fn visit_br(&mut self, relative_depth: u32) -> CResult {
         self.branch(relative_depth);
@@ -1067,6 +1116,10 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     fn visit_ref_null(&mut self, hty: HeapType) -> CResult {
         let ty = match hty {
             HeapType::Abstract { ty: wasmparser::AbstractHeapType::Extern, .. } => ValType::ExternRef,
+            HeapType::Abstract {
+                ty: wasmparser::AbstractHeapType::Exn | wasmparser::AbstractHeapType::NoExn,
+                ..
+            } => ValType::ExnRef,
             _ => ValType::FuncRef,
         };
         self.push_const(ty, 0);

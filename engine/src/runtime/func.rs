@@ -1,6 +1,8 @@
 //! Functions: wasm and host, called from Rust and from wasm.
 
+use super::exception::Exception;
 use super::store::{Store, StoreInner};
+use super::unwind::EXCEPTION_STATUS;
 use super::vmcontext::{VMContext, VMFuncRef, VMHostContext, VMRuntime};
 use crate::error::{Error, Result};
 use crate::trap::{Trap, TrapCode};
@@ -150,7 +152,7 @@ impl Func {
             for (r, t) in results.iter_mut().zip(ty.results()) {
                 *r = Val::default_for(*t);
             }
-            return callback(params, results).map_err(Error::Trap);
+            return callback(params, results).map_err(host_error);
         }
         self.invoke_compiled(
             &store,
@@ -268,6 +270,15 @@ pub(crate) fn invoke_raw(
     if status != 0 {
         // SAFETY: as above.
         let code = unsafe { (*runtime).trap_code };
+        if code == EXCEPTION_STATUS {
+            // SAFETY: as above; the unwinder left a live exception of this store (or 0).
+            let raw = unsafe { std::mem::take(&mut (*runtime).exception) };
+            // SAFETY: as just said.
+            return Err(match unsafe { Exception::from_raw(raw) } {
+                Some(e) => Error::Exception(e),
+                None => Error::Trap(Trap::new(TrapCode::NullExceptionReference)),
+            });
+        }
         let trap = match TrapCode::from_u32(code) {
             Some(TrapCode::Host) | None => {
                 store.pending_trap.borrow_mut().take().unwrap_or_else(|| Trap::new(TrapCode::Host))
@@ -277,6 +288,14 @@ pub(crate) fn invoke_raw(
         return Err(Error::Trap(trap));
     }
     Ok(())
+}
+
+/// A host function's error as a call's: thrown exceptions stay exceptions.
+fn host_error(trap: Trap) -> Error {
+    match trap.into_exception() {
+        Ok(e) => Error::Exception(e),
+        Err(t) => Error::Trap(t),
+    }
 }
 
 /// Called by the host stub: decodes arguments, runs the callback, encodes results.
@@ -308,7 +327,15 @@ pub(crate) unsafe extern "C" fn host_shim(context: *const VMHostContext, area: *
                 return 0;
             }
         }
-        Ok(Err(trap)) => trap,
+        Ok(Err(trap)) => match trap.into_exception() {
+            Ok(exception) => {
+                // SAFETY: the context's runtime is the store's, alive while its code runs;
+                // the host stub takes the exception from there and throws it.
+                unsafe { (*(*context).runtime).exception = exception.raw() };
+                return EXCEPTION_STATUS;
+            }
+            Err(trap) => trap,
+        },
         Err(_) => Trap::host_message("host function panicked"),
     };
     if let Some(store) = func.store.upgrade() {

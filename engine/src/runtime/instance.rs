@@ -1,8 +1,9 @@
 //! Instantiation: linking imports, building the VMContext, running initializers.
 
+use super::exception::{Tag, TagInner};
 use super::func::Func;
 use super::global::Global;
-use super::store::Store;
+use super::store::{Store, StoreInner};
 use super::table::Table;
 use super::vmcontext::*;
 use super::wasm_memory::Memory;
@@ -11,7 +12,7 @@ use crate::module::{ConstExpr, ConstOp, ElemMode, EntityIndex, Module};
 use crate::trap::{Trap, TrapCode};
 use crate::types::ExternType;
 use std::cell::{RefCell, UnsafeCell};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 #[derive(Clone, Debug)]
 pub enum Extern {
@@ -19,6 +20,7 @@ pub enum Extern {
     Table(Table),
     Memory(Memory),
     Global(Global),
+    Tag(Tag),
 }
 
 impl Extern {
@@ -28,6 +30,7 @@ impl Extern {
             Extern::Table(t) => ExternType::Table(t.ty()),
             Extern::Memory(m) => ExternType::Memory(m.ty()),
             Extern::Global(g) => ExternType::Global(g.ty()),
+            Extern::Tag(t) => ExternType::Tag(t.ty()),
         }
     }
 }
@@ -39,10 +42,13 @@ pub(crate) struct InstanceInner {
     pub tables: Vec<Table>,
     pub memories: Vec<Memory>,
     pub globals: Vec<Global>,
+    pub tags: Vec<Tag>,
+    pub store: Weak<StoreInner>,
     func_ptrs: Vec<*const VMFuncRef>,
     table_ptrs: Vec<*mut VMTable>,
     memory_ptrs: Vec<*mut VMMemory>,
     global_ptrs: Vec<*mut VMGlobal>,
+    tag_ptrs: Vec<*const TagInner>,
     /// Evaluated element segments; None once dropped.
     pub elems: RefCell<Vec<Option<Vec<u64>>>>,
     pub dropped_data: RefCell<Vec<bool>>,
@@ -84,6 +90,7 @@ impl Instance {
         let mut tables = Vec::new();
         let mut memories = Vec::new();
         let mut globals = Vec::new();
+        let mut tags = Vec::new();
         for ((import, _), provided) in info.imports.iter().zip(imports) {
             let (m, n) = (&import.module, &import.name);
             match (&import.ty, provided) {
@@ -124,6 +131,12 @@ impl Instance {
                     }
                     globals.push(g.clone());
                 }
+                (ExternType::Tag(want), Extern::Tag(t)) => {
+                    if t.ty() != *want {
+                        return Err(link_error(m, n, "incompatible import type: tag"));
+                    }
+                    tags.push(t.clone());
+                }
                 _ => return Err(link_error(m, n, "incompatible import type: wrong kind")),
             }
         }
@@ -135,6 +148,7 @@ impl Instance {
             func_refs: std::ptr::null(),
             tables: std::ptr::null(),
             globals: std::ptr::null(),
+            tags: std::ptr::null(),
             instance: std::ptr::null(),
         }));
         let vmctx_ptr = vmctx.get();
@@ -164,6 +178,10 @@ impl Instance {
             memories.push(store.create_memory(ty)?);
         }
 
+        for &ty in &info.tags[info.num_imported_tags as usize..] {
+            tags.push(Tag::new(store, info.types[ty as usize].clone())?);
+        }
+
         let elems = info
             .elems
             .iter()
@@ -175,6 +193,7 @@ impl Instance {
         let table_ptrs: Vec<_> = tables.iter().map(|t| t.vm()).collect();
         let memory_ptrs: Vec<_> = memories.iter().map(|m| m.vm()).collect();
         let global_ptrs: Vec<_> = globals.iter().map(|g| g.vm()).collect();
+        let tag_ptrs: Vec<_> = tags.iter().map(|t| t.raw()).collect();
         let inner = Rc::new(InstanceInner {
             module: module.clone(),
             vmctx,
@@ -182,10 +201,13 @@ impl Instance {
             tables,
             memories,
             globals,
+            tags,
+            store: store.weak(),
             func_ptrs,
             table_ptrs,
             memory_ptrs,
             global_ptrs,
+            tag_ptrs,
             elems: RefCell::new(elems.into_iter().map(Some).collect()),
             dropped_data: RefCell::new(vec![false; info.data.len()]),
         });
@@ -197,6 +219,7 @@ impl Instance {
             ctx.tables = inner.table_ptrs.as_ptr();
             ctx.memories = inner.memory_ptrs.as_ptr();
             ctx.globals = inner.global_ptrs.as_ptr();
+            ctx.tags = inner.tag_ptrs.as_ptr().cast();
             ctx.memory0_base = inner.memories.first().map_or(std::ptr::null_mut(), |m| m.data_ptr());
             ctx.instance = Rc::as_ptr(&inner).cast();
         }
@@ -258,6 +281,7 @@ impl Instance {
             EntityIndex::Table(x) => Extern::Table(i.tables[x as usize].clone()),
             EntityIndex::Memory(x) => Extern::Memory(i.memories[x as usize].clone()),
             EntityIndex::Global(x) => Extern::Global(i.globals[x as usize].clone()),
+            EntityIndex::Tag(x) => Extern::Tag(i.tags[x as usize].clone()),
         }
     }
 

@@ -3,6 +3,7 @@
 //! Each takes the caller's vmctx first and returns 0 or a `TrapCode` (or, for the
 //! grow operations, the old size / -1). They must never unwind into machine code.
 
+use super::exception::Exception;
 use super::instance::InstanceInner;
 use super::table::Table;
 use super::vmcontext::VMContext;
@@ -20,6 +21,25 @@ fn status(r: Result<(), TrapCode>) -> u32 {
     match r {
         Ok(()) => 0,
         Err(c) => c as u32,
+    }
+}
+
+/// `throw tag`: a new exception of the instance's tag `tag` with the payload at
+/// `args` (one slot per parameter). Returns the exnref (0 if the store is gone).
+///
+/// # Safety
+/// Called only by compiled code, with the vmctx of a live instance, a tag index the
+/// validator checked and the tag's parameters at `args`.
+pub unsafe extern "C" fn exception_new(vmctx: *mut VMContext, tag: u32, args: *const u64) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let i = unsafe { instance(vmctx) };
+    let tag = i.tags[tag as usize].clone();
+    let count = tag.0.ty.params().len();
+    // SAFETY: the caller stored one slot per parameter at `args`.
+    let payload: Box<[u64]> = unsafe { std::slice::from_raw_parts(args, count) }.into();
+    match i.store.upgrade() {
+        Some(store) => Exception::from_parts(&store, tag, payload).raw(),
+        None => 0,
     }
 }
 

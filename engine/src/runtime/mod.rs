@@ -1,5 +1,6 @@
 //! The runtime: everything compiled code runs against.
 pub mod code_memory;
+pub mod exception;
 pub mod func;
 pub mod global;
 pub mod instance;
@@ -8,5 +9,6 @@ pub mod memory;
 pub mod signals;
 pub mod store;
 pub mod table;
+pub mod unwind;
 pub mod vmcontext;
 pub mod wasm_memory;

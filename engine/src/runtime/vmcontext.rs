@@ -18,6 +18,9 @@ pub struct VMRuntime {
     pub trap_code: u32,
     /// How many entry trampolines are active (wasm -> host -> wasm nests).
     pub depth: u32,
+    /// An exception on its way: what a host function threw (for the host stub to
+    /// throw on), or what no handler caught (for the entry trampoline's caller).
+    pub exception: u64,
 }
 
 /// A function reference: what `call_indirect`, `ref.func`, tables and imports hold.
@@ -72,6 +75,8 @@ pub struct VMContext {
     pub func_refs: *const *const VMFuncRef,
     pub tables: *const *mut VMTable,
     pub globals: *const *mut VMGlobal,
+    /// Every tag of the instance, imported ones first: the identities `catch` compares.
+    pub tags: *const *const u8,
     /// The owning `InstanceInner`, for runtime helpers.
     pub instance: *const u8,
 }
@@ -83,6 +88,7 @@ pub mod offsets {
     pub const RUNTIME_STACK_LIMIT: i32 = offset_of!(VMRuntime, stack_limit) as i32;
     pub const RUNTIME_TRAP_CODE: i32 = offset_of!(VMRuntime, trap_code) as i32;
     pub const RUNTIME_DEPTH: i32 = offset_of!(VMRuntime, depth) as i32;
+    pub const RUNTIME_EXCEPTION: i32 = offset_of!(VMRuntime, exception) as i32;
 
     pub const FUNCREF_CODE: i32 = offset_of!(VMFuncRef, code) as i32;
     pub const FUNCREF_VMCTX: i32 = offset_of!(VMFuncRef, vmctx) as i32;

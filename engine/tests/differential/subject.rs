@@ -22,7 +22,7 @@ fn ty(t: ValType) -> Option<Ty> {
         ValType::F64 => Ty::F64,
         ValType::FuncRef => Ty::FuncRef,
         ValType::ExternRef => Ty::ExternRef,
-        ValType::V128 | ValType::NonNullExternRef => return None,
+        ValType::V128 | ValType::NonNullExternRef | ValType::ExnRef => return None,
     })
 }
 
@@ -34,6 +34,7 @@ fn from_val(v: &Val) -> V {
         Val::F64(b) => V::F64(*b),
         Val::FuncRef(f) => V::FuncRef { null: f.is_none() },
         Val::ExternRef(e) => V::ExternRef { null: e.is_none() },
+        Val::ExnRef(_) => panic!("the generator makes no exception handling"),
     }
 }
 
@@ -63,6 +64,7 @@ fn outcome_of_error(e: Error) -> Outcome {
             TrapCode::IndirectCallToNull | TrapCode::UninitializedElement => TrapKind::UninitializedElement,
             TrapCode::BadSignature => TrapKind::BadSignature,
             TrapCode::StackOverflow => TrapKind::StackOverflow,
+            TrapCode::NullExceptionReference => return Outcome::Error(format!("exception trap: {t}")),
             TrapCode::Host => return Outcome::Error(format!("host trap: {t}")),
         }),
         other => Outcome::Error(other.to_string()),
@@ -123,6 +125,7 @@ impl SubjectInstance {
                     s.memories.push((name, buf));
                 }
                 Extern::Global(g) => s.globals.push((name, from_val(&g.get()))),
+                Extern::Tag(_) => {}
                 Extern::Table(t) => {
                     let nulls = (0..t.size())
                         .map(|i| match t.get(i) {

@@ -36,6 +36,7 @@ pub struct FunctionCode {
     pub bytes: Vec<u8>,
     pub trap_sites: Vec<u32>,
     pub call_relocs: Vec<CallReloc>,
+    pub handlers: crate::compiler::handlers::HandlerTable,
 }
 
 impl Default for Masm {
@@ -161,6 +162,7 @@ impl Masm {
             bytes,
             trap_sites: std::mem::take(&mut self.trap_sites),
             call_relocs: std::mem::take(&mut self.call_relocs),
+            handlers: Default::default(),
         })
     }
 

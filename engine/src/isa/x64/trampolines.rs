@@ -1,16 +1,21 @@
-//! Process-wide stubs: the entry from Rust into wasm, the trap exit, and the stub that
-//! calls host functions.
+//! Process-wide stubs: the entry from Rust into wasm, the trap exit, the throw stub,
+//! and the stub that calls host functions.
 //!
 //! Traps unwind without setjmp: the entry trampoline records `rsp` in the store's
 //! `VMRuntime`; every trap (explicit ones and memory faults redirected by the signal
 //! handler) jumps to `trap_exit`, which restores that `rsp` and returns a nonzero status.
+//! Exceptions are thrown through `throw_stub`, which asks the unwinder for a landing pad
+//! and resumes there, or leaves like a trap (with `EXCEPTION_STATUS`) when this
+//! activation has no handler.
 
 use super::asm::{Assembler, Cc, Mem};
 use super::regs::*;
 use crate::compiler::masm::{AluOp, LoadKind, OperandSize, ShiftOp, StoreKind};
 use crate::error::Error;
 use crate::runtime::code_memory::CodeMemory;
+use crate::runtime::unwind::{unwind, Landing, EXCEPTION_STATUS};
 use crate::runtime::vmcontext::{offsets, VMContext, VMHostContext};
+use std::mem::offset_of;
 use std::sync::OnceLock;
 
 /// `entry(vmctx, code, args, nslots)`: copies `nslots` 8-byte slots from `args` to the
@@ -18,13 +23,20 @@ use std::sync::OnceLock;
 /// (the single-result register) in `args[nslots]`. Returns 0, or 1 after a trap.
 pub type EntryFn = unsafe extern "C" fn(*mut VMContext, *const u8, *mut u64, u64) -> u32;
 
-/// What the host stub calls: `(host context, argument/result area) -> trap code or 0`.
+/// What the host stub calls: `(host context, argument/result area) -> trap code,
+/// `EXCEPTION_STATUS` (the exception waits in `VMRuntime::exception`) or 0`.
 pub type HostShim = unsafe extern "C" fn(*const VMHostContext, *mut u64) -> u32;
 
 pub struct Trampolines {
     _code: CodeMemory,
     pub entry: EntryFn,
+    /// The return address of the entry trampoline's call into wasm: the unwinder stops
+    /// there.
+    pub entry_return: usize,
     pub trap_exit: usize,
+    /// Called by compiled code with the exnref in rdi (never null), its return address
+    /// being the throw site; does not return.
+    pub throw_stub: usize,
     pub host_stub: usize,
 }
 
@@ -88,6 +100,7 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.alu_rr(AluOp::Sub, OperandSize::S64, RSP, R13);
     copy_slots(&mut a, RBX, RSP, RAX);
     a.call_reg(RSI);
+    let entry_return_at = a.offset();
     a.load(LoadKind::I64, RBX, Mem::Base(RBP, SAVED_ARGS));
     a.load(LoadKind::I64, R12, Mem::Base(RBP, SAVED_SLOTS));
     // rax holds a single result: copy through rdx.
@@ -116,10 +129,45 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.mov_ri(RAX, 1);
     a.jmp(tail);
 
+    // ---- throw stub: rdi = exnref, [rsp] = the throw site, rbp = its frame,
+    // r15 = a context of the store (wasm's, or a host function's record) ----
+    a.align(16, 0xCC);
+    let throw_stub_at = a.offset();
+    let throw_label = a.new_label();
+    let no_handler = a.new_label();
+    a.bind(throw_label);
+    // rsp is 8 below a 16-byte boundary here, as after any call: 56 bytes keep the
+    // call below aligned and hold the `Landing` record.
+    const LANDING_AREA: i32 = 56;
+    a.alu_ri(AluOp::Sub, OperandSize::S64, RSP, LANDING_AREA);
+    let field = |f: usize| Mem::Base(RSP, f as i32);
+    a.store(StoreKind::I64, field(offset_of!(Landing, rbx)), RBX);
+    a.store(StoreKind::I64, field(offset_of!(Landing, r12)), R12);
+    a.store(StoreKind::I64, field(offset_of!(Landing, r13)), R13);
+    a.load(LoadKind::I64, RSI, Mem::Base(RSP, LANDING_AREA));
+    a.mov_rr(OperandSize::S64, RDX, RBP);
+    a.mov_rr(OperandSize::S64, RCX, RSP);
+    a.load(LoadKind::I64, R8, Mem::Base(R15, offsets::VMCTX_RUNTIME));
+    a.mov_ri(SCRATCH, unwind as *const () as usize as i64);
+    a.call_reg(SCRATCH);
+    a.test_rr(OperandSize::S32, RAX, RAX);
+    a.jcc(Cc::Ne, no_handler);
+    a.load(LoadKind::I64, RBX, field(offset_of!(Landing, rbx)));
+    a.load(LoadKind::I64, R12, field(offset_of!(Landing, r12)));
+    a.load(LoadKind::I64, R13, field(offset_of!(Landing, r13)));
+    a.load(LoadKind::I64, RBP, field(offset_of!(Landing, rbp)));
+    a.load(LoadKind::I64, SCRATCH, field(offset_of!(Landing, pc)));
+    a.load(LoadKind::I64, RSP, field(offset_of!(Landing, rsp)));
+    a.jmp_reg(SCRATCH);
+    a.bind(no_handler);
+    a.mov_ri(RSI, EXCEPTION_STATUS as i64);
+    a.jmp(trap_exit_label);
+
     // ---- host stub: r15 = VMHostContext, arguments at [rsp + 8] ----
     a.align(16, 0xCC);
     let host_stub_at = a.offset();
     let host_trapped = a.new_label();
+    let host_threw = a.new_label();
     a.push(RBP);
     a.mov_rr(OperandSize::S64, RBP, RSP);
     a.mov_rr(OperandSize::S64, RDI, R15);
@@ -132,15 +180,35 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.pop(RBP);
     a.ret();
     a.bind(host_trapped);
+    a.cmp_ri(OperandSize::S32, RAX, EXCEPTION_STATUS as i32);
+    a.jcc(Cc::E, host_threw);
     a.mov_rr(OperandSize::S32, RSI, RAX);
     a.jmp(trap_exit_label);
+    // The host function threw: leave this frame, and throw as if from the wasm call
+    // site that called it (its return address is now on top of the stack).
+    a.bind(host_threw);
+    a.load(LoadKind::I64, SCRATCH, Mem::Base(R15, offsets::VMCTX_RUNTIME));
+    a.load(LoadKind::I64, RDI, Mem::Base(SCRATCH, offsets::RUNTIME_EXCEPTION));
+    a.store_imm(StoreKind::I64, Mem::Base(SCRATCH, offsets::RUNTIME_EXCEPTION), 0);
+    a.mov_rr(OperandSize::S64, RSP, RBP);
+    a.pop(RBP);
+    a.jmp(throw_label);
     let code_bytes = a.finish().map_err(|e| Error::Resource(format!("assembling trampolines: {e}")))?;
     let code = CodeMemory::new(&code_bytes)?;
     let base = code.as_ptr() as usize;
     let trap_exit = base + trap_exit_at as usize;
+    let entry_return = base + entry_return_at as usize;
+    crate::runtime::unwind::set_entry_return(entry_return);
     // SAFETY: `entry_at` is the start of the entry trampoline inside executable memory
     // that lives as long as the process (the OnceLock never drops it), and the code
     // follows the System V ABI of `EntryFn`.
     let entry = unsafe { std::mem::transmute::<usize, EntryFn>(base + entry_at as usize) };
-    Ok(Trampolines { _code: code, entry, trap_exit, host_stub: base + host_stub_at as usize })
+    Ok(Trampolines {
+        _code: code,
+        entry,
+        entry_return,
+        trap_exit,
+        throw_stub: base + throw_stub_at as usize,
+        host_stub: base + host_stub_at as usize,
+    })
 }

@@ -1,0 +1,51 @@
+//! Exception handlers: what the compiler records so that the unwinder
+//! (`runtime/unwind.rs`) can find, for a return address in a function, the catch
+//! clauses in force there, and how to resume in a frame it lands in.
+//!
+//! Handlers cost nothing until something throws: a `try_table` or legacy `try` body is a
+//! *scope*; each call (and each throw) made inside one records its return address with
+//! the innermost scope. A scope lists its catch clauses in order and names its parent,
+//! the scope in force around it (for a legacy `delegate`, the scope of its target).
+//! A matching clause names a landing pad in the same function, and frame slots where
+//! the unwinder writes the payload and the exnref before jumping there.
+
+/// One catch clause.
+#[derive(Clone, Debug)]
+pub struct Catch {
+    /// The tag index it catches; `None` for `catch_all` / `catch_all_ref`.
+    pub tag: Option<u32>,
+    /// Code offset of the landing pad within the function.
+    pub landing: u32,
+    /// rbp offset of the slot for the first payload value; value i goes 8*i lower.
+    pub payload_slot: i32,
+    /// rbp offset of the slot for the exnref, where the clause passes it on.
+    pub exnref_slot: Option<i32>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    pub parent: Option<u32>,
+    pub catches: Vec<Catch>,
+}
+
+/// What unwinding needs to know about one compiled function.
+#[derive(Clone, Debug, Default)]
+pub struct HandlerTable {
+    /// `rbp - rsp` in the body.
+    pub frame_size: u32,
+    /// How many of the callee-saved pinning registers (rbx, r12, r13, in that order) the
+    /// prologue saved, at `[rbp - 16 - 8*k]`.
+    pub callee_saved: u8,
+    /// (return-address offset, innermost scope) of every call and throw inside a scope,
+    /// in code order.
+    pub call_sites: Vec<(u32, u32)>,
+    pub scopes: Vec<Scope>,
+}
+
+impl HandlerTable {
+    /// The innermost scope in force at a call whose return address is `offset`.
+    pub fn scope_at(&self, offset: u32) -> Option<u32> {
+        let i = self.call_sites.binary_search_by_key(&offset, |&(at, _)| at).ok()?;
+        Some(self.call_sites[i].1)
+    }
+}

@@ -1,0 +1,137 @@
+//! Exception handling objects: tags, the identities exceptions are thrown and caught by,
+//! and exceptions, a tag with its payload (the value of an `exnref`).
+//!
+//! Both live as long as their store, like everything compiled code can point at: an
+//! `exnref` is a raw pointer in a register, a local or a table, which nothing counts.
+//! A program that throws in a loop therefore grows its store by one small allocation
+//! per throw.
+
+use super::store::{Store, StoreInner};
+use crate::error::{Error, Result};
+use crate::types::FuncType;
+use crate::values::Val;
+use std::rc::Rc;
+
+pub(crate) struct TagInner {
+    pub ty: FuncType,
+}
+
+/// An exception tag. Each tag a module defines is a new one per instance; importing a
+/// tag shares it, so `catch` of an imported tag catches what the exporter throws.
+#[derive(Clone)]
+pub struct Tag(pub(crate) Rc<TagInner>);
+
+impl std::fmt::Debug for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tag({})", self.0.ty)
+    }
+}
+
+impl Tag {
+    /// A new tag whose exceptions carry values of `ty`'s parameter types. `ty` must have
+    /// no results.
+    pub fn new(store: &Store, ty: FuncType) -> Result<Tag> {
+        if !ty.results().is_empty() {
+            return Err(Error::Link(format!("a tag's type has no results: {ty}")));
+        }
+        let tag = Tag(Rc::new(TagInner { ty }));
+        store.0.keep_alive(tag.0.clone());
+        Ok(tag)
+    }
+
+    pub fn ty(&self) -> FuncType {
+        self.0.ty.clone()
+    }
+
+    /// Identity: do both handles name the same tag?
+    pub fn ptr_eq(a: &Tag, b: &Tag) -> bool {
+        Rc::ptr_eq(&a.0, &b.0)
+    }
+
+    /// A stable identity for side tables.
+    pub fn id(&self) -> usize {
+        self.raw() as usize
+    }
+
+    /// What compiled code compares when it looks for a handler.
+    pub(crate) fn raw(&self) -> *const TagInner {
+        Rc::as_ptr(&self.0)
+    }
+}
+
+pub(crate) struct ExceptionInner {
+    pub tag: Tag,
+    /// The payload as raw 64-bit slots (the representation of `Val::to_raw`).
+    pub payload: Box<[u64]>,
+}
+
+/// A thrown (or to be thrown) exception: a tag and values of its parameter types. The
+/// same exception caught and rethrown stays the same object.
+#[derive(Clone)]
+pub struct Exception(pub(crate) Rc<ExceptionInner>);
+
+impl std::fmt::Debug for Exception {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Exception({:?}, {:?})", self.0.tag, self.payload())
+    }
+}
+
+impl Exception {
+    /// An exception of `tag` carrying `payload`, which must match the tag's parameters.
+    pub fn new(store: &Store, tag: &Tag, payload: &[Val]) -> Result<Exception> {
+        let params = tag.0.ty.params();
+        if payload.len() != params.len() || payload.iter().zip(params).any(|(v, t)| !v.matches(*t)) {
+            return Err(Error::Link(format!("exception payload does not match the tag's type {}", tag.0.ty)));
+        }
+        let raw: Box<[u64]> = payload.iter().map(Val::to_raw).collect();
+        Ok(Exception::from_parts(&store.0, tag.clone(), raw))
+    }
+
+    pub(crate) fn from_parts(store: &Rc<StoreInner>, tag: Tag, payload: Box<[u64]>) -> Exception {
+        let inner = Rc::new(ExceptionInner { tag, payload });
+        store.keep_alive(inner.clone());
+        Exception(inner)
+    }
+
+    pub fn tag(&self) -> Tag {
+        self.0.tag.clone()
+    }
+
+    /// The payload values, in the order of the tag's parameters.
+    pub fn payload(&self) -> Vec<Val> {
+        let params = self.0.tag.0.ty.params();
+        // SAFETY: the slots were written from values of these types (by `new` or by
+        // validated wasm code); references in them point at objects the store, which
+        // also keeps this exception alive, never frees.
+        params.iter().zip(self.0.payload.iter()).map(|(t, r)| unsafe { Val::from_raw(*t, *r) }).collect()
+    }
+
+    /// Identity: do both handles name the same exception?
+    pub fn ptr_eq(a: &Exception, b: &Exception) -> bool {
+        Rc::ptr_eq(&a.0, &b.0)
+    }
+
+    /// A stable identity for side tables (the exnref value).
+    pub fn id(&self) -> usize {
+        self.raw() as usize
+    }
+
+    pub(crate) fn raw(&self) -> u64 {
+        Rc::as_ptr(&self.0) as u64
+    }
+
+    /// # Safety
+    /// `raw` must be 0 or the `raw()` of an exception whose store is alive.
+    pub(crate) unsafe fn from_raw(raw: u64) -> Option<Exception> {
+        if raw == 0 {
+            return None;
+        }
+        let p = raw as *const ExceptionInner;
+        // SAFETY: per the contract `p` came from `Rc::as_ptr` of a live ExceptionInner
+        // (the store holds a strong reference), so taking another one is sound.
+        unsafe {
+            Rc::increment_strong_count(p);
+            Some(Exception(Rc::from_raw(p)))
+        }
+    }
+}

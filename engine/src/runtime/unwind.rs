@@ -1,0 +1,132 @@
+//! The unwinder: finds the handler of a thrown exception by walking wasm frames.
+//!
+//! Every wasm frame starts with `push rbp; mov rbp, rsp` and keeps its `VMContext` at
+//! `[rbp - 8]`, so the frames of one activation form a chain from the throw site up to
+//! the entry trampoline. For each frame the walk looks up the return address in its
+//! function's `HandlerTable` (`compiler/handlers.rs`): the innermost scope in force
+//! there, whose catch clauses are tried in order, then the parent scope's. The first
+//! match gets the payload (and exnref) written into its frame slots, and the throw stub
+//! resumes at its landing pad with that frame's rbp and rsp. The callee-saved registers
+//! the landing frame expects are rebuilt on the way: each frame passed over restores
+//! the ones its prologue saved.
+
+use super::exception::ExceptionInner;
+use super::instance::InstanceInner;
+use super::vmcontext::{VMContext, VMRuntime};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The status (in `VMRuntime::trap_code`) with which an activation ends when no wasm
+/// frame handled an exception, or with which a host function reports one. Not a
+/// `TrapCode`: it never reaches an embedder as a trap.
+pub const EXCEPTION_STATUS: u32 = 0x100;
+
+/// Where the throw stub resumes. `rbx`, `r12` and `r13` go in as the values at the
+/// throw site and come out as the landing frame's.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct Landing {
+    pub pc: u64,
+    pub rsp: u64,
+    pub rbp: u64,
+    pub rbx: u64,
+    pub r12: u64,
+    pub r13: u64,
+}
+
+static ENTRY_RETURN: AtomicUsize = AtomicUsize::new(0);
+
+/// Records the entry trampoline's return address (once, when the trampolines are built).
+pub(crate) fn set_entry_return(address: usize) {
+    ENTRY_RETURN.store(address, Ordering::Release);
+}
+
+/// Called by the throw stub with the exception, the throw site's return address and
+/// frame pointer. Returns 0 after filling `landing`, or 1 when no frame up to the
+/// entry trampoline handles the exception, which then waits in `runtime.exception`.
+///
+/// # Safety
+/// Called only by the throw stub: `exn` is 0 or a live exception of the store whose
+/// runtime is `runtime`, and `pc`/`fp` are the return address and frame pointer of a
+/// wasm frame of the current activation.
+pub(crate) unsafe extern "C" fn unwind(
+    exn: u64,
+    pc: u64,
+    fp: u64,
+    landing: *mut Landing,
+    runtime: *mut VMRuntime,
+) -> u32 {
+    let entry_return = ENTRY_RETURN.load(Ordering::Acquire) as u64;
+    // SAFETY: the throw stub passes a Landing record in its own frame.
+    let landing = unsafe { &mut *landing };
+    let mut callee_saved = [landing.rbx, landing.r12, landing.r13];
+    let (mut pc, mut fp) = (pc, fp);
+    // SAFETY: per the contract, a nonzero `exn` is a live exception.
+    let exception = (exn != 0).then(|| unsafe { &*(exn as *const ExceptionInner) });
+    while let Some(exception) = exception {
+        if pc == entry_return {
+            break;
+        }
+        // SAFETY: `fp` is the frame pointer of a wasm frame (the walk stops at the entry
+        // trampoline, the only other kind of caller wasm code has); its prologue stored
+        // the instance's VMContext at [fp - 8], and the instance outlives the call.
+        let (vmctx, instance) = unsafe {
+            let vmctx = *((fp - 8) as *const *const VMContext);
+            (vmctx, &*((*vmctx).instance as *const InstanceInner))
+        };
+        let module = &instance.module.0;
+        let Some((func, offset)) = module.locate(pc as usize) else {
+            break;
+        };
+        let table = &module.handlers[func];
+        let mut scope = table.scope_at(offset - module.func_offsets[func]);
+        while let Some(s) = scope {
+            let s = &table.scopes[s as usize];
+            for catch in &s.catches {
+                let caught = match catch.tag {
+                    None => true,
+                    // SAFETY: the validator checked the tag index against the module,
+                    // and the instance's tag array has an entry for each.
+                    Some(t) => {
+                        let tag = unsafe { *(*vmctx).tags.add(t as usize) };
+                        tag == exception.tag.raw().cast()
+                    }
+                };
+                if !caught {
+                    continue;
+                }
+                let slot = |offset: i32| (fp as i64 + offset as i64) as *mut u64;
+                // SAFETY: the compiler reserved these frame slots for the clause's
+                // values; the frame is live (it is on the chain being walked).
+                unsafe {
+                    if catch.tag.is_some() {
+                        for (i, &v) in exception.payload.iter().enumerate() {
+                            *slot(catch.payload_slot - 8 * i as i32) = v;
+                        }
+                    }
+                    if let Some(at) = catch.exnref_slot {
+                        *slot(at) = exn;
+                    }
+                }
+                let code = module.code.as_ref().map_or(0, |c| c.as_ptr() as u64);
+                landing.pc = code + module.func_offsets[func] as u64 + catch.landing as u64;
+                landing.rbp = fp;
+                landing.rsp = fp - table.frame_size as u64;
+                [landing.rbx, landing.r12, landing.r13] = callee_saved;
+                return 0;
+            }
+            scope = s.parent;
+        }
+        // SAFETY: the frame's prologue saved `callee_saved` registers below its saved
+        // vmctx, and [fp] / [fp + 8] hold the caller's rbp and the return address.
+        unsafe {
+            for (k, reg) in callee_saved.iter_mut().enumerate().take(table.callee_saved as usize) {
+                *reg = *((fp - 16 - 8 * k as u64) as *const u64);
+            }
+            pc = *((fp + 8) as *const u64);
+            fp = *(fp as *const u64);
+        }
+    }
+    // SAFETY: the runtime belongs to the store whose code is running.
+    unsafe { (*runtime).exception = exn };
+    1
+}

@@ -1,0 +1,291 @@
+//! Exception handling through the Rust API: throw, catch, rethrow, unwinding through
+//! frames and host functions, and what reaches the embedder.
+
+use sidewinder_engine::*;
+
+fn instantiate(store: &Store, wat: &str, imports: &[Extern]) -> Instance {
+    let bytes = wat::parse_str(wat).expect("valid wat");
+    let module = Module::new(store.engine(), &bytes).expect("compiles");
+    Instance::new(store, &module, imports).expect("instantiates")
+}
+
+fn i32_result(r: Result<Vec<Val>>) -> i32 {
+    match r {
+        Ok(v) => match v[..] {
+            [Val::I32(x)] => x,
+            _ => panic!("unexpected results {v:?}"),
+        },
+        Err(e) => panic!("call failed: {e}"),
+    }
+}
+
+#[test]
+fn try_table_catches_a_throw_from_a_callee() {
+    let store = Store::new(&Engine::default());
+    let instance = instantiate(
+        &store,
+        r#"(module
+          (tag $e (param i32 i32))
+          (func $thrower (i32.const 1) (i32.const 2) (throw $e))
+          (func (export "run") (result i32)
+            (block $h (result i32 i32)
+              (try_table (catch $e $h) (call $thrower))
+              (return (i32.const -1)))
+            i32.sub))"#,
+        &[],
+    );
+    assert_eq!(i32_result(instance.call("run", &[])), -1);
+}
+
+#[test]
+fn an_uncaught_exception_reaches_the_caller_with_its_tag_and_payload() {
+    let store = Store::new(&Engine::default());
+    let instance = instantiate(
+        &store,
+        r#"(module
+          (tag $e (export "e") (param i32 f64 i64))
+          (func (export "run") (param i32)
+            (throw $e (local.get 0) (f64.const 2.5) (i64.const -7))))"#,
+        &[],
+    );
+    let Some(Extern::Tag(tag)) = instance.get_export("e") else { panic!("tag export") };
+    match instance.call("run", &[Val::I32(41)]) {
+        Err(Error::Exception(e)) => {
+            assert!(Tag::ptr_eq(&e.tag(), &tag));
+            assert!(
+                matches!(e.payload()[..], [Val::I32(41), Val::F64(b), Val::I64(-7)] if b == 2.5f64.to_bits())
+            );
+        }
+        other => panic!("expected an exception, got {other:?}"),
+    }
+}
+
+/// Locals pinned to callee-saved registers on every level: `outer` keeps three across
+/// the call, `catcher` pins one of those registers itself, and the two frames below it
+/// pin all three. After the landing, `catcher`'s local is reloaded, and `outer` gets
+/// back the two registers `catcher` never saved only because the unwinder restored them
+/// from the frames it passed over.
+#[test]
+fn landing_restores_pinned_locals_and_callee_saved_registers() {
+    let store = Store::new(&Engine::default());
+    let instance = instantiate(
+        &store,
+        r#"(module
+          (tag $e (param i32))
+          (func $thrower (param $n i32) (local $a i32) (local $b i32) (local $c i32)
+            (loop $l
+              (local.set $a (i32.add (local.get $a) (i32.const 1)))
+              (local.set $b (i32.add (local.get $b) (i32.const 2)))
+              (local.set $c (i32.add (local.get $c) (i32.const 3)))
+              (br_if $l (i32.lt_u (local.get $a) (local.get $n))))
+            (throw $e (i32.add (local.get $b) (local.get $c))))
+          (func $middle (param i32) (local $x i32) (local $y i32) (local $z i32)
+            (loop $l
+              (local.set $x (i32.add (local.get $x) (i32.const 100)))
+              (local.set $y (i32.add (local.get $y) (i32.const 200)))
+              (local.set $z (i32.add (local.get $z) (i32.const 300)))
+              (br_if $l (i32.lt_u (local.get $x) (i32.const 1000))))
+            (call $thrower (local.get 0)))
+          (func $catcher (param $n i32) (result i32) (local $p i32)
+            (loop $l
+              (local.set $p (i32.add (local.get $p) (i32.const 7)))
+              (br_if $l (i32.lt_u (local.get $p) (i32.const 70))))
+            (block $h (result i32)
+              (try_table (catch $e $h) (call $middle (local.get $n)))
+              (i32.const -1))
+            (local.get $p)
+            i32.add)
+          (func (export "outer") (param $n i32) (result i32) (local $s i32) (local $t i32) (local $u i32)
+            (loop $l
+              (local.set $s (i32.add (local.get $s) (i32.const 1)))
+              (local.set $t (i32.add (local.get $t) (i32.const 1000)))
+              (local.set $u (i32.add (local.get $u) (i32.const 100000)))
+              (br_if $l (i32.lt_u (local.get $s) (i32.const 3))))
+            (call $catcher (local.get $n))
+            (i32.add (local.get $s))
+            (i32.add (local.get $t))
+            (i32.add (local.get $u))))"#,
+        &[],
+    );
+    // thrower: b + c = 5n; catcher: p = 70; outer: 3 + 3000 + 300000.
+    for n in [1, 10, 1000] {
+        assert_eq!(i32_result(instance.call("outer", &[Val::I32(n)])), 5 * n + 70 + 303_003);
+    }
+}
+
+#[test]
+fn catch_ref_and_throw_ref_keep_the_exception_identity() {
+    let store = Store::new(&Engine::default());
+    let instance = instantiate(
+        &store,
+        r#"(module
+          (tag $e (param i32))
+          (func (export "run") (param i32) (result i32)
+            (block $h (result i32 exnref)
+              (try_table (catch_ref $e $h) (throw $e (local.get 0)))
+              (unreachable))
+            (throw_ref))
+          (func (export "null") (throw_ref (ref.null exn))))"#,
+        &[],
+    );
+    let first = match instance.call("run", &[Val::I32(5)]) {
+        Err(Error::Exception(e)) => e,
+        other => panic!("expected an exception, got {other:?}"),
+    };
+    assert!(matches!(first.payload()[..], [Val::I32(5)]));
+    match instance.call("null", &[]) {
+        Err(Error::Trap(t)) => assert_eq!(t.code(), TrapCode::NullExceptionReference),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
+#[test]
+fn host_functions_throw_into_wasm_and_wasm_catches_them() {
+    let store = Store::new(&Engine::default());
+    let tag = Tag::new(&store, FuncType::new([ValType::I64], [])).expect("tag");
+    let thrown = Exception::new(&store, &tag, &[Val::I64(99)]).expect("exception");
+    let thrown_in_host = thrown.clone();
+    let host = Func::new(&store, FuncType::new([], []), move |_, _| Err(Trap::throw(thrown_in_host.clone())));
+    let instance = instantiate(
+        &store,
+        r#"(module
+          (import "host" "tag" (tag $t (param i64)))
+          (import "host" "f" (func $f))
+          (func (export "catch") (result i64)
+            (block $h (result i64)
+              (try_table (catch $t $h) (call $f))
+              (i64.const -1)))
+          (func (export "pass") (call $f))
+          (func (export "catch_all") (result i32)
+            (block $h
+              (try_table (catch_all $h) (call $f))
+              (return (i32.const 0)))
+            (i32.const 1)))"#,
+        &[Extern::Tag(tag.clone()), Extern::Func(host)],
+    );
+    assert!(matches!(instance.call("catch", &[]).expect("caught")[..], [Val::I64(99)]));
+    assert_eq!(i32_result(instance.call("catch_all", &[])), 1);
+    match instance.call("pass", &[]) {
+        Err(Error::Exception(e)) => assert!(Exception::ptr_eq(&e, &thrown)),
+        other => panic!("expected the host's exception, got {other:?}"),
+    }
+}
+
+#[test]
+fn traps_are_not_caught() {
+    let store = Store::new(&Engine::default());
+    let instance = instantiate(
+        &store,
+        r#"(module
+          (func $trap unreachable)
+          (func (export "run")
+            (block $h (try_table (catch_all $h) (call $trap)))))"#,
+        &[],
+    );
+    match instance.call("run", &[]) {
+        Err(Error::Trap(t)) => assert_eq!(t.code(), TrapCode::Unreachable),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
+/// The legacy instructions, in the flat syntax (the `wast` crate does not read the
+/// folded `(try (do ...) (catch ...))` form the wasm-3.0 legacy scripts use).
+#[test]
+fn legacy_try_catch_rethrow_and_delegate() {
+    let store = Store::new(&Engine::default());
+    let instance = instantiate(
+        &store,
+        r#"(module
+          (tag $a (param i32))
+          (tag $b)
+          (func $throw_a (param i32) (throw $a (local.get 0)))
+          (func (export "catch") (param i32) (result i32)
+            try (result i32)
+              local.get 0
+              call $throw_a
+              i32.const -1
+            catch $a
+              i32.const 1
+              i32.add
+            end)
+          (func (export "catch_all") (result i32)
+            try (result i32)
+              throw $b
+            catch $a
+              drop
+              i32.const 1
+            catch_all
+              i32.const 2
+            end)
+          (func (export "rethrow") (param i32) (result i32)
+            try (result i32)
+              try
+                local.get 0
+                call $throw_a
+              catch $a
+                drop
+                rethrow 0
+              end
+              i32.const -1
+            catch $a
+              i32.const 100
+              i32.add
+            end)
+          (func (export "delegate") (result i32)
+            try (result i32)
+              try
+                throw $b
+              delegate 0
+              i32.const -1
+            catch $b
+              i32.const 7
+            end)
+          (func (export "delegate_to_caller")
+            try
+              try
+                throw $b
+              delegate 1
+            catch_all
+            end))"#,
+        &[],
+    );
+    assert_eq!(i32_result(instance.call("catch", &[Val::I32(41)])), 42);
+    assert_eq!(i32_result(instance.call("catch_all", &[])), 2);
+    assert_eq!(i32_result(instance.call("rethrow", &[Val::I32(5)])), 105);
+    assert_eq!(i32_result(instance.call("delegate", &[])), 7);
+    assert!(matches!(instance.call("delegate_to_caller", &[]), Err(Error::Exception(_))));
+}
+
+/// wasm -> host -> wasm: the inner activation's exception leaves it, the host passes it
+/// on, and a handler in the outer activation catches it.
+#[test]
+fn exceptions_cross_nested_activations() {
+    let store = Store::new(&Engine::default());
+    let inner = instantiate(
+        &store,
+        r#"(module
+          (tag $e (export "e") (param i32))
+          (func (export "throw") (param i32) (throw $e (local.get 0))))"#,
+        &[],
+    );
+    let Some(Extern::Func(inner_throw)) = inner.get_export("throw") else { panic!() };
+    let Some(Extern::Tag(tag)) = inner.get_export("e") else { panic!() };
+    let host = Func::new(&store, FuncType::new([ValType::I32], []), move |params, _| {
+        match inner_throw.call(params) {
+            Err(Error::Exception(e)) => Err(Trap::throw(e)),
+            other => panic!("expected an exception, got {other:?}"),
+        }
+    });
+    let outer = instantiate(
+        &store,
+        r#"(module
+          (import "inner" "e" (tag $e (param i32)))
+          (import "host" "f" (func $f (param i32)))
+          (func (export "run") (result i32)
+            (block $h (result i32)
+              (try_table (catch $e $h) (call $f (i32.const 12)))
+              (i32.const -1))))"#,
+        &[Extern::Tag(tag), Extern::Func(host)],
+    );
+    assert_eq!(i32_result(outer.call("run", &[])), 12);
+}
