@@ -362,13 +362,11 @@ impl<'a> FuncCompiler<'a> {
             self.masm.asm.store(store_kind(self.local_type(i)), m, r);
         }
         if self.current_scope.is_some() {
-            for i in 0..self.locals.len() as u32 {
-                match self.pins.reg(i) {
-                    Some(r) if CALLEE_SAVED_PINS.contains(&r) && self.pins.written[i as usize] => {
-                        let m = self.local_mem(i);
-                        self.masm.asm.store(store_kind(self.local_type(i)), m, r);
-                    }
-                    _ => {}
+            for k in 0..self.pins.all.len() {
+                let (i, r) = self.pins.all[k];
+                if CALLEE_SAVED_PINS.contains(&r) && self.pins.written[i as usize] {
+                    let m = self.local_mem(i);
+                    self.masm.asm.store(store_kind(self.local_type(i)), m, r);
                 }
             }
         }
@@ -386,15 +384,14 @@ impl<'a> FuncCompiler<'a> {
     /// (a local never written is still zero).
     pub(crate) fn reload_after_landing(&mut self) {
         self.reload_context();
-        for i in 0..self.locals.len() as u32 {
-            if let Some(r) = self.pins.reg(i) {
-                if (i as usize) < self.num_params || self.pins.written[i as usize] {
-                    self.load_pinned(i, r);
-                } else if r.is_xmm() {
-                    self.masm.asm.xorp(false, r, r);
-                } else {
-                    self.masm.asm.alu_rr(AluOp::Xor, OperandSize::S32, r, r);
-                }
+        for k in 0..self.pins.all.len() {
+            let (i, r) = self.pins.all[k];
+            if (i as usize) < self.num_params || self.pins.written[i as usize] {
+                self.load_pinned(i, r);
+            } else if r.is_xmm() {
+                self.masm.asm.xorp(false, r, r);
+            } else {
+                self.masm.asm.alu_rr(AluOp::Xor, OperandSize::S32, r, r);
             }
         }
     }

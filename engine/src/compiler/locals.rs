@@ -38,6 +38,8 @@ pub struct PinnedLocals {
     pub callee_saved: Vec<Reg>,
     /// The pinned locals whose register a call clobbers: (local, register).
     pub caller_saved: Vec<(u32, Reg)>,
+    /// Every pinned local: (local, register), at most one per pinning register.
+    pub all: Vec<(u32, Reg)>,
 }
 
 impl PinnedLocals {
@@ -144,6 +146,7 @@ impl UseScan {
             .enumerate()
             .filter_map(|(i, r)| r.filter(|r| !CALLEE_SAVED_PINS.contains(r)).map(|r| (i as u32, r)))
             .collect();
-        PinnedLocals { regs, written, callee_saved, caller_saved }
+        let all = regs.iter().enumerate().filter_map(|(i, r)| r.map(|r| (i as u32, r))).collect();
+        PinnedLocals { regs, written, callee_saved, caller_saved, all }
     }
 }

@@ -1,0 +1,106 @@
+//! Exceptions crossing between JavaScript and wasm: identities, JSTag, payloads.
+
+use boa_engine::{Context, Source};
+
+fn context() -> Context {
+    let mut ctx = Context::default();
+    sidewinder_js::install(&mut ctx).expect("install");
+    ctx
+}
+
+fn eval(ctx: &mut Context, src: &str) -> String {
+    let v = match ctx.eval(Source::from_bytes(src)) {
+        Ok(v) => v,
+        Err(e) => panic!("script failed: {e}\n{src}"),
+    };
+    ctx.run_jobs().expect("jobs");
+    v.to_string(ctx).expect("string").to_std_string_escaped()
+}
+
+fn define_bytes(ctx: &mut Context, name: &str, wat: &str) {
+    let bytes = wat::parse_str(wat).expect("wat");
+    let list = bytes.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(",");
+    eval(ctx, &format!("var {name} = new Uint8Array([{list}]); 0"));
+}
+
+const MODULE: &str = r#"(module
+  (import "js" "tag" (tag $js (param i32)))
+  (import "js" "jstag" (tag $jstag (param externref)))
+  (import "js" "f" (func $f))
+  (tag $own (export "own") (param i32 i64))
+  (func (export "rethrow_all")
+    (block $h (result exnref)
+      (try_table (catch_all_ref $h) (call $f))
+      (return))
+    (throw_ref))
+  (func (export "catch_js_value") (result externref)
+    (block $h (result externref)
+      (try_table (catch $jstag $h) (call $f))
+      (ref.null extern)))
+  (func (export "catch_js_tag") (result i32)
+    (block $h (result i32)
+      (try_table (catch $js $h) (call $f))
+      (i32.const -1)))
+  (func (export "throw_own") (param i32) (throw $own (local.get 0) (i64.const 9))))"#;
+
+fn setup(ctx: &mut Context) {
+    define_bytes(ctx, "bytes", MODULE);
+    eval(
+        ctx,
+        r#"
+        var tag = new WebAssembly.Tag({ parameters: ["i32"] });
+        var toThrow;
+        var imports = { js: { tag, jstag: WebAssembly.JSTag, f() { throw toThrow; } } };
+        var exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports;
+        0"#,
+    );
+}
+
+#[test]
+fn js_values_pass_through_wasm_handlers_unchanged() {
+    let mut ctx = context();
+    setup(&mut ctx);
+    let script = r#"
+        var results = [];
+        for (const v of [{}, 42, "s", null, undefined, new TypeError("t")]) {
+            toThrow = v;
+            try { exports.rethrow_all(); results.push("returned"); }
+            catch (e) { results.push(e === v || (v !== v && e !== e)); }
+        }
+        results.join()"#;
+    assert_eq!(eval(&mut ctx, script), "true,true,true,true,true,true");
+    // Caught by JSTag, the payload is the thrown value itself.
+    assert_eq!(eval(&mut ctx, "toThrow = { mark: 7 }; exports.catch_js_value() === toThrow"), "true");
+}
+
+#[test]
+fn webassembly_exceptions_keep_identity_and_payload() {
+    let mut ctx = context();
+    setup(&mut ctx);
+    // A JS-made Exception of an imported tag is caught by wasm with its payload.
+    assert_eq!(eval(&mut ctx, "toThrow = new WebAssembly.Exception(tag, [5]); exports.catch_js_tag()"), "5");
+    // Rethrown by wasm, it comes back as the same object.
+    assert_eq!(eval(&mut ctx, "try { exports.rethrow_all(); 'no' } catch (e) { e === toThrow }"), "true");
+    // A wasm-made exception: an Exception of the exported tag, with its values.
+    let script = r#"
+        try { exports.throw_own(3); 'no' } catch (e) {
+            [e instanceof WebAssembly.Exception, e.is(exports.own), e.is(tag),
+             e.getArg(exports.own, 0), typeof e.getArg(exports.own, 1)].join()
+        }"#;
+    assert_eq!(eval(&mut ctx, script), "true,true,false,3,bigint");
+    assert_eq!(
+        eval(&mut ctx, "exports.own === exports.own && exports.own instanceof WebAssembly.Tag"),
+        "true"
+    );
+    assert_eq!(
+        eval(&mut ctx, "WebAssembly.Module.exports(new WebAssembly.Module(bytes)).map(e => e.kind).join()"),
+        "tag,function,function,function,function"
+    );
+    assert_eq!(
+        eval(
+            &mut ctx,
+            "try { new WebAssembly.Exception(WebAssembly.JSTag, [1]); 'no' } catch (e) { e.name }"
+        ),
+        "TypeError"
+    );
+}
