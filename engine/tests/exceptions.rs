@@ -289,3 +289,56 @@ fn exceptions_cross_nested_activations() {
     );
     assert_eq!(i32_result(outer.call("run", &[])), 12);
 }
+
+/// Tail calls (here with the exception tests, since a tail call takes its frame out of
+/// reach of the caller's handlers): deep mutual recursion runs in constant stack, the
+/// fallbacks (more parameters than the caller's area, another instance's callee) give
+/// the right results, and a `try_table` around a `return_call` does not catch.
+#[test]
+fn tail_calls_in_place_and_fallbacks() {
+    let store = Store::new(&Engine::default());
+    let other = instantiate(
+        &store,
+        r#"(module
+          (func (export "triple") (param i64) (result i64) (i64.mul (local.get 0) (i64.const 3))))"#,
+        &[],
+    );
+    let Some(triple) = other.get_export("triple") else { panic!() };
+    let instance = instantiate(
+        &store,
+        r#"(module
+          (import "other" "triple" (func $triple (param i64) (result i64)))
+          (type $t (func (param i64) (result i64)))
+          (table funcref (elem $triple $double))
+          (tag $e)
+          (func $double (param i64) (result i64) (i64.add (local.get 0) (local.get 0)))
+          (func $even (export "even") (param i64) (result i32)
+            (if (result i32) (i64.eqz (local.get 0)) (then (i32.const 1))
+              (else (return_call $odd (i64.sub (local.get 0) (i64.const 1))))))
+          (func $odd (param i64) (result i32)
+            (if (result i32) (i64.eqz (local.get 0)) (then (i32.const 0))
+              (else (return_call $even (i64.sub (local.get 0) (i64.const 1))))))
+          (func $sum4 (param i64 i64 i64 i64) (result i64)
+            (i64.add (i64.add (local.get 0) (local.get 1)) (i64.add (local.get 2) (local.get 3))))
+          (func (export "wider") (param i64) (result i64)
+            (return_call $sum4 (local.get 0) (i64.const 1) (i64.const 2) (i64.const 3)))
+          (func (export "indirect") (param i64 i32) (result i64)
+            (return_call_indirect (type $t) (local.get 0) (local.get 1)))
+          (func (export "import") (param i64) (result i64) (return_call $triple (local.get 0)))
+          (func $thrower (throw $e))
+          (func (export "not_caught")
+            (block $h (try_table (catch_all $h) (return_call $thrower)))))"#,
+        &[triple],
+    );
+    assert_eq!(i32_result(instance.call("even", &[Val::I64(1_000_001)])), 0);
+    assert_eq!(i32_result(instance.call("even", &[Val::I64(1_000_000)])), 1);
+    let i64_result = |r: Result<Vec<Val>>| match r.expect("call")[..] {
+        [Val::I64(x)] => x,
+        ref v => panic!("unexpected {v:?}"),
+    };
+    assert_eq!(i64_result(instance.call("wider", &[Val::I64(10)])), 16);
+    assert_eq!(i64_result(instance.call("indirect", &[Val::I64(7), Val::I32(0)])), 21);
+    assert_eq!(i64_result(instance.call("indirect", &[Val::I64(7), Val::I32(1)])), 14);
+    assert_eq!(i64_result(instance.call("import", &[Val::I64(5)])), 15);
+    assert!(matches!(instance.call("not_caught", &[]), Err(Error::Exception(_))));
+}

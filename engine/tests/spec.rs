@@ -43,8 +43,10 @@ use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, Wast
 const WORKER_STACK: usize = 256 << 20;
 const DEFAULT_TIMEOUT_SECS: u64 = 120;
 /// The wasm-3.0 scripts of the proposals beyond 2.0 that the engine implements:
-/// exception handling, with its legacy instructions.
+/// exception handling (with its legacy instructions) and tail calls.
 const PROPOSAL_FILES: &[&str] = &[
+    "return_call.wast",
+    "return_call_indirect.wast",
     "tag.wast",
     "throw.wast",
     "throw_ref.wast",

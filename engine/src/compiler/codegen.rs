@@ -339,13 +339,8 @@ impl<'a> FuncCompiler<'a> {
     }
 
     pub(crate) fn emit_epilogue(&mut self) {
-        for (k, &r) in self.pins.callee_saved.iter().enumerate() {
-            self.masm.asm.load(LoadKind::I64, r, Mem::Base(RBP, -16 - 8 * k as i32));
-        }
-        let a = &mut self.masm.asm;
-        a.mov_rr(OperandSize::S64, RSP, RBP);
-        a.pop(RBP);
-        a.ret();
+        self.leave_frame();
+        self.masm.asm.ret();
     }
 
     /// Before a call that clobbers caller-saved registers: pinned locals the function
@@ -405,6 +400,22 @@ impl<'a> FuncCompiler<'a> {
 
     pub(crate) fn num_results(&self) -> usize {
         self.results.len()
+    }
+
+    /// The slots of this function's argument area that every caller reserved.
+    pub(crate) fn incoming_area(&self) -> usize {
+        self.num_params.max(self.results.len())
+    }
+
+    /// Restores what the prologue saved and pops the frame, leaving the return address
+    /// on top: for a tail call, which then jumps to its callee.
+    pub(crate) fn leave_frame(&mut self) {
+        for (k, &r) in self.pins.callee_saved.iter().enumerate() {
+            self.masm.asm.load(LoadKind::I64, r, Mem::Base(RBP, -16 - 8 * k as i32));
+        }
+        let a = &mut self.masm.asm;
+        a.mov_rr(OperandSize::S64, RSP, RBP);
+        a.pop(RBP);
     }
 
     fn reload_pinned_after_call(&mut self) {

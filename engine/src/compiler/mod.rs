@@ -12,6 +12,7 @@ pub mod handlers;
 pub mod locals;
 pub mod masm;
 pub mod stack;
+mod tail_calls;
 pub mod visitor;
 
 use crate::error::Error;

@@ -186,6 +186,7 @@ macro_rules! unsupported_proposals {
     (@one reference_types $($rest:tt)*) => {};
     (@one exceptions $($rest:tt)*) => {};
     (@one legacy_exceptions $($rest:tt)*) => {};
+    (@one tail_call $($rest:tt)*) => {};
     (@one $proposal:ident $visit:ident $({ $($arg:ident: $argty:ty),* })?) => {
         fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
             $($(let _ = $arg;)*)?
@@ -377,6 +378,19 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     fn visit_call_indirect(&mut self, type_index: u32, table_index: u32) -> CResult {
         self.call_indirect(type_index, table_index);
         Ok(())
+    }
+    fn visit_return_call(&mut self, function_index: u32) -> CResult {
+        let env = self.env;
+        let ty = &env.types[env.func_types[function_index as usize] as usize];
+        let callee = if function_index < env.num_imported_funcs {
+            Callee::Import(function_index)
+        } else {
+            Callee::Local(function_index)
+        };
+        self.return_call(callee, ty)
+    }
+    fn visit_return_call_indirect(&mut self, type_index: u32, table_index: u32) -> CResult {
+        self.return_call_indirect(type_index, table_index)
     }
 
     // ---- parametric ----

@@ -335,6 +335,16 @@ impl Assembler {
         with_mem!(self.ops, m, [call QWORD], []);
     }
 
+    pub fn jmp_mem(&mut self, m: Mem) {
+        with_mem!(self.ops, m, [jmp QWORD], []);
+    }
+
+    /// `jmp rel32` with a zero displacement, patched by the linker like a call's.
+    pub fn jmp_rel32_placeholder(&mut self) -> u32 {
+        self.emit_bytes(&[0xE9, 0, 0, 0, 0]);
+        self.offset() - 4
+    }
+
     /// `call rel32` with a zero displacement; returns the offset of the displacement
     /// field for the linker to patch.
     pub fn call_rel32_placeholder(&mut self) -> u32 {

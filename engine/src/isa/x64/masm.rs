@@ -107,6 +107,12 @@ impl Masm {
         self.call_relocs.push(CallReloc { offset, callee });
     }
 
+    /// A tail call: `jmp rel32` to a function of the module (patched like a call).
+    pub fn jump_function(&mut self, callee: u32) {
+        let offset = self.asm.jmp_rel32_placeholder();
+        self.call_relocs.push(CallReloc { offset, callee });
+    }
+
     /// Jumps to `targets[index]`; `index` must already be bounds-checked and is clobbered.
     pub fn jump_table(&mut self, index: Reg, targets: Vec<DynamicLabel>) {
         let table = self.asm.new_label();
