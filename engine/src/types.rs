@@ -17,9 +17,11 @@ pub enum ValType {
     /// Machine code treats it exactly like `ExternRef`; only the boundaries differ (null
     /// is not a value of this type).
     NonNullExternRef,
-    /// A reference to an exception (`exnref`). `(ref exn)` is compiled as this type too:
-    /// the only instruction that looks inside, `throw_ref`, checks for null itself.
+    /// A reference to an exception (`exnref`).
     ExnRef,
+    /// `(ref exn)`: like `NonNullExternRef`, the same to machine code as `ExnRef`, and
+    /// kept apart at the boundaries.
+    NonNullExnRef,
 }
 
 impl ValType {
@@ -35,16 +37,27 @@ impl ValType {
             ValType::ExternRef => &[ValType::ExternRef],
             ValType::NonNullExternRef => &[ValType::NonNullExternRef],
             ValType::ExnRef => &[ValType::ExnRef],
+            ValType::NonNullExnRef => &[ValType::NonNullExnRef],
         }
     }
 
     pub fn is_ref(self) -> bool {
-        matches!(self, ValType::FuncRef | ValType::ExternRef | ValType::NonNullExternRef | ValType::ExnRef)
+        matches!(
+            self,
+            ValType::FuncRef
+                | ValType::ExternRef
+                | ValType::NonNullExternRef
+                | ValType::ExnRef
+                | ValType::NonNullExnRef
+        )
     }
 
-    /// Value-type matching (subtyping): `(ref extern)` matches `externref`.
+    /// Value-type matching (subtyping): `(ref extern)` matches `externref`, and
+    /// `(ref exn)` matches `exnref`.
     pub fn matches(self, expected: ValType) -> bool {
-        self == expected || (self == ValType::NonNullExternRef && expected == ValType::ExternRef)
+        self == expected
+            || (self == ValType::NonNullExternRef && expected == ValType::ExternRef)
+            || (self == ValType::NonNullExnRef && expected == ValType::ExnRef)
     }
 
     pub fn is_float(self) -> bool {
@@ -69,7 +82,7 @@ impl ValType {
                 HeapType::Abstract { shared: false, ty: AbstractHeapType::Extern } => {
                     ValType::NonNullExternRef
                 }
-                HeapType::Abstract { shared: false, ty: AbstractHeapType::Exn } => ValType::ExnRef,
+                HeapType::Abstract { shared: false, ty: AbstractHeapType::Exn } => ValType::NonNullExnRef,
                 _ => return None,
             },
         })
@@ -88,6 +101,7 @@ impl fmt::Display for ValType {
             ValType::ExternRef => "externref",
             ValType::NonNullExternRef => "(ref extern)",
             ValType::ExnRef => "exnref",
+            ValType::NonNullExnRef => "(ref exn)",
         })
     }
 }

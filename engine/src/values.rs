@@ -34,6 +34,7 @@ impl Val {
     pub fn matches(&self, ty: ValType) -> bool {
         match (self, ty) {
             (Val::ExternRef(e), ValType::NonNullExternRef) => e.is_some(),
+            (Val::ExnRef(e), ValType::NonNullExnRef) => e.is_some(),
             _ => self.ty() == ty,
         }
     }
@@ -48,7 +49,7 @@ impl Val {
             ValType::F64 => Val::F64(0),
             ValType::FuncRef => Val::FuncRef(None),
             ValType::ExternRef | ValType::NonNullExternRef => Val::ExternRef(None),
-            ValType::ExnRef => Val::ExnRef(None),
+            ValType::ExnRef | ValType::NonNullExnRef => Val::ExnRef(None),
         }
     }
 
@@ -80,7 +81,7 @@ impl Val {
                 Val::ExternRef(if raw == 0 { None } else { Some(raw - 1) })
             }
             // SAFETY: forwarded from the caller's contract.
-            ValType::ExnRef => Val::ExnRef(unsafe { Exception::from_raw(raw) }),
+            ValType::ExnRef | ValType::NonNullExnRef => Val::ExnRef(unsafe { Exception::from_raw(raw) }),
         }
     }
 }

@@ -342,3 +342,44 @@ fn tail_calls_in_place_and_fallbacks() {
     assert_eq!(i64_result(instance.call("import", &[Val::I64(5)])), 15);
     assert!(matches!(instance.call("not_caught", &[]), Err(Error::Exception(_))));
 }
+
+/// Found by review: an i32 payload was written into its slot with stale upper bits (a
+/// 4-byte store into the outgoing area, copied whole), and a catch targeting the
+/// function's own label returned the slot with a 64-bit load. The i32 then indexed
+/// memory far beyond the 8 GiB reservation.
+#[test]
+fn caught_i32_returned_by_the_function_is_zero_extended() {
+    let store = Store::new(&Engine::default());
+    let instance = instantiate(
+        &store,
+        r#"(module
+          (tag $t (param i32))
+          (memory 1)
+          (func $poison (param i64))
+          (func $g (result i32)
+            (call $poison (i64.const 0x500000000))
+            (try_table (catch $t 0) (throw $t (i32.const 16)))
+            (unreachable))
+          (func (export "wrong") (result i64) (i64.extend_i32_u (call $g)))
+          (func (export "load") (result i32) (i32.store (i32.const 16) (i32.const 77)) (i32.load (call $g))))"#,
+        &[],
+    );
+    assert!(matches!(instance.call("wrong", &[]).expect("call")[..], [Val::I64(16)]));
+    assert_eq!(i32_result(instance.call("load", &[])), 77);
+}
+
+/// Found by review: `(ref exn)` was compiled as `exnref`, so a function taking a
+/// non-null exnref linked where a nullable one was imported.
+#[test]
+fn non_null_exnref_is_its_own_type_at_link_time() {
+    let store = Store::new(&Engine::default());
+    let a = instantiate(
+        &store,
+        r#"(module (func (export "f") (param (ref exn)) (throw_ref (local.get 0))))"#,
+        &[],
+    );
+    let Some(f) = a.get_export("f") else { panic!() };
+    let bytes = wat::parse_str(r#"(module (import "A" "f" (func (param exnref))))"#).expect("wat");
+    let module = Module::new(store.engine(), &bytes).expect("compiles");
+    assert!(matches!(Instance::new(&store, &module, &[f]), Err(Error::Link(_))));
+}

@@ -41,7 +41,7 @@ pub(crate) fn to_wasm(v: &JsValue, ty: ValType, ctx: &mut Context) -> JsResult<V
         ValType::V128 => {
             return Err(JsNativeError::typ().with_message("v128 values cannot cross into JavaScript").into())
         }
-        ValType::ExnRef => {
+        ValType::ExnRef | ValType::NonNullExnRef => {
             return Err(JsNativeError::typ()
                 .with_message("exnref values cannot cross into JavaScript")
                 .into())

@@ -151,7 +151,7 @@ fn global_import(v: &JsValue, gt: &GlobalType, ctx: &mut Context) -> JsResult<Op
     let acceptable = match gt.content {
         ValType::I64 => v.is_bigint(),
         ValType::I32 | ValType::F32 | ValType::F64 => v.is_number(),
-        ValType::V128 | ValType::ExnRef => false,
+        ValType::V128 | ValType::ExnRef | ValType::NonNullExnRef => false,
         ValType::FuncRef | ValType::ExternRef | ValType::NonNullExternRef => true,
     };
     if !acceptable {

@@ -402,6 +402,10 @@ impl<'a> FuncCompiler<'a> {
         self.results.len()
     }
 
+    pub(crate) fn result_type(&self, i: usize) -> ValType {
+        self.results[i]
+    }
+
     /// The slots of this function's argument area that every caller reserved.
     pub(crate) fn incoming_area(&self) -> usize {
         self.num_params.max(self.results.len())

@@ -103,8 +103,13 @@ impl<'a> FuncCompiler<'a> {
     fn return_from_slots(&mut self, height: usize, count: usize) {
         debug_assert_eq!(count, self.num_results());
         if count == 1 {
+            // An i32 or f32 comes back zero-extended in rax, as `emit_return` leaves it.
             let m = self.slot_mem(height as u32);
-            self.masm.asm.load(LoadKind::I64, RAX, m);
+            let kind = match self.result_type(0) {
+                ValType::I32 | ValType::F32 => LoadKind::U32,
+                _ => LoadKind::I64,
+            };
+            self.masm.asm.load(kind, RAX, m);
         } else {
             for i in 0..count {
                 let m = self.slot_mem((height + i) as u32);

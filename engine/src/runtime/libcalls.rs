@@ -9,6 +9,7 @@ use super::table::Table;
 use super::vmcontext::VMContext;
 use super::wasm_memory::Memory;
 use crate::trap::TrapCode;
+use crate::types::ValType;
 
 /// # Safety
 /// `vmctx` must be the context of a live instance (compiled code passes its own).
@@ -34,9 +35,19 @@ pub unsafe extern "C" fn exception_new(vmctx: *mut VMContext, tag: u32, args: *c
     // SAFETY: called by compiled code with its own vmctx.
     let i = unsafe { instance(vmctx) };
     let tag = i.tags[tag as usize].clone();
-    let count = tag.0.ty.params().len();
+    let params = tag.0.ty.params();
     // SAFETY: the caller stored one slot per parameter at `args`.
-    let payload: Box<[u64]> = unsafe { std::slice::from_raw_parts(args, count) }.into();
+    let slots = unsafe { std::slice::from_raw_parts(args, params.len()) };
+    // 32-bit values were stored with 4-byte writes: the upper half of their slots is
+    // stale, and the payload is written back whole into frame slots, so clear it.
+    let payload: Box<[u64]> = slots
+        .iter()
+        .zip(params)
+        .map(|(&raw, ty)| match ty {
+            ValType::I32 | ValType::F32 => raw as u32 as u64,
+            _ => raw,
+        })
+        .collect();
     match i.store.upgrade() {
         Some(store) => Exception::from_parts(&store, tag, payload).raw(),
         None => 0,

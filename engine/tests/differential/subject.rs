@@ -22,7 +22,7 @@ fn ty(t: ValType) -> Option<Ty> {
         ValType::F64 => Ty::F64,
         ValType::FuncRef => Ty::FuncRef,
         ValType::ExternRef => Ty::ExternRef,
-        ValType::V128 | ValType::NonNullExternRef | ValType::ExnRef => return None,
+        ValType::V128 | ValType::NonNullExternRef | ValType::ExnRef | ValType::NonNullExnRef => return None,
     })
 }
 
