@@ -35,7 +35,7 @@ impl Rng {
     }
 }
 
-/// `wasm-smith` restricted to WebAssembly 2.0 without SIMD, no imports, everything
+/// `wasm-smith` restricted to WebAssembly 2.0 without SIMD, plus tail calls; no imports, everything
 /// exported, and sizes small enough that one module takes milliseconds.
 pub fn config() -> wasm_smith::Config {
     wasm_smith::Config {
@@ -44,7 +44,7 @@ pub fn config() -> wasm_smith::Config {
         relaxed_simd_enabled: false,
         threads_enabled: false,
         shared_everything_threads_enabled: false,
-        tail_call_enabled: false,
+        tail_call_enabled: true,
         exceptions_enabled: false,
         gc_enabled: false,
         memory64_enabled: false,

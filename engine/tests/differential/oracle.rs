@@ -101,7 +101,7 @@ impl Oracle {
             .wasm_bulk_memory(true)
             .wasm_reference_types(true)
             .wasm_multi_memory(false)
-            .wasm_tail_call(false)
+            .wasm_tail_call(true)
             .wasm_extended_const(false)
             .wasm_custom_page_sizes(false)
             .wasm_wide_arithmetic(false)
