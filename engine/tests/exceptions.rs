@@ -383,3 +383,48 @@ fn non_null_exnref_is_its_own_type_at_link_time() {
     let module = Module::new(store.engine(), &bytes).expect("compiles");
     assert!(matches!(Instance::new(&store, &module, &[f]), Err(Error::Link(_))));
 }
+
+/// Exceptions nobody can name any more are freed: thrown and caught by a plain
+/// `catch` (or a legacy `catch` whose body does not rethrow), none stays alive; caught
+/// with `catch_ref`, each is kept (its exnref could have been stored anywhere).
+#[test]
+fn exceptions_caught_without_a_reference_are_freed() {
+    use sidewinder_engine::runtime::exception::live_exceptions;
+    let store = Store::new(&Engine::default());
+    let instance = instantiate(
+        &store,
+        r#"(module
+          (tag $e (param i32))
+          (func $thrower (param i32) (throw $e (local.get 0)))
+          (func (export "plain") (param $n i32) (result i32) (local $sum i32)
+            (loop $l
+              (block $h (result i32)
+                (try_table (catch $e $h) (call $thrower (local.get $n)))
+                (i32.const 0))
+              (local.set $sum (i32.add (local.get $sum)))
+              (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+            (local.get $sum))
+          (func (export "legacy") (param $n i32)
+            (loop $l
+              try
+                (call $thrower (local.get $n))
+              catch $e
+                drop
+              end
+              (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+          (func (export "with_ref") (param $n i32)
+            (loop $l
+              (block $h (result i32 exnref)
+                (try_table (catch_ref $e $h) (call $thrower (local.get $n)))
+                (unreachable))
+              (drop) (drop)
+              (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))"#,
+        &[],
+    );
+    let before = live_exceptions();
+    assert_eq!(i32_result(instance.call("plain", &[Val::I32(100_000)])), (100_000i64 * 100_001 / 2) as i32);
+    instance.call("legacy", &[Val::I32(100_000)]).expect("legacy");
+    assert_eq!(live_exceptions(), before);
+    instance.call("with_ref", &[Val::I32(1_000)]).expect("with_ref");
+    assert_eq!(live_exceptions(), before + 1_000);
+}

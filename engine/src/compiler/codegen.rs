@@ -192,6 +192,7 @@ impl<'a> FuncCompiler<'a> {
             outer_scope: None,
             scope: None,
             exn_slot: 0,
+            rethrown: false,
         });
         FuncCompiler {
             masm,

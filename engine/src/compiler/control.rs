@@ -41,6 +41,9 @@ pub struct Frame<'a> {
     /// For legacy `try`: the rbp offset of the slot holding the exception its catch
     /// clause caught (what `rethrow` throws again).
     pub exn_slot: i32,
+    /// For legacy `try`: whether a `rethrow` names it. If none does, its catch clauses
+    /// do not keep the exception, which can then be freed when caught.
+    pub rethrown: bool,
 }
 
 impl<'a> Frame<'a> {

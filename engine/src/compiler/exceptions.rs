@@ -47,6 +47,7 @@ impl<'a> FuncCompiler<'a> {
             outer_scope: self.current_scope,
             scope: Some(scope),
             exn_slot,
+            rethrown: false,
         });
         self.current_scope = Some(scope);
         Ok(())
@@ -218,6 +219,7 @@ impl<'a> FuncCompiler<'a> {
 
     pub(crate) fn legacy_rethrow(&mut self, depth: u32) -> CResult {
         let idx = self.control.len() - 1 - depth as usize;
+        self.control[idx].rethrown = true;
         let slot = self.control[idx].exn_slot;
         self.save_pinned_for_call();
         self.masm.asm.load(LoadKind::I64, RDI, Mem::Base(RBP, slot));

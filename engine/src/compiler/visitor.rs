@@ -71,6 +71,7 @@ impl<'e> FuncCompiler<'e> {
             outer_scope,
             scope: None,
             exn_slot: 0,
+            rethrown: false,
         });
         Ok(())
     }
@@ -83,6 +84,11 @@ impl<'e> FuncCompiler<'e> {
         };
         if matches!(frame.kind, FrameKind::TryTable | FrameKind::Try | FrameKind::Catch) {
             self.current_scope = frame.outer_scope;
+        }
+        if let (FrameKind::Catch, Some(scope), false) = (frame.kind, frame.scope, frame.rethrown) {
+            for catch in &mut self.scopes[scope as usize].catches {
+                catch.exnref_slot = None;
+            }
         }
         match frame.kind {
             FrameKind::Function => {

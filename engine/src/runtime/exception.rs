@@ -1,16 +1,33 @@
 //! Exception handling objects: tags, the identities exceptions are thrown and caught by,
 //! and exceptions, a tag with its payload (the value of an `exnref`).
 //!
-//! Both live as long as their store, like everything compiled code can point at: an
-//! `exnref` is a raw pointer in a register, a local or a table, which nothing counts.
-//! A program that throws in a loop therefore grows its store by one small allocation
-//! per throw.
+//! An `exnref` is a raw pointer in a register, a local or a table, which nothing counts,
+//! so an exception that wasm code or the embedder could still name lives as long as
+//! its store, like everything compiled code can point at. One that nobody can name is
+//! freed: an exception made by `throw` starts *in flight*, owned by the throw alone,
+//! and stays so until something could keep it. A handler that passes the exnref on
+//! (`catch_ref`, `catch_all_ref`, a legacy `catch` whose body rethrows), leaving wasm
+//! for the embedder, and a JS wrapper *expose* it: the store takes it over. A plain
+//! `catch`/`catch_all` ends the throw, and with it an unexposed exception (the usual
+//! C++ pattern, so throwing in a loop does not grow the store).
 
 use super::store::{Store, StoreInner};
 use crate::error::{Error, Result};
 use crate::types::FuncType;
 use crate::values::Val;
+use std::cell::Cell;
 use std::rc::Rc;
+
+thread_local! {
+    /// Exceptions alive on this thread, for tests of the freeing rule above.
+    static LIVE_EXCEPTIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+/// How many exceptions are alive on this thread (a test hook).
+#[doc(hidden)]
+pub fn live_exceptions() -> usize {
+    LIVE_EXCEPTIONS.with(Cell::get)
+}
 
 pub(crate) struct TagInner {
     pub ty: FuncType,
@@ -63,6 +80,61 @@ pub(crate) struct ExceptionInner {
     pub tag: Tag,
     /// The payload as raw 64-bit slots (the representation of `Val::to_raw`).
     pub payload: Box<[u64]>,
+    /// Whether the store owns it (see the module comment); if not, the throw in
+    /// progress holds its one strong reference.
+    exposed: Cell<bool>,
+}
+
+impl ExceptionInner {
+    fn new(tag: Tag, payload: Box<[u64]>, exposed: bool) -> ExceptionInner {
+        LIVE_EXCEPTIONS.with(|n| n.set(n.get() + 1));
+        ExceptionInner { tag, payload, exposed: Cell::new(exposed) }
+    }
+}
+
+impl Drop for ExceptionInner {
+    fn drop(&mut self) {
+        LIVE_EXCEPTIONS.with(|n| n.set(n.get().saturating_sub(1)));
+    }
+}
+
+/// A new in-flight exception (for `throw`): returns its exnref, which owns the only
+/// strong reference until `expose` or `end_throw`.
+pub(crate) fn new_in_flight(tag: Tag, payload: Box<[u64]>) -> u64 {
+    Rc::into_raw(Rc::new(ExceptionInner::new(tag, payload, false))) as u64
+}
+
+/// Hands an in-flight exception to the store, which keeps it from now on (nothing for
+/// an exposed one).
+///
+/// # Safety
+/// `raw` is 0 or the exnref of a live exception of `store`.
+pub(crate) unsafe fn expose(raw: u64, store: &StoreInner) {
+    if raw == 0 {
+        return;
+    }
+    let p = raw as *const ExceptionInner;
+    // SAFETY: live, per the contract.
+    let inner = unsafe { &*p };
+    if !inner.exposed.replace(true) {
+        // SAFETY: an unexposed exception's exnref owns one strong reference (it came
+        // from `Rc::into_raw` in `new_in_flight`); the store takes that reference over.
+        store.keep_alive(unsafe { Rc::from_raw(p) });
+    }
+}
+
+/// A plain catch ended the throw: an exception that was never exposed is freed.
+///
+/// # Safety
+/// `raw` is the exnref of a live exception whose payload the caller no longer reads,
+/// and no copy of a raw exnref of an unexposed exception is kept anywhere.
+pub(crate) unsafe fn end_throw(raw: u64) {
+    let p = raw as *const ExceptionInner;
+    // SAFETY: live, per the contract.
+    if raw != 0 && !unsafe { &*p }.exposed.get() {
+        // SAFETY: as in `expose`, the exnref owns the one strong reference.
+        drop(unsafe { Rc::from_raw(p) });
+    }
 }
 
 /// A thrown (or to be thrown) exception: a tag and values of its parameter types. The
@@ -88,7 +160,7 @@ impl Exception {
     }
 
     pub(crate) fn from_parts(store: &Rc<StoreInner>, tag: Tag, payload: Box<[u64]>) -> Exception {
-        let inner = Rc::new(ExceptionInner { tag, payload });
+        let inner = Rc::new(ExceptionInner::new(tag, payload, true));
         store.keep_alive(inner.clone());
         Exception(inner)
     }

@@ -273,6 +273,8 @@ pub(crate) fn invoke_raw(
         if code == EXCEPTION_STATUS {
             // SAFETY: as above; the unwinder left a live exception of this store (or 0).
             let raw = unsafe { std::mem::take(&mut (*runtime).exception) };
+            // SAFETY: as just said. The embedder gets a handle: the store keeps it.
+            unsafe { super::exception::expose(raw, store) };
             // SAFETY: as just said.
             return Err(match unsafe { Exception::from_raw(raw) } {
                 Some(e) => Error::Exception(e),

@@ -3,7 +3,7 @@
 //! Each takes the caller's vmctx first and returns 0 or a `TrapCode` (or, for the
 //! grow operations, the old size / -1). They must never unwind into machine code.
 
-use super::exception::Exception;
+use super::exception;
 use super::instance::InstanceInner;
 use super::table::Table;
 use super::vmcontext::VMContext;
@@ -25,8 +25,8 @@ fn status(r: Result<(), TrapCode>) -> u32 {
     }
 }
 
-/// `throw tag`: a new exception of the instance's tag `tag` with the payload at
-/// `args` (one slot per parameter). Returns the exnref (0 if the store is gone).
+/// `throw tag`: a new in-flight exception of the instance's tag `tag` with the payload
+/// at `args` (one slot per parameter). Returns the exnref.
 ///
 /// # Safety
 /// Called only by compiled code, with the vmctx of a live instance, a tag index the
@@ -48,10 +48,7 @@ pub unsafe extern "C" fn exception_new(vmctx: *mut VMContext, tag: u32, args: *c
             _ => raw,
         })
         .collect();
-    match i.store.upgrade() {
-        Some(store) => Exception::from_parts(&store, tag, payload).raw(),
-        None => 0,
-    }
+    exception::new_in_flight(tag, payload)
 }
 
 /// # Safety

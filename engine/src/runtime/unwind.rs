@@ -10,7 +10,7 @@
 //! the landing frame expects are rebuilt on the way: each frame passed over restores
 //! the ones its prologue saved.
 
-use super::exception::ExceptionInner;
+use super::exception::{end_throw, expose, ExceptionInner};
 use super::instance::InstanceInner;
 use super::vmcontext::{VMContext, VMRuntime};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -103,8 +103,17 @@ pub(crate) unsafe extern "C" fn unwind(
                             *slot(catch.payload_slot - 8 * i as i32) = v;
                         }
                     }
-                    if let Some(at) = catch.exnref_slot {
-                        *slot(at) = exn;
+                    match catch.exnref_slot {
+                        Some(at) => {
+                            *slot(at) = exn;
+                            // The exnref is now a value wasm holds: the store keeps it.
+                            // (The store outlives every call into its code.)
+                            if let Some(store) = instance.store.upgrade() {
+                                expose(exn, &store);
+                            }
+                        }
+                        // Nothing can name the exception any more: the throw ends here.
+                        None => end_throw(exn),
                     }
                 }
                 let code = module.code.as_ref().map_or(0, |c| c.as_ptr() as u64);
