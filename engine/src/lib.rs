@@ -26,6 +26,7 @@ pub use engine::{Config, Engine};
 pub use error::{Error, Result};
 pub use module::Module;
 pub use runtime::exception::{Exception, Tag};
+pub use runtime::fiber::Fiber;
 pub use runtime::func::Func;
 pub use runtime::global::Global;
 pub use runtime::instance::{Extern, Instance};

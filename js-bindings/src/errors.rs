@@ -1,4 +1,5 @@
-//! CompileError, LinkError and RuntimeError, and how engine errors become JS errors.
+//! CompileError, LinkError, RuntimeError and (JSPI) SuspendError, and how engine
+//! errors become JS errors.
 
 use crate::realm::prototypes;
 use boa_engine::object::{ConstructorBuilder, JsObject};
@@ -11,6 +12,7 @@ pub(crate) enum ErrorKind {
     Compile,
     Link,
     Runtime,
+    Suspend,
 }
 
 impl ErrorKind {
@@ -18,6 +20,7 @@ impl ErrorKind {
         match code {
             0 => ErrorKind::Compile,
             1 => ErrorKind::Link,
+            3 => ErrorKind::Suspend,
             _ => ErrorKind::Runtime,
         }
     }
@@ -31,6 +34,7 @@ impl ErrorKind {
             ErrorKind::Compile => "CompileError",
             ErrorKind::Link => "LinkError",
             ErrorKind::Runtime => "RuntimeError",
+            ErrorKind::Suspend => "SuspendError",
         }
     }
 }
@@ -59,6 +63,7 @@ fn prototype_of(kind: ErrorKind, ctx: &mut Context) -> JsResult<JsObject> {
         ErrorKind::Compile => p.compile_error.clone(),
         ErrorKind::Link => p.link_error.clone(),
         ErrorKind::Runtime => p.runtime_error.clone(),
+        ErrorKind::Suspend => p.suspend_error.clone(),
     })
 }
 

@@ -184,15 +184,25 @@ fn call_js(
 ) -> Result<(), JsError> {
     let args = params.iter().map(|v| to_js(v, ctx)).collect::<JsResult<Vec<_>>>()?;
     let ret = target.call(&JsValue::undefined(), &args, ctx)?;
+    results_from_js(&ret, result_types, results, ctx)
+}
+
+/// An import's return value as its wasm results (several come as an iterable).
+pub(crate) fn results_from_js(
+    ret: &JsValue,
+    result_types: &[sidewinder_engine::ValType],
+    results: &mut [Val],
+    ctx: &mut Context,
+) -> Result<(), JsError> {
     match result_types {
         [] => Ok(()),
         [t] => {
-            results[0] = to_wasm(&ret, *t, ctx)?;
+            results[0] = to_wasm(ret, *t, ctx)?;
             Ok(())
         }
         many => {
             // Multiple results come back as an iterable.
-            let values = iterable_to_list(&ret, ctx)?;
+            let values = iterable_to_list(ret, ctx)?;
             if values.len() != many.len() {
                 return Err(JsNativeError::typ()
                     .with_message(format!(

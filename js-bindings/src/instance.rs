@@ -6,6 +6,7 @@ use crate::errors::{engine_error, new_error, ErrorKind};
 use crate::function::{exported_function, host_function};
 use crate::global::{global_object, GlobalData};
 use crate::interface::{brand, prototype_from, require_new, Interface};
+use crate::jspi::{suspending_import, suspending_of};
 use crate::memory::{memory_object, MemoryData};
 use crate::module::module_of;
 use crate::realm::{prototypes, store, ContextScope};
@@ -104,9 +105,10 @@ pub(crate) fn read_imports(
         let what = format!("import {:?} {:?}", import.module, import.name);
         let link = |msg: &str, ctx: &mut Context| new_error(ErrorKind::Link, &format!("{what}: {msg}"), ctx);
         let ext = match &import.ty {
-            ExternType::Func(ty) => match v.as_callable() {
-                Some(f) => Extern::Func(host_function(&f.clone(), ty.clone(), ctx)?),
-                None => return Err(link("must be a function", ctx)),
+            ExternType::Func(ty) => match (suspending_of(&v), v.as_callable()) {
+                (Some(f), _) => Extern::Func(suspending_import(&f, ty.clone(), ctx)?),
+                (None, Some(f)) => Extern::Func(host_function(&f.clone(), ty.clone(), ctx)?),
+                (None, None) => return Err(link("must be a function", ctx)),
             },
             ExternType::Global(gt) => match global_import(&v, gt, ctx) {
                 Ok(Some(g)) => Extern::Global(g),

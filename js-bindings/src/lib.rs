@@ -16,6 +16,7 @@ mod function;
 mod global;
 mod instance;
 mod interface;
+mod jspi;
 mod memory;
 mod module;
 mod namespace;
@@ -83,6 +84,8 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
     let (compile_error, compile_error_proto) = errors::build_constructor(ErrorKind::Compile, context);
     let (link_error, link_error_proto) = errors::build_constructor(ErrorKind::Link, context);
     let (runtime_error, runtime_error_proto) = errors::build_constructor(ErrorKind::Runtime, context);
+    let (suspend_error, suspend_error_proto) = errors::build_constructor(ErrorKind::Suspend, context);
+    let (suspending_ctor, suspending_proto) = jspi::SUSPENDING.build(context);
     realm::with_realm(context, |r| {
         r.prototypes = Some(Prototypes {
             module: module_proto,
@@ -96,6 +99,8 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
             compile_error: compile_error_proto,
             link_error: link_error_proto,
             runtime_error: runtime_error_proto,
+            suspend_error: suspend_error_proto,
+            suspending: suspending_proto,
         })
     })?;
 
@@ -104,6 +109,7 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
         ("validate", 1, namespace::validate as interface::NativeFn),
         ("compile", 1, namespace::compile),
         ("instantiate", 1, namespace::instantiate),
+        ("promising", 1, jspi::promising),
     ] {
         let function = interface::operation(context, name, length, f);
         namespace.define_property_or_throw(
@@ -124,6 +130,8 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
         ("CompileError", compile_error),
         ("LinkError", link_error),
         ("RuntimeError", runtime_error),
+        ("SuspendError", suspend_error),
+        ("Suspending", suspending_ctor),
     ] {
         namespace.define_property_or_throw(
             js_string!(name),

@@ -22,6 +22,8 @@ pub(crate) struct Prototypes {
     pub compile_error: JsObject,
     pub link_error: JsObject,
     pub runtime_error: JsObject,
+    pub suspend_error: JsObject,
+    pub suspending: JsObject,
 }
 
 #[derive(Trace, Finalize, JsData)]

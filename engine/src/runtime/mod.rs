@@ -1,6 +1,7 @@
 //! The runtime: everything compiled code runs against.
 pub mod code_memory;
 pub mod exception;
+pub mod fiber;
 pub mod func;
 pub mod global;
 pub mod instance;

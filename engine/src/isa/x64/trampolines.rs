@@ -38,7 +38,21 @@ pub struct Trampolines {
     /// being the throw site; does not return.
     pub throw_stub: usize,
     pub host_stub: usize,
+    /// `fiber_switch(save, to)`: saves the callee-saved registers and rsp (to `*save`)
+    /// and continues on the stack whose rsp is `to` (see `runtime/fiber.rs`).
+    pub fiber_switch: FiberSwitchFn,
+    /// Where a new fiber's first switch lands: calls `fiber_main(r12)`.
+    pub fiber_start: usize,
 }
+
+pub type FiberSwitchFn = unsafe extern "C" fn(*mut u64, u64);
+
+/// The switch routine, once the trampolines exist.
+pub fn fiber_switch() -> Option<FiberSwitchFn> {
+    TRAMPOLINES_BUILT.get().copied()
+}
+
+static TRAMPOLINES_BUILT: OnceLock<FiberSwitchFn> = OnceLock::new();
 
 /// Where the entry trampoline keeps the previous `entry_rsp`, below its saved `rbp`
 /// (after five callee-saved registers).
@@ -193,6 +207,28 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.mov_rr(OperandSize::S64, RSP, RBP);
     a.pop(RBP);
     a.jmp(throw_label);
+    // ---- fiber switch: rdi = where to save this stack's rsp, rsi = the rsp to resume ----
+    a.align(16, 0xCC);
+    let fiber_switch_at = a.offset();
+    for r in [RBP, RBX, R12, R13, R14, R15] {
+        a.push(r);
+    }
+    a.store(StoreKind::I64, Mem::Base(RDI, 0), RSP);
+    a.mov_rr(OperandSize::S64, RSP, RSI);
+    for r in [R15, R14, R13, R12, RBX, RBP] {
+        a.pop(r);
+    }
+    a.ret();
+
+    // ---- fiber start: the first switch to a fiber returns here, with the fiber in r12
+    // and rsp 16-byte aligned ----
+    a.align(16, 0xCC);
+    let fiber_start_at = a.offset();
+    a.mov_rr(OperandSize::S64, RDI, R12);
+    a.mov_ri(SCRATCH, crate::runtime::fiber::fiber_main as *const () as usize as i64);
+    a.call_reg(SCRATCH);
+    a.ud2();
+
     let code_bytes = a.finish().map_err(|e| Error::Resource(format!("assembling trampolines: {e}")))?;
     let code = CodeMemory::new(&code_bytes)?;
     let base = code.as_ptr() as usize;
@@ -203,7 +239,13 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     // that lives as long as the process (the OnceLock never drops it), and the code
     // follows the System V ABI of `EntryFn`.
     let entry = unsafe { std::mem::transmute::<usize, EntryFn>(base + entry_at as usize) };
+    // SAFETY: as for `entry`: the switch routine follows `FiberSwitchFn`'s ABI.
+    let fiber_switch =
+        unsafe { std::mem::transmute::<usize, FiberSwitchFn>(base + fiber_switch_at as usize) };
+    let _ = TRAMPOLINES_BUILT.set(fiber_switch);
     Ok(Trampolines {
+        fiber_switch,
+        fiber_start: base + fiber_start_at as usize,
         _code: code,
         entry,
         entry_return,

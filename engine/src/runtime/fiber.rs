@@ -1,0 +1,219 @@
+//! Fibers: calls that run on a stack of their own and can suspend in the middle, which
+//! the JS Promise Integration (`WebAssembly.promising`, `WebAssembly.Suspending`) needs.
+//!
+//! A fiber's stack is a fresh reservation (`FIBER_STACK` bytes, committed as touched,
+//! with a guard page below). `resume` switches to it and runs until the fiber suspends
+//! or its body returns; `suspend`, called on the fiber, switches back to whoever
+//! resumed it. The switch (`fiber_switch` in `isa/x64/trampolines.rs`) saves the
+//! callee-saved registers on the stack being left, so Rust frames on both stacks stay
+//! intact. The store's activation state (the entry trampoline's rsp, the stack limit,
+//! the entry depth) belongs to the stack it describes, so each switch swaps it too.
+//!
+//! Dropping a fiber that is suspended frees its stack without running the frames on
+//! it: what they own is leaked, never used again.
+
+use super::store::Store;
+use super::vmcontext::VMRuntime;
+use crate::error::{Error, Result};
+use std::cell::Cell;
+
+/// Each fiber reserves this much address space for its stack (committed lazily), so
+/// that JavaScript called from wasm on a fiber has as much room as on the shell's main
+/// thread (Boa's recursion limit is derived from that).
+const FIBER_STACK: usize = 256 << 20;
+const GUARD: usize = 64 << 10;
+
+/// The part of `VMRuntime` that describes one stack's activations.
+#[derive(Clone, Copy, Debug, Default)]
+struct ActivationState {
+    entry_rsp: u64,
+    stack_limit: u64,
+    depth: u32,
+}
+
+pub(crate) struct FiberInner {
+    base: *mut u8,
+    len: usize,
+    /// The fiber's rsp while it is not running (at first: its start frame).
+    rsp: u64,
+    /// The resumer's rsp while the fiber runs.
+    resumer_rsp: u64,
+    body: Option<Box<dyn FnOnce()>>,
+    finished: bool,
+    runtime: *mut VMRuntime,
+    /// The activation state of the side not running: the fiber's while it is
+    /// suspended, the resumer's while it runs.
+    other: ActivationState,
+    /// The fiber that was running when this one was resumed.
+    previous: *mut FiberInner,
+}
+
+thread_local! {
+    static CURRENT: Cell<*mut FiberInner> = const { Cell::new(std::ptr::null_mut()) };
+}
+
+/// A suspendable call on a stack of its own.
+pub struct Fiber(Box<FiberInner>);
+
+impl std::fmt::Debug for Fiber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Fiber(finished: {})", self.0.finished)
+    }
+}
+
+impl Fiber {
+    /// A fiber that will run `body` (calls into wasm of `store`) when first resumed.
+    pub fn new(store: &Store, body: impl FnOnce() + 'static) -> Result<Fiber> {
+        let trampolines = store.engine().trampolines()?;
+        let len = FIBER_STACK + GUARD;
+        // SAFETY: a fresh anonymous mapping; nothing else refers to it.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(Error::Resource("cannot reserve a fiber stack".into()));
+        }
+        // SAFETY: the lowest GUARD bytes of the mapping just made.
+        unsafe { libc::mprotect(base, GUARD, libc::PROT_NONE) };
+        let base = base.cast::<u8>();
+        let mut inner = Box::new(FiberInner {
+            base,
+            len,
+            rsp: 0,
+            resumer_rsp: 0,
+            body: Some(Box::new(body)),
+            finished: false,
+            runtime: store.0.runtime(),
+            other: ActivationState::default(),
+            previous: std::ptr::null_mut(),
+        });
+        // The start frame, as `fiber_switch` leaves a stack it switches away from:
+        // six saved registers (r15 first), then the return address. The start stub
+        // finds the fiber in r12; after its `ret`, rsp is 16-byte aligned.
+        let top = (base as u64 + len as u64) & !15;
+        let rsp = top - 72;
+        let frame = [0, 0, 0, &mut *inner as *mut FiberInner as u64, 0, 0, trampolines.fiber_start as u64];
+        // SAFETY: these seven slots lie inside the writable part of the new stack.
+        unsafe { std::ptr::copy_nonoverlapping(frame.as_ptr(), rsp as *mut u64, frame.len()) };
+        inner.rsp = rsp;
+        Ok(Fiber(inner))
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.0.finished
+    }
+
+    /// Runs the fiber until it suspends or finishes; returns whether it finished.
+    pub fn resume(&mut self) -> bool {
+        if self.0.finished {
+            return true;
+        }
+        let switch = match crate::isa::x64::trampolines::fiber_switch() {
+            Some(f) => f,
+            None => return false,
+        };
+        let inner: *mut FiberInner = &mut *self.0;
+        // SAFETY: `inner` is this fiber, pinned in its box; its runtime belongs to a
+        // store its body uses, alive while the fiber can run. The switch returns here
+        // when the fiber suspends or finishes (`suspend_current`), which swapped the
+        // activation state and CURRENT back.
+        unsafe {
+            swap_activation_state(inner);
+            (*inner).previous = CURRENT.replace(inner);
+            switch(&mut (*inner).resumer_rsp, (*inner).rsp);
+            (*inner).finished
+        }
+    }
+
+    /// Whether wasm of `store` running now may suspend: the innermost running fiber
+    /// belongs to it, and only wasm frames lie between the fiber's start and the host
+    /// function asking (its first and only activation is running).
+    pub fn can_suspend(store: &Store) -> bool {
+        let current = CURRENT.with(Cell::get);
+        // SAFETY: CURRENT is a running fiber (set by `resume`, cleared on the way out);
+        // the runtime is its store's.
+        !current.is_null()
+            && unsafe { (*current).runtime == store.0.runtime() && (*(*current).runtime).depth == 1 }
+    }
+
+    /// Suspends the innermost running fiber: its `resume` returns, and this returns
+    /// when it is resumed. Errors when no fiber is running.
+    pub fn suspend() -> Result<()> {
+        let current = CURRENT.with(Cell::get);
+        if current.is_null() {
+            return Err(Error::Link("no fiber to suspend".into()));
+        }
+        // SAFETY: a running fiber, on whose stack this code runs.
+        unsafe { suspend_current(current) };
+        Ok(())
+    }
+}
+
+impl Drop for Fiber {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `new`; the fiber is not running (`resume` holds
+        // `&mut self` while it does), so nothing executes on it.
+        unsafe { libc::munmap(self.0.base.cast(), self.0.len) };
+    }
+}
+
+/// Exchanges the store's activation state with the one kept for the other side.
+///
+/// # Safety
+/// `inner` is a live fiber whose runtime is alive.
+unsafe fn swap_activation_state(inner: *mut FiberInner) {
+    // SAFETY: per the contract.
+    unsafe {
+        let runtime = &mut *(*inner).runtime;
+        let now = ActivationState {
+            entry_rsp: runtime.entry_rsp,
+            stack_limit: runtime.stack_limit,
+            depth: runtime.depth,
+        };
+        let other = std::mem::replace(&mut (*inner).other, now);
+        runtime.entry_rsp = other.entry_rsp;
+        runtime.stack_limit = other.stack_limit;
+        runtime.depth = other.depth;
+    }
+}
+
+/// # Safety
+/// `inner` is the running fiber, and this runs on its stack.
+unsafe fn suspend_current(inner: *mut FiberInner) {
+    let Some(switch) = crate::isa::x64::trampolines::fiber_switch() else {
+        return;
+    };
+    // SAFETY: per the contract; `resume` saved the resumer's rsp.
+    unsafe {
+        CURRENT.set((*inner).previous);
+        swap_activation_state(inner);
+        switch(&mut (*inner).rsp, (*inner).resumer_rsp);
+    }
+}
+
+/// Where a fiber starts (called by the start stub with the fiber): runs the body and
+/// switches back for good.
+///
+/// # Safety
+/// Called only by the start stub, on the fiber's own stack, with the fiber.
+pub(crate) unsafe extern "C" fn fiber_main(inner: *mut FiberInner) {
+    // SAFETY: per the contract.
+    let body = unsafe { (*inner).body.take() };
+    if let Some(body) = body {
+        // A panic must not unwind off the top of this stack.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+    }
+    // SAFETY: per the contract; nothing resumes a finished fiber.
+    unsafe {
+        (*inner).finished = true;
+        suspend_current(inner);
+    }
+    std::process::abort();
+}

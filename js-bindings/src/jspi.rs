@@ -1,0 +1,207 @@
+//! JS Promise Integration: `WebAssembly.Suspending` wraps a JS function so that wasm
+//! calling it as an import waits for the promise it returns, and
+//! `WebAssembly.promising` wraps an export so that calling it runs the wasm on a fiber
+//! of its own (`sidewinder_engine::Fiber`) and returns a promise of its result.
+//!
+//! A call of a Suspending import on a fiber calls the JS function, and then suspends
+//! the fiber: the `promising` call (or the promise job that resumed the fiber last)
+//! returns. Reactions on `Promise.resolve(result)` resume the fiber, and the import
+//! returns the value or throws the reason. Suspending is allowed only with nothing but
+//! wasm frames between the `promising` call and the import; otherwise the import
+//! throws a SuspendError (which wasm can catch, as a JS exception).
+
+use crate::conversions::to_js;
+use crate::errors::{engine_error, new_error, ErrorKind};
+use crate::exception::thrown_to_wasm;
+use crate::function::{func_of_object, results_from_js};
+use crate::interface::{prototype_from, require_new, Interface};
+use crate::realm::{prototypes, store, with_current_context, ContextScope};
+use boa_engine::object::builtins::JsPromise;
+use boa_engine::object::{FunctionObjectBuilder, JsObject};
+use boa_engine::{js_string, Context, JsData, JsError, JsNativeError, JsResult, JsValue, NativeFunction};
+use boa_gc::{Finalize, Trace};
+use sidewinder_engine::{Fiber, Func, FuncType, Store, Trap, Val};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+#[derive(Trace, Finalize, JsData)]
+pub(crate) struct SuspendingData {
+    callable: JsObject,
+}
+
+pub(crate) const SUSPENDING: Interface = Interface {
+    name: "Suspending",
+    length: 1,
+    constructor: construct,
+    operations: &[],
+    attributes: &[],
+    static_operations: &[],
+};
+
+fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let nt = require_new(new_target, "Suspending")?;
+    let Some(callable) = args.first().and_then(JsValue::as_callable) else {
+        return Err(JsNativeError::typ()
+            .with_message("WebAssembly.Suspending: argument must be a function")
+            .into());
+    };
+    let proto = prototype_from(&nt, prototypes(ctx)?.suspending.clone(), ctx)?;
+    Ok(JsObject::from_proto_and_data(proto, SuspendingData { callable }).into())
+}
+
+/// The function a Suspending object wraps, if `v` is one.
+pub(crate) fn suspending_of(v: &JsValue) -> Option<JsObject> {
+    v.as_object().and_then(|o| o.downcast_ref::<SuspendingData>().map(|d| d.callable.clone()))
+}
+
+type FiberCell = Rc<RefCell<Option<Fiber>>>;
+type Outcome = Rc<RefCell<Option<Result<JsValue, JsValue>>>>;
+
+thread_local! {
+    /// The fibers being resumed, innermost last: a Suspending import finds its own here.
+    static RUNNING: RefCell<Vec<FiberCell>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `fiber` until it suspends or finishes, with `ctx` as the context of its host
+/// calls; a finished fiber is dropped (its stack freed).
+fn resume(fiber: &FiberCell, ctx: &mut Context) {
+    let _scope = ContextScope::enter(ctx);
+    RUNNING.with(|r| r.borrow_mut().push(fiber.clone()));
+    let finished = fiber.borrow_mut().as_mut().is_none_or(Fiber::resume);
+    RUNNING.with(|r| r.borrow_mut().pop());
+    if finished {
+        fiber.borrow_mut().take();
+    }
+}
+
+#[derive(Trace, Finalize)]
+struct PromisingCaptures {
+    target: JsObject,
+}
+
+/// `WebAssembly.promising(wasmFunc)`.
+pub(crate) fn promising(_this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    let not_export = || {
+        JsNativeError::typ()
+            .with_message("WebAssembly.promising: argument must be a WebAssembly exported function")
+    };
+    let target = args.first().and_then(JsValue::as_callable).ok_or_else(not_export)?;
+    let func = func_of_object(&target, ctx).ok_or_else(not_export)?;
+    let wrapper = FunctionObjectBuilder::new(
+        ctx.realm(),
+        NativeFunction::from_copy_closure_with_captures(call_promising, PromisingCaptures { target }),
+    )
+    .name(js_string!(""))
+    .length(func.signature().params().len())
+    .build();
+    Ok(JsObject::from(wrapper).into())
+}
+
+fn call_promising(
+    _this: &JsValue,
+    args: &[JsValue],
+    caps: &PromisingCaptures,
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
+    let (promise, resolvers) = JsPromise::new_pending(ctx);
+    let target = caps.target.clone();
+    let args = args.to_vec();
+    let body = move || {
+        with_current_context(|ctx| {
+            let undefined = JsValue::undefined();
+            let settled = match target.call(&undefined, &args, ctx) {
+                Ok(v) => resolvers.resolve.call(&undefined, &[v], ctx),
+                Err(e) => {
+                    // Boa's runtime limits cannot be caught; the promise still settles.
+                    let reason = e.into_opaque(ctx).unwrap_or_else(|e| {
+                        JsNativeError::range().with_message(e.to_string()).into_opaque(ctx).into()
+                    });
+                    resolvers.reject.call(&undefined, &[reason], ctx)
+                }
+            };
+            drop(settled);
+        });
+    };
+    let fiber = Fiber::new(&store(ctx)?, body).map_err(|e| engine_error(e, ctx))?;
+    resume(&Rc::new(RefCell::new(Some(fiber))), ctx);
+    Ok(promise.into())
+}
+
+#[derive(Trace, Finalize)]
+struct Settle {
+    #[unsafe_ignore_trace]
+    fiber: FiberCell,
+    #[unsafe_ignore_trace]
+    outcome: Outcome,
+    fulfilled: bool,
+}
+
+/// A reaction to the promise a Suspending import waits for: records how it settled
+/// and resumes the fiber.
+fn settle(_this: &JsValue, args: &[JsValue], caps: &Settle, ctx: &mut Context) -> JsResult<JsValue> {
+    let v = args.first().cloned().unwrap_or_default();
+    *caps.outcome.borrow_mut() = Some(if caps.fulfilled { Ok(v) } else { Err(v) });
+    resume(&caps.fiber, ctx);
+    Ok(JsValue::undefined())
+}
+
+/// The host function for an import given a Suspending object.
+pub(crate) fn suspending_import(callable: &JsObject, ty: FuncType, ctx: &mut Context) -> JsResult<Func> {
+    let store = store(ctx)?;
+    let target = callable.clone();
+    let result_types = ty.results().to_vec();
+    let own_store = store.clone();
+    Ok(Func::new(&store, ty, move |params: &[Val], results: &mut [Val]| {
+        let outside = || Trap::host_message("a JavaScript import was called outside of a JavaScript call");
+        let outcome = with_current_context(|ctx| start_suspending_call(&target, params, &own_store, ctx))
+            .ok_or_else(outside)??;
+        Fiber::suspend().map_err(|_| Trap::host_message("no fiber to suspend"))?;
+        let settled = outcome.borrow_mut().take();
+        with_current_context(|ctx| match settled {
+            Some(Ok(v)) => {
+                results_from_js(&v, &result_types, results, ctx).map_err(|e| thrown_to_wasm(e, ctx))
+            }
+            Some(Err(reason)) => Err(thrown_to_wasm(JsError::from_opaque(reason), ctx)),
+            None => Err(Trap::host_message("a suspended import resumed without a result")),
+        })
+        .ok_or_else(outside)?
+    }))
+}
+
+/// Calls the JS function and arranges for the fiber to be resumed when its result
+/// settles. Errors (as wasm exceptions) when suspending is not allowed here.
+fn start_suspending_call(
+    target: &JsObject,
+    params: &[Val],
+    store: &Store,
+    ctx: &mut Context,
+) -> Result<Outcome, Trap> {
+    let fiber = RUNNING.with(|r| r.borrow().last().cloned());
+    let Some(fiber) = fiber.filter(|_| Fiber::can_suspend(store)) else {
+        let e = new_error(
+            ErrorKind::Suspend,
+            "trying to suspend without WebAssembly.promising, or with JavaScript frames in between",
+            ctx,
+        );
+        return Err(thrown_to_wasm(e, ctx));
+    };
+    let started = (|| -> JsResult<Outcome> {
+        let args = params.iter().map(|v| to_js(v, ctx)).collect::<JsResult<Vec<_>>>()?;
+        let ret = target.call(&JsValue::undefined(), &args, ctx)?;
+        let promise = JsPromise::resolve(ret, ctx)?;
+        let outcome: Outcome = Rc::new(RefCell::new(None));
+        let reaction = |fulfilled: bool, ctx: &mut Context| {
+            let caps = Settle { fiber: fiber.clone(), outcome: outcome.clone(), fulfilled };
+            FunctionObjectBuilder::new(
+                ctx.realm(),
+                NativeFunction::from_copy_closure_with_captures(settle, caps),
+            )
+            .length(1)
+            .build()
+        };
+        let (on_fulfilled, on_rejected) = (reaction(true, ctx), reaction(false, ctx));
+        promise.then(Some(on_fulfilled), Some(on_rejected), ctx)?;
+        Ok(outcome)
+    })();
+    started.map_err(|e| thrown_to_wasm(e, ctx))
+}

@@ -1,0 +1,83 @@
+//! JS Promise Integration beyond WPT: fibers inside fibers, and rejections caught by
+//! wasm.
+
+use boa_engine::{Context, Source};
+
+fn context() -> Context {
+    let mut ctx = Context::default();
+    sidewinder_js::install(&mut ctx).expect("install");
+    ctx
+}
+
+fn eval(ctx: &mut Context, src: &str) -> String {
+    let v = match ctx.eval(Source::from_bytes(src)) {
+        Ok(v) => v,
+        Err(e) => panic!("script failed: {e}\n{src}"),
+    };
+    ctx.run_jobs().expect("jobs");
+    v.to_string(ctx).expect("string").to_std_string_escaped()
+}
+
+fn define_bytes(ctx: &mut Context, name: &str, wat: &str) {
+    let bytes = wat::parse_str(wat).expect("wat");
+    let list = bytes.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(",");
+    eval(ctx, &format!("var {name} = new Uint8Array([{list}]); 0"));
+}
+
+#[test]
+fn a_promising_call_started_inside_another_suspends_on_its_own() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "bytes",
+        r#"(module
+          (import "m" "wait" (func $wait (param i32) (result i32)))
+          (import "m" "nested" (func $nested (result i32)))
+          (func (export "inner") (result i32) (i32.add (call $wait (i32.const 1)) (i32.const 100)))
+          (func (export "outer") (result i32)
+            (i32.add (call $nested) (call $wait (i32.const 2)))))"#,
+    );
+    let script = r#"
+        var log = [];
+        var exports;
+        var innerPromise;
+        var imports = { m: {
+          wait: new WebAssembly.Suspending(x => { log.push("wait " + x); return x * 10; }),
+          nested() { innerPromise = WebAssembly.promising(exports.inner)(); log.push("nested"); return 5; },
+        } };
+        exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports;
+        var results = [];
+        WebAssembly.promising(exports.outer)().then(v => results.push("outer " + v));
+        innerPromise.then(v => results.push("inner " + v));
+        log.push("sync end");
+        0"#;
+    eval(&mut ctx, script);
+    assert_eq!(eval(&mut ctx, "log.join()"), "wait 1,nested,wait 2,sync end");
+    assert_eq!(eval(&mut ctx, "results.sort().join()"), "inner 110,outer 25");
+}
+
+#[test]
+fn a_rejection_enters_wasm_as_a_catchable_exception() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "bytes",
+        r#"(module
+          (import "m" "tag" (tag $js (param externref)))
+          (import "m" "fail" (func $fail (result i32)))
+          (func (export "run") (result externref)
+            (block $h (result externref)
+              (try_table (catch $js $h) (drop (call $fail)))
+              (ref.null extern))))"#,
+    );
+    let script = r#"
+        var reason = { why: "no" };
+        var imports = { m: { tag: WebAssembly.JSTag,
+                              fail: new WebAssembly.Suspending(() => Promise.reject(reason)) } };
+        var exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports;
+        var caught;
+        WebAssembly.promising(exports.run)().then(v => caught = v);
+        0"#;
+    eval(&mut ctx, script);
+    assert_eq!(eval(&mut ctx, "caught === reason"), "true");
+}
