@@ -428,3 +428,32 @@ fn exceptions_caught_without_a_reference_are_freed() {
     instance.call("with_ref", &[Val::I32(1_000)]).expect("with_ref");
     assert_eq!(live_exceptions(), before + 1_000);
 }
+
+/// Found by review: a host function throwing an exception made in another store, which
+/// is dropped at once, left the throw with a dangling exnref. The calling store now
+/// keeps such an exception alive.
+#[test]
+fn a_host_may_throw_an_exception_of_another_store() {
+    let store = Store::new(&Engine::default());
+    let engine = store.engine().clone();
+    let host = Func::new(&store, FuncType::new([], []), move |_, _| {
+        let other = Store::new(&engine);
+        let tag = Tag::new(&other, FuncType::new([ValType::I32], [])).expect("tag");
+        Err(Trap::throw(Exception::new(&other, &tag, &[Val::I32(31)]).expect("exception")))
+    });
+    let instance = instantiate(
+        &store,
+        r#"(module (import "host" "f" (func $f))
+          (func (export "run") (block $h (try_table (catch_all $h) (call $f))))
+          (func (export "pass") (call $f)))"#,
+        &[Extern::Func(host)],
+    );
+    let before = sidewinder_engine::runtime::exception::live_exceptions();
+    instance.call("run", &[]).expect("caught");
+    // The other store is gone; this one keeps the exception it threw.
+    assert_eq!(sidewinder_engine::runtime::exception::live_exceptions(), before + 1);
+    match instance.call("pass", &[]) {
+        Err(Error::Exception(e)) => assert!(matches!(e.payload()[..], [Val::I32(31)])),
+        other => panic!("expected the exception, got {other:?}"),
+    }
+}

@@ -80,15 +80,28 @@ pub(crate) struct ExceptionInner {
     pub tag: Tag,
     /// The payload as raw 64-bit slots (the representation of `Val::to_raw`).
     pub payload: Box<[u64]>,
-    /// Whether the store owns it (see the module comment); if not, the throw in
-    /// progress holds its one strong reference.
-    exposed: Cell<bool>,
+    /// The store that owns it once exposed (see the module comment); null while the
+    /// throw in progress holds its one strong reference.
+    home: Cell<*const StoreInner>,
 }
 
 impl ExceptionInner {
-    fn new(tag: Tag, payload: Box<[u64]>, exposed: bool) -> ExceptionInner {
+    fn new(tag: Tag, payload: Box<[u64]>, home: *const StoreInner) -> ExceptionInner {
         LIVE_EXCEPTIONS.with(|n| n.set(n.get() + 1));
-        ExceptionInner { tag, payload, exposed: Cell::new(exposed) }
+        ExceptionInner { tag, payload, home: Cell::new(home) }
+    }
+
+    fn exposed(&self) -> bool {
+        !self.home.get().is_null()
+    }
+}
+
+/// Makes `store` keep `exception` too, if another store owns it: an exception handle
+/// may come from any store, and the code of `store` can hold its exnref as long as
+/// `store` lives.
+pub(crate) fn keep_in(store: &StoreInner, exception: &Exception) {
+    if !std::ptr::eq(exception.0.home.get(), store) {
+        store.keep_alive(exception.0.clone());
     }
 }
 
@@ -101,7 +114,7 @@ impl Drop for ExceptionInner {
 /// A new in-flight exception (for `throw`): returns its exnref, which owns the only
 /// strong reference until `expose` or `end_throw`.
 pub(crate) fn new_in_flight(tag: Tag, payload: Box<[u64]>) -> u64 {
-    Rc::into_raw(Rc::new(ExceptionInner::new(tag, payload, false))) as u64
+    Rc::into_raw(Rc::new(ExceptionInner::new(tag, payload, std::ptr::null()))) as u64
 }
 
 /// Hands an in-flight exception to the store, which keeps it from now on (nothing for
@@ -116,7 +129,8 @@ pub(crate) unsafe fn expose(raw: u64, store: &StoreInner) {
     let p = raw as *const ExceptionInner;
     // SAFETY: live, per the contract.
     let inner = unsafe { &*p };
-    if !inner.exposed.replace(true) {
+    if !inner.exposed() {
+        inner.home.set(store);
         // SAFETY: an unexposed exception's exnref owns one strong reference (it came
         // from `Rc::into_raw` in `new_in_flight`); the store takes that reference over.
         store.keep_alive(unsafe { Rc::from_raw(p) });
@@ -131,7 +145,7 @@ pub(crate) unsafe fn expose(raw: u64, store: &StoreInner) {
 pub(crate) unsafe fn end_throw(raw: u64) {
     let p = raw as *const ExceptionInner;
     // SAFETY: live, per the contract.
-    if raw != 0 && !unsafe { &*p }.exposed.get() {
+    if raw != 0 && !unsafe { &*p }.exposed() {
         // SAFETY: as in `expose`, the exnref owns the one strong reference.
         drop(unsafe { Rc::from_raw(p) });
     }
@@ -160,7 +174,7 @@ impl Exception {
     }
 
     pub(crate) fn from_parts(store: &Rc<StoreInner>, tag: Tag, payload: Box<[u64]>) -> Exception {
-        let inner = Rc::new(ExceptionInner::new(tag, payload, true));
+        let inner = Rc::new(ExceptionInner::new(tag, payload, Rc::as_ptr(store)));
         store.keep_alive(inner.clone());
         Exception(inner)
     }

@@ -154,6 +154,7 @@ impl Func {
             }
             return callback(params, results).map_err(host_error);
         }
+        keep_exceptions_in(&store, params);
         self.invoke_compiled(
             &store,
             params.len(),
@@ -292,6 +293,15 @@ pub(crate) fn invoke_raw(
     Ok(())
 }
 
+/// Exceptions among `values`, which wasm of `store` is about to hold, are kept by it.
+fn keep_exceptions_in(store: &StoreInner, values: &[Val]) {
+    for v in values {
+        if let Val::ExnRef(Some(e)) = v {
+            super::exception::keep_in(store, e);
+        }
+    }
+}
+
 /// A host function's error as a call's: thrown exceptions stay exceptions.
 fn host_error(trap: Trap) -> Error {
     match trap.into_exception() {
@@ -323,6 +333,9 @@ pub(crate) unsafe extern "C" fn host_shim(context: *const VMHostContext, area: *
             if results.iter().zip(ty.results()).any(|(v, t)| !v.matches(*t)) {
                 Trap::host_message("host function returned values of the wrong type")
             } else {
+                if let Some(store) = func.store.upgrade() {
+                    keep_exceptions_in(&store, &results);
+                }
                 for (slot, v) in slots.iter_mut().zip(&results) {
                     *slot = v.to_raw();
                 }
@@ -331,6 +344,11 @@ pub(crate) unsafe extern "C" fn host_shim(context: *const VMHostContext, area: *
         }
         Ok(Err(trap)) => match trap.into_exception() {
             Ok(exception) => {
+                // The exception may belong to another store: this one must keep it
+                // while its code can hold the exnref.
+                if let Some(store) = func.store.upgrade() {
+                    super::exception::keep_in(&store, &exception);
+                }
                 // SAFETY: the context's runtime is the store's, alive while its code runs;
                 // the host stub takes the exception from there and throws it.
                 unsafe { (*(*context).runtime).exception = exception.raw() };
