@@ -16,11 +16,20 @@ pub struct Config {
     /// Threads that compile a module's functions; 0 means one per available core.
     /// Small modules always compile on the calling thread.
     pub compile_threads: usize,
+    /// Address space each `Fiber` reserves for its stack (committed as touched). Host
+    /// code called on a fiber (JavaScript, for JSPI) needs as much as on the thread
+    /// that runs the rest: embedders that size a thread's stack should use the same.
+    pub fiber_stack_size: usize,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { max_wasm_stack: 1 << 20, explicit_bounds_checks: false, compile_threads: 0 }
+        Config {
+            max_wasm_stack: 1 << 20,
+            explicit_bounds_checks: false,
+            compile_threads: 0,
+            fiber_stack_size: 256 << 20,
+        }
     }
 }
 

@@ -90,3 +90,16 @@ fn a_fiber_traps_on_deep_recursion_and_a_suspended_fiber_can_be_dropped() {
     assert!(Fiber::suspend().is_err());
     assert!(!Fiber::can_suspend(&store));
 }
+
+/// Found by review: a fiber kept only a raw pointer to its store's runtime, so resuming
+/// it after the last store handle was dropped touched freed memory. It keeps the store.
+#[test]
+fn a_fiber_keeps_its_store_alive() {
+    let store = Store::new(&Engine::default());
+    let ran = Rc::new(Cell::new(false));
+    let flag = ran.clone();
+    let mut fiber = Fiber::new(&store, move || flag.set(true)).expect("fiber");
+    drop(store);
+    assert!(fiber.resume());
+    assert!(ran.get());
+}

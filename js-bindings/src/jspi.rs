@@ -86,7 +86,9 @@ pub(crate) fn promising(_this: &JsValue, args: &[JsValue], ctx: &mut Context) ->
             .with_message("WebAssembly.promising: argument must be a WebAssembly exported function")
     };
     let target = args.first().and_then(JsValue::as_callable).ok_or_else(not_export)?;
-    let func = func_of_object(&target, ctx).ok_or_else(not_export)?;
+    // A JS function imported by wasm also maps to an engine function: only wasm
+    // functions may be promising (suspending must leave no JS frame on the fiber).
+    let func = func_of_object(&target, ctx).filter(|f| f.wasm_index().is_some()).ok_or_else(not_export)?;
     let wrapper = FunctionObjectBuilder::new(
         ctx.realm(),
         NativeFunction::from_copy_closure_with_captures(call_promising, PromisingCaptures { target }),

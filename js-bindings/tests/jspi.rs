@@ -81,3 +81,40 @@ fn a_rejection_enters_wasm_as_a_catchable_exception() {
     eval(&mut ctx, script);
     assert_eq!(eval(&mut ctx, "caught === reason"), "true");
 }
+
+/// Found by review: a Suspending import re-exported and called from JS inside a
+/// promising call passed the "only wasm frames" check (calling a host function from JS
+/// did not count as leaving wasm) and suspended with the JS frame on the fiber, which
+/// corrupted Boa's frame stack. It must throw a SuspendError; and `promising` of a JS
+/// function that wasm imports is a TypeError.
+#[test]
+fn suspending_is_refused_with_javascript_frames_on_the_fiber() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "bytes",
+        r#"(module
+          (import "m" "wait" (func $w (result i32)))
+          (import "m" "js" (func $js (result i32)))
+          (export "wait" (func $w))
+          (func (export "run") (result i32) (call $js)))"#,
+    );
+    let script = r#"
+        var inst;
+        var js = () => {
+          try { inst.exports.wait(); return 0; }
+          catch (e) { return e instanceof WebAssembly.SuspendError ? 7 : 8; }
+        };
+        inst = new WebAssembly.Instance(new WebAssembly.Module(bytes),
+          { m: { wait: new WebAssembly.Suspending(() => 1), js } });
+        var out;
+        WebAssembly.promising(inst.exports.run)().then(v => out = v);
+        var after = "ran";
+        0"#;
+    eval(&mut ctx, script);
+    assert_eq!(eval(&mut ctx, "after + ' ' + out"), "ran 7");
+    assert_eq!(
+        eval(&mut ctx, "try { WebAssembly.promising(js); 'no' } catch (e) { e instanceof TypeError }"),
+        "true"
+    );
+}

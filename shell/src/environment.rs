@@ -73,8 +73,12 @@ pub fn new_context(options: &Options) -> JsResult<Context> {
     limits.set_stack_size_limit(recursion.saturating_mul(64).max(10_240));
     context.set_runtime_limits(limits);
 
-    let engine_config =
-        sidewinder_engine::Config { max_wasm_stack: options.max_wasm_stack, ..Default::default() };
+    // JS runs on fibers (JSPI) as deep as on this thread: give them the same stack.
+    let engine_config = sidewinder_engine::Config {
+        max_wasm_stack: options.max_wasm_stack,
+        fiber_stack_size: options.stack_size,
+        ..Default::default()
+    };
     sidewinder_js::install_with_config(&mut context, engine_config)?;
     // Only the console: boa_runtime's full set includes structuredClone, which can
     // detach (and free) buffers that back wasm memories.

@@ -1,8 +1,8 @@
 //! Fibers: calls that run on a stack of their own and can suspend in the middle, which
 //! the JS Promise Integration (`WebAssembly.promising`, `WebAssembly.Suspending`) needs.
 //!
-//! A fiber's stack is a fresh reservation (`FIBER_STACK` bytes, committed as touched,
-//! with a guard page below). `resume` switches to it and runs until the fiber suspends
+//! A fiber's stack is a fresh reservation (`Config::fiber_stack_size` bytes, committed
+//! as touched, with a guard region below). `resume` switches to it and runs until the fiber suspends
 //! or its body returns; `suspend`, called on the fiber, switches back to whoever
 //! resumed it. The switch (`fiber_switch` in `isa/x64/trampolines.rs`) saves the
 //! callee-saved registers on the stack being left, so Rust frames on both stacks stay
@@ -17,10 +17,6 @@ use super::vmcontext::VMRuntime;
 use crate::error::{Error, Result};
 use std::cell::Cell;
 
-/// Each fiber reserves this much address space for its stack (committed lazily), so
-/// that JavaScript called from wasm on a fiber has as much room as on the shell's main
-/// thread (Boa's recursion limit is derived from that).
-const FIBER_STACK: usize = 256 << 20;
 const GUARD: usize = 64 << 10;
 
 /// The part of `VMRuntime` that describes one stack's activations.
@@ -29,9 +25,12 @@ struct ActivationState {
     entry_rsp: u64,
     stack_limit: u64,
     depth: u32,
+    host_entries: u32,
 }
 
 pub(crate) struct FiberInner {
+    /// Keeps the runtime below alive (and the store's objects the body uses).
+    _store: Store,
     base: *mut u8,
     len: usize,
     /// The fiber's rsp while it is not running (at first: its start frame).
@@ -65,7 +64,8 @@ impl Fiber {
     /// A fiber that will run `body` (calls into wasm of `store`) when first resumed.
     pub fn new(store: &Store, body: impl FnOnce() + 'static) -> Result<Fiber> {
         let trampolines = store.engine().trampolines()?;
-        let len = FIBER_STACK + GUARD;
+        let size = store.engine().config().fiber_stack_size.max(store.engine().config().max_wasm_stack);
+        let len = (size + GUARD).next_multiple_of(4096);
         // SAFETY: a fresh anonymous mapping; nothing else refers to it.
         let base = unsafe {
             libc::mmap(
@@ -81,9 +81,14 @@ impl Fiber {
             return Err(Error::Resource("cannot reserve a fiber stack".into()));
         }
         // SAFETY: the lowest GUARD bytes of the mapping just made.
-        unsafe { libc::mprotect(base, GUARD, libc::PROT_NONE) };
+        if unsafe { libc::mprotect(base, GUARD, libc::PROT_NONE) } != 0 {
+            // SAFETY: the mapping just made, used by nothing.
+            unsafe { libc::munmap(base, len) };
+            return Err(Error::Resource("cannot protect a fiber stack's guard region".into()));
+        }
         let base = base.cast::<u8>();
         let mut inner = Box::new(FiberInner {
+            _store: store.clone(),
             base,
             len,
             rsp: 0,
@@ -134,13 +139,17 @@ impl Fiber {
 
     /// Whether wasm of `store` running now may suspend: the innermost running fiber
     /// belongs to it, and only wasm frames lie between the fiber's start and the host
-    /// function asking (its first and only activation is running).
+    /// function asking (its first and only activation is running, and no host
+    /// function was called directly by host code on top of it).
     pub fn can_suspend(store: &Store) -> bool {
         let current = CURRENT.with(Cell::get);
         // SAFETY: CURRENT is a running fiber (set by `resume`, cleared on the way out);
         // the runtime is its store's.
         !current.is_null()
-            && unsafe { (*current).runtime == store.0.runtime() && (*(*current).runtime).depth == 1 }
+            && unsafe {
+                let runtime = &*(*current).runtime;
+                (*current).runtime == store.0.runtime() && runtime.depth == 1 && runtime.host_entries == 0
+            }
     }
 
     /// Suspends the innermost running fiber: its `resume` returns, and this returns
@@ -176,11 +185,13 @@ unsafe fn swap_activation_state(inner: *mut FiberInner) {
             entry_rsp: runtime.entry_rsp,
             stack_limit: runtime.stack_limit,
             depth: runtime.depth,
+            host_entries: runtime.host_entries,
         };
         let other = std::mem::replace(&mut (*inner).other, now);
         runtime.entry_rsp = other.entry_rsp;
         runtime.stack_limit = other.stack_limit;
         runtime.depth = other.depth;
+        runtime.host_entries = other.host_entries;
     }
 }
 

@@ -152,6 +152,9 @@ impl Func {
             for (r, t) in results.iter_mut().zip(ty.results()) {
                 *r = Val::default_for(*t);
             }
+            // Called from outside wasm: whatever asks `Fiber::can_suspend` inside has
+            // a frame of the caller's below it.
+            let _entry = HostEntry::enter(store.runtime());
             return callback(params, results).map_err(host_error);
         }
         keep_exceptions_in(&store, params);
@@ -291,6 +294,25 @@ pub(crate) fn invoke_raw(
         return Err(Error::Trap(trap));
     }
     Ok(())
+}
+
+/// Counts a direct call of a host function in `VMRuntime::host_entries` for as long
+/// as it lives.
+struct HostEntry(*mut VMRuntime);
+
+impl HostEntry {
+    fn enter(runtime: *mut VMRuntime) -> HostEntry {
+        // SAFETY: the runtime of a store the caller holds; only this thread uses it.
+        unsafe { (*runtime).host_entries += 1 };
+        HostEntry(runtime)
+    }
+}
+
+impl Drop for HostEntry {
+    fn drop(&mut self) {
+        // SAFETY: as in `enter`; the store is still held by the caller.
+        unsafe { (*self.0).host_entries -= 1 };
+    }
 }
 
 /// Exceptions among `values`, which wasm of `store` is about to hold, are kept by it.

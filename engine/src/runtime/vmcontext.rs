@@ -18,6 +18,8 @@ pub struct VMRuntime {
     pub trap_code: u32,
     /// How many entry trampolines are active (wasm -> host -> wasm nests).
     pub depth: u32,
+    /// How many host functions are running that were called directly, not from wasm.
+    pub host_entries: u32,
     /// An exception on its way: what a host function threw (for the host stub to
     /// throw on), or what no handler caught (for the entry trampoline's caller).
     pub exception: u64,
