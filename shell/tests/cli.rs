@@ -246,3 +246,18 @@ fn help_version_and_bad_flags() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--frobnicate"));
 }
+
+/// The README's exceptions-and-JSPI example, run from the workspace root as a user would.
+#[test]
+fn exceptions_and_jspi_example() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let o = sidewinder(&["examples/exceptions-and-jspi.js"], &root);
+    assert!(o.status.success(), "stderr: {}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "validate(3) = -1  validate(12) = 12\n\
+         caught in JS: true payload 5\n\
+         (the promise settles after this line)\n\
+         sum of awaited values: 100\n"
+    );
+}
