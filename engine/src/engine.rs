@@ -64,6 +64,7 @@ impl Engine {
         Ok(())
     }
 
+    #[inline]
     pub(crate) fn trampolines(&self) -> Result<&'static crate::isa::x64::trampolines::Trampolines> {
         crate::isa::x64::trampolines::trampolines(crate::runtime::func::host_shim)
     }

@@ -27,7 +27,7 @@ pub use error::{Error, Result};
 pub use module::Module;
 pub use runtime::exception::{Exception, Tag};
 pub use runtime::fiber::Fiber;
-pub use runtime::func::Func;
+pub use runtime::func::{Func, NUMERIC_AREA};
 pub use runtime::global::Global;
 pub use runtime::instance::{Extern, Instance};
 pub use runtime::store::Store;

@@ -123,16 +123,19 @@ impl FuncType {
         FuncType { params_results: all.into(), num_params }
     }
 
+    #[inline]
     pub fn params(&self) -> &[ValType] {
         &self.params_results[..self.num_params]
     }
 
+    #[inline]
     pub fn results(&self) -> &[ValType] {
         &self.params_results[self.num_params..]
     }
 
     /// Whether every parameter and result is a number (i32, i64, f32, f64): every raw
     /// bit pattern is then a valid value, which `Func::call_numeric` relies on.
+    #[inline]
     pub fn is_numeric(&self) -> bool {
         self.params_results
             .iter()

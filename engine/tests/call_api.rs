@@ -2,7 +2,9 @@
 //! results land in caller-provided slots, on the stack for small signatures and on the
 //! heap past 15 parameters or results.
 
-use sidewinder_engine::{Engine, Error, Extern, Instance, Module, Store, Val};
+use sidewinder_engine::{
+    Engine, Error, Extern, Func, FuncType, Instance, Module, Store, Val, ValType, NUMERIC_AREA,
+};
 
 fn instance(store: &Store, wat: &str) -> Instance {
     let module = Module::new(store.engine(), &wat::parse_str(wat).expect("valid wat")).expect("compiles");
@@ -88,4 +90,55 @@ fn call_numeric_passes_raw_numbers() {
     // Reference types and wrong counts are refused, not reinterpreted.
     assert!(matches!(export(&inst, "ref").call_numeric(&[0], &mut one), Err(Error::Link(_))));
     assert!(matches!(export(&inst, "neg").call_numeric(&[], &mut one), Err(Error::Link(_))));
+}
+
+#[test]
+fn call_numeric_in_place_returns_results_from_the_area() {
+    let store = Store::new(&Engine::default());
+    let inst = instance(
+        &store,
+        r#"(module
+             (func (export "neg") (param i32) (result i32) (i32.sub (i32.const 0) (local.get 0)))
+             (func (export "swap") (param i64 f64 i32) (result i32 f64 i64)
+               (local.get 2) (local.get 1) (local.get 0))
+             (func (export "ref") (param externref) (result i32) (i32.const 0)))"#,
+    );
+    let mut area = [u64::MAX; NUMERIC_AREA];
+    area[0] = 5;
+    let results = export(&inst, "neg").call_numeric_in_place(&mut area).expect("runs");
+    assert_eq!(results, [(-5i32) as u32 as u64]);
+    let mut area = [0u64; NUMERIC_AREA];
+    area[..3].copy_from_slice(&[(-9i64) as u64, 2.5f64.to_bits(), u32::MAX as u64]);
+    let results = export(&inst, "swap").call_numeric_in_place(&mut area).expect("runs");
+    assert_eq!(results, [u32::MAX as u64, 2.5f64.to_bits(), (-9i64) as u64]);
+    // Host functions take the same path, their results moved to the front.
+    let host =
+        Func::new(&store, FuncType::new([ValType::I32, ValType::I32], [ValType::I64]), |args, results| {
+            let (Val::I32(a), Val::I32(b)) = (&args[0], &args[1]) else { unreachable!("typed") };
+            results[0] = Val::I64(*a as i64 * *b as i64);
+            Ok(())
+        });
+    let mut area = [0u64; NUMERIC_AREA];
+    area[..2].copy_from_slice(&[(-3i32) as u32 as u64, 7]);
+    assert_eq!(host.call_numeric_in_place(&mut area).expect("runs"), [(-21i64) as u64]);
+    let mut area = [0u64; NUMERIC_AREA];
+    assert!(matches!(export(&inst, "ref").call_numeric_in_place(&mut area), Err(Error::Link(_))));
+}
+
+#[test]
+fn call_numeric_in_place_refuses_signatures_longer_than_the_area() {
+    let store = Store::new(&Engine::default());
+    let params = "i32 ".repeat(NUMERIC_AREA);
+    let inst = instance(
+        &store,
+        &format!(r#"(module (func (export "long") (param {params}) (result i32) (local.get 15)))"#),
+    );
+    let long = export(&inst, "long");
+    let mut area = [1u64; NUMERIC_AREA];
+    assert!(matches!(long.call_numeric_in_place(&mut area), Err(Error::Link(_))));
+    // The slice form spills to the heap instead.
+    let args: Vec<u64> = (0..NUMERIC_AREA as u64).collect();
+    let mut one = [0u64];
+    long.call_numeric(&args, &mut one).expect("runs");
+    assert_eq!(one, [15]);
 }

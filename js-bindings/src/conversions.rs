@@ -50,8 +50,27 @@ pub(crate) fn to_wasm(v: &JsValue, ty: ValType, ctx: &mut Context) -> JsResult<V
 }
 
 /// ToWebAssemblyValue for a number type, as the raw 64-bit slot `Func::call_numeric`
-/// takes (i32 zero-extended, floats as bits): the same conversions as `to_wasm`.
+/// takes (i32 zero-extended, floats as bits): the same conversions as `to_wasm`. Numbers
+/// take an inlined path: this runs for every argument of every call from JS.
+#[inline(always)]
 pub(crate) fn number_to_raw(v: &JsValue, ty: ValType, ctx: &mut Context) -> JsResult<u64> {
+    let fast = match ty {
+        // `as_i32` answers only for exact integers, where it agrees with ToInt32.
+        ValType::I32 => v.as_i32().map(|i| i as u32 as u64),
+        ValType::F64 => v.as_number().map(f64::to_bits),
+        ValType::F32 => v.as_number().map(|n| (n as f32).to_bits() as u64),
+        _ => None,
+    };
+    match fast {
+        Some(raw) => Ok(raw),
+        None => converted_number_to_raw(v, ty, ctx),
+    }
+}
+
+/// `number_to_raw` for values that need the full conversion (objects, strings, BigInts,
+/// fractions and -0 as i32).
+#[cold]
+fn converted_number_to_raw(v: &JsValue, ty: ValType, ctx: &mut Context) -> JsResult<u64> {
     Ok(match ty {
         ValType::I32 => v.to_i32(ctx)? as u32 as u64,
         ValType::I64 => v.to_big_int64(ctx)? as u64,
@@ -61,6 +80,7 @@ pub(crate) fn number_to_raw(v: &JsValue, ty: ValType, ctx: &mut Context) -> JsRe
 }
 
 /// ToJSValue of a raw number slot of type `ty` (the inverse of `number_to_raw`).
+#[inline]
 pub(crate) fn raw_number_to_js(raw: u64, ty: ValType) -> JsValue {
     match ty {
         ValType::I32 => JsValue::from(raw as u32 as i32),

@@ -9,7 +9,7 @@ use boa_engine::object::builtins::JsArray;
 use boa_engine::object::{FunctionObjectBuilder, JsObject};
 use boa_engine::{js_string, Context, JsError, JsNativeError, JsResult, JsValue, NativeFunction};
 use boa_gc::{Finalize, Trace};
-use sidewinder_engine::{Func, FuncType, Trap, Val};
+use sidewinder_engine::{Func, FuncType, Trap, Val, NUMERIC_AREA};
 
 #[derive(Trace, Finalize)]
 struct ExportCaptures {
@@ -106,32 +106,50 @@ fn call_export(
 }
 
 /// The call path for numeric signatures (the common case): JS values convert straight
-/// to raw slots and back, with no `Val` in between.
+/// to raw slots of the engine's argument area and back, with no `Val` and no copy.
 fn call_numeric_export(args: &[JsValue], func: &Func, ctx: &mut Context) -> JsResult<JsValue> {
-    const INLINE: usize = 8;
     let ty = func.signature();
-    let (num_params, num_results) = (ty.params().len(), ty.results().len());
-    let mut inline = [0u64; 2 * INLINE];
-    let mut heap = Vec::new();
-    let slots: &mut [u64] = if num_params <= INLINE && num_results <= INLINE {
-        &mut inline[..num_params + num_results]
-    } else {
-        heap.resize(num_params + num_results, 0);
-        &mut heap
-    };
-    let (raw_args, raw_results) = slots.split_at_mut(num_params);
-    let undefined = JsValue::undefined();
-    for (i, (slot, &t)) in raw_args.iter_mut().zip(ty.params()).enumerate() {
-        *slot = number_to_raw(args.get(i).unwrap_or(&undefined), t, ctx)?;
+    if ty.params().len().max(ty.results().len()) >= NUMERIC_AREA {
+        return call_numeric_export_spilled(args, func, ctx);
+    }
+    let mut area = [0u64; NUMERIC_AREA];
+    for (i, (slot, &t)) in area.iter_mut().zip(ty.params()).enumerate() {
+        *slot = match args.get(i) {
+            Some(v) => number_to_raw(v, t, ctx)?,
+            None => number_to_raw(&JsValue::undefined(), t, ctx)?,
+        };
     }
     let outcome = {
         let _scope = ContextScope::enter(ctx);
-        func.call_numeric(raw_args, raw_results)
+        func.call_numeric_in_place(&mut area)
+    };
+    match (outcome, ty.results()) {
+        (Ok([raw]), [t]) => Ok(raw_number_to_js(*raw, *t)),
+        (Ok(raw), types) => {
+            let values = raw.iter().zip(types).map(|(r, t)| raw_number_to_js(*r, *t)).collect();
+            Ok(results_value(values, ctx))
+        }
+        (Err(e), _) => Err(engine_error(e, ctx)),
+    }
+}
+
+/// `call_numeric_export` for signatures too long for the argument area.
+#[cold]
+fn call_numeric_export_spilled(args: &[JsValue], func: &Func, ctx: &mut Context) -> JsResult<JsValue> {
+    let ty = func.signature();
+    let undefined = JsValue::undefined();
+    let raw_args = ty
+        .params()
+        .iter()
+        .enumerate()
+        .map(|(i, &t)| number_to_raw(args.get(i).unwrap_or(&undefined), t, ctx))
+        .collect::<JsResult<Vec<u64>>>()?;
+    let mut raw_results = vec![0u64; ty.results().len()];
+    let outcome = {
+        let _scope = ContextScope::enter(ctx);
+        func.call_numeric(&raw_args, &mut raw_results)
     };
     outcome.map_err(|e| engine_error(e, ctx))?;
-    if let [one] = raw_results {
-        return Ok(raw_number_to_js(*one, ty.results()[0]));
-    }
     let values = raw_results.iter().zip(ty.results()).map(|(r, t)| raw_number_to_js(*r, *t)).collect();
     Ok(results_value(values, ctx))
 }

@@ -164,3 +164,46 @@ fn values_wasm_holds_survive_garbage_collection() {
         "kept,in table,kept"
     );
 }
+
+/// Numeric exports take a fast path for plain numbers; every other argument must still
+/// get ToWebAssemblyValue's full conversion.
+#[test]
+fn numeric_arguments_convert_as_the_spec_says() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "idBytes",
+        r#"(module (func (export "i32") (param i32) (result i32) local.get 0)
+                   (func (export "f32") (param f32) (result f32) local.get 0)
+                   (func (export "f64") (param f64) (result f64) local.get 0)
+                   (func (export "i64") (param i64) (result i64) local.get 0)
+                   (func (export "two") (param i32 f64) (result f64)
+                     (f64.add (f64.convert_i32_s (local.get 0)) (local.get 1))))"#,
+    );
+    eval(&mut ctx, "var e = new WebAssembly.Instance(new WebAssembly.Module(idBytes)).exports; 0");
+    let cases = [
+        ("e.i32(7)", "7"),
+        ("e.i32(-1.9)", "-1"),
+        ("e.i32(-0)", "0"),
+        ("e.i32(2 ** 32 + 5)", "5"),
+        ("e.i32(2 ** 31)", "-2147483648"),
+        ("e.i32(NaN)", "0"),
+        ("e.i32('12')", "12"),
+        ("e.i32({ valueOf() { return 9 } })", "9"),
+        ("e.i32()", "0"),
+        ("e.f32(0.1) === Math.fround(0.1)", "true"),
+        ("e.f32(3)", "3"),
+        ("Object.is(e.f64(-0), -0)", "true"),
+        ("e.f64(5)", "5"),
+        ("e.f64('2.5')", "2.5"),
+        ("Number.isNaN(e.f64())", "true"),
+        ("e.i64(-3n) === -3n", "true"),
+        ("e.two(1.5, 0.25)", "1.25"),
+        ("e.two(4)", "NaN"),
+        ("try { e.i64(1); 'no' } catch (x) { x instanceof TypeError }", "true"),
+        ("try { e.i32(Symbol()); 'no' } catch (x) { x instanceof TypeError }", "true"),
+    ];
+    for (src, expected) in cases {
+        assert_eq!(eval(&mut ctx, src), expected, "{src}");
+    }
+}

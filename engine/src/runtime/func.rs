@@ -11,6 +11,10 @@ use crate::values::Val;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::{Rc, Weak};
 
+/// Slots of the argument area `Func::call_numeric_in_place` takes: up to 15 parameters
+/// and results, and one slot more for the entry trampoline.
+pub const NUMERIC_AREA: usize = 16;
+
 pub type HostCallback = dyn Fn(&[Val], &mut [Val]) -> Result<(), Trap>;
 
 pub(crate) enum FuncKind {
@@ -28,6 +32,8 @@ pub(crate) enum FuncKind {
 pub(crate) struct FuncInner {
     pub vm: VMFuncRef,
     pub ty: FuncType,
+    /// `ty.is_numeric()`, asked on every `call_numeric`.
+    pub numeric: bool,
     pub kind: FuncKind,
     pub store: Weak<StoreInner>,
 }
@@ -54,6 +60,7 @@ impl Func {
         let context_ptr: *mut VMHostContext = &mut *context;
         let inner = Rc::new(FuncInner {
             vm: VMFuncRef { code: stub as *const u8, vmctx: context_ptr.cast(), type_id: ty.type_id() },
+            numeric: ty.is_numeric(),
             ty,
             kind: FuncKind::Host { callback: Box::new(callback), _context: context },
             store: store.weak(),
@@ -74,6 +81,7 @@ impl Func {
     ) -> Func {
         let inner = Rc::new(FuncInner {
             vm: VMFuncRef { code, vmctx: vmctx.cast(), type_id: ty.type_id() },
+            numeric: ty.is_numeric(),
             ty,
             kind: FuncKind::Wasm(index),
             store: store.weak(),
@@ -131,6 +139,7 @@ impl Func {
     }
 
     /// The function's type, without cloning it.
+    #[inline]
     pub fn signature(&self) -> &FuncType {
         &self.0.ty
     }
@@ -146,8 +155,7 @@ impl Func {
         if results.len() != ty.results().len() {
             return Err(Error::Link(format!("{} result slots for the function's type {ty}", results.len())));
         }
-        let store =
-            self.0.store.upgrade().ok_or_else(|| Error::Link("the function's store was dropped".into()))?;
+        let store = self.0.store.upgrade().ok_or_else(store_dropped)?;
         if let FuncKind::Host { callback, .. } = &self.0.kind {
             for (r, t) in results.iter_mut().zip(ty.results()) {
                 *r = Val::default_for(*t);
@@ -179,40 +187,74 @@ impl Func {
 
     /// Calls a function whose parameters and results are all numbers with raw values:
     /// i32 zero-extended to 64 bits, i64 as is, floats as their bit patterns. Every bit
-    /// pattern is a valid number, so nothing is checked but the counts; the fastest way
-    /// in, used by the JS bindings for numeric signatures. Errors for other signatures.
+    /// pattern is a valid number, so nothing is checked but the counts; used by the JS
+    /// bindings for numeric signatures. Errors for other signatures.
     pub fn call_numeric(&self, args: &[u64], results: &mut [u64]) -> Result<()> {
         let ty = &self.0.ty;
-        if args.len() != ty.params().len() || results.len() != ty.results().len() || !ty.is_numeric() {
-            return Err(Error::Link(format!("call_numeric does not fit the function's type {ty}")));
+        if !self.0.numeric || args.len() != ty.params().len() || results.len() != ty.results().len() {
+            return Err(numeric_mismatch(ty));
         }
-        if let FuncKind::Host { .. } = &self.0.kind {
-            // SAFETY: numbers of the declared types; any bit pattern is a valid number.
-            let params: Vec<Val> =
-                ty.params().iter().zip(args).map(|(t, r)| unsafe { Val::from_raw(*t, *r) }).collect();
-            let out = self.call(&params)?;
-            for (slot, v) in results.iter_mut().zip(&out) {
-                *slot = v.to_raw();
-            }
+        if args.len() < NUMERIC_AREA && results.len() < NUMERIC_AREA {
+            let mut area = [0u64; NUMERIC_AREA];
+            area[..args.len()].copy_from_slice(args);
+            results.copy_from_slice(self.call_numeric_in_place(&mut area)?);
             return Ok(());
         }
-        let store =
-            self.0.store.upgrade().ok_or_else(|| Error::Link("the function's store was dropped".into()))?;
+        if let FuncKind::Host { .. } = &self.0.kind {
+            return self.call_numeric_host(args, results);
+        }
+        let store = self.0.store.upgrade().ok_or_else(store_dropped)?;
         self.invoke_compiled(
             &store,
             args.len(),
             results.len(),
-            |slots| slots.copy_from_slice(args),
-            |raw_results| {
-                for ((slot, raw), t) in results.iter_mut().zip(raw_results).zip(ty.results()) {
-                    // i32 and f32 values come back with an undefined upper half (eax).
-                    *slot = match t {
-                        ValType::I32 | ValType::F32 => *raw as u32 as u64,
-                        _ => *raw,
-                    };
-                }
-            },
+            |a| a.copy_from_slice(args),
+            |raw| zero_extend_results(ty.results(), raw, results),
         )
+    }
+
+    /// `call_numeric` without copies, the fastest way in: the raw arguments are in the
+    /// first slots of `area`, and the raw results come back as a slice of it. For numeric
+    /// functions of fewer than `NUMERIC_AREA` parameters and results; errors for others.
+    #[inline]
+    pub fn call_numeric_in_place<'a>(&self, area: &'a mut [u64; NUMERIC_AREA]) -> Result<&'a [u64]> {
+        let inner = &*self.0;
+        let (num_params, num_results) = (inner.ty.params().len(), inner.ty.results().len());
+        let slots = num_params.max(num_results);
+        if !inner.numeric || slots >= NUMERIC_AREA {
+            return Err(numeric_mismatch(&inner.ty));
+        }
+        if let FuncKind::Host { .. } = &inner.kind {
+            let (args, results) = area.split_at_mut(num_params);
+            self.call_numeric_host(args, &mut results[..num_results])?;
+            area.copy_within(num_params..num_params + num_results, 0);
+            return Ok(&area[..num_results]);
+        }
+        let store = inner.store.upgrade().ok_or_else(store_dropped)?;
+        invoke_raw(&store, inner.vm.vmctx.cast(), inner.vm.code, &mut area[..slots + 1])?;
+        // A single result comes back in the slot after the area, from rax.
+        let results = if num_results == 1 { &mut area[slots..slots + 1] } else { &mut area[..num_results] };
+        for (slot, t) in results.iter_mut().zip(inner.ty.results()) {
+            // i32 and f32 values come back with an undefined upper half (eax).
+            if matches!(t, ValType::I32 | ValType::F32) {
+                *slot = *slot as u32 as u64;
+            }
+        }
+        Ok(results)
+    }
+
+    /// `call_numeric` of a host function: through `Val`s, as any host call.
+    #[cold]
+    fn call_numeric_host(&self, args: &[u64], results: &mut [u64]) -> Result<()> {
+        let ty = &self.0.ty;
+        // SAFETY: numbers of the declared types; any bit pattern is a valid number.
+        let params: Vec<Val> =
+            ty.params().iter().zip(args).map(|(t, r)| unsafe { Val::from_raw(*t, *r) }).collect();
+        let out = self.call(&params)?;
+        for (slot, v) in results.iter_mut().zip(&out) {
+            *slot = v.to_raw();
+        }
+        Ok(())
     }
 
     /// Runs compiled code through the entry trampoline, its argument area on the stack
@@ -245,6 +287,7 @@ impl Func {
 /// Enters wasm through the entry trampoline. `area` holds the arguments and one slot
 /// more than the larger of the parameter and result counts; on return it holds the
 /// results, a single one in its last slot.
+#[inline]
 pub(crate) fn invoke_raw(
     store: &StoreInner,
     vmctx: *mut VMContext,
@@ -272,28 +315,57 @@ pub(crate) fn invoke_raw(
     // SAFETY: as above.
     unsafe { (*runtime).depth -= 1 };
     if status != 0 {
-        // SAFETY: as above.
-        let code = unsafe { (*runtime).trap_code };
-        if code == EXCEPTION_STATUS {
-            // SAFETY: as above; the unwinder left a live exception of this store (or 0).
-            let raw = unsafe { std::mem::take(&mut (*runtime).exception) };
-            // SAFETY: as just said. The embedder gets a handle: the store keeps it.
-            unsafe { super::exception::expose(raw, store) };
-            // SAFETY: as just said.
-            return Err(match unsafe { Exception::from_raw(raw) } {
-                Some(e) => Error::Exception(e),
-                None => Error::Trap(Trap::new(TrapCode::NullExceptionReference)),
-            });
-        }
-        let trap = match TrapCode::from_u32(code) {
-            Some(TrapCode::Host) | None => {
-                store.pending_trap.borrow_mut().take().unwrap_or_else(|| Trap::new(TrapCode::Host))
-            }
-            Some(c) => Trap::new(c),
-        };
-        return Err(Error::Trap(trap));
+        return Err(abnormal_exit(store));
     }
     Ok(())
+}
+
+/// What a call that left wasm abnormally ended with: a trap or an exception.
+#[cold]
+fn abnormal_exit(store: &StoreInner) -> Error {
+    let runtime: *mut VMRuntime = store.runtime();
+    // SAFETY: the runtime lives in the store; wasm has returned, so nothing else uses it.
+    let code = unsafe { (*runtime).trap_code };
+    if code == EXCEPTION_STATUS {
+        // SAFETY: as above; the unwinder left a live exception of this store (or 0).
+        let raw = unsafe { std::mem::take(&mut (*runtime).exception) };
+        // SAFETY: as just said. The embedder gets a handle: the store keeps it.
+        unsafe { super::exception::expose(raw, store) };
+        // SAFETY: as just said.
+        return match unsafe { Exception::from_raw(raw) } {
+            Some(e) => Error::Exception(e),
+            None => Error::Trap(Trap::new(TrapCode::NullExceptionReference)),
+        };
+    }
+    let trap = match TrapCode::from_u32(code) {
+        Some(TrapCode::Host) | None => {
+            store.pending_trap.borrow_mut().take().unwrap_or_else(|| Trap::new(TrapCode::Host))
+        }
+        Some(c) => Trap::new(c),
+    };
+    Error::Trap(trap)
+}
+
+/// The raw numeric results in `raw` as `call_numeric` promises them: i32 and f32 values
+/// come back from machine code with an undefined upper half (eax).
+#[inline]
+fn zero_extend_results(types: &[ValType], raw: &[u64], results: &mut [u64]) {
+    for ((slot, raw), t) in results.iter_mut().zip(raw).zip(types) {
+        *slot = match t {
+            ValType::I32 | ValType::F32 => *raw as u32 as u64,
+            _ => *raw,
+        };
+    }
+}
+
+#[cold]
+fn numeric_mismatch(ty: &FuncType) -> Error {
+    Error::Link(format!("call_numeric does not fit the function's type {ty}"))
+}
+
+#[cold]
+fn store_dropped() -> Error {
+    Error::Link("the function's store was dropped".into())
 }
 
 /// Counts a direct call of a host function in `VMRuntime::host_entries` for as long

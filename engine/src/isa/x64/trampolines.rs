@@ -64,6 +64,7 @@ const SAVED_SLOTS: i32 = -64;
 /// `rbp - entry_rsp`.
 const ENTRY_FRAME: i32 = 64;
 
+#[inline]
 pub fn trampolines(host_shim: HostShim) -> Result<&'static Trampolines, Error> {
     static TRAMPOLINES: OnceLock<Result<Trampolines, String>> = OnceLock::new();
     TRAMPOLINES
