@@ -85,6 +85,8 @@ pub(crate) enum Place {
 /// function costs no allocation but its output (and growing these while they are small).
 #[derive(Default)]
 pub struct Reusable<'a> {
+    /// Filled by `UseScan::choose_into` before each function.
+    pub(crate) pins: PinnedLocals,
     masm: Masm,
     stack: Vec<Slot>,
     control: Vec<Frame<'a>>,
@@ -159,12 +161,11 @@ impl<'a> FuncCompiler<'a> {
         env: &'a CompileEnv<'a>,
         ty: &'a FuncType,
         locals: Vec<ValType>,
-        pins: PinnedLocals,
         legacy_tries: u32,
         body_size: usize,
         reused: Reusable<'a>,
     ) -> FuncCompiler<'a> {
-        let Reusable { mut masm, mut stack, mut control, mut latent_reads, pad_of_depth } = reused;
+        let Reusable { pins, mut masm, mut stack, mut control, mut latent_reads, pad_of_depth } = reused;
         let mut free = RegSet::from_regs(&ALLOCATABLE_GPRS);
         for r in ALLOCATABLE_XMMS {
             free.insert(r);
@@ -435,6 +436,7 @@ impl<'a> FuncCompiler<'a> {
     pub fn finish(mut self) -> (CResult<FunctionCode>, Reusable<'a>, Vec<ValType>) {
         let code = self.finish_code();
         let reused = Reusable {
+            pins: self.pins,
             masm: self.masm,
             stack: self.stack,
             control: self.control,

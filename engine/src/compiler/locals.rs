@@ -52,7 +52,11 @@ fn weight_at(loop_depth: u32) -> u32 {
     1 << (3 * loop_depth.min(8))
 }
 
-/// Use counts gathered while the body is decoded and validated, before compiling.
+/// Use counts gathered while the body is decoded and validated, before compiling. One
+/// scan serves every function a thread compiles (`reset` between them), and fills a
+/// `PinnedLocals` that is reused too: small functions are the common case, and fresh
+/// vectors for each cost more than scanning them.
+#[derive(Default)]
 pub struct UseScan {
     weights: Vec<u32>,
     written: Vec<bool>,
@@ -63,18 +67,21 @@ pub struct UseScan {
     /// How many legacy `try` blocks the body has: each gets a frame slot for the
     /// exception its catch clauses can `rethrow`.
     pub legacy_tries: u32,
+    /// The heavy locals, heaviest first (kept for its allocation).
+    order: Vec<u32>,
 }
 
 impl UseScan {
-    pub fn new(num_locals: usize) -> UseScan {
-        UseScan {
-            weights: vec![0; num_locals],
-            written: vec![false; num_locals],
-            call_weight: 0,
-            blocks: Vec::new(),
-            loop_depth: 0,
-            legacy_tries: 0,
-        }
+    /// Starts the scan of a function with `num_locals` locals.
+    pub fn reset(&mut self, num_locals: usize) {
+        self.weights.clear();
+        self.weights.resize(num_locals, 0);
+        self.written.clear();
+        self.written.resize(num_locals, false);
+        self.call_weight = 0;
+        self.blocks.clear();
+        self.loop_depth = 0;
+        self.legacy_tries = 0;
     }
 
     #[inline(always)]
@@ -112,41 +119,50 @@ impl UseScan {
         }
     }
 
-    /// Hands out registers, heaviest locals first.
-    pub fn choose(self, locals: &[ValType]) -> PinnedLocals {
-        let UseScan { weights, written, call_weight, .. } = self;
-        let mut order: Vec<usize> = (0..locals.len()).filter(|&i| weights[i] >= MIN_WEIGHT).collect();
-        order.sort_by(|&a, &b| weights[b].cmp(&weights[a]).then(a.cmp(&b)));
-        let mut regs = vec![None; locals.len()];
-        let mut callee_saved = Vec::new();
+    /// Hands out registers, heaviest locals first, into `pins` (whose previous contents
+    /// are replaced).
+    pub fn choose_into(&mut self, locals: &[ValType], pins: &mut PinnedLocals) {
+        let weights = &self.weights;
+        self.order.clear();
+        self.order.extend((0..locals.len() as u32).filter(|&i| weights[i as usize] >= MIN_WEIGHT));
+        self.order.sort_unstable_by(|&a, &b| weights[b as usize].cmp(&weights[a as usize]).then(a.cmp(&b)));
+        pins.regs.clear();
+        pins.regs.resize(locals.len(), None);
+        std::mem::swap(&mut pins.written, &mut self.written);
+        pins.callee_saved.clear();
+        pins.caller_saved.clear();
+        pins.all.clear();
         let (mut next_gpr, mut next_xmm) = (0, 0);
         let max_gprs = CALLEE_SAVED_PINS.len() + CALLER_SAVED_GPR_PINS.len();
-        for i in order {
-            let pays_across_calls = weights[i] > call_weight;
-            regs[i] = match locals[i] {
+        for &i in &self.order {
+            let pays_across_calls = weights[i as usize] > self.call_weight;
+            let reg = match locals[i as usize] {
                 ValType::I32 | ValType::I64 if next_gpr < CALLEE_SAVED_PINS.len() => {
                     let r = CALLEE_SAVED_PINS[next_gpr];
-                    callee_saved.push(r);
+                    pins.callee_saved.push(r);
                     next_gpr += 1;
-                    Some(r)
+                    r
                 }
                 ValType::I32 | ValType::I64 if pays_across_calls && next_gpr < max_gprs => {
                     next_gpr += 1;
-                    Some(CALLER_SAVED_GPR_PINS[next_gpr - 1 - CALLEE_SAVED_PINS.len()])
+                    CALLER_SAVED_GPR_PINS[next_gpr - 1 - CALLEE_SAVED_PINS.len()]
                 }
                 ValType::F32 | ValType::F64 if pays_across_calls && next_xmm < XMM_PINS.len() => {
                     next_xmm += 1;
-                    Some(XMM_PINS[next_xmm - 1])
+                    XMM_PINS[next_xmm - 1]
                 }
-                _ => None,
+                _ => continue,
             };
+            pins.regs[i as usize] = Some(reg);
         }
-        let caller_saved = regs
-            .iter()
-            .enumerate()
-            .filter_map(|(i, r)| r.filter(|r| !CALLEE_SAVED_PINS.contains(r)).map(|r| (i as u32, r)))
-            .collect();
-        let all = regs.iter().enumerate().filter_map(|(i, r)| r.map(|r| (i as u32, r))).collect();
-        PinnedLocals { regs, written, callee_saved, caller_saved, all }
+        // Both lists in local order, as code generation walks them.
+        for (i, r) in pins.regs.iter().enumerate() {
+            if let Some(r) = *r {
+                pins.all.push((i as u32, r));
+                if !CALLEE_SAVED_PINS.contains(&r) {
+                    pins.caller_saved.push((i as u32, r));
+                }
+            }
+        }
     }
 }

@@ -46,6 +46,7 @@ pub struct CompileEnv<'a> {
 pub struct Scratch<'a> {
     operators: Vec<Operator<'a>>,
     locals: Vec<ValType>,
+    uses: locals::UseScan,
     compiler: Reusable<'a>,
 }
 
@@ -78,20 +79,19 @@ pub fn compile_function<'a>(
     buffered.clear();
     // About one operator per two bytes of code.
     buffered.reserve(body.as_bytes().len() / 2);
-    let mut uses = locals::UseScan::new(all_locals.len());
+    let uses = &mut scratch.uses;
+    uses.reset(all_locals.len());
     while !reader.eof() {
         let offset = reader.original_position();
-        let mut pass =
-            FirstPass { validator: validator.visitor(offset), uses: &mut uses, operators: buffered };
+        let mut pass = FirstPass { validator: validator.visitor(offset), uses, operators: buffered };
         reader.visit_operator(&mut pass)??;
     }
     reader.finish_expression(&validator.visitor(reader.original_position()))?;
 
-    let reused = std::mem::take(&mut scratch.compiler);
-    let legacy_tries = uses.legacy_tries;
-    let pins = uses.choose(&all_locals);
+    let mut reused = std::mem::take(&mut scratch.compiler);
+    uses.choose_into(&all_locals, &mut reused.pins);
     let mut compiler =
-        FuncCompiler::new(env, ty, all_locals, pins, legacy_tries, body.as_bytes().len(), reused);
+        FuncCompiler::new(env, ty, all_locals, uses.legacy_tries, body.as_bytes().len(), reused);
     compiler.emit_prologue();
     for (i, op) in buffered.iter().enumerate() {
         if !compiler.reachable && !is_structured_control(op) {

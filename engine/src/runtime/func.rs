@@ -5,6 +5,7 @@ use super::store::{Store, StoreInner};
 use super::unwind::EXCEPTION_STATUS;
 use super::vmcontext::{VMContext, VMFuncRef, VMHostContext, VMRuntime};
 use crate::error::{Error, Result};
+use crate::isa::x64::trampolines::AT_MOST_ONE_RESULT;
 use crate::trap::{Trap, TrapCode};
 use crate::types::{FuncType, ValType};
 use crate::values::Val;
@@ -231,7 +232,7 @@ impl Func {
             return Ok(&area[..num_results]);
         }
         let store = inner.store.upgrade().ok_or_else(store_dropped)?;
-        invoke_raw(&store, inner.vm.vmctx.cast(), inner.vm.code, &mut area[..slots + 1])?;
+        invoke_raw(&store, inner.vm.vmctx.cast(), inner.vm.code, &mut area[..slots + 1], num_results)?;
         // A single result comes back in the slot after the area, from rax.
         let results = if num_results == 1 { &mut area[slots..slots + 1] } else { &mut area[..num_results] };
         for (slot, t) in results.iter_mut().zip(inner.ty.results()) {
@@ -278,7 +279,7 @@ impl Func {
             &mut on_heap
         };
         write_args(&mut area[..num_params]);
-        invoke_raw(store, self.0.vm.vmctx.cast(), self.0.vm.code, area)?;
+        invoke_raw(store, self.0.vm.vmctx.cast(), self.0.vm.code, area, num_results)?;
         read_results(if num_results == 1 { &area[slots..] } else { &area[..num_results] });
         Ok(())
     }
@@ -293,6 +294,7 @@ pub(crate) fn invoke_raw(
     vmctx: *mut VMContext,
     code: *const u8,
     area: &mut [u64],
+    num_results: usize,
 ) -> Result<()> {
     let trampolines = store.engine.trampolines()?;
     super::signals::install_handlers();
@@ -311,7 +313,8 @@ pub(crate) fn invoke_raw(
     unsafe { (*runtime).depth += 1 };
     // SAFETY: `vmctx` and `code` belong to a live instance of this store; `area` has
     // `slots + 1` entries as the trampoline requires.
-    let status = unsafe { (trampolines.entry)(vmctx, code, area.as_mut_ptr(), slots as u64) };
+    let flags = if num_results <= 1 { AT_MOST_ONE_RESULT } else { 0 };
+    let status = unsafe { (trampolines.entry)(vmctx, code, area.as_mut_ptr(), slots as u64 | flags) };
     // SAFETY: as above.
     unsafe { (*runtime).depth -= 1 };
     if status != 0 {

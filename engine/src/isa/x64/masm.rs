@@ -166,8 +166,10 @@ impl Masm {
         }
         Ok(FunctionCode {
             bytes,
-            trap_sites: std::mem::take(&mut self.trap_sites),
-            call_relocs: std::mem::take(&mut self.call_relocs),
+            // Copied out at their exact size, so the next function pushes into
+            // vectors that have already grown.
+            trap_sites: self.trap_sites.drain(..).collect(),
+            call_relocs: self.call_relocs.drain(..).collect(),
             handlers: Default::default(),
         })
     }

@@ -19,8 +19,13 @@ use std::mem::offset_of;
 use std::sync::OnceLock;
 
 /// `entry(vmctx, code, args, nslots)`: copies `nslots` 8-byte slots from `args` to the
-/// callee's argument area, calls `code`, copies the area back to `args` and stores `rax`
-/// (the single-result register) in `args[nslots]`. Returns 0, or 1 after a trap.
+/// callee's argument area, calls `code`, copies the area back to `args` (unless `nslots`
+/// carries `AT_MOST_ONE_RESULT`) and stores `rax` (the single-result register) in
+/// `args[nslots]`. Returns 0, or 1 after a trap.
+/// A flag of `entry`'s slot count: the callee has no results on the stack, so the copy
+/// back is skipped (a single result comes in rax).
+pub const AT_MOST_ONE_RESULT: u64 = 1 << 63;
+
 pub type EntryFn = unsafe extern "C" fn(*mut VMContext, *const u8, *mut u64, u64) -> u32;
 
 /// What the host stub calls: `(host context, argument/result area) -> trap code,
@@ -73,6 +78,12 @@ pub fn trampolines(host_shim: HostShim) -> Result<&'static Trampolines, Error> {
         .map_err(|e| Error::Resource(e.clone()))
 }
 
+/// Clears the `AT_MOST_ONE_RESULT` flag of a slot count.
+fn clear_bit_63(a: &mut Assembler, r: Reg) {
+    a.shift_ri(ShiftOp::Shl, OperandSize::S64, r, 1);
+    a.shift_ri(ShiftOp::ShrU, OperandSize::S64, r, 1);
+}
+
 /// Copies r12 8-byte slots from `[from]` to `[to]`, using rcx and `via`.
 fn copy_slots(a: &mut Assembler, from: Reg, to: Reg, via: Reg) {
     let (top, done) = (a.new_label(), a.new_label());
@@ -107,8 +118,9 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.store(StoreKind::I64, Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP), RSP);
     a.mov_rr(OperandSize::S64, RBX, RDX);
     a.mov_rr(OperandSize::S64, R12, RCX);
+    clear_bit_63(&mut a, R12);
     // Argument area: nslots * 8 rounded up to keep rsp 16-byte aligned.
-    a.mov_rr(OperandSize::S64, R13, RCX);
+    a.mov_rr(OperandSize::S64, R13, R12);
     a.shift_ri(ShiftOp::Shl, OperandSize::S64, R13, 3);
     a.alu_ri(AluOp::Add, OperandSize::S64, R13, 15);
     a.alu_ri(AluOp::And, OperandSize::S64, R13, -16);
@@ -118,8 +130,13 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     let entry_return_at = a.offset();
     a.load(LoadKind::I64, RBX, Mem::Base(RBP, SAVED_ARGS));
     a.load(LoadKind::I64, R12, Mem::Base(RBP, SAVED_SLOTS));
-    // rax holds a single result: copy through rdx.
+    // rax holds a single result; several are on the stack: copy them through rdx.
+    let single_result = a.new_label();
+    a.test_rr(OperandSize::S64, R12, R12);
+    a.jcc(Cc::S, single_result);
     copy_slots(&mut a, RSP, RBX, RDX);
+    a.bind(single_result);
+    clear_bit_63(&mut a, R12);
     a.store(StoreKind::I64, Mem::Scaled8(RBX, R12, 0), RAX);
     a.mov_ri(RAX, 0);
     a.bind(tail);
