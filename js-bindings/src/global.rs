@@ -109,6 +109,6 @@ fn set_value(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<Js
     };
     let value = to_wasm(v, ty.content, ctx)?;
     global.set(value).map_err(|e| engine_error(e, ctx))?;
-    let _ = ctx;
+    crate::esm::refresh_live_bindings(ctx)?;
     Ok(JsValue::undefined())
 }

@@ -6,11 +6,13 @@
 //! `global.rs`, `tag.rs`, `exception.rs`, `errors.rs` (CompileError, LinkError, RuntimeError), `conversions.rs`
 //! (ToWebAssemblyValue / ToJSValue), `function.rs` (exported and host functions),
 //! `interface.rs` (WebIDL plumbing), `realm.rs` (per-realm state), and for JS String
-//! Builtins `compile_options.rs` (WebAssemblyCompileOptions) and `string_builtins.rs`.
+//! Builtins `compile_options.rs` (WebAssemblyCompileOptions) and `string_builtins.rs`,
+//! and for the ES module integration `esm.rs` (`WasmModuleLoader`: `import` of `.wasm`).
 
 mod compile_options;
 mod conversions;
 mod errors;
+mod esm;
 mod exception;
 mod function;
 mod global;
@@ -25,6 +27,8 @@ mod string_builtins;
 mod table;
 mod tag;
 mod wasm_function;
+
+pub use esm::WasmModuleLoader;
 
 use boa_engine::object::JsObject;
 use boa_engine::property::{Attribute, PropertyDescriptor};
@@ -66,6 +70,7 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
         wrappers: HashMap::new(),
         memory_buffers,
         js_tag,
+        esm: Default::default(),
     });
 
     let (module_ctor, module_proto) = module::INTERFACE.build(context);
@@ -110,6 +115,7 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
         ("compile", 1, namespace::compile),
         ("instantiate", 1, namespace::instantiate),
         ("promising", 1, jspi::promising),
+        ("namespaceInstance", 1, esm::namespace_instance),
     ] {
         let function = interface::operation(context, name, length, f);
         namespace.define_property_or_throw(

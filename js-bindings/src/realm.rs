@@ -53,6 +53,8 @@ pub(crate) struct WasmRealm {
     /// `WebAssembly.JSTag`.
     #[unsafe_ignore_trace]
     pub js_tag: Tag,
+    /// Wasm modules imported as ES modules.
+    pub esm: crate::esm::EsmState,
 }
 
 pub(crate) fn with_realm<R>(ctx: &mut Context, f: impl FnOnce(&mut WasmRealm) -> R) -> JsResult<R> {

@@ -2,7 +2,6 @@
 //! `WebAssembly` namespace, `console`, and d8/SpiderMonkey-style host functions.
 
 use boa_engine::context::ContextBuilder;
-use boa_engine::module::SimpleModuleLoader;
 use boa_engine::native_function::NativeFunction;
 use boa_engine::object::builtins::{AlignedVec, JsArray, JsArrayBuffer, JsUint8Array};
 use boa_engine::object::FunctionObjectBuilder;
@@ -62,7 +61,7 @@ pub fn new_context(options: &Options) -> JsResult<Context> {
         Some(root) => root.clone(),
         None => std::env::current_dir().map_err(JsError::from_rust)?,
     };
-    let loader = SimpleModuleLoader::new(root)?;
+    let loader = sidewinder_js::WasmModuleLoader::new(root)?;
     let mut context = ContextBuilder::new().module_loader(Rc::new(loader)).build()?;
 
     let mut limits = RuntimeLimits::default();

@@ -76,6 +76,26 @@ fn module_imports_relative_to_file() {
 }
 
 #[test]
+fn module_imports_a_wasm_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = wat::parse_str(
+        r#"(module (global (export "total") (mut i32) (i32.const 40))
+                   (func (export "add") (param i32) (global.set 0 (i32.add (global.get 0) (local.get 0)))))"#,
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("acc.wasm"), wasm).unwrap();
+    write(
+        dir.path(),
+        "main.mjs",
+        "import { total, add } from './acc.wasm';\nconst before = total;\nadd(2);\nprint(before, total, typeof total);\n",
+    );
+    let o = sidewinder(&["main.mjs"], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Exported globals are values, and they follow the global.
+    assert_eq!(stdout(&o), "40 42 number\n");
+}
+
+#[test]
 fn promise_jobs_run_to_completion() {
     let dir = tempfile::tempdir().unwrap();
     let o = sidewinder(

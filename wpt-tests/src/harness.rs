@@ -15,7 +15,6 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use boa_engine::module::SimpleModuleLoader;
 use boa_engine::object::ObjectInitializer;
 use boa_engine::property::Attribute;
 use boa_engine::{js_string, Context, JsError, JsResult, JsValue, NativeFunction, Source};
@@ -251,10 +250,21 @@ impl Script {
     }
 }
 
+/// A `.wasm` resource, or its build from the `.wat` beside it when the binary is missing
+/// (../shared/wpt/SOURCE.txt: four esm-integration binaries could not be obtained).
+fn read_wasm_resource(path: &Path) -> std::io::Result<Vec<u8>> {
+    match std::fs::read(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && path.with_extension("wat").exists() => {
+            wat::parse_file(path.with_extension("wat")).map_err(std::io::Error::other)
+        }
+        other => other,
+    }
+}
+
 fn new_context(job: &FileJob, progress: &SharedProgress) -> JsResult<Context> {
     // Rooted at the wpt checkout, so that the esm-integration tests' relative `import()`s
     // resolve like URLs on the wpt server would (but nothing outside it can be loaded).
-    let loader = SimpleModuleLoader::new(&job.wpt_root)?;
+    let loader = sidewinder_js::WasmModuleLoader::new(&job.wpt_root)?.with_reader(read_wasm_resource);
     let mut context = Context::builder().module_loader(Rc::new(loader)).build()?;
     context.insert_data(Recorder(progress.clone()));
 

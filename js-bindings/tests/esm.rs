@@ -1,0 +1,119 @@
+//! ES module integration: `import` of `.wasm` files through `WasmModuleLoader`, from real
+//! module files in a temporary directory.
+
+use boa_engine::{Context, Module, Source};
+use sidewinder_js::WasmModuleLoader;
+use std::path::Path;
+use std::rc::Rc;
+
+fn write_wasm(dir: &Path, name: &str, wat: &str) {
+    std::fs::write(dir.join(name), wat::parse_str(wat).expect("valid wat")).expect("write");
+}
+
+/// Runs `main.mjs` in `dir` as a module and returns what it left in `globalThis.result`
+/// (or the rejection, as a string).
+fn run_main(dir: &Path, main: &str) -> String {
+    std::fs::write(dir.join("main.mjs"), main).expect("write");
+    let loader = Rc::new(WasmModuleLoader::new(dir).expect("loader"));
+    let mut ctx = Context::builder().module_loader(loader).build().expect("context");
+    sidewinder_js::install(&mut ctx).expect("install");
+    let path = dir.canonicalize().expect("dir").join("main.mjs");
+    let source = std::fs::read_to_string(&path).expect("read");
+    let module = Module::parse(Source::from_bytes(&source).with_path(&path), None, &mut ctx).expect("parse");
+    let promise = module.load_link_evaluate(&mut ctx);
+    ctx.run_jobs().expect("jobs");
+    if let Some(e) = promise.state().as_rejected() {
+        return format!("rejected: {}", e.display());
+    }
+    let result = ctx.eval(Source::from_bytes("String(globalThis.result)")).expect("result");
+    result.to_string(&mut ctx).expect("string").to_std_string_escaped()
+}
+
+const COUNTER: &str = r#"(module
+  (global $g (export "count") (mut i32) (i32.const 1))
+  (global (export "fixed") i64 (i64.const 7))
+  (func (export "bump") (global.set $g (i32.add (global.get $g) (i32.const 1))))
+  (func (export "get") (result i32) (global.get $g)))"#;
+
+#[test]
+fn exports_unwrap_globals_and_stay_live() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_wasm(dir.path(), "counter.wasm", COUNTER);
+    let result = run_main(
+        dir.path(),
+        r#"import { count, fixed, bump, get } from "./counter.wasm";
+           import * as ns from "./counter.wasm";
+           const before = count;
+           bump(); bump();
+           const afterBumps = count;
+           const instance = WebAssembly.namespaceInstance(ns);
+           instance.exports.count.value = 10;
+           globalThis.result = [before, afterBumps, count, typeof fixed, fixed === 7n, get(), ns.count,
+             instance.exports.get === get, Object.keys(ns).join()].join();"#,
+    );
+    assert_eq!(result, "1,3,10,bigint,true,10,10,true,bump,count,fixed,get");
+}
+
+#[test]
+fn wasm_imports_wasm_and_js_and_shares_one_instance() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_wasm(dir.path(), "counter.wasm", COUNTER);
+    write_wasm(
+        dir.path(),
+        "user.wasm",
+        r#"(module
+             (import "./counter.wasm" "count" (global $c (mut i32)))
+             (import "./counter.wasm" "bump" (func $bump))
+             (import "./scale.mjs" "factor" (global $f i32))
+             (import "./scale.mjs" "report" (func $report (param i32)))
+             (func (export "run") (call $bump) (call $report (i32.mul (global.get $c) (global.get $f)))))"#,
+    );
+    std::fs::write(
+        dir.path().join("scale.mjs"),
+        "export const factor = 100; export const seen = []; export function report(v) { seen.push(v); }",
+    )
+    .expect("write");
+    let result = run_main(
+        dir.path(),
+        r#"import { run } from "./user.wasm";
+           import { count } from "./counter.wasm";
+           import { seen } from "./scale.mjs";
+           run(); run();
+           globalThis.result = seen.join() + ";" + count;"#,
+    );
+    // One counter instance: user.wasm's bumps are the ones main.mjs sees.
+    assert_eq!(result, "200,300;3");
+}
+
+#[test]
+fn link_errors_reject_the_import() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_wasm(dir.path(), "reserved.wasm", r#"(module (func (export "wasm:f")))"#);
+    write_wasm(dir.path(), "needs.wasm", r#"(module (import "./nothing.mjs" "x" (func)))"#);
+    std::fs::write(dir.path().join("nothing.mjs"), "export const y = 1;").expect("write");
+    let result = run_main(
+        dir.path(),
+        r#"const outcomes = [];
+           for (const file of ["./reserved.wasm", "./needs.wasm", "./missing.wasm"]) {
+             try { await import(file); outcomes.push("loaded"); }
+             catch (e) { outcomes.push(e.constructor.name); }
+           }
+           globalThis.result = outcomes.join();"#,
+    );
+    assert_eq!(result, "LinkError,LinkError,TypeError");
+}
+
+#[test]
+fn namespace_instance_refuses_other_objects() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("plain.mjs"), "export const a = 1;").expect("write");
+    let result = run_main(
+        dir.path(),
+        r#"import * as plain from "./plain.mjs";
+           const refused = [plain, {}, null, 1].map(v => {
+             try { WebAssembly.namespaceInstance(v); return "no"; } catch (e) { return e instanceof TypeError; }
+           });
+           globalThis.result = refused.join();"#,
+    );
+    assert_eq!(result, "true,true,true,true");
+}
