@@ -657,27 +657,36 @@ fn link(info: &ModuleInfo, mut functions: Vec<FunctionCode>, trap_exit: usize) -
     if functions.is_empty() {
         return Ok((None, Vec::new(), Vec::new()));
     }
-    let mut bytes = Vec::new();
+    // Each function starts 16-byte aligned; the code is written straight into
+    // executable memory.
     let mut offsets = Vec::with_capacity(functions.len());
+    let mut len = 0usize;
     for f in &functions {
-        while !bytes.len().is_multiple_of(16) {
-            bytes.push(0xCC);
-        }
-        offsets.push(bytes.len() as u32);
-        bytes.extend_from_slice(&f.bytes);
+        len = len.next_multiple_of(16);
+        offsets.push(u32::try_from(len).map_err(|_| Error::Resource("more than 4 GiB of code".into()))?);
+        len += f.bytes.len();
     }
-    let mut trap_sites = Vec::new();
-    for (f, &start) in functions.iter().zip(&offsets) {
-        for r in &f.call_relocs {
-            let defined = (r.callee - info.num_imported_funcs) as usize;
-            let field = (start + r.offset) as i64;
-            let rel = offsets[defined] as i64 - (field + 4);
-            let at = field as usize;
-            bytes[at..at + 4].copy_from_slice(&(rel as i32).to_le_bytes());
+    u32::try_from(len).map_err(|_| Error::Resource("more than 4 GiB of code".into()))?;
+    let mut code = CodeMemory::with_code(len, |bytes| {
+        let mut end = 0;
+        for (f, &start) in functions.iter().zip(&offsets) {
+            let start = start as usize;
+            bytes[end..start].fill(0xCC);
+            bytes[start..start + f.bytes.len()].copy_from_slice(&f.bytes);
+            end = start + f.bytes.len();
+            for r in &f.call_relocs {
+                let defined = (r.callee - info.num_imported_funcs) as usize;
+                let field = start as i64 + r.offset as i64;
+                let rel = offsets[defined] as i64 - (field + 4);
+                let at = field as usize;
+                bytes[at..at + 4].copy_from_slice(&(rel as i32).to_le_bytes());
+            }
         }
+    })?;
+    let mut trap_sites = Vec::with_capacity(functions.iter().map(|f| f.trap_sites.len()).sum());
+    for (f, &start) in functions.iter().zip(&offsets) {
         trap_sites.extend(f.trap_sites.iter().map(|s| s + start));
     }
-    let mut code = CodeMemory::new(&bytes)?;
     code.register_traps(trap_sites, trap_exit);
     let handlers = functions.iter_mut().map(|f| std::mem::take(&mut f.handlers)).collect();
     Ok((Some(code), offsets, handlers))

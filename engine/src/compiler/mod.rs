@@ -77,8 +77,12 @@ pub fn compile_function<'a>(
 
     let buffered = &mut scratch.operators;
     buffered.clear();
-    // About one operator per two bytes of code.
-    buffered.reserve(body.as_bytes().len() / 2);
+    // About one operator per two bytes of code. A fresh vector when that needs more room:
+    // growing the empty one would copy its old allocation.
+    let wanted = body.as_bytes().len() / 2;
+    if buffered.capacity() < wanted {
+        *buffered = Vec::with_capacity(wanted);
+    }
     let uses = &mut scratch.uses;
     uses.reset(all_locals.len());
     while !reader.eof() {

@@ -29,23 +29,29 @@ unsafe impl Sync for CodeMemory {}
 impl CodeMemory {
     /// Maps `code` executable.
     pub fn new(code: &[u8]) -> Result<CodeMemory, Error> {
+        CodeMemory::with_code(code.len(), |dst| dst.copy_from_slice(code))
+    }
+
+    /// Executable memory for `len` bytes of code that `write` puts in place, straight
+    /// into the fresh (zeroed) mapping, before it becomes executable: the linker writes
+    /// each function there instead of building the whole code in a vector first.
+    pub fn with_code(len: usize, write: impl FnOnce(&mut [u8])) -> Result<CodeMemory, Error> {
         let page = sys::page_size();
-        let mapped_len = code
-            .len()
+        let mapped_len = len
             .max(1)
             .checked_next_multiple_of(page)
-            .ok_or_else(|| Error::Resource(format!("{} bytes of code is too large", code.len())))?;
+            .ok_or_else(|| Error::Resource(format!("{len} bytes of code is too large")))?;
         let ptr = sys::map_writable(mapped_len)?;
-        // SAFETY: the mapping is fresh, writable, at least `code.len()` bytes long and cannot
-        // overlap `code`, which lives in memory we did not just map.
-        unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), ptr.as_ptr(), code.len()) };
+        // SAFETY: the mapping is fresh, writable, at least `len` bytes long and ours alone
+        // until this function returns.
+        write(unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr(), len) });
         // SAFETY: the mapping is ours and nothing executes from it yet.
         if let Err(e) = unsafe { sys::make_executable(ptr.as_ptr(), mapped_len) } {
             // SAFETY: the mapping is ours and nothing else refers to it.
             unsafe { sys::unmap(ptr.as_ptr(), mapped_len) };
             return Err(e);
         }
-        Ok(CodeMemory { registration: None, ptr, len: code.len(), mapped_len })
+        Ok(CodeMemory { registration: None, ptr, len, mapped_len })
     }
 
     pub fn as_ptr(&self) -> *const u8 {
