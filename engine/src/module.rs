@@ -658,15 +658,17 @@ fn link(info: &ModuleInfo, mut functions: Vec<FunctionCode>, trap_exit: usize) -
         return Ok((None, Vec::new(), Vec::new()));
     }
     // Each function starts 16-byte aligned; the code is written straight into
-    // executable memory.
+    // executable memory. Calls between functions are rel32: the code stays below 2 GiB.
     let mut offsets = Vec::with_capacity(functions.len());
     let mut len = 0usize;
     for f in &functions {
         len = len.next_multiple_of(16);
-        offsets.push(u32::try_from(len).map_err(|_| Error::Resource("more than 4 GiB of code".into()))?);
+        offsets.push(len as u32);
         len += f.bytes.len();
     }
-    u32::try_from(len).map_err(|_| Error::Resource("more than 4 GiB of code".into()))?;
+    if i32::try_from(len).is_err() {
+        return Err(Error::Resource("more than 2 GiB of code".into()));
+    }
     let mut code = CodeMemory::with_code(len, |bytes| {
         let mut end = 0;
         for (f, &start) in functions.iter().zip(&offsets) {

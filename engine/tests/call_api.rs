@@ -123,6 +123,22 @@ fn call_numeric_in_place_returns_results_from_the_area() {
     assert_eq!(host.call_numeric_in_place(&mut area).expect("runs"), [(-21i64) as u64]);
     let mut area = [0u64; NUMERIC_AREA];
     assert!(matches!(export(&inst, "ref").call_numeric_in_place(&mut area), Err(Error::Link(_))));
+    // More parameters and results together than the area holds (9 + 8): still fine.
+    let wide = Func::new(&store, FuncType::new([ValType::I32; 9], [ValType::I32; 8]), |args, results| {
+        for (i, r) in results.iter_mut().enumerate() {
+            let Val::I32(a) = args[i + 1] else { unreachable!("typed") };
+            *r = Val::I32(a * 10);
+        }
+        Ok(())
+    });
+    let mut area = [0u64; NUMERIC_AREA];
+    for (i, slot) in area[..9].iter_mut().enumerate() {
+        *slot = i as u64;
+    }
+    assert_eq!(wide.call_numeric_in_place(&mut area).expect("runs"), [10, 20, 30, 40, 50, 60, 70, 80]);
+    let mut results = [0u64; 8];
+    wide.call_numeric(&[1, 2, 3, 4, 5, 6, 7, 8, 9], &mut results).expect("runs");
+    assert_eq!(results, [20, 30, 40, 50, 60, 70, 80, 90]);
 }
 
 #[test]

@@ -9,8 +9,11 @@
 //! and re-exports the results under the wasm export names. Where this differs from the
 //! proposal: exported globals are `let` bindings that are refreshed after every call
 //! from JS into wasm, every `Global.prototype.value` write and before every call from
-//! wasm into JS (the proposal reads the global on every access), and v128 and exnref
-//! globals are exported as `undefined` instead of staying in their temporal dead zone.
+//! wasm into JS (the proposal reads the global on every access; a fiber suspended by
+//! JSPI and the start function of an instance made with `new WebAssembly.Instance` do
+//! not refresh them), and v128 and exnref globals are exported as `undefined` instead of
+//! staying in their temporal dead zone. The wrappers' helpers live in an internal module
+//! that only wrappers can import.
 
 use crate::compile_options::{CompileOptions, ImportSource};
 use crate::errors::{new_error, ErrorKind};
@@ -21,6 +24,7 @@ use boa_engine::module::{
     resolve_module_specifier, ModuleLoader, ModuleRequest, Referrer, SimpleModuleLoader,
     SyntheticModuleInitializer,
 };
+use boa_engine::native_function::NativeFunctionPointer;
 use boa_engine::object::JsObject;
 use boa_engine::{js_string, Context, JsNativeError, JsResult, JsValue, Module, NativeFunction, Source};
 use boa_gc::{Finalize, Trace};
@@ -110,15 +114,20 @@ impl WasmModuleLoader {
         if let Some(m) = self.internal.borrow().as_ref() {
             return m.clone();
         }
-        let names = [js_string!("instantiate"), js_string!("liveBindings")];
+        let names = [js_string!("instantiate"), js_string!("liveBindings"), js_string!("globalValue")];
         let module = Module::synthetic(
             &names,
             SyntheticModuleInitializer::from_copy_closure(|module, ctx| {
-                let instantiate =
-                    NativeFunction::from_fn_ptr(instantiate_for_wrapper).to_js_function(ctx.realm());
-                module.set_export(&js_string!("instantiate"), instantiate.into())?;
-                let live = NativeFunction::from_fn_ptr(register_live_bindings).to_js_function(ctx.realm());
-                module.set_export(&js_string!("liveBindings"), live.into())
+                let helpers: [(&str, NativeFunctionPointer); 3] = [
+                    ("instantiate", instantiate_for_wrapper),
+                    ("liveBindings", register_live_bindings),
+                    ("globalValue", global_value),
+                ];
+                for (name, f) in helpers {
+                    let f = NativeFunction::from_fn_ptr(f).to_js_function(ctx.realm());
+                    module.set_export(&js_string!(name), f.into())?;
+                }
+                Ok(())
             }),
             None,
             None,
@@ -149,7 +158,13 @@ impl ModuleLoader for WasmModuleLoader {
         context: &RefCell<&mut Context>,
     ) -> JsResult<Module> {
         let specifier = request.specifier().to_std_string_escaped();
-        if specifier == INTERNAL {
+        // Only the generated modules see the helpers; for anyone else the name is just
+        // a file that does not exist.
+        let from_wrapper = match &referrer {
+            Referrer::Module(m) => self.wasm.borrow().values().any(|w| w == m),
+            _ => false,
+        };
+        if specifier == INTERNAL && from_wrapper {
             return Ok(self.internal_module(&mut context.borrow_mut()));
         }
         if !specifier.ends_with(".wasm") {
@@ -198,7 +213,8 @@ fn wasm_module_record(bytes: &[u8], path: &Path, ctx: &mut Context) -> JsResult<
 /// The JavaScript module standing for a wasm module: imports the namespaces of its import
 /// modules, instantiates, and exports each export under its wasm name.
 fn wrapper_source(id: u32, specifiers: &[String], exports: &[sidewinder_engine::ExportType]) -> String {
-    let mut s = format!("import {{ instantiate, liveBindings }} from {};\n", string_literal(INTERNAL));
+    let mut s =
+        format!("import {{ instantiate, liveBindings, globalValue }} from {};\n", string_literal(INTERNAL));
     for (i, spec) in specifiers.iter().enumerate() {
         s += &format!("import * as i{i} from {};\n", string_literal(spec));
     }
@@ -215,10 +231,10 @@ fn wrapper_source(id: u32, specifiers: &[String], exports: &[sidewinder_engine::
                 s += &format!("let x{k};\n");
             }
             ExternType::Global(g) if g.mutable => {
-                s += &format!("let x{k} = e[{name}].value;\n");
-                refresh += &format!("x{k} = e[{name}].value; ");
+                s += &format!("let x{k} = globalValue(e[{name}]);\n");
+                refresh += &format!("x{k} = globalValue(e[{name}]); ");
             }
-            ExternType::Global(_) => s += &format!("const x{k} = e[{name}].value;\n"),
+            ExternType::Global(_) => s += &format!("const x{k} = globalValue(e[{name}]);\n"),
             _ => s += &format!("const x{k} = e[{name}];\n"),
         }
         names.push(format!("x{k} as {name}"));
@@ -332,24 +348,31 @@ fn register_live_bindings(_this: &JsValue, args: &[JsValue], ctx: &mut Context) 
     Ok(JsValue::undefined())
 }
 
+/// `globalValue(global)`: a global's value read from the engine, not through the
+/// `value` accessor (which scripts can redefine).
+fn global_value(_this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    crate::global::get_value(&args.first().cloned().unwrap_or_default(), &[], ctx)
+}
+
 /// Brings every exported mutable global's binding up to date (see the module comment).
+/// The refreshers only assign `globalValue` reads of frozen exports objects, so they do
+/// not run user code and cannot fail on the globals they were made for.
 #[inline]
-pub(crate) fn refresh_live_bindings(ctx: &mut Context) -> JsResult<()> {
-    if !LIVE_BINDINGS.with(Cell::get) {
-        return Ok(());
+pub(crate) fn refresh_live_bindings(ctx: &mut Context) {
+    if LIVE_BINDINGS.with(Cell::get) {
+        refresh_all(ctx);
     }
-    refresh_all(ctx)
 }
 
 #[cold]
-fn refresh_all(ctx: &mut Context) -> JsResult<()> {
+fn refresh_all(ctx: &mut Context) {
     let Ok(refreshers) = with_realm(ctx, |r| r.esm.refreshers.clone()) else {
-        return Ok(());
+        return;
     };
     for f in refreshers {
-        f.call(&JsValue::undefined(), &[], ctx)?;
+        // Nothing to report to: the call that triggered the refresh has its own outcome.
+        let _ = f.call(&JsValue::undefined(), &[], ctx);
     }
-    Ok(())
 }
 
 /// `WebAssembly.namespaceInstance(namespace)`: the instance behind a wasm module's

@@ -98,7 +98,7 @@ fn call_export(
         let _scope = ContextScope::enter(ctx);
         caps.func.call_into(params, results)
     };
-    refresh_live_bindings(ctx)?;
+    refresh_live_bindings(ctx);
     outcome.map_err(|e| engine_error(e, ctx))?;
     if let [one] = &*results {
         return to_js(one, ctx);
@@ -125,7 +125,7 @@ fn call_numeric_export(args: &[JsValue], func: &Func, ctx: &mut Context) -> JsRe
         let _scope = ContextScope::enter(ctx);
         func.call_numeric_in_place(&mut area)
     };
-    refresh_live_bindings(ctx)?;
+    refresh_live_bindings(ctx);
     match (outcome, ty.results()) {
         (Ok([raw]), [t]) => Ok(raw_number_to_js(*raw, *t)),
         (Ok(raw), types) => {
@@ -152,7 +152,7 @@ fn call_numeric_export_spilled(args: &[JsValue], func: &Func, ctx: &mut Context)
         let _scope = ContextScope::enter(ctx);
         func.call_numeric(&raw_args, &mut raw_results)
     };
-    refresh_live_bindings(ctx)?;
+    refresh_live_bindings(ctx);
     outcome.map_err(|e| engine_error(e, ctx))?;
     let values = raw_results.iter().zip(ty.results()).map(|(r, t)| raw_number_to_js(*r, *t)).collect();
     Ok(results_value(values, ctx))
@@ -206,7 +206,7 @@ fn call_js(
 ) -> Result<(), JsError> {
     let args = params.iter().map(|v| to_js(v, ctx)).collect::<JsResult<Vec<_>>>()?;
     // The wasm caller may have changed globals that modules export.
-    refresh_live_bindings(ctx)?;
+    refresh_live_bindings(ctx);
     let ret = target.call(&JsValue::undefined(), &args, ctx)?;
     results_from_js(&ret, result_types, results, ctx)
 }

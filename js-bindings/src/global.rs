@@ -83,7 +83,7 @@ fn global_of(this: &JsValue, what: &str) -> JsResult<Global> {
     g.ok_or_else(|| JsNativeError::typ().with_message(format!("{what}: not a Global")).into())
 }
 
-fn get_value(this: &JsValue, _args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+pub(crate) fn get_value(this: &JsValue, _args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     let global = global_of(this, "WebAssembly.Global.prototype.value")?;
     if global.ty().content == ValType::V128 {
         return Err(JsNativeError::typ().with_message("v128 values cannot cross into JavaScript").into());
@@ -109,6 +109,6 @@ fn set_value(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<Js
     };
     let value = to_wasm(v, ty.content, ctx)?;
     global.set(value).map_err(|e| engine_error(e, ctx))?;
-    crate::esm::refresh_live_bindings(ctx)?;
+    crate::esm::refresh_live_bindings(ctx);
     Ok(JsValue::undefined())
 }

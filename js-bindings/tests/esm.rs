@@ -117,3 +117,31 @@ fn namespace_instance_refuses_other_objects() {
     );
     assert_eq!(result, "true,true,true,true");
 }
+
+#[test]
+fn the_helper_module_is_only_for_generated_modules() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let result = run_main(
+        dir.path(),
+        r#"let outcome;
+           try { await import("sidewinder:esm"); outcome = "imported"; }
+           catch (e) { outcome = e.constructor.name; }
+           globalThis.result = outcome;"#,
+    );
+    assert_eq!(result, "TypeError");
+}
+
+#[test]
+fn live_bindings_do_not_go_through_the_value_accessor() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_wasm(dir.path(), "counter.wasm", COUNTER);
+    let result = run_main(
+        dir.path(),
+        r#"Object.defineProperty(WebAssembly.Global.prototype, "value", { get() { throw new Error("hijacked"); } });
+           const { count, bump } = await import("./counter.wasm");
+           const ns = await import("./counter.wasm");
+           bump();
+           globalThis.result = [count, ns.count].join();"#,
+    );
+    assert_eq!(result, "1,2");
+}

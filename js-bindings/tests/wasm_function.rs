@@ -69,3 +69,18 @@ fn goes_through_tables_and_wasm_calls_keeping_identity() {
     );
     assert_eq!(got, r#"42 true true {"parameters":[],"results":["i32"]}"#);
 }
+
+/// Parameters and results together outnumber the engine's argument area (9 + 8 slots):
+/// called from JS, the results still come back (this once panicked in the numeric path).
+#[test]
+fn many_parameters_and_results_called_from_js() {
+    let mut ctx = context();
+    let got = eval(
+        &mut ctx,
+        r#"const f = new WebAssembly.Function(
+             {parameters: Array(9).fill("i32"), results: Array(8).fill("i32")},
+             (...a) => a.slice(1).map(x => x * 10));
+           f(0, 1, 2, 3, 4, 5, 6, 7, 8).join()"#,
+    );
+    assert_eq!(got, "10,20,30,40,50,60,70,80");
+}

@@ -226,9 +226,11 @@ impl Func {
             return Err(numeric_mismatch(&inner.ty));
         }
         if let FuncKind::Host { .. } = &inner.kind {
-            let (args, results) = area.split_at_mut(num_params);
-            self.call_numeric_host(args, &mut results[..num_results])?;
-            area.copy_within(num_params..num_params + num_results, 0);
+            // Parameters and results together may not fit the area: results go to a
+            // buffer of their own first.
+            let mut results = [0u64; NUMERIC_AREA];
+            self.call_numeric_host(&area[..num_params], &mut results[..num_results])?;
+            area[..num_results].copy_from_slice(&results[..num_results]);
             return Ok(&area[..num_results]);
         }
         let store = inner.store.upgrade().ok_or_else(store_dropped)?;
