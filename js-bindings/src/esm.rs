@@ -9,9 +9,8 @@
 //! and re-exports the results under the wasm export names. Where this differs from the
 //! proposal: exported globals are `let` bindings that are refreshed after every call
 //! from JS into wasm, every `Global.prototype.value` write and before every call from
-//! wasm into JS (the proposal reads the global on every access; a fiber suspended by
-//! JSPI and the start function of an instance made with `new WebAssembly.Instance` do
-//! not refresh them), and v128 and exnref globals are exported as `undefined` instead of
+//! wasm into JS and after every instantiation (the proposal reads the global on every
+//! access; a fiber suspended by JSPI does not refresh them), and v128 and exnref globals are exported as `undefined` instead of
 //! staying in their temporal dead zone. The wrappers' helpers live in an internal module
 //! that only wrappers can import.
 
@@ -201,7 +200,13 @@ fn wasm_module_record(bytes: &[u8], path: &Path, ctx: &mut Context) -> JsResult<
         id
     })?;
     let source = wrapper_source(id, &specifiers, &exports);
-    let wrapper = Module::parse(Source::from_bytes(&source).with_path(path), None, ctx)?;
+    let wrapper = match Module::parse(Source::from_bytes(&source).with_path(path), None, ctx) {
+        Ok(w) => w,
+        Err(e) => {
+            with_realm(ctx, |r| r.esm.pending.remove(&id))?;
+            return Err(e);
+        }
+    };
     with_realm(ctx, |r| {
         if let Some(p) = r.esm.pending.get_mut(&id) {
             p.wrapper = Some(wrapper.clone());

@@ -179,6 +179,8 @@ pub(crate) fn instantiate(
         let _scope = ContextScope::enter(ctx);
         Instance::new(&store, module, imports)
     };
+    // A start function may have written globals that ES modules export.
+    crate::esm::refresh_live_bindings(ctx);
     let instance = outcome.map_err(|e| engine_error(e, ctx))?;
     let exports = exports_object(&instance, ctx)?;
     let proto = match proto {

@@ -145,3 +145,20 @@ fn live_bindings_do_not_go_through_the_value_accessor() {
     );
     assert_eq!(result, "1,2");
 }
+
+#[test]
+fn a_start_function_updates_live_bindings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_wasm(dir.path(), "counter.wasm", COUNTER);
+    let starter = wat::parse_str(r#"(module (import "m" "bump" (func $bump)) (start $bump))"#).expect("wat");
+    let bytes = starter.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(",");
+    let result = run_main(
+        dir.path(),
+        &format!(
+            r#"import {{ count, bump }} from "./counter.wasm";
+               new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array([{bytes}])), {{ m: {{ bump }} }});
+               globalThis.result = count;"#
+        ),
+    );
+    assert_eq!(result, "2");
+}

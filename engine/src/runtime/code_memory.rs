@@ -42,15 +42,21 @@ impl CodeMemory {
             .checked_next_multiple_of(page)
             .ok_or_else(|| Error::Resource(format!("{len} bytes of code is too large")))?;
         let ptr = sys::map_writable(mapped_len)?;
+        // Unmaps if `write` panics or the mapping cannot become executable.
+        struct Unmap(NonNull<u8>, usize);
+        impl Drop for Unmap {
+            fn drop(&mut self) {
+                // SAFETY: the mapping is ours and nothing else refers to it.
+                unsafe { sys::unmap(self.0.as_ptr(), self.1) };
+            }
+        }
+        let guard = Unmap(ptr, mapped_len);
         // SAFETY: the mapping is fresh, writable, at least `len` bytes long and ours alone
         // until this function returns.
         write(unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr(), len) });
         // SAFETY: the mapping is ours and nothing executes from it yet.
-        if let Err(e) = unsafe { sys::make_executable(ptr.as_ptr(), mapped_len) } {
-            // SAFETY: the mapping is ours and nothing else refers to it.
-            unsafe { sys::unmap(ptr.as_ptr(), mapped_len) };
-            return Err(e);
-        }
+        unsafe { sys::make_executable(ptr.as_ptr(), mapped_len) }?;
+        std::mem::forget(guard);
         Ok(CodeMemory { registration: None, ptr, len, mapped_len })
     }
 
