@@ -8,11 +8,11 @@
 //! its body calls back into Rust to instantiate the wasm module against their namespaces
 //! and re-exports the results under the wasm export names. Where this differs from the
 //! proposal: exported globals are `let` bindings that are refreshed after every call
-//! from JS into wasm, every `Global.prototype.value` write and before every call from
-//! wasm into JS and after every instantiation (the proposal reads the global on every
-//! access; a fiber suspended by JSPI does not refresh them), and v128 and exnref globals are exported as `undefined` instead of
-//! staying in their temporal dead zone. The wrappers' helpers live in an internal module
-//! that only wrappers can import.
+//! from JS into wasm, every `Global.prototype.value` write, before every call from wasm
+//! into JS and after every instantiation (the proposal reads the global on every access;
+//! a fiber suspended by JSPI does not refresh them), and v128 and exnref globals are
+//! exported as `undefined` instead of staying in their temporal dead zone. The wrappers'
+//! helpers live in an internal module that only wrappers can import.
 
 use crate::compile_options::{CompileOptions, ImportSource};
 use crate::errors::{new_error, ErrorKind};
@@ -102,11 +102,6 @@ impl WasmModuleLoader {
     pub fn with_reader(mut self, read: impl Fn(&Path) -> std::io::Result<Vec<u8>> + 'static) -> Self {
         self.read = Box::new(read);
         self
-    }
-
-    /// The loader for JavaScript modules, e.g. to register a module parsed elsewhere.
-    pub fn js_loader(&self) -> &SimpleModuleLoader {
-        &self.js
     }
 
     fn internal_module(&self, ctx: &mut Context) -> Module {

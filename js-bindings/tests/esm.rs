@@ -35,10 +35,16 @@ const COUNTER: &str = r#"(module
   (func (export "bump") (global.set $g (i32.add (global.get $g) (i32.const 1))))
   (func (export "get") (result i32) (global.get $g)))"#;
 
-#[test]
-fn exports_unwrap_globals_and_stay_live() {
+/// A temporary directory holding `counter.wasm` (from `COUNTER`).
+fn dir_with_counter() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     write_wasm(dir.path(), "counter.wasm", COUNTER);
+    dir
+}
+
+#[test]
+fn exports_unwrap_globals_and_stay_live() {
+    let dir = dir_with_counter();
     let result = run_main(
         dir.path(),
         r#"import { count, fixed, bump, get } from "./counter.wasm";
@@ -56,8 +62,7 @@ fn exports_unwrap_globals_and_stay_live() {
 
 #[test]
 fn wasm_imports_wasm_and_js_and_shares_one_instance() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    write_wasm(dir.path(), "counter.wasm", COUNTER);
+    let dir = dir_with_counter();
     write_wasm(
         dir.path(),
         "user.wasm",
@@ -133,8 +138,7 @@ fn the_helper_module_is_only_for_generated_modules() {
 
 #[test]
 fn live_bindings_do_not_go_through_the_value_accessor() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    write_wasm(dir.path(), "counter.wasm", COUNTER);
+    let dir = dir_with_counter();
     let result = run_main(
         dir.path(),
         r#"Object.defineProperty(WebAssembly.Global.prototype, "value", { get() { throw new Error("hijacked"); } });
@@ -148,8 +152,7 @@ fn live_bindings_do_not_go_through_the_value_accessor() {
 
 #[test]
 fn a_start_function_updates_live_bindings() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    write_wasm(dir.path(), "counter.wasm", COUNTER);
+    let dir = dir_with_counter();
     let starter = wat::parse_str(r#"(module (import "m" "bump" (func $bump)) (start $bump))"#).expect("wat");
     let bytes = starter.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(",");
     let result = run_main(

@@ -210,7 +210,10 @@ impl Func {
             args.len(),
             results.len(),
             |a| a.copy_from_slice(args),
-            |raw| zero_extend_results(ty.results(), raw, results),
+            |raw| {
+                results.copy_from_slice(raw);
+                zero_extend_results(ty.results(), results);
+            },
         )
     }
 
@@ -237,12 +240,7 @@ impl Func {
         invoke_raw(&store, inner.vm.vmctx.cast(), inner.vm.code, &mut area[..slots + 1], num_results)?;
         // A single result comes back in the slot after the area, from rax.
         let results = if num_results == 1 { &mut area[slots..slots + 1] } else { &mut area[..num_results] };
-        for (slot, t) in results.iter_mut().zip(inner.ty.results()) {
-            // i32 and f32 values come back with an undefined upper half (eax).
-            if matches!(t, ValType::I32 | ValType::F32) {
-                *slot = *slot as u32 as u64;
-            }
-        }
+        zero_extend_results(inner.ty.results(), results);
         Ok(results)
     }
 
@@ -351,15 +349,14 @@ fn abnormal_exit(store: &StoreInner) -> Error {
     Error::Trap(trap)
 }
 
-/// The raw numeric results in `raw` as `call_numeric` promises them: i32 and f32 values
-/// come back from machine code with an undefined upper half (eax).
+/// Raw numeric results as `call_numeric` promises them: i32 and f32 values come back
+/// from machine code with an undefined upper half (eax), cleared here.
 #[inline]
-fn zero_extend_results(types: &[ValType], raw: &[u64], results: &mut [u64]) {
-    for ((slot, raw), t) in results.iter_mut().zip(raw).zip(types) {
-        *slot = match t {
-            ValType::I32 | ValType::F32 => *raw as u32 as u64,
-            _ => *raw,
-        };
+fn zero_extend_results(types: &[ValType], results: &mut [u64]) {
+    for (slot, t) in results.iter_mut().zip(types) {
+        if matches!(t, ValType::I32 | ValType::F32) {
+            *slot = *slot as u32 as u64;
+        }
     }
 }
 

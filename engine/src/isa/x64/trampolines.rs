@@ -22,11 +22,11 @@ use std::sync::OnceLock;
 /// callee's argument area, calls `code`, copies the area back to `args` (unless `nslots`
 /// carries `AT_MOST_ONE_RESULT`) and stores `rax` (the single-result register) in
 /// `args[nslots]`. Returns 0, or 1 after a trap.
+pub type EntryFn = unsafe extern "C" fn(*mut VMContext, *const u8, *mut u64, u64) -> u32;
+
 /// A flag of `entry`'s slot count: the callee has no results on the stack, so the copy
 /// back is skipped (a single result comes in rax).
 pub const AT_MOST_ONE_RESULT: u64 = 1 << 63;
-
-pub type EntryFn = unsafe extern "C" fn(*mut VMContext, *const u8, *mut u64, u64) -> u32;
 
 /// What the host stub calls: `(host context, argument/result area) -> trap code,
 /// `EXCEPTION_STATUS` (the exception waits in `VMRuntime::exception`) or 0`.
