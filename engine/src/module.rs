@@ -20,6 +20,7 @@ pub(crate) enum ConstOp {
     I64(i64),
     F32(u32),
     F64(u64),
+    V128(u128),
     RefNull,
     RefFunc(u32),
     GlobalGet(u32),
@@ -220,6 +221,7 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
             O::I64Const { value } => ConstOp::I64(value),
             O::F32Const { value } => ConstOp::F32(value.bits()),
             O::F64Const { value } => ConstOp::F64(value.bits()),
+            O::V128Const { value } => ConstOp::V128(value.i128() as u128),
             O::RefNull { .. } => ConstOp::RefNull,
             O::RefFunc { function_index } => ConstOp::RefFunc(function_index),
             O::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
@@ -296,6 +298,8 @@ impl Module {
             trap_exit: stubs.trap_exit,
             throw_stub: stubs.throw_stub,
             explicit_bounds_checks,
+            has_v128: info.types.iter().any(|t| t.slot_width() == 2)
+                || info.globals.iter().any(|g| g.content == ValType::V128),
         };
         let compiled = compile_all(&env, bodies, compile_threads)?;
         Ok((info, compiled))

@@ -64,6 +64,11 @@ impl ValType {
         matches!(self, ValType::F32 | ValType::F64)
     }
 
+    /// Whether machine code keeps values of this type in xmm registers.
+    pub(crate) fn in_xmm(self) -> bool {
+        matches!(self, ValType::F32 | ValType::F64 | ValType::V128)
+    }
+
     pub(crate) fn from_wasmparser(ty: wasmparser::ValType) -> Option<ValType> {
         use wasmparser::{AbstractHeapType, HeapType};
         Some(match ty {
@@ -140,6 +145,23 @@ impl FuncType {
         self.params_results
             .iter()
             .all(|t| matches!(t, ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64))
+    }
+
+    /// The 8-byte slots each parameter and result takes in an argument area: 2 when any
+    /// of them is a v128, so that value `i` always sits at `[area + 8 * width * i]`.
+    #[inline]
+    pub fn slot_width(&self) -> usize {
+        if self.params_results.contains(&ValType::V128) {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// The 8-byte slots of the argument area a caller reserves for this type.
+    #[inline]
+    pub fn area_slots(&self) -> usize {
+        self.params().len().max(self.results().len()) * self.slot_width()
     }
 
     /// The process-wide id that `call_indirect` compares: equal types, equal ids.

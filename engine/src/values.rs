@@ -11,6 +11,8 @@ pub enum Val {
     /// Bit pattern, so NaN payloads survive.
     F32(u32),
     F64(u64),
+    /// The 128 bits, lane 0 in the low bits (wasm's little-endian lane order).
+    V128(u128),
     FuncRef(Option<Func>),
     /// An opaque host value; the engine never looks inside.
     ExternRef(Option<u64>),
@@ -24,6 +26,7 @@ impl Val {
             Val::I64(_) => ValType::I64,
             Val::F32(_) => ValType::F32,
             Val::F64(_) => ValType::F64,
+            Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
             Val::ExnRef(_) => ValType::ExnRef,
@@ -44,7 +47,8 @@ impl Val {
     pub fn default_for(ty: ValType) -> Val {
         match ty {
             ValType::I32 => Val::I32(0),
-            ValType::I64 | ValType::V128 => Val::I64(0),
+            ValType::I64 => Val::I64(0),
+            ValType::V128 => Val::V128(0),
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
             ValType::FuncRef => Val::FuncRef(None),
@@ -53,13 +57,15 @@ impl Val {
         }
     }
 
-    /// The 64-bit slot representation machine code uses.
+    /// The 64-bit slot representation machine code uses (a v128's low half: see
+    /// `to_raw128` and `write_slots`).
     pub(crate) fn to_raw(&self) -> u64 {
         match self {
             Val::I32(v) => *v as u32 as u64,
             Val::I64(v) => *v as u64,
             Val::F32(b) => *b as u64,
             Val::F64(b) => *b,
+            Val::V128(v) => *v as u64,
             Val::FuncRef(f) => f.as_ref().map_or(0, |f| f.raw() as u64),
             // Non-null externrefs are stored +1 so that 0 can mean null.
             Val::ExternRef(e) => e.map_or(0, |v| v.wrapping_add(1)),
@@ -72,7 +78,8 @@ impl Val {
     pub(crate) unsafe fn from_raw(ty: ValType, raw: u64) -> Val {
         match ty {
             ValType::I32 => Val::I32(raw as u32 as i32),
-            ValType::I64 | ValType::V128 => Val::I64(raw as i64),
+            ValType::I64 => Val::I64(raw as i64),
+            ValType::V128 => Val::V128(raw as u128),
             ValType::F32 => Val::F32(raw as u32),
             ValType::F64 => Val::F64(raw),
             // SAFETY: forwarded from the caller's contract.
@@ -82,6 +89,45 @@ impl Val {
             }
             // SAFETY: forwarded from the caller's contract.
             ValType::ExnRef | ValType::NonNullExnRef => Val::ExnRef(unsafe { Exception::from_raw(raw) }),
+        }
+    }
+
+    /// Any value as the 128 bits of a global's storage (scalars in the low half).
+    pub(crate) fn to_raw128(&self) -> u128 {
+        match self {
+            Val::V128(v) => *v,
+            v => v.to_raw() as u128,
+        }
+    }
+
+    /// # Safety
+    /// As `from_raw`.
+    pub(crate) unsafe fn from_raw128(ty: ValType, raw: u128) -> Val {
+        match ty {
+            ValType::V128 => Val::V128(raw),
+            // SAFETY: forwarded from the caller's contract.
+            _ => unsafe { Val::from_raw(ty, raw as u64) },
+        }
+    }
+
+    /// Writes the value into an argument area at its slot: one 8-byte slot, two for v128.
+    pub(crate) fn write_slots(&self, slots: &mut [u64]) {
+        match self {
+            Val::V128(v) => {
+                slots[0] = *v as u64;
+                slots[1] = (*v >> 64) as u64;
+            }
+            v => slots[0] = v.to_raw(),
+        }
+    }
+
+    /// # Safety
+    /// As `from_raw`; `slots` holds two slots for a v128.
+    pub(crate) unsafe fn read_slots(ty: ValType, slots: &[u64]) -> Val {
+        match ty {
+            ValType::V128 => Val::V128(slots[0] as u128 | (slots[1] as u128) << 64),
+            // SAFETY: forwarded from the caller's contract.
+            _ => unsafe { Val::from_raw(ty, slots[0]) },
         }
     }
 }

@@ -32,7 +32,7 @@ use sidewinder_engine::{
     Config, Engine, Error, Extern, Func, FuncType, Global, GlobalType, Instance, Memory, MemoryType, Module,
     Store, Table, TableType, Val, ValType,
 };
-use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
+use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
 use wast::parser::{self, ParseBuffer};
 use wast::token::{Id, Span};
@@ -199,23 +199,15 @@ fn run(settings: &Settings) -> i32 {
     for (name, path) in &files {
         let name = name.clone();
         let started = Instant::now();
-        let outcome = if name.starts_with("simd_") {
-            FileOutcome::Simd
-        } else {
-            match fs::read_to_string(path) {
-                Ok(text) if name.starts_with(LEGACY_PREFIX) => {
-                    run_file_isolated(unfold_legacy_try(&text), settings.timeout)
-                }
-                Ok(text) => run_file_isolated(text, settings.timeout),
-                Err(e) => FileOutcome::Ran(vec![Check::failed(1, format!("cannot read: {e}"))]),
+        let checks = match fs::read_to_string(path) {
+            Ok(text) if name.starts_with(LEGACY_PREFIX) => {
+                run_file_isolated(unfold_legacy_try(&text), settings.timeout)
             }
+            Ok(text) => run_file_isolated(text, settings.timeout),
+            Err(e) => vec![Check::failed(1, format!("cannot read: {e}"))],
         };
-        match outcome {
-            FileOutcome::Simd => {
-                println!("  {name:<NAME_WIDTH$} not yet supported (SIMD)");
-                summary.simd_files += 1;
-            }
-            FileOutcome::Ran(checks) => {
+        {
+            {
                 summary.add_file(&name, &checks, &expected, started.elapsed(), settings.verbose);
             }
         }
@@ -265,7 +257,6 @@ fn run(settings: &Settings) -> i32 {
             );
         }
     }
-    println!("simd: {} files not yet supported", summary.simd_files);
     println!("spec: {} passed, {} failed", summary.passed, summary.failed);
     exit_code
 }
@@ -277,7 +268,6 @@ struct Summary {
     /// Failures not listed in the expectations file: these fail the run.
     unlisted: usize,
     now_passing: usize,
-    simd_files: usize,
     ran_files: BTreeSet<String>,
     /// Every current failure with its first message, for blessing.
     failures: BTreeMap<Key, String>,
@@ -510,20 +500,12 @@ impl Check {
     }
 }
 
-enum FileOutcome {
-    /// A `simd_*` file, or one whose script passes or expects v128 values, which the
-    /// engine cannot exchange with the host yet.
-    Simd,
-    Ran(Vec<Check>),
-}
-
 /// Shared with the worker so that whatever it recorded survives if it dies or hangs.
 #[derive(Default)]
 struct Progress {
     /// Lines of every assertion in the file, known once it has parsed.
     planned: Option<Vec<usize>>,
     checks: Vec<Check>,
-    simd: bool,
 }
 
 fn lock(progress: &Mutex<Progress>) -> MutexGuard<'_, Progress> {
@@ -531,7 +513,7 @@ fn lock(progress: &Mutex<Progress>) -> MutexGuard<'_, Progress> {
     progress.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn run_file_isolated(text: String, timeout: Duration) -> FileOutcome {
+fn run_file_isolated(text: String, timeout: Duration) -> Vec<Check> {
     let progress = Arc::new(Mutex::new(Progress::default()));
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let worker_progress = Arc::clone(&progress);
@@ -545,7 +527,7 @@ fn run_file_isolated(text: String, timeout: Duration) -> FileOutcome {
         Ok(handle) => handle,
         Err(e) => {
             let message = format!("cannot spawn the runner thread: {e}");
-            return FileOutcome::Ran(vec![Check::failed(1, message)]);
+            return vec![Check::failed(1, message)];
         }
     };
 
@@ -566,9 +548,6 @@ fn run_file_isolated(text: String, timeout: Duration) -> FileOutcome {
     };
 
     let progress = std::mem::take(&mut *lock(&progress));
-    if progress.simd {
-        return FileOutcome::Simd;
-    }
     let mut checks = progress.checks;
     if let Some(reason) = abandoned {
         match progress.planned {
@@ -579,20 +558,15 @@ fn run_file_isolated(text: String, timeout: Duration) -> FileOutcome {
             None => checks.push(Check::failed(1, reason)),
         }
     }
-    FileOutcome::Ran(checks)
+    checks
 }
 
 /// Runs on the worker thread.
 fn run_file(text: &str, progress: &Arc<Mutex<Progress>>) {
     let parse_failed = |e: wast::Error| {
-        let mut progress = lock(progress);
-        if e.message().contains("v128") {
-            progress.simd = true;
-        } else {
-            let line = line_of(e.span(), text);
-            let message = format!("cannot parse the script: {}", e.message());
-            progress.checks.push(Check::failed(line, message));
-        }
+        let line = line_of(e.span(), text);
+        let message = format!("cannot parse the script: {}", e.message());
+        lock(progress).checks.push(Check::failed(line, message));
     };
     let mut lexer = Lexer::new(text);
     // names.wast and friends deliberately use bidi and other look-alike characters.
@@ -605,10 +579,6 @@ fn run_file(text: &str, progress: &Arc<Mutex<Progress>>) {
         Ok(script) => script,
         Err(e) => return parse_failed(e),
     };
-    if script.directives.iter().any(uses_v128) {
-        lock(progress).simd = true;
-        return;
-    }
     let planned: Vec<usize> =
         script.directives.iter().filter(|d| is_assertion(d)).map(|d| line_of(d.span(), text)).collect();
     lock(progress).planned = Some(planned.clone());
@@ -640,30 +610,6 @@ fn is_assertion(directive: &WastDirective<'_>) -> bool {
 
 fn line_of(span: Span, text: &str) -> usize {
     span.linecol_in(text).0 + 1
-}
-
-fn uses_v128(directive: &WastDirective<'_>) -> bool {
-    fn invoke(call: &WastInvoke<'_>) -> bool {
-        call.args.iter().any(|a| matches!(a, WastArg::Core(WastArgCore::V128(_))))
-    }
-    fn exec(exec: &WastExecute<'_>) -> bool {
-        matches!(exec, WastExecute::Invoke(call) if invoke(call))
-    }
-    fn ret(pattern: &WastRetCore<'_>) -> bool {
-        match pattern {
-            WastRetCore::V128(_) => true,
-            WastRetCore::Either(alternatives) => alternatives.iter().any(ret),
-            _ => false,
-        }
-    }
-    match directive {
-        WastDirective::Invoke(call) | WastDirective::AssertExhaustion { call, .. } => invoke(call),
-        WastDirective::AssertTrap { exec: e, .. } | WastDirective::AssertException { exec: e, .. } => exec(e),
-        WastDirective::AssertReturn { exec: e, results, .. } => {
-            exec(e) || results.iter().any(|r| matches!(r, WastRet::Core(core) if ret(core)))
-        }
-        _ => false,
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1043,7 +989,7 @@ fn arg_to_val(arg: &WastArg<'_>) -> Result<Val, String> {
         WastArgCore::I64(x) => Val::I64(*x),
         WastArgCore::F32(x) => Val::F32(x.bits),
         WastArgCore::F64(x) => Val::F64(x.bits),
-        WastArgCore::V128(_) => return Err("v128 arguments are not supported (SIMD)".into()),
+        WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
         WastArgCore::RefNull(heap) => match null_kind(heap) {
             Some(ValType::FuncRef) => Val::FuncRef(None),
             Some(ValType::ExnRef) => Val::ExnRef(None),
@@ -1128,7 +1074,7 @@ fn matches_ret(value: &Val, pattern: &WastRetCore<'_>) -> Result<bool, String> {
             }
             return unsupported.map_or(Ok(false), Err);
         }
-        (WastRetCore::V128(_), _) => return Err("v128 results are not supported (SIMD)".into()),
+        (WastRetCore::V128(pattern), Val::V128(bits)) => matches_v128(pattern, *bits),
         (
             WastRetCore::RefHost(_)
             | WastRetCore::RefAny
@@ -1141,6 +1087,38 @@ fn matches_ret(value: &Val, pattern: &WastRetCore<'_>) -> Result<bool, String> {
         ) => return Err("GC reference results are not supported".into()),
         _ => false,
     })
+}
+
+/// Lane by lane, float lanes with the NaN patterns of scalar results.
+fn matches_v128(pattern: &V128Pattern, bits: u128) -> bool {
+    let bytes = bits.to_le_bytes();
+    let lane = |i: usize, width: usize| -> u64 {
+        let mut le = [0u8; 8];
+        le[..width].copy_from_slice(&bytes[i * width..(i + 1) * width]);
+        u64::from_le_bytes(le)
+    };
+    match pattern {
+        V128Pattern::I8x16(e) => e.iter().enumerate().all(|(i, &x)| lane(i, 1) == x as u8 as u64),
+        V128Pattern::I16x8(e) => e.iter().enumerate().all(|(i, &x)| lane(i, 2) == x as u16 as u64),
+        V128Pattern::I32x4(e) => e.iter().enumerate().all(|(i, &x)| lane(i, 4) == x as u32 as u64),
+        V128Pattern::I64x2(e) => e.iter().enumerate().all(|(i, &x)| lane(i, 8) == x as u64),
+        V128Pattern::F32x4(e) => e.iter().enumerate().all(|(i, p)| {
+            let a = lane(i, 4) as u32;
+            match p {
+                NanPattern::CanonicalNan => a & 0x7fff_ffff == 0x7fc0_0000,
+                NanPattern::ArithmeticNan => a & 0x7fc0_0000 == 0x7fc0_0000,
+                NanPattern::Value(e) => e.bits == a,
+            }
+        }),
+        V128Pattern::F64x2(e) => e.iter().enumerate().all(|(i, p)| {
+            let a = lane(i, 8);
+            match p {
+                NanPattern::CanonicalNan => a & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
+                NanPattern::ArithmeticNan => a & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
+                NanPattern::Value(e) => e.bits == a,
+            }
+        }),
+    }
 }
 
 fn expect_trap(result: Result<Vec<Val>, Error>, expected: &str) -> Result<(), String> {
@@ -1171,6 +1149,7 @@ fn describe_vals(values: &[Val]) -> String {
             Val::I64(x) => format!("(i64.const {x})"),
             Val::F32(bits) => format!("(f32.const {} /* {bits:#010x} */)", f32::from_bits(*bits)),
             Val::F64(bits) => format!("(f64.const {} /* {bits:#018x} */)", f64::from_bits(*bits)),
+            Val::V128(bits) => format!("(v128.const i64x2 {:#x} {:#x})", *bits as u64, (bits >> 64) as u64),
             Val::FuncRef(None) => "(ref.null func)".to_string(),
             Val::FuncRef(Some(_)) => "(ref.func)".to_string(),
             Val::ExternRef(None) => "(ref.null extern)".to_string(),

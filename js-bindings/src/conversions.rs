@@ -107,6 +107,9 @@ pub(crate) fn to_js(v: &Val, ctx: &mut Context) -> JsResult<JsValue> {
                 .with_message("exnref values cannot cross into JavaScript")
                 .into())
         }
+        Val::V128(_) => {
+            return Err(JsNativeError::typ().with_message("v128 values cannot cross into JavaScript").into())
+        }
     })
 }
 

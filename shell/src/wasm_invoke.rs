@@ -184,6 +184,14 @@ pub fn parse_val(ty: ValType, text: &str) -> Result<Val, String> {
         }
         ValType::F32 => Ok(Val::F32((parse_float(&t)? as f32).to_bits())),
         ValType::F64 => Ok(Val::F64(parse_float(&t)?.to_bits())),
+        // The 128 bits as one unsigned number, lane 0 in the low bits (as wasmtime takes it).
+        ValType::V128 => {
+            let bits = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+                Some(hex) => u128::from_str_radix(hex, 16),
+                None => t.parse::<u128>(),
+            };
+            bits.map(Val::V128).map_err(|_| format!("{text:?} is not a v128 (an unsigned 128-bit integer)"))
+        }
         other => Err(format!("parameters of type {other} cannot be given on the command line")),
     }
 }
@@ -226,6 +234,7 @@ pub fn format_val(v: &Val) -> String {
         Val::ExternRef(Some(x)) => format!("<externref {x}>"),
         Val::ExnRef(None) => "null".into(),
         Val::ExnRef(Some(_)) => "<exnref>".into(),
+        Val::V128(bits) => format!("{bits:#034x}"),
     }
 }
 

@@ -3,16 +3,20 @@
 //!
 //! Frame layout (rbp-relative, growing down):
 //! ```text
-//!   [rbp + 16 + 8*i]   parameter i / result i (the caller's argument area)
+//!   [rbp + 16 + A*i]   parameter i / result i (the caller's argument area; A is 16
+//!                      when the function's type has a v128, else 8)
 //!   [rbp + 8]          return address
 //!   [rbp]              caller's rbp
 //!   [rbp - 8]          the caller's vmctx (r15), reloaded after calls that may switch it
 //!   [rbp - 16 - 8*k]   the caller's value of callee-saved pin k (rbx, r12, r13)
 //!   below              per legacy `try`, the exception its catch clause caught
-//!   below              non-parameter local j, at [rbp - header_size - 8*(j+1)]
-//!   below              one spill slot per operand-stack depth
-//!   [rsp + 8*i]        outgoing argument/result area
+//!   below              non-parameter local j, at [rbp - header_size - S*(j+1)]
+//!   below              one spill slot per operand-stack depth, S bytes each
+//!   [rsp + A'*i]       outgoing argument/result area (A' that of the callee's type)
 //! ```
+//!
+//! S, the size of locals and spill slots, is 16 in functions where a v128 value can
+//! appear (see `compile_function`), else 8.
 
 use super::control::{Frame, FrameKind};
 use super::handlers::{Catch, HandlerTable, Scope};
@@ -37,21 +41,38 @@ pub fn size_of(ty: ValType) -> OperandSize {
     }
 }
 
-fn load_kind(ty: ValType) -> LoadKind {
+/// Whether a function with these results returns in rax (one scalar or reference)
+/// rather than through its argument area (several results, or a v128).
+pub(crate) fn returns_in_rax(results: &[ValType]) -> bool {
+    results.len() == 1 && results[0] != ValType::V128
+}
+
+pub(crate) fn load_kind(ty: ValType) -> LoadKind {
     match ty {
         ValType::I32 => LoadKind::U32,
         ValType::F32 => LoadKind::F32,
         ValType::F64 => LoadKind::F64,
+        ValType::V128 => LoadKind::V128,
         _ => LoadKind::I64,
     }
 }
 
-fn store_kind(ty: ValType) -> StoreKind {
+pub(crate) fn store_kind(ty: ValType) -> StoreKind {
     match ty {
         ValType::I32 => StoreKind::I32,
         ValType::F32 => StoreKind::F32,
         ValType::F64 => StoreKind::F64,
+        ValType::V128 => StoreKind::V128,
         _ => StoreKind::I64,
+    }
+}
+
+/// The kind that copies a whole slot of `ty` between memory locations.
+fn slot_copy_kind(ty: ValType) -> (LoadKind, StoreKind, Reg) {
+    if ty == ValType::V128 {
+        (LoadKind::V128, StoreKind::V128, FLOAT_SCRATCH)
+    } else {
+        (LoadKind::I64, StoreKind::I64, SCRATCH)
     }
 }
 
@@ -126,6 +147,10 @@ pub struct FuncCompiler<'a> {
     pub(crate) legacy_tries: u32,
     num_params: usize,
     results: &'a [ValType],
+    /// Bytes per parameter/result in this function's argument area (8 or 16).
+    arg_stride: i32,
+    /// Bytes per body local and per spill slot (8, or 16 where v128 values can appear).
+    slot_size: i32,
     pub(crate) stack: Vec<Slot>,
     /// How many latent reads (`Loc::Local`) of each local the stack holds, so a write
     /// to a local nobody reads latently costs nothing, and one that does scans down only
@@ -148,6 +173,7 @@ pub struct FuncCompiler<'a> {
     /// pinned register (see `result_target`). Cleared after every operator.
     pub(crate) result_hint: Option<u32>,
     max_depth: usize,
+    /// The outgoing argument area, in 8-byte slots.
     pub(crate) max_outgoing: usize,
     frame_size_patch: u32,
     /// For `br_table`: the landing pad already made for each branch depth, if any
@@ -163,6 +189,7 @@ impl<'a> FuncCompiler<'a> {
         locals: Vec<ValType>,
         legacy_tries: u32,
         body_size: usize,
+        wide_slots: bool,
         reused: Reusable<'a>,
     ) -> FuncCompiler<'a> {
         let Reusable { pins, mut masm, mut stack, mut control, mut latent_reads, pad_of_depth } = reused;
@@ -209,6 +236,8 @@ impl<'a> FuncCompiler<'a> {
             settled_height: 0,
             num_params: ty.params().len(),
             results: ty.results(),
+            arg_stride: 8 * ty.slot_width() as i32,
+            slot_size: if wide_slots { 16 } else { 8 },
             stack,
             free,
             control,
@@ -217,7 +246,7 @@ impl<'a> FuncCompiler<'a> {
             pending_condition: None,
             result_hint: None,
             max_depth: 0,
-            max_outgoing: ty.params().len().max(ty.results().len()),
+            max_outgoing: ty.area_slots(),
             frame_size_patch: 0,
             pad_of_depth,
         }
@@ -236,9 +265,9 @@ impl<'a> FuncCompiler<'a> {
     pub(crate) fn local_mem(&self, index: u32) -> Mem {
         let i = index as usize;
         if i < self.num_params {
-            Mem::Base(RBP, 16 + 8 * i as i32)
+            Mem::Base(RBP, 16 + self.arg_stride * i as i32)
         } else {
-            Mem::Base(RBP, -self.header_size - 8 * (i - self.num_params + 1) as i32)
+            Mem::Base(RBP, -self.header_size - self.slot_size * (i - self.num_params + 1) as i32)
         }
     }
 
@@ -248,7 +277,7 @@ impl<'a> FuncCompiler<'a> {
 
     /// The rbp offset of the spill slot of `depth`.
     pub(crate) fn slot_offset(&self, depth: u32) -> i32 {
-        -self.header_size - 8 * self.num_body_locals() as i32 - 8 * (depth as i32 + 1)
+        -self.header_size - self.slot_size * (self.num_body_locals() as i32 + depth as i32 + 1)
     }
 
     /// Makes the frame hold spill slots up to `depth` (exclusive).
@@ -295,12 +324,15 @@ impl<'a> FuncCompiler<'a> {
             self.masm.asm.store(StoreKind::I64, Mem::Base(RBP, -16 - 8 * k as i32), r);
         }
         let n = self.num_body_locals();
+        let quads_per_local = self.slot_size / 8;
         if n <= 8 {
             for j in 0..n {
                 let index = (self.num_params + j) as u32;
                 if self.home_is_read(index) {
-                    let m = self.local_mem(index);
-                    self.masm.asm.store_imm(StoreKind::I64, m, 0);
+                    let Mem::Base(base, disp) = self.local_mem(index) else { continue };
+                    for q in 0..quads_per_local {
+                        self.masm.asm.store_imm(StoreKind::I64, Mem::Base(base, disp + 8 * q), 0);
+                    }
                 }
             }
         } else {
@@ -308,7 +340,7 @@ impl<'a> FuncCompiler<'a> {
             let lowest = self.local_mem((self.num_params + n - 1) as u32);
             let a = &mut self.masm.asm;
             a.lea(RDI, lowest);
-            a.mov_ri(RCX, n as i64);
+            a.mov_ri(RCX, n as i64 * quads_per_local as i64);
             a.mov_ri(RAX, 0);
             a.rep_stosq();
         }
@@ -408,9 +440,14 @@ impl<'a> FuncCompiler<'a> {
         self.results[i]
     }
 
-    /// The slots of this function's argument area that every caller reserved.
+    /// Where result `i` goes when results return through the argument area.
+    pub(crate) fn result_mem(&self, i: usize) -> Mem {
+        Mem::Base(RBP, 16 + self.arg_stride * i as i32)
+    }
+
+    /// The 8-byte slots of this function's argument area that every caller reserved.
     pub(crate) fn incoming_area(&self) -> usize {
-        self.num_params.max(self.results.len())
+        self.num_params.max(self.results.len()) * (self.arg_stride / 8) as usize
     }
 
     /// Restores what the prologue saved and pops the frame, leaving the return address
@@ -448,8 +485,9 @@ impl<'a> FuncCompiler<'a> {
 
     fn finish_code(&mut self) -> CResult<FunctionCode> {
         self.masm.emit_trap_stubs(self.env.trap_exit);
-        let frame =
-            self.header_size as usize + 8 * (self.num_body_locals() + self.max_depth + self.max_outgoing);
+        let frame = self.header_size as usize
+            + self.slot_size as usize * (self.num_body_locals() + self.max_depth)
+            + 8 * self.max_outgoing;
         let frame = (frame + 15) & !15;
         if frame > i32::MAX as usize / 2 {
             self.masm.reset();
@@ -466,6 +504,7 @@ impl<'a> FuncCompiler<'a> {
                     tag: c.tag,
                     landing,
                     payload_slot: c.payload_slot,
+                    payload_stride: self.slot_size,
                     exnref_slot: c.exnref_slot,
                 });
             }
@@ -522,7 +561,7 @@ impl<'a> FuncCompiler<'a> {
     }
 
     pub(crate) fn alloc_for(&mut self, ty: ValType) -> Reg {
-        self.alloc(ty.is_float())
+        self.alloc(ty.in_xmm())
     }
 
     pub(crate) fn free_reg(&mut self, r: Reg) {
@@ -580,7 +619,7 @@ impl<'a> FuncCompiler<'a> {
         if dst == src {
             return;
         }
-        if ty.is_float() {
+        if ty.in_xmm() {
             self.masm.asm.movaps(dst, src);
         } else {
             self.masm.asm.mov_rr(OperandSize::S64, dst, src);
@@ -648,7 +687,7 @@ impl<'a> FuncCompiler<'a> {
                 return r;
             }
         }
-        let r = self.alloc_except(s.ty.is_float(), avoid);
+        let r = self.alloc_except(s.ty.in_xmm(), avoid);
         self.load_into(s, r);
         r
     }
@@ -693,8 +732,9 @@ impl<'a> FuncCompiler<'a> {
                 Place::Reg(r) => self.masm.asm.store(store_kind(ty), m, r),
                 Place::Mem(src) => {
                     if src != m {
-                        self.masm.asm.load(LoadKind::I64, SCRATCH, src);
-                        self.masm.asm.store(StoreKind::I64, m, SCRATCH);
+                        let (load, store, scratch) = slot_copy_kind(ty);
+                        self.masm.asm.load(load, scratch, src);
+                        self.masm.asm.store(store, m, scratch);
                     }
                 }
             },
@@ -711,7 +751,7 @@ impl<'a> FuncCompiler<'a> {
             if self.stack[d].loc == Loc::Local(index) {
                 remaining -= 1;
                 let ty = self.stack[d].ty;
-                match self.take_free(ty.is_float(), RegSet::default()) {
+                match self.take_free(ty.in_xmm(), RegSet::default()) {
                     Some(r) => {
                         self.load_into(self.stack[d], r);
                         self.stack[d].loc = Loc::Reg(r);
@@ -865,7 +905,7 @@ impl<'a> FuncCompiler<'a> {
     /// parameters must be taken first.
     pub(crate) fn prepare_return(&mut self) {
         let n = self.results.len();
-        if n > 1 {
+        if !returns_in_rax(self.results) {
             let top = self.stack.len() - n;
             for d in top..self.stack.len() {
                 if let Loc::Local(i) = self.stack[d].loc {
@@ -881,7 +921,7 @@ impl<'a> FuncCompiler<'a> {
         self.prepare_return();
         let n = self.results.len();
         let top = self.stack.len() - n;
-        if n == 1 {
+        if returns_in_rax(self.results) {
             let s = self.stack[top];
             let reg = s.reg().or_else(|| self.pinned(s.loc));
             match (s.loc, reg) {
@@ -901,7 +941,7 @@ impl<'a> FuncCompiler<'a> {
         } else {
             for i in 0..n {
                 let s = self.stack[top + i];
-                self.store_loc(s.ty, s.loc, Mem::Base(RBP, 16 + 8 * i as i32));
+                self.store_loc(s.ty, s.loc, self.result_mem(i));
             }
         }
         self.emit_epilogue();
@@ -912,8 +952,7 @@ impl<'a> FuncCompiler<'a> {
     /// Calls a wasm function: arguments to the outgoing area, registers spilled,
     /// results pushed.
     pub(crate) fn emit_call(&mut self, callee: Callee, ty: &FuncType) {
-        let n = ty.params().len();
-        self.store_outgoing_args(n);
+        self.store_outgoing_args(ty);
         self.spill_registers();
         self.save_pinned_for_call();
         match callee {
@@ -937,11 +976,14 @@ impl<'a> FuncCompiler<'a> {
         self.push_call_results(ty);
     }
 
-    pub(crate) fn store_outgoing_args(&mut self, n: usize) {
+    /// Moves the top `ty.params()` operands to the outgoing area, laid out for `ty`.
+    pub(crate) fn store_outgoing_args(&mut self, ty: &FuncType) {
+        let n = ty.params().len();
+        let stride = 8 * ty.slot_width() as i32;
         let top = self.stack.len() - n;
         for i in 0..n {
             let s = self.stack[top + i];
-            self.store_loc(s.ty, s.loc, Mem::Base(RSP, 8 * i as i32));
+            self.store_loc(s.ty, s.loc, Mem::Base(RSP, stride * i as i32));
         }
         for _ in 0..n {
             let s = self.pop();
@@ -958,8 +1000,8 @@ impl<'a> FuncCompiler<'a> {
 
     pub(crate) fn push_call_results(&mut self, ty: &FuncType) {
         let results = ty.results();
-        self.max_outgoing = self.max_outgoing.max(ty.params().len()).max(results.len());
-        if results.len() == 1 {
+        self.max_outgoing = self.max_outgoing.max(ty.area_slots());
+        if returns_in_rax(results) {
             let rt = results[0];
             if rt.is_float() {
                 let x = self.alloc(true);
@@ -970,9 +1012,10 @@ impl<'a> FuncCompiler<'a> {
                 self.push_reg(rt, RAX);
             }
         } else {
+            let stride = 8 * ty.slot_width() as i32;
             for (i, &rt) in results.iter().enumerate() {
                 let r = self.alloc_for(rt);
-                self.masm.asm.load(load_kind(rt), r, Mem::Base(RSP, 8 * i as i32));
+                self.masm.asm.load(load_kind(rt), r, Mem::Base(RSP, stride * i as i32));
                 self.push_reg(rt, r);
             }
         }
@@ -1384,7 +1427,7 @@ impl<'a> FuncCompiler<'a> {
     /// The address operand of an access of `size` bytes to memory 0 at static offset
     /// `offset`. The register it returns, if any, holds the address and is the caller's
     /// to free.
-    fn memory_operand(&mut self, addr: Slot, offset: u64, size: u64) -> (Mem, Option<Reg>) {
+    pub(crate) fn memory_operand(&mut self, addr: Slot, offset: u64, size: u64) -> (Mem, Option<Reg>) {
         if self.env.explicit_bounds_checks {
             let addr = match (addr.constant(), self.pinned(addr.loc)) {
                 (Some(_), _) => addr,
@@ -1441,13 +1484,13 @@ impl<'a> FuncCompiler<'a> {
             return self.push(ty, Loc::Local(index));
         }
         let dst = match addr_reg {
-            Some(r) if !ty.is_float() => r,
+            Some(r) if !ty.in_xmm() => r,
             _ => {
                 let mut avoid = RegSet::default();
                 if let Some(r) = addr_reg {
                     avoid.insert(r);
                 }
-                self.alloc_except(ty.is_float(), avoid)
+                self.alloc_except(ty.in_xmm(), avoid)
             }
         };
         self.masm.wasm_load(kind, dst, mem);
@@ -1490,7 +1533,7 @@ impl<'a> FuncCompiler<'a> {
         }
     }
 
-    fn memory_operand_except(
+    pub(crate) fn memory_operand_except(
         &mut self,
         addr: Slot,
         offset: u64,
@@ -1536,10 +1579,9 @@ impl<'a> FuncCompiler<'a> {
         let ty = &env.types[type_index as usize];
         let type_id = env.type_ids[type_index as usize];
         let index = self.pop();
-        let n = ty.params().len();
         // The index must survive the argument stores and the spill.
         let idx = self.in_reg(index);
-        self.store_outgoing_args(n);
+        self.store_outgoing_args(ty);
         self.spill_registers();
         self.save_pinned_for_call();
         let element = self.table_element(table, idx, TrapCode::UndefinedElement);

@@ -11,6 +11,8 @@
 
 use super::codegen::{CResult, FuncCompiler, PendingCatch, PendingScope};
 use super::control::{Frame, FrameKind};
+use super::stack::Loc;
+use crate::error::Error;
 use crate::isa::x64::asm::{Cc, Mem};
 use crate::isa::x64::regs::*;
 use crate::runtime::libcalls;
@@ -21,9 +23,15 @@ use wasmparser::{BlockType, Catch, TryTable};
 use super::masm::{LoadKind, OperandSize};
 
 impl<'a> FuncCompiler<'a> {
-    fn tag_params(&self, tag: u32) -> &'a [ValType] {
+    /// A tag's payload types. Exceptions carry their payload as 8-byte values, so tags
+    /// with a v128 are refused for now.
+    fn tag_params(&self, tag: u32) -> CResult<&'a [ValType]> {
         let env = self.env;
-        env.types[env.tags[tag as usize] as usize].params()
+        let params = env.types[env.tags[tag as usize] as usize].params();
+        if params.contains(&ValType::V128) {
+            return Err(Error::Unsupported("exception tags with v128 values".into()));
+        }
+        Ok(params)
     }
 
     fn open_scope(&mut self, catches: Vec<PendingCatch>) -> u32 {
@@ -72,7 +80,10 @@ impl<'a> FuncCompiler<'a> {
                 Catch::All { label } => (None, false, label),
                 Catch::AllRef { label } => (None, true, label),
             };
-            let payload = tag.map_or(0, |t| self.tag_params(t).len());
+            let payload = match tag {
+                Some(t) => self.tag_params(t)?.len(),
+                None => 0,
+            };
             let idx = self.control.len() - 1 - depth as usize;
             let height = self.control[idx].height;
             let landing = self.masm.asm.new_label();
@@ -103,7 +114,7 @@ impl<'a> FuncCompiler<'a> {
     /// slots from `height` are the function's results.
     fn return_from_slots(&mut self, height: usize, count: usize) {
         debug_assert_eq!(count, self.num_results());
-        if count == 1 {
+        if count == 1 && self.result_type(0) != ValType::V128 {
             // An i32 or f32 comes back zero-extended in rax, as `emit_return` leaves it.
             let m = self.slot_mem(height as u32);
             let kind = match self.result_type(0) {
@@ -113,9 +124,8 @@ impl<'a> FuncCompiler<'a> {
             self.masm.asm.load(kind, RAX, m);
         } else {
             for i in 0..count {
-                let m = self.slot_mem((height + i) as u32);
-                self.masm.asm.load(LoadKind::I64, SCRATCH, m);
-                self.masm.asm.store(super::masm::StoreKind::I64, Mem::Base(RBP, 16 + 8 * i as i32), SCRATCH);
+                let m = self.result_mem(i);
+                self.store_loc(self.result_type(i), Loc::Stack((height + i) as u32), m);
             }
         }
         self.emit_epilogue();
@@ -129,8 +139,9 @@ impl<'a> FuncCompiler<'a> {
     }
 
     pub(crate) fn throw(&mut self, tag: u32) -> CResult {
-        let n = self.tag_params(tag).len();
-        self.store_outgoing_args(n);
+        let n = self.tag_params(tag)?.len();
+        let env = self.env;
+        self.store_outgoing_args(&env.types[env.tags[tag as usize] as usize]);
         self.max_outgoing = self.max_outgoing.max(n);
         self.save_pinned_for_call();
         let a = &mut self.masm.asm;
@@ -188,7 +199,10 @@ impl<'a> FuncCompiler<'a> {
         let landing = self.masm.asm.new_label();
         self.masm.asm.bind(landing);
         self.reload_after_landing();
-        let params = tag.map_or(&[][..], |t| self.tag_params(t));
+        let params = match tag {
+            Some(t) => self.tag_params(t)?,
+            None => &[],
+        };
         self.reset_stack(height, params);
         let payload_slot = self.slot_offset(height as u32);
         self.scopes[scope as usize].catches.push(PendingCatch {

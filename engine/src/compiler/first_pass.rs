@@ -45,6 +45,7 @@ macro_rules! visit_simd {
                 if let Some(validator) = self.validator.simd_visitor() {
                     validator.$visit($($($arg.clone()),*)?)?;
                 }
+                self.uses.simd = true;
                 self.keep(Operator::$op $({ $($arg),* })?);
                 Ok(())
             }

@@ -16,8 +16,10 @@ pub struct Catch {
     pub tag: Option<u32>,
     /// Code offset of the landing pad within the function.
     pub landing: u32,
-    /// rbp offset of the slot for the first payload value; value i goes 8*i lower.
+    /// rbp offset of the slot for the first payload value; value i goes
+    /// `payload_stride * i` lower (the frame's spill-slot size).
     pub payload_slot: i32,
+    pub payload_stride: i32,
     /// rbp offset of the slot for the exnref, where the clause passes it on.
     pub exnref_slot: Option<i32>,
 }

@@ -67,6 +67,8 @@ pub struct UseScan {
     /// How many legacy `try` blocks the body has: each gets a frame slot for the
     /// exception its catch clauses can `rethrow`.
     pub legacy_tries: u32,
+    /// Whether the body has a SIMD operator (so v128 values can appear on its stack).
+    pub simd: bool,
     /// The heavy locals, heaviest first (kept for its allocation).
     order: Vec<u32>,
 }
@@ -82,6 +84,7 @@ impl UseScan {
         self.blocks.clear();
         self.loop_depth = 0;
         self.legacy_tries = 0;
+        self.simd = false;
     }
 
     #[inline(always)]

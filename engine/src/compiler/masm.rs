@@ -172,6 +172,7 @@ pub enum LoadKind {
     I64,
     F32,
     F64,
+    V128,
 }
 
 impl LoadKind {
@@ -181,6 +182,7 @@ impl LoadKind {
             LoadKind::U16 | LoadKind::S16To32 | LoadKind::S16To64 => 2,
             LoadKind::U32 | LoadKind::S32To64 | LoadKind::F32 => 4,
             LoadKind::I64 | LoadKind::F64 => 8,
+            LoadKind::V128 => 16,
         }
     }
 }
@@ -193,6 +195,7 @@ pub enum StoreKind {
     I64,
     F32,
     F64,
+    V128,
 }
 
 impl StoreKind {
@@ -202,6 +205,7 @@ impl StoreKind {
             StoreKind::I16 => 2,
             StoreKind::I32 | StoreKind::F32 => 4,
             StoreKind::I64 | StoreKind::F64 => 8,
+            StoreKind::V128 => 16,
         }
     }
 }
@@ -214,4 +218,124 @@ pub struct TruncKind {
     pub to: OperandSize,
     pub signed: bool,
     pub saturating: bool,
+}
+
+/// How a v128's 128 bits divide into lanes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Lanes {
+    I8x16,
+    I16x8,
+    I32x4,
+    I64x2,
+    F32x4,
+    F64x2,
+}
+
+impl Lanes {
+    pub fn count(self) -> u8 {
+        match self {
+            Lanes::I8x16 => 16,
+            Lanes::I16x8 => 8,
+            Lanes::I32x4 | Lanes::F32x4 => 4,
+            Lanes::I64x2 | Lanes::F64x2 => 2,
+        }
+    }
+
+    pub fn lane_bits(self) -> u32 {
+        128 / self.count() as u32
+    }
+}
+
+/// A v128 operation of two operands, computed into the first one's register.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum VecBinOp {
+    And,
+    AndNot,
+    Or,
+    Xor,
+    Add(Lanes),
+    Sub(Lanes),
+    Mul(Lanes),
+    AddSat(Lanes, Signedness),
+    SubSat(Lanes, Signedness),
+    Min(Lanes, Signedness),
+    Max(Lanes, Signedness),
+    AvgrU(Lanes),
+    Compare(Lanes, IntCond),
+    /// add, sub, mul, div, min, max of float lanes.
+    Float(Lanes, FloatBinOp),
+    PseudoMin(Lanes),
+    PseudoMax(Lanes),
+    FloatCompare(Lanes, FloatCond),
+    /// Narrowing into lanes of this shape, saturating.
+    Narrow(Lanes, Signedness),
+    Q15MulrSat,
+    /// i32x4.dot_i16x8_s.
+    Dot,
+    /// Lanes of half the width, multiplied into lanes of this shape.
+    ExtMul(Lanes, Half, Signedness),
+    Swizzle,
+}
+
+/// A v128 operation of one operand, computed in place.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum VecUnOp {
+    Not,
+    Abs(Lanes),
+    Neg(Lanes),
+    Popcnt,
+    /// abs, neg, sqrt and the roundings of float lanes.
+    Float(Lanes, FloatUnOp),
+    /// Half of the lanes, widened into lanes of this shape.
+    Extend(Lanes, Half, Signedness),
+    /// Adjacent pairs of half-width lanes, added into lanes of this shape.
+    ExtAddPairwise(Lanes, Signedness),
+    ConvertI32x4ToF32x4(Signedness),
+    TruncSatF32x4ToI32x4(Signedness),
+    ConvertLowI32x4ToF64x2(Signedness),
+    TruncSatF64x2ToI32x4Zero(Signedness),
+    DemoteF64x2Zero,
+    PromoteLowF32x4,
+}
+
+/// A v128 reduced to an i32.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum VecTest {
+    AnyTrue,
+    AllTrue(Lanes),
+    Bitmask(Lanes),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Signedness {
+    Signed,
+    Unsigned,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Half {
+    Low,
+    High,
+}
+
+/// The memory forms of v128 loads that produce a whole vector.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum VecLoadKind {
+    Full,
+    /// 64 bits, each lane widened (`v128.load8x8_s` is `Extend(I16x8, Signed)`).
+    Extend(Lanes, Signedness),
+    /// One lane's worth, copied to every lane.
+    Splat(Lanes),
+    /// 32 or 64 bits into lane 0, the rest zero.
+    Zero(Lanes),
+}
+
+impl VecLoadKind {
+    pub fn bytes(self) -> u64 {
+        match self {
+            VecLoadKind::Full => 16,
+            VecLoadKind::Extend(..) => 8,
+            VecLoadKind::Splat(l) | VecLoadKind::Zero(l) => l.lane_bits() as u64 / 8,
+        }
+    }
 }

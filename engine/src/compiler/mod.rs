@@ -11,6 +11,7 @@ pub mod first_pass;
 pub mod handlers;
 pub mod locals;
 pub mod masm;
+mod simd;
 pub mod stack;
 mod tail_calls;
 pub mod visitor;
@@ -38,6 +39,9 @@ pub struct CompileEnv<'a> {
     pub trap_exit: usize,
     pub throw_stub: usize,
     pub explicit_bounds_checks: bool,
+    /// Whether any type or global of the module has a v128: values of that type can then
+    /// reach any function's stack through calls, globals and blocks.
+    pub has_v128: bool,
 }
 
 /// What one compiling thread reuses from function to function: every buffer the
@@ -94,8 +98,10 @@ pub fn compile_function<'a>(
 
     let mut reused = std::mem::take(&mut scratch.compiler);
     uses.choose_into(&all_locals, &mut reused.pins);
+    // Locals and spill slots are 16 bytes where a v128 can appear, else 8.
+    let wide_slots = env.has_v128 || uses.simd || all_locals.contains(&ValType::V128);
     let mut compiler =
-        FuncCompiler::new(env, ty, all_locals, uses.legacy_tries, body.as_bytes().len(), reused);
+        FuncCompiler::new(env, ty, all_locals, uses.legacy_tries, body.as_bytes().len(), wide_slots, reused);
     compiler.emit_prologue();
     for (i, op) in buffered.iter().enumerate() {
         if !compiler.reachable && !is_structured_control(op) {

@@ -25,9 +25,9 @@ use crate::types::FuncType;
 use super::masm::{LoadKind, OperandSize, StoreKind};
 
 impl FuncCompiler<'_> {
-    /// Moves the outgoing arguments (already at `[rsp + 8*i]`) into this function's
-    /// own argument area: going through the outgoing area first means no argument can
-    /// overwrite a parameter another argument still reads.
+    /// Moves the outgoing arguments (already at `[rsp + 8*i]`, `n` 8-byte slots) into
+    /// this function's own argument area: going through the outgoing area first means no
+    /// argument can overwrite a parameter another argument still reads.
     fn move_arguments_to_incoming_area(&mut self, n: usize) {
         for i in 0..n {
             let a = &mut self.masm.asm;
@@ -46,7 +46,7 @@ impl FuncCompiler<'_> {
     }
 
     pub(crate) fn return_call(&mut self, callee: Callee, ty: &FuncType) -> CResult {
-        let n = ty.params().len();
+        let n = ty.area_slots();
         let Callee::Local(index) = callee else {
             self.call_then_return(|this| this.emit_call(callee, ty));
             return Ok(());
@@ -55,7 +55,7 @@ impl FuncCompiler<'_> {
             self.call_then_return(|this| this.emit_call(callee, ty));
             return Ok(());
         }
-        self.store_outgoing_args(n);
+        self.store_outgoing_args(ty);
         self.max_outgoing = self.max_outgoing.max(n);
         self.move_arguments_to_incoming_area(n);
         self.leave_frame();
@@ -68,14 +68,14 @@ impl FuncCompiler<'_> {
         let env = self.env;
         let ty = &env.types[type_index as usize];
         let type_id = env.type_ids[type_index as usize];
-        let n = ty.params().len();
+        let n = ty.area_slots();
         if n > self.incoming_area() {
             self.call_then_return(|this| this.call_indirect(type_index, table));
             return Ok(());
         }
         let index = self.pop();
         let idx = self.in_reg(index);
-        self.store_outgoing_args(n);
+        self.store_outgoing_args(ty);
         self.max_outgoing = self.max_outgoing.max(n);
         let element = self.table_element(table, idx, TrapCode::UndefinedElement);
         let a = &mut self.masm.asm;

@@ -3,7 +3,8 @@
 //! Most handlers are a single line naming the operation and its operand type;
 //! `codegen.rs` chooses constant folding, immediate, memory or register forms.
 
-use super::codegen::{size_of, CResult, Callee, FuncCompiler, HelperArg};
+use super::codegen::{load_kind as load_kind_of, size_of, store_kind as store_kind_of};
+use super::codegen::{CResult, Callee, FuncCompiler, HelperArg};
 use super::control::{Frame, FrameKind};
 use super::masm::*;
 use super::stack::{Loc, RegSet};
@@ -128,20 +129,20 @@ impl<'e> FuncCompiler<'e> {
         Ok(())
     }
 
-    fn memarg_check(&self, memarg: &MemArg) -> CResult {
+    pub(crate) fn memarg_check(&self, memarg: &MemArg) -> CResult {
         if memarg.target != wasmparser::MemArgTarget::Memory(0) {
             return Err(Error::Unsupported("multiple memories".into()));
         }
         Ok(())
     }
 
-    fn load_op(&mut self, ty: ValType, kind: LoadKind, memarg: MemArg) -> CResult {
+    pub(crate) fn load_op(&mut self, ty: ValType, kind: LoadKind, memarg: MemArg) -> CResult {
         self.memarg_check(&memarg)?;
         self.load(ty, kind, memarg.offset);
         Ok(())
     }
 
-    fn store_op(&mut self, kind: StoreKind, memarg: MemArg) -> CResult {
+    pub(crate) fn store_op(&mut self, kind: StoreKind, memarg: MemArg) -> CResult {
         self.memarg_check(&memarg)?;
         self.store(kind, memarg.offset);
         Ok(())
@@ -1204,29 +1205,6 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     }
 }
 
-fn load_kind_of(ty: ValType) -> LoadKind {
-    match ty {
-        I32 => LoadKind::U32,
-        F32 => LoadKind::F32,
-        F64 => LoadKind::F64,
-        _ => LoadKind::I64,
-    }
-}
-
-fn store_kind_of(ty: ValType) -> StoreKind {
-    match ty {
-        I32 => StoreKind::I32,
-        F32 => StoreKind::F32,
-        F64 => StoreKind::F64,
-        _ => StoreKind::I64,
-    }
-}
-
-/// No SIMD operator is compiled yet.
-impl<'a> VisitSimdOperator<'a> for FuncCompiler<'_> {
-    wasmparser::for_each_visit_simd_operator!(unsupported_proposals);
-}
-
 impl FuncCompiler<'_> {
     fn env_table_type(&self, table: u32) -> ValType {
         self.env.table_elements.get(table as usize).copied().unwrap_or(ValType::FuncRef)
@@ -1255,7 +1233,7 @@ impl FuncCompiler<'_> {
         avoid.insert(dst);
         let rb = self.in_reg_except(b, avoid);
         self.masm.asm.test_rr(OperandSize::S32, rc, rc);
-        if ty.is_float() {
+        if ty.in_xmm() {
             let skip = self.masm.asm.new_label();
             self.masm.asm.jcc(Cc::Ne, skip);
             self.masm.asm.movaps(dst, rb);

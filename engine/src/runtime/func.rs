@@ -4,6 +4,7 @@ use super::exception::Exception;
 use super::store::{Store, StoreInner};
 use super::unwind::EXCEPTION_STATUS;
 use super::vmcontext::{VMContext, VMFuncRef, VMHostContext, VMRuntime};
+use crate::compiler::codegen::returns_in_rax;
 use crate::error::{Error, Result};
 use crate::isa::x64::trampolines::AT_MOST_ONE_RESULT;
 use crate::trap::{Trap, TrapCode};
@@ -167,20 +168,20 @@ impl Func {
             return callback(params, results).map_err(host_error);
         }
         keep_exceptions_in(&store, params);
+        let width = ty.slot_width();
         self.invoke_compiled(
             &store,
-            params.len(),
-            results.len(),
+            ty,
             |args| {
-                for (slot, v) in args.iter_mut().zip(params) {
-                    *slot = v.to_raw();
+                for (i, v) in params.iter().enumerate() {
+                    v.write_slots(&mut args[i * width..]);
                 }
             },
             |raw_results| {
-                for ((r, t), raw) in results.iter_mut().zip(ty.results()).zip(raw_results) {
+                for (i, (r, t)) in results.iter_mut().zip(ty.results()).enumerate() {
                     // SAFETY: results of the declared types produced by validated wasm
                     // code; funcrefs point at functions the store keeps alive.
-                    *r = unsafe { Val::from_raw(*t, *raw) };
+                    *r = unsafe { Val::read_slots(*t, &raw_results[i * width..]) };
                 }
             },
         )
@@ -207,11 +208,10 @@ impl Func {
         let store = self.0.store.upgrade().ok_or_else(store_dropped)?;
         self.invoke_compiled(
             &store,
-            args.len(),
-            results.len(),
-            |a| a.copy_from_slice(args),
+            ty,
+            |a| a[..args.len()].copy_from_slice(args),
             |raw| {
-                results.copy_from_slice(raw);
+                results.copy_from_slice(&raw[..results.len()]);
                 zero_extend_results(ty.results(), results);
             },
         )
@@ -237,7 +237,8 @@ impl Func {
             return Ok(&area[..num_results]);
         }
         let store = inner.store.upgrade().ok_or_else(store_dropped)?;
-        invoke_raw(&store, inner.vm.vmctx.cast(), inner.vm.code, &mut area[..slots + 1], num_results)?;
+        let results_in_rax = num_results <= 1;
+        invoke_raw(&store, inner.vm.vmctx.cast(), inner.vm.code, &mut area[..slots + 1], results_in_rax)?;
         // A single result comes back in the slot after the area, from rax.
         let results = if num_results == 1 { &mut area[slots..slots + 1] } else { &mut area[..num_results] };
         zero_extend_results(inner.ty.results(), results);
@@ -258,18 +259,19 @@ impl Func {
         Ok(())
     }
 
-    /// Runs compiled code through the entry trampoline, its argument area on the stack
-    /// when it fits: `write_args` fills the parameter slots, `read_results` gets the raw
-    /// results (a single one comes back in the slot after the area, from rax).
+    /// Runs compiled code through the entry trampoline, its argument area (laid out for
+    /// `ty`, see `FuncType::slot_width`) on the stack when it fits: `write_args` fills the
+    /// parameter slots, `read_results` gets the raw results (a single scalar comes back
+    /// in the slot after the area, from rax).
     fn invoke_compiled(
         &self,
         store: &StoreInner,
-        num_params: usize,
-        num_results: usize,
+        ty: &FuncType,
         write_args: impl FnOnce(&mut [u64]),
         read_results: impl FnOnce(&[u64]),
     ) -> Result<()> {
-        let slots = num_params.max(num_results);
+        let slots = ty.area_slots();
+        let in_rax = returns_in_rax(ty.results());
         let mut on_stack = [0u64; 16];
         let mut on_heap = Vec::new();
         let area: &mut [u64] = if slots < on_stack.len() {
@@ -278,23 +280,23 @@ impl Func {
             on_heap.resize(slots + 1, 0);
             &mut on_heap
         };
-        write_args(&mut area[..num_params]);
-        invoke_raw(store, self.0.vm.vmctx.cast(), self.0.vm.code, area, num_results)?;
-        read_results(if num_results == 1 { &area[slots..] } else { &area[..num_results] });
+        write_args(&mut area[..slots]);
+        invoke_raw(store, self.0.vm.vmctx.cast(), self.0.vm.code, area, in_rax || ty.results().is_empty())?;
+        read_results(if in_rax { &area[slots..] } else { &area[..slots] });
         Ok(())
     }
 }
 
 /// Enters wasm through the entry trampoline. `area` holds the arguments and one slot
-/// more than the larger of the parameter and result counts; on return it holds the
-/// results, a single one in its last slot.
+/// more than the callee's argument area; on return it holds the results, a single
+/// scalar in its last slot (then `results_in_rax`, which skips the copy back).
 #[inline]
 pub(crate) fn invoke_raw(
     store: &StoreInner,
     vmctx: *mut VMContext,
     code: *const u8,
     area: &mut [u64],
-    num_results: usize,
+    results_in_rax: bool,
 ) -> Result<()> {
     let trampolines = store.engine.trampolines()?;
     super::signals::install_handlers();
@@ -313,7 +315,7 @@ pub(crate) fn invoke_raw(
     unsafe { (*runtime).depth += 1 };
     // SAFETY: `vmctx` and `code` belong to a live instance of this store; `area` has
     // `slots + 1` entries as the trampoline requires.
-    let flags = if num_results <= 1 { AT_MOST_ONE_RESULT } else { 0 };
+    let flags = if results_in_rax { AT_MOST_ONE_RESULT } else { 0 };
     let status = unsafe { (trampolines.entry)(vmctx, code, area.as_mut_ptr(), slots as u64 | flags) };
     // SAFETY: as above.
     unsafe { (*runtime).depth -= 1 };
@@ -416,12 +418,16 @@ pub(crate) unsafe extern "C" fn host_shim(context: *const VMHostContext, area: *
         return TrapCode::Host as u32;
     };
     let ty = &func.ty;
-    let (np, nr) = (ty.params().len(), ty.results().len());
-    // SAFETY: the caller reserved max(np, nr) slots at `area`.
-    let slots = unsafe { std::slice::from_raw_parts_mut(area, np.max(nr)) };
+    let width = ty.slot_width();
+    // SAFETY: the caller reserved the type's argument area at `area`.
+    let slots = unsafe { std::slice::from_raw_parts_mut(area, ty.area_slots()) };
     // SAFETY: arguments were produced by validated wasm code for these types.
-    let params: Vec<Val> =
-        ty.params().iter().zip(slots.iter()).map(|(t, r)| unsafe { Val::from_raw(*t, *r) }).collect();
+    let params: Vec<Val> = ty
+        .params()
+        .iter()
+        .enumerate()
+        .map(|(i, t)| unsafe { Val::read_slots(*t, &slots[i * width..]) })
+        .collect();
     let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
     let outcome = catch_unwind(AssertUnwindSafe(|| callback(&params, &mut results)));
     let trap = match outcome {
@@ -432,8 +438,8 @@ pub(crate) unsafe extern "C" fn host_shim(context: *const VMHostContext, area: *
                 if let Some(store) = func.store.upgrade() {
                     keep_exceptions_in(&store, &results);
                 }
-                for (slot, v) in slots.iter_mut().zip(&results) {
-                    *slot = v.to_raw();
+                for (i, v) in results.iter().enumerate() {
+                    v.write_slots(&mut slots[i * width..]);
                 }
                 return 0;
             }

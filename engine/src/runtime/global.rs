@@ -31,12 +31,13 @@ impl Global {
                 ty.content
             )));
         }
-        Ok(Self::new_raw(store, ty, value.to_raw()))
+        Ok(Self::new_raw(store, ty, value.to_raw128()))
     }
 
-    pub(crate) fn new_raw(store: &Store, ty: GlobalType, raw: u64) -> Global {
-        let inner =
-            Rc::new(GlobalInner { vm: Box::new(UnsafeCell::new(VMGlobal { bits: raw, high: 0 })), ty });
+    /// A global holding `raw` (a v128's 128 bits, other values in the low half).
+    pub(crate) fn new_raw(store: &Store, ty: GlobalType, raw: u128) -> Global {
+        let vm = VMGlobal { bits: raw as u64, high: (raw >> 64) as u64 };
+        let inner = Rc::new(GlobalInner { vm: Box::new(UnsafeCell::new(vm)), ty });
         store.0.keep_alive(inner.clone());
         Global(inner)
     }
@@ -58,14 +59,16 @@ impl Global {
         self.0.vm.get()
     }
 
-    pub(crate) fn get_raw(&self) -> u64 {
+    /// All 128 bits of the storage (only a v128 uses the high half).
+    pub(crate) fn get_raw128(&self) -> u128 {
         // SAFETY: single-threaded store; wasm code is not running while Rust reads.
-        unsafe { (*self.0.vm.get()).bits }
+        let vm = unsafe { &*self.0.vm.get() };
+        vm.bits as u128 | (vm.high as u128) << 64
     }
 
     pub fn get(&self) -> Val {
         // SAFETY: the global holds a value of its type; funcrefs point at live functions.
-        unsafe { Val::from_raw(self.0.ty.content, self.get_raw()) }
+        unsafe { Val::from_raw128(self.0.ty.content, self.get_raw128()) }
     }
 
     pub fn set(&self, value: Val) -> Result<()> {
@@ -75,8 +78,10 @@ impl Global {
         if !value.matches(self.0.ty.content) {
             return Err(Error::Link("value does not match the global's type".into()));
         }
-        // SAFETY: as in `get_raw`.
-        unsafe { (*self.0.vm.get()).bits = value.to_raw() };
+        // SAFETY: as in `get_raw128`.
+        let raw = value.to_raw128();
+        // SAFETY: as in `get_raw128`.
+        unsafe { *self.0.vm.get() = VMGlobal { bits: raw as u64, high: (raw >> 64) as u64 } };
         Ok(())
     }
 }

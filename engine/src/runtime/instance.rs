@@ -186,7 +186,10 @@ impl Instance {
             .elems
             .iter()
             .map(|seg| {
-                seg.items.iter().map(|e| eval_const(e, &globals, &func_ptrs)).collect::<Result<Vec<u64>>>()
+                seg.items
+                    .iter()
+                    .map(|e| eval_const(e, &globals, &func_ptrs).map(|v| v as u64))
+                    .collect::<Result<Vec<u64>>>()
             })
             .collect::<Result<Vec<_>>>()?;
 
@@ -315,24 +318,26 @@ impl InstanceInner {
     }
 }
 
-fn eval_const(expr: &ConstExpr, globals: &[Global], funcs: &[*const VMFuncRef]) -> Result<u64> {
+/// A constant expression's value: a v128's 128 bits, other values in the low 64 bits.
+fn eval_const(expr: &ConstExpr, globals: &[Global], funcs: &[*const VMFuncRef]) -> Result<u128> {
     let bad = || Error::compile("malformed constant expression", 0);
-    let operand = |op: ConstOp| -> Result<Option<u64>> {
+    let operand = |op: ConstOp| -> Result<Option<u128>> {
         Ok(Some(match op {
-            ConstOp::I32(v) => v as u32 as u64,
-            ConstOp::I64(v) => v as u64,
-            ConstOp::F32(b) => b as u64,
-            ConstOp::F64(b) => b,
+            ConstOp::I32(v) => v as u32 as u128,
+            ConstOp::I64(v) => v as u64 as u128,
+            ConstOp::F32(b) => b as u128,
+            ConstOp::F64(b) => b as u128,
+            ConstOp::V128(bits) => bits,
             ConstOp::RefNull => 0,
-            ConstOp::RefFunc(f) => *funcs.get(f as usize).ok_or_else(bad)? as u64,
-            ConstOp::GlobalGet(g) => globals.get(g as usize).ok_or_else(bad)?.get_raw(),
+            ConstOp::RefFunc(f) => *funcs.get(f as usize).ok_or_else(bad)? as u128,
+            ConstOp::GlobalGet(g) => globals.get(g as usize).ok_or_else(bad)?.get_raw128(),
             _ => return Ok(None),
         }))
     };
     if let ConstExpr::One(op) = expr {
         return operand(*op)?.ok_or_else(bad);
     }
-    let mut stack: Vec<u64> = Vec::with_capacity(2);
+    let mut stack: Vec<u128> = Vec::with_capacity(2);
     for &op in expr.ops() {
         let v = match operand(op)? {
             Some(v) => v,
@@ -340,12 +345,12 @@ fn eval_const(expr: &ConstExpr, globals: &[Global], funcs: &[*const VMFuncRef]) 
                 let b = stack.pop().ok_or_else(bad)?;
                 let a = stack.pop().ok_or_else(bad)?;
                 match op {
-                    ConstOp::I32Add => (a as u32).wrapping_add(b as u32) as u64,
-                    ConstOp::I32Sub => (a as u32).wrapping_sub(b as u32) as u64,
-                    ConstOp::I32Mul => (a as u32).wrapping_mul(b as u32) as u64,
-                    ConstOp::I64Add => a.wrapping_add(b),
-                    ConstOp::I64Sub => a.wrapping_sub(b),
-                    _ => a.wrapping_mul(b),
+                    ConstOp::I32Add => (a as u32).wrapping_add(b as u32) as u128,
+                    ConstOp::I32Sub => (a as u32).wrapping_sub(b as u32) as u128,
+                    ConstOp::I32Mul => (a as u32).wrapping_mul(b as u32) as u128,
+                    ConstOp::I64Add => (a as u64).wrapping_add(b as u64) as u128,
+                    ConstOp::I64Sub => (a as u64).wrapping_sub(b as u64) as u128,
+                    _ => (a as u64).wrapping_mul(b as u64) as u128,
                 }
             }
         };

@@ -100,7 +100,7 @@ pub(crate) unsafe extern "C" fn unwind(
                 unsafe {
                     if catch.tag.is_some() {
                         for (i, &v) in exception.payload.iter().enumerate() {
-                            *slot(catch.payload_slot - 8 * i as i32) = v;
+                            *slot(catch.payload_slot - catch.payload_stride * i as i32) = v;
                         }
                     }
                     match catch.exnref_slot {

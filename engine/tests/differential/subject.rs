@@ -35,6 +35,7 @@ fn from_val(v: &Val) -> V {
         Val::FuncRef(f) => V::FuncRef { null: f.is_none() },
         Val::ExternRef(e) => V::ExternRef { null: e.is_none() },
         Val::ExnRef(_) => panic!("the generator makes no exception handling"),
+        Val::V128(_) => panic!("the generator makes no SIMD"),
     }
 }
 

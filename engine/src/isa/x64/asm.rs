@@ -60,6 +60,33 @@ impl From<IntCond> for Cc {
     }
 }
 
+/// A packed-integer or packed-float SSE instruction (SSE2 to SSE4.2): its mandatory
+/// prefix, REX.W, and opcode including the 0x0F / 0x0F38 / 0x0F3A escape (`0x0F3800`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SseOp {
+    pub prefix: Option<u8>,
+    pub w: bool,
+    pub opcode: u32,
+}
+
+impl SseOp {
+    /// An instruction with the 0x66 prefix (most packed-integer ones).
+    pub const fn p66(opcode: u32) -> SseOp {
+        SseOp { prefix: Some(0x66), w: false, opcode }
+    }
+    /// An instruction without a mandatory prefix (packed single precision).
+    pub const fn np(opcode: u32) -> SseOp {
+        SseOp { prefix: None, w: false, opcode }
+    }
+    pub const fn with_prefix(prefix: u8, opcode: u32) -> SseOp {
+        SseOp { prefix: Some(prefix), w: false, opcode }
+    }
+    /// The REX.W form (`pextrq`, `pinsrq`, `movq`).
+    pub const fn wide(self) -> SseOp {
+        SseOp { w: true, ..self }
+    }
+}
+
 /// Expands one instruction for each addressing form of a `Mem`.
 macro_rules! with_mem {
     ($ops:expr, $mem:expr, [$($before:tt)*], [$($after:tt)*]) => {
@@ -232,7 +259,7 @@ impl Assembler {
     /// `[prefix] [REX] opcode ModRM` with a register operand (mod = 11), left open for
     /// an immediate.
     #[inline(always)]
-    fn encode_rr(prefix: Option<u8>, w: bool, opcode: u16, reg: u8, rm: u8) -> Inst {
+    fn encode_rr(prefix: Option<u8>, w: bool, opcode: u32, reg: u8, rm: u8) -> Inst {
         let mut inst = Inst::new();
         if let Some(p) = prefix {
             inst.byte(p);
@@ -244,14 +271,14 @@ impl Assembler {
     }
 
     #[inline]
-    fn op_rr(&mut self, prefix: Option<u8>, w: bool, opcode: u16, reg: u8, rm: u8) {
+    fn op_rr(&mut self, prefix: Option<u8>, w: bool, opcode: u32, reg: u8, rm: u8) {
         self.ops.put(&Self::encode_rr(prefix, w, opcode, reg, rm));
     }
 
     /// `[prefix] [REX] opcode ModRM [SIB] [disp8/disp32]` with a memory operand, left
     /// open for an immediate. `byte_reg`: `reg` is an 8-bit register.
     #[inline(always)]
-    fn encode_mem(prefix: Option<u8>, w: bool, opcode: u16, reg: u8, m: Mem, byte_reg: bool) -> Inst {
+    fn encode_mem(prefix: Option<u8>, w: bool, opcode: u32, reg: u8, m: Mem, byte_reg: bool) -> Inst {
         let (base, index, scale, disp) = match m {
             Mem::Base(b, d) => (b.hw(), None, 0, d),
             Mem::Indexed(b, i, d) => (b.hw(), Some(i.hw()), 0, d),
@@ -293,7 +320,7 @@ impl Assembler {
     }
 
     #[inline]
-    fn op_mem(&mut self, prefix: Option<u8>, w: bool, opcode: u16, reg: u8, m: Mem, byte_reg: bool) {
+    fn op_mem(&mut self, prefix: Option<u8>, w: bool, opcode: u32, reg: u8, m: Mem, byte_reg: bool) {
         self.ops.put(&Self::encode_mem(prefix, w, opcode, reg, m, byte_reg));
     }
 
@@ -443,7 +470,7 @@ impl Assembler {
     #[inline]
     pub fn load(&mut self, kind: crate::compiler::masm::LoadKind, dst: Reg, m: Mem) {
         use crate::compiler::masm::LoadKind::*;
-        let (prefix, w, opcode): (Option<u8>, bool, u16) = match kind {
+        let (prefix, w, opcode): (Option<u8>, bool, u32) = match kind {
             U8 => (None, false, 0x0FB6),
             S8To32 => (None, false, 0x0FBE),
             S8To64 => (None, true, 0x0FBE),
@@ -455,6 +482,7 @@ impl Assembler {
             I64 => (None, true, 0x8B),
             F32 => (Some(0xF3), false, 0x0F10),
             F64 => (Some(0xF2), false, 0x0F10),
+            V128 => (Some(0xF3), false, 0x0F6F),
         };
         self.op_mem(prefix, w, opcode, dst.hw(), m, false);
     }
@@ -462,13 +490,14 @@ impl Assembler {
     #[inline]
     pub fn store(&mut self, kind: crate::compiler::masm::StoreKind, m: Mem, src: Reg) {
         use crate::compiler::masm::StoreKind::*;
-        let (prefix, w, opcode): (Option<u8>, bool, u16) = match kind {
+        let (prefix, w, opcode): (Option<u8>, bool, u32) = match kind {
             I8 => (None, false, 0x88),
             I16 => (Some(0x66), false, 0x89),
             I32 => (None, false, 0x89),
             I64 => (None, true, 0x89),
             F32 => (Some(0xF3), false, 0x0F11),
             F64 => (Some(0xF2), false, 0x0F11),
+            V128 => (Some(0xF3), false, 0x0F7F),
         };
         self.op_mem(prefix, w, opcode, src.hw(), m, kind == I8);
     }
@@ -487,7 +516,7 @@ impl Assembler {
                 inst.slice(&(imm as u16).to_le_bytes());
                 inst
             }
-            I32 | F32 | I64 | F64 => {
+            I32 | F32 | I64 | F64 | V128 => {
                 let mut inst = Self::encode_mem(None, matches!(kind, I64 | F64), 0xC7, 0, m, false);
                 inst.imm32(imm);
                 inst
@@ -533,7 +562,7 @@ impl Assembler {
     // ---- integer arithmetic ----
 
     pub fn alu_rr(&mut self, op: AluOp, size: OperandSize, dst: Reg, src: Reg) {
-        self.op_rr(None, size == OperandSize::S64, alu_opcode(op) as u16, dst.hw(), src.hw());
+        self.op_rr(None, size == OperandSize::S64, alu_opcode(op) as u32, dst.hw(), src.hw());
     }
 
     /// `op dst, imm` (sign-extended for 64-bit operations), 8-bit immediate when it fits.
@@ -543,7 +572,7 @@ impl Assembler {
 
     /// `op dst, [mem]`.
     pub fn alu_rm(&mut self, op: AluOp, size: OperandSize, dst: Reg, m: Mem) {
-        self.op_mem(None, size == OperandSize::S64, alu_opcode(op) as u16, dst.hw(), m, false);
+        self.op_mem(None, size == OperandSize::S64, alu_opcode(op) as u32, dst.hw(), m, false);
     }
 
     pub fn cmp_rr(&mut self, size: OperandSize, a: Reg, b: Reg) {
@@ -746,5 +775,46 @@ impl Assembler {
             (true, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; cvttsd2si Rd(d), Rx(s)),
             (true, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; cvttsd2si Rq(d), Rx(s)),
         }
+    }
+
+    // ---- SIMD (packed SSE) ----
+
+    /// `op reg, rm` with register operands: ModRM.reg = `reg`, ModRM.rm = `rm` (for most
+    /// instructions the destination is `reg`; for `pextr*` and `movd r, xmm` it is `rm`).
+    pub fn sse_rr(&mut self, op: SseOp, reg: Reg, rm: Reg) {
+        self.op_rr(op.prefix, op.w, op.opcode, reg.hw(), rm.hw());
+    }
+
+    /// `op reg, rm, imm8`.
+    pub fn sse_rri(&mut self, op: SseOp, reg: Reg, rm: Reg, imm: u8) {
+        let mut inst = Self::encode_rr(op.prefix, op.w, op.opcode, reg.hw(), rm.hw());
+        inst.byte(imm);
+        self.ops.put(&inst);
+    }
+
+    /// `op reg, [m]` (or `op [m], reg` for stores and `pextr*`).
+    pub fn sse_rm(&mut self, op: SseOp, reg: Reg, m: Mem) {
+        self.op_mem(op.prefix, op.w, op.opcode, reg.hw(), m, false);
+    }
+
+    /// `op reg, [m], imm8`.
+    pub fn sse_rmi(&mut self, op: SseOp, reg: Reg, m: Mem, imm: u8) {
+        let mut inst = Self::encode_mem(op.prefix, op.w, op.opcode, reg.hw(), m, false);
+        inst.byte(imm);
+        self.ops.put(&inst);
+    }
+
+    /// The shift-by-immediate group (`psllw xmm, imm8` is `66 0F 71 /6 ib`): `digit`
+    /// selects the operation.
+    pub fn sse_shift_imm(&mut self, op: SseOp, digit: u8, dst: Reg, imm: u8) {
+        let mut inst = Self::encode_rr(op.prefix, op.w, op.opcode, digit, dst.hw());
+        inst.byte(imm);
+        self.ops.put(&inst);
+    }
+
+    /// `movdqu dst, [rip + label]`.
+    pub fn load_v128_rip(&mut self, dst: Reg, label: DynamicLabel) {
+        let d = dst.hw();
+        dynasm!(self.ops ; .arch x64 ; movdqu Rx(d), [=>label]);
     }
 }

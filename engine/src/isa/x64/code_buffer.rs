@@ -42,9 +42,13 @@ impl Inst {
         }
     }
 
-    /// A one-byte opcode, or a two-byte one in the 0x0F map (`0x0FAF`).
+    /// A one-byte opcode, a two-byte one in the 0x0F map (`0x0FAF`), or a three-byte one
+    /// in the 0x0F38 / 0x0F3A maps (`0x0F3800`).
     #[inline]
-    pub fn opcode(&mut self, opcode: u16) {
+    pub fn opcode(&mut self, opcode: u32) {
+        if opcode > 0xFFFF {
+            self.byte((opcode >> 16) as u8);
+        }
         if opcode > 0xFF {
             self.byte((opcode >> 8) as u8);
         }

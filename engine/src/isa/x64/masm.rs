@@ -29,6 +29,8 @@ pub struct Masm {
     /// RIP-relative loads.
     float_constants: Vec<(u64, DynamicLabel)>,
     float_constant_index: std::collections::HashMap<u64, DynamicLabel>,
+    /// 16-byte constants of v128 operations (masks, tables, `v128.const`).
+    vector_constants: Vec<(u128, DynamicLabel)>,
 }
 
 /// A finished function body.
@@ -58,6 +60,7 @@ impl Masm {
             call_relocs: Vec::new(),
             jump_tables: Vec::new(),
             float_constants: Vec::new(),
+            vector_constants: Vec::new(),
             float_constant_index: std::collections::HashMap::new(),
         }
     }
@@ -132,6 +135,7 @@ impl Masm {
         self.jump_tables.clear();
         self.float_constants.clear();
         self.float_constant_index.clear();
+        self.vector_constants.clear();
     }
 
     /// Places the constant pool, then resolves labels and jump tables. Leaves the
@@ -143,6 +147,13 @@ impl Masm {
     }
 
     fn finish_code(&mut self) -> Result<FunctionCode, crate::error::Error> {
+        if !self.vector_constants.is_empty() {
+            self.asm.align(16, 0xCC);
+            for (bits, label) in std::mem::take(&mut self.vector_constants) {
+                self.asm.bind(label);
+                self.asm.emit_bytes(&bits.to_le_bytes());
+            }
+        }
         if !self.float_constants.is_empty() {
             self.asm.align(8, 0xCC);
             for (bits, label) in std::mem::take(&mut self.float_constants) {
@@ -232,6 +243,16 @@ impl Masm {
     // ---- floats ----
 
     /// Loads a float bit pattern into the float scratch register.
+    /// The label of a 16-byte constant in the pool (shared within the function).
+    pub(crate) fn vector_constant(&mut self, bits: u128) -> DynamicLabel {
+        if let Some(&(_, l)) = self.vector_constants.iter().find(|(b, _)| *b == bits) {
+            return l;
+        }
+        let l = self.asm.new_label();
+        self.vector_constants.push((bits, l));
+        l
+    }
+
     fn float_const_scratch(&mut self, size: OperandSize, bits: u64) {
         self.load_float_const(size, FLOAT_SCRATCH, bits);
     }

@@ -3,4 +3,5 @@ pub mod asm;
 pub mod code_buffer;
 pub mod masm;
 pub mod regs;
+pub mod simd;
 pub mod trampolines;

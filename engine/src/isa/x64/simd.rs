@@ -1,0 +1,837 @@
+//! Instruction selection for v128 operations, on SSE4.2 (with SSSE3's `pshufb`,
+//! `pabs*`, `pmaddubsw`, `pmulhrsw`). Operations compute into their first operand's
+//! register; the second operand's register belongs to the operation too (the compiler
+//! frees it afterwards), so sequences may clobber it. `FLOAT_SCRATCH` (xmm15) is free for
+//! any single operation; those that need one more register get `tmp` from the compiler
+//! (see `needs_temp`).
+
+use super::asm::{Cc, Mem, SseOp};
+use super::masm::Masm;
+use super::regs::*;
+use crate::compiler::masm::*;
+
+// Opcodes, by their Intel mnemonics.
+const PAND: SseOp = SseOp::p66(0x0FDB);
+const PANDN: SseOp = SseOp::p66(0x0FDF);
+const POR: SseOp = SseOp::p66(0x0FEB);
+const PXOR: SseOp = SseOp::p66(0x0FEF);
+const PADD: [SseOp; 4] = [SseOp::p66(0x0FFC), SseOp::p66(0x0FFD), SseOp::p66(0x0FFE), SseOp::p66(0x0FD4)];
+const PSUB: [SseOp; 4] = [SseOp::p66(0x0FF8), SseOp::p66(0x0FF9), SseOp::p66(0x0FFA), SseOp::p66(0x0FFB)];
+const PADDS: [SseOp; 2] = [SseOp::p66(0x0FEC), SseOp::p66(0x0FED)];
+const PADDUS: [SseOp; 2] = [SseOp::p66(0x0FDC), SseOp::p66(0x0FDD)];
+const PSUBS: [SseOp; 2] = [SseOp::p66(0x0FE8), SseOp::p66(0x0FE9)];
+const PSUBUS: [SseOp; 2] = [SseOp::p66(0x0FD8), SseOp::p66(0x0FD9)];
+const PMINS: [SseOp; 3] = [SseOp::p66(0x0F3838), SseOp::p66(0x0FEA), SseOp::p66(0x0F3839)];
+const PMINU: [SseOp; 3] = [SseOp::p66(0x0FDA), SseOp::p66(0x0F383A), SseOp::p66(0x0F383B)];
+const PMAXS: [SseOp; 3] = [SseOp::p66(0x0F383C), SseOp::p66(0x0FEE), SseOp::p66(0x0F383D)];
+const PMAXU: [SseOp; 3] = [SseOp::p66(0x0FDE), SseOp::p66(0x0F383E), SseOp::p66(0x0F383F)];
+const PAVG: [SseOp; 2] = [SseOp::p66(0x0FE0), SseOp::p66(0x0FE3)];
+const PCMPEQ: [SseOp; 4] = [SseOp::p66(0x0F74), SseOp::p66(0x0F75), SseOp::p66(0x0F76), SseOp::p66(0x0F3829)];
+const PCMPGT: [SseOp; 4] = [SseOp::p66(0x0F64), SseOp::p66(0x0F65), SseOp::p66(0x0F66), SseOp::p66(0x0F3837)];
+const PMULLW: SseOp = SseOp::p66(0x0FD5);
+const PMULLD: SseOp = SseOp::p66(0x0F3840);
+const PMULHW: SseOp = SseOp::p66(0x0FE5);
+const PMULHUW: SseOp = SseOp::p66(0x0FE4);
+const PMULUDQ: SseOp = SseOp::p66(0x0FF4);
+const PMULDQ: SseOp = SseOp::p66(0x0F3828);
+const PMULHRSW: SseOp = SseOp::p66(0x0F380B);
+const PMADDWD: SseOp = SseOp::p66(0x0FF5);
+const PMADDUBSW: SseOp = SseOp::p66(0x0F3804);
+const PACKSSWB: SseOp = SseOp::p66(0x0F63);
+const PACKSSDW: SseOp = SseOp::p66(0x0F6B);
+const PACKUSWB: SseOp = SseOp::p66(0x0F67);
+const PACKUSDW: SseOp = SseOp::p66(0x0F382B);
+const PUNPCKLBW: SseOp = SseOp::p66(0x0F60);
+const PUNPCKHBW: SseOp = SseOp::p66(0x0F68);
+const PUNPCKLWD: SseOp = SseOp::p66(0x0F61);
+const PUNPCKHWD: SseOp = SseOp::p66(0x0F69);
+const PSHUFB: SseOp = SseOp::p66(0x0F3800);
+const PSHUFD: SseOp = SseOp::p66(0x0F70);
+const PSHUFLW: SseOp = SseOp::with_prefix(0xF2, 0x0F70);
+const PABS: [SseOp; 3] = [SseOp::p66(0x0F381C), SseOp::p66(0x0F381D), SseOp::p66(0x0F381E)];
+const PMOVSX: [SseOp; 3] = [SseOp::p66(0x0F3820), SseOp::p66(0x0F3823), SseOp::p66(0x0F3825)];
+const PMOVZX: [SseOp; 3] = [SseOp::p66(0x0F3830), SseOp::p66(0x0F3833), SseOp::p66(0x0F3835)];
+const PTEST: SseOp = SseOp::p66(0x0F3817);
+const PMOVMSKB: SseOp = SseOp::p66(0x0FD7);
+const MOVMSKPS: SseOp = SseOp::np(0x0F50);
+const MOVMSKPD: SseOp = SseOp::p66(0x0F50);
+/// Shifts by the count in an xmm register: [logical left, arithmetic right, logical right]
+/// for 16-, 32- and 64-bit lanes (no 64-bit arithmetic shift exists).
+const PSLL: [SseOp; 3] = [SseOp::p66(0x0FF1), SseOp::p66(0x0FF2), SseOp::p66(0x0FF3)];
+const PSRA: [SseOp; 2] = [SseOp::p66(0x0FE1), SseOp::p66(0x0FE2)];
+const PSRL: [SseOp; 3] = [SseOp::p66(0x0FD1), SseOp::p66(0x0FD2), SseOp::p66(0x0FD3)];
+/// Shifts by an immediate: `66 0F 71/72/73 /digit ib`.
+const PSHIFT_IMM: [SseOp; 3] = [SseOp::p66(0x0F71), SseOp::p66(0x0F72), SseOp::p66(0x0F73)];
+const SHL_DIGIT: u8 = 6;
+const SAR_DIGIT: u8 = 4;
+const SHR_DIGIT: u8 = 2;
+const PEXTRB: SseOp = SseOp::p66(0x0F3A14);
+const PEXTRW_MEM: SseOp = SseOp::p66(0x0F3A15);
+const PEXTRW: SseOp = SseOp::p66(0x0FC5);
+const PEXTRD: SseOp = SseOp::p66(0x0F3A16);
+const PINSRB: SseOp = SseOp::p66(0x0F3A20);
+const PINSRW: SseOp = SseOp::p66(0x0FC4);
+const PINSRD: SseOp = SseOp::p66(0x0F3A22);
+const INSERTPS: SseOp = SseOp::p66(0x0F3A21);
+const MOVD_TO_XMM: SseOp = SseOp::p66(0x0F6E);
+const MOVSS_LOAD: SseOp = SseOp::with_prefix(0xF3, 0x0F10);
+const MOVSD_RR: SseOp = SseOp::with_prefix(0xF2, 0x0F10);
+const MOVQ_LOAD: SseOp = SseOp::with_prefix(0xF3, 0x0F7E);
+const MOVDDUP: SseOp = SseOp::with_prefix(0xF2, 0x0F12);
+const MOVLHPS: SseOp = SseOp::np(0x0F16);
+const UNPCKLPS: SseOp = SseOp::np(0x0F14);
+const SHUFPS: SseOp = SseOp::np(0x0FC6);
+const CVTDQ2PS: SseOp = SseOp::np(0x0F5B);
+const CVTTPS2DQ: SseOp = SseOp::with_prefix(0xF3, 0x0F5B);
+const CVTDQ2PD: SseOp = SseOp::with_prefix(0xF3, 0x0FE6);
+const CVTTPD2DQ: SseOp = SseOp::p66(0x0FE6);
+const CVTPS2PD: SseOp = SseOp::np(0x0F5A);
+const CVTPD2PS: SseOp = SseOp::p66(0x0F5A);
+
+/// A packed float instruction in its single (no prefix) or double (0x66) form.
+fn packed(lanes: Lanes, opcode: u32) -> SseOp {
+    if lanes == Lanes::F64x2 {
+        SseOp::p66(opcode)
+    } else {
+        SseOp::np(opcode)
+    }
+}
+
+const ADDP: u32 = 0x0F58;
+const SUBP: u32 = 0x0F5C;
+const MULP: u32 = 0x0F59;
+const DIVP: u32 = 0x0F5E;
+const MINP: u32 = 0x0F5D;
+const MAXP: u32 = 0x0F5F;
+const SQRTP: u32 = 0x0F51;
+const ANDP: u32 = 0x0F54;
+const ANDNP: u32 = 0x0F55;
+const ORP: u32 = 0x0F56;
+const XORP: u32 = 0x0F57;
+const CMPP: u32 = 0x0FC2;
+const CMP_EQ: u8 = 0;
+const CMP_LT: u8 = 1;
+const CMP_LE: u8 = 2;
+const CMP_UNORD: u8 = 3;
+const CMP_NEQ: u8 = 4;
+
+fn roundp(lanes: Lanes) -> SseOp {
+    SseOp::p66(if lanes == Lanes::F64x2 { 0x0F3A09 } else { 0x0F3A08 })
+}
+
+/// Index of an integer shape in the opcode tables above (8-bit lanes first).
+fn int_index(lanes: Lanes) -> usize {
+    match lanes {
+        Lanes::I8x16 => 0,
+        Lanes::I16x8 => 1,
+        Lanes::I32x4 | Lanes::F32x4 => 2,
+        Lanes::I64x2 | Lanes::F64x2 => 3,
+    }
+}
+
+/// `splat(x)` for a byte pattern, as a 128-bit constant.
+fn splat_bytes(b: u8) -> u128 {
+    u128::from_le_bytes([b; 16])
+}
+
+fn splat_u64(x: u64) -> u128 {
+    (x as u128) << 64 | x as u128
+}
+
+fn splat_u32(x: u32) -> u128 {
+    splat_u64((x as u64) << 32 | x as u64)
+}
+
+/// Whether `vec_binop`/`vec_unop` need a temporary xmm register besides `FLOAT_SCRATCH`.
+pub fn needs_temp_bin(op: VecBinOp) -> bool {
+    matches!(op, VecBinOp::Mul(Lanes::I64x2))
+}
+
+pub fn needs_temp_un(op: VecUnOp) -> bool {
+    matches!(
+        op,
+        VecUnOp::Popcnt
+            | VecUnOp::TruncSatF32x4ToI32x4(Signedness::Unsigned)
+            | VecUnOp::TruncSatF64x2ToI32x4Zero(Signedness::Signed)
+    )
+}
+
+impl Masm {
+    fn sse(&mut self, op: SseOp, dst: Reg, src: Reg) {
+        self.asm.sse_rr(op, dst, src);
+    }
+
+    fn all_ones(&mut self, r: Reg) {
+        self.sse(PCMPEQ[2], r, r);
+    }
+
+    fn zero_vector(&mut self, r: Reg) {
+        self.sse(PXOR, r, r);
+    }
+
+    fn shift_imm(&mut self, width: usize, digit: u8, r: Reg, amount: u8) {
+        // width: 0 = 16-bit, 1 = 32-bit, 2 = 64-bit lanes.
+        self.asm.sse_shift_imm(PSHIFT_IMM[width], digit, r, amount);
+    }
+
+    /// A 128-bit constant: `pxor` / `pcmpeqd` for all-zero / all-one bits, else one load
+    /// from the function's constant pool.
+    pub fn load_v128_const(&mut self, dst: Reg, bits: u128) {
+        match bits {
+            0 => self.zero_vector(dst),
+            u128::MAX => self.all_ones(dst),
+            _ => {
+                let label = self.vector_constant(bits);
+                self.asm.load_v128_rip(dst, label);
+            }
+        }
+    }
+
+    pub fn vec_move(&mut self, dst: Reg, src: Reg) {
+        if dst != src {
+            self.asm.movaps(dst, src);
+        }
+    }
+
+    pub fn vec_binop(&mut self, op: VecBinOp, dst: Reg, src: Reg, tmp: Reg) {
+        use Signedness::*;
+        use VecBinOp::*;
+        let s = FLOAT_SCRATCH;
+        match op {
+            And => self.sse(PAND, dst, src),
+            Or => self.sse(POR, dst, src),
+            Xor => self.sse(PXOR, dst, src),
+            AndNot => {
+                self.sse(PANDN, src, dst);
+                self.vec_move(dst, src);
+            }
+            Add(l) => self.sse(PADD[int_index(l)], dst, src),
+            Sub(l) => self.sse(PSUB[int_index(l)], dst, src),
+            AddSat(l, Signed) => self.sse(PADDS[int_index(l)], dst, src),
+            AddSat(l, Unsigned) => self.sse(PADDUS[int_index(l)], dst, src),
+            SubSat(l, Signed) => self.sse(PSUBS[int_index(l)], dst, src),
+            SubSat(l, Unsigned) => self.sse(PSUBUS[int_index(l)], dst, src),
+            Mul(Lanes::I16x8) => self.sse(PMULLW, dst, src),
+            Mul(Lanes::I64x2) => {
+                // lo(a)*lo(b) + ((hi(a)*lo(b) + lo(a)*hi(b)) << 32), from 32x32->64 products.
+                self.vec_move(s, dst);
+                self.shift_imm(2, SHR_DIGIT, s, 32);
+                self.sse(PMULUDQ, s, src);
+                self.vec_move(tmp, src);
+                self.shift_imm(2, SHR_DIGIT, tmp, 32);
+                self.sse(PMULUDQ, tmp, dst);
+                self.sse(PADD[3], s, tmp);
+                self.shift_imm(2, SHL_DIGIT, s, 32);
+                self.sse(PMULUDQ, dst, src);
+                self.sse(PADD[3], dst, s);
+            }
+            Mul(_) => self.sse(PMULLD, dst, src),
+            Min(l, Signed) => self.sse(PMINS[int_index(l)], dst, src),
+            Min(l, Unsigned) => self.sse(PMINU[int_index(l)], dst, src),
+            Max(l, Signed) => self.sse(PMAXS[int_index(l)], dst, src),
+            Max(l, Unsigned) => self.sse(PMAXU[int_index(l)], dst, src),
+            AvgrU(l) => self.sse(PAVG[int_index(l)], dst, src),
+            Compare(l, cond) => self.vec_compare(l, cond, dst, src),
+            Float(l, op) => self.vec_float_binop(l, op, dst, src),
+            PseudoMin(l) => {
+                // pmin(a, b) = b < a ? b : a, which is `minps b, a`.
+                self.sse(packed(l, MINP), src, dst);
+                self.vec_move(dst, src);
+            }
+            PseudoMax(l) => {
+                self.sse(packed(l, MAXP), src, dst);
+                self.vec_move(dst, src);
+            }
+            FloatCompare(l, cond) => {
+                let (a, b, predicate) = match cond {
+                    FloatCond::Eq => (dst, src, CMP_EQ),
+                    FloatCond::Ne => (dst, src, CMP_NEQ),
+                    FloatCond::Lt => (dst, src, CMP_LT),
+                    FloatCond::Le => (dst, src, CMP_LE),
+                    FloatCond::Gt => (src, dst, CMP_LT),
+                    FloatCond::Ge => (src, dst, CMP_LE),
+                };
+                self.asm.sse_rri(packed(l, CMPP), a, b, predicate);
+                self.vec_move(dst, a);
+            }
+            Narrow(Lanes::I8x16, Signed) => self.sse(PACKSSWB, dst, src),
+            Narrow(Lanes::I8x16, Unsigned) => self.sse(PACKUSWB, dst, src),
+            Narrow(_, Signed) => self.sse(PACKSSDW, dst, src),
+            Narrow(_, Unsigned) => self.sse(PACKUSDW, dst, src),
+            Q15MulrSat => {
+                // pmulhrsw gives 0x8000 for 0x8000 * 0x8000, where wasm saturates to 0x7fff.
+                self.sse(PMULHRSW, dst, src);
+                self.all_ones(s);
+                self.shift_imm(0, SHL_DIGIT, s, 15);
+                self.sse(PCMPEQ[1], s, dst);
+                self.sse(PXOR, dst, s);
+            }
+            Dot => self.sse(PMADDWD, dst, src),
+            ExtMul(l, half, sign) => self.vec_extmul(l, half, sign, dst, src),
+            Swizzle => {
+                // Indices of 16 and more select zero: saturating-add 0x70 sets their top bit,
+                // which is how pshufb selects zero.
+                self.load_v128_const(s, splat_bytes(0x70));
+                self.sse(PADDUS[0], s, src);
+                self.sse(PSHUFB, dst, s);
+            }
+        }
+    }
+
+    fn not(&mut self, r: Reg) {
+        self.all_ones(FLOAT_SCRATCH);
+        self.sse(PXOR, r, FLOAT_SCRATCH);
+    }
+
+    fn vec_compare(&mut self, l: Lanes, cond: IntCond, dst: Reg, src: Reg) {
+        let i = int_index(l);
+        let s = FLOAT_SCRATCH;
+        match cond {
+            IntCond::Eq => self.sse(PCMPEQ[i], dst, src),
+            IntCond::Ne => {
+                self.sse(PCMPEQ[i], dst, src);
+                self.not(dst);
+            }
+            IntCond::GtS => self.sse(PCMPGT[i], dst, src),
+            IntCond::LtS => {
+                self.sse(PCMPGT[i], src, dst);
+                self.vec_move(dst, src);
+            }
+            IntCond::LeS => {
+                self.sse(PCMPGT[i], dst, src);
+                self.not(dst);
+            }
+            IntCond::GeS => {
+                self.sse(PCMPGT[i], src, dst);
+                self.not(src);
+                self.vec_move(dst, src);
+            }
+            // Unsigned: a >= b exactly when max(a, b) == a.
+            IntCond::GeU | IntCond::LtU => {
+                self.vec_move(s, dst);
+                self.sse(PMAXU[i], s, src);
+                self.sse(PCMPEQ[i], dst, s);
+                if cond == IntCond::LtU {
+                    self.not(dst);
+                }
+            }
+            IntCond::LeU | IntCond::GtU => {
+                self.vec_move(s, dst);
+                self.sse(PMINU[i], s, src);
+                self.sse(PCMPEQ[i], dst, s);
+                if cond == IntCond::GtU {
+                    self.not(dst);
+                }
+            }
+        }
+    }
+
+    fn vec_float_binop(&mut self, l: Lanes, op: FloatBinOp, dst: Reg, src: Reg) {
+        let s = FLOAT_SCRATCH;
+        // The shift that turns an all-ones NaN mask into the payload bits to clear.
+        let (payload_shift, width) = if l == Lanes::F64x2 { (13, 2) } else { (10, 1) };
+        match op {
+            FloatBinOp::Add => self.sse(packed(l, ADDP), dst, src),
+            FloatBinOp::Sub => self.sse(packed(l, SUBP), dst, src),
+            FloatBinOp::Mul => self.sse(packed(l, MULP), dst, src),
+            FloatBinOp::Div => self.sse(packed(l, DIVP), dst, src),
+            // minps/maxps return the second operand when either is NaN and do not order
+            // -0 and +0: both orders are computed and merged, then NaNs made canonical.
+            FloatBinOp::Min => {
+                self.vec_move(s, src);
+                self.sse(packed(l, MINP), s, dst);
+                self.sse(packed(l, MINP), dst, src);
+                self.sse(packed(l, ORP), s, dst);
+                self.asm.sse_rri(packed(l, CMPP), dst, s, CMP_UNORD);
+                self.sse(packed(l, ORP), s, dst);
+                self.shift_imm(width, SHR_DIGIT, dst, payload_shift);
+                self.sse(packed(l, ANDNP), dst, s);
+            }
+            FloatBinOp::Max => {
+                self.vec_move(s, src);
+                self.sse(packed(l, MAXP), s, dst);
+                self.sse(packed(l, MAXP), dst, src);
+                self.sse(packed(l, XORP), dst, s);
+                self.sse(packed(l, ORP), s, dst);
+                self.sse(packed(l, SUBP), s, dst);
+                self.asm.sse_rri(packed(l, CMPP), dst, s, CMP_UNORD);
+                self.shift_imm(width, SHR_DIGIT, dst, payload_shift);
+                self.sse(packed(l, ANDNP), dst, s);
+            }
+            FloatBinOp::Copysign => {
+                let sign_bit = if l == Lanes::F64x2 { 63 } else { 31 };
+                self.all_ones(s);
+                self.shift_imm(width, SHL_DIGIT, s, sign_bit);
+                self.sse(packed(l, ANDP), src, s);
+                self.sse(packed(l, ANDNP), s, dst);
+                self.sse(packed(l, ORP), s, src);
+                self.vec_move(dst, s);
+            }
+        }
+    }
+
+    fn vec_extmul(&mut self, l: Lanes, half: Half, sign: Signedness, dst: Reg, src: Reg) {
+        match l {
+            Lanes::I16x8 => {
+                for r in [dst, src] {
+                    self.take_half(half, r);
+                    let extend = if sign == Signedness::Signed { PMOVSX[0] } else { PMOVZX[0] };
+                    self.sse(extend, r, r);
+                }
+                self.sse(PMULLW, dst, src);
+            }
+            Lanes::I32x4 => {
+                let s = FLOAT_SCRATCH;
+                self.vec_move(s, dst);
+                self.sse(PMULLW, dst, src);
+                self.sse(if sign == Signedness::Signed { PMULHW } else { PMULHUW }, s, src);
+                self.sse(if half == Half::Low { PUNPCKLWD } else { PUNPCKHWD }, dst, s);
+            }
+            _ => {
+                // Lanes 0, 0, 1, 1 (or 2, 2, 3, 3): the multiplier reads the even ones.
+                let order = if half == Half::Low { 0x50 } else { 0xFA };
+                self.asm.sse_rri(PSHUFD, dst, dst, order);
+                self.asm.sse_rri(PSHUFD, src, src, order);
+                self.sse(if sign == Signedness::Signed { PMULDQ } else { PMULUDQ }, dst, src);
+            }
+        }
+    }
+
+    /// Moves the high 64 bits to the low half, for operations that read the low half.
+    fn take_half(&mut self, half: Half, r: Reg) {
+        if half == Half::High {
+            self.asm.sse_rri(PSHUFD, r, r, 0xEE);
+        }
+    }
+
+    pub fn vec_unop(&mut self, op: VecUnOp, dst: Reg, tmp: Reg) {
+        use Signedness::*;
+        use VecUnOp::*;
+        let s = FLOAT_SCRATCH;
+        match op {
+            Not => self.not(dst),
+            Abs(Lanes::I64x2) => {
+                // x ^ m - m, m = the sign as a mask.
+                self.zero_vector(s);
+                self.sse(PCMPGT[3], s, dst);
+                self.sse(PXOR, dst, s);
+                self.sse(PSUB[3], dst, s);
+            }
+            Abs(l) => self.sse(PABS[int_index(l)], dst, dst),
+            Neg(l) => {
+                self.zero_vector(s);
+                self.sse(PSUB[int_index(l)], s, dst);
+                self.vec_move(dst, s);
+            }
+            Popcnt => {
+                // Per nibble, through a 16-entry table.
+                self.vec_move(tmp, dst);
+                self.shift_imm(0, SHR_DIGIT, tmp, 4);
+                self.load_v128_const(s, splat_bytes(0x0F));
+                self.sse(PAND, tmp, s);
+                self.sse(PAND, dst, s);
+                let table = u128::from_le_bytes([0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4]);
+                self.load_v128_const(s, table);
+                self.sse(PSHUFB, s, dst);
+                self.load_v128_const(dst, table);
+                self.sse(PSHUFB, dst, tmp);
+                self.sse(PADD[0], dst, s);
+            }
+            Float(l, op) => self.vec_float_unop(l, op, dst),
+            Extend(l, half, sign) => {
+                self.take_half(half, dst);
+                let i = int_index(l) - 1;
+                self.sse(if sign == Signed { PMOVSX[i] } else { PMOVZX[i] }, dst, dst);
+            }
+            ExtAddPairwise(Lanes::I16x8, sign) => {
+                // pmaddubsw multiplies unsigned bytes (first operand) by signed ones.
+                self.all_ones(s);
+                self.sse(PABS[0], s, s);
+                if sign == Signed {
+                    self.sse(PMADDUBSW, s, dst);
+                    self.vec_move(dst, s);
+                } else {
+                    self.sse(PMADDUBSW, dst, s);
+                }
+            }
+            ExtAddPairwise(_, sign) => {
+                if sign == Unsigned {
+                    // Bias to signed, then add 2 * 0x8000 back.
+                    self.all_ones(s);
+                    self.shift_imm(0, SHL_DIGIT, s, 15);
+                    self.sse(PXOR, dst, s);
+                }
+                self.all_ones(s);
+                self.shift_imm(0, SHR_DIGIT, s, 15);
+                self.sse(PMADDWD, dst, s);
+                if sign == Unsigned {
+                    self.load_v128_const(s, splat_u32(0x10000));
+                    self.sse(PADD[2], dst, s);
+                }
+            }
+            ConvertI32x4ToF32x4(Signed) => self.sse(CVTDQ2PS, dst, dst),
+            ConvertI32x4ToF32x4(Unsigned) => {
+                // The low 16 bits convert exactly; the rest, halved to stay signed, is
+                // converted and doubled.
+                self.vec_move(s, dst);
+                self.shift_imm(1, SHL_DIGIT, s, 16);
+                self.shift_imm(1, SHR_DIGIT, s, 16);
+                self.sse(PSUB[2], dst, s);
+                self.sse(CVTDQ2PS, s, s);
+                self.shift_imm(1, SHR_DIGIT, dst, 1);
+                self.sse(CVTDQ2PS, dst, dst);
+                self.sse(packed(Lanes::F32x4, ADDP), dst, dst);
+                self.sse(packed(Lanes::F32x4, ADDP), dst, s);
+            }
+            TruncSatF32x4ToI32x4(Signed) => {
+                // NaN -> 0; cvttps2dq gives 0x80000000 on overflow, which positive lanes
+                // turn into 0x7fffffff.
+                self.vec_move(s, dst);
+                self.asm.sse_rri(packed(Lanes::F32x4, CMPP), s, s, CMP_EQ);
+                self.sse(PAND, dst, s);
+                self.sse(PXOR, s, dst);
+                self.sse(CVTTPS2DQ, dst, dst);
+                self.sse(PAND, s, dst);
+                self.shift_imm(1, SAR_DIGIT, s, 31);
+                self.sse(PXOR, dst, s);
+            }
+            TruncSatF32x4ToI32x4(Unsigned) => {
+                // NaN and negatives -> 0; lanes of 2^31 and more convert `x - 2^31` and add.
+                self.zero_vector(tmp);
+                self.sse(packed(Lanes::F32x4, MAXP), dst, tmp);
+                self.all_ones(s);
+                self.shift_imm(1, SHR_DIGIT, s, 1);
+                self.sse(CVTDQ2PS, s, s);
+                self.vec_move(tmp, dst);
+                self.sse(packed(Lanes::F32x4, SUBP), tmp, s);
+                self.asm.sse_rri(packed(Lanes::F32x4, CMPP), s, tmp, CMP_LE);
+                self.sse(CVTTPS2DQ, tmp, tmp);
+                self.sse(PXOR, tmp, s);
+                self.zero_vector(s);
+                self.sse(PMAXS[2], tmp, s);
+                self.sse(CVTTPS2DQ, dst, dst);
+                self.sse(PADD[2], dst, tmp);
+            }
+            ConvertLowI32x4ToF64x2(Signed) => self.sse(CVTDQ2PD, dst, dst),
+            ConvertLowI32x4ToF64x2(Unsigned) => {
+                // 2^52 + x has x in its significand: build it bitwise, subtract 2^52.
+                self.load_v128_const(s, splat_u32(0x4330_0000));
+                self.sse(UNPCKLPS, dst, s);
+                self.load_v128_const(s, splat_u64(0x4330_0000_0000_0000));
+                self.sse(packed(Lanes::F64x2, SUBP), dst, s);
+            }
+            TruncSatF64x2ToI32x4Zero(Signed) => {
+                // NaN lanes clamp to 0 and large ones to i32::MAX (minpd returns its
+                // second operand for NaN); cvttpd2dq saturates negative ones.
+                self.vec_move(s, dst);
+                self.asm.sse_rri(packed(Lanes::F64x2, CMPP), s, dst, CMP_EQ);
+                self.load_v128_const(tmp, splat_u64(2147483647.0f64.to_bits()));
+                self.sse(packed(Lanes::F64x2, ANDP), s, tmp);
+                self.sse(packed(Lanes::F64x2, MINP), dst, s);
+                self.sse(CVTTPD2DQ, dst, dst);
+            }
+            TruncSatF64x2ToI32x4Zero(Unsigned) => {
+                self.zero_vector(s);
+                self.sse(packed(Lanes::F64x2, MAXP), dst, s);
+                self.load_v128_const(s, splat_u64(4294967295.0f64.to_bits()));
+                self.sse(packed(Lanes::F64x2, MINP), dst, s);
+                self.asm.sse_rri(roundp(Lanes::F64x2), dst, dst, 3);
+                self.load_v128_const(s, splat_u64(0x4330_0000_0000_0000));
+                self.sse(packed(Lanes::F64x2, ADDP), dst, s);
+                self.zero_vector(s);
+                self.asm.sse_rri(SHUFPS, dst, s, 0x88);
+            }
+            DemoteF64x2Zero => self.sse(CVTPD2PS, dst, dst),
+            PromoteLowF32x4 => self.sse(CVTPS2PD, dst, dst),
+        }
+    }
+
+    fn vec_float_unop(&mut self, l: Lanes, op: FloatUnOp, dst: Reg) {
+        let s = FLOAT_SCRATCH;
+        let (width, sign_bit) = if l == Lanes::F64x2 { (2, 63) } else { (1, 31) };
+        match op {
+            FloatUnOp::Abs => {
+                self.all_ones(s);
+                self.shift_imm(width, SHR_DIGIT, s, 1);
+                self.sse(packed(l, ANDP), dst, s);
+            }
+            FloatUnOp::Neg => {
+                self.all_ones(s);
+                self.shift_imm(width, SHL_DIGIT, s, sign_bit);
+                self.sse(packed(l, XORP), dst, s);
+            }
+            FloatUnOp::Sqrt => self.sse(packed(l, SQRTP), dst, dst),
+            FloatUnOp::Nearest => self.asm.sse_rri(roundp(l), dst, dst, 0),
+            FloatUnOp::Floor => self.asm.sse_rri(roundp(l), dst, dst, 1),
+            FloatUnOp::Ceil => self.asm.sse_rri(roundp(l), dst, dst, 2),
+            FloatUnOp::Trunc => self.asm.sse_rri(roundp(l), dst, dst, 3),
+        }
+    }
+
+    /// An i32 from a v128 (`dst` is a general register).
+    pub fn vec_test(&mut self, op: VecTest, dst: Reg, src: Reg) {
+        let s = FLOAT_SCRATCH;
+        match op {
+            VecTest::AnyTrue => {
+                self.asm.alu_rr(AluOp::Xor, OperandSize::S32, dst, dst);
+                self.sse(PTEST, src, src);
+                self.asm.setcc(Cc::Ne, dst);
+            }
+            VecTest::AllTrue(l) => {
+                self.zero_vector(s);
+                self.sse(PCMPEQ[int_index(l)], s, src);
+                self.asm.alu_rr(AluOp::Xor, OperandSize::S32, dst, dst);
+                self.sse(PTEST, s, s);
+                self.asm.setcc(Cc::E, dst);
+            }
+            VecTest::Bitmask(Lanes::I8x16) => self.sse(PMOVMSKB, dst, src),
+            VecTest::Bitmask(Lanes::I16x8) => {
+                self.vec_move(s, src);
+                self.sse(PACKSSWB, s, s);
+                self.sse(PMOVMSKB, dst, s);
+                self.asm.movzx_r8(dst, dst);
+            }
+            VecTest::Bitmask(Lanes::I32x4 | Lanes::F32x4) => self.sse(MOVMSKPS, dst, src),
+            VecTest::Bitmask(_) => self.sse(MOVMSKPD, dst, src),
+        }
+    }
+
+    /// Shifts every lane by `amount` (already masked to the lane width when constant;
+    /// a register amount is masked here and may be clobbered).
+    pub fn vec_shift(&mut self, op: ShiftOp, l: Lanes, dst: Reg, amount: ShiftAmount, tmp: Reg) {
+        let s = FLOAT_SCRATCH;
+        let mask = l.lane_bits() as i32 - 1;
+        if let ShiftAmount::Reg(r) = amount {
+            self.asm.alu_ri(AluOp::And, OperandSize::S32, r, mask);
+        }
+        match (l, op) {
+            (Lanes::I8x16, ShiftOp::Shl) => {
+                // Clear the bits that would cross into the next byte, then shift words.
+                match amount {
+                    ShiftAmount::Imm(n) => {
+                        self.load_v128_const(s, splat_bytes(0xFF >> n));
+                        self.sse(PAND, dst, s);
+                        self.shift_imm(0, SHL_DIGIT, dst, n);
+                    }
+                    ShiftAmount::Reg(r) => {
+                        self.asm.alu_ri(AluOp::Add, OperandSize::S32, r, 8);
+                        self.asm.sse_rr(MOVD_TO_XMM, tmp, r);
+                        self.all_ones(s);
+                        self.sse(PSRL[0], s, tmp);
+                        self.sse(PACKUSWB, s, s);
+                        self.sse(PAND, dst, s);
+                        self.asm.alu_ri(AluOp::Sub, OperandSize::S32, r, 8);
+                        self.asm.sse_rr(MOVD_TO_XMM, tmp, r);
+                        self.sse(PSLL[0], dst, tmp);
+                    }
+                }
+            }
+            (Lanes::I8x16, _) => {
+                // Each byte to the top of a word, shifted by 8 more, packed back.
+                self.vec_move(s, dst);
+                self.sse(PUNPCKHBW, s, dst);
+                self.sse(PUNPCKLBW, dst, dst);
+                let signed = op == ShiftOp::ShrS;
+                match amount {
+                    ShiftAmount::Imm(n) => {
+                        let digit = if signed { SAR_DIGIT } else { SHR_DIGIT };
+                        self.shift_imm(0, digit, s, n + 8);
+                        self.shift_imm(0, digit, dst, n + 8);
+                    }
+                    ShiftAmount::Reg(r) => {
+                        self.asm.alu_ri(AluOp::Add, OperandSize::S32, r, 8);
+                        self.asm.sse_rr(MOVD_TO_XMM, tmp, r);
+                        let shift = if signed { PSRA[0] } else { PSRL[0] };
+                        self.sse(shift, s, tmp);
+                        self.sse(shift, dst, tmp);
+                    }
+                }
+                self.sse(if signed { PACKSSWB } else { PACKUSWB }, dst, s);
+            }
+            (Lanes::I64x2, ShiftOp::ShrS) => {
+                // (x >>> n ^ m) - m with m = 2^63 >>> n.
+                self.all_ones(s);
+                self.shift_imm(2, SHL_DIGIT, s, 63);
+                match amount {
+                    ShiftAmount::Imm(n) => {
+                        self.shift_imm(2, SHR_DIGIT, s, n);
+                        self.shift_imm(2, SHR_DIGIT, dst, n);
+                    }
+                    ShiftAmount::Reg(r) => {
+                        self.asm.sse_rr(MOVD_TO_XMM, tmp, r);
+                        self.sse(PSRL[2], s, tmp);
+                        self.sse(PSRL[2], dst, tmp);
+                    }
+                }
+                self.sse(PXOR, dst, s);
+                self.sse(PSUB[3], dst, s);
+            }
+            _ => {
+                let width = int_index(l) - 1;
+                let (digit, by_reg) = match op {
+                    ShiftOp::Shl => (SHL_DIGIT, PSLL[width]),
+                    ShiftOp::ShrS => (SAR_DIGIT, PSRA[width]),
+                    _ => (SHR_DIGIT, PSRL[width]),
+                };
+                match amount {
+                    ShiftAmount::Imm(n) => self.shift_imm(width, digit, dst, n),
+                    ShiftAmount::Reg(r) => {
+                        self.asm.sse_rr(MOVD_TO_XMM, s, r);
+                        self.sse(by_reg, dst, s);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Copies lane 0 of `src` (a general register for integer lanes) to every lane.
+    pub fn vec_splat(&mut self, l: Lanes, dst: Reg, src: Reg) {
+        match l {
+            Lanes::I8x16 => {
+                self.asm.sse_rr(MOVD_TO_XMM, dst, src);
+                self.zero_vector(FLOAT_SCRATCH);
+                self.sse(PSHUFB, dst, FLOAT_SCRATCH);
+            }
+            Lanes::I16x8 => {
+                self.asm.sse_rr(MOVD_TO_XMM, dst, src);
+                self.asm.sse_rri(PSHUFLW, dst, dst, 0);
+                self.asm.sse_rri(PSHUFD, dst, dst, 0);
+            }
+            Lanes::I32x4 => {
+                self.asm.sse_rr(MOVD_TO_XMM, dst, src);
+                self.asm.sse_rri(PSHUFD, dst, dst, 0);
+            }
+            Lanes::I64x2 => {
+                self.asm.sse_rr(MOVD_TO_XMM.wide(), dst, src);
+                self.asm.sse_rri(PSHUFD, dst, dst, 0x44);
+            }
+            Lanes::F32x4 => self.asm.sse_rri(PSHUFD, dst, src, 0),
+            Lanes::F64x2 => self.asm.sse_rri(PSHUFD, dst, src, 0x44),
+        }
+    }
+
+    /// Lane `lane` of `src` into `dst` (a general register for integer lanes, sign- or
+    /// zero-extended to 32 bits for 8- and 16-bit lanes).
+    pub fn vec_extract_lane(&mut self, l: Lanes, sign: Signedness, lane: u8, dst: Reg, src: Reg) {
+        match l {
+            Lanes::I8x16 => {
+                self.asm.sse_rri(PEXTRB, src, dst, lane);
+                if sign == Signedness::Signed {
+                    self.asm.movsx_rr(dst, dst, 8, false);
+                }
+            }
+            Lanes::I16x8 => {
+                self.asm.sse_rri(PEXTRW, dst, src, lane);
+                if sign == Signedness::Signed {
+                    self.asm.movsx_rr(dst, dst, 16, false);
+                }
+            }
+            Lanes::I32x4 => self.asm.sse_rri(PEXTRD, src, dst, lane),
+            Lanes::I64x2 => self.asm.sse_rri(PEXTRD.wide(), src, dst, lane),
+            // The lane to position 0, the others zero.
+            Lanes::F32x4 => self.asm.sse_rri(INSERTPS, dst, src, lane << 6 | 0x0E),
+            Lanes::F64x2 if lane == 0 => self.vec_move(dst, src),
+            Lanes::F64x2 => self.asm.sse_rri(PSHUFD, dst, src, 0xEE),
+        }
+    }
+
+    /// Replaces lane `lane` of `dst` by `src` (a general register for integer lanes).
+    pub fn vec_replace_lane(&mut self, l: Lanes, lane: u8, dst: Reg, src: Reg) {
+        match l {
+            Lanes::I8x16 => self.asm.sse_rri(PINSRB, dst, src, lane),
+            Lanes::I16x8 => self.asm.sse_rri(PINSRW, dst, src, lane),
+            Lanes::I32x4 => self.asm.sse_rri(PINSRD, dst, src, lane),
+            Lanes::I64x2 => self.asm.sse_rri(PINSRD.wide(), dst, src, lane),
+            Lanes::F32x4 => self.asm.sse_rri(INSERTPS, dst, src, lane << 4),
+            Lanes::F64x2 if lane == 0 => self.sse(MOVSD_RR, dst, src),
+            Lanes::F64x2 => self.sse(MOVLHPS, dst, src),
+        }
+    }
+
+    /// `(a & c) | (b & !c)` into `dst` (which holds `a`); `c` is clobbered.
+    pub fn vec_bitselect(&mut self, dst: Reg, b: Reg, c: Reg) {
+        self.sse(PAND, dst, c);
+        self.sse(PANDN, c, b);
+        self.sse(POR, dst, c);
+    }
+
+    /// `i8x16.shuffle`: bytes of `dst` (indices 0-15) and `src` (16-31).
+    pub fn vec_shuffle(&mut self, lanes: [u8; 16], dst: Reg, src: Reg) {
+        let s = FLOAT_SCRATCH;
+        let from_first = lanes.map(|i| if i < 16 { i } else { 0x80 });
+        let from_second = lanes.map(|i| if i >= 16 { i - 16 } else { 0x80 });
+        self.load_v128_const(s, u128::from_le_bytes(from_first));
+        self.sse(PSHUFB, dst, s);
+        self.load_v128_const(s, u128::from_le_bytes(from_second));
+        self.sse(PSHUFB, src, s);
+        self.sse(POR, dst, src);
+    }
+
+    /// A load producing a whole vector; the memory access is the trap site.
+    pub fn vec_load(&mut self, kind: VecLoadKind, dst: Reg, mem: Mem) {
+        match kind {
+            VecLoadKind::Full => self.wasm_load(LoadKind::V128, dst, mem),
+            VecLoadKind::Extend(l, sign) => {
+                let i = int_index(l) - 1;
+                self.mark_trap_site();
+                self.asm.sse_rm(if sign == Signedness::Signed { PMOVSX[i] } else { PMOVZX[i] }, dst, mem);
+            }
+            VecLoadKind::Splat(l) => {
+                self.mark_trap_site();
+                match l {
+                    Lanes::I8x16 => {
+                        self.asm.sse_rmi(PINSRB, dst, mem, 0);
+                        self.zero_vector(FLOAT_SCRATCH);
+                        self.sse(PSHUFB, dst, FLOAT_SCRATCH);
+                    }
+                    Lanes::I16x8 => {
+                        self.asm.sse_rmi(PINSRW, dst, mem, 0);
+                        self.asm.sse_rri(PSHUFLW, dst, dst, 0);
+                        self.asm.sse_rri(PSHUFD, dst, dst, 0);
+                    }
+                    Lanes::I32x4 | Lanes::F32x4 => {
+                        self.asm.sse_rm(MOVSS_LOAD, dst, mem);
+                        self.asm.sse_rri(PSHUFD, dst, dst, 0);
+                    }
+                    Lanes::I64x2 | Lanes::F64x2 => self.asm.sse_rm(MOVDDUP, dst, mem),
+                }
+            }
+            VecLoadKind::Zero(l) => {
+                self.mark_trap_site();
+                let op = if l.lane_bits() == 32 { MOVSS_LOAD } else { MOVQ_LOAD };
+                self.asm.sse_rm(op, dst, mem);
+            }
+        }
+    }
+
+    /// `v128.loadN_lane`: one lane of `dst` from memory.
+    pub fn vec_load_lane(&mut self, l: Lanes, lane: u8, dst: Reg, mem: Mem) {
+        self.mark_trap_site();
+        let op = match l {
+            Lanes::I8x16 => PINSRB,
+            Lanes::I16x8 => PINSRW,
+            Lanes::I32x4 | Lanes::F32x4 => PINSRD,
+            Lanes::I64x2 | Lanes::F64x2 => PINSRD.wide(),
+        };
+        self.asm.sse_rmi(op, dst, mem, lane);
+    }
+
+    /// `v128.storeN_lane`: one lane of `src` to memory.
+    pub fn vec_store_lane(&mut self, l: Lanes, lane: u8, src: Reg, mem: Mem) {
+        self.mark_trap_site();
+        let op = match l {
+            Lanes::I8x16 => PEXTRB,
+            Lanes::I16x8 => PEXTRW_MEM,
+            Lanes::I32x4 | Lanes::F32x4 => PEXTRD,
+            Lanes::I64x2 | Lanes::F64x2 => PEXTRD.wide(),
+        };
+        self.asm.sse_rmi(op, src, mem, lane);
+    }
+}
+
+/// The amount of a lane shift.
+#[derive(Clone, Copy, Debug)]
+pub enum ShiftAmount {
+    Imm(u8),
+    Reg(Reg),
+}
