@@ -59,7 +59,9 @@ impl Engine {
             )));
         }
         if !has_required_cpu_features() {
-            return Err(Error::Unsupported("this CPU lacks SSE4.1, POPCNT, LZCNT or BMI1".into()));
+            return Err(Error::Unsupported(
+                "this CPU lacks SSSE3, SSE4.1, SSE4.2, POPCNT, LZCNT or BMI1".into(),
+            ));
         }
         Ok(())
     }
@@ -72,7 +74,11 @@ impl Engine {
 
 #[cfg(target_arch = "x86_64")]
 fn has_required_cpu_features() -> bool {
-    std::arch::is_x86_feature_detected!("sse4.1")
+    // SSSE3 and SSE4.2 for SIMD (pshufb, pabs*, pcmpgtq); every x86-64 with POPCNT
+    // and LZCNT has them.
+    std::arch::is_x86_feature_detected!("ssse3")
+        && std::arch::is_x86_feature_detected!("sse4.1")
+        && std::arch::is_x86_feature_detected!("sse4.2")
         && std::arch::is_x86_feature_detected!("popcnt")
         && std::arch::is_x86_feature_detected!("lzcnt")
         && std::arch::is_x86_feature_detected!("bmi1")

@@ -265,3 +265,54 @@ fn f64_mul_const() {
     assert_has(&l, &["movsd", "xmm1,[0x"]);
     assert_lacks(&l, &["movq", "xmm1"]);
 }
+
+#[test]
+fn i32x4_add_params() {
+    let l = check_snapshot(
+        "i32x4_add_params",
+        "(module (func (param v128 v128) (result v128) (i32x4.add (local.get 0) (local.get 1))))",
+        0,
+    );
+    assert_prologue(&l);
+    // Parameters in 16-byte slots of the argument area; the result goes back there.
+    assert_has(&l, &["movdqu", "[rbp+0x10]"]);
+    assert_has(&l, &["paddd"]);
+    assert_has(&l, &["movdqu", "[rbp+0x10],"]);
+}
+
+#[test]
+fn f32x4_min() {
+    let l = check_snapshot(
+        "f32x4_min",
+        "(module (func (param v128 v128) (result v128) (f32x4.min (local.get 0) (local.get 1))))",
+        0,
+    );
+    // Both operand orders, merged, NaNs made canonical.
+    assert_has(&l, &["minps"]);
+    assert_has(&l, &["cmpunordps"]);
+    assert_has(&l, &["andnps"]);
+}
+
+#[test]
+fn i8x16_shuffle_from_the_constant_pool() {
+    let l = check_snapshot(
+        "i8x16_shuffle",
+        "(module (func (param v128 v128) (result v128)
+           (i8x16.shuffle 0 17 2 19 4 21 6 23 8 25 10 27 12 29 14 31 (local.get 0) (local.get 1))))",
+        0,
+    );
+    assert_has(&l, &["movdqu", "xmm15,[0x"]);
+    assert_has(&l, &["pshufb"]);
+    assert_has(&l, &["por"]);
+}
+
+#[test]
+fn v128_load32_splat() {
+    let l = check_snapshot(
+        "v128_load32_splat",
+        "(module (memory 1) (func (param i32) (result v128) (v128.load32_splat offset=4 (local.get 0))))",
+        0,
+    );
+    assert_has(&l, &["movss", "+4]"]);
+    assert_has(&l, &["pshufd"]);
+}

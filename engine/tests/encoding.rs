@@ -4,7 +4,7 @@
 
 use iced_x86::{Decoder, DecoderOptions, Instruction, Mnemonic, Register};
 use sidewinder_engine::compiler::masm::{AluOp, LoadKind, OperandSize, StoreKind};
-use sidewinder_engine::isa::x64::asm::{Assembler, Mem};
+use sidewinder_engine::isa::x64::asm::{Assembler, Mem, SseOp};
 use sidewinder_engine::isa::x64::regs::Reg;
 
 const GPR64: [Register; 16] = [
@@ -346,6 +346,241 @@ fn sse_register_forms() {
                 (Mnemonic::Movaps, XMM[d as usize], XMM[s as usize])
             );
             assert_eq!(len, rex_needed(false, &[d, s]) + 3);
+        }
+    }
+}
+
+/// How a packed SSE instruction's operands map to ModRM (see `Assembler::sse_rr`).
+#[derive(Clone, Copy, Debug)]
+enum Form {
+    /// `op xmm(reg), xmm/m128(rm)`.
+    Xmm,
+    /// The same with an imm8.
+    XmmImm,
+    /// `op r/m(rm), xmm(reg), imm8`: pextrb/d/q.
+    ExtractToRm,
+    /// `op r32(reg), xmm(rm)` (pextrw C5 with an imm8, pmovmskb/movmskps without).
+    GprFromXmm { imm: bool },
+    /// `op xmm(reg), r/m(rm)` with an imm8: pinsr*; without, movd/movq.
+    XmmFromGpr { imm: bool },
+}
+
+#[test]
+fn simd_opcodes_decode_to_their_mnemonics() {
+    use sidewinder_engine::compiler::masm::Lanes;
+    use sidewinder_engine::isa::x64::simd::*;
+    use Form::*;
+    let f32x4 = |op| packed(Lanes::F32x4, op);
+    let f64x2 = |op| packed(Lanes::F64x2, op);
+    let table: Vec<(SseOp, Mnemonic, Form)> = vec![
+        (PAND, Mnemonic::Pand, Xmm),
+        (PANDN, Mnemonic::Pandn, Xmm),
+        (POR, Mnemonic::Por, Xmm),
+        (PXOR, Mnemonic::Pxor, Xmm),
+        (PADD[0], Mnemonic::Paddb, Xmm),
+        (PADD[1], Mnemonic::Paddw, Xmm),
+        (PADD[2], Mnemonic::Paddd, Xmm),
+        (PADD[3], Mnemonic::Paddq, Xmm),
+        (PSUB[0], Mnemonic::Psubb, Xmm),
+        (PSUB[1], Mnemonic::Psubw, Xmm),
+        (PSUB[2], Mnemonic::Psubd, Xmm),
+        (PSUB[3], Mnemonic::Psubq, Xmm),
+        (PADDS[0], Mnemonic::Paddsb, Xmm),
+        (PADDS[1], Mnemonic::Paddsw, Xmm),
+        (PADDUS[0], Mnemonic::Paddusb, Xmm),
+        (PADDUS[1], Mnemonic::Paddusw, Xmm),
+        (PSUBS[0], Mnemonic::Psubsb, Xmm),
+        (PSUBS[1], Mnemonic::Psubsw, Xmm),
+        (PSUBUS[0], Mnemonic::Psubusb, Xmm),
+        (PSUBUS[1], Mnemonic::Psubusw, Xmm),
+        (PMINS[0], Mnemonic::Pminsb, Xmm),
+        (PMINS[1], Mnemonic::Pminsw, Xmm),
+        (PMINS[2], Mnemonic::Pminsd, Xmm),
+        (PMINU[0], Mnemonic::Pminub, Xmm),
+        (PMINU[1], Mnemonic::Pminuw, Xmm),
+        (PMINU[2], Mnemonic::Pminud, Xmm),
+        (PMAXS[0], Mnemonic::Pmaxsb, Xmm),
+        (PMAXS[1], Mnemonic::Pmaxsw, Xmm),
+        (PMAXS[2], Mnemonic::Pmaxsd, Xmm),
+        (PMAXU[0], Mnemonic::Pmaxub, Xmm),
+        (PMAXU[1], Mnemonic::Pmaxuw, Xmm),
+        (PMAXU[2], Mnemonic::Pmaxud, Xmm),
+        (PAVG[0], Mnemonic::Pavgb, Xmm),
+        (PAVG[1], Mnemonic::Pavgw, Xmm),
+        (PCMPEQ[0], Mnemonic::Pcmpeqb, Xmm),
+        (PCMPEQ[1], Mnemonic::Pcmpeqw, Xmm),
+        (PCMPEQ[2], Mnemonic::Pcmpeqd, Xmm),
+        (PCMPEQ[3], Mnemonic::Pcmpeqq, Xmm),
+        (PCMPGT[0], Mnemonic::Pcmpgtb, Xmm),
+        (PCMPGT[1], Mnemonic::Pcmpgtw, Xmm),
+        (PCMPGT[2], Mnemonic::Pcmpgtd, Xmm),
+        (PCMPGT[3], Mnemonic::Pcmpgtq, Xmm),
+        (PMULLW, Mnemonic::Pmullw, Xmm),
+        (PMULLD, Mnemonic::Pmulld, Xmm),
+        (PMULHW, Mnemonic::Pmulhw, Xmm),
+        (PMULHUW, Mnemonic::Pmulhuw, Xmm),
+        (PMULUDQ, Mnemonic::Pmuludq, Xmm),
+        (PMULDQ, Mnemonic::Pmuldq, Xmm),
+        (PMULHRSW, Mnemonic::Pmulhrsw, Xmm),
+        (PMADDWD, Mnemonic::Pmaddwd, Xmm),
+        (PMADDUBSW, Mnemonic::Pmaddubsw, Xmm),
+        (PACKSSWB, Mnemonic::Packsswb, Xmm),
+        (PACKSSDW, Mnemonic::Packssdw, Xmm),
+        (PACKUSWB, Mnemonic::Packuswb, Xmm),
+        (PACKUSDW, Mnemonic::Packusdw, Xmm),
+        (PUNPCKLBW, Mnemonic::Punpcklbw, Xmm),
+        (PUNPCKHBW, Mnemonic::Punpckhbw, Xmm),
+        (PUNPCKLWD, Mnemonic::Punpcklwd, Xmm),
+        (PUNPCKHWD, Mnemonic::Punpckhwd, Xmm),
+        (PSHUFB, Mnemonic::Pshufb, Xmm),
+        (PSHUFD, Mnemonic::Pshufd, XmmImm),
+        (PSHUFLW, Mnemonic::Pshuflw, XmmImm),
+        (PABS[0], Mnemonic::Pabsb, Xmm),
+        (PABS[1], Mnemonic::Pabsw, Xmm),
+        (PABS[2], Mnemonic::Pabsd, Xmm),
+        (PMOVSX[0], Mnemonic::Pmovsxbw, Xmm),
+        (PMOVSX[1], Mnemonic::Pmovsxwd, Xmm),
+        (PMOVSX[2], Mnemonic::Pmovsxdq, Xmm),
+        (PMOVZX[0], Mnemonic::Pmovzxbw, Xmm),
+        (PMOVZX[1], Mnemonic::Pmovzxwd, Xmm),
+        (PMOVZX[2], Mnemonic::Pmovzxdq, Xmm),
+        (PTEST, Mnemonic::Ptest, Xmm),
+        (PMOVMSKB, Mnemonic::Pmovmskb, GprFromXmm { imm: false }),
+        (MOVMSKPS, Mnemonic::Movmskps, GprFromXmm { imm: false }),
+        (MOVMSKPD, Mnemonic::Movmskpd, GprFromXmm { imm: false }),
+        (PSLL[0], Mnemonic::Psllw, Xmm),
+        (PSLL[1], Mnemonic::Pslld, Xmm),
+        (PSLL[2], Mnemonic::Psllq, Xmm),
+        (PSRA[0], Mnemonic::Psraw, Xmm),
+        (PSRA[1], Mnemonic::Psrad, Xmm),
+        (PSRL[0], Mnemonic::Psrlw, Xmm),
+        (PSRL[1], Mnemonic::Psrld, Xmm),
+        (PSRL[2], Mnemonic::Psrlq, Xmm),
+        (PEXTRB, Mnemonic::Pextrb, ExtractToRm),
+        (PEXTRD, Mnemonic::Pextrd, ExtractToRm),
+        (PEXTRD.wide(), Mnemonic::Pextrq, ExtractToRm),
+        (PEXTRW, Mnemonic::Pextrw, GprFromXmm { imm: true }),
+        (PEXTRW_MEM, Mnemonic::Pextrw, ExtractToRm),
+        (PINSRB, Mnemonic::Pinsrb, XmmFromGpr { imm: true }),
+        (PINSRW, Mnemonic::Pinsrw, XmmFromGpr { imm: true }),
+        (PINSRD, Mnemonic::Pinsrd, XmmFromGpr { imm: true }),
+        (PINSRD.wide(), Mnemonic::Pinsrq, XmmFromGpr { imm: true }),
+        (MOVD_TO_XMM, Mnemonic::Movd, XmmFromGpr { imm: false }),
+        (MOVD_TO_XMM.wide(), Mnemonic::Movq, XmmFromGpr { imm: false }),
+        (INSERTPS, Mnemonic::Insertps, XmmImm),
+        (MOVSD_RR, Mnemonic::Movsd, Xmm),
+        (MOVDDUP, Mnemonic::Movddup, Xmm),
+        (MOVLHPS, Mnemonic::Movlhps, Xmm),
+        (UNPCKLPS, Mnemonic::Unpcklps, Xmm),
+        (SHUFPS, Mnemonic::Shufps, XmmImm),
+        (CVTDQ2PS, Mnemonic::Cvtdq2ps, Xmm),
+        (CVTTPS2DQ, Mnemonic::Cvttps2dq, Xmm),
+        (CVTDQ2PD, Mnemonic::Cvtdq2pd, Xmm),
+        (CVTTPD2DQ, Mnemonic::Cvttpd2dq, Xmm),
+        (CVTPS2PD, Mnemonic::Cvtps2pd, Xmm),
+        (CVTPD2PS, Mnemonic::Cvtpd2ps, Xmm),
+        (f32x4(ADDP), Mnemonic::Addps, Xmm),
+        (f64x2(ADDP), Mnemonic::Addpd, Xmm),
+        (f32x4(SUBP), Mnemonic::Subps, Xmm),
+        (f64x2(SUBP), Mnemonic::Subpd, Xmm),
+        (f32x4(MULP), Mnemonic::Mulps, Xmm),
+        (f64x2(MULP), Mnemonic::Mulpd, Xmm),
+        (f32x4(DIVP), Mnemonic::Divps, Xmm),
+        (f64x2(DIVP), Mnemonic::Divpd, Xmm),
+        (f32x4(MINP), Mnemonic::Minps, Xmm),
+        (f64x2(MINP), Mnemonic::Minpd, Xmm),
+        (f32x4(MAXP), Mnemonic::Maxps, Xmm),
+        (f64x2(MAXP), Mnemonic::Maxpd, Xmm),
+        (f32x4(SQRTP), Mnemonic::Sqrtps, Xmm),
+        (f64x2(SQRTP), Mnemonic::Sqrtpd, Xmm),
+        (f32x4(ANDP), Mnemonic::Andps, Xmm),
+        (f64x2(ANDNP), Mnemonic::Andnpd, Xmm),
+        (f32x4(ORP), Mnemonic::Orps, Xmm),
+        (f64x2(XORP), Mnemonic::Xorpd, Xmm),
+        (f32x4(CMPP), Mnemonic::Cmpps, XmmImm),
+        (f64x2(CMPP), Mnemonic::Cmppd, XmmImm),
+        (roundp(Lanes::F32x4), Mnemonic::Roundps, XmmImm),
+        (roundp(Lanes::F64x2), Mnemonic::Roundpd, XmmImm),
+    ];
+    let imm = 0x5Au8;
+    for &(op, mnemonic, form) in &table {
+        for a in 0..16u8 {
+            for b in 0..16u8 {
+                // a goes to ModRM.reg, b to ModRM.rm.
+                let (ins, _) = one_instruction(|asm| match form {
+                    Xmm | GprFromXmm { imm: false } | XmmFromGpr { imm: false } => {
+                        asm.sse_rr(op, Reg::xmm(a), Reg::xmm(b))
+                    }
+                    _ => asm.sse_rri(op, Reg::xmm(a), Reg::xmm(b), imm),
+                });
+                let wide = op.w;
+                let gpr = |r: u8| if wide { GPR64[r as usize] } else { GPR32[r as usize] };
+                let (op0, op1) = match form {
+                    Xmm | XmmImm => (XMM[a as usize], XMM[b as usize]),
+                    ExtractToRm => (gpr(b), XMM[a as usize]),
+                    GprFromXmm { .. } => (GPR32[a as usize], XMM[b as usize]),
+                    XmmFromGpr { .. } => (XMM[a as usize], gpr(b)),
+                };
+                assert_eq!(
+                    (ins.mnemonic(), ins.op0_register(), ins.op1_register()),
+                    (mnemonic, op0, op1),
+                    "{op:?} {a} {b}"
+                );
+                if matches!(form, XmmImm | ExtractToRm | GprFromXmm { imm: true } | XmmFromGpr { imm: true })
+                {
+                    assert_eq!(ins.immediate(2), imm as u64, "{mnemonic:?}");
+                }
+            }
+        }
+        // Memory forms, where the instruction has one (pextrw C5, the mask moves and
+        // movd/movq to xmm from a register are register-only here, and movlhps with a
+        // memory operand is another instruction, movhps).
+        if matches!(form, GprFromXmm { .. }) || [MOVD_TO_XMM, MOVD_TO_XMM.wide(), MOVLHPS].contains(&op) {
+            continue;
+        }
+        for m in memory_operands() {
+            let (ins, _) = one_instruction(|asm| match form {
+                Xmm => asm.sse_rm(op, Reg::xmm(3), m),
+                _ => asm.sse_rmi(op, Reg::xmm(3), m, imm),
+            });
+            assert_eq!(ins.mnemonic(), mnemonic, "{m:?}");
+            check_memory(&ins, m);
+        }
+    }
+    // The shift-by-immediate group: the ModRM.reg digit selects the operation.
+    let shifts = [
+        (0, SHL_DIGIT, Mnemonic::Psllw),
+        (0, SAR_DIGIT, Mnemonic::Psraw),
+        (0, SHR_DIGIT, Mnemonic::Psrlw),
+        (1, SHL_DIGIT, Mnemonic::Pslld),
+        (1, SAR_DIGIT, Mnemonic::Psrad),
+        (1, SHR_DIGIT, Mnemonic::Psrld),
+        (2, SHL_DIGIT, Mnemonic::Psllq),
+        (2, SHR_DIGIT, Mnemonic::Psrlq),
+    ];
+    for (width, digit, mnemonic) in shifts {
+        for r in 0..16u8 {
+            let (ins, len) =
+                one_instruction(|asm| asm.sse_shift_imm(PSHIFT_IMM[width], digit, Reg::xmm(r), 7));
+            assert_eq!(
+                (ins.mnemonic(), ins.op0_register(), ins.immediate(1)),
+                (mnemonic, XMM[r as usize], 7)
+            );
+            assert_eq!(len, 1 + rex_needed(false, &[r]) + 4);
+        }
+    }
+}
+
+#[test]
+fn v128_loads_and_stores_are_unaligned_moves() {
+    for m in memory_operands() {
+        for r in [0u8, 7, 8, 15] {
+            let (ins, _) = one_instruction(|a| a.load(LoadKind::V128, Reg::xmm(r), m));
+            assert_eq!((ins.mnemonic(), ins.op0_register()), (Mnemonic::Movdqu, XMM[r as usize]));
+            check_memory(&ins, m);
+            let (ins, _) = one_instruction(|a| a.store(StoreKind::V128, m, Reg::xmm(r)));
+            assert_eq!((ins.mnemonic(), ins.op1_register()), (Mnemonic::Movdqu, XMM[r as usize]));
+            check_memory(&ins, m);
         }
     }
 }

@@ -10,86 +10,88 @@ use super::masm::Masm;
 use super::regs::*;
 use crate::compiler::masm::*;
 
-// Opcodes, by their Intel mnemonics.
-const PAND: SseOp = SseOp::p66(0x0FDB);
-const PANDN: SseOp = SseOp::p66(0x0FDF);
-const POR: SseOp = SseOp::p66(0x0FEB);
-const PXOR: SseOp = SseOp::p66(0x0FEF);
-const PADD: [SseOp; 4] = [SseOp::p66(0x0FFC), SseOp::p66(0x0FFD), SseOp::p66(0x0FFE), SseOp::p66(0x0FD4)];
-const PSUB: [SseOp; 4] = [SseOp::p66(0x0FF8), SseOp::p66(0x0FF9), SseOp::p66(0x0FFA), SseOp::p66(0x0FFB)];
-const PADDS: [SseOp; 2] = [SseOp::p66(0x0FEC), SseOp::p66(0x0FED)];
-const PADDUS: [SseOp; 2] = [SseOp::p66(0x0FDC), SseOp::p66(0x0FDD)];
-const PSUBS: [SseOp; 2] = [SseOp::p66(0x0FE8), SseOp::p66(0x0FE9)];
-const PSUBUS: [SseOp; 2] = [SseOp::p66(0x0FD8), SseOp::p66(0x0FD9)];
-const PMINS: [SseOp; 3] = [SseOp::p66(0x0F3838), SseOp::p66(0x0FEA), SseOp::p66(0x0F3839)];
-const PMINU: [SseOp; 3] = [SseOp::p66(0x0FDA), SseOp::p66(0x0F383A), SseOp::p66(0x0F383B)];
-const PMAXS: [SseOp; 3] = [SseOp::p66(0x0F383C), SseOp::p66(0x0FEE), SseOp::p66(0x0F383D)];
-const PMAXU: [SseOp; 3] = [SseOp::p66(0x0FDE), SseOp::p66(0x0F383E), SseOp::p66(0x0F383F)];
-const PAVG: [SseOp; 2] = [SseOp::p66(0x0FE0), SseOp::p66(0x0FE3)];
-const PCMPEQ: [SseOp; 4] = [SseOp::p66(0x0F74), SseOp::p66(0x0F75), SseOp::p66(0x0F76), SseOp::p66(0x0F3829)];
-const PCMPGT: [SseOp; 4] = [SseOp::p66(0x0F64), SseOp::p66(0x0F65), SseOp::p66(0x0F66), SseOp::p66(0x0F3837)];
-const PMULLW: SseOp = SseOp::p66(0x0FD5);
-const PMULLD: SseOp = SseOp::p66(0x0F3840);
-const PMULHW: SseOp = SseOp::p66(0x0FE5);
-const PMULHUW: SseOp = SseOp::p66(0x0FE4);
-const PMULUDQ: SseOp = SseOp::p66(0x0FF4);
-const PMULDQ: SseOp = SseOp::p66(0x0F3828);
-const PMULHRSW: SseOp = SseOp::p66(0x0F380B);
-const PMADDWD: SseOp = SseOp::p66(0x0FF5);
-const PMADDUBSW: SseOp = SseOp::p66(0x0F3804);
-const PACKSSWB: SseOp = SseOp::p66(0x0F63);
-const PACKSSDW: SseOp = SseOp::p66(0x0F6B);
-const PACKUSWB: SseOp = SseOp::p66(0x0F67);
-const PACKUSDW: SseOp = SseOp::p66(0x0F382B);
-const PUNPCKLBW: SseOp = SseOp::p66(0x0F60);
-const PUNPCKHBW: SseOp = SseOp::p66(0x0F68);
-const PUNPCKLWD: SseOp = SseOp::p66(0x0F61);
-const PUNPCKHWD: SseOp = SseOp::p66(0x0F69);
-const PSHUFB: SseOp = SseOp::p66(0x0F3800);
-const PSHUFD: SseOp = SseOp::p66(0x0F70);
-const PSHUFLW: SseOp = SseOp::with_prefix(0xF2, 0x0F70);
-const PABS: [SseOp; 3] = [SseOp::p66(0x0F381C), SseOp::p66(0x0F381D), SseOp::p66(0x0F381E)];
-const PMOVSX: [SseOp; 3] = [SseOp::p66(0x0F3820), SseOp::p66(0x0F3823), SseOp::p66(0x0F3825)];
-const PMOVZX: [SseOp; 3] = [SseOp::p66(0x0F3830), SseOp::p66(0x0F3833), SseOp::p66(0x0F3835)];
-const PTEST: SseOp = SseOp::p66(0x0F3817);
-const PMOVMSKB: SseOp = SseOp::p66(0x0FD7);
-const MOVMSKPS: SseOp = SseOp::np(0x0F50);
-const MOVMSKPD: SseOp = SseOp::p66(0x0F50);
+// Opcodes, by their Intel mnemonics (public for tests/encoding.rs, which decodes each).
+pub const PAND: SseOp = SseOp::p66(0x0FDB);
+pub const PANDN: SseOp = SseOp::p66(0x0FDF);
+pub const POR: SseOp = SseOp::p66(0x0FEB);
+pub const PXOR: SseOp = SseOp::p66(0x0FEF);
+pub const PADD: [SseOp; 4] = [SseOp::p66(0x0FFC), SseOp::p66(0x0FFD), SseOp::p66(0x0FFE), SseOp::p66(0x0FD4)];
+pub const PSUB: [SseOp; 4] = [SseOp::p66(0x0FF8), SseOp::p66(0x0FF9), SseOp::p66(0x0FFA), SseOp::p66(0x0FFB)];
+pub const PADDS: [SseOp; 2] = [SseOp::p66(0x0FEC), SseOp::p66(0x0FED)];
+pub const PADDUS: [SseOp; 2] = [SseOp::p66(0x0FDC), SseOp::p66(0x0FDD)];
+pub const PSUBS: [SseOp; 2] = [SseOp::p66(0x0FE8), SseOp::p66(0x0FE9)];
+pub const PSUBUS: [SseOp; 2] = [SseOp::p66(0x0FD8), SseOp::p66(0x0FD9)];
+pub const PMINS: [SseOp; 3] = [SseOp::p66(0x0F3838), SseOp::p66(0x0FEA), SseOp::p66(0x0F3839)];
+pub const PMINU: [SseOp; 3] = [SseOp::p66(0x0FDA), SseOp::p66(0x0F383A), SseOp::p66(0x0F383B)];
+pub const PMAXS: [SseOp; 3] = [SseOp::p66(0x0F383C), SseOp::p66(0x0FEE), SseOp::p66(0x0F383D)];
+pub const PMAXU: [SseOp; 3] = [SseOp::p66(0x0FDE), SseOp::p66(0x0F383E), SseOp::p66(0x0F383F)];
+pub const PAVG: [SseOp; 2] = [SseOp::p66(0x0FE0), SseOp::p66(0x0FE3)];
+pub const PCMPEQ: [SseOp; 4] =
+    [SseOp::p66(0x0F74), SseOp::p66(0x0F75), SseOp::p66(0x0F76), SseOp::p66(0x0F3829)];
+pub const PCMPGT: [SseOp; 4] =
+    [SseOp::p66(0x0F64), SseOp::p66(0x0F65), SseOp::p66(0x0F66), SseOp::p66(0x0F3837)];
+pub const PMULLW: SseOp = SseOp::p66(0x0FD5);
+pub const PMULLD: SseOp = SseOp::p66(0x0F3840);
+pub const PMULHW: SseOp = SseOp::p66(0x0FE5);
+pub const PMULHUW: SseOp = SseOp::p66(0x0FE4);
+pub const PMULUDQ: SseOp = SseOp::p66(0x0FF4);
+pub const PMULDQ: SseOp = SseOp::p66(0x0F3828);
+pub const PMULHRSW: SseOp = SseOp::p66(0x0F380B);
+pub const PMADDWD: SseOp = SseOp::p66(0x0FF5);
+pub const PMADDUBSW: SseOp = SseOp::p66(0x0F3804);
+pub const PACKSSWB: SseOp = SseOp::p66(0x0F63);
+pub const PACKSSDW: SseOp = SseOp::p66(0x0F6B);
+pub const PACKUSWB: SseOp = SseOp::p66(0x0F67);
+pub const PACKUSDW: SseOp = SseOp::p66(0x0F382B);
+pub const PUNPCKLBW: SseOp = SseOp::p66(0x0F60);
+pub const PUNPCKHBW: SseOp = SseOp::p66(0x0F68);
+pub const PUNPCKLWD: SseOp = SseOp::p66(0x0F61);
+pub const PUNPCKHWD: SseOp = SseOp::p66(0x0F69);
+pub const PSHUFB: SseOp = SseOp::p66(0x0F3800);
+pub const PSHUFD: SseOp = SseOp::p66(0x0F70);
+pub const PSHUFLW: SseOp = SseOp::with_prefix(0xF2, 0x0F70);
+pub const PABS: [SseOp; 3] = [SseOp::p66(0x0F381C), SseOp::p66(0x0F381D), SseOp::p66(0x0F381E)];
+pub const PMOVSX: [SseOp; 3] = [SseOp::p66(0x0F3820), SseOp::p66(0x0F3823), SseOp::p66(0x0F3825)];
+pub const PMOVZX: [SseOp; 3] = [SseOp::p66(0x0F3830), SseOp::p66(0x0F3833), SseOp::p66(0x0F3835)];
+pub const PTEST: SseOp = SseOp::p66(0x0F3817);
+pub const PMOVMSKB: SseOp = SseOp::p66(0x0FD7);
+pub const MOVMSKPS: SseOp = SseOp::np(0x0F50);
+pub const MOVMSKPD: SseOp = SseOp::p66(0x0F50);
 /// Shifts by the count in an xmm register: [logical left, arithmetic right, logical right]
 /// for 16-, 32- and 64-bit lanes (no 64-bit arithmetic shift exists).
-const PSLL: [SseOp; 3] = [SseOp::p66(0x0FF1), SseOp::p66(0x0FF2), SseOp::p66(0x0FF3)];
-const PSRA: [SseOp; 2] = [SseOp::p66(0x0FE1), SseOp::p66(0x0FE2)];
-const PSRL: [SseOp; 3] = [SseOp::p66(0x0FD1), SseOp::p66(0x0FD2), SseOp::p66(0x0FD3)];
+pub const PSLL: [SseOp; 3] = [SseOp::p66(0x0FF1), SseOp::p66(0x0FF2), SseOp::p66(0x0FF3)];
+pub const PSRA: [SseOp; 2] = [SseOp::p66(0x0FE1), SseOp::p66(0x0FE2)];
+pub const PSRL: [SseOp; 3] = [SseOp::p66(0x0FD1), SseOp::p66(0x0FD2), SseOp::p66(0x0FD3)];
 /// Shifts by an immediate: `66 0F 71/72/73 /digit ib`.
-const PSHIFT_IMM: [SseOp; 3] = [SseOp::p66(0x0F71), SseOp::p66(0x0F72), SseOp::p66(0x0F73)];
-const SHL_DIGIT: u8 = 6;
-const SAR_DIGIT: u8 = 4;
-const SHR_DIGIT: u8 = 2;
-const PEXTRB: SseOp = SseOp::p66(0x0F3A14);
-const PEXTRW_MEM: SseOp = SseOp::p66(0x0F3A15);
-const PEXTRW: SseOp = SseOp::p66(0x0FC5);
-const PEXTRD: SseOp = SseOp::p66(0x0F3A16);
-const PINSRB: SseOp = SseOp::p66(0x0F3A20);
-const PINSRW: SseOp = SseOp::p66(0x0FC4);
-const PINSRD: SseOp = SseOp::p66(0x0F3A22);
-const INSERTPS: SseOp = SseOp::p66(0x0F3A21);
-const MOVD_TO_XMM: SseOp = SseOp::p66(0x0F6E);
-const MOVSS_LOAD: SseOp = SseOp::with_prefix(0xF3, 0x0F10);
-const MOVSD_RR: SseOp = SseOp::with_prefix(0xF2, 0x0F10);
-const MOVQ_LOAD: SseOp = SseOp::with_prefix(0xF3, 0x0F7E);
-const MOVDDUP: SseOp = SseOp::with_prefix(0xF2, 0x0F12);
-const MOVLHPS: SseOp = SseOp::np(0x0F16);
-const UNPCKLPS: SseOp = SseOp::np(0x0F14);
-const SHUFPS: SseOp = SseOp::np(0x0FC6);
-const CVTDQ2PS: SseOp = SseOp::np(0x0F5B);
-const CVTTPS2DQ: SseOp = SseOp::with_prefix(0xF3, 0x0F5B);
-const CVTDQ2PD: SseOp = SseOp::with_prefix(0xF3, 0x0FE6);
-const CVTTPD2DQ: SseOp = SseOp::p66(0x0FE6);
-const CVTPS2PD: SseOp = SseOp::np(0x0F5A);
-const CVTPD2PS: SseOp = SseOp::p66(0x0F5A);
+pub const PSHIFT_IMM: [SseOp; 3] = [SseOp::p66(0x0F71), SseOp::p66(0x0F72), SseOp::p66(0x0F73)];
+pub const SHL_DIGIT: u8 = 6;
+pub const SAR_DIGIT: u8 = 4;
+pub const SHR_DIGIT: u8 = 2;
+pub const PEXTRB: SseOp = SseOp::p66(0x0F3A14);
+pub const PEXTRW_MEM: SseOp = SseOp::p66(0x0F3A15);
+pub const PEXTRW: SseOp = SseOp::p66(0x0FC5);
+pub const PEXTRD: SseOp = SseOp::p66(0x0F3A16);
+pub const PINSRB: SseOp = SseOp::p66(0x0F3A20);
+pub const PINSRW: SseOp = SseOp::p66(0x0FC4);
+pub const PINSRD: SseOp = SseOp::p66(0x0F3A22);
+pub const INSERTPS: SseOp = SseOp::p66(0x0F3A21);
+pub const MOVD_TO_XMM: SseOp = SseOp::p66(0x0F6E);
+pub const MOVSS_LOAD: SseOp = SseOp::with_prefix(0xF3, 0x0F10);
+pub const MOVSD_RR: SseOp = SseOp::with_prefix(0xF2, 0x0F10);
+pub const MOVQ_LOAD: SseOp = SseOp::with_prefix(0xF3, 0x0F7E);
+pub const MOVDDUP: SseOp = SseOp::with_prefix(0xF2, 0x0F12);
+pub const MOVLHPS: SseOp = SseOp::np(0x0F16);
+pub const UNPCKLPS: SseOp = SseOp::np(0x0F14);
+pub const SHUFPS: SseOp = SseOp::np(0x0FC6);
+pub const CVTDQ2PS: SseOp = SseOp::np(0x0F5B);
+pub const CVTTPS2DQ: SseOp = SseOp::with_prefix(0xF3, 0x0F5B);
+pub const CVTDQ2PD: SseOp = SseOp::with_prefix(0xF3, 0x0FE6);
+pub const CVTTPD2DQ: SseOp = SseOp::p66(0x0FE6);
+pub const CVTPS2PD: SseOp = SseOp::np(0x0F5A);
+pub const CVTPD2PS: SseOp = SseOp::p66(0x0F5A);
 
 /// A packed float instruction in its single (no prefix) or double (0x66) form.
-fn packed(lanes: Lanes, opcode: u32) -> SseOp {
+pub fn packed(lanes: Lanes, opcode: u32) -> SseOp {
     if lanes == Lanes::F64x2 {
         SseOp::p66(opcode)
     } else {
@@ -97,25 +99,25 @@ fn packed(lanes: Lanes, opcode: u32) -> SseOp {
     }
 }
 
-const ADDP: u32 = 0x0F58;
-const SUBP: u32 = 0x0F5C;
-const MULP: u32 = 0x0F59;
-const DIVP: u32 = 0x0F5E;
-const MINP: u32 = 0x0F5D;
-const MAXP: u32 = 0x0F5F;
-const SQRTP: u32 = 0x0F51;
-const ANDP: u32 = 0x0F54;
-const ANDNP: u32 = 0x0F55;
-const ORP: u32 = 0x0F56;
-const XORP: u32 = 0x0F57;
-const CMPP: u32 = 0x0FC2;
-const CMP_EQ: u8 = 0;
-const CMP_LT: u8 = 1;
-const CMP_LE: u8 = 2;
-const CMP_UNORD: u8 = 3;
-const CMP_NEQ: u8 = 4;
+pub const ADDP: u32 = 0x0F58;
+pub const SUBP: u32 = 0x0F5C;
+pub const MULP: u32 = 0x0F59;
+pub const DIVP: u32 = 0x0F5E;
+pub const MINP: u32 = 0x0F5D;
+pub const MAXP: u32 = 0x0F5F;
+pub const SQRTP: u32 = 0x0F51;
+pub const ANDP: u32 = 0x0F54;
+pub const ANDNP: u32 = 0x0F55;
+pub const ORP: u32 = 0x0F56;
+pub const XORP: u32 = 0x0F57;
+pub const CMPP: u32 = 0x0FC2;
+pub const CMP_EQ: u8 = 0;
+pub const CMP_LT: u8 = 1;
+pub const CMP_LE: u8 = 2;
+pub const CMP_UNORD: u8 = 3;
+pub const CMP_NEQ: u8 = 4;
 
-fn roundp(lanes: Lanes) -> SseOp {
+pub fn roundp(lanes: Lanes) -> SseOp {
     SseOp::p66(if lanes == Lanes::F64x2 { 0x0F3A09 } else { 0x0F3A08 })
 }
 

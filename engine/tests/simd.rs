@@ -1,0 +1,236 @@
+//! v128 across the boundaries the spec scripts barely reach: calls with mixed parameter
+//! widths (direct, indirect, imported wasm and host functions, tail calls), results
+//! through the argument area, register pressure, merges of control flow, many locals,
+//! globals from Rust, and memory bounds in both bounds-checking modes.
+
+use sidewinder_engine::{
+    Config, Engine, Error, Extern, Func, FuncType, Global, GlobalType, Instance, Module, Store, Val, ValType,
+};
+
+fn module(engine: &Engine, wat: &str) -> Module {
+    Module::new(engine, &wat::parse_str(wat).expect("valid wat")).expect("compiles")
+}
+
+fn run(wat: &str, name: &str, args: &[Val]) -> Vec<Val> {
+    let store = Store::new(&Engine::default());
+    let instance = Instance::new(&store, &module(store.engine(), wat), &[]).expect("instantiates");
+    instance.call(name, args).expect("runs")
+}
+
+fn v128(lanes: [u32; 4]) -> u128 {
+    lanes.iter().rev().fold(0u128, |acc, &l| acc << 32 | l as u128)
+}
+
+fn as_v128(v: &Val) -> u128 {
+    match v {
+        Val::V128(bits) => *bits,
+        other => panic!("expected a v128, got {other:?}"),
+    }
+}
+
+/// A callee taking (i32, v128, f64, v128) and returning (v128, i32, v128): every value
+/// sits in a 16-byte slot of the argument area, both ways.
+const MIXED: &str = r#"
+  (type $mixed (func (param i32 v128 f64 v128) (result v128 i32 v128)))
+  (func $callee (type $mixed)
+    (i32x4.add (local.get 1) (local.get 3))
+    (i32.add (local.get 0) (i32.trunc_f64_s (local.get 2)))
+    (i32x4.sub (local.get 1) (local.get 3)))
+  (table 1 funcref) (elem (i32.const 0) $callee)
+"#;
+
+#[test]
+fn mixed_signatures_through_every_kind_of_call() {
+    let callers = [
+        "call $callee",
+        "(call_indirect (type $mixed) (i32.const 0))",
+        "(return_call $callee)",
+        "(return_call_indirect (type $mixed) (i32.const 0))",
+    ];
+    for call in callers {
+        let wat = format!(
+            r#"(module {MIXED}
+              (func (export "f") (param v128 v128) (result v128 i32 v128)
+                (i32.const 40) (local.get 0) (f64.const 2.9) (local.get 1) {call}))"#
+        );
+        let a = v128([1, 2, 3, 4]);
+        let b = v128([10, 20, 30, 40]);
+        let out = run(&wat, "f", &[Val::V128(a), Val::V128(b)]);
+        assert_eq!(as_v128(&out[0]), v128([11, 22, 33, 44]), "{call}");
+        assert!(matches!(out[1], Val::I32(42)), "{call}: {:?}", out[1]);
+        assert_eq!(
+            as_v128(&out[2]),
+            v128([1u32.wrapping_sub(10), 2u32.wrapping_sub(20), (-27i32) as u32, (-36i32) as u32]),
+            "{call}"
+        );
+    }
+}
+
+#[test]
+fn a_single_v128_result_and_parameters_cross_host_and_instance_boundaries() {
+    let engine = Engine::default();
+    let store = Store::new(&engine);
+    // A host function (v128, i64) -> v128 that swaps the halves and adds to lane 0.
+    let host =
+        Func::new(&store, FuncType::new([ValType::V128, ValType::I64], [ValType::V128]), |args, results| {
+            let (Val::V128(v), Val::I64(n)) = (&args[0], &args[1]) else { unreachable!("typed") };
+            let swapped = v.rotate_left(64);
+            results[0] = Val::V128(swapped.wrapping_add(*n as u128));
+            Ok(())
+        });
+    let provider = Instance::new(
+        &store,
+        &module(
+            &engine,
+            r#"(module (func (export "splat") (param i32) (result v128) (i32x4.splat (local.get 0))))"#,
+        ),
+        &[],
+    )
+    .expect("instantiates");
+    let Some(Extern::Func(splat)) = provider.get_export("splat") else { panic!("no splat") };
+    let user = Instance::new(
+        &store,
+        &module(
+            &engine,
+            r#"(module
+              (import "host" "swap" (func $swap (param v128 i64) (result v128)))
+              (import "other" "splat" (func $splat (param i32) (result v128)))
+              (func (export "f") (result v128)
+                (call $swap
+                  (i32x4.replace_lane 3 (call $splat (i32.const 7)) (i32.const 9))
+                  (i64.const 5))))"#,
+        ),
+        &[Extern::Func(host.clone()), Extern::Func(splat)],
+    )
+    .expect("instantiates");
+    let out = user.call("f", &[]).expect("runs");
+    assert_eq!(as_v128(&out[0]), v128([7 + 5, 9, 7, 7]));
+    // Rust calls the host function directly, and a wasm function with a v128 result.
+    let direct = host.call(&[Val::V128(v128([1, 2, 3, 4])), Val::I64(1)]).expect("runs");
+    assert_eq!(as_v128(&direct[0]), v128([4, 4, 1, 2]));
+    let wrong = host.call(&[Val::I64(0), Val::I64(1)]);
+    assert!(matches!(wrong, Err(Error::Link(_))), "{wrong:?}");
+}
+
+#[test]
+fn register_pressure_spills_whole_vectors() {
+    // 20 vectors live at once: more than the 15 allocatable xmm registers.
+    let mut body = String::new();
+    for i in 0..20 {
+        body.push_str(&format!("(i32x4.splat (i32.const {}))\n", i * 0x0101_0101u32));
+    }
+    body.push_str(&"i8x16.add\n".repeat(19));
+    let wat = format!(r#"(module (func (export "f") (result v128) {body}))"#);
+    let out = run(&wat, "f", &[]);
+    // Byte lanes: sum of i for i in 0..20 = 190, in every byte.
+    assert_eq!(as_v128(&out[0]), u128::from_le_bytes([190; 16]));
+}
+
+#[test]
+fn vectors_flow_through_blocks_loops_and_branch_tables() {
+    let wat = r#"(module
+      (func (export "f") (param i32) (result v128)
+        (local $acc v128) (local $i i32)
+        (loop $top
+          (local.set $acc (i32x4.add (local.get $acc) (v128.const i32x4 1 2 3 4)))
+          (br_if $top (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get 0))))
+        (block $b2 (result v128)
+          (block $b1 (result v128)
+            (block $b0 (result v128)
+              (local.get $acc)
+              (br_table $b0 $b1 $b2 (i32.and (local.get 0) (i32.const 3))))
+            (return (i32x4.mul (v128.const i32x4 10 10 10 10))))
+          (return (i32x4.neg)))
+        (v128.not)))"#;
+    let expect = |n: u32, sel: u32| {
+        let acc = [n, 2 * n, 3 * n, 4 * n];
+        match sel {
+            0 => v128(acc.map(|x| x * 10)),
+            1 => v128(acc.map(|x| x.wrapping_neg())),
+            _ => !v128(acc),
+        }
+    };
+    for n in [1u32, 2, 3, 6, 7] {
+        let out = run(wat, "f", &[Val::I32(n as i32)]);
+        assert_eq!(as_v128(&out[0]), expect(n, (n & 3).min(2)), "n = {n}");
+    }
+}
+
+#[test]
+fn many_vector_locals_start_at_zero() {
+    // Over 8 body locals: the prologue zeroes them with `rep stosq`, two quadwords each.
+    let locals = "(local v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 i64 i32)";
+    let mut body = String::from("(local.get 0)");
+    for i in 1..12 {
+        body.push_str(&format!(" (local.get {i}) v128.or"));
+    }
+    let wat = format!(
+        r#"(module (func (export "f") (result v128 i64 i32) {locals}
+             (local.set 3 (v128.const i64x2 -1 -1)) (local.set 3 (v128.const i64x2 0 0))
+             {body} (local.get 12) (local.get 13)))"#
+    );
+    let out = run(&wat, "f", &[]);
+    assert_eq!(as_v128(&out[0]), 0);
+    assert!(matches!((&out[1], &out[2]), (Val::I64(0), Val::I32(0))), "{out:?}");
+}
+
+#[test]
+fn v128_globals_from_rust_and_wasm() {
+    let engine = Engine::default();
+    let store = Store::new(&engine);
+    let ty = GlobalType { content: ValType::V128, mutable: true };
+    let bits = v128([0xdead_beef, 1, 2, 0x8000_0000]);
+    let global = Global::new(&store, ty, Val::V128(bits)).expect("a v128 global");
+    let constant_ty = GlobalType { content: ValType::V128, mutable: false };
+    let constant =
+        Global::new(&store, constant_ty, Val::V128(v128([5, 6, 7, 8]) << 1)).expect("a v128 global");
+    let instance = Instance::new(
+        &store,
+        &module(
+            &engine,
+            r#"(module
+              (import "env" "g" (global $g (mut v128)))
+              (import "env" "k" (global $k v128))
+              (global $own v128 (v128.const i32x4 5 6 7 8))
+              (global $copy (export "copy") v128 (global.get $k))
+              (func (export "bump")
+                (global.set $g (i32x4.add (global.get $g) (global.get $own)))))"#,
+        ),
+        &[Extern::Global(global.clone()), Extern::Global(constant)],
+    )
+    .expect("instantiates");
+    instance.call("bump", &[]).expect("runs");
+    assert_eq!(as_v128(&global.get()), v128([0xdead_beef + 5, 7, 9, 0x8000_0008]));
+    let Some(Extern::Global(copy)) = instance.get_export("copy") else { panic!("no export") };
+    assert_eq!(as_v128(&copy.get()), v128([10, 12, 14, 16]));
+    global.set(Val::V128(u128::MAX)).expect("mutable");
+    instance.call("bump", &[]).expect("runs");
+    assert_eq!(as_v128(&global.get()), v128([4, 5, 6, 7]));
+}
+
+#[test]
+fn vector_accesses_at_the_end_of_memory_trap_in_both_bounds_modes() {
+    let wat = r#"(module (memory 1)
+      (func (export "load") (param i32) (result v128) (v128.load (local.get 0)))
+      (func (export "store") (param i32) (v128.store (local.get 0) (v128.const i64x2 -1 -1)))
+      (func (export "lane") (param i32) (result v128) (v128.load64_lane 1 (local.get 0) (v128.const i64x2 0 0)))
+      (func (export "splat") (param i32) (result v128) (v128.load32_splat (local.get 0))))"#;
+    for explicit in [false, true] {
+        let engine =
+            Engine::new(Config { explicit_bounds_checks: explicit, ..Config::default() }).expect("engine");
+        let store = Store::new(&engine);
+        let instance = Instance::new(&store, &module(&engine, wat), &[]).expect("instantiates");
+        let call = |name: &str, at: i32| instance.call(name, &[Val::I32(at)]);
+        assert!(call("store", 65536 - 16).is_ok());
+        assert_eq!(as_v128(&call("load", 65536 - 16).expect("in bounds")[0]), u128::MAX);
+        for (name, last_ok) in
+            [("load", 65536 - 16), ("store", 65536 - 16), ("lane", 65536 - 8), ("splat", 65536 - 4)]
+        {
+            assert!(call(name, last_ok).is_ok(), "{name} at {last_ok} (explicit: {explicit})");
+            for at in [last_ok + 1, 65535, -1] {
+                let err = call(name, at).expect_err("out of bounds");
+                assert!(err.to_string().contains("out of bounds"), "{name} at {at}: {err}");
+            }
+        }
+    }
+}
