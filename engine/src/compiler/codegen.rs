@@ -32,7 +32,33 @@ use crate::runtime::vmcontext::offsets;
 use crate::trap::TrapCode;
 use crate::types::{FuncType, ValType};
 
-pub type CResult<T = ()> = Result<T, Error>;
+/// The compiler's error, boxed so that `CResult<()>`, which every operator's handler
+/// returns, fits in a register: as a 32-byte `Result<(), Error>` it went through memory
+/// at each of the ~280k calls per megabyte of code.
+#[derive(Debug)]
+pub struct CompileError(Box<Error>);
+
+impl From<Error> for CompileError {
+    #[cold]
+    fn from(e: Error) -> CompileError {
+        CompileError(Box::new(e))
+    }
+}
+
+impl From<wasmparser::BinaryReaderError> for CompileError {
+    #[cold]
+    fn from(e: wasmparser::BinaryReaderError) -> CompileError {
+        Error::from(e).into()
+    }
+}
+
+impl From<CompileError> for Error {
+    fn from(e: CompileError) -> Error {
+        *e.0
+    }
+}
+
+pub type CResult<T = ()> = Result<T, CompileError>;
 
 pub fn size_of(ty: ValType) -> OperandSize {
     match ty {
@@ -491,7 +517,7 @@ impl<'a> FuncCompiler<'a> {
         let frame = (frame + 15) & !15;
         if frame > i32::MAX as usize / 2 {
             self.masm.reset();
-            return Err(Error::Unsupported("function frame too large".into()));
+            return Err(Error::Unsupported("function frame too large".into()).into());
         }
         let mut scopes = Vec::with_capacity(self.scopes.len());
         for pending in std::mem::take(&mut self.scopes) {

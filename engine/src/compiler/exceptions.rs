@@ -29,7 +29,7 @@ impl<'a> FuncCompiler<'a> {
         let env = self.env;
         let params = env.types[env.tags[tag as usize] as usize].params();
         if params.contains(&ValType::V128) {
-            return Err(Error::Unsupported("exception tags with v128 values".into()));
+            return Err(Error::Unsupported("exception tags with v128 values".into()).into());
         }
         Ok(params)
     }

@@ -29,6 +29,10 @@ macro_rules! visit_plain {
         $(
             fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
                 self.validator.$visit($($($arg.clone()),*)?)?;
+                // A constant per operator: true only for the few that carry a vector.
+                if false $($(|| std::mem::needs_drop::<$argty>())*)? {
+                    self.uses.operators_own_memory = true;
+                }
                 self.keep(Operator::$op $({ $($arg),* })?);
                 Ok(())
             }
@@ -46,6 +50,9 @@ macro_rules! visit_simd {
                     validator.$visit($($($arg.clone()),*)?)?;
                 }
                 self.uses.simd = true;
+                if false $($(|| std::mem::needs_drop::<$argty>())*)? {
+                    self.uses.operators_own_memory = true;
+                }
                 self.keep(Operator::$op $({ $($arg),* })?);
                 Ok(())
             }

@@ -69,6 +69,10 @@ pub struct UseScan {
     pub legacy_tries: u32,
     /// Whether the body has a SIMD operator (so v128 values can appear on its stack).
     pub simd: bool,
+    /// Whether an operator the first pass buffered owns heap memory (`try_table`'s catch
+    /// list, a multi-value `select`'s types): only then must clearing the buffer run
+    /// the operators' destructors.
+    pub operators_own_memory: bool,
     /// The heavy locals, heaviest first (kept for its allocation).
     order: Vec<u32>,
 }
@@ -85,6 +89,7 @@ impl UseScan {
         self.loop_depth = 0;
         self.legacy_tries = 0;
         self.simd = false;
+        self.operators_own_memory = false;
     }
 
     #[inline(always)]

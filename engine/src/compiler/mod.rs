@@ -80,7 +80,14 @@ pub fn compile_function<'a>(
     }
 
     let buffered = &mut scratch.operators;
-    buffered.clear();
+    if scratch.uses.operators_own_memory {
+        buffered.clear();
+    } else {
+        // SAFETY: shrinking is always sound; and no buffered operator owns memory (the
+        // first pass records any that does), so skipping their destructors, a check of
+        // each operator's variant, leaks nothing.
+        unsafe { buffered.set_len(0) };
+    }
     // About one operator per two bytes of code. A fresh vector when that needs more room:
     // growing the empty one would copy its old allocation.
     let wanted = body.as_bytes().len() / 2;
@@ -122,7 +129,7 @@ pub fn compile_function<'a>(
     let (code, reused, locals) = compiler.finish();
     scratch.compiler = reused;
     scratch.locals = locals;
-    code
+    code.map_err(Error::from)
 }
 
 /// Operators that matter even in unreachable code, because they open or close frames.

@@ -792,7 +792,7 @@ impl<'a> VisitSimdOperator<'a> for FuncCompiler<'_> {
 }
 
 fn relaxed_simd(name: &str) -> CResult {
-    Err(Error::Unsupported(format!("the relaxed SIMD proposal ({name}) is not supported yet")))
+    Err(Error::Unsupported(format!("the relaxed SIMD proposal ({name}) is not supported yet")).into())
 }
 
 impl FuncCompiler<'_> {

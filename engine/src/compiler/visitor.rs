@@ -20,7 +20,7 @@ use wasmparser::{BlockType, BrTable, HeapType, MemArg, VisitOperator, VisitSimdO
 use ValType::{F32, F64, I32, I64};
 
 fn value_type(ty: wasmparser::ValType) -> CResult<ValType> {
-    ValType::from_wasmparser(ty).ok_or_else(|| Error::Unsupported(format!("value type {ty:?}")))
+    ValType::from_wasmparser(ty).ok_or_else(|| Error::Unsupported(format!("value type {ty:?}")).into())
 }
 
 impl<'e> FuncCompiler<'e> {
@@ -81,7 +81,9 @@ impl<'e> FuncCompiler<'e> {
     pub(crate) fn end_frame(&mut self) -> CResult {
         let frame = match self.control.pop() {
             Some(f) => f,
-            None => return Err(Error::Unsupported("internal compiler error: end without frame".into())),
+            None => {
+                return Err(Error::Unsupported("internal compiler error: end without frame".into()).into())
+            }
         };
         if matches!(frame.kind, FrameKind::TryTable | FrameKind::Try | FrameKind::Catch) {
             self.current_scope = frame.outer_scope;
@@ -131,7 +133,7 @@ impl<'e> FuncCompiler<'e> {
 
     pub(crate) fn memarg_check(&self, memarg: &MemArg) -> CResult {
         if memarg.target != wasmparser::MemArgTarget::Memory(0) {
-            return Err(Error::Unsupported("multiple memories".into()));
+            return Err(Error::Unsupported("multiple memories".into()).into());
         }
         Ok(())
     }
@@ -201,7 +203,8 @@ macro_rules! unsupported_proposals {
                 "the {} proposal ({}) is not supported yet",
                 stringify!($proposal),
                 stringify!($visit)
-            )))
+            ))
+            .into())
         }
     };
 }
@@ -416,7 +419,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         self.select(ty)
     }
     fn visit_typed_select_multi(&mut self, _tys: Vec<wasmparser::ValType>) -> CResult {
-        Err(Error::Unsupported("select with multiple results".into()))
+        Err(Error::Unsupported("select with multiple results".into()).into())
     }
 
     // ---- variables ----
