@@ -7,6 +7,8 @@
 //! - `SIDEWINDER_DIFF_SEED`: first seed (default [`DEFAULT_SEED`]); seeds are consecutive.
 //! - `SIDEWINDER_DIFF_THREADS`: worker threads (default 1).
 //! - `SIDEWINDER_DIFF_VERBOSE=1`: print every seed before running it (to find crashes).
+//! - `SIDEWINDER_DIFF_SAVE=1`: write every seed's module out, as for a failure, before
+//!   running it (a crash that aborts the process leaves no failure behind).
 //! - `SIDEWINDER_DIFF_FILE=<path>`: instead of generating modules, compare the engines on
 //!   one `.wasm` or `.wat` file (for minimizing a failure by hand).
 //!
@@ -20,6 +22,9 @@
 //!   oracle runs the module with an empty block inserted before each such block
 //!   (`oracle.rs`), which Sidewinder never sees. [`WASMI_PARAM_BLOCK_BUG`] is checked
 //!   before every run so the workaround cannot silently stop working.
+//! - `v128.store8_lane`/`v128.store16_lane` with an offset above 16 bits make wasmi misread
+//!   its own bytecode unless its `memory64` feature is on, which `Cargo.toml` turns on for
+//!   that reason; [`WASMI_STORE_LANE_BUG`] is checked before every run as well.
 
 mod differential {
     pub mod generate;
@@ -37,8 +42,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// Modules per default run. One module takes ~1 ms in the test profile, so 10,000 run
-/// in about 10 s on a 2-core machine.
+/// Modules per default run. One module takes ~2 ms in the test profile, so 10,000 run
+/// in about 20 s on a 2-core machine.
 const DEFAULT_CASES: u64 = 10_000;
 const DEFAULT_SEED: u64 = 0;
 
@@ -87,14 +92,31 @@ const WASMI_PARAM_BLOCK_BUG: [&str; 2] = [
       i32.add))"#,
 ];
 
+/// Minimized from seed 5862: without its `memory64` feature, wasmi 2.0.0 encodes the
+/// offset of a `v128.store{8,16}_lane` whose offset does not fit 16 bits (and whose value
+/// is not a constant) as 32 bits, but its executor decodes a 64-bit offset
+/// (`wasmi_ir::decode::StoreLaneOp`), misreading the fields after it: wasmi then stores
+/// to the wrong place or panics where it cannot unwind, aborting the whole run. With the
+/// feature on, the offset is 64 bits on both sides.
+const WASMI_STORE_LANE_BUG: &str = r#"(module (memory 2 2)
+  (func (export "f") (param i32 v128)
+    local.get 0
+    local.get 1
+    v128.store16_lane offset=65536 2))"#;
+
 fn main() {
     if let Ok(path) = std::env::var("SIDEWINDER_DIFF_FILE") {
         return run_file(&path);
     }
-    for (i, wat) in WASMI_PARAM_BLOCK_BUG.iter().enumerate() {
+    let workarounds = WASMI_PARAM_BLOCK_BUG
+        .iter()
+        .enumerate()
+        .map(|(i, wat)| (format!("WASMI_PARAM_BLOCK_BUG[{i}]"), *wat))
+        .chain([("WASMI_STORE_LANE_BUG".to_string(), WASMI_STORE_LANE_BUG)]);
+    for (name, wat) in workarounds {
         let bytes = wat::parse_str(wat).expect("valid wat");
         if let Err(msg) = run_bytes(&bytes) {
-            println!("differential: WASMI_PARAM_BLOCK_BUG[{i}]: the oracle workaround failed: {msg}");
+            println!("differential: {name}: the oracle workaround failed: {msg}");
             std::process::exit(1);
         }
     }
@@ -102,6 +124,7 @@ fn main() {
     let cases = env_u64("SIDEWINDER_DIFF_CASES", DEFAULT_CASES);
     let threads = env_u64("SIDEWINDER_DIFF_THREADS", 1).max(1);
     let verbose = std::env::var("SIDEWINDER_DIFF_VERBOSE").is_ok_and(|v| v != "0");
+    let save_all = std::env::var("SIDEWINDER_DIFF_SAVE").is_ok_and(|v| v != "0");
 
     let started = Instant::now();
     let next = Arc::new(AtomicU64::new(0));
@@ -125,6 +148,9 @@ fn main() {
                     if verbose {
                         eprintln!("differential: seed {seed}");
                     }
+                    if save_all {
+                        save_module(seed);
+                    }
                     match run_seed(seed) {
                         Ok(Verdict::Agree) => {}
                         Ok(Verdict::OraclePanicked(msg)) => {
@@ -133,7 +159,7 @@ fn main() {
                         }
                         Err(msg) => {
                             println!("differential: MISMATCH seed {seed}: {msg}");
-                            save_failure(seed);
+                            save_module(seed);
                             failures.lock().unwrap().push(seed);
                         }
                     }
@@ -160,9 +186,11 @@ fn main() {
         started.elapsed()
     );
     println!(
-        "differential: {} calls compared, {} returned normally",
+        "differential: {} calls compared, {} returned normally; in modules using SIMD: {} calls, {} returned",
         STATS.calls.load(Ordering::Relaxed),
-        STATS.returned.load(Ordering::Relaxed)
+        STATS.returned.load(Ordering::Relaxed),
+        STATS.simd_calls.load(Ordering::Relaxed),
+        STATS.simd_returned.load(Ordering::Relaxed)
     );
     if !failures.is_empty() {
         println!("differential: failing seeds: {failures:?}");
@@ -198,7 +226,7 @@ fn failure_dir() -> PathBuf {
     target.join("differential-failures")
 }
 
-fn save_failure(seed: u64) {
+fn save_module(seed: u64) {
     let Ok(bytes) = generate::module_bytes(seed) else { return };
     let dir = failure_dir();
     if std::fs::create_dir_all(&dir).is_err() {
@@ -223,9 +251,35 @@ struct Stats {
     calls: AtomicU64,
     /// Calls that returned normally (rather than trapping).
     returned: AtomicU64,
+    /// The same two, for the modules that use SIMD: whether its code gets run.
+    simd_calls: AtomicU64,
+    simd_returned: AtomicU64,
 }
 
-static STATS: Stats = Stats { calls: AtomicU64::new(0), returned: AtomicU64::new(0) };
+static STATS: Stats = Stats {
+    calls: AtomicU64::new(0),
+    returned: AtomicU64::new(0),
+    simd_calls: AtomicU64::new(0),
+    simd_returned: AtomicU64::new(0),
+};
+
+impl Stats {
+    fn count_call(&self, simd: bool, returned: bool) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.returned.fetch_add(returned as u64, Ordering::Relaxed);
+        if simd {
+            self.simd_calls.fetch_add(1, Ordering::Relaxed);
+            self.simd_returned.fetch_add(returned as u64, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Whether the module needs the SIMD proposal: a v128 anywhere, or a SIMD operator.
+fn uses_simd(bytes: &[u8]) -> bool {
+    use wasmparser::{Validator, WasmFeatures};
+    let without = WasmFeatures::default() - WasmFeatures::SIMD - WasmFeatures::RELAXED_SIMD;
+    Validator::new_with_features(without).validate_all(bytes).is_err()
+}
 
 enum Verdict {
     Agree,
@@ -262,6 +316,7 @@ fn compare_module(bytes: &[u8]) -> Result<(), String> {
     };
 
     let funcs = ours.callable_exports();
+    let simd = uses_simd(bytes);
     // Argument vectors derive from the module's bytes, so a saved module reproduces.
     let module_hash =
         bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
@@ -293,10 +348,7 @@ fn compare_module(bytes: &[u8]) -> Result<(), String> {
                 // Stack sizes legitimately differ; the instances' states may now diverge.
                 break;
             }
-            STATS.calls.fetch_add(1, Ordering::Relaxed);
-            if matches!(b, Outcome::Values(_)) {
-                STATS.returned.fetch_add(1, Ordering::Relaxed);
-            }
+            STATS.count_call(simd, matches!(b, Outcome::Values(_)));
             compare_outcomes(&what, &a, &b)?;
             compare_snapshots(&what, &o.snapshot(), &t.snapshot())?;
         }

@@ -40,7 +40,7 @@ fn from_val(v: &Val) -> V {
         Val::F64(x) => V::F64(x.to_bits()),
         Val::FuncRef(f) => V::FuncRef { null: f.is_null() },
         Val::ExternRef(e) => V::ExternRef { null: e.is_null() },
-        Val::V128(_) => panic!("v128 value with SIMD disabled"),
+        Val::V128(x) => V::V128(x.as_u128()),
     }
 }
 
@@ -50,6 +50,7 @@ fn to_val(v: &V) -> Val {
         V::I64(x) => Val::I64(x),
         V::F32(b) => Val::F32(wasmi::F32::from_bits(b)),
         V::F64(b) => Val::F64(wasmi::F64::from_bits(b)),
+        V::V128(b) => Val::V128(wasmi::V128::from(b)),
         V::FuncRef { null } => {
             assert!(null, "only null references are passed");
             Val::FuncRef(Nullable::Null)
@@ -101,10 +102,14 @@ impl Oracle {
             .wasm_bulk_memory(true)
             .wasm_reference_types(true)
             .wasm_multi_memory(false)
+            .wasm_memory64(false)
             .wasm_tail_call(true)
             .wasm_extended_const(false)
             .wasm_custom_page_sizes(false)
             .wasm_wide_arithmetic(false)
+            .wasm_simd(true)
+            // Relaxed SIMD is nondeterministic by design, and Sidewinder refuses it.
+            .wasm_relaxed_simd(false)
             // The fuel instrumentation bounds recursion at a few thousand frames; let wasmi
             // go that deep so stack overflows (which are skipped) stay rare.
             .set_max_recursion_depth(100_000)

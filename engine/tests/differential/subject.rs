@@ -20,9 +20,10 @@ fn ty(t: ValType) -> Option<Ty> {
         ValType::I64 => Ty::I64,
         ValType::F32 => Ty::F32,
         ValType::F64 => Ty::F64,
+        ValType::V128 => Ty::V128,
         ValType::FuncRef => Ty::FuncRef,
         ValType::ExternRef => Ty::ExternRef,
-        ValType::V128 | ValType::NonNullExternRef | ValType::ExnRef | ValType::NonNullExnRef => return None,
+        ValType::NonNullExternRef | ValType::ExnRef | ValType::NonNullExnRef => return None,
     })
 }
 
@@ -35,7 +36,7 @@ fn from_val(v: &Val) -> V {
         Val::FuncRef(f) => V::FuncRef { null: f.is_none() },
         Val::ExternRef(e) => V::ExternRef { null: e.is_none() },
         Val::ExnRef(_) => panic!("the generator makes no exception handling"),
-        Val::V128(_) => panic!("the generator makes no SIMD"),
+        Val::V128(b) => V::V128(*b),
     }
 }
 
@@ -45,6 +46,7 @@ fn to_val(v: &V) -> Val {
         V::I64(x) => Val::I64(x),
         V::F32(b) => Val::F32(b),
         V::F64(b) => Val::F64(b),
+        V::V128(b) => Val::V128(b),
         V::FuncRef { null } => {
             assert!(null, "only null references are passed");
             Val::FuncRef(None)

@@ -3,20 +3,26 @@
 use std::fmt;
 
 /// A wasm value as both engines can express it. References are compared by null-ness
-/// only: the two engines' function identities are not comparable.
+/// only: the two engines' function identities are not comparable. A v128 has lane 0 in
+/// its low bits, as both engines' values do.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum V {
     I32(i32),
     I64(i64),
     F32(u32),
     F64(u64),
+    V128(u128),
     FuncRef { null: bool },
     ExternRef { null: bool },
 }
 
 impl V {
-    /// Bit-exact equality, except that any two NaNs are equal: the spec lets NaN results
-    /// carry any (canonical or arithmetic) payload.
+    /// Bit-exact equality, except that any two scalar NaNs are equal: the spec lets NaN
+    /// results carry any (canonical or arithmetic) payload. A v128 compares bit for bit:
+    /// wasm-smith's `canonicalize_nans` also canonicalizes the float lanes of SIMD
+    /// arithmetic, and the NaN-producing lane operations it leaves alone
+    /// (`f64x2.promote_low_f32x4`, `f32x4.demote_f64x2_zero`) come down to the same x86
+    /// conversions in both engines, which keep the payload and set the quiet bit.
     pub fn matches(&self, other: &V) -> bool {
         match (*self, *other) {
             (V::F32(a), V::F32(b)) => a == b || (f32::from_bits(a).is_nan() && f32::from_bits(b).is_nan()),
@@ -33,6 +39,7 @@ impl fmt::Debug for V {
             V::I64(v) => write!(f, "i64:{v}"),
             V::F32(b) => write!(f, "f32:{:?}({b:#010x})", f32::from_bits(b)),
             V::F64(b) => write!(f, "f64:{:?}({b:#018x})", f64::from_bits(b)),
+            V::V128(b) => write!(f, "v128:{b:#034x}"),
             V::FuncRef { null } => f.write_str(if null { "funcref:null" } else { "funcref:nonnull" }),
             V::ExternRef { null } => f.write_str(if null { "externref:null" } else { "externref:nonnull" }),
         }
@@ -46,6 +53,7 @@ pub enum Ty {
     I64,
     F32,
     F64,
+    V128,
     FuncRef,
     ExternRef,
 }
