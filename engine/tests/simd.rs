@@ -234,3 +234,50 @@ fn vector_accesses_at_the_end_of_memory_trap_in_both_bounds_modes() {
         }
     }
 }
+
+/// A tail callee whose slot width differs from the caller's (a v128 parameter on one
+/// side only) must not take over the caller's argument area: with results in the area,
+/// each would land where the caller reads another (found by review: a caller could read
+/// a v128's high half as a funcref).
+#[test]
+fn tail_calls_between_slot_widths_keep_results_in_place() {
+    let cases = [
+        // Narrow caller, wide callee.
+        r#"(func $g (param v128) (result i64 i64) (i64.const 111) (i64.const 222))
+           (type $t (func (param v128) (result i64 i64)))
+           (func $f (param i64 i64 i64 i64) (result i64 i64)
+             (return_call $g (v128.const i64x2 0x1111 0x4141414141414141)))"#,
+        // Wide caller, narrow callee.
+        r#"(func $g (param i64) (result i64 i64) (i64.const 111) (i64.const 222))
+           (type $t (func (param i64) (result i64 i64)))
+           (func $f (param v128 i64 i64 i64) (result i64 i64) (return_call $g (i64.const 0)))"#,
+        // Through a table.
+        r#"(func $g (param v128) (result i64 i64) (i64.const 111) (i64.const 222))
+           (type $t (func (param v128) (result i64 i64)))
+           (table funcref (elem $g))
+           (func $f (param i64 i64 i64 i64) (result i64 i64)
+             (return_call_indirect (type $t) (v128.const i64x2 0x1111 0x4343434343434343) (i32.const 0)))"#,
+    ];
+    for (i, functions) in cases.iter().enumerate() {
+        let caller_params = if i == 1 { "(v128.const i64x2 5 6)" } else { "(i64.const 5)" };
+        let wat = format!(
+            r#"(module {functions}
+              (func (export "main") (result i64 i64)
+                (call $f {caller_params} (i64.const 2) (i64.const 3) (i64.const 4))))"#
+        );
+        let out = run(&wat, "main", &[]);
+        assert!(matches!(out[..], [Val::I64(111), Val::I64(222)]), "case {i}: {out:?}");
+    }
+    // The same with references: a stale slot must never come back as a funcref.
+    let wat = r#"(module
+      (func $target (result i32) (i32.const 7))
+      (elem declare func $target)
+      (func $g (param v128) (result funcref funcref) (ref.func $target) (ref.null func))
+      (func $f (param i64 i64 i64 i64) (result funcref funcref)
+        (return_call $g (v128.const i64x2 0 0x4141414141414141)))
+      (func (export "main") (result i32) (local $a funcref) (local $b funcref)
+        (call $f (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4))
+        (local.set $b) (local.set $a)
+        (i32.add (i32.mul (ref.is_null (local.get $b)) (i32.const 10)) (ref.is_null (local.get $a)))))"#;
+    assert!(matches!(run(wat, "main", &[])[..], [Val::I32(10)]));
+}

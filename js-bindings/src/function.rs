@@ -80,6 +80,7 @@ fn call_export(
         return call_numeric_export(args, &caps.func, ctx);
     }
     let ty = caps.func.signature();
+    reject_signature_js_cannot_use(ty)?;
     let (num_params, num_results) = (ty.params().len(), ty.results().len());
     let mut inline: [Val; 2 * INLINE] = std::array::from_fn(|_| Val::I32(0));
     let mut heap = Vec::new();
@@ -185,8 +186,12 @@ pub(crate) fn new_host_func(callable: &JsObject, ty: FuncType, ctx: &mut Context
     let store = store(ctx)?;
     let target = callable.clone();
     let result_types = ty.results().to_vec();
+    let signature = ty.clone();
     Ok(Func::new(&store, ty, move |params: &[Val], results: &mut [Val]| {
-        let outcome = with_current_context(|ctx| call_js(&target, params, &result_types, results, ctx));
+        let outcome = with_current_context(|ctx| {
+            reject_signature_js_cannot_use(&signature)?;
+            call_js(&target, params, &result_types, results, ctx)
+        });
         match outcome {
             Some(Ok(())) => Ok(()),
             Some(Err(e)) => Err(with_current_context(|ctx| thrown_to_wasm(e, ctx)).unwrap_or_else(|| {
@@ -195,6 +200,20 @@ pub(crate) fn new_host_func(callable: &JsObject, ty: FuncType, ctx: &mut Context
             None => Err(Trap::host_message("a JavaScript import was called outside of a JavaScript call")),
         }
     }))
+}
+
+/// JS API "call an exported function" step 3 and "run a host function" step 3: a
+/// signature with a v128 or an exnref throws a TypeError before any argument is
+/// converted, any wasm runs or any JS import is called.
+fn reject_signature_js_cannot_use(ty: &FuncType) -> JsResult<()> {
+    use sidewinder_engine::ValType;
+    let unusable = |t: &&ValType| matches!(t, ValType::V128 | ValType::ExnRef | ValType::NonNullExnRef);
+    match ty.params().iter().chain(ty.results()).find(unusable) {
+        Some(t) => Err(JsNativeError::typ()
+            .with_message(format!("a function with {t} in its signature cannot be called from JavaScript"))
+            .into()),
+        None => Ok(()),
+    }
 }
 
 fn call_js(

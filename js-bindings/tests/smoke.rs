@@ -207,3 +207,35 @@ fn numeric_arguments_convert_as_the_spec_says() {
         assert_eq!(eval(&mut ctx, src), expected, "{src}");
     }
 }
+
+/// JS API: a v128 (or exnref) in a signature throws a TypeError before any argument is
+/// converted, before the wasm function runs, and before a JS import is called.
+#[test]
+fn v128_signatures_throw_before_any_side_effect() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "bytes",
+        r#"(module
+          (import "m" "imp" (func $imp (result v128)))
+          (global $g (export "g") (mut i32) (i32.const 0))
+          (global $gv (export "gv") v128 (v128.const i32x4 1 2 3 4))
+          (func (export "f") (result v128) (global.set $g (i32.const 42)) (v128.const i32x4 0 0 0 0))
+          (func (export "h") (param i32 v128))
+          (func (export "callimp") (call $imp) drop))"#,
+    );
+    let out = eval(
+        &mut ctx,
+        r#"
+        let called = 0, converted = 0;
+        const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes),
+            { m: { imp() { called++; return 1; } } });
+        const kind = (f) => { try { f(); return "none"; } catch (e) { return e.constructor.name; } };
+        [kind(() => inst.exports.f()), inst.exports.g.value,
+         kind(() => inst.exports.h({ valueOf() { converted++; return 1; } })), converted,
+         kind(() => inst.exports.callimp()), called,
+         kind(() => inst.exports.gv.value), kind(() => new WebAssembly.Global({ value: "v128" }))].join()
+        "#,
+    );
+    assert_eq!(out, "TypeError,0,TypeError,0,TypeError,0,TypeError,TypeError");
+}

@@ -471,6 +471,12 @@ impl<'a> FuncCompiler<'a> {
         Mem::Base(RBP, 16 + self.arg_stride * i as i32)
     }
 
+    /// The 8-byte slots each of this function's parameters and results takes in its
+    /// argument area (`FuncType::slot_width`).
+    pub(crate) fn slot_width(&self) -> usize {
+        (self.arg_stride / 8) as usize
+    }
+
     /// The 8-byte slots of this function's argument area that every caller reserved.
     pub(crate) fn incoming_area(&self) -> usize {
         self.num_params.max(self.results.len()) * (self.arg_stride / 8) as usize

@@ -45,9 +45,10 @@ macro_rules! visit_simd {
         $(
             fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
                 // wasmparser's validator always has a SIMD visitor (its `simd` feature
-                // is on); without one, the compile pass would still refuse the operator.
-                if let Some(validator) = self.validator.simd_visitor() {
-                    validator.$visit($($($arg.clone()),*)?)?;
+                // is on); were it ever missing, the operator must not pass unvalidated.
+                match self.validator.simd_visitor() {
+                    Some(validator) => validator.$visit($($($arg.clone()),*)?)?,
+                    None => self.uses.simd_unvalidated = true,
                 }
                 self.uses.simd = true;
                 if false $($(|| std::mem::needs_drop::<$argty>())*)? {

@@ -69,6 +69,9 @@ pub struct UseScan {
     pub legacy_tries: u32,
     /// Whether the body has a SIMD operator (so v128 values can appear on its stack).
     pub simd: bool,
+    /// Set if wasmparser ever had no SIMD validator (it always has one): the function is
+    /// then refused rather than compiled unvalidated.
+    pub simd_unvalidated: bool,
     /// Whether an operator the first pass buffered owns heap memory (`try_table`'s catch
     /// list, a multi-value `select`'s types): only then must clearing the buffer run
     /// the operators' destructors.
@@ -89,6 +92,7 @@ impl UseScan {
         self.loop_depth = 0;
         self.legacy_tries = 0;
         self.simd = false;
+        self.simd_unvalidated = false;
         self.operators_own_memory = false;
     }
 

@@ -102,6 +102,9 @@ pub fn compile_function<'a>(
         reader.visit_operator(&mut pass)??;
     }
     reader.finish_expression(&validator.visitor(reader.original_position()))?;
+    if uses.simd_unvalidated {
+        return Err(Error::Unsupported("SIMD without wasmparser's SIMD validator".into()));
+    }
 
     let mut reused = std::mem::take(&mut scratch.compiler);
     uses.choose_into(&all_locals, &mut reused.pins);

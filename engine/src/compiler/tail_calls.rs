@@ -15,7 +15,7 @@
 //! return with the caller's. Such a call is no handler site of this frame: the spec
 //! replaces the frame, so this function's `try_table` does not catch what it throws.
 
-use super::codegen::{CResult, Callee, FuncCompiler};
+use super::codegen::{returns_in_rax, CResult, Callee, FuncCompiler};
 use crate::isa::x64::asm::{Cc, Mem};
 use crate::isa::x64::regs::*;
 use crate::runtime::vmcontext::offsets;
@@ -45,13 +45,24 @@ impl FuncCompiler<'_> {
         self.reachable = false;
     }
 
+    /// Whether a callee of type `ty` can take over this function's argument area: it
+    /// fits, and the results it leaves there are where this function's callers read
+    /// them. Results in the area sit at `8 * slot_width * i`, and the slot width depends
+    /// on the parameters too, which validation lets differ: a callee of another width
+    /// would leave each result where the caller reads another one (or a parameter's
+    /// stale bits, a forged reference).
+    fn can_take_over_area(&self, ty: &FuncType) -> bool {
+        let same_layout = returns_in_rax(ty.results()) || ty.slot_width() == self.slot_width();
+        same_layout && ty.area_slots() <= self.incoming_area()
+    }
+
     pub(crate) fn return_call(&mut self, callee: Callee, ty: &FuncType) -> CResult {
         let n = ty.area_slots();
         let Callee::Local(index) = callee else {
             self.call_then_return(|this| this.emit_call(callee, ty));
             return Ok(());
         };
-        if n > self.incoming_area() {
+        if !self.can_take_over_area(ty) {
             self.call_then_return(|this| this.emit_call(callee, ty));
             return Ok(());
         }
@@ -69,7 +80,7 @@ impl FuncCompiler<'_> {
         let ty = &env.types[type_index as usize];
         let type_id = env.type_ids[type_index as usize];
         let n = ty.area_slots();
-        if n > self.incoming_area() {
+        if !self.can_take_over_area(ty) {
             self.call_then_return(|this| this.call_indirect(type_index, table));
             return Ok(());
         }

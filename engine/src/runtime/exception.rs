@@ -13,7 +13,7 @@
 
 use super::store::{Store, StoreInner};
 use crate::error::{Error, Result};
-use crate::types::FuncType;
+use crate::types::{FuncType, ValType};
 use crate::values::Val;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -168,6 +168,11 @@ impl Exception {
         let params = tag.0.ty.params();
         if payload.len() != params.len() || payload.iter().zip(params).any(|(v, t)| !v.matches(*t)) {
             return Err(Error::Link(format!("exception payload does not match the tag's type {}", tag.0.ty)));
+        }
+        // The payload is kept as 8-byte values (as machine code writes it); compiled code
+        // refuses tags with a v128 too.
+        if params.contains(&ValType::V128) {
+            return Err(Error::Unsupported("exceptions with v128 values".into()));
         }
         let raw: Box<[u64]> = payload.iter().map(Val::to_raw).collect();
         Ok(Exception::from_parts(&store.0, tag.clone(), raw))

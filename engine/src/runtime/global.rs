@@ -78,7 +78,6 @@ impl Global {
         if !value.matches(self.0.ty.content) {
             return Err(Error::Link("value does not match the global's type".into()));
         }
-        // SAFETY: as in `get_raw128`.
         let raw = value.to_raw128();
         // SAFETY: as in `get_raw128`.
         unsafe { *self.0.vm.get() = VMGlobal { bits: raw as u64, high: (raw >> 64) as u64 } };

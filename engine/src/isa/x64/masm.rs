@@ -29,8 +29,10 @@ pub struct Masm {
     /// RIP-relative loads.
     float_constants: Vec<(u64, DynamicLabel)>,
     float_constant_index: std::collections::HashMap<u64, DynamicLabel>,
-    /// 16-byte constants of v128 operations (masks, tables, `v128.const`).
+    /// 16-byte constants of v128 operations (masks, tables, `v128.const`), and their
+    /// index: a function may have hundreds of thousands.
     vector_constants: Vec<(u128, DynamicLabel)>,
+    vector_constant_index: std::collections::HashMap<u128, DynamicLabel>,
 }
 
 /// A finished function body.
@@ -61,6 +63,7 @@ impl Masm {
             jump_tables: Vec::new(),
             float_constants: Vec::new(),
             vector_constants: Vec::new(),
+            vector_constant_index: std::collections::HashMap::new(),
             float_constant_index: std::collections::HashMap::new(),
         }
     }
@@ -136,6 +139,7 @@ impl Masm {
         self.float_constants.clear();
         self.float_constant_index.clear();
         self.vector_constants.clear();
+        self.vector_constant_index.clear();
     }
 
     /// Places the constant pool, then resolves labels and jump tables. Leaves the
@@ -242,17 +246,18 @@ impl Masm {
 
     // ---- floats ----
 
-    /// Loads a float bit pattern into the float scratch register.
     /// The label of a 16-byte constant in the pool (shared within the function).
     pub(crate) fn vector_constant(&mut self, bits: u128) -> DynamicLabel {
-        if let Some(&(_, l)) = self.vector_constants.iter().find(|(b, _)| *b == bits) {
+        if let Some(&l) = self.vector_constant_index.get(&bits) {
             return l;
         }
         let l = self.asm.new_label();
         self.vector_constants.push((bits, l));
+        self.vector_constant_index.insert(bits, l);
         l
     }
 
+    /// Loads a float bit pattern into the float scratch register.
     fn float_const_scratch(&mut self, size: OperandSize, bits: u64) {
         self.load_float_const(size, FLOAT_SCRATCH, bits);
     }
