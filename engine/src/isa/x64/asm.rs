@@ -249,7 +249,7 @@ impl Assembler {
     /// A REX prefix if any bit is needed, or always with `force` (byte registers
     /// spl/bpl/sil/dil exist only with one).
     #[inline]
-    fn rex(inst: &mut Inst, w: bool, reg: u8, index: u8, base: u8, force: bool) {
+    fn rex(inst: &mut Inst<'_>, w: bool, reg: u8, index: u8, base: u8, force: bool) {
         let rex = 0x40 | (u8::from(w) << 3) | ((reg >> 3) << 2) | ((index >> 3) << 1) | (base >> 3);
         if rex != 0x40 || force {
             inst.byte(rex);
@@ -259,8 +259,8 @@ impl Assembler {
     /// `[prefix] [REX] opcode ModRM` with a register operand (mod = 11), left open for
     /// an immediate.
     #[inline(always)]
-    fn encode_rr(prefix: Option<u8>, w: bool, opcode: u32, reg: u8, rm: u8) -> Inst {
-        let mut inst = Inst::new();
+    fn encode_rr(&mut self, prefix: Option<u8>, w: bool, opcode: u32, reg: u8, rm: u8) -> Inst<'_> {
+        let mut inst = self.ops.begin();
         if let Some(p) = prefix {
             inst.byte(p);
         }
@@ -272,19 +272,27 @@ impl Assembler {
 
     #[inline]
     fn op_rr(&mut self, prefix: Option<u8>, w: bool, opcode: u32, reg: u8, rm: u8) {
-        self.ops.put(&Self::encode_rr(prefix, w, opcode, reg, rm));
+        self.encode_rr(prefix, w, opcode, reg, rm).finish();
     }
 
     /// `[prefix] [REX] opcode ModRM [SIB] [disp8/disp32]` with a memory operand, left
     /// open for an immediate. `byte_reg`: `reg` is an 8-bit register.
     #[inline(always)]
-    fn encode_mem(prefix: Option<u8>, w: bool, opcode: u32, reg: u8, m: Mem, byte_reg: bool) -> Inst {
+    fn encode_mem(
+        &mut self,
+        prefix: Option<u8>,
+        w: bool,
+        opcode: u32,
+        reg: u8,
+        m: Mem,
+        byte_reg: bool,
+    ) -> Inst<'_> {
         let (base, index, scale, disp) = match m {
             Mem::Base(b, d) => (b.hw(), None, 0, d),
             Mem::Indexed(b, i, d) => (b.hw(), Some(i.hw()), 0, d),
             Mem::Scaled8(b, i, d) => (b.hw(), Some(i.hw()), 3, d),
         };
-        let mut inst = Inst::new();
+        let mut inst = self.ops.begin();
         if let Some(p) = prefix {
             inst.byte(p);
         }
@@ -321,7 +329,7 @@ impl Assembler {
 
     #[inline]
     fn op_mem(&mut self, prefix: Option<u8>, w: bool, opcode: u32, reg: u8, m: Mem, byte_reg: bool) {
-        self.ops.put(&Self::encode_mem(prefix, w, opcode, reg, m, byte_reg));
+        self.encode_mem(prefix, w, opcode, reg, m, byte_reg).finish();
     }
 
     /// The 0x81/0x83 group: `op r, imm`, 8-bit immediate when it fits.
@@ -329,13 +337,13 @@ impl Assembler {
         let w = size == OperandSize::S64;
         let mut inst;
         if let Ok(short) = i8::try_from(imm) {
-            inst = Self::encode_rr(None, w, 0x83, digit, r.hw());
+            inst = self.encode_rr(None, w, 0x83, digit, r.hw());
             inst.byte(short as u8);
         } else {
-            inst = Self::encode_rr(None, w, 0x81, digit, r.hw());
+            inst = self.encode_rr(None, w, 0x81, digit, r.hw());
             inst.imm32(imm);
         }
-        self.ops.put(&inst);
+        inst.finish();
     }
 
     // ---- control transfer ----
@@ -402,17 +410,17 @@ impl Assembler {
     }
 
     pub fn push(&mut self, r: Reg) {
-        let mut inst = Inst::new();
+        let mut inst = self.ops.begin();
         Self::rex(&mut inst, false, 0, 0, r.hw(), false);
         inst.byte(0x50 + (r.hw() & 7));
-        self.ops.put(&inst);
+        inst.finish();
     }
 
     pub fn pop(&mut self, r: Reg) {
-        let mut inst = Inst::new();
+        let mut inst = self.ops.begin();
         Self::rex(&mut inst, false, 0, 0, r.hw(), false);
         inst.byte(0x58 + (r.hw() & 7));
-        self.ops.put(&inst);
+        inst.finish();
     }
 
     pub fn push_mem(&mut self, m: Mem) {
@@ -449,22 +457,22 @@ impl Assembler {
         let d = dst.hw();
         let mut inst;
         if imm == 0 {
-            inst = Self::encode_rr(None, false, 0x33, d, d);
+            inst = self.encode_rr(None, false, 0x33, d, d);
         } else if imm as u64 <= u32::MAX as u64 {
-            inst = Inst::new();
+            inst = self.ops.begin();
             Self::rex(&mut inst, false, 0, 0, d, false);
             inst.byte(0xB8 + (d & 7));
             inst.imm32(imm as u32 as i32);
         } else if imm as i32 as i64 == imm {
-            inst = Self::encode_rr(None, true, 0xC7, 0, d);
+            inst = self.encode_rr(None, true, 0xC7, 0, d);
             inst.imm32(imm as i32);
         } else {
-            inst = Inst::new();
+            inst = self.ops.begin();
             Self::rex(&mut inst, true, 0, 0, d, false);
             inst.byte(0xB8 + (d & 7));
             inst.slice(&imm.to_le_bytes());
         }
-        self.ops.put(&inst);
+        inst.finish();
     }
 
     #[inline]
@@ -507,22 +515,22 @@ impl Assembler {
         use crate::compiler::masm::StoreKind::*;
         let inst = match kind {
             I8 => {
-                let mut inst = Self::encode_mem(None, false, 0xC6, 0, m, false);
+                let mut inst = self.encode_mem(None, false, 0xC6, 0, m, false);
                 inst.byte(imm as u8);
                 inst
             }
             I16 => {
-                let mut inst = Self::encode_mem(Some(0x66), false, 0xC7, 0, m, false);
+                let mut inst = self.encode_mem(Some(0x66), false, 0xC7, 0, m, false);
                 inst.slice(&(imm as u16).to_le_bytes());
                 inst
             }
             I32 | F32 | I64 | F64 | V128 => {
-                let mut inst = Self::encode_mem(None, matches!(kind, I64 | F64), 0xC7, 0, m, false);
+                let mut inst = self.encode_mem(None, matches!(kind, I64 | F64), 0xC7, 0, m, false);
                 inst.imm32(imm);
                 inst
             }
         };
-        self.ops.put(&inst);
+        inst.finish();
     }
 
     #[inline]
@@ -591,13 +599,13 @@ impl Assembler {
         let w = size == OperandSize::S64;
         let mut inst;
         if let Ok(short) = i8::try_from(imm) {
-            inst = Self::encode_mem(None, w, 0x83, CMP_DIGIT, m, false);
+            inst = self.encode_mem(None, w, 0x83, CMP_DIGIT, m, false);
             inst.byte(short as u8);
         } else {
-            inst = Self::encode_mem(None, w, 0x81, CMP_DIGIT, m, false);
+            inst = self.encode_mem(None, w, 0x81, CMP_DIGIT, m, false);
             inst.imm32(imm);
         }
-        self.ops.put(&inst);
+        inst.finish();
     }
 
     pub fn test_rr(&mut self, size: OperandSize, a: Reg, b: Reg) {
@@ -612,13 +620,13 @@ impl Assembler {
         let w = size == OperandSize::S64;
         let mut inst;
         if let Ok(short) = i8::try_from(imm) {
-            inst = Self::encode_rr(None, w, 0x6B, dst.hw(), src.hw());
+            inst = self.encode_rr(None, w, 0x6B, dst.hw(), src.hw());
             inst.byte(short as u8);
         } else {
-            inst = Self::encode_rr(None, w, 0x69, dst.hw(), src.hw());
+            inst = self.encode_rr(None, w, 0x69, dst.hw(), src.hw());
             inst.imm32(imm);
         }
-        self.ops.put(&inst);
+        inst.finish();
     }
 
     pub fn imul_rm(&mut self, size: OperandSize, dst: Reg, m: Mem) {
@@ -787,9 +795,9 @@ impl Assembler {
 
     /// `op reg, rm, imm8`.
     pub fn sse_rri(&mut self, op: SseOp, reg: Reg, rm: Reg, imm: u8) {
-        let mut inst = Self::encode_rr(op.prefix, op.w, op.opcode, reg.hw(), rm.hw());
+        let mut inst = self.encode_rr(op.prefix, op.w, op.opcode, reg.hw(), rm.hw());
         inst.byte(imm);
-        self.ops.put(&inst);
+        inst.finish();
     }
 
     /// `op reg, [m]` (or `op [m], reg` for stores and `pextr*`).
@@ -799,17 +807,17 @@ impl Assembler {
 
     /// `op reg, [m], imm8`.
     pub fn sse_rmi(&mut self, op: SseOp, reg: Reg, m: Mem, imm: u8) {
-        let mut inst = Self::encode_mem(op.prefix, op.w, op.opcode, reg.hw(), m, false);
+        let mut inst = self.encode_mem(op.prefix, op.w, op.opcode, reg.hw(), m, false);
         inst.byte(imm);
-        self.ops.put(&inst);
+        inst.finish();
     }
 
     /// The shift-by-immediate group (`psllw xmm, imm8` is `66 0F 71 /6 ib`): `digit`
     /// selects the operation.
     pub fn sse_shift_imm(&mut self, op: SseOp, digit: u8, dst: Reg, imm: u8) {
-        let mut inst = Self::encode_rr(op.prefix, op.w, op.opcode, digit, dst.hw());
+        let mut inst = self.encode_rr(op.prefix, op.w, op.opcode, digit, dst.hw());
         inst.byte(imm);
-        self.ops.put(&inst);
+        inst.finish();
     }
 
     /// `movdqu dst, [rip + label]`.
