@@ -147,7 +147,8 @@ impl std::fmt::Debug for Module {
     }
 }
 
-/// Wasm 2.0, exception handling (with the legacy instructions), tail calls, plus function
+/// Wasm 2.0, exception handling (with the legacy instructions), tail calls, relaxed SIMD,
+/// plus function
 /// references for its types: the JS string builtins use `(ref extern)`. The
 /// instructions of that proposal (`call_ref`, `ref.as_non_null`, `br_on_null`,
 /// `br_on_non_null`) and typed function references are not compiled: the compiler
@@ -159,6 +160,7 @@ pub(crate) fn features() -> WasmFeatures {
         | WasmFeatures::EXCEPTIONS
         | WasmFeatures::LEGACY_EXCEPTIONS
         | WasmFeatures::TAIL_CALL
+        | WasmFeatures::RELAXED_SIMD
 }
 
 fn unsupported_type(what: impl std::fmt::Debug, offset: usize) -> Error {

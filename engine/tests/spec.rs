@@ -43,8 +43,15 @@ use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, Wast
 const WORKER_STACK: usize = 256 << 20;
 const DEFAULT_TIMEOUT_SECS: u64 = 120;
 /// The wasm-3.0 scripts of the proposals beyond 2.0 that the engine implements:
-/// exception handling (with its legacy instructions) and tail calls.
+/// exception handling (with its legacy instructions), tail calls and relaxed SIMD.
 const PROPOSAL_FILES: &[&str] = &[
+    "i16x8_relaxed_q15mulr_s.wast",
+    "i32x4_relaxed_trunc.wast",
+    "i8x16_relaxed_swizzle.wast",
+    "relaxed_dot_product.wast",
+    "relaxed_laneselect.wast",
+    "relaxed_madd_nmadd.wast",
+    "relaxed_min_max.wast",
     "return_call.wast",
     "return_call_indirect.wast",
     "tag.wast",

@@ -275,6 +275,22 @@ pub enum VecBinOp {
     /// Lanes of half the width, multiplied into lanes of this shape.
     ExtMul(Lanes, Half, Signedness),
     Swizzle,
+    /// i16x8.relaxed_dot_i8x16_i7x16_s: pairwise products, saturating sum.
+    RelaxedDot,
+}
+
+/// A v128 operation of three operands, computed into the first one's register. The
+/// relaxed operations take one of the results the relaxed SIMD proposal allows.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum VecTernaryOp {
+    /// a * b + c, rounded twice.
+    Madd(Lanes),
+    /// -(a * b) + c, rounded twice.
+    Nmadd(Lanes),
+    /// (a & m) | (b & !m), as `v128.bitselect`.
+    Laneselect,
+    /// i32x4.relaxed_dot_i8x16_i7x16_add_s.
+    DotAdd,
 }
 
 /// A v128 operation of one operand, computed in place.

@@ -8,7 +8,6 @@
 use super::codegen::{CResult, FuncCompiler};
 use super::masm::*;
 use super::stack::{Loc, RegSet};
-use crate::error::Error;
 use crate::isa::x64::regs::Reg;
 use crate::isa::x64::simd::{needs_temp_bin, needs_temp_un, ShiftAmount};
 use crate::types::ValType;
@@ -314,7 +313,7 @@ impl<'a> VisitSimdOperator<'a> for FuncCompiler<'_> {
         self.v128_binop(VecBinOp::Xor)
     }
     fn visit_v128_bitselect(&mut self) -> CResult {
-        self.v128_bitselect()
+        self.v128_ternary(VecTernaryOp::Laneselect)
     }
     fn visit_v128_any_true(&mut self) -> CResult {
         self.v128_test(VecTest::AnyTrue)
@@ -728,71 +727,69 @@ impl<'a> VisitSimdOperator<'a> for FuncCompiler<'_> {
         self.v128_unop(VecUnOp::PromoteLowF32x4)
     }
 
-    // Relaxed SIMD (not enabled in the validator).
+    // Relaxed SIMD: each operation takes the deterministic result of its non-relaxed
+    // counterpart (or, for the dot products, what pmaddubsw gives), which the proposal
+    // allows.
     fn visit_i8x16_relaxed_swizzle(&mut self) -> CResult {
-        relaxed_simd("i8x16_relaxed_swizzle")
+        self.v128_binop(VecBinOp::Swizzle)
     }
     fn visit_i32x4_relaxed_trunc_f32x4_s(&mut self) -> CResult {
-        relaxed_simd("i32x4_relaxed_trunc_f32x4_s")
+        self.v128_unop(VecUnOp::TruncSatF32x4ToI32x4(Signed))
     }
     fn visit_i32x4_relaxed_trunc_f32x4_u(&mut self) -> CResult {
-        relaxed_simd("i32x4_relaxed_trunc_f32x4_u")
+        self.v128_unop(VecUnOp::TruncSatF32x4ToI32x4(Unsigned))
     }
     fn visit_i32x4_relaxed_trunc_f64x2_s_zero(&mut self) -> CResult {
-        relaxed_simd("i32x4_relaxed_trunc_f64x2_s_zero")
+        self.v128_unop(VecUnOp::TruncSatF64x2ToI32x4Zero(Signed))
     }
     fn visit_i32x4_relaxed_trunc_f64x2_u_zero(&mut self) -> CResult {
-        relaxed_simd("i32x4_relaxed_trunc_f64x2_u_zero")
+        self.v128_unop(VecUnOp::TruncSatF64x2ToI32x4Zero(Unsigned))
     }
     fn visit_f32x4_relaxed_madd(&mut self) -> CResult {
-        relaxed_simd("f32x4_relaxed_madd")
+        self.v128_ternary(VecTernaryOp::Madd(F32x4))
     }
     fn visit_f32x4_relaxed_nmadd(&mut self) -> CResult {
-        relaxed_simd("f32x4_relaxed_nmadd")
+        self.v128_ternary(VecTernaryOp::Nmadd(F32x4))
     }
     fn visit_f64x2_relaxed_madd(&mut self) -> CResult {
-        relaxed_simd("f64x2_relaxed_madd")
+        self.v128_ternary(VecTernaryOp::Madd(F64x2))
     }
     fn visit_f64x2_relaxed_nmadd(&mut self) -> CResult {
-        relaxed_simd("f64x2_relaxed_nmadd")
+        self.v128_ternary(VecTernaryOp::Nmadd(F64x2))
     }
     fn visit_i8x16_relaxed_laneselect(&mut self) -> CResult {
-        relaxed_simd("i8x16_relaxed_laneselect")
+        self.v128_ternary(VecTernaryOp::Laneselect)
     }
     fn visit_i16x8_relaxed_laneselect(&mut self) -> CResult {
-        relaxed_simd("i16x8_relaxed_laneselect")
+        self.v128_ternary(VecTernaryOp::Laneselect)
     }
     fn visit_i32x4_relaxed_laneselect(&mut self) -> CResult {
-        relaxed_simd("i32x4_relaxed_laneselect")
+        self.v128_ternary(VecTernaryOp::Laneselect)
     }
     fn visit_i64x2_relaxed_laneselect(&mut self) -> CResult {
-        relaxed_simd("i64x2_relaxed_laneselect")
+        self.v128_ternary(VecTernaryOp::Laneselect)
     }
     fn visit_f32x4_relaxed_min(&mut self) -> CResult {
-        relaxed_simd("f32x4_relaxed_min")
+        self.v128_binop(VecBinOp::Float(F32x4, FloatBinOp::Min))
     }
     fn visit_f32x4_relaxed_max(&mut self) -> CResult {
-        relaxed_simd("f32x4_relaxed_max")
+        self.v128_binop(VecBinOp::Float(F32x4, FloatBinOp::Max))
     }
     fn visit_f64x2_relaxed_min(&mut self) -> CResult {
-        relaxed_simd("f64x2_relaxed_min")
+        self.v128_binop(VecBinOp::Float(F64x2, FloatBinOp::Min))
     }
     fn visit_f64x2_relaxed_max(&mut self) -> CResult {
-        relaxed_simd("f64x2_relaxed_max")
+        self.v128_binop(VecBinOp::Float(F64x2, FloatBinOp::Max))
     }
     fn visit_i16x8_relaxed_q15mulr_s(&mut self) -> CResult {
-        relaxed_simd("i16x8_relaxed_q15mulr_s")
+        self.v128_binop(VecBinOp::Q15MulrSat)
     }
     fn visit_i16x8_relaxed_dot_i8x16_i7x16_s(&mut self) -> CResult {
-        relaxed_simd("i16x8_relaxed_dot_i8x16_i7x16_s")
+        self.v128_binop(VecBinOp::RelaxedDot)
     }
     fn visit_i32x4_relaxed_dot_i8x16_i7x16_add_s(&mut self) -> CResult {
-        relaxed_simd("i32x4_relaxed_dot_i8x16_i7x16_add_s")
+        self.v128_ternary(VecTernaryOp::DotAdd)
     }
-}
-
-fn relaxed_simd(name: &str) -> CResult {
-    Err(Error::Unsupported(format!("the relaxed SIMD proposal ({name}) is not supported yet")).into())
 }
 
 impl FuncCompiler<'_> {
@@ -907,14 +904,14 @@ impl FuncCompiler<'_> {
         Ok(())
     }
 
-    fn v128_bitselect(&mut self) -> CResult {
+    fn v128_ternary(&mut self, op: VecTernaryOp) -> CResult {
         let c = self.pop();
         let b = self.pop();
         let a = self.pop();
         let dst = self.in_reg(a);
         let rb = self.in_reg_except(b, Self::avoiding(&[dst]));
         let rc = self.in_reg_except(c, Self::avoiding(&[dst, rb]));
-        self.masm.vec_bitselect(dst, rb, rc);
+        self.masm.vec_ternary(op, dst, rb, rc);
         self.free_reg(rb);
         self.free_reg(rc);
         self.push_reg(V128Type, dst);

@@ -270,6 +270,11 @@ impl Masm {
             }
             Dot => self.sse(PMADDWD, dst, src),
             ExtMul(l, half, sign) => self.vec_extmul(l, half, sign, dst, src),
+            RelaxedDot => {
+                // pmaddubsw reads its first operand as unsigned bytes: b, the i7 one.
+                self.sse(PMADDUBSW, src, dst);
+                self.vec_move(dst, src);
+            }
             Swizzle => {
                 // Indices of 16 and more select zero: saturating-add 0x70 sets their top bit,
                 // which is how pshufb selects zero.
@@ -750,11 +755,36 @@ impl Masm {
         }
     }
 
-    /// `(a & c) | (b & !c)` into `dst` (which holds `a`); `c` is clobbered.
-    pub fn vec_bitselect(&mut self, dst: Reg, b: Reg, c: Reg) {
-        self.sse(PAND, dst, c);
-        self.sse(PANDN, c, b);
-        self.sse(POR, dst, c);
+    /// Three operands: `dst` holds the first; `b` and `c` may be clobbered.
+    pub fn vec_ternary(&mut self, op: VecTernaryOp, dst: Reg, b: Reg, c: Reg) {
+        let s = FLOAT_SCRATCH;
+        match op {
+            VecTernaryOp::Madd(l) => {
+                self.sse(packed(l, MULP), dst, b);
+                self.sse(packed(l, ADDP), dst, c);
+            }
+            VecTernaryOp::Nmadd(l) => {
+                self.sse(packed(l, MULP), dst, b);
+                self.sse(packed(l, SUBP), c, dst);
+                self.vec_move(dst, c);
+            }
+            // (a & m) | (b & !m), m = c.
+            VecTernaryOp::Laneselect => {
+                self.sse(PAND, dst, c);
+                self.sse(PANDN, c, b);
+                self.sse(POR, dst, c);
+            }
+            VecTernaryOp::DotAdd => {
+                // pmaddubsw reads its first operand as unsigned bytes: b, the i7 one.
+                self.vec_move(s, b);
+                self.sse(PMADDUBSW, s, dst);
+                self.all_ones(dst);
+                self.shift_imm(0, SHR_DIGIT, dst, 15);
+                self.sse(PMADDWD, s, dst);
+                self.sse(PADD[2], s, c);
+                self.vec_move(dst, s);
+            }
+        }
     }
 
     /// `i8x16.shuffle`: bytes of `dst` (indices 0-15) and `src` (16-31).
