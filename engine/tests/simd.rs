@@ -4,7 +4,8 @@
 //! globals from Rust, and memory bounds in both bounds-checking modes.
 
 use sidewinder_engine::{
-    Config, Engine, Error, Extern, Func, FuncType, Global, GlobalType, Instance, Module, Store, Val, ValType,
+    Config, Engine, Error, Exception, Extern, Func, FuncType, Global, GlobalType, Instance, Module, Store,
+    Tag, Trap, Val, ValType,
 };
 
 fn module(engine: &Engine, wat: &str) -> Module {
@@ -280,4 +281,65 @@ fn tail_calls_between_slot_widths_keep_results_in_place() {
         (local.set $b) (local.set $a)
         (i32.add (i32.mul (ref.is_null (local.get $b)) (i32.const 10)) (ref.is_null (local.get $a)))))"#;
     assert!(matches!(run(wat, "main", &[])[..], [Val::I32(10)]));
+}
+
+/// Exceptions carry v128 payloads whole: thrown and caught in wasm (`try_table` in the
+/// same function and across calls, legacy `try`/`catch`), thrown by a host function,
+/// uncaught into Rust, and made and read from Rust.
+#[test]
+fn exceptions_carry_v128_payloads() {
+    let engine = Engine::default();
+    let store = Store::new(&engine);
+    let tag = Tag::new(&store, FuncType::new([ValType::I32, ValType::V128, ValType::F64], [])).expect("tag");
+    let bits = v128([1, 0xdead_beef, 3, 0x8000_0000]);
+    let from_host =
+        Exception::new(&store, &tag, &[Val::I32(-7), Val::V128(!bits), Val::F64(2.5f64.to_bits())])
+            .expect("a v128 payload");
+    let payload = from_host.payload();
+    assert!(
+        matches!(payload[..], [Val::I32(-7), Val::V128(b), Val::F64(f)] if b == !bits && f == 2.5f64.to_bits())
+    );
+    let host = Func::new(&store, FuncType::new([], []), move |_, _| Err(Trap::throw(from_host.clone())));
+    let wat = r#"(module
+      (import "env" "tag" (tag $t (param i32 v128 f64)))
+      (import "env" "host" (func $host))
+      (func $throw (export "throw") (param v128) (throw $t (i32.const 42) (local.get 0) (f64.const 1.5)))
+      (func (export "same") (param v128) (result i32 v128 f64)
+        (block $h (result i32 v128 f64)
+          (try_table (catch $t $h) (throw $t (i32.const 1) (local.get 0) (f64.const 0.5)))
+          (unreachable)))
+      (func (export "across") (param v128) (result i32 v128 f64)
+        (block $h (result i32 v128 f64)
+          (try_table (catch $t $h) (call $throw (local.get 0)))
+          (unreachable)))
+      (func (export "legacy") (param v128) (result v128) (local $v v128)
+        try (result v128)
+          (call $throw (local.get 0))
+          (v128.const i64x2 0 0)
+        catch $t
+          drop local.set $v drop local.get $v
+        end)
+      (func (export "from_host") (result i32 v128 f64)
+        (block $h (result i32 v128 f64)
+          (try_table (catch $t $h) (call $host))
+          (unreachable))))"#;
+    let instance = Instance::new(&store, &module(&engine, wat), &[Extern::Tag(tag), Extern::Func(host)])
+        .expect("instantiates");
+    let check = |out: Vec<Val>, i: i32, v: u128, f: f64| {
+        assert!(
+            matches!(out[..], [Val::I32(a), Val::V128(b), Val::F64(c)] if a == i && b == v && c == f.to_bits()),
+            "{out:?}"
+        );
+    };
+    check(instance.call("same", &[Val::V128(bits)]).expect("caught"), 1, bits, 0.5);
+    check(instance.call("across", &[Val::V128(bits)]).expect("caught"), 42, bits, 1.5);
+    check(instance.call("from_host", &[]).expect("caught"), -7, !bits, 2.5);
+    let legacy = instance.call("legacy", &[Val::V128(bits)]).expect("caught");
+    assert!(matches!(legacy[..], [Val::V128(b)] if b == bits));
+    match instance.call("throw", &[Val::V128(bits)]) {
+        Err(Error::Exception(e)) => {
+            assert!(matches!(e.payload()[..], [Val::I32(42), Val::V128(b), Val::F64(_)] if b == bits))
+        }
+        other => panic!("expected the exception, got {other:?}"),
+    }
 }

@@ -12,7 +12,6 @@
 use super::codegen::{CResult, FuncCompiler, PendingCatch, PendingScope};
 use super::control::{Frame, FrameKind};
 use super::stack::Loc;
-use crate::error::Error;
 use crate::isa::x64::asm::{Cc, Mem};
 use crate::isa::x64::regs::*;
 use crate::runtime::libcalls;
@@ -23,15 +22,10 @@ use wasmparser::{BlockType, Catch, TryTable};
 use super::masm::{LoadKind, OperandSize};
 
 impl<'a> FuncCompiler<'a> {
-    /// A tag's payload types. Exceptions carry their payload as 8-byte values, so tags
-    /// with a v128 are refused for now.
-    fn tag_params(&self, tag: u32) -> CResult<&'a [ValType]> {
+    /// A tag's payload types.
+    fn tag_params(&self, tag: u32) -> &'a [ValType] {
         let env = self.env;
-        let params = env.types[env.tags[tag as usize] as usize].params();
-        if params.contains(&ValType::V128) {
-            return Err(Error::Unsupported("exception tags with v128 values".into()).into());
-        }
-        Ok(params)
+        env.types[env.tags[tag as usize] as usize].params()
     }
 
     fn open_scope(&mut self, catches: Vec<PendingCatch>) -> u32 {
@@ -80,10 +74,7 @@ impl<'a> FuncCompiler<'a> {
                 Catch::All { label } => (None, false, label),
                 Catch::AllRef { label } => (None, true, label),
             };
-            let payload = match tag {
-                Some(t) => self.tag_params(t)?.len(),
-                None => 0,
-            };
+            let payload = tag.map_or(0, |t| self.tag_params(t).len());
             let idx = self.control.len() - 1 - depth as usize;
             let height = self.control[idx].height;
             let landing = self.masm.asm.new_label();
@@ -139,10 +130,10 @@ impl<'a> FuncCompiler<'a> {
     }
 
     pub(crate) fn throw(&mut self, tag: u32) -> CResult {
-        let n = self.tag_params(tag)?.len();
         let env = self.env;
-        self.store_outgoing_args(&env.types[env.tags[tag as usize] as usize]);
-        self.max_outgoing = self.max_outgoing.max(n);
+        let ty = &env.types[env.tags[tag as usize] as usize];
+        self.store_outgoing_args(ty);
+        self.max_outgoing = self.max_outgoing.max(ty.area_slots());
         self.save_pinned_for_call();
         let a = &mut self.masm.asm;
         a.mov_rr(OperandSize::S64, RDI, VMCTX);
@@ -199,10 +190,7 @@ impl<'a> FuncCompiler<'a> {
         let landing = self.masm.asm.new_label();
         self.masm.asm.bind(landing);
         self.reload_after_landing();
-        let params = match tag {
-            Some(t) => self.tag_params(t)?,
-            None => &[],
-        };
+        let params = tag.map_or(&[][..], |t| self.tag_params(t));
         self.reset_stack(height, params);
         let payload_slot = self.slot_offset(height as u32);
         self.scopes[scope as usize].catches.push(PendingCatch {

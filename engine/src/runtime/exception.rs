@@ -13,7 +13,7 @@
 
 use super::store::{Store, StoreInner};
 use crate::error::{Error, Result};
-use crate::types::{FuncType, ValType};
+use crate::types::FuncType;
 use crate::values::Val;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -169,12 +169,12 @@ impl Exception {
         if payload.len() != params.len() || payload.iter().zip(params).any(|(v, t)| !v.matches(*t)) {
             return Err(Error::Link(format!("exception payload does not match the tag's type {}", tag.0.ty)));
         }
-        // The payload is kept as 8-byte values (as machine code writes it); compiled code
-        // refuses tags with a v128 too.
-        if params.contains(&ValType::V128) {
-            return Err(Error::Unsupported("exceptions with v128 values".into()));
+        // Laid out as machine code writes it: `slot_width` 8-byte words per value.
+        let width = tag.0.ty.slot_width();
+        let mut raw = vec![0u64; payload.len() * width].into_boxed_slice();
+        for (i, v) in payload.iter().enumerate() {
+            v.write_slots(&mut raw[i * width..]);
         }
-        let raw: Box<[u64]> = payload.iter().map(Val::to_raw).collect();
         Ok(Exception::from_parts(&store.0, tag.clone(), raw))
     }
 
@@ -194,7 +194,12 @@ impl Exception {
         // SAFETY: the slots were written from values of these types (by `new` or by
         // validated wasm code); references in them point at objects the store, which
         // also keeps this exception alive, never frees.
-        params.iter().zip(self.0.payload.iter()).map(|(t, r)| unsafe { Val::from_raw(*t, *r) }).collect()
+        let width = self.0.tag.0.ty.slot_width();
+        params
+            .iter()
+            .enumerate()
+            .map(|(i, t)| unsafe { Val::read_slots(*t, &self.0.payload[i * width..]) })
+            .collect()
     }
 
     /// Identity: do both handles name the same exception?

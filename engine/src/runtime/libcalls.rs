@@ -35,16 +35,18 @@ pub unsafe extern "C" fn exception_new(vmctx: *mut VMContext, tag: u32, args: *c
     // SAFETY: called by compiled code with its own vmctx.
     let i = unsafe { instance(vmctx) };
     let tag = i.tags[tag as usize].clone();
-    let params = tag.0.ty.params();
-    // SAFETY: the caller stored one slot per parameter at `args`.
-    let slots = unsafe { std::slice::from_raw_parts(args, params.len()) };
+    let ty = &tag.0.ty;
+    let width = ty.slot_width();
+    // SAFETY: the caller stored the parameters at `args`, laid out for the tag's type
+    // (`slot_width` 8-byte words each).
+    let slots = unsafe { std::slice::from_raw_parts(args, ty.area_slots()) };
     // 32-bit values were stored with 4-byte writes: the upper half of their slots is
     // stale, and the payload is written back whole into frame slots, so clear it.
     let payload: Box<[u64]> = slots
         .iter()
-        .zip(params)
-        .map(|(&raw, ty)| match ty {
-            ValType::I32 | ValType::F32 => raw as u32 as u64,
+        .enumerate()
+        .map(|(k, &raw)| match (ty.params()[k / width], k % width) {
+            (ValType::I32 | ValType::F32, 0) => raw as u32 as u64,
             _ => raw,
         })
         .collect();

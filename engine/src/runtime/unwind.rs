@@ -99,8 +99,12 @@ pub(crate) unsafe extern "C" fn unwind(
                 // values; the frame is live (it is on the chain being walked).
                 unsafe {
                     if catch.tag.is_some() {
-                        for (i, &v) in exception.payload.iter().enumerate() {
-                            *slot(catch.payload_slot - catch.payload_stride * i as i32) = v;
+                        // A v128 payload value is two 8-byte words (`slot_width`), and a
+                        // frame catching one has 16-byte slots.
+                        let width = exception.tag.0.ty.slot_width();
+                        for (k, &v) in exception.payload.iter().enumerate() {
+                            let (i, word) = ((k / width) as i32, (k % width) as i32);
+                            *slot(catch.payload_slot - catch.payload_stride * i + 8 * word) = v;
                         }
                     }
                     match catch.exnref_slot {
