@@ -205,7 +205,7 @@ pub(crate) fn new_host_func(callable: &JsObject, ty: FuncType, ctx: &mut Context
 /// JS API "call an exported function" step 3 and "run a host function" step 3: a
 /// signature with a v128 or an exnref throws a TypeError before any argument is
 /// converted, any wasm runs or any JS import is called.
-fn reject_signature_js_cannot_use(ty: &FuncType) -> JsResult<()> {
+pub(crate) fn reject_signature_js_cannot_use(ty: &FuncType) -> JsResult<()> {
     use sidewinder_engine::ValType;
     let unusable = |t: &&ValType| matches!(t, ValType::V128 | ValType::ExnRef | ValType::NonNullExnRef);
     match ty.params().iter().chain(ty.results()).find(unusable) {

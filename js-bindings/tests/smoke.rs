@@ -239,3 +239,30 @@ fn v128_signatures_throw_before_any_side_effect() {
     );
     assert_eq!(out, "TypeError,0,TypeError,0,TypeError,0,TypeError,TypeError");
 }
+
+/// The same for an import given a `WebAssembly.Suspending`: the JS function is not
+/// called, and the promising export's promise rejects with the TypeError.
+#[test]
+fn v128_suspending_imports_throw_before_the_call() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "bytes",
+        r#"(module
+          (import "m" "imp" (func $imp (result v128)))
+          (func (export "run") (result i32) (drop (call $imp)) (i32.const 1)))"#,
+    );
+    let out = eval(
+        &mut ctx,
+        r#"
+        var called = 0, outcome = "pending";
+        const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes),
+            { m: { imp: new WebAssembly.Suspending(async () => { called++; return 1; }) } });
+        WebAssembly.promising(inst.exports.run)().then(
+            () => { outcome = "fulfilled"; }, (e) => { outcome = e.constructor.name; });
+        0
+        "#,
+    );
+    assert_eq!(out, "0");
+    assert_eq!(eval(&mut ctx, "[outcome, called].join()"), "TypeError,0");
+}
