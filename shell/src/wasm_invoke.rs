@@ -273,4 +273,15 @@ mod tests {
         assert_eq!(format_val(&Val::F64(b)), "2.5");
         assert_eq!(format_val(&Val::F32(3.0f32.to_bits())), "3");
     }
+
+    #[test]
+    fn v128() {
+        let Ok(Val::V128(b)) = parse_val(ValType::V128, "0x0000000400000003_0000000200000001") else {
+            panic!()
+        };
+        assert_eq!(b, 0x0000000400000003_0000000200000001);
+        assert!(matches!(parse_val(ValType::V128, "5"), Ok(Val::V128(5))));
+        assert!(parse_val(ValType::V128, "-1").is_err());
+        assert_eq!(format_val(&Val::V128(1)), "0x00000000000000000000000000000001");
+    }
 }
