@@ -343,3 +343,16 @@ fn exceptions_carry_v128_payloads() {
         other => panic!("expected the exception, got {other:?}"),
     }
 }
+
+/// Tables hold references: a table of v128 (or of any number type) made from Rust is
+/// refused rather than holding truncated values.
+#[test]
+fn tables_of_vectors_are_refused() {
+    let store = Store::new(&Engine::default());
+    for element in [ValType::V128, ValType::I64] {
+        let ty = sidewinder_engine::TableType { element, minimum: 1, maximum: None };
+        let init = Val::default_for(element);
+        let made = sidewinder_engine::Table::new(&store, ty, init);
+        assert!(matches!(made, Err(Error::Link(_))), "{element}: {made:?}");
+    }
+}

@@ -31,6 +31,10 @@ impl std::fmt::Debug for Table {
 
 impl Table {
     pub fn new(store: &Store, ty: TableType, init: Val) -> Result<Table> {
+        // Elements are 8-byte references; wasm has no tables of numbers or vectors.
+        if !ty.element.is_ref() {
+            return Err(Error::Link(format!("a table's elements are references, not {}", ty.element)));
+        }
         if !init.matches(ty.element) {
             return Err(Error::Link("table initial value does not match the element type".into()));
         }
