@@ -109,25 +109,35 @@ impl Val {
             _ => unsafe { Val::from_raw(ty, raw as u64) },
         }
     }
+}
 
-    /// Writes the value into an argument area at its slot: one 8-byte slot, two for v128.
-    pub(crate) fn write_slots(&self, slots: &mut [u64]) {
-        match self {
-            Val::V128(v) => {
-                slots[0] = *v as u64;
-                slots[1] = (*v >> 64) as u64;
+/// Writes `values` into an area laid out `width` 8-byte words per value, as machine code
+/// lays out arguments, results and exception payloads (`FuncType::slot_width`): a v128
+/// fills two words, any other value the first.
+pub(crate) fn write_area(values: &[Val], width: usize, area: &mut [u64]) {
+    for (v, words) in values.iter().zip(area.chunks_mut(width)) {
+        match v {
+            Val::V128(bits) => {
+                words[0] = *bits as u64;
+                words[1] = (*bits >> 64) as u64;
             }
-            v => slots[0] = v.to_raw(),
+            v => words[0] = v.to_raw(),
         }
     }
+}
 
-    /// # Safety
-    /// As `from_raw`; `slots` holds two slots for a v128.
-    pub(crate) unsafe fn read_slots(ty: ValType, slots: &[u64]) -> Val {
-        match ty {
-            ValType::V128 => Val::V128(slots[0] as u128 | (slots[1] as u128) << 64),
-            // SAFETY: forwarded from the caller's contract.
-            _ => unsafe { Val::from_raw(ty, slots[0]) },
-        }
-    }
+/// The values of `types` from an area laid out as `write_area` writes it.
+///
+/// # Safety
+/// As `Val::from_raw`, for each value.
+pub(crate) unsafe fn read_area<'a>(
+    types: &'a [ValType],
+    width: usize,
+    area: &'a [u64],
+) -> impl Iterator<Item = Val> + 'a {
+    types.iter().zip(area.chunks(width)).map(|(&ty, words)| match ty {
+        ValType::V128 => Val::V128(words[0] as u128 | (words[1] as u128) << 64),
+        // SAFETY: forwarded from `read_area`'s contract.
+        _ => unsafe { Val::from_raw(ty, words[0]) },
+    })
 }

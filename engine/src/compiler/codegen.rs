@@ -458,6 +458,10 @@ impl<'a> FuncCompiler<'a> {
         -8 - 8 * self.pins.callee_saved.len() as i32 - 8 * (k + 1)
     }
 
+    pub(crate) fn results(&self) -> &'a [ValType] {
+        self.results
+    }
+
     pub(crate) fn num_results(&self) -> usize {
         self.results.len()
     }
@@ -479,7 +483,7 @@ impl<'a> FuncCompiler<'a> {
 
     /// The 8-byte slots of this function's argument area that every caller reserved.
     pub(crate) fn incoming_area(&self) -> usize {
-        self.num_params.max(self.results.len()) * (self.arg_stride / 8) as usize
+        self.num_params.max(self.results.len()) * self.slot_width()
     }
 
     /// Restores what the prologue saved and pops the frame, leaving the return address

@@ -9,23 +9,27 @@
 //! like a branch to that label. Merge points keep everything below a frame in memory,
 //! so nothing else needs restoring.
 
-use super::codegen::{CResult, FuncCompiler, PendingCatch, PendingScope};
+use super::codegen::{returns_in_rax, CResult, FuncCompiler, PendingCatch, PendingScope};
 use super::control::{Frame, FrameKind};
 use super::stack::Loc;
 use crate::isa::x64::asm::{Cc, Mem};
 use crate::isa::x64::regs::*;
 use crate::runtime::libcalls;
 use crate::trap::TrapCode;
-use crate::types::ValType;
+use crate::types::{FuncType, ValType};
 use wasmparser::{BlockType, Catch, TryTable};
 
 use super::masm::{LoadKind, OperandSize};
 
 impl<'a> FuncCompiler<'a> {
-    /// A tag's payload types.
-    fn tag_params(&self, tag: u32) -> &'a [ValType] {
+    /// A tag's type: its parameters are the payload's types.
+    fn tag_type(&self, tag: u32) -> &'a FuncType {
         let env = self.env;
-        env.types[env.tags[tag as usize] as usize].params()
+        &env.types[env.tags[tag as usize] as usize]
+    }
+
+    fn tag_params(&self, tag: u32) -> &'a [ValType] {
+        self.tag_type(tag).params()
     }
 
     fn open_scope(&mut self, catches: Vec<PendingCatch>) -> u32 {
@@ -105,7 +109,7 @@ impl<'a> FuncCompiler<'a> {
     /// slots from `height` are the function's results.
     fn return_from_slots(&mut self, height: usize, count: usize) {
         debug_assert_eq!(count, self.num_results());
-        if count == 1 && self.result_type(0) != ValType::V128 {
+        if returns_in_rax(self.results()) {
             // An i32 or f32 comes back zero-extended in rax, as `emit_return` leaves it.
             let m = self.slot_mem(height as u32);
             let kind = match self.result_type(0) {
@@ -130,8 +134,7 @@ impl<'a> FuncCompiler<'a> {
     }
 
     pub(crate) fn throw(&mut self, tag: u32) -> CResult {
-        let env = self.env;
-        let ty = &env.types[env.tags[tag as usize] as usize];
+        let ty = self.tag_type(tag);
         self.store_outgoing_args(ty);
         self.max_outgoing = self.max_outgoing.max(ty.area_slots());
         self.save_pinned_for_call();

@@ -793,13 +793,9 @@ impl<'a> VisitSimdOperator<'a> for FuncCompiler<'_> {
 }
 
 impl FuncCompiler<'_> {
-    fn avoiding(regs: &[Reg]) -> RegSet {
-        RegSet::from_regs(regs)
-    }
-
     /// A temporary xmm register for operations that need one besides the scratch.
     fn vector_temp(&mut self, needed: bool, avoid: &[Reg]) -> Option<Reg> {
-        needed.then(|| self.alloc_except(true, Self::avoiding(avoid)))
+        needed.then(|| self.alloc_except(true, RegSet::from_regs(avoid)))
     }
 
     fn v128_const(&mut self, bits: u128) -> CResult {
@@ -813,7 +809,7 @@ impl FuncCompiler<'_> {
         let b = self.pop();
         let a = self.pop();
         let dst = self.in_reg(a);
-        let src = self.in_reg_except(b, Self::avoiding(&[dst]));
+        let src = self.in_reg_except(b, RegSet::from_regs(&[dst]));
         let tmp = self.vector_temp(needs_temp_bin(op), &[dst, src]);
         self.masm.vec_binop(op, dst, src, tmp.unwrap_or(dst));
         self.free_reg(src);
@@ -855,7 +851,7 @@ impl FuncCompiler<'_> {
             Loc::Const(c) => ShiftAmount::Imm((c & mask) as u8),
             _ => ShiftAmount::Reg(self.in_reg(amount)),
         };
-        let tmp = self.alloc_except(true, Self::avoiding(&[dst]));
+        let tmp = self.alloc_except(true, RegSet::from_regs(&[dst]));
         self.masm.vec_shift(op, lanes, dst, amount, tmp);
         self.free_reg(tmp);
         if let ShiftAmount::Reg(r) = amount {
@@ -886,7 +882,7 @@ impl FuncCompiler<'_> {
             F32x4 => ValType::F32,
             F64x2 => ValType::F64,
         };
-        let dst = self.alloc_except(ty.in_xmm(), Self::avoiding(&[src]));
+        let dst = self.alloc_except(ty.in_xmm(), RegSet::from_regs(&[src]));
         self.masm.vec_extract_lane(lanes, sign, lane, dst, src);
         self.free_reg(src);
         self.push_reg(ty, dst);
@@ -897,7 +893,7 @@ impl FuncCompiler<'_> {
         let x = self.pop();
         let v = self.pop();
         let dst = self.in_reg(v);
-        let src = self.in_reg_except(x, Self::avoiding(&[dst]));
+        let src = self.in_reg_except(x, RegSet::from_regs(&[dst]));
         self.masm.vec_replace_lane(lanes, lane, dst, src);
         self.free_reg(src);
         self.push_reg(V128Type, dst);
@@ -909,8 +905,8 @@ impl FuncCompiler<'_> {
         let b = self.pop();
         let a = self.pop();
         let dst = self.in_reg(a);
-        let rb = self.in_reg_except(b, Self::avoiding(&[dst]));
-        let rc = self.in_reg_except(c, Self::avoiding(&[dst, rb]));
+        let rb = self.in_reg_except(b, RegSet::from_regs(&[dst]));
+        let rc = self.in_reg_except(c, RegSet::from_regs(&[dst, rb]));
         self.masm.vec_ternary(op, dst, rb, rc);
         self.free_reg(rb);
         self.free_reg(rc);
@@ -922,7 +918,7 @@ impl FuncCompiler<'_> {
         let b = self.pop();
         let a = self.pop();
         let dst = self.in_reg(a);
-        let src = self.in_reg_except(b, Self::avoiding(&[dst]));
+        let src = self.in_reg_except(b, RegSet::from_regs(&[dst]));
         self.masm.vec_shuffle(lanes, dst, src);
         self.free_reg(src);
         self.push_reg(V128Type, dst);
@@ -963,7 +959,8 @@ impl FuncCompiler<'_> {
         let addr = self.pop();
         let src = self.in_reg(v);
         let bytes = lanes.lane_bits() as u64 / 8;
-        let (mem, addr_reg) = self.memory_operand_except(addr, memarg.offset, bytes, Self::avoiding(&[src]));
+        let (mem, addr_reg) =
+            self.memory_operand_except(addr, memarg.offset, bytes, RegSet::from_regs(&[src]));
         self.masm.vec_store_lane(lanes, lane, src, mem);
         self.free_reg(src);
         if let Some(r) = addr_reg {

@@ -3,7 +3,7 @@
 //! Most handlers are a single line naming the operation and its operand type;
 //! `codegen.rs` chooses constant folding, immediate, memory or register forms.
 
-use super::codegen::{load_kind as load_kind_of, size_of, store_kind as store_kind_of};
+use super::codegen::{load_kind, size_of, store_kind};
 use super::codegen::{CResult, Callee, FuncCompiler, HelperArg};
 use super::control::{Frame, FrameKind};
 use super::masm::*;
@@ -451,7 +451,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         let ty = self.env.globals[global_index as usize].content;
         let r = self.alloc_for(ty);
         let m = self.global_address(global_index);
-        self.masm.asm.load(load_kind_of(ty), r, m);
+        self.masm.asm.load(load_kind(ty), r, m);
         self.push_reg(ty, r);
         Ok(())
     }
@@ -459,7 +459,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         let v = self.pop();
         let r = self.in_reg(v);
         let m = self.global_address(global_index);
-        self.masm.asm.store(store_kind_of(v.ty), m, r);
+        self.masm.asm.store(store_kind(v.ty), m, r);
         self.free_reg(r);
         Ok(())
     }

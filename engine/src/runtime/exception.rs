@@ -14,7 +14,7 @@
 use super::store::{Store, StoreInner};
 use crate::error::{Error, Result};
 use crate::types::FuncType;
-use crate::values::Val;
+use crate::values::{read_area, write_area, Val};
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -172,9 +172,7 @@ impl Exception {
         // Laid out as machine code writes it: `slot_width` 8-byte words per value.
         let width = tag.0.ty.slot_width();
         let mut raw = vec![0u64; payload.len() * width].into_boxed_slice();
-        for (i, v) in payload.iter().enumerate() {
-            v.write_slots(&mut raw[i * width..]);
-        }
+        write_area(payload, width, &mut raw);
         Ok(Exception::from_parts(&store.0, tag.clone(), raw))
     }
 
@@ -195,11 +193,7 @@ impl Exception {
         // validated wasm code); references in them point at objects the store, which
         // also keeps this exception alive, never frees.
         let width = self.0.tag.0.ty.slot_width();
-        params
-            .iter()
-            .enumerate()
-            .map(|(i, t)| unsafe { Val::read_slots(*t, &self.0.payload[i * width..]) })
-            .collect()
+        unsafe { read_area(params, width, &self.0.payload) }.collect()
     }
 
     /// Identity: do both handles name the same exception?

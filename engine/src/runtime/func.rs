@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::isa::x64::trampolines::AT_MOST_ONE_RESULT;
 use crate::trap::{Trap, TrapCode};
 use crate::types::{FuncType, ValType};
-use crate::values::Val;
+use crate::values::{read_area, write_area, Val};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::{Rc, Weak};
 
@@ -172,16 +172,12 @@ impl Func {
         self.invoke_compiled(
             &store,
             ty,
-            |args| {
-                for (i, v) in params.iter().enumerate() {
-                    v.write_slots(&mut args[i * width..]);
-                }
-            },
+            |args| write_area(params, width, args),
             |raw_results| {
-                for (i, (r, t)) in results.iter_mut().zip(ty.results()).enumerate() {
-                    // SAFETY: results of the declared types produced by validated wasm
-                    // code; funcrefs point at functions the store keeps alive.
-                    *r = unsafe { Val::read_slots(*t, &raw_results[i * width..]) };
+                // SAFETY: results of the declared types produced by validated wasm code;
+                // funcrefs point at functions the store keeps alive.
+                for (r, v) in results.iter_mut().zip(unsafe { read_area(ty.results(), width, raw_results) }) {
+                    *r = v;
                 }
             },
         )
@@ -422,12 +418,7 @@ pub(crate) unsafe extern "C" fn host_shim(context: *const VMHostContext, area: *
     // SAFETY: the caller reserved the type's argument area at `area`.
     let slots = unsafe { std::slice::from_raw_parts_mut(area, ty.area_slots()) };
     // SAFETY: arguments were produced by validated wasm code for these types.
-    let params: Vec<Val> = ty
-        .params()
-        .iter()
-        .enumerate()
-        .map(|(i, t)| unsafe { Val::read_slots(*t, &slots[i * width..]) })
-        .collect();
+    let params: Vec<Val> = unsafe { read_area(ty.params(), width, slots) }.collect();
     let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
     let outcome = catch_unwind(AssertUnwindSafe(|| callback(&params, &mut results)));
     let trap = match outcome {
@@ -438,9 +429,7 @@ pub(crate) unsafe extern "C" fn host_shim(context: *const VMHostContext, area: *
                 if let Some(store) = func.store.upgrade() {
                     keep_exceptions_in(&store, &results);
                 }
-                for (i, v) in results.iter().enumerate() {
-                    v.write_slots(&mut slots[i * width..]);
-                }
+                write_area(&results, width, slots);
                 return 0;
             }
         }

@@ -36,8 +36,7 @@ impl Global {
 
     /// A global holding `raw` (a v128's 128 bits, other values in the low half).
     pub(crate) fn new_raw(store: &Store, ty: GlobalType, raw: u128) -> Global {
-        let vm = VMGlobal { bits: raw as u64, high: (raw >> 64) as u64 };
-        let inner = Rc::new(GlobalInner { vm: Box::new(UnsafeCell::new(vm)), ty });
+        let inner = Rc::new(GlobalInner { vm: Box::new(UnsafeCell::new(VMGlobal::new(raw))), ty });
         store.0.keep_alive(inner.clone());
         Global(inner)
     }
@@ -62,8 +61,7 @@ impl Global {
     /// All 128 bits of the storage (only a v128 uses the high half).
     pub(crate) fn get_raw128(&self) -> u128 {
         // SAFETY: single-threaded store; wasm code is not running while Rust reads.
-        let vm = unsafe { &*self.0.vm.get() };
-        vm.bits as u128 | (vm.high as u128) << 64
+        unsafe { (*self.0.vm.get()).get() }
     }
 
     pub fn get(&self) -> Val {
@@ -78,9 +76,8 @@ impl Global {
         if !value.matches(self.0.ty.content) {
             return Err(Error::Link("value does not match the global's type".into()));
         }
-        let raw = value.to_raw128();
         // SAFETY: as in `get_raw128`.
-        unsafe { *self.0.vm.get() = VMGlobal { bits: raw as u64, high: (raw >> 64) as u64 } };
+        unsafe { *self.0.vm.get() = VMGlobal::new(value.to_raw128()) };
         Ok(())
     }
 }

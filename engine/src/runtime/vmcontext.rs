@@ -56,12 +56,23 @@ pub struct VMTable {
     pub length: u64,
 }
 
-/// A global's storage. 16 bytes so a v128 fits when SIMD arrives.
+/// A global's storage: 16 bytes, for a v128.
 #[repr(C, align(16))]
 #[derive(Debug, Default, Clone, Copy)]
 pub struct VMGlobal {
     pub bits: u64,
     pub high: u64,
+}
+
+impl VMGlobal {
+    /// Storage holding `raw`: a v128's 128 bits, any other value in the low half.
+    pub fn new(raw: u128) -> VMGlobal {
+        VMGlobal { bits: raw as u64, high: (raw >> 64) as u64 }
+    }
+
+    pub fn get(&self) -> u128 {
+        self.bits as u128 | (self.high as u128) << 64
+    }
 }
 
 /// The per-instance context in `r15`.
