@@ -10,7 +10,7 @@ use boa_engine::object::builtins::JsArray;
 use boa_engine::object::{FunctionObjectBuilder, JsObject};
 use boa_engine::{js_string, Context, JsError, JsNativeError, JsResult, JsValue, NativeFunction};
 use boa_gc::{Finalize, Trace};
-use sidewinder_engine::{Func, FuncType, Trap, Val, NUMERIC_AREA};
+use sidewinder_engine::{Func, FuncType, Trap, Val, ValType, NUMERIC_AREA};
 
 #[derive(Trace, Finalize)]
 struct ExportCaptures {
@@ -18,6 +18,9 @@ struct ExportCaptures {
     func: Func,
     /// All parameters and results are numbers: calls take `call_numeric`.
     numeric: bool,
+    /// A v128 or exnref in the signature: every call throws (`js_unusable_type`).
+    #[unsafe_ignore_trace]
+    unusable: Option<ValType>,
 }
 
 /// The exported function object for `func`: always the same object for the same
@@ -38,7 +41,7 @@ pub(crate) fn exported_function_named(func: &Func, name: &str, ctx: &mut Context
         ctx.realm(),
         NativeFunction::from_copy_closure_with_captures(
             call_export,
-            ExportCaptures { func: func.clone(), numeric: ty.is_numeric() },
+            ExportCaptures { func: func.clone(), numeric: ty.is_numeric(), unusable: js_unusable_type(&ty) },
         ),
     )
     .name(js_string!(name))
@@ -79,8 +82,8 @@ fn call_export(
     if caps.numeric {
         return call_numeric_export(args, &caps.func, ctx);
     }
+    reject_js_unusable(caps.unusable)?;
     let ty = caps.func.signature();
-    reject_signature_js_cannot_use(ty)?;
     let (num_params, num_results) = (ty.params().len(), ty.results().len());
     let mut inline: [Val; 2 * INLINE] = std::array::from_fn(|_| Val::I32(0));
     let mut heap = Vec::new();
@@ -186,10 +189,10 @@ pub(crate) fn new_host_func(callable: &JsObject, ty: FuncType, ctx: &mut Context
     let store = store(ctx)?;
     let target = callable.clone();
     let result_types = ty.results().to_vec();
-    let signature = ty.clone();
+    let unusable = js_unusable_type(&ty);
     Ok(Func::new(&store, ty, move |params: &[Val], results: &mut [Val]| {
         let outcome = with_current_context(|ctx| {
-            reject_signature_js_cannot_use(&signature)?;
+            reject_js_unusable(unusable)?;
             call_js(&target, params, &result_types, results, ctx)
         });
         match outcome {
@@ -204,11 +207,16 @@ pub(crate) fn new_host_func(callable: &JsObject, ty: FuncType, ctx: &mut Context
 
 /// JS API "call an exported function" step 3 and "run a host function" step 3: a
 /// signature with a v128 or an exnref throws a TypeError before any argument is
-/// converted, any wasm runs or any JS import is called.
-pub(crate) fn reject_signature_js_cannot_use(ty: &FuncType) -> JsResult<()> {
-    use sidewinder_engine::ValType;
+/// converted, any wasm runs or any JS import is called. Found once per function, when
+/// its object or host function is made.
+pub(crate) fn js_unusable_type(ty: &FuncType) -> Option<ValType> {
     let unusable = |t: &&ValType| matches!(t, ValType::V128 | ValType::ExnRef | ValType::NonNullExnRef);
-    match ty.params().iter().chain(ty.results()).find(unusable) {
+    ty.params().iter().chain(ty.results()).find(unusable).copied()
+}
+
+/// The TypeError of a call whose signature has `js_unusable_type`, if it has one.
+pub(crate) fn reject_js_unusable(unusable: Option<ValType>) -> JsResult<()> {
+    match unusable {
         Some(t) => Err(JsNativeError::typ()
             .with_message(format!("a function with {t} in its signature cannot be called from JavaScript"))
             .into()),
@@ -219,7 +227,7 @@ pub(crate) fn reject_signature_js_cannot_use(ty: &FuncType) -> JsResult<()> {
 fn call_js(
     target: &JsObject,
     params: &[Val],
-    result_types: &[sidewinder_engine::ValType],
+    result_types: &[ValType],
     results: &mut [Val],
     ctx: &mut Context,
 ) -> Result<(), JsError> {
@@ -233,7 +241,7 @@ fn call_js(
 /// An import's return value as its wasm results (several come as an iterable).
 pub(crate) fn results_from_js(
     ret: &JsValue,
-    result_types: &[sidewinder_engine::ValType],
+    result_types: &[ValType],
     results: &mut [Val],
     ctx: &mut Context,
 ) -> Result<(), JsError> {

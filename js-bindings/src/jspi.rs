@@ -13,7 +13,7 @@
 use crate::conversions::to_js;
 use crate::errors::{engine_error, new_error, ErrorKind};
 use crate::exception::thrown_to_wasm;
-use crate::function::{func_of_object, reject_signature_js_cannot_use, results_from_js};
+use crate::function::{func_of_object, js_unusable_type, reject_js_unusable, results_from_js};
 use crate::interface::{prototype_from, require_new, Interface};
 use crate::realm::{prototypes, store, with_current_context, ContextScope};
 use boa_engine::object::builtins::JsPromise;
@@ -153,12 +153,12 @@ pub(crate) fn suspending_import(callable: &JsObject, ty: FuncType, ctx: &mut Con
     let target = callable.clone();
     let result_types = ty.results().to_vec();
     let own_store = store.clone();
-    let signature = ty.clone();
+    let unusable = js_unusable_type(&ty);
     Ok(Func::new(&store, ty, move |params: &[Val], results: &mut [Val]| {
         let outside = || Trap::host_message("a JavaScript import was called outside of a JavaScript call");
         let outcome = with_current_context(|ctx| {
             // As for any JS import: a v128 or exnref signature throws before the call.
-            reject_signature_js_cannot_use(&signature).map_err(|e| thrown_to_wasm(e, ctx))?;
+            reject_js_unusable(unusable).map_err(|e| thrown_to_wasm(e, ctx))?;
             start_suspending_call(&target, params, &own_store, ctx)
         })
         .ok_or_else(outside)??;
