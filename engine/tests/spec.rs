@@ -213,11 +213,7 @@ fn run(settings: &Settings) -> i32 {
             Ok(text) => run_file_isolated(text, settings.timeout),
             Err(e) => vec![Check::failed(1, format!("cannot read: {e}"))],
         };
-        {
-            {
-                summary.add_file(&name, &checks, &expected, started.elapsed(), settings.verbose);
-            }
-        }
+        summary.add_file(&name, &checks, &expected, started.elapsed(), settings.verbose);
     }
 
     if settings.filter.is_none() {
@@ -1045,16 +1041,8 @@ fn matches_ret(value: &Val, pattern: &WastRetCore<'_>) -> Result<bool, String> {
     Ok(match (pattern, value) {
         (WastRetCore::I32(e), Val::I32(a)) => e == a,
         (WastRetCore::I64(e), Val::I64(a)) => e == a,
-        (WastRetCore::F32(e), Val::F32(a)) => match e {
-            NanPattern::CanonicalNan => a & 0x7fff_ffff == 0x7fc0_0000,
-            NanPattern::ArithmeticNan => a & 0x7fc0_0000 == 0x7fc0_0000,
-            NanPattern::Value(e) => e.bits == *a,
-        },
-        (WastRetCore::F64(e), Val::F64(a)) => match e {
-            NanPattern::CanonicalNan => a & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
-            NanPattern::ArithmeticNan => a & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
-            NanPattern::Value(e) => e.bits == *a,
-        },
+        (WastRetCore::F32(e), Val::F32(a)) => f32_matches(e, *a),
+        (WastRetCore::F64(e), Val::F64(a)) => f64_matches(e, *a),
         (WastRetCore::RefNull(None), _) => {
             matches!(value, Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None))
         }
@@ -1109,22 +1097,24 @@ fn matches_v128(pattern: &V128Pattern, bits: u128) -> bool {
         V128Pattern::I16x8(e) => e.iter().enumerate().all(|(i, &x)| lane(i, 2) == x as u16 as u64),
         V128Pattern::I32x4(e) => e.iter().enumerate().all(|(i, &x)| lane(i, 4) == x as u32 as u64),
         V128Pattern::I64x2(e) => e.iter().enumerate().all(|(i, &x)| lane(i, 8) == x as u64),
-        V128Pattern::F32x4(e) => e.iter().enumerate().all(|(i, p)| {
-            let a = lane(i, 4) as u32;
-            match p {
-                NanPattern::CanonicalNan => a & 0x7fff_ffff == 0x7fc0_0000,
-                NanPattern::ArithmeticNan => a & 0x7fc0_0000 == 0x7fc0_0000,
-                NanPattern::Value(e) => e.bits == a,
-            }
-        }),
-        V128Pattern::F64x2(e) => e.iter().enumerate().all(|(i, p)| {
-            let a = lane(i, 8);
-            match p {
-                NanPattern::CanonicalNan => a & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
-                NanPattern::ArithmeticNan => a & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
-                NanPattern::Value(e) => e.bits == a,
-            }
-        }),
+        V128Pattern::F32x4(e) => e.iter().enumerate().all(|(i, p)| f32_matches(p, lane(i, 4) as u32)),
+        V128Pattern::F64x2(e) => e.iter().enumerate().all(|(i, p)| f64_matches(p, lane(i, 8))),
+    }
+}
+
+fn f32_matches(pattern: &NanPattern<wast::token::F32>, bits: u32) -> bool {
+    match pattern {
+        NanPattern::CanonicalNan => bits & 0x7fff_ffff == 0x7fc0_0000,
+        NanPattern::ArithmeticNan => bits & 0x7fc0_0000 == 0x7fc0_0000,
+        NanPattern::Value(e) => e.bits == bits,
+    }
+}
+
+fn f64_matches(pattern: &NanPattern<wast::token::F64>, bits: u64) -> bool {
+    match pattern {
+        NanPattern::CanonicalNan => bits & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
+        NanPattern::ArithmeticNan => bits & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
+        NanPattern::Value(e) => e.bits == bits,
     }
 }
 
