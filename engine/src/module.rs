@@ -605,7 +605,7 @@ fn compile_chunk(
     chunk: Vec<FunctionToCompile<'_>>,
 ) -> Result<Vec<FunctionCode>> {
     let mut allocs = FuncValidatorAllocations::default();
-    let mut scratch = Scratch::default();
+    let mut scratch = Scratch::new(env);
     let mut out = Vec::with_capacity(chunk.len());
     for (i, (to_validate, body)) in chunk.into_iter().enumerate() {
         let mut validator = to_validate.into_validator(allocs);

@@ -128,19 +128,6 @@ pub(crate) enum Place {
     Mem(Mem),
 }
 
-/// The allocations a compiling thread carries from one function to the next, so a
-/// function costs no allocation but its output (and growing these while they are small).
-#[derive(Default)]
-pub struct Reusable<'a> {
-    /// Filled by `UseScan::choose_into` before each function.
-    pub(crate) pins: PinnedLocals,
-    masm: Masm,
-    stack: Vec<Slot>,
-    control: Vec<Frame<'a>>,
-    latent_reads: Vec<u32>,
-    pad_of_depth: Vec<Option<u32>>,
-}
-
 /// A catch clause while its landing pad is still a label.
 #[derive(Debug)]
 pub(crate) struct PendingCatch {
@@ -208,34 +195,75 @@ pub struct FuncCompiler<'a> {
 }
 
 impl<'a> FuncCompiler<'a> {
-    /// `locals` lists the parameters first, then the body's locals.
-    pub fn new(
-        env: &'a CompileEnv<'a>,
-        ty: &'a FuncType,
-        locals: Vec<ValType>,
-        legacy_tries: u32,
-        body_size: usize,
-        wide_slots: bool,
-        reused: Reusable<'a>,
-    ) -> FuncCompiler<'a> {
-        let Reusable { pins, mut masm, mut stack, mut control, mut latent_reads, pad_of_depth } = reused;
+    /// A compiler for one thread's functions of the module: `begin` starts each function
+    /// and `finish` returns its code, so every buffer (assembler, operand and control
+    /// stacks, locals) keeps its allocation from one function to the next, and the
+    /// compiler itself is never moved (it is large enough that moving it showed in
+    /// profiles as a memcpy per function).
+    pub fn new(env: &'a CompileEnv<'a>) -> FuncCompiler<'a> {
+        FuncCompiler {
+            masm: Masm::new(),
+            env,
+            locals: Vec::new(),
+            pins: PinnedLocals::default(),
+            header_size: 0,
+            scopes: Vec::new(),
+            current_scope: None,
+            call_sites: Vec::new(),
+            legacy_tries: 0,
+            latent_reads: Vec::new(),
+            settled_height: 0,
+            num_params: 0,
+            results: &[],
+            arg_stride: 8,
+            slot_size: 8,
+            stack: Vec::new(),
+            free: RegSet::default(),
+            control: Vec::new(),
+            reachable: true,
+            dead_depth: 0,
+            pending_condition: None,
+            result_hint: None,
+            max_depth: 0,
+            max_outgoing: 0,
+            frame_size_patch: 0,
+            pad_of_depth: Vec::new(),
+        }
+    }
+
+    /// The locals of the next function, filled before `begin`: its parameters first,
+    /// then the body's locals.
+    pub(crate) fn locals_mut(&mut self) -> &mut Vec<ValType> {
+        &mut self.locals
+    }
+
+    /// The next function's locals, and where `UseScan::choose_into` puts its pinned
+    /// ones, before `begin`.
+    pub(crate) fn locals_and_pins_mut(&mut self) -> (&[ValType], &mut PinnedLocals) {
+        (&self.locals, &mut self.pins)
+    }
+
+    /// Starts a function of type `ty` whose locals and pins are already set; everything
+    /// else left by the previous function (even one that failed) is reset.
+    pub fn begin(&mut self, ty: &'a FuncType, legacy_tries: u32, body_size: usize, wide_slots: bool) {
         let mut free = RegSet::from_regs(&ALLOCATABLE_GPRS);
         for r in ALLOCATABLE_XMMS {
             free.insert(r);
         }
-        for r in pins.regs.iter().flatten() {
+        for r in self.pins.regs.iter().flatten() {
             free.remove(*r);
         }
-        let header_size = 8 + 8 * pins.callee_saved.len() as i32 + 8 * legacy_tries as i32;
-        let num_locals = locals.len();
+        self.free = free;
+        self.header_size = 8 + 8 * self.pins.callee_saved.len() as i32 + 8 * legacy_tries as i32;
+        self.masm.reset();
         // Machine code runs about three bytes per byte of wasm.
-        masm.asm.reserve(4 * body_size + 64);
-        let label = masm.asm.new_label();
-        stack.clear();
-        latent_reads.clear();
-        latent_reads.resize(num_locals, 0);
-        control.clear();
-        control.push(Frame {
+        self.masm.asm.reserve(4 * body_size + 64);
+        let label = self.masm.asm.new_label();
+        self.stack.clear();
+        self.latent_reads.clear();
+        self.latent_reads.resize(self.locals.len(), 0);
+        self.control.clear();
+        self.control.push(Frame {
             kind: FrameKind::Function,
             label,
             else_label: None,
@@ -248,34 +276,23 @@ impl<'a> FuncCompiler<'a> {
             exn_slot: 0,
             rethrown: false,
         });
-        FuncCompiler {
-            masm,
-            env,
-            locals,
-            pins,
-            header_size,
-            scopes: Vec::new(),
-            current_scope: None,
-            call_sites: Vec::new(),
-            legacy_tries: 0,
-            latent_reads,
-            settled_height: 0,
-            num_params: ty.params().len(),
-            results: ty.results(),
-            arg_stride: 8 * ty.slot_width() as i32,
-            slot_size: if wide_slots { 16 } else { 8 },
-            stack,
-            free,
-            control,
-            reachable: true,
-            dead_depth: 0,
-            pending_condition: None,
-            result_hint: None,
-            max_depth: 0,
-            max_outgoing: ty.area_slots(),
-            frame_size_patch: 0,
-            pad_of_depth,
-        }
+        self.scopes.clear();
+        self.current_scope = None;
+        self.call_sites.clear();
+        self.legacy_tries = 0;
+        self.settled_height = 0;
+        self.num_params = ty.params().len();
+        self.results = ty.results();
+        self.arg_stride = 8 * ty.slot_width() as i32;
+        self.slot_size = if wide_slots { 16 } else { 8 };
+        self.reachable = true;
+        self.dead_depth = 0;
+        self.pending_condition = None;
+        self.result_hint = None;
+        self.max_depth = 0;
+        self.max_outgoing = ty.area_slots();
+        self.frame_size_patch = 0;
+        self.pad_of_depth.clear();
     }
 
     // ---- frame ----
@@ -504,19 +521,9 @@ impl<'a> FuncCompiler<'a> {
         }
     }
 
-    /// The function's code, and the buffers for the next function (the locals' vector
-    /// among them).
-    pub fn finish(mut self) -> (CResult<FunctionCode>, Reusable<'a>, Vec<ValType>) {
-        let code = self.finish_code();
-        let reused = Reusable {
-            pins: self.pins,
-            masm: self.masm,
-            stack: self.stack,
-            control: self.control,
-            latent_reads: self.latent_reads,
-            pad_of_depth: self.pad_of_depth,
-        };
-        (code, reused, self.locals)
+    /// The function's code; the compiler is ready for the next `begin`.
+    pub fn finish(&mut self) -> CResult<FunctionCode> {
+        self.finish_code()
     }
 
     fn finish_code(&mut self) -> CResult<FunctionCode> {

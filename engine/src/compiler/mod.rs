@@ -19,7 +19,7 @@ pub mod visitor;
 use crate::error::Error;
 use crate::isa::x64::masm::FunctionCode;
 use crate::types::{FuncType, GlobalType, ValType};
-use codegen::{FuncCompiler, Reusable};
+use codegen::FuncCompiler;
 use first_pass::FirstPass;
 use wasmparser::{FuncValidator, FunctionBody, Operator, ValidatorResources, VisitOperator};
 
@@ -46,12 +46,16 @@ pub struct CompileEnv<'a> {
 
 /// What one compiling thread reuses from function to function: every buffer the
 /// compiler needs, so a function allocates little beyond its own machine code.
-#[derive(Default)]
 pub struct Scratch<'a> {
     operators: Vec<Operator<'a>>,
-    locals: Vec<ValType>,
     uses: locals::UseScan,
-    compiler: Reusable<'a>,
+    compiler: FuncCompiler<'a>,
+}
+
+impl<'a> Scratch<'a> {
+    pub fn new(env: &'a CompileEnv<'a>) -> Scratch<'a> {
+        Scratch { operators: Vec::new(), uses: Default::default(), compiler: FuncCompiler::new(env) }
+    }
 }
 
 /// Validates and compiles one function body. The body is decoded once: operators are
@@ -68,7 +72,8 @@ pub fn compile_function<'a>(
     let mut reader = body.get_binary_reader();
     validator.read_locals(&mut reader)?;
     reader.set_features(*validator.features());
-    let mut all_locals = std::mem::take(&mut scratch.locals);
+    let compiler = &mut scratch.compiler;
+    let all_locals = compiler.locals_mut();
     all_locals.clear();
     all_locals.extend_from_slice(ty.params());
     let mut locals_reader = body.get_locals_reader()?;
@@ -106,12 +111,11 @@ pub fn compile_function<'a>(
         return Err(Error::Unsupported("SIMD without wasmparser's SIMD validator".into()));
     }
 
-    let mut reused = std::mem::take(&mut scratch.compiler);
-    uses.choose_into(&all_locals, &mut reused.pins);
+    let (all_locals, pins) = compiler.locals_and_pins_mut();
+    uses.choose_into(all_locals, pins);
     // Locals and spill slots are 16 bytes where a v128 can appear, else 8.
     let wide_slots = env.has_v128 || uses.simd || all_locals.contains(&ValType::V128);
-    let mut compiler =
-        FuncCompiler::new(env, ty, all_locals, uses.legacy_tries, body.as_bytes().len(), wide_slots, reused);
+    compiler.begin(ty, uses.legacy_tries, body.as_bytes().len(), wide_slots);
     compiler.emit_prologue();
     for (i, op) in buffered.iter().enumerate() {
         if !compiler.reachable && !is_structured_control(op) {
@@ -129,10 +133,7 @@ pub fn compile_function<'a>(
         compiler.visit_operator(op)?;
         compiler.result_hint = None;
     }
-    let (code, reused, locals) = compiler.finish();
-    scratch.compiler = reused;
-    scratch.locals = locals;
-    code.map_err(Error::from)
+    compiler.finish().map_err(Error::from)
 }
 
 /// Operators that matter even in unreachable code, because they open or close frames.

@@ -333,6 +333,7 @@ impl Assembler {
     }
 
     /// The 0x81/0x83 group: `op r, imm`, 8-bit immediate when it fits.
+    #[inline(always)]
     fn group1_ri(&mut self, digit: u8, size: OperandSize, r: Reg, imm: i32) {
         let w = size == OperandSize::S64;
         let mut inst;
@@ -475,7 +476,7 @@ impl Assembler {
         inst.finish();
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn load(&mut self, kind: crate::compiler::masm::LoadKind, dst: Reg, m: Mem) {
         use crate::compiler::masm::LoadKind::*;
         let (prefix, w, opcode): (Option<u8>, bool, u32) = match kind {
@@ -495,7 +496,7 @@ impl Assembler {
         self.op_mem(prefix, w, opcode, dst.hw(), m, false);
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn store(&mut self, kind: crate::compiler::masm::StoreKind, m: Mem, src: Reg) {
         use crate::compiler::masm::StoreKind::*;
         let (prefix, w, opcode): (Option<u8>, bool, u32) = match kind {
@@ -511,6 +512,7 @@ impl Assembler {
     }
 
     /// Stores an immediate (truncated to the store's width; sign-extended for 64 bits).
+    #[inline(always)]
     pub fn store_imm(&mut self, kind: crate::compiler::masm::StoreKind, m: Mem, imm: i32) {
         use crate::compiler::masm::StoreKind::*;
         let inst = match kind {
