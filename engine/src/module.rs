@@ -74,7 +74,8 @@ pub(crate) struct ElemSegment {
 #[derive(Debug)]
 pub(crate) struct DataSegment {
     pub active: Option<(u32, ConstExpr)>,
-    pub bytes: Vec<u8>,
+    /// Where the segment's bytes are in `ModuleInfo::data_bytes`.
+    pub bytes: std::ops::Range<usize>,
 }
 
 /// Everything about a module except its code.
@@ -99,6 +100,9 @@ pub(crate) struct ModuleInfo {
     pub start: Option<u32>,
     pub elems: Vec<ElemSegment>,
     pub data: Vec<DataSegment>,
+    /// Every data segment's bytes, one after another: one allocation for the section
+    /// rather than one per segment (Go modules have tens of thousands of segments).
+    pub data_bytes: Vec<u8>,
     pub custom_sections: Vec<(String, Vec<u8>)>,
 }
 
@@ -456,6 +460,9 @@ impl Module {
                 }
             }
             Payload::DataSection(reader) => {
+                // At most the section's size; the segments' headers make it a little less.
+                let range = reader.range();
+                info.data_bytes.reserve(usize::try_from(range.end - range.start).unwrap_or(0));
                 for d in reader {
                     let d = d?;
                     let active = match d.kind {
@@ -464,7 +471,9 @@ impl Module {
                             Some((memory_index, const_expr(&offset_expr)?))
                         }
                     };
-                    info.data.push(DataSegment { active, bytes: d.data.to_vec() });
+                    let start = info.data_bytes.len();
+                    info.data_bytes.extend_from_slice(d.data);
+                    info.data.push(DataSegment { active, bytes: start..info.data_bytes.len() });
                 }
             }
             Payload::CustomSection(reader) => {

@@ -1076,10 +1076,11 @@ impl<'a> FuncCompiler<'a> {
         // Operands go to their own (now free) spill slots, so loading the argument
         // registers afterwards has no ordering hazards.
         let base = self.stack.len() - num_operands;
-        let mut operands = Vec::with_capacity(num_operands);
-        for d in base..self.stack.len() {
+        // Each operand is an argument register's worth: at most six.
+        let mut operands = [None; 6];
+        for (d, operand) in (base..self.stack.len()).zip(&mut operands) {
             self.spill_entry(d);
-            operands.push(self.stack[d]);
+            *operand = Some(self.stack[d]);
         }
         for _ in 0..num_operands {
             self.pop();
@@ -1092,7 +1093,7 @@ impl<'a> FuncCompiler<'a> {
                 HelperArg::Vmctx => self.masm.asm.mov_rr(OperandSize::S64, dst, VMCTX),
                 HelperArg::Imm(v) => self.masm.asm.mov_ri(dst, v),
                 HelperArg::Operand(k) => {
-                    let s = operands[k];
+                    let s = operands[k].expect("a helper argument names one of its popped operands");
                     let m = match self.place_of(s.loc) {
                         Place::Mem(m) => m,
                         Place::Reg(_) => Mem::Base(RBP, 0),

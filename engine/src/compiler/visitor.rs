@@ -169,10 +169,17 @@ impl<'e> FuncCompiler<'e> {
 
     /// A runtime helper taking (vmctx, immediates..., operands...) and returning a trap code.
     fn helper(&mut self, addr: usize, imms: &[i64], operands: usize, traps: bool) -> Reg {
-        let mut args = vec![HelperArg::Vmctx];
-        args.extend(imms.iter().map(|&v| HelperArg::Imm(v)));
-        args.extend((0..operands).map(HelperArg::Operand));
-        self.call_helper(addr, operands, &args, traps)
+        // System V passes six integer arguments in registers; no helper takes more.
+        let mut args = [HelperArg::Vmctx; 6];
+        let count = 1 + imms.len() + operands;
+        assert!(count <= args.len(), "runtime helper with {count} arguments");
+        for (slot, &v) in args[1..].iter_mut().zip(imms) {
+            *slot = HelperArg::Imm(v);
+        }
+        for (slot, n) in args[1 + imms.len()..count].iter_mut().zip(0..operands) {
+            *slot = HelperArg::Operand(n);
+        }
+        self.call_helper(addr, operands, &args[..count], traps)
     }
 
     fn void_helper(&mut self, addr: usize, imms: &[i64], operands: usize) -> CResult {

@@ -310,7 +310,8 @@ impl InstanceInner {
     pub fn memory_init(&self, memory: u32, data: u32, dst: u64, src: u64, len: u64) -> Result<(), TrapCode> {
         let info = &self.module.0.info;
         let dropped = self.dropped_data.borrow().get(data as usize).copied().unwrap_or(true);
-        let bytes: &[u8] = if dropped { &[] } else { &info.data[data as usize].bytes };
+        let bytes: &[u8] =
+            if dropped { &[] } else { &info.data_bytes[info.data[data as usize].bytes.clone()] };
         let end =
             src.checked_add(len).filter(|&e| e <= bytes.len() as u64).ok_or(TrapCode::MemoryOutOfBounds)?;
         let m = self.memories.get(memory as usize).ok_or(TrapCode::MemoryOutOfBounds)?;
