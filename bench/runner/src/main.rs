@@ -798,12 +798,23 @@ fn corpus_report(
     for n in names {
         let _ = write!(s, " {n} ms (MB/s) |");
     }
+    // Liftoff's time over ours, taken per round (the two compiles of a round run a few
+    // seconds apart, so a burst of load on this shared machine rarely hits one alone).
+    let paired = names.contains(&PAIR.0) && names.contains(&PAIR.1);
+    if paired {
+        let _ = write!(s, " {} / {} per round: median (min-max) |", PAIR.1, PAIR.0);
+    }
     let _ = writeln!(s, " sidewinder code bytes / wasm byte |");
     let _ = write!(s, "|---|---:|");
     for _ in names {
         let _ = write!(s, "---:|");
     }
+    if paired {
+        let _ = write!(s, "---:|");
+    }
     let _ = writeln!(s, "---:|");
+    // Per round, the sum over modules every engine compiled, for the paired engines.
+    let mut round_totals: Vec<(f64, f64)> = vec![(0.0, 0.0); runs];
     let mut tot: BTreeMap<&str, (f64, f64)> = BTreeMap::new(); // (bytes, ms) over modules all engines compiled
     let mut sw_code = (0usize, 0usize);
     // Each requested engine that exists here: measured in this process, or by node.
@@ -856,6 +867,15 @@ fn corpus_report(
                 }
             }
         }
+        let times_of = |name: &str| {
+            contenders.iter().zip(&samples).find(|((n, _), _)| *n == name).and_then(|(_, r)| r.as_ref().ok())
+        };
+        let pair = match (times_of(PAIR.0), times_of(PAIR.1)) {
+            (Some(ours), Some(theirs)) if ours.len() == runs && theirs.len() == runs => {
+                Some(ours.iter().zip(theirs).map(|(&o, &t)| (o, t)).collect::<Vec<_>>())
+            }
+            _ => None,
+        };
         let mut row: Vec<(&str, Result<f64, String>)> = Vec::new();
         for ((n, _), r) in contenders.iter().zip(samples) {
             let r = r.map(|times| median(&times));
@@ -880,6 +900,23 @@ fn corpus_report(
                 }
             }
         }
+        if paired {
+            match &pair {
+                Some(pair) => {
+                    let ratios: Vec<f64> = pair.iter().map(|(o, t)| t / o).collect();
+                    let _ = write!(s, " {} |", ratio_summary(&ratios));
+                    if all_ok {
+                        for ((o, t), total) in pair.iter().zip(&mut round_totals) {
+                            total.0 += o;
+                            total.1 += t;
+                        }
+                    }
+                }
+                None => {
+                    let _ = write!(s, " – |");
+                }
+            }
+        }
         let _ = writeln!(s, " {} |", fmt(ratio, 2));
     }
     let _ = write!(
@@ -897,6 +934,35 @@ fn corpus_report(
             }
         }
     }
+    if paired {
+        let ratios: Vec<f64> = round_totals.iter().map(|(o, t)| t / o).collect();
+        let _ = write!(s, " **{}** |", ratio_summary(&ratios));
+    }
     let _ = writeln!(s, " **{}** |", fmt(sw_code.0 as f64 / sw_code.1 as f64, 2));
+    if paired {
+        let _ = writeln!(
+            s,
+            "\nThe {0} / {1} column divides, round by round, the two engines' times for \
+             the same module (for the total: their sums over the modules in that round), \
+             then takes the median and range of those ratios: a burst of load that slows \
+             one engine's samples moves it less than the ratio of medians.",
+            PAIR.1, PAIR.0
+        );
+    }
     s
+}
+
+/// The engines whose times the corpus report also compares round by round: ours and
+/// the target of the compile-speed goal.
+const PAIR: (&str, &str) = ("sidewinder", "v8-liftoff");
+
+/// `median (min-max)` of ratios, as `1.52× (1.41-1.60)`.
+fn ratio_summary(ratios: &[f64]) -> String {
+    let finite: Vec<f64> = ratios.iter().copied().filter(|r| r.is_finite()).collect();
+    if finite.is_empty() {
+        return "–".into();
+    }
+    let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    format!("{:.2}× ({lo:.2}-{hi:.2})", median(&finite))
 }
