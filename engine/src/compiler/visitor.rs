@@ -348,6 +348,12 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
             pad_of_depth.resize(self.control.len(), None);
         }
         let mut pad_for = |this: &mut Self, depth: u32| {
+            // A target that needs no copies and is not the function's return is reached
+            // straight from the table: its pad would be a lone jump (Go's resumption
+            // dispatch has thousands of such targets).
+            if let Some(label) = this.direct_branch_target(depth) {
+                return label;
+            }
             let slot = &mut pad_of_depth[depth as usize];
             if let Some(k) = *slot {
                 return pads[k as usize].1;
