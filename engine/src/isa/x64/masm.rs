@@ -90,12 +90,15 @@ impl Masm {
 
     /// Out-of-line trap paths, placed after the function body so the hot path falls through.
     pub fn emit_trap_stubs(&mut self, trap_exit: usize) {
-        let labels = std::mem::take(&mut self.trap_labels);
-        for (code, label) in labels {
+        // By index rather than taking the vector, which keeps its allocation for the
+        // next function.
+        for i in 0..self.trap_labels.len() {
+            let (code, label) = self.trap_labels[i];
             self.asm.bind(label);
             self.asm.mov_ri(RSI, code as u32 as i64);
             self.jump_absolute(trap_exit);
         }
+        self.trap_labels.clear();
     }
 
     pub fn jump_absolute(&mut self, addr: usize) {
