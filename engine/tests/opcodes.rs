@@ -1685,6 +1685,36 @@ mod control {
         }
     }
 
+    /// Targets that need no copies are reached straight from the table (no landing
+    /// pad); here they sit beside the function's own return, which keeps its pad, and
+    /// a loop. The trace records the path: 1 per loop entry, 2 and 3 at the blocks' ends.
+    #[test]
+    fn br_table_direct_targets_beside_a_return() {
+        let m = Wasm::new(
+            r#"(module
+              (global $trace (mut i32) (i32.const 0))
+              (func $step (param i32)
+                (global.set $trace (i32.add (i32.mul (global.get $trace) (i32.const 10)) (local.get 0))))
+              (func (export "f") (param $i i32) (result i32)
+                (call $run (local.get $i))
+                (global.get $trace))
+              (func $run (param $i i32)
+                (global.set $trace (i32.const 0))
+                (loop $again
+                  (call $step (i32.const 1))
+                  (block $b
+                    (block $a
+                      (local.get $i)
+                      (local.set $i (i32.const 5))
+                      (br_table $a $b $again 3 $b))
+                    (call $step (i32.const 2)))
+                  (call $step (i32.const 3)))))"#,
+        );
+        for (index, want) in [(0, 123), (1, 13), (2, 113), (3, 1), (4, 13), (-1, 13)] {
+            assert_eq!(m.i32("f", &[Val::I32(index)]), want, "index {index}");
+        }
+    }
+
     #[test]
     fn loops_with_params_and_if_else() {
         let m = Wasm::new(
