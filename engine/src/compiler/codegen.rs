@@ -923,10 +923,15 @@ impl<'a> FuncCompiler<'a> {
         }
     }
 
+    /// Where in the control stack the frame a branch of `depth` targets is.
+    pub(crate) fn frame_index(&self, depth: u32) -> usize {
+        self.control.len() - 1 - depth as usize
+    }
+
     /// The label a branch to the frame `depth` levels out can jump to with no code of
     /// its own (no values to move, not a return), marked used; None otherwise.
     pub(crate) fn direct_branch_target(&mut self, depth: u32) -> Option<dynasmrt::DynamicLabel> {
-        let idx = self.control.len() - 1 - depth as usize;
+        let idx = self.frame_index(depth);
         let frame = &self.control[idx];
         if frame.kind == FrameKind::Function || self.needs_copies(frame.branch_types().len(), frame.height) {
             return None;
@@ -938,7 +943,7 @@ impl<'a> FuncCompiler<'a> {
     /// Branch-path code for `br` to the frame `depth` levels out (everything except the
     /// final jump, which it returns as a label, or None for a return).
     pub(crate) fn branch_prepare(&mut self, depth: u32) -> Option<dynasmrt::DynamicLabel> {
-        let idx = self.control.len() - 1 - depth as usize;
+        let idx = self.frame_index(depth);
         if self.control[idx].kind == FrameKind::Function {
             return None;
         }

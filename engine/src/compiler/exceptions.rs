@@ -79,7 +79,7 @@ impl<'a> FuncCompiler<'a> {
                 Catch::AllRef { label } => (None, true, label),
             };
             let payload = tag.map_or(0, |t| self.tag_params(t).len());
-            let idx = self.control.len() - 1 - depth as usize;
+            let idx = self.frame_index(depth);
             let height = self.control[idx].height;
             let landing = self.masm.asm.new_label();
             self.masm.asm.bind(landing);
@@ -223,7 +223,7 @@ impl<'a> FuncCompiler<'a> {
     }
 
     pub(crate) fn legacy_rethrow(&mut self, depth: u32) -> CResult {
-        let idx = self.control.len() - 1 - depth as usize;
+        let idx = self.frame_index(depth);
         self.control[idx].rethrown = true;
         let slot = self.control[idx].exn_slot;
         self.save_pinned_for_call();

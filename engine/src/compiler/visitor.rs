@@ -305,7 +305,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         Ok(())
     }
     fn visit_br_if(&mut self, relative_depth: u32) -> CResult {
-        let idx = self.control.len() - 1 - relative_depth as usize;
+        let idx = self.frame_index(relative_depth);
         let to_function = self.control[idx].kind == FrameKind::Function;
         if to_function {
             // Returning may spill before the jump: keep the flags out of it.
