@@ -24,6 +24,7 @@ mod values;
 
 pub use engine::{Config, Engine};
 pub use error::{Error, Result};
+pub use isa::x64::trampolines::SMALL_ARGS;
 pub use module::Module;
 pub use runtime::exception::{Exception, Tag};
 pub use runtime::fiber::Fiber;

@@ -1,9 +1,11 @@
 //! `Func::call_into`, the allocation-free call path embedders use for every call:
 //! results land in caller-provided slots, on the stack for small signatures and on the
-//! heap past 15 parameters or results.
+//! heap past 15 parameters or results; and `Func::call_small`, the register entry for
+//! numeric signatures of up to `SMALL_ARGS` parameters and one result.
 
 use sidewinder_engine::{
-    Engine, Error, Extern, Func, FuncType, Instance, Module, Store, Val, ValType, NUMERIC_AREA,
+    Engine, Error, Extern, Func, FuncType, Instance, Module, Store, Trap, TrapCode, Val, ValType,
+    NUMERIC_AREA, SMALL_ARGS,
 };
 
 fn instance(store: &Store, wat: &str) -> Instance {
@@ -157,4 +159,126 @@ fn call_numeric_in_place_refuses_signatures_longer_than_the_area() {
     let mut one = [0u64];
     long.call_numeric(&args, &mut one).expect("runs");
     assert_eq!(one, [15]);
+}
+
+#[test]
+fn call_small_passes_arguments_in_order_and_masks_results() {
+    let store = Store::new(&Engine::default());
+    let inst = instance(
+        &store,
+        r#"(module
+             (global $g (export "g") (mut i64) (i64.const 0))
+             (func (export "digits") (param i32 i32 i32 i32) (result i32)
+               (i32.add (i32.add (i32.mul (local.get 0) (i32.const 1000)) (i32.mul (local.get 1) (i32.const 100)))
+                        (i32.add (i32.mul (local.get 2) (i32.const 10)) (local.get 3))))
+             (func (export "minus_one") (result i32) (i32.const -1))
+             (func (export "wide") (param i64) (result i64) (i64.sub (i64.const 0) (local.get 0)))
+             (func (export "half") (param f32) (result f32) (f32.mul (local.get 0) (f32.const 0.5)))
+             (func (export "hypot") (param f64 f64) (result f64)
+               (f64.sqrt (f64.add (f64.mul (local.get 0) (local.get 0)) (f64.mul (local.get 1) (local.get 1)))))
+             (func (export "set") (param i64) (global.set $g (local.get 0)))
+             (func (export "five") (param i32 i32 i32 i32 i32) (result i32) (local.get 4))
+             (func (export "two") (result i32 i32) (i32.const 1) (i32.const 2)))"#,
+    );
+    let digits = export(&inst, "digits");
+    assert!(digits.takes_small_calls());
+    assert_eq!(SMALL_ARGS, 4);
+    assert_eq!(digits.call_small([1, 2, 3, 4]).expect("runs"), 1234);
+    // The upper half of an i32 result is undefined in rax: cleared.
+    assert_eq!(export(&inst, "minus_one").call_small([7; SMALL_ARGS]).expect("runs"), u32::MAX as u64);
+    assert_eq!(export(&inst, "wide").call_small([5, 0, 0, 0]).expect("runs"), (-5i64) as u64);
+    let half = export(&inst, "half").call_small([3.0f32.to_bits() as u64, 0, 0, 0]).expect("runs");
+    assert_eq!(half, 1.5f32.to_bits() as u64);
+    let hypot = export(&inst, "hypot").call_small([3.0f64.to_bits(), 4.0f64.to_bits(), 0, 0]).expect("runs");
+    assert_eq!(f64::from_bits(hypot), 5.0);
+    assert_eq!(export(&inst, "set").call_small([42, 0, 0, 0]).expect("runs"), 0);
+    let Some(Extern::Global(g)) = inst.get_export("g") else { panic!("global") };
+    assert!(matches!(g.get(), Val::I64(42)));
+    // Other signatures and host functions are refused, not run.
+    for name in ["five", "two"] {
+        let f = export(&inst, name);
+        assert!(!f.takes_small_calls(), "{name}");
+        assert!(matches!(f.call_small([0; SMALL_ARGS]), Err(Error::Link(_))), "{name}");
+    }
+    let host = Func::new(&store, FuncType::new([ValType::I32], [ValType::I32]), |_, _| Ok(()));
+    assert!(!host.takes_small_calls());
+    assert!(matches!(host.call_small([0; SMALL_ARGS]), Err(Error::Link(_))));
+}
+
+/// Traps, uncaught exceptions and stack overflow leave through the small entry as
+/// through the general one, and the store can call again afterwards.
+#[test]
+fn call_small_reports_traps_and_exceptions_and_stays_usable() {
+    let store = Store::new(&Engine::default());
+    let inst = instance(
+        &store,
+        r#"(module
+             (tag $t (param i32))
+             (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+             (func $deep (param i32) (result i32) (call $deep (i32.add (local.get 0) (i32.const 1))))
+             (func (export "recurse") (param i32) (result i32) (call $deep (local.get 0)))
+             (func $throw (param i32) (throw $t (local.get 0)))
+             (func (export "uncaught") (param i32) (result i32) (call $throw (local.get 0)) (i32.const 0))
+             (func (export "caught") (param i32) (result i32)
+               (block $h (result i32)
+                 (try_table (catch $t $h) (call $throw (local.get 0)))
+                 (i32.const -1))))"#,
+    );
+    let div = export(&inst, "div");
+    for _ in 0..3 {
+        match div.call_small([1, 0, 0, 0]) {
+            Err(Error::Trap(t)) => assert_eq!(t.code(), TrapCode::IntegerDivisionByZero),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(div.call_small([(-9i32) as u32 as u64, 3, 0, 0]).expect("runs"), (-3i32) as u32 as u64);
+        match export(&inst, "recurse").call_small([0; SMALL_ARGS]) {
+            Err(Error::Trap(t)) => assert_eq!(t.code(), TrapCode::StackOverflow),
+            other => panic!("{other:?}"),
+        }
+        match export(&inst, "uncaught").call_small([17, 0, 0, 0]) {
+            Err(Error::Exception(e)) => assert!(matches!(e.payload()[..], [Val::I32(17)])),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(export(&inst, "caught").call_small([23, 0, 0, 0]).expect("runs"), 23);
+    }
+}
+
+/// wasm -> host -> wasm, both entries small: an exception the inner activation does not
+/// catch stops at the inner entry (the unwinder knows its return address) instead of
+/// walking into the host's frames, and the outer call goes on.
+#[test]
+fn call_small_nests_through_host_functions() {
+    let store = Store::new(&Engine::default());
+    let inner = instance(
+        &store,
+        r#"(module (tag $t (param i32))
+             (func (export "throw_or_double") (param i32) (result i32)
+               (if (i32.eqz (local.get 0)) (then (throw $t (i32.const 5))))
+               (i32.mul (local.get 0) (i32.const 2))))"#,
+    );
+    let inner_fn = export(&inner, "throw_or_double");
+    let host = Func::new(&store, FuncType::new([ValType::I32], [ValType::I32]), move |args, results| {
+        let Val::I32(x) = args[0] else { unreachable!("typed") };
+        results[0] = match inner_fn.call_small([x as u32 as u64, 0, 0, 0]) {
+            Ok(raw) => Val::I32(raw as i32),
+            Err(Error::Exception(_)) => Val::I32(-100),
+            Err(e) => return Err(Trap::host_message(format!("{e}"))),
+        };
+        Ok(())
+    });
+    let module = Module::new(
+        store.engine(),
+        &wat::parse_str(
+            r#"(module (import "" "host" (func $host (param i32) (result i32)))
+                 (func (export "outer") (param i32) (result i32)
+                   (i32.add (call $host (local.get 0)) (i32.const 1))))"#,
+        )
+        .expect("valid wat"),
+    )
+    .expect("compiles");
+    let outer_inst = Instance::new(&store, &module, &[Extern::Func(host)]).expect("instantiates");
+    let outer = export(&outer_inst, "outer");
+    assert_eq!(outer.call_small([21, 0, 0, 0]).expect("runs"), 43);
+    assert_eq!(outer.call_small([0; SMALL_ARGS]).expect("runs"), (-99i32) as u32 as u64);
+    assert_eq!(outer.call_small([4, 0, 0, 0]).expect("runs"), 9);
 }

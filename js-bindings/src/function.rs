@@ -10,7 +10,7 @@ use boa_engine::object::builtins::JsArray;
 use boa_engine::object::{FunctionObjectBuilder, JsObject};
 use boa_engine::{js_string, Context, JsError, JsNativeError, JsResult, JsValue, NativeFunction};
 use boa_gc::{Finalize, Trace};
-use sidewinder_engine::{Func, FuncType, Trap, Val, ValType, NUMERIC_AREA};
+use sidewinder_engine::{Func, FuncType, Trap, Val, ValType, NUMERIC_AREA, SMALL_ARGS};
 
 #[derive(Trace, Finalize)]
 struct ExportCaptures {
@@ -18,9 +18,33 @@ struct ExportCaptures {
     func: Func,
     /// All parameters and results are numbers: calls take `call_numeric`.
     numeric: bool,
+    /// Calls `Func::call_small` serves (the common case) take it.
+    #[unsafe_ignore_trace]
+    small: Option<SmallSignature>,
     /// A v128 or exnref in the signature: every call throws (`js_unusable_type`).
     #[unsafe_ignore_trace]
     unusable: Option<ValType>,
+}
+
+/// The types of a signature `Func::call_small` serves, kept beside the function so the
+/// call path reads them without following the function's type.
+#[derive(Clone, Copy)]
+struct SmallSignature {
+    params: [ValType; SMALL_ARGS],
+    num_params: usize,
+    result: Option<ValType>,
+}
+
+impl SmallSignature {
+    fn of(func: &Func) -> Option<SmallSignature> {
+        if !func.takes_small_calls() {
+            return None;
+        }
+        let ty = func.signature();
+        let mut params = [ValType::I32; SMALL_ARGS];
+        params[..ty.params().len()].copy_from_slice(ty.params());
+        Some(SmallSignature { params, num_params: ty.params().len(), result: ty.results().first().copied() })
+    }
 }
 
 /// The exported function object for `func`: always the same object for the same
@@ -41,7 +65,12 @@ pub(crate) fn exported_function_named(func: &Func, name: &str, ctx: &mut Context
         ctx.realm(),
         NativeFunction::from_copy_closure_with_captures(
             call_export,
-            ExportCaptures { func: func.clone(), numeric: ty.is_numeric(), unusable: js_unusable_type(&ty) },
+            ExportCaptures {
+                func: func.clone(),
+                numeric: ty.is_numeric(),
+                small: SmallSignature::of(func),
+                unusable: js_unusable_type(&ty),
+            },
         ),
     )
     .name(js_string!(name))
@@ -69,15 +98,25 @@ pub(crate) fn func_of_object(object: &JsObject, ctx: &mut Context) -> Option<Fun
         .flatten()
 }
 
-/// Calls the wasm function behind an exported function object. Arguments and results
-/// live on the Rust stack for the common case of at most 4 of each: this is the path
-/// every JS-to-wasm call takes.
+/// Calls the wasm function behind an exported function object: this is the path every
+/// JS-to-wasm call takes.
+#[inline(always)]
 fn call_export(
     _this: &JsValue,
     args: &[JsValue],
     caps: &ExportCaptures,
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
+    match &caps.small {
+        Some(signature) => call_small_export(args, &caps.func, signature, ctx),
+        None => call_other_export(args, caps, ctx),
+    }
+}
+
+/// `call_export` for the signatures `Func::call_small` does not serve. Arguments and
+/// results live on the Rust stack for the common case of at most 4 of each.
+#[inline(never)]
+fn call_other_export(args: &[JsValue], caps: &ExportCaptures, ctx: &mut Context) -> JsResult<JsValue> {
     const INLINE: usize = 4;
     if caps.numeric {
         return call_numeric_export(args, &caps.func, ctx);
@@ -111,7 +150,44 @@ fn call_export(
     Ok(results_value(values, ctx))
 }
 
-/// The call path for numeric signatures (the common case): JS values convert straight
+/// The call path for the most common signatures (`Func::call_small`): JS values convert
+/// straight to the raw arguments the engine passes in registers.
+#[inline(never)]
+fn call_small_export(
+    args: &[JsValue],
+    func: &Func,
+    signature: &SmallSignature,
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
+    let mut raw = [0u64; SMALL_ARGS];
+    let given = signature.num_params.min(args.len());
+    for ((slot, v), &t) in raw.iter_mut().zip(&args[..given]).zip(&signature.params) {
+        *slot = number_to_raw(v, t, ctx)?;
+    }
+    if given < signature.num_params {
+        missing_arguments(&mut raw[given..signature.num_params], &signature.params[given..], ctx)?;
+    }
+    let outcome = {
+        let _scope = ContextScope::enter(ctx);
+        func.call_small(raw)
+    };
+    refresh_live_bindings(ctx);
+    match outcome {
+        Ok(raw) => Ok(signature.result.map_or_else(JsValue::undefined, |t| raw_number_to_js(raw, t))),
+        Err(e) => Err(engine_error(e, ctx)),
+    }
+}
+
+/// Converts `undefined` for the parameters a call left out.
+#[cold]
+fn missing_arguments(raw: &mut [u64], types: &[ValType], ctx: &mut Context) -> JsResult<()> {
+    for (slot, &t) in raw.iter_mut().zip(types) {
+        *slot = number_to_raw(&JsValue::undefined(), t, ctx)?;
+    }
+    Ok(())
+}
+
+/// The call path for other numeric signatures: JS values convert straight
 /// to raw slots of the engine's argument area and back, with no `Val` and no copy.
 fn call_numeric_export(args: &[JsValue], func: &Func, ctx: &mut Context) -> JsResult<JsValue> {
     let ty = func.signature();

@@ -178,7 +178,11 @@ fn numeric_arguments_convert_as_the_spec_says() {
                    (func (export "f64") (param f64) (result f64) local.get 0)
                    (func (export "i64") (param i64) (result i64) local.get 0)
                    (func (export "two") (param i32 f64) (result f64)
-                     (f64.add (f64.convert_i32_s (local.get 0)) (local.get 1))))"#,
+                     (f64.add (f64.convert_i32_s (local.get 0)) (local.get 1)))
+                   (func (export "four") (param i32 f64 i64 f32) (result f64)
+                     (f64.add (f64.add (f64.convert_i32_s (local.get 0)) (local.get 1))
+                              (f64.add (f64.convert_i64_s (local.get 2)) (f64.promote_f32 (local.get 3)))))
+                   (func (export "none") (param i32)))"#,
     );
     eval(&mut ctx, "var e = new WebAssembly.Instance(new WebAssembly.Module(idBytes)).exports; 0");
     let cases = [
@@ -202,6 +206,16 @@ fn numeric_arguments_convert_as_the_spec_says() {
         ("e.two(4)", "NaN"),
         ("try { e.i64(1); 'no' } catch (x) { x instanceof TypeError }", "true"),
         ("try { e.i32(Symbol()); 'no' } catch (x) { x instanceof TypeError }", "true"),
+        ("try { e.i64(); 'no' } catch (x) { x instanceof TypeError }", "true"),
+        ("e.four(1, 0.5, 2n, 0.25)", "3.75"),
+        ("e.none(1)", "undefined"),
+        // Arguments convert in order, a throw stops the rest, and extra ones are not
+        // converted at all.
+        ("var log = []; var v = (n, r) => ({ valueOf() { log.push(n); return r } }); 0", "0"),
+        ("e.two(v('a', 1), v('b', 2)) + log.join()", "3a,b"),
+        ("log = []; try { e.two({ valueOf() { log.push('a'); throw 1 } }, v('b', 2)) } catch (x) {} log.join()", "a"),
+        ("log = []; e.i32(1, v('extra', 2)) + ',' + log.length", "1,0"),
+        ("log = []; try { e.four(v('a', 1), v('b', 2)) } catch (x) { log.push(x instanceof TypeError) } log.join()", "a,b,true"),
     ];
     for (src, expected) in cases {
         assert_eq!(eval(&mut ctx, src), expected, "{src}");

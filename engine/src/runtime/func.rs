@@ -6,7 +6,7 @@ use super::unwind::EXCEPTION_STATUS;
 use super::vmcontext::{VMContext, VMFuncRef, VMHostContext, VMRuntime};
 use crate::compiler::codegen::returns_in_rax;
 use crate::error::{Error, Result};
-use crate::isa::x64::trampolines::AT_MOST_ONE_RESULT;
+use crate::isa::x64::trampolines::{SmallEntryFn, AT_MOST_ONE_RESULT, SMALL_ARGS};
 use crate::trap::{Trap, TrapCode};
 use crate::types::{FuncType, ValType};
 use crate::values::{read_area, write_area, Val};
@@ -16,6 +16,35 @@ use std::rc::{Rc, Weak};
 /// Slots of the argument area `Func::call_numeric_in_place` takes: up to 15 parameters
 /// and results, and one slot more for the entry trampoline.
 pub const NUMERIC_AREA: usize = 16;
+
+/// What `Func::call_small` needs, found when the function is made.
+#[derive(Clone, Copy)]
+pub(crate) struct SmallEntry {
+    /// The entry trampoline for small signatures (looked up here so a call does not).
+    entry: SmallEntryFn,
+    /// The raw result's defined bits: all for 64-bit results, the low half for i32 and
+    /// f32, none when the function returns nothing.
+    result_mask: u64,
+}
+
+impl SmallEntry {
+    /// For a wasm function of type `ty`, if `call_small` serves it. Installs the signal
+    /// handlers, as every call into wasm otherwise does first: the fast path skips that.
+    fn for_wasm(store: &Store, ty: &FuncType) -> Option<SmallEntry> {
+        if !ty.is_numeric() || ty.params().len() > SMALL_ARGS {
+            return None;
+        }
+        let result_mask = match ty.results() {
+            [] => 0,
+            [ValType::I32 | ValType::F32] => u32::MAX as u64,
+            [_] => u64::MAX,
+            _ => return None,
+        };
+        let entry = store.engine().trampolines().ok()?.entry_small;
+        super::signals::install_handlers();
+        Some(SmallEntry { entry, result_mask })
+    }
+}
 
 pub type HostCallback = dyn Fn(&[Val], &mut [Val]) -> Result<(), Trap>;
 
@@ -36,6 +65,8 @@ pub(crate) struct FuncInner {
     pub ty: FuncType,
     /// `ty.is_numeric()`, asked on every `call_numeric`.
     pub numeric: bool,
+    /// For a wasm function that `call_small` serves: how.
+    pub small: Option<SmallEntry>,
     pub kind: FuncKind,
     pub store: Weak<StoreInner>,
 }
@@ -63,6 +94,7 @@ impl Func {
         let inner = Rc::new(FuncInner {
             vm: VMFuncRef { code: stub as *const u8, vmctx: context_ptr.cast(), type_id: ty.type_id() },
             numeric: ty.is_numeric(),
+            small: None,
             ty,
             kind: FuncKind::Host { callback: Box::new(callback), _context: context },
             store: store.weak(),
@@ -84,6 +116,7 @@ impl Func {
         let inner = Rc::new(FuncInner {
             vm: VMFuncRef { code, vmctx: vmctx.cast(), type_id: ty.type_id() },
             numeric: ty.is_numeric(),
+            small: SmallEntry::for_wasm(store, &ty),
             ty,
             kind: FuncKind::Wasm(index),
             store: store.weak(),
@@ -213,6 +246,37 @@ impl Func {
         )
     }
 
+    /// Whether `call_small` serves this function: a wasm function whose parameters and
+    /// results are numbers, with at most `SMALL_ARGS` parameters and at most one result.
+    #[inline]
+    pub fn takes_small_calls(&self) -> bool {
+        self.0.small.is_some()
+    }
+
+    /// The fastest way in, for the functions `takes_small_calls` accepts: the raw
+    /// arguments (as `call_numeric` takes them) go to the callee in registers, and the
+    /// raw result comes back (0 when there is none). Arguments past the function's
+    /// parameters are ignored. Errors for other functions.
+    #[inline]
+    pub fn call_small(&self, args: [u64; SMALL_ARGS]) -> Result<u64> {
+        let inner = &*self.0;
+        let Some(SmallEntry { entry, result_mask }) = inner.small else {
+            return Err(numeric_mismatch(&inner.ty));
+        };
+        let store = inner.store.upgrade().ok_or_else(store_dropped)?;
+        let (vmctx, code) = (inner.vm.vmctx.cast(), inner.vm.code);
+        let [a0, a1, a2, a3] = args;
+        // SAFETY: `vmctx` and `code` belong to a live instance of this store, and the
+        // callee takes at most `SMALL_ARGS` parameters and returns at most one result,
+        // as `entry_small` requires; the signal handlers were installed when `small` was
+        // set.
+        let value = activation(&store, || unsafe {
+            let outcome = entry(vmctx, code, a0, a1, a2, a3);
+            (outcome.status, outcome.value)
+        })?;
+        Ok(value & result_mask)
+    }
+
     /// `call_numeric` without copies, the fastest way in: the raw arguments are in the
     /// first slots of `area`, and the raw results come back as a slice of it. For numeric
     /// functions of fewer than `NUMERIC_AREA` parameters and results; errors for others.
@@ -294,9 +358,25 @@ pub(crate) fn invoke_raw(
     area: &mut [u64],
     results_in_rax: bool,
 ) -> Result<()> {
+    let slots = area.len() - 1;
+    let flags = if results_in_rax { AT_MOST_ONE_RESULT } else { 0 };
     let trampolines = store.engine.trampolines()?;
     super::signals::install_handlers();
-    let slots = area.len() - 1;
+    let enter = || {
+        // SAFETY: `vmctx` and `code` belong to a live instance of this store; `area` has
+        // `slots + 1` entries as the trampoline requires.
+        let status = unsafe { (trampolines.entry)(vmctx, code, area.as_mut_ptr(), slots as u64 | flags) };
+        (status as u64, 0)
+    };
+    activation(store, enter)?;
+    Ok(())
+}
+
+/// One activation of wasm code: `enter` calls an entry trampoline and returns its status
+/// and a value, which comes back on success. Keeps the stack limit and call depth of
+/// the store's runtime.
+#[inline(always)]
+fn activation(store: &StoreInner, enter: impl FnOnce() -> (u64, u64)) -> Result<u64> {
     let runtime: *mut VMRuntime = store.runtime();
     // SAFETY: the runtime lives in the store, which outlives this call; wasm code and
     // this function are the only users and never run at the same time.
@@ -309,16 +389,13 @@ pub(crate) fn invoke_raw(
     }
     // SAFETY: as above.
     unsafe { (*runtime).depth += 1 };
-    // SAFETY: `vmctx` and `code` belong to a live instance of this store; `area` has
-    // `slots + 1` entries as the trampoline requires.
-    let flags = if results_in_rax { AT_MOST_ONE_RESULT } else { 0 };
-    let status = unsafe { (trampolines.entry)(vmctx, code, area.as_mut_ptr(), slots as u64 | flags) };
+    let (status, value) = enter();
     // SAFETY: as above.
     unsafe { (*runtime).depth -= 1 };
     if status != 0 {
         return Err(abnormal_exit(store));
     }
-    Ok(())
+    Ok(value)
 }
 
 /// What a call that left wasm abnormally ended with: a trap or an exception.

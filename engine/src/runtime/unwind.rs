@@ -33,11 +33,14 @@ pub struct Landing {
     pub r13: u64,
 }
 
-static ENTRY_RETURN: AtomicUsize = AtomicUsize::new(0);
+static ENTRY_RETURNS: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
 
-/// Records the entry trampoline's return address (once, when the trampolines are built).
-pub(crate) fn set_entry_return(address: usize) {
-    ENTRY_RETURN.store(address, Ordering::Release);
+/// Records the entry trampolines' return addresses (once, when the trampolines are
+/// built).
+pub(crate) fn set_entry_returns(addresses: [usize; 2]) {
+    for (slot, address) in ENTRY_RETURNS.iter().zip(addresses) {
+        slot.store(address, Ordering::Release);
+    }
 }
 
 /// Called by the throw stub with the exception, the throw site's return address and
@@ -55,7 +58,7 @@ pub(crate) unsafe extern "C" fn unwind(
     landing: *mut Landing,
     runtime: *mut VMRuntime,
 ) -> u32 {
-    let entry_return = ENTRY_RETURN.load(Ordering::Acquire) as u64;
+    let entry_returns = ENTRY_RETURNS.each_ref().map(|a| a.load(Ordering::Acquire) as u64);
     // SAFETY: the throw stub passes a Landing record in its own frame.
     let landing = unsafe { &mut *landing };
     let mut callee_saved = [landing.rbx, landing.r12, landing.r13];
@@ -63,7 +66,7 @@ pub(crate) unsafe extern "C" fn unwind(
     // SAFETY: per the contract, a nonzero `exn` is a live exception.
     let exception = (exn != 0).then(|| unsafe { &*(exn as *const ExceptionInner) });
     while let Some(exception) = exception {
-        if pc == entry_return {
+        if entry_returns.contains(&pc) {
             break;
         }
         // SAFETY: `fp` is the frame pointer of a wasm frame (the walk stops at the entry

@@ -24,6 +24,24 @@ use std::sync::OnceLock;
 /// `args[nslots]`. Returns 0, or 1 after a trap.
 pub type EntryFn = unsafe extern "C" fn(*mut VMContext, *const u8, *mut u64, u64) -> u32;
 
+/// `entry_small(vmctx, code, a0, a1, a2, a3)`: the entry for callees of at most
+/// `SMALL_ARGS` parameter slots and at most one result, with the arguments in
+/// registers: stores all four as the argument area (a callee reads only its own), calls
+/// `code`, and returns the status in rax (0, or 1 after a trap) and the result register
+/// in rdx. Same frame as `entry`, so the trap exit and the unwinder treat both alike.
+pub type SmallEntryFn =
+    unsafe extern "C" fn(*mut VMContext, *const u8, u64, u64, u64, u64) -> SmallEntryOutcome;
+
+/// Argument slots `entry_small` passes.
+pub const SMALL_ARGS: usize = 4;
+
+/// What `entry_small` returns, in rax:rdx.
+#[repr(C)]
+pub struct SmallEntryOutcome {
+    pub status: u64,
+    pub value: u64,
+}
+
 /// A flag of `entry`'s slot count: the callee has no results on the stack, so the copy
 /// back is skipped (a single result comes in rax).
 pub const AT_MOST_ONE_RESULT: u64 = 1 << 63;
@@ -35,9 +53,10 @@ pub type HostShim = unsafe extern "C" fn(*const VMHostContext, *mut u64) -> u32;
 pub struct Trampolines {
     _code: CodeMemory,
     pub entry: EntryFn,
-    /// The return address of the entry trampoline's call into wasm: the unwinder stops
-    /// there.
-    pub entry_return: usize,
+    pub entry_small: SmallEntryFn,
+    /// The return addresses of the entry trampolines' calls into wasm: the unwinder
+    /// stops there.
+    pub entry_returns: [usize; 2],
     pub trap_exit: usize,
     /// Called by compiled code with the exnref in rdi (never null), its return address
     /// being the throw site; does not return.
@@ -149,6 +168,31 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     }
     a.ret();
 
+    // ---- small entry: `entry`'s frame, with the saved argument pointer and slot
+    // count unused; the four register arguments become the argument area ----
+    a.align(16, 0xCC);
+    let entry_small_at = a.offset();
+    a.push(RBP);
+    a.mov_rr(OperandSize::S64, RBP, RSP);
+    for r in [RBX, R12, R13, R14, R15] {
+        a.push(r);
+    }
+    a.mov_rr(OperandSize::S64, R15, RDI);
+    a.load(LoadKind::I64, R14, Mem::Base(R15, offsets::VMCTX_MEMORY0_BASE));
+    a.load(LoadKind::I64, SCRATCH, Mem::Base(R15, offsets::VMCTX_RUNTIME));
+    a.push_mem(Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP));
+    a.alu_ri(AluOp::Sub, OperandSize::S64, RSP, 16);
+    a.store(StoreKind::I64, Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP), RSP);
+    a.alu_ri(AluOp::Sub, OperandSize::S64, RSP, 8 * SMALL_ARGS as i32);
+    for (i, r) in [RDX, RCX, R8, R9].into_iter().enumerate() {
+        a.store(StoreKind::I64, Mem::Base(RSP, 8 * i as i32), r);
+    }
+    a.call_reg(RSI);
+    let entry_small_return_at = a.offset();
+    a.mov_rr(OperandSize::S64, RDX, RAX);
+    a.mov_ri(RAX, 0);
+    a.jmp(tail);
+
     // ---- trap exit: esi = trap code, r15 = any context of the trapping store ----
     a.align(16, 0xCC);
     let trap_exit_at = a.offset();
@@ -251,12 +295,14 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     let code = CodeMemory::new(&code_bytes)?;
     let base = code.as_ptr() as usize;
     let trap_exit = base + trap_exit_at as usize;
-    let entry_return = base + entry_return_at as usize;
-    crate::runtime::unwind::set_entry_return(entry_return);
+    let entry_returns = [base + entry_return_at as usize, base + entry_small_return_at as usize];
+    crate::runtime::unwind::set_entry_returns(entry_returns);
     // SAFETY: `entry_at` is the start of the entry trampoline inside executable memory
     // that lives as long as the process (the OnceLock never drops it), and the code
     // follows the System V ABI of `EntryFn`.
     let entry = unsafe { std::mem::transmute::<usize, EntryFn>(base + entry_at as usize) };
+    // SAFETY: as for `entry`; the small entry follows `SmallEntryFn`'s ABI.
+    let entry_small = unsafe { std::mem::transmute::<usize, SmallEntryFn>(base + entry_small_at as usize) };
     // SAFETY: as for `entry`: the switch routine follows `FiberSwitchFn`'s ABI.
     let fiber_switch =
         unsafe { std::mem::transmute::<usize, FiberSwitchFn>(base + fiber_switch_at as usize) };
@@ -266,7 +312,8 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
         fiber_start: base + fiber_start_at as usize,
         _code: code,
         entry,
-        entry_return,
+        entry_small,
+        entry_returns,
         trap_exit,
         throw_stub: base + throw_stub_at as usize,
         host_stub: base + host_stub_at as usize,
