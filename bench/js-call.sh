@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# JS-to-wasm call cost in instructions: every mode of js-bindings/examples/call_cost.rs
+# under callgrind (N calls each, default 200,000), minus the loop alone, per call.
+# Wall time on these shared machines swings by 50 %; instruction counts do not.
+# Usage: bash bench/js-call.sh [N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N="${1:-200000}"
+if ! command -v valgrind >/dev/null; then
+  apt-get update && apt-get install -y valgrind
+fi
+cargo build --release -q -p sidewinder-js --example call_cost
+BIN=target/release/examples/call_cost
+OUT="$(mktemp -d)"
+trap 'rm -rf "$OUT"' EXIT
+
+count() {
+  echo "  callgrind: $1" >&2
+  valgrind --tool=callgrind --callgrind-out-file="$OUT/$1.out" "$BIN" "$1" "$N" 2>&1 \
+    | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+}
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "method: instructions (callgrind) of $N calls from a JS loop, minus the loop alone, per call"
+echo
+printf '| %-12s | %-12s | %14s | %14s | %10s |\n' "wasm export" "native" "export instr" "native instr" "ratio"
+printf '|%s|%s|%s|%s|%s|\n' "--------------" "--------------" "----------------" "----------------" "------------"
+for family in "int add math-max closure-max" "frac neg math-abs closure-abs"; do
+  set -- $family
+  empty=$(count "empty-$1")
+  export_total=$(count "export-$2")
+  per_export=$(( (export_total - empty) / N ))
+  for native in "$3" "$4"; do
+    native_total=$(count "$native")
+    per_native=$(( (native_total - empty) / N ))
+    ratio=$(awk -v a="$per_export" -v b="$per_native" 'BEGIN { printf "%.2fx", a / b }')
+    printf '| %-12s | %-12s | %14d | %14d | %10s |\n' "$2" "$native" "$per_export" "$per_native" "$ratio"
+  done
+done
