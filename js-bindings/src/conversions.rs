@@ -54,16 +54,22 @@ pub(crate) fn to_wasm(v: &JsValue, ty: ValType, ctx: &mut Context) -> JsResult<V
 /// take an inlined path: this runs for every argument of every call from JS.
 #[inline(always)]
 pub(crate) fn number_to_raw(v: &JsValue, ty: ValType, ctx: &mut Context) -> JsResult<u64> {
-    let fast = match ty {
+    match plain_number_to_raw(v, ty) {
+        Some(raw) => Ok(raw),
+        None => converted_number_to_raw(v, ty, ctx),
+    }
+}
+
+/// `number_to_raw` for the values that need no conversion (numbers, except fractions
+/// and -0 for i32): `None` for the rest. Runs no user code.
+#[inline(always)]
+pub(crate) fn plain_number_to_raw(v: &JsValue, ty: ValType) -> Option<u64> {
+    match ty {
         // `as_i32` answers only for exact integers, where it agrees with ToInt32.
         ValType::I32 => v.as_i32().map(|i| i as u32 as u64),
         ValType::F64 => v.as_number().map(f64::to_bits),
         ValType::F32 => v.as_number().map(|n| (n as f32).to_bits() as u64),
         _ => None,
-    };
-    match fast {
-        Some(raw) => Ok(raw),
-        None => converted_number_to_raw(v, ty, ctx),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Exported functions (wasm functions as JS functions) and host functions (JS callables
 //! imported by wasm).
 
-use crate::conversions::{number_to_raw, raw_number_to_js, to_js, to_wasm};
+use crate::conversions::{number_to_raw, plain_number_to_raw, raw_number_to_js, to_js, to_wasm};
 use crate::errors::engine_error;
 use crate::esm::refresh_live_bindings;
 use crate::exception::thrown_to_wasm;
@@ -161,11 +161,21 @@ fn call_small_export(
 ) -> JsResult<JsValue> {
     let mut raw = [0u64; SMALL_ARGS];
     let given = signature.num_params.min(args.len());
+    // Plain numbers first, with nothing else in the loop; anything else (or a missing
+    // argument) starts over with the full conversions, in order: the plain ones ran no
+    // user code, so converting them again is unobservable.
+    let mut plain = given == signature.num_params;
     for ((slot, v), &t) in raw.iter_mut().zip(&args[..given]).zip(&signature.params) {
-        *slot = number_to_raw(v, t, ctx)?;
+        match plain_number_to_raw(v, t) {
+            Some(r) => *slot = r,
+            None => {
+                plain = false;
+                break;
+            }
+        }
     }
-    if given < signature.num_params {
-        missing_arguments(&mut raw[given..signature.num_params], &signature.params[given..], ctx)?;
+    if !plain {
+        convert_arguments(&mut raw, args, signature, ctx)?;
     }
     let outcome = {
         let _scope = ContextScope::enter(ctx);
@@ -178,11 +188,18 @@ fn call_small_export(
     }
 }
 
-/// Converts `undefined` for the parameters a call left out.
+/// `call_small_export`'s arguments when one is not a plain number or is missing
+/// (`undefined` then).
 #[cold]
-fn missing_arguments(raw: &mut [u64], types: &[ValType], ctx: &mut Context) -> JsResult<()> {
-    for (slot, &t) in raw.iter_mut().zip(types) {
-        *slot = number_to_raw(&JsValue::undefined(), t, ctx)?;
+fn convert_arguments(
+    raw: &mut [u64; SMALL_ARGS],
+    args: &[JsValue],
+    signature: &SmallSignature,
+    ctx: &mut Context,
+) -> JsResult<()> {
+    let undefined = JsValue::undefined();
+    for (i, (slot, &t)) in raw.iter_mut().zip(&signature.params[..signature.num_params]).enumerate() {
+        *slot = number_to_raw(args.get(i).unwrap_or(&undefined), t, ctx)?;
     }
     Ok(())
 }
