@@ -2,7 +2,7 @@
 //!
 //! Every wasm frame starts with `push rbp; mov rbp, rsp` and keeps its `VMContext` at
 //! `[rbp - 8]`, so the frames of one activation form a chain from the throw site up to
-//! the entry trampoline. For each frame the walk looks up the return address in its
+//! an entry trampoline. For each frame the walk looks up the return address in its
 //! function's `HandlerTable` (`compiler/handlers.rs`): the innermost scope in force
 //! there, whose catch clauses are tried in order, then the parent scope's. The first
 //! match gets the payload (and exnref) written into its frame slots, and the throw stub
@@ -70,7 +70,7 @@ pub(crate) unsafe extern "C" fn unwind(
             break;
         }
         // SAFETY: `fp` is the frame pointer of a wasm frame (the walk stops at the entry
-        // trampoline, the only other kind of caller wasm code has); its prologue stored
+        // trampolines, the only other kind of caller wasm code has); its prologue stored
         // the instance's VMContext at [fp - 8], and the instance outlives the call.
         let (vmctx, instance) = unsafe {
             let vmctx = *((fp - 8) as *const *const VMContext);
