@@ -120,10 +120,44 @@ fn assert_lacks(listing: &str, parts: &[&str]) {
     );
 }
 
-/// Every function starts with a frame and a stack-limit check.
+/// Every function starts with a frame and a stack-limit check, or, a leaf with a small
+/// frame, a jump over where the check was.
 fn assert_prologue(listing: &str) {
     assert_has(listing, &["push", "rbp"]);
-    assert_has(listing, &["cmp", "rsp,"]);
+    let checks = listing.contains("cmp     rsp,");
+    let mut lines = listing.lines().skip_while(|l| !l.contains("sub     rsp,"));
+    let jumps_over = lines.nth(1).is_some_and(|l| l.contains("jmp     short"));
+    assert!(checks != jumps_over, "expected a stack check or a jump over it:\n{listing}");
+}
+
+fn compile(wat: &str) -> Module {
+    let engine = Engine::default();
+    Module::new(&engine, &wat::parse_str(wat).expect("wat")).expect("compiles")
+}
+
+/// Leaf functions (no wasm calls, throws or landing pads) with frames of at most 1 KiB
+/// skip the stack check and the context store; others keep both.
+#[test]
+fn only_small_leaf_frames_skip_the_stack_check() {
+    let listing = |m: &Module, f: u32| disassemble(m.function_code(f).expect("function"));
+    let small_leaf =
+        compile("(module (func (param i32) (result i32) (i32.add (local.get 0) (i32.const 1))))");
+    let l = listing(&small_leaf, 0);
+    assert_has(&l, &["jmp", "short"]);
+    assert_lacks(&l, &["cmp", "rsp,"]);
+    // 200 i64 locals: a 1.6 KiB frame.
+    let big_leaf =
+        compile(&format!("(module (func (result i64) (local{}) (local.get 199)))", " i64".repeat(200)));
+    assert_has(&listing(&big_leaf, 0), &["cmp", "rsp,"]);
+    let calls = compile("(module (func $f) (func (call $f)))");
+    assert_has(&listing(&calls, 1), &["cmp", "rsp,"]);
+    assert_has(&listing(&calls, 1), &["mov", "[rbp-8],r15"]);
+    let tail_calls = compile("(module (func $f) (func (return_call $f)))");
+    assert_has(&listing(&tail_calls, 1), &["cmp", "rsp,"]);
+    let throws = compile("(module (tag $t) (func (throw $t)))");
+    assert_has(&listing(&throws, 0), &["cmp", "rsp,"]);
+    let catches = compile("(module (tag $t) (func (block $h (try_table (catch_all $h)))))");
+    assert_has(&listing(&catches, 0), &["cmp", "rsp,"]);
 }
 
 #[test]

@@ -25,7 +25,7 @@ use super::masm::*;
 use super::stack::{Loc, RegSet, Slot};
 use super::CompileEnv;
 use crate::error::Error;
-use crate::isa::x64::asm::{Cc, Mem};
+use crate::isa::x64::asm::{Assembler, Cc, Mem};
 use crate::isa::x64::masm::{FunctionCode, Masm};
 use crate::isa::x64::regs::*;
 use crate::runtime::vmcontext::offsets;
@@ -59,6 +59,10 @@ impl From<CompileError> for Error {
 }
 
 pub type CResult<T = ()> = Result<T, CompileError>;
+
+/// The largest frame a leaf function (no wasm calls, throws or landing pads) may have
+/// and still skip the stack check: it goes at most this far below the limit.
+const LEAF_FRAME_MAX: usize = 1024;
 
 pub fn size_of(ty: ValType) -> OperandSize {
     match ty {
@@ -189,6 +193,13 @@ pub struct FuncCompiler<'a> {
     /// The outgoing argument area, in 8-byte slots.
     pub(crate) max_outgoing: usize,
     frame_size_patch: u32,
+    /// The prologue's stack check and context store, `[start, end)`: a leaf function
+    /// (see `is_leaf`) with a small frame jumps over them.
+    stack_check: (u32, u32),
+    /// Whether the function calls wasm code, throws, or has a landing pad: then its
+    /// frame must hold its context (the unwinder and `reload_context` read it) and it
+    /// must check the stack limit.
+    pub(crate) not_leaf: bool,
     /// For `br_table`: the landing pad already made for each branch depth, if any
     /// (all `None` between tables).
     pub(crate) pad_of_depth: Vec<Option<u32>>,
@@ -227,6 +238,8 @@ impl<'a> FuncCompiler<'a> {
             max_depth: 0,
             max_outgoing: 0,
             frame_size_patch: 0,
+            stack_check: (0, 0),
+            not_leaf: false,
             pad_of_depth: Vec::new(),
         }
     }
@@ -292,6 +305,8 @@ impl<'a> FuncCompiler<'a> {
         self.max_depth = 0;
         self.max_outgoing = ty.area_slots();
         self.frame_size_patch = 0;
+        self.stack_check = (0, 0);
+        self.not_leaf = false;
         self.pad_of_depth.clear();
     }
 
@@ -359,10 +374,12 @@ impl<'a> FuncCompiler<'a> {
         a.push(RBP);
         a.mov_rr(OperandSize::S64, RBP, RSP);
         self.frame_size_patch = a.sub_rsp_placeholder();
+        let check_start = a.offset();
         a.store(StoreKind::I64, Mem::Base(RBP, -8), VMCTX);
         a.load(LoadKind::I64, SCRATCH, Mem::Base(VMCTX, offsets::VMCTX_RUNTIME));
         a.cmp_rm(OperandSize::S64, RSP, Mem::Base(SCRATCH, offsets::RUNTIME_STACK_LIMIT));
         self.masm.trap_if(Cc::B, TrapCode::StackOverflow);
+        self.stack_check = (check_start, self.masm.asm.offset());
         for (k, &r) in self.pins.callee_saved.iter().enumerate() {
             self.masm.asm.store(StoreKind::I64, Mem::Base(RBP, -16 - 8 * k as i32), r);
         }
@@ -446,6 +463,7 @@ impl<'a> FuncCompiler<'a> {
 
     /// After a call or throw: inside a scope, its return address is a call site.
     pub(crate) fn record_call_site(&mut self) {
+        self.not_leaf = true;
         if let Some(scope) = self.current_scope {
             self.call_sites.push((self.masm.asm.offset(), scope));
         }
@@ -562,6 +580,12 @@ impl<'a> FuncCompiler<'a> {
         let patch = self.frame_size_patch as usize;
         let mut code = self.masm.finish()?;
         code.bytes[patch..patch + 4].copy_from_slice(&(frame as i32).to_le_bytes());
+        // A leaf can go at most its frame below the stack limit, which host calls made
+        // near the limit need far more room than; nothing reads its context slot.
+        if !self.not_leaf && frame <= LEAF_FRAME_MAX {
+            let (start, end) = self.stack_check;
+            Assembler::jump_over(&mut code.bytes, start as usize, end as usize);
+        }
         code.handlers = handlers;
         Ok(code)
     }
@@ -1053,6 +1077,7 @@ impl<'a> FuncCompiler<'a> {
 
     /// After a call that may have entered another instance.
     pub(crate) fn reload_context(&mut self) {
+        self.not_leaf = true;
         let a = &mut self.masm.asm;
         a.load(LoadKind::I64, VMCTX, Mem::Base(RBP, -8));
         a.load(LoadKind::I64, MEMORY_BASE, Mem::Base(VMCTX, offsets::VMCTX_MEMORY0_BASE));

@@ -57,6 +57,7 @@ impl FuncCompiler<'_> {
     }
 
     pub(crate) fn return_call(&mut self, callee: Callee, ty: &FuncType) -> CResult {
+        self.not_leaf = true;
         let n = ty.area_slots();
         let Callee::Local(index) = callee else {
             self.call_then_return(|this| this.emit_call(callee, ty));
@@ -76,6 +77,7 @@ impl FuncCompiler<'_> {
     }
 
     pub(crate) fn return_call_indirect(&mut self, type_index: u32, table: u32) -> CResult {
+        self.not_leaf = true;
         let env = self.env;
         let ty = &env.types[type_index as usize];
         let type_id = env.type_ids[type_index as usize];

@@ -442,6 +442,38 @@ impl Assembler {
         self.offset() - 4
     }
 
+    /// Rewrites finished code so that `code[start..end]` is jumped over: a short `jmp`,
+    /// then multi-byte `nop`s that never run (they keep the bytes decodable). False,
+    /// and nothing written, if the region is too short or too long for that.
+    pub fn jump_over(code: &mut [u8], start: usize, end: usize) -> bool {
+        // The recommended `nop` encodings of 1 to 8 bytes.
+        const NOPS: [&[u8]; 8] = [
+            &[0x90],
+            &[0x66, 0x90],
+            &[0x0F, 0x1F, 0x00],
+            &[0x0F, 0x1F, 0x40, 0x00],
+            &[0x0F, 0x1F, 0x44, 0x00, 0x00],
+            &[0x66, 0x0F, 0x1F, 0x44, 0x00, 0x00],
+            &[0x0F, 0x1F, 0x80, 0x00, 0x00, 0x00, 0x00],
+            &[0x0F, 0x1F, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+        ];
+        let Some(skipped) = end.checked_sub(start + 2).filter(|&n| n <= i8::MAX as usize) else {
+            return false;
+        };
+        if end > code.len() {
+            return false;
+        }
+        code[start] = 0xEB;
+        code[start + 1] = skipped as u8;
+        let mut at = start + 2;
+        while at < end {
+            let nop = NOPS[(end - at).min(NOPS.len()) - 1];
+            code[at..at + nop.len()].copy_from_slice(nop);
+            at += nop.len();
+        }
+        true
+    }
+
     pub fn rep_stosq(&mut self) {
         dynasm!(self.ops ; .arch x64 ; rep stosq);
     }
