@@ -60,7 +60,7 @@ impl From<CompileError> for Error {
 
 pub type CResult<T = ()> = Result<T, CompileError>;
 
-/// The largest frame a leaf function (no wasm calls, throws or landing pads) may have
+/// The largest frame a leaf function (see `FuncCompiler::not_leaf`) may have
 /// and still skip the stack check: it goes at most this far below the limit.
 const LEAF_FRAME_MAX: usize = 1024;
 
@@ -194,11 +194,11 @@ pub struct FuncCompiler<'a> {
     pub(crate) max_outgoing: usize,
     frame_size_patch: u32,
     /// The prologue's stack check and context store, `[start, end)`: a leaf function
-    /// (see `is_leaf`) with a small frame jumps over them.
+    /// (see `not_leaf`) with a small frame jumps over them.
     stack_check: (u32, u32),
-    /// Whether the function calls wasm code, throws, or has a landing pad: then its
-    /// frame must hold its context (the unwinder and `reload_context` read it) and it
-    /// must check the stack limit.
+    /// Whether the function calls wasm code (tail calls too), throws, or has a landing
+    /// pad: then its frame must hold its context (the unwinder and `reload_context`
+    /// read it) and it must check the stack limit.
     pub(crate) not_leaf: bool,
     /// For `br_table`: the landing pad already made for each branch depth, if any
     /// (all `None` between tables).

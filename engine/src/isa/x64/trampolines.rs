@@ -117,12 +117,11 @@ fn copy_slots(a: &mut Assembler, from: Reg, to: Reg, via: Reg) {
     a.bind(done);
 }
 
-fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
-    let mut a = Assembler::new();
-
-    // ---- entry ----
-    let entry_at = a.offset();
-    let tail = a.new_label();
+/// The start of both entry trampolines' frame, which `trap_exit` and the shared tail
+/// rely on: rbp, the callee-saved registers, the context (rdi) in r15 and its memory
+/// base in r14, and the previous `entry_rsp` at `PREVIOUS_ENTRY_RSP`; the runtime is
+/// left in SCRATCH.
+fn open_entry_frame(a: &mut Assembler) {
     a.push(RBP);
     a.mov_rr(OperandSize::S64, RBP, RSP);
     for r in [RBX, R12, R13, R14, R15] {
@@ -132,6 +131,15 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.load(LoadKind::I64, R14, Mem::Base(R15, offsets::VMCTX_MEMORY0_BASE));
     a.load(LoadKind::I64, SCRATCH, Mem::Base(R15, offsets::VMCTX_RUNTIME));
     a.push_mem(Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP));
+}
+
+fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
+    let mut a = Assembler::new();
+
+    // ---- entry ----
+    let entry_at = a.offset();
+    let tail = a.new_label();
+    open_entry_frame(&mut a);
     a.push(RDX);
     a.push(RCX);
     a.store(StoreKind::I64, Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP), RSP);
@@ -172,15 +180,7 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     // count unused; the four register arguments become the argument area ----
     a.align(16, 0xCC);
     let entry_small_at = a.offset();
-    a.push(RBP);
-    a.mov_rr(OperandSize::S64, RBP, RSP);
-    for r in [RBX, R12, R13, R14, R15] {
-        a.push(r);
-    }
-    a.mov_rr(OperandSize::S64, R15, RDI);
-    a.load(LoadKind::I64, R14, Mem::Base(R15, offsets::VMCTX_MEMORY0_BASE));
-    a.load(LoadKind::I64, SCRATCH, Mem::Base(R15, offsets::VMCTX_RUNTIME));
-    a.push_mem(Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP));
+    open_entry_frame(&mut a);
     a.alu_ri(AluOp::Sub, OperandSize::S64, RSP, 16);
     a.store(StoreKind::I64, Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP), RSP);
     a.alu_ri(AluOp::Sub, OperandSize::S64, RSP, 8 * SMALL_ARGS as i32);
