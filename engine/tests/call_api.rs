@@ -282,3 +282,59 @@ fn call_small_nests_through_host_functions() {
     assert_eq!(outer.call_small([0; SMALL_ARGS]).expect("runs"), (-99i32) as u32 as u64);
     assert_eq!(outer.call_small([4, 0, 0, 0]).expect("runs"), 9);
 }
+
+/// Runs `f` about `bytes` further down the native stack.
+fn at_stack_depth<R>(bytes: usize, f: impl FnOnce() -> R) -> R {
+    let mut pad = [0u8; 4096];
+    std::hint::black_box(&mut pad);
+    let r = if bytes <= pad.len() { f() } else { at_stack_depth(bytes - pad.len(), f) };
+    std::hint::black_box(&pad);
+    r
+}
+
+#[test]
+fn every_outermost_call_measures_the_wasm_stack_from_where_it_enters() {
+    // The entry trampolines count activations and set the stack limit on the outermost
+    // one: a call that ends (normally or by a trap) must leave the next outermost call
+    // measuring its own stack, whichever entry either took.
+    std::thread::Builder::new()
+        .stack_size(16 << 20)
+        .spawn(|| {
+            let engine =
+                Engine::new(sidewinder_engine::Config { max_wasm_stack: 256 << 10, ..Default::default() })
+                    .expect("engine");
+            let store = Store::new(&engine);
+            let inst = instance(
+                &store,
+                r#"(module (global $reached (mut i32) (i32.const 0))
+                     (func $dive (export "dive")
+                       (global.set $reached (i32.add (global.get $reached) (i32.const 1)))
+                       (call $dive))
+                     (func (export "reached") (result i32)
+                       (global.get $reached)
+                       (global.set $reached (i32.const 0))))"#,
+            );
+            let (dive, reached) = (export(&inst, "dive"), export(&inst, "reached"));
+            assert!(dive.takes_small_calls());
+            let reach = |small: bool| {
+                let outcome =
+                    if small { dive.call_small([0; SMALL_ARGS]).map(drop) } else { dive.call(&[]).map(drop) };
+                match outcome {
+                    Err(Error::Trap(t)) if t.code() == TrapCode::StackOverflow => {}
+                    other => panic!("expected a stack overflow, got {other:?}"),
+                }
+                reached.call_small([0; SMALL_ARGS]).expect("runs")
+            };
+            let shallow = reach(true);
+            let deep = at_stack_depth(1 << 20, || reach(false));
+            let shallow_again = reach(false);
+            let deep_again = at_stack_depth(1 << 20, || reach(true));
+            assert!(shallow > 1000, "{shallow} calls fit in 256 KiB");
+            for (what, n) in [("deep", deep), ("shallow again", shallow_again), ("deep again", deep_again)] {
+                assert!(n.abs_diff(shallow) * 50 < shallow, "{what}: {n} calls, first time {shallow}");
+            }
+        })
+        .expect("thread")
+        .join()
+        .expect("no panic");
+}

@@ -12,18 +12,27 @@ use boa_engine::{js_string, Context, JsError, JsNativeError, JsResult, JsValue, 
 use boa_gc::{Finalize, Trace};
 use sidewinder_engine::{Func, FuncType, Trap, Val, ValType, NUMERIC_AREA, SMALL_ARGS};
 
+/// What an exported function object calls when `Func::call_small` does not serve its
+/// function.
 #[derive(Trace, Finalize)]
 struct ExportCaptures {
     #[unsafe_ignore_trace]
     func: Func,
     /// All parameters and results are numbers: calls take `call_numeric`.
     numeric: bool,
-    /// Calls `Func::call_small` serves (the common case) take it.
-    #[unsafe_ignore_trace]
-    small: Option<SmallSignature>,
     /// A v128 or exnref in the signature: every call throws (`js_unusable_type`).
     #[unsafe_ignore_trace]
     unusable: Option<ValType>,
+}
+
+/// What an exported function object calls when `Func::call_small` serves its function
+/// (the common case).
+#[derive(Trace, Finalize)]
+struct SmallCaptures {
+    #[unsafe_ignore_trace]
+    func: Func,
+    #[unsafe_ignore_trace]
+    signature: SmallSignature,
 }
 
 /// The types of a signature `Func::call_small` serves, kept beside the function so the
@@ -45,6 +54,45 @@ impl SmallSignature {
         params[..ty.params().len()].copy_from_slice(ty.params());
         Some(SmallSignature { params, num_params: ty.params().len(), result: ty.results().first().copied() })
     }
+
+    /// The type all parameters share, if they do (any type for none).
+    fn uniform_param(&self) -> Option<ValType> {
+        let params = &self.params[..self.num_params];
+        let first = params.first().copied().unwrap_or(ValType::I32);
+        params.iter().all(|&t| t == first).then_some(first)
+    }
+}
+
+/// The native function behind an exported function object. Signatures whose parameters
+/// all have one plain number type get a call path compiled for that type and count, with
+/// no per-argument dispatch: most exports called from JS have one of these.
+fn export_native_function(func: &Func) -> NativeFunction {
+    let Some(signature) = SmallSignature::of(func) else {
+        let ty = func.ty();
+        let captures =
+            ExportCaptures { func: func.clone(), numeric: ty.is_numeric(), unusable: js_unusable_type(&ty) };
+        return NativeFunction::from_copy_closure_with_captures(call_other_export, captures);
+    };
+    let captures = SmallCaptures { func: func.clone(), signature };
+    match signature.uniform_param() {
+        Some(ValType::I32) => uniform_native_function::<I32Param>(captures),
+        Some(ValType::F64) => uniform_native_function::<F64Param>(captures),
+        Some(ValType::F32) => uniform_native_function::<F32Param>(captures),
+        _ => NativeFunction::from_copy_closure_with_captures(call_small_export, captures),
+    }
+}
+
+/// `call_uniform_export` for parameters of type `P`, compiled for their count.
+fn uniform_native_function<P: PlainParam + 'static>(captures: SmallCaptures) -> NativeFunction {
+    const _: () = assert!(SMALL_ARGS == 4, "uniform_native_function has an arm per argument count");
+    use NativeFunction as F;
+    match captures.signature.num_params {
+        0 => F::from_copy_closure_with_captures(call_uniform_export::<P, 0>, captures),
+        1 => F::from_copy_closure_with_captures(call_uniform_export::<P, 1>, captures),
+        2 => F::from_copy_closure_with_captures(call_uniform_export::<P, 2>, captures),
+        3 => F::from_copy_closure_with_captures(call_uniform_export::<P, 3>, captures),
+        _ => F::from_copy_closure_with_captures(call_uniform_export::<P, 4>, captures),
+    }
 }
 
 /// The exported function object for `func`: always the same object for the same
@@ -60,22 +108,10 @@ pub(crate) fn exported_function_named(func: &Func, name: &str, ctx: &mut Context
     if let Some(o) = with_realm(ctx, |r| r.function_objects.get(&func.id()).cloned())? {
         return Ok(o);
     }
-    let ty = func.ty();
-    let object = FunctionObjectBuilder::new(
-        ctx.realm(),
-        NativeFunction::from_copy_closure_with_captures(
-            call_export,
-            ExportCaptures {
-                func: func.clone(),
-                numeric: ty.is_numeric(),
-                small: SmallSignature::of(func),
-                unusable: js_unusable_type(&ty),
-            },
-        ),
-    )
-    .name(js_string!(name))
-    .length(ty.params().len())
-    .build();
+    let object = FunctionObjectBuilder::new(ctx.realm(), export_native_function(func))
+        .name(js_string!(name))
+        .length(func.signature().params().len())
+        .build();
     let object: JsObject = object.into();
     // Type reflection: exported functions are WebAssembly.Function objects.
     object.set_prototype(Some(prototypes(ctx)?.function.clone()));
@@ -98,25 +134,15 @@ pub(crate) fn func_of_object(object: &JsObject, ctx: &mut Context) -> Option<Fun
         .flatten()
 }
 
-/// Calls the wasm function behind an exported function object: this is the path every
-/// JS-to-wasm call takes.
-#[inline(always)]
-fn call_export(
+/// Calls the wasm function behind an exported function object, for the signatures
+/// `Func::call_small` does not serve. Arguments and results live on the Rust stack for
+/// the common case of at most 4 of each.
+fn call_other_export(
     _this: &JsValue,
     args: &[JsValue],
     caps: &ExportCaptures,
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
-    match &caps.small {
-        Some(signature) => call_small_export(args, &caps.func, signature, ctx),
-        None => call_other_export(args, caps, ctx),
-    }
-}
-
-/// `call_export` for the signatures `Func::call_small` does not serve. Arguments and
-/// results live on the Rust stack for the common case of at most 4 of each.
-#[inline(never)]
-fn call_other_export(args: &[JsValue], caps: &ExportCaptures, ctx: &mut Context) -> JsResult<JsValue> {
     const INLINE: usize = 4;
     if caps.numeric {
         return call_numeric_export(args, &caps.func, ctx);
@@ -150,20 +176,64 @@ fn call_other_export(args: &[JsValue], caps: &ExportCaptures, ctx: &mut Context)
     Ok(results_value(values, ctx))
 }
 
-/// The call path for the most common signatures (`Func::call_small`): JS values convert
-/// straight to the raw arguments the engine passes in registers.
-#[inline(never)]
-fn call_small_export(
+/// Calls the wasm function behind an exported function object whose `N` parameters all
+/// have the plain number type `P` (`Func::call_small` serves it): the path most calls
+/// from JS take.
+fn call_uniform_export<P: PlainParam, const N: usize>(
+    _this: &JsValue,
     args: &[JsValue],
-    func: &Func,
-    signature: &SmallSignature,
+    caps: &SmallCaptures,
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
-    let mut raw = [0u64; SMALL_ARGS];
-    let given = signature.num_params.min(args.len());
     // Plain numbers first, with nothing else in the loop; anything else (or a missing
     // argument) starts over with the full conversions, in order: the plain ones ran no
     // user code, so converting them again is unobservable.
+    let raw = match plain_arguments::<P, N>(args) {
+        Some(raw) => raw,
+        None => convert_arguments(args, &caps.signature, ctx)?,
+    };
+    enter_small(raw, caps, ctx)
+}
+
+/// The raw arguments of `call_uniform_export` if its `N` arguments are plain numbers.
+#[inline(always)]
+fn plain_arguments<P: PlainParam, const N: usize>(args: &[JsValue]) -> Option<[u64; SMALL_ARGS]> {
+    let given = args.get(..N)?;
+    let mut raw = [0u64; SMALL_ARGS];
+    for (slot, v) in raw.iter_mut().zip(given) {
+        *slot = plain_number_to_raw(v, P::TYPE)?;
+    }
+    Some(raw)
+}
+
+/// A parameter type `call_uniform_export` is compiled for.
+trait PlainParam {
+    const TYPE: ValType;
+}
+struct I32Param;
+struct F64Param;
+struct F32Param;
+impl PlainParam for I32Param {
+    const TYPE: ValType = ValType::I32;
+}
+impl PlainParam for F64Param {
+    const TYPE: ValType = ValType::F64;
+}
+impl PlainParam for F32Param {
+    const TYPE: ValType = ValType::F32;
+}
+
+/// `call_uniform_export` for signatures whose parameters differ in type.
+fn call_small_export(
+    _this: &JsValue,
+    args: &[JsValue],
+    caps: &SmallCaptures,
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
+    let signature = &caps.signature;
+    let mut raw = [0u64; SMALL_ARGS];
+    let given = signature.num_params.min(args.len());
+    // As in `call_uniform_export`.
     let mut plain = given == signature.num_params;
     for ((slot, v), &t) in raw.iter_mut().zip(&args[..given]).zip(&signature.params) {
         match plain_number_to_raw(v, t) {
@@ -175,33 +245,39 @@ fn call_small_export(
         }
     }
     if !plain {
-        convert_arguments(&mut raw, args, signature, ctx)?;
+        raw = convert_arguments(args, signature, ctx)?;
     }
+    enter_small(raw, caps, ctx)
+}
+
+/// The wasm call and the result of `call_uniform_export` and `call_small_export`.
+#[inline(always)]
+fn enter_small(raw: [u64; SMALL_ARGS], caps: &SmallCaptures, ctx: &mut Context) -> JsResult<JsValue> {
     let outcome = {
         let _scope = ContextScope::enter(ctx);
-        func.call_small(raw)
+        caps.func.call_small(raw)
     };
     refresh_live_bindings(ctx);
     match outcome {
-        Ok(raw) => Ok(signature.result.map_or_else(JsValue::undefined, |t| raw_number_to_js(raw, t))),
+        Ok(raw) => Ok(caps.signature.result.map_or_else(JsValue::undefined, |t| raw_number_to_js(raw, t))),
         Err(e) => Err(engine_error(e, ctx)),
     }
 }
 
-/// `call_small_export`'s arguments when one is not a plain number or is missing
-/// (`undefined` then).
+/// `call_uniform_export`'s and `call_small_export`'s arguments when one is not a plain
+/// number or is missing (`undefined` then).
 #[cold]
 fn convert_arguments(
-    raw: &mut [u64; SMALL_ARGS],
     args: &[JsValue],
     signature: &SmallSignature,
     ctx: &mut Context,
-) -> JsResult<()> {
+) -> JsResult<[u64; SMALL_ARGS]> {
     let undefined = JsValue::undefined();
+    let mut raw = [0u64; SMALL_ARGS];
     for (i, (slot, &t)) in raw.iter_mut().zip(&signature.params[..signature.num_params]).enumerate() {
         *slot = number_to_raw(args.get(i).unwrap_or(&undefined), t, ctx)?;
     }
-    Ok(())
+    Ok(raw)
 }
 
 /// The call path for other numeric signatures: JS values convert straight

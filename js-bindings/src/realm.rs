@@ -101,6 +101,7 @@ pub(crate) struct ContextScope {
 }
 
 impl ContextScope {
+    #[inline(always)]
     pub fn enter(ctx: &mut Context) -> ContextScope {
         let previous = CURRENT_CONTEXT.with(|c| c.replace(ctx as *mut Context));
         ContextScope { previous }
@@ -108,6 +109,7 @@ impl ContextScope {
 }
 
 impl Drop for ContextScope {
+    #[inline(always)]
     fn drop(&mut self) {
         CURRENT_CONTEXT.with(|c| c.set(self.previous));
     }

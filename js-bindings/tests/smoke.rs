@@ -182,7 +182,15 @@ fn numeric_arguments_convert_as_the_spec_says() {
                    (func (export "four") (param i32 f64 i64 f32) (result f64)
                      (f64.add (f64.add (f64.convert_i32_s (local.get 0)) (local.get 1))
                               (f64.add (f64.convert_i64_s (local.get 2)) (f64.promote_f32 (local.get 3)))))
-                   (func (export "none") (param i32)))"#,
+                   (func (export "none") (param i32))
+                   (func (export "zero") (result i32) (i32.const 42))
+                   (func (export "i32x4") (param i32 i32 i32 i32) (result i32)
+                     (i32.add (i32.add (i32.mul (local.get 0) (i32.const 1000)) (i32.mul (local.get 1) (i32.const 100)))
+                              (i32.add (i32.mul (local.get 2) (i32.const 10)) (local.get 3))))
+                   (func (export "f64x3") (param f64 f64 f64) (result f64)
+                     (f64.add (f64.add (f64.mul (local.get 0) (f64.const 100)) (f64.mul (local.get 1) (f64.const 10)))
+                              (local.get 2)))
+                   (func (export "f32x2") (param f32 f32) (result f32) (f32.sub (local.get 0) (local.get 1))))"#,
     );
     eval(&mut ctx, "var e = new WebAssembly.Instance(new WebAssembly.Module(idBytes)).exports; 0");
     let cases = [
@@ -216,6 +224,18 @@ fn numeric_arguments_convert_as_the_spec_says() {
         ("log = []; try { e.two({ valueOf() { log.push('a'); throw 1 } }, v('b', 2)) } catch (x) {} log.join()", "a"),
         ("log = []; e.i32(1, v('extra', 2)) + ',' + log.length", "1,0"),
         ("log = []; try { e.four(v('a', 1), v('b', 2)) } catch (x) { log.push(x instanceof TypeError) } log.join()", "a,b,true"),
+        // Signatures of one parameter type have call paths of their own, per count.
+        ("log = []; e.zero(v('extra', 1)) + ',' + log.length", "42,0"),
+        ("e.i32x4(1, 2, 3, 4)", "1234"),
+        ("e.i32x4(1, 2, 3)", "1230"),
+        ("e.i32x4(1, '2', 3.5, -0)", "1230"),
+        ("log = []; e.i32x4(v('a', 1), 2, v('c', 3), 4, v('extra', 5)) + log.join()", "1234a,c"),
+        ("log = []; try { e.i32x4(1, v('b', 2), { valueOf() { throw 1 } }, v('d', 4)) } catch (x) {} log.join()", "b"),
+        ("e.f64x3(1, 2, 3)", "123"),
+        ("e.f64x3(1, 2)", "NaN"),
+        ("e.f64x3(0.5, '2', { valueOf() { return 3 } })", "73"),
+        ("e.f32x2(0.1, 0) === Math.fround(0.1)", "true"),
+        ("log = []; e.f32x2(3, v('b', 1)) + log.join()", "2b"),
     ];
     for (src, expected) in cases {
         assert_eq!(eval(&mut ctx, src), expected, "{src}");

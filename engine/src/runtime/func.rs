@@ -257,7 +257,7 @@ impl Func {
     /// arguments (as `call_numeric` takes them) go to the callee in registers, and the
     /// raw result comes back (0 when there is none). Arguments past the function's
     /// parameters are ignored. Errors for other functions.
-    #[inline]
+    #[inline(always)]
     pub fn call_small(&self, args: [u64; SMALL_ARGS]) -> Result<u64> {
         let inner = &*self.0;
         let Some(SmallEntry { entry, result_mask }) = inner.small else {
@@ -373,25 +373,11 @@ pub(crate) fn invoke_raw(
 }
 
 /// One activation of wasm code: `enter` calls an entry trampoline and returns its status
-/// and a value, which comes back on success. Keeps the stack limit and call depth of
-/// the store's runtime.
+/// and a value, which comes back on success. (The trampolines keep the call depth and
+/// stack limit of the store's runtime themselves.)
 #[inline(always)]
 fn activation(store: &StoreInner, enter: impl FnOnce() -> (u64, u64)) -> Result<u64> {
-    let runtime: *mut VMRuntime = store.runtime();
-    // SAFETY: the runtime lives in the store, which outlives this call; wasm code and
-    // this function are the only users and never run at the same time.
-    let outermost = unsafe { (*runtime).depth == 0 };
-    if outermost {
-        let marker = 0u8;
-        let sp = &marker as *const u8 as u64;
-        // SAFETY: as above.
-        unsafe { (*runtime).stack_limit = sp.saturating_sub(store.engine.config().max_wasm_stack as u64) };
-    }
-    // SAFETY: as above.
-    unsafe { (*runtime).depth += 1 };
     let (status, value) = enter();
-    // SAFETY: as above.
-    unsafe { (*runtime).depth -= 1 };
     if status != 0 {
         return Err(abnormal_exit(store));
     }

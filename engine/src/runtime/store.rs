@@ -42,7 +42,10 @@ impl Store {
     pub fn new(engine: &Engine) -> Store {
         Store(Rc::new(StoreInner {
             engine: engine.clone(),
-            runtime: Box::new(UnsafeCell::new(VMRuntime::default())),
+            runtime: Box::new(UnsafeCell::new(VMRuntime {
+                max_wasm_stack: engine.config().max_wasm_stack as u64,
+                ..VMRuntime::default()
+            })),
             pending_trap: RefCell::new(None),
             objects: RefCell::new(Vec::new()),
             memory_creator: RefCell::new(None),

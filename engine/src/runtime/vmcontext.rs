@@ -12,11 +12,15 @@ use std::mem::offset_of;
 pub struct VMRuntime {
     /// `rsp` saved by the innermost entry trampoline; the trap exit returns there.
     pub entry_rsp: u64,
-    /// Wasm code traps with "call stack exhausted" when `rsp` drops below this.
+    /// Wasm code traps with "call stack exhausted" when `rsp` drops below this. The
+    /// outermost entry trampoline sets it, `max_wasm_stack` below its own `rsp`.
     pub stack_limit: u64,
+    /// `Config::max_wasm_stack` of the store's engine.
+    pub max_wasm_stack: u64,
     /// The `TrapCode` of the last trap.
     pub trap_code: u32,
-    /// How many entry trampolines are active (wasm -> host -> wasm nests).
+    /// How many entry trampolines are active (wasm -> host -> wasm nests); they count
+    /// themselves.
     pub depth: u32,
     /// How many host functions are running that were called directly, not from wasm.
     pub host_entries: u32,
@@ -101,6 +105,7 @@ pub mod offsets {
     pub const RUNTIME_STACK_LIMIT: i32 = offset_of!(VMRuntime, stack_limit) as i32;
     pub const RUNTIME_TRAP_CODE: i32 = offset_of!(VMRuntime, trap_code) as i32;
     pub const RUNTIME_DEPTH: i32 = offset_of!(VMRuntime, depth) as i32;
+    pub const RUNTIME_MAX_WASM_STACK: i32 = offset_of!(VMRuntime, max_wasm_stack) as i32;
     pub const RUNTIME_EXCEPTION: i32 = offset_of!(VMRuntime, exception) as i32;
 
     pub const FUNCREF_CODE: i32 = offset_of!(VMFuncRef, code) as i32;

@@ -630,13 +630,22 @@ impl Assembler {
     }
 
     pub fn cmp_mi(&mut self, size: OperandSize, m: Mem, imm: i32) {
+        self.group1_mi(CMP_DIGIT, size, m, imm);
+    }
+
+    /// `op [mem], imm` (sign-extended for 64-bit operations), 8-bit immediate when it fits.
+    pub fn alu_mi(&mut self, op: AluOp, size: OperandSize, m: Mem, imm: i32) {
+        self.group1_mi(alu_digit(op), size, m, imm);
+    }
+
+    fn group1_mi(&mut self, digit: u8, size: OperandSize, m: Mem, imm: i32) {
         let w = size == OperandSize::S64;
         let mut inst;
         if let Ok(short) = i8::try_from(imm) {
-            inst = self.encode_mem(None, w, 0x83, CMP_DIGIT, m, false);
+            inst = self.encode_mem(None, w, 0x83, digit, m, false);
             inst.byte(short as u8);
         } else {
-            inst = self.encode_mem(None, w, 0x81, CMP_DIGIT, m, false);
+            inst = self.encode_mem(None, w, 0x81, digit, m, false);
             inst.imm32(imm);
         }
         inst.finish();

@@ -131,6 +131,21 @@ fn open_entry_frame(a: &mut Assembler) {
     a.load(LoadKind::I64, R14, Mem::Base(R15, offsets::VMCTX_MEMORY0_BASE));
     a.load(LoadKind::I64, SCRATCH, Mem::Base(R15, offsets::VMCTX_RUNTIME));
     a.push_mem(Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP));
+    // The outermost activation measures the stack wasm may use from here (down to 0
+    // when the stack is smaller); every activation counts itself until the shared tail.
+    let depth = Mem::Base(SCRATCH, offsets::RUNTIME_DEPTH);
+    let nested = a.new_label();
+    let limit_fits = a.new_label();
+    a.cmp_mi(OperandSize::S32, depth, 0);
+    a.jcc(Cc::Ne, nested);
+    a.mov_rr(OperandSize::S64, RAX, RSP);
+    a.alu_rm(AluOp::Sub, OperandSize::S64, RAX, Mem::Base(SCRATCH, offsets::RUNTIME_MAX_WASM_STACK));
+    a.jcc(Cc::Ae, limit_fits);
+    a.mov_ri(RAX, 0);
+    a.bind(limit_fits);
+    a.store(StoreKind::I64, Mem::Base(SCRATCH, offsets::RUNTIME_STACK_LIMIT), RAX);
+    a.bind(nested);
+    a.alu_mi(AluOp::Add, OperandSize::S32, depth, 1);
 }
 
 fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
@@ -171,6 +186,7 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.pop(RCX);
     a.load(LoadKind::I64, SCRATCH, Mem::Base(R15, offsets::VMCTX_RUNTIME));
     a.store(StoreKind::I64, Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP), RCX);
+    a.alu_mi(AluOp::Sub, OperandSize::S32, Mem::Base(SCRATCH, offsets::RUNTIME_DEPTH), 1);
     for r in [R15, R14, R13, R12, RBX, RBP] {
         a.pop(r);
     }
