@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Bytes of native stack wasm code may use below the point where Rust first
-    /// entered it; deeper recursion traps with "call stack exhausted". The calling
-    /// thread's stack must have this much room plus some for host calls.
+    /// Bytes of native stack wasm code may use below the outermost entry into it (each
+    /// store measures from its own); deeper recursion traps with "call stack
+    /// exhausted". The calling thread's stack must have this much room plus some for
+    /// host calls.
     pub max_wasm_stack: usize,
     /// Compile an explicit bounds check before every memory access instead of relying
     /// on guard pages. Required for memories whose bytes the engine does not reserve

@@ -12,8 +12,8 @@ use boa_engine::{js_string, Context, JsError, JsNativeError, JsResult, JsValue, 
 use boa_gc::{Finalize, Trace};
 use sidewinder_engine::{Func, FuncType, Trap, Val, ValType, NUMERIC_AREA, SMALL_ARGS};
 
-/// What an exported function object calls when `Func::call_small` does not serve its
-/// function.
+/// What an exported function object keeps when `Func::call_small` does not serve its
+/// function (it calls `call_other_export`).
 #[derive(Trace, Finalize)]
 struct ExportCaptures {
     #[unsafe_ignore_trace]
@@ -25,8 +25,8 @@ struct ExportCaptures {
     unusable: Option<ValType>,
 }
 
-/// What an exported function object calls when `Func::call_small` serves its function
-/// (the common case).
+/// What an exported function object keeps when `Func::call_small` serves its function
+/// (the common case: it calls `call_uniform_export` or `call_small_export`).
 #[derive(Trace, Finalize)]
 struct SmallCaptures {
     #[unsafe_ignore_trace]
@@ -223,7 +223,8 @@ impl PlainParam for F32Param {
     const TYPE: ValType = ValType::F32;
 }
 
-/// `call_uniform_export` for signatures whose parameters differ in type.
+/// `call_uniform_export` for the other signatures `Func::call_small` serves: parameters
+/// of different types, or i64s (BigInts, which are never plain numbers).
 fn call_small_export(
     _this: &JsValue,
     args: &[JsValue],

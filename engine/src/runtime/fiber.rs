@@ -18,6 +18,9 @@ use crate::error::{Error, Result};
 use std::cell::Cell;
 
 const GUARD: usize = 64 << 10;
+/// Stack a fiber's body may use before it enters wasm, when the fiber is no bigger than
+/// `max_wasm_stack` needs.
+const START_MARGIN: usize = 64 << 10;
 
 /// The part of `VMRuntime` that describes one stack's activations.
 #[derive(Clone, Copy, Debug, Default)]
@@ -64,7 +67,10 @@ impl Fiber {
     /// A fiber that will run `body` (calls into wasm of `store`) when first resumed.
     pub fn new(store: &Store, body: impl FnOnce() + 'static) -> Result<Fiber> {
         let trampolines = store.engine().trampolines()?;
-        let size = store.engine().config().fiber_stack_size.max(store.engine().config().max_wasm_stack);
+        // Wasm's stack limit lies `max_wasm_stack` below where it is entered, which is
+        // below the fiber's start frame: room for both keeps the limit above the guard.
+        let config = store.engine().config();
+        let size = config.fiber_stack_size.max(config.max_wasm_stack + START_MARGIN);
         let len = (size + GUARD).next_multiple_of(4096);
         // SAFETY: a fresh anonymous mapping; nothing else refers to it.
         let base = unsafe {

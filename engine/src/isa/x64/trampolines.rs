@@ -120,7 +120,9 @@ fn copy_slots(a: &mut Assembler, from: Reg, to: Reg, via: Reg) {
 /// The start of both entry trampolines' frame, which `trap_exit` and the shared tail
 /// rely on: rbp, the callee-saved registers, the context (rdi) in r15 and its memory
 /// base in r14, and the previous `entry_rsp` at `PREVIOUS_ENTRY_RSP`; the runtime is
-/// left in SCRATCH.
+/// left in SCRATCH. Also counts the activation in the runtime's `depth` (the shared
+/// tail uncounts it) and, for the outermost one, sets the stack limit. Clobbers rax and
+/// the flags.
 fn open_entry_frame(a: &mut Assembler) {
     a.push(RBP);
     a.mov_rr(OperandSize::S64, RBP, RSP);
