@@ -338,3 +338,67 @@ fn every_outermost_call_measures_the_wasm_stack_from_where_it_enters() {
         .join()
         .expect("no panic");
 }
+
+#[test]
+fn host_functions_get_every_parameter_and_result_in_order_however_many() {
+    // Up to four parameters and results live on the stack in the host shim, more on
+    // the heap: both, and the mix, from wasm.
+    let store = Store::new(&Engine::default());
+    let host = |n: usize, m: usize| {
+        let params = vec![ValType::I64; n];
+        let results: Vec<ValType> =
+            (0..m).map(|i| if i % 2 == 0 { ValType::I64 } else { ValType::F64 }).collect();
+        Func::new(&store, FuncType::new(params, results), move |args, results| {
+            let digits = args.iter().fold(0i64, |acc, v| match v {
+                Val::I64(x) => acc * 10 + x,
+                other => panic!("{other:?}"),
+            });
+            for (i, r) in results.iter_mut().enumerate() {
+                *r = if i % 2 == 0 {
+                    Val::I64(digits + i as i64)
+                } else {
+                    Val::F64((digits as f64 + 0.5).to_bits())
+                };
+            }
+            Ok(())
+        })
+    };
+    for (n, m) in [(2, 1), (4, 4), (6, 1), (3, 5), (7, 6)] {
+        let params = "i64 ".repeat(n);
+        let results: String = (0..m).map(|i| if i % 2 == 0 { "i64 " } else { "f64 " }).collect();
+        let args: String = (1..=n).map(|i| format!("(i64.const {i}) ")).collect();
+        // Each result into a local of its own (the last pops first), then one number:
+        // result i times 16^(m-1-i), f64s doubled to integers.
+        let locals: String = (0..m).map(|i| if i % 2 == 0 { "i64 " } else { "f64 " }).collect();
+        let pops: String = (0..m).rev().map(|i| format!("(local.set {i}) ")).collect();
+        let sum: String = (0..m).fold(String::from("(i64.const 0)"), |acc, i| {
+            let value = if i % 2 == 0 {
+                format!("(local.get {i})")
+            } else {
+                format!("(i64.trunc_f64_s (f64.mul (local.get {i}) (f64.const 2)))")
+            };
+            format!("(i64.add {acc} (i64.mul {value} (i64.const {})))", 1i64 << (4 * (m - 1 - i)))
+        });
+        let wat = format!(
+            r#"(module (import "" "h" (func $h (param {params}) (result {results})))
+                 (func (export "run") (result i64) (local {locals})
+                   (call $h {args}) {pops} {sum}))"#
+        );
+        let module =
+            Module::new(store.engine(), &wat::parse_str(&wat).expect("valid wat")).expect("compiles");
+        let inst = Instance::new(&store, &module, &[Extern::Func(host(n, m))]).expect("instantiates");
+        let digits = (1..=n as i64).fold(0, |acc, d| acc * 10 + d);
+        let expected: i64 = (0..m)
+            .map(|i| {
+                let value = if i % 2 == 0 { digits + i as i64 } else { 2 * digits + 1 };
+                value * (1i64 << (4 * (m - 1 - i)))
+            })
+            .sum();
+        let mut out = [Val::I64(0)];
+        export(&inst, "run").call_into(&[], &mut out).expect("runs");
+        assert!(
+            matches!(out, [Val::I64(v)] if v == expected),
+            "{n} params, {m} results: {out:?}, expected {expected}"
+        );
+    }
+}

@@ -96,7 +96,7 @@ fn uniform_native_function<P: PlainParam + 'static>(captures: SmallCaptures) -> 
 }
 
 /// The exported function object for `func`: always the same object for the same
-/// function, and the original callable for host functions made from JS.
+/// function (host functions made from JS callables get one too, which calls them).
 pub(crate) fn exported_function(func: &Func, ctx: &mut Context) -> JsResult<JsObject> {
     let name = func.wasm_index().map(|i| i.to_string()).unwrap_or_default();
     exported_function_named(func, &name, ctx)
@@ -342,15 +342,16 @@ fn results_value(mut values: Vec<JsValue>, ctx: &mut Context) -> JsValue {
     }
 }
 
-/// A host function calling `callable`, for an import of type `ty`. An exported wasm
-/// function is imported as itself.
+/// The function an import of type `ty` gets from `callable` (JS API "read the imports"):
+/// an Exported Function is imported as itself; any other callable gets a new host
+/// function each time, which stays unknown to `func_of_object` (it is not a funcref
+/// value, and may be imported again with another type) and is exported back as a new
+/// Exported Function.
 pub(crate) fn host_function(callable: &JsObject, ty: FuncType, ctx: &mut Context) -> JsResult<Func> {
     if let Some(f) = func_of_object(callable, ctx) {
         return Ok(f);
     }
-    let func = new_host_func(callable, ty, ctx)?;
-    remember(&func, callable, ctx)?;
-    Ok(func)
+    new_host_func(callable, ty, ctx)
 }
 
 /// A new host function of type `ty` that calls `callable` (converting arguments to JS and
@@ -401,10 +402,22 @@ fn call_js(
     results: &mut [Val],
     ctx: &mut Context,
 ) -> Result<(), JsError> {
-    let args = params.iter().map(|v| to_js(v, ctx)).collect::<JsResult<Vec<_>>>()?;
+    // Arguments on the stack for the common case, as in `call_other_export`.
+    const INLINE: usize = 4;
+    let mut inline: [JsValue; INLINE] = Default::default();
+    let heap;
+    let args: &[JsValue] = if params.len() <= INLINE {
+        for (slot, v) in inline.iter_mut().zip(params) {
+            *slot = to_js(v, ctx)?;
+        }
+        &inline[..params.len()]
+    } else {
+        heap = params.iter().map(|v| to_js(v, ctx)).collect::<JsResult<Vec<_>>>()?;
+        &heap
+    };
     // The wasm caller may have changed globals that modules export.
     refresh_live_bindings(ctx);
-    let ret = target.call(&JsValue::undefined(), &args, ctx)?;
+    let ret = target.call(&JsValue::undefined(), args, ctx)?;
     results_from_js(&ret, result_types, results, ctx)
 }
 

@@ -242,6 +242,69 @@ fn numeric_arguments_convert_as_the_spec_says() {
     }
 }
 
+/// JS imports get exactly their parameters, in order, converted (ToJSValue), however
+/// many there are: up to four are passed from the stack, more from the heap.
+#[test]
+fn imports_get_every_argument_in_order() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "importBytes",
+        r#"(module
+             (import "m" "two" (func $two (param i32 f64) (result i32)))
+             (import "m" "four" (func $four (param i32 i32 i32 i32) (result i32)))
+             (import "m" "six" (func $six (param i32 i64 f32 f64 i32 i32) (result i32)))
+             (func (export "run") (result i32)
+               (i32.add
+                 (i32.add (call $two (i32.const 7) (f64.const 0.5))
+                          (call $four (i32.const 1) (i32.const 2) (i32.const 3) (i32.const -4)))
+                 (call $six (i32.const 1) (i64.const 2) (f32.const 3.5) (f64.const 4.25) (i32.const 5) (i32.const 6)))))"#,
+    );
+    let got = eval(
+        &mut ctx,
+        r#"var seen = [];
+           var record = (...args) => { seen.push(args.map(a => typeof a + ':' + a).join(' ')); return args.length; };
+           var run = new WebAssembly.Instance(new WebAssembly.Module(importBytes),
+             { m: { two: record, four: record, six: record } }).exports.run;
+           run() + ' | ' + seen.join(' | ')"#,
+    );
+    assert_eq!(
+        got,
+        "12 | number:7 number:0.5 | number:1 number:2 number:3 number:-4 | \
+         number:1 bigint:2 number:3.5 number:4.25 number:5 number:6"
+    );
+}
+
+/// JS API "read the imports": a callable that is not an Exported Function becomes a new
+/// host function for each import, so one JS function can be imported with different
+/// types; it does not become a funcref value (ToWebAssemblyValue throws a TypeError,
+/// as in V8), and re-exported it is a new Exported Function that calls it.
+#[test]
+fn js_functions_imported_stay_js_functions() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "twiceBytes",
+        r#"(module (import "m" "f" (func $f (param f64) (result f64)))
+                   (import "m" "g" (func $g (param i32) (result i32)))
+                   (table (export "t") 2 funcref)
+                   (elem (i32.const 0) $f)
+                   (export "g" (func $g))
+                   (func (export "run") (result f64)
+                     (f64.add (call $f (f64.const 0.5)) (f64.convert_i32_s (call $g (i32.const 2))))))"#,
+    );
+    let cases = [
+        ("var f = x => x * 10; var e = new WebAssembly.Instance(new WebAssembly.Module(twiceBytes), { m: { f, g: f } }).exports; e.run()", "25"),
+        ("try { e.t.set(1, f); 'accepted' } catch (x) { x.constructor.name }", "TypeError"),
+        ("e.g !== f && typeof e.g === 'function' && e.g(4)", "40"),
+        ("e.t.get(0) !== f && e.t.get(0) === e.t.get(0) && e.t.get(0)(1.5)", "15"),
+        ("e.t.set(1, e.g); e.t.get(1) === e.g", "true"),
+    ];
+    for (src, expected) in cases {
+        assert_eq!(eval(&mut ctx, src), expected, "{src}");
+    }
+}
+
 /// JS API: a v128 (or exnref) in a signature throws a TypeError before any argument is
 /// converted, before the wasm function runs, and before a JS import is called.
 #[test]

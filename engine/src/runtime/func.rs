@@ -467,6 +467,10 @@ fn host_error(trap: Trap) -> Error {
     }
 }
 
+/// Host functions with at most this many parameters, and as many results, get them in
+/// arrays on the stack (`host_shim`).
+const HOST_INLINE: usize = 4;
+
 /// Called by the host stub: decodes arguments, runs the callback, encodes results.
 /// Never unwinds: panics become traps.
 pub(crate) unsafe extern "C" fn host_shim(context: *const VMHostContext, area: *mut u64) -> u32 {
@@ -480,19 +484,35 @@ pub(crate) unsafe extern "C" fn host_shim(context: *const VMHostContext, area: *
     let width = ty.slot_width();
     // SAFETY: the caller reserved the type's argument area at `area`.
     let slots = unsafe { std::slice::from_raw_parts_mut(area, ty.area_slots()) };
+    // Parameters and results on the stack for the common case: this runs for every call
+    // of a host function from wasm, and allocations would be most of its cost.
+    let (num_params, num_results) = (ty.params().len(), ty.results().len());
+    let mut inline: [Val; 2 * HOST_INLINE] = std::array::from_fn(|_| Val::I32(0));
+    let mut heap = Vec::new();
+    let values: &mut [Val] = if num_params <= HOST_INLINE && num_results <= HOST_INLINE {
+        &mut inline[..num_params + num_results]
+    } else {
+        heap.resize(num_params + num_results, Val::I32(0));
+        &mut heap
+    };
+    let (params, results) = values.split_at_mut(num_params);
     // SAFETY: arguments were produced by validated wasm code for these types.
-    let params: Vec<Val> = unsafe { read_area(ty.params(), width, slots) }.collect();
-    let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
-    let outcome = catch_unwind(AssertUnwindSafe(|| callback(&params, &mut results)));
+    for (slot, v) in params.iter_mut().zip(unsafe { read_area(ty.params(), width, slots) }) {
+        *slot = v;
+    }
+    for (slot, t) in results.iter_mut().zip(ty.results()) {
+        *slot = Val::default_for(*t);
+    }
+    let outcome = catch_unwind(AssertUnwindSafe(|| callback(params, results)));
     let trap = match outcome {
         Ok(Ok(())) => {
             if results.iter().zip(ty.results()).any(|(v, t)| !v.matches(*t)) {
                 Trap::host_message("host function returned values of the wrong type")
             } else {
                 if let Some(store) = func.store.upgrade() {
-                    keep_exceptions_in(&store, &results);
+                    keep_exceptions_in(&store, results);
                 }
-                write_area(&results, width, slots);
+                write_area(results, width, slots);
                 return 0;
             }
         }
