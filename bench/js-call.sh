@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# JS-to-wasm call cost in instructions: every mode of js-bindings/examples/call_cost.rs
+# JS-to-wasm (and wasm-to-JS) call cost in instructions: every mode of js-bindings/examples/call_cost.rs
 # under callgrind (N calls each, default 200,000), minus the loop alone, per call.
 # Wall time on these shared machines swings by 50 %; instruction counts do not.
 # Usage: bash bench/js-call.sh [N]
@@ -37,3 +37,15 @@ for family in "int add math-max closure-max" "frac neg math-abs closure-abs"; do
     printf '| %-12s | %-12s | %14d | %14d | %10s |\n' "$2" "$native" "$per_export" "$per_native" "$ratio"
   done
 done
+
+# The other direction: a JS function imported by wasm and called from a wasm loop,
+# against the same function called from a JS loop.
+echo
+printf '| %-29s | %-29s | %10s |\n' "JS function from wasm (instr)" "JS function from JS (instr)" "ratio"
+printf '|%s|%s|%s|\n' "-------------------------------" "-------------------------------" "------------"
+empty=$(count empty-int)
+wasm_loop=$(count wasm-loop)
+per_import=$(( ($(count import-js) - wasm_loop) / N ))
+per_js=$(( ($(count js-function) - empty) / N ))
+ratio=$(awk -v a="$per_import" -v b="$per_js" 'BEGIN { printf "%.2fx", a / b }')
+printf '| %29d | %29d | %10s |\n' "$per_import" "$per_js" "$ratio"

@@ -48,8 +48,19 @@ fn closure_abs(
 }
 
 const EXPORTS: &str = r#"(module
+  (import "m" "f" (func $f (param i32 i32) (result i32)))
   (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
-  (func (export "neg") (param f64) (result f64) local.get 0 f64.neg))"#;
+  (func (export "neg") (param f64) (result f64) local.get 0 f64.neg)
+  ;; n calls of the JS import f(i, 1), or the same loop without them (`call` 0).
+  (func (export "callImport") (param $n i32) (param $call i32) (result i32)
+    (local $i i32) (local $acc i32)
+    (block $done (loop $top
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (if (local.get $call) (then
+        (local.set $acc (i32.add (local.get $acc) (call $f (local.get $i) (i32.const 1))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $top)))
+    (local.get $acc)))"#;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -66,6 +77,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "export-neg" => ("exports.neg", false, "-2.5"),
         "math-abs" => ("Math.abs", false, "2.5"),
         "closure-abs" => ("closureAbs", false, "2.5"),
+        // A JS function called from a JS loop, against the same function imported by
+        // wasm and called from a wasm loop (each minus its loop alone).
+        "js-function" => ("jsFunction", true, "2"),
+        "wasm-loop" | "import-js" => ("", true, ""),
         other => return Err(format!("unknown mode {other}").into()),
     };
 
@@ -86,16 +101,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let list = bytes.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(",");
     let (call, work, check) =
         if two_ints { ("f(i, 1)", "i + 1", "f(2, 1)") } else { ("f(i + 0.5)", "i + 0.5", "f(2.5)") };
-    let script = format!(
-        "const exports = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array([{list}]))).exports;
-         const f = {callee};
-         if (f) {{ for (let i = 0; i < {n}; i++) {call}; }} else {{ for (let i = 0; i < {n}; i++) {{ {work}; }} }}
-         f ? String({check}) : ''"
+    let setup = format!(
+        "const jsFunction = (a, b) => a;
+         const exports = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array([{list}])),
+           {{ m: {{ f: jsFunction }} }}).exports;"
     );
+    let (script, expected) = match mode.as_str() {
+        // The sum of i for i < n, wrapped to i32, when the import is called.
+        "import-js" => (format!("{setup} String(exports.callImport({n}, 1))"), wrapped_sum(n)),
+        "wasm-loop" => (format!("{setup} String(exports.callImport({n}, 0))"), "0".to_string()),
+        _ => (
+            format!(
+                "{setup}
+                 const f = {callee};
+                 if (f) {{ for (let i = 0; i < {n}; i++) {call}; }} else {{ for (let i = 0; i < {n}; i++) {{ {work}; }} }}
+                 f ? String({check}) : ''"
+            ),
+            expected.to_string(),
+        ),
+    };
     let answer = ctx.eval(Source::from_bytes(&script)).map_err(|e| e.to_string())?;
     let answer = answer.to_string(&mut ctx).map_err(|e| e.to_string())?.to_std_string_escaped();
     if answer != expected {
         return Err(format!("{mode}: {check} gave {answer}, expected {expected}").into());
     }
     Ok(())
+}
+
+/// The sum of the integers below `n`, as wasm's i32 arithmetic gives it.
+fn wrapped_sum(n: u32) -> String {
+    (0..n).fold(0i32, |acc, i| acc.wrapping_add(i as i32)).to_string()
 }
