@@ -188,20 +188,22 @@ fn call_uniform_export<P: PlainParam, const N: usize>(
     // Plain numbers first, with nothing else in the loop; anything else (or a missing
     // argument) starts over with the full conversions, in order: the plain ones ran no
     // user code, so converting them again is unobservable.
-    let raw = match plain_arguments::<P, N>(args) {
+    // The types are constants here, so the loop unrolls with no dispatch on them.
+    let raw = match plain_arguments(args, &[P::TYPE; N]) {
         Some(raw) => raw,
         None => convert_arguments(args, &caps.signature, ctx)?,
     };
     enter_small(raw, caps, ctx)
 }
 
-/// The raw arguments of `call_uniform_export` if its `N` arguments are plain numbers.
+/// The raw arguments for parameters of `types` if the arguments for all of them are
+/// plain numbers (none missing); extra arguments are not looked at.
 #[inline(always)]
-fn plain_arguments<P: PlainParam, const N: usize>(args: &[JsValue]) -> Option<[u64; SMALL_ARGS]> {
-    let given = args.get(..N)?;
+fn plain_arguments(args: &[JsValue], types: &[ValType]) -> Option<[u64; SMALL_ARGS]> {
+    let given = args.get(..types.len())?;
     let mut raw = [0u64; SMALL_ARGS];
-    for (slot, v) in raw.iter_mut().zip(given) {
-        *slot = plain_number_to_raw(v, P::TYPE)?;
+    for ((slot, v), &t) in raw.iter_mut().zip(given).zip(types) {
+        *slot = plain_number_to_raw(v, t)?;
     }
     Some(raw)
 }
@@ -232,22 +234,11 @@ fn call_small_export(
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
     let signature = &caps.signature;
-    let mut raw = [0u64; SMALL_ARGS];
-    let given = signature.num_params.min(args.len());
     // As in `call_uniform_export`.
-    let mut plain = given == signature.num_params;
-    for ((slot, v), &t) in raw.iter_mut().zip(&args[..given]).zip(&signature.params) {
-        match plain_number_to_raw(v, t) {
-            Some(r) => *slot = r,
-            None => {
-                plain = false;
-                break;
-            }
-        }
-    }
-    if !plain {
-        raw = convert_arguments(args, signature, ctx)?;
-    }
+    let raw = match plain_arguments(args, &signature.params[..signature.num_params]) {
+        Some(raw) => raw,
+        None => convert_arguments(args, signature, ctx)?,
+    };
     enter_small(raw, caps, ctx)
 }
 
