@@ -342,28 +342,40 @@ fn every_outermost_call_measures_the_wasm_stack_from_where_it_enters() {
 #[test]
 fn host_functions_get_every_parameter_and_result_in_order_however_many() {
     // Up to four parameters and results live on the stack in the host shim, more on
-    // the heap: both, and the mix, from wasm.
+    // the heap: both, and the mix, from wasm; for `Func::new` and `Func::new_numeric`.
     let store = Store::new(&Engine::default());
-    let host = |n: usize, m: usize| {
-        let params = vec![ValType::I64; n];
-        let results: Vec<ValType> =
-            (0..m).map(|i| if i % 2 == 0 { ValType::I64 } else { ValType::F64 }).collect();
-        Func::new(&store, FuncType::new(params, results), move |args, results| {
+    let result_types =
+        |m: usize| (0..m).map(|i| if i % 2 == 0 { ValType::I64 } else { ValType::F64 }).collect::<Vec<_>>();
+    let digits_plus = |digits: i64, i: usize| digits + i as i64;
+    let half_more = |digits: i64| (digits as f64 + 0.5).to_bits();
+    let vals_host = |n: usize, m: usize| {
+        Func::new(&store, FuncType::new(vec![ValType::I64; n], result_types(m)), move |args, results| {
             let digits = args.iter().fold(0i64, |acc, v| match v {
                 Val::I64(x) => acc * 10 + x,
                 other => panic!("{other:?}"),
             });
             for (i, r) in results.iter_mut().enumerate() {
-                *r = if i % 2 == 0 {
-                    Val::I64(digits + i as i64)
-                } else {
-                    Val::F64((digits as f64 + 0.5).to_bits())
-                };
+                *r = if i % 2 == 0 { Val::I64(digits_plus(digits, i)) } else { Val::F64(half_more(digits)) };
             }
             Ok(())
         })
     };
-    for (n, m) in [(2, 1), (4, 4), (6, 1), (3, 5), (7, 6)] {
+    let numeric_host = |n: usize, m: usize| {
+        let ty = FuncType::new(vec![ValType::I64; n], result_types(m));
+        Func::new_numeric(&store, ty, move |args, results| {
+            assert!(results.iter().all(|&r| r == 0), "results arrive as zeros: {results:?}");
+            let digits = args.iter().fold(0i64, |acc, &raw| acc * 10 + raw as i64);
+            for (i, r) in results.iter_mut().enumerate() {
+                *r = if i % 2 == 0 { digits_plus(digits, i) as u64 } else { half_more(digits) };
+            }
+            Ok(())
+        })
+        .expect("a numeric signature")
+    };
+    for ((n, m), numeric) in [(2, 1), (4, 4), (6, 1), (3, 5), (7, 6), (0, 0)]
+        .into_iter()
+        .flat_map(|shape| [(shape, false), (shape, true)])
+    {
         let params = "i64 ".repeat(n);
         let results: String = (0..m).map(|i| if i % 2 == 0 { "i64 " } else { "f64 " }).collect();
         let args: String = (1..=n).map(|i| format!("(i64.const {i}) ")).collect();
@@ -386,7 +398,8 @@ fn host_functions_get_every_parameter_and_result_in_order_however_many() {
         );
         let module =
             Module::new(store.engine(), &wat::parse_str(&wat).expect("valid wat")).expect("compiles");
-        let inst = Instance::new(&store, &module, &[Extern::Func(host(n, m))]).expect("instantiates");
+        let host = if numeric { numeric_host(n, m) } else { vals_host(n, m) };
+        let inst = Instance::new(&store, &module, &[Extern::Func(host)]).expect("instantiates");
         let digits = (1..=n as i64).fold(0, |acc, d| acc * 10 + d);
         let expected: i64 = (0..m)
             .map(|i| {
@@ -398,7 +411,107 @@ fn host_functions_get_every_parameter_and_result_in_order_however_many() {
         export(&inst, "run").call_into(&[], &mut out).expect("runs");
         assert!(
             matches!(out, [Val::I64(v)] if v == expected),
-            "{n} params, {m} results: {out:?}, expected {expected}"
+            "{n} params, {m} results (numeric: {numeric}): {out:?}, expected {expected}"
         );
     }
+}
+
+#[test]
+fn numeric_host_functions_see_and_give_zero_extended_narrow_values() {
+    // i32 and f32 values reach the callback zero-extended, and their results count only
+    // in the low half: wasm uses the i32 result as a 64-bit address register, so junk
+    // left above it must not reach memory accesses.
+    let store = Store::new(&Engine::default());
+    let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let record = seen.clone();
+    let ty = FuncType::new(
+        vec![ValType::I32, ValType::F32, ValType::I64, ValType::F64],
+        vec![ValType::I32, ValType::F32],
+    );
+    let host = Func::new_numeric(&store, ty, move |args, results| {
+        record.borrow_mut().extend_from_slice(args);
+        results[0] = 0xDEAD_BEEF_0000_0008;
+        results[1] = 0xFFFF_FFFF_0000_0000 | 1.5f32.to_bits() as u64;
+        Ok(())
+    })
+    .expect("a numeric signature");
+    // A single result comes back in a register, used as it is.
+    let junk_above_8 = Func::new_numeric(&store, FuncType::new(vec![], vec![ValType::I32]), |_, results| {
+        results[0] = 0xDEAD_BEEF_0000_0008;
+        Ok(())
+    })
+    .expect("a numeric signature");
+    let module = Module::new(
+        store.engine(),
+        &wat::parse_str(
+            r#"(module (import "" "h" (func $h (param i32 f32 i64 f64) (result i32 f32)))
+                 (import "" "eight" (func $eight (result i32)))
+                 (memory 1) (data (i32.const 8) "\2a")
+                 (func (export "run") (result i32 i64 f64) (local $f f32) (local $i i32)
+                   (call $h (i32.const -1) (f32.const -0) (i64.const -1) (f64.const 1.5))
+                   (local.set $f) (local.set $i)
+                   (i32.load8_u (local.get $i))
+                   (i64.extend_i32_u (local.get $i))
+                   (f64.promote_f32 (local.get $f)))
+                 (func (export "direct") (result i32 i64)
+                   (i32.load8_u (call $eight))
+                   (i64.extend_i32_u (call $eight))))"#,
+        )
+        .expect("valid wat"),
+    )
+    .expect("compiles");
+    let imports = [Extern::Func(host.clone()), Extern::Func(junk_above_8)];
+    let inst = Instance::new(&store, &module, &imports).expect("instantiates");
+    let out = export(&inst, "run").call(&[]).expect("runs");
+    assert!(
+        matches!(out[..], [Val::I32(42), Val::I64(8), Val::F64(f)] if f64::from_bits(f) == 1.5),
+        "{out:?}"
+    );
+    let out = export(&inst, "direct").call(&[]).expect("runs");
+    assert!(matches!(out[..], [Val::I32(42), Val::I64(8)]), "{out:?}");
+    assert_eq!(*seen.borrow(), [0xFFFF_FFFF, 0x8000_0000, u64::MAX, 1.5f64.to_bits()]);
+
+    // From Rust too, through `Val`s and raw.
+    seen.borrow_mut().clear();
+    let args = [Val::I32(-1), Val::F32((-0.0f32).to_bits()), Val::I64(-1), Val::F64(1.5f64.to_bits())];
+    let out = host.call(&args).expect("calls");
+    assert!(matches!(out[..], [Val::I32(8), Val::F32(f)] if f == 1.5f32.to_bits()), "{out:?}");
+    let mut raw = [0u64; 2];
+    host.call_numeric(&[u64::MAX, 0x8000_0000, u64::MAX, 1.5f64.to_bits()], &mut raw).expect("calls");
+    assert_eq!(raw, [8, 1.5f32.to_bits() as u64]);
+    assert_eq!(seen.borrow()[..4], [0xFFFF_FFFF, 0x8000_0000, u64::MAX, 1.5f64.to_bits()]);
+    assert_eq!(seen.borrow()[4..], [0xFFFF_FFFF, 0x8000_0000, u64::MAX, 1.5f64.to_bits()]);
+}
+
+#[test]
+fn numeric_host_functions_trap_and_panic_as_traps_and_take_only_numbers() {
+    let store = Store::new(&Engine::default());
+    let ty = || FuncType::new(vec![ValType::I32], vec![ValType::I32]);
+    let failing = Func::new_numeric(&store, ty(), |args, _| {
+        if args[0] == 0 {
+            Err(Trap::host_message("zero refused"))
+        } else {
+            panic!("one refused")
+        }
+    })
+    .expect("a numeric signature");
+    let module = Module::new(
+        store.engine(),
+        &wat::parse_str(
+            r#"(module (import "" "h" (func $h (param i32) (result i32)))
+                 (func (export "run") (param i32) (result i32) (call $h (local.get 0))))"#,
+        )
+        .expect("valid wat"),
+    )
+    .expect("compiles");
+    let inst = Instance::new(&store, &module, &[Extern::Func(failing)]).expect("instantiates");
+    let run = export(&inst, "run");
+    for (arg, message) in [(0, "zero refused"), (1, "host function panicked")] {
+        match run.call(&[Val::I32(arg)]) {
+            Err(Error::Trap(t)) => assert!(t.to_string().contains(message), "{arg}: {t}"),
+            other => panic!("{arg}: {other:?}"),
+        }
+    }
+    let not_numeric = FuncType::new(vec![ValType::FuncRef], vec![]);
+    assert!(Func::new_numeric(&store, not_numeric, |_, _| Ok(())).is_err());
 }

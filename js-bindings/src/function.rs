@@ -8,7 +8,7 @@ use crate::exception::thrown_to_wasm;
 use crate::realm::{prototypes, store, with_current_context, with_realm, ContextScope};
 use boa_engine::object::builtins::JsArray;
 use boa_engine::object::{FunctionObjectBuilder, JsObject};
-use boa_engine::{js_string, Context, JsError, JsNativeError, JsResult, JsValue, NativeFunction};
+use boa_engine::{js_string, Context, JsNativeError, JsResult, JsValue, NativeFunction};
 use boa_gc::{Finalize, Trace};
 use sidewinder_engine::{Func, FuncType, Trap, Val, ValType, NUMERIC_AREA, SMALL_ARGS};
 
@@ -351,20 +351,41 @@ pub(crate) fn new_host_func(callable: &JsObject, ty: FuncType, ctx: &mut Context
     let store = store(ctx)?;
     let target = callable.clone();
     let result_types = ty.results().to_vec();
+    if ty.is_numeric() {
+        // Raw numbers both ways, with no `Val`s in between: half of what a call from wasm
+        // cost beside the JS function's own call.
+        let param_types = ty.params().to_vec();
+        let func = Func::new_numeric(&store, ty, move |params: &[u64], results: &mut [u64]| {
+            import_outcome(with_current_context(|ctx| {
+                let arg = |i: usize, _: &mut Context| Ok(raw_number_to_js(params[i], param_types[i]));
+                let ret = call_js(&target, params.len(), arg, ctx)?;
+                for_each_result(&ret, &result_types, ctx, |i, v, t, ctx| {
+                    results[i] = number_to_raw(v, t, ctx)?;
+                    Ok(())
+                })
+            }))
+        });
+        return func.map_err(|e| engine_error(e, ctx));
+    }
     let unusable = js_unusable_type(&ty);
     Ok(Func::new(&store, ty, move |params: &[Val], results: &mut [Val]| {
-        let outcome = with_current_context(|ctx| {
+        import_outcome(with_current_context(|ctx| {
             reject_js_unusable(unusable)?;
-            call_js(&target, params, &result_types, results, ctx)
-        });
-        match outcome {
-            Some(Ok(())) => Ok(()),
-            Some(Err(e)) => Err(with_current_context(|ctx| thrown_to_wasm(e, ctx)).unwrap_or_else(|| {
-                Trap::host_message("a JavaScript import threw outside of a JavaScript call")
-            })),
-            None => Err(Trap::host_message("a JavaScript import was called outside of a JavaScript call")),
-        }
+            let ret = call_js(&target, params.len(), |i, ctx| to_js(&params[i], ctx), ctx)?;
+            results_from_js(&ret, &result_types, results, ctx)
+        }))
     }))
+}
+
+/// A JS import's outcome as its host function's: what JS threw becomes a wasm exception.
+/// `None` is a call from wasm that no JS call is under.
+fn import_outcome(outcome: Option<JsResult<()>>) -> Result<(), Trap> {
+    match outcome {
+        Some(Ok(())) => Ok(()),
+        Some(Err(e)) => Err(with_current_context(|ctx| thrown_to_wasm(e, ctx))
+            .unwrap_or_else(|| Trap::host_message("a JavaScript import threw outside of a JavaScript call"))),
+        None => Err(Trap::host_message("a JavaScript import was called outside of a JavaScript call")),
+    }
 }
 
 /// JS API "call an exported function" step 3 and "run a host function" step 3: a
@@ -386,30 +407,29 @@ pub(crate) fn reject_js_unusable(unusable: Option<ValType>) -> JsResult<()> {
     }
 }
 
+/// Calls a JS import with `count` arguments, argument `i` made by `arg(i, ctx)`, in order.
 fn call_js(
     target: &JsObject,
-    params: &[Val],
-    result_types: &[ValType],
-    results: &mut [Val],
+    count: usize,
+    mut arg: impl FnMut(usize, &mut Context) -> JsResult<JsValue>,
     ctx: &mut Context,
-) -> Result<(), JsError> {
+) -> JsResult<JsValue> {
     // Arguments on the stack for the common case, as in `call_other_export`.
     const INLINE: usize = 4;
     let mut inline: [JsValue; INLINE] = Default::default();
     let heap;
-    let args: &[JsValue] = if params.len() <= INLINE {
-        for (slot, v) in inline.iter_mut().zip(params) {
-            *slot = to_js(v, ctx)?;
+    let args: &[JsValue] = if count <= INLINE {
+        for (i, slot) in inline.iter_mut().take(count).enumerate() {
+            *slot = arg(i, ctx)?;
         }
-        &inline[..params.len()]
+        &inline[..count]
     } else {
-        heap = params.iter().map(|v| to_js(v, ctx)).collect::<JsResult<Vec<_>>>()?;
+        heap = (0..count).map(|i| arg(i, ctx)).collect::<JsResult<Vec<_>>>()?;
         &heap
     };
     // The wasm caller may have changed globals that modules export.
     refresh_live_bindings(ctx);
-    let ret = target.call(&JsValue::undefined(), args, ctx)?;
-    results_from_js(&ret, result_types, results, ctx)
+    target.call(&JsValue::undefined(), args, ctx)
 }
 
 /// An import's return value as its wasm results (several come as an iterable).
@@ -418,15 +438,25 @@ pub(crate) fn results_from_js(
     result_types: &[ValType],
     results: &mut [Val],
     ctx: &mut Context,
-) -> Result<(), JsError> {
+) -> JsResult<()> {
+    for_each_result(ret, result_types, ctx, |i, v, t, ctx| {
+        results[i] = to_wasm(v, t, ctx)?;
+        Ok(())
+    })
+}
+
+/// Gives each of an import's results, of `result_types`, to `put` with its index and
+/// type: `ret` itself for a single result; for several, the values `ret` iterates.
+fn for_each_result(
+    ret: &JsValue,
+    result_types: &[ValType],
+    ctx: &mut Context,
+    mut put: impl FnMut(usize, &JsValue, ValType, &mut Context) -> JsResult<()>,
+) -> JsResult<()> {
     match result_types {
         [] => Ok(()),
-        [t] => {
-            results[0] = to_wasm(ret, *t, ctx)?;
-            Ok(())
-        }
+        [t] => put(0, ret, *t, ctx),
         many => {
-            // Multiple results come back as an iterable.
             let values = iterable_to_list(ret, ctx)?;
             if values.len() != many.len() {
                 return Err(JsNativeError::typ()
@@ -438,7 +468,7 @@ pub(crate) fn results_from_js(
                     .into());
             }
             for (i, (v, t)) in values.iter().zip(many).enumerate() {
-                results[i] = to_wasm(v, *t, ctx)?;
+                put(i, v, *t, ctx)?;
             }
             Ok(())
         }

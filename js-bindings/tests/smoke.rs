@@ -275,6 +275,63 @@ fn imports_get_every_argument_in_order() {
     );
 }
 
+/// JS API "run a host function": the import's return value converted to each numeric
+/// result type (ToInt32, ToBigInt64, ToNumber then to f32, ToNumber), several results
+/// from an iterable of exactly their count; a conversion that throws reaches the JS
+/// caller of the export.
+#[test]
+fn imports_convert_every_result_type() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "resultBytes",
+        r#"(module
+             (import "m" "r" (func $i (result i32)))
+             (import "m" "r" (func $l (result i64)))
+             (import "m" "r" (func $f (result f32)))
+             (import "m" "r" (func $d (result f64)))
+             (import "m" "r" (func $many (result i32 i64 f32 f64 i32 f64)))
+             (func (export "i") (result i32) call $i)
+             (func (export "l") (result i64) call $l)
+             (func (export "f") (result f32) call $f)
+             (func (export "d") (result f64) call $d)
+             (func (export "many") (result i32 i64 f32 f64 i32 f64) call $many))"#,
+    );
+    eval(
+        &mut ctx,
+        "var ret; var e = new WebAssembly.Instance(new WebAssembly.Module(resultBytes), { m: { r: () => ret } }).exports;
+         var call = (f, v) => { ret = v; try { const r = e[f](); return typeof r + ':' + r; }
+                                 catch (x) { return x.constructor.name + ':' + x.message; } }; 0",
+    );
+    let cases = [
+        ("call('i', 3.7)", "number:3"),
+        ("call('i', -1)", "number:-1"),
+        ("call('i', 2 ** 32 + 5)", "number:5"),
+        ("call('i', -0)", "number:0"),
+        ("call('i', '12')", "number:12"),
+        ("call('i', { valueOf() { return 9; } })", "number:9"),
+        ("call('i', undefined)", "number:0"),
+        ("call('i', { valueOf() { throw new RangeError('no'); } })", "RangeError:no"),
+        ("call('l', 5n)", "bigint:5"),
+        ("call('l', 2n ** 64n - 1n)", "bigint:-1"),
+        ("call('l', '7')", "bigint:7"),
+        ("call('l', 5).split(':')[0]", "TypeError"),
+        ("call('f', 0.1) === 'number:' + Math.fround(0.1)", "true"),
+        ("call('f', '1.5')", "number:1.5"),
+        ("call('f', 2 ** 128)", "number:Infinity"),
+        ("call('d', { valueOf() { return 2.5; } })", "number:2.5"),
+        ("call('d', 'x')", "number:NaN"),
+        ("call('many', [1.9, 2n, 3.5, 4.25, -5, '6'])", "object:1,2,3.5,4.25,-5,6"),
+        ("call('many', (function* () { yield* [1, 2n, 3, 4, 5, 6]; })())", "object:1,2,3,4,5,6"),
+        ("call('many', [1, 2n]).split(':')[0]", "TypeError"),
+        ("call('many', [1, 2, 3, 4, 5, 6]).split(':')[0]", "TypeError"),
+        ("call('many', 7).split(':')[0]", "TypeError"),
+    ];
+    for (src, expected) in cases {
+        assert_eq!(eval(&mut ctx, src), expected, "{src}");
+    }
+}
+
 /// JS API "read the imports": a callable that is not an Exported Function becomes a new
 /// host function for each import, so one JS function can be imported with different
 /// types; it does not become a funcref value (ToWebAssemblyValue throws a TypeError,

@@ -48,9 +48,20 @@ impl SmallEntry {
 
 pub type HostCallback = dyn Fn(&[Val], &mut [Val]) -> Result<(), Trap>;
 
+/// What `Func::new_numeric` runs: raw parameters in, raw results out, both encoded as
+/// `Func::call_numeric` encodes them.
+pub type NumericHostCallback = dyn Fn(&[u64], &mut [u64]) -> Result<(), Trap>;
+
+/// A host function's Rust side.
+pub(crate) enum HostBody {
+    Vals(Box<HostCallback>),
+    /// For numeric signatures only: no `Val` is made or dropped on a call from wasm.
+    Numeric(Box<NumericHostCallback>),
+}
+
 pub(crate) enum FuncKind {
     Host {
-        callback: Box<HostCallback>,
+        body: HostBody,
         /// Owned here so its address stays valid; machine code reads it through `vm.vmctx`.
         _context: Box<VMHostContext>,
     },
@@ -88,6 +99,27 @@ impl Func {
         ty: FuncType,
         callback: impl Fn(&[Val], &mut [Val]) -> Result<(), Trap> + 'static,
     ) -> Func {
+        Func::new_host(store, ty, HostBody::Vals(Box::new(callback)))
+    }
+
+    /// A host function of a numeric signature (i32, i64, f32 and f64 only) that takes
+    /// and gives raw values, as `call_numeric` does: i32 zero-extended to 64 bits, i64
+    /// as is, floats as their bit patterns. Results arrive as zeros; the upper half of
+    /// an i32 or f32 result is ignored. Calls from wasm skip making, checking and
+    /// dropping `Val`s, which is most of what a host call costs besides the callback.
+    /// Errors for other signatures.
+    pub fn new_numeric(
+        store: &Store,
+        ty: FuncType,
+        callback: impl Fn(&[u64], &mut [u64]) -> Result<(), Trap> + 'static,
+    ) -> Result<Func> {
+        if !ty.is_numeric() {
+            return Err(Error::Link(format!("new_numeric takes numeric signatures, not {ty}")));
+        }
+        Ok(Func::new_host(store, ty, HostBody::Numeric(Box::new(callback))))
+    }
+
+    fn new_host(store: &Store, ty: FuncType, body: HostBody) -> Func {
         let stub = store.engine().trampolines().map(|t| t.host_stub).unwrap_or(0);
         let mut context = Box::new(VMHostContext { runtime: store.0.runtime(), func: std::ptr::null() });
         let context_ptr: *mut VMHostContext = &mut *context;
@@ -96,7 +128,7 @@ impl Func {
             numeric: ty.is_numeric(),
             small: None,
             ty,
-            kind: FuncKind::Host { callback: Box::new(callback), _context: context },
+            kind: FuncKind::Host { body, _context: context },
             store: store.weak(),
         });
         // SAFETY: the context box is owned by `inner` and never moves; nothing else
@@ -191,14 +223,28 @@ impl Func {
             return Err(Error::Link(format!("{} result slots for the function's type {ty}", results.len())));
         }
         let store = self.0.store.upgrade().ok_or_else(store_dropped)?;
-        if let FuncKind::Host { callback, .. } = &self.0.kind {
-            for (r, t) in results.iter_mut().zip(ty.results()) {
-                *r = Val::default_for(*t);
-            }
+        if let FuncKind::Host { body, .. } = &self.0.kind {
             // Called from outside wasm: whatever asks `Fiber::can_suspend` inside has
             // a frame of the caller's below it.
             let _entry = HostEntry::enter(store.runtime());
-            return callback(params, results).map_err(host_error);
+            return match body {
+                HostBody::Vals(callback) => {
+                    for (r, t) in results.iter_mut().zip(ty.results()) {
+                        *r = Val::default_for(*t);
+                    }
+                    callback(params, results).map_err(host_error)
+                }
+                HostBody::Numeric(callback) => {
+                    let args: Vec<u64> = params.iter().map(Val::to_raw).collect();
+                    let mut raw = vec![0; results.len()];
+                    call_numeric_callback(callback, ty, &args, &mut raw)?;
+                    for ((r, t), bits) in results.iter_mut().zip(ty.results()).zip(raw) {
+                        // SAFETY: a numeric type: every bit pattern is a valid value.
+                        *r = unsafe { Val::from_raw(*t, bits) };
+                    }
+                    Ok(())
+                }
+            };
         }
         keep_exceptions_in(&store, params);
         let width = ty.slot_width();
@@ -241,7 +287,7 @@ impl Func {
             |a| a[..args.len()].copy_from_slice(args),
             |raw| {
                 results.copy_from_slice(&raw[..results.len()]);
-                zero_extend_results(ty.results(), results);
+                zero_extend_narrow(ty.results(), results);
             },
         )
     }
@@ -301,14 +347,19 @@ impl Func {
         invoke_raw(&store, inner.vm.vmctx.cast(), inner.vm.code, &mut area[..slots + 1], results_in_rax)?;
         // A single result comes back in the slot after the area, from rax.
         let results = if num_results == 1 { &mut area[slots..slots + 1] } else { &mut area[..num_results] };
-        zero_extend_results(inner.ty.results(), results);
+        zero_extend_narrow(inner.ty.results(), results);
         Ok(results)
     }
 
-    /// `call_numeric` of a host function: through `Val`s, as any host call.
+    /// `call_numeric` of a host function: through `Val`s unless it takes raw values.
     #[cold]
     fn call_numeric_host(&self, args: &[u64], results: &mut [u64]) -> Result<()> {
         let ty = &self.0.ty;
+        if let FuncKind::Host { body: HostBody::Numeric(callback), .. } = &self.0.kind {
+            let store = self.0.store.upgrade().ok_or_else(store_dropped)?;
+            let _entry = HostEntry::enter(store.runtime());
+            return call_numeric_callback(callback, ty, args, results);
+        }
         // SAFETY: numbers of the declared types; any bit pattern is a valid number.
         let params: Vec<Val> =
             ty.params().iter().zip(args).map(|(t, r)| unsafe { Val::from_raw(*t, *r) }).collect();
@@ -410,15 +461,31 @@ fn abnormal_exit(store: &StoreInner) -> Error {
     Error::Trap(trap)
 }
 
-/// Raw numeric results as `call_numeric` promises them: i32 and f32 values come back
-/// from machine code with an undefined upper half (eax), cleared here.
+/// Raw numbers as `call_numeric` and `new_numeric` promise them: i32 and f32 values
+/// come from machine code (and from raw host callbacks) with an undefined upper half,
+/// cleared here.
 #[inline]
-fn zero_extend_results(types: &[ValType], results: &mut [u64]) {
-    for (slot, t) in results.iter_mut().zip(types) {
+fn zero_extend_narrow(types: &[ValType], values: &mut [u64]) {
+    for (slot, t) in values.iter_mut().zip(types) {
         if matches!(t, ValType::I32 | ValType::F32) {
             *slot = *slot as u32 as u64;
         }
     }
+}
+
+/// A `new_numeric` callback called from Rust, with the values as it promises them.
+fn call_numeric_callback(
+    callback: &NumericHostCallback,
+    ty: &FuncType,
+    args: &[u64],
+    results: &mut [u64],
+) -> Result<()> {
+    let mut args = args.to_vec();
+    zero_extend_narrow(ty.params(), &mut args);
+    results.fill(0);
+    callback(&args, results).map_err(host_error)?;
+    zero_extend_narrow(ty.results(), results);
+    Ok(())
 }
 
 #[cold]
@@ -477,13 +544,60 @@ pub(crate) unsafe extern "C" fn host_shim(context: *const VMHostContext, area: *
     // SAFETY: the stub passes the VMHostContext of a live host function, whose `func`
     // field points at its FuncInner.
     let func = unsafe { &*((*context).func as *const FuncInner) };
-    let FuncKind::Host { callback, .. } = &func.kind else {
+    let FuncKind::Host { body, .. } = &func.kind else {
         return TrapCode::Host as u32;
     };
+    let outcome = match body {
+        // SAFETY (both): the caller reserved the type's argument area at `area`; numeric
+        // types take one slot each.
+        HostBody::Numeric(callback) => numeric_host_call(callback, &func.ty, unsafe {
+            std::slice::from_raw_parts_mut(area, func.ty.params().len().max(func.ty.results().len()))
+        }),
+        HostBody::Vals(callback) => vals_host_call(callback, func, unsafe {
+            std::slice::from_raw_parts_mut(area, func.ty.area_slots())
+        }),
+    };
+    match outcome {
+        Ok(()) => 0,
+        // SAFETY: forwarded: `context` is the function's live host context.
+        Err(trap) => unsafe { host_failure(func, context, trap) },
+    }
+}
+
+/// `host_shim` for a `new_numeric` function: the area's slots are the raw values.
+#[inline]
+fn numeric_host_call(callback: &NumericHostCallback, ty: &FuncType, slots: &mut [u64]) -> Result<(), Trap> {
+    let (param_types, result_types) = (ty.params(), ty.results());
+    // The callback writes its results apart, as they would overwrite the parameters in
+    // the area; they are copied back after the call.
+    let params = &mut slots[..param_types.len()];
+    zero_extend_narrow(param_types, params);
+    let mut inline = [0u64; HOST_INLINE];
+    let mut heap = Vec::new();
+    let results: &mut [u64] = if result_types.len() <= HOST_INLINE {
+        &mut inline[..result_types.len()]
+    } else {
+        heap.resize(result_types.len(), 0);
+        &mut heap
+    };
+    match catch_unwind(AssertUnwindSafe(|| callback(params, results))) {
+        Ok(Ok(())) => {
+            // Machine code may use an i32 result as a 64-bit register: its upper half
+            // must be zero whatever the callback left there.
+            for ((slot, &raw), t) in slots.iter_mut().zip(results.iter()).zip(result_types) {
+                *slot = if matches!(t, ValType::I32 | ValType::F32) { raw as u32 as u64 } else { raw };
+            }
+            Ok(())
+        }
+        Ok(Err(trap)) => Err(trap),
+        Err(_) => Err(Trap::host_message("host function panicked")),
+    }
+}
+
+/// `host_shim` for a `Func::new` function: the area's values as `Val`s and back.
+fn vals_host_call(callback: &HostCallback, func: &FuncInner, slots: &mut [u64]) -> Result<(), Trap> {
     let ty = &func.ty;
     let width = ty.slot_width();
-    // SAFETY: the caller reserved the type's argument area at `area`.
-    let slots = unsafe { std::slice::from_raw_parts_mut(area, ty.area_slots()) };
     // Parameters and results on the stack for the common case: this runs for every call
     // of a host function from wasm, and allocations would be most of its cost.
     let (num_params, num_results) = (ty.params().len(), ty.results().len());
@@ -503,34 +617,42 @@ pub(crate) unsafe extern "C" fn host_shim(context: *const VMHostContext, area: *
     for (slot, t) in results.iter_mut().zip(ty.results()) {
         *slot = Val::default_for(*t);
     }
-    let outcome = catch_unwind(AssertUnwindSafe(|| callback(params, results)));
-    let trap = match outcome {
+    match catch_unwind(AssertUnwindSafe(|| callback(params, results))) {
         Ok(Ok(())) => {
             if results.iter().zip(ty.results()).any(|(v, t)| !v.matches(*t)) {
-                Trap::host_message("host function returned values of the wrong type")
-            } else {
-                if let Some(store) = func.store.upgrade() {
-                    keep_exceptions_in(&store, results);
-                }
-                write_area(results, width, slots);
-                return 0;
+                return Err(Trap::host_message("host function returned values of the wrong type"));
             }
+            if let Some(store) = func.store.upgrade() {
+                keep_exceptions_in(&store, results);
+            }
+            write_area(results, width, slots);
+            Ok(())
         }
-        Ok(Err(trap)) => match trap.into_exception() {
-            Ok(exception) => {
-                // The exception may belong to another store: this one must keep it
-                // while its code can hold the exnref.
-                if let Some(store) = func.store.upgrade() {
-                    super::exception::keep_in(&store, &exception);
-                }
-                // SAFETY: the context's runtime is the store's, alive while its code runs;
-                // the host stub takes the exception from there and throws it.
-                unsafe { (*(*context).runtime).exception = exception.raw() };
-                return EXCEPTION_STATUS;
+        Ok(Err(trap)) => Err(trap),
+        Err(_) => Err(Trap::host_message("host function panicked")),
+    }
+}
+
+/// What `host_shim` returns when the host function failed: an exception for the host
+/// stub to throw, or a trap left pending in the store.
+///
+/// # Safety
+/// `context` is the live host context of `func`.
+#[cold]
+unsafe fn host_failure(func: &FuncInner, context: *const VMHostContext, trap: Trap) -> u32 {
+    let trap = match trap.into_exception() {
+        Ok(exception) => {
+            // The exception may belong to another store: this one must keep it while
+            // its code can hold the exnref.
+            if let Some(store) = func.store.upgrade() {
+                super::exception::keep_in(&store, &exception);
             }
-            Err(trap) => trap,
-        },
-        Err(_) => Trap::host_message("host function panicked"),
+            // SAFETY: the context's runtime is the store's, alive while its code runs;
+            // the host stub takes the exception from there and throws it.
+            unsafe { (*(*context).runtime).exception = exception.raw() };
+            return EXCEPTION_STATUS;
+        }
+        Err(trap) => trap,
     };
     if let Some(store) = func.store.upgrade() {
         *store.pending_trap.borrow_mut() = Some(trap);
