@@ -281,6 +281,23 @@ impl Module {
         explicit_bounds_checks: bool,
         compile_threads: usize,
     ) -> Result<(ModuleInfo, Vec<FunctionCode>)> {
+        Self::compile_as_read(bytes, stubs, explicit_bounds_checks, compile_threads).map_err(|e| {
+            // Types and instructions the compiler does not support are refused as they
+            // are read, before the rest of the module is validated: an invalid module is
+            // reported as invalid, with the validator's first error, whatever else it uses.
+            match Validator::new_with_features(features()).validate_all(bytes) {
+                Err(invalid) => Error::from(invalid),
+                Ok(_) => e,
+            }
+        })
+    }
+
+    fn compile_as_read(
+        bytes: &[u8],
+        stubs: Stubs,
+        explicit_bounds_checks: bool,
+        compile_threads: usize,
+    ) -> Result<(ModuleInfo, Vec<FunctionCode>)> {
         let mut validator = Validator::new_with_features(features());
         let mut info = ModuleInfo::default();
         let mut bodies = Vec::new();

@@ -1,6 +1,6 @@
-//! Miscompiles found once, kept so they stay fixed.
+//! Miscompiles and misreported errors found once, kept so they stay fixed.
 
-use sidewinder_engine::{Engine, Instance, Module, Store, Val};
+use sidewinder_engine::{Engine, Error, Instance, Module, Store, Val};
 
 fn call(wat: &str, args: &[Val]) -> Vec<Val> {
     let engine = Engine::default();
@@ -147,4 +147,22 @@ fn simd_and_relaxed_simd_compile() {
                                (v128.const i8x16 3 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0))
         i8x16.extract_lane_u 0))";
     assert_eq!(i32_result(&call(relaxed, &[])), 3);
+}
+
+#[test]
+fn an_invalid_module_is_reported_invalid_whatever_unsupported_types_it_uses() {
+    // The compiler refuses a `nullexnref` local (which the validator accepts) as it reads
+    // the locals; the body's type error must still be what the module is rejected for
+    // (found by tests/mutated_modules.rs).
+    let invalid =
+        wat::parse_str("(module (func (local nullexnref) (drop (i32.add (f64.const 1) (i32.const 1)))))")
+            .expect("wat");
+    for outcome in [Module::validate(&invalid), Module::new(&Engine::default(), &invalid).map(drop)] {
+        match outcome {
+            Err(Error::Compile { message, .. }) => assert!(message.contains("type mismatch"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    let unsupported = wat::parse_str("(module (func (local nullexnref)))").expect("wat");
+    assert!(matches!(Module::validate(&unsupported), Err(Error::Unsupported(_))));
 }
