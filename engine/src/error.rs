@@ -26,7 +26,20 @@ impl Error {
     pub fn compile(message: impl Into<String>, offset: usize) -> Error {
         Error::Compile { message: message.into(), offset }
     }
+
+    /// A bug of the compiler's that it caught (a panic, a broken invariant), refused as
+    /// unsupported rather than taking the embedder down.
+    pub(crate) fn internal(what: &str) -> Error {
+        Error::Unsupported(format!("{INTERNAL_ERROR}: {what}"))
+    }
+
+    /// Whether this is an error `internal` made: a compiler bug, whatever the input.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Error::Unsupported(m) if m.starts_with(INTERNAL_ERROR))
+    }
 }
+
+const INTERNAL_ERROR: &str = "internal compiler error";
 
 impl From<wasmparser::BinaryReaderError> for Error {
     fn from(e: wasmparser::BinaryReaderError) -> Error {

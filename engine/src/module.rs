@@ -285,6 +285,11 @@ impl Module {
             // Types and instructions the compiler does not support are refused as they
             // are read, before the rest of the module is validated: an invalid module is
             // reported as invalid, with the validator's first error, whatever else it uses.
+            // (A validation error met while reading is that same error, validated again;
+            // this runs on failures only.) Compiler bugs are reported as they are.
+            if e.is_internal() {
+                return e;
+            }
             match Validator::new_with_features(features()).validate_all(bytes) {
                 Err(invalid) => Error::from(invalid),
                 Ok(_) => e,
@@ -574,7 +579,8 @@ type FunctionToCompile<'a> = (FuncToValidate<ValidatorResources>, FunctionBody<'
 const PARALLEL_THRESHOLD: usize = 256 * 1024;
 
 /// Validates and compiles every function body; the reported error is the one of the
-/// lowest-numbered failing function, as with sequential compilation.
+/// lowest-numbered failing function, as with sequential compilation (`Module::compile`
+/// may put the validator's first error of the whole module in its place).
 fn compile_all(
     env: &CompileEnv<'_>,
     bodies: Vec<FunctionToCompile<'_>>,
@@ -668,9 +674,7 @@ impl From<ThreadError> for Error {
             ThreadError::Compile { message, offset } => Error::Compile { message, offset },
             ThreadError::Unsupported(message) => Error::Unsupported(message),
             ThreadError::Resource(message) => Error::Resource(message),
-            ThreadError::Panicked => {
-                Error::Unsupported("internal compiler error: the compiler panicked".into())
-            }
+            ThreadError::Panicked => Error::internal("the compiler panicked"),
         }
     }
 }

@@ -457,7 +457,7 @@ fn for_each_result(
         [] => Ok(()),
         [t] => put(0, ret, *t, ctx),
         many => {
-            let values = iterable_to_list(ret, ctx)?;
+            let values = returned_values(ret, ctx)?;
             if values.len() != many.len() {
                 return Err(JsNativeError::typ()
                     .with_message(format!(
@@ -475,9 +475,29 @@ fn for_each_result(
     }
 }
 
+/// What an import returned for several results, as a list (JS API "run a host function":
+/// GetMethod(ret, @@iterator), then IteratorToList). Unlike a WebIDL sequence, any value
+/// with an iterator will do: a string, or a number once `Number.prototype` has one.
+fn returned_values(ret: &JsValue, ctx: &mut Context) -> JsResult<Vec<JsValue>> {
+    // GetV: undefined and null throw; a primitive's property comes from its wrapper.
+    // (A getter then sees the wrapper as `this`, not the primitive: Boa's GetV, which
+    // passes the primitive, is private to it.)
+    let method = ret.to_object(ctx)?.get(boa_engine::JsSymbol::iterator(), ctx)?;
+    let Some(method) = method.as_callable() else {
+        return Err(JsNativeError::typ().with_message("multiple results must be an iterable").into());
+    };
+    let mut out = Vec::new();
+    iterate_with(ret, &method, ctx, |item, _| {
+        out.push(item);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The values of the iterable `v`, as the WebIDL conversion to a sequence takes them.
 pub(crate) fn iterable_to_list(v: &JsValue, ctx: &mut Context) -> JsResult<Vec<JsValue>> {
     let mut out = Vec::new();
-    iterate(v, "multiple results", ctx, |item, _| {
+    iterate(v, "a sequence", ctx, |item, _| {
         out.push(item);
         Ok(())
     })?;
@@ -485,12 +505,13 @@ pub(crate) fn iterable_to_list(v: &JsValue, ctx: &mut Context) -> JsResult<Vec<J
 }
 
 /// Runs `f` on each value of the iterable `v`, in order, as each one is produced (the
-/// WebIDL conversion to a sequence). `what` names the value in errors.
+/// WebIDL conversion to a sequence, which takes objects only). `what` names the value in
+/// errors.
 pub(crate) fn iterate(
     v: &JsValue,
     what: &str,
     ctx: &mut Context,
-    mut f: impl FnMut(JsValue, &mut Context) -> JsResult<()>,
+    f: impl FnMut(JsValue, &mut Context) -> JsResult<()>,
 ) -> JsResult<()> {
     let not_iterable = || JsNativeError::typ().with_message(format!("{what} must be an iterable"));
     let Some(object) = v.as_object() else {
@@ -500,6 +521,17 @@ pub(crate) fn iterate(
     let Some(iterator_fn) = iterator_fn.as_callable() else {
         return Err(not_iterable().into());
     };
+    iterate_with(v, &iterator_fn, ctx, f)
+}
+
+/// Runs `f` on each value the iterator that `iterator_fn` makes for `v` produces
+/// (GetIteratorFromMethod, then IteratorStepValue until done).
+fn iterate_with(
+    v: &JsValue,
+    iterator_fn: &JsObject,
+    ctx: &mut Context,
+    mut f: impl FnMut(JsValue, &mut Context) -> JsResult<()>,
+) -> JsResult<()> {
     let iterator = iterator_fn.call(v, &[], ctx)?;
     let Some(iterator) = iterator.as_object() else {
         return Err(JsNativeError::typ().with_message("iterator is not an object").into());

@@ -277,8 +277,8 @@ fn imports_get_every_argument_in_order() {
 
 /// JS API "run a host function": the import's return value converted to each numeric
 /// result type (ToInt32, ToBigInt64, ToNumber then to f32, ToNumber), several results
-/// from an iterable of exactly their count; a conversion that throws reaches the JS
-/// caller of the export.
+/// from an iterable of exactly their count (any value with an iterator, primitives too);
+/// a conversion that throws reaches the JS caller of the export.
 #[test]
 fn imports_convert_every_result_type() {
     let mut ctx = context();
@@ -326,6 +326,11 @@ fn imports_convert_every_result_type() {
         ("call('many', [1, 2n]).split(':')[0]", "TypeError"),
         ("call('many', [1, 2, 3, 4, 5, 6]).split(':')[0]", "TypeError"),
         ("call('many', 7).split(':')[0]", "TypeError"),
+        ("call('many', undefined).split(':')[0]", "TypeError"),
+        // GetMethod(ret, @@iterator) takes primitives too: a string iterates its characters.
+        ("call('many', '123456')", "object:1,2,3,4,5,6"),
+        ("Number.prototype[Symbol.iterator] = function* () { yield* [0, 1n, 2, 3, 4, +this]; }; call('many', 5)", "object:0,1,2,3,4,5"),
+        ("delete Number.prototype[Symbol.iterator]; call('many', 5).split(':')[0]", "TypeError"),
     ];
     for (src, expected) in cases {
         assert_eq!(eval(&mut ctx, src), expected, "{src}");

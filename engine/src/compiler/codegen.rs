@@ -558,9 +558,11 @@ impl<'a> FuncCompiler<'a> {
         for pending in std::mem::take(&mut self.scopes) {
             let mut catches = Vec::with_capacity(pending.catches.len());
             for c in pending.catches {
-                let landing = self.masm.asm.label_offset(c.landing).ok_or_else(|| {
-                    Error::Unsupported("internal compiler error: unbound landing pad".into())
-                })?;
+                let landing = self
+                    .masm
+                    .asm
+                    .label_offset(c.landing)
+                    .ok_or_else(|| Error::internal("unbound landing pad"))?;
                 catches.push(Catch {
                     tag: c.tag,
                     landing,

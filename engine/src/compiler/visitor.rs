@@ -81,9 +81,7 @@ impl<'e> FuncCompiler<'e> {
     pub(crate) fn end_frame(&mut self) -> CResult {
         let frame = match self.control.pop() {
             Some(f) => f,
-            None => {
-                return Err(Error::Unsupported("internal compiler error: end without frame".into()).into())
-            }
+            None => return Err(Error::internal("end without frame").into()),
         };
         if matches!(frame.kind, FrameKind::TryTable | FrameKind::Try | FrameKind::Catch) {
             self.current_scope = frame.outer_scope;

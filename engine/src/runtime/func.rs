@@ -212,8 +212,9 @@ impl Func {
     }
 
     /// Like `call`, writing the results into `results` (one slot per result) instead of
-    /// a new vector; no heap allocation for up to 15 parameters and results. Embedders
-    /// that call wasm often (the JS bindings) use this.
+    /// a new vector; no heap allocation for up to 15 parameters and results of a wasm
+    /// function (a `new_numeric` host function's raw values are converted through
+    /// vectors). Embedders that call wasm often (the JS bindings) use this.
     pub fn call_into(&self, params: &[Val], results: &mut [Val]) -> Result<()> {
         let ty = &self.0.ty;
         if params.len() != ty.params().len() || params.iter().zip(ty.params()).any(|(v, t)| !v.matches(*t)) {
@@ -535,11 +536,12 @@ fn host_error(trap: Trap) -> Error {
 }
 
 /// Host functions with at most this many parameters, and as many results, get them in
-/// arrays on the stack (`host_shim`).
+/// arrays on the stack when called from wasm (`vals_host_call`; `numeric_host_call`
+/// leaves the parameters in the caller's area and keeps this many results apart).
 const HOST_INLINE: usize = 4;
 
-/// Called by the host stub: decodes arguments, runs the callback, encodes results.
-/// Never unwinds: panics become traps.
+/// Called by the host stub: runs the callback on the arguments in the caller's area and
+/// leaves the results there. Never unwinds: panics become traps.
 pub(crate) unsafe extern "C" fn host_shim(context: *const VMHostContext, area: *mut u64) -> u32 {
     // SAFETY: the stub passes the VMHostContext of a live host function, whose `func`
     // field points at its FuncInner.

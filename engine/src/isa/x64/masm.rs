@@ -168,8 +168,7 @@ impl Masm {
                 self.asm.emit_bytes(&bits.to_le_bytes());
             }
         }
-        let internal =
-            |what: &str| crate::error::Error::Unsupported(format!("internal compiler error: {what}"));
+        let internal = crate::error::Error::internal;
         let mut patches = Vec::new();
         for (table, targets) in &self.jump_tables {
             let base = self.asm.label_offset(*table).ok_or_else(|| internal("unbound jump table"))?;
