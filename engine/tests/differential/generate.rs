@@ -141,6 +141,11 @@ fn profile(rng: &mut Rng) -> wasm_smith::Config {
 pub fn module_bytes(seed: u64) -> arbitrary::Result<Vec<u8>> {
     let mut rng = Rng::new(seed);
     let config = profile(&mut rng);
+    module_bytes_with(&mut rng, config)
+}
+
+/// A module of `config` from `rng`'s bytes, instrumented to terminate.
+pub fn module_bytes_with(rng: &mut Rng, config: wasm_smith::Config) -> arbitrary::Result<Vec<u8>> {
     let len = 512 + rng.below(8 * 1024) as usize;
     let mut data = vec![0u8; len];
     rng.fill(&mut data);
