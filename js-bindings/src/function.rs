@@ -98,7 +98,13 @@ fn uniform_native_function<P: PlainParam + 'static>(captures: SmallCaptures) -> 
 /// The exported function object for `func`: always the same object for the same
 /// function (host functions made from JS callables get one too, which calls them).
 pub(crate) fn exported_function(func: &Func, ctx: &mut Context) -> JsResult<JsObject> {
-    let name = func.wasm_index().map(|i| i.to_string()).unwrap_or_default();
+    // JS API "name of the WebAssembly function": the function's index in its instance,
+    // or for a host function the index it got when the imports were read.
+    let name = match func.wasm_index() {
+        Some(i) => i.to_string(),
+        None => with_realm(ctx, |r| r.host_function_indices.get(&func.id()).map(u32::to_string))?
+            .unwrap_or_default(),
+    };
     exported_function_named(func, &name, ctx)
 }
 

@@ -9,7 +9,7 @@ use crate::interface::{brand, prototype_from, require_new, Interface};
 use crate::jspi::{suspending_import, suspending_of};
 use crate::memory::{memory_object, MemoryData};
 use crate::module::module_of;
-use crate::realm::{prototypes, store, ContextScope};
+use crate::realm::{prototypes, store, with_realm, ContextScope};
 use crate::string_builtins::{builtin_function, Builtin};
 use crate::table::{table_object, TableData};
 use crate::tag::{tag_object, tag_of};
@@ -62,6 +62,9 @@ pub(crate) fn read_imports(
         return Err(JsNativeError::typ().with_message("imports argument must be an object").into());
     }
     let mut externs = Vec::with_capacity(imports.len());
+    // How many functions `externs` holds: a host function made here is known by that
+    // number (JS API "index of the host function"), its name if it is exported.
+    let mut functions = 0u32;
     // This instantiation's builtins: importing one twice gives the same function.
     let mut builtins: HashMap<Builtin, Func> = HashMap::new();
     for (index, import) in imports.into_iter().enumerate() {
@@ -89,6 +92,7 @@ pub(crate) fn read_imports(
                     }
                 };
                 externs.push(Extern::Func(func));
+                functions += 1;
                 continue;
             }
         }
@@ -105,11 +109,20 @@ pub(crate) fn read_imports(
         let what = format!("import {:?} {:?}", import.module, import.name);
         let link = |msg: &str, ctx: &mut Context| new_error(ErrorKind::Link, &format!("{what}: {msg}"), ctx);
         let ext = match &import.ty {
-            ExternType::Func(ty) => match (suspending_of(&v), v.as_callable()) {
-                (Some(f), _) => Extern::Func(suspending_import(&f, ty.clone(), ctx)?),
-                (None, Some(f)) => Extern::Func(host_function(&f.clone(), ty.clone(), ctx)?),
-                (None, None) => return Err(link("must be a function", ctx)),
-            },
+            ExternType::Func(ty) => {
+                let func = match (suspending_of(&v), v.as_callable()) {
+                    (Some(f), _) => suspending_import(&f, ty.clone(), ctx)?,
+                    (None, Some(f)) => host_function(&f.clone(), ty.clone(), ctx)?,
+                    (None, None) => return Err(link("must be a function", ctx)),
+                };
+                // An Exported Function imported as itself keeps the index it has.
+                if func.wasm_index().is_none() {
+                    with_realm(ctx, |r| {
+                        r.host_function_indices.entry(func.id()).or_insert(functions);
+                    })?;
+                }
+                Extern::Func(func)
+            }
             ExternType::Global(gt) => match global_import(&v, gt, ctx) {
                 Ok(Some(g)) => Extern::Global(g),
                 Ok(None) => return Err(link("must be a WebAssembly.Global or a number", ctx)),
@@ -132,6 +145,7 @@ pub(crate) fn read_imports(
                 None => return Err(link("must be a WebAssembly.Tag", ctx)),
             },
         };
+        functions += u32::from(matches!(ext, Extern::Func(_)));
         externs.push(ext);
     }
     Ok(externs)

@@ -67,6 +67,7 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
         function_objects: HashMap::new(),
         functions_by_object: HashMap::new(),
         funcs: HashMap::new(),
+        host_function_indices: HashMap::new(),
         wrappers: HashMap::new(),
         memory_buffers,
         js_tag,

@@ -42,6 +42,10 @@ pub(crate) struct WasmRealm {
     pub functions_by_object: HashMap<JsObject, usize>,
     #[unsafe_ignore_trace]
     pub funcs: HashMap<usize, Func>,
+    /// The "index of the host function" of each host function that reading an import
+    /// object made (keyed by `Func::id`): its name if it is exported.
+    #[unsafe_ignore_trace]
+    pub host_function_indices: HashMap<usize, u32>,
     /// JS wrappers of memories, tables and globals, keyed by engine identity (distinct
     /// allocations the store never frees), so the same object always yields the same
     /// wrapper.

@@ -340,7 +340,8 @@ fn imports_convert_every_result_type() {
 /// JS API "read the imports": a callable that is not an Exported Function becomes a new
 /// host function for each import, so one JS function can be imported with different
 /// types; it does not become a funcref value (ToWebAssemblyValue throws a TypeError,
-/// as in V8), and re-exported it is a new Exported Function that calls it.
+/// as in V8), and re-exported it is a new Exported Function that calls it, named by the
+/// number of functions imported before it.
 #[test]
 fn js_functions_imported_stay_js_functions() {
     let mut ctx = context();
@@ -361,7 +362,25 @@ fn js_functions_imported_stay_js_functions() {
         ("e.g !== f && typeof e.g === 'function' && e.g(4)", "40"),
         ("e.t.get(0) !== f && e.t.get(0) === e.t.get(0) && e.t.get(0)(1.5)", "15"),
         ("e.t.set(1, e.g); e.t.get(1) === e.g", "true"),
+        // Named by the "index of the host function": the functions imported before it.
+        ("e.g.name + ',' + e.t.get(0).name", "1,0"),
     ];
+    for (src, expected) in cases {
+        assert_eq!(eval(&mut ctx, src), expected, "{src}");
+    }
+    // Other imports do not count (node v20 gives the same names).
+    define_bytes(
+        &mut ctx,
+        "namedBytes",
+        r#"(module (import "m" "f" (func $f (param i32) (result i32)))
+                   (import "m" "x" (global i32))
+                   (import "m" "g" (func $g (param i32) (result i32)))
+                   (export "g" (func $g)) (export "f" (func $f)))"#,
+    );
+    let cases = [(
+        "var n = new WebAssembly.Instance(new WebAssembly.Module(namedBytes), { m: { f: x => x, g: x => x, x: 1 } }).exports; n.g.name + ',' + n.f.name",
+        "1,0",
+    )];
     for (src, expected) in cases {
         assert_eq!(eval(&mut ctx, src), expected, "{src}");
     }
