@@ -12,6 +12,7 @@
 
 use crate::conversions::to_js;
 use crate::errors::{engine_error, new_error, ErrorKind};
+use crate::esm::refresh_live_bindings;
 use crate::exception::thrown_to_wasm;
 use crate::function::{func_of_object, js_unusable_type, reject_js_unusable, results_from_js};
 use crate::interface::{prototype_from, require_new, Interface};
@@ -65,13 +66,19 @@ thread_local! {
 /// Runs `fiber` until it suspends or finishes, with `ctx` as the context of its host
 /// calls; a finished fiber is dropped (its stack freed).
 fn resume(fiber: &FiberCell, ctx: &mut Context) {
-    let _scope = ContextScope::enter(ctx);
-    RUNNING.with(|r| r.borrow_mut().push(fiber.clone()));
-    let finished = fiber.borrow_mut().as_mut().is_none_or(Fiber::resume);
-    RUNNING.with(|r| r.borrow_mut().pop());
+    let finished = {
+        let _scope = ContextScope::enter(ctx);
+        RUNNING.with(|r| r.borrow_mut().push(fiber.clone()));
+        let finished = fiber.borrow_mut().as_mut().is_none_or(Fiber::resume);
+        RUNNING.with(|r| r.borrow_mut().pop());
+        finished
+    };
     if finished {
         fiber.borrow_mut().take();
     }
+    // JS runs next: what the wasm on the fiber did to exported globals before it
+    // suspended shows in their ES module bindings, as after any call into wasm.
+    refresh_live_bindings(ctx);
 }
 
 #[derive(Trace, Finalize)]
@@ -194,6 +201,8 @@ fn start_suspending_call(
     };
     let started = (|| -> JsResult<Outcome> {
         let args = params.iter().map(|v| to_js(v, ctx)).collect::<JsResult<Vec<_>>>()?;
+        // As for any JS import: the wasm caller may have changed exported globals.
+        refresh_live_bindings(ctx);
         let ret = target.call(&JsValue::undefined(), &args, ctx)?;
         let promise = JsPromise::resolve(ret, ctx)?;
         let outcome: Outcome = Rc::new(RefCell::new(None));

@@ -165,3 +165,36 @@ fn a_start_function_updates_live_bindings() {
     );
     assert_eq!(result, "2");
 }
+
+#[test]
+fn suspending_and_resuming_update_live_bindings() {
+    // JSPI: a wasm export run by `WebAssembly.promising` sets its exported global, then
+    // suspends in a Suspending import; the import and the JS that runs while the wasm
+    // waits see the new value, and the value it sets after resuming shows too.
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_wasm(
+        dir.path(),
+        "suspender.wasm",
+        r#"(module
+             (import "./host.mjs" "wait" (func $wait))
+             (global $g (export "g") (mut i32) (i32.const 0))
+             (func (export "run")
+               (global.set $g (i32.const 1))
+               (call $wait)
+               (global.set $g (i32.const 2))))"#,
+    );
+    std::fs::write(
+        dir.path().join("host.mjs"),
+        "export const wait = new WebAssembly.Suspending(async () => { globalThis.inWait = globalThis.readG(); });",
+    )
+    .expect("write");
+    let result = run_main(
+        dir.path(),
+        r#"import { g, run } from "./suspender.wasm";
+           globalThis.readG = () => g;
+           const done = WebAssembly.promising(run)();
+           const whileWaiting = g;
+           done.then(() => { globalThis.result = [globalThis.inWait, whileWaiting, g].join(); });"#,
+    );
+    assert_eq!(result, "1,1,2");
+}
