@@ -46,6 +46,8 @@ impl SmallEntry {
     }
 }
 
+/// What `Func::new` runs: the parameters, and the results to write (they arrive as zeros
+/// of their types).
 pub type HostCallback = dyn Fn(&[Val], &mut [Val]) -> Result<(), Trap>;
 
 /// What `Func::new_numeric` runs: raw parameters in, raw results out, both encoded as
