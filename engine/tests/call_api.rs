@@ -341,8 +341,9 @@ fn every_outermost_call_measures_the_wasm_stack_from_where_it_enters() {
 
 #[test]
 fn host_functions_get_every_parameter_and_result_in_order_however_many() {
-    // Up to four parameters and results live on the stack in the host shim, more on
-    // the heap: both, and the mix, from wasm; for `Func::new` and `Func::new_numeric`.
+    // Up to eight parameters and results together live on the stack in the host shim
+    // (a `Func::new_numeric` one keeps up to four results apart), more on the heap:
+    // both, from wasm, for `Func::new` and `Func::new_numeric`.
     let store = Store::new(&Engine::default());
     let result_types =
         |m: usize| (0..m).map(|i| if i % 2 == 0 { ValType::I64 } else { ValType::F64 }).collect::<Vec<_>>();

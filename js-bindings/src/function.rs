@@ -414,7 +414,7 @@ pub(crate) fn reject_js_unusable(unusable: Option<ValType>) -> JsResult<()> {
 }
 
 /// Calls a JS import with `count` arguments, argument `i` made by `arg(i, ctx)`, in order.
-fn call_js(
+pub(crate) fn call_js(
     target: &JsObject,
     count: usize,
     mut arg: impl FnMut(usize, &mut Context) -> JsResult<JsValue>,

@@ -14,7 +14,7 @@ use crate::conversions::to_js;
 use crate::errors::{engine_error, new_error, ErrorKind};
 use crate::esm::refresh_live_bindings;
 use crate::exception::thrown_to_wasm;
-use crate::function::{func_of_object, js_unusable_type, reject_js_unusable, results_from_js};
+use crate::function::{call_js, func_of_object, js_unusable_type, reject_js_unusable, results_from_js};
 use crate::interface::{prototype_from, require_new, Interface};
 use crate::realm::{prototypes, store, with_current_context, ContextScope};
 use boa_engine::object::builtins::JsPromise;
@@ -200,10 +200,7 @@ fn start_suspending_call(
         return Err(thrown_to_wasm(e, ctx));
     };
     let started = (|| -> JsResult<Outcome> {
-        let args = params.iter().map(|v| to_js(v, ctx)).collect::<JsResult<Vec<_>>>()?;
-        // As for any JS import: the wasm caller may have changed exported globals.
-        refresh_live_bindings(ctx);
-        let ret = target.call(&JsValue::undefined(), &args, ctx)?;
+        let ret = call_js(target, params.len(), |i, ctx| to_js(&params[i], ctx), ctx)?;
         let promise = JsPromise::resolve(ret, ctx)?;
         let outcome: Outcome = Rc::new(RefCell::new(None));
         let reaction = |fulfilled: bool, ctx: &mut Context| {

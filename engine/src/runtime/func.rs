@@ -386,14 +386,8 @@ impl Func {
     ) -> Result<()> {
         let slots = ty.area_slots();
         let in_rax = returns_in_rax(ty.results());
-        let mut on_stack = [0u64; 16];
-        let mut on_heap = Vec::new();
-        let area: &mut [u64] = if slots < on_stack.len() {
-            &mut on_stack[..slots + 1]
-        } else {
-            on_heap.resize(slots + 1, 0);
-            &mut on_heap
-        };
+        let (mut on_stack, mut on_heap) = ([0u64; 16], Vec::new());
+        let area = stack_or_heap(&mut on_stack, &mut on_heap, slots + 1, 0);
         write_args(&mut area[..slots]);
         invoke_raw(store, self.0.vm.vmctx.cast(), self.0.vm.code, area, in_rax || ty.results().is_empty())?;
         read_results(if in_rax { &area[slots..] } else { &area[..slots] });
@@ -469,10 +463,35 @@ fn abnormal_exit(store: &StoreInner) -> Error {
 /// cleared here.
 #[inline]
 fn zero_extend_narrow(types: &[ValType], values: &mut [u64]) {
-    for (slot, t) in values.iter_mut().zip(types) {
-        if matches!(t, ValType::I32 | ValType::F32) {
-            *slot = *slot as u32 as u64;
-        }
+    for (slot, &t) in values.iter_mut().zip(types) {
+        *slot = zero_extended(*slot, t);
+    }
+}
+
+/// `raw` as a value of type `t` with nothing above its bits.
+#[inline(always)]
+fn zero_extended(raw: u64, t: ValType) -> u64 {
+    if matches!(t, ValType::I32 | ValType::F32) {
+        raw as u32 as u64
+    } else {
+        raw
+    }
+}
+
+/// The first `len` slots of `inline` when they fit, else `heap` grown to `len` copies of
+/// `fill`: the common small case costs no allocation.
+#[inline(always)]
+fn stack_or_heap<'a, T: Clone>(
+    inline: &'a mut [T],
+    heap: &'a mut Vec<T>,
+    len: usize,
+    fill: T,
+) -> &'a mut [T] {
+    if len <= inline.len() {
+        &mut inline[..len]
+    } else {
+        heap.resize(len, fill);
+        heap
     }
 }
 
@@ -537,9 +556,9 @@ fn host_error(trap: Trap) -> Error {
     }
 }
 
-/// Host functions with at most this many parameters, and as many results, get them in
-/// arrays on the stack when called from wasm (`vals_host_call`; `numeric_host_call`
-/// leaves the parameters in the caller's area and keeps this many results apart).
+/// Host functions with at most twice this many parameters and results together get them
+/// in arrays on the stack when called from wasm (`vals_host_call`; `numeric_host_call`
+/// leaves the parameters in the caller's area and keeps up to this many results apart).
 const HOST_INLINE: usize = 4;
 
 /// Called by the host stub: runs the callback on the arguments in the caller's area and
@@ -576,20 +595,14 @@ fn numeric_host_call(callback: &NumericHostCallback, ty: &FuncType, slots: &mut 
     // the area; they are copied back after the call.
     let params = &mut slots[..param_types.len()];
     zero_extend_narrow(param_types, params);
-    let mut inline = [0u64; HOST_INLINE];
-    let mut heap = Vec::new();
-    let results: &mut [u64] = if result_types.len() <= HOST_INLINE {
-        &mut inline[..result_types.len()]
-    } else {
-        heap.resize(result_types.len(), 0);
-        &mut heap
-    };
+    let (mut inline, mut heap) = ([0u64; HOST_INLINE], Vec::new());
+    let results = stack_or_heap(&mut inline, &mut heap, result_types.len(), 0);
     match catch_unwind(AssertUnwindSafe(|| callback(params, results))) {
         Ok(Ok(())) => {
             // Machine code may use an i32 result as a 64-bit register: its upper half
             // must be zero whatever the callback left there.
-            for ((slot, &raw), t) in slots.iter_mut().zip(results.iter()).zip(result_types) {
-                *slot = if matches!(t, ValType::I32 | ValType::F32) { raw as u32 as u64 } else { raw };
+            for ((slot, &raw), &t) in slots.iter_mut().zip(results.iter()).zip(result_types) {
+                *slot = zero_extended(raw, t);
             }
             Ok(())
         }
@@ -607,12 +620,7 @@ fn vals_host_call(callback: &HostCallback, func: &FuncInner, slots: &mut [u64]) 
     let (num_params, num_results) = (ty.params().len(), ty.results().len());
     let mut inline: [Val; 2 * HOST_INLINE] = std::array::from_fn(|_| Val::I32(0));
     let mut heap = Vec::new();
-    let values: &mut [Val] = if num_params <= HOST_INLINE && num_results <= HOST_INLINE {
-        &mut inline[..num_params + num_results]
-    } else {
-        heap.resize(num_params + num_results, Val::I32(0));
-        &mut heap
-    };
+    let values = stack_or_heap(&mut inline, &mut heap, num_params + num_results, Val::I32(0));
     let (params, results) = values.split_at_mut(num_params);
     // SAFETY: arguments were produced by validated wasm code for these types.
     for (slot, v) in params.iter_mut().zip(unsafe { read_area(ty.params(), width, slots) }) {
