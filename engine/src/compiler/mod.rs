@@ -70,6 +70,8 @@ pub fn compile_function<'a>(
 ) -> Result<FunctionCode, Error> {
     let ty = &env.types[env.func_types[func_index as usize] as usize];
     let mut reader = body.get_binary_reader();
+    // `body_bytes[i]` is the byte at the reader's position `body_start + i`.
+    let (body_bytes, body_start) = (body.as_bytes(), reader.current_position());
     validator.read_locals(&mut reader)?;
     reader.set_features(*validator.features());
     let compiler = &mut scratch.compiler;
@@ -103,8 +105,9 @@ pub fn compile_function<'a>(
     uses.reset(all_locals.len());
     while !reader.eof() {
         let offset = reader.original_position();
+        let opcode = body_bytes[reader.current_position() - body_start];
         let mut pass = FirstPass { validator: validator.visitor(offset), uses, operators: buffered };
-        reader.visit_operator(&mut pass)??;
+        pass.visit_next(&mut reader, opcode)?;
     }
     reader.finish_expression(&validator.visitor(reader.original_position()))?;
     if uses.simd_unvalidated {

@@ -1,0 +1,140 @@
+//! The first pass decodes the most frequent operators itself (compiler/first_pass.rs
+//! `visit_next`) and leaves the rest to wasmparser's decoder. For every operator it
+//! decodes, a damaged encoding must be refused exactly as wasmparser refuses it: same
+//! message, same offset.
+
+use sidewinder_engine::{Error, Module};
+use wasmparser::{Validator, WasmFeatures};
+
+/// Each opcode `visit_next` decodes, with a valid immediate (empty for none).
+const COMMON: [(u8, &[u8]); 24] = [
+    (0x0B, &[]),
+    (0x0C, &[0x00]),
+    (0x0D, &[0x00]),
+    (0x10, &[0x00]),
+    (0x1A, &[]),
+    (0x20, &[0x00]),
+    (0x21, &[0x00]),
+    (0x22, &[0x00]),
+    (0x23, &[0x00]),
+    (0x24, &[0x00]),
+    (0x41, &[0x7F]),
+    (0x42, &[0x7F]),
+    (0x45, &[]),
+    (0x46, &[]),
+    (0x47, &[]),
+    (0x50, &[]),
+    (0x6A, &[]),
+    (0x6B, &[]),
+    (0x71, &[]),
+    (0x7C, &[]),
+    (0x7D, &[]),
+    (0x83, &[]),
+    (0xA7, &[]),
+    (0xAD, &[]),
+];
+
+fn leb(out: &mut Vec<u8>, mut n: u32) {
+    loop {
+        let byte = (n & 0x7F) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn section(out: &mut Vec<u8>, id: u8, contents: &[u8]) {
+    out.push(id);
+    leb(out, contents.len() as u32);
+    out.extend_from_slice(contents);
+}
+
+/// A module of one function `(param i32) (result i32)`, with one mutable i32 global,
+/// whose body (after its local declarations) is `code`.
+fn module_with_body(code: &[u8]) -> Vec<u8> {
+    let mut bytes = b"\0asm\x01\0\0\0".to_vec();
+    section(&mut bytes, 1, &[0x01, 0x60, 0x01, 0x7F, 0x01, 0x7F]);
+    section(&mut bytes, 3, &[0x01, 0x00]);
+    section(&mut bytes, 6, &[0x01, 0x7F, 0x01, 0x41, 0x00, 0x0B]);
+    let mut body = vec![0x00];
+    body.extend_from_slice(code);
+    let mut entry = Vec::new();
+    leb(&mut entry, body.len() as u32);
+    entry.extend_from_slice(&body);
+    section(&mut bytes, 10, &[&[0x01][..], &entry].concat());
+    bytes
+}
+
+fn wasmparser_verdict(bytes: &[u8]) -> Result<(), (String, usize)> {
+    // No proposal bears on these operators.
+    Validator::new_with_features(WasmFeatures::default())
+        .validate_all(bytes)
+        .map(drop)
+        .map_err(|e| (e.message().to_string(), e.offset() as usize))
+}
+
+fn engine_verdict(bytes: &[u8]) -> Result<(), (String, usize)> {
+    match Module::validate(bytes) {
+        Ok(()) => Ok(()),
+        Err(Error::Compile { message, offset }) => Err((message, offset)),
+        Err(other) => panic!("not a compile error: {other}"),
+    }
+}
+
+#[test]
+fn damaged_common_operators_are_refused_as_wasmparser_refuses_them() {
+    let mut refused = 0;
+    for (opcode, immediate) in COMMON {
+        let op = [&[opcode][..], immediate].concat();
+        let mut bodies = vec![
+            // After the function's final `end`.
+            [&[0x20, 0x00, 0x0B][..], &op].concat(),
+            // With too few operands, or a result of the wrong type (`end`: after the
+            // final `end`).
+            [&op[..], &[0x0B]].concat(),
+        ];
+        if opcode != 0x0B {
+            // In place of the final `end`: the body ends inside the function.
+            bodies.push([&[0x20, 0x00][..], &op].concat());
+        }
+        if !immediate.is_empty() {
+            // The immediate cut off by the body's end, and too long.
+            bodies.push(vec![opcode, 0x80]);
+            bodies.push([&[opcode][..], &[0x80; 10], &[0x00, 0x0B]].concat());
+            // An index out of range (locals, globals, functions, labels).
+            bodies.push([&[0x20, 0x00, opcode][..], &[0xFF, 0x01, 0x0B]].concat());
+        }
+        for body in bodies {
+            let bytes = module_with_body(&body);
+            let expected = wasmparser_verdict(&bytes);
+            assert_eq!(engine_verdict(&bytes), expected, "opcode {opcode:#04x}: body {body:02x?}");
+            refused += usize::from(expected.is_err());
+        }
+    }
+    // All but the few that are valid by chance (`local.get 0` then `end`, ...).
+    assert!(refused >= 95, "{refused}");
+}
+
+#[test]
+fn common_operators_in_valid_bodies_are_accepted() {
+    let valid: [&[u8]; 6] = [
+        &[0x20, 0x00, 0x0B],
+        &[0x20, 0x00, 0x21, 0x00, 0x20, 0x00, 0x22, 0x00, 0x1A, 0x23, 0x00, 0x24, 0x00, 0x20, 0x00, 0x0B],
+        &[
+            0x41, 0x7F, 0x41, 0x01, 0x6A, 0x41, 0x02, 0x6B, 0x41, 0x03, 0x71, 0x45, 0x41, 0x00, 0x46, 0x41,
+            0x00, 0x47, 0x0B,
+        ],
+        &[0x42, 0x7F, 0x42, 0x01, 0x7C, 0x42, 0x02, 0x7D, 0x42, 0x03, 0x83, 0x50, 0xAD, 0xA7, 0x0B],
+        &[0x02, 0x40, 0x20, 0x00, 0x0D, 0x00, 0x0C, 0x00, 0x0B, 0x20, 0x00, 0x10, 0x00, 0x0B],
+        // A long LEB that is still valid: local 0 in five bytes.
+        &[0x20, 0x80, 0x80, 0x80, 0x80, 0x00, 0x0B],
+    ];
+    for body in valid {
+        let bytes = module_with_body(body);
+        assert_eq!(wasmparser_verdict(&bytes), Ok(()), "{body:02x?}");
+        assert_eq!(engine_verdict(&bytes), Ok(()), "{body:02x?}");
+    }
+}
