@@ -4,7 +4,10 @@
 //! section must be reported exactly as wasmparser reports it, whichever path saw it first.
 
 use sidewinder_engine::{Engine, Error, Extern, Global, GlobalType, Instance, Module, Store, Val, ValType};
-use wasmparser::{Validator, WasmFeatures};
+use support::engine_features;
+use wasmparser::Validator;
+
+mod support;
 
 /// A module with one page of memory (or none), an imported i32 global `g` and an export
 /// `load(addr) -> byte`, with `data` appended as its data section (the last section, so
@@ -93,8 +96,7 @@ fn plain_and_validated_data_sections_fill_memory_alike() {
 /// The error `Module::validate` gives for `bytes`, which must be invalid, as wasmparser's
 /// validator gives it (message and offset).
 fn assert_same_error_as_wasmparser(bytes: &[u8]) {
-    // The engine's other proposals do not bear on data sections.
-    let expected = Validator::new_with_features(WasmFeatures::default())
+    let expected = Validator::new_with_features(engine_features())
         .validate_all(bytes)
         .map(drop)
         .expect_err("an invalid module");

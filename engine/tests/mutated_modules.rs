@@ -17,24 +17,15 @@ mod differential {
     pub mod value;
 }
 
+mod support;
+
 use differential::generate::{config, module_bytes, module_bytes_with, Rng};
 use sidewinder_engine::{Engine, Error, Module};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use wasmparser::{Validator, WasmFeatures};
+use support::engine_features;
+use wasmparser::Validator;
 
 const DEFAULT_CASES: u64 = 10_000;
-
-/// The proposals `Module::new` accepts (engine/src/module.rs `features`, not public):
-/// were that list to grow, this test would report the new proposals' modules as
-/// invalid ones accepted.
-fn engine_features() -> WasmFeatures {
-    WasmFeatures::WASM2
-        | WasmFeatures::FUNCTION_REFERENCES
-        | WasmFeatures::EXCEPTIONS
-        | WasmFeatures::LEGACY_EXCEPTIONS
-        | WasmFeatures::TAIL_CALL
-        | WasmFeatures::RELAXED_SIMD
-}
 
 /// A module that may use exceptions (`try_table`, `throw`, `throw_ref`), relaxed SIMD and
 /// SIMD besides what the differential test's modules use.

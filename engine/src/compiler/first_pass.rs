@@ -5,9 +5,13 @@
 //! Visiting the decoder directly, instead of reading `Operator`s and matching on each
 //! again for the validator and for the use scan, saves two dispatches per operator: the
 //! use scan's match folds away inside each `visit_*` method, where the operator is known.
+//! The most frequent operators are decoded here (`visit_next`), the rest by wasmparser's
+//! decoder; either way the same `visit_*` method sees them.
 
 use super::locals::UseScan;
-use wasmparser::{BinaryReader, FrameKind, FrameStack, Operator, VisitOperator, VisitSimdOperator};
+use wasmparser::{
+    BinaryReader, FrameKind, FrameStack, MemArg, MemArgTarget, Operator, VisitOperator, VisitSimdOperator,
+};
 
 pub struct FirstPass<'s, 'a, V> {
     /// wasmparser's validator for this one operator (it is made per offset).
@@ -26,7 +30,8 @@ impl<'a, V> FirstPass<'_, 'a, V> {
 
 /// The operators decoded here rather than by wasmparser's decoder, by opcode: the most
 /// frequent ones whose immediates `BinaryReader` can read publicly, each with its reader
-/// method (`-` for none), as in wasmparser's own decoder.
+/// method (`-` for none), and the plain memory accesses with their natural alignment
+/// (`max_align`), as in wasmparser's own decoder.
 macro_rules! for_each_common_operator {
     ($m:ident) => {
         $m! {
@@ -40,8 +45,8 @@ macro_rules! for_each_common_operator {
             0x22 => visit_local_tee(read_var_u32)
             0x23 => visit_global_get(read_var_u32)
             0x24 => visit_global_set(read_var_u32)
-            0x41 => visit_i32_const(read_var_i32)
-            0x42 => visit_i64_const(read_var_i64)
+            0x41 => visit_i32_const(BinaryReader::read_var_i32)
+            0x42 => visit_i64_const(BinaryReader::read_var_i64)
             0x45 => visit_i32_eqz(-)
             0x46 => visit_i32_eq(-)
             0x47 => visit_i32_ne(-)
@@ -54,17 +59,44 @@ macro_rules! for_each_common_operator {
             0x83 => visit_i64_and(-)
             0xA7 => visit_i32_wrap_i64(-)
             0xAD => visit_i64_extend_i32_u(-)
+            @memory {
+            0x28 => visit_i32_load(2)
+            0x29 => visit_i64_load(3)
+            0x2A => visit_f32_load(2)
+            0x2B => visit_f64_load(3)
+            0x2C => visit_i32_load8_s(0)
+            0x2D => visit_i32_load8_u(0)
+            0x2E => visit_i32_load16_s(1)
+            0x2F => visit_i32_load16_u(1)
+            0x30 => visit_i64_load8_s(0)
+            0x31 => visit_i64_load8_u(0)
+            0x32 => visit_i64_load16_s(1)
+            0x33 => visit_i64_load16_u(1)
+            0x34 => visit_i64_load32_s(2)
+            0x35 => visit_i64_load32_u(2)
+            0x36 => visit_i32_store(2)
+            0x37 => visit_i64_store(3)
+            0x38 => visit_f32_store(2)
+            0x39 => visit_f64_store(3)
+            0x3A => visit_i32_store8(0)
+            0x3B => visit_i32_store16(1)
+            0x3C => visit_i64_store8(0)
+            0x3D => visit_i64_store16(1)
+            0x3E => visit_i64_store32(2)
+            }
         }
     };
 }
 
 macro_rules! decode_common {
-    ($($opcode:literal => $visit:ident($($read:tt)*))*) => {
+    (
+        $($opcode:literal => $visit:ident($($read:tt)*))*
+        @memory { $($memory_opcode:literal => $memory_visit:ident($max_align:literal))* }
+    ) => {
         /// Decodes and visits the operator at the reader, whose first byte `opcode` is.
         /// wasmparser's `BinaryReader::visit_operator` is one function over every opcode,
         /// whose entry and exit (a 0x338-byte frame, six saved registers) cost more than
-        /// decoding a common operator: those are decoded here (14 % fewer instructions in
-        /// the first pass of esbuild), the rest there.
+        /// decoding a common operator: those are decoded here, the rest there.
         #[inline(always)]
         pub fn visit_next(&mut self, reader: &mut BinaryReader<'a>, opcode: u8) -> wasmparser::Result<()> {
             // wasmparser's decoder refuses any operator after the function's final `end`.
@@ -76,15 +108,56 @@ macro_rules! decode_common {
                     reader.read_u8()?;
                     decode_common!(@visit self, reader, $visit, $($read)*)
                 })*
+                $($memory_opcode => match read_plain_memarg(reader, $max_align) {
+                    Some(memarg) => self.$memory_visit(memarg?),
+                    None => reader.visit_operator(self)?,
+                })*
                 _ => reader.visit_operator(self)?,
             }
         }
     };
     (@visit $self:ident, $reader:ident, $visit:ident, -) => { $self.$visit() };
-    (@visit $self:ident, $reader:ident, $visit:ident, $read:ident) => {{
-        let immediate = $reader.$read()?;
+    (@visit $self:ident, $reader:ident, $visit:ident, $read:path) => {{
+        let immediate = $read($reader)?;
         $self.$visit(immediate)
     }};
+}
+
+/// `BinaryReader::read_var_u32` with its one-byte case inlined: an index below 128,
+/// nearly every one, then costs a byte read instead of a call. (Doing the same for
+/// `i32.const` and `i64.const` cost more than it saved: `visit_next` grew past what is
+/// inlined into it.)
+#[inline(always)]
+fn read_var_u32(reader: &mut BinaryReader<'_>) -> wasmparser::Result<u32> {
+    let mut ahead = reader.clone();
+    match ahead.read_u8() {
+        Ok(byte) if byte < 0x80 => {
+            *reader = ahead;
+            Ok(u32::from(byte))
+        }
+        _ => reader.read_var_u32(),
+    }
+}
+
+/// Reads a plain memory access (opcode and immediate) as wasmparser reads it, when its
+/// alignment byte has no flag bits (no memory index, no ordering: read alike with any
+/// features) and its offset is 32-bit (not memory64). `None`, with the reader untouched,
+/// for anything else. Out of line, so that `visit_next` stays small enough for the
+/// decoding of LEB128 immediates to be inlined there.
+#[inline(never)]
+fn read_plain_memarg(reader: &mut BinaryReader<'_>, max_align: u8) -> Option<wasmparser::Result<MemArg>> {
+    let mut ahead = reader.clone();
+    ahead.read_u8().ok()?;
+    let align = ahead.read_u8().ok().filter(|&align| align < 0x10)?;
+    if ahead.features().memory64() {
+        return None;
+    }
+    let offset = match ahead.read_var_u32() {
+        Ok(offset) => u64::from(offset),
+        Err(e) => return Some(Err(e)),
+    };
+    *reader = ahead;
+    Some(Ok(MemArg { align, max_align, offset, target: MemArgTarget::Memory(0), ordering: None }))
 }
 
 impl<'a, V> FirstPass<'_, 'a, V>
