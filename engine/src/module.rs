@@ -552,6 +552,10 @@ const MAX_DATA_SEGMENTS: u32 = 100_000;
 /// segments: 5 % of esbuild's compile). Returns false, with `info` unchanged, for any
 /// other form and for malformed bytes; the validating path then reads the section and
 /// reports what is wrong. (Section order and the data count are the parser's checks.)
+/// Valid because of two facts checked elsewhere: every memory in `info` is 32-bit
+/// (`memory_type` refuses memory64), so an `i32.const` offset has the right type; and
+/// passive segments need bulk memory, which `features()` includes. Were memory64 ever
+/// supported, its memories would need the validator here.
 fn read_plain_data_section(
     info: &mut ModuleInfo,
     section: &wasmparser::DataSectionReader<'_>,
@@ -567,7 +571,8 @@ fn read_plain_data_section(
         if count > MAX_DATA_SEGMENTS {
             return None;
         }
-        info.data.reserve(count as usize);
+        // A segment takes at least two bytes: a lying count reserves no more than that.
+        info.data.reserve((count as usize).min(section_bytes.len() / 2));
         info.data_bytes.reserve(section_bytes.len());
         for _ in 0..count {
             // The flags as one byte: wasmparser also accepts longer LEB128 encodings.
@@ -831,6 +836,39 @@ mod tests {
             .collect();
         assert_eq!(segments, [(Some((0, 3)), 0..2), (None, 2..3), (Some((0, -1)), 3..3)]);
         assert_eq!(info.data_bytes, b"abc");
+    }
+
+    #[test]
+    fn every_plain_encoding_is_read_without_the_validator() {
+        // Memory 0 named explicitly (flags 2), then an offset of 4 in a five-byte LEB128.
+        let data = [
+            &[0x02u8, 0x02, 0x00, 0x41, 0x01, 0x0B, 0x01, b'b'][..],
+            &[0x00, 0x41, 0x84, 0x80, 0x80, 0x80, 0x00, 0x0B, 0x02, b'x', b'y'],
+        ]
+        .concat();
+        let mut bytes = wat::parse_str("(module (memory 1))").expect("valid wat");
+        bytes.extend_from_slice(&[11, data.len() as u8]);
+        bytes.extend_from_slice(&data);
+        let mut info =
+            ModuleInfo { memories: vec![MemoryType { minimum: 1, maximum: None }], ..Default::default() };
+        let section = Parser::new(0)
+            .parse_all(&bytes)
+            .find_map(|payload| match payload.expect("well-formed") {
+                Payload::DataSection(section) => Some(section),
+                _ => None,
+            })
+            .expect("a data section");
+        assert!(read_plain_data_section(&mut info, &section, &bytes));
+        let offsets: Vec<_> = info
+            .data
+            .iter()
+            .map(|d| match d.active {
+                Some((0, ConstExpr::One(ConstOp::I32(offset)))) => offset,
+                ref other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(offsets, [1, 4]);
+        assert_eq!(info.data_bytes, b"bxy");
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod differential {
     pub mod value;
 }
 
+#[allow(dead_code)] // `leb` is for the tests that build modules by hand
 mod support;
 
 use differential::generate::{config, module_bytes, module_bytes_with, Rng};

@@ -13,3 +13,16 @@ pub fn engine_features() -> WasmFeatures {
         | WasmFeatures::TAIL_CALL
         | WasmFeatures::RELAXED_SIMD
 }
+
+/// Appends `n` as an unsigned LEB128.
+pub fn leb(out: &mut Vec<u8>, mut n: u32) {
+    loop {
+        let byte = (n & 0x7F) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
