@@ -806,12 +806,15 @@ mod tests {
     /// Reads the data section of `wat`'s module, in a module of one memory, with
     /// `read_plain_data_section`.
     fn read_plain(wat: &str) -> (bool, ModuleInfo) {
-        let bytes = wat::parse_str(wat).expect("valid wat");
+        read_plain_bytes(&wat::parse_str(wat).expect("valid wat"))
+    }
+
+    fn read_plain_bytes(bytes: &[u8]) -> (bool, ModuleInfo) {
         let mut info =
             ModuleInfo { memories: vec![MemoryType { minimum: 1, maximum: None }], ..Default::default() };
-        for payload in Parser::new(0).parse_all(&bytes) {
+        for payload in Parser::new(0).parse_all(bytes) {
             if let Payload::DataSection(section) = payload.expect("well-formed") {
-                return (read_plain_data_section(&mut info, &section, &bytes), info);
+                return (read_plain_data_section(&mut info, &section, bytes), info);
             }
         }
         panic!("no data section");
@@ -849,16 +852,8 @@ mod tests {
         let mut bytes = wat::parse_str("(module (memory 1))").expect("valid wat");
         bytes.extend_from_slice(&[11, data.len() as u8]);
         bytes.extend_from_slice(&data);
-        let mut info =
-            ModuleInfo { memories: vec![MemoryType { minimum: 1, maximum: None }], ..Default::default() };
-        let section = Parser::new(0)
-            .parse_all(&bytes)
-            .find_map(|payload| match payload.expect("well-formed") {
-                Payload::DataSection(section) => Some(section),
-                _ => None,
-            })
-            .expect("a data section");
-        assert!(read_plain_data_section(&mut info, &section, &bytes));
+        let (plain, info) = read_plain_bytes(&bytes);
+        assert!(plain);
         let offsets: Vec<_> = info
             .data
             .iter()

@@ -32,6 +32,8 @@ mod differential {
     pub mod subject;
     pub mod value;
 }
+#[allow(dead_code)] // `engine_features` is for the tests that compare verdicts
+mod support;
 
 use differential::oracle::OraclePanic;
 use differential::value::{Outcome, Snapshot};

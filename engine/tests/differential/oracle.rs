@@ -1,6 +1,7 @@
 //! wasmi, the oracle.
 
 use super::value::{Outcome, Snapshot, TrapKind, V};
+use crate::support::leb;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -267,16 +268,7 @@ fn insert_blocks_before_param_blocks(bytes: &[u8]) -> wasmparser::Result<Option<
     Ok(Some(out))
 }
 
-/// Appends `n` as an unsigned LEB128 `u32`.
+/// Appends a length as an unsigned LEB128 `u32`.
 fn write_u32(out: &mut Vec<u8>, n: usize) {
-    let mut n = u32::try_from(n).expect("section too large");
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
+    leb(out, u32::try_from(n).expect("section too large"));
 }
