@@ -131,8 +131,11 @@ impl Compiled for WiModule {
 }
 
 // ---------------------------------------------------------------- Wasmer
+/// Wasmer compiles functions on a rayon pool of its own (`num_threads`, one per core by
+/// default) and checks table use with rayon's current pool: one thread for both, so that
+/// its compile times are single-threaded like every other engine's.
 #[cfg(feature = "wasmer")]
-struct Wasmer(wasmer::Engine);
+struct Wasmer(wasmer::Engine, rayon::ThreadPool);
 #[cfg(feature = "wasmer")]
 struct WrModule(wasmer::Engine, wasmer::Module);
 #[cfg(feature = "wasmer")]
@@ -141,8 +144,7 @@ impl EngineUnderTest for Wasmer {
         "wasmer-singlepass"
     }
     fn compile(&self, bytes: &[u8]) -> Res<Box<dyn Compiled>> {
-        let store = wasmer::Store::new(self.0.clone());
-        let m = wasmer::Module::new(&store, bytes).map_err(|e| e.to_string())?;
+        let m = self.1.install(|| wasmer::Module::new(&self.0, bytes)).map_err(|e| e.to_string())?;
         Ok(Box::new(WrModule(self.0.clone(), m)))
     }
 }
@@ -320,8 +322,10 @@ fn real_main() -> i32 {
     }
     #[cfg(feature = "wasmer")]
     {
-        // NB: Wasmer compiles functions on a rayon pool, so its compile times are not single-threaded.
-        engines.push(Box::new(Wasmer(wasmer::Engine::from(wasmer::sys::Singlepass::default()))));
+        let mut singlepass = wasmer::sys::Singlepass::default();
+        singlepass.num_threads(std::num::NonZeroUsize::MIN);
+        let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("rayon pool");
+        engines.push(Box::new(Wasmer(wasmer::Engine::from(singlepass), one_thread)));
     }
     #[cfg(feature = "wasmi")]
     {
