@@ -118,7 +118,7 @@ impl Oracle {
             // Translate every function up front so translation panics surface here.
             .compilation_mode(CompilationMode::Eager);
         let engine = Engine::new(&config);
-        let bytes = preserve_locals_before_param_blocks(bytes);
+        let bytes = avoid_miscompiled_patterns(bytes);
         let module = guard(|| Module::new(&engine, &bytes)).map_err(|e| e.to_string())?;
         Ok(Oracle { engine, module })
     }
@@ -169,34 +169,38 @@ impl OracleInstance {
     }
 }
 
-/// Works around a wasmi 2.0.0 miscompile: returns `bytes` with an empty `block end` (a
-/// no-op) inserted before every `block`, `loop` and `if` that takes parameters, or
-/// `bytes` unchanged if there is none (or the module does not parse). Only wasmi runs
-/// the rewritten module; Sidewinder runs the original.
+/// Works around two wasmi 2.0.0 miscompiles: returns `bytes` with an empty `block end` (a
+/// no-op) inserted before every `block`, `loop` and `if` that takes parameters and before
+/// every `select`, or `bytes` unchanged if there is none (or the module does not parse).
+/// Only wasmi runs the rewritten module; Sidewinder runs the original.
 ///
-/// The bug: wasmi's translator keeps a `local.get` on its operand stack as a reference
-/// to the local, and copies the value into the operand's stack slot only when it must
-/// ("preserves" it): before a `local.set` of that local, and on entering any `block`,
-/// `loop` or `if`, for every local reference below the block's parameters. That last
-/// case skips the top `n` parameters by counting *local references* rather than operands
-/// (`PreservedAllLocalsIter::find_next_local` decrements `skip` only at locals), so when
-/// a parameter is not a bare `local.get`, as many local references below the parameters
-/// escape preservation. The copy is then emitted later, by a nested `block` or a
-/// `local.set`, on one path only; the other path (an `if`'s `else`, a branch out of the
+/// The first bug: wasmi's translator keeps a `local.get` on its operand stack as a
+/// reference to the local, and copies the value into the operand's stack slot only when
+/// it must ("preserves" it): before a `local.set` of that local, and on entering any
+/// `block`, `loop` or `if`, for every local reference below the block's parameters. That
+/// last case skips the top `n` parameters by counting *local references* rather than
+/// operands (`PreservedAllLocalsIter::find_next_local` decrements `skip` only at locals),
+/// so when a parameter is not a bare `local.get`, as many local references below the
+/// parameters escape preservation. The copy is then emitted later, by a nested `block` or
+/// a `local.set`, on one path only; the other path (an `if`'s `else`, a branch out of the
 /// block) reads a slot nothing wrote: stale frame contents, which differ from run to run.
-/// Found as seed 43242; minimized in `WASMI_PARAM_BLOCK_BUG` (differential.rs).
+/// Found as seed 43242; minimized in `WASMI_PARAM_BLOCK_BUG` (differential.rs). Entering
+/// the inserted empty block preserves every local reference on the stack (it has no
+/// parameters to skip), on the path that reaches the block with parameters, so none is
+/// left for the miscount to miss.
 ///
-/// Entering the inserted empty block preserves every local reference on the stack (it
-/// has no parameters to skip), on the path that reaches the block with parameters, so
-/// none is left for the miscount to miss.
-fn preserve_locals_before_param_blocks(bytes: &[u8]) -> Cow<'_, [u8]> {
-    match insert_blocks_before_param_blocks(bytes) {
+/// The second: a `select` whose condition is an `i32.eqz` (or an `i32.eq`/`i32.ne` with
+/// zero) just before it picks the wrong operand when the condition's operand is nonzero;
+/// wasmi fuses the comparison into the `select`. Found as seed 4349608; minimized in
+/// `WASMI_EQZ_SELECT_BUG`. The inserted block stands between the two, so nothing fuses.
+fn avoid_miscompiled_patterns(bytes: &[u8]) -> Cow<'_, [u8]> {
+    match insert_empty_blocks(bytes) {
         Ok(Some(rewritten)) => Cow::Owned(rewritten),
         Ok(None) | Err(_) => Cow::Borrowed(bytes),
     }
 }
 
-fn insert_blocks_before_param_blocks(bytes: &[u8]) -> wasmparser::Result<Option<Vec<u8>>> {
+fn insert_empty_blocks(bytes: &[u8]) -> wasmparser::Result<Option<Vec<u8>>> {
     use wasmparser::{BlockType, CompositeInnerType, Operator, Parser, Payload};
     const EMPTY_BLOCK: [u8; 3] = [0x02, 0x40, 0x0b]; // block (empty block type), end
     const CODE_SECTION: u8 = 10;
@@ -230,13 +234,18 @@ fn insert_blocks_before_param_blocks(bytes: &[u8]) -> wasmparser::Result<Option<
                 let mut ops = body.get_operators_reader()?;
                 while !ops.eof() {
                     let (op, offset) = ops.read_with_offset()?;
-                    let (Operator::Block { blockty: BlockType::FuncType(ty) }
-                    | Operator::Loop { blockty: BlockType::FuncType(ty) }
-                    | Operator::If { blockty: BlockType::FuncType(ty) }) = op
-                    else {
-                        continue;
+                    let before = match op {
+                        Operator::Block { blockty: BlockType::FuncType(ty) }
+                        | Operator::Loop { blockty: BlockType::FuncType(ty) }
+                        | Operator::If { blockty: BlockType::FuncType(ty) } => {
+                            takes_params.get(ty as usize) == Some(&true)
+                        }
+                        Operator::Select
+                        | Operator::TypedSelect { .. }
+                        | Operator::TypedSelectMulti { .. } => true,
+                        _ => false,
                     };
-                    if takes_params.get(ty as usize) == Some(&true) {
+                    if before {
                         body_out.extend_from_slice(&bytes[copied..offset as usize]);
                         body_out.extend_from_slice(&EMPTY_BLOCK);
                         copied = offset as usize;
