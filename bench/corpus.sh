@@ -2,7 +2,9 @@
 # Compile-throughput corpus: large real-world modules shipped in npm packages, pinned.
 # Fetched with `npm pack` into bench/corpus/ (gitignored), then every *.wasm inside is
 # compiled by each engine (single-threaded, median of RUNS) and bench/corpus.md written.
-#   RUNS=3 bash bench/corpus.sh [--engines sidewinder,sidewinder-mt,winch,wasmi,v8-liftoff]
+#   RUNS=3 bash bench/corpus.sh [--engines sidewinder,wasmi,v8-liftoff]
+# Every engine by default, on one thread and (the -mt ones) on every core; the Wasmer ones
+# need FEATURES=wasmer, and are left out without it.
 set -euo pipefail
 cd "$(dirname "$0")"
 PACKAGES=(
@@ -23,4 +25,5 @@ done
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-bench}"
 cargo build --release -p sidewinder-bench ${FEATURES:+--features "$FEATURES"}
 "$CARGO_TARGET_DIR/release/sidewinder-bench" --runs "${RUNS:-3}" --dir . --corpus corpus \
-  --engines "sidewinder,sidewinder-mt,winch,wasmi,v8-liftoff" --out corpus.md "$@"
+  --engines "sidewinder,sidewinder-mt,winch,winch-mt,wasmer-singlepass,wasmer-singlepass-mt,wasmi,v8-liftoff,v8-liftoff-mt" \
+  --out corpus.md "$@"

@@ -74,10 +74,11 @@ impl Compiled for SwModule {
 struct Wasmtime(wasmtime::Engine, &'static str);
 #[cfg(feature = "wasmtime")]
 impl Wasmtime {
-    fn new(strategy: wasmtime::Strategy, name: &'static str) -> Res<Self> {
+    /// `parallel`: compile functions on every core (rayon), else on the calling thread.
+    fn new(strategy: wasmtime::Strategy, parallel: bool, name: &'static str) -> Res<Self> {
         let mut c = wasmtime::Config::new();
         c.strategy(strategy);
-        // Built without the `parallel-compilation` feature: compiles on one thread.
+        c.parallel_compilation(parallel);
         Ok(Wasmtime(wasmtime::Engine::new(&c).map_err(|e| e.to_string())?, name))
     }
 }
@@ -132,20 +133,50 @@ impl Compiled for WiModule {
 
 // ---------------------------------------------------------------- Wasmer
 /// Wasmer compiles functions on a rayon pool of its own (`num_threads`, one per core by
-/// default) and checks table use with rayon's current pool: one thread for both, so that
-/// its compile times are single-threaded like every other engine's.
+/// default) and checks table use with rayon's current pool. `wasmer-singlepass` is given
+/// one thread for both, so that its compile times are single-threaded like every other
+/// engine's; `wasmer-singlepass-mt` keeps the defaults.
+///
+/// Each compile gets an engine of its own (the corpus times did not move): an engine keeps the
+/// code of every module it compiled until it is dropped itself, and with one engine for
+/// the whole corpus run the process grew by ~40 MB a compile, and V8 and wasmi ran up to
+/// 45 % slower in such runs (see bench/README.md).
 #[cfg(feature = "wasmer")]
-struct Wasmer(wasmer::Engine, rayon::ThreadPool);
+struct Wasmer {
+    one_thread: Option<rayon::ThreadPool>,
+    name: &'static str,
+}
+#[cfg(feature = "wasmer")]
+impl Wasmer {
+    fn new(single_threaded: bool, name: &'static str) -> Wasmer {
+        let one_thread = single_threaded
+            .then(|| rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("rayon pool"));
+        Wasmer { one_thread, name }
+    }
+
+    fn engine(&self) -> wasmer::Engine {
+        let mut singlepass = wasmer::sys::Singlepass::default();
+        if self.one_thread.is_some() {
+            singlepass.num_threads(std::num::NonZeroUsize::MIN);
+        }
+        wasmer::Engine::from(singlepass)
+    }
+}
 #[cfg(feature = "wasmer")]
 struct WrModule(wasmer::Engine, wasmer::Module);
 #[cfg(feature = "wasmer")]
 impl EngineUnderTest for Wasmer {
     fn name(&self) -> &'static str {
-        "wasmer-singlepass"
+        self.name
     }
     fn compile(&self, bytes: &[u8]) -> Res<Box<dyn Compiled>> {
-        let m = self.1.install(|| wasmer::Module::new(&self.0, bytes)).map_err(|e| e.to_string())?;
-        Ok(Box::new(WrModule(self.0.clone(), m)))
+        let engine = self.engine();
+        let compile = || wasmer::Module::new(&engine, bytes);
+        let m = match &self.one_thread {
+            Some(pool) => pool.install(compile),
+            None => compile(),
+        };
+        Ok(Box::new(WrModule(engine.clone(), m.map_err(|e| e.to_string())?)))
     }
 }
 #[cfg(feature = "wasmer")]
@@ -231,6 +262,9 @@ struct Measurement {
 }
 
 const NODE_ENGINES: [(&str, &str); 2] = [("v8-liftoff", "--liftoff-only"), ("v8-turbofan", "--no-liftoff")];
+/// V8 tiers measured on the corpus only, compiling on every core (without
+/// `--single-threaded`, V8 compiles on background threads besides the main one).
+const NODE_CORPUS_ENGINES: [(&str, &str); 1] = [("v8-liftoff-mt", "--liftoff-only")];
 
 fn node_measure(dir: &Path, wasm: &Path, flag: &str, runs: usize, expected: u32) -> Measurement {
     let out = Command::new("node")
@@ -317,15 +351,18 @@ fn real_main() -> i32 {
     }
     #[cfg(feature = "wasmtime")]
     {
-        engines.push(Box::new(Wasmtime::new(wasmtime::Strategy::Cranelift, "cranelift").unwrap()));
-        engines.push(Box::new(Wasmtime::new(wasmtime::Strategy::Winch, "winch").unwrap()));
+        engines.push(Box::new(Wasmtime::new(wasmtime::Strategy::Cranelift, false, "cranelift").unwrap()));
+        engines.push(Box::new(Wasmtime::new(wasmtime::Strategy::Winch, false, "winch").unwrap()));
+        if corpus.is_some() {
+            engines.push(Box::new(Wasmtime::new(wasmtime::Strategy::Winch, true, "winch-mt").unwrap()));
+        }
     }
     #[cfg(feature = "wasmer")]
     {
-        let mut singlepass = wasmer::sys::Singlepass::default();
-        singlepass.num_threads(std::num::NonZeroUsize::MIN);
-        let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("rayon pool");
-        engines.push(Box::new(Wasmer(wasmer::Engine::from(singlepass), one_thread)));
+        engines.push(Box::new(Wasmer::new(true, "wasmer-singlepass")));
+        if corpus.is_some() {
+            engines.push(Box::new(Wasmer::new(false, "wasmer-singlepass-mt")));
+        }
     }
     #[cfg(feature = "wasmi")]
     {
@@ -338,6 +375,9 @@ fn real_main() -> i32 {
     let mut engine_names: Vec<&'static str> = engines.iter().map(|e| e.name()).collect();
     if have_node {
         engine_names.extend(NODE_ENGINES.iter().map(|e| e.0));
+        if corpus.is_some() {
+            engine_names.extend(NODE_CORPUS_ENGINES.iter().map(|e| e.0));
+        }
     }
     if let Some(sel) = &engines_sel {
         engines.retain(|e| sel.iter().any(|s| s == e.name()));
@@ -741,15 +781,19 @@ fn find_wasm(dir: &Path, out: &mut Vec<PathBuf>) {
 /// How the corpus measures one engine.
 enum Contender<'e> {
     InProcess(&'e dyn EngineUnderTest),
-    /// A V8 tier, by its node flag.
-    Node(&'static str),
+    /// A V8 tier, by its node flag, on one thread or on every core.
+    Node {
+        flag: &'static str,
+        single_threaded: bool,
+    },
 }
 
 /// One warm compile in V8: a fresh node process compiles the module twice (the first
 /// pays for process-level warm-up) and the second time is returned.
-fn node_compile_once(dir: &Path, flag: &str, file: &Path) -> Result<f64, String> {
+fn node_compile_once(dir: &Path, flag: &str, single_threaded: bool, file: &Path) -> Result<f64, String> {
     let out = Command::new("node")
-        .args([flag, "--no-wasm-lazy-compilation", "--single-threaded"])
+        .args([flag, "--no-wasm-lazy-compilation"])
+        .args(single_threaded.then_some("--single-threaded"))
         .arg(dir.join("node/compile.mjs"))
         .arg(file)
         .arg("2")
@@ -790,11 +834,13 @@ fn corpus_report(
     let _ = writeln!(
         s,
         "Machine: {cpu}, {} cores; date {}. Median of {runs} single-threaded compiles per engine, \
-         in rounds interleaved across engines (one compile of each per round), except \
-         `sidewinder-mt`, which is Sidewinder compiling on every core. V8: `--single-threaded \
-         --no-wasm-lazy-compilation`, each round a fresh node process timing its second \
-         compile, with a fresh custom section per compile to defeat its cache. \
-         MB/s = code-section bytes / compile time (validation included for every engine).\n",
+         in rounds interleaved across engines (one sample of each per round), except the \
+         `-mt` columns, each an engine compiling on every core. Each sample is the second of \
+         two compiles in a row, the first untimed: in this process, or for V8 \
+         (`--no-wasm-lazy-compilation` and, but for `v8-liftoff-mt`, `--single-threaded`) in \
+         a fresh node process per round, with a fresh custom section per compile to defeat \
+         its cache. MB/s = code-section bytes / compile time (validation included for every \
+         engine).\n",
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"])
     );
@@ -828,7 +874,12 @@ fn corpus_report(
             if let Some(e) = engines.iter().find(|e| e.name() == *n) {
                 Some((*n, Contender::InProcess(e.as_ref())))
             } else {
-                NODE_ENGINES.iter().find(|(nm, _)| nm == n).map(|(_, flag)| (*n, Contender::Node(flag)))
+                let single = NODE_ENGINES.iter().find(|(nm, _)| nm == n).map(|&(_, flag)| (flag, true));
+                let every_core =
+                    NODE_CORPUS_ENGINES.iter().find(|(nm, _)| nm == n).map(|&(_, flag)| (flag, false));
+                single
+                    .or(every_core)
+                    .map(|(flag, single_threaded)| (*n, Contender::Node { flag, single_threaded }))
             }
         })
         .collect();
@@ -845,9 +896,14 @@ fn corpus_report(
                 let Ok(times) = sampled else { continue };
                 let sample: Result<f64, String> = match contender {
                     Contender::InProcess(e) => {
+                        // Timed as V8 is: the second of two compiles in a row, the first
+                        // untimed, so that no engine pays for the caches the engine before
+                        // it left cold.
+                        let compile =
+                            || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.compile(&bytes)));
+                        drop(compile());
                         let t = Instant::now();
-                        let res =
-                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.compile(&bytes)));
+                        let res = compile();
                         let dt = ms(t.elapsed());
                         match res {
                             Ok(Ok(c)) => {
@@ -863,7 +919,9 @@ fn corpus_report(
                             Err(_) => Err("panicked".into()),
                         }
                     }
-                    Contender::Node(flag) => node_compile_once(dir, flag, f),
+                    Contender::Node { flag, single_threaded } => {
+                        node_compile_once(dir, flag, *single_threaded, f)
+                    }
                 };
                 match sample {
                     Ok(t) => times.push(t),
