@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Compile-throughput corpus: large real-world modules shipped in npm packages, pinned.
 # Fetched with `npm pack` into bench/corpus/ (gitignored), then every *.wasm inside is
-# compiled by each engine (single-threaded, median of RUNS) and bench/corpus.md written.
+# compiled by each engine (on one thread, and the -mt ones on every core; median of RUNS)
+# and bench/corpus.md written.
 #   RUNS=3 bash bench/corpus.sh [--engines sidewinder,wasmi,v8-liftoff]
 # Every engine by default, on one thread and (the -mt ones) on every core; the Wasmer ones
 # need FEATURES=wasmer, and are left out without it.

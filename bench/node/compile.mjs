@@ -1,5 +1,5 @@
-// Times eager compilation of one module in V8 (run with --single-threaded
-// --no-wasm-lazy-compilation and --liftoff-only or --no-liftoff).
+// Times eager compilation of one module in V8 (run with --no-wasm-lazy-compilation,
+// --liftoff-only or --no-liftoff, and --single-threaded but for the all-cores column).
 // usage: node FLAGS compile.mjs file.wasm runs   -> {"compile_ms":[...]}
 import { readFileSync } from 'node:fs';
 const [file, runsArg] = process.argv.slice(2);

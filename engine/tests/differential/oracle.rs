@@ -192,7 +192,8 @@ impl OracleInstance {
 /// The second: a `select` whose condition is an `i32.eqz` (or an `i32.eq`/`i32.ne` with
 /// zero) just before it picks the wrong operand when the condition's operand is nonzero;
 /// wasmi fuses the comparison into the `select`. Found as seed 4349608; minimized in
-/// `WASMI_EQZ_SELECT_BUG`. The inserted block stands between the two, so nothing fuses.
+/// `WASMI_EQZ_SELECT_BUG`. The inserted block's `end` pins a label, which makes wasmi
+/// commit the comparison it holds back for fusing, so the `select` finds none to fuse.
 fn avoid_miscompiled_patterns(bytes: &[u8]) -> Cow<'_, [u8]> {
     match insert_empty_blocks(bytes) {
         Ok(Some(rewritten)) => Cow::Owned(rewritten),
