@@ -16,11 +16,11 @@
 //!
 //! Known wasmi 2.0.0 bugs, and how the harness keeps them out of the verdicts:
 //! - A `select` whose condition is an `i32.eqz` of a local (or an `i32.ne`/`i32.eq` of it
-//!   with zero) right before it picks the wrong operand. The generator's profiles avoid
-//!   `disallow_traps`, whose division guards have that shape (`generate.rs`), and since it
-//!   still turns up (seed 4349608, one in a million) wasmi is given the module with an
-//!   empty block inserted before each `select` as well; [`WASMI_EQZ_SELECT_BUG`] is checked
-//!   before every run.
+//!   with zero) right before it picks the wrong operand. wasm-smith's division guards
+//!   (`disallow_traps`, in the numeric profile of `generate.rs`) have that shape, and it
+//!   turns up elsewhere too (seed 4349608): wasmi is given the module with an empty block
+//!   inserted before each `select` as well; [`WASMI_EQZ_SELECT_BUG`] is checked before
+//!   every run.
 //! - `block`/`loop`/`if` with parameters that are not all `local.get`s let `local.get`
 //!   operands below them go unsaved, so a later path reads stale stack contents: the
 //!   oracle runs the module with an empty block inserted before each such block
