@@ -36,7 +36,7 @@ mod differential {
     pub mod subject;
     pub mod value;
 }
-#[allow(dead_code)] // `engine_features` is for the tests that compare verdicts
+#[allow(dead_code)] // the verdict helpers are for the tests that compare verdicts
 mod support;
 
 use differential::oracle::OraclePanic;

@@ -17,7 +17,7 @@ mod differential {
     pub mod value;
 }
 
-#[allow(dead_code)] // `leb` is for the tests that build modules by hand
+#[allow(dead_code)] // `leb` and the verdict helpers are for the tests that build modules by hand
 mod support;
 
 use differential::generate::{config, module_bytes, module_bytes_with, Rng};

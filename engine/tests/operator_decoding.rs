@@ -7,9 +7,7 @@
 //! only: an operator decoded as another of the same type (`i32.add` as `i32.sub`) would
 //! pass here and fail the spec suite and the differential test, which run the code.
 
-use sidewinder_engine::{Error, Module};
-use support::{engine_features, leb};
-use wasmparser::Validator;
+use support::{engine_verdict, leb, wasmparser_verdict};
 
 mod support;
 
@@ -69,21 +67,6 @@ fn module_with(memory: bool, code: &[u8]) -> Vec<u8> {
     entry.extend_from_slice(&body);
     section(&mut bytes, 10, &[&[0x01][..], &entry].concat());
     bytes
-}
-
-fn wasmparser_verdict(bytes: &[u8]) -> Result<(), (String, usize)> {
-    Validator::new_with_features(engine_features())
-        .validate_all(bytes)
-        .map(drop)
-        .map_err(|e| (e.message().to_string(), e.offset() as usize))
-}
-
-fn engine_verdict(bytes: &[u8]) -> Result<(), (String, usize)> {
-    match Module::validate(bytes) {
-        Ok(()) => Ok(()),
-        Err(Error::Compile { message, offset }) => Err((message, offset)),
-        Err(other) => panic!("not a compile error: {other}"),
-    }
 }
 
 #[test]

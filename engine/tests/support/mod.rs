@@ -1,6 +1,7 @@
 //! What several test files share.
 
-use wasmparser::WasmFeatures;
+use sidewinder_engine::{Error, Module};
+use wasmparser::{Validator, WasmFeatures};
 
 /// The proposals `Module::new` accepts (engine/src/module.rs `features`, not public), for
 /// tests that compare the engine's verdicts with wasmparser's validator: were that list
@@ -12,6 +13,25 @@ pub fn engine_features() -> WasmFeatures {
         | WasmFeatures::LEGACY_EXCEPTIONS
         | WasmFeatures::TAIL_CALL
         | WasmFeatures::RELAXED_SIMD
+}
+
+/// wasmparser's verdict on `bytes` with the engine's features: for an invalid module,
+/// its error's message and offset.
+pub fn wasmparser_verdict(bytes: &[u8]) -> Result<(), (String, usize)> {
+    Validator::new_with_features(engine_features())
+        .validate_all(bytes)
+        .map(drop)
+        .map_err(|e| (e.message().to_string(), e.offset() as usize))
+}
+
+/// `Module::validate`'s verdict on `bytes`, in the same form; any error but a compile
+/// error fails the test.
+pub fn engine_verdict(bytes: &[u8]) -> Result<(), (String, usize)> {
+    match Module::validate(bytes) {
+        Ok(()) => Ok(()),
+        Err(Error::Compile { message, offset }) => Err((message, offset)),
+        Err(other) => panic!("not a compile error: {other}"),
+    }
 }
 
 /// Appends `n` as an unsigned LEB128.
