@@ -243,7 +243,7 @@ fn numeric_arguments_convert_as_the_spec_says() {
 }
 
 /// JS imports get exactly their parameters, in order, converted (ToJSValue), however
-/// many there are: up to four are passed from the stack, more from the heap.
+/// many there are: up to four are passed in an array of their count, more from the heap.
 #[test]
 fn imports_get_every_argument_in_order() {
     let mut ctx = context();
@@ -254,25 +254,34 @@ fn imports_get_every_argument_in_order() {
              (import "m" "two" (func $two (param i32 f64) (result i32)))
              (import "m" "four" (func $four (param i32 i32 i32 i32) (result i32)))
              (import "m" "six" (func $six (param i32 i64 f32 f64 i32 i32) (result i32)))
+             (import "m" "none" (func $none (result i32)))
+             (import "m" "one" (func $one (param i64) (result i32)))
+             (import "m" "three" (func $three (param f32 i32 f64) (result i32)))
              (func (export "run") (result i32)
                (i32.add
                  (i32.add (call $two (i32.const 7) (f64.const 0.5))
                           (call $four (i32.const 1) (i32.const 2) (i32.const 3) (i32.const -4)))
-                 (call $six (i32.const 1) (i64.const 2) (f32.const 3.5) (f64.const 4.25) (i32.const 5) (i32.const 6)))))"#,
+                 (call $six (i32.const 1) (i64.const 2) (f32.const 3.5) (f64.const 4.25) (i32.const 5) (i32.const 6))))
+             (func (export "few") (result i32)
+               (i32.add (call $none)
+                 (i32.add (call $one (i64.const -9))
+                          (call $three (f32.const -0.25) (i32.const 2147483647) (f64.const 1e300))))))"#,
     );
     let got = eval(
         &mut ctx,
         r#"var seen = [];
            var record = (...args) => { seen.push(args.map(a => typeof a + ':' + a).join(' ')); return args.length; };
-           var run = new WebAssembly.Instance(new WebAssembly.Module(importBytes),
-             { m: { two: record, four: record, six: record } }).exports.run;
-           run() + ' | ' + seen.join(' | ')"#,
+           var exports = new WebAssembly.Instance(new WebAssembly.Module(importBytes),
+             { m: { two: record, four: record, six: record, none: record, one: record, three: record } }).exports;
+           exports.run() + ' | ' + seen.join(' | ')"#,
     );
     assert_eq!(
         got,
         "12 | number:7 number:0.5 | number:1 number:2 number:3 number:-4 | \
          number:1 bigint:2 number:3.5 number:4.25 number:5 number:6"
     );
+    let got = eval(&mut ctx, "seen = []; exports.few() + ' | ' + seen.join(' | ')");
+    assert_eq!(got, "4 |  | bigint:-9 | number:-0.25 number:2147483647 number:1e+300");
 }
 
 /// JS API "run a host function": the import's return value converted to each numeric

@@ -58,8 +58,12 @@ pub type NumericHostCallback = dyn Fn(&[u64], &mut [u64]) -> Result<(), Trap>;
 pub(crate) enum HostBody {
     Vals(Box<HostCallback>),
     /// For numeric signatures only: no `Val` is made or dropped on a call from wasm.
-    Numeric(Box<NumericHostCallback>),
+    Numeric(Box<BoxedTrapCallback>),
 }
+
+/// A `NumericHostCallback` as kept: its trap boxed, so the `Result` comes back in a
+/// register rather than as seven words through memory on every call from wasm.
+type BoxedTrapCallback = dyn Fn(&[u64], &mut [u64]) -> Result<(), Box<Trap>>;
 
 pub(crate) enum FuncKind {
     Host {
@@ -118,6 +122,7 @@ impl Func {
         if !ty.is_numeric() {
             return Err(Error::Link(format!("new_numeric takes numeric signatures, not {ty}")));
         }
+        let callback = move |params: &[u64], results: &mut [u64]| callback(params, results).map_err(Box::new);
         Ok(Func::new_host(store, ty, HostBody::Numeric(Box::new(callback))))
     }
 
@@ -497,7 +502,7 @@ fn stack_or_heap<'a, T: Clone>(
 
 /// A `new_numeric` callback called from Rust, with the values as it promises them.
 fn call_numeric_callback(
-    callback: &NumericHostCallback,
+    callback: &BoxedTrapCallback,
     ty: &FuncType,
     args: &[u64],
     results: &mut [u64],
@@ -505,7 +510,7 @@ fn call_numeric_callback(
     let mut args = args.to_vec();
     zero_extend_narrow(ty.params(), &mut args);
     results.fill(0);
-    callback(&args, results).map_err(host_error)?;
+    callback(&args, results).map_err(|trap| host_error(*trap))?;
     zero_extend_narrow(ty.results(), results);
     Ok(())
 }
@@ -589,7 +594,7 @@ pub(crate) unsafe extern "C" fn host_shim(context: *const VMHostContext, area: *
 
 /// `host_shim` for a `new_numeric` function: the area's slots are the raw values.
 #[inline]
-fn numeric_host_call(callback: &NumericHostCallback, ty: &FuncType, slots: &mut [u64]) -> Result<(), Trap> {
+fn numeric_host_call(callback: &BoxedTrapCallback, ty: &FuncType, slots: &mut [u64]) -> Result<(), Trap> {
     let (param_types, result_types) = (ty.params(), ty.results());
     // The callback writes its results apart, as they would overwrite the parameters in
     // the area; they are copied back after the call.
@@ -606,7 +611,7 @@ fn numeric_host_call(callback: &NumericHostCallback, ty: &FuncType, slots: &mut 
             }
             Ok(())
         }
-        Ok(Err(trap)) => Err(trap),
+        Ok(Err(trap)) => Err(*trap),
         Err(_) => Err(Trap::host_message("host function panicked")),
     }
 }
