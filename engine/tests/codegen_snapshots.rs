@@ -286,6 +286,39 @@ fn compare_and_branch_fused() {
     assert_lacks(&l, &["setb"]);
 }
 
+/// `eqz` feeding `br_if` branches on the flags of its `test` too (i64 here; the
+/// remainder is the divisibility test C compilers emit), and a constant divisor needs
+/// no zero check.
+#[test]
+fn eqz_and_branch_fused() {
+    let l = check_snapshot(
+        "eqz_and_branch_fused",
+        "(module (func (param i64) (result i32)
+           (block (br_if 0 (i64.eqz (i64.rem_u (local.get 0) (i64.const 3)))) (return (i32.const 7)))
+           (i32.const 9)))",
+        0,
+    );
+    assert_prologue(&l);
+    assert_has(&l, &["test", "rdx,rdx"]);
+    assert_has(&l, &["je"]);
+    assert_lacks(&l, &["sete"]);
+    assert_lacks(&l, &["test", "rcx,rcx"]);
+}
+
+/// A signed division by a constant other than -1 cannot overflow: a plain `idiv`.
+#[test]
+fn i64_rem_s_by_constant() {
+    let l = check_snapshot(
+        "i64_rem_s_by_constant",
+        "(module (func (param i64) (result i64) (i64.rem_s (local.get 0) (i64.const 1000003))))",
+        0,
+    );
+    assert_prologue(&l);
+    assert_has(&l, &["idiv"]);
+    assert_lacks(&l, &["cmp", "-1"]);
+    assert_lacks(&l, &["cmp", "0xffffffffffffffff"]);
+}
+
 #[test]
 fn f64_mul_const() {
     let l = check_snapshot(

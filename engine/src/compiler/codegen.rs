@@ -1262,7 +1262,7 @@ impl<'a> FuncCompiler<'a> {
         }
         self.free.remove(RAX);
         self.free.remove(RDX);
-        let result = self.masm.int_div(op, size, divisor);
+        let result = self.masm.int_div(op, size, divisor, b.constant());
         self.free_reg(divisor);
         let other = if result == RAX { RDX } else { RAX };
         self.free_reg(other);
@@ -1381,8 +1381,10 @@ impl<'a> FuncCompiler<'a> {
         }
         let r = self.in_reg(a);
         self.masm.asm.test_rr(size_of(ty), r, r);
-        self.masm.set_from_flags(Cc::E, r);
+        // Like a comparison's, the 0/1 result is left in the flags for a `br_if`
+        // (`materialize_condition` writes it into `r` otherwise).
         self.push_reg(ValType::I32, r);
+        self.pending_condition = Some(IntCond::Eq);
     }
 
     pub(crate) fn int_bitcount(&mut self, ty: ValType, op: BitCountOp) {

@@ -210,12 +210,18 @@ impl Masm {
     }
 
     /// `rax` holds the dividend, `divisor` any other register but rdx; the result lands
-    /// in rax (quotient) or rdx (remainder), which is returned.
-    pub fn int_div(&mut self, op: DivOp, size: OperandSize, divisor: Reg) -> Reg {
-        self.asm.test_rr(size, divisor, divisor);
-        self.trap_if(Cc::E, TrapCode::IntegerDivisionByZero);
+    /// in rax (quotient) or rdx (remainder), which is returned. `known_divisor`: the
+    /// divisor's value when it is a constant, which drops the checks it cannot fail.
+    pub fn int_div(&mut self, op: DivOp, size: OperandSize, divisor: Reg, known_divisor: Option<i64>) -> Reg {
+        let known = known_divisor.map(|c| if size == OperandSize::S32 { c as i32 as i64 } else { c });
+        if known.is_none_or(|c| c == 0) {
+            self.asm.test_rr(size, divisor, divisor);
+            self.trap_if(Cc::E, TrapCode::IntegerDivisionByZero);
+        }
         let done = self.asm.new_label();
+        let signed_needs_minus_one_check = known.is_none_or(|c| c == -1);
         match op {
+            DivOp::DivS | DivOp::RemS if !signed_needs_minus_one_check => self.asm.div(true, size, divisor),
             DivOp::DivS => {
                 let ok = self.asm.new_label();
                 self.asm.cmp_ri(size, divisor, -1);
