@@ -305,6 +305,24 @@ fn eqz_and_branch_fused() {
     assert_lacks(&l, &["test", "rcx,rcx"]);
 }
 
+/// A comparison feeding `if` jumps on the flags too, past the values the `if` spills
+/// to their canonical slots (the 1.0 and the local are moved there after the `cmp`).
+#[test]
+fn compare_and_if_fused() {
+    let l = check_snapshot(
+        "compare_and_if_fused",
+        "(module (func (param i32 i32) (result f64)
+           (f64.const 1.0) (local.get 1)
+           (if (param f64 i32) (result f64) (i32.gt_s (local.get 0) (i32.const 10))
+             (then (drop)) (else (drop) (f64.neg)))))",
+        0,
+    );
+    assert_prologue(&l);
+    assert_has(&l, &["cmp"]);
+    assert_has(&l, &["jle"]);
+    assert_lacks(&l, &["setg"]);
+}
+
 /// A signed division by a constant other than -1 cannot overflow: a plain `idiv`.
 #[test]
 fn i64_rem_s_by_constant() {

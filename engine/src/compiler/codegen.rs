@@ -1350,7 +1350,8 @@ impl<'a> FuncCompiler<'a> {
     }
 
     /// Writes a pending comparison's 0/1 result into its register. Called before every
-    /// operator except `br_if`, so nothing else can run while only the flags hold it.
+    /// operator except `br_if` and `if`, so nothing else can run while only the flags
+    /// hold it.
     pub(crate) fn materialize_condition(&mut self) {
         if let Some(cond) = self.pending_condition.take() {
             if let Some(r) = self.stack.last().and_then(|s| s.reg()) {

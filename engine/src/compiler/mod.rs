@@ -124,7 +124,7 @@ pub fn compile_function<'a>(
         if !compiler.reachable && !is_structured_control(op) {
             continue;
         }
-        if !matches!(op, Operator::BrIf { .. }) {
+        if !matches!(op, Operator::BrIf { .. } | Operator::If { .. }) {
             compiler.materialize_condition();
         }
         compiler.result_hint = match buffered.get(i + 1) {

@@ -41,8 +41,9 @@ impl<'e> FuncCompiler<'e> {
             return Ok(());
         }
         let (params, results) = self.block_signature(bt)?;
-        let cond = if kind == FrameKind::If { Some(self.pop()) } else { None };
-        let cond_reg = cond.map(|c| self.in_reg(c));
+        // The condition of an `if` (taken: the then-arm runs) stays in the flags while
+        // the stack is canonicalized, which only moves values and sets no flags.
+        let if_taken = if kind == FrameKind::If { Some(self.pop_branch_condition()) } else { None };
         self.canonicalize_for_frame(params.len());
         let label = self.masm.asm.new_label();
         let mut else_label = None;
@@ -50,10 +51,8 @@ impl<'e> FuncCompiler<'e> {
             FrameKind::Loop => self.masm.asm.bind(label),
             FrameKind::If => {
                 let l = self.masm.asm.new_label();
-                if let Some(r) = cond_reg {
-                    self.masm.asm.test_rr(OperandSize::S32, r, r);
-                    self.masm.asm.jcc(Cc::E, l);
-                    self.free_reg(r);
+                if let Some(taken) = if_taken {
+                    self.masm.asm.jcc(taken.invert().into(), l);
                 }
                 else_label = Some(l);
             }
