@@ -323,6 +323,24 @@ fn compare_and_if_fused() {
     assert_lacks(&l, &["setg"]);
 }
 
+/// `br_if` on a local pinned to a register tests that register, with no copy first.
+#[test]
+fn branch_on_pinned_local() {
+    let l = check_snapshot(
+        "branch_on_pinned_local",
+        "(module (func (param i32) (result i32) (local i32)
+           (local.set 1 (local.get 0))
+           (loop
+             (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
+             (br_if 0 (local.get 1)))
+           (local.get 1)))",
+        0,
+    );
+    assert_prologue(&l);
+    assert_has(&l, &["sub", "ebx,1"]);
+    assert_has(&l, &["test", "ebx,ebx"]);
+}
+
 /// A signed division by a constant other than -1 cannot overflow: a plain `idiv`.
 #[test]
 fn i64_rem_s_by_constant() {

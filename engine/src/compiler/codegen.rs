@@ -1369,6 +1369,11 @@ impl<'a> FuncCompiler<'a> {
             return cond;
         }
         let s = self.pop();
+        // A local pinned to a register is tested where it lives.
+        if let Some(p) = self.pinned(s.loc) {
+            self.masm.asm.test_rr(OperandSize::S32, p, p);
+            return IntCond::Ne;
+        }
         let r = self.in_reg(s);
         self.masm.asm.test_rr(OperandSize::S32, r, r);
         self.free_reg(r);
