@@ -323,6 +323,25 @@ fn compare_and_if_fused() {
     assert_lacks(&l, &["setg"]);
 }
 
+/// An ordered float comparison feeding `br_if` branches on `ucomiss`'s flags (`ja`,
+/// false for NaN); eq and ne still combine the parity flag into a value.
+#[test]
+fn float_compare_and_branch_fused() {
+    let l = check_snapshot(
+        "float_compare_and_branch_fused",
+        "(module (func (param f32) (result f32)
+           (loop
+             (local.set 0 (f32.mul (local.get 0) (f32.const 0.5)))
+             (br_if 0 (f32.lt (f32.const 1.0) (local.get 0))))
+           (local.get 0)))",
+        0,
+    );
+    assert_prologue(&l);
+    assert_has(&l, &["ucomiss"]);
+    assert_has(&l, &["ja"]);
+    assert_lacks(&l, &["seta"]);
+}
+
 /// `br_if` on a local pinned to a register tests that register, with no copy first.
 #[test]
 fn branch_on_pinned_local() {

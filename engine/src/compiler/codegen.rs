@@ -1446,13 +1446,19 @@ impl<'a> FuncCompiler<'a> {
         avoid.insert(ra);
         let rb = self.pinned(b.loc).unwrap_or_else(|| self.in_reg_except(b, avoid));
         let dst = self.alloc(false);
-        self.masm.float_cmp(cond, size_of(ty), dst, ra, rb);
+        // Ordered comparisons leave their result in the flags for a `br_if` or `if`, like
+        // integer ones (`materialize_condition` writes it into `dst` otherwise).
+        let in_flags = self.masm.float_cmp_to_flags(cond, size_of(ty), ra, rb);
+        if in_flags.is_none() {
+            self.masm.float_cmp(cond, size_of(ty), dst, ra, rb);
+        }
         for (s, r) in [(a, ra), (b, rb)] {
             if self.pinned(s.loc).is_none() {
                 self.free_reg(r);
             }
         }
         self.push_reg(ValType::I32, dst);
+        self.pending_condition = in_flags;
     }
 
     /// Converts between register classes: `f` gets (dst, src); src is freed after.

@@ -383,23 +383,34 @@ impl Masm {
                 self.asm.movzx_r8(SCRATCH, SCRATCH);
                 self.asm.alu_rr(AluOp::Or, OperandSize::S32, dst, SCRATCH);
             }
-            FloatCond::Lt => {
-                self.asm.ucomis(d, b, a);
-                self.set_from_flags(Cc::A, dst);
-            }
-            FloatCond::Gt => {
-                self.asm.ucomis(d, a, b);
-                self.set_from_flags(Cc::A, dst);
-            }
-            FloatCond::Le => {
-                self.asm.ucomis(d, b, a);
-                self.set_from_flags(Cc::Ae, dst);
-            }
-            FloatCond::Ge => {
-                self.asm.ucomis(d, a, b);
-                self.set_from_flags(Cc::Ae, dst);
+            FloatCond::Lt | FloatCond::Gt | FloatCond::Le | FloatCond::Ge => {
+                if let Some(c) = self.float_cmp_to_flags(cond, size, a, b) {
+                    self.set_from_flags(c.into(), dst);
+                }
             }
         }
+    }
+
+    /// An ordered float comparison (lt, gt, le, ge) left in the flags, with the
+    /// unsigned integer condition that then means "true" (after `ucomis`, unordered
+    /// operands read as false for both). `None`, and nothing emitted, for eq and ne,
+    /// which need the parity flag as well.
+    pub fn float_cmp_to_flags(
+        &mut self,
+        cond: FloatCond,
+        size: OperandSize,
+        a: Reg,
+        b: Reg,
+    ) -> Option<IntCond> {
+        let (x, y, holds) = match cond {
+            FloatCond::Lt => (b, a, IntCond::GtU),
+            FloatCond::Gt => (a, b, IntCond::GtU),
+            FloatCond::Le => (b, a, IntCond::GeU),
+            FloatCond::Ge => (a, b, IntCond::GeU),
+            FloatCond::Eq | FloatCond::Ne => return None,
+        };
+        self.asm.ucomis(is_double(size), x, y);
+        Some(holds)
     }
 
     /// Float to integer; `src` may be clobbered.
