@@ -166,3 +166,51 @@ fn an_invalid_module_is_reported_invalid_whatever_unsupported_types_it_uses() {
     let unsupported = wat::parse_str("(module (func (local nullexnref)))").expect("wat");
     assert!(matches!(Module::validate(&unsupported), Err(Error::Unsupported(_))));
 }
+
+/// Comparisons feeding `br_if` and `if` branch on the flags (fused) while other uses
+/// make a 0/1 value: all three forms must agree with IEEE 754 on NaNs, signed zeros
+/// and infinities, for every float condition, and for integer `eqz` too.
+#[test]
+fn fused_comparisons_agree_with_their_values() {
+    let conditions = ["eq", "ne", "lt", "gt", "le", "ge"];
+    let specials = [f64::NAN, -0.0, 0.0, 1.0, -1.0, f64::INFINITY, f64::NEG_INFINITY, 2.5];
+    for ty in ["f32", "f64"] {
+        for cond in conditions {
+            // Bit 0: the value; bit 1: br_if taken; bit 2: if's then-arm ran.
+            let wat = format!(
+                r#"(module (func (export "f") (param {ty} {ty}) (result i32)
+                  (local $r i32)
+                  (local.set $r ({ty}.{cond} (local.get 0) (local.get 1)))
+                  (block (br_if 0 (i32.eqz ({ty}.{cond} (local.get 0) (local.get 1))))
+                         (local.set $r (i32.or (local.get $r) (i32.const 2))))
+                  (block (br_if 0 ({ty}.{cond} (local.get 0) (local.get 1)))
+                         (local.set $r (i32.or (local.get $r) (i32.const 8))))
+                  (if ({ty}.{cond} (local.get 0) (local.get 1))
+                    (then (local.set $r (i32.or (local.get $r) (i32.const 4)))))
+                  (local.get $r)))"#
+            );
+            for &a in &specials {
+                for &b in &specials {
+                    let args = if ty == "f32" {
+                        [Val::F32((a as f32).to_bits()), Val::F32((b as f32).to_bits())]
+                    } else {
+                        [Val::F64(a.to_bits()), Val::F64(b.to_bits())]
+                    };
+                    let holds = match cond {
+                        "eq" => a == b,
+                        "ne" => a != b,
+                        "lt" => a < b,
+                        "gt" => a > b,
+                        "le" => a <= b,
+                        _ => a >= b,
+                    };
+                    // Bits 0, 1, 2 set when it holds; bit 3 (br_if on the comparison
+                    // not taken) when it does not.
+                    let expected = if holds { 0b0111 } else { 0b1000 };
+                    let got = i32_result(&call(&wat, &args));
+                    assert_eq!(got, expected, "{ty}.{cond}({a}, {b})");
+                }
+            }
+        }
+    }
+}
