@@ -360,6 +360,20 @@ fn branch_on_pinned_local() {
     assert_has(&l, &["test", "ebx,ebx"]);
 }
 
+/// An unsigned i32 remainder by a constant multiplies twice instead of dividing.
+#[test]
+fn i32_rem_u_by_constant() {
+    let l = check_snapshot(
+        "i32_rem_u_by_constant",
+        "(module (func (param i64) (result i32)
+           (i32.rem_u (i32.wrap_i64 (i64.xor (local.get 0) (i64.const 0x100000000))) (i32.const 7))))",
+        0,
+    );
+    assert_prologue(&l);
+    assert_has(&l, &["mul"]);
+    assert_lacks(&l, &["div"]);
+}
+
 /// A signed division by a constant other than -1 cannot overflow: a plain `idiv`.
 #[test]
 fn i64_rem_s_by_constant() {

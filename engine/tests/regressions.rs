@@ -214,3 +214,82 @@ fn fused_comparisons_agree_with_their_values() {
         }
     }
 }
+
+/// Unsigned i32 division and remainder by a constant compute with multiplications
+/// instead of `div`: exact for every dividend, checked here at the edges of each
+/// divisor's range, around its multiples and at pseudo-random values, including
+/// dividends whose register holds a nonzero upper half (an i64 wrapped to i32).
+#[test]
+fn u32_division_by_constants_is_exact() {
+    let divisors: [u32; 24] = [
+        2,
+        3,
+        5,
+        6,
+        7,
+        10,
+        11,
+        13,
+        25,
+        63,
+        100,
+        641,
+        1000,
+        1_000_003,
+        65535,
+        65536,
+        65537,
+        0x7FFF_FFFF,
+        0x8000_0000,
+        0x8000_0001,
+        0xAAAA_AAAB,
+        0xFFFF_FFFD,
+        0xFFFF_FFFE,
+        0xFFFF_FFFF,
+    ];
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    for d in divisors {
+        let wat = format!(
+            r#"(module
+              (func (export "f") (param i64 i32) (result i32)
+                (if (result i32) (local.get 1)
+                  (then (i32.div_u (i32.wrap_i64 (i64.xor (local.get 0) (i64.const 0x100000000)))
+                                   (i32.const {d})))
+                  (else (i32.rem_u (i32.wrap_i64 (i64.xor (local.get 0) (i64.const 0x100000000)))
+                                   (i32.const {d}))))))"#,
+            d = d as i32
+        );
+        let engine = Engine::default();
+        let store = Store::new(&engine);
+        let module = Module::new(&engine, &wat::parse_str(&wat).expect("valid wat")).expect("compiles");
+        let instance = Instance::new(&store, &module, &[]).expect("instantiates");
+        let mut dividends = vec![0u32, 1, 2, u32::MAX, u32::MAX - 1, 0x7FFF_FFFF, 0x8000_0000];
+        for k in [1u64, 2, 3, u64::from(u32::MAX / d)] {
+            let m = u64::from(d) * k;
+            for x in [m.wrapping_sub(1), m, m + 1] {
+                if let Ok(x) = u32::try_from(x) {
+                    dividends.push(x);
+                }
+            }
+        }
+        for _ in 0..200 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            dividends.push(state as u32);
+        }
+        for x in dividends {
+            // The upper half is garbage that i32.wrap_i64 may leave in the register.
+            let wide = (u64::from(x) | (state << 32)) as i64;
+            for (quotient, want) in [(1, x / d), (0, x % d)] {
+                let got = instance.call("f", &[Val::I64(wide), Val::I32(quotient)]).expect("runs");
+                assert_eq!(
+                    i32_result(&got) as u32,
+                    want,
+                    "{x} {} {d}",
+                    if quotient == 1 { "/" } else { "%" }
+                );
+            }
+        }
+    }
+}

@@ -1243,6 +1243,20 @@ impl<'a> FuncCompiler<'a> {
         fixed.insert(RDX);
         self.evict_except(RAX, fixed);
         self.evict_except(RDX, fixed);
+        let constant_u32_divisor = match (op, size, b.constant()) {
+            (DivOp::DivU | DivOp::RemU, OperandSize::S32, Some(c)) => Some(c as u32).filter(|&d| d >= 2),
+            _ => None,
+        };
+        if let Some(d) = constant_u32_divisor {
+            if a.loc != Loc::Reg(RAX) {
+                self.load_into(a, RAX);
+            }
+            self.free.remove(RAX);
+            self.free.remove(RDX);
+            let result = self.masm.u32_div_by_constant(op, d);
+            self.free_reg(RAX);
+            return self.push_reg(ty, result);
+        }
         let divisor = match b.loc {
             Loc::Reg(r) if r != RAX && r != RDX => r,
             _ => {

@@ -721,6 +721,12 @@ impl Assembler {
         }
     }
 
+    /// `rdx:rax = rax * src`, unsigned, 64 by 64 bits.
+    pub fn mul_wide_u64(&mut self, src: Reg) {
+        let s = src.hw();
+        dynasm!(self.ops ; .arch x64 ; mul Rq(s));
+    }
+
     pub fn neg(&mut self, size: OperandSize, dst: Reg) {
         let d = dst.hw();
         match size {

@@ -252,6 +252,26 @@ impl Masm {
         }
     }
 
+    /// The unsigned 32-bit quotient or remainder (`op` is `DivU` or `RemU`) of the value
+    /// in eax by a constant `divisor` of at least 2, without a `div`: with
+    /// c = ceil(2^64 / divisor), the quotient is the high half of c * x, and the
+    /// remainder the high half of (c * x mod 2^64) * divisor, exact for every 32-bit x
+    /// (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019). The
+    /// result lands in rdx, which is returned; rax and SCRATCH are clobbered.
+    pub fn u32_div_by_constant(&mut self, op: DivOp, divisor: u32) -> Reg {
+        debug_assert!(divisor >= 2 && matches!(op, DivOp::DivU | DivOp::RemU));
+        let c = u64::MAX / u64::from(divisor) + 1;
+        // An i32 in a register may have any upper half.
+        self.asm.mov_rr(OperandSize::S32, RAX, RAX);
+        self.asm.mov_ri(SCRATCH, c as i64);
+        self.asm.mul_wide_u64(SCRATCH);
+        if op == DivOp::RemU {
+            self.asm.mov_ri(SCRATCH, i64::from(divisor));
+            self.asm.mul_wide_u64(SCRATCH);
+        }
+        RDX
+    }
+
     // ---- floats ----
 
     /// The label of a 16-byte constant in the pool (shared within the function).
