@@ -374,6 +374,22 @@ fn i32_rem_u_by_constant() {
     assert_lacks(&l, &["div"]);
 }
 
+/// A divisor in a local pinned to a register is divided by in place, not copied.
+#[test]
+fn division_by_pinned_local() {
+    let l = check_snapshot(
+        "division_by_pinned_local",
+        "(module (func (param i64 i64) (result i64)
+           (loop
+             (local.set 0 (i64.rem_u (i64.mul (local.get 0) (local.get 0)) (local.get 1)))
+             (br_if 0 (i64.gt_u (local.get 0) (i64.const 10))))
+           (local.get 0)))",
+        0,
+    );
+    assert_prologue(&l);
+    assert_has(&l, &["div", "r12"]);
+}
+
 /// A signed division by a constant other than -1 cannot overflow: a plain `idiv`.
 #[test]
 fn i64_rem_s_by_constant() {

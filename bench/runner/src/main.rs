@@ -327,8 +327,10 @@ fn real_main() -> i32 {
     let mut only: Option<Vec<String>> = None;
     let mut engines_sel: Option<Vec<String>> = None;
     let mut corpus: Option<PathBuf> = None;
-    // Write Sidewinder's machine code per function (raw bytes) for disassembly:
+    // Write Sidewinder's machine code per function (raw bytes) for disassembly, and
+    // Cranelift's per module:
     //   objdump -D -b binary -m i386:x86-64 -M intel DIR/interp.f3.bin
+    //   objdump -d -M intel DIR/interp.cranelift.o
     let mut dump: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -404,6 +406,12 @@ fn real_main() -> i32 {
                 if let Some(code) = m.function_code(i) {
                     std::fs::write(d.join(format!("{stem}.f{i}.bin")), code).unwrap();
                 }
+            }
+            // Cranelift's code for the same module, as the ELF object Wasmtime would
+            // load (`objdump -d DIR/sieve.cranelift.o`), to compare instruction choices.
+            #[cfg(feature = "wasmtime")]
+            if let Ok(object) = wasmtime::Engine::default().precompile_module(&bytes) {
+                std::fs::write(d.join(format!("{stem}.cranelift.o")), object).unwrap();
             }
         }
         return 0;

@@ -1257,8 +1257,12 @@ impl<'a> FuncCompiler<'a> {
             self.free_reg(RAX);
             return self.push_reg(ty, result);
         }
-        let divisor = match b.loc {
-            Loc::Reg(r) if r != RAX && r != RDX => r,
+        // A local pinned to a register (never rax or rdx) divides in place: `div` only
+        // reads its divisor.
+        let pinned_divisor = self.pinned(b.loc);
+        let divisor = match (b.loc, pinned_divisor) {
+            (_, Some(p)) => p,
+            (Loc::Reg(r), _) if r != RAX && r != RDX => r,
             _ => {
                 // Keep a's register out of the way while choosing the divisor's.
                 if let Loc::Reg(r) = a.loc {
@@ -1269,7 +1273,9 @@ impl<'a> FuncCompiler<'a> {
                 r
             }
         };
-        self.free.remove(divisor);
+        if pinned_divisor.is_none() {
+            self.free.remove(divisor);
+        }
         if a.loc != Loc::Reg(RAX) {
             // rax is either free or held by `a` itself.
             self.load_into(a, RAX);
@@ -1277,7 +1283,9 @@ impl<'a> FuncCompiler<'a> {
         self.free.remove(RAX);
         self.free.remove(RDX);
         let result = self.masm.int_div(op, size, divisor, b.constant());
-        self.free_reg(divisor);
+        if pinned_divisor.is_none() {
+            self.free_reg(divisor);
+        }
         let other = if result == RAX { RDX } else { RAX };
         self.free_reg(other);
         self.push_reg(ty, result);
