@@ -390,6 +390,21 @@ fn division_by_pinned_local() {
     assert_has(&l, &["div", "r12"]);
 }
 
+/// A signed i32 division by a constant divides the magnitudes by multiplying and
+/// applies the sign after.
+#[test]
+fn i32_div_s_by_constant() {
+    let l = check_snapshot(
+        "i32_div_s_by_constant",
+        "(module (func (param i32) (result i32) (i32.div_s (local.get 0) (i32.const -10))))",
+        0,
+    );
+    assert_prologue(&l);
+    assert_has(&l, &["cdq"]);
+    assert_has(&l, &["mul"]);
+    assert_lacks(&l, &["div"]);
+}
+
 /// A signed division by a constant other than -1 cannot overflow: a plain `idiv`.
 #[test]
 fn i64_rem_s_by_constant() {

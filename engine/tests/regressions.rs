@@ -293,3 +293,72 @@ fn u32_division_by_constants_is_exact() {
         }
     }
 }
+
+/// Signed i32 division and remainder by a constant (other than 0, 1 and -1) divide the
+/// magnitudes with multiplications and apply the sign after: exact for every dividend,
+/// i32::MIN included, for positive and negative divisors.
+#[test]
+fn s32_division_by_constants_is_exact() {
+    let divisors: [i32; 22] = [
+        2,
+        -2,
+        3,
+        -3,
+        5,
+        7,
+        -7,
+        10,
+        -10,
+        13,
+        63,
+        100,
+        -641,
+        1_000_003,
+        65536,
+        -65537,
+        i32::MAX,
+        -i32::MAX,
+        i32::MIN,
+        i32::MIN + 1,
+        0x4000_0000,
+        -0x5555_5555,
+    ];
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    for d in divisors {
+        let wat = format!(
+            r#"(module
+              (func (export "f") (param i64 i32) (result i32)
+                (if (result i32) (local.get 1)
+                  (then (i32.div_s (i32.wrap_i64 (i64.xor (local.get 0) (i64.const 0x100000000)))
+                                   (i32.const {d})))
+                  (else (i32.rem_s (i32.wrap_i64 (i64.xor (local.get 0) (i64.const 0x100000000)))
+                                   (i32.const {d}))))))"#
+        );
+        let engine = Engine::default();
+        let store = Store::new(&engine);
+        let module = Module::new(&engine, &wat::parse_str(&wat).expect("valid wat")).expect("compiles");
+        let instance = Instance::new(&store, &module, &[]).expect("instantiates");
+        let mut dividends = vec![0i32, 1, -1, 2, -2, i32::MAX, i32::MIN, i32::MIN + 1, i32::MAX - 1];
+        for k in [1i64, 2, 3, -1, -2, i64::from(i32::MAX / d)] {
+            let m = i64::from(d) * k;
+            for x in [m - 1, m, m + 1] {
+                if let Ok(x) = i32::try_from(x) {
+                    dividends.push(x);
+                }
+            }
+        }
+        for _ in 0..200 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            dividends.push(state as i32);
+        }
+        for x in dividends {
+            let wide = (u64::from(x as u32) | (state << 32)) as i64;
+            for (quotient, want) in [(1, x.wrapping_div(d)), (0, x.wrapping_rem(d))] {
+                let got = instance.call("f", &[Val::I64(wide), Val::I32(quotient)]).expect("runs");
+                assert_eq!(i32_result(&got), want, "{x} {} {d}", if quotient == 1 { "/" } else { "%" });
+            }
+        }
+    }
+}

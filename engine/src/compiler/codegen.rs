@@ -1243,17 +1243,29 @@ impl<'a> FuncCompiler<'a> {
         fixed.insert(RDX);
         self.evict_except(RAX, fixed);
         self.evict_except(RDX, fixed);
-        let constant_u32_divisor = match (op, size, b.constant()) {
-            (DivOp::DivU | DivOp::RemU, OperandSize::S32, Some(c)) => Some(c as u32).filter(|&d| d >= 2),
+        // An i32 divisor known at compile time: multiplications instead of `div` (signed
+        // ones other than 0, 1 and -1, unsigned ones of at least 2).
+        let magic = match (op, size, b.constant()) {
+            (DivOp::DivU | DivOp::RemU, OperandSize::S32, Some(c)) if c as u32 >= 2 => Some((false, c)),
+            (DivOp::DivS | DivOp::RemS, OperandSize::S32, Some(c)) if !(-1..=1).contains(&(c as i32)) => {
+                Some((true, c))
+            }
             _ => None,
         };
-        if let Some(d) = constant_u32_divisor {
+        if let Some((signed, c)) = magic {
             if a.loc != Loc::Reg(RAX) {
                 self.load_into(a, RAX);
             }
             self.free.remove(RAX);
             self.free.remove(RDX);
-            let result = self.masm.u32_div_by_constant(op, d);
+            let result = if signed {
+                let mask = self.alloc_except(false, fixed);
+                let result = self.masm.s32_div_by_constant(op, c as i32, mask);
+                self.free_reg(mask);
+                result
+            } else {
+                self.masm.u32_div_by_constant(op, c as u32)
+            };
             self.free_reg(RAX);
             return self.push_reg(ty, result);
         }

@@ -721,6 +721,11 @@ impl Assembler {
         }
     }
 
+    /// `edx = eax < 0 ? -1 : 0` (the upper half of rdx cleared).
+    pub fn cdq(&mut self) {
+        dynasm!(self.ops ; .arch x64 ; cdq);
+    }
+
     /// `rdx:rax = rax * src`, unsigned, 64 by 64 bits.
     pub fn mul_wide_u64(&mut self, src: Reg) {
         let s = src.hw();

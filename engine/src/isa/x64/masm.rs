@@ -253,23 +253,52 @@ impl Masm {
     }
 
     /// The unsigned 32-bit quotient or remainder (`op` is `DivU` or `RemU`) of the value
-    /// in eax by a constant `divisor` of at least 2, without a `div`: with
-    /// c = ceil(2^64 / divisor), the quotient is the high half of c * x, and the
-    /// remainder the high half of (c * x mod 2^64) * divisor, exact for every 32-bit x
-    /// (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019). The
-    /// result lands in rdx, which is returned; rax and SCRATCH are clobbered.
+    /// in eax by a constant `divisor` of at least 2, without a `div`. The result lands in
+    /// rdx, which is returned; rax and SCRATCH are clobbered.
     pub fn u32_div_by_constant(&mut self, op: DivOp, divisor: u32) -> Reg {
-        debug_assert!(divisor >= 2 && matches!(op, DivOp::DivU | DivOp::RemU));
-        let c = u64::MAX / u64::from(divisor) + 1;
+        debug_assert!(matches!(op, DivOp::DivU | DivOp::RemU));
         // An i32 in a register may have any upper half.
         self.asm.mov_rr(OperandSize::S32, RAX, RAX);
+        self.u32_magic_division(op == DivOp::RemU, divisor);
+        RDX
+    }
+
+    /// The signed 32-bit quotient or remainder (`op` is `DivS` or `RemS`) of the value in
+    /// eax by a constant `divisor` other than 0, 1 and -1 (which cannot overflow): the
+    /// unsigned division of the magnitudes, the sign applied after (the dividend's for a
+    /// remainder, both operands' for a quotient). `mask` is a free register; the result
+    /// lands in rdx, which is returned; rax and SCRATCH are clobbered.
+    pub fn s32_div_by_constant(&mut self, op: DivOp, divisor: i32, mask: Reg) -> Reg {
+        debug_assert!(matches!(op, DivOp::DivS | DivOp::RemS) && !(-1..=1).contains(&divisor));
+        // mask = x < 0 ? -1 : 0, and eax = |x| (2^31 for i32::MIN, as an unsigned value).
+        self.asm.cdq();
+        self.asm.mov_rr(OperandSize::S32, mask, RDX);
+        self.asm.alu_rr(AluOp::Xor, OperandSize::S32, RAX, RDX);
+        self.asm.alu_rr(AluOp::Sub, OperandSize::S32, RAX, RDX);
+        self.u32_magic_division(op == DivOp::RemS, divisor.unsigned_abs());
+        if op == DivOp::DivS && divisor < 0 {
+            self.asm.alu_ri(AluOp::Xor, OperandSize::S32, mask, -1);
+        }
+        // (v ^ mask) - mask negates v when mask is -1.
+        self.asm.alu_rr(AluOp::Xor, OperandSize::S32, RDX, mask);
+        self.asm.alu_rr(AluOp::Sub, OperandSize::S32, RDX, mask);
+        RDX
+    }
+
+    /// edx = eax / divisor (or eax % divisor with `remainder`) for a zero-extended eax and
+    /// a divisor of at least 2: with c = ceil(2^64 / divisor), the quotient is the high
+    /// half of c * x, and the remainder the high half of (c * x mod 2^64) * divisor, exact
+    /// for every 32-bit x (Lemire, Kaser and Kurz, "Faster remainder by direct
+    /// computation", 2019). Clobbers rax and SCRATCH.
+    fn u32_magic_division(&mut self, remainder: bool, divisor: u32) {
+        debug_assert!(divisor >= 2);
+        let c = u64::MAX / u64::from(divisor) + 1;
         self.asm.mov_ri(SCRATCH, c as i64);
         self.asm.mul_wide_u64(SCRATCH);
-        if op == DivOp::RemU {
+        if remainder {
             self.asm.mov_ri(SCRATCH, i64::from(divisor));
             self.asm.mul_wide_u64(SCRATCH);
         }
-        RDX
     }
 
     // ---- floats ----
