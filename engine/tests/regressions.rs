@@ -362,3 +362,24 @@ fn s32_division_by_constants_is_exact() {
         }
     }
 }
+
+/// A `br_table` carrying two values over a third, to targets at different depths,
+/// carries the top two (wasmi 2.0.0 gets this wrong: see the differential test's
+/// `WASMI_BR_TABLE_BUG`; V8 agrees with this).
+#[test]
+fn br_table_carries_the_top_values() {
+    let wat = r#"(module (func (export "f") (param i32) (result i64 i64)
+      block (result i64 i64)
+        block (result i64 i64)
+          i64.const 1
+          i64.const 2
+          i64.const 3
+          local.get 0
+          br_table 0 1 0
+        end
+      end))"#;
+    for target in [0, 1, 7] {
+        let out = call(wat, &[Val::I32(target)]);
+        assert!(matches!(out[..], [Val::I64(2), Val::I64(3)]), "target {target}: {out:?}");
+    }
+}
