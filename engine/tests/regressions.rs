@@ -215,10 +215,48 @@ fn fused_comparisons_agree_with_their_values() {
     }
 }
 
+/// An instance whose `f(x: i64, quotient: i32)` is `wrap(x ^ 2^32)` divided by the
+/// constant `d` (`sign` is "u" or "s"), or its remainder when `quotient` is 0. The xor
+/// leaves its upper half set, as garbage above an i32 in a register.
+fn division_by_constant(sign: &str, d: i32) -> (Store, Instance) {
+    let wat = format!(
+        r#"(module
+          (func (export "f") (param i64 i32) (result i32)
+            (if (result i32) (local.get 1)
+              (then (i32.div_{sign} (i32.wrap_i64 (i64.xor (local.get 0) (i64.const 0x100000000)))
+                                   (i32.const {d})))
+              (else (i32.rem_{sign} (i32.wrap_i64 (i64.xor (local.get 0) (i64.const 0x100000000)))
+                                   (i32.const {d}))))))"#
+    );
+    let engine = Engine::default();
+    let store = Store::new(&engine);
+    let module = Module::new(&engine, &wat::parse_str(&wat).expect("valid wat")).expect("compiles");
+    let instance = Instance::new(&store, &module, &[]).expect("instantiates");
+    (store, instance)
+}
+
+/// The next of a xorshift sequence: pseudo-random dividends, and garbage above them.
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// Checks `division_by_constant`'s function on the i32 bits `x` against the wanted
+/// quotient and remainder (as i32 bits).
+fn check_division(instance: &Instance, x: u32, garbage: u64, want: [u32; 2], what: &str) {
+    let wide = (u64::from(x) | (garbage << 32)) as i64;
+    for (quotient, want) in [(1, want[0]), (0, want[1])] {
+        let got = instance.call("f", &[Val::I64(wide), Val::I32(quotient)]).expect("runs");
+        assert_eq!(i32_result(&got) as u32, want, "{what} (quotient: {quotient})");
+    }
+}
+
 /// Unsigned i32 division and remainder by a constant compute with multiplications
 /// instead of `div`: exact for every dividend, checked here at the edges of each
 /// divisor's range, around its multiples and at pseudo-random values, including
-/// dividends whose register holds a nonzero upper half (an i64 wrapped to i32).
+/// dividends whose register holds a nonzero upper half.
 #[test]
 fn u32_division_by_constants_is_exact() {
     let divisors: [u32; 24] = [
@@ -249,47 +287,15 @@ fn u32_division_by_constants_is_exact() {
     ];
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     for d in divisors {
-        let wat = format!(
-            r#"(module
-              (func (export "f") (param i64 i32) (result i32)
-                (if (result i32) (local.get 1)
-                  (then (i32.div_u (i32.wrap_i64 (i64.xor (local.get 0) (i64.const 0x100000000)))
-                                   (i32.const {d})))
-                  (else (i32.rem_u (i32.wrap_i64 (i64.xor (local.get 0) (i64.const 0x100000000)))
-                                   (i32.const {d}))))))"#,
-            d = d as i32
-        );
-        let engine = Engine::default();
-        let store = Store::new(&engine);
-        let module = Module::new(&engine, &wat::parse_str(&wat).expect("valid wat")).expect("compiles");
-        let instance = Instance::new(&store, &module, &[]).expect("instantiates");
+        let (_store, instance) = division_by_constant("u", d as i32);
         let mut dividends = vec![0u32, 1, 2, u32::MAX, u32::MAX - 1, 0x7FFF_FFFF, 0x8000_0000];
         for k in [1u64, 2, 3, u64::from(u32::MAX / d)] {
             let m = u64::from(d) * k;
-            for x in [m.wrapping_sub(1), m, m + 1] {
-                if let Ok(x) = u32::try_from(x) {
-                    dividends.push(x);
-                }
-            }
+            dividends.extend([m.wrapping_sub(1), m, m + 1].into_iter().filter_map(|x| u32::try_from(x).ok()));
         }
-        for _ in 0..200 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            dividends.push(state as u32);
-        }
+        dividends.extend((0..200).map(|_| xorshift(&mut state) as u32));
         for x in dividends {
-            // The upper half is garbage that i32.wrap_i64 may leave in the register.
-            let wide = (u64::from(x) | (state << 32)) as i64;
-            for (quotient, want) in [(1, x / d), (0, x % d)] {
-                let got = instance.call("f", &[Val::I64(wide), Val::I32(quotient)]).expect("runs");
-                assert_eq!(
-                    i32_result(&got) as u32,
-                    want,
-                    "{x} {} {d}",
-                    if quotient == 1 { "/" } else { "%" }
-                );
-            }
+            check_division(&instance, x, xorshift(&mut state), [x / d, x % d], &format!("{x} by {d}"));
         }
     }
 }
@@ -325,40 +331,16 @@ fn s32_division_by_constants_is_exact() {
     ];
     let mut state = 0x2545_F491_4F6C_DD1Du64;
     for d in divisors {
-        let wat = format!(
-            r#"(module
-              (func (export "f") (param i64 i32) (result i32)
-                (if (result i32) (local.get 1)
-                  (then (i32.div_s (i32.wrap_i64 (i64.xor (local.get 0) (i64.const 0x100000000)))
-                                   (i32.const {d})))
-                  (else (i32.rem_s (i32.wrap_i64 (i64.xor (local.get 0) (i64.const 0x100000000)))
-                                   (i32.const {d}))))))"#
-        );
-        let engine = Engine::default();
-        let store = Store::new(&engine);
-        let module = Module::new(&engine, &wat::parse_str(&wat).expect("valid wat")).expect("compiles");
-        let instance = Instance::new(&store, &module, &[]).expect("instantiates");
+        let (_store, instance) = division_by_constant("s", d);
         let mut dividends = vec![0i32, 1, -1, 2, -2, i32::MAX, i32::MIN, i32::MIN + 1, i32::MAX - 1];
         for k in [1i64, 2, 3, -1, -2, i64::from(i32::MAX / d)] {
             let m = i64::from(d) * k;
-            for x in [m - 1, m, m + 1] {
-                if let Ok(x) = i32::try_from(x) {
-                    dividends.push(x);
-                }
-            }
+            dividends.extend([m - 1, m, m + 1].into_iter().filter_map(|x| i32::try_from(x).ok()));
         }
-        for _ in 0..200 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            dividends.push(state as i32);
-        }
+        dividends.extend((0..200).map(|_| xorshift(&mut state) as i32));
         for x in dividends {
-            let wide = (u64::from(x as u32) | (state << 32)) as i64;
-            for (quotient, want) in [(1, x.wrapping_div(d)), (0, x.wrapping_rem(d))] {
-                let got = instance.call("f", &[Val::I64(wide), Val::I32(quotient)]).expect("runs");
-                assert_eq!(i32_result(&got), want, "{x} {} {d}", if quotient == 1 { "/" } else { "%" });
-            }
+            let want = [x.wrapping_div(d) as u32, x.wrapping_rem(d) as u32];
+            check_division(&instance, x as u32, xorshift(&mut state), want, &format!("{x} by {d}"));
         }
     }
 }
