@@ -1253,11 +1253,7 @@ impl<'a> FuncCompiler<'a> {
             _ => None,
         };
         if let Some((signed, c)) = magic {
-            if a.loc != Loc::Reg(RAX) {
-                self.load_into(a, RAX);
-            }
-            self.free.remove(RAX);
-            self.free.remove(RDX);
+            self.dividend_into_rax(a);
             let result = if signed {
                 let mask = self.alloc_except(false, fixed);
                 let result = self.masm.s32_div_by_constant(op, c as i32, mask);
@@ -1288,12 +1284,7 @@ impl<'a> FuncCompiler<'a> {
         if pinned_divisor.is_none() {
             self.free.remove(divisor);
         }
-        if a.loc != Loc::Reg(RAX) {
-            // rax is either free or held by `a` itself.
-            self.load_into(a, RAX);
-        }
-        self.free.remove(RAX);
-        self.free.remove(RDX);
+        self.dividend_into_rax(a);
         let result = self.masm.int_div(op, size, divisor, b.constant());
         if pinned_divisor.is_none() {
             self.free_reg(divisor);
@@ -1301,6 +1292,16 @@ impl<'a> FuncCompiler<'a> {
         let other = if result == RAX { RDX } else { RAX };
         self.free_reg(other);
         self.push_reg(ty, result);
+    }
+
+    /// Places a division's dividend in rax (free of stack entries, or holding `a` itself)
+    /// and takes rax and rdx, which the division writes.
+    fn dividend_into_rax(&mut self, a: Slot) {
+        if a.loc != Loc::Reg(RAX) {
+            self.load_into(a, RAX);
+        }
+        self.free.remove(RAX);
+        self.free.remove(RDX);
     }
 
     pub(crate) fn int_shift(&mut self, ty: ValType, op: ShiftOp) {
@@ -1482,10 +1483,7 @@ impl<'a> FuncCompiler<'a> {
         let dst = self.alloc(false);
         // Ordered comparisons leave their result in the flags for a `br_if` or `if`, like
         // integer ones (`materialize_condition` writes it into `dst` otherwise).
-        let in_flags = self.masm.float_cmp_to_flags(cond, size_of(ty), ra, rb);
-        if in_flags.is_none() {
-            self.masm.float_cmp(cond, size_of(ty), dst, ra, rb);
-        }
+        let in_flags = self.masm.float_cmp(cond, size_of(ty), dst, ra, rb);
         for (s, r) in [(a, ra), (b, rb)] {
             if self.pinned(s.loc).is_none() {
                 self.free_reg(r);

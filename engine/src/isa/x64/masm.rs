@@ -411,11 +411,21 @@ impl Masm {
         }
     }
 
-    /// Float comparison into a 0/1 general register. Every comparison with NaN is false
-    /// except `ne`.
-    pub fn float_cmp(&mut self, cond: FloatCond, size: OperandSize, dst: Reg, a: Reg, b: Reg) {
+    /// A float comparison. The ordered ones (lt, gt, le, ge) leave their result in the
+    /// flags and return the unsigned integer condition that then means "true" (after
+    /// `ucomis`, unordered operands read as false for both); eq and ne, which need the
+    /// parity flag as well, write 0/1 into `dst` and return `None`. Every comparison with
+    /// NaN is false except `ne`.
+    pub fn float_cmp(
+        &mut self,
+        cond: FloatCond,
+        size: OperandSize,
+        dst: Reg,
+        a: Reg,
+        b: Reg,
+    ) -> Option<IntCond> {
         let d = is_double(size);
-        match cond {
+        let (x, y, holds) = match cond {
             FloatCond::Eq => {
                 self.asm.ucomis(d, a, b);
                 self.asm.setcc(Cc::E, dst);
@@ -423,6 +433,7 @@ impl Masm {
                 self.asm.movzx_r8(dst, dst);
                 self.asm.movzx_r8(SCRATCH, SCRATCH);
                 self.asm.alu_rr(AluOp::And, OperandSize::S32, dst, SCRATCH);
+                return None;
             }
             FloatCond::Ne => {
                 self.asm.ucomis(d, a, b);
@@ -431,34 +442,14 @@ impl Masm {
                 self.asm.movzx_r8(dst, dst);
                 self.asm.movzx_r8(SCRATCH, SCRATCH);
                 self.asm.alu_rr(AluOp::Or, OperandSize::S32, dst, SCRATCH);
+                return None;
             }
-            FloatCond::Lt | FloatCond::Gt | FloatCond::Le | FloatCond::Ge => {
-                if let Some(c) = self.float_cmp_to_flags(cond, size, a, b) {
-                    self.set_from_flags(c.into(), dst);
-                }
-            }
-        }
-    }
-
-    /// An ordered float comparison (lt, gt, le, ge) left in the flags, with the
-    /// unsigned integer condition that then means "true" (after `ucomis`, unordered
-    /// operands read as false for both). `None`, and nothing emitted, for eq and ne,
-    /// which need the parity flag as well.
-    pub fn float_cmp_to_flags(
-        &mut self,
-        cond: FloatCond,
-        size: OperandSize,
-        a: Reg,
-        b: Reg,
-    ) -> Option<IntCond> {
-        let (x, y, holds) = match cond {
             FloatCond::Lt => (b, a, IntCond::GtU),
             FloatCond::Gt => (a, b, IntCond::GtU),
             FloatCond::Le => (b, a, IntCond::GeU),
             FloatCond::Ge => (a, b, IntCond::GeU),
-            FloatCond::Eq | FloatCond::Ne => return None,
         };
-        self.asm.ucomis(is_double(size), x, y);
+        self.asm.ucomis(d, x, y);
         Some(holds)
     }
 
