@@ -416,15 +416,12 @@ fn call_numeric_import(
 ) -> JsResult<()> {
     let arg = |i: usize| raw_number_to_js(params[i], param_types[i]);
     let ret = match params.len() {
-        0 => call_import(target, [], ctx),
-        1 => call_import(target, [arg(0)], ctx),
-        2 => call_import(target, [arg(0), arg(1)], ctx),
-        3 => call_import(target, [arg(0), arg(1), arg(2)], ctx),
-        4 => call_import(target, [arg(0), arg(1), arg(2), arg(3)], ctx),
-        n => {
-            refresh_live_bindings(ctx);
-            target.call(&JsValue::undefined(), &(0..n).map(arg).collect::<Vec<_>>(), ctx)
-        }
+        0 => call_import_on_numbers(target, [], ctx),
+        1 => call_import_on_numbers(target, [arg(0)], ctx),
+        2 => call_import_on_numbers(target, [arg(0), arg(1)], ctx),
+        3 => call_import_on_numbers(target, [arg(0), arg(1), arg(2)], ctx),
+        4 => call_import_on_numbers(target, [arg(0), arg(1), arg(2), arg(3)], ctx),
+        n => call_import(target, &(0..n).map(arg).collect::<Vec<_>>(), ctx),
     }?;
     match (result_types, results) {
         ([], _) => Ok(()),
@@ -440,16 +437,22 @@ fn call_numeric_import(
     }
 }
 
-/// The call of a JS import with arguments made from raw numbers.
+/// The call of a JS import, once its arguments are made.
 #[inline(always)]
-fn call_import<const N: usize>(
+fn call_import(target: &JsObject, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
+    // The wasm caller may have changed globals that modules export.
+    refresh_live_bindings(ctx);
+    target.call(&JsValue::undefined(), args, ctx)
+}
+
+/// `call_import` with arguments made from raw numbers, which need no drop.
+#[inline(always)]
+fn call_import_on_numbers<const N: usize>(
     target: &JsObject,
     args: [JsValue; N],
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
-    // The wasm caller may have changed globals that modules export.
-    refresh_live_bindings(ctx);
-    let ret = target.call(&JsValue::undefined(), &args, ctx);
+    let ret = call_import(target, &args, ctx);
     args.into_iter().for_each(forget_if_number);
     ret
 }
@@ -515,9 +518,7 @@ pub(crate) fn call_js(
         heap = (0..count).map(|i| arg(i, ctx)).collect::<JsResult<Vec<_>>>()?;
         &heap
     };
-    // The wasm caller may have changed globals that modules export.
-    refresh_live_bindings(ctx);
-    target.call(&JsValue::undefined(), args, ctx)
+    call_import(target, args, ctx)
 }
 
 /// An import's return value as its wasm results (several come as an iterable).
