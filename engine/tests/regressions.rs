@@ -215,18 +215,21 @@ fn fused_comparisons_agree_with_their_values() {
     }
 }
 
-/// An instance whose `f(x: i64, quotient: i32)` is `wrap(x ^ 2^32)` divided by the
-/// constant `d` (`sign` is "u" or "s"), or its remainder when `quotient` is 0. The xor
-/// leaves its upper half set, as garbage above an i32 in a register.
-fn division_by_constant(sign: &str, d: i32) -> (Store, Instance) {
+/// An instance whose `f(x: i64, quotient: i32)` divides by the constant `d` (`sign` is
+/// "u" or "s") an operand of type `ty`: `x` itself for i64, `wrap(x ^ 2^32)` for i32 (the
+/// xor leaves its upper half set, as garbage above an i32 in a register). It returns the
+/// quotient, or the remainder when `quotient` is 0.
+fn division_by_constant(ty: &str, sign: &str, d: i64) -> (Store, Instance) {
+    let operand = match ty {
+        "i32" => "(i32.wrap_i64 (i64.xor (local.get 0) (i64.const 0x100000000)))",
+        _ => "(local.get 0)",
+    };
     let wat = format!(
         r#"(module
-          (func (export "f") (param i64 i32) (result i32)
-            (if (result i32) (local.get 1)
-              (then (i32.div_{sign} (i32.wrap_i64 (i64.xor (local.get 0) (i64.const 0x100000000)))
-                                   (i32.const {d})))
-              (else (i32.rem_{sign} (i32.wrap_i64 (i64.xor (local.get 0) (i64.const 0x100000000)))
-                                   (i32.const {d}))))))"#
+          (func (export "f") (param i64 i32) (result {ty})
+            (if (result {ty}) (local.get 1)
+              (then ({ty}.div_{sign} {operand} ({ty}.const {d})))
+              (else ({ty}.rem_{sign} {operand} ({ty}.const {d}))))))"#
     );
     let engine = Engine::default();
     let store = Store::new(&engine);
@@ -243,14 +246,23 @@ fn xorshift(state: &mut u64) -> u64 {
     *state
 }
 
-/// Checks `division_by_constant`'s function on the i32 bits `x` against the wanted
-/// quotient and remainder (as i32 bits).
-fn check_division(instance: &Instance, x: u32, garbage: u64, want: [u32; 2], what: &str) {
-    let wide = (u64::from(x) | (garbage << 32)) as i64;
+/// Checks `division_by_constant`'s function on the argument `x` against the wanted
+/// quotient and remainder (i32 results sign-extended).
+fn check_division(instance: &Instance, x: i64, want: [i64; 2], what: &str) {
     for (quotient, want) in [(1, want[0]), (0, want[1])] {
-        let got = instance.call("f", &[Val::I64(wide), Val::I32(quotient)]).expect("runs");
-        assert_eq!(i32_result(&got) as u32, want, "{what} (quotient: {quotient})");
+        let got = match &instance.call("f", &[Val::I64(x), Val::I32(quotient)]).expect("runs")[..] {
+            [Val::I32(v)] => i64::from(*v),
+            [Val::I64(v)] => *v,
+            other => panic!("expected one integer, got {other:?}"),
+        };
+        assert_eq!(got, want, "{what} (quotient: {quotient})");
     }
+}
+
+/// `check_division` of the i32 `x`, with `garbage` above it in the argument.
+fn check_i32_division(instance: &Instance, x: u32, garbage: u64, want: [u32; 2], what: &str) {
+    let wide = (u64::from(x) | (garbage << 32)) as i64;
+    check_division(instance, wide, want.map(|w| i64::from(w as i32)), what);
 }
 
 /// Unsigned i32 division and remainder by a constant compute with multiplications
@@ -287,7 +299,7 @@ fn u32_division_by_constants_is_exact() {
     ];
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     for d in divisors {
-        let (_store, instance) = division_by_constant("u", d as i32);
+        let (_store, instance) = division_by_constant("i32", "u", i64::from(d as i32));
         let mut dividends = vec![0u32, 1, 2, u32::MAX, u32::MAX - 1, 0x7FFF_FFFF, 0x8000_0000];
         for k in [1u64, 2, 3, u64::from(u32::MAX / d)] {
             let m = u64::from(d) * k;
@@ -295,7 +307,7 @@ fn u32_division_by_constants_is_exact() {
         }
         dividends.extend((0..200).map(|_| xorshift(&mut state) as u32));
         for x in dividends {
-            check_division(&instance, x, xorshift(&mut state), [x / d, x % d], &format!("{x} by {d}"));
+            check_i32_division(&instance, x, xorshift(&mut state), [x / d, x % d], &format!("{x} by {d}"));
         }
     }
 }
@@ -331,7 +343,7 @@ fn s32_division_by_constants_is_exact() {
     ];
     let mut state = 0x2545_F491_4F6C_DD1Du64;
     for d in divisors {
-        let (_store, instance) = division_by_constant("s", d);
+        let (_store, instance) = division_by_constant("i32", "s", i64::from(d));
         let mut dividends = vec![0i32, 1, -1, 2, -2, i32::MAX, i32::MIN, i32::MIN + 1, i32::MAX - 1];
         for k in [1i64, 2, 3, -1, -2, i64::from(i32::MAX / d)] {
             let m = i64::from(d) * k;
@@ -340,7 +352,63 @@ fn s32_division_by_constants_is_exact() {
         dividends.extend((0..200).map(|_| xorshift(&mut state) as i32));
         for x in dividends {
             let want = [x.wrapping_div(d) as u32, x.wrapping_rem(d) as u32];
-            check_division(&instance, x as u32, xorshift(&mut state), want, &format!("{x} by {d}"));
+            check_i32_division(&instance, x as u32, xorshift(&mut state), want, &format!("{x} by {d}"));
+        }
+    }
+}
+
+/// Unsigned i64 division and remainder by a constant use one widening multiplication by
+/// a magic multiplier (with the add-back step for divisors whose multiplier needs 65
+/// bits): exact at the edges, around multiples and at pseudo-random dividends, for
+/// divisors with short and long multipliers, ones that do not fit an imm32, and 2^63.
+#[test]
+fn u64_division_by_constants_is_exact() {
+    let mut divisors = vec![2u64, 3, 7, 10, 641, 1_000_003, 1 << 31, (1 << 32) + 1, 0xFFFF_FFFF_FFFF_FFC5];
+    divisors.extend([1 << 63, (1 << 63) + 1, 0x5555_5555_5555_5555, u64::MAX - 1, u64::MAX]);
+    let mut state = 0x1234_5678_9ABC_DEF1u64;
+    for d in divisors {
+        let (_store, instance) = division_by_constant("i64", "u", d as i64);
+        let mut dividends = vec![0u64, 1, 2, d - 1, d, u64::MAX, u64::MAX - 1, 1 << 63, (1 << 63) - 1];
+        for k in [2u64, 3, u64::MAX / d] {
+            if let Some(m) = d.checked_mul(k) {
+                dividends.extend([m - 1, m, m.saturating_add(1)]);
+            }
+        }
+        dividends.extend((0..200).map(|_| xorshift(&mut state)));
+        for x in dividends {
+            let want = [(x / d) as i64, (x % d) as i64];
+            check_division(&instance, x as i64, want, &format!("{x} by {d}"));
+        }
+    }
+}
+
+/// Signed i64 division and remainder by a constant (other than 0, 1 and -1) divide the
+/// magnitudes and apply the sign after: exact for every dividend, i64::MIN included, for
+/// divisors of both signs, i64::MIN among them.
+#[test]
+fn s64_division_by_constants_is_exact() {
+    let mut divisors = vec![2i64, -2, 3, -3, 7, -7, 10, -10, 1_000_003, -641, 1 << 40, -(1 << 33) - 1];
+    divisors.extend([
+        i64::MAX,
+        -i64::MAX,
+        i64::MIN,
+        i64::MIN + 1,
+        0x4000_0000_0000_0000,
+        -0x5555_5555_5555_5555,
+    ]);
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    for d in divisors {
+        let (_store, instance) = division_by_constant("i64", "s", d);
+        let mut dividends = vec![0i64, 1, -1, 2, -2, i64::MAX, i64::MIN, i64::MIN + 1, i64::MAX - 1];
+        for k in [1i64, 2, 3, -1, -2, i64::MAX / d] {
+            if let Some(m) = d.checked_mul(k) {
+                dividends.extend([m.saturating_sub(1), m, m.saturating_add(1)]);
+            }
+        }
+        dividends.extend((0..200).map(|_| xorshift(&mut state) as i64));
+        for x in dividends {
+            let want = [x.wrapping_div(d), x.wrapping_rem(d)];
+            check_division(&instance, x, want, &format!("{x} by {d}"));
         }
     }
 }

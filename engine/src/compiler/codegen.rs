@@ -1243,26 +1243,35 @@ impl<'a> FuncCompiler<'a> {
         fixed.insert(RDX);
         self.evict_except(RAX, fixed);
         self.evict_except(RDX, fixed);
-        // An i32 divisor known at compile time: multiplications instead of `div` (signed
-        // ones other than 0, 1 and -1, unsigned ones of at least 2).
-        let magic = match (op, size, b.constant()) {
-            (DivOp::DivU | DivOp::RemU, OperandSize::S32, Some(c)) if c as u32 >= 2 => Some((false, c)),
-            (DivOp::DivS | DivOp::RemS, OperandSize::S32, Some(c)) if !(-1..=1).contains(&(c as i32)) => {
-                Some((true, c))
+        // A divisor known at compile time: multiplications instead of `div` (signed ones
+        // other than 0, 1 and -1, unsigned ones of at least 2).
+        let divisor = b.constant().map(|c| if size == OperandSize::S32 { c as i32 as i64 } else { c });
+        let magic = match (op, divisor) {
+            (DivOp::DivU | DivOp::RemU, Some(c))
+                if c as u64 >= 2 && (size == OperandSize::S64 || c as u32 >= 2) =>
+            {
+                Some((false, c))
             }
+            (DivOp::DivS | DivOp::RemS, Some(c)) if !(-1..=1).contains(&c) => Some((true, c)),
             _ => None,
         };
         if let Some((signed, c)) = magic {
             self.dividend_into_rax(a);
-            let result = if signed {
-                let mask = self.alloc_except(false, fixed);
-                let result = self.masm.s32_div_by_constant(op, c as i32, mask);
-                self.free_reg(mask);
-                result
-            } else {
-                self.masm.u32_div_by_constant(op, c as u32)
+            let result = match (signed, size) {
+                (true, _) => {
+                    let mask = self.alloc_except(false, fixed);
+                    let result = if size == OperandSize::S32 {
+                        self.masm.s32_div_by_constant(op, c as i32, mask)
+                    } else {
+                        self.masm.s64_div_by_constant(op, c, mask)
+                    };
+                    self.free_reg(mask);
+                    result
+                }
+                (false, OperandSize::S32) => self.masm.u32_div_by_constant(op, c as u32),
+                (false, OperandSize::S64) => self.masm.u64_div_by_constant(op, c as u64),
             };
-            self.free_reg(RAX);
+            self.free_reg(if result == RAX { RDX } else { RAX });
             return self.push_reg(ty, result);
         }
         // A local pinned to a register (never rax or rdx) divides in place: `div` only

@@ -6,6 +6,7 @@
 
 pub mod codegen;
 pub mod control;
+pub mod division;
 mod exceptions;
 pub mod first_pass;
 pub mod handlers;

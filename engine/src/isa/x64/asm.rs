@@ -732,6 +732,22 @@ impl Assembler {
         dynasm!(self.ops ; .arch x64 ; mul Rq(s));
     }
 
+    /// `rdx = rax < 0 ? -1 : 0`.
+    pub fn cqo(&mut self) {
+        dynasm!(self.ops ; .arch x64 ; cqo);
+    }
+
+    /// `rdx:rax = rax * [rip + label]`, unsigned, 64 by 64 bits.
+    pub fn mul_wide_u64_rip(&mut self, label: DynamicLabel) {
+        dynasm!(self.ops ; .arch x64 ; mul QWORD [=>label]);
+    }
+
+    /// `dst = dst * [rip + label]`, 64 bits.
+    pub fn imul_r_rip(&mut self, dst: Reg, label: DynamicLabel) {
+        let d = dst.hw();
+        dynasm!(self.ops ; .arch x64 ; imul Rq(d), QWORD [=>label]);
+    }
+
     pub fn neg(&mut self, size: OperandSize, dst: Reg) {
         let d = dst.hw();
         match size {

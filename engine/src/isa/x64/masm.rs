@@ -6,6 +6,7 @@
 
 use super::asm::{Assembler, Cc, Mem};
 use super::regs::*;
+use crate::compiler::division::u64_division_magic;
 use crate::compiler::masm::*;
 use crate::trap::TrapCode;
 use dynasmrt::DynamicLabel;
@@ -25,8 +26,8 @@ pub struct Masm {
     pub trap_sites: Vec<u32>,
     pub call_relocs: Vec<CallReloc>,
     jump_tables: Vec<(DynamicLabel, Vec<DynamicLabel>)>,
-    /// Float constants (bit patterns, 8 bytes each) placed after the code and read with
-    /// RIP-relative loads.
+    /// 8-byte constants (float bit patterns, division multipliers) placed after the code
+    /// and read with RIP-relative operands.
     float_constants: Vec<(u64, DynamicLabel)>,
     float_constant_index: std::collections::HashMap<u64, DynamicLabel>,
     /// 16-byte constants of v128 operations (masks, tables, `v128.const`), and their
@@ -301,6 +302,76 @@ impl Masm {
         }
     }
 
+    /// The unsigned 64-bit quotient or remainder (`op` is `DivU` or `RemU`) of the value
+    /// in rax by a constant `divisor` of at least 2, without a `div`. The result lands in
+    /// rax or rdx, which is returned; the other one and SCRATCH are clobbered.
+    pub fn u64_div_by_constant(&mut self, op: DivOp, divisor: u64) -> Reg {
+        debug_assert!(matches!(op, DivOp::DivU | DivOp::RemU) && divisor >= 2);
+        self.u64_magic_division(op == DivOp::RemU, divisor)
+    }
+
+    /// The signed 64-bit quotient or remainder (`op` is `DivS` or `RemS`) of the value in
+    /// rax by a constant `divisor` other than 0, 1 and -1, as `s32_div_by_constant` does
+    /// it: the magnitudes divided, the sign applied after. `mask` is a free register
+    /// other than rax and rdx; the result lands in rax or rdx, which is returned; the
+    /// other one and SCRATCH are clobbered.
+    pub fn s64_div_by_constant(&mut self, op: DivOp, divisor: i64, mask: Reg) -> Reg {
+        debug_assert!(matches!(op, DivOp::DivS | DivOp::RemS) && !(-1..=1).contains(&divisor));
+        // mask = x < 0 ? -1 : 0, and rax = |x| (2^63 for i64::MIN, as an unsigned value).
+        self.asm.cqo();
+        self.asm.mov_rr(OperandSize::S64, mask, RDX);
+        self.asm.alu_rr(AluOp::Xor, OperandSize::S64, RAX, RDX);
+        self.asm.alu_rr(AluOp::Sub, OperandSize::S64, RAX, RDX);
+        let result = self.u64_magic_division(op == DivOp::RemS, divisor.unsigned_abs());
+        if op == DivOp::DivS && divisor < 0 {
+            self.asm.alu_ri(AluOp::Xor, OperandSize::S64, mask, -1);
+        }
+        self.asm.alu_rr(AluOp::Xor, OperandSize::S64, result, mask);
+        self.asm.alu_rr(AluOp::Sub, OperandSize::S64, result, mask);
+        result
+    }
+
+    /// rax / divisor (or rax % divisor with `remainder`), unsigned, for a divisor of at
+    /// least 2: one widening multiplication by the divisor's magic (see
+    /// `compiler::division`), then shifts. Returns rax or rdx, whichever holds the
+    /// result; clobbers the other and SCRATCH.
+    fn u64_magic_division(&mut self, remainder: bool, divisor: u64) -> Reg {
+        let magic = u64_division_magic(divisor);
+        if magic.add_back || remainder {
+            // The add-back and the remainder read the dividend again.
+            self.asm.mov_rr(OperandSize::S64, SCRATCH, RAX);
+        }
+        let multiplier = self.constant_label(magic.multiplier);
+        self.asm.mul_wide_u64_rip(multiplier);
+        let quotient = if magic.add_back {
+            self.asm.mov_rr(OperandSize::S64, RAX, SCRATCH);
+            self.asm.alu_rr(AluOp::Sub, OperandSize::S64, RAX, RDX);
+            self.asm.shift_ri(ShiftOp::ShrU, OperandSize::S64, RAX, 1);
+            self.asm.alu_rr(AluOp::Add, OperandSize::S64, RAX, RDX);
+            RAX
+        } else {
+            RDX
+        };
+        if magic.shift > 0 {
+            self.asm.shift_ri(ShiftOp::ShrU, OperandSize::S64, quotient, magic.shift as u8);
+        }
+        if !remainder {
+            return quotient;
+        }
+        // x - (x / d) * d, in the register the quotient left free.
+        match i32::try_from(divisor) {
+            Ok(imm) => self.asm.imul_rri(OperandSize::S64, quotient, quotient, imm),
+            Err(_) => {
+                let d = self.constant_label(divisor);
+                self.asm.imul_r_rip(quotient, d);
+            }
+        }
+        let rest = if quotient == RAX { RDX } else { RAX };
+        self.asm.mov_rr(OperandSize::S64, rest, SCRATCH);
+        self.asm.alu_rr(AluOp::Sub, OperandSize::S64, rest, quotient);
+        rest
+    }
+
     // ---- floats ----
 
     /// The label of a 16-byte constant in the pool (shared within the function).
@@ -326,16 +397,20 @@ impl Masm {
             self.asm.xorp(false, dst, dst);
             return;
         }
-        let label = match self.float_constant_index.get(&bits) {
-            Some(l) => *l,
-            None => {
-                let l = self.asm.new_label();
-                self.float_constants.push((bits, l));
-                self.float_constant_index.insert(bits, l);
-                l
-            }
-        };
+        let label = self.constant_label(bits);
         self.asm.load_float_rip(is_double(size), dst, label);
+    }
+
+    /// The label of an 8-byte constant in the pool after the code (shared within the
+    /// function).
+    fn constant_label(&mut self, bits: u64) -> DynamicLabel {
+        if let Some(&l) = self.float_constant_index.get(&bits) {
+            return l;
+        }
+        let l = self.asm.new_label();
+        self.float_constants.push((bits, l));
+        self.float_constant_index.insert(bits, l);
+        l
     }
 
     fn sign_mask(size: OperandSize) -> u64 {
