@@ -305,6 +305,24 @@ fn eqz_and_branch_fused() {
     assert_lacks(&l, &["test", "rcx,rcx"]);
 }
 
+/// `eqz` of an ordered float comparison feeding `br_if` stays in the flags as the
+/// opposite condition (`jbe`, which also holds on NaN), as in clang's loop exits.
+#[test]
+fn eqz_of_float_compare_fused() {
+    let l = check_snapshot(
+        "eqz_of_float_compare_fused",
+        "(module (func (param f32 f32) (result i32)
+           (block (br_if 0 (i32.eqz (f32.lt (local.get 0) (local.get 1)))) (return (i32.const 7)))
+           (i32.const 9)))",
+        0,
+    );
+    assert_prologue(&l);
+    assert_has(&l, &["ucomiss"]);
+    assert_has(&l, &["jbe"]);
+    assert_lacks(&l, &["set"]);
+    assert_lacks(&l, &["test"]);
+}
+
 /// A comparison feeding `if` jumps on the flags too, past the values the `if` spills
 /// to their canonical slots (the 1.0 and the local are moved there after the `cmp`).
 #[test]

@@ -167,28 +167,51 @@ fn an_invalid_module_is_reported_invalid_whatever_unsupported_types_it_uses() {
     assert!(matches!(Module::validate(&unsupported), Err(Error::Unsupported(_))));
 }
 
-/// Comparisons feeding `br_if` and `if` branch on the flags (fused) while other uses
-/// make a 0/1 value: all three forms must agree with IEEE 754 on NaNs, signed zeros
-/// and infinities, for every float condition, and for integer `eqz` too.
+/// The module of `fused_comparisons_agree_with_their_values` for one comparison: its
+/// result has bit 0 set to the comparison's value, bit 1 if a `br_if` on its `eqz` is
+/// not taken, bit 2 if an `if` on it runs its then-arm, bit 3 if a `br_if` on it is not
+/// taken, bit 4 set to the value of its `eqz`, and bit 5 if an `if` on its `eqz` runs
+/// its then-arm.
+fn comparison_forms(ty: &str, cond: &str) -> String {
+    let cmp = format!("({ty}.{cond} (local.get 0) (local.get 1))");
+    format!(
+        r#"(module (func (export "f") (param {ty} {ty}) (result i32)
+          (local $r i32)
+          (local.set $r {cmp})
+          (block (br_if 0 (i32.eqz {cmp}))
+                 (local.set $r (i32.or (local.get $r) (i32.const 2))))
+          (block (br_if 0 {cmp})
+                 (local.set $r (i32.or (local.get $r) (i32.const 8))))
+          (if {cmp}
+            (then (local.set $r (i32.or (local.get $r) (i32.const 4)))))
+          (local.set $r (i32.or (local.get $r) (i32.shl (i32.eqz {cmp}) (i32.const 4))))
+          (if (i32.eqz {cmp})
+            (then (local.set $r (i32.or (local.get $r) (i32.const 32)))))
+          (local.get $r)))"#
+    )
+}
+
+/// Bits 0, 1 and 2 of `comparison_forms`'s result when the comparison holds; bits 3, 4
+/// and 5 when it does not.
+fn comparison_forms_expected(holds: bool) -> i32 {
+    if holds {
+        0b000111
+    } else {
+        0b111000
+    }
+}
+
+/// Comparisons feeding `br_if` and `if` branch on the flags (fused), and `eqz` of one
+/// inverts its condition, while other uses make a 0/1 value: all forms must agree with
+/// IEEE 754 on NaNs, signed zeros and infinities, for every float condition, and with
+/// every integer condition.
 #[test]
 fn fused_comparisons_agree_with_their_values() {
     let conditions = ["eq", "ne", "lt", "gt", "le", "ge"];
     let specials = [f64::NAN, -0.0, 0.0, 1.0, -1.0, f64::INFINITY, f64::NEG_INFINITY, 2.5];
     for ty in ["f32", "f64"] {
         for cond in conditions {
-            // Bit 0: the value; bit 1: br_if taken; bit 2: if's then-arm ran.
-            let wat = format!(
-                r#"(module (func (export "f") (param {ty} {ty}) (result i32)
-                  (local $r i32)
-                  (local.set $r ({ty}.{cond} (local.get 0) (local.get 1)))
-                  (block (br_if 0 (i32.eqz ({ty}.{cond} (local.get 0) (local.get 1))))
-                         (local.set $r (i32.or (local.get $r) (i32.const 2))))
-                  (block (br_if 0 ({ty}.{cond} (local.get 0) (local.get 1)))
-                         (local.set $r (i32.or (local.get $r) (i32.const 8))))
-                  (if ({ty}.{cond} (local.get 0) (local.get 1))
-                    (then (local.set $r (i32.or (local.get $r) (i32.const 4)))))
-                  (local.get $r)))"#
-            );
+            let wat = comparison_forms(ty, cond);
             for &a in &specials {
                 for &b in &specials {
                     let args = if ty == "f32" {
@@ -204,12 +227,32 @@ fn fused_comparisons_agree_with_their_values() {
                         "le" => a <= b,
                         _ => a >= b,
                     };
-                    // Bits 0, 1, 2 set when it holds; bit 3 (br_if on the comparison
-                    // not taken) when it does not.
-                    let expected = if holds { 0b0111 } else { 0b1000 };
                     let got = i32_result(&call(&wat, &args));
-                    assert_eq!(got, expected, "{ty}.{cond}({a}, {b})");
+                    assert_eq!(got, comparison_forms_expected(holds), "{ty}.{cond}({a}, {b})");
                 }
+            }
+        }
+    }
+    let values = [i32::MIN, -1, 0, 1, 7, i32::MAX];
+    for cond in ["eq", "ne", "lt_s", "lt_u", "gt_s", "gt_u", "le_s", "le_u", "ge_s", "ge_u"] {
+        let wat = comparison_forms("i32", cond);
+        for &a in &values {
+            for &b in &values {
+                let (ua, ub) = (a as u32, b as u32);
+                let holds = match cond {
+                    "eq" => a == b,
+                    "ne" => a != b,
+                    "lt_s" => a < b,
+                    "lt_u" => ua < ub,
+                    "gt_s" => a > b,
+                    "gt_u" => ua > ub,
+                    "le_s" => a <= b,
+                    "le_u" => ua <= ub,
+                    "ge_s" => a >= b,
+                    _ => ua >= ub,
+                };
+                let got = i32_result(&call(&wat, &[Val::I32(a), Val::I32(b)]));
+                assert_eq!(got, comparison_forms_expected(holds), "i32.{cond}({a}, {b})");
             }
         }
     }

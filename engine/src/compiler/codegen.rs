@@ -1394,8 +1394,8 @@ impl<'a> FuncCompiler<'a> {
     }
 
     /// Writes a pending comparison's 0/1 result into its register. Called before every
-    /// operator except `br_if` and `if`, so nothing else can run while only the flags
-    /// hold it.
+    /// operator except `br_if`, `if` and `i32.eqz` (which inverts the condition), so
+    /// nothing else can run while only the flags hold it.
     pub(crate) fn materialize_condition(&mut self) {
         if let Some(cond) = self.pending_condition.take() {
             if let Some(r) = self.stack.last().and_then(|s| s.reg()) {
@@ -1425,6 +1425,13 @@ impl<'a> FuncCompiler<'a> {
     }
 
     pub(crate) fn int_eqz(&mut self, ty: ValType) {
+        // `eqz` of a comparison still in the flags is the opposite condition, also for
+        // floats: the opposite of an ordered comparison's flags condition holds on NaN,
+        // as `eqz` of its false does.
+        if let Some(cond) = self.pending_condition.take() {
+            self.pending_condition = Some(cond.invert());
+            return;
+        }
         let a = self.pop();
         if let Some(x) = a.constant() {
             return self.push_const(ValType::I32, (x == 0) as i64);
