@@ -378,6 +378,26 @@ fn branch_on_pinned_local() {
     assert_has(&l, &["test", "ebx,ebx"]);
 }
 
+/// `x = x * x` and `f = f * f` on pinned locals multiply the register by itself, with no
+/// copy through another register.
+#[test]
+fn square_into_pinned_local() {
+    let l = check_snapshot(
+        "square_into_pinned_local",
+        "(module (func (param i64 f64 i32) (result i64)
+           (loop
+             (local.set 0 (i64.mul (local.get 0) (local.get 0)))
+             (local.set 1 (f64.mul (local.get 1) (local.get 1)))
+             (local.set 2 (i32.sub (local.get 2) (i32.const 1)))
+             (br_if 0 (local.get 2)))
+           (i64.add (local.get 0) (i64.trunc_sat_f64_s (local.get 1)))))",
+        0,
+    );
+    assert_prologue(&l);
+    assert_has(&l, &["imul", "rbx,rbx"]);
+    assert_has(&l, &["mulsd", "xmm14,xmm14"]);
+}
+
 /// An unsigned i32 remainder by a constant multiplies twice instead of dividing.
 #[test]
 fn i32_rem_u_by_constant() {

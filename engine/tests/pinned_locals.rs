@@ -194,13 +194,17 @@ fn writes_under_latent_reads_and_pinned_operands() {
 
 /// Results stored straight into a pinned local's register by the operation before the
 /// `local.set`/`local.tee`: the cases where the local is also the second operand (it
-/// must not be overwritten before it is read), is read latently deeper in the stack, or
-/// is the address of a load.
+/// must not be overwritten before it is read), is both operands (`x = x * x`), is read
+/// latently deeper in the stack, or is the address of a load.
 #[test]
 fn results_computed_into_pinned_registers() {
     let wat = r#"(module (memory 1)
       (func (export "f") (param $n i32) (result i64)
         (local $i i32) (local $x i32) (local $y i32) (local $f f64) (local $g f64) (local $acc i64)
+        (local $z i32) (local $w i32) (local $h f64)
+        (local.set $z (i32.const 7))
+        (local.set $w (i32.const 5))
+        (local.set $h (f64.const 1.0001))
         (local.set $x (i32.const 3))
         (local.set $f (f64.const 1.5))
         (loop $l
@@ -214,6 +218,14 @@ fn results_computed_into_pinned_registers() {
           (local.set $y (i32.load (i32.and (local.get $y) (i32.const 252)))) ;; y = load(y & 252)
           (local.set $g (f64.div (local.get $f) (local.get $g)))      ;; g = f / g (g = 0 at first: inf)
           (local.set $f (f64.sub (f64.const 2.5) (local.get $f)))     ;; f = 2.5 - f
+          (local.set $z (i32.mul (local.get $z) (local.get $z)))       ;; z = z * z
+          (local.set $z (i32.add (local.get $z) (local.get $i)))       ;; z = z + i
+          (local.set $w (i32.sub (local.get $w) (local.get $w)))       ;; w = w - w
+          (local.set $w (i32.add (local.get $w) (local.get $z)))       ;; w = w + z
+          (local.set $h (f64.mul (local.get $h) (local.get $h)))       ;; h = h * h
+          (local.set $h (f64.min (local.get $h) (local.get $h)))       ;; h = min(h, h)
+          (local.set $acc (i64.xor (local.get $acc) (i64.extend_i32_u (local.get $w))))
+          (local.set $acc (i64.add (local.get $acc) (i64.reinterpret_f64 (local.get $h))))
           (i64.extend_i32_u)                                           ;; the old x, still on the stack
           (i64.extend_i32_u (i32.add (local.get $x) (local.get $y)))
           (i64.add)
@@ -225,6 +237,8 @@ fn results_computed_into_pinned_registers() {
     let model = |n: u32| {
         let mut mem = [0u8; 256 + 4];
         let (mut i, mut x, mut y, mut f, mut g, mut acc) = (0u32, 3u32, 0u32, 1.5f64, 0f64, 0u64);
+        // w starts at 5 in the module, but `w - w` clears it before every use.
+        let (mut z, mut h) = (7u32, 1.0001f64);
         loop {
             y = i.wrapping_sub(y);
             x = x.wrapping_add(x);
@@ -239,6 +253,11 @@ fn results_computed_into_pinned_registers() {
             y = u32::from_le_bytes(mem[from..from + 4].try_into().unwrap());
             g = f / g;
             f = 2.5 - f;
+            z = z.wrapping_mul(z).wrapping_add(i);
+            let w = z;
+            h *= h;
+            acc ^= u64::from(w);
+            acc = acc.wrapping_add(h.to_bits());
             acc = acc.wrapping_add((old_x as u64).wrapping_add(x.wrapping_add(y) as u64));
             acc ^= (f + g).to_bits();
             i += 1;
@@ -251,6 +270,83 @@ fn results_computed_into_pinned_registers() {
         for n in [1u32, 2, 3, 64, 300] {
             let got = one_i64(&run(&engine, wat, |_| vec![], &[Val::I32(n as i32)]));
             assert_eq!(got, model(n), "n = {n}");
+        }
+    }
+}
+
+/// Without SIMD operators, ten float locals get registers (xmm14 down to xmm5), leaving
+/// xmm0-4 to the operand stack: every scalar float operation, including the
+/// multi-instruction ones (min/max, copysign, checked and saturating conversions,
+/// select), must fit beside them, and a call in the loop must save and restore them.
+#[test]
+fn ten_float_locals_in_registers() {
+    let wat = r#"(module
+      (func $half (param f64) (result f64) (f64.mul (local.get 0) (f64.const 0.5)))
+      (func (export "f") (param $n i32) (result i64)
+        (local $a f64) (local $b f64) (local $c f64) (local $d f64) (local $e f64)
+        (local $g f64) (local $h f64) (local $k f64) (local $m f64) (local $p f32)
+        (local $i i32)
+        (local.set $a (f64.const 1.5)) (local.set $b (f64.const -2.25)) (local.set $c (f64.const 3))
+        (local.set $d (f64.const 0.125)) (local.set $e (f64.const -7)) (local.set $g (f64.const 11))
+        (local.set $h (f64.const 0.5)) (local.set $k (f64.const 100)) (local.set $m (f64.const -0.0))
+        (local.set $p (f32.const 2.5))
+        (loop $l
+          (local.set $a (f64.add (local.get $a) (f64.mul (local.get $b) (local.get $h))))
+          (local.set $b (f64.min (f64.sub (local.get $c) (local.get $a)) (f64.max (local.get $d) (local.get $e))))
+          (local.set $c (f64.copysign (f64.sqrt (f64.abs (local.get $g))) (local.get $b)))
+          (local.set $d (f64.convert_i64_s (i64.trunc_sat_f64_s (f64.mul (local.get $a) (local.get $k)))))
+          (local.set $e (select (local.get $e) (f64.neg (local.get $d))
+                                (f64.lt (local.get $e) (local.get $d))))
+          (local.set $g (f64.div (f64.add (local.get $g) (local.get $c)) (f64.const 1.25)))
+          (local.set $h (call $half (f64.add (local.get $h) (local.get $m))))
+          (local.set $k (f64.max (f64.nearest (local.get $k)) (f64.floor (local.get $a))))
+          (local.set $m (f64.min (local.get $m) (f64.promote_f32 (local.get $p))))
+          (local.set $p (f32.demote_f64 (f64.add (f64.promote_f32 (local.get $p)) (local.get $h))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+        (i64.xor
+          (i64.xor
+            (i64.xor (i64.reinterpret_f64 (local.get $a)) (i64.reinterpret_f64 (local.get $b)))
+            (i64.xor (i64.reinterpret_f64 (local.get $c)) (i64.reinterpret_f64 (local.get $d))))
+          (i64.add
+            (i64.add
+              (i64.add (i64.reinterpret_f64 (local.get $e)) (i64.reinterpret_f64 (local.get $g)))
+              (i64.add (i64.reinterpret_f64 (local.get $h)) (i64.reinterpret_f64 (local.get $k))))
+            (i64.add (i64.reinterpret_f64 (local.get $m)) (i64.extend_i32_u (i32.reinterpret_f32 (local.get $p))))))))"#;
+    // wasm's min/max: NaN if either is, and -0 below +0 (no NaNs arise here).
+    let min = |x: f64, y: f64| if x == y { if x.is_sign_negative() { x } else { y } } else { x.min(y) };
+    let max = |x: f64, y: f64| if x == y { if x.is_sign_positive() { x } else { y } } else { x.max(y) };
+    let model = |n: u32| {
+        let (mut a, mut b, mut c, mut d, mut e) = (1.5f64, -2.25f64, 3f64, 0.125f64, -7f64);
+        let (mut g, mut h, mut k, mut m, mut p) = (11f64, 0.5f64, 100f64, -0.0f64, 2.5f32);
+        let mut i = 0u32;
+        loop {
+            a += b * h;
+            b = min(c - a, max(d, e));
+            c = g.abs().sqrt().copysign(b);
+            d = ((a * k) as i64) as f64;
+            e = if e < d { e } else { -d };
+            g = (g + c) / 1.25;
+            h = (h + m) * 0.5;
+            k = max(k.round_ties_even(), a.floor());
+            m = min(m, f64::from(p));
+            p = (f64::from(p) + h) as f32;
+            i += 1;
+            if i >= n {
+                break;
+            }
+        }
+        let bits = |x: f64| x.to_bits();
+        ((bits(a) ^ bits(b)) ^ (bits(c) ^ bits(d)))
+            ^ (bits(e)
+                .wrapping_add(bits(g))
+                .wrapping_add(bits(h).wrapping_add(bits(k)))
+                .wrapping_add(bits(m).wrapping_add(u64::from(p.to_bits()))))
+    };
+    for engine in engines() {
+        for n in [1u32, 2, 5, 100] {
+            let got = one_i64(&run(&engine, wat, |_| vec![], &[Val::I32(n as i32)]));
+            assert_eq!(got as u64, model(n), "n = {n}");
         }
     }
 }

@@ -853,10 +853,12 @@ impl<'a> FuncCompiler<'a> {
     }
 
     /// Where an operation `a op b` whose result the next operator stores in a pinned
-    /// local should compute: that local's register, if `b` does not read the local
-    /// (it is read after the register is first written). For commutative operations the
-    /// operands are swapped when only `b` is the local. Latent reads of the local still on
-    /// the stack take their value first, as a `local.set` would make them.
+    /// local should compute: that local's register, unless only `b` reads the local (`a`
+    /// would be loaded into the register before `b` is read); when both do, as in
+    /// `x = x * x`, nothing is loaded and the operation reads the register for both. For
+    /// commutative operations the operands are swapped when only `b` is the local. Latent
+    /// reads of the local still on the stack take their value first, as a `local.set`
+    /// would make them.
     pub(crate) fn result_target(
         &mut self,
         a: &mut Slot,
@@ -867,7 +869,7 @@ impl<'a> FuncCompiler<'a> {
         if commutative && b.loc == Loc::Local(index) {
             std::mem::swap(a, b);
         }
-        if b.loc == Loc::Local(index) {
+        if b.loc == Loc::Local(index) && a.loc != Loc::Local(index) {
             self.result_hint = None;
             return None;
         }

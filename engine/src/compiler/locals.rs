@@ -20,9 +20,23 @@ pub const CALLEE_SAVED_PINS: [Reg; 3] = [RBX, R12, R13];
 /// Caller-saved GPRs that may be pinned. The value stack keeps at least rax, rcx, rdx
 /// (fixed operands of division and shifts) and rsi, enough for any one operator.
 const CALLER_SAVED_GPR_PINS: [Reg; 4] = [R10, R9, R8, RDI];
-/// xmm8-14 may be pinned; the value stack keeps xmm0-7.
-const XMM_PINS: [Reg; 7] =
-    [Reg::xmm(14), Reg::xmm(13), Reg::xmm(12), Reg::xmm(11), Reg::xmm(10), Reg::xmm(9), Reg::xmm(8)];
+/// xmm14 down to xmm5 may be pinned, in this order. Scalar float operations hold at
+/// most four xmm registers at once, so the value stack keeps xmm0-4 in functions
+/// without SIMD operators; SIMD lowerings want more temporaries, so the stack keeps
+/// xmm0-7 in functions with them (`XMM_PINS_WITH_SIMD`).
+const XMM_PINS: [Reg; 10] = [
+    Reg::xmm(14),
+    Reg::xmm(13),
+    Reg::xmm(12),
+    Reg::xmm(11),
+    Reg::xmm(10),
+    Reg::xmm(9),
+    Reg::xmm(8),
+    Reg::xmm(7),
+    Reg::xmm(6),
+    Reg::xmm(5),
+];
+const XMM_PINS_WITH_SIMD: usize = 7;
 
 /// Below this weight a local stays in memory: it is read or written less than about
 /// once per loop iteration, so a register would not pay for its loads at entry.
@@ -146,6 +160,7 @@ impl UseScan {
         pins.all.clear();
         let (mut next_gpr, mut next_xmm) = (0, 0);
         let max_gprs = CALLEE_SAVED_PINS.len() + CALLER_SAVED_GPR_PINS.len();
+        let max_xmms = if self.simd { XMM_PINS_WITH_SIMD } else { XMM_PINS.len() };
         for &i in &self.order {
             let pays_across_calls = weights[i as usize] > self.call_weight;
             let reg = match locals[i as usize] {
@@ -159,7 +174,7 @@ impl UseScan {
                     next_gpr += 1;
                     CALLER_SAVED_GPR_PINS[next_gpr - 1 - CALLEE_SAVED_PINS.len()]
                 }
-                ValType::F32 | ValType::F64 if pays_across_calls && next_xmm < XMM_PINS.len() => {
+                ValType::F32 | ValType::F64 if pays_across_calls && next_xmm < max_xmms => {
                     next_xmm += 1;
                     XMM_PINS[next_xmm - 1]
                 }
