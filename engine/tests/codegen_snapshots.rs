@@ -368,14 +368,34 @@ fn branch_on_pinned_local() {
         "(module (func (param i32) (result i32) (local i32)
            (local.set 1 (local.get 0))
            (loop
-             (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
+             (local.set 1 (i32.shr_u (local.get 1) (i32.const 1)))
              (br_if 0 (local.get 1)))
            (local.get 1)))",
         0,
     );
     assert_prologue(&l);
-    assert_has(&l, &["sub", "ebx,1"]);
+    assert_has(&l, &["shr", "ebx,1"]);
     assert_has(&l, &["test", "ebx,ebx"]);
+}
+
+/// `br_if` and `eqz` right after an add/sub/and/or/xor of the value they test use the
+/// zero flag it set: no `test` (a shift, above, does not set it reliably).
+#[test]
+fn alu_flags_reused_by_branches() {
+    let l = check_snapshot(
+        "alu_flags_reused_by_branches",
+        "(module (func (param i64 i32) (result i32)
+           (loop
+             (local.set 1 (i32.sub (local.get 1) (i32.const 1)))
+             (br_if 0 (local.get 1)))
+           (block (br_if 0 (i64.eqz (i64.and (local.get 0) (i64.const 1)))) (return (i32.const 7)))
+           (local.get 1)))",
+        0,
+    );
+    assert_prologue(&l);
+    assert_has(&l, &["sub", "ebx,1"]);
+    assert_has(&l, &["and", ",1"]);
+    assert_lacks(&l, &["test"]);
 }
 
 /// `x = x * x` and `f = f * f` on pinned locals multiply the register by itself, with no

@@ -185,6 +185,10 @@ pub struct FuncCompiler<'a> {
     /// An integer comparison whose result (the top of the stack, in a register not yet
     /// written) still lives only in the flags, so a following `br_if` can jump on them.
     pending_condition: Option<IntCond>,
+    /// The register (and operand size) an add/sub/and/or/xor last wrote, with the
+    /// assembler's position right after it: while the position is unchanged, the zero
+    /// flag says whether that register is zero, so `eqz` and `br_if` need no `test`.
+    zero_flag_of: Option<(Reg, OperandSize, (u32, u32))>,
     /// Set by the compile loop when the next operator is a `local.set`/`local.tee` of
     /// this local: an operation may then write its result straight into the local's
     /// pinned register (see `result_target`). Cleared after every operator.
@@ -234,6 +238,7 @@ impl<'a> FuncCompiler<'a> {
             reachable: true,
             dead_depth: 0,
             pending_condition: None,
+            zero_flag_of: None,
             result_hint: None,
             max_depth: 0,
             max_outgoing: 0,
@@ -301,6 +306,7 @@ impl<'a> FuncCompiler<'a> {
         self.reachable = true;
         self.dead_depth = 0;
         self.pending_condition = None;
+        self.zero_flag_of = None;
         self.result_hint = None;
         self.max_depth = 0;
         self.max_outgoing = ty.area_slots();
@@ -1175,7 +1181,16 @@ impl<'a> FuncCompiler<'a> {
         let target = self.result_target(&mut a, &mut b, commutative);
         let (dst, result) = self.result_register(a, target);
         self.apply_alu(op, size, dst, b);
+        self.zero_flag_of = Some((dst, size, self.masm.asm.position()));
         self.push(ty, result);
+    }
+
+    /// Sets the zero flag to whether `r` (of `size`) is zero, with a `test` unless the
+    /// ALU operation just before left it so.
+    fn test_for_zero(&mut self, size: OperandSize, r: Reg) {
+        if self.zero_flag_of != Some((r, size, self.masm.asm.position())) {
+            self.masm.asm.test_rr(size, r, r);
+        }
     }
 
     fn apply_alu(&mut self, op: AluOp, size: OperandSize, dst: Reg, b: Slot) {
@@ -1417,11 +1432,11 @@ impl<'a> FuncCompiler<'a> {
         let s = self.pop();
         // A local pinned to a register is tested where it lives.
         if let Some(p) = self.pinned(s.loc) {
-            self.masm.asm.test_rr(OperandSize::S32, p, p);
+            self.test_for_zero(OperandSize::S32, p);
             return IntCond::Ne;
         }
         let r = self.in_reg(s);
-        self.masm.asm.test_rr(OperandSize::S32, r, r);
+        self.test_for_zero(OperandSize::S32, r);
         self.free_reg(r);
         IntCond::Ne
     }
@@ -1439,7 +1454,7 @@ impl<'a> FuncCompiler<'a> {
             return self.push_const(ValType::I32, (x == 0) as i64);
         }
         let r = self.in_reg(a);
-        self.masm.asm.test_rr(size_of(ty), r, r);
+        self.test_for_zero(size_of(ty), r);
         // Like a comparison's, the 0/1 result is left in the flags for a `br_if`
         // (`materialize_condition` writes it into `r` otherwise).
         self.push_reg(ValType::I32, r);

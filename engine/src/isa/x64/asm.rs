@@ -163,6 +163,9 @@ macro_rules! sse_rr {
 
 pub struct Assembler {
     pub(crate) ops: CodeBuffer,
+    /// How many labels `bind` has bound: code after a bound label may be reached by a
+    /// jump, with other flags.
+    labels_bound: u32,
 }
 
 /// `op r, r/m` opcodes.
@@ -197,7 +200,7 @@ impl Default for Assembler {
 
 impl Assembler {
     pub fn new() -> Assembler {
-        Assembler { ops: CodeBuffer::default() }
+        Assembler { ops: CodeBuffer::default(), labels_bound: 0 }
     }
 
     /// Makes room for about `bytes` more bytes of code.
@@ -214,7 +217,14 @@ impl Assembler {
     }
 
     pub fn bind(&mut self, label: DynamicLabel) {
+        self.labels_bound = self.labels_bound.wrapping_add(1);
         dynasm!(self.ops ; .arch x64 ; =>label);
+    }
+
+    /// Where the code is and how many labels are bound: when both are unchanged since an
+    /// instruction, control can only arrive from it.
+    pub fn position(&self) -> (u32, u32) {
+        (self.offset(), self.labels_bound)
     }
 
     /// Resolves labels and returns the bytes, leaving the assembler empty for the next
