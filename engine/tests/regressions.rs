@@ -456,9 +456,9 @@ fn s64_division_by_constants_is_exact() {
     }
 }
 
-/// A `br_table` carrying two values over a third, to targets at different depths,
-/// carries the top two (wasmi 2.0.0 gets this wrong: see the differential test's
-/// `WASMI_BR_TABLE_BUG`; V8 agrees with this).
+/// A `br_table` carrying two values over a third (or a v128 over an i32), to targets at
+/// different depths, carries the top ones (wasmi 2.0.0 gets this wrong: see the
+/// differential test's `WASMI_BR_TABLE_BUG`; V8 agrees with this).
 #[test]
 fn br_table_carries_the_top_values() {
     let wat = r#"(module (func (export "f") (param i32) (result i64 i64)
@@ -474,5 +474,19 @@ fn br_table_carries_the_top_values() {
     for target in [0, 1, 7] {
         let out = call(wat, &[Val::I32(target)]);
         assert!(matches!(out[..], [Val::I64(2), Val::I64(3)]), "target {target}: {out:?}");
+    }
+    // The same with one v128 over an i32, to the block and the function (seed 14158164;
+    // wasmi returns a pointer's bits here).
+    let wat = r#"(module (func (export "f") (param i32) (result v128)
+      block (result v128)
+        i32.const 7
+        v128.const i32x4 1 2 3 4
+        local.get 0
+        br_table 0 1 1
+      end))"#;
+    let want = 0x0000_0004_0000_0003_0000_0002_0000_0001u128;
+    for target in [0, 1, 7] {
+        let out = call(wat, &[Val::I32(target)]);
+        assert!(matches!(out[..], [Val::V128(v)] if v == want), "target {target}: {out:?}");
     }
 }
