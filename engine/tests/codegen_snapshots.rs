@@ -418,6 +418,27 @@ fn square_into_pinned_local() {
     assert_has(&l, &["mulsd", "xmm14,xmm14"]);
 }
 
+/// A comparison whose result a pinned local takes sets that register from the flags
+/// (`setb r12b`), with no detour through another register; an `f64.eq` likewise.
+#[test]
+fn compare_into_pinned_local() {
+    let l = check_snapshot(
+        "compare_into_pinned_local",
+        "(module (func (param i32 i32 f64) (result i32) (local i32)
+           (loop
+             (local.set 1 (i32.lt_u (local.get 1) (local.get 0)))
+             (local.set 3 (f64.eq (local.get 2) (local.get 2)))
+             (local.set 0 (i32.sub (local.get 0) (local.get 3)))
+             (br_if 0 (local.get 0)))
+           (local.get 1)))",
+        0,
+    );
+    assert_prologue(&l);
+    assert_has(&l, &["setb", "r12b"]);
+    assert_lacks(&l, &["mov", "r12d,eax"]);
+    assert_lacks(&l, &["mov", "r12,rax"]);
+}
+
 /// An unsigned i32 remainder by a constant multiplies twice instead of dividing.
 #[test]
 fn i32_rem_u_by_constant() {

@@ -370,3 +370,47 @@ fn ten_float_locals_in_registers() {
         }
     }
 }
+
+/// Comparisons whose 0/1 result a pinned local takes are written straight into its
+/// register, integer and float, ordered and not, including a local compared with its
+/// own old value (`c = c < 1`), and with NaN operands.
+#[test]
+fn comparisons_into_pinned_locals() {
+    let wat = r#"(module
+      (func (export "f") (param $n i32) (param $f f64) (param $g f64) (result i32)
+        (local $i i32) (local $c i32) (local $e i32) (local $l i32) (local $acc i32)
+        (loop $l
+          (local.set $c (i32.lt_u (local.get $c) (i32.const 1)))
+          (local.set $e (f64.eq (local.get $f) (local.get $g)))
+          (local.set $l (f64.lt (local.get $f) (local.get $g)))
+          (local.set $f (f64.add (local.get $f) (f64.const 0.5)))
+          (local.set $acc (i32.add (i32.mul (local.get $acc) (i32.const 3))
+            (i32.add (local.get $c) (i32.add (i32.shl (local.get $e) (i32.const 1))
+                                             (i32.shl (local.get $l) (i32.const 2))))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+        (local.get $acc)))"#;
+    let model = |n: u32, mut f: f64, g: f64| {
+        let (mut i, mut c, mut acc) = (0u32, 0u32, 0u32);
+        loop {
+            c = u32::from(c < 1);
+            let e = u32::from(f == g);
+            let l = u32::from(f < g);
+            f += 0.5;
+            acc = acc.wrapping_mul(3).wrapping_add(c + (e << 1) + (l << 2));
+            i += 1;
+            if i >= n {
+                break acc as i32;
+            }
+        }
+    };
+    for engine in engines() {
+        for (n, f, g) in
+            [(1u32, 0.0, 0.0), (7, -1.0, 1.0), (40, 0.0, 3.5), (9, f64::NAN, 1.0), (9, 0.0, f64::NAN)]
+        {
+            let args = [Val::I32(n as i32), Val::F64(f.to_bits()), Val::F64(g.to_bits())];
+            let got = one_i64(&run(&engine, wat, |_| vec![], &args));
+            assert_eq!(got as i32, model(n, f, g), "n = {n}, f = {f}, g = {g}");
+        }
+    }
+}

@@ -1405,8 +1405,18 @@ impl<'a> FuncCompiler<'a> {
         }
         // The 0/1 value is produced lazily: `materialize_condition` writes it unless the
         // next operator branches on the flags directly.
-        let result = if pinned_a.is_some() { self.alloc(false) } else { ra };
-        self.push_reg(ValType::I32, result);
+        match self.take_result_target() {
+            Some((index, _)) => {
+                if pinned_a.is_none() {
+                    self.free_reg(ra);
+                }
+                self.push(ValType::I32, Loc::Local(index));
+            }
+            None => {
+                let result = if pinned_a.is_some() { self.alloc(false) } else { ra };
+                self.push_reg(ValType::I32, result);
+            }
+        }
         self.pending_condition = Some(cond);
     }
 
@@ -1415,7 +1425,13 @@ impl<'a> FuncCompiler<'a> {
     /// nothing else can run while only the flags hold it.
     pub(crate) fn materialize_condition(&mut self) {
         if let Some(cond) = self.pending_condition.take() {
-            if let Some(r) = self.stack.last().and_then(|s| s.reg()) {
+            // A register of its own, or a pinned local the next operator sets.
+            let target = match self.stack.last().map(|s| s.loc) {
+                Some(Loc::Reg(r)) => Some(r),
+                Some(Loc::Local(index)) => self.pins.reg(index),
+                _ => None,
+            };
+            if let Some(r) = target {
                 self.masm.set_from_flags(cond.into(), r);
             }
         }
@@ -1513,7 +1529,12 @@ impl<'a> FuncCompiler<'a> {
         let mut avoid = RegSet::default();
         avoid.insert(ra);
         let rb = self.pinned(b.loc).unwrap_or_else(|| self.in_reg_except(b, avoid));
-        let dst = self.alloc(false);
+        // The result goes to a pinned local the next operator sets, or a register.
+        let target = self.take_result_target();
+        let dst = match target {
+            Some((_, r)) => r,
+            None => self.alloc(false),
+        };
         // Ordered comparisons leave their result in the flags for a `br_if` or `if`, like
         // integer ones (`materialize_condition` writes it into `dst` otherwise).
         let in_flags = self.masm.float_cmp(cond, size_of(ty), dst, ra, rb);
@@ -1522,7 +1543,10 @@ impl<'a> FuncCompiler<'a> {
                 self.free_reg(r);
             }
         }
-        self.push_reg(ValType::I32, dst);
+        match target {
+            Some((index, _)) => self.push(ValType::I32, Loc::Local(index)),
+            None => self.push_reg(ValType::I32, dst),
+        }
         self.pending_condition = in_flags;
     }
 
