@@ -204,6 +204,8 @@ fn i32_div_s() {
     assert_prologue(&l);
     assert_has(&l, &["idiv"]);
     assert_has(&l, &["cdq"]);
+    // A zero divisor faults in the idiv itself, which is a trap site: no test.
+    assert_lacks(&l, &["test"]);
 }
 
 #[test]

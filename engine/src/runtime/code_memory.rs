@@ -80,8 +80,9 @@ impl CodeMemory {
     }
 
     /// Tells the fault handler which instructions of this code may fault on an out-of-bounds
-    /// memory access (`trap_sites`, offsets from `as_ptr()`) and where to resume when they do
-    /// (`trap_exit`, an absolute address). Replaces any earlier registration.
+    /// memory access or a zero divisor (`trap_sites`, offsets from `as_ptr()`, divisions
+    /// marked with `signals::DIVISION_SITE`) and where to resume when they do (`trap_exit`,
+    /// an absolute address). Replaces any earlier registration.
     pub fn register_traps(&mut self, trap_sites: Vec<u32>, trap_exit: usize) {
         // Unregister first so two entries for the same range never coexist.
         self.registration = None;

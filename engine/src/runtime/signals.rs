@@ -1,11 +1,13 @@
-//! Turning memory faults in compiled code into traps.
+//! Turning faults in compiled code into traps.
 //!
 //! Compiled code does not bounds-check linear memory accesses; an out-of-bounds access
-//! lands in the inaccessible part of the memory's reservation and faults. The handler
-//! installed here recognizes faults raised by a known load or store of registered code and
-//! resumes execution at that code's trap exit with `TrapCode::MemoryOutOfBounds` in `rsi`.
-//! Every other fault is passed on to whichever handler was installed before, so genuine
-//! crashes (and Rust's stack-overflow reporting) behave as if this module did not exist.
+//! lands in the inaccessible part of the memory's reservation and faults (SIGSEGV or
+//! SIGBUS). Nor does it test divisors for zero: `div` by zero raises #DE (SIGFPE). The
+//! handler installed here recognizes faults raised by a known load, store or division of
+//! registered code and resumes execution at that code's trap exit with
+//! `TrapCode::MemoryOutOfBounds` or `TrapCode::IntegerDivisionByZero` in `rsi`. Every
+//! other fault is passed on to whichever handler was installed before, so genuine crashes
+//! (and Rust's stack-overflow reporting) behave as if this module did not exist.
 
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,7 +17,8 @@ struct Region {
     id: u64,
     start: usize,
     end: usize,
-    /// Sorted, deduplicated offsets from `start` of instructions that may fault.
+    /// Sorted, deduplicated offsets from `start` of instructions that may fault,
+    /// divisions marked with `DIVISION_SITE`.
     trap_sites: Vec<u32>,
     trap_exit: usize,
 }
@@ -41,6 +44,11 @@ static ACTIVE_READERS: AtomicUsize = AtomicUsize::new(0);
 static WRITER: Mutex<()> = Mutex::new(());
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
+/// Marks a trap site that is a division (`div`/`idiv`), whose fault (#DE, SIGFPE) means
+/// a zero divisor; unmarked sites are loads and stores. Offsets never have this bit:
+/// code is far smaller than 2 GiB (calls between its functions are rel32).
+pub const DIVISION_SITE: u32 = 1 << 31;
+
 /// Keeps a code region registered with the fault handler; unregisters it when dropped.
 #[must_use = "the region is unregistered as soon as the registration is dropped"]
 #[derive(Debug)]
@@ -57,8 +65,9 @@ impl Drop for CodeRegistration {
 
 /// Registers `[start, start + len)` as compiled code. `trap_sites` are the offsets from
 /// `start` of the first byte of every load or store that may fault on an out-of-bounds
-/// linear memory access; a fault at any of them resumes at `trap_exit`. Also installs the
-/// signal handlers, so registered code is always covered.
+/// linear memory access, and of every division (marked with `DIVISION_SITE`); a fault at
+/// any of them resumes at `trap_exit`. Also installs the signal handlers, so registered
+/// code is always covered.
 pub fn register_code(
     start: usize,
     len: usize,
@@ -107,10 +116,11 @@ fn update(change: impl FnOnce(&mut Snapshot)) {
     }
 }
 
-/// If `pc` is a registered trap site, the address to resume at. Async-signal-safe: no
-/// allocation, no locks, no panics.
+/// If `pc` is a registered trap site (a division with `division`, else a load or
+/// store), the address to resume at. Async-signal-safe: no allocation, no locks, no
+/// panics.
 #[cfg_attr(not(all(target_arch = "x86_64", target_os = "linux")), allow(dead_code))]
-pub(crate) fn trap_exit_for(pc: usize) -> Option<usize> {
+pub(crate) fn trap_exit_for(pc: usize, division: bool) -> Option<usize> {
     ACTIVE_READERS.fetch_add(1, Ordering::SeqCst);
     let current = CURRENT.load(Ordering::SeqCst);
     let result = if current.is_null() {
@@ -119,23 +129,24 @@ pub(crate) fn trap_exit_for(pc: usize) -> Option<usize> {
         // SAFETY: writers do not free a snapshot while `ACTIVE_READERS` is non-zero, and we
         // counted ourselves before loading the pointer.
         let regions = unsafe { &*current };
-        lookup(regions, pc)
+        lookup(regions, pc, division)
     };
     ACTIVE_READERS.fetch_sub(1, Ordering::SeqCst);
     result
 }
 
-fn lookup(regions: &[Arc<Region>], pc: usize) -> Option<usize> {
+fn lookup(regions: &[Arc<Region>], pc: usize, division: bool) -> Option<usize> {
     let candidates = regions.partition_point(|r| r.start <= pc);
     let region = regions.get(candidates.checked_sub(1)?)?;
     if pc >= region.end {
         return None;
     }
-    let offset = u32::try_from(pc - region.start).ok()?;
-    region.trap_sites.binary_search(&offset).ok().map(|_| region.trap_exit)
+    let offset = u32::try_from(pc - region.start).ok().filter(|o| o & DIVISION_SITE == 0)?;
+    let site = if division { offset | DIVISION_SITE } else { offset };
+    region.trap_sites.binary_search(&site).ok().map(|_| region.trap_exit)
 }
 
-/// Installs the SIGSEGV and SIGBUS handlers. Idempotent. Does nothing on platforms the
+/// Installs the SIGSEGV, SIGBUS and SIGFPE handlers. Idempotent. Does nothing on platforms the
 /// compiler does not target.
 pub fn install_handlers() {
     static INSTALL: std::sync::Once = std::sync::Once::new();
@@ -167,12 +178,15 @@ mod imp {
         Previous { handler: AtomicUsize::new(libc::SIG_DFL), flags: AtomicI32::new(0) };
     static PREV_BUS: Previous =
         Previous { handler: AtomicUsize::new(libc::SIG_DFL), flags: AtomicI32::new(0) };
+    static PREV_FPE: Previous =
+        Previous { handler: AtomicUsize::new(libc::SIG_DFL), flags: AtomicI32::new(0) };
 
     pub fn install() {
         // SAFETY: called once, under `Once`; `install_one` only calls `sigaction`.
         unsafe {
             install_one(libc::SIGSEGV, &PREV_SEGV);
             install_one(libc::SIGBUS, &PREV_BUS);
+            install_one(libc::SIGFPE, &PREV_FPE);
         }
     }
 
@@ -203,7 +217,7 @@ mod imp {
         }
     }
 
-    /// The SIGSEGV/SIGBUS handler. Must stay async-signal-safe: no allocation, no locks
+    /// The SIGSEGV/SIGBUS/SIGFPE handler. Must stay async-signal-safe: no allocation, no locks
     /// that can block, no panics.
     unsafe extern "C" fn handle_fault(
         signum: libc::c_int,
@@ -217,9 +231,12 @@ mod imp {
             // interrupted thread, which we may read and modify until we return.
             let gregs = unsafe { &mut (*context.cast::<libc::ucontext_t>()).uc_mcontext.gregs };
             let pc = gregs[libc::REG_RIP as usize] as usize;
-            if let Some(exit) = trap_exit_for(pc) {
+            let division = signum == libc::SIGFPE;
+            if let Some(exit) = trap_exit_for(pc, division) {
+                let code =
+                    if division { TrapCode::IntegerDivisionByZero } else { TrapCode::MemoryOutOfBounds };
                 // The trap exit stub expects the trap code in rsi.
-                gregs[libc::REG_RSI as usize] = i64::from(TrapCode::MemoryOutOfBounds as u32);
+                gregs[libc::REG_RSI as usize] = i64::from(code as u32);
                 gregs[libc::REG_RIP as usize] = exit as i64;
                 return;
             }
@@ -238,6 +255,7 @@ mod imp {
         let prev = match signum {
             libc::SIGSEGV => &PREV_SEGV,
             libc::SIGBUS => &PREV_BUS,
+            libc::SIGFPE => &PREV_FPE,
             _ => return,
         };
         let handler = prev.handler.load(Ordering::SeqCst);
@@ -250,6 +268,13 @@ mod imp {
             default.sa_sigaction = libc::SIG_DFL;
             // SAFETY: `sigaction` is async-signal-safe and `default` is a valid action.
             unsafe { libc::sigaction(signum, &default, std::ptr::null_mut()) };
+            // A signal another process or `raise` sent (si_code <= 0) re-executes
+            // nothing: send it again, to the default action now.
+            // SAFETY: the kernel passes a valid `siginfo_t` with SA_SIGINFO; `raise` is
+            // async-signal-safe.
+            if !info.is_null() && unsafe { (*info).si_code } <= 0 {
+                unsafe { libc::raise(signum) };
+            }
         } else if flags & libc::SA_SIGINFO != 0 {
             // SAFETY: a handler installed with SA_SIGINFO has the three-argument signature,
             // and we pass it exactly the arguments the kernel gave us.
@@ -405,23 +430,27 @@ mod tests {
         let fake = Box::new([0u8; 64]);
         let start = fake.as_ptr() as usize;
         let exit = start + 60;
-        let registration = register_code(start, 32, vec![16, 4, 0, 4], exit);
-        assert_eq!(trap_exit_for(start), Some(exit));
-        assert_eq!(trap_exit_for(start + 4), Some(exit));
-        assert_eq!(trap_exit_for(start + 16), Some(exit));
-        assert_eq!(trap_exit_for(start + 1), None);
-        assert_eq!(trap_exit_for(start + 32), None);
-        assert_eq!(trap_exit_for(start.wrapping_sub(1)), None);
+        let registration = register_code(start, 32, vec![16, 4, 0, 4, 8 | DIVISION_SITE], exit);
+        assert_eq!(trap_exit_for(start, false), Some(exit));
+        // A division site is one only for SIGFPE, a load or store only for the others.
+        assert_eq!(trap_exit_for(start + 8, true), Some(exit));
+        assert_eq!(trap_exit_for(start + 8, false), None);
+        assert_eq!(trap_exit_for(start + 4, true), None);
+        assert_eq!(trap_exit_for(start + 4, false), Some(exit));
+        assert_eq!(trap_exit_for(start + 16, false), Some(exit));
+        assert_eq!(trap_exit_for(start + 1, false), None);
+        assert_eq!(trap_exit_for(start + 32, false), None);
+        assert_eq!(trap_exit_for(start.wrapping_sub(1), false), None);
 
         let second = register_code(start + 32, 32, vec![0], exit + 1);
-        assert_eq!(trap_exit_for(start + 32), Some(exit + 1));
-        assert_eq!(trap_exit_for(start + 16), Some(exit));
+        assert_eq!(trap_exit_for(start + 32, false), Some(exit + 1));
+        assert_eq!(trap_exit_for(start + 16, false), Some(exit));
 
         drop(registration);
-        assert_eq!(trap_exit_for(start), None);
-        assert_eq!(trap_exit_for(start + 32), Some(exit + 1));
+        assert_eq!(trap_exit_for(start, false), None);
+        assert_eq!(trap_exit_for(start + 32, false), Some(exit + 1));
         drop(second);
-        assert_eq!(trap_exit_for(start + 32), None);
+        assert_eq!(trap_exit_for(start + 32, false), None);
     }
 
     #[test]
@@ -433,9 +462,9 @@ mod tests {
                     let start = fake.as_ptr() as usize;
                     for _ in 0..200 {
                         let r = register_code(start, 16, vec![3], start + 8);
-                        assert_eq!(trap_exit_for(start + 3), Some(start + 8));
+                        assert_eq!(trap_exit_for(start + 3, false), Some(start + 8));
                         drop(r);
-                        assert_eq!(trap_exit_for(start + 3), None);
+                        assert_eq!(trap_exit_for(start + 3, false), None);
                     }
                 })
             })
@@ -567,6 +596,29 @@ mod tests {
                 unsafe { std::ptr::read_volatile(base as *const u8) };
             });
             assert_eq!(signal, Some(libc::SIGSEGV));
+
+            // A division by zero outside any registered code.
+            let signal = child_signal(|| {
+                // SAFETY: the division faults on purpose; this is a disposable child.
+                unsafe {
+                    std::arch::asm!(
+                        "div {divisor}",
+                        divisor = in(reg) 0u64,
+                        inout("rax") 1u64 => _,
+                        inout("rdx") 0u64 => _,
+                    )
+                };
+            });
+            assert_eq!(signal, Some(libc::SIGFPE));
+
+            // A signal sent rather than raised by a fault still has its default action
+            // (SIGFPE: for SIGSEGV, the handler before ours is Rust's stack-overflow
+            // handler, which itself lets a sent SIGSEGV go once).
+            // SAFETY: raising a signal in a disposable child process.
+            let signal = child_signal(|| unsafe {
+                libc::raise(libc::SIGFPE);
+            });
+            assert_eq!(signal, Some(libc::SIGFPE));
         }
     }
 }

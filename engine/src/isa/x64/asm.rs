@@ -720,14 +720,23 @@ impl Assembler {
         }
     }
 
-    /// Sign- or zero-extends rax into rdx, then divides rdx:rax by `divisor`.
+    /// Sign- or zero-extends rax into rdx, for a division.
+    pub fn extend_dividend(&mut self, signed: bool, size: OperandSize) {
+        match (signed, size) {
+            (true, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; cdq),
+            (true, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; cqo),
+            (false, _) => dynasm!(self.ops ; .arch x64 ; xor edx, edx),
+        }
+    }
+
+    /// Divides rdx:rax by `divisor`: quotient in rax, remainder in rdx.
     pub fn div(&mut self, signed: bool, size: OperandSize, divisor: Reg) {
         let s = divisor.hw();
         match (signed, size) {
-            (true, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; cdq ; idiv Rd(s)),
-            (true, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; cqo ; idiv Rq(s)),
-            (false, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; xor edx, edx ; div Rd(s)),
-            (false, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; xor edx, edx ; div Rq(s)),
+            (true, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; idiv Rd(s)),
+            (true, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; idiv Rq(s)),
+            (false, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; div Rd(s)),
+            (false, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; div Rq(s)),
         }
     }
 

@@ -8,6 +8,7 @@ use super::asm::{Assembler, Cc, Mem};
 use super::regs::*;
 use crate::compiler::division::u64_division_magic;
 use crate::compiler::masm::*;
+use crate::runtime::signals::DIVISION_SITE;
 use crate::trap::TrapCode;
 use dynasmrt::DynamicLabel;
 
@@ -22,7 +23,8 @@ pub struct CallReloc {
 pub struct Masm {
     pub asm: Assembler,
     trap_labels: Vec<(TrapCode, DynamicLabel)>,
-    /// Offsets of instructions whose fault means "out of bounds memory access".
+    /// Offsets of instructions whose fault is a trap: loads and stores (out of bounds),
+    /// and divisions, marked with `DIVISION_SITE` (by zero).
     pub trap_sites: Vec<u32>,
     pub call_relocs: Vec<CallReloc>,
     jump_tables: Vec<(DynamicLabel, Vec<DynamicLabel>)>,
@@ -212,17 +214,18 @@ impl Masm {
 
     /// `rax` holds the dividend, `divisor` any other register but rdx; the result lands
     /// in rax (quotient) or rdx (remainder), which is returned. `known_divisor`: the
-    /// divisor's value when it is a constant, which drops the checks it cannot fail.
+    /// divisor's value when it is a constant, which drops the -1 check it cannot fail.
+    ///
+    /// A zero divisor is not tested: `div` by zero faults (#DE), and the division is a
+    /// trap site the signal handler turns into `IntegerDivisionByZero`. The other cause
+    /// of #DE, a quotient that does not fit, cannot reach it: rdx is the dividend's
+    /// extension, and signed divisions by -1 take their own path first.
     pub fn int_div(&mut self, op: DivOp, size: OperandSize, divisor: Reg, known_divisor: Option<i64>) -> Reg {
         let known = known_divisor.map(|c| if size == OperandSize::S32 { c as i32 as i64 } else { c });
-        if known.is_none_or(|c| c == 0) {
-            self.asm.test_rr(size, divisor, divisor);
-            self.trap_if(Cc::E, TrapCode::IntegerDivisionByZero);
-        }
         let done = self.asm.new_label();
         let signed_needs_minus_one_check = known.is_none_or(|c| c == -1);
         match op {
-            DivOp::DivS | DivOp::RemS if !signed_needs_minus_one_check => self.asm.div(true, size, divisor),
+            DivOp::DivS | DivOp::RemS if !signed_needs_minus_one_check => self.divide(true, size, divisor),
             DivOp::DivS => {
                 let ok = self.asm.new_label();
                 self.asm.cmp_ri(size, divisor, -1);
@@ -232,7 +235,7 @@ impl Masm {
                 self.trap_if(Cc::O, TrapCode::IntegerOverflow);
                 self.asm.jmp(done);
                 self.asm.bind(ok);
-                self.asm.div(true, size, divisor);
+                self.divide(true, size, divisor);
             }
             DivOp::RemS => {
                 let ok = self.asm.new_label();
@@ -242,15 +245,24 @@ impl Masm {
                 self.asm.mov_ri(RDX, 0);
                 self.asm.jmp(done);
                 self.asm.bind(ok);
-                self.asm.div(true, size, divisor);
+                self.divide(true, size, divisor);
             }
-            DivOp::DivU | DivOp::RemU => self.asm.div(false, size, divisor),
+            DivOp::DivU | DivOp::RemU => self.divide(false, size, divisor),
         }
         self.asm.bind(done);
         match op {
             DivOp::DivS | DivOp::DivU => RAX,
             DivOp::RemS | DivOp::RemU => RDX,
         }
+    }
+
+    /// Extends rax into rdx and divides by `divisor`, the division recorded as a trap
+    /// site: a zero divisor faults there.
+    fn divide(&mut self, signed: bool, size: OperandSize, divisor: Reg) {
+        self.asm.extend_dividend(signed, size);
+        let at = self.asm.offset();
+        self.trap_sites.push(at | DIVISION_SITE);
+        self.asm.div(signed, size, divisor);
     }
 
     /// The unsigned 32-bit quotient or remainder (`op` is `DivU` or `RemU`) of the value
