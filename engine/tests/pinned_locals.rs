@@ -313,29 +313,10 @@ fn ten_float_locals_in_registers() {
               (i64.add (i64.reinterpret_f64 (local.get $e)) (i64.reinterpret_f64 (local.get $g)))
               (i64.add (i64.reinterpret_f64 (local.get $h)) (i64.reinterpret_f64 (local.get $k))))
             (i64.add (i64.reinterpret_f64 (local.get $m)) (i64.extend_i32_u (i32.reinterpret_f32 (local.get $p))))))))"#;
-    // wasm's min/max: NaN if either is, and -0 below +0 (no NaNs arise here).
-    let min = |x: f64, y: f64| {
-        if x == y {
-            if x.is_sign_negative() {
-                x
-            } else {
-                y
-            }
-        } else {
-            x.min(y)
-        }
-    };
-    let max = |x: f64, y: f64| {
-        if x == y {
-            if x.is_sign_positive() {
-                x
-            } else {
-                y
-            }
-        } else {
-            x.max(y)
-        }
-    };
+    // wasm's min/max: -0 below +0, which only equal operands can differ in (no NaNs
+    // arise here): their sign bits or-ed for min, and-ed for max.
+    let min = |x: f64, y: f64| if x == y { f64::from_bits(x.to_bits() | y.to_bits()) } else { x.min(y) };
+    let max = |x: f64, y: f64| if x == y { f64::from_bits(x.to_bits() & y.to_bits()) } else { x.max(y) };
     let model = |n: u32| {
         let (mut a, mut b, mut c, mut d, mut e) = (1.5f64, -2.25f64, 3f64, 0.125f64, -7f64);
         let (mut g, mut h, mut k, mut m, mut p) = (11f64, 0.5f64, 100f64, -0.0f64, 2.5f32);

@@ -1274,19 +1274,14 @@ impl<'a> FuncCompiler<'a> {
         };
         if let Some((signed, c)) = magic {
             self.dividend_into_rax(a);
-            let result = match (signed, size) {
-                (true, _) => {
-                    let mask = self.alloc_except(false, fixed);
-                    let result = if size == OperandSize::S32 {
-                        self.masm.s32_div_by_constant(op, c as i32, mask)
-                    } else {
-                        self.masm.s64_div_by_constant(op, c, mask)
-                    };
-                    self.free_reg(mask);
-                    result
-                }
-                (false, OperandSize::S32) => self.masm.u32_div_by_constant(op, c as u32),
-                (false, OperandSize::S64) => self.masm.u64_div_by_constant(op, c as u64),
+            let result = if signed {
+                let mask = self.alloc_except(false, fixed);
+                let result = self.masm.signed_div_by_constant(op, size, c, mask);
+                self.free_reg(mask);
+                result
+            } else {
+                let divisor = if size == OperandSize::S32 { u64::from(c as u32) } else { c as u64 };
+                self.masm.unsigned_div_by_constant(op, size, divisor)
             };
             self.free_reg(if result == RAX { RDX } else { RAX });
             return self.push_reg(ty, result);

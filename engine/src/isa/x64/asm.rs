@@ -740,20 +740,10 @@ impl Assembler {
         }
     }
 
-    /// `edx = eax < 0 ? -1 : 0` (the upper half of rdx cleared).
-    pub fn cdq(&mut self) {
-        dynasm!(self.ops ; .arch x64 ; cdq);
-    }
-
     /// `rdx:rax = rax * src`, unsigned, 64 by 64 bits.
     pub fn mul_wide_u64(&mut self, src: Reg) {
         let s = src.hw();
         dynasm!(self.ops ; .arch x64 ; mul Rq(s));
-    }
-
-    /// `rdx = rax < 0 ? -1 : 0`.
-    pub fn cqo(&mut self) {
-        dynasm!(self.ops ; .arch x64 ; cqo);
     }
 
     /// `rdx:rax = rax * [rip + label]`, unsigned, 64 by 64 bits.

@@ -265,37 +265,52 @@ impl Masm {
         self.asm.div(signed, size, divisor);
     }
 
-    /// The unsigned 32-bit quotient or remainder (`op` is `DivU` or `RemU`) of the value
-    /// in eax by a constant `divisor` of at least 2, without a `div`. The result lands in
-    /// rdx, which is returned; rax and SCRATCH are clobbered.
-    pub fn u32_div_by_constant(&mut self, op: DivOp, divisor: u32) -> Reg {
-        debug_assert!(matches!(op, DivOp::DivU | DivOp::RemU));
-        // An i32 in a register may have any upper half.
-        self.asm.mov_rr(OperandSize::S32, RAX, RAX);
-        self.u32_magic_division(op == DivOp::RemU, divisor);
-        RDX
+    /// The unsigned quotient or remainder (`op` is `DivU` or `RemU`) of the value in rax
+    /// (eax for `S32`) by a constant `divisor` of at least 2, without a `div`. The result
+    /// lands in rax or rdx, which is returned; the other one and SCRATCH are clobbered.
+    pub fn unsigned_div_by_constant(&mut self, op: DivOp, size: OperandSize, divisor: u64) -> Reg {
+        debug_assert!(matches!(op, DivOp::DivU | DivOp::RemU) && divisor >= 2);
+        if size == OperandSize::S32 {
+            // An i32 in a register may have any upper half.
+            self.asm.mov_rr(OperandSize::S32, RAX, RAX);
+        }
+        self.magnitude_division(op == DivOp::RemU, size, divisor)
     }
 
-    /// The signed 32-bit quotient or remainder (`op` is `DivS` or `RemS`) of the value in
-    /// eax by a constant `divisor` other than 0, 1 and -1 (which cannot overflow): the
-    /// unsigned division of the magnitudes, the sign applied after (the dividend's for a
-    /// remainder, both operands' for a quotient). `mask` is a free register; the result
-    /// lands in rdx, which is returned; rax and SCRATCH are clobbered.
-    pub fn s32_div_by_constant(&mut self, op: DivOp, divisor: i32, mask: Reg) -> Reg {
+    /// The signed quotient or remainder (`op` is `DivS` or `RemS`) of the value in rax
+    /// (eax for `S32`) by a constant `divisor` other than 0, 1 and -1 (which cannot
+    /// overflow): the unsigned division of the magnitudes, the sign applied after (the
+    /// dividend's for a remainder, both operands' for a quotient). `mask` is a free
+    /// register other than rax and rdx; the result lands in rax or rdx, which is
+    /// returned; the other one and SCRATCH are clobbered.
+    pub fn signed_div_by_constant(&mut self, op: DivOp, size: OperandSize, divisor: i64, mask: Reg) -> Reg {
         debug_assert!(matches!(op, DivOp::DivS | DivOp::RemS) && !(-1..=1).contains(&divisor));
-        // mask = x < 0 ? -1 : 0, and eax = |x| (2^31 for i32::MIN, as an unsigned value).
-        self.asm.cdq();
-        self.asm.mov_rr(OperandSize::S32, mask, RDX);
-        self.asm.alu_rr(AluOp::Xor, OperandSize::S32, RAX, RDX);
-        self.asm.alu_rr(AluOp::Sub, OperandSize::S32, RAX, RDX);
-        self.u32_magic_division(op == DivOp::RemS, divisor.unsigned_abs());
+        // mask = x < 0 ? -1 : 0, and rax = |x| (2^31 or 2^63 for the least value, as an
+        // unsigned one).
+        self.asm.extend_dividend(true, size);
+        self.asm.mov_rr(size, mask, RDX);
+        self.asm.alu_rr(AluOp::Xor, size, RAX, RDX);
+        self.asm.alu_rr(AluOp::Sub, size, RAX, RDX);
+        let result = self.magnitude_division(op == DivOp::RemS, size, divisor.unsigned_abs());
         if op == DivOp::DivS && divisor < 0 {
-            self.asm.alu_ri(AluOp::Xor, OperandSize::S32, mask, -1);
+            self.asm.alu_ri(AluOp::Xor, size, mask, -1);
         }
         // (v ^ mask) - mask negates v when mask is -1.
-        self.asm.alu_rr(AluOp::Xor, OperandSize::S32, RDX, mask);
-        self.asm.alu_rr(AluOp::Sub, OperandSize::S32, RDX, mask);
-        RDX
+        self.asm.alu_rr(AluOp::Xor, size, result, mask);
+        self.asm.alu_rr(AluOp::Sub, size, result, mask);
+        result
+    }
+
+    /// The unsigned division of a zero-extended rax by `divisor` (at least 2) for
+    /// `size`-bit operands: returns rax or rdx, whichever holds the result.
+    fn magnitude_division(&mut self, remainder: bool, size: OperandSize, divisor: u64) -> Reg {
+        match size {
+            OperandSize::S32 => {
+                self.u32_magic_division(remainder, divisor as u32);
+                RDX
+            }
+            OperandSize::S64 => self.u64_magic_division(remainder, divisor),
+        }
     }
 
     /// edx = eax / divisor (or eax % divisor with `remainder`) for a zero-extended eax and
@@ -312,35 +327,6 @@ impl Masm {
             self.asm.mov_ri(SCRATCH, i64::from(divisor));
             self.asm.mul_wide_u64(SCRATCH);
         }
-    }
-
-    /// The unsigned 64-bit quotient or remainder (`op` is `DivU` or `RemU`) of the value
-    /// in rax by a constant `divisor` of at least 2, without a `div`. The result lands in
-    /// rax or rdx, which is returned; the other one and SCRATCH are clobbered.
-    pub fn u64_div_by_constant(&mut self, op: DivOp, divisor: u64) -> Reg {
-        debug_assert!(matches!(op, DivOp::DivU | DivOp::RemU) && divisor >= 2);
-        self.u64_magic_division(op == DivOp::RemU, divisor)
-    }
-
-    /// The signed 64-bit quotient or remainder (`op` is `DivS` or `RemS`) of the value in
-    /// rax by a constant `divisor` other than 0, 1 and -1, as `s32_div_by_constant` does
-    /// it: the magnitudes divided, the sign applied after. `mask` is a free register
-    /// other than rax and rdx; the result lands in rax or rdx, which is returned; the
-    /// other one and SCRATCH are clobbered.
-    pub fn s64_div_by_constant(&mut self, op: DivOp, divisor: i64, mask: Reg) -> Reg {
-        debug_assert!(matches!(op, DivOp::DivS | DivOp::RemS) && !(-1..=1).contains(&divisor));
-        // mask = x < 0 ? -1 : 0, and rax = |x| (2^63 for i64::MIN, as an unsigned value).
-        self.asm.cqo();
-        self.asm.mov_rr(OperandSize::S64, mask, RDX);
-        self.asm.alu_rr(AluOp::Xor, OperandSize::S64, RAX, RDX);
-        self.asm.alu_rr(AluOp::Sub, OperandSize::S64, RAX, RDX);
-        let result = self.u64_magic_division(op == DivOp::RemS, divisor.unsigned_abs());
-        if op == DivOp::DivS && divisor < 0 {
-            self.asm.alu_ri(AluOp::Xor, OperandSize::S64, mask, -1);
-        }
-        self.asm.alu_rr(AluOp::Xor, OperandSize::S64, result, mask);
-        self.asm.alu_rr(AluOp::Sub, OperandSize::S64, result, mask);
-        result
     }
 
     /// rax / divisor (or rax % divisor with `remainder`), unsigned, for a divisor of at
