@@ -6,6 +6,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::isa::x64::masm::FunctionCode;
 use crate::runtime::code_memory::CodeMemory;
+use crate::runtime::signals::DIVISION_SITE;
 use crate::types::*;
 use std::sync::Arc;
 use wasmparser::{
@@ -790,9 +791,15 @@ fn link(info: &ModuleInfo, mut functions: Vec<FunctionCode>, trap_exit: usize) -
             }
         }
     })?;
-    let mut trap_sites = Vec::with_capacity(functions.iter().map(|f| f.trap_sites.len()).sum());
+    // Loads and stores first, then divisions (`DIVISION_SITE` sorts them after): each
+    // group comes out in address order, so the registry's sort finds the list sorted.
+    let count = functions.iter().map(|f| f.trap_sites.len() + f.division_sites.len()).sum();
+    let mut trap_sites = Vec::with_capacity(count);
     for (f, &start) in functions.iter().zip(&offsets) {
         trap_sites.extend(f.trap_sites.iter().map(|s| s + start));
+    }
+    for (f, &start) in functions.iter().zip(&offsets) {
+        trap_sites.extend(f.division_sites.iter().map(|s| (s + start) | DIVISION_SITE));
     }
     code.register_traps(trap_sites, trap_exit);
     let handlers = functions.iter_mut().map(|f| std::mem::take(&mut f.handlers)).collect();

@@ -8,7 +8,6 @@ use super::asm::{Assembler, Cc, Mem};
 use super::regs::*;
 use crate::compiler::division::u64_division_magic;
 use crate::compiler::masm::*;
-use crate::runtime::signals::DIVISION_SITE;
 use crate::trap::TrapCode;
 use dynasmrt::DynamicLabel;
 
@@ -23,9 +22,10 @@ pub struct CallReloc {
 pub struct Masm {
     pub asm: Assembler,
     trap_labels: Vec<(TrapCode, DynamicLabel)>,
-    /// Offsets of instructions whose fault is a trap: loads and stores (out of bounds),
-    /// and divisions, marked with `DIVISION_SITE` (by zero).
+    /// Offsets of instructions whose fault means "out of bounds memory access".
     pub trap_sites: Vec<u32>,
+    /// Offsets of divisions, whose fault means "integer divide by zero".
+    pub division_sites: Vec<u32>,
     pub call_relocs: Vec<CallReloc>,
     jump_tables: Vec<(DynamicLabel, Vec<DynamicLabel>)>,
     /// 8-byte constants (float bit patterns, division multipliers) placed after the code
@@ -42,6 +42,7 @@ pub struct Masm {
 pub struct FunctionCode {
     pub bytes: Vec<u8>,
     pub trap_sites: Vec<u32>,
+    pub division_sites: Vec<u32>,
     pub call_relocs: Vec<CallReloc>,
     pub handlers: crate::compiler::handlers::HandlerTable,
 }
@@ -62,6 +63,7 @@ impl Masm {
             asm: Assembler::new(),
             trap_labels: Vec::new(),
             trap_sites: Vec::new(),
+            division_sites: Vec::new(),
             call_relocs: Vec::new(),
             jump_tables: Vec::new(),
             float_constants: Vec::new(),
@@ -140,6 +142,7 @@ impl Masm {
         self.asm.clear();
         self.trap_labels.clear();
         self.trap_sites.clear();
+        self.division_sites.clear();
         self.call_relocs.clear();
         self.jump_tables.clear();
         self.float_constants.clear();
@@ -189,6 +192,7 @@ impl Masm {
             // Copied out at their exact size, so the next function pushes into
             // vectors that have already grown.
             trap_sites: self.trap_sites.drain(..).collect(),
+            division_sites: self.division_sites.drain(..).collect(),
             call_relocs: self.call_relocs.drain(..).collect(),
             handlers: Default::default(),
         })
@@ -261,7 +265,7 @@ impl Masm {
     fn divide(&mut self, signed: bool, size: OperandSize, divisor: Reg) {
         self.asm.extend_dividend(signed, size);
         let at = self.asm.offset();
-        self.trap_sites.push(at | DIVISION_SITE);
+        self.division_sites.push(at);
         self.asm.div(signed, size, divisor);
     }
 
