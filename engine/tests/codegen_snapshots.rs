@@ -441,6 +441,31 @@ fn compare_into_pinned_local() {
     assert_lacks(&l, &["mov", "r12,rax"]);
 }
 
+/// `p + 1024`, `p - 8` and `p + q` of pinned locals into another register are one `lea`
+/// each (32-bit, so the sum wraps as i32.add does), with no copy of `p` first.
+#[test]
+fn add_to_pinned_local_by_lea() {
+    let l = check_snapshot(
+        "add_to_pinned_local_by_lea",
+        "(module (memory 1) (func (param i32 i32) (result i32) (local i32)
+           (loop
+             (local.set 2 (i32.add (local.get 2)
+               (i32.add (i32.load (i32.add (local.get 0) (i32.const 1024)))
+                        (i32.load (i32.sub (local.get 0) (i32.const 8))))))
+             (local.set 2 (i32.xor (local.get 2) (i32.load (i32.add (local.get 0) (local.get 1)))))
+             (local.set 0 (i32.add (local.get 0) (i32.const 4)))
+             (br_if 0 (i32.lt_u (local.get 0) (local.get 1))))
+           (local.get 2)))",
+        0,
+    );
+    assert_prologue(&l);
+    assert_has(&l, &["lea", "[rbx+0x400]"]);
+    assert_has(&l, &["lea", "[rbx-8]"]);
+    assert_has(&l, &["lea", "[rbx+r"]);
+    assert_lacks(&l, &["mov", "rax,rbx"]);
+    assert_lacks(&l, &["mov", "rcx,rbx"]);
+}
+
 /// An unsigned i32 remainder by a constant multiplies twice instead of dividing.
 #[test]
 fn i32_rem_u_by_constant() {

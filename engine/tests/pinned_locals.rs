@@ -395,3 +395,50 @@ fn comparisons_into_pinned_locals() {
         }
     }
 }
+
+/// Sums of a pinned local and a constant or another pinned local into a fresh register
+/// (one `lea`) wrap exactly as `i32.add`/`i32.sub`/`i64.add` do, near 2^32 and 2^64.
+#[test]
+fn sums_of_pinned_locals_wrap() {
+    let wat = r#"(module
+      (func (export "f") (param $p i32) (param $q i32) (param $w i64) (result i64)
+        (local $i i32) (local $acc i64)
+        (loop $l
+          (local.set $acc (i64.add (local.get $acc) (i64.extend_i32_u (i32.add (local.get $p) (i32.const 0x20)))))
+          (local.set $acc (i64.xor (local.get $acc) (i64.extend_i32_u (i32.sub (local.get $p) (i32.const 0x7fffffff)))))
+          (local.set $acc (i64.add (local.get $acc) (i64.extend_i32_u (i32.add (local.get $p) (local.get $q)))))
+          (local.set $acc (i64.mul (local.get $acc) (i64.add (local.get $w) (i64.const -5))))
+          (local.set $acc (i64.add (local.get $acc) (i64.add (local.get $w) (i64.extend_i32_u (local.get $q)))))
+          (local.set $p (i32.add (local.get $p) (i32.const 0x10)))
+          (local.set $w (i64.add (local.get $w) (i64.const 3)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (i32.const 9))))
+        (local.get $acc)))"#;
+    let model = |mut p: u32, q: u32, mut w: u64| {
+        let mut acc = 0u64;
+        for _ in 0..9 {
+            acc = acc.wrapping_add(u64::from(p.wrapping_add(0x20)));
+            acc ^= u64::from(p.wrapping_sub(0x7fff_ffff));
+            acc = acc.wrapping_add(u64::from(p.wrapping_add(q)));
+            acc = acc.wrapping_mul(w.wrapping_sub(5));
+            acc = acc.wrapping_add(w.wrapping_add(u64::from(q)));
+            p = p.wrapping_add(0x10);
+            w = w.wrapping_add(3);
+        }
+        acc as i64
+    };
+    for engine in engines() {
+        for (p, q, w) in [
+            (0xFFFF_FFC0u32, 0x80u32, u64::MAX - 10),
+            (3, 0xFFFF_FFFF, 2),
+            (0x7FFF_FFF0, 0x7FFF_FFFF, 1 << 63),
+        ] {
+            let args = [Val::I32(p as i32), Val::I32(q as i32), Val::I64(w as i64)];
+            assert_eq!(
+                one_i64(&run(&engine, wat, |_| vec![], &args)),
+                model(p, q, w),
+                "p = {p:#x}, q = {q:#x}"
+            );
+        }
+    }
+}

@@ -1179,10 +1179,50 @@ impl<'a> FuncCompiler<'a> {
             std::mem::swap(&mut a, &mut b);
         }
         let target = self.result_target(&mut a, &mut b, commutative);
+        if let Some(result) = self.add_by_lea(op, size, a, b, target) {
+            return self.push(ty, result);
+        }
         let (dst, result) = self.result_register(a, target);
         self.apply_alu(op, size, dst, b);
         self.zero_flag_of = Some((dst, size, self.masm.asm.position()));
         self.push(ty, result);
+    }
+
+    /// `p + c`, `p - c` or `p + q` for a local pinned to `p` (and a constant or another
+    /// pinned local or register), into another register: one `lea` instead of a copy of
+    /// `p` and an `add`. None (nothing emitted) for other operations and operands.
+    fn add_by_lea(
+        &mut self,
+        op: AluOp,
+        size: OperandSize,
+        a: Slot,
+        b: Slot,
+        target: Option<(u32, Reg)>,
+    ) -> Option<Loc> {
+        let base = self.pinned(a.loc)?;
+        if target.is_some_and(|(index, _)| a.loc == Loc::Local(index)) {
+            // The local itself is the result: an `add` in place is already one instruction.
+            return None;
+        }
+        let address = match (op, b.loc) {
+            (AluOp::Add, Loc::Const(c)) => Mem::Base(base, i32::try_from(c).ok()?),
+            (AluOp::Sub, Loc::Const(c)) => Mem::Base(base, i32::try_from(c.checked_neg()?).ok()?),
+            (AluOp::Add, Loc::Reg(r)) => Mem::Indexed(base, r, 0),
+            (AluOp::Add, _) => Mem::Indexed(base, self.pinned(b.loc)?, 0),
+            _ => return None,
+        };
+        let (dst, result) = match target {
+            Some((index, r)) => (r, Loc::Local(index)),
+            None => {
+                let r = self.alloc(false);
+                (r, Loc::Reg(r))
+            }
+        };
+        self.masm.asm.lea_sized(size, dst, address);
+        if let Loc::Reg(r) = b.loc {
+            self.free_reg(r);
+        }
+        Some(result)
     }
 
     /// Sets the zero flag to whether `r` (of `size`) is zero, with a `test` unless the

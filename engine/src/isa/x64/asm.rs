@@ -582,6 +582,11 @@ impl Assembler {
         self.op_mem(None, true, 0x8D, dst.hw(), m, false);
     }
 
+    /// `lea` of `size`: a 32-bit one keeps the address's low half (an i32 sum, wrapped).
+    pub fn lea_sized(&mut self, size: OperandSize, dst: Reg, m: Mem) {
+        self.op_mem(None, size == OperandSize::S64, 0x8D, dst.hw(), m, false);
+    }
+
     pub fn movsx_rr(&mut self, dst: Reg, src: Reg, from_bits: u8, to64: bool) {
         let (d, s) = (dst.hw(), src.hw());
         match (from_bits, to64) {
