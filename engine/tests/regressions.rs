@@ -2,6 +2,9 @@
 
 use sidewinder_engine::{Engine, Error, Instance, Module, Store, TrapCode, Val};
 
+#[allow(dead_code)] // only the shared modules are used here
+mod support;
+
 fn call(wat: &str, args: &[Val]) -> Vec<Val> {
     let engine = Engine::default();
     let store = Store::new(&engine);
@@ -523,32 +526,12 @@ fn s64_division_by_constants_is_exact() {
 /// differential test's `WASMI_BR_TABLE_BUG`; V8 agrees with this).
 #[test]
 fn br_table_carries_the_top_values() {
-    let wat = r#"(module (func (export "f") (param i32) (result i64 i64)
-      block (result i64 i64)
-        block (result i64 i64)
-          i64.const 1
-          i64.const 2
-          i64.const 3
-          local.get 0
-          br_table 0 1 0
-        end
-      end))"#;
-    for target in [0, 1, 7] {
-        let out = call(wat, &[Val::I32(target)]);
-        assert!(matches!(out[..], [Val::I64(2), Val::I64(3)]), "target {target}: {out:?}");
-    }
-    // The same with one v128 over an i32, to the block and the function (seed 14158164;
-    // wasmi returns a pointer's bits here).
-    let wat = r#"(module (func (export "f") (param i32) (result v128)
-      block (result v128)
-        i32.const 7
-        v128.const i32x4 1 2 3 4
-        local.get 0
-        br_table 0 1 1
-      end))"#;
+    let [two_i64s, v128] = support::BR_TABLES_CARRYING_TOP_VALUES;
     let want = 0x0000_0004_0000_0003_0000_0002_0000_0001u128;
     for target in [0, 1, 7] {
-        let out = call(wat, &[Val::I32(target)]);
+        let out = call(two_i64s, &[Val::I32(target)]);
+        assert!(matches!(out[..], [Val::I64(2), Val::I64(3)]), "target {target}: {out:?}");
+        let out = call(v128, &[Val::I32(target)]);
         assert!(matches!(out[..], [Val::V128(v)] if v == want), "target {target}: {out:?}");
     }
 }

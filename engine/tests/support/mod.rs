@@ -46,3 +46,31 @@ pub fn leb(out: &mut Vec<u8>, mut n: u32) {
         out.push(byte | 0x80);
     }
 }
+
+/// `br_table`s that carry the top values to targets at different depths: two i64s over a
+/// third, and a v128 over an i32. `f(target)` returns (2, 3) and the v128 1, 2, 3, 4
+/// for every target. Minimized from seeds 12490915 and 14158164, which wasmi 2.0.0 gets
+/// wrong (the differential test's `WASMI_BR_TABLE_BUG`); regressions.rs checks that
+/// Sidewinder gets them right.
+#[allow(dead_code)] // used by those two of the crates that include this module
+pub const BR_TABLES_CARRYING_TOP_VALUES: [&str; 2] = [
+    r#"(module
+  (func (export "f") (param i32) (result i64 i64)
+    block (result i64 i64)
+      block (result i64 i64)
+        i64.const 1
+        i64.const 2
+        i64.const 3
+        local.get 0
+        br_table 0 1 0
+      end
+    end))"#,
+    r#"(module
+  (func (export "f") (param i32) (result v128)
+    block (result v128)
+      i32.const 7
+      v128.const i32x4 1 2 3 4
+      local.get 0
+      br_table 0 1 1
+    end))"#,
+];
