@@ -1188,9 +1188,10 @@ impl<'a> FuncCompiler<'a> {
         self.push(ty, result);
     }
 
-    /// `p + c`, `p - c` or `p + q` for a local pinned to `p` (and a constant or another
-    /// pinned local or register), into another register: one `lea` instead of a copy of
-    /// `p` and an `add`. None (nothing emitted) for other operations and operands.
+    /// `p + c`, `p - c` or `p + q` for locals pinned to `p` and `q` and a constant `c`,
+    /// into another register: one `lea` instead of a copy of `p` and an `add`. None
+    /// (nothing emitted) for other operations and operands. (`p + r` for a value in a
+    /// register `r` never comes here: `int_binop` swaps it into an `add` to `r`.)
     fn add_by_lea(
         &mut self,
         op: AluOp,
@@ -1207,7 +1208,6 @@ impl<'a> FuncCompiler<'a> {
         let address = match (op, b.loc) {
             (AluOp::Add, Loc::Const(c)) => Mem::Base(base, i32::try_from(c).ok()?),
             (AluOp::Sub, Loc::Const(c)) => Mem::Base(base, i32::try_from(c.checked_neg()?).ok()?),
-            (AluOp::Add, Loc::Reg(r)) => Mem::Indexed(base, r, 0),
             (AluOp::Add, _) => Mem::Indexed(base, self.pinned(b.loc)?, 0),
             _ => return None,
         };
@@ -1219,9 +1219,6 @@ impl<'a> FuncCompiler<'a> {
             }
         };
         self.masm.asm.lea_sized(size, dst, address);
-        if let Loc::Reg(r) = b.loc {
-            self.free_reg(r);
-        }
         Some(result)
     }
 
@@ -1302,8 +1299,8 @@ impl<'a> FuncCompiler<'a> {
         self.evict_except(RDX, fixed);
         // A divisor known at compile time: multiplications instead of `div` (signed ones
         // other than 0, 1 and -1, unsigned ones of at least 2).
-        let divisor = b.constant().map(|c| if size == OperandSize::S32 { c as i32 as i64 } else { c });
-        let magic = match (op, divisor) {
+        let known_divisor = b.constant().map(|c| if size == OperandSize::S32 { c as i32 as i64 } else { c });
+        let magic = match (op, known_divisor) {
             (DivOp::DivU | DivOp::RemU, Some(c))
                 if c as u64 >= 2 && (size == OperandSize::S64 || c as u32 >= 2) =>
             {
@@ -1312,9 +1309,9 @@ impl<'a> FuncCompiler<'a> {
             (DivOp::DivS | DivOp::RemS, Some(c)) if !(-1..=1).contains(&c) => Some((true, c)),
             _ => None,
         };
-        if let Some((signed, c)) = magic {
+        let result = if let Some((signed, c)) = magic {
             self.dividend_into_rax(a);
-            let result = if signed {
+            if signed {
                 let mask = self.alloc_except(false, fixed);
                 let result = self.masm.signed_div_by_constant(op, size, c, mask);
                 self.free_reg(mask);
@@ -1322,36 +1319,36 @@ impl<'a> FuncCompiler<'a> {
             } else {
                 let divisor = if size == OperandSize::S32 { u64::from(c as u32) } else { c as u64 };
                 self.masm.unsigned_div_by_constant(op, size, divisor)
-            };
-            self.free_reg(if result == RAX { RDX } else { RAX });
-            return self.push_reg(ty, result);
-        }
-        // A local pinned to a register (never rax or rdx) divides in place: `div` only
-        // reads its divisor.
-        let pinned_divisor = self.pinned(b.loc);
-        let divisor = match (b.loc, pinned_divisor) {
-            (_, Some(p)) => p,
-            (Loc::Reg(r), _) if r != RAX && r != RDX => r,
-            _ => {
-                // Keep a's register out of the way while choosing the divisor's.
-                if let Loc::Reg(r) = a.loc {
-                    fixed.insert(r);
-                }
-                let r = self.alloc_except(false, fixed);
-                self.load_into(b, r);
-                r
             }
+        } else {
+            // A local pinned to a register (never rax or rdx) divides in place: `div` only
+            // reads its divisor.
+            let pinned_divisor = self.pinned(b.loc);
+            let divisor = match (b.loc, pinned_divisor) {
+                (_, Some(p)) => p,
+                (Loc::Reg(r), _) if r != RAX && r != RDX => r,
+                _ => {
+                    // Keep a's register out of the way while choosing the divisor's.
+                    if let Loc::Reg(r) = a.loc {
+                        fixed.insert(r);
+                    }
+                    let r = self.alloc_except(false, fixed);
+                    self.load_into(b, r);
+                    r
+                }
+            };
+            if pinned_divisor.is_none() {
+                self.free.remove(divisor);
+            }
+            self.dividend_into_rax(a);
+            let result = self.masm.int_div(op, size, divisor, known_divisor);
+            if pinned_divisor.is_none() {
+                self.free_reg(divisor);
+            }
+            result
         };
-        if pinned_divisor.is_none() {
-            self.free.remove(divisor);
-        }
-        self.dividend_into_rax(a);
-        let result = self.masm.int_div(op, size, divisor, b.constant());
-        if pinned_divisor.is_none() {
-            self.free_reg(divisor);
-        }
-        let other = if result == RAX { RDX } else { RAX };
-        self.free_reg(other);
+        // The division wrote both rax and rdx; the result keeps one.
+        self.free_reg(if result == RAX { RDX } else { RAX });
         self.push_reg(ty, result);
     }
 
@@ -1461,12 +1458,7 @@ impl<'a> FuncCompiler<'a> {
     pub(crate) fn materialize_condition(&mut self) {
         if let Some(cond) = self.pending_condition.take() {
             // A register of its own, or a pinned local the next operator sets.
-            let target = match self.stack.last().map(|s| s.loc) {
-                Some(Loc::Reg(r)) => Some(r),
-                Some(Loc::Local(index)) => self.pins.reg(index),
-                _ => None,
-            };
-            if let Some(r) = target {
+            if let Some(r) = self.stack.last().and_then(|s| s.reg().or_else(|| self.pinned(s.loc))) {
                 self.masm.set_from_flags(cond.into(), r);
             }
         }

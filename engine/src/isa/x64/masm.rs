@@ -218,16 +218,16 @@ impl Masm {
 
     /// `rax` holds the dividend, `divisor` any other register but rdx; the result lands
     /// in rax (quotient) or rdx (remainder), which is returned. `known_divisor`: the
-    /// divisor's value when it is a constant, which drops the -1 check it cannot fail.
+    /// divisor's value when it is a constant (sign-extended from 32 bits for `S32`),
+    /// which drops the -1 check it cannot fail.
     ///
     /// A zero divisor is not tested: `div` by zero faults (#DE), and the division is a
     /// trap site the signal handler turns into `IntegerDivisionByZero`. The other cause
     /// of #DE, a quotient that does not fit, cannot reach it: rdx is the dividend's
     /// extension, and signed divisions by -1 take their own path first.
     pub fn int_div(&mut self, op: DivOp, size: OperandSize, divisor: Reg, known_divisor: Option<i64>) -> Reg {
-        let known = known_divisor.map(|c| if size == OperandSize::S32 { c as i32 as i64 } else { c });
         let done = self.asm.new_label();
-        let signed_needs_minus_one_check = known.is_none_or(|c| c == -1);
+        let signed_needs_minus_one_check = known_divisor.is_none_or(|c| c == -1);
         match op {
             DivOp::DivS | DivOp::RemS if !signed_needs_minus_one_check => self.divide(true, size, divisor),
             DivOp::DivS => {
