@@ -591,3 +591,27 @@ fn v128_load32_splat() {
     assert_has(&l, &["movss", "+4]"]);
     assert_has(&l, &["pshufd"]);
 }
+
+/// A `select` on a comparison picks its value with a `cmov` on the comparison's flags,
+/// with no 0/1 value and no `test`: into a pinned local the next operator sets (as
+/// clang's `min` loops do), and into a register of its own.
+#[test]
+fn select_of_compare_fused() {
+    let l = check_snapshot(
+        "select_of_compare_fused",
+        "(module
+           (func $g (param i32) (result i32) (local.get 0))
+           (func (param i32 i32) (result i32) (local i32)
+             (loop
+               (local.set 1 (select (local.get 0) (local.get 1) (i32.lt_u (local.get 0) (local.get 1))))
+               (local.set 2 (i32.add (local.get 2)
+                 (select (i32.const 0) (local.get 1) (i32.gt_s (local.get 0) (i32.const 9)))))
+               (br_if 0 (local.get 0)))
+             (call $g (local.get 2))))",
+        1,
+    );
+    assert_has(&l, &["cmovb"]);
+    assert_has(&l, &["cmovg"]);
+    assert_lacks(&l, &["setb"]);
+    assert_lacks(&l, &["setg"]);
+}

@@ -535,3 +535,147 @@ fn br_table_carries_the_top_values() {
         assert!(matches!(out[..], [Val::V128(v)] if v == want), "target {target}: {out:?}");
     }
 }
+
+/// The exports of `selects_agree_with_their_conditions` for one comparison `cmp` of
+/// `$x` and `$y` choosing between values of type `s`: each returns
+/// `select(a, b, cmp)` with its operands in a different place (pinned parameters,
+/// registers, constants, a frame slot spilled by a call, the local the result goes to),
+/// or with the condition not fused (stored in a local first).
+fn select_forms(cmp_ty: &str, cond: &str, s: &str) -> (String, Vec<&'static str>) {
+    let cmp = format!("({cmp_ty}.{cond} (local.get $x) (local.get $y))");
+    let one = if s.starts_with('i') { format!("({s}.const 1)") } else { format!("({s}.const 1.5)") };
+    let forms = [
+        ("params", format!("(select (local.get $a) (local.get $b) {cmp})")),
+        (
+            "registers",
+            format!("(select ({s}.add (local.get $a) {one}) ({s}.add (local.get $b) {one}) {cmp})"),
+        ),
+        ("zero_and_param", format!("(select ({s}.const 0) (local.get $b) {cmp})")),
+        ("param_and_zero", format!("(select (local.get $a) ({s}.const 0) {cmp})")),
+        ("constants", format!("(select ({s}.const 7) ({s}.const 0) {cmp})")),
+        ("spilled", format!("(select ({s}.add (local.get $a) {one}) (call $id (local.get $b)) {cmp})")),
+        ("into_a", format!("(local.set $a (select (local.get $a) (local.get $b) {cmp})) (local.get $a)")),
+        ("into_b", format!("(local.set $b (select (local.get $a) (local.get $b) {cmp})) (local.get $b)")),
+        ("into_other", format!("(local.set $t (select (local.get $b) (local.get $a) {cmp})) (local.get $t)")),
+        (
+            "stored_condition",
+            format!("(local.set $c {cmp}) (select (local.get $a) (local.get $b) (local.get $c))"),
+        ),
+    ];
+    let mut wat = format!("(module (func $id (param {s}) (result {s}) (local.get 0))");
+    for (name, body) in &forms {
+        wat += &format!(
+            r#"(func (export "{name}") (param $x {cmp_ty}) (param $y {cmp_ty}) (param $a {s}) (param $b {s})
+                 (result {s}) (local $t {s}) (local $c i32) {body})"#
+        );
+    }
+    wat += ")";
+    (wat, forms.iter().map(|(name, _)| *name).collect())
+}
+
+/// A comparison feeding a `select` picks the value with `cmovcc` on its flags (or a
+/// branch for floats); every condition, for integer and float operands of both sizes,
+/// must pick what the comparison's value says, wherever the operands are.
+#[test]
+fn selects_agree_with_their_conditions() {
+    let ints = [i64::MIN, -1, 0, 1, 7, i64::MAX];
+    let floats = [f64::NAN, -0.0, 0.0, 1.0, -1.0, f64::INFINITY];
+    let int_conds = ["eq", "ne", "lt_s", "lt_u", "gt_s", "gt_u", "le_s", "le_u", "ge_s", "ge_u"];
+    let float_conds = ["eq", "ne", "lt", "gt", "le", "ge"];
+    let engine = Engine::default();
+    for cmp_ty in ["i32", "i64", "f32", "f64"] {
+        let conds: &[&str] = if cmp_ty.starts_with('i') { &int_conds } else { &float_conds };
+        for &cond in conds {
+            for s in ["i32", "i64", "f32", "f64"] {
+                let (wat, names) = select_forms(cmp_ty, cond, s);
+                let module = Module::new(&engine, &wat::parse_str(&wat).unwrap()).expect("compiles");
+                let store = Store::new(&engine);
+                let instance = Instance::new(&store, &module, &[]).expect("instantiates");
+                let pairs: Vec<(Val, Val, bool)> = if cmp_ty.starts_with('i') {
+                    let wide = cmp_ty == "i64";
+                    let narrow = |v: i64| if wide { v } else { v as i32 as i64 };
+                    let mut pairs = Vec::new();
+                    for &x in &ints {
+                        for &y in &ints {
+                            let (x, y) = (narrow(x), narrow(y));
+                            let (ux, uy) =
+                                if wide { (x as u64, y as u64) } else { (x as u32 as u64, y as u32 as u64) };
+                            let holds = match cond {
+                                "eq" => x == y,
+                                "ne" => x != y,
+                                "lt_s" => x < y,
+                                "lt_u" => ux < uy,
+                                "gt_s" => x > y,
+                                "gt_u" => ux > uy,
+                                "le_s" => x <= y,
+                                "le_u" => ux <= uy,
+                                "ge_s" => x >= y,
+                                _ => ux >= uy,
+                            };
+                            let val = |v: i64| if wide { Val::I64(v) } else { Val::I32(v as i32) };
+                            pairs.push((val(x), val(y), holds));
+                        }
+                    }
+                    pairs
+                } else {
+                    let mut pairs = Vec::new();
+                    for &x in &floats {
+                        for &y in &floats {
+                            let holds = match cond {
+                                "eq" => x == y,
+                                "ne" => x != y,
+                                "lt" => x < y,
+                                "gt" => x > y,
+                                "le" => x <= y,
+                                _ => x >= y,
+                            };
+                            let val = |v: f64| {
+                                if cmp_ty == "f32" {
+                                    Val::F32((v as f32).to_bits())
+                                } else {
+                                    Val::F64(v.to_bits())
+                                }
+                            };
+                            pairs.push((val(x), val(y), holds));
+                        }
+                    }
+                    pairs
+                };
+                // a = 100 and b = -3 (as `s`): every form's two candidates differ.
+                let (a, b) = match s {
+                    "i32" => (Val::I32(100), Val::I32(-3)),
+                    "i64" => (Val::I64(100 << 40), Val::I64(-3)),
+                    "f32" => (Val::F32(100f32.to_bits()), Val::F32((-3f32).to_bits())),
+                    _ => (Val::F64(100f64.to_bits()), Val::F64((-3f64).to_bits())),
+                };
+                let as_f64 = |v: &Val| match *v {
+                    Val::I32(x) => x as f64,
+                    Val::I64(x) => x as f64,
+                    Val::F32(x) => f32::from_bits(x) as f64,
+                    Val::F64(x) => f64::from_bits(x),
+                    ref other => panic!("unexpected {other:?}"),
+                };
+                let (fa, fb) = (as_f64(&a), as_f64(&b));
+                let one = if s.starts_with('i') { 1.0 } else { 1.5 };
+                for (x, y, holds) in &pairs {
+                    for &name in &names {
+                        let (pick_a, pick_b) = match name {
+                            "registers" => (fa + one, fb + one),
+                            "zero_and_param" => (0.0, fb),
+                            "param_and_zero" => (fa, 0.0),
+                            "constants" => (7.0, 0.0),
+                            "spilled" => (fa + one, fb),
+                            "into_other" => (fb, fa),
+                            _ => (fa, fb),
+                        };
+                        let want = if *holds { pick_a } else { pick_b };
+                        let out =
+                            instance.call(name, &[x.clone(), y.clone(), a.clone(), b.clone()]).expect("runs");
+                        let got = as_f64(&out[0]);
+                        assert_eq!(got, want, "{name}: select over {s} by {cmp_ty}.{cond}({x:?}, {y:?})");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -97,12 +97,15 @@ pub(crate) fn store_kind(ty: ValType) -> StoreKind {
     }
 }
 
-/// The kind that copies a whole slot of `ty` between memory locations.
+/// The kind that copies a value of `ty` between memory locations. A 32-bit value is
+/// copied as 32 bits: it was stored as 32 (`store_kind`), and a wider load of a recent
+/// narrower store cannot take its value from the store buffer (a stall of some 10
+/// cycles, at every call that passes a just-written local).
 fn slot_copy_kind(ty: ValType) -> (LoadKind, StoreKind, Reg) {
-    if ty == ValType::V128 {
-        (LoadKind::V128, StoreKind::V128, FLOAT_SCRATCH)
-    } else {
-        (LoadKind::I64, StoreKind::I64, SCRATCH)
+    match ty {
+        ValType::V128 => (LoadKind::V128, StoreKind::V128, FLOAT_SCRATCH),
+        ValType::I32 | ValType::F32 => (LoadKind::U32, StoreKind::I32, SCRATCH),
+        _ => (LoadKind::I64, StoreKind::I64, SCRATCH),
     }
 }
 
@@ -790,6 +793,34 @@ impl<'a> FuncCompiler<'a> {
         }
     }
 
+    /// `load_into` that leaves the flags alone (a zero constant is a `mov`, not a `xor`),
+    /// for values moved between a comparison and the instruction that reads its flags.
+    pub(crate) fn load_keeping_flags(&mut self, s: Slot, dst: Reg) {
+        match s.loc {
+            Loc::Const(c) if !s.ty.is_float() => self.masm.asm.mov_ri_keeping_flags(dst, c),
+            _ => self.load_into(s, dst),
+        }
+    }
+
+    /// `dst = s` if `cc` holds, reading `s` where it is (register, pinned local or frame
+    /// slot); a constant goes through the scratch register. Leaves the flags alone.
+    pub(crate) fn cmov_from(&mut self, cc: Cc, size: OperandSize, dst: Reg, s: Slot) {
+        match s.loc {
+            Loc::Reg(r) => {
+                self.masm.asm.cmov(cc, size, dst, r);
+                self.free_reg(r);
+            }
+            Loc::Const(c) => {
+                self.masm.asm.mov_ri_keeping_flags(SCRATCH, c);
+                self.masm.asm.cmov(cc, size, dst, SCRATCH);
+            }
+            Loc::Local(_) | Loc::Stack(_) => match self.place_of(s.loc) {
+                Place::Reg(r) => self.masm.asm.cmov(cc, size, dst, r),
+                Place::Mem(m) => self.masm.asm.cmov_rm(cc, size, dst, m),
+            },
+        }
+    }
+
     /// Stores a value of `ty` held at `loc` into `m`, via the scratch register if needed.
     pub(crate) fn store_loc(&mut self, ty: ValType, loc: Loc, m: Mem) {
         match loc {
@@ -1452,9 +1483,74 @@ impl<'a> FuncCompiler<'a> {
         self.pending_condition = Some(cond);
     }
 
+    pub(crate) fn select(&mut self, ty: ValType) -> CResult {
+        // A comparison still in the flags picks the value itself: `cmp; cmovcc`.
+        let pending = self.pending_condition.take();
+        let cond = self.pop();
+        let b = self.pop();
+        let a = self.pop();
+        if let (None, Some(c)) = (pending, cond.constant()) {
+            let (keep, drop) = if c as u32 != 0 { (a, b) } else { (b, a) };
+            self.release(drop);
+            // A spilled value lives in the slot of its own depth: `b`'s slot is the next
+            // value's, so it moves to a register rather than be overwritten there.
+            let loc = match keep.loc {
+                Loc::Stack(d) if d as usize != self.stack.len() => Loc::Reg(self.in_reg(keep)),
+                loc => loc,
+            };
+            self.push(ty, loc);
+            return Ok(());
+        }
+        // The flags condition under which the result is `a`. Everything after it only
+        // moves values (`load_keeping_flags`), so the flags survive until the choice.
+        let take_a = match pending {
+            Some(cc) => {
+                self.release(cond);
+                cc
+            }
+            None => {
+                let pinned = self.pinned(cond.loc);
+                let rc = pinned.unwrap_or_else(|| self.in_reg(cond));
+                self.test_for_zero(OperandSize::S32, rc);
+                if pinned.is_none() {
+                    self.free_reg(rc);
+                }
+                IntCond::Ne
+            }
+        };
+        // The result is computed where one operand already is (`keep`): the pinned local
+        // the next operator sets, else a register of the operand's own, else a new one
+        // holding `b`. Then the other operand replaces it under its condition.
+        let target = self.take_result_target();
+        let (dst, keep, other, take_other) = match (target, a.loc, b.loc) {
+            (Some((index, r)), _, lb) if lb == Loc::Local(index) => (r, b, a, take_a),
+            (Some((index, r)), la, _) if la == Loc::Local(index) => (r, a, b, take_a.invert()),
+            (Some((_, r)), _, _) => (r, b, a, take_a),
+            (None, _, Loc::Reg(r)) => (r, b, a, take_a),
+            (None, Loc::Reg(r), _) => (r, a, b, take_a.invert()),
+            (None, _, _) => (self.alloc_for(ty), b, a, take_a),
+        };
+        if keep.loc != Loc::Reg(dst) && Some(dst) != self.pinned(keep.loc) {
+            self.load_keeping_flags(keep, dst);
+        }
+        if ty.in_xmm() {
+            let skip = self.masm.asm.new_label();
+            self.masm.asm.jcc(take_other.invert().into(), skip);
+            self.load_into(other, dst);
+            self.masm.asm.bind(skip);
+        } else {
+            self.cmov_from(take_other.into(), size_of(ty), dst, other);
+        }
+        match target {
+            Some((index, _)) => self.push(ty, Loc::Local(index)),
+            None => self.push_reg(ty, dst),
+        }
+        Ok(())
+    }
+
     /// Writes a pending comparison's 0/1 result into its register. Called before every
-    /// operator except `br_if`, `if` and `i32.eqz` (which inverts the condition), so
-    /// nothing else can run while only the flags hold it.
+    /// operator except `br_if`, `if`, `select` and `i32.eqz` (which inverts the
+    /// condition), so nothing else can run while only the flags hold it.
     pub(crate) fn materialize_condition(&mut self) {
         if let Some(cond) = self.pending_condition.take() {
             // A register of its own, or a pinned local the next operator sets.

@@ -125,7 +125,14 @@ pub fn compile_function<'a>(
         if !compiler.reachable && !is_structured_control(op) {
             continue;
         }
-        if !matches!(op, Operator::BrIf { .. } | Operator::If { .. } | Operator::I32Eqz) {
+        if !matches!(
+            op,
+            Operator::BrIf { .. }
+                | Operator::If { .. }
+                | Operator::I32Eqz
+                | Operator::Select
+                | Operator::TypedSelect { .. }
+        ) {
             compiler.materialize_condition();
         }
         compiler.result_hint = match buffered.get(i + 1) {

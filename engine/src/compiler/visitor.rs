@@ -1222,41 +1222,4 @@ impl FuncCompiler<'_> {
     fn env_table_type(&self, table: u32) -> ValType {
         self.env.table_elements.get(table as usize).copied().unwrap_or(ValType::FuncRef)
     }
-
-    fn select(&mut self, ty: ValType) -> CResult {
-        let cond = self.pop();
-        let b = self.pop();
-        let a = self.pop();
-        if let Some(c) = cond.constant() {
-            let (keep, drop) = if c as u32 != 0 { (a, b) } else { (b, a) };
-            self.release(drop);
-            // A spilled value lives in the slot of its own depth: `b`'s slot is the next
-            // value's, so it moves to a register rather than be overwritten there.
-            let loc = match keep.loc {
-                Loc::Stack(d) if d as usize != self.stack.len() => Loc::Reg(self.in_reg(keep)),
-                loc => loc,
-            };
-            self.push(ty, loc);
-            return Ok(());
-        }
-        let rc = self.in_reg(cond);
-        let mut avoid = RegSet::default();
-        avoid.insert(rc);
-        let dst = self.in_reg_except(a, avoid);
-        avoid.insert(dst);
-        let rb = self.in_reg_except(b, avoid);
-        self.masm.asm.test_rr(OperandSize::S32, rc, rc);
-        if ty.in_xmm() {
-            let skip = self.masm.asm.new_label();
-            self.masm.asm.jcc(Cc::Ne, skip);
-            self.masm.asm.movaps(dst, rb);
-            self.masm.asm.bind(skip);
-        } else {
-            self.masm.asm.cmov(Cc::E, OperandSize::S64, dst, rb);
-        }
-        self.free_reg(rb);
-        self.free_reg(rc);
-        self.push_reg(ty, dst);
-        Ok(())
-    }
 }

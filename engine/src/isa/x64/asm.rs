@@ -43,6 +43,30 @@ pub enum Cc {
     Ns,
 }
 
+impl Cc {
+    /// The condition's 4-bit encoding (the low nibble of `jcc`, `setcc` and `cmovcc`).
+    pub fn code(self) -> u8 {
+        match self {
+            Cc::O => 0x0,
+            Cc::No => 0x1,
+            Cc::B => 0x2,
+            Cc::Ae => 0x3,
+            Cc::E => 0x4,
+            Cc::Ne => 0x5,
+            Cc::Be => 0x6,
+            Cc::A => 0x7,
+            Cc::S => 0x8,
+            Cc::Ns => 0x9,
+            Cc::P => 0xA,
+            Cc::Np => 0xB,
+            Cc::L => 0xC,
+            Cc::Ge => 0xD,
+            Cc::Le => 0xE,
+            Cc::G => 0xF,
+        }
+    }
+}
+
 impl From<IntCond> for Cc {
     fn from(c: IntCond) -> Cc {
         match c {
@@ -495,6 +519,21 @@ impl Assembler {
         self.op_rr(None, size == OperandSize::S64, 0x8B, dst.hw(), src.hw());
     }
 
+    /// `mov_ri` without the `xor` form for zero, for code between a flags-setting
+    /// instruction and the one that reads the flags.
+    pub fn mov_ri_keeping_flags(&mut self, dst: Reg, imm: i64) {
+        if imm == 0 {
+            let d = dst.hw();
+            let mut inst = self.ops.begin();
+            Self::rex(&mut inst, false, 0, 0, d, false);
+            inst.byte(0xB8 + (d & 7));
+            inst.imm32(0);
+            inst.finish();
+        } else {
+            self.mov_ri(dst, imm);
+        }
+    }
+
     /// Loads a 64-bit constant with the shortest encoding.
     pub fn mov_ri(&mut self, dst: Reg, imm: i64) {
         let d = dst.hw();
@@ -609,6 +648,10 @@ impl Assembler {
             OperandSize::S32 => with_cc!(self.ops, cc, cmov, [Rd(d), Rd(s)]),
             OperandSize::S64 => with_cc!(self.ops, cc, cmov, [Rq(d), Rq(s)]),
         }
+    }
+
+    pub fn cmov_rm(&mut self, cc: Cc, size: OperandSize, dst: Reg, m: Mem) {
+        self.op_mem(None, size == OperandSize::S64, 0x0F40 | cc.code() as u32, dst.hw(), m, false);
     }
 
     pub fn setcc(&mut self, cc: Cc, dst: Reg) {
