@@ -679,3 +679,51 @@ fn selects_agree_with_their_conditions() {
         }
     }
 }
+
+/// Locals start at zero unless their first access is a `local.set` outside every block
+/// (then the prologue leaves them alone). Each probe here reads a local that some path
+/// reaches before it is set: after a set inside a block that a branch skips, inside a
+/// loop that reads it before setting it, after a set in one arm of an `if`, or read in
+/// the very expression that sets it. The probes run on a stack that `$dirty` just
+/// filled with nonzero frames, so a missing zero start would show.
+#[test]
+fn locals_read_before_any_set_start_at_zero() {
+    let wat = r#"(module
+      (func $dirty (param i32) (result i32)
+        (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 f64 f64 f64 f64)
+        (local.set 1 (i64.const -1)) (local.set 2 (i64.const -1)) (local.set 3 (i64.const -1))
+        (local.set 4 (i64.const -1)) (local.set 5 (i64.const -1)) (local.set 6 (i64.const -1))
+        (local.set 7 (i64.const -1)) (local.set 8 (i64.const -1)) (local.set 9 (i64.const -1))
+        (local.set 10 (i64.const -1)) (local.set 11 (f64.const -1)) (local.set 12 (f64.const -1))
+        (local.set 13 (f64.const -1)) (local.set 14 (f64.const -1))
+        (if (local.get 0) (then (drop (call $dirty (i32.sub (local.get 0) (i32.const 1))))))
+        (i32.wrap_i64 (i64.add (local.get 1) (local.get 10))))
+      (func $skipped_set (param i32) (result i32) (local i32 i64)
+        (block (br_if 0 (local.get 0)) (local.set 1 (i32.const 5)) (local.set 2 (i64.const 5)))
+        (i32.add (local.get 1) (i32.wrap_i64 (local.get 2))))
+      (func $loop_reads_first (param i32) (result i32) (local i32 i32)
+        (loop
+          (local.set 2 (i32.add (local.get 2) (local.get 1)))
+          (local.set 1 (i32.const 7))
+          (br_if 0 (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+        (local.get 2))
+      (func $one_arm (param i32) (result f64) (local f64)
+        (if (local.get 0) (then (local.set 1 (f64.const 2.5))))
+        (local.get 1))
+      (func $reads_itself (result i32) (local i32)
+        (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+        (local.get 0))
+      (func $set_first (result i32) (local i32)
+        (local.set 0 (i32.const 9))
+        (local.get 0))
+      (func (export "f") (result i32)
+        (drop (call $dirty (i32.const 3)))
+        (i32.add (call $skipped_set (i32.const 1))
+          (i32.add (i32.mul (call $loop_reads_first (i32.const 3)) (i32.const 100))
+            (i32.add (i32.trunc_f64_s (f64.mul (call $one_arm (i32.const 0)) (f64.const 1000)))
+              (i32.add (i32.mul (call $reads_itself) (i32.const 10000))
+                (i32.mul (call $set_first) (i32.const 100000))))))))"#;
+    // skipped_set 0; loop_reads_first 0 + 7 + 7 = 14 (x100); one_arm 0; reads_itself 1
+    // (x10000); set_first 9 (x100000).
+    assert_eq!(i32_result(&call(wat, &[])), 1400 + 10000 + 900000);
+}

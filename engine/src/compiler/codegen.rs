@@ -397,7 +397,7 @@ impl<'a> FuncCompiler<'a> {
         if n <= 8 {
             for j in 0..n {
                 let index = (self.num_params + j) as u32;
-                if self.home_is_read(index) {
+                if self.home_is_read(index) && !self.set_before_read(index) {
                     let Mem::Base(base, disp) = self.local_mem(index) else { continue };
                     for q in 0..quads_per_local {
                         self.masm.asm.store_imm(StoreKind::I64, Mem::Base(base, disp + 8 * q), 0);
@@ -417,6 +417,8 @@ impl<'a> FuncCompiler<'a> {
             if let Some(r) = self.pins.reg(i) {
                 if (i as usize) < self.num_params {
                     self.load_pinned(i, r);
+                } else if self.set_before_read(i) {
+                    continue;
                 } else if r.is_xmm() {
                     self.masm.asm.xorp(false, r, r);
                 } else {
@@ -434,6 +436,14 @@ impl<'a> FuncCompiler<'a> {
             None => true,
             Some(r) => !CALLEE_SAVED_PINS.contains(&r) && !self.pins.written[index as usize],
         }
+    }
+
+    /// Whether a body local of a plain type is set before anything reads it
+    /// (`PinnedLocals::set_before_read`): its zero start can be left out. References
+    /// always start as null.
+    fn set_before_read(&self, index: u32) -> bool {
+        let plain = !self.local_type(index).is_ref();
+        plain && self.pins.set_before_read.get(index as usize) == Some(&true)
     }
 
     pub(crate) fn load_pinned(&mut self, index: u32, r: Reg) {

@@ -48,6 +48,11 @@ pub struct PinnedLocals {
     pub regs: Vec<Option<Reg>>,
     /// Whether the body ever writes the local (otherwise its frame home stays valid).
     pub written: Vec<bool>,
+    /// Whether the local is set before anything can read it: its first access is a
+    /// `local.set`/`local.tee` outside every block, which every path passes before
+    /// reaching a later access (branches go forward to ends of blocks that close
+    /// earlier, or back to loops that enclose the access). Its zero start is not needed.
+    pub set_before_read: Vec<bool>,
     /// The callee-saved registers used, which the prologue saves.
     pub callee_saved: Vec<Reg>,
     /// The pinned locals whose register a call clobbers: (local, register).
@@ -74,6 +79,9 @@ fn weight_at(loop_depth: u32) -> u32 {
 pub struct UseScan {
     weights: Vec<u32>,
     written: Vec<bool>,
+    /// Which locals have been accessed yet (for `set_before_read`).
+    seen: Vec<bool>,
+    set_before_read: Vec<bool>,
     call_weight: u32,
     /// For each open block: whether it is a loop.
     blocks: Vec<bool>,
@@ -101,6 +109,10 @@ impl UseScan {
         self.weights.resize(num_locals, 0);
         self.written.clear();
         self.written.resize(num_locals, false);
+        self.seen.clear();
+        self.seen.resize(num_locals, false);
+        self.set_before_read.clear();
+        self.set_before_read.resize(num_locals, false);
         self.call_weight = 0;
         self.blocks.clear();
         self.loop_depth = 0;
@@ -139,9 +151,14 @@ impl UseScan {
     }
 
     fn count(&mut self, index: u32, write: bool) {
-        if let Some(w) = self.weights.get_mut(index as usize) {
+        let i = index as usize;
+        if let Some(w) = self.weights.get_mut(i) {
             *w = w.saturating_add(weight_at(self.loop_depth));
-            self.written[index as usize] |= write;
+            self.written[i] |= write;
+            if !self.seen[i] {
+                self.seen[i] = true;
+                self.set_before_read[i] = write && self.blocks.is_empty();
+            }
         }
     }
 
@@ -155,6 +172,7 @@ impl UseScan {
         pins.regs.clear();
         pins.regs.resize(locals.len(), None);
         std::mem::swap(&mut pins.written, &mut self.written);
+        std::mem::swap(&mut pins.set_before_read, &mut self.set_before_read);
         pins.callee_saved.clear();
         pins.caller_saved.clear();
         pins.all.clear();
