@@ -615,3 +615,24 @@ fn select_of_compare_fused() {
     assert_lacks(&l, &["setb"]);
     assert_lacks(&l, &["setg"]);
 }
+
+/// `i32.eqz`/`i64.eqz` of a pinned local tests the local's register in place (clang's
+/// loop exits store a comparison in a local, then branch on its `eqz`), both for a
+/// branch and for a 0/1 value.
+#[test]
+fn eqz_of_pinned_local_in_place() {
+    let l = check_snapshot(
+        "eqz_of_pinned_local_in_place",
+        "(module (func (param i32 i64) (result i32) (local i32)
+           (loop
+             (local.set 2 (i32.add (local.get 2) (i64.eqz (local.get 1))))
+             (local.set 1 (i64.shr_u (local.get 1) (i64.const 1)))
+             (local.set 0 (i32.lt_u (local.get 0) (i32.const 1000)))
+             (br_if 0 (i32.eqz (local.get 0))))
+           (local.get 2)))",
+        0,
+    );
+    assert_prologue(&l);
+    assert_has(&l, &["test", "ebx,ebx"]);
+    assert_has(&l, &["test", "r12,r12"]);
+}

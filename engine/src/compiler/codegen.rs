@@ -1602,8 +1602,19 @@ impl<'a> FuncCompiler<'a> {
         if let Some(x) = a.constant() {
             return self.push_const(ValType::I32, (x == 0) as i64);
         }
-        let r = self.in_reg(a);
-        self.test_for_zero(size_of(ty), r);
+        // A pinned local is tested where it lives; the 0/1 result then gets a register
+        // of its own, taken after the test (allocation only ever emits moves).
+        let r = match self.pinned(a.loc) {
+            Some(p) => {
+                self.test_for_zero(size_of(ty), p);
+                self.alloc(false)
+            }
+            None => {
+                let r = self.in_reg(a);
+                self.test_for_zero(size_of(ty), r);
+                r
+            }
+        };
         // Like a comparison's, the 0/1 result is left in the flags for a `br_if`
         // (`materialize_condition` writes it into `r` otherwise).
         self.push_reg(ValType::I32, r);
