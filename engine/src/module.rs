@@ -763,12 +763,13 @@ fn link(info: &ModuleInfo, mut functions: Vec<FunctionCode>, trap_exit: usize) -
     if functions.is_empty() {
         return Ok((None, Vec::new(), Vec::new()));
     }
-    // Each function starts 16-byte aligned; the code is written straight into
-    // executable memory. Calls between functions are rel32: the code stays below 2 GiB.
+    // Each function starts at its alignment (16 bytes, or 64 with aligned loops; the
+    // code memory is page-aligned); the code is written straight into executable
+    // memory. Calls between functions are rel32: the code stays below 2 GiB.
     let mut offsets = Vec::with_capacity(functions.len());
     let mut len = 0usize;
     for f in &functions {
-        len = len.next_multiple_of(16);
+        len = len.next_multiple_of(f.alignment as usize);
         offsets.push(len as u32);
         len += f.bytes.len();
     }

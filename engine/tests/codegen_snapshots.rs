@@ -636,3 +636,49 @@ fn eqz_of_pinned_local_in_place() {
     assert_has(&l, &["test", "ebx,ebx"]);
     assert_has(&l, &["test", "r12,r12"]);
 }
+
+/// Loop headers start at 64-byte boundaries in memory, wherever the code before them
+/// ends: a function with loops starts at one, and pads (with `nop`s) up to the next
+/// boundary before each loop. Functions without loops keep a 16-byte start.
+#[test]
+fn loop_headers_are_aligned_in_memory() {
+    // A first function of 1 to 8 additions puts the next one's start at every 16-byte
+    // offset modulo 64 were it only 16-byte aligned.
+    for additions in 1..=8 {
+        let body = "(i32.add (local.get 0) (i32.const 3))".repeat(additions);
+        let drops = "(drop)".repeat(additions - 1);
+        let wat = format!(
+            "(module
+              (func (param i32) (result i32) {body} {drops})
+              (func (param i32) (result i32) (local i32)
+                (loop
+                  (local.set 1 (i32.add (local.get 1) (local.get 0)))
+                  (loop (br_if 0 (local.tee 0 (i32.shr_u (local.get 0) (i32.const 1)))))
+                  (br_if 0 (i32.lt_u (local.get 1) (i32.const 100))))
+                (local.get 1))
+              (func (result i32) (i32.const 7)))"
+        );
+        let module = Module::new(&Engine::default(), &wat::parse_str(&wat).unwrap()).expect("compiles");
+        let code = |i: u32| module.function_code(i).unwrap();
+        assert_eq!(code(1).as_ptr() as usize % 64, 0, "the function with loops starts at a 64-byte boundary");
+        assert_eq!(code(2).as_ptr() as usize % 16, 0);
+        let gap = code(2).as_ptr() as usize - code(1).as_ptr() as usize - code(1).len();
+        assert!(gap < 16, "a function without loops starts at the next 16-byte boundary");
+        // Both loops' back edges jump to 64-byte boundaries of the function's code.
+        let listing = disassemble(code(1));
+        let back_edges: Vec<u64> = listing
+            .lines()
+            .filter_map(|l| {
+                let (at, rest) = l.split_once("  ")?;
+                let at = u64::from_str_radix(at, 16).ok()?;
+                let target = rest.split_whitespace().last()?.strip_prefix("0x")?;
+                let target = u64::from_str_radix(target, 16).ok()?;
+                (rest.contains(" j") && target < at).then_some(target)
+            })
+            .collect();
+        assert_eq!(back_edges.len(), 2, "two loops:\n{listing}");
+        for target in back_edges {
+            assert_eq!(target % 64, 0, "loop header at {target:#x}:\n{listing}");
+        }
+    }
+}

@@ -48,7 +48,10 @@ impl<'e> FuncCompiler<'e> {
         let label = self.masm.asm.new_label();
         let mut else_label = None;
         match kind {
-            FrameKind::Loop => self.masm.asm.bind(label),
+            FrameKind::Loop => {
+                self.masm.align_loop_header();
+                self.masm.asm.bind(label);
+            }
             FrameKind::If => {
                 let l = self.masm.asm.new_label();
                 if let Some(taken) = if_taken {

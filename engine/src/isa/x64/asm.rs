@@ -266,6 +266,28 @@ impl Assembler {
         self.ops.extend(bytes);
     }
 
+    /// Pads with the recommended multi-byte `nop`s (at most 15 bytes each) up to a
+    /// multiple of `alignment`, for code that falls through into the aligned point.
+    pub fn align_with_nops(&mut self, alignment: usize) {
+        const NOPS: [&[u8]; 9] = [
+            &[0x90],
+            &[0x66, 0x90],
+            &[0x0F, 0x1F, 0x00],
+            &[0x0F, 0x1F, 0x40, 0x00],
+            &[0x0F, 0x1F, 0x44, 0x00, 0x00],
+            &[0x66, 0x0F, 0x1F, 0x44, 0x00, 0x00],
+            &[0x0F, 0x1F, 0x80, 0x00, 0x00, 0x00, 0x00],
+            &[0x0F, 0x1F, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+            &[0x66, 0x0F, 0x1F, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+        ];
+        let mut missing = (alignment - self.ops.offset().0 % alignment) % alignment;
+        while missing > 0 {
+            let n = missing.min(NOPS.len());
+            self.ops.extend(NOPS[n - 1]);
+            missing -= n;
+        }
+    }
+
     pub fn align(&mut self, alignment: usize, fill: u8) {
         while !self.ops.offset().0.is_multiple_of(alignment) {
             self.ops.push(fill);
