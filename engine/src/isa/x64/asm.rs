@@ -216,6 +216,28 @@ fn alu_digit(op: AluOp) -> u8 {
 
 const CMP_DIGIT: u8 = 7;
 
+/// The recommended `nop` encodings of 1 to 9 bytes.
+const NOPS: [&[u8]; 9] = [
+    &[0x90],
+    &[0x66, 0x90],
+    &[0x0F, 0x1F, 0x00],
+    &[0x0F, 0x1F, 0x40, 0x00],
+    &[0x0F, 0x1F, 0x44, 0x00, 0x00],
+    &[0x66, 0x0F, 0x1F, 0x44, 0x00, 0x00],
+    &[0x0F, 0x1F, 0x80, 0x00, 0x00, 0x00, 0x00],
+    &[0x0F, 0x1F, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+    &[0x66, 0x0F, 0x1F, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+];
+
+/// `len` bytes of `NOPS`, longest first, none longer than `longest` bytes.
+fn nop_pieces(mut len: usize, longest: usize) -> impl Iterator<Item = &'static [u8]> {
+    std::iter::from_fn(move || {
+        let n = len.min(longest);
+        len -= n;
+        (n > 0).then(|| NOPS[n - 1])
+    })
+}
+
 impl Default for Assembler {
     fn default() -> Self {
         Self::new()
@@ -266,25 +288,12 @@ impl Assembler {
         self.ops.extend(bytes);
     }
 
-    /// Pads with the recommended multi-byte `nop`s (at most 15 bytes each) up to a
-    /// multiple of `alignment`, for code that falls through into the aligned point.
+    /// Pads with `nop`s (`nop_pieces`) up to a multiple of `alignment`, for code that
+    /// falls through into the aligned point.
     pub fn align_with_nops(&mut self, alignment: usize) {
-        const NOPS: [&[u8]; 9] = [
-            &[0x90],
-            &[0x66, 0x90],
-            &[0x0F, 0x1F, 0x00],
-            &[0x0F, 0x1F, 0x40, 0x00],
-            &[0x0F, 0x1F, 0x44, 0x00, 0x00],
-            &[0x66, 0x0F, 0x1F, 0x44, 0x00, 0x00],
-            &[0x0F, 0x1F, 0x80, 0x00, 0x00, 0x00, 0x00],
-            &[0x0F, 0x1F, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
-            &[0x66, 0x0F, 0x1F, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
-        ];
-        let mut missing = (alignment - self.ops.offset().0 % alignment) % alignment;
-        while missing > 0 {
-            let n = missing.min(NOPS.len());
-            self.ops.extend(NOPS[n - 1]);
-            missing -= n;
+        let missing = (alignment - self.ops.offset().0 % alignment) % alignment;
+        for nop in nop_pieces(missing, NOPS.len()) {
+            self.ops.extend(nop);
         }
     }
 
@@ -502,17 +511,6 @@ impl Assembler {
     /// then multi-byte `nop`s that never run (they keep the bytes decodable). False,
     /// and nothing written, if the region is too short or too long for that.
     pub fn jump_over(code: &mut [u8], start: usize, end: usize) -> bool {
-        // The recommended `nop` encodings of 1 to 8 bytes.
-        const NOPS: [&[u8]; 8] = [
-            &[0x90],
-            &[0x66, 0x90],
-            &[0x0F, 0x1F, 0x00],
-            &[0x0F, 0x1F, 0x40, 0x00],
-            &[0x0F, 0x1F, 0x44, 0x00, 0x00],
-            &[0x66, 0x0F, 0x1F, 0x44, 0x00, 0x00],
-            &[0x0F, 0x1F, 0x80, 0x00, 0x00, 0x00, 0x00],
-            &[0x0F, 0x1F, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
-        ];
         let Some(skipped) = end.checked_sub(start + 2).filter(|&n| n <= i8::MAX as usize) else {
             return false;
         };
@@ -522,8 +520,8 @@ impl Assembler {
         code[start] = 0xEB;
         code[start + 1] = skipped as u8;
         let mut at = start + 2;
-        while at < end {
-            let nop = NOPS[(end - at).min(NOPS.len()) - 1];
+        // `nop`s of at most 8 bytes, as this region has always been filled.
+        for nop in nop_pieces(end - at, 8) {
             code[at..at + nop.len()].copy_from_slice(nop);
             at += nop.len();
         }
