@@ -204,6 +204,38 @@ fn comparison_forms_expected(holds: bool) -> i32 {
     }
 }
 
+/// The value of the integer comparison `cond` (`eq`, `lt_s`, `ge_u`, ...) of `x` and `y`,
+/// given signed (`x`, `y`) and unsigned (`ux`, `uy`) views of the operands.
+fn int_condition_holds(cond: &str, x: i64, y: i64, ux: u64, uy: u64) -> bool {
+    match cond {
+        "eq" => x == y,
+        "ne" => x != y,
+        "lt_s" => x < y,
+        "lt_u" => ux < uy,
+        "gt_s" => x > y,
+        "gt_u" => ux > uy,
+        "le_s" => x <= y,
+        "le_u" => ux <= uy,
+        "ge_s" => x >= y,
+        "ge_u" => ux >= uy,
+        other => panic!("no integer condition {other}"),
+    }
+}
+
+/// The value of the float comparison `cond` (`eq`, `ne`, `lt`, `gt`, `le`, `ge`), as IEEE 754
+/// (and Rust) define it: false for NaN operands except `ne`.
+fn float_condition_holds(cond: &str, x: f64, y: f64) -> bool {
+    match cond {
+        "eq" => x == y,
+        "ne" => x != y,
+        "lt" => x < y,
+        "gt" => x > y,
+        "le" => x <= y,
+        "ge" => x >= y,
+        other => panic!("no float condition {other}"),
+    }
+}
+
 /// Comparisons feeding `br_if` and `if` branch on the flags (fused), and `eqz` of one
 /// inverts its condition, while other uses make a 0/1 value: all forms must agree with
 /// IEEE 754 on NaNs, signed zeros and infinities, for every float condition, and with
@@ -222,14 +254,7 @@ fn fused_comparisons_agree_with_their_values() {
                     } else {
                         [Val::F64(a.to_bits()), Val::F64(b.to_bits())]
                     };
-                    let holds = match cond {
-                        "eq" => a == b,
-                        "ne" => a != b,
-                        "lt" => a < b,
-                        "gt" => a > b,
-                        "le" => a <= b,
-                        _ => a >= b,
-                    };
+                    let holds = float_condition_holds(cond, a, b);
                     let got = i32_result(&call(&wat, &args));
                     assert_eq!(got, comparison_forms_expected(holds), "{ty}.{cond}({a}, {b})");
                 }
@@ -241,19 +266,8 @@ fn fused_comparisons_agree_with_their_values() {
         let wat = comparison_forms("i32", cond);
         for &a in &values {
             for &b in &values {
-                let (ua, ub) = (a as u32, b as u32);
-                let holds = match cond {
-                    "eq" => a == b,
-                    "ne" => a != b,
-                    "lt_s" => a < b,
-                    "lt_u" => ua < ub,
-                    "gt_s" => a > b,
-                    "gt_u" => ua > ub,
-                    "le_s" => a <= b,
-                    "le_u" => ua <= ub,
-                    "ge_s" => a >= b,
-                    _ => ua >= ub,
-                };
+                let holds =
+                    int_condition_holds(cond, a.into(), b.into(), (a as u32).into(), (b as u32).into());
                 let got = i32_result(&call(&wat, &[Val::I32(a), Val::I32(b)]));
                 assert_eq!(got, comparison_forms_expected(holds), "i32.{cond}({a}, {b})");
             }
@@ -600,18 +614,7 @@ fn selects_agree_with_their_conditions() {
                             let (x, y) = (narrow(x), narrow(y));
                             let (ux, uy) =
                                 if wide { (x as u64, y as u64) } else { (x as u32 as u64, y as u32 as u64) };
-                            let holds = match cond {
-                                "eq" => x == y,
-                                "ne" => x != y,
-                                "lt_s" => x < y,
-                                "lt_u" => ux < uy,
-                                "gt_s" => x > y,
-                                "gt_u" => ux > uy,
-                                "le_s" => x <= y,
-                                "le_u" => ux <= uy,
-                                "ge_s" => x >= y,
-                                _ => ux >= uy,
-                            };
+                            let holds = int_condition_holds(cond, x, y, ux, uy);
                             let val = |v: i64| if wide { Val::I64(v) } else { Val::I32(v as i32) };
                             pairs.push((val(x), val(y), holds));
                         }
@@ -621,14 +624,7 @@ fn selects_agree_with_their_conditions() {
                     let mut pairs = Vec::new();
                     for &x in &floats {
                         for &y in &floats {
-                            let holds = match cond {
-                                "eq" => x == y,
-                                "ne" => x != y,
-                                "lt" => x < y,
-                                "gt" => x > y,
-                                "le" => x <= y,
-                                _ => x >= y,
-                            };
+                            let holds = float_condition_holds(cond, x, y);
                             let val = |v: f64| {
                                 if cmp_ty == "f32" {
                                     Val::F32((v as f32).to_bits())
