@@ -79,8 +79,6 @@ fn weight_at(loop_depth: u32) -> u32 {
 pub struct UseScan {
     weights: Vec<u32>,
     written: Vec<bool>,
-    /// Which locals have been accessed yet (for `set_before_read`).
-    seen: Vec<bool>,
     set_before_read: Vec<bool>,
     call_weight: u32,
     /// For each open block: whether it is a loop.
@@ -109,8 +107,6 @@ impl UseScan {
         self.weights.resize(num_locals, 0);
         self.written.clear();
         self.written.resize(num_locals, false);
-        self.seen.clear();
-        self.seen.resize(num_locals, false);
         self.set_before_read.clear();
         self.set_before_read.resize(num_locals, false);
         self.call_weight = 0;
@@ -153,12 +149,12 @@ impl UseScan {
     fn count(&mut self, index: u32, write: bool) {
         let i = index as usize;
         if let Some(w) = self.weights.get_mut(i) {
-            *w = w.saturating_add(weight_at(self.loop_depth));
-            self.written[i] |= write;
-            if !self.seen[i] {
-                self.seen[i] = true;
+            // Every access weighs at least 1: a zero weight means this is the first.
+            if *w == 0 {
                 self.set_before_read[i] = write && self.blocks.is_empty();
             }
+            *w = w.saturating_add(weight_at(self.loop_depth));
+            self.written[i] |= write;
         }
     }
 
