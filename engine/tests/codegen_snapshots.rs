@@ -616,6 +616,33 @@ fn select_of_compare_fused() {
     assert_lacks(&l, &["setg"]);
 }
 
+/// An array index scaled and added (`a + (x << k)`, k 1 to 3) is one `lea`: with the
+/// addend below the shift (a pinned local, a constant), after it (clang's `i32.const`
+/// of a static array's address, a `local.get`), i64 too, and into the local the result
+/// is set to; a count of 4 stays a shift.
+#[test]
+fn scaled_index_by_lea() {
+    let l = check_snapshot(
+        "scaled_index_by_lea",
+        "(module (memory 1)
+           (func (param i32 i32 i64) (result i32) (local i32)
+             (i32.load (i32.add (local.get 1) (i32.shl (local.get 0) (i32.const 2))))
+             (i32.load (i32.add (i32.shl (local.get 0) (i32.const 3)) (i32.const 1040)))
+             (i32.add (i32.shl (local.get 0) (i32.const 1)) (local.get 1))
+             (local.set 3 (i32.add (i32.const 64) (i32.shl (local.get 1) (i32.const 2))))
+             (i64.store (i32.const 0) (i64.add (local.get 2) (i64.shl (local.get 2) (i64.const 3))))
+             (i32.add (local.get 1) (i32.shl (local.get 0) (i32.const 4)))
+             (i32.add) (i32.add) (i32.add) (local.get 3) (i32.add)))",
+        0,
+    );
+    for scale in ["*2]", "*4]", "*8", "*4+0x40]", "*8+0x410]"] {
+        assert_has(&l, &["lea", scale]);
+    }
+    let shifts: Vec<&str> =
+        l.lines().filter(|line| !line.starts_with(";;") && line.contains("shl")).collect();
+    assert!(matches!(shifts[..], [only] if only.ends_with(",4")), "one shift, by 4: {shifts:?}");
+}
+
 /// `i32.eqz`/`i64.eqz` of a pinned local tests the local's register in place (clang's
 /// loop exits store a comparison in a local, then branch on its `eqz`), both for a
 /// branch and for a 0/1 value.

@@ -3,8 +3,8 @@
 //! iced-x86 for every register and every addressing form.
 
 use iced_x86::{Decoder, DecoderOptions, Instruction, Mnemonic, Register};
-use sidewinder_engine::compiler::masm::{AluOp, LoadKind, OperandSize, StoreKind};
-use sidewinder_engine::isa::x64::asm::{Assembler, Mem, SseOp};
+use sidewinder_engine::compiler::masm::{AluOp, LoadKind, OperandSize, ShiftOp, StoreKind};
+use sidewinder_engine::isa::x64::asm::{Assembler, Cc, Mem, SseOp};
 use sidewinder_engine::isa::x64::regs::Reg;
 
 const GPR64: [Register; 16] = [
@@ -581,6 +581,131 @@ fn v128_loads_and_stores_are_unaligned_moves() {
             let (ins, _) = one_instruction(|a| a.store(StoreKind::V128, m, Reg::xmm(r)));
             assert_eq!((ins.mnemonic(), ins.op1_register()), (Mnemonic::Movdqu, XMM[r as usize]));
             check_memory(&ins, m);
+        }
+    }
+}
+
+#[test]
+fn scaled_leas_encode_every_base_index_shift_and_displacement() {
+    for size in [OperandSize::S32, OperandSize::S64] {
+        let (w, dst_names) = match size {
+            OperandSize::S32 => (false, &GPR32),
+            OperandSize::S64 => (true, &GPR64),
+        };
+        for dst in [0u8, 5, 8, 13] {
+            for index in (0..16u8).filter(|&i| i != 4) {
+                for shift in 0..=3u8 {
+                    for &disp in &DISPLACEMENTS {
+                        for base in (0..16u8).map(Some).chain([None]) {
+                            let (ins, len) = one_instruction(|a| {
+                                a.lea_scaled(
+                                    size,
+                                    Reg::gpr(dst),
+                                    base.map(Reg::gpr),
+                                    Reg::gpr(index),
+                                    shift,
+                                    disp,
+                                )
+                            });
+                            let what =
+                                format!("lea {size:?} r{dst}, [{base:?} + r{index} << {shift} + {disp}]");
+                            assert_eq!(
+                                (ins.mnemonic(), ins.op0_register()),
+                                (Mnemonic::Lea, dst_names[dst as usize]),
+                                "{what}"
+                            );
+                            assert_eq!(
+                                ins.memory_base(),
+                                base.map_or(Register::None, |b| GPR64[b as usize]),
+                                "{what}"
+                            );
+                            assert_eq!(ins.memory_index(), GPR64[index as usize], "{what}");
+                            assert_eq!(ins.memory_index_scale(), 1 << shift, "{what}");
+                            assert_eq!(ins.memory_displacement64(), disp as i64 as u64, "{what}");
+                            let mut regs = vec![dst, index];
+                            regs.extend(base);
+                            let disp_bytes = match base {
+                                None => 4,
+                                Some(b) => {
+                                    expected_address_bytes(Mem::Indexed(Reg::gpr(b), Reg::gpr(index), disp))
+                                        - 2
+                                }
+                            };
+                            assert_eq!(len, rex_needed(w, &regs) + 1 + 2 + disp_bytes, "{what}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn shifts_zero_extensions_and_cmovs_drop_needless_prefixes() {
+    let shifts = [
+        (ShiftOp::Shl, Mnemonic::Shl),
+        (ShiftOp::ShrS, Mnemonic::Sar),
+        (ShiftOp::ShrU, Mnemonic::Shr),
+        (ShiftOp::Rotl, Mnemonic::Rol),
+        (ShiftOp::Rotr, Mnemonic::Ror),
+    ];
+    let conditions = [
+        (Cc::O, Mnemonic::Cmovo),
+        (Cc::No, Mnemonic::Cmovno),
+        (Cc::B, Mnemonic::Cmovb),
+        (Cc::Ae, Mnemonic::Cmovae),
+        (Cc::E, Mnemonic::Cmove),
+        (Cc::Ne, Mnemonic::Cmovne),
+        (Cc::Be, Mnemonic::Cmovbe),
+        (Cc::A, Mnemonic::Cmova),
+        (Cc::S, Mnemonic::Cmovs),
+        (Cc::Ns, Mnemonic::Cmovns),
+        (Cc::P, Mnemonic::Cmovp),
+        (Cc::Np, Mnemonic::Cmovnp),
+        (Cc::L, Mnemonic::Cmovl),
+        (Cc::Ge, Mnemonic::Cmovge),
+        (Cc::Le, Mnemonic::Cmovle),
+        (Cc::G, Mnemonic::Cmovg),
+    ];
+    for d in 0..16u8 {
+        for (size, w, names) in [(OperandSize::S32, false, &GPR32), (OperandSize::S64, true, &GPR64)] {
+            for (op, mnemonic) in shifts {
+                let (ins, len) = one_instruction(|a| a.shift_ri(op, size, Reg::gpr(d), 13));
+                assert_eq!(
+                    (ins.mnemonic(), ins.op0_register(), ins.immediate(1)),
+                    (mnemonic, names[d as usize], 13)
+                );
+                assert_eq!(len, rex_needed(w, &[d]) + 3, "{op:?} {size:?} r{d}, 13");
+                let (ins, len) = one_instruction(|a| a.shift_cl(op, size, Reg::gpr(d)));
+                assert_eq!(
+                    (ins.mnemonic(), ins.op0_register(), ins.op1_register()),
+                    (mnemonic, names[d as usize], Register::CL)
+                );
+                assert_eq!(len, rex_needed(w, &[d]) + 2, "{op:?} {size:?} r{d}, cl");
+            }
+            for s in 0..16u8 {
+                for (cc, mnemonic) in conditions {
+                    let (ins, len) = one_instruction(|a| a.cmov(cc, size, Reg::gpr(d), Reg::gpr(s)));
+                    assert_eq!(
+                        (ins.mnemonic(), ins.op0_register(), ins.op1_register()),
+                        (mnemonic, names[d as usize], names[s as usize])
+                    );
+                    assert_eq!(len, rex_needed(w, &[d, s]) + 3, "{cc:?} {size:?} r{d}, r{s}");
+                }
+            }
+        }
+        for s in 0..16u8 {
+            let (ins, len) = one_instruction(|a| a.movzx_r8(Reg::gpr(d), Reg::gpr(s)));
+            assert_eq!(
+                (ins.mnemonic(), ins.op0_register(), ins.op1_register()),
+                (Mnemonic::Movzx, GPR32[d as usize], GPR8[s as usize])
+            );
+            let byte_register_needs_rex = (4..8).contains(&s);
+            assert_eq!(
+                len,
+                usize::from(rex_needed(false, &[d, s]) == 1 || byte_register_needs_rex) + 3,
+                "movzx r{d}, r{s}b"
+            );
         }
     }
 }

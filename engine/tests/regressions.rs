@@ -723,3 +723,108 @@ fn locals_read_before_any_set_start_at_zero() {
     // (x10000); set_first 9 (x100000).
     assert_eq!(i32_result(&call(wat, &[])), 1400 + 10000 + 900000);
 }
+
+/// `a + (x << k)` with a constant `k` of 1 to 3 compiles to one `lea` (the shift folded
+/// into the add's addressing). Every form the compiler folds: the addend below the shift,
+/// a constant or a `local.get` after it, values in pinned registers, temporaries and frame
+/// slots, a result going straight to a local (also the shifted one), counts that wrap,
+/// i64 constants too wide for a displacement; each against the wrapping arithmetic.
+#[test]
+fn scaled_adds_wrap_like_a_shift_and_an_add() {
+    // (name, body over params $x $a and a spare local $r, what it computes)
+    type Expect = fn(u64, u64, u32, u64, bool) -> u64;
+    let forms: [(&str, &str, Expect); 9] = [
+        ("below", "(T.add (local.get $a) (T.shl (local.get $x) (T.const K)))", |x, a, k, _, _| a.wrapping_add(x << k)),
+        ("below_const", "(T.add (T.const C) (T.shl (local.get $x) (T.const K)))", |x, _, k, c, _| c.wrapping_add(x << k)),
+        ("after_const", "(T.add (T.shl (local.get $x) (T.const K)) (T.const C))", |x, _, k, c, _| (x << k).wrapping_add(c)),
+        ("after_local", "(T.add (T.shl (local.get $x) (T.const K)) (local.get $a))", |x, a, k, _, _| (x << k).wrapping_add(a)),
+        (
+            "temporaries",
+            "(T.add (T.sub (local.get $a) (T.const 7)) (T.shl (T.xor (local.get $x) (T.const 5)) (T.const K)))",
+            |x, a, k, _, _| a.wrapping_sub(7).wrapping_add((x ^ 5) << k),
+        ),
+        (
+            "into_local",
+            "(local.set $r (T.add (local.get $a) (T.shl (local.get $x) (T.const K)))) (local.get $r)",
+            |x, a, k, _, _| a.wrapping_add(x << k),
+        ),
+        (
+            "into_shifted",
+            "(local.set $x (T.add (local.get $a) (T.shl (local.get $x) (T.const K)))) (local.get $x)",
+            |x, a, k, _, _| a.wrapping_add(x << k),
+        ),
+        (
+            "into_addend",
+            "(local.set $a (T.add (T.shl (local.get $x) (T.const K)) (local.get $a))) (local.get $a)",
+            |x, a, k, _, _| a.wrapping_add(x << k),
+        ),
+        (
+            "latent_read_kept",
+            "(T.shl (local.get $x) (T.const K)) (local.set $x (T.add (local.get $a) (T.shl (local.get $x) (T.const K)))) (local.get $x) (T.xor)",
+            |x, a, k, _, _| (x << k) ^ a.wrapping_add(x << k),
+        ),
+    ];
+    for (t, bits) in [("i32", 32u32), ("i64", 64)] {
+        let mask = if bits == 32 { u32::MAX as u64 } else { u64::MAX };
+        let constants: &[u64] =
+            if bits == 32 { &[0, 1040, 0xffff_fff0] } else { &[1040, u64::MAX - 8, 0x1_0000_0000] };
+        for crowded in [false, true] {
+            let mut funcs = String::new();
+            let mut cases = Vec::new();
+            for (form, body, expect) in forms {
+                // Counts 1-3 fold; 0 and 4 do not; `bits + 1` wraps to 1.
+                for k in [0, 1, 2, 3, 4, bits + 1] {
+                    for &c in constants {
+                        let name = format!("{form}_{k}_{c:x}");
+                        let body = body
+                            .replace('T', t)
+                            .replace('K', &k.to_string())
+                            .replace('C', &(c as i64).to_string());
+                        // Nine hot locals take every pinnable register: $x, $a and $r stay in frame slots.
+                        let (locals, hot) = if crowded {
+                            let names: Vec<String> = (0..9).map(|i| format!("$h{i}")).collect();
+                            let reads: String = names
+                                .iter()
+                                .map(|n| format!("(drop (local.get {n}))"))
+                                .collect::<Vec<_>>()
+                                .join(" ");
+                            let decls: String = names.iter().map(|n| format!("(local {n} {t})")).collect();
+                            (decls, format!("(loop {reads} {reads} {reads})"))
+                        } else {
+                            (String::new(), String::new())
+                        };
+                        funcs.push_str(&format!(
+                            "(func (export \"{name}\") (param $x {t}) (param $a {t}) (result {t}) (local $r {t}) {locals} {hot} {body})\n"
+                        ));
+                        cases.push((name, expect, k % bits, c & mask));
+                    }
+                }
+            }
+            let wat = format!("(module {funcs})");
+            let engine = Engine::default();
+            let store = Store::new(&engine);
+            let module = Module::new(&engine, &wat::parse_str(&wat).expect("valid wat")).expect("compiles");
+            let instance = Instance::new(&store, &module, &[]).expect("instantiates");
+            let values: [u64; 6] = [0, 1, 0x7fff_ffff, 0x8000_0001, 0xffff_ffff, 0xdead_beef_1234_5678];
+            for (name, expect, k, c) in &cases {
+                for &x in &values {
+                    for &a in &values {
+                        let (x, a) = (x & mask, a & mask);
+                        let args = if bits == 32 {
+                            [Val::I32(x as i32), Val::I32(a as i32)]
+                        } else {
+                            [Val::I64(x as i64), Val::I64(a as i64)]
+                        };
+                        let got = match instance.call(name, &args).expect("runs").as_slice() {
+                            [Val::I32(v)] => *v as u32 as u64,
+                            [Val::I64(v)] => *v as u64,
+                            other => panic!("{name}: {other:?}"),
+                        };
+                        let want = expect(x, a, *k, *c, crowded) & mask;
+                        assert_eq!(got, want, "{name} (crowded {crowded}) of x {x:#x}, a {a:#x}");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -109,6 +109,17 @@ fn slot_copy_kind(ty: ValType) -> (LoadKind, StoreKind, Reg) {
     }
 }
 
+/// The other operand of the add `FuncCompiler::scaled_add` folds a shift into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Addend {
+    /// On the stack below the shifted value: `a; x; k; shl; add`.
+    Below,
+    /// An `i32.const` or `i64.const` between the shift and the add (raw bits).
+    Const(i64),
+    /// A `local.get` between the shift and the add.
+    Local(u32),
+}
+
 /// How a callee is reached.
 #[derive(Clone, Copy, Debug)]
 pub enum Callee {
@@ -1261,6 +1272,62 @@ impl<'a> FuncCompiler<'a> {
         };
         self.masm.asm.lea_sized(size, dst, address);
         Some(result)
+    }
+
+    /// Whether the operands on top of the stack are `x` and a constant shift count of 1
+    /// to 3 with `x` not a constant: a shift `scaled_add` can fold into its add.
+    pub(crate) fn shift_scales_an_index(&self, ty: ValType) -> bool {
+        let bits = if size_of(ty) == OperandSize::S32 { 32 } else { 64 };
+        let count = self.peek(0).constant().map(|c| c & (bits - 1));
+        matches!(count, Some(1..=3)) && self.peek(1).constant().is_none()
+    }
+
+    /// `a + (x << k)`, the shift and add of an array index, as one `lea`. The stack holds
+    /// `x` and the count `k` (see `shift_scales_an_index`), with `a` below them for
+    /// `Addend::Below`; the other addends are the operator right after the shift.
+    pub(crate) fn scaled_add(&mut self, ty: ValType, addend: Addend) {
+        let size = size_of(ty);
+        let shift =
+            (self.pop().constant().unwrap_or(0) & if size == OperandSize::S32 { 31 } else { 63 }) as u8;
+        let x = self.pop();
+        let a = match addend {
+            Addend::Below => self.pop(),
+            Addend::Const(c) => Slot::new(ty, Loc::Const(c)),
+            Addend::Local(index) => Slot::new(ty, Loc::Local(index)),
+        };
+        // A 32-bit `lea` keeps the low half of the sum: the i32 add's wrapping. A 64-bit
+        // one takes the constant as a sign-extended 32-bit displacement.
+        let disp = match a.loc {
+            Loc::Const(c) if size == OperandSize::S32 => Some(c as i32),
+            Loc::Const(c) => i32::try_from(c).ok(),
+            _ => None,
+        };
+        let target = self.take_result_target();
+        // Registers of values other than pinned locals are temporaries: free once read,
+        // and the result may reuse one.
+        let (index, index_temporary) = match self.pinned(x.loc) {
+            Some(p) => (p, false),
+            None => (self.in_reg(x), true),
+        };
+        let (base, base_temporary) = match (disp, self.pinned(a.loc)) {
+            (Some(_), _) => (None, false),
+            (None, Some(p)) => (Some(p), false),
+            (None, None) => (Some(self.in_reg(a)), true),
+        };
+        let temporaries = [index_temporary.then_some(index), base.filter(|_| base_temporary)];
+        let (dst, result) = match (target, temporaries) {
+            (Some((local, r)), _) => (r, Loc::Local(local)),
+            (None, [Some(r), _] | [None, Some(r)]) => (r, Loc::Reg(r)),
+            (None, [None, None]) => {
+                let r = self.alloc(false);
+                (r, Loc::Reg(r))
+            }
+        };
+        self.masm.asm.lea_scaled(size, dst, base, index, shift, disp.unwrap_or(0));
+        for r in temporaries.into_iter().flatten().filter(|&r| r != dst) {
+            self.free_reg(r);
+        }
+        self.push(ty, result);
     }
 
     /// Sets the zero flag to whether `r` (of `size`) is zero, with a `test` unless the

@@ -20,7 +20,7 @@ pub mod visitor;
 use crate::error::Error;
 use crate::isa::x64::masm::FunctionCode;
 use crate::types::{FuncType, GlobalType, ValType};
-use codegen::FuncCompiler;
+use codegen::{Addend, FuncCompiler};
 use first_pass::FirstPass;
 use wasmparser::{FuncValidator, FunctionBody, Operator, ValidatorResources, VisitOperator};
 
@@ -121,7 +121,9 @@ pub fn compile_function<'a>(
     let wide_slots = env.has_v128 || uses.simd || all_locals.contains(&ValType::V128);
     compiler.begin(ty, uses.legacy_tries, body.as_bytes().len(), wide_slots);
     compiler.emit_prologue();
-    for (i, op) in buffered.iter().enumerate() {
+    let mut i = 0;
+    while let Some(op) = buffered.get(i) {
+        i += 1;
         if !compiler.reachable && !is_structured_control(op) {
             continue;
         }
@@ -135,16 +137,50 @@ pub fn compile_function<'a>(
         ) {
             compiler.materialize_condition();
         }
-        compiler.result_hint = match buffered.get(i + 1) {
-            Some(Operator::LocalSet { local_index } | Operator::LocalTee { local_index }) => {
-                Some(*local_index)
+        if let Some((ty, addend, fused)) = scaled_add_after(op, &buffered[i..]) {
+            if compiler.shift_scales_an_index(ty) {
+                i += fused;
+                compiler.result_hint = result_hint(buffered.get(i));
+                compiler.scaled_add(ty, addend);
+                compiler.result_hint = None;
+                continue;
             }
-            _ => None,
-        };
+        }
+        compiler.result_hint = result_hint(buffered.get(i));
         compiler.visit_operator(op)?;
         compiler.result_hint = None;
     }
     compiler.finish().map_err(Error::from)
+}
+
+/// The local an operator's result goes straight to, if the next operator `next` sets one.
+fn result_hint(next: Option<&Operator<'_>>) -> Option<u32> {
+    match next {
+        Some(Operator::LocalSet { local_index } | Operator::LocalTee { local_index }) => Some(*local_index),
+        _ => None,
+    }
+}
+
+/// For a shift left `op` whose result the operators `after` it add to something (an
+/// array index scaled to an address): its type, the other addend and how many of the
+/// operators after it the add takes (see `FuncCompiler::scaled_add`).
+fn scaled_add_after(op: &Operator<'_>, after: &[Operator<'_>]) -> Option<(ValType, Addend, usize)> {
+    let wide = match op {
+        Operator::I32Shl => false,
+        Operator::I64Shl => true,
+        _ => return None,
+    };
+    let is_add = |o: &Operator<'_>| matches!((o, wide), (Operator::I32Add, false) | (Operator::I64Add, true));
+    let (addend, fused) = match after {
+        [add, ..] if is_add(add) => (Addend::Below, 1),
+        [Operator::I32Const { value }, add, ..] if !wide && is_add(add) => {
+            (Addend::Const(*value as u32 as i64), 2)
+        }
+        [Operator::I64Const { value }, add, ..] if wide && is_add(add) => (Addend::Const(*value), 2),
+        [Operator::LocalGet { local_index }, add, ..] if is_add(add) => (Addend::Local(*local_index), 2),
+        _ => return None,
+    };
+    Some((if wide { ValType::I64 } else { ValType::I32 }, addend, fused))
 }
 
 /// Operators that matter even in unreachable code, because they open or close frames.

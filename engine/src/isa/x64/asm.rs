@@ -111,6 +111,17 @@ impl SseOp {
     }
 }
 
+/// The ModRM digit of a shift or rotate in the 0xC1/0xD3 group.
+fn shift_digit(op: ShiftOp) -> u8 {
+    match op {
+        ShiftOp::Rotl => 0,
+        ShiftOp::Rotr => 1,
+        ShiftOp::Shl => 4,
+        ShiftOp::ShrU => 5,
+        ShiftOp::ShrS => 7,
+    }
+}
+
 /// Expands one instruction for each addressing form of a `Mem`.
 macro_rules! with_mem {
     ($ops:expr, $mem:expr, [$($before:tt)*], [$($after:tt)*]) => {
@@ -131,43 +142,27 @@ macro_rules! with_mem {
     };
 }
 
-/// Expands one instruction for each condition code.
-macro_rules! with_cc {
-    ($ops:expr, $cc:expr, $mnemonic:ident, [$($args:tt)*]) => {
-        with_cc!(@arms $ops, $cc, [$($args)*], $mnemonic)
-    };
-    (@arms $ops:expr, $cc:expr, [$($args:tt)*], set) => {
-        with_cc!(@emit $ops, $cc, [$($args)*],
-            sete setne setl setle setg setge setb setbe seta setae setp setnp seto setno sets setns)
-    };
-    (@arms $ops:expr, $cc:expr, [$($args:tt)*], j) => {
-        with_cc!(@emit $ops, $cc, [$($args)*],
-            je jne jl jle jg jge jb jbe ja jae jp jnp jo jno js jns)
-    };
-    (@arms $ops:expr, $cc:expr, [$($args:tt)*], cmov) => {
-        with_cc!(@emit $ops, $cc, [$($args)*],
-            cmove cmovne cmovl cmovle cmovg cmovge cmovb cmovbe cmova cmovae cmovp cmovnp cmovo cmovno cmovs cmovns)
-    };
-    (@emit $ops:expr, $cc:expr, [$($args:tt)*],
-        $e:ident $ne:ident $l:ident $le:ident $g:ident $ge:ident $b:ident $be:ident
-        $a:ident $ae:ident $p:ident $np:ident $o:ident $no:ident $s:ident $ns:ident) => {
+/// A `jcc` to a dynamic label for each condition code (the other condition-code forms,
+/// `setcc` and `cmovcc`, are hand-encoded from `Cc::code`).
+macro_rules! jcc_to_label {
+    ($ops:expr, $cc:expr, $label:expr) => {
         match $cc {
-            Cc::E => dynasm!($ops ; .arch x64 ; $e $($args)*),
-            Cc::Ne => dynasm!($ops ; .arch x64 ; $ne $($args)*),
-            Cc::L => dynasm!($ops ; .arch x64 ; $l $($args)*),
-            Cc::Le => dynasm!($ops ; .arch x64 ; $le $($args)*),
-            Cc::G => dynasm!($ops ; .arch x64 ; $g $($args)*),
-            Cc::Ge => dynasm!($ops ; .arch x64 ; $ge $($args)*),
-            Cc::B => dynasm!($ops ; .arch x64 ; $b $($args)*),
-            Cc::Be => dynasm!($ops ; .arch x64 ; $be $($args)*),
-            Cc::A => dynasm!($ops ; .arch x64 ; $a $($args)*),
-            Cc::Ae => dynasm!($ops ; .arch x64 ; $ae $($args)*),
-            Cc::P => dynasm!($ops ; .arch x64 ; $p $($args)*),
-            Cc::Np => dynasm!($ops ; .arch x64 ; $np $($args)*),
-            Cc::O => dynasm!($ops ; .arch x64 ; $o $($args)*),
-            Cc::No => dynasm!($ops ; .arch x64 ; $no $($args)*),
-            Cc::S => dynasm!($ops ; .arch x64 ; $s $($args)*),
-            Cc::Ns => dynasm!($ops ; .arch x64 ; $ns $($args)*),
+            Cc::E => dynasm!($ops ; .arch x64 ; je =>$label),
+            Cc::Ne => dynasm!($ops ; .arch x64 ; jne =>$label),
+            Cc::L => dynasm!($ops ; .arch x64 ; jl =>$label),
+            Cc::Le => dynasm!($ops ; .arch x64 ; jle =>$label),
+            Cc::G => dynasm!($ops ; .arch x64 ; jg =>$label),
+            Cc::Ge => dynasm!($ops ; .arch x64 ; jge =>$label),
+            Cc::B => dynasm!($ops ; .arch x64 ; jb =>$label),
+            Cc::Be => dynasm!($ops ; .arch x64 ; jbe =>$label),
+            Cc::A => dynasm!($ops ; .arch x64 ; ja =>$label),
+            Cc::Ae => dynasm!($ops ; .arch x64 ; jae =>$label),
+            Cc::P => dynasm!($ops ; .arch x64 ; jp =>$label),
+            Cc::Np => dynasm!($ops ; .arch x64 ; jnp =>$label),
+            Cc::O => dynasm!($ops ; .arch x64 ; jo =>$label),
+            Cc::No => dynasm!($ops ; .arch x64 ; jno =>$label),
+            Cc::S => dynasm!($ops ; .arch x64 ; js =>$label),
+            Cc::Ns => dynasm!($ops ; .arch x64 ; jns =>$label),
         }
     };
 }
@@ -419,7 +414,7 @@ impl Assembler {
     }
 
     pub fn jcc(&mut self, cc: Cc, label: DynamicLabel) {
-        with_cc!(self.ops, cc, j, [=>label]);
+        jcc_to_label!(self.ops, cc, label);
     }
 
     pub fn jmp_reg(&mut self, r: Reg) {
@@ -646,6 +641,42 @@ impl Assembler {
         self.op_mem(None, size == OperandSize::S64, 0x8D, dst.hw(), m, false);
     }
 
+    /// `lea` of `size` of `[base + (index << shift) + disp]`, or without a base of
+    /// `[(index << shift) + disp32]`; `shift` at most 3, `index` never rsp. (Addresses of
+    /// memory accesses never scale but by 8, so `Mem` has no such form.)
+    pub fn lea_scaled(
+        &mut self,
+        size: OperandSize,
+        dst: Reg,
+        base: Option<Reg>,
+        index: Reg,
+        shift: u8,
+        disp: i32,
+    ) {
+        debug_assert!(shift <= 3 && index.hw() != 4, "no SIB form for shift {shift} of {index:?}");
+        let (d, i) = (dst.hw(), index.hw());
+        // mod 00 with SIB base 101 means "no base, disp32"; rbp/r13 as a real base
+        // therefore always carry a displacement.
+        let (mode, b) = match base.map(Reg::hw) {
+            None => (0, 5),
+            Some(b) if disp == 0 && b & 7 != 5 => (0, b),
+            Some(b) if i8::try_from(disp).is_ok() => (1, b),
+            Some(b) => (2, b),
+        };
+        let rex_base = if base.is_some() { b } else { 0 };
+        let mut inst = self.ops.begin();
+        Self::rex(&mut inst, size == OperandSize::S64, d, i, rex_base, false);
+        inst.opcode(0x8D);
+        inst.byte((mode << 6) | ((d & 7) << 3) | 4);
+        inst.byte((shift << 6) | ((i & 7) << 3) | (b & 7));
+        match mode {
+            1 => inst.byte(disp as i8 as u8),
+            _ if mode == 2 || base.is_none() => inst.imm32(disp),
+            _ => {}
+        }
+        inst.finish();
+    }
+
     pub fn movsx_rr(&mut self, dst: Reg, src: Reg, from_bits: u8, to64: bool) {
         let (d, s) = (dst.hw(), src.hw());
         match (from_bits, to64) {
@@ -659,15 +690,16 @@ impl Assembler {
 
     pub fn movzx_r8(&mut self, dst: Reg, src: Reg) {
         let (d, s) = (dst.hw(), src.hw());
-        dynasm!(self.ops ; .arch x64 ; movzx Rd(d), Rb(s));
+        let mut inst = self.ops.begin();
+        // spl/bpl/sil/dil need a REX prefix (without one they are ah/ch/dh/bh).
+        Self::rex(&mut inst, false, d, 0, s, (4..8).contains(&s));
+        inst.opcode(0x0FB6);
+        inst.byte(0xC0 | ((d & 7) << 3) | (s & 7));
+        inst.finish();
     }
 
     pub fn cmov(&mut self, cc: Cc, size: OperandSize, dst: Reg, src: Reg) {
-        let (d, s) = (dst.hw(), src.hw());
-        match size {
-            OperandSize::S32 => with_cc!(self.ops, cc, cmov, [Rd(d), Rd(s)]),
-            OperandSize::S64 => with_cc!(self.ops, cc, cmov, [Rq(d), Rq(s)]),
-        }
+        self.op_rr(None, size == OperandSize::S64, 0x0F40 | u32::from(cc.code()), dst.hw(), src.hw());
     }
 
     pub fn cmov_rm(&mut self, cc: Cc, size: OperandSize, dst: Reg, m: Mem) {
@@ -676,7 +708,12 @@ impl Assembler {
 
     pub fn setcc(&mut self, cc: Cc, dst: Reg) {
         let d = dst.hw();
-        with_cc!(self.ops, cc, set, [Rb(d)]);
+        let mut inst = self.ops.begin();
+        // spl/bpl/sil/dil need a REX prefix (without one they are ah/ch/dh/bh).
+        Self::rex(&mut inst, false, 0, 0, d, (4..8).contains(&d));
+        inst.opcode(0x0F90 | u32::from(cc.code()));
+        inst.byte(0xC0 | (d & 7));
+        inst.finish();
     }
 
     // ---- integer arithmetic ----
@@ -756,36 +793,14 @@ impl Assembler {
 
     /// Shift or rotate by `cl`.
     pub fn shift_cl(&mut self, op: ShiftOp, size: OperandSize, dst: Reg) {
-        let d = dst.hw();
-        match (op, size) {
-            (ShiftOp::Shl, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; shl Rd(d), cl),
-            (ShiftOp::Shl, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; shl Rq(d), cl),
-            (ShiftOp::ShrS, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; sar Rd(d), cl),
-            (ShiftOp::ShrS, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; sar Rq(d), cl),
-            (ShiftOp::ShrU, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; shr Rd(d), cl),
-            (ShiftOp::ShrU, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; shr Rq(d), cl),
-            (ShiftOp::Rotl, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; rol Rd(d), cl),
-            (ShiftOp::Rotl, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; rol Rq(d), cl),
-            (ShiftOp::Rotr, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; ror Rd(d), cl),
-            (ShiftOp::Rotr, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; ror Rq(d), cl),
-        }
+        self.op_rr(None, size == OperandSize::S64, 0xD3, shift_digit(op), dst.hw());
     }
 
+    /// Shift or rotate by an immediate.
     pub fn shift_ri(&mut self, op: ShiftOp, size: OperandSize, dst: Reg, imm: u8) {
-        let d = dst.hw();
-        let i = imm as i8;
-        match (op, size) {
-            (ShiftOp::Shl, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; shl Rd(d), i),
-            (ShiftOp::Shl, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; shl Rq(d), i),
-            (ShiftOp::ShrS, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; sar Rd(d), i),
-            (ShiftOp::ShrS, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; sar Rq(d), i),
-            (ShiftOp::ShrU, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; shr Rd(d), i),
-            (ShiftOp::ShrU, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; shr Rq(d), i),
-            (ShiftOp::Rotl, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; rol Rd(d), i),
-            (ShiftOp::Rotl, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; rol Rq(d), i),
-            (ShiftOp::Rotr, OperandSize::S32) => dynasm!(self.ops ; .arch x64 ; ror Rd(d), i),
-            (ShiftOp::Rotr, OperandSize::S64) => dynasm!(self.ops ; .arch x64 ; ror Rq(d), i),
-        }
+        let mut inst = self.encode_rr(None, size == OperandSize::S64, 0xC1, shift_digit(op), dst.hw());
+        inst.byte(imm);
+        inst.finish();
     }
 
     /// Sign- or zero-extends rax into rdx, for a division.
