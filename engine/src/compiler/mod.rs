@@ -121,32 +121,33 @@ pub fn compile_function<'a>(
     let wide_slots = env.has_v128 || uses.simd || all_locals.contains(&ValType::V128);
     compiler.begin(ty, uses.legacy_tries, body.as_bytes().len(), wide_slots);
     compiler.emit_prologue();
-    let mut i = 0;
-    while let Some(op) = buffered.get(i) {
-        i += 1;
+    let mut operators = buffered.iter().enumerate();
+    while let Some((i, op)) = operators.next() {
         if !compiler.reachable && !is_structured_control(op) {
             continue;
         }
-        if !matches!(
-            op,
+        match op {
+            // These read a comparison still in the flags.
             Operator::BrIf { .. }
-                | Operator::If { .. }
-                | Operator::I32Eqz
-                | Operator::Select
-                | Operator::TypedSelect { .. }
-        ) {
-            compiler.materialize_condition();
-        }
-        if let Some((ty, addend, fused)) = scaled_add_after(op, &buffered[i..]) {
-            if compiler.shift_scales_an_index(ty) {
-                i += fused;
-                compiler.result_hint = result_hint(buffered.get(i));
-                compiler.scaled_add(ty, addend);
-                compiler.result_hint = None;
-                continue;
+            | Operator::If { .. }
+            | Operator::I32Eqz
+            | Operator::Select
+            | Operator::TypedSelect { .. } => {}
+            Operator::I32Shl | Operator::I64Shl => {
+                compiler.materialize_condition();
+                if let Some((ty, addend, fused)) = scaled_add_after(op, &buffered[i + 1..]) {
+                    if compiler.shift_scales_an_index(ty) {
+                        compiler.result_hint = result_hint(buffered.get(i + 1 + fused));
+                        compiler.scaled_add(ty, addend);
+                        compiler.result_hint = None;
+                        operators.nth(fused - 1);
+                        continue;
+                    }
+                }
             }
+            _ => compiler.materialize_condition(),
         }
-        compiler.result_hint = result_hint(buffered.get(i));
+        compiler.result_hint = result_hint(buffered.get(i + 1));
         compiler.visit_operator(op)?;
         compiler.result_hint = None;
     }
@@ -154,6 +155,7 @@ pub fn compile_function<'a>(
 }
 
 /// The local an operator's result goes straight to, if the next operator `next` sets one.
+#[inline(always)]
 fn result_hint(next: Option<&Operator<'_>>) -> Option<u32> {
     match next {
         Some(Operator::LocalSet { local_index } | Operator::LocalTee { local_index }) => Some(*local_index),
