@@ -31,6 +31,18 @@ trait EngineUnderTest {
     /// Gets ready for the next `compile`, outside the timed part.
     fn prepare(&self) {}
     fn compile(&self, bytes: &[u8]) -> Res<Box<dyn Compiled>>;
+    /// Whether the engine implements 128-bit SIMD; benchmarks that use it are marked
+    /// "n/a" for an engine that does not, rather than failed.
+    fn has_simd(&self) -> bool {
+        true
+    }
+}
+
+/// Whether `bytes` needs the SIMD proposal: it does not validate without it.
+fn uses_simd(bytes: &[u8]) -> bool {
+    let mut features = wasmparser::WasmFeatures::default();
+    features.remove(wasmparser::WasmFeatures::SIMD | wasmparser::WasmFeatures::RELAXED_SIMD);
+    wasmparser::Validator::new_with_features(features).validate_all(bytes).is_err()
 }
 
 // ---------------------------------------------------------------- Sidewinder
@@ -175,6 +187,10 @@ impl EngineUnderTest for Wasmer {
     fn prepare(&self) {
         *self.next_engine.borrow_mut() = Some(self.engine());
     }
+    /// Singlepass rejects SIMD operators ("not yet implemented: I32x4Splat").
+    fn has_simd(&self) -> bool {
+        false
+    }
     fn compile(&self, bytes: &[u8]) -> Res<Box<dyn Compiled>> {
         let engine = self.next_engine.borrow_mut().take().unwrap_or_else(|| self.engine());
         let compile = || wasmer::Module::new(&engine, bytes);
@@ -266,6 +282,8 @@ struct Measurement {
     run_ms: Vec<f64>,
     code_bytes: Option<usize>,
     error: Option<String>,
+    /// The engine lacks a feature the benchmark needs (not a failure; no figures).
+    unsupported: Option<&'static str>,
 }
 
 const NODE_ENGINES: [(&str, &str); 2] = [("v8-liftoff", "--liftoff-only"), ("v8-turbofan", "--no-liftoff")];
@@ -451,14 +469,16 @@ fn real_main() -> i32 {
         let row = results.entry(bench.clone()).or_default();
         let mut compiled: Vec<Option<Box<dyn Compiled>>> = Vec::new();
         // Compile rounds, interleaved.
+        let simd = uses_simd(&bytes);
         for e in &engines {
-            row.insert(e.name(), Measurement::default());
+            let unsupported = (simd && !e.has_simd()).then_some("no SIMD");
+            row.insert(e.name(), Measurement { unsupported, ..Default::default() });
         }
         compiled.resize_with(engines.len(), || None);
         for _ in 0..runs {
             for (i, e) in engines.iter().enumerate() {
                 let m = row.get_mut(e.name()).unwrap();
-                if m.error.is_some() {
+                if m.error.is_some() || m.unsupported.is_some() {
                     continue;
                 }
                 e.prepare();
@@ -501,12 +521,13 @@ fn real_main() -> i32 {
         eprint!("{bench:>8}:");
         for name in &engine_names {
             if let Some(m) = row.get(name) {
-                match &m.error {
-                    Some(e) => {
+                match (&m.error, m.unsupported) {
+                    (Some(e), _) => {
                         failures += 1;
                         eprint!("  {name} FAILED ({e})")
                     }
-                    None => eprint!("  {name} {:.0} ms", median(&m.run_ms)),
+                    (None, Some(why)) => eprint!("  {name} n/a ({why})"),
+                    (None, None) => eprint!("  {name} {:.0} ms", median(&m.run_ms)),
                 }
             }
         }
@@ -532,7 +553,7 @@ fn real_main() -> i32 {
 
 fn run_ms(m: Option<&Measurement>) -> f64 {
     match m {
-        Some(m) if m.error.is_none() => median(&m.run_ms),
+        Some(m) if m.error.is_none() && m.unsupported.is_none() => median(&m.run_ms),
         _ => f64::NAN,
     }
 }
@@ -599,6 +620,10 @@ fn render(
             let t = run_ms(row.get(e));
             let r = t / base;
             ratios.entry(e).or_default().push(r);
+            if let Some(why) = row.get(e).and_then(|m| m.unsupported) {
+                let _ = write!(s, " n/a ({why}) |");
+                continue;
+            }
             match row.get(e).and_then(|m| m.error.as_ref()) {
                 Some(err) => {
                     let _ = write!(s, " FAIL: {} |", err.replace('|', "/"));
@@ -618,6 +643,13 @@ fn render(
         let _ = write!(s, " **{}×** |", fmt(geomean(&ratios[e]), 2));
     }
     let _ = writeln!(s, "\n");
+    if results.values().any(|row| row.values().any(|m| m.unsupported.is_some())) {
+        let _ = writeln!(
+            s,
+            "n/a: the engine lacks a feature the benchmark needs; its geometric mean (and compile \
+             total) is over the benchmarks it ran.\n"
+        );
+    }
 
     let _ = writeln!(s, "### Compile time, ms (median, single-threaded)\n");
     let _ = write!(s, "| benchmark | code section bytes |");
@@ -631,21 +663,27 @@ fn render(
     }
     let _ = writeln!(s);
     let mut total_code = 0usize;
-    let mut total_ms: BTreeMap<&str, f64> = BTreeMap::new();
+    // Per engine: code bytes and milliseconds over the benchmarks it supports.
+    let mut totals: BTreeMap<&str, (usize, f64)> = BTreeMap::new();
     for (bench, row) in results {
         let code = sizes[bench].1;
         total_code += code;
         let _ = write!(s, "| {bench} | {code} |");
         for e in engines {
-            let c = row.get(e).map(|m| median(&m.compile_ms)).unwrap_or(f64::NAN);
-            *total_ms.entry(e).or_default() += c;
+            let m = row.get(e);
+            let c = m.map(|m| median(&m.compile_ms)).unwrap_or(f64::NAN);
+            if m.is_none_or(|m| m.unsupported.is_none()) {
+                let total = totals.entry(e).or_default();
+                *total = (total.0 + code, total.1 + c);
+            }
             let _ = write!(s, " {} |", fmt(c, 3));
         }
         let _ = writeln!(s);
     }
     let _ = write!(s, "| **total → MB/s of code section** | {total_code} |");
     for e in engines {
-        let _ = write!(s, " {} MB/s |", fmt(total_code as f64 / 1e6 / (total_ms[e] / 1e3), 1));
+        let (code, ms) = totals.get(e).copied().unwrap_or((0, f64::NAN));
+        let _ = write!(s, " {} MB/s |", fmt(code as f64 / 1e6 / (ms / 1e3), 1));
     }
     let _ = writeln!(
         s,
