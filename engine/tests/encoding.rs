@@ -695,6 +695,15 @@ fn shifts_zero_extensions_and_cmovs_drop_needless_prefixes() {
             }
         }
         for s in 0..16u8 {
+            for (op, mnemonic) in [(AluOp::And, Mnemonic::And), (AluOp::Or, Mnemonic::Or)] {
+                let (ins, len) = one_instruction(|a| a.alu_rr8(op, Reg::gpr(d), Reg::gpr(s)));
+                assert_eq!(
+                    (ins.mnemonic(), ins.op0_register(), ins.op1_register()),
+                    (mnemonic, GPR8[d as usize], GPR8[s as usize])
+                );
+                let needs_rex = rex_needed(false, &[d, s]) == 1 || (4..8).contains(&d) || (4..8).contains(&s);
+                assert_eq!(len, usize::from(needs_rex) + 2, "{op:?} r{d}b, r{s}b");
+            }
             let (ins, len) = one_instruction(|a| a.movzx_r8(Reg::gpr(d), Reg::gpr(s)));
             assert_eq!(
                 (ins.mnemonic(), ins.op0_register(), ins.op1_register()),

@@ -688,6 +688,22 @@ impl Assembler {
         }
     }
 
+    /// `and` or `or` of two byte registers (the other ALU operations have no use here).
+    pub fn alu_rr8(&mut self, op: AluOp, dst: Reg, src: Reg) {
+        let opcode = match op {
+            AluOp::And => 0x22,
+            AluOp::Or => 0x0A,
+            _ => unreachable!("8-bit {op:?} is never emitted"),
+        };
+        let (d, s) = (dst.hw(), src.hw());
+        let mut inst = self.ops.begin();
+        // spl/bpl/sil/dil need a REX prefix (without one they are ah/ch/dh/bh).
+        Self::rex(&mut inst, false, d, 0, s, (4..8).contains(&d) || (4..8).contains(&s));
+        inst.opcode(opcode);
+        inst.byte(0xC0 | ((d & 7) << 3) | (s & 7));
+        inst.finish();
+    }
+
     pub fn movzx_r8(&mut self, dst: Reg, src: Reg) {
         let (d, s) = (dst.hw(), src.hw());
         let mut inst = self.ops.begin();

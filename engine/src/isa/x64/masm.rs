@@ -533,18 +533,16 @@ impl Masm {
                 self.asm.ucomis(d, a, b);
                 self.asm.setcc(Cc::E, dst);
                 self.asm.setcc(Cc::Np, SCRATCH);
+                self.asm.alu_rr8(AluOp::And, dst, SCRATCH);
                 self.asm.movzx_r8(dst, dst);
-                self.asm.movzx_r8(SCRATCH, SCRATCH);
-                self.asm.alu_rr(AluOp::And, OperandSize::S32, dst, SCRATCH);
                 return None;
             }
             FloatCond::Ne => {
                 self.asm.ucomis(d, a, b);
                 self.asm.setcc(Cc::Ne, dst);
                 self.asm.setcc(Cc::P, SCRATCH);
+                self.asm.alu_rr8(AluOp::Or, dst, SCRATCH);
                 self.asm.movzx_r8(dst, dst);
-                self.asm.movzx_r8(SCRATCH, SCRATCH);
-                self.asm.alu_rr(AluOp::Or, OperandSize::S32, dst, SCRATCH);
                 return None;
             }
             FloatCond::Lt => (b, a, IntCond::GtU),
