@@ -466,6 +466,25 @@ fn add_to_pinned_local_by_lea() {
     assert_lacks(&l, &["mov", "rcx,rbx"]);
 }
 
+/// A pinned local times a constant is one three-operand `imul` reading the local in
+/// place, into a register of its own or into the local the result is set to.
+#[test]
+fn multiply_pinned_local_in_place() {
+    let l = check_snapshot(
+        "multiply_pinned_local_in_place",
+        "(module (func (param i32 i32) (result i32)
+           (loop
+             (local.set 1 (i32.add (local.get 1) (i32.mul (local.get 0) (i32.const 31))))
+             (local.set 0 (i32.mul (local.get 0) (i32.const 1000)))
+             (br_if 0 (i32.lt_u (local.get 0) (local.get 1))))
+           (local.get 1)))",
+        0,
+    );
+    assert_has(&l, &["imul", "eax,ebx,0x1f"]);
+    assert_has(&l, &["imul", "ebx,0x3e8"]);
+    assert_lacks(&l, &["mov", "rax,rbx"]);
+}
+
 /// An unsigned i32 remainder by a constant multiplies twice instead of dividing.
 #[test]
 fn i32_rem_u_by_constant() {

@@ -828,3 +828,60 @@ fn scaled_adds_wrap_like_a_shift_and_an_add() {
         }
     }
 }
+
+/// A pinned local times a constant is one three-operand `imul` reading the local in place:
+/// into a register of its own, into another local and into the local itself, for i32 and
+/// i64, with constants that fit 8 bits, 32 bits, and (i64) neither; against wrapping
+/// multiplication.
+#[test]
+fn multiplies_of_pinned_locals_by_constants_wrap() {
+    for (t, bits) in [("i32", 32u32), ("i64", 64)] {
+        let mask = if bits == 32 { u32::MAX as u64 } else { u64::MAX };
+        let constants: &[i64] =
+            if bits == 32 { &[3, -7, 0x1f, 100_000, -1] } else { &[3, -7, 100_000, 0x1_0000_0001, i64::MIN] };
+        let mut funcs = String::new();
+        let mut cases = Vec::new();
+        for &c in constants {
+            // The loop runs once; its uses make $x and $y heavy enough to be pinned.
+            for (form, body) in [
+                ("temp", "(T.add (T.mul (local.get $x) (T.const C)) (local.get $y))"),
+                ("other", "(local.set $y (T.mul (local.get $x) (T.const C))) (local.get $y)"),
+                ("itself", "(local.set $x (T.mul (local.get $x) (T.const C))) (local.get $x)"),
+            ] {
+                let name = format!("{form}_{c}");
+                let body = body.replace('T', t).replace('C', &c.to_string());
+                funcs.push_str(&format!(
+                    "(func (export \"{name}\") (param $x {t}) (param $y {t}) (result {t}) (local $n i32)
+                       (loop (local.set $n (i32.add (local.get $n) (i32.const 1)))
+                         (br_if 0 (i32.and (i32.eqz (local.get $n)) (T.eqz (T.add (local.get $x) (local.get $y))))))
+                       {body})\n"
+                )
+                .replace('T', t));
+                cases.push((name, form, c as u64 & mask));
+            }
+        }
+        let wat = format!("(module {funcs})");
+        let engine = Engine::default();
+        let store = Store::new(&engine);
+        let module = Module::new(&engine, &wat::parse_str(&wat).expect("valid wat")).expect("compiles");
+        let instance = Instance::new(&store, &module, &[]).expect("instantiates");
+        for (name, form, c) in &cases {
+            for x in [0u64, 1, 0x7fff_ffff, 0x8000_0001, 0xdead_beef_1234_5678] {
+                let (x, y) = (x & mask, 0x1234_5678u64 & mask);
+                let args = if bits == 32 {
+                    [Val::I32(x as i32), Val::I32(y as i32)]
+                } else {
+                    [Val::I64(x as i64), Val::I64(y as i64)]
+                };
+                let got = match instance.call(name, &args).expect("runs").as_slice() {
+                    [Val::I32(v)] => *v as u32 as u64,
+                    [Val::I64(v)] => *v as u64,
+                    other => panic!("{name}: {other:?}"),
+                };
+                let product = x.wrapping_mul(*c) & mask;
+                let want = if *form == "temp" { product.wrapping_add(y) & mask } else { product };
+                assert_eq!(got, want, "{t} {name} of x {x:#x}");
+            }
+        }
+    }
+}

@@ -1369,11 +1369,22 @@ impl<'a> FuncCompiler<'a> {
             std::mem::swap(&mut a, &mut b);
         }
         let target = self.result_target(&mut a, &mut b, true);
+        // A pinned local times a constant: the three-operand `imul` reads it in place.
+        let fits_immediate = |c: i64| size == OperandSize::S32 || c as i32 as i64 == c;
+        if let (Some(p), Some(c)) = (self.pinned(a.loc), b.constant().filter(|&c| fits_immediate(c))) {
+            let (dst, result) = match target {
+                Some((index, r)) => (r, Loc::Local(index)),
+                None => {
+                    let r = self.alloc(false);
+                    (r, Loc::Reg(r))
+                }
+            };
+            self.masm.asm.imul_rri(size, dst, p, c as i32);
+            return self.push(ty, result);
+        }
         let (dst, result) = self.result_register(a, target);
         match b.loc {
-            Loc::Const(c) if size == OperandSize::S32 || c as i32 as i64 == c => {
-                self.masm.asm.imul_rri(size, dst, dst, c as i32)
-            }
+            Loc::Const(c) if fits_immediate(c) => self.masm.asm.imul_rri(size, dst, dst, c as i32),
             Loc::Reg(r) => {
                 self.masm.asm.imul_rr(size, dst, r);
                 self.free_reg(r);
