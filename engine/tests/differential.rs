@@ -31,7 +31,8 @@
 //!   ([`WASMI_BR_TABLE_BUG`]; V8 and Sidewinder agree with each other; for the v128,
 //!   wasmi returns a pointer's bits). There is no workaround yet (an empty block before
 //!   the `br_table`, which mends the other two, does not): a sweep reports such seeds as
-//!   mismatches (12490915 and 14158164 are two, about one in 1.5 million). Each run
+//!   mismatches (12490915, 14158164 and 21624113 are three, about one in 1.5 million;
+//!   for 21624113 V8's Liftoff and TurboFan give Sidewinder's global, wasmi not). Each run
 //!   checks that wasmi still gets both forms wrong, and says so when it stops.
 //! - `v128.store8_lane`/`v128.store16_lane` with an offset above 16 bits make wasmi misread
 //!   its own bytecode unless its `memory64` feature is on, which `Cargo.toml` turns on for

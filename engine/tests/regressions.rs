@@ -885,3 +885,57 @@ fn multiplies_of_pinned_locals_by_constants_wrap() {
         }
     }
 }
+
+/// i64 arithmetic and comparisons with a constant no 32-bit immediate holds read it
+/// from the function's constant pool (`[rip + ...]`): every ALU operation, `mul`, and
+/// each comparison, as a 0/1 value and as a branch, against Rust's arithmetic.
+#[test]
+fn wide_i64_constants_from_the_pool() {
+    let constants: [i64; 4] = [0x1_0000_0001, i64::MIN, -0x1234_5678_9abc, 0x7fff_ffff_ffff_ffff];
+    let ops = ["add", "sub", "and", "or", "xor", "mul"];
+    let conditions = ["eq", "ne", "lt_s", "lt_u", "gt_s", "gt_u", "le_s", "le_u", "ge_s", "ge_u"];
+    let mut funcs = String::new();
+    for (i, c) in constants.iter().enumerate() {
+        for op in ops {
+            funcs.push_str(&format!(
+                "(func (export \"{op}{i}\") (param i64) (result i64) (i64.{op} (local.get 0) (i64.const {c})))\n"
+            ));
+        }
+        for cond in conditions {
+            funcs.push_str(&format!(
+                "(func (export \"{cond}{i}\") (param i64) (result i32) (i64.{cond} (local.get 0) (i64.const {c})))
+                 (func (export \"br_{cond}{i}\") (param i64) (result i32)
+                   (block (br_if 0 (i64.{cond} (local.get 0) (i64.const {c}))) (return (i32.const 0))) (i32.const 1))\n"
+            ));
+        }
+    }
+    let wat = format!("(module {funcs})");
+    let engine = Engine::default();
+    let store = Store::new(&engine);
+    let module = Module::new(&engine, &wat::parse_str(&wat).expect("valid wat")).expect("compiles");
+    let instance = Instance::new(&store, &module, &[]).expect("instantiates");
+    let values = [0i64, 1, -1, 0x1_0000_0001, i64::MIN, i64::MAX, -0x1234_5678_9abc, 0x1234_5678_9abc];
+    for (i, &c) in constants.iter().enumerate() {
+        for &x in &values {
+            for op in ops {
+                let want = match op {
+                    "add" => x.wrapping_add(c),
+                    "sub" => x.wrapping_sub(c),
+                    "and" => x & c,
+                    "or" => x | c,
+                    "xor" => x ^ c,
+                    _ => x.wrapping_mul(c),
+                };
+                let got = instance.call(&format!("{op}{i}"), &[Val::I64(x)]).expect("runs");
+                assert!(matches!(got[..], [Val::I64(v)] if v == want), "{x} {op} {c}: {got:?}, want {want}");
+            }
+            for cond in conditions {
+                let want = int_condition_holds(cond, x, c, x as u64, c as u64) as i32;
+                for name in [format!("{cond}{i}"), format!("br_{cond}{i}")] {
+                    let got = i32_result(&instance.call(&name, &[Val::I64(x)]).expect("runs"));
+                    assert_eq!(got, want, "{name}: {x} {cond} {c}");
+                }
+            }
+        }
+    }
+}

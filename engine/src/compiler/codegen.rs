@@ -1344,8 +1344,8 @@ impl<'a> FuncCompiler<'a> {
                 self.masm.asm.alu_ri(op, size, dst, c as i32)
             }
             Loc::Const(c) => {
-                self.masm.asm.mov_ri(SCRATCH, c);
-                self.masm.asm.alu_rr(op, size, dst, SCRATCH);
+                // Only a 64-bit constant does not fit the immediate.
+                self.masm.alu_pooled(op, dst, c);
             }
             Loc::Reg(r) => {
                 self.masm.asm.alu_rr(op, size, dst, r);
@@ -1394,8 +1394,8 @@ impl<'a> FuncCompiler<'a> {
                 Place::Mem(m) => self.masm.asm.imul_rm(size, dst, m),
             },
             Loc::Const(c) => {
-                self.masm.asm.mov_ri(SCRATCH, c);
-                self.masm.asm.imul_rr(size, dst, SCRATCH);
+                // Only a 64-bit constant does not fit the immediate.
+                self.masm.imul_pooled(dst, c);
             }
         }
         self.push(ty, result);
@@ -1542,8 +1542,8 @@ impl<'a> FuncCompiler<'a> {
                 self.masm.asm.cmp_ri(size, ra, c as i32)
             }
             Loc::Const(c) => {
-                self.masm.asm.mov_ri(SCRATCH, c);
-                self.masm.asm.cmp_rr(size, ra, SCRATCH);
+                // Only a 64-bit constant does not fit the immediate.
+                self.masm.cmp_pooled(ra, c);
             }
             Loc::Reg(r) => {
                 self.masm.asm.cmp_rr(size, ra, r);

@@ -856,6 +856,24 @@ impl Assembler {
         dynasm!(self.ops ; .arch x64 ; imul Rq(d), QWORD [=>label]);
     }
 
+    /// `dst = dst op [rip + label]`, 64 bits.
+    pub fn alu_r_rip(&mut self, op: AluOp, dst: Reg, label: DynamicLabel) {
+        let d = dst.hw();
+        match op {
+            AluOp::Add => dynasm!(self.ops ; .arch x64 ; add Rq(d), QWORD [=>label]),
+            AluOp::Sub => dynasm!(self.ops ; .arch x64 ; sub Rq(d), QWORD [=>label]),
+            AluOp::And => dynasm!(self.ops ; .arch x64 ; and Rq(d), QWORD [=>label]),
+            AluOp::Or => dynasm!(self.ops ; .arch x64 ; or Rq(d), QWORD [=>label]),
+            AluOp::Xor => dynasm!(self.ops ; .arch x64 ; xor Rq(d), QWORD [=>label]),
+        }
+    }
+
+    /// `cmp r, [rip + label]`, 64 bits.
+    pub fn cmp_r_rip(&mut self, r: Reg, label: DynamicLabel) {
+        let r = r.hw();
+        dynasm!(self.ops ; .arch x64 ; cmp Rq(r), QWORD [=>label]);
+    }
+
     pub fn neg(&mut self, size: OperandSize, dst: Reg) {
         let d = dst.hw();
         match size {

@@ -429,6 +429,25 @@ impl Masm {
         self.asm.load_float_rip(is_double(size), dst, label);
     }
 
+    /// `dst = dst op c` (64 bits) for a constant no 32-bit immediate holds: the operand is
+    /// read from the constant pool, one instruction instead of a `movabs` and the operation.
+    pub fn alu_pooled(&mut self, op: AluOp, dst: Reg, c: i64) {
+        let label = self.constant_label(c as u64);
+        self.asm.alu_r_rip(op, dst, label);
+    }
+
+    /// `dst = dst * c` (64 bits) with `c` from the constant pool, as `alu_pooled`.
+    pub fn imul_pooled(&mut self, dst: Reg, c: i64) {
+        let label = self.constant_label(c as u64);
+        self.asm.imul_r_rip(dst, label);
+    }
+
+    /// `cmp r, c` (64 bits) with `c` from the constant pool, as `alu_pooled`.
+    pub fn cmp_pooled(&mut self, r: Reg, c: i64) {
+        let label = self.constant_label(c as u64);
+        self.asm.cmp_r_rip(r, label);
+    }
+
     /// The label of an 8-byte constant in the pool after the code (shared within the
     /// function).
     fn constant_label(&mut self, bits: u64) -> DynamicLabel {
