@@ -14,6 +14,30 @@ fn call(wat: &str, args: &[Val]) -> Vec<Val> {
     instance.call("f", args).expect("runs")
 }
 
+/// A fresh store and an instance of `wat` (no imports) in it.
+fn instance_of(wat: &str) -> (Store, Instance) {
+    let engine = Engine::default();
+    let store = Store::new(&engine);
+    let module = Module::new(&engine, &wat::parse_str(wat).expect("valid wat")).expect("compiles");
+    let instance = Instance::new(&store, &module, &[]).expect("instantiates");
+    (store, instance)
+}
+
+/// Calls export `name` with two integers of `bits` (32 or 64) given as raw bits; its one
+/// integer result as raw bits (an i32 zero-extended).
+fn call_on_integers(instance: &Instance, name: &str, bits: u32, x: u64, y: u64) -> u64 {
+    let args = if bits == 32 {
+        [Val::I32(x as i32), Val::I32(y as i32)]
+    } else {
+        [Val::I64(x as i64), Val::I64(y as i64)]
+    };
+    match instance.call(name, &args).expect("runs").as_slice() {
+        [Val::I32(v)] => *v as u32 as u64,
+        [Val::I64(v)] => *v as u64,
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
 fn i32_result(v: &[Val]) -> i32 {
     match v {
         [Val::I32(x)] => *x,
@@ -353,11 +377,7 @@ fn division_by_constant(ty: &str, sign: &str, d: i64) -> (Store, Instance) {
               (then ({ty}.div_{sign} {operand} ({ty}.const {d})))
               (else ({ty}.rem_{sign} {operand} ({ty}.const {d}))))))"#
     );
-    let engine = Engine::default();
-    let store = Store::new(&engine);
-    let module = Module::new(&engine, &wat::parse_str(&wat).expect("valid wat")).expect("compiles");
-    let instance = Instance::new(&store, &module, &[]).expect("instantiates");
-    (store, instance)
+    instance_of(&wat)
 }
 
 /// The next of a xorshift sequence: pseudo-random dividends, and garbage above them.
@@ -800,26 +820,13 @@ fn scaled_adds_wrap_like_a_shift_and_an_add() {
                     }
                 }
             }
-            let wat = format!("(module {funcs})");
-            let engine = Engine::default();
-            let store = Store::new(&engine);
-            let module = Module::new(&engine, &wat::parse_str(&wat).expect("valid wat")).expect("compiles");
-            let instance = Instance::new(&store, &module, &[]).expect("instantiates");
+            let (_store, instance) = instance_of(&format!("(module {funcs})"));
             let values: [u64; 6] = [0, 1, 0x7fff_ffff, 0x8000_0001, 0xffff_ffff, 0xdead_beef_1234_5678];
             for (name, expect, k, c) in &cases {
                 for &x in &values {
                     for &a in &values {
                         let (x, a) = (x & mask, a & mask);
-                        let args = if bits == 32 {
-                            [Val::I32(x as i32), Val::I32(a as i32)]
-                        } else {
-                            [Val::I64(x as i64), Val::I64(a as i64)]
-                        };
-                        let got = match instance.call(name, &args).expect("runs").as_slice() {
-                            [Val::I32(v)] => *v as u32 as u64,
-                            [Val::I64(v)] => *v as u64,
-                            other => panic!("{name}: {other:?}"),
-                        };
+                        let got = call_on_integers(&instance, name, bits, x, a);
                         let want = expect(x, a, *k, *c, crowded) & mask;
                         assert_eq!(got, want, "{name} (crowded {crowded}) of x {x:#x}, a {a:#x}");
                     }
@@ -860,24 +867,11 @@ fn multiplies_of_pinned_locals_by_constants_wrap() {
                 cases.push((name, form, c as u64 & mask));
             }
         }
-        let wat = format!("(module {funcs})");
-        let engine = Engine::default();
-        let store = Store::new(&engine);
-        let module = Module::new(&engine, &wat::parse_str(&wat).expect("valid wat")).expect("compiles");
-        let instance = Instance::new(&store, &module, &[]).expect("instantiates");
+        let (_store, instance) = instance_of(&format!("(module {funcs})"));
         for (name, form, c) in &cases {
             for x in [0u64, 1, 0x7fff_ffff, 0x8000_0001, 0xdead_beef_1234_5678] {
                 let (x, y) = (x & mask, 0x1234_5678u64 & mask);
-                let args = if bits == 32 {
-                    [Val::I32(x as i32), Val::I32(y as i32)]
-                } else {
-                    [Val::I64(x as i64), Val::I64(y as i64)]
-                };
-                let got = match instance.call(name, &args).expect("runs").as_slice() {
-                    [Val::I32(v)] => *v as u32 as u64,
-                    [Val::I64(v)] => *v as u64,
-                    other => panic!("{name}: {other:?}"),
-                };
+                let got = call_on_integers(&instance, name, bits, x, y);
                 let product = x.wrapping_mul(*c) & mask;
                 let want = if *form == "temp" { product.wrapping_add(y) & mask } else { product };
                 assert_eq!(got, want, "{t} {name} of x {x:#x}");
@@ -909,11 +903,7 @@ fn wide_i64_constants_from_the_pool() {
             ));
         }
     }
-    let wat = format!("(module {funcs})");
-    let engine = Engine::default();
-    let store = Store::new(&engine);
-    let module = Module::new(&engine, &wat::parse_str(&wat).expect("valid wat")).expect("compiles");
-    let instance = Instance::new(&store, &module, &[]).expect("instantiates");
+    let (_store, instance) = instance_of(&format!("(module {funcs})"));
     let values = [0i64, 1, -1, 0x1_0000_0001, i64::MIN, i64::MAX, -0x1234_5678_9abc, 0x1234_5678_9abc];
     for (i, &c) in constants.iter().enumerate() {
         for &x in &values {

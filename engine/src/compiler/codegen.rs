@@ -961,6 +961,19 @@ impl<'a> FuncCompiler<'a> {
         }
     }
 
+    /// The target local's register (then the result is that local), or a new register,
+    /// for an instruction that writes its result without reading it first (`lea`, the
+    /// three-operand `imul`).
+    fn target_or_new_register(&mut self, target: Option<(u32, Reg)>) -> (Reg, Loc) {
+        match target {
+            Some((index, r)) => (r, Loc::Local(index)),
+            None => {
+                let r = self.alloc(false);
+                (r, Loc::Reg(r))
+            }
+        }
+    }
+
     // ---- control flow ----
 
     /// Brings the stack into the canonical state for entering a frame whose top
@@ -1263,32 +1276,25 @@ impl<'a> FuncCompiler<'a> {
             (AluOp::Add, _) => Mem::Indexed(base, self.pinned(b.loc)?, 0),
             _ => return None,
         };
-        let (dst, result) = match target {
-            Some((index, r)) => (r, Loc::Local(index)),
-            None => {
-                let r = self.alloc(false);
-                (r, Loc::Reg(r))
-            }
-        };
+        let (dst, result) = self.target_or_new_register(target);
         self.masm.asm.lea_sized(size, dst, address);
         Some(result)
     }
 
-    /// Whether the operands on top of the stack are `x` and a constant shift count of 1
-    /// to 3 with `x` not a constant: a shift `scaled_add` can fold into its add.
-    pub(crate) fn shift_scales_an_index(&self, ty: ValType) -> bool {
+    /// The count of a shift `scaled_add` can fold into its add: the operands on top of the
+    /// stack are `x`, not a constant, and a constant count that is 1 to 3 in `ty`'s width.
+    pub(crate) fn index_scale(&self, ty: ValType) -> Option<u8> {
         let bits = if size_of(ty) == OperandSize::S32 { 32 } else { 64 };
-        let count = self.peek(0).constant().map(|c| c & (bits - 1));
-        matches!(count, Some(1..=3)) && self.peek(1).constant().is_none()
+        let count = self.peek(0).constant()? & (bits - 1);
+        ((1..=3).contains(&count) && self.peek(1).constant().is_none()).then_some(count as u8)
     }
 
-    /// `a + (x << k)`, the shift and add of an array index, as one `lea`. The stack holds
-    /// `x` and the count `k` (see `shift_scales_an_index`), with `a` below them for
+    /// `a + (x << shift)`, the shift and add of an array index, as one `lea`. The stack
+    /// holds `x` and the count (`index_scale` gave `shift`), with `a` below them for
     /// `Addend::Below`; the other addends are the operator right after the shift.
-    pub(crate) fn scaled_add(&mut self, ty: ValType, addend: Addend) {
+    pub(crate) fn scaled_add(&mut self, ty: ValType, shift: u8, addend: Addend) {
         let size = size_of(ty);
-        let shift =
-            (self.pop().constant().unwrap_or(0) & if size == OperandSize::S32 { 31 } else { 63 }) as u8;
+        self.pop();
         let x = self.pop();
         let a = match addend {
             Addend::Below => self.pop(),
@@ -1316,12 +1322,8 @@ impl<'a> FuncCompiler<'a> {
         };
         let temporaries = [index_temporary.then_some(index), base.filter(|_| base_temporary)];
         let (dst, result) = match (target, temporaries) {
-            (Some((local, r)), _) => (r, Loc::Local(local)),
             (None, [Some(r), _] | [None, Some(r)]) => (r, Loc::Reg(r)),
-            (None, [None, None]) => {
-                let r = self.alloc(false);
-                (r, Loc::Reg(r))
-            }
+            _ => self.target_or_new_register(target),
         };
         self.masm.asm.lea_scaled(size, dst, base, index, shift, disp.unwrap_or(0));
         for r in temporaries.into_iter().flatten().filter(|&r| r != dst) {
@@ -1372,13 +1374,7 @@ impl<'a> FuncCompiler<'a> {
         // A pinned local times a constant: the three-operand `imul` reads it in place.
         let fits_immediate = |c: i64| size == OperandSize::S32 || c as i32 as i64 == c;
         if let (Some(p), Some(c)) = (self.pinned(a.loc), b.constant().filter(|&c| fits_immediate(c))) {
-            let (dst, result) = match target {
-                Some((index, r)) => (r, Loc::Local(index)),
-                None => {
-                    let r = self.alloc(false);
-                    (r, Loc::Reg(r))
-                }
-            };
+            let (dst, result) = self.target_or_new_register(target);
             self.masm.asm.imul_rri(size, dst, p, c as i32);
             return self.push(ty, result);
         }

@@ -136,9 +136,9 @@ pub fn compile_function<'a>(
             Operator::I32Shl | Operator::I64Shl => {
                 compiler.materialize_condition();
                 if let Some((ty, addend, fused)) = scaled_add_after(op, &buffered[i + 1..]) {
-                    if compiler.shift_scales_an_index(ty) {
+                    if let Some(shift) = compiler.index_scale(ty) {
                         compiler.result_hint = result_hint(buffered.get(i + 1 + fused));
-                        compiler.scaled_add(ty, addend);
+                        compiler.scaled_add(ty, shift, addend);
                         compiler.result_hint = None;
                         operators.nth(fused - 1);
                         continue;

@@ -335,6 +335,17 @@ impl Assembler {
         self.encode_rr(prefix, w, opcode, reg, rm).finish();
     }
 
+    /// `op_rr` (32-bit, no prefix) with a byte register as `rm`, and as `reg` too when
+    /// `reg_is_byte`: spl/bpl/sil/dil need a REX prefix, without which they are ah/ch/dh/bh.
+    fn op_byte_rr(&mut self, opcode: u32, reg: u8, reg_is_byte: bool, rm: u8) {
+        let needs_rex = (4..8).contains(&rm) || (reg_is_byte && (4..8).contains(&reg));
+        let mut inst = self.ops.begin();
+        Self::rex(&mut inst, false, reg, 0, rm, needs_rex);
+        inst.opcode(opcode);
+        inst.byte(0xC0 | ((reg & 7) << 3) | (rm & 7));
+        inst.finish();
+    }
+
     /// `[prefix] [REX] opcode ModRM [SIB] [disp8/disp32]` with a memory operand, left
     /// open for an immediate. `byte_reg`: `reg` is an 8-bit register.
     #[inline(always)]
@@ -695,23 +706,11 @@ impl Assembler {
             AluOp::Or => 0x0A,
             _ => unreachable!("8-bit {op:?} is never emitted"),
         };
-        let (d, s) = (dst.hw(), src.hw());
-        let mut inst = self.ops.begin();
-        // spl/bpl/sil/dil need a REX prefix (without one they are ah/ch/dh/bh).
-        Self::rex(&mut inst, false, d, 0, s, (4..8).contains(&d) || (4..8).contains(&s));
-        inst.opcode(opcode);
-        inst.byte(0xC0 | ((d & 7) << 3) | (s & 7));
-        inst.finish();
+        self.op_byte_rr(opcode, dst.hw(), true, src.hw());
     }
 
     pub fn movzx_r8(&mut self, dst: Reg, src: Reg) {
-        let (d, s) = (dst.hw(), src.hw());
-        let mut inst = self.ops.begin();
-        // spl/bpl/sil/dil need a REX prefix (without one they are ah/ch/dh/bh).
-        Self::rex(&mut inst, false, d, 0, s, (4..8).contains(&s));
-        inst.opcode(0x0FB6);
-        inst.byte(0xC0 | ((d & 7) << 3) | (s & 7));
-        inst.finish();
+        self.op_byte_rr(0x0FB6, dst.hw(), false, src.hw());
     }
 
     pub fn cmov(&mut self, cc: Cc, size: OperandSize, dst: Reg, src: Reg) {
@@ -723,13 +722,7 @@ impl Assembler {
     }
 
     pub fn setcc(&mut self, cc: Cc, dst: Reg) {
-        let d = dst.hw();
-        let mut inst = self.ops.begin();
-        // spl/bpl/sil/dil need a REX prefix (without one they are ah/ch/dh/bh).
-        Self::rex(&mut inst, false, 0, 0, d, (4..8).contains(&d));
-        inst.opcode(0x0F90 | u32::from(cc.code()));
-        inst.byte(0xC0 | (d & 7));
-        inst.finish();
+        self.op_byte_rr(0x0F90 | u32::from(cc.code()), 0, false, dst.hw());
     }
 
     // ---- integer arithmetic ----
