@@ -343,6 +343,93 @@ fn tail_calls_in_place_and_fallbacks() {
     assert!(matches!(instance.call("not_caught", &[]), Err(Error::Exception(_))));
 }
 
+/// Found by the fifth held-out benchmark batch (tailfsm): a function tail-calling one
+/// with more parameters than its own type took the fallback (call, then return), so a
+/// chain alternating between a narrow and a wider signature ran out of stack. Such a
+/// call now moves the return address down and widens the area: the chains run in
+/// constant stack, entered from the general entry, the small entry and a wasm call site
+/// (also once per iteration of a loop, which must not sink the stack), directly and
+/// through a table, with one result in rax and with two in the area, and to a callee of
+/// twelve parameters.
+#[test]
+fn tail_calls_to_wider_callees_run_in_constant_stack() {
+    let store = Store::new(&Engine::default());
+    let instance = instantiate(
+        &store,
+        r#"(module
+          (type $three (func (param i64 i64 i64) (result i64)))
+          (table funcref (elem $wide_indirect))
+          ;; narrow(n, acc) -> wide(n - 1, acc, n) -> narrow(n - 1, acc + n): the sum 1..n.
+          (func $narrow (export "narrow") (param i64 i64) (result i64)
+            (if (result i64) (i64.eqz (local.get 0)) (then (local.get 1))
+              (else (return_call $wide (i64.sub (local.get 0) (i64.const 1)) (local.get 1) (local.get 0)))))
+          (func $wide (param i64 i64 i64) (result i64)
+            (return_call $narrow (i64.add (local.get 0) (i64.const 0)) (i64.add (local.get 1) (local.get 2))))
+          (func (export "from_wasm") (param i64) (result i64)
+            (i64.add (call $narrow (local.get 0) (i64.const 0)) (i64.const 1)))
+          ;; The same through the table, from a one-parameter function.
+          (func $narrow_indirect (export "narrow_indirect") (param i64) (result i64)
+            (call $one_indirect (local.get 0)))
+          (func $one_indirect (param i64) (result i64)
+            (if (result i64) (i64.eqz (local.get 0)) (then (i64.const 0))
+              (else (return_call_indirect (type $three)
+                (i64.sub (local.get 0) (i64.const 1)) (i64.const 0) (local.get 0) (i32.const 0)))))
+          (func $wide_indirect (param i64 i64 i64) (result i64)
+            (if (result i64) (i64.eqz (local.get 0)) (then (i64.add (local.get 1) (local.get 2)))
+              (else (return_call $wide_indirect
+                (i64.sub (local.get 0) (i64.const 1)) (i64.add (local.get 1) (local.get 2)) (local.get 0)))))
+          ;; Two results in the area: (sum, count) of 1..n, narrowing and widening.
+          (func $pair (export "pair") (param i64) (result i64 i64)
+            (return_call $pair_step (local.get 0) (i64.const 0) (i64.const 0)))
+          (func $pair_step (param i64 i64 i64) (result i64 i64)
+            (if (result i64 i64) (i64.eqz (local.get 0)) (then (local.get 1) (local.get 2))
+              (else (return_call $pair_back (i64.sub (local.get 0) (i64.const 1))
+                (i64.add (local.get 1) (local.get 0)) (i64.add (local.get 2) (i64.const 1))))))
+          (func $pair_back (param i64 i64 i64) (result i64 i64)
+            (return_call $pair_step (local.get 0) (local.get 1) (local.get 2)))
+          ;; One parameter to twelve and back; twelve adds the eleven others to a global.
+          (global $ones (mut i64) (i64.const 0))
+          (func $one (export "one") (param i64) (result i64)
+            (if (result i64) (i64.eqz (local.get 0)) (then (global.get $ones))
+              (else (return_call $twelve (i64.sub (local.get 0) (i64.const 1))
+                (i64.const 1) (i64.const 2) (i64.const 3) (i64.const 4) (i64.const 5) (i64.const 6)
+                (i64.const 7) (i64.const 8) (i64.const 9) (i64.const 10) (i64.const 11)))))
+          (func $twelve (param i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64) (result i64)
+            (global.set $ones (i64.add (global.get $ones)
+              (i64.add (i64.add (i64.add (local.get 1) (local.get 2)) (i64.add (local.get 3) (local.get 4)))
+                (i64.add (i64.add (i64.add (local.get 5) (local.get 6)) (i64.add (local.get 7) (local.get 8)))
+                  (i64.add (i64.add (local.get 9) (local.get 10)) (local.get 11))))))
+            (return_call $one (local.get 0)))
+          ;; A loop calling a function that widens once per call: n calls of narrow(1, k).
+          (func (export "loop") (param i64) (result i64) (local $k i64) (local $total i64)
+            (loop $again
+              (local.set $total (i64.add (local.get $total) (call $narrow (i64.const 1) (local.get $k))))
+              (local.set $k (i64.add (local.get $k) (i64.const 1)))
+              (br_if $again (i64.lt_u (local.get $k) (local.get 0))))
+            (local.get $total)))"#,
+        &[],
+    );
+    let i64_result = |r: Result<Vec<Val>>| match r.expect("call")[..] {
+        [Val::I64(x)] => x,
+        ref v => panic!("unexpected {v:?}"),
+    };
+    const N: i64 = 2_000_000;
+    let sum = N * (N + 1) / 2;
+    assert_eq!(i64_result(instance.call("narrow", &[Val::I64(N), Val::I64(0)])), sum);
+    assert_eq!(i64_result(instance.call("from_wasm", &[Val::I64(N)])), sum + 1);
+    assert_eq!(i64_result(instance.call("narrow_indirect", &[Val::I64(N)])), sum);
+    assert_eq!(i64_result(instance.call("one", &[Val::I64(N)])), 66 * N);
+    let Some(Extern::Func(one)) = instance.get_export("one") else { panic!("export one") };
+    assert!(one.takes_small_calls());
+    assert_eq!(one.call_small([N as u64, 0, 0, 0]).expect("small call"), 2 * 66 * N as u64);
+    // narrow(1, k) = k + 1: the sum of 1..=n.
+    assert_eq!(i64_result(instance.call("loop", &[Val::I64(N)])), sum);
+    match instance.call("pair", &[Val::I64(N)]).expect("call")[..] {
+        [Val::I64(s), Val::I64(count)] => assert_eq!((s, count), (sum, N)),
+        ref v => panic!("unexpected {v:?}"),
+    }
+}
+
 /// Found by review: an i32 payload was written into its slot with stale upper bits (a
 /// 4-byte store into the outgoing area, copied whole), and a catch targeting the
 /// function's own label returned the slot with a 64-bit load. The i32 then indexed

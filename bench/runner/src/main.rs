@@ -31,18 +31,59 @@ trait EngineUnderTest {
     /// Gets ready for the next `compile`, outside the timed part.
     fn prepare(&self) {}
     fn compile(&self, bytes: &[u8]) -> Res<Box<dyn Compiled>>;
-    /// Whether the engine implements 128-bit SIMD; benchmarks that use it are marked
-    /// "n/a" for an engine that does not, rather than failed.
-    fn has_simd(&self) -> bool {
-        true
+    /// The proposals the engine does not implement: benchmarks that use one are marked
+    /// "n/a" for it, rather than failed.
+    fn lacks(&self) -> &'static [Proposal] {
+        &[]
     }
 }
 
-/// Whether `bytes` needs the SIMD proposal: it does not validate without it.
-fn uses_simd(bytes: &[u8]) -> bool {
-    let mut features = wasmparser::WasmFeatures::default();
-    features.remove(wasmparser::WasmFeatures::SIMD | wasmparser::WasmFeatures::RELAXED_SIMD);
-    wasmparser::Validator::new_with_features(features).validate_all(bytes).is_err()
+/// A proposal beyond wasm 2.0 that some benchmarks use and some engines lack.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Proposal {
+    Simd,
+    /// Exception handling with `exnref` (`try_table`, `throw_ref`).
+    Exceptions,
+    TailCalls,
+}
+
+impl Proposal {
+    const ALL: [Proposal; 3] = [Proposal::Simd, Proposal::Exceptions, Proposal::TailCalls];
+
+    fn features(self) -> wasmparser::WasmFeatures {
+        use wasmparser::WasmFeatures as F;
+        match self {
+            Proposal::Simd => F::SIMD | F::RELAXED_SIMD,
+            Proposal::Exceptions => F::EXCEPTIONS,
+            Proposal::TailCalls => F::TAIL_CALL,
+        }
+    }
+
+    /// Why an engine without it shows "n/a".
+    fn missing(self) -> &'static str {
+        match self {
+            Proposal::Simd => "no SIMD",
+            Proposal::Exceptions => "no exceptions",
+            Proposal::TailCalls => "no tail calls",
+        }
+    }
+}
+
+/// The proposals `bytes` needs: those it does not validate without.
+fn proposals_used(bytes: &[u8]) -> Vec<Proposal> {
+    Proposal::ALL
+        .into_iter()
+        .filter(|p| {
+            let mut features = wasmparser::WasmFeatures::default();
+            features.remove(p.features());
+            wasmparser::Validator::new_with_features(features).validate_all(bytes).is_err()
+        })
+        .collect()
+}
+
+/// The first proposal `used` needs that `lacking` holds, as the "n/a" reason.
+fn unsupported(used: &[Proposal], lacking: &[Proposal]) -> Option<&'static str> {
+    used.iter().find(|p| lacking.contains(p)).map(|p| p.missing())
 }
 
 // ---------------------------------------------------------------- Sidewinder
@@ -85,7 +126,7 @@ impl Compiled for SwModule {
 
 // ---------------------------------------------------------------- Wasmtime
 #[cfg(feature = "wasmtime")]
-struct Wasmtime(wasmtime::Engine, &'static str);
+struct Wasmtime(wasmtime::Engine, &'static str, &'static [Proposal]);
 #[cfg(feature = "wasmtime")]
 impl Wasmtime {
     /// `parallel`: compile functions on every core (rayon), else on the calling thread.
@@ -93,7 +134,13 @@ impl Wasmtime {
         let mut c = wasmtime::Config::new();
         c.strategy(strategy);
         c.parallel_compilation(parallel);
-        Ok(Wasmtime(wasmtime::Engine::new(&c).map_err(|e| e.to_string())?, name))
+        // Winch implements neither exceptions nor tail calls (Wasmtime leaves them off
+        // for it); Cranelift has both (exceptions need the `gc` features).
+        let lacks: &[Proposal] = match strategy {
+            wasmtime::Strategy::Winch => &[Proposal::Exceptions, Proposal::TailCalls],
+            _ => &[],
+        };
+        Ok(Wasmtime(wasmtime::Engine::new(&c).map_err(|e| e.to_string())?, name, lacks))
     }
 }
 #[cfg(feature = "wasmtime")]
@@ -102,6 +149,9 @@ struct WtModule(wasmtime::Engine, wasmtime::Module);
 impl EngineUnderTest for Wasmtime {
     fn name(&self) -> &'static str {
         self.1
+    }
+    fn lacks(&self) -> &'static [Proposal] {
+        self.2
     }
     fn compile(&self, bytes: &[u8]) -> Res<Box<dyn Compiled>> {
         let m = wasmtime::Module::new(&self.0, bytes).map_err(|e| e.to_string())?;
@@ -129,6 +179,10 @@ struct WiModule(wasmi::Engine, wasmi::Module);
 impl EngineUnderTest for Wasmi {
     fn name(&self) -> &'static str {
         "wasmi"
+    }
+    /// wasmi 2.0 has tail calls and SIMD, not exception handling.
+    fn lacks(&self) -> &'static [Proposal] {
+        &[Proposal::Exceptions]
     }
     fn compile(&self, bytes: &[u8]) -> Res<Box<dyn Compiled>> {
         let m = wasmi::Module::new(&self.0, bytes).map_err(|e| e.to_string())?;
@@ -187,9 +241,10 @@ impl EngineUnderTest for Wasmer {
     fn prepare(&self) {
         *self.next_engine.borrow_mut() = Some(self.engine());
     }
-    /// Singlepass rejects SIMD operators ("not yet implemented: I32x4Splat").
-    fn has_simd(&self) -> bool {
-        false
+    /// Singlepass rejects SIMD operators ("not yet implemented: I32x4Splat"), and
+    /// implements neither exceptions nor tail calls.
+    fn lacks(&self) -> &'static [Proposal] {
+        &[Proposal::Simd, Proposal::Exceptions, Proposal::TailCalls]
     }
     fn compile(&self, bytes: &[u8]) -> Res<Box<dyn Compiled>> {
         let engine = self.next_engine.borrow_mut().take().unwrap_or_else(|| self.engine());
@@ -286,6 +341,8 @@ struct Measurement {
     unsupported: Option<&'static str>,
 }
 
+/// Node 20's V8 (11.3) has legacy exceptions but not `exnref`.
+const NODE_LACKS: &[Proposal] = &[Proposal::Exceptions];
 const NODE_ENGINES: [(&str, &str); 2] = [("v8-liftoff", "--liftoff-only"), ("v8-turbofan", "--no-liftoff")];
 /// V8 tiers measured on the corpus only, compiling on every core (without
 /// `--single-threaded`, V8 compiles on background threads besides the main one).
@@ -469,9 +526,9 @@ fn real_main() -> i32 {
         let row = results.entry(bench.clone()).or_default();
         let mut compiled: Vec<Option<Box<dyn Compiled>>> = Vec::new();
         // Compile rounds, interleaved.
-        let simd = uses_simd(&bytes);
+        let used = proposals_used(&bytes);
         for e in &engines {
-            let unsupported = (simd && !e.has_simd()).then_some("no SIMD");
+            let unsupported = unsupported(&used, e.lacks());
             row.insert(e.name(), Measurement { unsupported, ..Default::default() });
         }
         compiled.resize_with(engines.len(), || None);
@@ -513,9 +570,14 @@ fn real_main() -> i32 {
         }
         if have_node {
             for (name, flag) in NODE_ENGINES {
-                if engine_names.contains(&name) {
-                    row.insert(name, node_measure(&dir, &path, flag, runs, want));
+                if !engine_names.contains(&name) {
+                    continue;
                 }
+                let measurement = match unsupported(&used, NODE_LACKS) {
+                    Some(why) => Measurement { unsupported: Some(why), ..Default::default() },
+                    None => node_measure(&dir, &path, flag, runs, want),
+                };
+                row.insert(name, measurement);
             }
         }
         eprint!("{bench:>8}:");

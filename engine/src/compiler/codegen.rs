@@ -551,12 +551,17 @@ impl<'a> FuncCompiler<'a> {
         self.num_params.max(self.results.len()) * self.slot_width()
     }
 
-    /// Restores what the prologue saved and pops the frame, leaving the return address
-    /// on top: for a tail call, which then jumps to its callee.
-    pub(crate) fn leave_frame(&mut self) {
+    /// Reloads the callee-saved registers the prologue saved.
+    pub(crate) fn restore_callee_saved(&mut self) {
         for (k, &r) in self.pins.callee_saved.iter().enumerate() {
             self.masm.asm.load(LoadKind::I64, r, Mem::Base(RBP, -16 - 8 * k as i32));
         }
+    }
+
+    /// Restores what the prologue saved and pops the frame, leaving the return address
+    /// on top: for a tail call, which then jumps to its callee.
+    pub(crate) fn leave_frame(&mut self) {
+        self.restore_callee_saved();
         let a = &mut self.masm.asm;
         a.mov_rr(OperandSize::S64, RSP, RBP);
         a.pop(RBP);
@@ -605,6 +610,7 @@ impl<'a> FuncCompiler<'a> {
         }
         let handlers = HandlerTable {
             frame_size: frame as u32,
+            outgoing_slots: self.max_outgoing as u32,
             callee_saved: self.pins.callee_saved.len() as u8,
             call_sites: std::mem::take(&mut self.call_sites),
             scopes,

@@ -35,6 +35,9 @@ pub struct Scope {
 pub struct HandlerTable {
     /// `rbp - rsp` in the body.
     pub frame_size: u32,
+    /// The 8-byte slots the body reserves at `[rsp]` for its callees' arguments: a tail
+    /// call from a callee may use them all (`runtime::unwind::tail_call_room`).
+    pub outgoing_slots: u32,
     /// How many of the callee-saved pinning registers (rbx, r12, r13, in that order) the
     /// prologue saved, at `[rbp - 16 - 8*k]`.
     pub callee_saved: u8,

@@ -2,38 +2,104 @@
 //!
 //! A tail call replaces the caller's frame: the arguments go into the caller's own
 //! argument area (`[rbp + 16 + 8*i]`), the frame is popped, and the callee is *jumped*
-//! to, so it returns straight to the caller's caller. That needs the area to be large
-//! enough: every caller reserves max(parameters, results) slots of the callee's type,
-//! so a tail callee with no more parameters than that fits, and its results (the same
-//! as the caller's) too; the area it passes on then keeps that property. Reserving more
-//! at every call would make all frames larger for the sake of tail calls.
+//! to, so it returns straight to the caller's caller. Every caller reserves
+//! max(parameters, results) slots of its callee's type, so a tail callee needing no
+//! more slots than this function's own type fits in place; its results (the same as
+//! this function's) too, and the area it passes on keeps the property.
+//!
+//! A callee needing more slots gets an area that starts lower: the return address moves
+//! down into this function's dying frame (by the slots missing, rounded to keep rsp
+//! 16-byte aligned), and the area grows into the space freed, ending inside the
+//! reservation of the caller's caller. How far that reservation reaches is found at run
+//! time from the caller's frame (`unwind::tail_call_room`), so once an area has been
+//! widened, the next tail call in the chain finds the room and runs in place: the
+//! stack does not sink along the chain. The callee returns to the caller with rsp that
+//! much lower, which is consistent for the caller: everything it addresses after a call
+//! is relative to rsp (results in the area) or to rbp (its frame). Its next call finds
+//! the room too, so what it loses is bounded by its largest callee's area, and its
+//! epilogue takes it back. Found by the fifth held-out benchmark batch: `f(a, b)`
+//! tail-calling `g(a, b, c)` tail-calling `f` had taken a call-then-return fallback,
+//! and a continuation-passing state machine ran out of stack.
 //!
 //! Two cases stay an ordinary call followed by a return (correct, but the stack grows
-//! with each one): callees with more parameters than that, and callees of another
-//! instance (imports, and `return_call_indirect` to another instance's function),
-//! because a caller does not reload its context after a direct call, so a callee must
-//! return with the caller's. Such a call is no handler site of this frame: the spec
-//! replaces the frame, so this function's `try_table` does not catch what it throws.
+//! with each one): callees of another instance (imports, and `return_call_indirect` to
+//! another instance's function), because a caller does not reload its context after a
+//! direct call, so a callee must return with the caller's; and callees whose results
+//! sit in the area with another slot width (v128 in one signature but not the other).
+//! Such a call is no handler site of this frame: the spec replaces the frame, so this
+//! function's `try_table` does not catch what it throws.
 
 use super::codegen::{returns_in_rax, CResult, Callee, FuncCompiler};
 use crate::isa::x64::asm::{Cc, Mem};
 use crate::isa::x64::regs::*;
+use crate::runtime::unwind;
 use crate::runtime::vmcontext::offsets;
 use crate::trap::TrapCode;
 use crate::types::FuncType;
 
-use super::masm::{LoadKind, OperandSize, StoreKind};
+use super::masm::{AluOp, LoadKind, OperandSize, ShiftOp, StoreKind};
 
 impl FuncCompiler<'_> {
-    /// Moves the outgoing arguments (already at `[rsp + 8*i]`, `n` 8-byte slots) into
-    /// this function's own argument area: going through the outgoing area first means no
-    /// argument can overwrite a parameter another argument still reads.
-    fn move_arguments_to_incoming_area(&mut self, n: usize) {
-        for i in 0..n {
-            let a = &mut self.masm.asm;
-            a.load(LoadKind::I64, SCRATCH, Mem::Base(RSP, 8 * i as i32));
-            a.store(StoreKind::I64, Mem::Base(RBP, 16 + 8 * i as i32), SCRATCH);
+    /// Pops this frame and leaves the `n` slots of outgoing arguments (at `[rsp]`) where
+    /// a tail callee reads them, with the return address just below: in this function's
+    /// own argument area if they fit, else in one that starts lower (see the module
+    /// documentation). Clobbers the other caller-saved registers; rax survives.
+    fn hand_over_frame(&mut self, n: usize) {
+        let own = self.incoming_area();
+        if n <= own {
+            // Going through the outgoing area first means no argument can overwrite a
+            // parameter another argument still reads.
+            for i in 0..n {
+                let a = &mut self.masm.asm;
+                a.load(LoadKind::I64, SCRATCH, Mem::Base(RSP, 8 * i as i32));
+                a.store(StoreKind::I64, Mem::Base(RBP, 16 + 8 * i as i32), SCRATCH);
+            }
+            self.leave_frame();
+            return;
         }
+        // How far the area really reaches: the caller reserved at least `own` slots, a
+        // tail call before this one may have widened it, and the caller's caller decides.
+        // rax (the funcref of an indirect tail call) is kept, in 16 bytes for alignment.
+        let a = &mut self.masm.asm;
+        a.push(RAX);
+        a.push(RAX);
+        a.load(LoadKind::I64, RDI, Mem::Base(RBP, 0));
+        a.load(LoadKind::I64, RSI, Mem::Base(RBP, 8));
+        a.lea(RDX, Mem::Base(RBP, 16));
+        a.mov_ri(RCX, own as i64);
+        self.masm.call_absolute(unwind::tail_call_room as *const () as usize);
+        let a = &mut self.masm.asm;
+        a.mov_rr(OperandSize::S64, RCX, RAX);
+        a.pop(RAX);
+        a.pop(RAX);
+        // rdx: where the callee's area starts, lower than this function's by the slots
+        // missing, rounded up to keep rsp 16-byte aligned.
+        a.lea(RDX, Mem::Base(RBP, 16));
+        let fits = a.new_label();
+        a.cmp_ri(OperandSize::S64, RCX, n as i32);
+        a.jcc(Cc::Ae, fits);
+        a.mov_ri(R8, n as i64 + 1);
+        a.alu_rr(AluOp::Sub, OperandSize::S64, R8, RCX);
+        a.alu_ri(AluOp::And, OperandSize::S64, R8, -2);
+        a.shift_ri(ShiftOp::Shl, OperandSize::S64, R8, 3);
+        a.alu_rr(AluOp::Sub, OperandSize::S64, RDX, R8);
+        a.bind(fits);
+        // What the copy may overwrite is read first: the saved registers, the return
+        // address and the caller's rbp.
+        self.restore_callee_saved();
+        let a = &mut self.masm.asm;
+        a.load(LoadKind::I64, RSI, Mem::Base(RBP, 8));
+        a.load(LoadKind::I64, RDI, Mem::Base(RBP, 0));
+        // The new area lies above the outgoing one (the frame holds all `n` outgoing
+        // slots, and the area moved down by at most `n - own + 1`), and may overlap it:
+        // copy from the top down.
+        for i in (0..n).rev() {
+            a.load(LoadKind::I64, SCRATCH, Mem::Base(RSP, 8 * i as i32));
+            a.store(StoreKind::I64, Mem::Base(RDX, 8 * i as i32), SCRATCH);
+        }
+        a.store(StoreKind::I64, Mem::Base(RDX, -8), RSI);
+        a.lea(RSP, Mem::Base(RDX, -8));
+        a.mov_rr(OperandSize::S64, RBP, RDI);
     }
 
     /// An ordinary call, then a return: the fallback described above.
@@ -45,15 +111,13 @@ impl FuncCompiler<'_> {
         self.reachable = false;
     }
 
-    /// Whether a callee of type `ty` can take over this function's argument area: it
-    /// fits, and the results it leaves there are where this function's callers read
-    /// them. Results in the area sit at `8 * slot_width * i`, and the slot width depends
-    /// on the parameters too, which validation lets differ: a callee of another width
-    /// would leave each result where the caller reads another one (or a parameter's
-    /// stale bits, a forged reference).
-    fn can_take_over_area(&self, ty: &FuncType) -> bool {
-        let same_layout = returns_in_rax(ty.results()) || ty.slot_width() == self.slot_width();
-        same_layout && ty.area_slots() <= self.incoming_area()
+    /// Whether a callee of type `ty` leaves its results where this function's callers
+    /// read them. Results in the area sit at `8 * slot_width * i`, and the slot width
+    /// depends on the parameters too, which validation lets differ: a callee of another
+    /// width would leave each result where the caller reads another one (or a
+    /// parameter's stale bits, a forged reference).
+    fn same_result_layout(&self, ty: &FuncType) -> bool {
+        returns_in_rax(ty.results()) || ty.slot_width() == self.slot_width()
     }
 
     pub(crate) fn return_call(&mut self, callee: Callee, ty: &FuncType) -> CResult {
@@ -63,14 +127,13 @@ impl FuncCompiler<'_> {
             self.call_then_return(|this| this.emit_call(callee, ty));
             return Ok(());
         };
-        if !self.can_take_over_area(ty) {
+        if !self.same_result_layout(ty) {
             self.call_then_return(|this| this.emit_call(callee, ty));
             return Ok(());
         }
         self.store_outgoing_args(ty);
         self.max_outgoing = self.max_outgoing.max(n);
-        self.move_arguments_to_incoming_area(n);
-        self.leave_frame();
+        self.hand_over_frame(n);
         self.masm.jump_function(index);
         self.reachable = false;
         Ok(())
@@ -82,7 +145,7 @@ impl FuncCompiler<'_> {
         let ty = &env.types[type_index as usize];
         let type_id = env.type_ids[type_index as usize];
         let n = ty.area_slots();
-        if !self.can_take_over_area(ty) {
+        if !self.same_result_layout(ty) {
             self.call_then_return(|this| this.call_indirect(type_index, table));
             return Ok(());
         }
@@ -103,8 +166,7 @@ impl FuncCompiler<'_> {
         // Same instance: a real tail call. Nothing on the operand stack is needed any
         // more, so rax may hold the funcref while the scratch register copies.
         self.masm.asm.mov_rr(OperandSize::S64, RAX, SCRATCH);
-        self.move_arguments_to_incoming_area(n);
-        self.leave_frame();
+        self.hand_over_frame(n);
         self.masm.asm.jmp_mem(Mem::Base(RAX, offsets::FUNCREF_CODE));
         // Another instance: call with its context, then return.
         self.masm.asm.bind(other_instance);

@@ -13,6 +13,7 @@
 use super::exception::{end_throw, expose, ExceptionInner};
 use super::instance::InstanceInner;
 use super::vmcontext::{VMContext, VMRuntime};
+use crate::isa::x64::trampolines::ENTRY_AREA_END_BELOW_RBP;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The status (in `VMRuntime::trap_code`) with which an activation ends when no wasm
@@ -145,4 +146,35 @@ pub(crate) unsafe extern "C" fn unwind(
     // SAFETY: the runtime belongs to the store whose code is running.
     unsafe { (*runtime).exception = exn };
     1
+}
+
+/// How many 8-byte slots a tail call may use from `area_start` up: the end of the
+/// argument area its caller's caller reserved, found from that caller's frame (`fp`,
+/// whose call returns to `pc`), minus `area_start`, and never fewer than `own`, the
+/// slots the tail-calling function's own type guarantees. A compiled caller reserves
+/// its `HandlerTable::outgoing_slots` at the bottom of its frame; an entry trampoline
+/// up to `ENTRY_AREA_END_BELOW_RBP` below its rbp. See `compiler::tail_calls`.
+///
+/// # Safety
+/// Called only by compiled code at a tail call, with its own frame's saved rbp (`fp`),
+/// return address (`pc`) and argument area start.
+pub(crate) unsafe extern "C" fn tail_call_room(fp: u64, pc: u64, area_start: u64, own: u64) -> u64 {
+    let entry_returns = ENTRY_RETURNS.each_ref().map(|a| a.load(Ordering::Acquire) as u64);
+    let end = if entry_returns.contains(&pc) {
+        fp - ENTRY_AREA_END_BELOW_RBP
+    } else {
+        // SAFETY: the caller is a wasm frame (the only other callers are the entry
+        // trampolines): it called, so its prologue stored its VMContext at [fp - 8], and
+        // its instance outlives the call.
+        let module = unsafe {
+            let vmctx = *((fp - 8) as *const *const VMContext);
+            &(*((*vmctx).instance as *const InstanceInner)).module.0
+        };
+        let Some((func, _)) = module.locate(pc as usize) else {
+            return own;
+        };
+        let table = &module.handlers[func];
+        fp - table.frame_size as u64 + 8 * table.outgoing_slots as u64
+    };
+    (end.saturating_sub(area_start) / 8).max(own)
 }

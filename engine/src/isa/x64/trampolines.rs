@@ -35,6 +35,12 @@ pub type SmallEntryFn =
 /// Argument slots `entry_small` passes.
 pub const SMALL_ARGS: usize = 4;
 
+/// Where both entry trampolines' argument area ends, below their rbp: the frame that
+/// `open_entry_frame` builds (rbp, five registers, the previous `entry_rsp`) and two
+/// more slots (`entry`'s saved arguments pointer and slot count; `entry_small`'s
+/// padding), 8 each. A tail call may use the whole area (`unwind::tail_call_room`).
+pub const ENTRY_AREA_END_BELOW_RBP: u64 = 64;
+
 /// What `entry_small` returns, in rax:rdx.
 #[repr(C)]
 pub struct SmallEntryOutcome {
