@@ -728,3 +728,31 @@ fn loop_headers_are_aligned_in_memory() {
         }
     }
 }
+
+#[test]
+fn tail_calls_store_arguments_in_place() {
+    // To itself: the frame stays and the body starts over (no `leave`, no second stack
+    // check); arguments go straight into the parameter slots (n - 1 into the first, the
+    // second keeps its own).
+    let l = check_snapshot(
+        "self_tail_call",
+        "(module (func $count (param i32 i64) (result i64)
+           (if (result i64) (i32.eqz (local.get 0)) (then (local.get 1))
+             (else (return_call $count (i32.sub (local.get 0) (i32.const 1))
+               (local.get 1))))))",
+        0,
+    );
+    assert_eq!(l.matches("cmp     rsp,").count(), 1, "one stack check");
+    assert_eq!(l.matches("pop     rbp").count(), 1, "one way out");
+    assert_lacks(&l, &["mov", "[rsp"]);
+    // To another function: in place too, then the frame is left.
+    let l = check_snapshot(
+        "tail_call_in_place",
+        "(module (func $f (param i32 i32) (result i32)
+           (return_call $g (local.get 1) (i32.const 7)))
+         (func $g (param i32 i32) (result i32) (local.get 0)))",
+        0,
+    );
+    assert_lacks(&l, &["mov", "[rsp"]);
+    assert_has(&l, &["mov", "[rbp+0x10]"]);
+}

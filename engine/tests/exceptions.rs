@@ -430,6 +430,55 @@ fn tail_calls_to_wider_callees_run_in_constant_stack() {
     }
 }
 
+/// Tail-call arguments go straight into the caller's own parameter slots unless one of
+/// them reads a parameter an earlier argument has already overwritten: rotations and
+/// swaps of the parameters (which must go through the outgoing area) and arguments that
+/// keep or copy forward parameters (which may not), each recursing deep enough that a
+/// growing stack would trap.
+#[test]
+fn tail_call_arguments_that_permute_parameters() {
+    let store = Store::new(&Engine::default());
+    let instance = instantiate(
+        &store,
+        r#"(module
+          (func $rotate (export "rotate") (param i64 i64 i64 i64) (result i64)
+            (if (result i64) (i64.eqz (local.get 0))
+              (then (i64.add (i64.mul (local.get 1) (i64.const 100))
+                (i64.add (i64.mul (local.get 2) (i64.const 10)) (local.get 3))))
+              (else (return_call $rotate (i64.sub (local.get 0) (i64.const 1))
+                (local.get 3) (local.get 1) (local.get 2)))))
+          (func $swap (export "swap") (param i64 i64 i64) (result i64)
+            (if (result i64) (i64.eqz (local.get 0))
+              (then (i64.sub (i64.mul (local.get 1) (i64.const 10)) (local.get 2)))
+              (else (return_call $swap (i64.sub (local.get 0) (i64.const 1)) (local.get 2) (local.get 1)))))
+          (func $keep (export "keep") (param i64 i64 i64) (result i64)
+            (if (result i64) (i64.eqz (local.get 0)) (then (local.get 2))
+              (else (return_call $keep (i64.sub (local.get 0) (i64.const 1))
+                (local.get 1) (i64.add (local.get 1) (local.get 2))))))
+          (func $forward (export "forward") (param i64 i64 i64) (result i64)
+            (if (result i64) (i64.eqz (local.get 0)) (then (i64.sub (local.get 1) (local.get 2)))
+              (else (return_call $forward (i64.sub (local.get 0) (i64.const 1))
+                (local.get 2) (i64.add (local.get 2) (i64.const 1)))))))"#,
+        &[],
+    );
+    let call = |name: &str, args: &[i64]| {
+        let args: Vec<Val> = args.iter().map(|&x| Val::I64(x)).collect();
+        match instance.call(name, &args).expect("call")[..] {
+            [Val::I64(x)] => x,
+            ref v => panic!("unexpected {v:?}"),
+        }
+    };
+    // Three rotations are the identity: 3,000,001 of them leave one.
+    assert_eq!(call("rotate", &[3_000_000, 1, 2, 3]), 123);
+    assert_eq!(call("rotate", &[3_000_001, 1, 2, 3]), 312);
+    assert_eq!(call("swap", &[2_000_000, 7, 5]), 65);
+    assert_eq!(call("swap", &[2_000_001, 7, 5]), 43);
+    assert_eq!(call("keep", &[1_000_000, 3, 0]), 3_000_000);
+    // forward(n, a, b) -> forward(n - 1, b, b + 1): a - b is -1 after any step.
+    assert_eq!(call("forward", &[1_000_000, 10, 4]), -1);
+    assert_eq!(call("forward", &[0, 10, 4]), 6);
+}
+
 /// Found by review: an i32 payload was written into its slot with stale upper bits (a
 /// 4-byte store into the outgoing area, copied whole), and a catch targeting the
 /// function's own label returned the slot with a 64-bit load. The i32 then indexed

@@ -176,7 +176,13 @@ pub struct FuncCompiler<'a> {
     pub(crate) call_sites: Vec<(u32, u32)>,
     /// Legacy `try` blocks given an exception slot so far.
     pub(crate) legacy_tries: u32,
-    num_params: usize,
+    pub(crate) num_params: usize,
+    /// The function's index in its module: a `return_call` to itself jumps to
+    /// `body_entry`.
+    pub(crate) func_index: u32,
+    /// Where the prologue starts initializing locals, after the frame is set up and the
+    /// stack checked: a tail call of the function to itself reuses the frame.
+    pub(crate) body_entry: Option<dynasmrt::DynamicLabel>,
     results: &'a [ValType],
     /// Bytes per parameter/result in this function's argument area (8 or 16).
     arg_stride: i32,
@@ -243,6 +249,8 @@ impl<'a> FuncCompiler<'a> {
             latent_reads: Vec::new(),
             settled_height: 0,
             num_params: 0,
+            func_index: 0,
+            body_entry: None,
             results: &[],
             arg_stride: 8,
             slot_size: 8,
@@ -277,7 +285,16 @@ impl<'a> FuncCompiler<'a> {
 
     /// Starts a function of type `ty` whose locals and pins are already set; everything
     /// else left by the previous function (even one that failed) is reset.
-    pub fn begin(&mut self, ty: &'a FuncType, legacy_tries: u32, body_size: usize, wide_slots: bool) {
+    pub fn begin(
+        &mut self,
+        ty: &'a FuncType,
+        func_index: u32,
+        legacy_tries: u32,
+        body_size: usize,
+        wide_slots: bool,
+    ) {
+        self.func_index = func_index;
+        self.body_entry = None;
         let mut free = RegSet::from_regs(&ALLOCATABLE_GPRS);
         for r in ALLOCATABLE_XMMS {
             free.insert(r);
@@ -403,6 +420,9 @@ impl<'a> FuncCompiler<'a> {
         for (k, &r) in self.pins.callee_saved.iter().enumerate() {
             self.masm.asm.store(StoreKind::I64, Mem::Base(RBP, -16 - 8 * k as i32), r);
         }
+        let body_entry = self.masm.asm.new_label();
+        self.masm.asm.bind(body_entry);
+        self.body_entry = Some(body_entry);
         let n = self.num_body_locals();
         let quads_per_local = self.slot_size / 8;
         if n <= 8 {

@@ -119,7 +119,7 @@ pub fn compile_function<'a>(
     uses.choose_into(all_locals, pins);
     // Locals and spill slots are 16 bytes where a v128 can appear, else 8.
     let wide_slots = env.has_v128 || uses.simd || all_locals.contains(&ValType::V128);
-    compiler.begin(ty, uses.legacy_tries, body.as_bytes().len(), wide_slots);
+    compiler.begin(ty, func_index, uses.legacy_tries, body.as_bytes().len(), wide_slots);
     compiler.emit_prologue();
     let mut operators = buffered.iter().enumerate();
     while let Some((i, op)) = operators.next() {

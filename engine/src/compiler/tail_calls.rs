@@ -30,6 +30,7 @@
 //! function's `try_table` does not catch what it throws.
 
 use super::codegen::{returns_in_rax, CResult, Callee, FuncCompiler};
+use super::stack::Loc;
 use crate::isa::x64::asm::{Cc, Mem};
 use crate::isa::x64::regs::*;
 use crate::runtime::unwind;
@@ -44,16 +45,14 @@ impl FuncCompiler<'_> {
     /// a tail callee reads them, with the return address just below: in this function's
     /// own argument area if they fit, else in one that starts lower (see the module
     /// documentation). Clobbers the other caller-saved registers; rax survives.
-    fn hand_over_frame(&mut self, n: usize) {
+    fn hand_over_frame(&mut self, n: usize, args_in_place: bool) {
         let own = self.incoming_area();
+        if args_in_place {
+            self.leave_frame();
+            return;
+        }
         if n <= own {
-            // Going through the outgoing area first means no argument can overwrite a
-            // parameter another argument still reads.
-            for i in 0..n {
-                let a = &mut self.masm.asm;
-                a.load(LoadKind::I64, SCRATCH, Mem::Base(RSP, 8 * i as i32));
-                a.store(StoreKind::I64, Mem::Base(RBP, 16 + 8 * i as i32), SCRATCH);
-            }
+            self.copy_outgoing_to_incoming(n);
             self.leave_frame();
             return;
         }
@@ -102,6 +101,54 @@ impl FuncCompiler<'_> {
         a.mov_rr(OperandSize::S64, RBP, RDI);
     }
 
+    /// Moves `n` slots of arguments from the outgoing area to this function's own:
+    /// going through the outgoing area first means no argument can overwrite a
+    /// parameter another argument still reads.
+    fn copy_outgoing_to_incoming(&mut self, n: usize) {
+        for i in 0..n {
+            let a = &mut self.masm.asm;
+            a.load(LoadKind::I64, SCRATCH, Mem::Base(RSP, 8 * i as i32));
+            a.store(StoreKind::I64, Mem::Base(RBP, 16 + 8 * i as i32), SCRATCH);
+        }
+    }
+
+    /// Stores the arguments of a tail call to a callee of type `ty` straight into this
+    /// function's own argument area, where the callee reads them, if they fit there
+    /// with the same slot layout and no argument reads a parameter's home that an
+    /// earlier argument has overwritten by then; true if it did. Otherwise they go to
+    /// the outgoing area at `[rsp]`, as for any call, and `hand_over_frame` moves them.
+    /// An argument that is the parameter of its own position is not stored at all.
+    fn store_args_in_place(&mut self, ty: &FuncType) -> bool {
+        let n = ty.params().len();
+        let top = self.stack.len() - n;
+        // The parameter whose home in the argument area an operand reads, if any.
+        let reads_param = |this: &Self, k: usize| match this.stack[top + k].loc {
+            Loc::Local(j) if (j as usize) < this.num_params && this.pinned(Loc::Local(j)).is_none() => {
+                Some(j as usize)
+            }
+            _ => None,
+        };
+        let overwritten_before_read = (0..n)
+            .any(|k| matches!(reads_param(self, k), Some(j) if j < k && reads_param(self, j) != Some(j)));
+        let fits = ty.area_slots() <= self.incoming_area() && ty.slot_width() == self.slot_width();
+        if !fits || overwritten_before_read {
+            self.store_outgoing_args(ty);
+            return false;
+        }
+        // The callee's slot `i`: parameter `i`'s home here when this function has one
+        // (the layouts match), else a result slot of the area.
+        let stride = 8 * ty.slot_width() as i32;
+        for i in 0..n {
+            let s = self.stack[top + i];
+            self.store_loc(s.ty, s.loc, Mem::Base(RBP, 16 + stride * i as i32));
+        }
+        for _ in 0..n {
+            let s = self.pop();
+            self.release(s);
+        }
+        true
+    }
+
     /// An ordinary call, then a return: the fallback described above.
     fn call_then_return(&mut self, call: impl FnOnce(&mut Self)) {
         let scope = self.current_scope.take();
@@ -131,10 +178,19 @@ impl FuncCompiler<'_> {
             self.call_then_return(|this| this.emit_call(callee, ty));
             return Ok(());
         }
-        self.store_outgoing_args(ty);
+        let in_place = self.store_args_in_place(ty);
         self.max_outgoing = self.max_outgoing.max(n);
-        self.hand_over_frame(n);
-        self.masm.jump_function(index);
+        if let (true, Some(body_entry)) = (index == self.func_index, self.body_entry) {
+            // To itself: the frame stays, and the body starts over from its locals'
+            // initialization, which reads the parameters from the area (a loop).
+            if !in_place {
+                self.copy_outgoing_to_incoming(n);
+            }
+            self.masm.asm.jmp(body_entry);
+        } else {
+            self.hand_over_frame(n, in_place);
+            self.masm.jump_function(index);
+        }
         self.reachable = false;
         Ok(())
     }
@@ -151,7 +207,7 @@ impl FuncCompiler<'_> {
         }
         let index = self.pop();
         let idx = self.in_reg(index);
-        self.store_outgoing_args(ty);
+        let in_place = self.store_args_in_place(ty);
         self.max_outgoing = self.max_outgoing.max(n);
         let element = self.table_element(table, idx, TrapCode::UndefinedElement);
         let a = &mut self.masm.asm;
@@ -166,13 +222,22 @@ impl FuncCompiler<'_> {
         // Same instance: a real tail call. Nothing on the operand stack is needed any
         // more, so rax may hold the funcref while the scratch register copies.
         self.masm.asm.mov_rr(OperandSize::S64, RAX, SCRATCH);
-        self.hand_over_frame(n);
+        self.hand_over_frame(n, in_place);
         self.masm.asm.jmp_mem(Mem::Base(RAX, offsets::FUNCREF_CODE));
         // Another instance: call with its context, then return.
         self.masm.asm.bind(other_instance);
         let scope = self.current_scope.take();
         self.spill_registers();
         let a = &mut self.masm.asm;
+        if in_place {
+            // The call reads its arguments from the outgoing area. (rax and rcx are
+            // never pinned, and everything else was just spilled.)
+            let via = if idx == RAX { RCX } else { RAX };
+            for i in 0..n {
+                a.load(LoadKind::I64, via, Mem::Base(RBP, 16 + 8 * i as i32));
+                a.store(StoreKind::I64, Mem::Base(RSP, 8 * i as i32), via);
+            }
+        }
         a.load(LoadKind::I64, VMCTX, Mem::Base(SCRATCH, offsets::FUNCREF_VMCTX));
         a.load(LoadKind::I64, MEMORY_BASE, Mem::Base(VMCTX, offsets::VMCTX_MEMORY0_BASE));
         a.call_mem(Mem::Base(SCRATCH, offsets::FUNCREF_CODE));
