@@ -479,6 +479,91 @@ fn tail_call_arguments_that_permute_parameters() {
     assert_eq!(call("forward", &[0, 10, 4]), 6);
 }
 
+/// Paths of the tail-call changes that the tests above do not reach (suggested by a
+/// review): arguments stored in place, then a `return_call_indirect` whose target
+/// belongs to another instance (the fallback call copies them to the outgoing area);
+/// an exception thrown from a callee that widened its area, caught by the caller, which
+/// then calls again; and a function tail-calling itself, whose locals (more than eight,
+/// so zeroed with `rep stos`, one a funcref, one pinned through a loop) must start
+/// fresh on every iteration.
+#[test]
+fn tail_call_paths_across_instances_exceptions_and_self_loops() {
+    let store = Store::new(&Engine::default());
+    let other = instantiate(
+        &store,
+        r#"(module (func (export "sub") (param i64 i64) (result i64) (i64.sub (local.get 0) (local.get 1))))"#,
+        &[],
+    );
+    let Some(sub) = other.get_export("sub") else { panic!("export sub") };
+    let instance = instantiate(
+        &store,
+        r#"(module
+          (import "other" "sub" (func $sub (param i64 i64) (result i64)))
+          (type $two (func (param i64 i64) (result i64)))
+          (table funcref (elem $sub))
+          (tag $stop (param i64))
+          ;; Both arguments are new values, stored in place, then copied for the call.
+          (func (export "across") (param i64 i64) (result i64)
+            (return_call_indirect (type $two)
+              (i64.add (local.get 0) (i64.const 100)) (i64.mul (local.get 1) (i64.const 2)) (i32.const 0)))
+          ;; narrow(k) widens into wide(k, 1, 2), which throws k + 3 when k is 7.
+          (func $narrow (param i64) (result i64)
+            (return_call $wide (local.get 0) (i64.const 1) (i64.const 2)))
+          (func $wide (param i64 i64 i64) (result i64)
+            (if (i64.eq (local.get 0) (i64.const 7))
+              (then (throw $stop (i64.add (local.get 0) (i64.add (local.get 1) (local.get 2))))))
+            (i64.add (local.get 0) (local.get 2)))
+          ;; Sum of narrow(k) for k < n, plus 1000 times each caught value.
+          (func (export "catching") (param i64) (result i64) (local $k i64) (local $total i64)
+            (local $thrown i64)
+            (loop $next
+              (block $caught (result i64)
+                (try_table (catch $stop $caught)
+                  (local.set $total (i64.add (local.get $total) (call $narrow (local.get $k)))))
+                (br $caught (i64.const 0)))
+              (local.set $thrown)
+              (local.set $total (i64.add (local.get $total) (i64.mul (local.get $thrown) (i64.const 1000))))
+              (local.set $k (i64.add (local.get $k) (i64.const 1)))
+              (br_if $next (i64.lt_u (local.get $k) (local.get 0))))
+            (local.get $total))
+          ;; Each iteration adds its locals' starting values (all zero or null), then
+          ;; dirties them.
+          (func $fresh (export "fresh") (param $n i64) (param $acc i64) (result i64)
+            (local $a i64) (local $b i64) (local $c i64) (local $d i64) (local $e i64)
+            (local $f i64) (local $g i64) (local $h i64) (local $i i64) (local $r funcref)
+            (local $hot i64)
+            (if (i64.eqz (local.get $n)) (then (return (local.get $acc))))
+            (local.set $acc (i64.add (local.get $acc)
+              (i64.add (i64.add (i64.add (local.get $a) (local.get $b)) (i64.add (local.get $c) (local.get $d)))
+                (i64.add (i64.add (local.get $e) (local.get $f)) (i64.add (local.get $g) (local.get $h))))))
+            (local.set $acc (i64.add (i64.add (local.get $acc) (local.get $i)) (local.get $hot)))
+            (if (i32.eqz (ref.is_null (local.get $r))) (then (local.set $acc (i64.add (local.get $acc) (i64.const 1000000)))))
+            (local.set $a (i64.const 1)) (local.set $b (i64.const 1)) (local.set $c (i64.const 1))
+            (local.set $d (i64.const 1)) (local.set $e (i64.const 1)) (local.set $f (i64.const 1))
+            (local.set $g (i64.const 1)) (local.set $h (i64.const 1)) (local.set $i (i64.const 1))
+            (local.set $r (ref.func $fresh))
+            (loop $spin
+              (local.set $hot (i64.add (local.get $hot) (i64.const 1)))
+              (br_if $spin (i64.lt_u (local.get $hot) (i64.const 3))))
+            (return_call $fresh (i64.sub (local.get $n) (i64.const 1)) (i64.add (local.get $acc) (i64.const 1))))
+          (elem declare func $fresh))"#,
+        &[sub],
+    );
+    let call = |name: &str, args: &[i64]| {
+        let args: Vec<Val> = args.iter().map(|&x| Val::I64(x)).collect();
+        match instance.call(name, &args).expect("call")[..] {
+            [Val::I64(x)] => x,
+            ref v => panic!("unexpected {v:?}"),
+        }
+    };
+    assert_eq!(call("across", &[5, 20]), 105 - 40);
+    // narrow(k) = k + 2 for k != 7; k = 7 throws 10.
+    let n = 20;
+    let want: i64 = (0..n).filter(|&k| k != 7).map(|k| k + 2).sum::<i64>() + 10_000;
+    assert_eq!(call("catching", &[n]), want);
+    assert_eq!(call("fresh", &[100_000, 0]), 100_000);
+}
+
 /// Found by review: an i32 payload was written into its slot with stale upper bits (a
 /// 4-byte store into the outgoing area, copied whole), and a catch targeting the
 /// function's own label returned the slot with a 64-bit load. The i32 then indexed
