@@ -356,3 +356,24 @@ fn tables_of_vectors_are_refused() {
         assert!(matches!(made, Err(Error::Link(_))), "{element}: {made:?}");
     }
 }
+
+/// Found by review: a tail call without results between a signature with a v128
+/// parameter (16-byte slots) and one without took the call-then-return fallback, so a
+/// chain alternating between them ran out of stack. With no results nothing is read
+/// back from the area, and the slot widths may differ.
+#[test]
+fn tail_calls_without_results_between_slot_widths_run_in_constant_stack() {
+    let wat = r#"(module
+      (global $sum (mut i64) (i64.const 0))
+      (func $a (param i64 v128)
+        (global.set $sum (i64.add (global.get $sum) (i64x2.extract_lane 1 (local.get 1))))
+        (if (i64.eqz (local.get 0)) (then return))
+        (return_call $b (i64.sub (local.get 0) (i64.const 1))))
+      (func $b (param i64)
+        (return_call $a (local.get 0) (v128.const i64x2 0 3)))
+      (func (export "run") (param i64) (result i64)
+        (call $b (local.get 0))
+        (global.get $sum)))"#;
+    let out = run(wat, "run", &[Val::I64(1_000_000)]);
+    assert!(matches!(out[..], [Val::I64(3_000_003)]), "{out:?}");
+}

@@ -25,7 +25,8 @@
 //! with each one): callees of another instance (imports, and `return_call_indirect` to
 //! another instance's function), because a caller does not reload its context after a
 //! direct call, so a callee must return with the caller's; and callees whose results
-//! sit in the area with another slot width (v128 in one signature but not the other).
+//! sit in the area with another slot width (v128 in one signature but not the other;
+//! without results, or with one in rax, the widths may differ).
 //! Such a call is no handler site of this frame: the spec replaces the frame, so this
 //! function's `try_table` does not catch what it throws.
 
@@ -164,7 +165,8 @@ impl FuncCompiler<'_> {
     /// width would leave each result where the caller reads another one (or a
     /// parameter's stale bits, a forged reference).
     fn same_result_layout(&self, ty: &FuncType) -> bool {
-        returns_in_rax(ty.results()) || ty.slot_width() == self.slot_width()
+        let results = ty.results();
+        results.is_empty() || returns_in_rax(results) || ty.slot_width() == self.slot_width()
     }
 
     pub(crate) fn return_call(&mut self, callee: Callee, ty: &FuncType) -> CResult {
