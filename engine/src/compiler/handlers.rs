@@ -33,7 +33,8 @@ pub struct Scope {
 /// What unwinding needs to know about one compiled function.
 #[derive(Clone, Debug, Default)]
 pub struct HandlerTable {
-    /// `rbp - rsp` in the body.
+    /// `rbp - rsp` in the body as the prologue leaves it (after a callee that widened
+    /// its argument area, rsp may be lower: see `compiler::tail_calls`).
     pub frame_size: u32,
     /// The 8-byte slots the body reserves at `[rsp]` for its callees' arguments: a tail
     /// call from a callee may use them all (`runtime::unwind::tail_call_room`).

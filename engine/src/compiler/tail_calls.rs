@@ -16,8 +16,8 @@
 //! stack does not sink along the chain. The callee returns to the caller with rsp that
 //! much lower, which is consistent for the caller: everything it addresses after a call
 //! is relative to rsp (results in the area) or to rbp (its frame). Its next call finds
-//! the room too, so what it loses is bounded by its largest callee's area, and its
-//! epilogue takes it back. Found by the fifth held-out benchmark batch: `f(a, b)`
+//! the room too, so what it loses is bounded by the largest area along the tail chains
+//! it starts, and its epilogue takes it back. Found by the fifth held-out benchmark batch: `f(a, b)`
 //! tail-calling `g(a, b, c)` tail-calling `f` had taken a call-then-return fallback,
 //! and a continuation-passing state machine ran out of stack.
 //!

@@ -93,6 +93,9 @@ const SAVED_ARGS: i32 = -56;
 const SAVED_SLOTS: i32 = -64;
 /// `rbp - entry_rsp`.
 const ENTRY_FRAME: i32 = 64;
+// Both entries' argument areas start at `entry_rsp` and end there (see
+// `ENTRY_AREA_END_BELOW_RBP`).
+const _: () = assert!(ENTRY_AREA_END_BELOW_RBP == ENTRY_FRAME as u64 && SAVED_SLOTS == -ENTRY_FRAME);
 
 #[inline]
 pub fn trampolines(host_shim: HostShim) -> Result<&'static Trampolines, Error> {
