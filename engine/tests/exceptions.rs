@@ -19,6 +19,19 @@ fn i32_result(r: Result<Vec<Val>>) -> i32 {
     }
 }
 
+fn i64_result(r: Result<Vec<Val>>) -> i64 {
+    match r.expect("call")[..] {
+        [Val::I64(x)] => x,
+        ref v => panic!("unexpected results {v:?}"),
+    }
+}
+
+/// Calls export `name` with i64 arguments; its one i64 result.
+fn call_on_i64s(instance: &Instance, name: &str, args: &[i64]) -> i64 {
+    let args: Vec<Val> = args.iter().map(|&x| Val::I64(x)).collect();
+    i64_result(instance.call(name, &args))
+}
+
 #[test]
 fn try_table_catches_a_throw_from_a_callee() {
     let store = Store::new(&Engine::default());
@@ -332,10 +345,6 @@ fn tail_calls_in_place_and_fallbacks() {
     );
     assert_eq!(i32_result(instance.call("even", &[Val::I64(1_000_001)])), 0);
     assert_eq!(i32_result(instance.call("even", &[Val::I64(1_000_000)])), 1);
-    let i64_result = |r: Result<Vec<Val>>| match r.expect("call")[..] {
-        [Val::I64(x)] => x,
-        ref v => panic!("unexpected {v:?}"),
-    };
     assert_eq!(i64_result(instance.call("wider", &[Val::I64(10)])), 16);
     assert_eq!(i64_result(instance.call("indirect", &[Val::I64(7), Val::I32(0)])), 21);
     assert_eq!(i64_result(instance.call("indirect", &[Val::I64(7), Val::I32(1)])), 14);
@@ -409,10 +418,6 @@ fn tail_calls_to_wider_callees_run_in_constant_stack() {
             (local.get $total)))"#,
         &[],
     );
-    let i64_result = |r: Result<Vec<Val>>| match r.expect("call")[..] {
-        [Val::I64(x)] => x,
-        ref v => panic!("unexpected {v:?}"),
-    };
     const N: i64 = 2_000_000;
     let sum = N * (N + 1) / 2;
     assert_eq!(i64_result(instance.call("narrow", &[Val::I64(N), Val::I64(0)])), sum);
@@ -461,13 +466,7 @@ fn tail_call_arguments_that_permute_parameters() {
                 (local.get 2) (i64.add (local.get 2) (i64.const 1)))))))"#,
         &[],
     );
-    let call = |name: &str, args: &[i64]| {
-        let args: Vec<Val> = args.iter().map(|&x| Val::I64(x)).collect();
-        match instance.call(name, &args).expect("call")[..] {
-            [Val::I64(x)] => x,
-            ref v => panic!("unexpected {v:?}"),
-        }
-    };
+    let call = |name: &str, args: &[i64]| call_on_i64s(&instance, name, args);
     // Three rotations are the identity: 3,000,001 of them leave one.
     assert_eq!(call("rotate", &[3_000_000, 1, 2, 3]), 123);
     assert_eq!(call("rotate", &[3_000_001, 1, 2, 3]), 312);
@@ -549,13 +548,7 @@ fn tail_call_paths_across_instances_exceptions_and_self_loops() {
           (elem declare func $fresh))"#,
         &[sub],
     );
-    let call = |name: &str, args: &[i64]| {
-        let args: Vec<Val> = args.iter().map(|&x| Val::I64(x)).collect();
-        match instance.call(name, &args).expect("call")[..] {
-            [Val::I64(x)] => x,
-            ref v => panic!("unexpected {v:?}"),
-        }
-    };
+    let call = |name: &str, args: &[i64]| call_on_i64s(&instance, name, args);
     assert_eq!(call("across", &[5, 20]), 105 - 40);
     // narrow(k) = k + 2 for k != 7; k = 7 throws 10.
     let n = 20;

@@ -17,9 +17,9 @@
 //! much lower, which is consistent for the caller: everything it addresses after a call
 //! is relative to rsp (results in the area) or to rbp (its frame). Its next call finds
 //! the room too, so what it loses is bounded by the largest area along the tail chains
-//! it starts, and its epilogue takes it back. Found by the fifth held-out benchmark batch: `f(a, b)`
-//! tail-calling `g(a, b, c)` tail-calling `f` had taken a call-then-return fallback,
-//! and a continuation-passing state machine ran out of stack.
+//! it starts, and its epilogue takes it back. Found by the fifth held-out benchmark
+//! batch: `f(a, b)` tail-calling `g(a, b, c)` tail-calling `f` had taken a
+//! call-then-return fallback, and a continuation-passing state machine ran out of stack.
 //!
 //! Two cases stay an ordinary call followed by a return (correct, but the stack grows
 //! with each one): callees of another instance (imports, and `return_call_indirect` to
@@ -42,9 +42,10 @@ use crate::types::FuncType;
 use super::masm::{AluOp, LoadKind, OperandSize, ShiftOp, StoreKind};
 
 impl FuncCompiler<'_> {
-    /// Pops this frame and leaves the `n` slots of outgoing arguments (at `[rsp]`) where
-    /// a tail callee reads them, with the return address just below: in this function's
-    /// own argument area if they fit, else in one that starts lower (see the module
+    /// Pops this frame and leaves the `n` slots of arguments where a tail callee reads
+    /// them, with the return address just below: in this function's own argument area
+    /// if they fit (`args_in_place`: `store_args_in_place` put them there already; else
+    /// they are at `[rsp]`), else in one that starts lower (see the module
     /// documentation). Clobbers the other caller-saved registers; rax survives.
     fn hand_over_frame(&mut self, n: usize, args_in_place: bool) {
         let own = self.incoming_area();

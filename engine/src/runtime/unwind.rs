@@ -13,7 +13,7 @@
 use super::exception::{end_throw, expose, ExceptionInner};
 use super::instance::InstanceInner;
 use super::vmcontext::{VMContext, VMRuntime};
-use crate::isa::x64::trampolines::ENTRY_AREA_END_BELOW_RBP;
+use crate::isa::x64::trampolines::ENTRY_FRAME;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The status (in `VMRuntime::trap_code`) with which an activation ends when no wasm
@@ -44,6 +44,24 @@ pub(crate) fn set_entry_returns(addresses: [usize; 2]) {
     }
 }
 
+/// The entry trampolines' return addresses, where walks up the wasm frames stop.
+fn entry_returns() -> [u64; 2] {
+    ENTRY_RETURNS.each_ref().map(|a| a.load(Ordering::Acquire) as u64)
+}
+
+/// The VMContext and instance of the wasm frame whose frame pointer is `fp`.
+///
+/// # Safety
+/// `fp` is the frame pointer of a live wasm frame that calls or throws (its prologue
+/// then stored its VMContext at [fp - 8]), and the instance outlives `'a`.
+unsafe fn frame_instance<'a>(fp: u64) -> (*const VMContext, &'a InstanceInner) {
+    // SAFETY: per the contract.
+    unsafe {
+        let vmctx = *((fp - 8) as *const *const VMContext);
+        (vmctx, &*((*vmctx).instance as *const InstanceInner))
+    }
+}
+
 /// Called by the throw stub with the exception, the throw site's return address and
 /// frame pointer. Returns 0 after filling `landing`, or 1 when no frame up to the
 /// entry trampoline handles the exception, which then waits in `runtime.exception`.
@@ -59,7 +77,7 @@ pub(crate) unsafe extern "C" fn unwind(
     landing: *mut Landing,
     runtime: *mut VMRuntime,
 ) -> u32 {
-    let entry_returns = ENTRY_RETURNS.each_ref().map(|a| a.load(Ordering::Acquire) as u64);
+    let entry_returns = entry_returns();
     // SAFETY: the throw stub passes a Landing record in its own frame.
     let landing = unsafe { &mut *landing };
     let mut callee_saved = [landing.rbx, landing.r12, landing.r13];
@@ -71,12 +89,9 @@ pub(crate) unsafe extern "C" fn unwind(
             break;
         }
         // SAFETY: `fp` is the frame pointer of a wasm frame (the walk stops at the entry
-        // trampolines, the only other kind of caller wasm code has); its prologue stored
-        // the instance's VMContext at [fp - 8], and the instance outlives the call.
-        let (vmctx, instance) = unsafe {
-            let vmctx = *((fp - 8) as *const *const VMContext);
-            (vmctx, &*((*vmctx).instance as *const InstanceInner))
-        };
+        // trampolines, the only other kind of caller wasm code has) that called or threw,
+        // and the instance outlives the call.
+        let (vmctx, instance) = unsafe { frame_instance(fp) };
         let module = &instance.module.0;
         let Some((func, offset)) = module.locate(pc as usize) else {
             break;
@@ -153,23 +168,18 @@ pub(crate) unsafe extern "C" fn unwind(
 /// whose call returns to `pc`), minus `area_start`, and never fewer than `own`, the
 /// slots the tail-calling function's own type guarantees. A compiled caller reserves
 /// its `HandlerTable::outgoing_slots` at the bottom of its frame; an entry trampoline
-/// up to `ENTRY_AREA_END_BELOW_RBP` below its rbp. See `compiler::tail_calls`.
+/// up to `ENTRY_FRAME` below its rbp. See `compiler::tail_calls`.
 ///
 /// # Safety
 /// Called only by compiled code at a tail call, with its own frame's saved rbp (`fp`),
 /// return address (`pc`) and argument area start.
 pub(crate) unsafe extern "C" fn tail_call_room(fp: u64, pc: u64, area_start: u64, own: u64) -> u64 {
-    let entry_returns = ENTRY_RETURNS.each_ref().map(|a| a.load(Ordering::Acquire) as u64);
-    let end = if entry_returns.contains(&pc) {
-        fp - ENTRY_AREA_END_BELOW_RBP
+    let end = if entry_returns().contains(&pc) {
+        fp - ENTRY_FRAME as u64
     } else {
         // SAFETY: the caller is a wasm frame (the only other callers are the entry
-        // trampolines): it called, so its prologue stored its VMContext at [fp - 8], and
-        // its instance outlives the call.
-        let module = unsafe {
-            let vmctx = *((fp - 8) as *const *const VMContext);
-            &(*((*vmctx).instance as *const InstanceInner)).module.0
-        };
+        // trampolines) and it called; its instance outlives the call.
+        let module = unsafe { &frame_instance(fp).1.module.0 };
         let Some((func, _)) = module.locate(pc as usize) else {
             return own;
         };

@@ -35,12 +35,6 @@ pub type SmallEntryFn =
 /// Argument slots `entry_small` passes.
 pub const SMALL_ARGS: usize = 4;
 
-/// Where both entry trampolines' argument area ends, below their rbp: the frame that
-/// `open_entry_frame` builds (rbp, five registers, the previous `entry_rsp`) and two
-/// more slots (`entry`'s saved arguments pointer and slot count; `entry_small`'s
-/// padding), 8 each. A tail call may use the whole area (`unwind::tail_call_room`).
-pub const ENTRY_AREA_END_BELOW_RBP: u64 = 64;
-
 /// What `entry_small` returns, in rax:rdx.
 #[repr(C)]
 pub struct SmallEntryOutcome {
@@ -91,11 +85,10 @@ const PREVIOUS_ENTRY_RSP: i32 = -48;
 /// including callee-saved ones, so these are reloaded from memory after the call.
 const SAVED_ARGS: i32 = -56;
 const SAVED_SLOTS: i32 = -64;
-/// `rbp - entry_rsp`.
-const ENTRY_FRAME: i32 = 64;
-// Both entries' argument areas start at `entry_rsp` and end there (see
-// `ENTRY_AREA_END_BELOW_RBP`).
-const _: () = assert!(ENTRY_AREA_END_BELOW_RBP == ENTRY_FRAME as u64 && SAVED_SLOTS == -ENTRY_FRAME);
+/// `rbp - entry_rsp`. Both entries' argument areas end at `entry_rsp` (it is stored
+/// right before the area is reserved below it), and a tail call may use all of it
+/// (`unwind::tail_call_room`).
+pub(crate) const ENTRY_FRAME: i32 = 64;
 
 #[inline]
 pub fn trampolines(host_shim: HostShim) -> Result<&'static Trampolines, Error> {
