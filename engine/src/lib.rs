@@ -17,6 +17,7 @@ mod engine;
 mod error;
 pub mod isa;
 mod module;
+mod perf_map;
 pub mod runtime;
 mod trap;
 mod types;

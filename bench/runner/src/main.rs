@@ -134,6 +134,10 @@ impl Wasmtime {
         let mut c = wasmtime::Config::new();
         c.strategy(strategy);
         c.parallel_compilation(parallel);
+        // Profiling both compilers' code with perf: Sidewinder writes the same map.
+        if std::env::var_os("SIDEWINDER_PERF_MAP").is_some() {
+            c.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         // Winch implements neither exceptions nor tail calls (Wasmtime leaves them off
         // for it); Cranelift has both (exceptions need the `gc` features).
         let lacks: &[Proposal] = match strategy {
