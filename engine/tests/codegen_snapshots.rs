@@ -662,6 +662,26 @@ fn scaled_index_by_lea() {
     assert!(matches!(shifts[..], [only] if only.ends_with(",4")), "one shift, by 4: {shifts:?}");
 }
 
+/// A `local.tee` of an unpinned local whose value is read again a few operators later
+/// keeps a copy in a register, and a `local.set` leaves its value's register holding the
+/// local: the reads take those registers instead of the frame slots just written (no
+/// loop, so nothing is pinned).
+#[test]
+fn written_locals_read_from_registers() {
+    let l = check_snapshot(
+        "written_locals_read_from_registers",
+        "(module
+           (func (param i64 i64) (result i64) (local i64 i64)
+             (local.set 3 (i64.rotl (local.tee 2 (i64.add (local.get 0) (local.get 1))) (i64.const 7)))
+             (i64.xor (local.get 2) (local.get 3))))",
+        0,
+    );
+    let body: Vec<&str> = l.lines().filter(|line| !line.starts_with(";;")).collect();
+    let reloads = body.iter().filter(|line| line.contains("mov") && line.contains(",[rbp-")).count();
+    assert_eq!(reloads, 0, "no local read back from its frame slot:\n{l}");
+    assert_has(&l, &["xor"]);
+}
+
 /// `i32.eqz`/`i64.eqz` of a pinned local tests the local's register in place (clang's
 /// loop exits store a comparison in a local, then branch on its `eqz`), both for a
 /// branch and for a 0/1 value.

@@ -439,13 +439,19 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
 
     fn visit_local_get(&mut self, local_index: u32) -> CResult {
         let ty = self.local_type(local_index);
-        self.push(ty, Loc::Local(local_index));
+        match self.take_cached_local(local_index) {
+            Some(r) => self.push_reg(ty, r),
+            None => self.push(ty, Loc::Local(local_index)),
+        }
         Ok(())
     }
     fn visit_local_set(&mut self, local_index: u32) -> CResult {
         let v = self.pop();
         self.set_local(local_index, v);
-        self.release(v);
+        match v.reg() {
+            Some(r) if self.cacheable_local(local_index) => self.cache_local(r, local_index),
+            _ => self.release(v),
+        }
         Ok(())
     }
     fn visit_local_tee(&mut self, local_index: u32) -> CResult {
@@ -456,6 +462,9 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
             self.release(v);
             self.push(v.ty, Loc::Local(local_index));
         } else {
+            if let Some(r) = v.reg().filter(|_| self.cacheable_local(local_index)) {
+                self.cache_local_copy(r, local_index);
+            }
             self.push(v.ty, v.loc);
         }
         Ok(())

@@ -262,6 +262,12 @@ impl Assembler {
         dynasm!(self.ops ; .arch x64 ; =>label);
     }
 
+    /// How many labels have been bound (wrapping): when unchanged since an instruction,
+    /// no label lies between it and the end of the code.
+    pub fn labels_bound(&self) -> u32 {
+        self.labels_bound
+    }
+
     /// Where the code is and how many labels are bound: when both are unchanged since an
     /// instruction, control can only arrive from it.
     pub fn position(&self) -> (u32, u32) {
