@@ -740,14 +740,7 @@ impl<'a> FuncCompiler<'a> {
     /// soon, in the first pass, cost 2 % more compile time for fewer hits.
     pub(crate) fn cache_local_copy(&mut self, r: Reg, index: u32) {
         let Some(copy) = self.take_free(false, RegSet::default()) else { return };
-        let before = self.masm.asm.position();
         self.masm.asm.mov_rr(OperandSize::S64, copy, r);
-        // A move leaves the flags alone: an `eqz` or `br_if` may still read them.
-        if let Some((_, _, at)) = &mut self.zero_flag_of {
-            if *at == before {
-                *at = self.masm.asm.position();
-            }
-        }
         self.cache_local(copy, index);
     }
 
