@@ -266,11 +266,11 @@ impl Module {
         let (info, compiled) =
             Self::compile(bytes, stubs, config.explicit_bounds_checks, config.compile_threads)?;
         let (code, func_offsets, handlers) = link(&info, compiled, trap_exit)?;
-        if let Some(code) = code.as_ref().filter(|_| crate::perf_map::enabled()) {
-            let base = code.as_ptr() as usize;
-            crate::perf_map::record(bytes, info.num_imported_funcs, base, code.len(), &func_offsets);
+        let module = Module(Arc::new(ModuleInner { info, code, func_offsets, handlers }));
+        if crate::perf_map::enabled() {
+            crate::perf_map::record(bytes, &module);
         }
-        Ok(Module(Arc::new(ModuleInner { info, code, func_offsets, handlers })))
+        Ok(module)
     }
 
     /// Decodes and validates, and compiles without keeping the code, so that a module is

@@ -1,9 +1,10 @@
 //! Linux perf's map of JIT code (`/tmp/perf-PID.map`: one `START SIZE NAME` line per
 //! function), written for each compiled module when `SIDEWINDER_PERF_MAP` is set, so
-//! that `perf report` (and `bench/profile/callgrind_jit.py` for callgrind) can name the
-//! wasm functions that samples land in. Names come from the module's name section, or
-//! are `wasm-function[INDEX]` as in V8's and Wasmtime's maps.
+//! that `perf report` can name the wasm functions that samples land in. Names come from
+//! the module's name section, or are `wasm-function[INDEX]` as in V8's and Wasmtime's
+//! maps.
 
+use crate::module::Module;
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Mutex, OnceLock};
@@ -17,12 +18,12 @@ pub(crate) fn enabled() -> bool {
         .get_or_init(|| std::env::var_os("SIDEWINDER_PERF_MAP").is_some_and(|v| !v.is_empty() && v != "0"))
 }
 
-/// Appends the defined functions of a module to the map (see `map_lines`). A map that
-/// cannot be written is skipped: profiling is never worth failing a compile for.
-pub(crate) fn record(bytes: &[u8], num_imported: u32, code_base: usize, code_len: usize, offsets: &[u32]) {
+/// Appends the defined functions of `module`, compiled from `bytes`, to the map. A map
+/// that cannot be written is skipped: profiling is never worth failing a compile for.
+pub(crate) fn record(bytes: &[u8], module: &Module) {
     // Modules compiled on several threads append whole blocks of lines.
     static FILE: Mutex<()> = Mutex::new(());
-    let text = map_lines(bytes, num_imported, code_base, code_len, offsets);
+    let text = map_lines(bytes, module);
     let _guard = FILE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let path = format!("/tmp/perf-{}.map", std::process::id());
     if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
@@ -30,16 +31,13 @@ pub(crate) fn record(bytes: &[u8], num_imported: u32, code_base: usize, code_len
     }
 }
 
-/// The map's lines for a module: defined function `i` (after `num_imported` imports)
-/// occupies `[offsets[i], offsets[i + 1])` of the `code_len` bytes of code at `code_base`.
-fn map_lines(bytes: &[u8], num_imported: u32, code_base: usize, code_len: usize, offsets: &[u32]) -> String {
+/// The map's lines for a module: each defined function's code, as `function_code` has it.
+fn map_lines(bytes: &[u8], module: &Module) -> String {
     let names = function_names(bytes);
     let mut text = String::new();
-    for (i, &start) in offsets.iter().enumerate() {
-        let end = offsets.get(i + 1).map_or(code_len, |&e| e as usize);
-        let index = num_imported + i as u32;
-        let address = code_base + start as usize;
-        let size = end.saturating_sub(start as usize);
+    let first_defined = module.0.info.num_imported_funcs;
+    for (index, code) in (first_defined..).map_while(|i| Some((i, module.function_code(i)?))) {
+        let (address, size) = (code.as_ptr() as usize, code.len());
         match names.get(&index) {
             Some(name) => text.push_str(&format!("{address:x} {size:x} {name}\n")),
             None => text.push_str(&format!("{address:x} {size:x} wasm-function[{index}]\n")),
@@ -78,7 +76,16 @@ mod tests {
                  (func $first) (func) (func $"line\0abreak"))"#,
         )
         .expect("valid wat");
-        let text = map_lines(&wasm, 1, 0x1000, 0x60, &[0, 0x10, 0x30]);
-        assert_eq!(text, "1000 10 first\n1010 20 wasm-function[2]\n1030 30 line break\n");
+        let module = Module::new(&crate::Engine::default(), &wasm).expect("compiles");
+        let line = |index: u32, name: &str| {
+            let code = module.function_code(index).expect("a defined function");
+            format!("{:x} {:x} {name}\n", code.as_ptr() as usize, code.len())
+        };
+        let want = line(1, "first") + &line(2, "wasm-function[2]") + &line(3, "line break");
+        assert_eq!(map_lines(&wasm, &module), want);
+        // Nothing defined, nothing listed.
+        let imports_only = wat::parse_str(r#"(module (import "m" "f" (func)))"#).expect("valid wat");
+        let module = Module::new(&crate::Engine::default(), &imports_only).expect("compiles");
+        assert_eq!(map_lines(&imports_only, &module), "");
     }
 }

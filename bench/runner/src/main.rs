@@ -135,7 +135,7 @@ impl Wasmtime {
         c.strategy(strategy);
         c.parallel_compilation(parallel);
         // Profiling both compilers' code with perf: Sidewinder writes the same map.
-        if std::env::var_os("SIDEWINDER_PERF_MAP").is_some() {
+        if std::env::var_os("SIDEWINDER_PERF_MAP").is_some_and(|v| !v.is_empty() && v != "0") {
             c.profiler(wasmtime::ProfilingStrategy::PerfMap);
         }
         // Winch implements neither exceptions nor tail calls (Wasmtime leaves them off
