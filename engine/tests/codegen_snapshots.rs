@@ -417,7 +417,7 @@ fn square_into_pinned_local() {
     );
     assert_prologue(&l);
     assert_has(&l, &["imul", "rbx,rbx"]);
-    assert_has(&l, &["mulsd", "xmm14,xmm14"]);
+    assert_has(&l, &["mulsd", "xmm11,xmm11"]);
 }
 
 /// A comparison whose result a pinned local takes sets that register from the flags
@@ -775,4 +775,35 @@ fn tail_calls_store_arguments_in_place() {
     );
     assert_lacks(&l, &["mov", "[rsp"]);
     assert_has(&l, &["mov", "[rbp+0x10]"]);
+}
+
+/// A float accumulator lives in a callee-saved xmm register across calls to wasm
+/// functions: no store before the call and no reload after it (spectral's inner loop).
+/// A call into Rust (`memory.grow` here) saves and restores all three callee-saved xmm
+/// registers around it, since the wasm callers further up expect them intact.
+#[test]
+fn float_accumulator_kept_across_calls() {
+    let wat = "(module (memory 1)
+           (func $f (param i32) (result f64) (f64.convert_i32_u (local.get 0)))
+           (func (param i32) (result f64) (local f64)
+             (loop
+               (local.set 1 (f64.add (local.get 1) (call $f (local.get 0))))
+               (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+               (br_if 0 (local.get 0)))
+             (drop (memory.grow (i32.const 0)))
+             (local.get 1)))";
+    let l = check_snapshot("float_accumulator_kept_across_calls", wat, 1);
+    assert_prologue(&l);
+    assert_has(&l, &["movsd", "[rbp-0x18],xmm14"]);
+    assert_has(&l, &["addsd", "xmm14,"]);
+    let body: Vec<&str> = l.lines().filter(|line| !line.starts_with(";;")).collect();
+    let call = body.iter().position(|line| line.contains("call") && !line.contains("r11")).expect("a call");
+    assert!(
+        !body[call - 3..call + 3].iter().any(|line| line.contains("xmm14") && line.contains("[rbp")),
+        "xmm14 neither stored nor reloaded around the call:\n{l}"
+    );
+    for r in ["xmm12", "xmm13", "xmm14"] {
+        assert_has(&l, &["movsd", "[rsp", &format!("],{r}")]);
+        assert_has(&l, &["movsd", &format!("{r},[rsp")]);
+    }
 }

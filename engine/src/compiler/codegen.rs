@@ -20,7 +20,7 @@
 
 use super::control::{Frame, FrameKind};
 use super::handlers::{Catch, HandlerTable, Scope};
-use super::locals::{PinnedLocals, CALLEE_SAVED_PINS};
+use super::locals::{is_callee_saved, PinnedLocals};
 use super::masm::*;
 use super::stack::{Loc, RegSet, Slot};
 use super::CompileEnv;
@@ -432,7 +432,8 @@ impl<'a> FuncCompiler<'a> {
         self.masm.trap_if(Cc::B, TrapCode::StackOverflow);
         self.stack_check = (check_start, self.masm.asm.offset());
         for (k, &r) in self.pins.callee_saved.iter().enumerate() {
-            self.masm.asm.store(StoreKind::I64, Mem::Base(RBP, -16 - 8 * k as i32), r);
+            let kind = if r.is_xmm() { StoreKind::F64 } else { StoreKind::I64 };
+            self.masm.asm.store(kind, Mem::Base(RBP, -16 - 8 * k as i32), r);
         }
         let body_entry = self.masm.asm.new_label();
         self.masm.asm.bind(body_entry);
@@ -479,7 +480,7 @@ impl<'a> FuncCompiler<'a> {
     fn home_is_read(&self, index: u32) -> bool {
         match self.pins.reg(index) {
             None => true,
-            Some(r) => !CALLEE_SAVED_PINS.contains(&r) && !self.pins.written[index as usize],
+            Some(r) => !is_callee_saved(r) && !self.pins.written[index as usize],
         }
     }
 
@@ -517,7 +518,7 @@ impl<'a> FuncCompiler<'a> {
         if self.current_scope.is_some() {
             for k in 0..self.pins.all.len() {
                 let (i, r) = self.pins.all[k];
-                if CALLEE_SAVED_PINS.contains(&r) && self.pins.written[i as usize] {
+                if is_callee_saved(r) && self.pins.written[i as usize] {
                     let m = self.local_mem(i);
                     self.masm.asm.store(store_kind(self.local_type(i)), m, r);
                 }
@@ -588,7 +589,8 @@ impl<'a> FuncCompiler<'a> {
     /// Reloads the callee-saved registers the prologue saved.
     pub(crate) fn restore_callee_saved(&mut self) {
         for (k, &r) in self.pins.callee_saved.iter().enumerate() {
-            self.masm.asm.load(LoadKind::I64, r, Mem::Base(RBP, -16 - 8 * k as i32));
+            let kind = if r.is_xmm() { LoadKind::F64 } else { LoadKind::I64 };
+            self.masm.asm.load(kind, r, Mem::Base(RBP, -16 - 8 * k as i32));
         }
     }
 
@@ -645,7 +647,8 @@ impl<'a> FuncCompiler<'a> {
         let handlers = HandlerTable {
             frame_size: frame as u32,
             outgoing_slots: self.max_outgoing as u32,
-            callee_saved: self.pins.callee_saved.len() as u8,
+            callee_saved: self.pins.callee_saved.iter().filter(|r| !r.is_xmm()).count() as u8,
+            callee_saved_xmms: self.pins.callee_saved.iter().filter(|r| r.is_xmm()).count() as u8,
             call_sites: std::mem::take(&mut self.call_sites),
             scopes,
         };
@@ -695,7 +698,8 @@ impl<'a> FuncCompiler<'a> {
                 self.free.remove(r);
                 r
             }
-            // Unreachable with 11 GPRs and 15 XMMs against at most three live operands.
+            // Unreachable: the stack keeps at least four GPRs and five XMMs, against at most
+            // three live operands.
             None => panic!("register allocator: no register to spill"),
         }
     }
@@ -1333,7 +1337,7 @@ impl<'a> FuncCompiler<'a> {
                 }
             }
         }
-        self.masm.call_absolute(addr);
+        self.masm.call_host(addr);
         if traps {
             self.masm.trap_if_helper_failed(self.env.trap_exit);
         }

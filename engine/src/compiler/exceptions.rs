@@ -142,7 +142,7 @@ impl<'a> FuncCompiler<'a> {
         a.mov_rr(OperandSize::S64, RDI, VMCTX);
         a.mov_ri(RSI, tag as i64);
         a.mov_rr(OperandSize::S64, RDX, RSP);
-        self.masm.call_absolute(libcalls::exception_new as *const () as usize);
+        self.masm.call_host(libcalls::exception_new as *const () as usize);
         self.masm.asm.mov_rr(OperandSize::S64, RDI, RAX);
         self.call_throw_stub();
         Ok(())

@@ -42,6 +42,9 @@ pub struct HandlerTable {
     /// How many of the callee-saved pinning registers (rbx, r12, r13, in that order) the
     /// prologue saved, at `[rbp - 16 - 8*k]`.
     pub callee_saved: u8,
+    /// How many of the callee-saved xmm registers (`CALLEE_SAVED_XMMS`, in that order) it
+    /// saved, 8 bytes each, in the slots after those.
+    pub callee_saved_xmms: u8,
     /// (return-address offset, innermost scope) of every call and throw inside a scope,
     /// in code order.
     pub call_sites: Vec<(u32, u32)>,

@@ -5,38 +5,31 @@
 //! of their own. A pinned local never moves: every path through the function sees it in
 //! the same register, so merges and loop back edges need no moves for it.
 //!
-//! Registers come in two kinds. rbx, r12 and r13 are callee-saved in our wasm calling
-//! convention (a function that pins them saves them in its prologue), so calls leave
-//! them alone. The others are caller-saved: around a call, a pinned local that the
+//! Registers come in two kinds. rbx, r12, r13 and xmm12-14 are callee-saved in our wasm
+//! calling convention (a function that pins them saves them in its prologue), so calls
+//! leave them alone. The others are caller-saved: around a call, a pinned local that the
 //! function ever writes is stored to its frame home first, and every such register is
-//! reloaded after it. Those therefore go only to locals that outweigh the calls.
+//! reloaded after it. Those therefore go only to locals that outweigh the calls. A
+//! function without calls hands out its caller-saved xmm registers first, which then
+//! cost nothing, where a callee-saved one costs a save and a restore per call of it.
 
 use crate::isa::x64::regs::*;
 use crate::types::ValType;
 use wasmparser::Operator;
 
-/// Callee-saved pinning registers, in the order they are handed out.
+/// Callee-saved GPR pinning registers, in the order they are handed out.
 pub const CALLEE_SAVED_PINS: [Reg; 3] = [RBX, R12, R13];
 /// Caller-saved GPRs that may be pinned. The value stack keeps at least rax, rcx, rdx
 /// (fixed operands of division and shifts) and rsi, enough for any one operator.
 const CALLER_SAVED_GPR_PINS: [Reg; 4] = [R10, R9, R8, RDI];
-/// xmm14 down to xmm5 may be pinned, in this order. Scalar float operations hold at
-/// most four xmm registers at once, so the value stack keeps xmm0-4 in functions
-/// without SIMD operators; SIMD lowerings want more temporaries, so the stack keeps
-/// xmm0-7 in functions with them (`XMM_PINS_WITH_SIMD`).
-const XMM_PINS: [Reg; 10] = [
-    Reg::xmm(14),
-    Reg::xmm(13),
-    Reg::xmm(12),
-    Reg::xmm(11),
-    Reg::xmm(10),
-    Reg::xmm(9),
-    Reg::xmm(8),
-    Reg::xmm(7),
-    Reg::xmm(6),
-    Reg::xmm(5),
-];
-const XMM_PINS_WITH_SIMD: usize = 7;
+/// Caller-saved xmm11 down to xmm5 may be pinned, in this order (besides the callee-saved
+/// `CALLEE_SAVED_XMMS`). Scalar float operations hold at most four xmm registers at once,
+/// so the value stack keeps xmm0-4 in functions without SIMD operators; SIMD lowerings
+/// want more temporaries, so the stack keeps xmm0-7 in functions with them
+/// (`XMM_PINS_WITH_SIMD`).
+const XMM_PINS: [Reg; 7] =
+    [Reg::xmm(11), Reg::xmm(10), Reg::xmm(9), Reg::xmm(8), Reg::xmm(7), Reg::xmm(6), Reg::xmm(5)];
+const XMM_PINS_WITH_SIMD: usize = 4;
 
 /// Below this weight a local stays in memory: it is read or written less than about
 /// once per loop iteration, so a register would not pay for its loads at entry.
@@ -53,12 +46,18 @@ pub struct PinnedLocals {
     /// reaching a later access (branches go forward to ends of blocks that close
     /// earlier, or back to loops that enclose the access). Its zero start is not needed.
     pub set_before_read: Vec<bool>,
-    /// The callee-saved registers used, which the prologue saves.
+    /// The callee-saved registers used, which the prologue saves: the GPRs, then the xmm
+    /// registers, each in hand-out order (`HandlerTable` records how many of each).
     pub callee_saved: Vec<Reg>,
     /// The pinned locals whose register a call clobbers: (local, register).
     pub caller_saved: Vec<(u32, Reg)>,
     /// Every pinned local: (local, register), at most one per pinning register.
     pub all: Vec<(u32, Reg)>,
+}
+
+/// Whether calls to wasm functions leave `r` alone (see the module doc).
+pub fn is_callee_saved(r: Reg) -> bool {
+    CALLEE_SAVED_PINS.contains(&r) || CALLEE_SAVED_XMMS.contains(&r)
 }
 
 impl PinnedLocals {
@@ -172,21 +171,25 @@ impl UseScan {
         pins.callee_saved.clear();
         pins.caller_saved.clear();
         pins.all.clear();
-        let (mut next_gpr, mut next_xmm) = (0, 0);
+        let (mut next_gpr, mut next_xmm, mut next_saved_xmm) = (0, 0, 0);
         let max_gprs = CALLEE_SAVED_PINS.len() + CALLER_SAVED_GPR_PINS.len();
         let max_xmms = if self.simd { XMM_PINS_WITH_SIMD } else { XMM_PINS.len() };
+        let leaf = self.call_weight == 0;
         for &i in &self.order {
             let pays_across_calls = weights[i as usize] > self.call_weight;
+            let saved_xmm_left = next_saved_xmm < CALLEE_SAVED_XMMS.len();
             let reg = match locals[i as usize] {
                 ValType::I32 | ValType::I64 if next_gpr < CALLEE_SAVED_PINS.len() => {
-                    let r = CALLEE_SAVED_PINS[next_gpr];
-                    pins.callee_saved.push(r);
                     next_gpr += 1;
-                    r
+                    CALLEE_SAVED_PINS[next_gpr - 1]
                 }
                 ValType::I32 | ValType::I64 if pays_across_calls && next_gpr < max_gprs => {
                     next_gpr += 1;
                     CALLER_SAVED_GPR_PINS[next_gpr - 1 - CALLEE_SAVED_PINS.len()]
+                }
+                ValType::F32 | ValType::F64 if saved_xmm_left && !(leaf && next_xmm < max_xmms) => {
+                    next_saved_xmm += 1;
+                    CALLEE_SAVED_XMMS[next_saved_xmm - 1]
                 }
                 ValType::F32 | ValType::F64 if pays_across_calls && next_xmm < max_xmms => {
                     next_xmm += 1;
@@ -196,11 +199,14 @@ impl UseScan {
             };
             pins.regs[i as usize] = Some(reg);
         }
+        let gprs_saved = next_gpr.min(CALLEE_SAVED_PINS.len());
+        pins.callee_saved.extend_from_slice(&CALLEE_SAVED_PINS[..gprs_saved]);
+        pins.callee_saved.extend_from_slice(&CALLEE_SAVED_XMMS[..next_saved_xmm]);
         // Both lists in local order, as code generation walks them.
         for (i, r) in pins.regs.iter().enumerate() {
             if let Some(r) = *r {
                 pins.all.push((i as u32, r));
-                if !CALLEE_SAVED_PINS.contains(&r) {
+                if !is_callee_saved(r) {
                     pins.caller_saved.push((i as u32, r));
                 }
             }

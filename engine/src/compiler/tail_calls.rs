@@ -68,7 +68,7 @@ impl FuncCompiler<'_> {
         a.load(LoadKind::I64, RSI, Mem::Base(RBP, 8));
         a.lea(RDX, Mem::Base(RBP, 16));
         a.mov_ri(RCX, own as i64);
-        self.masm.call_absolute(unwind::tail_call_room as *const () as usize);
+        self.masm.call_host(unwind::tail_call_room as *const () as usize);
         let a = &mut self.masm.asm;
         a.mov_rr(OperandSize::S64, RCX, RAX);
         a.pop(RAX);

@@ -7,12 +7,13 @@
 //! there, whose catch clauses are tried in order, then the parent scope's. The first
 //! match gets the payload (and exnref) written into its frame slots, and the throw stub
 //! resumes at its landing pad with that frame's rbp and rsp. The callee-saved registers
-//! the landing frame expects are rebuilt on the way: each frame passed over restores
-//! the ones its prologue saved.
+//! (GPRs and xmm) the landing frame expects are rebuilt on the way: each frame passed
+//! over restores the ones its prologue saved.
 
 use super::exception::{end_throw, expose, ExceptionInner};
 use super::instance::InstanceInner;
 use super::vmcontext::{VMContext, VMRuntime};
+use crate::isa::x64::regs::CALLEE_SAVED_XMMS;
 use crate::isa::x64::trampolines::ENTRY_FRAME;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -21,8 +22,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// `TrapCode`: it never reaches an embedder as a trap.
 pub const EXCEPTION_STATUS: u32 = 0x100;
 
-/// Where the throw stub resumes. `rbx`, `r12` and `r13` go in as the values at the
-/// throw site and come out as the landing frame's.
+/// Where the throw stub resumes. `rbx`, `r12`, `r13` and the low 8 bytes of the
+/// callee-saved xmm registers (`CALLEE_SAVED_XMMS`, in that order) go in as the values at
+/// the throw site and come out as the landing frame's.
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct Landing {
@@ -32,6 +34,7 @@ pub struct Landing {
     pub rbx: u64,
     pub r12: u64,
     pub r13: u64,
+    pub xmms: [u64; CALLEE_SAVED_XMMS.len()],
 }
 
 static ENTRY_RETURNS: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
@@ -81,6 +84,7 @@ pub(crate) unsafe extern "C" fn unwind(
     // SAFETY: the throw stub passes a Landing record in its own frame.
     let landing = unsafe { &mut *landing };
     let mut callee_saved = [landing.rbx, landing.r12, landing.r13];
+    let mut callee_saved_xmms = landing.xmms;
     let (mut pc, mut fp) = (pc, fp);
     // SAFETY: per the contract, a nonzero `exn` is a live exception.
     let exception = (exn != 0).then(|| unsafe { &*(exn as *const ExceptionInner) });
@@ -144,15 +148,22 @@ pub(crate) unsafe extern "C" fn unwind(
                 landing.rbp = fp;
                 landing.rsp = fp - table.frame_size as u64;
                 [landing.rbx, landing.r12, landing.r13] = callee_saved;
+                landing.xmms = callee_saved_xmms;
                 return 0;
             }
             scope = s.parent;
         }
-        // SAFETY: the frame's prologue saved `callee_saved` registers below its saved
-        // vmctx, and [fp] / [fp + 8] hold the caller's rbp and the return address.
+        // SAFETY: the frame's prologue saved `callee_saved` GPRs, then
+        // `callee_saved_xmms` xmm registers, below its saved vmctx, and [fp] / [fp + 8]
+        // hold the caller's rbp and the return address.
         unsafe {
-            for (k, reg) in callee_saved.iter_mut().enumerate().take(table.callee_saved as usize) {
-                *reg = *((fp - 16 - 8 * k as u64) as *const u64);
+            let saved = |k: usize| *((fp - 16 - 8 * k as u64) as *const u64);
+            let gprs = table.callee_saved as usize;
+            for (k, reg) in callee_saved.iter_mut().enumerate().take(gprs) {
+                *reg = saved(k);
+            }
+            for (k, reg) in callee_saved_xmms.iter_mut().enumerate().take(table.callee_saved_xmms as usize) {
+                *reg = saved(gprs + k);
             }
             pc = *((fp + 8) as *const u64);
             fp = *(fp as *const u64);

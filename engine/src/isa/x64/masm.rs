@@ -140,6 +140,23 @@ impl Masm {
         self.asm.call_reg(SCRATCH);
     }
 
+    /// Calls a Rust function (System V ABI) from wasm code: it may clobber every xmm
+    /// register, but wasm callers further up expect `CALLEE_SAVED_XMMS` intact, so they
+    /// are saved in a 16-byte-aligned area pushed below the stack pointer for the call
+    /// (an outgoing argument area passed by address, above it, is left as it is).
+    pub fn call_host(&mut self, addr: usize) {
+        const AREA: i32 = 8 * CALLEE_SAVED_XMMS.len().next_multiple_of(2) as i32;
+        self.asm.alu_ri(AluOp::Sub, OperandSize::S64, RSP, AREA);
+        for (k, &r) in CALLEE_SAVED_XMMS.iter().enumerate() {
+            self.asm.store(StoreKind::F64, Mem::Base(RSP, 8 * k as i32), r);
+        }
+        self.call_absolute(addr);
+        for (k, &r) in CALLEE_SAVED_XMMS.iter().enumerate() {
+            self.asm.load(LoadKind::F64, r, Mem::Base(RSP, 8 * k as i32));
+        }
+        self.asm.alu_ri(AluOp::Add, OperandSize::S64, RSP, AREA);
+    }
+
     pub fn call_function(&mut self, callee: u32) {
         let offset = self.asm.call_rel32_placeholder();
         self.call_relocs.push(CallReloc { offset, callee });

@@ -55,10 +55,10 @@ pub const SCRATCH: Reg = R11;
 pub const FLOAT_SCRATCH: Reg = XMM15;
 
 /// Registers the value stack may hand out, in preference order, minus those a function
-/// pins to locals. rbx, r12 and r13 are not among them: they are callee-saved in our
-/// calling convention and only ever hold pinned locals (see `compiler::locals`).
+/// pins to locals. rbx, r12, r13 and xmm12-14 are not among them: they are callee-saved
+/// in our calling convention and only ever hold pinned locals (see `compiler::locals`).
 pub const ALLOCATABLE_GPRS: [Reg; 8] = [RAX, RCX, RDX, RSI, RDI, R8, R9, R10];
-pub const ALLOCATABLE_XMMS: [Reg; 15] = [
+pub const ALLOCATABLE_XMMS: [Reg; 12] = [
     Reg::xmm(0),
     Reg::xmm(1),
     Reg::xmm(2),
@@ -71,10 +71,15 @@ pub const ALLOCATABLE_XMMS: [Reg; 15] = [
     Reg::xmm(9),
     Reg::xmm(10),
     Reg::xmm(11),
-    Reg::xmm(12),
-    Reg::xmm(13),
-    Reg::xmm(14),
 ];
+
+/// xmm registers that are callee-saved in our wasm calling convention, in the order
+/// they are handed to pinned float locals. System V has no callee-saved xmm registers,
+/// so these survive a call between wasm functions only: every way out of wasm code into
+/// Rust (`MacroAssembler::call_host`, the host stub, the throw stub) saves them, and the
+/// unwinder restores them like rbx, r12 and r13. They only ever hold pinned locals, whose
+/// values are at most 64 bits wide, so 8 bytes of each are saved.
+pub const CALLEE_SAVED_XMMS: [Reg; 3] = [Reg::xmm(14), Reg::xmm(13), Reg::xmm(12)];
 
 /// System V argument registers, for calls into runtime helpers.
 pub const ARG_GPRS: [Reg; 6] = [RDI, RSI, RDX, RCX, R8, R9];

@@ -232,14 +232,18 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     let throw_label = a.new_label();
     let no_handler = a.new_label();
     a.bind(throw_label);
-    // rsp is 8 below a 16-byte boundary here, as after any call: 56 bytes keep the
-    // call below aligned and hold the `Landing` record.
-    const LANDING_AREA: i32 = 56;
+    // rsp is 8 below a 16-byte boundary here, as after any call: the area holds the
+    // `Landing` record and keeps the call below aligned.
+    const LANDING_AREA: i32 = ((size_of::<Landing>() + 8).next_multiple_of(16) - 8) as i32;
     a.alu_ri(AluOp::Sub, OperandSize::S64, RSP, LANDING_AREA);
     let field = |f: usize| Mem::Base(RSP, f as i32);
+    let xmm_field = |k: usize| field(offset_of!(Landing, xmms) + 8 * k);
     a.store(StoreKind::I64, field(offset_of!(Landing, rbx)), RBX);
     a.store(StoreKind::I64, field(offset_of!(Landing, r12)), R12);
     a.store(StoreKind::I64, field(offset_of!(Landing, r13)), R13);
+    for (k, &r) in CALLEE_SAVED_XMMS.iter().enumerate() {
+        a.store(StoreKind::F64, xmm_field(k), r);
+    }
     a.load(LoadKind::I64, RSI, Mem::Base(RSP, LANDING_AREA));
     a.mov_rr(OperandSize::S64, RDX, RBP);
     a.mov_rr(OperandSize::S64, RCX, RSP);
@@ -251,6 +255,9 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.load(LoadKind::I64, RBX, field(offset_of!(Landing, rbx)));
     a.load(LoadKind::I64, R12, field(offset_of!(Landing, r12)));
     a.load(LoadKind::I64, R13, field(offset_of!(Landing, r13)));
+    for (k, &r) in CALLEE_SAVED_XMMS.iter().enumerate() {
+        a.load(LoadKind::F64, r, xmm_field(k));
+    }
     a.load(LoadKind::I64, RBP, field(offset_of!(Landing, rbp)));
     a.load(LoadKind::I64, SCRATCH, field(offset_of!(Landing, pc)));
     a.load(LoadKind::I64, RSP, field(offset_of!(Landing, rsp)));
@@ -264,15 +271,26 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     let host_stub_at = a.offset();
     let host_trapped = a.new_label();
     let host_threw = a.new_label();
+    // The shim is Rust: it may clobber every xmm register, but the wasm caller expects
+    // the callee-saved ones intact (also when the host function throws).
+    const XMM_AREA: i32 = 8 * CALLEE_SAVED_XMMS.len().next_multiple_of(2) as i32;
     a.push(RBP);
     a.mov_rr(OperandSize::S64, RBP, RSP);
+    a.alu_ri(AluOp::Sub, OperandSize::S64, RSP, XMM_AREA);
+    for (k, &r) in CALLEE_SAVED_XMMS.iter().enumerate() {
+        a.store(StoreKind::F64, Mem::Base(RSP, 8 * k as i32), r);
+    }
     a.mov_rr(OperandSize::S64, RDI, R15);
     a.lea(RSI, Mem::Base(RBP, 16));
     a.mov_ri(SCRATCH, host_shim as *const () as usize as i64);
     a.call_reg(SCRATCH);
+    for (k, &r) in CALLEE_SAVED_XMMS.iter().enumerate() {
+        a.load(LoadKind::F64, r, Mem::Base(RSP, 8 * k as i32));
+    }
     a.test_rr(OperandSize::S32, RAX, RAX);
     a.jcc(Cc::Ne, host_trapped);
     a.load(LoadKind::I64, RAX, Mem::Base(RBP, 16));
+    a.mov_rr(OperandSize::S64, RSP, RBP);
     a.pop(RBP);
     a.ret();
     a.bind(host_trapped);
