@@ -807,3 +807,23 @@ fn float_accumulator_kept_across_calls() {
         assert_has(&l, &["movsd", &format!("{r},[rsp")]);
     }
 }
+
+/// A v128 accumulator in a loop lives in a (caller-saved) xmm register: no frame load
+/// or store of it in the loop body (vecdot's dot product).
+#[test]
+fn v128_accumulator_in_register() {
+    let l = check_snapshot(
+        "v128_accumulator_in_register",
+        "(module (memory 1)
+           (func (param i32) (result v128) (local v128)
+             (loop
+               (local.set 1 (i32x4.add (local.get 1) (v128.load16x4_s (local.get 0))))
+               (local.set 0 (i32.sub (local.get 0) (i32.const 8)))
+               (br_if 0 (local.get 0)))
+             (local.get 1)))",
+        0,
+    );
+    assert_prologue(&l);
+    assert_has(&l, &["paddd", "xmm11"]);
+    assert_lacks(&l, &["movdqu", "[rbp-"]);
+}

@@ -442,3 +442,68 @@ fn sums_of_pinned_locals_wrap() {
         }
     }
 }
+
+/// Overwrites every xmm register, as Rust code called from wasm may.
+fn clobber_all_xmms() {
+    // SAFETY: writes only the registers it declares as clobbered.
+    unsafe {
+        std::arch::asm!(
+            "pcmpeqd xmm0, xmm0", "pcmpeqd xmm1, xmm1", "pcmpeqd xmm2, xmm2", "pcmpeqd xmm3, xmm3",
+            "pcmpeqd xmm4, xmm4", "pcmpeqd xmm5, xmm5", "pcmpeqd xmm6, xmm6", "pcmpeqd xmm7, xmm7",
+            "pcmpeqd xmm8, xmm8", "pcmpeqd xmm9, xmm9", "pcmpeqd xmm10, xmm10", "pcmpeqd xmm11, xmm11",
+            out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _,
+            out("xmm4") _, out("xmm5") _, out("xmm6") _, out("xmm7") _,
+            out("xmm8") _, out("xmm9") _, out("xmm10") _, out("xmm11") _,
+        );
+    }
+}
+
+/// Two v128 accumulators, heavy enough to get (caller-saved) registers, keep all their
+/// lanes across a host function that clobbers every caller-saved xmm register, a wasm
+/// callee, a runtime helper (`memory.grow`), and a throw caught in the loop (whose
+/// landing pad reloads them).
+#[test]
+fn v128_locals_in_registers_keep_all_lanes() {
+    let wat = r#"(module
+      (import "host" "clobber" (func $clobber))
+      (tag $e)
+      (memory 1)
+      (func $simd_callee (param $x v128) (result v128)
+        (i32x4.mul (local.get $x) (i32x4.add (local.get $x) (v128.const i32x4 7 7 7 7))))
+      (func $thrower (param $n i32) (if (i32.and (local.get $n) (i32.const 1)) (then (throw $e))))
+      (func (export "f") (param $n i32) (result v128 v128)
+        (local $a v128) (local $b v128) (local $i i32)
+        (local.set $a (v128.const i32x4 1 2 3 4))
+        (local.set $b (v128.const f64x2 0.5 -0.25))
+        (loop $l
+          (local.set $a (i32x4.add (local.get $a) (v128.const i32x4 1 10 100 1000)))
+          (local.set $b (f64x2.add (local.get $b) (v128.const f64x2 1 2)))
+          (call $clobber)
+          (local.set $a (i32x4.sub (local.get $a) (v128.const i32x4 0 0 0 -1)))
+          (drop (call $simd_callee (local.get $b)))
+          (local.set $b (f64x2.mul (local.get $b) (v128.const f64x2 1 1)))
+          (drop (memory.grow (i32.const 0)))
+          (block $caught (try_table (catch $e $caught) (call $thrower (local.get $i))))
+          (local.set $a (i32x4.add (local.get $a) (v128.const i32x4 0 0 0 0)))
+          (local.set $b (f64x2.sub (local.get $b) (v128.const f64x2 0 0)))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+        (local.get $a)
+        (local.get $b)))"#;
+    let clobber = |store: &Store| {
+        vec![Extern::Func(Func::new(store, FuncType::new([], []), |_, _| {
+            clobber_all_xmms();
+            Ok(())
+        }))]
+    };
+    let i32x4 = |l: [u32; 4]| l.iter().rev().fold(0u128, |acc, &x| (acc << 32) | x as u128);
+    let f64x2 = |l: [f64; 2]| ((l[1].to_bits() as u128) << 64) | l[0].to_bits() as u128;
+    for engine in engines() {
+        for n in [1u32, 2, 9] {
+            let got = run(&engine, wat, clobber, &[Val::I32(n as i32)]);
+            let a = i32x4([1 + n, 2 + 10 * n, 3 + 100 * n, 4 + 1001 * n]);
+            let b = f64x2([0.5 + n as f64, -0.25 + 2.0 * n as f64]);
+            assert!(matches!(got[..], [Val::V128(x), Val::V128(y)] if x == a && y == b), "n = {n}: {got:?}");
+        }
+    }
+}

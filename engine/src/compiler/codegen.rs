@@ -8,7 +8,8 @@
 //!   [rbp + 8]          return address
 //!   [rbp]              caller's rbp
 //!   [rbp - 8]          the caller's vmctx (r15), reloaded after calls that may switch it
-//!   [rbp - 16 - 8*k]   the caller's value of callee-saved pin k (rbx, r12, r13)
+//!   [rbp - 16 - 8*k]   the caller's value of callee-saved pin k: the GPRs used (rbx, r12,
+//!                      r13), then the xmm registers used (low 8 bytes of xmm14, 13, 12)
 //!   below              per legacy `try`, the exception its catch clause caught
 //!   below              non-parameter local j, at [rbp - header_size - S*(j+1)]
 //!   below              one spill slot per operand-stack depth, S bytes each
@@ -1063,7 +1064,7 @@ impl<'a> FuncCompiler<'a> {
 
     /// Puts `a` into the result register: the target local's register (then the result
     /// is that local), or a register of its own.
-    fn result_register(&mut self, a: Slot, target: Option<(u32, Reg)>) -> (Reg, Loc) {
+    pub(crate) fn result_register(&mut self, a: Slot, target: Option<(u32, Reg)>) -> (Reg, Loc) {
         match target {
             Some((index, r)) => {
                 if a.loc != Loc::Local(index) {

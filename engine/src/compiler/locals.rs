@@ -191,7 +191,9 @@ impl UseScan {
                     next_saved_xmm += 1;
                     CALLEE_SAVED_XMMS[next_saved_xmm - 1]
                 }
-                ValType::F32 | ValType::F64 if pays_across_calls && next_xmm < max_xmms => {
+                // Only caller-saved registers for v128 locals: the callee-saved ones keep
+                // just their low 8 bytes across calls.
+                ValType::F32 | ValType::F64 | ValType::V128 if pays_across_calls && next_xmm < max_xmms => {
                     next_xmm += 1;
                     XMM_PINS[next_xmm - 1]
                 }

@@ -2,8 +2,9 @@
 //! Instruction selection for each operation is in `isa/x64/simd.rs`.
 //!
 //! v128 values live in xmm registers and in 16-byte frame slots: a function where one
-//! can appear gets 16-byte locals and spill slots (see `compile_function`). v128 locals
-//! are never pinned to registers.
+//! can appear gets 16-byte locals and spill slots (see `compile_function`). A v128 local
+//! may be pinned, to a caller-saved xmm register only (`locals.rs`); operations copy it
+//! into a register of their own (`in_reg`) before changing anything.
 
 use super::codegen::{CResult, FuncCompiler};
 use super::masm::*;
@@ -806,9 +807,11 @@ impl FuncCompiler<'_> {
     }
 
     fn v128_binop(&mut self, op: VecBinOp) -> CResult {
-        let b = self.pop();
-        let a = self.pop();
-        let dst = self.in_reg(a);
+        let mut b = self.pop();
+        let mut a = self.pop();
+        // A pinned local the next operator sets takes the result in its own register.
+        let target = self.result_target(&mut a, &mut b, false);
+        let (dst, result) = self.result_register(a, target);
         let src = self.in_reg_except(b, RegSet::from_regs(&[dst]));
         let tmp = self.vector_temp(needs_temp_bin(op), &[dst, src]);
         self.masm.vec_binop(op, dst, src, tmp.unwrap_or(dst));
@@ -816,7 +819,7 @@ impl FuncCompiler<'_> {
         if let Some(t) = tmp {
             self.free_reg(t);
         }
-        self.push_reg(V128Type, dst);
+        self.push(V128Type, result);
         Ok(())
     }
 

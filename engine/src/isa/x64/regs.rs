@@ -76,7 +76,7 @@ pub const ALLOCATABLE_XMMS: [Reg; 12] = [
 /// xmm registers that are callee-saved in our wasm calling convention, in the order
 /// they are handed to pinned float locals. System V has no callee-saved xmm registers,
 /// so these survive a call between wasm functions only: every way out of wasm code into
-/// Rust (`MacroAssembler::call_host`, the host stub, the throw stub) saves them, and the
+/// Rust (`Masm::call_host`, the host stub, the throw stub) saves them, and the
 /// unwinder restores them like rbx, r12 and r13. They only ever hold pinned locals, whose
 /// values are at most 64 bits wide, so 8 bytes of each are saved.
 pub const CALLEE_SAVED_XMMS: [Reg; 3] = [Reg::xmm(14), Reg::xmm(13), Reg::xmm(12)];
