@@ -9,8 +9,8 @@
 //! - Otherwise a mismatch fails with a line diff.
 //!
 //! Absolute addresses of runtime code (the trap exit, runtime helpers) differ from run to
-//! run, so a `mov r11, imm64` that feeds a following `jmp r11`/`call r11` is printed as
-//! `mov r11, <runtime address>`.
+//! run, so a `mov r11, imm64` that feeds a following `jmp r11`/`call r11` (or a call of
+//! the host-call stub, which calls r11) is printed as `mov r11, <runtime address>`.
 
 use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, Mnemonic, OpKind, Register};
 use sidewinder_engine::{Engine, Module};
@@ -33,8 +33,11 @@ fn disassemble(code: &[u8]) -> String {
         let feeds_indirect = ins.mnemonic() == Mnemonic::Mov
             && ins.op0_register() == Register::R11
             && ins.op1_kind() == OpKind::Immediate64
-            && instructions.get(i + 1).is_some_and(|n| {
-                matches!(n.mnemonic(), Mnemonic::Jmp | Mnemonic::Call) && n.op0_register() == Register::R11
+            && instructions.get(i + 1).is_some_and(|n| match n.mnemonic() {
+                Mnemonic::Jmp => n.op0_register() == Register::R11,
+                // `call r11`, or the call of the function's host-call stub, which calls r11.
+                Mnemonic::Call => n.op0_register() == Register::R11 || n.op0_kind() == OpKind::NearBranch64,
+                _ => false,
             });
         if feeds_indirect {
             text.push_str("mov     r11, <runtime address>");

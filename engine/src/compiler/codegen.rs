@@ -618,6 +618,7 @@ impl<'a> FuncCompiler<'a> {
 
     fn finish_code(&mut self) -> CResult<FunctionCode> {
         self.masm.emit_trap_stubs(self.env.trap_exit);
+        self.masm.emit_host_call_stub();
         let frame = self.header_size as usize
             + self.slot_size as usize * (self.num_body_locals() + self.max_depth)
             + 8 * self.max_outgoing;

@@ -439,6 +439,10 @@ impl Assembler {
         dynasm!(self.ops ; .arch x64 ; jmp Rq(r));
     }
 
+    pub fn call_label(&mut self, label: DynamicLabel) {
+        dynasm!(self.ops ; .arch x64 ; call =>label);
+    }
+
     pub fn call_reg(&mut self, r: Reg) {
         let r = r.hw();
         dynasm!(self.ops ; .arch x64 ; call Rq(r));

@@ -27,6 +27,8 @@ pub struct Masm {
     /// Offsets of divisions, whose fault means "integer divide by zero".
     pub division_sites: Vec<u32>,
     pub call_relocs: Vec<CallReloc>,
+    /// The function's `call_host` stub, once a site calls it.
+    host_call_stub: Option<DynamicLabel>,
     jump_tables: Vec<(DynamicLabel, Vec<DynamicLabel>)>,
     /// 8-byte constants (float bit patterns, division multipliers) placed after the code
     /// and read with RIP-relative operands.
@@ -81,6 +83,7 @@ impl Masm {
             trap_sites: Vec::new(),
             division_sites: Vec::new(),
             call_relocs: Vec::new(),
+            host_call_stub: None,
             jump_tables: Vec::new(),
             float_constants: Vec::new(),
             vector_constants: Vec::new(),
@@ -141,20 +144,43 @@ impl Masm {
     }
 
     /// Calls a Rust function (System V ABI) from wasm code: it may clobber every xmm
-    /// register, but wasm callers further up expect `CALLEE_SAVED_XMMS` intact, so they
-    /// are saved in a 16-byte-aligned area pushed below the stack pointer for the call
-    /// (an outgoing argument area passed by address, above it, is left as it is).
+    /// register, but wasm callers further up expect `CALLEE_SAVED_XMMS` intact. The call
+    /// goes through one stub per function (`emit_host_call_stub`) that saves them around
+    /// it, so each site costs a call of the stub, not six moves (functions with dozens of
+    /// `memory.copy` sites grew a fifth with them inline).
     pub fn call_host(&mut self, addr: usize) {
-        const AREA: i32 = 8 * CALLEE_SAVED_XMMS.len().next_multiple_of(2) as i32;
+        let stub = match self.host_call_stub {
+            Some(label) => label,
+            None => {
+                let label = self.asm.new_label();
+                self.host_call_stub = Some(label);
+                label
+            }
+        };
+        self.asm.mov_ri(SCRATCH, addr as i64);
+        self.asm.call_label(stub);
+    }
+
+    /// The stub `call_host` calls with the Rust function in the scratch register and its
+    /// arguments in the System V registers: saves the callee-saved xmm registers below
+    /// the stack pointer (what lies above, such as an outgoing argument area passed by
+    /// address, is left as it is), calls, restores them. Entered with rsp 8 below a
+    /// 16-byte boundary, as after any call: an odd number of 8-byte slots keeps the
+    /// inner call aligned. Placed after the function's code, if any site calls it.
+    pub fn emit_host_call_stub(&mut self) {
+        let Some(label) = self.host_call_stub.take() else { return };
+        const AREA: i32 = 8 * (CALLEE_SAVED_XMMS.len() as i32 | 1);
+        self.asm.bind(label);
         self.asm.alu_ri(AluOp::Sub, OperandSize::S64, RSP, AREA);
         for (k, &r) in CALLEE_SAVED_XMMS.iter().enumerate() {
             self.asm.store(StoreKind::F64, Mem::Base(RSP, 8 * k as i32), r);
         }
-        self.call_absolute(addr);
+        self.asm.call_reg(SCRATCH);
         for (k, &r) in CALLEE_SAVED_XMMS.iter().enumerate() {
             self.asm.load(LoadKind::F64, r, Mem::Base(RSP, 8 * k as i32));
         }
         self.asm.alu_ri(AluOp::Add, OperandSize::S64, RSP, AREA);
+        self.asm.ret();
     }
 
     pub fn call_function(&mut self, callee: u32) {
@@ -191,6 +217,7 @@ impl Masm {
         self.vector_constants.clear();
         self.vector_constant_index.clear();
         self.aligned_loops = false;
+        self.host_call_stub = None;
     }
 
     /// Places the constant pool, then resolves labels and jump tables. Leaves the
