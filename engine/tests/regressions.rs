@@ -144,6 +144,28 @@ fn call_indirect_into_another_instance_uses_its_memory() {
     assert_eq!(i32_result(&cross_instance_result(wat)), 49);
 }
 
+/// A `call_indirect` that stays in the instance does not reload the context after it:
+/// the callee must come back with r15 and r14 as they were, here after itself calling
+/// into another instance, directly and through that instance's table (`$via_table` is
+/// in this module's own table, so both reach the same-instance path).
+#[test]
+fn call_indirect_within_the_instance_finds_its_context_intact() {
+    let wat = r#"(module (import "a" "read" (func $read (param i32) (result i32)))
+      (import "a" "table" (table $theirs 1 funcref))
+      (type $t (func (param i32) (result i32)))
+      (table $ours 2 funcref) (elem (table $ours) (i32.const 0) func $direct $via_table)
+      (memory 1) (data (i32.const 0) "\07")
+      (func $direct (param i32) (result i32) (call $read (local.get 0)))
+      (func $via_table (param i32) (result i32)
+        (call_indirect $theirs (type $t) (local.get 0) (i32.const 0)))
+      (func (export "f") (result i32)
+        (i32.add
+          (i32.add (call_indirect $ours (type $t) (i32.const 0) (i32.const 0)) (i32.load8_u (i32.const 0)))
+          (i32.add (call_indirect $ours (type $t) (i32.const 0) (i32.const 1)) (i32.load8_u (i32.const 0))))))"#;
+    // Each side: the other instance's byte (42) plus ours (7).
+    assert_eq!(i32_result(&cross_instance_result(wat)), 98);
+}
+
 /// A constant below `settled_height` (left as is by an earlier frame entry) that then
 /// became a loop parameter used to stay a compile-time constant inside the loop: the
 /// back edge's value in the canonical slot was ignored, and `f` returned 1, not 5.
