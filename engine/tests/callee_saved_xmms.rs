@@ -44,6 +44,18 @@ fn clobbering_host(store: &Store) -> Func {
     })
 }
 
+/// A tag `$e` and a host function that clobbers xmm12-15, then throws `$e`: the imports
+/// `host.tag` and `host.throw`, in that order.
+fn throwing_host(store: &Store) -> [Extern; 2] {
+    let tag = Tag::new(store, FuncType::new([], [])).expect("tag");
+    let thrown = Exception::new(store, &tag, &[]).expect("exception");
+    let host = Func::new(store, FuncType::new([], []), move |_, _| {
+        clobber_xmm12_to_15();
+        Err(Trap::throw(thrown.clone()))
+    });
+    [Extern::Tag(tag), Extern::Func(host)]
+}
+
 /// `outer` keeps three f64 accumulators in xmm12-14 across its calls; `$callee` (what
 /// each test varies) runs in between. The result is exact in f64.
 const OUTER: &str = r#"
@@ -129,12 +141,6 @@ fn host_functions_leave_the_callers_registers_alone() {
 #[test]
 fn unwinding_restores_the_registers_of_the_frames_it_passes() {
     let store = Store::new(&Engine::default());
-    let tag = Tag::new(&store, FuncType::new([], [])).expect("tag");
-    let thrown = Exception::new(&store, &tag, &[]).expect("exception");
-    let host = Func::new(&store, FuncType::new([], []), move |_, _| {
-        clobber_xmm12_to_15();
-        Err(Trap::throw(thrown.clone()))
-    });
     let wat = format!(
         r#"(module
           (import "host" "tag" (tag $e))
@@ -164,7 +170,7 @@ fn unwinding_restores_the_registers_of_the_frames_it_passes() {
               (try_table (catch $e $h) (call $middle (local.get $n)))
               (unreachable))))"#
     );
-    let instance = instantiate(&store, &wat, &[Extern::Tag(tag), Extern::Func(host)]);
+    let instance = instantiate(&store, &wat, &throwing_host(&store));
     // a + b = -7.5n is below c + 10 = 10 - 9n for n < 6.7: the host throws for n = 1
     // and 3, wasm for n = 10.
     for n in [1, 3, 10] {
@@ -179,12 +185,6 @@ fn unwinding_restores_the_registers_of_the_frames_it_passes() {
 #[test]
 fn a_throw_keeps_the_registers_no_frame_saved() {
     let store = Store::new(&Engine::default());
-    let tag = Tag::new(&store, FuncType::new([], [])).expect("tag");
-    let thrown = Exception::new(&store, &tag, &[]).expect("exception");
-    let host = Func::new(&store, FuncType::new([], []), move |_, _| {
-        clobber_xmm12_to_15();
-        Err(Trap::throw(thrown.clone()))
-    });
     let wat = format!(
         r#"(module
           (import "host" "tag" (tag $e))
@@ -198,7 +198,7 @@ fn a_throw_keeps_the_registers_no_frame_saved() {
               (try_table (catch $e $h) (call $thrower (local.get $n)))
               (unreachable))))"#
     );
-    let instance = instantiate(&store, &wat, &[Extern::Tag(tag), Extern::Func(host)]);
+    let instance = instantiate(&store, &wat, &throwing_host(&store));
     for n in [1, 2] {
         assert_eq!(f64_result(instance.call("outer", &[Val::I32(n)])), OUTER_RESULT);
     }

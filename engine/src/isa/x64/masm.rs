@@ -149,14 +149,7 @@ impl Masm {
     /// it, so each site costs a call of the stub, not six moves (functions with dozens of
     /// `memory.copy` sites grew a fifth with them inline).
     pub fn call_host(&mut self, addr: usize) {
-        let stub = match self.host_call_stub {
-            Some(label) => label,
-            None => {
-                let label = self.asm.new_label();
-                self.host_call_stub = Some(label);
-                label
-            }
-        };
+        let stub = *self.host_call_stub.get_or_insert_with(|| self.asm.new_label());
         self.asm.mov_ri(SCRATCH, addr as i64);
         self.asm.call_label(stub);
     }
@@ -172,13 +165,9 @@ impl Masm {
         const AREA: i32 = 8 * (CALLEE_SAVED_XMMS.len() as i32 | 1);
         self.asm.bind(label);
         self.asm.alu_ri(AluOp::Sub, OperandSize::S64, RSP, AREA);
-        for (k, &r) in CALLEE_SAVED_XMMS.iter().enumerate() {
-            self.asm.store(StoreKind::F64, Mem::Base(RSP, 8 * k as i32), r);
-        }
+        save_callee_saved_xmms(&mut self.asm, RSP, 0);
         self.asm.call_reg(SCRATCH);
-        for (k, &r) in CALLEE_SAVED_XMMS.iter().enumerate() {
-            self.asm.load(LoadKind::F64, r, Mem::Base(RSP, 8 * k as i32));
-        }
+        restore_callee_saved_xmms(&mut self.asm, RSP, 0);
         self.asm.alu_ri(AluOp::Add, OperandSize::S64, RSP, AREA);
         self.asm.ret();
     }
@@ -801,5 +790,20 @@ impl Masm {
     pub fn wasm_store_imm(&mut self, kind: StoreKind, mem: Mem, imm: i32) {
         self.mark_trap_site();
         self.asm.store_imm(kind, mem, imm);
+    }
+}
+
+/// Stores the low 8 bytes of each of `CALLEE_SAVED_XMMS`, in order, at `[base + disp]`
+/// up: what every way from wasm code into Rust keeps for the wasm frames above it.
+pub(crate) fn save_callee_saved_xmms(a: &mut Assembler, base: Reg, disp: i32) {
+    for (k, &r) in CALLEE_SAVED_XMMS.iter().enumerate() {
+        a.store(StoreKind::F64, Mem::Base(base, disp + 8 * k as i32), r);
+    }
+}
+
+/// Reloads what `save_callee_saved_xmms` stored at `[base + disp]`.
+pub(crate) fn restore_callee_saved_xmms(a: &mut Assembler, base: Reg, disp: i32) {
+    for (k, &r) in CALLEE_SAVED_XMMS.iter().enumerate() {
+        a.load(LoadKind::F64, r, Mem::Base(base, disp + 8 * k as i32));
     }
 }

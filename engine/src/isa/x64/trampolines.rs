@@ -9,6 +9,7 @@
 //! activation has no handler.
 
 use super::asm::{Assembler, Cc, Mem};
+use super::masm::{restore_callee_saved_xmms, save_callee_saved_xmms};
 use super::regs::*;
 use crate::compiler::masm::{AluOp, LoadKind, OperandSize, ShiftOp, StoreKind};
 use crate::error::Error;
@@ -237,13 +238,11 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     const LANDING_AREA: i32 = ((size_of::<Landing>() + 8).next_multiple_of(16) - 8) as i32;
     a.alu_ri(AluOp::Sub, OperandSize::S64, RSP, LANDING_AREA);
     let field = |f: usize| Mem::Base(RSP, f as i32);
-    let xmm_field = |k: usize| field(offset_of!(Landing, xmms) + 8 * k);
+    let xmms_field = offset_of!(Landing, xmms) as i32;
     a.store(StoreKind::I64, field(offset_of!(Landing, rbx)), RBX);
     a.store(StoreKind::I64, field(offset_of!(Landing, r12)), R12);
     a.store(StoreKind::I64, field(offset_of!(Landing, r13)), R13);
-    for (k, &r) in CALLEE_SAVED_XMMS.iter().enumerate() {
-        a.store(StoreKind::F64, xmm_field(k), r);
-    }
+    save_callee_saved_xmms(&mut a, RSP, xmms_field);
     a.load(LoadKind::I64, RSI, Mem::Base(RSP, LANDING_AREA));
     a.mov_rr(OperandSize::S64, RDX, RBP);
     a.mov_rr(OperandSize::S64, RCX, RSP);
@@ -255,9 +254,7 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.load(LoadKind::I64, RBX, field(offset_of!(Landing, rbx)));
     a.load(LoadKind::I64, R12, field(offset_of!(Landing, r12)));
     a.load(LoadKind::I64, R13, field(offset_of!(Landing, r13)));
-    for (k, &r) in CALLEE_SAVED_XMMS.iter().enumerate() {
-        a.load(LoadKind::F64, r, xmm_field(k));
-    }
+    restore_callee_saved_xmms(&mut a, RSP, xmms_field);
     a.load(LoadKind::I64, RBP, field(offset_of!(Landing, rbp)));
     a.load(LoadKind::I64, SCRATCH, field(offset_of!(Landing, pc)));
     a.load(LoadKind::I64, RSP, field(offset_of!(Landing, rsp)));
@@ -277,16 +274,12 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.push(RBP);
     a.mov_rr(OperandSize::S64, RBP, RSP);
     a.alu_ri(AluOp::Sub, OperandSize::S64, RSP, XMM_AREA);
-    for (k, &r) in CALLEE_SAVED_XMMS.iter().enumerate() {
-        a.store(StoreKind::F64, Mem::Base(RSP, 8 * k as i32), r);
-    }
+    save_callee_saved_xmms(&mut a, RSP, 0);
     a.mov_rr(OperandSize::S64, RDI, R15);
     a.lea(RSI, Mem::Base(RBP, 16));
     a.mov_ri(SCRATCH, host_shim as *const () as usize as i64);
     a.call_reg(SCRATCH);
-    for (k, &r) in CALLEE_SAVED_XMMS.iter().enumerate() {
-        a.load(LoadKind::F64, r, Mem::Base(RSP, 8 * k as i32));
-    }
+    restore_callee_saved_xmms(&mut a, RSP, 0);
     a.test_rr(OperandSize::S32, RAX, RAX);
     a.jcc(Cc::Ne, host_trapped);
     a.load(LoadKind::I64, RAX, Mem::Base(RBP, 16));
