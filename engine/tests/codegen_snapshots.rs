@@ -273,6 +273,27 @@ fn call() {
     assert_has(&l, &["add", "eax,1"]);
 }
 
+/// `call_indirect` through table 0 reads the table's pointer straight from the context
+/// (not through the tables array): one load, then the bounds check against it. A callee
+/// of the same instance is called without reloading the context afterwards.
+#[test]
+fn call_indirect_through_table_zero() {
+    let l = check_snapshot(
+        "call_indirect_through_table_zero",
+        "(module (type $t (func (param i32) (result i32))) (table 1 funcref)
+           (func (param i32 i32) (result i32) (call_indirect (type $t) (local.get 0) (local.get 1))))",
+        0,
+    );
+    assert_prologue(&l);
+    let body: Vec<&str> = l.lines().filter(|line| !line.starts_with(";;")).collect();
+    let check = body
+        .iter()
+        .position(|line| line.contains("cmp") && !line.contains("rsp") && line.contains("[r11+8]"))
+        .expect("bounds check");
+    assert!(body[check - 1].contains("mov     r11,[r15+"), "table pointer loaded from the context:\n{l}");
+    assert_has(&l, &["call    qword ptr [r11]"]);
+}
+
 /// A comparison feeding `br_if` branches on the flags: no setcc/movzx/test between them.
 #[test]
 fn compare_and_branch_fused() {

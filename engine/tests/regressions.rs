@@ -166,6 +166,45 @@ fn call_indirect_within_the_instance_finds_its_context_intact() {
     assert_eq!(i32_result(&cross_instance_result(wat)), 98);
 }
 
+/// Table 0 and global 0 are reached through their own pointers in the context (one
+/// load less than the arrays). When both are imported and the host grows the table far
+/// enough that its elements move, and sets the global, the code must see the new
+/// storage and the new value.
+#[test]
+fn imported_table_and_global_zero_seen_after_the_host_changes_them() {
+    use sidewinder_engine::{Extern, Global, GlobalType, Table, TableType, ValType};
+    let engine = Engine::default();
+    let store = Store::new(&engine);
+    let table = Table::new(
+        &store,
+        TableType { element: ValType::FuncRef, minimum: 1, maximum: None },
+        Val::FuncRef(None),
+    )
+    .expect("table");
+    let global = Global::new(&store, GlobalType { content: ValType::I32, mutable: true }, Val::I32(1))
+        .expect("global");
+    let wat = r#"(module (import "h" "t" (table 1 funcref)) (import "h" "g" (global (mut i32)))
+      (type $t (func (result i32)))
+      (func (export "seven") (result i32) (i32.const 7))
+      (func (export "f") (param i32) (result i32)
+        (i32.add (global.get 0) (i32.add (table.size 0) (call_indirect (type $t) (local.get 0))))))"#;
+    let module = Module::new(&engine, &wat::parse_str(wat).expect("valid wat")).expect("compiles");
+    let instance =
+        Instance::new(&store, &module, &[Extern::Table(table.clone()), Extern::Global(global.clone())])
+            .expect("links");
+    let Some(Extern::Func(seven)) = instance.get_export("seven") else { panic!("no export seven") };
+    table.set(0, Val::FuncRef(Some(seven.clone()))).expect("set");
+    assert_eq!(i32_result(&instance.call("f", &[Val::I32(0)]).expect("runs")), 1 + 1 + 7);
+    assert_eq!(table.grow(100_000, Val::FuncRef(None)), Some(1));
+    table.set(100_000, Val::FuncRef(Some(seven))).expect("set");
+    global.set(Val::I32(1000)).expect("set global");
+    assert_eq!(i32_result(&instance.call("f", &[Val::I32(100_000)]).expect("runs")), 1000 + 100_001 + 7);
+    match instance.call("f", &[Val::I32(100_001)]) {
+        Err(Error::Trap(t)) => assert_eq!(t.code(), TrapCode::UndefinedElement),
+        other => panic!("{other:?}"),
+    }
+}
+
 /// A constant below `settled_height` (left as is by an earlier frame entry) that then
 /// became a loop parameter used to stay a compile-time constant inside the loop: the
 /// back edge's value in the canonical slot was ignored, and `f` returned 1, not 5.

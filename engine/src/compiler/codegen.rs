@@ -2079,9 +2079,11 @@ impl<'a> FuncCompiler<'a> {
     // ---- globals and references ----
 
     pub(crate) fn global_address(&mut self, index: u32) -> Mem {
-        let a = &mut self.masm.asm;
-        a.load(LoadKind::I64, SCRATCH, Mem::Base(VMCTX, offsets::VMCTX_GLOBALS));
-        a.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, 8 * index as i32));
+        if index == 0 {
+            self.masm.asm.load(LoadKind::I64, SCRATCH, Mem::Base(VMCTX, offsets::VMCTX_GLOBAL0));
+        } else {
+            self.load_vm_pointer(SCRATCH, offsets::VMCTX_GLOBALS, index);
+        }
         Mem::Base(SCRATCH, 0)
     }
 
@@ -2092,10 +2094,19 @@ impl<'a> FuncCompiler<'a> {
         a.load(LoadKind::I64, dst, Mem::Base(dst, 8 * index as i32));
     }
 
+    /// Loads table `table`'s `VMTable` pointer into `dst`.
+    pub(crate) fn load_table(&mut self, dst: Reg, table: u32) {
+        if table == 0 {
+            self.masm.asm.load(LoadKind::I64, dst, Mem::Base(VMCTX, offsets::VMCTX_TABLE0));
+        } else {
+            self.load_vm_pointer(dst, offsets::VMCTX_TABLES, table);
+        }
+    }
+
     /// Bounds-checks `index` against table `table` and leaves the element's address
     /// as `[SCRATCH + index*8]`.
     pub(crate) fn table_element(&mut self, table: u32, index: Reg, trap: TrapCode) -> Mem {
-        self.load_vm_pointer(SCRATCH, offsets::VMCTX_TABLES, table);
+        self.load_table(SCRATCH, table);
         self.masm.asm.cmp_rm(OperandSize::S64, index, Mem::Base(SCRATCH, offsets::TABLE_LENGTH));
         self.masm.trap_if(Cc::Ae, trap);
         self.masm.asm.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, offsets::TABLE_BASE));

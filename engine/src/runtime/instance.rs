@@ -147,7 +147,9 @@ impl Instance {
             memories: std::ptr::null(),
             func_refs: std::ptr::null(),
             tables: std::ptr::null(),
+            table0: std::ptr::null_mut(),
             globals: std::ptr::null(),
+            global0: std::ptr::null_mut(),
             tags: std::ptr::null(),
             instance: std::ptr::null(),
         }));
@@ -220,8 +222,10 @@ impl Instance {
             let ctx = &mut *inner.vmctx.get();
             ctx.func_refs = inner.func_ptrs.as_ptr();
             ctx.tables = inner.table_ptrs.as_ptr();
+            ctx.table0 = inner.table_ptrs.first().map_or(std::ptr::null_mut(), |&t| t);
             ctx.memories = inner.memory_ptrs.as_ptr();
             ctx.globals = inner.global_ptrs.as_ptr();
+            ctx.global0 = inner.global_ptrs.first().map_or(std::ptr::null_mut(), |&g| g);
             ctx.tags = inner.tag_ptrs.as_ptr().cast();
             ctx.memory0_base = inner.memories.first().map_or(std::ptr::null_mut(), |m| m.data_ptr());
             ctx.instance = Rc::as_ptr(&inner).cast();

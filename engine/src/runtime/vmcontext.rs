@@ -91,7 +91,13 @@ pub struct VMContext {
     /// Every function of the instance, imported ones first, by function index.
     pub func_refs: *const *const VMFuncRef,
     pub tables: *const *mut VMTable,
+    /// `tables[0]` (null without tables): one load less on every `call_indirect`
+    /// through table 0, which is the table nearly all of them use.
+    pub table0: *mut VMTable,
     pub globals: *const *mut VMGlobal,
+    /// `globals[0]` (null without globals): one load less on every access to the
+    /// global that C and Rust toolchains make their stack pointer.
+    pub global0: *mut VMGlobal,
     /// Every tag of the instance, imported ones first: the identities `catch` compares.
     pub tags: *const *const u8,
     /// The owning `InstanceInner`, for runtime helpers.
@@ -123,7 +129,9 @@ pub mod offsets {
     pub const VMCTX_MEMORIES: i32 = offset_of!(VMContext, memories) as i32;
     pub const VMCTX_FUNC_REFS: i32 = offset_of!(VMContext, func_refs) as i32;
     pub const VMCTX_TABLES: i32 = offset_of!(VMContext, tables) as i32;
+    pub const VMCTX_TABLE0: i32 = offset_of!(VMContext, table0) as i32;
     pub const VMCTX_GLOBALS: i32 = offset_of!(VMContext, globals) as i32;
+    pub const VMCTX_GLOBAL0: i32 = offset_of!(VMContext, global0) as i32;
 }
 
 /// The record a host function's `VMFuncRef::vmctx` points to. It starts with the same

@@ -122,26 +122,6 @@ fn shift_digit(op: ShiftOp) -> u8 {
     }
 }
 
-/// Expands one instruction for each addressing form of a `Mem`.
-macro_rules! with_mem {
-    ($ops:expr, $mem:expr, [$($before:tt)*], [$($after:tt)*]) => {
-        match $mem {
-            Mem::Base(b, d) => {
-                let (b, d) = (b.hw(), d);
-                dynasm!($ops ; .arch x64 ; $($before)* [Rq(b) + d] $($after)*)
-            }
-            Mem::Indexed(b, i, d) => {
-                let (b, i, d) = (b.hw(), i.hw(), d);
-                dynasm!($ops ; .arch x64 ; $($before)* [Rq(b) + Rq(i) + d] $($after)*)
-            }
-            Mem::Scaled8(b, i, d) => {
-                let (b, i, d) = (b.hw(), i.hw(), d);
-                dynasm!($ops ; .arch x64 ; $($before)* [Rq(b) + Rq(i) * 8 + d] $($after)*)
-            }
-        }
-    };
-}
-
 /// A `jcc` to a dynamic label for each condition code (the other condition-code forms,
 /// `setcc` and `cmovcc`, are hand-encoded from `Cc::code`).
 macro_rules! jcc_to_label {
@@ -449,11 +429,13 @@ impl Assembler {
     }
 
     pub fn call_mem(&mut self, m: Mem) {
-        with_mem!(self.ops, m, [call QWORD], []);
+        // 64-bit operand by default: no REX.W.
+        self.op_mem(None, false, 0xFF, 2, m, false);
     }
 
     pub fn jmp_mem(&mut self, m: Mem) {
-        with_mem!(self.ops, m, [jmp QWORD], []);
+        // 64-bit operand by default: no REX.W.
+        self.op_mem(None, false, 0xFF, 4, m, false);
     }
 
     /// `jmp rel32` with a zero displacement, patched by the linker like a call's.
@@ -506,11 +488,13 @@ impl Assembler {
     }
 
     pub fn push_mem(&mut self, m: Mem) {
-        with_mem!(self.ops, m, [push QWORD], []);
+        // 64-bit operand by default: no REX.W.
+        self.op_mem(None, false, 0xFF, 6, m, false);
     }
 
     pub fn pop_mem(&mut self, m: Mem) {
-        with_mem!(self.ops, m, [pop QWORD], []);
+        // 64-bit operand by default: no REX.W.
+        self.op_mem(None, false, 0x8F, 0, m, false);
     }
 
     pub fn ud2(&mut self) {
