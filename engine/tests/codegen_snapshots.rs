@@ -688,14 +688,15 @@ fn scaled_index_by_lea() {
 
 /// A `local.tee` of an unpinned local whose value is read again a few operators later
 /// keeps a copy in a register, and a `local.set` leaves its value's register holding the
-/// local: the reads take those registers instead of the frame slots just written (no
-/// loop, so nothing is pinned).
+/// local: the reads take those registers instead of the frame slots just written (the
+/// empty loop keeps these rarely used locals unpinned).
 #[test]
 fn written_locals_read_from_registers() {
     let l = check_snapshot(
         "written_locals_read_from_registers",
         "(module
            (func (param i64 i64) (result i64) (local i64 i64)
+             (loop)
              (local.set 3 (i64.rotl (local.tee 2 (i64.add (local.get 0) (local.get 1))) (i64.const 7)))
              (i64.xor (local.get 2) (local.get 3))))",
         0,
@@ -704,6 +705,43 @@ fn written_locals_read_from_registers() {
     let reloads = body.iter().filter(|line| line.contains("mov") && line.contains(",[rbp-")).count();
     assert_eq!(reloads, 0, "no local read back from its frame slot:\n{l}");
     assert_has(&l, &["xor"]);
+}
+
+/// Without loops, a local used twice or more gets a register: in a function without
+/// calls a caller-saved one (nothing to save), in one with calls a callee-saved one,
+/// saved in the prologue. Neither the written local nor the parameters read twice go
+/// through the frame.
+#[test]
+fn straight_line_locals_pinned() {
+    let leaf = check_snapshot(
+        "straight_line_locals_pinned_in_leaf",
+        "(module (func (param i64 i64) (result i64) (local i64)
+           (local.set 2 (i64.mul (local.get 0) (local.get 1)))
+           (i64.add (i64.xor (local.get 2) (local.get 0)) (i64.sub (local.get 2) (local.get 1)))))",
+        0,
+    );
+    let frame_accesses = |l: &str| l.lines().filter(|line| line.contains("[rbp-")).count();
+    assert_eq!(frame_accesses(&leaf), 0, "no local in the frame, no register saved:\n{leaf}");
+    for callee_saved in ["rbx", "r12", "r13"] {
+        assert_lacks(&leaf, &[callee_saved]);
+    }
+    // Each parameter loaded once, into its register.
+    assert_eq!(leaf.lines().filter(|line| line.contains("[rbp+")).count(), 2, "{leaf}");
+    let with_call = check_snapshot(
+        "straight_line_locals_pinned_across_call",
+        "(module (func $g (param i64) (result i64) (local.get 0))
+           (func (param i64) (result i64) (local i64)
+             (local.set 1 (call $g (local.get 0)))
+             (i64.add (local.get 1) (i64.mul (local.get 1) (local.get 0)))))",
+        1,
+    );
+    assert_has(&with_call, &["mov", "[rbp-0x10],rbx"]);
+    assert_has(&with_call, &["mov", "rbx,[rbp-0x10]"]);
+    assert_eq!(
+        frame_accesses(&with_call),
+        1 + 2 * 2,
+        "r15 stored, rbx and r12 saved and restored:\n{with_call}"
+    );
 }
 
 /// `i32.eqz`/`i64.eqz` of a pinned local tests the local's register in place (clang's

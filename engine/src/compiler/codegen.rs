@@ -475,6 +475,12 @@ impl<'a> FuncCompiler<'a> {
         }
     }
 
+    /// Whether a local's frame slot holds its current value: always for a local in
+    /// memory, and for a pinned one that the body never writes.
+    pub(crate) fn home_is_current(&self, index: u32) -> bool {
+        self.pins.reg(index).is_none() || !self.pins.written[index as usize]
+    }
+
     /// Whether a local's frame slot is ever read. A pinned local's slot is read only when
     /// its register is reloaded after a call, and if the function writes the local, a
     /// store before every such call comes first; callee-saved pins are never reloaded.

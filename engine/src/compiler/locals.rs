@@ -2,7 +2,8 @@
 //!
 //! A quick scan of the body before compiling it weighs every local by its reads and
 //! writes, multiplied by 8 per enclosing loop, and gives the heaviest ones a register
-//! of their own. A pinned local never moves: every path through the function sees it in
+//! of their own (in a function with loops, those used about once per iteration or more;
+//! in one without, those used at least twice). A pinned local never moves: every path through the function sees it in
 //! the same register, so merges and loop back edges need no moves for it.
 //!
 //! Registers come in two kinds. rbx, r12, r13 and xmm12-14 are callee-saved in our wasm
@@ -11,7 +12,9 @@
 //! function ever writes is stored to its frame home first, and every such register is
 //! reloaded after it. Those therefore go only to locals that outweigh the calls. A
 //! function without calls hands out its caller-saved xmm registers first, which then
-//! cost nothing, where a callee-saved one costs a save and a restore per call of it.
+//! cost nothing, where a callee-saved one costs a save and a restore per call of it; so
+//! does one without calls or loops with its GPRs (in a loop, the value stack needs the
+//! caller-saved GPRs more).
 
 use crate::isa::x64::regs::*;
 use crate::types::ValType;
@@ -34,6 +37,11 @@ const XMM_PINS_WITH_SIMD: usize = 4;
 /// Below this weight a local stays in memory: it is read or written less than about
 /// once per loop iteration, so a register would not pay for its loads at entry.
 const MIN_WEIGHT: u32 = 8;
+/// In a function without loops, a local used twice already gains from a register: its
+/// writes skip the frame and its reads the loads (the value stack's cache of a written
+/// local is lost at the first register pressure). primes128's 128-bit arithmetic
+/// helpers -10 %, vtable's and bintree's small recursive methods -8 %, tailvm -10 %.
+const MIN_WEIGHT_STRAIGHT_LINE: u32 = 2;
 
 #[derive(Debug, Default)]
 pub struct PinnedLocals {
@@ -83,6 +91,8 @@ pub struct UseScan {
     /// For each open block: whether it is a loop.
     blocks: Vec<bool>,
     loop_depth: u32,
+    /// Whether the body has a loop (pinning thresholds differ without one).
+    has_loop: bool,
     /// How many legacy `try` blocks the body has: each gets a frame slot for the
     /// exception its catch clauses can `rethrow`.
     pub legacy_tries: u32,
@@ -111,6 +121,7 @@ impl UseScan {
         self.call_weight = 0;
         self.blocks.clear();
         self.loop_depth = 0;
+        self.has_loop = false;
         self.legacy_tries = 0;
         self.simd = false;
         self.simd_unvalidated = false;
@@ -127,6 +138,7 @@ impl UseScan {
             Operator::Loop { .. } => {
                 self.blocks.push(true);
                 self.loop_depth += 1;
+                self.has_loop = true;
             }
             Operator::Block { .. } | Operator::If { .. } | Operator::TryTable { .. } => {
                 self.blocks.push(false)
@@ -161,8 +173,9 @@ impl UseScan {
     /// are replaced).
     pub fn choose_into(&mut self, locals: &[ValType], pins: &mut PinnedLocals) {
         let weights = &self.weights;
+        let min_weight = if self.has_loop { MIN_WEIGHT } else { MIN_WEIGHT_STRAIGHT_LINE };
         self.order.clear();
-        self.order.extend((0..locals.len() as u32).filter(|&i| weights[i as usize] >= MIN_WEIGHT));
+        self.order.extend((0..locals.len() as u32).filter(|&i| weights[i as usize] >= min_weight));
         self.order.sort_unstable_by(|&a, &b| weights[b as usize].cmp(&weights[a as usize]).then(a.cmp(&b)));
         pins.regs.clear();
         pins.regs.resize(locals.len(), None);
@@ -171,21 +184,31 @@ impl UseScan {
         pins.callee_saved.clear();
         pins.caller_saved.clear();
         pins.all.clear();
-        let (mut next_gpr, mut next_xmm, mut next_saved_xmm) = (0, 0, 0);
-        let max_gprs = CALLEE_SAVED_PINS.len() + CALLER_SAVED_GPR_PINS.len();
+        let (mut next_saved_gpr, mut next_gpr, mut next_xmm, mut next_saved_xmm) = (0, 0, 0, 0);
         let max_xmms = if self.simd { XMM_PINS_WITH_SIMD } else { XMM_PINS.len() };
         let leaf = self.call_weight == 0;
+        // A straight-line leaf pins into caller-saved registers first, which cost it
+        // nothing; a callee-saved one costs a save and a restore, worth it only for a
+        // local used three times or more.
+        let caller_first = leaf && !self.has_loop;
         for &i in &self.order {
-            let pays_across_calls = weights[i as usize] > self.call_weight;
+            let weight = weights[i as usize];
+            let pays_across_calls = weight > self.call_weight;
             let saved_xmm_left = next_saved_xmm < CALLEE_SAVED_XMMS.len();
+            let saved_gpr_left = next_saved_gpr < CALLEE_SAVED_PINS.len() && (!caller_first || weight >= 3);
+            let gpr_left = next_gpr < CALLER_SAVED_GPR_PINS.len();
             let reg = match locals[i as usize] {
-                ValType::I32 | ValType::I64 if next_gpr < CALLEE_SAVED_PINS.len() => {
+                ValType::I32 | ValType::I64 if caller_first && gpr_left => {
                     next_gpr += 1;
-                    CALLEE_SAVED_PINS[next_gpr - 1]
+                    CALLER_SAVED_GPR_PINS[next_gpr - 1]
                 }
-                ValType::I32 | ValType::I64 if pays_across_calls && next_gpr < max_gprs => {
+                ValType::I32 | ValType::I64 if saved_gpr_left => {
+                    next_saved_gpr += 1;
+                    CALLEE_SAVED_PINS[next_saved_gpr - 1]
+                }
+                ValType::I32 | ValType::I64 if pays_across_calls && gpr_left => {
                     next_gpr += 1;
-                    CALLER_SAVED_GPR_PINS[next_gpr - 1 - CALLEE_SAVED_PINS.len()]
+                    CALLER_SAVED_GPR_PINS[next_gpr - 1]
                 }
                 ValType::F32 | ValType::F64 if saved_xmm_left && !(leaf && next_xmm < max_xmms) => {
                     next_saved_xmm += 1;
@@ -201,8 +224,7 @@ impl UseScan {
             };
             pins.regs[i as usize] = Some(reg);
         }
-        let gprs_saved = next_gpr.min(CALLEE_SAVED_PINS.len());
-        pins.callee_saved.extend_from_slice(&CALLEE_SAVED_PINS[..gprs_saved]);
+        pins.callee_saved.extend_from_slice(&CALLEE_SAVED_PINS[..next_saved_gpr]);
         pins.callee_saved.extend_from_slice(&CALLEE_SAVED_XMMS[..next_saved_xmm]);
         // Both lists in local order, as code generation walks them.
         for (i, r) in pins.regs.iter().enumerate() {

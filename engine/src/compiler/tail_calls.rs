@@ -142,7 +142,11 @@ impl FuncCompiler<'_> {
         let stride = 8 * ty.slot_width() as i32;
         for i in 0..n {
             let s = self.stack[top + i];
-            self.store_loc(s.ty, s.loc, Mem::Base(RBP, 16 + stride * i as i32));
+            let own_param_unchanged =
+                s.loc == Loc::Local(i as u32) && i < self.num_params && self.home_is_current(i as u32);
+            if !own_param_unchanged {
+                self.store_loc(s.ty, s.loc, Mem::Base(RBP, 16 + stride * i as i32));
+            }
         }
         for _ in 0..n {
             let s = self.pop();
