@@ -205,6 +205,31 @@ fn imported_table_and_global_zero_seen_after_the_host_changes_them() {
     }
 }
 
+/// `i64.and` with 0xffffffff is compiled as a 32-bit move: the low half of a value in
+/// a register, of a pinned local, of one in memory, then tested by `i64.eqz` right after
+/// (flags of an earlier `add` must not stand in for it).
+#[test]
+fn i64_and_low_half_mask() {
+    let wat = r#"(module
+      (func (export "f") (param i64 i64) (result i64) (local i64)
+        (local.set 2 (i64.add (local.get 0) (local.get 1)))
+        (i64.add
+          (i64.add (i64.and (i64.add (local.get 0) (local.get 1)) (i64.const 0xffffffff))
+                   (i64.and (local.get 2) (i64.const 0xffffffff)))
+          (i64.add (i64.and (local.get 0) (i64.const 0xffffffff))
+                   (i64.extend_i32_u (i64.eqz (i64.and (i64.add (local.get 0) (local.get 1)) (i64.const 0xffffffff))))))))"#;
+    let (_store, instance) = instance_of(wat);
+    for (x, y) in
+        [(0x1234_5678_9abc_def0u64, 0x1111_1111_1111_1111u64), (0xffff_ffff_0000_0000, 0x0000_0001_0000_0000)]
+    {
+        let low = |v: u64| v & 0xffff_ffff;
+        let sum = x.wrapping_add(y);
+        let want =
+            low(sum).wrapping_add(low(sum)).wrapping_add(low(x)).wrapping_add(u64::from(low(sum) == 0));
+        assert_eq!(call_on_integers(&instance, "f", 64, x, y), want, "{x:#x} {y:#x}");
+    }
+}
+
 /// A constant below `settled_height` (left as is by an earlier frame entry) that then
 /// became a loop parameter used to stay a compile-time constant inside the loop: the
 /// back edge's value in the canonical slot was ignored, and `f` returned 1, not 5.

@@ -1373,6 +1373,12 @@ impl<'a> FuncCompiler<'a> {
             return self.push(ty, result);
         }
         let (dst, result) = self.result_register(a, target);
+        if op == AluOp::And && size == OperandSize::S64 && b.constant() == Some(0xFFFF_FFFF) {
+            // The low half (compiler-rt's 128-bit helpers split words so): a 32-bit move
+            // zero-extends, where the `and` needs its 64-bit mask from memory.
+            self.masm.asm.mov_rr(OperandSize::S32, dst, dst);
+            return self.push(ty, result);
+        }
         self.apply_alu(op, size, dst, b);
         self.zero_flag_of = Some((dst, size, self.masm.asm.position()));
         self.push(ty, result);
