@@ -507,3 +507,187 @@ fn v128_locals_in_registers_keep_all_lanes() {
         }
     }
 }
+
+/// An instance of `wat` (importing `imports`) in `store`.
+fn instance(store: &Store, wat: &str, imports: &[Extern]) -> Instance {
+    let module = Module::new(store.engine(), &wat::parse_str(wat).expect("valid wat")).expect("compiles");
+    Instance::new(store, &module, imports).expect("instantiates")
+}
+
+fn call_i64(instance: &Instance, name: &str, args: &[Val]) -> i64 {
+    one_i64(&instance.call(name, args).unwrap_or_else(|e| panic!("{name}: {e}")))
+}
+
+/// Functions without loops pin every local used twice (caller-saved registers first in
+/// leaves): those values must survive throws caught in the same function, throws from
+/// a callee, legacy try/catch/rethrow and delegate, whatever registers they got.
+#[test]
+fn straight_line_pins_survive_exceptions() {
+    let wat = r#"(module
+      (tag $e (param i64)) (tag $e32 (param i32))
+      (func $id (param i64) (result i64) (local.get 0))
+      (func $g (param i64) (local i64 i64 i64)
+        (local.set 1 (call $id (i64.const 111)))
+        (local.set 2 (i64.add (local.get 1) (i64.const 222)))
+        (local.set 3 (i64.add (local.get 2) (i64.const 333)))
+        (local.set 1 (i64.add (local.get 1) (local.get 3)))
+        (local.set 2 (i64.add (local.get 2) (local.get 1)))
+        (local.set 3 (i64.add (local.get 3) (local.get 2)))
+        (throw $e (i64.add (local.get 0) (i64.add (local.get 1) (i64.add (local.get 2) (local.get 3))))))
+      (func $catching (param i64) (result i64)
+        (block $h (result i64)
+          (try_table (catch $e $h) (call $g (local.get 0)))
+          (i64.const -1)))
+      (func (export "through_callees") (param i64 i64 i64) (result i64) (local i64)
+        (local.set 3 (call $catching (local.get 0)))
+        (i64.add (i64.add (local.get 0) (local.get 1))
+          (i64.add (local.get 2) (i64.add (local.get 3) (i64.mul (local.get 0) (i64.add (local.get 1) (local.get 2)))))))
+      (func (export "leaf_throw") (param i32 i64) (result i64) (local i64)
+        (local.set 2 (i64.mul (local.get 1) (i64.const 3)))
+        (block $h (result i32)
+          (try_table (catch $e32 $h)
+            (local.set 2 (i64.add (local.get 2) (i64.const 100)))
+            (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+            (throw $e32 (i32.mul (local.get 0) (i32.const 2))))
+          (unreachable))
+        i64.extend_i32_u
+        (i64.add (local.get 2)) (i64.add (i64.extend_i32_u (local.get 0))) (i64.add (local.get 1)))
+      (func (export "rethrown") (param i64 i64) (result i64) (local i64)
+        (local.set 2 (i64.add (local.get 0) (local.get 1)))
+        try (result i64)
+          try
+            (local.set 0 (i64.mul (local.get 0) (i64.const 10))) (throw $e (local.get 2))
+          catch $e
+            (local.set 1 (i64.add (local.get 1) (i64.const 1000))) (drop) (rethrow 0)
+          end
+          (i64.const -1)
+        catch $e
+          (i64.add (local.get 0)) (i64.add (local.get 1)) (i64.add (local.get 2))
+        end)
+      (func $thrower (param i64) (throw $e (local.get 0)))
+      (func (export "callee_throws") (param i64 i64) (result i64) (local i64 i64)
+        (local.set 2 (i64.add (local.get 0) (local.get 1)))
+        (local.set 3 (i64.const 5))
+        (block $h (result i64)
+          (try_table (catch $e $h)
+            (local.set 0 (i64.mul (local.get 0) (i64.const 10)))
+            (local.set 3 (i64.add (local.get 3) (local.get 2)))
+            (call $thrower (local.get 2))
+            (local.set 0 (i64.const 0)))
+          (i64.const -1))
+        (i64.add (local.get 0)) (i64.add (local.get 1)) (i64.add (local.get 2)) (i64.add (local.get 3)))
+      (func (export "delegated") (param i64 i64) (result i64) (local i64 i64)
+        (local.set 2 (i64.add (local.get 0) (local.get 1)))
+        (local.set 3 (i64.const 5))
+        try (result i64)
+          try
+            (local.set 0 (i64.mul (local.get 0) (i64.const 10)))
+            (local.set 3 (i64.add (local.get 3) (local.get 2)))
+            (call $thrower (local.get 2))
+            (local.set 0 (i64.const 0))
+          delegate 0
+          (i64.const -1)
+        catch_all (i64.const 0)
+        end
+        (i64.add (local.get 0)) (i64.add (local.get 1)) (i64.add (local.get 2)) (i64.add (local.get 3)))
+      (func (export "float_and_ints") (param i64 i64) (result i64) (local i64 i64 f64)
+        (local.set 2 (call $id (i64.add (local.get 0) (local.get 1))))
+        (local.set 3 (i64.mul (local.get 2) (local.get 0)))
+        (local.set 4 (f64.convert_i64_s (local.get 3)))
+        (block $h (result i64)
+          (try_table (catch $e $h)
+            (local.set 2 (i64.add (local.get 2) (i64.const 1000)))
+            (local.set 1 (i64.add (local.get 1) (local.get 3)))
+            (local.set 4 (f64.add (local.get 4) (f64.const 0.5)))
+            (if (i64.ne (local.get 0) (i64.const 0)) (then (throw $e (local.get 3))))
+            (local.set 2 (i64.const 0)))
+          (i64.const 7))
+        (i64.add (local.get 2)) (i64.add (local.get 1)) (i64.add (local.get 3))
+        (i64.add (i64.trunc_f64_s (f64.mul (local.get 4) (f64.const 2))))))"#;
+    for engine in engines() {
+        let store = Store::new(&engine);
+        let i = instance(&store, wat, &[]);
+        let (a, b, c) = (3, 4, 5);
+        // $g throws a + (111 + 666) + (333 + 777) + (666 + 1110) = a + 3663.
+        let args = [Val::I64(a), Val::I64(b), Val::I64(c)];
+        assert_eq!(call_i64(&i, "through_callees", &args), a + b + c + (a + 3663) + a * (b + c));
+        // Payload (5 + 1) * 2, then 30 + 100, 6 and 10.
+        assert_eq!(call_i64(&i, "leaf_throw", &[Val::I32(5), Val::I64(10)]), 12 + 130 + 6 + 10);
+        // Payload 5, then 20, 1003 and 5.
+        assert_eq!(call_i64(&i, "rethrown", &[Val::I64(2), Val::I64(3)]), 5 + 20 + 1003 + 5);
+        // Payload 5, then 20, 3, 5 and 10.
+        assert_eq!(call_i64(&i, "callee_throws", &[Val::I64(2), Val::I64(3)]), 5 + 20 + 3 + 5 + 10);
+        assert_eq!(call_i64(&i, "delegated", &[Val::I64(2), Val::I64(3)]), 20 + 3 + 5 + 10);
+        // Thrown: 21, then 1007, 25, 21 and (21.5 * 2).
+        assert_eq!(call_i64(&i, "float_and_ints", &[Val::I64(3), Val::I64(4)]), 21 + 1007 + 25 + 21 + 43);
+        // Not thrown: 7, then 0, 4, 0 and (0.5 * 2).
+        assert_eq!(call_i64(&i, "float_and_ints", &[Val::I64(0), Val::I64(4)]), 7 + 4 + 1);
+    }
+}
+
+/// Tail calls out of functions without loops, whose parameters are pinned: to an
+/// import, through tables into another instance (arguments passed on unchanged or
+/// written), and chains through the instance's own table that also write imported
+/// global 0; then table 0, imported, grown by its owner and global 0 set from either side.
+#[test]
+fn straight_line_pins_across_tail_calls_and_instances() {
+    let owner_wat = r#"(module (table (export "table") 2 funcref) (elem (i32.const 0) $add3)
+      (global (export "g0") (mut i64) (i64.const 7))
+      (func $add3 (export "add3") (param i32 i32) (result i32) (i32.add (i32.mul (local.get 0) (i32.const 3)) (local.get 1)))
+      (func (export "grow") (result i32) (table.grow (ref.func $add3) (i32.const 1000)))
+      (func (export "get") (result i64) (global.get 0))
+      (func (export "set") (param i64) (global.set 0 (local.get 0))))"#;
+    let user_wat = r#"(module (import "a" "add3" (func $add3 (param i32 i32) (result i32)))
+      (import "a" "table" (table 1 funcref)) (import "a" "g0" (global (mut i64)))
+      (type $t (func (param i32 i32) (result i32)))
+      (type $ts (func (param i32 i64) (result i64)))
+      (table $own 2 funcref) (elem (table $own) (i32.const 0) func $count $add_to_global)
+      (func (export "import_or_table") (param i32 i32) (result i32)
+        (if (i32.gt_u (local.get 0) (local.get 1)) (then (return_call $add3 (local.get 0) (local.get 1))))
+        (return_call_indirect (type $t) (local.get 0) (local.get 1) (i32.const 0)))
+      (func (export "written_argument") (param i32 i32) (result i32) (local i32)
+        (local.set 2 (i32.add (local.get 0) (local.get 1)))
+        (return_call_indirect (type $t) (local.get 0) (local.get 2) (i32.const 0)))
+      (func $count (param i32 i64) (result i64)
+        (if (i32.eqz (local.get 0)) (then (return (local.get 1))))
+        (return_call_indirect $own (type $ts) (i32.sub (local.get 0) (i32.const 1))
+          (i64.add (local.get 1) (i64.extend_i32_u (local.get 0))) (i32.const 0)))
+      (func $add_to_global (export "add_to_global") (param i32 i64) (result i64)
+        (if (i32.eqz (local.get 0)) (then (return (i64.add (local.get 1) (local.get 1)))))
+        (global.set 0 (i64.add (global.get 0) (local.get 1)))
+        (return_call_indirect $own (type $ts) (i32.sub (local.get 0) (i32.const 1)) (local.get 1)
+          (i32.wrap_i64 (i64.and (local.get 1) (i64.const 1)))))
+      (func (export "count") (param i32 i64) (result i64) (return_call $count (local.get 0) (local.get 1)))
+      (func (export "size_plus_call") (param i32 i32 i32) (result i32)
+        (i32.add (table.size 0) (call_indirect (type $t) (local.get 0) (local.get 1) (local.get 2))))
+      (func (export "get") (result i64) (global.get 0))
+      (func (export "set") (param i64) (global.set 0 (local.get 0))))"#;
+    for engine in engines() {
+        let store = Store::new(&engine);
+        let owner = instance(&store, owner_wat, &[]);
+        let imports: Vec<Extern> =
+            ["add3", "table", "g0"].iter().map(|n| owner.get_export(n).expect("export")).collect();
+        let user = instance(&store, user_wat, &imports);
+        let i32s = |v: &[i32]| v.iter().map(|&x| Val::I32(x)).collect::<Vec<_>>();
+        assert_eq!(call_i64(&user, "import_or_table", &i32s(&[5, 2])), 17);
+        assert_eq!(call_i64(&user, "import_or_table", &i32s(&[2, 5])), 11);
+        assert_eq!(call_i64(&user, "written_argument", &i32s(&[2, 5])), 13);
+        assert_eq!(call_i64(&user, "count", &[Val::I32(4), Val::I64(10)]), 10 + 4 + 3 + 2 + 1);
+        // 6 is even: one step adds it to the global, then $count runs 3, 2, 1 down.
+        assert_eq!(call_i64(&user, "add_to_global", &[Val::I32(4), Val::I64(6)]), 6 + 3 + 2 + 1);
+        assert_eq!(call_i64(&owner, "get", &[]), 7 + 6);
+        // 5 is odd: every step adds it, and the last returns it doubled.
+        assert_eq!(call_i64(&user, "add_to_global", &[Val::I32(3), Val::I64(5)]), 10);
+        assert_eq!(call_i64(&user, "get", &[]), 7 + 6 + 3 * 5);
+        assert_eq!(call_i64(&owner, "grow", &[]), 2);
+        assert_eq!(call_i64(&user, "size_plus_call", &i32s(&[2, 5, 1001])), 1002 + 11);
+        match user.call("size_plus_call", &i32s(&[2, 5, 1002])) {
+            Err(Error::Trap(t)) => assert_eq!(t.code(), sidewinder_engine::TrapCode::UndefinedElement),
+            other => panic!("{other:?}"),
+        }
+        owner.call("set", &[Val::I64(-5)]).expect("set");
+        assert_eq!(call_i64(&user, "get", &[]), -5);
+        user.call("set", &[Val::I64(99)]).expect("set");
+        assert_eq!(call_i64(&owner, "get", &[]), 99);
+    }
+}
