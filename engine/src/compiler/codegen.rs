@@ -2091,34 +2091,31 @@ impl<'a> FuncCompiler<'a> {
     // ---- globals and references ----
 
     pub(crate) fn global_address(&mut self, index: u32) -> Mem {
-        if index == 0 {
-            self.masm.asm.load(LoadKind::I64, SCRATCH, Mem::Base(VMCTX, offsets::VMCTX_GLOBAL0));
-        } else {
-            self.load_vm_pointer(SCRATCH, offsets::VMCTX_GLOBALS, index);
-        }
+        self.load_vm_pointer(SCRATCH, offsets::VMCTX_GLOBALS, index);
         Mem::Base(SCRATCH, 0)
     }
 
-    /// Loads `[vmctx.<array_field>[index]]` (a pointer) into `dst`.
+    /// Loads `[vmctx.<array_field>[index]]` (a pointer) into `dst`. Element 0 of the
+    /// tables and of the globals has a field of its own in the context, read in one load.
     pub(crate) fn load_vm_pointer(&mut self, dst: Reg, array_field: i32, index: u32) {
+        let own_field = match (array_field, index) {
+            (offsets::VMCTX_TABLES, 0) => Some(offsets::VMCTX_TABLE0),
+            (offsets::VMCTX_GLOBALS, 0) => Some(offsets::VMCTX_GLOBAL0),
+            _ => None,
+        };
         let a = &mut self.masm.asm;
+        if let Some(field) = own_field {
+            a.load(LoadKind::I64, dst, Mem::Base(VMCTX, field));
+            return;
+        }
         a.load(LoadKind::I64, dst, Mem::Base(VMCTX, array_field));
         a.load(LoadKind::I64, dst, Mem::Base(dst, 8 * index as i32));
-    }
-
-    /// Loads table `table`'s `VMTable` pointer into `dst`.
-    pub(crate) fn load_table(&mut self, dst: Reg, table: u32) {
-        if table == 0 {
-            self.masm.asm.load(LoadKind::I64, dst, Mem::Base(VMCTX, offsets::VMCTX_TABLE0));
-        } else {
-            self.load_vm_pointer(dst, offsets::VMCTX_TABLES, table);
-        }
     }
 
     /// Bounds-checks `index` against table `table` and leaves the element's address
     /// as `[SCRATCH + index*8]`.
     pub(crate) fn table_element(&mut self, table: u32, index: Reg, trap: TrapCode) -> Mem {
-        self.load_table(SCRATCH, table);
+        self.load_vm_pointer(SCRATCH, offsets::VMCTX_TABLES, table);
         self.masm.asm.cmp_rm(OperandSize::S64, index, Mem::Base(SCRATCH, offsets::TABLE_LENGTH));
         self.masm.trap_if(Cc::Ae, trap);
         self.masm.asm.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, offsets::TABLE_BASE));

@@ -42,6 +42,9 @@ const MIN_WEIGHT: u32 = 8;
 /// local is lost at the first register pressure). primes128's 128-bit arithmetic
 /// helpers -10 %, vtable's and bintree's small recursive methods -8 %, tailvm -10 %.
 const MIN_WEIGHT_STRAIGHT_LINE: u32 = 2;
+/// In a leaf without loops, which takes caller-saved registers first (free to it), a
+/// callee-saved one costs a save and a restore: worth it for a local used this often.
+const MIN_WEIGHT_CALLEE_SAVED_IN_LEAF: u32 = 3;
 
 #[derive(Debug, Default)]
 pub struct PinnedLocals {
@@ -188,14 +191,14 @@ impl UseScan {
         let max_xmms = if self.simd { XMM_PINS_WITH_SIMD } else { XMM_PINS.len() };
         let leaf = self.call_weight == 0;
         // A straight-line leaf pins into caller-saved registers first, which cost it
-        // nothing; a callee-saved one costs a save and a restore, worth it only for a
-        // local used three times or more.
+        // nothing (`MIN_WEIGHT_CALLEE_SAVED_IN_LEAF`).
         let caller_first = leaf && !self.has_loop;
         for &i in &self.order {
             let weight = weights[i as usize];
             let pays_across_calls = weight > self.call_weight;
             let saved_xmm_left = next_saved_xmm < CALLEE_SAVED_XMMS.len();
-            let saved_gpr_left = next_saved_gpr < CALLEE_SAVED_PINS.len() && (!caller_first || weight >= 3);
+            let saved_gpr_left = next_saved_gpr < CALLEE_SAVED_PINS.len()
+                && (!caller_first || weight >= MIN_WEIGHT_CALLEE_SAVED_IN_LEAF);
             let gpr_left = next_gpr < CALLER_SAVED_GPR_PINS.len();
             let reg = match locals[i as usize] {
                 ValType::I32 | ValType::I64 if caller_first && gpr_left => {

@@ -1205,7 +1205,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     }
     fn visit_table_size(&mut self, table: u32) -> CResult {
         let r = self.alloc(false);
-        self.load_table(r, table);
+        self.load_vm_pointer(r, offsets::VMCTX_TABLES, table);
         self.masm.asm.load(LoadKind::U32, r, Mem::Base(r, offsets::TABLE_LENGTH));
         self.push_reg(I32, r);
         Ok(())

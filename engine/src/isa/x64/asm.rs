@@ -389,6 +389,12 @@ impl Assembler {
         self.encode_mem(prefix, w, opcode, reg, m, byte_reg).finish();
     }
 
+    /// `opcode /digit` on a memory operand of an instruction whose operand is 64 bits
+    /// wide without REX.W (call, jmp, push, pop).
+    fn op_mem_64_by_default(&mut self, opcode: u32, digit: u8, m: Mem) {
+        self.op_mem(None, false, opcode, digit, m, false);
+    }
+
     /// The 0x81/0x83 group: `op r, imm`, 8-bit immediate when it fits.
     #[inline(always)]
     fn group1_ri(&mut self, digit: u8, size: OperandSize, r: Reg, imm: i32) {
@@ -429,13 +435,11 @@ impl Assembler {
     }
 
     pub fn call_mem(&mut self, m: Mem) {
-        // 64-bit operand by default: no REX.W.
-        self.op_mem(None, false, 0xFF, 2, m, false);
+        self.op_mem_64_by_default(0xFF, 2, m);
     }
 
     pub fn jmp_mem(&mut self, m: Mem) {
-        // 64-bit operand by default: no REX.W.
-        self.op_mem(None, false, 0xFF, 4, m, false);
+        self.op_mem_64_by_default(0xFF, 4, m);
     }
 
     /// `jmp rel32` with a zero displacement, patched by the linker like a call's.
@@ -488,13 +492,11 @@ impl Assembler {
     }
 
     pub fn push_mem(&mut self, m: Mem) {
-        // 64-bit operand by default: no REX.W.
-        self.op_mem(None, false, 0xFF, 6, m, false);
+        self.op_mem_64_by_default(0xFF, 6, m);
     }
 
     pub fn pop_mem(&mut self, m: Mem) {
-        // 64-bit operand by default: no REX.W.
-        self.op_mem(None, false, 0x8F, 0, m, false);
+        self.op_mem_64_by_default(0x8F, 0, m);
     }
 
     pub fn ud2(&mut self) {
