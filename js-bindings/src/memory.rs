@@ -69,6 +69,16 @@ pub(crate) fn create_memory(
     if block.try_reserve_exact(capacity as usize).is_err() {
         return Err(Error::Resource(format!("cannot reserve {capacity} bytes for a memory")));
     }
+    // Boa's blocks are aligned to 64 bytes at most, so huge pages start at the first
+    // 2 MiB boundary inside the block, not at its address 0 as in engine memories.
+    if store.engine().config().huge_pages {
+        // SAFETY: the block owns `capacity` bytes of memory at this address, and advice
+        // about their page size changes nothing they hold. Before the first write, so that
+        // the initial pages are huge from the start.
+        unsafe {
+            sidewinder_engine::runtime::memory::advise_huge_pages(block.as_mut_ptr(), capacity as usize)
+        };
+    }
     block.resize((ty.minimum * PAGE) as usize, 0);
     let base = block.as_mut_ptr();
     let state = Rc::new(RefCell::new(BufferState { current: None, pending: Some(block) }));

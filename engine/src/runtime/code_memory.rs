@@ -248,37 +248,13 @@ mod tests {
         assert_eq!(f(), 42);
     }
 
-    /// The `VmFlags` line of `/proc/self/smaps` for the mapping that holds `addr`.
-    #[cfg(target_os = "linux")]
-    fn mapping_flags(addr: usize) -> String {
-        let smaps = std::fs::read_to_string("/proc/self/smaps").expect("smaps");
-        let mut inside = false;
-        for line in smaps.lines() {
-            let range = line.split_whitespace().next().and_then(|r| r.split_once('-'));
-            if let Some((start, end)) = range {
-                if let (Ok(start), Ok(end)) =
-                    (usize::from_str_radix(start, 16), usize::from_str_radix(end, 16))
-                {
-                    inside = (start..end).contains(&addr);
-                    continue;
-                }
-            }
-            if inside {
-                if let Some(flags) = line.strip_prefix("VmFlags:") {
-                    return flags.trim().to_string();
-                }
-            }
-        }
-        panic!("no mapping holds {addr:#x}");
-    }
-
     #[cfg(target_os = "linux")]
     #[test]
     fn big_code_asks_for_huge_pages_and_small_code_does_not() {
         let big = CodeMemory::new(&vec![0xc3; sys::HUGE_PAGE_CODE_MIN]).expect("code memory");
         let small = CodeMemory::new(&[0xc3; 4096]).expect("code memory");
-        let big_flags = mapping_flags(big.as_ptr() as usize);
-        let small_flags = mapping_flags(small.as_ptr() as usize);
+        let big_flags = crate::runtime::mapping_flags(big.as_ptr() as usize);
+        let small_flags = crate::runtime::mapping_flags(small.as_ptr() as usize);
         // `hg`: madvise(MADV_HUGEPAGE); `ex`: executable, and `wr` must be gone.
         assert!(big_flags.split(' ').any(|f| f == "hg"), "{big_flags}");
         assert!(!small_flags.split(' ').any(|f| f == "hg"), "{small_flags}");

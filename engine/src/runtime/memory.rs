@@ -22,6 +22,22 @@ pub const MAX_PAGES_32: u64 = 65536;
 /// spare (16-byte vector accesses included).
 const RESERVATION: u64 = (8 << 30) + WASM_PAGE_SIZE;
 
+/// An x86-64 huge page: the unit `Config::huge_pages` asks for.
+const HUGE_PAGE: usize = 2 << 20;
+
+/// Asks for transparent huge pages for the whole huge pages inside `[ptr, ptr + len)`;
+/// nothing for a range smaller than one. The engine does this for the memories it
+/// reserves when `Config::huge_pages` is set; an embedder that brings its own bytes
+/// (`Memory::new_external`) can do the same for them, best before it first writes them.
+///
+/// # Safety
+/// The range must be mapped memory the caller owns (the advice changes which pages back
+/// it, not what it holds).
+pub unsafe fn advise_huge_pages(ptr: *mut u8, len: usize) {
+    // SAFETY: guaranteed by the caller.
+    unsafe { sys::advise_huge_pages(ptr, len) }
+}
+
 /// A linear memory backed by a fixed address-space reservation.
 pub struct LinearMemory {
     /// Start of the reservation; never changes for the life of the memory.
@@ -79,6 +95,13 @@ impl LinearMemory {
             minimum: initial_pages,
             maximum: maximum_pages,
         })
+    }
+
+    /// Backs the whole reservation (what is accessible now and what a grow will add)
+    /// with huge pages where the kernel allows.
+    pub fn advise_huge_pages(&self) {
+        // SAFETY: the reservation is ours for as long as `self` lives.
+        unsafe { sys::advise_huge_pages(self.base.as_ptr(), self.reservation_len) }
     }
 
     /// The record compiled code reads the base and length from. Its address is stable for
@@ -191,14 +214,19 @@ mod sys {
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     const NORESERVE: libc::c_int = 0;
 
-    /// Maps `len` bytes of inaccessible address space.
+    /// Maps `len` bytes of inaccessible address space, starting at a huge-page boundary:
+    /// else the huge pages of a memory would start up to 2 MiB past its address 0, and
+    /// its first 2 MiB (where compilers put the stack and static data) would not get any.
     pub fn reserve(len: usize) -> Result<NonNull<u8>, Error> {
+        let padded = len
+            .checked_add(super::HUGE_PAGE)
+            .ok_or_else(|| Error::Resource(format!("cannot reserve {len} bytes for a linear memory")))?;
         // SAFETY: an anonymous mapping at an address of the kernel's choosing cannot alias
         // anything that already exists.
         let ptr = unsafe {
             libc::mmap(
                 ptr::null_mut(),
-                len,
+                padded,
                 libc::PROT_NONE,
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | NORESERVE,
                 -1,
@@ -211,7 +239,19 @@ mod sys {
                 io::Error::last_os_error()
             )));
         }
-        NonNull::new(ptr.cast::<u8>())
+        let start = ptr as usize;
+        let aligned = start.next_multiple_of(super::HUGE_PAGE);
+        let (head, tail) = (aligned - start, start + padded - (aligned + len));
+        // SAFETY: both trimmed ranges lie in the mapping just made, outside the part kept.
+        unsafe {
+            if head > 0 {
+                libc::munmap(ptr, head);
+            }
+            if tail > 0 {
+                libc::munmap((aligned + len) as *mut libc::c_void, tail);
+            }
+        }
+        NonNull::new(aligned as *mut u8)
             .ok_or_else(|| Error::Resource("mmap returned a null reservation".to_string()))
     }
 
@@ -232,6 +272,29 @@ mod sys {
         Ok(())
     }
 
+    /// Asks for transparent huge pages for the whole 2 MiB pages inside `[ptr, ptr + len)`.
+    /// Only advice: an error (THP compiled out, say) changes nothing and is ignored.
+    ///
+    /// # Safety
+    /// The range must be mapped memory the caller owns.
+    pub unsafe fn advise_huge_pages(ptr: *mut u8, len: usize) {
+        #[cfg(target_os = "linux")]
+        {
+            // madvise wants whole pages; the kernel then uses huge pages for the aligned
+            // 2 MiB stretches inside them.
+            let page = 4096; // the base page on x86-64, the one target
+            let start = (ptr as usize).next_multiple_of(page);
+            let end = (ptr as usize).saturating_add(len) / page * page;
+            if end - start.min(end) >= super::HUGE_PAGE {
+                // SAFETY: the range lies inside memory the caller owns; the advice only
+                // chooses the size of the pages that back it.
+                unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = (ptr, len);
+    }
+
     /// Unmaps a reservation.
     ///
     /// # Safety
@@ -248,6 +311,10 @@ mod sys {
 mod sys {
     use crate::error::Error;
     use std::ptr::NonNull;
+
+    /// # Safety
+    /// Nothing to uphold: there is no such advice on this platform.
+    pub unsafe fn advise_huge_pages(_ptr: *mut u8, _len: usize) {}
 
     pub fn reserve(_len: usize) -> Result<NonNull<u8>, Error> {
         Err(Error::Unsupported("linear memories are only implemented on Unix".to_string()))

@@ -13,3 +13,25 @@ pub mod table;
 pub mod unwind;
 pub mod vmcontext;
 pub mod wasm_memory;
+
+/// The `VmFlags` line of `/proc/self/smaps` for the mapping that holds `addr`.
+#[cfg(all(test, target_os = "linux"))]
+pub(crate) fn mapping_flags(addr: usize) -> String {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").expect("smaps");
+    let mut inside = false;
+    for line in smaps.lines() {
+        let range = line.split_whitespace().next().and_then(|r| r.split_once('-'));
+        if let Some((start, end)) = range {
+            if let (Ok(start), Ok(end)) = (usize::from_str_radix(start, 16), usize::from_str_radix(end, 16)) {
+                inside = (start..end).contains(&addr);
+                continue;
+            }
+        }
+        if inside {
+            if let Some(flags) = line.strip_prefix("VmFlags:") {
+                return flags.trim().to_string();
+            }
+        }
+    }
+    panic!("no mapping holds {addr:#x}");
+}

@@ -111,6 +111,9 @@ impl Memory {
             }
         }
         let linear = LinearMemory::new(ty.minimum, ty.maximum)?;
+        if store.engine().config().huge_pages {
+            linear.advise_huge_pages();
+        }
         Ok(Self::with_backing(store, ty, Backing::Reserved(linear)))
     }
 
@@ -238,3 +241,28 @@ impl Memory {
 }
 
 pub const PAGE_SIZE: u64 = WASM_PAGE_SIZE;
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use crate::{Config, Engine};
+
+    /// Whether the mapping at `addr` was advised MADV_HUGEPAGE (`hg` in its VmFlags).
+    fn advised_huge(addr: *mut u8) -> bool {
+        crate::runtime::mapping_flags(addr as usize).split(' ').any(|flag| flag == "hg")
+    }
+
+    #[test]
+    fn reserved_memories_ask_for_huge_pages_as_configured() {
+        for huge_pages in [true, false] {
+            let engine = Engine::new(Config { huge_pages, ..Config::default() }).expect("engine");
+            let store = Store::new(&engine);
+            let memory = Memory::new(&store, MemoryType { minimum: 1, maximum: None }).expect("memory");
+            assert_eq!(advised_huge(memory.data_ptr()), huge_pages);
+            // What a grow makes accessible was advised with the rest of the reservation.
+            assert_eq!(memory.grow(40), Some(1));
+            // SAFETY: in bounds: the memory has 41 pages now.
+            assert_eq!(advised_huge(unsafe { memory.data_ptr().add(40 << 16) }), huge_pages);
+        }
+    }
+}
