@@ -619,9 +619,58 @@ fn i8x16_shuffle_from_the_constant_pool() {
            (i8x16.shuffle 0 17 2 19 4 21 6 23 8 25 10 27 12 29 14 31 (local.get 0) (local.get 1))))",
         0,
     );
-    assert_has(&l, &["movdqu", "xmm15,[0x"]);
-    assert_has(&l, &["pshufb"]);
+    // Each operand's mask straight from the constant pool.
+    assert_has(&l, &["pshufb", "xmm0,[0x"]);
+    assert_has(&l, &["pshufb", "xmm1,[0x"]);
     assert_has(&l, &["por"]);
+    assert_lacks(&l, &["xmm15"]);
+}
+
+/// clang's u16 -> u32 zero-extensions (vecdot's `vsum3`): shuffles against a v128 local
+/// that only ever holds `v128.const 0`. The low half is one `pmovzxwd`; the high half one
+/// `pshufb` that zeroes the other lanes itself; a shift by 8 bytes a `psrldq`. The zero
+/// local is not read for any of them.
+#[test]
+fn i8x16_shuffle_against_a_zero_local() {
+    let l = check_snapshot(
+        "i8x16_shuffle_against_a_zero_local",
+        "(module (func (param v128) (result v128) (local $zero v128)
+           (local.set $zero (v128.const i64x2 0 0))
+           (i8x16.shuffle 16 17 2 3 18 19 6 7 20 21 10 11 22 23 14 15 (local.get $zero) (local.get 0))
+           (i8x16.shuffle 8 9 18 19 10 11 22 23 12 13 26 27 14 15 30 31 (local.get 0) (local.get $zero))
+           (i32x4.add)
+           (i8x16.shuffle 8 9 10 11 12 13 14 15 16 16 16 16 16 16 16 16 (local.get 0) (local.get $zero))
+           (i32x4.add)))",
+        0,
+    );
+    assert_has(&l, &["pmovzxwd"]);
+    assert_has(&l, &["pshufb", ",[0x"]);
+    assert_has(&l, &["psrldq", ",8"]);
+    assert_lacks(&l, &["por"]);
+    assert_lacks(&l, &["punpck"]);
+}
+
+/// Shuffles that are one instruction without any constant: an interleave of both
+/// operands' low bytes (`punpcklbw`), and one operand's 32-bit lanes reversed (`pshufd`).
+/// A parameter is not known to be zero, and a local written with anything but zero is not
+/// either: against those a shuffle takes both operands.
+#[test]
+fn i8x16_shuffle_as_unpack_or_pshufd() {
+    let l = check_snapshot(
+        "i8x16_shuffle_as_unpack_or_pshufd",
+        "(module (func (param v128 v128) (result v128) (local $one v128)
+           (local.set $one (v128.const i64x2 1 0))
+           (i8x16.shuffle 0 16 1 17 2 18 3 19 4 20 5 21 6 22 7 23 (local.get 0) (local.get 1))
+           (i8x16.shuffle 12 13 14 15 8 9 10 11 4 5 6 7 0 1 2 3 (local.get 0) (local.get 1))
+           (i8x16.shuffle 16 17 2 3 18 19 6 7 20 21 10 11 22 23 14 15 (local.get $one) (local.get 1))
+           (i32x4.add)
+           (i32x4.add)))",
+        0,
+    );
+    assert_has(&l, &["punpcklbw"]);
+    assert_has(&l, &["pshufd", ",0x1b"]);
+    assert_has(&l, &["por"]);
+    assert_lacks(&l, &["pmovzx"]);
 }
 
 #[test]

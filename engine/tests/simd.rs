@@ -377,3 +377,90 @@ fn tail_calls_without_results_between_slot_widths_run_in_constant_stack() {
     let out = run(wat, "run", &[Val::I64(1_000_000)]);
     assert!(matches!(out[..], [Val::I64(3_000_003)]), "{out:?}");
 }
+
+/// `i8x16.shuffle` against a reference, for lane patterns that hit every lowering (each
+/// unpack, each zero-extension, byte shifts both ways, `pshufd`, the identity, random
+/// masks) and for operands of every kind: two parameters, a v128 local that only ever
+/// holds zero on either side or both, and one written with zero and then something else
+/// (which must not count as zero).
+#[test]
+fn shuffles_match_a_reference_for_every_operand_kind() {
+    let mut patterns: Vec<[u8; 16]> = Vec::new();
+    for unit in [1usize, 2, 4, 8] {
+        for half in [0usize, 8] {
+            patterns.push(std::array::from_fn(|i| {
+                let element = i / unit;
+                ((element % 2) * 16 + half + element / 2 * unit + i % unit) as u8
+            }));
+        }
+    }
+    for unit in [1usize, 2, 4] {
+        // The low lanes extended with bytes of the other operand (zero when it is).
+        patterns.push(std::array::from_fn(|i| {
+            let (lane, byte) = (i / (2 * unit), i % (2 * unit));
+            if byte < unit {
+                (lane * unit + byte) as u8
+            } else {
+                16 + i as u8
+            }
+        }));
+    }
+    for n in [1u8, 4, 8, 15] {
+        patterns.push(std::array::from_fn(|i| i as u8 + n)); // bytes shifted down
+        patterns.push(std::array::from_fn(|i| if (i as u8) < n { 16 } else { i as u8 - n }));
+    }
+    patterns.push(std::array::from_fn(|i| i as u8));
+    patterns.push(std::array::from_fn(|i| 16 + i as u8));
+    patterns.push(std::array::from_fn(|i| ((3 - i / 4) * 4 + i % 4) as u8));
+    let mut seed = 0x9e37_79b9_u32;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    };
+    for range in [16u32, 32, 32, 32] {
+        for _ in 0..6 {
+            patterns.push(std::array::from_fn(|_| (next() % range) as u8));
+        }
+    }
+
+    let a: [u8; 16] = std::array::from_fn(|i| 1 + i as u8);
+    let b: [u8; 16] = std::array::from_fn(|i| 101 + i as u8);
+    // (name, first operand, second operand, the operands' bytes the reference sees)
+    type OperandKind<'a> = (&'a str, &'a str, &'a str, [u8; 16], [u8; 16]);
+    let zero = [0u8; 16];
+    let kinds: [OperandKind; 5] = [
+        ("ab", "(local.get 0)", "(local.get 1)", a, b),
+        ("zb", "(local.get $zero)", "(local.get 1)", zero, b),
+        ("az", "(local.get 0)", "(local.get $zero)", a, zero),
+        ("zz", "(local.get $zero)", "(local.tee $zero (v128.const i64x2 0 0))", zero, zero),
+        ("mb", "(local.get $maybe)", "(local.get 1)", a, b),
+    ];
+    let mut funcs = String::new();
+    for (p, lanes) in patterns.iter().enumerate() {
+        let lanes_text = lanes.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(" ");
+        for (kind, first, second, ..) in &kinds {
+            funcs.push_str(&format!(
+                r#"(func (export "{kind}{p}") (param v128 v128) (result v128) (local $zero v128) (local $maybe v128)
+                     (local.set $zero (v128.const i64x2 0 0))
+                     (local.set $maybe (v128.const i64x2 0 0))
+                     (local.set $maybe (local.get 0))
+                     (i8x16.shuffle {lanes_text} {first} {second}))
+                "#
+            ));
+        }
+    }
+    let store = Store::new(&Engine::default());
+    let instance = Instance::new(&store, &module(store.engine(), &format!("(module {funcs})")), &[])
+        .expect("instantiates");
+    let (a_bits, b_bits) = (u128::from_le_bytes(a), u128::from_le_bytes(b));
+    for (p, lanes) in patterns.iter().enumerate() {
+        for (kind, _, _, first, second) in &kinds {
+            let want = lanes.map(|l| if l < 16 { first[l as usize] } else { second[l as usize - 16] });
+            let got =
+                instance.call(&format!("{kind}{p}"), &[Val::V128(a_bits), Val::V128(b_bits)]).expect("runs");
+            assert_eq!(as_v128(&got[0]).to_le_bytes(), want, "{kind} {lanes:?}");
+        }
+    }
+}

@@ -724,6 +724,11 @@ impl<'a> FuncCompiler<'a> {
         self.free.insert(r);
     }
 
+    /// Whether `s` reads a local that is always zero (`PinnedLocals::zero_v128`).
+    pub(crate) fn is_zero_v128(&self, s: Slot) -> bool {
+        matches!(s.loc, Loc::Local(l) if self.pins.zero_v128.get(l as usize) == Some(&true))
+    }
+
     pub(crate) fn release(&mut self, s: Slot) {
         if let Loc::Reg(r) = s.loc {
             self.free_reg(r);

@@ -23,7 +23,7 @@ pub struct FirstPass<'s, 'a, V> {
 impl<'a, V> FirstPass<'_, 'a, V> {
     #[inline(always)]
     fn keep(&mut self, op: Operator<'a>) {
-        self.uses.observe(&op);
+        self.uses.observe(&op, self.operators.last());
         self.operators.push(op);
     }
 }

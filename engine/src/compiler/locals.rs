@@ -57,6 +57,10 @@ pub struct PinnedLocals {
     /// reaching a later access (branches go forward to ends of blocks that close
     /// earlier, or back to loops that enclose the access). Its zero start is not needed.
     pub set_before_read: Vec<bool>,
+    /// Whether the local is a v128 that is always zero: not a parameter, and every write
+    /// to it stores a `v128.const 0` (clang keeps the zero vector its zero-extending
+    /// shuffles need in such a local).
+    pub zero_v128: Vec<bool>,
     /// The callee-saved registers used, which the prologue saves: the GPRs, then the xmm
     /// registers, each in hand-out order (`HandlerTable` records how many of each).
     pub callee_saved: Vec<Reg>,
@@ -90,6 +94,8 @@ pub struct UseScan {
     weights: Vec<u32>,
     written: Vec<bool>,
     set_before_read: Vec<bool>,
+    /// Whether some write to the local stores anything but `v128.const 0`.
+    written_nonzero: Vec<bool>,
     call_weight: u32,
     /// For each open block: whether it is a loop.
     blocks: Vec<bool>,
@@ -121,6 +127,8 @@ impl UseScan {
         self.written.resize(num_locals, false);
         self.set_before_read.clear();
         self.set_before_read.resize(num_locals, false);
+        self.written_nonzero.clear();
+        self.written_nonzero.resize(num_locals, false);
         self.call_weight = 0;
         self.blocks.clear();
         self.loop_depth = 0;
@@ -131,12 +139,18 @@ impl UseScan {
         self.operators_own_memory = false;
     }
 
+    /// Weighs `op`, which follows `previous` in the body.
     #[inline(always)]
-    pub fn observe(&mut self, op: &Operator<'_>) {
+    pub fn observe(&mut self, op: &Operator<'_>, previous: Option<&Operator<'_>>) {
         match *op {
             Operator::LocalGet { local_index } => self.count(local_index, false),
             Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
-                self.count(local_index, true)
+                self.count(local_index, true);
+                // The value written is the one the previous operator pushed.
+                let zero = matches!(previous, Some(Operator::V128Const { value }) if value.i128() == 0);
+                if let Some(nonzero) = self.written_nonzero.get_mut(local_index as usize) {
+                    *nonzero |= !zero;
+                }
             }
             Operator::Loop { .. } => {
                 self.blocks.push(true);
@@ -173,8 +187,8 @@ impl UseScan {
     }
 
     /// Hands out registers, heaviest locals first, into `pins` (whose previous contents
-    /// are replaced).
-    pub fn choose_into(&mut self, locals: &[ValType], pins: &mut PinnedLocals) {
+    /// are replaced). The first `num_params` locals are the parameters.
+    pub fn choose_into(&mut self, locals: &[ValType], num_params: usize, pins: &mut PinnedLocals) {
         let weights = &self.weights;
         let min_weight = if self.has_loop { MIN_WEIGHT } else { MIN_WEIGHT_STRAIGHT_LINE };
         self.order.clear();
@@ -184,6 +198,14 @@ impl UseScan {
         pins.regs.resize(locals.len(), None);
         std::mem::swap(&mut pins.written, &mut self.written);
         std::mem::swap(&mut pins.set_before_read, &mut self.set_before_read);
+        pins.zero_v128.clear();
+        pins.zero_v128.extend(
+            locals
+                .iter()
+                .zip(&self.written_nonzero)
+                .enumerate()
+                .map(|(i, (&ty, &nonzero))| ty == ValType::V128 && i >= num_params && !nonzero),
+        );
         pins.callee_saved.clear();
         pins.caller_saved.clear();
         pins.all.clear();

@@ -116,7 +116,7 @@ pub fn compile_function<'a>(
     }
 
     let (all_locals, pins) = compiler.locals_and_pins_mut();
-    uses.choose_into(all_locals, pins);
+    uses.choose_into(all_locals, ty.params().len(), pins);
     // Locals and spill slots are 16 bytes where a v128 can appear, else 8.
     let wide_slots = env.has_v128 || uses.simd || all_locals.contains(&ValType::V128);
     compiler.begin(ty, func_index, uses.legacy_tries, body.as_bytes().len(), wide_slots);

@@ -920,6 +920,20 @@ impl FuncCompiler<'_> {
     fn v128_shuffle(&mut self, lanes: [u8; 16]) -> CResult {
         let b = self.pop();
         let a = self.pop();
+        // A lane of an operand known to be zero is a zero byte (`None`); when the others
+        // all come from one operand, a permutation of that one alone does.
+        let zero = [self.is_zero_v128(a), self.is_zero_v128(b)];
+        let bytes = lanes.map(|lane| (!zero[usize::from(lane / 16)]).then_some(lane));
+        let reads_a = bytes.iter().flatten().any(|&lane| lane < 16);
+        let reads_b = bytes.iter().flatten().any(|&lane| lane >= 16);
+        if !(reads_a && reads_b) {
+            let (kept, unread, first) = if reads_b { (b, a, 16) } else { (a, b, 0) };
+            self.release(unread);
+            let dst = self.in_reg(kept);
+            self.masm.vec_permute(bytes.map(|lane| lane.map(|lane| lane - first)), dst);
+            self.push_reg(V128Type, dst);
+            return Ok(());
+        }
         let dst = self.in_reg(a);
         let src = self.in_reg_except(b, RegSet::from_regs(&[dst]));
         self.masm.vec_shuffle(lanes, dst, src);

@@ -1006,6 +1006,12 @@ impl Assembler {
     }
 
     /// `movdqu dst, [rip + label]`.
+    /// `pshufb dst, [label]`; the constant must be 16-byte aligned.
+    pub fn pshufb_rip(&mut self, dst: Reg, label: DynamicLabel) {
+        let d = dst.hw();
+        dynasm!(self.ops ; .arch x64 ; pshufb Rx(d), [=>label]);
+    }
+
     pub fn load_v128_rip(&mut self, dst: Reg, label: DynamicLabel) {
         let d = dst.hw();
         dynasm!(self.ops ; .arch x64 ; movdqu Rx(d), [=>label]);

@@ -47,6 +47,10 @@ pub const PUNPCKLBW: SseOp = SseOp::p66(0x0F60);
 pub const PUNPCKHBW: SseOp = SseOp::p66(0x0F68);
 pub const PUNPCKLWD: SseOp = SseOp::p66(0x0F61);
 pub const PUNPCKHWD: SseOp = SseOp::p66(0x0F69);
+pub const PUNPCKLDQ: SseOp = SseOp::p66(0x0F62);
+pub const PUNPCKHDQ: SseOp = SseOp::p66(0x0F6A);
+pub const PUNPCKLQDQ: SseOp = SseOp::p66(0x0F6C);
+pub const PUNPCKHQDQ: SseOp = SseOp::p66(0x0F6D);
 pub const PSHUFB: SseOp = SseOp::p66(0x0F3800);
 pub const PSHUFD: SseOp = SseOp::p66(0x0F70);
 pub const PSHUFLW: SseOp = SseOp::with_prefix(0xF2, 0x0F70);
@@ -67,6 +71,9 @@ pub const PSHIFT_IMM: [SseOp; 3] = [SseOp::p66(0x0F71), SseOp::p66(0x0F72), SseO
 pub const SHL_DIGIT: u8 = 6;
 pub const SAR_DIGIT: u8 = 4;
 pub const SHR_DIGIT: u8 = 2;
+/// `psrldq` and `pslldq` (whole-register byte shifts) in the 64-bit group (`0F 73`).
+pub const BYTES_RIGHT_DIGIT: u8 = 3;
+pub const BYTES_LEFT_DIGIT: u8 = 7;
 pub const PEXTRB: SseOp = SseOp::p66(0x0F3A14);
 pub const PEXTRW_MEM: SseOp = SseOp::p66(0x0F3A15);
 pub const PEXTRW: SseOp = SseOp::p66(0x0FC5);
@@ -789,14 +796,43 @@ impl Masm {
 
     /// `i8x16.shuffle`: bytes of `dst` (indices 0-15) and `src` (16-31).
     pub fn vec_shuffle(&mut self, lanes: [u8; 16], dst: Reg, src: Reg) {
-        let s = FLOAT_SCRATCH;
+        if let Some(op) = interleaving(&lanes) {
+            return self.sse(op, dst, src);
+        }
         let from_first = lanes.map(|i| if i < 16 { i } else { 0x80 });
         let from_second = lanes.map(|i| if i >= 16 { i - 16 } else { 0x80 });
-        self.load_v128_const(s, u128::from_le_bytes(from_first));
-        self.sse(PSHUFB, dst, s);
-        self.load_v128_const(s, u128::from_le_bytes(from_second));
-        self.sse(PSHUFB, src, s);
+        self.pshufb_const(dst, from_first);
+        self.pshufb_const(src, from_second);
         self.sse(POR, dst, src);
+    }
+
+    /// A shuffle of `dst` alone: byte `i` of the result is byte `bytes[i]` of `dst`, or
+    /// zero where `None`. clang zero-extends by shuffling against a zero vector, which the
+    /// compiler turns into this (a zero-extension is then one `pmovzx`, not two `pshufb`
+    /// and a `por`).
+    pub fn vec_permute(&mut self, bytes: [Option<u8>; 16], dst: Reg) {
+        let identity = bytes.iter().enumerate().all(|(i, &b)| b == Some(i as u8));
+        if bytes.iter().all(Option::is_none) {
+            self.zero_vector(dst);
+        } else if identity {
+        } else if let Some(i) = zero_extension(&bytes) {
+            self.sse(PMOVZX[i], dst, dst);
+        } else if let Some(n) = byte_shift(&bytes, true) {
+            self.shift_imm(2, BYTES_RIGHT_DIGIT, dst, n);
+        } else if let Some(n) = byte_shift(&bytes, false) {
+            self.shift_imm(2, BYTES_LEFT_DIGIT, dst, n);
+        } else if let Some(order) = dword_order(&bytes) {
+            self.asm.sse_rri(PSHUFD, dst, dst, order);
+        } else {
+            self.pshufb_const(dst, bytes.map(|b| b.unwrap_or(0x80)));
+        }
+    }
+
+    /// `pshufb` with its mask straight from the constant pool (16-byte aligned, as a
+    /// legacy SSE memory operand must be).
+    fn pshufb_const(&mut self, dst: Reg, mask: [u8; 16]) {
+        let label = self.vector_constant(u128::from_le_bytes(mask));
+        self.asm.pshufb_rip(dst, label);
     }
 
     /// A load producing a whole vector; the memory access is the trap site.
@@ -866,4 +902,63 @@ impl Masm {
 pub enum ShiftAmount {
     Imm(u8),
     Reg(Reg),
+}
+
+/// The unpack instruction a two-operand shuffle is, if any: lanes alternating between
+/// the two operands' low (or high) halves, in units of 1, 2, 4 or 8 bytes.
+fn interleaving(lanes: &[u8; 16]) -> Option<SseOp> {
+    const UNPACKS: [(SseOp, usize, usize); 8] = [
+        (PUNPCKLBW, 1, 0),
+        (PUNPCKHBW, 1, 8),
+        (PUNPCKLWD, 2, 0),
+        (PUNPCKHWD, 2, 8),
+        (PUNPCKLDQ, 4, 0),
+        (PUNPCKHDQ, 4, 8),
+        (PUNPCKLQDQ, 8, 0),
+        (PUNPCKHQDQ, 8, 8),
+    ];
+    UNPACKS.iter().find_map(|&(op, unit, half)| {
+        let matches = lanes.iter().enumerate().all(|(i, &lane)| {
+            let (element, byte) = (i / unit, i % unit);
+            let operand = if element % 2 == 0 { 0 } else { 16 };
+            usize::from(lane) == operand + half + element / 2 * unit + byte
+        });
+        matches.then_some(op)
+    })
+}
+
+/// Which `pmovzx` (0: bytes, 1: 16-bit, 2: 32-bit lanes) a one-operand shuffle is: the
+/// low lanes, each followed by as many zero bytes as it has.
+fn zero_extension(bytes: &[Option<u8>; 16]) -> Option<usize> {
+    (0..3).find(|&i| {
+        let unit = 1 << i;
+        bytes.iter().enumerate().all(|(j, &b)| {
+            let (lane, byte) = (j / (2 * unit), j % (2 * unit));
+            b == (byte < unit).then_some((lane * unit + byte) as u8)
+        })
+    })
+}
+
+/// By how many bytes a one-operand shuffle shifts the whole vector, zeros coming in:
+/// towards lane 0 (`psrldq`) when `right`, else away from it (`pslldq`).
+fn byte_shift(bytes: &[Option<u8>; 16], right: bool) -> Option<u8> {
+    (1..16u8).find(|&n| {
+        bytes.iter().enumerate().all(|(j, &b)| {
+            let j = j as u8;
+            b == if right { (j + n < 16).then_some(j + n) } else { j.checked_sub(n) }
+        })
+    })
+}
+
+/// The `pshufd` order of a one-operand shuffle that moves whole 32-bit lanes (no zeros).
+fn dword_order(bytes: &[Option<u8>; 16]) -> Option<u8> {
+    let mut order = 0;
+    for (d, chunk) in bytes.chunks(4).enumerate() {
+        let first = chunk[0]?;
+        if first % 4 != 0 || chunk.iter().zip(first..).any(|(&b, want)| b != Some(want)) {
+            return None;
+        }
+        order |= (first / 4) << (2 * d);
+    }
+    Some(order)
 }
