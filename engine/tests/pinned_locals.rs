@@ -691,3 +691,88 @@ fn straight_line_pins_across_tail_calls_and_instances() {
         assert_eq!(call_i64(&owner, "get", &[]), 99);
     }
 }
+
+/// Overwrites xmm12-14 with all ones (a NaN as f64), as any Rust or C code may: they
+/// are caller-saved in the System V ABI, but callee-saved pins in our wasm convention.
+fn clobber_callee_saved_xmms() {
+    // SAFETY: writes only the registers it declares as clobbered.
+    unsafe {
+        std::arch::asm!(
+            "pcmpeqd xmm12, xmm12",
+            "pcmpeqd xmm13, xmm13",
+            "pcmpeqd xmm14, xmm14",
+            out("xmm12") _,
+            out("xmm13") _,
+            out("xmm14") _,
+        );
+    }
+}
+
+/// Float locals of a function with calls live in xmm12-14, which wasm callees leave
+/// alone; Rust code reached from the function does not. Here every way out to Rust
+/// clobbers them: a host function (`Func::new`), a numeric one (`Func::new_numeric`),
+/// and a runtime helper (`memory.grow` of an external memory, whose grow callback is the
+/// embedder's). The pins must come back intact from each.
+#[test]
+fn callee_saved_xmm_pins_survive_rust_code_that_clobbers_them() {
+    const WAT: &str = r#"(module
+      (import "env" "host" (func $host))
+      (import "env" "numeric" (func $numeric (param i32) (result i32)))
+      (import "env" "mem" (memory 1 100))
+      (func (export "f") (param $a f64) (param $b f64) (param $c f64) (result f64)
+        (local $i i32)
+        (loop $again
+          (call $host)
+          (drop (call $numeric (local.get $i)))
+          (drop (memory.grow (i32.const 1)))
+          (local.set $a (f64.add (local.get $a) (f64.const 1)))
+          (local.set $b (f64.mul (local.get $b) (f64.const 2)))
+          (local.set $c (f64.sub (local.get $c) (local.get $a)))
+          (br_if $again (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 10))))
+        (f64.add (f64.add (local.get $a) (local.get $b)) (local.get $c))))"#;
+    let (mut a, mut b, mut c) = (1.0f64, 1.0f64, 0.0f64);
+    for _ in 0..10 {
+        a += 1.0;
+        b *= 2.0;
+        c -= a;
+    }
+    let want = a + b + c;
+    // External memories need explicit bounds checks.
+    let engine = Engine::new(Config { explicit_bounds_checks: true, ..Config::default() }).expect("engine");
+    let mut bytes = vec![0u8; 100 << 16];
+    let store = Store::new(&engine);
+    let ty = sidewinder_engine::MemoryType { minimum: 1, maximum: Some(100) };
+    let grow = |_old: u64, _new: u64| {
+        clobber_callee_saved_xmms();
+        true
+    };
+    // SAFETY: `bytes` holds all 100 pages zeroed and outlives the store (dropped after it).
+    let memory = unsafe {
+        sidewinder_engine::Memory::new_external(&store, ty, bytes.as_mut_ptr(), bytes.len() as u64, grow)
+    }
+    .expect("memory");
+    let host = Func::new(&store, FuncType::new([], []), |_, _| {
+        clobber_callee_saved_xmms();
+        Ok(())
+    });
+    let numeric =
+        Func::new_numeric(&store, FuncType::new([ValType::I32], [ValType::I32]), |args, results| {
+            clobber_callee_saved_xmms();
+            results[0] = args[0];
+            Ok(())
+        })
+        .expect("numeric");
+    let module = Module::new(&engine, &wat::parse_str(WAT).expect("valid wat")).expect("compiles");
+    let imports = [Extern::Func(host), Extern::Func(numeric), Extern::Memory(memory.clone())];
+    let instance = Instance::new(&store, &module, &imports).expect("instantiates");
+    let args = [1.0f64, 1.0, 0.0].map(|x| Val::F64(x.to_bits()));
+    let got = instance.call("f", &args).expect("runs");
+    assert_eq!(memory.size_pages(), 11);
+    match got.as_slice() {
+        [Val::F64(bits)] => assert_eq!(f64::from_bits(*bits), want),
+        other => panic!("expected one f64, got {other:?}"),
+    }
+    drop(instance);
+    drop(store);
+    drop(bytes);
+}
