@@ -134,6 +134,48 @@ fn host_functions_leave_the_callers_registers_alone() {
     }
 }
 
+/// Runtime helpers are Rust too, called through each function's helper stub, which
+/// saves xmm12-14 around them. `memory.grow` of an external memory runs the embedder's
+/// grow callback, which here clobbers them (as glibc's `memmove` in `memory.copy`
+/// could on another machine): directly in `$callee`, between `outer`'s pins, and in a
+/// callee with float pins of its own.
+#[test]
+fn runtime_helpers_leave_the_callers_registers_alone() {
+    // External memories need explicit bounds checks.
+    let engine = Engine::new(Config { explicit_bounds_checks: true, ..Config::default() }).expect("engine");
+    let mut bytes = vec![0u8; 64 << 16];
+    let store = Store::new(&engine);
+    let grow = |_old: u64, _new: u64| {
+        clobber_xmm12_to_15();
+        true
+    };
+    let ty = MemoryType { minimum: 1, maximum: Some(64) };
+    // SAFETY: `bytes` holds all 64 pages, zeroed, and outlives the store (dropped after it).
+    let memory = unsafe { Memory::new_external(&store, ty, bytes.as_mut_ptr(), bytes.len() as u64, grow) }
+        .expect("memory");
+    let wat = format!(
+        r#"(module
+          (import "host" "memory" (memory 1 64))
+          {OUTER}
+          (func $callee (param $n i32) (local $a f64)
+            (loop $l
+              (local.set $a (f64.add (local.get $a) (f64.const 3)))
+              (drop (memory.grow (i32.const 1)))
+              (call $nop)
+              (local.tee $n (i32.sub (local.get $n) (i32.const 1)))
+              (br_if $l))
+            (if (f64.ne (local.get $a) (f64.const 3)) (then (call $nop)))))"#
+    );
+    let instance = instantiate(&store, &wat, &[Extern::Memory(memory.clone())]);
+    for n in [1, 4] {
+        assert_eq!(f64_result(instance.call("outer", &[Val::I32(n)])), OUTER_RESULT);
+    }
+    assert_eq!(memory.size_pages(), 1 + 3 * (1 + 4));
+    drop(instance);
+    drop(store);
+    drop(bytes);
+}
+
 /// An exception thrown from below frames that pinned xmm12-14 lands in a frame that
 /// never touches them: only the unwinder, restoring each passed frame's saved registers,
 /// gives `outer` its values back. The host variant throws from a host function that

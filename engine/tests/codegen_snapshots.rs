@@ -938,3 +938,28 @@ fn v128_accumulator_in_register() {
     assert_has(&l, &["paddd", "xmm11"]);
     assert_lacks(&l, &["movdqu", "[rbp-"]);
 }
+
+/// A count of unsigned comparisons (branchless partitions: `n += x < pivot`) adds the
+/// carry flag: `cmp; adc` into the pinned counter, no `setb` and `movzx`. `>=` is an
+/// `sbb` of -1, and subtracting either the opposite.
+#[test]
+fn unsigned_comparison_added_with_carry() {
+    let l = check_snapshot(
+        "unsigned_comparison_added_with_carry",
+        "(module (func (param i32 i32 i32) (result i32) (local $n i32)
+           (loop $again
+             (local.set $n (i32.add (local.get $n) (i32.lt_u (local.get 0) (local.get 1))))
+             (local.set $n (i32.add (local.get $n) (i32.ge_u (local.get 0) (local.get 2))))
+             (local.set $n (i32.sub (local.get $n) (i32.lt_u (local.get 1) (local.get 2))))
+             (local.set $n (i32.sub (local.get $n) (i32.ge_u (local.get 2) (local.get 0))))
+             (br_if $again (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+           (local.get $n)))",
+        0,
+    );
+    assert_has(&l, &["adc", ",0"]);
+    assert_has(&l, &["sbb", ",0xffffffff"]);
+    assert_has(&l, &["sbb", ",0"]);
+    assert_has(&l, &["adc", ",0xffffffff"]);
+    assert_lacks(&l, &["setb"]);
+    assert_lacks(&l, &["setae"]);
+}

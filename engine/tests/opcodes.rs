@@ -2316,3 +2316,77 @@ mod traps_and_host {
         assert_eq!(m.i64("sum", &[Val::I64(3)]), 6);
     }
 }
+
+/// `x + (a <u b)`, `x + (a >=u b)` and the same subtracted, which compile to `adc`/`sbb`
+/// on the comparison's carry flag, with `x` a constant, a parameter, a value just
+/// computed in a register and a counter pinned in a loop; and an `i32.eqz` right after,
+/// which must see the flags of the result. Against a reference, over edge values.
+#[test]
+fn comparisons_added_with_carry_match_a_reference() {
+    let values = [0u32, 1, 2, 0x7fff_ffff, 0x8000_0000, 0xffff_fffe, 0xffff_ffff];
+    let combos = [("add", "lt_u"), ("add", "ge_u"), ("sub", "lt_u"), ("sub", "ge_u")];
+    let mut funcs = String::new();
+    for (op, cmp) in combos {
+        let c = format!("(i32.{cmp} (local.get $a) (local.get $b))");
+        let x_kinds = [
+            ("const", "(i32.const 5)".to_string()),
+            ("param", "(local.get $x)".to_string()),
+            ("reg", "(i32.mul (local.get $x) (i32.const 3))".to_string()),
+        ];
+        for (kind, x) in &x_kinds {
+            funcs.push_str(&format!(
+                r#"(func (export "{op}_{cmp}_{kind}") (param $x i32) (param $a i32) (param $b i32) (result i32 i32)
+                     (i32.{op} {x} {c})
+                     (i32.eqz (i32.{op} {x} {c})))
+                "#
+            ));
+        }
+        // The counter pinned in a loop, two rounds: x, then x op c twice.
+        funcs.push_str(&format!(
+            r#"(func (export "{op}_{cmp}_loop") (param $x i32) (param $a i32) (param $b i32) (result i32 i32)
+                 (local $i i32)
+                 (loop $again
+                   (local.set $x (i32.{op} (local.get $x) {c}))
+                   (br_if $again (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 2))))
+                 (local.get $x)
+                 (i32.eqz (local.get $x)))
+            "#
+        ));
+    }
+    let wat = format!("(module {funcs})");
+    let store = Store::new(&Engine::default());
+    let instance = instantiate(&store, &wat, |_| Vec::new()).expect("instantiates");
+    for (op, cmp) in combos {
+        let apply = |x: u32, a: u32, b: u32| {
+            let c = u32::from(if cmp == "lt_u" { a < b } else { a >= b });
+            if op == "add" {
+                x.wrapping_add(c)
+            } else {
+                x.wrapping_sub(c)
+            }
+        };
+        for &x in &values {
+            for &a in &values {
+                for &b in &values {
+                    let args = [Val::I32(x as i32), Val::I32(a as i32), Val::I32(b as i32)];
+                    let wants = [
+                        ("const", apply(5, a, b)),
+                        ("param", apply(x, a, b)),
+                        ("reg", apply(x.wrapping_mul(3), a, b)),
+                        ("loop", apply(apply(x, a, b), a, b)),
+                    ];
+                    for (kind, want) in wants {
+                        let name = format!("{op}_{cmp}_{kind}");
+                        let got = instance.call(&name, &args).expect("runs");
+                        let got: Vec<u64> = got.iter().map(raw).collect();
+                        assert_eq!(
+                            got,
+                            [u64::from(want), u64::from(want == 0)],
+                            "{name}({x:#x}, {a:#x}, {b:#x})"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1389,6 +1389,44 @@ impl<'a> FuncCompiler<'a> {
         self.push(ty, result);
     }
 
+    /// `x + c` or `x - c` for an i32 `x` and a comparison `c` on top of it, still in the
+    /// flags, that is the carry flag (an unsigned `<` or `>=`): one `adc` or `sbb` instead
+    /// of `setb`, `movzx` and the add (branchless partitions count `x < pivot` so). False,
+    /// with nothing done, for any other condition.
+    pub(crate) fn add_carry(&mut self, op: AluOp) -> bool {
+        let (borrow, imm) = match (op, self.pending_condition) {
+            (AluOp::Add, Some(IntCond::LtU)) => (false, 0),  // x + CF
+            (AluOp::Add, Some(IntCond::GeU)) => (true, -1),  // x + 1 - CF
+            (AluOp::Sub, Some(IntCond::LtU)) => (true, 0),   // x - CF
+            (AluOp::Sub, Some(IntCond::GeU)) => (false, -1), // x - 1 + CF
+            _ => return false,
+        };
+        self.pending_condition = None;
+        let mut c = self.pop();
+        let mut x = self.pop();
+        // Everything up to the `adc` leaves the flags alone: moves, loads and spills.
+        let target = self.result_target(&mut x, &mut c, false);
+        self.release(c);
+        let (dst, result) = match (target, x.loc) {
+            (Some((index, r)), _) => {
+                if x.loc != Loc::Local(index) {
+                    self.load_keeping_flags(x, r);
+                }
+                (r, Loc::Local(index))
+            }
+            (None, Loc::Reg(r)) => (r, Loc::Reg(r)),
+            (None, _) => {
+                let r = self.alloc(false);
+                self.load_keeping_flags(x, r);
+                (r, Loc::Reg(r))
+            }
+        };
+        self.masm.asm.carry_ri(borrow, OperandSize::S32, dst, imm);
+        self.zero_flag_of = Some((dst, OperandSize::S32, self.masm.asm.position()));
+        self.push(ValType::I32, result);
+        true
+    }
+
     /// `p + c`, `p - c` or `p + q` for locals pinned to `p` and `q` and a constant `c`,
     /// into another register: one `lea` instead of a copy of `p` and an `add`. None
     /// (nothing emitted) for other operations and operands. (`p + r` for a value in a

@@ -131,6 +131,8 @@ pub fn compile_function<'a>(
             Operator::BrIf { .. }
             | Operator::If { .. }
             | Operator::I32Eqz
+            | Operator::I32Add
+            | Operator::I32Sub
             | Operator::Select
             | Operator::TypedSelect { .. } => {}
             Operator::I32Shl | Operator::I64Shl => {

@@ -760,11 +760,17 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         Ok(())
     }
     fn visit_i32_add(&mut self) -> CResult {
-        self.int_binop(I32, AluOp::Add);
+        if !self.add_carry(AluOp::Add) {
+            self.materialize_condition();
+            self.int_binop(I32, AluOp::Add);
+        }
         Ok(())
     }
     fn visit_i32_sub(&mut self) -> CResult {
-        self.int_binop(I32, AluOp::Sub);
+        if !self.add_carry(AluOp::Sub) {
+            self.materialize_condition();
+            self.int_binop(I32, AluOp::Sub);
+        }
         Ok(())
     }
     fn visit_i32_mul(&mut self) -> CResult {

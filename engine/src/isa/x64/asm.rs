@@ -732,6 +732,11 @@ impl Assembler {
         self.group1_ri(alu_digit(op), size, dst, imm);
     }
 
+    /// `adc dst, imm` (`sbb` when `borrow`): adds (subtracts) the carry flag too.
+    pub fn carry_ri(&mut self, borrow: bool, size: OperandSize, dst: Reg, imm: i32) {
+        self.group1_ri(if borrow { 3 } else { 2 }, size, dst, imm);
+    }
+
     /// `op dst, [mem]`.
     pub fn alu_rm(&mut self, op: AluOp, size: OperandSize, dst: Reg, m: Mem) {
         self.op_mem(None, size == OperandSize::S64, alu_opcode(op) as u32, dst.hw(), m, false);
