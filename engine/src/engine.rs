@@ -23,10 +23,13 @@ pub struct Config {
     pub fiber_stack_size: usize,
     /// Ask Linux for transparent huge pages (`madvise(MADV_HUGEPAGE)`) for linear
     /// memories (the JS API does it for its own memories' blocks too; see
-    /// `runtime::memory::advise_huge_pages`). Memory-bound code then
-    /// misses the TLB far less (the hashtab benchmark runs 30 % faster); the cost is
-    /// that touching one byte of a 2 MiB stretch can make all of it resident. A hint:
-    /// with THP off system-wide it changes nothing. Code of 2 MiB or more always asks.
+    /// `runtime::memory::advise_huge_pages`). Memory-bound code can then miss the TLB
+    /// far less (the hashtab benchmark ran 33 % faster), and touching one byte of a
+    /// 2 MiB stretch can make all of it resident. Off by default: on the 2-core VMs this
+    /// was measured on, the same benchmarks also ran up to 27 % (sha256) and 45 %
+    /// (hashtab) slower in processes that had run other engines first, in the compiled
+    /// code itself, for reasons not found. A hint: with THP off system-wide it changes
+    /// nothing. Code of 2 MiB or more always asks (it is written once, then only read).
     pub huge_pages: bool,
 }
 
@@ -37,7 +40,7 @@ impl Default for Config {
             explicit_bounds_checks: false,
             compile_threads: 0,
             fiber_stack_size: 256 << 20,
-            huge_pages: true,
+            huge_pages: false,
         }
     }
 }

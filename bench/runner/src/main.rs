@@ -88,8 +88,8 @@ fn unsupported(used: &[Proposal], lacking: &[Proposal]) -> Option<&'static str> 
 
 // ---------------------------------------------------------------- Sidewinder
 /// Sidewinder compiling on one thread ("sidewinder") or on every core ("sidewinder-mt"),
-/// and with its linear memories on ordinary 4 KiB pages ("sidewinder-4k"): the peers
-/// ask for no huge pages, so that column compares the code alone.
+/// and with its linear memories in transparent huge pages ("sidewinder-thp",
+/// `Config::huge_pages`, off by default: the peers ask for none either).
 struct Sidewinder(sidewinder_engine::Engine, &'static str);
 impl Sidewinder {
     fn new(compile_threads: usize, huge_pages: bool, name: &'static str) -> Sidewinder {
@@ -434,12 +434,12 @@ fn real_main() -> i32 {
     }
     let dir = dir.canonicalize().expect("bench dir");
 
-    let mut engines: Vec<Box<dyn EngineUnderTest>> = vec![Box::new(Sidewinder::new(1, true, "sidewinder"))];
+    let mut engines: Vec<Box<dyn EngineUnderTest>> = vec![Box::new(Sidewinder::new(1, false, "sidewinder"))];
     if corpus.is_some() {
         // Parallel compilation only matters (and only kicks in) for large modules.
-        engines.push(Box::new(Sidewinder::new(0, true, "sidewinder-mt")));
+        engines.push(Box::new(Sidewinder::new(0, false, "sidewinder-mt")));
     } else {
-        engines.push(Box::new(Sidewinder::new(1, false, "sidewinder-4k")));
+        engines.push(Box::new(Sidewinder::new(1, true, "sidewinder-thp")));
     }
     #[cfg(feature = "wasmtime")]
     {
