@@ -22,12 +22,12 @@ pub const MAX_PAGES_32: u64 = 65536;
 /// spare (16-byte vector accesses included).
 const RESERVATION: u64 = (8 << 30) + WASM_PAGE_SIZE;
 
-/// An x86-64 huge page: the unit `Config::huge_pages` asks for.
-const HUGE_PAGE: usize = 2 << 20;
+/// An x86-64 huge page: the unit `Config::huge_pages` and big code mappings ask for.
+pub(crate) const HUGE_PAGE: usize = 2 << 20;
 
 /// Asks for transparent huge pages for the whole huge pages inside `[ptr, ptr + len)`;
-/// nothing for a range smaller than one. The engine does this for the memories it
-/// reserves when `Config::huge_pages` is set; an embedder that brings its own bytes
+/// nothing for a range smaller than one. The engine does this for its code mappings, and
+/// for the memories it reserves when `Config::huge_pages` is set; an embedder that brings its own bytes
 /// (`Memory::new_external`) can do the same for them, best before it first writes them.
 ///
 /// # Safety

@@ -1010,13 +1010,13 @@ impl Assembler {
         inst.finish();
     }
 
-    /// `movdqu dst, [rip + label]`.
-    /// `pshufb dst, [label]`; the constant must be 16-byte aligned.
+    /// `pshufb dst, [rip + label]`; the constant must be 16-byte aligned.
     pub fn pshufb_rip(&mut self, dst: Reg, label: DynamicLabel) {
         let d = dst.hw();
         dynasm!(self.ops ; .arch x64 ; pshufb Rx(d), [=>label]);
     }
 
+    /// `movdqu dst, [rip + label]`.
     pub fn load_v128_rip(&mut self, dst: Reg, label: DynamicLabel) {
         let d = dst.hw();
         dynasm!(self.ops ; .arch x64 ; movdqu Rx(d), [=>label]);

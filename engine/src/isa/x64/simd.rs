@@ -811,10 +811,11 @@ impl Masm {
     /// compiler turns into this (a zero-extension is then one `pmovzx`, not two `pshufb`
     /// and a `por`).
     pub fn vec_permute(&mut self, bytes: [Option<u8>; 16], dst: Reg) {
-        let identity = bytes.iter().enumerate().all(|(i, &b)| b == Some(i as u8));
+        if bytes.iter().enumerate().all(|(i, &b)| b == Some(i as u8)) {
+            return; // the identity
+        }
         if bytes.iter().all(Option::is_none) {
             self.zero_vector(dst);
-        } else if identity {
         } else if let Some(i) = zero_extension(&bytes) {
             self.sse(PMOVZX[i], dst, dst);
         } else if let Some(n) = byte_shift(&bytes, true) {
