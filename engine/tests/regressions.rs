@@ -830,6 +830,108 @@ fn locals_read_before_any_set_start_at_zero() {
     assert_eq!(i32_result(&call(wat, &[])), 1400 + 10000 + 900000);
 }
 
+/// A local whose first access is a `local.set` inside blocks keeps its zero start when
+/// some path can skip that set and read the local afterwards: a branch out of a closed
+/// block to the end of an open one, a `br_table`, the other arm of an `if`, a catch
+/// clause, a `try_table` catch that lands after the set, and a dozen such locals at
+/// once (zeroed by `rep stos` rather than one store each). Each probe returns what it
+/// read on the skipping path, which must be 0, and runs right after `$dirty` filled
+/// the stack below with nonzero frames.
+#[test]
+fn locals_set_on_some_paths_only_start_at_zero() {
+    let wat = r#"(module
+      (tag $boom)
+      (func $dirty (param i32) (result i32)
+        (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+        (local.set 1 (i64.const -1)) (local.set 2 (i64.const -1)) (local.set 3 (i64.const -1))
+        (local.set 4 (i64.const -1)) (local.set 5 (i64.const -1)) (local.set 6 (i64.const -1))
+        (local.set 7 (i64.const -1)) (local.set 8 (i64.const -1)) (local.set 9 (i64.const -1))
+        (local.set 10 (i64.const -1)) (local.set 11 (i64.const -1)) (local.set 12 (i64.const -1))
+        (local.set 13 (i64.const -1)) (local.set 14 (i64.const -1)) (local.set 15 (i64.const -1))
+        (local.set 16 (i64.const -1))
+        (if (local.get 0) (then (drop (call $dirty (i32.sub (local.get 0) (i32.const 1))))))
+        (i32.wrap_i64 (i64.add (local.get 1) (local.get 16))))
+      (func $maybe_throw (param i32) (if (local.get 0) (then (throw $boom))))
+      (func $skipped_outer (param i32) (result i32) (local i32 i32)
+        (block (block (br_if 1 (local.get 0)))
+          (loop (local.set 1 (i32.const 5)) (local.set 2 (local.get 1))))
+        (i32.add (local.get 1) (local.get 2)))
+      (func $br_table_skip (param i32) (result i64) (local i64)
+        (block (block (br_table 0 1 (local.get 0))) (local.set 1 (i64.const 5)))
+        (local.get 1))
+      (func $else_reads (param i32) (result i32) (local i32)
+        (if (result i32) (local.get 0)
+          (then (local.set 1 (i32.const 4)) (local.get 1))
+          (else (local.get 1))))
+      (func $catch_reads (param i32) (result i32) (local i32)
+        local.get 0
+        try (param i32) (result i32)
+          call $maybe_throw
+          (local.set 1 (i32.const 6))
+          local.get 1
+        catch $boom
+          local.get 1
+        end)
+      (func $try_table_lands_after (param i32) (result f64) (local f64)
+        (block $out
+          (try_table (catch_all $out) (call $maybe_throw (local.get 0)))
+          (local.set 1 (f64.const 8)))
+        (local.get 1))
+      (func $many_skipped (param i32) (result i64)
+        (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
+        (block
+          (br_if 0 (local.get 0))
+          (local.set 1 (i64.const 3)) (local.set 2 (i64.const 3)) (local.set 3 (i64.const 3))
+          (local.set 4 (i64.const 3)) (local.set 5 (i64.const 3)) (local.set 6 (i64.const 3))
+          (local.set 7 (i64.const 3)) (local.set 8 (i64.const 3)) (local.set 9 (i64.const 3))
+          (local.set 10 (i64.const 3)) (local.set 11 (i64.const 3)) (local.set 12 (i64.const 3)))
+        (i64.or (i64.or (i64.or (local.get 1) (local.get 2)) (i64.or (local.get 3) (local.get 4)))
+          (i64.or (i64.or (i64.or (local.get 5) (local.get 6)) (i64.or (local.get 7) (local.get 8)))
+            (i64.or (i64.or (local.get 9) (local.get 10)) (i64.or (local.get 11) (local.get 12))))))
+      (func (export "skipped_outer") (param i32) (result i32)
+        (drop (call $dirty (i32.const 3))) (call $skipped_outer (local.get 0)))
+      (func (export "br_table_skip") (param i32) (result i64)
+        (drop (call $dirty (i32.const 3))) (call $br_table_skip (local.get 0)))
+      (func (export "else_reads") (param i32) (result i32)
+        (drop (call $dirty (i32.const 3))) (call $else_reads (local.get 0)))
+      (func (export "catch_reads") (param i32) (result i32)
+        (drop (call $dirty (i32.const 3))) (call $catch_reads (local.get 0)))
+      (func (export "try_table_lands_after") (param i32) (result f64) (local f64)
+        ;; -1 in a callee-saved register, where the probe pins its own local
+        (local.set 1 (f64.const -1))
+        (drop (call $dirty (i32.const 3)))
+        (f64.add (call $try_table_lands_after (local.get 0)) (f64.sub (local.get 1) (local.get 1))))
+      (func (export "many_skipped") (param i32) (result i64)
+        (drop (call $dirty (i32.const 3))) (call $many_skipped (local.get 0))))"#;
+    let (_store, instance) = instance_of(wat);
+    // (probe, argument that skips the set, argument that does not, what the set stores)
+    let probes = [
+        ("skipped_outer", 1, 0, Val::I32(10)),
+        ("br_table_skip", 1, 0, Val::I64(5)),
+        ("else_reads", 0, 1, Val::I32(4)),
+        ("catch_reads", 1, 0, Val::I32(6)),
+        ("try_table_lands_after", 1, 0, Val::F64(8f64.to_bits())),
+        ("many_skipped", 1, 0, Val::I64(3)),
+    ];
+    let mut wrong = Vec::new();
+    for (name, skip, take, set) in probes {
+        let zero = match set {
+            Val::I32(_) => Val::I32(0),
+            Val::I64(_) => Val::I64(0),
+            _ => Val::F64(0),
+        };
+        let skipped = instance.call(name, &[Val::I32(skip)]).expect("runs");
+        if format!("{skipped:?}") != format!("{:?}", [zero]) {
+            wrong.push(format!("{name} read {skipped:?} on the path that skips the set"));
+        }
+        let taken = instance.call(name, &[Val::I32(take)]).expect("runs");
+        if format!("{taken:?}") != format!("{:?}", [set]) {
+            wrong.push(format!("{name} read {taken:?} on the path through the set"));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
 /// `a + (x << k)` with a constant `k` of 1 to 3 compiles to one `lea` (the shift folded
 /// into the add's addressing). Every form the compiler folds: the addend below the shift,
 /// a constant or a `local.get` after it, values in pinned registers, temporaries and frame

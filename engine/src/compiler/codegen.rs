@@ -439,24 +439,31 @@ impl<'a> FuncCompiler<'a> {
         let body_entry = self.masm.asm.new_label();
         self.masm.asm.bind(body_entry);
         self.body_entry = Some(body_entry);
-        let n = self.num_body_locals();
         let quads_per_local = self.slot_size / 8;
-        if n <= 8 {
-            for j in 0..n {
-                let index = (self.num_params + j) as u32;
-                if self.home_is_read(index) && !self.set_before_read(index) {
-                    let Mem::Base(base, disp) = self.local_mem(index) else { continue };
-                    for q in 0..quads_per_local {
-                        self.masm.asm.store_imm(StoreKind::I64, Mem::Base(base, disp + 8 * q), 0);
-                    }
+        let body_locals = self.num_params as u32..self.locals.len() as u32;
+        let (count, first, last) = body_locals
+            .clone()
+            .filter(|&i| self.home_needs_zero(i))
+            .fold((0, u32::MAX, 0), |(count, first, last), i| (count + 1, first.min(i), last.max(i)));
+        if count <= 8 {
+            for index in body_locals {
+                if !self.home_needs_zero(index) {
+                    continue;
+                }
+                let Mem::Base(base, disp) = self.local_mem(index) else { continue };
+                for q in 0..quads_per_local {
+                    self.masm.asm.store_imm(StoreKind::I64, Mem::Base(base, disp + 8 * q), 0);
                 }
             }
         } else {
-            // rdi, rcx and rax hold nothing at entry: arguments arrive in memory.
-            let lowest = self.local_mem((self.num_params + n - 1) as u32);
+            // One `rep stos` over the homes from the first to the last that need it (a
+            // later local's home is lower). rdi, rcx and rax hold nothing at entry:
+            // arguments arrive in memory.
+            let lowest = self.local_mem(last);
+            let quads = (last - first + 1) as i64 * quads_per_local as i64;
             let a = &mut self.masm.asm;
             a.lea(RDI, lowest);
-            a.mov_ri(RCX, n as i64 * quads_per_local as i64);
+            a.mov_ri(RCX, quads);
             a.mov_ri(RAX, 0);
             a.rep_stosq();
         }
@@ -489,6 +496,12 @@ impl<'a> FuncCompiler<'a> {
             None => true,
             Some(r) => !is_callee_saved(r) && !self.pins.written[index as usize],
         }
+    }
+
+    /// Whether a body local's frame slot must start as zero: it is read, and perhaps
+    /// before the body sets it.
+    fn home_needs_zero(&self, index: u32) -> bool {
+        self.home_is_read(index) && !self.set_before_read(index)
     }
 
     /// Whether a body local of a plain type is set before anything reads it

@@ -18,7 +18,7 @@
 
 use crate::isa::x64::regs::*;
 use crate::types::ValType;
-use wasmparser::Operator;
+use wasmparser::{Catch, Operator};
 
 /// Callee-saved GPR pinning registers, in the order they are handed out.
 pub const CALLEE_SAVED_PINS: [Reg; 3] = [RBX, R12, R13];
@@ -53,9 +53,8 @@ pub struct PinnedLocals {
     /// Whether the body ever writes the local (otherwise its frame home stays valid).
     pub written: Vec<bool>,
     /// Whether the local is set before anything can read it: its first access is a
-    /// `local.set`/`local.tee` outside every block, which every path passes before
-    /// reaching a later access (branches go forward to ends of blocks that close
-    /// earlier, or back to loops that enclose the access). Its zero start is not needed.
+    /// `local.set`/`local.tee` that every path passes before reaching any later access
+    /// (see `UseScan::horizon`). Its zero start is not needed.
     pub set_before_read: Vec<bool>,
     /// Whether the local is a v128 that is always zero: not a parameter, and every write
     /// to it stores a `v128.const 0` (clang keeps the zero vector its zero-extending
@@ -81,6 +80,15 @@ impl PinnedLocals {
     }
 }
 
+/// An open block as the use scan sees it.
+#[derive(Clone, Copy)]
+struct Frame {
+    is_loop: bool,
+    /// Tells this block (or arm of an `if` or `try`) apart from later ones at the same
+    /// depth.
+    serial: u32,
+}
+
 fn weight_at(loop_depth: u32) -> u32 {
     1 << (3 * loop_depth.min(8))
 }
@@ -94,11 +102,19 @@ pub struct UseScan {
     weights: Vec<u32>,
     written: Vec<bool>,
     set_before_read: Vec<bool>,
+    /// For a local still `set_before_read`: the frame its first write dominates the rest
+    /// of (its index in `blocks` and serial), or `None` for the rest of the function.
+    horizons: Vec<Option<(u32, u32)>>,
     /// Whether some write to the local stores anything but `v128.const 0`.
     written_nonzero: Vec<bool>,
     call_weight: u32,
-    /// For each open block: whether it is a loop.
-    blocks: Vec<bool>,
+    /// The open blocks, outermost first.
+    blocks: Vec<Frame>,
+    /// The outermost open block that code has branched to, or could leave for a catch
+    /// clause or an `else`, so far.
+    outermost_skipped: Option<u32>,
+    /// The serial the next block (or `else`, `catch` arm) gets.
+    next_serial: u32,
     loop_depth: u32,
     /// Whether the body has a loop (pinning thresholds differ without one).
     has_loop: bool,
@@ -127,10 +143,13 @@ impl UseScan {
         self.written.resize(num_locals, false);
         self.set_before_read.clear();
         self.set_before_read.resize(num_locals, false);
+        self.horizons.clear();
+        self.horizons.resize(num_locals, None);
         self.written_nonzero.clear();
         self.written_nonzero.resize(num_locals, false);
         self.call_weight = 0;
         self.blocks.clear();
+        self.outermost_skipped = None;
         self.loop_depth = 0;
         self.has_loop = false;
         self.legacy_tries = 0;
@@ -153,19 +172,50 @@ impl UseScan {
                 }
             }
             Operator::Loop { .. } => {
-                self.blocks.push(true);
+                self.push(true);
                 self.loop_depth += 1;
                 self.has_loop = true;
             }
-            Operator::Block { .. } | Operator::If { .. } | Operator::TryTable { .. } => {
-                self.blocks.push(false)
+            Operator::Block { .. } => self.push(false),
+            // Paths skip part of an `if` (to its `else` or end) or of a `try` (to a
+            // catch clause) from its start on.
+            Operator::If { .. } => {
+                self.push(false);
+                self.skip_to_top();
             }
             Operator::Try { .. } => {
-                self.blocks.push(false);
+                self.push(false);
+                self.skip_to_top();
                 self.legacy_tries += 1;
             }
-            Operator::End | Operator::Delegate { .. } => {
-                self.loop_depth -= u32::from(self.blocks.pop() == Some(true))
+            Operator::TryTable { ref try_table } => {
+                self.push(false);
+                self.skip_to_top();
+                for catch in &try_table.catches {
+                    let (Catch::One { label, .. }
+                    | Catch::OneRef { label, .. }
+                    | Catch::All { label }
+                    | Catch::AllRef { label }) = *catch;
+                    // Relative to the `try_table` itself, which is now on top.
+                    self.branch(label + 1);
+                }
+            }
+            // A new arm: what its `if` or `try` arm wrote before, it may not have.
+            Operator::Else | Operator::Catch { .. } | Operator::CatchAll => {
+                if let Some(top) = self.blocks.last_mut() {
+                    top.serial = self.next_serial;
+                    self.next_serial = self.next_serial.wrapping_add(1);
+                }
+            }
+            Operator::End | Operator::Delegate { .. } => self.pop(),
+            Operator::Br { relative_depth } | Operator::BrIf { relative_depth } => {
+                self.branch(relative_depth)
+            }
+            Operator::BrTable { ref targets } => {
+                self.branch(targets.default());
+                for target in targets.targets().flatten() {
+                    self.branch(target);
+                }
             }
             Operator::Call { .. } | Operator::CallIndirect { .. } => {
                 self.call_weight = self.call_weight.saturating_add(weight_at(self.loop_depth));
@@ -174,16 +224,67 @@ impl UseScan {
         }
     }
 
+    fn push(&mut self, is_loop: bool) {
+        self.blocks.push(Frame { is_loop, serial: self.next_serial });
+        self.next_serial = self.next_serial.wrapping_add(1);
+    }
+
+    fn pop(&mut self) {
+        if let Some(frame) = self.blocks.pop() {
+            self.loop_depth -= u32::from(frame.is_loop);
+        }
+        // The skipped block was the outermost one: no open block is skipped now.
+        if self.outermost_skipped.is_some_and(|d| d as usize >= self.blocks.len()) {
+            self.outermost_skipped = None;
+        }
+    }
+
+    /// A branch to the block `relative_depth` out: paths from here skip everything up to
+    /// its end (a loop's start comes before anything in it, so a loop is not skipped).
+    fn branch(&mut self, relative_depth: u32) {
+        let Some(index) = self.blocks.len().checked_sub(1 + relative_depth as usize) else {
+            return; // the function's own block: a return
+        };
+        if !self.blocks[index].is_loop {
+            self.skip(index as u32);
+        }
+    }
+
+    fn skip_to_top(&mut self) {
+        self.skip(self.blocks.len() as u32 - 1);
+    }
+
+    fn skip(&mut self, index: u32) {
+        self.outermost_skipped = Some(self.outermost_skipped.map_or(index, |d| d.min(index)));
+    }
+
+    /// How far a write here dominates: a path to code after it passes it unless the path
+    /// left earlier for the end of an open block (or an `else` or catch clause of one),
+    /// by a branch or an exception, so the write dominates everything up to the end of
+    /// the outermost such block (the rest of the function if there is none). Branches
+    /// to blocks that closed before it land before it, and branches back to a loop
+    /// come to the write again or leave by one of those branches.
+    fn horizon(&self) -> Option<(u32, u32)> {
+        self.outermost_skipped.map(|d| (d, self.blocks[d as usize].serial))
+    }
+
+    /// Whether the frame of `horizon` is still open, in the same arm.
+    fn within(&self, horizon: Option<(u32, u32)>) -> bool {
+        horizon.is_none_or(|(d, serial)| self.blocks.get(d as usize).is_some_and(|f| f.serial == serial))
+    }
+
     fn count(&mut self, index: u32, write: bool) {
         let i = index as usize;
-        if let Some(w) = self.weights.get_mut(i) {
-            // Every access weighs at least 1: a zero weight means this is the first.
-            if *w == 0 {
-                self.set_before_read[i] = write && self.blocks.is_empty();
-            }
-            *w = w.saturating_add(weight_at(self.loop_depth));
-            self.written[i] |= write;
+        let Some(&w) = self.weights.get(i) else { return };
+        // Every access weighs at least 1: a zero weight means this is the first.
+        if w == 0 {
+            self.set_before_read[i] = write;
+            self.horizons[i] = self.horizon();
+        } else if self.set_before_read[i] && !self.within(self.horizons[i]) {
+            self.set_before_read[i] = false;
         }
+        self.weights[i] = w.saturating_add(weight_at(self.loop_depth));
+        self.written[i] |= write;
     }
 
     /// Hands out registers, heaviest locals first, into `pins` (whose previous contents
