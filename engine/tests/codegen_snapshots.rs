@@ -11,6 +11,8 @@
 //! Absolute addresses of runtime code (the trap exit, runtime helpers) differ from run to
 //! run, so a `mov r11, imm64` that feeds a following `jmp r11`/`call r11` (or a call of
 //! the host-call stub, which calls r11) is printed as `mov r11, <runtime address>`.
+//! Type ids are process-wide, numbered in the order the tests running in parallel
+//! happen to intern types, so `call_indirect`'s compare of one prints `<type id>`.
 
 use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter, Mnemonic, OpKind, Register};
 use sidewinder_engine::{Engine, Module};
@@ -39,13 +41,25 @@ fn disassemble(code: &[u8]) -> String {
                 Mnemonic::Call => n.op0_register() == Register::R11 || n.op0_kind() == OpKind::NearBranch64,
                 _ => false,
             });
+        // `cmp dword ptr [r11+0x10], id`: the callee's type id in its `VMFuncRef`.
+        let compares_type_id = ins.mnemonic() == Mnemonic::Cmp
+            && ins.op0_kind() == OpKind::Memory
+            && ins.memory_base() == Register::R11
+            && ins.memory_displacement64() == 0x10
+            && matches!(ins.op1_kind(), OpKind::Immediate8to32 | OpKind::Immediate32);
         if feeds_indirect {
             text.push_str("mov     r11, <runtime address>");
+        } else if compares_type_id {
+            text.push_str("cmp     dword ptr [r11+0x10],<type id>");
         } else {
             formatter.format(ins, &mut text);
         }
         let hex: String = if feeds_indirect {
             format!("{:02x}{:02x} <imm64>", bytes[0], bytes[1])
+        } else if compares_type_id {
+            // REX, opcode, ModRM and displacement: 4 bytes before the immediate.
+            let hex: String = bytes[..4].iter().map(|b| format!("{b:02x}")).collect();
+            format!("{hex} <id>")
         } else {
             bytes.iter().map(|b| format!("{b:02x}")).collect()
         };

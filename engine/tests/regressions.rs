@@ -833,8 +833,9 @@ fn locals_read_before_any_set_start_at_zero() {
 /// A local whose first access is a `local.set` inside blocks keeps its zero start when
 /// some path can skip that set and read the local afterwards: a branch out of a closed
 /// block to the end of an open one, a `br_table`, the other arm of an `if`, a catch
-/// clause, a `try_table` catch that lands after the set, and a dozen such locals at
-/// once (zeroed by `rep stos` rather than one store each). Each probe returns what it
+/// clause, a `try_table` catch that lands after the set, each of these also inside a
+/// block that an earlier branch skips (the skip that matters is the innermost), and a
+/// dozen such locals at once (zeroed by `rep stos` rather than one store each). Each probe returns what it
 /// read on the skipping path, which must be 0, and runs right after `$dirty` filled
 /// the stack below with nonzero frames.
 #[test]
@@ -877,6 +878,29 @@ fn locals_set_on_some_paths_only_start_at_zero() {
           (try_table (catch_all $out) (call $maybe_throw (local.get 0)))
           (local.set 1 (f64.const 8)))
         (local.get 1))
+      (func $else_inside_skipped_block (param i32) (result i32) (local i32)
+        (block (result i32)
+          (drop (br_if 0 (i32.const 0) (i32.eq (local.get 0) (i32.const 9))))
+          (if (result i32) (local.get 0)
+            (then (local.set 1 (i32.const 4)) (local.get 1))
+            (else (local.get 1)))))
+      (func $inner_block_skipped (param i32) (result i32) (local i32)
+        (block
+          (br_if 0 (i32.eq (local.get 0) (i32.const 9)))
+          (block (br_if 0 (local.get 0)) (local.set 1 (i32.const 3)))
+          (local.set 0 (local.get 1)))
+        (local.get 0))
+      (func $catch_inside_skipped_block (param i32) (result i32) (local i32)
+        (block (result i32)
+          (drop (br_if 0 (i32.const 0) (i32.eq (local.get 0) (i32.const 9))))
+          local.get 0
+          try (param i32) (result i32)
+            call $maybe_throw
+            (local.set 1 (i32.const 6))
+            local.get 1
+          catch $boom
+            local.get 1
+          end))
       (func $many_skipped (param i32) (result i64)
         (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 i64)
         (block
@@ -901,6 +925,12 @@ fn locals_set_on_some_paths_only_start_at_zero() {
         (local.set 1 (f64.const -1))
         (drop (call $dirty (i32.const 3)))
         (f64.add (call $try_table_lands_after (local.get 0)) (f64.sub (local.get 1) (local.get 1))))
+      (func (export "else_inside_skipped_block") (param i32) (result i32)
+        (drop (call $dirty (i32.const 3))) (call $else_inside_skipped_block (local.get 0)))
+      (func (export "inner_block_skipped") (param i32) (result i32)
+        (drop (call $dirty (i32.const 3))) (call $inner_block_skipped (local.get 0)))
+      (func (export "catch_inside_skipped_block") (param i32) (result i32)
+        (drop (call $dirty (i32.const 3))) (call $catch_inside_skipped_block (local.get 0)))
       (func (export "many_skipped") (param i32) (result i64)
         (drop (call $dirty (i32.const 3))) (call $many_skipped (local.get 0))))"#;
     let (_store, instance) = instance_of(wat);
@@ -911,6 +941,9 @@ fn locals_set_on_some_paths_only_start_at_zero() {
         ("else_reads", 0, 1, Val::I32(4)),
         ("catch_reads", 1, 0, Val::I32(6)),
         ("try_table_lands_after", 1, 0, Val::F64(8f64.to_bits())),
+        ("else_inside_skipped_block", 0, 1, Val::I32(4)),
+        ("inner_block_skipped", 1, 0, Val::I32(3)),
+        ("catch_inside_skipped_block", 1, 0, Val::I32(6)),
         ("many_skipped", 1, 0, Val::I64(3)),
     ];
     let mut wrong = Vec::new();

@@ -87,6 +87,11 @@ struct Frame {
     /// Tells this block (or arm of an `if` or `try`) apart from later ones at the same
     /// depth.
     serial: u32,
+    /// Whether code so far can leave for this block's end (or its next arm).
+    skipped: bool,
+    /// The innermost such block below this one. Kept up to date for the innermost open
+    /// block only; `pop` hands it down.
+    skipped_below: Option<u32>,
 }
 
 fn weight_at(loop_depth: u32) -> u32 {
@@ -110,9 +115,6 @@ pub struct UseScan {
     call_weight: u32,
     /// The open blocks, outermost first.
     blocks: Vec<Frame>,
-    /// The outermost open block that code has branched to, or could leave for a catch
-    /// clause or an `else`, so far.
-    outermost_skipped: Option<u32>,
     /// The serial the next block (or `else`, `catch` arm) gets.
     next_serial: u32,
     loop_depth: u32,
@@ -149,7 +151,6 @@ impl UseScan {
         self.written_nonzero.resize(num_locals, false);
         self.call_weight = 0;
         self.blocks.clear();
-        self.outermost_skipped = None;
         self.loop_depth = 0;
         self.has_loop = false;
         self.legacy_tries = 0;
@@ -225,17 +226,32 @@ impl UseScan {
     }
 
     fn push(&mut self, is_loop: bool) {
-        self.blocks.push(Frame { is_loop, serial: self.next_serial });
+        let skipped_below = self.innermost_skipped();
+        self.blocks.push(Frame { is_loop, serial: self.next_serial, skipped: false, skipped_below });
         self.next_serial = self.next_serial.wrapping_add(1);
     }
 
     fn pop(&mut self) {
-        if let Some(frame) = self.blocks.pop() {
-            self.loop_depth -= u32::from(frame.is_loop);
+        let Some(frame) = self.blocks.pop() else { return };
+        self.loop_depth -= u32::from(frame.is_loop);
+        // Hand down what the closed block saw of skips to the blocks around it.
+        if let (Some(d), Some(top)) = (frame.skipped_below, self.blocks.len().checked_sub(1)) {
+            if d as usize == top {
+                self.blocks[top].skipped = true;
+            } else {
+                let below = &mut self.blocks[top].skipped_below;
+                *below = Some(below.map_or(d, |b| b.max(d)));
+            }
         }
-        // The skipped block was the outermost one: no open block is skipped now.
-        if self.outermost_skipped.is_some_and(|d| d as usize >= self.blocks.len()) {
-            self.outermost_skipped = None;
+    }
+
+    /// The innermost open block that code so far can leave for its end (or next arm).
+    fn innermost_skipped(&self) -> Option<u32> {
+        let top = self.blocks.last()?;
+        if top.skipped {
+            Some(self.blocks.len() as u32 - 1)
+        } else {
+            top.skipped_below
         }
     }
 
@@ -255,17 +271,23 @@ impl UseScan {
     }
 
     fn skip(&mut self, index: u32) {
-        self.outermost_skipped = Some(self.outermost_skipped.map_or(index, |d| d.min(index)));
+        let top = self.blocks.len() - 1;
+        let frame = &mut self.blocks[top];
+        if index as usize == top {
+            frame.skipped = true;
+        } else {
+            frame.skipped_below = Some(frame.skipped_below.map_or(index, |b| b.max(index)));
+        }
     }
 
     /// How far a write here dominates: a path to code after it passes it unless the path
     /// left earlier for the end of an open block (or an `else` or catch clause of one),
-    /// by a branch or an exception, so the write dominates everything up to the end of
-    /// the outermost such block (the rest of the function if there is none). Branches
-    /// to blocks that closed before it land before it, and branches back to a loop
-    /// come to the write again or leave by one of those branches.
+    /// by a branch or an exception, and the innermost such block's end comes first, so
+    /// the write dominates everything up to there (the rest of the function if there
+    /// is none). Branches to blocks that closed before the write land before it, and
+    /// branches back to a loop come to the write again or leave by one of those.
     fn horizon(&self) -> Option<(u32, u32)> {
-        self.outermost_skipped.map(|d| (d, self.blocks[d as usize].serial))
+        self.innermost_skipped().map(|d| (d, self.blocks[d as usize].serial))
     }
 
     /// Whether the frame of `horizon` is still open, in the same arm.
