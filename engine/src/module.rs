@@ -260,9 +260,10 @@ impl Module {
     pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Module> {
         engine.check_supported()?;
         let trampolines = engine.trampolines()?;
-        let (trap_exit, throw_stub) = (trampolines.trap_exit, trampolines.throw_stub);
+        let (trap_exit, throw_stub, memory_copy_stub) =
+            (trampolines.trap_exit, trampolines.throw_stub, trampolines.memory_copy_stub);
         let config = engine.config();
-        let stubs = Stubs { trap_exit, throw_stub };
+        let stubs = Stubs { trap_exit, throw_stub, memory_copy_stub };
         let (info, compiled) =
             Self::compile(bytes, stubs, config.explicit_bounds_checks, config.compile_threads)?;
         let (code, func_offsets, handlers) = link(&info, compiled, trap_exit)?;
@@ -277,7 +278,7 @@ impl Module {
     /// valid exactly when `new` accepts it (the validator accepts a few function-references
     /// instructions the compiler does not implement).
     pub fn validate(bytes: &[u8]) -> Result<()> {
-        Self::compile(bytes, Stubs { trap_exit: 0, throw_stub: 0 }, false, 0).map(drop)
+        Self::compile(bytes, Stubs { trap_exit: 0, throw_stub: 0, memory_copy_stub: 0 }, false, 0).map(drop)
     }
 
     fn compile(
@@ -335,6 +336,7 @@ impl Module {
             tags: &info.tags,
             trap_exit: stubs.trap_exit,
             throw_stub: stubs.throw_stub,
+            memory_copy_stub: stubs.memory_copy_stub,
             explicit_bounds_checks,
             has_v128: info.types.iter().any(|t| t.slot_width() == 2)
                 || info.globals.iter().any(|g| g.content == ValType::V128),
@@ -759,6 +761,7 @@ impl From<ThreadError> for Error {
 struct Stubs {
     trap_exit: usize,
     throw_stub: usize,
+    memory_copy_stub: usize,
 }
 
 type Linked = (Option<CodeMemory>, Vec<u32>, Vec<HandlerTable>);

@@ -1554,6 +1554,72 @@ mod memory {
         assert_eq!(n.i32("grow", &[Val::I32(0x10000)]), -1, "more than 4 GiB");
     }
 
+    /// `memory.copy` of every length up to past the stub's inline limit (64 bytes), with
+    /// the ranges apart or overlapping by every amount that changes which accesses of
+    /// the inline copy overlap, in both directions, and ending exactly at the end of
+    /// memory or one byte past it (a trap, with memory untouched): each against
+    /// `copy_within` on a model of memory.
+    #[test]
+    fn small_copies_match_memmove_at_every_length_and_overlap() {
+        let m = Wasm::new(
+            r#"(module
+              (memory (export "m") 1)
+              (func (export "copy") (param i32 i32 i32) (memory.copy (local.get 0) (local.get 1) (local.get 2))))"#,
+        );
+        let mem = m.memory("m");
+        let page = PAGE as usize;
+        let pattern: Vec<u8> =
+            (0..page).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[3]).collect();
+        let mut memory = pattern.clone();
+        mem.write(0, &memory).unwrap();
+        let mut failures = Vec::new();
+        let shifts = [0i64, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100];
+        for len in 0..=70usize {
+            let mut cases: Vec<(i64, i64)> = Vec::new();
+            for &k in &shifts {
+                cases.push((1000 + k, 1000));
+                cases.push((1000, 1000 + k));
+            }
+            let end = page as i64 - len as i64;
+            cases.extend([
+                (end, 0),
+                (0, end),
+                (end, end - 3),
+                (end + 1, 0),
+                (0, end + 1),
+                (end + 1, end + 1),
+            ]);
+            cases.extend([(page as i64 + 1, 0), (0, -1)]);
+            for (dst, src) in cases {
+                let args = [Val::I32(dst as i32), Val::I32(src as i32), Val::I32(len as i32)];
+                let in_bounds = |at: i64| at >= 0 && at as usize + len <= page;
+                let outcome = m.call("copy", &args);
+                let want_trap = !(in_bounds(dst) && in_bounds(src));
+                match (&outcome, want_trap) {
+                    (Ok(_), false) => memory.copy_within(src as usize..src as usize + len, dst as usize),
+                    (Err(Error::Trap(t)), true) if t.code() == TrapCode::MemoryOutOfBounds => {}
+                    _ => failures.push(format!("copy({dst}, {src}, {len}): {outcome:?}")),
+                }
+                let mut actual = vec![0; page];
+                mem.read(0, &mut actual).unwrap();
+                if actual != memory {
+                    let at = actual.iter().zip(&memory).position(|(a, b)| a != b).unwrap();
+                    failures.push(format!("copy({dst}, {src}, {len}): first wrong byte at {at}"));
+                    memory.copy_from_slice(&actual);
+                }
+            }
+            // Fresh contents for the next length, so a copy of equal bytes proves nothing.
+            memory.rotate_left(len % 7 + 1);
+            mem.write(0, &memory).unwrap();
+        }
+        assert!(
+            failures.is_empty(),
+            "{} failures, first: {:#?}",
+            failures.len(),
+            &failures[..failures.len().min(10)]
+        );
+    }
+
     #[test]
     fn bulk_memory() {
         let m = Wasm::new(

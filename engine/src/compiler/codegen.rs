@@ -139,6 +139,15 @@ pub enum HelperArg {
     Operand(usize),
 }
 
+/// What a runtime helper call calls.
+#[derive(Clone, Copy, Debug)]
+pub enum HelperTarget {
+    /// A Rust function, through the function's `call_host` stub.
+    Rust(usize),
+    /// A process-wide stub (`Trampolines`).
+    Stub(usize),
+}
+
 /// Where a latent local or a spilled value can be read.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Place {
@@ -1333,6 +1342,18 @@ impl<'a> FuncCompiler<'a> {
         args: &[HelperArg],
         traps: bool,
     ) -> Reg {
+        self.call_helper_at(HelperTarget::Rust(addr), num_operands, args, traps)
+    }
+
+    /// `call_helper` of a Rust function or of a process-wide stub that takes the same
+    /// arguments and keeps xmm12-14 itself.
+    pub(crate) fn call_helper_at(
+        &mut self,
+        target: HelperTarget,
+        num_operands: usize,
+        args: &[HelperArg],
+        traps: bool,
+    ) -> Reg {
         // Operands go to their own (now free) spill slots, so loading the argument
         // registers afterwards has no ordering hazards.
         let base = self.stack.len() - num_operands;
@@ -1363,7 +1384,10 @@ impl<'a> FuncCompiler<'a> {
                 }
             }
         }
-        self.masm.call_host(addr);
+        match target {
+            HelperTarget::Rust(addr) => self.masm.call_host(addr),
+            HelperTarget::Stub(addr) => self.masm.call_absolute(addr),
+        }
         if traps {
             self.masm.trap_if_helper_failed(self.env.trap_exit);
         }

@@ -4,7 +4,7 @@
 //! `codegen.rs` chooses constant folding, immediate, memory or register forms.
 
 use super::codegen::{load_kind, size_of, store_kind};
-use super::codegen::{CResult, Callee, FuncCompiler, HelperArg};
+use super::codegen::{CResult, Callee, FuncCompiler, HelperArg, HelperTarget};
 use super::control::{Frame, FrameKind};
 use super::masm::*;
 use super::stack::{Loc, RegSet};
@@ -578,7 +578,23 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         self.void_helper(libcalls::data_drop as *const () as usize, &[data_index as i64], 0)
     }
     fn visit_memory_copy(&mut self, dst_mem: u32, src_mem: u32) -> CResult {
-        self.void_helper(libcalls::memory_copy as *const () as usize, &[dst_mem as i64, src_mem as i64], 3)
+        if dst_mem != 0 || src_mem != 0 {
+            let memories = [dst_mem as i64, src_mem as i64];
+            return self.void_helper(libcalls::memory_copy as *const () as usize, &memories, 3);
+        }
+        // The stub copies small ranges of memory 0 itself and calls `memory_copy` for
+        // the rest.
+        let args = [
+            HelperArg::Vmctx,
+            HelperArg::Imm(dst_mem as i64),
+            HelperArg::Imm(src_mem as i64),
+            HelperArg::Operand(0),
+            HelperArg::Operand(1),
+            HelperArg::Operand(2),
+        ];
+        let r = self.call_helper_at(HelperTarget::Stub(self.env.memory_copy_stub), 3, &args, true);
+        self.free_reg(r);
+        Ok(())
     }
     fn visit_memory_fill(&mut self, mem: u32) -> CResult {
         self.void_helper(libcalls::memory_fill as *const () as usize, &[mem as i64], 3)

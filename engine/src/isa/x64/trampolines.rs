@@ -63,6 +63,9 @@ pub struct Trampolines {
     /// being the throw site; does not return.
     pub throw_stub: usize,
     pub host_stub: usize,
+    /// `memory.copy` of memory 0: called by compiled code with `libcalls::memory_copy`'s
+    /// arguments in place; returns its status in eax (see `emit_memory_copy_stub`).
+    pub memory_copy_stub: usize,
     /// `fiber_switch(save, to)`: saves the callee-saved registers and rsp (to `*save`)
     /// and continues on the stack whose rsp is `to` (see `runtime/fiber.rs`).
     pub fiber_switch: FiberSwitchFn,
@@ -300,6 +303,10 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.mov_rr(OperandSize::S64, RSP, RBP);
     a.pop(RBP);
     a.jmp(throw_label);
+    a.align(16, 0xCC);
+    let memory_copy_stub_at = a.offset();
+    emit_memory_copy_stub(&mut a);
+
     // ---- fiber switch: rdi = where to save this stack's rsp, rsi = the rsp to resume ----
     a.align(16, 0xCC);
     let fiber_switch_at = a.offset();
@@ -348,5 +355,94 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
         trap_exit,
         throw_stub: base + throw_stub_at as usize,
         host_stub: base + host_stub_at as usize,
+        memory_copy_stub: base + memory_copy_stub_at as usize,
     })
+}
+
+/// Copies of at most this many bytes stay in machine code.
+pub const INLINE_COPY_MAX: i32 = 64;
+
+/// The memory.copy stub, entered by a call with `libcalls::memory_copy`'s System V
+/// arguments: rdi = vmctx, rsi/rdx = the memories (0 and 0), ecx = destination, r8d =
+/// source, r9d = length (all zero-extended), r14 = memory 0's base. Copies of at most
+/// `INLINE_COPY_MAX` bytes with both ranges in bounds happen here: every byte is loaded
+/// before the first store, so overlapping ranges copy as memmove does, with two
+/// possibly overlapping accesses of the largest size that fits (Rust and C programs
+/// copy small structs and strings this way, where the call into Rust cost four times
+/// the copy). Everything else (longer copies, and anything out of bounds, which traps
+/// without writing) goes to `memory_copy`, as the `call_host` stub calls it. Returns
+/// the status in eax; clobbers what a System V call may, but not xmm12-14.
+fn emit_memory_copy_stub(a: &mut Assembler) {
+    let (rust, done) = (a.new_label(), a.new_label());
+    let (dst, src, len) = (RCX, R8, R9);
+    a.cmp_ri(OperandSize::S32, len, INLINE_COPY_MAX);
+    a.jcc(Cc::A, rust);
+    a.load(LoadKind::I64, RAX, Mem::Base(RDI, offsets::VMCTX_MEMORIES));
+    a.load(LoadKind::I64, RAX, Mem::Base(RAX, 0));
+    a.load(LoadKind::I64, RAX, Mem::Base(RAX, offsets::MEMORY_LENGTH));
+    // 32-bit values zero-extended: the 64-bit sums cannot wrap.
+    for start in [dst, src] {
+        a.lea(R10, Mem::Indexed(start, len, 0));
+        a.cmp_rr(OperandSize::S64, R10, RAX);
+        a.jcc(Cc::A, rust);
+    }
+    a.lea(RSI, Mem::Indexed(MEMORY_BASE, src, 0));
+    a.lea(RDI, Mem::Indexed(MEMORY_BASE, dst, 0));
+    // Sizes from 1 to 64 bytes: two accesses of `width` bytes, at the start and at the
+    // end, cover `width..=2 * width`; 33 to 64 take four 16-byte ones.
+    let from = |disp: i32| Mem::Indexed(RSI, len, disp);
+    let to = |disp: i32| Mem::Indexed(RDI, len, disp);
+    let (xmm0, xmm1, xmm2, xmm3) = (Reg::xmm(0), Reg::xmm(1), Reg::xmm(2), Reg::xmm(3));
+    let (below_32, below_16, below_8, below_4) = (a.new_label(), a.new_label(), a.new_label(), a.new_label());
+    a.cmp_ri(OperandSize::S32, len, 32);
+    a.jcc(Cc::Be, below_32);
+    a.load(LoadKind::V128, xmm0, Mem::Base(RSI, 0));
+    a.load(LoadKind::V128, xmm1, Mem::Base(RSI, 16));
+    a.load(LoadKind::V128, xmm2, from(-32));
+    a.load(LoadKind::V128, xmm3, from(-16));
+    a.store(StoreKind::V128, Mem::Base(RDI, 0), xmm0);
+    a.store(StoreKind::V128, Mem::Base(RDI, 16), xmm1);
+    a.store(StoreKind::V128, to(-32), xmm2);
+    a.store(StoreKind::V128, to(-16), xmm3);
+    a.jmp(done);
+    a.bind(below_32);
+    for (width, below, load, store, (first, last)) in [
+        (16, below_16, LoadKind::V128, StoreKind::V128, (xmm0, xmm1)),
+        (8, below_8, LoadKind::I64, StoreKind::I64, (RAX, RDX)),
+        (4, below_4, LoadKind::U32, StoreKind::I32, (RAX, RDX)),
+    ] {
+        a.cmp_ri(OperandSize::S32, len, width);
+        a.jcc(Cc::B, below);
+        a.load(load, first, Mem::Base(RSI, 0));
+        a.load(load, last, from(-width));
+        a.store(store, Mem::Base(RDI, 0), first);
+        a.store(store, to(-width), last);
+        a.jmp(done);
+        a.bind(below);
+    }
+    // 0 to 3 bytes: the first, the middle (len / 2) and the last byte.
+    a.test_rr(OperandSize::S32, len, len);
+    a.jcc(Cc::E, done);
+    a.mov_rr(OperandSize::S32, R10, len);
+    a.shift_ri(ShiftOp::ShrU, OperandSize::S32, R10, 1);
+    a.load(LoadKind::U8, RAX, Mem::Base(RSI, 0));
+    a.load(LoadKind::U8, RDX, Mem::Indexed(RSI, R10, 0));
+    a.load(LoadKind::U8, SCRATCH, from(-1));
+    a.store(StoreKind::I8, Mem::Base(RDI, 0), RAX);
+    a.store(StoreKind::I8, Mem::Indexed(RDI, R10, 0), RDX);
+    a.store(StoreKind::I8, to(-1), SCRATCH);
+    a.bind(done);
+    a.mov_ri(RAX, 0);
+    a.ret();
+    // As the `call_host` stub: rsp is 8 below a 16-byte boundary, and the area keeps
+    // the call aligned while it holds xmm12-14.
+    a.bind(rust);
+    const AREA: i32 = 8 * (CALLEE_SAVED_XMMS.len() as i32 | 1);
+    a.alu_ri(AluOp::Sub, OperandSize::S64, RSP, AREA);
+    save_callee_saved_xmms(a, RSP, 0);
+    a.mov_ri(SCRATCH, crate::runtime::libcalls::memory_copy as *const () as usize as i64);
+    a.call_reg(SCRATCH);
+    restore_callee_saved_xmms(a, RSP, 0);
+    a.alu_ri(AluOp::Add, OperandSize::S64, RSP, AREA);
+    a.ret();
 }
