@@ -1,6 +1,6 @@
 //! Miscompiles and misreported errors found once, kept so they stay fixed.
 
-use sidewinder_engine::{Engine, Error, Instance, Module, Store, TrapCode, Val};
+use sidewinder_engine::{Engine, Error, Extern, Instance, Module, Store, TrapCode, Val};
 
 #[allow(dead_code)] // only the shared modules are used here
 mod support;
@@ -1149,4 +1149,117 @@ fn wide_i64_constants_from_the_pool() {
             }
         }
     }
+}
+
+/// The first two integer arguments also travel in rsi and rdx, and a callee that pins
+/// those parameters reads them from there: every way into a function must set both.
+/// `$pinned` reads each parameter twice (so both are pinned) and mixes them so that a
+/// stale register in either place, or the two swapped, changes the result; callers pass
+/// other values than their own parameters, which their rsi and rdx still hold. Each
+/// export reaches it another way: from the host through both entry trampolines, by
+/// direct call with the operands in memory and with them in each other's register (an
+/// xchg), by call_indirect in this instance and in another, by tail calls in place, into
+/// a widened area, and indirect ones in this instance and the other, and by a self tail
+/// call that restarts the body (bounded by a global, so stale arguments end it early
+/// instead of never).
+#[test]
+fn every_way_into_a_function_passes_register_arguments() {
+    let pinned_and_five = r#"
+      (func $pinned (export "pinned") (param i32 i64) (result i64)
+        (i64.add (i64.mul (i64.extend_i32_u (local.get 0)) (local.get 1))
+                 (i64.sub (i64.extend_i32_u (local.get 0)) (i64.shl (local.get 1) (i64.const 3)))))
+      (func $five (export "five") (param i32 i64 i32 i32 i32) (result i64)
+        (i64.add (call $pinned (local.get 0) (local.get 1))
+          (i64.extend_i32_u (i32.add (local.get 2) (i32.mul (local.get 3) (local.get 4))))))"#;
+    let callee = format!(
+        r#"(module (table (export "t") 2 funcref) (elem (i32.const 0) $pinned $five) {pinned_and_five})"#
+    );
+    let caller = format!(
+        r#"(module
+      (import "m" "t" (table $other 2 funcref))
+      (type $pair (func (param i32 i64) (result i64)))
+      (table $own 2 funcref)
+      (elem (table $own) (i32.const 0) func $pinned $five)
+      (global $budget (mut i32) (i32.const 1000))
+      {pinned_and_five}
+      (func (export "direct_from_memory") (param i32 i64) (result i64)
+        (call $pinned (local.get 0) (local.get 1)))
+      (func (export "direct_swapped") (param i32 i64) (result i64) (local i64)
+        ;; Two operands below take rax and rcx, so the arguments land in rdx and rsi:
+        ;; each in the register the other one travels in.
+        (i32.add (local.get 0) (i32.const 1))
+        (i32.add (local.get 0) (i32.const 2))
+        (local.set 2 (call $pinned (i32.add (local.get 0) (local.get 0)) (i64.add (local.get 1) (local.get 1))))
+        i32.sub
+        i64.extend_i32_s
+        (i64.add (local.get 2)))
+      (func (export "indirect_own") (param i32 i64) (result i64)
+        (call_indirect $own (type $pair)
+          (i32.add (local.get 0) (i32.const 1)) (i64.sub (local.get 1) (i64.const 1)) (i32.const 0)))
+      (func (export "indirect_other") (param i32 i64) (result i64)
+        (call_indirect $other (type $pair)
+          (i32.add (local.get 0) (i32.const 1)) (i64.sub (local.get 1) (i64.const 1)) (i32.const 0)))
+      (func (export "tail_in_place") (param i32 i64) (result i64)
+        (return_call $pinned (i32.add (local.get 0) (i32.const 1)) (i64.sub (local.get 1) (i64.const 1))))
+      (func (export "tail_widened") (param i32 i64) (result i64)
+        (return_call $five (i32.add (local.get 0) (i32.const 1)) (i64.sub (local.get 1) (i64.const 1))
+          (i32.const 3) (i32.const 4) (i32.const 5)))
+      (func (export "tail_indirect_own") (param i32 i64) (result i64)
+        (return_call_indirect $own (type $pair)
+          (i32.add (local.get 0) (i32.const 1)) (i64.sub (local.get 1) (i64.const 1)) (i32.const 0)))
+      (func (export "tail_indirect_other") (param i32 i64) (result i64)
+        (return_call_indirect $other (type $pair)
+          (i32.add (local.get 0) (i32.const 1)) (i64.sub (local.get 1) (i64.const 1)) (i32.const 0)))
+      (func $countdown (export "self_tail") (param i32 i64) (result i64)
+        (global.set $budget (i32.sub (global.get $budget) (i32.const 1)))
+        (if (i32.eqz (global.get $budget)) (then (return (i64.const -1))))
+        (if (result i64) (i32.eqz (local.get 0))
+          (then (local.get 1))
+          (else (return_call $countdown (i32.sub (local.get 0) (i32.const 1))
+                  (i64.add (local.get 1) (i64.extend_i32_u (local.get 0))))))))"#
+    );
+    let engine = Engine::default();
+    let store = Store::new(&engine);
+    let module =
+        |wat: &str| Module::new(&engine, &wat::parse_str(wat).expect("valid wat")).expect("compiles");
+    let callee = Instance::new(&store, &module(&callee), &[]).expect("instantiates");
+    let Some(table @ Extern::Table(_)) = callee.get_export("t") else { panic!("table") };
+    let caller = Instance::new(&store, &module(&caller), &[table]).expect("instantiates");
+    let Some(Extern::Func(small)) = callee.get_export("pinned") else { panic!("pinned") };
+    let pinned = |x: u32, y: i64| {
+        let x = x as i64;
+        x.wrapping_mul(y).wrapping_add(x.wrapping_sub(y.wrapping_shl(3)))
+    };
+    let i64_result = |instance: &Instance, name: &str, args: &[Val]| match instance.call(name, args) {
+        Ok(v) => match v.as_slice() {
+            [Val::I64(r)] => *r,
+            other => panic!("{name}: {other:?}"),
+        },
+        Err(e) => panic!("{name}: {e}"),
+    };
+    for (x, y) in [(7u32, 1000i64), (0xdead_beef, -3), (1, i64::MIN + 5)] {
+        let args = [Val::I32(x as i32), Val::I64(y)];
+        let expected = pinned(x, y);
+        assert_eq!(i64_result(&callee, "pinned", &args), expected, "entry ({x}, {y})");
+        let raw = small.call_small([x as u64, y as u64, 0, 0]).expect("runs");
+        assert_eq!(raw as i64, expected, "small entry ({x}, {y})");
+        let five = [Val::I32(x as i32), Val::I64(y), Val::I32(3), Val::I32(4), Val::I32(5)];
+        assert_eq!(i64_result(&callee, "five", &five), expected + 23, "entry of five ({x}, {y})");
+        assert_eq!(
+            i64_result(&caller, "direct_from_memory", &args),
+            expected,
+            "direct_from_memory ({x}, {y})"
+        );
+        let doubled = pinned(x.wrapping_add(x), y.wrapping_add(y));
+        assert_eq!(i64_result(&caller, "direct_swapped", &args), doubled - 1, "direct_swapped ({x}, {y})");
+        let shifted = pinned(x.wrapping_add(1), y.wrapping_sub(1));
+        for name in
+            ["indirect_own", "indirect_other", "tail_in_place", "tail_indirect_own", "tail_indirect_other"]
+        {
+            assert_eq!(i64_result(&caller, name, &args), shifted, "{name} ({x}, {y})");
+        }
+        assert_eq!(i64_result(&caller, "tail_widened", &args), shifted + 23, "tail_widened ({x}, {y})");
+    }
+    let sum_to = |n: u32| (n as i64) * (n as i64 + 1) / 2;
+    assert_eq!(i64_result(&caller, "self_tail", &[Val::I32(100), Val::I64(5)]), 5 + sum_to(100));
 }

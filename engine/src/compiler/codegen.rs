@@ -478,7 +478,10 @@ impl<'a> FuncCompiler<'a> {
         }
         for i in 0..self.locals.len() as u32 {
             if let Some(r) = self.pins.reg(i) {
-                if (i as usize) < self.num_params {
+                if let Some(arg) = self.arg_register(i) {
+                    // i32s are zero-extended here, whatever the caller left above them.
+                    self.masm.asm.mov_rr(size_of(self.local_type(i)), r, arg);
+                } else if (i as usize) < self.num_params {
                     self.load_pinned(i, r);
                 } else if self.set_before_read(i) {
                     continue;
@@ -489,6 +492,13 @@ impl<'a> FuncCompiler<'a> {
                 }
             }
         }
+    }
+
+    /// The register that also brings parameter `index`, if one does (`WASM_ARG_GPRS`).
+    fn arg_register(&self, index: u32) -> Option<Reg> {
+        let integer = matches!(self.local_type(index), ValType::I32 | ValType::I64);
+        let reg = WASM_ARG_GPRS.get(index as usize).copied();
+        reg.filter(|_| integer && (index as usize) < self.num_params && self.arg_stride == 8)
     }
 
     /// Whether a local's frame slot holds its current value: always for a local in
@@ -1263,9 +1273,12 @@ impl<'a> FuncCompiler<'a> {
     /// Calls a wasm function: arguments to the outgoing area, registers spilled,
     /// results pushed.
     pub(crate) fn emit_call(&mut self, callee: Callee, ty: &FuncType) {
+        self.preload_register_args(ty);
+        let register_args = self.register_arg_sources(ty);
         self.store_outgoing_args(ty);
         self.spill_registers();
         self.save_pinned_for_call();
+        self.set_register_args(register_args);
         match callee {
             Callee::Local(index) => {
                 self.masm.call_function(index);
@@ -1285,6 +1298,99 @@ impl<'a> FuncCompiler<'a> {
         }
         self.reload_pinned_after_call();
         self.push_call_results(ty);
+    }
+
+    /// Loads the arguments that `WASM_ARG_GPRS` carry, when they are in memory, into
+    /// those registers if free, so that they are stored to the outgoing area from there
+    /// and need no second load.
+    pub(crate) fn preload_register_args(&mut self, ty: &FuncType) {
+        if ty.slot_width() != 1 {
+            return;
+        }
+        let top = self.stack.len() - ty.params().len();
+        for (i, &reg) in WASM_ARG_GPRS.iter().enumerate().take(ty.params().len()) {
+            let s = self.stack[top + i];
+            let in_memory = matches!(s.loc, Loc::Local(_) | Loc::Stack(_))
+                && matches!(self.place_of(s.loc), Place::Mem(_));
+            if !matches!(s.ty, ValType::I32 | ValType::I64) || !in_memory || !self.free.contains(reg) {
+                continue;
+            }
+            self.free.remove(reg);
+            self.load_into(s, reg);
+            if let Loc::Local(l) = s.loc {
+                self.latent_reads[l as usize] -= 1;
+            }
+            self.stack[top + i].loc = Loc::Reg(reg);
+        }
+    }
+
+    /// Where the arguments that `WASM_ARG_GPRS` carry to a callee of type `ty` are: the
+    /// operands about to be stored to the outgoing area. Read before the store pops
+    /// them; nothing the call sequence emits in between moves them.
+    pub(crate) fn register_arg_sources(&self, ty: &FuncType) -> [Option<Slot>; 2] {
+        let params = ty.params();
+        let top = self.stack.len() - params.len();
+        let mut sources = [None; 2];
+        if ty.slot_width() == 1 {
+            for (i, source) in sources.iter_mut().enumerate() {
+                if matches!(params.get(i), Some(ValType::I32 | ValType::I64)) {
+                    *source = Some(self.stack[top + i]);
+                }
+            }
+        }
+        sources
+    }
+
+    /// Copies the arguments `register_arg_sources` found into `WASM_ARG_GPRS`, using
+    /// no other register. The second goes first if the first would overwrite its
+    /// source; if each would overwrite the other's, they are swapped.
+    pub(crate) fn set_register_args(&mut self, sources: [Option<Slot>; 2]) {
+        let [first, second] = WASM_ARG_GPRS;
+        let reads = |s: Option<Slot>, r: Reg| s.is_some_and(|s| s.loc == Loc::Reg(r));
+        if reads(sources[1], first) {
+            if reads(sources[0], second) {
+                self.masm.asm.xchg_rr(first, second);
+                return;
+            }
+            self.move_arg(second, sources[1]);
+            self.move_arg(first, sources[0]);
+        } else {
+            self.move_arg(first, sources[0]);
+            self.move_arg(second, sources[1]);
+        }
+    }
+
+    fn move_arg(&mut self, dst: Reg, source: Option<Slot>) {
+        let Some(s) = source else { return };
+        // Upper halves of i32s do not matter: the callee zero-extends.
+        let kind = if s.ty == ValType::I64 { LoadKind::I64 } else { LoadKind::U32 };
+        match s.loc {
+            Loc::Reg(r) if r == dst => {}
+            Loc::Reg(r) => self.masm.asm.mov_rr(OperandSize::S64, dst, r),
+            Loc::Const(c) => self.masm.asm.mov_ri(dst, c),
+            loc => match self.place_of(loc) {
+                Place::Reg(p) => self.masm.asm.mov_rr(OperandSize::S64, dst, p),
+                Place::Mem(m) => self.masm.asm.load(kind, dst, m),
+            },
+        }
+    }
+
+    /// Loads `WASM_ARG_GPRS` for a callee of type `ty` from its argument area at
+    /// `[base + disp]`, where a tail call or the entry has put the arguments.
+    pub(crate) fn load_register_args(&mut self, ty: &FuncType, base: Reg, disp: i32) {
+        if ty.slot_width() != 1 {
+            return;
+        }
+        for (i, (&reg, ty)) in WASM_ARG_GPRS.iter().zip(ty.params()).enumerate() {
+            // The width the argument was stored with: a wider load than the store
+            // before it misses store-to-load forwarding (tail-call loops ran 2x slower).
+            let kind = match ty {
+                ValType::I32 => LoadKind::U32,
+                ValType::I64 => LoadKind::I64,
+                _ => continue,
+            };
+            self.masm.asm.load(kind, reg, Mem::Base(base, disp + 8 * i as i32));
+        }
     }
 
     /// Moves the top `ty.params()` operands to the outgoing area, laid out for `ty`.
@@ -2209,12 +2315,16 @@ impl<'a> FuncCompiler<'a> {
         let index = self.pop();
         // The index must survive the argument stores and the spill.
         let idx = self.in_reg(index);
+        self.preload_register_args(ty);
+        let register_args = self.register_arg_sources(ty);
         self.store_outgoing_args(ty);
         self.spill_registers();
         self.save_pinned_for_call();
         let element = self.table_element(table, idx, TrapCode::UndefinedElement);
+        self.masm.asm.load(LoadKind::I64, SCRATCH, element);
+        // After the last read of the index, which may be in one of the registers.
+        self.set_register_args(register_args);
         let a = &mut self.masm.asm;
-        a.load(LoadKind::I64, SCRATCH, element);
         a.test_rr(OperandSize::S64, SCRATCH, SCRATCH);
         self.masm.trap_if(Cc::E, TrapCode::IndirectCallToNull);
         self.masm.asm.cmp_mi(OperandSize::S32, Mem::Base(SCRATCH, offsets::FUNCREF_TYPE_ID), type_id as i32);

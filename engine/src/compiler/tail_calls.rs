@@ -193,9 +193,11 @@ impl FuncCompiler<'_> {
             if !in_place {
                 self.copy_outgoing_to_incoming(n);
             }
+            self.load_register_args(ty, RBP, 16);
             self.masm.asm.jmp(body_entry);
         } else {
             self.hand_over_frame(n, in_place);
+            self.load_register_args(ty, RSP, 8);
             self.masm.jump_function(index);
         }
         self.reachable = false;
@@ -230,6 +232,7 @@ impl FuncCompiler<'_> {
         // more, so rax may hold the funcref while the scratch register copies.
         self.masm.asm.mov_rr(OperandSize::S64, RAX, SCRATCH);
         self.hand_over_frame(n, in_place);
+        self.load_register_args(ty, RSP, 8);
         self.masm.asm.jmp_mem(Mem::Base(RAX, offsets::FUNCREF_CODE));
         // Another instance: call with its context, then return.
         self.masm.asm.bind(other_instance);
@@ -247,7 +250,8 @@ impl FuncCompiler<'_> {
         }
         a.load(LoadKind::I64, VMCTX, Mem::Base(SCRATCH, offsets::FUNCREF_VMCTX));
         a.load(LoadKind::I64, MEMORY_BASE, Mem::Base(VMCTX, offsets::VMCTX_MEMORY0_BASE));
-        a.call_mem(Mem::Base(SCRATCH, offsets::FUNCREF_CODE));
+        self.load_register_args(ty, RSP, 0);
+        self.masm.asm.call_mem(Mem::Base(SCRATCH, offsets::FUNCREF_CODE));
         self.current_scope = scope;
         self.free_reg(idx);
         self.reload_context();

@@ -541,6 +541,11 @@ impl Assembler {
         self.op_rr(None, size == OperandSize::S64, 0x8B, dst.hw(), src.hw());
     }
 
+    /// Swaps two registers' 64 bits (`xchg`, no lock: register operands only).
+    pub fn xchg_rr(&mut self, a: Reg, b: Reg) {
+        self.op_rr(None, true, 0x87, a.hw(), b.hw());
+    }
+
     /// `mov_ri` without the `xor` form for zero, for code between a flags-setting
     /// instruction and the one that reads the flags.
     pub fn mov_ri_keeping_flags(&mut self, dst: Reg, imm: i64) {

@@ -176,7 +176,12 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.alu_ri(AluOp::And, OperandSize::S64, R13, -16);
     a.alu_rr(AluOp::Sub, OperandSize::S64, RSP, R13);
     copy_slots(&mut a, RBX, RSP, RAX);
-    a.call_reg(RSI);
+    // The first two slots also go in `WASM_ARG_GPRS` (read past the slots the callee
+    // has, they are values of this frame that it ignores).
+    a.mov_rr(OperandSize::S64, SCRATCH, RSI);
+    a.load(LoadKind::I64, WASM_ARG_GPRS[0], Mem::Base(RSP, 0));
+    a.load(LoadKind::I64, WASM_ARG_GPRS[1], Mem::Base(RSP, 8));
+    a.call_reg(SCRATCH);
     let entry_return_at = a.offset();
     a.load(LoadKind::I64, RBX, Mem::Base(RBP, SAVED_ARGS));
     a.load(LoadKind::I64, R12, Mem::Base(RBP, SAVED_SLOTS));
@@ -211,7 +216,13 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     for (i, r) in [RDX, RCX, R8, R9].into_iter().enumerate() {
         a.store(StoreKind::I64, Mem::Base(RSP, 8 * i as i32), r);
     }
-    a.call_reg(RSI);
+    // The first two also in `WASM_ARG_GPRS`: rsi (the code) is taken first, then the
+    // second argument (rcx) before the first (rdx) overwrites its register.
+    debug_assert_eq!(WASM_ARG_GPRS, [RSI, RDX]);
+    a.mov_rr(OperandSize::S64, SCRATCH, RSI);
+    a.mov_rr(OperandSize::S64, RSI, RDX);
+    a.mov_rr(OperandSize::S64, RDX, RCX);
+    a.call_reg(SCRATCH);
     let entry_small_return_at = a.offset();
     a.mov_rr(OperandSize::S64, RDX, RAX);
     a.mov_ri(RAX, 0);
