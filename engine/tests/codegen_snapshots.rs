@@ -818,9 +818,9 @@ fn eqz_of_pinned_local_in_place() {
         "eqz_of_pinned_local_in_place",
         "(module (func (param i32 i64) (result i32) (local i32)
            (loop
+             (local.set 0 (i32.lt_u (local.get 0) (i32.const 1000)))
              (local.set 2 (i32.add (local.get 2) (i64.eqz (local.get 1))))
              (local.set 1 (i64.shr_u (local.get 1) (i64.const 1)))
-             (local.set 0 (i32.lt_u (local.get 0) (i32.const 1000)))
              (br_if 0 (i32.eqz (local.get 0))))
            (local.get 2)))",
         0,
@@ -828,6 +828,28 @@ fn eqz_of_pinned_local_in_place() {
     assert_prologue(&l);
     assert_has(&l, &["test", "ebx,ebx"]);
     assert_has(&l, &["test", "r12,r12"]);
+}
+
+/// A branch on a local that was just set to a comparison, with only moves between
+/// (clang's loop exits: `lt_u; local.set c; local.get i'; local.set i; local.get c;
+/// i32.eqz; br_if`), branches on the comparison's flags: no test of the local.
+#[test]
+fn branch_on_local_set_to_comparison_reads_flags() {
+    let l = check_snapshot(
+        "branch_on_local_set_to_comparison_reads_flags",
+        "(module (func (param i32 i32) (result i32) (local i32 i32)
+           (loop
+             (local.set 3 (i32.add (local.get 0) (i32.const 1)))
+             (local.set 2 (i32.lt_u (local.get 3) (local.get 0)))
+             (local.set 0 (local.get 3))
+             (br_if 0 (i32.eqz (local.get 2))))
+           (i32.add (local.get 2) (local.get 0))))",
+        0,
+    );
+    let body: Vec<&str> = l.lines().filter(|line| !line.starts_with(";;")).collect();
+    let cmp = body.iter().position(|line| line.contains("cmp ")).expect("a compare");
+    assert!(body[cmp + 1..].iter().take(5).any(|line| line.contains("jae")), "branch on the flags:\n{l}");
+    assert_lacks(&l, &["test"]);
 }
 
 /// Loop headers start at 64-byte boundaries in memory, wherever the code before them

@@ -691,3 +691,74 @@ fn straight_line_pins_across_tail_calls_and_instances() {
         assert_eq!(call_i64(&owner, "get", &[]), 99);
     }
 }
+
+/// A branch on a local set to a comparison reads the comparison's flags when only moves
+/// come between (`compiler/mod.rs`, `flags_of_local`). Each function pairs a shape
+/// that may reuse them with what must stop it or must not be written: a constant zero,
+/// pushed before the comparison, set between (an `xor`, which rewrites the flags), an
+/// `xor` of values between, an `eqz` of the local for a branch out of the function
+/// (whose 0/1 value gets written: into a register of its own, not the local), and the
+/// loop-exit shape with a `local.tee`. Each is checked against a model on inputs around
+/// every boundary.
+#[test]
+fn branches_on_locals_set_to_comparisons() {
+    type Model = fn(i32, i32) -> i32;
+    let cases: [(&str, Model); 5] = [
+        (
+            "(module (func (export \"f\") (param i32 i32) (result i32) (local i32 i32)
+               (local.set 2 (i32.lt_u (local.get 0) (local.get 1)))
+               (local.set 3 (local.get 0))
+               (if (i32.eqz (local.get 2)) (then (return (i32.add (i32.const 100) (local.get 3)))))
+               (i32.add (i32.const 200) (i32.add (local.get 2) (local.get 3)))))",
+            |a, b| if (a as u32) < (b as u32) { a.wrapping_add(201) } else { a.wrapping_add(100) },
+        ),
+        (
+            "(module (func (export \"f\") (param i32 i32) (result i32) (local i32 i32)
+               (local.set 2 (i32.lt_s (local.get 0) (local.get 1)))
+               (local.set 3 (local.get 1))
+               (drop (br_if 0 (local.get 2) (i32.eqz (local.get 2))))
+               (i32.add (i32.mul (local.get 2) (i32.const 1000)) (local.get 3))))",
+            |a, b| if a < b { b.wrapping_add(1000) } else { 0 },
+        ),
+        (
+            "(module (func (export \"f\") (param i32 i32) (result i32) (local i32 i32)
+               (block
+                 ;; The zero waits below the comparison: its set right after is an `xor`.
+                 i32.const 0
+                 (local.set 2 (i32.eq (local.get 0) (local.get 1)))
+                 local.set 3
+                 (br_if 0 (local.get 2))
+                 (local.set 3 (i32.const 7)))
+               (i32.add (local.get 3) (i32.mul (local.get 2) (i32.const 10)))))",
+            |a, b| if a == b { 10 } else { 7 },
+        ),
+        (
+            "(module (func (export \"f\") (param i32 i32) (result i32) (local i32 i32)
+               (block
+                 (local.set 2 (i32.gt_u (local.get 0) (local.get 1)))
+                 (local.set 3 (i32.xor (local.get 0) (local.get 1)))
+                 (br_if 0 (local.get 2))
+                 (local.set 3 (i32.const 5)))
+               (i32.add (local.get 3) (i32.mul (local.get 2) (i32.const 100)))))",
+            |a, b| if (a as u32) > (b as u32) { (a ^ b).wrapping_add(100) } else { 5 },
+        ),
+        (
+            "(module (func (export \"f\") (param i32 i32) (result i32) (local i32 i32 i32)
+               (loop
+                 (local.set 2 (i32.add (local.get 2) (i32.const 1)))
+                 (local.set 4 (local.get 2))
+                 (br_if 0 (local.tee 3 (i32.lt_s (local.get 2) (local.get 0)))))
+               (i32.add (i32.add (local.get 4) (local.get 1)) (i32.mul (local.get 3) (i32.const 1000)))))",
+            |a, b| a.clamp(1, 40).wrapping_add(b),
+        ),
+    ];
+    let inputs = [(0, 0), (1, 2), (2, 1), (-1, 1), (1, -1), (5, 5), (i32::MIN, i32::MAX), (40, 3), (-7, -7)];
+    for engine in engines() {
+        for (k, (wat, model)) in cases.iter().enumerate() {
+            for &(a, b) in &inputs {
+                let got = one_i64(&run(&engine, wat, |_| vec![], &[Val::I32(a), Val::I32(b)]));
+                assert_eq!(got, model(a, b) as i64, "case {k} with ({a}, {b})");
+            }
+        }
+    }
+}

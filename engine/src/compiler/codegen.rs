@@ -1949,6 +1949,30 @@ impl<'a> FuncCompiler<'a> {
         Ok(())
     }
 
+    /// The comparison whose 0/1 result is still only in the flags, if any.
+    pub(crate) fn pending_condition(&self) -> Option<IntCond> {
+        self.pending_condition
+    }
+
+    /// Whether a `local.set` or `local.tee` of the operand on top emits moves only, which
+    /// leave the flags as they are (a constant could be an `xor`).
+    pub(crate) fn top_sets_without_flags(&self) -> bool {
+        matches!(self.stack.last().map(|s| s.loc), Some(Loc::Reg(_) | Loc::Local(_)))
+    }
+
+    /// The operand on top is a local that was set to a comparison's result whose
+    /// condition, `cond`, the flags still hold: it becomes that pending comparison again,
+    /// so the branch after it reads the flags instead of testing the local. The operand
+    /// moves to a register of its own (no code), so that writing the 0/1 value, if an
+    /// `i32.eqz` inverts it or a return spills it, never writes the local.
+    pub(crate) fn reuse_flags_for_top(&mut self, cond: IntCond) {
+        let s = self.pop();
+        self.release(s);
+        let r = self.alloc(false);
+        self.push_reg(ValType::I32, r);
+        self.pending_condition = Some(cond);
+    }
+
     /// Writes a pending comparison's 0/1 result into its register. Called before every
     /// operator except `br_if`, `if`, `select` and `i32.eqz` (which inverts the
     /// condition), so nothing else can run while only the flags hold it.

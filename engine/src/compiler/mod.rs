@@ -22,6 +22,7 @@ use crate::isa::x64::masm::FunctionCode;
 use crate::types::{FuncType, GlobalType, ValType};
 use codegen::{Addend, FuncCompiler};
 use first_pass::FirstPass;
+use masm::IntCond;
 use wasmparser::{FuncValidator, FunctionBody, Operator, ValidatorResources, VisitOperator};
 
 /// What compiling a function body needs to know about its module.
@@ -124,9 +125,40 @@ pub fn compile_function<'a>(
     compiler.begin(ty, func_index, uses.legacy_tries, body.as_bytes().len(), wide_slots);
     compiler.emit_prologue();
     let mut operators = buffered.iter().enumerate();
+    // A local set to a comparison's result, and that comparison's condition, while the
+    // flags still hold it: only operators that emit no code or moves only come after.
+    let mut flags_of_local: Option<(u32, IntCond)> = None;
     while let Some((i, op)) = operators.next() {
         if !compiler.reachable && !is_structured_control(op) {
             continue;
+        }
+        flags_of_local = match *op {
+            Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
+                match compiler.pending_condition() {
+                    Some(cond) => Some((local_index, cond)),
+                    None if flags_of_local.is_some_and(|(x, _)| x != local_index)
+                        && compiler.top_sets_without_flags() =>
+                    {
+                        flags_of_local
+                    }
+                    None => None,
+                }
+            }
+            Operator::LocalGet { .. } | Operator::Nop => flags_of_local,
+            _ => None,
+        };
+        if let (Some((x, cond)), Operator::LocalGet { local_index } | Operator::LocalTee { local_index }) =
+            (flags_of_local, op)
+        {
+            let branch_next =
+                |k: usize| matches!(buffered.get(k), Some(Operator::BrIf { .. } | Operator::If { .. }));
+            let eqz_next = matches!(buffered.get(i + 1), Some(Operator::I32Eqz));
+            if *local_index == x && (branch_next(i + 1) || (eqz_next && branch_next(i + 2))) {
+                compiler.materialize_condition();
+                compiler.visit_operator(op)?;
+                compiler.reuse_flags_for_top(cond);
+                continue;
+            }
         }
         match op {
             // These read a comparison still in the flags.
