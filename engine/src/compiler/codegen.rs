@@ -467,7 +467,7 @@ impl<'a> FuncCompiler<'a> {
         } else {
             // One `rep stos` over the homes from the first to the last that need it (a
             // later local's home is lower). rdi, rcx and rax hold nothing at entry:
-            // arguments arrive in memory.
+            // arguments arrive in memory and in rsi/rdx, which it leaves alone.
             let lowest = self.local_mem(last);
             let quads = (last - first + 1) as i64 * quads_per_local as i64;
             let a = &mut self.masm.asm;
