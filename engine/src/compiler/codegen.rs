@@ -494,11 +494,11 @@ impl<'a> FuncCompiler<'a> {
         }
     }
 
-    /// The register that also brings parameter `index`, if one does (`WASM_ARG_GPRS`).
+    /// The register that also brings parameter `index`, if one does (`register_params`).
     fn arg_register(&self, index: u32) -> Option<Reg> {
-        let integer = matches!(self.local_type(index), ValType::I32 | ValType::I64);
-        let reg = WASM_ARG_GPRS.get(index as usize).copied();
-        reg.filter(|_| integer && (index as usize) < self.num_params && self.arg_stride == 8)
+        let env = self.env;
+        let own_type = &env.types[env.func_types[self.func_index as usize] as usize];
+        register_params(own_type).find(|&(i, _, _)| i == index as usize).map(|(_, reg, _)| reg)
     }
 
     /// Whether a local's frame slot holds its current value: always for a local in
@@ -1304,15 +1304,12 @@ impl<'a> FuncCompiler<'a> {
     /// those registers if free, so that they are stored to the outgoing area from there
     /// and need no second load.
     pub(crate) fn preload_register_args(&mut self, ty: &FuncType) {
-        if ty.slot_width() != 1 {
-            return;
-        }
         let top = self.stack.len() - ty.params().len();
-        for (i, &reg) in WASM_ARG_GPRS.iter().enumerate().take(ty.params().len()) {
+        for (i, reg, _) in register_params(ty) {
             let s = self.stack[top + i];
             let in_memory = matches!(s.loc, Loc::Local(_) | Loc::Stack(_))
                 && matches!(self.place_of(s.loc), Place::Mem(_));
-            if !matches!(s.ty, ValType::I32 | ValType::I64) || !in_memory || !self.free.contains(reg) {
+            if !in_memory || !self.free.contains(reg) {
                 continue;
             }
             self.free.remove(reg);
@@ -1328,15 +1325,10 @@ impl<'a> FuncCompiler<'a> {
     /// operands about to be stored to the outgoing area. Read before the store pops
     /// them; nothing the call sequence emits in between moves them.
     pub(crate) fn register_arg_sources(&self, ty: &FuncType) -> [Option<Slot>; 2] {
-        let params = ty.params();
-        let top = self.stack.len() - params.len();
+        let top = self.stack.len() - ty.params().len();
         let mut sources = [None; 2];
-        if ty.slot_width() == 1 {
-            for (i, source) in sources.iter_mut().enumerate() {
-                if matches!(params.get(i), Some(ValType::I32 | ValType::I64)) {
-                    *source = Some(self.stack[top + i]);
-                }
-            }
+        for (i, _, _) in register_params(ty) {
+            sources[i] = Some(self.stack[top + i]);
         }
         sources
     }
@@ -1363,7 +1355,7 @@ impl<'a> FuncCompiler<'a> {
     fn move_arg(&mut self, dst: Reg, source: Option<Slot>) {
         let Some(s) = source else { return };
         // Upper halves of i32s do not matter: the callee zero-extends.
-        let kind = if s.ty == ValType::I64 { LoadKind::I64 } else { LoadKind::U32 };
+        let kind = load_kind(s.ty);
         match s.loc {
             Loc::Reg(r) if r == dst => {}
             Loc::Reg(r) => self.masm.asm.mov_rr(OperandSize::S64, dst, r),
@@ -1378,18 +1370,10 @@ impl<'a> FuncCompiler<'a> {
     /// Loads `WASM_ARG_GPRS` for a callee of type `ty` from its argument area at
     /// `[base + disp]`, where a tail call or the entry has put the arguments.
     pub(crate) fn load_register_args(&mut self, ty: &FuncType, base: Reg, disp: i32) {
-        if ty.slot_width() != 1 {
-            return;
-        }
-        for (i, (&reg, ty)) in WASM_ARG_GPRS.iter().zip(ty.params()).enumerate() {
+        for (i, reg, param) in register_params(ty) {
             // The width the argument was stored with: a wider load than the store
             // before it misses store-to-load forwarding (tail-call loops ran 2x slower).
-            let kind = match ty {
-                ValType::I32 => LoadKind::U32,
-                ValType::I64 => LoadKind::I64,
-                _ => continue,
-            };
-            self.masm.asm.load(kind, reg, Mem::Base(base, disp + 8 * i as i32));
+            self.masm.asm.load(load_kind(param), reg, Mem::Base(base, disp + 8 * i as i32));
         }
     }
 
@@ -2378,6 +2362,19 @@ impl<'a> FuncCompiler<'a> {
         self.reload_pinned_after_call();
         self.push_call_results(ty);
     }
+}
+
+/// The parameters of a function of type `ty` that also travel in `WASM_ARG_GPRS`: index,
+/// register and type of each integer one among the first two, for types whose slots
+/// are 8 bytes. Callers set them, the callee's prologue reads them (`arg_register`).
+fn register_params(ty: &FuncType) -> impl Iterator<Item = (usize, Reg, ValType)> + '_ {
+    let carried = ty.slot_width() == 1;
+    WASM_ARG_GPRS
+        .iter()
+        .zip(ty.params())
+        .enumerate()
+        .filter(move |(_, (_, t))| carried && matches!(t, ValType::I32 | ValType::I64))
+        .map(|(i, (&reg, &t))| (i, reg, t))
 }
 
 fn fold_div(op: DivOp, size: OperandSize, x: i64, y: i64) -> Option<i64> {

@@ -235,13 +235,8 @@ impl UseScan {
         let Some(frame) = self.blocks.pop() else { return };
         self.loop_depth -= u32::from(frame.is_loop);
         // Hand down what the closed block saw of skips to the blocks around it.
-        if let (Some(d), Some(top)) = (frame.skipped_below, self.blocks.len().checked_sub(1)) {
-            if d as usize == top {
-                self.blocks[top].skipped = true;
-            } else {
-                let below = &mut self.blocks[top].skipped_below;
-                *below = Some(below.map_or(d, |b| b.max(d)));
-            }
+        if let (Some(d), false) = (frame.skipped_below, self.blocks.is_empty()) {
+            self.skip(d);
         }
     }
 

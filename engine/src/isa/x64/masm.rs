@@ -162,14 +162,8 @@ impl Masm {
     /// inner call aligned. Placed after the function's code, if any site calls it.
     pub fn emit_host_call_stub(&mut self) {
         let Some(label) = self.host_call_stub.take() else { return };
-        const AREA: i32 = 8 * (CALLEE_SAVED_XMMS.len() as i32 | 1);
         self.asm.bind(label);
-        self.asm.alu_ri(AluOp::Sub, OperandSize::S64, RSP, AREA);
-        save_callee_saved_xmms(&mut self.asm, RSP, 0);
-        self.asm.call_reg(SCRATCH);
-        restore_callee_saved_xmms(&mut self.asm, RSP, 0);
-        self.asm.alu_ri(AluOp::Add, OperandSize::S64, RSP, AREA);
-        self.asm.ret();
+        call_scratch_keeping_xmms_and_return(&mut self.asm);
     }
 
     pub fn call_function(&mut self, callee: u32) {
@@ -806,4 +800,17 @@ pub(crate) fn restore_callee_saved_xmms(a: &mut Assembler, base: Reg, disp: i32)
     for (k, &r) in CALLEE_SAVED_XMMS.iter().enumerate() {
         a.load(LoadKind::F64, r, Mem::Base(base, disp + 8 * k as i32));
     }
+}
+
+/// The end of a stub entered by a call (rsp 8 below a 16-byte boundary): calls the Rust
+/// function in the scratch register with `CALLEE_SAVED_XMMS` saved below rsp around it
+/// (an odd number of 8-byte slots keeps the inner call aligned), and returns its rax.
+pub(crate) fn call_scratch_keeping_xmms_and_return(a: &mut Assembler) {
+    const AREA: i32 = 8 * (CALLEE_SAVED_XMMS.len() as i32 | 1);
+    a.alu_ri(AluOp::Sub, OperandSize::S64, RSP, AREA);
+    save_callee_saved_xmms(a, RSP, 0);
+    a.call_reg(SCRATCH);
+    restore_callee_saved_xmms(a, RSP, 0);
+    a.alu_ri(AluOp::Add, OperandSize::S64, RSP, AREA);
+    a.ret();
 }

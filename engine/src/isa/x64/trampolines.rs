@@ -9,7 +9,7 @@
 //! activation has no handler.
 
 use super::asm::{Assembler, Cc, Mem};
-use super::masm::{restore_callee_saved_xmms, save_callee_saved_xmms};
+use super::masm::{call_scratch_keeping_xmms_and_return, restore_callee_saved_xmms, save_callee_saved_xmms};
 use super::regs::*;
 use crate::compiler::masm::{AluOp, LoadKind, OperandSize, ShiftOp, StoreKind};
 use crate::error::Error;
@@ -445,15 +445,8 @@ fn emit_memory_copy_stub(a: &mut Assembler) {
     a.bind(done);
     a.mov_ri(RAX, 0);
     a.ret();
-    // As the `call_host` stub: rsp is 8 below a 16-byte boundary, and the area keeps
-    // the call aligned while it holds xmm12-14.
+    // As the `call_host` stub calls it.
     a.bind(rust);
-    const AREA: i32 = 8 * (CALLEE_SAVED_XMMS.len() as i32 | 1);
-    a.alu_ri(AluOp::Sub, OperandSize::S64, RSP, AREA);
-    save_callee_saved_xmms(a, RSP, 0);
     a.mov_ri(SCRATCH, crate::runtime::libcalls::memory_copy as *const () as usize as i64);
-    a.call_reg(SCRATCH);
-    restore_callee_saved_xmms(a, RSP, 0);
-    a.alu_ri(AluOp::Add, OperandSize::S64, RSP, AREA);
-    a.ret();
+    call_scratch_keeping_xmms_and_return(a);
 }
