@@ -762,3 +762,116 @@ fn branches_on_locals_set_to_comparisons() {
         }
     }
 }
+
+/// Reference model of `CALLS_BETWEEN_WRITES`.
+fn calls_between_writes_model(n: i32) -> i32 {
+    let clobber = |v: i32| v.wrapping_mul(3).wrapping_add(1);
+    let (mut a, mut b, mut c, mut d, mut e, mut f, mut g) = (1i32, 2i32, 3i32, 4i32, 5i32, 6i32, 7i32);
+    let mut s = 0i32;
+    for i in 0..n {
+        a = a.wrapping_add(i);
+        let r0 = clobber(a);
+        b ^= r0;
+        let r1 = clobber(b);
+        e = r1;
+        a = a.wrapping_add(1);
+        let r2 = clobber(c);
+        if i & 1 != 0 {
+            c = c.wrapping_add(r1);
+        }
+        let r3 = clobber(a);
+        d = d.wrapping_add(r2 ^ r3);
+        let r4 = clobber(d);
+        e = e.wrapping_add(r4).wrapping_add(a ^ b ^ c);
+        f = f.wrapping_add(e).wrapping_add(g);
+        g ^= f.wrapping_add(d);
+        let mixed = a ^ b.wrapping_add(c ^ d.wrapping_add(e ^ f.wrapping_add(g)));
+        s = s.wrapping_add(mixed.wrapping_mul(6));
+    }
+    s ^ a ^ b ^ c ^ d ^ e ^ f ^ g
+}
+
+/// Seven pinned locals, some of them in caller-saved registers, with calls of every
+/// kind between writes to them: a call stores a caller-saved pin only if it was written
+/// since the last call stored or reloaded it (`synced_pins`). Between calls here the
+/// locals are written by a `local.set` of another local, by an operation that computes
+/// into the local's register (`a + 1`), on one arm of an `if` (whose end may be reached
+/// with the home stale), and not at all; the loop's header is reached both after a call
+/// before the loop and from the bottom, after writes. Every callee clobbers every
+/// caller-saved register it can: one pins eight locals of its own, one is a host
+/// function, one is called through a table, and `memory.grow` calls a helper.
+const CALLS_BETWEEN_WRITES: &str = r#"(module
+  (import "host" "helper" (func $host (param i32) (result i32)))
+  (type $t (func (param i32) (result i32)))
+  (table 1 funcref) (elem (i32.const 0) $clobber)
+  (memory 1)
+  (func $clobber (param $v i32) (result i32)
+    (local $i i32) (local $a i32) (local $b i32) (local $c i32) (local $d i32)
+    (local $e i32) (local $f i32) (local $g i32)
+    (loop $l
+      (local.set $a (i32.add (local.get $a) (i32.const -1)))
+      (local.set $b (i32.xor (local.get $b) (local.get $a)))
+      (local.set $c (i32.sub (local.get $c) (local.get $b)))
+      (local.set $d (i32.add (local.get $d) (local.get $c)))
+      (local.set $e (i32.xor (local.get $e) (local.get $d)))
+      (local.set $f (i32.sub (local.get $f) (local.get $e)))
+      (local.set $g (i32.add (local.get $g) (local.get $f)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 2))))
+    (drop (i32.add (local.get $g) (local.get $a)))
+    (i32.add (i32.mul (local.get $v) (i32.const 3)) (i32.const 1)))
+  (func (export "f") (param $n i32) (result i32)
+    (local $i i32) (local $a i32) (local $b i32) (local $c i32) (local $d i32)
+    (local $e i32) (local $f i32) (local $g i32) (local $s i32) (local $r1 i32) (local $r2 i32) (local $r3 i32)
+    (local.set $a (i32.const 1)) (local.set $b (i32.const 2)) (local.set $c (i32.const 3))
+    (local.set $d (i32.const 4)) (local.set $e (i32.const 5)) (local.set $f (i32.const 6))
+    (local.set $g (i32.const 7))
+    ;; A call before the loop: its header is reached from the bottom too, after writes.
+    (local.set $r1 (call $host (local.get $n)))
+    (block $done
+      (loop $top
+        (br_if $done (i32.ge_s (local.get $i) (local.get $n)))
+        (local.set $a (i32.add (local.get $a) (local.get $i)))
+        (local.set $b (i32.xor (local.get $b) (call $clobber (local.get $a))))
+        (local.set $r1 (call $host (local.get $b)))
+        (local.set $e (local.get $r1))
+        (local.set $a (i32.add (local.get $a) (i32.const 1)))
+        (local.set $r2 (call_indirect (type $t) (local.get $c) (i32.const 0)))
+        (if (i32.and (local.get $i) (i32.const 1))
+          (then (local.set $c (i32.add (local.get $c) (local.get $r1)))))
+        (local.set $r3 (call $clobber (local.get $a)))
+        (drop (memory.grow (i32.const 0)))
+        (local.set $d (i32.add (local.get $d) (i32.xor (local.get $r2) (local.get $r3))))
+        (local.set $e (i32.add (local.get $e)
+          (i32.add (call $host (local.get $d))
+            (i32.xor (local.get $a) (i32.xor (local.get $b) (local.get $c))))))
+        (local.set $f (i32.add (local.get $f) (i32.add (local.get $e) (local.get $g))))
+        (local.set $g (i32.xor (local.get $g) (i32.add (local.get $f) (local.get $d))))
+        ;; Six reads of each local more: enough uses for the locals to outweigh the calls,
+        ;; so that those not in callee-saved registers are pinned in caller-saved ones.
+        (local.set $s (i32.add (local.get $s) (i32.xor (local.get $a) (i32.add (local.get $b) (i32.xor (local.get $c)
+          (i32.add (local.get $d) (i32.xor (local.get $e) (i32.add (local.get $f) (local.get $g)))))))))
+        (local.set $s (i32.add (local.get $s) (i32.xor (local.get $a) (i32.add (local.get $b) (i32.xor (local.get $c)
+          (i32.add (local.get $d) (i32.xor (local.get $e) (i32.add (local.get $f) (local.get $g)))))))))
+        (local.set $s (i32.add (local.get $s) (i32.xor (local.get $a) (i32.add (local.get $b) (i32.xor (local.get $c)
+          (i32.add (local.get $d) (i32.xor (local.get $e) (i32.add (local.get $f) (local.get $g)))))))))
+        (local.set $s (i32.add (local.get $s) (i32.xor (local.get $a) (i32.add (local.get $b) (i32.xor (local.get $c)
+          (i32.add (local.get $d) (i32.xor (local.get $e) (i32.add (local.get $f) (local.get $g)))))))))
+        (local.set $s (i32.add (local.get $s) (i32.xor (local.get $a) (i32.add (local.get $b) (i32.xor (local.get $c)
+          (i32.add (local.get $d) (i32.xor (local.get $e) (i32.add (local.get $f) (local.get $g)))))))))
+        (local.set $s (i32.add (local.get $s) (i32.xor (local.get $a) (i32.add (local.get $b) (i32.xor (local.get $c)
+          (i32.add (local.get $d) (i32.xor (local.get $e) (i32.add (local.get $f) (local.get $g)))))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $top)))
+    (i32.xor (local.get $s) (i32.xor (local.get $a) (i32.xor (local.get $b) (i32.xor (local.get $c)
+      (i32.xor (local.get $d) (i32.xor (local.get $e) (i32.xor (local.get $f) (local.get $g))))))))))"#;
+
+#[test]
+fn caller_saved_pins_are_stored_when_written_since_the_last_call() {
+    for engine in engines() {
+        for n in [0, 1, 2, 3, 10, 101] {
+            let got = one_i64(&run(&engine, CALLS_BETWEEN_WRITES, host_helper, &[Val::I32(n)]));
+            assert_eq!(got, calls_between_writes_model(n) as i64, "n = {n}");
+        }
+    }
+}

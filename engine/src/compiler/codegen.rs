@@ -219,6 +219,13 @@ pub struct FuncCompiler<'a> {
     /// in those registers: the entries are stale and are dropped when next looked at
     /// (which costs the operators between nothing).
     cached_locals_labels: u32,
+    /// Caller-saved pins whose frame home holds their register's value (bit `k` for
+    /// `pins.caller_saved[k]`): a call stores those that are not, and then all are,
+    /// until a write to the local clears its bit. Valid while the assembler has bound
+    /// `synced_pins_labels` labels: control may reach a label from code where the
+    /// registers had other values, so any bound since makes every bit stale.
+    synced_pins: u64,
+    synced_pins_labels: u32,
     pub(crate) control: Vec<Frame<'a>>,
     pub(crate) reachable: bool,
     /// Nesting depth of blocks entered while unreachable (compiled as nothing).
@@ -279,6 +286,8 @@ impl<'a> FuncCompiler<'a> {
             free: RegSet::default(),
             cached_locals: Vec::new(),
             cached_locals_labels: 0,
+            synced_pins: 0,
+            synced_pins_labels: 0,
             control: Vec::new(),
             reachable: true,
             dead_depth: 0,
@@ -327,6 +336,7 @@ impl<'a> FuncCompiler<'a> {
         }
         self.free = free;
         self.cached_locals.clear();
+        self.synced_pins = 0;
         self.header_size = 8 + 8 * self.pins.callee_saved.len() as i32 + 8 * legacy_tries as i32;
         self.masm.reset();
         // Machine code runs about three bytes per byte of wasm.
@@ -546,14 +556,16 @@ impl<'a> FuncCompiler<'a> {
     /// exception-handling scope the callee-saved ones go too, since a landing pad in this
     /// function reloads every pinned local from its home.
     pub(crate) fn save_pinned_for_call(&mut self) {
+        let synced = self.synced_pins();
         for k in 0..self.pins.caller_saved.len() {
             let (i, r) = self.pins.caller_saved[k];
-            if !self.pins.written[i as usize] {
+            if !self.pins.written[i as usize] || (k < 64 && synced & (1 << k) != 0) {
                 continue;
             }
             let m = self.local_mem(i);
             self.masm.asm.store(store_kind(self.local_type(i)), m, r);
         }
+        self.mark_pins_synced();
         if self.current_scope.is_some() {
             for k in 0..self.pins.all.len() {
                 let (i, r) = self.pins.all[k];
@@ -646,6 +658,34 @@ impl<'a> FuncCompiler<'a> {
         for k in 0..self.pins.caller_saved.len() {
             let (i, r) = self.pins.caller_saved[k];
             self.load_pinned(i, r);
+        }
+        self.mark_pins_synced();
+    }
+
+    /// `synced_pins`, or none if a label was bound since it was set.
+    fn synced_pins(&self) -> u64 {
+        if self.synced_pins_labels == self.masm.asm.labels_bound() {
+            self.synced_pins
+        } else {
+            0
+        }
+    }
+
+    /// Every caller-saved pin's home now holds its register's value.
+    fn mark_pins_synced(&mut self) {
+        self.synced_pins = u64::MAX;
+        self.synced_pins_labels = self.masm.asm.labels_bound();
+    }
+
+    /// A pinned local's register is about to change: its home no longer matches.
+    fn unsync_pin(&mut self, index: u32) {
+        if self.synced_pins == 0 || self.pins.reg(index).is_none_or(is_callee_saved) {
+            return;
+        }
+        if let Some(k) = self.pins.caller_saved.iter().position(|&(i, _)| i == index) {
+            if k < 64 {
+                self.synced_pins &= !(1 << k);
+            }
         }
     }
 
@@ -1052,6 +1092,7 @@ impl<'a> FuncCompiler<'a> {
     }
 
     pub(crate) fn set_local(&mut self, index: u32, value: Slot) {
+        self.unsync_pin(index);
         self.uncache_local(index);
         self.materialize_local(index);
         if value.loc == Loc::Local(index) {
@@ -1102,6 +1143,7 @@ impl<'a> FuncCompiler<'a> {
     fn take_result_target(&mut self) -> Option<(u32, Reg)> {
         let index = self.result_hint.take()?;
         let r = self.pins.reg(index)?;
+        self.unsync_pin(index);
         self.materialize_local(index);
         Some((index, r))
     }
