@@ -774,6 +774,7 @@ fn calls_between_writes_model(n: i32) -> i32 {
         b ^= r0;
         let r1 = clobber(b);
         e = r1;
+        f = clobber(c);
         a = a.wrapping_add(1);
         let r2 = clobber(c);
         if i & 1 != 0 {
@@ -796,8 +797,8 @@ fn calls_between_writes_model(n: i32) -> i32 {
 /// since the last call stored or reloaded it (`synced_pins`). Between calls here the
 /// locals are written by a `local.set` of another local, by an operation that computes
 /// into the local's register (`a + 1`), on one arm of an `if` (whose end may be reached
-/// with the home stale), and not at all; the loop's header is reached both after a call
-/// before the loop and from the bottom, after writes. Every callee clobbers every
+/// with the home stale), by a call's result, and not at all; the loop's header is reached both
+/// after a call before the loop and from the bottom, after writes. Every callee clobbers every
 /// caller-saved register it can: one pins eight locals of its own, one is a host
 /// function, one is called through a table, and `memory.grow` calls a helper.
 const CALLS_BETWEEN_WRITES: &str = r#"(module
@@ -835,6 +836,8 @@ const CALLS_BETWEEN_WRITES: &str = r#"(module
         (local.set $b (i32.xor (local.get $b) (call $clobber (local.get $a))))
         (local.set $r1 (call $host (local.get $b)))
         (local.set $e (local.get $r1))
+        ;; A call whose result goes straight to a pinned local (f's old value is dead).
+        (local.set $f (call $host (local.get $c)))
         (local.set $a (i32.add (local.get $a) (i32.const 1)))
         (local.set $r2 (call_indirect (type $t) (local.get $c) (i32.const 0)))
         (if (i32.and (local.get $i) (i32.const 1))
@@ -872,6 +875,76 @@ fn caller_saved_pins_are_stored_when_written_since_the_last_call() {
         for n in [0, 1, 2, 3, 10, 101] {
             let got = one_i64(&run(&engine, CALLS_BETWEEN_WRITES, host_helper, &[Val::I32(n)]));
             assert_eq!(got, calls_between_writes_model(n) as i64, "n = {n}");
+        }
+    }
+}
+
+/// Reference model of `CALL_RESULT_OVER_LATENT_READ`.
+fn call_result_over_latent_read_model(n: i32) -> i32 {
+    let clobber = |v: i32| v.wrapping_mul(3).wrapping_add(1);
+    let (mut i, mut p, mut q, mut u, mut w) = (0i32, 0i32, 0i32, 0i32, 5i32);
+    loop {
+        for _ in 0..2 {
+            p = p.wrapping_add(q.wrapping_add(u));
+            q ^= p.wrapping_add(u);
+            u = u.wrapping_sub(p ^ q);
+        }
+        let before = w;
+        w = clobber(w.wrapping_add(i));
+        p = p.wrapping_add(before.wrapping_sub(w));
+        i += 1;
+        if (i as u32) >= (n as u32) {
+            return p ^ q ^ u ^ w;
+        }
+    }
+}
+
+/// A call's result stored straight into a caller-saved pinned local (`w`: p, q and u,
+/// read more, take the callee-saved registers) while the stack still reads the local's
+/// value from before the call: the register must be reloaded for that read first,
+/// although the store overwrites it next. The callee pins eight locals, clobbering
+/// the caller-saved registers.
+const CALL_RESULT_OVER_LATENT_READ: &str = r#"(module
+  (func $clobber (param $v i32) (result i32)
+    (local $i i32) (local $a i32) (local $b i32) (local $c i32) (local $d i32)
+    (local $e i32) (local $f i32) (local $g i32)
+    (loop $l
+      (local.set $a (i32.add (local.get $a) (i32.const -1)))
+      (local.set $b (i32.xor (local.get $b) (local.get $a)))
+      (local.set $c (i32.sub (local.get $c) (local.get $b)))
+      (local.set $d (i32.add (local.get $d) (local.get $c)))
+      (local.set $e (i32.xor (local.get $e) (local.get $d)))
+      (local.set $f (i32.sub (local.get $f) (local.get $e)))
+      (local.set $g (i32.add (local.get $g) (local.get $f)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 2))))
+    (drop (i32.add (local.get $g) (local.get $a)))
+    (i32.add (i32.mul (local.get $v) (i32.const 3)) (i32.const 1)))
+  (func (export "f") (param $n i32) (result i32)
+    (local $i i32) (local $p i32) (local $q i32) (local $u i32) (local $w i32)
+    (local.set $w (i32.const 5))
+    (loop $l
+      (local.set $p (i32.add (local.get $p) (i32.add (local.get $q) (local.get $u))))
+      (local.set $q (i32.xor (local.get $q) (i32.add (local.get $p) (local.get $u))))
+      (local.set $u (i32.sub (local.get $u) (i32.xor (local.get $p) (local.get $q))))
+      (local.set $p (i32.add (local.get $p) (i32.add (local.get $q) (local.get $u))))
+      (local.set $q (i32.xor (local.get $q) (i32.add (local.get $p) (local.get $u))))
+      (local.set $u (i32.sub (local.get $u) (i32.xor (local.get $p) (local.get $q))))
+      local.get $w
+      (local.set $w (call $clobber (i32.add (local.get $w) (local.get $i))))
+      local.get $w
+      i32.sub
+      (local.set $p (i32.add (local.get $p)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (i32.xor (local.get $p) (i32.xor (local.get $q) (i32.xor (local.get $u) (local.get $w))))))"#;
+
+#[test]
+fn call_result_stored_over_a_latent_read_of_the_local() {
+    for engine in engines() {
+        for n in [0, 1, 2, 9, 100] {
+            let got = one_i64(&run(&engine, CALL_RESULT_OVER_LATENT_READ, |_| Vec::new(), &[Val::I32(n)]));
+            assert_eq!(got, call_result_over_latent_read_model(n) as i64, "n = {n}");
         }
     }
 }

@@ -662,6 +662,23 @@ impl<'a> FuncCompiler<'a> {
         self.mark_pins_synced();
     }
 
+    /// `reload_pinned_after_call` after a wasm call whose result the next operator
+    /// stores in a local (`result_hint`): that local's old value is dead unless the
+    /// stack still reads it latently, so its register is left to the store.
+    fn reload_pinned_after_wasm_call(&mut self) {
+        let overwritten = self.result_hint.filter(|&x| self.latent_reads[x as usize] == 0);
+        for k in 0..self.pins.caller_saved.len() {
+            let (i, r) = self.pins.caller_saved[k];
+            if Some(i) != overwritten {
+                self.load_pinned(i, r);
+            }
+        }
+        self.mark_pins_synced();
+        if let Some(x) = overwritten {
+            self.unsync_pin(x);
+        }
+    }
+
     /// `synced_pins`, or none if a label was bound since it was set.
     fn synced_pins(&self) -> u64 {
         if self.synced_pins_labels == self.masm.asm.labels_bound() {
@@ -1338,7 +1355,7 @@ impl<'a> FuncCompiler<'a> {
                 self.reload_context();
             }
         }
-        self.reload_pinned_after_call();
+        self.reload_pinned_after_wasm_call();
         self.push_call_results(ty);
     }
 
@@ -2401,7 +2418,7 @@ impl<'a> FuncCompiler<'a> {
         self.reload_context();
         self.masm.asm.bind(done);
         self.free_reg(idx);
-        self.reload_pinned_after_call();
+        self.reload_pinned_after_wasm_call();
         self.push_call_results(ty);
     }
 }
