@@ -226,6 +226,11 @@ pub struct FuncCompiler<'a> {
     /// registers had other values, so any bound since makes every bit stale.
     synced_pins: u64,
     synced_pins_labels: u32,
+    /// Set by the compile loop before a `call` or `call_indirect`: the caller-saved pins
+    /// (bit `k` for `pins.caller_saved[k]`) that the operators after it do not read
+    /// before writing them or before the next call, on a straight line (see
+    /// `compiler::unread_after_call`). Taken by the reload after the call.
+    pub(crate) unread_after_call: u64,
     pub(crate) control: Vec<Frame<'a>>,
     pub(crate) reachable: bool,
     /// Nesting depth of blocks entered while unreachable (compiled as nothing).
@@ -288,6 +293,7 @@ impl<'a> FuncCompiler<'a> {
             cached_locals_labels: 0,
             synced_pins: 0,
             synced_pins_labels: 0,
+            unread_after_call: 0,
             control: Vec::new(),
             reachable: true,
             dead_depth: 0,
@@ -337,6 +343,7 @@ impl<'a> FuncCompiler<'a> {
         self.free = free;
         self.cached_locals.clear();
         self.synced_pins = 0;
+        self.unread_after_call = 0;
         self.header_size = 8 + 8 * self.pins.callee_saved.len() as i32 + 8 * legacy_tries as i32;
         self.masm.reset();
         // Machine code runs about three bytes per byte of wasm.
@@ -662,20 +669,37 @@ impl<'a> FuncCompiler<'a> {
         self.mark_pins_synced();
     }
 
-    /// `reload_pinned_after_call` after a wasm call whose result the next operator
-    /// stores in a local (`result_hint`): that local's old value is dead unless the
-    /// stack still reads it latently, so its register is left to the store.
+    /// `reload_pinned_after_call` after a wasm call, but for the pins the code after it
+    /// does not read before writing them or before the next call (`unread_after_call`)
+    /// and the stack does not read latently: their registers are left as the callee
+    /// left them. Their homes hold their values, so the next call stores nothing for
+    /// them (`synced_pins`) and a write makes the register current again.
     fn reload_pinned_after_wasm_call(&mut self) {
-        let overwritten = self.result_hint.filter(|&x| self.latent_reads[x as usize] == 0);
+        let unread = std::mem::take(&mut self.unread_after_call);
         for k in 0..self.pins.caller_saved.len() {
             let (i, r) = self.pins.caller_saved[k];
-            if Some(i) != overwritten {
+            let skipped = k < 64 && unread & (1 << k) != 0 && self.latent_reads[i as usize] == 0;
+            if !skipped {
                 self.load_pinned(i, r);
             }
         }
         self.mark_pins_synced();
-        if let Some(x) = overwritten {
-            self.unsync_pin(x);
+    }
+
+    /// The caller-saved pinned locals, in `unread_after_call`'s bit order.
+    pub(crate) fn caller_saved_pins(&self) -> &[(u32, Reg)] {
+        &self.pins.caller_saved
+    }
+
+    pub(crate) fn has_caller_saved_pins(&self) -> bool {
+        !self.pins.caller_saved.is_empty()
+    }
+
+    /// Where local `index` is in `caller_saved_pins`, if it is one.
+    pub(crate) fn caller_saved_pin(&self, index: u32) -> Option<usize> {
+        match self.pins.reg(index) {
+            Some(r) if !is_callee_saved(r) => self.pins.caller_saved.iter().position(|&(i, _)| i == index),
+            _ => None,
         }
     }
 

@@ -184,10 +184,140 @@ pub fn compile_function<'a>(
             _ => compiler.materialize_condition(),
         }
         compiler.result_hint = result_hint(buffered.get(i + 1));
+        if let Operator::Call { .. } | Operator::CallIndirect { .. } = op {
+            if compiler.has_caller_saved_pins() {
+                // The call's reload takes it.
+                compiler.unread_after_call = unread_after_call(compiler, &buffered[i + 1..]);
+            }
+        }
         compiler.visit_operator(op)?;
+        debug_assert_eq!(compiler.unread_after_call, 0, "a call left its reload plan");
         compiler.result_hint = None;
     }
     compiler.finish().map_err(Error::from)
+}
+
+/// Which caller-saved pinned locals (bit `k` for the `k`th, `caller_saved_pin`) the
+/// operators `after` a call do not read before writing them, or before the next call,
+/// which finds their homes current and stores nothing: their reload after the call can
+/// go. Only a straight line of plain operators is looked at (`reads_no_pin`), and at
+/// most `LOOKAHEAD` of them; anything else, such as a branch or a label, may need every
+/// pin in its register, and ends it.
+#[inline(never)]
+fn unread_after_call(compiler: &FuncCompiler<'_>, after: &[Operator<'_>]) -> u64 {
+    const LOOKAHEAD: usize = 64;
+    let count = compiler.caller_saved_pins().len();
+    let all = if count >= 64 { u64::MAX } else { (1u64 << count) - 1 };
+    let (mut decided, mut unread) = (0u64, 0u64);
+    for op in after.iter().take(LOOKAHEAD) {
+        let (local, written) = match *op {
+            Operator::LocalGet { local_index } => (local_index, false),
+            Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => (local_index, true),
+            Operator::Call { .. } | Operator::CallIndirect { .. } => return unread | (all & !decided),
+            _ if reads_no_pin(op) => continue,
+            _ => return unread,
+        };
+        let Some(k) = compiler.caller_saved_pin(local).filter(|&k| k < 64) else { continue };
+        if decided & (1 << k) == 0 {
+            decided |= 1 << k;
+            if written {
+                unread |= 1 << k;
+            }
+            if decided == all {
+                return unread;
+            }
+        }
+    }
+    unread
+}
+
+/// Operators that read no local, move no control and run no code that expects pinned
+/// locals in their registers: `unread_after_call` looks past them. (A trap leaves the
+/// function, or lands on a landing pad, which reloads every pin from its home.)
+fn reads_no_pin(op: &Operator<'_>) -> bool {
+    use Operator as O;
+    matches!(
+        op,
+        O::Nop
+            | O::Drop
+            | O::Select
+            | O::I32Const { .. }
+            | O::I64Const { .. }
+            | O::F32Const { .. }
+            | O::F64Const { .. }
+            | O::GlobalGet { .. }
+            | O::GlobalSet { .. }
+            | O::I32Load { .. }
+            | O::I64Load { .. }
+            | O::F32Load { .. }
+            | O::F64Load { .. }
+            | O::I32Load8S { .. }
+            | O::I32Load8U { .. }
+            | O::I32Load16S { .. }
+            | O::I32Load16U { .. }
+            | O::I64Load8S { .. }
+            | O::I64Load8U { .. }
+            | O::I64Load16S { .. }
+            | O::I64Load16U { .. }
+            | O::I64Load32S { .. }
+            | O::I64Load32U { .. }
+            | O::I32Store { .. }
+            | O::I64Store { .. }
+            | O::F32Store { .. }
+            | O::F64Store { .. }
+            | O::I32Store8 { .. }
+            | O::I32Store16 { .. }
+            | O::I64Store8 { .. }
+            | O::I64Store16 { .. }
+            | O::I64Store32 { .. }
+            | O::I32Eqz
+            | O::I32Eq
+            | O::I32Ne
+            | O::I32LtS
+            | O::I32LtU
+            | O::I32GtS
+            | O::I32GtU
+            | O::I32LeS
+            | O::I32LeU
+            | O::I32GeS
+            | O::I32GeU
+            | O::I64Eqz
+            | O::I64Eq
+            | O::I64Ne
+            | O::I64LtS
+            | O::I64LtU
+            | O::I64GtS
+            | O::I64GtU
+            | O::I64LeS
+            | O::I64LeU
+            | O::I64GeS
+            | O::I64GeU
+            | O::I32Add
+            | O::I32Sub
+            | O::I32Mul
+            | O::I32And
+            | O::I32Or
+            | O::I32Xor
+            | O::I32Shl
+            | O::I32ShrS
+            | O::I32ShrU
+            | O::I32Rotl
+            | O::I32Rotr
+            | O::I64Add
+            | O::I64Sub
+            | O::I64Mul
+            | O::I64And
+            | O::I64Or
+            | O::I64Xor
+            | O::I64Shl
+            | O::I64ShrS
+            | O::I64ShrU
+            | O::I64Rotl
+            | O::I64Rotr
+            | O::I32WrapI64
+            | O::I64ExtendI32S
+            | O::I64ExtendI32U
+    )
 }
 
 /// The local an operator's result goes straight to, if the next operator `next` sets one.
