@@ -226,6 +226,12 @@ pub struct FuncCompiler<'a> {
     /// registers had other values, so any bound since makes every bit stale.
     synced_pins: u64,
     synced_pins_labels: u32,
+    /// Caller-saved pins (same bits) whose register does not hold the local since a
+    /// call left out its reload (`reload_pinned_after_wasm_call`); the home does. No
+    /// call stores such a register, whatever labels were bound since (an operator's
+    /// own internal labels, as a float `select` binds, leave it as it was); a write or
+    /// a reload makes it current again.
+    stale_pins: u64,
     /// Set by the compile loop before a `call` or `call_indirect`: the caller-saved pins
     /// (bit `k` for `pins.caller_saved[k]`) that the operators after it do not read
     /// before writing them or before the next call, on a straight line (see
@@ -293,6 +299,7 @@ impl<'a> FuncCompiler<'a> {
             cached_locals_labels: 0,
             synced_pins: 0,
             synced_pins_labels: 0,
+            stale_pins: 0,
             unread_after_call: 0,
             control: Vec::new(),
             reachable: true,
@@ -343,6 +350,7 @@ impl<'a> FuncCompiler<'a> {
         self.free = free;
         self.cached_locals.clear();
         self.synced_pins = 0;
+        self.stale_pins = 0;
         self.unread_after_call = 0;
         self.header_size = 8 + 8 * self.pins.callee_saved.len() as i32 + 8 * legacy_tries as i32;
         self.masm.reset();
@@ -424,7 +432,10 @@ impl<'a> FuncCompiler<'a> {
     /// The register of a latent read of a pinned local.
     pub(crate) fn pinned(&self, loc: Loc) -> Option<Reg> {
         match loc {
-            Loc::Local(i) => self.pins.reg(i),
+            Loc::Local(i) => {
+                debug_assert!(!self.is_stale_pin(i), "local {i} read from a register a call left stale");
+                self.pins.reg(i)
+            }
             _ => None,
         }
     }
@@ -433,7 +444,10 @@ impl<'a> FuncCompiler<'a> {
     pub(crate) fn place(&self, loc: Loc) -> Option<Place> {
         match loc {
             Loc::Local(i) => Some(match self.pins.reg(i) {
-                Some(r) => Place::Reg(r),
+                Some(r) => {
+                    debug_assert!(!self.is_stale_pin(i), "local {i} read from a register a call left stale");
+                    Place::Reg(r)
+                }
                 None => Place::Mem(self.local_mem(i)),
             }),
             Loc::Stack(d) => Some(Place::Mem(self.slot_mem(d))),
@@ -563,10 +577,10 @@ impl<'a> FuncCompiler<'a> {
     /// exception-handling scope the callee-saved ones go too, since a landing pad in this
     /// function reloads every pinned local from its home.
     pub(crate) fn save_pinned_for_call(&mut self) {
-        let synced = self.synced_pins();
+        let home_current = self.synced_pins() | self.stale_pins;
         for k in 0..self.pins.caller_saved.len() {
             let (i, r) = self.pins.caller_saved[k];
-            if !self.pins.written[i as usize] || (k < 64 && synced & (1 << k) != 0) {
+            if !self.pins.written[i as usize] || (k < 64 && home_current & (1 << k) != 0) {
                 continue;
             }
             let m = self.local_mem(i);
@@ -597,6 +611,7 @@ impl<'a> FuncCompiler<'a> {
     /// (a local never written is still zero).
     pub(crate) fn reload_after_landing(&mut self) {
         self.reload_context();
+        self.stale_pins = 0;
         for k in 0..self.pins.all.len() {
             let (i, r) = self.pins.all[k];
             if (i as usize) < self.num_params || self.pins.written[i as usize] {
@@ -667,6 +682,7 @@ impl<'a> FuncCompiler<'a> {
             self.load_pinned(i, r);
         }
         self.mark_pins_synced();
+        self.stale_pins = 0;
     }
 
     /// `reload_pinned_after_call` after a wasm call, but for the pins the code after it
@@ -676,10 +692,12 @@ impl<'a> FuncCompiler<'a> {
     /// them (`synced_pins`) and a write makes the register current again.
     fn reload_pinned_after_wasm_call(&mut self) {
         let unread = std::mem::take(&mut self.unread_after_call);
+        self.stale_pins = 0;
         for k in 0..self.pins.caller_saved.len() {
             let (i, r) = self.pins.caller_saved[k];
-            let skipped = k < 64 && unread & (1 << k) != 0 && self.latent_reads[i as usize] == 0;
-            if !skipped {
+            if k < 64 && unread & (1 << k) != 0 && self.latent_reads[i as usize] == 0 {
+                self.stale_pins |= 1 << k;
+            } else {
                 self.load_pinned(i, r);
             }
         }
@@ -718,16 +736,31 @@ impl<'a> FuncCompiler<'a> {
         self.synced_pins_labels = self.masm.asm.labels_bound();
     }
 
-    /// A pinned local's register is about to change: its home no longer matches.
+    /// A pinned local's register is about to change: its home no longer matches, and
+    /// the register is the local's again.
     fn unsync_pin(&mut self, index: u32) {
-        if self.synced_pins == 0 || self.pins.reg(index).is_none_or(is_callee_saved) {
+        if (self.synced_pins == 0 && self.stale_pins == 0) || self.pins.reg(index).is_none_or(is_callee_saved)
+        {
             return;
         }
         if let Some(k) = self.pins.caller_saved.iter().position(|&(i, _)| i == index) {
             if k < 64 {
                 self.synced_pins &= !(1 << k);
+                self.stale_pins &= !(1 << k);
             }
         }
+    }
+
+    /// Whether a pinned local's register does not hold it (`stale_pins`): reading it
+    /// then is a compiler bug.
+    fn is_stale_pin(&self, index: u32) -> bool {
+        self.stale_pins != 0
+            && self
+                .pins
+                .caller_saved
+                .iter()
+                .position(|&(i, _)| i == index)
+                .is_some_and(|k| k < 64 && self.stale_pins & (1 << k) != 0)
     }
 
     /// The function's code; the compiler is ready for the next `begin`.
