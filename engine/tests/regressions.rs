@@ -834,8 +834,9 @@ fn locals_read_before_any_set_start_at_zero() {
 /// some path can skip that set and read the local afterwards: a branch out of a closed
 /// block to the end of an open one, a `br_table`, the other arm of an `if`, a catch
 /// clause, a `try_table` catch that lands after the set, each of these also inside a
-/// block that an earlier branch skips (the skip that matters is the innermost), and a
-/// dozen such locals at once (zeroed by `rep stos` rather than one store each). Each probe returns what it
+/// block that an earlier branch skips (the skip that matters is the innermost), a
+/// branch from an `if` inside an `if` out to the block around both (whose skip must
+/// outlive the two skipped arms closing), and a dozen such locals at once (zeroed by `rep stos` rather than one store each). Each probe returns what it
 /// read on the skipping path, which must be 0, and runs right after `$dirty` filled
 /// the stack below with nonzero frames.
 #[test]
@@ -912,6 +913,14 @@ fn locals_set_on_some_paths_only_start_at_zero() {
         (i64.or (i64.or (i64.or (local.get 1) (local.get 2)) (i64.or (local.get 3) (local.get 4)))
           (i64.or (i64.or (i64.or (local.get 5) (local.get 6)) (i64.or (local.get 7) (local.get 8)))
             (i64.or (i64.or (local.get 9) (local.get 10)) (i64.or (local.get 11) (local.get 12))))))
+      (func $branch_past_two_ifs (param i32) (result i32) (local i32)
+        (block
+          (if (local.get 0)
+            (then (if (i32.eq (local.get 0) (i32.const 1)) (then (br 2)))))
+          (local.set 1 (i32.const 7)))
+        (local.get 1))
+      (func (export "branch_past_two_ifs") (param i32) (result i32)
+        (drop (call $dirty (i32.const 3))) (call $branch_past_two_ifs (local.get 0)))
       (func (export "skipped_outer") (param i32) (result i32)
         (drop (call $dirty (i32.const 3))) (call $skipped_outer (local.get 0)))
       (func (export "br_table_skip") (param i32) (result i64)
@@ -945,6 +954,7 @@ fn locals_set_on_some_paths_only_start_at_zero() {
         ("inner_block_skipped", 1, 0, Val::I32(3)),
         ("catch_inside_skipped_block", 1, 0, Val::I32(6)),
         ("many_skipped", 1, 0, Val::I64(3)),
+        ("branch_past_two_ifs", 1, 0, Val::I32(7)),
     ];
     let mut wrong = Vec::new();
     for (name, skip, take, set) in probes {

@@ -87,11 +87,6 @@ struct Frame {
     /// Tells this block (or arm of an `if` or `try`) apart from later ones at the same
     /// depth.
     serial: u32,
-    /// Whether code so far can leave for this block's end (or its next arm).
-    skipped: bool,
-    /// The innermost such block below this one. Kept up to date for the innermost open
-    /// block only; `pop` hands it down.
-    skipped_below: Option<u32>,
 }
 
 fn weight_at(loop_depth: u32) -> u32 {
@@ -115,6 +110,12 @@ pub struct UseScan {
     call_weight: u32,
     /// The open blocks, outermost first.
     blocks: Vec<Frame>,
+    /// Which open blocks code so far can leave for the end (or next arm) of: bit `i % 64`
+    /// of word `i / 64` for `blocks[i]`, set by the branch (or block start) that can, and
+    /// cleared when the block closes, so no bit above the innermost open block is set.
+    /// Every skip is kept until its block closes: a set of them, not just the innermost,
+    /// since when that one closes the next one out is the innermost again.
+    skipped: Vec<u64>,
     /// The serial the next block (or `else`, `catch` arm) gets.
     next_serial: u32,
     loop_depth: u32,
@@ -151,6 +152,7 @@ impl UseScan {
         self.written_nonzero.resize(num_locals, false);
         self.call_weight = 0;
         self.blocks.clear();
+        self.skipped.clear();
         self.loop_depth = 0;
         self.has_loop = false;
         self.legacy_tries = 0;
@@ -226,28 +228,31 @@ impl UseScan {
     }
 
     fn push(&mut self, is_loop: bool) {
-        let skipped_below = self.innermost_skipped();
-        self.blocks.push(Frame { is_loop, serial: self.next_serial, skipped: false, skipped_below });
+        self.blocks.push(Frame { is_loop, serial: self.next_serial });
         self.next_serial = self.next_serial.wrapping_add(1);
+        if self.skipped.len() * 64 < self.blocks.len() {
+            self.skipped.push(0);
+        }
     }
 
     fn pop(&mut self) {
         let Some(frame) = self.blocks.pop() else { return };
         self.loop_depth -= u32::from(frame.is_loop);
-        // Hand down what the closed block saw of skips to the blocks around it.
-        if let (Some(d), false) = (frame.skipped_below, self.blocks.is_empty()) {
-            self.skip(d);
-        }
+        let index = self.blocks.len();
+        self.skipped[index / 64] &= !(1 << (index % 64));
     }
 
     /// The innermost open block that code so far can leave for its end (or next arm).
+    /// Looks at one word of `skipped` per 64 open blocks at most, and only where a
+    /// local is first accessed.
     fn innermost_skipped(&self) -> Option<u32> {
-        let top = self.blocks.last()?;
-        if top.skipped {
-            Some(self.blocks.len() as u32 - 1)
-        } else {
-            top.skipped_below
-        }
+        let words = self.blocks.len().div_ceil(64);
+        self.skipped[..words]
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|&(_, &word)| word != 0)
+            .map(|(w, &word)| (w * 64 + 63 - word.leading_zeros() as usize) as u32)
     }
 
     /// A branch to the block `relative_depth` out: paths from here skip everything up to
@@ -266,13 +271,8 @@ impl UseScan {
     }
 
     fn skip(&mut self, index: u32) {
-        let top = self.blocks.len() - 1;
-        let frame = &mut self.blocks[top];
-        if index as usize == top {
-            frame.skipped = true;
-        } else {
-            frame.skipped_below = Some(frame.skipped_below.map_or(index, |b| b.max(index)));
-        }
+        let i = index as usize;
+        self.skipped[i / 64] |= 1 << (i % 64);
     }
 
     /// How far a write here dominates: a path to code after it passes it unless the path
