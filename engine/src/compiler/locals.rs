@@ -211,9 +211,14 @@ impl UseScan {
                 }
             }
             Operator::End | Operator::Delegate { .. } => self.pop(),
-            Operator::Br { relative_depth } | Operator::BrIf { relative_depth } => {
-                self.branch(relative_depth)
-            }
+            // The reference branches too: function references are refused today, but a
+            // branch the scan missed would let a local skip its zero start.
+            Operator::Br { relative_depth }
+            | Operator::BrIf { relative_depth }
+            | Operator::BrOnNull { relative_depth }
+            | Operator::BrOnNonNull { relative_depth }
+            | Operator::BrOnCast { relative_depth, .. }
+            | Operator::BrOnCastFail { relative_depth, .. } => self.branch(relative_depth),
             Operator::BrTable { ref targets } => {
                 self.branch(targets.default());
                 for target in targets.targets().flatten() {
@@ -377,6 +382,64 @@ impl UseScan {
                     pins.caller_saved.push((i as u32, r));
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UseScan;
+    use wasmparser::{BlockType, Operator, RefType};
+
+    /// Which of `locals` locals (no parameters) the scan finds set before any read, for
+    /// the body `ops`.
+    fn set_before_read(locals: usize, ops: &[Operator<'_>]) -> Vec<bool> {
+        let mut scan = UseScan::default();
+        scan.reset(locals);
+        let mut previous = None;
+        for op in ops {
+            scan.observe(op, previous);
+            previous = Some(op);
+        }
+        scan.set_before_read.clone()
+    }
+
+    /// `block (branch 0) (local.set 0 (i32.const 1)) end (local.get 0)`: a branch to the
+    /// block skips the set, so the local keeps its zero start; with a `nop` instead it
+    /// needs none.
+    #[test]
+    fn every_branch_skips_a_later_set() {
+        let branches = [
+            Operator::Br { relative_depth: 0 },
+            Operator::BrIf { relative_depth: 0 },
+            Operator::BrOnNull { relative_depth: 0 },
+            Operator::BrOnNonNull { relative_depth: 0 },
+            Operator::BrOnCast {
+                relative_depth: 0,
+                from_ref_type: RefType::ANYREF,
+                to_ref_type: RefType::EQREF,
+            },
+            Operator::BrOnCastFail {
+                relative_depth: 0,
+                from_ref_type: RefType::ANYREF,
+                to_ref_type: RefType::EQREF,
+            },
+        ];
+        let body = |between: Operator<'static>| {
+            [
+                Operator::Block { blockty: BlockType::Empty },
+                between,
+                Operator::I32Const { value: 1 },
+                Operator::LocalSet { local_index: 0 },
+                Operator::End,
+                Operator::LocalGet { local_index: 0 },
+                Operator::End,
+            ]
+        };
+        assert_eq!(set_before_read(1, &body(Operator::Nop)), [true]);
+        for branch in branches {
+            let name = format!("{branch:?}");
+            assert_eq!(set_before_read(1, &body(branch)), [false], "{name}");
         }
     }
 }
