@@ -580,7 +580,7 @@ impl<'a> FuncCompiler<'a> {
         let home_current = self.synced_pins() | self.stale_pins;
         for k in 0..self.pins.caller_saved.len() {
             let (i, r) = self.pins.caller_saved[k];
-            if !self.pins.written[i as usize] || (k < 64 && home_current & (1 << k) != 0) {
+            if !self.pins.written[i as usize] || home_current & (1 << k) != 0 {
                 continue;
             }
             let m = self.local_mem(i);
@@ -695,7 +695,7 @@ impl<'a> FuncCompiler<'a> {
         self.stale_pins = 0;
         for k in 0..self.pins.caller_saved.len() {
             let (i, r) = self.pins.caller_saved[k];
-            if k < 64 && unread & (1 << k) != 0 && self.latent_reads[i as usize] == 0 {
+            if unread & (1 << k) != 0 && self.latent_reads[i as usize] == 0 {
                 self.stale_pins |= 1 << k;
             } else {
                 self.load_pinned(i, r);
@@ -713,11 +713,16 @@ impl<'a> FuncCompiler<'a> {
         !self.pins.caller_saved.is_empty()
     }
 
-    /// Where local `index` is in `caller_saved_pins`, if it is one.
-    pub(crate) fn caller_saved_pin(&self, index: u32) -> Option<usize> {
+    /// Local `index`'s bit in the masks over `caller_saved_pins` (`synced_pins`,
+    /// `stale_pins`, `unread_after_call`), or 0 if it is not a caller-saved pin.
+    pub(crate) fn caller_saved_pin_bit(&self, index: u32) -> u64 {
+        // Caller-saved pins take allocatable caller-saved registers: a bit each fits.
+        const _: () = assert!(ALLOCATABLE_GPRS.len() + ALLOCATABLE_XMMS.len() < 64);
         match self.pins.reg(index) {
-            Some(r) if !is_callee_saved(r) => self.pins.caller_saved.iter().position(|&(i, _)| i == index),
-            _ => None,
+            Some(r) if !is_callee_saved(r) => {
+                self.pins.caller_saved.iter().position(|&(i, _)| i == index).map_or(0, |k| 1 << k)
+            }
+            _ => 0,
         }
     }
 
@@ -739,28 +744,18 @@ impl<'a> FuncCompiler<'a> {
     /// A pinned local's register is about to change: its home no longer matches, and
     /// the register is the local's again.
     fn unsync_pin(&mut self, index: u32) {
-        if (self.synced_pins == 0 && self.stale_pins == 0) || self.pins.reg(index).is_none_or(is_callee_saved)
-        {
+        if self.synced_pins == 0 && self.stale_pins == 0 {
             return;
         }
-        if let Some(k) = self.pins.caller_saved.iter().position(|&(i, _)| i == index) {
-            if k < 64 {
-                self.synced_pins &= !(1 << k);
-                self.stale_pins &= !(1 << k);
-            }
-        }
+        let bit = self.caller_saved_pin_bit(index);
+        self.synced_pins &= !bit;
+        self.stale_pins &= !bit;
     }
 
     /// Whether a pinned local's register does not hold it (`stale_pins`): reading it
     /// then is a compiler bug.
     fn is_stale_pin(&self, index: u32) -> bool {
-        self.stale_pins != 0
-            && self
-                .pins
-                .caller_saved
-                .iter()
-                .position(|&(i, _)| i == index)
-                .is_some_and(|k| k < 64 && self.stale_pins & (1 << k) != 0)
+        self.stale_pins != 0 && self.stale_pins & self.caller_saved_pin_bit(index) != 0
     }
 
     /// The function's code; the compiler is ready for the next `begin`.

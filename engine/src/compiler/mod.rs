@@ -197,7 +197,7 @@ pub fn compile_function<'a>(
     compiler.finish().map_err(Error::from)
 }
 
-/// Which caller-saved pinned locals (bit `k` for the `k`th, `caller_saved_pin`) the
+/// Which caller-saved pinned locals (their `caller_saved_pin_bit`s) the
 /// operators `after` a call do not read before writing them, or before the next call,
 /// which finds their homes current and stores nothing: their reload after the call can
 /// go. Only a straight line of plain operators is looked at (`reads_no_pin`), and at
@@ -206,8 +206,7 @@ pub fn compile_function<'a>(
 #[inline(never)]
 fn unread_after_call(compiler: &FuncCompiler<'_>, after: &[Operator<'_>]) -> u64 {
     const LOOKAHEAD: usize = 64;
-    let count = compiler.caller_saved_pins().len();
-    let all = if count >= 64 { u64::MAX } else { (1u64 << count) - 1 };
+    let all = (1u64 << compiler.caller_saved_pins().len()) - 1;
     let (mut decided, mut unread) = (0u64, 0u64);
     for op in after.iter().take(LOOKAHEAD) {
         let (local, written) = match *op {
@@ -217,11 +216,11 @@ fn unread_after_call(compiler: &FuncCompiler<'_>, after: &[Operator<'_>]) -> u64
             _ if reads_no_pin(op) => continue,
             _ => return unread,
         };
-        let Some(k) = compiler.caller_saved_pin(local).filter(|&k| k < 64) else { continue };
-        if decided & (1 << k) == 0 {
-            decided |= 1 << k;
+        let bit = compiler.caller_saved_pin_bit(local);
+        if decided & bit == 0 {
+            decided |= bit;
             if written {
-                unread |= 1 << k;
+                unread |= bit;
             }
             if decided == all {
                 return unread;
