@@ -33,20 +33,25 @@ fn one_i64(v: &[Val]) -> i64 {
     }
 }
 
+/// What every helper in these tests returns: the host function of `host_helper`, and
+/// the wasm functions `$helper` and `$clobber`.
+fn helper_result(v: i32) -> i32 {
+    v.wrapping_mul(3).wrapping_add(1)
+}
+
 /// Reference model of `LOOP_WITH_CALLS`.
 fn loop_with_calls_model(n: i32) -> i64 {
     let (mut a, mut b, mut c, mut d, mut e, mut f, mut g) = (1i32, 2i32, 3i32, 4i32, 5i32, 6i32, 7i32);
     let mut x = 0.5f64;
     let mut y = 1.25f64;
     let mut sum = 0i64;
-    let helper = |v: i32| v.wrapping_mul(3).wrapping_add(1);
     for i in 0..n {
         a = a.wrapping_add(i);
         b ^= a;
-        c = c.wrapping_add(helper(b));
+        c = c.wrapping_add(helper_result(b));
         d = d.wrapping_sub(c);
         e = e.wrapping_add(d.rotate_left(3));
-        f = f.wrapping_add(helper(e));
+        f = f.wrapping_add(helper_result(e));
         g ^= f;
         x += a as f64 * 0.5;
         y = y * 0.75 + x;
@@ -100,7 +105,7 @@ const LOOP_WITH_CALLS: &str = r#"(module
 fn host_helper(store: &Store) -> Vec<Extern> {
     let f = Func::new(store, FuncType::new([ValType::I32], [ValType::I32]), |p, r| {
         let Val::I32(v) = p[0] else { panic!("bad argument {p:?}") };
-        r[0] = Val::I32(v.wrapping_mul(3).wrapping_add(1));
+        r[0] = Val::I32(helper_result(v));
         Ok(())
     });
     vec![Extern::Func(f)]
@@ -763,26 +768,73 @@ fn branches_on_locals_set_to_comparisons() {
     }
 }
 
-/// Reference model of `CALLS_BETWEEN_WRITES`.
+/// A callee that pins eight locals of its own, clobbering the caller-saved registers,
+/// and returns `helper_result` of its argument.
+const CLOBBER: &str = "(func $clobber (param $v i32) (result i32)
+    (local $i i32) (local $a i32) (local $b i32) (local $c i32) (local $d i32)
+    (local $e i32) (local $f i32) (local $g i32)
+    (loop $l
+      (local.set $a (i32.add (local.get $a) (i32.const -1)))
+      (local.set $b (i32.xor (local.get $b) (local.get $a)))
+      (local.set $c (i32.sub (local.get $c) (local.get $b)))
+      (local.set $d (i32.add (local.get $d) (local.get $c)))
+      (local.set $e (i32.xor (local.get $e) (local.get $d)))
+      (local.set $f (i32.sub (local.get $f) (local.get $e)))
+      (local.set $g (i32.add (local.get $g) (local.get $f)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 2))))
+    (drop (i32.add (local.get $g) (local.get $a)))
+    (i32.add (i32.mul (local.get $v) (i32.const 3)) (i32.const 1)))";
+
+/// Two rounds of mixing the locals `$p`, `$q` and `$u` (`mix_pqu`): read more than the
+/// others, they take the callee-saved registers.
+const MIX_PQU: &str = "(local.set $p (i32.add (local.get $p) (i32.add (local.get $q) (local.get $u))))
+      (local.set $q (i32.xor (local.get $q) (i32.add (local.get $p) (local.get $u))))
+      (local.set $u (i32.sub (local.get $u) (i32.xor (local.get $p) (local.get $q))))
+      (local.set $p (i32.add (local.get $p) (i32.add (local.get $q) (local.get $u))))
+      (local.set $q (i32.xor (local.get $q) (i32.add (local.get $p) (local.get $u))))
+      (local.set $u (i32.sub (local.get $u) (i32.xor (local.get $p) (local.get $q))))";
+
+/// Reference model of `MIX_PQU`.
+fn mix_pqu(mut p: i32, mut q: i32, mut u: i32) -> (i32, i32, i32) {
+    for _ in 0..2 {
+        p = p.wrapping_add(q.wrapping_add(u));
+        q ^= p.wrapping_add(u);
+        u = u.wrapping_sub(p ^ q);
+    }
+    (p, q, u)
+}
+
+/// Runs export `f` of `wat` (with `imports`) for each of `ns` on every engine and
+/// compares its result with `model`.
+fn check_against_model(wat: &str, imports: fn(&Store) -> Vec<Extern>, model: fn(i32) -> i32, ns: &[i32]) {
+    for engine in engines() {
+        for &n in ns {
+            let got = one_i64(&run(&engine, wat, imports, &[Val::I32(n)]));
+            assert_eq!(got, model(n) as i64, "n = {n}");
+        }
+    }
+}
+
+/// Reference model of `calls_between_writes`.
 fn calls_between_writes_model(n: i32) -> i32 {
-    let clobber = |v: i32| v.wrapping_mul(3).wrapping_add(1);
     let (mut a, mut b, mut c, mut d, mut e, mut f, mut g) = (1i32, 2i32, 3i32, 4i32, 5i32, 6i32, 7i32);
     let mut s = 0i32;
     for i in 0..n {
         a = a.wrapping_add(i);
-        let r0 = clobber(a);
+        let r0 = helper_result(a);
         b ^= r0;
-        let r1 = clobber(b);
+        let r1 = helper_result(b);
         e = r1;
-        f = clobber(c);
+        f = helper_result(c);
         a = a.wrapping_add(1);
-        let r2 = clobber(c);
+        let r2 = helper_result(c);
         if i & 1 != 0 {
             c = c.wrapping_add(r1);
         }
-        let r3 = clobber(a);
+        let r3 = helper_result(a);
         d = d.wrapping_add(r2 ^ r3);
-        let r4 = clobber(d);
+        let r4 = helper_result(d);
         e = e.wrapping_add(r4).wrapping_add(a ^ b ^ c);
         f = f.wrapping_add(e).wrapping_add(g);
         g ^= f.wrapping_add(d);
@@ -801,26 +853,18 @@ fn calls_between_writes_model(n: i32) -> i32 {
 /// after a call before the loop and from the bottom, after writes. Every callee clobbers every
 /// caller-saved register it can: one pins eight locals of its own, one is a host
 /// function, one is called through a table, and `memory.grow` calls a helper.
-const CALLS_BETWEEN_WRITES: &str = r#"(module
+fn calls_between_writes() -> String {
+    let mix_into_s = "(local.set $s (i32.add (local.get $s) (i32.xor (local.get $a) (i32.add (local.get $b)
+          (i32.xor (local.get $c) (i32.add (local.get $d) (i32.xor (local.get $e) (i32.add (local.get $f) (local.get $g)))))))))
+        ";
+    let six_mixes_into_s = mix_into_s.repeat(6);
+    format!(
+        r#"(module
   (import "host" "helper" (func $host (param i32) (result i32)))
   (type $t (func (param i32) (result i32)))
   (table 1 funcref) (elem (i32.const 0) $clobber)
   (memory 1)
-  (func $clobber (param $v i32) (result i32)
-    (local $i i32) (local $a i32) (local $b i32) (local $c i32) (local $d i32)
-    (local $e i32) (local $f i32) (local $g i32)
-    (loop $l
-      (local.set $a (i32.add (local.get $a) (i32.const -1)))
-      (local.set $b (i32.xor (local.get $b) (local.get $a)))
-      (local.set $c (i32.sub (local.get $c) (local.get $b)))
-      (local.set $d (i32.add (local.get $d) (local.get $c)))
-      (local.set $e (i32.xor (local.get $e) (local.get $d)))
-      (local.set $f (i32.sub (local.get $f) (local.get $e)))
-      (local.set $g (i32.add (local.get $g) (local.get $f)))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $l (i32.lt_u (local.get $i) (i32.const 2))))
-    (drop (i32.add (local.get $g) (local.get $a)))
-    (i32.add (i32.mul (local.get $v) (i32.const 3)) (i32.const 1)))
+  {CLOBBER}
   (func (export "f") (param $n i32) (result i32)
     (local $i i32) (local $a i32) (local $b i32) (local $c i32) (local $d i32)
     (local $e i32) (local $f i32) (local $g i32) (local $s i32) (local $r1 i32) (local $r2 i32) (local $r3 i32)
@@ -852,45 +896,31 @@ const CALLS_BETWEEN_WRITES: &str = r#"(module
         (local.set $g (i32.xor (local.get $g) (i32.add (local.get $f) (local.get $d))))
         ;; Six reads of each local more: enough uses for the locals to outweigh the calls,
         ;; so that those not in callee-saved registers are pinned in caller-saved ones.
-        (local.set $s (i32.add (local.get $s) (i32.xor (local.get $a) (i32.add (local.get $b) (i32.xor (local.get $c)
-          (i32.add (local.get $d) (i32.xor (local.get $e) (i32.add (local.get $f) (local.get $g)))))))))
-        (local.set $s (i32.add (local.get $s) (i32.xor (local.get $a) (i32.add (local.get $b) (i32.xor (local.get $c)
-          (i32.add (local.get $d) (i32.xor (local.get $e) (i32.add (local.get $f) (local.get $g)))))))))
-        (local.set $s (i32.add (local.get $s) (i32.xor (local.get $a) (i32.add (local.get $b) (i32.xor (local.get $c)
-          (i32.add (local.get $d) (i32.xor (local.get $e) (i32.add (local.get $f) (local.get $g)))))))))
-        (local.set $s (i32.add (local.get $s) (i32.xor (local.get $a) (i32.add (local.get $b) (i32.xor (local.get $c)
-          (i32.add (local.get $d) (i32.xor (local.get $e) (i32.add (local.get $f) (local.get $g)))))))))
-        (local.set $s (i32.add (local.get $s) (i32.xor (local.get $a) (i32.add (local.get $b) (i32.xor (local.get $c)
-          (i32.add (local.get $d) (i32.xor (local.get $e) (i32.add (local.get $f) (local.get $g)))))))))
-        (local.set $s (i32.add (local.get $s) (i32.xor (local.get $a) (i32.add (local.get $b) (i32.xor (local.get $c)
-          (i32.add (local.get $d) (i32.xor (local.get $e) (i32.add (local.get $f) (local.get $g)))))))))
+        {six_mixes_into_s}
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $top)))
     (i32.xor (local.get $s) (i32.xor (local.get $a) (i32.xor (local.get $b) (i32.xor (local.get $c)
-      (i32.xor (local.get $d) (i32.xor (local.get $e) (i32.xor (local.get $f) (local.get $g))))))))))"#;
+      (i32.xor (local.get $d) (i32.xor (local.get $e) (i32.xor (local.get $f) (local.get $g))))))))))"#
+    )
+}
 
 #[test]
 fn caller_saved_pins_are_stored_when_written_since_the_last_call() {
-    for engine in engines() {
-        for n in [0, 1, 2, 3, 10, 101] {
-            let got = one_i64(&run(&engine, CALLS_BETWEEN_WRITES, host_helper, &[Val::I32(n)]));
-            assert_eq!(got, calls_between_writes_model(n) as i64, "n = {n}");
-        }
-    }
+    check_against_model(
+        &calls_between_writes(),
+        host_helper,
+        calls_between_writes_model,
+        &[0, 1, 2, 3, 10, 101],
+    );
 }
 
-/// Reference model of `CALL_RESULT_OVER_LATENT_READ`.
+/// Reference model of `call_result_over_latent_read`.
 fn call_result_over_latent_read_model(n: i32) -> i32 {
-    let clobber = |v: i32| v.wrapping_mul(3).wrapping_add(1);
     let (mut i, mut p, mut q, mut u, mut w) = (0i32, 0i32, 0i32, 0i32, 5i32);
     loop {
-        for _ in 0..2 {
-            p = p.wrapping_add(q.wrapping_add(u));
-            q ^= p.wrapping_add(u);
-            u = u.wrapping_sub(p ^ q);
-        }
+        (p, q, u) = mix_pqu(p, q, u);
         let before = w;
-        w = clobber(w.wrapping_add(i));
+        w = helper_result(w.wrapping_add(i));
         p = p.wrapping_add(before.wrapping_sub(w));
         i += 1;
         if (i as u32) >= (n as u32) {
@@ -904,32 +934,15 @@ fn call_result_over_latent_read_model(n: i32) -> i32 {
 /// value from before the call: the register must be reloaded for that read first,
 /// although the store overwrites it next. The callee pins eight locals, clobbering
 /// the caller-saved registers.
-const CALL_RESULT_OVER_LATENT_READ: &str = r#"(module
-  (func $clobber (param $v i32) (result i32)
-    (local $i i32) (local $a i32) (local $b i32) (local $c i32) (local $d i32)
-    (local $e i32) (local $f i32) (local $g i32)
-    (loop $l
-      (local.set $a (i32.add (local.get $a) (i32.const -1)))
-      (local.set $b (i32.xor (local.get $b) (local.get $a)))
-      (local.set $c (i32.sub (local.get $c) (local.get $b)))
-      (local.set $d (i32.add (local.get $d) (local.get $c)))
-      (local.set $e (i32.xor (local.get $e) (local.get $d)))
-      (local.set $f (i32.sub (local.get $f) (local.get $e)))
-      (local.set $g (i32.add (local.get $g) (local.get $f)))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $l (i32.lt_u (local.get $i) (i32.const 2))))
-    (drop (i32.add (local.get $g) (local.get $a)))
-    (i32.add (i32.mul (local.get $v) (i32.const 3)) (i32.const 1)))
+fn call_result_over_latent_read() -> String {
+    format!(
+        r#"(module
+  {CLOBBER}
   (func (export "f") (param $n i32) (result i32)
     (local $i i32) (local $p i32) (local $q i32) (local $u i32) (local $w i32)
     (local.set $w (i32.const 5))
     (loop $l
-      (local.set $p (i32.add (local.get $p) (i32.add (local.get $q) (local.get $u))))
-      (local.set $q (i32.xor (local.get $q) (i32.add (local.get $p) (local.get $u))))
-      (local.set $u (i32.sub (local.get $u) (i32.xor (local.get $p) (local.get $q))))
-      (local.set $p (i32.add (local.get $p) (i32.add (local.get $q) (local.get $u))))
-      (local.set $q (i32.xor (local.get $q) (i32.add (local.get $p) (local.get $u))))
-      (local.set $u (i32.sub (local.get $u) (i32.xor (local.get $p) (local.get $q))))
+      {MIX_PQU}
       local.get $w
       (local.set $w (call $clobber (i32.add (local.get $w) (local.get $i))))
       local.get $w
@@ -937,29 +950,26 @@ const CALL_RESULT_OVER_LATENT_READ: &str = r#"(module
       (local.set $p (i32.add (local.get $p)))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
-    (i32.xor (local.get $p) (i32.xor (local.get $q) (i32.xor (local.get $u) (local.get $w))))))"#;
+    (i32.xor (local.get $p) (i32.xor (local.get $q) (i32.xor (local.get $u) (local.get $w))))))"#
+    )
+}
 
 #[test]
 fn call_result_stored_over_a_latent_read_of_the_local() {
-    for engine in engines() {
-        for n in [0, 1, 2, 9, 100] {
-            let got = one_i64(&run(&engine, CALL_RESULT_OVER_LATENT_READ, |_| Vec::new(), &[Val::I32(n)]));
-            assert_eq!(got, call_result_over_latent_read_model(n) as i64, "n = {n}");
-        }
-    }
+    check_against_model(
+        &call_result_over_latent_read(),
+        |_| Vec::new(),
+        call_result_over_latent_read_model,
+        &[0, 1, 2, 9, 100],
+    );
 }
 
-/// Reference model of `CALL_THEN_BRANCH`.
+/// Reference model of `call_then_branch`.
 fn call_then_branch_model(n: i32) -> i32 {
-    let clobber = |v: i32| v.wrapping_mul(3).wrapping_add(1);
     let (mut i, mut p, mut q, mut u, mut x, mut y) = (0i32, 0i32, 0i32, 0i32, 5i32, 11i32);
     loop {
-        for _ in 0..2 {
-            p = p.wrapping_add(q.wrapping_add(u));
-            q ^= p.wrapping_add(u);
-            u = u.wrapping_sub(p ^ q);
-        }
-        p = p.wrapping_add(clobber(i));
+        (p, q, u) = mix_pqu(p, q, u);
+        p = p.wrapping_add(helper_result(i));
         if i & 1 == 0 {
             x = i.wrapping_add(7);
             y = 40;
@@ -976,32 +986,15 @@ fn call_then_branch_model(n: i32) -> i32 {
 /// `y` before any read and before the next call: their reload after the first call
 /// looks dead on the straight line, but the branch arrives where they are read, so
 /// the reload must stay (`unread_after_call` stops at the branch).
-const CALL_THEN_BRANCH: &str = r#"(module
-  (func $clobber (param $v i32) (result i32)
-    (local $i i32) (local $a i32) (local $b i32) (local $c i32) (local $d i32)
-    (local $e i32) (local $f i32) (local $g i32)
-    (loop $l
-      (local.set $a (i32.add (local.get $a) (i32.const -1)))
-      (local.set $b (i32.xor (local.get $b) (local.get $a)))
-      (local.set $c (i32.sub (local.get $c) (local.get $b)))
-      (local.set $d (i32.add (local.get $d) (local.get $c)))
-      (local.set $e (i32.xor (local.get $e) (local.get $d)))
-      (local.set $f (i32.sub (local.get $f) (local.get $e)))
-      (local.set $g (i32.add (local.get $g) (local.get $f)))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $l (i32.lt_u (local.get $i) (i32.const 2))))
-    (drop (i32.add (local.get $g) (local.get $a)))
-    (i32.add (i32.mul (local.get $v) (i32.const 3)) (i32.const 1)))
+fn call_then_branch() -> String {
+    format!(
+        r#"(module
+  {CLOBBER}
   (func (export "f") (param $n i32) (result i32)
     (local $i i32) (local $p i32) (local $q i32) (local $u i32) (local $x i32) (local $y i32)
     (local.set $x (i32.const 5)) (local.set $y (i32.const 11))
     (loop $l
-      (local.set $p (i32.add (local.get $p) (i32.add (local.get $q) (local.get $u))))
-      (local.set $q (i32.xor (local.get $q) (i32.add (local.get $p) (local.get $u))))
-      (local.set $u (i32.sub (local.get $u) (i32.xor (local.get $p) (local.get $q))))
-      (local.set $p (i32.add (local.get $p) (i32.add (local.get $q) (local.get $u))))
-      (local.set $q (i32.xor (local.get $q) (i32.add (local.get $p) (local.get $u))))
-      (local.set $u (i32.sub (local.get $u) (i32.xor (local.get $p) (local.get $q))))
+      {MIX_PQU}
       (block $out
         (local.set $p (i32.add (local.get $p) (call $clobber (local.get $i))))
         ;; Leaves with x and y as they were: they are read after the block.
@@ -1014,32 +1007,24 @@ const CALL_THEN_BRANCH: &str = r#"(module
       (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
     (i32.xor (local.get $p) (i32.xor (local.get $q) (i32.xor (local.get $u) (i32.xor (local.get $x) (local.get $y))))))
   (global (mut i32) (i32.const 40)))
-"#;
+"#
+    )
+}
 
 #[test]
 fn pins_reloaded_for_a_branch_after_a_call() {
-    for engine in engines() {
-        for n in [0, 1, 2, 9, 100] {
-            let got = one_i64(&run(&engine, CALL_THEN_BRANCH, |_| Vec::new(), &[Val::I32(n)]));
-            assert_eq!(got, call_then_branch_model(n) as i64, "n = {n}");
-        }
-    }
+    check_against_model(&call_then_branch(), |_| Vec::new(), call_then_branch_model, &[0, 1, 2, 9, 100]);
 }
 
-/// Reference model of `CALLS_AROUND_A_FLOAT_SELECT`.
+/// Reference model of `calls_around_a_float_select`.
 fn calls_around_a_float_select_model(n: i32) -> i32 {
-    let clobber = |v: i32| v.wrapping_mul(3).wrapping_add(1);
     let (mut i, mut p, mut q, mut u, mut x) = (0i32, 0i32, 0i32, 0i32, 5i32);
     loop {
-        for _ in 0..2 {
-            p = p.wrapping_add(q.wrapping_add(u));
-            q ^= p.wrapping_add(u);
-            u = u.wrapping_sub(p ^ q);
-        }
+        (p, q, u) = mix_pqu(p, q, u);
         x = x.wrapping_add(i);
-        p = p.wrapping_add(clobber(i));
+        p = p.wrapping_add(helper_result(i));
         let y = if i & 1 != 0 { 1.5f64 } else { 2.5 };
-        q = q.wrapping_add(clobber(u));
+        q = q.wrapping_add(helper_result(u));
         u = u.wrapping_add(x.wrapping_add(y as i32));
         i += 1;
         if (i as u32) >= (n as u32) {
@@ -1053,32 +1038,15 @@ fn calls_around_a_float_select_model(n: i32) -> i32 {
 /// binds a label of its own, after which the second call stores every written pin it
 /// cannot prove current, but never one whose register the first call left stale
 /// (`stale_pins`): that would overwrite `x`'s home with what the callee left there.
-const CALLS_AROUND_A_FLOAT_SELECT: &str = r#"(module
-  (func $clobber (param $v i32) (result i32)
-    (local $i i32) (local $a i32) (local $b i32) (local $c i32) (local $d i32)
-    (local $e i32) (local $f i32) (local $g i32)
-    (loop $l
-      (local.set $a (i32.add (local.get $a) (i32.const -1)))
-      (local.set $b (i32.xor (local.get $b) (local.get $a)))
-      (local.set $c (i32.sub (local.get $c) (local.get $b)))
-      (local.set $d (i32.add (local.get $d) (local.get $c)))
-      (local.set $e (i32.xor (local.get $e) (local.get $d)))
-      (local.set $f (i32.sub (local.get $f) (local.get $e)))
-      (local.set $g (i32.add (local.get $g) (local.get $f)))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $l (i32.lt_u (local.get $i) (i32.const 2))))
-    (drop (i32.add (local.get $g) (local.get $a)))
-    (i32.add (i32.mul (local.get $v) (i32.const 3)) (i32.const 1)))
+fn calls_around_a_float_select() -> String {
+    format!(
+        r#"(module
+  {CLOBBER}
   (func (export "f") (param $n i32) (result i32)
     (local $i i32) (local $p i32) (local $q i32) (local $u i32) (local $x i32) (local $y f64)
     (local.set $x (i32.const 5))
     (loop $l
-      (local.set $p (i32.add (local.get $p) (i32.add (local.get $q) (local.get $u))))
-      (local.set $q (i32.xor (local.get $q) (i32.add (local.get $p) (local.get $u))))
-      (local.set $u (i32.sub (local.get $u) (i32.xor (local.get $p) (local.get $q))))
-      (local.set $p (i32.add (local.get $p) (i32.add (local.get $q) (local.get $u))))
-      (local.set $q (i32.xor (local.get $q) (i32.add (local.get $p) (local.get $u))))
-      (local.set $u (i32.sub (local.get $u) (i32.xor (local.get $p) (local.get $q))))
+      {MIX_PQU}
       (local.set $x (i32.add (local.get $x) (local.get $i)))
       (local.set $p (i32.add (local.get $p) (call $clobber (local.get $i))))
       ;; A float select binds a label of its own between the calls.
@@ -1087,16 +1055,17 @@ const CALLS_AROUND_A_FLOAT_SELECT: &str = r#"(module
       (local.set $u (i32.add (local.get $u) (i32.add (local.get $x) (i32.trunc_f64_s (local.get $y)))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
-    (i32.xor (local.get $p) (i32.xor (local.get $q) (i32.xor (local.get $u) (local.get $x)))))
-  (global (mut i32) (i32.const 40)))
-"#;
+    (i32.xor (local.get $p) (i32.xor (local.get $q) (i32.xor (local.get $u) (local.get $x))))))
+"#
+    )
+}
 
 #[test]
 fn a_pin_left_stale_by_a_call_is_not_stored_by_the_next() {
-    for engine in engines() {
-        for n in [0, 1, 2, 9, 100] {
-            let got = one_i64(&run(&engine, CALLS_AROUND_A_FLOAT_SELECT, |_| Vec::new(), &[Val::I32(n)]));
-            assert_eq!(got, calls_around_a_float_select_model(n) as i64, "n = {n}");
-        }
-    }
+    check_against_model(
+        &calls_around_a_float_select(),
+        |_| Vec::new(),
+        calls_around_a_float_select_model,
+        &[0, 1, 2, 9, 100],
+    );
 }

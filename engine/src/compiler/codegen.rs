@@ -677,21 +677,21 @@ impl<'a> FuncCompiler<'a> {
     }
 
     fn reload_pinned_after_call(&mut self) {
-        for k in 0..self.pins.caller_saved.len() {
-            let (i, r) = self.pins.caller_saved[k];
-            self.load_pinned(i, r);
-        }
-        self.mark_pins_synced();
-        self.stale_pins = 0;
+        self.reload_caller_saved_pins(0);
     }
 
     /// `reload_pinned_after_call` after a wasm call, but for the pins the code after it
-    /// does not read before writing them or before the next call (`unread_after_call`)
-    /// and the stack does not read latently: their registers are left as the callee
-    /// left them. Their homes hold their values, so the next call stores nothing for
-    /// them (`synced_pins`) and a write makes the register current again.
+    /// does not read before writing them or before the next call (`unread_after_call`).
     fn reload_pinned_after_wasm_call(&mut self) {
         let unread = std::mem::take(&mut self.unread_after_call);
+        self.reload_caller_saved_pins(unread);
+    }
+
+    /// Reloads the caller-saved pins from their homes but those in `unread` that the
+    /// stack does not read latently: their registers are left as the callee left them
+    /// (`stale_pins`). Their homes hold their values, so the next call stores nothing
+    /// for them (`synced_pins`) and a write makes the register current again.
+    fn reload_caller_saved_pins(&mut self, unread: u64) {
         self.stale_pins = 0;
         for k in 0..self.pins.caller_saved.len() {
             let (i, r) = self.pins.caller_saved[k];
@@ -704,16 +704,12 @@ impl<'a> FuncCompiler<'a> {
         self.mark_pins_synced();
     }
 
-    /// The caller-saved pinned locals, in `unread_after_call`'s bit order.
-    pub(crate) fn caller_saved_pins(&self) -> &[(u32, Reg)] {
-        &self.pins.caller_saved
+    /// Every caller-saved pin's bit (`caller_saved_pin_bit`): 0 when there are none.
+    pub(crate) fn caller_saved_pin_bits(&self) -> u64 {
+        (1u64 << self.pins.caller_saved.len()) - 1
     }
 
-    pub(crate) fn has_caller_saved_pins(&self) -> bool {
-        !self.pins.caller_saved.is_empty()
-    }
-
-    /// Local `index`'s bit in the masks over `caller_saved_pins` (`synced_pins`,
+    /// Local `index`'s bit in the masks over `pins.caller_saved` (`synced_pins`,
     /// `stale_pins`, `unread_after_call`), or 0 if it is not a caller-saved pin.
     pub(crate) fn caller_saved_pin_bit(&self, index: u32) -> u64 {
         // Caller-saved pins take allocatable caller-saved registers: a bit each fits.

@@ -185,7 +185,7 @@ pub fn compile_function<'a>(
         }
         compiler.result_hint = result_hint(buffered.get(i + 1));
         if let Operator::Call { .. } | Operator::CallIndirect { .. } = op {
-            if compiler.has_caller_saved_pins() {
+            if compiler.caller_saved_pin_bits() != 0 {
                 // The call's reload takes it.
                 compiler.unread_after_call = unread_after_call(compiler, &buffered[i + 1..]);
             }
@@ -206,7 +206,7 @@ pub fn compile_function<'a>(
 #[inline(never)]
 fn unread_after_call(compiler: &FuncCompiler<'_>, after: &[Operator<'_>]) -> u64 {
     const LOOKAHEAD: usize = 64;
-    let all = (1u64 << compiler.caller_saved_pins().len()) - 1;
+    let all = compiler.caller_saved_pin_bits();
     let (mut decided, mut unread) = (0u64, 0u64);
     for op in after.iter().take(LOOKAHEAD) {
         let (local, written) = match *op {
