@@ -69,7 +69,8 @@ impl ValType {
         matches!(self, ValType::F32 | ValType::F64 | ValType::V128)
     }
 
-    pub(crate) fn from_wasmparser(ty: wasmparser::ValType) -> Option<ValType> {
+    /// The engine's type for a wasmparser one, if the engine has it.
+    pub fn from_wasmparser(ty: wasmparser::ValType) -> Option<ValType> {
         use wasmparser::{AbstractHeapType, HeapType};
         Some(match ty {
             wasmparser::ValType::I32 => ValType::I32,

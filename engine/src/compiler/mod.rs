@@ -62,9 +62,65 @@ impl<'a> Scratch<'a> {
     }
 }
 
+/// The first pass over a function body: its locals, the parameters (`params`) first,
+/// go to `locals`; each operator is decoded once, validated, weighed in `uses` and
+/// buffered in `operators`. `locals`, `operators` and `uses` may hold the previous
+/// function's: they are reset here.
+pub fn run_first_pass<'a>(
+    params: &[ValType],
+    body: &FunctionBody<'a>,
+    validator: &mut FuncValidator<ValidatorResources>,
+    locals: &mut Vec<ValType>,
+    operators: &mut Vec<Operator<'a>>,
+    uses: &mut locals::UseScan,
+) -> Result<(), Error> {
+    let mut reader = body.get_binary_reader();
+    // `body_bytes[i]` is the byte at the reader's position `body_start + i`.
+    let (body_bytes, body_start) = (body.as_bytes(), reader.current_position());
+    validator.read_locals(&mut reader)?;
+    reader.set_features(*validator.features());
+    locals.clear();
+    locals.extend_from_slice(params);
+    let mut locals_reader = body.get_locals_reader()?;
+    for _ in 0..locals_reader.get_count() {
+        let (count, ty) = locals_reader.read()?;
+        let ty = ValType::from_wasmparser(ty)
+            .ok_or_else(|| Error::Unsupported(format!("local of type {ty:?}")))?;
+        locals.extend(std::iter::repeat_n(ty, count as usize));
+    }
+
+    if uses.operators_own_memory {
+        operators.clear();
+    } else {
+        // SAFETY: shrinking is always sound; and no buffered operator owns memory (the
+        // first pass records any that does), so skipping their destructors, a check of
+        // each operator's variant, leaks nothing.
+        unsafe { operators.set_len(0) };
+    }
+    // About one operator per two bytes of code. A fresh vector when that needs more room:
+    // growing the empty one would copy its old allocation.
+    let wanted = body.as_bytes().len() / 2;
+    if operators.capacity() < wanted {
+        *operators = Vec::with_capacity(wanted);
+    }
+    uses.reset(locals.len());
+    while !reader.eof() {
+        let offset = reader.original_position();
+        let opcode = body_bytes[reader.current_position() - body_start];
+        let mut pass =
+            FirstPass { validator: validator.visitor(offset), uses: &mut *uses, operators: &mut *operators };
+        pass.visit_next(&mut reader, opcode)?;
+    }
+    reader.finish_expression(&validator.visitor(reader.original_position()))?;
+    if uses.simd_unvalidated {
+        return Err(Error::Unsupported("SIMD without wasmparser's SIMD validator".into()));
+    }
+    Ok(())
+}
+
 /// Validates and compiles one function body. The body is decoded once: operators are
 /// validated, weighed for register pinning (`locals.rs`) and buffered by the first pass
-/// (`first_pass.rs`), then compiled.
+/// (`run_first_pass`, `first_pass.rs`), then compiled.
 pub fn compile_function<'a>(
     env: &'a CompileEnv<'a>,
     func_index: u32,
@@ -73,50 +129,10 @@ pub fn compile_function<'a>(
     scratch: &mut Scratch<'a>,
 ) -> Result<FunctionCode, Error> {
     let ty = &env.types[env.func_types[func_index as usize] as usize];
-    let mut reader = body.get_binary_reader();
-    // `body_bytes[i]` is the byte at the reader's position `body_start + i`.
-    let (body_bytes, body_start) = (body.as_bytes(), reader.current_position());
-    validator.read_locals(&mut reader)?;
-    reader.set_features(*validator.features());
     let compiler = &mut scratch.compiler;
-    let all_locals = compiler.locals_mut();
-    all_locals.clear();
-    all_locals.extend_from_slice(ty.params());
-    let mut locals_reader = body.get_locals_reader()?;
-    for _ in 0..locals_reader.get_count() {
-        let (count, ty) = locals_reader.read()?;
-        let ty = ValType::from_wasmparser(ty)
-            .ok_or_else(|| Error::Unsupported(format!("local of type {ty:?}")))?;
-        all_locals.extend(std::iter::repeat_n(ty, count as usize));
-    }
-
-    let buffered = &mut scratch.operators;
-    if scratch.uses.operators_own_memory {
-        buffered.clear();
-    } else {
-        // SAFETY: shrinking is always sound; and no buffered operator owns memory (the
-        // first pass records any that does), so skipping their destructors, a check of
-        // each operator's variant, leaks nothing.
-        unsafe { buffered.set_len(0) };
-    }
-    // About one operator per two bytes of code. A fresh vector when that needs more room:
-    // growing the empty one would copy its old allocation.
-    let wanted = body.as_bytes().len() / 2;
-    if buffered.capacity() < wanted {
-        *buffered = Vec::with_capacity(wanted);
-    }
     let uses = &mut scratch.uses;
-    uses.reset(all_locals.len());
-    while !reader.eof() {
-        let offset = reader.original_position();
-        let opcode = body_bytes[reader.current_position() - body_start];
-        let mut pass = FirstPass { validator: validator.visitor(offset), uses, operators: buffered };
-        pass.visit_next(&mut reader, opcode)?;
-    }
-    reader.finish_expression(&validator.visitor(reader.original_position()))?;
-    if uses.simd_unvalidated {
-        return Err(Error::Unsupported("SIMD without wasmparser's SIMD validator".into()));
-    }
+    run_first_pass(ty.params(), body, validator, compiler.locals_mut(), &mut scratch.operators, uses)?;
+    let buffered = &scratch.operators;
 
     let (all_locals, pins) = compiler.locals_and_pins_mut();
     uses.choose_into(all_locals, ty.params().len(), pins);
