@@ -6,9 +6,11 @@
 //! again for the validator and for the use scan, saves two dispatches per operator: the
 //! use scan's match folds away inside each `visit_*` method, where the operator is known.
 //! The most frequent operators are decoded here (`visit_next`), the rest by wasmparser's
-//! decoder; either way the same `visit_*` method sees them.
+//! decoder; either way the same `visit_*` method sees them, but for plain memory
+//! accesses, which `visit_next` validates and keeps itself.
 
 use super::locals::UseScan;
+use std::mem::ManuallyDrop;
 use wasmparser::{
     BinaryReader, FrameKind, FrameStack, MemArg, MemArgTarget, Operator, VisitOperator, VisitSimdOperator,
 };
@@ -21,10 +23,27 @@ pub struct FirstPass<'s, 'a, V> {
 }
 
 impl<'a, V> FirstPass<'_, 'a, V> {
+    /// Weighs the operator `build` makes and buffers it, built in the buffer: built on
+    /// the stack (as `push(op)` did, with the use scan's calls after building it), its
+    /// narrow stores were copied with 16-byte loads, which the CPU cannot forward from
+    /// them, a stall on every operator (lightningcss compiles 5-6 % faster without it). So
+    /// the scan weighs a copy, which it only reads, and the one buffered is built after
+    /// that, with room already made, so nothing is called between building and storing.
+    /// `owns_memory` (a constant per operator) says whether the operator may own heap
+    /// memory, which the scan's copy must then free.
     #[inline(always)]
-    fn keep(&mut self, op: Operator<'a>) {
-        self.uses.observe(&op, self.operators.last());
-        self.operators.push(op);
+    fn keep(&mut self, owns_memory: bool, build: impl Fn() -> Operator<'a>) {
+        let scanned = ManuallyDrop::new(build());
+        self.uses.observe(&scanned, self.operators.last());
+        if owns_memory {
+            self.uses.operators_own_memory = true;
+            drop(ManuallyDrop::into_inner(scanned));
+        }
+        self.operators.reserve(1);
+        let len = self.operators.len();
+        self.operators.spare_capacity_mut()[0].write(build());
+        // SAFETY: the slot after the first `len` was just initialized.
+        unsafe { self.operators.set_len(len + 1) };
     }
 }
 
@@ -60,29 +79,29 @@ macro_rules! for_each_common_operator {
             0xA7 => visit_i32_wrap_i64(-)
             0xAD => visit_i64_extend_i32_u(-)
             @memory {
-            0x28 => visit_i32_load(2)
-            0x29 => visit_i64_load(3)
-            0x2A => visit_f32_load(2)
-            0x2B => visit_f64_load(3)
-            0x2C => visit_i32_load8_s(0)
-            0x2D => visit_i32_load8_u(0)
-            0x2E => visit_i32_load16_s(1)
-            0x2F => visit_i32_load16_u(1)
-            0x30 => visit_i64_load8_s(0)
-            0x31 => visit_i64_load8_u(0)
-            0x32 => visit_i64_load16_s(1)
-            0x33 => visit_i64_load16_u(1)
-            0x34 => visit_i64_load32_s(2)
-            0x35 => visit_i64_load32_u(2)
-            0x36 => visit_i32_store(2)
-            0x37 => visit_i64_store(3)
-            0x38 => visit_f32_store(2)
-            0x39 => visit_f64_store(3)
-            0x3A => visit_i32_store8(0)
-            0x3B => visit_i32_store16(1)
-            0x3C => visit_i64_store8(0)
-            0x3D => visit_i64_store16(1)
-            0x3E => visit_i64_store32(2)
+            0x28 => visit_i32_load(2) I32Load
+            0x29 => visit_i64_load(3) I64Load
+            0x2A => visit_f32_load(2) F32Load
+            0x2B => visit_f64_load(3) F64Load
+            0x2C => visit_i32_load8_s(0) I32Load8S
+            0x2D => visit_i32_load8_u(0) I32Load8U
+            0x2E => visit_i32_load16_s(1) I32Load16S
+            0x2F => visit_i32_load16_u(1) I32Load16U
+            0x30 => visit_i64_load8_s(0) I64Load8S
+            0x31 => visit_i64_load8_u(0) I64Load8U
+            0x32 => visit_i64_load16_s(1) I64Load16S
+            0x33 => visit_i64_load16_u(1) I64Load16U
+            0x34 => visit_i64_load32_s(2) I64Load32S
+            0x35 => visit_i64_load32_u(2) I64Load32U
+            0x36 => visit_i32_store(2) I32Store
+            0x37 => visit_i64_store(3) I64Store
+            0x38 => visit_f32_store(2) F32Store
+            0x39 => visit_f64_store(3) F64Store
+            0x3A => visit_i32_store8(0) I32Store8
+            0x3B => visit_i32_store16(1) I32Store16
+            0x3C => visit_i64_store8(0) I64Store8
+            0x3D => visit_i64_store16(1) I64Store16
+            0x3E => visit_i64_store32(2) I64Store32
             }
         }
     };
@@ -91,7 +110,7 @@ macro_rules! for_each_common_operator {
 macro_rules! decode_common {
     (
         $($opcode:literal => $visit:ident($($read:tt)*))*
-        @memory { $($memory_opcode:literal => $memory_visit:ident($max_align:literal))* }
+        @memory { $($memory_opcode:literal => $memory_visit:ident($max_align:literal) $variant:ident)* }
     ) => {
         /// Decodes and visits the operator at the reader, whose first byte `opcode` is.
         /// wasmparser's `BinaryReader::visit_operator` is one function over every opcode,
@@ -109,8 +128,23 @@ macro_rules! decode_common {
                     reader.read_u8()?;
                     decode_common!(@visit self, reader, $visit, $($read)*)
                 })*
-                $($memory_opcode => match read_plain_memarg(reader, $max_align) {
-                    Some(memarg) => self.$memory_visit(memarg?),
+                // The immediate comes back in registers and the `MemArg` is built field by
+                // field where it is used: passed in memory, built with narrow stores and
+                // copied with wide loads, it stalled as `keep` explains.
+                $($memory_opcode => match read_plain_memarg(reader) {
+                    Some(immediate) => {
+                        let (align, offset) = immediate?;
+                        let memarg = move || MemArg {
+                            align,
+                            max_align: $max_align,
+                            offset: u64::from(offset),
+                            target: MemArgTarget::Memory(0),
+                            ordering: None,
+                        };
+                        self.validator.$memory_visit(memarg())?;
+                        self.keep(false, || Operator::$variant { memarg: memarg() });
+                        Ok(())
+                    }
                     None => reader.visit_operator(self)?,
                 })*
                 _ => reader.visit_operator(self)?,
@@ -142,11 +176,11 @@ fn read_var_u32(reader: &mut BinaryReader<'_>) -> wasmparser::Result<u32> {
 
 /// Reads a plain memory access (opcode and immediate) as wasmparser reads it, when its
 /// alignment byte has no flag bits (no memory index, no ordering: read alike with any
-/// features) and its offset is 32-bit (not memory64). `None`, with the reader untouched,
-/// for anything else. Out of line, so that `visit_next` stays small enough for the
-/// decoding of LEB128 immediates to be inlined there.
+/// features) and its offset is 32-bit (not memory64): its alignment and offset. `None`,
+/// with the reader untouched, for anything else. Out of line, so that `visit_next` stays
+/// small enough for the decoding of LEB128 immediates to be inlined there.
 #[inline(never)]
-fn read_plain_memarg(reader: &mut BinaryReader<'_>, max_align: u8) -> Option<wasmparser::Result<MemArg>> {
+fn read_plain_memarg(reader: &mut BinaryReader<'_>) -> Option<wasmparser::Result<(u8, u32)>> {
     let mut ahead = reader.clone();
     ahead.read_u8().ok()?;
     let align = ahead.read_u8().ok().filter(|&align| align < 0x10)?;
@@ -154,11 +188,11 @@ fn read_plain_memarg(reader: &mut BinaryReader<'_>, max_align: u8) -> Option<was
         return None;
     }
     let offset = match ahead.read_var_u32() {
-        Ok(offset) => u64::from(offset),
+        Ok(offset) => offset,
         Err(e) => return Some(Err(e)),
     };
     *reader = ahead;
-    Some(Ok(MemArg { align, max_align, offset, target: MemArgTarget::Memory(0), ordering: None }))
+    Some(Ok((align, offset)))
 }
 
 impl<'a, V> FirstPass<'_, 'a, V>
@@ -174,10 +208,8 @@ macro_rules! visit_plain {
             fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
                 self.validator.$visit($($($arg.clone()),*)?)?;
                 // A constant per operator: true only for the few that carry a vector.
-                if false $($(|| std::mem::needs_drop::<$argty>())*)? {
-                    self.uses.operators_own_memory = true;
-                }
-                self.keep(Operator::$op $({ $($arg),* })?);
+                let owns_memory = false $($(|| std::mem::needs_drop::<$argty>())*)?;
+                self.keep(owns_memory, || Operator::$op $({ $($arg: $arg.clone()),* })?);
                 Ok(())
             }
         )*
@@ -195,10 +227,8 @@ macro_rules! visit_simd {
                     None => self.uses.simd_unvalidated = true,
                 }
                 self.uses.simd = true;
-                if false $($(|| std::mem::needs_drop::<$argty>())*)? {
-                    self.uses.operators_own_memory = true;
-                }
-                self.keep(Operator::$op $({ $($arg),* })?);
+                let owns_memory = false $($(|| std::mem::needs_drop::<$argty>())*)?;
+                self.keep(owns_memory, || Operator::$op $({ $($arg: $arg.clone()),* })?);
                 Ok(())
             }
         )*
