@@ -1,6 +1,7 @@
-//! Differential testing: random modules from `wasm-smith`, executed by Sidewinder and by
-//! the `wasmi` interpreter (the oracle); results, traps, exported memories, globals and
-//! tables must agree.
+//! Differential testing: random modules from `wasm-smith` (and, for one seed in ten, from
+//! `differential/calls.rs`: many locals kept in registers across calls), executed by
+//! Sidewinder and by the `wasmi` interpreter (the oracle); results, traps, exported
+//! memories, globals and tables must agree.
 //!
 //! Environment:
 //! - `SIDEWINDER_DIFF_CASES`: number of modules (default [`DEFAULT_CASES`]).
@@ -39,6 +40,7 @@
 //!   that reason; [`WASMI_STORE_LANE_BUG`] is checked before every run as well.
 
 mod differential {
+    pub mod calls;
     pub mod generate;
     pub mod oracle;
     pub mod subject;

@@ -13,6 +13,7 @@
 
 #[allow(dead_code)] // shared with differential.rs, which uses the rest
 mod differential {
+    pub mod calls;
     pub mod generate;
     pub mod value;
 }

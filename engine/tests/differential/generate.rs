@@ -138,8 +138,17 @@ fn profile(rng: &mut Rng) -> wasm_smith::Config {
     c
 }
 
-/// The module for `seed`.
+/// Seeds `n` with `n % CALLS_EVERY == CALLS_EVERY - 1` get a module of `calls.rs`.
+const CALLS_EVERY: u64 = 10;
+
+/// The module for `seed`: from wasm-smith, or for one seed in `CALLS_EVERY` from
+/// `calls.rs`.
 pub fn module_bytes(seed: u64) -> arbitrary::Result<Vec<u8>> {
+    if seed % CALLS_EVERY == CALLS_EVERY - 1 {
+        let text = super::calls::module_text(seed);
+        return Ok(wat::parse_str(&text)
+            .unwrap_or_else(|e| panic!("calls.rs made invalid text for seed {seed}: {e}")));
+    }
     let mut rng = Rng::new(seed);
     let config = profile(&mut rng);
     module_bytes_with(&mut rng, config)
