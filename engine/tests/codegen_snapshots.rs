@@ -852,6 +852,25 @@ fn branch_on_local_set_to_comparison_reads_flags() {
     assert_lacks(&l, &["test"]);
 }
 
+/// A `select` on a comparison teed to a local (clang's branchless binary search:
+/// `i64.lt_u; local.tee c; select`) picks with `cmovcc` on the comparison's flags: the
+/// local gets the 0/1 value, but nothing tests it.
+#[test]
+fn select_on_comparison_teed_to_local_reads_flags() {
+    let l = check_snapshot(
+        "select_on_comparison_teed_to_local_reads_flags",
+        "(module (memory 1) (func (param i32 i32 i64) (result i32) (local i32)
+           (select (local.get 0) (local.get 1)
+             (local.tee 3 (i64.lt_u (i64.load (local.get 0)) (local.get 2))))
+           (local.get 3) i32.add))",
+        0,
+    );
+    let body: Vec<&str> = l.lines().filter(|line| !line.starts_with(";;")).collect();
+    let cmp = body.iter().position(|line| line.contains("cmp ")).expect("a compare");
+    assert!(body[cmp + 1..].iter().take(6).any(|line| line.contains("cmov")), "cmov on the flags:\n{l}");
+    assert_lacks(&l, &["test"]);
+}
+
 /// Loop headers start at 64-byte boundaries in memory, wherever the code before them
 /// ends: a function with loops starts at one, and pads (with `nop`s) up to the next
 /// boundary before each loop. Functions without loops keep a 16-byte start.

@@ -660,7 +660,8 @@ fn br_table_carries_the_top_values() {
 /// `$x` and `$y` choosing between values of type `s`: each returns
 /// `select(a, b, cmp)` with its operands in a different place (pinned parameters,
 /// registers, constants, a frame slot spilled by a call, the local the result goes to),
-/// or with the condition not fused (stored in a local first).
+/// or with the condition stored in or teed to a local first (still read from the flags
+/// when nothing but moves comes between), inverted by `i32.eqz`, or read again.
 fn select_forms(cmp_ty: &str, cond: &str, s: &str) -> (String, Vec<&'static str>) {
     let cmp = format!("({cmp_ty}.{cond} (local.get $x) (local.get $y))");
     let one = if s.starts_with('i') { format!("({s}.const 1)") } else { format!("({s}.const 1.5)") };
@@ -680,6 +681,18 @@ fn select_forms(cmp_ty: &str, cond: &str, s: &str) -> (String, Vec<&'static str>
         (
             "stored_condition",
             format!("(local.set $c {cmp}) (select (local.get $a) (local.get $b) (local.get $c))"),
+        ),
+        ("teed_condition", format!("(select (local.get $a) (local.get $b) (local.tee $c {cmp}))")),
+        (
+            "stored_condition_inverted",
+            format!("(local.set $c {cmp}) (select (local.get $b) (local.get $a) (i32.eqz (local.get $c)))"),
+        ),
+        (
+            "teed_condition_read_again",
+            format!(
+                "(local.set $t (select (local.get $b) (local.get $a) (local.tee $c {cmp})))
+                 (select (local.get $t) (local.get $a) (local.get $c))"
+            ),
         ),
     ];
     let mut wat = format!("(module (func $id (param {s}) (result {s}) (local.get 0))");
@@ -767,7 +780,7 @@ fn selects_agree_with_their_conditions() {
                             "param_and_zero" => (fa, 0.0),
                             "constants" => (7.0, 0.0),
                             "spilled" => (fa + one, fb),
-                            "into_other" => (fb, fa),
+                            "into_other" | "teed_condition_read_again" => (fb, fa),
                             _ => (fa, fb),
                         };
                         let want = if *holds { pick_a } else { pick_b };

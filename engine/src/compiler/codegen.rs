@@ -2053,9 +2053,9 @@ impl<'a> FuncCompiler<'a> {
 
     /// The operand on top is a local that was set to a comparison's result whose
     /// condition, `cond`, the flags still hold: it becomes that pending comparison again,
-    /// so the branch after it reads the flags instead of testing the local. The operand
-    /// moves to a register of its own (no code), so that writing the 0/1 value, if an
-    /// `i32.eqz` inverts it or a return spills it, never writes the local.
+    /// so the branch or `select` after it reads the flags instead of testing the local.
+    /// The operand moves to a register of its own (no code), so that writing the 0/1
+    /// value, if an `i32.eqz` inverts it or a return spills it, never writes the local.
     pub(crate) fn reuse_flags_for_top(&mut self, cond: IntCond) {
         let s = self.pop();
         self.release(s);

@@ -166,10 +166,20 @@ pub fn compile_function<'a>(
         if let (Some((x, cond)), Operator::LocalGet { local_index } | Operator::LocalTee { local_index }) =
             (flags_of_local, op)
         {
-            let branch_next =
-                |k: usize| matches!(buffered.get(k), Some(Operator::BrIf { .. } | Operator::If { .. }));
+            // A branch or a `select` whose condition the local is: it can read the flags.
+            let reads_flags = |k: usize| {
+                matches!(
+                    buffered.get(k),
+                    Some(
+                        Operator::BrIf { .. }
+                            | Operator::If { .. }
+                            | Operator::Select
+                            | Operator::TypedSelect { .. }
+                    )
+                )
+            };
             let eqz_next = matches!(buffered.get(i + 1), Some(Operator::I32Eqz));
-            if *local_index == x && (branch_next(i + 1) || (eqz_next && branch_next(i + 2))) {
+            if *local_index == x && (reads_flags(i + 1) || (eqz_next && reads_flags(i + 2))) {
                 compiler.materialize_condition();
                 compiler.visit_operator(op)?;
                 compiler.reuse_flags_for_top(cond);
