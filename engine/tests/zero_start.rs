@@ -11,23 +11,15 @@
 //! - `SIDEWINDER_ZERO_START_SEED`: first seed (default 0); seeds are consecutive.
 //! - `SIDEWINDER_ZERO_START_CASES`: modules per generator (defaults below).
 
+#[allow(dead_code)] // the verdict helpers are for the tests that compare verdicts
+mod support;
+
 use sidewinder_engine::compiler::locals::{PinnedLocals, UseScan};
 use sidewinder_engine::compiler::run_first_pass;
 use sidewinder_engine::ValType;
 use std::fmt::Write;
-use wasmparser::{
-    Catch, FuncValidatorAllocations, Operator, Parser, Payload, ValidPayload, Validator, WasmFeatures,
-};
-
-/// The engine's feature set (`module.rs`, `features()`).
-fn features() -> WasmFeatures {
-    WasmFeatures::WASM2
-        | WasmFeatures::FUNCTION_REFERENCES
-        | WasmFeatures::EXCEPTIONS
-        | WasmFeatures::LEGACY_EXCEPTIONS
-        | WasmFeatures::TAIL_CALL
-        | WasmFeatures::RELAXED_SIMD
-}
+use support::engine_features;
+use wasmparser::{Catch, FuncValidatorAllocations, Operator, Parser, Payload, ValidPayload, Validator};
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -51,7 +43,7 @@ struct Tally {
 /// Runs the compiler's first pass on every function of `bytes` (valid, with no
 /// imported functions) and compares its claims with the dataflow's answer.
 fn check_module(name: &str, bytes: &[u8], tally: &mut Tally) {
-    let mut validator = Validator::new_with_features(features());
+    let mut validator = Validator::new_with_features(engine_features());
     let mut allocations = FuncValidatorAllocations::default();
     let (mut locals, mut operators, mut uses, mut pins) =
         (Vec::new(), Vec::new(), UseScan::default(), PinnedLocals::default());

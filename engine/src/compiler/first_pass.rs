@@ -130,7 +130,9 @@ macro_rules! decode_common {
                 })*
                 // The immediate comes back in registers and the `MemArg` is built field by
                 // field where it is used: passed in memory, built with narrow stores and
-                // copied with wide loads, it stalled as `keep` explains.
+                // copied with wide loads, it stalled as `keep` explains. This does what
+                // `visit_plain`'s method for the operator does (validate, then keep): a
+                // change there must be made here too.
                 $($memory_opcode => match read_plain_memarg(reader) {
                     Some(immediate) => {
                         let (align, offset) = immediate?;

@@ -109,7 +109,13 @@ impl Calls {
             0..50 => format!("(select {} {} {})", self.double(d), self.double(d), self.int(d)),
             50..67 => format!("(f64.load offset=16 {})", self.address(d)),
             67..83 => format!("(local.tee {} {})", self.pick(&DOUBLES), self.double(d)),
-            _ => format!("(f64.add {} {})", self.double(d), self.double(d)),
+            // Canonicalized: of two NaNs, Sidewinder's sum keeps the left one's payload
+            // and wasmi's the right one's (both allowed), and loads can make NaNs of any
+            // payload.
+            _ => {
+                let sum = format!("(f64.add {} {})", self.double(d), self.double(d));
+                format!("(select (f64.const nan) (local.tee $sum {sum}) (f64.ne (local.get $sum) (local.get $sum)))")
+            }
         }
     }
 
@@ -225,7 +231,7 @@ pub fn module_text(seed: u64) -> String {
     if g.v128 {
         locals.push_str("(local $v v128) ");
     }
-    locals.push_str("(local $n i32) (local $acc i32)");
+    locals.push_str("(local $n i32) (local $acc i32) (local $sum f64)");
     let iterations = 3 + g.rng.below(10);
     let body = statements.join("\n        ");
     format!(
