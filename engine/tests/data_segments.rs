@@ -9,6 +9,7 @@
 use sidewinder_engine::{Engine, Extern, Global, GlobalType, Instance, Module, Store, Val, ValType};
 use support::{engine_verdict, leb, wasmparser_verdict};
 
+#[allow(dead_code)] // `Rng` is for the tests that generate modules
 mod support;
 
 /// A module with one page of memory (or none), an imported i32 global `g` and an export

@@ -9,6 +9,7 @@
 
 use support::{engine_verdict, leb, wasmparser_verdict};
 
+#[allow(dead_code)] // `Rng` is for the tests that generate modules
 mod support;
 
 /// Each opcode `visit_next` decodes, with a valid immediate (empty for none).

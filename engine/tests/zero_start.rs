@@ -18,7 +18,7 @@ use sidewinder_engine::compiler::locals::{PinnedLocals, UseScan};
 use sidewinder_engine::compiler::run_first_pass;
 use sidewinder_engine::ValType;
 use std::fmt::Write;
-use support::engine_features;
+use support::{engine_features, Rng};
 use wasmparser::{Catch, FuncValidatorAllocations, Operator, Parser, Payload, ValidPayload, Validator};
 
 fn env_u64(name: &str, default: u64) -> u64 {
@@ -80,13 +80,8 @@ fn check_module(name: &str, bytes: &[u8], tally: &mut Tally) {
             .unwrap_or_else(|e| panic!("{name}: function {function_index}: {e}"));
         allocations = func_validator.into_allocations();
         uses.choose_into(&locals, params.len(), &mut pins);
-
-        let mut reader = body.get_operators_reader().unwrap();
-        let mut ops = Vec::new();
-        while !reader.eof() {
-            ops.push(reader.read().unwrap());
-        }
-        let readable_unset = readable_before_set(&ops, params.len(), locals.len());
+        // The operators the first pass buffered, which the compiler compiles.
+        let readable_unset = readable_before_set(&operators, params.len(), locals.len());
         tally.functions += 1;
         for local in params.len()..locals.len() {
             if locals[local].is_ref() {
@@ -328,44 +323,22 @@ fn readable_before_set(ops: &[Operator<'_>], params: usize, num_locals: usize) -
     readable
 }
 
-/// SplitMix64.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x5a45_524f_5354_5254) // "ZEROSTRT"
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
+/// Salts this test's generator streams (`Rng::salted`).
+const SALT: u64 = 0x5a45_524f_5354_5254; // "ZEROSTRT"
 
 /// A module of functions with deep, branchy control flow over a few i32 locals, in
 /// the text format. Statements nest blocks of every kind; branches go to every depth;
 /// calls to `$thrower` and `throw`s reach the catch clauses. Some functions open 60 to
 /// 140 blocks first, so the scan's bit set of skipped blocks spans words.
 fn control_flow_module(seed: u64) -> String {
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::salted(seed, SALT);
     let mut wat = String::from(
         "(module (tag $e) (global $g (mut i32) (i32.const 0))\n\
          (func $thrower (if (global.get $g) (then (throw $e))))\n",
     );
     for f in 0..2 + rng.below(12) {
         let mut g = ControlFlow {
-            rng: Rng::new(seed.wrapping_mul(31).wrapping_add(f)),
+            rng: Rng::salted(seed.wrapping_mul(31).wrapping_add(f), SALT),
             body: String::new(),
             open: 0,
             locals: 0,
@@ -387,8 +360,7 @@ fn control_flow_module(seed: u64) -> String {
             g.statement();
         }
         while g.open > 0 {
-            g.open -= 1;
-            g.line("end");
+            g.close("end");
             if g.rng.chance(30) {
                 let l = g.local();
                 g.line(&format!("local.get {l} drop"));
@@ -465,6 +437,13 @@ impl ControlFlow {
         self.line(closer);
     }
 
+    /// A new arm of the innermost block (`else`, a catch clause) and its statements.
+    fn arm(&mut self, opener: &str) {
+        self.close(opener);
+        self.open += 1;
+        self.sequence();
+    }
+
     fn statement(&mut self) {
         self.budget -= 1;
         if self.budget < 0 {
@@ -528,10 +507,7 @@ impl ControlFlow {
                 self.line(&condition);
                 self.nested("if");
                 if self.rng.chance(60) {
-                    self.open -= 1;
-                    self.line("else");
-                    self.open += 1;
-                    self.sequence();
+                    self.arm("else");
                 }
                 self.close("end");
             }
@@ -546,10 +522,7 @@ impl ControlFlow {
                     [(clauses < 60, "catch $e"), (!(50..60).contains(&clauses), "catch_all")]
                 {
                     if wanted {
-                        self.open -= 1;
-                        self.line(clause);
-                        self.open += 1;
-                        self.sequence();
+                        self.arm(clause);
                     }
                 }
                 self.close("end");
@@ -575,12 +548,9 @@ impl ControlFlow {
 /// A wasm-smith module of a few functions, exceptions on for every other seed, SIMD for
 /// one in seven, and one in five with only locals, control flow and integer operators.
 fn smith_module(seed: u64) -> Option<Vec<u8>> {
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::salted(seed, SALT);
     let mut bytes = vec![0u8; 4096 + rng.below(60_000) as usize];
-    for chunk in bytes.chunks_mut(8) {
-        let random = rng.next_u64().to_le_bytes();
-        chunk.copy_from_slice(&random[..chunk.len()]);
-    }
+    rng.fill(&mut bytes);
     let mut config = wasm_smith::Config {
         simd_enabled: seed.is_multiple_of(7),
         relaxed_simd_enabled: false,

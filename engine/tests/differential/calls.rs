@@ -96,13 +96,18 @@ impl Calls {
         }
     }
 
+    /// A float operand of type `ty` that nests nothing: one of `locals`, or a constant.
+    fn float_leaf(&mut self, ty: &str, locals: &[&str]) -> String {
+        if self.percent() < 60 {
+            format!("(local.get {})", self.pick(locals))
+        } else {
+            format!("({ty}.const {})", self.int_in(-100, 100) as f64 / 4.0)
+        }
+    }
+
     fn double(&mut self, depth: u32) -> String {
         if depth >= MAX_DEPTH || self.percent() < 40 {
-            return if self.percent() < 60 {
-                format!("(local.get {})", self.pick(&DOUBLES))
-            } else {
-                format!("(f64.const {})", self.int_in(-100, 100) as f64 / 4.0)
-            };
+            return self.float_leaf("f64", &DOUBLES);
         }
         let d = depth + 1;
         match self.percent() {
@@ -121,11 +126,7 @@ impl Calls {
 
     fn float(&mut self, depth: u32) -> String {
         if depth >= MAX_DEPTH || self.percent() < 50 {
-            return if self.percent() < 60 {
-                format!("(local.get {})", self.pick(&FLOATS))
-            } else {
-                format!("(f32.const {})", self.int_in(-100, 100) as f64 / 4.0)
-            };
+            return self.float_leaf("f32", &FLOATS);
         }
         let d = depth + 1;
         if self.percent() < 60 {

@@ -1,39 +1,12 @@
 //! Deterministic module and argument generation.
 
 use super::value::{Ty, V};
+pub use crate::support::Rng;
 use arbitrary::Unstructured;
 
 /// Fuel for `wasm-smith`'s termination instrumentation: every loop iteration and
 /// function entry costs one unit; when it runs out the code executes `unreachable`.
 const FUEL: u32 = 2_000;
-
-/// SplitMix64: small, fast and good enough to feed `arbitrary`.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x5344_5744_4946_4600) // "SDWDIFF"
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
-    pub fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(8) {
-            let bytes = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&bytes[..chunk.len()]);
-        }
-    }
-}
 
 /// `wasm-smith` restricted to WebAssembly 2.0 without SIMD (some [`profile`]s turn it on),
 /// plus tail calls; no imports, everything exported, and sizes small enough that one

@@ -74,3 +74,42 @@ pub const BR_TABLES_CARRYING_TOP_VALUES: [&str; 2] = [
       br_table 0 1 1
     end))"#,
 ];
+
+/// SplitMix64: small, fast and good enough to feed `arbitrary` and the test generators.
+pub struct Rng(u64);
+
+impl Rng {
+    /// The differential test's generator for `seed`.
+    pub fn new(seed: u64) -> Rng {
+        Rng::salted(seed, 0x5344_5744_4946_4600) // "SDWDIFF"
+    }
+
+    /// A generator for `seed` whose streams differ from other tests' by `salt`.
+    pub fn salted(seed: u64, salt: u64) -> Rng {
+        Rng(seed ^ salt)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// True `percent` times in a hundred.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let bytes = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+    }
+}
