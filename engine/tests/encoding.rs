@@ -307,6 +307,16 @@ fn register_forms_drop_needless_prefixes() {
         );
         let (ins, _) = one_instruction(|a| a.pop(Reg::gpr(d)));
         assert_eq!((ins.mnemonic(), ins.op0_register()), (Mnemonic::Pop, GPR64[d as usize]));
+        let (ins, len) = one_instruction(|a| a.call_reg(Reg::gpr(d)));
+        assert_eq!(
+            (ins.mnemonic(), ins.op0_register(), len),
+            (Mnemonic::Call, GPR64[d as usize], 2 + usize::from(d >= 8))
+        );
+        let (ins, len) = one_instruction(|a| a.jmp_reg(Reg::gpr(d)));
+        assert_eq!(
+            (ins.mnemonic(), ins.op0_register(), len),
+            (Mnemonic::Jmp, GPR64[d as usize], 2 + usize::from(d >= 8))
+        );
     }
 }
 

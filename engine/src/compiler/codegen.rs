@@ -2423,6 +2423,53 @@ impl<'a> FuncCompiler<'a> {
         Mem::Scaled8(SCRATCH, index, 0)
     }
 
+    /// `table.set` of funcref `value` at `index` (both in registers): the element, and
+    /// beside it the entry point `call_indirect` reads (0 for null).
+    pub(crate) fn set_funcref_element(&mut self, table: u32, index: Reg, value: Reg) {
+        let mut avoid = RegSet::default();
+        avoid.insert(index);
+        avoid.insert(value);
+        let codes = self.alloc_except(false, avoid);
+        self.load_vm_pointer(SCRATCH, offsets::VMCTX_TABLES, table);
+        self.masm.asm.cmp_rm(OperandSize::S64, index, Mem::Base(SCRATCH, offsets::TABLE_LENGTH));
+        self.masm.trap_if(Cc::Ae, TrapCode::TableOutOfBounds);
+        let a = &mut self.masm.asm;
+        a.load(LoadKind::I64, codes, Mem::Base(SCRATCH, offsets::TABLE_CODES));
+        a.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, offsets::TABLE_BASE));
+        a.store(StoreKind::I64, Mem::Scaled8(SCRATCH, index, 0), value);
+        // Null (0) has entry point 0.
+        let null = a.new_label();
+        a.mov_rr(OperandSize::S64, SCRATCH, value);
+        a.test_rr(OperandSize::S64, value, value);
+        a.jcc(Cc::E, null);
+        a.load(LoadKind::I64, SCRATCH, Mem::Base(value, offsets::FUNCREF_CODE));
+        a.bind(null);
+        a.store(StoreKind::I64, Mem::Scaled8(codes, index, 0), SCRATCH);
+        self.free_reg(codes);
+    }
+
+    /// A caller-saved register, not one of `WASM_ARG_GPRS`, that holds neither `index`
+    /// nor the source of an argument `set_register_args` will move: free to hold an
+    /// indirect call's target from before the arguments move until the call.
+    fn call_target_register(&self, index: Reg, register_args: &[Option<Slot>; 2]) -> Reg {
+        let mut taken = RegSet::default();
+        taken.insert(index);
+        for s in register_args.iter().flatten() {
+            match s.loc {
+                Loc::Reg(r) => taken.insert(r),
+                Loc::Const(_) => {}
+                loc => {
+                    if let Place::Reg(p) = self.place_of(loc) {
+                        taken.insert(p);
+                    }
+                }
+            }
+        }
+        // Six candidates, at most three taken.
+        let candidates = [RAX, RCX, RDI, R8, R9, R10];
+        candidates.into_iter().find(|&r| !taken.contains(r)).unwrap_or(RAX)
+    }
+
     pub(crate) fn call_indirect(&mut self, type_index: u32, table: u32) {
         let env = self.env;
         let ty = &env.types[type_index as usize];
@@ -2435,8 +2482,19 @@ impl<'a> FuncCompiler<'a> {
         self.store_outgoing_args(ty);
         self.spill_registers();
         self.save_pinned_for_call();
-        let element = self.table_element(table, idx, TrapCode::UndefinedElement);
-        self.masm.asm.load(LoadKind::I64, SCRATCH, element);
+        // The entry point comes from the table's array of them, one load from the
+        // index (not two, through the funcref): a mispredicted call resolves sooner.
+        // Into a register the call clobbers anyway that neither the index nor an
+        // argument for `WASM_ARG_GPRS` is in.
+        let target = self.call_target_register(idx, &register_args);
+        self.load_vm_pointer(SCRATCH, offsets::VMCTX_TABLES, table);
+        self.masm.asm.cmp_rm(OperandSize::S64, idx, Mem::Base(SCRATCH, offsets::TABLE_LENGTH));
+        self.masm.trap_if(Cc::Ae, TrapCode::UndefinedElement);
+        let a = &mut self.masm.asm;
+        a.load(LoadKind::I64, target, Mem::Base(SCRATCH, offsets::TABLE_CODES));
+        a.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, offsets::TABLE_BASE));
+        a.load(LoadKind::I64, SCRATCH, Mem::Scaled8(SCRATCH, idx, 0));
+        a.load(LoadKind::I64, target, Mem::Scaled8(target, idx, 0));
         // After the last read of the index, which may be in one of the registers.
         self.set_register_args(register_args);
         let a = &mut self.masm.asm;
@@ -2454,14 +2512,14 @@ impl<'a> FuncCompiler<'a> {
         let (other_instance, done) = (a.new_label(), a.new_label());
         a.cmp_rm(OperandSize::S64, VMCTX, Mem::Base(SCRATCH, offsets::FUNCREF_VMCTX));
         a.jcc(Cc::Ne, other_instance);
-        a.call_mem(Mem::Base(SCRATCH, offsets::FUNCREF_CODE));
+        a.call_reg(target);
         self.record_call_site();
         let a = &mut self.masm.asm;
         a.jmp(done);
         a.bind(other_instance);
         a.load(LoadKind::I64, VMCTX, Mem::Base(SCRATCH, offsets::FUNCREF_VMCTX));
         a.load(LoadKind::I64, MEMORY_BASE, Mem::Base(VMCTX, offsets::VMCTX_MEMORY0_BASE));
-        a.call_mem(Mem::Base(SCRATCH, offsets::FUNCREF_CODE));
+        a.call_reg(target);
         self.record_call_site();
         self.reload_context();
         self.masm.asm.bind(done);

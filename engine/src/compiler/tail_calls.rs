@@ -229,11 +229,16 @@ impl FuncCompiler<'_> {
         self.masm.asm.cmp_rm(OperandSize::S64, VMCTX, Mem::Base(SCRATCH, offsets::FUNCREF_VMCTX));
         self.masm.asm.jcc(Cc::Ne, other_instance);
         // Same instance: a real tail call. Nothing on the operand stack is needed any
-        // more, so rax may hold the funcref while the scratch register copies.
-        self.masm.asm.mov_rr(OperandSize::S64, RAX, SCRATCH);
+        // more, so rax may hold the target while the scratch register copies. The
+        // target comes from the table's entry points (one load from the index, as for
+        // `call_indirect`).
+        self.load_vm_pointer(SCRATCH, offsets::VMCTX_TABLES, table);
+        let a = &mut self.masm.asm;
+        a.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, offsets::TABLE_CODES));
+        a.load(LoadKind::I64, RAX, Mem::Scaled8(SCRATCH, idx, 0));
         self.hand_over_frame(n, in_place);
         self.load_register_args(ty, RSP, 8);
-        self.masm.asm.jmp_mem(Mem::Base(RAX, offsets::FUNCREF_CODE));
+        self.masm.asm.jmp_reg(RAX);
         // Another instance: call with its context, then return.
         self.masm.asm.bind(other_instance);
         let scope = self.current_scope.take();

@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::isa::x64::asm::{Cc, Mem};
 use crate::isa::x64::regs::*;
 use crate::runtime::libcalls;
+use crate::runtime::table::keeps_entry_points;
 use crate::runtime::vmcontext::offsets;
 use crate::trap::TrapCode;
 use crate::types::ValType;
@@ -1219,8 +1220,12 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         let mut avoid = RegSet::default();
         avoid.insert(v);
         let i = self.in_reg_except(index, avoid);
-        let element = self.table_element(table, i, TrapCode::TableOutOfBounds);
-        self.masm.asm.store(StoreKind::I64, element, v);
+        if keeps_entry_points(self.env.table_elements[table as usize]) {
+            self.set_funcref_element(table, i, v);
+        } else {
+            let element = self.table_element(table, i, TrapCode::TableOutOfBounds);
+            self.masm.asm.store(StoreKind::I64, element, v);
+        }
         self.free_reg(v);
         self.free_reg(i);
         Ok(())

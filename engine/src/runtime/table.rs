@@ -4,7 +4,7 @@ use super::store::Store;
 use super::vmcontext::VMTable;
 use crate::error::{Error, Result};
 use crate::trap::TrapCode;
-use crate::types::TableType;
+use crate::types::{TableType, ValType};
 use crate::values::Val;
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::rc::Rc;
@@ -14,10 +14,80 @@ const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
 
 pub(crate) struct TableInner {
     pub vm: Box<UnsafeCell<VMTable>>,
-    /// Raw references; `vm.base` points at this vector's buffer.
-    elements: RefCell<Vec<u64>>,
+    elements: RefCell<Elements>,
     pub ty: TableType,
     size: Cell<u64>,
+}
+
+/// A table's raw references (`vm.base` points at `refs`' buffer) and, for a funcref
+/// table, each one's entry point (`vm.codes` at `codes`' buffer, else empty and null):
+/// every write goes through here, which keeps the two in step.
+struct Elements {
+    refs: Vec<u64>,
+    codes: Option<Vec<u64>>,
+}
+
+impl Elements {
+    fn new(len: usize, init: u64, with_codes: bool) -> Elements {
+        Elements { refs: vec![init; len], codes: with_codes.then(|| vec![code_of(init); len]) }
+    }
+
+    fn len(&self) -> usize {
+        self.refs.len()
+    }
+
+    /// Points `vm` at the buffers (after anything that may move them).
+    fn publish(&mut self, vm: &mut VMTable) {
+        vm.base = self.refs.as_mut_ptr();
+        vm.length = self.refs.len() as u64;
+        vm.codes = self.codes.as_mut().map_or(std::ptr::null_mut(), |c| c.as_mut_ptr());
+    }
+
+    fn resize(&mut self, len: usize, init: u64) {
+        self.refs.resize(len, init);
+        if let Some(codes) = &mut self.codes {
+            codes.resize(len, code_of(init));
+        }
+    }
+
+    fn fill(&mut self, range: std::ops::Range<usize>, raw: u64) {
+        self.refs[range.clone()].fill(raw);
+        if let Some(codes) = &mut self.codes {
+            codes[range].fill(code_of(raw));
+        }
+    }
+
+    fn write(&mut self, at: usize, items: &[u64]) {
+        self.refs[at..at + items.len()].copy_from_slice(items);
+        if let Some(codes) = &mut self.codes {
+            for (code, &raw) in codes[at..at + items.len()].iter_mut().zip(items) {
+                *code = code_of(raw);
+            }
+        }
+    }
+
+    fn copy_within(&mut self, from: std::ops::Range<usize>, to: usize) {
+        self.refs.copy_within(from.clone(), to);
+        if let Some(codes) = &mut self.codes {
+            codes.copy_within(from, to);
+        }
+    }
+}
+
+/// Whether a table of `element`s keeps an entry point beside each element: those
+/// `call_indirect` may call through, which validation limits to funcref tables.
+/// Compiled `table.set` asks the same question.
+pub(crate) fn keeps_entry_points(element: ValType) -> bool {
+    element == ValType::FuncRef
+}
+
+/// The entry point of a raw funcref (0 for null).
+fn code_of(raw: u64) -> u64 {
+    if raw == 0 {
+        return 0;
+    }
+    // SAFETY: a non-null raw funcref points at a live `VMFuncRef`.
+    unsafe { (*(raw as *const super::vmcontext::VMFuncRef)).code as u64 }
 }
 
 #[derive(Clone)]
@@ -41,8 +111,10 @@ impl Table {
         if ty.minimum > MAX_TABLE_ELEMENTS {
             return Err(Error::Resource(format!("table of {} elements is too large", ty.minimum)));
         }
-        let mut elements = vec![init.to_raw(); ty.minimum as usize];
-        let vm = Box::new(UnsafeCell::new(VMTable { base: elements.as_mut_ptr(), length: ty.minimum }));
+        let mut elements = Elements::new(ty.minimum as usize, init.to_raw(), keeps_entry_points(ty.element));
+        let mut table = VMTable { base: std::ptr::null_mut(), length: 0, codes: std::ptr::null_mut() };
+        elements.publish(&mut table);
+        let vm = Box::new(UnsafeCell::new(table));
         let inner =
             Rc::new(TableInner { vm, elements: RefCell::new(elements), size: Cell::new(ty.minimum), ty });
         store.0.keep_alive(inner.clone());
@@ -71,7 +143,7 @@ impl Table {
     }
 
     pub fn get(&self, index: u64) -> Option<Val> {
-        let raw = *self.0.elements.borrow().get(index as usize)?;
+        let raw = *self.0.elements.borrow().refs.get(index as usize)?;
         // SAFETY: elements hold references of the table's type to live functions.
         Some(unsafe { Val::from_raw(self.0.ty.element, raw) })
     }
@@ -100,19 +172,17 @@ impl Table {
         let mut elements = self.0.elements.borrow_mut();
         elements.resize(new as usize, init);
         // SAFETY: single-threaded store; no wasm code runs while this borrow is active.
-        unsafe {
-            let vm = &mut *self.0.vm.get();
-            vm.base = elements.as_mut_ptr();
-            vm.length = new;
-        }
+        elements.publish(unsafe { &mut *self.0.vm.get() });
         self.0.size.set(new);
         Some(old)
     }
 
     pub(crate) fn set_raw(&self, index: u64, raw: u64) -> Result<(), TrapCode> {
         let mut e = self.0.elements.borrow_mut();
-        let slot = e.get_mut(index as usize).ok_or(TrapCode::TableOutOfBounds)?;
-        *slot = raw;
+        if index >= e.len() as u64 {
+            return Err(TrapCode::TableOutOfBounds);
+        }
+        e.write(index as usize, &[raw]);
         Ok(())
     }
 
@@ -121,7 +191,7 @@ impl Table {
         let mut e = self.0.elements.borrow_mut();
         let end =
             dst.checked_add(len).filter(|&end| end <= e.len() as u64).ok_or(TrapCode::TableOutOfBounds)?;
-        e[dst as usize..end as usize].fill(raw);
+        e.fill(dst as usize..end as usize, raw);
         Ok(())
     }
 
@@ -144,18 +214,17 @@ impl Table {
         } else {
             let from = src.0.elements.borrow();
             let mut to = dst.0.elements.borrow_mut();
-            to[d as usize..(d + len) as usize].copy_from_slice(&from[s as usize..(s + len) as usize]);
+            to.write(d as usize, &from.refs[s as usize..(s + len) as usize]);
         }
         Ok(())
     }
 
     pub(crate) fn init_raw(&self, dst: u64, items: &[u64]) -> Result<(), TrapCode> {
         let mut e = self.0.elements.borrow_mut();
-        let end = dst
-            .checked_add(items.len() as u64)
+        dst.checked_add(items.len() as u64)
             .filter(|&end| end <= e.len() as u64)
             .ok_or(TrapCode::TableOutOfBounds)?;
-        e[dst as usize..end as usize].copy_from_slice(items);
+        e.write(dst as usize, items);
         Ok(())
     }
 }

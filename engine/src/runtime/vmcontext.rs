@@ -58,6 +58,10 @@ pub struct VMMemory {
 pub struct VMTable {
     pub base: *mut u64,
     pub length: u64,
+    /// For a funcref table, each element's entry point (`VMFuncRef::code`, 0 for null),
+    /// beside `base`: `call_indirect` reads the target in one load from the index
+    /// instead of two; null for other tables.
+    pub codes: *mut u64,
 }
 
 /// A global's storage: 16 bytes, for a v128.
@@ -123,6 +127,7 @@ pub mod offsets {
 
     pub const TABLE_BASE: i32 = offset_of!(VMTable, base) as i32;
     pub const TABLE_LENGTH: i32 = offset_of!(VMTable, length) as i32;
+    pub const TABLE_CODES: i32 = offset_of!(VMTable, codes) as i32;
 
     pub const VMCTX_RUNTIME: i32 = offset_of!(VMContext, runtime) as i32;
     pub const VMCTX_MEMORY0_BASE: i32 = offset_of!(VMContext, memory0_base) as i32;

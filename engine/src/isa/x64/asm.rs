@@ -421,8 +421,12 @@ impl Assembler {
     }
 
     pub fn jmp_reg(&mut self, r: Reg) {
+        // By hand, as `call_reg`.
         let r = r.hw();
-        dynasm!(self.ops ; .arch x64 ; jmp Rq(r));
+        if r >= 8 {
+            self.ops.push(0x41);
+        }
+        self.ops.extend([0xFF, 0xE0 | (r & 7)]);
     }
 
     pub fn call_label(&mut self, label: DynamicLabel) {
@@ -430,8 +434,12 @@ impl Assembler {
     }
 
     pub fn call_reg(&mut self, r: Reg) {
+        // By hand: dynasm gives a dynamic register a REX prefix even when it needs none.
         let r = r.hw();
-        dynasm!(self.ops ; .arch x64 ; call Rq(r));
+        if r >= 8 {
+            self.ops.push(0x41);
+        }
+        self.ops.extend([0xFF, 0xD0 | (r & 7)]);
     }
 
     pub fn call_mem(&mut self, m: Mem) {
