@@ -7,7 +7,7 @@
 //! function the element now holds (or trap on null).
 
 use sidewinder_engine::{
-    Engine, Error, Extern, Func, Instance, Module, Store, Table, TableType, TrapCode, Val, ValType,
+    Engine, Error, Extern, Func, FuncType, Instance, Module, Store, Table, TableType, TrapCode, Val, ValType,
 };
 
 /// Functions 0-3 return 100-103; `call i` calls element i of the table (`tail_call i`
@@ -179,4 +179,127 @@ fn every_table_change_moves_the_call_target_with_the_element() {
     assert_eq!(f.table.grow(3, Val::FuncRef(Some(f1))), Some(6));
     model.extend([Some(101); 3]);
     f.check(&model, "Table::grow");
+}
+
+/// `(i32 i32) -> i32` functions in a second table, defined by the module and filled
+/// from a host-made table and by host functions: each call passes two arguments (in
+/// the argument registers, from constants, a pinned local and the stack), and a tail
+/// call goes to a callee with more parameters than its caller (the caller's argument
+/// area grows first).
+const WITH_ARGS: &str = r#"(module
+  (type $binary (func (param i32 i32) (result i32)))
+  (type $ternary (func (param i32 i32 i32) (result i32)))
+  (import "env" "host_table" (table $host 3 funcref))
+  (import "env" "mul" (func $mul (type $binary)))
+  (table $first 1 funcref)
+  (table $t 3 funcref)
+  (func $sub (type $binary) (i32.sub (local.get 0) (local.get 1)))
+  (func $add3 (type $ternary) (i32.add (i32.add (local.get 0) (local.get 1)) (local.get 2)))
+  (elem (table $t) (i32.const 0) func $sub $mul $sub)
+  (elem (table $first) (i32.const 0) func $add3)
+  (elem declare func $sub $mul)
+  ;; call i a b: element i of $t on (a, b), passed three ways.
+  (func (export "call") (param $i i32) (param $a i32) (param $b i32) (result i32)
+    (local $sum i32)
+    (local.set $sum (call_indirect $t (type $binary) (local.get $a) (local.get $b) (local.get $i)))
+    (local.set $sum (i32.add (local.get $sum)
+      (call_indirect $t (type $binary) (i32.const 1000) (local.get $b) (local.get $i))))
+    (i32.add (local.get $sum)
+      (call_indirect $t (type $binary) (i32.add (local.get $a) (i32.const 1)) (i32.const 7) (local.get $i))))
+  ;; A tail call of element 0 of $first (three parameters) from two.
+  (func (export "widen") (param $a i32) (param $b i32) (result i32)
+    (return_call_indirect $first (type $ternary) (local.get $a) (local.get $b) (i32.const 100) (i32.const 0)))
+  (func (export "copy_host") (param $dst i32) (param $src i32) (param $n i32)
+    (table.copy $t $host (local.get $dst) (local.get $src) (local.get $n)))
+  (func (export "set_sub") (param $i i32) (table.set $t (local.get $i) (ref.func $sub)))
+  (func (export "fill_null") (param $i i32) (param $n i32) (table.fill $t (local.get $i) (ref.null func) (local.get $n)))
+  (func (export "grow_null") (param $n i32) (result i32) (table.grow $t (ref.null func) (local.get $n)))
+  (func (export "bad_fill") (table.fill $t (i32.const 2) (ref.func $mul) (i32.const 5)))
+  (func (export "bad_init") (table.init $t 0 (i32.const 1) (i32.const 0) (i32.const 9))))"#;
+
+/// What element `f` computes on (a, b): None for null.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Binary {
+    Sub,
+    Mul,
+    Xor,
+}
+
+fn apply(f: Binary, a: i32, b: i32) -> i32 {
+    match f {
+        Binary::Sub => a.wrapping_sub(b),
+        Binary::Mul => a.wrapping_mul(b),
+        Binary::Xor => a ^ b,
+    }
+}
+
+fn check_with_args(instance: &Instance, model: &[Option<Binary>], after: &str) {
+    for (i, f) in model.iter().enumerate() {
+        let (a, b) = (40 + i as i32, 3);
+        let outcome = instance.call("call", &[Val::I32(i as i32), Val::I32(a), Val::I32(b)]);
+        match (f, outcome) {
+            (Some(f), Ok(results)) => {
+                let expected =
+                    apply(*f, a, b).wrapping_add(apply(*f, 1000, b)).wrapping_add(apply(*f, a + 1, 7));
+                assert_eq!(i32_of(&results), expected, "element {i} ({f:?}) after {after}");
+            }
+            (None, Err(Error::Trap(t))) => {
+                assert_eq!(t.code(), TrapCode::IndirectCallToNull, "element {i} after {after}")
+            }
+            (f, outcome) => panic!("element {i} after {after}: {outcome:?}, expected {f:?}"),
+        }
+    }
+}
+
+#[test]
+fn calls_with_arguments_through_a_second_table_follow_its_elements() {
+    let engine = Engine::default();
+    let store = Store::new(&engine);
+    let binary = || FuncType::new([ValType::I32, ValType::I32], [ValType::I32]);
+    let host = |f: Binary| {
+        Func::new(&store, binary(), move |args, results| {
+            let (Val::I32(a), Val::I32(b)) = (&args[0], &args[1]) else { unreachable!("typed") };
+            results[0] = Val::I32(apply(f, *a, *b));
+            Ok(())
+        })
+    };
+    // A host-made table whose elements start non-null.
+    let ty = TableType { element: ValType::FuncRef, minimum: 3, maximum: None };
+    let host_table = Table::new(&store, ty, Val::FuncRef(Some(host(Binary::Xor)))).expect("table");
+    let module = Module::new(&engine, &wat::parse_str(WITH_ARGS).expect("valid wat")).expect("compiles");
+    let imports = [Extern::Table(host_table.clone()), Extern::Func(host(Binary::Mul))];
+    let instance = Instance::new(&store, &module, &imports).expect("instantiates");
+
+    let mut model = vec![Some(Binary::Sub), Some(Binary::Mul), Some(Binary::Sub)];
+    check_with_args(&instance, &model, "the active segment");
+    let widened = i32_of(&instance.call("widen", &[Val::I32(5), Val::I32(6)]).expect("runs"));
+    assert_eq!(widened, 111, "a tail call to a callee with more parameters");
+
+    call(&instance, "copy_host", &[0, 1, 2]);
+    model[0..2].copy_from_slice(&[Some(Binary::Xor); 2]);
+    check_with_args(&instance, &model, "table.copy from a host-made table");
+    host_table.set(2, Val::FuncRef(Some(host(Binary::Sub)))).expect("in bounds");
+    call(&instance, "copy_host", &[1, 2, 1]);
+    model[1] = Some(Binary::Sub);
+    check_with_args(&instance, &model, "table.copy of a host function set by Table::set");
+
+    call(&instance, "fill_null", &[1, 2]);
+    model[1..3].copy_from_slice(&[None, None]);
+    check_with_args(&instance, &model, "table.fill with null");
+    assert_eq!(i32_of(&call(&instance, "grow_null", &[2])), 3);
+    model.extend([None, None]);
+    check_with_args(&instance, &model, "table.grow with null");
+    call(&instance, "set_sub", &[4]);
+    model[4] = Some(Binary::Sub);
+    check_with_args(&instance, &model, "table.set after a grow");
+
+    // Out-of-bounds bulk operations trap before writing anything.
+    for name in ["bad_fill", "bad_init"] {
+        let outcome = instance.call(name, &[]);
+        assert!(
+            matches!(outcome, Err(Error::Trap(ref t)) if t.code() == TrapCode::TableOutOfBounds),
+            "{name}: {outcome:?}"
+        );
+        check_with_args(&instance, &model, name);
+    }
 }

@@ -29,6 +29,7 @@ use crate::error::Error;
 use crate::isa::x64::asm::{Assembler, Cc, Mem};
 use crate::isa::x64::masm::{FunctionCode, Masm};
 use crate::isa::x64::regs::*;
+use crate::runtime::table::keeps_entry_points;
 use crate::runtime::vmcontext::offsets;
 use crate::trap::TrapCode;
 use crate::types::{FuncType, ValType};
@@ -812,7 +813,7 @@ impl<'a> FuncCompiler<'a> {
 
     // ---- registers ----
 
-    fn take_free(&mut self, float: bool, avoid: RegSet) -> Option<Reg> {
+    pub(crate) fn take_free(&mut self, float: bool, avoid: RegSet) -> Option<Reg> {
         let pick =
             |regs: &[Reg]| regs.iter().copied().find(|r| self.free.contains(*r) && !avoid.contains(*r));
         let r = if float { pick(&ALLOCATABLE_XMMS) } else { pick(&ALLOCATABLE_GPRS) }?;
@@ -2465,9 +2466,11 @@ impl<'a> FuncCompiler<'a> {
                 }
             }
         }
-        // Six candidates, at most three taken.
+        // Six candidates, at most three taken: one is always left.
         let candidates = [RAX, RCX, RDI, R8, R9, R10];
-        candidates.into_iter().find(|&r| !taken.contains(r)).unwrap_or(RAX)
+        let found = candidates.into_iter().find(|&r| !taken.contains(r));
+        debug_assert!(found.is_some(), "no register for the call target");
+        found.unwrap_or(RAX)
     }
 
     pub(crate) fn call_indirect(&mut self, type_index: u32, table: u32) {
@@ -2486,6 +2489,7 @@ impl<'a> FuncCompiler<'a> {
         // index (not two, through the funcref): a mispredicted call resolves sooner.
         // Into a register the call clobbers anyway that neither the index nor an
         // argument for `WASM_ARG_GPRS` is in.
+        debug_assert!(keeps_entry_points(env.table_elements[table as usize]), "validated: a funcref table");
         let target = self.call_target_register(idx, &register_args);
         self.load_vm_pointer(SCRATCH, offsets::VMCTX_TABLES, table);
         self.masm.asm.cmp_rm(OperandSize::S64, idx, Mem::Base(SCRATCH, offsets::TABLE_LENGTH));

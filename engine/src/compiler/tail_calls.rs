@@ -31,7 +31,7 @@
 //! function's `try_table` does not catch what it throws.
 
 use super::codegen::{returns_in_rax, CResult, Callee, FuncCompiler};
-use super::stack::Loc;
+use super::stack::{Loc, RegSet};
 use crate::isa::x64::asm::{Cc, Mem};
 use crate::isa::x64::regs::*;
 use crate::runtime::unwind;
@@ -60,7 +60,7 @@ impl FuncCompiler<'_> {
         }
         // How far the area really reaches: the caller reserved at least `own` slots, a
         // tail call before this one may have widened it, and the caller's caller decides.
-        // rax (the funcref of an indirect tail call) is kept, in 16 bytes for alignment.
+        // rax (the target of an indirect tail call) is kept, in 16 bytes for alignment.
         let a = &mut self.masm.asm;
         a.push(RAX);
         a.push(RAX);
@@ -218,9 +218,24 @@ impl FuncCompiler<'_> {
         let idx = self.in_reg(index);
         let in_place = self.store_args_in_place(ty);
         self.max_outgoing = self.max_outgoing.max(n);
-        let element = self.table_element(table, idx, TrapCode::UndefinedElement);
+        // The entry point comes from the table's array of them, one load from the index
+        // as for `call_indirect`, when a register is free to hold it from here (the
+        // operands below the arguments may still be live in the others).
+        let mut avoid = RegSet::default();
+        avoid.insert(idx);
+        let target = self.take_free(false, avoid);
+        self.load_vm_pointer(SCRATCH, offsets::VMCTX_TABLES, table);
+        self.masm.asm.cmp_rm(OperandSize::S64, idx, Mem::Base(SCRATCH, offsets::TABLE_LENGTH));
+        self.masm.trap_if(Cc::Ae, TrapCode::UndefinedElement);
         let a = &mut self.masm.asm;
-        a.load(LoadKind::I64, SCRATCH, element);
+        if let Some(t) = target {
+            a.load(LoadKind::I64, t, Mem::Base(SCRATCH, offsets::TABLE_CODES));
+        }
+        a.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, offsets::TABLE_BASE));
+        a.load(LoadKind::I64, SCRATCH, Mem::Scaled8(SCRATCH, idx, 0));
+        if let Some(t) = target {
+            a.load(LoadKind::I64, t, Mem::Scaled8(t, idx, 0));
+        }
         a.test_rr(OperandSize::S64, SCRATCH, SCRATCH);
         self.masm.trap_if(Cc::E, TrapCode::IndirectCallToNull);
         self.masm.asm.cmp_mi(OperandSize::S32, Mem::Base(SCRATCH, offsets::FUNCREF_TYPE_ID), type_id as i32);
@@ -229,13 +244,13 @@ impl FuncCompiler<'_> {
         self.masm.asm.cmp_rm(OperandSize::S64, VMCTX, Mem::Base(SCRATCH, offsets::FUNCREF_VMCTX));
         self.masm.asm.jcc(Cc::Ne, other_instance);
         // Same instance: a real tail call. Nothing on the operand stack is needed any
-        // more, so rax may hold the target while the scratch register copies. The
-        // target comes from the table's entry points (one load from the index, as for
-        // `call_indirect`).
-        self.load_vm_pointer(SCRATCH, offsets::VMCTX_TABLES, table);
-        let a = &mut self.masm.asm;
-        a.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, offsets::TABLE_CODES));
-        a.load(LoadKind::I64, RAX, Mem::Scaled8(SCRATCH, idx, 0));
+        // more, so rax may hold the target (or the funcref) while the scratch register
+        // copies.
+        match target {
+            Some(t) if t == RAX => {}
+            Some(t) => self.masm.asm.mov_rr(OperandSize::S64, RAX, t),
+            None => self.masm.asm.load(LoadKind::I64, RAX, Mem::Base(SCRATCH, offsets::FUNCREF_CODE)),
+        }
         self.hand_over_frame(n, in_place);
         self.load_register_args(ty, RSP, 8);
         self.masm.asm.jmp_reg(RAX);
@@ -258,6 +273,9 @@ impl FuncCompiler<'_> {
         self.load_register_args(ty, RSP, 0);
         self.masm.asm.call_mem(Mem::Base(SCRATCH, offsets::FUNCREF_CODE));
         self.current_scope = scope;
+        if let Some(t) = target {
+            self.free_reg(t);
+        }
         self.free_reg(idx);
         self.reload_context();
         self.push_call_results(ty);

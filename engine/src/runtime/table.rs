@@ -81,7 +81,9 @@ pub(crate) fn keeps_entry_points(element: ValType) -> bool {
     element == ValType::FuncRef
 }
 
-/// The entry point of a raw funcref (0 for null).
+/// The entry point of a raw funcref (0 for null). Only for the raw elements of a
+/// funcref table, which are 0 or point at a live `VMFuncRef` (`Val::matches` checks the
+/// type of whatever is stored, and the store keeps every function alive).
 fn code_of(raw: u64) -> u64 {
     if raw == 0 {
         return 0;
