@@ -333,6 +333,28 @@ fn compare_and_branch_fused() {
     assert_lacks(&l, &["setb"]);
 }
 
+/// A comparison set into a temporary that only the loop's `br_if` reads (clang's loop
+/// ending, with a move in between) is written nowhere: the branch reads the flags, and
+/// no `setb`/`movzx` computes the 0/1 value.
+#[test]
+fn comparison_read_only_by_a_branch_is_not_written() {
+    let l = check_snapshot(
+        "comparison_read_only_by_a_branch_is_not_written",
+        "(module (func (param $n i32) (result i32) (local $i i32) (local $j i32) (local $t i32)
+           (loop $top
+             local.get $i i32.const 1 i32.add local.tee $j
+             local.get $n i32.lt_u local.set $t
+             local.get $j local.set $i
+             local.get $t br_if $top)
+           (local.get $i)))",
+        0,
+    );
+    assert_prologue(&l);
+    assert_has(&l, &["jb"]);
+    assert_lacks(&l, &["setb"]);
+    assert_lacks(&l, &["movzx"]);
+}
+
 /// `eqz` feeding `br_if` branches on the flags of its `test` too (i64 here; the
 /// remainder is the divisibility test C compilers emit), and a constant divisor needs
 /// no zero check.

@@ -1286,3 +1286,81 @@ fn every_way_into_a_function_passes_register_arguments() {
     let sum_to = |n: u32| (n as i64) * (n as i64 + 1) / 2;
     assert_eq!(i64_result(&caller, "self_tail", &[Val::I32(100), Val::I64(5)]), 5 + sum_to(100));
 }
+
+/// A comparison set into a temporary that only the next branch reads is written
+/// nowhere: the branch reads the flags (`compiler/temporaries.rs`). Every way of
+/// reading it, and the forms where the value is read again (after the branch, after the
+/// loop, by an addition), must still agree with the model: a loop that adds 3 to `acc`
+/// and steps `i` while `i + 1 <cond> n`.
+#[test]
+fn branches_on_set_aside_comparisons_agree_with_the_model() {
+    // The loop body up to the comparison; `$t` gets `(i + 1) <cond> n`, `$i` gets i + 1.
+    const STEP: &str = "(local.set $acc (i32.add (local.get $acc) (i32.const 3)))
+        local.get $i i32.const 1 i32.add local.tee $j local.get $n COND local.set $t
+        local.get $j local.set $i";
+    // Each form: what follows STEP in the loop, and what the function returns.
+    let forms: [(&str, &str, &str); 6] = [
+        ("br_if", "local.get $t br_if $top", "(i32.add (i32.mul (local.get $acc) (i32.const 1000)) (local.get $i))"),
+        (
+            "eqz_br_if",
+            "local.get $t i32.eqz br_if $exit br $top",
+            "(i32.add (i32.mul (local.get $acc) (i32.const 1000)) (local.get $i))",
+        ),
+        ("if", "local.get $t (if (then br $top))", "(i32.add (i32.mul (local.get $acc) (i32.const 1000)) (local.get $i))"),
+        (
+            "select",
+            "i32.const 1 i32.const 0 local.get $t select local.set $k local.get $k br_if $top",
+            "(i32.add (i32.mul (local.get $acc) (i32.const 1000)) (local.get $i))",
+        ),
+        // Read again after the branch: its value is needed.
+        (
+            "read_after",
+            "local.get $t br_if $top
+             (local.set $acc (i32.add (local.get $acc) (i32.mul (i32.eqz (local.get $t)) (i32.const 5))))",
+            "(i32.add (i32.mul (local.get $acc) (i32.const 1000)) (local.get $i))",
+        ),
+        // Read after the loop: not a temporary.
+        (
+            "read_later",
+            "local.get $t br_if $top",
+            "(i32.add (i32.add (i32.mul (local.get $acc) (i32.const 1000)) (local.get $i)) (i32.mul (local.get $t) (i32.const 7)))",
+        ),
+    ];
+    for (cond, holds) in [
+        ("i32.lt_u", (|j, n| (j as u32) < (n as u32)) as fn(i32, i32) -> bool),
+        ("i32.lt_s", |j, n| j < n),
+        ("i32.le_u", |j, n| (j as u32) <= (n as u32)),
+        ("i32.le_s", |j, n| j <= n),
+    ] {
+        for (name, tail, result) in forms {
+            let wat = format!(
+                r#"(module (func (export "f") (param $n i32) (result i32)
+                  (local $i i32) (local $j i32) (local $t i32) (local $k i32) (local $acc i32)
+                  (block $exit (loop $top {step} {tail}))
+                  {result}))"#,
+                step = STEP.replace("COND", cond)
+            );
+            let (_store, instance) = instance_of(&wat);
+            for n in 0..8 {
+                let (mut i, mut acc) = (0i32, 0i32);
+                let t = loop {
+                    acc += 3;
+                    let t = holds(i + 1, n);
+                    i += 1;
+                    if !t {
+                        if name == "read_after" {
+                            acc += 5;
+                        }
+                        break t;
+                    }
+                };
+                let mut expected = acc * 1000 + i;
+                if name == "read_later" {
+                    expected += 7 * t as i32;
+                }
+                let got = i32_result(&instance.call("f", &[Val::I32(n)]).expect("runs"));
+                assert_eq!(got, expected, "{name} with {cond}, n = {n}");
+            }
+        }
+    }
+}

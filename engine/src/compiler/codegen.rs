@@ -2065,6 +2065,24 @@ impl<'a> FuncCompiler<'a> {
         self.pending_condition = Some(cond);
     }
 
+    /// Drops the pending comparison on top without writing its result anywhere: the
+    /// flags keep it for `push_condition` (see `temporaries.rs`). Emits nothing.
+    pub(crate) fn set_aside_condition(&mut self) -> Option<IntCond> {
+        let cond = self.pending_condition.take()?;
+        let s = self.pop();
+        self.release(s);
+        Some(cond)
+    }
+
+    /// Pushes a comparison whose condition `cond` the flags still hold, as a pending
+    /// one (the inverse of `set_aside_condition`). Emits nothing: the register it
+    /// gets is written only if something needs the 0/1 value.
+    pub(crate) fn push_condition(&mut self, cond: IntCond) {
+        let r = self.alloc(false);
+        self.push_reg(ValType::I32, r);
+        self.pending_condition = Some(cond);
+    }
+
     /// Writes a pending comparison's 0/1 result into its register. Called before every
     /// operator except `br_if`, `if`, `select` and `i32.eqz` (which inverts the
     /// condition), so nothing else can run while only the flags hold it.

@@ -15,6 +15,7 @@ pub mod masm;
 mod simd;
 pub mod stack;
 mod tail_calls;
+mod temporaries;
 pub mod visitor;
 
 use crate::error::Error;
@@ -135,6 +136,7 @@ pub fn compile_function<'a>(
     let buffered = &scratch.operators;
 
     let (all_locals, pins) = compiler.locals_and_pins_mut();
+    let num_locals = all_locals.len();
     uses.choose_into(all_locals, ty.params().len(), pins);
     // Locals and spill slots are 16 bytes where a v128 can appear, else 8.
     let wide_slots = env.has_v128 || uses.simd || all_locals.contains(&ValType::V128);
@@ -144,9 +146,45 @@ pub fn compile_function<'a>(
     // A local set to a comparison's result, and that comparison's condition, while the
     // flags still hold it: only operators that emit no code or moves only come after.
     let mut flags_of_local: Option<(u32, IntCond)> = None;
+    // A comparison set into a local only the next branch reads (`temporaries.rs`): the
+    // local and the condition the flags hold for it, written nowhere until that branch.
+    // Which locals are straight-line temporaries is found when first needed.
+    let mut set_aside: Option<(u32, IntCond)> = None;
+    let mut temporaries: Option<Vec<bool>> = None;
     while let Some((i, op)) = operators.next() {
         if !compiler.reachable && !is_structured_control(op) {
             continue;
+        }
+        if let Some((x, cond)) = set_aside {
+            match *op {
+                Operator::LocalGet { local_index } if local_index == x => {
+                    compiler.push_condition(cond);
+                    set_aside = None;
+                    continue;
+                }
+                Operator::LocalGet { .. } => {}
+                Operator::LocalSet { .. } if compiler.top_sets_without_flags() => {}
+                // Not what `read_only_by_a_branch` saw: the local gets its value after all.
+                _ => {
+                    compiler.push_condition(cond);
+                    compiler.materialize_condition();
+                    compiler.visit_operator(&Operator::LocalSet { local_index: x })?;
+                    set_aside = None;
+                }
+            }
+        } else if let Operator::LocalSet { local_index: x } = *op {
+            if compiler.pending_condition().is_some() {
+                if let Some(get) = temporaries::read_only_by_a_branch(buffered, i, x) {
+                    let temporary = temporaries.get_or_insert_with(|| {
+                        temporaries::straight_line_temporaries(buffered, ty.params().len(), num_locals)
+                    });
+                    if temporary[x as usize] && temporaries::dead_after(buffered, get, x) {
+                        set_aside = compiler.set_aside_condition().map(|cond| (x, cond));
+                        flags_of_local = None;
+                        continue;
+                    }
+                }
+            }
         }
         flags_of_local = match *op {
             Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
