@@ -1364,3 +1364,53 @@ fn branches_on_set_aside_comparisons_agree_with_the_model() {
         }
     }
 }
+
+/// `i64.and` with 0xFFFF_FFFF is a 32-bit move straight from wherever the operand is:
+/// a pinned parameter, a parameter in its slot, a register, a local being set from
+/// itself, a spilled stack entry and a constant (folded). Each form against Rust.
+#[test]
+fn low_halves_of_i64s_from_every_place() {
+    let wat = r#"(module
+      (func (export "pinned") (param $x i64) (param $y i64) (result i64)
+        ;; Used often enough to be pinned; the result goes to another local.
+        (local $l i64)
+        (local.set $l (i64.and (local.get $x) (i64.const 0xffffffff)))
+        (i64.add (i64.add (local.get $l) (local.get $x)) (i64.add (local.get $x) (local.get $y))))
+      (func (export "slot") (param $a i64) (param $b i64) (param $x i64) (result i64)
+        ;; The third parameter, read once: from its slot.
+        (i64.and (local.get $x) (i64.const 0xffffffff)))
+      (func (export "register") (param $x i64) (param $y i64) (result i64)
+        (i64.and (i64.mul (local.get $x) (local.get $y)) (i64.const 0xffffffff)))
+      (func (export "itself") (param $x i64) (param $y i64) (result i64)
+        (local.set $x (i64.and (local.get $x) (i64.const 0xffffffff)))
+        (i64.add (local.get $x) (local.get $x)))
+      (func (export "spilled") (param $x i64) (param $y i64) (result i64)
+        ;; Eleven live values: the first ones spill before the mask reads them.
+        (i64.mul (local.get $x) (i64.const 3)) (i64.mul (local.get $y) (i64.const 5))
+        (i64.mul (local.get $x) (i64.const 7)) (i64.mul (local.get $y) (i64.const 11))
+        (i64.mul (local.get $x) (i64.const 13)) (i64.mul (local.get $y) (i64.const 17))
+        (i64.mul (local.get $x) (i64.const 19)) (i64.mul (local.get $y) (i64.const 23))
+        (i64.mul (local.get $x) (i64.const 29)) (i64.mul (local.get $y) (i64.const 31))
+        (i64.and (i64.mul (local.get $x) (local.get $y)) (i64.const 0xffffffff))
+        i64.xor i64.xor i64.xor i64.xor i64.xor i64.xor i64.xor i64.xor i64.xor i64.xor)
+      (func (export "constant") (result i64)
+        (i64.and (i64.const -2) (i64.const 0xffffffff))))"#;
+    let (_store, instance) = instance_of(wat);
+    let low = |v: i64| v & 0xFFFF_FFFF;
+    let i64_of = |name: &str, args: &[Val]| match instance.call(name, args).expect("runs").as_slice() {
+        [Val::I64(v)] => *v,
+        other => panic!("{name}: {other:?}"),
+    };
+    for (x, y) in [(-1i64, 3i64), (0x1234_5678_9abc_def0, -7), (i64::MIN, i64::MAX), (5, 0)] {
+        let args = [Val::I64(x), Val::I64(y)];
+        assert_eq!(i64_of("pinned", &args), low(x).wrapping_add(x).wrapping_add(x.wrapping_add(y)), "pinned");
+        assert_eq!(i64_of("slot", &[Val::I64(y), Val::I64(y), Val::I64(x)]), low(x), "slot");
+        assert_eq!(i64_of("register", &args), low(x.wrapping_mul(y)), "register");
+        assert_eq!(i64_of("itself", &args), low(x) * 2, "itself");
+        let products =
+            [(x, 3), (y, 5), (x, 7), (y, 11), (x, 13), (y, 17), (x, 19), (y, 23), (x, 29), (y, 31)];
+        let folded = products.iter().fold(low(x.wrapping_mul(y)), |acc, &(v, k)| acc ^ v.wrapping_mul(k));
+        assert_eq!(i64_of("spilled", &args), folded, "spilled");
+    }
+    assert_eq!(i64_of("constant", &[]), 0xFFFF_FFFE);
+}

@@ -1612,16 +1612,53 @@ impl<'a> FuncCompiler<'a> {
         if let Some(result) = self.add_by_lea(op, size, a, b, target) {
             return self.push(ty, result);
         }
-        let (dst, result) = self.result_register(a, target);
         if op == AluOp::And && size == OperandSize::S64 && b.constant() == Some(0xFFFF_FFFF) {
             // The low half (compiler-rt's 128-bit helpers split words so): a 32-bit move
-            // zero-extends, where the `and` needs its 64-bit mask from memory.
-            self.masm.asm.mov_rr(OperandSize::S32, dst, dst);
+            // zero-extends, where the `and` needs its 64-bit mask from memory. Straight
+            // from where the value is: one `mov r32, src32`, not a copy and then that.
+            let result = match (target, a.loc) {
+                (Some((index, r)), loc) if loc == Loc::Local(index) => {
+                    self.masm.asm.mov_rr(OperandSize::S32, r, r);
+                    Loc::Local(index)
+                }
+                (Some((index, r)), _) => {
+                    self.low_half_into(a, r);
+                    Loc::Local(index)
+                }
+                (None, Loc::Reg(r)) => {
+                    self.masm.asm.mov_rr(OperandSize::S32, r, r);
+                    Loc::Reg(r)
+                }
+                (None, _) => {
+                    let r = self.alloc(false);
+                    self.low_half_into(a, r);
+                    Loc::Reg(r)
+                }
+            };
             return self.push(ty, result);
         }
+        let (dst, result) = self.result_register(a, target);
         self.apply_alu(op, size, dst, b);
         self.zero_flag_of = Some((dst, size, self.masm.asm.position()));
         self.push(ty, result);
+    }
+
+    /// The low 32 bits of integer `s`, zero-extended, into `dst` (freeing the value's own
+    /// register if it had one).
+    fn low_half_into(&mut self, s: Slot, dst: Reg) {
+        match s.loc {
+            Loc::Reg(r) => {
+                self.masm.asm.mov_rr(OperandSize::S32, dst, r);
+                if r != dst {
+                    self.free_reg(r);
+                }
+            }
+            Loc::Const(c) => self.masm.asm.mov_ri(dst, c as u32 as i64),
+            Loc::Local(_) | Loc::Stack(_) => match self.place_of(s.loc) {
+                Place::Reg(r) => self.masm.asm.mov_rr(OperandSize::S32, dst, r),
+                Place::Mem(m) => self.masm.asm.load(LoadKind::U32, dst, m),
+            },
+        }
     }
 
     /// `x + c` or `x - c` for an i32 `x` and a comparison `c` on top of it, still in the
