@@ -355,6 +355,23 @@ fn comparison_read_only_by_a_branch_is_not_written() {
     assert_lacks(&l, &["movzx"]);
 }
 
+/// A table lookup `table[(x & 0xFF)]` of 4-byte entries at a constant address: the
+/// shift and the table's address go into the load's addressing mode (the mask bounds
+/// the index, so the i32 arithmetic cannot wrap), with no `lea` or `shl` before it.
+#[test]
+fn masked_table_index_goes_into_the_address() {
+    let l = check_snapshot(
+        "masked_table_index_goes_into_the_address",
+        "(module (memory 1) (func (param i32) (result i32)
+           (i32.load (i32.add (i32.shl (i32.and (local.get 0) (i32.const 255)) (i32.const 2)) (i32.const 1024)))))",
+        0,
+    );
+    assert_prologue(&l);
+    assert_has(&l, &["*4+0x400]"]);
+    assert_lacks(&l, &["lea"]);
+    assert_lacks(&l, &["shl"]);
+}
+
 /// `eqz` feeding `br_if` branches on the flags of its `test` too (i64 here; the
 /// remainder is the divisibility test C compilers emit), and a constant divisor needs
 /// no zero check.

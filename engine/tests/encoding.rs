@@ -122,6 +122,9 @@ fn memory_operands() -> Vec<Mem> {
             for i in (0..16).filter(|&i| i != 4) {
                 out.push(Mem::Indexed(Reg::gpr(b), Reg::gpr(i), d));
                 out.push(Mem::Scaled8(Reg::gpr(b), Reg::gpr(i), d));
+                for shift in 0..4 {
+                    out.push(Mem::Scaled(Reg::gpr(b), Reg::gpr(i), shift, d));
+                }
             }
         }
     }
@@ -133,6 +136,7 @@ fn check_memory(ins: &Instruction, m: Mem) {
         Mem::Base(b, d) => (b, None, 1, d),
         Mem::Indexed(b, i, d) => (b, Some(i), 1, d),
         Mem::Scaled8(b, i, d) => (b, Some(i), 8, d),
+        Mem::Scaled(b, i, shift, d) => (b, Some(i), 1 << shift, d),
     };
     assert_eq!(ins.memory_base(), GPR64[base.hw() as usize], "{m:?}");
     assert_eq!(ins.memory_index(), index.map_or(Register::None, |i| GPR64[i.hw() as usize]), "{m:?}");
@@ -147,7 +151,7 @@ fn check_memory(ins: &Instruction, m: Mem) {
 fn expected_address_bytes(m: Mem) -> usize {
     let (base, has_index, disp) = match m {
         Mem::Base(b, d) => (b.hw(), false, d),
-        Mem::Indexed(b, _, d) | Mem::Scaled8(b, _, d) => (b.hw(), true, d),
+        Mem::Indexed(b, _, d) | Mem::Scaled8(b, _, d) | Mem::Scaled(b, _, _, d) => (b.hw(), true, d),
     };
     let sib = usize::from(has_index || base & 7 == 4);
     let disp_bytes = if disp == 0 && base & 7 != 5 {
@@ -167,7 +171,7 @@ fn rex_needed(w: bool, regs: &[u8]) -> usize {
 fn mem_regs(m: Mem) -> Vec<u8> {
     match m {
         Mem::Base(b, _) => vec![b.hw()],
-        Mem::Indexed(b, i, _) | Mem::Scaled8(b, i, _) => vec![b.hw(), i.hw()],
+        Mem::Indexed(b, i, _) | Mem::Scaled8(b, i, _) | Mem::Scaled(b, i, _, _) => vec![b.hw(), i.hw()],
     }
 }
 

@@ -1414,3 +1414,91 @@ fn low_halves_of_i64s_from_every_place() {
     }
     assert_eq!(i64_of("constant", &[]), 0xFFFF_FFFE);
 }
+
+/// A load from `(x & mask) << shift + c` (the table lookups of C code) addresses
+/// `[memory + (x & mask) << shift + c + offset]` directly when that cannot wrap (see
+/// `masked_index_load_after`). Every load kind, shift 0-3, with and without the added
+/// constant, near the end of the memory: the same values and the same traps as the
+/// same address computed apart from the load (a `local.tee` in between).
+#[test]
+fn masked_table_loads_agree_with_the_address_computed_apart() {
+    let loads = [
+        ("i32.load", "i32"),
+        ("i64.load", "i64"),
+        ("f32.load", "f32"),
+        ("f64.load", "f64"),
+        ("i32.load8_s", "i32"),
+        ("i32.load8_u", "i32"),
+        ("i32.load16_s", "i32"),
+        ("i32.load16_u", "i32"),
+        ("i64.load8_s", "i64"),
+        ("i64.load8_u", "i64"),
+        ("i64.load16_s", "i64"),
+        ("i64.load16_u", "i64"),
+        ("i64.load32_s", "i64"),
+        ("i64.load32_u", "i64"),
+    ];
+    // Each shape: mask, shift (0 for none), added constant (None for no add), offset.
+    // The last ones reach past the one-page memory for the larger masked values.
+    let shapes = [
+        (0xFF, 2, Some(1024), 0),
+        (0xFF, 0, Some(4096), 8),
+        (0x3F, 3, None, 16),
+        (0xFFF, 1, Some(60_000), 0),
+        (0x1FFF, 3, Some(1), 3),
+        (0xFF, 2, Some(65_000), 100),
+        // Too wide to fold: the i32 shift and add wrap (x = 0x4000_0001 lands at 4).
+        (-1, 2, None, 0),
+        (0x3FFF_FFFF, 2, Some(8), 0),
+    ];
+    let mut funcs = String::new();
+    for (k, (load, ty)) in loads.iter().enumerate() {
+        for (j, (mask, shift, add, offset)) in shapes.iter().enumerate() {
+            let shift_ops = if *shift > 0 { format!("i32.const {shift} i32.shl") } else { String::new() };
+            let add_ops = add.map(|c| format!("i32.const {c} i32.add")).unwrap_or_default();
+            let address = format!("local.get 0 i32.const {mask} i32.and {shift_ops} {add_ops}");
+            let body = |apart: &str| format!("{address} {apart} {load} offset={offset}");
+            // Reinterpreted to integers so NaN payloads compare by bits.
+            let to_bits = match *ty {
+                "f32" => "i32.reinterpret_f32 i64.extend_i32_u",
+                "f64" => "i64.reinterpret_f64",
+                "i32" => "i64.extend_i32_u",
+                _ => "",
+            };
+            funcs += &format!(
+                r#"(func (export "fused_{k}_{j}") (param i32) (result i64) {} {to_bits})
+                   (func (export "apart_{k}_{j}") (param i32) (result i64) (local i32) {} {to_bits})
+                "#,
+                body(""),
+                body("local.tee 1"),
+            );
+        }
+    }
+    let wat = format!(
+        r#"(module (memory 1)
+          (func (export "init") (local $i i32)
+            (loop $fill
+              (i32.store (local.get $i) (i32.mul (i32.add (local.get $i) (i32.const 7)) (i32.const -1640531535)))
+              (local.set $i (i32.add (local.get $i) (i32.const 4)))
+              (br_if $fill (i32.lt_u (local.get $i) (i32.const 65536)))))
+          {funcs})"#
+    );
+    let (_store, instance) = instance_of(&wat);
+    instance.call("init", &[]).expect("fills the memory");
+    let inputs =
+        [0i32, 1, 2, 0x37, 0xFF, 0x100, 0xFFF, 0x1FFF, -1, i32::MIN, 0x7FFF_FF00, 0x1234_5678, 0x4000_0001];
+    for (k, (load, _)) in loads.iter().enumerate() {
+        for (j, shape) in shapes.iter().enumerate() {
+            for &x in &inputs {
+                let fused = instance.call(&format!("fused_{k}_{j}"), &[Val::I32(x)]);
+                let apart = instance.call(&format!("apart_{k}_{j}"), &[Val::I32(x)]);
+                let what = format!("{load} with shape {shape:?}, x = {x:#x}");
+                match (fused, apart) {
+                    (Ok(a), Ok(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}"), "{what}"),
+                    (Err(Error::Trap(a)), Err(Error::Trap(b))) => assert_eq!(a.code(), b.code(), "{what}"),
+                    (a, b) => panic!("{what}: {a:?} against {b:?}"),
+                }
+            }
+        }
+    }
+}

@@ -2079,6 +2079,10 @@ impl<'a> FuncCompiler<'a> {
     }
 
     /// The comparison whose 0/1 result is still only in the flags, if any.
+    pub(crate) fn explicit_bounds_checks(&self) -> bool {
+        self.env.explicit_bounds_checks
+    }
+
     pub(crate) fn pending_condition(&self) -> Option<IntCond> {
         self.pending_condition
     }
@@ -2373,6 +2377,34 @@ impl<'a> FuncCompiler<'a> {
         // The address is read by the same instruction that writes the target.
         let target = self.take_result_target();
         let (mem, addr_reg) = self.memory_operand(addr, offset, kind.bytes());
+        self.load_from(ty, kind, target, mem, addr_reg);
+    }
+
+    /// A load from `[memory + (index << shift) + disp]`, `index` on top of the stack:
+    /// for an address the compile loop proved stays below 2^31 with no 32-bit wrap
+    /// (`masked_index_load_after`), so the shift and the added constant go into the
+    /// addressing mode. Within the guard reservation: never with explicit bounds checks.
+    pub(crate) fn load_scaled(&mut self, ty: ValType, kind: LoadKind, shift: u8, disp: i32) {
+        debug_assert!(!self.env.explicit_bounds_checks);
+        let index = self.pop();
+        let target = self.take_result_target();
+        let (r, temporary) = match self.pinned(index.loc) {
+            Some(p) => (p, false),
+            None => (self.in_reg(index), true),
+        };
+        self.load_from(ty, kind, target, Mem::Scaled(MEMORY_BASE, r, shift, disp), temporary.then_some(r));
+    }
+
+    /// The rest of a load from `mem`: into the target local or a register (`addr_reg`,
+    /// a temporary the address used, when it can hold the value).
+    fn load_from(
+        &mut self,
+        ty: ValType,
+        kind: LoadKind,
+        target: Option<(u32, Reg)>,
+        mem: Mem,
+        addr_reg: Option<Reg>,
+    ) {
         if let Some((index, r)) = target {
             self.masm.wasm_load(kind, r, mem);
             if let Some(a) = addr_reg {

@@ -20,6 +20,8 @@ pub enum Mem {
     Indexed(Reg, Reg, i32),
     /// `[base + index * 8 + disp]`
     Scaled8(Reg, Reg, i32),
+    /// `[base + (index << shift) + disp]`, shift 0-3
+    Scaled(Reg, Reg, u8, i32),
 }
 
 /// A condition code, as the hardware sees it.
@@ -348,6 +350,7 @@ impl Assembler {
             Mem::Base(b, d) => (b.hw(), None, 0, d),
             Mem::Indexed(b, i, d) => (b.hw(), Some(i.hw()), 0, d),
             Mem::Scaled8(b, i, d) => (b.hw(), Some(i.hw()), 3, d),
+            Mem::Scaled(b, i, shift, d) => (b.hw(), Some(i.hw()), shift & 3, d),
         };
         let mut inst = self.ops.begin();
         if let Some(p) = prefix {
