@@ -1451,12 +1451,30 @@ fn masked_table_loads_agree_with_the_address_computed_apart() {
         (-1, 2, None, 0),
         (0x3FFF_FFFF, 2, Some(8), 0),
     ];
+    // Indices bounded by what computed them (crc32's `(crc & 0xFF) ^ byte`, an `or` with
+    // a 16-bit load, a tee), and two that are not (an `add`, an `xor` with an unbounded
+    // value), each shifted by 2 with 1024 added: all but the last two fold.
+    let byte = "local.get 0 i32.const 16 i32.shr_u i32.const 0xFFF i32.and i32.load8_u offset=200";
+    let half = "local.get 0 i32.const 12 i32.shr_u i32.const 0xFFF i32.and i32.load16_u offset=300";
+    let indices = [
+        format!("local.get 0 i32.const 0xFF i32.and {byte} i32.xor"),
+        format!("local.get 0 i32.const 0x0F i32.and {half} i32.or"),
+        "local.get 0 i32.const 0xFF i32.and local.tee 2".to_string(),
+        format!("local.get 0 i32.const 0xFF i32.and {byte} i32.add"),
+        // Unbounded xor bounded is unbounded (x = 0x4000_0001 wraps to a small address).
+        "local.get 0 local.get 0 i32.const 0xFF i32.and i32.xor".to_string(),
+    ];
     let mut funcs = String::new();
     for (k, (load, ty)) in loads.iter().enumerate() {
-        for (j, (mask, shift, add, offset)) in shapes.iter().enumerate() {
-            let shift_ops = if *shift > 0 { format!("i32.const {shift} i32.shl") } else { String::new() };
+        let all_shapes = shapes.iter().map(|(mask, shift, add, offset)| {
+            let index = format!("local.get 0 i32.const {mask} i32.and");
+            (index, *shift, *add, *offset)
+        });
+        let computed = indices.iter().map(|index| (index.clone(), 2, Some(1024), 0));
+        for (j, (index, shift, add, offset)) in all_shapes.chain(computed).enumerate() {
+            let shift_ops = if shift > 0 { format!("i32.const {shift} i32.shl") } else { String::new() };
             let add_ops = add.map(|c| format!("i32.const {c} i32.add")).unwrap_or_default();
-            let address = format!("local.get 0 i32.const {mask} i32.and {shift_ops} {add_ops}");
+            let address = format!("{index} {shift_ops} {add_ops}");
             let body = |apart: &str| format!("{address} {apart} {load} offset={offset}");
             // Reinterpreted to integers so NaN payloads compare by bits.
             let to_bits = match *ty {
@@ -1466,8 +1484,8 @@ fn masked_table_loads_agree_with_the_address_computed_apart() {
                 _ => "",
             };
             funcs += &format!(
-                r#"(func (export "fused_{k}_{j}") (param i32) (result i64) {} {to_bits})
-                   (func (export "apart_{k}_{j}") (param i32) (result i64) (local i32) {} {to_bits})
+                r#"(func (export "fused_{k}_{j}") (param i32) (result i64) (local i32 i32) {} {to_bits})
+                   (func (export "apart_{k}_{j}") (param i32) (result i64) (local i32 i32) {} {to_bits})
                 "#,
                 body(""),
                 body("local.tee 1"),
@@ -1488,11 +1506,15 @@ fn masked_table_loads_agree_with_the_address_computed_apart() {
     let inputs =
         [0i32, 1, 2, 0x37, 0xFF, 0x100, 0xFFF, 0x1FFF, -1, i32::MIN, 0x7FFF_FF00, 0x1234_5678, 0x4000_0001];
     for (k, (load, _)) in loads.iter().enumerate() {
-        for (j, shape) in shapes.iter().enumerate() {
+        for j in 0..shapes.len() + indices.len() {
+            let shape = match shapes.get(j) {
+                Some(s) => format!("{s:?}"),
+                None => indices[j - shapes.len()].clone(),
+            };
             for &x in &inputs {
                 let fused = instance.call(&format!("fused_{k}_{j}"), &[Val::I32(x)]);
                 let apart = instance.call(&format!("apart_{k}_{j}"), &[Val::I32(x)]);
-                let what = format!("{load} with shape {shape:?}, x = {x:#x}");
+                let what = format!("{load} with shape {shape}, x = {x:#x}");
                 match (fused, apart) {
                     (Ok(a), Ok(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}"), "{what}"),
                     (Err(Error::Trap(a)), Err(Error::Trap(b))) => assert_eq!(a.code(), b.code(), "{what}"),

@@ -2079,6 +2079,13 @@ impl<'a> FuncCompiler<'a> {
     }
 
     /// The comparison whose 0/1 result is still only in the flags, if any.
+    /// Pops a constant operand (it emits nothing).
+    pub(crate) fn drop_constant(&mut self) {
+        let s = self.pop();
+        debug_assert!(s.constant().is_some(), "drop_constant of a computed value");
+        self.release(s);
+    }
+
     pub(crate) fn explicit_bounds_checks(&self) -> bool {
         self.env.explicit_bounds_checks
     }
@@ -2382,7 +2389,7 @@ impl<'a> FuncCompiler<'a> {
 
     /// A load from `[memory + (index << shift) + disp]`, `index` on top of the stack:
     /// for an address the compile loop proved stays below 2^31 with no 32-bit wrap
-    /// (`masked_index_load_after`), so the shift and the added constant go into the
+    /// (`value_bounds.rs`), so the shift and the added constant go into the
     /// addressing mode. Within the guard reservation: never with explicit bounds checks.
     pub(crate) fn load_scaled(&mut self, ty: ValType, kind: LoadKind, shift: u8, disp: i32) {
         debug_assert!(!self.env.explicit_bounds_checks);

@@ -16,6 +16,7 @@ mod simd;
 pub mod stack;
 mod tail_calls;
 mod temporaries;
+mod value_bounds;
 pub mod visitor;
 
 use crate::error::Error;
@@ -24,8 +25,7 @@ use crate::types::{FuncType, GlobalType, ValType};
 use codegen::{Addend, FuncCompiler};
 use first_pass::FirstPass;
 use masm::IntCond;
-use masm::LoadKind;
-use wasmparser::{FuncValidator, FunctionBody, MemArg, Operator, ValidatorResources, VisitOperator};
+use wasmparser::{FuncValidator, FunctionBody, Operator, ValidatorResources, VisitOperator};
 
 /// What compiling a function body needs to know about its module.
 pub struct CompileEnv<'a> {
@@ -152,10 +152,15 @@ pub fn compile_function<'a>(
     // Which locals are straight-line temporaries is found when first needed.
     let mut set_aside: Option<(u32, IntCond)> = None;
     let mut temporaries: Option<Vec<bool>> = None;
+    // Upper bounds of the values on the stack, before `op` (`value_bounds.rs`).
+    let mut bounds = value_bounds::ValueBounds::default();
     while let Some((i, op)) = operators.next() {
         if !compiler.reachable && !is_structured_control(op) {
+            bounds.clear();
             continue;
         }
+        let bound_below_top = bounds.peek(1);
+        bounds.after(op);
         if let Some((x, cond)) = set_aside {
             match *op {
                 Operator::LocalGet { local_index } if local_index == x => {
@@ -225,6 +230,24 @@ pub fn compile_function<'a>(
                 continue;
             }
         }
+        // A bounded value plus a constant, loaded from right away (see `value_bounds.rs`).
+        if let (Operator::I32Add, Some(bound), None, false) =
+            (op, bound_below_top, compiler.pending_condition(), compiler.explicit_bounds_checks())
+        {
+            // The bound below the top says there are two operands.
+            if let (Some(c), None) = (compiler.peek(0).constant(), compiler.peek(1).constant()) {
+                if let Some(load) = value_bounds::scaled_load_after(&buffered[i + 1..], bound, 0, c as u32) {
+                    compiler.memarg_check(load.memarg)?;
+                    compiler.drop_constant();
+                    compiler.result_hint = result_hint(buffered.get(i + 1 + load.fused));
+                    compiler.load_scaled(load.ty, load.kind, 0, load.disp);
+                    compiler.result_hint = None;
+                    operators.nth(load.fused - 1);
+                    bounds.clear();
+                    continue;
+                }
+            }
+        }
         match op {
             // These read a comparison still in the flags.
             Operator::BrIf { .. }
@@ -234,26 +257,34 @@ pub fn compile_function<'a>(
             | Operator::I32Sub
             | Operator::Select
             | Operator::TypedSelect { .. } => {}
-            Operator::I32And => {
-                compiler.materialize_condition();
-                if let Some(load) = masked_index_load_after(compiler, &buffered[i + 1..]) {
-                    compiler.visit_operator(op)?;
-                    compiler.memarg_check(load.memarg)?;
-                    compiler.result_hint = result_hint(buffered.get(i + 1 + load.fused));
-                    compiler.load_scaled(load.ty, load.kind, load.shift, load.disp);
-                    compiler.result_hint = None;
-                    operators.nth(load.fused - 1);
-                    continue;
-                }
-            }
             Operator::I32Shl | Operator::I64Shl => {
                 compiler.materialize_condition();
+                if let (Operator::I32Shl, Some(bound), false) =
+                    (op, bound_below_top, compiler.explicit_bounds_checks())
+                {
+                    if let Some(shift) = compiler.index_scale(ValType::I32) {
+                        if let Some(load) =
+                            value_bounds::scaled_load_after(&buffered[i + 1..], bound, shift, 0)
+                        {
+                            compiler.memarg_check(load.memarg)?;
+                            compiler.drop_constant();
+                            compiler.result_hint = result_hint(buffered.get(i + 1 + load.fused));
+                            compiler.load_scaled(load.ty, load.kind, shift, load.disp);
+                            compiler.result_hint = None;
+                            operators.nth(load.fused - 1);
+                            bounds.clear();
+                            continue;
+                        }
+                    }
+                }
                 if let Some((ty, addend, fused)) = scaled_add_after(op, &buffered[i + 1..]) {
                     if let Some(shift) = compiler.index_scale(ty) {
                         compiler.result_hint = result_hint(buffered.get(i + 1 + fused));
                         compiler.scaled_add(ty, shift, addend);
                         compiler.result_hint = None;
                         operators.nth(fused - 1);
+                        // The skipped operators' effect on the stack is not followed.
+                        bounds.clear();
                         continue;
                     }
                 }
@@ -425,80 +456,6 @@ fn scaled_add_after(op: &Operator<'_>, after: &[Operator<'_>]) -> Option<(ValTyp
         _ => return None,
     };
     Some((if wide { ValType::I64 } else { ValType::I32 }, addend, fused))
-}
-
-/// A table lookup `(x & mask) << shift + c` (shift 1-3, each part optional but the mask)
-/// loaded from right away: `i32.and` with a constant on top of the stack, then the
-/// operators in `after`. With `mask << shift + c + offset` below 2^31 the i32 shift and
-/// add cannot wrap, so the load addresses `[memory + (x & mask) << shift + c + offset]`
-/// itself: crc32's `table[(crc ^ byte) & 0xFF]` loses its `lea` (on the chain from one
-/// byte to the next). The load's type, kind, memarg, shift and displacement, and how
-/// many operators after the `and` it stands for.
-fn masked_index_load_after<'o>(
-    compiler: &FuncCompiler<'_>,
-    after: &'o [Operator<'o>],
-) -> Option<MaskedLoad<'o>> {
-    if compiler.explicit_bounds_checks() || compiler.peek(1).constant().is_some() {
-        return None;
-    }
-    let mask = compiler.peek(0).constant()? as u32 as u64;
-    let (shift, rest) = match after {
-        [Operator::I32Const { value }, Operator::I32Shl, rest @ ..] if (1..=3).contains(value) => {
-            (*value as u8, rest)
-        }
-        _ => (0, after),
-    };
-    let (c, rest) = match rest {
-        [Operator::I32Const { value }, Operator::I32Add, rest @ ..] => (*value as u32 as u64, rest),
-        _ => (0, rest),
-    };
-    let load = rest.first()?;
-    let (ty, kind, memarg) = plain_load(load)?;
-    let fused = after.len() - rest.len() + 1;
-    if fused == 1 {
-        return None; // the load alone: its usual form is as good
-    }
-    // The highest address the load can reach: the mask, shifted, plus both constants.
-    let highest = (mask << shift).checked_add(c)?.checked_add(memarg.offset)?;
-    if highest > i32::MAX as u64 {
-        return None;
-    }
-    Some(MaskedLoad { ty, kind, memarg, shift, disp: (c + memarg.offset) as i32, fused })
-}
-
-/// What `masked_index_load_after` found.
-struct MaskedLoad<'o> {
-    ty: ValType,
-    kind: LoadKind,
-    memarg: &'o MemArg,
-    shift: u8,
-    /// `c + offset`.
-    disp: i32,
-    fused: usize,
-}
-
-/// The type, kind and memarg of a load of a number.
-fn plain_load<'o>(op: &'o Operator<'o>) -> Option<(ValType, LoadKind, &'o MemArg)> {
-    use LoadKind as K;
-    use Operator as O;
-    use ValType::{F32, F64, I32, I64};
-    Some(match op {
-        O::I32Load { memarg } => (I32, K::U32, memarg),
-        O::I64Load { memarg } => (I64, K::I64, memarg),
-        O::F32Load { memarg } => (F32, K::F32, memarg),
-        O::F64Load { memarg } => (F64, K::F64, memarg),
-        O::I32Load8S { memarg } => (I32, K::S8To32, memarg),
-        O::I32Load8U { memarg } => (I32, K::U8, memarg),
-        O::I32Load16S { memarg } => (I32, K::S16To32, memarg),
-        O::I32Load16U { memarg } => (I32, K::U16, memarg),
-        O::I64Load8S { memarg } => (I64, K::S8To64, memarg),
-        O::I64Load8U { memarg } => (I64, K::U8, memarg),
-        O::I64Load16S { memarg } => (I64, K::S16To64, memarg),
-        O::I64Load16U { memarg } => (I64, K::U16, memarg),
-        O::I64Load32S { memarg } => (I64, K::S32To64, memarg),
-        O::I64Load32U { memarg } => (I64, K::U32, memarg),
-        _ => return None,
-    })
 }
 
 /// Operators that matter even in unreachable code, because they open or close frames.
