@@ -1475,6 +1475,8 @@ fn masked_table_loads_agree_with_the_address_computed_apart() {
             let shift_ops = if shift > 0 { format!("i32.const {shift} i32.shl") } else { String::new() };
             let add_ops = add.map(|c| format!("i32.const {c} i32.add")).unwrap_or_default();
             let address = format!("{index} {shift_ops} {add_ops}");
+            // The `local.tee` in the apart form keeps the load from following the address
+            // arithmetic directly, which the fold needs: that form is never folded.
             let body = |apart: &str| format!("{address} {apart} {load} offset={offset}");
             // Reinterpreted to integers so NaN payloads compare by bits.
             let to_bits = match *ty {

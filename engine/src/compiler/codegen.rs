@@ -2078,7 +2078,6 @@ impl<'a> FuncCompiler<'a> {
         Ok(())
     }
 
-    /// The comparison whose 0/1 result is still only in the flags, if any.
     /// Pops a constant operand (it emits nothing).
     pub(crate) fn drop_constant(&mut self) {
         let s = self.pop();
@@ -2090,6 +2089,12 @@ impl<'a> FuncCompiler<'a> {
         self.env.explicit_bounds_checks
     }
 
+    /// How many operands the stack holds (`value_bounds.rs` checks it follows them).
+    pub(crate) fn stack_height(&self) -> usize {
+        self.stack.len()
+    }
+
+    /// The comparison whose 0/1 result is still only in the flags, if any.
     pub(crate) fn pending_condition(&self) -> Option<IntCond> {
         self.pending_condition
     }

@@ -159,6 +159,7 @@ pub fn compile_function<'a>(
             bounds.clear();
             continue;
         }
+        bounds.in_step(compiler.stack_height());
         let bound_below_top = bounds.peek(1);
         bounds.after(op);
         if let Some((x, cond)) = set_aside {

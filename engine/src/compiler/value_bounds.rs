@@ -23,11 +23,32 @@ const WINDOW: usize = 16;
 #[derive(Default)]
 pub(crate) struct ValueBounds {
     top: Vec<Option<u32>>,
+    /// The stack's net growth since the last `clear`, as the operators followed say:
+    /// debug builds check it against the compiler's own stack (`in_step`).
+    grown: isize,
+    /// The compiler's stack height at the last `clear`, once known.
+    height_at_clear: Option<usize>,
 }
 
 impl ValueBounds {
     pub(crate) fn clear(&mut self) {
         self.top.clear();
+        self.grown = 0;
+        self.height_at_clear = None;
+    }
+
+    /// Checks (in debug builds) that the operators followed since the last `clear`
+    /// moved the stack as the compiler's moved, `height` being the compiler's stack
+    /// height before the next operator: the bounds describe the right entries.
+    pub(crate) fn in_step(&mut self, height: usize) {
+        if cfg!(debug_assertions) {
+            match self.height_at_clear {
+                Some(base) => {
+                    debug_assert_eq!(height as isize, base as isize + self.grown, "value bounds out of step")
+                }
+                None => self.height_at_clear = Some((height as isize - self.grown) as usize),
+            }
+        }
     }
 
     /// The bound of the entry `from_top` below the top (0: the top), if known.
@@ -40,10 +61,12 @@ impl ValueBounds {
     }
 
     fn pop(&mut self) -> Option<u32> {
+        self.grown -= 1;
         self.top.pop().flatten()
     }
 
     fn push(&mut self, bound: Option<u32>) {
+        self.grown += 1;
         if self.top.len() == WINDOW {
             self.top.remove(0);
         }
@@ -149,7 +172,8 @@ pub(crate) fn scaled_load_after<'o>(
         return None;
     }
     let fused = after.len() - rest.len() + 1;
-    Some(ScaledLoad { ty, kind, memarg, disp: (c as u64 + memarg.offset) as i32, fused })
+    let disp = i32::try_from(c as u64 + memarg.offset).ok()?;
+    Some(ScaledLoad { ty, kind, memarg, disp, fused })
 }
 
 /// The type, kind and memarg of a load of a number.
@@ -228,6 +252,28 @@ mod tests {
         assert_eq!((b.peek(0), b.peek(1)), (Some(4), None));
         assert_eq!(all_ones_covering(0x30), 0x3F);
         assert_eq!(all_ones_covering(0x80), 0xFF);
+        assert_eq!(all_ones_covering(0), 0);
+        assert_eq!(all_ones_covering(0x8000_0000), u32::MAX);
+        // Control flow forgets; so does a select.
+        for op in [
+            O::Block { blockty: wasmparser::BlockType::Empty },
+            O::End,
+            O::BrIf { relative_depth: 0 },
+            O::Select,
+            O::Unreachable,
+        ] {
+            let b = bounds_after(&[O::I32Const { value: 1 }, O::I32Const { value: 2 }, op.clone()]);
+            assert_eq!((b.peek(0), b.peek(1)), (None, None), "{op:?}");
+        }
+        // Past the window's 16 entries, what was pushed first is forgotten.
+        let mut b = ValueBounds::default();
+        for value in 0..17 {
+            b.after(&O::I32Const { value });
+        }
+        for _ in 0..16 {
+            b.after(&O::Drop);
+        }
+        assert_eq!(b.peek(0), None);
     }
 
     #[test]

@@ -350,7 +350,10 @@ impl Assembler {
             Mem::Base(b, d) => (b.hw(), None, 0, d),
             Mem::Indexed(b, i, d) => (b.hw(), Some(i.hw()), 0, d),
             Mem::Scaled8(b, i, d) => (b.hw(), Some(i.hw()), 3, d),
-            Mem::Scaled(b, i, shift, d) => (b.hw(), Some(i.hw()), shift & 3, d),
+            Mem::Scaled(b, i, shift, d) => {
+                debug_assert!(shift <= 3, "a scale of 1, 2, 4 or 8");
+                (b.hw(), Some(i.hw()), shift & 3, d)
+            }
         };
         let mut inst = self.ops.begin();
         if let Some(p) = prefix {
