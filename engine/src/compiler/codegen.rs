@@ -2089,11 +2089,6 @@ impl<'a> FuncCompiler<'a> {
         self.env.explicit_bounds_checks
     }
 
-    /// How many operands the stack holds (`value_bounds.rs` checks it follows them).
-    pub(crate) fn stack_height(&self) -> usize {
-        self.stack.len()
-    }
-
     /// The comparison whose 0/1 result is still only in the flags, if any.
     pub(crate) fn pending_condition(&self) -> Option<IntCond> {
         self.pending_condition
@@ -2409,6 +2404,7 @@ impl<'a> FuncCompiler<'a> {
 
     /// The rest of a load from `mem`: into the target local or a register (`addr_reg`,
     /// a temporary the address used, when it can hold the value).
+    #[inline(always)]
     fn load_from(
         &mut self,
         ty: ValType,

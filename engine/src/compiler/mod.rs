@@ -152,16 +152,10 @@ pub fn compile_function<'a>(
     // Which locals are straight-line temporaries is found when first needed.
     let mut set_aside: Option<(u32, IntCond)> = None;
     let mut temporaries: Option<Vec<bool>> = None;
-    // Upper bounds of the values on the stack, before `op` (`value_bounds.rs`).
-    let mut bounds = value_bounds::ValueBounds::default();
     while let Some((i, op)) = operators.next() {
         if !compiler.reachable && !is_structured_control(op) {
-            bounds.clear();
             continue;
         }
-        bounds.in_step(compiler.stack_height());
-        let bound_below_top = bounds.peek(1);
-        bounds.after(op);
         if let Some((x, cond)) = set_aside {
             match *op {
                 Operator::LocalGet { local_index } if local_index == x => {
@@ -232,19 +226,22 @@ pub fn compile_function<'a>(
             }
         }
         // A bounded value plus a constant, loaded from right away (see `value_bounds.rs`).
-        if let (Operator::I32Add, Some(bound), None, false) =
-            (op, bound_below_top, compiler.pending_condition(), compiler.explicit_bounds_checks())
+        if matches!(op, Operator::I32Add)
+            && compiler.pending_condition().is_none()
+            && !compiler.explicit_bounds_checks()
+            && value_bounds::loads_next(&buffered[i + 1..])
         {
-            // The bound below the top says there are two operands.
             if let (Some(c), None) = (compiler.peek(0).constant(), compiler.peek(1).constant()) {
-                if let Some(load) = value_bounds::scaled_load_after(&buffered[i + 1..], bound, 0, c as u32) {
+                let bound = value_bounds::bound_of(buffered, i, 1);
+                if let Some(load) =
+                    bound.and_then(|b| value_bounds::scaled_load_after(&buffered[i + 1..], b, 0, c as u32))
+                {
                     compiler.memarg_check(load.memarg)?;
                     compiler.drop_constant();
                     compiler.result_hint = result_hint(buffered.get(i + 1 + load.fused));
                     compiler.load_scaled(load.ty, load.kind, 0, load.disp);
                     compiler.result_hint = None;
                     operators.nth(load.fused - 1);
-                    bounds.clear();
                     continue;
                 }
             }
@@ -260,20 +257,20 @@ pub fn compile_function<'a>(
             | Operator::TypedSelect { .. } => {}
             Operator::I32Shl | Operator::I64Shl => {
                 compiler.materialize_condition();
-                if let (Operator::I32Shl, Some(bound), false) =
-                    (op, bound_below_top, compiler.explicit_bounds_checks())
+                if matches!(op, Operator::I32Shl)
+                    && !compiler.explicit_bounds_checks()
+                    && value_bounds::loads_next(&buffered[i + 1..])
                 {
                     if let Some(shift) = compiler.index_scale(ValType::I32) {
-                        if let Some(load) =
-                            value_bounds::scaled_load_after(&buffered[i + 1..], bound, shift, 0)
-                        {
+                        let load = value_bounds::bound_of(buffered, i, 1)
+                            .and_then(|b| value_bounds::scaled_load_after(&buffered[i + 1..], b, shift, 0));
+                        if let Some(load) = load {
                             compiler.memarg_check(load.memarg)?;
                             compiler.drop_constant();
                             compiler.result_hint = result_hint(buffered.get(i + 1 + load.fused));
                             compiler.load_scaled(load.ty, load.kind, shift, load.disp);
                             compiler.result_hint = None;
                             operators.nth(load.fused - 1);
-                            bounds.clear();
                             continue;
                         }
                     }
@@ -284,8 +281,6 @@ pub fn compile_function<'a>(
                         compiler.scaled_add(ty, shift, addend);
                         compiler.result_hint = None;
                         operators.nth(fused - 1);
-                        // The skipped operators' effect on the stack is not followed.
-                        bounds.clear();
                         continue;
                     }
                 }

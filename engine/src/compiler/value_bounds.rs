@@ -4,129 +4,97 @@
 //! `[memory + (index << shift) + c + offset]` itself (`FuncCompiler::load_scaled`)
 //! instead of computing the address first.
 //!
-//! The bounds are properties of the wasm values, tracked over the operators the compile
-//! loop meets: constants, `i32.and` (no more than either operand), `i32.or`/`i32.xor`
-//! of two bounded values, and the narrow unsigned loads.
-//! Only operators whose stack effect is modelled here are followed; any other forgets
-//! everything, so a bound is never carried past something unknown.
+//! The bounds are properties of the wasm values, found when needed by walking back
+//! from the shift or add over the straight line of operators that computed its operand:
+//! constants, `i32.and` (no more than either operand), `i32.or`/`i32.xor` of two bounded
+//! values, the narrow unsigned loads and tees. Only operators whose stack effect is
+//! modelled here are walked over; anything else (a label, a branch, a call) ends the
+//! walk with nothing known, and so does a budget of operators, so a lookup costs a few
+//! dozen steps at most and nothing where no load follows.
 
 use super::masm::LoadKind;
 use crate::types::ValType;
 use wasmparser::{MemArg, Operator};
 
-/// How many entries at the top of the operand stack are tracked.
-const WINDOW: usize = 16;
+/// The most operators one lookup walks over.
+const BUDGET: u32 = 32;
 
-/// Upper bounds (as unsigned 32-bit values) of the values on top of the operand
-/// stack, the topmost last; None where nothing is known. Entries below the window are
-/// unknown.
-#[derive(Default)]
-pub(crate) struct ValueBounds {
-    top: Vec<Option<u32>>,
-    /// The stack's net growth since the last `clear`, as the operators followed say:
-    /// debug builds check it against the compiler's own stack (`in_step`).
-    grown: isize,
-    /// The compiler's stack height at the last `clear`, once known.
-    height_at_clear: Option<usize>,
+/// An upper bound (unsigned) of the value `depth` entries below the top of the stack
+/// after `ops[..end]` (0: the top), if the straight line before `end` shows one.
+pub(crate) fn bound_of(ops: &[Operator<'_>], end: usize, depth: usize) -> Option<u32> {
+    let mut budget = BUDGET;
+    bound_within(ops, end, depth, &mut budget)
 }
 
-impl ValueBounds {
-    pub(crate) fn clear(&mut self) {
-        self.top.clear();
-        self.grown = 0;
-        self.height_at_clear = None;
-    }
-
-    /// Checks (in debug builds) that the operators followed since the last `clear`
-    /// moved the stack as the compiler's moved, `height` being the compiler's stack
-    /// height before the next operator: the bounds describe the right entries.
-    pub(crate) fn in_step(&mut self, height: usize) {
-        if cfg!(debug_assertions) {
-            match self.height_at_clear {
-                Some(base) => {
-                    debug_assert_eq!(height as isize, base as isize + self.grown, "value bounds out of step")
-                }
-                None => self.height_at_clear = Some((height as isize - self.grown) as usize),
-            }
-        }
-    }
-
-    /// The bound of the entry `from_top` below the top (0: the top), if known.
-    pub(crate) fn peek(&self, from_top: usize) -> Option<u32> {
-        let len = self.top.len();
-        if from_top >= len {
+fn bound_within(ops: &[Operator<'_>], end: usize, mut depth: usize, budget: &mut u32) -> Option<u32> {
+    use Operator as O;
+    let mut k = end;
+    loop {
+        if k == 0 || *budget == 0 {
             return None;
         }
-        self.top[len - 1 - from_top]
-    }
-
-    fn pop(&mut self) -> Option<u32> {
-        self.grown -= 1;
-        self.top.pop().flatten()
-    }
-
-    fn push(&mut self, bound: Option<u32>) {
-        self.grown += 1;
-        if self.top.len() == WINDOW {
-            self.top.remove(0);
+        k -= 1;
+        *budget -= 1;
+        let op = &ops[k];
+        let (pops, pushes) = stack_effect(op)?;
+        if depth < pushes {
+            // `op` made the value.
+            return match *op {
+                O::I32Const { value } => Some(value as u32),
+                O::I32And => {
+                    let b = bound_within(ops, k, 0, budget);
+                    let a = bound_within(ops, k, 1, budget);
+                    match (a, b) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (bound, None) | (None, bound) => bound,
+                    }
+                }
+                O::I32Or | O::I32Xor => {
+                    let b = bound_within(ops, k, 0, budget)?;
+                    let a = bound_within(ops, k, 1, budget)?;
+                    Some(all_ones_covering(a.max(b)))
+                }
+                O::I32Load8U { .. } => Some(0xFF),
+                O::I32Load16U { .. } => Some(0xFFFF),
+                // The value it passes on.
+                O::LocalTee { .. } => bound_within(ops, k, 0, budget),
+                _ => None,
+            };
         }
-        self.top.push(bound);
+        depth = depth - pushes + pops;
     }
+}
 
-    /// Follows `op`'s effect on the stack.
-    pub(crate) fn after(&mut self, op: &Operator<'_>) {
-        use Operator as O;
-        match *op {
-            O::I32Const { value } => self.push(Some(value as u32)),
-            O::LocalGet { .. } | O::GlobalGet { .. } | O::I64Const { .. } => self.push(None),
-            O::LocalSet { .. } | O::GlobalSet { .. } | O::Drop => {
-                self.pop();
-            }
-            // The value stays; so does its bound.
-            O::LocalTee { .. } | O::Nop => {}
-            O::I32And => {
-                let (b, a) = (self.pop(), self.pop());
-                self.push(match (a, b) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (bound, None) | (None, bound) => bound,
-                });
-            }
-            O::I32Or | O::I32Xor => {
-                let (b, a) = (self.pop(), self.pop());
-                self.push(a.zip(b).map(|(a, b)| all_ones_covering(a.max(b))));
-            }
-            O::I32Load8U { .. } | O::I64Load8U { .. } => {
-                self.pop();
-                self.push(Some(0xFF));
-            }
-            O::I32Load16U { .. } | O::I64Load16U { .. } => {
-                self.pop();
-                self.push(Some(0xFFFF));
-            }
-            O::I32Load { .. }
-            | O::I32Load8S { .. }
-            | O::I32Load16S { .. }
-            | O::I32Eqz
-            | O::I32Clz
-            | O::I32Ctz => {
-                self.pop();
-                self.push(None);
-            }
-            O::I32Add
-            | O::I32Sub
-            | O::I32Mul
-            | O::I32Shl
-            | O::I32ShrU
-            | O::I32ShrS
-            | O::I32Rotl
-            | O::I32Rotr => {
-                self.pop();
-                self.pop();
-                self.push(None);
-            }
-            _ => self.clear(),
-        }
-    }
+/// How many operands `op` pops and how many values it pushes, for the operators a
+/// lookup may walk over; None for any other.
+fn stack_effect(op: &Operator<'_>) -> Option<(usize, usize)> {
+    use Operator as O;
+    Some(match op {
+        O::I32Const { .. } | O::I64Const { .. } | O::LocalGet { .. } | O::GlobalGet { .. } => (0, 1),
+        O::LocalSet { .. } | O::GlobalSet { .. } | O::Drop => (1, 0),
+        O::LocalTee { .. } => (1, 1),
+        O::Nop => (0, 0),
+        O::I32And
+        | O::I32Or
+        | O::I32Xor
+        | O::I32Add
+        | O::I32Sub
+        | O::I32Mul
+        | O::I32Shl
+        | O::I32ShrU
+        | O::I32ShrS
+        | O::I32Rotl
+        | O::I32Rotr => (2, 1),
+        O::I32Load { .. }
+        | O::I32Load8U { .. }
+        | O::I32Load8S { .. }
+        | O::I32Load16U { .. }
+        | O::I32Load16S { .. }
+        | O::I32Eqz
+        | O::I32Clz
+        | O::I32Ctz => (1, 1),
+        _ => return None,
+    })
 }
 
 /// The smallest all-ones value no smaller than `x`: a bound on `a | b` and `a ^ b` for
@@ -149,6 +117,17 @@ pub(crate) struct ScaledLoad<'o> {
     pub disp: i32,
     /// How many operators after the current one it stands for, the load included.
     pub fused: usize,
+}
+
+/// Whether a load follows, right away or after an `i32.const` and an `i32.add`: the
+/// cheap test before looking for a bound.
+pub(crate) fn loads_next(after: &[Operator<'_>]) -> bool {
+    let next = match after {
+        [Operator::I32Const { .. }, Operator::I32Add, next, ..] => next,
+        [next, ..] => next,
+        [] => return false,
+    };
+    plain_load(next).is_some()
 }
 
 /// If `after` (the operators after a shift of a value no larger than `bound` by `shift`,
@@ -203,82 +182,71 @@ fn plain_load<'o>(op: &'o Operator<'o>) -> Option<(ValType, LoadKind, &'o MemArg
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wasmparser::{MemArg, MemArgTarget, Operator as O};
+    use wasmparser::{BlockType, MemArg, MemArgTarget, Operator as O};
 
     fn memarg(offset: u64) -> MemArg {
         MemArg { align: 0, max_align: 0, offset, target: MemArgTarget::Memory(0), ordering: None }
     }
 
-    fn bounds_after(ops: &[Operator<'_>]) -> ValueBounds {
-        let mut b = ValueBounds::default();
-        for op in ops {
-            b.after(op);
-        }
-        b
-    }
-
     #[test]
     fn bounds_follow_what_computed_the_values() {
         let m = memarg(0);
-        // crc32: (crc & 0xFF) ^ byte.
-        let b = bounds_after(&[
+        // crc32: (crc & 0xFF) ^ byte, with the byte's address computed in between.
+        let ops = [
             O::LocalGet { local_index: 1 },
             O::I32Const { value: 0xFF },
             O::I32And,
             O::LocalGet { local_index: 0 },
+            O::I32Const { value: 1024 },
+            O::I32Add,
             O::I32Load8U { memarg: m },
             O::I32Xor,
-        ]);
-        assert_eq!(b.peek(0), Some(0xFF));
-        // An unknown value spoils an or, not an and; an add spoils everything.
-        let b = bounds_after(&[
+            O::I32Const { value: 2 },
+        ];
+        assert_eq!(bound_of(&ops, ops.len(), 1), Some(0xFF));
+        assert_eq!(bound_of(&ops, ops.len(), 0), Some(2));
+        // An unknown operand spoils an or, not an and; an add spoils everything; a tee
+        // passes its value on.
+        let ops = [
             O::LocalGet { local_index: 0 },
             O::I32Const { value: 0x30 },
             O::I32Or,
             O::LocalGet { local_index: 0 },
             O::I32Const { value: 0x30 },
             O::I32And,
+            O::LocalTee { local_index: 3 },
             O::I32Const { value: 5 },
             O::I32Const { value: 6 },
             O::I32Add,
-        ]);
-        assert_eq!((b.peek(0), b.peek(1), b.peek(2)), (None, Some(0x30), None));
-        // A call (anything not modelled) forgets everything below it too.
-        let b = bounds_after(&[
-            O::I32Const { value: 3 },
+        ];
+        assert_eq!(bound_of(&ops, ops.len(), 0), None);
+        assert_eq!(bound_of(&ops, ops.len(), 1), Some(0x30));
+        assert_eq!(bound_of(&ops, ops.len(), 2), None);
+        // A label, a branch, a call or a select ends the walk.
+        for op in [
+            O::Block { blockty: BlockType::Empty },
+            O::End,
+            O::BrIf { relative_depth: 0 },
             O::Call { function_index: 0 },
-            O::I32Const { value: 4 },
-        ]);
-        assert_eq!((b.peek(0), b.peek(1)), (Some(4), None));
+            O::Select,
+        ] {
+            let ops = [O::I32Const { value: 3 }, op.clone(), O::I32Const { value: 4 }];
+            assert_eq!(bound_of(&ops, ops.len(), 1), None, "{op:?}");
+        }
+        // A long enough straight line runs out of budget.
+        let mut ops = vec![O::I32Const { value: 7 }];
+        ops.extend(std::iter::repeat_n(O::Nop, BUDGET as usize));
+        assert_eq!(bound_of(&ops, ops.len(), 0), None);
         assert_eq!(all_ones_covering(0x30), 0x3F);
         assert_eq!(all_ones_covering(0x80), 0xFF);
         assert_eq!(all_ones_covering(0), 0);
         assert_eq!(all_ones_covering(0x8000_0000), u32::MAX);
-        // Control flow forgets; so does a select.
-        for op in [
-            O::Block { blockty: wasmparser::BlockType::Empty },
-            O::End,
-            O::BrIf { relative_depth: 0 },
-            O::Select,
-            O::Unreachable,
-        ] {
-            let b = bounds_after(&[O::I32Const { value: 1 }, O::I32Const { value: 2 }, op.clone()]);
-            assert_eq!((b.peek(0), b.peek(1)), (None, None), "{op:?}");
-        }
-        // Past the window's 16 entries, what was pushed first is forgotten.
-        let mut b = ValueBounds::default();
-        for value in 0..17 {
-            b.after(&O::I32Const { value });
-        }
-        for _ in 0..16 {
-            b.after(&O::Drop);
-        }
-        assert_eq!(b.peek(0), None);
     }
 
     #[test]
     fn a_load_folds_only_while_its_address_cannot_wrap() {
         let ops = [O::I32Const { value: 1024 }, O::I32Add, O::I32Load { memarg: memarg(4) }];
+        assert!(loads_next(&ops));
         let load = scaled_load_after(&ops, 0xFF, 2, 0).expect("folds");
         assert_eq!((load.disp, load.fused), (1028, 3));
         assert!(scaled_load_after(&ops, 0x1FFF_FFFF, 2, 0).is_none(), "0x7FFF_FFFC + 1028 passes 2^31");
@@ -287,6 +255,7 @@ mod tests {
         assert_eq!(scaled_load_after(&ops, 0xFF, 3, 0).map(|l| (l.disp, l.fused)), Some((8, 1)));
         assert_eq!(scaled_load_after(&ops, 0xFF, 0, 100).map(|l| l.disp), Some(108));
         // Not a load: nothing.
+        assert!(!loads_next(&[O::I32Add]));
         assert!(scaled_load_after(&[O::I32Add], 0xFF, 2, 0).is_none());
     }
 }
