@@ -150,46 +150,30 @@ pub fn compile_function<'a>(
     // A comparison set into a local only the next branch reads (`temporaries.rs`): the
     // local and the condition the flags hold for it, written nowhere until that branch.
     // Which locals are straight-line temporaries is found when first needed.
-    let mut set_aside: Option<(u32, IntCond)> = None;
-    let mut temporaries: Option<Vec<bool>> = None;
+    let mut set_aside = temporaries::SetAside::default();
     while let Some((i, op)) = operators.next() {
         if !compiler.reachable && !is_structured_control(op) {
             continue;
         }
-        if let Some((x, cond)) = set_aside {
-            match *op {
-                Operator::LocalGet { local_index } if local_index == x => {
-                    compiler.push_condition(cond);
-                    set_aside = None;
-                    continue;
-                }
-                Operator::LocalGet { .. } => {}
-                Operator::LocalSet { .. } if compiler.top_sets_without_flags() => {}
-                // Not what `read_only_by_a_branch` saw: the local gets its value after all.
-                _ => {
-                    compiler.push_condition(cond);
-                    compiler.materialize_condition();
-                    compiler.visit_operator(&Operator::LocalSet { local_index: x })?;
-                    set_aside = None;
-                }
-            }
-        } else if let Operator::LocalSet { local_index: x } = *op {
-            if compiler.pending_condition().is_some() {
-                if let Some(get) = temporaries::read_only_by_a_branch(buffered, i, x) {
-                    let temporary = temporaries.get_or_insert_with(|| {
-                        temporaries::straight_line_temporaries(buffered, ty.params().len(), num_locals)
-                    });
-                    if temporary[x as usize] && temporaries::dead_after(buffered, get, x) {
-                        set_aside = compiler.set_aside_condition().map(|cond| (x, cond));
-                        flags_of_local = None;
-                        continue;
-                    }
-                }
-            }
+        if set_aside.is_pending() && set_aside.before(compiler, op)? {
+            continue;
         }
         flags_of_local = match *op {
             Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
                 match compiler.pending_condition() {
+                    Some(_)
+                        if matches!(op, Operator::LocalSet { .. })
+                            && set_aside.try_set_aside(
+                                compiler,
+                                buffered,
+                                i,
+                                ty.params().len(),
+                                num_locals,
+                            ) =>
+                    {
+                        flags_of_local = None;
+                        continue;
+                    }
                     Some(cond) => Some((local_index, cond)),
                     None if flags_of_local.is_some_and(|(x, _)| x != local_index)
                         && compiler.top_sets_without_flags() =>
@@ -225,54 +209,30 @@ pub fn compile_function<'a>(
                 continue;
             }
         }
-        // A bounded value plus a constant, loaded from right away (see `value_bounds.rs`).
-        if matches!(op, Operator::I32Add)
-            && compiler.pending_condition().is_none()
-            && !compiler.explicit_bounds_checks()
-            && value_bounds::loads_next(&buffered[i + 1..])
-        {
-            if let (Some(c), None) = (compiler.peek(0).constant(), compiler.peek(1).constant()) {
-                let bound = value_bounds::bound_of(buffered, i, 1);
-                if let Some(load) =
-                    bound.and_then(|b| value_bounds::scaled_load_after(&buffered[i + 1..], b, 0, c as u32))
-                {
-                    compiler.memarg_check(load.memarg)?;
-                    compiler.drop_constant();
-                    compiler.result_hint = result_hint(buffered.get(i + 1 + load.fused));
-                    compiler.load_scaled(load.ty, load.kind, 0, load.disp);
-                    compiler.result_hint = None;
-                    operators.nth(load.fused - 1);
-                    continue;
-                }
-            }
-        }
         match op {
             // These read a comparison still in the flags.
+            // A bounded value plus a constant, loaded from right away (`value_bounds.rs`).
+            Operator::I32Add => {
+                if value_bounds::loads_next(&buffered[i + 1..]) {
+                    if let Some(fused) = bounded_load(compiler, buffered, i)? {
+                        operators.nth(fused - 1);
+                        continue;
+                    }
+                }
+            }
             Operator::BrIf { .. }
             | Operator::If { .. }
             | Operator::I32Eqz
-            | Operator::I32Add
             | Operator::I32Sub
             | Operator::Select
             | Operator::TypedSelect { .. } => {}
             Operator::I32Shl | Operator::I64Shl => {
                 compiler.materialize_condition();
-                if matches!(op, Operator::I32Shl)
-                    && !compiler.explicit_bounds_checks()
-                    && value_bounds::loads_next(&buffered[i + 1..])
-                {
-                    if let Some(shift) = compiler.index_scale(ValType::I32) {
-                        let load = value_bounds::bound_of(buffered, i, 1)
-                            .and_then(|b| value_bounds::scaled_load_after(&buffered[i + 1..], b, shift, 0));
-                        if let Some(load) = load {
-                            compiler.memarg_check(load.memarg)?;
-                            compiler.drop_constant();
-                            compiler.result_hint = result_hint(buffered.get(i + 1 + load.fused));
-                            compiler.load_scaled(load.ty, load.kind, shift, load.disp);
-                            compiler.result_hint = None;
-                            operators.nth(load.fused - 1);
-                            continue;
-                        }
+                // A bounded value shifted and loaded from right away (`value_bounds.rs`).
+                if matches!(op, Operator::I32Shl) && value_bounds::loads_next(&buffered[i + 1..]) {
+                    if let Some(fused) = bounded_load(compiler, buffered, i)? {
+                        operators.nth(fused - 1);
+                        continue;
                     }
                 }
                 if let Some((ty, addend, fused)) = scaled_add_after(op, &buffered[i + 1..]) {
@@ -452,6 +412,40 @@ fn scaled_add_after(op: &Operator<'_>, after: &[Operator<'_>]) -> Option<(ValTyp
         _ => return None,
     };
     Some((if wide { ValType::I64 } else { ValType::I32 }, addend, fused))
+}
+
+/// At `ops[i]`, an `i32.shl` or `i32.add` followed by a load: compiles the shift or add
+/// and the load as one load from a scaled, displaced index when the value shifted or
+/// added to has a bound that keeps the i32 arithmetic from wrapping
+/// (`value_bounds.rs`). How many operators after `ops[i]` that consumed, or None with
+/// nothing done. Out of the compile loop's line.
+#[inline(never)]
+fn bounded_load(
+    compiler: &mut FuncCompiler<'_>,
+    ops: &[Operator<'_>],
+    i: usize,
+) -> Result<Option<usize>, Error> {
+    if compiler.explicit_bounds_checks() || compiler.pending_condition().is_some() {
+        return Ok(None);
+    }
+    let (shift, c) = match ops[i] {
+        Operator::I32Shl => match compiler.index_scale(ValType::I32) {
+            Some(shift) => (shift, 0),
+            None => return Ok(None),
+        },
+        _ => match (compiler.peek(0).constant(), compiler.peek(1).constant()) {
+            (Some(c), None) => (0, c as u32),
+            _ => return Ok(None),
+        },
+    };
+    let Some(bound) = value_bounds::bound_of(ops, i, 1) else { return Ok(None) };
+    let Some(load) = value_bounds::scaled_load_after(&ops[i + 1..], bound, shift, c) else { return Ok(None) };
+    compiler.memarg_check(load.memarg)?;
+    compiler.drop_constant();
+    compiler.result_hint = result_hint(ops.get(i + 1 + load.fused));
+    compiler.load_scaled(load.ty, load.kind, shift, load.disp);
+    compiler.result_hint = None;
+    Ok(Some(load.fused))
 }
 
 /// Operators that matter even in unreachable code, because they open or close frames.

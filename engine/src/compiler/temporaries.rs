@@ -11,12 +11,77 @@
 //! reads it in the first one): its value never crosses a label, so it is dead wherever a
 //! straight line ends.
 
-use wasmparser::Operator;
+use super::codegen::{CResult, FuncCompiler};
+use super::masm::IntCond;
+use wasmparser::{Operator, VisitOperator};
 
 /// The longest run of `local.get`/`local.set` pairs between the set and the branch that
 /// is looked through, and the furthest the rest of the straight line is searched for
 /// another read.
 const LOOKAHEAD: usize = 64;
+
+/// The compile loop's state for this: a comparison set aside for a local (the local
+/// and the condition the flags hold for it), and which locals are straight-line
+/// temporaries, found when first needed. Out of the loop's line, which stays lean.
+#[derive(Default)]
+pub(crate) struct SetAside {
+    pending: Option<(u32, IntCond)>,
+    temporaries: Option<Vec<bool>>,
+}
+
+impl SetAside {
+    #[inline(always)]
+    pub(crate) fn is_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// At `ops[i]`, a `local.set` of a pending comparison: sets the comparison aside
+    /// (emitting nothing) if only the next branch reads it. True if it did, and the
+    /// `local.set` is done.
+    #[inline(never)]
+    pub(crate) fn try_set_aside(
+        &mut self,
+        compiler: &mut FuncCompiler<'_>,
+        ops: &[Operator<'_>],
+        i: usize,
+        num_params: usize,
+        num_locals: usize,
+    ) -> bool {
+        let Operator::LocalSet { local_index: x } = ops[i] else { return false };
+        let Some(get) = read_only_by_a_branch(ops, i, x) else { return false };
+        let temporary =
+            self.temporaries.get_or_insert_with(|| straight_line_temporaries(ops, num_params, num_locals));
+        if !temporary[x as usize] || !dead_after(ops, get, x) {
+            return false;
+        }
+        self.pending = compiler.set_aside_condition().map(|cond| (x, cond));
+        self.pending.is_some()
+    }
+
+    /// Before `op`, while a comparison is set aside: at the `local.get` of its local,
+    /// pushes it back as a pending comparison (true: `op` is done); at anything
+    /// `read_only_by_a_branch` did not expect, writes the local after all.
+    #[inline(never)]
+    pub(crate) fn before(&mut self, compiler: &mut FuncCompiler<'_>, op: &Operator<'_>) -> CResult<bool> {
+        let Some((x, cond)) = self.pending else { return Ok(false) };
+        match *op {
+            Operator::LocalGet { local_index } if local_index == x => {
+                compiler.push_condition(cond);
+                self.pending = None;
+                return Ok(true);
+            }
+            Operator::LocalGet { .. } => {}
+            Operator::LocalSet { .. } if compiler.top_sets_without_flags() => {}
+            _ => {
+                compiler.push_condition(cond);
+                compiler.materialize_condition();
+                compiler.visit_local_set(x)?;
+                self.pending = None;
+            }
+        }
+        Ok(false)
+    }
+}
 
 /// Whether a straight line ends at `op`: a label or the start of a block of any kind,
 /// or an operator after which the next one is reached only through a label.
