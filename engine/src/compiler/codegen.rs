@@ -2512,11 +2512,37 @@ impl<'a> FuncCompiler<'a> {
     /// Bounds-checks `index` against table `table` and leaves the element's address
     /// as `[SCRATCH + index*8]`.
     pub(crate) fn table_element(&mut self, table: u32, index: Reg, trap: TrapCode) -> Mem {
+        self.checked_table(table, index, trap);
+        self.masm.asm.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, offsets::TABLE_BASE));
+        Mem::Scaled8(SCRATCH, index, 0)
+    }
+
+    /// Loads table `table`'s `VMTable` pointer into SCRATCH and traps with `trap` unless
+    /// `index` is below its length.
+    fn checked_table(&mut self, table: u32, index: Reg, trap: TrapCode) {
         self.load_vm_pointer(SCRATCH, offsets::VMCTX_TABLES, table);
         self.masm.asm.cmp_rm(OperandSize::S64, index, Mem::Base(SCRATCH, offsets::TABLE_LENGTH));
         self.masm.trap_if(Cc::Ae, trap);
-        self.masm.asm.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, offsets::TABLE_BASE));
-        Mem::Scaled8(SCRATCH, index, 0)
+    }
+
+    /// For `call_indirect` and `return_call_indirect`: bounds-checks `index` against
+    /// funcref table `table` and loads the element (the funcref, for the checks) into
+    /// SCRATCH and, into `entry` if given, its entry point, each one load from the index.
+    pub(crate) fn load_funcref_element(&mut self, table: u32, index: Reg, entry: Option<Reg>) {
+        debug_assert!(
+            keeps_entry_points(self.env.table_elements[table as usize]),
+            "validated: a funcref table"
+        );
+        self.checked_table(table, index, TrapCode::UndefinedElement);
+        let a = &mut self.masm.asm;
+        if let Some(e) = entry {
+            a.load(LoadKind::I64, e, Mem::Base(SCRATCH, offsets::TABLE_CODES));
+        }
+        a.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, offsets::TABLE_BASE));
+        a.load(LoadKind::I64, SCRATCH, Mem::Scaled8(SCRATCH, index, 0));
+        if let Some(e) = entry {
+            a.load(LoadKind::I64, e, Mem::Scaled8(e, index, 0));
+        }
     }
 
     /// `table.set` of funcref `value` at `index` (both in registers): the element, and
@@ -2526,9 +2552,7 @@ impl<'a> FuncCompiler<'a> {
         avoid.insert(index);
         avoid.insert(value);
         let codes = self.alloc_except(false, avoid);
-        self.load_vm_pointer(SCRATCH, offsets::VMCTX_TABLES, table);
-        self.masm.asm.cmp_rm(OperandSize::S64, index, Mem::Base(SCRATCH, offsets::TABLE_LENGTH));
-        self.masm.trap_if(Cc::Ae, TrapCode::TableOutOfBounds);
+        self.checked_table(table, index, TrapCode::TableOutOfBounds);
         let a = &mut self.masm.asm;
         a.load(LoadKind::I64, codes, Mem::Base(SCRATCH, offsets::TABLE_CODES));
         a.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, offsets::TABLE_BASE));
@@ -2584,16 +2608,8 @@ impl<'a> FuncCompiler<'a> {
         // index (not two, through the funcref): a mispredicted call resolves sooner.
         // Into a register the call clobbers anyway that neither the index nor an
         // argument for `WASM_ARG_GPRS` is in.
-        debug_assert!(keeps_entry_points(env.table_elements[table as usize]), "validated: a funcref table");
         let target = self.call_target_register(idx, &register_args);
-        self.load_vm_pointer(SCRATCH, offsets::VMCTX_TABLES, table);
-        self.masm.asm.cmp_rm(OperandSize::S64, idx, Mem::Base(SCRATCH, offsets::TABLE_LENGTH));
-        self.masm.trap_if(Cc::Ae, TrapCode::UndefinedElement);
-        let a = &mut self.masm.asm;
-        a.load(LoadKind::I64, target, Mem::Base(SCRATCH, offsets::TABLE_CODES));
-        a.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, offsets::TABLE_BASE));
-        a.load(LoadKind::I64, SCRATCH, Mem::Scaled8(SCRATCH, idx, 0));
-        a.load(LoadKind::I64, target, Mem::Scaled8(target, idx, 0));
+        self.load_funcref_element(table, idx, Some(target));
         // After the last read of the index, which may be in one of the registers.
         self.set_register_args(register_args);
         let a = &mut self.masm.asm;

@@ -224,19 +224,8 @@ impl FuncCompiler<'_> {
         let mut avoid = RegSet::default();
         avoid.insert(idx);
         let target = self.take_free(false, avoid);
-        self.load_vm_pointer(SCRATCH, offsets::VMCTX_TABLES, table);
-        self.masm.asm.cmp_rm(OperandSize::S64, idx, Mem::Base(SCRATCH, offsets::TABLE_LENGTH));
-        self.masm.trap_if(Cc::Ae, TrapCode::UndefinedElement);
-        let a = &mut self.masm.asm;
-        if let Some(t) = target {
-            a.load(LoadKind::I64, t, Mem::Base(SCRATCH, offsets::TABLE_CODES));
-        }
-        a.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, offsets::TABLE_BASE));
-        a.load(LoadKind::I64, SCRATCH, Mem::Scaled8(SCRATCH, idx, 0));
-        if let Some(t) = target {
-            a.load(LoadKind::I64, t, Mem::Scaled8(t, idx, 0));
-        }
-        a.test_rr(OperandSize::S64, SCRATCH, SCRATCH);
+        self.load_funcref_element(table, idx, target);
+        self.masm.asm.test_rr(OperandSize::S64, SCRATCH, SCRATCH);
         self.masm.trap_if(Cc::E, TrapCode::IndirectCallToNull);
         self.masm.asm.cmp_mi(OperandSize::S32, Mem::Base(SCRATCH, offsets::FUNCREF_TYPE_ID), type_id as i32);
         self.masm.trap_if(Cc::Ne, TrapCode::BadSignature);

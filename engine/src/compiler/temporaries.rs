@@ -12,6 +12,7 @@
 //! straight line ends.
 
 use super::codegen::{CResult, FuncCompiler};
+use super::is_structured_control;
 use super::masm::IntCond;
 use wasmparser::{Operator, VisitOperator};
 
@@ -83,32 +84,24 @@ impl SetAside {
     }
 }
 
-/// Whether a straight line ends at `op`: a label or the start of a block of any kind,
-/// or an operator after which the next one is reached only through a label.
+/// Whether a straight line ends at `op`: a label or the start of a block of any kind
+/// (`is_structured_control`), or an operator after which the next one is reached only
+/// through a label.
 fn ends_straight_line(op: &Operator<'_>) -> bool {
     use Operator as O;
-    matches!(
-        op,
-        O::Block { .. }
-            | O::Loop { .. }
-            | O::If { .. }
-            | O::Else
-            | O::End
-            | O::Try { .. }
-            | O::Catch { .. }
-            | O::CatchAll
-            | O::Delegate { .. }
-            | O::TryTable { .. }
-            | O::Br { .. }
-            | O::BrTable { .. }
-            | O::Return
-            | O::Unreachable
-            | O::Throw { .. }
-            | O::Rethrow { .. }
-            | O::ThrowRef
-            | O::ReturnCall { .. }
-            | O::ReturnCallIndirect { .. }
-    )
+    is_structured_control(op)
+        || matches!(
+            op,
+            O::Br { .. }
+                | O::BrTable { .. }
+                | O::Return
+                | O::Unreachable
+                | O::Throw { .. }
+                | O::Rethrow { .. }
+                | O::ThrowRef
+                | O::ReturnCall { .. }
+                | O::ReturnCallIndirect { .. }
+        )
 }
 
 /// For each local (parameters first), whether it is a straight-line temporary.
