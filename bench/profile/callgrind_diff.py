@@ -19,7 +19,9 @@ def self_costs(profile):
             break
         m = re.match(r'\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(.*)$', line)
         if m and 'PROGRAM TOTALS' not in line:
-            costs[m.group(2).split(' [')[0]] += int(m.group(1).replace(',', ''))
+            # Builds from other checkouts (worktrees) name the same file by another path.
+            name = re.sub(r'^.*?/((?:engine|js-bindings|shell|bench)/src/)', r'\1', m.group(2).split(' [')[0])
+            costs[name] += int(m.group(1).replace(',', ''))
     return costs
 
 

@@ -22,7 +22,7 @@ pub mod visitor;
 use crate::error::Error;
 use crate::isa::x64::masm::FunctionCode;
 use crate::types::{FuncType, GlobalType, ValType};
-use codegen::{Addend, FuncCompiler};
+use codegen::{Addend, CResult, FuncCompiler};
 use first_pass::FirstPass;
 use masm::IntCond;
 use wasmparser::{FuncValidator, FunctionBody, Operator, ValidatorResources, VisitOperator};
@@ -151,6 +151,8 @@ pub fn compile_function<'a>(
     // local and the condition the flags hold for it, written nowhere until that branch.
     // Which locals are straight-line temporaries is found when first needed.
     let mut set_aside = temporaries::SetAside::default();
+    // One match on the operator decides what the loop does around the visit, so that
+    // an operator with nothing special about it (most of them) pays one dispatch here.
     while let Some((i, op)) = operators.next() {
         if !compiler.reachable && !is_structured_control(op) {
             continue;
@@ -158,9 +160,9 @@ pub fn compile_function<'a>(
         if set_aside.is_pending() && set_aside.before(compiler, op)? {
             continue;
         }
-        flags_of_local = match *op {
+        match *op {
             Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
-                match compiler.pending_condition() {
+                flags_of_local = match compiler.pending_condition() {
                     Some(_)
                         if matches!(op, Operator::LocalSet { .. })
                             && set_aside.try_set_aside(
@@ -181,38 +183,31 @@ pub fn compile_function<'a>(
                         flags_of_local
                     }
                     None => None,
+                };
+                if matches!(op, Operator::LocalTee { .. })
+                    && reuse_flags_of_local(compiler, flags_of_local, local_index, op, buffered, i)?
+                {
+                    continue;
                 }
-            }
-            Operator::LocalGet { .. } | Operator::Nop => flags_of_local,
-            _ => None,
-        };
-        if let (Some((x, cond)), Operator::LocalGet { local_index } | Operator::LocalTee { local_index }) =
-            (flags_of_local, op)
-        {
-            // A branch or a `select` whose condition the local is: it can read the flags.
-            let reads_flags = |k: usize| {
-                matches!(
-                    buffered.get(k),
-                    Some(
-                        Operator::BrIf { .. }
-                            | Operator::If { .. }
-                            | Operator::Select
-                            | Operator::TypedSelect { .. }
-                    )
-                )
-            };
-            let eqz_next = matches!(buffered.get(i + 1), Some(Operator::I32Eqz));
-            if *local_index == x && (reads_flags(i + 1) || (eqz_next && reads_flags(i + 2))) {
                 compiler.materialize_condition();
-                compiler.visit_operator(op)?;
-                compiler.reuse_flags_for_top(cond);
-                continue;
             }
-        }
-        match op {
+            Operator::LocalGet { local_index } => {
+                if reuse_flags_of_local(compiler, flags_of_local, local_index, op, buffered, i)? {
+                    continue;
+                }
+                compiler.materialize_condition();
+            }
+            Operator::Nop => compiler.materialize_condition(),
             // These read a comparison still in the flags.
+            Operator::BrIf { .. }
+            | Operator::If { .. }
+            | Operator::I32Eqz
+            | Operator::I32Sub
+            | Operator::Select
+            | Operator::TypedSelect { .. } => flags_of_local = None,
             // A bounded value plus a constant, loaded from right away (`value_bounds.rs`).
             Operator::I32Add => {
+                flags_of_local = None;
                 if value_bounds::loads_next(&buffered[i + 1..]) {
                     if let Some(fused) = bounded_load(compiler, buffered, i)? {
                         operators.nth(fused - 1);
@@ -220,13 +215,8 @@ pub fn compile_function<'a>(
                     }
                 }
             }
-            Operator::BrIf { .. }
-            | Operator::If { .. }
-            | Operator::I32Eqz
-            | Operator::I32Sub
-            | Operator::Select
-            | Operator::TypedSelect { .. } => {}
             Operator::I32Shl | Operator::I64Shl => {
+                flags_of_local = None;
                 compiler.materialize_condition();
                 // A bounded value shifted and loaded from right away (`value_bounds.rs`).
                 if matches!(op, Operator::I32Shl) && value_bounds::loads_next(&buffered[i + 1..]) {
@@ -245,20 +235,58 @@ pub fn compile_function<'a>(
                     }
                 }
             }
-            _ => compiler.materialize_condition(),
-        }
-        compiler.result_hint = result_hint(buffered.get(i + 1));
-        if let Operator::Call { .. } | Operator::CallIndirect { .. } = op {
-            if compiler.caller_saved_pin_bits() != 0 {
-                // The call's reload takes it.
-                compiler.unread_after_call = unread_after_call(compiler, &buffered[i + 1..]);
+            Operator::Call { .. } | Operator::CallIndirect { .. } => {
+                flags_of_local = None;
+                compiler.materialize_condition();
+                if compiler.caller_saved_pin_bits() != 0 {
+                    // The call's reload takes it.
+                    compiler.unread_after_call = unread_after_call(compiler, &buffered[i + 1..]);
+                }
+            }
+            _ => {
+                flags_of_local = None;
+                compiler.materialize_condition();
             }
         }
+        compiler.result_hint = result_hint(buffered.get(i + 1));
         compiler.visit_operator(op)?;
         debug_assert_eq!(compiler.unread_after_call, 0, "a call left its reload plan");
         compiler.result_hint = None;
     }
     compiler.finish().map_err(Error::from)
+}
+
+/// At `local.get` or `local.tee` of `local` (`op`, at `ops[i]`): when the flags still
+/// hold the comparison the local was set to (`flags_of_local`) and a branch or `select`
+/// reads the local next (optionally through an `i32.eqz`), visits `op` and makes the
+/// operand that pending comparison again, so that the reader tests the flags. True if
+/// it did, and `op` is done.
+#[inline(always)]
+fn reuse_flags_of_local(
+    compiler: &mut FuncCompiler<'_>,
+    flags_of_local: Option<(u32, IntCond)>,
+    local: u32,
+    op: &Operator<'_>,
+    ops: &[Operator<'_>],
+    i: usize,
+) -> CResult<bool> {
+    let Some((x, cond)) = flags_of_local else { return Ok(false) };
+    let reads_flags = |k: usize| {
+        matches!(
+            ops.get(k),
+            Some(
+                Operator::BrIf { .. } | Operator::If { .. } | Operator::Select | Operator::TypedSelect { .. }
+            )
+        )
+    };
+    let eqz_next = matches!(ops.get(i + 1), Some(Operator::I32Eqz));
+    if local != x || !(reads_flags(i + 1) || (eqz_next && reads_flags(i + 2))) {
+        return Ok(false);
+    }
+    compiler.materialize_condition();
+    compiler.visit_operator(op)?;
+    compiler.reuse_flags_for_top(cond);
+    Ok(true)
 }
 
 /// Which caller-saved pinned locals (their `caller_saved_pin_bit`s) the
