@@ -126,29 +126,6 @@ fn shift_digit(op: ShiftOp) -> u8 {
 
 /// A `jcc` to a dynamic label for each condition code (the other condition-code forms,
 /// `setcc` and `cmovcc`, are hand-encoded from `Cc::code`).
-macro_rules! jcc_to_label {
-    ($ops:expr, $cc:expr, $label:expr) => {
-        match $cc {
-            Cc::E => dynasm!($ops ; .arch x64 ; je =>$label),
-            Cc::Ne => dynasm!($ops ; .arch x64 ; jne =>$label),
-            Cc::L => dynasm!($ops ; .arch x64 ; jl =>$label),
-            Cc::Le => dynasm!($ops ; .arch x64 ; jle =>$label),
-            Cc::G => dynasm!($ops ; .arch x64 ; jg =>$label),
-            Cc::Ge => dynasm!($ops ; .arch x64 ; jge =>$label),
-            Cc::B => dynasm!($ops ; .arch x64 ; jb =>$label),
-            Cc::Be => dynasm!($ops ; .arch x64 ; jbe =>$label),
-            Cc::A => dynasm!($ops ; .arch x64 ; ja =>$label),
-            Cc::Ae => dynasm!($ops ; .arch x64 ; jae =>$label),
-            Cc::P => dynasm!($ops ; .arch x64 ; jp =>$label),
-            Cc::Np => dynasm!($ops ; .arch x64 ; jnp =>$label),
-            Cc::O => dynasm!($ops ; .arch x64 ; jo =>$label),
-            Cc::No => dynasm!($ops ; .arch x64 ; jno =>$label),
-            Cc::S => dynasm!($ops ; .arch x64 ; js =>$label),
-            Cc::Ns => dynasm!($ops ; .arch x64 ; jns =>$label),
-        }
-    };
-}
-
 /// Same-shaped SSE instructions in single and double precision.
 /// A scalar or packed SSE operation `op xmm, xmm`, hand-encoded (dynasm adds an empty
 /// REX prefix for run-time registers): `$single`/`$double` are the mandatory prefixes of
@@ -419,11 +396,11 @@ impl Assembler {
     // ---- control transfer ----
 
     pub fn jmp(&mut self, label: DynamicLabel) {
-        dynasm!(self.ops ; .arch x64 ; jmp =>label);
+        self.ops.jump(0xE9, label);
     }
 
     pub fn jcc(&mut self, cc: Cc, label: DynamicLabel) {
-        jcc_to_label!(self.ops, cc, label);
+        self.ops.jump(0x0F80 | u32::from(cc.code()), label);
     }
 
     pub fn jmp_reg(&mut self, r: Reg) {
