@@ -151,8 +151,9 @@ pub fn compile_function<'a>(
     // local and the condition the flags hold for it, written nowhere until that branch.
     // Which locals are straight-line temporaries is found when first needed.
     let mut set_aside = temporaries::SetAside::default();
-    // One match on the operator decides what the loop does around the visit, so that
-    // an operator with nothing special about it (most of them) pays one dispatch here.
+    // One match on the operator decides what the loop does around the visit, and for the
+    // most frequent operators makes the visit itself, by the operator's own method:
+    // `visit_operator` would dispatch on the operator a second time.
     while let Some((i, op)) = operators.next() {
         if !compiler.reachable && !is_structured_control(op) {
             continue;
@@ -160,11 +161,22 @@ pub fn compile_function<'a>(
         if set_aside.is_pending() && set_aside.before(compiler, op)? {
             continue;
         }
+        // Visits `op` through `$visit`, its own method, with the result hint the generic
+        // visit below gives it, and goes on to the next operator.
+        macro_rules! visit_directly {
+            ($visit:expr) => {{
+                compiler.result_hint = result_hint(buffered.get(i + 1));
+                $visit?;
+                compiler.result_hint = None;
+                continue;
+            }};
+        }
         match *op {
             Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
+                let tee = matches!(op, Operator::LocalTee { .. });
                 flags_of_local = match compiler.pending_condition() {
                     Some(_)
-                        if matches!(op, Operator::LocalSet { .. })
+                        if !tee
                             && set_aside.try_set_aside(
                                 compiler,
                                 buffered,
@@ -184,27 +196,37 @@ pub fn compile_function<'a>(
                     }
                     None => None,
                 };
-                if matches!(op, Operator::LocalTee { .. })
-                    && reuse_flags_of_local(compiler, flags_of_local, local_index, op, buffered, i)?
-                {
+                if tee && reuse_flags_of_local(compiler, flags_of_local, local_index, op, buffered, i)? {
                     continue;
                 }
                 compiler.materialize_condition();
+                if tee {
+                    visit_directly!(compiler.visit_local_tee(local_index));
+                }
+                visit_directly!(compiler.visit_local_set(local_index));
             }
             Operator::LocalGet { local_index } => {
                 if reuse_flags_of_local(compiler, flags_of_local, local_index, op, buffered, i)? {
                     continue;
                 }
                 compiler.materialize_condition();
+                visit_directly!(compiler.visit_local_get(local_index));
             }
             Operator::Nop => compiler.materialize_condition(),
             // These read a comparison still in the flags.
-            Operator::BrIf { .. }
-            | Operator::If { .. }
-            | Operator::I32Eqz
-            | Operator::I32Sub
-            | Operator::Select
-            | Operator::TypedSelect { .. } => flags_of_local = None,
+            Operator::BrIf { relative_depth } => {
+                flags_of_local = None;
+                visit_directly!(compiler.visit_br_if(relative_depth));
+            }
+            Operator::If { blockty } => {
+                flags_of_local = None;
+                visit_directly!(compiler.visit_if(blockty));
+            }
+            Operator::I32Eqz => {
+                flags_of_local = None;
+                visit_directly!(compiler.visit_i32_eqz());
+            }
+            Operator::I32Sub | Operator::Select | Operator::TypedSelect { .. } => flags_of_local = None,
             // A bounded value plus a constant, loaded from right away (`value_bounds.rs`).
             Operator::I32Add => {
                 flags_of_local = None;
@@ -214,6 +236,7 @@ pub fn compile_function<'a>(
                         continue;
                     }
                 }
+                visit_directly!(compiler.visit_i32_add());
             }
             Operator::I32Shl | Operator::I64Shl => {
                 flags_of_local = None;
@@ -242,10 +265,36 @@ pub fn compile_function<'a>(
                     // The call's reload takes it.
                     compiler.unread_after_call = unread_after_call(compiler, &buffered[i + 1..]);
                 }
+                if let Operator::Call { function_index } = *op {
+                    compiler.result_hint = result_hint(buffered.get(i + 1));
+                    compiler.visit_call(function_index)?;
+                    debug_assert_eq!(compiler.unread_after_call, 0, "a call left its reload plan");
+                    compiler.result_hint = None;
+                    continue;
+                }
             }
+            // The rest of the most frequent operators, which only need the flags written.
             _ => {
                 flags_of_local = None;
                 compiler.materialize_condition();
+                match *op {
+                    Operator::I32Const { value } => visit_directly!(compiler.visit_i32_const(value)),
+                    Operator::End => visit_directly!(compiler.visit_end()),
+                    Operator::I32Load { memarg } => visit_directly!(compiler.visit_i32_load(memarg)),
+                    Operator::I32Store { memarg } => visit_directly!(compiler.visit_i32_store(memarg)),
+                    Operator::GlobalGet { global_index } => {
+                        visit_directly!(compiler.visit_global_get(global_index))
+                    }
+                    Operator::Block { blockty } => visit_directly!(compiler.visit_block(blockty)),
+                    Operator::I64Load { memarg } => visit_directly!(compiler.visit_i64_load(memarg)),
+                    Operator::I64Store { memarg } => visit_directly!(compiler.visit_i64_store(memarg)),
+                    Operator::Br { relative_depth } => visit_directly!(compiler.visit_br(relative_depth)),
+                    Operator::I32Eq => visit_directly!(compiler.visit_i32_eq()),
+                    Operator::I32Ne => visit_directly!(compiler.visit_i32_ne()),
+                    Operator::I32Load8U { memarg } => visit_directly!(compiler.visit_i32_load8_u(memarg)),
+                    Operator::Drop => visit_directly!(compiler.visit_drop()),
+                    _ => {}
+                }
             }
         }
         compiler.result_hint = result_hint(buffered.get(i + 1));
