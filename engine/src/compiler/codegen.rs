@@ -233,6 +233,10 @@ pub struct FuncCompiler<'a> {
     /// own internal labels, as a float `select` binds, leave it as it was); a write or
     /// a reload makes it current again.
     stale_pins: u64,
+    /// The register parameters (bit `i` for parameter `i`) whose home the prologue left
+    /// unwritten: pinned, and read from their home only after a helper call, before
+    /// which `save_pinned_for_call` stores them as if written.
+    param_homes_unwritten: u8,
     /// Set by the compile loop before a `call` or `call_indirect`: the caller-saved pins
     /// (bit `k` for `pins.caller_saved[k]`) that the operators after it do not read
     /// before writing them or before the next call, on a straight line (see
@@ -301,6 +305,7 @@ impl<'a> FuncCompiler<'a> {
             synced_pins: 0,
             synced_pins_labels: 0,
             stale_pins: 0,
+            param_homes_unwritten: 0,
             unread_after_call: 0,
             control: Vec::new(),
             reachable: true,
@@ -477,6 +482,26 @@ impl<'a> FuncCompiler<'a> {
             let kind = if r.is_xmm() { StoreKind::F64 } else { StoreKind::I64 };
             self.masm.asm.store(kind, Mem::Base(RBP, -16 - 8 * k as i32), r);
         }
+        // The register arguments' homes: a direct call leaves them out of the area
+        // (`emit_call`). A pinned parameter's home is read only when its register is
+        // reloaded, at a landing pad or after a call that clobbers it: with no handlers,
+        // a callee-saved one never is, and in a function that calls no wasm function
+        // only a helper call could; `save_pinned_for_call` stores it before one. A tail
+        // call to this function writes every home it reads itself and enters at
+        // `body_entry`.
+        let env = self.env;
+        let own_type = &env.types[env.func_types[self.func_index as usize] as usize];
+        self.param_homes_unwritten = 0;
+        for (i, reg, ty) in register_params(own_type) {
+            let home_unread = self.pins.reg(i as u32).is_some_and(|pin| {
+                !self.pins.has_handlers && (is_callee_saved(pin) || self.pins.calls_no_wasm)
+            });
+            if home_unread {
+                self.param_homes_unwritten |= 1 << i;
+            } else {
+                self.masm.asm.store(store_kind(ty), self.local_mem(i as u32), reg);
+            }
+        }
         let body_entry = self.masm.asm.new_label();
         self.masm.asm.bind(body_entry);
         self.body_entry = Some(body_entry);
@@ -536,7 +561,12 @@ impl<'a> FuncCompiler<'a> {
     /// Whether a local's frame slot holds its current value: always for a local in
     /// memory, and for a pinned one that the body never writes.
     pub(crate) fn home_is_current(&self, index: u32) -> bool {
-        self.pins.reg(index).is_none() || !self.pins.written[index as usize]
+        (self.pins.reg(index).is_none() || !self.pins.written[index as usize]) && !self.home_unwritten(index)
+    }
+
+    /// Whether `index` is a parameter whose home the prologue left unwritten.
+    fn home_unwritten(&self, index: u32) -> bool {
+        index < 8 && self.param_homes_unwritten & (1 << index) != 0
     }
 
     /// Whether a local's frame slot is ever read. A pinned local's slot is read only when
@@ -581,7 +611,8 @@ impl<'a> FuncCompiler<'a> {
         let home_current = self.synced_pins() | self.stale_pins;
         for k in 0..self.pins.caller_saved.len() {
             let (i, r) = self.pins.caller_saved[k];
-            if !self.pins.written[i as usize] || home_current & (1 << k) != 0 {
+            let home_stale = self.pins.written[i as usize] || self.home_unwritten(i);
+            if !home_stale || home_current & (1 << k) != 0 {
                 continue;
             }
             let m = self.local_mem(i);
@@ -611,6 +642,7 @@ impl<'a> FuncCompiler<'a> {
     /// context and memory base from the frame, and every pinned local from its home
     /// (a local never written is still zero).
     pub(crate) fn reload_after_landing(&mut self) {
+        debug_assert_eq!(self.param_homes_unwritten, 0, "a function with handlers writes every home");
         self.reload_context();
         self.stale_pins = 0;
         for k in 0..self.pins.all.len() {
@@ -1383,7 +1415,10 @@ impl<'a> FuncCompiler<'a> {
     pub(crate) fn emit_call(&mut self, callee: Callee, ty: &FuncType) {
         self.preload_register_args(ty);
         let register_args = self.register_arg_sources(ty);
-        self.store_outgoing_args(ty);
+        // A function of this module stores its register arguments itself (its
+        // prologue); an import may be a host function, whose stub reads them all from
+        // the area.
+        self.store_outgoing_args(ty, !matches!(callee, Callee::Local(_)));
         self.spill_registers();
         self.save_pinned_for_call();
         self.set_register_args(register_args);
@@ -1485,12 +1520,23 @@ impl<'a> FuncCompiler<'a> {
         }
     }
 
-    /// Moves the top `ty.params()` operands to the outgoing area, laid out for `ty`.
-    pub(crate) fn store_outgoing_args(&mut self, ty: &FuncType) {
+    /// Moves the top `ty.params()` operands to the outgoing area, laid out for `ty`, but
+    /// for the ones `WASM_ARG_GPRS` carry unless `with_register_args`: those a callee
+    /// compiled here stores itself (`emit_prologue`).
+    pub(crate) fn store_outgoing_args(&mut self, ty: &FuncType, with_register_args: bool) {
         let n = ty.params().len();
         let stride = 8 * ty.slot_width() as i32;
         let top = self.stack.len() - n;
+        let mut carried = [false; WASM_ARG_GPRS.len()];
+        if !with_register_args {
+            for (i, _, _) in register_params(ty) {
+                carried[i] = true;
+            }
+        }
         for i in 0..n {
+            if carried.get(i) == Some(&true) {
+                continue;
+            }
             let s = self.stack[top + i];
             self.store_loc(s.ty, s.loc, Mem::Base(RSP, stride * i as i32));
         }
@@ -2601,7 +2647,7 @@ impl<'a> FuncCompiler<'a> {
         let idx = self.in_reg(index);
         self.preload_register_args(ty);
         let register_args = self.register_arg_sources(ty);
-        self.store_outgoing_args(ty);
+        self.store_outgoing_args(ty, true);
         self.spill_registers();
         self.save_pinned_for_call();
         // The entry point comes from the table's array of them, one load from the

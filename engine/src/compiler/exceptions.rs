@@ -135,7 +135,7 @@ impl<'a> FuncCompiler<'a> {
 
     pub(crate) fn throw(&mut self, tag: u32) -> CResult {
         let ty = self.tag_type(tag);
-        self.store_outgoing_args(ty);
+        self.store_outgoing_args(ty, true);
         self.max_outgoing = self.max_outgoing.max(ty.area_slots());
         self.save_pinned_for_call();
         let a = &mut self.masm.asm;

@@ -67,6 +67,11 @@ pub struct PinnedLocals {
     pub caller_saved: Vec<(u32, Reg)>,
     /// Every pinned local: (local, register), at most one per pinning register.
     pub all: Vec<(u32, Reg)>,
+    /// Whether the body calls no wasm function (helpers it may still call).
+    pub calls_no_wasm: bool,
+    /// Whether the body has exception handlers (`try`, `try_table`), whose landing pads
+    /// reload every pinned parameter from its home.
+    pub has_handlers: bool,
 }
 
 /// Whether calls to wasm functions leave `r` alone (see the module doc).
@@ -124,6 +129,8 @@ pub struct UseScan {
     /// How many legacy `try` blocks the body has: each gets a frame slot for the
     /// exception its catch clauses can `rethrow`.
     pub legacy_tries: u32,
+    /// Whether the body has a `try` or `try_table` (`PinnedLocals::has_handlers`).
+    has_handlers: bool,
     /// Whether the body has a SIMD operator (so v128 values can appear on its stack).
     pub simd: bool,
     /// Set if wasmparser ever had no SIMD validator (it always has one): the function is
@@ -156,6 +163,7 @@ impl UseScan {
         self.loop_depth = 0;
         self.has_loop = false;
         self.legacy_tries = 0;
+        self.has_handlers = false;
         self.simd = false;
         self.simd_unvalidated = false;
         self.operators_own_memory = false;
@@ -190,10 +198,12 @@ impl UseScan {
                 self.push(false);
                 self.skip_to_top();
                 self.legacy_tries += 1;
+                self.has_handlers = true;
             }
             Operator::TryTable { ref try_table } => {
                 self.push(false);
                 self.skip_to_top();
+                self.has_handlers = true;
                 for catch in &try_table.catches {
                     let (Catch::One { label, .. }
                     | Catch::OneRef { label, .. }
@@ -332,6 +342,8 @@ impl UseScan {
         pins.callee_saved.clear();
         pins.caller_saved.clear();
         pins.all.clear();
+        pins.calls_no_wasm = self.call_weight == 0;
+        pins.has_handlers = self.has_handlers;
         let (mut next_saved_gpr, mut next_gpr, mut next_xmm, mut next_saved_xmm) = (0, 0, 0, 0);
         let max_xmms = if self.simd { XMM_PINS_WITH_SIMD } else { XMM_PINS.len() };
         let leaf = self.call_weight == 0;

@@ -134,7 +134,7 @@ impl FuncCompiler<'_> {
             .any(|k| matches!(reads_param(self, k), Some(j) if j < k && reads_param(self, j) != Some(j)));
         let fits = ty.area_slots() <= self.incoming_area() && ty.slot_width() == self.slot_width();
         if !fits || overwritten_before_read {
-            self.store_outgoing_args(ty);
+            self.store_outgoing_args(ty, true);
             return false;
         }
         // The callee's slot `i`: parameter `i`'s home here when this function has one
