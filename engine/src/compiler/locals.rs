@@ -9,8 +9,9 @@
 //! Registers come in two kinds. rbx, r12, r13 and xmm12-14 are callee-saved in our wasm
 //! calling convention (a function that pins them saves them in its prologue), so calls
 //! leave them alone. The others are caller-saved: around a call, a pinned local that the
-//! function ever writes is stored to its frame home first, and every such register is
-//! reloaded after it. Those therefore go only to locals that outweigh the calls. A
+//! function ever writes (or a register parameter whose home the prologue left unwritten,
+//! `param_homes_unwritten` in codegen.rs) is stored to its frame home first, and every
+//! such register is reloaded after it. Those therefore go only to locals that outweigh the calls. A
 //! function without calls hands out its caller-saved xmm registers first, which then
 //! cost nothing, where a callee-saved one costs a save and a restore per call of it; so
 //! does one without calls or loops with its GPRs (in a loop, the value stack needs the

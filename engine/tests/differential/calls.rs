@@ -1,7 +1,7 @@
 //! Modules that keep many locals in registers across calls, where wasm-smith rarely goes:
 //! one exported function with nine i32, two i64, five f64 and two f32 locals (and a v128
 //! in some), a loop of random statements among which direct, indirect and 64-bit calls,
-//! then a hash of every local as the result. Pinned locals are stored before a call only
+//! (one with ten parameters of mixed types) then a hash of every local as the result. Pinned locals are stored before a call only
 //! when stale and reloaded after it only when read again (`synced_pins`,
 //! `unread_after_call`), and may skip their zero start (`set_before_read`): a mistake in
 //! any of these shows up here as a wrong hash. A generator of this shape (helper-26's, in
@@ -151,8 +151,16 @@ impl Calls {
                 let (a, b, index) = (self.int(1), self.int(1), self.int(1));
                 format!("(call_indirect (type $t) {a} {b} (i32.and {index} (i32.const 1)))")
             }
-            60..80 => format!("(call $k {})", self.int(1)),
-            _ => format!("(i32.wrap_i64 (call $q {}))", self.long(1)),
+            60..75 => format!("(call $k {})", self.int(1)),
+            75..88 => format!("(i32.wrap_i64 (call $q {}))", self.long(1)),
+            // Ten parameters of mixed types: the ones `WASM_ARG_GPRS` carry (here the
+            // second and, as an i64, the third are not: only the first two slots are),
+            // and the ones past them, which only the outgoing area brings.
+            _ => {
+                let (d, a, l, b, c) = (self.double(1), self.int(1), self.long(1), self.int(1), self.int(1));
+                let (f, e, g, m, h) = (self.float(1), self.int(1), self.int(1), self.long(1), self.int(1));
+                format!("(call $w {d} {a} {l} {b} {c} {f} {e} {g} {m} {h})")
+            }
         }
     }
 
@@ -259,6 +267,12 @@ pub fn module_text(seed: u64) -> String {
     (local.set $z (f64.const 3.25))
     (i32.wrap_i64 (i64.add (local.get $y) (i64.trunc_sat_f64_s (local.get $z)))))
   (func $q (param i64) (result i64) (i64.rotl (local.get 0) (i64.const 13)))
+  (func $w (param f64 i32 i64 i32 i32 f32 i32 i32 i64 i32) (result i32)
+    (i32.add (i32.add (i32.add (i32.wrap_i64 (i64.reinterpret_f64 (local.get 0))) (i32.mul (local.get 1) (i32.const 3)))
+                      (i32.add (i32.wrap_i64 (i64.mul (local.get 2) (i64.const 5))) (i32.mul (local.get 3) (i32.const 7))))
+             (i32.add (i32.add (i32.mul (local.get 4) (i32.const 11)) (i32.reinterpret_f32 (local.get 5)))
+                      (i32.add (i32.add (i32.mul (local.get 6) (i32.const 13)) (i32.mul (local.get 7) (i32.const 17)))
+                               (i32.add (i32.wrap_i64 (i64.rotl (local.get 8) (i64.const 7))) (i32.mul (local.get 9) (i32.const 19)))))))
   (func (export "f") (param $i0 i32) (param $i1 i32) (result i32) {locals}
     (local.set $n (i32.const {iterations}))
     (loop $top

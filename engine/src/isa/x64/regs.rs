@@ -83,10 +83,13 @@ pub const CALLEE_SAVED_XMMS: [Reg; 3] = [Reg::xmm(14), Reg::xmm(13), Reg::xmm(12
 
 /// Registers that also carry the first integer arguments of a wasm call (parameter
 /// `i` in `WASM_ARG_GPRS[i]`, for callee types whose slots are 8 bytes), besides the
-/// argument area, which stays complete: a callee that pins such a parameter takes it
-/// from the register, skipping a reload of what the caller has just stored. Every way
-/// into wasm code sets them (calls, tail calls, the entry trampolines); host functions
-/// ignore them. Neither is a pinning register nor used by the prologue before it reads them.
+/// argument area: a callee that pins such a parameter takes it from the register. The
+/// area is complete but for a direct call to a function of the same module, which
+/// leaves these two out: the callee's prologue writes their homes where they can be
+/// read. Every way into wasm code sets them (calls, tail calls, the entry trampolines);
+/// host functions ignore them and get the complete area (imports and `call_indirect`
+/// store it all). Neither is a pinning register nor used by the prologue before it
+/// reads them.
 pub const WASM_ARG_GPRS: [Reg; 2] = [RSI, RDX];
 
 /// System V argument registers, for calls into runtime helpers.
