@@ -306,12 +306,14 @@ fn call_indirect_through_table_zero() {
         .position(|line| line.contains("cmp") && !line.contains("rsp") && line.contains("[r11+8]"))
         .expect("bounds check");
     assert!(body[check - 1].contains("mov     r11,[r15+"), "table pointer loaded from the context:\n{l}");
+    // The index register, as the bounds check compares it (`cmp rdx,[r11+8]`).
+    let index = body[check].split_whitespace().last().and_then(|o| o.split(',').next()).expect("an index");
     // The target comes from the table's array of entry points, indexed like the
     // elements (in one load from the index), not through the funcref.
     let call = body.iter().find(|line| line.contains("call ")).expect("a call");
     let target = call.split_whitespace().last().expect("an operand");
     assert!(!call.contains('['), "a call through a register:\n{l}");
-    let load = format!("mov     {target},[{target}+rax*8]");
+    let load = format!("mov     {target},[{target}+{index}*8]");
     assert_has(&l, &[&load]);
 }
 

@@ -1615,3 +1615,34 @@ fn pinned_parameters_survive_a_helper_call_in_a_leaf() {
         (call $leaf (i32.const 5) (i32.const 7))))"#;
     assert_eq!(i32_result(&call(wat, &[])), (5 + 7) + 5 * 7);
 }
+
+/// The first two i32 parameters arrive in registers, where the calling convention lets
+/// the caller leave anything above the i32 (every caller today leaves zeros): whether
+/// the callee reads the parameter from there or from its home, the address of a load
+/// must be the zero-extended i32. A negative index plus an offset must trap, not land
+/// just below or inside the memory, from wasm (a constant, a parameter, an i32 wrapped
+/// from an i64 with ones above) or from the host.
+#[test]
+fn parameter_taken_from_its_register_is_zero_extended() {
+    let wat = r#"(module (memory 1)
+      (func $load (export "load") (param i32 i32) (result i32)
+        (i32.add (i32.load offset=16 (local.get 0)) (local.get 1)))
+      (func (export "f") (param i32) (result i32)
+        (call $load (i32.const -8) (local.get 0)))
+      (func (export "g") (param i32) (result i32)
+        (call $load (local.get 0) (i32.const 1)))
+      (func (export "h") (param i64) (result i32)
+        (call $load (i32.wrap_i64 (i64.add (local.get 0) (i64.const 0))) (i32.const 1))))"#;
+    let (_store, instance) = instance_of(wat);
+    let traps_out_of_bounds = |name: &str, args: &[Val]| match instance.call(name, args) {
+        Err(Error::Trap(t)) => assert_eq!(t.code(), TrapCode::MemoryOutOfBounds, "{name}"),
+        other => panic!("{name}: expected an out-of-bounds trap, got {other:?}"),
+    };
+    traps_out_of_bounds("f", &[Val::I32(3)]);
+    traps_out_of_bounds("g", &[Val::I32(-8)]);
+    traps_out_of_bounds("load", &[Val::I32(-8), Val::I32(0)]);
+    // An i32 wrapped from an i64 whose upper half is all ones.
+    traps_out_of_bounds("h", &[Val::I64(-8)]);
+    assert_eq!(i32_result(&instance.call("h", &[Val::I64(0x7_0000_0000)]).expect("runs")), 1);
+    assert_eq!(i32_result(&instance.call("g", &[Val::I32(0)]).expect("runs")), 1);
+}
