@@ -115,7 +115,9 @@ impl fmt::Display for ValType {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct FuncType {
     params_results: Arc<[ValType]>,
-    num_params: usize,
+    num_params: u32,
+    /// `slot_width`, found once: the compiler asks for it several times per call.
+    slot_width: u32,
 }
 
 impl FuncType {
@@ -124,19 +126,20 @@ impl FuncType {
         results: impl IntoIterator<Item = ValType>,
     ) -> FuncType {
         let mut all: Vec<ValType> = params.into_iter().collect();
-        let num_params = all.len();
+        let num_params = all.len() as u32;
         all.extend(results);
-        FuncType { params_results: all.into(), num_params }
+        let slot_width = if all.contains(&ValType::V128) { 2 } else { 1 };
+        FuncType { params_results: all.into(), num_params, slot_width }
     }
 
     #[inline]
     pub fn params(&self) -> &[ValType] {
-        &self.params_results[..self.num_params]
+        &self.params_results[..self.num_params as usize]
     }
 
     #[inline]
     pub fn results(&self) -> &[ValType] {
-        &self.params_results[self.num_params..]
+        &self.params_results[self.num_params as usize..]
     }
 
     /// Whether every parameter and result is a number (i32, i64, f32, f64): every raw
@@ -152,11 +155,7 @@ impl FuncType {
     /// of them is a v128, so that value `i` always sits at `[area + 8 * width * i]`.
     #[inline]
     pub fn slot_width(&self) -> usize {
-        if self.params_results.contains(&ValType::V128) {
-            2
-        } else {
-            1
-        }
+        self.slot_width as usize
     }
 
     /// The 8-byte slots of the argument area a caller reserves for this type.
