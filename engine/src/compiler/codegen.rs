@@ -2180,7 +2180,17 @@ impl<'a> FuncCompiler<'a> {
     /// Writes a pending comparison's 0/1 result into its register. Called before every
     /// operator except `br_if`, `if`, `select` and `i32.eqz` (which inverts the
     /// condition), so nothing else can run while only the flags hold it.
+    /// Inline, since nearly every operator calls it and nearly always finds nothing
+    /// pending; the rare write is out of line.
+    #[inline(always)]
     pub(crate) fn materialize_condition(&mut self) {
+        if self.pending_condition.is_some() {
+            self.write_pending_condition();
+        }
+    }
+
+    #[inline(never)]
+    fn write_pending_condition(&mut self) {
         if let Some(cond) = self.pending_condition.take() {
             // A register of its own, or a pinned local the next operator sets.
             if let Some(r) = self.stack.last().and_then(|s| s.reg().or_else(|| self.pinned(s.loc))) {
