@@ -2180,6 +2180,7 @@ impl<'a> FuncCompiler<'a> {
     /// Writes a pending comparison's 0/1 result into its register. Called before every
     /// operator except `br_if`, `if`, `select` and `i32.eqz` (which inverts the
     /// condition), so nothing else can run while only the flags hold it.
+    ///
     /// Inline, since nearly every operator calls it and nearly always finds nothing
     /// pending; the rare write is out of line.
     #[inline(always)]

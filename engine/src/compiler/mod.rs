@@ -167,6 +167,7 @@ pub fn compile_function<'a>(
             ($visit:expr) => {{
                 compiler.result_hint = result_hint(buffered.get(i + 1));
                 $visit?;
+                debug_assert_eq!(compiler.unread_after_call, 0, "a call left its reload plan");
                 compiler.result_hint = None;
                 continue;
             }};
@@ -266,11 +267,7 @@ pub fn compile_function<'a>(
                     compiler.unread_after_call = unread_after_call(compiler, &buffered[i + 1..]);
                 }
                 if let Operator::Call { function_index } = *op {
-                    compiler.result_hint = result_hint(buffered.get(i + 1));
-                    compiler.visit_call(function_index)?;
-                    debug_assert_eq!(compiler.unread_after_call, 0, "a call left its reload plan");
-                    compiler.result_hint = None;
-                    continue;
+                    visit_directly!(compiler.visit_call(function_index));
                 }
             }
             // The rest of the most frequent operators, which only need the flags written.
@@ -320,16 +317,7 @@ fn reuse_flags_of_local(
     i: usize,
 ) -> CResult<bool> {
     let Some((x, cond)) = flags_of_local else { return Ok(false) };
-    let reads_flags = |k: usize| {
-        matches!(
-            ops.get(k),
-            Some(
-                Operator::BrIf { .. } | Operator::If { .. } | Operator::Select | Operator::TypedSelect { .. }
-            )
-        )
-    };
-    let eqz_next = matches!(ops.get(i + 1), Some(Operator::I32Eqz));
-    if local != x || !(reads_flags(i + 1) || (eqz_next && reads_flags(i + 2))) {
+    if local != x || !tested_by_next_branch(ops, i) {
         return Ok(false);
     }
     compiler.materialize_condition();
@@ -523,6 +511,16 @@ fn bounded_load(
     compiler.load_scaled(load.ty, load.kind, shift, load.disp);
     compiler.result_hint = None;
     Ok(Some(load.fused))
+}
+
+/// Whether the value `ops[k]` pushes is only the condition of a branch, `if` or `select`
+/// right after it, or right after an `i32.eqz` of it: a comparison's flags can serve.
+fn tested_by_next_branch(ops: &[Operator<'_>], k: usize) -> bool {
+    let reader = if matches!(ops.get(k + 1), Some(Operator::I32Eqz)) { k + 2 } else { k + 1 };
+    matches!(
+        ops.get(reader),
+        Some(Operator::BrIf { .. } | Operator::If { .. } | Operator::Select | Operator::TypedSelect { .. })
+    )
 }
 
 /// Operators that matter even in unreachable code, because they open or close frames.

@@ -12,8 +12,8 @@
 //! straight line ends.
 
 use super::codegen::{CResult, FuncCompiler};
-use super::is_structured_control;
 use super::masm::IntCond;
+use super::{is_structured_control, tested_by_next_branch};
 use wasmparser::{Operator, VisitOperator};
 
 /// The longest run of `local.get`/`local.set` pairs between the set and the branch that
@@ -149,12 +149,7 @@ pub(crate) fn read_only_by_a_branch(ops: &[Operator<'_>], set: usize, x: u32) ->
     if !matches!(ops.get(k), Some(Operator::LocalGet { local_index }) if *local_index == x) {
         return None;
     }
-    let reader = if matches!(ops.get(k + 1), Some(Operator::I32Eqz)) { k + 2 } else { k + 1 };
-    matches!(
-        ops.get(reader),
-        Some(Operator::BrIf { .. } | Operator::If { .. } | Operator::Select | Operator::TypedSelect { .. })
-    )
-    .then_some(k)
+    tested_by_next_branch(ops, k).then_some(k)
 }
 
 /// Whether temporary `x`, read by the branch or `select` just after `get` (as
