@@ -112,8 +112,8 @@ fn one_instruction(emit: impl FnOnce(&mut Assembler)) -> (Instruction, usize) {
     (ins, bytes.len())
 }
 
-/// Every memory operand the compiler can form: each base, each index but rsp, scale 1
-/// and 8, each displacement size.
+/// Every memory operand the compiler can form: each base, each index but rsp, each
+/// scale (1, 2, 4, 8), each displacement size.
 fn memory_operands() -> Vec<Mem> {
     let mut out = Vec::new();
     for b in 0..16 {
@@ -121,7 +121,6 @@ fn memory_operands() -> Vec<Mem> {
             out.push(Mem::Base(Reg::gpr(b), d));
             for i in (0..16).filter(|&i| i != 4) {
                 out.push(Mem::Indexed(Reg::gpr(b), Reg::gpr(i), d));
-                out.push(Mem::Scaled8(Reg::gpr(b), Reg::gpr(i), d));
                 for shift in 0..4 {
                     out.push(Mem::Scaled(Reg::gpr(b), Reg::gpr(i), shift, d));
                 }
@@ -135,7 +134,6 @@ fn check_memory(ins: &Instruction, m: Mem) {
     let (base, index, scale, disp) = match m {
         Mem::Base(b, d) => (b, None, 1, d),
         Mem::Indexed(b, i, d) => (b, Some(i), 1, d),
-        Mem::Scaled8(b, i, d) => (b, Some(i), 8, d),
         Mem::Scaled(b, i, shift, d) => (b, Some(i), 1 << shift, d),
     };
     assert_eq!(ins.memory_base(), GPR64[base.hw() as usize], "{m:?}");
@@ -151,7 +149,7 @@ fn check_memory(ins: &Instruction, m: Mem) {
 fn expected_address_bytes(m: Mem) -> usize {
     let (base, has_index, disp) = match m {
         Mem::Base(b, d) => (b.hw(), false, d),
-        Mem::Indexed(b, _, d) | Mem::Scaled8(b, _, d) | Mem::Scaled(b, _, _, d) => (b.hw(), true, d),
+        Mem::Indexed(b, _, d) | Mem::Scaled(b, _, _, d) => (b.hw(), true, d),
     };
     let sib = usize::from(has_index || base & 7 == 4);
     let disp_bytes = if disp == 0 && base & 7 != 5 {
@@ -171,7 +169,7 @@ fn rex_needed(w: bool, regs: &[u8]) -> usize {
 fn mem_regs(m: Mem) -> Vec<u8> {
     match m {
         Mem::Base(b, _) => vec![b.hw()],
-        Mem::Indexed(b, i, _) | Mem::Scaled8(b, i, _) | Mem::Scaled(b, i, _, _) => vec![b.hw(), i.hw()],
+        Mem::Indexed(b, i, _) | Mem::Scaled(b, i, _, _) => vec![b.hw(), i.hw()],
     }
 }
 

@@ -2571,7 +2571,7 @@ impl<'a> FuncCompiler<'a> {
     pub(crate) fn table_element(&mut self, table: u32, index: Reg, trap: TrapCode) -> Mem {
         self.checked_table(table, index, trap);
         self.masm.asm.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, offsets::TABLE_BASE));
-        Mem::Scaled8(SCRATCH, index, 0)
+        Mem::Scaled(SCRATCH, index, 3, 0)
     }
 
     /// Loads table `table`'s `VMTable` pointer into SCRATCH and traps with `trap` unless
@@ -2596,9 +2596,9 @@ impl<'a> FuncCompiler<'a> {
             a.load(LoadKind::I64, e, Mem::Base(SCRATCH, offsets::TABLE_CODES));
         }
         a.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, offsets::TABLE_BASE));
-        a.load(LoadKind::I64, SCRATCH, Mem::Scaled8(SCRATCH, index, 0));
+        a.load(LoadKind::I64, SCRATCH, Mem::Scaled(SCRATCH, index, 3, 0));
         if let Some(e) = entry {
-            a.load(LoadKind::I64, e, Mem::Scaled8(e, index, 0));
+            a.load(LoadKind::I64, e, Mem::Scaled(e, index, 3, 0));
         }
     }
 
@@ -2613,7 +2613,7 @@ impl<'a> FuncCompiler<'a> {
         let a = &mut self.masm.asm;
         a.load(LoadKind::I64, codes, Mem::Base(SCRATCH, offsets::TABLE_CODES));
         a.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, offsets::TABLE_BASE));
-        a.store(StoreKind::I64, Mem::Scaled8(SCRATCH, index, 0), value);
+        a.store(StoreKind::I64, Mem::Scaled(SCRATCH, index, 3, 0), value);
         // Null (0) has entry point 0.
         let null = a.new_label();
         a.mov_rr(OperandSize::S64, SCRATCH, value);
@@ -2621,7 +2621,7 @@ impl<'a> FuncCompiler<'a> {
         a.jcc(Cc::E, null);
         a.load(LoadKind::I64, SCRATCH, Mem::Base(value, offsets::FUNCREF_CODE));
         a.bind(null);
-        a.store(StoreKind::I64, Mem::Scaled8(codes, index, 0), SCRATCH);
+        a.store(StoreKind::I64, Mem::Scaled(codes, index, 3, 0), SCRATCH);
         self.free_reg(codes);
     }
 

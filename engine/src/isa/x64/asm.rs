@@ -18,9 +18,7 @@ pub enum Mem {
     Base(Reg, i32),
     /// `[base + index + disp]`
     Indexed(Reg, Reg, i32),
-    /// `[base + index * 8 + disp]`
-    Scaled8(Reg, Reg, i32),
-    /// `[base + (index << shift) + disp]`, shift 0-3
+    /// `[base + (index << shift) + disp]`, shift 0-3 (3: an array of 8-byte elements)
     Scaled(Reg, Reg, u8, i32),
 }
 
@@ -326,7 +324,6 @@ impl Assembler {
         let (base, index, scale, disp) = match m {
             Mem::Base(b, d) => (b.hw(), None, 0, d),
             Mem::Indexed(b, i, d) => (b.hw(), Some(i.hw()), 0, d),
-            Mem::Scaled8(b, i, d) => (b.hw(), Some(i.hw()), 3, d),
             Mem::Scaled(b, i, shift, d) => {
                 debug_assert!(shift <= 3, "a scale of 1, 2, 4 or 8");
                 (b.hw(), Some(i.hw()), shift & 3, d)

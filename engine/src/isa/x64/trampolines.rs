@@ -116,8 +116,8 @@ fn copy_slots(a: &mut Assembler, from: Reg, to: Reg, via: Reg) {
     a.bind(top);
     a.cmp_rr(OperandSize::S64, RCX, R12);
     a.jcc(Cc::Ae, done);
-    a.load(LoadKind::I64, via, Mem::Scaled8(from, RCX, 0));
-    a.store(StoreKind::I64, Mem::Scaled8(to, RCX, 0), via);
+    a.load(LoadKind::I64, via, Mem::Scaled(from, RCX, 3, 0));
+    a.store(StoreKind::I64, Mem::Scaled(to, RCX, 3, 0), via);
     a.alu_ri(AluOp::Add, OperandSize::S64, RCX, 1);
     a.jmp(top);
     a.bind(done);
@@ -192,7 +192,7 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     copy_slots(&mut a, RSP, RBX, RDX);
     a.bind(single_result);
     clear_bit_63(&mut a, R12);
-    a.store(StoreKind::I64, Mem::Scaled8(RBX, R12, 0), RAX);
+    a.store(StoreKind::I64, Mem::Scaled(RBX, R12, 3, 0), RAX);
     a.mov_ri(RAX, 0);
     a.bind(tail);
     a.lea(RSP, Mem::Base(RBP, PREVIOUS_ENTRY_RSP));
