@@ -31,6 +31,10 @@ pub struct Config {
     /// code itself, for reasons not found. A hint: with THP off system-wide it changes
     /// nothing. Code of 2 MiB or more always asks (it is written once, then only read).
     pub huge_pages: bool,
+    /// Accept modules with more than one memory (the multi-memory proposal, part of
+    /// WebAssembly 3.0). Off, such modules are invalid, as WebAssembly 2.0 has them (its
+    /// spec suite asserts so).
+    pub multi_memory: bool,
 }
 
 impl Default for Config {
@@ -41,6 +45,7 @@ impl Default for Config {
             compile_threads: 0,
             fiber_stack_size: 256 << 20,
             huge_pages: false,
+            multi_memory: true,
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::compiler::handlers::HandlerTable;
 use crate::compiler::{compile_function, CompileEnv, Scratch};
-use crate::engine::Engine;
+use crate::engine::{Config, Engine};
 use crate::error::{Error, Result};
 use crate::isa::x64::masm::FunctionCode;
 use crate::runtime::code_memory::CodeMemory;
@@ -153,19 +153,24 @@ impl std::fmt::Debug for Module {
 }
 
 /// Wasm 2.0, exception handling (with the legacy instructions), tail calls, relaxed SIMD,
-/// plus function
+/// multiple memories (unless `Config::multi_memory` is off), plus function
 /// references for its types: the JS string builtins use `(ref extern)`. The
 /// instructions of that proposal (`call_ref`, `ref.as_non_null`, `br_on_null`,
 /// `br_on_non_null`) and typed function references are not compiled: the compiler
 /// rejects them as unsupported, and `validate` runs the compiler so that it agrees
 /// with `new`.
-pub(crate) fn features() -> WasmFeatures {
-    WasmFeatures::WASM2
+pub(crate) fn features(config: &Config) -> WasmFeatures {
+    let features = WasmFeatures::WASM2
         | WasmFeatures::FUNCTION_REFERENCES
         | WasmFeatures::EXCEPTIONS
         | WasmFeatures::LEGACY_EXCEPTIONS
         | WasmFeatures::TAIL_CALL
-        | WasmFeatures::RELAXED_SIMD
+        | WasmFeatures::RELAXED_SIMD;
+    if config.multi_memory {
+        features | WasmFeatures::MULTI_MEMORY
+    } else {
+        features
+    }
 }
 
 fn unsupported_type(what: impl std::fmt::Debug, offset: usize) -> Error {
@@ -262,10 +267,8 @@ impl Module {
         let trampolines = engine.trampolines()?;
         let (trap_exit, throw_stub, memory_copy_stub) =
             (trampolines.trap_exit, trampolines.throw_stub, trampolines.memory_copy_stub);
-        let config = engine.config();
         let stubs = Stubs { trap_exit, throw_stub, memory_copy_stub };
-        let (info, compiled) =
-            Self::compile(bytes, stubs, config.explicit_bounds_checks, config.compile_threads)?;
+        let (info, compiled) = Self::compile(bytes, stubs, engine.config())?;
         let (code, func_offsets, handlers) = link(&info, compiled, trap_exit)?;
         let module = Module(Arc::new(ModuleInner { info, code, func_offsets, handlers }));
         if crate::perf_map::enabled() {
@@ -276,18 +279,14 @@ impl Module {
 
     /// Decodes and validates, and compiles without keeping the code, so that a module is
     /// valid exactly when `new` accepts it (the validator accepts a few function-references
-    /// instructions the compiler does not implement).
+    /// instructions the compiler does not implement). With the default `Config`'s proposals.
     pub fn validate(bytes: &[u8]) -> Result<()> {
-        Self::compile(bytes, Stubs { trap_exit: 0, throw_stub: 0, memory_copy_stub: 0 }, false, 0).map(drop)
+        let stubs = Stubs { trap_exit: 0, throw_stub: 0, memory_copy_stub: 0 };
+        Self::compile(bytes, stubs, &Config::default()).map(drop)
     }
 
-    fn compile(
-        bytes: &[u8],
-        stubs: Stubs,
-        explicit_bounds_checks: bool,
-        compile_threads: usize,
-    ) -> Result<(ModuleInfo, Vec<FunctionCode>)> {
-        Self::compile_as_read(bytes, stubs, explicit_bounds_checks, compile_threads).map_err(|e| {
+    fn compile(bytes: &[u8], stubs: Stubs, config: &Config) -> Result<(ModuleInfo, Vec<FunctionCode>)> {
+        Self::compile_as_read(bytes, stubs, config).map_err(|e| {
             // Types and instructions the compiler does not support are refused as they
             // are read, before the rest of the module is validated: an invalid module is
             // reported as invalid, with the validator's first error, whatever else it uses.
@@ -296,7 +295,7 @@ impl Module {
             if e.is_internal() {
                 return e;
             }
-            match Validator::new_with_features(features()).validate_all(bytes) {
+            match Validator::new_with_features(features(config)).validate_all(bytes) {
                 Err(invalid) => Error::from(invalid),
                 Ok(_) => e,
             }
@@ -306,10 +305,9 @@ impl Module {
     fn compile_as_read(
         bytes: &[u8],
         stubs: Stubs,
-        explicit_bounds_checks: bool,
-        compile_threads: usize,
+        config: &Config,
     ) -> Result<(ModuleInfo, Vec<FunctionCode>)> {
-        let mut validator = Validator::new_with_features(features());
+        let mut validator = Validator::new_with_features(features(config));
         let mut info = ModuleInfo::default();
         let mut bodies = Vec::new();
         for payload in Parser::new(0).parse_all(bytes) {
@@ -337,11 +335,11 @@ impl Module {
             trap_exit: stubs.trap_exit,
             throw_stub: stubs.throw_stub,
             memory_copy_stub: stubs.memory_copy_stub,
-            explicit_bounds_checks,
+            explicit_bounds_checks: config.explicit_bounds_checks,
             has_v128: info.types.iter().any(|t| t.slot_width() == 2)
                 || info.globals.iter().any(|g| g.content == ValType::V128),
         };
-        let compiled = compile_all(&env, bodies, compile_threads)?;
+        let compiled = compile_all(&env, bodies, config.compile_threads)?;
         Ok((info, compiled))
     }
 

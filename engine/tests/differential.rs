@@ -239,11 +239,14 @@ fn main() {
         started.elapsed()
     );
     println!(
-        "differential: {} calls compared, {} returned normally; in modules using SIMD: {} calls, {} returned",
+        "differential: {} calls compared, {} returned normally; in modules using SIMD: {} calls, {} returned; \
+         with several memories: {} calls, {} returned",
         STATS.calls.load(Ordering::Relaxed),
         STATS.returned.load(Ordering::Relaxed),
         STATS.simd_calls.load(Ordering::Relaxed),
-        STATS.simd_returned.load(Ordering::Relaxed)
+        STATS.simd_returned.load(Ordering::Relaxed),
+        STATS.multi_memory_calls.load(Ordering::Relaxed),
+        STATS.multi_memory_returned.load(Ordering::Relaxed)
     );
     if !failures.is_empty() {
         println!("differential: failing seeds: {failures:?}");
@@ -307,6 +310,9 @@ struct Stats {
     /// The same two, for the modules that use SIMD: whether its code gets run.
     simd_calls: AtomicU64,
     simd_returned: AtomicU64,
+    /// The same two, for the modules with more than one memory.
+    multi_memory_calls: AtomicU64,
+    multi_memory_returned: AtomicU64,
 }
 
 static STATS: Stats = Stats {
@@ -314,24 +320,45 @@ static STATS: Stats = Stats {
     returned: AtomicU64::new(0),
     simd_calls: AtomicU64::new(0),
     simd_returned: AtomicU64::new(0),
+    multi_memory_calls: AtomicU64::new(0),
+    multi_memory_returned: AtomicU64::new(0),
 };
 
 impl Stats {
-    fn count_call(&self, simd: bool, returned: bool) {
+    fn count_call(&self, uses: Uses, returned: bool) {
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.returned.fetch_add(returned as u64, Ordering::Relaxed);
-        if simd {
+        if uses.simd {
             self.simd_calls.fetch_add(1, Ordering::Relaxed);
             self.simd_returned.fetch_add(returned as u64, Ordering::Relaxed);
+        }
+        if uses.multi_memory {
+            self.multi_memory_calls.fetch_add(1, Ordering::Relaxed);
+            self.multi_memory_returned.fetch_add(returned as u64, Ordering::Relaxed);
         }
     }
 }
 
-/// Whether the module needs the SIMD proposal: a v128 anywhere, or a SIMD operator.
-fn uses_simd(bytes: &[u8]) -> bool {
-    use wasmparser::{Validator, WasmFeatures};
-    let without = WasmFeatures::default() - WasmFeatures::SIMD - WasmFeatures::RELAXED_SIMD;
-    Validator::new_with_features(without).validate_all(bytes).is_err()
+/// Which of the proposals the statistics follow a module needs.
+#[derive(Clone, Copy)]
+struct Uses {
+    /// A v128 anywhere, or a SIMD operator.
+    simd: bool,
+    /// More than one memory.
+    multi_memory: bool,
+}
+
+impl Uses {
+    fn of(bytes: &[u8]) -> Uses {
+        use wasmparser::{Validator, WasmFeatures};
+        let needs = |without: WasmFeatures| {
+            Validator::new_with_features(WasmFeatures::default() - without).validate_all(bytes).is_err()
+        };
+        Uses {
+            simd: needs(WasmFeatures::SIMD | WasmFeatures::RELAXED_SIMD),
+            multi_memory: needs(WasmFeatures::MULTI_MEMORY),
+        }
+    }
 }
 
 enum Verdict {
@@ -369,7 +396,7 @@ fn compare_module(bytes: &[u8]) -> Result<(), String> {
     };
 
     let funcs = ours.callable_exports();
-    let simd = uses_simd(bytes);
+    let uses = Uses::of(bytes);
     // Argument vectors derive from the module's bytes, so a saved module reproduces.
     let module_hash =
         bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
@@ -401,7 +428,7 @@ fn compare_module(bytes: &[u8]) -> Result<(), String> {
                 // Stack sizes legitimately differ; the instances' states may now diverge.
                 break;
             }
-            STATS.count_call(simd, matches!(b, Outcome::Values(_)));
+            STATS.count_call(uses, matches!(b, Outcome::Values(_)));
             compare_outcomes(&what, &a, &b)?;
             compare_snapshots(&what, &o.snapshot(), &t.snapshot())?;
         }

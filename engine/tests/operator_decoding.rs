@@ -197,7 +197,7 @@ fn memory_accesses_in_every_encoding_are_read_as_wasmparser_reads_them() {
             refused += usize::from(expected.is_err());
         }
     }
-    // Valid: the natural alignment, alignment 0 with the largest offset, and the two-byte
-    // alignment, for each of the 23.
-    assert_eq!((accepted, refused), (3 * 23, 12 * 23));
+    // Valid: the natural alignment, alignment 0 with the largest offset, the explicit
+    // memory index 0 (multi-memory) and the two-byte alignment, for each of the 23.
+    assert_eq!((accepted, refused), (4 * 23, 11 * 23));
 }

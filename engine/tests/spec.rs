@@ -16,6 +16,8 @@
 //! - `SIDEWINDER_SPEC_BLESS=1`: rewrite the expectations file with the current failures.
 //! - `SIDEWINDER_SPEC_VERBOSE=1`: also list expected failures, and print engine panics in full.
 //! - `SIDEWINDER_SPEC_TIMEOUT`: per-file watchdog in seconds (default 120).
+//! - `SIDEWINDER_SPEC_MULTI_MEMORY=1`: accept several memories in every script, not only
+//!   in the wasm-3.0 ones (to run the whole wasm-3.0 directory as the corpus).
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -43,7 +45,8 @@ use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, Wast
 const WORKER_STACK: usize = 256 << 20;
 const DEFAULT_TIMEOUT_SECS: u64 = 120;
 /// The wasm-3.0 scripts of the proposals beyond 2.0 that the engine implements:
-/// exception handling (with its legacy instructions), tail calls and relaxed SIMD.
+/// exception handling (with its legacy instructions), tail calls, relaxed SIMD and multiple
+/// memories (the numbered files: the multi-memory proposal's variants of 2.0 scripts).
 const PROPOSAL_FILES: &[&str] = &[
     "i16x8_relaxed_q15mulr_s.wast",
     "i32x4_relaxed_trunc.wast",
@@ -62,6 +65,48 @@ const PROPOSAL_FILES: &[&str] = &[
     "legacy/throw.wast",
     "legacy/try_catch.wast",
     "legacy/try_delegate.wast",
+    // multi-memory
+    "address0.wast",
+    "address1.wast",
+    "align0.wast",
+    "binary0.wast",
+    "data0.wast",
+    "data1.wast",
+    "data_drop0.wast",
+    "exports0.wast",
+    "float_exprs0.wast",
+    "float_exprs1.wast",
+    "float_memory0.wast",
+    "imports0.wast",
+    "imports1.wast",
+    "imports2.wast",
+    "imports3.wast",
+    "imports4.wast",
+    "linking0.wast",
+    "linking1.wast",
+    "linking2.wast",
+    "linking3.wast",
+    "load0.wast",
+    "load1.wast",
+    "load2.wast",
+    "memory-multi.wast",
+    "memory_copy0.wast",
+    "memory_copy1.wast",
+    "memory_fill0.wast",
+    "memory_init0.wast",
+    "memory_size0.wast",
+    "memory_size1.wast",
+    "memory_size2.wast",
+    "memory_size3.wast",
+    "memory_size_import.wast",
+    "memory_trap0.wast",
+    "memory_trap1.wast",
+    "simd_memory-multi.wast",
+    "start0.wast",
+    "store0.wast",
+    "store1.wast",
+    "store2.wast",
+    "traps0.wast",
 ];
 const PROPOSAL_PREFIX: &str = "wasm-3.0/";
 /// The legacy exception-handling scripts, which `unfold_legacy_try` rewrites.
@@ -197,7 +242,7 @@ fn run(settings: &Settings) -> i32 {
         files.extend(proposal_scripts(&settings.corpus3, settings.filter.as_deref()));
     } else {
         eprintln!(
-            "WARNING: the wasm-3.0 corpus is missing ({}): its exception-handling scripts were NOT run",
+            "WARNING: the wasm-3.0 corpus is missing ({}): its proposal scripts (exceptions, tail calls, relaxed SIMD, multiple memories) were NOT run",
             settings.corpus3.display()
         );
     }
@@ -208,9 +253,9 @@ fn run(settings: &Settings) -> i32 {
         let started = Instant::now();
         let checks = match fs::read_to_string(path) {
             Ok(text) if name.starts_with(LEGACY_PREFIX) => {
-                run_file_isolated(unfold_legacy_try(&text), settings.timeout)
+                run_file_isolated(unfold_legacy_try(&text), settings.timeout, engine_config(&name))
             }
-            Ok(text) => run_file_isolated(text, settings.timeout),
+            Ok(text) => run_file_isolated(text, settings.timeout, engine_config(&name)),
             Err(e) => vec![Check::failed(1, format!("cannot read: {e}"))],
         };
         summary.add_file(&name, &checks, &expected, started.elapsed(), settings.verbose);
@@ -516,13 +561,13 @@ fn lock(progress: &Mutex<Progress>) -> MutexGuard<'_, Progress> {
     progress.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn run_file_isolated(text: String, timeout: Duration) -> Vec<Check> {
+fn run_file_isolated(text: String, timeout: Duration, config: Config) -> Vec<Check> {
     let progress = Arc::new(Mutex::new(Progress::default()));
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let worker_progress = Arc::clone(&progress);
     let spawned =
         thread::Builder::new().name("spec-worker".to_string()).stack_size(WORKER_STACK).spawn(move || {
-            run_file(&text, &worker_progress);
+            run_file(&text, &worker_progress, config);
             // Never sent when the worker dies, which the receiver sees as a disconnect.
             let _ = done_tx.send(());
         });
@@ -565,7 +610,7 @@ fn run_file_isolated(text: String, timeout: Duration) -> Vec<Check> {
 }
 
 /// Runs on the worker thread.
-fn run_file(text: &str, progress: &Arc<Mutex<Progress>>) {
+fn run_file(text: &str, progress: &Arc<Mutex<Progress>>, config: Config) {
     let parse_failed = |e: wast::Error| {
         let line = line_of(e.span(), text);
         let message = format!("cannot parse the script: {}", e.message());
@@ -586,8 +631,9 @@ fn run_file(text: &str, progress: &Arc<Mutex<Progress>>) {
         script.directives.iter().filter(|d| is_assertion(d)).map(|d| line_of(d.span(), text)).collect();
     lock(progress).planned = Some(planned.clone());
 
-    match guarded(|| SpecRunner::new(Arc::clone(progress)).map_err(|e| format!("cannot create engine: {e}")))
-    {
+    match guarded(|| {
+        SpecRunner::new(Arc::clone(progress), config).map_err(|e| format!("cannot create engine: {e}"))
+    }) {
         Ok(mut runner) => {
             runner.run_script(script.directives, text);
             if let Err(message) = guarded(move || {
@@ -720,8 +766,8 @@ struct SpecRunner {
 type ActionResult = Result<Result<Vec<Val>, Error>, String>;
 
 impl SpecRunner {
-    fn new(progress: Arc<Mutex<Progress>>) -> Result<SpecRunner, Error> {
-        let engine = Engine::new(engine_config())?;
+    fn new(progress: Arc<Mutex<Progress>>, config: Config) -> Result<SpecRunner, Error> {
+        let engine = Engine::new(config)?;
         let store = Store::new(&engine);
         Ok(SpecRunner {
             current: None,
@@ -1204,9 +1250,14 @@ fn describe_rets(patterns: &[WastRet<'_>]) -> String {
     parts.join(" ")
 }
 
-/// `SIDEWINDER_SPEC_BOUNDS=explicit` runs the suite with explicit bounds checks instead of
-/// guard pages, so both code paths are proven by the same assertions.
-fn engine_config() -> Config {
+/// The engine for the script `name`. `SIDEWINDER_SPEC_BOUNDS=explicit` runs the suite with
+/// explicit bounds checks instead of guard pages, so both code paths are proven by the same
+/// assertions. The wasm-2.0 scripts assert that a second memory is invalid, the wasm-3.0
+/// ones use several: multi-memory is on for the latter only, unless
+/// `SIDEWINDER_SPEC_MULTI_MEMORY=1`.
+fn engine_config(name: &str) -> Config {
     let explicit = std::env::var("SIDEWINDER_SPEC_BOUNDS").is_ok_and(|v| v == "explicit");
-    Config { explicit_bounds_checks: explicit, ..Config::default() }
+    let multi_memory = name.starts_with(PROPOSAL_PREFIX)
+        || std::env::var("SIDEWINDER_SPEC_MULTI_MEMORY").is_ok_and(|v| v == "1");
+    Config { explicit_bounds_checks: explicit, multi_memory, ..Config::default() }
 }

@@ -2367,14 +2367,14 @@ impl<'a> FuncCompiler<'a> {
 
     /// With explicit bounds checks: traps unless `addr + offset + size <= length`.
     /// Addresses are zero-extended 32-bit values, so the sum cannot overflow 64 bits.
-    fn bounds_check(&mut self, addr: Slot, offset: u64, size: u64) {
+    fn bounds_check(&mut self, addr: Slot, memory_index: u32, offset: u64, size: u64) {
         let end = offset + size;
         let mut avoid = RegSet::default();
         if let Some(r) = addr.reg() {
             avoid.insert(r);
         }
         let memory = self.alloc_except(false, avoid);
-        self.load_vm_pointer(memory, offsets::VMCTX_MEMORIES, 0);
+        self.load_vm_pointer(memory, offsets::VMCTX_MEMORIES, memory_index);
         let length = Mem::Base(memory, offsets::MEMORY_LENGTH);
         match addr.loc {
             Loc::Const(a) => self.masm.asm.mov_ri(SCRATCH, (a as u32 as u64 + end) as i64),
@@ -2389,23 +2389,103 @@ impl<'a> FuncCompiler<'a> {
         self.free_reg(memory);
     }
 
-    /// The address operand of an access of `size` bytes to memory 0 at static offset
-    /// `offset`. The register it returns, if any, holds the address and is the caller's
-    /// to free.
-    pub(crate) fn memory_operand(&mut self, addr: Slot, offset: u64, size: u64) -> (Mem, Option<Reg>) {
+    /// The address operand of an access of `size` bytes to memory `memory` at static
+    /// offset `offset`. The register it returns, if any, holds the address and is the
+    /// caller's to free.
+    pub(crate) fn memory_operand(
+        &mut self,
+        addr: Slot,
+        memory: u32,
+        offset: u64,
+        size: u64,
+    ) -> (Mem, Option<Reg>) {
+        if memory != 0 {
+            return self.other_memory_operand(addr, memory, offset, size, RegSet::default());
+        }
         if self.env.explicit_bounds_checks {
             let addr = match (addr.constant(), self.pinned(addr.loc)) {
                 (Some(_), _) => addr,
                 (None, Some(p)) => {
-                    self.bounds_check(Slot::new(addr.ty, Loc::Reg(p)), offset, size);
+                    self.bounds_check(Slot::new(addr.ty, Loc::Reg(p)), 0, offset, size);
                     return self.memory_operand_unchecked(addr, offset);
                 }
                 (None, None) => Slot::new(addr.ty, Loc::Reg(self.in_reg(addr))),
             };
-            self.bounds_check(addr, offset, size);
+            self.bounds_check(addr, 0, offset, size);
             return self.memory_operand_unchecked(addr, offset);
         }
         self.memory_operand_unchecked(addr, offset)
+    }
+
+    /// `memory_operand` for a memory other than 0, whose base, unlike memory 0's, has no
+    /// register of its own: it is read from the context at each access (two loads
+    /// through the memory's record) and added to the address, in the register returned.
+    /// Multi-memory modules are rare and their other memories rarer still in hot loops,
+    /// so this stays simple rather than caching bases. `avoid`: registers the caller
+    /// still needs.
+    fn other_memory_operand(
+        &mut self,
+        addr: Slot,
+        memory: u32,
+        offset: u64,
+        size: u64,
+        mut avoid: RegSet,
+    ) -> (Mem, Option<Reg>) {
+        let index = match (addr.constant(), self.pinned(addr.loc)) {
+            (Some(_), _) => None,
+            (None, Some(p)) => Some((p, false)),
+            (None, None) => {
+                let r = match addr.reg() {
+                    Some(r) => r,
+                    None => {
+                        let r = self.alloc_except(false, avoid);
+                        self.load_into(addr, r);
+                        r
+                    }
+                };
+                Some((r, true))
+            }
+        };
+        if self.env.explicit_bounds_checks {
+            let checked = index.map_or(addr, |(r, _)| Slot::new(addr.ty, Loc::Reg(r)));
+            self.bounds_check(checked, memory, offset, size);
+        }
+        // The register that ends up holding the address: the index's own when it is a
+        // temporary, else a new one.
+        let address = match index {
+            Some((r, true)) => r,
+            _ => {
+                if let Some((p, _)) = index {
+                    avoid.insert(p);
+                }
+                self.alloc_except(false, avoid)
+            }
+        };
+        self.load_vm_pointer(SCRATCH, offsets::VMCTX_MEMORIES, memory);
+        let a = &mut self.masm.asm;
+        a.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, offsets::MEMORY_BASE));
+        // i32 addresses are kept zero-extended, so adding the whole register is exact.
+        let displacement = match (index, addr.constant()) {
+            (Some((r, temporary)), _) => {
+                if temporary {
+                    a.alu_rr(AluOp::Add, OperandSize::S64, address, SCRATCH);
+                } else {
+                    a.lea(address, Mem::Indexed(SCRATCH, r, 0));
+                }
+                offset
+            }
+            (None, Some(c)) => {
+                a.mov_rr(OperandSize::S64, address, SCRATCH);
+                c as u32 as u64 + offset
+            }
+            (None, None) => unreachable!("an address is a constant or has a register"),
+        };
+        if displacement > i32::MAX as u64 {
+            a.mov_ri(SCRATCH, displacement as i64);
+            a.alu_rr(AluOp::Add, OperandSize::S64, address, SCRATCH);
+            return (Mem::Base(address, 0), Some(address));
+        }
+        (Mem::Base(address, displacement as i32), Some(address))
     }
 
     fn memory_operand_unchecked(&mut self, addr: Slot, offset: u64) -> (Mem, Option<Reg>) {
@@ -2436,11 +2516,11 @@ impl<'a> FuncCompiler<'a> {
         }
     }
 
-    pub(crate) fn load(&mut self, ty: ValType, kind: LoadKind, offset: u64) {
+    pub(crate) fn load(&mut self, ty: ValType, kind: LoadKind, memory: u32, offset: u64) {
         let addr = self.pop();
         // The address is read by the same instruction that writes the target.
         let target = self.take_result_target();
-        let (mem, addr_reg) = self.memory_operand(addr, offset, kind.bytes());
+        let (mem, addr_reg) = self.memory_operand(addr, memory, offset, kind.bytes());
         self.load_from(ty, kind, target, mem, addr_reg);
     }
 
@@ -2496,7 +2576,7 @@ impl<'a> FuncCompiler<'a> {
         self.push_reg(ty, dst);
     }
 
-    pub(crate) fn store(&mut self, kind: StoreKind, offset: u64) {
+    pub(crate) fn store(&mut self, kind: StoreKind, memory: u32, offset: u64) {
         let value = self.pop();
         let addr = self.pop();
         let imm = match value.loc {
@@ -2513,7 +2593,7 @@ impl<'a> FuncCompiler<'a> {
         if let Some(r) = value_reg {
             avoid.insert(r);
         }
-        let (mem, addr_reg) = self.memory_operand_except(addr, offset, kind.bytes(), avoid);
+        let (mem, addr_reg) = self.memory_operand_except(addr, memory, offset, kind.bytes(), avoid);
         match (imm, value_reg) {
             (Some(i), _) => self.masm.wasm_store_imm(kind, mem, i),
             (None, Some(r)) => self.masm.wasm_store(kind, mem, r),
@@ -2530,16 +2610,20 @@ impl<'a> FuncCompiler<'a> {
     pub(crate) fn memory_operand_except(
         &mut self,
         addr: Slot,
+        memory: u32,
         offset: u64,
         size: u64,
         avoid: RegSet,
     ) -> (Mem, Option<Reg>) {
+        if memory != 0 {
+            return self.other_memory_operand(addr, memory, offset, size, avoid);
+        }
         if addr.constant().is_none() && addr.reg().is_none() && self.pinned(addr.loc).is_none() {
             let r = self.alloc_except(false, avoid);
             self.load_into(addr, r);
-            return self.memory_operand(Slot::new(addr.ty, Loc::Reg(r)), offset, size);
+            return self.memory_operand(Slot::new(addr.ty, Loc::Reg(r)), 0, offset, size);
         }
-        self.memory_operand(addr, offset, size)
+        self.memory_operand(addr, 0, offset, size)
     }
 
     // ---- globals and references ----

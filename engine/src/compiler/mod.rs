@@ -505,7 +505,6 @@ fn bounded_load(
     };
     let Some(bound) = value_bounds::bound_of(ops, i, 1) else { return Ok(None) };
     let Some(load) = value_bounds::scaled_load_after(&ops[i + 1..], bound, shift, c) else { return Ok(None) };
-    compiler.memarg_check(load.memarg)?;
     compiler.drop_constant();
     compiler.result_hint = result_hint(ops.get(i + 1 + load.fused));
     compiler.load_scaled(load.ty, load.kind, shift, load.disp);

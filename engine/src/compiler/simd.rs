@@ -943,9 +943,9 @@ impl FuncCompiler<'_> {
     }
 
     fn v128_load(&mut self, kind: VecLoadKind, memarg: MemArg) -> CResult {
-        self.memarg_check(&memarg)?;
+        let memory = self.memory_of(&memarg)?;
         let addr = self.pop();
-        let (mem, addr_reg) = self.memory_operand(addr, memarg.offset, kind.bytes());
+        let (mem, addr_reg) = self.memory_operand(addr, memory, memarg.offset, kind.bytes());
         let dst = self.alloc(true);
         self.masm.vec_load(kind, dst, mem);
         if let Some(r) = addr_reg {
@@ -956,12 +956,12 @@ impl FuncCompiler<'_> {
     }
 
     fn v128_load_lane(&mut self, lanes: Lanes, lane: u8, memarg: MemArg) -> CResult {
-        self.memarg_check(&memarg)?;
+        let memory = self.memory_of(&memarg)?;
         let v = self.pop();
         let addr = self.pop();
         let dst = self.in_reg(v);
         let bytes = lanes.lane_bits() as u64 / 8;
-        let (mem, addr_reg) = self.memory_operand(addr, memarg.offset, bytes);
+        let (mem, addr_reg) = self.memory_operand(addr, memory, memarg.offset, bytes);
         self.masm.vec_load_lane(lanes, lane, dst, mem);
         if let Some(r) = addr_reg {
             self.free_reg(r);
@@ -971,13 +971,13 @@ impl FuncCompiler<'_> {
     }
 
     fn v128_store_lane(&mut self, lanes: Lanes, lane: u8, memarg: MemArg) -> CResult {
-        self.memarg_check(&memarg)?;
+        let memory = self.memory_of(&memarg)?;
         let v = self.pop();
         let addr = self.pop();
         let src = self.in_reg(v);
         let bytes = lanes.lane_bits() as u64 / 8;
         let (mem, addr_reg) =
-            self.memory_operand_except(addr, memarg.offset, bytes, RegSet::from_regs(&[src]));
+            self.memory_operand_except(addr, memory, memarg.offset, bytes, RegSet::from_regs(&[src]));
         self.masm.vec_store_lane(lanes, lane, src, mem);
         self.free_reg(src);
         if let Some(r) = addr_reg {

@@ -109,10 +109,9 @@ fn all_ones_covering(x: u32) -> u32 {
 
 /// A load the compile loop turns into one instruction with the scaled index in its
 /// address (see the module comment).
-pub(crate) struct ScaledLoad<'o> {
+pub(crate) struct ScaledLoad {
     pub ty: ValType,
     pub kind: LoadKind,
-    pub memarg: &'o MemArg,
     /// `c + offset`.
     pub disp: i32,
     /// How many operators after the current one it stands for, the load included.
@@ -140,19 +139,23 @@ pub(crate) fn scaled_load_after<'o>(
     bound: u32,
     shift: u8,
     c0: u32,
-) -> Option<ScaledLoad<'o>> {
+) -> Option<ScaledLoad> {
     let (c, rest) = match after {
         [Operator::I32Const { value }, Operator::I32Add, rest @ ..] if shift > 0 => (*value as u32, rest),
         _ => (c0, after),
     };
     let (ty, kind, memarg) = plain_load(rest.first()?)?;
+    // Only memory 0 has its base in a register, for the addressing mode to use.
+    if memarg.target != wasmparser::MemArgTarget::Memory(0) {
+        return None;
+    }
     let highest = ((bound as u64) << shift).checked_add(c as u64)?.checked_add(memarg.offset)?;
     if highest > i32::MAX as u64 {
         return None;
     }
     let fused = after.len() - rest.len() + 1;
     let disp = i32::try_from(c as u64 + memarg.offset).ok()?;
-    Some(ScaledLoad { ty, kind, memarg, disp, fused })
+    Some(ScaledLoad { ty, kind, disp, fused })
 }
 
 /// The type, kind and memarg of a load of a number.

@@ -132,22 +132,24 @@ impl<'e> FuncCompiler<'e> {
         Ok(())
     }
 
-    pub(crate) fn memarg_check(&self, memarg: &MemArg) -> CResult {
-        if memarg.target != wasmparser::MemArgTarget::Memory(0) {
-            return Err(Error::Unsupported("multiple memories".into()).into());
+    /// The memory an access reads or writes. wasmparser's memargs can also name GC
+    /// arrays, which validation refuses while the GC proposal is off.
+    pub(crate) fn memory_of(&self, memarg: &MemArg) -> CResult<u32> {
+        match memarg.target {
+            wasmparser::MemArgTarget::Memory(index) => Ok(index),
+            wasmparser::MemArgTarget::Array(_) => Err(Error::Unsupported("GC array accesses".into()).into()),
         }
-        Ok(())
     }
 
     pub(crate) fn load_op(&mut self, ty: ValType, kind: LoadKind, memarg: MemArg) -> CResult {
-        self.memarg_check(&memarg)?;
-        self.load(ty, kind, memarg.offset);
+        let memory = self.memory_of(&memarg)?;
+        self.load(ty, kind, memory, memarg.offset);
         Ok(())
     }
 
     pub(crate) fn store_op(&mut self, kind: StoreKind, memarg: MemArg) -> CResult {
-        self.memarg_check(&memarg)?;
-        self.store(kind, memarg.offset);
+        let memory = self.memory_of(&memarg)?;
+        self.store(kind, memory, memarg.offset);
         Ok(())
     }
 

@@ -8,7 +8,8 @@ use arbitrary::Unstructured;
 /// function entry costs one unit; when it runs out the code executes `unreachable`.
 const FUEL: u32 = 2_000;
 
-/// `wasm-smith` restricted to WebAssembly 2.0 without SIMD (some [`profile`]s turn it on),
+/// `wasm-smith` restricted to WebAssembly 2.0 without SIMD (some [`profile`]s turn it on, and
+/// some allow several memories),
 /// plus tail calls; no imports, everything exported, and sizes small enough that one
 /// module takes milliseconds.
 pub fn config() -> wasm_smith::Config {
@@ -68,12 +69,14 @@ fn profile(rng: &mut Rng) -> wasm_smith::Config {
     use wasm_smith::{InstructionKind as K, InstructionKinds};
     let mut c = config();
     match rng.below(5) {
-        // Everything.
-        0 => {}
+        // Everything, with up to three memories (loads and stores of memories other
+        // than 0 take another code path).
+        0 => c.max_memories = 3,
         // Numeric code that does not trap, so that calls run to the end. (Its division
         // guards, `select(1, x, i32.eqz(x))`, hit a wasmi 2.0.0 bug, which the oracle
         // works around: `oracle::avoid_miscompiled_patterns`.)
         1 => {
+            c.max_memories = 2;
             c.disallow_traps = true;
             c.allowed_instructions =
                 InstructionKinds::new(&[K::Numeric, K::Variable, K::Parametric, K::Control, K::Memory]);

@@ -102,7 +102,7 @@ impl Oracle {
             .wasm_multi_value(true)
             .wasm_bulk_memory(true)
             .wasm_reference_types(true)
-            .wasm_multi_memory(false)
+            .wasm_multi_memory(true)
             .wasm_memory64(false)
             .wasm_tail_call(true)
             .wasm_extended_const(false)

@@ -13,6 +13,7 @@ pub fn engine_features() -> WasmFeatures {
         | WasmFeatures::LEGACY_EXCEPTIONS
         | WasmFeatures::TAIL_CALL
         | WasmFeatures::RELAXED_SIMD
+        | WasmFeatures::MULTI_MEMORY
 }
 
 /// wasmparser's verdict on `bytes` with the engine's features: for an invalid module,
