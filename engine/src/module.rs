@@ -153,7 +153,8 @@ impl std::fmt::Debug for Module {
 }
 
 /// Wasm 2.0, exception handling (with the legacy instructions), tail calls, relaxed SIMD,
-/// multiple memories (unless `Config::multi_memory` is off), plus function
+/// extended constant expressions (`i32`/`i64` `add`, `sub` and `mul`: `instance.rs`
+/// evaluates them), multiple memories (unless `Config::multi_memory` is off), plus function
 /// references for its types: the JS string builtins use `(ref extern)`. The
 /// instructions of that proposal (`call_ref`, `ref.as_non_null`, `br_on_null`,
 /// `br_on_non_null`) and typed function references are not compiled: the compiler
@@ -165,7 +166,8 @@ pub(crate) fn features(config: &Config) -> WasmFeatures {
         | WasmFeatures::EXCEPTIONS
         | WasmFeatures::LEGACY_EXCEPTIONS
         | WasmFeatures::TAIL_CALL
-        | WasmFeatures::RELAXED_SIMD;
+        | WasmFeatures::RELAXED_SIMD
+        | WasmFeatures::EXTENDED_CONST;
     if config.multi_memory {
         features | WasmFeatures::MULTI_MEMORY
     } else {

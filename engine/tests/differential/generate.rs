@@ -9,7 +9,7 @@ use arbitrary::Unstructured;
 const FUEL: u32 = 2_000;
 
 /// `wasm-smith` restricted to WebAssembly 2.0 without SIMD (some [`profile`]s turn it on, and
-/// some allow several memories),
+/// some allow several memories and extended constant expressions),
 /// plus tail calls; no imports, everything exported, and sizes small enough that one
 /// module takes milliseconds.
 pub fn config() -> wasm_smith::Config {
@@ -70,8 +70,11 @@ fn profile(rng: &mut Rng) -> wasm_smith::Config {
     let mut c = config();
     match rng.below(5) {
         // Everything, with up to three memories (loads and stores of memories other
-        // than 0 take another code path).
-        0 => c.max_memories = 3,
+        // than 0 take another code path) and extended constant expressions.
+        0 => {
+            c.max_memories = 3;
+            c.extended_const_enabled = true;
+        }
         // Numeric code that does not trap, so that calls run to the end. (Its division
         // guards, `select(1, x, i32.eqz(x))`, hit a wasmi 2.0.0 bug, which the oracle
         // works around: `oracle::avoid_miscompiled_patterns`.)

@@ -105,7 +105,7 @@ impl Oracle {
             .wasm_multi_memory(true)
             .wasm_memory64(false)
             .wasm_tail_call(true)
-            .wasm_extended_const(false)
+            .wasm_extended_const(true)
             .wasm_custom_page_sizes(false)
             .wasm_wide_arithmetic(false)
             .wasm_simd(true)

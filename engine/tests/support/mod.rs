@@ -13,6 +13,7 @@ pub fn engine_features() -> WasmFeatures {
         | WasmFeatures::LEGACY_EXCEPTIONS
         | WasmFeatures::TAIL_CALL
         | WasmFeatures::RELAXED_SIMD
+        | WasmFeatures::EXTENDED_CONST
         | WasmFeatures::MULTI_MEMORY
 }
 
