@@ -154,7 +154,8 @@ impl std::fmt::Debug for Module {
 
 /// Wasm 2.0, exception handling (with the legacy instructions), tail calls, relaxed SIMD,
 /// extended constant expressions (`i32`/`i64` `add`, `sub` and `mul`: `instance.rs`
-/// evaluates them), multiple memories (unless `Config::multi_memory` is off), plus function
+/// evaluates them), 64-bit memories (not 64-bit tables: `table_type` refuses them),
+/// multiple memories (unless `Config::multi_memory` is off), plus function
 /// references for its types: the JS string builtins use `(ref extern)`. The
 /// instructions of that proposal (`call_ref`, `ref.as_non_null`, `br_on_null`,
 /// `br_on_non_null`) and typed function references are not compiled: the compiler
@@ -167,7 +168,8 @@ pub(crate) fn features(config: &Config) -> WasmFeatures {
         | WasmFeatures::LEGACY_EXCEPTIONS
         | WasmFeatures::TAIL_CALL
         | WasmFeatures::RELAXED_SIMD
-        | WasmFeatures::EXTENDED_CONST;
+        | WasmFeatures::EXTENDED_CONST
+        | WasmFeatures::MEMORY64;
     if config.multi_memory {
         features | WasmFeatures::MULTI_MEMORY
     } else {
@@ -188,6 +190,9 @@ fn ref_type(ty: wasmparser::RefType, offset: usize) -> Result<ValType> {
 }
 
 fn table_type(t: &wasmparser::TableType, offset: usize) -> Result<TableType> {
+    if t.table64 {
+        return Err(Error::Unsupported("64-bit tables (memory64's i64 table indices)".into()));
+    }
     if !t.element_type.is_nullable() {
         // Such a table needs an initializer expression (not supported) or an import of a
         // table nobody can create.
@@ -197,10 +202,10 @@ fn table_type(t: &wasmparser::TableType, offset: usize) -> Result<TableType> {
 }
 
 fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType> {
-    if m.memory64 || m.shared || m.page_size_log2.is_some() {
-        return Err(Error::Unsupported("memory64, shared memories and custom page sizes".into()));
+    if m.shared || m.page_size_log2.is_some() {
+        return Err(Error::Unsupported("shared memories and custom page sizes".into()));
     }
-    Ok(MemoryType { minimum: m.initial, maximum: m.maximum })
+    Ok(MemoryType { minimum: m.initial, maximum: m.maximum, memory64: m.memory64 })
 }
 
 fn global_type(g: &wasmparser::GlobalType, offset: usize) -> Result<GlobalType> {
@@ -326,6 +331,7 @@ impl Module {
             Self::read_section(&mut info, payload, bytes)?;
         }
         let table_elements: Vec<ValType> = info.tables.iter().map(|t| t.element).collect();
+        let memory64: Vec<bool> = info.memories.iter().map(|m| m.memory64).collect();
         let env = CompileEnv {
             types: &info.types,
             type_ids: &info.type_ids,
@@ -333,6 +339,7 @@ impl Module {
             num_imported_funcs: info.num_imported_funcs,
             globals: &info.globals,
             table_elements: &table_elements,
+            memory64: &memory64,
             tags: &info.tags,
             trap_exit: stubs.trap_exit,
             throw_stub: stubs.throw_stub,
@@ -559,10 +566,9 @@ const MAX_DATA_SEGMENTS: u32 = 100_000;
 /// segments: 5 % of esbuild's compile). Returns false, with `info` unchanged, for any
 /// other form and for malformed bytes; the validating path then reads the section and
 /// reports what is wrong. (Section order and the data count are the parser's checks.)
-/// Valid because of two facts checked elsewhere: every memory in `info` is 32-bit
-/// (`memory_type` refuses memory64), so an `i32.const` offset has the right type; and
-/// passive segments need bulk memory, which `features()` includes. Were memory64 ever
-/// supported, its memories would need the validator here.
+/// Valid because of two facts: the segment's memory is 32-bit (checked here: a 64-bit
+/// memory's segments go to the validator), so an `i32.const` offset has the right type;
+/// and passive segments need bulk memory, which `features()` includes.
 fn read_plain_data_section(
     info: &mut ModuleInfo,
     section: &wasmparser::DataSectionReader<'_>,
@@ -590,7 +596,8 @@ fn read_plain_data_section(
                     let is_i32_const = reader.read_u8().ok()? == 0x41;
                     let offset = reader.read_var_i32().ok()?;
                     let ends = reader.read_u8().ok()? == 0x0B;
-                    if !(is_i32_const && ends && (memory as usize) < info.memories.len()) {
+                    let is_32_bit = info.memories.get(memory as usize).is_some_and(|m| !m.memory64);
+                    if !(is_i32_const && ends && is_32_bit) {
                         return None;
                     }
                     Some((memory, ConstExpr::One(ConstOp::I32(offset))))
@@ -825,8 +832,10 @@ mod tests {
     }
 
     fn read_plain_bytes(bytes: &[u8]) -> (bool, ModuleInfo) {
-        let mut info =
-            ModuleInfo { memories: vec![MemoryType { minimum: 1, maximum: None }], ..Default::default() };
+        let mut info = ModuleInfo {
+            memories: vec![MemoryType { minimum: 1, maximum: None, memory64: false }],
+            ..Default::default()
+        };
         for payload in Parser::new(0).parse_all(bytes) {
             if let Payload::DataSection(section) = payload.expect("well-formed") {
                 return (read_plain_data_section(&mut info, &section, bytes), info);

@@ -197,6 +197,10 @@ pub struct TableType {
 pub struct MemoryType {
     pub minimum: u64,
     pub maximum: Option<u64>,
+    /// Addressed by i64 values (memory64) rather than i32. Such a memory still grows no
+    /// larger than 4 GiB here, the limit of every memory's reservation; growing further
+    /// fails as `memory.grow` may.
+    pub memory64: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

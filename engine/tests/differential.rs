@@ -240,13 +240,15 @@ fn main() {
     );
     println!(
         "differential: {} calls compared, {} returned normally; in modules using SIMD: {} calls, {} returned; \
-         with several memories: {} calls, {} returned",
+         with several memories: {} calls, {} returned; with 64-bit memories: {} calls, {} returned",
         STATS.calls.load(Ordering::Relaxed),
         STATS.returned.load(Ordering::Relaxed),
         STATS.simd_calls.load(Ordering::Relaxed),
         STATS.simd_returned.load(Ordering::Relaxed),
         STATS.multi_memory_calls.load(Ordering::Relaxed),
-        STATS.multi_memory_returned.load(Ordering::Relaxed)
+        STATS.multi_memory_returned.load(Ordering::Relaxed),
+        STATS.memory64_calls.load(Ordering::Relaxed),
+        STATS.memory64_returned.load(Ordering::Relaxed)
     );
     if !failures.is_empty() {
         println!("differential: failing seeds: {failures:?}");
@@ -313,6 +315,9 @@ struct Stats {
     /// The same two, for the modules with more than one memory.
     multi_memory_calls: AtomicU64,
     multi_memory_returned: AtomicU64,
+    /// The same two, for the modules with a 64-bit memory.
+    memory64_calls: AtomicU64,
+    memory64_returned: AtomicU64,
 }
 
 static STATS: Stats = Stats {
@@ -322,6 +327,8 @@ static STATS: Stats = Stats {
     simd_returned: AtomicU64::new(0),
     multi_memory_calls: AtomicU64::new(0),
     multi_memory_returned: AtomicU64::new(0),
+    memory64_calls: AtomicU64::new(0),
+    memory64_returned: AtomicU64::new(0),
 };
 
 impl Stats {
@@ -336,6 +343,10 @@ impl Stats {
             self.multi_memory_calls.fetch_add(1, Ordering::Relaxed);
             self.multi_memory_returned.fetch_add(returned as u64, Ordering::Relaxed);
         }
+        if uses.memory64 {
+            self.memory64_calls.fetch_add(1, Ordering::Relaxed);
+            self.memory64_returned.fetch_add(returned as u64, Ordering::Relaxed);
+        }
     }
 }
 
@@ -346,6 +357,8 @@ struct Uses {
     simd: bool,
     /// More than one memory.
     multi_memory: bool,
+    /// A 64-bit memory.
+    memory64: bool,
 }
 
 impl Uses {
@@ -357,6 +370,7 @@ impl Uses {
         Uses {
             simd: needs(WasmFeatures::SIMD | WasmFeatures::RELAXED_SIMD),
             multi_memory: needs(WasmFeatures::MULTI_MEMORY),
+            memory64: needs(WasmFeatures::MEMORY64),
         }
     }
 }

@@ -174,7 +174,8 @@ fn memory_accesses_in_every_encoding_are_read_as_wasmparser_reads_them() {
             vec![0x20 | natural, 0x00, 0x00],
             vec![0x70 | natural, 0x00, 0x00, 0x00],
             vec![0x80 | natural, 0x01, 0x00],
-            // The alignment in two bytes; the offset too long, and too large.
+            // The alignment in two bytes; the offset in six bytes (too long for a u32
+            // LEB128, fine for memory64's u64 ones), and too large.
             vec![0x80 | natural, 0x00, 0x00],
             vec![natural, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00],
             vec![natural, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F],
@@ -198,6 +199,7 @@ fn memory_accesses_in_every_encoding_are_read_as_wasmparser_reads_them() {
         }
     }
     // Valid: the natural alignment, alignment 0 with the largest offset, the explicit
-    // memory index 0 (multi-memory) and the two-byte alignment, for each of the 23.
-    assert_eq!((accepted, refused), (4 * 23, 11 * 23));
+    // memory index 0 (multi-memory), the two-byte alignment and the six-byte offset
+    // (memory64 makes every offset a u64 LEB128), for each of the 23.
+    assert_eq!((accepted, refused), (5 * 23, 10 * 23));
 }

@@ -45,8 +45,9 @@ use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, Wast
 const WORKER_STACK: usize = 256 << 20;
 const DEFAULT_TIMEOUT_SECS: u64 = 120;
 /// The wasm-3.0 scripts of the proposals beyond 2.0 that the engine implements:
-/// exception handling (with its legacy instructions), tail calls, relaxed SIMD and multiple
-/// memories (the numbered files: the multi-memory proposal's variants of 2.0 scripts).
+/// exception handling (with its legacy instructions), tail calls, relaxed SIMD, 64-bit
+/// memories and multiple memories (the numbered files: the multi-memory proposal's
+/// variants of 2.0 scripts).
 const PROPOSAL_FILES: &[&str] = &[
     "i16x8_relaxed_q15mulr_s.wast",
     "i32x4_relaxed_trunc.wast",
@@ -65,6 +66,21 @@ const PROPOSAL_FILES: &[&str] = &[
     "legacy/throw.wast",
     "legacy/try_catch.wast",
     "legacy/try_delegate.wast",
+    // memory64 (not memory64-imports, whose modules also have 64-bit tables)
+    "address64.wast",
+    "align64.wast",
+    "binary_leb128_64.wast",
+    "bulk64.wast",
+    "endianness64.wast",
+    "float_memory64.wast",
+    "load64.wast",
+    "memory64.wast",
+    "memory_copy64.wast",
+    "memory_fill64.wast",
+    "memory_grow64.wast",
+    "memory_init64.wast",
+    "memory_redundancy64.wast",
+    "memory_trap64.wast",
     // multi-memory
     "address0.wast",
     "address1.wast",
@@ -1020,7 +1036,7 @@ fn build_spectest(store: &Store) -> Result<HashMap<&'static str, Extern>, Error>
     }
     let table = TableType { element: ValType::FuncRef, minimum: 10, maximum: Some(20) };
     items.insert("table", Extern::Table(Table::new(store, table, Val::FuncRef(None))?));
-    let memory = MemoryType { minimum: 1, maximum: Some(2) };
+    let memory = MemoryType { minimum: 1, maximum: Some(2), memory64: false };
     items.insert("memory", Extern::Memory(Memory::new(store, memory)?));
     Ok(items)
 }

@@ -167,8 +167,8 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
     }
     let store = store(ctx)?;
     let registry = with_realm(ctx, |r| r.memory_buffers.clone())?;
-    let memory =
-        create_memory(&store, &MemoryType { minimum: initial, maximum }, &registry).map_err(|e| match e {
+    let memory = create_memory(&store, &MemoryType { minimum: initial, maximum, memory64: false }, &registry)
+        .map_err(|e| match e {
             Error::Resource(m) => JsNativeError::range().with_message(m).into(),
             other => engine_error(other, ctx),
         })?;

@@ -2367,8 +2367,13 @@ impl<'a> FuncCompiler<'a> {
 
     /// With explicit bounds checks: traps unless `addr + offset + size <= length`.
     /// Addresses are zero-extended 32-bit values, so the sum cannot overflow 64 bits.
+    /// Traps unless `[addr + offset, addr + offset + size)` lies inside memory
+    /// `memory_index`; `addr` is a constant or in a register. For a 32-bit memory the sum
+    /// cannot overflow 64 bits; for a 64-bit one it can, and an overflow traps too (an
+    /// `end` that already overflows at compile time is out of bounds for any address).
     fn bounds_check(&mut self, addr: Slot, memory_index: u32, offset: u64, size: u64) {
-        let end = offset + size;
+        let wide = self.memory_is_64(memory_index);
+        let end = offset.checked_add(size);
         let mut avoid = RegSet::default();
         if let Some(r) = addr.reg() {
             avoid.insert(r);
@@ -2376,17 +2381,30 @@ impl<'a> FuncCompiler<'a> {
         let memory = self.alloc_except(false, avoid);
         self.load_vm_pointer(memory, offsets::VMCTX_MEMORIES, memory_index);
         let length = Mem::Base(memory, offsets::MEMORY_LENGTH);
-        match addr.loc {
-            Loc::Const(a) => self.masm.asm.mov_ri(SCRATCH, (a as u32 as u64 + end) as i64),
-            _ => {
-                let r = addr.reg().unwrap_or(SCRATCH);
+        match (addr.loc, end) {
+            (Loc::Const(a), _) => {
+                let a = if wide { a as u64 } else { a as u32 as u64 };
+                let last = end.and_then(|e| a.checked_add(e)).unwrap_or(u64::MAX);
+                self.masm.asm.mov_ri(SCRATCH, last as i64);
+            }
+            (_, None) => self.masm.asm.mov_ri(SCRATCH, -1),
+            (_, Some(end)) => {
+                let r = addr.reg().expect("a bounds-checked address is a constant or in a register");
                 self.masm.asm.mov_ri(SCRATCH, end as i64);
                 self.masm.asm.alu_rr(AluOp::Add, OperandSize::S64, SCRATCH, r);
+                if wide {
+                    self.masm.trap_if(Cc::B, TrapCode::MemoryOutOfBounds);
+                }
             }
         }
         self.masm.asm.cmp_rm(OperandSize::S64, SCRATCH, length);
         self.masm.trap_if(Cc::A, TrapCode::MemoryOutOfBounds);
         self.free_reg(memory);
+    }
+
+    /// Whether memory `memory` is addressed by i64s (memory64).
+    pub(crate) fn memory_is_64(&self, memory: u32) -> bool {
+        self.env.memory64.get(memory as usize).copied().unwrap_or(false)
     }
 
     /// The address operand of an access of `size` bytes to memory `memory` at static
@@ -2399,7 +2417,7 @@ impl<'a> FuncCompiler<'a> {
         offset: u64,
         size: u64,
     ) -> (Mem, Option<Reg>) {
-        if memory != 0 {
+        if memory != 0 || self.memory_is_64(0) {
             return self.other_memory_operand(addr, memory, offset, size, RegSet::default());
         }
         if self.env.explicit_bounds_checks {
@@ -2417,12 +2435,13 @@ impl<'a> FuncCompiler<'a> {
         self.memory_operand_unchecked(addr, offset)
     }
 
-    /// `memory_operand` for a memory other than 0, whose base, unlike memory 0's, has no
-    /// register of its own: it is read from the context at each access (two loads
-    /// through the memory's record) and added to the address, in the register returned.
-    /// Multi-memory modules are rare and their other memories rarer still in hot loops,
-    /// so this stays simple rather than caching bases. `avoid`: registers the caller
-    /// still needs.
+    /// `memory_operand` for a memory other than 0 or a 64-bit one: the base is added to
+    /// the address in the register returned. Memory 0's base is in its register; any
+    /// other's is read from the context at each access (two loads through the memory's
+    /// record): multi-memory modules are rare and their other memories rarer still in hot
+    /// loops, so this stays simple rather than caching bases. A 64-bit memory's accesses
+    /// are always bounds-checked: its reservation only covers 32-bit addresses.
+    /// `avoid`: registers the caller still needs.
     fn other_memory_operand(
         &mut self,
         addr: Slot,
@@ -2446,7 +2465,8 @@ impl<'a> FuncCompiler<'a> {
                 Some((r, true))
             }
         };
-        if self.env.explicit_bounds_checks {
+        let wide = self.memory_is_64(memory);
+        if self.env.explicit_bounds_checks || wide {
             let checked = index.map_or(addr, |(r, _)| Slot::new(addr.ty, Loc::Reg(r)));
             self.bounds_check(checked, memory, offset, size);
         }
@@ -2461,22 +2481,31 @@ impl<'a> FuncCompiler<'a> {
                 self.alloc_except(false, avoid)
             }
         };
-        self.load_vm_pointer(SCRATCH, offsets::VMCTX_MEMORIES, memory);
+        let base = if memory == 0 {
+            MEMORY_BASE
+        } else {
+            self.load_vm_pointer(SCRATCH, offsets::VMCTX_MEMORIES, memory);
+            self.masm.asm.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, offsets::MEMORY_BASE));
+            SCRATCH
+        };
         let a = &mut self.masm.asm;
-        a.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, offsets::MEMORY_BASE));
         // i32 addresses are kept zero-extended, so adding the whole register is exact.
+        // Past a bounds check (always, for a 64-bit memory) address + offset is below
+        // the memory's length; without one it is below 2^33, inside the reservation.
         let displacement = match (index, addr.constant()) {
             (Some((r, temporary)), _) => {
                 if temporary {
-                    a.alu_rr(AluOp::Add, OperandSize::S64, address, SCRATCH);
+                    a.alu_rr(AluOp::Add, OperandSize::S64, address, base);
                 } else {
-                    a.lea(address, Mem::Indexed(SCRATCH, r, 0));
+                    a.lea(address, Mem::Indexed(base, r, 0));
                 }
                 offset
             }
             (None, Some(c)) => {
-                a.mov_rr(OperandSize::S64, address, SCRATCH);
-                c as u32 as u64 + offset
+                a.mov_rr(OperandSize::S64, address, base);
+                let c = if wide { c as u64 } else { c as u32 as u64 };
+                // Wraps only where the bounds check above always traps.
+                c.wrapping_add(offset)
             }
             (None, None) => unreachable!("an address is a constant or has a register"),
         };
@@ -2615,7 +2644,7 @@ impl<'a> FuncCompiler<'a> {
         size: u64,
         avoid: RegSet,
     ) -> (Mem, Option<Reg>) {
-        if memory != 0 {
+        if memory != 0 || self.memory_is_64(0) {
             return self.other_memory_operand(addr, memory, offset, size, avoid);
         }
         if addr.constant().is_none() && addr.reg().is_none() && self.pinned(addr.loc).is_none() {

@@ -178,19 +178,19 @@ fn read_var_u32(reader: &mut BinaryReader<'_>) -> wasmparser::Result<u32> {
 
 /// Reads a plain memory access (opcode and immediate) as wasmparser reads it, when its
 /// alignment byte has no flag bits (no memory index, no ordering: read alike with any
-/// features) and its offset is 32-bit (not memory64): its alignment and offset. `None`,
-/// with the reader untouched, for anything else. Out of line, so that `visit_next` stays
-/// small enough for the decoding of LEB128 immediates to be inlined there.
+/// features) and its offset is a u32 LEB128: its alignment and offset. `None`, with the
+/// reader untouched, for anything else. With memory64 on, wasmparser reads offsets as
+/// u64 LEB128s, which agree with every u32 one; the others (larger, or longer) are its
+/// to read. Out of line, so that `visit_next` stays small enough for the decoding of
+/// LEB128 immediates to be inlined there.
 #[inline(never)]
 fn read_plain_memarg(reader: &mut BinaryReader<'_>) -> Option<wasmparser::Result<(u8, u32)>> {
     let mut ahead = reader.clone();
     ahead.read_u8().ok()?;
     let align = ahead.read_u8().ok().filter(|&align| align < 0x10)?;
-    if ahead.features().memory64() {
-        return None;
-    }
     let offset = match ahead.read_var_u32() {
         Ok(offset) => offset,
+        Err(_) if ahead.features().memory64() => return None,
         Err(e) => return Some(Err(e)),
     };
     *reader = ahead;

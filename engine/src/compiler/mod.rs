@@ -38,6 +38,8 @@ pub struct CompileEnv<'a> {
     pub globals: &'a [GlobalType],
     /// Element type of each table.
     pub table_elements: &'a [ValType],
+    /// Whether each memory is addressed by i64s (memory64).
+    pub memory64: &'a [bool],
     /// Type index of each tag, imports first.
     pub tags: &'a [u32],
     pub trap_exit: usize,
@@ -503,6 +505,11 @@ fn bounded_load(
             _ => return Ok(None),
         },
     };
+    if compiler.memory_is_64(0) {
+        // Unreachable for valid code (an i32 index cannot address it); kept explicit,
+        // since the fused load has no bounds check.
+        return Ok(None);
+    }
     let Some(bound) = value_bounds::bound_of(ops, i, 1) else { return Ok(None) };
     let Some(load) = value_bounds::scaled_load_after(&ops[i + 1..], bound, shift, c) else { return Ok(None) };
     compiler.drop_constant();

@@ -132,6 +132,15 @@ impl<'e> FuncCompiler<'e> {
         Ok(())
     }
 
+    /// The type of memory `mem`'s addresses and sizes in pages.
+    fn address_type(&self, mem: u32) -> ValType {
+        if self.memory_is_64(mem) {
+            I64
+        } else {
+            I32
+        }
+    }
+
     /// The memory an access reads or writes. wasmparser's memargs can also name GC
     /// arrays, which validation refuses while the GC proposal is off.
     pub(crate) fn memory_of(&self, memarg: &MemArg) -> CResult<u32> {
@@ -565,13 +574,17 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         self.load_vm_pointer(r, offsets::VMCTX_MEMORIES, mem);
         self.masm.asm.load(LoadKind::I64, r, Mem::Base(r, offsets::MEMORY_LENGTH));
         self.masm.asm.shift_ri(ShiftOp::ShrU, OperandSize::S64, r, 16);
-        self.push_reg(I32, r);
+        self.push_reg(self.address_type(mem), r);
         Ok(())
     }
     fn visit_memory_grow(&mut self, mem: u32) -> CResult {
         let r = self.helper(libcalls::memory_grow as *const () as usize, &[mem as i64], 1, false);
-        self.masm.asm.mov_rr(OperandSize::S32, r, r);
-        self.push_reg(I32, r);
+        let ty = self.address_type(mem);
+        if ty == I32 {
+            // u64::MAX (failure) becomes -1 as an i32.
+            self.masm.asm.mov_rr(OperandSize::S32, r, r);
+        }
+        self.push_reg(ty, r);
         Ok(())
     }
     fn visit_memory_init(&mut self, data_index: u32, mem: u32) -> CResult {
@@ -581,7 +594,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         self.void_helper(libcalls::data_drop as *const () as usize, &[data_index as i64], 0)
     }
     fn visit_memory_copy(&mut self, dst_mem: u32, src_mem: u32) -> CResult {
-        if dst_mem != 0 || src_mem != 0 {
+        if dst_mem != 0 || src_mem != 0 || self.memory_is_64(0) {
             let memories = [dst_mem as i64, src_mem as i64];
             return self.void_helper(libcalls::memory_copy as *const () as usize, &memories, 3);
         }

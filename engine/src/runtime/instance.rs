@@ -115,7 +115,9 @@ impl Instance {
                 }
                 (ExternType::Memory(want), Extern::Memory(mem)) => {
                     let have = mem.ty();
-                    if !limits_match(have.minimum, have.maximum, want.minimum, want.maximum) {
+                    if have.memory64 != want.memory64
+                        || !limits_match(have.minimum, have.maximum, want.minimum, want.maximum)
+                    {
                         return Err(link_error(m, n, "incompatible import type: memory"));
                     }
                     memories.push(mem.clone());
@@ -255,7 +257,12 @@ impl Instance {
         }
         for (i, seg) in info.data.iter().enumerate() {
             if let Some((memory, offset)) = &seg.active {
-                let offset = eval_const(offset, &inner.globals, &inner.func_ptrs)? as u32 as u64;
+                let offset = eval_const(offset, &inner.globals, &inner.func_ptrs)?;
+                let offset = if info.memories[*memory as usize].memory64 {
+                    offset as u64
+                } else {
+                    offset as u32 as u64
+                };
                 inner.memory_init(*memory, i as u32, offset, 0, seg.bytes.len() as u64).map_err(trap)?;
                 inner.dropped_data.borrow_mut()[i] = true;
             }

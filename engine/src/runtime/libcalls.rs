@@ -53,22 +53,27 @@ pub unsafe extern "C" fn exception_new(vmctx: *mut VMContext, tag: u32, args: *c
     exception::new_in_flight(tag, payload)
 }
 
+// The memory helpers take addresses and lengths as u64: a 64-bit memory's are i64s, and
+// compiled code passes i32 operands zero-extended (`call_helper_at`).
+
+/// The old size in pages, or u64::MAX (-1 once a 32-bit memory's caller truncates it).
+///
 /// # Safety
 /// Called only by compiled code, with the vmctx of a live instance and indices the
 /// validator checked.
-pub unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, mem: u32, delta: u32) -> u32 {
+pub unsafe extern "C" fn memory_grow(vmctx: *mut VMContext, mem: u32, delta: u64) -> u64 {
     // SAFETY: called by compiled code with its own vmctx.
     let i = unsafe { instance(vmctx) };
-    i.memories.get(mem as usize).and_then(|m| m.grow(delta as u64)).map_or(u32::MAX, |old| old as u32)
+    i.memories.get(mem as usize).and_then(|m| m.grow(delta)).unwrap_or(u64::MAX)
 }
 
 /// # Safety
 /// Called only by compiled code, with the vmctx of a live instance and indices the
 /// validator checked.
-pub unsafe extern "C" fn memory_fill(vmctx: *mut VMContext, mem: u32, dst: u32, val: u32, len: u32) -> u32 {
+pub unsafe extern "C" fn memory_fill(vmctx: *mut VMContext, mem: u32, dst: u64, val: u32, len: u64) -> u32 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
-    status(i.memories[mem as usize].fill(dst as u64, val as u8, len as u64))
+    status(i.memories[mem as usize].fill(dst, val as u8, len))
 }
 
 /// # Safety
@@ -78,19 +83,13 @@ pub unsafe extern "C" fn memory_copy(
     vmctx: *mut VMContext,
     dst_mem: u32,
     src_mem: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
 ) -> u32 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
-    status(Memory::copy(
-        &i.memories[dst_mem as usize],
-        &i.memories[src_mem as usize],
-        dst as u64,
-        src as u64,
-        len as u64,
-    ))
+    status(Memory::copy(&i.memories[dst_mem as usize], &i.memories[src_mem as usize], dst, src, len))
 }
 
 /// # Safety
@@ -100,13 +99,13 @@ pub unsafe extern "C" fn memory_init(
     vmctx: *mut VMContext,
     mem: u32,
     data: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
 ) -> u32 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
-    status(i.memory_init(mem, data, dst as u64, src as u64, len as u64))
+    status(i.memory_init(mem, data, dst, src, len))
 }
 
 /// # Safety

@@ -158,7 +158,7 @@ impl Memory {
     }
 
     pub fn ty(&self) -> MemoryType {
-        MemoryType { minimum: self.size_pages(), maximum: self.0.ty.maximum }
+        MemoryType { minimum: self.size_pages(), maximum: self.0.ty.maximum, memory64: self.0.ty.memory64 }
     }
 
     pub fn size_pages(&self) -> u64 {
@@ -257,7 +257,8 @@ mod tests {
         for huge_pages in [true, false] {
             let engine = Engine::new(Config { huge_pages, ..Config::default() }).expect("engine");
             let store = Store::new(&engine);
-            let memory = Memory::new(&store, MemoryType { minimum: 1, maximum: None }).expect("memory");
+            let memory = Memory::new(&store, MemoryType { minimum: 1, maximum: None, memory64: false })
+                .expect("memory");
             assert_eq!(advised_huge(memory.data_ptr()), huge_pages);
             // What a grow makes accessible was advised with the rest of the reservation.
             assert_eq!(memory.grow(40), Some(1));

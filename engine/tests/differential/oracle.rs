@@ -103,7 +103,7 @@ impl Oracle {
             .wasm_bulk_memory(true)
             .wasm_reference_types(true)
             .wasm_multi_memory(true)
-            .wasm_memory64(false)
+            .wasm_memory64(true)
             .wasm_tail_call(true)
             .wasm_extended_const(true)
             .wasm_custom_page_sizes(false)

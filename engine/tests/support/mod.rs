@@ -14,6 +14,7 @@ pub fn engine_features() -> WasmFeatures {
         | WasmFeatures::TAIL_CALL
         | WasmFeatures::RELAXED_SIMD
         | WasmFeatures::EXTENDED_CONST
+        | WasmFeatures::MEMORY64
         | WasmFeatures::MULTI_MEMORY
 }
 
