@@ -154,8 +154,7 @@ impl std::fmt::Debug for Module {
 
 /// Wasm 2.0, exception handling (with the legacy instructions), tail calls, relaxed SIMD,
 /// extended constant expressions (`i32`/`i64` `add`, `sub` and `mul`: `instance.rs`
-/// evaluates them), 64-bit memories (not 64-bit tables: `table_type` refuses them),
-/// multiple memories (unless `Config::multi_memory` is off), plus function
+/// evaluates them), 64-bit memories and tables, multiple memories (unless `Config::multi_memory` is off), plus function
 /// references for its types: the JS string builtins use `(ref extern)`. The
 /// instructions of that proposal (`call_ref`, `ref.as_non_null`, `br_on_null`,
 /// `br_on_non_null`) and typed function references are not compiled: the compiler
@@ -190,15 +189,17 @@ fn ref_type(ty: wasmparser::RefType, offset: usize) -> Result<ValType> {
 }
 
 fn table_type(t: &wasmparser::TableType, offset: usize) -> Result<TableType> {
-    if t.table64 {
-        return Err(Error::Unsupported("64-bit tables (memory64's i64 table indices)".into()));
-    }
     if !t.element_type.is_nullable() {
         // Such a table needs an initializer expression (not supported) or an import of a
         // table nobody can create.
         return Err(unsupported_type(t.element_type, offset));
     }
-    Ok(TableType { element: ref_type(t.element_type, offset)?, minimum: t.initial, maximum: t.maximum })
+    Ok(TableType {
+        element: ref_type(t.element_type, offset)?,
+        minimum: t.initial,
+        maximum: t.maximum,
+        table64: t.table64,
+    })
 }
 
 fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType> {
@@ -332,6 +333,7 @@ impl Module {
         }
         let table_elements: Vec<ValType> = info.tables.iter().map(|t| t.element).collect();
         let memory64: Vec<bool> = info.memories.iter().map(|m| m.memory64).collect();
+        let table64: Vec<bool> = info.tables.iter().map(|t| t.table64).collect();
         let env = CompileEnv {
             types: &info.types,
             type_ids: &info.type_ids,
@@ -340,6 +342,7 @@ impl Module {
             globals: &info.globals,
             table_elements: &table_elements,
             memory64: &memory64,
+            table64: &table64,
             tags: &info.tags,
             trap_exit: stubs.trap_exit,
             throw_stub: stubs.throw_stub,

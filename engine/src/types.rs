@@ -191,6 +191,8 @@ pub struct TableType {
     pub element: ValType,
     pub minimum: u64,
     pub maximum: Option<u64>,
+    /// Indexed by i64 values (memory64's 64-bit tables) rather than i32.
+    pub table64: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -240,7 +240,7 @@ fn main() {
     );
     println!(
         "differential: {} calls compared, {} returned normally; in modules using SIMD: {} calls, {} returned; \
-         with several memories: {} calls, {} returned; with 64-bit memories: {} calls, {} returned",
+         with several memories: {} calls, {} returned; with 64-bit memories or tables: {} calls, {} returned",
         STATS.calls.load(Ordering::Relaxed),
         STATS.returned.load(Ordering::Relaxed),
         STATS.simd_calls.load(Ordering::Relaxed),
@@ -315,7 +315,7 @@ struct Stats {
     /// The same two, for the modules with more than one memory.
     multi_memory_calls: AtomicU64,
     multi_memory_returned: AtomicU64,
-    /// The same two, for the modules with a 64-bit memory.
+    /// The same two, for the modules with a 64-bit memory or table.
     memory64_calls: AtomicU64,
     memory64_returned: AtomicU64,
 }
@@ -357,7 +357,7 @@ struct Uses {
     simd: bool,
     /// More than one memory.
     multi_memory: bool,
-    /// A 64-bit memory.
+    /// A 64-bit memory or table.
     memory64: bool,
 }
 

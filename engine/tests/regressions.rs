@@ -177,7 +177,7 @@ fn imported_table_and_global_zero_seen_after_the_host_changes_them() {
     let store = Store::new(&engine);
     let table = Table::new(
         &store,
-        TableType { element: ValType::FuncRef, minimum: 1, maximum: None },
+        TableType { element: ValType::FuncRef, minimum: 1, maximum: None, table64: false },
         Val::FuncRef(None),
     )
     .expect("table");

@@ -350,7 +350,7 @@ fn exceptions_carry_v128_payloads() {
 fn tables_of_vectors_are_refused() {
     let store = Store::new(&Engine::default());
     for element in [ValType::V128, ValType::I64] {
-        let ty = sidewinder_engine::TableType { element, minimum: 1, maximum: None };
+        let ty = sidewinder_engine::TableType { element, minimum: 1, maximum: None, table64: false };
         let init = Val::default_for(element);
         let made = sidewinder_engine::Table::new(&store, ty, init);
         assert!(matches!(made, Err(Error::Link(_))), "{element}: {made:?}");

@@ -86,7 +86,7 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
     }
     let init = value_arg(args, 1, element, ctx)?;
     let store = store(ctx)?;
-    let table = Table::new(&store, TableType { element, minimum: initial, maximum }, init)
+    let table = Table::new(&store, TableType { element, minimum: initial, maximum, table64: false }, init)
         .map_err(|e| engine_error(e, ctx))?;
     let proto = prototype_from(&nt, prototypes(ctx)?.table.clone(), ctx)?;
     Ok(wrap(table, proto, ctx)?.into())

@@ -40,6 +40,8 @@ pub struct CompileEnv<'a> {
     pub table_elements: &'a [ValType],
     /// Whether each memory is addressed by i64s (memory64).
     pub memory64: &'a [bool],
+    /// Whether each table is indexed by i64s (memory64's 64-bit tables).
+    pub table64: &'a [bool],
     /// Type index of each tag, imports first.
     pub tags: &'a [u32],
     pub trap_exit: usize,

@@ -1248,14 +1248,19 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     fn visit_table_size(&mut self, table: u32) -> CResult {
         let r = self.alloc(false);
         self.load_vm_pointer(r, offsets::VMCTX_TABLES, table);
+        // No table grows past 2^32 elements (`MAX_TABLE_ELEMENTS`): the low half is all.
         self.masm.asm.load(LoadKind::U32, r, Mem::Base(r, offsets::TABLE_LENGTH));
-        self.push_reg(I32, r);
+        self.push_reg(self.index_type(table), r);
         Ok(())
     }
     fn visit_table_grow(&mut self, table: u32) -> CResult {
         let r = self.helper(libcalls::table_grow as *const () as usize, &[table as i64], 2, false);
-        self.masm.asm.mov_rr(OperandSize::S32, r, r);
-        self.push_reg(I32, r);
+        let ty = self.index_type(table);
+        if ty == I32 {
+            // u64::MAX (failure) becomes -1 as an i32.
+            self.masm.asm.mov_rr(OperandSize::S32, r, r);
+        }
+        self.push_reg(ty, r);
         Ok(())
     }
     fn visit_table_fill(&mut self, table: u32) -> CResult {
@@ -1273,6 +1278,15 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
 }
 
 impl FuncCompiler<'_> {
+    /// The type of table `table`'s indices and sizes.
+    fn index_type(&self, table: u32) -> ValType {
+        if self.env.table64.get(table as usize).copied().unwrap_or(false) {
+            I64
+        } else {
+            I32
+        }
+    }
+
     fn env_table_type(&self, table: u32) -> ValType {
         self.env.table_elements.get(table as usize).copied().unwrap_or(ValType::FuncRef)
     }

@@ -107,6 +107,7 @@ impl Instance {
                 (ExternType::Table(want), Extern::Table(t)) => {
                     let have = t.ty();
                     if have.element != want.element
+                        || have.table64 != want.table64
                         || !limits_match(have.minimum, have.maximum, want.minimum, want.maximum)
                     {
                         return Err(link_error(m, n, "incompatible import type: table"));
@@ -247,7 +248,12 @@ impl Instance {
         for (i, seg) in info.elems.iter().enumerate() {
             match &seg.mode {
                 ElemMode::Active { table, offset } => {
-                    let offset = eval_const(offset, &inner.globals, &inner.func_ptrs)? as u32 as u64;
+                    let offset = eval_const(offset, &inner.globals, &inner.func_ptrs)?;
+                    let offset = if info.tables[*table as usize].table64 {
+                        offset as u64
+                    } else {
+                        offset as u32 as u64
+                    };
                     inner.table_init(*table, i as u32, offset, 0, seg.items.len() as u64).map_err(trap)?;
                     inner.elems.borrow_mut()[i] = None;
                 }

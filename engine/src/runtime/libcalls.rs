@@ -120,25 +120,27 @@ pub unsafe extern "C" fn data_drop(vmctx: *mut VMContext, data: u32) -> u32 {
     0
 }
 
+// Like the memory helpers, the table helpers take indices and lengths as u64 (64-bit
+// tables' are i64s; i32 operands arrive zero-extended).
+
+/// The old size, or u64::MAX (-1 once a 32-bit table's caller truncates it).
+///
 /// # Safety
 /// Called only by compiled code, with the vmctx of a live instance and indices the
 /// validator checked.
-pub unsafe extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, init: u64, delta: u32) -> u32 {
+pub unsafe extern "C" fn table_grow(vmctx: *mut VMContext, table: u32, init: u64, delta: u64) -> u64 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
-    i.tables
-        .get(table as usize)
-        .and_then(|t| t.grow_raw(delta as u64, init))
-        .map_or(u32::MAX, |old| old as u32)
+    i.tables.get(table as usize).and_then(|t| t.grow_raw(delta, init)).unwrap_or(u64::MAX)
 }
 
 /// # Safety
 /// Called only by compiled code, with the vmctx of a live instance and indices the
 /// validator checked.
-pub unsafe extern "C" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u32, val: u64, len: u32) -> u32 {
+pub unsafe extern "C" fn table_fill(vmctx: *mut VMContext, table: u32, dst: u64, val: u64, len: u64) -> u32 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
-    status(i.tables[table as usize].fill_raw(dst as u64, val, len as u64))
+    status(i.tables[table as usize].fill_raw(dst, val, len))
 }
 
 /// # Safety
@@ -148,14 +150,14 @@ pub unsafe extern "C" fn table_copy(
     vmctx: *mut VMContext,
     dst_table: u32,
     src_table: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
 ) -> u32 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
     let (d, s) = (&i.tables[dst_table as usize], &i.tables[src_table as usize]);
-    status(Table::copy_within_or_from(d, s, dst as u64, src as u64, len as u64))
+    status(Table::copy_within_or_from(d, s, dst, src, len))
 }
 
 /// # Safety
@@ -165,13 +167,13 @@ pub unsafe extern "C" fn table_init(
     vmctx: *mut VMContext,
     table: u32,
     elem: u32,
-    dst: u32,
-    src: u32,
-    len: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
 ) -> u32 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
-    status(i.table_init(table, elem, dst as u64, src as u64, len as u64))
+    status(i.table_init(table, elem, dst, src, len))
 }
 
 /// # Safety

@@ -9,7 +9,8 @@ use arbitrary::Unstructured;
 const FUEL: u32 = 2_000;
 
 /// `wasm-smith` restricted to WebAssembly 2.0 without SIMD (some [`profile`]s turn it on, and
-/// some allow several memories, 64-bit ones and extended constant expressions),
+/// some allow several memories, 64-bit memories and tables, and extended constant
+/// expressions),
 /// plus tail calls; no imports, everything exported, and sizes small enough that one
 /// module takes milliseconds.
 pub fn config() -> wasm_smith::Config {
@@ -78,13 +79,11 @@ fn profile(rng: &mut Rng) -> wasm_smith::Config {
         // Numeric code that does not trap, so that calls run to the end. (Its division
         // guards, `select(1, x, i32.eqz(x))`, hit a wasmi 2.0.0 bug, which the oracle
         // works around: `oracle::avoid_miscompiled_patterns`.)
-        // With up to two memories, 64-bit ones among them; no tables, since memory64
-        // also brings 64-bit tables, which Sidewinder refuses.
+        // With up to two memories; memories and tables may be 64-bit.
         1 => {
             c.max_memories = 2;
             c.memory64_enabled = true;
             c.max_memory64_bytes = 4 * 65536;
-            c.max_tables = 0;
             c.disallow_traps = true;
             c.allowed_instructions =
                 InstructionKinds::new(&[K::Numeric, K::Variable, K::Parametric, K::Control, K::Memory]);
