@@ -149,24 +149,100 @@ pub(crate) fn value_type_name(ty: ValType) -> String {
     ty.to_string()
 }
 
+/// The address type of a memory or table (JS API `AddressType`, memory64): how its
+/// sizes and indices cross into JavaScript.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AddressType {
+    I32,
+    I64,
+}
+
+impl AddressType {
+    pub(crate) fn of(is_64: bool) -> AddressType {
+        if is_64 {
+            AddressType::I64
+        } else {
+            AddressType::I32
+        }
+    }
+
+    pub(crate) fn is_64(self) -> bool {
+        self == AddressType::I64
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            AddressType::I32 => "i32",
+            AddressType::I64 => "i64",
+        }
+    }
+
+    /// U64ToAddressValue: a Number for i32, a BigInt for i64.
+    pub(crate) fn value(self, n: u64) -> JsValue {
+        match self {
+            AddressType::I32 => JsValue::from(n as f64),
+            AddressType::I64 => JsValue::from(JsBigInt::from(n)),
+        }
+    }
+}
+
+/// A descriptor's `address` member: "i32" when absent, or "i32" or "i64" (a TypeError
+/// for any other string, as for an unknown enum value).
+pub(crate) fn address_type(
+    descriptor: &boa_engine::object::JsObject,
+    what: &str,
+    ctx: &mut Context,
+) -> JsResult<AddressType> {
+    let v = descriptor.get(boa_engine::js_string!("address"), ctx)?;
+    if v.is_undefined() {
+        return Ok(AddressType::I32);
+    }
+    match v.to_string(ctx)?.to_std_string_escaped().as_str() {
+        "i32" => Ok(AddressType::I32),
+        "i64" => Ok(AddressType::I64),
+        other => {
+            Err(JsNativeError::typ().with_message(format!("{what}: unknown address type '{other}'")).into())
+        }
+    }
+}
+
+/// AddressValueToU64: [EnforceRange] unsigned long for i32; for i64, ToBigInt and a
+/// TypeError outside [0, 2^64).
+pub(crate) fn address_value(
+    v: &JsValue,
+    address: AddressType,
+    what: &str,
+    ctx: &mut Context,
+) -> JsResult<u64> {
+    match address {
+        AddressType::I32 => enforce_range_u32(v, what, ctx).map(u64::from),
+        AddressType::I64 => {
+            let n = v.to_bigint(ctx)?.to_i128();
+            u64::try_from(n)
+                .map_err(|_| JsNativeError::typ().with_message(format!("{what} is out of range")).into())
+        }
+    }
+}
+
 /// A descriptor's initial size, given as `initial` or (type reflection) `minimum`, but
-/// not both.
+/// not both, as an `address` value.
 pub(crate) fn initial_size(
     descriptor: &boa_engine::object::JsObject,
+    address: AddressType,
     what: &str,
     ctx: &mut Context,
 ) -> JsResult<u64> {
     let initial = descriptor.get(boa_engine::js_string!("initial"), ctx)?;
     let initial =
-        if initial.is_undefined() { None } else { Some(enforce_range_u32(&initial, "initial", ctx)?) };
+        if initial.is_undefined() { None } else { Some(address_value(&initial, address, "initial", ctx)?) };
     let minimum = descriptor.get(boa_engine::js_string!("minimum"), ctx)?;
     let minimum =
-        if minimum.is_undefined() { None } else { Some(enforce_range_u32(&minimum, "minimum", ctx)?) };
+        if minimum.is_undefined() { None } else { Some(address_value(&minimum, address, "minimum", ctx)?) };
     match (initial, minimum) {
         (Some(_), Some(_)) => Err(JsNativeError::typ()
             .with_message(format!("{what}: give 'initial' or 'minimum', not both"))
             .into()),
-        (Some(n), None) | (None, Some(n)) => Ok(n as u64),
+        (Some(n), None) | (None, Some(n)) => Ok(n),
         (None, None) => {
             Err(JsNativeError::typ().with_message(format!("{what}: 'initial' is required")).into())
         }

@@ -9,7 +9,7 @@
 //! action can free it under running code; the JS features that would move or steal it
 //! (`ArrayBuffer.prototype.transfer`, `structuredClone` with transfer) are not installed.
 
-use crate::conversions::{enforce_range_u32, initial_size};
+use crate::conversions::{address_type, address_value, initial_size, AddressType};
 use crate::errors::engine_error;
 use crate::interface::{brand, prototype_from, require_new, Interface};
 use crate::realm::{cached_wrapper, prototypes, remember_wrapper, store, with_realm};
@@ -24,6 +24,8 @@ use std::rc::Rc;
 
 const PAGE: u64 = 65536;
 const MAX_PAGES: u64 = 65536;
+/// memory64's page limit (2^48 pages: 2^64 bytes).
+const MAX_PAGES_64: u64 = 1 << 48;
 
 /// Who holds a memory's bytes right now: the ArrayBuffer JS sees, or (after a grow,
 /// until `buffer` is read) the block itself.
@@ -145,14 +147,19 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
             .with_message("WebAssembly.Memory: descriptor must be an object")
             .into());
     };
-    let initial = initial_size(&descriptor, "WebAssembly.Memory", ctx)?;
+    // Dictionary members are read in lexicographic order: address first.
+    let address = address_type(&descriptor, "WebAssembly.Memory", ctx)?;
+    let initial = initial_size(&descriptor, address, "WebAssembly.Memory", ctx)?;
     let maximum = descriptor.get(js_string!("maximum"), ctx)?;
     let maximum =
-        if maximum.is_undefined() { None } else { Some(enforce_range_u32(&maximum, "maximum", ctx)? as u64) };
+        if maximum.is_undefined() { None } else { Some(address_value(&maximum, address, "maximum", ctx)?) };
     let shared = descriptor.get(js_string!("shared"), ctx)?.to_boolean();
-    if initial > MAX_PAGES || maximum.is_some_and(|m| m > MAX_PAGES) {
+    // The page limit of each address type (2^16, or memory64's 2^48). A 64-bit memory
+    // beyond 4 GiB passes this check but not `create_memory`'s (a RangeError too).
+    let limit = if address.is_64() { MAX_PAGES_64 } else { MAX_PAGES };
+    if initial > limit || maximum.is_some_and(|m| m > limit) {
         return Err(JsNativeError::range()
-            .with_message("WebAssembly.Memory: size exceeds 65536 pages")
+            .with_message(format!("WebAssembly.Memory: size exceeds {limit} pages"))
             .into());
     }
     if maximum.is_some_and(|m| m < initial) {
@@ -167,11 +174,11 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
     }
     let store = store(ctx)?;
     let registry = with_realm(ctx, |r| r.memory_buffers.clone())?;
-    let memory = create_memory(&store, &MemoryType { minimum: initial, maximum, memory64: false }, &registry)
-        .map_err(|e| match e {
-            Error::Resource(m) => JsNativeError::range().with_message(m).into(),
-            other => engine_error(other, ctx),
-        })?;
+    let ty = MemoryType { minimum: initial, maximum, memory64: address.is_64() };
+    let memory = create_memory(&store, &ty, &registry).map_err(|e| match e {
+        Error::Resource(m) => JsNativeError::range().with_message(m).into(),
+        other => engine_error(other, ctx),
+    })?;
     let proto = prototype_from(&nt, prototypes(ctx)?.memory.clone(), ctx)?;
     Ok(wrap(memory, proto, ctx)?.into())
 }
@@ -184,25 +191,29 @@ fn memory_of(this: &JsValue, what: &str) -> JsResult<(Memory, Rc<RefCell<BufferS
 
 fn grow(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     let (memory, _) = memory_of(this, "WebAssembly.Memory.prototype.grow")?;
-    let delta = enforce_range_u32(&args.first().cloned().unwrap_or_default(), "delta", ctx)?;
-    match memory.grow(delta as u64) {
-        Some(old) => Ok(JsValue::from(old as f64)),
+    let address = AddressType::of(memory.ty().memory64);
+    let delta = address_value(&args.first().cloned().unwrap_or_default(), address, "delta", ctx)?;
+    match memory.grow(delta) {
+        Some(old) => Ok(address.value(old)),
         None => {
             Err(JsNativeError::range().with_message("WebAssembly.Memory.grow: failed to grow memory").into())
         }
     }
 }
 
-/// Type reflection: `{ minimum, maximum?, shared }`.
+/// Type reflection: `{ minimum, maximum?, shared, address }`, sizes as the address
+/// type's values.
 fn memory_type(this: &JsValue, _args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     let (memory, _) = memory_of(this, "WebAssembly.Memory.prototype.type")?;
     let ty = memory.ty();
+    let address = AddressType::of(ty.memory64);
     let o = JsObject::with_object_proto(ctx.intrinsics());
-    o.create_data_property_or_throw(js_string!("minimum"), ty.minimum as f64, ctx)?;
+    o.create_data_property_or_throw(js_string!("minimum"), address.value(ty.minimum), ctx)?;
     if let Some(max) = ty.maximum {
-        o.create_data_property_or_throw(js_string!("maximum"), max as f64, ctx)?;
+        o.create_data_property_or_throw(js_string!("maximum"), address.value(max), ctx)?;
     }
     o.create_data_property_or_throw(js_string!("shared"), false, ctx)?;
+    o.create_data_property_or_throw(js_string!("address"), js_string!(address.name()), ctx)?;
     Ok(o.into())
 }
 

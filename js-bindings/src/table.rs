@@ -1,7 +1,8 @@
 //! WebAssembly.Table.
 
 use crate::conversions::{
-    default_value, enforce_range_u32, initial_size, parse_value_type, to_js, to_wasm, value_type_name,
+    address_type, address_value, default_value, initial_size, parse_value_type, to_js, to_wasm,
+    value_type_name, AddressType,
 };
 use crate::errors::engine_error;
 use crate::interface::{brand, prototype_from, require_new, Interface};
@@ -65,15 +66,17 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
             .with_message("WebAssembly.Table: descriptor must be an object")
             .into());
     };
+    // Dictionary members are read in lexicographic order: address, element, initial, ...
+    let address = address_type(&descriptor, "WebAssembly.Table", ctx)?;
     let element = descriptor.get(js_string!("element"), ctx)?;
     let element = parse_value_type(&element, ctx)?;
     if !element.is_ref() {
         return Err(JsNativeError::typ().with_message("WebAssembly.Table: invalid element type").into());
     }
-    let initial = initial_size(&descriptor, "WebAssembly.Table", ctx)?;
+    let initial = initial_size(&descriptor, address, "WebAssembly.Table", ctx)?;
     let maximum = descriptor.get(js_string!("maximum"), ctx)?;
     let maximum =
-        if maximum.is_undefined() { None } else { Some(enforce_range_u32(&maximum, "maximum", ctx)? as u64) };
+        if maximum.is_undefined() { None } else { Some(address_value(&maximum, address, "maximum", ctx)?) };
     if maximum.is_some_and(|m| m < initial) {
         return Err(JsNativeError::range()
             .with_message("WebAssembly.Table: maximum is below initial")
@@ -86,8 +89,8 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
     }
     let init = value_arg(args, 1, element, ctx)?;
     let store = store(ctx)?;
-    let table = Table::new(&store, TableType { element, minimum: initial, maximum, table64: false }, init)
-        .map_err(|e| engine_error(e, ctx))?;
+    let ty = TableType { element, minimum: initial, maximum, table64: address.is_64() };
+    let table = Table::new(&store, ty, init).map_err(|e| engine_error(e, ctx))?;
     let proto = prototype_from(&nt, prototypes(ctx)?.table.clone(), ctx)?;
     Ok(wrap(table, proto, ctx)?.into())
 }
@@ -98,30 +101,35 @@ fn table_of(this: &JsValue, what: &str) -> JsResult<Table> {
     t.ok_or_else(|| JsNativeError::typ().with_message(format!("{what}: not a Table")).into())
 }
 
-/// Type reflection: `{ minimum, maximum?, element }`.
+/// Type reflection: `{ minimum, maximum?, element, address }`, sizes as the address
+/// type's values.
 fn table_type(this: &JsValue, _args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     let table = table_of(this, "WebAssembly.Table.prototype.type")?;
     let ty = table.ty();
+    let address = AddressType::of(ty.table64);
     let o = JsObject::with_object_proto(ctx.intrinsics());
-    o.create_data_property_or_throw(js_string!("minimum"), ty.minimum as f64, ctx)?;
+    o.create_data_property_or_throw(js_string!("minimum"), address.value(ty.minimum), ctx)?;
     if let Some(max) = ty.maximum {
-        o.create_data_property_or_throw(js_string!("maximum"), max as f64, ctx)?;
+        o.create_data_property_or_throw(js_string!("maximum"), address.value(max), ctx)?;
     }
     o.create_data_property_or_throw(js_string!("element"), js_string!(value_type_name(ty.element)), ctx)?;
+    o.create_data_property_or_throw(js_string!("address"), js_string!(address.name()), ctx)?;
     Ok(o.into())
 }
 
 fn get_length(this: &JsValue, _args: &[JsValue], _ctx: &mut Context) -> JsResult<JsValue> {
     let table = table_of(this, "WebAssembly.Table.prototype.length")?;
-    Ok(JsValue::from(table.size() as f64))
+    Ok(AddressType::of(table.ty().table64).value(table.size()))
 }
 
 fn grow(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     let table = table_of(this, "WebAssembly.Table.prototype.grow")?;
-    let delta = enforce_range_u32(&args.first().cloned().unwrap_or_default(), "delta", ctx)?;
-    let init = value_arg(args, 1, table.ty().element, ctx)?;
-    match table.grow(delta as u64, init) {
-        Some(old) => Ok(JsValue::from(old as f64)),
+    let ty = table.ty();
+    let address = AddressType::of(ty.table64);
+    let delta = address_value(&args.first().cloned().unwrap_or_default(), address, "delta", ctx)?;
+    let init = value_arg(args, 1, ty.element, ctx)?;
+    match table.grow(delta, init) {
+        Some(old) => Ok(address.value(old)),
         None => {
             Err(JsNativeError::range().with_message("WebAssembly.Table.grow: failed to grow table").into())
         }
@@ -130,8 +138,9 @@ fn grow(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue
 
 fn get(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     let table = table_of(this, "WebAssembly.Table.prototype.get")?;
-    let index = enforce_range_u32(&args.first().cloned().unwrap_or_default(), "index", ctx)?;
-    match table.get(index as u64) {
+    let address = AddressType::of(table.ty().table64);
+    let index = address_value(&args.first().cloned().unwrap_or_default(), address, "index", ctx)?;
+    match table.get(index) {
         Some(v) => to_js(&v, ctx),
         None => Err(JsNativeError::range().with_message("WebAssembly.Table.get: index out of bounds").into()),
     }
@@ -139,11 +148,13 @@ fn get(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue>
 
 fn set(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     let table = table_of(this, "WebAssembly.Table.prototype.set")?;
-    let index = enforce_range_u32(&args.first().cloned().unwrap_or_default(), "index", ctx)?;
-    let value = value_arg(args, 1, table.ty().element, ctx)?;
-    if index as u64 >= table.size() {
+    let ty = table.ty();
+    let index =
+        address_value(&args.first().cloned().unwrap_or_default(), AddressType::of(ty.table64), "index", ctx)?;
+    let value = value_arg(args, 1, ty.element, ctx)?;
+    if index >= table.size() {
         return Err(JsNativeError::range().with_message("WebAssembly.Table.set: index out of bounds").into());
     }
-    table.set(index as u64, value).map_err(|e| engine_error(e, ctx))?;
+    table.set(index, value).map_err(|e| engine_error(e, ctx))?;
     Ok(JsValue::undefined())
 }

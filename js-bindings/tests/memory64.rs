@@ -1,0 +1,139 @@
+//! The JS API's address types (memory64): `address: "i64"` descriptors, BigInt sizes and
+//! indices for 64-bit memories and tables, type reflection, and imports matched by
+//! address type.
+
+use boa_engine::{Context, Source};
+
+fn context() -> Context {
+    let mut ctx = Context::default();
+    sidewinder_js::install(&mut ctx).expect("install");
+    ctx
+}
+
+fn eval(ctx: &mut Context, src: &str) -> String {
+    let v = match ctx.eval(Source::from_bytes(src)) {
+        Ok(v) => v,
+        Err(e) => panic!("script failed: {e}\n{src}"),
+    };
+    v.to_string(ctx).expect("string").to_std_string_escaped()
+}
+
+/// The constructor name of what `expr` throws, or "no error".
+fn thrown(ctx: &mut Context, expr: &str) -> String {
+    eval(
+        ctx,
+        &format!(
+            "(() => {{ try {{ {expr}; return 'no error'; }} catch (e) {{ return e.constructor.name; }} }})()"
+        ),
+    )
+}
+
+fn define_bytes(ctx: &mut Context, name: &str, wat: &str) {
+    let bytes = wat::parse_str(wat).expect("wat");
+    let list = bytes.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(",");
+    eval(ctx, &format!("var {name} = new Uint8Array([{list}]); 0"));
+}
+
+#[test]
+fn i64_memories_take_and_give_bigints() {
+    let mut ctx = context();
+    eval(&mut ctx, r#"var m = new WebAssembly.Memory({ address: "i64", initial: 1n, maximum: 3n }); 0"#);
+    let ty = r#"var t = m.type(); [typeof t.minimum, t.minimum, t.maximum, t.shared, t.address].join()"#;
+    assert_eq!(eval(&mut ctx, ty), "bigint,1,3,false,i64");
+    assert_eq!(eval(&mut ctx, "m.buffer.byteLength"), "65536");
+    assert_eq!(eval(&mut ctx, "m.grow(1n) === 1n && m.grow(0n) === 2n"), "true");
+    assert_eq!(thrown(&mut ctx, "m.grow(1)"), "TypeError");
+    assert_eq!(thrown(&mut ctx, "m.grow(-1n)"), "TypeError");
+    assert_eq!(thrown(&mut ctx, "m.grow(2n)"), "RangeError");
+    // ToBigInt accepts strings and booleans.
+    assert_eq!(eval(&mut ctx, "m.grow('0') === 2n"), "true");
+
+    let new_memory = |d: &str| format!("new WebAssembly.Memory({d})");
+    assert_eq!(thrown(&mut ctx, &new_memory(r#"{ address: "i64", initial: 1 }"#)), "TypeError");
+    assert_eq!(thrown(&mut ctx, &new_memory(r#"{ address: "i64", initial: -1n }"#)), "TypeError");
+    assert_eq!(thrown(&mut ctx, &new_memory(r#"{ address: "i64", initial: 2n ** 64n }"#)), "TypeError");
+    assert_eq!(
+        thrown(&mut ctx, &new_memory(r#"{ address: "i64", initial: 10n, maximum: 9n }"#)),
+        "RangeError"
+    );
+    assert_eq!(thrown(&mut ctx, &new_memory(r#"{ address: "i128", initial: 1n }"#)), "TypeError");
+    // Declared far above what can be allocated: the maximum is only a bound.
+    assert_eq!(
+        thrown(&mut ctx, &new_memory(r#"{ address: "i64", initial: 0n, maximum: 2n ** 40n }"#)),
+        "no error"
+    );
+    assert_eq!(
+        thrown(&mut ctx, &new_memory(r#"{ address: "i64", initial: 0n, maximum: 2n ** 48n + 1n }"#)),
+        "RangeError"
+    );
+    // The default stays i32, with Numbers.
+    assert_eq!(
+        eval(
+            &mut ctx,
+            "var n = new WebAssembly.Memory({ initial: 1 }); [n.grow(1), n.type().address].join()"
+        ),
+        "1,i32"
+    );
+    assert_eq!(
+        eval(&mut ctx, r#"new WebAssembly.Memory({ address: "i32", initial: 1 }).type().minimum"#),
+        "1"
+    );
+}
+
+#[test]
+fn i64_tables_take_and_give_bigints() {
+    let mut ctx = context();
+    define_bytes(&mut ctx, "fBytes", r#"(module (func (export "f") (result i32) (i32.const 5)))"#);
+    eval(&mut ctx, "var f = new WebAssembly.Instance(new WebAssembly.Module(fBytes)).exports.f; 0");
+    eval(
+        &mut ctx,
+        r#"var t = new WebAssembly.Table({ address: "i64", element: "anyfunc", initial: 2n }); 0"#,
+    );
+    assert_eq!(
+        eval(&mut ctx, "[typeof t.length, t.length, t.type().address, typeof t.type().minimum].join()"),
+        "bigint,2,i64,bigint"
+    );
+    assert_eq!(eval(&mut ctx, "t.grow(1n, f) === 2n && t.get(2n)() === 5"), "true");
+    assert_eq!(eval(&mut ctx, "t.set(0n, f); t.get(0n)()"), "5");
+    assert_eq!(thrown(&mut ctx, "t.get(0)"), "TypeError");
+    assert_eq!(thrown(&mut ctx, "t.get(3n)"), "RangeError");
+    assert_eq!(thrown(&mut ctx, "t.set(2n ** 32n, null)"), "RangeError");
+    assert_eq!(
+        thrown(&mut ctx, r#"new WebAssembly.Table({ address: "i64", element: "anyfunc", initial: 1 })"#),
+        "TypeError"
+    );
+    assert_eq!(
+        eval(&mut ctx, r#"new WebAssembly.Table({ element: "anyfunc", initial: 1 }).type().address"#),
+        "i32"
+    );
+}
+
+#[test]
+fn imports_and_exports_keep_their_address_type() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "importer",
+        r#"(module (import "e" "m" (memory i64 1)) (import "e" "t" (table i64 1 funcref))
+             (memory $own (export "own") i64 2)
+             (func (export "store") (param i64 i32) (i32.store (local.get 0) (local.get 1)))
+             (func (export "size") (result i64) (table.size 0)))"#,
+    );
+    eval(
+        &mut ctx,
+        r#"var m = new WebAssembly.Memory({ address: "i64", initial: 1n });
+           var t = new WebAssembly.Table({ address: "i64", element: "anyfunc", initial: 1n });
+           var mod = new WebAssembly.Module(importer);
+           var x = new WebAssembly.Instance(mod, { e: { m, t } }).exports; 0"#,
+    );
+    assert_eq!(eval(&mut ctx, "x.store(8n, 42); new Int32Array(m.buffer)[2]"), "42");
+    assert_eq!(
+        eval(&mut ctx, "x.size() === 1n && x.own.type().address === 'i64' && x.own.grow(0n) === 2n"),
+        "true"
+    );
+    let narrow_memory =
+        "new WebAssembly.Instance(mod, { e: { m: new WebAssembly.Memory({ initial: 1 }), t } })";
+    assert_eq!(thrown(&mut ctx, narrow_memory), "LinkError");
+    let narrow_table = "new WebAssembly.Instance(mod, { e: { m, t: new WebAssembly.Table({ element: 'anyfunc', initial: 1 }) } })";
+    assert_eq!(thrown(&mut ctx, narrow_table), "LinkError");
+}
