@@ -29,13 +29,18 @@ use wasmparser::Validator;
 
 const DEFAULT_CASES: u64 = 10_000;
 
-/// A module that may use exceptions (`try_table`, `throw`, `throw_ref`), relaxed SIMD and
-/// SIMD besides what the differential test's modules use.
+/// A module that may use exceptions (`try_table`, `throw`, `throw_ref`), relaxed SIMD,
+/// SIMD, several memories, 64-bit memories and tables and extended constant expressions
+/// besides what the differential test's modules use.
 fn module_with_proposals(seed: u64) -> arbitrary::Result<Vec<u8>> {
     let mut c = config();
     c.exceptions_enabled = true;
     c.simd_enabled = true;
     c.relaxed_simd_enabled = true;
+    c.max_memories = 2;
+    c.memory64_enabled = true;
+    c.max_memory64_bytes = 4 * 65536;
+    c.extended_const_enabled = true;
     c.max_instructions = 600;
     c.max_funcs = 4;
     module_bytes_with(&mut Rng::new(seed ^ 0x5052_4f50), c)
