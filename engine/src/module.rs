@@ -342,6 +342,7 @@ impl Module {
             globals: &info.globals,
             table_elements: &table_elements,
             memory64: &memory64,
+            memory0_is_64: memory64.first().copied().unwrap_or(false),
             table64: &table64,
             tags: &info.tags,
             trap_exit: stubs.trap_exit,

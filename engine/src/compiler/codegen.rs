@@ -2410,6 +2410,7 @@ impl<'a> FuncCompiler<'a> {
     /// The address operand of an access of `size` bytes to memory `memory` at static
     /// offset `offset`. The register it returns, if any, holds the address and is the
     /// caller's to free.
+    #[inline]
     pub(crate) fn memory_operand(
         &mut self,
         addr: Slot,
@@ -2417,7 +2418,7 @@ impl<'a> FuncCompiler<'a> {
         offset: u64,
         size: u64,
     ) -> (Mem, Option<Reg>) {
-        if memory != 0 || self.memory_is_64(0) {
+        if memory != 0 || self.env.memory0_is_64 {
             return self.other_memory_operand(addr, memory, offset, size, RegSet::default());
         }
         if self.env.explicit_bounds_checks {
@@ -2442,6 +2443,7 @@ impl<'a> FuncCompiler<'a> {
     /// loops, so this stays simple rather than caching bases. A 64-bit memory's accesses
     /// are always bounds-checked: its reservation only covers 32-bit addresses.
     /// `avoid`: registers the caller still needs.
+    #[inline(never)]
     fn other_memory_operand(
         &mut self,
         addr: Slot,
@@ -2517,6 +2519,7 @@ impl<'a> FuncCompiler<'a> {
         (Mem::Base(address, displacement as i32), Some(address))
     }
 
+    #[inline(always)]
     fn memory_operand_unchecked(&mut self, addr: Slot, offset: u64) -> (Mem, Option<Reg>) {
         if let Some(p) = self.pinned(addr.loc) {
             // i32 values are kept zero-extended, so the pinned register indexes directly.
@@ -2636,6 +2639,7 @@ impl<'a> FuncCompiler<'a> {
         }
     }
 
+    #[inline(always)]
     pub(crate) fn memory_operand_except(
         &mut self,
         addr: Slot,
@@ -2644,7 +2648,7 @@ impl<'a> FuncCompiler<'a> {
         size: u64,
         avoid: RegSet,
     ) -> (Mem, Option<Reg>) {
-        if memory != 0 || self.memory_is_64(0) {
+        if memory != 0 || self.env.memory0_is_64 {
             return self.other_memory_operand(addr, memory, offset, size, avoid);
         }
         if addr.constant().is_none() && addr.reg().is_none() && self.pinned(addr.loc).is_none() {

@@ -40,6 +40,8 @@ pub struct CompileEnv<'a> {
     pub table_elements: &'a [ValType],
     /// Whether each memory is addressed by i64s (memory64).
     pub memory64: &'a [bool],
+    /// `memory64[0]`, read on every access: memory 0's fast path is for 32-bit memories.
+    pub memory0_is_64: bool,
     /// Whether each table is indexed by i64s (memory64's 64-bit tables).
     pub table64: &'a [bool],
     /// Type index of each tag, imports first.
@@ -507,7 +509,7 @@ fn bounded_load(
             _ => return Ok(None),
         },
     };
-    if compiler.memory_is_64(0) {
+    if compiler.env.memory0_is_64 {
         // Unreachable for valid code (an i32 index cannot address it); kept explicit,
         // since the fused load has no bounds check.
         return Ok(None);

@@ -594,7 +594,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         self.void_helper(libcalls::data_drop as *const () as usize, &[data_index as i64], 0)
     }
     fn visit_memory_copy(&mut self, dst_mem: u32, src_mem: u32) -> CResult {
-        if dst_mem != 0 || src_mem != 0 || self.memory_is_64(0) {
+        if dst_mem != 0 || src_mem != 0 || self.env.memory0_is_64 {
             let memories = [dst_mem as i64, src_mem as i64];
             return self.void_helper(libcalls::memory_copy as *const () as usize, &memories, 3);
         }
