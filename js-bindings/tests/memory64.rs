@@ -45,6 +45,9 @@ fn i64_memories_take_and_give_bigints() {
     assert_eq!(thrown(&mut ctx, "m.grow(1)"), "TypeError");
     assert_eq!(thrown(&mut ctx, "m.grow(-1n)"), "TypeError");
     assert_eq!(thrown(&mut ctx, "m.grow(2n)"), "RangeError");
+    // Deltas whose size in bytes overflows 64 bits, from JS and from wasm.
+    assert_eq!(thrown(&mut ctx, "m.grow(1n << 48n)"), "RangeError");
+    assert_eq!(thrown(&mut ctx, "m.grow(2n ** 64n - 1n)"), "RangeError");
     // ToBigInt accepts strings and booleans.
     assert_eq!(eval(&mut ctx, "m.grow('0') === 2n"), "true");
 
@@ -136,4 +139,19 @@ fn imports_and_exports_keep_their_address_type() {
     assert_eq!(thrown(&mut ctx, narrow_memory), "LinkError");
     let narrow_table = "new WebAssembly.Instance(mod, { e: { m, t: new WebAssembly.Table({ element: 'anyfunc', initial: 1 }) } })";
     assert_eq!(thrown(&mut ctx, narrow_table), "LinkError");
+}
+
+#[test]
+fn growing_by_huge_deltas_fails_cleanly() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "grower",
+        r#"(module (memory (export "m") i64 0)
+             (func (export "grow") (param i64) (result i64) (memory.grow (local.get 0))))"#,
+    );
+    eval(&mut ctx, "var g = new WebAssembly.Instance(new WebAssembly.Module(grower)).exports; 0");
+    assert_eq!(eval(&mut ctx, "g.grow(1n << 48n)"), "-1");
+    assert_eq!(eval(&mut ctx, "g.grow(-1n)"), "-1");
+    assert_eq!(eval(&mut ctx, "g.grow(1n)"), "0");
 }

@@ -2365,8 +2365,6 @@ impl<'a> FuncCompiler<'a> {
 
     // ---- memory ----
 
-    /// With explicit bounds checks: traps unless `addr + offset + size <= length`.
-    /// Addresses are zero-extended 32-bit values, so the sum cannot overflow 64 bits.
     /// Traps unless `[addr + offset, addr + offset + size)` lies inside memory
     /// `memory_index`; `addr` is a constant or in a register. For a 32-bit memory the sum
     /// cannot overflow 64 bits; for a 64-bit one it can, and an overflow traps too (an

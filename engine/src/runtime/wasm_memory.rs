@@ -47,8 +47,13 @@ impl Backing {
                 let new_pages = old_pages.checked_add(delta_pages)?;
                 let limit =
                     e.maximum_pages.unwrap_or(super::memory::MAX_PAGES_32).min(super::memory::MAX_PAGES_32);
+                // The limit first: a 64-bit memory's delta may be any u64, and the
+                // product must not overflow.
+                if new_pages > limit {
+                    return None;
+                }
                 let new_len = new_pages * WASM_PAGE_SIZE;
-                if new_pages > limit || new_len > e.capacity {
+                if new_len > e.capacity {
                     return None;
                 }
                 if !(e.on_grow)(e.vm.length, new_len) {
