@@ -224,29 +224,38 @@ pub(crate) fn address_value(
     }
 }
 
-/// A descriptor's initial size, given as `initial` or (type reflection) `minimum`, but
-/// not both, as an `address` value.
-pub(crate) fn initial_size(
+/// A descriptor's limits as `address` values: the initial size, given as `initial` or
+/// (type reflection) `minimum` but not both, and the optional `maximum`. The members are
+/// read and converted in WebIDL's dictionary order (initial, maximum, minimum), each
+/// converted as soon as it is read.
+pub(crate) fn limits(
     descriptor: &boa_engine::object::JsObject,
     address: AddressType,
     what: &str,
     ctx: &mut Context,
-) -> JsResult<u64> {
-    let initial = descriptor.get(boa_engine::js_string!("initial"), ctx)?;
-    let initial =
-        if initial.is_undefined() { None } else { Some(address_value(&initial, address, "initial", ctx)?) };
-    let minimum = descriptor.get(boa_engine::js_string!("minimum"), ctx)?;
-    let minimum =
-        if minimum.is_undefined() { None } else { Some(address_value(&minimum, address, "minimum", ctx)?) };
-    match (initial, minimum) {
-        (Some(_), Some(_)) => Err(JsNativeError::typ()
-            .with_message(format!("{what}: give 'initial' or 'minimum', not both"))
-            .into()),
-        (Some(n), None) | (None, Some(n)) => Ok(n),
-        (None, None) => {
-            Err(JsNativeError::typ().with_message(format!("{what}: 'initial' is required")).into())
+) -> JsResult<(u64, Option<u64>)> {
+    let member = |name: &'static str, ctx: &mut Context| -> JsResult<Option<u64>> {
+        let v = descriptor.get(boa_engine::js_string!(name), ctx)?;
+        if v.is_undefined() {
+            return Ok(None);
         }
-    }
+        address_value(&v, address, name, ctx).map(Some)
+    };
+    let initial = member("initial", ctx)?;
+    let maximum = member("maximum", ctx)?;
+    let minimum = member("minimum", ctx)?;
+    let initial = match (initial, minimum) {
+        (Some(_), Some(_)) => {
+            return Err(JsNativeError::typ()
+                .with_message(format!("{what}: give 'initial' or 'minimum', not both"))
+                .into())
+        }
+        (Some(n), None) | (None, Some(n)) => n,
+        (None, None) => {
+            return Err(JsNativeError::typ().with_message(format!("{what}: 'initial' is required")).into())
+        }
+    };
+    Ok((initial, maximum))
 }
 
 /// [EnforceRange] unsigned long.

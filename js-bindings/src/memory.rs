@@ -9,7 +9,7 @@
 //! action can free it under running code; the JS features that would move or steal it
 //! (`ArrayBuffer.prototype.transfer`, `structuredClone` with transfer) are not installed.
 
-use crate::conversions::{address_type, address_value, initial_size, AddressType};
+use crate::conversions::{address_type, address_value, limits, AddressType};
 use crate::errors::engine_error;
 use crate::interface::{brand, prototype_from, require_new, Interface};
 use crate::realm::{cached_wrapper, prototypes, remember_wrapper, store, with_realm};
@@ -149,10 +149,7 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
     };
     // Dictionary members are read in lexicographic order: address first.
     let address = address_type(&descriptor, "WebAssembly.Memory", ctx)?;
-    let initial = initial_size(&descriptor, address, "WebAssembly.Memory", ctx)?;
-    let maximum = descriptor.get(js_string!("maximum"), ctx)?;
-    let maximum =
-        if maximum.is_undefined() { None } else { Some(address_value(&maximum, address, "maximum", ctx)?) };
+    let (initial, maximum) = limits(&descriptor, address, "WebAssembly.Memory", ctx)?;
     let shared = descriptor.get(js_string!("shared"), ctx)?.to_boolean();
     // The page limit of each address type (2^16, or memory64's 2^48). A 64-bit memory
     // beyond 4 GiB passes this check but not `create_memory`'s (a RangeError too).

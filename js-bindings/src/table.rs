@@ -1,8 +1,8 @@
 //! WebAssembly.Table.
 
 use crate::conversions::{
-    address_type, address_value, default_value, initial_size, parse_value_type, to_js, to_wasm,
-    value_type_name, AddressType,
+    address_type, address_value, default_value, limits, parse_value_type, to_js, to_wasm, value_type_name,
+    AddressType,
 };
 use crate::errors::engine_error;
 use crate::interface::{brand, prototype_from, require_new, Interface};
@@ -73,10 +73,7 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
     if !element.is_ref() {
         return Err(JsNativeError::typ().with_message("WebAssembly.Table: invalid element type").into());
     }
-    let initial = initial_size(&descriptor, address, "WebAssembly.Table", ctx)?;
-    let maximum = descriptor.get(js_string!("maximum"), ctx)?;
-    let maximum =
-        if maximum.is_undefined() { None } else { Some(address_value(&maximum, address, "maximum", ctx)?) };
+    let (initial, maximum) = limits(&descriptor, address, "WebAssembly.Table", ctx)?;
     if maximum.is_some_and(|m| m < initial) {
         return Err(JsNativeError::range()
             .with_message("WebAssembly.Table: maximum is below initial")

@@ -155,3 +155,41 @@ fn growing_by_huge_deltas_fails_cleanly() {
     assert_eq!(eval(&mut ctx, "g.grow(-1n)"), "-1");
     assert_eq!(eval(&mut ctx, "g.grow(1n)"), "0");
 }
+
+/// WebIDL reads and converts dictionary members in lexicographic order: address,
+/// (element,) initial, maximum, minimum, shared.
+#[test]
+fn descriptor_members_are_read_in_dictionary_order() {
+    let mut ctx = context();
+    let recorder = r#"
+        function recorder(order, values) {
+            const d = {};
+            for (const [name, value] of Object.entries(values)) {
+                Object.defineProperty(d, name, { get() {
+                    order.push(name);
+                    if (typeof value === 'boolean') return value;
+                    return { valueOf() { order.push(name + ' valueOf'); return value; },
+                             toString() { order.push(name + ' toString'); return String(value); } };
+                } });
+            }
+            return d;
+        }
+        0"#;
+    eval(&mut ctx, recorder);
+    let memory = r#"var o = []; new WebAssembly.Memory(recorder(o, { shared: false, minimum: 1, maximum: 2, address: 'i32' })); o.join()"#;
+    assert_eq!(
+        eval(&mut ctx, memory),
+        "address,address toString,maximum,maximum valueOf,minimum,minimum valueOf,shared"
+    );
+    let table = r#"var o = []; new WebAssembly.Table(recorder(o, { minimum: 1, maximum: 2, element: 'anyfunc', address: 'i32' })); o.join()"#;
+    assert_eq!(
+        eval(&mut ctx, table),
+        "address,address toString,element,element toString,maximum,maximum valueOf,minimum,minimum valueOf"
+    );
+    // Both initial and minimum: a TypeError once all three are read.
+    let both = r#"var o = []; try { new WebAssembly.Memory(recorder(o, { initial: 1, minimum: 1, maximum: 2 })) } catch (e) { o.push(e.constructor.name) } o.join()"#;
+    assert_eq!(
+        eval(&mut ctx, both),
+        "initial,initial valueOf,maximum,maximum valueOf,minimum,minimum valueOf,TypeError"
+    );
+}
