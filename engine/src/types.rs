@@ -195,6 +195,26 @@ pub struct TableType {
     pub table64: bool,
 }
 
+/// The type of a memory's or table's addresses, indices and sizes: i64 for memory64's
+/// 64-bit ones (`is_64`), i32 otherwise.
+pub(crate) fn index_type(is_64: bool) -> ValType {
+    if is_64 {
+        ValType::I64
+    } else {
+        ValType::I32
+    }
+}
+
+/// The address (or index) a raw value stands for in a memory or table indexed by i64s
+/// (`is_64`) or by i32s, whose values are the low 32 bits.
+pub(crate) fn address_from_raw(raw: u64, is_64: bool) -> u64 {
+    if is_64 {
+        raw
+    } else {
+        raw as u32 as u64
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemoryType {
     pub minimum: u64,

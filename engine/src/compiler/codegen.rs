@@ -32,7 +32,7 @@ use crate::isa::x64::regs::*;
 use crate::runtime::table::keeps_entry_points;
 use crate::runtime::vmcontext::offsets;
 use crate::trap::TrapCode;
-use crate::types::{FuncType, ValType};
+use crate::types::{address_from_raw, FuncType, ValType};
 
 /// The compiler's error, boxed so that `CResult<()>`, which every operator's handler
 /// returns, fits in a register: as a 32-byte `Result<(), Error>` it went through memory
@@ -2381,7 +2381,7 @@ impl<'a> FuncCompiler<'a> {
         let length = Mem::Base(memory, offsets::MEMORY_LENGTH);
         match (addr.loc, end) {
             (Loc::Const(a), _) => {
-                let a = if wide { a as u64 } else { a as u32 as u64 };
+                let a = address_from_raw(a as u64, wide);
                 let last = end.and_then(|e| a.checked_add(e)).unwrap_or(u64::MAX);
                 self.masm.asm.mov_ri(SCRATCH, last as i64);
             }
@@ -2503,7 +2503,7 @@ impl<'a> FuncCompiler<'a> {
             }
             (None, Some(c)) => {
                 a.mov_rr(OperandSize::S64, address, base);
-                let c = if wide { c as u64 } else { c as u32 as u64 };
+                let c = address_from_raw(c as u64, wide);
                 // Wraps only where the bounds check above always traps.
                 c.wrapping_add(offset)
             }

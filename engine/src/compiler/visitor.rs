@@ -15,7 +15,7 @@ use crate::runtime::libcalls;
 use crate::runtime::table::keeps_entry_points;
 use crate::runtime::vmcontext::offsets;
 use crate::trap::TrapCode;
-use crate::types::ValType;
+use crate::types::{index_type, ValType};
 use wasmparser::{BlockType, BrTable, HeapType, MemArg, VisitOperator, VisitSimdOperator};
 
 use ValType::{F32, F64, I32, I64};
@@ -130,15 +130,6 @@ impl<'e> FuncCompiler<'e> {
             }
         }
         Ok(())
-    }
-
-    /// The type of memory `mem`'s addresses and sizes in pages.
-    fn address_type(&self, mem: u32) -> ValType {
-        if self.memory_is_64(mem) {
-            I64
-        } else {
-            I32
-        }
     }
 
     /// The memory an access reads or writes. wasmparser's memargs can also name GC
@@ -574,17 +565,12 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         self.load_vm_pointer(r, offsets::VMCTX_MEMORIES, mem);
         self.masm.asm.load(LoadKind::I64, r, Mem::Base(r, offsets::MEMORY_LENGTH));
         self.masm.asm.shift_ri(ShiftOp::ShrU, OperandSize::S64, r, 16);
-        self.push_reg(self.address_type(mem), r);
+        self.push_reg(index_type(self.memory_is_64(mem)), r);
         Ok(())
     }
     fn visit_memory_grow(&mut self, mem: u32) -> CResult {
         let r = self.helper(libcalls::memory_grow as *const () as usize, &[mem as i64], 1, false);
-        let ty = self.address_type(mem);
-        if ty == I32 {
-            // u64::MAX (failure) becomes -1 as an i32.
-            self.masm.asm.mov_rr(OperandSize::S32, r, r);
-        }
-        self.push_reg(ty, r);
+        self.push_grow_result(r, self.memory_is_64(mem));
         Ok(())
     }
     fn visit_memory_init(&mut self, data_index: u32, mem: u32) -> CResult {
@@ -1250,17 +1236,12 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         self.load_vm_pointer(r, offsets::VMCTX_TABLES, table);
         // No table grows past 2^32 elements (`MAX_TABLE_ELEMENTS`): the low half is all.
         self.masm.asm.load(LoadKind::U32, r, Mem::Base(r, offsets::TABLE_LENGTH));
-        self.push_reg(self.index_type(table), r);
+        self.push_reg(index_type(self.table_is_64(table)), r);
         Ok(())
     }
     fn visit_table_grow(&mut self, table: u32) -> CResult {
         let r = self.helper(libcalls::table_grow as *const () as usize, &[table as i64], 2, false);
-        let ty = self.index_type(table);
-        if ty == I32 {
-            // u64::MAX (failure) becomes -1 as an i32.
-            self.masm.asm.mov_rr(OperandSize::S32, r, r);
-        }
-        self.push_reg(ty, r);
+        self.push_grow_result(r, self.table_is_64(table));
         Ok(())
     }
     fn visit_table_fill(&mut self, table: u32) -> CResult {
@@ -1278,13 +1259,19 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
 }
 
 impl FuncCompiler<'_> {
-    /// The type of table `table`'s indices and sizes.
-    fn index_type(&self, table: u32) -> ValType {
-        if self.env.table64.get(table as usize).copied().unwrap_or(false) {
-            I64
-        } else {
-            I32
+    /// Whether table `table` is indexed by i64s (memory64's 64-bit tables).
+    fn table_is_64(&self, table: u32) -> bool {
+        self.env.table64.get(table as usize).copied().unwrap_or(false)
+    }
+
+    /// Pushes what `memory_grow` or `table_grow` returned in `r` (the old size, or
+    /// u64::MAX for failure) as the grown object's index type: for an i32, truncated,
+    /// which makes failure -1.
+    fn push_grow_result(&mut self, r: Reg, is_64: bool) {
+        if !is_64 {
+            self.masm.asm.mov_rr(OperandSize::S32, r, r);
         }
+        self.push_reg(index_type(is_64), r);
     }
 
     fn env_table_type(&self, table: u32) -> ValType {

@@ -10,7 +10,7 @@ use super::wasm_memory::Memory;
 use crate::error::{Error, Result};
 use crate::module::{ConstExpr, ConstOp, ElemMode, EntityIndex, Module};
 use crate::trap::{Trap, TrapCode};
-use crate::types::ExternType;
+use crate::types::{address_from_raw, ExternType};
 use std::cell::{RefCell, UnsafeCell};
 use std::rc::{Rc, Weak};
 
@@ -248,12 +248,8 @@ impl Instance {
         for (i, seg) in info.elems.iter().enumerate() {
             match &seg.mode {
                 ElemMode::Active { table, offset } => {
-                    let offset = eval_const(offset, &inner.globals, &inner.func_ptrs)?;
-                    let offset = if info.tables[*table as usize].table64 {
-                        offset as u64
-                    } else {
-                        offset as u32 as u64
-                    };
+                    let raw = eval_const(offset, &inner.globals, &inner.func_ptrs)? as u64;
+                    let offset = address_from_raw(raw, info.tables[*table as usize].table64);
                     inner.table_init(*table, i as u32, offset, 0, seg.items.len() as u64).map_err(trap)?;
                     inner.elems.borrow_mut()[i] = None;
                 }
@@ -263,12 +259,8 @@ impl Instance {
         }
         for (i, seg) in info.data.iter().enumerate() {
             if let Some((memory, offset)) = &seg.active {
-                let offset = eval_const(offset, &inner.globals, &inner.func_ptrs)?;
-                let offset = if info.memories[*memory as usize].memory64 {
-                    offset as u64
-                } else {
-                    offset as u32 as u64
-                };
+                let raw = eval_const(offset, &inner.globals, &inner.func_ptrs)? as u64;
+                let offset = address_from_raw(raw, info.memories[*memory as usize].memory64);
                 inner.memory_init(*memory, i as u32, offset, 0, seg.bytes.len() as u64).map_err(trap)?;
                 inner.dropped_data.borrow_mut()[i] = true;
             }
