@@ -3,9 +3,12 @@
 //! 32-bit addresses), sizes and bulk operations in i64, with guard pages for the 32-bit
 //! memory beside it and with explicit bounds checks everywhere.
 
-use sidewinder_engine::{
-    Config, Engine, Error, Extern, Instance, Memory, MemoryType, Module, Store, TrapCode, Val,
-};
+use sidewinder_engine::{Engine, Error, Extern, Instance, Memory, MemoryType, Module, Store, TrapCode, Val};
+#[allow(dead_code)] // the verdict helpers are for the tests that compare verdicts
+mod support;
+use support::{assert_trap, call_ok, in_both_bounds_modes, integer_result};
+
+const OOB: TrapCode = TrapCode::MemoryOutOfBounds;
 
 const WAT: &str = r#"(module
   (memory $wide (export "wide") i64 1 3)
@@ -43,97 +46,63 @@ const WAT: &str = r#"(module
   (func (export "init") (param i64 i32 i32) (memory.init $wide $init (local.get 0) (local.get 1) (local.get 2)))
 )"#;
 
-fn instance(explicit_bounds_checks: bool) -> (Store, Instance) {
-    let engine = Engine::new(Config { explicit_bounds_checks, ..Config::default() }).expect("engine");
-    let store = Store::new(&engine);
-    let module = Module::new(&engine, &wat::parse_str(WAT).expect("valid wat")).expect("compiles");
-    let instance = Instance::new(&store, &module, &[]).expect("instantiates");
-    (store, instance)
-}
-
-fn both_modes(check: impl Fn(&Instance)) {
-    for explicit in [false, true] {
-        let (_store, instance) = instance(explicit);
-        check(&instance);
-    }
-}
-
-fn one(instance: &Instance, name: &str, args: &[Val]) -> i64 {
-    match instance.call(name, args).unwrap_or_else(|e| panic!("{name}{args:?}: {e:?}")).as_slice() {
-        [Val::I32(v)] => *v as i64,
-        [Val::I64(v)] => *v,
-        other => panic!("{name}: {other:?}"),
-    }
-}
-
-fn run(instance: &Instance, name: &str, args: &[Val]) {
-    instance.call(name, args).unwrap_or_else(|e| panic!("{name}{args:?}: {e:?}"));
-}
-
-fn assert_out_of_bounds(instance: &Instance, name: &str, args: &[Val]) {
-    match instance.call(name, args) {
-        Err(Error::Trap(t)) => assert_eq!(t.code(), TrapCode::MemoryOutOfBounds, "{name}{args:?}"),
-        other => panic!("{name}{args:?}: expected an out-of-bounds trap, got {other:?}"),
-    }
-}
-
 #[test]
 fn i64_addresses_load_and_store() {
-    both_modes(|i| {
-        assert_eq!(one(i, "load", &[Val::I64(0x10)]), 0x0403_0201);
-        run(i, "store", &[Val::I64(65532), Val::I32(-2)]);
-        assert_eq!(one(i, "load", &[Val::I64(65532)]), -2);
-        run(i, "store_sum", &[Val::I64(100), Val::I64(-50), Val::I32(9)]);
-        assert_eq!(one(i, "load", &[Val::I64(52)]), 9);
-        assert_eq!(one(i, "const_loads", &[]), 2 + 3);
-        assert_eq!(one(i, "sum", &[Val::I64(0x10), Val::I64(0x14)]), 1 + 2 + 3 + 4);
+    in_both_bounds_modes(WAT, |i| {
+        assert_eq!(integer_result(i, "load", &[Val::I64(0x10)]), 0x0403_0201);
+        call_ok(i, "store", &[Val::I64(65532), Val::I32(-2)]);
+        assert_eq!(integer_result(i, "load", &[Val::I64(65532)]), -2);
+        call_ok(i, "store_sum", &[Val::I64(100), Val::I64(-50), Val::I32(9)]);
+        assert_eq!(integer_result(i, "load", &[Val::I64(52)]), 9);
+        assert_eq!(integer_result(i, "const_loads", &[]), 2 + 3);
+        assert_eq!(integer_result(i, "sum", &[Val::I64(0x10), Val::I64(0x14)]), 1 + 2 + 3 + 4);
     });
 }
 
 #[test]
 fn addresses_past_the_memory_trap_and_never_wrap() {
-    both_modes(|i| {
-        assert_out_of_bounds(i, "load", &[Val::I64(65533)]);
+    in_both_bounds_modes(WAT, |i| {
+        assert_trap(i, "load", &[Val::I64(65533)], OOB);
         // Past 2^32: a 32-bit view of the address would be in bounds.
-        assert_out_of_bounds(i, "load", &[Val::I64(0x1_0000_0010)]);
-        assert_out_of_bounds(i, "load", &[Val::I64(-1)]);
-        assert_out_of_bounds(i, "load", &[Val::I64(i64::MIN)]);
-        assert_out_of_bounds(i, "load_far", &[Val::I64(0)]);
+        assert_trap(i, "load", &[Val::I64(0x1_0000_0010)], OOB);
+        assert_trap(i, "load", &[Val::I64(-1)], OOB);
+        assert_trap(i, "load", &[Val::I64(i64::MIN)], OOB);
+        assert_trap(i, "load_far", &[Val::I64(0)], OOB);
         // address + offset wraps 2^64 to 0x10, inside the memory: still a trap.
-        assert_out_of_bounds(i, "load_huge", &[Val::I64(0x20)]);
-        assert_out_of_bounds(i, "load_huge", &[Val::I64(0)]);
-        assert_out_of_bounds(i, "store_sum", &[Val::I64(-3), Val::I64(1), Val::I32(1)]);
-        assert_out_of_bounds(i, "const_oob", &[]);
+        assert_trap(i, "load_huge", &[Val::I64(0x20)], OOB);
+        assert_trap(i, "load_huge", &[Val::I64(0)], OOB);
+        assert_trap(i, "store_sum", &[Val::I64(-3), Val::I64(1), Val::I32(1)], OOB);
+        assert_trap(i, "const_oob", &[], OOB);
     });
 }
 
 #[test]
 fn sizes_grow_and_bulk_operations_are_i64() {
-    both_modes(|i| {
-        assert_eq!(one(i, "size", &[]), 1);
-        assert_eq!(one(i, "grow", &[Val::I64(1)]), 1);
-        assert_eq!(one(i, "size", &[]), 2);
+    in_both_bounds_modes(WAT, |i| {
+        assert_eq!(integer_result(i, "size", &[]), 1);
+        assert_eq!(integer_result(i, "grow", &[Val::I64(1)]), 1);
+        assert_eq!(integer_result(i, "size", &[]), 2);
         // Past the maximum of 3 pages, and a delta no 32-bit grow could express.
-        assert_eq!(one(i, "grow", &[Val::I64(2)]), -1);
-        assert_eq!(one(i, "grow", &[Val::I64(1 << 40)]), -1);
-        assert_eq!(one(i, "load", &[Val::I64(65536 + 8)]), 0);
+        assert_eq!(integer_result(i, "grow", &[Val::I64(2)]), -1);
+        assert_eq!(integer_result(i, "grow", &[Val::I64(1 << 40)]), -1);
+        assert_eq!(integer_result(i, "load", &[Val::I64(65536 + 8)]), 0);
 
-        run(i, "fill", &[Val::I64(65536), Val::I32(0x7f), Val::I64(8)]);
-        assert_eq!(one(i, "load", &[Val::I64(65536 + 4)]), 0x7f7f_7f7f);
-        run(i, "copy_within", &[Val::I64(0x20), Val::I64(0x10), Val::I64(4)]);
-        assert_eq!(one(i, "load", &[Val::I64(0x20)]), 0x0403_0201);
-        run(i, "copy_to_narrow", &[Val::I32(7), Val::I64(0x10), Val::I32(4)]);
-        assert_eq!(one(i, "narrow_byte", &[Val::I32(10)]), 4);
-        run(i, "init", &[Val::I64(0x30), Val::I32(1), Val::I32(2)]);
-        assert_eq!(one(i, "load", &[Val::I64(0x30)]) & 0xffff, 0xccbb);
+        call_ok(i, "fill", &[Val::I64(65536), Val::I32(0x7f), Val::I64(8)]);
+        assert_eq!(integer_result(i, "load", &[Val::I64(65536 + 4)]), 0x7f7f_7f7f);
+        call_ok(i, "copy_within", &[Val::I64(0x20), Val::I64(0x10), Val::I64(4)]);
+        assert_eq!(integer_result(i, "load", &[Val::I64(0x20)]), 0x0403_0201);
+        call_ok(i, "copy_to_narrow", &[Val::I32(7), Val::I64(0x10), Val::I32(4)]);
+        assert_eq!(integer_result(i, "narrow_byte", &[Val::I32(10)]), 4);
+        call_ok(i, "init", &[Val::I64(0x30), Val::I32(1), Val::I32(2)]);
+        assert_eq!(integer_result(i, "load", &[Val::I64(0x30)]) & 0xffff, 0xccbb);
 
         // Lengths and starts past 2^32 trap rather than truncate.
-        assert_out_of_bounds(i, "fill", &[Val::I64(0), Val::I32(1), Val::I64(1 << 32)]);
-        assert_out_of_bounds(i, "fill", &[Val::I64(1 << 32), Val::I32(1), Val::I64(0)]);
-        assert_out_of_bounds(i, "copy_within", &[Val::I64(0), Val::I64(1 << 32), Val::I64(1)]);
-        assert_out_of_bounds(i, "copy_to_narrow", &[Val::I32(0), Val::I64(1 << 32), Val::I32(1)]);
-        assert_out_of_bounds(i, "init", &[Val::I64((1 << 32) + 0x30), Val::I32(0), Val::I32(1)]);
-        assert_eq!(one(i, "load", &[Val::I64(0)]), 0, "nothing written by the failed operations");
+        assert_trap(i, "fill", &[Val::I64(0), Val::I32(1), Val::I64(1 << 32)], OOB);
+        assert_trap(i, "fill", &[Val::I64(1 << 32), Val::I32(1), Val::I64(0)], OOB);
+        assert_trap(i, "copy_within", &[Val::I64(0), Val::I64(1 << 32), Val::I64(1)], OOB);
+        assert_trap(i, "copy_to_narrow", &[Val::I32(0), Val::I64(1 << 32), Val::I32(1)], OOB);
+        assert_trap(i, "init", &[Val::I64((1 << 32) + 0x30), Val::I32(0), Val::I32(1)], OOB);
+        assert_eq!(integer_result(i, "load", &[Val::I64(0)]), 0, "nothing written by the failed operations");
     });
 }
 
@@ -152,5 +121,5 @@ fn imports_match_only_memories_of_the_same_address_type() {
     }
     let wide = Memory::new(&store, MemoryType { minimum: 1, maximum: None, memory64: true }).expect("memory");
     let instance = Instance::new(&store, &module, &[Extern::Memory(wide)]).expect("links");
-    assert_eq!(one(&instance, "size", &[]), 1);
+    assert_eq!(integer_result(&instance, "size", &[]), 1);
 }

@@ -3,7 +3,12 @@
 //! address takes (constant, temporary, pinned local, offsets past 2^31), with guard pages
 //! and with explicit bounds checks.
 
-use sidewinder_engine::{Config, Engine, Error, Instance, Module, Store, TrapCode, Val};
+use sidewinder_engine::{TrapCode, Val};
+#[allow(dead_code)] // the verdict helpers are for the tests that compare verdicts
+mod support;
+use support::{assert_trap, in_both_bounds_modes, integer_result};
+
+const OOB: TrapCode = TrapCode::MemoryOutOfBounds;
 
 const WAT: &str = r#"(module
   (memory $a 1)
@@ -62,105 +67,76 @@ const WAT: &str = r#"(module
   (func (export "grow_c") (result i32) (memory.grow $c (i32.const 1)))
 )"#;
 
-fn instance(explicit_bounds_checks: bool) -> (Store, Instance) {
-    let engine = Engine::new(Config { explicit_bounds_checks, ..Config::default() }).expect("engine");
-    let store = Store::new(&engine);
-    let module = Module::new(&engine, &wat::parse_str(WAT).expect("valid wat")).expect("compiles");
-    let instance = Instance::new(&store, &module, &[]).expect("instantiates");
-    (store, instance)
-}
-
-fn both_modes(check: impl Fn(&Instance)) {
-    for explicit in [false, true] {
-        let (_store, instance) = instance(explicit);
-        check(&instance);
-    }
-}
-
-fn i32_of(instance: &Instance, name: &str, args: &[Val]) -> i32 {
-    match instance.call(name, args).unwrap_or_else(|e| panic!("{name}{args:?}: {e:?}")).as_slice() {
-        [Val::I32(v)] => *v,
-        other => panic!("{name}: {other:?}"),
-    }
-}
-
-fn assert_out_of_bounds(instance: &Instance, name: &str, args: &[Val]) {
-    match instance.call(name, args) {
-        Err(Error::Trap(t)) => assert_eq!(t.code(), TrapCode::MemoryOutOfBounds, "{name}{args:?}"),
-        other => panic!("{name}{args:?}: expected an out-of-bounds trap, got {other:?}"),
-    }
-}
-
 #[test]
 fn each_memory_keeps_its_own_bytes() {
-    both_modes(|i| {
+    in_both_bounds_modes(WAT, |i| {
         i.call("store_b", &[Val::I32(16), Val::I32(0x1234_5678)]).expect("store");
-        assert_eq!(i32_of(i, "load_b", &[Val::I32(16)]), 0x1234_5678);
-        assert_eq!(i32_of(i, "load_a", &[Val::I32(16)]), 0, "memory 0 untouched");
-        assert_eq!(i32_of(i, "load_c", &[Val::I32(16)]), 0, "memory 2 untouched");
-        assert_eq!(i32_of(i, "load_b_plus_4", &[Val::I32(12)]), 0x1234_5678);
+        assert_eq!(integer_result(i, "load_b", &[Val::I32(16)]), 0x1234_5678);
+        assert_eq!(integer_result(i, "load_a", &[Val::I32(16)]), 0, "memory 0 untouched");
+        assert_eq!(integer_result(i, "load_c", &[Val::I32(16)]), 0, "memory 2 untouched");
+        assert_eq!(integer_result(i, "load_b_plus_4", &[Val::I32(12)]), 0x1234_5678);
     });
 }
 
 #[test]
 fn each_memory_has_its_own_bounds() {
-    both_modes(|i| {
+    in_both_bounds_modes(WAT, |i| {
         // One page in $a and $b, two in $c.
-        assert_eq!(i32_of(i, "load_a", &[Val::I32(65532)]), 0);
-        assert_eq!(i32_of(i, "load_b", &[Val::I32(65532)]), 0);
-        assert_out_of_bounds(i, "load_b", &[Val::I32(65533)]);
-        assert_eq!(i32_of(i, "load_c", &[Val::I32(65533)]), 0);
-        assert_eq!(i32_of(i, "load_c", &[Val::I32(131068)]), 0);
-        assert_out_of_bounds(i, "load_c", &[Val::I32(131069)]);
-        assert_out_of_bounds(i, "load_c", &[Val::I32(-1)]);
-        assert_out_of_bounds(i, "load_b_far", &[Val::I32(0)]);
-        assert_out_of_bounds(i, "load_b_plus_4", &[Val::I32(65530)]);
-        assert_out_of_bounds(i, "load_c_const_oob", &[]);
+        assert_eq!(integer_result(i, "load_a", &[Val::I32(65532)]), 0);
+        assert_eq!(integer_result(i, "load_b", &[Val::I32(65532)]), 0);
+        assert_trap(i, "load_b", &[Val::I32(65533)], OOB);
+        assert_eq!(integer_result(i, "load_c", &[Val::I32(65533)]), 0);
+        assert_eq!(integer_result(i, "load_c", &[Val::I32(131068)]), 0);
+        assert_trap(i, "load_c", &[Val::I32(131069)], OOB);
+        assert_trap(i, "load_c", &[Val::I32(-1)], OOB);
+        assert_trap(i, "load_b_far", &[Val::I32(0)], OOB);
+        assert_trap(i, "load_b_plus_4", &[Val::I32(65530)], OOB);
+        assert_trap(i, "load_c_const_oob", &[], OOB);
         // Growing $c moves its bound and no other.
-        assert_eq!(i32_of(i, "grow_c", &[]), 2);
-        assert_eq!(i32_of(i, "load_c", &[Val::I32(131069)]), 0);
-        assert_out_of_bounds(i, "load_b", &[Val::I32(65533)]);
+        assert_eq!(integer_result(i, "grow_c", &[]), 2);
+        assert_eq!(integer_result(i, "load_c", &[Val::I32(131069)]), 0);
+        assert_trap(i, "load_b", &[Val::I32(65533)], OOB);
     });
 }
 
 #[test]
 fn constant_addresses_reach_the_right_memory() {
-    both_modes(|i| {
+    in_both_bounds_modes(WAT, |i| {
         i.call("store_c_const", &[Val::I32(-7)]).expect("store");
         match i.call("load_c_const", &[]).expect("load").as_slice() {
             [Val::I64(v)] => assert_eq!(*v, 0xffff_fff9),
             other => panic!("load_c_const: {other:?}"),
         }
-        assert_eq!(i32_of(i, "load_c", &[Val::I32(131056)]), -7);
+        assert_eq!(integer_result(i, "load_c", &[Val::I32(131056)]), -7);
     });
 }
 
 #[test]
 fn a_pinned_loop_counter_addresses_other_memories() {
-    both_modes(|i| {
+    in_both_bounds_modes(WAT, |i| {
         for k in 0..64 {
             i.call("store_b", &[Val::I32(4 * k), Val::I32(0x0101_0101 * (k % 3))]).expect("store");
         }
         // Bytes 0..256 of $b are k % 3 for k = index / 4; summed as signed bytes.
-        let expected: i32 = (0..256).map(|b| (b / 4) % 3).sum();
-        assert_eq!(i32_of(i, "copy_and_sum", &[Val::I32(256)]), expected);
-        assert_eq!(i32_of(i, "load_c", &[Val::I32(4 * 5)]), 0x0202_0202);
+        let expected: i64 = (0..256).map(|b| (b / 4) % 3).sum();
+        assert_eq!(integer_result(i, "copy_and_sum", &[Val::I32(256)]), expected);
+        assert_eq!(integer_result(i, "load_c", &[Val::I32(4 * 5)]), 0x0202_0202);
     });
 }
 
 #[test]
 fn an_access_under_register_pressure() {
-    both_modes(|i| {
+    in_both_bounds_modes(WAT, |i| {
         i.call("store_b", &[Val::I32(40), Val::I32(1000)]).expect("store");
         // 13 values p+1..p+13 live across the load of $b[4p], for p = 10.
-        let expected = (1..=13).map(|k| 10 + k).sum::<i32>() + 1000;
-        assert_eq!(i32_of(i, "pressure", &[Val::I32(10)]), expected);
+        let expected = (1..=13).map(|k| 10 + k).sum::<i64>() + 1000;
+        assert_eq!(integer_result(i, "pressure", &[Val::I32(10)]), expected);
     });
 }
 
 #[test]
 fn floats_and_vectors_move_between_memories() {
-    both_modes(|i| {
+    in_both_bounds_modes(WAT, |i| {
         match i.call("float_and_vector", &[Val::F64(2.5f64.to_bits())]).expect("runs").as_slice() {
             [Val::F64(bits)] => assert_eq!(f64::from_bits(*bits), 5.0),
             other => panic!("float_and_vector: {other:?}"),

@@ -2,8 +2,11 @@
 //! `call_indirect` with i64 indices, which must trap rather than truncate past 2^32.
 
 use sidewinder_engine::{
-    Engine, Error, Extern, Instance, Module, Store, Table, TableType, TrapCode, Val, ValType,
+    Config, Engine, Error, Extern, Instance, Module, Store, Table, TableType, TrapCode, Val, ValType,
 };
+#[allow(dead_code)] // the verdict helpers are for the tests that compare verdicts
+mod support;
+use support::{assert_trap, call_ok, instantiate, integer_result};
 
 const WAT: &str = r#"(module
   (type $ret (func (result i32)))
@@ -28,38 +31,11 @@ const WAT: &str = r#"(module
   (func (export "init") (param i64 i32 i32) (table.init $wide $passive (local.get 0) (local.get 1) (local.get 2)))
 )"#;
 
-fn instance() -> (Store, Instance) {
-    let engine = Engine::default();
-    let store = Store::new(&engine);
-    let module = Module::new(&engine, &wat::parse_str(WAT).expect("valid wat")).expect("compiles");
-    let instance = Instance::new(&store, &module, &[]).expect("instantiates");
-    (store, instance)
-}
-
-fn one(instance: &Instance, name: &str, args: &[Val]) -> i64 {
-    match instance.call(name, args).unwrap_or_else(|e| panic!("{name}{args:?}: {e:?}")).as_slice() {
-        [Val::I32(v)] => *v as i64,
-        [Val::I64(v)] => *v,
-        other => panic!("{name}: {other:?}"),
-    }
-}
-
-fn run(instance: &Instance, name: &str, args: &[Val]) {
-    instance.call(name, args).unwrap_or_else(|e| panic!("{name}{args:?}: {e:?}"));
-}
-
-fn assert_trap(instance: &Instance, name: &str, args: &[Val], code: TrapCode) {
-    match instance.call(name, args) {
-        Err(Error::Trap(t)) => assert_eq!(t.code(), code, "{name}{args:?}"),
-        other => panic!("{name}{args:?}: expected {code:?}, got {other:?}"),
-    }
-}
-
 #[test]
 fn indirect_calls_take_i64_indices() {
-    let (_store, i) = instance();
-    assert_eq!(one(&i, "call", &[Val::I64(1)]), 7);
-    assert_eq!(one(&i, "call", &[Val::I64(2)]), 8);
+    let (_store, i) = instantiate(WAT, Config::default());
+    assert_eq!(integer_result(&i, "call", &[Val::I64(1)]), 7);
+    assert_eq!(integer_result(&i, "call", &[Val::I64(2)]), 8);
     assert_trap(&i, "call", &[Val::I64(0)], TrapCode::IndirectCallToNull);
     // 2^32 + 1 would be element 1 if the index were truncated.
     assert_trap(&i, "call", &[Val::I64((1 << 32) + 1)], TrapCode::UndefinedElement);
@@ -69,33 +45,33 @@ fn indirect_calls_take_i64_indices() {
 
 #[test]
 fn gets_sets_and_sizes_are_i64() {
-    let (_store, i) = instance();
-    assert_eq!(one(&i, "is_null", &[Val::I64(1)]), 0);
-    assert_eq!(one(&i, "is_null", &[Val::I64(3)]), 1);
-    run(&i, "move", &[Val::I64(2), Val::I64(3)]);
-    assert_eq!(one(&i, "call", &[Val::I64(3)]), 8);
+    let (_store, i) = instantiate(WAT, Config::default());
+    assert_eq!(integer_result(&i, "is_null", &[Val::I64(1)]), 0);
+    assert_eq!(integer_result(&i, "is_null", &[Val::I64(3)]), 1);
+    call_ok(&i, "move", &[Val::I64(2), Val::I64(3)]);
+    assert_eq!(integer_result(&i, "call", &[Val::I64(3)]), 8);
     assert_trap(&i, "is_null", &[Val::I64((1 << 32) + 1)], TrapCode::TableOutOfBounds);
     assert_trap(&i, "move", &[Val::I64(1), Val::I64(1 << 33)], TrapCode::TableOutOfBounds);
 
-    assert_eq!(one(&i, "size", &[]), 4);
-    assert_eq!(one(&i, "grow", &[Val::I64(2)]), 4);
-    assert_eq!(one(&i, "size", &[]), 6);
-    assert_eq!(one(&i, "grow", &[Val::I64(3)]), -1, "past the maximum of 8");
-    assert_eq!(one(&i, "grow", &[Val::I64(1 << 40)]), -1);
-    assert_eq!(one(&i, "is_null", &[Val::I64(5)]), 1);
+    assert_eq!(integer_result(&i, "size", &[]), 4);
+    assert_eq!(integer_result(&i, "grow", &[Val::I64(2)]), 4);
+    assert_eq!(integer_result(&i, "size", &[]), 6);
+    assert_eq!(integer_result(&i, "grow", &[Val::I64(3)]), -1, "past the maximum of 8");
+    assert_eq!(integer_result(&i, "grow", &[Val::I64(1 << 40)]), -1);
+    assert_eq!(integer_result(&i, "is_null", &[Val::I64(5)]), 1);
 }
 
 #[test]
 fn bulk_operations_take_i64_operands() {
-    let (_store, i) = instance();
-    run(&i, "fill", &[Val::I64(2), Val::I64(2)]);
-    assert_eq!(one(&i, "call", &[Val::I64(3)]), 9);
-    run(&i, "copy_within", &[Val::I64(0), Val::I64(1), Val::I64(1)]);
-    assert_eq!(one(&i, "call", &[Val::I64(0)]), 7);
-    run(&i, "copy_to_narrow", &[Val::I32(2), Val::I64(0), Val::I32(2)]);
-    assert_eq!(one(&i, "call_narrow", &[Val::I32(3)]), 7);
-    run(&i, "init", &[Val::I64(3), Val::I32(0), Val::I32(1)]);
-    assert_eq!(one(&i, "call", &[Val::I64(3)]), 9);
+    let (_store, i) = instantiate(WAT, Config::default());
+    call_ok(&i, "fill", &[Val::I64(2), Val::I64(2)]);
+    assert_eq!(integer_result(&i, "call", &[Val::I64(3)]), 9);
+    call_ok(&i, "copy_within", &[Val::I64(0), Val::I64(1), Val::I64(1)]);
+    assert_eq!(integer_result(&i, "call", &[Val::I64(0)]), 7);
+    call_ok(&i, "copy_to_narrow", &[Val::I32(2), Val::I64(0), Val::I32(2)]);
+    assert_eq!(integer_result(&i, "call_narrow", &[Val::I32(3)]), 7);
+    call_ok(&i, "init", &[Val::I64(3), Val::I32(0), Val::I32(1)]);
+    assert_eq!(integer_result(&i, "call", &[Val::I64(3)]), 9);
 
     let oob = TrapCode::TableOutOfBounds;
     assert_trap(&i, "fill", &[Val::I64(1 << 32), Val::I64(0)], oob);
@@ -120,5 +96,5 @@ fn imports_match_only_tables_of_the_same_index_type() {
         other => panic!("a 32-bit table for a 64-bit import: {other:?}"),
     }
     let instance = Instance::new(&store, &module, &[Extern::Table(table(true))]).expect("links");
-    assert_eq!(one(&instance, "size", &[]), 1);
+    assert_eq!(integer_result(&instance, "size", &[]), 1);
 }

@@ -1,6 +1,6 @@
 //! What several test files share.
 
-use sidewinder_engine::{Error, Module};
+use sidewinder_engine::{Config, Engine, Error, Instance, Module, Store, TrapCode, Val};
 use wasmparser::{Validator, WasmFeatures};
 
 /// The proposals `Module::new` accepts (engine/src/module.rs `features`, not public), for
@@ -114,5 +114,46 @@ impl Rng {
             let bytes = self.next_u64().to_le_bytes();
             chunk.copy_from_slice(&bytes[..chunk.len()]);
         }
+    }
+}
+
+/// A fresh store of an engine with `config`, and an instance of `wat` (no imports) in it.
+pub fn instantiate(wat: &str, config: Config) -> (Store, Instance) {
+    let engine = Engine::new(config).expect("engine");
+    let store = Store::new(&engine);
+    let module = Module::new(&engine, &wat::parse_str(wat).expect("valid wat")).expect("compiles");
+    let instance = Instance::new(&store, &module, &[]).expect("instantiates");
+    (store, instance)
+}
+
+/// Runs `check` on a fresh instance of `wat` with guard pages, then on one with explicit
+/// bounds checks.
+pub fn in_both_bounds_modes(wat: &str, check: impl Fn(&Instance)) {
+    for explicit_bounds_checks in [false, true] {
+        let (_store, instance) = instantiate(wat, Config { explicit_bounds_checks, ..Config::default() });
+        check(&instance);
+    }
+}
+
+/// The one integer result of calling export `name` (an i32 sign-extended); a failed
+/// call or any other result fails the test.
+pub fn integer_result(instance: &Instance, name: &str, args: &[Val]) -> i64 {
+    match instance.call(name, args).unwrap_or_else(|e| panic!("{name}{args:?}: {e:?}")).as_slice() {
+        [Val::I32(v)] => *v as i64,
+        [Val::I64(v)] => *v,
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
+/// Calls export `name`; a failed call fails the test.
+pub fn call_ok(instance: &Instance, name: &str, args: &[Val]) {
+    instance.call(name, args).unwrap_or_else(|e| panic!("{name}{args:?}: {e:?}"));
+}
+
+/// Calls export `name`, which must trap with `code`.
+pub fn assert_trap(instance: &Instance, name: &str, args: &[Val], code: TrapCode) {
+    match instance.call(name, args) {
+        Err(Error::Trap(t)) => assert_eq!(t.code(), code, "{name}{args:?}"),
+        other => panic!("{name}{args:?}: expected {code:?}, got {other:?}"),
     }
 }
