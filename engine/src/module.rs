@@ -88,6 +88,9 @@ pub(crate) struct ModuleInfo {
     pub num_imported_funcs: u32,
     pub tables: Vec<TableType>,
     pub num_imported_tables: u32,
+    /// Each defined table's initializer expression, if it has one (its elements are
+    /// null otherwise).
+    pub table_inits: Vec<Option<ConstExpr>>,
     pub memories: Vec<MemoryType>,
     pub num_imported_memories: u32,
     pub globals: Vec<GlobalType>,
@@ -154,12 +157,10 @@ impl std::fmt::Debug for Module {
 
 /// Wasm 2.0, exception handling (with the legacy instructions), tail calls, relaxed SIMD,
 /// extended constant expressions (`i32`/`i64` `add`, `sub` and `mul`: `instance.rs`
-/// evaluates them), 64-bit memories and tables, multiple memories (unless `Config::multi_memory` is off), plus function
-/// references for its types: the JS string builtins use `(ref extern)`. The
-/// instructions of that proposal (`call_ref`, `ref.as_non_null`, `br_on_null`,
-/// `br_on_non_null`) and typed function references are not compiled: the compiler
-/// rejects them as unsupported, and `validate` runs the compiler so that it agrees
-/// with `new`.
+/// evaluates them), 64-bit memories and tables, multiple memories (unless
+/// `Config::multi_memory` is off) and function references. GC is off: wasmparser
+/// refuses its types and instructions, and types of other proposals it accepts but the
+/// engine lacks are refused as unsupported, by `validate` as by `new`.
 pub(crate) fn features(config: &Config) -> WasmFeatures {
     let features = WasmFeatures::WASM2
         | WasmFeatures::FUNCTION_REFERENCES
@@ -180,22 +181,15 @@ fn unsupported_type(what: impl std::fmt::Debug, offset: usize) -> Error {
     Error::compile(format!("unsupported type {what:?}"), offset)
 }
 
-fn val_type(ty: wasmparser::ValType, offset: usize) -> Result<ValType> {
-    ValType::from_wasmparser(ty).ok_or_else(|| unsupported_type(ty, offset))
+/// The engine's type for a wasmparser one, concrete references named by the ids of
+/// the module's types read so far (`type_ids`).
+fn val_type(ty: wasmparser::ValType, type_ids: &[u32], offset: usize) -> Result<ValType> {
+    ValType::from_wasmparser(ty, type_ids).ok_or_else(|| unsupported_type(ty, offset))
 }
 
-fn ref_type(ty: wasmparser::RefType, offset: usize) -> Result<ValType> {
-    val_type(wasmparser::ValType::Ref(ty), offset)
-}
-
-fn table_type(t: &wasmparser::TableType, offset: usize) -> Result<TableType> {
-    if !t.element_type.is_nullable() {
-        // Such a table needs an initializer expression (not supported) or an import of a
-        // table nobody can create.
-        return Err(unsupported_type(t.element_type, offset));
-    }
+fn table_type(t: &wasmparser::TableType, type_ids: &[u32], offset: usize) -> Result<TableType> {
     Ok(TableType {
-        element: ref_type(t.element_type, offset)?,
+        element: val_type(wasmparser::ValType::Ref(t.element_type), type_ids, offset)?,
         minimum: t.initial,
         maximum: t.maximum,
         table64: t.table64,
@@ -209,8 +203,8 @@ fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType> {
     Ok(MemoryType { minimum: m.initial, maximum: m.maximum, memory64: m.memory64 })
 }
 
-fn global_type(g: &wasmparser::GlobalType, offset: usize) -> Result<GlobalType> {
-    Ok(GlobalType { content: val_type(g.content_type, offset)?, mutable: g.mutable })
+fn global_type(g: &wasmparser::GlobalType, type_ids: &[u32], offset: usize) -> Result<GlobalType> {
+    Ok(GlobalType { content: val_type(g.content_type, type_ids, offset)?, mutable: g.mutable })
 }
 
 /// The usual constant expression, one instruction and `end`, read straight from its
@@ -286,8 +280,9 @@ impl Module {
     }
 
     /// Decodes and validates, and compiles without keeping the code, so that a module is
-    /// valid exactly when `new` accepts it (the validator accepts a few function-references
-    /// instructions the compiler does not implement). With the default `Config`'s proposals.
+    /// valid exactly when `new` accepts it (the validator accepts a few things the
+    /// compiler does not implement, such as `select` with several results). With the
+    /// default `Config`'s proposals.
     pub fn validate(bytes: &[u8]) -> Result<()> {
         let stubs = Stubs { trap_exit: 0, throw_stub: 0, memory_copy_stub: 0 };
         Self::compile(bytes, stubs, &Config::default()).map(drop)
@@ -367,12 +362,12 @@ impl Module {
                                 let params = ft
                                     .params()
                                     .iter()
-                                    .map(|&t| val_type(t, 0))
+                                    .map(|&t| val_type(t, &info.type_ids, 0))
                                     .collect::<Result<Vec<_>>>()?;
                                 let results = ft
                                     .results()
                                     .iter()
-                                    .map(|&t| val_type(t, 0))
+                                    .map(|&t| val_type(t, &info.type_ids, 0))
                                     .collect::<Result<Vec<_>>>()?;
                                 let ty = FuncType::new(params, results);
                                 info.type_ids.push(ty.type_id());
@@ -396,7 +391,7 @@ impl Module {
                             )
                         }
                         wasmparser::TypeRef::Table(t) => {
-                            info.tables.push(table_type(&t, 0)?);
+                            info.tables.push(table_type(&t, &info.type_ids, 0)?);
                             info.num_imported_tables += 1;
                             let i = info.tables.len() as u32 - 1;
                             (ExternType::Table(info.tables[i as usize].clone()), EntityIndex::Table(i))
@@ -408,7 +403,7 @@ impl Module {
                             (ExternType::Memory(info.memories[i as usize].clone()), EntityIndex::Memory(i))
                         }
                         wasmparser::TypeRef::Global(g) => {
-                            info.globals.push(global_type(&g, 0)?);
+                            info.globals.push(global_type(&g, &info.type_ids, 0)?);
                             info.num_imported_globals += 1;
                             let i = info.globals.len() as u32 - 1;
                             (ExternType::Global(info.globals[i as usize].clone()), EntityIndex::Global(i))
@@ -437,10 +432,11 @@ impl Module {
             Payload::TableSection(reader) => {
                 for table in reader {
                     let table = table?;
-                    info.tables.push(table_type(&table.ty, 0)?);
-                    if let wasmparser::TableInit::Expr(_) = table.init {
-                        return Err(Error::Unsupported("table initializer expressions".into()));
-                    }
+                    info.tables.push(table_type(&table.ty, &info.type_ids, 0)?);
+                    info.table_inits.push(match table.init {
+                        wasmparser::TableInit::RefNull => None,
+                        wasmparser::TableInit::Expr(e) => Some(const_expr(&e)?),
+                    });
                 }
             }
             Payload::MemorySection(reader) => {
@@ -456,7 +452,7 @@ impl Module {
             Payload::GlobalSection(reader) => {
                 for g in reader {
                     let g = g?;
-                    info.globals.push(global_type(&g.ty, 0)?);
+                    info.globals.push(global_type(&g.ty, &info.type_ids, 0)?);
                     info.global_inits.push(const_expr(&g.init_expr)?);
                 }
             }

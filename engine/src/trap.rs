@@ -25,6 +25,10 @@ pub enum TrapCode {
     UndefinedElement = 12,
     /// `throw_ref` of a null exnref.
     NullExceptionReference = 13,
+    /// `call_ref` or `return_call_ref` of a null function reference.
+    NullFunctionReference = 14,
+    /// `ref.as_non_null` of null.
+    NullReference = 15,
 }
 
 impl TrapCode {
@@ -44,6 +48,8 @@ impl TrapCode {
             11 => Host,
             12 => UndefinedElement,
             13 => NullExceptionReference,
+            14 => NullFunctionReference,
+            15 => NullReference,
             _ => return None,
         })
     }
@@ -65,6 +71,8 @@ impl TrapCode {
             Host => "host function error",
             UndefinedElement => "undefined element",
             NullExceptionReference => "null exception reference",
+            NullFunctionReference => "null function reference",
+            NullReference => "null reference",
         }
     }
 }

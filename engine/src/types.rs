@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 
+/// The types a value can have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ValType {
     I32,
@@ -11,21 +12,112 @@ pub enum ValType {
     F32,
     F64,
     V128,
-    FuncRef,
-    ExternRef,
-    /// `(ref extern)`, the non-nullable externref of the function-references proposal.
-    /// Machine code treats it exactly like `ExternRef`; only the boundaries differ (null
-    /// is not a value of this type).
-    NonNullExternRef,
-    /// A reference to an exception (`exnref`).
-    ExnRef,
-    /// `(ref exn)`: like `NonNullExternRef`, the same to machine code as `ExnRef`, and
-    /// kept apart at the boundaries.
-    NonNullExnRef,
+    /// A reference. Machine code treats every reference alike (an 8-byte pointer, 0 for
+    /// null); the exact type matters at the boundaries and when matching imports.
+    Ref(RefType),
 }
 
+/// A reference type: what it may point at, and whether null is one of its values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RefType {
+    pub nullable: bool,
+    pub heap: HeapType,
+}
+
+/// What a reference may point at. Each hierarchy (functions, host values, exceptions)
+/// has its top (`Func`, `Extern`, `Exn`) and its bottom (`NoFunc`, ...), whose only
+/// value is null; function types sit between them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HeapType {
+    Func,
+    Extern,
+    Exn,
+    NoFunc,
+    NoExtern,
+    NoExn,
+    /// Functions of one type, named by its process-wide id (`FuncType::type_id`), so
+    /// that the same type in two modules is the same heap type.
+    Concrete(u32),
+}
+
+impl HeapType {
+    /// The top of this type's hierarchy.
+    pub fn top(self) -> HeapType {
+        match self {
+            HeapType::Func | HeapType::NoFunc | HeapType::Concrete(_) => HeapType::Func,
+            HeapType::Extern | HeapType::NoExtern => HeapType::Extern,
+            HeapType::Exn | HeapType::NoExn => HeapType::Exn,
+        }
+    }
+
+    /// Heap-type matching. Function types are final without GC's declared subtypes, so a
+    /// concrete type matches only itself, `func` above it and `nofunc` below.
+    pub fn matches(self, expected: HeapType) -> bool {
+        self == expected
+            || matches!(
+                (self, expected),
+                (HeapType::Concrete(_), HeapType::Func)
+                    | (HeapType::NoFunc, HeapType::Func | HeapType::Concrete(_))
+                    | (HeapType::NoExtern, HeapType::Extern)
+                    | (HeapType::NoExn, HeapType::Exn)
+            )
+    }
+
+    /// Where this heap type sits in `ABSTRACT_REFS`, for the abstract ones.
+    fn abstract_index(self) -> usize {
+        match self {
+            HeapType::Func | HeapType::Concrete(_) => 0,
+            HeapType::Extern => 1,
+            HeapType::Exn => 2,
+            HeapType::NoFunc => 3,
+            HeapType::NoExtern => 4,
+            HeapType::NoExn => 5,
+        }
+    }
+}
+
+impl RefType {
+    pub const FUNCREF: RefType = RefType { nullable: true, heap: HeapType::Func };
+    pub const EXTERNREF: RefType = RefType { nullable: true, heap: HeapType::Extern };
+    pub const EXNREF: RefType = RefType { nullable: true, heap: HeapType::Exn };
+
+    /// Reference-type matching: the heap types match, and null is allowed only where
+    /// it is expected.
+    pub fn matches(self, expected: RefType) -> bool {
+        (!self.nullable || expected.nullable) && self.heap.matches(expected.heap)
+    }
+}
+
+/// Every abstract reference type, nullable and not, as one-element slices: what
+/// `ValType::as_slice` hands out for a block's single result.
+static ABSTRACT_REFS: [[[ValType; 1]; 2]; 6] = {
+    const fn pair(heap: HeapType) -> [[ValType; 1]; 2] {
+        [[ValType::Ref(RefType { nullable: false, heap })], [ValType::Ref(RefType { nullable: true, heap })]]
+    }
+    [
+        pair(HeapType::Func),
+        pair(HeapType::Extern),
+        pair(HeapType::Exn),
+        pair(HeapType::NoFunc),
+        pair(HeapType::NoExtern),
+        pair(HeapType::NoExn),
+    ]
+};
+
 impl ValType {
+    pub const FUNCREF: ValType = ValType::Ref(RefType::FUNCREF);
+    pub const EXTERNREF: ValType = ValType::Ref(RefType::EXTERNREF);
+    pub const EXNREF: ValType = ValType::Ref(RefType::EXNREF);
+    /// `(ref func)`: any function, never null.
+    pub const REF_FUNC: ValType = ValType::Ref(RefType { nullable: false, heap: HeapType::Func });
+    /// `(ref extern)`: any host value, never null (the JS string builtins' type).
+    pub const REF_EXTERN: ValType = ValType::Ref(RefType { nullable: false, heap: HeapType::Extern });
+    /// `(ref exn)`.
+    pub const REF_EXN: ValType = ValType::Ref(RefType { nullable: false, heap: HeapType::Exn });
+
     /// This type alone, as a slice that needs no allocation (a block's single result).
+    /// A concrete reference type comes back as the abstract `func` one of the same
+    /// nullability: the compiler, the only caller, treats all references alike.
     pub fn as_slice(self) -> &'static [ValType] {
         match self {
             ValType::I32 => &[ValType::I32],
@@ -33,31 +125,29 @@ impl ValType {
             ValType::F32 => &[ValType::F32],
             ValType::F64 => &[ValType::F64],
             ValType::V128 => &[ValType::V128],
-            ValType::FuncRef => &[ValType::FuncRef],
-            ValType::ExternRef => &[ValType::ExternRef],
-            ValType::NonNullExternRef => &[ValType::NonNullExternRef],
-            ValType::ExnRef => &[ValType::ExnRef],
-            ValType::NonNullExnRef => &[ValType::NonNullExnRef],
+            ValType::Ref(r) => &ABSTRACT_REFS[r.heap.abstract_index()][r.nullable as usize],
         }
     }
 
     pub fn is_ref(self) -> bool {
-        matches!(
-            self,
-            ValType::FuncRef
-                | ValType::ExternRef
-                | ValType::NonNullExternRef
-                | ValType::ExnRef
-                | ValType::NonNullExnRef
-        )
+        matches!(self, ValType::Ref(_))
     }
 
-    /// Value-type matching (subtyping): `(ref extern)` matches `externref`, and
-    /// `(ref exn)` matches `exnref`.
+    /// The reference type, for references.
+    pub fn as_ref_type(self) -> Option<RefType> {
+        match self {
+            ValType::Ref(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Value-type matching (subtyping): numbers and vectors match only themselves,
+    /// references as `RefType::matches` says (`(ref extern)` matches `externref`).
     pub fn matches(self, expected: ValType) -> bool {
-        self == expected
-            || (self == ValType::NonNullExternRef && expected == ValType::ExternRef)
-            || (self == ValType::NonNullExnRef && expected == ValType::ExnRef)
+        match (self, expected) {
+            (ValType::Ref(have), ValType::Ref(want)) => have.matches(want),
+            _ => self == expected,
+        }
     }
 
     pub fn is_float(self) -> bool {
@@ -69,46 +159,98 @@ impl ValType {
         matches!(self, ValType::F32 | ValType::F64 | ValType::V128)
     }
 
-    /// The engine's type for a wasmparser one, if the engine has it.
-    pub fn from_wasmparser(ty: wasmparser::ValType) -> Option<ValType> {
-        use wasmparser::{AbstractHeapType, HeapType};
+    /// The engine's type for a wasmparser one, if the engine has it. `type_ids` gives
+    /// the process-wide id of each of the module's types, for concrete references; a
+    /// type not (yet) in it is one the engine cannot express (GC's recursive types).
+    pub fn from_wasmparser(ty: wasmparser::ValType, type_ids: &[u32]) -> Option<ValType> {
         Some(match ty {
             wasmparser::ValType::I32 => ValType::I32,
             wasmparser::ValType::I64 => ValType::I64,
             wasmparser::ValType::F32 => ValType::F32,
             wasmparser::ValType::F64 => ValType::F64,
             wasmparser::ValType::V128 => ValType::V128,
-            wasmparser::ValType::Ref(r) if r.is_nullable() => match r.heap_type() {
-                HeapType::Abstract { shared: false, ty: AbstractHeapType::Func } => ValType::FuncRef,
-                HeapType::Abstract { shared: false, ty: AbstractHeapType::Extern } => ValType::ExternRef,
-                HeapType::Abstract { shared: false, ty: AbstractHeapType::Exn } => ValType::ExnRef,
+            wasmparser::ValType::Ref(r) => ValType::Ref(RefType::from_wasmparser(r, type_ids)?),
+        })
+    }
+}
+
+impl RefType {
+    /// As `ValType::from_wasmparser`.
+    pub fn from_wasmparser(r: wasmparser::RefType, type_ids: &[u32]) -> Option<RefType> {
+        Some(RefType { nullable: r.is_nullable(), heap: HeapType::from_wasmparser(r.heap_type(), type_ids)? })
+    }
+}
+
+impl HeapType {
+    /// As `ValType::from_wasmparser`.
+    pub fn from_wasmparser(heap: wasmparser::HeapType, type_ids: &[u32]) -> Option<HeapType> {
+        use wasmparser::AbstractHeapType as A;
+        Some(match heap {
+            wasmparser::HeapType::Abstract { shared: false, ty } => match ty {
+                A::Func => HeapType::Func,
+                A::Extern => HeapType::Extern,
+                A::Exn => HeapType::Exn,
+                A::NoFunc => HeapType::NoFunc,
+                A::NoExtern => HeapType::NoExtern,
+                A::NoExn => HeapType::NoExn,
                 _ => return None,
             },
-            wasmparser::ValType::Ref(r) => match r.heap_type() {
-                HeapType::Abstract { shared: false, ty: AbstractHeapType::Extern } => {
-                    ValType::NonNullExternRef
-                }
-                HeapType::Abstract { shared: false, ty: AbstractHeapType::Exn } => ValType::NonNullExnRef,
-                _ => return None,
-            },
+            wasmparser::HeapType::Concrete(index) => {
+                HeapType::Concrete(*type_ids.get(index.as_module_index()? as usize)?)
+            }
+            _ => return None,
         })
     }
 }
 
 impl fmt::Display for ValType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ValType::I32 => "i32",
-            ValType::I64 => "i64",
-            ValType::F32 => "f32",
-            ValType::F64 => "f64",
-            ValType::V128 => "v128",
-            ValType::FuncRef => "funcref",
-            ValType::ExternRef => "externref",
-            ValType::NonNullExternRef => "(ref extern)",
-            ValType::ExnRef => "exnref",
-            ValType::NonNullExnRef => "(ref exn)",
-        })
+        match self {
+            ValType::I32 => f.write_str("i32"),
+            ValType::I64 => f.write_str("i64"),
+            ValType::F32 => f.write_str("f32"),
+            ValType::F64 => f.write_str("f64"),
+            ValType::V128 => f.write_str("v128"),
+            ValType::Ref(r) => r.fmt(f),
+        }
+    }
+}
+
+impl fmt::Display for RefType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let short = match self.heap {
+            HeapType::Func => "funcref",
+            HeapType::Extern => "externref",
+            HeapType::Exn => "exnref",
+            HeapType::NoFunc => "nullfuncref",
+            HeapType::NoExtern => "nullexternref",
+            HeapType::NoExn => "nullexnref",
+            HeapType::Concrete(_) => "",
+        };
+        match (self.nullable, self.heap) {
+            (true, HeapType::Concrete(_)) | (false, _) => {
+                let null = if self.nullable { "null " } else { "" };
+                write!(f, "(ref {null}{})", self.heap)
+            }
+            (true, _) => f.write_str(short),
+        }
+    }
+}
+
+impl fmt::Display for HeapType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeapType::Func => f.write_str("func"),
+            HeapType::Extern => f.write_str("extern"),
+            HeapType::Exn => f.write_str("exn"),
+            HeapType::NoFunc => f.write_str("nofunc"),
+            HeapType::NoExtern => f.write_str("noextern"),
+            HeapType::NoExn => f.write_str("noexn"),
+            HeapType::Concrete(id) => match FuncType::from_type_id(*id) {
+                Some(ty) => ty.fmt(f),
+                None => write!(f, "type {id}"),
+            },
+        }
     }
 }
 
@@ -164,13 +306,37 @@ impl FuncType {
         self.params().len().max(self.results().len()) * self.slot_width()
     }
 
-    /// The process-wide id that `call_indirect` compares: equal types, equal ids.
+    /// The process-wide id that `call_indirect` compares: equal types, equal ids. A
+    /// concrete reference names its type by this id, so that a type that refers to
+    /// another is equal across modules when the types it refers to are.
     pub fn type_id(&self) -> u32 {
-        static IDS: OnceLock<Mutex<HashMap<FuncType, u32>>> = OnceLock::new();
-        let mut ids = IDS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
-        let next = ids.len() as u32 + 1;
-        *ids.entry(self.clone()).or_insert(next)
+        let mut registry = type_registry().lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&id) = registry.ids.get(self) {
+            return id;
+        }
+        registry.types.push(self.clone());
+        let id = registry.types.len() as u32;
+        registry.ids.insert(self.clone(), id);
+        id
     }
+
+    /// The type with this id, if `type_id` ever gave it out.
+    pub fn from_type_id(id: u32) -> Option<FuncType> {
+        let registry = type_registry().lock().unwrap_or_else(|e| e.into_inner());
+        registry.types.get(id.checked_sub(1)? as usize).cloned()
+    }
+}
+
+/// Every function type given an id, both ways. Ids start at 1: 0 is no type.
+#[derive(Default)]
+struct TypeRegistry {
+    ids: HashMap<FuncType, u32>,
+    types: Vec<FuncType>,
+}
+
+fn type_registry() -> &'static Mutex<TypeRegistry> {
+    static REGISTRY: OnceLock<Mutex<TypeRegistry>> = OnceLock::new();
+    REGISTRY.get_or_init(Default::default)
 }
 
 impl fmt::Debug for FuncType {

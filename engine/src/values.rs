@@ -2,7 +2,7 @@
 
 use crate::runtime::exception::Exception;
 use crate::runtime::func::Func;
-use crate::types::ValType;
+use crate::types::{HeapType, ValType};
 
 #[derive(Clone, Debug)]
 pub enum Val {
@@ -20,6 +20,8 @@ pub enum Val {
 }
 
 impl Val {
+    /// The type of this kind of value: for references, the nullable top of their
+    /// hierarchy (a function's own type is in `Func::ty`).
     pub fn ty(&self) -> ValType {
         match self {
             Val::I32(_) => ValType::I32,
@@ -27,18 +29,32 @@ impl Val {
             Val::F32(_) => ValType::F32,
             Val::F64(_) => ValType::F64,
             Val::V128(_) => ValType::V128,
-            Val::FuncRef(_) => ValType::FuncRef,
-            Val::ExternRef(_) => ValType::ExternRef,
-            Val::ExnRef(_) => ValType::ExnRef,
+            Val::FuncRef(_) => ValType::FUNCREF,
+            Val::ExternRef(_) => ValType::EXTERNREF,
+            Val::ExnRef(_) => ValType::EXNREF,
         }
     }
 
-    /// Whether this value belongs to `ty` (null is not a `(ref extern)`).
+    /// Whether this value belongs to `ty`: null only to nullable types, and a function
+    /// to `(ref $t)` only if its type is `$t`.
     pub fn matches(&self, ty: ValType) -> bool {
-        match (self, ty) {
-            (Val::ExternRef(e), ValType::NonNullExternRef) => e.is_some(),
-            (Val::ExnRef(e), ValType::NonNullExnRef) => e.is_some(),
-            _ => self.ty() == ty,
+        let ValType::Ref(r) = ty else { return self.ty() == ty };
+        let (top, non_null) = match self {
+            Val::FuncRef(f) => (HeapType::Func, f.is_some()),
+            Val::ExternRef(e) => (HeapType::Extern, e.is_some()),
+            Val::ExnRef(e) => (HeapType::Exn, e.is_some()),
+            _ => return false,
+        };
+        if r.heap.top() != top {
+            return false;
+        }
+        if !non_null {
+            return r.nullable;
+        }
+        match (self, r.heap) {
+            (_, HeapType::NoFunc | HeapType::NoExtern | HeapType::NoExn) => false,
+            (Val::FuncRef(Some(f)), HeapType::Concrete(id)) => f.type_id() == id,
+            _ => true,
         }
     }
 
@@ -51,9 +67,11 @@ impl Val {
             ValType::V128 => Val::V128(0),
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
-            ValType::FuncRef => Val::FuncRef(None),
-            ValType::ExternRef | ValType::NonNullExternRef => Val::ExternRef(None),
-            ValType::ExnRef | ValType::NonNullExnRef => Val::ExnRef(None),
+            ValType::Ref(r) => match r.heap.top() {
+                HeapType::Extern => Val::ExternRef(None),
+                HeapType::Exn => Val::ExnRef(None),
+                _ => Val::FuncRef(None),
+            },
         }
     }
 
@@ -82,13 +100,13 @@ impl Val {
             ValType::V128 => Val::V128(raw as u128),
             ValType::F32 => Val::F32(raw as u32),
             ValType::F64 => Val::F64(raw),
-            // SAFETY: forwarded from the caller's contract.
-            ValType::FuncRef => Val::FuncRef(unsafe { Func::from_raw(raw as usize) }),
-            ValType::ExternRef | ValType::NonNullExternRef => {
-                Val::ExternRef(if raw == 0 { None } else { Some(raw - 1) })
-            }
-            // SAFETY: forwarded from the caller's contract.
-            ValType::ExnRef | ValType::NonNullExnRef => Val::ExnRef(unsafe { Exception::from_raw(raw) }),
+            ValType::Ref(r) => match r.heap.top() {
+                HeapType::Extern => Val::ExternRef(if raw == 0 { None } else { Some(raw - 1) }),
+                // SAFETY: forwarded from the caller's contract.
+                HeapType::Exn => Val::ExnRef(unsafe { Exception::from_raw(raw) }),
+                // SAFETY: forwarded from the caller's contract.
+                _ => Val::FuncRef(unsafe { Func::from_raw(raw as usize) }),
+            },
         }
     }
 

@@ -513,6 +513,6 @@ fn numeric_host_functions_trap_and_panic_as_traps_and_take_only_numbers() {
             other => panic!("{arg}: {other:?}"),
         }
     }
-    let not_numeric = FuncType::new(vec![ValType::FuncRef], vec![]);
+    let not_numeric = FuncType::new(vec![ValType::FUNCREF], vec![]);
     assert!(Func::new_numeric(&store, not_numeric, |_, _| Ok(())).is_err());
 }

@@ -52,7 +52,7 @@ impl Fixture {
     fn new() -> Fixture {
         let engine = Engine::default();
         let store = Store::new(&engine);
-        let ty = TableType { element: ValType::FuncRef, minimum: 4, maximum: Some(16), table64: false };
+        let ty = TableType { element: ValType::FUNCREF, minimum: 4, maximum: Some(16), table64: false };
         let table = Table::new(&store, ty, Val::FuncRef(None)).expect("table");
         let instance = instantiate(&store, &table);
         call(&instance, "fill_own", &[]);
@@ -264,7 +264,7 @@ fn calls_with_arguments_through_a_second_table_follow_its_elements() {
         })
     };
     // A host-made table whose elements start non-null.
-    let ty = TableType { element: ValType::FuncRef, minimum: 3, maximum: None, table64: false };
+    let ty = TableType { element: ValType::FUNCREF, minimum: 3, maximum: None, table64: false };
     let host_table = Table::new(&store, ty, Val::FuncRef(Some(host(Binary::Xor)))).expect("table");
     let module = Module::new(&engine, &wat::parse_str(WITH_ARGS).expect("valid wat")).expect("compiles");
     let imports = [Extern::Table(host_table.clone()), Extern::Func(host(Binary::Mul))];

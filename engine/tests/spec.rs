@@ -47,7 +47,7 @@ const DEFAULT_TIMEOUT_SECS: u64 = 120;
 /// The wasm-3.0 scripts of the proposals beyond 2.0 that the engine implements:
 /// exception handling (with its legacy instructions), tail calls, relaxed SIMD, 64-bit
 /// memories and multiple memories (the numbered files: the multi-memory proposal's
-/// variants of 2.0 scripts).
+/// variants of 2.0 scripts), and function references.
 const PROPOSAL_FILES: &[&str] = &[
     "i16x8_relaxed_q15mulr_s.wast",
     "i32x4_relaxed_trunc.wast",
@@ -134,6 +134,26 @@ const PROPOSAL_FILES: &[&str] = &[
     "store1.wast",
     "store2.wast",
     "traps0.wast",
+    // function references: the proposal's own scripts, and the 3.0 versions of the
+    // 2.0 scripts it extends with typed references
+    "br_on_non_null.wast",
+    "br_on_null.wast",
+    "call_ref.wast",
+    "ref_as_non_null.wast",
+    "return_call_ref.wast",
+    "local_init.wast",
+    "ref.wast",
+    "ref_func.wast",
+    "ref_is_null.wast",
+    "table-sub.wast",
+    "unreached-valid.wast",
+    "br_table.wast",
+    "instance.wast",
+    "linking.wast",
+    "table.wast",
+    "select.wast",
+    "elem.wast",
+    "global.wast",
 ];
 const PROPOSAL_PREFIX: &str = "wasm-3.0/";
 /// The legacy exception-handling scripts, which `unfold_legacy_try` rewrites.
@@ -1045,10 +1065,10 @@ fn build_spectest(store: &Store) -> Result<HashMap<&'static str, Extern>, Error>
         let ty = GlobalType { content: value.ty(), mutable: false };
         items.insert(name, Extern::Global(Global::new(store, ty, value)?));
     }
-    let table = TableType { element: ValType::FuncRef, minimum: 10, maximum: Some(20), table64: false };
+    let table = TableType { element: ValType::FUNCREF, minimum: 10, maximum: Some(20), table64: false };
     items.insert("table", Extern::Table(Table::new(store, table, Val::FuncRef(None))?));
     // The wasm-3.0 reference interpreter's spectest also has a 64-bit table.
-    let table64 = TableType { element: ValType::FuncRef, minimum: 10, maximum: Some(20), table64: true };
+    let table64 = TableType { element: ValType::FUNCREF, minimum: 10, maximum: Some(20), table64: true };
     items.insert("table64", Extern::Table(Table::new(store, table64, Val::FuncRef(None))?));
     let memory = MemoryType { minimum: 1, maximum: Some(2), memory64: false };
     items.insert("memory", Extern::Memory(Memory::new(store, memory)?));
@@ -1070,8 +1090,8 @@ fn arg_to_val(arg: &WastArg<'_>) -> Result<Val, String> {
         WastArgCore::F64(x) => Val::F64(x.bits),
         WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
         WastArgCore::RefNull(heap) => match null_kind(heap) {
-            Some(ValType::FuncRef) => Val::FuncRef(None),
-            Some(ValType::ExnRef) => Val::ExnRef(None),
+            Some(ValType::FUNCREF) => Val::FuncRef(None),
+            Some(ValType::EXNREF) => Val::ExnRef(None),
             Some(_) => Val::ExternRef(None),
             None => return Err(format!("ref.null of {heap:?} is not supported")),
         },
@@ -1084,14 +1104,16 @@ fn arg_to_val(arg: &WastArg<'_>) -> Result<Val, String> {
 fn null_kind(heap: &HeapType<'_>) -> Option<ValType> {
     match heap {
         HeapType::Abstract { shared: false, ty: AbstractHeapType::Func | AbstractHeapType::NoFunc } => {
-            Some(ValType::FuncRef)
+            Some(ValType::FUNCREF)
         }
         HeapType::Abstract { shared: false, ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern } => {
-            Some(ValType::ExternRef)
+            Some(ValType::EXTERNREF)
         }
         HeapType::Abstract { shared: false, ty: AbstractHeapType::Exn | AbstractHeapType::NoExn } => {
-            Some(ValType::ExnRef)
+            Some(ValType::EXNREF)
         }
+        // Without GC, every defined type is a function type.
+        HeapType::Concrete(_) => Some(ValType::FUNCREF),
         _ => None,
     }
 }
@@ -1123,8 +1145,8 @@ fn matches_ret(value: &Val, pattern: &WastRetCore<'_>) -> Result<bool, String> {
             matches!(value, Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None))
         }
         (WastRetCore::RefNull(Some(heap)), _) => match null_kind(heap) {
-            Some(ValType::FuncRef) => matches!(value, Val::FuncRef(None)),
-            Some(ValType::ExnRef) => matches!(value, Val::ExnRef(None)),
+            Some(ValType::FUNCREF) => matches!(value, Val::FuncRef(None)),
+            Some(ValType::EXNREF) => matches!(value, Val::ExnRef(None)),
             Some(_) => matches!(value, Val::ExternRef(None)),
             None => return Err(format!("ref.null of {heap:?} is not supported")),
         },
@@ -1253,7 +1275,7 @@ fn describe_rets(patterns: &[WastRet<'_>]) -> String {
                 nan(p, "f64", |v| format!("{} /* {:#018x} */", f64::from_bits(v.bits), v.bits))
             }
             WastRetCore::RefNull(heap) => match heap.as_ref().and_then(null_kind) {
-                Some(ValType::FuncRef) => "(ref.null func)".to_string(),
+                Some(ValType::FUNCREF) => "(ref.null func)".to_string(),
                 Some(_) => "(ref.null extern)".to_string(),
                 None => "(ref.null)".to_string(),
             },

@@ -88,7 +88,7 @@ fn imports_match_only_tables_of_the_same_index_type() {
     let wat = r#"(module (import "m" "t" (table i64 1 funcref)) (func (export "size") (result i64) (table.size 0)))"#;
     let module = Module::new(&engine, &wat::parse_str(wat).expect("valid wat")).expect("compiles");
     let table = |table64| {
-        let ty = TableType { element: ValType::FuncRef, minimum: 1, maximum: None, table64 };
+        let ty = TableType { element: ValType::FUNCREF, minimum: 1, maximum: None, table64 };
         Table::new(&store, ty, Val::FuncRef(None)).expect("table")
     };
     match Instance::new(&store, &module, &[Extern::Table(table(false))]) {

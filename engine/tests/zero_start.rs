@@ -57,8 +57,9 @@ fn check_module(name: &str, bytes: &[u8], tally: &mut Tally) {
             Payload::TypeSection(reader) => {
                 for ty in reader.clone().into_iter_err_on_gc_types() {
                     let ty = ty.unwrap();
-                    signatures
-                        .push(ty.params().iter().map(|&t| ValType::from_wasmparser(t).unwrap()).collect());
+                    signatures.push(
+                        ty.params().iter().map(|&t| ValType::from_wasmparser(t, &[]).unwrap()).collect(),
+                    );
                 }
             }
             Payload::FunctionSection(reader) => {
@@ -76,7 +77,7 @@ fn check_module(name: &str, bytes: &[u8], tally: &mut Tally) {
         };
         let mut func_validator = to_validate.into_validator(std::mem::take(&mut allocations));
         let params = &signatures[function_types[function_index as usize] as usize];
-        run_first_pass(params, &body, &mut func_validator, &mut locals, &mut operators, &mut uses)
+        run_first_pass(params, &[], &body, &mut func_validator, &mut locals, &mut operators, &mut uses)
             .unwrap_or_else(|e| panic!("{name}: function {function_index}: {e}"));
         allocations = func_validator.into_allocations();
         uses.choose_into(&locals, params.len(), &mut pins);

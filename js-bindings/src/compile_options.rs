@@ -97,7 +97,7 @@ impl ImportPlan {
             let source = if options.imported_string_constants.as_deref() == Some(import.module.as_str()) {
                 // `global const (ref extern)` must match the import's type.
                 match &import.ty {
-                    ExternType::Global(g) if !g.mutable && ValType::NonNullExternRef.matches(g.content) => {}
+                    ExternType::Global(g) if !g.mutable && ValType::REF_EXTERN.matches(g.content) => {}
                     _ => {
                         return Err(format!(
                             "{}: a string constant import must be an immutable externref global",

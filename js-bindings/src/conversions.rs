@@ -3,7 +3,7 @@
 use crate::function::{exported_function, func_of_object};
 use crate::realm::with_realm;
 use boa_engine::{Context, JsBigInt, JsNativeError, JsResult, JsValue};
-use sidewinder_engine::{Val, ValType};
+use sidewinder_engine::{HeapType, RefType, Val, ValType};
 
 /// ToWebAssemblyValue(v, type).
 pub(crate) fn to_wasm(v: &JsValue, ty: ValType, ctx: &mut Context) -> JsResult<Val> {
@@ -12,41 +12,59 @@ pub(crate) fn to_wasm(v: &JsValue, ty: ValType, ctx: &mut Context) -> JsResult<V
         ValType::I64 => Val::I64(v.to_big_int64(ctx)?),
         ValType::F32 => Val::F32((v.to_number(ctx)? as f32).to_bits()),
         ValType::F64 => Val::F64(v.to_number(ctx)?.to_bits()),
-        ValType::FuncRef => {
-            if v.is_null() {
-                return Ok(Val::FuncRef(None));
-            }
-            match v.as_object().and_then(|o| func_of_object(&o, ctx)) {
-                Some(f) => Val::FuncRef(Some(f)),
-                None => {
-                    return Err(JsNativeError::typ()
-                        .with_message("value is not an exported WebAssembly function or null")
-                        .into())
-                }
-            }
+        ValType::V128 => {
+            return Err(JsNativeError::typ().with_message("v128 values cannot cross into JavaScript").into())
         }
-        ValType::ExternRef | ValType::NonNullExternRef => {
-            if v.is_null() {
-                if ty == ValType::NonNullExternRef {
-                    return Err(JsNativeError::typ().with_message("null is not a (ref extern) value").into());
-                }
-                return Ok(Val::ExternRef(None));
+        ValType::Ref(r) => reference_to_wasm(v, r, ctx)?,
+    })
+}
+
+/// ToWebAssemblyValue(v, type) for a reference type: null where the type allows it; for
+/// functions, an exported function of a matching type; for host values, anything.
+fn reference_to_wasm(v: &JsValue, r: RefType, ctx: &mut Context) -> JsResult<Val> {
+    if r.heap.top() == HeapType::Exn {
+        return Err(JsNativeError::typ().with_message("exnref values cannot cross into JavaScript").into());
+    }
+    let ty = ValType::Ref(r);
+    if v.is_null() {
+        if !r.nullable {
+            return Err(JsNativeError::typ().with_message(format!("null is not a {ty} value")).into());
+        }
+        return Ok(Val::default_for(ty));
+    }
+    let value = match r.heap.top() {
+        HeapType::Func => match v.as_object().and_then(|o| func_of_object(&o, ctx)) {
+            Some(f) => Val::FuncRef(Some(f)),
+            None => {
+                return Err(JsNativeError::typ()
+                    .with_message("value is not an exported WebAssembly function or null")
+                    .into())
             }
+        },
+        _ => {
             let handle = with_realm(ctx, |r| {
                 r.extern_refs.push(v.clone());
                 r.extern_refs.len() as u64 - 1
             })?;
             Val::ExternRef(Some(handle))
         }
-        ValType::V128 => {
-            return Err(JsNativeError::typ().with_message("v128 values cannot cross into JavaScript").into())
-        }
-        ValType::ExnRef | ValType::NonNullExnRef => {
-            return Err(JsNativeError::typ()
-                .with_message("exnref values cannot cross into JavaScript")
-                .into())
-        }
-    })
+    };
+    // A function of another type, or anything for the bottom types (`nofunc`,
+    // `noextern`), whose only value is null.
+    if !value.matches(ty) {
+        return Err(JsNativeError::typ().with_message(format!("value is not of type {ty}")).into());
+    }
+    Ok(value)
+}
+
+/// Whether values of this type can never cross between JavaScript and wasm (the JS API
+/// throws a TypeError): v128, and references to exceptions.
+pub(crate) fn never_crosses_to_js(ty: ValType) -> bool {
+    match ty {
+        ValType::V128 => true,
+        ValType::Ref(r) => r.heap.top() == HeapType::Exn,
+        _ => false,
+    }
 }
 
 /// ToWebAssemblyValue for a number type, as the raw 64-bit slot `Func::call_numeric`
@@ -128,18 +146,23 @@ pub(crate) fn parse_value_type(v: &JsValue, ctx: &mut Context) -> JsResult<ValTy
         "f32" => ValType::F32,
         "f64" => ValType::F64,
         "v128" => ValType::V128,
-        "anyfunc" | "funcref" => ValType::FuncRef,
-        "externref" => ValType::ExternRef,
+        "anyfunc" | "funcref" => ValType::FUNCREF,
+        "externref" => ValType::EXTERNREF,
         other => {
             return Err(JsNativeError::typ().with_message(format!("invalid value type {other:?}")).into())
         }
     })
 }
 
-/// DefaultValue(type): zero, null for funcref, and `undefined` for externref.
+/// DefaultValue(type): zero, null for nullable references, and `undefined` for
+/// externref. Non-nullable references have none: a TypeError, as the JS API's callers
+/// throw for "error".
 pub(crate) fn default_value(ty: ValType, ctx: &mut Context) -> JsResult<Val> {
     match ty {
-        ValType::ExternRef => to_wasm(&JsValue::undefined(), ty, ctx),
+        ValType::EXTERNREF => to_wasm(&JsValue::undefined(), ty, ctx),
+        ValType::Ref(r) if !r.nullable => {
+            Err(JsNativeError::typ().with_message(format!("{ty} has no default value")).into())
+        }
         _ => Ok(Val::default_for(ty)),
     }
 }

@@ -15,6 +15,7 @@
 //! helpers live in an internal module that only wrappers can import.
 
 use crate::compile_options::{CompileOptions, ImportSource};
+use crate::conversions::never_crosses_to_js;
 use crate::errors::{new_error, ErrorKind};
 use crate::instance::{read_imports, InstanceData};
 use crate::module::{compile, module_object, module_of};
@@ -27,7 +28,7 @@ use boa_engine::native_function::NativeFunctionPointer;
 use boa_engine::object::JsObject;
 use boa_engine::{js_string, Context, JsNativeError, JsResult, JsValue, Module, NativeFunction, Source};
 use boa_gc::{Finalize, Trace};
-use sidewinder_engine::{ExternType, ValType};
+use sidewinder_engine::ExternType;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -225,9 +226,7 @@ fn wrapper_source(id: u32, specifiers: &[String], exports: &[sidewinder_engine::
     for (k, export) in exports.iter().enumerate() {
         let name = string_literal(&export.name);
         match &export.ty {
-            ExternType::Global(g)
-                if matches!(g.content, ValType::V128 | ValType::ExnRef | ValType::NonNullExnRef) =>
-            {
+            ExternType::Global(g) if never_crosses_to_js(g.content) => {
                 s += &format!("let x{k};\n");
             }
             ExternType::Global(g) if g.mutable => {

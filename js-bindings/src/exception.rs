@@ -123,7 +123,7 @@ pub(crate) fn thrown_to_wasm(error: JsError, ctx: &mut Context) -> Trap {
     }
     let wrapped = (|| {
         let tag = js_tag(ctx)?;
-        let payload = to_wasm(&value, ValType::ExternRef, ctx)?;
+        let payload = to_wasm(&value, ValType::EXTERNREF, ctx)?;
         let store = store(ctx)?;
         Exception::new(&store, &tag, &[payload]).map_err(|e| engine_error(e, ctx))
     })();

@@ -1,7 +1,9 @@
 //! Exported functions (wasm functions as JS functions) and host functions (JS callables
 //! imported by wasm).
 
-use crate::conversions::{number_to_raw, plain_number_to_raw, raw_number_to_js, to_js, to_wasm};
+use crate::conversions::{
+    never_crosses_to_js, number_to_raw, plain_number_to_raw, raw_number_to_js, to_js, to_wasm,
+};
 use crate::errors::engine_error;
 use crate::esm::refresh_live_bindings;
 use crate::exception::thrown_to_wasm;
@@ -484,8 +486,7 @@ fn import_outcome(outcome: Option<JsResult<()>>) -> Result<(), Trap> {
 /// converted, any wasm runs or any JS import is called. Found once per function, when
 /// its object or host function is made.
 pub(crate) fn js_unusable_type(ty: &FuncType) -> Option<ValType> {
-    let unusable = |t: &&ValType| matches!(t, ValType::V128 | ValType::ExnRef | ValType::NonNullExnRef);
-    ty.params().iter().chain(ty.results()).find(unusable).copied()
+    ty.params().iter().chain(ty.results()).copied().find(|&t| never_crosses_to_js(t))
 }
 
 /// The TypeError of a call whose signature has `js_unusable_type`, if it has one.

@@ -1,7 +1,7 @@
 //! WebAssembly.Instance: reading the imports, instantiating, the exports object.
 
 use crate::compile_options::{ImportPlan, ImportSource};
-use crate::conversions::to_wasm;
+use crate::conversions::{never_crosses_to_js, to_wasm};
 use crate::errors::{engine_error, new_error, ErrorKind};
 use crate::function::{exported_function, host_function};
 use crate::global::{global_object, GlobalData};
@@ -167,8 +167,7 @@ fn global_import(v: &JsValue, gt: &GlobalType, ctx: &mut Context) -> JsResult<Op
     let acceptable = match gt.content {
         ValType::I64 => v.is_bigint(),
         ValType::I32 | ValType::F32 | ValType::F64 => v.is_number(),
-        ValType::V128 | ValType::ExnRef | ValType::NonNullExnRef => false,
-        ValType::FuncRef | ValType::ExternRef | ValType::NonNullExternRef => true,
+        other => !never_crosses_to_js(other),
     };
     if !acceptable {
         return Err(new_error(ErrorKind::Link, &format!("{what}: value of the wrong type"), ctx));

@@ -53,7 +53,7 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
     let engine = Engine::new(config).map_err(|e| JsNativeError::error().with_message(e.to_string()))?;
     let store = Store::new(&engine);
     let memory_buffers: memory::BufferRegistry = Rc::new(RefCell::new(HashMap::new()));
-    let js_tag = Tag::new(&store, FuncType::new([ValType::ExternRef], []))
+    let js_tag = Tag::new(&store, FuncType::new([ValType::EXTERNREF], []))
         .map_err(|e| JsNativeError::error().with_message(e.to_string()))?;
     {
         let registry = memory_buffers.clone();

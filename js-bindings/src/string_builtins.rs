@@ -77,16 +77,18 @@ impl Builtin {
     /// `(ref null (array (mut i16)))`, and the engine has no GC types, so no import can
     /// match them.
     pub fn func_type(self) -> Option<FuncType> {
-        use ValType::{ExternRef as Ext, NonNullExternRef as RefExt, I32};
+        const EXT: ValType = ValType::EXTERNREF;
+        const REF_EXT: ValType = ValType::REF_EXTERN;
+        const I32: ValType = ValType::I32;
         let (params, results): (&[ValType], &[ValType]) = match self {
-            Builtin::Cast => (&[Ext], &[RefExt]),
-            Builtin::Test | Builtin::Length => (&[Ext], &[I32]),
+            Builtin::Cast => (&[EXT], &[REF_EXT]),
+            Builtin::Test | Builtin::Length => (&[EXT], &[I32]),
             Builtin::FromCharCodeArray | Builtin::IntoCharCodeArray => return None,
-            Builtin::FromCharCode | Builtin::FromCodePoint => (&[I32], &[RefExt]),
-            Builtin::CharCodeAt | Builtin::CodePointAt => (&[Ext, I32], &[I32]),
-            Builtin::Concat => (&[Ext, Ext], &[RefExt]),
-            Builtin::Substring => (&[Ext, I32, I32], &[RefExt]),
-            Builtin::Equals | Builtin::Compare => (&[Ext, Ext], &[I32]),
+            Builtin::FromCharCode | Builtin::FromCodePoint => (&[I32], &[REF_EXT]),
+            Builtin::CharCodeAt | Builtin::CodePointAt => (&[EXT, I32], &[I32]),
+            Builtin::Concat => (&[EXT, EXT], &[REF_EXT]),
+            Builtin::Substring => (&[EXT, I32, I32], &[REF_EXT]),
+            Builtin::Equals | Builtin::Compare => (&[EXT, EXT], &[I32]),
         };
         Some(FuncType::new(params.iter().copied(), results.iter().copied()))
     }
@@ -154,7 +156,7 @@ fn i32_result(x: i32) -> Option<Val> {
 
 /// A new string as a `(ref extern)` result.
 fn string_result(s: JsString, ctx: &mut Context) -> Result<Option<Val>, Trap> {
-    to_wasm(&JsValue::from(s), ValType::NonNullExternRef, ctx).map(Some).map_err(js_error)
+    to_wasm(&JsValue::from(s), ValType::REF_EXTERN, ctx).map(Some).map_err(js_error)
 }
 
 /// The UTF-16 encoding of a code point up to 0x10FFFF (lone surrogates stay as they are,

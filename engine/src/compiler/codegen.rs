@@ -2789,6 +2789,40 @@ impl<'a> FuncCompiler<'a> {
         self.masm.trap_if(Cc::E, TrapCode::IndirectCallToNull);
         self.masm.asm.cmp_mi(OperandSize::S32, Mem::Base(SCRATCH, offsets::FUNCREF_TYPE_ID), type_id as i32);
         self.masm.trap_if(Cc::Ne, TrapCode::BadSignature);
+        self.call_funcref_in_scratch(target);
+        self.free_reg(idx);
+        self.reload_pinned_after_wasm_call();
+        self.push_call_results(ty);
+    }
+
+    /// `call_ref`: as `call_indirect`, with the funcref from the operand stack and no
+    /// signature check (validation proved the type), but a null check.
+    pub(crate) fn call_ref(&mut self, type_index: u32) {
+        let ty = &self.env.types[type_index as usize];
+        let callee = self.pop();
+        let funcref = self.in_reg(callee);
+        self.preload_register_args(ty);
+        let register_args = self.register_arg_sources(ty);
+        self.store_outgoing_args(ty, true);
+        self.spill_registers();
+        self.save_pinned_for_call();
+        let target = self.call_target_register(funcref, &register_args);
+        let a = &mut self.masm.asm;
+        a.mov_rr(OperandSize::S64, SCRATCH, funcref);
+        a.test_rr(OperandSize::S64, SCRATCH, SCRATCH);
+        self.masm.trap_if(Cc::E, TrapCode::NullFunctionReference);
+        self.masm.asm.load(LoadKind::I64, target, Mem::Base(SCRATCH, offsets::FUNCREF_CODE));
+        // After the last read of the funcref, which may be in one of the registers.
+        self.set_register_args(register_args);
+        self.call_funcref_in_scratch(target);
+        self.free_reg(funcref);
+        self.reload_pinned_after_wasm_call();
+        self.push_call_results(ty);
+    }
+
+    /// The call of an indirect call, once its arguments are in place: to the non-null
+    /// funcref in `SCRATCH`, whose entry point is in `target`.
+    fn call_funcref_in_scratch(&mut self, target: Reg) {
         let a = &mut self.masm.asm;
         // A callee of another instance gets its context and its own memory base, and
         // ours come back from the frame after it. Most indirect calls stay in the
@@ -2810,9 +2844,6 @@ impl<'a> FuncCompiler<'a> {
         self.record_call_site();
         self.reload_context();
         self.masm.asm.bind(done);
-        self.free_reg(idx);
-        self.reload_pinned_after_wasm_call();
-        self.push_call_results(ty);
     }
 }
 

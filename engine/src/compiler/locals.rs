@@ -222,8 +222,7 @@ impl UseScan {
                 }
             }
             Operator::End | Operator::Delegate { .. } => self.pop(),
-            // The reference branches too: function references are refused today, but a
-            // branch the scan missed would let a local skip its zero start.
+            // A branch the scan missed would let a local skip its zero start.
             Operator::Br { relative_depth }
             | Operator::BrIf { relative_depth }
             | Operator::BrOnNull { relative_depth }
@@ -236,7 +235,7 @@ impl UseScan {
                     self.branch(target);
                 }
             }
-            Operator::Call { .. } | Operator::CallIndirect { .. } => {
+            Operator::Call { .. } | Operator::CallIndirect { .. } | Operator::CallRef { .. } => {
                 self.call_weight = self.call_weight.saturating_add(weight_at(self.loop_depth));
             }
             _ => {}

@@ -73,9 +73,11 @@ impl<'a> Scratch<'a> {
 /// The first pass over a function body: its locals, the parameters (`params`) first,
 /// go to `locals`; each operator is decoded once, validated, weighed in `uses` and
 /// buffered in `operators`. `locals`, `operators` and `uses` may hold the previous
-/// function's: they are reset here.
+/// function's: they are reset here. `type_ids` names the module's types, for locals of
+/// concrete reference types.
 pub fn run_first_pass<'a>(
     params: &[ValType],
+    type_ids: &[u32],
     body: &FunctionBody<'a>,
     validator: &mut FuncValidator<ValidatorResources>,
     locals: &mut Vec<ValType>,
@@ -92,7 +94,7 @@ pub fn run_first_pass<'a>(
     let mut locals_reader = body.get_locals_reader()?;
     for _ in 0..locals_reader.get_count() {
         let (count, ty) = locals_reader.read()?;
-        let ty = ValType::from_wasmparser(ty)
+        let ty = ValType::from_wasmparser(ty, type_ids)
             .ok_or_else(|| Error::Unsupported(format!("local of type {ty:?}")))?;
         locals.extend(std::iter::repeat_n(ty, count as usize));
     }
@@ -139,7 +141,15 @@ pub fn compile_function<'a>(
     let ty = &env.types[env.func_types[func_index as usize] as usize];
     let compiler = &mut scratch.compiler;
     let uses = &mut scratch.uses;
-    run_first_pass(ty.params(), body, validator, compiler.locals_mut(), &mut scratch.operators, uses)?;
+    run_first_pass(
+        ty.params(),
+        env.type_ids,
+        body,
+        validator,
+        compiler.locals_mut(),
+        &mut scratch.operators,
+        uses,
+    )?;
     let buffered = &scratch.operators;
 
     let (all_locals, pins) = compiler.locals_and_pins_mut();

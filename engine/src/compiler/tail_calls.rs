@@ -229,6 +229,47 @@ impl FuncCompiler<'_> {
         self.masm.trap_if(Cc::E, TrapCode::IndirectCallToNull);
         self.masm.asm.cmp_mi(OperandSize::S32, Mem::Base(SCRATCH, offsets::FUNCREF_TYPE_ID), type_id as i32);
         self.masm.trap_if(Cc::Ne, TrapCode::BadSignature);
+        self.tail_call_funcref_in_scratch(ty, idx, target, in_place)
+    }
+
+    /// `return_call_ref`: as `return_call_indirect`, with the funcref from the operand
+    /// stack, a null check and no signature check.
+    pub(crate) fn return_call_ref(&mut self, type_index: u32) -> CResult {
+        self.not_leaf = true;
+        let ty = &self.env.types[type_index as usize];
+        let n = ty.area_slots();
+        if !self.same_result_layout(ty) {
+            self.call_then_return(|this| this.call_ref(type_index));
+            return Ok(());
+        }
+        let callee = self.pop();
+        let funcref = self.in_reg(callee);
+        let in_place = self.store_args_in_place(ty);
+        self.max_outgoing = self.max_outgoing.max(n);
+        let mut avoid = RegSet::default();
+        avoid.insert(funcref);
+        let target = self.take_free(false, avoid);
+        self.masm.asm.mov_rr(OperandSize::S64, SCRATCH, funcref);
+        self.masm.asm.test_rr(OperandSize::S64, SCRATCH, SCRATCH);
+        self.masm.trap_if(Cc::E, TrapCode::NullFunctionReference);
+        if let Some(t) = target {
+            self.masm.asm.load(LoadKind::I64, t, Mem::Base(SCRATCH, offsets::FUNCREF_CODE));
+        }
+        self.tail_call_funcref_in_scratch(ty, funcref, target, in_place)
+    }
+
+    /// The jump of an indirect tail call, once its arguments are in the outgoing area (or
+    /// `in_place`): to the non-null funcref in `SCRATCH`, whose entry point is in
+    /// `target` if there was a register for it. `idx` is the register the callee came
+    /// from, freed here.
+    fn tail_call_funcref_in_scratch(
+        &mut self,
+        ty: &FuncType,
+        idx: Reg,
+        target: Option<Reg>,
+        in_place: bool,
+    ) -> CResult {
+        let n = ty.area_slots();
         let other_instance = self.masm.asm.new_label();
         self.masm.asm.cmp_rm(OperandSize::S64, VMCTX, Mem::Base(SCRATCH, offsets::FUNCREF_VMCTX));
         self.masm.asm.jcc(Cc::Ne, other_instance);

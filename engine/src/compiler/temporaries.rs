@@ -101,6 +101,7 @@ fn ends_straight_line(op: &Operator<'_>) -> bool {
                 | O::ThrowRef
                 | O::ReturnCall { .. }
                 | O::ReturnCallIndirect { .. }
+                | O::ReturnCallRef { .. }
         )
 }
 

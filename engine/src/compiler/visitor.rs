@@ -15,25 +15,57 @@ use crate::runtime::libcalls;
 use crate::runtime::table::keeps_entry_points;
 use crate::runtime::vmcontext::offsets;
 use crate::trap::TrapCode;
-use crate::types::{index_type, ValType};
+use crate::types::{index_type, RefType, ValType};
 use wasmparser::{BlockType, BrTable, HeapType, MemArg, VisitOperator, VisitSimdOperator};
 
 use ValType::{F32, F64, I32, I64};
 
-fn value_type(ty: wasmparser::ValType) -> CResult<ValType> {
-    ValType::from_wasmparser(ty).ok_or_else(|| Error::Unsupported(format!("value type {ty:?}")).into())
+/// The non-null version of a reference type.
+fn non_null(ty: ValType) -> ValType {
+    match ty {
+        ValType::Ref(r) => ValType::Ref(RefType { nullable: false, ..r }),
+        other => other,
+    }
 }
 
 impl<'e> FuncCompiler<'e> {
+    fn value_type(&self, ty: wasmparser::ValType) -> CResult<ValType> {
+        ValType::from_wasmparser(ty, self.env.type_ids)
+            .ok_or_else(|| Error::Unsupported(format!("value type {ty:?}")).into())
+    }
+
     pub(crate) fn block_signature(&self, bt: BlockType) -> CResult<(&'e [ValType], &'e [ValType])> {
         Ok(match bt {
             BlockType::Empty => (&[], &[]),
-            BlockType::Type(t) => (&[], value_type(t)?.as_slice()),
+            BlockType::Type(t) => (&[], self.value_type(t)?.as_slice()),
             BlockType::FuncType(i) => {
                 let ty = &self.env.types[i as usize];
                 (ty.params(), ty.results())
             }
         })
+    }
+
+    /// The branch of `br_on_null` (`when` is `IntCond::Eq`) or `br_on_non_null` (`Ne`),
+    /// taken by the reference in `r`, which stays allocated: the operand stack is as
+    /// the branch's label wants it.
+    fn branch_on_reference(&mut self, relative_depth: u32, r: Reg, when: IntCond) {
+        let idx = self.frame_index(relative_depth);
+        let to_function = self.control[idx].kind == FrameKind::Function;
+        if to_function {
+            self.prepare_return();
+        }
+        self.masm.asm.test_rr(OperandSize::S64, r, r);
+        let frame = &self.control[idx];
+        if !to_function && !self.needs_copies(frame.branch_types().len(), frame.height) {
+            let label = frame.label;
+            self.control[idx].label_used = true;
+            self.masm.asm.jcc(when.into(), label);
+        } else {
+            let skip = self.masm.asm.new_label();
+            self.masm.asm.jcc(when.invert().into(), skip);
+            self.branch(relative_depth);
+            self.masm.asm.bind(skip);
+        }
     }
 
     fn enter_frame(&mut self, kind: FrameKind, bt: BlockType) -> CResult {
@@ -206,6 +238,7 @@ macro_rules! unsupported_proposals {
     (@one exceptions $($rest:tt)*) => {};
     (@one legacy_exceptions $($rest:tt)*) => {};
     (@one tail_call $($rest:tt)*) => {};
+    (@one function_references $($rest:tt)*) => {};
     (@one $proposal:ident $visit:ident $({ $($arg:ident: $argty:ty),* })?) => {
         fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
             $($(let _ = $arg;)*)?
@@ -418,6 +451,13 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     fn visit_return_call_indirect(&mut self, type_index: u32, table_index: u32) -> CResult {
         self.return_call_indirect(type_index, table_index)
     }
+    fn visit_call_ref(&mut self, type_index: u32) -> CResult {
+        self.call_ref(type_index);
+        Ok(())
+    }
+    fn visit_return_call_ref(&mut self, type_index: u32) -> CResult {
+        self.return_call_ref(type_index)
+    }
 
     // ---- parametric ----
 
@@ -431,7 +471,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         self.select(ty)
     }
     fn visit_typed_select(&mut self, ty: wasmparser::ValType) -> CResult {
-        let ty = value_type(ty)?;
+        let ty = self.value_type(ty)?;
         self.select(ty)
     }
     fn visit_typed_select_multi(&mut self, _tys: Vec<wasmparser::ValType>) -> CResult {
@@ -1184,15 +1224,36 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     // ---- reference types and tables ----
 
     fn visit_ref_null(&mut self, hty: HeapType) -> CResult {
-        let ty = match hty {
-            HeapType::Abstract { ty: wasmparser::AbstractHeapType::Extern, .. } => ValType::ExternRef,
-            HeapType::Abstract {
-                ty: wasmparser::AbstractHeapType::Exn | wasmparser::AbstractHeapType::NoExn,
-                ..
-            } => ValType::ExnRef,
-            _ => ValType::FuncRef,
-        };
-        self.push_const(ty, 0);
+        let heap = crate::types::HeapType::from_wasmparser(hty, self.env.type_ids)
+            .ok_or_else(|| Error::Unsupported(format!("heap type {hty:?}")))?;
+        self.push_const(ValType::Ref(RefType { nullable: true, heap }), 0);
+        Ok(())
+    }
+    fn visit_ref_as_non_null(&mut self) -> CResult {
+        let reference = self.pop();
+        let r = self.in_reg(reference);
+        self.masm.asm.test_rr(OperandSize::S64, r, r);
+        self.masm.trap_if(Cc::E, TrapCode::NullReference);
+        self.push_reg(non_null(reference.ty), r);
+        Ok(())
+    }
+    fn visit_br_on_null(&mut self, relative_depth: u32) -> CResult {
+        self.materialize_condition();
+        let reference = self.pop();
+        let r = self.in_reg(reference);
+        self.branch_on_reference(relative_depth, r, IntCond::Eq);
+        self.push_reg(non_null(reference.ty), r);
+        Ok(())
+    }
+    fn visit_br_on_non_null(&mut self, relative_depth: u32) -> CResult {
+        self.materialize_condition();
+        // The reference goes with the branch, so it stays on the stack for it.
+        let reference = self.pop();
+        let r = self.in_reg(reference);
+        self.push_reg(non_null(reference.ty), r);
+        self.branch_on_reference(relative_depth, r, IntCond::Ne);
+        let s = self.pop();
+        self.release(s);
         Ok(())
     }
     fn visit_ref_is_null(&mut self) -> CResult {
@@ -1202,7 +1263,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     fn visit_ref_func(&mut self, function_index: u32) -> CResult {
         let r = self.alloc(false);
         self.load_vm_pointer(r, offsets::VMCTX_FUNC_REFS, function_index);
-        self.push_reg(ValType::FuncRef, r);
+        self.push_reg(ValType::FUNCREF, r);
         Ok(())
     }
     fn visit_table_get(&mut self, table: u32) -> CResult {
@@ -1275,6 +1336,6 @@ impl FuncCompiler<'_> {
     }
 
     fn env_table_type(&self, table: u32) -> ValType {
-        self.env.table_elements.get(table as usize).copied().unwrap_or(ValType::FuncRef)
+        self.env.table_elements.get(table as usize).copied().unwrap_or(ValType::FUNCREF)
     }
 }

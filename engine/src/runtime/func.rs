@@ -181,6 +181,12 @@ impl Func {
         self.0.ty.clone()
     }
 
+    /// The process-wide id of the function's type (`FuncType::type_id`): what a
+    /// concrete reference type `(ref $t)` names.
+    pub fn type_id(&self) -> u32 {
+        self.0.vm.type_id
+    }
+
     /// The funcref value machine code uses for this function.
     pub(crate) fn raw(&self) -> *const VMFuncRef {
         Rc::as_ptr(&self.0).cast()

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::module::{ConstExpr, ConstOp, ElemMode, EntityIndex, Module};
 use crate::trap::{Trap, TrapCode};
 use crate::types::{address_from_raw, ExternType};
+use crate::values::Val;
 use std::cell::{RefCell, UnsafeCell};
 use std::rc::{Rc, Weak};
 
@@ -175,8 +176,16 @@ impl Instance {
             let value = eval_const(init, &globals, &func_ptrs)?;
             globals.push(Global::new_raw(store, info.globals[index].clone(), value));
         }
-        for ty in &info.tables[info.num_imported_tables as usize..] {
-            let init = crate::values::Val::default_for(ty.element);
+        let defined_tables = &info.tables[info.num_imported_tables as usize..];
+        for (ty, init) in defined_tables.iter().zip(&info.table_inits) {
+            let init = match init {
+                None => Val::default_for(ty.element),
+                // SAFETY: a reference a constant expression gives is null, one of this
+                // instance's functions, or an imported global's value: all alive.
+                Some(expr) => unsafe {
+                    Val::from_raw(ty.element, eval_const(expr, &globals, &func_ptrs)? as u64)
+                },
+            };
             tables.push(Table::new(store, ty.clone(), init)?);
         }
         for ty in &info.memories[info.num_imported_memories as usize..] {

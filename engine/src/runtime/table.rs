@@ -4,7 +4,7 @@ use super::store::Store;
 use super::vmcontext::VMTable;
 use crate::error::{Error, Result};
 use crate::trap::TrapCode;
-use crate::types::{TableType, ValType};
+use crate::types::{HeapType, TableType, ValType};
 use crate::values::Val;
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::rc::Rc;
@@ -75,10 +75,10 @@ impl Elements {
 }
 
 /// Whether a table of `element`s keeps an entry point beside each element: those
-/// `call_indirect` may call through, which validation limits to funcref tables.
-/// Compiled `table.set` asks the same question.
+/// `call_indirect` may call through, which validation limits to tables of functions
+/// (of any function type, nullable or not). Compiled `table.set` asks the same question.
 pub(crate) fn keeps_entry_points(element: ValType) -> bool {
-    element == ValType::FuncRef
+    element.as_ref_type().is_some_and(|r| r.heap.top() == HeapType::Func)
 }
 
 /// The entry point of a raw funcref (0 for null). Only for the raw elements of a

@@ -21,9 +21,10 @@ fn ty(t: ValType) -> Option<Ty> {
         ValType::F32 => Ty::F32,
         ValType::F64 => Ty::F64,
         ValType::V128 => Ty::V128,
-        ValType::FuncRef => Ty::FuncRef,
-        ValType::ExternRef => Ty::ExternRef,
-        ValType::NonNullExternRef | ValType::ExnRef | ValType::NonNullExnRef => return None,
+        ValType::FUNCREF => Ty::FuncRef,
+        ValType::EXTERNREF => Ty::ExternRef,
+        // The generator makes no typed references and no exception handling.
+        ValType::Ref(_) => return None,
     })
 }
 
@@ -67,7 +68,9 @@ fn outcome_of_error(e: Error) -> Outcome {
             TrapCode::IndirectCallToNull | TrapCode::UninitializedElement => TrapKind::UninitializedElement,
             TrapCode::BadSignature => TrapKind::BadSignature,
             TrapCode::StackOverflow => TrapKind::StackOverflow,
-            TrapCode::NullExceptionReference => return Outcome::Error(format!("exception trap: {t}")),
+            TrapCode::NullExceptionReference | TrapCode::NullFunctionReference | TrapCode::NullReference => {
+                return Outcome::Error(format!("trap of a proposal the generator does not use: {t}"))
+            }
             TrapCode::Host => return Outcome::Error(format!("host trap: {t}")),
         }),
         other => Outcome::Error(other.to_string()),
