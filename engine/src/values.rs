@@ -45,13 +45,13 @@ impl Val {
             Val::ExnRef(e) => (HeapType::Exn, e.is_some()),
             _ => return false,
         };
-        if r.heap.top() != top {
+        if r.heap().top() != top {
             return false;
         }
         if !non_null {
-            return r.nullable;
+            return r.nullable();
         }
-        match (self, r.heap) {
+        match (self, r.heap()) {
             (_, HeapType::NoFunc | HeapType::NoExtern | HeapType::NoExn) => false,
             (Val::FuncRef(Some(f)), HeapType::Concrete(id)) => f.type_id() == id,
             _ => true,
@@ -67,7 +67,7 @@ impl Val {
             ValType::V128 => Val::V128(0),
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
-            ValType::Ref(r) => match r.heap.top() {
+            ValType::Ref(r) => match r.heap().top() {
                 HeapType::Extern => Val::ExternRef(None),
                 HeapType::Exn => Val::ExnRef(None),
                 _ => Val::FuncRef(None),
@@ -100,7 +100,7 @@ impl Val {
             ValType::V128 => Val::V128(raw as u128),
             ValType::F32 => Val::F32(raw as u32),
             ValType::F64 => Val::F64(raw),
-            ValType::Ref(r) => match r.heap.top() {
+            ValType::Ref(r) => match r.heap().top() {
                 HeapType::Extern => Val::ExternRef(if raw == 0 { None } else { Some(raw - 1) }),
                 // SAFETY: forwarded from the caller's contract.
                 HeapType::Exn => Val::ExnRef(unsafe { Exception::from_raw(raw) }),

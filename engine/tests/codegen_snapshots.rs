@@ -317,6 +317,49 @@ fn call_indirect_through_table_zero() {
     assert_has(&l, &[&load]);
 }
 
+/// `call_ref`: the funcref from the operand stack is null-checked, its entry point
+/// loaded, and called; no table and no signature check (validation proved the type).
+#[test]
+fn call_ref_checks_null_only() {
+    let l = check_snapshot(
+        "call_ref_checks_null_only",
+        "(module (type $t (func (param i32) (result i32)))
+           (func (param i32 (ref null $t)) (result i32) (call_ref $t (local.get 0) (local.get 1))))",
+        0,
+    );
+    assert_prologue(&l);
+    assert!(!l.contains("<type id>"), "no signature check:\n{l}");
+    assert!(!l.contains("[r15+0x28]"), "no table:\n{l}");
+    // The trap stub for a null function reference (code 14).
+    assert_has(&l, &["mov     esi,0xe"]);
+    let body: Vec<&str> = l.lines().filter(|line| !line.starts_with(";;")).collect();
+    let test = body.iter().position(|line| line.contains("test    r11,r11")).expect("null check");
+    assert!(body[test + 1].starts_with("0") && body[test + 1].contains("je "), "a branch on null:\n{l}");
+    assert!(body[test + 2].contains(",[r11]"), "the entry point after the check:\n{l}");
+}
+
+/// `br_on_null` to a block that needs no copies is a test and a conditional jump, and
+/// `ref.as_non_null` a test and a jump to its trap stub.
+#[test]
+fn br_on_null_and_ref_as_non_null_test_and_branch() {
+    let l = check_snapshot(
+        "br_on_null_and_ref_as_non_null",
+        "(module
+           (func (param funcref funcref) (result i32)
+             (block $null
+               (drop (br_on_null $null (local.get 0)))
+               (drop (ref.as_non_null (local.get 1)))
+               (return (i32.const 1)))
+             (i32.const 0)))",
+        0,
+    );
+    let tests = l.lines().filter(|line| line.contains("test ")).count();
+    assert_eq!(tests, 2, "one test per reference:\n{l}");
+    assert_has(&l, &["je "]);
+    // The trap stub for `ref.as_non_null` of null (code 15).
+    assert_has(&l, &["mov     esi,0xf"]);
+}
+
 /// A comparison feeding `br_if` branches on the flags: no setcc/movzx/test between them.
 #[test]
 fn compare_and_branch_fused() {

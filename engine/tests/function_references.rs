@@ -202,7 +202,7 @@ fn call_ref_enters_the_callee_instance() {
     )
     .unwrap();
     let Some(Extern::Func(peek)) = callee.get_export("peek") else { panic!("peek is a function") };
-    let peek_type = ValType::Ref(RefType { nullable: false, heap: HeapType::Concrete(peek.type_id()) });
+    let peek_type = ValType::Ref(RefType::new(false, HeapType::Concrete(peek.type_id())));
     let global =
         Global::new(&store, GlobalType { content: peek_type, mutable: false }, Val::FuncRef(Some(peek)))
             .unwrap();
@@ -228,13 +228,13 @@ fn the_host_cannot_store_a_function_of_the_wrong_type() {
         r[0] = Val::I32(1);
         Ok(())
     });
-    let typed = |nullable| ValType::Ref(RefType { nullable, heap: HeapType::Concrete(unary.type_id()) });
+    let typed = |nullable| ValType::Ref(RefType::new(nullable, HeapType::Concrete(unary.type_id())));
     assert!(Val::FuncRef(Some(ok.clone())).matches(typed(false)));
     assert!(!Val::FuncRef(Some(wrong.clone())).matches(typed(true)));
     assert!(!Val::FuncRef(None).matches(typed(false)));
     assert!(Val::FuncRef(None).matches(typed(true)));
     assert!(Val::FuncRef(Some(wrong.clone())).matches(ValType::REF_FUNC));
-    let nofunc = ValType::Ref(RefType { nullable: true, heap: HeapType::NoFunc });
+    let nofunc = ValType::Ref(RefType::new(true, HeapType::NoFunc));
     assert!(!Val::FuncRef(Some(ok.clone())).matches(nofunc));
 
     let gt = GlobalType { content: typed(true), mutable: true };
@@ -328,14 +328,11 @@ fn imports_match_concrete_types_across_modules() {
 #[test]
 fn reference_types_print_as_the_text_format_writes_them() {
     let leaf = FuncType::new([ValType::F64], []);
-    let typed = ValType::Ref(RefType { nullable: true, heap: HeapType::Concrete(leaf.type_id()) });
+    let typed = ValType::Ref(RefType::new(true, HeapType::Concrete(leaf.type_id())));
     assert_eq!(typed.to_string(), "(ref null (func (param f64) (result )))");
     assert_eq!(ValType::REF_FUNC.to_string(), "(ref func)");
     assert_eq!(ValType::FUNCREF.to_string(), "funcref");
-    assert_eq!(
-        ValType::Ref(RefType { nullable: true, heap: HeapType::NoExtern }).to_string(),
-        "nullexternref"
-    );
+    assert_eq!(ValType::Ref(RefType::new(true, HeapType::NoExtern)).to_string(), "nullexternref");
 }
 
 /// What the engine still lacks is refused cleanly by `new` and `validate` alike: GC's

@@ -22,17 +22,17 @@ pub(crate) fn to_wasm(v: &JsValue, ty: ValType, ctx: &mut Context) -> JsResult<V
 /// ToWebAssemblyValue(v, type) for a reference type: null where the type allows it; for
 /// functions, an exported function of a matching type; for host values, anything.
 fn reference_to_wasm(v: &JsValue, r: RefType, ctx: &mut Context) -> JsResult<Val> {
-    if r.heap.top() == HeapType::Exn {
+    if r.heap().top() == HeapType::Exn {
         return Err(JsNativeError::typ().with_message("exnref values cannot cross into JavaScript").into());
     }
     let ty = ValType::Ref(r);
     if v.is_null() {
-        if !r.nullable {
+        if !r.nullable() {
             return Err(JsNativeError::typ().with_message(format!("null is not a {ty} value")).into());
         }
         return Ok(Val::default_for(ty));
     }
-    let value = match r.heap.top() {
+    let value = match r.heap().top() {
         HeapType::Func => match v.as_object().and_then(|o| func_of_object(&o, ctx)) {
             Some(f) => Val::FuncRef(Some(f)),
             None => {
@@ -62,7 +62,7 @@ fn reference_to_wasm(v: &JsValue, r: RefType, ctx: &mut Context) -> JsResult<Val
 pub(crate) fn never_crosses_to_js(ty: ValType) -> bool {
     match ty {
         ValType::V128 => true,
-        ValType::Ref(r) => r.heap.top() == HeapType::Exn,
+        ValType::Ref(r) => r.heap().top() == HeapType::Exn,
         _ => false,
     }
 }
@@ -160,7 +160,7 @@ pub(crate) fn parse_value_type(v: &JsValue, ctx: &mut Context) -> JsResult<ValTy
 pub(crate) fn default_value(ty: ValType, ctx: &mut Context) -> JsResult<Val> {
     match ty {
         ValType::EXTERNREF => to_wasm(&JsValue::undefined(), ty, ctx),
-        ValType::Ref(r) if !r.nullable => {
+        ValType::Ref(r) if !r.nullable() => {
             Err(JsNativeError::typ().with_message(format!("{ty} has no default value")).into())
         }
         _ => Ok(Val::default_for(ty)),

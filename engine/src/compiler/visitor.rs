@@ -23,7 +23,7 @@ use ValType::{F32, F64, I32, I64};
 /// The non-null version of a reference type.
 fn non_null(ty: ValType) -> ValType {
     match ty {
-        ValType::Ref(r) => ValType::Ref(RefType { nullable: false, ..r }),
+        ValType::Ref(r) => ValType::Ref(r.with_nullable(false)),
         other => other,
     }
 }
@@ -1226,7 +1226,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     fn visit_ref_null(&mut self, hty: HeapType) -> CResult {
         let heap = crate::types::HeapType::from_wasmparser(hty, self.env.type_ids)
             .ok_or_else(|| Error::Unsupported(format!("heap type {hty:?}")))?;
-        self.push_const(ValType::Ref(RefType { nullable: true, heap }), 0);
+        self.push_const(ValType::Ref(RefType::new(true, heap)), 0);
         Ok(())
     }
     fn visit_ref_as_non_null(&mut self) -> CResult {

@@ -78,7 +78,7 @@ impl Elements {
 /// `call_indirect` may call through, which validation limits to tables of functions
 /// (of any function type, nullable or not). Compiled `table.set` asks the same question.
 pub(crate) fn keeps_entry_points(element: ValType) -> bool {
-    element.as_ref_type().is_some_and(|r| r.heap.top() == HeapType::Func)
+    element.as_ref_type().is_some_and(|r| r.heap().top() == HeapType::Func)
 }
 
 /// The entry point of a raw funcref (0 for null). Only for the raw elements of a
