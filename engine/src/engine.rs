@@ -35,6 +35,13 @@ pub struct Config {
     /// WebAssembly 3.0). Off, such modules are invalid, as WebAssembly 2.0 has them (its
     /// spec suite asserts so).
     pub multi_memory: bool,
+    /// Validate with the GC proposal's rules (WebAssembly 3.0): recursion groups and
+    /// declared subtypes of function types, and constant expressions that read globals
+    /// the module defines. GC's own types (structs, arrays, `i31`, `any`, `eq`, `none`)
+    /// are refused as unsupported all the same. Off, modules are validated as
+    /// WebAssembly 2.0 and function references have them (its spec suite asserts that a
+    /// constant expression may read imported globals only).
+    pub gc_types: bool,
 }
 
 impl Default for Config {
@@ -46,6 +53,7 @@ impl Default for Config {
             fiber_stack_size: 256 << 20,
             huge_pages: false,
             multi_memory: true,
+            gc_types: true,
         }
     }
 }

@@ -84,6 +84,8 @@ pub(crate) struct DataSegment {
 pub(crate) struct ModuleInfo {
     pub types: Vec<FuncType>,
     pub type_ids: Vec<u32>,
+    /// Whether each type was declared without `final` (GC), and so may have subtypes.
+    pub type_has_subtypes: Vec<bool>,
     pub funcs: Vec<u32>,
     pub num_imported_funcs: u32,
     pub tables: Vec<TableType>,
@@ -158,11 +160,13 @@ impl std::fmt::Debug for Module {
 /// Wasm 2.0, exception handling (with the legacy instructions), tail calls, relaxed SIMD,
 /// extended constant expressions (`i32`/`i64` `add`, `sub` and `mul`: `instance.rs`
 /// evaluates them), 64-bit memories and tables, multiple memories (unless
-/// `Config::multi_memory` is off) and function references. GC is off: wasmparser
-/// refuses its types and instructions, and types of other proposals it accepts but the
-/// engine lacks are refused as unsupported, by `validate` as by `new`.
+/// `Config::multi_memory` is off), function references, and GC's validation rules for
+/// function types (recursion groups, declared subtypes, constant expressions reading
+/// the module's own globals) unless `Config::gc_types` is off. GC's struct, array and
+/// `i31` types and the abstract types above them are refused as unsupported, by
+/// `validate` as by `new`.
 pub(crate) fn features(config: &Config) -> WasmFeatures {
-    let features = WasmFeatures::WASM2
+    let mut features = WasmFeatures::WASM2
         | WasmFeatures::FUNCTION_REFERENCES
         | WasmFeatures::EXCEPTIONS
         | WasmFeatures::LEGACY_EXCEPTIONS
@@ -170,11 +174,9 @@ pub(crate) fn features(config: &Config) -> WasmFeatures {
         | WasmFeatures::RELAXED_SIMD
         | WasmFeatures::EXTENDED_CONST
         | WasmFeatures::MEMORY64;
-    if config.multi_memory {
-        features | WasmFeatures::MULTI_MEMORY
-    } else {
-        features
-    }
+    features.set(WasmFeatures::MULTI_MEMORY, config.multi_memory);
+    features.set(WasmFeatures::GC, config.gc_types);
+    features
 }
 
 fn unsupported_type(what: impl std::fmt::Debug, offset: usize) -> Error {
@@ -205,6 +207,75 @@ fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType> {
 
 fn global_type(g: &wasmparser::GlobalType, type_ids: &[u32], offset: usize) -> Result<GlobalType> {
     Ok(GlobalType { content: val_type(g.content_type, type_ids, offset)?, mutable: g.mutable })
+}
+
+/// The types of one recursion group, with their process-wide ids. A group of one final
+/// type with no supertype that does not refer to itself is a plain `FuncType` (every
+/// type of WebAssembly 2.0, and what host functions have); any other is interned as a
+/// whole (`types::intern_rec_group`), its references to its own members by position.
+fn read_rec_group(info: &mut ModuleInfo, group: wasmparser::RecGroup) -> Result<()> {
+    let base = info.types.len() as u32;
+    let in_group = |index: wasmparser::UnpackedIndex| -> Result<Option<u32>> {
+        let index = index.as_module_index().ok_or_else(|| unsupported_type(index, 0))?;
+        Ok(index.checked_sub(base))
+    };
+    let mut members = Vec::new();
+    let mut refers_to_group = false;
+    for sub in group.types() {
+        let unsupported =
+            || Error::compile(format!("unsupported type {sub}: only function types are implemented"), 0);
+        let wasmparser::CompositeInnerType::Func(ft) = &sub.composite_type.inner else {
+            return Err(unsupported());
+        };
+        if sub.composite_type.shared || sub.composite_type.descriptor_idx.is_some() {
+            return Err(unsupported());
+        }
+        let mut member_type = |t: wasmparser::ValType| -> Result<GroupValType> {
+            if let wasmparser::ValType::Ref(r) = t {
+                if let wasmparser::HeapType::Concrete(index) = r.heap_type() {
+                    if let Some(position) = in_group(index)? {
+                        refers_to_group = true;
+                        return Ok(GroupValType::InGroup { nullable: r.is_nullable(), index: position });
+                    }
+                }
+            }
+            Ok(GroupValType::Val(val_type(t, &info.type_ids, 0)?))
+        };
+        let params = ft.params().iter().map(|&t| member_type(t)).collect::<Result<Vec<_>>>()?;
+        let results = ft.results().iter().map(|&t| member_type(t)).collect::<Result<Vec<_>>>()?;
+        let supertype = match sub.supertype_idxs[..] {
+            [] => None,
+            [packed] => {
+                let index = packed.unpack();
+                Some(match in_group(index)? {
+                    Some(position) => GroupRef::InGroup(position),
+                    None => {
+                        let index = index.as_module_index().ok_or_else(|| unsupported_type(index, 0))?;
+                        GroupRef::Id(info.type_ids[index as usize])
+                    }
+                })
+            }
+            _ => return Err(unsupported_type(&sub.supertype_idxs, 0)),
+        };
+        members.push(GroupMember { is_final: sub.is_final, supertype, params, results });
+    }
+    let finality: Vec<bool> = members.iter().map(|m| m.is_final).collect();
+    let plain =
+        members.len() == 1 && !refers_to_group && members[0].is_final && members[0].supertype.is_none();
+    let types = if plain {
+        let plain_type = |types: &[GroupValType]| -> Vec<ValType> {
+            types.iter().filter_map(|t| if let GroupValType::Val(v) = t { Some(*v) } else { None }).collect()
+        };
+        vec![FuncType::new(plain_type(&members[0].params), plain_type(&members[0].results))]
+    } else {
+        intern_rec_group(members)
+    };
+    for (ty, member) in types.into_iter().zip(&finality) {
+        info.type_ids.push(ty.type_id());
+        info.type_has_subtypes.push(!member);
+        info.types.push(ty);
+    }
+    Ok(())
 }
 
 /// The usual constant expression, one instruction and `end`, read straight from its
@@ -332,6 +403,7 @@ impl Module {
         let env = CompileEnv {
             types: &info.types,
             type_ids: &info.type_ids,
+            type_has_subtypes: &info.type_has_subtypes,
             func_types: &info.funcs,
             num_imported_funcs: info.num_imported_funcs,
             globals: &info.globals,
@@ -355,27 +427,7 @@ impl Module {
         match payload {
             Payload::TypeSection(reader) => {
                 for group in reader {
-                    let group = group?;
-                    for sub in group.types() {
-                        match &sub.composite_type.inner {
-                            wasmparser::CompositeInnerType::Func(ft) => {
-                                let params = ft
-                                    .params()
-                                    .iter()
-                                    .map(|&t| val_type(t, &info.type_ids, 0))
-                                    .collect::<Result<Vec<_>>>()?;
-                                let results = ft
-                                    .results()
-                                    .iter()
-                                    .map(|&t| val_type(t, &info.type_ids, 0))
-                                    .collect::<Result<Vec<_>>>()?;
-                                let ty = FuncType::new(params, results);
-                                info.type_ids.push(ty.type_id());
-                                info.types.push(ty);
-                            }
-                            other => return Err(unsupported_type(other, 0)),
-                        }
-                    }
+                    read_rec_group(info, group?)?;
                 }
             }
             Payload::ImportSection(reader) => {

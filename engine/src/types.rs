@@ -57,9 +57,12 @@ impl HeapType {
         }
     }
 
-    /// Heap-type matching. Function types are final without GC's declared subtypes, so a
-    /// concrete type matches only itself, `func` above it and `nofunc` below.
+    /// Heap-type matching: a concrete type matches itself, the types it is declared a
+    /// subtype of, and `func`; `nofunc` is below every function type.
     pub fn matches(self, expected: HeapType) -> bool {
+        if let (HeapType::Concrete(actual), HeapType::Concrete(expected)) = (self, expected) {
+            return is_subtype(actual, expected);
+        }
         self == expected
             || matches!(
                 (self, expected),
@@ -89,8 +92,11 @@ impl RefType {
     pub const EXNREF: RefType = RefType::new(true, HeapType::Exn);
 
     /// Type ids are below 2^31 minus the abstract codes (`FuncType::type_id` counts the
-    /// types of a process from 1).
+    /// types of a process from 1); a larger one panics rather than alias another type.
     pub const fn new(nullable: bool, heap: HeapType) -> RefType {
+        if let HeapType::Concrete(id) = heap {
+            assert!(id < NULLABLE_BIT - HEAP_CODES.len() as u32, "type id out of range");
+        }
         let code = match heap {
             HeapType::Func => 0,
             HeapType::Extern => 1,
@@ -302,23 +308,56 @@ impl fmt::Display for HeapType {
             HeapType::NoFunc => f.write_str("nofunc"),
             HeapType::NoExtern => f.write_str("noextern"),
             HeapType::NoExn => f.write_str("noexn"),
-            HeapType::Concrete(id) => match FuncType::from_type_id(*id) {
-                Some(ty) => ty.fmt(f),
-                None => write!(f, "type {id}"),
-            },
+            HeapType::Concrete(id) => {
+                // Spelled out only outside a function type's own text: a type may refer
+                // to itself, and nested spellings grow exponentially with the depth.
+                match FuncType::from_type_id(*id).filter(|_| !SPELLING_FUNC_TYPE.get()) {
+                    Some(ty) => ty.fmt(f),
+                    None => write!(f, "(type {id})"),
+                }
+            }
         }
     }
 }
 
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// A function type. Each has a process-wide id (`type_id`): equal types, equal ids, as
+/// the spec's type equivalence says (structural, and for the GC proposal's recursion
+/// groups, by the whole group). Equality and hashing go by the id.
+#[derive(Clone)]
 pub struct FuncType {
     params_results: Arc<[ValType]>,
     num_params: u32,
     /// `slot_width`, found once: the compiler asks for it several times per call.
     slot_width: u32,
+    id: u32,
+    /// Where this type sits below its supertypes: `supertypes[depth] == id`.
+    depth: u32,
+    /// The chain of declared supertypes from the root down to this type, then zeros
+    /// (`supertype_chain`).
+    supertypes: &'static [u32; MAX_SUBTYPE_CHAIN],
+}
+
+/// The longest chain of supertypes a type can have, itself included: the GC proposal
+/// limits subtyping depth to 63 (wasmparser's `MAX_WASM_SUBTYPING_DEPTH`).
+pub(crate) const MAX_SUBTYPE_CHAIN: usize = 64;
+
+impl PartialEq for FuncType {
+    fn eq(&self, other: &FuncType) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for FuncType {}
+
+impl std::hash::Hash for FuncType {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id.hash(state)
+    }
 }
 
 impl FuncType {
+    /// A function type of its own: final, with no declared supertype, alone in its
+    /// recursion group (every type of WebAssembly 2.0, and of a host function).
     pub fn new(
         params: impl IntoIterator<Item = ValType>,
         results: impl IntoIterator<Item = ValType>,
@@ -326,8 +365,15 @@ impl FuncType {
         let mut all: Vec<ValType> = params.into_iter().collect();
         let num_params = all.len() as u32;
         all.extend(results);
-        let slot_width = if all.contains(&ValType::V128) { 2 } else { 1 };
-        FuncType { params_results: all.into(), num_params, slot_width }
+        let params_results: Arc<[ValType]> = all.into();
+        let mut registry = type_registry().lock().unwrap_or_else(|e| e.into_inner());
+        let key = (params_results.clone(), num_params);
+        if let Some(&id) = registry.plain.get(&key) {
+            return registry.types[id as usize - 1].clone();
+        }
+        let ty = registry.add(params_results, num_params, None);
+        registry.plain.insert(key, ty.id);
+        ty
     }
 
     #[inline]
@@ -362,32 +408,148 @@ impl FuncType {
         self.params().len().max(self.results().len()) * self.slot_width()
     }
 
-    /// The process-wide id that `call_indirect` compares: equal types, equal ids. A
-    /// concrete reference names its type by this id, so that a type that refers to
-    /// another is equal across modules when the types it refers to are.
+    /// The process-wide id that `call_indirect` compares, and that concrete reference
+    /// types `(ref $t)` name.
+    #[inline]
     pub fn type_id(&self) -> u32 {
-        let mut registry = type_registry().lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(&id) = registry.ids.get(self) {
-            return id;
-        }
-        registry.types.push(self.clone());
-        let id = registry.types.len() as u32;
-        registry.ids.insert(self.clone(), id);
-        id
+        self.id
     }
 
-    /// The type with this id, if `type_id` ever gave it out.
+    /// The type with this id, if there is one.
     pub fn from_type_id(id: u32) -> Option<FuncType> {
         let registry = type_registry().lock().unwrap_or_else(|e| e.into_inner());
         registry.types.get(id.checked_sub(1)? as usize).cloned()
     }
+
+    /// Whether a function of this type may be used where `expected` is: the same type, or
+    /// one declared (through `sub`) below it.
+    pub fn is_subtype_of(&self, expected: &FuncType) -> bool {
+        self.supertypes[expected.depth as usize] == expected.id
+    }
+
+    /// How many declared supertypes are above this type.
+    pub(crate) fn depth(&self) -> u32 {
+        self.depth
+    }
+
+    /// The chain of declared supertypes from the root down to this type, then zeros:
+    /// a type T of depth d is above this one exactly when `supertype_chain()[d] == T`,
+    /// which `call_indirect` checks in machine code through `VMFuncRef::supertypes`
+    /// when T may have subtypes. Lives as long as the process, as the type's id does.
+    pub(crate) fn supertype_chain(&self) -> &'static [u32; MAX_SUBTYPE_CHAIN] {
+        self.supertypes
+    }
 }
 
-/// Every function type given an id, both ways. Ids start at 1: 0 is no type.
+/// Type-id matching: `actual` is `expected` or declared below it.
+pub fn is_subtype(actual: u32, expected: u32) -> bool {
+    if actual == expected {
+        return true;
+    }
+    let registry = type_registry().lock().unwrap_or_else(|e| e.into_inner());
+    let (Some(a), Some(e)) = (registry.info(actual), registry.info(expected)) else { return false };
+    a.is_subtype_of(e)
+}
+
+/// A type of a recursion group, as `intern_rec_group` takes it: references to types of
+/// the same group by their position in it, others by their ids.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct GroupMember {
+    pub is_final: bool,
+    pub supertype: Option<GroupRef>,
+    pub params: Vec<GroupValType>,
+    pub results: Vec<GroupValType>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum GroupRef {
+    /// A type outside the group, by its id.
+    Id(u32),
+    /// The type at this position in the group.
+    InGroup(u32),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum GroupValType {
+    Val(ValType),
+    /// A reference to the type at this position in the group.
+    InGroup {
+        nullable: bool,
+        index: u32,
+    },
+}
+
+/// The types of a recursion group, with their ids: the same group (member by member,
+/// with the same references inside and out) gets the same ids in every module. A group
+/// that only holds a plain type (`FuncType::new`'s kind) must be interned as that.
+pub(crate) fn intern_rec_group(members: Vec<GroupMember>) -> Vec<FuncType> {
+    let mut registry = type_registry().lock().unwrap_or_else(|e| e.into_inner());
+    let n = members.len() as u32;
+    let first = match registry.groups.get(&members) {
+        Some(&first) => first,
+        None => {
+            let first = registry.types.len() as u32 + 1;
+            let resolve = |t: &GroupValType| match *t {
+                GroupValType::Val(v) => v,
+                GroupValType::InGroup { nullable, index } => {
+                    ValType::Ref(RefType::new(nullable, HeapType::Concrete(first + index)))
+                }
+            };
+            for m in &members {
+                let mut all: Vec<ValType> = m.params.iter().map(resolve).collect();
+                let num_params = all.len() as u32;
+                all.extend(m.results.iter().map(resolve));
+                let supertype = m.supertype.map(|s| match s {
+                    GroupRef::Id(id) => id,
+                    GroupRef::InGroup(index) => first + index,
+                });
+                registry.add(all.into(), num_params, supertype);
+            }
+            registry.groups.insert(members, first);
+            first
+        }
+    };
+    (first..first + n).map(|id| registry.types[id as usize - 1].clone()).collect()
+}
+
+/// Every function type given an id. Ids start at 1 (0 is no type) and are never reused.
 #[derive(Default)]
 struct TypeRegistry {
-    ids: HashMap<FuncType, u32>,
+    /// Plain types (`FuncType::new`) by their parameters and results.
+    plain: HashMap<(Arc<[ValType]>, u32), u32>,
+    /// Recursion groups of any other kind, to the id of their first type.
+    groups: HashMap<Vec<GroupMember>, u32>,
     types: Vec<FuncType>,
+}
+
+impl TypeRegistry {
+    fn info(&self, id: u32) -> Option<&FuncType> {
+        self.types.get(id.checked_sub(1)? as usize)
+    }
+
+    /// Registers a type under the next id.
+    fn add(&mut self, params_results: Arc<[ValType]>, num_params: u32, supertype: Option<u32>) -> FuncType {
+        let id = self.types.len() as u32 + 1;
+        let mut chain = [0u32; MAX_SUBTYPE_CHAIN];
+        let depth = match supertype.and_then(|s| self.info(s)) {
+            Some(parent) => {
+                chain = *parent.supertypes;
+                parent.depth + 1
+            }
+            None => 0,
+        };
+        // Validation bounds the depth; a deeper chain is cut, and the type then matches
+        // only itself beyond it (stricter, never looser).
+        let depth = depth.min(MAX_SUBTYPE_CHAIN as u32 - 1);
+        chain[depth as usize] = id;
+        // Leaked on purpose: ids live as long as the process, and machine code reads a
+        // type's chain through any function of it.
+        let supertypes: &'static [u32; MAX_SUBTYPE_CHAIN] = Box::leak(Box::new(chain));
+        let slot_width = if params_results.contains(&ValType::V128) { 2 } else { 1 };
+        let ty = FuncType { params_results, num_params, slot_width, id, depth, supertypes };
+        self.types.push(ty.clone());
+        ty
+    }
 }
 
 fn type_registry() -> &'static Mutex<TypeRegistry> {
@@ -401,10 +563,19 @@ impl fmt::Debug for FuncType {
     }
 }
 
+thread_local! {
+    /// Whether a function type's text is being written: references to concrete types in
+    /// it are written as their ids (`HeapType`'s Display).
+    static SPELLING_FUNC_TYPE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 impl fmt::Display for FuncType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let outer = SPELLING_FUNC_TYPE.replace(true);
         let list = |tys: &[ValType]| tys.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" ");
-        write!(f, "(func (param {}) (result {}))", list(self.params()), list(self.results()))
+        let written = write!(f, "(func (param {}) (result {}))", list(self.params()), list(self.results()));
+        SPELLING_FUNC_TYPE.set(outer);
+        written
     }
 }
 

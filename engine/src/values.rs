@@ -36,7 +36,7 @@ impl Val {
     }
 
     /// Whether this value belongs to `ty`: null only to nullable types, and a function
-    /// to `(ref $t)` only if its type is `$t`.
+    /// to `(ref $t)` only if its type is `$t` or declared below it.
     pub fn matches(&self, ty: ValType) -> bool {
         let ValType::Ref(r) = ty else { return self.ty() == ty };
         let (top, non_null) = match self {
@@ -53,7 +53,7 @@ impl Val {
         }
         match (self, r.heap()) {
             (_, HeapType::NoFunc | HeapType::NoExtern | HeapType::NoExn) => false,
-            (Val::FuncRef(Some(f)), HeapType::Concrete(id)) => f.type_id() == id,
+            (Val::FuncRef(Some(f)), HeapType::Concrete(id)) => crate::types::is_subtype(f.type_id(), id),
             _ => true,
         }
     }

@@ -16,8 +16,9 @@
 //! - `SIDEWINDER_SPEC_BLESS=1`: rewrite the expectations file with the current failures.
 //! - `SIDEWINDER_SPEC_VERBOSE=1`: also list expected failures, and print engine panics in full.
 //! - `SIDEWINDER_SPEC_TIMEOUT`: per-file watchdog in seconds (default 120).
-//! - `SIDEWINDER_SPEC_MULTI_MEMORY=1`: accept several memories in every script, not only
-//!   in the wasm-3.0 ones (to run the whole wasm-3.0 directory as the corpus).
+//! - `SIDEWINDER_SPEC_WASM3=1` (or `SIDEWINDER_SPEC_MULTI_MEMORY=1`): validate every
+//!   script as WebAssembly 3.0 (several memories, GC's validation rules), not only the
+//!   wasm-3.0 ones (to run the whole wasm-3.0 directory as the corpus).
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -154,6 +155,12 @@ const PROPOSAL_FILES: &[&str] = &[
     "select.wast",
     "elem.wast",
     "global.wast",
+    // GC's type system for function types: recursion groups, type equivalence across
+    // modules, declared subtypes (call_indirect, imports)
+    "type-canon.wast",
+    "type-equivalence.wast",
+    "type-rec.wast",
+    "type-subtyping.wast",
 ];
 const PROPOSAL_PREFIX: &str = "wasm-3.0/";
 /// The legacy exception-handling scripts, which `unfold_legacy_try` rewrites.
@@ -1304,12 +1311,15 @@ fn describe_rets(patterns: &[WastRet<'_>]) -> String {
 
 /// The engine for the script `name`. `SIDEWINDER_SPEC_BOUNDS=explicit` runs the suite with
 /// explicit bounds checks instead of guard pages, so both code paths are proven by the same
-/// assertions. The wasm-2.0 scripts assert that a second memory is invalid, the wasm-3.0
-/// ones use several: multi-memory is on for the latter only, unless
-/// `SIDEWINDER_SPEC_MULTI_MEMORY=1`.
+/// assertions. The wasm-2.0 scripts assert that a second memory is invalid, and that a
+/// constant expression may not read a global the module defines; the wasm-3.0 ones use
+/// both. So multi-memory and GC's validation rules are on for the latter only, unless
+/// `SIDEWINDER_SPEC_WASM3=1` (or its older name `SIDEWINDER_SPEC_MULTI_MEMORY=1`).
 fn engine_config(name: &str) -> Config {
     let explicit = std::env::var("SIDEWINDER_SPEC_BOUNDS").is_ok_and(|v| v == "explicit");
-    let multi_memory = name.starts_with(PROPOSAL_PREFIX)
-        || std::env::var("SIDEWINDER_SPEC_MULTI_MEMORY").is_ok_and(|v| v == "1");
-    Config { explicit_bounds_checks: explicit, multi_memory, ..Config::default() }
+    let flag = |var: &str| std::env::var(var).is_ok_and(|v| v == "1");
+    let wasm3 = name.starts_with(PROPOSAL_PREFIX)
+        || flag("SIDEWINDER_SPEC_WASM3")
+        || flag("SIDEWINDER_SPEC_MULTI_MEMORY");
+    Config { explicit_bounds_checks: explicit, multi_memory: wasm3, gc_types: wasm3, ..Config::default() }
 }

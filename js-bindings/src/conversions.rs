@@ -41,6 +41,9 @@ fn reference_to_wasm(v: &JsValue, r: RefType, ctx: &mut Context) -> JsResult<Val
                     .into())
             }
         },
+        _ if r.heap() == HeapType::NoExtern => {
+            return Err(JsNativeError::typ().with_message(format!("value is not of type {ty}")).into())
+        }
         _ => {
             let handle = with_realm(ctx, |r| {
                 r.extern_refs.push(v.clone());

@@ -51,7 +51,9 @@ fn wrap(table: Table, proto: JsObject, ctx: &mut Context) -> JsResult<JsObject> 
     Ok(object)
 }
 
-/// An optional value argument: DefaultValue when missing, else ToWebAssemblyValue.
+/// An optional value argument: DefaultValue when missing, else ToWebAssemblyValue. An
+/// explicit `undefined` is a value here (WPT's table/get-set.any.js "Setting
+/// non-function" wants `set(0, undefined)` on a funcref table to throw).
 fn value_arg(args: &[JsValue], i: usize, ty: ValType, ctx: &mut Context) -> JsResult<Val> {
     match args.get(i) {
         Some(v) => to_wasm(v, ty, ctx),

@@ -94,6 +94,8 @@ fn tables_and_globals_take_only_functions_of_their_type() {
     assert_eq!(thrown(&mut ctx, &format!("{t}.grow(1, e.g)")), "TypeError");
     assert_eq!(eval(&mut ctx, &format!("{t}.set(0, null); {t}.set(1); {t}.get(0) === null")), "true");
     assert_eq!(eval(&mut ctx, &format!("{t}.grow(1, e.f)")), "2");
+    // An explicit undefined is a value, and no function (as WPT's get-set.any.js wants).
+    assert_eq!(thrown(&mut ctx, &format!("{t}.set(0, undefined)")), "TypeError");
 
     // Non-nullable: no null, and no default value when the value is left out.
     let t = "e.non_null";
@@ -101,6 +103,7 @@ fn tables_and_globals_take_only_functions_of_their_type() {
     assert_eq!(thrown(&mut ctx, &format!("{t}.set(0, null)")), "TypeError");
     assert_eq!(thrown(&mut ctx, &format!("{t}.set(0)")), "TypeError");
     assert_eq!(thrown(&mut ctx, &format!("{t}.grow(1)")), "TypeError");
+    assert_eq!(thrown(&mut ctx, &format!("{t}.set(0, undefined)")), "TypeError");
     assert_eq!(eval(&mut ctx, &format!("{t}.grow(1, e.f); {t}.length")), "2");
 
     assert_eq!(eval(&mut ctx, "e.global.value === null"), "true");

@@ -2767,7 +2767,6 @@ impl<'a> FuncCompiler<'a> {
     pub(crate) fn call_indirect(&mut self, type_index: u32, table: u32) {
         let env = self.env;
         let ty = &env.types[type_index as usize];
-        let type_id = env.type_ids[type_index as usize];
         let index = self.pop();
         // The index must survive the argument stores and the spill.
         let idx = self.in_reg(index);
@@ -2787,12 +2786,35 @@ impl<'a> FuncCompiler<'a> {
         let a = &mut self.masm.asm;
         a.test_rr(OperandSize::S64, SCRATCH, SCRATCH);
         self.masm.trap_if(Cc::E, TrapCode::IndirectCallToNull);
-        self.masm.asm.cmp_mi(OperandSize::S32, Mem::Base(SCRATCH, offsets::FUNCREF_TYPE_ID), type_id as i32);
-        self.masm.trap_if(Cc::Ne, TrapCode::BadSignature);
+        self.check_signature(type_index);
         self.call_funcref_in_scratch(target);
         self.free_reg(idx);
         self.reload_pinned_after_wasm_call();
         self.push_call_results(ty);
+    }
+
+    /// `call_indirect`'s signature check of the non-null funcref in `SCRATCH` against
+    /// type `type_index`: its id, or for a type that may have subtypes, also any type
+    /// whose chain of supertypes has that id at that type's depth. That path borrows rax
+    /// around its load (every register may be live here) and leaves no flags behind
+    /// but the comparison's.
+    pub(crate) fn check_signature(&mut self, type_index: u32) {
+        let ty = &self.env.types[type_index as usize];
+        let type_id = ty.type_id() as i32;
+        let a = &mut self.masm.asm;
+        a.cmp_mi(OperandSize::S32, Mem::Base(SCRATCH, offsets::FUNCREF_TYPE_ID), type_id);
+        if self.env.type_has_subtypes[type_index as usize] {
+            let matched = a.new_label();
+            a.jcc(Cc::E, matched);
+            a.push(RAX);
+            a.load(LoadKind::I64, RAX, Mem::Base(SCRATCH, offsets::FUNCREF_SUPERTYPES));
+            a.cmp_mi(OperandSize::S32, Mem::Base(RAX, 4 * ty.depth() as i32), type_id);
+            a.pop(RAX);
+            self.masm.trap_if(Cc::Ne, TrapCode::BadSignature);
+            self.masm.asm.bind(matched);
+        } else {
+            self.masm.trap_if(Cc::Ne, TrapCode::BadSignature);
+        }
     }
 
     /// `call_ref`: as `call_indirect`, with the funcref from the operand stack and no

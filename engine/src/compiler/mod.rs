@@ -32,6 +32,9 @@ pub struct CompileEnv<'a> {
     pub types: &'a [FuncType],
     /// Canonical signature id of each type index.
     pub type_ids: &'a [u32],
+    /// Whether each type may have subtypes (declared without `final`, GC): a
+    /// `call_indirect` through it then accepts them too.
+    pub type_has_subtypes: &'a [bool],
     /// Type index of each function, imports first.
     pub func_types: &'a [u32],
     pub num_imported_funcs: u32,
@@ -275,7 +278,7 @@ pub fn compile_function<'a>(
                     }
                 }
             }
-            Operator::Call { .. } | Operator::CallIndirect { .. } => {
+            Operator::Call { .. } | Operator::CallIndirect { .. } | Operator::CallRef { .. } => {
                 flags_of_local = None;
                 compiler.materialize_condition();
                 if compiler.caller_saved_pin_bits() != 0 {
@@ -357,7 +360,9 @@ fn unread_after_call(compiler: &FuncCompiler<'_>, after: &[Operator<'_>]) -> u64
         let (local, written) = match *op {
             Operator::LocalGet { local_index } => (local_index, false),
             Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => (local_index, true),
-            Operator::Call { .. } | Operator::CallIndirect { .. } => return unread | (all & !decided),
+            Operator::Call { .. } | Operator::CallIndirect { .. } | Operator::CallRef { .. } => {
+                return unread | (all & !decided)
+            }
             _ if reads_no_pin(op) => continue,
             _ => return unread,
         };

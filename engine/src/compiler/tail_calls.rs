@@ -208,7 +208,6 @@ impl FuncCompiler<'_> {
         self.not_leaf = true;
         let env = self.env;
         let ty = &env.types[type_index as usize];
-        let type_id = env.type_ids[type_index as usize];
         let n = ty.area_slots();
         if !self.same_result_layout(ty) {
             self.call_then_return(|this| this.call_indirect(type_index, table));
@@ -227,8 +226,7 @@ impl FuncCompiler<'_> {
         self.load_funcref_element(table, idx, target);
         self.masm.asm.test_rr(OperandSize::S64, SCRATCH, SCRATCH);
         self.masm.trap_if(Cc::E, TrapCode::IndirectCallToNull);
-        self.masm.asm.cmp_mi(OperandSize::S32, Mem::Base(SCRATCH, offsets::FUNCREF_TYPE_ID), type_id as i32);
-        self.masm.trap_if(Cc::Ne, TrapCode::BadSignature);
+        self.check_signature(type_index);
         self.tail_call_funcref_in_scratch(ty, idx, target, in_place)
     }
 

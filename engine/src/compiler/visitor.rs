@@ -1238,7 +1238,6 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         Ok(())
     }
     fn visit_br_on_null(&mut self, relative_depth: u32) -> CResult {
-        self.materialize_condition();
         let reference = self.pop();
         let r = self.in_reg(reference);
         self.branch_on_reference(relative_depth, r, IntCond::Eq);
@@ -1246,7 +1245,6 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         Ok(())
     }
     fn visit_br_on_non_null(&mut self, relative_depth: u32) -> CResult {
-        self.materialize_condition();
         // The reference goes with the branch, so it stays on the stack for it.
         let reference = self.pop();
         let r = self.in_reg(reference);

@@ -131,7 +131,12 @@ impl Func {
         let mut context = Box::new(VMHostContext { runtime: store.0.runtime(), func: std::ptr::null() });
         let context_ptr: *mut VMHostContext = &mut *context;
         let inner = Rc::new(FuncInner {
-            vm: VMFuncRef { code: stub as *const u8, vmctx: context_ptr.cast(), type_id: ty.type_id() },
+            vm: VMFuncRef {
+                code: stub as *const u8,
+                vmctx: context_ptr.cast(),
+                type_id: ty.type_id(),
+                supertypes: ty.supertype_chain().as_ptr(),
+            },
             numeric: ty.is_numeric(),
             small: None,
             ty,
@@ -153,7 +158,12 @@ impl Func {
         index: u32,
     ) -> Func {
         let inner = Rc::new(FuncInner {
-            vm: VMFuncRef { code, vmctx: vmctx.cast(), type_id: ty.type_id() },
+            vm: VMFuncRef {
+                code,
+                vmctx: vmctx.cast(),
+                type_id: ty.type_id(),
+                supertypes: ty.supertype_chain().as_ptr(),
+            },
             numeric: ty.is_numeric(),
             small: SmallEntry::for_wasm(store, &ty),
             ty,

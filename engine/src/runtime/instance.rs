@@ -96,7 +96,9 @@ impl Instance {
             let (m, n) = (&import.module, &import.name);
             match (&import.ty, provided) {
                 (ExternType::Func(want), Extern::Func(f)) => {
-                    if f.ty() != *want {
+                    // A function of a declared subtype serves where its supertype is
+                    // wanted (GC's subtyping; otherwise the types must be equal).
+                    if !f.signature().is_subtype_of(want) {
                         return Err(link_error(
                             m,
                             n,

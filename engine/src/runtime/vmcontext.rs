@@ -41,6 +41,9 @@ pub struct VMFuncRef {
     pub vmctx: *mut u8,
     /// Process-wide canonical signature id, compared by `call_indirect`.
     pub type_id: u32,
+    /// The type's chain of declared supertypes (`FuncType::supertype_chain`), which
+    /// `call_indirect` reads when its type may have subtypes.
+    pub supertypes: *const u32,
 }
 
 /// A linear memory as compiled code sees it.
@@ -121,6 +124,7 @@ pub mod offsets {
     pub const FUNCREF_CODE: i32 = offset_of!(VMFuncRef, code) as i32;
     pub const FUNCREF_VMCTX: i32 = offset_of!(VMFuncRef, vmctx) as i32;
     pub const FUNCREF_TYPE_ID: i32 = offset_of!(VMFuncRef, type_id) as i32;
+    pub const FUNCREF_SUPERTYPES: i32 = offset_of!(VMFuncRef, supertypes) as i32;
 
     pub const MEMORY_BASE: i32 = offset_of!(VMMemory, base) as i32;
     pub const MEMORY_LENGTH: i32 = offset_of!(VMMemory, length) as i32;

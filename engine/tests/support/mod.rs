@@ -16,6 +16,7 @@ pub fn engine_features() -> WasmFeatures {
         | WasmFeatures::EXTENDED_CONST
         | WasmFeatures::MEMORY64
         | WasmFeatures::MULTI_MEMORY
+        | WasmFeatures::GC
 }
 
 /// wasmparser's verdict on `bytes` with the engine's features: for an invalid module,
