@@ -1,27 +1,9 @@
 //! Exceptions crossing between JavaScript and wasm: identities, JSTag, payloads.
 
-use boa_engine::{Context, Source};
+use boa_engine::Context;
 
-fn context() -> Context {
-    let mut ctx = Context::default();
-    sidewinder_js::install(&mut ctx).expect("install");
-    ctx
-}
-
-fn eval(ctx: &mut Context, src: &str) -> String {
-    let v = match ctx.eval(Source::from_bytes(src)) {
-        Ok(v) => v,
-        Err(e) => panic!("script failed: {e}\n{src}"),
-    };
-    ctx.run_jobs().expect("jobs");
-    v.to_string(ctx).expect("string").to_std_string_escaped()
-}
-
-fn define_bytes(ctx: &mut Context, name: &str, wat: &str) {
-    let bytes = wat::parse_str(wat).expect("wat");
-    let list = bytes.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(",");
-    eval(ctx, &format!("var {name} = new Uint8Array([{list}]); 0"));
-}
+mod support;
+use support::{context, define_bytes, eval};
 
 const MODULE: &str = r#"(module
   (import "js" "tag" (tag $js (param i32)))

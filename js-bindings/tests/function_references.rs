@@ -3,37 +3,10 @@
 //! in from JS (arguments, results of JS imports, tables, globals, imports), and
 //! non-nullable element types have no default value.
 
-use boa_engine::{Context, Source};
+use boa_engine::Context;
 
-fn context() -> Context {
-    let mut ctx = Context::default();
-    sidewinder_js::install(&mut ctx).expect("install");
-    ctx
-}
-
-fn eval(ctx: &mut Context, src: &str) -> String {
-    let v = match ctx.eval(Source::from_bytes(src)) {
-        Ok(v) => v,
-        Err(e) => panic!("script failed: {e}\n{src}"),
-    };
-    v.to_string(ctx).expect("string").to_std_string_escaped()
-}
-
-/// The constructor name of what `expr` throws, or "no error".
-fn thrown(ctx: &mut Context, expr: &str) -> String {
-    eval(
-        ctx,
-        &format!(
-            "(() => {{ try {{ {expr}; return 'no error'; }} catch (e) {{ return e.constructor.name; }} }})()"
-        ),
-    )
-}
-
-fn define_bytes(ctx: &mut Context, name: &str, wat: &str) {
-    let bytes = wat::parse_str(wat).unwrap_or_else(|e| panic!("{e}"));
-    let list = bytes.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(",");
-    eval(ctx, &format!("var {name} = new Uint8Array([{list}]); 0"));
-}
+mod support;
+use support::{context, define_bytes, eval, thrown};
 
 /// A module with functions of two types, and a table, a global and functions typed with
 /// the first. `$f` (exported as `f`) is of type `$t`, `$g` (`g`) is not.

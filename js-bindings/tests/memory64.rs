@@ -2,37 +2,8 @@
 //! indices for 64-bit memories and tables, type reflection, and imports matched by
 //! address type.
 
-use boa_engine::{Context, Source};
-
-fn context() -> Context {
-    let mut ctx = Context::default();
-    sidewinder_js::install(&mut ctx).expect("install");
-    ctx
-}
-
-fn eval(ctx: &mut Context, src: &str) -> String {
-    let v = match ctx.eval(Source::from_bytes(src)) {
-        Ok(v) => v,
-        Err(e) => panic!("script failed: {e}\n{src}"),
-    };
-    v.to_string(ctx).expect("string").to_std_string_escaped()
-}
-
-/// The constructor name of what `expr` throws, or "no error".
-fn thrown(ctx: &mut Context, expr: &str) -> String {
-    eval(
-        ctx,
-        &format!(
-            "(() => {{ try {{ {expr}; return 'no error'; }} catch (e) {{ return e.constructor.name; }} }})()"
-        ),
-    )
-}
-
-fn define_bytes(ctx: &mut Context, name: &str, wat: &str) {
-    let bytes = wat::parse_str(wat).expect("wat");
-    let list = bytes.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(",");
-    eval(ctx, &format!("var {name} = new Uint8Array([{list}]); 0"));
-}
+mod support;
+use support::{context, define_bytes, eval, thrown};
 
 #[test]
 fn i64_memories_take_and_give_bigints() {

@@ -1,29 +1,9 @@
 //! End-to-end checks of the namespace through real scripts in a Boa context.
 
-use boa_engine::{Context, Source};
+use boa_engine::Context;
 
-fn context() -> Context {
-    let mut ctx = Context::default();
-    sidewinder_js::install(&mut ctx).expect("install");
-    ctx
-}
-
-/// Evaluates `src` (after defining `bytes(wat)` results as globals) and returns the
-/// completion value as a string.
-fn eval(ctx: &mut Context, src: &str) -> String {
-    let v = match ctx.eval(Source::from_bytes(src)) {
-        Ok(v) => v,
-        Err(e) => panic!("script failed: {e}\n{src}"),
-    };
-    ctx.run_jobs().expect("jobs");
-    v.to_string(ctx).expect("string").to_std_string_escaped()
-}
-
-fn define_bytes(ctx: &mut Context, name: &str, wat: &str) {
-    let bytes = wat::parse_str(wat).expect("wat");
-    let list = bytes.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(",");
-    eval(ctx, &format!("var {name} = new Uint8Array([{list}]); 0"));
-}
+mod support;
+use support::{context, define_bytes, eval};
 
 #[test]
 fn namespace_shape() {

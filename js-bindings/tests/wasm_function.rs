@@ -1,21 +1,8 @@
 //! WebAssembly.Function (type reflection): JS callables wrapped as typed wasm functions,
 //! called from JS and from wasm through a table, and reflected by `type()`.
 
-use boa_engine::{Context, Source};
-
-fn eval(ctx: &mut Context, src: &str) -> String {
-    let v = match ctx.eval(Source::from_bytes(src)) {
-        Ok(v) => v,
-        Err(e) => panic!("script failed: {e}\n{src}"),
-    };
-    v.to_string(ctx).expect("string").to_std_string_escaped()
-}
-
-fn context() -> Context {
-    let mut ctx = Context::default();
-    sidewinder_js::install(&mut ctx).expect("install");
-    ctx
-}
+mod support;
+use support::{context, eval};
 
 #[test]
 fn wraps_a_callable_with_wasm_conversions() {
