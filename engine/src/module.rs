@@ -215,9 +215,13 @@ fn global_type(g: &wasmparser::GlobalType, type_ids: &[u32], offset: usize) -> R
 /// whole (`types::intern_rec_group`), its references to its own members by position.
 fn read_rec_group(info: &mut ModuleInfo, group: wasmparser::RecGroup) -> Result<()> {
     let base = info.types.len() as u32;
-    let in_group = |index: wasmparser::UnpackedIndex| -> Result<Option<u32>> {
-        let index = index.as_module_index().ok_or_else(|| unsupported_type(index, 0))?;
-        Ok(index.checked_sub(base))
+    // A type the group refers to: a member by its position, an earlier type by its id.
+    let type_ref = |index: wasmparser::UnpackedIndex, type_ids: &[u32]| -> Result<GroupRef> {
+        let module_index = index.as_module_index().ok_or_else(|| unsupported_type(index, 0))?;
+        Ok(match module_index.checked_sub(base) {
+            Some(position) => GroupRef::InGroup(position),
+            None => GroupRef::Id(type_ids[module_index as usize]),
+        })
     };
     let mut members = Vec::new();
     let mut refers_to_group = false;
@@ -233,7 +237,7 @@ fn read_rec_group(info: &mut ModuleInfo, group: wasmparser::RecGroup) -> Result<
         let mut member_type = |t: wasmparser::ValType| -> Result<GroupValType> {
             if let wasmparser::ValType::Ref(r) = t {
                 if let wasmparser::HeapType::Concrete(index) = r.heap_type() {
-                    if let Some(position) = in_group(index)? {
+                    if let GroupRef::InGroup(position) = type_ref(index, &info.type_ids)? {
                         refers_to_group = true;
                         return Ok(GroupValType::InGroup { nullable: r.is_nullable(), index: position });
                     }
@@ -245,16 +249,7 @@ fn read_rec_group(info: &mut ModuleInfo, group: wasmparser::RecGroup) -> Result<
         let results = ft.results().iter().map(|&t| member_type(t)).collect::<Result<Vec<_>>>()?;
         let supertype = match sub.supertype_idxs[..] {
             [] => None,
-            [packed] => {
-                let index = packed.unpack();
-                Some(match in_group(index)? {
-                    Some(position) => GroupRef::InGroup(position),
-                    None => {
-                        let index = index.as_module_index().ok_or_else(|| unsupported_type(index, 0))?;
-                        GroupRef::Id(info.type_ids[index as usize])
-                    }
-                })
-            }
+            [packed] => Some(type_ref(packed.unpack(), &info.type_ids)?),
             _ => return Err(unsupported_type(&sub.supertype_idxs, 0)),
         };
         members.push(GroupMember { is_final: sub.is_final, supertype, params, results });

@@ -30,6 +30,14 @@ const _: () = assert!(std::mem::size_of::<ValType>() == 8);
 /// The codes of the abstract heap types; a concrete type id `id` is `HEAP_CODES.len() + id`.
 const HEAP_CODES: [HeapType; 6] =
     [HeapType::Func, HeapType::Extern, HeapType::Exn, HeapType::NoFunc, HeapType::NoExtern, HeapType::NoExn];
+// `HeapType::abstract_index` is the inverse of this table.
+const _: () = {
+    let mut i = 0;
+    while i < HEAP_CODES.len() {
+        assert!(HEAP_CODES[i].abstract_index() == i);
+        i += 1;
+    }
+};
 
 /// What a reference may point at. Each hierarchy (functions, host values, exceptions)
 /// has its top (`Func`, `Extern`, `Exn`) and its bottom (`NoFunc`, ...), whose only
@@ -73,8 +81,9 @@ impl HeapType {
             )
     }
 
-    /// Where this heap type sits in `ABSTRACT_REFS`, for the abstract ones.
-    fn abstract_index(self) -> usize {
+    /// Where this heap type sits in `HEAP_CODES` and `ABSTRACT_REFS`; a concrete type
+    /// sits where `func` does.
+    const fn abstract_index(self) -> usize {
         match self {
             HeapType::Func | HeapType::Concrete(_) => 0,
             HeapType::Extern => 1,
@@ -98,13 +107,8 @@ impl RefType {
             assert!(id < NULLABLE_BIT - HEAP_CODES.len() as u32, "type id out of range");
         }
         let code = match heap {
-            HeapType::Func => 0,
-            HeapType::Extern => 1,
-            HeapType::Exn => 2,
-            HeapType::NoFunc => 3,
-            HeapType::NoExtern => 4,
-            HeapType::NoExn => 5,
             HeapType::Concrete(id) => HEAP_CODES.len() as u32 + id,
+            abstract_heap => abstract_heap.abstract_index() as u32,
         };
         RefType(code | if nullable { NULLABLE_BIT } else { 0 })
     }
@@ -141,18 +145,17 @@ impl fmt::Debug for RefType {
 
 /// Every abstract reference type, nullable and not, as one-element slices: what
 /// `ValType::as_slice` hands out for a block's single result.
-static ABSTRACT_REFS: [[[ValType; 1]; 2]; 6] = {
+static ABSTRACT_REFS: [[[ValType; 1]; 2]; HEAP_CODES.len()] = {
     const fn pair(heap: HeapType) -> [[ValType; 1]; 2] {
         [[ValType::Ref(RefType::new(false, heap))], [ValType::Ref(RefType::new(true, heap))]]
     }
-    [
-        pair(HeapType::Func),
-        pair(HeapType::Extern),
-        pair(HeapType::Exn),
-        pair(HeapType::NoFunc),
-        pair(HeapType::NoExtern),
-        pair(HeapType::NoExn),
-    ]
+    let mut refs = [[[ValType::I32]; 2]; HEAP_CODES.len()];
+    let mut i = 0;
+    while i < HEAP_CODES.len() {
+        refs[i] = pair(HEAP_CODES[i]);
+        i += 1;
+    }
+    refs
 };
 
 impl ValType {

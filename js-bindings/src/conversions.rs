@@ -32,6 +32,11 @@ fn reference_to_wasm(v: &JsValue, r: RefType, ctx: &mut Context) -> JsResult<Val
         }
         return Ok(Val::default_for(ty));
     }
+    let not_of_type = || JsNativeError::typ().with_message(format!("value is not of type {ty}")).into();
+    // The bottom types' only value is null (checked before an extern handle is made).
+    if matches!(r.heap(), HeapType::NoFunc | HeapType::NoExtern) {
+        return Err(not_of_type());
+    }
     let value = match r.heap().top() {
         HeapType::Func => match v.as_object().and_then(|o| func_of_object(&o, ctx)) {
             Some(f) => Val::FuncRef(Some(f)),
@@ -41,9 +46,6 @@ fn reference_to_wasm(v: &JsValue, r: RefType, ctx: &mut Context) -> JsResult<Val
                     .into())
             }
         },
-        _ if r.heap() == HeapType::NoExtern => {
-            return Err(JsNativeError::typ().with_message(format!("value is not of type {ty}")).into())
-        }
         _ => {
             let handle = with_realm(ctx, |r| {
                 r.extern_refs.push(v.clone());
@@ -52,10 +54,9 @@ fn reference_to_wasm(v: &JsValue, r: RefType, ctx: &mut Context) -> JsResult<Val
             Val::ExternRef(Some(handle))
         }
     };
-    // A function of another type, or anything for the bottom types (`nofunc`,
-    // `noextern`), whose only value is null.
+    // A function of another type.
     if !value.matches(ty) {
-        return Err(JsNativeError::typ().with_message(format!("value is not of type {ty}")).into());
+        return Err(not_of_type());
     }
     Ok(value)
 }

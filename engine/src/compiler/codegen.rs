@@ -2765,21 +2765,10 @@ impl<'a> FuncCompiler<'a> {
     }
 
     pub(crate) fn call_indirect(&mut self, type_index: u32, table: u32) {
-        let env = self.env;
-        let ty = &env.types[type_index as usize];
-        let index = self.pop();
-        // The index must survive the argument stores and the spill.
-        let idx = self.in_reg(index);
-        self.preload_register_args(ty);
-        let register_args = self.register_arg_sources(ty);
-        self.store_outgoing_args(ty, true);
-        self.spill_registers();
-        self.save_pinned_for_call();
+        let ty = &self.env.types[type_index as usize];
         // The entry point comes from the table's array of them, one load from the
         // index (not two, through the funcref): a mispredicted call resolves sooner.
-        // Into a register the call clobbers anyway that neither the index nor an
-        // argument for `WASM_ARG_GPRS` is in.
-        let target = self.call_target_register(idx, &register_args);
+        let (idx, register_args, target) = self.begin_indirect_call(ty);
         self.load_funcref_element(table, idx, Some(target));
         // After the last read of the index, which may be in one of the registers.
         self.set_register_args(register_args);
@@ -2787,8 +2776,31 @@ impl<'a> FuncCompiler<'a> {
         a.test_rr(OperandSize::S64, SCRATCH, SCRATCH);
         self.masm.trap_if(Cc::E, TrapCode::IndirectCallToNull);
         self.check_signature(type_index);
+        self.end_indirect_call(ty, idx, target);
+    }
+
+    /// The start of `call_indirect` and `call_ref`: the operand on top of the arguments
+    /// (a table index or a funcref) in a register that survives the argument stores and
+    /// the spill, which follow; then the sources of the register arguments, and a
+    /// register for the entry point that the call clobbers anyway and that neither the
+    /// operand nor an argument for `WASM_ARG_GPRS` is in.
+    fn begin_indirect_call(&mut self, ty: &FuncType) -> (Reg, [Option<Slot>; 2], Reg) {
+        let operand = self.pop();
+        let r = self.in_reg(operand);
+        self.preload_register_args(ty);
+        let register_args = self.register_arg_sources(ty);
+        self.store_outgoing_args(ty, true);
+        self.spill_registers();
+        self.save_pinned_for_call();
+        let target = self.call_target_register(r, &register_args);
+        (r, register_args, target)
+    }
+
+    /// The end of `call_indirect` and `call_ref`, once the non-null, checked funcref is
+    /// in `SCRATCH` and its entry point in `target`: the call, and its results.
+    fn end_indirect_call(&mut self, ty: &FuncType, operand: Reg, target: Reg) {
         self.call_funcref_in_scratch(target);
-        self.free_reg(idx);
+        self.free_reg(operand);
         self.reload_pinned_after_wasm_call();
         self.push_call_results(ty);
     }
@@ -2821,14 +2833,7 @@ impl<'a> FuncCompiler<'a> {
     /// signature check (validation proved the type), but a null check.
     pub(crate) fn call_ref(&mut self, type_index: u32) {
         let ty = &self.env.types[type_index as usize];
-        let callee = self.pop();
-        let funcref = self.in_reg(callee);
-        self.preload_register_args(ty);
-        let register_args = self.register_arg_sources(ty);
-        self.store_outgoing_args(ty, true);
-        self.spill_registers();
-        self.save_pinned_for_call();
-        let target = self.call_target_register(funcref, &register_args);
+        let (funcref, register_args, target) = self.begin_indirect_call(ty);
         let a = &mut self.masm.asm;
         a.mov_rr(OperandSize::S64, SCRATCH, funcref);
         a.test_rr(OperandSize::S64, SCRATCH, SCRATCH);
@@ -2836,10 +2841,7 @@ impl<'a> FuncCompiler<'a> {
         self.masm.asm.load(LoadKind::I64, target, Mem::Base(SCRATCH, offsets::FUNCREF_CODE));
         // After the last read of the funcref, which may be in one of the registers.
         self.set_register_args(register_args);
-        self.call_funcref_in_scratch(target);
-        self.free_reg(funcref);
-        self.reload_pinned_after_wasm_call();
-        self.push_call_results(ty);
+        self.end_indirect_call(ty, funcref, target);
     }
 
     /// The call of an indirect call, once its arguments are in place: to the non-null

@@ -208,21 +208,13 @@ impl FuncCompiler<'_> {
         self.not_leaf = true;
         let env = self.env;
         let ty = &env.types[type_index as usize];
-        let n = ty.area_slots();
         if !self.same_result_layout(ty) {
             self.call_then_return(|this| this.call_indirect(type_index, table));
             return Ok(());
         }
-        let index = self.pop();
-        let idx = self.in_reg(index);
-        let in_place = self.store_args_in_place(ty);
-        self.max_outgoing = self.max_outgoing.max(n);
         // The entry point comes from the table's array of them, one load from the index
-        // as for `call_indirect`, when a register is free to hold it from here (the
-        // operands below the arguments may still be live in the others).
-        let mut avoid = RegSet::default();
-        avoid.insert(idx);
-        let target = self.take_free(false, avoid);
+        // as for `call_indirect`, when a register is free to hold it.
+        let (idx, target, in_place) = self.begin_indirect_tail_call(ty);
         self.load_funcref_element(table, idx, target);
         self.masm.asm.test_rr(OperandSize::S64, SCRATCH, SCRATCH);
         self.masm.trap_if(Cc::E, TrapCode::IndirectCallToNull);
@@ -235,18 +227,11 @@ impl FuncCompiler<'_> {
     pub(crate) fn return_call_ref(&mut self, type_index: u32) -> CResult {
         self.not_leaf = true;
         let ty = &self.env.types[type_index as usize];
-        let n = ty.area_slots();
         if !self.same_result_layout(ty) {
             self.call_then_return(|this| this.call_ref(type_index));
             return Ok(());
         }
-        let callee = self.pop();
-        let funcref = self.in_reg(callee);
-        let in_place = self.store_args_in_place(ty);
-        self.max_outgoing = self.max_outgoing.max(n);
-        let mut avoid = RegSet::default();
-        avoid.insert(funcref);
-        let target = self.take_free(false, avoid);
+        let (funcref, target, in_place) = self.begin_indirect_tail_call(ty);
         self.masm.asm.mov_rr(OperandSize::S64, SCRATCH, funcref);
         self.masm.asm.test_rr(OperandSize::S64, SCRATCH, SCRATCH);
         self.masm.trap_if(Cc::E, TrapCode::NullFunctionReference);
@@ -254,6 +239,22 @@ impl FuncCompiler<'_> {
             self.masm.asm.load(LoadKind::I64, t, Mem::Base(SCRATCH, offsets::FUNCREF_CODE));
         }
         self.tail_call_funcref_in_scratch(ty, funcref, target, in_place)
+    }
+
+    /// The start of `return_call_indirect` and `return_call_ref` whose callee returns
+    /// its results where the caller's caller reads them: the operand on top of the
+    /// arguments (a table index or a funcref) in a register, the arguments stored (in
+    /// place if they can be), and a register for the entry point if one is free from
+    /// here (the operands below the arguments may still be live in the others).
+    fn begin_indirect_tail_call(&mut self, ty: &FuncType) -> (Reg, Option<Reg>, bool) {
+        let operand = self.pop();
+        let r = self.in_reg(operand);
+        let in_place = self.store_args_in_place(ty);
+        self.max_outgoing = self.max_outgoing.max(ty.area_slots());
+        let mut avoid = RegSet::default();
+        avoid.insert(r);
+        let target = self.take_free(false, avoid);
+        (r, target, in_place)
     }
 
     /// The jump of an indirect tail call, once its arguments are in the outgoing area (or

@@ -49,20 +49,30 @@ impl<'e> FuncCompiler<'e> {
     /// taken by the reference in `r`, which stays allocated: the operand stack is as
     /// the branch's label wants it.
     fn branch_on_reference(&mut self, relative_depth: u32, r: Reg, when: IntCond) {
-        let idx = self.frame_index(relative_depth);
-        let to_function = self.control[idx].kind == FrameKind::Function;
-        if to_function {
+        if self.targets_function(relative_depth) {
             self.prepare_return();
         }
         self.masm.asm.test_rr(OperandSize::S64, r, r);
+        self.branch_if(relative_depth, when);
+    }
+
+    fn targets_function(&self, relative_depth: u32) -> bool {
+        self.control[self.frame_index(relative_depth)].kind == FrameKind::Function
+    }
+
+    /// The conditional branch of `br_if` and the reference branches, `taken` by the
+    /// flags, once a return's latent parameter reads are taken (`prepare_return`): one
+    /// jump when the label needs no copies, else a jump over the copies and the branch.
+    fn branch_if(&mut self, relative_depth: u32, taken: IntCond) {
+        let idx = self.frame_index(relative_depth);
         let frame = &self.control[idx];
-        if !to_function && !self.needs_copies(frame.branch_types().len(), frame.height) {
+        if frame.kind != FrameKind::Function && !self.needs_copies(frame.branch_types().len(), frame.height) {
             let label = frame.label;
             self.control[idx].label_used = true;
-            self.masm.asm.jcc(when.into(), label);
+            self.masm.asm.jcc(taken.into(), label);
         } else {
             let skip = self.masm.asm.new_label();
-            self.masm.asm.jcc(when.invert().into(), skip);
+            self.masm.asm.jcc(taken.invert().into(), skip);
             self.branch(relative_depth);
             self.masm.asm.bind(skip);
         }
@@ -341,8 +351,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         Ok(())
     }
     fn visit_br_if(&mut self, relative_depth: u32) -> CResult {
-        let idx = self.frame_index(relative_depth);
-        let to_function = self.control[idx].kind == FrameKind::Function;
+        let to_function = self.targets_function(relative_depth);
         if to_function {
             // Returning may spill before the jump: keep the flags out of it.
             self.materialize_condition();
@@ -351,17 +360,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         if to_function {
             self.prepare_return();
         }
-        let frame = &self.control[idx];
-        if !to_function && !self.needs_copies(frame.branch_types().len(), frame.height) {
-            let label = frame.label;
-            self.control[idx].label_used = true;
-            self.masm.asm.jcc(taken.into(), label);
-        } else {
-            let skip = self.masm.asm.new_label();
-            self.masm.asm.jcc(taken.invert().into(), skip);
-            self.branch(relative_depth);
-            self.masm.asm.bind(skip);
-        }
+        self.branch_if(relative_depth, taken);
         Ok(())
     }
     fn visit_br_table(&mut self, targets: BrTable<'a>) -> CResult {
