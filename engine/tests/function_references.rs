@@ -12,19 +12,19 @@ use sidewinder_engine::{
 
 #[allow(dead_code)] // the verdict helpers are for the tests that compare verdicts
 mod support;
-use support::{assert_trap, in_both_bounds_modes, integer_result};
+use support::{assert_trap, compile, in_both_bounds_modes, integer_result};
 
 fn bytes(wat: &str) -> Vec<u8> {
     wat::parse_str(wat).unwrap_or_else(|e| panic!("{e}"))
 }
+
 #[test]
 fn ref_extern_is_a_value_type() {
     let engine = Engine::default();
     let store = Store::new(&engine);
-    let module = Module::new(
+    let module = compile(
         &engine,
-        &bytes(
-            r#"(module
+        r#"(module
               (import "m" "g" (global $g (ref extern)))
               (import "m" "id" (func $id (param externref) (result (ref extern))))
               (global $copy (ref extern) (global.get $g))
@@ -35,9 +35,7 @@ fn ref_extern_is_a_value_type() {
                 (block (result (ref extern)) (local.get $l)))
               (func (export "through") (param externref) (result (ref extern))
                 (call $id (local.get 0))))"#,
-        ),
-    )
-    .expect("compiles");
+    );
     let imports = module.imports();
     assert_eq!(
         imports[0].ty,
@@ -76,10 +74,8 @@ fn ref_extern_is_a_value_type() {
 fn immutable_globals_import_by_subtyping() {
     let engine = Engine::default();
     let store = Store::new(&engine);
-    let wants_nullable =
-        Module::new(&engine, &bytes(r#"(module (import "m" "g" (global externref)))"#)).unwrap();
-    let wants_non_null =
-        Module::new(&engine, &bytes(r#"(module (import "m" "g" (global (ref extern))))"#)).unwrap();
+    let wants_nullable = compile(&engine, r#"(module (import "m" "g" (global externref)))"#);
+    let wants_non_null = compile(&engine, r#"(module (import "m" "g" (global (ref extern))))"#);
     let non_null = GlobalType { content: ValType::REF_EXTERN, mutable: false };
     let nullable = GlobalType { content: ValType::EXTERNREF, mutable: false };
     let g = Global::new(&store, non_null, Val::ExternRef(Some(0))).unwrap();
@@ -87,8 +83,7 @@ fn immutable_globals_import_by_subtyping() {
     let g = Global::new(&store, nullable, Val::ExternRef(Some(0))).unwrap();
     assert!(matches!(Instance::new(&store, &wants_non_null, &[Extern::Global(g)]), Err(Error::Link(_))));
     // Mutable globals stay invariant.
-    let wants_mut =
-        Module::new(&engine, &bytes(r#"(module (import "m" "g" (global (mut externref))))"#)).unwrap();
+    let wants_mut = compile(&engine, r#"(module (import "m" "g" (global (mut externref))))"#);
     let g = Global::new(
         &store,
         GlobalType { content: ValType::REF_EXTERN, mutable: true },
@@ -179,28 +174,22 @@ fn calls_through_references() {
 fn call_ref_enters_the_callee_instance() {
     let engine = Engine::default();
     let store = Store::new(&engine);
-    let callee = Module::new(
+    let callee = compile(
         &engine,
-        &bytes(
-            r#"(module (memory 1) (data (i32.const 8) "\2a")
+        r#"(module (memory 1) (data (i32.const 8) "\2a")
               (func (export "peek") (param i32) (result i32) (i32.load8_u (local.get 0))))"#,
-        ),
-    )
-    .unwrap();
+    );
     let callee = Instance::new(&store, &callee, &[]).unwrap();
-    let caller = Module::new(
+    let caller = compile(
         &engine,
-        &bytes(
-            r#"(module (type $peek (func (param i32) (result i32)))
+        r#"(module (type $peek (func (param i32) (result i32)))
               (global $f (import "m" "f") (ref $peek))
               (memory 1) (data (i32.const 8) "\05")
               (func (export "call") (param i32) (result i32)
                 (i32.add (i32.load8_u (i32.const 8)) (call_ref $peek (local.get 0) (global.get $f))))
               (func (export "tail") (param i32) (result i32)
                 (return_call_ref $peek (local.get 0) (global.get $f))))"#,
-        ),
-    )
-    .unwrap();
+    );
     let Some(Extern::Func(peek)) = callee.get_export("peek") else { panic!("peek is a function") };
     let peek_type = ValType::Ref(RefType::new(false, HeapType::Concrete(peek.type_id())));
     let global =
@@ -253,16 +242,13 @@ fn the_host_cannot_store_a_function_of_the_wrong_type() {
     assert_eq!(table.grow(1, Val::FuncRef(Some(ok))), Some(1));
 
     // A module calling through that table's elements with `call_ref`.
-    let module = Module::new(
+    let module = compile(
         &engine,
-        &bytes(
-            r#"(module (type $u (func (param i32) (result i32)))
+        r#"(module (type $u (func (param i32) (result i32)))
               (import "m" "t" (table 1 (ref $u)))
               (func (export "call") (param i32 i32) (result i32)
                 (call_ref $u (local.get 1) (table.get 0 (local.get 0)))))"#,
-        ),
-    )
-    .unwrap();
+    );
     let instance = Instance::new(&store, &module, &[Extern::Table(table)]).unwrap();
     assert_eq!(integer_result(&instance, "call", &[Val::I32(1), Val::I32(9)]), 9);
 }
@@ -274,18 +260,15 @@ fn the_host_cannot_store_a_function_of_the_wrong_type() {
 fn imports_match_concrete_types_across_modules() {
     let engine = Engine::default();
     let store = Store::new(&engine);
-    let exporter = Module::new(
+    let exporter = compile(
         &engine,
-        &bytes(
-            r#"(module
+        r#"(module
               (type $leaf (func (param f64)))
               (type $taker (func (param (ref $leaf)) (result i32)))
               (func $take (export "take") (type $taker) (i32.const 11))
               (table (export "table") 2 (ref null $taker))
               (global (export "global") (ref $taker) (ref.func $take)))"#,
-        ),
-    )
-    .unwrap();
+    );
     let exporter = Instance::new(&store, &exporter, &[]).unwrap();
     let exports: Vec<Extern> =
         ["take", "table", "global"].iter().map(|n| exporter.get_export(n).unwrap()).collect();
@@ -298,7 +281,7 @@ fn imports_match_concrete_types_across_modules() {
       (import "m" "take" (func (type $t)))
       (import "m" "table" (table 2 (ref null $t)))
       (import "m" "global" (global (ref null $t))))"#;
-    let module = Module::new(&engine, &bytes(same)).unwrap();
+    let module = compile(&engine, same);
     Instance::new(&store, &module, &exports).expect("structurally equal types link");
 
     // Each import with a leaf type of f32 instead of f64: none links.
@@ -311,17 +294,17 @@ fn imports_match_concrete_types_across_modules() {
         let wat = format!(
             r#"(module (type $l (func (param f32))) (type $t (func (param (ref $l)) (result i32))) {import})"#
         );
-        let module = Module::new(&engine, &bytes(&wat)).unwrap();
+        let module = compile(&engine, &wat);
         match Instance::new(&store, &module, std::slice::from_ref(provided)) {
             Err(Error::Link(_)) => {}
             other => panic!("{import}: expected a link error, got {other:?}"),
         }
     }
     // Tables are invariant: a (ref null $t) table is no funcref table.
-    let module = Module::new(&engine, &bytes(r#"(module (import "m" "table" (table 2 funcref)))"#)).unwrap();
+    let module = compile(&engine, r#"(module (import "m" "table" (table 2 funcref)))"#);
     assert!(matches!(Instance::new(&store, &module, &exports[1..2]), Err(Error::Link(_))));
     // Immutable globals are covariant: a (ref $t) global is a funcref one.
-    let module = Module::new(&engine, &bytes(r#"(module (import "m" "global" (global funcref)))"#)).unwrap();
+    let module = compile(&engine, r#"(module (import "m" "global" (global funcref)))"#);
     assert!(Instance::new(&store, &module, &exports[2..3]).is_ok());
 }
 

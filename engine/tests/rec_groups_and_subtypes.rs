@@ -11,12 +11,7 @@ use sidewinder_engine::{
 
 #[allow(dead_code)] // the verdict helpers are for the tests that compare verdicts
 mod support;
-use support::{assert_trap, integer_result};
-
-fn module(engine: &Engine, wat: &str) -> Module {
-    let bytes = wat::parse_str(wat).unwrap_or_else(|e| panic!("{e}"));
-    Module::new(engine, &bytes).unwrap_or_else(|e| panic!("{e}"))
-}
+use support::{assert_trap, compile, integer_result};
 
 fn export_func(instance: &Instance, name: &str) -> Func {
     match instance.get_export(name) {
@@ -48,7 +43,7 @@ const SUBTYPES: &str = r#"(module
 fn call_indirect_accepts_declared_subtypes() {
     let engine = Engine::default();
     let store = Store::new(&engine);
-    let instance = Instance::new(&store, &module(&engine, SUBTYPES), &[]).unwrap();
+    let instance = Instance::new(&store, &compile(&engine, SUBTYPES), &[]).unwrap();
     for name in ["call", "tail"] {
         assert_eq!(integer_result(&instance, name, &[Val::I32(0)]), 1);
         assert_eq!(integer_result(&instance, name, &[Val::I32(1)]), 2);
@@ -63,15 +58,15 @@ fn call_indirect_accepts_declared_subtypes() {
 fn imports_and_the_host_accept_declared_subtypes() {
     let engine = Engine::default();
     let store = Store::new(&engine);
-    let exporter = Instance::new(&store, &module(&engine, SUBTYPES), &[]).unwrap();
+    let exporter = Instance::new(&store, &compile(&engine, SUBTYPES), &[]).unwrap();
     let (b, d) = (export_func(&exporter, "b"), export_func(&exporter, "d"));
-    let wants_base = module(
+    let wants_base = compile(
         &engine,
         r#"(module (type $base (sub (func (result i32))))
              (import "m" "f" (func $f (type $base)))
              (func (export "run") (result i32) (call $f)))"#,
     );
-    let wants_derived = module(
+    let wants_derived = compile(
         &engine,
         r#"(module (type $base (sub (func (result i32))))
              (type $derived (sub $base (func (result i32))))
@@ -98,7 +93,7 @@ fn imports_and_the_host_accept_declared_subtypes() {
 fn recursion_groups_are_types_as_a_whole() {
     let engine = Engine::default();
     let store = Store::new(&engine);
-    let exporter = module(
+    let exporter = compile(
         &engine,
         r#"(module
              (rec (type $a (func (param (ref null $b)) (result i32))) (type $b (func (param (ref null $a)) (result i32))))
@@ -117,7 +112,7 @@ fn recursion_groups_are_types_as_a_whole() {
     let same_group = r#"(module
       (rec (type $x (func (param (ref null $y)) (result i32))) (type $y (func (param (ref null $x)) (result i32))))
       (import "m" "f" (func (type $x))))"#;
-    Instance::new(&store, &module(&engine, same_group), std::slice::from_ref(&f)).expect("same group links");
+    Instance::new(&store, &compile(&engine, same_group), std::slice::from_ref(&f)).expect("same group links");
     let second_member = r#"(module
       (rec (type $x (func (param (ref null $y)) (result i32))) (type $y (func (param (ref null $x)) (result i32))))
       (import "m" "f" (func (type $y))))"#;
@@ -125,7 +120,7 @@ fn recursion_groups_are_types_as_a_whole() {
       (rec (type $x (func (param (ref null $y)) (result i32))) (type $y (func (param (ref null $x)) (result i32))) (type (func)))
       (import "m" "f" (func (type $x))))"#;
     for wat in [second_member, other_group] {
-        let outcome = Instance::new(&store, &module(&engine, wat), std::slice::from_ref(&f));
+        let outcome = Instance::new(&store, &compile(&engine, wat), std::slice::from_ref(&f));
         assert!(matches!(outcome, Err(Error::Link(_))), "{wat}");
     }
 }
@@ -141,7 +136,7 @@ fn recursive_and_deep_types_print_in_bounded_text() {
         wat += &format!("(type $t{i} (func (param (ref $t{p}) (ref $t{p})))) ", p = i - 1);
     }
     wat += "(rec (type $self (func (param (ref null $self))))) (func (export \"last\") (type $t63)) (func (export \"self\") (type $self)))";
-    let m = module(&engine, &wat);
+    let m = compile(&engine, &wat);
     for export in m.exports() {
         let text = format!("{:?}", export.ty);
         assert!(text.len() < 200, "{}: {text}", export.name);

@@ -118,6 +118,12 @@ impl Rng {
     }
 }
 
+/// `wat` compiled by `engine`; a module that does not parse or compile fails the test.
+pub fn compile(engine: &Engine, wat: &str) -> Module {
+    let bytes = wat::parse_str(wat).unwrap_or_else(|e| panic!("{e}"));
+    Module::new(engine, &bytes).unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// A fresh store of an engine with `config`, and an instance of `wat` (no imports) in it.
 pub fn instantiate(wat: &str, config: Config) -> (Store, Instance) {
     let engine = Engine::new(config).expect("engine");
