@@ -35,13 +35,17 @@ pub struct Config {
     /// WebAssembly 3.0). Off, such modules are invalid, as WebAssembly 2.0 has them (its
     /// spec suite asserts so).
     pub multi_memory: bool,
-    /// Validate with the GC proposal's rules (WebAssembly 3.0): recursion groups and
-    /// declared subtypes of function types, and constant expressions that read globals
-    /// the module defines. GC's own types (structs, arrays, `i31`, `any`, `eq`, `none`)
-    /// are refused as unsupported all the same. Off, modules are validated as
+    /// Accept the GC proposal (WebAssembly 3.0): recursion groups, declared subtypes,
+    /// struct and array types, `i31`, the `any`/`eq` hierarchy, casts, and constant
+    /// expressions that read globals the module defines. Off, modules are validated as
     /// WebAssembly 2.0 and function references have them (its spec suite asserts that a
     /// constant expression may read imported globals only).
     pub gc_types: bool,
+    /// Bytes of structs and arrays a store may allocate; allocating more traps with
+    /// "allocation too large". The store's GC heap frees nothing while the store lives
+    /// (a null collector, as Wasmtime's `Collector::Null`), so this bounds what a
+    /// module allocating in a loop can take.
+    pub gc_heap_limit: u64,
 }
 
 impl Default for Config {
@@ -54,6 +58,7 @@ impl Default for Config {
             huge_pages: false,
             multi_memory: true,
             gc_types: true,
+            gc_heap_limit: 1 << 30,
         }
     }
 }

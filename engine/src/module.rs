@@ -31,6 +31,14 @@ pub(crate) enum ConstOp {
     I64Add,
     I64Sub,
     I64Mul,
+    RefI31,
+    StructNew(u32),
+    StructNewDefault(u32),
+    ArrayNew(u32),
+    ArrayNewDefault(u32),
+    ArrayNewFixed(u32, u32),
+    /// `any.convert_extern` and `extern.convert_any`, which change no bits.
+    ConvertReference,
 }
 
 /// A constant expression. Nearly all are one instruction (a table of 80,000 function
@@ -226,13 +234,8 @@ fn read_rec_group(info: &mut ModuleInfo, group: wasmparser::RecGroup) -> Result<
     let mut members = Vec::new();
     let mut refers_to_group = false;
     for sub in group.types() {
-        let unsupported =
-            || Error::compile(format!("unsupported type {sub}: only function types are implemented"), 0);
-        let wasmparser::CompositeInnerType::Func(ft) = &sub.composite_type.inner else {
-            return Err(unsupported());
-        };
         if sub.composite_type.shared || sub.composite_type.descriptor_idx.is_some() {
-            return Err(unsupported());
+            return Err(Error::compile(format!("unsupported type {sub}"), 0));
         }
         let mut member_type = |t: wasmparser::ValType| -> Result<GroupValType> {
             if let wasmparser::ValType::Ref(r) = t {
@@ -245,25 +248,50 @@ fn read_rec_group(info: &mut ModuleInfo, group: wasmparser::RecGroup) -> Result<
             }
             Ok(GroupValType::Val(val_type(t, &info.type_ids, 0)?))
         };
-        let params = ft.params().iter().map(|&t| member_type(t)).collect::<Result<Vec<_>>>()?;
-        let results = ft.results().iter().map(|&t| member_type(t)).collect::<Result<Vec<_>>>()?;
+        let mut field = |f: &wasmparser::FieldType| -> Result<GroupField> {
+            let (packed, value) = match f.element_type {
+                wasmparser::StorageType::I8 => (Some(StorageType::I8), GroupValType::Val(ValType::I32)),
+                wasmparser::StorageType::I16 => (Some(StorageType::I16), GroupValType::Val(ValType::I32)),
+                wasmparser::StorageType::Val(v) => (None, member_type(v)?),
+            };
+            Ok(GroupField { packed, value, mutable: f.mutable })
+        };
+        let composite = match &sub.composite_type.inner {
+            wasmparser::CompositeInnerType::Func(ft) => GroupComposite::Func {
+                params: ft.params().iter().map(|&t| member_type(t)).collect::<Result<Vec<_>>>()?,
+                results: ft.results().iter().map(|&t| member_type(t)).collect::<Result<Vec<_>>>()?,
+            },
+            wasmparser::CompositeInnerType::Struct(st) => {
+                GroupComposite::Struct(st.fields.iter().map(&mut field).collect::<Result<Vec<_>>>()?)
+            }
+            wasmparser::CompositeInnerType::Array(at) => GroupComposite::Array(field(&at.0)?),
+            wasmparser::CompositeInnerType::Cont(_) => {
+                return Err(Error::compile(format!("unsupported type {sub}"), 0));
+            }
+        };
         let supertype = match sub.supertype_idxs[..] {
             [] => None,
             [packed] => Some(type_ref(packed.unpack(), &info.type_ids)?),
             _ => return Err(unsupported_type(&sub.supertype_idxs, 0)),
         };
-        members.push(GroupMember { is_final: sub.is_final, supertype, params, results });
+        members.push(GroupMember { is_final: sub.is_final, supertype, composite });
     }
     let finality: Vec<bool> = members.iter().map(|m| m.is_final).collect();
     let plain =
         members.len() == 1 && !refers_to_group && members[0].is_final && members[0].supertype.is_none();
-    let types = if plain {
-        let plain_type = |types: &[GroupValType]| -> Vec<ValType> {
-            types.iter().filter_map(|t| if let GroupValType::Val(v) = t { Some(*v) } else { None }).collect()
-        };
-        vec![FuncType::new(plain_type(&members[0].params), plain_type(&members[0].results))]
-    } else {
-        intern_rec_group(members)
+    // An empty group (`(rec)`) defines no types.
+    let types = match members.first().map(|m| &m.composite) {
+        Some(GroupComposite::Func { params, results }) if plain => {
+            let plain_type = |types: &[GroupValType]| -> Vec<ValType> {
+                types
+                    .iter()
+                    .filter_map(|t| if let GroupValType::Val(v) = t { Some(*v) } else { None })
+                    .collect()
+            };
+            vec![FuncType::new(plain_type(params), plain_type(results))]
+        }
+        Some(_) => intern_rec_group(members),
+        None => Vec::new(),
     };
     for (ty, member) in types.into_iter().zip(&finality) {
         info.type_ids.push(ty.type_id());
@@ -311,6 +339,15 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
             O::I64Add => ConstOp::I64Add,
             O::I64Sub => ConstOp::I64Sub,
             O::I64Mul => ConstOp::I64Mul,
+            O::RefI31 => ConstOp::RefI31,
+            O::StructNew { struct_type_index } => ConstOp::StructNew(struct_type_index),
+            O::StructNewDefault { struct_type_index } => ConstOp::StructNewDefault(struct_type_index),
+            O::ArrayNew { array_type_index } => ConstOp::ArrayNew(array_type_index),
+            O::ArrayNewDefault { array_type_index } => ConstOp::ArrayNewDefault(array_type_index),
+            O::ArrayNewFixed { array_type_index, array_size } => {
+                ConstOp::ArrayNewFixed(array_type_index, array_size)
+            }
+            O::AnyConvertExtern | O::ExternConvertAny => ConstOp::ConvertReference,
             O::End => continue,
             other => {
                 return Err(Error::compile(

@@ -29,6 +29,15 @@ pub enum TrapCode {
     NullFunctionReference = 14,
     /// `ref.as_non_null` of null.
     NullReference = 15,
+    /// `ref.cast` (or a constant expression's cast) of a value not of the type.
+    CastFailure = 16,
+    NullStructReference = 17,
+    NullArrayReference = 18,
+    NullI31Reference = 19,
+    /// An array access past the end of its array.
+    ArrayOutOfBounds = 20,
+    /// A struct or array that does not fit in its store's GC heap (`Config::gc_heap_limit`).
+    AllocationTooLarge = 21,
 }
 
 impl TrapCode {
@@ -50,6 +59,12 @@ impl TrapCode {
             13 => NullExceptionReference,
             14 => NullFunctionReference,
             15 => NullReference,
+            16 => CastFailure,
+            17 => NullStructReference,
+            18 => NullArrayReference,
+            19 => NullI31Reference,
+            20 => ArrayOutOfBounds,
+            21 => AllocationTooLarge,
             _ => return None,
         })
     }
@@ -73,6 +88,12 @@ impl TrapCode {
             NullExceptionReference => "null exception reference",
             NullFunctionReference => "null function reference",
             NullReference => "null reference",
+            CastFailure => "cast failure",
+            NullStructReference => "null structure reference",
+            NullArrayReference => "null array reference",
+            NullI31Reference => "null i31 reference",
+            ArrayOutOfBounds => "out of bounds array access",
+            AllocationTooLarge => "allocation too large",
         }
     }
 }

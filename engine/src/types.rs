@@ -28,8 +28,20 @@ pub struct RefType(u32);
 const NULLABLE_BIT: u32 = 1 << 31;
 const _: () = assert!(std::mem::size_of::<ValType>() == 8);
 /// The codes of the abstract heap types; a concrete type id `id` is `HEAP_CODES.len() + id`.
-const HEAP_CODES: [HeapType; 6] =
-    [HeapType::Func, HeapType::Extern, HeapType::Exn, HeapType::NoFunc, HeapType::NoExtern, HeapType::NoExn];
+const HEAP_CODES: [HeapType; 12] = [
+    HeapType::Func,
+    HeapType::Extern,
+    HeapType::Exn,
+    HeapType::NoFunc,
+    HeapType::NoExtern,
+    HeapType::NoExn,
+    HeapType::Any,
+    HeapType::Eq,
+    HeapType::I31,
+    HeapType::Struct,
+    HeapType::Array,
+    HeapType::None,
+];
 // `HeapType::abstract_index` is the inverse of this table.
 const _: () = {
     let mut i = 0;
@@ -39,9 +51,9 @@ const _: () = {
     }
 };
 
-/// What a reference may point at. Each hierarchy (functions, host values, exceptions)
-/// has its top (`Func`, `Extern`, `Exn`) and its bottom (`NoFunc`, ...), whose only
-/// value is null; function types sit between them.
+/// What a reference may point at. Each hierarchy (functions, host values, exceptions,
+/// GC's internal values) has its top (`Func`, `Extern`, `Exn`, `Any`) and its bottom
+/// (`NoFunc`, ..., `None`), whose only value is null; defined types sit between them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum HeapType {
     Func,
@@ -50,8 +62,18 @@ pub enum HeapType {
     NoFunc,
     NoExtern,
     NoExn,
-    /// Functions of one type, named by its process-wide id (`FuncType::type_id`), so
-    /// that the same type in two modules is the same heap type.
+    /// GC's internal values: `i31` numbers, structs, arrays, and host values made
+    /// internal by `any.convert_extern`.
+    Any,
+    /// What `ref.eq` compares: `i31` numbers, structs and arrays.
+    Eq,
+    I31,
+    Struct,
+    Array,
+    None,
+    /// Values of one defined type (functions, structs or arrays of it), named by its
+    /// process-wide id (`FuncType::type_id`), so that the same type in two modules is
+    /// the same heap type.
     Concrete(u32),
 }
 
@@ -59,26 +81,51 @@ impl HeapType {
     /// The top of this type's hierarchy.
     pub fn top(self) -> HeapType {
         match self {
-            HeapType::Func | HeapType::NoFunc | HeapType::Concrete(_) => HeapType::Func,
+            HeapType::Func | HeapType::NoFunc => HeapType::Func,
             HeapType::Extern | HeapType::NoExtern => HeapType::Extern,
             HeapType::Exn | HeapType::NoExn => HeapType::Exn,
+            HeapType::Any
+            | HeapType::Eq
+            | HeapType::I31
+            | HeapType::Struct
+            | HeapType::Array
+            | HeapType::None => HeapType::Any,
+            HeapType::Concrete(id) => match type_kind(id) {
+                Some(ObjectKind::Struct | ObjectKind::Array) => HeapType::Any,
+                _ => HeapType::Func,
+            },
+        }
+    }
+
+    /// The bottom of this type's hierarchy, whose only value is null.
+    pub fn bottom(self) -> HeapType {
+        match self.top() {
+            HeapType::Extern => HeapType::NoExtern,
+            HeapType::Exn => HeapType::NoExn,
+            HeapType::Any => HeapType::None,
+            _ => HeapType::NoFunc,
         }
     }
 
     /// Heap-type matching: a concrete type matches itself, the types it is declared a
-    /// subtype of, and `func`; `nofunc` is below every function type.
+    /// subtype of, and the abstract type of its kind (`func`, `struct`, `array`) with
+    /// those above it; a bottom is below every type of its hierarchy.
     pub fn matches(self, expected: HeapType) -> bool {
-        if let (HeapType::Concrete(actual), HeapType::Concrete(expected)) = (self, expected) {
-            return is_subtype(actual, expected);
+        use HeapType::*;
+        if self == expected {
+            return true;
         }
-        self == expected
-            || matches!(
-                (self, expected),
-                (HeapType::Concrete(_), HeapType::Func)
-                    | (HeapType::NoFunc, HeapType::Func | HeapType::Concrete(_))
-                    | (HeapType::NoExtern, HeapType::Extern)
-                    | (HeapType::NoExn, HeapType::Exn)
-            )
+        match (self, expected) {
+            (Concrete(actual), Concrete(expected)) => is_subtype(actual, expected),
+            (NoFunc | NoExtern | NoExn | None, _) => self == expected.bottom(),
+            (Concrete(id), _) => match type_kind(id) {
+                Some(ObjectKind::Struct) => matches!(expected, Struct | Eq | Any),
+                Some(ObjectKind::Array) => matches!(expected, Array | Eq | Any),
+                _ => expected == Func,
+            },
+            (I31 | Struct | Array, Eq | Any) | (Eq, Any) => true,
+            _ => false,
+        }
     }
 
     /// Where this heap type sits in `HEAP_CODES` and `ABSTRACT_REFS`; a concrete type
@@ -91,6 +138,12 @@ impl HeapType {
             HeapType::NoFunc => 3,
             HeapType::NoExtern => 4,
             HeapType::NoExn => 5,
+            HeapType::Any => 6,
+            HeapType::Eq => 7,
+            HeapType::I31 => 8,
+            HeapType::Struct => 9,
+            HeapType::Array => 10,
+            HeapType::None => 11,
         }
     }
 }
@@ -168,6 +221,7 @@ impl ValType {
     pub const REF_EXTERN: ValType = ValType::Ref(RefType::new(false, HeapType::Extern));
     /// `(ref exn)`.
     pub const REF_EXN: ValType = ValType::Ref(RefType::new(false, HeapType::Exn));
+    pub const ANYREF: ValType = ValType::Ref(RefType::new(true, HeapType::Any));
 
     /// This type alone, as a slice that needs no allocation (a block's single result).
     /// A concrete reference type comes back as the abstract `func` one of the same
@@ -257,6 +311,12 @@ impl HeapType {
                 A::NoFunc => HeapType::NoFunc,
                 A::NoExtern => HeapType::NoExtern,
                 A::NoExn => HeapType::NoExn,
+                A::Any => HeapType::Any,
+                A::Eq => HeapType::Eq,
+                A::I31 => HeapType::I31,
+                A::Struct => HeapType::Struct,
+                A::Array => HeapType::Array,
+                A::None => HeapType::None,
                 _ => return None,
             },
             wasmparser::HeapType::Concrete(index) => {
@@ -290,6 +350,12 @@ impl fmt::Display for RefType {
             HeapType::NoFunc => "nullfuncref",
             HeapType::NoExtern => "nullexternref",
             HeapType::NoExn => "nullexnref",
+            HeapType::Any => "anyref",
+            HeapType::Eq => "eqref",
+            HeapType::I31 => "i31ref",
+            HeapType::Struct => "structref",
+            HeapType::Array => "arrayref",
+            HeapType::None => "nullref",
             HeapType::Concrete(_) => "",
         };
         match (nullable, heap) {
@@ -311,6 +377,12 @@ impl fmt::Display for HeapType {
             HeapType::NoFunc => f.write_str("nofunc"),
             HeapType::NoExtern => f.write_str("noextern"),
             HeapType::NoExn => f.write_str("noexn"),
+            HeapType::Any => f.write_str("any"),
+            HeapType::Eq => f.write_str("eq"),
+            HeapType::I31 => f.write_str("i31"),
+            HeapType::Struct => f.write_str("struct"),
+            HeapType::Array => f.write_str("array"),
+            HeapType::None => f.write_str("none"),
             HeapType::Concrete(id) => {
                 // Spelled out only outside a function type's own text: a type may refer
                 // to itself, and nested spellings grow exponentially with the depth.
@@ -326,8 +398,14 @@ impl fmt::Display for HeapType {
 /// A function type. Each has a process-wide id (`type_id`): equal types, equal ids, as
 /// the spec's type equivalence says (structural, and for the GC proposal's recursion
 /// groups, by the whole group). Equality and hashing go by the id.
+///
+/// GC's struct and array types are defined types too and share this representation
+/// (with no parameters or results, and a `GcLayout`): they live in the same index space,
+/// recursion groups and subtype chains as function types.
 #[derive(Clone)]
 pub struct FuncType {
+    /// For struct and array types, their fields and where objects keep them.
+    layout: Option<Arc<GcLayout>>,
     params_results: Arc<[ValType]>,
     num_params: u32,
     /// `slot_width`, found once: the compiler asks for it several times per call.
@@ -338,6 +416,92 @@ pub struct FuncType {
     /// The chain of declared supertypes from the root down to this type, then zeros
     /// (`supertype_chain`).
     supertypes: &'static [u32; MAX_SUBTYPE_CHAIN],
+}
+
+/// What a defined type describes. The numbers of structs and arrays are what a GC
+/// object's header holds (`OBJECT_KIND`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ObjectKind {
+    Func = 0,
+    Struct = 1,
+    Array = 2,
+}
+
+/// What a struct field or an array element holds: a value, or a packed integer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StorageType {
+    I8,
+    I16,
+    Val(ValType),
+}
+
+impl StorageType {
+    /// The bytes an object gives it.
+    pub fn bytes(self) -> u32 {
+        match self {
+            StorageType::I8 => 1,
+            StorageType::I16 => 2,
+            StorageType::Val(ValType::I32 | ValType::F32) => 4,
+            StorageType::Val(ValType::V128) => 16,
+            StorageType::Val(_) => 8,
+        }
+    }
+
+    /// The type of the values it holds on the operand stack (i32 for packed ones).
+    pub fn unpacked(self) -> ValType {
+        match self {
+            StorageType::Val(v) => v,
+            _ => ValType::I32,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FieldType {
+    pub storage: StorageType,
+    pub mutable: bool,
+}
+
+/// Where a GC object of a struct or array type keeps its fields. Every object starts
+/// with a header of `OBJECT_HEADER` bytes: the type's supertype chain (so a cast reads
+/// it as `call_indirect` reads a function's), the kind, and an array's length.
+pub(crate) struct GcLayout {
+    pub kind: ObjectKind,
+    /// A struct's fields, or an array's one element type.
+    pub fields: Box<[FieldType]>,
+    /// Each struct field's byte offset from the object's start.
+    pub offsets: Box<[u32]>,
+    /// A struct object's bytes, header included; an array's element size.
+    pub size: u32,
+}
+
+/// The header of every GC object: the supertype chain pointer at 0, the `ObjectKind`
+/// at `OBJECT_KIND` (a u32), an array's length at `ARRAY_LENGTH` (a u32).
+pub(crate) const OBJECT_HEADER: u32 = 16;
+pub(crate) const OBJECT_KIND: i32 = 8;
+pub(crate) const ARRAY_LENGTH: i32 = 12;
+
+impl GcLayout {
+    fn new(kind: ObjectKind, fields: Vec<FieldType>) -> GcLayout {
+        if kind == ObjectKind::Array {
+            let size = fields[0].storage.bytes();
+            return GcLayout { kind, fields: fields.into(), offsets: Box::new([]), size };
+        }
+        let mut offset = OBJECT_HEADER;
+        let offsets = fields
+            .iter()
+            .map(|f| {
+                // Naturally aligned up to 8 bytes: objects are 8-aligned, and vector
+                // loads do not need more.
+                let align = f.storage.bytes().min(8);
+                offset = offset.next_multiple_of(align);
+                let at = offset;
+                offset += f.storage.bytes();
+                at
+            })
+            .collect();
+        GcLayout { kind, fields: fields.into(), offsets, size: offset.next_multiple_of(8) }
+    }
 }
 
 /// The longest chain of supertypes a type can have, itself included: the GC proposal
@@ -374,7 +538,7 @@ impl FuncType {
         if let Some(&id) = registry.plain.get(&key) {
             return registry.types[id as usize - 1].clone();
         }
-        let ty = registry.add(params_results, num_params, None);
+        let ty = registry.add(params_results, num_params, None, None);
         registry.plain.insert(key, ty.id);
         ty
     }
@@ -430,6 +594,25 @@ impl FuncType {
         self.supertypes[expected.depth as usize] == expected.id
     }
 
+    /// What this type describes: functions, structs or arrays.
+    pub fn kind(&self) -> ObjectKind {
+        self.layout.as_ref().map_or(ObjectKind::Func, |l| l.kind)
+    }
+
+    /// A struct type's fields.
+    pub fn struct_fields(&self) -> Option<&[FieldType]> {
+        self.layout.as_ref().filter(|l| l.kind == ObjectKind::Struct).map(|l| &l.fields[..])
+    }
+
+    /// An array type's element.
+    pub fn array_element(&self) -> Option<FieldType> {
+        self.layout.as_ref().filter(|l| l.kind == ObjectKind::Array).map(|l| l.fields[0])
+    }
+
+    pub(crate) fn layout(&self) -> Option<&GcLayout> {
+        self.layout.as_deref()
+    }
+
     /// How many declared supertypes are above this type.
     pub(crate) fn depth(&self) -> u32 {
         self.depth
@@ -442,6 +625,12 @@ impl FuncType {
     pub(crate) fn supertype_chain(&self) -> &'static [u32; MAX_SUBTYPE_CHAIN] {
         self.supertypes
     }
+}
+
+/// What the type with this id describes.
+pub(crate) fn type_kind(id: u32) -> Option<ObjectKind> {
+    let registry = type_registry().lock().unwrap_or_else(|e| e.into_inner());
+    registry.info(id).map(FuncType::kind)
 }
 
 /// Type-id matching: `actual` is `expected` or declared below it.
@@ -460,8 +649,22 @@ pub fn is_subtype(actual: u32, expected: u32) -> bool {
 pub(crate) struct GroupMember {
     pub is_final: bool,
     pub supertype: Option<GroupRef>,
-    pub params: Vec<GroupValType>,
-    pub results: Vec<GroupValType>,
+    pub composite: GroupComposite,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum GroupComposite {
+    Func { params: Vec<GroupValType>, results: Vec<GroupValType> },
+    Struct(Vec<GroupField>),
+    Array(GroupField),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct GroupField {
+    /// `None` for a value of `value`'s type; else the packed integer (I8 or I16).
+    pub packed: Option<StorageType>,
+    pub value: GroupValType,
+    pub mutable: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -499,14 +702,30 @@ pub(crate) fn intern_rec_group(members: Vec<GroupMember>) -> Vec<FuncType> {
                 }
             };
             for m in &members {
-                let mut all: Vec<ValType> = m.params.iter().map(resolve).collect();
-                let num_params = all.len() as u32;
-                all.extend(m.results.iter().map(resolve));
                 let supertype = m.supertype.map(|s| match s {
                     GroupRef::Id(id) => id,
                     GroupRef::InGroup(index) => first + index,
                 });
-                registry.add(all.into(), num_params, supertype);
+                let field = |f: &GroupField| FieldType {
+                    storage: f.packed.unwrap_or_else(|| StorageType::Val(resolve(&f.value))),
+                    mutable: f.mutable,
+                };
+                match &m.composite {
+                    GroupComposite::Func { params, results } => {
+                        let mut all: Vec<ValType> = params.iter().map(resolve).collect();
+                        let num_params = all.len() as u32;
+                        all.extend(results.iter().map(resolve));
+                        registry.add(all.into(), num_params, supertype, None);
+                    }
+                    GroupComposite::Struct(fields) => {
+                        let layout = GcLayout::new(ObjectKind::Struct, fields.iter().map(field).collect());
+                        registry.add(Arc::new([]), 0, supertype, Some(Arc::new(layout)));
+                    }
+                    GroupComposite::Array(element) => {
+                        let layout = GcLayout::new(ObjectKind::Array, vec![field(element)]);
+                        registry.add(Arc::new([]), 0, supertype, Some(Arc::new(layout)));
+                    }
+                }
             }
             registry.groups.insert(members, first);
             first
@@ -531,7 +750,13 @@ impl TypeRegistry {
     }
 
     /// Registers a type under the next id.
-    fn add(&mut self, params_results: Arc<[ValType]>, num_params: u32, supertype: Option<u32>) -> FuncType {
+    fn add(
+        &mut self,
+        params_results: Arc<[ValType]>,
+        num_params: u32,
+        supertype: Option<u32>,
+        layout: Option<Arc<GcLayout>>,
+    ) -> FuncType {
         let id = self.types.len() as u32 + 1;
         let mut chain = [0u32; MAX_SUBTYPE_CHAIN];
         let depth = match supertype.and_then(|s| self.info(s)) {
@@ -549,7 +774,7 @@ impl TypeRegistry {
         // type's chain through any function of it.
         let supertypes: &'static [u32; MAX_SUBTYPE_CHAIN] = Box::leak(Box::new(chain));
         let slot_width = if params_results.contains(&ValType::V128) { 2 } else { 1 };
-        let ty = FuncType { params_results, num_params, slot_width, id, depth, supertypes };
+        let ty = FuncType { layout, params_results, num_params, slot_width, id, depth, supertypes };
         self.types.push(ty.clone());
         ty
     }
@@ -576,7 +801,28 @@ impl fmt::Display for FuncType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let outer = SPELLING_FUNC_TYPE.replace(true);
         let list = |tys: &[ValType]| tys.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" ");
-        let written = write!(f, "(func (param {}) (result {}))", list(self.params()), list(self.results()));
+        let field = |t: &FieldType| {
+            let storage = match t.storage {
+                StorageType::I8 => "i8".to_string(),
+                StorageType::I16 => "i16".to_string(),
+                StorageType::Val(v) => v.to_string(),
+            };
+            if t.mutable {
+                format!("(mut {storage})")
+            } else {
+                storage
+            }
+        };
+        let written = match self.layout.as_deref() {
+            Some(GcLayout { kind: ObjectKind::Array, fields, .. }) => {
+                write!(f, "(array {})", field(&fields[0]))
+            }
+            Some(GcLayout { fields, .. }) => {
+                let fields: Vec<String> = fields.iter().map(|t| format!(" (field {})", field(t))).collect();
+                write!(f, "(struct{})", fields.concat())
+            }
+            None => write!(f, "(func (param {}) (result {}))", list(self.params()), list(self.results())),
+        };
         SPELLING_FUNC_TYPE.set(outer);
         written
     }

@@ -2,7 +2,8 @@
 
 use crate::runtime::exception::Exception;
 use crate::runtime::func::Func;
-use crate::types::{HeapType, ValType};
+use crate::runtime::gc::GcObject;
+use crate::types::{HeapType, ObjectKind, ValType};
 
 #[derive(Clone, Debug)]
 pub enum Val {
@@ -14,12 +15,34 @@ pub enum Val {
     /// The 128 bits, lane 0 in the low bits (wasm's little-endian lane order).
     V128(u128),
     FuncRef(Option<Func>),
-    /// An opaque host value; the engine never looks inside.
+    /// An opaque host value; the engine never looks inside. Below 2^62: machine code
+    /// keeps it as `(value << 2) | 2`, beside `i31` numbers and object addresses.
     ExternRef(Option<u64>),
+    /// GC's internal values. Host values and internal ones cross between the `extern`
+    /// and `any` hierarchies unchanged (`any.convert_extern`, `extern.convert_any`), so
+    /// either variant may hold a value of either; null is null in both.
+    AnyRef(Option<AnyRef>),
     ExnRef(Option<Exception>),
 }
 
+/// A non-null internal reference: an unboxed 31-bit integer, or a struct or array.
+#[derive(Clone, Debug)]
+pub enum AnyRef {
+    /// The 31 bits, zero-extended (`i31.get_u`'s view).
+    I31(u32),
+    Object(GcObject),
+}
+
+/// How machine code tells the values of the `any` and `extern` hierarchies apart: an
+/// odd word is an `i31` (`(value << 1) | 1`), one ending in binary 10 a host value,
+/// any other non-zero word an object's address.
+const HOST_TAG: u64 = 2;
+
 impl Val {
+    /// Host values (`ExternRef`) are below this: machine code keeps them in 62 bits.
+    /// Larger ones match no type, so every boundary refuses them.
+    pub const HOST_VALUE_LIMIT: u64 = 1 << 62;
+
     /// The type of this kind of value: for references, the nullable top of their
     /// hierarchy (a function's own type is in `Func::ty`).
     pub fn ty(&self) -> ValType {
@@ -31,30 +54,42 @@ impl Val {
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FUNCREF,
             Val::ExternRef(_) => ValType::EXTERNREF,
+            Val::AnyRef(_) => ValType::ANYREF,
             Val::ExnRef(_) => ValType::EXNREF,
         }
     }
 
-    /// Whether this value belongs to `ty`: null only to nullable types, and a function
-    /// to `(ref $t)` only if its type is `$t` or declared below it.
+    /// Whether this value belongs to `ty`: null to every nullable reference type, a
+    /// function or object to `(ref $t)` only if its type is `$t` or declared below it,
+    /// a host value to `extern` and `any`.
     pub fn matches(&self, ty: ValType) -> bool {
         let ValType::Ref(r) = ty else { return self.ty() == ty };
-        let (top, non_null) = match self {
-            Val::FuncRef(f) => (HeapType::Func, f.is_some()),
-            Val::ExternRef(e) => (HeapType::Extern, e.is_some()),
-            Val::ExnRef(e) => (HeapType::Exn, e.is_some()),
-            _ => return false,
-        };
-        if r.heap().top() != top {
-            return false;
-        }
-        if !non_null {
-            return r.nullable();
-        }
-        match (self, r.heap()) {
-            (_, HeapType::NoFunc | HeapType::NoExtern | HeapType::NoExn) => false,
-            (Val::FuncRef(Some(f)), HeapType::Concrete(id)) => crate::types::is_subtype(f.type_id(), id),
-            _ => true,
+        let heap = r.heap();
+        let top = heap.top();
+        match self {
+            // Null is the same word in every hierarchy; which variant holds it does not
+            // matter (a script or embedder may not know what a defined type describes).
+            Val::FuncRef(None) | Val::ExnRef(None) | Val::ExternRef(None) | Val::AnyRef(None) => r.nullable(),
+            Val::FuncRef(Some(f)) => match heap {
+                HeapType::Func => true,
+                HeapType::Concrete(id) => top == HeapType::Func && crate::types::is_subtype(f.type_id(), id),
+                _ => false,
+            },
+            Val::ExnRef(Some(_)) => heap == HeapType::Exn,
+            Val::ExternRef(Some(v)) => {
+                *v < Val::HOST_VALUE_LIMIT && matches!(heap, HeapType::Extern | HeapType::Any)
+            }
+            Val::AnyRef(Some(AnyRef::I31(_))) => {
+                matches!(heap, HeapType::Extern | HeapType::Any | HeapType::Eq | HeapType::I31)
+            }
+            Val::AnyRef(Some(AnyRef::Object(o))) => match heap {
+                HeapType::Extern | HeapType::Any | HeapType::Eq => true,
+                HeapType::Struct => o.kind() == ObjectKind::Struct,
+                HeapType::Array => o.kind() == ObjectKind::Array,
+                HeapType::Concrete(id) => top == HeapType::Any && o.is_instance_of(id),
+                _ => false,
+            },
+            _ => false,
         }
     }
 
@@ -69,6 +104,7 @@ impl Val {
             ValType::F64 => Val::F64(0),
             ValType::Ref(r) => match r.heap().top() {
                 HeapType::Extern => Val::ExternRef(None),
+                HeapType::Any => Val::AnyRef(None),
                 HeapType::Exn => Val::ExnRef(None),
                 _ => Val::FuncRef(None),
             },
@@ -85,14 +121,18 @@ impl Val {
             Val::F64(b) => *b,
             Val::V128(v) => *v as u64,
             Val::FuncRef(f) => f.as_ref().map_or(0, |f| f.raw() as u64),
-            // Non-null externrefs are stored +1 so that 0 can mean null.
-            Val::ExternRef(e) => e.map_or(0, |v| v.wrapping_add(1)),
+            Val::ExternRef(e) => e.map_or(0, |v| v << 2 | HOST_TAG),
+            Val::AnyRef(None) => 0,
+            Val::AnyRef(Some(AnyRef::I31(v))) => (*v as u64 & 0x7fff_ffff) << 1 | 1,
+            Val::AnyRef(Some(AnyRef::Object(o))) => o.raw(),
             Val::ExnRef(e) => e.as_ref().map_or(0, |e| e.raw()),
         }
     }
 
     /// # Safety
-    /// For funcref and exnref, `raw` must be 0 or a `VMFuncRef` / exception still alive.
+    /// For funcref and exnref, `raw` must be 0 or a `VMFuncRef` / exception still alive;
+    /// for the `any` and `extern` hierarchies, an object's address must be one of a
+    /// live heap.
     pub(crate) unsafe fn from_raw(ty: ValType, raw: u64) -> Val {
         match ty {
             ValType::I32 => Val::I32(raw as u32 as i32),
@@ -101,7 +141,14 @@ impl Val {
             ValType::F32 => Val::F32(raw as u32),
             ValType::F64 => Val::F64(raw),
             ValType::Ref(r) => match r.heap().top() {
-                HeapType::Extern => Val::ExternRef(if raw == 0 { None } else { Some(raw - 1) }),
+                HeapType::Extern | HeapType::Any => match raw {
+                    0 if r.heap().top() == HeapType::Extern => Val::ExternRef(None),
+                    0 => Val::AnyRef(None),
+                    _ if raw & 1 == 1 => Val::AnyRef(Some(AnyRef::I31((raw >> 1) as u32 & 0x7fff_ffff))),
+                    _ if raw & 3 == HOST_TAG => Val::ExternRef(Some(raw >> 2)),
+                    // SAFETY: forwarded from the caller's contract.
+                    _ => Val::AnyRef(Some(AnyRef::Object(unsafe { GcObject::from_raw(raw) }))),
+                },
                 // SAFETY: forwarded from the caller's contract.
                 HeapType::Exn => Val::ExnRef(unsafe { Exception::from_raw(raw) }),
                 // SAFETY: forwarded from the caller's contract.

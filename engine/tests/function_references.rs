@@ -6,8 +6,8 @@
 //! modules) and the compiler's operand forms.
 
 use sidewinder_engine::{
-    Engine, Error, Extern, Func, FuncType, Global, GlobalType, HeapType, Instance, Module, RefType, Store,
-    Table, TableType, TrapCode, Val, ValType,
+    Config, Engine, Error, Extern, Func, FuncType, Global, GlobalType, HeapType, Instance, Module, RefType,
+    Store, Table, TableType, TrapCode, Val, ValType,
 };
 
 #[allow(dead_code)] // the verdict helpers are for the tests that compare verdicts
@@ -318,12 +318,12 @@ fn reference_types_print_as_the_text_format_writes_them() {
     assert_eq!(ValType::Ref(RefType::new(true, HeapType::NoExtern)).to_string(), "nullexternref");
 }
 
-/// What the engine still lacks is refused cleanly by `new` and `validate` alike: GC's
-/// heap types (function types that refer to themselves are fine:
-/// `rec_groups_and_subtypes.rs`).
+/// GC's heap types need the GC proposal: an engine validating as WebAssembly 2.0
+/// with function references (`Config::gc_types` off) refuses them cleanly, and the
+/// default engine takes them (`gc.rs` runs them).
 #[test]
-fn gc_types_are_refused() {
-    let engine = Engine::default();
+fn gc_types_need_the_gc_proposal() {
+    let without_gc = Engine::new(Config { gc_types: false, ..Config::default() }).unwrap();
     let cases = [
         ("struct type", r#"(module (type (struct)))"#),
         ("array type", r#"(module (type (array i8)))"#),
@@ -331,7 +331,8 @@ fn gc_types_are_refused() {
     ];
     for (what, wat) in cases {
         let b = bytes(wat);
-        assert!(Module::new(&engine, &b).is_err(), "{what}: new accepted it");
-        assert!(Module::validate(&b).is_err(), "{what}: validate accepted it");
+        assert!(Module::new(&without_gc, &b).is_err(), "{what}: accepted without GC");
+        assert!(Module::new(&Engine::default(), &b).is_ok(), "{what}: refused with GC");
+        assert!(Module::validate(&b).is_ok(), "{what}: validate refused it");
     }
 }

@@ -2169,8 +2169,10 @@ mod tables {
         assert_eq!(trap_code(call(2)), TrapCode::IndirectCallToNull);
         assert!(matches!(m.call("get", &[Val::I32(2)]).unwrap()[0], Val::FuncRef(None)));
 
-        // externref values are opaque and come back unchanged, including 0 and u64::MAX-1.
-        for v in [Some(0u64), Some(1), Some(0xdead_beef_cafe), Some(u64::MAX - 1), None] {
+        // externref values are opaque and come back unchanged, including 0 and the
+        // largest one (`Val::HOST_VALUE_LIMIT`), which is refused as no externref.
+        let largest = Val::HOST_VALUE_LIMIT - 1;
+        for v in [Some(0u64), Some(1), Some(0xdead_beef_cafe), Some(largest), None] {
             let r = m.call("eid", &[Val::ExternRef(v)]).unwrap();
             assert!(matches!(r[0], Val::ExternRef(x) if x == v), "eid {v:?}: {r:?}");
             m.call("eset", &[Val::I32(1), Val::ExternRef(v)]).unwrap();
@@ -2178,6 +2180,8 @@ mod tables {
             assert!(matches!(r[0], Val::ExternRef(x) if x == v), "eget {v:?}: {r:?}");
             assert!(matches!(m.table("e").get(1), Some(Val::ExternRef(x)) if x == v));
         }
+        assert!(m.call("eid", &[Val::ExternRef(Some(Val::HOST_VALUE_LIMIT))]).is_err());
+        assert!(m.table("e").set(1, Val::ExternRef(Some(u64::MAX))).is_err());
         assert!(matches!(m.call("eget", &[Val::I32(0)]).unwrap()[0], Val::ExternRef(None)));
     }
 }

@@ -32,8 +32,8 @@ use std::time::{Duration, Instant};
 use std::{env, fs, process, thread};
 
 use sidewinder_engine::{
-    Config, Engine, Error, Extern, Func, FuncType, Global, GlobalType, Instance, Memory, MemoryType, Module,
-    Store, Table, TableType, Val, ValType,
+    AnyRef, Config, Engine, Error, Extern, Func, FuncType, Global, GlobalType, Instance, Memory, MemoryType,
+    Module, ObjectKind, Store, Table, TableType, Val, ValType,
 };
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
@@ -48,7 +48,7 @@ const DEFAULT_TIMEOUT_SECS: u64 = 120;
 /// The wasm-3.0 scripts of the proposals beyond 2.0 that the engine implements:
 /// exception handling (with its legacy instructions), tail calls, relaxed SIMD, 64-bit
 /// memories and multiple memories (the numbered files: the multi-memory proposal's
-/// variants of 2.0 scripts), and function references.
+/// variants of 2.0 scripts), function references and GC.
 const PROPOSAL_FILES: &[&str] = &[
     "i16x8_relaxed_q15mulr_s.wast",
     "i32x4_relaxed_trunc.wast",
@@ -161,6 +161,25 @@ const PROPOSAL_FILES: &[&str] = &[
     "type-equivalence.wast",
     "type-rec.wast",
     "type-subtyping.wast",
+    // GC: structs, arrays, i31, the any/eq hierarchy, casts, and the 3.0 versions of
+    // the 2.0 scripts it extends
+    "array.wast",
+    "array_copy.wast",
+    "array_fill.wast",
+    "array_init_data.wast",
+    "array_init_elem.wast",
+    "array_new_data.wast",
+    "array_new_elem.wast",
+    "binary-gc.wast",
+    "br_on_cast.wast",
+    "br_on_cast_fail.wast",
+    "extern.wast",
+    "i31.wast",
+    "ref_cast.wast",
+    "ref_eq.wast",
+    "ref_null.wast",
+    "ref_test.wast",
+    "struct.wast",
 ];
 const PROPOSAL_PREFIX: &str = "wasm-3.0/";
 /// The legacy exception-handling scripts, which `unfold_legacy_try` rewrites.
@@ -1099,11 +1118,14 @@ fn arg_to_val(arg: &WastArg<'_>) -> Result<Val, String> {
         WastArgCore::RefNull(heap) => match null_kind(heap) {
             Some(ValType::FUNCREF) => Val::FuncRef(None),
             Some(ValType::EXNREF) => Val::ExnRef(None),
-            Some(_) => Val::ExternRef(None),
-            None => return Err(format!("ref.null of {heap:?} is not supported")),
+            Some(ValType::EXTERNREF) => Val::ExternRef(None),
+            // A null of a defined type the script cannot tell apart: null is null in
+            // every hierarchy (`Val::matches`).
+            _ => Val::AnyRef(None),
         },
-        WastArgCore::RefExtern(n) => Val::ExternRef(Some(u64::from(*n))),
-        WastArgCore::RefHost(_) => return Err("ref.host arguments are not supported (GC)".into()),
+        // Host values are the same word in the `extern` and `any` hierarchies: the
+        // reference interpreter's `ref.extern n` is `ref.host n` made external.
+        WastArgCore::RefExtern(n) | WastArgCore::RefHost(n) => Val::ExternRef(Some(u64::from(*n))),
     })
 }
 
@@ -1119,8 +1141,17 @@ fn null_kind(heap: &HeapType<'_>) -> Option<ValType> {
         HeapType::Abstract { shared: false, ty: AbstractHeapType::Exn | AbstractHeapType::NoExn } => {
             Some(ValType::EXNREF)
         }
-        // Without GC, every defined type is a function type.
-        HeapType::Concrete(_) => Some(ValType::FUNCREF),
+        HeapType::Abstract {
+            shared: false,
+            ty:
+                AbstractHeapType::Any
+                | AbstractHeapType::Eq
+                | AbstractHeapType::I31
+                | AbstractHeapType::Struct
+                | AbstractHeapType::Array
+                | AbstractHeapType::None,
+        } => Some(ValType::ANYREF),
+        // A defined type may be a function, struct or array type: any null will do.
         _ => None,
     }
 }
@@ -1148,18 +1179,26 @@ fn matches_ret(value: &Val, pattern: &WastRetCore<'_>) -> Result<bool, String> {
         (WastRetCore::I64(e), Val::I64(a)) => e == a,
         (WastRetCore::F32(e), Val::F32(a)) => f32_matches(e, *a),
         (WastRetCore::F64(e), Val::F64(a)) => f64_matches(e, *a),
-        (WastRetCore::RefNull(None), _) => {
-            matches!(value, Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None))
+        (WastRetCore::RefNull(heap), _) => {
+            let is_null = matches!(
+                value,
+                Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None)
+            );
+            is_null
+                && heap.as_ref().and_then(null_kind).is_none_or(|kind| kind.as_ref_type() == top_of(value))
         }
-        (WastRetCore::RefNull(Some(heap)), _) => match null_kind(heap) {
-            Some(ValType::FUNCREF) => matches!(value, Val::FuncRef(None)),
-            Some(ValType::EXNREF) => matches!(value, Val::ExnRef(None)),
-            Some(_) => matches!(value, Val::ExternRef(None)),
-            None => return Err(format!("ref.null of {heap:?} is not supported")),
-        },
-        (WastRetCore::RefExtern(None), _) => matches!(value, Val::ExternRef(Some(_))),
-        (WastRetCore::RefExtern(Some(e)), _) => {
+        (WastRetCore::RefExtern(None), _) => matches!(value, Val::ExternRef(Some(_)) | Val::AnyRef(Some(_))),
+        (WastRetCore::RefExtern(Some(e)) | WastRetCore::RefHost(e), _) => {
             matches!(value, Val::ExternRef(Some(a)) if *a == u64::from(*e))
+        }
+        (WastRetCore::RefAny, _) => matches!(value, Val::ExternRef(Some(_)) | Val::AnyRef(Some(_))),
+        (WastRetCore::RefEq, _) => matches!(value, Val::AnyRef(Some(_))),
+        (WastRetCore::RefI31, _) => matches!(value, Val::AnyRef(Some(AnyRef::I31(_)))),
+        (WastRetCore::RefStruct, _) => {
+            matches!(value, Val::AnyRef(Some(AnyRef::Object(o))) if o.kind() == ObjectKind::Struct)
+        }
+        (WastRetCore::RefArray, _) => {
+            matches!(value, Val::AnyRef(Some(AnyRef::Object(o))) if o.kind() == ObjectKind::Array)
         }
         // Which function a funcref points at is not observable from outside the instance.
         (WastRetCore::RefFunc(_), _) => matches!(value, Val::FuncRef(Some(_))),
@@ -1175,16 +1214,7 @@ fn matches_ret(value: &Val, pattern: &WastRetCore<'_>) -> Result<bool, String> {
             return unsupported.map_or(Ok(false), Err);
         }
         (WastRetCore::V128(pattern), Val::V128(bits)) => matches_v128(pattern, *bits),
-        (
-            WastRetCore::RefHost(_)
-            | WastRetCore::RefAny
-            | WastRetCore::RefEq
-            | WastRetCore::RefArray
-            | WastRetCore::RefStruct
-            | WastRetCore::RefI31
-            | WastRetCore::RefI31Shared,
-            _,
-        ) => return Err("GC reference results are not supported".into()),
+        (WastRetCore::RefI31Shared, _) => return Err("shared references are not supported".into()),
         _ => false,
     })
 }
@@ -1240,6 +1270,14 @@ fn expect_trap(result: Result<Vec<Val>, Error>, expected: &str) -> Result<(), St
     }
 }
 
+/// The nullable top type of a reference value's hierarchy, as `null_kind` names it.
+fn top_of(value: &Val) -> Option<sidewinder_engine::RefType> {
+    match value {
+        Val::ExternRef(_) => ValType::EXTERNREF.as_ref_type(),
+        other => other.ty().as_ref_type(),
+    }
+}
+
 fn describe_vals(values: &[Val]) -> String {
     if values.is_empty() {
         return "no values".to_string();
@@ -1258,6 +1296,9 @@ fn describe_vals(values: &[Val]) -> String {
             Val::ExternRef(Some(n)) => format!("(ref.extern {n})"),
             Val::ExnRef(None) => "(ref.null exn)".to_string(),
             Val::ExnRef(Some(_)) => "(ref.exn)".to_string(),
+            Val::AnyRef(None) => "(ref.null any)".to_string(),
+            Val::AnyRef(Some(AnyRef::I31(v))) => format!("(ref.i31 {v})"),
+            Val::AnyRef(Some(AnyRef::Object(o))) => format!("({o:?})"),
         })
         .collect();
     parts.join(" ")

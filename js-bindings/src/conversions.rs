@@ -1,9 +1,10 @@
 //! ToWebAssemblyValue and ToJSValue, and the value-type strings of the JS API.
 
 use crate::function::{exported_function, func_of_object};
+use crate::gc_object::{exported_gc_object, gc_object_of};
 use crate::realm::with_realm;
 use boa_engine::{Context, JsBigInt, JsNativeError, JsResult, JsValue};
-use sidewinder_engine::{HeapType, RefType, Val, ValType};
+use sidewinder_engine::{AnyRef, HeapType, RefType, Val, ValType};
 
 /// ToWebAssemblyValue(v, type).
 pub(crate) fn to_wasm(v: &JsValue, ty: ValType, ctx: &mut Context) -> JsResult<Val> {
@@ -34,8 +35,23 @@ fn reference_to_wasm(v: &JsValue, r: RefType, ctx: &mut Context) -> JsResult<Val
     }
     let not_of_type = || JsNativeError::typ().with_message(format!("value is not of type {ty}")).into();
     // The bottom types' only value is null (checked before an extern handle is made).
-    if matches!(r.heap(), HeapType::NoFunc | HeapType::NoExtern) {
+    if matches!(r.heap(), HeapType::NoFunc | HeapType::NoExtern | HeapType::None) {
         return Err(not_of_type());
+    }
+    // Structs and arrays cross back as themselves, into either hierarchy.
+    if let Some(object) = v.as_object() {
+        if let Some(object) = gc_object_of(&object, ctx)? {
+            let value = Val::AnyRef(Some(AnyRef::Object(object)));
+            return if value.matches(ty) { Ok(value) } else { Err(not_of_type()) };
+        }
+    }
+    // A number that fits is an i31 in the `any` hierarchy (-0 is not: it would come
+    // back as 0). In the `extern` one it stays the JS value it is.
+    if r.heap().top() == HeapType::Any {
+        if let Some(i) = v.as_number().and_then(i31_of) {
+            let value = Val::AnyRef(Some(AnyRef::I31(i)));
+            return if value.matches(ty) { Ok(value) } else { Err(not_of_type()) };
+        }
     }
     let value = match r.heap().top() {
         HeapType::Func => match v.as_object().and_then(|o| func_of_object(&o, ctx)) {
@@ -59,6 +75,12 @@ fn reference_to_wasm(v: &JsValue, r: RefType, ctx: &mut Context) -> JsResult<Val
         return Err(not_of_type());
     }
     Ok(value)
+}
+
+/// The i31 of a Number that is an integer in [-2^30, 2^30), other than -0: its 31 bits.
+fn i31_of(n: f64) -> Option<u32> {
+    let fits = n.fract() == 0.0 && (-(1i64 << 30) as f64..(1i64 << 30) as f64).contains(&n);
+    (fits && !(n == 0.0 && n.is_sign_negative())).then_some(n as i32 as u32 & 0x7fff_ffff)
 }
 
 /// Whether values of this type can never cross between JavaScript and wasm (the JS API
@@ -125,7 +147,10 @@ pub(crate) fn to_js(v: &Val, ctx: &mut Context) -> JsResult<JsValue> {
         Val::I64(x) => JsBigInt::from(*x).into(),
         Val::F32(bits) => JsValue::from(f32::from_bits(*bits) as f64),
         Val::F64(bits) => JsValue::from(f64::from_bits(*bits)),
-        Val::FuncRef(None) | Val::ExternRef(None) => JsValue::null(),
+        Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) => JsValue::null(),
+        // The 31 bits, sign-extended.
+        Val::AnyRef(Some(AnyRef::I31(bits))) => JsValue::from(((bits << 1) as i32) >> 1),
+        Val::AnyRef(Some(AnyRef::Object(o))) => exported_gc_object(o, ctx)?.into(),
         Val::FuncRef(Some(f)) => exported_function(f, ctx)?.into(),
         Val::ExternRef(Some(h)) => {
             with_realm(ctx, |r| r.extern_refs.get(*h as usize).cloned())?.unwrap_or_else(JsValue::undefined)

@@ -50,6 +50,9 @@ pub(crate) struct WasmRealm {
     /// allocations the store never frees), so the same object always yields the same
     /// wrapper.
     pub wrappers: HashMap<usize, JsObject>,
+    /// The struct or array each exported GC object stands for (its wrapper is in
+    /// `wrappers`, keyed by the object's address).
+    pub gc_objects: HashMap<JsObject, crate::gc_object::HeldGcObject>,
     /// Who holds each memory's bytes, keyed by base address (shared with the store's
     /// memory creator).
     #[unsafe_ignore_trace]

@@ -3,7 +3,8 @@
 //! `wasmtime run --invoke`.
 
 use sidewinder_engine::{
-    Config, Engine, Error, Extern, ExternType, FuncType, Instance, Module, Store, Val, ValType,
+    AnyRef, Config, Engine, Error, Extern, ExternType, FuncType, Instance, Module, ObjectKind, Store, Val,
+    ValType,
 };
 use std::fmt::Write as _;
 use std::path::Path;
@@ -229,7 +230,12 @@ pub fn format_val(v: &Val) -> String {
         Val::I64(i) => i.to_string(),
         Val::F32(bits) => float_text(f32::from_bits(*bits) as f64, f32::from_bits(*bits).is_nan()),
         Val::F64(bits) => float_text(f64::from_bits(*bits), f64::from_bits(*bits).is_nan()),
-        Val::FuncRef(None) | Val::ExternRef(None) => "null".into(),
+        Val::FuncRef(None) | Val::ExternRef(None) | Val::AnyRef(None) => "null".into(),
+        Val::AnyRef(Some(AnyRef::I31(bits))) => format!("<i31 {}>", ((bits << 1) as i32) >> 1),
+        Val::AnyRef(Some(AnyRef::Object(o))) => match o.kind() {
+            ObjectKind::Array => format!("<array of {}>", o.array_len()),
+            _ => "<struct>".into(),
+        },
         Val::FuncRef(Some(_)) => "<funcref>".into(),
         Val::ExternRef(Some(x)) => format!("<externref {x}>"),
         Val::ExnRef(None) => "null".into(),

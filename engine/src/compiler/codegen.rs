@@ -138,6 +138,8 @@ pub enum HelperArg {
     Imm(i64),
     /// The n-th popped operand, counting from the deepest one.
     Operand(usize),
+    /// The outgoing area at `rsp`, where the caller stored what the helper reads.
+    OutgoingArea,
 }
 
 /// What a runtime helper call calls.
@@ -1617,6 +1619,7 @@ impl<'a> FuncCompiler<'a> {
             match *arg {
                 HelperArg::Vmctx => self.masm.asm.mov_rr(OperandSize::S64, dst, VMCTX),
                 HelperArg::Imm(v) => self.masm.asm.mov_ri(dst, v),
+                HelperArg::OutgoingArea => self.masm.asm.mov_rr(OperandSize::S64, dst, RSP),
                 HelperArg::Operand(k) => {
                     let s = operands[k].expect("a helper argument names one of its popped operands");
                     let m = match self.place_of(s.loc) {

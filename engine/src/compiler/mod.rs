@@ -9,6 +9,7 @@ pub mod control;
 pub mod division;
 mod exceptions;
 pub mod first_pass;
+mod gc;
 pub mod handlers;
 pub mod locals;
 pub mod masm;

@@ -56,7 +56,7 @@ impl<'e> FuncCompiler<'e> {
         self.branch_if(relative_depth, when);
     }
 
-    fn targets_function(&self, relative_depth: u32) -> bool {
+    pub(crate) fn targets_function(&self, relative_depth: u32) -> bool {
         self.control[self.frame_index(relative_depth)].kind == FrameKind::Function
     }
 
@@ -249,6 +249,7 @@ macro_rules! unsupported_proposals {
     (@one legacy_exceptions $($rest:tt)*) => {};
     (@one tail_call $($rest:tt)*) => {};
     (@one function_references $($rest:tt)*) => {};
+    (@one gc $($rest:tt)*) => {};
     (@one $proposal:ident $visit:ident $({ $($arg:ident: $argty:ty),* })?) => {
         fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
             $($(let _ = $arg;)*)?
@@ -1313,6 +1314,119 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     }
     fn visit_elem_drop(&mut self, elem_index: u32) -> CResult {
         self.void_helper(libcalls::elem_drop as *const () as usize, &[elem_index as i64], 0)
+    }
+
+    // ---- GC (compiler/gc.rs) ----
+
+    fn visit_ref_eq(&mut self) -> CResult {
+        self.ref_eq()
+    }
+    fn visit_struct_new(&mut self, struct_type_index: u32) -> CResult {
+        let fields = self.env.types[struct_type_index as usize].struct_fields().map_or(0, |f| f.len());
+        self.gc_allocate(libcalls::struct_new as *const () as usize, struct_type_index, &[], fields)
+    }
+    fn visit_struct_new_default(&mut self, struct_type_index: u32) -> CResult {
+        self.gc_allocate(libcalls::struct_new_default as *const () as usize, struct_type_index, &[], 0)
+    }
+    fn visit_struct_get(&mut self, struct_type_index: u32, field_index: u32) -> CResult {
+        self.struct_get(struct_type_index, field_index, false)
+    }
+    fn visit_struct_get_s(&mut self, struct_type_index: u32, field_index: u32) -> CResult {
+        self.struct_get(struct_type_index, field_index, true)
+    }
+    fn visit_struct_get_u(&mut self, struct_type_index: u32, field_index: u32) -> CResult {
+        self.struct_get(struct_type_index, field_index, false)
+    }
+    fn visit_struct_set(&mut self, struct_type_index: u32, field_index: u32) -> CResult {
+        self.struct_set(struct_type_index, field_index)
+    }
+    fn visit_array_new(&mut self, array_type_index: u32) -> CResult {
+        self.gc_allocate(libcalls::array_new as *const () as usize, array_type_index, &[0], 2)
+    }
+    fn visit_array_new_default(&mut self, array_type_index: u32) -> CResult {
+        self.gc_allocate(libcalls::array_new as *const () as usize, array_type_index, &[1], 1)
+    }
+    fn visit_array_new_fixed(&mut self, array_type_index: u32, array_size: u32) -> CResult {
+        let addr = libcalls::array_new_fixed as *const () as usize;
+        self.gc_allocate(addr, array_type_index, &[array_size as i64], array_size as usize)
+    }
+    fn visit_array_new_data(&mut self, array_type_index: u32, array_data_index: u32) -> CResult {
+        let addr = libcalls::array_new_data as *const () as usize;
+        self.gc_allocate(addr, array_type_index, &[array_data_index as i64], 2)
+    }
+    fn visit_array_new_elem(&mut self, array_type_index: u32, array_elem_index: u32) -> CResult {
+        let addr = libcalls::array_new_elem as *const () as usize;
+        self.gc_allocate(addr, array_type_index, &[array_elem_index as i64], 2)
+    }
+    fn visit_array_get(&mut self, array_type_index: u32) -> CResult {
+        self.array_get(array_type_index, false)
+    }
+    fn visit_array_get_s(&mut self, array_type_index: u32) -> CResult {
+        self.array_get(array_type_index, true)
+    }
+    fn visit_array_get_u(&mut self, array_type_index: u32) -> CResult {
+        self.array_get(array_type_index, false)
+    }
+    fn visit_array_set(&mut self, array_type_index: u32) -> CResult {
+        self.array_set(array_type_index)
+    }
+    fn visit_array_len(&mut self) -> CResult {
+        self.array_len()
+    }
+    fn visit_array_fill(&mut self, _array_type_index: u32) -> CResult {
+        self.gc_bulk(libcalls::array_fill as *const () as usize, &[], 4)
+    }
+    fn visit_array_copy(&mut self, _array_type_index_dst: u32, _array_type_index_src: u32) -> CResult {
+        self.gc_bulk(libcalls::array_copy as *const () as usize, &[], 5)
+    }
+    fn visit_array_init_data(&mut self, _array_type_index: u32, array_data_index: u32) -> CResult {
+        self.gc_bulk(libcalls::array_init_data as *const () as usize, &[array_data_index as i64], 4)
+    }
+    fn visit_array_init_elem(&mut self, _array_type_index: u32, array_elem_index: u32) -> CResult {
+        self.gc_bulk(libcalls::array_init_elem as *const () as usize, &[array_elem_index as i64], 4)
+    }
+    fn visit_ref_test_non_null(&mut self, hty: HeapType) -> CResult {
+        self.ref_test(false, hty)
+    }
+    fn visit_ref_test_nullable(&mut self, hty: HeapType) -> CResult {
+        self.ref_test(true, hty)
+    }
+    fn visit_ref_cast_non_null(&mut self, hty: HeapType) -> CResult {
+        self.ref_cast(false, hty)
+    }
+    fn visit_ref_cast_nullable(&mut self, hty: HeapType) -> CResult {
+        self.ref_cast(true, hty)
+    }
+    fn visit_br_on_cast(
+        &mut self,
+        relative_depth: u32,
+        from_ref_type: wasmparser::RefType,
+        to_ref_type: wasmparser::RefType,
+    ) -> CResult {
+        self.branch_on_cast(relative_depth, from_ref_type, to_ref_type, false)
+    }
+    fn visit_br_on_cast_fail(
+        &mut self,
+        relative_depth: u32,
+        from_ref_type: wasmparser::RefType,
+        to_ref_type: wasmparser::RefType,
+    ) -> CResult {
+        self.branch_on_cast(relative_depth, from_ref_type, to_ref_type, true)
+    }
+    fn visit_any_convert_extern(&mut self) -> CResult {
+        self.convert_reference(crate::types::HeapType::Any)
+    }
+    fn visit_extern_convert_any(&mut self) -> CResult {
+        self.convert_reference(crate::types::HeapType::Extern)
+    }
+    fn visit_ref_i31(&mut self) -> CResult {
+        self.ref_i31()
+    }
+    fn visit_i31_get_s(&mut self) -> CResult {
+        self.i31_get(true)
+    }
+    fn visit_i31_get_u(&mut self) -> CResult {
+        self.i31_get(false)
     }
 }
 

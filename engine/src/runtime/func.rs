@@ -560,11 +560,14 @@ impl Drop for HostEntry {
     }
 }
 
-/// Exceptions among `values`, which wasm of `store` is about to hold, are kept by it.
-fn keep_exceptions_in(store: &StoreInner, values: &[Val]) {
+/// Exceptions and GC objects among `values`, which wasm of `store` is about to hold,
+/// are kept by it.
+pub(crate) fn keep_exceptions_in(store: &StoreInner, values: &[Val]) {
     for v in values {
-        if let Val::ExnRef(Some(e)) = v {
-            super::exception::keep_in(store, e);
+        match v {
+            Val::ExnRef(Some(e)) => super::exception::keep_in(store, e),
+            Val::AnyRef(Some(crate::values::AnyRef::Object(o))) => super::gc::keep_in(store, o),
+            _ => {}
         }
     }
 }

@@ -1,16 +1,19 @@
 //! Globals.
 
-use super::store::Store;
+use super::func::keep_exceptions_in;
+use super::store::{Store, StoreInner};
 use super::vmcontext::VMGlobal;
 use crate::error::{Error, Result};
 use crate::types::GlobalType;
 use crate::values::Val;
 use std::cell::UnsafeCell;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 pub(crate) struct GlobalInner {
     pub vm: Box<UnsafeCell<VMGlobal>>,
     pub ty: GlobalType,
+    /// The store whose code reads the global: it keeps what `set` stores.
+    store: Weak<StoreInner>,
 }
 
 #[derive(Clone)]
@@ -31,12 +34,14 @@ impl Global {
                 ty.content
             )));
         }
+        keep_exceptions_in(&store.0, std::slice::from_ref(&value));
         Ok(Self::new_raw(store, ty, value.to_raw128()))
     }
 
     /// A global holding `raw` (a v128's 128 bits, other values in the low half).
     pub(crate) fn new_raw(store: &Store, ty: GlobalType, raw: u128) -> Global {
-        let inner = Rc::new(GlobalInner { vm: Box::new(UnsafeCell::new(VMGlobal::new(raw))), ty });
+        let vm = Box::new(UnsafeCell::new(VMGlobal::new(raw)));
+        let inner = Rc::new(GlobalInner { vm, ty, store: store.weak() });
         store.0.keep_alive(inner.clone());
         Global(inner)
     }
@@ -75,6 +80,9 @@ impl Global {
         }
         if !value.matches(self.0.ty.content) {
             return Err(Error::Link("value does not match the global's type".into()));
+        }
+        if let Some(store) = self.0.store.upgrade() {
+            keep_exceptions_in(&store, std::slice::from_ref(&value));
         }
         // SAFETY: as in `get_raw128`.
         unsafe { *self.0.vm.get() = VMGlobal::new(value.to_raw128()) };

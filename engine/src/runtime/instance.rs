@@ -2,6 +2,7 @@
 
 use super::exception::{Tag, TagInner};
 use super::func::Func;
+use super::gc::GcHeap;
 use super::global::Global;
 use super::store::{Store, StoreInner};
 use super::table::Table;
@@ -45,6 +46,8 @@ pub(crate) struct InstanceInner {
     pub globals: Vec<Global>,
     pub tags: Vec<Tag>,
     pub store: Weak<StoreInner>,
+    /// The store's GC heap, where `struct.new` and `array.new` allocate.
+    pub gc_heap: Rc<GcHeap>,
     func_ptrs: Vec<*const VMFuncRef>,
     table_ptrs: Vec<*mut VMTable>,
     memory_ptrs: Vec<*mut VMMemory>,
@@ -171,11 +174,20 @@ impl Instance {
             }
         }
         let func_ptrs: Vec<_> = funcs.iter().map(|f| f.raw()).collect();
+        let heap = &store.0.gc_heap;
+        fn env<'a>(
+            globals: &'a [Global],
+            funcs: &'a [*const VMFuncRef],
+            heap: &'a Rc<GcHeap>,
+            info: &'a crate::module::ModuleInfo,
+        ) -> ConstEnv<'a> {
+            ConstEnv { globals, funcs, heap, types: &info.types }
+        }
 
         // Globals may refer to imported globals and to functions.
         for init in &info.global_inits {
             let index = globals.len();
-            let value = eval_const(init, &globals, &func_ptrs)?;
+            let value = eval_const(init, &env(&globals, &func_ptrs, heap, info))?;
             globals.push(Global::new_raw(store, info.globals[index].clone(), value));
         }
         let defined_tables = &info.tables[info.num_imported_tables as usize..];
@@ -185,7 +197,10 @@ impl Instance {
                 // SAFETY: a reference a constant expression gives is null, one of this
                 // instance's functions, or an imported global's value: all alive.
                 Some(expr) => unsafe {
-                    Val::from_raw(ty.element, eval_const(expr, &globals, &func_ptrs)? as u64)
+                    Val::from_raw(
+                        ty.element,
+                        eval_const(expr, &env(&globals, &func_ptrs, heap, info))? as u64,
+                    )
                 },
             };
             tables.push(Table::new(store, ty.clone(), init)?);
@@ -204,7 +219,7 @@ impl Instance {
             .map(|seg| {
                 seg.items
                     .iter()
-                    .map(|e| eval_const(e, &globals, &func_ptrs).map(|v| v as u64))
+                    .map(|e| eval_const(e, &env(&globals, &func_ptrs, heap, info)).map(|v| v as u64))
                     .collect::<Result<Vec<u64>>>()
             })
             .collect::<Result<Vec<_>>>()?;
@@ -222,6 +237,7 @@ impl Instance {
             globals,
             tags,
             store: store.weak(),
+            gc_heap: store.0.gc_heap.clone(),
             func_ptrs,
             table_ptrs,
             memory_ptrs,
@@ -256,10 +272,16 @@ impl Instance {
         let inner = &self.0;
         let info = &inner.module.0.info;
         let trap = |c: TrapCode| Error::Trap(Trap::new(c));
+        let env = ConstEnv {
+            globals: &inner.globals,
+            funcs: &inner.func_ptrs,
+            heap: &inner.gc_heap,
+            types: &info.types,
+        };
         for (i, seg) in info.elems.iter().enumerate() {
             match &seg.mode {
                 ElemMode::Active { table, offset } => {
-                    let raw = eval_const(offset, &inner.globals, &inner.func_ptrs)? as u64;
+                    let raw = eval_const(offset, &env)? as u64;
                     let offset = address_from_raw(raw, info.tables[*table as usize].table64);
                     inner.table_init(*table, i as u32, offset, 0, seg.items.len() as u64).map_err(trap)?;
                     inner.elems.borrow_mut()[i] = None;
@@ -270,7 +292,7 @@ impl Instance {
         }
         for (i, seg) in info.data.iter().enumerate() {
             if let Some((memory, offset)) = &seg.active {
-                let raw = eval_const(offset, &inner.globals, &inner.func_ptrs)? as u64;
+                let raw = eval_const(offset, &env)? as u64;
                 let offset = address_from_raw(raw, info.memories[*memory as usize].memory64);
                 inner.memory_init(*memory, i as u32, offset, 0, seg.bytes.len() as u64).map_err(trap)?;
                 inner.dropped_data.borrow_mut()[i] = true;
@@ -327,11 +349,19 @@ impl InstanceInner {
         t.init_raw(dst, &items[src as usize..end as usize])
     }
 
-    pub fn memory_init(&self, memory: u32, data: u32, dst: u64, src: u64, len: u64) -> Result<(), TrapCode> {
+    /// The bytes of data segment `data`, none once dropped.
+    pub fn data_bytes(&self, data: u32) -> &[u8] {
         let info = &self.module.0.info;
         let dropped = self.dropped_data.borrow().get(data as usize).copied().unwrap_or(true);
-        let bytes: &[u8] =
-            if dropped { &[] } else { &info.data_bytes[info.data[data as usize].bytes.clone()] };
+        if dropped {
+            &[]
+        } else {
+            &info.data_bytes[info.data[data as usize].bytes.clone()]
+        }
+    }
+
+    pub fn memory_init(&self, memory: u32, data: u32, dst: u64, src: u64, len: u64) -> Result<(), TrapCode> {
+        let bytes = self.data_bytes(data);
         let end =
             src.checked_add(len).filter(|&e| e <= bytes.len() as u64).ok_or(TrapCode::MemoryOutOfBounds)?;
         let m = self.memories.get(memory as usize).ok_or(TrapCode::MemoryOutOfBounds)?;
@@ -339,8 +369,17 @@ impl InstanceInner {
     }
 }
 
+/// What constant expressions read: the instance's globals and functions so far, and
+/// for GC's constant allocations, the store's heap and the module's types.
+struct ConstEnv<'a> {
+    globals: &'a [Global],
+    funcs: &'a [*const VMFuncRef],
+    heap: &'a Rc<GcHeap>,
+    types: &'a [crate::types::FuncType],
+}
+
 /// A constant expression's value: a v128's 128 bits, other values in the low 64 bits.
-fn eval_const(expr: &ConstExpr, globals: &[Global], funcs: &[*const VMFuncRef]) -> Result<u128> {
+fn eval_const(expr: &ConstExpr, env: &ConstEnv) -> Result<u128> {
     let bad = || Error::compile("malformed constant expression", 0);
     let operand = |op: ConstOp| -> Result<Option<u128>> {
         Ok(Some(match op {
@@ -350,19 +389,58 @@ fn eval_const(expr: &ConstExpr, globals: &[Global], funcs: &[*const VMFuncRef]) 
             ConstOp::F64(b) => b as u128,
             ConstOp::V128(bits) => bits,
             ConstOp::RefNull => 0,
-            ConstOp::RefFunc(f) => *funcs.get(f as usize).ok_or_else(bad)? as u128,
-            ConstOp::GlobalGet(g) => globals.get(g as usize).ok_or_else(bad)?.get_raw128(),
+            ConstOp::RefFunc(f) => *env.funcs.get(f as usize).ok_or_else(bad)? as u128,
+            ConstOp::GlobalGet(g) => env.globals.get(g as usize).ok_or_else(bad)?.get_raw128(),
             _ => return Ok(None),
         }))
     };
     if let ConstExpr::One(op) = expr {
-        return operand(*op)?.ok_or_else(bad);
+        if let Some(v) = operand(*op)? {
+            return Ok(v);
+        }
     }
     let mut stack: Vec<u128> = Vec::with_capacity(2);
+    let allocated = |object: Option<u64>| -> Result<u128> {
+        object.map(u128::from).ok_or_else(|| Error::Trap(Trap::new(TrapCode::AllocationTooLarge)))
+    };
+    // The values on top of the stack as the 16-byte slots the heap's constructors read.
+    let slots = |stack: &mut Vec<u128>, n: usize| -> Result<Vec<[u8; 16]>> {
+        let start = stack.len().checked_sub(n).ok_or_else(bad)?;
+        Ok(stack.drain(start..).map(u128::to_le_bytes).collect())
+    };
     for &op in expr.ops() {
-        let v = match operand(op)? {
-            Some(v) => v,
-            None => {
+        if let Some(v) = operand(op)? {
+            stack.push(v);
+            continue;
+        }
+        let ty = |index: u32| env.types.get(index as usize).ok_or_else(bad);
+        let v = match op {
+            ConstOp::RefI31 => (stack.pop().ok_or_else(bad)? as u64 & 0x7fff_ffff) as u128 * 2 + 1,
+            ConstOp::ConvertReference => stack.pop().ok_or_else(bad)?,
+            ConstOp::StructNew(t) => {
+                let ty = ty(t)?;
+                let n = ty.struct_fields().ok_or_else(bad)?.len();
+                let fields = slots(&mut stack, n)?;
+                // SAFETY: a slot per field.
+                allocated(unsafe { env.heap.new_struct_from(ty, fields.as_ptr().cast()) })?
+            }
+            ConstOp::StructNewDefault(t) => allocated(env.heap.new_struct(ty(t)?))?,
+            ConstOp::ArrayNew(t) => {
+                let len = stack.pop().ok_or_else(bad)? as u32;
+                let value = slots(&mut stack, 1)?;
+                // SAFETY: one 16-byte slot.
+                allocated(unsafe { env.heap.new_array_filled(ty(t)?, value.as_ptr().cast(), len) })?
+            }
+            ConstOp::ArrayNewDefault(t) => {
+                let len = stack.pop().ok_or_else(bad)? as u32;
+                allocated(env.heap.new_array(ty(t)?, len))?
+            }
+            ConstOp::ArrayNewFixed(t, n) => {
+                let values = slots(&mut stack, n as usize)?;
+                // SAFETY: `n` slots.
+                allocated(unsafe { env.heap.new_array_from(ty(t)?, n, values.as_ptr().cast()) })?
+            }
+            _ => {
                 let b = stack.pop().ok_or_else(bad)?;
                 let a = stack.pop().ok_or_else(bad)?;
                 match op {

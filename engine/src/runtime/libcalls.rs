@@ -4,6 +4,7 @@
 //! grow operations, the old size / -1). They must never unwind into machine code.
 
 use super::exception;
+use super::gc;
 use super::instance::InstanceInner;
 use super::table::Table;
 use super::vmcontext::VMContext;
@@ -186,4 +187,238 @@ pub unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) -> u32 {
         *e = None;
     }
     0
+}
+
+// ---- GC objects ----
+//
+// Operands arrive in an area of 16-byte slots (`FuncCompiler::gc_helper`), each value's
+// bits little-endian from its slot's start; 32-bit values' upper halves are stale. The
+// allocating helpers return the new object's address, or a `TrapCode` (below any
+// address) when they trap.
+
+/// # Safety
+/// `area` holds at least `slot + 1` slots.
+unsafe fn slot_u32(area: *const u8, slot: usize) -> u32 {
+    // SAFETY: per the contract.
+    unsafe { area.add(16 * slot).cast::<u32>().read_unaligned() }
+}
+
+/// # Safety
+/// As `slot_u32`.
+unsafe fn slot_u64(area: *const u8, slot: usize) -> u64 {
+    // SAFETY: per the contract.
+    unsafe { area.add(16 * slot).cast::<u64>().read_unaligned() }
+}
+
+fn object_or_trap(object: Result<u64, TrapCode>) -> u64 {
+    match object {
+        Ok(address) => address,
+        Err(code) => code as u64,
+    }
+}
+
+/// The elements of the array in slot `slot`, or the trap of a null one.
+///
+/// # Safety
+/// As `slot_u32`; the slot holds a null or live array reference.
+unsafe fn array_in_slot(area: *const u8, slot: usize) -> Result<gc::ArrayView, TrapCode> {
+    // SAFETY: per the contract.
+    match unsafe { slot_u64(area, slot) } {
+        0 => Err(TrapCode::NullArrayReference),
+        // SAFETY: a live array, per the contract.
+        raw => Ok(unsafe { gc::array_view(raw) }),
+    }
+}
+
+/// `struct.new`: the fields' values in `area`.
+///
+/// # Safety
+/// Called only by compiled code, with the vmctx of a live instance, a struct type index
+/// the validator checked and a slot per field.
+pub unsafe extern "C" fn struct_new(vmctx: *mut VMContext, ty: u32, area: *const u8) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let i = unsafe { instance(vmctx) };
+    let ty = &i.module.0.info.types[ty as usize];
+    // SAFETY: a slot per field, per the contract.
+    unsafe { i.gc_heap.new_struct_from(ty, area) }.map_or(TrapCode::AllocationTooLarge as u64, |o| o)
+}
+
+/// `struct.new_default`.
+///
+/// # Safety
+/// As `struct_new`.
+pub unsafe extern "C" fn struct_new_default(vmctx: *mut VMContext, ty: u32) -> u64 {
+    // SAFETY: as above.
+    let i = unsafe { instance(vmctx) };
+    let ty = &i.module.0.info.types[ty as usize];
+    i.gc_heap.new_struct(ty).map_or(TrapCode::AllocationTooLarge as u64, |o| o)
+}
+
+/// `array.new` (`area`: the value, the length) and `array.new_default` (`area`: the
+/// length), told apart by `default`.
+///
+/// # Safety
+/// As `struct_new`, for an array type.
+pub unsafe extern "C" fn array_new(vmctx: *mut VMContext, ty: u32, default: u32, area: *const u8) -> u64 {
+    // SAFETY: as above.
+    let i = unsafe { instance(vmctx) };
+    let ty = &i.module.0.info.types[ty as usize];
+    let zero = [0u8; 16];
+    // SAFETY: the slots compiled code stored.
+    let (value, len) = unsafe {
+        if default != 0 {
+            (zero.as_ptr(), slot_u32(area, 0))
+        } else {
+            (area, slot_u32(area, 1))
+        }
+    };
+    // SAFETY: `value` holds 16 bytes.
+    unsafe { i.gc_heap.new_array_filled(ty, value, len) }.map_or(TrapCode::AllocationTooLarge as u64, |o| o)
+}
+
+/// `array.new_fixed`: the `n` elements in `area`.
+///
+/// # Safety
+/// As `struct_new`, for an array type, with `n` slots.
+pub unsafe extern "C" fn array_new_fixed(vmctx: *mut VMContext, ty: u32, n: u32, area: *const u8) -> u64 {
+    // SAFETY: as above.
+    let i = unsafe { instance(vmctx) };
+    let ty = &i.module.0.info.types[ty as usize];
+    // SAFETY: `n` slots, per the contract.
+    unsafe { i.gc_heap.new_array_from(ty, n, area) }.map_or(TrapCode::AllocationTooLarge as u64, |o| o)
+}
+
+/// `array.new_data` (`area`: the segment offset, the length).
+///
+/// # Safety
+/// As `struct_new`, for an array type of numbers and a data index the validator checked.
+pub unsafe extern "C" fn array_new_data(vmctx: *mut VMContext, ty: u32, data: u32, area: *const u8) -> u64 {
+    // SAFETY: as above.
+    let i = unsafe { instance(vmctx) };
+    let ty = &i.module.0.info.types[ty as usize];
+    // SAFETY: the slots compiled code stored.
+    let (offset, len) = unsafe { (slot_u32(area, 0) as u64, slot_u32(area, 1) as u64) };
+    let size = ty.array_element().map_or(1, |e| e.storage.bytes()) as u64;
+    let bytes = i.data_bytes(data);
+    let range = len
+        .checked_mul(size)
+        .and_then(|n| offset.checked_add(n))
+        .filter(|&end| end <= bytes.len() as u64)
+        .map(|end| offset as usize..end as usize);
+    object_or_trap(range.ok_or(TrapCode::MemoryOutOfBounds).and_then(|range| {
+        i.gc_heap.new_array_from_bytes(ty, &bytes[range]).ok_or(TrapCode::AllocationTooLarge)
+    }))
+}
+
+/// `array.new_elem` (`area`: the segment offset, the length).
+///
+/// # Safety
+/// As `struct_new`, for an array type of references and an element index the
+/// validator checked.
+pub unsafe extern "C" fn array_new_elem(vmctx: *mut VMContext, ty: u32, elem: u32, area: *const u8) -> u64 {
+    // SAFETY: as above.
+    let i = unsafe { instance(vmctx) };
+    let ty = &i.module.0.info.types[ty as usize];
+    // SAFETY: the slots compiled code stored.
+    let (offset, len) = unsafe { (slot_u32(area, 0) as u64, slot_u32(area, 1) as u64) };
+    let elems = i.elems.borrow();
+    let items: &[u64] = elems.get(elem as usize).and_then(|e| e.as_deref()).unwrap_or(&[]);
+    let Some(items) = offset.checked_add(len).and_then(|end| items.get(offset as usize..end as usize)) else {
+        return TrapCode::TableOutOfBounds as u64;
+    };
+    // SAFETY: reading the u64s' bytes.
+    let bytes = unsafe { std::slice::from_raw_parts(items.as_ptr().cast::<u8>(), items.len() * 8) };
+    object_or_trap(i.gc_heap.new_array_from_bytes(ty, bytes).ok_or(TrapCode::AllocationTooLarge))
+}
+
+/// `array.fill` (`area`: the array, the start, the value, the count).
+///
+/// # Safety
+/// Called only by compiled code, with the operands the validator checked in `area`.
+pub unsafe extern "C" fn array_fill(_vmctx: *mut VMContext, area: *const u8) -> u32 {
+    // SAFETY: the slots compiled code stored; the array is live.
+    status(unsafe {
+        array_in_slot(area, 0).and_then(|view| {
+            let (start, n) = (slot_u32(area, 1), slot_u32(area, 3));
+            if !view.contains(start, n) {
+                return Err(TrapCode::ArrayOutOfBounds);
+            }
+            gc::fill_elements(view, start, area.add(32), n);
+            Ok(())
+        })
+    })
+}
+
+/// `array.copy` (`area`: the destination, its start, the source, its start, the count).
+///
+/// # Safety
+/// As `array_fill`.
+pub unsafe extern "C" fn array_copy(_vmctx: *mut VMContext, area: *const u8) -> u32 {
+    // SAFETY: the slots compiled code stored; the arrays are live and have elements
+    // of the same size (validation).
+    status(unsafe {
+        array_in_slot(area, 0).and_then(|dst| {
+            let src = array_in_slot(area, 2)?;
+            let (d, s, n) = (slot_u32(area, 1), slot_u32(area, 3), slot_u32(area, 4));
+            if !dst.contains(d, n) || !src.contains(s, n) {
+                return Err(TrapCode::ArrayOutOfBounds);
+            }
+            std::ptr::copy(src.element(s as usize), dst.element(d as usize), n as usize * dst.element_size);
+            Ok(())
+        })
+    })
+}
+
+/// `array.init_data` (`area`: the array, its start, the segment offset, the count).
+///
+/// # Safety
+/// As `array_fill`, with a data index the validator checked.
+pub unsafe extern "C" fn array_init_data(vmctx: *mut VMContext, data: u32, area: *const u8) -> u32 {
+    // SAFETY: as above.
+    let i = unsafe { instance(vmctx) };
+    let bytes = i.data_bytes(data);
+    // SAFETY: the slots compiled code stored; the array is live.
+    status(unsafe {
+        array_in_slot(area, 0).and_then(|view| {
+            let (d, s, n) = (slot_u32(area, 1), slot_u32(area, 2) as usize, slot_u32(area, 3));
+            if !view.contains(d, n) {
+                return Err(TrapCode::ArrayOutOfBounds);
+            }
+            let len = n as usize * view.element_size;
+            let source =
+                s.checked_add(len).and_then(|end| bytes.get(s..end)).ok_or(TrapCode::MemoryOutOfBounds)?;
+            std::ptr::copy_nonoverlapping(source.as_ptr(), view.element(d as usize), len);
+            Ok(())
+        })
+    })
+}
+
+/// `array.init_elem` (`area`: the array, its start, the segment offset, the count).
+///
+/// # Safety
+/// As `array_fill`, with an element index the validator checked.
+pub unsafe extern "C" fn array_init_elem(vmctx: *mut VMContext, elem: u32, area: *const u8) -> u32 {
+    // SAFETY: as above.
+    let i = unsafe { instance(vmctx) };
+    let elems = i.elems.borrow();
+    let items: &[u64] = elems.get(elem as usize).and_then(|e| e.as_deref()).unwrap_or(&[]);
+    // SAFETY: the slots compiled code stored; the array is live, of references.
+    status(unsafe {
+        array_in_slot(area, 0).and_then(|view| {
+            let (d, s, n) = (slot_u32(area, 1), slot_u32(area, 2) as usize, slot_u32(area, 3));
+            if !view.contains(d, n) {
+                return Err(TrapCode::ArrayOutOfBounds);
+            }
+            let source = s
+                .checked_add(n as usize)
+                .and_then(|end| items.get(s..end))
+                .ok_or(TrapCode::TableOutOfBounds)?;
+            std::ptr::copy_nonoverlapping(
+                source.as_ptr().cast::<u8>(),
+                view.element(d as usize),
+                source.len() * 8,
+            );
+            Ok(())
+        })
+    })
 }

@@ -3,6 +3,7 @@ pub mod code_memory;
 pub mod exception;
 pub mod fiber;
 pub mod func;
+pub mod gc;
 pub mod global;
 pub mod instance;
 pub mod libcalls;

@@ -3,6 +3,7 @@
 //! Compiled code refers to functions, tables, memories and globals by raw pointer, so
 //! nothing a store created is freed before the store itself.
 
+use super::gc::GcHeap;
 use super::vmcontext::VMRuntime;
 use super::wasm_memory::Memory;
 use crate::engine::Engine;
@@ -18,6 +19,8 @@ pub(crate) struct StoreInner {
     pub runtime: Box<UnsafeCell<VMRuntime>>,
     /// A host function's trap, waiting for the entry trampoline to return.
     pub pending_trap: RefCell<Option<Trap>>,
+    /// Where the store's structs and arrays live.
+    pub gc_heap: Rc<GcHeap>,
     objects: RefCell<Vec<Rc<dyn Any>>>,
     memory_creator: RefCell<Option<Rc<MemoryCreator>>>,
 }
@@ -47,6 +50,7 @@ impl Store {
                 ..VMRuntime::default()
             })),
             pending_trap: RefCell::new(None),
+            gc_heap: GcHeap::new(engine.config().gc_heap_limit),
             objects: RefCell::new(Vec::new()),
             memory_creator: RefCell::new(None),
         }))

@@ -1,13 +1,14 @@
 //! Tables of references.
 
-use super::store::Store;
+use super::func::keep_exceptions_in;
+use super::store::{Store, StoreInner};
 use super::vmcontext::VMTable;
 use crate::error::{Error, Result};
 use crate::trap::TrapCode;
 use crate::types::{HeapType, TableType, ValType};
 use crate::values::Val;
 use std::cell::{Cell, RefCell, UnsafeCell};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 /// Tables are capped well below 2^32 so a bad `table.grow` fails instead of exhausting memory.
 const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
@@ -17,6 +18,8 @@ pub(crate) struct TableInner {
     elements: RefCell<Elements>,
     pub ty: TableType,
     size: Cell<u64>,
+    /// The store whose code reads the table: it keeps what `set` and `grow` store.
+    store: Weak<StoreInner>,
 }
 
 /// A table's raw references (`vm.base` points at `refs`' buffer) and, for a funcref
@@ -113,14 +116,27 @@ impl Table {
         if ty.minimum > MAX_TABLE_ELEMENTS {
             return Err(Error::Resource(format!("table of {} elements is too large", ty.minimum)));
         }
+        keep_exceptions_in(&store.0, std::slice::from_ref(&init));
         let mut elements = Elements::new(ty.minimum as usize, init.to_raw(), keeps_entry_points(ty.element));
         let mut table = VMTable { base: std::ptr::null_mut(), length: 0, codes: std::ptr::null_mut() };
         elements.publish(&mut table);
         let vm = Box::new(UnsafeCell::new(table));
-        let inner =
-            Rc::new(TableInner { vm, elements: RefCell::new(elements), size: Cell::new(ty.minimum), ty });
+        let inner = Rc::new(TableInner {
+            vm,
+            elements: RefCell::new(elements),
+            size: Cell::new(ty.minimum),
+            ty,
+            store: store.weak(),
+        });
         store.0.keep_alive(inner.clone());
         Ok(Table(inner))
+    }
+
+    /// Makes the table's store keep what `value` points at.
+    fn keep(&self, value: &Val) {
+        if let Some(store) = self.0.store.upgrade() {
+            keep_exceptions_in(&store, std::slice::from_ref(value));
+        }
     }
 
     pub fn ty(&self) -> TableType {
@@ -154,6 +170,7 @@ impl Table {
         if !value.matches(self.0.ty.element) {
             return Err(Error::Link("value does not match the table's element type".into()));
         }
+        self.keep(&value);
         self.set_raw(index, value.to_raw()).map_err(|c| Error::Trap(crate::trap::Trap::new(c)))
     }
 
@@ -162,6 +179,7 @@ impl Table {
         if !init.matches(self.0.ty.element) {
             return None;
         }
+        self.keep(&init);
         self.grow_raw(delta, init.to_raw())
     }
 

@@ -37,6 +37,7 @@ fn from_val(v: &Val) -> V {
         Val::FuncRef(f) => V::FuncRef { null: f.is_none() },
         Val::ExternRef(e) => V::ExternRef { null: e.is_none() },
         Val::ExnRef(_) => panic!("the generator makes no exception handling"),
+        Val::AnyRef(_) => panic!("the generator makes no GC references"),
         Val::V128(b) => V::V128(*b),
     }
 }
@@ -68,7 +69,15 @@ fn outcome_of_error(e: Error) -> Outcome {
             TrapCode::IndirectCallToNull | TrapCode::UninitializedElement => TrapKind::UninitializedElement,
             TrapCode::BadSignature => TrapKind::BadSignature,
             TrapCode::StackOverflow => TrapKind::StackOverflow,
-            TrapCode::NullExceptionReference | TrapCode::NullFunctionReference | TrapCode::NullReference => {
+            TrapCode::NullExceptionReference
+            | TrapCode::NullFunctionReference
+            | TrapCode::NullReference
+            | TrapCode::CastFailure
+            | TrapCode::NullStructReference
+            | TrapCode::NullArrayReference
+            | TrapCode::NullI31Reference
+            | TrapCode::ArrayOutOfBounds
+            | TrapCode::AllocationTooLarge => {
                 return Outcome::Error(format!("trap of a proposal the generator does not use: {t}"))
             }
             TrapCode::Host => return Outcome::Error(format!("host trap: {t}")),

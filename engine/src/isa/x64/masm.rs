@@ -252,6 +252,17 @@ impl Masm {
     }
 
     /// Raises the trap whose code a runtime helper returned in eax, if any.
+    /// Traps with the code an allocating helper returned in rax instead of an address:
+    /// anything below `first_address`.
+    pub fn trap_if_result_is_code(&mut self, first_address: i32, trap_exit: usize) {
+        let ok = self.asm.new_label();
+        self.asm.cmp_ri(OperandSize::S64, RAX, first_address);
+        self.asm.jcc(Cc::Ae, ok);
+        self.asm.mov_rr(OperandSize::S32, RSI, RAX);
+        self.jump_absolute(trap_exit);
+        self.asm.bind(ok);
+    }
+
     pub fn trap_if_helper_failed(&mut self, trap_exit: usize) {
         let ok = self.asm.new_label();
         self.asm.test_rr(OperandSize::S32, RAX, RAX);
