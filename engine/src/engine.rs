@@ -41,10 +41,11 @@ pub struct Config {
     /// WebAssembly 2.0 and function references have them (its spec suite asserts that a
     /// constant expression may read imported globals only).
     pub gc_types: bool,
-    /// Bytes of structs and arrays a store may allocate; allocating more traps with
-    /// "allocation too large". The store's GC heap frees nothing while the store lives
-    /// (a null collector, as Wasmtime's `Collector::Null`), so this bounds what a
-    /// module allocating in a loop can take.
+    /// Bytes of GC heap a store may map for its structs and arrays (1 MiB chunks, and
+    /// an object of 256 KiB or more in a chunk of its own size); an allocation past it
+    /// traps with "allocation too large". The store's GC heap frees nothing while the
+    /// store lives (a null collector, as Wasmtime's `Collector::Null`), so this bounds
+    /// what a module allocating in a loop can take.
     pub gc_heap_limit: u64,
 }
 

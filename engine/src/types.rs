@@ -543,6 +543,22 @@ impl FuncType {
         ty
     }
 
+    /// An array type of its own: final, with no declared supertype, alone in its
+    /// recursion group: the same type as a module's `(type (array ...))`.
+    pub fn new_array(element: FieldType) -> FuncType {
+        Self::new_data(GroupComposite::Array(GroupField::of(element)))
+    }
+
+    /// A struct type of its own, as `new_array`.
+    pub fn new_struct(fields: impl IntoIterator<Item = FieldType>) -> FuncType {
+        Self::new_data(GroupComposite::Struct(fields.into_iter().map(GroupField::of).collect()))
+    }
+
+    fn new_data(composite: GroupComposite) -> FuncType {
+        let member = GroupMember { is_final: true, supertype: None, composite };
+        intern_rec_group(vec![member]).remove(0)
+    }
+
     #[inline]
     pub fn params(&self) -> &[ValType] {
         &self.params_results[..self.num_params as usize]
@@ -683,6 +699,17 @@ pub(crate) enum GroupValType {
         nullable: bool,
         index: u32,
     },
+}
+
+impl GroupField {
+    /// A field that refers to no type of its own group.
+    fn of(field: FieldType) -> GroupField {
+        let (packed, value) = match field.storage {
+            StorageType::Val(v) => (None, GroupValType::Val(v)),
+            packed => (Some(packed), GroupValType::Val(ValType::I32)),
+        };
+        GroupField { packed, value, mutable: field.mutable }
+    }
 }
 
 /// The types of a recursion group, with their ids: the same group (member by member,

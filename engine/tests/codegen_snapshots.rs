@@ -1141,3 +1141,69 @@ fn locals_written_inside_a_skipped_block_need_no_zero_start() {
     let zero_stores = l.lines().filter(|l| !l.starts_with(";;") && l.contains("mov") && l.ends_with("],0"));
     assert_eq!(zero_stores.count(), 1, "{l}");
 }
+
+/// `struct.get`/`struct.set`: a null check and one access at the field's offset (the
+/// 16-byte header first); a packed field reads with a sign-extending load.
+#[test]
+fn struct_fields_are_one_access_after_a_null_check() {
+    let l = check_snapshot(
+        "struct_get_and_set",
+        "(module (type $s (struct (field (mut i32)) (field (mut i8))))
+           (func (param (ref null $s)) (result i32)
+             (struct.set $s 0 (local.get 0) (i32.const 7))
+             (struct.get_s $s 1 (local.get 0))))",
+        0,
+    );
+    assert_has(&l, &["mov     [", "+0x10],"]);
+    assert_has(&l, &["movsx", "byte ptr [", "+0x14]"]);
+    // The null structure reference trap stub (code 17).
+    assert_has(&l, &["mov     esi,0x11"]);
+}
+
+/// `array.get`: a null check, the index zero-extended and compared unsigned with the
+/// length in the header, then one scaled load past the header.
+#[test]
+fn array_get_checks_null_and_length() {
+    let l = check_snapshot(
+        "array_get_checks_null_and_length",
+        "(module (type $a (array (mut i64)))
+           (func (param (ref null $a) i32) (result i64) (array.get $a (local.get 0) (local.get 1))))",
+        0,
+    );
+    assert_has(&l, &["cmp", "+0xc]"]);
+    assert_has(&l, &["jae"]);
+    assert_has(&l, &["mov", "*8+0x10]"]);
+    // The null array reference (18) and out of bounds array access (20) stubs.
+    assert_has(&l, &["mov     esi,0x12"]);
+    assert_has(&l, &["mov     esi,0x14"]);
+}
+
+/// `ref.i31` is one `lea` in 32 bits, `i31.get_s` a null check and an arithmetic shift.
+#[test]
+fn i31_is_a_lea_and_a_shift() {
+    let l = check_snapshot(
+        "i31_lea_and_shift",
+        "(module (func (param i32) (result i32) (i31.get_s (ref.i31 (local.get 0)))))",
+        0,
+    );
+    assert_has(&l, &["lea", "+1]"]);
+    assert_has(&l, &["sar", ",1"]);
+}
+
+/// A cast from `anyref` to `(ref struct)`: null, then the low two bits (an i31 or a
+/// host value is no address), then the kind byte of the header.
+#[test]
+fn cast_to_struct_checks_tag_bits_before_the_header() {
+    let l = check_snapshot(
+        "ref_cast_anyref_to_struct",
+        "(module (func (param anyref) (result (ref struct)) (ref.cast (ref struct) (local.get 0))))",
+        0,
+    );
+    let body: Vec<&str> = l.lines().filter(|line| !line.starts_with(";;")).collect();
+    let tag = body.iter().position(|line| line.contains("and     r11d,3")).expect("a tag test");
+    let kind =
+        body.iter().position(|line| line.contains("movzx") && line.contains("+8]")).expect("a kind load");
+    assert!(tag < kind, "the tag bits are tested before the header is read:\n{l}");
+    // The cast failure stub (code 16).
+    assert_has(&l, &["mov     esi,0x10"]);
+}

@@ -9,6 +9,8 @@ use sidewinder_engine::{
     TrapCode, Val, ValType,
 };
 
+const ANYREF: ValType = ValType::ANYREF;
+
 #[allow(dead_code)] // the verdict helpers are for the tests that compare verdicts
 mod support;
 use support::{assert_trap, compile, in_both_bounds_modes, instantiate, integer_result};
@@ -230,17 +232,26 @@ fn casts_tell_every_kind_apart() {
     assert_eq!(integer_result(&i, "branch_fail", &[null]), -1);
 }
 
+/// Objects cross to the embedder and back, and keep their store alive while the
+/// embedder holds them; another store refuses them everywhere (as Wasmtime refuses
+/// values of another store), so no store ever holds addresses into another's heap.
 #[test]
-fn objects_cross_to_the_embedder_and_between_stores() {
+fn objects_cross_to_the_embedder_but_not_to_another_store() {
     let engine = Engine::default();
     let wat = r#"(module
       (type $a (array (mut i32)))
-      (global $g (export "g") (mut (ref null $a)) (ref.null $a))
+      (type $f (func (result i32)))
+      (type $s (struct (field (ref $f)) (field (mut anyref))))
+      (tag $t (export "t") (param anyref))
+      (global $g (export "g") (mut anyref) (ref.null any))
+      (table $tab (export "tab") 1 anyref)
+      (func $seven (type $f) (i32.const 7))
+      (elem declare func $seven)
       (func (export "make") (param i32) (result (ref $a)) (array.new $a (local.get 0) (i32.const 70000)))
+      (func (export "make_s") (result (ref $s)) (struct.new $s (ref.func $seven) (ref.null any)))
+      (func (export "run_s") (param (ref $s)) (result i32) (call_ref $f (struct.get $s 0 (local.get 0))))
       (func (export "sum") (param (ref null $a)) (result i32)
-        (i32.add (array.get $a (local.get 0) (i32.const 0)) (array.get $a (local.get 0) (i32.const 69999))))
-      (func (export "sum_global") (result i32)
-        (i32.add (array.get $a (global.get $g) (i32.const 0)) (array.len (global.get $g)))))"#;
+        (i32.add (array.get $a (local.get 0) (i32.const 0)) (array.get $a (local.get 0) (i32.const 69999)))))"#;
     let module = compile(&engine, wat);
     let store_a = Store::new(&engine);
     let a = Instance::new(&store_a, &module, &[]).unwrap();
@@ -249,24 +260,51 @@ fn objects_cross_to_the_embedder_and_between_stores() {
     assert_eq!((o.kind(), o.array_len()), (ObjectKind::Array, 70000));
     assert_eq!(integer_result(&a, "sum", std::slice::from_ref(&array)), 42);
 
-    // Into another store's global: that store keeps the object's heap alive after the
-    // first store and every handle to it are gone.
+    // The handle keeps its store, and so the function a field points at, alive.
+    let s = a.call("make_s", &[]).unwrap().remove(0);
+    let run_s = a.get_export("run_s").unwrap();
+    drop((a, store_a));
+    let Extern::Func(run_s) = run_s else { panic!("no function") };
+    assert!(matches!(run_s.call(std::slice::from_ref(&s)).unwrap()[..], [Val::I32(7)]));
+
     let store_b = Store::new(&engine);
     let b = Instance::new(&store_b, &module, &[]).unwrap();
+    assert!(b.call("sum", std::slice::from_ref(&array)).is_err(), "an argument");
     let Some(Extern::Global(g)) = b.get_export("g") else { panic!("no global") };
-    g.set(array).unwrap();
-    drop((a, store_a, o));
-    // Fresh allocations in store B must not reuse the object's memory.
-    for _ in 0..20 {
-        b.call("make", &[Val::I32(1)]).unwrap();
-    }
-    assert_eq!(integer_result(&b, "sum_global", &[]), 21 + 70000);
+    assert!(g.set(array.clone()).is_err(), "a global");
+    let Some(Extern::Table(t)) = b.get_export("tab") else { panic!("no table") };
+    assert!(t.set(0, array.clone()).is_err(), "a table");
+    assert!(t.grow(1, array.clone()).is_none(), "a table's growth");
+    let mine = object(&b.call("make_s", &[]).unwrap()[0]);
+    assert!(mine.set(1, array.clone()).is_err(), "a field");
+    let Some(Extern::Tag(tag)) = b.get_export("t") else { panic!("no tag") };
+    assert!(
+        sidewinder_engine::Exception::new(&store_b, &tag, std::slice::from_ref(&array)).is_err(),
+        "a payload"
+    );
+    let any = GlobalType { content: ANYREF, mutable: true };
+    assert!(Global::new(&store_b, any, array.clone()).is_err(), "a new global");
+    let host = sidewinder_engine::Func::new(
+        &store_b,
+        sidewinder_engine::FuncType::new([], [ANYREF]),
+        move |_, results| {
+            results[0] = array.clone();
+            Ok(())
+        },
+    );
+    let caller = compile(
+        &engine,
+        r#"(module (import "h" "f" (func $f (result anyref))) (func (export "call") (result anyref) (call $f)))"#,
+    );
+    let caller = Instance::new(&store_b, &caller, &[Extern::Func(host)]).unwrap();
+    assert!(caller.call("call", &[]).is_err(), "a host function's result, into wasm");
 
     // A host value is no array: the embedder cannot forge one.
     assert!(b.call("sum", &[Val::ExternRef(Some(5))]).is_err());
     assert!(b.call("sum", &[Val::AnyRef(Some(AnyRef::I31(5)))]).is_err());
     let ty = GlobalType { content: ValType::Ref(RefType::new(false, HeapType::Struct)), mutable: false };
-    assert!(Global::new(&store_b, ty, g.get()).is_err(), "an array is no struct");
+    let arr = b.call("make", &[Val::I32(1)]).unwrap().remove(0);
+    assert!(Global::new(&store_b, ty, arr).is_err(), "an array is no struct");
 }
 
 #[test]
@@ -346,4 +384,45 @@ fn i31_values_wrap_to_31_bits() {
     assert!(matches!(back[0], Val::AnyRef(Some(AnyRef::I31(0x7fff_fffe)))));
     assert!(i.call("id", &[Val::ExternRef(Some(1))]).is_err(), "a host value is no i31");
     assert_trap(&i, "null", &[], TrapCode::NullI31Reference);
+}
+
+/// The embedder reads and writes fields and elements through `GcObject`, with the
+/// field's type and mutability checked; `FuncType::new_array` is the same type as a
+/// module's own `(type (array ...))`.
+#[test]
+fn the_embedder_reads_and_writes_fields() {
+    let (_store, i) = instantiate(
+        r#"(module
+          (type $s (struct (field i32) (field (mut i8)) (field (mut anyref))))
+          (type $a (array (mut i16)))
+          (func (export "s") (result (ref $s)) (struct.new $s (i32.const 5) (i32.const -1) (ref.null any)))
+          (func (export "a") (result (ref $a)) (array.new $a (i32.const 0x1234) (i32.const 3)))
+          (func (export "field2") (param (ref $s)) (result anyref) (struct.get $s 2 (local.get 0)))
+          (func (export "sum") (param (ref $a)) (result i32)
+            (i32.add (array.get_u $a (local.get 0) (i32.const 0)) (array.get_u $a (local.get 0) (i32.const 2)))))"#,
+        Config::default(),
+    );
+    let s = object(&i.call("s", &[]).unwrap()[0]);
+    assert!(matches!(s.get(0), Some(Val::I32(5))));
+    assert!(matches!(s.get(1), Some(Val::I32(0xff))), "packed fields read zero-extended");
+    assert!(s.get(3).is_none());
+    assert!(s.set(0, Val::I32(1)).is_err(), "field 0 is immutable");
+    assert!(s.set(1, Val::I64(1)).is_err(), "an i8 field takes i32s");
+    s.set(1, Val::I32(0x1_2345)).unwrap();
+    assert!(matches!(s.get(1), Some(Val::I32(0x45))), "the low 8 bits");
+    s.set(2, Val::AnyRef(Some(AnyRef::I31(9)))).unwrap();
+    let back = i.call("field2", &[Val::AnyRef(Some(AnyRef::Object(s.clone())))]).unwrap();
+    assert!(matches!(back[0], Val::AnyRef(Some(AnyRef::I31(9)))));
+
+    let a = object(&i.call("a", &[]).unwrap()[0]);
+    let ty = sidewinder_engine::FuncType::new_array(sidewinder_engine::FieldType {
+        storage: sidewinder_engine::StorageType::I16,
+        mutable: true,
+    });
+    assert_eq!(a.ty(), Some(ty.clone()), "the host's array type is the module's");
+    assert!(a.is_instance_of(ty.type_id()));
+    a.set_range(1, &[Val::I32(7), Val::I32(8)]).unwrap();
+    assert!(a.set_range(2, &[Val::I32(1), Val::I32(1)]).is_err(), "past the end");
+    assert!(matches!(a.get(2), Some(Val::I32(8))), "a failed write writes nothing");
+    assert_eq!(integer_result(&i, "sum", &[Val::AnyRef(Some(AnyRef::Object(a)))]), 0x1234 + 8);
 }

@@ -107,15 +107,9 @@ impl ImportPlan {
                 }
                 ImportSource::StringConstant
             } else if let Some(builtin) = options.find_builtin(&import) {
-                let matches = match (&import.ty, builtin.func_type()) {
-                    (ExternType::Func(have), Some(want)) => *have == want,
-                    _ => false,
-                };
-                if !matches {
-                    let want = builtin
-                        .func_type()
-                        .map(|t| t.to_string())
-                        .unwrap_or_else(|| "a type with GC arrays, which are not supported".into());
+                let want = builtin.func_type();
+                // match_externtype: the builtin's type must match the import's.
+                if !matches!(&import.ty, ExternType::Func(have) if want.is_subtype_of(have)) {
                     return Err(format!("{}: the builtin's type is {want}", what()));
                 }
                 ImportSource::Builtin(builtin)

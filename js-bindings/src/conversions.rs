@@ -45,9 +45,10 @@ fn reference_to_wasm(v: &JsValue, r: RefType, ctx: &mut Context) -> JsResult<Val
             return if value.matches(ty) { Ok(value) } else { Err(not_of_type()) };
         }
     }
-    // A number that fits is an i31 in the `any` hierarchy (-0 is not: it would come
-    // back as 0). In the `extern` one it stays the JS value it is.
-    if r.heap().top() == HeapType::Any {
+    // A number that fits is an i31, in the `extern` hierarchy too (which converts as
+    // `any` does, then externalizes). -0 is left a host value: the JS API's test ("v is
+    // equal to ToInt32(v)") can be read either way, and this way it comes back as -0.
+    if matches!(r.heap().top(), HeapType::Any | HeapType::Extern) {
         if let Some(i) = v.as_number().and_then(i31_of) {
             let value = Val::AnyRef(Some(AnyRef::I31(i)));
             return if value.matches(ty) { Ok(value) } else { Err(not_of_type()) };

@@ -8,7 +8,7 @@
 //! over a sealed, empty, null-prototype target: the target already answers the reads
 //! as the proposal says, and the traps below refuse the writes.
 
-use crate::realm::{cached_wrapper, remember_wrapper, with_realm};
+use crate::realm::with_realm;
 use boa_engine::object::builtins::JsProxy;
 use boa_engine::object::{IntegrityLevel, JsObject};
 use boa_engine::{Context, JsNativeError, JsResult, JsValue};
@@ -23,7 +23,7 @@ pub(crate) struct HeldGcObject(#[unsafe_ignore_trace] pub GcObject);
 /// The JS object for `object`, made on first use.
 pub(crate) fn exported_gc_object(object: &GcObject, ctx: &mut Context) -> JsResult<JsObject> {
     let key = object.address();
-    if let Some(wrapper) = cached_wrapper(ctx, key)? {
+    if let Some(wrapper) = with_realm(ctx, |r| r.gc_wrappers.get(&key).cloned())? {
         return Ok(wrapper);
     }
     let target = JsObject::with_null_proto();
@@ -36,8 +36,10 @@ pub(crate) fn exported_gc_object(object: &GcObject, ctx: &mut Context) -> JsResu
         .set_prototype_of(report_failure)
         .build(ctx)?
         .into();
-    remember_wrapper(ctx, key, &wrapper)?;
-    with_realm(ctx, |r| r.gc_objects.insert(wrapper.clone(), HeldGcObject(object.clone())))?;
+    with_realm(ctx, |r| {
+        r.gc_wrappers.insert(key, wrapper.clone());
+        r.gc_objects.insert(wrapper.clone(), HeldGcObject(object.clone()));
+    })?;
     Ok(wrapper)
 }
 

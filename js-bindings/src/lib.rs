@@ -70,6 +70,7 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
         funcs: HashMap::new(),
         host_function_indices: HashMap::new(),
         wrappers: HashMap::new(),
+        gc_wrappers: HashMap::new(),
         gc_objects: HashMap::new(),
         memory_buffers,
         js_tag,

@@ -50,8 +50,9 @@ pub(crate) struct WasmRealm {
     /// allocations the store never frees), so the same object always yields the same
     /// wrapper.
     pub wrappers: HashMap<usize, JsObject>,
-    /// The struct or array each exported GC object stands for (its wrapper is in
-    /// `wrappers`, keyed by the object's address).
+    /// The exported GC object of each struct or array (keyed by its address, in a map
+    /// of its own: addresses of other kinds of objects may be reused), and the reverse.
+    pub gc_wrappers: HashMap<usize, JsObject>,
     pub gc_objects: HashMap<JsObject, crate::gc_object::HeldGcObject>,
     /// Who holds each memory's bytes, keyed by base address (shared with the store's
     /// memory creator).

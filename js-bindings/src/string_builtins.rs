@@ -9,7 +9,9 @@ use crate::conversions::{to_js, to_wasm};
 use crate::function::exported_function_named;
 use crate::realm::{store, with_current_context};
 use boa_engine::{Context, JsError, JsNativeError, JsString, JsValue};
-use sidewinder_engine::{Func, FuncType, Trap, Val, ValType};
+use sidewinder_engine::{
+    AnyRef, FieldType, Func, FuncType, GcObject, HeapType, RefType, StorageType, Trap, Val, ValType,
+};
 
 /// The builtin set's name in `WebAssemblyCompileOptions.builtins`.
 pub(crate) const SET_NAME: &str = "js-string";
@@ -73,35 +75,40 @@ impl Builtin {
         }
     }
 
-    /// The builtin's function type. `None` for the two array builtins: their types take
-    /// `(ref null (array (mut i16)))`, and the engine has no GC types, so no import can
-    /// match them.
-    pub fn func_type(self) -> Option<FuncType> {
+    /// The builtin's function type. The two array builtins take
+    /// `(ref null (array (mut i16)))`.
+    pub fn func_type(self) -> FuncType {
         const EXT: ValType = ValType::EXTERNREF;
         const REF_EXT: ValType = ValType::REF_EXTERN;
         const I32: ValType = ValType::I32;
+        let array = char_code_array();
         let (params, results): (&[ValType], &[ValType]) = match self {
             Builtin::Cast => (&[EXT], &[REF_EXT]),
             Builtin::Test | Builtin::Length => (&[EXT], &[I32]),
-            Builtin::FromCharCodeArray | Builtin::IntoCharCodeArray => return None,
+            Builtin::FromCharCodeArray => (&[array, I32, I32], &[REF_EXT]),
+            Builtin::IntoCharCodeArray => (&[EXT, array, I32], &[I32]),
             Builtin::FromCharCode | Builtin::FromCodePoint => (&[I32], &[REF_EXT]),
             Builtin::CharCodeAt | Builtin::CodePointAt => (&[EXT, I32], &[I32]),
             Builtin::Concat => (&[EXT, EXT], &[REF_EXT]),
             Builtin::Substring => (&[EXT, I32, I32], &[REF_EXT]),
             Builtin::Equals | Builtin::Compare => (&[EXT, EXT], &[I32]),
         };
-        Some(FuncType::new(params.iter().copied(), results.iter().copied()))
+        FuncType::new(params.iter().copied(), results.iter().copied())
     }
+}
+
+/// `(ref null (array (mut i16)))`: the arrays of UTF-16 code units the array builtins
+/// read and write.
+fn char_code_array() -> ValType {
+    let element = FieldType { storage: StorageType::I16, mutable: true };
+    let array = FuncType::new_array(element);
+    ValType::Ref(RefType::new(true, HeapType::Concrete(array.type_id())))
 }
 
 /// A new host function for `builtin` ("create a builtin function"), with its exported
 /// function object named after the builtin.
 pub(crate) fn builtin_function(builtin: Builtin, ctx: &mut Context) -> Result<Func, JsError> {
-    let Some(ty) = builtin.func_type() else {
-        return Err(JsNativeError::typ()
-            .with_message(format!("{QUALIFIED_NAME} {} needs GC array types", builtin.name()))
-            .into());
-    };
+    let ty = builtin.func_type();
     let store = store(ctx)?;
     let func = Func::new(&store, ty, move |params: &[Val], results: &mut [Val]| {
         let outcome = with_current_context(|ctx| run(builtin, params, ctx));
@@ -140,6 +147,14 @@ fn as_string(v: &Val, ctx: &mut Context) -> Result<Option<JsString>, Trap> {
 /// UnwrapString: the argument as a JS string, or a trap.
 fn unwrap_string(builtin: Builtin, v: &Val, ctx: &mut Context) -> Result<JsString, Trap> {
     as_string(v, ctx)?.ok_or_else(|| trap(builtin, "the argument is not a string"))
+}
+
+/// The array argument of the array builtins, or a trap for null.
+fn unwrap_array(builtin: Builtin, v: &Val) -> Result<GcObject, Trap> {
+    match v {
+        Val::AnyRef(Some(AnyRef::Object(array))) => Ok(array.clone()),
+        _ => Err(trap(builtin, "the array is null")),
+    }
 }
 
 /// An i32 argument, reinterpreted as unsigned.
@@ -250,8 +265,25 @@ fn run(builtin: Builtin, params: &[Val], ctx: &mut Context) -> Result<Option<Val
             };
             Ok(i32_result(order))
         }
-        Builtin::FromCharCodeArray | Builtin::IntoCharCodeArray => {
-            Err(trap(builtin, "GC array types are not supported"))
+        Builtin::FromCharCodeArray => {
+            let array = unwrap_array(builtin, &arg(0))?;
+            let (start, end) = (unsigned(params.get(1)), unsigned(params.get(2)));
+            let units = (start <= end && end <= array.array_len())
+                .then(|| array.get_range(start, end))
+                .flatten()
+                .ok_or_else(|| trap(builtin, "the range is out of bounds"))?;
+            let units: Vec<u16> =
+                units.iter().map(|v| if let Val::I32(u) = v { *u as u16 } else { 0 }).collect();
+            string_result(JsString::from(&units[..]), ctx)
+        }
+        Builtin::IntoCharCodeArray => {
+            let array = unwrap_array(builtin, &arg(1))?;
+            let s = unwrap_string(builtin, &arg(0), ctx)?;
+            let start = unsigned(params.get(2));
+            let units: Vec<Val> = s.iter().map(|u| Val::I32(i32::from(u))).collect();
+            // `set_range` writes nothing when the range does not fit.
+            array.set_range(start, &units).map_err(|_| trap(builtin, "the range is out of bounds"))?;
+            Ok(i32_result(units.len() as i32))
         }
     }
 }

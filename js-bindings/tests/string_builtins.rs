@@ -194,7 +194,7 @@ fn builtin_type_mismatch_is_a_compile_error() {
         );
         assert_eq!(eval(&mut ctx, &src), "CompileError,false,true,no error", "{import}");
     }
-    // The array builtins need GC types, so no import of them can match.
+    // An array builtin imported at the wrong type.
     define_bytes(&mut ctx, "arrays", r#"(module (import "wasm:js-string" "fromCharCodeArray" (func)))"#);
     assert_eq!(
         eval(&mut ctx, "throws(() => new WebAssembly.Module(arrays, {builtins: ['js-string']}))"),
@@ -303,4 +303,55 @@ fn without_the_option_wasm_js_string_is_an_ordinary_module_name() {
                 new WebAssembly.Instance(new WebAssembly.Module(poly, {builtins: ['other']}), polyfill).exports.len('ab'),
                 new WebAssembly.Instance(new WebAssembly.Module(poly, {builtins: ['js-string']}), polyfill).exports.len('ab')].join()";
     assert_eq!(eval(&mut ctx, src), "42,42,2");
+}
+
+/// `fromCharCodeArray` and `intoCharCodeArray` over `(array (mut i16))`: wasm fills or
+/// reads the array, the builtin makes or copies the string, and each traps (a
+/// RuntimeError) on null, on a range past the end and, for `into`, on a non-string.
+#[test]
+fn array_builtins_copy_code_units() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "arrayBytes",
+        r#"(module
+          (type $a (array (mut i16)))
+          (import "wasm:js-string" "fromCharCodeArray"
+            (func $from (param (ref null $a) i32 i32) (result (ref extern))))
+          (import "wasm:js-string" "intoCharCodeArray"
+            (func $into (param externref (ref null $a) i32) (result i32)))
+          (func (export "abc") (param i32 i32) (result (ref extern))
+            (call $from (array.new_fixed $a 3 (i32.const 0x61) (i32.const 0xd83d) (i32.const 0xde00))
+                        (local.get 0) (local.get 1)))
+          (func (export "nullFrom") (result (ref extern)) (call $from (ref.null $a) (i32.const 0) (i32.const 0)))
+          ;; Copies the string into an array of `len` units at `at`, returns the sum of the
+          ;; units read back by wasm and the builtin's count times 1,000,000.
+          (func (export "into") (param externref i32 i32) (result i32)
+            (local $arr (ref $a)) (local $i i32) (local $sum i32) (local $n i32)
+            (local.set $arr (array.new_default $a (local.get 1)))
+            (local.set $n (call $into (local.get 0) (local.get $arr) (local.get 2)))
+            (block $done (loop $l
+              (br_if $done (i32.ge_u (local.get $i) (local.get 1)))
+              (local.set $sum (i32.add (local.get $sum) (array.get_u $a (local.get $arr) (local.get $i))))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $l)))
+            (i32.add (local.get $sum) (i32.mul (local.get $n) (i32.const 1000000))))
+          (func (export "nullInto") (result i32) (call $into (ref.null extern) (ref.null $a) (i32.const 0))))"#,
+    );
+    eval(&mut ctx, THROWS);
+    eval(
+        &mut ctx,
+        "var a = new WebAssembly.Instance(new WebAssembly.Module(arrayBytes, {builtins: ['js-string']}), {}).exports; 0",
+    );
+    assert_eq!(eval(&mut ctx, "a.abc(0, 3) === 'a\\u{1F600}'"), "true");
+    assert_eq!(eval(&mut ctx, "a.abc(1, 2).charCodeAt(0)"), "55357");
+    assert_eq!(eval(&mut ctx, "a.abc(3, 3).length"), "0");
+    for bad in ["a.abc(2, 1)", "a.abc(0, 4)", "a.abc(4, 4)", "a.abc(0, -1)", "a.nullFrom()"] {
+        assert_eq!(eval(&mut ctx, &format!("throws(() => {bad})")), "RuntimeError", "{bad}");
+    }
+    assert_eq!(eval(&mut ctx, "a.into('ab', 4, 1)"), (2_000_000 + 0x61 + 0x62).to_string());
+    assert_eq!(eval(&mut ctx, "a.into('', 0, 0)"), "0");
+    for bad in ["a.into('abc', 4, 2)", "a.into('a', 4, -1)", "a.into(5, 4, 0)", "a.nullInto()"] {
+        assert_eq!(eval(&mut ctx, &format!("throws(() => {bad})")), "RuntimeError", "{bad}");
+    }
 }

@@ -169,6 +169,9 @@ impl Exception {
         if payload.len() != params.len() || payload.iter().zip(params).any(|(v, t)| !v.matches(*t)) {
             return Err(Error::Link(format!("exception payload does not match the tag's type {}", tag.0.ty)));
         }
+        if super::gc::foreign_object(Rc::as_ptr(&store.0), payload) {
+            return Err(super::gc::foreign_object_error());
+        }
         // Laid out as machine code writes it: `slot_width` 8-byte words per value.
         let width = tag.0.ty.slot_width();
         let mut raw = vec![0u64; payload.len() * width].into_boxed_slice();

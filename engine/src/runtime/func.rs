@@ -247,6 +247,9 @@ impl Func {
             return Err(Error::Link(format!("{} result slots for the function's type {ty}", results.len())));
         }
         let store = self.0.store.upgrade().ok_or_else(store_dropped)?;
+        if super::gc::foreign_object(Rc::as_ptr(&store), params) {
+            return Err(super::gc::foreign_object_error());
+        }
         if let FuncKind::Host { body, .. } = &self.0.kind {
             // Called from outside wasm: whatever asks `Fiber::can_suspend` inside has
             // a frame of the caller's below it.
@@ -560,14 +563,11 @@ impl Drop for HostEntry {
     }
 }
 
-/// Exceptions and GC objects among `values`, which wasm of `store` is about to hold,
-/// are kept by it.
+/// Exceptions among `values`, which wasm of `store` is about to hold, are kept by it.
 pub(crate) fn keep_exceptions_in(store: &StoreInner, values: &[Val]) {
     for v in values {
-        match v {
-            Val::ExnRef(Some(e)) => super::exception::keep_in(store, e),
-            Val::AnyRef(Some(crate::values::AnyRef::Object(o))) => super::gc::keep_in(store, o),
-            _ => {}
+        if let Val::ExnRef(Some(e)) = v {
+            super::exception::keep_in(store, e);
         }
     }
 }
@@ -657,6 +657,9 @@ fn vals_host_call(callback: &HostCallback, func: &FuncInner, slots: &mut [u64]) 
         Ok(Ok(())) => {
             if results.iter().zip(ty.results()).any(|(v, t)| !v.matches(*t)) {
                 return Err(Trap::host_message("host function returned values of the wrong type"));
+            }
+            if super::gc::foreign_object(func.store.as_ptr(), results) {
+                return Err(Trap::host_message("host function returned a struct or array of another store"));
             }
             if let Some(store) = func.store.upgrade() {
                 keep_exceptions_in(&store, results);

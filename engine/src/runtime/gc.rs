@@ -1,64 +1,79 @@
 //! GC objects (structs and arrays) and the heap they live in.
 //!
 //! Each store has one `GcHeap`. It hands out zeroed memory by bumping a pointer through
-//! chunks, and frees nothing while its store lives: a null collector, like Wasmtime's
-//! `Collector::Null`, bounded by `Config::gc_heap_limit`. That makes every reference
+//! chunks (fresh anonymous mappings: zero, and costing memory only once touched), and
+//! frees nothing while its store lives: a null collector, like Wasmtime's
+//! `Collector::Null`, bounded by `Config::gc_heap_limit`, which counts the chunks. That makes every reference
 //! to an object a plain pointer that stays valid as long as the heap, without stack
 //! maps or barriers in machine code; a tracing collector can replace it later behind
 //! the same object layout.
 //!
-//! Chunks are aligned to their size (`CHUNK`) and start with a pointer to their heap,
-//! so an object's heap is found from the object's address alone: a raw reference
-//! read back from wasm becomes a `GcObject` that keeps the heap alive.
+//! Chunks are aligned to their size (`CHUNK`) and start with a pointer to the heap's
+//! store, so an object's store is found from the object's address alone: a raw
+//! reference read back from wasm becomes a `GcObject` that keeps the whole store alive,
+//! and with it whatever the object's fields can point at (the store's functions and
+//! exceptions, and its own objects).
+//!
+//! An object never enters another store (`foreign_object`: arguments, host results,
+//! tables, globals, fields and exception payloads refuse one), as in Wasmtime, where
+//! values of one store cannot be used with another: a store then only ever holds
+//! addresses into its own heap, and nothing has to keep a second store alive.
 
+use super::func::keep_exceptions_in;
+use super::memory::{map_aligned, unmap_aligned};
 use super::store::StoreInner;
+use crate::error::{Error, Result};
 use crate::types::{
-    is_subtype, FuncType, ObjectKind, ARRAY_LENGTH, MAX_SUBTYPE_CHAIN, OBJECT_HEADER, OBJECT_KIND,
+    is_subtype, FieldType, FuncType, ObjectKind, ARRAY_LENGTH, MAX_SUBTYPE_CHAIN, OBJECT_HEADER, OBJECT_KIND,
 };
-use std::alloc::{alloc_zeroed, dealloc, Layout};
+use crate::values::{AnyRef, Val};
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
 use std::rc::Rc;
 
 const CHUNK: usize = 1 << 20;
-/// The start of each chunk that holds its heap's address; objects come after it.
+/// The start of each chunk, which holds its store's address; objects come after it.
 const CHUNK_HEADER: usize = 16;
-/// Objects this large get chunks of their own rather than end the current one early.
+/// Objects this large get chunks of their own (of their own size, rounded to pages)
+/// rather than end the current one early.
 const LARGE_OBJECT: usize = CHUNK / 4;
+const PAGE: usize = 4096;
 /// Where an array's element size (as a shift) sits in its header, beside the kind.
 const ELEMENT_SHIFT: usize = OBJECT_KIND as usize + 1;
 
 pub(crate) struct GcHeap {
-    chunks: RefCell<Vec<(NonNull<u8>, Layout)>>,
+    /// The store that owns the heap (`Rc::new_cyclic` gives its address before it
+    /// exists); written at the start of every chunk.
+    owner: *const StoreInner,
+    /// Each chunk's start and length.
+    chunks: RefCell<Vec<(NonNull<u8>, usize)>>,
     cursor: Cell<usize>,
     end: Cell<usize>,
-    /// Bytes handed out so far, against `limit`.
-    allocated: Cell<u64>,
+    /// Bytes of chunks mapped so far, against `limit`.
+    mapped: Cell<u64>,
     limit: u64,
 }
 
 impl GcHeap {
-    pub fn new(limit: u64) -> Rc<GcHeap> {
+    pub fn new(limit: u64, owner: *const StoreInner) -> Rc<GcHeap> {
         Rc::new(GcHeap {
+            owner,
             chunks: RefCell::new(Vec::new()),
             cursor: Cell::new(0),
             end: Cell::new(0),
-            allocated: Cell::new(0),
+            mapped: Cell::new(0),
             limit,
         })
     }
 
-    /// `bytes` of zeroed, 8-aligned memory, or `None` past the limit.
-    fn alloc(self: &Rc<Self>, bytes: u64) -> Option<NonNull<u8>> {
-        let bytes = bytes.checked_add(7)? & !7;
-        let total = self.allocated.get().checked_add(bytes).filter(|&t| t <= self.limit)?;
-        let size = usize::try_from(bytes).ok()?;
+    /// `bytes` of zeroed, 8-aligned memory, or `None` past the limit (or when the
+    /// system has no memory to map).
+    fn alloc(&self, bytes: u64) -> Option<NonNull<u8>> {
+        let size = usize::try_from(bytes.checked_add(7)? & !7).ok()?;
         let at = if size <= self.end.get() - self.cursor.get() {
             self.cursor.get()
         } else if size >= LARGE_OBJECT {
-            let chunk_size = CHUNK_HEADER.checked_add(size)?.checked_next_multiple_of(CHUNK)?;
-            let chunk = self.new_chunk(chunk_size)?;
-            self.allocated.set(total);
+            let chunk = self.new_chunk(CHUNK_HEADER.checked_add(size)?.checked_next_multiple_of(PAGE)?)?;
             // SAFETY: the chunk has room for its header and the object.
             return NonNull::new(unsafe { chunk.as_ptr().add(CHUNK_HEADER) });
         } else {
@@ -67,24 +82,24 @@ impl GcHeap {
             chunk + CHUNK_HEADER
         };
         self.cursor.set(at + size);
-        self.allocated.set(total);
         NonNull::new(at as *mut u8)
     }
 
-    /// A zeroed chunk of `size` bytes aligned to `CHUNK`, its header written.
-    fn new_chunk(self: &Rc<Self>, size: usize) -> Option<NonNull<u8>> {
-        let layout = Layout::from_size_align(size, CHUNK).ok()?;
-        // SAFETY: the layout's size is at least CHUNK, not zero.
-        let chunk = NonNull::new(unsafe { alloc_zeroed(layout) })?;
-        // SAFETY: the chunk is at least CHUNK_HEADER bytes and aligned for a pointer.
-        unsafe { chunk.as_ptr().cast::<*const GcHeap>().write(Rc::as_ptr(self)) };
-        self.chunks.borrow_mut().push((chunk, layout));
+    /// A zeroed chunk of `size` bytes (a multiple of the page) aligned to `CHUNK`, its
+    /// header written; `None` past the limit.
+    fn new_chunk(&self, size: usize) -> Option<NonNull<u8>> {
+        let mapped = self.mapped.get().checked_add(size as u64).filter(|&m| m <= self.limit)?;
+        let chunk = map_aligned(size, CHUNK).ok()?;
+        // SAFETY: the chunk is at least a page, writable, and aligned for a pointer.
+        unsafe { chunk.as_ptr().cast::<*const StoreInner>().write(self.owner) };
+        self.chunks.borrow_mut().push((chunk, size));
+        self.mapped.set(mapped);
         Some(chunk)
     }
 
     /// A new struct of type `ty` with every field zero (null, for references), as a raw
     /// reference; `None` past the heap's limit.
-    pub fn new_struct(self: &Rc<Self>, ty: &FuncType) -> Option<u64> {
+    pub fn new_struct(&self, ty: &FuncType) -> Option<u64> {
         let layout = ty.layout()?;
         let object = self.alloc(layout.size as u64)?;
         // SAFETY: a fresh object of the struct's size, which includes the header.
@@ -93,7 +108,7 @@ impl GcHeap {
     }
 
     /// A new array of type `ty` with `len` zero elements, or `None` past the limit.
-    pub fn new_array(self: &Rc<Self>, ty: &FuncType, len: u32) -> Option<u64> {
+    pub fn new_array(&self, ty: &FuncType, len: u32) -> Option<u64> {
         let layout = ty.layout()?;
         let object = self.alloc(OBJECT_HEADER as u64 + layout.size as u64 * len as u64)?;
         // SAFETY: a fresh object with room for the header.
@@ -108,7 +123,7 @@ impl GcHeap {
     ///
     /// # Safety
     /// `slots` has a slot per field of `ty`, a struct type.
-    pub unsafe fn new_struct_from(self: &Rc<Self>, ty: &FuncType, slots: *const u8) -> Option<u64> {
+    pub unsafe fn new_struct_from(&self, ty: &FuncType, slots: *const u8) -> Option<u64> {
         let object = self.new_struct(ty)?;
         let layout = ty.layout()?;
         for (i, (field, &offset)) in layout.fields.iter().zip(&layout.offsets[..]).enumerate() {
@@ -125,7 +140,7 @@ impl GcHeap {
     ///
     /// # Safety
     /// `slot` holds 16 readable bytes; `ty` is an array type.
-    pub unsafe fn new_array_filled(self: &Rc<Self>, ty: &FuncType, slot: *const u8, len: u32) -> Option<u64> {
+    pub unsafe fn new_array_filled(&self, ty: &FuncType, slot: *const u8, len: u32) -> Option<u64> {
         let object = self.new_array(ty, len)?;
         // SAFETY: the new array has `len` elements; `slot` per the contract.
         unsafe { fill_elements(array_view(object), 0, slot, len) };
@@ -136,7 +151,7 @@ impl GcHeap {
     ///
     /// # Safety
     /// `slots` has `n` slots; `ty` is an array type.
-    pub unsafe fn new_array_from(self: &Rc<Self>, ty: &FuncType, n: u32, slots: *const u8) -> Option<u64> {
+    pub unsafe fn new_array_from(&self, ty: &FuncType, n: u32, slots: *const u8) -> Option<u64> {
         let object = self.new_array(ty, n)?;
         // SAFETY: the new array has `n` elements, `slots` `n` slots.
         unsafe {
@@ -150,7 +165,7 @@ impl GcHeap {
 
     /// An array of type `ty` whose elements are `bytes`, little-endian (`array.new_data`,
     /// `array.new_elem` with the segment's raw references).
-    pub fn new_array_from_bytes(self: &Rc<Self>, ty: &FuncType, bytes: &[u8]) -> Option<u64> {
+    pub fn new_array_from_bytes(&self, ty: &FuncType, bytes: &[u8]) -> Option<u64> {
         let element_size = ty.layout()?.size as usize;
         let object = self.new_array(ty, u32::try_from(bytes.len() / element_size).ok()?)?;
         // SAFETY: the new array holds exactly `bytes.len()` bytes of elements.
@@ -220,36 +235,39 @@ unsafe fn write_header(object: NonNull<u8>, ty: &FuncType, kind: ObjectKind, ele
 
 impl Drop for GcHeap {
     fn drop(&mut self) {
-        for &(chunk, layout) in self.chunks.get_mut().iter() {
-            // SAFETY: allocated by `new_chunk` with this layout, freed once.
-            unsafe { dealloc(chunk.as_ptr(), layout) };
+        for &(chunk, size) in self.chunks.get_mut().iter() {
+            // SAFETY: mapped by `new_chunk` with this size, unmapped once; the store
+            // (and with it every handle to an object) is gone.
+            unsafe { unmap_aligned(chunk.as_ptr(), size) };
         }
     }
 }
 
-/// A struct or an array: a reference to an object on some store's GC heap, which it
-/// keeps alive.
+/// A struct or an array: a reference to an object on some store's GC heap. It keeps
+/// that store alive.
 #[derive(Clone)]
 pub struct GcObject {
     raw: NonNull<u8>,
-    heap: Rc<GcHeap>,
+    store: Rc<StoreInner>,
 }
 
 impl GcObject {
     /// # Safety
-    /// `raw` is the address of an object of a heap that is alive (a non-null,
-    /// non-`i31`, non-host reference that wasm code of a live store holds).
+    /// `raw` is the address of an object whose store is alive (a non-null, non-`i31`,
+    /// non-host reference that wasm code of a live store holds: a store keeps the stores
+    /// whose objects it was given, `keep_in`).
     pub(crate) unsafe fn from_raw(raw: u64) -> GcObject {
         let chunk = raw as usize & !(CHUNK - 1);
         // SAFETY: objects lie in the first CHUNK bytes of their chunk, which starts
-        // with its heap's address; the heap is alive per the contract.
-        let heap = unsafe {
-            let heap = *(chunk as *const *const GcHeap);
-            Rc::increment_strong_count(heap);
-            Rc::from_raw(heap)
+        // with its store's address; the store is alive per the contract, and it lives
+        // in an `Rc` (`Store::new`).
+        let store = unsafe {
+            let store = *(chunk as *const *const StoreInner);
+            Rc::increment_strong_count(store);
+            Rc::from_raw(store)
         };
         // SAFETY: non-null per the contract.
-        GcObject { raw: unsafe { NonNull::new_unchecked(raw as *mut u8) }, heap }
+        GcObject { raw: unsafe { NonNull::new_unchecked(raw as *mut u8) }, store }
     }
 
     pub(crate) fn raw(&self) -> u64 {
@@ -263,7 +281,7 @@ impl GcObject {
     }
 
     pub fn kind(&self) -> ObjectKind {
-        // SAFETY: the header is alive as long as the heap this handle holds.
+        // SAFETY: the header is alive as long as the store this handle holds.
         match unsafe { *self.raw.as_ptr().add(OBJECT_KIND as usize) } {
             1 => ObjectKind::Struct,
             _ => ObjectKind::Array,
@@ -283,6 +301,95 @@ impl GcObject {
         chain.iter().rev().copied().find(|&id| id != 0).unwrap_or(0)
     }
 
+    /// The object's type: a struct or array type.
+    pub fn ty(&self) -> Option<FuncType> {
+        FuncType::from_type_id(self.type_id())
+    }
+
+    /// Where struct field or array element `index` lies in a struct or array of type
+    /// `ty` (this object's), and what it holds; `None` past the end.
+    fn slot(&self, ty: &FuncType, index: u32) -> Option<(*mut u8, FieldType)> {
+        let layout = ty.layout()?;
+        let p = self.raw.as_ptr();
+        match layout.kind {
+            ObjectKind::Struct => {
+                let field = *layout.fields.get(index as usize)?;
+                // SAFETY: the offset lies within the struct (`GcLayout::new`).
+                Some((unsafe { p.add(layout.offsets[index as usize] as usize) }, field))
+            }
+            ObjectKind::Array if index < self.array_len() => {
+                let at = OBJECT_HEADER as usize + index as usize * layout.size as usize;
+                // SAFETY: element `index` lies within the array.
+                Some((unsafe { p.add(at) }, layout.fields[0]))
+            }
+            _ => None,
+        }
+    }
+
+    /// Struct fields or array elements `start .. end` (packed integers zero-extended to
+    /// i32s); `None` if the range goes past the end.
+    pub fn get_range(&self, start: u32, end: u32) -> Option<Vec<Val>> {
+        let ty = self.ty()?;
+        (start..end)
+            .map(|index| {
+                let (at, field) = self.slot(&ty, index)?;
+                let mut bytes = [0u8; 16];
+                // SAFETY: the slot holds the field's bytes; the object lives while `self`.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(at, bytes.as_mut_ptr(), field.storage.bytes() as usize)
+                };
+                let raw = u128::from_le_bytes(bytes);
+                // SAFETY: a reference field holds null or a reference that the object's
+                // store keeps alive, which `self` keeps.
+                Some(unsafe { Val::from_raw128(field.storage.unpacked(), raw) })
+            })
+            .collect()
+    }
+
+    /// Struct field or array element `index`.
+    pub fn get(&self, index: u32) -> Option<Val> {
+        self.get_range(index, index.checked_add(1)?)?.pop()
+    }
+
+    /// Sets struct fields or array elements from `start` on to `values` (a packed field
+    /// takes an i32's low bits): an error, with nothing written, if one is immutable,
+    /// past the end, or not of its type.
+    pub fn set_range(&self, start: u32, values: &[Val]) -> Result<()> {
+        let ty = self.ty().ok_or_else(|| Error::Link("not a struct or array".into()))?;
+        let mut slots = Vec::with_capacity(values.len());
+        for (k, value) in values.iter().enumerate() {
+            let index = u32::try_from(k).ok().and_then(|k| start.checked_add(k));
+            let (at, field) = index.and_then(|index| self.slot(&ty, index)).ok_or_else(|| {
+                Error::Link(format!("no field or element {} in {ty}", start as u64 + k as u64))
+            })?;
+            if !field.mutable {
+                return Err(Error::Link(format!(
+                    "field or element {} of {ty} is immutable",
+                    start as u64 + k as u64
+                )));
+            }
+            if !value.matches(field.storage.unpacked()) {
+                return Err(Error::Link(format!("value does not match {ty}")));
+            }
+            slots.push((at, field));
+        }
+        if foreign_object(Rc::as_ptr(&self.store), values) {
+            return Err(foreign_object_error());
+        }
+        keep_exceptions_in(&self.store, values);
+        for ((at, field), value) in slots.into_iter().zip(values) {
+            let bytes = value.to_raw128().to_le_bytes();
+            // SAFETY: the slot has the field's bytes; nothing else runs meanwhile.
+            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), at, field.storage.bytes() as usize) };
+        }
+        Ok(())
+    }
+
+    /// Sets struct field or array element `index`, as `set_range`.
+    pub fn set(&self, index: u32, value: Val) -> Result<()> {
+        self.set_range(index, std::slice::from_ref(&value))
+    }
+
     /// Whether the object is of the type with id `expected` or of one declared below it.
     pub fn is_instance_of(&self, expected: u32) -> bool {
         is_subtype(self.type_id(), expected)
@@ -294,12 +401,18 @@ impl GcObject {
     }
 }
 
-/// Makes `store` keep the heap of `object` too, if it is another store's: the code of
-/// `store` can hold the object's address as long as `store` lives.
-pub(crate) fn keep_in(store: &StoreInner, object: &GcObject) {
-    if !Rc::ptr_eq(&store.gc_heap, &object.heap) {
-        store.keep_alive(object.heap.clone());
-    }
+/// Whether one of `values` is a struct or array of a store other than `store`, which
+/// must not enter it (see the module comment).
+pub(crate) fn foreign_object(store: *const StoreInner, values: &[Val]) -> bool {
+    values.iter().any(|v| match v {
+        Val::AnyRef(Some(AnyRef::Object(o))) => !std::ptr::eq(store, Rc::as_ptr(&o.store)),
+        _ => false,
+    })
+}
+
+/// The error of an object offered to another store.
+pub(crate) fn foreign_object_error() -> Error {
+    Error::Link("a struct or array of another store cannot be used here".into())
 }
 
 impl std::fmt::Debug for GcObject {

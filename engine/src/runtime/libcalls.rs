@@ -191,7 +191,7 @@ pub unsafe extern "C" fn elem_drop(vmctx: *mut VMContext, elem: u32) -> u32 {
 
 // ---- GC objects ----
 //
-// Operands arrive in an area of 16-byte slots (`FuncCompiler::gc_helper`), each value's
+// Operands arrive in an area of 16-byte slots (`FuncCompiler::call_with_area`), each value's
 // bits little-endian from its slot's start; 32-bit values' upper halves are stale. The
 // allocating helpers return the new object's address, or a `TrapCode` (below any
 // address) when they trap.

@@ -10,6 +10,29 @@ use crate::error::Error;
 use crate::runtime::vmcontext::VMMemory;
 use std::ptr::NonNull;
 
+/// Maps `len` bytes (a multiple of the page size) of zeroed, readable and writable
+/// memory at a multiple of `align` (a power of two, at least a page). Pages cost memory
+/// only once touched. For the GC heap's chunks.
+pub(crate) fn map_aligned(len: usize, align: usize) -> Result<NonNull<u8>, Error> {
+    let ptr = sys::reserve_aligned(len, align)?;
+    // SAFETY: the range is the reservation just made.
+    if let Err(e) = unsafe { sys::commit(ptr.as_ptr(), len) } {
+        // SAFETY: the whole reservation, used by nothing yet.
+        unsafe { sys::release(ptr.as_ptr(), len) };
+        return Err(e);
+    }
+    Ok(ptr)
+}
+
+/// Unmaps what `map_aligned` mapped.
+///
+/// # Safety
+/// `ptr` and `len` are one `map_aligned` mapping that nothing uses any more.
+pub(crate) unsafe fn unmap_aligned(ptr: *mut u8, len: usize) {
+    // SAFETY: forwarded from the caller.
+    unsafe { sys::release(ptr, len) }
+}
+
 /// The size of a WebAssembly page.
 pub const WASM_PAGE_SIZE: u64 = 65536;
 
@@ -218,8 +241,14 @@ mod sys {
     /// else the huge pages of a memory would start up to 2 MiB past its address 0, and
     /// its first 2 MiB (where compilers put the stack and static data) would not get any.
     pub fn reserve(len: usize) -> Result<NonNull<u8>, Error> {
+        reserve_aligned(len, super::HUGE_PAGE)
+    }
+
+    /// Maps `len` bytes of inaccessible address space at a multiple of `align` (a power
+    /// of two, at least a page).
+    pub fn reserve_aligned(len: usize, align: usize) -> Result<NonNull<u8>, Error> {
         let padded = len
-            .checked_add(super::HUGE_PAGE)
+            .checked_add(align)
             .ok_or_else(|| Error::Resource(format!("cannot reserve {len} bytes for a linear memory")))?;
         // SAFETY: an anonymous mapping at an address of the kernel's choosing cannot alias
         // anything that already exists.
@@ -240,7 +269,7 @@ mod sys {
             )));
         }
         let start = ptr as usize;
-        let aligned = start.next_multiple_of(super::HUGE_PAGE);
+        let aligned = start.next_multiple_of(align);
         let (head, tail) = (aligned - start, start + padded - (aligned + len));
         // SAFETY: both trimmed ranges lie in the mapping just made, outside the part kept.
         unsafe {
@@ -318,6 +347,10 @@ mod sys {
 
     pub fn reserve(_len: usize) -> Result<NonNull<u8>, Error> {
         Err(Error::Unsupported("linear memories are only implemented on Unix".to_string()))
+    }
+
+    pub fn reserve_aligned(_len: usize, _align: usize) -> Result<NonNull<u8>, Error> {
+        Err(Error::Unsupported("the GC heap is only implemented on Unix".to_string()))
     }
 
     /// # Safety

@@ -43,14 +43,15 @@ pub struct Store(pub(crate) Rc<StoreInner>);
 
 impl Store {
     pub fn new(engine: &Engine) -> Store {
-        Store(Rc::new(StoreInner {
+        // Cyclic: the GC heap writes the store's address into its chunks.
+        Store(Rc::new_cyclic(|this| StoreInner {
             engine: engine.clone(),
             runtime: Box::new(UnsafeCell::new(VMRuntime {
                 max_wasm_stack: engine.config().max_wasm_stack as u64,
                 ..VMRuntime::default()
             })),
             pending_trap: RefCell::new(None),
-            gc_heap: GcHeap::new(engine.config().gc_heap_limit),
+            gc_heap: GcHeap::new(engine.config().gc_heap_limit, this.as_ptr()),
             objects: RefCell::new(Vec::new()),
             memory_creator: RefCell::new(None),
         }))

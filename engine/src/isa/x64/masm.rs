@@ -251,7 +251,6 @@ impl Masm {
         })
     }
 
-    /// Raises the trap whose code a runtime helper returned in eax, if any.
     /// Traps with the code an allocating helper returned in rax instead of an address:
     /// anything below `first_address`.
     pub fn trap_if_result_is_code(&mut self, first_address: i32, trap_exit: usize) {
@@ -263,6 +262,7 @@ impl Masm {
         self.asm.bind(ok);
     }
 
+    /// Raises the trap whose code a runtime helper returned in eax, if any.
     pub fn trap_if_helper_failed(&mut self, trap_exit: usize) {
         let ok = self.asm.new_label();
         self.asm.test_rr(OperandSize::S32, RAX, RAX);
