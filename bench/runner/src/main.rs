@@ -28,8 +28,9 @@ trait Compiled {
 
 trait EngineUnderTest {
     fn name(&self) -> &'static str;
-    /// Gets ready for the next `compile`, outside the timed part.
-    fn prepare(&self) {}
+    /// Gets ready for the next `compile` of a module that needs `used`, outside the
+    /// timed part.
+    fn prepare(&self, _used: &[Proposal]) {}
     fn compile(&self, bytes: &[u8]) -> Res<Box<dyn Compiled>>;
     /// The proposals the engine does not implement: benchmarks that use one are marked
     /// "n/a" for it, rather than failed.
@@ -45,10 +46,12 @@ enum Proposal {
     /// Exception handling with `exnref` (`try_table`, `throw_ref`).
     Exceptions,
     TailCalls,
+    /// GC's structs, arrays and casts.
+    Gc,
 }
 
 impl Proposal {
-    const ALL: [Proposal; 3] = [Proposal::Simd, Proposal::Exceptions, Proposal::TailCalls];
+    const ALL: [Proposal; 4] = [Proposal::Simd, Proposal::Exceptions, Proposal::TailCalls, Proposal::Gc];
 
     fn features(self) -> wasmparser::WasmFeatures {
         use wasmparser::WasmFeatures as F;
@@ -56,6 +59,7 @@ impl Proposal {
             Proposal::Simd => F::SIMD | F::RELAXED_SIMD,
             Proposal::Exceptions => F::EXCEPTIONS,
             Proposal::TailCalls => F::TAIL_CALL,
+            Proposal::Gc => F::GC,
         }
     }
 
@@ -65,6 +69,7 @@ impl Proposal {
             Proposal::Simd => "no SIMD",
             Proposal::Exceptions => "no exceptions",
             Proposal::TailCalls => "no tail calls",
+            Proposal::Gc => "no GC",
         }
     }
 }
@@ -127,8 +132,17 @@ impl Compiled for SwModule {
 }
 
 // ---------------------------------------------------------------- Wasmtime
+/// The engine, a second one with GC on for the modules that need it (so that turning
+/// GC on changes nothing for the others), which `prepare` picks, the name and what
+/// the compiler lacks.
 #[cfg(feature = "wasmtime")]
-struct Wasmtime(wasmtime::Engine, &'static str, &'static [Proposal]);
+struct Wasmtime(
+    wasmtime::Engine,
+    Option<wasmtime::Engine>,
+    std::cell::Cell<bool>,
+    &'static str,
+    &'static [Proposal],
+);
 #[cfg(feature = "wasmtime")]
 impl Wasmtime {
     /// `parallel`: compile functions on every core (rayon), else on the calling thread.
@@ -140,13 +154,19 @@ impl Wasmtime {
         if std::env::var_os("SIDEWINDER_PERF_MAP").is_some_and(|v| !v.is_empty() && v != "0") {
             c.profiler(wasmtime::ProfilingStrategy::PerfMap);
         }
-        // Winch implements neither exceptions nor tail calls (Wasmtime leaves them off
-        // for it); Cranelift has both (exceptions need the `gc` features).
-        let lacks: &[Proposal] = match strategy {
-            wasmtime::Strategy::Winch => &[Proposal::Exceptions, Proposal::TailCalls],
-            _ => &[],
+        // Winch implements neither exceptions, tail calls nor GC (Wasmtime leaves them
+        // off for it); Cranelift has all three (exceptions need the `gc` features), GC
+        // with its deferred reference-counting collector (`gc-drc`).
+        let (lacks, gc): (&[Proposal], _) = match strategy {
+            wasmtime::Strategy::Winch => (&[Proposal::Exceptions, Proposal::TailCalls, Proposal::Gc], None),
+            _ => {
+                let mut with_gc = c.clone();
+                with_gc.wasm_gc(true);
+                (&[], Some(wasmtime::Engine::new(&with_gc).map_err(|e| e.to_string())?))
+            }
         };
-        Ok(Wasmtime(wasmtime::Engine::new(&c).map_err(|e| e.to_string())?, name, lacks))
+        let engine = wasmtime::Engine::new(&c).map_err(|e| e.to_string())?;
+        Ok(Wasmtime(engine, gc, std::cell::Cell::new(false), name, lacks))
     }
 }
 #[cfg(feature = "wasmtime")]
@@ -154,14 +174,21 @@ struct WtModule(wasmtime::Engine, wasmtime::Module);
 #[cfg(feature = "wasmtime")]
 impl EngineUnderTest for Wasmtime {
     fn name(&self) -> &'static str {
-        self.1
+        self.3
     }
     fn lacks(&self) -> &'static [Proposal] {
-        self.2
+        self.4
+    }
+    fn prepare(&self, used: &[Proposal]) {
+        self.2.set(used.contains(&Proposal::Gc));
     }
     fn compile(&self, bytes: &[u8]) -> Res<Box<dyn Compiled>> {
-        let m = wasmtime::Module::new(&self.0, bytes).map_err(|e| e.to_string())?;
-        Ok(Box::new(WtModule(self.0.clone(), m)))
+        let engine = match &self.1 {
+            Some(gc) if self.2.get() => gc,
+            _ => &self.0,
+        };
+        let m = wasmtime::Module::new(engine, bytes).map_err(|e| e.to_string())?;
+        Ok(Box::new(WtModule(engine.clone(), m)))
     }
 }
 #[cfg(feature = "wasmtime")]
@@ -186,9 +213,9 @@ impl EngineUnderTest for Wasmi {
     fn name(&self) -> &'static str {
         "wasmi"
     }
-    /// wasmi 2.0 has tail calls and SIMD, not exception handling.
+    /// wasmi 2.0 has tail calls and SIMD, not exception handling or GC.
     fn lacks(&self) -> &'static [Proposal] {
-        &[Proposal::Exceptions]
+        &[Proposal::Exceptions, Proposal::Gc]
     }
     fn compile(&self, bytes: &[u8]) -> Res<Box<dyn Compiled>> {
         let m = wasmi::Module::new(&self.0, bytes).map_err(|e| e.to_string())?;
@@ -244,13 +271,13 @@ impl EngineUnderTest for Wasmer {
     fn name(&self) -> &'static str {
         self.name
     }
-    fn prepare(&self) {
+    fn prepare(&self, _used: &[Proposal]) {
         *self.next_engine.borrow_mut() = Some(self.engine());
     }
     /// Singlepass rejects SIMD operators ("not yet implemented: I32x4Splat"), and
-    /// implements neither exceptions nor tail calls.
+    /// implements neither exceptions, tail calls nor GC.
     fn lacks(&self) -> &'static [Proposal] {
-        &[Proposal::Simd, Proposal::Exceptions, Proposal::TailCalls]
+        &[Proposal::Simd, Proposal::Exceptions, Proposal::TailCalls, Proposal::Gc]
     }
     fn compile(&self, bytes: &[u8]) -> Res<Box<dyn Compiled>> {
         let engine = self.next_engine.borrow_mut().take().unwrap_or_else(|| self.engine());
@@ -347,8 +374,9 @@ struct Measurement {
     unsupported: Option<&'static str>,
 }
 
-/// Node 20's V8 (11.3) has legacy exceptions but not `exnref`.
-const NODE_LACKS: &[Proposal] = &[Proposal::Exceptions];
+/// Node 20's V8 (11.3) has legacy exceptions but not `exnref`, and GC only behind a
+/// flag, in an encoding from before the final one.
+const NODE_LACKS: &[Proposal] = &[Proposal::Exceptions, Proposal::Gc];
 const NODE_ENGINES: [(&str, &str); 2] = [("v8-liftoff", "--liftoff-only"), ("v8-turbofan", "--no-liftoff")];
 /// V8 tiers measured on the corpus only, compiling on every core (without
 /// `--single-threaded`, V8 compiles on background threads besides the main one).
@@ -546,7 +574,7 @@ fn real_main() -> i32 {
                 if m.error.is_some() || m.unsupported.is_some() {
                     continue;
                 }
-                e.prepare();
+                e.prepare(&used);
                 let t = Instant::now();
                 match e.compile(&bytes) {
                     Ok(c) => {
@@ -1026,9 +1054,9 @@ fn corpus_report(
                         // it left cold.
                         let compile =
                             || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.compile(&bytes)));
-                        e.prepare();
+                        e.prepare(&[]);
                         drop(compile());
-                        e.prepare();
+                        e.prepare(&[]);
                         let t = Instant::now();
                         let res = compile();
                         let dt = ms(t.elapsed());
