@@ -299,6 +299,18 @@ fn objects_cross_to_the_embedder_but_not_to_another_store() {
     let caller = Instance::new(&store_b, &caller, &[Extern::Func(host)]).unwrap();
     assert!(caller.call("call", &[]).is_err(), "a host function's result, into wasm");
 
+    // Nor do another store's functions, tables and globals, which would hand its
+    // objects over.
+    let importer = compile(&engine, r#"(module (import "a" "g" (global (mut anyref))))"#);
+    let store_c = Store::new(&engine);
+    let g_of_c =
+        Global::new(&store_c, GlobalType { content: ANYREF, mutable: true }, Val::AnyRef(None)).unwrap();
+    assert!(matches!(
+        Instance::new(&store_b, &importer, &[Extern::Global(g_of_c.clone())]),
+        Err(sidewinder_engine::Error::Link(_))
+    ));
+    assert!(Instance::new(&store_c, &importer, &[Extern::Global(g_of_c)]).is_ok());
+
     // A host value is no array: the embedder cannot forge one.
     assert!(b.call("sum", &[Val::ExternRef(Some(5))]).is_err());
     assert!(b.call("sum", &[Val::AnyRef(Some(AnyRef::I31(5)))]).is_err());

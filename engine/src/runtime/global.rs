@@ -14,7 +14,7 @@ pub(crate) struct GlobalInner {
     pub vm: Box<UnsafeCell<VMGlobal>>,
     pub ty: GlobalType,
     /// The store whose code reads the global: it keeps what `set` stores.
-    store: Weak<StoreInner>,
+    pub(crate) store: Weak<StoreInner>,
 }
 
 #[derive(Clone)]

@@ -26,6 +26,18 @@ pub enum Extern {
 }
 
 impl Extern {
+    /// Whether this function, table or global was made in `store` (memories and tags
+    /// hold no references, and may come from any store).
+    fn belongs_to(&self, store: &Store) -> bool {
+        let owner = match self {
+            Extern::Func(f) => f.0.store.as_ptr(),
+            Extern::Table(t) => t.0.store.as_ptr(),
+            Extern::Global(g) => g.0.store.as_ptr(),
+            Extern::Memory(_) | Extern::Tag(_) => return true,
+        };
+        std::ptr::eq(owner, Rc::as_ptr(&store.0))
+    }
+
     pub fn ty(&self) -> ExternType {
         match self {
             Extern::Func(f) => ExternType::Func(f.ty()),
@@ -97,6 +109,11 @@ impl Instance {
         let mut tags = Vec::new();
         for ((import, _), provided) in info.imports.iter().zip(imports) {
             let (m, n) = (&import.module, &import.name);
+            // A function, table or global of another store would hand this store's code
+            // that store's functions and objects, which only their own store keeps alive.
+            if !provided.belongs_to(store) {
+                return Err(link_error(m, n, "it belongs to another store"));
+            }
             match (&import.ty, provided) {
                 (ExternType::Func(want), Extern::Func(f)) => {
                     // A function of a declared subtype serves where its supertype is

@@ -20,7 +20,7 @@ pub(crate) struct TableInner {
     pub ty: TableType,
     size: Cell<u64>,
     /// The store whose code reads the table: it keeps what `set` and `grow` store.
-    store: Weak<StoreInner>,
+    pub(crate) store: Weak<StoreInner>,
 }
 
 /// A table's raw references (`vm.base` points at `refs`' buffer) and, for a funcref
