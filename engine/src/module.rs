@@ -370,9 +370,13 @@ impl Module {
     pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Module> {
         engine.check_supported()?;
         let trampolines = engine.trampolines()?;
-        let (trap_exit, throw_stub, memory_copy_stub) =
-            (trampolines.trap_exit, trampolines.throw_stub, trampolines.memory_copy_stub);
-        let stubs = Stubs { trap_exit, throw_stub, memory_copy_stub };
+        let (trap_exit, throw_stub, memory_copy_stub, gc_alloc_stub) = (
+            trampolines.trap_exit,
+            trampolines.throw_stub,
+            trampolines.memory_copy_stub,
+            trampolines.gc_alloc_stub,
+        );
+        let stubs = Stubs { trap_exit, throw_stub, memory_copy_stub, gc_alloc_stub };
         let (info, compiled) = Self::compile(bytes, stubs, engine.config())?;
         let (code, func_offsets, handlers) = link(&info, compiled, trap_exit)?;
         let module = Module(Arc::new(ModuleInner { info, code, func_offsets, handlers }));
@@ -387,7 +391,7 @@ impl Module {
     /// compiler does not implement, such as `select` with several results). With the
     /// default `Config`'s proposals.
     pub fn validate(bytes: &[u8]) -> Result<()> {
-        let stubs = Stubs { trap_exit: 0, throw_stub: 0, memory_copy_stub: 0 };
+        let stubs = Stubs { trap_exit: 0, throw_stub: 0, memory_copy_stub: 0, gc_alloc_stub: 0 };
         Self::compile(bytes, stubs, &Config::default()).map(drop)
     }
 
@@ -447,6 +451,7 @@ impl Module {
             trap_exit: stubs.trap_exit,
             throw_stub: stubs.throw_stub,
             memory_copy_stub: stubs.memory_copy_stub,
+            gc_alloc_stub: stubs.gc_alloc_stub,
             explicit_bounds_checks: config.explicit_bounds_checks,
             has_v128: info.types.iter().any(|t| t.slot_width() == 2)
                 || info.globals.iter().any(|g| g.content == ValType::V128),
@@ -853,6 +858,7 @@ struct Stubs {
     trap_exit: usize,
     throw_stub: usize,
     memory_copy_stub: usize,
+    gc_alloc_stub: usize,
 }
 
 type Linked = (Option<CodeMemory>, Vec<u32>, Vec<HandlerTable>);

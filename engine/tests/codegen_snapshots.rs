@@ -41,6 +41,17 @@ fn disassemble(code: &[u8]) -> String {
                 Mnemonic::Call => n.op0_register() == Register::R11 || n.op0_kind() == OpKind::NearBranch64,
                 _ => false,
             });
+        // `mov r11, imm64` then `mov [reg], r11`: a GC object's header gets its type's
+        // supertype chain, a leaked address that differs from run to run.
+        let stores_chain = ins.mnemonic() == Mnemonic::Mov
+            && ins.op0_register() == Register::R11
+            && ins.op1_kind() == OpKind::Immediate64
+            && instructions.get(i + 1).is_some_and(|n| {
+                n.mnemonic() == Mnemonic::Mov
+                    && n.op0_kind() == OpKind::Memory
+                    && n.memory_displacement64() == 0
+                    && n.op1_register() == Register::R11
+            });
         // `cmp dword ptr [r11+0x10], id`: the callee's type id in its `VMFuncRef`.
         let compares_type_id = ins.mnemonic() == Mnemonic::Cmp
             && ins.op0_kind() == OpKind::Memory
@@ -49,12 +60,14 @@ fn disassemble(code: &[u8]) -> String {
             && matches!(ins.op1_kind(), OpKind::Immediate8to32 | OpKind::Immediate32);
         if feeds_indirect {
             text.push_str("mov     r11, <runtime address>");
+        } else if stores_chain {
+            text.push_str("mov     r11, <type chain>");
         } else if compares_type_id {
             text.push_str("cmp     dword ptr [r11+0x10],<type id>");
         } else {
             formatter.format(ins, &mut text);
         }
-        let hex: String = if feeds_indirect {
+        let hex: String = if feeds_indirect || stores_chain {
             format!("{:02x}{:02x} <imm64>", bytes[0], bytes[1])
         } else if compares_type_id {
             // REX, opcode, ModRM and displacement: 4 bytes before the immediate.
@@ -1206,4 +1219,24 @@ fn cast_to_struct_checks_tag_bits_before_the_header() {
     assert!(tag < kind, "the tag bits are tested before the header is read:\n{l}");
     // The cast failure stub (code 16).
     assert_has(&l, &["mov     esi,0x10"]);
+}
+
+/// `struct.new` allocates in line: the bump pointer from the context, a compare with
+/// the chunk's end (the GC allocation stub, which keeps every register, when it is
+/// full), the header, then each field stored straight from its operand.
+#[test]
+fn struct_new_bumps_a_pointer_in_line() {
+    let l = check_snapshot(
+        "struct_new_in_line",
+        "(module (type $s (struct (field i32) (field i64) (field f64)))
+           (func (param i32 f64) (result (ref $s)) (struct.new $s (local.get 0) (i64.const 7) (local.get 1))))",
+        0,
+    );
+    assert_has(&l, &["cmp     r11,[", "+8]"]);
+    assert_has(&l, &["movq    xmm15,r11"]);
+    // kind 1 (struct) at +8; the fields at +16, +24 (i64 7 as an immediate) and +32.
+    assert_has(&l, &["mov     dword ptr [", "+8],1"]);
+    assert_has(&l, &["mov     qword ptr [", "+0x18],7"]);
+    assert_has(&l, &["+0x20],xmm"]);
+    assert_has(&l, &["mov     r11, <type chain>"]);
 }

@@ -438,3 +438,37 @@ fn the_embedder_reads_and_writes_fields() {
     assert!(matches!(a.get(2), Some(Val::I32(8))), "a failed write writes nothing");
     assert_eq!(integer_result(&i, "sum", &[Val::AnyRef(Some(AnyRef::Object(a)))]), 0x1234 + 8);
 }
+
+/// Values live in registers across allocations that run out of chunk (the GC
+/// allocation stub then runs): the stub must give every register back as it was.
+#[test]
+fn registers_survive_the_allocation_stub() {
+    let (_store, i) = instantiate(
+        r#"(module
+          (type $s (struct (field i64) (field f64)))
+          (func (export "run") (param $n i32) (param $x i64) (param $y f64) (result f64)
+            (local $a i64) (local $b i64) (local $c i64) (local $d i64)
+            (local $e f64) (local $f f64) (local $g f64) (local $h f64) (local $last (ref null $s))
+            (local.set $a (i64.add (local.get $x) (i64.const 1)))
+            (local.set $b (i64.mul (local.get $x) (i64.const 3)))
+            (local.set $c (i64.xor (local.get $x) (i64.const 0x5555)))
+            (local.set $d (i64.sub (i64.const 0) (local.get $x)))
+            (local.set $e (f64.add (local.get $y) (f64.const 0.5)))
+            (local.set $f (f64.mul (local.get $y) (f64.const 3)))
+            (local.set $g (f64.sub (f64.const 0) (local.get $y)))
+            (local.set $h (f64.sqrt (local.get $y)))
+            (loop $l
+              ;; 24-byte structs, 100,000 of them: many chunk refills.
+              (local.set $last (struct.new $s
+                (i64.add (local.get $a) (i64.add (local.get $b) (i64.add (local.get $c) (local.get $d))))
+                (f64.add (local.get $e) (f64.add (local.get $f) (f64.add (local.get $g) (local.get $h))))))
+              (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+            (f64.add (f64.convert_i64_s (struct.get $s 0 (local.get $last))) (struct.get $s 1 (local.get $last)))))"#,
+        Config::default(),
+    );
+    let (x, y) = (1000i64, 16.0f64);
+    let ints = (x + 1) + x * 3 + (x ^ 0x5555) - x;
+    let floats = (y + 0.5) + (y * 3.0 + (-y + y.sqrt()));
+    let got = i.call("run", &[Val::I32(100_000), Val::I64(x), Val::F64(y.to_bits())]).unwrap();
+    assert!(matches!(got[0], Val::F64(b) if f64::from_bits(b) == ints as f64 + floats), "{got:?}");
+}

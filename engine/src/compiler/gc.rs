@@ -20,16 +20,14 @@ use super::masm::{AluOp, IntCond, LoadKind, OperandSize, ShiftOp, StoreKind};
 use super::stack::{Loc, RegSet};
 use crate::isa::x64::asm::{Cc, Mem};
 use crate::isa::x64::regs::*;
-use crate::runtime::vmcontext::VMFuncRef;
+use crate::runtime::libcalls;
+use crate::runtime::vmcontext::{offsets, VMFuncRef};
 use crate::trap::TrapCode;
 use crate::types::{
     FieldType, FuncType, HeapType, ObjectKind, RefType, StorageType, ValType, ARRAY_LENGTH, OBJECT_HEADER,
     OBJECT_KIND,
 };
 use dynasmrt::DynamicLabel;
-
-/// Helper results below this are trap codes, not object addresses.
-const FIRST_ADDRESS: i32 = 64;
 
 fn load_kind_of(storage: StorageType, signed: bool) -> LoadKind {
     match (storage, signed) {
@@ -76,9 +74,12 @@ impl<'a> FuncCompiler<'a> {
             let m = Mem::Base(RSP, 16 * i as i32);
             if s.ty == ValType::V128 {
                 // A constant v128 is only known to be zero; a register has all of it.
+                let fresh = s.reg().is_none();
                 let r = self.in_reg(s);
                 self.masm.asm.store(StoreKind::V128, m, r);
-                self.stack[top + i].loc = Loc::Reg(r);
+                if fresh {
+                    self.free_reg(r);
+                }
             } else {
                 self.store_loc(s.ty, s.loc, m);
             }
@@ -115,8 +116,110 @@ impl<'a> FuncCompiler<'a> {
         all.extend_from_slice(imms);
         let r = self.call_with_area(addr, &all, operands, false);
         debug_assert_eq!(r, RAX);
-        self.masm.trap_if_result_is_code(FIRST_ADDRESS, self.env.trap_exit);
+        self.masm.trap_if_result_is_code(libcalls::FIRST_OBJECT_ADDRESS, self.env.trap_exit);
         self.push_reg(self.object_type(type_index), r);
+        Ok(())
+    }
+
+    /// Allocates an object of `size` bytes (a multiple of 8) in line: bumps the heap's
+    /// pointer, or when the chunk is full calls the GC allocation stub, which keeps
+    /// every register; writes the header (the type's chain, then `kind_word` and
+    /// `length` as the two u32s after it); stores the top `fields.len()` operands at
+    /// their offsets with their store kinds; pushes the new object of type `type_index`.
+    fn allocate_inline(
+        &mut self,
+        type_index: u32,
+        size: u32,
+        kind_word: i32,
+        length: u32,
+        fields: &[(i32, StoreKind)],
+    ) {
+        let chain = self.defined_type(type_index).supertype_chain().as_ptr() as i64;
+        let object = self.alloc(false);
+        let bump = self.alloc_except(false, RegSet::from_regs(&[object]));
+        let (fits, join) = (self.masm.asm.new_label(), self.masm.asm.new_label());
+        let asm = &mut self.masm.asm;
+        asm.load(LoadKind::I64, bump, Mem::Base(VMCTX, offsets::VMCTX_GC_BUMP));
+        asm.load(LoadKind::I64, object, Mem::Base(bump, offsets::GC_BUMP_CURSOR));
+        asm.lea(SCRATCH, Mem::Base(object, size as i32));
+        asm.cmp_rm(OperandSize::S64, SCRATCH, Mem::Base(bump, offsets::GC_BUMP_END));
+        asm.jcc(Cc::Be, fits);
+        asm.mov_ri(SCRATCH, size as i64);
+        asm.mov_gpr_to_xmm(OperandSize::S64, FLOAT_SCRATCH, SCRATCH);
+        self.masm.call_absolute(self.env.gc_alloc_stub);
+        let asm = &mut self.masm.asm;
+        asm.mov_rr(OperandSize::S64, object, SCRATCH);
+        asm.jmp(join);
+        asm.bind(fits);
+        asm.store(StoreKind::I64, Mem::Base(bump, offsets::GC_BUMP_CURSOR), SCRATCH);
+        asm.bind(join);
+        self.free_reg(bump);
+        // Fresh memory is zero: only the header's non-zero parts are written.
+        self.masm.asm.mov_ri(SCRATCH, chain);
+        self.masm.asm.store(StoreKind::I64, Mem::Base(object, 0), SCRATCH);
+        self.masm.asm.store_imm(StoreKind::I32, Mem::Base(object, OBJECT_KIND), kind_word);
+        if length != 0 {
+            self.masm.asm.store_imm(StoreKind::I32, Mem::Base(object, ARRAY_LENGTH), length as i32);
+        }
+        let top = self.stack.len() - fields.len();
+        for (i, &(offset, kind)) in fields.iter().enumerate() {
+            let s = self.stack[top + i];
+            let m = Mem::Base(object, offset);
+            let wide = matches!(kind, StoreKind::I64 | StoreKind::F64);
+            match s.loc {
+                // Floats' constants are their bits.
+                Loc::Const(c) if s.ty != ValType::V128 && (!wide || c as i32 as i64 == c) => {
+                    let kind = match kind {
+                        StoreKind::F32 => StoreKind::I32,
+                        StoreKind::F64 => StoreKind::I64,
+                        other => other,
+                    };
+                    self.masm.asm.store_imm(kind, m, c as i32);
+                }
+                _ => {
+                    let fresh = s.reg().is_none();
+                    let r = self.in_reg_except(s, RegSet::from_regs(&[object]));
+                    self.masm.asm.store(kind, m, r);
+                    if fresh {
+                        self.free_reg(r);
+                    }
+                }
+            }
+        }
+        for _ in 0..fields.len() {
+            let s = self.pop();
+            self.release(s);
+        }
+        self.push_reg(self.object_type(type_index), object);
+    }
+
+    /// `struct.new` (`default`: `struct.new_default`, no operands), in line.
+    pub(crate) fn struct_new(&mut self, type_index: u32, default: bool) -> CResult {
+        let layout = self.defined_type(type_index).layout().expect("validated struct type");
+        let fields: Vec<(i32, StoreKind)> = if default {
+            Vec::new()
+        } else {
+            layout
+                .fields
+                .iter()
+                .zip(&layout.offsets[..])
+                .map(|(f, &o)| (o as i32, store_kind_of(f.storage)))
+                .collect()
+        };
+        self.allocate_inline(type_index, layout.size, ObjectKind::Struct as i32, 0, &fields);
+        Ok(())
+    }
+
+    /// `array.new_fixed`, in line.
+    pub(crate) fn array_new_fixed(&mut self, type_index: u32, n: u32) -> CResult {
+        let element = self.array_element(type_index);
+        let bytes = element.storage.bytes();
+        let size = (OBJECT_HEADER + n * bytes).next_multiple_of(8);
+        let kind_word = ObjectKind::Array as i32 | (bytes.trailing_zeros() as i32) << 8;
+        let kind = store_kind_of(element.storage);
+        let fields: Vec<(i32, StoreKind)> =
+            (0..n).map(|i| ((OBJECT_HEADER + i * bytes) as i32, kind)).collect();
+        self.allocate_inline(type_index, size, kind_word, n, &fields);
         Ok(())
     }
 

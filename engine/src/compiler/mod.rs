@@ -54,6 +54,8 @@ pub struct CompileEnv<'a> {
     pub throw_stub: usize,
     /// `Trampolines::memory_copy_stub`.
     pub memory_copy_stub: usize,
+    /// `Trampolines::gc_alloc_stub`.
+    pub gc_alloc_stub: usize,
     pub explicit_bounds_checks: bool,
     /// Whether any type or global of the module has a v128: values of that type can then
     /// reach any function's stack through calls, globals and blocks.

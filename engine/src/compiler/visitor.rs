@@ -1322,11 +1322,10 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         self.ref_eq()
     }
     fn visit_struct_new(&mut self, struct_type_index: u32) -> CResult {
-        let fields = self.env.types[struct_type_index as usize].struct_fields().map_or(0, |f| f.len());
-        self.gc_allocate(libcalls::struct_new as *const () as usize, struct_type_index, &[], fields)
+        self.struct_new(struct_type_index, false)
     }
     fn visit_struct_new_default(&mut self, struct_type_index: u32) -> CResult {
-        self.gc_allocate(libcalls::struct_new_default as *const () as usize, struct_type_index, &[], 0)
+        self.struct_new(struct_type_index, true)
     }
     fn visit_struct_get(&mut self, struct_type_index: u32, field_index: u32) -> CResult {
         self.struct_get(struct_type_index, field_index, false)
@@ -1347,8 +1346,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         self.gc_allocate(libcalls::array_new as *const () as usize, array_type_index, &[1], 1)
     }
     fn visit_array_new_fixed(&mut self, array_type_index: u32, array_size: u32) -> CResult {
-        let addr = libcalls::array_new_fixed as *const () as usize;
-        self.gc_allocate(addr, array_type_index, &[array_size as i64], array_size as usize)
+        self.array_new_fixed(array_type_index, array_size)
     }
     fn visit_array_new_data(&mut self, array_type_index: u32, array_data_index: u32) -> CResult {
         let addr = libcalls::array_new_data as *const () as usize;

@@ -22,12 +22,13 @@
 use super::func::keep_exceptions_in;
 use super::memory::{map_aligned, unmap_aligned};
 use super::store::StoreInner;
+use super::vmcontext::VMGcBump;
 use crate::error::{Error, Result};
 use crate::types::{
     is_subtype, FieldType, FuncType, ObjectKind, ARRAY_LENGTH, MAX_SUBTYPE_CHAIN, OBJECT_HEADER, OBJECT_KIND,
 };
 use crate::values::{AnyRef, Val};
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::ptr::NonNull;
 use std::rc::Rc;
 
@@ -47,8 +48,8 @@ pub(crate) struct GcHeap {
     owner: *const StoreInner,
     /// Each chunk's start and length.
     chunks: RefCell<Vec<(NonNull<u8>, usize)>>,
-    cursor: Cell<usize>,
-    end: Cell<usize>,
+    /// The bump pointer in the current chunk, which compiled code advances itself.
+    bump: UnsafeCell<VMGcBump>,
     /// Bytes of chunks mapped so far, against `limit`.
     mapped: Cell<u64>,
     limit: u64,
@@ -59,8 +60,7 @@ impl GcHeap {
         Rc::new(GcHeap {
             owner,
             chunks: RefCell::new(Vec::new()),
-            cursor: Cell::new(0),
-            end: Cell::new(0),
+            bump: UnsafeCell::new(VMGcBump::default()),
             mapped: Cell::new(0),
             limit,
         })
@@ -70,18 +70,21 @@ impl GcHeap {
     /// system has no memory to map).
     fn alloc(&self, bytes: u64) -> Option<NonNull<u8>> {
         let size = usize::try_from(bytes.checked_add(7)? & !7).ok()?;
-        let at = if size <= self.end.get() - self.cursor.get() {
-            self.cursor.get()
+        // SAFETY: single-threaded store; compiled code is not touching the bump pointer
+        // while this runs (it called in, or is not running).
+        let bump = unsafe { &mut *self.bump.get() };
+        let at = if size as u64 <= bump.end - bump.cursor {
+            bump.cursor as usize
         } else if size >= LARGE_OBJECT {
             let chunk = self.new_chunk(CHUNK_HEADER.checked_add(size)?.checked_next_multiple_of(PAGE)?)?;
             // SAFETY: the chunk has room for its header and the object.
             return NonNull::new(unsafe { chunk.as_ptr().add(CHUNK_HEADER) });
         } else {
             let chunk = self.new_chunk(CHUNK)?.as_ptr() as usize;
-            self.end.set(chunk + CHUNK);
+            bump.end = (chunk + CHUNK) as u64;
             chunk + CHUNK_HEADER
         };
-        self.cursor.set(at + size);
+        bump.cursor = (at + size) as u64;
         NonNull::new(at as *mut u8)
     }
 
@@ -95,6 +98,18 @@ impl GcHeap {
         self.chunks.borrow_mut().push((chunk, size));
         self.mapped.set(mapped);
         Some(chunk)
+    }
+
+    /// The bump pointer compiled code allocates with (`VMContext::gc_bump`).
+    pub fn bump(&self) -> *mut VMGcBump {
+        self.bump.get()
+    }
+
+    /// `bytes` of zeroed memory for an object whose header compiled code writes: the
+    /// address, or `None` past the limit (`libcalls::gc_alloc`, when the bump pointer
+    /// runs out).
+    pub fn alloc_raw(&self, bytes: u64) -> Option<u64> {
+        self.alloc(bytes).map(|p| p.as_ptr() as u64)
     }
 
     /// A new struct of type `ty` with every field zero (null, for references), as a raw

@@ -178,6 +178,7 @@ impl Instance {
             global0: std::ptr::null_mut(),
             tags: std::ptr::null(),
             instance: std::ptr::null(),
+            gc_bump: store.0.gc_heap.bump(),
         }));
         let vmctx_ptr = vmctx.get();
 

@@ -210,6 +210,21 @@ unsafe fn slot_u64(area: *const u8, slot: usize) -> u64 {
     unsafe { area.add(16 * slot).cast::<u64>().read_unaligned() }
 }
 
+/// Allocating helpers' results below this are trap codes, not object addresses.
+pub(crate) const FIRST_OBJECT_ADDRESS: i32 = 64;
+
+/// Zeroed memory for an object of `bytes` whose header compiled code writes, when the
+/// heap's bump pointer ran out (called through the GC allocation stub): its address,
+/// or a trap code past the heap's limit.
+///
+/// # Safety
+/// Called only by compiled code (through the stub), with the vmctx of a live instance.
+pub unsafe extern "C" fn gc_alloc(vmctx: *mut VMContext, bytes: u64) -> u64 {
+    // SAFETY: as above.
+    let i = unsafe { instance(vmctx) };
+    i.gc_heap.alloc_raw(bytes).unwrap_or(TrapCode::AllocationTooLarge as u64)
+}
+
 fn object_or_trap(object: Result<u64, TrapCode>) -> u64 {
     match object {
         Ok(address) => address,
@@ -230,35 +245,12 @@ unsafe fn array_in_slot(area: *const u8, slot: usize) -> Result<gc::ArrayView, T
     }
 }
 
-/// `struct.new`: the fields' values in `area`.
-///
-/// # Safety
-/// Called only by compiled code, with the vmctx of a live instance, a struct type index
-/// the validator checked and a slot per field.
-pub unsafe extern "C" fn struct_new(vmctx: *mut VMContext, ty: u32, area: *const u8) -> u64 {
-    // SAFETY: called by compiled code with its own vmctx.
-    let i = unsafe { instance(vmctx) };
-    let ty = &i.module.0.info.types[ty as usize];
-    // SAFETY: a slot per field, per the contract.
-    unsafe { i.gc_heap.new_struct_from(ty, area) }.map_or(TrapCode::AllocationTooLarge as u64, |o| o)
-}
-
-/// `struct.new_default`.
-///
-/// # Safety
-/// As `struct_new`.
-pub unsafe extern "C" fn struct_new_default(vmctx: *mut VMContext, ty: u32) -> u64 {
-    // SAFETY: as above.
-    let i = unsafe { instance(vmctx) };
-    let ty = &i.module.0.info.types[ty as usize];
-    i.gc_heap.new_struct(ty).map_or(TrapCode::AllocationTooLarge as u64, |o| o)
-}
-
 /// `array.new` (`area`: the value, the length) and `array.new_default` (`area`: the
 /// length), told apart by `default`.
 ///
 /// # Safety
-/// As `struct_new`, for an array type.
+/// Called only by compiled code, with the vmctx of a live instance, an array type
+/// index the validator checked and the slots described above.
 pub unsafe extern "C" fn array_new(vmctx: *mut VMContext, ty: u32, default: u32, area: *const u8) -> u64 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
@@ -276,22 +268,11 @@ pub unsafe extern "C" fn array_new(vmctx: *mut VMContext, ty: u32, default: u32,
     unsafe { i.gc_heap.new_array_filled(ty, value, len) }.map_or(TrapCode::AllocationTooLarge as u64, |o| o)
 }
 
-/// `array.new_fixed`: the `n` elements in `area`.
-///
-/// # Safety
-/// As `struct_new`, for an array type, with `n` slots.
-pub unsafe extern "C" fn array_new_fixed(vmctx: *mut VMContext, ty: u32, n: u32, area: *const u8) -> u64 {
-    // SAFETY: as above.
-    let i = unsafe { instance(vmctx) };
-    let ty = &i.module.0.info.types[ty as usize];
-    // SAFETY: `n` slots, per the contract.
-    unsafe { i.gc_heap.new_array_from(ty, n, area) }.map_or(TrapCode::AllocationTooLarge as u64, |o| o)
-}
-
 /// `array.new_data` (`area`: the segment offset, the length).
 ///
 /// # Safety
-/// As `struct_new`, for an array type of numbers and a data index the validator checked.
+/// Called only by compiled code, with the vmctx of a live instance, an array type of
+/// numbers and a data index the validator checked, and the slots described above.
 pub unsafe extern "C" fn array_new_data(vmctx: *mut VMContext, ty: u32, data: u32, area: *const u8) -> u64 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
@@ -313,8 +294,9 @@ pub unsafe extern "C" fn array_new_data(vmctx: *mut VMContext, ty: u32, data: u3
 /// `array.new_elem` (`area`: the segment offset, the length).
 ///
 /// # Safety
-/// As `struct_new`, for an array type of references and an element index the
-/// validator checked.
+/// Called only by compiled code, with the vmctx of a live instance, an array type of
+/// references and an element index the validator checked, and the slots described
+/// above.
 pub unsafe extern "C" fn array_new_elem(vmctx: *mut VMContext, ty: u32, elem: u32, area: *const u8) -> u64 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };

@@ -86,6 +86,16 @@ impl VMGlobal {
     }
 }
 
+/// Where a store's GC heap allocates next: compiled code bumps `cursor` by an object's
+/// size while it stays at most `end`, and asks the runtime for a new chunk otherwise
+/// (`runtime::gc`).
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct VMGcBump {
+    pub cursor: u64,
+    pub end: u64,
+}
+
 /// The per-instance context in `r15`.
 #[repr(C)]
 #[derive(Debug)]
@@ -109,6 +119,8 @@ pub struct VMContext {
     pub tags: *const *const u8,
     /// The owning `InstanceInner`, for runtime helpers.
     pub instance: *const u8,
+    /// The store's GC heap's bump pointer (`VMGcBump`).
+    pub gc_bump: *mut VMGcBump,
 }
 
 /// Field offsets, as `i32` because that is how they appear in addressing modes.
@@ -141,6 +153,10 @@ pub mod offsets {
     pub const VMCTX_TABLE0: i32 = offset_of!(VMContext, table0) as i32;
     pub const VMCTX_GLOBALS: i32 = offset_of!(VMContext, globals) as i32;
     pub const VMCTX_GLOBAL0: i32 = offset_of!(VMContext, global0) as i32;
+    pub const VMCTX_GC_BUMP: i32 = offset_of!(VMContext, gc_bump) as i32;
+
+    pub const GC_BUMP_CURSOR: i32 = offset_of!(VMGcBump, cursor) as i32;
+    pub const GC_BUMP_END: i32 = offset_of!(VMGcBump, end) as i32;
 }
 
 /// The record a host function's `VMFuncRef::vmctx` points to. It starts with the same

@@ -66,6 +66,9 @@ pub struct Trampolines {
     /// `memory.copy` of memory 0: called by compiled code with `libcalls::memory_copy`'s
     /// arguments in place; returns its status in eax (see `emit_memory_copy_stub`).
     pub memory_copy_stub: usize,
+    /// Called by compiled code when the GC heap's bump pointer runs out (see
+    /// `emit_gc_alloc_stub`).
+    pub gc_alloc_stub: usize,
     /// `fiber_switch(save, to)`: saves the callee-saved registers and rsp (to `*save`)
     /// and continues on the stack whose rsp is `to` (see `runtime/fiber.rs`).
     pub fiber_switch: FiberSwitchFn,
@@ -317,6 +320,9 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.align(16, 0xCC);
     let memory_copy_stub_at = a.offset();
     emit_memory_copy_stub(&mut a);
+    a.align(16, 0xCC);
+    let gc_alloc_stub_at = a.offset();
+    emit_gc_alloc_stub(&mut a, trap_exit_label);
 
     // ---- fiber switch: rdi = where to save this stack's rsp, rsi = the rsp to resume ----
     a.align(16, 0xCC);
@@ -367,7 +373,46 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
         throw_stub: base + throw_stub_at as usize,
         host_stub: base + host_stub_at as usize,
         memory_copy_stub: base + memory_copy_stub_at as usize,
+        gc_alloc_stub: base + gc_alloc_stub_at as usize,
     })
+}
+
+/// The GC allocation stub, called by compiled code when the heap's bump pointer ran
+/// out (`FuncCompiler::allocate_inline`), with the object's size in xmm15 and the vmctx
+/// in r15: returns the address of zeroed memory for the object in r11, every other
+/// register but xmm15 as it was (the call site keeps values in any of them), or traps
+/// through the trap exit with what `libcalls::gc_alloc` returned instead of an address.
+fn emit_gc_alloc_stub(a: &mut Assembler, trap_exit: dynasmrt::DynamicLabel) {
+    const SAVED_GPRS: [Reg; 8] = [RAX, RCX, RDX, RSI, RDI, R8, R9, R10];
+    const XMM_AREA: i32 = 15 * 16 + 8;
+    for r in SAVED_GPRS {
+        a.push(r);
+    }
+    // Entered 8 below a 16-byte boundary; eight pushes keep that, and the xmm area's
+    // extra 8 bytes align rsp for the call.
+    a.alu_ri(AluOp::Sub, OperandSize::S64, RSP, XMM_AREA);
+    for i in 0..15 {
+        a.store(StoreKind::V128, Mem::Base(RSP, 16 * i as i32), Reg::xmm(i));
+    }
+    a.mov_xmm_to_gpr(OperandSize::S64, RSI, FLOAT_SCRATCH);
+    a.mov_rr(OperandSize::S64, RDI, R15);
+    a.mov_ri(SCRATCH, crate::runtime::libcalls::gc_alloc as *const () as usize as i64);
+    a.call_reg(SCRATCH);
+    let allocated = a.new_label();
+    a.cmp_ri(OperandSize::S64, RAX, crate::runtime::libcalls::FIRST_OBJECT_ADDRESS);
+    a.jcc(Cc::Ae, allocated);
+    a.mov_rr(OperandSize::S32, RSI, RAX);
+    a.jmp(trap_exit);
+    a.bind(allocated);
+    a.mov_rr(OperandSize::S64, SCRATCH, RAX);
+    for i in 0..15 {
+        a.load(LoadKind::V128, Reg::xmm(i), Mem::Base(RSP, 16 * i as i32));
+    }
+    a.alu_ri(AluOp::Add, OperandSize::S64, RSP, XMM_AREA);
+    for r in SAVED_GPRS.into_iter().rev() {
+        a.pop(r);
+    }
+    a.ret();
 }
 
 /// Copies of at most this many bytes stay in machine code.
