@@ -31,6 +31,12 @@ mod wasm_function;
 
 pub use esm::WasmModuleLoader;
 
+/// The struct or array `object` stands for, if it is an exported GC object of the
+/// realm of `context` (for embedders that display or inspect values, such as a REPL).
+pub fn gc_object_of(object: &JsObject, context: &mut Context) -> Option<sidewinder_engine::GcObject> {
+    gc_object::gc_object_of(object, context).ok().flatten()
+}
+
 use boa_engine::object::JsObject;
 use boa_engine::property::{Attribute, PropertyDescriptor};
 use boa_engine::{js_string, Context, JsNativeError, JsResult, JsSymbol};

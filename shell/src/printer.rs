@@ -174,6 +174,14 @@ impl Printer {
         if seen.iter().any(|o| JsObject::equals(o, obj)) {
             return self.paint(Style::Special, "[Circular]");
         }
+        // An exported GC object is a Proxy to Boa; say what it stands for.
+        if let Some(o) = sidewinder_js::gc_object_of(obj, context) {
+            let text = match o.kind() {
+                sidewinder_engine::ObjectKind::Array => format!("[wasm array, length {}]", o.array_len()),
+                _ => "[wasm struct]".to_string(),
+            };
+            return self.paint(Style::Special, &text);
+        }
         if JsProxy::from_object(obj.clone()).is_ok() {
             return self.paint(Style::Special, "Proxy [ ... ]");
         }
@@ -593,4 +601,33 @@ fn boxed_primitive(obj: &JsObject) -> Option<JsValue> {
         return Some(s.clone().into());
     }
     None
+}
+
+#[cfg(test)]
+mod gc_object_tests {
+    use super::Printer;
+    use boa_engine::{Context, Source};
+
+    /// The REPL names an exported GC object for what it stands for; a Proxy of the
+    /// script's own stays opaque.
+    #[test]
+    fn exported_gc_objects_print_as_what_they_stand_for() {
+        let mut ctx = Context::default();
+        sidewinder_js::install(&mut ctx).expect("install");
+        let bytes = wat::parse_str(
+            r#"(module (type $s (struct)) (type $a (array i8))
+                 (func (export "s") (result (ref $s)) (struct.new $s))
+                 (func (export "a") (result (ref $a)) (array.new_default $a (i32.const 3))))"#,
+        )
+        .expect("wat");
+        let list: Vec<String> = bytes.iter().map(u8::to_string).collect();
+        let src = format!(
+            "const m = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array([{}]))).exports;
+             [m.s(), m.a(), new Proxy({{}}, {{}})]",
+            list.join(",")
+        );
+        let value = ctx.eval(Source::from_bytes(&src)).expect("script");
+        let text = Printer::new(false).format(&value, &mut ctx);
+        assert_eq!(text, "[ [wasm struct], [wasm array, length 3], Proxy [ ... ] ]");
+    }
 }
