@@ -472,3 +472,33 @@ fn registers_survive_the_allocation_stub() {
     let got = i.call("run", &[Val::I32(100_000), Val::I64(x), Val::F64(y.to_bits())]).unwrap();
     assert!(matches!(got[0], Val::F64(b) if f64::from_bits(b) == ints as f64 + floats), "{got:?}");
 }
+
+/// `array.new_default` of a constant length allocates in line up to 4 KiB of elements
+/// (then through the helper): zero elements, the right length and element size,
+/// across chunk refills.
+#[test]
+fn constant_length_default_arrays() {
+    let (_store, i) = instantiate(
+        r#"(module
+          (type $b (array (mut i8)))
+          (type $q (array (mut i64)))
+          (func (export "run") (param $n i32) (result i64)
+            (local $x (ref null $q)) (local $sum i64)
+            (loop $l
+              (local.set $x (array.new_default $q (i32.const 300)))
+              (array.set $q (local.get $x) (i32.const 299) (i64.extend_i32_u (local.get $n)))
+              (local.set $sum (i64.add (local.get $sum)
+                (i64.add (array.get $q (local.get $x) (i32.const 299)) (array.get $q (local.get $x) (i32.const 0)))))
+              (local.set $sum (i64.add (local.get $sum) (i64.extend_i32_u (array.len (local.get $x)))))
+              (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+            (i64.add (local.get $sum)
+              (i64.add (i64.extend_i32_u (array.len (array.new_default $b (i32.const 0))))
+                       (i64.extend_i32_u (array.len (array.new_default $b (i32.const 100000)))))))
+          (func (export "past_end") (result i32) (array.get_u $b (array.new_default $b (i32.const 7)) (i32.const 7))))"#,
+        Config::default(),
+    );
+    // 2,000 arrays of 2,416 bytes: several chunks.
+    let n: i64 = 2000;
+    assert_eq!(integer_result(&i, "run", &[Val::I32(n as i32)]), n * (n + 1) / 2 + 300 * n + 100_000);
+    assert_trap(&i, "past_end", &[], TrapCode::ArrayOutOfBounds);
+}

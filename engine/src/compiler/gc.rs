@@ -29,6 +29,10 @@ use crate::types::{
 };
 use dynasmrt::DynamicLabel;
 
+/// The largest array `array.new_default` with a constant length allocates in line
+/// (its elements' bytes): beyond, the helper's large-object path is the better deal.
+const INLINE_ARRAY_BYTES: u64 = 4096;
+
 fn load_kind_of(storage: StorageType, signed: bool) -> LoadKind {
     match (storage, signed) {
         (StorageType::I8, true) => LoadKind::S8To32,
@@ -221,6 +225,23 @@ impl<'a> FuncCompiler<'a> {
             (0..n).map(|i| ((OBJECT_HEADER + i * bytes) as i32, kind)).collect();
         self.allocate_inline(type_index, size, kind_word, n, &fields);
         Ok(())
+    }
+
+    /// `array.new_default`: in line for a constant length up to `INLINE_ARRAY_BYTES` of
+    /// elements (fresh memory is already zero), else through the helper.
+    pub(crate) fn array_new_default(&mut self, type_index: u32) -> CResult {
+        let bytes = self.array_element(type_index).storage.bytes();
+        let length = self.peek(0).constant().map(|c| c as u32);
+        match length {
+            Some(n) if n as u64 * bytes as u64 <= INLINE_ARRAY_BYTES => {
+                self.drop_constant();
+                let size = (OBJECT_HEADER + n * bytes).next_multiple_of(8);
+                let kind_word = ObjectKind::Array as i32 | (bytes.trailing_zeros() as i32) << 8;
+                self.allocate_inline(type_index, size, kind_word, n, &[]);
+                Ok(())
+            }
+            _ => self.gc_allocate(libcalls::array_new as *const () as usize, type_index, &[1], 1),
+        }
     }
 
     /// A bulk array helper's call, which returns 0 or a trap code.

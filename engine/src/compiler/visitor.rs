@@ -1343,7 +1343,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         self.gc_allocate(libcalls::array_new as *const () as usize, array_type_index, &[0], 2)
     }
     fn visit_array_new_default(&mut self, array_type_index: u32) -> CResult {
-        self.gc_allocate(libcalls::array_new as *const () as usize, array_type_index, &[1], 1)
+        self.array_new_default(array_type_index)
     }
     fn visit_array_new_fixed(&mut self, array_type_index: u32, array_size: u32) -> CResult {
         self.array_new_fixed(array_type_index, array_size)
