@@ -38,24 +38,20 @@ fn reference_to_wasm(v: &JsValue, r: RefType, ctx: &mut Context) -> JsResult<Val
     if matches!(r.heap(), HeapType::NoFunc | HeapType::NoExtern | HeapType::None) {
         return Err(not_of_type());
     }
-    // Structs and arrays cross back as themselves, into either hierarchy.
-    if let Some(object) = v.as_object() {
-        if let Some(object) = gc_object_of(&object, ctx)? {
-            let value = Val::AnyRef(Some(AnyRef::Object(object)));
-            return if value.matches(ty) { Ok(value) } else { Err(not_of_type()) };
+    // Structs and arrays cross back as themselves, into either hierarchy. A number that
+    // fits is an i31, in the `extern` hierarchy too (which converts as `any` does, then
+    // externalizes). -0 is left a host value: the JS API's test ("v is equal to
+    // ToInt32(v)") can be read either way, and this way it comes back as -0.
+    let internal = match v.as_object() {
+        Some(object) => gc_object_of(&object, ctx)?.map(AnyRef::Object),
+        None if matches!(r.heap().top(), HeapType::Any | HeapType::Extern) => {
+            v.as_number().and_then(i31_of).map(AnyRef::I31)
         }
-    }
-    // A number that fits is an i31, in the `extern` hierarchy too (which converts as
-    // `any` does, then externalizes). -0 is left a host value: the JS API's test ("v is
-    // equal to ToInt32(v)") can be read either way, and this way it comes back as -0.
-    if matches!(r.heap().top(), HeapType::Any | HeapType::Extern) {
-        if let Some(i) = v.as_number().and_then(i31_of) {
-            let value = Val::AnyRef(Some(AnyRef::I31(i)));
-            return if value.matches(ty) { Ok(value) } else { Err(not_of_type()) };
-        }
-    }
-    let value = match r.heap().top() {
-        HeapType::Func => match v.as_object().and_then(|o| func_of_object(&o, ctx)) {
+        None => None,
+    };
+    let value = match (internal, r.heap().top()) {
+        (Some(internal), _) => Val::AnyRef(Some(internal)),
+        (None, HeapType::Func) => match v.as_object().and_then(|o| func_of_object(&o, ctx)) {
             Some(f) => Val::FuncRef(Some(f)),
             None => {
                 return Err(JsNativeError::typ()
@@ -63,7 +59,7 @@ fn reference_to_wasm(v: &JsValue, r: RefType, ctx: &mut Context) -> JsResult<Val
                     .into())
             }
         },
-        _ => {
+        (None, _) => {
             let handle = with_realm(ctx, |r| {
                 r.extern_refs.push(v.clone());
                 r.extern_refs.len() as u64 - 1
@@ -71,7 +67,7 @@ fn reference_to_wasm(v: &JsValue, r: RefType, ctx: &mut Context) -> JsResult<Val
             Val::ExternRef(Some(handle))
         }
     };
-    // A function of another type.
+    // A function, struct or array of another type, or an i31 where none may go.
     if !value.matches(ty) {
         return Err(not_of_type());
     }
