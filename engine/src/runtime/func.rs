@@ -658,11 +658,8 @@ fn vals_host_call(callback: &HostCallback, func: &FuncInner, slots: &mut [u64]) 
             if results.iter().zip(ty.results()).any(|(v, t)| !v.matches(*t)) {
                 return Err(Trap::host_message("host function returned values of the wrong type"));
             }
-            if super::gc::foreign_object(func.store.as_ptr(), results) {
+            if super::store::admit(&func.store, results).is_err() {
                 return Err(Trap::host_message("host function returned a struct or array of another store"));
-            }
-            if let Some(store) = func.store.upgrade() {
-                keep_exceptions_in(&store, results);
             }
             write_area(results, width, slots);
             Ok(())

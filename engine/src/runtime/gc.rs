@@ -14,14 +14,13 @@
 //! and with it whatever the object's fields can point at (the store's functions and
 //! exceptions, and its own objects).
 //!
-//! An object never enters another store (`foreign_object`: arguments, host results,
-//! tables, globals, fields and exception payloads refuse one), as in Wasmtime, where
+//! An object never enters another store (`store::admit` and `foreign_object`: arguments,
+//! host results, tables, globals, fields and exception payloads refuse one), as in Wasmtime, where
 //! values of one store cannot be used with another: a store then only ever holds
 //! addresses into its own heap, and nothing has to keep a second store alive.
 
-use super::func::keep_exceptions_in;
 use super::memory::{map_aligned, unmap_aligned};
-use super::store::StoreInner;
+use super::store::{admit, StoreInner};
 use super::vmcontext::VMGcBump;
 use crate::error::{Error, Result};
 use crate::types::{
@@ -409,10 +408,7 @@ impl GcObject {
             }
             slots.push((at, field));
         }
-        if foreign_object(Rc::as_ptr(&self.store), values) {
-            return Err(foreign_object_error());
-        }
-        keep_exceptions_in(&self.store, values);
+        admit(&Rc::downgrade(&self.store), values)?;
         for ((at, field), value) in slots.into_iter().zip(values) {
             let bytes = value.to_raw128().to_le_bytes();
             // SAFETY: the slot has the field's bytes; nothing else runs meanwhile.

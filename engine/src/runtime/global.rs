@@ -1,8 +1,6 @@
 //! Globals.
 
-use super::func::keep_exceptions_in;
-use super::gc::{foreign_object, foreign_object_error};
-use super::store::{Store, StoreInner};
+use super::store::{admit, Store, StoreInner};
 use super::vmcontext::VMGlobal;
 use crate::error::{Error, Result};
 use crate::types::GlobalType;
@@ -35,10 +33,7 @@ impl Global {
                 ty.content
             )));
         }
-        if foreign_object(Rc::as_ptr(&store.0), std::slice::from_ref(&value)) {
-            return Err(foreign_object_error());
-        }
-        keep_exceptions_in(&store.0, std::slice::from_ref(&value));
+        admit(&store.weak(), std::slice::from_ref(&value))?;
         Ok(Self::new_raw(store, ty, value.to_raw128()))
     }
 
@@ -85,12 +80,7 @@ impl Global {
         if !value.matches(self.0.ty.content) {
             return Err(Error::Link("value does not match the global's type".into()));
         }
-        if foreign_object(self.0.store.as_ptr(), std::slice::from_ref(&value)) {
-            return Err(foreign_object_error());
-        }
-        if let Some(store) = self.0.store.upgrade() {
-            keep_exceptions_in(&store, std::slice::from_ref(&value));
-        }
+        admit(&self.0.store, std::slice::from_ref(&value))?;
         // SAFETY: as in `get_raw128`.
         unsafe { *self.0.vm.get() = VMGlobal::new(value.to_raw128()) };
         Ok(())

@@ -3,13 +3,15 @@
 //! Compiled code refers to functions, tables, memories and globals by raw pointer, so
 //! nothing a store created is freed before the store itself.
 
-use super::gc::GcHeap;
+use super::func::keep_exceptions_in;
+use super::gc::{foreign_object, foreign_object_error, GcHeap};
 use super::vmcontext::VMRuntime;
 use super::wasm_memory::Memory;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::trap::Trap;
 use crate::types::MemoryType;
+use crate::values::Val;
 use std::any::Any;
 use std::cell::{RefCell, UnsafeCell};
 use std::rc::{Rc, Weak};
@@ -27,6 +29,19 @@ pub(crate) struct StoreInner {
 
 /// Creates the memories modules define, when the embedder wants to own their bytes.
 pub type MemoryCreator = dyn Fn(&Store, &MemoryType) -> Result<Memory>;
+
+/// Admits `values` into the store `store` names (call results, tables, globals, GC
+/// fields): a struct or array of another store is refused (see `runtime::gc`), and an
+/// exception of another store is kept by this one, whose code may hold its exnref.
+pub(crate) fn admit(store: &Weak<StoreInner>, values: &[Val]) -> Result<()> {
+    if foreign_object(store.as_ptr(), values) {
+        return Err(foreign_object_error());
+    }
+    if let Some(store) = store.upgrade() {
+        keep_exceptions_in(&store, values);
+    }
+    Ok(())
+}
 
 impl StoreInner {
     pub fn runtime(&self) -> *mut VMRuntime {

@@ -1,8 +1,6 @@
 //! Tables of references.
 
-use super::func::keep_exceptions_in;
-use super::gc::{foreign_object, foreign_object_error};
-use super::store::{Store, StoreInner};
+use super::store::{admit, Store, StoreInner};
 use super::vmcontext::VMTable;
 use crate::error::{Error, Result};
 use crate::trap::TrapCode;
@@ -117,10 +115,7 @@ impl Table {
         if ty.minimum > MAX_TABLE_ELEMENTS {
             return Err(Error::Resource(format!("table of {} elements is too large", ty.minimum)));
         }
-        if foreign_object(Rc::as_ptr(&store.0), std::slice::from_ref(&init)) {
-            return Err(foreign_object_error());
-        }
-        keep_exceptions_in(&store.0, std::slice::from_ref(&init));
+        admit(&store.weak(), std::slice::from_ref(&init))?;
         let mut elements = Elements::new(ty.minimum as usize, init.to_raw(), keeps_entry_points(ty.element));
         let mut table = VMTable { base: std::ptr::null_mut(), length: 0, codes: std::ptr::null_mut() };
         elements.publish(&mut table);
@@ -134,13 +129,6 @@ impl Table {
         });
         store.0.keep_alive(inner.clone());
         Ok(Table(inner))
-    }
-
-    /// Makes the table's store keep what `value` points at.
-    fn keep(&self, value: &Val) {
-        if let Some(store) = self.0.store.upgrade() {
-            keep_exceptions_in(&store, std::slice::from_ref(value));
-        }
     }
 
     pub fn ty(&self) -> TableType {
@@ -174,21 +162,15 @@ impl Table {
         if !value.matches(self.0.ty.element) {
             return Err(Error::Link("value does not match the table's element type".into()));
         }
-        if foreign_object(self.0.store.as_ptr(), std::slice::from_ref(&value)) {
-            return Err(foreign_object_error());
-        }
-        self.keep(&value);
+        admit(&self.0.store, std::slice::from_ref(&value))?;
         self.set_raw(index, value.to_raw()).map_err(|c| Error::Trap(crate::trap::Trap::new(c)))
     }
 
     /// Grows by `delta` elements set to `init`; returns the old size, or None.
     pub fn grow(&self, delta: u64, init: Val) -> Option<u64> {
-        if !init.matches(self.0.ty.element)
-            || foreign_object(self.0.store.as_ptr(), std::slice::from_ref(&init))
-        {
+        if !init.matches(self.0.ty.element) || admit(&self.0.store, std::slice::from_ref(&init)).is_err() {
             return None;
         }
-        self.keep(&init);
         self.grow_raw(delta, init.to_raw())
     }
 
