@@ -13,7 +13,7 @@ use crate::module::{ConstExpr, ConstOp, ElemMode, EntityIndex, Module};
 use crate::trap::{Trap, TrapCode};
 use crate::types::{address_from_raw, ExternType};
 use crate::values::Val;
-use std::cell::{RefCell, UnsafeCell};
+use std::cell::{Ref, RefCell, UnsafeCell};
 use std::rc::{Rc, Weak};
 
 #[derive(Clone, Debug)]
@@ -358,9 +358,15 @@ impl Instance {
 }
 
 impl InstanceInner {
+    /// The references of element segment `elem`, none once dropped.
+    pub fn elem_items(&self, elem: u32) -> Ref<'_, [u64]> {
+        Ref::map(self.elems.borrow(), |elems| {
+            elems.get(elem as usize).and_then(|e| e.as_deref()).unwrap_or(&[])
+        })
+    }
+
     pub fn table_init(&self, table: u32, elem: u32, dst: u64, src: u64, len: u64) -> Result<(), TrapCode> {
-        let elems = self.elems.borrow();
-        let items: &[u64] = elems.get(elem as usize).and_then(|e| e.as_deref()).unwrap_or(&[]);
+        let items = self.elem_items(elem);
         let end =
             src.checked_add(len).filter(|&e| e <= items.len() as u64).ok_or(TrapCode::TableOutOfBounds)?;
         let t = self.tables.get(table as usize).ok_or(TrapCode::TableOutOfBounds)?;

@@ -268,7 +268,53 @@ pub unsafe extern "C" fn array_new(vmctx: *mut VMContext, ty: u32, default: u32,
     unsafe { i.gc_heap.new_array_filled(ty, value, len) }.map_or(TrapCode::AllocationTooLarge as u64, |o| o)
 }
 
-/// `array.new_data` (`area`: the segment offset, the length).
+/// A data or element segment as the array instructions read it: its bytes, the bytes of
+/// one of its units (a data byte, an element's reference), and the trap of a range past
+/// its end.
+struct Segment<'a> {
+    bytes: &'a [u8],
+    unit: u64,
+    past_end: TrapCode,
+}
+
+impl<'a> Segment<'a> {
+    fn data(bytes: &'a [u8]) -> Segment<'a> {
+        Segment { bytes, unit: 1, past_end: TrapCode::MemoryOutOfBounds }
+    }
+
+    fn elements(items: &'a [u64]) -> Segment<'a> {
+        // SAFETY: the u64s' own bytes, for as long as they are borrowed.
+        let bytes = unsafe { std::slice::from_raw_parts(items.as_ptr().cast::<u8>(), items.len() * 8) };
+        Segment { bytes, unit: 8, past_end: TrapCode::TableOutOfBounds }
+    }
+
+    /// `len` bytes from unit `offset` on.
+    fn range(&self, offset: u32, len: u64) -> Result<&'a [u8], TrapCode> {
+        let start = offset as u64 * self.unit;
+        let end =
+            start.checked_add(len).filter(|&end| end <= self.bytes.len() as u64).ok_or(self.past_end)?;
+        Ok(&self.bytes[start as usize..end as usize])
+    }
+}
+
+/// `array.new_data` and `array.new_elem` (`area`: the segment offset, the length): an
+/// array of type `ty` whose elements are the segment's.
+///
+/// # Safety
+/// As `array_new_data`.
+unsafe fn array_new_from(i: &InstanceInner, ty: u32, segment: Segment, area: *const u8) -> u64 {
+    let ty = &i.module.0.info.types[ty as usize];
+    // SAFETY: the slots compiled code stored.
+    let (offset, len) = unsafe { (slot_u32(area, 0), slot_u32(area, 1) as u64) };
+    let size = ty.array_element().map_or(1, |e| e.storage.bytes()) as u64;
+    object_or_trap(
+        segment
+            .range(offset, len * size)
+            .and_then(|bytes| i.gc_heap.new_array_from_bytes(ty, bytes).ok_or(TrapCode::AllocationTooLarge)),
+    )
+}
+
+/// `array.new_data`.
 ///
 /// # Safety
 /// Called only by compiled code, with the vmctx of a live instance, an array type of
@@ -276,22 +322,11 @@ pub unsafe extern "C" fn array_new(vmctx: *mut VMContext, ty: u32, default: u32,
 pub unsafe extern "C" fn array_new_data(vmctx: *mut VMContext, ty: u32, data: u32, area: *const u8) -> u64 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
-    let ty = &i.module.0.info.types[ty as usize];
-    // SAFETY: the slots compiled code stored.
-    let (offset, len) = unsafe { (slot_u32(area, 0) as u64, slot_u32(area, 1) as u64) };
-    let size = ty.array_element().map_or(1, |e| e.storage.bytes()) as u64;
-    let bytes = i.data_bytes(data);
-    let range = len
-        .checked_mul(size)
-        .and_then(|n| offset.checked_add(n))
-        .filter(|&end| end <= bytes.len() as u64)
-        .map(|end| offset as usize..end as usize);
-    object_or_trap(range.ok_or(TrapCode::MemoryOutOfBounds).and_then(|range| {
-        i.gc_heap.new_array_from_bytes(ty, &bytes[range]).ok_or(TrapCode::AllocationTooLarge)
-    }))
+    // SAFETY: forwarded.
+    unsafe { array_new_from(i, ty, Segment::data(i.data_bytes(data)), area) }
 }
 
-/// `array.new_elem` (`area`: the segment offset, the length).
+/// `array.new_elem`.
 ///
 /// # Safety
 /// Called only by compiled code, with the vmctx of a live instance, an array type of
@@ -300,17 +335,9 @@ pub unsafe extern "C" fn array_new_data(vmctx: *mut VMContext, ty: u32, data: u3
 pub unsafe extern "C" fn array_new_elem(vmctx: *mut VMContext, ty: u32, elem: u32, area: *const u8) -> u64 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
-    let ty = &i.module.0.info.types[ty as usize];
-    // SAFETY: the slots compiled code stored.
-    let (offset, len) = unsafe { (slot_u32(area, 0) as u64, slot_u32(area, 1) as u64) };
-    let elems = i.elems.borrow();
-    let items: &[u64] = elems.get(elem as usize).and_then(|e| e.as_deref()).unwrap_or(&[]);
-    let Some(items) = offset.checked_add(len).and_then(|end| items.get(offset as usize..end as usize)) else {
-        return TrapCode::TableOutOfBounds as u64;
-    };
-    // SAFETY: reading the u64s' bytes.
-    let bytes = unsafe { std::slice::from_raw_parts(items.as_ptr().cast::<u8>(), items.len() * 8) };
-    object_or_trap(i.gc_heap.new_array_from_bytes(ty, bytes).ok_or(TrapCode::AllocationTooLarge))
+    let items = i.elem_items(elem);
+    // SAFETY: forwarded.
+    unsafe { array_new_from(i, ty, Segment::elements(&items), area) }
 }
 
 /// `array.fill` (`area`: the array, the start, the value, the count).
@@ -351,56 +378,46 @@ pub unsafe extern "C" fn array_copy(_vmctx: *mut VMContext, area: *const u8) -> 
     })
 }
 
-/// `array.init_data` (`area`: the array, its start, the segment offset, the count).
+/// `array.init_data` and `array.init_elem` (`area`: the array, its start, the segment
+/// offset, the count): copies the segment's elements into the array.
+///
+/// # Safety
+/// As `array_fill`.
+unsafe fn array_init_from(segment: Segment, area: *const u8) -> u32 {
+    // SAFETY: the slots compiled code stored; the array is live, its elements of the
+    // segment's kind (validation).
+    status(unsafe {
+        array_in_slot(area, 0).and_then(|view| {
+            let (d, s, n) = (slot_u32(area, 1), slot_u32(area, 2), slot_u32(area, 3));
+            if !view.contains(d, n) {
+                return Err(TrapCode::ArrayOutOfBounds);
+            }
+            let source = segment.range(s, n as u64 * view.element_size as u64)?;
+            std::ptr::copy_nonoverlapping(source.as_ptr(), view.element(d as usize), source.len());
+            Ok(())
+        })
+    })
+}
+
+/// `array.init_data`.
 ///
 /// # Safety
 /// As `array_fill`, with a data index the validator checked.
 pub unsafe extern "C" fn array_init_data(vmctx: *mut VMContext, data: u32, area: *const u8) -> u32 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
-    let bytes = i.data_bytes(data);
-    // SAFETY: the slots compiled code stored; the array is live.
-    status(unsafe {
-        array_in_slot(area, 0).and_then(|view| {
-            let (d, s, n) = (slot_u32(area, 1), slot_u32(area, 2) as usize, slot_u32(area, 3));
-            if !view.contains(d, n) {
-                return Err(TrapCode::ArrayOutOfBounds);
-            }
-            let len = n as usize * view.element_size;
-            let source =
-                s.checked_add(len).and_then(|end| bytes.get(s..end)).ok_or(TrapCode::MemoryOutOfBounds)?;
-            std::ptr::copy_nonoverlapping(source.as_ptr(), view.element(d as usize), len);
-            Ok(())
-        })
-    })
+    // SAFETY: forwarded.
+    unsafe { array_init_from(Segment::data(i.data_bytes(data)), area) }
 }
 
-/// `array.init_elem` (`area`: the array, its start, the segment offset, the count).
+/// `array.init_elem`.
 ///
 /// # Safety
 /// As `array_fill`, with an element index the validator checked.
 pub unsafe extern "C" fn array_init_elem(vmctx: *mut VMContext, elem: u32, area: *const u8) -> u32 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
-    let elems = i.elems.borrow();
-    let items: &[u64] = elems.get(elem as usize).and_then(|e| e.as_deref()).unwrap_or(&[]);
-    // SAFETY: the slots compiled code stored; the array is live, of references.
-    status(unsafe {
-        array_in_slot(area, 0).and_then(|view| {
-            let (d, s, n) = (slot_u32(area, 1), slot_u32(area, 2) as usize, slot_u32(area, 3));
-            if !view.contains(d, n) {
-                return Err(TrapCode::ArrayOutOfBounds);
-            }
-            let source = s
-                .checked_add(n as usize)
-                .and_then(|end| items.get(s..end))
-                .ok_or(TrapCode::TableOutOfBounds)?;
-            std::ptr::copy_nonoverlapping(
-                source.as_ptr().cast::<u8>(),
-                view.element(d as usize),
-                source.len() * 8,
-            );
-            Ok(())
-        })
-    })
+    let items = i.elem_items(elem);
+    // SAFETY: forwarded.
+    unsafe { array_init_from(Segment::elements(&items), area) }
 }
