@@ -475,11 +475,20 @@ pub(crate) struct GcLayout {
     pub size: u32,
 }
 
-/// The header of every GC object: the supertype chain pointer at 0, the `ObjectKind`
-/// at `OBJECT_KIND` (a u32), an array's length at `ARRAY_LENGTH` (a u32).
+/// The header of every GC object: the supertype chain pointer at 0, the kind word at
+/// `OBJECT_KIND` (a u32, `kind_word`), an array's length at `ARRAY_LENGTH` (a u32).
 pub(crate) const OBJECT_HEADER: u32 = 16;
 pub(crate) const OBJECT_KIND: i32 = 8;
+/// The byte after the kind: an array's element size, as a shift.
+pub(crate) const ELEMENT_SHIFT: i32 = OBJECT_KIND + 1;
 pub(crate) const ARRAY_LENGTH: i32 = 12;
+
+/// The header's u32 at `OBJECT_KIND`: the `ObjectKind` in its low byte, an array's
+/// element size (`element_bytes`, a power of two; 1 for a struct) as a shift in the
+/// byte after it (`ELEMENT_SHIFT`).
+pub(crate) const fn kind_word(kind: ObjectKind, element_bytes: u32) -> u32 {
+    kind as u32 | element_bytes.trailing_zeros() << 8
+}
 
 impl GcLayout {
     fn new(kind: ObjectKind, fields: Vec<FieldType>) -> GcLayout {

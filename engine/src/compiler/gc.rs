@@ -24,8 +24,8 @@ use crate::runtime::libcalls;
 use crate::runtime::vmcontext::{offsets, VMFuncRef};
 use crate::trap::TrapCode;
 use crate::types::{
-    FieldType, FuncType, HeapType, ObjectKind, RefType, StorageType, ValType, ARRAY_LENGTH, OBJECT_HEADER,
-    OBJECT_KIND,
+    kind_word, FieldType, FuncType, HeapType, ObjectKind, RefType, StorageType, ValType, ARRAY_LENGTH,
+    OBJECT_HEADER, OBJECT_KIND,
 };
 use dynasmrt::DynamicLabel;
 
@@ -210,20 +210,27 @@ impl<'a> FuncCompiler<'a> {
                 .map(|(f, &o)| (o as i32, store_kind_of(f.storage)))
                 .collect()
         };
-        self.allocate_inline(type_index, layout.size, ObjectKind::Struct as i32, 0, &fields);
+        self.allocate_inline(type_index, layout.size, kind_word(ObjectKind::Struct, 1) as i32, 0, &fields);
         Ok(())
+    }
+
+    /// An array of `n` elements of type `type_index` allocated in line, its elements
+    /// from the top `n` operands (`with_operands`) or zero.
+    fn allocate_array_inline(&mut self, type_index: u32, n: u32, with_operands: bool) {
+        let element = self.array_element(type_index);
+        let bytes = element.storage.bytes();
+        let size = (OBJECT_HEADER + n * bytes).next_multiple_of(8);
+        let kind = store_kind_of(element.storage);
+        let fields: Vec<(i32, StoreKind)> = match with_operands {
+            true => (0..n).map(|i| ((OBJECT_HEADER + i * bytes) as i32, kind)).collect(),
+            false => Vec::new(),
+        };
+        self.allocate_inline(type_index, size, kind_word(ObjectKind::Array, bytes) as i32, n, &fields);
     }
 
     /// `array.new_fixed`, in line.
     pub(crate) fn array_new_fixed(&mut self, type_index: u32, n: u32) -> CResult {
-        let element = self.array_element(type_index);
-        let bytes = element.storage.bytes();
-        let size = (OBJECT_HEADER + n * bytes).next_multiple_of(8);
-        let kind_word = ObjectKind::Array as i32 | (bytes.trailing_zeros() as i32) << 8;
-        let kind = store_kind_of(element.storage);
-        let fields: Vec<(i32, StoreKind)> =
-            (0..n).map(|i| ((OBJECT_HEADER + i * bytes) as i32, kind)).collect();
-        self.allocate_inline(type_index, size, kind_word, n, &fields);
+        self.allocate_array_inline(type_index, n, true);
         Ok(())
     }
 
@@ -235,9 +242,7 @@ impl<'a> FuncCompiler<'a> {
         match length {
             Some(n) if n as u64 * bytes as u64 <= INLINE_ARRAY_BYTES => {
                 self.drop_constant();
-                let size = (OBJECT_HEADER + n * bytes).next_multiple_of(8);
-                let kind_word = ObjectKind::Array as i32 | (bytes.trailing_zeros() as i32) << 8;
-                self.allocate_inline(type_index, size, kind_word, n, &[]);
+                self.allocate_array_inline(type_index, n, false);
                 Ok(())
             }
             _ => self.gc_allocate(libcalls::array_new as *const () as usize, type_index, &[1], 1),

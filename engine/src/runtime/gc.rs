@@ -24,7 +24,8 @@ use super::store::{admit, StoreInner};
 use super::vmcontext::VMGcBump;
 use crate::error::{Error, Result};
 use crate::types::{
-    is_subtype, FieldType, FuncType, ObjectKind, ARRAY_LENGTH, MAX_SUBTYPE_CHAIN, OBJECT_HEADER, OBJECT_KIND,
+    is_subtype, kind_word, FieldType, FuncType, ObjectKind, ARRAY_LENGTH, ELEMENT_SHIFT, MAX_SUBTYPE_CHAIN,
+    OBJECT_HEADER, OBJECT_KIND,
 };
 use crate::values::{AnyRef, Val};
 use std::cell::{Cell, RefCell, UnsafeCell};
@@ -38,8 +39,6 @@ const CHUNK_HEADER: usize = 16;
 /// rather than end the current one early.
 const LARGE_OBJECT: usize = CHUNK / 4;
 const PAGE: usize = 4096;
-/// Where an array's element size (as a shift) sits in its header, beside the kind.
-const ELEMENT_SHIFT: usize = OBJECT_KIND as usize + 1;
 
 pub(crate) struct GcHeap {
     /// The store that owns the heap (`Rc::new_cyclic` gives its address before it
@@ -117,7 +116,7 @@ impl GcHeap {
         let layout = ty.layout()?;
         let object = self.alloc(layout.size as u64)?;
         // SAFETY: a fresh object of the struct's size, which includes the header.
-        unsafe { write_header(object, ty, ObjectKind::Struct, 0, 0) };
+        unsafe { write_header(object, ty, ObjectKind::Struct, 1, 0) };
         Some(object.as_ptr() as u64)
     }
 
@@ -126,7 +125,7 @@ impl GcHeap {
         let layout = ty.layout()?;
         let object = self.alloc(OBJECT_HEADER as u64 + layout.size as u64 * len as u64)?;
         // SAFETY: a fresh object with room for the header.
-        unsafe { write_header(object, ty, ObjectKind::Array, layout.size.trailing_zeros() as u8, len) };
+        unsafe { write_header(object, ty, ObjectKind::Array, layout.size, len) };
         Some(object.as_ptr() as u64)
     }
 }
@@ -239,7 +238,7 @@ pub(crate) unsafe fn array_view(raw: u64) -> ArrayView {
         ArrayView {
             data: p.add(OBJECT_HEADER as usize),
             len: *p.add(ARRAY_LENGTH as usize).cast::<u32>(),
-            element_size: 1 << *p.add(ELEMENT_SHIFT),
+            element_size: 1 << *p.add(ELEMENT_SHIFT as usize),
         }
     }
 }
@@ -257,13 +256,12 @@ pub(crate) unsafe fn fill_elements(view: ArrayView, start: u32, slot: *const u8,
 
 /// # Safety
 /// `object` has at least `OBJECT_HEADER` writable bytes.
-unsafe fn write_header(object: NonNull<u8>, ty: &FuncType, kind: ObjectKind, element_shift: u8, len: u32) {
+unsafe fn write_header(object: NonNull<u8>, ty: &FuncType, kind: ObjectKind, element_bytes: u32, len: u32) {
     let p = object.as_ptr();
     // SAFETY: within the header, per the contract; the object is 8-aligned.
     unsafe {
         p.cast::<*const u32>().write(ty.supertype_chain().as_ptr());
-        p.add(OBJECT_KIND as usize).write(kind as u8);
-        p.add(ELEMENT_SHIFT).write(element_shift);
+        p.add(OBJECT_KIND as usize).cast::<u32>().write(kind_word(kind, element_bytes));
         p.add(ARRAY_LENGTH as usize).cast::<u32>().write(len);
     }
 }
