@@ -65,14 +65,15 @@ impl Val {
     pub fn matches(&self, ty: ValType) -> bool {
         let ValType::Ref(r) = ty else { return self.ty() == ty };
         let heap = r.heap();
-        let top = heap.top();
+        // A defined type's id names one kind (function, struct or array), and subtypes
+        // keep their supertype's kind: a subtype check alone tells the hierarchy.
         match self {
             // Null is the same word in every hierarchy; which variant holds it does not
             // matter (a script or embedder may not know what a defined type describes).
             Val::FuncRef(None) | Val::ExnRef(None) | Val::ExternRef(None) | Val::AnyRef(None) => r.nullable(),
             Val::FuncRef(Some(f)) => match heap {
                 HeapType::Func => true,
-                HeapType::Concrete(id) => top == HeapType::Func && crate::types::is_subtype(f.type_id(), id),
+                HeapType::Concrete(id) => crate::types::is_subtype(f.type_id(), id),
                 _ => false,
             },
             Val::ExnRef(Some(_)) => heap == HeapType::Exn,
@@ -86,7 +87,7 @@ impl Val {
                 HeapType::Extern | HeapType::Any | HeapType::Eq => true,
                 HeapType::Struct => o.kind() == ObjectKind::Struct,
                 HeapType::Array => o.kind() == ObjectKind::Array,
-                HeapType::Concrete(id) => top == HeapType::Any && o.is_instance_of(id),
+                HeapType::Concrete(id) => o.is_instance_of(id),
                 _ => false,
             },
             _ => false,
