@@ -15,5 +15,6 @@ fi
 cargo test --workspace
 # The spec suite again with explicit bounds checks instead of guard pages (the mode the
 # JS API uses for memories whose bytes Boa owns), the wasm-3.0 proposal scripts included:
-# the multi-memory ones check the bounds of memories other than memory 0.
-SIDEWINDER_SPEC_BOUNDS=explicit cargo test -p sidewinder-engine --test spec
+# the multi-memory ones check the bounds of memories other than memory 0. This run also
+# collects the GC heap at every allocation compiled code cannot make in line.
+SIDEWINDER_SPEC_BOUNDS=explicit SIDEWINDER_SPEC_GC_STRESS=1 cargo test -p sidewinder-engine --test spec

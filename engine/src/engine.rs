@@ -42,11 +42,14 @@ pub struct Config {
     /// constant expression may read imported globals only).
     pub gc_types: bool,
     /// Bytes of GC heap a store may map for its structs and arrays (1 MiB chunks, and
-    /// an object of 256 KiB or more in a chunk of its own size); an allocation past it
-    /// traps with "allocation too large". The store's GC heap frees nothing while the
-    /// store lives (a null collector, as Wasmtime's `Collector::Null`), so this bounds
-    /// what a module allocating in a loop can take.
+    /// an object of 256 KiB or more in a chunk of its own size); an allocation that
+    /// does not fit even after a collection traps with "allocation too large".
     pub gc_heap_limit: u64,
+    /// Bytes of GC heap a store maps before its first collection; after each, the next
+    /// comes when the heap has grown to twice what held survivors (at least this much).
+    /// 0 collects at every allocation compiled code cannot make in line, and gives it
+    /// room for one object at a time: a mode for testing the collector.
+    pub gc_collect_after: u64,
 }
 
 impl Default for Config {
@@ -60,6 +63,7 @@ impl Default for Config {
             multi_memory: true,
             gc_types: true,
             gc_heap_limit: 1 << 30,
+            gc_collect_after: 16 << 20,
         }
     }
 }

@@ -33,7 +33,7 @@ pub use runtime::func::{Func, HostCallback, NumericHostCallback, NUMERIC_AREA};
 pub use runtime::gc::GcObject;
 pub use runtime::global::Global;
 pub use runtime::instance::{Extern, Instance};
-pub use runtime::store::Store;
+pub use runtime::store::{GcStats, Store};
 pub use runtime::table::Table;
 pub use runtime::wasm_memory::Memory;
 pub use trap::{Trap, TrapCode};

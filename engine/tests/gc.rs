@@ -322,24 +322,37 @@ fn objects_cross_to_the_embedder_but_not_to_another_store() {
 #[test]
 fn the_heap_limit_traps_and_the_store_stays_usable() {
     let config = Config { gc_heap_limit: 1 << 20, ..Config::default() };
-    let (_store, i) = instantiate(
+    let (store, i) = instantiate(
         r#"(module
           (type $a (array (mut i64)))
           (type $s (struct (field i64)))
+          (type $node (struct (field (ref null $node))))
           (func (export "array") (param i32) (result i32) (array.len (array.new_default $a (local.get 0))))
           (func (export "structs") (param $n i32)
             (loop $l
               (drop (struct.new $s (i64.const 1)))
-              (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))"#,
+              (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+          (func (export "list") (param $n i32) (result i32)
+            (local $list (ref null $node))
+            (loop $l
+              (local.set $list (struct.new $node (local.get $list)))
+              (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+            (ref.is_null (local.get $list))))"#,
         config,
     );
     assert_trap(&i, "array", &[Val::I32(-1)], TrapCode::AllocationTooLarge);
     assert_trap(&i, "array", &[Val::I32(1 << 17)], TrapCode::AllocationTooLarge);
     assert_eq!(integer_result(&i, "array", &[Val::I32(1000)]), 1000);
-    // 24-byte structs: about 43,000 fit the megabyte, minus what the arrays took.
-    i.call("structs", &[Val::I32(10_000)]).unwrap();
-    assert_trap(&i, "structs", &[Val::I32(100_000)], TrapCode::AllocationTooLarge);
-    assert_trap(&i, "array", &[Val::I32(1000)], TrapCode::AllocationTooLarge);
+    // 24-byte structs, a megabyte's worth 30 times over: garbage, collected.
+    i.call("structs", &[Val::I32(1_300_000)]).unwrap();
+    assert!(store.gc_stats().collections > 0, "{:?}", store.gc_stats());
+    assert!(store.gc_stats().mapped_bytes <= 1 << 20);
+    // 24-byte list nodes, all alive: about 43,000 fit the megabyte.
+    assert_eq!(integer_result(&i, "list", &[Val::I32(20_000)]), 0);
+    assert_trap(&i, "list", &[Val::I32(100_000)], TrapCode::AllocationTooLarge);
+    // The trapped call's list is garbage now.
+    assert_eq!(integer_result(&i, "array", &[Val::I32(1000)]), 1000);
+    assert_eq!(integer_result(&i, "list", &[Val::I32(20_000)]), 0);
 }
 
 /// A linked list of many small objects spans many chunks, with large arrays (chunks of
@@ -501,4 +514,175 @@ fn constant_length_default_arrays() {
     let n: i64 = 2000;
     assert_eq!(integer_result(&i, "run", &[Val::I32(n as i32)]), n * (n + 1) / 2 + 300 * n + 100_000);
     assert_trap(&i, "past_end", &[], TrapCode::ArrayOutOfBounds);
+}
+
+/// `collections_keep_every_reachable_object`'s module.
+const ROOTS_MODULE: &str = r#"(module
+          (type $box (struct (field i32)))
+          (type $node (struct (field $next (ref null $node)) (field $value i32)))
+          (type $boxes (array (mut (ref null $box))))
+          (type $pair (struct (field (ref $box)) (field (ref $box))))
+          (import "host" "collect" (func $collect (param (ref $box)) (result i32)))
+          ;; Overwrites the stack below its caller's frame, then collects: only the roots
+          ;; under test keep what stale stack words no longer do.
+          (import "host" "scrub" (func $scrub))
+          (tag $thrown (param (ref $box)))
+          (global $g (mut anyref) (ref.null any))
+          (table $t 2 anyref)
+          (table $x 1 externref)
+          (elem $seg (ref $box) (item (struct.new $box (i32.const 77))) (item (struct.new $box (i32.const 78))))
+          (func $garbage (param $n i32)
+            (loop $l
+              (drop (struct.new $box (local.get $n)))
+              (drop (array.new $boxes (ref.null $box) (i32.const 100)))
+              (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+          (func (export "garbage") (param i32) (call $garbage (local.get 0)))
+          (func $get (param anyref) (result i32) (struct.get $box 0 (ref.cast (ref $box) (local.get 0))))
+          (func (export "list") (param $n i32) (result i32)
+            (local $list (ref null $node)) (local $k i32) (local $sum i32)
+            (loop $build
+              (local.set $list (struct.new $node (local.get $list) (local.get $k)))
+              (call $garbage (i32.const 3))
+              (br_if $build (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 1))) (local.get $n))))
+            (block $done (loop $walk
+              (br_if $done (ref.is_null (local.get $list)))
+              (local.set $sum (i32.add (local.get $sum) (struct.get $node $value (local.get $list))))
+              (local.set $list (struct.get $node $next (local.get $list)))
+              (br $walk)))
+            (local.get $sum))
+          (func (export "operands") (result i32)
+            (local $p (ref $pair))
+            ;; The first box is an operand while the second and the pair are allocated.
+            (local.set $p (struct.new $pair (struct.new $box (i32.const 5)) (struct.new $box (i32.const 6))))
+            (call $garbage (i32.const 10))
+            (i32.add (struct.get $box 0 (struct.get $pair 0 (local.get $p)))
+                     (struct.get $box 0 (struct.get $pair 1 (local.get $p)))))
+          (func (export "host_argument") (result i32)
+            (local $b (ref $box))
+            (local.set $b (struct.new $box (i32.const 40)))
+            (i32.add (call $collect (local.get $b)) (struct.get $box 0 (local.get $b))))
+          (func (export "stored") (result i32)
+            (global.set $g (struct.new $box (i32.const 1)))
+            (table.set $t (i32.const 1) (struct.new $box (i32.const 2)))
+            (table.set $x (i32.const 0) (extern.convert_any (struct.new $box (i32.const 3))))
+            (call $garbage (i32.const 10))
+            (i32.add (call $get (global.get $g))
+              (i32.add (call $get (table.get $t (i32.const 1)))
+                       (call $get (any.convert_extern (table.get $x (i32.const 0)))))))
+          (func $throw_box (param i32) (throw $thrown (struct.new $box (local.get 0))))
+          (func $catch (result exnref)
+            (block $h (result exnref)
+              (try_table (catch_all_ref $h) (call $throw_box (i32.const 9)))
+              (unreachable)))
+          (func (export "exception") (result i32)
+            (local $caught exnref)
+            (local.set $caught (call $catch))
+            (call $scrub)
+            (struct.get $box 0
+              (block $again (result (ref $box))
+                (try_table (catch $thrown $again) (throw_ref (local.get $caught)))
+                (unreachable))))
+          (func (export "segment") (result i32)
+            (local $a (ref $boxes))
+            (call $garbage (i32.const 10))
+            (local.set $a (array.new_elem $boxes $seg (i32.const 0) (i32.const 2)))
+            (call $garbage (i32.const 10))
+            (i32.add (struct.get $box 0 (array.get $boxes (local.get $a) (i32.const 0)))
+                     (struct.get $box 0 (array.get $boxes (local.get $a) (i32.const 1)))))
+          (func $fill (param $a (ref $boxes)) (local $k i32)
+            (loop $l
+              (array.set $boxes (local.get $a) (local.get $k) (struct.new $box (local.get $k)))
+              (br_if $l (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 1))) (i32.const 8)))))
+          (func (export "elements") (result i32)
+            (local $a (ref $boxes)) (local $k i32) (local $sum i32)
+            (local.set $a (array.new_default $boxes (i32.const 8)))
+            (call $fill (local.get $a))
+            (call $scrub)
+            (loop $l
+              (local.set $sum (i32.add (local.get $sum)
+                (struct.get $box 0 (array.get $boxes (local.get $a) (local.get $k)))))
+              (br_if $l (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 1))) (i32.const 8))))
+            (local.get $sum))
+          (func (export "make") (result anyref) (struct.new $box (i32.const 123))))"#;
+
+/// With a collection at every allocation compiled code cannot make in line, every kind
+/// of root keeps its objects: locals and operands of running code (in registers and
+/// frames), a host function's arguments, globals, tables (an `externref` one holding a
+/// converted struct), a caught exception's payload, a passive element segment, the
+/// embedder's handles, and fields of objects kept so. Garbage is freed: the heap stays
+/// small while many times its size is allocated.
+#[test]
+fn collections_keep_every_reachable_object() {
+    let config = Config { gc_collect_after: 0, gc_heap_limit: 4 << 20, ..Config::default() };
+    let engine = Engine::new(config).unwrap();
+    let store = Store::new(&engine);
+    let module = compile(&engine, ROOTS_MODULE);
+    let collector = store.clone();
+    let collect = sidewinder_engine::Func::new(&store, module_import_type(&module), move |args, results| {
+        assert!(collector.gc(), "the collector runs in a host function");
+        let value = object(&args[0]).get(0).unwrap();
+        results[0] = value;
+        Ok(())
+    });
+    let i = Instance::new(&store, &module, &[Extern::Func(collect), scrub_and_collect(&store)]).unwrap();
+    let before = store.gc_stats().collections;
+    assert_eq!(integer_result(&i, "list", &[Val::I32(300)]), (0..300).sum::<i64>());
+    assert_eq!(integer_result(&i, "operands", &[]), 11);
+    assert_eq!(integer_result(&i, "host_argument", &[]), 80);
+    assert_eq!(integer_result(&i, "stored", &[]), 6);
+    assert_eq!(integer_result(&i, "exception", &[]), 9);
+    assert_eq!(integer_result(&i, "segment", &[]), 155);
+    assert_eq!(integer_result(&i, "elements", &[]), 28);
+    // Handles on the heap, where only their count keeps their objects.
+    let held: Vec<_> = (0..4).map(|_| object(&i.call("make", &[]).unwrap()[0])).collect();
+    i.call("garbage", &[Val::I32(10)]).unwrap();
+    scrub_stack();
+    assert!(store.gc());
+    assert!(held.iter().all(|o| matches!(o.get(0), Some(Val::I32(123)))));
+    assert!(store.gc_stats().collections > before + 1000, "{:?}", store.gc_stats());
+
+    // Outside the test mode: about 60 MB of garbage through a 4 MiB heap that collects
+    // after 1 MiB, while the objects above stay.
+    let config = Config { gc_collect_after: 1 << 20, gc_heap_limit: 4 << 20, ..Config::default() };
+    let engine = Engine::new(config).unwrap();
+    let store = Store::new(&engine);
+    let module = compile(&engine, ROOTS_MODULE);
+    let collect = sidewinder_engine::Func::new(&store, module_import_type(&module), |args, results| {
+        results[0] = object(&args[0]).get(0).unwrap();
+        Ok(())
+    });
+    let i = Instance::new(&store, &module, &[Extern::Func(collect), scrub_and_collect(&store)]).unwrap();
+    assert_eq!(integer_result(&i, "stored", &[]), 6);
+    let held = object(&i.call("make", &[]).unwrap()[0]);
+    i.call("garbage", &[Val::I32(70_000)]).unwrap();
+    let stats = store.gc_stats();
+    assert!(stats.collections >= 10 && stats.mapped_bytes <= 2 << 20, "{stats:?}");
+    assert!(matches!(held.get(0), Some(Val::I32(123))));
+    assert_eq!(integer_result(&i, "stored", &[]), 6);
+    assert_eq!(integer_result(&i, "list", &[Val::I32(3000)]), (0..3000).sum::<i64>());
+}
+
+/// Overwrites 64 KiB of the stack below the caller's frame.
+#[inline(never)]
+fn scrub_stack() {
+    std::hint::black_box([0u64; 8192]);
+}
+
+/// `ROOTS_MODULE`'s `scrub`: overwrites the stack below wasm's frames, then collects.
+fn scrub_and_collect(store: &Store) -> Extern {
+    let collector = store.clone();
+    let ty = sidewinder_engine::FuncType::new([], []);
+    Extern::Func(sidewinder_engine::Func::new(store, ty, move |_, _| {
+        scrub_stack();
+        assert!(collector.gc(), "the collector runs in a host function");
+        Ok(())
+    }))
+}
+
+/// The type of `module`'s first import, a function.
+fn module_import_type(module: &sidewinder_engine::Module) -> sidewinder_engine::FuncType {
+    match &module.imports()[0].ty {
+        sidewinder_engine::ExternType::Func(ty) => ty.clone(),
+        other => panic!("{other:?}"),
+    }
 }

@@ -268,8 +268,14 @@ fn random_gc_programs_agree_with_the_model() {
     let cases = std::env::var("SIDEWINDER_GC_PROGRAMS").ok().and_then(|s| s.parse().ok()).unwrap_or(300u64);
     let first = std::env::var("SIDEWINDER_GC_PROGRAM_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0u64);
     let mut failures = Vec::new();
-    for explicit in [false, true] {
-        let engine = Engine::new(Config { explicit_bounds_checks: explicit, ..Config::default() }).unwrap();
+    // Both bounds-check modes, and the collector's test mode (a collection at every
+    // allocation compiled code cannot make in line, and room for one object at a time).
+    for (explicit, collect_after) in
+        [(false, Config::default().gc_collect_after), (true, 16 << 20), (false, 0)]
+    {
+        let config =
+            Config { explicit_bounds_checks: explicit, gc_collect_after: collect_after, ..Config::default() };
+        let engine = Engine::new(config).unwrap();
         for seed in first..first + cases {
             let p = program(seed);
             let bytes =
@@ -287,7 +293,10 @@ fn random_gc_programs_agree_with_the_model() {
                 Err(e) => panic!("seed {seed}: {e}"),
             };
             if got != p.expected {
-                failures.push(format!("seed {seed}: got {got:?}, expected {:?}\n{}", p.expected, p.wat));
+                failures.push(format!(
+                    "seed {seed} (explicit bounds {explicit}, collect after {collect_after}): got {got:?}, expected {:?}\n{}",
+                    p.expected, p.wat
+                ));
             }
         }
     }

@@ -1356,11 +1356,22 @@ fn describe_rets(patterns: &[WastRet<'_>]) -> String {
 /// constant expression may not read a global the module defines; the wasm-3.0 ones use
 /// both. So multi-memory and GC's validation rules are on for the latter only, unless
 /// `SIDEWINDER_SPEC_WASM3=1` (or its older name `SIDEWINDER_SPEC_MULTI_MEMORY=1`).
+/// `SIDEWINDER_SPEC_GC_STRESS=1` collects the GC heap at every allocation compiled code
+/// cannot make in line (and gives it room for one object at a time), so the GC scripts'
+/// objects must survive a collection at every allocation.
 fn engine_config(name: &str) -> Config {
     let explicit = std::env::var("SIDEWINDER_SPEC_BOUNDS").is_ok_and(|v| v == "explicit");
     let flag = |var: &str| std::env::var(var).is_ok_and(|v| v == "1");
     let wasm3 = name.starts_with(PROPOSAL_PREFIX)
         || flag("SIDEWINDER_SPEC_WASM3")
         || flag("SIDEWINDER_SPEC_MULTI_MEMORY");
-    Config { explicit_bounds_checks: explicit, multi_memory: wasm3, gc_types: wasm3, ..Config::default() }
+    let gc_collect_after =
+        if flag("SIDEWINDER_SPEC_GC_STRESS") { 0 } else { Config::default().gc_collect_after };
+    Config {
+        explicit_bounds_checks: explicit,
+        multi_memory: wasm3,
+        gc_types: wasm3,
+        gc_collect_after,
+        ..Config::default()
+    }
 }

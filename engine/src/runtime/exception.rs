@@ -15,12 +15,28 @@ use super::store::{Store, StoreInner};
 use crate::error::{Error, Result};
 use crate::types::FuncType;
 use crate::values::{read_area, write_area, Val};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 thread_local! {
     /// Exceptions alive on this thread, for tests of the freeing rule above.
     static LIVE_EXCEPTIONS: Cell<usize> = const { Cell::new(0) };
+    /// The payloads of this thread's live exceptions that hold something (start and
+    /// length), thrown or not: the GC collector's roots, as payloads may hold
+    /// references to objects.
+    static LIVE_PAYLOADS: RefCell<HashMap<usize, usize>> = RefCell::new(HashMap::new());
+}
+
+/// Calls `f` with the payload of each live exception of this thread.
+pub(crate) fn for_each_live_payload(mut f: impl FnMut(&[u64])) {
+    LIVE_PAYLOADS.with(|payloads| {
+        for (&start, &len) in payloads.borrow().iter() {
+            // SAFETY: the payload of a live exception (its `Box` is removed from the
+            // map before it is freed), which nothing changes after creation.
+            f(unsafe { std::slice::from_raw_parts(start as *const u64, len) });
+        }
+    });
 }
 
 /// How many exceptions are alive on this thread (a test hook).
@@ -88,6 +104,9 @@ pub(crate) struct ExceptionInner {
 impl ExceptionInner {
     fn new(tag: Tag, payload: Box<[u64]>, home: *const StoreInner) -> ExceptionInner {
         LIVE_EXCEPTIONS.with(|n| n.set(n.get() + 1));
+        if !payload.is_empty() {
+            LIVE_PAYLOADS.with(|p| p.borrow_mut().insert(payload.as_ptr() as usize, payload.len()));
+        }
         ExceptionInner { tag, payload, home: Cell::new(home) }
     }
 
@@ -108,6 +127,10 @@ pub(crate) fn keep_in(store: &StoreInner, exception: &Exception) {
 impl Drop for ExceptionInner {
     fn drop(&mut self) {
         LIVE_EXCEPTIONS.with(|n| n.set(n.get().saturating_sub(1)));
+        if !self.payload.is_empty() {
+            // During thread teardown the map may be gone already: nothing to forget.
+            let _ = LIVE_PAYLOADS.try_with(|p| p.borrow_mut().remove(&(self.payload.as_ptr() as usize)));
+        }
     }
 }
 

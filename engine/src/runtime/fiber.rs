@@ -93,6 +93,9 @@ impl Fiber {
             return Err(Error::Resource("cannot protect a fiber stack's guard region".into()));
         }
         let base = base.cast::<u8>();
+        // The GC collector does not scan fiber stacks: it waits while one lives.
+        let heap = &store.0.gc_heap;
+        heap.fibers.set(heap.fibers.get() + 1);
         let mut inner = Box::new(FiberInner {
             _store: store.clone(),
             base,
@@ -173,6 +176,8 @@ impl Fiber {
 
 impl Drop for Fiber {
     fn drop(&mut self) {
+        let heap = &self.0._store.0.gc_heap;
+        heap.fibers.set(heap.fibers.get() - 1);
         // SAFETY: the mapping made in `new`; the fiber is not running (`resume` holds
         // `&mut self` while it does), so nothing executes on it.
         unsafe { libc::munmap(self.0.base.cast(), self.0.len) };

@@ -1,12 +1,10 @@
 //! GC objects (structs and arrays) and the heap they live in.
 //!
 //! Each store has one `GcHeap`. It hands out zeroed memory by bumping a pointer through
-//! chunks (fresh anonymous mappings: zero, and costing memory only once touched), and
-//! frees nothing while its store lives: a null collector, like Wasmtime's
-//! `Collector::Null`, bounded by `Config::gc_heap_limit`, which counts the chunks. That makes every reference
-//! to an object a plain pointer that stays valid as long as the heap, without stack
-//! maps or barriers in machine code; a tracing collector can replace it later behind
-//! the same object layout.
+//! chunks (fresh anonymous mappings: zero, and costing memory only once touched) and
+//! through the zeroed holes a collection leaves (`gc_collector`), bounded by
+//! `Config::gc_heap_limit`, which counts the chunks. Objects never move, so every
+//! reference to one is a plain pointer, without barriers in machine code.
 //!
 //! Chunks are aligned to their size (`CHUNK`) and start with a pointer to the heap's
 //! store, so an object's store is found from the object's address alone: a raw
@@ -29,61 +27,172 @@ use crate::types::{
 };
 use crate::values::{AnyRef, Val};
 use std::cell::{Cell, RefCell, UnsafeCell};
+use std::collections::HashMap;
 use std::ptr::NonNull;
 use std::rc::Rc;
 
-const CHUNK: usize = 1 << 20;
+pub(crate) const CHUNK: usize = 1 << 20;
 /// The start of each chunk, which holds its store's address; objects come after it.
-const CHUNK_HEADER: usize = 16;
+pub(crate) const CHUNK_HEADER: usize = 16;
 /// Objects this large get chunks of their own (of their own size, rounded to pages)
 /// rather than end the current one early.
 const LARGE_OBJECT: usize = CHUNK / 4;
 const PAGE: usize = 4096;
+/// Free stretches shorter than this are left for the next collection to merge rather
+/// than handed to the bump pointer: each costs compiled code a call to refill.
+pub(crate) const MIN_HOLE: usize = 256;
+
+/// A mapping objects live in: a `CHUNK` holding many, or one large object's own.
+#[derive(Clone, Copy)]
+pub(crate) struct Chunk {
+    pub base: NonNull<u8>,
+    pub size: usize,
+}
+
+impl Chunk {
+    pub fn start(&self) -> usize {
+        self.base.as_ptr() as usize
+    }
+
+    pub fn end(&self) -> usize {
+        self.start() + self.size
+    }
+}
 
 pub(crate) struct GcHeap {
     /// The store that owns the heap (`Rc::new_cyclic` gives its address before it
     /// exists); written at the start of every chunk.
-    owner: *const StoreInner,
-    /// Each chunk's start and length.
-    chunks: RefCell<Vec<(NonNull<u8>, usize)>>,
-    /// The bump pointer in the current chunk, which compiled code advances itself.
+    pub(crate) owner: *const StoreInner,
+    pub(crate) chunks: RefCell<Vec<Chunk>>,
+    /// Zeroed stretches of chunks the last collection freed, for the bump pointer;
+    /// the lowest address last.
+    pub(crate) holes: RefCell<Vec<(usize, usize)>>,
+    /// The bump pointer in the current chunk or hole, which compiled code advances
+    /// itself.
     bump: UnsafeCell<VMGcBump>,
-    /// Bytes of chunks mapped so far, against `limit`.
-    mapped: Cell<u64>,
+    /// Bytes of chunks mapped, against `limit` and `threshold`.
+    pub(crate) mapped: Cell<u64>,
     limit: u64,
+    /// Mapped bytes past which an allocation at a safepoint collects first.
+    pub(crate) threshold: Cell<u64>,
+    /// `Config::gc_collect_after`: the least `threshold` (0: collect at every
+    /// allocation that leaves compiled code, a test mode).
+    pub(crate) collect_after: u64,
+    /// Whether the running allocation may collect: every reference wasm holds is then
+    /// on the machine stack or in the store's own storage (`Safepoint`).
+    at_safepoint: Cell<bool>,
+    /// The objects `GcObject` handles name, with how many handles each.
+    pub(crate) handles: RefCell<HashMap<u64, u32>>,
+    /// The store's fibers alive: their stacks may hold references, which the collector
+    /// does not scan, so it waits until they are gone.
+    pub(crate) fibers: Cell<u32>,
+    /// Collections so far (`Store::gc_collections`).
+    pub(crate) collections: Cell<u64>,
+}
+
+/// While one lives, allocations on its heap may collect (see `GcHeap::at_safepoint`).
+pub(crate) struct Safepoint<'a>(&'a GcHeap);
+
+impl Drop for Safepoint<'_> {
+    fn drop(&mut self) {
+        self.0.at_safepoint.set(false);
+    }
 }
 
 impl GcHeap {
-    pub fn new(limit: u64, owner: *const StoreInner) -> Rc<GcHeap> {
+    pub fn new(limit: u64, collect_after: u64, owner: *const StoreInner) -> Rc<GcHeap> {
         Rc::new(GcHeap {
             owner,
             chunks: RefCell::new(Vec::new()),
+            holes: RefCell::new(Vec::new()),
             bump: UnsafeCell::new(VMGcBump::default()),
             mapped: Cell::new(0),
             limit,
+            threshold: Cell::new(collect_after),
+            collect_after,
+            at_safepoint: Cell::new(false),
+            handles: RefCell::new(HashMap::new()),
+            fibers: Cell::new(0),
+            collections: Cell::new(0),
         })
     }
 
+    /// Declares the running libcall a safepoint: compiled code called it, so every
+    /// reference wasm holds is in its frames or in the store's storage.
+    pub fn safepoint(&self) -> Safepoint<'_> {
+        self.at_safepoint.set(true);
+        Safepoint(self)
+    }
+
     /// `bytes` of zeroed, 8-aligned memory, or `None` past the limit (or when the
-    /// system has no memory to map).
+    /// system has no memory to map). At a safepoint it may collect first.
     fn alloc(&self, bytes: u64) -> Option<NonNull<u8>> {
         let size = usize::try_from(bytes.checked_add(7)? & !7).ok()?;
         // SAFETY: single-threaded store; compiled code is not touching the bump pointer
         // while this runs (it called in, or is not running).
-        let bump = unsafe { &mut *self.bump.get() };
-        let at = if size as u64 <= bump.end - bump.cursor {
-            bump.cursor as usize
-        } else if size >= LARGE_OBJECT {
+        let (cursor, end) = unsafe {
+            let bump = &*self.bump.get();
+            (bump.cursor, bump.end)
+        };
+        if size as u64 <= end - cursor {
+            self.set_bump(cursor as usize + size, end as usize);
+            return NonNull::new(cursor as *mut u8);
+        }
+        let stress = self.collect_after == 0;
+        let mut collected = false;
+        if self.at_safepoint.get() && (stress || self.mapped.get() + size as u64 > self.threshold.get()) {
+            collected = self.collect();
+        }
+        if let Some(at) = self.alloc_fresh(size, stress) {
+            return Some(at);
+        }
+        if !collected && self.at_safepoint.get() && self.collect() {
+            return self.alloc_fresh(size, stress);
+        }
+        None
+    }
+
+    /// `alloc` past the bump pointer: from a hole, or a new chunk. In the stress mode
+    /// the bump pointer gets room for this object only.
+    fn alloc_fresh(&self, size: usize, stress: bool) -> Option<NonNull<u8>> {
+        if size >= LARGE_OBJECT {
             let chunk = self.new_chunk(CHUNK_HEADER.checked_add(size)?.checked_next_multiple_of(PAGE)?)?;
             // SAFETY: the chunk has room for its header and the object.
             return NonNull::new(unsafe { chunk.as_ptr().add(CHUNK_HEADER) });
-        } else {
-            let chunk = self.new_chunk(CHUNK)?.as_ptr() as usize;
-            bump.end = (chunk + CHUNK) as u64;
-            chunk + CHUNK_HEADER
+        }
+        let (at, end) = match self.take_hole(size) {
+            Some(hole) => hole,
+            None => {
+                let chunk = self.new_chunk(CHUNK)?.as_ptr() as usize;
+                (chunk + CHUNK_HEADER, chunk + CHUNK)
+            }
         };
-        bump.cursor = (at + size) as u64;
+        self.set_bump(at + size, if stress { at + size } else { end });
         NonNull::new(at as *mut u8)
+    }
+
+    /// The first hole of at least `size` bytes, dropping the smaller ones before it
+    /// (they stay zero and free for the next collection to find).
+    fn take_hole(&self, size: usize) -> Option<(usize, usize)> {
+        let mut holes = self.holes.borrow_mut();
+        while let Some((start, end)) = holes.pop() {
+            if end - start >= size {
+                return Some((start, end));
+            }
+        }
+        None
+    }
+
+    fn set_bump(&self, cursor: usize, end: usize) {
+        // SAFETY: as in `alloc`.
+        let bump = unsafe { &mut *self.bump.get() };
+        bump.cursor = cursor as u64;
+        bump.end = end as u64;
+    }
+
+    /// Gives up the bump pointer's stretch (it stays zero: free for the collector).
+    pub(crate) fn retire_bump(&self) {
+        self.set_bump(0, 0);
     }
 
     /// A zeroed chunk of `size` bytes (a multiple of the page) aligned to `CHUNK`, its
@@ -93,7 +202,7 @@ impl GcHeap {
         let chunk = map_aligned(size, CHUNK).ok()?;
         // SAFETY: the chunk is at least a page, writable, and aligned for a pointer.
         unsafe { chunk.as_ptr().cast::<*const StoreInner>().write(self.owner) };
-        self.chunks.borrow_mut().push((chunk, size));
+        self.chunks.borrow_mut().push(Chunk { base: chunk, size });
         self.mapped.set(mapped);
         Some(chunk)
     }
@@ -268,17 +377,16 @@ unsafe fn write_header(object: NonNull<u8>, ty: &FuncType, kind: ObjectKind, ele
 
 impl Drop for GcHeap {
     fn drop(&mut self) {
-        for &(chunk, size) in self.chunks.get_mut().iter() {
+        for chunk in self.chunks.get_mut().iter() {
             // SAFETY: mapped by `new_chunk` with this size, unmapped once; the store
             // (and with it every handle to an object) is gone.
-            unsafe { unmap_aligned(chunk.as_ptr(), size) };
+            unsafe { unmap_aligned(chunk.base.as_ptr(), chunk.size) };
         }
     }
 }
 
 /// A struct or an array: a reference to an object on some store's GC heap. It keeps
-/// that store alive.
-#[derive(Clone)]
+/// that store alive, and the object too: the collector counts every handle as a root.
 pub struct GcObject {
     raw: NonNull<u8>,
     store: Rc<StoreInner>,
@@ -299,6 +407,7 @@ impl GcObject {
             Rc::increment_strong_count(store);
             Rc::from_raw(store)
         };
+        store.gc_heap.add_handle(raw);
         // SAFETY: non-null per the contract.
         GcObject { raw: unsafe { NonNull::new_unchecked(raw as *mut u8) }, store }
     }
@@ -308,7 +417,8 @@ impl GcObject {
     }
 
     /// A stable identity for side tables: the object's address, which it keeps while
-    /// its heap lives.
+    /// a handle to it lives (the collector does not move objects; it may reuse the
+    /// address of one no handle or wasm code holds).
     pub fn address(&self) -> usize {
         self.raw.as_ptr() as usize
     }
@@ -443,6 +553,35 @@ pub(crate) fn foreign_object(store: *const StoreInner, values: &[Val]) -> bool {
 /// The error of an object offered to another store.
 pub(crate) fn foreign_object_error() -> Error {
     Error::Link("a struct or array of another store cannot be used here".into())
+}
+
+impl Clone for GcObject {
+    fn clone(&self) -> GcObject {
+        self.store.gc_heap.add_handle(self.raw());
+        GcObject { raw: self.raw, store: self.store.clone() }
+    }
+}
+
+impl Drop for GcObject {
+    fn drop(&mut self) {
+        self.store.gc_heap.remove_handle(self.raw());
+    }
+}
+
+impl GcHeap {
+    fn add_handle(&self, raw: u64) {
+        *self.handles.borrow_mut().entry(raw).or_insert(0) += 1;
+    }
+
+    fn remove_handle(&self, raw: u64) {
+        let mut handles = self.handles.borrow_mut();
+        if let Some(count) = handles.get_mut(&raw) {
+            *count -= 1;
+            if *count == 0 {
+                handles.remove(&raw);
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for GcObject {

@@ -222,6 +222,7 @@ pub(crate) const FIRST_OBJECT_ADDRESS: i32 = 64;
 pub unsafe extern "C" fn gc_alloc(vmctx: *mut VMContext, bytes: u64) -> u64 {
     // SAFETY: as above.
     let i = unsafe { instance(vmctx) };
+    let _safepoint = i.gc_heap.safepoint();
     i.gc_heap.alloc_raw(bytes).unwrap_or(TrapCode::AllocationTooLarge as u64)
 }
 
@@ -264,6 +265,8 @@ pub unsafe extern "C" fn array_new(vmctx: *mut VMContext, ty: u32, default: u32,
             (area, slot_u32(area, 1))
         }
     };
+    // `value` is in compiled code's frame (or here), which the collector scans.
+    let _safepoint = i.gc_heap.safepoint();
     // SAFETY: `value` holds 16 bytes.
     unsafe { i.gc_heap.new_array_filled(ty, value, len) }.map_or(TrapCode::AllocationTooLarge as u64, |o| o)
 }
@@ -307,11 +310,11 @@ unsafe fn array_new_from(i: &InstanceInner, ty: u32, segment: Segment, area: *co
     // SAFETY: the slots compiled code stored.
     let (offset, len) = unsafe { (slot_u32(area, 0), slot_u32(area, 1) as u64) };
     let size = ty.array_element().map_or(1, |e| e.storage.bytes()) as u64;
-    object_or_trap(
-        segment
-            .range(offset, len * size)
-            .and_then(|bytes| i.gc_heap.new_array_from_bytes(ty, bytes).ok_or(TrapCode::AllocationTooLarge)),
-    )
+    object_or_trap(segment.range(offset, len * size).and_then(|bytes| {
+        // The segment's references are the instance's, which the collector scans.
+        let _safepoint = i.gc_heap.safepoint();
+        i.gc_heap.new_array_from_bytes(ty, bytes).ok_or(TrapCode::AllocationTooLarge)
+    }))
 }
 
 /// `array.new_data`.

@@ -4,6 +4,7 @@ pub mod exception;
 pub mod fiber;
 pub mod func;
 pub mod gc;
+mod gc_collector;
 pub mod global;
 pub mod instance;
 pub mod libcalls;

@@ -51,10 +51,28 @@ impl StoreInner {
     pub fn keep_alive(&self, object: Rc<dyn Any>) {
         self.objects.borrow_mut().push(object);
     }
+
+    /// Calls `f` with each object the store keeps; false (having called it for none)
+    /// if the list is being changed.
+    pub fn for_each_kept(&self, mut f: impl FnMut(&dyn Any)) -> bool {
+        let Ok(objects) = self.objects.try_borrow() else { return false };
+        for object in objects.iter() {
+            f(&**object);
+        }
+        true
+    }
 }
 
 #[derive(Clone)]
 pub struct Store(pub(crate) Rc<StoreInner>);
+
+/// `Store::gc_stats`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GcStats {
+    pub collections: u64,
+    /// Bytes of chunks the heap maps (what `Config::gc_heap_limit` bounds).
+    pub mapped_bytes: u64,
+}
 
 impl Store {
     pub fn new(engine: &Engine) -> Store {
@@ -66,7 +84,11 @@ impl Store {
                 ..VMRuntime::default()
             })),
             pending_trap: RefCell::new(None),
-            gc_heap: GcHeap::new(engine.config().gc_heap_limit, this.as_ptr()),
+            gc_heap: GcHeap::new(
+                engine.config().gc_heap_limit,
+                engine.config().gc_collect_after,
+                this.as_ptr(),
+            ),
             objects: RefCell::new(Vec::new()),
             memory_creator: RefCell::new(None),
         }))
@@ -74,6 +96,20 @@ impl Store {
 
     pub fn engine(&self) -> &Engine {
         &self.0.engine
+    }
+
+    /// Collects the store's GC heap now, freeing the structs and arrays that no handle,
+    /// global, table, exception, element segment or running wasm code reaches. Returns
+    /// false when it cannot run: while a fiber of the store lives, or off the thread's
+    /// own stack. Allocations collect by themselves (`Config::gc_collect_after`).
+    pub fn gc(&self) -> bool {
+        self.0.gc_heap.collect()
+    }
+
+    /// How many collections the store's GC heap has had, and how many bytes it maps.
+    pub fn gc_stats(&self) -> GcStats {
+        let heap = &self.0.gc_heap;
+        GcStats { collections: heap.collections.get(), mapped_bytes: heap.mapped.get() }
     }
 
     /// Memories that instances of this store define are created by `creator` instead of

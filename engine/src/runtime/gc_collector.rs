@@ -1,0 +1,428 @@
+//! The GC heap's collector: mark and sweep, without moving anything.
+//!
+//! Compiled code keeps references in registers and frame slots without stack maps, so
+//! the machine stack is scanned conservatively: any 8-byte word there that is the
+//! address of an object's start keeps that object. That is safe because nothing
+//! moves (a word that only looks like a reference retains an object, nothing worse),
+//! and because compiled code never holds only an interior pointer to an object across
+//! a call or an allocation (fields are addressed from the object's start). Everything
+//! else is exact: fields and elements by their types, and the roots the store keeps
+//! (`GcObject` handles, globals, tables, exception payloads, element segments).
+//!
+//! A collection runs only at a safepoint (`GcHeap::safepoint`: the allocation
+//! libcalls compiled code calls, where every reference wasm holds is in its frames) or
+//! when the embedder asks (`Store::gc`), and never while the store has a fiber (whose
+//! stack it would have to scan too) or while the machine stack is not the thread's.
+//!
+//! Object starts are found by walking each chunk: an object starts with its type's
+//! supertype chain (never 0), and free memory is zero, so a zero word is 8 free bytes.
+//! The sweep zeroes dead objects, hands stretches of at least `MIN_HOLE` free bytes to
+//! the bump pointer, and unmaps chunks with nothing alive beyond what the next
+//! collection's threshold allows.
+
+use super::exception::for_each_live_payload;
+use super::gc::{Chunk, GcHeap, CHUNK, CHUNK_HEADER, MIN_HOLE};
+use super::global::GlobalInner;
+use super::instance::InstanceInner;
+use super::memory::unmap_aligned;
+use super::table::TableInner;
+use crate::types::{
+    FuncType, HeapType, ObjectKind, StorageType, ValType, ARRAY_LENGTH, ELEMENT_SHIFT, MAX_SUBTYPE_CHAIN,
+    OBJECT_HEADER,
+};
+
+/// What the collector needs of one type's objects.
+struct Shape {
+    kind: ObjectKind,
+    /// A struct's size.
+    size: usize,
+    /// A struct's reference fields (that may hold objects): their offsets.
+    reference_fields: Vec<usize>,
+    /// Whether an array's elements are references that may hold objects.
+    reference_elements: bool,
+}
+
+/// Whether values of type `t` may be objects: references in the `any` hierarchy, and
+/// in the `extern` one (`extern.convert_any` keeps an object's address).
+fn may_hold_objects(t: ValType) -> bool {
+    matches!(t, ValType::Ref(r) if matches!(r.heap().top(), HeapType::Any | HeapType::Extern))
+}
+
+fn holds_objects(storage: StorageType) -> bool {
+    matches!(storage, StorageType::Val(t) if may_hold_objects(t))
+}
+
+/// One chunk during a collection: which of its 8-byte words start an object, and
+/// which of those objects are marked.
+struct ChunkState {
+    chunk: Chunk,
+    starts: Vec<u64>,
+    marks: Vec<u64>,
+    live: bool,
+}
+
+impl ChunkState {
+    fn bit(&self, address: usize) -> (usize, u64) {
+        let word = (address - self.chunk.start()) / 8;
+        (word / 64, 1 << (word % 64))
+    }
+
+    fn is_start(&self, address: usize) -> bool {
+        let (i, bit) = self.bit(address);
+        self.starts[i] & bit != 0
+    }
+}
+
+struct Collection {
+    /// Sorted by address.
+    chunks: Vec<ChunkState>,
+    /// Shapes by chain address: few types, mostly met in runs, so the last one found is
+    /// tried first and the rest searched in order.
+    shapes: Vec<(usize, Shape)>,
+    last_shape: usize,
+    pending: Vec<usize>,
+}
+
+impl Collection {
+    /// The shape of objects whose header starts with `chain`.
+    fn shape(&mut self, chain: usize) -> &Shape {
+        let index = self.shape_index(chain);
+        &self.shapes[index].1
+    }
+
+    fn shape_index(&mut self, chain: usize) -> usize {
+        if self.shapes.get(self.last_shape).is_some_and(|(c, _)| *c == chain) {
+            return self.last_shape;
+        }
+        let index = match self.shapes.iter().position(|(c, _)| *c == chain) {
+            Some(index) => index,
+            None => {
+                self.shapes.push((chain, Self::new_shape(chain)));
+                self.shapes.len() - 1
+            }
+        };
+        self.last_shape = index;
+        index
+    }
+
+    fn new_shape(chain: usize) -> Shape {
+        // SAFETY: every header starts with its type's chain, leaked for the process.
+        let chain = unsafe { &*(chain as *const [u32; MAX_SUBTYPE_CHAIN]) };
+        let id = chain.iter().rev().copied().find(|&id| id != 0).unwrap_or(0);
+        let ty = FuncType::from_type_id(id);
+        let Some(layout) = ty.as_ref().and_then(|ty| ty.layout()) else {
+            // Unreachable for a header written by the heap or compiled code; an
+            // object of no known shape is kept with nothing traced.
+            return Shape {
+                kind: ObjectKind::Struct,
+                size: 0,
+                reference_fields: Vec::new(),
+                reference_elements: false,
+            };
+        };
+        let reference_fields = match layout.kind {
+            ObjectKind::Struct => layout
+                .fields
+                .iter()
+                .zip(&layout.offsets[..])
+                .filter(|(f, _)| holds_objects(f.storage))
+                .map(|(_, &offset)| offset as usize)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let reference_elements = layout.kind == ObjectKind::Array && holds_objects(layout.fields[0].storage);
+        Shape { kind: layout.kind, size: layout.size as usize, reference_fields, reference_elements }
+    }
+
+    /// The size of the object at `at`, or `None` for a header of no known shape.
+    ///
+    /// # Safety
+    /// An object starts at `at`.
+    unsafe fn size_of(&mut self, at: usize) -> Option<usize> {
+        // SAFETY: the header of an object, per the contract.
+        let (chain, len, shift) = unsafe {
+            let p = at as *const u8;
+            (*p.cast::<usize>(), *p.add(ARRAY_LENGTH as usize).cast::<u32>(), *p.add(ELEMENT_SHIFT as usize))
+        };
+        let shape = self.shape(chain);
+        match shape.kind {
+            ObjectKind::Array => {
+                Some((OBJECT_HEADER as usize + ((len as usize) << (shift & 7))).next_multiple_of(8))
+            }
+            _ if shape.size == 0 => None,
+            _ => Some(shape.size),
+        }
+    }
+
+    /// Records every object start in `state`'s chunk. Returns false on a header it
+    /// cannot size (then nothing may be freed).
+    fn find_starts(&mut self, index: usize) -> bool {
+        let chunk = self.chunks[index].chunk;
+        let mut at = chunk.start() + CHUNK_HEADER;
+        while at + 8 <= chunk.end() {
+            // SAFETY: within the chunk, mapped and 8-aligned.
+            let word = unsafe { *(at as *const u64) };
+            if word == 0 {
+                at += 8;
+                continue;
+            }
+            // SAFETY: a non-zero word at an object boundary starts an object.
+            let Some(size) = (unsafe { self.size_of(at) }) else { return false };
+            let state = &mut self.chunks[index];
+            let (i, bit) = state.bit(at);
+            state.starts[i] |= bit;
+            at += size;
+        }
+        true
+    }
+
+    /// The chunk state holding `address`, if it lies in a chunk.
+    fn chunk_of(&self, address: usize) -> Option<usize> {
+        let i = self.chunks.partition_point(|c| c.chunk.start() <= address).checked_sub(1)?;
+        (address < self.chunks[i].chunk.end()).then_some(i)
+    }
+
+    /// Marks the object `word` is the address of, if it is one of this heap's.
+    fn consider(&mut self, word: u64) {
+        if word == 0 || word & 7 != 0 {
+            return;
+        }
+        let address = word as usize;
+        let Some(i) = self.chunk_of(address) else { return };
+        let state = &mut self.chunks[i];
+        if !state.is_start(address) {
+            return;
+        }
+        let (w, bit) = state.bit(address);
+        if state.marks[w] & bit == 0 {
+            state.marks[w] |= bit;
+            state.live = true;
+            self.pending.push(address);
+        }
+    }
+
+    fn consider_words(&mut self, words: &[u64]) {
+        for &w in words {
+            self.consider(w);
+        }
+    }
+
+    /// Marks everything reachable from the marked objects.
+    fn trace(&mut self) {
+        while let Some(at) = self.pending.pop() {
+            // SAFETY: a marked object's header.
+            let (chain, len) = unsafe {
+                let p = at as *const u8;
+                (*p.cast::<usize>(), *p.add(ARRAY_LENGTH as usize).cast::<u32>())
+            };
+            let shape = self.shape(chain);
+            if shape.kind == ObjectKind::Array {
+                if shape.reference_elements {
+                    let data = (at + OBJECT_HEADER as usize) as *const u64;
+                    for k in 0..len as usize {
+                        // SAFETY: element `k` of a reference array, 8 bytes each.
+                        let w = unsafe { data.add(k).read_unaligned() };
+                        self.consider(w);
+                    }
+                }
+                continue;
+            }
+            let index = self.shape_index(chain);
+            let fields = std::mem::take(&mut self.shapes[index].1.reference_fields);
+            for &offset in &fields {
+                // SAFETY: a reference field within the struct.
+                let w = unsafe { ((at + offset) as *const u64).read_unaligned() };
+                self.consider(w);
+            }
+            self.shapes[index].1.reference_fields = fields;
+        }
+    }
+}
+
+/// The thread's stack: its lowest and highest address, found once per thread.
+fn thread_stack() -> Option<(usize, usize)> {
+    thread_local! {
+        static STACK: Option<(usize, usize)> = query_thread_stack();
+    }
+    STACK.with(|s| *s)
+}
+
+fn query_thread_stack() -> Option<(usize, usize)> {
+    // SAFETY: plain libc queries about the calling thread, with an attribute object
+    // initialized by `pthread_getattr_np` and destroyed once.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return None;
+        }
+        let (mut low, mut size) = (std::ptr::null_mut(), 0usize);
+        let ok = libc::pthread_attr_getstack(&attr, &mut low, &mut size) == 0;
+        libc::pthread_attr_destroy(&mut attr);
+        ok.then(|| (low as usize, low as usize + size))
+    }
+}
+
+/// The callee-saved registers, which may hold references of compiled code's frames
+/// that no frame has stored yet.
+#[inline(never)]
+fn callee_saved_registers() -> [u64; 6] {
+    let mut saved = [0u64; 6];
+    // SAFETY: stores six registers into the array; reads no memory, changes no
+    // register.
+    unsafe {
+        std::arch::asm!(
+            "mov [{0}], rbx",
+            "mov [{0} + 8], rbp",
+            "mov [{0} + 16], r12",
+            "mov [{0} + 24], r13",
+            "mov [{0} + 32], r14",
+            "mov [{0} + 40], r15",
+            in(reg) saved.as_mut_ptr(),
+            options(nostack, preserves_flags),
+        );
+    }
+    saved
+}
+
+impl GcHeap {
+    /// Frees the objects nothing reaches. Returns whether it ran (see the module
+    /// comment for when it does not).
+    #[inline(never)]
+    pub(crate) fn collect(&self) -> bool {
+        if self.fibers.get() != 0 {
+            return false;
+        }
+        let registers = callee_saved_registers();
+        let here = registers.as_ptr() as usize;
+        let Some((stack_low, stack_top)) = thread_stack() else { return false };
+        if !(stack_low..stack_top).contains(&here) {
+            return false;
+        }
+        // SAFETY: the store owns the heap and outlives it.
+        let store = unsafe { &*self.owner };
+        let mut chunks: Vec<ChunkState> = self
+            .chunks
+            .borrow()
+            .iter()
+            .map(|&chunk| {
+                let words = (chunk.size / 8).div_ceil(64);
+                ChunkState { chunk, starts: vec![0; words], marks: vec![0; words], live: false }
+            })
+            .collect();
+        chunks.sort_by_key(|c| c.chunk.start());
+        let mut gc = Collection { chunks, shapes: Vec::new(), last_shape: 0, pending: Vec::new() };
+        // Compiled code's stretch of the bump pointer is free memory from here on.
+        self.retire_bump();
+        for i in 0..gc.chunks.len() {
+            if !gc.find_starts(i) {
+                return false;
+            }
+        }
+
+        // Roots: the machine stack from here up (compiled code's frames and the
+        // registers it saved, and the host's), the registers, handles, and what the
+        // store keeps.
+        gc.consider_words(&registers);
+        let stack_words = (stack_top - here) / 8;
+        for k in 0..stack_words {
+            // SAFETY: the thread's stack between this frame and its top, mapped.
+            let w = unsafe { *(here as *const u64).add(k) };
+            gc.consider(w);
+        }
+        let handles: Vec<u64> = self.handles.borrow().keys().copied().collect();
+        gc.consider_words(&handles);
+        for_each_live_payload(|payload| gc.consider_words(payload));
+        let complete = store.for_each_kept(|object| {
+            if let Some(global) = object.downcast_ref::<GlobalInner>() {
+                if may_hold_objects(global.ty.content) {
+                    // SAFETY: the global's storage, which it owns.
+                    gc.consider(unsafe { (*global.vm.get()).bits });
+                }
+            } else if let Some(table) = object.downcast_ref::<TableInner>() {
+                if may_hold_objects(table.ty.element) {
+                    // SAFETY: the table's elements, which `vm` describes; nothing
+                    // changes them while the collector runs.
+                    let elements = unsafe {
+                        let vm = &*table.vm.get();
+                        std::slice::from_raw_parts(vm.base, vm.length as usize)
+                    };
+                    gc.consider_words(elements);
+                }
+            } else if let Some(instance) = object.downcast_ref::<InstanceInner>() {
+                if let Ok(elems) = instance.elems.try_borrow() {
+                    for items in elems.iter().flatten() {
+                        gc.consider_words(items);
+                    }
+                }
+            }
+        });
+        if !complete {
+            // Roots may be missing: keep everything (clearing nothing marked).
+            return false;
+        }
+        gc.trace();
+        self.sweep(gc);
+        self.collections.set(self.collections.get() + 1);
+        true
+    }
+
+    /// Zeroes the unmarked objects, gives free stretches to the bump pointer, unmaps
+    /// chunks with nothing alive beyond what the next threshold allows, and sets it.
+    fn sweep(&self, mut gc: Collection) {
+        let mut live_bytes = 0u64;
+        let mut holes = Vec::new();
+        let mut empty = Vec::new();
+        for i in 0..gc.chunks.len() {
+            let chunk = gc.chunks[i].chunk;
+            let mut chunk_holes = Vec::new();
+            let mut free_from = chunk.start() + CHUNK_HEADER;
+            for w in 0..gc.chunks[i].starts.len() {
+                let mut starts = gc.chunks[i].starts[w];
+                while starts != 0 {
+                    let bit = starts.trailing_zeros() as usize;
+                    starts &= starts - 1;
+                    let at = chunk.start() + (w * 64 + bit) * 8;
+                    // SAFETY: an object start `find_starts` sized.
+                    let size = unsafe { gc.size_of(at) }.unwrap_or(0);
+                    if gc.chunks[i].marks[w] & (1 << bit) != 0 {
+                        if at - free_from >= MIN_HOLE {
+                            chunk_holes.push((free_from, at));
+                        }
+                        free_from = at + size;
+                    } else {
+                        // Free memory is zero (allocation relies on it).
+                        // SAFETY: a dead object's bytes, which nothing reaches.
+                        unsafe { std::ptr::write_bytes(at as *mut u8, 0, size) };
+                    }
+                }
+            }
+            if chunk.end() - free_from >= MIN_HOLE {
+                chunk_holes.push((free_from, chunk.end()));
+            }
+            if gc.chunks[i].live {
+                live_bytes += chunk.size as u64;
+                holes.extend(chunk_holes);
+            } else {
+                empty.push((chunk, chunk_holes));
+            }
+        }
+        // Keep empty chunks (as holes) while the heap stays within the next threshold.
+        let threshold = self.collect_after.max(2 * live_bytes);
+        let mut kept = live_bytes;
+        let mut chunks = self.chunks.borrow_mut();
+        for (chunk, chunk_holes) in empty {
+            if chunk.size == CHUNK && kept + chunk.size as u64 <= threshold {
+                kept += chunk.size as u64;
+                holes.extend(chunk_holes);
+                continue;
+            }
+            chunks.retain(|c| c.start() != chunk.start());
+            // SAFETY: mapped by `new_chunk` with this size; nothing in it is alive.
+            unsafe { unmap_aligned(chunk.base.as_ptr(), chunk.size) };
+            self.mapped.set(self.mapped.get() - chunk.size as u64);
+        }
+        holes.sort_unstable_by_key(|&(start, _)| std::cmp::Reverse(start));
+        *self.holes.borrow_mut() = holes;
+        self.threshold.set(threshold.max(self.mapped.get()));
+    }
+}
