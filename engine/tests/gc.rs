@@ -524,7 +524,8 @@ const ROOTS_MODULE: &str = r#"(module
           (type $pair (struct (field (ref $box)) (field (ref $box))))
           (import "host" "collect" (func $collect (param (ref $box)) (result i32)))
           ;; Overwrites the stack below its caller's frame, then collects: only the roots
-          ;; under test keep what stale stack words no longer do.
+          ;; under test keep what stale stack words no longer do. The garbage after it
+          ;; reuses what the collection freed.
           (import "host" "scrub" (func $scrub))
           (tag $thrown (param (ref $box)))
           (global $g (mut anyref) (ref.null any))
@@ -578,6 +579,7 @@ const ROOTS_MODULE: &str = r#"(module
             (local $caught exnref)
             (local.set $caught (call $catch))
             (call $scrub)
+            (call $garbage (i32.const 10))
             (struct.get $box 0
               (block $again (result (ref $box))
                 (try_table (catch $thrown $again) (throw_ref (local.get $caught)))
@@ -598,6 +600,7 @@ const ROOTS_MODULE: &str = r#"(module
             (local.set $a (array.new_default $boxes (i32.const 8)))
             (call $fill (local.get $a))
             (call $scrub)
+            (call $garbage (i32.const 10))
             (loop $l
               (local.set $sum (i32.add (local.get $sum)
                 (struct.get $box 0 (array.get $boxes (local.get $a) (local.get $k)))))

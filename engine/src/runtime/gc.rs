@@ -64,8 +64,8 @@ pub(crate) struct GcHeap {
     /// exists); written at the start of every chunk.
     pub(crate) owner: *const StoreInner,
     pub(crate) chunks: RefCell<Vec<Chunk>>,
-    /// Zeroed stretches of chunks the last collection freed, for the bump pointer;
-    /// the lowest address last.
+    /// Stretches of chunks the last collection freed, for the bump pointer (which
+    /// zeroes one when it takes it); the lowest address last.
     pub(crate) holes: RefCell<Vec<(usize, usize)>>,
     /// The bump pointer in the current chunk or hole, which compiled code advances
     /// itself.
@@ -160,7 +160,7 @@ impl GcHeap {
             // SAFETY: the chunk has room for its header and the object.
             return NonNull::new(unsafe { chunk.as_ptr().add(CHUNK_HEADER) });
         }
-        let (at, end) = match self.take_hole(size) {
+        let (at, end) = match self.take_hole(size, !stress) {
             Some(hole) => hole,
             None => {
                 let chunk = self.new_chunk(CHUNK)?.as_ptr() as usize;
@@ -171,11 +171,23 @@ impl GcHeap {
         NonNull::new(at as *mut u8)
     }
 
-    /// The first hole of at least `size` bytes, dropping the smaller ones before it
-    /// (they stay zero and free for the next collection to find).
-    fn take_hole(&self, size: usize) -> Option<(usize, usize)> {
+    /// The first hole of at least `size` bytes, zeroed, dropping the smaller ones
+    /// before it (zeroed too: outside the list, free memory must be zero; the next
+    /// collection finds them again). With `whole` false, only `size` bytes of it: the
+    /// rest stays a hole.
+    fn take_hole(&self, size: usize, whole: bool) -> Option<(usize, usize)> {
         let mut holes = self.holes.borrow_mut();
         while let Some((start, end)) = holes.pop() {
+            let end = if end - start < size || whole {
+                end
+            } else if end - (start + size) >= MIN_HOLE {
+                holes.push((start + size, end));
+                start + size
+            } else {
+                end
+            };
+            // SAFETY: a hole: free memory of a chunk, which nothing reaches.
+            unsafe { std::ptr::write_bytes(start as *mut u8, 0, end - start) };
             if end - start >= size {
                 return Some((start, end));
             }

@@ -5,20 +5,25 @@
 //! address of an object's start keeps that object. That is safe because nothing
 //! moves (a word that only looks like a reference retains an object, nothing worse),
 //! and because compiled code never holds only an interior pointer to an object across
-//! a call or an allocation (fields are addressed from the object's start). Everything
-//! else is exact: fields and elements by their types, and the roots the store keeps
-//! (`GcObject` handles, globals, tables, exception payloads, element segments).
+//! a call or an allocation (fields are addressed from the object's start). Exception
+//! payloads are scanned the same way (their words may be numbers). Everything else is
+//! exact: fields and elements by their types, and the roots the store keeps
+//! (`GcObject` handles, globals, tables, element segments).
 //!
 //! A collection runs only at a safepoint (`GcHeap::safepoint`: the allocation
 //! libcalls compiled code calls, where every reference wasm holds is in its frames) or
 //! when the embedder asks (`Store::gc`), and never while the store has a fiber (whose
 //! stack it would have to scan too) or while the machine stack is not the thread's.
 //!
-//! Object starts are found by walking each chunk: an object starts with its type's
-//! supertype chain (never 0), and free memory is zero, so a zero word is 8 free bytes.
-//! The sweep zeroes dead objects, hands stretches of at least `MIN_HOLE` free bytes to
-//! the bump pointer, and unmaps chunks with nothing alive beyond what the next
-//! collection's threshold allows.
+//! Object starts are found only in the chunks a conservative word points into, by a
+//! walk from the chunk's first object: an object starts with its type's supertype chain
+//! (never 0), a zero word is 8 free bytes, and the holes are skipped. The sweep reads
+//! marked objects only: stretches between them of at least `MIN_HOLE` bytes become
+//! holes, which the bump pointer zeroes when it takes one (`GcHeap::take_hole`); shorter
+//! ones are zeroed at once. Outside the hole list free memory is therefore zero, which
+//! is what makes conservative words safe: a dead object, whose fields may point at
+//! memory reused since, is never taken for a live one. Chunks with nothing alive are
+//! unmapped beyond what the next collection's threshold allows.
 
 use super::exception::for_each_live_payload;
 use super::gc::{Chunk, GcHeap, CHUNK, CHUNK_HEADER, MIN_HOLE};
@@ -30,6 +35,10 @@ use crate::types::{
     FuncType, HeapType, ObjectKind, StorageType, ValType, ARRAY_LENGTH, ELEMENT_SHIFT, MAX_SUBTYPE_CHAIN,
     OBJECT_HEADER,
 };
+
+/// The most address space (in `CHUNK`s) the chunks of a heap the collector collects
+/// may spread over (64 GiB: the chunk table is then 256 KiB).
+const MAX_SPAN_MEGABYTES: usize = 1 << 16;
 
 /// What the collector needs of one type's objects.
 struct Shape {
@@ -52,12 +61,12 @@ fn holds_objects(storage: StorageType) -> bool {
     matches!(storage, StorageType::Val(t) if may_hold_objects(t))
 }
 
-/// One chunk during a collection: which of its 8-byte words start an object, and
-/// which of those objects are marked.
+/// One chunk during a collection: which of its objects are marked, and (for chunks a
+/// conservative root points into) where its objects start.
 struct ChunkState {
     chunk: Chunk,
-    starts: Vec<u64>,
     marks: Vec<u64>,
+    starts: Option<Vec<u64>>,
     live: bool,
 }
 
@@ -66,21 +75,27 @@ impl ChunkState {
         let word = (address - self.chunk.start()) / 8;
         (word / 64, 1 << (word % 64))
     }
-
-    fn is_start(&self, address: usize) -> bool {
-        let (i, bit) = self.bit(address);
-        self.starts[i] & bit != 0
-    }
 }
 
 struct Collection {
     /// Sorted by address.
     chunks: Vec<ChunkState>,
+    /// Which chunk starts at each `CHUNK` boundary (`u32::MAX`: none), from the lowest
+    /// chunk's on: the reference lookup of the marking loop, a load instead of a search.
+    /// `None` when the chunks spread over more than `MAX_SPAN_MEGABYTES`: a binary
+    /// search then.
+    by_megabyte: Option<(usize, Vec<u32>)>,
+    /// The free stretches not yet handed to the bump pointer, which hold dead objects
+    /// (whose fields may point at freed memory): never object starts.
+    holes: Vec<(usize, usize)>,
     /// Shapes by chain address: few types, mostly met in runs, so the last one found is
     /// tried first and the rest searched in order.
     shapes: Vec<(usize, Shape)>,
     last_shape: usize,
     pending: Vec<usize>,
+    /// A header of no known shape was met (never, for headers the heap and compiled
+    /// code write): the collection frees nothing.
+    failed: bool,
 }
 
 impl Collection {
@@ -154,56 +169,92 @@ impl Collection {
         }
     }
 
-    /// Records every object start in `state`'s chunk. Returns false on a header it
-    /// cannot size (then nothing may be freed).
-    fn find_starts(&mut self, index: usize) -> bool {
+    /// Where objects start in chunk `index`: a walk from its first object, over
+    /// objects (sized by their headers) and zero words (free), skipping the holes.
+    fn find_starts(&mut self, index: usize) -> Vec<u64> {
         let chunk = self.chunks[index].chunk;
+        let mut starts = vec![0u64; self.chunks[index].marks.len()];
+        let mut holes: Vec<(usize, usize)> =
+            self.holes.iter().copied().filter(|&(s, _)| chunk.start() <= s && s < chunk.end()).collect();
+        holes.sort_unstable();
+        let mut holes = holes.into_iter().peekable();
         let mut at = chunk.start() + CHUNK_HEADER;
         while at + 8 <= chunk.end() {
+            if let Some(&(start, end)) = holes.peek() {
+                if start <= at {
+                    holes.next();
+                    at = at.max(end);
+                    continue;
+                }
+            }
             // SAFETY: within the chunk, mapped and 8-aligned.
             let word = unsafe { *(at as *const u64) };
             if word == 0 {
                 at += 8;
                 continue;
             }
-            // SAFETY: a non-zero word at an object boundary starts an object.
-            let Some(size) = (unsafe { self.size_of(at) }) else { return false };
-            let state = &mut self.chunks[index];
-            let (i, bit) = state.bit(at);
-            state.starts[i] |= bit;
+            // SAFETY: outside the holes, a non-zero word at an object boundary starts an
+            // object that was allocated and not freed since its memory was zeroed.
+            let Some(size) = (unsafe { self.size_of(at) }) else {
+                self.failed = true;
+                break;
+            };
+            let (i, bit) = self.chunks[index].bit(at);
+            starts[i] |= bit;
             at += size;
         }
-        true
+        starts
     }
 
-    /// The chunk state holding `address`, if it lies in a chunk.
+    /// The chunk state holding `address` (an object's start, or for a conservative
+    /// word anything), if a chunk holds it and it can be an object's start: objects
+    /// start within the first `CHUNK` bytes of their chunk.
     fn chunk_of(&self, address: usize) -> Option<usize> {
-        let i = self.chunks.partition_point(|c| c.chunk.start() <= address).checked_sub(1)?;
-        (address < self.chunks[i].chunk.end()).then_some(i)
+        let i = match &self.by_megabyte {
+            Some((first, table)) => *table.get((address / CHUNK).checked_sub(*first)?)? as usize,
+            None => self.chunks.partition_point(|c| c.chunk.start() <= address).checked_sub(1)?,
+        };
+        let chunk = self.chunks.get(i)?.chunk;
+        (chunk.start() <= address && address < chunk.end()).then_some(i)
     }
 
-    /// Marks the object `word` is the address of, if it is one of this heap's.
-    fn consider(&mut self, word: u64) {
+    /// Marks the object `word` refers to: a word from a field or root of a reference
+    /// type, which is null, an `i31`, a host value, or a live object's address (of this
+    /// heap, or of another store's for an exception payload's, which no chunk holds).
+    fn consider_exact(&mut self, word: u64) {
+        if word == 0 || word & 3 != 0 {
+            return;
+        }
+        if let Some(i) = self.chunk_of(word as usize) {
+            self.mark(i, word as usize);
+        }
+    }
+
+    /// Marks the object `word` is the address of, if it is one: a word that may be
+    /// anything (the machine stack, registers, exception payloads).
+    fn consider_conservative(&mut self, word: u64) {
         if word == 0 || word & 7 != 0 {
             return;
         }
         let address = word as usize;
         let Some(i) = self.chunk_of(address) else { return };
-        let state = &mut self.chunks[i];
-        if !state.is_start(address) {
-            return;
+        if self.chunks[i].starts.is_none() {
+            let starts = self.find_starts(i);
+            self.chunks[i].starts = Some(starts);
         }
+        let (w, bit) = self.chunks[i].bit(address);
+        if self.chunks[i].starts.as_ref().is_some_and(|s| s[w] & bit != 0) {
+            self.mark(i, address);
+        }
+    }
+
+    fn mark(&mut self, chunk: usize, address: usize) {
+        let state = &mut self.chunks[chunk];
         let (w, bit) = state.bit(address);
         if state.marks[w] & bit == 0 {
             state.marks[w] |= bit;
             state.live = true;
             self.pending.push(address);
-        }
-    }
-
-    fn consider_words(&mut self, words: &[u64]) {
-        for &w in words {
-            self.consider(w);
         }
     }
 
@@ -215,24 +266,28 @@ impl Collection {
                 let p = at as *const u8;
                 (*p.cast::<usize>(), *p.add(ARRAY_LENGTH as usize).cast::<u32>())
             };
-            let shape = self.shape(chain);
+            let index = self.shape_index(chain);
+            let shape = &mut self.shapes[index].1;
+            if shape.kind != ObjectKind::Array && shape.size == 0 {
+                self.failed = true;
+                continue;
+            }
             if shape.kind == ObjectKind::Array {
                 if shape.reference_elements {
                     let data = (at + OBJECT_HEADER as usize) as *const u64;
                     for k in 0..len as usize {
                         // SAFETY: element `k` of a reference array, 8 bytes each.
                         let w = unsafe { data.add(k).read_unaligned() };
-                        self.consider(w);
+                        self.consider_exact(w);
                     }
                 }
                 continue;
             }
-            let index = self.shape_index(chain);
-            let fields = std::mem::take(&mut self.shapes[index].1.reference_fields);
+            let fields = std::mem::take(&mut shape.reference_fields);
             for &offset in &fields {
                 // SAFETY: a reference field within the struct.
                 let w = unsafe { ((at + offset) as *const u64).read_unaligned() };
-                self.consider(w);
+                self.consider_exact(w);
             }
             self.shapes[index].1.reference_fields = fields;
         }
@@ -306,37 +361,50 @@ impl GcHeap {
             .iter()
             .map(|&chunk| {
                 let words = (chunk.size / 8).div_ceil(64);
-                ChunkState { chunk, starts: vec![0; words], marks: vec![0; words], live: false }
+                ChunkState { chunk, marks: vec![0; words], starts: None, live: false }
             })
             .collect();
         chunks.sort_by_key(|c| c.chunk.start());
-        let mut gc = Collection { chunks, shapes: Vec::new(), last_shape: 0, pending: Vec::new() };
-        // Compiled code's stretch of the bump pointer is free memory from here on.
-        self.retire_bump();
-        for i in 0..gc.chunks.len() {
-            if !gc.find_starts(i) {
-                return false;
+        let holes = self.holes.borrow().clone();
+        let first = chunks.first().map_or(0, |c| c.chunk.start() / CHUNK);
+        let last = chunks.last().map_or(0, |c| c.chunk.start() / CHUNK);
+        let by_megabyte = (last - first < MAX_SPAN_MEGABYTES).then(|| {
+            let mut table = vec![u32::MAX; last - first + 1];
+            for (i, c) in chunks.iter().enumerate() {
+                table[c.chunk.start() / CHUNK - first] = i as u32;
             }
-        }
+            (first, table)
+        });
+        let mut gc = Collection {
+            chunks,
+            by_megabyte,
+            holes,
+            shapes: Vec::new(),
+            last_shape: 0,
+            pending: Vec::new(),
+            failed: false,
+        };
 
         // Roots: the machine stack from here up (compiled code's frames and the
-        // registers it saved, and the host's), the registers, handles, and what the
-        // store keeps.
-        gc.consider_words(&registers);
+        // registers it saved, and the host's) and the registers, conservatively; then
+        // handles and what the store keeps, exactly.
+        for &w in &registers {
+            gc.consider_conservative(w);
+        }
         let stack_words = (stack_top - here) / 8;
         for k in 0..stack_words {
             // SAFETY: the thread's stack between this frame and its top, mapped.
             let w = unsafe { *(here as *const u64).add(k) };
-            gc.consider(w);
+            gc.consider_conservative(w);
         }
+        for_each_live_payload(|payload| payload.iter().for_each(|&w| gc.consider_conservative(w)));
         let handles: Vec<u64> = self.handles.borrow().keys().copied().collect();
-        gc.consider_words(&handles);
-        for_each_live_payload(|payload| gc.consider_words(payload));
+        handles.iter().for_each(|&w| gc.consider_exact(w));
         let complete = store.for_each_kept(|object| {
             if let Some(global) = object.downcast_ref::<GlobalInner>() {
                 if may_hold_objects(global.ty.content) {
                     // SAFETY: the global's storage, which it owns.
-                    gc.consider(unsafe { (*global.vm.get()).bits });
+                    gc.consider_exact(unsafe { (*global.vm.get()).bits });
                 }
             } else if let Some(table) = object.downcast_ref::<TableInner>() {
                 if may_hold_objects(table.ty.element) {
@@ -346,74 +414,78 @@ impl GcHeap {
                         let vm = &*table.vm.get();
                         std::slice::from_raw_parts(vm.base, vm.length as usize)
                     };
-                    gc.consider_words(elements);
+                    elements.iter().for_each(|&w| gc.consider_exact(w));
                 }
             } else if let Some(instance) = object.downcast_ref::<InstanceInner>() {
                 if let Ok(elems) = instance.elems.try_borrow() {
-                    for items in elems.iter().flatten() {
-                        gc.consider_words(items);
-                    }
+                    // Function references of funcref segments lie in no chunk.
+                    elems.iter().flatten().flatten().for_each(|&w| gc.consider_exact(w));
                 }
             }
         });
         if !complete {
-            // Roots may be missing: keep everything (clearing nothing marked).
+            // Roots may be missing: free nothing.
             return false;
         }
         gc.trace();
+        if gc.failed {
+            return false;
+        }
+        // Compiled code's stretch of the bump pointer is zero; it becomes free memory
+        // that the sweep finds again.
+        self.retire_bump();
         self.sweep(gc);
         self.collections.set(self.collections.get() + 1);
         true
     }
 
-    /// Zeroes the unmarked objects, gives free stretches to the bump pointer, unmaps
-    /// chunks with nothing alive beyond what the next threshold allows, and sets it.
+    /// Finds the free stretches between marked objects: those of `MIN_HOLE` bytes or
+    /// more become holes for the bump pointer (zeroed when it takes one), shorter ones
+    /// are zeroed now (no dead object may stay outside a hole: its fields may point at
+    /// freed memory, and a stale stack word could make it look alive). Unmaps chunks
+    /// with nothing alive beyond what the next threshold allows, and sets it.
     fn sweep(&self, mut gc: Collection) {
         let mut live_bytes = 0u64;
         let mut holes = Vec::new();
         let mut empty = Vec::new();
         for i in 0..gc.chunks.len() {
             let chunk = gc.chunks[i].chunk;
-            let mut chunk_holes = Vec::new();
+            if !gc.chunks[i].live {
+                empty.push(chunk);
+                continue;
+            }
+            live_bytes += chunk.size as u64;
             let mut free_from = chunk.start() + CHUNK_HEADER;
-            for w in 0..gc.chunks[i].starts.len() {
-                let mut starts = gc.chunks[i].starts[w];
-                while starts != 0 {
-                    let bit = starts.trailing_zeros() as usize;
-                    starts &= starts - 1;
+            let gap = |from: usize, to: usize, holes: &mut Vec<(usize, usize)>| {
+                if to - from >= MIN_HOLE {
+                    holes.push((from, to));
+                } else {
+                    // SAFETY: free bytes between objects, which nothing reaches.
+                    unsafe { std::ptr::write_bytes(from as *mut u8, 0, to - from) };
+                }
+            };
+            for w in 0..gc.chunks[i].marks.len() {
+                let mut marks = gc.chunks[i].marks[w];
+                while marks != 0 {
+                    let bit = marks.trailing_zeros() as usize;
+                    marks &= marks - 1;
                     let at = chunk.start() + (w * 64 + bit) * 8;
-                    // SAFETY: an object start `find_starts` sized.
-                    let size = unsafe { gc.size_of(at) }.unwrap_or(0);
-                    if gc.chunks[i].marks[w] & (1 << bit) != 0 {
-                        if at - free_from >= MIN_HOLE {
-                            chunk_holes.push((free_from, at));
-                        }
-                        free_from = at + size;
-                    } else {
-                        // Free memory is zero (allocation relies on it).
-                        // SAFETY: a dead object's bytes, which nothing reaches.
-                        unsafe { std::ptr::write_bytes(at as *mut u8, 0, size) };
-                    }
+                    // SAFETY: a marked object.
+                    let size = unsafe { gc.size_of(at) }.unwrap_or(8);
+                    gap(free_from, at, &mut holes);
+                    free_from = at + size;
                 }
             }
-            if chunk.end() - free_from >= MIN_HOLE {
-                chunk_holes.push((free_from, chunk.end()));
-            }
-            if gc.chunks[i].live {
-                live_bytes += chunk.size as u64;
-                holes.extend(chunk_holes);
-            } else {
-                empty.push((chunk, chunk_holes));
-            }
+            gap(free_from, chunk.end(), &mut holes);
         }
         // Keep empty chunks (as holes) while the heap stays within the next threshold.
         let threshold = self.collect_after.max(2 * live_bytes);
         let mut kept = live_bytes;
         let mut chunks = self.chunks.borrow_mut();
-        for (chunk, chunk_holes) in empty {
+        for chunk in empty {
             if chunk.size == CHUNK && kept + chunk.size as u64 <= threshold {
                 kept += chunk.size as u64;
-                holes.extend(chunk_holes);
+                holes.push((chunk.start() + CHUNK_HEADER, chunk.end()));
                 continue;
             }
             chunks.retain(|c| c.start() != chunk.start());
