@@ -15,8 +15,10 @@ use boa_engine::{Context, JsNativeError, JsResult, JsValue};
 use boa_gc::{Finalize, Trace};
 use sidewinder_engine::GcObject;
 
-/// A struct or array held by the realm's table of exported GC objects (which the
-/// store's heap keeps alive: nothing in it is Boa's to trace).
+/// A struct or array held by the realm's table of exported GC objects: a handle, which
+/// the store's collector counts as a root (nothing in it is Boa's to trace). The table
+/// never lets go, so objects exported to JS are never collected: Boa 0.22 gives an
+/// embedder no weak reference to a `JsObject` to key it by.
 #[derive(Trace, Finalize, Clone)]
 pub(crate) struct HeldGcObject(#[unsafe_ignore_trace] pub GcObject);
 

@@ -52,6 +52,15 @@ pub(crate) struct FiberInner {
 
 thread_local! {
     static CURRENT: Cell<*mut FiberInner> = const { Cell::new(std::ptr::null_mut()) };
+    /// The fibers alive on this thread, of any store.
+    static LIVE_FIBERS: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Whether a fiber lives on this thread. The GC collector does not scan fiber stacks,
+/// which may hold any store's wasm frames (a fiber of one store may run another's
+/// code), so no store collects meanwhile.
+pub(crate) fn fibers_alive() -> bool {
+    LIVE_FIBERS.with(|n| n.get() != 0)
 }
 
 /// A suspendable call on a stack of its own.
@@ -93,9 +102,7 @@ impl Fiber {
             return Err(Error::Resource("cannot protect a fiber stack's guard region".into()));
         }
         let base = base.cast::<u8>();
-        // The GC collector does not scan fiber stacks: it waits while one lives.
-        let heap = &store.0.gc_heap;
-        heap.fibers.set(heap.fibers.get() + 1);
+        LIVE_FIBERS.with(|n| n.set(n.get() + 1));
         let mut inner = Box::new(FiberInner {
             _store: store.clone(),
             base,
@@ -176,8 +183,7 @@ impl Fiber {
 
 impl Drop for Fiber {
     fn drop(&mut self) {
-        let heap = &self.0._store.0.gc_heap;
-        heap.fibers.set(heap.fibers.get() - 1);
+        LIVE_FIBERS.with(|n| n.set(n.get() - 1));
         // SAFETY: the mapping made in `new`; the fiber is not running (`resume` holds
         // `&mut self` while it does), so nothing executes on it.
         unsafe { libc::munmap(self.0.base.cast(), self.0.len) };

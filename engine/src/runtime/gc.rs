@@ -83,9 +83,6 @@ pub(crate) struct GcHeap {
     at_safepoint: Cell<bool>,
     /// The objects `GcObject` handles name, with how many handles each.
     pub(crate) handles: RefCell<HashMap<u64, u32>>,
-    /// The store's fibers alive: their stacks may hold references, which the collector
-    /// does not scan, so it waits until they are gone.
-    pub(crate) fibers: Cell<u32>,
     /// Collections so far (`Store::gc_collections`).
     pub(crate) collections: Cell<u64>,
 }
@@ -112,7 +109,6 @@ impl GcHeap {
             collect_after,
             at_safepoint: Cell::new(false),
             handles: RefCell::new(HashMap::new()),
-            fibers: Cell::new(0),
             collections: Cell::new(0),
         })
     }
@@ -138,36 +134,55 @@ impl GcHeap {
             self.set_bump(cursor as usize + size, end as usize);
             return NonNull::new(cursor as *mut u8);
         }
+        // Past the bump pointer: a hole, else a new chunk, collecting first when that
+        // would take the heap past its threshold (in the test mode: always first).
         let stress = self.collect_after == 0;
-        let mut collected = false;
-        if self.at_safepoint.get() && (stress || self.mapped.get() + size as u64 > self.threshold.get()) {
-            collected = self.collect();
-        }
-        if let Some(at) = self.alloc_fresh(size, stress) {
+        let safepoint = self.at_safepoint.get();
+        let mut collected = stress && safepoint && self.collect();
+        if let Some(at) = self.alloc_in_hole(size, stress) {
             return Some(at);
         }
-        if !collected && self.at_safepoint.get() && self.collect() {
-            return self.alloc_fresh(size, stress);
+        let chunk_size = if size >= LARGE_OBJECT {
+            CHUNK_HEADER.checked_add(size)?.checked_next_multiple_of(PAGE)?
+        } else {
+            CHUNK
+        };
+        if safepoint && !collected && self.mapped.get() + chunk_size as u64 > self.threshold.get() {
+            collected = self.collect();
+            if let Some(at) = self.alloc_in_hole(size, stress) {
+                return Some(at);
+            }
+        }
+        if let Some(at) = self.alloc_in_new_chunk(size, chunk_size, stress) {
+            return Some(at);
+        }
+        if safepoint && !collected && self.collect() {
+            return self
+                .alloc_in_hole(size, stress)
+                .or_else(|| self.alloc_in_new_chunk(size, chunk_size, stress));
         }
         None
     }
 
-    /// `alloc` past the bump pointer: from a hole, or a new chunk. In the stress mode
-    /// the bump pointer gets room for this object only.
-    fn alloc_fresh(&self, size: usize, stress: bool) -> Option<NonNull<u8>> {
+    /// `alloc` from a hole the last collection left (not for large objects), which the
+    /// bump pointer then goes on through (in the test mode: room for this object only).
+    fn alloc_in_hole(&self, size: usize, stress: bool) -> Option<NonNull<u8>> {
         if size >= LARGE_OBJECT {
-            let chunk = self.new_chunk(CHUNK_HEADER.checked_add(size)?.checked_next_multiple_of(PAGE)?)?;
-            // SAFETY: the chunk has room for its header and the object.
-            return NonNull::new(unsafe { chunk.as_ptr().add(CHUNK_HEADER) });
+            return None;
         }
-        let (at, end) = match self.take_hole(size, !stress) {
-            Some(hole) => hole,
-            None => {
-                let chunk = self.new_chunk(CHUNK)?.as_ptr() as usize;
-                (chunk + CHUNK_HEADER, chunk + CHUNK)
-            }
-        };
+        let (at, end) = self.take_hole(size, !stress)?;
         self.set_bump(at + size, if stress { at + size } else { end });
+        NonNull::new(at as *mut u8)
+    }
+
+    /// `alloc` from a new chunk of `chunk_size` bytes: a large object's own, or one the
+    /// bump pointer then goes on through (as in `alloc_in_hole`).
+    fn alloc_in_new_chunk(&self, size: usize, chunk_size: usize, stress: bool) -> Option<NonNull<u8>> {
+        let chunk = self.new_chunk(chunk_size)?.as_ptr() as usize;
+        let at = chunk + CHUNK_HEADER;
+        if size < LARGE_OBJECT {
+            self.set_bump(at + size, if stress { at + size } else { chunk + CHUNK });
+        }
         NonNull::new(at as *mut u8)
     }
 

@@ -12,8 +12,9 @@
 //!
 //! A collection runs only at a safepoint (`GcHeap::safepoint`: the allocation
 //! libcalls compiled code calls, where every reference wasm holds is in its frames) or
-//! when the embedder asks (`Store::gc`), and never while the store has a fiber (whose
-//! stack it would have to scan too) or while the machine stack is not the thread's.
+//! when the embedder asks (`Store::gc`), and never while a fiber lives on the thread
+//! (fiber stacks, which are not scanned, may hold any store's frames) or off the
+//! thread's own stack.
 //!
 //! Object starts are found only in the chunks a conservative word points into, by a
 //! walk from the chunk's first object: an object starts with its type's supertype chain
@@ -26,6 +27,7 @@
 //! unmapped beyond what the next collection's threshold allows.
 
 use super::exception::for_each_live_payload;
+use super::fiber::fibers_alive;
 use super::gc::{Chunk, GcHeap, CHUNK, CHUNK_HEADER, MIN_HOLE};
 use super::global::GlobalInner;
 use super::instance::InstanceInner;
@@ -179,7 +181,9 @@ impl Collection {
         holes.sort_unstable();
         let mut holes = holes.into_iter().peekable();
         let mut at = chunk.start() + CHUNK_HEADER;
-        while at + 8 <= chunk.end() {
+        // Objects start in the first `CHUNK` bytes (a large object's chunk holds it alone).
+        let starts_end = chunk.end().min(chunk.start() + CHUNK);
+        while at + 8 <= starts_end {
             if let Some(&(start, end)) = holes.peek() {
                 if start <= at {
                     holes.next();
@@ -215,7 +219,7 @@ impl Collection {
             None => self.chunks.partition_point(|c| c.chunk.start() <= address).checked_sub(1)?,
         };
         let chunk = self.chunks.get(i)?.chunk;
-        (chunk.start() <= address && address < chunk.end()).then_some(i)
+        (chunk.start() <= address && address < chunk.end().min(chunk.start() + CHUNK)).then_some(i)
     }
 
     /// Marks the object `word` refers to: a word from a field or root of a reference
@@ -344,7 +348,7 @@ impl GcHeap {
     /// comment for when it does not).
     #[inline(never)]
     pub(crate) fn collect(&self) -> bool {
-        if self.fibers.get() != 0 {
+        if fibers_alive() {
             return false;
         }
         let registers = callee_saved_registers();
@@ -360,7 +364,8 @@ impl GcHeap {
             .borrow()
             .iter()
             .map(|&chunk| {
-                let words = (chunk.size / 8).div_ceil(64);
+                // Objects start in the first `CHUNK` bytes (`chunk_of`).
+                let words = (chunk.size.min(CHUNK) / 8).div_ceil(64);
                 ChunkState { chunk, marks: vec![0; words], starts: None, live: false }
             })
             .collect();
@@ -400,6 +405,7 @@ impl GcHeap {
         for_each_live_payload(|payload| payload.iter().for_each(|&w| gc.consider_conservative(w)));
         let handles: Vec<u64> = self.handles.borrow().keys().copied().collect();
         handles.iter().for_each(|&w| gc.consider_exact(w));
+        let mut segments_readable = true;
         let complete = store.for_each_kept(|object| {
             if let Some(global) = object.downcast_ref::<GlobalInner>() {
                 if may_hold_objects(global.ty.content) {
@@ -417,13 +423,14 @@ impl GcHeap {
                     elements.iter().for_each(|&w| gc.consider_exact(w));
                 }
             } else if let Some(instance) = object.downcast_ref::<InstanceInner>() {
-                if let Ok(elems) = instance.elems.try_borrow() {
+                match instance.elems.try_borrow() {
                     // Function references of funcref segments lie in no chunk.
-                    elems.iter().flatten().flatten().for_each(|&w| gc.consider_exact(w));
+                    Ok(elems) => elems.iter().flatten().flatten().for_each(|&w| gc.consider_exact(w)),
+                    Err(_) => segments_readable = false,
                 }
             }
         });
-        if !complete {
+        if !complete || !segments_readable {
             // Roots may be missing: free nothing.
             return false;
         }
@@ -455,6 +462,12 @@ impl GcHeap {
                 continue;
             }
             live_bytes += chunk.size as u64;
+            if chunk.size != CHUNK {
+                // A large object's own chunk: no holes, since objects must start in
+                // the first `CHUNK` bytes of their chunk (`GcObject::from_raw` finds
+                // the store there, `chunk_of` the chunk), and its tail is never used.
+                continue;
+            }
             let mut free_from = chunk.start() + CHUNK_HEADER;
             let gap = |from: usize, to: usize, holes: &mut Vec<(usize, usize)>| {
                 if to - from >= MIN_HOLE {

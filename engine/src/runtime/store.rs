@@ -100,7 +100,7 @@ impl Store {
 
     /// Collects the store's GC heap now, freeing the structs and arrays that no handle,
     /// global, table, exception, element segment or running wasm code reaches. Returns
-    /// false when it cannot run: while a fiber of the store lives, or off the thread's
+    /// false when it cannot run: while a fiber lives on this thread, or off the thread's
     /// own stack. Allocations collect by themselves (`Config::gc_collect_after`).
     pub fn gc(&self) -> bool {
         self.0.gc_heap.collect()
