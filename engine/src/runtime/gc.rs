@@ -83,7 +83,7 @@ pub(crate) struct GcHeap {
     at_safepoint: Cell<bool>,
     /// The objects `GcObject` handles name, with how many handles each.
     pub(crate) handles: RefCell<HashMap<u64, u32>>,
-    /// Collections so far (`Store::gc_collections`).
+    /// Collections so far (`Store::gc_stats`).
     pub(crate) collections: Cell<u64>,
 }
 
