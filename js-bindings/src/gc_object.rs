@@ -7,30 +7,63 @@
 //! failure. Boa 0.22 offers no custom exotic objects to embedders, so each is a Proxy
 //! over a sealed, empty, null-prototype target: the target already answers the reads
 //! as the proposal says, and the traps below refuse the writes.
+//!
+//! The wrapper owns the struct's or array's handle (which the store's collector counts
+//! as a root), through its target: once JS drops the wrapper and Boa collects it, the
+//! wasm object can be collected too. The realm finds wrappers by address through weak
+//! references only: a `GcHolder` that holds the wrapper and that the wrapper holds (Boa
+//! gives embedders weak references to its own `Gc` cells, not to a `JsObject`), and a
+//! `WeakMap` from wrapper to target for the way back. An address whose holder is gone
+//! may name a new object: it gets a new wrapper.
 
 use crate::realm::with_realm;
-use boa_engine::object::builtins::JsProxy;
+use boa_engine::object::builtins::{JsProxy, JsWeakMap};
 use boa_engine::object::{IntegrityLevel, JsObject};
-use boa_engine::{Context, JsNativeError, JsResult, JsValue};
-use boa_gc::{Finalize, Trace};
+use boa_engine::{Context, JsData, JsNativeError, JsResult, JsValue};
+use boa_gc::{Finalize, Gc, GcRefCell, Trace, WeakGc};
 use sidewinder_engine::GcObject;
+use std::collections::HashMap;
 
-/// A struct or array held by the realm's table of exported GC objects: a handle, which
-/// the store's collector counts as a root (nothing in it is Boa's to trace). The table
-/// never lets go, so objects exported to JS are never collected: Boa 0.22 gives an
-/// embedder no weak reference to a `JsObject` to key it by.
-#[derive(Trace, Finalize, Clone)]
-pub(crate) struct HeldGcObject(#[unsafe_ignore_trace] pub GcObject);
+/// The realm's tables of exported GC objects.
+#[derive(Trace, Finalize, Default)]
+pub(crate) struct GcWrappers {
+    /// Each exported object's holder, by the object's address.
+    by_address: HashMap<usize, WeakGc<GcHolder>>,
+    /// Entries after the last sweep of dead holders from `by_address`.
+    #[unsafe_ignore_trace]
+    swept_at: usize,
+    /// Wrapper to target (`GcTarget`), made with the first wrapper.
+    targets: Option<JsWeakMap>,
+}
+
+/// What ties a wrapper to its struct or array, in both directions.
+#[derive(Trace, Finalize)]
+struct GcHolder {
+    wrapper: GcRefCell<Option<JsObject>>,
+    #[unsafe_ignore_trace]
+    object: GcObject,
+}
+
+/// A wrapper's Proxy target: an empty object (as the proposal's reads need) that keeps
+/// the holder.
+#[derive(Trace, Finalize, JsData)]
+struct GcTarget(Gc<GcHolder>);
 
 /// The JS object for `object`, made on first use.
 pub(crate) fn exported_gc_object(object: &GcObject, ctx: &mut Context) -> JsResult<JsObject> {
     let key = object.address();
-    if let Some(wrapper) = with_realm(ctx, |r| r.gc_wrappers.get(&key).cloned())? {
+    let alive = with_realm(ctx, |r| {
+        let holder = r.gc_wrappers.by_address.get(&key)?.upgrade()?;
+        let wrapper = holder.wrapper.borrow().clone();
+        wrapper
+    })?;
+    if let Some(wrapper) = alive {
         return Ok(wrapper);
     }
-    let target = JsObject::with_null_proto();
+    let holder = Gc::new(GcHolder { wrapper: GcRefCell::new(None), object: object.clone() });
+    let target = JsObject::from_proto_and_data(None, GcTarget(holder.clone()));
     target.set_integrity_level(IntegrityLevel::Sealed, ctx)?;
-    let wrapper: JsObject = JsProxy::builder(target)
+    let wrapper: JsObject = JsProxy::builder(target.clone())
         .set(refuse_write)
         .delete_property(refuse_write)
         .define_property(report_failure)
@@ -38,16 +71,33 @@ pub(crate) fn exported_gc_object(object: &GcObject, ctx: &mut Context) -> JsResu
         .set_prototype_of(report_failure)
         .build(ctx)?
         .into();
+    *holder.wrapper.borrow_mut() = Some(wrapper.clone());
+    let targets = match with_realm(ctx, |r| r.gc_wrappers.targets.clone())? {
+        Some(targets) => targets,
+        None => {
+            let targets = JsWeakMap::new(ctx);
+            with_realm(ctx, |r| r.gc_wrappers.targets = Some(targets.clone()))?;
+            targets
+        }
+    };
+    targets.set(&wrapper, target.into(), ctx)?;
     with_realm(ctx, |r| {
-        r.gc_wrappers.insert(key, wrapper.clone());
-        r.gc_objects.insert(wrapper.clone(), HeldGcObject(object.clone()));
+        let tables = &mut r.gc_wrappers;
+        tables.by_address.insert(key, WeakGc::new(&holder));
+        // Dead holders' entries go when the table has doubled since the last sweep.
+        if tables.by_address.len() > 2 * tables.swept_at.max(1024) {
+            tables.by_address.retain(|_, holder| holder.is_upgradable());
+            tables.swept_at = tables.by_address.len();
+        }
     })?;
     Ok(wrapper)
 }
 
 /// The struct or array `object` stands for, if it is an exported GC object.
 pub(crate) fn gc_object_of(object: &JsObject, ctx: &mut Context) -> JsResult<Option<GcObject>> {
-    with_realm(ctx, |r| r.gc_objects.get(object).map(|held| held.0.clone()))
+    let Some(targets) = with_realm(ctx, |r| r.gc_wrappers.targets.clone())? else { return Ok(None) };
+    let target = targets.get(object, ctx)?;
+    Ok(target.as_object().and_then(|t| t.downcast_ref::<GcTarget>().map(|t| t.0.object.clone())))
 }
 
 fn refuse_write(_: &JsValue, _: &[JsValue], _: &mut Context) -> JsResult<JsValue> {

@@ -50,10 +50,8 @@ pub(crate) struct WasmRealm {
     /// allocations the store never frees), so the same object always yields the same
     /// wrapper.
     pub wrappers: HashMap<usize, JsObject>,
-    /// The exported GC object of each struct or array (keyed by its address, in a map
-    /// of its own: addresses of other kinds of objects may be reused), and the reverse.
-    pub gc_wrappers: HashMap<usize, JsObject>,
-    pub gc_objects: HashMap<JsObject, crate::gc_object::HeldGcObject>,
+    /// Exported GC objects, held weakly both ways (`gc_object`).
+    pub gc_wrappers: crate::gc_object::GcWrappers,
     /// Who holds each memory's bytes, keyed by base address (shared with the store's
     /// memory creator).
     #[unsafe_ignore_trace]

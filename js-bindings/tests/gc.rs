@@ -59,3 +59,41 @@ fn exported_gc_objects_keep_their_identity() {
     assert_eq!(thrown(&mut ctx, "s.x = 1"), "TypeError");
     assert_eq!(eval(&mut ctx, "Reflect.setPrototypeOf(s, null)"), "false");
 }
+
+/// Objects exported to JS are collected once JS drops them (and Boa collects their
+/// wrappers): 20 MB of structs and arrays cross to JS through a 4 MiB heap. Those JS
+/// keeps stay usable and keep their identity; addresses reused get new wrappers.
+#[test]
+fn objects_js_drops_are_collected() {
+    let mut ctx = boa_engine::Context::default();
+    let config =
+        sidewinder_engine::Config { gc_heap_limit: 4 << 20, gc_collect_after: 1 << 20, ..Default::default() };
+    sidewinder_js::install_with_config(&mut ctx, config).expect("install");
+    define_bytes(
+        &mut ctx,
+        "bytes",
+        r#"(module
+          (type $a (array (mut i8)))
+          (type $s (struct (field i32) (field (ref $a))))
+          (func (export "make") (param i32) (result anyref)
+            (struct.new $s (local.get 0) (array.new_default $a (i32.const 1000))))
+          (func (export "id") (param anyref) (result anyref) (local.get 0))
+          (func (export "get") (param anyref) (result i32)
+            (struct.get $s 0 (ref.cast (ref $s) (local.get 0)))))"#,
+    );
+    eval(
+        &mut ctx,
+        "var w = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports;
+         var kept = w.make(42); 0",
+    );
+    for round in 0..10 {
+        // Each new object gets a wrapper of its own, even at an address reused.
+        let script = format!(
+            "for (let i = 0; i < 2000; i++) {{ const o = w.make(i); if (w.get(o) !== i || w.id(o) !== o) throw i; }}
+             w.get(kept) + {round}"
+        );
+        assert_eq!(eval(&mut ctx, &script), (42 + round).to_string());
+        boa_gc::force_collect();
+    }
+    assert_eq!(eval(&mut ctx, "w.get(kept) === 42 && w.id(kept) === kept"), "true");
+}
