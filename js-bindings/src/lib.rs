@@ -59,6 +59,8 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
     let config = Config { explicit_bounds_checks: true, ..config };
     let engine = Engine::new(config).map_err(|e| JsNativeError::error().with_message(e.to_string()))?;
     let store = Store::new(&engine);
+    // Wrappers of objects JS dropped hold their handles until Boa collects them.
+    store.set_gc_pressure_hook(boa_gc::force_collect);
     let memory_buffers: memory::BufferRegistry = Rc::new(RefCell::new(HashMap::new()));
     let js_tag = Tag::new(&store, FuncType::new([ValType::EXTERNREF], []))
         .map_err(|e| JsNativeError::error().with_message(e.to_string()))?;

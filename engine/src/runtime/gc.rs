@@ -85,6 +85,8 @@ pub(crate) struct GcHeap {
     pub(crate) handles: RefCell<HashMap<u64, u32>>,
     /// Collections so far (`Store::gc_stats`).
     pub(crate) collections: Cell<u64>,
+    /// `Store::set_gc_pressure_hook`.
+    pub(crate) pressure_hook: RefCell<Option<Rc<dyn Fn()>>>,
 }
 
 /// While one lives, allocations on its heap may collect (see `GcHeap::at_safepoint`).
@@ -110,6 +112,7 @@ impl GcHeap {
             at_safepoint: Cell::new(false),
             handles: RefCell::new(HashMap::new()),
             collections: Cell::new(0),
+            pressure_hook: RefCell::new(None),
         })
     }
 
@@ -156,12 +159,25 @@ impl GcHeap {
         if let Some(at) = self.alloc_in_new_chunk(size, chunk_size, stress) {
             return Some(at);
         }
-        if safepoint && !collected && self.collect() {
-            return self
-                .alloc_in_hole(size, stress)
-                .or_else(|| self.alloc_in_new_chunk(size, chunk_size, stress));
+        if !safepoint {
+            return None;
         }
-        None
+        let retry =
+            || self.alloc_in_hole(size, stress).or_else(|| self.alloc_in_new_chunk(size, chunk_size, stress));
+        if !collected && self.collect() {
+            if let Some(at) = retry() {
+                return Some(at);
+            }
+        }
+        // Full even after a collection: the embedder may hold handles it no longer
+        // needs (the JS bindings' wrappers, until Boa collects them).
+        let hook = self.pressure_hook.borrow().clone()?;
+        hook();
+        if self.collect() {
+            retry()
+        } else {
+            None
+        }
     }
 
     /// `alloc` from a hole the last collection left (not for large objects), which the

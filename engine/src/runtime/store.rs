@@ -106,6 +106,15 @@ impl Store {
         self.0.gc_heap.collect()
     }
 
+    /// Calls `hook` when an allocation finds the GC heap full even after a collection,
+    /// before it traps: an embedder whose own objects hold GC handles can let go of the
+    /// ones it no longer needs (run its own collector); the heap then collects again.
+    /// The hook must not call into wasm. The JS bindings run Boa's collector here, which
+    /// frees the wrappers of objects JS dropped.
+    pub fn set_gc_pressure_hook(&self, hook: impl Fn() + 'static) {
+        *self.0.gc_heap.pressure_hook.borrow_mut() = Some(Rc::new(hook));
+    }
+
     /// How many collections the store's GC heap has had, and how many bytes it maps.
     pub fn gc_stats(&self) -> GcStats {
         let heap = &self.0.gc_heap;
