@@ -452,7 +452,8 @@ impl GcHeap {
     /// freed memory, and a stale stack word could make it look alive). Unmaps chunks
     /// with nothing alive beyond what the next threshold allows, and sets it.
     fn sweep(&self, mut gc: Collection) {
-        let mut live_bytes = 0u64;
+        // Bytes of the chunks with something alive, and of the objects alive.
+        let (mut live_chunks, mut live_objects) = (0u64, 0u64);
         let mut holes = Vec::new();
         let mut empty = Vec::new();
         for i in 0..gc.chunks.len() {
@@ -461,8 +462,9 @@ impl GcHeap {
                 empty.push(chunk);
                 continue;
             }
-            live_bytes += chunk.size as u64;
+            live_chunks += chunk.size as u64;
             if chunk.size != CHUNK {
+                live_objects += chunk.size as u64;
                 // A large object's own chunk: no holes, since objects must start in
                 // the first `CHUNK` bytes of their chunk (`GcObject::from_raw` finds
                 // the store there, `chunk_of` the chunk), and its tail is never used.
@@ -487,13 +489,17 @@ impl GcHeap {
                     let size = unsafe { gc.size_of(at) }.unwrap_or(8);
                     gap(free_from, at, &mut holes);
                     free_from = at + size;
+                    live_objects += size as u64;
                 }
             }
             gap(free_from, chunk.end(), &mut holes);
         }
-        // Keep empty chunks (as holes) while the heap stays within the next threshold.
-        let threshold = self.collect_after.max(2 * live_bytes);
-        let mut kept = live_bytes;
+        // The next collection when the heap has grown to twice what survived (counting
+        // objects, not the chunks they keep: a few survivors in every chunk must not
+        // make the heap grow) or, if it is larger already, when its holes run out.
+        // Empty chunks are kept (as holes) within that.
+        let threshold = self.collect_after.max(2 * live_objects);
+        let mut kept = live_chunks;
         let mut chunks = self.chunks.borrow_mut();
         for chunk in empty {
             if chunk.size == CHUNK && kept + chunk.size as u64 <= threshold {
