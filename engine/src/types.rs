@@ -483,6 +483,19 @@ pub(crate) const OBJECT_KIND: i32 = 8;
 pub(crate) const ELEMENT_SHIFT: i32 = OBJECT_KIND + 1;
 pub(crate) const ARRAY_LENGTH: i32 = 12;
 
+/// The bytes an array object of `len` elements of `element_bytes` each takes, header
+/// included, rounded up to 8: what the heap and compiled code allocate for it, and what
+/// the collector steps over.
+pub(crate) fn array_object_bytes(len: u64, element_bytes: u64) -> u64 {
+    (OBJECT_HEADER as u64 + len * element_bytes).next_multiple_of(8)
+}
+
+/// The id of the type whose supertype chain is `chain` (`FuncType::supertype_chain`):
+/// its last entry, the type's own.
+pub(crate) fn chain_type_id(chain: &[u32; MAX_SUBTYPE_CHAIN]) -> u32 {
+    chain.iter().rev().copied().find(|&id| id != 0).unwrap_or(0)
+}
+
 /// The header's u32 at `OBJECT_KIND`: the `ObjectKind` in its low byte, an array's
 /// element size (`element_bytes`, a power of two; 1 for a struct) as a shift in the
 /// byte after it (`ELEMENT_SHIFT`).

@@ -24,8 +24,8 @@ use crate::runtime::libcalls;
 use crate::runtime::vmcontext::{offsets, VMFuncRef};
 use crate::trap::TrapCode;
 use crate::types::{
-    kind_word, FieldType, FuncType, HeapType, ObjectKind, RefType, StorageType, ValType, ARRAY_LENGTH,
-    OBJECT_HEADER, OBJECT_KIND,
+    array_object_bytes, kind_word, FieldType, FuncType, HeapType, ObjectKind, RefType, StorageType, ValType,
+    ARRAY_LENGTH, OBJECT_HEADER, OBJECT_KIND,
 };
 use dynasmrt::DynamicLabel;
 
@@ -219,7 +219,8 @@ impl<'a> FuncCompiler<'a> {
     fn allocate_array_inline(&mut self, type_index: u32, n: u32, with_operands: bool) {
         let element = self.array_element(type_index);
         let bytes = element.storage.bytes();
-        let size = (OBJECT_HEADER + n * bytes).next_multiple_of(8);
+        // At most `INLINE_ARRAY_BYTES`: fits a u32.
+        let size = array_object_bytes(n as u64, bytes as u64) as u32;
         let kind = store_kind_of(element.storage);
         let fields: Vec<(i32, StoreKind)> = match with_operands {
             true => (0..n).map(|i| ((OBJECT_HEADER + i * bytes) as i32, kind)).collect(),

@@ -22,8 +22,8 @@ use super::store::{admit, StoreInner};
 use super::vmcontext::VMGcBump;
 use crate::error::{Error, Result};
 use crate::types::{
-    is_subtype, kind_word, FieldType, FuncType, ObjectKind, ARRAY_LENGTH, ELEMENT_SHIFT, MAX_SUBTYPE_CHAIN,
-    OBJECT_HEADER, OBJECT_KIND,
+    array_object_bytes, chain_type_id, is_subtype, kind_word, FieldType, FuncType, ObjectKind, ARRAY_LENGTH,
+    ELEMENT_SHIFT, MAX_SUBTYPE_CHAIN, OBJECT_HEADER, OBJECT_KIND,
 };
 use crate::values::{AnyRef, Val};
 use std::cell::{Cell, RefCell, UnsafeCell};
@@ -275,7 +275,7 @@ impl GcHeap {
     /// A new array of type `ty` with `len` zero elements, or `None` past the limit.
     pub fn new_array(&self, ty: &FuncType, len: u32) -> Option<u64> {
         let layout = ty.layout()?;
-        let object = self.alloc(OBJECT_HEADER as u64 + layout.size as u64 * len as u64)?;
+        let object = self.alloc(array_object_bytes(len as u64, layout.size as u64))?;
         // SAFETY: a fresh object with room for the header.
         unsafe { write_header(object, ty, ObjectKind::Array, layout.size, len) };
         Some(object.as_ptr() as u64)
@@ -483,8 +483,7 @@ impl GcObject {
     /// The process-wide id of the object's type: the last entry of its supertype chain.
     pub fn type_id(&self) -> u32 {
         // SAFETY: every header starts with its type's chain, leaked for the process.
-        let chain = unsafe { &*(*self.raw.as_ptr().cast::<*const [u32; MAX_SUBTYPE_CHAIN]>()) };
-        chain.iter().rev().copied().find(|&id| id != 0).unwrap_or(0)
+        chain_type_id(unsafe { &*(*self.raw.as_ptr().cast::<*const [u32; MAX_SUBTYPE_CHAIN]>()) })
     }
 
     /// The object's type: a struct or array type.

@@ -28,14 +28,14 @@
 
 use super::exception::for_each_live_payload;
 use super::fiber::fibers_alive;
-use super::gc::{Chunk, GcHeap, CHUNK, CHUNK_HEADER, MIN_HOLE};
+use super::gc::{array_view, Chunk, GcHeap, CHUNK, CHUNK_HEADER, MIN_HOLE};
 use super::global::GlobalInner;
 use super::instance::InstanceInner;
 use super::memory::unmap_aligned;
 use super::table::TableInner;
 use crate::types::{
-    FuncType, HeapType, ObjectKind, StorageType, ValType, ARRAY_LENGTH, ELEMENT_SHIFT, MAX_SUBTYPE_CHAIN,
-    OBJECT_HEADER,
+    array_object_bytes, chain_type_id, FuncType, HeapType, ObjectKind, StorageType, ValType,
+    MAX_SUBTYPE_CHAIN,
 };
 
 /// The most address space (in `CHUNK`s) the chunks of a heap the collector collects
@@ -124,9 +124,8 @@ impl Collection {
 
     fn new_shape(chain: usize) -> Shape {
         // SAFETY: every header starts with its type's chain, leaked for the process.
-        let chain = unsafe { &*(chain as *const [u32; MAX_SUBTYPE_CHAIN]) };
-        let id = chain.iter().rev().copied().find(|&id| id != 0).unwrap_or(0);
-        let ty = FuncType::from_type_id(id);
+        let ty =
+            FuncType::from_type_id(chain_type_id(unsafe { &*(chain as *const [u32; MAX_SUBTYPE_CHAIN]) }));
         let Some(layout) = ty.as_ref().and_then(|ty| ty.layout()) else {
             // Unreachable for a header written by the heap or compiled code; an
             // object of no known shape is kept with nothing traced.
@@ -157,14 +156,12 @@ impl Collection {
     /// An object starts at `at`.
     unsafe fn size_of(&mut self, at: usize) -> Option<usize> {
         // SAFETY: the header of an object, per the contract.
-        let (chain, len, shift) = unsafe {
-            let p = at as *const u8;
-            (*p.cast::<usize>(), *p.add(ARRAY_LENGTH as usize).cast::<u32>(), *p.add(ELEMENT_SHIFT as usize))
-        };
-        let shape = self.shape(chain);
+        let shape = self.shape(unsafe { *(at as *const usize) });
         match shape.kind {
             ObjectKind::Array => {
-                Some((OBJECT_HEADER as usize + ((len as usize) << (shift & 7))).next_multiple_of(8))
+                // SAFETY: an array, per its shape.
+                let view = unsafe { array_view(at as u64) };
+                Some(array_object_bytes(view.len as u64, view.element_size as u64) as usize)
             }
             _ if shape.size == 0 => None,
             _ => Some(shape.size),
@@ -266,11 +263,7 @@ impl Collection {
     fn trace(&mut self) {
         while let Some(at) = self.pending.pop() {
             // SAFETY: a marked object's header.
-            let (chain, len) = unsafe {
-                let p = at as *const u8;
-                (*p.cast::<usize>(), *p.add(ARRAY_LENGTH as usize).cast::<u32>())
-            };
-            let index = self.shape_index(chain);
+            let index = self.shape_index(unsafe { *(at as *const usize) });
             let shape = &mut self.shapes[index].1;
             if shape.kind != ObjectKind::Array && shape.size == 0 {
                 self.failed = true;
@@ -278,10 +271,11 @@ impl Collection {
             }
             if shape.kind == ObjectKind::Array {
                 if shape.reference_elements {
-                    let data = (at + OBJECT_HEADER as usize) as *const u64;
-                    for k in 0..len as usize {
+                    // SAFETY: an array, per its shape.
+                    let view = unsafe { array_view(at as u64) };
+                    for k in 0..view.len as usize {
                         // SAFETY: element `k` of a reference array, 8 bytes each.
-                        let w = unsafe { data.add(k).read_unaligned() };
+                        let w = unsafe { view.element(k).cast::<u64>().read_unaligned() };
                         self.consider_exact(w);
                     }
                 }
