@@ -17,6 +17,7 @@
 //! may name a new object: it gets a new wrapper.
 
 use crate::realm::with_realm;
+use boa_engine::builtins::proxy::Proxy;
 use boa_engine::object::builtins::{JsProxy, JsWeakMap};
 use boa_engine::object::{IntegrityLevel, JsObject};
 use boa_engine::{Context, JsData, JsNativeError, JsResult, JsValue};
@@ -95,6 +96,11 @@ pub(crate) fn exported_gc_object(object: &GcObject, ctx: &mut Context) -> JsResu
 
 /// The struct or array `object` stands for, if it is an exported GC object.
 pub(crate) fn gc_object_of(object: &JsObject, ctx: &mut Context) -> JsResult<Option<GcObject>> {
+    // Every wrapper is a Proxy: other objects (any JS object or function crossing as a
+    // reference) skip the WeakMap call.
+    if !object.is::<Proxy>() {
+        return Ok(None);
+    }
     let Some(targets) = with_realm(ctx, |r| r.gc_wrappers.targets.clone())? else { return Ok(None) };
     let target = targets.get(object, ctx)?;
     Ok(target.as_object().and_then(|t| t.downcast_ref::<GcTarget>().map(|t| t.0.object.clone())))
