@@ -752,3 +752,68 @@ fn scattered_survivors_do_not_grow_the_heap() {
     let stats = store.gc_stats();
     assert!(stats.collections >= 5 && stats.mapped_bytes <= 24 << 20, "{stats:?}");
 }
+
+/// Constant expressions allocate at safepoints: instantiating into a heap full of
+/// garbage collects it (without, the heap's limit is passed), and what the expressions
+/// made so far, which only Rust vectors hold until the instance does (an element
+/// segment's items, a struct's first field while its second is made), survives.
+#[test]
+fn instantiation_collects_and_keeps_what_it_made() {
+    const ITEMS: usize = 400;
+    let pair = |k: usize| {
+        format!(
+            "(struct.new $pair (array.new_fixed $arr 2 (i32.const {k}) (i32.const {k}))
+                (array.new $arr (i32.const {k}) (i32.const 1000)))"
+        )
+    };
+    let items: String = (0..ITEMS).map(|k| format!("(item {})\n", pair(k))).collect();
+    let wat = format!(
+        r#"(module
+          (type $arr (array (mut i32)))
+          (type $pair (struct (field (ref $arr)) (field (ref $arr))))
+          (global $g (ref $pair) {global})
+          (table $t {ITEMS} (ref null $pair))
+          (elem (table $t) (i32.const 0) (ref $pair) {items})
+          (elem $passive (ref $pair) {items})
+          (func $good (param $p (ref null $pair)) (param $k i32) (result i32)
+            (i32.and
+              (i32.and
+                (i32.eq (array.get $arr (struct.get $pair 0 (local.get $p)) (i32.const 1)) (local.get $k))
+                (i32.eq (array.len (struct.get $pair 1 (local.get $p))) (i32.const 1000)))
+              (i32.eq (array.get $arr (struct.get $pair 1 (local.get $p)) (i32.const 999)) (local.get $k))))
+          ;; How many of the table's, the passive segment's (copied to the table) and the
+          ;; global's pairs hold what they were made with.
+          (func (export "check") (result i32) (local $k i32) (local $good i32)
+            (loop $l
+              (local.set $good (i32.add (local.get $good) (call $good (table.get $t (local.get $k)) (local.get $k))))
+              (br_if $l (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 1))) (i32.const {ITEMS}))))
+            (table.init $t $passive (i32.const 0) (i32.const 0) (i32.const {ITEMS}))
+            (local.set $k (i32.const 0))
+            (loop $l
+              (local.set $good (i32.add (local.get $good) (call $good (table.get $t (local.get $k)) (local.get $k))))
+              (br_if $l (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 1))) (i32.const {ITEMS}))))
+            (i32.add (local.get $good) (call $good (global.get $g) (i32.const 9)))))"#,
+        global = pair(9),
+    );
+    let garbage = r#"(module
+      (type $node (struct (field i64) (field i64)))
+      (func (export "garbage") (param $n i32)
+        (loop $l
+          (drop (struct.new_default $node))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))"#;
+    // The test mode (a collection at each allocation), then a heap whose 1.9 MB of
+    // garbage and 3.3 MB of new objects would pass its 5 MiB limit.
+    for (config, garbage_objects) in [
+        (Config { gc_collect_after: 0, gc_heap_limit: 8 << 20, ..Config::default() }, 1_000),
+        (Config { gc_collect_after: 2 << 20, gc_heap_limit: 5 << 20, ..Config::default() }, 80_000),
+    ] {
+        let engine = Engine::new(config).unwrap();
+        let store = Store::new(&engine);
+        let filler = Instance::new(&store, &compile(&engine, garbage), &[]).unwrap();
+        filler.call("garbage", &[Val::I32(garbage_objects)]).unwrap();
+        let before = store.gc_stats().collections;
+        let instance = Instance::new(&store, &compile(&engine, &wat), &[]).expect("instantiates");
+        assert!(store.gc_stats().collections > before, "{:?}", store.gc_stats());
+        assert_eq!(integer_result(&instance, "check", &[]), 2 * ITEMS as i64 + 1);
+    }
+}

@@ -15,7 +15,7 @@
 use super::store::Store;
 use super::vmcontext::VMRuntime;
 use crate::error::{Error, Result};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 const GUARD: usize = 64 << 10;
 /// Stack a fiber's body may use before it enters wasm, when the fiber is no bigger than
@@ -52,15 +52,60 @@ pub(crate) struct FiberInner {
 
 thread_local! {
     static CURRENT: Cell<*mut FiberInner> = const { Cell::new(std::ptr::null_mut()) };
-    /// The fibers alive on this thread, of any store.
-    static LIVE_FIBERS: Cell<u32> = const { Cell::new(0) };
+    /// The fibers alive on this thread, of any store, whose stacks the GC collector
+    /// scans (a fiber of one store may run another store's wasm).
+    static LIVE_FIBERS: RefCell<Vec<*const FiberInner>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Whether a fiber lives on this thread. The GC collector does not scan fiber stacks,
-/// which may hold any store's wasm frames (a fiber of one store may run another's
-/// code), so no store collects meanwhile.
-pub(crate) fn fibers_alive() -> bool {
-    LIVE_FIBERS.with(|n| n.get() != 0)
+/// The stretches of stack on this thread that may hold frames, as `(low, high)`
+/// address ranges, for the GC collector's conservative scan:
+/// - the stack running now, from `here` (a frame on it) to its top;
+/// - each stack below it in the resume chain (fibers that resumed another fiber, and
+///   the thread's own stack under the outermost one), from the rsp it switched away at;
+/// - each suspended (or not yet started) fiber's, from its saved rsp.
+///
+/// `fiber_switch` pushes the callee-saved registers before it saves rsp, so each range
+/// holds the registers of the code that left it. Finished fibers hold nothing. `None`
+/// when `here` lies neither on the running fiber's stack nor, with none running, on
+/// `thread_stack`: then some other stack is running, which nothing here describes.
+pub(crate) fn live_stacks(here: usize, thread_stack: (usize, usize)) -> Option<Vec<(usize, usize)>> {
+    let current = CURRENT.with(Cell::get).cast_const();
+    let span = |f: *const FiberInner| {
+        // SAFETY: fibers in the resume chain and in LIVE_FIBERS are alive (`Drop`
+        // removes them; a running fiber cannot be dropped).
+        let (base, len) = unsafe { ((*f).base as usize, (*f).len) };
+        (base + GUARD, base + len)
+    };
+    let mut stacks = Vec::new();
+    // A range starts inside the stack it belongs to, or the scan could fault: for a
+    // saved rsp anything else would be a bug in the switching; for `here`, another stack.
+    let mut push = |low: usize, (bottom, top): (usize, usize)| {
+        let inside = (bottom..top).contains(&low);
+        stacks.push((low, top));
+        inside
+    };
+    let mut inside = push(here, if current.is_null() { thread_stack } else { span(current) });
+    let mut chain = Vec::new();
+    let mut fiber = current;
+    while !fiber.is_null() {
+        chain.push(fiber);
+        // SAFETY: as in `span`.
+        let (resumer_rsp, previous) =
+            unsafe { ((*fiber).resumer_rsp as usize, (*fiber).previous.cast_const()) };
+        let below = if previous.is_null() { thread_stack } else { span(previous) };
+        inside &= push(resumer_rsp, below);
+        fiber = previous;
+    }
+    LIVE_FIBERS.with(|live| {
+        for &fiber in live.borrow().iter().filter(|f| !chain.contains(f)) {
+            // SAFETY: as in `span`.
+            let (finished, rsp) = unsafe { ((*fiber).finished, (*fiber).rsp as usize) };
+            if !finished {
+                inside &= push(rsp, span(fiber));
+            }
+        }
+    });
+    inside.then_some(stacks)
 }
 
 /// A suspendable call on a stack of its own.
@@ -102,7 +147,6 @@ impl Fiber {
             return Err(Error::Resource("cannot protect a fiber stack's guard region".into()));
         }
         let base = base.cast::<u8>();
-        LIVE_FIBERS.with(|n| n.set(n.get() + 1));
         let mut inner = Box::new(FiberInner {
             _store: store.clone(),
             base,
@@ -124,6 +168,7 @@ impl Fiber {
         // SAFETY: these seven slots lie inside the writable part of the new stack.
         unsafe { std::ptr::copy_nonoverlapping(frame.as_ptr(), rsp as *mut u64, frame.len()) };
         inner.rsp = rsp;
+        LIVE_FIBERS.with(|live| live.borrow_mut().push(&*inner));
         Ok(Fiber(inner))
     }
 
@@ -183,7 +228,8 @@ impl Fiber {
 
 impl Drop for Fiber {
     fn drop(&mut self) {
-        LIVE_FIBERS.with(|n| n.set(n.get() - 1));
+        let this: *const FiberInner = &*self.0;
+        LIVE_FIBERS.with(|live| live.borrow_mut().retain(|&f| f != this));
         // SAFETY: the mapping made in `new`; the fiber is not running (`resume` holds
         // `&mut self` while it does), so nothing executes on it.
         unsafe { libc::munmap(self.0.base.cast(), self.0.len) };

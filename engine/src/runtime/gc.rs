@@ -87,6 +87,10 @@ pub(crate) struct GcHeap {
     pub(crate) collections: Cell<u64>,
     /// `Store::set_gc_pressure_hook`.
     pub(crate) pressure_hook: RefCell<Option<Rc<dyn Fn()>>>,
+    /// Objects made by the constant expressions of instantiations under way
+    /// (`PendingObjects`): roots, since only Rust vectors hold them until the instance
+    /// is kept.
+    pub(crate) pending: RefCell<Vec<u64>>,
 }
 
 /// While one lives, allocations on its heap may collect (see `GcHeap::at_safepoint`).
@@ -95,6 +99,25 @@ pub(crate) struct Safepoint<'a>(&'a GcHeap);
 impl Drop for Safepoint<'_> {
     fn drop(&mut self) {
         self.0.at_safepoint.set(false);
+    }
+}
+
+/// Keeps the objects `hold` names (see `GcHeap::pending`) until it drops.
+pub(crate) struct PendingObjects<'a> {
+    heap: &'a GcHeap,
+    /// The length of the list when this began: instantiations may nest.
+    base: usize,
+}
+
+impl PendingObjects<'_> {
+    pub(crate) fn hold(&self, object: u64) {
+        self.heap.pending.borrow_mut().push(object);
+    }
+}
+
+impl Drop for PendingObjects<'_> {
+    fn drop(&mut self) {
+        self.heap.pending.borrow_mut().truncate(self.base);
     }
 }
 
@@ -113,6 +136,7 @@ impl GcHeap {
             handles: RefCell::new(HashMap::new()),
             collections: Cell::new(0),
             pressure_hook: RefCell::new(None),
+            pending: RefCell::new(Vec::new()),
         })
     }
 
@@ -121,6 +145,12 @@ impl GcHeap {
     pub fn safepoint(&self) -> Safepoint<'_> {
         self.at_safepoint.set(true);
         Safepoint(self)
+    }
+
+    /// A list of objects that stay roots until it drops: for an instantiation's
+    /// constant expressions, whose allocations may then collect.
+    pub(crate) fn pending_objects(&self) -> PendingObjects<'_> {
+        PendingObjects { heap: self, base: self.pending.borrow().len() }
     }
 
     /// `bytes` of zeroed, 8-aligned memory, or `None` past the limit (or when the

@@ -8,13 +8,15 @@
 //! a call or an allocation (fields are addressed from the object's start). Exception
 //! payloads are scanned the same way (their words may be numbers). Everything else is
 //! exact: fields and elements by their types, and the roots the store keeps
-//! (`GcObject` handles, globals, tables, element segments).
+//! (`GcObject` handles, globals, tables, element segments), and the objects the
+//! constant expressions of an instantiation under way have made (`GcHeap::pending`).
 //!
 //! A collection runs only at a safepoint (`GcHeap::safepoint`: the allocation
 //! libcalls compiled code calls, where every reference wasm holds is in its frames) or
-//! when the embedder asks (`Store::gc`), and never while a fiber lives on the thread
-//! (fiber stacks, which are not scanned, may hold any store's frames) or off the
-//! thread's own stack.
+//! when the embedder asks (`Store::gc`). Every stack of the thread is scanned: with
+//! fibers alive (JSPI) that is the running one, those below it in the resume chain and
+//! the suspended fibers' (`fiber::live_stacks`), whatever store they run, since a fiber
+//! of one store may run another's wasm. It never runs on a stack nothing describes.
 //!
 //! Object starts are found only in the chunks a conservative word points into, by a
 //! walk from the chunk's first object: an object starts with its type's supertype chain
@@ -27,7 +29,7 @@
 //! unmapped beyond what the next collection's threshold allows.
 
 use super::exception::for_each_live_payload;
-use super::fiber::fibers_alive;
+use super::fiber::live_stacks;
 use super::gc::{array_view, Chunk, GcHeap, CHUNK, CHUNK_HEADER, MIN_HOLE};
 use super::global::GlobalInner;
 use super::instance::InstanceInner;
@@ -342,15 +344,11 @@ impl GcHeap {
     /// comment for when it does not).
     #[inline(never)]
     pub(crate) fn collect(&self) -> bool {
-        if fibers_alive() {
-            return false;
-        }
         let registers = callee_saved_registers();
         let here = registers.as_ptr() as usize;
-        let Some((stack_low, stack_top)) = thread_stack() else { return false };
-        if !(stack_low..stack_top).contains(&here) {
+        let Some(stacks) = thread_stack().and_then(|thread| live_stacks(here, thread)) else {
             return false;
-        }
+        };
         // SAFETY: the store owns the heap and outlives it.
         let store = unsafe { &*self.owner };
         let mut chunks: Vec<ChunkState> = self
@@ -384,21 +382,24 @@ impl GcHeap {
             failed: false,
         };
 
-        // Roots: the machine stack from here up (compiled code's frames and the
-        // registers it saved, and the host's) and the registers, conservatively; then
+        // Roots: the machine stacks, this one from here up (compiled code's frames and
+        // the registers it saved, and the host's), and the registers, conservatively; then
         // handles and what the store keeps, exactly.
         for &w in &registers {
             gc.consider_conservative(w);
         }
-        let stack_words = (stack_top - here) / 8;
-        for k in 0..stack_words {
-            // SAFETY: the thread's stack between this frame and its top, mapped.
-            let w = unsafe { *(here as *const u64).add(k) };
-            gc.consider_conservative(w);
+        for (low, high) in stacks {
+            for k in 0..(high - low) / 8 {
+                // SAFETY: a stack's used part (`live_stacks`), mapped.
+                let w = unsafe { *(low as *const u64).add(k) };
+                gc.consider_conservative(w);
+            }
         }
         for_each_live_payload(|payload| payload.iter().for_each(|&w| gc.consider_conservative(w)));
         let handles: Vec<u64> = self.handles.borrow().keys().copied().collect();
         handles.iter().for_each(|&w| gc.consider_exact(w));
+        let pending = self.pending.borrow().clone();
+        pending.iter().for_each(|&w| gc.consider_exact(w));
         let mut segments_readable = true;
         let complete = store.for_each_kept(|object| {
             if let Some(global) = object.downcast_ref::<GlobalInner>() {

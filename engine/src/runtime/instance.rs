@@ -2,7 +2,7 @@
 
 use super::exception::{Tag, TagInner};
 use super::func::Func;
-use super::gc::GcHeap;
+use super::gc::{GcHeap, PendingObjects};
 use super::global::Global;
 use super::store::{Store, StoreInner};
 use super::table::Table;
@@ -193,19 +193,23 @@ impl Instance {
         }
         let func_ptrs: Vec<_> = funcs.iter().map(|f| f.raw()).collect();
         let heap = &store.0.gc_heap;
+        // Objects the constant expressions make stay roots until the instance holds
+        // them, so their allocations may collect.
+        let pending = heap.pending_objects();
         fn env<'a>(
             globals: &'a [Global],
             funcs: &'a [*const VMFuncRef],
             heap: &'a Rc<GcHeap>,
+            pending: &'a PendingObjects<'a>,
             info: &'a crate::module::ModuleInfo,
         ) -> ConstEnv<'a> {
-            ConstEnv { globals, funcs, heap, types: &info.types }
+            ConstEnv { globals, funcs, heap, pending, types: &info.types }
         }
 
         // Globals may refer to imported globals and to functions.
         for init in &info.global_inits {
             let index = globals.len();
-            let value = eval_const(init, &env(&globals, &func_ptrs, heap, info))?;
+            let value = eval_const(init, &env(&globals, &func_ptrs, heap, &pending, info))?;
             globals.push(Global::new_raw(store, info.globals[index].clone(), value));
         }
         let defined_tables = &info.tables[info.num_imported_tables as usize..];
@@ -217,7 +221,7 @@ impl Instance {
                 Some(expr) => unsafe {
                     Val::from_raw(
                         ty.element,
-                        eval_const(expr, &env(&globals, &func_ptrs, heap, info))? as u64,
+                        eval_const(expr, &env(&globals, &func_ptrs, heap, &pending, info))? as u64,
                     )
                 },
             };
@@ -237,7 +241,9 @@ impl Instance {
             .map(|seg| {
                 seg.items
                     .iter()
-                    .map(|e| eval_const(e, &env(&globals, &func_ptrs, heap, info)).map(|v| v as u64))
+                    .map(|e| {
+                        eval_const(e, &env(&globals, &func_ptrs, heap, &pending, info)).map(|v| v as u64)
+                    })
                     .collect::<Result<Vec<u64>>>()
             })
             .collect::<Result<Vec<_>>>()?;
@@ -279,6 +285,7 @@ impl Instance {
             ctx.instance = Rc::as_ptr(&inner).cast();
         }
         store.0.keep_alive(inner.clone());
+        drop(pending);
         let instance = Instance(inner);
         instance.initialize(store)?;
         Ok(instance)
@@ -290,10 +297,12 @@ impl Instance {
         let inner = &self.0;
         let info = &inner.module.0.info;
         let trap = |c: TrapCode| Error::Trap(Trap::new(c));
+        let pending = inner.gc_heap.pending_objects();
         let env = ConstEnv {
             globals: &inner.globals,
             funcs: &inner.func_ptrs,
             heap: &inner.gc_heap,
+            pending: &pending,
             types: &info.types,
         };
         for (i, seg) in info.elems.iter().enumerate() {
@@ -399,6 +408,8 @@ struct ConstEnv<'a> {
     globals: &'a [Global],
     funcs: &'a [*const VMFuncRef],
     heap: &'a Rc<GcHeap>,
+    /// Holds every object made here (collections may run while only Rust vectors do).
+    pending: &'a PendingObjects<'a>,
     types: &'a [crate::types::FuncType],
 }
 
@@ -424,8 +435,16 @@ fn eval_const(expr: &ConstExpr, env: &ConstEnv) -> Result<u128> {
         }
     }
     let mut stack: Vec<u128> = Vec::with_capacity(2);
-    let allocated = |object: Option<u64>| -> Result<u128> {
-        object.map(u128::from).ok_or_else(|| Error::Trap(Trap::new(TrapCode::AllocationTooLarge)))
+    // An allocation here is a safepoint: what this instantiation made so far is pending,
+    // the globals and tables are the store's, and the rest are not objects.
+    let allocate = |make: &dyn Fn(&GcHeap) -> Option<u64>| -> Result<u128> {
+        let object = {
+            let _safepoint = env.heap.safepoint();
+            make(env.heap)
+        };
+        let object = object.ok_or_else(|| Error::Trap(Trap::new(TrapCode::AllocationTooLarge)))?;
+        env.pending.hold(object);
+        Ok(object.into())
     };
     // The values on top of the stack as the 16-byte slots the heap's constructors read.
     let slots = |stack: &mut Vec<u128>, n: usize| -> Result<Vec<[u8; 16]>> {
@@ -446,23 +465,29 @@ fn eval_const(expr: &ConstExpr, env: &ConstEnv) -> Result<u128> {
                 let n = ty.struct_fields().ok_or_else(bad)?.len();
                 let fields = slots(&mut stack, n)?;
                 // SAFETY: a slot per field.
-                allocated(unsafe { env.heap.new_struct_from(ty, fields.as_ptr().cast()) })?
+                allocate(&|heap| unsafe { heap.new_struct_from(ty, fields.as_ptr().cast()) })?
             }
-            ConstOp::StructNewDefault(t) => allocated(env.heap.new_struct(ty(t)?))?,
+            ConstOp::StructNewDefault(t) => {
+                let ty = ty(t)?;
+                allocate(&|heap| heap.new_struct(ty))?
+            }
             ConstOp::ArrayNew(t) => {
                 let len = stack.pop().ok_or_else(bad)? as u32;
                 let value = slots(&mut stack, 1)?;
+                let ty = ty(t)?;
                 // SAFETY: one 16-byte slot.
-                allocated(unsafe { env.heap.new_array_filled(ty(t)?, value.as_ptr().cast(), len) })?
+                allocate(&|heap| unsafe { heap.new_array_filled(ty, value.as_ptr().cast(), len) })?
             }
             ConstOp::ArrayNewDefault(t) => {
                 let len = stack.pop().ok_or_else(bad)? as u32;
-                allocated(env.heap.new_array(ty(t)?, len))?
+                let ty = ty(t)?;
+                allocate(&|heap| heap.new_array(ty, len))?
             }
             ConstOp::ArrayNewFixed(t, n) => {
                 let values = slots(&mut stack, n as usize)?;
+                let ty = ty(t)?;
                 // SAFETY: `n` slots.
-                allocated(unsafe { env.heap.new_array_from(ty(t)?, n, values.as_ptr().cast()) })?
+                allocate(&|heap| unsafe { heap.new_array_from(ty, n, values.as_ptr().cast()) })?
             }
             _ => {
                 let b = stack.pop().ok_or_else(bad)?;
