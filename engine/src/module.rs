@@ -181,7 +181,8 @@ pub(crate) fn features(config: &Config) -> WasmFeatures {
         | WasmFeatures::TAIL_CALL
         | WasmFeatures::RELAXED_SIMD
         | WasmFeatures::EXTENDED_CONST
-        | WasmFeatures::MEMORY64;
+        | WasmFeatures::MEMORY64
+        | WasmFeatures::THREADS;
     features.set(WasmFeatures::MULTI_MEMORY, config.multi_memory);
     features.set(WasmFeatures::GC, config.gc_types);
     features
@@ -207,10 +208,10 @@ fn table_type(t: &wasmparser::TableType, type_ids: &[u32], offset: usize) -> Res
 }
 
 fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType> {
-    if m.shared || m.page_size_log2.is_some() {
-        return Err(Error::Unsupported("shared memories and custom page sizes".into()));
+    if m.page_size_log2.is_some() {
+        return Err(Error::Unsupported("custom page sizes".into()));
     }
-    Ok(MemoryType { minimum: m.initial, maximum: m.maximum, memory64: m.memory64 })
+    Ok(MemoryType { minimum: m.initial, maximum: m.maximum, memory64: m.memory64, shared: m.shared })
 }
 
 fn global_type(g: &wasmparser::GlobalType, type_ids: &[u32], offset: usize) -> Result<GlobalType> {
@@ -923,7 +924,7 @@ mod tests {
 
     fn read_plain_bytes(bytes: &[u8]) -> (bool, ModuleInfo) {
         let mut info = ModuleInfo {
-            memories: vec![MemoryType { minimum: 1, maximum: None, memory64: false }],
+            memories: vec![MemoryType { minimum: 1, maximum: None, memory64: false, shared: false }],
             ..Default::default()
         };
         for payload in Parser::new(0).parse_all(bytes) {

@@ -38,6 +38,13 @@ pub enum TrapCode {
     ArrayOutOfBounds = 20,
     /// A struct or array that does not fit in its store's GC heap (`Config::gc_heap_limit`).
     AllocationTooLarge = 21,
+    /// An atomic access at an address not a multiple of its size.
+    UnalignedAtomic = 22,
+    /// `memory.atomic.wait` on a memory that is not shared.
+    ExpectedSharedMemory = 23,
+    /// `memory.atomic.wait` that nothing could ever end: no timeout, the value as
+    /// expected, and no other thread that can reach the memory to notify it.
+    WaitForever = 24,
 }
 
 impl TrapCode {
@@ -65,6 +72,9 @@ impl TrapCode {
             19 => NullI31Reference,
             20 => ArrayOutOfBounds,
             21 => AllocationTooLarge,
+            22 => UnalignedAtomic,
+            23 => ExpectedSharedMemory,
+            24 => WaitForever,
             _ => return None,
         })
     }
@@ -94,6 +104,9 @@ impl TrapCode {
             NullI31Reference => "null i31 reference",
             ArrayOutOfBounds => "out of bounds array access",
             AllocationTooLarge => "allocation too large",
+            UnalignedAtomic => "unaligned atomic",
+            ExpectedSharedMemory => "expected shared memory",
+            WaitForever => "memory.atomic.wait would wait forever: no other thread can notify",
         }
     }
 }

@@ -914,6 +914,10 @@ pub struct MemoryType {
     /// larger than 4 GiB here, the limit of every memory's reservation; growing further
     /// fails as `memory.grow` may.
     pub memory64: bool,
+    /// Shared between agents (the threads proposal): such a memory has a maximum, never
+    /// moves, and is what `memory.atomic.wait` needs. Here a store and its memories
+    /// stay on one thread, so no other agent can reach it yet.
+    pub shared: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -114,12 +114,14 @@ fn imports_match_only_memories_of_the_same_address_type() {
         r#"(module (import "m" "mem" (memory i64 1)) (func (export "size") (result i64) (memory.size)))"#;
     let module = Module::new(&engine, &wat::parse_str(wat).expect("valid wat")).expect("compiles");
     let narrow =
-        Memory::new(&store, MemoryType { minimum: 1, maximum: None, memory64: false }).expect("memory");
+        Memory::new(&store, MemoryType { minimum: 1, maximum: None, memory64: false, shared: false })
+            .expect("memory");
     match Instance::new(&store, &module, &[Extern::Memory(narrow)]) {
         Err(Error::Link(message)) => assert!(message.contains("memory"), "{message}"),
         other => panic!("a 32-bit memory for a 64-bit import: {other:?}"),
     }
-    let wide = Memory::new(&store, MemoryType { minimum: 1, maximum: None, memory64: true }).expect("memory");
+    let wide = Memory::new(&store, MemoryType { minimum: 1, maximum: None, memory64: true, shared: false })
+        .expect("memory");
     let instance = Instance::new(&store, &module, &[Extern::Memory(wide)]).expect("links");
     assert_eq!(integer_result(&instance, "size", &[]), 1);
 }

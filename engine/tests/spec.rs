@@ -48,7 +48,8 @@ const DEFAULT_TIMEOUT_SECS: u64 = 120;
 /// The wasm-3.0 scripts of the proposals beyond 2.0 that the engine implements:
 /// exception handling (with its legacy instructions), tail calls, relaxed SIMD, 64-bit
 /// memories and multiple memories (the numbered files: the multi-memory proposal's
-/// variants of 2.0 scripts), function references and GC.
+/// variants of 2.0 scripts), function references, GC, and threads (atomics and shared
+/// memories, from the `proposals/` subdirectory).
 const PROPOSAL_FILES: &[&str] = &[
     "i16x8_relaxed_q15mulr_s.wast",
     "i32x4_relaxed_trunc.wast",
@@ -180,6 +181,10 @@ const PROPOSAL_FILES: &[&str] = &[
     "ref_null.wast",
     "ref_test.wast",
     "struct.wast",
+    "proposals/threads/atomic.wast",
+    "proposals/threads/exports.wast",
+    "proposals/threads/imports.wast",
+    "proposals/threads/memory.wast",
 ];
 const PROPOSAL_PREFIX: &str = "wasm-3.0/";
 /// The legacy exception-handling scripts, which `unfold_legacy_try` rewrites.
@@ -1096,8 +1101,11 @@ fn build_spectest(store: &Store) -> Result<HashMap<&'static str, Extern>, Error>
     // The wasm-3.0 reference interpreter's spectest also has a 64-bit table.
     let table64 = TableType { element: ValType::FUNCREF, minimum: 10, maximum: Some(20), table64: true };
     items.insert("table64", Extern::Table(Table::new(store, table64, Val::FuncRef(None))?));
-    let memory = MemoryType { minimum: 1, maximum: Some(2), memory64: false };
+    let memory = MemoryType { minimum: 1, maximum: Some(2), memory64: false, shared: false };
     items.insert("memory", Extern::Memory(Memory::new(store, memory)?));
+    // The threads proposal's spectest also has a shared memory.
+    let shared_memory = MemoryType { minimum: 1, maximum: Some(2), memory64: false, shared: true };
+    items.insert("shared_memory", Extern::Memory(Memory::new(store, shared_memory)?));
     Ok(items)
 }
 

@@ -171,7 +171,7 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
     }
     let store = store(ctx)?;
     let registry = with_realm(ctx, |r| r.memory_buffers.clone())?;
-    let ty = MemoryType { minimum: initial, maximum, memory64: address.is_64() };
+    let ty = MemoryType { minimum: initial, maximum, memory64: address.is_64(), shared: false };
     let memory = create_memory(&store, &ty, &registry).map_err(|e| match e {
         Error::Resource(m) => JsNativeError::range().with_message(m).into(),
         other => engine_error(other, ctx),
@@ -209,13 +209,23 @@ fn memory_type(this: &JsValue, _args: &[JsValue], ctx: &mut Context) -> JsResult
     if let Some(max) = ty.maximum {
         o.create_data_property_or_throw(js_string!("maximum"), address.value(max), ctx)?;
     }
-    o.create_data_property_or_throw(js_string!("shared"), false, ctx)?;
+    o.create_data_property_or_throw(js_string!("shared"), ty.shared, ctx)?;
     o.create_data_property_or_throw(js_string!("address"), js_string!(address.name()), ctx)?;
     Ok(o.into())
 }
 
 fn get_buffer(this: &JsValue, _args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    let (_, bytes) = memory_of(this, "WebAssembly.Memory.prototype.buffer")?;
+    let (memory, bytes) = memory_of(this, "WebAssembly.Memory.prototype.buffer")?;
+    if memory.ty().shared {
+        // The spec's buffer is a SharedArrayBuffer over the memory's bytes, which Boa
+        // 0.22 cannot make (its constructors over existing bytes are pub(crate)); an
+        // ArrayBuffer instead would detach on grow and pass for unshared memory.
+        return Err(JsNativeError::typ()
+            .with_message(
+                "WebAssembly.Memory: a shared memory's buffer would be a SharedArrayBuffer, which Boa 0.22 cannot make over wasm memory",
+            )
+            .into());
+    }
     let mut st = bytes.borrow_mut();
     if let Some(b) = &st.current {
         return Ok(b.clone().into());

@@ -896,6 +896,11 @@ impl<'a> FuncCompiler<'a> {
         self.free.insert(r);
     }
 
+    /// Takes `r`, which no stack entry holds (`evict` it first), for the caller.
+    pub(crate) fn take_reg(&mut self, r: Reg) {
+        self.free.remove(r);
+    }
+
     /// Whether `s` reads a local that is always zero (`PinnedLocals::zero_v128`).
     pub(crate) fn is_zero_v128(&self, s: Slot) -> bool {
         matches!(s.loc, Loc::Local(l) if self.pins.zero_v128.get(l as usize) == Some(&true))

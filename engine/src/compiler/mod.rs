@@ -4,6 +4,7 @@
 //! or two over `codegen.rs`, which owns the operand stack, registers, control flow and
 //! calls. Instruction selection lives behind `masm.rs` in `isa::x64`.
 
+mod atomics;
 pub mod codegen;
 pub mod control;
 pub mod division;

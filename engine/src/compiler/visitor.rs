@@ -3,6 +3,7 @@
 //! Most handlers are a single line naming the operation and its operand type;
 //! `codegen.rs` chooses constant folding, immediate, memory or register forms.
 
+use super::atomics::RmwOp;
 use super::codegen::{load_kind, size_of, store_kind};
 use super::codegen::{CResult, Callee, FuncCompiler, HelperArg, HelperTarget};
 use super::control::{Frame, FrameKind};
@@ -213,7 +214,7 @@ impl<'e> FuncCompiler<'e> {
     }
 
     /// A runtime helper taking (vmctx, immediates..., operands...) and returning a trap code.
-    fn helper(&mut self, addr: usize, imms: &[i64], operands: usize, traps: bool) -> Reg {
+    pub(crate) fn helper(&mut self, addr: usize, imms: &[i64], operands: usize, traps: bool) -> Reg {
         // System V passes six integer arguments in registers; no helper takes more.
         let mut args = [HelperArg::Vmctx; 6];
         let count = 1 + imms.len() + operands;
@@ -250,6 +251,7 @@ macro_rules! unsupported_proposals {
     (@one tail_call $($rest:tt)*) => {};
     (@one function_references $($rest:tt)*) => {};
     (@one gc $($rest:tt)*) => {};
+    (@one threads $($rest:tt)*) => {};
     (@one $proposal:ident $visit:ident $({ $($arg:ident: $argty:ty),* })?) => {
         fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
             $($(let _ = $arg;)*)?
@@ -640,6 +642,211 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     }
     fn visit_memory_fill(&mut self, mem: u32) -> CResult {
         self.void_helper(libcalls::memory_fill as *const () as usize, &[mem as i64], 3)
+    }
+
+    // ---- atomics (the threads proposal; `atomics.rs`) ----
+
+    fn visit_memory_atomic_notify(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_wait_or_notify(0, memarg)
+    }
+    fn visit_memory_atomic_wait32(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_wait_or_notify(4, memarg)
+    }
+    fn visit_memory_atomic_wait64(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_wait_or_notify(8, memarg)
+    }
+    fn visit_atomic_fence(&mut self, _ordering: wasmparser::Ordering) -> CResult {
+        self.masm.fence();
+        Ok(())
+    }
+    fn visit_i32_atomic_load(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_load(I32, 4, memarg)
+    }
+    fn visit_i32_atomic_load8_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_load(I32, 1, memarg)
+    }
+    fn visit_i32_atomic_load16_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_load(I32, 2, memarg)
+    }
+    fn visit_i32_atomic_store(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_store(4, memarg)
+    }
+    fn visit_i32_atomic_store8(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_store(1, memarg)
+    }
+    fn visit_i32_atomic_store16(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_store(2, memarg)
+    }
+    fn visit_i32_atomic_rmw_add(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I32, RmwOp::Add, 4, memarg)
+    }
+    fn visit_i32_atomic_rmw8_add_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I32, RmwOp::Add, 1, memarg)
+    }
+    fn visit_i32_atomic_rmw16_add_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I32, RmwOp::Add, 2, memarg)
+    }
+    fn visit_i32_atomic_rmw_sub(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I32, RmwOp::Sub, 4, memarg)
+    }
+    fn visit_i32_atomic_rmw8_sub_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I32, RmwOp::Sub, 1, memarg)
+    }
+    fn visit_i32_atomic_rmw16_sub_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I32, RmwOp::Sub, 2, memarg)
+    }
+    fn visit_i32_atomic_rmw_and(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I32, RmwOp::And, 4, memarg)
+    }
+    fn visit_i32_atomic_rmw8_and_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I32, RmwOp::And, 1, memarg)
+    }
+    fn visit_i32_atomic_rmw16_and_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I32, RmwOp::And, 2, memarg)
+    }
+    fn visit_i32_atomic_rmw_or(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I32, RmwOp::Or, 4, memarg)
+    }
+    fn visit_i32_atomic_rmw8_or_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I32, RmwOp::Or, 1, memarg)
+    }
+    fn visit_i32_atomic_rmw16_or_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I32, RmwOp::Or, 2, memarg)
+    }
+    fn visit_i32_atomic_rmw_xor(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I32, RmwOp::Xor, 4, memarg)
+    }
+    fn visit_i32_atomic_rmw8_xor_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I32, RmwOp::Xor, 1, memarg)
+    }
+    fn visit_i32_atomic_rmw16_xor_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I32, RmwOp::Xor, 2, memarg)
+    }
+    fn visit_i32_atomic_rmw_xchg(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I32, RmwOp::Xchg, 4, memarg)
+    }
+    fn visit_i32_atomic_rmw8_xchg_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I32, RmwOp::Xchg, 1, memarg)
+    }
+    fn visit_i32_atomic_rmw16_xchg_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I32, RmwOp::Xchg, 2, memarg)
+    }
+    fn visit_i32_atomic_rmw_cmpxchg(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_cmpxchg(I32, 4, memarg)
+    }
+    fn visit_i32_atomic_rmw8_cmpxchg_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_cmpxchg(I32, 1, memarg)
+    }
+    fn visit_i32_atomic_rmw16_cmpxchg_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_cmpxchg(I32, 2, memarg)
+    }
+    fn visit_i64_atomic_load(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_load(I64, 8, memarg)
+    }
+    fn visit_i64_atomic_load8_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_load(I64, 1, memarg)
+    }
+    fn visit_i64_atomic_load16_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_load(I64, 2, memarg)
+    }
+    fn visit_i64_atomic_load32_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_load(I64, 4, memarg)
+    }
+    fn visit_i64_atomic_store(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_store(8, memarg)
+    }
+    fn visit_i64_atomic_store8(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_store(1, memarg)
+    }
+    fn visit_i64_atomic_store16(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_store(2, memarg)
+    }
+    fn visit_i64_atomic_store32(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_store(4, memarg)
+    }
+    fn visit_i64_atomic_rmw_add(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::Add, 8, memarg)
+    }
+    fn visit_i64_atomic_rmw8_add_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::Add, 1, memarg)
+    }
+    fn visit_i64_atomic_rmw16_add_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::Add, 2, memarg)
+    }
+    fn visit_i64_atomic_rmw32_add_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::Add, 4, memarg)
+    }
+    fn visit_i64_atomic_rmw_sub(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::Sub, 8, memarg)
+    }
+    fn visit_i64_atomic_rmw8_sub_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::Sub, 1, memarg)
+    }
+    fn visit_i64_atomic_rmw16_sub_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::Sub, 2, memarg)
+    }
+    fn visit_i64_atomic_rmw32_sub_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::Sub, 4, memarg)
+    }
+    fn visit_i64_atomic_rmw_and(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::And, 8, memarg)
+    }
+    fn visit_i64_atomic_rmw8_and_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::And, 1, memarg)
+    }
+    fn visit_i64_atomic_rmw16_and_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::And, 2, memarg)
+    }
+    fn visit_i64_atomic_rmw32_and_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::And, 4, memarg)
+    }
+    fn visit_i64_atomic_rmw_or(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::Or, 8, memarg)
+    }
+    fn visit_i64_atomic_rmw8_or_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::Or, 1, memarg)
+    }
+    fn visit_i64_atomic_rmw16_or_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::Or, 2, memarg)
+    }
+    fn visit_i64_atomic_rmw32_or_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::Or, 4, memarg)
+    }
+    fn visit_i64_atomic_rmw_xor(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::Xor, 8, memarg)
+    }
+    fn visit_i64_atomic_rmw8_xor_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::Xor, 1, memarg)
+    }
+    fn visit_i64_atomic_rmw16_xor_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::Xor, 2, memarg)
+    }
+    fn visit_i64_atomic_rmw32_xor_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::Xor, 4, memarg)
+    }
+    fn visit_i64_atomic_rmw_xchg(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::Xchg, 8, memarg)
+    }
+    fn visit_i64_atomic_rmw8_xchg_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::Xchg, 1, memarg)
+    }
+    fn visit_i64_atomic_rmw16_xchg_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::Xchg, 2, memarg)
+    }
+    fn visit_i64_atomic_rmw32_xchg_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_rmw(I64, RmwOp::Xchg, 4, memarg)
+    }
+    fn visit_i64_atomic_rmw_cmpxchg(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_cmpxchg(I64, 8, memarg)
+    }
+    fn visit_i64_atomic_rmw8_cmpxchg_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_cmpxchg(I64, 1, memarg)
+    }
+    fn visit_i64_atomic_rmw16_cmpxchg_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_cmpxchg(I64, 2, memarg)
+    }
+    fn visit_i64_atomic_rmw32_cmpxchg_u(&mut self, memarg: MemArg) -> CResult {
+        self.atomic_cmpxchg(I64, 4, memarg)
     }
 
     // ---- constants ----

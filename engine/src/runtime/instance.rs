@@ -140,6 +140,7 @@ impl Instance {
                 (ExternType::Memory(want), Extern::Memory(mem)) => {
                     let have = mem.ty();
                     if have.memory64 != want.memory64
+                        || have.shared != want.shared
                         || !limits_match(have.minimum, have.maximum, want.minimum, want.maximum)
                     {
                         return Err(link_error(m, n, "incompatible import type: memory"));

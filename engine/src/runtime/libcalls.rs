@@ -424,3 +424,109 @@ pub unsafe extern "C" fn array_init_elem(vmctx: *mut VMContext, elem: u32, area:
     // SAFETY: forwarded.
     unsafe { array_init_from(Segment::elements(&items), area) }
 }
+
+// ---- atomics (the threads proposal) ----
+
+/// What `memory.atomic.wait`/`notify` return: their result plus this, or a trap code,
+/// which is smaller (compiled code subtracts it after checking).
+pub const ATOMIC_RESULT_BIAS: u64 = 64;
+
+/// `memory.atomic.wait32`. Bounds, alignment and sharedness are checked in the spec's
+/// order; 1 ("not-equal") when the value differs; else, with a timeout, 2 ("timed-out")
+/// once it passed. Nothing can notify: a store and its memories stay on one thread, so
+/// no other agent can reach the memory; without a timeout the wait could never end and
+/// traps instead of hanging the thread.
+///
+/// # Safety
+/// Called only by compiled code, with the vmctx of a live instance and a memory index
+/// the validator checked.
+pub unsafe extern "C" fn memory_atomic_wait32(
+    vmctx: *mut VMContext,
+    mem: u32,
+    offset: u64,
+    addr: u64,
+    expected: u64,
+    timeout: u64,
+) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let i = unsafe { instance(vmctx) };
+    biased(atomic_wait(&i.memories[mem as usize], offset, addr, 4, expected as u32 as u64, timeout as i64))
+}
+
+/// `memory.atomic.wait64`, as `memory_atomic_wait32`.
+///
+/// # Safety
+/// As `memory_atomic_wait32`.
+pub unsafe extern "C" fn memory_atomic_wait64(
+    vmctx: *mut VMContext,
+    mem: u32,
+    offset: u64,
+    addr: u64,
+    expected: u64,
+    timeout: u64,
+) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let i = unsafe { instance(vmctx) };
+    biased(atomic_wait(&i.memories[mem as usize], offset, addr, 8, expected, timeout as i64))
+}
+
+/// `memory.atomic.notify`: bounds and alignment checked, then 0 woken (no agent can be
+/// waiting, see `memory_atomic_wait32`), shared memory or not.
+///
+/// # Safety
+/// As `memory_atomic_wait32`.
+pub unsafe extern "C" fn memory_atomic_notify(
+    vmctx: *mut VMContext,
+    mem: u32,
+    offset: u64,
+    addr: u64,
+    _count: u64,
+) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let i = unsafe { instance(vmctx) };
+    biased(atomic_address(&i.memories[mem as usize], offset, addr, 4).map(|_| 0))
+}
+
+fn biased(result: Result<u64, TrapCode>) -> u64 {
+    match result {
+        Ok(v) => v + ATOMIC_RESULT_BIAS,
+        Err(code) => code as u64,
+    }
+}
+
+/// `addr + offset` if an access of `bytes` there is inside `memory` and aligned.
+fn atomic_address(memory: &Memory, offset: u64, addr: u64, bytes: u64) -> Result<u64, TrapCode> {
+    let at = addr.checked_add(offset).ok_or(TrapCode::MemoryOutOfBounds)?;
+    let end = at.checked_add(bytes).ok_or(TrapCode::MemoryOutOfBounds)?;
+    if end > memory.size_bytes() {
+        return Err(TrapCode::MemoryOutOfBounds);
+    }
+    if at % bytes != 0 {
+        return Err(TrapCode::UnalignedAtomic);
+    }
+    Ok(at)
+}
+
+fn atomic_wait(
+    memory: &Memory,
+    offset: u64,
+    addr: u64,
+    bytes: u64,
+    expected: u64,
+    timeout: i64,
+) -> Result<u64, TrapCode> {
+    let at = atomic_address(memory, offset, addr, bytes)?;
+    if !memory.ty().shared {
+        return Err(TrapCode::ExpectedSharedMemory);
+    }
+    let mut value = [0u8; 8];
+    memory.read(at, &mut value[..bytes as usize])?;
+    if u64::from_le_bytes(value) != expected {
+        return Ok(1);
+    }
+    let Ok(nanoseconds) = u64::try_from(timeout) else {
+        return Err(TrapCode::WaitForever);
+    };
+    std::thread::sleep(std::time::Duration::from_nanos(nanoseconds));
+    Ok(2)
+}

@@ -115,6 +115,9 @@ impl Memory {
                 return Err(Error::Link("memory maximum is below its minimum".into()));
             }
         }
+        if ty.shared && ty.maximum.is_none() {
+            return Err(Error::Link("a shared memory needs a maximum".into()));
+        }
         let linear = LinearMemory::new(ty.minimum, ty.maximum)?;
         if store.engine().config().huge_pages {
             linear.advise_huge_pages();
@@ -163,7 +166,12 @@ impl Memory {
     }
 
     pub fn ty(&self) -> MemoryType {
-        MemoryType { minimum: self.size_pages(), maximum: self.0.ty.maximum, memory64: self.0.ty.memory64 }
+        MemoryType {
+            minimum: self.size_pages(),
+            maximum: self.0.ty.maximum,
+            memory64: self.0.ty.memory64,
+            shared: self.0.ty.shared,
+        }
     }
 
     pub fn size_pages(&self) -> u64 {
@@ -262,8 +270,9 @@ mod tests {
         for huge_pages in [true, false] {
             let engine = Engine::new(Config { huge_pages, ..Config::default() }).expect("engine");
             let store = Store::new(&engine);
-            let memory = Memory::new(&store, MemoryType { minimum: 1, maximum: None, memory64: false })
-                .expect("memory");
+            let memory =
+                Memory::new(&store, MemoryType { minimum: 1, maximum: None, memory64: false, shared: false })
+                    .expect("memory");
             assert_eq!(advised_huge(memory.data_ptr()), huge_pages);
             // What a grow makes accessible was advised with the rest of the reservation.
             assert_eq!(memory.grow(40), Some(1));

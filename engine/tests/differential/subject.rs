@@ -77,7 +77,10 @@ fn outcome_of_error(e: Error) -> Outcome {
             | TrapCode::NullArrayReference
             | TrapCode::NullI31Reference
             | TrapCode::ArrayOutOfBounds
-            | TrapCode::AllocationTooLarge => {
+            | TrapCode::AllocationTooLarge
+            | TrapCode::UnalignedAtomic
+            | TrapCode::ExpectedSharedMemory
+            | TrapCode::WaitForever => {
                 return Outcome::Error(format!("trap of a proposal the generator does not use: {t}"))
             }
             TrapCode::Host => return Outcome::Error(format!("host trap: {t}")),

@@ -17,6 +17,7 @@ pub fn engine_features() -> WasmFeatures {
         | WasmFeatures::MEMORY64
         | WasmFeatures::MULTI_MEMORY
         | WasmFeatures::GC
+        | WasmFeatures::THREADS
 }
 
 /// wasmparser's verdict on `bytes` with the engine's features: for an invalid module,

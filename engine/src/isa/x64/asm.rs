@@ -137,6 +137,14 @@ macro_rules! sse_rr {
     };
 }
 
+/// The x86 instructions atomic read-modify-writes are made of (`Assembler::atomic_rmw`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum AtomicRmwInsn {
+    Xchg,
+    Xadd,
+    Cmpxchg,
+}
+
 pub struct Assembler {
     pub(crate) ops: CodeBuffer,
     /// How many labels `bind` has bound: code after a bound label may be reached by a
@@ -702,6 +710,10 @@ impl Assembler {
         self.op_byte_rr(0x0FB6, dst.hw(), false, src.hw());
     }
 
+    pub fn movzx_r16(&mut self, dst: Reg, src: Reg) {
+        self.op_rr(None, false, 0x0FB7, dst.hw(), src.hw());
+    }
+
     pub fn cmov(&mut self, cc: Cc, size: OperandSize, dst: Reg, src: Reg) {
         self.op_rr(None, size == OperandSize::S64, 0x0F40 | u32::from(cc.code()), dst.hw(), src.hw());
     }
@@ -771,6 +783,34 @@ impl Assembler {
 
     pub fn test_rr(&mut self, size: OperandSize, a: Reg, b: Reg) {
         self.op_rr(None, size == OperandSize::S64, 0x85, b.hw(), a.hw());
+    }
+
+    /// `test r32, imm32`.
+    pub fn test_ri(&mut self, r: Reg, imm: i32) {
+        let mut inst = self.encode_rr(None, false, 0xF7, 0, r.hw());
+        inst.imm32(imm);
+        inst.finish();
+    }
+
+    /// An atomic read-modify-write of the `bytes` (1, 2, 4 or 8) at `m` with `r`:
+    /// `xchg` (locked by itself), `lock xadd` or `lock cmpxchg` (against rax).
+    pub fn atomic_rmw(&mut self, op: AtomicRmwInsn, bytes: u8, m: Mem, r: Reg) {
+        let (lock, opcode) = match op {
+            AtomicRmwInsn::Xchg => (false, 0x86),
+            AtomicRmwInsn::Xadd => (true, 0x0FC0),
+            AtomicRmwInsn::Cmpxchg => (true, 0x0FB0),
+        };
+        if lock {
+            self.emit_bytes(&[0xF0]);
+        }
+        // The byte forms' opcodes are one below the others.
+        let opcode = if bytes == 1 { opcode } else { opcode + 1 };
+        let prefix = (bytes == 2).then_some(0x66);
+        self.op_mem(prefix, bytes == 8, opcode, r.hw(), m, bytes == 1);
+    }
+
+    pub fn mfence(&mut self) {
+        self.emit_bytes(&[0x0F, 0xAE, 0xF0]);
     }
 
     pub fn imul_rr(&mut self, size: OperandSize, dst: Reg, src: Reg) {

@@ -4,7 +4,7 @@
 //! slots) and gets exactly-specified results back: trapping division, NaN- and
 //! signed-zero-correct min/max, checked and saturating float-to-int conversion.
 
-use super::asm::{Assembler, Cc, Mem};
+use super::asm::{Assembler, AtomicRmwInsn, Cc, Mem};
 use super::regs::*;
 use crate::compiler::division::u64_division_magic;
 use crate::compiler::masm::*;
@@ -795,6 +795,47 @@ impl Masm {
     pub fn wasm_store_imm(&mut self, kind: StoreKind, mem: Mem, imm: i32) {
         self.mark_trap_site();
         self.asm.store_imm(kind, mem, imm);
+    }
+
+    // ---- atomics (the threads proposal) ----
+    //
+    // x86-64 keeps plain loads sequentially consistent with `xchg` stores and locked
+    // read-modify-writes, so atomic loads are plain loads and every write is locked.
+
+    /// Traps with "unaligned atomic" unless `address` (native, into a memory whose base
+    /// is page-aligned) is a multiple of `bytes`. The spec checks bounds first: with guard
+    /// pages nothing has checked them yet, so a misaligned access reads its last byte
+    /// (a trap site, out of bounds if the access is) before trapping.
+    pub fn check_atomic_alignment(&mut self, address: Reg, bytes: u8) {
+        if bytes == 1 {
+            return;
+        }
+        let aligned = self.asm.new_label();
+        self.asm.test_ri(address, i32::from(bytes) - 1);
+        self.asm.jcc(Cc::E, aligned);
+        self.wasm_load(LoadKind::U8, SCRATCH, Mem::Base(address, i32::from(bytes) - 1));
+        self.trap(TrapCode::UnalignedAtomic);
+        self.asm.bind(aligned);
+    }
+
+    pub fn wasm_atomic_rmw(&mut self, op: AtomicRmwInsn, bytes: u8, mem: Mem, r: Reg) {
+        self.mark_trap_site();
+        self.asm.atomic_rmw(op, bytes, mem, r);
+    }
+
+    /// Zero-extends the low `bytes` of `r` to 64 bits (nothing for 8).
+    pub fn zero_extend(&mut self, bytes: u8, r: Reg) {
+        match bytes {
+            1 => self.asm.movzx_r8(r, r),
+            2 => self.asm.movzx_r16(r, r),
+            4 => self.asm.mov_rr(OperandSize::S32, r, r),
+            _ => {}
+        }
+    }
+
+    /// `atomic.fence`.
+    pub fn fence(&mut self) {
+        self.asm.mfence();
     }
 }
 
