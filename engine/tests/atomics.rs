@@ -294,3 +294,22 @@ fn shared_memories_link_only_to_shared_imports() {
     assert!(matches!(Instance::new(&store, &import(true), &[Extern::Memory(plain)]), Err(Error::Link(_))));
     assert!(matches!(Instance::new(&store, &import(false), &[Extern::Memory(shared)]), Err(Error::Link(_))));
 }
+
+/// Compiled atomics check alignment on native addresses, so an external memory's base
+/// must be aligned; a shared one needs a maximum there too.
+#[test]
+fn external_memories_are_aligned_and_shared_ones_bounded() {
+    let (store, _) = instantiate("(module)", Config::default());
+    let ty = |shared, maximum| sidewinder_engine::MemoryType { minimum: 1, maximum, memory64: false, shared };
+    let mut block = vec![0u64; 65536 / 8 + 1];
+    let aligned = block.as_mut_ptr().cast::<u8>();
+    // SAFETY: `block` is dropped after `store` and holds a page and 8 bytes, enough
+    // from either base; nothing grows.
+    unsafe {
+        assert!(Memory::new_external(&store, ty(false, None), aligned.add(1), 65536, |_, _| false).is_err());
+        assert!(Memory::new_external(&store, ty(true, None), aligned, 65536, |_, _| false).is_err());
+        assert!(Memory::new_external(&store, ty(true, Some(1)), aligned, 65536, |_, _| false).is_ok());
+    }
+    drop(store);
+    drop(block);
+}

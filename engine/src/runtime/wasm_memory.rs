@@ -108,6 +108,11 @@ impl std::fmt::Debug for Memory {
     }
 }
 
+/// The alignment every memory's base has (reservations are page-aligned; external
+/// bases are checked), so that an address's alignment is its native address's: what
+/// compiled atomic accesses test (`Masm::check_atomic_alignment`).
+const MEMORY_BASE_ALIGNMENT: usize = 8;
+
 impl Memory {
     pub fn new(store: &Store, ty: MemoryType) -> Result<Memory> {
         if let Some(max) = ty.maximum {
@@ -126,7 +131,9 @@ impl Memory {
     }
 
     /// A memory over bytes the embedder owns, such as a JavaScript ArrayBuffer's block.
-    /// Code using it must be compiled with `Config::explicit_bounds_checks`.
+    /// Code using it must be compiled with `Config::explicit_bounds_checks`. `base` must
+    /// be 8-byte aligned (an error otherwise): compiled code checks atomic accesses'
+    /// alignment on native addresses.
     ///
     /// # Safety
     /// `base` must point to `capacity` bytes that stay allocated, at the same address,
@@ -140,6 +147,12 @@ impl Memory {
         capacity: u64,
         on_grow: impl Fn(u64, u64) -> bool + 'static,
     ) -> Result<Memory> {
+        if !(base as usize).is_multiple_of(MEMORY_BASE_ALIGNMENT) {
+            return Err(Error::Resource("an external memory's base must be 8-byte aligned".into()));
+        }
+        if ty.shared && ty.maximum.is_none() {
+            return Err(Error::Link("a shared memory needs a maximum".into()));
+        }
         let length = ty.minimum.checked_mul(WASM_PAGE_SIZE).filter(|&l| l <= capacity);
         let Some(length) = length else {
             return Err(Error::Resource("initial memory size exceeds the provided capacity".into()));
