@@ -182,7 +182,8 @@ pub(crate) fn features(config: &Config) -> WasmFeatures {
         | WasmFeatures::RELAXED_SIMD
         | WasmFeatures::EXTENDED_CONST
         | WasmFeatures::MEMORY64
-        | WasmFeatures::THREADS;
+        | WasmFeatures::THREADS
+        | WasmFeatures::WIDE_ARITHMETIC;
     features.set(WasmFeatures::MULTI_MEMORY, config.multi_memory);
     features.set(WasmFeatures::GC, config.gc_types);
     features

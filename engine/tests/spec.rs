@@ -48,8 +48,8 @@ const DEFAULT_TIMEOUT_SECS: u64 = 120;
 /// The wasm-3.0 scripts of the proposals beyond 2.0 that the engine implements:
 /// exception handling (with its legacy instructions), tail calls, relaxed SIMD, 64-bit
 /// memories and multiple memories (the numbered files: the multi-memory proposal's
-/// variants of 2.0 scripts), function references, GC, and threads (atomics and shared
-/// memories, from the `proposals/` subdirectory).
+/// variants of 2.0 scripts), function references, GC, and from the `proposals/`
+/// subdirectory threads (atomics and shared memories) and wide arithmetic.
 const PROPOSAL_FILES: &[&str] = &[
     "i16x8_relaxed_q15mulr_s.wast",
     "i32x4_relaxed_trunc.wast",
@@ -185,6 +185,7 @@ const PROPOSAL_FILES: &[&str] = &[
     "proposals/threads/exports.wast",
     "proposals/threads/imports.wast",
     "proposals/threads/memory.wast",
+    "proposals/wide-arithmetic/wide-arithmetic.wast",
 ];
 const PROPOSAL_PREFIX: &str = "wasm-3.0/";
 /// The legacy exception-handling scripts, which `unfold_legacy_try` rewrites.

@@ -20,6 +20,7 @@ mod tail_calls;
 mod temporaries;
 mod value_bounds;
 pub mod visitor;
+mod wide_arithmetic;
 
 use crate::error::Error;
 use crate::isa::x64::masm::FunctionCode;

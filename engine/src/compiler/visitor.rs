@@ -252,6 +252,7 @@ macro_rules! unsupported_proposals {
     (@one function_references $($rest:tt)*) => {};
     (@one gc $($rest:tt)*) => {};
     (@one threads $($rest:tt)*) => {};
+    (@one wide_arithmetic $($rest:tt)*) => {};
     (@one $proposal:ident $visit:ident $({ $($arg:ident: $argty:ty),* })?) => {
         fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
             $($(let _ = $arg;)*)?
@@ -642,6 +643,21 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     }
     fn visit_memory_fill(&mut self, mem: u32) -> CResult {
         self.void_helper(libcalls::memory_fill as *const () as usize, &[mem as i64], 3)
+    }
+
+    // ---- 128-bit arithmetic (the wide-arithmetic proposal; `wide_arithmetic.rs`) ----
+
+    fn visit_i64_add128(&mut self) -> CResult {
+        self.add_sub_128(false)
+    }
+    fn visit_i64_sub128(&mut self) -> CResult {
+        self.add_sub_128(true)
+    }
+    fn visit_i64_mul_wide_s(&mut self) -> CResult {
+        self.mul_wide(true)
+    }
+    fn visit_i64_mul_wide_u(&mut self) -> CResult {
+        self.mul_wide(false)
     }
 
     // ---- atomics (the threads proposal; `atomics.rs`) ----

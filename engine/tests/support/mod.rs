@@ -18,6 +18,7 @@ pub fn engine_features() -> WasmFeatures {
         | WasmFeatures::MULTI_MEMORY
         | WasmFeatures::GC
         | WasmFeatures::THREADS
+        | WasmFeatures::WIDE_ARITHMETIC
 }
 
 /// wasmparser's verdict on `bytes` with the engine's features: for an invalid module,

@@ -742,6 +742,11 @@ impl Assembler {
         self.group1_ri(if borrow { 3 } else { 2 }, size, dst, imm);
     }
 
+    /// `adc dst, src`, or `sbb` with `borrow`.
+    pub fn carry_rr(&mut self, borrow: bool, size: OperandSize, dst: Reg, src: Reg) {
+        self.op_rr(None, size == OperandSize::S64, if borrow { 0x1B } else { 0x13 }, dst.hw(), src.hw());
+    }
+
     /// `op dst, [mem]`.
     pub fn alu_rm(&mut self, op: AluOp, size: OperandSize, dst: Reg, m: Mem) {
         self.op_mem(None, size == OperandSize::S64, alu_opcode(op) as u32, dst.hw(), m, false);
@@ -870,6 +875,11 @@ impl Assembler {
     pub fn mul_wide_u64(&mut self, src: Reg) {
         let s = src.hw();
         dynasm!(self.ops ; .arch x64 ; mul Rq(s));
+    }
+
+    /// `rdx:rax = rax * src`, signed, 64 by 64 bits.
+    pub fn imul_wide_i64(&mut self, src: Reg) {
+        self.op_rr(None, true, 0xF7, 5, src.hw());
     }
 
     /// `rdx:rax = rax * [rip + label]`, unsigned, 64 by 64 bits.
