@@ -183,7 +183,8 @@ pub(crate) fn features(config: &Config) -> WasmFeatures {
         | WasmFeatures::EXTENDED_CONST
         | WasmFeatures::MEMORY64
         | WasmFeatures::THREADS
-        | WasmFeatures::WIDE_ARITHMETIC;
+        | WasmFeatures::WIDE_ARITHMETIC
+        | WasmFeatures::CUSTOM_PAGE_SIZES;
     features.set(WasmFeatures::MULTI_MEMORY, config.multi_memory);
     features.set(WasmFeatures::GC, config.gc_types);
     features
@@ -209,10 +210,17 @@ fn table_type(t: &wasmparser::TableType, type_ids: &[u32], offset: usize) -> Res
 }
 
 fn memory_type(m: &wasmparser::MemoryType) -> Result<MemoryType> {
-    if m.page_size_log2.is_some() {
-        return Err(Error::Unsupported("custom page sizes".into()));
-    }
-    Ok(MemoryType { minimum: m.initial, maximum: m.maximum, memory64: m.memory64, shared: m.shared })
+    let page_size_log2 = match m.page_size_log2 {
+        None => crate::runtime::memory::DEFAULT_PAGE_SIZE_LOG2,
+        Some(log2) => u8::try_from(log2).map_err(|_| Error::Unsupported(format!("page size 2^{log2}")))?,
+    };
+    Ok(MemoryType {
+        minimum: m.initial,
+        maximum: m.maximum,
+        memory64: m.memory64,
+        shared: m.shared,
+        page_size_log2,
+    })
 }
 
 fn global_type(g: &wasmparser::GlobalType, type_ids: &[u32], offset: usize) -> Result<GlobalType> {
@@ -437,6 +445,12 @@ impl Module {
         }
         let table_elements: Vec<ValType> = info.tables.iter().map(|t| t.element).collect();
         let memory64: Vec<bool> = info.memories.iter().map(|m| m.memory64).collect();
+        let memory_page_size_log2: Vec<u8> = info.memories.iter().map(|m| m.page_size_log2).collect();
+        let memory_checked: Vec<bool> = info
+            .memories
+            .iter()
+            .map(|m| m.memory64 || m.page_size_log2 < crate::runtime::memory::DEFAULT_PAGE_SIZE_LOG2)
+            .collect();
         let table64: Vec<bool> = info.tables.iter().map(|t| t.table64).collect();
         let env = CompileEnv {
             types: &info.types,
@@ -447,7 +461,9 @@ impl Module {
             globals: &info.globals,
             table_elements: &table_elements,
             memory64: &memory64,
-            memory0_is_64: memory64.first().copied().unwrap_or(false),
+            memory_checked: &memory_checked,
+            memory0_checked: memory_checked.first().copied().unwrap_or(false),
+            memory_page_size_log2: &memory_page_size_log2,
             table64: &table64,
             tags: &info.tags,
             trap_exit: stubs.trap_exit,
@@ -925,7 +941,13 @@ mod tests {
 
     fn read_plain_bytes(bytes: &[u8]) -> (bool, ModuleInfo) {
         let mut info = ModuleInfo {
-            memories: vec![MemoryType { minimum: 1, maximum: None, memory64: false, shared: false }],
+            memories: vec![MemoryType {
+                minimum: 1,
+                maximum: None,
+                memory64: false,
+                shared: false,
+                page_size_log2: 16,
+            }],
             ..Default::default()
         };
         for payload in Parser::new(0).parse_all(bytes) {

@@ -918,6 +918,9 @@ pub struct MemoryType {
     /// moves, and is what `memory.atomic.wait` needs. Here a store and its memories
     /// stay on one thread, so no other agent can reach it yet.
     pub shared: bool,
+    /// Pages of `2^page_size_log2` bytes: 16 (64 KiB), or 0 (1 byte, the custom page
+    /// sizes proposal). Memories of 1-byte pages are bounds-checked at every access.
+    pub page_size_log2: u8,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -279,7 +279,13 @@ fn wait_and_notify() {
 #[test]
 fn shared_memories_link_only_to_shared_imports() {
     let (store, _) = instantiate("(module)", Config::default());
-    let ty = |shared| sidewinder_engine::MemoryType { minimum: 1, maximum: Some(2), memory64: false, shared };
+    let ty = |shared| sidewinder_engine::MemoryType {
+        minimum: 1,
+        maximum: Some(2),
+        memory64: false,
+        shared,
+        page_size_log2: 16,
+    };
     let shared = Memory::new(&store, ty(true)).unwrap();
     let plain = Memory::new(&store, ty(false)).unwrap();
     assert!(Memory::new(&store, sidewinder_engine::MemoryType { maximum: None, ..ty(true) }).is_err());
@@ -300,7 +306,13 @@ fn shared_memories_link_only_to_shared_imports() {
 #[test]
 fn external_memories_are_aligned_and_shared_ones_bounded() {
     let (store, _) = instantiate("(module)", Config::default());
-    let ty = |shared, maximum| sidewinder_engine::MemoryType { minimum: 1, maximum, memory64: false, shared };
+    let ty = |shared, maximum| sidewinder_engine::MemoryType {
+        minimum: 1,
+        maximum,
+        memory64: false,
+        shared,
+        page_size_log2: 16,
+    };
     let mut block = vec![0u64; 65536 / 8 + 1];
     let aligned = block.as_mut_ptr().cast::<u8>();
     // SAFETY: `block` is dropped after `store` and holds a page and 8 bytes, enough

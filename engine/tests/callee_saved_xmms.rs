@@ -149,7 +149,7 @@ fn runtime_helpers_leave_the_callers_registers_alone() {
         clobber_xmm12_to_15();
         true
     };
-    let ty = MemoryType { minimum: 1, maximum: Some(64), memory64: false, shared: false };
+    let ty = MemoryType { minimum: 1, maximum: Some(64), memory64: false, shared: false, page_size_log2: 16 };
     // SAFETY: `bytes` holds all 64 pages, zeroed, and outlives the store (dropped after it).
     let memory = unsafe { Memory::new_external(&store, ty, bytes.as_mut_ptr(), bytes.len() as u64, grow) }
         .expect("memory");

@@ -113,15 +113,20 @@ fn imports_match_only_memories_of_the_same_address_type() {
     let wat =
         r#"(module (import "m" "mem" (memory i64 1)) (func (export "size") (result i64) (memory.size)))"#;
     let module = Module::new(&engine, &wat::parse_str(wat).expect("valid wat")).expect("compiles");
-    let narrow =
-        Memory::new(&store, MemoryType { minimum: 1, maximum: None, memory64: false, shared: false })
-            .expect("memory");
+    let narrow = Memory::new(
+        &store,
+        MemoryType { minimum: 1, maximum: None, memory64: false, shared: false, page_size_log2: 16 },
+    )
+    .expect("memory");
     match Instance::new(&store, &module, &[Extern::Memory(narrow)]) {
         Err(Error::Link(message)) => assert!(message.contains("memory"), "{message}"),
         other => panic!("a 32-bit memory for a 64-bit import: {other:?}"),
     }
-    let wide = Memory::new(&store, MemoryType { minimum: 1, maximum: None, memory64: true, shared: false })
-        .expect("memory");
+    let wide = Memory::new(
+        &store,
+        MemoryType { minimum: 1, maximum: None, memory64: true, shared: false, page_size_log2: 16 },
+    )
+    .expect("memory");
     let instance = Instance::new(&store, &module, &[Extern::Memory(wide)]).expect("links");
     assert_eq!(integer_result(&instance, "size", &[]), 1);
 }

@@ -31,7 +31,7 @@ const DEFAULT_CASES: u64 = 10_000;
 
 /// A module that may use exceptions (`try_table`, `throw`, `throw_ref`), relaxed SIMD,
 /// SIMD, several memories, 64-bit memories and tables, extended constant expressions,
-/// atomics and shared memories, wide arithmetic
+/// atomics and shared memories, wide arithmetic, custom page sizes
 /// besides what the differential test's modules use; and for one seed in two, GC, the
 /// only way wasm-smith makes typed function references. Most such modules are invalid
 /// without GC (refused with the validator's error), about one in six is valid; in a
@@ -49,6 +49,7 @@ fn module_with_proposals(seed: u64) -> arbitrary::Result<Vec<u8>> {
     c.extended_const_enabled = true;
     c.threads_enabled = true;
     c.wide_arithmetic_enabled = true;
+    c.custom_page_sizes_enabled = true;
     c.max_instructions = 600;
     c.max_funcs = 4;
     module_bytes_with(&mut Rng::new(seed ^ 0x5052_4f50), c)

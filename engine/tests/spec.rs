@@ -49,7 +49,8 @@ const DEFAULT_TIMEOUT_SECS: u64 = 120;
 /// exception handling (with its legacy instructions), tail calls, relaxed SIMD, 64-bit
 /// memories and multiple memories (the numbered files: the multi-memory proposal's
 /// variants of 2.0 scripts), function references, GC, and from the `proposals/`
-/// subdirectory threads (atomics and shared memories) and wide arithmetic.
+/// subdirectory threads (atomics and shared memories), wide arithmetic and custom page
+/// sizes.
 const PROPOSAL_FILES: &[&str] = &[
     "i16x8_relaxed_q15mulr_s.wast",
     "i32x4_relaxed_trunc.wast",
@@ -186,6 +187,11 @@ const PROPOSAL_FILES: &[&str] = &[
     "proposals/threads/imports.wast",
     "proposals/threads/memory.wast",
     "proposals/wide-arithmetic/wide-arithmetic.wast",
+    "proposals/custom-page-sizes/binary.wast",
+    "proposals/custom-page-sizes/custom-page-sizes-invalid.wast",
+    "proposals/custom-page-sizes/custom-page-sizes.wast",
+    "proposals/custom-page-sizes/memory_max.wast",
+    "proposals/custom-page-sizes/memory_max_i64.wast",
 ];
 const PROPOSAL_PREFIX: &str = "wasm-3.0/";
 /// The legacy exception-handling scripts, which `unfold_legacy_try` rewrites.
@@ -1102,10 +1108,12 @@ fn build_spectest(store: &Store) -> Result<HashMap<&'static str, Extern>, Error>
     // The wasm-3.0 reference interpreter's spectest also has a 64-bit table.
     let table64 = TableType { element: ValType::FUNCREF, minimum: 10, maximum: Some(20), table64: true };
     items.insert("table64", Extern::Table(Table::new(store, table64, Val::FuncRef(None))?));
-    let memory = MemoryType { minimum: 1, maximum: Some(2), memory64: false, shared: false };
+    let memory =
+        MemoryType { minimum: 1, maximum: Some(2), memory64: false, shared: false, page_size_log2: 16 };
     items.insert("memory", Extern::Memory(Memory::new(store, memory)?));
     // The threads proposal's spectest also has a shared memory.
-    let shared_memory = MemoryType { minimum: 1, maximum: Some(2), memory64: false, shared: true };
+    let shared_memory =
+        MemoryType { minimum: 1, maximum: Some(2), memory64: false, shared: true, page_size_log2: 16 };
     items.insert("shared_memory", Extern::Memory(Memory::new(store, shared_memory)?));
     Ok(items)
 }

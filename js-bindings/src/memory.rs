@@ -60,6 +60,11 @@ pub(crate) fn create_memory(
     ty: &MemoryType,
     registry: &BufferRegistry,
 ) -> Result<Memory, Error> {
+    // A `WebAssembly.Memory` has 64 KiB pages (its `buffer`, `grow` and `type()` count
+    // them); the JS API has no other page size yet.
+    if ty.page_size_log2 != sidewinder_engine::runtime::memory::DEFAULT_PAGE_SIZE_LOG2 {
+        return Err(Error::Link("a memory of custom page size cannot be a WebAssembly.Memory".into()));
+    }
     let max_pages = ty.maximum.unwrap_or(MAX_PAGES).min(MAX_PAGES);
     if ty.minimum > max_pages {
         return Err(Error::Resource("initial memory size exceeds the maximum".into()));
@@ -171,7 +176,13 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
     }
     let store = store(ctx)?;
     let registry = with_realm(ctx, |r| r.memory_buffers.clone())?;
-    let ty = MemoryType { minimum: initial, maximum, memory64: address.is_64(), shared: false };
+    let ty = MemoryType {
+        minimum: initial,
+        maximum,
+        memory64: address.is_64(),
+        shared: false,
+        page_size_log2: 16,
+    };
     let memory = create_memory(&store, &ty, &registry).map_err(|e| match e {
         Error::Resource(m) => JsNativeError::range().with_message(m).into(),
         other => engine_error(other, ctx),

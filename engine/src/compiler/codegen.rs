@@ -2424,7 +2424,7 @@ impl<'a> FuncCompiler<'a> {
         offset: u64,
         size: u64,
     ) -> (Mem, Option<Reg>) {
-        if memory != 0 || self.env.memory0_is_64 {
+        if memory != 0 || self.env.memory0_checked {
             return self.other_memory_operand(addr, memory, offset, size, RegSet::default());
         }
         if self.env.explicit_bounds_checks {
@@ -2474,7 +2474,9 @@ impl<'a> FuncCompiler<'a> {
             }
         };
         let wide = self.memory_is_64(memory);
-        if self.env.explicit_bounds_checks || wide {
+        if self.env.explicit_bounds_checks
+            || self.env.memory_checked.get(memory as usize).copied().unwrap_or(true)
+        {
             let checked = index.map_or(addr, |(r, _)| Slot::new(addr.ty, Loc::Reg(r)));
             self.bounds_check(checked, memory, offset, size);
         }
@@ -2654,7 +2656,7 @@ impl<'a> FuncCompiler<'a> {
         size: u64,
         avoid: RegSet,
     ) -> (Mem, Option<Reg>) {
-        if memory != 0 || self.env.memory0_is_64 {
+        if memory != 0 || self.env.memory0_checked {
             return self.other_memory_operand(addr, memory, offset, size, avoid);
         }
         if addr.constant().is_none() && addr.reg().is_none() && self.pinned(addr.loc).is_none() {

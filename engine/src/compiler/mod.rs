@@ -46,8 +46,15 @@ pub struct CompileEnv<'a> {
     pub table_elements: &'a [ValType],
     /// Whether each memory is addressed by i64s (memory64).
     pub memory64: &'a [bool],
-    /// `memory64[0]`, read on every access: memory 0's fast path is for 32-bit memories.
-    pub memory0_is_64: bool,
+    /// Whether each memory's accesses are always bounds-checked: 64-bit memories (their
+    /// reservation covers 32-bit addresses only) and memories of pages smaller than
+    /// the system's (accessible bytes lie past their length).
+    pub memory_checked: &'a [bool],
+    /// `memory_checked[0]`, read on every access: memory 0's fast path (guard pages,
+    /// the base in its register) is for the other memories.
+    pub memory0_checked: bool,
+    /// Each memory's page size, as a power of two (`memory.size` divides by it).
+    pub memory_page_size_log2: &'a [u8],
     /// Whether each table is indexed by i64s (memory64's 64-bit tables).
     pub table64: &'a [bool],
     /// Type index of each tag, imports first.
@@ -529,7 +536,7 @@ fn bounded_load(
             _ => return Ok(None),
         },
     };
-    if compiler.env.memory0_is_64 {
+    if compiler.env.memory0_checked {
         // Unreachable for valid code (an i32 index cannot address it); kept explicit,
         // since the fused load has no bounds check.
         return Ok(None);

@@ -607,7 +607,10 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         let r = self.alloc(false);
         self.load_vm_pointer(r, offsets::VMCTX_MEMORIES, mem);
         self.masm.asm.load(LoadKind::I64, r, Mem::Base(r, offsets::MEMORY_LENGTH));
-        self.masm.asm.shift_ri(ShiftOp::ShrU, OperandSize::S64, r, 16);
+        let page_size_log2 = self.env.memory_page_size_log2.get(mem as usize).copied().unwrap_or(16);
+        if page_size_log2 > 0 {
+            self.masm.asm.shift_ri(ShiftOp::ShrU, OperandSize::S64, r, page_size_log2);
+        }
         self.push_reg(index_type(self.memory_is_64(mem)), r);
         Ok(())
     }
@@ -623,7 +626,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         self.void_helper(libcalls::data_drop as *const () as usize, &[data_index as i64], 0)
     }
     fn visit_memory_copy(&mut self, dst_mem: u32, src_mem: u32) -> CResult {
-        if dst_mem != 0 || src_mem != 0 || self.env.memory0_is_64 {
+        if dst_mem != 0 || src_mem != 0 || self.env.memory0_checked {
             let memories = [dst_mem as i64, src_mem as i64];
             return self.void_helper(libcalls::memory_copy as *const () as usize, &memories, 3);
         }

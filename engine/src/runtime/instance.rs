@@ -141,6 +141,7 @@ impl Instance {
                     let have = mem.ty();
                     if have.memory64 != want.memory64
                         || have.shared != want.shared
+                        || have.page_size_log2 != want.page_size_log2
                         || !limits_match(have.minimum, have.maximum, want.minimum, want.maximum)
                     {
                         return Err(link_error(m, n, "incompatible import type: memory"));

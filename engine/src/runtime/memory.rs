@@ -39,6 +39,19 @@ pub const WASM_PAGE_SIZE: u64 = 65536;
 /// The largest number of pages a memory with 32-bit addresses can have (4 GiB).
 pub const MAX_PAGES_32: u64 = 65536;
 
+/// The page size of WebAssembly pages, as a power of two.
+pub const DEFAULT_PAGE_SIZE_LOG2: u8 = 16;
+
+/// The most pages of `2^page_size_log2` bytes a memory can have here: 4 GiB, less one
+/// byte for 1-byte pages (the custom-page-sizes proposal: a 32-bit `memory.size` must
+/// hold the count).
+pub fn max_pages(page_size_log2: u8) -> u64 {
+    ((1u64 << 32) >> page_size_log2).min(u64::from(u32::MAX))
+}
+
+/// The granule memory is made accessible in.
+const OS_PAGE: u64 = 4096;
+
 /// Address space reserved per memory. Compiled code adds a zero-extended 32-bit index and a
 /// 32-bit static offset and then accesses at most 8 bytes, so every address it can form is
 /// below `base + 2^32 + 2^32 + 8`. The extra wasm page covers the access width with room to
@@ -74,6 +87,12 @@ pub struct LinearMemory {
     pages: u64,
     minimum: u64,
     maximum: Option<u64>,
+    /// Pages are `2^page_size_log2` bytes (16, or 0 with custom page sizes). Smaller
+    /// pages than the system's leave accessible bytes past the length: compiled code
+    /// bounds-checks every access to such memories.
+    page_size_log2: u8,
+    /// Bytes made accessible: the length rounded up to a system page.
+    committed: u64,
 }
 
 // SAFETY: the memory exclusively owns its mapping and its `VMMemory`; nothing in it is tied
@@ -84,6 +103,16 @@ unsafe impl Send for LinearMemory {}
 impl LinearMemory {
     /// Reserves the address space and makes the first `initial_pages` accessible.
     pub fn new(initial_pages: u64, maximum_pages: Option<u64>) -> Result<LinearMemory, Error> {
+        Self::with_page_size(initial_pages, maximum_pages, DEFAULT_PAGE_SIZE_LOG2)
+    }
+
+    /// `new` with pages of `2^page_size_log2` bytes.
+    pub fn with_page_size(
+        initial_pages: u64,
+        maximum_pages: Option<u64>,
+        page_size_log2: u8,
+    ) -> Result<LinearMemory, Error> {
+        let limit = max_pages(page_size_log2);
         if let Some(max) = maximum_pages {
             if initial_pages > max {
                 return Err(Error::Resource(format!(
@@ -91,19 +120,20 @@ impl LinearMemory {
                 )));
             }
         }
-        if initial_pages > MAX_PAGES_32 {
+        if initial_pages > limit {
             return Err(Error::Resource(format!(
-                "memory minimum of {initial_pages} pages exceeds the limit of {MAX_PAGES_32} pages"
+                "memory minimum of {initial_pages} pages exceeds the limit of {limit} pages"
             )));
         }
         let reservation_len = usize::try_from(RESERVATION)
             .map_err(|_| Error::Unsupported("linear memories need a 64-bit address space".to_string()))?;
         let base = sys::reserve(reservation_len)?;
-        let initial_bytes = initial_pages * WASM_PAGE_SIZE;
-        if initial_bytes > 0 {
-            // SAFETY: `initial_bytes` is at most 4 GiB, which lies inside the reservation we
+        let initial_bytes = initial_pages << page_size_log2;
+        let committed = initial_bytes.next_multiple_of(OS_PAGE);
+        if committed > 0 {
+            // SAFETY: `committed` is at most 4 GiB, which lies inside the reservation we
             // just made and own exclusively.
-            if let Err(e) = unsafe { sys::commit(base.as_ptr(), initial_bytes as usize) } {
+            if let Err(e) = unsafe { sys::commit(base.as_ptr(), committed as usize) } {
                 // SAFETY: the reservation is ours and nothing else refers to it yet.
                 unsafe { sys::release(base.as_ptr(), reservation_len) };
                 return Err(e);
@@ -117,6 +147,8 @@ impl LinearMemory {
             pages: initial_pages,
             minimum: initial_pages,
             maximum: maximum_pages,
+            page_size_log2,
+            committed,
         })
     }
 
@@ -142,7 +174,7 @@ impl LinearMemory {
     }
 
     pub fn size_bytes(&self) -> u64 {
-        self.pages * WASM_PAGE_SIZE
+        self.pages << self.page_size_log2
     }
 
     pub fn maximum_pages(&self) -> Option<u64> {
@@ -162,24 +194,32 @@ impl LinearMemory {
             return Some(old_pages);
         }
         let new_pages = old_pages.checked_add(delta_pages)?;
-        let limit = self.maximum.map_or(MAX_PAGES_32, |max| max.min(MAX_PAGES_32));
+        let most = max_pages(self.page_size_log2);
+        let limit = self.maximum.map_or(most, |max| max.min(most));
         if new_pages > limit {
             return None;
         }
-        let old_bytes = old_pages * WASM_PAGE_SIZE;
-        let delta_bytes = delta_pages * WASM_PAGE_SIZE;
-        // SAFETY: `new_pages` is at most 65536, so `[old_bytes, old_bytes + delta_bytes)`
-        // ends at or below 4 GiB, well inside the reservation, which we own exclusively.
-        let committed =
-            unsafe { sys::commit(self.base.as_ptr().add(old_bytes as usize), delta_bytes as usize) };
-        if committed.is_err() {
-            return None;
+        let new_bytes = new_pages << self.page_size_log2;
+        let committed = new_bytes.next_multiple_of(OS_PAGE);
+        if committed > self.committed {
+            // SAFETY: `new_bytes` is at most 4 GiB, so `[self.committed, committed)` ends
+            // at or below 4 GiB, well inside the reservation, which we own exclusively.
+            let made = unsafe {
+                sys::commit(
+                    self.base.as_ptr().add(self.committed as usize),
+                    (committed - self.committed) as usize,
+                )
+            };
+            if made.is_err() {
+                return None;
+            }
+            self.committed = committed;
         }
         self.pages = new_pages;
         // SAFETY: `vm` came from `Box::leak` and stays allocated until `drop`. Writing it
         // from `&mut self` cannot race with compiled code, which runs on the same thread and
         // is suspended while the runtime grows the memory.
-        unsafe { (*self.vm.as_ptr()).length = new_pages * WASM_PAGE_SIZE };
+        unsafe { (*self.vm.as_ptr()).length = new_bytes };
         Some(old_pages)
     }
 

@@ -123,7 +123,11 @@ impl Memory {
         if ty.shared && ty.maximum.is_none() {
             return Err(Error::Link("a shared memory needs a maximum".into()));
         }
-        let linear = LinearMemory::new(ty.minimum, ty.maximum)?;
+        // The page sizes WebAssembly has: 64 KiB, and 1 byte (custom page sizes).
+        if !matches!(ty.page_size_log2, 0 | super::memory::DEFAULT_PAGE_SIZE_LOG2) {
+            return Err(Error::Link(format!("no memory has pages of 2^{} bytes", ty.page_size_log2)));
+        }
+        let linear = LinearMemory::with_page_size(ty.minimum, ty.maximum, ty.page_size_log2)?;
         if store.engine().config().huge_pages {
             linear.advise_huge_pages();
         }
@@ -152,6 +156,9 @@ impl Memory {
         }
         if ty.shared && ty.maximum.is_none() {
             return Err(Error::Link("a shared memory needs a maximum".into()));
+        }
+        if ty.page_size_log2 != super::memory::DEFAULT_PAGE_SIZE_LOG2 {
+            return Err(Error::Unsupported("custom page sizes in an external memory".into()));
         }
         let length = ty.minimum.checked_mul(WASM_PAGE_SIZE).filter(|&l| l <= capacity);
         let Some(length) = length else {
@@ -184,11 +191,12 @@ impl Memory {
             maximum: self.0.ty.maximum,
             memory64: self.0.ty.memory64,
             shared: self.0.ty.shared,
+            page_size_log2: self.0.ty.page_size_log2,
         }
     }
 
     pub fn size_pages(&self) -> u64 {
-        self.size_bytes() / WASM_PAGE_SIZE
+        self.size_bytes() >> self.0.ty.page_size_log2
     }
 
     pub fn size_bytes(&self) -> u64 {
@@ -283,9 +291,11 @@ mod tests {
         for huge_pages in [true, false] {
             let engine = Engine::new(Config { huge_pages, ..Config::default() }).expect("engine");
             let store = Store::new(&engine);
-            let memory =
-                Memory::new(&store, MemoryType { minimum: 1, maximum: None, memory64: false, shared: false })
-                    .expect("memory");
+            let memory = Memory::new(
+                &store,
+                MemoryType { minimum: 1, maximum: None, memory64: false, shared: false, page_size_log2: 16 },
+            )
+            .expect("memory");
             assert_eq!(advised_huge(memory.data_ptr()), huge_pages);
             // What a grow makes accessible was advised with the rest of the reservation.
             assert_eq!(memory.grow(40), Some(1));

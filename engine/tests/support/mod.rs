@@ -19,6 +19,7 @@ pub fn engine_features() -> WasmFeatures {
         | WasmFeatures::GC
         | WasmFeatures::THREADS
         | WasmFeatures::WIDE_ARITHMETIC
+        | WasmFeatures::CUSTOM_PAGE_SIZES
 }
 
 /// wasmparser's verdict on `bytes` with the engine's features: for an invalid module,
