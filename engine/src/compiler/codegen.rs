@@ -2569,7 +2569,7 @@ impl<'a> FuncCompiler<'a> {
     /// (`value_bounds.rs`), so the shift and the added constant go into the
     /// addressing mode. Within the guard reservation: never with explicit bounds checks.
     pub(crate) fn load_scaled(&mut self, ty: ValType, kind: LoadKind, shift: u8, disp: i32) {
-        debug_assert!(!self.env.explicit_bounds_checks);
+        debug_assert!(!self.env.explicit_bounds_checks && !self.env.memory0_checked);
         let index = self.pop();
         let target = self.take_result_target();
         let (r, temporary) = match self.pinned(index.loc) {

@@ -49,7 +49,8 @@ pub fn max_pages(page_size_log2: u8) -> u64 {
     ((1u64 << 32) >> page_size_log2).min(u64::from(u32::MAX))
 }
 
-/// The granule memory is made accessible in.
+/// The granule memory is made accessible in: the system page of x86-64 Linux, the one
+/// target (a port to larger system pages would read it from the system).
 const OS_PAGE: u64 = 4096;
 
 /// Address space reserved per memory. Compiled code adds a zero-extended 32-bit index and a
@@ -112,6 +113,10 @@ impl LinearMemory {
         maximum_pages: Option<u64>,
         page_size_log2: u8,
     ) -> Result<LinearMemory, Error> {
+        // The page sizes WebAssembly has: 64 KiB, and 1 byte (custom page sizes).
+        if !matches!(page_size_log2, 0 | DEFAULT_PAGE_SIZE_LOG2) {
+            return Err(Error::Resource(format!("no memory has pages of 2^{page_size_log2} bytes")));
+        }
         let limit = max_pages(page_size_log2);
         if let Some(max) = maximum_pages {
             if initial_pages > max {

@@ -274,6 +274,7 @@ impl Memory {
     }
 }
 
+/// The size of a default WebAssembly page (a memory's own: `MemoryType::page_size_log2`).
 pub const PAGE_SIZE: u64 = WASM_PAGE_SIZE;
 
 #[cfg(all(test, target_os = "linux"))]
