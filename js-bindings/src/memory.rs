@@ -181,7 +181,7 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
         maximum,
         memory64: address.is_64(),
         shared: false,
-        page_size_log2: 16,
+        page_size_log2: sidewinder_engine::runtime::memory::DEFAULT_PAGE_SIZE_LOG2,
     };
     let memory = create_memory(&store, &ty, &registry).map_err(|e| match e {
         Error::Resource(m) => JsNativeError::range().with_message(m).into(),

@@ -40,10 +40,6 @@ fn load_of(bytes: u8) -> LoadKind {
     }
 }
 
-fn regs(list: &[Reg]) -> RegSet {
-    RegSet::from_regs(list)
-}
-
 impl FuncCompiler<'_> {
     /// The native address of an atomic access of `bytes` at `addr` plus the offset,
     /// bounds-checked and aligned (or trapped), in a register the caller frees.
@@ -73,7 +69,7 @@ impl FuncCompiler<'_> {
         let addr = self.pop();
         // `xchg` writes the old value into the register: a copy of the operand's.
         let v = self.in_reg(value);
-        let address = self.atomic_address(addr, &memarg, bytes, regs(&[v]))?;
+        let address = self.atomic_address(addr, &memarg, bytes, RegSet::from_regs(&[v]))?;
         self.masm.wasm_atomic_rmw(AtomicRmwInsn::Xchg, bytes, Mem::Base(address, 0), v);
         self.free_reg(v);
         self.free_reg(address);
@@ -89,7 +85,7 @@ impl FuncCompiler<'_> {
                 let value = self.pop();
                 let addr = self.pop();
                 let v = self.in_reg(value);
-                let address = self.atomic_address(addr, &memarg, bytes, regs(&[v]))?;
+                let address = self.atomic_address(addr, &memarg, bytes, RegSet::from_regs(&[v]))?;
                 if op == RmwOp::Sub {
                     self.masm.asm.neg(OperandSize::S64, v);
                 }
@@ -107,10 +103,10 @@ impl FuncCompiler<'_> {
         self.evict(RAX);
         let value = self.pop();
         let addr = self.pop();
-        let v = self.in_reg_except(value, regs(&[RAX]));
-        let address = self.atomic_address(addr, &memarg, bytes, regs(&[RAX, v]))?;
+        let v = self.in_reg_except(value, RegSet::from_regs(&[RAX]));
+        let address = self.atomic_address(addr, &memarg, bytes, RegSet::from_regs(&[RAX, v]))?;
         self.take_reg(RAX);
-        let new = self.alloc_except(false, regs(&[RAX, v, address]));
+        let new = self.alloc_except(false, RegSet::from_regs(&[RAX, v, address]));
         let at = Mem::Base(address, 0);
         self.masm.wasm_load(load_of(bytes), RAX, at);
         let retry = self.masm.asm.new_label();
@@ -131,8 +127,8 @@ impl FuncCompiler<'_> {
         let replacement = self.pop();
         let expected = self.pop();
         let addr = self.pop();
-        let r = self.in_reg_except(replacement, regs(&[RAX]));
-        let mut avoid = regs(&[RAX, r]);
+        let r = self.in_reg_except(replacement, RegSet::from_regs(&[RAX]));
+        let mut avoid = RegSet::from_regs(&[RAX, r]);
         if let Some(e) = expected.reg() {
             avoid.insert(e);
         }

@@ -396,10 +396,8 @@ impl GcHeap {
             }
         }
         for_each_live_payload(|payload| payload.iter().for_each(|&w| gc.consider_conservative(w)));
-        let handles: Vec<u64> = self.handles.borrow().keys().copied().collect();
-        handles.iter().for_each(|&w| gc.consider_exact(w));
-        let pending = self.pending.borrow().clone();
-        pending.iter().for_each(|&w| gc.consider_exact(w));
+        self.handles.borrow().keys().for_each(|&w| gc.consider_exact(w));
+        self.pending.borrow().iter().for_each(|&w| gc.consider_exact(w));
         let mut segments_readable = true;
         let complete = store.for_each_kept(|object| {
             if let Some(global) = object.downcast_ref::<GlobalInner>() {

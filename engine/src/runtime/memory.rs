@@ -49,6 +49,12 @@ pub fn max_pages(page_size_log2: u8) -> u64 {
     ((1u64 << 32) >> page_size_log2).min(u64::from(u32::MAX))
 }
 
+/// Whether memories may have pages of `2^page_size_log2` bytes: WebAssembly has 64 KiB
+/// pages, and 1-byte ones (custom page sizes).
+pub fn is_page_size(page_size_log2: u8) -> bool {
+    matches!(page_size_log2, 0 | DEFAULT_PAGE_SIZE_LOG2)
+}
+
 /// The granule memory is made accessible in: the system page of x86-64 Linux, the one
 /// target (a port to larger system pages would read it from the system).
 const OS_PAGE: u64 = 4096;
@@ -113,8 +119,7 @@ impl LinearMemory {
         maximum_pages: Option<u64>,
         page_size_log2: u8,
     ) -> Result<LinearMemory, Error> {
-        // The page sizes WebAssembly has: 64 KiB, and 1 byte (custom page sizes).
-        if !matches!(page_size_log2, 0 | DEFAULT_PAGE_SIZE_LOG2) {
+        if !is_page_size(page_size_log2) {
             return Err(Error::Resource(format!("no memory has pages of 2^{page_size_log2} bytes")));
         }
         let limit = max_pages(page_size_log2);

@@ -99,9 +99,10 @@ impl Store {
     }
 
     /// Collects the store's GC heap now, freeing the structs and arrays that no handle,
-    /// global, table, exception, element segment or running wasm code reaches. Returns
-    /// false when it cannot run: while a fiber lives on this thread, or off the thread's
-    /// own stack. Allocations collect by themselves (`Config::gc_collect_after`).
+    /// global, table, exception, element segment or running wasm code reaches (on the
+    /// thread's stack and every fiber's). Returns false when it cannot run: on a stack
+    /// that is neither the thread's nor a fiber's, or when a root cannot be read.
+    /// Allocations collect by themselves (`Config::gc_collect_after`).
     pub fn gc(&self) -> bool {
         self.0.gc_heap.collect()
     }

@@ -113,6 +113,14 @@ impl std::fmt::Debug for Memory {
 /// compiled atomic accesses test (`Masm::check_atomic_alignment`).
 const MEMORY_BASE_ALIGNMENT: usize = 8;
 
+/// A shared memory has a maximum (it never moves, so its reservation is final).
+fn check_shared(ty: &MemoryType) -> Result<()> {
+    if ty.shared && ty.maximum.is_none() {
+        return Err(Error::Link("a shared memory needs a maximum".into()));
+    }
+    Ok(())
+}
+
 impl Memory {
     pub fn new(store: &Store, ty: MemoryType) -> Result<Memory> {
         if let Some(max) = ty.maximum {
@@ -120,11 +128,8 @@ impl Memory {
                 return Err(Error::Link("memory maximum is below its minimum".into()));
             }
         }
-        if ty.shared && ty.maximum.is_none() {
-            return Err(Error::Link("a shared memory needs a maximum".into()));
-        }
-        // The page sizes WebAssembly has: 64 KiB, and 1 byte (custom page sizes).
-        if !matches!(ty.page_size_log2, 0 | super::memory::DEFAULT_PAGE_SIZE_LOG2) {
+        check_shared(&ty)?;
+        if !super::memory::is_page_size(ty.page_size_log2) {
             return Err(Error::Link(format!("no memory has pages of 2^{} bytes", ty.page_size_log2)));
         }
         let linear = LinearMemory::with_page_size(ty.minimum, ty.maximum, ty.page_size_log2)?;
@@ -154,9 +159,7 @@ impl Memory {
         if !(base as usize).is_multiple_of(MEMORY_BASE_ALIGNMENT) {
             return Err(Error::Resource("an external memory's base must be 8-byte aligned".into()));
         }
-        if ty.shared && ty.maximum.is_none() {
-            return Err(Error::Link("a shared memory needs a maximum".into()));
-        }
+        check_shared(&ty)?;
         if ty.page_size_log2 != super::memory::DEFAULT_PAGE_SIZE_LOG2 {
             return Err(Error::Unsupported("custom page sizes in an external memory".into()));
         }

@@ -803,7 +803,7 @@ impl Masm {
     // read-modify-writes, so atomic loads are plain loads and every write is locked.
 
     /// Traps with "unaligned atomic" unless `address` (native, into a memory whose base
-    /// is page-aligned) is a multiple of `bytes`. The spec checks bounds first: with guard
+    /// is 8-byte aligned: `MEMORY_BASE_ALIGNMENT`) is a multiple of `bytes`. The spec checks bounds first: with guard
     /// pages nothing has checked them yet, so a misaligned access reads its last byte
     /// (a trap site, out of bounds if the access is) before trapping.
     pub fn check_atomic_alignment(&mut self, address: Reg, bytes: u8) {
