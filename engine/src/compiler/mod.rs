@@ -14,6 +14,7 @@ mod gc;
 pub mod handlers;
 pub mod locals;
 pub mod masm;
+mod operator_buffers;
 mod simd;
 pub mod stack;
 mod tail_calls;
@@ -81,7 +82,17 @@ pub struct Scratch<'a> {
 
 impl<'a> Scratch<'a> {
     pub fn new(env: &'a CompileEnv<'a>) -> Scratch<'a> {
-        Scratch { operators: Vec::new(), uses: Default::default(), compiler: FuncCompiler::new(env) }
+        Scratch {
+            operators: operator_buffers::take(),
+            uses: Default::default(),
+            compiler: FuncCompiler::new(env),
+        }
+    }
+}
+
+impl Drop for Scratch<'_> {
+    fn drop(&mut self) {
+        operator_buffers::give_back(std::mem::take(&mut self.operators));
     }
 }
 
