@@ -305,6 +305,7 @@ impl UseScan {
         horizon.is_none_or(|(d, serial)| self.blocks.get(d as usize).is_some_and(|f| f.serial == serial))
     }
 
+    #[inline(always)]
     fn count(&mut self, index: u32, write: bool) {
         let i = index as usize;
         let Some(&w) = self.weights.get(i) else { return };
