@@ -67,7 +67,7 @@ macro_rules! for_each_common_operator {
             0x22 => visit_local_tee(read_var_u32)
             0x23 => visit_global_get(read_var_u32)
             0x24 => visit_global_set(read_var_u32)
-            0x41 => visit_i32_const(BinaryReader::read_var_i32)
+            0x41 => visit_i32_const(read_var_i32)
             0x42 => visit_i64_const(BinaryReader::read_var_i64)
             0x45 => visit_i32_eqz(-)
             0x46 => visit_i32_eq(-)
@@ -201,6 +201,22 @@ fn read_var_u32(reader: &mut BinaryReader<'_>) -> wasmparser::Result<u32> {
             Ok(u32::from(byte))
         }
         _ => reader.read_var_u32(),
+    }
+}
+
+/// `BinaryReader::read_var_i32` with its one-byte case, a constant from -64 to 63,
+/// inlined; the rest stays a call (inlining all of it cost more than it saved, as
+/// `read_var_u32` says).
+#[inline(always)]
+fn read_var_i32(reader: &mut BinaryReader<'_>) -> wasmparser::Result<i32> {
+    let mut ahead = reader.clone();
+    match ahead.read_u8().ok() {
+        Some(byte) if byte < 0x80 => {
+            *reader = ahead;
+            // The low 7 bits, sign-extended from bit 6.
+            Ok(i32::from(byte << 1) << 24 >> 25)
+        }
+        _ => reader.read_var_i32(),
     }
 }
 
