@@ -90,6 +90,11 @@ impl<'a> Scratch<'a> {
     }
 }
 
+/// See `crate::release_compile_buffers`.
+pub fn release_compile_buffers() {
+    operator_buffers::release();
+}
+
 impl Drop for Scratch<'_> {
     fn drop(&mut self) {
         operator_buffers::give_back(std::mem::take(&mut self.operators));
