@@ -219,6 +219,17 @@ pub fn compile_function<'a>(
                 continue;
             }};
         }
+        // The same for an operator that computes no value into a register, which never
+        // reads the hint (`FuncCompiler::result_target`): looking at the next operator
+        // for it cost 1.8 % of compile instructions.
+        macro_rules! visit_without_hint {
+            ($visit:expr) => {{
+                debug_assert!(compiler.result_hint.is_none());
+                $visit?;
+                debug_assert_eq!(compiler.unread_after_call, 0, "a call left its reload plan");
+                continue;
+            }};
+        }
         match *op {
             Operator::LocalSet { local_index } | Operator::LocalTee { local_index } => {
                 let tee = matches!(op, Operator::LocalTee { .. });
@@ -249,26 +260,26 @@ pub fn compile_function<'a>(
                 }
                 compiler.materialize_condition();
                 if tee {
-                    visit_directly!(compiler.visit_local_tee(local_index));
+                    visit_without_hint!(compiler.visit_local_tee(local_index));
                 }
-                visit_directly!(compiler.visit_local_set(local_index));
+                visit_without_hint!(compiler.visit_local_set(local_index));
             }
             Operator::LocalGet { local_index } => {
                 if reuse_flags_of_local(compiler, flags_of_local, local_index, op, buffered, i)? {
                     continue;
                 }
                 compiler.materialize_condition();
-                visit_directly!(compiler.visit_local_get(local_index));
+                visit_without_hint!(compiler.visit_local_get(local_index));
             }
             Operator::Nop => compiler.materialize_condition(),
             // These read a comparison still in the flags.
             Operator::BrIf { relative_depth } => {
                 flags_of_local = None;
-                visit_directly!(compiler.visit_br_if(relative_depth));
+                visit_without_hint!(compiler.visit_br_if(relative_depth));
             }
             Operator::If { blockty } => {
                 flags_of_local = None;
-                visit_directly!(compiler.visit_if(blockty));
+                visit_without_hint!(compiler.visit_if(blockty));
             }
             Operator::I32Eqz => {
                 flags_of_local = None;
@@ -322,21 +333,21 @@ pub fn compile_function<'a>(
                 flags_of_local = None;
                 compiler.materialize_condition();
                 match *op {
-                    Operator::I32Const { value } => visit_directly!(compiler.visit_i32_const(value)),
-                    Operator::End => visit_directly!(compiler.visit_end()),
+                    Operator::I32Const { value } => visit_without_hint!(compiler.visit_i32_const(value)),
+                    Operator::End => visit_without_hint!(compiler.visit_end()),
                     Operator::I32Load { memarg } => visit_directly!(compiler.visit_i32_load(memarg)),
-                    Operator::I32Store { memarg } => visit_directly!(compiler.visit_i32_store(memarg)),
+                    Operator::I32Store { memarg } => visit_without_hint!(compiler.visit_i32_store(memarg)),
                     Operator::GlobalGet { global_index } => {
                         visit_directly!(compiler.visit_global_get(global_index))
                     }
-                    Operator::Block { blockty } => visit_directly!(compiler.visit_block(blockty)),
+                    Operator::Block { blockty } => visit_without_hint!(compiler.visit_block(blockty)),
                     Operator::I64Load { memarg } => visit_directly!(compiler.visit_i64_load(memarg)),
-                    Operator::I64Store { memarg } => visit_directly!(compiler.visit_i64_store(memarg)),
-                    Operator::Br { relative_depth } => visit_directly!(compiler.visit_br(relative_depth)),
+                    Operator::I64Store { memarg } => visit_without_hint!(compiler.visit_i64_store(memarg)),
+                    Operator::Br { relative_depth } => visit_without_hint!(compiler.visit_br(relative_depth)),
                     Operator::I32Eq => visit_directly!(compiler.visit_i32_eq()),
                     Operator::I32Ne => visit_directly!(compiler.visit_i32_ne()),
                     Operator::I32Load8U { memarg } => visit_directly!(compiler.visit_i32_load8_u(memarg)),
-                    Operator::Drop => visit_directly!(compiler.visit_drop()),
+                    Operator::Drop => visit_without_hint!(compiler.visit_drop()),
                     _ => {}
                 }
             }
