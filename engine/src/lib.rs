@@ -24,16 +24,6 @@ mod types;
 mod values;
 
 pub use engine::{Config, Engine};
-
-/// Frees the buffers compilations keep for the next one. The first pass of a compilation
-/// buffers about 28 bytes per byte of a function's code, and fresh buffers cost a page
-/// fault per 4 KiB as they are first written. The process therefore keeps the four
-/// largest (up to 8 MiB each) from one compilation for the next. Call this after a
-/// burst of compiling to give that memory back; later compilations still work and
-/// allocate afresh.
-pub fn release_compile_buffers() {
-    compiler::release_compile_buffers();
-}
 pub use error::{Error, Result};
 pub use isa::x64::trampolines::SMALL_ARGS;
 pub use module::Module;
@@ -49,3 +39,13 @@ pub use runtime::wasm_memory::Memory;
 pub use trap::{Trap, TrapCode};
 pub use types::*;
 pub use values::{AnyRef, Val};
+
+/// Frees the buffers compilations keep for the next one. The first pass of a compilation
+/// buffers about 28 bytes per byte of a function's code, and fresh buffers cost a page
+/// fault per 4 KiB as they are first written. The process therefore keeps the four
+/// largest (up to 8 MiB each) from one compilation for the next. Call this after a
+/// burst of compiling to give that memory back; later compilations still work and
+/// allocate afresh.
+pub fn release_compile_buffers() {
+    compiler::release_compile_buffers();
+}
