@@ -607,7 +607,12 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         let r = self.alloc(false);
         self.load_vm_pointer(r, offsets::VMCTX_MEMORIES, mem);
         self.masm.asm.load(LoadKind::I64, r, Mem::Base(r, offsets::MEMORY_LENGTH));
-        let page_size_log2 = self.env.memory_page_size_log2.get(mem as usize).copied().unwrap_or(16);
+        let page_size_log2 = self
+            .env
+            .memory_page_size_log2
+            .get(mem as usize)
+            .copied()
+            .unwrap_or(crate::runtime::memory::DEFAULT_PAGE_SIZE_LOG2);
         if page_size_log2 > 0 {
             self.masm.asm.shift_ri(ShiftOp::ShrU, OperandSize::S64, r, page_size_log2);
         }

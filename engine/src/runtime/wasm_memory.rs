@@ -189,13 +189,9 @@ impl Memory {
     }
 
     pub fn ty(&self) -> MemoryType {
-        MemoryType {
-            minimum: self.size_pages(),
-            maximum: self.0.ty.maximum,
-            memory64: self.0.ty.memory64,
-            shared: self.0.ty.shared,
-            page_size_log2: self.0.ty.page_size_log2,
-        }
+        // The declared type, but for the current size: a field added to `MemoryType`
+        // comes along without being named here.
+        MemoryType { minimum: self.size_pages(), ..self.0.ty.clone() }
     }
 
     pub fn size_pages(&self) -> u64 {
