@@ -28,6 +28,8 @@ def modules(n):
         "(module (func (param i32) " + "(block " * depth + f"(br_table {targets} 0 (local.get 0))" + ")" * depth + "))"
     consts = "".join(f"(local.set 0 (f64.add (local.get 0) (f64.const {i}.5)))" for i in range(n))
     yield "distinct float constants", f"(module (func (local f64) {consts}))"
+    vectors = "".join(f"(local.set 0 (i32x4.add (local.get 0) (v128.const i32x4 {i} 0 0 0)))" for i in range(n))
+    yield "distinct vector constants", f"(module (func (local v128) {vectors}))"
     yield "deep nesting", "(module (func " + "(block " * n + ")" * n + "))"
     yield "deep operand stack under local.set", \
         "(module (func (local i32) " + "(i32.const 1)" * n + "(local.set 0 (i32.const 2))" * n + "(drop)" * n + "))"

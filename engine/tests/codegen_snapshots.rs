@@ -1240,3 +1240,49 @@ fn struct_new_bumps_a_pointer_in_line() {
     assert_has(&l, &["+0x20],xmm"]);
     assert_has(&l, &["mov     r11, <type chain>"]);
 }
+
+/// How often `pattern` occurs in `code`.
+fn occurrences(code: &[u8], pattern: &[u8]) -> usize {
+    code.windows(pattern.len()).filter(|w| *w == pattern).count()
+}
+
+/// The constant pool holds each value once however often the function uses it, and
+/// every use reads the right one (the spec tests check the values; this, the sharing).
+#[test]
+fn the_constant_pool_keeps_one_copy_of_each_value() {
+    let mut body = String::from("(local.get 0)");
+    for k in 0..40 {
+        // Two values used 20 times each, and 40 values used once.
+        body = format!(
+            "(f64.mul (f64.add {body} (f64.const {})) (f64.const {}.25))",
+            1.5 + (k % 2) as f64,
+            1000 + k
+        );
+    }
+    let wat = format!("(module (func (param f64) (result f64) {body}))");
+    let module = Module::new(&Engine::default(), &wat::parse_str(&wat).unwrap()).unwrap();
+    let code = module.function_code(0).unwrap();
+    for value in [1.5f64, 2.5] {
+        assert_eq!(occurrences(code, &value.to_bits().to_le_bytes()), 1, "{value} is pooled once");
+    }
+    for k in 0..40 {
+        let value = 1000.25 + f64::from(k);
+        assert_eq!(occurrences(code, &value.to_bits().to_le_bytes()), 1, "{value} is pooled once");
+    }
+
+    // Thirty shuffles of a vector with itself, three masks in turn (each a `pshufb` with
+    // its mask from the pool).
+    let mut wat = String::from("(module (func (param v128) (result v128)");
+    for k in 0..30u8 {
+        let lanes: Vec<String> = (0..16u8).map(|i| ((i * 7 + k % 3) % 16).to_string()).collect();
+        write!(wat, " (local.set 0 (i8x16.shuffle {} (local.get 0) (local.get 0)))", lanes.join(" "))
+            .unwrap();
+    }
+    wat.push_str(" (local.get 0)))");
+    let module = Module::new(&Engine::default(), &wat::parse_str(&wat).unwrap()).unwrap();
+    let code = module.function_code(0).unwrap();
+    for k in 0..3u8 {
+        let mask: Vec<u8> = (0..16u8).map(|i| (i * 7 + k) % 16).collect();
+        assert_eq!(occurrences(code, &mask), 1, "shuffle mask {k} is pooled once");
+    }
+}

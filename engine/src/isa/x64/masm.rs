@@ -31,13 +31,12 @@ pub struct Masm {
     host_call_stub: Option<DynamicLabel>,
     jump_tables: Vec<(DynamicLabel, Vec<DynamicLabel>)>,
     /// 8-byte constants (float bit patterns, division multipliers) placed after the code
-    /// and read with RIP-relative operands.
+    /// and read with RIP-relative operands, one label per use: `place_constants` keeps
+    /// one copy of each value.
     float_constants: Vec<(u64, DynamicLabel)>,
-    float_constant_index: std::collections::HashMap<u64, DynamicLabel>,
-    /// 16-byte constants of v128 operations (masks, tables, `v128.const`), and their
-    /// index: a function may have hundreds of thousands.
+    /// 16-byte constants of v128 operations (masks, tables, `v128.const`), likewise (a
+    /// function may have hundreds of thousands).
     vector_constants: Vec<(u128, DynamicLabel)>,
-    vector_constant_index: std::collections::HashMap<u128, DynamicLabel>,
     /// Whether a loop header was aligned: the function then starts at a multiple of
     /// `LOOP_ALIGNMENT` too, so its loops are aligned in memory.
     aligned_loops: bool,
@@ -75,6 +74,25 @@ fn is_double(size: OperandSize) -> bool {
     size == OperandSize::S64
 }
 
+/// Places a pool of constants, each value once, and binds every use's label to its copy.
+/// Sorting brings equal values together: no index is kept while compiling, whose lookup
+/// (SipHash, so that no module's constants make it slow) cost more than the sort.
+fn place_constants<T: Ord + Copy, const N: usize>(
+    asm: &mut Assembler,
+    pool: &mut Vec<(T, DynamicLabel)>,
+    bytes: fn(T) -> [u8; N],
+) {
+    pool.sort_unstable_by_key(|&(bits, _)| bits);
+    for (i, &(bits, label)) in pool.iter().enumerate() {
+        asm.bind(label);
+        // The value goes after the last label bound to it.
+        if pool.get(i + 1).is_none_or(|&(next, _)| next != bits) {
+            asm.emit_bytes(&bytes(bits));
+        }
+    }
+    pool.clear();
+}
+
 impl Masm {
     pub fn new() -> Masm {
         Masm {
@@ -87,8 +105,6 @@ impl Masm {
             jump_tables: Vec::new(),
             float_constants: Vec::new(),
             vector_constants: Vec::new(),
-            vector_constant_index: std::collections::HashMap::new(),
-            float_constant_index: std::collections::HashMap::new(),
             aligned_loops: false,
         }
     }
@@ -196,9 +212,7 @@ impl Masm {
         self.call_relocs.clear();
         self.jump_tables.clear();
         self.float_constants.clear();
-        self.float_constant_index.clear();
         self.vector_constants.clear();
-        self.vector_constant_index.clear();
         self.aligned_loops = false;
         self.host_call_stub = None;
     }
@@ -214,17 +228,11 @@ impl Masm {
     fn finish_code(&mut self) -> Result<FunctionCode, crate::error::Error> {
         if !self.vector_constants.is_empty() {
             self.asm.align(16, 0xCC);
-            for (bits, label) in std::mem::take(&mut self.vector_constants) {
-                self.asm.bind(label);
-                self.asm.emit_bytes(&bits.to_le_bytes());
-            }
+            place_constants(&mut self.asm, &mut self.vector_constants, u128::to_le_bytes);
         }
         if !self.float_constants.is_empty() {
             self.asm.align(8, 0xCC);
-            for (bits, label) in std::mem::take(&mut self.float_constants) {
-                self.asm.bind(label);
-                self.asm.emit_bytes(&bits.to_le_bytes());
-            }
+            place_constants(&mut self.asm, &mut self.float_constants, u64::to_le_bytes);
         }
         let internal = crate::error::Error::internal;
         let mut patches = Vec::new();
@@ -442,12 +450,8 @@ impl Masm {
 
     /// The label of a 16-byte constant in the pool (shared within the function).
     pub(crate) fn vector_constant(&mut self, bits: u128) -> DynamicLabel {
-        if let Some(&l) = self.vector_constant_index.get(&bits) {
-            return l;
-        }
         let l = self.asm.new_label();
         self.vector_constants.push((bits, l));
-        self.vector_constant_index.insert(bits, l);
         l
     }
 
@@ -489,12 +493,8 @@ impl Masm {
     /// The label of an 8-byte constant in the pool after the code (shared within the
     /// function).
     fn constant_label(&mut self, bits: u64) -> DynamicLabel {
-        if let Some(&l) = self.float_constant_index.get(&bits) {
-            return l;
-        }
         let l = self.asm.new_label();
         self.float_constants.push((bits, l));
-        self.float_constant_index.insert(bits, l);
         l
     }
 

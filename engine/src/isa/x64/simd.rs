@@ -943,12 +943,11 @@ fn zero_extension(bytes: &[Option<u8>; 16]) -> Option<usize> {
 /// By how many bytes a one-operand shuffle shifts the whole vector, zeros coming in:
 /// towards lane 0 (`psrldq`) when `right`, else away from it (`pslldq`).
 fn byte_shift(bytes: &[Option<u8>; 16], right: bool) -> Option<u8> {
-    (1..16u8).find(|&n| {
-        bytes.iter().enumerate().all(|(j, &b)| {
-            let j = j as u8;
-            b == if right { (j + n < 16).then_some(j + n) } else { j.checked_sub(n) }
-        })
-    })
+    // One lane fixes the distance: what byte 0 reads in a right shift, where byte 0 lands
+    // in a left one.
+    let n = if right { bytes[0]? } else { bytes.iter().position(Option::is_some)? as u8 };
+    let shifted = |j: u8| if right { (j + n < 16).then_some(j + n) } else { j.checked_sub(n) };
+    ((1..16).contains(&n) && (0..16u8).all(|j| bytes[usize::from(j)] == shifted(j))).then_some(n)
 }
 
 /// The `pshufd` order of a one-operand shuffle that moves whole 32-bit lanes (no zeros).
@@ -962,4 +961,49 @@ fn dword_order(bytes: &[Option<u8>; 16]) -> Option<u8> {
         order |= (first / 4) << (2 * d);
     }
     Some(order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::byte_shift;
+
+    /// The distance found by trying every one.
+    fn byte_shift_by_search(bytes: &[Option<u8>; 16], right: bool) -> Option<u8> {
+        (1..16u8).find(|&n| {
+            (0..16u8).all(|j| {
+                bytes[usize::from(j)] == if right { (j + n < 16).then_some(j + n) } else { j.checked_sub(n) }
+            })
+        })
+    }
+
+    #[test]
+    fn byte_shifts_are_found_exactly_when_a_search_finds_them() {
+        let mut cases = Vec::new();
+        for n in 0..16u8 {
+            cases.push(std::array::from_fn(|j| (j as u8 + n < 16).then_some(j as u8 + n)));
+            cases.push(std::array::from_fn(|j| (j as u8).checked_sub(n)));
+        }
+        // Near misses: each of those with one lane changed.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for base in cases.clone() {
+            for _ in 0..40 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let mut bytes: [Option<u8>; 16] = base;
+                let lane = (state % 16) as usize;
+                bytes[lane] = ((state >> 8) % 17 != 16).then_some(((state >> 8) % 17) as u8);
+                cases.push(bytes);
+            }
+        }
+        let mut shifts = 0;
+        for bytes in &cases {
+            for right in [true, false] {
+                let found = byte_shift(bytes, right);
+                assert_eq!(found, byte_shift_by_search(bytes, right), "{bytes:?}, right: {right}");
+                shifts += usize::from(found.is_some());
+            }
+        }
+        assert!(shifts >= 30, "the cases include every shift of 1-15 bytes both ways");
+    }
 }
