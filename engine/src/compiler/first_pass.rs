@@ -51,11 +51,11 @@ impl<'a, V> FirstPass<'_, 'a, V> {
 /// The operators decoded here rather than by wasmparser's decoder, by opcode: the most
 /// frequent ones whose immediates `BinaryReader` can read publicly, each with its reader
 /// method (`-` for none), and the plain memory accesses with their natural alignment
-/// (`max_align`), as in wasmparser's own decoder.
+/// (`max_align`), as in wasmparser's own decoder. (`end`, which can close the function,
+/// has an arm of its own in `visit_next`.)
 macro_rules! for_each_common_operator {
     ($m:ident) => {
         $m! {
-            0x0B => visit_end(-)
             0x0C => visit_br(read_var_u32)
             0x0D => visit_br_if(read_var_u32)
             0x0F => visit_return(-)
@@ -142,11 +142,19 @@ macro_rules! decode_common {
         /// here, the rest there.
         #[inline(always)]
         pub fn visit_next(&mut self, reader: &mut BinaryReader<'a>, opcode: u8) -> wasmparser::Result<()> {
-            // wasmparser's decoder refuses any operator after the function's final `end`.
-            if self.validator.current_frame().is_none() {
-                return reader.visit_operator(self)?;
-            }
             match opcode {
+                0x0B => {
+                    reader.read_u8()?;
+                    self.visit_end()?;
+                    // wasmparser's decoder refuses any operator after the function's final
+                    // `end`: it takes the next one, if any, at once. Only `end` closes the
+                    // function's own block (`delegate` closes a `try`), so operators need
+                    // no check of their own that it is still open.
+                    if self.validator.current_frame().is_none() && !reader.eof() {
+                        return reader.visit_operator(self)?;
+                    }
+                    Ok(())
+                }
                 $($opcode => {
                     reader.read_u8()?;
                     decode_common!(@visit self, reader, $visit, $($read)*)
