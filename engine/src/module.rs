@@ -4,7 +4,7 @@ use crate::compiler::handlers::HandlerTable;
 use crate::compiler::{compile_function, CompileEnv, Scratch};
 use crate::engine::{Config, Engine};
 use crate::error::{Error, Result};
-use crate::isa::x64::masm::FunctionCode;
+use crate::isa::x64::masm::{CodeChunk, LOOP_ALIGNMENT};
 use crate::runtime::code_memory::CodeMemory;
 use crate::runtime::signals::DIVISION_SITE;
 use crate::types::*;
@@ -405,7 +405,7 @@ impl Module {
         Self::compile(bytes, stubs, &Config::default()).map(drop)
     }
 
-    fn compile(bytes: &[u8], stubs: Stubs, config: &Config) -> Result<(ModuleInfo, Vec<FunctionCode>)> {
+    fn compile(bytes: &[u8], stubs: Stubs, config: &Config) -> Result<(ModuleInfo, Vec<CodeChunk>)> {
         Self::compile_as_read(bytes, stubs, config).map_err(|e| {
             // Types and instructions the compiler does not support are refused as they
             // are read, before the rest of the module is validated: an invalid module is
@@ -422,11 +422,7 @@ impl Module {
         })
     }
 
-    fn compile_as_read(
-        bytes: &[u8],
-        stubs: Stubs,
-        config: &Config,
-    ) -> Result<(ModuleInfo, Vec<FunctionCode>)> {
+    fn compile_as_read(bytes: &[u8], stubs: Stubs, config: &Config) -> Result<(ModuleInfo, Vec<CodeChunk>)> {
         let mut validator = Validator::new_with_features(features(config));
         let mut info = ModuleInfo::default();
         let mut bodies = Vec::new();
@@ -775,7 +771,7 @@ fn compile_all(
     env: &CompileEnv<'_>,
     bodies: Vec<FunctionToCompile<'_>>,
     threads: usize,
-) -> Result<Vec<FunctionCode>> {
+) -> Result<Vec<CodeChunk>> {
     let code_bytes: usize = bodies.iter().map(|(_, body)| body.as_bytes().len()).sum();
     let threads = match threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -786,7 +782,7 @@ fn compile_all(
         // A compiler bug must not take the embedder down: a panic becomes an error, as
         // it does on compiler threads.
         return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            compile_chunk(env, env.num_imported_funcs, bodies)
+            compile_chunk(env, env.num_imported_funcs, bodies).map(|chunk| vec![chunk])
         }))
         .unwrap_or_else(|_| Err(ThreadError::Panicked.into()));
     }
@@ -804,7 +800,7 @@ fn compile_all(
             chunk.push(item);
         }
     }
-    let results: Vec<Result<Vec<FunctionCode>, ThreadError>> = std::thread::scope(|scope| {
+    let results: Vec<Result<CodeChunk, ThreadError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = chunks
             .into_iter()
             .map(|(first, chunk)| {
@@ -813,25 +809,18 @@ fn compile_all(
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or(Err(ThreadError::Panicked))).collect()
     });
-    let mut compiled = Vec::new();
-    for chunk in results {
-        compiled.extend(chunk.map_err(Error::from)?);
-    }
-    Ok(compiled)
+    results.into_iter().map(|chunk| chunk.map_err(Error::from)).collect()
 }
 
 /// Compiles consecutive functions, the first being function `first`.
-fn compile_chunk(
-    env: &CompileEnv<'_>,
-    first: u32,
-    chunk: Vec<FunctionToCompile<'_>>,
-) -> Result<Vec<FunctionCode>> {
+fn compile_chunk(env: &CompileEnv<'_>, first: u32, chunk: Vec<FunctionToCompile<'_>>) -> Result<CodeChunk> {
     let mut allocs = FuncValidatorAllocations::default();
     let mut scratch = Scratch::new(env);
-    let mut out = Vec::with_capacity(chunk.len());
+    let wasm_bytes = chunk.iter().map(|(_, body)| body.as_bytes().len()).sum();
+    let mut out = CodeChunk::with_capacity(wasm_bytes, chunk.len());
     for (i, (to_validate, body)) in chunk.into_iter().enumerate() {
         let mut validator = to_validate.into_validator(allocs);
-        out.push(compile_function(env, first + i as u32, &body, &mut validator, &mut scratch)?);
+        compile_function(env, first + i as u32, &body, &mut validator, &mut scratch, &mut out)?;
         allocs = validator.into_allocations();
     }
     Ok(out)
@@ -881,33 +870,34 @@ struct Stubs {
 
 type Linked = (Option<CodeMemory>, Vec<u32>, Vec<HandlerTable>);
 
-fn link(info: &ModuleInfo, mut functions: Vec<FunctionCode>, trap_exit: usize) -> Result<Linked> {
-    if functions.is_empty() {
+fn link(info: &ModuleInfo, chunks: Vec<CodeChunk>, trap_exit: usize) -> Result<Linked> {
+    if chunks.iter().all(|chunk| chunk.starts.is_empty()) {
         return Ok((None, Vec::new(), Vec::new()));
     }
-    // Each function starts at its alignment (16 bytes, or 64 with aligned loops; the
-    // code memory is page-aligned); the code is written straight into executable
-    // memory. Calls between functions are rel32: the code stays below 2 GiB.
-    let mut offsets = Vec::with_capacity(functions.len());
+    // Each chunk starts at a `LOOP_ALIGNMENT` boundary (the code memory is page-aligned),
+    // so its functions keep their alignments; the code is written straight into
+    // executable memory. Calls between functions are rel32: the code stays below 2 GiB.
+    let mut chunk_starts = Vec::with_capacity(chunks.len());
+    let mut offsets = Vec::with_capacity(chunks.iter().map(|chunk| chunk.starts.len()).sum());
     let mut len = 0usize;
-    for f in &functions {
-        len = len.next_multiple_of(f.alignment as usize);
-        offsets.push(len as u32);
-        len += f.bytes.len();
+    for chunk in &chunks {
+        len = len.next_multiple_of(LOOP_ALIGNMENT as usize);
+        chunk_starts.push(len);
+        offsets.extend(chunk.starts.iter().map(|&start| (len + start as usize) as u32));
+        len += chunk.bytes.len();
     }
     if i32::try_from(len).is_err() {
         return Err(Error::Resource("more than 2 GiB of code".into()));
     }
     let mut code = CodeMemory::with_code(len, |bytes| {
         let mut end = 0;
-        for (f, &start) in functions.iter().zip(&offsets) {
-            let start = start as usize;
+        for (chunk, &start) in chunks.iter().zip(&chunk_starts) {
             bytes[end..start].fill(0xCC);
-            bytes[start..start + f.bytes.len()].copy_from_slice(&f.bytes);
-            end = start + f.bytes.len();
-            for r in &f.call_relocs {
+            bytes[start..start + chunk.bytes.len()].copy_from_slice(&chunk.bytes);
+            end = start + chunk.bytes.len();
+            for r in &chunk.call_relocs {
                 let defined = (r.callee - info.num_imported_funcs) as usize;
-                let field = start as i64 + r.offset as i64;
+                let field = (start + r.offset as usize) as i64;
                 let rel = offsets[defined] as i64 - (field + 4);
                 let at = field as usize;
                 bytes[at..at + 4].copy_from_slice(&(rel as i32).to_le_bytes());
@@ -916,16 +906,16 @@ fn link(info: &ModuleInfo, mut functions: Vec<FunctionCode>, trap_exit: usize) -
     })?;
     // Loads and stores first, then divisions (`DIVISION_SITE` sorts them after): each
     // group comes out in address order, so the registry's sort finds the list sorted.
-    let count = functions.iter().map(|f| f.trap_sites.len() + f.division_sites.len()).sum();
+    let count = chunks.iter().map(|chunk| chunk.trap_sites.len() + chunk.division_sites.len()).sum();
     let mut trap_sites = Vec::with_capacity(count);
-    for (f, &start) in functions.iter().zip(&offsets) {
-        trap_sites.extend(f.trap_sites.iter().map(|s| s + start));
+    for (chunk, &start) in chunks.iter().zip(&chunk_starts) {
+        trap_sites.extend(chunk.trap_sites.iter().map(|site| site + start as u32));
     }
-    for (f, &start) in functions.iter().zip(&offsets) {
-        trap_sites.extend(f.division_sites.iter().map(|s| (s + start) | DIVISION_SITE));
+    for (chunk, &start) in chunks.iter().zip(&chunk_starts) {
+        trap_sites.extend(chunk.division_sites.iter().map(|site| (site + start as u32) | DIVISION_SITE));
     }
     code.register_traps(trap_sites, trap_exit);
-    let handlers = functions.iter_mut().map(|f| std::mem::take(&mut f.handlers)).collect();
+    let handlers = chunks.into_iter().flat_map(|chunk| chunk.handlers).collect();
     Ok((Some(code), offsets, handlers))
 }
 

@@ -1,5 +1,6 @@
-//! Modules large enough to compile on several threads must produce exactly the code a
-//! single thread produces, and report the same (first) error when a body is invalid.
+//! Modules large enough to compile on several threads must produce the code a single
+//! thread produces, call across the chunks the threads compiled, and report the same
+//! (first) error when a body is invalid.
 
 use sidewinder_engine::{Config, Engine, Error, Instance, Module, Store, Val};
 
@@ -62,6 +63,9 @@ fn engine(compile_threads: usize) -> Engine {
     Engine::new(Config { compile_threads, ..Config::default() }).expect("engine")
 }
 
+/// Every function here has a loop, so it starts at a 64-byte boundary, as every chunk
+/// does: the layout is the same however many chunks there are, and so is each
+/// function's code, padding included.
 #[test]
 fn parallel_code_is_identical_and_runs() {
     let bytes = big_module(&[]);
@@ -102,5 +106,62 @@ fn parallel_compile_reports_the_first_invalid_body() {
     assert!(body.contains(&offset), "offset {offset:#x} outside the first invalid body {body:x?}");
     for threads in [2, 4] {
         assert_eq!(describe(threads), (message.clone(), offset), "{threads} threads");
+    }
+}
+
+/// Functions without loops (16-byte aligned, so chunks end at any 16 bytes and the next
+/// starts at 64) calling functions far away, in other chunks when compiled in parallel:
+/// function `i` returns `i + x` plus what function `(i * 7919 + 1) % N` returns for `x - 1`;
+/// at `x` = 0, `i + 100 / (p + 1) + load(p)`. A call patched to the wrong function or
+/// offset gives a wrong sum; a trap site registered at the wrong offset, a crash.
+#[test]
+fn calls_and_traps_across_chunks() {
+    const N: usize = 12000;
+    let callee = |i: usize| (i * 7919 + 1) % N;
+    let mut wat = String::from("(module (memory 1)\n");
+    for i in 0..N {
+        wat.push_str(&format!(
+            "(func $f{i} (export \"f{i}\") (param i32 i32) (result i32)
+               (if (result i32) (local.get 0)
+                 (then (i32.add (i32.add (local.get 0) (i32.const {i}))
+                                (call $f{c} (i32.sub (local.get 0) (i32.const 1)) (local.get 1))))
+                 (else (i32.add (i32.add (i32.const {i})
+                                         (i32.div_u (i32.const 100) (i32.add (local.get 1) (i32.const 1))))
+                                (i32.load (local.get 1))))))\n",
+            c = callee(i)
+        ));
+    }
+    wat.push(')');
+    let bytes = wat::parse_str(&wat).expect("valid wat");
+    let code_size = body_range(&bytes, N - 1).end - body_range(&bytes, 0).start;
+    assert!(code_size > 256 * 1024, "the module must be big enough to compile in parallel: {code_size}");
+    let model = |mut i: usize, mut x: i32| {
+        let mut sum = 0i32;
+        while x != 0 {
+            sum = sum.wrapping_add(x + i as i32);
+            i = callee(i);
+            x -= 1;
+        }
+        sum.wrapping_add(i as i32 + 100)
+    };
+    for threads in [1, 2, 3] {
+        let e = engine(threads);
+        let module = Module::new(&e, &bytes).expect("compiles");
+        let store = Store::new(&e);
+        let instance = Instance::new(&store, &module, &[]).expect("instantiates");
+        for i in (0..N).step_by(97).chain([N - 1]) {
+            let got = instance.call(&format!("f{i}"), &[Val::I32(40), Val::I32(0)]).expect("runs");
+            assert!(
+                matches!(got[..], [Val::I32(v)] if v == model(i, 40)),
+                "f{i}, {threads} threads: {got:?}"
+            );
+        }
+        // The traps happen in the last function of each call chain, anywhere in the code.
+        for i in (0..N).step_by(997) {
+            for (p, trap) in [(70_000, "out of bounds memory access"), (-1, "integer divide by zero")] {
+                let err = instance.call(&format!("f{i}"), &[Val::I32(5), Val::I32(p)]).expect_err("traps");
+                assert!(err.to_string().contains(trap), "f{i}, {threads} threads: {err}");
+            }
+        }
     }
 }

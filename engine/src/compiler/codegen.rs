@@ -27,7 +27,7 @@ use super::stack::{Loc, RegSet, Slot};
 use super::CompileEnv;
 use crate::error::Error;
 use crate::isa::x64::asm::{Assembler, Cc, Mem};
-use crate::isa::x64::masm::{FunctionCode, Masm};
+use crate::isa::x64::masm::{CodeChunk, Masm};
 use crate::isa::x64::regs::*;
 use crate::runtime::table::keeps_entry_points;
 use crate::runtime::vmcontext::offsets;
@@ -789,12 +789,13 @@ impl<'a> FuncCompiler<'a> {
         self.stale_pins != 0 && self.stale_pins & self.caller_saved_pin_bit(index) != 0
     }
 
-    /// The function's code; the compiler is ready for the next `begin`.
-    pub fn finish(&mut self) -> CResult<FunctionCode> {
-        self.finish_code()
+    /// Appends the function's code to `chunk`; the compiler is ready for the next
+    /// `begin`.
+    pub fn finish(&mut self, chunk: &mut CodeChunk) -> CResult<()> {
+        self.finish_code(chunk)
     }
 
-    fn finish_code(&mut self) -> CResult<FunctionCode> {
+    fn finish_code(&mut self, chunk: &mut CodeChunk) -> CResult<()> {
         self.masm.emit_trap_stubs(self.env.trap_exit);
         self.masm.emit_host_call_stub();
         let frame = self.header_size as usize
@@ -833,16 +834,17 @@ impl<'a> FuncCompiler<'a> {
             scopes,
         };
         let patch = self.frame_size_patch as usize;
-        let mut code = self.masm.finish()?;
-        code.bytes[patch..patch + 4].copy_from_slice(&(frame as i32).to_le_bytes());
+        self.masm.finish()?;
+        let code = self.masm.code_mut();
+        code[patch..patch + 4].copy_from_slice(&(frame as i32).to_le_bytes());
         // A leaf can go at most its frame below the stack limit, which host calls made
         // near the limit need far more room than; nothing reads its context slot.
         if !self.not_leaf && frame <= LEAF_FRAME_MAX {
             let (start, end) = self.stack_check;
-            Assembler::jump_over(&mut code.bytes, start as usize, end as usize);
+            Assembler::jump_over(code, start as usize, end as usize);
         }
-        code.handlers = handlers;
-        Ok(code)
+        self.masm.append_to(chunk, handlers)?;
+        Ok(())
     }
 
     // ---- registers ----

@@ -24,7 +24,7 @@ pub mod visitor;
 mod wide_arithmetic;
 
 use crate::error::Error;
-use crate::isa::x64::masm::FunctionCode;
+use crate::isa::x64::masm::CodeChunk;
 use crate::types::{FuncType, GlobalType, ValType};
 use codegen::{Addend, CResult, FuncCompiler};
 use first_pass::FirstPass;
@@ -161,14 +161,15 @@ pub fn run_first_pass<'a>(
 
 /// Validates and compiles one function body. The body is decoded once: operators are
 /// validated, weighed for register pinning (`locals.rs`) and buffered by the first pass
-/// (`run_first_pass`, `first_pass.rs`), then compiled.
+/// (`run_first_pass`, `first_pass.rs`), then compiled, and the code appended to `chunk`.
 pub fn compile_function<'a>(
     env: &'a CompileEnv<'a>,
     func_index: u32,
     body: &FunctionBody<'a>,
     validator: &mut FuncValidator<ValidatorResources>,
     scratch: &mut Scratch<'a>,
-) -> Result<FunctionCode, Error> {
+    chunk: &mut CodeChunk,
+) -> Result<(), Error> {
     let ty = &env.types[env.func_types[func_index as usize] as usize];
     let compiler = &mut scratch.compiler;
     let uses = &mut scratch.uses;
@@ -357,7 +358,7 @@ pub fn compile_function<'a>(
         debug_assert_eq!(compiler.unread_after_call, 0, "a call left its reload plan");
         compiler.result_hint = None;
     }
-    compiler.finish().map_err(Error::from)
+    compiler.finish(chunk).map_err(Error::from)
 }
 
 /// At `local.get` or `local.tee` of `local` (`op`, at `ops[i]`): when the flags still

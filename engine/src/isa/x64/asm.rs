@@ -245,6 +245,19 @@ impl Assembler {
         self.ops.finish()
     }
 
+    /// Resolves labels, keeping the code here (`CodeBuffer::resolve_in_place`).
+    pub fn resolve_in_place(&mut self) -> Result<(), dynasmrt::DynasmError> {
+        self.ops.resolve_in_place()
+    }
+
+    pub fn code(&self) -> &[u8] {
+        self.ops.code()
+    }
+
+    pub fn code_mut(&mut self) -> &mut [u8] {
+        self.ops.code_mut()
+    }
+
     /// Forgets everything emitted, keeping allocations.
     pub fn clear(&mut self) {
         self.ops.clear();

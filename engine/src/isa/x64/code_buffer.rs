@@ -148,13 +148,27 @@ impl CodeBuffer {
         &self.labels
     }
 
-    /// Resolves every label reference and returns the code, leaving the buffer empty for
-    /// the next function: the label and relocation tables keep their allocations, the
-    /// code itself moves out (the next function reserves its own).
+    /// Resolves every label reference and returns the code, leaving the buffer empty:
+    /// the label and relocation tables keep their allocations, the code moves out.
     pub fn finish(&mut self) -> Result<Vec<u8>, DynasmError> {
         let result = self.resolve().map(|()| std::mem::take(&mut self.bytes));
         self.clear();
         result
+    }
+
+    /// Resolves every label reference in place: the code stays here, to be patched
+    /// (`code_mut`) and copied out before `clear` empties the buffer, keeping its
+    /// allocation for the next function.
+    pub fn resolve_in_place(&mut self) -> Result<(), DynasmError> {
+        self.resolve()
+    }
+
+    pub fn code(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    pub fn code_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes
     }
 
     /// Forgets everything emitted and every label.

@@ -14,7 +14,8 @@ use dynasmrt::DynamicLabel;
 /// A direct call to another function of the same module, patched at link time.
 #[derive(Clone, Copy, Debug)]
 pub struct CallReloc {
-    /// Offset of the rel32 field within the function's code.
+    /// Offset of the rel32 field within the function's code (within the chunk's, in a
+    /// `CodeChunk`).
     pub offset: u32,
     pub callee: u32,
 }
@@ -52,16 +53,37 @@ pub const LOOP_ALIGNMENT: u32 = 64;
 /// Where functions start when they have no aligned loop.
 pub const FUNCTION_ALIGNMENT: u32 = 16;
 
-/// A finished function body.
-pub struct FunctionCode {
+/// The machine code of consecutive functions, laid out as they will lie in memory:
+/// each function at its alignment relative to the chunk's start, which goes at a
+/// `LOOP_ALIGNMENT` boundary. One buffer of each kind per chunk rather than per function:
+/// four allocations and frees per function, and a copy of each, cost ~1,000
+/// instructions a function.
+#[derive(Default)]
+pub struct CodeChunk {
     pub bytes: Vec<u8>,
+    /// Where each function starts in `bytes`.
+    pub starts: Vec<u32>,
+    /// Offsets in `bytes` of instructions whose fault means "out of bounds memory access".
     pub trap_sites: Vec<u32>,
+    /// Offsets in `bytes` of divisions, whose fault means "integer divide by zero".
     pub division_sites: Vec<u32>,
+    /// Direct calls and tail calls, their rel32 fields at offsets in `bytes`.
     pub call_relocs: Vec<CallReloc>,
-    pub handlers: crate::compiler::handlers::HandlerTable,
-    /// The boundary the function must start at: `LOOP_ALIGNMENT` if it aligned loop
-    /// headers (relative to its start), else `FUNCTION_ALIGNMENT`.
-    pub alignment: u32,
+    /// Each function's frame layout and exception handlers.
+    pub handlers: Vec<crate::compiler::handlers::HandlerTable>,
+}
+
+impl CodeChunk {
+    /// An empty chunk with room for about `wasm_bytes` of code compiled.
+    pub fn with_capacity(wasm_bytes: usize, functions: usize) -> CodeChunk {
+        CodeChunk {
+            // About 1.8 bytes of machine code per byte of wasm code.
+            bytes: Vec::with_capacity(wasm_bytes * 2),
+            starts: Vec::with_capacity(functions),
+            handlers: Vec::with_capacity(functions),
+            ..CodeChunk::default()
+        }
+    }
 }
 
 impl Default for Masm {
@@ -217,15 +239,18 @@ impl Masm {
         self.host_call_stub = None;
     }
 
-    /// Places the constant pool, then resolves labels and jump tables. Leaves the
-    /// assembler empty for the next function, even on error.
-    pub fn finish(&mut self) -> Result<FunctionCode, crate::error::Error> {
-        let code = self.finish_code();
-        self.reset();
-        code
+    /// Places the constant pool, then resolves labels and jump tables. The code stays
+    /// here for last patches (`code_mut`) until `append_to` moves it out; on error the
+    /// assembler is left empty for the next function.
+    pub fn finish(&mut self) -> Result<(), crate::error::Error> {
+        let finished = self.finish_code();
+        if finished.is_err() {
+            self.reset();
+        }
+        finished
     }
 
-    fn finish_code(&mut self) -> Result<FunctionCode, crate::error::Error> {
+    fn finish_code(&mut self) -> Result<(), crate::error::Error> {
         if !self.vector_constants.is_empty() {
             self.asm.align(16, 0xCC);
             place_constants(&mut self.asm, &mut self.vector_constants, u128::to_le_bytes);
@@ -243,20 +268,45 @@ impl Masm {
                 patches.push((base as usize + 4 * i, at as i32 - base as i32));
             }
         }
-        let mut bytes = self.asm.finish().map_err(|e| internal(&e.to_string()))?;
+        self.asm.resolve_in_place().map_err(|e| internal(&e.to_string()))?;
+        let bytes = self.asm.code_mut();
         for (at, value) in patches {
             bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
         }
-        Ok(FunctionCode {
-            bytes,
-            // Copied out at their exact size, so the next function pushes into
-            // vectors that have already grown.
-            trap_sites: self.trap_sites.drain(..).collect(),
-            division_sites: self.division_sites.drain(..).collect(),
-            call_relocs: self.call_relocs.drain(..).collect(),
-            handlers: Default::default(),
-            alignment: if self.aligned_loops { LOOP_ALIGNMENT } else { FUNCTION_ALIGNMENT },
-        })
+        Ok(())
+    }
+
+    /// The finished function's code (`finish`), to patch.
+    pub fn code_mut(&mut self) -> &mut [u8] {
+        self.asm.code_mut()
+    }
+
+    /// Appends the finished function to `chunk` at its alignment, with its trap sites,
+    /// calls and `handlers`, and empties every buffer (keeping its allocation) for the
+    /// next function.
+    pub fn append_to(
+        &mut self,
+        chunk: &mut CodeChunk,
+        handlers: crate::compiler::handlers::HandlerTable,
+    ) -> Result<(), crate::error::Error> {
+        let alignment = if self.aligned_loops { LOOP_ALIGNMENT } else { FUNCTION_ALIGNMENT };
+        let start_at = chunk.bytes.len().next_multiple_of(alignment as usize);
+        // Calls between functions are rel32, so all the code stays below 2 GiB.
+        let start = u32::try_from(start_at)
+            .ok()
+            .filter(|&start| start.checked_add(self.asm.offset()).is_some_and(|end| end <= i32::MAX as u32))
+            .ok_or_else(|| crate::error::Error::Resource("more than 2 GiB of code".into()))?;
+        chunk.bytes.resize(start_at, 0xCC);
+        chunk.bytes.extend_from_slice(self.asm.code());
+        chunk.starts.push(start);
+        chunk.trap_sites.extend(self.trap_sites.iter().map(|&site| site + start));
+        chunk.division_sites.extend(self.division_sites.iter().map(|&site| site + start));
+        chunk.call_relocs.extend(
+            self.call_relocs.iter().map(|r| CallReloc { offset: r.offset + start, callee: r.callee }),
+        );
+        chunk.handlers.push(handlers);
+        self.reset();
+        Ok(())
     }
 
     /// Traps with the code an allocating helper returned in rax instead of an address:
