@@ -817,7 +817,7 @@ fn compile_chunk(env: &CompileEnv<'_>, first: u32, chunk: Vec<FunctionToCompile<
     let mut allocs = FuncValidatorAllocations::default();
     let mut scratch = Scratch::new(env);
     let wasm_bytes = chunk.iter().map(|(_, body)| body.as_bytes().len()).sum();
-    let mut out = CodeChunk::with_capacity(wasm_bytes, chunk.len());
+    let mut out = CodeChunk::new(wasm_bytes, chunk.len())?;
     for (i, (to_validate, body)) in chunk.into_iter().enumerate() {
         let mut validator = to_validate.into_validator(allocs);
         compile_function(env, first + i as u32, &body, &mut validator, &mut scratch, &mut out)?;
@@ -870,13 +870,13 @@ struct Stubs {
 
 type Linked = (Option<CodeMemory>, Vec<u32>, Vec<HandlerTable>);
 
-fn link(info: &ModuleInfo, chunks: Vec<CodeChunk>, trap_exit: usize) -> Result<Linked> {
+fn link(info: &ModuleInfo, mut chunks: Vec<CodeChunk>, trap_exit: usize) -> Result<Linked> {
     if chunks.iter().all(|chunk| chunk.starts.is_empty()) {
         return Ok((None, Vec::new(), Vec::new()));
     }
     // Each chunk starts at a `LOOP_ALIGNMENT` boundary (the code memory is page-aligned),
-    // so its functions keep their alignments; the code is written straight into
-    // executable memory. Calls between functions are rel32: the code stays below 2 GiB.
+    // so its functions keep their alignments. Calls between functions are rel32: the code
+    // stays below 2 GiB.
     let mut chunk_starts = Vec::with_capacity(chunks.len());
     let mut offsets = Vec::with_capacity(chunks.iter().map(|chunk| chunk.starts.len()).sum());
     let mut len = 0usize;
@@ -889,21 +889,32 @@ fn link(info: &ModuleInfo, chunks: Vec<CodeChunk>, trap_exit: usize) -> Result<L
     if i32::try_from(len).is_err() {
         return Err(Error::Resource("more than 2 GiB of code".into()));
     }
-    let mut code = CodeMemory::with_code(len, |bytes| {
-        let mut end = 0;
-        for (chunk, &start) in chunks.iter().zip(&chunk_starts) {
-            bytes[end..start].fill(0xCC);
-            bytes[start..start + chunk.bytes.len()].copy_from_slice(&chunk.bytes);
-            end = start + chunk.bytes.len();
-            for r in &chunk.call_relocs {
-                let defined = (r.callee - info.num_imported_funcs) as usize;
-                let field = (start + r.offset as usize) as i64;
-                let rel = offsets[defined] as i64 - (field + 4);
-                let at = field as usize;
-                bytes[at..at + 4].copy_from_slice(&(rel as i32).to_le_bytes());
-            }
+    let patch_calls = |bytes: &mut [u8], chunk: &CodeChunk, start: usize| {
+        for r in &chunk.call_relocs {
+            let defined = (r.callee - info.num_imported_funcs) as usize;
+            let field = (start + r.offset as usize) as i64;
+            let rel = offsets[defined] as i64 - (field + 4);
+            let at = field as usize;
+            bytes[at..at + 4].copy_from_slice(&(rel as i32).to_le_bytes());
         }
-    })?;
+    };
+    let mut code = if let [chunk] = &mut chunks[..] {
+        // One chunk (a module compiled on one thread): its mapping becomes the code
+        // memory, the code where it was compiled.
+        let mut bytes = std::mem::take(&mut chunk.bytes);
+        patch_calls(bytes.as_mut_slice(), chunk, 0);
+        bytes.into_executable()?
+    } else {
+        CodeMemory::with_code(len, |bytes| {
+            let mut end = 0;
+            for (chunk, &start) in chunks.iter().zip(&chunk_starts) {
+                bytes[end..start].fill(0xCC);
+                bytes[start..start + chunk.bytes.len()].copy_from_slice(chunk.bytes.as_slice());
+                end = start + chunk.bytes.len();
+                patch_calls(bytes, chunk, start);
+            }
+        })?
+    };
     // Loads and stores first, then divisions (`DIVISION_SITE` sorts them after): each
     // group comes out in address order, so the registry's sort finds the list sorted.
     let count = chunks.iter().map(|chunk| chunk.trap_sites.len() + chunk.division_sites.len()).sum();

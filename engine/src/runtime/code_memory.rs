@@ -1,7 +1,8 @@
 //! Executable memory for compiled code.
 //!
-//! Code is copied into fresh read-write pages, which are then switched to read-execute.
-//! The pages are never writable and executable at the same time, and never change again.
+//! Code is written into fresh read-write pages (copied there, or compiled there through a
+//! `CodeWriter`), which are then switched to read-execute. The pages are never writable
+//! and executable at the same time, and never change again.
 
 use crate::error::Error;
 use crate::runtime::signals::{self, CodeRegistration};
@@ -88,6 +89,133 @@ impl CodeMemory {
         self.registration = None;
         self.registration =
             Some(signals::register_code(self.ptr.as_ptr() as usize, self.len, trap_sites, trap_exit));
+    }
+}
+
+/// Code being written: a writable mapping that grows as code is appended and then
+/// becomes executable where it is (`into_executable`). A module compiled into one is
+/// neither copied into its code memory afterwards nor faulted in twice: sql.js's code,
+/// copied from vectors, took 960 page faults per compile, about a tenth of its time.
+pub struct CodeWriter {
+    ptr: NonNull<u8>,
+    /// Bytes written.
+    len: usize,
+    /// Length of the mapping, whole pages.
+    mapped_len: usize,
+}
+
+// SAFETY: the mapping is exclusively owned; moving the writer moves that ownership.
+unsafe impl Send for CodeWriter {}
+
+impl CodeWriter {
+    /// An empty writer with room for `capacity` bytes before it has to grow. The room is
+    /// address space only: pages are allocated as code is written to them.
+    pub fn with_capacity(capacity: usize) -> Result<CodeWriter, Error> {
+        let mapped_len = Self::whole_pages(capacity.max(1))?;
+        let ptr = sys::map_writable(mapped_len)?;
+        Ok(CodeWriter { ptr, len: 0, mapped_len })
+    }
+
+    /// A writer with no mapping yet (what `std::mem::take` leaves behind).
+    pub fn empty() -> CodeWriter {
+        CodeWriter { ptr: NonNull::dangling(), len: 0, mapped_len: 0 }
+    }
+
+    fn whole_pages(len: usize) -> Result<usize, Error> {
+        len.checked_next_multiple_of(sys::page_size())
+            .ok_or_else(|| Error::Resource(format!("{len} bytes of code is too large")))
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: the first `len` bytes of the mapping are ours, readable and initialized
+        // (a fresh mapping is zeroed).
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as in `as_slice`, and `&mut self` makes the access exclusive.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// Makes room for `additional` more bytes: a mapping of twice the size (or more, if
+    /// that is still too small) takes over what was written.
+    fn reserve(&mut self, additional: usize) -> Result<(), Error> {
+        let needed =
+            self.len.checked_add(additional).ok_or_else(|| Error::Resource("code too large".into()))?;
+        if needed <= self.mapped_len {
+            return Ok(());
+        }
+        let mut grown = CodeWriter::with_capacity(needed.max(self.mapped_len.saturating_mul(2)))?;
+        // SAFETY: the new mapping is at least `needed` > `len` bytes long, writable, and
+        // does not overlap this one.
+        unsafe { std::ptr::copy_nonoverlapping(self.ptr.as_ptr(), grown.ptr.as_ptr(), self.len) };
+        grown.len = self.len;
+        std::mem::swap(self, &mut grown);
+        Ok(())
+    }
+
+    pub fn extend_from_slice(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.reserve(bytes.len())?;
+        // SAFETY: `reserve` made the mapping at least `len + bytes.len()` long; `bytes`
+        // cannot be inside it, which only `&mut self` reaches.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.ptr.as_ptr().add(self.len), bytes.len())
+        };
+        self.len += bytes.len();
+        Ok(())
+    }
+
+    /// Fills with `byte` up to `len` bytes (nothing if there are that many already).
+    pub fn pad_to(&mut self, len: usize, byte: u8) -> Result<(), Error> {
+        let Some(extra) = len.checked_sub(self.len) else { return Ok(()) };
+        self.reserve(extra)?;
+        // SAFETY: `reserve` made the mapping at least `len` bytes long.
+        unsafe { self.ptr.as_ptr().add(self.len).write_bytes(byte, extra) };
+        self.len = len;
+        Ok(())
+    }
+
+    /// Makes the code executable in place: the pages past it are unmapped, the rest
+    /// become read-execute.
+    pub fn into_executable(mut self) -> Result<CodeMemory, Error> {
+        // `CodeMemory` has at least a page.
+        self.reserve(1)?;
+        let writer = std::mem::ManuallyDrop::new(self);
+        let (ptr, len) = (writer.ptr, writer.len);
+        let mapped_len = Self::whole_pages(len.max(1))?.min(writer.mapped_len);
+        if mapped_len < writer.mapped_len {
+            // SAFETY: the tail past `mapped_len` is a whole-page part of our own mapping,
+            // holding no code.
+            unsafe { sys::unmap(ptr.as_ptr().add(mapped_len), writer.mapped_len - mapped_len) };
+        }
+        // From here the mapping is `CodeMemory`'s, which unmaps it if this fails.
+        let code = CodeMemory { registration: None, ptr, len, mapped_len };
+        // SAFETY: the mapping is ours and nothing executes from it yet.
+        unsafe { sys::make_executable(ptr.as_ptr(), mapped_len) }?;
+        Ok(code)
+    }
+}
+
+impl Default for CodeWriter {
+    fn default() -> Self {
+        CodeWriter::empty()
+    }
+}
+
+impl Drop for CodeWriter {
+    fn drop(&mut self) {
+        if self.mapped_len > 0 {
+            // SAFETY: the mapping is ours and nothing refers to it after the writer.
+            unsafe { sys::unmap(self.ptr.as_ptr(), self.mapped_len) };
+        }
     }
 }
 
@@ -253,6 +381,48 @@ mod tests {
         assert!(!small_flags.split(' ').any(|f| f == "hg"), "{small_flags}");
         for flags in [&big_flags, &small_flags] {
             assert!(flags.split(' ').any(|f| f == "ex") && !flags.split(' ').any(|f| f == "wr"), "{flags}");
+        }
+    }
+
+    #[test]
+    fn a_writer_grows_keeping_its_code_and_becomes_executable_in_place() {
+        let page = sys::page_size();
+        let mut writer = CodeWriter::with_capacity(16).expect("writer");
+        // Past the first page and then past the doubled mapping: two moves.
+        let pattern: Vec<u8> = (0..3 * page + 5).map(|i| (i % 251) as u8).collect();
+        writer.extend_from_slice(&pattern[..page - 3]).expect("fits");
+        writer.extend_from_slice(&pattern[page - 3..]).expect("grows");
+        writer.pad_to(writer.len() + 7, 0xCC).expect("pads");
+        writer.pad_to(1, 0x90).expect("nothing to pad");
+        assert_eq!(&writer.as_slice()[..pattern.len()], &pattern[..]);
+        assert_eq!(&writer.as_slice()[pattern.len()..], &[0xCC; 7]);
+        // mov eax, 42; ret, at the end.
+        let at = writer.len();
+        writer.extend_from_slice(&[0xb8, 42, 0, 0, 0, 0xc3]).expect("grows");
+        let code = writer.into_executable().expect("executable");
+        assert_eq!(code.len(), at + 6);
+        // SAFETY: the code is mapped readable for `len` bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(code.as_ptr(), code.len()) };
+        assert_eq!(&bytes[..pattern.len()], &pattern[..]);
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: the bytes at `at` are a complete System V function.
+            let f: extern "C" fn() -> u32 = unsafe { std::mem::transmute(code.as_ptr().add(at)) };
+            assert_eq!(f(), 42);
+        }
+        #[cfg(target_os = "linux")]
+        {
+            let flags = crate::runtime::mapping_flags(code.as_ptr() as usize);
+            assert!(flags.split(' ').any(|f| f == "ex") && !flags.split(' ').any(|f| f == "wr"), "{flags}");
+        }
+    }
+
+    #[test]
+    fn an_empty_writer_becomes_an_empty_code_memory() {
+        for writer in [CodeWriter::empty(), CodeWriter::with_capacity(1 << 20).expect("writer")] {
+            let code = writer.into_executable().expect("executable");
+            assert!(code.is_empty());
+            assert!(!code.as_ptr().is_null());
         }
     }
 

@@ -8,6 +8,7 @@ use super::asm::{Assembler, AtomicRmwInsn, Cc, Mem};
 use super::regs::*;
 use crate::compiler::division::u64_division_magic;
 use crate::compiler::masm::*;
+use crate::runtime::code_memory::CodeWriter;
 use crate::trap::TrapCode;
 use dynasmrt::DynamicLabel;
 
@@ -57,10 +58,10 @@ pub const FUNCTION_ALIGNMENT: u32 = 16;
 /// each function at its alignment relative to the chunk's start, which goes at a
 /// `LOOP_ALIGNMENT` boundary. One buffer of each kind per chunk rather than per function:
 /// four allocations and frees per function, and a copy of each, cost ~1,000
-/// instructions a function.
-#[derive(Default)]
+/// instructions a function. The code goes into a `CodeWriter`, which a module compiled
+/// as one chunk makes executable where it is.
 pub struct CodeChunk {
-    pub bytes: Vec<u8>,
+    pub bytes: CodeWriter,
     /// Where each function starts in `bytes`.
     pub starts: Vec<u32>,
     /// Offsets in `bytes` of instructions whose fault means "out of bounds memory access".
@@ -74,15 +75,18 @@ pub struct CodeChunk {
 }
 
 impl CodeChunk {
-    /// An empty chunk with room for about `wasm_bytes` of code compiled.
-    pub fn with_capacity(wasm_bytes: usize, functions: usize) -> CodeChunk {
-        CodeChunk {
-            // About 1.8 bytes of machine code per byte of wasm code.
-            bytes: Vec::with_capacity(wasm_bytes * 2),
+    /// An empty chunk for `functions` functions of `wasm_bytes` of code in all.
+    pub fn new(wasm_bytes: usize, functions: usize) -> Result<CodeChunk, crate::error::Error> {
+        Ok(CodeChunk {
+            // About 1.8 bytes of machine code per byte of wasm code; the room is address
+            // space, and the writer grows past it if it must.
+            bytes: CodeWriter::with_capacity(wasm_bytes.saturating_mul(3).saturating_add(4096))?,
             starts: Vec::with_capacity(functions),
+            trap_sites: Vec::new(),
+            division_sites: Vec::new(),
+            call_relocs: Vec::new(),
             handlers: Vec::with_capacity(functions),
-            ..CodeChunk::default()
-        }
+        })
     }
 }
 
@@ -296,8 +300,8 @@ impl Masm {
             .ok()
             .filter(|&start| start.checked_add(self.asm.offset()).is_some_and(|end| end <= i32::MAX as u32))
             .ok_or_else(|| crate::error::Error::Resource("more than 2 GiB of code".into()))?;
-        chunk.bytes.resize(start_at, 0xCC);
-        chunk.bytes.extend_from_slice(self.asm.code());
+        chunk.bytes.pad_to(start_at, 0xCC)?;
+        chunk.bytes.extend_from_slice(self.asm.code())?;
         chunk.starts.push(start);
         chunk.trap_sites.extend(self.trap_sites.iter().map(|&site| site + start));
         chunk.division_sites.extend(self.division_sites.iter().map(|&site| site + start));
