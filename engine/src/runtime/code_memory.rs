@@ -20,8 +20,9 @@ pub struct CodeMemory {
     mapped_len: usize,
 }
 
-// SAFETY: the mapping is exclusively owned and immutable after `new`; the registration is a
-// plain handle into a global, thread-safe registry.
+// SAFETY: the mapping is exclusively owned and immutable once it is a `CodeMemory` (made
+// executable by `with_code` or `CodeWriter::into_executable`); the registration is a plain
+// handle into a global, thread-safe registry.
 unsafe impl Send for CodeMemory {}
 // SAFETY: no method mutates the mapping, so shared access from several threads only ever
 // reads (or executes) it.
@@ -186,14 +187,17 @@ impl CodeWriter {
     /// Makes the code executable in place: the pages past it are unmapped, the rest
     /// become read-execute.
     pub fn into_executable(mut self) -> Result<CodeMemory, Error> {
-        // `CodeMemory` has at least a page.
-        self.reserve(1)?;
+        if self.mapped_len == 0 {
+            // `CodeMemory` has at least a page.
+            self.reserve(1)?;
+        }
+        // Whole pages, so at most `mapped_len`, which is whole pages and at least `len`.
+        let mapped_len = Self::whole_pages(self.len.max(1))?;
         let writer = std::mem::ManuallyDrop::new(self);
         let (ptr, len) = (writer.ptr, writer.len);
-        let mapped_len = Self::whole_pages(len.max(1))?.min(writer.mapped_len);
         if mapped_len < writer.mapped_len {
-            // SAFETY: the tail past `mapped_len` is a whole-page part of our own mapping,
-            // holding no code.
+            // SAFETY: the tail past `mapped_len` is a page-aligned part of our own mapping,
+            // holding no code, which nothing refers to.
             unsafe { sys::unmap(ptr.as_ptr().add(mapped_len), writer.mapped_len - mapped_len) };
         }
         // From here the mapping is `CodeMemory`'s, which unmaps it if this fails.
@@ -297,8 +301,8 @@ mod sys {
     }
 
     /// # Safety
-    /// `[ptr, ptr + len)` must be a whole mapping from `map_writable` that nothing uses
-    /// any more.
+    /// `[ptr, ptr + len)` must be a page-aligned range of a mapping from `map_writable`
+    /// that the caller owns (the whole mapping, or its tail) and nothing uses any more.
     pub unsafe fn unmap(ptr: *mut u8, len: usize) {
         // SAFETY: guaranteed by the caller. A failure would only leak address space, and
         // there is nothing useful to do about it in a destructor.

@@ -77,10 +77,16 @@ pub struct CodeChunk {
 impl CodeChunk {
     /// An empty chunk for `functions` functions of `wasm_bytes` of code in all.
     pub fn new(wasm_bytes: usize, functions: usize) -> Result<CodeChunk, crate::error::Error> {
+        // About 1.8 bytes of machine code per byte of wasm code; the writer grows past
+        // the room if it must. (Pages are allocated as they are written, but a system that
+        // does not overcommit counts the whole mapping, as it counted a vector's capacity.)
+        let bytes = if functions == 0 {
+            CodeWriter::empty()
+        } else {
+            CodeWriter::with_capacity(wasm_bytes.saturating_mul(2).saturating_add(4096))?
+        };
         Ok(CodeChunk {
-            // About 1.8 bytes of machine code per byte of wasm code; the room is address
-            // space, and the writer grows past it if it must.
-            bytes: CodeWriter::with_capacity(wasm_bytes.saturating_mul(3).saturating_add(4096))?,
+            bytes,
             starts: Vec::with_capacity(functions),
             trap_sites: Vec::new(),
             division_sites: Vec::new(),
@@ -287,7 +293,7 @@ impl Masm {
 
     /// Appends the finished function to `chunk` at its alignment, with its trap sites,
     /// calls and `handlers`, and empties every buffer (keeping its allocation) for the
-    /// next function.
+    /// next function, also on error, after which the chunk is only fit to be dropped.
     pub fn append_to(
         &mut self,
         chunk: &mut CodeChunk,
@@ -296,12 +302,26 @@ impl Masm {
         let alignment = if self.aligned_loops { LOOP_ALIGNMENT } else { FUNCTION_ALIGNMENT };
         let start_at = chunk.bytes.len().next_multiple_of(alignment as usize);
         // Calls between functions are rel32, so all the code stays below 2 GiB.
-        let start = u32::try_from(start_at)
+        let appended = u32::try_from(start_at)
             .ok()
-            .filter(|&start| start.checked_add(self.asm.offset()).is_some_and(|end| end <= i32::MAX as u32))
-            .ok_or_else(|| crate::error::Error::Resource("more than 2 GiB of code".into()))?;
-        chunk.bytes.pad_to(start_at, 0xCC)?;
-        chunk.bytes.extend_from_slice(self.asm.code())?;
+            .filter(|_| {
+                start_at.checked_add(self.asm.code().len()).is_some_and(|end| end <= i32::MAX as usize)
+            })
+            .ok_or_else(|| crate::error::Error::Resource("more than 2 GiB of code".into()))
+            .and_then(|start| {
+                chunk.bytes.pad_to(start_at, 0xCC)?;
+                chunk.bytes.extend_from_slice(self.asm.code())?;
+                Ok(start)
+            });
+        let start = match appended {
+            Ok(start) => start,
+            Err(e) => {
+                // The chunk is abandoned with the compile; the assembler must still be
+                // ready for another function.
+                self.reset();
+                return Err(e);
+            }
+        };
         chunk.starts.push(start);
         chunk.trap_sites.extend(self.trap_sites.iter().map(|&site| site + start));
         chunk.division_sites.extend(self.division_sites.iter().map(|&site| site + start));
