@@ -77,16 +77,16 @@ pub struct CodeChunk {
 impl CodeChunk {
     /// An empty chunk for `functions` functions of `wasm_bytes` of code in all.
     pub fn new(wasm_bytes: usize, functions: usize) -> Result<CodeChunk, crate::error::Error> {
-        // 1.6-2.2 bytes of machine code per byte of wasm code in the benchmark corpora:
-        // room for 3, so that growing (a copy, and every page faulted in again: 957 faults
-        // per sql.js compile at 2x, against 375) is rare. Pages are allocated as they are
-        // written, but a system that does not overcommit counts the whole mapping until
+        // 1.6-2.2 bytes of machine code per byte of wasm code in the benchmark corpora,
+        // and a prologue, epilogue and alignment of up to 64 bytes per function (a module
+        // of 20,000 functions of 9 bytes made 5 bytes a byte): room for that, so that
+        // growing (a copy, and every page faulted in again: 957 faults per sql.js compile
+        // at 2x, against 375) is rare. Pages are allocated as they are written, but a
+        // system that does not overcommit counts the whole mapping until
         // `into_executable` unmaps the rest.
-        let bytes = if functions == 0 {
-            CodeWriter::empty()
-        } else {
-            CodeWriter::with_capacity(wasm_bytes.saturating_mul(3).saturating_add(4096))?
-        };
+        let room =
+            wasm_bytes.saturating_mul(3).saturating_add(functions.saturating_mul(64)).saturating_add(4096);
+        let bytes = if functions == 0 { CodeWriter::empty() } else { CodeWriter::with_capacity(room)? };
         Ok(CodeChunk {
             bytes,
             starts: Vec::with_capacity(functions),
