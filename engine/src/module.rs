@@ -778,11 +778,14 @@ fn compile_all(
         n => n,
     };
     let threads = if code_bytes < PARALLEL_THRESHOLD { 1 } else { threads.min(bodies.len()) };
+    // The first chunk's code mapping has room for the whole module's: `link` appends
+    // the other chunks' code to it and makes it executable where it is.
+    let whole_module = (code_bytes, bodies.len());
     if threads <= 1 {
         // A compiler bug must not take the embedder down: a panic becomes an error, as
         // it does on compiler threads.
         return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            compile_chunk(env, env.num_imported_funcs, bodies).map(|chunk| vec![chunk])
+            compile_chunk(env, env.num_imported_funcs, bodies, whole_module).map(|chunk| vec![chunk])
         }))
         .unwrap_or_else(|_| Err(ThreadError::Panicked.into()));
     }
@@ -803,8 +806,14 @@ fn compile_all(
     let results: Vec<Result<CodeChunk, ThreadError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = chunks
             .into_iter()
-            .map(|(first, chunk)| {
-                scope.spawn(move || compile_chunk(env, first, chunk).map_err(ThreadError::from))
+            .enumerate()
+            .map(|(k, (first, chunk))| {
+                let room = if k == 0 {
+                    whole_module
+                } else {
+                    (chunk.iter().map(|(_, body)| body.as_bytes().len()).sum(), chunk.len())
+                };
+                scope.spawn(move || compile_chunk(env, first, chunk, room).map_err(ThreadError::from))
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or(Err(ThreadError::Panicked))).collect()
@@ -812,12 +821,17 @@ fn compile_all(
     results.into_iter().map(|chunk| chunk.map_err(Error::from)).collect()
 }
 
-/// Compiles consecutive functions, the first being function `first`.
-fn compile_chunk(env: &CompileEnv<'_>, first: u32, chunk: Vec<FunctionToCompile<'_>>) -> Result<CodeChunk> {
+/// Compiles consecutive functions, the first being function `first`, into a chunk with
+/// room for the code of `room.1` functions of `room.0` bytes of wasm code.
+fn compile_chunk(
+    env: &CompileEnv<'_>,
+    first: u32,
+    chunk: Vec<FunctionToCompile<'_>>,
+    room: (usize, usize),
+) -> Result<CodeChunk> {
     let mut allocs = FuncValidatorAllocations::default();
     let mut scratch = Scratch::new(env);
-    let wasm_bytes = chunk.iter().map(|(_, body)| body.as_bytes().len()).sum();
-    let mut out = CodeChunk::new(wasm_bytes, chunk.len())?;
+    let mut out = CodeChunk::new(room.0, room.1)?;
     for (i, (to_validate, body)) in chunk.into_iter().enumerate() {
         let mut validator = to_validate.into_validator(allocs);
         compile_function(env, first + i as u32, &body, &mut validator, &mut scratch, &mut out)?;
@@ -889,32 +903,24 @@ fn link(info: &ModuleInfo, mut chunks: Vec<CodeChunk>, trap_exit: usize) -> Resu
     if i32::try_from(len).is_err() {
         return Err(Error::Resource("more than 2 GiB of code".into()));
     }
-    let patch_calls = |bytes: &mut [u8], chunk: &CodeChunk, start: usize| {
+    // The first chunk's mapping (room for the whole module's code) takes the others'
+    // code after its own, and becomes the code memory where it is.
+    let mut bytes = std::mem::take(&mut chunks[0].bytes);
+    for (chunk, &start) in chunks.iter_mut().zip(&chunk_starts).skip(1) {
+        bytes.pad_to(start, 0xCC)?;
+        bytes.extend_from_slice(std::mem::take(&mut chunk.bytes).as_slice())?;
+    }
+    let code = bytes.as_mut_slice();
+    for (chunk, &start) in chunks.iter().zip(&chunk_starts) {
         for r in &chunk.call_relocs {
             let defined = (r.callee - info.num_imported_funcs) as usize;
             let field = (start + r.offset as usize) as i64;
             let rel = offsets[defined] as i64 - (field + 4);
             let at = field as usize;
-            bytes[at..at + 4].copy_from_slice(&(rel as i32).to_le_bytes());
+            code[at..at + 4].copy_from_slice(&(rel as i32).to_le_bytes());
         }
-    };
-    let mut code = if let [chunk] = &mut chunks[..] {
-        // One chunk (a module compiled on one thread): its mapping becomes the code
-        // memory, the code where it was compiled.
-        let mut bytes = std::mem::take(&mut chunk.bytes);
-        patch_calls(bytes.as_mut_slice(), chunk, 0);
-        bytes.into_executable()?
-    } else {
-        CodeMemory::with_code(len, |bytes| {
-            let mut end = 0;
-            for (chunk, &start) in chunks.iter().zip(&chunk_starts) {
-                bytes[end..start].fill(0xCC);
-                bytes[start..start + chunk.bytes.len()].copy_from_slice(chunk.bytes.as_slice());
-                end = start + chunk.bytes.len();
-                patch_calls(bytes, chunk, start);
-            }
-        })?
-    };
+    }
+    let mut code = bytes.into_executable()?;
     // Loads and stores first, then divisions (`DIVISION_SITE` sorts them after): each
     // group comes out in address order, so the registry's sort finds the list sorted.
     let count = chunks.iter().map(|chunk| chunk.trap_sites.len() + chunk.division_sites.len()).sum();

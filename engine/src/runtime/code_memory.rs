@@ -34,10 +34,10 @@ impl CodeMemory {
         CodeMemory::with_code(code.len(), |dst| dst.copy_from_slice(code))
     }
 
-    /// Executable memory for `len` bytes of code that `write` puts in place, straight
-    /// into the fresh (zeroed) mapping, before it becomes executable: the linker writes
-    /// each function there instead of building the whole code in a vector first.
-    pub fn with_code(len: usize, write: impl FnOnce(&mut [u8])) -> Result<CodeMemory, Error> {
+    /// Executable memory for `len` bytes of code that `write` puts in place, in the
+    /// fresh (zeroed) mapping before it becomes executable. (Modules' code is compiled
+    /// into a `CodeWriter` instead.)
+    fn with_code(len: usize, write: impl FnOnce(&mut [u8])) -> Result<CodeMemory, Error> {
         let page = sys::page_size();
         let mapped_len = len
             .max(1)
