@@ -1177,8 +1177,17 @@ impl<'a> FuncCompiler<'a> {
     }
 
     /// Before a local is written, stack entries still reading it lazily must take
-    /// their value now.
+    /// their value now. In line, since there rarely are any (9 of esbuild's 553,000
+    /// writes): the call alone cost 0.7 % of its compile.
+    #[inline(always)]
     pub(crate) fn materialize_local(&mut self, index: u32) {
+        if self.latent_reads[index as usize] != 0 {
+            self.materialize_latent_reads(index);
+        }
+    }
+
+    #[inline(never)]
+    fn materialize_latent_reads(&mut self, index: u32) {
         let mut remaining = self.latent_reads[index as usize];
         let mut d = self.stack.len();
         while remaining > 0 && d > 0 {
