@@ -1,8 +1,8 @@
 //! Executable memory for compiled code.
 //!
-//! Code is written into fresh read-write pages (copied there, or compiled there through a
-//! `CodeWriter`), which are then switched to read-execute. The pages are never writable
-//! and executable at the same time, and never change again.
+//! Code is written into fresh read-write pages through a `CodeWriter` (compiled there,
+//! or copied there by `CodeMemory::new`), which are then switched to read-execute. The
+//! pages are never writable and executable at the same time, and never change again.
 
 use crate::error::Error;
 use crate::runtime::signals::{self, CodeRegistration};
@@ -21,8 +21,8 @@ pub struct CodeMemory {
 }
 
 // SAFETY: the mapping is exclusively owned and immutable once it is a `CodeMemory` (made
-// executable by `with_code` or `CodeWriter::into_executable`); the registration is a plain
-// handle into a global, thread-safe registry.
+// executable by `CodeWriter::into_executable`); the registration is a plain handle into a
+// global, thread-safe registry.
 unsafe impl Send for CodeMemory {}
 // SAFETY: no method mutates the mapping, so shared access from several threads only ever
 // reads (or executes) it.
@@ -31,35 +31,9 @@ unsafe impl Sync for CodeMemory {}
 impl CodeMemory {
     /// Maps `code` executable.
     pub fn new(code: &[u8]) -> Result<CodeMemory, Error> {
-        CodeMemory::with_code(code.len(), |dst| dst.copy_from_slice(code))
-    }
-
-    /// Executable memory for `len` bytes of code that `write` puts in place, in the
-    /// fresh (zeroed) mapping before it becomes executable. (Modules' code is compiled
-    /// into a `CodeWriter` instead.)
-    fn with_code(len: usize, write: impl FnOnce(&mut [u8])) -> Result<CodeMemory, Error> {
-        let page = sys::page_size();
-        let mapped_len = len
-            .max(1)
-            .checked_next_multiple_of(page)
-            .ok_or_else(|| Error::Resource(format!("{len} bytes of code is too large")))?;
-        let ptr = sys::map_writable(mapped_len)?;
-        // Unmaps if `write` panics or the mapping cannot become executable.
-        struct Unmap(NonNull<u8>, usize);
-        impl Drop for Unmap {
-            fn drop(&mut self) {
-                // SAFETY: the mapping is ours and nothing else refers to it.
-                unsafe { sys::unmap(self.0.as_ptr(), self.1) };
-            }
-        }
-        let guard = Unmap(ptr, mapped_len);
-        // SAFETY: the mapping is fresh, writable, at least `len` bytes long and ours alone
-        // until this function returns.
-        write(unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr(), len) });
-        // SAFETY: the mapping is ours and nothing executes from it yet.
-        unsafe { sys::make_executable(ptr.as_ptr(), mapped_len) }?;
-        std::mem::forget(guard);
-        Ok(CodeMemory { registration: None, ptr, len, mapped_len })
+        let mut writer = CodeWriter::with_capacity(code.len())?;
+        writer.extend_from_slice(code)?;
+        writer.into_executable()
     }
 
     pub fn as_ptr(&self) -> *const u8 {

@@ -13,8 +13,9 @@
 //!
 //! Jumps to labels, the most frequent references, are not dynasm relocations: `jump`
 //! encodes them by hand and keeps the rel32 field's position beside the label, and
-//! `resolve` writes each with one store. dynasmrt's generic relocation (a 48-byte record
-//! made when emitting, decoded again when patching) cost about 1 % of compile time.
+//! `resolve_in_place` writes each with one store. dynasmrt's generic relocation (a
+//! 48-byte record made when emitting, decoded again when patching) cost about 1 % of
+//! compile time.
 
 use dynasmrt::components::{LabelRegistry, PatchLoc, RelocRegistry, StaticLabel};
 use dynasmrt::x64::X64Relocation;
@@ -151,16 +152,9 @@ impl CodeBuffer {
     /// Resolves every label reference and returns the code, leaving the buffer empty:
     /// the label and relocation tables keep their allocations, the code moves out.
     pub fn finish(&mut self) -> Result<Vec<u8>, DynasmError> {
-        let result = self.resolve().map(|()| std::mem::take(&mut self.bytes));
+        let result = self.resolve_in_place().map(|()| std::mem::take(&mut self.bytes));
         self.clear();
         result
-    }
-
-    /// Resolves every label reference in place: the code stays here, to be patched
-    /// (`code_mut`) and copied out before `clear` empties the buffer, keeping its
-    /// allocation for the next function.
-    pub fn resolve_in_place(&mut self) -> Result<(), DynasmError> {
-        self.resolve()
     }
 
     pub fn code(&self) -> &[u8] {
@@ -182,7 +176,10 @@ impl CodeBuffer {
         self.error = None;
     }
 
-    fn resolve(&mut self) -> Result<(), DynasmError> {
+    /// Resolves every label reference in place: the code stays here, to be patched
+    /// (`code_mut`) and copied out before `clear` empties the buffer, keeping its
+    /// allocation for the next function.
+    pub fn resolve_in_place(&mut self) -> Result<(), DynasmError> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
@@ -242,9 +239,10 @@ impl DynasmApi for CodeBuffer {
     }
 }
 
-// Code is assembled at offset 0 and copied into executable memory later, so `resolve`
-// patches with base address 0: right for the relative relocations the assembler uses
-// (jumps, RIP-relative loads), wrong for an absolute one, which it must never emit.
+// Code is assembled at offset 0 and copied into executable memory later, so
+// `resolve_in_place` patches with base address 0: right for the relative relocations the
+// assembler uses (jumps, RIP-relative loads), wrong for an absolute one, which it must
+// never emit.
 impl DynasmLabelApi for CodeBuffer {
     type Relocation = X64Relocation;
 
