@@ -790,16 +790,15 @@ fn compile_all(
         .unwrap_or_else(|_| Err(ThreadError::Panicked.into()));
     }
     // Contiguous chunks of about equal code size, one per thread, in function order.
+    // Each with its first function's index and its code's size.
     let per_thread = code_bytes.div_ceil(threads);
-    let mut chunks: Vec<(u32, Vec<FunctionToCompile<'_>>)> = Vec::with_capacity(threads);
-    let mut size = 0;
+    let mut chunks: Vec<(u32, Vec<FunctionToCompile<'_>>, usize)> = Vec::with_capacity(threads);
     for (i, item) in bodies.into_iter().enumerate() {
-        if chunks.is_empty() || (size >= per_thread && chunks.len() < threads) {
-            chunks.push((env.num_imported_funcs + i as u32, Vec::new()));
-            size = 0;
+        if chunks.last().is_none_or(|&(_, _, size)| size >= per_thread && chunks.len() < threads) {
+            chunks.push((env.num_imported_funcs + i as u32, Vec::new(), 0));
         }
-        size += item.1.as_bytes().len();
-        if let Some((_, chunk)) = chunks.last_mut() {
+        if let Some((_, chunk, size)) = chunks.last_mut() {
+            *size += item.1.as_bytes().len();
             chunk.push(item);
         }
     }
@@ -807,12 +806,8 @@ fn compile_all(
         let handles: Vec<_> = chunks
             .into_iter()
             .enumerate()
-            .map(|(k, (first, chunk))| {
-                let room = if k == 0 {
-                    whole_module
-                } else {
-                    (chunk.iter().map(|(_, body)| body.as_bytes().len()).sum(), chunk.len())
-                };
+            .map(|(k, (first, chunk, size))| {
+                let room = if k == 0 { whole_module } else { (size, chunk.len()) };
                 scope.spawn(move || compile_chunk(env, first, chunk, room).map_err(ThreadError::from))
             })
             .collect();

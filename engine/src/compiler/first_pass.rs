@@ -203,13 +203,9 @@ macro_rules! decode_common {
 /// owns memory, its drop was a call at every index (1.4 % of sql.js's compile).
 #[inline(always)]
 fn read_var_u32(reader: &mut BinaryReader<'_>) -> wasmparser::Result<u32> {
-    let mut ahead = reader.clone();
-    match ahead.read_u8().ok() {
-        Some(byte) if byte < 0x80 => {
-            *reader = ahead;
-            Ok(u32::from(byte))
-        }
-        _ => reader.read_var_u32(),
+    match read_one_byte_leb128(reader) {
+        Some(byte) => Ok(u32::from(byte)),
+        None => reader.read_var_u32(),
     }
 }
 
@@ -218,15 +214,21 @@ fn read_var_u32(reader: &mut BinaryReader<'_>) -> wasmparser::Result<u32> {
 /// `read_var_u32` says).
 #[inline(always)]
 fn read_var_i32(reader: &mut BinaryReader<'_>) -> wasmparser::Result<i32> {
-    let mut ahead = reader.clone();
-    match ahead.read_u8().ok() {
-        Some(byte) if byte < 0x80 => {
-            *reader = ahead;
-            // The low 7 bits, sign-extended from bit 6.
-            Ok(i32::from(byte << 1) << 24 >> 25)
-        }
-        _ => reader.read_var_i32(),
+    match read_one_byte_leb128(reader) {
+        // The low 7 bits, sign-extended from bit 6.
+        Some(byte) => Ok(i32::from(byte << 1) << 24 >> 25),
+        None => reader.read_var_i32(),
     }
+}
+
+/// The next byte, read, if it is a whole LEB128 number (below 0x80); else `None`, with
+/// the reader untouched.
+#[inline(always)]
+fn read_one_byte_leb128(reader: &mut BinaryReader<'_>) -> Option<u8> {
+    let mut ahead = reader.clone();
+    let byte = ahead.read_u8().ok().filter(|&byte| byte < 0x80)?;
+    *reader = ahead;
+    Some(byte)
 }
 
 /// Reads a block's opcode and its type when that is a single byte for no value or one

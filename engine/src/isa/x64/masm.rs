@@ -301,21 +301,7 @@ impl Masm {
         chunk: &mut CodeChunk,
         handlers: crate::compiler::handlers::HandlerTable,
     ) -> Result<(), crate::error::Error> {
-        let alignment = if self.aligned_loops { LOOP_ALIGNMENT } else { FUNCTION_ALIGNMENT };
-        let start_at = chunk.bytes.len().next_multiple_of(alignment as usize);
-        // Calls between functions are rel32, so all the code stays below 2 GiB.
-        let appended = u32::try_from(start_at)
-            .ok()
-            .filter(|_| {
-                start_at.checked_add(self.asm.code().len()).is_some_and(|end| end <= i32::MAX as usize)
-            })
-            .ok_or_else(|| crate::error::Error::Resource("more than 2 GiB of code".into()))
-            .and_then(|start| {
-                chunk.bytes.pad_to(start_at, 0xCC)?;
-                chunk.bytes.extend_from_slice(self.asm.code())?;
-                Ok(start)
-            });
-        let start = match appended {
+        let start = match self.append_code(chunk) {
             Ok(start) => start,
             Err(e) => {
                 // The chunk is abandoned with the compile; the assembler must still be
@@ -333,6 +319,19 @@ impl Masm {
         chunk.handlers.push(handlers);
         self.reset();
         Ok(())
+    }
+
+    /// Copies the finished function's code into `chunk` at its alignment: where it starts.
+    fn append_code(&self, chunk: &mut CodeChunk) -> Result<u32, crate::error::Error> {
+        let alignment = if self.aligned_loops { LOOP_ALIGNMENT } else { FUNCTION_ALIGNMENT };
+        let start = chunk.bytes.len().next_multiple_of(alignment as usize);
+        // Calls between functions are rel32, so all the code stays below 2 GiB.
+        if start.checked_add(self.asm.code().len()).is_none_or(|end| end > i32::MAX as usize) {
+            return Err(crate::error::Error::Resource("more than 2 GiB of code".into()));
+        }
+        chunk.bytes.pad_to(start, 0xCC)?;
+        chunk.bytes.extend_from_slice(self.asm.code())?;
+        Ok(start as u32)
     }
 
     /// Traps with the code an allocating helper returned in rax instead of an address:
