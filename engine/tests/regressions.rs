@@ -1647,3 +1647,72 @@ fn parameter_taken_from_its_register_is_zero_extended() {
     assert_eq!(i32_result(&instance.call("h", &[Val::I64(0x7_0000_0000)]).expect("runs")), 1);
     assert_eq!(i32_result(&instance.call("g", &[Val::I32(0)]).expect("runs")), 1);
 }
+
+/// A function of another store must not enter a store by any door: in a table, a
+/// global, an argument, a host function's result or an exception's payload, calling it
+/// ran the other store's code against a runtime never entered, and the first trap in
+/// it jumped to a null stack pointer (found by review, 2026-12-06; imports were already
+/// refused). An exception of another store that carries a reference is refused too.
+#[test]
+fn functions_of_another_store_are_refused_everywhere() {
+    let engine = Engine::default();
+    let wat_a = r#"(module
+      (type $t (func (result i32)))
+      (table (export "tab") 1 funcref)
+      (global (export "g") (mut funcref) (ref.null func))
+      (tag (export "tag") (param funcref))
+      (func (export "via_table") (result i32) (call_indirect (type $t) (i32.const 0)))
+      (func (export "via_argument") (param (ref null $t)) (result i32) (call_ref $t (local.get 0)))
+      (func (export "via_exception") (param exnref) (result i32)
+        (block $caught (result funcref)
+          (try_table (catch 0 $caught) (throw_ref (local.get 0)))
+          (return (i32.const -1)))
+        (ref.cast (ref $t))
+        (call_ref $t)))"#;
+    let wat_b = r#"(module (func (export "f") (result i32) unreachable))"#;
+    let module_a = Module::new(&engine, &wat::parse_str(wat_a).unwrap()).unwrap();
+    let module_b = Module::new(&engine, &wat::parse_str(wat_b).unwrap()).unwrap();
+    let (store_a, store_b) = (Store::new(&engine), Store::new(&engine));
+    let a = Instance::new(&store_a, &module_a, &[]).unwrap();
+    let b = Instance::new(&store_b, &module_b, &[]).unwrap();
+    let Some(Extern::Func(f)) = b.get_export("f") else { panic!("no f") };
+    let theirs = Val::FuncRef(Some(f.clone()));
+
+    let Some(Extern::Table(table)) = a.get_export("tab") else { panic!("no table") };
+    assert!(table.set(0, theirs.clone()).is_err(), "Table::set");
+    assert!(table.grow(1, theirs.clone()).is_none(), "Table::grow");
+    assert!(
+        matches!(a.call("via_table", &[]), Err(Error::Trap(t)) if t.code() == TrapCode::IndirectCallToNull)
+    );
+    let Some(Extern::Global(global)) = a.get_export("g") else { panic!("no global") };
+    assert!(global.set(theirs.clone()).is_err(), "Global::set");
+    let funcref =
+        sidewinder_engine::GlobalType { content: sidewinder_engine::ValType::FUNCREF, mutable: true };
+    assert!(sidewinder_engine::Global::new(&store_a, funcref, theirs.clone()).is_err(), "Global::new");
+    assert!(a.call("via_argument", std::slice::from_ref(&theirs)).is_err(), "an argument");
+
+    let host_ty = sidewinder_engine::FuncType::new([], [sidewinder_engine::ValType::FUNCREF]);
+    let returned = theirs.clone();
+    let host = sidewinder_engine::Func::new(&store_a, host_ty, move |_, results| {
+        results[0] = returned.clone();
+        Ok(())
+    });
+    let caller = r#"(module (import "h" "f" (func $f (result funcref)))
+      (func (export "call") (result i32) (ref.is_null (call $f))))"#;
+    let caller = Module::new(&engine, &wat::parse_str(caller).unwrap()).unwrap();
+    let caller = Instance::new(&store_a, &caller, &[Extern::Func(host)]).unwrap();
+    assert!(matches!(caller.call("call", &[]), Err(Error::Trap(_))), "a host function's result");
+
+    // Store B's exception carrying its own function, offered to store A, whose code
+    // could take the function out with a handler of the (shareable) tag.
+    let Some(Extern::Tag(tag)) = a.get_export("tag") else { panic!("no tag") };
+    assert!(sidewinder_engine::Exception::new(&store_a, &tag, std::slice::from_ref(&theirs)).is_err());
+    let exception = sidewinder_engine::Exception::new(&store_b, &tag, std::slice::from_ref(&theirs)).unwrap();
+    let exnref = Val::ExnRef(Some(exception));
+    assert!(a.call("via_exception", std::slice::from_ref(&exnref)).is_err(), "an exception's payload");
+
+    // Store A's own function passes every door.
+    let Some(Extern::Func(own)) = a.get_export("via_table") else { panic!("no via_table") };
+    assert!(table.set(0, Val::FuncRef(Some(own))).is_ok());
+    drop((b, store_b, f));
+}

@@ -202,6 +202,19 @@ impl Exception {
         Ok(Exception::from_parts(&store.0, tag.clone(), raw))
     }
 
+    /// Whether this exception is another store's than `store` (or not yet any store's)
+    /// and carries a reference: a function, object or exception of that store, which
+    /// `store`'s code would reach through a handler (`foreign_object`). Looks at one
+    /// level only: any reference at all counts, so nested exceptions need no walk.
+    pub(crate) fn carries_references_from_elsewhere(&self, store: *const StoreInner) -> bool {
+        if std::ptr::eq(self.0.home.get(), store) {
+            return false;
+        }
+        let ty = &self.0.tag.0.ty;
+        let width = ty.slot_width();
+        ty.params().iter().enumerate().any(|(i, t)| t.is_ref() && self.0.payload[i * width] != 0)
+    }
+
     pub(crate) fn from_parts(store: &Rc<StoreInner>, tag: Tag, payload: Box<[u64]>) -> Exception {
         let inner = Rc::new(ExceptionInner::new(tag, payload, Rc::as_ptr(store)));
         store.keep_alive(inner.clone());

@@ -659,7 +659,9 @@ fn vals_host_call(callback: &HostCallback, func: &FuncInner, slots: &mut [u64]) 
                 return Err(Trap::host_message("host function returned values of the wrong type"));
             }
             if super::store::admit(&func.store, results).is_err() {
-                return Err(Trap::host_message("host function returned a struct or array of another store"));
+                return Err(Trap::host_message(
+                    "host function returned a function or object of another store",
+                ));
             }
             write_area(results, width, slots);
             Ok(())

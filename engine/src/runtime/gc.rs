@@ -12,8 +12,9 @@
 //! and with it whatever the object's fields can point at (the store's functions and
 //! exceptions, and its own objects).
 //!
-//! An object never enters another store (`store::admit` and `foreign_object`: arguments,
-//! host results, tables, globals, fields and exception payloads refuse one), as in Wasmtime, where
+//! An object (or a function) never enters another store (`store::admit` and
+//! `foreign_object`: arguments, host results, tables, globals, fields and exception
+//! payloads refuse one), as in Wasmtime, where
 //! values of one store cannot be used with another: a store then only ever holds
 //! addresses into its own heap, and nothing has to keep a second store alive.
 
@@ -613,18 +614,24 @@ impl GcObject {
     }
 }
 
-/// Whether one of `values` is a struct or array of a store other than `store`, which
-/// must not enter it (see the module comment).
+/// Whether one of `values` is a function, struct or array of a store other than
+/// `store`, which must not enter it (see the module comment). A function reference of
+/// another store in a table, global or argument would run that store's code on this
+/// store's stack with that store's runtime, which was never entered (its trap exit has
+/// no frame to return to), and would dangle once that store is gone, as imports do
+/// (`Instance::new` refuses them).
 pub(crate) fn foreign_object(store: *const StoreInner, values: &[Val]) -> bool {
     values.iter().any(|v| match v {
         Val::AnyRef(Some(AnyRef::Object(o))) => !std::ptr::eq(store, Rc::as_ptr(&o.store)),
+        Val::FuncRef(Some(f)) => !std::ptr::eq(store, f.0.store.as_ptr()),
+        Val::ExnRef(Some(e)) => e.carries_references_from_elsewhere(store),
         _ => false,
     })
 }
 
-/// The error of an object offered to another store.
+/// The error of a function or object offered to another store.
 pub(crate) fn foreign_object_error() -> Error {
-    Error::Link("a struct or array of another store cannot be used here".into())
+    Error::Link("a function, struct or array of another store cannot be used here".into())
 }
 
 impl Clone for GcObject {

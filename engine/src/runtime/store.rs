@@ -31,7 +31,8 @@ pub(crate) struct StoreInner {
 pub type MemoryCreator = dyn Fn(&Store, &MemoryType) -> Result<Memory>;
 
 /// Admits `values` into the store `store` names (call results, tables, globals, GC
-/// fields): a struct or array of another store is refused (see `runtime::gc`), and an
+/// fields): a function, struct or array of another store is refused (see
+/// `runtime::gc::foreign_object`), and an
 /// exception of another store is kept by this one, whose code may hold its exnref.
 pub(crate) fn admit(store: &Weak<StoreInner>, values: &[Val]) -> Result<()> {
     if foreign_object(store.as_ptr(), values) {
