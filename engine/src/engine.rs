@@ -41,6 +41,12 @@ pub struct Config {
     /// WebAssembly 2.0 and function references have them (its spec suite asserts that a
     /// constant expression may read imported globals only).
     pub gc_types: bool,
+    /// Accept the custom descriptors proposal (with `gc_types`): exact reference types
+    /// `(exact $t)`, struct types with `descriptor` and `describes` clauses,
+    /// `struct.new_desc`, `ref.get_desc`, `ref.cast_desc_eq`, `br_on_cast_desc_eq(_fail)`
+    /// and exact function imports. Off by default: the proposal also relaxes
+    /// `br_on_cast`'s validation, which WebAssembly 3.0's own scripts assert against.
+    pub custom_descriptors: bool,
     /// Bytes of GC heap a store may map for its structs and arrays (1 MiB chunks, and
     /// an object of 256 KiB or more in a chunk of its own size); an allocation that
     /// does not fit even after a collection traps with "allocation too large".
@@ -62,6 +68,7 @@ impl Default for Config {
             huge_pages: false,
             multi_memory: true,
             gc_types: true,
+            custom_descriptors: false,
             gc_heap_limit: 1 << 30,
             gc_collect_after: 16 << 20,
         }

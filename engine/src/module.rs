@@ -34,6 +34,9 @@ pub(crate) enum ConstOp {
     RefI31,
     StructNew(u32),
     StructNewDefault(u32),
+    /// `struct.new_desc` and `struct.new_default_desc`: the descriptor on top.
+    StructNewDesc(u32),
+    StructNewDefaultDesc(u32),
     ArrayNew(u32),
     ArrayNewDefault(u32),
     ArrayNewFixed(u32, u32),
@@ -110,6 +113,10 @@ pub(crate) struct ModuleInfo {
     pub tags: Vec<u32>,
     pub num_imported_tags: u32,
     pub imports: Vec<(ImportType, EntityIndex)>,
+    /// The positions in `imports` of functions imported with an exact type (the custom
+    /// descriptors proposal's `(func exact ...)`), which a function of a subtype cannot
+    /// satisfy.
+    pub exact_func_imports: Vec<usize>,
     pub exports: Vec<(String, EntityIndex)>,
     pub start: Option<u32>,
     pub elems: Vec<ElemSegment>,
@@ -187,6 +194,7 @@ pub(crate) fn features(config: &Config) -> WasmFeatures {
         | WasmFeatures::CUSTOM_PAGE_SIZES;
     features.set(WasmFeatures::MULTI_MEMORY, config.multi_memory);
     features.set(WasmFeatures::GC, config.gc_types);
+    features.set(WasmFeatures::CUSTOM_DESCRIPTORS, config.gc_types && config.custom_descriptors);
     features
 }
 
@@ -244,15 +252,21 @@ fn read_rec_group(info: &mut ModuleInfo, group: wasmparser::RecGroup) -> Result<
     let mut members = Vec::new();
     let mut refers_to_group = false;
     for sub in group.types() {
-        if sub.composite_type.shared || sub.composite_type.descriptor_idx.is_some() {
+        if sub.composite_type.shared {
             return Err(Error::compile(format!("unsupported type {sub}"), 0));
         }
         let mut member_type = |t: wasmparser::ValType| -> Result<GroupValType> {
             if let wasmparser::ValType::Ref(r) = t {
-                if let wasmparser::HeapType::Concrete(index) = r.heap_type() {
+                let (exact, index) = match r.heap_type() {
+                    wasmparser::HeapType::Concrete(index) => (false, Some(index)),
+                    wasmparser::HeapType::Exact(index) => (true, Some(index)),
+                    _ => (false, None),
+                };
+                if let Some(index) = index {
                     if let GroupRef::InGroup(position) = type_ref(index, &info.type_ids)? {
                         refers_to_group = true;
-                        return Ok(GroupValType::InGroup { nullable: r.is_nullable(), index: position });
+                        let nullable = r.is_nullable();
+                        return Ok(GroupValType::InGroup { nullable, exact, index: position });
                     }
                 }
             }
@@ -284,7 +298,13 @@ fn read_rec_group(info: &mut ModuleInfo, group: wasmparser::RecGroup) -> Result<
             [packed] => Some(type_ref(packed.unpack(), &info.type_ids)?),
             _ => return Err(unsupported_type(&sub.supertype_idxs, 0)),
         };
-        members.push(GroupMember { is_final: sub.is_final, supertype, composite });
+        let clause = |index: Option<wasmparser::PackedIndex>| {
+            index.map(|i| type_ref(i.unpack(), &info.type_ids)).transpose()
+        };
+        let (descriptor, describes) =
+            (clause(sub.composite_type.descriptor_idx)?, clause(sub.composite_type.describes_idx)?);
+        refers_to_group |= descriptor.is_some() || describes.is_some();
+        members.push(GroupMember { is_final: sub.is_final, supertype, descriptor, describes, composite });
     }
     let finality: Vec<bool> = members.iter().map(|m| m.is_final).collect();
     let plain =
@@ -303,6 +323,21 @@ fn read_rec_group(info: &mut ModuleInfo, group: wasmparser::RecGroup) -> Result<
         Some(_) => intern_rec_group(members),
         None => Vec::new(),
     };
+    // Fields keep their offsets from supertype to subtype only if both or neither keep
+    // a descriptor before them (`types::DESCRIPTOR_OFFSET`): wasmparser 0.263 requires
+    // that, but the proposal lets a subtype add a descriptor, which this layout cannot.
+    for ty in &types {
+        let described = |t: &FuncType| t.layout().is_some_and(|l| l.described);
+        if let Some(parent) =
+            ty.depth().checked_sub(1).and_then(|d| FuncType::from_type_id(ty.supertype_chain()[d as usize]))
+        {
+            if described(ty) != described(&parent) {
+                return Err(Error::Unsupported(format!(
+                    "a descriptor on {ty} but not on its supertype {parent}"
+                )));
+            }
+        }
+    }
     for (ty, member) in types.into_iter().zip(&finality) {
         info.type_ids.push(ty.type_id());
         info.type_has_subtypes.push(!member);
@@ -352,6 +387,8 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
             O::RefI31 => ConstOp::RefI31,
             O::StructNew { struct_type_index } => ConstOp::StructNew(struct_type_index),
             O::StructNewDefault { struct_type_index } => ConstOp::StructNewDefault(struct_type_index),
+            O::StructNewDesc { struct_type_index } => ConstOp::StructNewDesc(struct_type_index),
+            O::StructNewDefaultDesc { struct_type_index } => ConstOp::StructNewDefaultDesc(struct_type_index),
             O::ArrayNew { array_type_index } => ConstOp::ArrayNew(array_type_index),
             O::ArrayNewDefault { array_type_index } => ConstOp::ArrayNewDefault(array_type_index),
             O::ArrayNewFixed { array_type_index, array_size } => {
@@ -486,6 +523,9 @@ impl Module {
                     let import = import?;
                     let (ty, index) = match import.ty {
                         wasmparser::TypeRef::Func(t) | wasmparser::TypeRef::FuncExact(t) => {
+                            if let wasmparser::TypeRef::FuncExact(_) = import.ty {
+                                info.exact_func_imports.push(info.imports.len());
+                            }
                             info.funcs.push(t);
                             info.num_imported_funcs += 1;
                             (

@@ -45,6 +45,10 @@ pub enum TrapCode {
     /// `memory.atomic.wait` that nothing could ever end: no timeout, the value as
     /// expected, and no other thread that can reach the memory to notify it.
     WaitForever = 24,
+    /// `ref.cast_desc_eq`: the reference is not one with that descriptor.
+    DescriptorCastFailure = 25,
+    /// The custom descriptors proposal's instructions given a null descriptor.
+    NullDescriptorReference = 26,
 }
 
 impl TrapCode {
@@ -75,6 +79,8 @@ impl TrapCode {
             22 => UnalignedAtomic,
             23 => ExpectedSharedMemory,
             24 => WaitForever,
+            25 => DescriptorCastFailure,
+            26 => NullDescriptorReference,
             _ => return None,
         })
     }
@@ -107,6 +113,8 @@ impl TrapCode {
             UnalignedAtomic => "unaligned atomic",
             ExpectedSharedMemory => "expected shared memory",
             WaitForever => "memory.atomic.wait would wait forever: no other thread can notify",
+            DescriptorCastFailure => "descriptor cast failure",
+            NullDescriptorReference => "null descriptor reference",
         }
     }
 }

@@ -21,11 +21,15 @@ pub enum ValType {
 /// values (`nullable`). Packed into 32 bits, so that a `ValType` stays 8 bytes: the
 /// compiler's operand stack copies one per entry, and 12-byte types made compiling 2 %
 /// slower. Bit 31 is `nullable`; the rest is the heap type's code (`HEAP_CODES` for
-/// the abstract ones, then concrete type ids above them).
+/// the abstract ones, then concrete type ids above them); bit 30 marks an exact type
+/// (`HeapType::Exact`, the custom descriptors proposal).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RefType(u32);
 
 const NULLABLE_BIT: u32 = 1 << 31;
+const EXACT_BIT: u32 = 1 << 30;
+/// Concrete type ids stay below this, so that their codes leave the flag bits alone.
+const MAX_TYPE_ID: u32 = EXACT_BIT - HEAP_CODES.len() as u32;
 const _: () = assert!(std::mem::size_of::<ValType>() == 8);
 /// The codes of the abstract heap types; a concrete type id `id` is `HEAP_CODES.len() + id`.
 const HEAP_CODES: [HeapType; 12] = [
@@ -75,6 +79,9 @@ pub enum HeapType {
     /// process-wide id (`FuncType::type_id`), so that the same type in two modules is
     /// the same heap type.
     Concrete(u32),
+    /// Values of exactly this defined type, not of its subtypes (the custom descriptors
+    /// proposal's `(exact $t)`).
+    Exact(u32),
 }
 
 impl HeapType {
@@ -90,10 +97,18 @@ impl HeapType {
             | HeapType::Struct
             | HeapType::Array
             | HeapType::None => HeapType::Any,
-            HeapType::Concrete(id) => match type_kind(id) {
+            HeapType::Concrete(id) | HeapType::Exact(id) => match type_kind(id) {
                 Some(ObjectKind::Struct | ObjectKind::Array) => HeapType::Any,
                 _ => HeapType::Func,
             },
+        }
+    }
+
+    /// The defined type this heap type names, exact or not.
+    pub fn defined_type_id(self) -> Option<u32> {
+        match self {
+            HeapType::Concrete(id) | HeapType::Exact(id) => Some(id),
+            _ => None,
         }
     }
 
@@ -109,13 +124,16 @@ impl HeapType {
 
     /// Heap-type matching: a concrete type matches itself, the types it is declared a
     /// subtype of, and the abstract type of its kind (`func`, `struct`, `array`) with
-    /// those above it; a bottom is below every type of its hierarchy.
+    /// those above it; a bottom is below every type of its hierarchy. An exact type
+    /// matches what its type matches, and only itself and bottoms match it.
     pub fn matches(self, expected: HeapType) -> bool {
         use HeapType::*;
         if self == expected {
             return true;
         }
         match (self, expected) {
+            (_, Exact(_)) => matches!(self, NoFunc | None) && self == expected.bottom(),
+            (Exact(actual), _) => Concrete(actual).matches(expected),
             (Concrete(actual), Concrete(expected)) => is_subtype(actual, expected),
             (NoFunc | NoExtern | NoExn | None, _) => self == expected.bottom(),
             (Concrete(id), _) => match type_kind(id) {
@@ -132,7 +150,7 @@ impl HeapType {
     /// sits where `func` does.
     const fn abstract_index(self) -> usize {
         match self {
-            HeapType::Func | HeapType::Concrete(_) => 0,
+            HeapType::Func | HeapType::Concrete(_) | HeapType::Exact(_) => 0,
             HeapType::Extern => 1,
             HeapType::Exn => 2,
             HeapType::NoFunc => 3,
@@ -153,14 +171,15 @@ impl RefType {
     pub const EXTERNREF: RefType = RefType::new(true, HeapType::Extern);
     pub const EXNREF: RefType = RefType::new(true, HeapType::Exn);
 
-    /// Type ids are below 2^31 minus the abstract codes (`FuncType::type_id` counts the
-    /// types of a process from 1); a larger one panics rather than alias another type.
+    /// Type ids are below `MAX_TYPE_ID` (`FuncType::type_id` counts the types of a
+    /// process from 1); a larger one panics rather than alias another type.
     pub const fn new(nullable: bool, heap: HeapType) -> RefType {
-        if let HeapType::Concrete(id) = heap {
-            assert!(id < NULLABLE_BIT - HEAP_CODES.len() as u32, "type id out of range");
+        if let HeapType::Concrete(id) | HeapType::Exact(id) = heap {
+            assert!(id < MAX_TYPE_ID, "type id out of range");
         }
         let code = match heap {
             HeapType::Concrete(id) => HEAP_CODES.len() as u32 + id,
+            HeapType::Exact(id) => (HEAP_CODES.len() as u32 + id) | EXACT_BIT,
             abstract_heap => abstract_heap.abstract_index() as u32,
         };
         RefType(code | if nullable { NULLABLE_BIT } else { 0 })
@@ -171,6 +190,9 @@ impl RefType {
     }
 
     pub fn heap(self) -> HeapType {
+        if self.0 & EXACT_BIT != 0 {
+            return HeapType::Exact((self.0 & !(NULLABLE_BIT | EXACT_BIT)) - HEAP_CODES.len() as u32);
+        }
         let code = self.0 & !NULLABLE_BIT;
         match HEAP_CODES.get(code as usize) {
             Some(&abstract_heap) => abstract_heap,
@@ -290,10 +312,8 @@ impl RefType {
         let heap = HeapType::from_wasmparser(r.heap_type(), type_ids)?;
         // Ids beyond the packed range never occur: that many distinct types would not
         // fit in memory. Refused rather than wrapped all the same.
-        if let HeapType::Concrete(id) = heap {
-            if id >= NULLABLE_BIT - HEAP_CODES.len() as u32 {
-                return None;
-            }
+        if heap.defined_type_id().is_some_and(|id| id >= MAX_TYPE_ID) {
+            return None;
         }
         Some(RefType::new(r.is_nullable(), heap))
     }
@@ -321,6 +341,9 @@ impl HeapType {
             },
             wasmparser::HeapType::Concrete(index) => {
                 HeapType::Concrete(*type_ids.get(index.as_module_index()? as usize)?)
+            }
+            wasmparser::HeapType::Exact(index) => {
+                HeapType::Exact(*type_ids.get(index.as_module_index()? as usize)?)
             }
             _ => return None,
         })
@@ -356,10 +379,10 @@ impl fmt::Display for RefType {
             HeapType::Struct => "structref",
             HeapType::Array => "arrayref",
             HeapType::None => "nullref",
-            HeapType::Concrete(_) => "",
+            HeapType::Concrete(_) | HeapType::Exact(_) => "",
         };
         match (nullable, heap) {
-            (true, HeapType::Concrete(_)) | (false, _) => {
+            (true, HeapType::Concrete(_) | HeapType::Exact(_)) | (false, _) => {
                 let null = if nullable { "null " } else { "" };
                 write!(f, "(ref {null}{heap})")
             }
@@ -391,6 +414,7 @@ impl fmt::Display for HeapType {
                     None => write!(f, "(type {id})"),
                 }
             }
+            HeapType::Exact(id) => write!(f, "(exact {})", HeapType::Concrete(*id)),
         }
     }
 }
@@ -416,6 +440,10 @@ pub struct FuncType {
     /// The chain of declared supertypes from the root down to this type, then zeros
     /// (`supertype_chain`).
     supertypes: &'static [u32; MAX_SUBTYPE_CHAIN],
+    /// The custom descriptors proposal: the id of the type of this struct type's
+    /// descriptors (its `descriptor` clause), and of the type this one describes.
+    descriptor: Option<u32>,
+    describes: Option<u32>,
 }
 
 /// What a defined type describes. The numbers of structs and arrays are what a GC
@@ -473,6 +501,9 @@ pub(crate) struct GcLayout {
     pub offsets: Box<[u32]>,
     /// A struct object's bytes, header included; an array's element size.
     pub size: u32,
+    /// The struct type has a descriptor (the custom descriptors proposal): objects keep
+    /// a reference to theirs at `DESCRIPTOR_OFFSET`, before the fields.
+    pub described: bool,
 }
 
 /// The header of every GC object: the supertype chain pointer at 0, the kind word at
@@ -482,6 +513,14 @@ pub(crate) const OBJECT_KIND: i32 = 8;
 /// The byte after the kind: an array's element size, as a shift.
 pub(crate) const ELEMENT_SHIFT: i32 = OBJECT_KIND + 1;
 pub(crate) const ARRAY_LENGTH: i32 = 12;
+/// Where a struct object of a type with a descriptor keeps its descriptor: right after
+/// the header. Every type in a chain of declared subtypes has a descriptor or none
+/// (wasmparser refuses the rest; `read_rec_group` checks it again), so fields keep their
+/// offsets from supertype to subtype.
+pub(crate) const DESCRIPTOR_OFFSET: i32 = OBJECT_HEADER as i32;
+/// The header's byte that is 1 for a struct whose type has a descriptor, 0 for every
+/// other object (`kind_word`'s third byte).
+pub(crate) const DESCRIBED_BYTE: i32 = OBJECT_KIND + 2;
 
 /// The bytes an array object of `len` elements of `element_bytes` each takes, header
 /// included, rounded up to 8: what the heap and compiled code allocate for it, and what
@@ -498,18 +537,19 @@ pub(crate) fn chain_type_id(chain: &[u32; MAX_SUBTYPE_CHAIN]) -> u32 {
 
 /// The header's u32 at `OBJECT_KIND`: the `ObjectKind` in its low byte, an array's
 /// element size (`element_bytes`, a power of two; 1 for a struct) as a shift in the
-/// byte after it (`ELEMENT_SHIFT`).
+/// byte after it (`ELEMENT_SHIFT`), then 1 for a struct with a descriptor
+/// (`DESCRIBED_BYTE`).
 pub(crate) const fn kind_word(kind: ObjectKind, element_bytes: u32) -> u32 {
     kind as u32 | element_bytes.trailing_zeros() << 8
 }
 
 impl GcLayout {
-    fn new(kind: ObjectKind, fields: Vec<FieldType>) -> GcLayout {
+    fn new(kind: ObjectKind, fields: Vec<FieldType>, described: bool) -> GcLayout {
         if kind == ObjectKind::Array {
             let size = fields[0].storage.bytes();
-            return GcLayout { kind, fields: fields.into(), offsets: Box::new([]), size };
+            return GcLayout { kind, fields: fields.into(), offsets: Box::new([]), size, described: false };
         }
-        let mut offset = OBJECT_HEADER;
+        let mut offset = OBJECT_HEADER + if described { 8 } else { 0 };
         let offsets = fields
             .iter()
             .map(|f| {
@@ -522,7 +562,13 @@ impl GcLayout {
                 at
             })
             .collect();
-        GcLayout { kind, fields: fields.into(), offsets, size: offset.next_multiple_of(8) }
+        GcLayout { kind, fields: fields.into(), offsets, size: offset.next_multiple_of(8), described }
+    }
+
+    /// The header's `kind_word` for objects of this layout.
+    pub(crate) fn kind_word(&self) -> u32 {
+        let element_bytes = if self.kind == ObjectKind::Array { self.size } else { 1 };
+        kind_word(self.kind, element_bytes) | (self.described as u32) << (8 * (DESCRIBED_BYTE - OBJECT_KIND))
     }
 }
 
@@ -560,7 +606,7 @@ impl FuncType {
         if let Some(&id) = registry.plain.get(&key) {
             return registry.types[id as usize - 1].clone();
         }
-        let ty = registry.add(params_results, num_params, None, None);
+        let ty = registry.add(params_results, num_params, None, None, [None, None]);
         registry.plain.insert(key, ty.id);
         ty
     }
@@ -577,7 +623,8 @@ impl FuncType {
     }
 
     fn new_data(composite: GroupComposite) -> FuncType {
-        let member = GroupMember { is_final: true, supertype: None, composite };
+        let member =
+            GroupMember { is_final: true, supertype: None, descriptor: None, describes: None, composite };
         intern_rec_group(vec![member]).remove(0)
     }
 
@@ -651,6 +698,16 @@ impl FuncType {
         self.layout.as_deref()
     }
 
+    /// The id of the type of this struct type's descriptors, if it has a descriptor.
+    pub fn descriptor_type_id(&self) -> Option<u32> {
+        self.descriptor
+    }
+
+    /// The id of the struct type this one is the descriptor type of, if any.
+    pub fn described_type_id(&self) -> Option<u32> {
+        self.describes
+    }
+
     /// How many declared supertypes are above this type.
     pub(crate) fn depth(&self) -> u32 {
         self.depth
@@ -687,6 +744,9 @@ pub fn is_subtype(actual: u32, expected: u32) -> bool {
 pub(crate) struct GroupMember {
     pub is_final: bool,
     pub supertype: Option<GroupRef>,
+    /// The custom descriptors proposal's `descriptor` and `describes` clauses.
+    pub descriptor: Option<GroupRef>,
+    pub describes: Option<GroupRef>,
     pub composite: GroupComposite,
 }
 
@@ -716,9 +776,11 @@ pub(crate) enum GroupRef {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum GroupValType {
     Val(ValType),
-    /// A reference to the type at this position in the group.
+    /// A reference to the type at this position in the group (`exact`: to that type
+    /// only, not its subtypes).
     InGroup {
         nullable: bool,
+        exact: bool,
         index: u32,
     },
 }
@@ -746,15 +808,19 @@ pub(crate) fn intern_rec_group(members: Vec<GroupMember>) -> Vec<FuncType> {
             let first = registry.types.len() as u32 + 1;
             let resolve = |t: &GroupValType| match *t {
                 GroupValType::Val(v) => v,
-                GroupValType::InGroup { nullable, index } => {
-                    ValType::Ref(RefType::new(nullable, HeapType::Concrete(first + index)))
+                GroupValType::InGroup { nullable, exact, index } => {
+                    let id = first + index;
+                    let heap = if exact { HeapType::Exact(id) } else { HeapType::Concrete(id) };
+                    ValType::Ref(RefType::new(nullable, heap))
                 }
             };
+            let id_of = |r: GroupRef| match r {
+                GroupRef::Id(id) => id,
+                GroupRef::InGroup(index) => first + index,
+            };
             for m in &members {
-                let supertype = m.supertype.map(|s| match s {
-                    GroupRef::Id(id) => id,
-                    GroupRef::InGroup(index) => first + index,
-                });
+                let supertype = m.supertype.map(id_of);
+                let descriptors = [m.descriptor.map(id_of), m.describes.map(id_of)];
                 let field = |f: &GroupField| FieldType {
                     storage: f.packed.unwrap_or_else(|| StorageType::Val(resolve(&f.value))),
                     mutable: f.mutable,
@@ -764,15 +830,17 @@ pub(crate) fn intern_rec_group(members: Vec<GroupMember>) -> Vec<FuncType> {
                         let mut all: Vec<ValType> = params.iter().map(resolve).collect();
                         let num_params = all.len() as u32;
                         all.extend(results.iter().map(resolve));
-                        registry.add(all.into(), num_params, supertype, None);
+                        registry.add(all.into(), num_params, supertype, None, descriptors);
                     }
                     GroupComposite::Struct(fields) => {
-                        let layout = GcLayout::new(ObjectKind::Struct, fields.iter().map(field).collect());
-                        registry.add(Arc::new([]), 0, supertype, Some(Arc::new(layout)));
+                        let described = m.descriptor.is_some();
+                        let layout =
+                            GcLayout::new(ObjectKind::Struct, fields.iter().map(field).collect(), described);
+                        registry.add(Arc::new([]), 0, supertype, Some(Arc::new(layout)), descriptors);
                     }
                     GroupComposite::Array(element) => {
-                        let layout = GcLayout::new(ObjectKind::Array, vec![field(element)]);
-                        registry.add(Arc::new([]), 0, supertype, Some(Arc::new(layout)));
+                        let layout = GcLayout::new(ObjectKind::Array, vec![field(element)], false);
+                        registry.add(Arc::new([]), 0, supertype, Some(Arc::new(layout)), descriptors);
                     }
                 }
             }
@@ -805,6 +873,7 @@ impl TypeRegistry {
         num_params: u32,
         supertype: Option<u32>,
         layout: Option<Arc<GcLayout>>,
+        [descriptor, describes]: [Option<u32>; 2],
     ) -> FuncType {
         let id = self.types.len() as u32 + 1;
         let mut chain = [0u32; MAX_SUBTYPE_CHAIN];
@@ -823,7 +892,17 @@ impl TypeRegistry {
         // type's chain through any function of it.
         let supertypes: &'static [u32; MAX_SUBTYPE_CHAIN] = Box::leak(Box::new(chain));
         let slot_width = if params_results.contains(&ValType::V128) { 2 } else { 1 };
-        let ty = FuncType { layout, params_results, num_params, slot_width, id, depth, supertypes };
+        let ty = FuncType {
+            layout,
+            params_results,
+            num_params,
+            slot_width,
+            id,
+            depth,
+            supertypes,
+            descriptor,
+            describes,
+        };
         self.types.push(ty.clone());
         ty
     }

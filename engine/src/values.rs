@@ -74,6 +74,7 @@ impl Val {
             Val::FuncRef(Some(f)) => match heap {
                 HeapType::Func => true,
                 HeapType::Concrete(id) => crate::types::is_subtype(f.type_id(), id),
+                HeapType::Exact(id) => f.type_id() == id,
                 _ => false,
             },
             Val::ExnRef(Some(_)) => heap == HeapType::Exn,
@@ -88,6 +89,7 @@ impl Val {
                 HeapType::Struct => o.kind() == ObjectKind::Struct,
                 HeapType::Array => o.kind() == ObjectKind::Array,
                 HeapType::Concrete(id) => o.is_instance_of(id),
+                HeapType::Exact(id) => o.type_id() == id,
                 _ => false,
             },
             _ => false,

@@ -106,8 +106,13 @@ fn line_diff(want: &str, got: &str) -> String {
 
 /// Compiles `wat`, disassembles function `func_index` and checks it against the snapshot.
 fn check_snapshot(name: &str, wat: &str, func_index: u32) -> String {
+    check_snapshot_with(&Engine::default(), name, wat, func_index)
+}
+
+/// `check_snapshot` with an engine of its own configuration.
+fn check_snapshot_with(engine: &Engine, name: &str, wat: &str, func_index: u32) -> String {
     let bytes = wat::parse_str(wat).expect("valid WAT");
-    let module = Module::new(&Engine::default(), &bytes).expect("compiles");
+    let module = Module::new(engine, &bytes).expect("compiles");
     let code = module.function_code(func_index).expect("a defined function");
     let mut listing = format!(";; {name}\n");
     for line in wat.lines() {
@@ -1189,6 +1194,29 @@ fn array_get_checks_null_and_length() {
     // The null array reference (18) and out of bounds array access (20) stubs.
     assert_has(&l, &["mov     esi,0x12"]);
     assert_has(&l, &["mov     esi,0x14"]);
+}
+
+/// `ref.cast_desc_eq`: the descriptor's null check, then the object's (a null object
+/// fails a non-null target), its low bits (an i31 or host value fails), the header's
+/// described byte (only a struct with a descriptor keeps one at 0x10) and one compare
+/// of the descriptor at 0x10.
+#[test]
+fn descriptor_cast_checks_the_described_byte_then_compares() {
+    let engine =
+        Engine::new(sidewinder_engine::Config { custom_descriptors: true, ..Default::default() }).unwrap();
+    let l = check_snapshot_with(
+        &engine,
+        "descriptor_cast",
+        "(module (rec (type $a (descriptor $d) (struct)) (type $d (describes $a) (struct)))
+           (func (param anyref (ref null $d)) (result (ref $a))
+             (ref.cast_desc_eq (ref $a) (local.get 0) (local.get 1))))",
+        0,
+    );
+    assert_has(&l, &["movzx", "+0xa]"]);
+    assert_has(&l, &["cmp", "+0x10]"]);
+    // The descriptor cast failure (25) and null descriptor reference (26) stubs.
+    assert_has(&l, &["mov     esi,0x19"]);
+    assert_has(&l, &["mov     esi,0x1a"]);
 }
 
 /// `ref.i31` is one `lea` in 32 bits, `i31.get_s` a null check and an arithmetic shift.

@@ -192,8 +192,24 @@ const PROPOSAL_FILES: &[&str] = &[
     "proposals/custom-page-sizes/custom-page-sizes.wast",
     "proposals/custom-page-sizes/memory_max.wast",
     "proposals/custom-page-sizes/memory_max_i64.wast",
+    "proposals/custom-descriptors/array_new_exact.wast",
+    "proposals/custom-descriptors/binary-descriptors.wast",
+    "proposals/custom-descriptors/binary.wast",
+    "proposals/custom-descriptors/br_on_cast.wast",
+    "proposals/custom-descriptors/br_on_cast_desc_eq.wast",
+    "proposals/custom-descriptors/br_on_cast_desc_eq_fail.wast",
+    "proposals/custom-descriptors/br_on_cast_fail.wast",
+    "proposals/custom-descriptors/descriptors.wast",
+    "proposals/custom-descriptors/exact-casts.wast",
+    "proposals/custom-descriptors/exact-func-import.wast",
+    "proposals/custom-descriptors/exact.wast",
+    "proposals/custom-descriptors/ref_cast_desc_eq.wast",
+    "proposals/custom-descriptors/ref_get_desc.wast",
+    "proposals/custom-descriptors/struct_new_desc.wast",
 ];
 const PROPOSAL_PREFIX: &str = "wasm-3.0/";
+/// The custom descriptors proposal's scripts, run with `Config::custom_descriptors`.
+const CUSTOM_DESCRIPTORS_PREFIX: &str = "wasm-3.0/proposals/custom-descriptors/";
 /// The legacy exception-handling scripts, which `unfold_legacy_try` rewrites.
 const LEGACY_PREFIX: &str = "wasm-3.0/legacy/";
 const NAME_WIDTH: usize = 28;
@@ -1388,6 +1404,7 @@ fn engine_config(name: &str) -> Config {
         explicit_bounds_checks: explicit,
         multi_memory: wasm3,
         gc_types: wasm3,
+        custom_descriptors: name.starts_with(CUSTOM_DESCRIPTORS_PREFIX),
         gc_collect_after,
         ..Config::default()
     }

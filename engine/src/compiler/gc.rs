@@ -25,7 +25,7 @@ use crate::runtime::vmcontext::{offsets, VMFuncRef};
 use crate::trap::TrapCode;
 use crate::types::{
     array_object_bytes, kind_word, FieldType, FuncType, HeapType, ObjectKind, RefType, StorageType, ValType,
-    ARRAY_LENGTH, OBJECT_HEADER, OBJECT_KIND,
+    ARRAY_LENGTH, DESCRIBED_BYTE, DESCRIPTOR_OFFSET, MAX_SUBTYPE_CHAIN, OBJECT_HEADER, OBJECT_KIND,
 };
 use dynasmrt::DynamicLabel;
 
@@ -197,10 +197,12 @@ impl<'a> FuncCompiler<'a> {
         self.push_reg(self.object_type(type_index), object);
     }
 
-    /// `struct.new` (`default`: `struct.new_default`, no operands), in line.
-    pub(crate) fn struct_new(&mut self, type_index: u32, default: bool) -> CResult {
+    /// `struct.new` (`default`: `struct.new_default`, no operands), in line; with
+    /// `descriptor`, `struct.new_desc` and `struct.new_default_desc`, whose descriptor is
+    /// the top operand (a null one traps).
+    pub(crate) fn struct_new(&mut self, type_index: u32, default: bool, descriptor: bool) -> CResult {
         let layout = self.defined_type(type_index).layout().expect("validated struct type");
-        let fields: Vec<(i32, StoreKind)> = if default {
+        let mut fields: Vec<(i32, StoreKind)> = if default {
             Vec::new()
         } else {
             layout
@@ -210,7 +212,68 @@ impl<'a> FuncCompiler<'a> {
                 .map(|(f, &o)| (o as i32, store_kind_of(f.storage)))
                 .collect()
         };
-        self.allocate_inline(type_index, layout.size, kind_word(ObjectKind::Struct, 1) as i32, 0, &fields);
+        if descriptor {
+            let d = self.pop();
+            let ty = d.ty;
+            let r = self.in_reg(d);
+            self.null_check(r, TrapCode::NullDescriptorReference);
+            self.push_reg(ty, r);
+            fields.push((DESCRIPTOR_OFFSET, StoreKind::I64));
+        }
+        self.allocate_inline(type_index, layout.size, layout.kind_word() as i32, 0, &fields);
+        Ok(())
+    }
+
+    /// `ref.get_desc`: the descriptor of a struct of a type that has one.
+    pub(crate) fn ref_get_desc(&mut self, type_index: u32) -> CResult {
+        let descriptor =
+            self.defined_type(type_index).descriptor_type_id().expect("validated described type");
+        let s = self.pop();
+        let r = self.in_reg(s);
+        self.null_check(r, TrapCode::NullReference);
+        self.masm.asm.load(LoadKind::I64, r, Mem::Base(r, DESCRIPTOR_OFFSET));
+        self.push_reg(ValType::Ref(RefType::new(false, HeapType::Concrete(descriptor))), r);
+        Ok(())
+    }
+
+    /// Jumps to `fail` unless the reference in `r` is null and `nullable`, or a struct
+    /// whose descriptor is the one in `d` (not null). An object has a descriptor only if
+    /// its type has one (`DESCRIBED_BYTE`), and then it is of the type that descriptor's
+    /// type describes: below the cast's target, which validation checked through the
+    /// descriptor's static type. Clobbers the scratch register and the flags.
+    fn test_descriptor(&mut self, r: Reg, d: Reg, nullable: bool, fail: DynamicLabel) {
+        let asm = &mut self.masm.asm;
+        let done = asm.new_label();
+        asm.test_rr(OperandSize::S64, r, r);
+        asm.jcc(Cc::E, if nullable { done } else { fail });
+        Self::fail_unless_address(asm, r, fail);
+        asm.load(LoadKind::U8, SCRATCH, Mem::Base(r, DESCRIBED_BYTE));
+        asm.test_rr(OperandSize::S32, SCRATCH, SCRATCH);
+        asm.jcc(Cc::E, fail);
+        asm.cmp_rm(OperandSize::S64, d, Mem::Base(r, DESCRIPTOR_OFFSET));
+        asm.jcc(Cc::Ne, fail);
+        asm.bind(done);
+    }
+
+    /// Pops the descriptor operand of a descriptor cast into a register, trapping if it
+    /// is null.
+    fn pop_descriptor(&mut self) -> Reg {
+        let s = self.pop();
+        let d = self.in_reg(s);
+        self.null_check(d, TrapCode::NullDescriptorReference);
+        d
+    }
+
+    /// `ref.cast_desc_eq`.
+    pub(crate) fn ref_cast_desc_eq(&mut self, nullable: bool, heap: wasmparser::HeapType) -> CResult {
+        let to = self.cast_target(nullable, heap)?;
+        let d = self.pop_descriptor();
+        let s = self.pop();
+        let r = self.in_reg_except(s, RegSet::from_regs(&[d]));
+        let fail = self.masm.trap_label(TrapCode::DescriptorCastFailure);
+        self.test_descriptor(r, d, nullable, fail);
+        self.free_reg(d);
+        self.push_reg(ValType::Ref(to), r);
         Ok(())
     }
 
@@ -444,7 +507,7 @@ impl<'a> FuncCompiler<'a> {
                 asm.cmp_ri(OperandSize::S32, SCRATCH, kind as i32);
                 asm.jcc(Cc::Ne, fail);
             }
-            HeapType::Concrete(id) => {
+            HeapType::Concrete(id) | HeapType::Exact(id) => {
                 let ty = FuncType::from_type_id(id).expect("a concrete type has an id");
                 let chain_at = if ty.kind() == ObjectKind::Func {
                     std::mem::offset_of!(VMFuncRef, supertypes) as i32
@@ -455,8 +518,15 @@ impl<'a> FuncCompiler<'a> {
                     0
                 };
                 asm.load(LoadKind::I64, SCRATCH, Mem::Base(r, chain_at));
-                asm.cmp_mi(OperandSize::S32, Mem::Base(SCRATCH, 4 * ty.depth() as i32), id as i32);
+                let depth = ty.depth() as i32;
+                asm.cmp_mi(OperandSize::S32, Mem::Base(SCRATCH, 4 * depth), id as i32);
                 asm.jcc(Cc::Ne, fail);
+                // Exactly this type: nothing below it in the chain (the chain ends at
+                // the object's own type, then zeros).
+                if matches!(heap, HeapType::Exact(_)) && (depth as usize) < MAX_SUBTYPE_CHAIN - 1 {
+                    asm.cmp_mi(OperandSize::S32, Mem::Base(SCRATCH, 4 * (depth + 1)), 0);
+                    asm.jcc(Cc::Ne, fail);
+                }
             }
         }
         asm.bind(done);
@@ -499,27 +569,37 @@ impl<'a> FuncCompiler<'a> {
         Ok(())
     }
 
-    /// `br_on_cast` (`on_failure` false) and `br_on_cast_fail`.
+    /// `br_on_cast` (`on_failure` false) and `br_on_cast_fail`; with `descriptor`,
+    /// `br_on_cast_desc_eq` and `br_on_cast_desc_eq_fail`, whose descriptor is the top
+    /// operand (a null one traps).
     pub(crate) fn branch_on_cast(
         &mut self,
         relative_depth: u32,
         from: wasmparser::RefType,
         to: wasmparser::RefType,
         on_failure: bool,
+        descriptor: bool,
     ) -> CResult {
         let (from, to) = (self.ref_type(from)?, self.ref_type(to)?);
         // What fails the cast: `from` without null when `to` takes null.
         let rest = if to.nullable() { from.with_nullable(false) } else { from };
         let (taken, fallthrough) = if on_failure { (rest, to) } else { (to, rest) };
+        let d = descriptor.then(|| self.pop_descriptor());
         let s = self.pop();
-        let r = self.in_reg(s);
+        let r = self.in_reg_except(s, RegSet::from_regs(&d.into_iter().collect::<Vec<_>>()));
         // The reference goes with the branch, so it stays on the stack for it.
         self.push_reg(ValType::Ref(taken), r);
         if self.targets_function(relative_depth) {
             self.prepare_return();
         }
         let (fail, skip) = (self.masm.asm.new_label(), self.masm.asm.new_label());
-        self.test_reference(r, from, to, fail);
+        match d {
+            Some(d) => {
+                self.test_descriptor(r, d, to.nullable(), fail);
+                self.free_reg(d);
+            }
+            None => self.test_reference(r, from, to, fail),
+        }
         if on_failure {
             self.masm.asm.jmp(skip);
             self.masm.asm.bind(fail);

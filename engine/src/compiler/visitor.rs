@@ -251,6 +251,7 @@ macro_rules! unsupported_proposals {
     (@one tail_call $($rest:tt)*) => {};
     (@one function_references $($rest:tt)*) => {};
     (@one gc $($rest:tt)*) => {};
+    (@one custom_descriptors $($rest:tt)*) => {};
     (@one threads $($rest:tt)*) => {};
     (@one wide_arithmetic $($rest:tt)*) => {};
     (@one $proposal:ident $visit:ident $({ $($arg:ident: $argty:ty),* })?) => {
@@ -1553,10 +1554,41 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         self.ref_eq()
     }
     fn visit_struct_new(&mut self, struct_type_index: u32) -> CResult {
-        self.struct_new(struct_type_index, false)
+        self.struct_new(struct_type_index, false, false)
     }
     fn visit_struct_new_default(&mut self, struct_type_index: u32) -> CResult {
-        self.struct_new(struct_type_index, true)
+        self.struct_new(struct_type_index, true, false)
+    }
+    fn visit_struct_new_desc(&mut self, struct_type_index: u32) -> CResult {
+        self.struct_new(struct_type_index, false, true)
+    }
+    fn visit_struct_new_default_desc(&mut self, struct_type_index: u32) -> CResult {
+        self.struct_new(struct_type_index, true, true)
+    }
+    fn visit_ref_get_desc(&mut self, type_index: u32) -> CResult {
+        self.ref_get_desc(type_index)
+    }
+    fn visit_ref_cast_desc_eq_non_null(&mut self, hty: HeapType) -> CResult {
+        self.ref_cast_desc_eq(false, hty)
+    }
+    fn visit_ref_cast_desc_eq_nullable(&mut self, hty: HeapType) -> CResult {
+        self.ref_cast_desc_eq(true, hty)
+    }
+    fn visit_br_on_cast_desc_eq(
+        &mut self,
+        relative_depth: u32,
+        from_ref_type: wasmparser::RefType,
+        to_ref_type: wasmparser::RefType,
+    ) -> CResult {
+        self.branch_on_cast(relative_depth, from_ref_type, to_ref_type, false, true)
+    }
+    fn visit_br_on_cast_desc_eq_fail(
+        &mut self,
+        relative_depth: u32,
+        from_ref_type: wasmparser::RefType,
+        to_ref_type: wasmparser::RefType,
+    ) -> CResult {
+        self.branch_on_cast(relative_depth, from_ref_type, to_ref_type, true, true)
     }
     fn visit_struct_get(&mut self, struct_type_index: u32, field_index: u32) -> CResult {
         self.struct_get(struct_type_index, field_index, false)
@@ -1632,7 +1664,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         from_ref_type: wasmparser::RefType,
         to_ref_type: wasmparser::RefType,
     ) -> CResult {
-        self.branch_on_cast(relative_depth, from_ref_type, to_ref_type, false)
+        self.branch_on_cast(relative_depth, from_ref_type, to_ref_type, false, false)
     }
     fn visit_br_on_cast_fail(
         &mut self,
@@ -1640,7 +1672,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         from_ref_type: wasmparser::RefType,
         to_ref_type: wasmparser::RefType,
     ) -> CResult {
-        self.branch_on_cast(relative_depth, from_ref_type, to_ref_type, true)
+        self.branch_on_cast(relative_depth, from_ref_type, to_ref_type, true, false)
     }
     fn visit_any_convert_extern(&mut self) -> CResult {
         self.convert_reference(crate::types::HeapType::Any)

@@ -23,8 +23,8 @@ use super::store::{admit, StoreInner};
 use super::vmcontext::VMGcBump;
 use crate::error::{Error, Result};
 use crate::types::{
-    array_object_bytes, chain_type_id, is_subtype, kind_word, FieldType, FuncType, ObjectKind, ARRAY_LENGTH,
-    ELEMENT_SHIFT, MAX_SUBTYPE_CHAIN, OBJECT_HEADER, OBJECT_KIND,
+    array_object_bytes, chain_type_id, is_subtype, FieldType, FuncType, ObjectKind, ARRAY_LENGTH,
+    DESCRIPTOR_OFFSET, ELEMENT_SHIFT, MAX_SUBTYPE_CHAIN, OBJECT_HEADER, OBJECT_KIND,
 };
 use crate::values::{AnyRef, Val};
 use std::cell::{Cell, RefCell, UnsafeCell};
@@ -299,8 +299,19 @@ impl GcHeap {
         let layout = ty.layout()?;
         let object = self.alloc(layout.size as u64)?;
         // SAFETY: a fresh object of the struct's size, which includes the header.
-        unsafe { write_header(object, ty, ObjectKind::Struct, 1, 0) };
+        unsafe { write_header(object, ty, layout.kind_word(), 0) };
         Some(object.as_ptr() as u64)
+    }
+
+    /// Sets the descriptor of a new struct (`struct.new_desc` in a constant expression).
+    ///
+    /// # Safety
+    /// `object` is a struct just made by this heap, of a type with a descriptor.
+    pub(crate) unsafe fn set_descriptor(&self, object: u64, descriptor: u64) {
+        // SAFETY: such a struct keeps its descriptor there, inside the object.
+        unsafe {
+            (object as *mut u8).add(DESCRIPTOR_OFFSET as usize).cast::<u64>().write_unaligned(descriptor)
+        };
     }
 
     /// A new array of type `ty` with `len` zero elements, or `None` past the limit.
@@ -308,7 +319,7 @@ impl GcHeap {
         let layout = ty.layout()?;
         let object = self.alloc(array_object_bytes(len as u64, layout.size as u64))?;
         // SAFETY: a fresh object with room for the header.
-        unsafe { write_header(object, ty, ObjectKind::Array, layout.size, len) };
+        unsafe { write_header(object, ty, layout.kind_word(), len) };
         Some(object.as_ptr() as u64)
     }
 }
@@ -439,12 +450,12 @@ pub(crate) unsafe fn fill_elements(view: ArrayView, start: u32, slot: *const u8,
 
 /// # Safety
 /// `object` has at least `OBJECT_HEADER` writable bytes.
-unsafe fn write_header(object: NonNull<u8>, ty: &FuncType, kind: ObjectKind, element_bytes: u32, len: u32) {
+unsafe fn write_header(object: NonNull<u8>, ty: &FuncType, kind_word: u32, len: u32) {
     let p = object.as_ptr();
     // SAFETY: within the header, per the contract; the object is 8-aligned.
     unsafe {
         p.cast::<*const u32>().write(ty.supertype_chain().as_ptr());
-        p.add(OBJECT_KIND as usize).cast::<u32>().write(kind_word(kind, element_bytes));
+        p.add(OBJECT_KIND as usize).cast::<u32>().write(kind_word);
         p.add(ARRAY_LENGTH as usize).cast::<u32>().write(len);
     }
 }

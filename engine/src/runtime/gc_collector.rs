@@ -37,7 +37,7 @@ use super::memory::unmap_aligned;
 use super::table::TableInner;
 use crate::types::{
     array_object_bytes, chain_type_id, FuncType, HeapType, ObjectKind, StorageType, ValType,
-    MAX_SUBTYPE_CHAIN,
+    DESCRIPTOR_OFFSET, MAX_SUBTYPE_CHAIN,
 };
 
 /// The most address space (in `CHUNK`s) the chunks of a heap the collector collects
@@ -139,13 +139,13 @@ impl Collection {
             };
         };
         let reference_fields = match layout.kind {
-            ObjectKind::Struct => layout
-                .fields
-                .iter()
-                .zip(&layout.offsets[..])
-                .filter(|(f, _)| holds_objects(f.storage))
-                .map(|(_, &offset)| offset as usize)
-                .collect(),
+            ObjectKind::Struct => {
+                let descriptor = layout.described.then_some(DESCRIPTOR_OFFSET as usize);
+                let fields = layout.fields.iter().zip(&layout.offsets[..]);
+                let references =
+                    fields.filter(|(f, _)| holds_objects(f.storage)).map(|(_, &offset)| offset as usize);
+                descriptor.into_iter().chain(references).collect()
+            }
             _ => Vec::new(),
         };
         let reference_elements = layout.kind == ObjectKind::Array && holds_objects(layout.fields[0].storage);

@@ -107,7 +107,7 @@ impl Instance {
         let mut memories = Vec::new();
         let mut globals = Vec::new();
         let mut tags = Vec::new();
-        for ((import, _), provided) in info.imports.iter().zip(imports) {
+        for (position, ((import, _), provided)) in info.imports.iter().zip(imports).enumerate() {
             let (m, n) = (&import.module, &import.name);
             // A function, table or global of another store would hand this store's code
             // that store's functions and objects, which only their own store keeps alive.
@@ -118,7 +118,8 @@ impl Instance {
                 (ExternType::Func(want), Extern::Func(f)) => {
                     // A function of a declared subtype serves where its supertype is
                     // wanted (GC's subtyping; otherwise the types must be equal).
-                    if !f.signature().is_subtype_of(want) {
+                    let exact = info.exact_func_imports.contains(&position);
+                    if !f.signature().is_subtype_of(want) || exact && f.signature() != want {
                         return Err(link_error(
                             m,
                             n,
@@ -472,6 +473,29 @@ fn eval_const(expr: &ConstExpr, env: &ConstEnv) -> Result<u128> {
             ConstOp::StructNewDefault(t) => {
                 let ty = ty(t)?;
                 allocate(&|heap| heap.new_struct(ty))?
+            }
+            ConstOp::StructNewDesc(t) | ConstOp::StructNewDefaultDesc(t) => {
+                let descriptor = stack.pop().ok_or_else(bad)? as u64;
+                if descriptor == 0 {
+                    return Err(Error::Trap(Trap::new(TrapCode::NullDescriptorReference)));
+                }
+                let ty = ty(t)?;
+                let n = if matches!(op, ConstOp::StructNewDesc(_)) {
+                    ty.struct_fields().ok_or_else(bad)?.len()
+                } else {
+                    0
+                };
+                let fields = slots(&mut stack, n)?;
+                allocate(&|heap| {
+                    let object = match n {
+                        0 => heap.new_struct(ty)?,
+                        // SAFETY: a slot per field.
+                        _ => unsafe { heap.new_struct_from(ty, fields.as_ptr().cast())? },
+                    };
+                    // SAFETY: just made, of a validated described type.
+                    unsafe { heap.set_descriptor(object, descriptor) };
+                    Some(object)
+                })?
             }
             ConstOp::ArrayNew(t) => {
                 let len = stack.pop().ok_or_else(bad)? as u32;

@@ -80,7 +80,9 @@ fn outcome_of_error(e: Error) -> Outcome {
             | TrapCode::AllocationTooLarge
             | TrapCode::UnalignedAtomic
             | TrapCode::ExpectedSharedMemory
-            | TrapCode::WaitForever => {
+            | TrapCode::WaitForever
+            | TrapCode::DescriptorCastFailure
+            | TrapCode::NullDescriptorReference => {
                 return Outcome::Error(format!("trap of a proposal the generator does not use: {t}"))
             }
             TrapCode::Host => return Outcome::Error(format!("host trap: {t}")),
