@@ -93,6 +93,9 @@ pub(crate) struct DataSegment {
 /// Everything about a module except its code.
 #[derive(Debug, Default)]
 pub(crate) struct ModuleInfo {
+    /// The code checks every memory access against the length
+    /// (`Config::explicit_bounds_checks`) rather than relying on guard pages.
+    pub explicit_bounds_checks: bool,
     pub types: Vec<FuncType>,
     pub type_ids: Vec<u32>,
     /// Whether each type was declared without `final` (GC), and so may have subtypes.
@@ -461,7 +464,8 @@ impl Module {
 
     fn compile_as_read(bytes: &[u8], stubs: Stubs, config: &Config) -> Result<(ModuleInfo, Vec<CodeChunk>)> {
         let mut validator = Validator::new_with_features(features(config));
-        let mut info = ModuleInfo::default();
+        let mut info =
+            ModuleInfo { explicit_bounds_checks: config.explicit_bounds_checks, ..Default::default() };
         let mut bodies = Vec::new();
         for payload in Parser::new(0).parse_all(bytes) {
             let payload = payload?;

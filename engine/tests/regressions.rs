@@ -1716,3 +1716,49 @@ fn functions_of_another_store_are_refused_everywhere() {
     assert!(table.set(0, Val::FuncRef(Some(own))).is_ok());
     drop((b, store_b, f));
 }
+
+/// Code compiled for guard pages reads and writes past a memory's length unchecked, so
+/// a memory of bytes the embedder owns (no guard pages after them) is refused to it, by
+/// import and from a memory creator; and a memory creator must make what the module
+/// declares (found by review, 2026-12-06: both were only documented).
+#[test]
+fn memories_must_fit_the_code_that_uses_them() {
+    use sidewinder_engine::{Config, Memory, MemoryType};
+    let ty = |page_size_log2: u8| MemoryType {
+        minimum: 1,
+        maximum: Some(1),
+        memory64: false,
+        shared: false,
+        page_size_log2,
+    };
+    let importer = r#"(module (import "m" "mem" (memory 1 1))
+      (func (export "load") (param i32) (result i32) (i32.load (local.get 0))))"#;
+    let definer = r#"(module (memory 1 1)
+      (func (export "load") (param i32) (result i32) (i32.load (local.get 0))))"#;
+    let mut bytes = vec![0u64; 65536 / 8];
+    for explicit_bounds_checks in [false, true] {
+        let engine = Engine::new(Config { explicit_bounds_checks, ..Config::default() }).unwrap();
+        let store = Store::new(&engine);
+        let base = bytes.as_mut_ptr().cast::<u8>();
+        // SAFETY: 64 KiB, 8-aligned, outliving the store (dropped at the end of this
+        // iteration, before `bytes`); never grows.
+        let external = unsafe { Memory::new_external(&store, ty(16), base, 65536, |_, _| false) }.unwrap();
+        let importer = Module::new(&engine, &wat::parse_str(importer).unwrap()).unwrap();
+        let imported = Instance::new(&store, &importer, &[Extern::Memory(external.clone())]);
+        let given = external.clone();
+        store.set_memory_creator(move |_, _| Ok(given.clone()));
+        let definer = Module::new(&engine, &wat::parse_str(definer).unwrap()).unwrap();
+        let created = Instance::new(&store, &definer, &[]);
+        if explicit_bounds_checks {
+            let i = imported.unwrap();
+            assert!(matches!(i.call("load", &[Val::I32(65536)]), Err(Error::Trap(_))));
+            assert!(created.is_ok());
+        } else {
+            assert!(matches!(imported, Err(Error::Link(_))), "import");
+            assert!(matches!(created, Err(Error::Link(_))), "memory creator");
+        }
+        // A creator that makes a memory of another page size than declared.
+        store.set_memory_creator(move |store, _| Memory::new(store, ty(0)));
+        assert!(matches!(Instance::new(&store, &definer, &[]), Err(Error::Link(_))), "page size");
+    }
+}

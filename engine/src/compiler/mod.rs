@@ -565,8 +565,8 @@ fn bounded_load(
         },
     };
     if compiler.env.memory0_checked {
-        // Unreachable for valid code (an i32 index cannot address it); kept explicit,
-        // since the fused load has no bounds check.
+        // A memory of 1-byte pages (custom page sizes) as memory 0: its accesses are
+        // all bounds-checked, and the fused load has no check of its own.
         return Ok(None);
     }
     let Some(bound) = value_bounds::bound_of(ops, i, 1) else { return Ok(None) };

@@ -139,12 +139,7 @@ impl Instance {
                     tables.push(t.clone());
                 }
                 (ExternType::Memory(want), Extern::Memory(mem)) => {
-                    let have = mem.ty();
-                    if have.memory64 != want.memory64
-                        || have.shared != want.shared
-                        || have.page_size_log2 != want.page_size_log2
-                        || !limits_match(have.minimum, have.maximum, want.minimum, want.maximum)
-                    {
+                    if !memory_matches(mem, want) {
                         return Err(link_error(m, n, "incompatible import type: memory"));
                     }
                     memories.push(mem.clone());
@@ -231,7 +226,26 @@ impl Instance {
             tables.push(Table::new(store, ty.clone(), init)?);
         }
         for ty in &info.memories[info.num_imported_memories as usize..] {
-            memories.push(store.create_memory(ty)?);
+            let memory = store.create_memory(ty)?;
+            // The embedder's memory creator may return anything: the code relies on
+            // the declared address type, page size and sharing.
+            if !memory_matches(&memory, ty) {
+                return Err(Error::Link(format!("the memory creator made {:?} for {ty:?}", memory.ty())));
+            }
+            memories.push(memory);
+        }
+        // Code compiled for guard pages reads and writes up to 8 GiB past a memory's
+        // length unchecked: bytes the embedder owns have no guard pages after them.
+        for (i, memory) in memories.iter().enumerate() {
+            let ty = &info.memories[i];
+            let always_checked =
+                ty.memory64 || ty.page_size_log2 < crate::runtime::memory::DEFAULT_PAGE_SIZE_LOG2;
+            if memory.is_external() && !info.explicit_bounds_checks && !always_checked {
+                return Err(Error::Link(
+                    "a memory of bytes the embedder owns needs code compiled with explicit bounds checks"
+                        .into(),
+                ));
+            }
         }
 
         for &ty in &info.tags[info.num_imported_tags as usize..] {
@@ -531,4 +545,14 @@ fn eval_const(expr: &ConstExpr, env: &ConstEnv) -> Result<u128> {
         stack.push(v);
     }
     stack.pop().ok_or_else(bad)
+}
+
+/// Whether `memory` can serve where a memory of type `want` is declared: the same address
+/// type, sharing and page size, and limits within `want`'s.
+fn memory_matches(memory: &Memory, want: &crate::types::MemoryType) -> bool {
+    let have = memory.ty();
+    have.memory64 == want.memory64
+        && have.shared == want.shared
+        && have.page_size_log2 == want.page_size_log2
+        && limits_match(have.minimum, have.maximum, want.minimum, want.maximum)
 }

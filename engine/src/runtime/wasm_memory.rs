@@ -140,7 +140,9 @@ impl Memory {
     }
 
     /// A memory over bytes the embedder owns, such as a JavaScript ArrayBuffer's block.
-    /// Code using it must be compiled with `Config::explicit_bounds_checks`. `base` must
+    /// Code using it must be compiled with `Config::explicit_bounds_checks` (instantiating
+    /// other code with it is a link error, unless the memory's accesses are always
+    /// checked: 64-bit addresses or 1-byte pages). `base` must
     /// be 8-byte aligned (an error otherwise): compiled code checks atomic accesses'
     /// alignment on native addresses.
     ///
@@ -181,6 +183,11 @@ impl Memory {
         let inner = Rc::new(MemoryInner { linear: RefCell::new(backing), ty, vm });
         store.0.keep_alive(inner.clone());
         Memory(inner)
+    }
+
+    /// Whether the bytes are the embedder's (`new_external`): no guard pages follow them.
+    pub(crate) fn is_external(&self) -> bool {
+        matches!(*self.0.linear.borrow(), Backing::External(_))
     }
 
     /// Whether two handles name the same memory.
