@@ -249,3 +249,33 @@ fn the_proposal_is_off_by_default() {
         }
     }
 }
+
+/// The proposal lets `br_on_cast` cast to any type of the source's hierarchy, not only
+/// below it: from `(ref i31)` to a struct type, the word is no address and must not be
+/// read as one (it was, found by review, 2026-12-06).
+#[test]
+fn casts_from_i31_to_structs_do_not_read_memory() {
+    let wat = r#"(module
+  (type $t (struct (field i32)))
+  (func (export "to_struct") (param i32) (result i32)
+    (block $l (result (ref struct))
+      (br_on_cast $l (ref i31) (ref struct) (ref.i31 (local.get 0)))
+      (drop) (return (i32.const 0)))
+    (drop) (i32.const 1))
+  (func (export "to_type") (param i32) (result i32)
+    (block $l (result (ref $t))
+      (br_on_cast $l (ref i31) (ref $t) (ref.i31 (local.get 0)))
+      (drop) (return (i32.const 0)))
+    (drop) (i32.const 1))
+  (func (export "to_type_fail") (param i32) (result i32)
+    (block $l (result (ref i31))
+      (br_on_cast_fail $l (ref i31) (ref $t) (ref.i31 (local.get 0)))
+      (drop) (return (i32.const 1)))
+    (drop) (i32.const 0)))"#;
+    let (_store, i) = instantiate(wat, config());
+    for name in ["to_struct", "to_type", "to_type_fail"] {
+        for v in [0, 0x1234_5678, -1] {
+            assert_eq!(integer_result(&i, name, &[Val::I32(v)]), 0, "{name}({v})");
+        }
+    }
+}

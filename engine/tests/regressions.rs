@@ -1762,3 +1762,72 @@ fn memories_must_fit_the_code_that_uses_them() {
         assert!(matches!(Instance::new(&store, &definer, &[]), Err(Error::Link(_))), "page size");
     }
 }
+
+/// A host function of store A throwing store B's exception whose payload is B's
+/// function: A's handler of the (shareable) tag took the function out and called it,
+/// running B's code in A (a crash when it trapped). Such a throw is now a trap (found
+/// by review, 2026-12-06).
+#[test]
+fn host_functions_cannot_throw_references_of_another_store() {
+    use sidewinder_engine::{Exception, Func, FuncType, Tag, Trap};
+    let engine = Engine::default();
+    let wat_a = r#"(module
+      (type $t (func (result i32)))
+      (import "h" "throw" (func $throw))
+      (tag $tag (export "tag") (param funcref))
+      (func (export "run") (result i32)
+        (block $caught (result funcref)
+          (try_table (catch $tag $caught) (call $throw))
+          (return (i32.const -1)))
+        (ref.cast (ref $t))
+        (call_ref $t)))"#;
+    let wat_b = r#"(module (func (export "f") (result i32) unreachable))"#;
+    let module_a = Module::new(&engine, &wat::parse_str(wat_a).unwrap()).unwrap();
+    let module_b = Module::new(&engine, &wat::parse_str(wat_b).unwrap()).unwrap();
+    let (store_a, store_b) = (Store::new(&engine), Store::new(&engine));
+    let b = Instance::new(&store_b, &module_b, &[]).unwrap();
+    let Some(Extern::Func(f)) = b.get_export("f") else { panic!("no f") };
+    let tag_cell: std::rc::Rc<std::cell::RefCell<Option<Tag>>> = Default::default();
+    let (cell, thrower_store, theirs) = (tag_cell.clone(), store_b.clone(), f.clone());
+    let host = Func::new(&store_a, FuncType::new([], []), move |_, _| {
+        let tag = cell.borrow().clone().expect("the tag");
+        let payload = [Val::FuncRef(Some(theirs.clone()))];
+        Err(Trap::throw(Exception::new(&thrower_store, &tag, &payload).expect("B's own exception")))
+    });
+    let a = Instance::new(&store_a, &module_a, &[Extern::Func(host)]).unwrap();
+    let Some(Extern::Tag(tag)) = a.get_export("tag") else { panic!("no tag") };
+    *tag_cell.borrow_mut() = Some(tag);
+    match a.call("run", &[]) {
+        Err(Error::Trap(t)) => assert_eq!(t.code(), TrapCode::Host, "{t}"),
+        other => panic!("store B's function ran in store A: {other:?}"),
+    }
+}
+
+/// An exception handle outlives its store, but what its payload pointed at does not:
+/// references come back null, numbers as they were (reading them crashed, found by
+/// review, 2026-12-06).
+#[test]
+fn exception_payloads_lose_their_references_with_their_store() {
+    use sidewinder_engine::Exception;
+    let engine = Engine::default();
+    let exception = {
+        let store = Store::new(&engine);
+        let wat = r#"(module (type $s (struct (field i64)))
+          (tag (export "tag") (param anyref i32))
+          (func (export "make") (result anyref) (struct.new $s (i64.const 5))))"#;
+        let module = Module::new(&engine, &wat::parse_str(wat).unwrap()).unwrap();
+        let instance = Instance::new(&store, &module, &[]).unwrap();
+        let object = instance.call("make", &[]).unwrap().pop().unwrap();
+        let Some(Extern::Tag(tag)) = instance.get_export("tag") else { panic!("no tag") };
+        let exception = Exception::new(&store, &tag, &[object, Val::I32(9)]).unwrap();
+        assert!(matches!(exception.payload()[..], [Val::AnyRef(Some(_)), Val::I32(9)]));
+        exception
+    };
+    assert!(matches!(exception.payload()[..], [Val::AnyRef(None), Val::I32(9)]));
+    // Nor can it enter another store with what it carried.
+    let store = Store::new(&engine);
+    let wat = r#"(module (func (export "take") (param exnref)))"#;
+    let module = Module::new(&engine, &wat::parse_str(wat).unwrap()).unwrap();
+    let instance = Instance::new(&store, &module, &[]).unwrap();
+    assert!(instance.call("take", &[Val::ExnRef(Some(exception))]).is_err());
+}

@@ -482,8 +482,10 @@ impl<'a> FuncCompiler<'a> {
             asm.bind(done);
             return;
         }
-        // Whether the word may be an i31 or a host value rather than an address.
-        let may_be_unboxed = matches!(from_heap, HeapType::Any | HeapType::Eq);
+        // Whether the word may be an i31 or a host value rather than an address. With
+        // custom descriptors, `br_on_cast` only needs `to` in `from`'s hierarchy, not
+        // below it: `(ref i31)` may be cast to `(ref struct)`.
+        let may_be_unboxed = matches!(from_heap, HeapType::Any | HeapType::Eq | HeapType::I31);
         match heap {
             HeapType::None | HeapType::NoFunc | HeapType::NoExtern | HeapType::NoExn => asm.jmp(fail),
             HeapType::Any | HeapType::Func | HeapType::Extern | HeapType::Exn => {}

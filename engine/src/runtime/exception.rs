@@ -113,7 +113,20 @@ impl ExceptionInner {
     fn exposed(&self) -> bool {
         !self.home.get().is_null()
     }
+
+    /// `store` is being dropped while an embedder's handle keeps this exception: if it
+    /// is the exception's home, the references in the payload point at its functions
+    /// and objects, which go with it. From then on no store is the exception's home (so
+    /// none admits its references) and `payload` gives them as null.
+    pub(crate) fn orphan_if_home(&self, store: *const StoreInner) {
+        if std::ptr::eq(self.home.get(), store) {
+            self.home.set(ORPHANED);
+        }
+    }
 }
+
+/// The home of an exception whose store is gone: an address no store can have.
+const ORPHANED: *const StoreInner = std::ptr::NonNull::<StoreInner>::dangling().as_ptr();
 
 /// Makes `store` keep `exception` too, if another store owns it: an exception handle
 /// may come from any store, and the code of `store` can hold its exnref as long as
@@ -225,9 +238,23 @@ impl Exception {
         self.0.tag.clone()
     }
 
-    /// The payload values, in the order of the tag's parameters.
+    /// The payload values, in the order of the tag's parameters. References are null
+    /// once the exception's store is gone (`ExceptionInner::orphan`).
     pub fn payload(&self) -> Vec<Val> {
         let params = self.0.tag.0.ty.params();
+        if std::ptr::eq(self.0.home.get(), ORPHANED) {
+            let width = self.0.tag.0.ty.slot_width();
+            let numbers: Box<[u64]> = params
+                .iter()
+                .enumerate()
+                .flat_map(|(i, t)| {
+                    let slots = &self.0.payload[i * width..(i + 1) * width];
+                    slots.iter().map(move |&s| if t.is_ref() { 0 } else { s })
+                })
+                .collect();
+            // SAFETY: as below, with every reference null.
+            return unsafe { read_area(params, width, &numbers) }.collect();
+        }
         // SAFETY: the slots were written from values of these types (by `new` or by
         // validated wasm code); references in them point at objects the store, which
         // also keeps this exception alive, never frees.

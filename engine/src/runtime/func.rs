@@ -679,6 +679,11 @@ fn vals_host_call(callback: &HostCallback, func: &FuncInner, slots: &mut [u64]) 
 #[cold]
 unsafe fn host_failure(func: &FuncInner, context: *const VMHostContext, trap: Trap) -> u32 {
     let trap = match trap.into_exception() {
+        // Another store's exception carrying a reference would hand this store's
+        // handlers that store's functions or objects (`gc::foreign_object`).
+        Ok(exception) if exception.carries_references_from_elsewhere(func.store.as_ptr()) => {
+            Trap::host_message("host function threw an exception of another store that carries references")
+        }
         Ok(exception) => {
             // The exception may belong to another store: this one must keep it while
             // its code can hold the exnref.

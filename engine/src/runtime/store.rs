@@ -44,6 +44,21 @@ pub(crate) fn admit(store: &Weak<StoreInner>, values: &[Val]) -> Result<()> {
     Ok(())
 }
 
+impl Drop for StoreInner {
+    fn drop(&mut self) {
+        // Exceptions an embedder still holds outlive the store, but what their payloads
+        // point at does not.
+        let this: *const StoreInner = self;
+        for object in self.objects.get_mut().iter() {
+            if let Some(exception) = (**object).downcast_ref::<super::exception::ExceptionInner>() {
+                if Rc::strong_count(object) > 1 {
+                    exception.orphan_if_home(this);
+                }
+            }
+        }
+    }
+}
+
 impl StoreInner {
     pub fn runtime(&self) -> *mut VMRuntime {
         self.runtime.get()
