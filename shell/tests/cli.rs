@@ -281,3 +281,21 @@ fn exceptions_and_jspi_example() {
          sum of awaited values: 100\n"
     );
 }
+
+/// A JSPI call still suspended when the script ends: Boa drops its heap at thread exit,
+/// and with it the fiber, whose drop touched a thread-local already destroyed (the
+/// process aborted; found by review, 2026-12-06).
+#[test]
+fn a_suspended_jspi_call_at_exit_is_no_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = r#"
+const i = new WebAssembly.Instance(new WebAssembly.Module(wat(`(module
+  (import "m" "wait" (func $wait))
+  (func (export "f") (call $wait)))`)),
+  {m: {wait: new WebAssembly.Suspending(() => new Promise(() => {}))}});
+WebAssembly.promising(i.exports.f)();
+print("end of script");"#;
+    let o = sidewinder(&["-e", script], dir.path());
+    assert!(o.status.success(), "{:?}: {}", o.status, stderr(&o));
+    assert_eq!(stdout(&o), "end of script\n");
+}

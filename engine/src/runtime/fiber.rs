@@ -229,7 +229,9 @@ impl Fiber {
 impl Drop for Fiber {
     fn drop(&mut self) {
         let this: *const FiberInner = &*self.0;
-        LIVE_FIBERS.with(|live| live.borrow_mut().retain(|&f| f != this));
+        // During thread teardown the list may be gone already (Boa drops what its heap
+        // still holds then, a JSPI call suspended at the end of a script among it).
+        let _ = LIVE_FIBERS.try_with(|live| live.borrow_mut().retain(|&f| f != this));
         // SAFETY: the mapping made in `new`; the fiber is not running (`resume` holds
         // `&mut self` while it does), so nothing executes on it.
         unsafe { libc::munmap(self.0.base.cast(), self.0.len) };
