@@ -97,7 +97,7 @@ pub(crate) fn create_memory(
     // grows within its capacity); `state`, owned by the closure the engine keeps for the
     // store's lifetime, keeps it alive whether it sits in an ArrayBuffer or is pending.
     let memory = unsafe { Memory::new_external(store, ty.clone(), base, capacity, on_grow)? };
-    registry.borrow_mut().insert(memory.data_ptr() as usize, state);
+    registry.borrow_mut().insert(memory.identity(), state);
     Ok(memory)
 }
 
@@ -128,7 +128,7 @@ fn grow_block(state: &Rc<RefCell<BufferState>>, new_len: u64) -> bool {
 
 /// The Memory object for an engine memory (the same object every time).
 pub(crate) fn memory_object(memory: &Memory, ctx: &mut Context) -> JsResult<JsObject> {
-    let key = memory.data_ptr() as usize;
+    let key = memory.identity();
     if let Some(o) = cached_wrapper(ctx, key)? {
         return Ok(o);
     }
@@ -137,7 +137,7 @@ pub(crate) fn memory_object(memory: &Memory, ctx: &mut Context) -> JsResult<JsOb
 }
 
 fn wrap(memory: Memory, proto: JsObject, ctx: &mut Context) -> JsResult<JsObject> {
-    let key = memory.data_ptr() as usize;
+    let key = memory.identity();
     let bytes = with_realm(ctx, |r| r.memory_buffers.borrow().get(&key).cloned())?
         .ok_or_else(|| JsNativeError::typ().with_message("memory does not belong to this realm"))?;
     let object = JsObject::from_proto_and_data(proto, MemoryData { memory, bytes });

@@ -433,3 +433,25 @@ fn v128_suspending_imports_throw_before_the_call() {
     assert_eq!(out, "0");
     assert_eq!(eval(&mut ctx, "[outcome, called].join()"), "TypeError,0");
 }
+
+/// Memories of no bytes all have the same data address (an empty allocation's), which
+/// was the key of a memory's buffer and object: re-exporting one gave back another
+/// (found by review, 2026-12-06).
+#[test]
+fn memories_of_no_bytes_keep_their_identity() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "reexport",
+        r#"(module (import "m" "mem" (memory 0 0)) (export "mem" (memory 0)))"#,
+    );
+    define_bytes(&mut ctx, "own", r#"(module (memory (export "mem") 0 0))"#);
+    let script = r#"
+      const a = new WebAssembly.Memory({initial: 0, maximum: 0});
+      const b = new WebAssembly.Memory({initial: 0, maximum: 0});
+      const i = new WebAssembly.Instance(new WebAssembly.Module(reexport), {m: {mem: a}});
+      const j = new WebAssembly.Instance(new WebAssembly.Module(own));
+      [i.exports.mem === a, i.exports.mem === b, j.exports.mem === a, j.exports.mem === b,
+       a.buffer === b.buffer, j.exports.mem.buffer.byteLength].join()"#;
+    assert_eq!(eval(&mut ctx, script), "true,false,false,false,false,0");
+}

@@ -190,6 +190,12 @@ impl Memory {
         matches!(*self.0.linear.borrow(), Backing::External(_))
     }
 
+    /// A stable identity for side tables (the address of its bytes is none: every
+    /// memory of no bytes has the same one).
+    pub fn identity(&self) -> usize {
+        Rc::as_ptr(&self.0) as usize
+    }
+
     /// Whether two handles name the same memory.
     pub fn ptr_eq(a: &Memory, b: &Memory) -> bool {
         Rc::ptr_eq(&a.0, &b.0)
