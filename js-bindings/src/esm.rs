@@ -34,8 +34,18 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-/// The specifier of the internal module that generated wrappers import their helpers from.
-const INTERNAL: &str = "sidewinder:esm";
+/// The specifier of the internal module that generated wrappers import their helpers
+/// from: a name with a random part, made once per process. A fixed name would also
+/// serve a wasm module's own import of that name, since the wrapper imports the
+/// modules its wasm module imports (and the helpers then ran for it, errors ignored).
+fn internal_specifier() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        use std::hash::{BuildHasher, Hasher};
+        let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
+        format!("sidewinder:esm#{random:016x}")
+    })
+}
 
 /// Per-realm state of the integration.
 #[derive(Trace, Finalize, Default)]
@@ -159,7 +169,7 @@ impl ModuleLoader for WasmModuleLoader {
             Referrer::Module(m) => self.wasm.borrow().values().any(|w| w == m),
             _ => false,
         };
-        if specifier == INTERNAL && from_wrapper {
+        if specifier == internal_specifier() && from_wrapper {
             return Ok(self.internal_module(&mut context.borrow_mut()));
         }
         if !specifier.ends_with(".wasm") {
@@ -214,8 +224,10 @@ fn wasm_module_record(bytes: &[u8], path: &Path, ctx: &mut Context) -> JsResult<
 /// The JavaScript module standing for a wasm module: imports the namespaces of its import
 /// modules, instantiates, and exports each export under its wasm name.
 fn wrapper_source(id: u32, specifiers: &[String], exports: &[sidewinder_engine::ExportType]) -> String {
-    let mut s =
-        format!("import {{ instantiate, liveBindings, globalValue }} from {};\n", string_literal(INTERNAL));
+    let mut s = format!(
+        "import {{ instantiate, liveBindings, globalValue }} from {};\n",
+        string_literal(internal_specifier())
+    );
     for (i, spec) in specifiers.iter().enumerate() {
         s += &format!("import * as i{i} from {};\n", string_literal(spec));
     }

@@ -136,6 +136,29 @@ fn the_helper_module_is_only_for_generated_modules() {
     assert_eq!(result, "TypeError");
 }
 
+/// A wasm module's own import of the helpers' old fixed name: its wrapper imports the
+/// modules its wasm module imports, and the loader gave that one the helpers (a wasm
+/// module could register refreshers that ran after every call, their errors ignored;
+/// found by review, 2026-12-06). Now the name is a file like any other.
+#[test]
+fn a_wasm_module_cannot_import_the_helpers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_wasm(
+        dir.path(),
+        "sneaky.wasm",
+        r#"(module (import "sidewinder:esm" "liveBindings" (func $register (param externref)))
+             (func (export "reg") (param externref) (call $register (local.get 0))))"#,
+    );
+    let result = run_main(
+        dir.path(),
+        r#"let outcome;
+           try { await import("./sneaky.wasm"); outcome = "imported"; }
+           catch (e) { outcome = e.constructor.name; }
+           globalThis.result = outcome;"#,
+    );
+    assert_eq!(result, "TypeError");
+}
+
 #[test]
 fn live_bindings_do_not_go_through_the_value_accessor() {
     let dir = dir_with_counter();
