@@ -36,7 +36,7 @@ pub enum AnyRef {
 /// How machine code tells the values of the `any` and `extern` hierarchies apart: an
 /// odd word is an `i31` (`(value << 1) | 1`), one ending in binary 10 a host value,
 /// any other non-zero word an object's address.
-const HOST_TAG: u64 = 2;
+pub(crate) const HOST_TAG: u64 = 2;
 
 impl Val {
     /// Host values (`ExternRef`) are below this: machine code keeps them in 62 bits.

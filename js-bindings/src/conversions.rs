@@ -59,13 +59,7 @@ fn reference_to_wasm(v: &JsValue, r: RefType, ctx: &mut Context) -> JsResult<Val
                     .into())
             }
         },
-        (None, _) => {
-            let handle = with_realm(ctx, |r| {
-                r.extern_refs.push(v.clone());
-                r.extern_refs.len() as u64 - 1
-            })?;
-            Val::ExternRef(Some(handle))
-        }
+        (None, _) => Val::ExternRef(Some(extern_handle(v, ctx)?)),
     };
     // A function, struct or array of another type, or an i31 where none may go.
     if !value.matches(ty) {
@@ -150,7 +144,7 @@ pub(crate) fn to_js(v: &Val, ctx: &mut Context) -> JsResult<JsValue> {
         Val::AnyRef(Some(AnyRef::Object(o))) => exported_gc_object(o, ctx)?.into(),
         Val::FuncRef(Some(f)) => exported_function(f, ctx)?.into(),
         Val::ExternRef(Some(h)) => {
-            with_realm(ctx, |r| r.extern_refs.get(*h as usize).cloned())?.unwrap_or_else(JsValue::undefined)
+            with_realm(ctx, |r| r.extern_refs.get(*h))?.unwrap_or_else(JsValue::undefined)
         }
         Val::ExnRef(_) => {
             return Err(JsNativeError::typ()
@@ -318,4 +312,124 @@ pub(crate) fn enforce_range_u32(v: &JsValue, what: &str, ctx: &mut Context) -> J
         return Err(JsNativeError::typ().with_message(format!("{what} is out of range")).into());
     }
     Ok(n as u32)
+}
+
+/// The JS values wasm holds as host values, by handle. A handle stays taken while the
+/// store's wasm state may hold it (`Store::live_host_values`, asked when the number
+/// taken has doubled since the last sweep); then its slot is reused. Without this,
+/// every value JS ever passed as an externref stayed alive.
+///
+/// A handle is also held outside the store between its making and its use: while the
+/// other arguments of a call are converted, which may run JS (`ConvertingSeveral`
+/// keeps sweeps out of those stretches), and by one value's conversion and its store
+/// into a table or global, which runs no JS. A sweep also frees only handles made
+/// before the previous one ended.
+#[derive(Default, boa_gc::Trace, boa_gc::Finalize)]
+pub(crate) struct ExternRefs {
+    values: Vec<Option<JsValue>>,
+    /// The sweep during which each handle was made.
+    #[unsafe_ignore_trace]
+    made_in: Vec<u32>,
+    #[unsafe_ignore_trace]
+    free: Vec<u64>,
+    #[unsafe_ignore_trace]
+    taken: usize,
+    #[unsafe_ignore_trace]
+    sweep_at: usize,
+    #[unsafe_ignore_trace]
+    sweeps: u32,
+}
+
+/// Handles taken before the first sweep.
+const FIRST_SWEEP_AT: usize = 4096;
+
+impl ExternRefs {
+    fn get(&self, handle: u64) -> Option<JsValue> {
+        self.values.get(usize::try_from(handle).ok()?).cloned().flatten()
+    }
+
+    fn take(&mut self, v: &JsValue) -> u64 {
+        self.taken += 1;
+        match self.free.pop() {
+            Some(h) => {
+                self.values[h as usize] = Some(v.clone());
+                self.made_in[h as usize] = self.sweeps;
+                h
+            }
+            None => {
+                self.values.push(Some(v.clone()));
+                self.made_in.push(self.sweeps);
+                self.values.len() as u64 - 1
+            }
+        }
+    }
+
+    fn sweep_due(&self) -> bool {
+        self.taken >= self.sweep_at.max(FIRST_SWEEP_AT)
+    }
+
+    /// Frees the handles made before the previous sweep that `live` (the store's
+    /// answer, `None` if it had none) does not hold.
+    fn sweep(&mut self, live: Option<&std::collections::HashSet<u64>>) {
+        if let Some(live) = live {
+            for (h, slot) in self.values.iter_mut().enumerate() {
+                let old = self.made_in[h] < self.sweeps;
+                if slot.is_some() && old && !live.contains(&(h as u64)) {
+                    *slot = None;
+                    self.free.push(h as u64);
+                    self.taken -= 1;
+                }
+            }
+        }
+        self.sweeps += 1;
+        self.sweep_at = 2 * self.taken;
+    }
+
+    /// How many handles are taken (a test hook).
+    pub(crate) fn taken(&self) -> usize {
+        self.taken
+    }
+}
+
+thread_local! {
+    /// How many conversions of several values are under way (`ConvertingSeveral`), and
+    /// how many handles they have made and hold.
+    static CONVERTING_SEVERAL: std::cell::Cell<(u32, u32)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// Marks a stretch that converts several values before the engine takes them: the
+/// handles of the first ones are held only here while the later conversions run JS,
+/// so no sweep may run until the stretch ends (nested stretches count their own).
+pub(crate) struct ConvertingSeveral {
+    held_before: u32,
+}
+
+impl ConvertingSeveral {
+    pub(crate) fn enter() -> ConvertingSeveral {
+        CONVERTING_SEVERAL.with(|c| {
+            let (stretches, held) = c.get();
+            c.set((stretches + 1, held));
+            ConvertingSeveral { held_before: held }
+        })
+    }
+}
+
+impl Drop for ConvertingSeveral {
+    fn drop(&mut self) {
+        CONVERTING_SEVERAL.with(|c| c.set((c.get().0 - 1, self.held_before)));
+    }
+}
+
+/// A handle for the host value `v`, sweeping first when due.
+fn extern_handle(v: &JsValue, ctx: &mut Context) -> JsResult<u64> {
+    let due = with_realm(ctx, |r| r.extern_refs.sweep_due())?;
+    let (stretches, held) = CONVERTING_SEVERAL.with(std::cell::Cell::get);
+    if due && held == 0 {
+        let live = crate::realm::store(ctx)?.live_host_values();
+        with_realm(ctx, |r| r.extern_refs.sweep(live.as_ref()))?;
+    }
+    if stretches > 0 {
+        CONVERTING_SEVERAL.with(|c| c.set((stretches, held + 1)));
+    }
+    with_realm(ctx, |r| r.extern_refs.take(v))
 }

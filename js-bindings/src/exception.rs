@@ -48,6 +48,8 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
             ))
             .into());
     }
+    // Until the engine holds the payload: the options and the prototype may run JS.
+    let _converting = crate::conversions::ConvertingSeveral::enter();
     let payload =
         values.iter().zip(&parameters).map(|(v, t)| to_wasm(v, *t, ctx)).collect::<JsResult<Vec<_>>>()?;
     let trace_stack = match args.get(2).and_then(JsValue::as_object) {

@@ -193,9 +193,11 @@ fn call_other_export(
     };
     let (params, results) = values.split_at_mut(num_params);
     let undefined = JsValue::undefined();
+    let converting = crate::conversions::ConvertingSeveral::enter();
     for (i, (slot, &t)) in params.iter_mut().zip(ty.params()).enumerate() {
         *slot = to_wasm(args.get(i).unwrap_or(&undefined), t, ctx)?;
     }
+    drop(converting);
     let outcome = {
         let _scope = ContextScope::enter(ctx);
         caps.func.call_into(params, results)
@@ -529,6 +531,7 @@ pub(crate) fn results_from_js(
     results: &mut [Val],
     ctx: &mut Context,
 ) -> JsResult<()> {
+    let _converting = crate::conversions::ConvertingSeveral::enter();
     for_each_result(ret, result_types, ctx, |i, v, t, ctx| {
         results[i] = to_wasm(v, t, ctx)?;
         Ok(())

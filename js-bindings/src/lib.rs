@@ -47,6 +47,13 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+/// How many JS values wasm may hold as externrefs in this context's realm (a test hook:
+/// values wasm no longer holds are let go of as more are passed).
+#[doc(hidden)]
+pub fn extern_ref_count(context: &mut Context) -> usize {
+    realm::with_realm(context, |r| r.extern_refs.taken()).unwrap_or(0)
+}
+
 /// Installs the `WebAssembly` namespace object on the global object of `context`.
 pub fn install(context: &mut Context) -> JsResult<()> {
     install_with_config(context, Config::default())
@@ -72,7 +79,7 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
         engine,
         store,
         prototypes: None,
-        extern_refs: Vec::new(),
+        extern_refs: Default::default(),
         function_objects: HashMap::new(),
         functions_by_object: HashMap::new(),
         funcs: HashMap::new(),

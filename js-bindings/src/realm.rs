@@ -1,8 +1,9 @@
 //! Per-realm state of the WebAssembly namespace: the engine store its instances live in,
 //! the interface objects, and the side tables that give wasm objects stable JS identities.
 
+use crate::conversions::ExternRefs;
 use boa_engine::object::JsObject;
-use boa_engine::{Context, JsData, JsNativeError, JsResult, JsValue};
+use boa_engine::{Context, JsData, JsNativeError, JsResult};
 use boa_gc::{Finalize, Trace};
 use sidewinder_engine::{Engine, Func, Store, Tag};
 use std::cell::Cell;
@@ -33,8 +34,9 @@ pub(crate) struct WasmRealm {
     #[unsafe_ignore_trace]
     pub store: Store,
     pub prototypes: Option<Prototypes>,
-    /// externref values: wasm holds index + 1 (0 is null).
-    pub extern_refs: Vec<JsValue>,
+    /// The JS values wasm holds as host values (`Val::ExternRef(Some(handle))`), by
+    /// handle (`conversions::extern_handle`).
+    pub extern_refs: ExternRefs,
     /// The JS object for each function (keyed by `Func::id`): exported wasm functions
     /// and the JS callables that host functions wrap.
     pub function_objects: HashMap<usize, JsObject>,

@@ -39,6 +39,8 @@ use crate::types::{
     array_object_bytes, chain_type_id, FuncType, HeapType, ObjectKind, StorageType, ValType,
     DESCRIPTOR_OFFSET, MAX_SUBTYPE_CHAIN,
 };
+use crate::values::HOST_TAG;
+use std::collections::HashSet;
 
 /// The most address space (in `CHUNK`s) the chunks of a heap the collector collects
 /// may spread over (64 GiB: the chunk table is then 256 KiB).
@@ -100,6 +102,9 @@ struct Collection {
     /// A header of no known shape was met (never, for headers the heap and compiled
     /// code write): the collection frees nothing.
     failed: bool,
+    /// When asked for (`Store::live_host_values`): every host value met, exactly or in
+    /// a word that looks like one.
+    host_values: Option<HashSet<u64>>,
 }
 
 impl Collection {
@@ -225,6 +230,9 @@ impl Collection {
     /// type, which is null, an `i31`, a host value, or a live object's address (of this
     /// heap, or of another store's for an exception payload's, which no chunk holds).
     fn consider_exact(&mut self, word: u64) {
+        if word & 3 == HOST_TAG {
+            self.note_host_value(word);
+        }
         if word == 0 || word & 3 != 0 {
             return;
         }
@@ -236,6 +244,9 @@ impl Collection {
     /// Marks the object `word` is the address of, if it is one: a word that may be
     /// anything (the machine stack, registers, exception payloads).
     fn consider_conservative(&mut self, word: u64) {
+        if word & 3 == HOST_TAG {
+            self.note_host_value(word);
+        }
         if word == 0 || word & 7 != 0 {
             return;
         }
@@ -248,6 +259,12 @@ impl Collection {
         let (w, bit) = self.chunks[i].bit(address);
         if self.chunks[i].starts.as_ref().is_some_and(|s| s[w] & bit != 0) {
             self.mark(i, address);
+        }
+    }
+
+    fn note_host_value(&mut self, word: u64) {
+        if let Some(values) = &mut self.host_values {
+            values.insert(word >> 2);
         }
     }
 
@@ -344,11 +361,18 @@ impl GcHeap {
     /// comment for when it does not).
     #[inline(never)]
     pub(crate) fn collect(&self) -> bool {
+        self.collect_noting_host_values(false).is_some()
+    }
+
+    /// Collects (`collect`), and with `note_host_values` also gives every host value
+    /// (`Val::ExternRef`'s number) the store's wasm state may still hold: in tables,
+    /// globals, GC objects, element segments and exception payloads, and any word of the
+    /// thread's stacks and registers that looks like one. `None` if it did not run.
+    #[inline(never)]
+    pub(crate) fn collect_noting_host_values(&self, note_host_values: bool) -> Option<HashSet<u64>> {
         let registers = callee_saved_registers();
         let here = registers.as_ptr() as usize;
-        let Some(stacks) = thread_stack().and_then(|thread| live_stacks(here, thread)) else {
-            return false;
-        };
+        let stacks = thread_stack().and_then(|thread| live_stacks(here, thread))?;
         // SAFETY: the store owns the heap and outlives it.
         let store = unsafe { &*self.owner };
         let mut chunks: Vec<ChunkState> = self
@@ -380,6 +404,7 @@ impl GcHeap {
             last_shape: 0,
             pending: Vec::new(),
             failed: false,
+            host_values: note_host_values.then(HashSet::new),
         };
 
         // Roots: the machine stacks, this one from here up (compiled code's frames and
@@ -425,18 +450,19 @@ impl GcHeap {
         });
         if !complete || !segments_readable {
             // Roots may be missing: free nothing.
-            return false;
+            return None;
         }
         gc.trace();
         if gc.failed {
-            return false;
+            return None;
         }
+        let host_values = gc.host_values.take().unwrap_or_default();
         // Compiled code's stretch of the bump pointer is zero; it becomes free memory
         // that the sweep finds again.
         self.retire_bump();
         self.sweep(gc);
         self.collections.set(self.collections.get() + 1);
-        true
+        Some(host_values)
     }
 
     /// Finds the free stretches between marked objects: those of `MIN_HOLE` bytes or

@@ -123,6 +123,16 @@ impl Store {
         self.0.gc_heap.collect()
     }
 
+    /// Collects (`gc`) and gives every host value (the number of a `Val::ExternRef`) the
+    /// store's wasm state may still hold: in its tables, globals, GC objects, element
+    /// segments and exception payloads, and in any word of the thread's machine stacks
+    /// (suspended fibers' included) and registers that looks like one. An embedder
+    /// that numbers its host values can reuse the others, unless it holds some itself
+    /// outside the store. `None` if the collection could not run: assume all alive.
+    pub fn live_host_values(&self) -> Option<std::collections::HashSet<u64>> {
+        self.0.gc_heap.collect_noting_host_values(true)
+    }
+
     /// Calls `hook` when an allocation finds the GC heap full even after a collection,
     /// before it traps: an embedder whose own objects hold GC handles can let go of the
     /// ones it no longer needs (run its own collector); the heap then collects again.
