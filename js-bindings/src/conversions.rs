@@ -371,14 +371,15 @@ impl ExternRefs {
     /// Frees the handles made before the previous sweep that `live` (the store's
     /// answer, `None` if it had none) does not hold.
     fn sweep(&mut self, live: Option<&std::collections::HashSet<u64>>) {
-        if let Some(live) = live {
-            for (h, slot) in self.values.iter_mut().enumerate() {
-                let old = self.made_in[h] < self.sweeps;
-                if slot.is_some() && old && !live.contains(&(h as u64)) {
-                    *slot = None;
-                    self.free.push(h as u64);
-                    self.taken -= 1;
-                }
+        self.sweep_at = 2 * self.taken;
+        // Without an answer nothing ages: handles made since the last sweep stay young.
+        let Some(live) = live else { return };
+        for (h, slot) in self.values.iter_mut().enumerate() {
+            let old = self.made_in[h] < self.sweeps;
+            if slot.is_some() && old && !live.contains(&(h as u64)) {
+                *slot = None;
+                self.free.push(h as u64);
+                self.taken -= 1;
             }
         }
         self.sweeps += 1;
@@ -397,9 +398,16 @@ thread_local! {
     static CONVERTING_SEVERAL: std::cell::Cell<(u32, u32)> = const { std::cell::Cell::new((0, 0)) };
 }
 
+/// How many conversions of several values are open on this thread.
+pub(crate) fn open_conversions() -> u32 {
+    CONVERTING_SEVERAL.with(|c| c.get().0)
+}
+
 /// Marks a stretch that converts several values before the engine takes them: the
 /// handles of the first ones are held only here while the later conversions run JS,
-/// so no sweep may run until the stretch ends (nested stretches count their own).
+/// so no sweep may run until the stretch ends. Stretches end in the order they began:
+/// a JSPI fiber never suspends inside one it opened (`jspi::start_suspending_call`),
+/// so each ends on its own stack before another stack runs.
 pub(crate) struct ConvertingSeveral {
     held_before: u32,
 }

@@ -10,7 +10,7 @@
 //! wasm frames between the `promising` call and the import; otherwise the import
 //! throws a SuspendError (which wasm can catch, as a JS exception).
 
-use crate::conversions::to_js;
+use crate::conversions::{open_conversions, to_js};
 use crate::errors::{engine_error, new_error, ErrorKind};
 use crate::esm::refresh_live_bindings;
 use crate::exception::thrown_to_wasm;
@@ -59,8 +59,10 @@ type FiberCell = Rc<RefCell<Option<Fiber>>>;
 type Outcome = Rc<RefCell<Option<Result<JsValue, JsValue>>>>;
 
 thread_local! {
-    /// The fibers being resumed, innermost last: a Suspending import finds its own here.
-    static RUNNING: RefCell<Vec<FiberCell>> = const { RefCell::new(Vec::new()) };
+    /// The fibers being resumed, innermost last: a Suspending import finds its own here,
+    /// with how many conversions of several values were open when it was resumed
+    /// (`ConvertingSeveral`): one opened since runs JS on the fiber, below the import.
+    static RUNNING: RefCell<Vec<(FiberCell, u32)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `fiber` until it suspends or finishes, with `ctx` as the context of its host
@@ -68,7 +70,7 @@ thread_local! {
 fn resume(fiber: &FiberCell, ctx: &mut Context) {
     let finished = {
         let _scope = ContextScope::enter(ctx);
-        RUNNING.with(|r| r.borrow_mut().push(fiber.clone()));
+        RUNNING.with(|r| r.borrow_mut().push((fiber.clone(), open_conversions())));
         let finished = fiber.borrow_mut().as_mut().is_none_or(Fiber::resume);
         RUNNING.with(|r| r.borrow_mut().pop());
         finished
@@ -190,7 +192,11 @@ fn start_suspending_call(
     store: &Store,
     ctx: &mut Context,
 ) -> Result<Outcome, Trap> {
-    let fiber = RUNNING.with(|r| r.borrow().last().cloned());
+    // Nothing but wasm frames since the fiber started: no host function below this one
+    // (`can_suspend`), and no conversion of a call's arguments that ran JS (a
+    // `valueOf`) which called the wasm that called this import.
+    let running = RUNNING.with(|r| r.borrow().last().cloned());
+    let fiber = running.filter(|&(_, open)| open == open_conversions()).map(|(fiber, _)| fiber);
     let Some(fiber) = fiber.filter(|_| Fiber::can_suspend(store)) else {
         let e = new_error(
             ErrorKind::Suspend,

@@ -99,6 +99,34 @@ fn suspending_is_refused_with_javascript_frames_on_the_fiber() {
     );
 }
 
+/// A promising call's arguments are converted on its fiber: a `valueOf` there is a JS
+/// frame, so wasm it calls may not suspend (it could, leaving a conversion half done on
+/// a suspended stack, whose held externref handle was then reused; found by review,
+/// 2026-12-06).
+#[test]
+fn suspending_is_refused_under_an_argument_conversion() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "bytes",
+        r#"(module
+          (import "m" "wait" (func $wait (result i32)))
+          (func (export "inner") (result i32) (call $wait))
+          (func (export "outer") (param externref i32) (result externref) (local.get 0)))"#,
+    );
+    let script = r#"
+        var inst = new WebAssembly.Instance(new WebAssembly.Module(bytes),
+          { m: { wait: new WebAssembly.Suspending(() => new Promise(() => {})) } });
+        var outcome = "pending";
+        var arg = { name: "A" };
+        WebAssembly.promising(inst.exports.outer)(arg, { valueOf: inst.exports.inner })
+          .then(v => outcome = v === arg ? "resolved" : "wrong value",
+                e => outcome = e instanceof WebAssembly.SuspendError ? "SuspendError" : String(e));
+        0"#;
+    eval(&mut ctx, script);
+    assert_eq!(eval(&mut ctx, "outcome"), "SuspendError");
+}
+
 /// WasmGC objects live across suspensions while the heap collects around them: ten
 /// promising calls interleave, each keeping a list (in a local) across 20 suspensions
 /// and making 240 KB of garbage after each, 48 MB in all through a 4 MiB heap.
