@@ -124,7 +124,9 @@ fn custom_sections(_this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRe
             .with_message("customSections requires a section name")
             .into());
     };
-    let name = name.to_string(ctx)?.to_std_string_escaped();
+    // DOMString to a Rust string: a lone surrogate becomes U+FFFD (escaping it gave the
+    // six characters `\uD800`, matching a section of that name instead).
+    let name = name.to_string(ctx)?.to_std_string_lossy();
     let mut list = Vec::new();
     for data in module.custom_sections(&name) {
         let mut block = boa_engine::object::builtins::AlignedVec::new(64);

@@ -501,3 +501,18 @@ fn externrefs_wasm_no_longer_holds_are_let_go_of() {
     let count = sidewinder_js::extern_ref_count(&mut ctx);
     assert!(count < 50_000, "{count} externrefs still held after 180,000 were passed");
 }
+
+/// `customSections` takes a DOMString: a lone surrogate in the name is U+FFFD, not the
+/// escape text `\uD800` (found by review, 2026-12-06).
+#[test]
+fn custom_section_names_with_lone_surrogates() {
+    let mut ctx = context();
+    let script = r#"
+      const enc = s => [...unescape(encodeURIComponent(s))].map(c => c.charCodeAt(0));
+      const custom = (name, byte) => { const n = enc(name); return [0, n.length + 2, n.length, ...n, byte]; };
+      const m = new WebAssembly.Module(new Uint8Array(
+        [0, 97, 115, 109, 1, 0, 0, 0, ...custom("\\uD800", 1), ...custom("\uFFFD", 2)]));
+      const ids = n => WebAssembly.Module.customSections(m, n).map(b => new Uint8Array(b)[0]).join(",");
+      [ids("\uD800"), ids("\uFFFD"), ids("\\uD800")].join("|")"#;
+    assert_eq!(eval(&mut ctx, script), "2|2|1");
+}
