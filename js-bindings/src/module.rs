@@ -124,10 +124,14 @@ fn custom_sections(_this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRe
             .with_message("customSections requires a section name")
             .into());
     };
-    // DOMString to a Rust string: a lone surrogate becomes U+FFFD (escaping it gave the
-    // six characters `\uD800`, matching a section of that name instead).
-    let name = name.to_string(ctx)?.to_std_string_lossy();
+    // Names compare as strings: one with a lone surrogate equals no section's name,
+    // which is valid UTF-8 (escaping it matched a section named by the escape's six
+    // characters; replacing it with U+FFFD matched one with U+FFFD, which WPT's
+    // "Custom sections with U+FFFD" refuses).
     let mut list = Vec::new();
+    let Ok(name) = name.to_string(ctx)?.to_std_string() else {
+        return Ok(JsArray::from_iter(list, ctx).into());
+    };
     for data in module.custom_sections(&name) {
         let mut block = boa_engine::object::builtins::AlignedVec::new(64);
         block.extend_from_slice(data);
