@@ -7,17 +7,74 @@ use crate::conversions::{to_js, to_wasm};
 use crate::errors::engine_error;
 use crate::function::iterable_to_list;
 use crate::interface::{brand, prototype_from, require_new, Interface};
-use crate::realm::{cached_wrapper, prototypes, remember_wrapper, store};
+use crate::realm::{prototypes, store, with_realm};
 use crate::tag::{js_tag, tag_parameters};
 use boa_engine::object::JsObject;
 use boa_engine::{js_string, Context, JsData, JsError, JsNativeError, JsResult, JsValue};
-use boa_gc::{Finalize, Trace};
+use boa_gc::{Finalize, Gc, GcRefCell, Trace, WeakGc};
 use sidewinder_engine::{Exception, Tag, Trap, Val, ValType};
+use std::collections::HashMap;
 
 #[derive(Trace, Finalize, JsData)]
 pub(crate) struct ExceptionData {
     #[unsafe_ignore_trace]
     exception: Exception,
+    /// The realm's weak way to this object, alive as long as the object is.
+    holder: Gc<ExceptionHolder>,
+}
+
+/// The object of each engine exception that has one, by `Exception::id`, held weakly:
+/// once JS drops an exception object and Boa collects it, the realm lets go of it too
+/// (it kept every one before, about 300 bytes per exception caught in JS). Identity is
+/// kept while JS can tell: the same exception gets the same object as long as that
+/// object is alive.
+#[derive(Trace, Finalize, Default)]
+pub(crate) struct ExceptionObjects {
+    by_id: HashMap<usize, WeakGc<ExceptionHolder>>,
+    /// Entries after the last sweep of dead holders.
+    #[unsafe_ignore_trace]
+    swept_at: usize,
+}
+
+impl ExceptionObjects {
+    /// How many of the objects are alive (a test hook).
+    pub(crate) fn alive(&self) -> usize {
+        self.by_id.values().filter(|holder| holder.is_upgradable()).count()
+    }
+}
+
+/// Ties an exception object to the realm's table: the object keeps it, the table holds
+/// it weakly.
+#[derive(Trace, Finalize)]
+pub(crate) struct ExceptionHolder {
+    object: GcRefCell<Option<JsObject>>,
+}
+
+/// The living object of `exception`, if it has one.
+fn cached_exception_object(exception: &Exception, ctx: &mut Context) -> JsResult<Option<JsObject>> {
+    with_realm(ctx, |r| {
+        let holder = r.exception_objects.by_id.get(&exception.id())?.upgrade()?;
+        let object = holder.object.borrow().clone();
+        object
+    })
+}
+
+/// A new exception object for `exception` with prototype `proto`, remembered weakly.
+fn new_exception_object(exception: &Exception, proto: JsObject, ctx: &mut Context) -> JsResult<JsObject> {
+    let holder = Gc::new(ExceptionHolder { object: GcRefCell::new(None) });
+    let data = ExceptionData { exception: exception.clone(), holder: holder.clone() };
+    let object = JsObject::from_proto_and_data(proto, data);
+    *holder.object.borrow_mut() = Some(object.clone());
+    with_realm(ctx, |r| {
+        let table = &mut r.exception_objects;
+        table.by_id.insert(exception.id(), WeakGc::new(&holder));
+        // Dead holders' entries go when the table has doubled since the last sweep.
+        if table.by_id.len() > 2 * table.swept_at.max(1024) {
+            table.by_id.retain(|_, holder| holder.is_upgradable());
+            table.swept_at = table.by_id.len();
+        }
+    })?;
+    Ok(object)
 }
 
 pub(crate) const INTERFACE: Interface = Interface {
@@ -59,8 +116,7 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
     let proto = prototype_from(&nt, prototypes(ctx)?.exception.clone(), ctx)?;
     let store = store(ctx)?;
     let exception = Exception::new(&store, &tag, &payload).map_err(|e| engine_error(e, ctx))?;
-    let object = JsObject::from_proto_and_data(proto, ExceptionData { exception: exception.clone() });
-    remember_wrapper(ctx, exception.id(), &object)?;
+    let object = new_exception_object(&exception, proto, ctx)?;
     if trace_stack {
         // The stack of an Error created here, as engines that trace stacks expose it.
         let error = ctx.intrinsics().constructors().error().constructor().construct(&[], None, ctx)?;
@@ -78,13 +134,10 @@ fn exception_of(this: &JsValue, what: &str) -> JsResult<(Tag, Vec<Val>)> {
 
 /// The Exception object of an engine exception, made once per exception.
 fn exception_object(exception: &Exception, ctx: &mut Context) -> JsResult<JsObject> {
-    if let Some(o) = cached_wrapper(ctx, exception.id())? {
+    if let Some(o) = cached_exception_object(exception, ctx)? {
         return Ok(o);
     }
-    let data = ExceptionData { exception: exception.clone() };
-    let object = JsObject::from_proto_and_data(prototypes(ctx)?.exception.clone(), data);
-    remember_wrapper(ctx, exception.id(), &object)?;
-    Ok(object)
+    new_exception_object(exception, prototypes(ctx)?.exception.clone(), ctx)
 }
 
 /// A wasm exception reaching JS: for JSTag, the value JS threw in the first place;

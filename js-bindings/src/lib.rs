@@ -47,6 +47,13 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+/// How many `WebAssembly.Exception` objects of this context's realm are alive (a test
+/// hook: the realm holds them weakly).
+#[doc(hidden)]
+pub fn exception_object_count(context: &mut Context) -> usize {
+    realm::with_realm(context, |r| r.exception_objects.alive()).unwrap_or(0)
+}
+
 /// How many JS values wasm may hold as externrefs in this context's realm (a test hook:
 /// values wasm no longer holds are let go of as more are passed).
 #[doc(hidden)]
@@ -86,6 +93,7 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
         host_function_indices: HashMap::new(),
         wrappers: HashMap::new(),
         gc_wrappers: Default::default(),
+        exception_objects: Default::default(),
         memory_buffers,
         js_tag,
         esm: Default::default(),

@@ -54,8 +54,10 @@ pub(crate) struct WasmRealm {
     pub wrappers: HashMap<usize, JsObject>,
     /// Exported GC objects, held weakly both ways (`gc_object`).
     pub gc_wrappers: crate::gc_object::GcWrappers,
-    /// Who holds each memory's bytes, keyed by base address (shared with the store's
-    /// memory creator).
+    /// Exception objects, held weakly (`exception::ExceptionObjects`).
+    pub exception_objects: crate::exception::ExceptionObjects,
+    /// Who holds each memory's bytes, keyed by the memory's identity (shared with the
+    /// store's memory creator).
     #[unsafe_ignore_trace]
     pub memory_buffers: crate::memory::BufferRegistry,
     /// `WebAssembly.JSTag`.

@@ -86,3 +86,45 @@ fn webassembly_exceptions_keep_identity_and_payload() {
         "TypeError"
     );
 }
+
+/// Exception objects are held weakly by the realm (it kept every one for good: a
+/// million caught in JS took 456 MB; found by review, 2026-12-06). One JS still holds
+/// keeps its identity through wasm and Boa's collections; dropped ones are collected,
+/// and the exception, still held by wasm, gets a new object with its tag and payload.
+#[test]
+fn exception_objects_are_held_weakly_and_keep_identity_while_alive() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "keeper",
+        r#"(module
+          (import "js" "tag" (tag $t (param i32)))
+          (import "js" "f" (func $f))
+          (table $kept 2 exnref)
+          (func (export "keep") (param i32)
+            (table.set $kept (local.get 0)
+              (block $h (result exnref) (try_table (catch_all_ref $h) (call $f)) (return))))
+          (func (export "rethrow") (param i32) (throw_ref (table.get $kept (local.get 0)))))"#,
+    );
+    let script = r#"
+        var tag = new WebAssembly.Tag({ parameters: ["i32"] });
+        var toThrow;
+        var e = new WebAssembly.Instance(new WebAssembly.Module(keeper),
+          { js: { tag, f() { throw toThrow; } } }).exports;
+        var held = new WebAssembly.Exception(tag, [1]);
+        toThrow = held; e.keep(0);
+        toThrow = new WebAssembly.Exception(tag, [2]); e.keep(1);
+        toThrow = null;
+        for (let k = 0; k < 20000; k++) new WebAssembly.Exception(tag, [k]);
+        0"#;
+    eval(&mut ctx, script);
+    boa_gc::force_collect();
+    let alive = sidewinder_js::exception_object_count(&mut ctx);
+    assert!(alive < 100, "{alive} exception objects alive of 20,002 made, JS holding one");
+    let check = r#"
+        var out = [];
+        try { e.rethrow(0); } catch (x) { out.push(x === held, x.getArg(tag, 0)); }
+        try { e.rethrow(1); } catch (x) { out.push(x instanceof WebAssembly.Exception, x.getArg(tag, 0)); }
+        out.join()"#;
+    assert_eq!(eval(&mut ctx, check), "true,1,true,2");
+}
