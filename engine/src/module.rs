@@ -483,11 +483,7 @@ impl Module {
         let table_elements: Vec<ValType> = info.tables.iter().map(|t| t.element).collect();
         let memory64: Vec<bool> = info.memories.iter().map(|m| m.memory64).collect();
         let memory_page_size_log2: Vec<u8> = info.memories.iter().map(|m| m.page_size_log2).collect();
-        let memory_checked: Vec<bool> = info
-            .memories
-            .iter()
-            .map(|m| m.memory64 || m.page_size_log2 < crate::runtime::memory::DEFAULT_PAGE_SIZE_LOG2)
-            .collect();
+        let memory_checked: Vec<bool> = info.memories.iter().map(MemoryType::always_bounds_checked).collect();
         let table64: Vec<bool> = info.tables.iter().map(|t| t.table64).collect();
         let env = CompileEnv {
             types: &info.types,

@@ -1002,6 +1002,15 @@ pub struct MemoryType {
     pub page_size_log2: u8,
 }
 
+impl MemoryType {
+    /// Whether compiled code checks every access to such a memory against its length,
+    /// whatever `Config::explicit_bounds_checks` says: 64-bit addresses and pages
+    /// smaller than 64 KiB (whose bytes past the length the system maps) need it.
+    pub(crate) fn always_bounds_checked(&self) -> bool {
+        self.memory64 || self.page_size_log2 < crate::runtime::memory::DEFAULT_PAGE_SIZE_LOG2
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GlobalType {
     pub content: ValType,

@@ -213,11 +213,9 @@ impl<'a> FuncCompiler<'a> {
                 .collect()
         };
         if descriptor {
-            let d = self.pop();
-            let ty = d.ty;
-            let r = self.in_reg(d);
-            self.null_check(r, TrapCode::NullDescriptorReference);
-            self.push_reg(ty, r);
+            let ty = self.peek(0).ty;
+            let d = self.pop_descriptor();
+            self.push_reg(ty, d);
             fields.push((DESCRIPTOR_OFFSET, StoreKind::I64));
         }
         self.allocate_inline(type_index, layout.size, layout.kind_word() as i32, 0, &fields);
@@ -588,7 +586,7 @@ impl<'a> FuncCompiler<'a> {
         let (taken, fallthrough) = if on_failure { (rest, to) } else { (to, rest) };
         let d = descriptor.then(|| self.pop_descriptor());
         let s = self.pop();
-        let r = self.in_reg_except(s, RegSet::from_regs(&d.into_iter().collect::<Vec<_>>()));
+        let r = self.in_reg_except(s, RegSet::from_regs(d.as_slice()));
         // The reference goes with the branch, so it stays on the stack for it.
         self.push_reg(ValType::Ref(taken), r);
         if self.targets_function(relative_depth) {

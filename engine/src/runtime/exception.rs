@@ -239,7 +239,7 @@ impl Exception {
     }
 
     /// The payload values, in the order of the tag's parameters. References are null
-    /// once the exception's store is gone (`ExceptionInner::orphan`).
+    /// once the exception's store is gone (`ExceptionInner::orphan_if_home`).
     pub fn payload(&self) -> Vec<Val> {
         let params = self.0.tag.0.ty.params();
         if std::ptr::eq(self.0.home.get(), ORPHANED) {

@@ -230,9 +230,7 @@ impl Collection {
     /// type, which is null, an `i31`, a host value, or a live object's address (of this
     /// heap, or of another store's for an exception payload's, which no chunk holds).
     fn consider_exact(&mut self, word: u64) {
-        if word & 3 == HOST_TAG {
-            self.note_host_value(word);
-        }
+        self.note_if_host_value(word);
         if word == 0 || word & 3 != 0 {
             return;
         }
@@ -244,9 +242,7 @@ impl Collection {
     /// Marks the object `word` is the address of, if it is one: a word that may be
     /// anything (the machine stack, registers, exception payloads).
     fn consider_conservative(&mut self, word: u64) {
-        if word & 3 == HOST_TAG {
-            self.note_host_value(word);
-        }
+        self.note_if_host_value(word);
         if word == 0 || word & 7 != 0 {
             return;
         }
@@ -262,8 +258,9 @@ impl Collection {
         }
     }
 
-    fn note_host_value(&mut self, word: u64) {
-        if let Some(values) = &mut self.host_values {
+    /// Notes the host value `word` is, if it is one and they are being noted.
+    fn note_if_host_value(&mut self, word: u64) {
+        if let Some(values) = self.host_values.as_mut().filter(|_| word & 3 == HOST_TAG) {
             values.insert(word >> 2);
         }
     }

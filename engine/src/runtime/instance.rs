@@ -236,11 +236,8 @@ impl Instance {
         }
         // Code compiled for guard pages reads and writes up to 8 GiB past a memory's
         // length unchecked: bytes the embedder owns have no guard pages after them.
-        for (i, memory) in memories.iter().enumerate() {
-            let ty = &info.memories[i];
-            let always_checked =
-                ty.memory64 || ty.page_size_log2 < crate::runtime::memory::DEFAULT_PAGE_SIZE_LOG2;
-            if memory.is_external() && !info.explicit_bounds_checks && !always_checked {
+        for (memory, ty) in memories.iter().zip(&info.memories) {
+            if memory.is_external() && !info.explicit_bounds_checks && !ty.always_bounds_checked() {
                 return Err(Error::Link(
                     "a memory of bytes the embedder owns needs code compiled with explicit bounds checks"
                         .into(),
