@@ -371,18 +371,18 @@ impl ExternRefs {
     /// Frees the handles made before the previous sweep that `live` (the store's
     /// answer, `None` if it had none) does not hold.
     fn sweep(&mut self, live: Option<&std::collections::HashSet<u64>>) {
-        self.sweep_at = 2 * self.taken;
         // Without an answer nothing ages: handles made since the last sweep stay young.
-        let Some(live) = live else { return };
-        for (h, slot) in self.values.iter_mut().enumerate() {
-            let old = self.made_in[h] < self.sweeps;
-            if slot.is_some() && old && !live.contains(&(h as u64)) {
-                *slot = None;
-                self.free.push(h as u64);
-                self.taken -= 1;
+        if let Some(live) = live {
+            for (h, slot) in self.values.iter_mut().enumerate() {
+                let old = self.made_in[h] < self.sweeps;
+                if slot.is_some() && old && !live.contains(&(h as u64)) {
+                    *slot = None;
+                    self.free.push(h as u64);
+                    self.taken -= 1;
+                }
             }
+            self.sweeps += 1;
         }
-        self.sweeps += 1;
         self.sweep_at = 2 * self.taken;
     }
 

@@ -11,9 +11,8 @@ use crate::realm::{prototypes, store, with_realm};
 use crate::tag::{js_tag, tag_parameters};
 use boa_engine::object::JsObject;
 use boa_engine::{js_string, Context, JsData, JsError, JsNativeError, JsResult, JsValue};
-use boa_gc::{Finalize, Gc, GcRefCell, Trace, WeakGc};
+use boa_gc::{Finalize, Gc, GcRefCell, Trace};
 use sidewinder_engine::{Exception, Tag, Trap, Val, ValType};
-use std::collections::HashMap;
 
 #[derive(Trace, Finalize, JsData)]
 pub(crate) struct ExceptionData {
@@ -23,28 +22,11 @@ pub(crate) struct ExceptionData {
     holder: Gc<ExceptionHolder>,
 }
 
-/// The object of each engine exception that has one, by `Exception::id`, held weakly:
-/// once JS drops an exception object and Boa collects it, the realm lets go of it too
-/// (it kept every one before, about 300 bytes per exception caught in JS). Identity is
-/// kept while JS can tell: the same exception gets the same object as long as that
-/// object is alive.
-#[derive(Trace, Finalize, Default)]
-pub(crate) struct ExceptionObjects {
-    by_id: HashMap<usize, WeakGc<ExceptionHolder>>,
-    /// Entries after the last sweep of dead holders.
-    #[unsafe_ignore_trace]
-    swept_at: usize,
-}
-
-impl ExceptionObjects {
-    /// How many of the objects are alive (a test hook).
-    pub(crate) fn alive(&self) -> usize {
-        self.by_id.values().filter(|holder| holder.is_upgradable()).count()
-    }
-}
-
-/// Ties an exception object to the realm's table: the object keeps it, the table holds
-/// it weakly.
+/// Ties an exception object to the realm's table of them (`WasmRealm::exception_objects`,
+/// by `Exception::id`): the object keeps it, the table holds it weakly. Once JS drops an
+/// exception object and Boa collects it, the realm lets go of it too (it kept every one
+/// before, about 300 bytes per exception caught in JS). Identity is kept while JS can
+/// tell: the same exception gets the same object as long as that object is alive.
 #[derive(Trace, Finalize)]
 pub(crate) struct ExceptionHolder {
     object: GcRefCell<Option<JsObject>>,
@@ -53,7 +35,7 @@ pub(crate) struct ExceptionHolder {
 /// The living object of `exception`, if it has one.
 fn cached_exception_object(exception: &Exception, ctx: &mut Context) -> JsResult<Option<JsObject>> {
     with_realm(ctx, |r| {
-        let holder = r.exception_objects.by_id.get(&exception.id())?.upgrade()?;
+        let holder = r.exception_objects.get(exception.id())?;
         let object = holder.object.borrow().clone();
         object
     })
@@ -65,15 +47,7 @@ fn new_exception_object(exception: &Exception, proto: JsObject, ctx: &mut Contex
     let data = ExceptionData { exception: exception.clone(), holder: holder.clone() };
     let object = JsObject::from_proto_and_data(proto, data);
     *holder.object.borrow_mut() = Some(object.clone());
-    with_realm(ctx, |r| {
-        let table = &mut r.exception_objects;
-        table.by_id.insert(exception.id(), WeakGc::new(&holder));
-        // Dead holders' entries go when the table has doubled since the last sweep.
-        if table.by_id.len() > 2 * table.swept_at.max(1024) {
-            table.by_id.retain(|_, holder| holder.is_upgradable());
-            table.swept_at = table.by_id.len();
-        }
-    })?;
+    with_realm(ctx, |r| r.exception_objects.insert(exception.id(), &holder))?;
     Ok(object)
 }
 

@@ -16,23 +16,19 @@
 //! `WeakMap` from wrapper to target for the way back. An address whose holder is gone
 //! may name a new object: it gets a new wrapper.
 
-use crate::realm::with_realm;
+use crate::realm::{with_realm, WeakTable};
 use boa_engine::builtins::proxy::Proxy;
 use boa_engine::object::builtins::{JsProxy, JsWeakMap};
 use boa_engine::object::{IntegrityLevel, JsObject};
 use boa_engine::{Context, JsData, JsNativeError, JsResult, JsValue};
-use boa_gc::{Finalize, Gc, GcRefCell, Trace, WeakGc};
+use boa_gc::{Finalize, Gc, GcRefCell, Trace};
 use sidewinder_engine::GcObject;
-use std::collections::HashMap;
 
 /// The realm's tables of exported GC objects.
 #[derive(Trace, Finalize, Default)]
 pub(crate) struct GcWrappers {
     /// Each exported object's holder, by the object's address.
-    by_address: HashMap<usize, WeakGc<GcHolder>>,
-    /// Entries after the last sweep of dead holders from `by_address`.
-    #[unsafe_ignore_trace]
-    swept_at: usize,
+    by_address: WeakTable<GcHolder>,
     /// Wrapper to target (`GcTarget`), made with the first wrapper.
     targets: Option<JsWeakMap>,
 }
@@ -54,7 +50,7 @@ struct GcTarget(Gc<GcHolder>);
 pub(crate) fn exported_gc_object(object: &GcObject, ctx: &mut Context) -> JsResult<JsObject> {
     let key = object.address();
     let alive = with_realm(ctx, |r| {
-        let holder = r.gc_wrappers.by_address.get(&key)?.upgrade()?;
+        let holder = r.gc_wrappers.by_address.get(key)?;
         let wrapper = holder.wrapper.borrow().clone();
         wrapper
     })?;
@@ -82,15 +78,7 @@ pub(crate) fn exported_gc_object(object: &GcObject, ctx: &mut Context) -> JsResu
         }
     };
     targets.set(&wrapper, target.into(), ctx)?;
-    with_realm(ctx, |r| {
-        let tables = &mut r.gc_wrappers;
-        tables.by_address.insert(key, WeakGc::new(&holder));
-        // Dead holders' entries go when the table has doubled since the last sweep.
-        if tables.by_address.len() > 2 * tables.swept_at.max(1024) {
-            tables.by_address.retain(|_, holder| holder.is_upgradable());
-            tables.swept_at = tables.by_address.len();
-        }
-    })?;
+    with_realm(ctx, |r| r.gc_wrappers.by_address.insert(key, &holder))?;
     Ok(wrapper)
 }
 

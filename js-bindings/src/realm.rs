@@ -54,8 +54,8 @@ pub(crate) struct WasmRealm {
     pub wrappers: HashMap<usize, JsObject>,
     /// Exported GC objects, held weakly both ways (`gc_object`).
     pub gc_wrappers: crate::gc_object::GcWrappers,
-    /// Exception objects, held weakly (`exception::ExceptionObjects`).
-    pub exception_objects: crate::exception::ExceptionObjects,
+    /// Exception objects by `Exception::id`, held weakly (`exception::ExceptionHolder`).
+    pub exception_objects: WeakTable<crate::exception::ExceptionHolder>,
     /// Who holds each memory's bytes, keyed by the memory's identity (shared with the
     /// store's memory creator).
     #[unsafe_ignore_trace]
@@ -135,4 +135,41 @@ pub(crate) fn with_current_context<R>(f: impl FnOnce(&mut Context) -> R) -> Opti
     // suspended while wasm runs (the JS -> wasm call does not touch the context until the
     // call returns), so this is the only live access; the scope outlives the wasm call.
     Some(f(unsafe { &mut *ptr }))
+}
+
+/// Holders of JS objects by engine identity, held weakly: the realm finds an object again
+/// while JS keeps it, and lets go of it once Boa collects it (exported GC objects,
+/// exception objects). Dead entries go when the table has doubled since the last sweep.
+#[derive(boa_gc::Trace, boa_gc::Finalize)]
+pub(crate) struct WeakTable<T: boa_gc::Trace + 'static> {
+    by_key: HashMap<usize, boa_gc::WeakGc<T>>,
+    /// Entries after the last sweep of dead ones.
+    #[unsafe_ignore_trace]
+    swept_at: usize,
+}
+
+impl<T: boa_gc::Trace + 'static> Default for WeakTable<T> {
+    fn default() -> Self {
+        WeakTable { by_key: HashMap::new(), swept_at: 0 }
+    }
+}
+
+impl<T: boa_gc::Trace + 'static> WeakTable<T> {
+    /// The holder of `key`, if it is still alive.
+    pub(crate) fn get(&self, key: usize) -> Option<boa_gc::Gc<T>> {
+        self.by_key.get(&key)?.upgrade()
+    }
+
+    pub(crate) fn insert(&mut self, key: usize, holder: &boa_gc::Gc<T>) {
+        self.by_key.insert(key, boa_gc::WeakGc::new(holder));
+        if self.by_key.len() > 2 * self.swept_at.max(1024) {
+            self.by_key.retain(|_, holder| holder.is_upgradable());
+            self.swept_at = self.by_key.len();
+        }
+    }
+
+    /// How many holders are alive (a test hook).
+    pub(crate) fn alive(&self) -> usize {
+        self.by_key.values().filter(|holder| holder.is_upgradable()).count()
+    }
 }
