@@ -54,7 +54,8 @@ pub struct Config {
     /// Bytes of GC heap a store maps before its first collection; after each, the next
     /// comes when the heap has grown to twice what held survivors (at least this much).
     /// 0 collects at every allocation compiled code cannot make in line, and gives it
-    /// room for one object at a time: a mode for testing the collector.
+    /// room for one object at a time, and runs an exception reclamation whenever the
+    /// store keeps another exception: a mode for testing the collector.
     pub gc_collect_after: u64,
 }
 

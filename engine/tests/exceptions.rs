@@ -600,7 +600,9 @@ fn non_null_exnref_is_its_own_type_at_link_time() {
 
 /// Exceptions nobody can name any more are freed: thrown and caught by a plain
 /// `catch` (or a legacy `catch` whose body does not rethrow), none stays alive; caught
-/// with `catch_ref`, each is kept (its exnref could have been stored anywhere).
+/// with `catch_ref`, each is kept (its exnref could have been stored anywhere) until a
+/// reclamation finds nothing naming it: fewer than 1024 kept never start one (see
+/// `exception_reclaiming.rs`).
 #[test]
 fn exceptions_caught_without_a_reference_are_freed() {
     use sidewinder_engine::runtime::exception::live_exceptions;

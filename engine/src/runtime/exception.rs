@@ -1,15 +1,22 @@
 //! Exception handling objects: tags, the identities exceptions are thrown and caught by,
 //! and exceptions, a tag with its payload (the value of an `exnref`).
 //!
-//! An `exnref` is a raw pointer in a register, a local or a table, which nothing counts,
-//! so an exception that wasm code or the embedder could still name lives as long as
-//! its store, like everything compiled code can point at. One that nobody can name is
-//! freed: an exception made by `throw` starts *in flight*, owned by the throw alone,
-//! and stays so until something could keep it. A handler that passes the exnref on
-//! (`catch_ref`, `catch_all_ref`, a legacy `catch` whose body rethrows), leaving wasm
-//! for the embedder, and a JS wrapper *expose* it: the store takes it over. A plain
-//! `catch`/`catch_all` ends the throw, and with it an unexposed exception (the usual
-//! C++ pattern, so throwing in a loop does not grow the store).
+//! An `exnref` is a raw pointer in a register, a local, a table, a global, a GC field
+//! or another exception's payload, which nothing counts. An exception made by `throw`
+//! starts *in flight*, owned by the throw alone, and stays so until something could
+//! keep it: a plain `catch`/`catch_all` ends the throw, and with it the exception (the
+//! usual C++ pattern). A handler that passes the exnref on (`catch_ref`,
+//! `catch_all_ref`, a legacy `catch` whose body rethrows), leaving wasm for the
+//! embedder, and a JS wrapper *expose* it: the store keeps it from then on
+//! (`StoreInner::keep_exception`).
+//!
+//! The store lets a kept exception go when nothing else counts it (no `Exception`
+//! handle: `Rc::strong_count` is 1) and the GC collector, which runs over every place
+//! an exnref can be, finds no word naming it (`gc_collector`). So the rule that keeps
+//! this sound: an exnref that no handle counts is only ever in those places (the
+//! thread's stacks and registers, the store's tables, globals and GC objects, the
+//! payloads of live exceptions, `VMRuntime::exception`) whenever a collection can run,
+//! never only in a Rust buffer on the heap.
 
 use super::store::{Store, StoreInner};
 use crate::error::{Error, Result};
@@ -133,7 +140,7 @@ const ORPHANED: *const StoreInner = std::ptr::NonNull::<StoreInner>::dangling().
 /// `store` lives.
 pub(crate) fn keep_in(store: &StoreInner, exception: &Exception) {
     if !std::ptr::eq(exception.0.home.get(), store) {
-        store.keep_alive(exception.0.clone());
+        store.keep_exception(exception.0.clone());
     }
 }
 
@@ -169,7 +176,7 @@ pub(crate) unsafe fn expose(raw: u64, store: &StoreInner) {
         inner.home.set(store);
         // SAFETY: an unexposed exception's exnref owns one strong reference (it came
         // from `Rc::into_raw` in `new_in_flight`); the store takes that reference over.
-        store.keep_alive(unsafe { Rc::from_raw(p) });
+        store.keep_exception(unsafe { Rc::from_raw(p) });
     }
 }
 
@@ -230,7 +237,7 @@ impl Exception {
 
     pub(crate) fn from_parts(store: &Rc<StoreInner>, tag: Tag, payload: Box<[u64]>) -> Exception {
         let inner = Rc::new(ExceptionInner::new(tag, payload, Rc::as_ptr(store)));
-        store.keep_alive(inner.clone());
+        store.keep_exception(inner.clone());
         Exception(inner)
     }
 
@@ -256,8 +263,9 @@ impl Exception {
             return unsafe { read_area(params, width, &numbers) }.collect();
         }
         // SAFETY: the slots were written from values of these types (by `new` or by
-        // validated wasm code); references in them point at objects the store, which
-        // also keeps this exception alive, never frees.
+        // validated wasm code). References in them point at functions the store never
+        // frees, and at objects and exceptions its collections do not free while this
+        // handle counts the exception: its payload is then one of their roots.
         let width = self.0.tag.0.ty.slot_width();
         unsafe { read_area(params, width, &self.0.payload) }.collect()
     }
@@ -267,7 +275,9 @@ impl Exception {
         Rc::ptr_eq(&a.0, &b.0)
     }
 
-    /// A stable identity for side tables (the exnref value).
+    /// An identity for side tables (the exnref value): unique among live exceptions,
+    /// and may be reused once the store has freed this one (no handle counts it and
+    /// nothing names it).
     pub fn id(&self) -> usize {
         self.raw() as usize
     }
@@ -277,14 +287,16 @@ impl Exception {
     }
 
     /// # Safety
-    /// `raw` must be 0 or the `raw()` of an exception whose store is alive.
+    /// `raw` must be 0 or the `raw()` of a live exception: one read from a place a
+    /// collection scans (see the module comment) since the last collection could run.
     pub(crate) unsafe fn from_raw(raw: u64) -> Option<Exception> {
         if raw == 0 {
             return None;
         }
         let p = raw as *const ExceptionInner;
         // SAFETY: per the contract `p` came from `Rc::as_ptr` of a live ExceptionInner
-        // (the store holds a strong reference), so taking another one is sound.
+        // (the store or a throw holds a strong reference), so taking another one is
+        // sound.
         unsafe {
             Rc::increment_strong_count(p);
             Some(Exception(Rc::from_raw(p)))

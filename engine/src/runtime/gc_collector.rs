@@ -1,4 +1,7 @@
-//! The GC heap's collector: mark and sweep, without moving anything.
+//! The GC heap's collector: mark and sweep, without moving anything. It also frees the
+//! exceptions the store keeps that nothing names any more (`runtime::exception`): those
+//! no handle counts are marked like objects, by any word that names them, and only
+//! their payloads are scanned when they are; the others' payloads are roots.
 //!
 //! Compiled code keeps references in registers and frame slots without stack maps, so
 //! the machine stack is scanned conservatively: any 8-byte word there that is the
@@ -29,6 +32,7 @@
 //! unmapped beyond what the next collection's threshold allows.
 
 use super::exception::for_each_live_payload;
+use super::exception::ExceptionInner;
 use super::fiber::live_stacks;
 use super::gc::{array_view, Chunk, GcHeap, CHUNK, CHUNK_HEADER, MIN_HOLE};
 use super::global::GlobalInner;
@@ -40,7 +44,8 @@ use crate::types::{
     DESCRIPTOR_OFFSET, MAX_SUBTYPE_CHAIN,
 };
 use crate::values::HOST_TAG;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 /// The most address space (in `CHUNK`s) the chunks of a heap the collector collects
 /// may spread over (64 GiB: the chunk table is then 256 KiB).
@@ -57,14 +62,23 @@ struct Shape {
     reference_elements: bool,
 }
 
-/// Whether values of type `t` may be objects: references in the `any` hierarchy, and
-/// in the `extern` one (`extern.convert_any` keeps an object's address).
-fn may_hold_objects(t: ValType) -> bool {
-    matches!(t, ValType::Ref(r) if matches!(r.heap().top(), HeapType::Any | HeapType::Extern))
+/// Whether values of type `t` may name what a collection frees: objects (references
+/// in the `any` hierarchy, and in the `extern` one, since `extern.convert_any` keeps an
+/// object's address) and exceptions (`exnref`).
+fn may_hold_collected(t: ValType) -> bool {
+    matches!(t, ValType::Ref(r) if matches!(r.heap().top(), HeapType::Any | HeapType::Extern | HeapType::Exn))
 }
 
-fn holds_objects(storage: StorageType) -> bool {
-    matches!(storage, StorageType::Val(t) if may_hold_objects(t))
+fn holds_collected(storage: StorageType) -> bool {
+    matches!(storage, StorageType::Val(t) if may_hold_collected(t))
+}
+
+/// A kept exception a collection may free: nothing counts it but its store.
+struct KeptException {
+    /// Its payload's start and length in words.
+    payload: (usize, usize),
+    /// Whether a word names it (its payload is then scanned too).
+    named: bool,
 }
 
 /// One chunk during a collection: which of its objects are marked, and (for chunks a
@@ -105,6 +119,13 @@ struct Collection {
     /// When asked for (`Store::live_host_values`): every host value met, exactly or in
     /// a word that looks like one.
     host_values: Option<HashSet<u64>>,
+    /// The exceptions the collection may free, by exnref.
+    exceptions: HashMap<u64, KeptException>,
+    /// The lowest and highest of those exnrefs: most words are neither, and are
+    /// dismissed by two compares.
+    exnref_range: (u64, u64),
+    /// The payloads of exceptions found named, still to be scanned.
+    pending_payloads: Vec<(usize, usize)>,
 }
 
 impl Collection {
@@ -148,12 +169,13 @@ impl Collection {
                 let descriptor = layout.described.then_some(DESCRIPTOR_OFFSET as usize);
                 let fields = layout.fields.iter().zip(&layout.offsets[..]);
                 let references =
-                    fields.filter(|(f, _)| holds_objects(f.storage)).map(|(_, &offset)| offset as usize);
+                    fields.filter(|(f, _)| holds_collected(f.storage)).map(|(_, &offset)| offset as usize);
                 descriptor.into_iter().chain(references).collect()
             }
             _ => Vec::new(),
         };
-        let reference_elements = layout.kind == ObjectKind::Array && holds_objects(layout.fields[0].storage);
+        let reference_elements =
+            layout.kind == ObjectKind::Array && holds_collected(layout.fields[0].storage);
         Shape { kind: layout.kind, size: layout.size as usize, reference_fields, reference_elements }
     }
 
@@ -231,6 +253,7 @@ impl Collection {
     /// heap, or of another store's for an exception payload's, which no chunk holds).
     fn consider_exact(&mut self, word: u64) {
         self.note_if_host_value(word);
+        self.mark_if_exception(word);
         if word == 0 || word & 3 != 0 {
             return;
         }
@@ -243,6 +266,7 @@ impl Collection {
     /// anything (the machine stack, registers, exception payloads).
     fn consider_conservative(&mut self, word: u64) {
         self.note_if_host_value(word);
+        self.mark_if_exception(word);
         if word == 0 || word & 7 != 0 {
             return;
         }
@@ -265,6 +289,22 @@ impl Collection {
         }
     }
 
+    /// Marks the exception `word` names, if it is one the collection may free; its
+    /// payload is scanned next (`trace`). Only the map is read: a word is never taken
+    /// for an exception's address unless the map has it, so a stale one is harmless.
+    fn mark_if_exception(&mut self, word: u64) {
+        let (lowest, highest) = self.exnref_range;
+        if word < lowest || word > highest {
+            return;
+        }
+        if let Some(exception) = self.exceptions.get_mut(&word) {
+            if !exception.named {
+                exception.named = true;
+                self.pending_payloads.push(exception.payload);
+            }
+        }
+    }
+
     fn mark(&mut self, chunk: usize, address: usize) {
         let state = &mut self.chunks[chunk];
         let (w, bit) = state.bit(address);
@@ -275,8 +315,22 @@ impl Collection {
         }
     }
 
-    /// Marks everything reachable from the marked objects.
+    /// Marks everything reachable from the marked objects and exceptions.
     fn trace(&mut self) {
+        loop {
+            self.trace_objects();
+            let Some((start, len)) = self.pending_payloads.pop() else { break };
+            for k in 0..len {
+                // SAFETY: the payload of an exception the store keeps (`exceptions`),
+                // alive while the collection runs; its words may be numbers.
+                let w = unsafe { *(start as *const u64).add(k) };
+                self.consider_conservative(w);
+            }
+        }
+    }
+
+    /// Marks everything reachable from the marked objects, as far as objects go.
+    fn trace_objects(&mut self) {
         while let Some(at) = self.pending.pop() {
             // SAFETY: a marked object's header.
             let index = self.shape_index(unsafe { *(at as *const usize) });
@@ -354,19 +408,31 @@ fn callee_saved_registers() -> [u64; 6] {
 }
 
 impl GcHeap {
-    /// Frees the objects nothing reaches. Returns whether it ran (see the module
-    /// comment for when it does not).
-    #[inline(never)]
+    /// Frees the objects and the kept exceptions nothing reaches. Returns whether it ran
+    /// (see the module comment for when it does not).
     pub(crate) fn collect(&self) -> bool {
-        self.collect_noting_host_values(false).is_some()
+        self.run_collection(true, false).is_some()
     }
 
     /// Collects (`collect`), and with `note_host_values` also gives every host value
     /// (`Val::ExternRef`'s number) the store's wasm state may still hold: in tables,
     /// globals, GC objects, element segments and exception payloads, and any word of the
     /// thread's stacks and registers that looks like one. `None` if it did not run.
-    #[inline(never)]
     pub(crate) fn collect_noting_host_values(&self, note_host_values: bool) -> Option<HashSet<u64>> {
+        self.run_collection(true, note_host_values)
+    }
+
+    /// Frees the kept exceptions nothing reaches, and no object: a collection's marking
+    /// without its sweep, which leaves the heap as it is (for `StoreInner::keep_exception`,
+    /// which is not a safepoint for allocations).
+    pub(crate) fn reclaim_exceptions(&self) {
+        self.run_collection(false, false);
+    }
+
+    /// A collection: marks what the roots reach, then frees the kept exceptions nothing
+    /// names and, with `free_objects`, the objects nothing reaches.
+    #[inline(never)]
+    fn run_collection(&self, free_objects: bool, note_host_values: bool) -> Option<HashSet<u64>> {
         let registers = callee_saved_registers();
         let here = registers.as_ptr() as usize;
         let stacks = thread_stack().and_then(|thread| live_stacks(here, thread))?;
@@ -402,7 +468,21 @@ impl GcHeap {
             pending: Vec::new(),
             failed: false,
             host_values: note_host_values.then(HashSet::new),
+            exceptions: HashMap::new(),
+            exnref_range: (u64::MAX, 0),
+            pending_payloads: Vec::new(),
         };
+        // The kept exceptions nothing counts but the store may go (if the map is being
+        // changed, none: all payloads are then roots).
+        if let Ok(kept) = store.exceptions.try_borrow() {
+            for (&exnref, exception) in kept.iter().filter(|(_, e)| Rc::strong_count(e) == 1) {
+                let payload = (exception.payload.as_ptr() as usize, exception.payload.len());
+                gc.exceptions.insert(exnref, KeptException { payload, named: false });
+                gc.exnref_range = (gc.exnref_range.0.min(exnref), gc.exnref_range.1.max(exnref));
+            }
+        }
+        let unnamed_payloads: HashSet<usize> =
+            gc.exceptions.values().filter(|e| e.payload.1 != 0).map(|e| e.payload.0).collect();
 
         // Roots: the machine stacks, this one from here up (compiled code's frames and
         // the registers it saved, and the host's), and the registers, conservatively; then
@@ -417,18 +497,27 @@ impl GcHeap {
                 gc.consider_conservative(w);
             }
         }
-        for_each_live_payload(|payload| payload.iter().for_each(|&w| gc.consider_conservative(w)));
+        // The payloads of the other live exceptions (in flight, counted by handles, or
+        // another store's) are roots; those of the exceptions that may go, only once a
+        // word names them (`trace`).
+        for_each_live_payload(|payload| {
+            if !unnamed_payloads.contains(&(payload.as_ptr() as usize)) {
+                payload.iter().for_each(|&w| gc.consider_conservative(w));
+            }
+        });
+        // SAFETY: the store's runtime, which it owns; a plain read of one word.
+        gc.consider_conservative(unsafe { (*store.runtime()).exception });
         self.handles.borrow().keys().for_each(|&w| gc.consider_exact(w));
         self.pending.borrow().iter().for_each(|&w| gc.consider_exact(w));
         let mut segments_readable = true;
         let complete = store.for_each_kept(|object| {
             if let Some(global) = object.downcast_ref::<GlobalInner>() {
-                if may_hold_objects(global.ty.content) {
+                if may_hold_collected(global.ty.content) {
                     // SAFETY: the global's storage, which it owns.
                     gc.consider_exact(unsafe { (*global.vm.get()).bits });
                 }
             } else if let Some(table) = object.downcast_ref::<TableInner>() {
-                if may_hold_objects(table.ty.element) {
+                if may_hold_collected(table.ty.element) {
                     // SAFETY: the table's elements, which `vm` describes; nothing
                     // changes them while the collector runs.
                     let elements = unsafe {
@@ -454,11 +543,23 @@ impl GcHeap {
             return None;
         }
         let host_values = gc.host_values.take().unwrap_or_default();
-        // Compiled code's stretch of the bump pointer is zero; it becomes free memory
-        // that the sweep finds again.
-        self.retire_bump();
-        self.sweep(gc);
-        self.collections.set(self.collections.get() + 1);
+        let unnamed: Vec<u64> =
+            gc.exceptions.iter().filter(|(_, e)| !e.named).map(|(&exnref, _)| exnref).collect();
+        if free_objects {
+            // Compiled code's stretch of the bump pointer is zero; it becomes free memory
+            // that the sweep finds again.
+            self.retire_bump();
+            self.sweep(gc);
+            self.collections.set(self.collections.get() + 1);
+        }
+        // Dropped once the map is no longer borrowed.
+        let freed: Vec<Rc<ExceptionInner>> = {
+            let mut kept = store.exceptions.borrow_mut();
+            let still_uncounted = |exnref: &u64| kept.get(exnref).is_some_and(|e| Rc::strong_count(e) == 1);
+            let unnamed: Vec<u64> = unnamed.into_iter().filter(still_uncounted).collect();
+            unnamed.iter().filter_map(|exnref| kept.remove(exnref)).collect()
+        };
+        drop(freed);
         Some(host_values)
     }
 

@@ -3,6 +3,7 @@
 //! Compiled code refers to functions, tables, memories and globals by raw pointer, so
 //! nothing a store created is freed before the store itself.
 
+use super::exception::ExceptionInner;
 use super::func::keep_exceptions_in;
 use super::gc::{foreign_object, foreign_object_error, GcHeap};
 use super::vmcontext::VMRuntime;
@@ -13,8 +14,13 @@ use crate::trap::Trap;
 use crate::types::MemoryType;
 use crate::values::Val;
 use std::any::Any;
-use std::cell::{RefCell, UnsafeCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
+use std::collections::HashMap;
 use std::rc::{Rc, Weak};
+
+/// The fewest kept exceptions at which keeping one more first frees those nothing
+/// names (`StoreInner::keep_exception`).
+const LEAST_EXCEPTIONS_BEFORE_RECLAIMING: usize = 1024;
 
 pub(crate) struct StoreInner {
     pub engine: Engine,
@@ -24,6 +30,12 @@ pub(crate) struct StoreInner {
     /// Where the store's structs and arrays live.
     pub gc_heap: Rc<GcHeap>,
     objects: RefCell<Vec<Rc<dyn Any>>>,
+    /// The exceptions the store keeps because its code or the embedder may name them
+    /// (see `runtime::exception`), by exnref: one of another store's is kept once.
+    pub(crate) exceptions: RefCell<HashMap<u64, Rc<ExceptionInner>>>,
+    /// How many kept exceptions make keeping another free those that nothing names
+    /// first: twice what the last time left, so the scans cost a constant per exception.
+    reclaim_exceptions_at: Cell<usize>,
     memory_creator: RefCell<Option<Rc<MemoryCreator>>>,
 }
 
@@ -49,11 +61,9 @@ impl Drop for StoreInner {
         // Exceptions an embedder still holds outlive the store, but what their payloads
         // point at does not.
         let this: *const StoreInner = self;
-        for object in self.objects.get_mut().iter() {
-            if let Some(exception) = (**object).downcast_ref::<super::exception::ExceptionInner>() {
-                if Rc::strong_count(object) > 1 {
-                    exception.orphan_if_home(this);
-                }
+        for exception in self.exceptions.get_mut().values() {
+            if Rc::strong_count(exception) > 1 {
+                exception.orphan_if_home(this);
             }
         }
     }
@@ -66,6 +76,24 @@ impl StoreInner {
 
     pub fn keep_alive(&self, object: Rc<dyn Any>) {
         self.objects.borrow_mut().push(object);
+    }
+
+    /// Keeps `exception` as long as the store lives or, once nothing counts it but the
+    /// store, until a collection finds no word that names it (`GcHeap::collect`, which
+    /// frees such exceptions). Keeping one more than `reclaim_exceptions_at` runs a
+    /// marking pass for that first (`GcHeap::reclaim_exceptions`), which frees no
+    /// object: code that throws and catches by reference in a loop stays bounded. (In
+    /// the collector's test mode, `Config::gc_collect_after` 0, every time.)
+    pub fn keep_exception(&self, exception: Rc<ExceptionInner>) {
+        let raw = Rc::as_ptr(&exception) as u64;
+        // Only a collection borrows the map for longer than this, and it keeps none.
+        let stress = self.gc_heap.collect_after == 0;
+        if stress || self.exceptions.borrow().len() >= self.reclaim_exceptions_at.get() {
+            self.gc_heap.reclaim_exceptions();
+            let survivors = self.exceptions.borrow().len();
+            self.reclaim_exceptions_at.set((2 * survivors).max(LEAST_EXCEPTIONS_BEFORE_RECLAIMING));
+        }
+        self.exceptions.borrow_mut().entry(raw).or_insert(exception);
     }
 
     /// Calls `f` with each object the store keeps; false (having called it for none)
@@ -106,6 +134,8 @@ impl Store {
                 this.as_ptr(),
             ),
             objects: RefCell::new(Vec::new()),
+            exceptions: RefCell::new(HashMap::new()),
+            reclaim_exceptions_at: Cell::new(LEAST_EXCEPTIONS_BEFORE_RECLAIMING),
             memory_creator: RefCell::new(None),
         }))
     }
@@ -116,7 +146,7 @@ impl Store {
 
     /// Collects the store's GC heap now, freeing the structs and arrays that no handle,
     /// global, table, exception, element segment or running wasm code reaches (on the
-    /// thread's stack and every fiber's). Returns false when it cannot run: on a stack
+    /// thread's stack and every fiber's), and the exceptions that none of these names. Returns false when it cannot run: on a stack
     /// that is neither the thread's nor a fiber's, or when a root cannot be read.
     /// Allocations collect by themselves (`Config::gc_collect_after`).
     pub fn gc(&self) -> bool {
