@@ -173,3 +173,52 @@ fn an_exception_and_a_struct_naming_each_other_are_freed_together() {
     let kept = live_exceptions() - before;
     assert!(kept <= STALE_WORDS_ALLOWED, "{kept} exceptions alive");
 }
+
+/// Found by review: an exception of another store nested in `Exception::new`'s payload
+/// was not kept by the new exception's store, unlike every other way in. Once a handler
+/// had unpacked it into a global and the outer exception was freed, the other store's
+/// collection freed it (it does not scan this store's globals), and wasm read a newer
+/// exception's payload through the global (1001 instead of 42).
+#[test]
+fn an_exception_of_another_store_nested_in_a_payload_is_kept() {
+    let engine = Engine::default();
+    let (a, b) = (Store::new(&engine), Store::new(&engine));
+    let tag_b = Tag::new(&b, FuncType::new([ValType::I32], [])).expect("tag");
+    let bytes = wat::parse_str(
+        r#"(module
+          (import "m" "e" (tag $e (param i32)))
+          (tag $nest (export "nest") (param exnref))
+          (global $g (mut exnref) (ref.null exn))
+          (func (export "unpack") (param $x exnref)
+            (global.set $g
+              (block $caught (result exnref)
+                (try_table (catch $nest $caught) (throw_ref (local.get $x)))
+                (unreachable))))
+          (func (export "value") (result i32)
+            (block $caught (result i32)
+              (try_table (catch $e $caught) (throw_ref (global.get $g)))
+              (unreachable)))
+          ;; Overwrites stale stack words that would keep the exceptions conservatively.
+          (func $clear (export "clear_stack") (param $n i32) (result i32)
+            (local $a i64) (local $b i64) (local $c i64) (local $d i64)
+            (if (result i32) (local.get $n)
+              (then (call $clear (i32.sub (local.get $n) (i32.const 1))))
+              (else (i32.const 0)))))"#,
+    )
+    .expect("valid wat");
+    let module = Module::new(&engine, &bytes).expect("compiles");
+    let instance = Instance::new(&a, &module, &[Extern::Tag(tag_b.clone())]).expect("instantiates");
+    let Some(Extern::Tag(nest)) = instance.get_export("nest") else { panic!("no tag") };
+    {
+        let inner = Exception::new(&b, &tag_b, &[Val::I32(42)]).expect("exception");
+        let outer = Exception::new(&a, &nest, &[Val::ExnRef(Some(inner))]).expect("exception");
+        instance.call("unpack", &[Val::ExnRef(Some(outer))]).expect("unpack");
+    }
+    instance.call("clear_stack", &[Val::I32(2000)]).expect("clear");
+    assert!(a.gc());
+    assert!(b.gc());
+    let newer: Vec<Exception> =
+        (0..64).map(|i| Exception::new(&b, &tag_b, &[Val::I32(1000 + i)]).expect("exception")).collect();
+    assert_eq!(i32s(instance.call("value", &[])), [42]);
+    drop(newer);
+}

@@ -215,6 +215,10 @@ impl Exception {
         if super::gc::foreign_object(Rc::as_ptr(&store.0), payload) {
             return Err(super::gc::foreign_object_error());
         }
+        // An exception in the payload may be another store's, whose collections do not
+        // see where this store's wasm will put it once a handler unpacks it: this store
+        // keeps it too, as for every other way in (`store::admit`).
+        super::func::keep_exceptions_in(&store.0, payload);
         // Laid out as machine code writes it: `slot_width` 8-byte words per value.
         let width = tag.0.ty.slot_width();
         let mut raw = vec![0u64; payload.len() * width].into_boxed_slice();
