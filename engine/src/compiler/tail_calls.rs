@@ -21,18 +21,26 @@
 //! batch: `f(a, b)` tail-calling `g(a, b, c)` tail-calling `f` had taken a
 //! call-then-return fallback, and a continuation-passing state machine ran out of stack.
 //!
-//! Two cases stay an ordinary call followed by a return (correct, but the stack grows
-//! with each one): callees of another instance (imports, and `return_call_indirect` to
-//! another instance's function), because a caller does not reload its context after a
-//! direct call, so a callee must return with the caller's; and callees whose results
-//! sit in the area with another slot width (v128 in one signature but not the other;
-//! without results, or with one in rax, the widths may differ).
-//! Such a call is no handler site of this frame: the spec replaces the frame, so this
-//! function's `try_table` does not catch what it throws.
+//! A callee of another instance (an import, or a `return_call_indirect`/`return_call_ref`
+//! target whose context differs) must not return with its context to a caller that
+//! does not reload its own after the call, as direct callers of this instance do not.
+//! So the first such tail call of a chain is an ordinary call, and the frame making it
+//! stays as a *bridge*: its return point starts with a marked `nop` (`BRIDGE_MARK`),
+//! and after the call it reloads its context and returns the callee's results. A tail
+//! call to another instance whose return address is a bridge's (the mark is read
+//! there) replaces its frame like any other: the bridge restores the context. So a
+//! chain of tail calls between instances uses one bridge frame, not one per call.
+//!
+//! One case stays an ordinary call followed by a return (correct, but the stack grows
+//! with each one): callees whose results sit in the area with another slot width (v128
+//! in one signature but not the other; without results, or with one in rax, the widths
+//! may differ).
+//! Such a call (and a bridge's) is no handler site of this frame: the spec replaces the
+//! frame, so this function's `try_table` does not catch what it throws.
 
 use super::codegen::{returns_in_rax, CResult, Callee, FuncCompiler};
 use super::stack::{Loc, RegSet};
-use crate::isa::x64::asm::{Cc, Mem};
+use crate::isa::x64::asm::{marked_nop_bytes, Cc, Mem};
 use crate::isa::x64::regs::*;
 use crate::runtime::unwind;
 use crate::runtime::vmcontext::offsets;
@@ -40,6 +48,9 @@ use crate::trap::TrapCode;
 use crate::types::FuncType;
 
 use super::masm::{AluOp, LoadKind, OperandSize, ShiftOp, StoreKind};
+
+/// What the `nop` at a bridge's return point carries (see the module documentation).
+const BRIDGE_MARK: u32 = u32::from_le_bytes(*b"SWtb");
 
 impl FuncCompiler<'_> {
     /// Pops this frame and leaves the `n` slots of arguments where a tail callee reads
@@ -177,14 +188,22 @@ impl FuncCompiler<'_> {
     pub(crate) fn return_call(&mut self, callee: Callee, ty: &FuncType) -> CResult {
         self.not_leaf = true;
         let n = ty.area_slots();
-        let Callee::Local(index) = callee else {
-            self.call_then_return(|this| this.emit_call(callee, ty));
-            return Ok(());
-        };
         if !self.same_result_layout(ty) {
             self.call_then_return(|this| this.emit_call(callee, ty));
             return Ok(());
         }
+        let index = match callee {
+            Callee::Local(index) => index,
+            Callee::Import(index) => {
+                // Through the import's funcref, as an indirect tail call.
+                let in_place = self.store_args_in_place(ty);
+                self.max_outgoing = self.max_outgoing.max(n);
+                let a = &mut self.masm.asm;
+                a.load(LoadKind::I64, SCRATCH, Mem::Base(VMCTX, offsets::VMCTX_FUNC_REFS));
+                a.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, 8 * index as i32));
+                return self.tail_call_funcref_in_scratch(ty, None, None, in_place);
+            }
+        };
         let in_place = self.store_args_in_place(ty);
         self.max_outgoing = self.max_outgoing.max(n);
         if let (true, Some(body_entry)) = (index == self.func_index, self.body_entry) {
@@ -219,7 +238,7 @@ impl FuncCompiler<'_> {
         self.masm.asm.test_rr(OperandSize::S64, SCRATCH, SCRATCH);
         self.masm.trap_if(Cc::E, TrapCode::IndirectCallToNull);
         self.check_signature(type_index);
-        self.tail_call_funcref_in_scratch(ty, idx, target, in_place)
+        self.tail_call_funcref_in_scratch(ty, Some(idx), target, in_place)
     }
 
     /// `return_call_ref`: as `return_call_indirect`, with the funcref from the operand
@@ -238,7 +257,7 @@ impl FuncCompiler<'_> {
         if let Some(t) = target {
             self.masm.asm.load(LoadKind::I64, t, Mem::Base(SCRATCH, offsets::FUNCREF_CODE));
         }
-        self.tail_call_funcref_in_scratch(ty, funcref, target, in_place)
+        self.tail_call_funcref_in_scratch(ty, Some(funcref), target, in_place)
     }
 
     /// The start of `return_call_indirect` and `return_call_ref` whose callee returns
@@ -260,11 +279,11 @@ impl FuncCompiler<'_> {
     /// The jump of an indirect tail call, once its arguments are in the outgoing area (or
     /// `in_place`): to the non-null funcref in `SCRATCH`, whose entry point is in
     /// `target` if there was a register for it. `idx` is the register the callee came
-    /// from, freed here.
+    /// from, if any, freed here.
     fn tail_call_funcref_in_scratch(
         &mut self,
         ty: &FuncType,
-        idx: Reg,
+        idx: Option<Reg>,
         target: Option<Reg>,
         in_place: bool,
     ) -> CResult {
@@ -283,29 +302,48 @@ impl FuncCompiler<'_> {
         self.hand_over_frame(n, in_place);
         self.load_register_args(ty, RSP, 8);
         self.masm.asm.jmp_reg(RAX);
-        // Another instance: call with its context, then return.
+        // Another instance. Nothing held in registers is needed past this point, but
+        // the bridge's operand stack after its call is: spilled first. (rax and rcx are
+        // never pinned, and everything else is spilled then.)
         self.masm.asm.bind(other_instance);
         let scope = self.current_scope.take();
         self.spill_registers();
+        // Returning to a bridge: a real tail call, with the callee's context.
+        let bridge = self.masm.asm.new_label();
         let a = &mut self.masm.asm;
+        a.load(LoadKind::I64, RAX, Mem::Base(RBP, 8));
+        a.mov_ri(RCX, marked_nop_bytes(BRIDGE_MARK) as i64);
+        a.cmp_rm(OperandSize::S64, RCX, Mem::Base(RAX, 0));
+        a.jcc(Cc::Ne, bridge);
+        a.mov_rr(OperandSize::S64, RAX, SCRATCH);
+        self.hand_over_frame(n, in_place);
+        self.load_register_args(ty, RSP, 8);
+        let a = &mut self.masm.asm;
+        a.load(LoadKind::I64, VMCTX, Mem::Base(RAX, offsets::FUNCREF_VMCTX));
+        a.load(LoadKind::I64, MEMORY_BASE, Mem::Base(VMCTX, offsets::VMCTX_MEMORY0_BASE));
+        a.jmp_mem(Mem::Base(RAX, offsets::FUNCREF_CODE));
+        // Otherwise this frame becomes a bridge: call with the callee's context, then
+        // return.
+        a.bind(bridge);
         if in_place {
-            // The call reads its arguments from the outgoing area. (rax and rcx are
-            // never pinned, and everything else was just spilled.)
-            let via = if idx == RAX { RCX } else { RAX };
+            // The call reads its arguments from the outgoing area.
             for i in 0..n {
-                a.load(LoadKind::I64, via, Mem::Base(RBP, 16 + 8 * i as i32));
-                a.store(StoreKind::I64, Mem::Base(RSP, 8 * i as i32), via);
+                a.load(LoadKind::I64, RAX, Mem::Base(RBP, 16 + 8 * i as i32));
+                a.store(StoreKind::I64, Mem::Base(RSP, 8 * i as i32), RAX);
             }
         }
         a.load(LoadKind::I64, VMCTX, Mem::Base(SCRATCH, offsets::FUNCREF_VMCTX));
         a.load(LoadKind::I64, MEMORY_BASE, Mem::Base(VMCTX, offsets::VMCTX_MEMORY0_BASE));
         self.load_register_args(ty, RSP, 0);
         self.masm.asm.call_mem(Mem::Base(SCRATCH, offsets::FUNCREF_CODE));
+        self.masm.asm.marked_nop(BRIDGE_MARK);
         self.current_scope = scope;
         if let Some(t) = target {
             self.free_reg(t);
         }
-        self.free_reg(idx);
+        if let Some(idx) = idx {
+            self.free_reg(idx);
+        }
         self.reload_context();
         self.push_call_results(ty);
         self.emit_return();

@@ -189,6 +189,13 @@ const NOPS: [&[u8]; 9] = [
     &[0x66, 0x0F, 0x1F, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
 ];
 
+/// The 8 bytes of `Assembler::marked_nop(mark)`, as a little-endian word: what code
+/// that checks for the mark compares with.
+pub const fn marked_nop_bytes(mark: u32) -> u64 {
+    let m = mark.to_le_bytes();
+    u64::from_le_bytes([0x0F, 0x1F, 0x84, 0x00, m[0], m[1], m[2], m[3]])
+}
+
 /// `len` bytes of `NOPS`, longest first, none longer than `longest` bytes.
 fn nop_pieces(mut len: usize, longest: usize) -> impl Iterator<Item = &'static [u8]> {
     std::iter::from_fn(move || {
@@ -265,6 +272,13 @@ impl Assembler {
 
     pub fn emit_bytes(&mut self, bytes: &[u8]) {
         self.ops.extend(bytes);
+    }
+
+    /// An 8-byte `nop` (`nop dword [rax + rax + disp32]`) whose displacement is `mark`:
+    /// code that reads the 8 bytes at an address, a return address say, can tell this
+    /// spot from any other, since nothing else emits these bytes.
+    pub fn marked_nop(&mut self, mark: u32) {
+        self.ops.extend(marked_nop_bytes(mark).to_le_bytes());
     }
 
     /// Pads with `nop`s (`nop_pieces`) up to a multiple of `alignment`, for code that
