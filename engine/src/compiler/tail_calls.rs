@@ -302,9 +302,9 @@ impl FuncCompiler<'_> {
         self.hand_over_frame(n, in_place);
         self.load_register_args(ty, RSP, 8);
         self.masm.asm.jmp_reg(RAX);
-        // Another instance. Nothing held in registers is needed past this point, but
-        // the bridge's operand stack after its call is: spilled first. (rax and rcx are
-        // never pinned, and everything else is spilled then.)
+        // Another instance. The bridge's operand stack is needed after its call:
+        // spilled first. (rax and rcx are never pinned; the caller-saved registers that
+        // pinned locals may hold are dead here, as the tail call ends the function.)
         self.masm.asm.bind(other_instance);
         let scope = self.current_scope.take();
         self.spill_registers();
