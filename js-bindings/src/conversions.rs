@@ -4,6 +4,7 @@ use crate::function::{exported_function, func_of_object};
 use crate::gc_object::{exported_gc_object, gc_object_of};
 use crate::realm::with_realm;
 use boa_engine::{Context, JsBigInt, JsNativeError, JsResult, JsValue};
+use sidewinder_engine::runtime::store::next_reclamation_at;
 use sidewinder_engine::{AnyRef, HeapType, RefType, Val, ValType};
 
 /// ToWebAssemblyValue(v, type).
@@ -369,8 +370,9 @@ impl ExternRefs {
     }
 
     /// Frees the handles made before the previous sweep that `live` (the store's
-    /// answer, `None` if it had none) does not hold.
-    fn sweep(&mut self, live: Option<&std::collections::HashSet<u64>>) {
+    /// answer, `None` if it had none) does not hold. The next sweep waits longer in a
+    /// store whose GC heap maps `heap_bytes`, since asking marks the whole heap.
+    fn sweep(&mut self, live: Option<&std::collections::HashSet<u64>>, heap_bytes: u64) {
         // Without an answer nothing ages: handles made since the last sweep stay young.
         if let Some(live) = live {
             for (h, slot) in self.values.iter_mut().enumerate() {
@@ -383,7 +385,7 @@ impl ExternRefs {
             }
             self.sweeps += 1;
         }
-        self.sweep_at = 2 * self.taken;
+        self.sweep_at = next_reclamation_at(self.taken, FIRST_SWEEP_AT, heap_bytes);
     }
 
     /// How many handles are taken (a test hook).
@@ -433,8 +435,10 @@ fn extern_handle(v: &JsValue, ctx: &mut Context) -> JsResult<u64> {
     let due = with_realm(ctx, |r| r.extern_refs.sweep_due())?;
     let (stretches, held) = CONVERTING_SEVERAL.with(std::cell::Cell::get);
     if due && held == 0 {
-        let live = crate::realm::store(ctx)?.live_host_values();
-        with_realm(ctx, |r| r.extern_refs.sweep(live.as_ref()))?;
+        let store = crate::realm::store(ctx)?;
+        let live = store.live_host_values();
+        let heap_bytes = store.gc_stats().mapped_bytes;
+        with_realm(ctx, |r| r.extern_refs.sweep(live.as_ref(), heap_bytes))?;
     }
     if stretches > 0 {
         CONVERTING_SEVERAL.with(|c| c.set((stretches, held + 1)));

@@ -18,12 +18,12 @@
 //! payloads of live exceptions, `VMRuntime::exception`) whenever a collection can run,
 //! never only in a Rust buffer on the heap.
 
+use super::address_hash::AddressMap;
 use super::store::{Store, StoreInner};
 use crate::error::{Error, Result};
 use crate::types::FuncType;
 use crate::values::{read_area, write_area, Val};
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 
 thread_local! {
@@ -32,7 +32,7 @@ thread_local! {
     /// The payloads of this thread's live exceptions that hold something (start and
     /// length), thrown or not: the GC collector's roots, as payloads may hold
     /// references to objects.
-    static LIVE_PAYLOADS: RefCell<HashMap<usize, usize>> = RefCell::new(HashMap::new());
+    static LIVE_PAYLOADS: RefCell<AddressMap<usize, usize>> = RefCell::new(AddressMap::default());
 }
 
 /// Calls `f` with the payload of each live exception of this thread.

@@ -86,6 +86,8 @@ pub(crate) struct GcHeap {
     pub(crate) handles: RefCell<HashMap<u64, u32>>,
     /// Collections so far (`Store::gc_stats`).
     pub(crate) collections: Cell<u64>,
+    /// Marking passes run to free exceptions only (`Store::gc_stats`).
+    pub(crate) exception_reclamations: Cell<u64>,
     /// `Store::set_gc_pressure_hook`.
     pub(crate) pressure_hook: RefCell<Option<Rc<dyn Fn()>>>,
     /// Objects made by the constant expressions of instantiations under way
@@ -136,6 +138,7 @@ impl GcHeap {
             at_safepoint: Cell::new(false),
             handles: RefCell::new(HashMap::new()),
             collections: Cell::new(0),
+            exception_reclamations: Cell::new(0),
             pressure_hook: RefCell::new(None),
             pending: RefCell::new(Vec::new()),
         })

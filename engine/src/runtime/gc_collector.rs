@@ -31,6 +31,7 @@
 //! memory reused since, is never taken for a live one. Chunks with nothing alive are
 //! unmapped beyond what the next collection's threshold allows.
 
+use super::address_hash::{AddressMap, AddressSet};
 use super::exception::for_each_live_payload;
 use super::exception::ExceptionInner;
 use super::fiber::live_stacks;
@@ -44,7 +45,7 @@ use crate::types::{
     DESCRIPTOR_OFFSET, MAX_SUBTYPE_CHAIN,
 };
 use crate::values::HOST_TAG;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::rc::Rc;
 
 /// The most address space (in `CHUNK`s) the chunks of a heap the collector collects
@@ -120,7 +121,7 @@ struct Collection {
     /// a word that looks like one.
     host_values: Option<HashSet<u64>>,
     /// The exceptions the collection may free, by exnref.
-    exceptions: HashMap<u64, KeptException>,
+    exceptions: AddressMap<u64, KeptException>,
     /// The lowest and highest of those exnrefs: most words are neither, and are
     /// dismissed by two compares.
     exnref_range: (u64, u64),
@@ -426,7 +427,9 @@ impl GcHeap {
     /// without its sweep, which leaves the heap as it is (for `StoreInner::keep_exception`,
     /// which is not a safepoint for allocations).
     pub(crate) fn reclaim_exceptions(&self) {
-        self.run_collection(false, false);
+        if self.run_collection(false, false).is_some() {
+            self.exception_reclamations.set(self.exception_reclamations.get() + 1);
+        }
     }
 
     /// A collection: marks what the roots reach, then frees the kept exceptions nothing
@@ -468,7 +471,7 @@ impl GcHeap {
             pending: Vec::new(),
             failed: false,
             host_values: note_host_values.then(HashSet::new),
-            exceptions: HashMap::new(),
+            exceptions: AddressMap::default(),
             exnref_range: (u64::MAX, 0),
             pending_payloads: Vec::new(),
         };
@@ -481,7 +484,7 @@ impl GcHeap {
                 gc.exnref_range = (gc.exnref_range.0.min(exnref), gc.exnref_range.1.max(exnref));
             }
         }
-        let unnamed_payloads: HashSet<usize> =
+        let unnamed_payloads: AddressSet<usize> =
             gc.exceptions.values().filter(|e| e.payload.1 != 0).map(|e| e.payload.0).collect();
 
         // Roots: the machine stacks, this one from here up (compiled code's frames and

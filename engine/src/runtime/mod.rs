@@ -1,4 +1,5 @@
 //! The runtime: everything compiled code runs against.
+mod address_hash;
 pub mod code_memory;
 pub mod exception;
 pub mod fiber;

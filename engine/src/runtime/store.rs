@@ -3,6 +3,7 @@
 //! Compiled code refers to functions, tables, memories and globals by raw pointer, so
 //! nothing a store created is freed before the store itself.
 
+use super::address_hash::AddressMap;
 use super::exception::ExceptionInner;
 use super::func::keep_exceptions_in;
 use super::gc::{foreign_object, foreign_object_error, GcHeap};
@@ -15,12 +16,27 @@ use crate::types::MemoryType;
 use crate::values::Val;
 use std::any::Any;
 use std::cell::{Cell, RefCell, UnsafeCell};
-use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 /// The fewest kept exceptions at which keeping one more first frees those nothing
 /// names (`StoreInner::keep_exception`).
 const LEAST_EXCEPTIONS_BEFORE_RECLAIMING: usize = 1024;
+
+/// A reclamation marks the whole GC heap: it waits for at least one kept exception per
+/// this many bytes the heap maps, so that its cost per exception stays bounded
+/// whatever the heap's size. (Without this, a 32 MB heap made a loop of `catch_all_ref`
+/// 21 times slower; with it, each exception kept meanwhile costs about a hundred bytes
+/// per 128 of heap, the heap's own growth rule's order of memory.)
+pub(crate) const HEAP_BYTES_PER_RECLAIMED_ITEM: u64 = 128;
+
+/// How many items (exceptions, or an embedder's host values) to let accumulate before
+/// the next pass that marks the heap, when `survivors` were left by the last one: twice
+/// that, at least `least`, and at least one per `HEAP_BYTES_PER_RECLAIMED_ITEM` bytes of
+/// a heap mapping `heap_bytes`.
+pub fn next_reclamation_at(survivors: usize, least: usize, heap_bytes: u64) -> usize {
+    let by_heap = usize::try_from(heap_bytes / HEAP_BYTES_PER_RECLAIMED_ITEM).unwrap_or(usize::MAX);
+    (2 * survivors).max(least).max(by_heap)
+}
 
 pub(crate) struct StoreInner {
     pub engine: Engine,
@@ -32,7 +48,7 @@ pub(crate) struct StoreInner {
     objects: RefCell<Vec<Rc<dyn Any>>>,
     /// The exceptions the store keeps because its code or the embedder may name them
     /// (see `runtime::exception`), by exnref: one of another store's is kept once.
-    pub(crate) exceptions: RefCell<HashMap<u64, Rc<ExceptionInner>>>,
+    pub(crate) exceptions: RefCell<AddressMap<u64, Rc<ExceptionInner>>>,
     /// How many kept exceptions make keeping another free those that nothing names
     /// first: twice what the last time left, so the scans cost a constant per exception.
     reclaim_exceptions_at: Cell<usize>,
@@ -80,7 +96,8 @@ impl StoreInner {
 
     /// Keeps `exception` as long as the store lives or, once nothing counts it but the
     /// store, until a collection finds no word that names it (`GcHeap::collect`, which
-    /// frees such exceptions). Keeping one more than `reclaim_exceptions_at` runs a
+    /// frees such exceptions). Keeping one more than `reclaim_exceptions_at`
+    /// (`next_reclamation_at`) runs a
     /// marking pass for that first (`GcHeap::reclaim_exceptions`), which frees no
     /// object: code that throws and catches by reference in a loop stays bounded. (In
     /// the collector's test mode, `Config::gc_collect_after` 0, every time.)
@@ -91,7 +108,11 @@ impl StoreInner {
         if stress || self.exceptions.borrow().len() >= self.reclaim_exceptions_at.get() {
             self.gc_heap.reclaim_exceptions();
             let survivors = self.exceptions.borrow().len();
-            self.reclaim_exceptions_at.set((2 * survivors).max(LEAST_EXCEPTIONS_BEFORE_RECLAIMING));
+            self.reclaim_exceptions_at.set(next_reclamation_at(
+                survivors,
+                LEAST_EXCEPTIONS_BEFORE_RECLAIMING,
+                self.gc_heap.mapped.get(),
+            ));
         }
         self.exceptions.borrow_mut().entry(raw).or_insert(exception);
     }
@@ -116,6 +137,9 @@ pub struct GcStats {
     pub collections: u64,
     /// Bytes of chunks the heap maps (what `Config::gc_heap_limit` bounds).
     pub mapped_bytes: u64,
+    /// Marking passes run only to free the exceptions nothing names (when the store
+    /// keeps many; collections free them too).
+    pub exception_reclamations: u64,
 }
 
 impl Store {
@@ -134,7 +158,7 @@ impl Store {
                 this.as_ptr(),
             ),
             objects: RefCell::new(Vec::new()),
-            exceptions: RefCell::new(HashMap::new()),
+            exceptions: RefCell::new(AddressMap::default()),
             reclaim_exceptions_at: Cell::new(LEAST_EXCEPTIONS_BEFORE_RECLAIMING),
             memory_creator: RefCell::new(None),
         }))
@@ -175,7 +199,11 @@ impl Store {
     /// How many collections the store's GC heap has had, and how many bytes it maps.
     pub fn gc_stats(&self) -> GcStats {
         let heap = &self.0.gc_heap;
-        GcStats { collections: heap.collections.get(), mapped_bytes: heap.mapped.get() }
+        GcStats {
+            collections: heap.collections.get(),
+            mapped_bytes: heap.mapped.get(),
+            exception_reclamations: heap.exception_reclamations.get(),
+        }
     }
 
     /// Memories that instances of this store define are created by `creator` instead of
