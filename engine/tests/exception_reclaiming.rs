@@ -263,3 +263,42 @@ fn reclamations_wait_longer_in_a_store_with_a_big_heap() {
     assert!(mapped >= 30 << 20, "the list maps {mapped} bytes");
     assert!((1..=8).contains(&big), "{big} reclamations with a {mapped}-byte heap");
 }
+
+/// Exceptions two stores keep go once neither names them: each store's collection lets
+/// go of its own reference (both kept every such exception for good before).
+#[test]
+fn exceptions_two_stores_keep_go_when_neither_names_them() {
+    const SHARED: i32 = 200;
+    let engine = Engine::default();
+    let (a, b) = (Store::new(&engine), Store::new(&engine));
+    let holder = |store: &Store| {
+        let bytes = wat::parse_str(
+            r#"(module (table $t (export "t") 256 exnref)
+              (func (export "hold") (param i32 exnref) (table.set $t (local.get 0) (local.get 1)))
+              (func (export "forget") (table.fill $t (i32.const 0) (ref.null exn) (i32.const 256))))"#,
+        )
+        .expect("valid wat");
+        let module = Module::new(&engine, &bytes).expect("compiles");
+        Instance::new(store, &module, &[]).expect("instantiates")
+    };
+    let (in_a, in_b) = (holder(&a), holder(&b));
+    let tag = Tag::new(&a, FuncType::new([ValType::I32], [])).expect("tag");
+    let before = live_exceptions();
+    for i in 0..SHARED {
+        let shared = Exception::new(&a, &tag, &[Val::I32(i)]).expect("exception");
+        in_a.call("hold", &[Val::I32(i), Val::ExnRef(Some(shared.clone()))]).expect("hold in a");
+        in_b.call("hold", &[Val::I32(i), Val::ExnRef(Some(shared))]).expect("hold in b");
+    }
+    in_a.call("forget", &[]).expect("forget in a");
+    assert!(a.gc() && b.gc());
+    let alive = live_exceptions() - before;
+    assert!(alive >= SHARED as usize, "{alive} alive while b's table names {SHARED}");
+    let Some(Extern::Table(t)) = in_b.get_export("t") else { panic!("no table") };
+    let Some(Val::ExnRef(Some(e))) = t.get(7) else { panic!("not held") };
+    assert!(matches!(e.payload()[..], [Val::I32(7)]));
+    drop(e);
+    in_b.call("forget", &[]).expect("forget in b");
+    assert!(a.gc() && b.gc());
+    let alive = live_exceptions() - before;
+    assert!(alive <= STALE_WORDS_ALLOWED, "{alive} alive, named by neither store");
+}

@@ -10,8 +10,8 @@
 //! embedder, and a JS wrapper *expose* it: the store keeps it from then on
 //! (`StoreInner::keep_exception`).
 //!
-//! The store lets a kept exception go when nothing else counts it (no `Exception`
-//! handle: `Rc::strong_count` is 1) and the GC collector, which runs over every place
+//! A store lets a kept exception go when no `Exception` handle counts it (only stores
+//! keep it: `ExceptionInner::uncounted`) and the GC collector, which runs over every place
 //! an exnref can be, finds no word naming it (`gc_collector`). So the rule that keeps
 //! this sound: an exnref that no handle counts is only ever in those places (the
 //! thread's stacks and registers, the store's tables, globals and GC objects, the
@@ -106,6 +106,10 @@ pub(crate) struct ExceptionInner {
     /// The store that owns it once exposed (see the module comment); null while the
     /// throw in progress holds its one strong reference.
     home: Cell<*const StoreInner>,
+    /// How many stores keep it (`StoreInner::exceptions`), each with one strong
+    /// reference: the others are handles. Never more than the stores that do, or a
+    /// handle's exception would look uncounted.
+    pub(crate) kept_by: Cell<usize>,
 }
 
 impl ExceptionInner {
@@ -114,7 +118,13 @@ impl ExceptionInner {
         if !payload.is_empty() {
             LIVE_PAYLOADS.with(|p| p.borrow_mut().insert(payload.as_ptr() as usize, payload.len()));
         }
-        ExceptionInner { tag, payload, home: Cell::new(home) }
+        ExceptionInner { tag, payload, home: Cell::new(home), kept_by: Cell::new(0) }
+    }
+
+    /// Whether no handle counts `exception`: only the stores that keep it do. A
+    /// collection of one of them may then let it go if nothing there names it.
+    pub(crate) fn uncounted(exception: &Rc<ExceptionInner>) -> bool {
+        Rc::strong_count(exception) == exception.kept_by.get()
     }
 
     fn exposed(&self) -> bool {

@@ -74,7 +74,9 @@ fn holds_collected(storage: StorageType) -> bool {
     matches!(storage, StorageType::Val(t) if may_hold_collected(t))
 }
 
-/// A kept exception a collection may free: nothing counts it but its store.
+/// A kept exception a collection may let go: no handle counts it, only stores keep it
+/// (this one, and any other, since an exception carrying references enters no other
+/// store, so the payload of one kept by two holds no object).
 struct KeptException {
     /// Its payload's start and length in words.
     payload: (usize, usize),
@@ -475,10 +477,10 @@ impl GcHeap {
             exnref_range: (u64::MAX, 0),
             pending_payloads: Vec::new(),
         };
-        // The kept exceptions nothing counts but the store may go (if the map is being
+        // The kept exceptions no handle counts may go (if the map is being
         // changed, none: all payloads are then roots).
         if let Ok(kept) = store.exceptions.try_borrow() {
-            for (&exnref, exception) in kept.iter().filter(|(_, e)| Rc::strong_count(e) == 1) {
+            for (&exnref, exception) in kept.iter().filter(|(_, e)| ExceptionInner::uncounted(e)) {
                 let payload = (exception.payload.as_ptr() as usize, exception.payload.len());
                 gc.exceptions.insert(exnref, KeptException { payload, named: false });
                 gc.exnref_range = (gc.exnref_range.0.min(exnref), gc.exnref_range.1.max(exnref));
@@ -558,10 +560,12 @@ impl GcHeap {
         // Dropped once the map is no longer borrowed.
         let freed: Vec<Rc<ExceptionInner>> = {
             let mut kept = store.exceptions.borrow_mut();
-            let still_uncounted = |exnref: &u64| kept.get(exnref).is_some_and(|e| Rc::strong_count(e) == 1);
+            let still_uncounted = |exnref: &u64| kept.get(exnref).is_some_and(ExceptionInner::uncounted);
             let unnamed: Vec<u64> = unnamed.into_iter().filter(still_uncounted).collect();
             unnamed.iter().filter_map(|exnref| kept.remove(exnref)).collect()
         };
+        // Another store may keep one too: it goes with that store's last reference.
+        freed.iter().for_each(|e| e.kept_by.set(e.kept_by.get() - 1));
         drop(freed);
         Some(host_values)
     }

@@ -16,6 +16,7 @@ use crate::types::MemoryType;
 use crate::values::Val;
 use std::any::Any;
 use std::cell::{Cell, RefCell, UnsafeCell};
+use std::collections::hash_map::Entry;
 use std::rc::{Rc, Weak};
 
 /// The fewest kept exceptions at which keeping one more first frees those nothing
@@ -78,6 +79,7 @@ impl Drop for StoreInner {
         // point at does not.
         let this: *const StoreInner = self;
         for exception in self.exceptions.get_mut().values() {
+            exception.kept_by.set(exception.kept_by.get() - 1);
             if Rc::strong_count(exception) > 1 {
                 exception.orphan_if_home(this);
             }
@@ -114,7 +116,10 @@ impl StoreInner {
                 self.gc_heap.mapped.get(),
             ));
         }
-        self.exceptions.borrow_mut().entry(raw).or_insert(exception);
+        if let Entry::Vacant(slot) = self.exceptions.borrow_mut().entry(raw) {
+            exception.kept_by.set(exception.kept_by.get() + 1);
+            slot.insert(exception);
+        }
     }
 
     /// Calls `f` with each object the store keeps; false (having called it for none)
