@@ -85,9 +85,13 @@ const MODULE: &str = r#"(module
       (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))"#;
 
 fn instantiate(store: &Store) -> Instance {
-    let bytes = wat::parse_str(MODULE).expect("valid wat");
+    instance_of(store, MODULE, &[])
+}
+
+fn instance_of(store: &Store, wat: &str, imports: &[Extern]) -> Instance {
+    let bytes = wat::parse_str(wat).expect("valid wat");
     let module = Module::new(store.engine(), &bytes).expect("compiles");
-    Instance::new(store, &module, &[]).expect("instantiates")
+    Instance::new(store, &module, imports).expect("instantiates")
 }
 
 fn i32s(results: Result<Vec<Val>>) -> Vec<i32> {
@@ -184,7 +188,8 @@ fn an_exception_of_another_store_nested_in_a_payload_is_kept() {
     let engine = Engine::default();
     let (a, b) = (Store::new(&engine), Store::new(&engine));
     let tag_b = Tag::new(&b, FuncType::new([ValType::I32], [])).expect("tag");
-    let bytes = wat::parse_str(
+    let instance = instance_of(
+        &a,
         r#"(module
           (import "m" "e" (tag $e (param i32)))
           (tag $nest (export "nest") (param exnref))
@@ -204,10 +209,8 @@ fn an_exception_of_another_store_nested_in_a_payload_is_kept() {
             (if (result i32) (local.get $n)
               (then (call $clear (i32.sub (local.get $n) (i32.const 1))))
               (else (i32.const 0)))))"#,
-    )
-    .expect("valid wat");
-    let module = Module::new(&engine, &bytes).expect("compiles");
-    let instance = Instance::new(&a, &module, &[Extern::Tag(tag_b.clone())]).expect("instantiates");
+        &[Extern::Tag(tag_b.clone())],
+    );
     let Some(Extern::Tag(nest)) = instance.get_export("nest") else { panic!("no tag") };
     {
         let inner = Exception::new(&b, &tag_b, &[Val::I32(42)]).expect("exception");
@@ -229,8 +232,7 @@ fn an_exception_of_another_store_nested_in_a_payload_is_kept() {
 /// without the list) before that rule, and take a handful now.
 #[test]
 fn reclamations_wait_longer_in_a_store_with_a_big_heap() {
-    let bytes = wat::parse_str(
-        r#"(module
+    const MODULE: &str = r#"(module
           (type $node (struct (field $next (ref null $node)) (field $v i64)))
           (tag $t (param i32))
           (global $list (mut (ref null $node)) (ref.null $node))
@@ -243,13 +245,10 @@ fn reclamations_wait_longer_in_a_store_with_a_big_heap() {
               (block $h (result exnref)
                 (try_table (catch_all_ref $h) (throw $t (local.get $n))) (unreachable))
               (drop)
-              (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))"#,
-    )
-    .expect("valid wat");
+              (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))"#;
     let reclamations = |list: i32| {
         let store = Store::new(&Engine::default());
-        let module = Module::new(store.engine(), &bytes).expect("compiles");
-        let instance = Instance::new(&store, &module, &[]).expect("instantiates");
+        let instance = instance_of(&store, MODULE, &[]);
         if list > 0 {
             instance.call("build", &[Val::I32(list)]).expect("build");
         }
@@ -272,14 +271,13 @@ fn exceptions_two_stores_keep_go_when_neither_names_them() {
     let engine = Engine::default();
     let (a, b) = (Store::new(&engine), Store::new(&engine));
     let holder = |store: &Store| {
-        let bytes = wat::parse_str(
+        instance_of(
+            store,
             r#"(module (table $t (export "t") 256 exnref)
               (func (export "hold") (param i32 exnref) (table.set $t (local.get 0) (local.get 1)))
               (func (export "forget") (table.fill $t (i32.const 0) (ref.null exn) (i32.const 256))))"#,
+            &[],
         )
-        .expect("valid wat");
-        let module = Module::new(&engine, &bytes).expect("compiles");
-        Instance::new(store, &module, &[]).expect("instantiates")
     };
     let (in_a, in_b) = (holder(&a), holder(&b));
     let tag = Tag::new(&a, FuncType::new([ValType::I32], [])).expect("tag");

@@ -1449,10 +1449,8 @@ impl<'a> FuncCompiler<'a> {
                 let a = &mut self.masm.asm;
                 a.load(LoadKind::I64, RAX, Mem::Base(VMCTX, offsets::VMCTX_FUNC_REFS));
                 a.load(LoadKind::I64, RAX, Mem::Base(RAX, 8 * index as i32));
-                a.load(LoadKind::I64, VMCTX, Mem::Base(RAX, offsets::FUNCREF_VMCTX));
-                // The callee may belong to another instance: it addresses its own memory.
-                a.load(LoadKind::I64, MEMORY_BASE, Mem::Base(VMCTX, offsets::VMCTX_MEMORY0_BASE));
-                a.call_mem(Mem::Base(RAX, offsets::FUNCREF_CODE));
+                self.load_callee_context(RAX);
+                self.masm.asm.call_mem(Mem::Base(RAX, offsets::FUNCREF_CODE));
                 self.record_call_site();
                 self.reload_context();
             }
@@ -1562,6 +1560,15 @@ impl<'a> FuncCompiler<'a> {
             let s = self.pop();
             self.release(s);
         }
+    }
+
+    /// Before a call or jump that may enter another instance: the context of the
+    /// funcref in `funcref`, and the base of that instance's memory 0, which its code
+    /// addresses.
+    pub(crate) fn load_callee_context(&mut self, funcref: Reg) {
+        let a = &mut self.masm.asm;
+        a.load(LoadKind::I64, VMCTX, Mem::Base(funcref, offsets::FUNCREF_VMCTX));
+        a.load(LoadKind::I64, MEMORY_BASE, Mem::Base(VMCTX, offsets::VMCTX_MEMORY0_BASE));
     }
 
     /// After a call that may have entered another instance.
@@ -2883,9 +2890,8 @@ impl<'a> FuncCompiler<'a> {
         let a = &mut self.masm.asm;
         a.jmp(done);
         a.bind(other_instance);
-        a.load(LoadKind::I64, VMCTX, Mem::Base(SCRATCH, offsets::FUNCREF_VMCTX));
-        a.load(LoadKind::I64, MEMORY_BASE, Mem::Base(VMCTX, offsets::VMCTX_MEMORY0_BASE));
-        a.call_reg(target);
+        self.load_callee_context(SCRATCH);
+        self.masm.asm.call_reg(target);
         self.record_call_site();
         self.reload_context();
         self.masm.asm.bind(done);

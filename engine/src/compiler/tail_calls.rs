@@ -192,20 +192,18 @@ impl FuncCompiler<'_> {
             self.call_then_return(|this| this.emit_call(callee, ty));
             return Ok(());
         }
+        let in_place = self.store_args_in_place(ty);
+        self.max_outgoing = self.max_outgoing.max(n);
         let index = match callee {
             Callee::Local(index) => index,
             Callee::Import(index) => {
                 // Through the import's funcref, as an indirect tail call.
-                let in_place = self.store_args_in_place(ty);
-                self.max_outgoing = self.max_outgoing.max(n);
                 let a = &mut self.masm.asm;
                 a.load(LoadKind::I64, SCRATCH, Mem::Base(VMCTX, offsets::VMCTX_FUNC_REFS));
                 a.load(LoadKind::I64, SCRATCH, Mem::Base(SCRATCH, 8 * index as i32));
                 return self.tail_call_funcref_in_scratch(ty, None, None, in_place);
             }
         };
-        let in_place = self.store_args_in_place(ty);
-        self.max_outgoing = self.max_outgoing.max(n);
         if let (true, Some(body_entry)) = (index == self.func_index, self.body_entry) {
             // To itself: the frame stays, and the body starts over from its locals'
             // initialization, which reads the parameters from the area (a loop).
@@ -318,9 +316,8 @@ impl FuncCompiler<'_> {
         a.mov_rr(OperandSize::S64, RAX, SCRATCH);
         self.hand_over_frame(n, in_place);
         self.load_register_args(ty, RSP, 8);
+        self.load_callee_context(RAX);
         let a = &mut self.masm.asm;
-        a.load(LoadKind::I64, VMCTX, Mem::Base(RAX, offsets::FUNCREF_VMCTX));
-        a.load(LoadKind::I64, MEMORY_BASE, Mem::Base(VMCTX, offsets::VMCTX_MEMORY0_BASE));
         a.jmp_mem(Mem::Base(RAX, offsets::FUNCREF_CODE));
         // Otherwise this frame becomes a bridge: call with the callee's context, then
         // return.
@@ -332,8 +329,7 @@ impl FuncCompiler<'_> {
                 a.store(StoreKind::I64, Mem::Base(RSP, 8 * i as i32), RAX);
             }
         }
-        a.load(LoadKind::I64, VMCTX, Mem::Base(SCRATCH, offsets::FUNCREF_VMCTX));
-        a.load(LoadKind::I64, MEMORY_BASE, Mem::Base(VMCTX, offsets::VMCTX_MEMORY0_BASE));
+        self.load_callee_context(SCRATCH);
         self.load_register_args(ty, RSP, 0);
         self.masm.asm.call_mem(Mem::Base(SCRATCH, offsets::FUNCREF_CODE));
         self.masm.asm.marked_nop(BRIDGE_MARK);

@@ -417,12 +417,12 @@ impl GcHeap {
         self.run_collection(true, false).is_some()
     }
 
-    /// Collects (`collect`), and with `note_host_values` also gives every host value
-    /// (`Val::ExternRef`'s number) the store's wasm state may still hold: in tables,
-    /// globals, GC objects, element segments and exception payloads, and any word of the
-    /// thread's stacks and registers that looks like one. `None` if it did not run.
-    pub(crate) fn collect_noting_host_values(&self, note_host_values: bool) -> Option<HashSet<u64>> {
-        self.run_collection(true, note_host_values)
+    /// Collects (`collect`), and gives every host value (`Val::ExternRef`'s number) the
+    /// store's wasm state may still hold: in tables, globals, GC objects, element
+    /// segments and exception payloads, and any word of the thread's stacks and
+    /// registers that looks like one. `None` if it did not run.
+    pub(crate) fn collect_noting_host_values(&self) -> Option<HashSet<u64>> {
+        self.run_collection(true, true)
     }
 
     /// Frees the kept exceptions nothing reaches, and no object: a collection's marking
@@ -486,7 +486,7 @@ impl GcHeap {
                 gc.exnref_range = (gc.exnref_range.0.min(exnref), gc.exnref_range.1.max(exnref));
             }
         }
-        let unnamed_payloads: AddressSet<usize> =
+        let candidate_payloads: AddressSet<usize> =
             gc.exceptions.values().filter(|e| e.payload.1 != 0).map(|e| e.payload.0).collect();
 
         // Roots: the machine stacks, this one from here up (compiled code's frames and
@@ -506,7 +506,7 @@ impl GcHeap {
         // another store's) are roots; those of the exceptions that may go, only once a
         // word names them (`trace`).
         for_each_live_payload(|payload| {
-            if !unnamed_payloads.contains(&(payload.as_ptr() as usize)) {
+            if !candidate_payloads.contains(&(payload.as_ptr() as usize)) {
                 payload.iter().for_each(|&w| gc.consider_conservative(w));
             }
         });
@@ -548,8 +548,17 @@ impl GcHeap {
             return None;
         }
         let host_values = gc.host_values.take().unwrap_or_default();
-        let unnamed: Vec<u64> =
-            gc.exceptions.iter().filter(|(_, e)| !e.named).map(|(&exnref, _)| exnref).collect();
+        // Taken out of the map here, dropped once it is no longer borrowed. (Candidates
+        // exist only if the map could be borrowed above, and nothing ran since.)
+        let mut freed: Vec<Rc<ExceptionInner>> = Vec::new();
+        if gc.exceptions.values().any(|e| !e.named) {
+            let mut kept = store.exceptions.borrow_mut();
+            for (exnref, _) in gc.exceptions.iter().filter(|(_, e)| !e.named) {
+                if kept.get(exnref).is_some_and(ExceptionInner::uncounted) {
+                    freed.extend(kept.remove(exnref));
+                }
+            }
+        }
         if free_objects {
             // Compiled code's stretch of the bump pointer is zero; it becomes free memory
             // that the sweep finds again.
@@ -557,13 +566,6 @@ impl GcHeap {
             self.sweep(gc);
             self.collections.set(self.collections.get() + 1);
         }
-        // Dropped once the map is no longer borrowed.
-        let freed: Vec<Rc<ExceptionInner>> = {
-            let mut kept = store.exceptions.borrow_mut();
-            let still_uncounted = |exnref: &u64| kept.get(exnref).is_some_and(ExceptionInner::uncounted);
-            let unnamed: Vec<u64> = unnamed.into_iter().filter(still_uncounted).collect();
-            unnamed.iter().filter_map(|exnref| kept.remove(exnref)).collect()
-        };
         // Another store may keep one too: it goes with that store's last reference.
         freed.iter().for_each(|e| e.kept_by.set(e.kept_by.get() - 1));
         drop(freed);

@@ -28,7 +28,7 @@ const LEAST_EXCEPTIONS_BEFORE_RECLAIMING: usize = 1024;
 /// whatever the heap's size. (Without this, a 32 MB heap made a loop of `catch_all_ref`
 /// 21 times slower; with it, each exception kept meanwhile costs about a hundred bytes
 /// per 128 of heap, the heap's own growth rule's order of memory.)
-pub(crate) const HEAP_BYTES_PER_RECLAIMED_ITEM: u64 = 128;
+const HEAP_BYTES_PER_RECLAIMED_ITEM: u64 = 128;
 
 /// How many items (exceptions, or an embedder's host values) to let accumulate before
 /// the next pass that marks the heap, when `survivors` were left by the last one: twice
@@ -51,7 +51,8 @@ pub(crate) struct StoreInner {
     /// (see `runtime::exception`), by exnref: one of another store's is kept once.
     pub(crate) exceptions: RefCell<AddressMap<u64, Rc<ExceptionInner>>>,
     /// How many kept exceptions make keeping another free those that nothing names
-    /// first: twice what the last time left, so the scans cost a constant per exception.
+    /// first (`next_reclamation_at`), so that the scans cost a bounded amount per
+    /// exception.
     reclaim_exceptions_at: Cell<usize>,
     memory_creator: RefCell<Option<Rc<MemoryCreator>>>,
 }
@@ -96,13 +97,12 @@ impl StoreInner {
         self.objects.borrow_mut().push(object);
     }
 
-    /// Keeps `exception` as long as the store lives or, once nothing counts it but the
-    /// store, until a collection finds no word that names it (`GcHeap::collect`, which
-    /// frees such exceptions). Keeping one more than `reclaim_exceptions_at`
-    /// (`next_reclamation_at`) runs a
-    /// marking pass for that first (`GcHeap::reclaim_exceptions`), which frees no
-    /// object: code that throws and catches by reference in a loop stays bounded. (In
-    /// the collector's test mode, `Config::gc_collect_after` 0, every time.)
+    /// Keeps `exception` as long as the store lives or, once no handle counts it, until
+    /// a collection finds no word that names it (`GcHeap::collect`, which frees such
+    /// exceptions). Keeping one more than `reclaim_exceptions_at` runs a marking pass
+    /// for that first (`GcHeap::reclaim_exceptions`), which frees no object: code that
+    /// throws and catches by reference in a loop stays bounded. (In the collector's
+    /// test mode, `Config::gc_collect_after` 0, every time.)
     pub fn keep_exception(&self, exception: Rc<ExceptionInner>) {
         let raw = Rc::as_ptr(&exception) as u64;
         // Only a collection borrows the map for longer than this, and it keeps none.
@@ -175,8 +175,9 @@ impl Store {
 
     /// Collects the store's GC heap now, freeing the structs and arrays that no handle,
     /// global, table, exception, element segment or running wasm code reaches (on the
-    /// thread's stack and every fiber's), and the exceptions that none of these names. Returns false when it cannot run: on a stack
-    /// that is neither the thread's nor a fiber's, or when a root cannot be read.
+    /// thread's stack and every fiber's), and the exceptions that none of these names.
+    /// Returns false when it cannot run: on a stack that is neither the thread's nor a
+    /// fiber's, or when a root cannot be read.
     /// Allocations collect by themselves (`Config::gc_collect_after`).
     pub fn gc(&self) -> bool {
         self.0.gc_heap.collect()
@@ -189,7 +190,7 @@ impl Store {
     /// that numbers its host values can reuse the others, unless it holds some itself
     /// outside the store. `None` if the collection could not run: assume all alive.
     pub fn live_host_values(&self) -> Option<std::collections::HashSet<u64>> {
-        self.0.gc_heap.collect_noting_host_values(true)
+        self.0.gc_heap.collect_noting_host_values()
     }
 
     /// Calls `hook` when an allocation finds the GC heap full even after a collection,
