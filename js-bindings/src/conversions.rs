@@ -2,7 +2,7 @@
 
 use crate::function::{exported_function, func_of_object};
 use crate::gc_object::{exported_gc_object, gc_object_of};
-use crate::realm::with_realm;
+use crate::realm::with_agent;
 use boa_engine::{Context, JsBigInt, JsNativeError, JsResult, JsValue};
 use sidewinder_engine::runtime::store::next_reclamation_at;
 use sidewinder_engine::{AnyRef, HeapType, RefType, Val, ValType};
@@ -145,7 +145,7 @@ pub(crate) fn to_js(v: &Val, ctx: &mut Context) -> JsResult<JsValue> {
         Val::AnyRef(Some(AnyRef::Object(o))) => exported_gc_object(o, ctx)?.into(),
         Val::FuncRef(Some(f)) => exported_function(f, ctx)?.into(),
         Val::ExternRef(Some(h)) => {
-            with_realm(ctx, |r| r.extern_refs.get(*h))?.unwrap_or_else(JsValue::undefined)
+            with_agent(ctx, |r| r.extern_refs.get(*h))?.unwrap_or_else(JsValue::undefined)
         }
         Val::ExnRef(_) => {
             return Err(JsNativeError::typ()
@@ -432,16 +432,16 @@ impl Drop for ConvertingSeveral {
 
 /// A handle for the host value `v`, sweeping first when due.
 fn extern_handle(v: &JsValue, ctx: &mut Context) -> JsResult<u64> {
-    let due = with_realm(ctx, |r| r.extern_refs.sweep_due())?;
+    let due = with_agent(ctx, |r| r.extern_refs.sweep_due())?;
     let (stretches, held) = CONVERTING_SEVERAL.with(std::cell::Cell::get);
     if due && held == 0 {
         let store = crate::realm::store(ctx)?;
         let live = store.live_host_values();
         let heap_bytes = store.gc_stats().mapped_bytes;
-        with_realm(ctx, |r| r.extern_refs.sweep(live.as_ref(), heap_bytes))?;
+        with_agent(ctx, |r| r.extern_refs.sweep(live.as_ref(), heap_bytes))?;
     }
     if stretches > 0 {
         CONVERTING_SEVERAL.with(|c| c.set((stretches, held + 1)));
     }
-    with_realm(ctx, |r| r.extern_refs.take(v))
+    with_agent(ctx, |r| r.extern_refs.take(v))
 }

@@ -7,7 +7,7 @@ use crate::conversions::{to_js, to_wasm};
 use crate::errors::engine_error;
 use crate::function::iterable_to_list;
 use crate::interface::{brand, prototype_from, require_new, Interface};
-use crate::realm::{prototypes, store, with_realm};
+use crate::realm::{prototypes, store, with_agent};
 use crate::tag::{js_tag, tag_parameters};
 use boa_engine::object::JsObject;
 use boa_engine::{js_string, Context, JsData, JsError, JsNativeError, JsResult, JsValue};
@@ -34,7 +34,7 @@ pub(crate) struct ExceptionHolder {
 
 /// The living object of `exception`, if it has one.
 fn cached_exception_object(exception: &Exception, ctx: &mut Context) -> JsResult<Option<JsObject>> {
-    with_realm(ctx, |r| {
+    with_agent(ctx, |r| {
         let holder = r.exception_objects.get(exception.id())?;
         let object = holder.object.borrow().clone();
         object
@@ -47,7 +47,7 @@ fn new_exception_object(exception: &Exception, proto: JsObject, ctx: &mut Contex
     let data = ExceptionData { exception: exception.clone(), holder: holder.clone() };
     let object = JsObject::from_proto_and_data(proto, data);
     *holder.object.borrow_mut() = Some(object.clone());
-    with_realm(ctx, |r| r.exception_objects.insert(exception.id(), &holder))?;
+    with_agent(ctx, |r| r.exception_objects.insert(exception.id(), &holder))?;
     Ok(object)
 }
 

@@ -7,7 +7,7 @@ use crate::conversions::{
 use crate::errors::engine_error;
 use crate::esm::refresh_live_bindings;
 use crate::exception::thrown_to_wasm;
-use crate::realm::{prototypes, store, with_current_context, with_realm, ContextScope};
+use crate::realm::{prototypes, store, with_agent, with_current_context, ContextScope};
 use boa_engine::object::builtins::JsArray;
 use boa_engine::object::{FunctionObjectBuilder, JsObject};
 use boa_engine::string::{JsStr, StaticString};
@@ -106,7 +106,7 @@ pub(crate) fn exported_function(func: &Func, ctx: &mut Context) -> JsResult<JsOb
     // or for a host function the index it got when the imports were read.
     let name = match func.wasm_index() {
         Some(i) => i.to_string(),
-        None => with_realm(ctx, |r| r.host_function_indices.get(&func.id()).map(u32::to_string))?
+        None => with_agent(ctx, |r| r.host_function_indices.get(&func.id()).map(u32::to_string))?
             .unwrap_or_default(),
     };
     exported_function_named(func, &name, ctx)
@@ -115,7 +115,7 @@ pub(crate) fn exported_function(func: &Func, ctx: &mut Context) -> JsResult<JsOb
 /// Like `exported_function`, naming the object `name` if it is made now (builtins are
 /// named after themselves rather than an index).
 pub(crate) fn exported_function_named(func: &Func, name: &str, ctx: &mut Context) -> JsResult<JsObject> {
-    if let Some(o) = with_realm(ctx, |r| r.function_objects.get(&func.id()).cloned())? {
+    if let Some(o) = with_agent(ctx, |r| r.function_objects.get(&func.id()).cloned())? {
         return Ok(o);
     }
     let object = FunctionObjectBuilder::new(ctx.realm(), export_native_function(func))
@@ -153,7 +153,7 @@ fn function_name(name: &str) -> JsString {
 }
 
 fn remember(func: &Func, object: &JsObject, ctx: &mut Context) -> JsResult<()> {
-    with_realm(ctx, |r| {
+    with_agent(ctx, |r| {
         r.function_objects.insert(func.id(), object.clone());
         r.functions_by_object.insert(object.clone(), func.id());
         r.funcs.insert(func.id(), func.clone());
@@ -162,7 +162,7 @@ fn remember(func: &Func, object: &JsObject, ctx: &mut Context) -> JsResult<()> {
 
 /// The engine function a JS object stands for, if it is an exported function.
 pub(crate) fn func_of_object(object: &JsObject, ctx: &mut Context) -> Option<Func> {
-    with_realm(ctx, |r| r.functions_by_object.get(object).and_then(|id| r.funcs.get(id).cloned()))
+    with_agent(ctx, |r| r.functions_by_object.get(object).and_then(|id| r.funcs.get(id).cloned()))
         .ok()
         .flatten()
 }

@@ -16,7 +16,7 @@
 //! `WeakMap` from wrapper to target for the way back. An address whose holder is gone
 //! may name a new object: it gets a new wrapper.
 
-use crate::realm::{with_realm, WeakTable};
+use crate::realm::{with_agent, WeakTable};
 use boa_engine::builtins::proxy::Proxy;
 use boa_engine::object::builtins::{JsProxy, JsWeakMap};
 use boa_engine::object::{IntegrityLevel, JsObject};
@@ -49,7 +49,7 @@ struct GcTarget(Gc<GcHolder>);
 /// The JS object for `object`, made on first use.
 pub(crate) fn exported_gc_object(object: &GcObject, ctx: &mut Context) -> JsResult<JsObject> {
     let key = object.address();
-    let alive = with_realm(ctx, |r| {
+    let alive = with_agent(ctx, |r| {
         let holder = r.gc_wrappers.by_address.get(key)?;
         let wrapper = holder.wrapper.borrow().clone();
         wrapper
@@ -69,16 +69,16 @@ pub(crate) fn exported_gc_object(object: &GcObject, ctx: &mut Context) -> JsResu
         .build(ctx)?
         .into();
     *holder.wrapper.borrow_mut() = Some(wrapper.clone());
-    let targets = match with_realm(ctx, |r| r.gc_wrappers.targets.clone())? {
+    let targets = match with_agent(ctx, |r| r.gc_wrappers.targets.clone())? {
         Some(targets) => targets,
         None => {
             let targets = JsWeakMap::new(ctx);
-            with_realm(ctx, |r| r.gc_wrappers.targets = Some(targets.clone()))?;
+            with_agent(ctx, |r| r.gc_wrappers.targets = Some(targets.clone()))?;
             targets
         }
     };
     targets.set(&wrapper, target.into(), ctx)?;
-    with_realm(ctx, |r| r.gc_wrappers.by_address.insert(key, &holder))?;
+    with_agent(ctx, |r| r.gc_wrappers.by_address.insert(key, &holder))?;
     Ok(wrapper)
 }
 
@@ -89,7 +89,7 @@ pub(crate) fn gc_object_of(object: &JsObject, ctx: &mut Context) -> JsResult<Opt
     if !object.is::<Proxy>() {
         return Ok(None);
     }
-    let Some(targets) = with_realm(ctx, |r| r.gc_wrappers.targets.clone())? else { return Ok(None) };
+    let Some(targets) = with_agent(ctx, |r| r.gc_wrappers.targets.clone())? else { return Ok(None) };
     let target = targets.get(object, ctx)?;
     Ok(target.as_object().and_then(|t| t.downcast_ref::<GcTarget>().map(|t| t.0.object.clone())))
 }

@@ -9,7 +9,7 @@ use crate::interface::{brand, prototype_from, require_new, Interface};
 use crate::jspi::{suspending_import, suspending_of};
 use crate::memory::{memory_object, MemoryData};
 use crate::module::module_of;
-use crate::realm::{prototypes, store, with_realm, ContextScope};
+use crate::realm::{prototypes, store, with_agent, ContextScope};
 use crate::string_builtins::{builtin_function, Builtin};
 use crate::table::{table_object, TableData};
 use crate::tag::{tag_object, tag_of};
@@ -117,7 +117,7 @@ pub(crate) fn read_imports(
                 };
                 // An Exported Function imported as itself keeps the index it has.
                 if func.wasm_index().is_none() {
-                    with_realm(ctx, |r| {
+                    with_agent(ctx, |r| {
                         r.host_function_indices.entry(func.id()).or_insert(functions);
                     })?;
                 }

@@ -5,7 +5,8 @@
 //! compile, instantiate), `module.rs`, `instance.rs`, `memory.rs`, `table.rs`,
 //! `global.rs`, `tag.rs`, `exception.rs`, `errors.rs` (CompileError, LinkError, RuntimeError), `conversions.rs`
 //! (ToWebAssemblyValue / ToJSValue), `function.rs` (exported and host functions),
-//! `interface.rs` (WebIDL plumbing), `realm.rs` (per-realm state), and for JS String
+//! `interface.rs` (WebIDL plumbing), `realm.rs` (the agent's store and caches, shared by
+//! a context's realms, and each realm's interface objects), and for JS String
 //! Builtins `compile_options.rs` (WebAssemblyCompileOptions) and `string_builtins.rs`,
 //! and for the ES module integration `esm.rs` (`WasmModuleLoader`: `import` of `.wasm`).
 
@@ -41,7 +42,7 @@ use boa_engine::object::JsObject;
 use boa_engine::property::{Attribute, PropertyDescriptor};
 use boa_engine::{js_string, Context, JsNativeError, JsResult, JsSymbol};
 use errors::ErrorKind;
-use realm::{Prototypes, WasmRealm};
+use realm::{Prototypes, WasmAgent, WasmRealm};
 use sidewinder_engine::{Config, Engine, FuncType, Store, Tag, ValType};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -51,53 +52,36 @@ use std::rc::Rc;
 /// hook: the realm holds them weakly).
 #[doc(hidden)]
 pub fn exception_object_count(context: &mut Context) -> usize {
-    realm::with_realm(context, |r| r.exception_objects.alive()).unwrap_or(0)
+    realm::with_agent(context, |r| r.exception_objects.alive()).unwrap_or(0)
 }
 
 /// How many JS values wasm may hold as externrefs in this context's realm (a test hook:
 /// values wasm no longer holds are let go of as more are passed).
 #[doc(hidden)]
 pub fn extern_ref_count(context: &mut Context) -> usize {
-    realm::with_realm(context, |r| r.extern_refs.taken()).unwrap_or(0)
+    realm::with_agent(context, |r| r.extern_refs.taken()).unwrap_or(0)
 }
 
-/// Installs the `WebAssembly` namespace object on the global object of `context`.
+/// Installs the `WebAssembly` namespace object on the global object of `context`'s
+/// current realm. Install it in each realm that needs it: the realms of one context share
+/// one store, as the realms of one agent do in the JS API, so wasm objects move freely
+/// between them.
 pub fn install(context: &mut Context) -> JsResult<()> {
     install_with_config(context, Config::default())
 }
 
 /// Like `install`, with engine settings (such as `max_wasm_stack`). Bounds checks are
 /// always explicit here: Boa owns every ArrayBuffer's bytes, so memories are
-/// embedder-owned blocks without guard pages.
+/// embedder-owned blocks without guard pages. The config of a context's first install
+/// holds for all its realms.
 pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()> {
-    let config = Config { explicit_bounds_checks: true, ..config };
-    let engine = Engine::new(config).map_err(|e| JsNativeError::error().with_message(e.to_string()))?;
-    let store = Store::new(&engine);
-    // Wrappers of objects JS dropped hold their handles until Boa collects them.
-    store.set_gc_pressure_hook(boa_gc::force_collect);
-    let memory_buffers: memory::BufferRegistry = Rc::new(RefCell::new(HashMap::new()));
-    let js_tag = Tag::new(&store, FuncType::new([ValType::EXTERNREF], []))
-        .map_err(|e| JsNativeError::error().with_message(e.to_string()))?;
-    {
-        let registry = memory_buffers.clone();
-        store.set_memory_creator(move |store, ty| memory::create_memory(store, ty, &registry));
+    // The first install makes the agent's store; installs in the context's other realms
+    // share it (and its config).
+    if !context.has_data::<WasmAgent>() {
+        let agent = new_agent(config)?;
+        context.insert_data(agent);
     }
-    context.realm().host_defined_mut().insert(WasmRealm {
-        engine,
-        store,
-        prototypes: None,
-        extern_refs: Default::default(),
-        function_objects: HashMap::new(),
-        functions_by_object: HashMap::new(),
-        funcs: HashMap::new(),
-        host_function_indices: HashMap::new(),
-        wrappers: HashMap::new(),
-        gc_wrappers: Default::default(),
-        exception_objects: Default::default(),
-        memory_buffers,
-        js_tag,
-        esm: Default::default(),
-    });
+    context.realm().host_defined_mut().insert(WasmRealm { prototypes: None, esm: Default::default() });
 
     let (module_ctor, module_proto) = module::INTERFACE.build(context);
     let (instance_ctor, instance_proto) = instance::INTERFACE.build(context);
@@ -196,4 +180,34 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
         Attribute::WRITABLE | Attribute::CONFIGURABLE,
     )?;
     Ok(())
+}
+
+/// The store and caches of a context's first install.
+fn new_agent(config: Config) -> JsResult<WasmAgent> {
+    let config = Config { explicit_bounds_checks: true, ..config };
+    let engine = Engine::new(config).map_err(|e| JsNativeError::error().with_message(e.to_string()))?;
+    let store = Store::new(&engine);
+    // Wrappers of objects JS dropped hold their handles until Boa collects them.
+    store.set_gc_pressure_hook(boa_gc::force_collect);
+    let memory_buffers: memory::BufferRegistry = Rc::new(RefCell::new(HashMap::new()));
+    let js_tag = Tag::new(&store, FuncType::new([ValType::EXTERNREF], []))
+        .map_err(|e| JsNativeError::error().with_message(e.to_string()))?;
+    {
+        let registry = memory_buffers.clone();
+        store.set_memory_creator(move |store, ty| memory::create_memory(store, ty, &registry));
+    }
+    Ok(WasmAgent {
+        engine,
+        store,
+        extern_refs: Default::default(),
+        function_objects: HashMap::new(),
+        functions_by_object: HashMap::new(),
+        funcs: HashMap::new(),
+        host_function_indices: HashMap::new(),
+        wrappers: HashMap::new(),
+        gc_wrappers: Default::default(),
+        exception_objects: Default::default(),
+        memory_buffers,
+        js_tag,
+    })
 }

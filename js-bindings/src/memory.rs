@@ -12,7 +12,7 @@
 use crate::conversions::{address_type, address_value, limits, AddressType};
 use crate::errors::engine_error;
 use crate::interface::{brand, prototype_from, require_new, Interface};
-use crate::realm::{cached_wrapper, prototypes, remember_wrapper, store, with_realm};
+use crate::realm::{cached_wrapper, prototypes, remember_wrapper, store, with_agent};
 use boa_engine::object::builtins::{AlignedVec, JsArrayBuffer};
 use boa_engine::object::JsObject;
 use boa_engine::{js_string, Context, JsData, JsNativeError, JsResult, JsValue};
@@ -138,8 +138,8 @@ pub(crate) fn memory_object(memory: &Memory, ctx: &mut Context) -> JsResult<JsOb
 
 fn wrap(memory: Memory, proto: JsObject, ctx: &mut Context) -> JsResult<JsObject> {
     let key = memory.identity();
-    let bytes = with_realm(ctx, |r| r.memory_buffers.borrow().get(&key).cloned())?
-        .ok_or_else(|| JsNativeError::typ().with_message("memory does not belong to this realm"))?;
+    let bytes = with_agent(ctx, |r| r.memory_buffers.borrow().get(&key).cloned())?
+        .ok_or_else(|| JsNativeError::typ().with_message("memory does not belong to this context"))?;
     let object = JsObject::from_proto_and_data(proto, MemoryData { memory, bytes });
     remember_wrapper(ctx, key, &object)?;
     Ok(object)
@@ -175,7 +175,7 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
             .into());
     }
     let store = store(ctx)?;
-    let registry = with_realm(ctx, |r| r.memory_buffers.clone())?;
+    let registry = with_agent(ctx, |r| r.memory_buffers.clone())?;
     let ty = MemoryType {
         minimum: initial,
         maximum,

@@ -1,5 +1,5 @@
-//! Per-realm state of the WebAssembly namespace: the engine store its instances live in,
-//! the interface objects, and the side tables that give wasm objects stable JS identities.
+//! The state of the WebAssembly namespace: the agent's (the context's) engine store and
+//! the side tables that give wasm objects stable JS identities, and each realm's interface objects.
 
 use crate::conversions::ExternRefs;
 use boa_engine::object::JsObject;
@@ -27,13 +27,16 @@ pub(crate) struct Prototypes {
     pub suspending: JsObject,
 }
 
-#[derive(Trace, Finalize, JsData)]
-pub(crate) struct WasmRealm {
-    #[unsafe_ignore_trace]
+/// What the JS API gives each agent: one store, and one cache per kind of wasm object
+/// (JS API 2.1 "Each agent has an associated store", 2.2 "WebAssembly JS Object
+/// Caches"). A Boa `Context` is one agent, so every realm of a context shares this: a
+/// memory, table, global or function of one realm imports into another realm's
+/// instances, and a wasm object has one JS object whichever realm asks. It lives in the
+/// context's host-defined data, where the JS values it holds are roots (as they were
+/// when a realm held them: the realm lives as long as the context).
+pub(crate) struct WasmAgent {
     pub engine: Engine,
-    #[unsafe_ignore_trace]
     pub store: Store,
-    pub prototypes: Option<Prototypes>,
     /// The JS values wasm holds as host values (`Val::ExternRef(Some(handle))`), by
     /// handle (`conversions::extern_handle`).
     pub extern_refs: ExternRefs,
@@ -42,11 +45,9 @@ pub(crate) struct WasmRealm {
     pub function_objects: HashMap<usize, JsObject>,
     /// The reverse: which engine function a JS function object stands for.
     pub functions_by_object: HashMap<JsObject, usize>,
-    #[unsafe_ignore_trace]
     pub funcs: HashMap<usize, Func>,
     /// The "index of the host function" of each host function that reading an import
     /// object made (keyed by `Func::id`): its name if it is exported.
-    #[unsafe_ignore_trace]
     pub host_function_indices: HashMap<usize, u32>,
     /// JS wrappers of memories, tables and globals, keyed by engine identity (distinct
     /// allocations the store never frees), so the same object always yields the same
@@ -58,11 +59,16 @@ pub(crate) struct WasmRealm {
     pub exception_objects: WeakTable<crate::exception::ExceptionHolder>,
     /// Who holds each memory's bytes, keyed by the memory's identity (shared with the
     /// store's memory creator).
-    #[unsafe_ignore_trace]
     pub memory_buffers: crate::memory::BufferRegistry,
-    /// `WebAssembly.JSTag`.
-    #[unsafe_ignore_trace]
+    /// The JavaScript exception tag (`WebAssembly.JSTag`), one per agent.
     pub js_tag: Tag,
+}
+
+/// What each realm has of its own: the interface objects (wrappers are made with the
+/// prototypes of the realm that makes them) and the wasm modules its scripts import.
+#[derive(Trace, Finalize, JsData)]
+pub(crate) struct WasmRealm {
+    pub prototypes: Option<Prototypes>,
     /// Wasm modules imported as ES modules.
     pub esm: crate::esm::EsmState,
 }
@@ -76,13 +82,20 @@ pub(crate) fn with_realm<R>(ctx: &mut Context, f: impl FnOnce(&mut WasmRealm) ->
     }
 }
 
+pub(crate) fn with_agent<R>(ctx: &mut Context, f: impl FnOnce(&mut WasmAgent) -> R) -> JsResult<R> {
+    match ctx.host_defined_mut().get_mut::<WasmAgent>() {
+        Some(agent) => Ok(f(agent)),
+        None => Err(JsNativeError::typ().with_message("WebAssembly is not installed in this context").into()),
+    }
+}
+
 /// The wrapper already made for the engine object with identity `key`.
 pub(crate) fn cached_wrapper(ctx: &mut Context, key: usize) -> JsResult<Option<JsObject>> {
-    with_realm(ctx, |r| r.wrappers.get(&key).cloned())
+    with_agent(ctx, |r| r.wrappers.get(&key).cloned())
 }
 
 pub(crate) fn remember_wrapper(ctx: &mut Context, key: usize, object: &JsObject) -> JsResult<()> {
-    with_realm(ctx, |r| {
+    with_agent(ctx, |r| {
         r.wrappers.insert(key, object.clone());
     })
 }
@@ -93,11 +106,11 @@ pub(crate) fn prototypes(ctx: &mut Context) -> JsResult<Prototypes> {
 }
 
 pub(crate) fn store(ctx: &mut Context) -> JsResult<Store> {
-    with_realm(ctx, |r| r.store.clone())
+    with_agent(ctx, |r| r.store.clone())
 }
 
 pub(crate) fn engine(ctx: &mut Context) -> JsResult<Engine> {
-    with_realm(ctx, |r| r.engine.clone())
+    with_agent(ctx, |r| r.engine.clone())
 }
 
 thread_local! {

@@ -6,7 +6,7 @@ use crate::conversions::{parse_value_type, value_type_name};
 use crate::errors::engine_error;
 use crate::function::iterable_to_list;
 use crate::interface::{brand, prototype_from, require_new, Interface};
-use crate::realm::{cached_wrapper, prototypes, remember_wrapper, store, with_realm};
+use crate::realm::{cached_wrapper, prototypes, remember_wrapper, store, with_agent};
 use boa_engine::object::builtins::JsArray;
 use boa_engine::object::JsObject;
 use boa_engine::{js_string, Context, JsData, JsNativeError, JsResult, JsValue};
@@ -78,7 +78,7 @@ pub(crate) fn tag_parameters(v: &JsValue, what: &str) -> JsResult<(Tag, Vec<ValT
 /// This realm's JSTag: the tag (with one externref parameter) of every exception that
 /// JavaScript throws into wasm, whose payload is the thrown value.
 pub(crate) fn js_tag(ctx: &mut Context) -> JsResult<Tag> {
-    with_realm(ctx, |r| r.js_tag.clone())
+    with_agent(ctx, |r| r.js_tag.clone())
 }
 
 /// Type reflection: `{ parameters: [...] }`.
