@@ -5,7 +5,7 @@
 //!
 //! A call of a Suspending import on a fiber calls the JS function, and then suspends
 //! the fiber: the `promising` call (or the promise job that resumed the fiber last)
-//! returns. Reactions on `Promise.resolve(result)` resume the fiber, and the import
+//! returns. Reactions on `Promise.resolve(result)` (made as `await` makes them) resume the fiber, and the import
 //! returns the value or throws the reason. Suspending is allowed only with nothing but
 //! wasm frames between the `promising` call and the import; otherwise the import
 //! throws a SuspendError (which wasm can catch, as a JS exception).
@@ -16,10 +16,12 @@ use crate::esm::refresh_live_bindings;
 use crate::exception::thrown_to_wasm;
 use crate::function::{call_js, func_of_object, js_unusable_type, reject_js_unusable, results_from_js};
 use crate::interface::{prototype_from, require_new, Interface};
-use crate::realm::{prototypes, store, with_current_context, ContextScope};
+use crate::realm::{prototypes, store, with_current_context, with_realm, ContextScope};
 use boa_engine::object::builtins::JsPromise;
 use boa_engine::object::{FunctionObjectBuilder, JsObject};
-use boa_engine::{js_string, Context, JsData, JsError, JsNativeError, JsResult, JsValue, NativeFunction};
+use boa_engine::{
+    js_string, Context, JsData, JsError, JsNativeError, JsResult, JsValue, NativeFunction, Source,
+};
 use boa_gc::{Finalize, Trace};
 use sidewinder_engine::{Fiber, Func, FuncType, Store, Trap, Val};
 use std::cell::RefCell;
@@ -184,6 +186,40 @@ pub(crate) fn suspending_import(callable: &JsObject, ty: FuncType, ctx: &mut Con
     }))
 }
 
+/// `awaitThen(value, onFulfilled, onRejected)`: PromiseResolve(%Promise%, value) and then
+/// PerformPromiseThen on the result with the two reactions, as JSPI (and `await`) do.
+/// Boa keeps `PerformPromiseThen` to itself, and `JsPromise::then` looks up the
+/// promise's species (a second read of `constructor`, which user code can make throw);
+/// its `await` does exactly the two steps. An abrupt PromiseResolve throws from the call.
+const AWAIT_THEN: &str = "(value, onFulfilled, onRejected) => {
+  let calling = true, threw = false, error;
+  (async () => {
+    let result;
+    try {
+      result = await value;
+    } catch (e) {
+      if (calling) { threw = true; error = e; } else { onRejected(e); }
+      return;
+    }
+    onFulfilled(result);
+  })();
+  calling = false;
+  if (threw) throw error;
+}";
+
+/// This realm's `AWAIT_THEN` function, made on first use.
+fn await_helper(ctx: &mut Context) -> JsResult<JsObject> {
+    if let Some(helper) = with_realm(ctx, |r| r.await_then.clone())? {
+        return Ok(helper);
+    }
+    let helper = ctx
+        .eval(Source::from_bytes(AWAIT_THEN))?
+        .as_object()
+        .ok_or_else(|| JsNativeError::typ().with_message("the await helper is not a function"))?;
+    with_realm(ctx, |r| r.await_then = Some(helper.clone()))?;
+    Ok(helper)
+}
+
 /// Calls the JS function and arranges for the fiber to be resumed when its result
 /// settles. Errors (as wasm exceptions) when suspending is not allowed here.
 fn start_suspending_call(
@@ -207,7 +243,6 @@ fn start_suspending_call(
     };
     let started = (|| -> JsResult<Outcome> {
         let ret = call_js(target, params.len(), |i, ctx| to_js(&params[i], ctx), ctx)?;
-        let promise = JsPromise::resolve(ret, ctx)?;
         let outcome: Outcome = Rc::new(RefCell::new(None));
         let reaction = |fulfilled: bool, ctx: &mut Context| {
             let caps = Settle { fiber: fiber.clone(), outcome: outcome.clone(), fulfilled };
@@ -219,7 +254,8 @@ fn start_suspending_call(
             .build()
         };
         let (on_fulfilled, on_rejected) = (reaction(true, ctx), reaction(false, ctx));
-        promise.then(Some(on_fulfilled), Some(on_rejected), ctx)?;
+        let args = [ret, on_fulfilled.into(), on_rejected.into()];
+        await_helper(ctx)?.call(&JsValue::undefined(), &args, ctx)?;
         Ok(outcome)
     })();
     started.map_err(|e| thrown_to_wasm(e, ctx))

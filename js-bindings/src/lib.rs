@@ -81,7 +81,11 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
         let agent = new_agent(config)?;
         context.insert_data(agent);
     }
-    context.realm().host_defined_mut().insert(WasmRealm { prototypes: None, esm: Default::default() });
+    context.realm().host_defined_mut().insert(WasmRealm {
+        prototypes: None,
+        esm: Default::default(),
+        await_then: None,
+    });
 
     let (module_ctor, module_proto) = module::INTERFACE.build(context);
     let (instance_ctor, instance_proto) = instance::INTERFACE.build(context);

@@ -71,6 +71,8 @@ pub(crate) struct WasmRealm {
     pub prototypes: Option<Prototypes>,
     /// Wasm modules imported as ES modules.
     pub esm: crate::esm::EsmState,
+    /// JSPI's way to wait for a promise (`jspi::AWAIT_THEN`), made on first use.
+    pub await_then: Option<JsObject>,
 }
 
 pub(crate) fn with_realm<R>(ctx: &mut Context, f: impl FnOnce(&mut WasmRealm) -> R) -> JsResult<R> {

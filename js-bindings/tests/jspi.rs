@@ -183,3 +183,43 @@ fn suspended_calls_keep_their_objects_while_the_heap_collects() {
         (0..10).map(|id: i32| (20 * (id + (id + 100) * (id + 99) / 2)).to_string()).collect();
     assert_eq!(eval(&mut ctx, "results.join()"), expected.join(","));
 }
+
+/// JSPI waits for a Suspending import's result as `await` does: PromiseResolve reads the
+/// promise's `constructor` once, and nothing reads it again (Boa's `JsPromise::then`
+/// would, for the species).
+#[test]
+fn a_suspending_result_is_awaited_with_one_read_of_its_constructor() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "bytes",
+        r#"(module
+          (import "m" "wait" (func $wait (result i32)))
+          (func (export "run") (result i32) (i32.add (call $wait) (i32.const 1))))"#,
+    );
+    let script = r#"
+        function promiseReadingConstructor(throwFrom) {
+          const p = Promise.resolve(41);
+          let reads = 0;
+          Object.defineProperty(p, 'constructor', { get() {
+            reads++;
+            if (reads >= throwFrom) throw new Error('read ' + reads);
+            return Promise;
+          } });
+          return [p, () => reads];
+        }
+        function run(throwFrom) {
+          const [p, reads] = promiseReadingConstructor(throwFrom);
+          const imports = { m: { wait: new WebAssembly.Suspending(() => p) } };
+          const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports;
+          const out = { reads };
+          WebAssembly.promising(exports.run)().then(v => out.value = v, e => out.value = 'rejected: ' + e.message);
+          return out;
+        }
+        var secondReadThrows = run(2), firstReadThrows = run(1);
+        0"#;
+    eval(&mut ctx, script);
+    assert_eq!(eval(&mut ctx, "secondReadThrows.value + ' ' + secondReadThrows.reads()"), "42 1");
+    // An abrupt PromiseResolve throws from the import, into wasm and out of the call.
+    assert_eq!(eval(&mut ctx, "firstReadThrows.value + ' ' + firstReadThrows.reads()"), "rejected: read 1 1");
+}
