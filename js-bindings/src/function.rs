@@ -7,7 +7,7 @@ use crate::conversions::{
 use crate::errors::engine_error;
 use crate::esm::refresh_live_bindings;
 use crate::exception::thrown_to_wasm;
-use crate::realm::{prototypes, store, with_agent, with_current_context, ContextScope};
+use crate::realm::{prototypes, store, with_agent, with_current_context, ContextScope, HeldForStore};
 use boa_engine::object::builtins::JsArray;
 use boa_engine::object::{FunctionObjectBuilder, JsObject};
 use boa_engine::string::{JsStr, StaticString};
@@ -384,26 +384,36 @@ pub(crate) fn host_function(callable: &JsObject, ty: FuncType, ctx: &mut Context
 /// the result back), with no identity bookkeeping.
 pub(crate) fn new_host_func(callable: &JsObject, ty: FuncType, ctx: &mut Context) -> JsResult<Func> {
     let store = store(ctx)?;
-    let target = callable.clone();
+    let target = HeldForStore::new(callable, ctx)?;
     let result_types = ty.results().to_vec();
     if ty.is_numeric() {
         // Raw numbers both ways, with no `Val`s in between: half of what a call from wasm
         // cost beside the JS function's own call.
         let param_types = ty.params().to_vec();
         let func = Func::new_numeric(&store, ty, move |params: &[u64], results: &mut [u64]| {
-            import_outcome(with_current_context(|ctx| {
-                call_numeric_import(&target, &param_types, &result_types, params, results, ctx)
-            }))
+            import_outcome(
+                with_current_context(|ctx| {
+                    target.with(|target| {
+                        call_numeric_import(target, &param_types, &result_types, params, results, ctx)
+                    })
+                })
+                .flatten(),
+            )
         });
         return func.map_err(|e| engine_error(e, ctx));
     }
     let unusable = js_unusable_type(&ty);
     Ok(Func::new(&store, ty, move |params: &[Val], results: &mut [Val]| {
-        import_outcome(with_current_context(|ctx| {
-            reject_js_unusable(unusable)?;
-            let ret = call_js(&target, params.len(), |i, ctx| to_js(&params[i], ctx), ctx)?;
-            results_from_js(&ret, &result_types, results, ctx)
-        }))
+        import_outcome(
+            with_current_context(|ctx| {
+                target.with(|target| {
+                    reject_js_unusable(unusable)?;
+                    let ret = call_js(target, params.len(), |i, ctx| to_js(&params[i], ctx), ctx)?;
+                    results_from_js(&ret, &result_types, results, ctx)
+                })
+            })
+            .flatten(),
+        )
     }))
 }
 

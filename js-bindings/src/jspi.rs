@@ -16,7 +16,7 @@ use crate::esm::refresh_live_bindings;
 use crate::exception::thrown_to_wasm;
 use crate::function::{call_js, func_of_object, js_unusable_type, reject_js_unusable, results_from_js};
 use crate::interface::{prototype_from, require_new, Interface};
-use crate::realm::{prototypes, store, with_current_context, with_realm, ContextScope};
+use crate::realm::{prototypes, store, with_current_context, with_realm, ContextScope, HeldForStore};
 use boa_engine::object::builtins::JsPromise;
 use boa_engine::object::{FunctionObjectBuilder, JsObject};
 use boa_engine::{
@@ -161,16 +161,20 @@ fn settle(_this: &JsValue, args: &[JsValue], caps: &Settle, ctx: &mut Context) -
 /// The host function for an import given a Suspending object.
 pub(crate) fn suspending_import(callable: &JsObject, ty: FuncType, ctx: &mut Context) -> JsResult<Func> {
     let store = store(ctx)?;
-    let target = callable.clone();
+    // The closure is the store's: what it keeps must not keep the store (it finds the
+    // store through the context instead) or the callable's realm (see `HeldForStore`).
+    let target = HeldForStore::new(callable, ctx)?;
     let result_types = ty.results().to_vec();
-    let own_store = store.clone();
     let unusable = js_unusable_type(&ty);
     Ok(Func::new(&store, ty, move |params: &[Val], results: &mut [Val]| {
         let outside = || Trap::host_message("a JavaScript import was called outside of a JavaScript call");
         let outcome = with_current_context(|ctx| {
             // As for any JS import: a v128 or exnref signature throws before the call.
             reject_js_unusable(unusable).map_err(|e| thrown_to_wasm(e, ctx))?;
-            start_suspending_call(&target, params, &own_store, ctx)
+            let own_store = crate::realm::store(ctx).map_err(|e| thrown_to_wasm(e, ctx))?;
+            target
+                .with(|target| start_suspending_call(target, params, &own_store, ctx))
+                .ok_or_else(outside)?
         })
         .ok_or_else(outside)??;
         Fiber::suspend().map_err(|_| Trap::host_message("no fiber to suspend"))?;

@@ -213,5 +213,6 @@ fn new_agent(config: Config) -> JsResult<WasmAgent> {
         exception_objects: Default::default(),
         memory_buffers,
         js_tag,
+        held_for_store: Vec::new(),
     })
 }

@@ -37,6 +37,14 @@ pub(crate) struct BufferState {
 
 pub(crate) type BufferRegistry = Rc<RefCell<HashMap<usize, Rc<RefCell<BufferState>>>>>;
 
+/// Drops every memory's current ArrayBuffer, which the registry holds outside Boa's
+/// heap (for the agent's drop: no JS runs after it).
+pub(crate) fn let_go_of_buffers(registry: &BufferRegistry) {
+    for state in registry.borrow().values() {
+        state.borrow_mut().current = None;
+    }
+}
+
 #[derive(Trace, Finalize, JsData)]
 pub(crate) struct MemoryData {
     #[unsafe_ignore_trace]

@@ -6,8 +6,9 @@ use boa_engine::object::JsObject;
 use boa_engine::{Context, JsData, JsNativeError, JsResult};
 use boa_gc::{Finalize, Trace};
 use sidewinder_engine::{Engine, Func, Store, Tag};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::rc::{Rc, Weak};
 
 /// The interface objects' prototypes, for brand-correct object creation.
 #[derive(Trace, Finalize, Clone)]
@@ -62,6 +63,45 @@ pub(crate) struct WasmAgent {
     pub memory_buffers: crate::memory::BufferRegistry,
     /// The JavaScript exception tag (`WebAssembly.JSTag`), one per agent.
     pub js_tag: Tag,
+    /// The JS objects that closures the store owns call (`HeldForStore`), let go of
+    /// when the agent goes.
+    pub held_for_store: Vec<Weak<RefCell<Option<JsObject>>>>,
+}
+
+/// Ends the cycles that run through the store, which Boa's collector cannot see. JS
+/// objects (wrappers of instances, memories, functions) hold the store; the store holds
+/// JS objects outside Boa's heap, as roots: the callables of JS imports and
+/// `WebAssembly.Function`s, and each memory's current ArrayBuffer. Those reach their
+/// realm, and through it the wrappers, so nothing would be freed (a context with one
+/// instance importing a JS function kept about 430 KB after it was dropped). With the
+/// roots gone, Boa collects the wrappers and they let go of the store.
+impl Drop for WasmAgent {
+    fn drop(&mut self) {
+        for held in self.held_for_store.drain(..) {
+            if let Some(cell) = held.upgrade() {
+                cell.borrow_mut().take();
+            }
+        }
+        crate::memory::let_go_of_buffers(&self.memory_buffers);
+    }
+}
+
+/// A JS object that a closure the store owns calls (a JS import's callable), held so
+/// that the agent can let go of it when the context goes (see `WasmAgent`'s drop).
+pub(crate) struct HeldForStore(Rc<RefCell<Option<JsObject>>>);
+
+impl HeldForStore {
+    pub(crate) fn new(object: &JsObject, ctx: &mut Context) -> JsResult<HeldForStore> {
+        let cell = Rc::new(RefCell::new(Some(object.clone())));
+        with_agent(ctx, |a| a.held_for_store.push(Rc::downgrade(&cell)))?;
+        Ok(HeldForStore(cell))
+    }
+
+    /// The object, unless the agent has gone (no JS can run then).
+    #[inline]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&JsObject) -> R) -> Option<R> {
+        self.0.borrow().as_ref().map(f)
+    }
 }
 
 /// What each realm has of its own: the interface objects (wrappers are made with the

@@ -443,6 +443,9 @@ fn run_case(source: &str, modules: &(String, String)) -> Result<(), String> {
            if (String(e && e.message || e).includes('EnginePanic') || String(e).includes('EnginePanic')) internal.push(String(e)); }}",
         modules.0, modules.1
     );
+    if let Some(path) = std::env::var_os("SIDEWINDER_JS_FUZZ_SETUP_OUT") {
+        let _ = std::fs::write(path, &setup);
+    }
     ctx.eval(Source::from_bytes(&setup)).map_err(|e| format!("setup: {e}"))?;
     if let Err(e) = ctx.eval(Source::from_bytes(source)) {
         // Statements are each in a `try`: only the prelude can throw here.
@@ -469,6 +472,16 @@ fn run_case(source: &str, modules: &(String, String)) -> Result<(), String> {
     } else {
         Err(format!("internal errors:\n{internal}"))
     }
+}
+
+/// This process's resident memory, for the progress lines (0 where /proc is missing).
+fn resident_mb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok());
+    kb.unwrap_or(0) / 1024
 }
 
 #[test]
@@ -502,7 +515,11 @@ fn random_api_scripts_never_panic() {
             failures.push(seed);
         }
         if (seed - first + 1).is_multiple_of(100) {
-            eprintln!("random_scripts: {} of {cases} scripts", seed - first + 1);
+            eprintln!(
+                "random_scripts: {} of {cases} scripts ({} MB resident)",
+                seed - first + 1,
+                resident_mb()
+            );
         }
     }
     assert!(

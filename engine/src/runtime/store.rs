@@ -74,8 +74,14 @@ pub(crate) fn admit(store: &Weak<StoreInner>, values: &[Val]) -> Result<()> {
     Ok(())
 }
 
+thread_local! {
+    /// Stores alive on this thread (`Store::alive_on_this_thread`).
+    static STORES_ALIVE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 impl Drop for StoreInner {
     fn drop(&mut self) {
+        let _ = STORES_ALIVE.try_with(|n| n.set(n.get().saturating_sub(1)));
         // Exceptions an embedder still holds outlive the store, but what their payloads
         // point at does not.
         let this: *const StoreInner = self;
@@ -148,7 +154,15 @@ pub struct GcStats {
 }
 
 impl Store {
+    /// How many stores of this thread are alive: a test hook for embedders that must not
+    /// keep a store after they are done with it (such as a JS context's).
+    #[doc(hidden)]
+    pub fn alive_on_this_thread() -> usize {
+        STORES_ALIVE.with(std::cell::Cell::get)
+    }
+
     pub fn new(engine: &Engine) -> Store {
+        STORES_ALIVE.with(|n| n.set(n.get() + 1));
         // Cyclic: the GC heap writes the store's address into its chunks.
         Store(Rc::new_cyclic(|this| StoreInner {
             engine: engine.clone(),

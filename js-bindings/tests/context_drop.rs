@@ -1,0 +1,84 @@
+//! A dropped context lets go of its store: nothing the JS API makes may tie the store
+//! to the context's objects in a cycle Boa's collector cannot see (the store holding a
+//! JS import's callable, a memory's ArrayBuffer or a JSPI call's objects outside Boa's
+//! heap while those objects' wrappers hold the store).
+
+use boa_engine::{Context, JsData, Source};
+use boa_gc::{Finalize, Gc, Trace, WeakGc};
+use sidewinder_engine::Store;
+
+/// Put in a realm's host-defined slot: alive as long as the realm is.
+#[derive(Trace, Finalize, JsData)]
+struct RealmMarker(Gc<u8>);
+
+mod support;
+use support::define_bytes;
+
+const IMPORTING: &str = r#"(module
+  (import "m" "f" (func $f (param i32) (result i32)))
+  (memory (export "mem") 1)
+  (func (export "g") (param i32) (result i32) (call $f (local.get 0))))"#;
+
+/// Whether the store and the realms of a context that ran `script` (with the module
+/// `bytes`) are freed once the context is dropped; `two_realms` installs in a second
+/// realm too. (Boa's collector never releases a `Gc` dropped while it sweeps: a JS
+/// object the store holds must be let go of before the store can go in a sweep.)
+fn store_freed_after(script: &str, two_realms: bool) -> bool {
+    boa_gc::force_collect();
+    let before = Store::alive_on_this_thread();
+    let marker = Gc::new(0u8);
+    let realm_alive = WeakGc::new(&marker);
+    {
+        let mut ctx = Context::default();
+        ctx.realm().host_defined_mut().insert(RealmMarker(marker));
+        sidewinder_js::install(&mut ctx).expect("install");
+        if two_realms {
+            let b = ctx.create_realm().expect("realm");
+            ctx.enter_realm(b);
+            sidewinder_js::install(&mut ctx).expect("install");
+        }
+        define_bytes(&mut ctx, "bytes", IMPORTING);
+        ctx.eval(Source::from_bytes(script)).expect("script");
+        ctx.run_jobs().expect("jobs");
+        assert_eq!(Store::alive_on_this_thread(), before + 1);
+    }
+    boa_gc::force_collect();
+    boa_gc::force_collect();
+    Store::alive_on_this_thread() == before && !realm_alive.is_upgradable()
+}
+
+#[test]
+fn a_context_whose_instance_imports_a_js_function_frees_its_store() {
+    let script = "var x = new WebAssembly.Instance(new WebAssembly.Module(bytes), {m: {f: y => y + 1}}).exports; x.g(1)";
+    assert!(store_freed_after(script, false));
+    assert!(store_freed_after(script, true));
+    assert!(store_freed_after(
+        "new WebAssembly.Instance(new WebAssembly.Module(bytes), {m: {f: y => y}}); 0",
+        false
+    ));
+}
+
+#[test]
+fn a_context_without_wasm_frees_its_realm() {
+    // The check itself: a realm is freed with its context.
+    assert!(store_freed_after("var o = {}; 0", false));
+}
+
+#[test]
+fn a_context_that_read_a_memory_buffer_frees_its_store() {
+    assert!(store_freed_after("var m = new WebAssembly.Memory({initial: 1}); var b = m.buffer; 0", false));
+}
+
+#[test]
+fn a_context_with_a_webassembly_function_frees_its_store() {
+    let script = "var f = new WebAssembly.Function({parameters: ['i32'], results: ['i32']}, y => y); f(3)";
+    assert!(store_freed_after(script, false));
+}
+
+#[test]
+fn a_context_whose_jspi_calls_settled_frees_its_store() {
+    let script = "var x = new WebAssembly.Instance(new WebAssembly.Module(bytes),
+                    {m: {f: new WebAssembly.Suspending(y => Promise.resolve(y + 1))}}).exports;
+                  var r; WebAssembly.promising(x.g)(1).then(v => r = v); 0";
+    assert!(store_freed_after(script, false));
+}
