@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use std::sync::Arc;
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     /// Bytes of native stack wasm code may use below the outermost entry into it (each
     /// store measures from its own); deeper recursion traps with "call stack

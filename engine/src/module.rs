@@ -441,8 +441,17 @@ impl Module {
     /// compiler does not implement, such as `select` with several results). With the
     /// default `Config`'s proposals.
     pub fn validate(bytes: &[u8]) -> Result<()> {
+        Self::validate_with(&Config::default(), bytes)
+    }
+
+    /// `validate` with the proposals `engine` enables: exactly what `new` accepts there.
+    pub fn validate_for(engine: &Engine, bytes: &[u8]) -> Result<()> {
+        Self::validate_with(engine.config(), bytes)
+    }
+
+    fn validate_with(config: &Config, bytes: &[u8]) -> Result<()> {
         let stubs = Stubs { trap_exit: 0, throw_stub: 0, memory_copy_stub: 0, gc_alloc_stub: 0 };
-        Self::compile(bytes, stubs, &Config::default()).map(drop)
+        Self::compile(bytes, stubs, config).map(drop)
     }
 
     fn compile(bytes: &[u8], stubs: Stubs, config: &Config) -> Result<(ModuleInfo, Vec<CodeChunk>)> {

@@ -19,7 +19,7 @@ use crate::conversions::never_crosses_to_js;
 use crate::errors::{new_error, ErrorKind};
 use crate::instance::{read_imports, InstanceData};
 use crate::module::{compile, module_object, module_of};
-use crate::realm::with_realm;
+use crate::realm::with_agent;
 use boa_engine::module::{
     resolve_module_specifier, ModuleLoader, ModuleRequest, Referrer, SimpleModuleLoader,
     SyntheticModuleInitializer,
@@ -199,7 +199,7 @@ fn wasm_module_record(bytes: &[u8], path: &Path, ctx: &mut Context) -> JsResult<
         }
     }
     let exports = engine_module.exports();
-    let id = with_realm(ctx, |r| {
+    let id = with_agent(ctx, |r| {
         let id = r.esm.next_id;
         r.esm.next_id += 1;
         r.esm.pending.insert(id, PendingModule { module, wrapper: None, specifiers: specifiers.clone() });
@@ -209,11 +209,11 @@ fn wasm_module_record(bytes: &[u8], path: &Path, ctx: &mut Context) -> JsResult<
     let wrapper = match Module::parse(Source::from_bytes(&source).with_path(path), None, ctx) {
         Ok(w) => w,
         Err(e) => {
-            with_realm(ctx, |r| r.esm.pending.remove(&id))?;
+            with_agent(ctx, |r| r.esm.pending.remove(&id))?;
             return Err(e);
         }
     };
-    with_realm(ctx, |r| {
+    with_agent(ctx, |r| {
         if let Some(p) = r.esm.pending.get_mut(&id) {
             p.wrapper = Some(wrapper.clone());
         }
@@ -288,7 +288,7 @@ fn is_reserved_name(name: &str) -> bool {
 fn instantiate_for_wrapper(_this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     let id = args.first().and_then(JsValue::as_number).filter(|n| *n >= 0.0 && n.fract() == 0.0);
     let pending = match id {
-        Some(id) => with_realm(ctx, |r| r.esm.pending.remove(&(id as u32)))?,
+        Some(id) => with_agent(ctx, |r| r.esm.pending.remove(&(id as u32)))?,
         None => None,
     };
     let Some(pending) = pending else {
@@ -319,7 +319,7 @@ fn instantiate_for_wrapper(_this: &JsValue, args: &[JsValue], ctx: &mut Context)
         };
         let namespace = namespaces.get(index as u32, ctx)?;
         let Some(namespace) = namespace.as_object() else { continue };
-        let instance = with_realm(ctx, |r| r.esm.instances.get(&namespace).cloned())?;
+        let instance = with_agent(ctx, |r| r.esm.instances.get(&namespace).cloned())?;
         let value = match instance {
             Some(instance) => exports_of(&instance)?.get(js_string!(import.name.as_str()), ctx)?,
             None => namespace.get(js_string!(import.name.as_str()), ctx)?,
@@ -339,7 +339,7 @@ fn instantiate_for_wrapper(_this: &JsValue, args: &[JsValue], ctx: &mut Context)
     let instance = crate::instance::instantiate(&module, &imports, None, ctx)?;
     if let Some(wrapper) = &pending.wrapper {
         let namespace = wrapper.namespace(ctx);
-        with_realm(ctx, |r| r.esm.instances.insert(namespace, instance.clone()))?;
+        with_agent(ctx, |r| r.esm.instances.insert(namespace, instance.clone()))?;
     }
     Ok(exports_of(&instance)?.into())
 }
@@ -354,7 +354,7 @@ fn register_live_bindings(_this: &JsValue, args: &[JsValue], ctx: &mut Context) 
     let Some(refresh) = args.first().and_then(JsValue::as_callable) else {
         return Err(JsNativeError::typ().with_message("liveBindings expects a function").into());
     };
-    with_realm(ctx, |r| r.esm.refreshers.push(refresh))?;
+    with_agent(ctx, |r| r.esm.refreshers.push(refresh))?;
     LIVE_BINDINGS.with(|l| l.set(true));
     Ok(JsValue::undefined())
 }
@@ -377,7 +377,7 @@ pub(crate) fn refresh_live_bindings(ctx: &mut Context) {
 
 #[cold]
 fn refresh_all(ctx: &mut Context) {
-    let Ok(refreshers) = with_realm(ctx, |r| r.esm.refreshers.clone()) else {
+    let Ok(refreshers) = with_agent(ctx, |r| r.esm.refreshers.clone()) else {
         return;
     };
     for f in refreshers {
@@ -390,7 +390,7 @@ fn refresh_all(ctx: &mut Context) {
 /// namespace object.
 pub(crate) fn namespace_instance(_this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
     let instance = match args.first().and_then(JsValue::as_object) {
-        Some(o) => with_realm(ctx, |r| r.esm.instances.get(&o).cloned())?,
+        Some(o) => with_agent(ctx, |r| r.esm.instances.get(&o).cloned())?,
         None => None,
     };
     instance

@@ -65,27 +65,37 @@ pub fn extern_ref_count(context: &mut Context) -> usize {
 /// Installs the `WebAssembly` namespace object on the global object of `context`'s
 /// current realm. Install it in each realm that needs it: the realms of one context share
 /// one store, as the realms of one agent do in the JS API, so wasm objects move freely
-/// between them.
+/// between them. A realm that has it already is left as it is.
 pub fn install(context: &mut Context) -> JsResult<()> {
-    install_with_config(context, Config::default())
+    let config = match context.get_data::<WasmAgent>() {
+        Some(agent) => agent.engine.config().clone(),
+        None => Config::default(),
+    };
+    install_with_config(context, config)
 }
 
 /// Like `install`, with engine settings (such as `max_wasm_stack`). Bounds checks are
 /// always explicit here: Boa owns every ArrayBuffer's bytes, so memories are
-/// embedder-owned blocks without guard pages. The config of a context's first install
-/// holds for all its realms.
+/// embedder-owned blocks without guard pages. All realms of a context share one engine:
+/// a config other than the one the context's first install gave is an error.
 pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()> {
-    // The first install makes the agent's store; installs in the context's other realms
-    // share it (and its config).
-    if !context.has_data::<WasmAgent>() {
-        let agent = new_agent(config)?;
-        context.insert_data(agent);
+    let config = Config { explicit_bounds_checks: true, ..config };
+    match context.get_data::<WasmAgent>() {
+        Some(agent) if *agent.engine.config() != config => {
+            return Err(JsNativeError::error()
+                .with_message("WebAssembly is installed in this context with another config")
+                .into());
+        }
+        Some(_) => {}
+        None => {
+            let agent = new_agent(config)?;
+            context.insert_data(agent);
+        }
     }
-    context.realm().host_defined_mut().insert(WasmRealm {
-        prototypes: None,
-        esm: Default::default(),
-        await_then: None,
-    });
+    if context.realm().host_defined().get::<WasmRealm>().is_some() {
+        return Ok(());
+    }
+    context.realm().host_defined_mut().insert(WasmRealm { prototypes: None, await_then: None });
 
     let (module_ctor, module_proto) = module::INTERFACE.build(context);
     let (instance_ctor, instance_proto) = instance::INTERFACE.build(context);
@@ -188,7 +198,6 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
 
 /// The store and caches of a context's first install.
 fn new_agent(config: Config) -> JsResult<WasmAgent> {
-    let config = Config { explicit_bounds_checks: true, ..config };
     let engine = Engine::new(config).map_err(|e| JsNativeError::error().with_message(e.to_string()))?;
     let store = Store::new(&engine);
     // Wrappers of objects JS dropped hold their handles until Boa collects them.
@@ -213,6 +222,7 @@ fn new_agent(config: Config) -> JsResult<WasmAgent> {
         exception_objects: Default::default(),
         memory_buffers,
         js_tag,
+        esm: Default::default(),
         held_for_store: Vec::new(),
     })
 }

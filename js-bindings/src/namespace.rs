@@ -40,7 +40,7 @@ pub(crate) fn validate(_this: &JsValue, args: &[JsValue], ctx: &mut Context) -> 
     let bytes = buffer_source_bytes(&source, ctx)?;
     let engine = engine(ctx)?;
     if options.is_empty() {
-        return Ok(Module::validate(&bytes).is_ok().into());
+        return Ok(Module::validate_for(&engine, &bytes).is_ok().into());
     }
     // The options are checked against the module's imports, which a compile gives.
     let valid = match Module::new(&engine, &bytes) {

@@ -63,6 +63,9 @@ pub(crate) struct WasmAgent {
     pub memory_buffers: crate::memory::BufferRegistry,
     /// The JavaScript exception tag (`WebAssembly.JSTag`), one per agent.
     pub js_tag: Tag,
+    /// Wasm modules imported as ES modules: the module loader serves the whole context,
+    /// and the globals whose bindings it refreshes are the agent's.
+    pub esm: crate::esm::EsmState,
     /// The JS objects that closures the store owns call (`HeldForStore`), let go of
     /// when the agent goes.
     pub held_for_store: Vec<Weak<RefCell<Option<JsObject>>>>,
@@ -105,12 +108,10 @@ impl HeldForStore {
 }
 
 /// What each realm has of its own: the interface objects (wrappers are made with the
-/// prototypes of the realm that makes them) and the wasm modules its scripts import.
+/// prototypes of the realm that makes them) and JSPI's helper.
 #[derive(Trace, Finalize, JsData)]
 pub(crate) struct WasmRealm {
     pub prototypes: Option<Prototypes>,
-    /// Wasm modules imported as ES modules.
-    pub esm: crate::esm::EsmState,
     /// JSPI's way to wait for a promise (`jspi::AWAIT_THEN`), made on first use.
     pub await_then: Option<JsObject>,
 }

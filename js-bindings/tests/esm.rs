@@ -221,3 +221,57 @@ fn suspending_and_resuming_update_live_bindings() {
     );
     assert_eq!(result, "1,1,2");
 }
+
+/// Runs `name` in `dir` as a module in the context's current realm; returns the
+/// rejection, if any, as a string.
+fn evaluate_module(dir: &Path, name: &str, source: &str, ctx: &mut Context) -> Option<String> {
+    std::fs::write(dir.join(name), source).expect("write");
+    let path = dir.canonicalize().expect("dir").join(name);
+    let module = Module::parse(Source::from_bytes(source).with_path(&path), None, ctx).expect("parse");
+    let promise = module.load_link_evaluate(ctx);
+    ctx.run_jobs().expect("jobs");
+    promise.state().as_rejected().map(|e| e.display().to_string())
+}
+
+/// The module loader serves every realm of its context: a second realm imports wasm
+/// modules too, and a binding stays live whichever realm's wasm or JS writes the global.
+#[test]
+fn wasm_modules_import_into_two_realms_and_bindings_stay_live_across_them() {
+    let dir = dir_with_counter();
+    write_wasm(dir.path(), "seven.wasm", r#"(module (global (export "seven") i32 (i32.const 7)))"#);
+    let loader = Rc::new(WasmModuleLoader::new(dir.path()).expect("loader"));
+    let mut ctx = Context::builder().module_loader(loader).build().expect("context");
+    sidewinder_js::install(&mut ctx).expect("install");
+    let a_main = r#"import { count, bump } from "./counter.wasm";
+        import * as ns from "./counter.wasm";
+        globalThis.readCount = () => count; globalThis.ns = ns; bump();"#;
+    assert_eq!(evaluate_module(dir.path(), "a.mjs", a_main, &mut ctx), None);
+    let a_global = ctx.global_object();
+    let b = ctx.create_realm().expect("realm");
+    ctx.enter_realm(b);
+    sidewinder_js::install(&mut ctx).expect("install");
+    ctx.register_global_property(
+        boa_engine::js_string!("A"),
+        a_global,
+        boa_engine::property::Attribute::all(),
+    )
+    .expect("A");
+    let setter = wat::parse_str(
+        r#"(module (import "m" "g" (global (mut i32))) (func (export "set") (param i32) local.get 0 global.set 0))"#,
+    )
+    .expect("wat");
+    let list = setter.iter().map(u8::to_string).collect::<Vec<_>>().join(",");
+    ctx.eval(Source::from_bytes(&format!("globalThis.setterBytes = new Uint8Array([{list}])")))
+        .expect("bytes");
+    let b_main = r#"import { seven } from "./seven.wasm";
+        const g = A.WebAssembly.namespaceInstance(A.ns).exports.count;
+        const setter = new WebAssembly.Instance(new WebAssembly.Module(globalThis.setterBytes),
+          {m: {g}}).exports;
+        setter.set(50);
+        const afterWasm = A.readCount();
+        g.value = 60;
+        globalThis.result = [seven, afterWasm, A.readCount()].join();"#;
+    assert_eq!(evaluate_module(dir.path(), "b.mjs", b_main, &mut ctx), None);
+    let result = ctx.eval(Source::from_bytes("String(globalThis.result)")).expect("result");
+    assert_eq!(result.to_string(&mut ctx).expect("string").to_std_string_escaped(), "7,50,60");
+}

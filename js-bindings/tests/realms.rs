@@ -145,3 +145,25 @@ fn a_new_realms_namespace_has_its_own_interface_objects() {
         "false"
     );
 }
+
+#[test]
+fn installing_again_leaves_a_realm_as_it_is_and_another_config_is_refused() {
+    let mut ctx = Context::default();
+    sidewinder_js::install(&mut ctx).expect("install");
+    eval(&mut ctx, "var first = WebAssembly; var tag = WebAssembly.JSTag; 0");
+    sidewinder_js::install(&mut ctx).expect("install again");
+    assert_eq!(
+        eval(
+            &mut ctx,
+            "WebAssembly === first && WebAssembly.JSTag === tag && tag instanceof WebAssembly.Tag"
+        ),
+        "true"
+    );
+    // One engine per context: a second realm may not ask for another.
+    let b = ctx.create_realm().expect("realm B");
+    ctx.enter_realm(b);
+    let other = sidewinder_engine::Config { max_wasm_stack: 2 << 20, ..Default::default() };
+    assert!(sidewinder_js::install_with_config(&mut ctx, other).is_err());
+    sidewinder_js::install(&mut ctx).expect("install in B with the context's config");
+    assert_eq!(eval(&mut ctx, "typeof WebAssembly.Module"), "function");
+}

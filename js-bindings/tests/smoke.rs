@@ -548,3 +548,15 @@ fn externref_sweeps_wait_longer_next_to_a_big_gc_heap() {
     let count = sidewinder_js::extern_ref_count(&mut ctx);
     assert!(count >= 30_000, "{count} externrefs held: swept next to a 31 MiB heap");
 }
+
+#[test]
+fn validate_follows_the_contexts_config() {
+    let mut ctx = boa_engine::Context::default();
+    let config = sidewinder_engine::Config { gc_types: false, ..Default::default() };
+    sidewinder_js::install_with_config(&mut ctx, config).expect("install");
+    define_bytes(&mut ctx, "gcBytes", r#"(module (type (struct (field i32))))"#);
+    assert_eq!(
+        eval(&mut ctx, "WebAssembly.validate(gcBytes) + ' ' + (() => { try { new WebAssembly.Module(gcBytes); return 'compiled' } catch (e) { return e.name } })()"),
+        "false CompileError"
+    );
+}
