@@ -1,7 +1,7 @@
 //! CompileError, LinkError, RuntimeError and (JSPI) SuspendError, and how engine
 //! errors become JS errors.
 
-use crate::realm::prototypes;
+use crate::realm::{prototypes, Prototypes};
 use boa_engine::object::{ConstructorBuilder, JsObject};
 use boa_engine::property::Attribute;
 use boa_engine::{js_string, Context, JsError, JsNativeError, JsResult, JsValue, NativeFunction};
@@ -57,14 +57,13 @@ pub(crate) fn build_constructor(kind: ErrorKind, ctx: &mut Context) -> (JsObject
     (sc.constructor(), sc.prototype())
 }
 
-fn prototype_of(kind: ErrorKind, ctx: &mut Context) -> JsResult<JsObject> {
-    let p = prototypes(ctx)?;
-    Ok(match kind {
+fn error_prototype(p: &Prototypes, kind: ErrorKind) -> JsObject {
+    match kind {
         ErrorKind::Compile => p.compile_error.clone(),
         ErrorKind::Link => p.link_error.clone(),
         ErrorKind::Runtime => p.runtime_error.clone(),
         ErrorKind::Suspend => p.suspend_error.clone(),
-    })
+    }
 }
 
 fn construct_native(
@@ -83,10 +82,9 @@ fn construct(
     kind: &ErrorKind,
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
-    let fallback = prototype_of(*kind, ctx)?;
     let proto = match new_target.as_object() {
-        Some(nt) => nt.get(js_string!("prototype"), ctx)?.as_object().unwrap_or(fallback),
-        None => fallback,
+        Some(nt) => crate::interface::prototype_from(&nt, |p| error_prototype(p, *kind), ctx)?,
+        None => error_prototype(&prototypes(ctx)?, *kind),
     };
     let error_ctor = ctx.intrinsics().constructors().error().constructor();
     let object = error_ctor.construct(args, None, ctx)?;

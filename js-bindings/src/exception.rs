@@ -87,7 +87,7 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
         Some(options) => options.get(js_string!("traceStack"), ctx)?.to_boolean(),
         None => false,
     };
-    let proto = prototype_from(&nt, prototypes(ctx)?.exception.clone(), ctx)?;
+    let proto = prototype_from(&nt, |p| p.exception.clone(), ctx)?;
     let store = store(ctx)?;
     let exception = Exception::new(&store, &tag, &payload).map_err(|e| engine_error(e, ctx))?;
     let object = new_exception_object(&exception, proto, ctx)?;

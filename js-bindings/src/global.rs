@@ -63,7 +63,7 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
     let store = store(ctx)?;
     let global =
         Global::new(&store, GlobalType { content: ty, mutable }, value).map_err(|e| engine_error(e, ctx))?;
-    let proto = prototype_from(&nt, prototypes(ctx)?.global.clone(), ctx)?;
+    let proto = prototype_from(&nt, |p| p.global.clone(), ctx)?;
     Ok(wrap(global, proto, ctx)?.into())
 }
 

@@ -40,7 +40,7 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
     let nt = require_new(new_target, "Instance")?;
     let (module, plan) = module_of(&args.first().cloned().unwrap_or_default(), "WebAssembly.Instance")?;
     let imports = read_imports(&module, &plan, &args.get(1).cloned().unwrap_or_default(), ctx)?;
-    let proto = prototype_from(&nt, prototypes(ctx)?.instance.clone(), ctx)?;
+    let proto = prototype_from(&nt, |p| p.instance.clone(), ctx)?;
     Ok(instantiate(&module, &imports, Some(proto), ctx)?.into())
 }
 

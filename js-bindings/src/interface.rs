@@ -1,9 +1,12 @@
 //! WebIDL plumbing shared by the interfaces: constructors, enumerable operations,
 //! attributes, brand checks and BufferSource copies.
 
+use crate::realm::{prototypes, Prototypes, WasmRealm};
+use boa_engine::builtins::function::{BoundFunction, OrdinaryFunction};
 use boa_engine::object::builtins::{JsArrayBuffer, JsDataView, JsFunction, JsTypedArray};
 use boa_engine::object::{ConstructorBuilder, FunctionObjectBuilder, JsObject, NativeObject};
 use boa_engine::property::Attribute;
+use boa_engine::realm::Realm;
 use boa_engine::{js_string, Context, JsNativeError, JsResult, JsSymbol, JsValue, NativeFunction};
 
 pub(crate) type NativeFn = fn(&JsValue, &[JsValue], &mut Context) -> JsResult<JsValue>;
@@ -81,10 +84,35 @@ pub(crate) fn require_new(new_target: &JsValue, name: &str) -> JsResult<JsObject
 /// GetPrototypeFromConstructor, with the current realm's interface prototype as fallback.
 pub(crate) fn prototype_from(
     new_target: &JsObject,
-    fallback: JsObject,
+    pick: impl Fn(&Prototypes) -> JsObject,
     ctx: &mut Context,
 ) -> JsResult<JsObject> {
-    Ok(new_target.get(js_string!("prototype"), ctx)?.as_object().unwrap_or(fallback))
+    if let Some(proto) = new_target.get(js_string!("prototype"), ctx)?.as_object() {
+        return Ok(proto);
+    }
+    // WebIDL: the interface's prototype in newTarget's realm (GetFunctionRealm).
+    let theirs = function_realm(new_target).and_then(|realm| {
+        let host = realm.host_defined();
+        host.get::<WasmRealm>().and_then(|r| r.prototypes.as_ref().map(&pick))
+    });
+    match theirs {
+        Some(proto) => Ok(proto),
+        None => Ok(pick(&prototypes(ctx)?)),
+    }
+}
+
+/// GetFunctionRealm for the functions whose realm Boa 0.22 shows embedders: ordinary
+/// functions and classes, through bound functions; `None` for the rest (native functions
+/// and proxies), which then use the current realm.
+fn function_realm(f: &JsObject) -> Option<Realm> {
+    let mut f = f.clone();
+    loop {
+        if let Some(ordinary) = f.downcast_ref::<OrdinaryFunction>() {
+            return Some(ordinary.realm().clone());
+        }
+        let target = f.downcast_ref::<BoundFunction>()?.target_function().clone();
+        f = target;
+    }
 }
 
 /// The receiver as an object carrying `T`, or a TypeError naming the operation.

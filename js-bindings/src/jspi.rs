@@ -16,7 +16,7 @@ use crate::esm::refresh_live_bindings;
 use crate::exception::thrown_to_wasm;
 use crate::function::{call_js, func_of_object, js_unusable_type, reject_js_unusable, results_from_js};
 use crate::interface::{prototype_from, require_new, Interface};
-use crate::realm::{prototypes, store, with_current_context, with_realm, ContextScope, HeldForStore};
+use crate::realm::{store, with_current_context, with_realm, ContextScope, HeldForStore};
 use boa_engine::object::builtins::JsPromise;
 use boa_engine::object::{FunctionObjectBuilder, JsObject};
 use boa_engine::{
@@ -48,7 +48,7 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
             .with_message("WebAssembly.Suspending: argument must be a function")
             .into());
     };
-    let proto = prototype_from(&nt, prototypes(ctx)?.suspending.clone(), ctx)?;
+    let proto = prototype_from(&nt, |p| p.suspending.clone(), ctx)?;
     Ok(JsObject::from_proto_and_data(proto, SuspendingData { callable }).into())
 }
 

@@ -195,7 +195,7 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
         Error::Resource(m) => JsNativeError::range().with_message(m).into(),
         other => engine_error(other, ctx),
     })?;
-    let proto = prototype_from(&nt, prototypes(ctx)?.memory.clone(), ctx)?;
+    let proto = prototype_from(&nt, |p| p.memory.clone(), ctx)?;
     Ok(wrap(memory, proto, ctx)?.into())
 }
 

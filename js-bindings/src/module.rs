@@ -66,7 +66,7 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
     let options = CompileOptions::from_js(&args.get(1).cloned().unwrap_or_default(), ctx)?;
     let bytes = buffer_source_bytes(&source, ctx)?;
     let module = compile(&bytes, &options, ctx)?;
-    let proto = prototype_from(&nt, prototypes(ctx)?.module.clone(), ctx)?;
+    let proto = prototype_from(&nt, |p| p.module.clone(), ctx)?;
     Ok(module_object(module, Some(proto), ctx)?.into())
 }
 

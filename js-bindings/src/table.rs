@@ -90,7 +90,7 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
     let store = store(ctx)?;
     let ty = TableType { element, minimum: initial, maximum, table64: address.is_64() };
     let table = Table::new(&store, ty, init).map_err(|e| engine_error(e, ctx))?;
-    let proto = prototype_from(&nt, prototypes(ctx)?.table.clone(), ctx)?;
+    let proto = prototype_from(&nt, |p| p.table.clone(), ctx)?;
     Ok(wrap(table, proto, ctx)?.into())
 }
 

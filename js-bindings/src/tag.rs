@@ -43,7 +43,7 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
         .iter()
         .map(|v| parse_value_type(v, ctx))
         .collect::<JsResult<Vec<_>>>()?;
-    let proto = prototype_from(&nt, prototypes(ctx)?.tag.clone(), ctx)?;
+    let proto = prototype_from(&nt, |p| p.tag.clone(), ctx)?;
     let store = store(ctx)?;
     let tag = Tag::new(&store, FuncType::new(parameters, [])).map_err(|e| engine_error(e, ctx))?;
     let object = JsObject::from_proto_and_data(proto, TagData { tag: tag.clone() });

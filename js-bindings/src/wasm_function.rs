@@ -6,7 +6,6 @@
 use crate::conversions::{parse_value_type, value_type_name};
 use crate::function::{exported_function_named, func_of_object, iterable_to_list, new_host_func};
 use crate::interface::{prototype_from, require_new, Interface};
-use crate::realm::prototypes;
 use boa_engine::object::builtins::JsArray;
 use boa_engine::object::JsObject;
 use boa_engine::{js_string, Context, JsNativeError, JsResult, JsValue};
@@ -49,7 +48,7 @@ fn construct(new_target: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsRes
     };
     let func = new_host_func(&callable, FuncType::new(parameters, results), ctx)?;
     let object = exported_function_named(&func, "", ctx)?;
-    let proto = prototype_from(&nt, prototypes(ctx)?.function.clone(), ctx)?;
+    let proto = prototype_from(&nt, |p| p.function.clone(), ctx)?;
     object.set_prototype(Some(proto));
     Ok(object.into())
 }

@@ -167,3 +167,25 @@ fn installing_again_leaves_a_realm_as_it_is_and_another_config_is_refused() {
     sidewinder_js::install(&mut ctx).expect("install in B with the context's config");
     assert_eq!(eval(&mut ctx, "typeof WebAssembly.Module"), "function");
 }
+
+/// WebIDL's "internally create a new object implementing the interface" and
+/// GetPrototypeFromConstructor: when `newTarget.prototype` is not an object, the
+/// prototype is the interface's in newTarget's realm.
+#[test]
+fn a_new_target_without_a_prototype_object_gives_the_prototype_of_its_own_realm() {
+    let mut ctx = two_realms();
+    let src = "function NT() {} NT.prototype = 1;
+       const bound = NT.bind(null);
+       [Reflect.construct(A.WebAssembly.Memory, [{initial: 0}], NT),
+        Reflect.construct(A.WebAssembly.Tag, [{parameters: []}], bound),
+        Reflect.construct(A.WebAssembly.CompileError, ['m'], NT)]
+         .map((o, i) => Object.getPrototypeOf(o) === [WebAssembly.Memory, WebAssembly.Tag, WebAssembly.CompileError][i].prototype)
+         .join()";
+    assert_eq!(eval(&mut ctx, src), "true,true,true");
+    // And newTarget from realm A, constructing with realm B's interface.
+    assert_eq!(
+        eval(&mut ctx, "const ANT = A.eval('(function () {})'); ANT.prototype = null;
+             Object.getPrototypeOf(Reflect.construct(WebAssembly.Memory, [{initial: 0}], ANT)) === A.WebAssembly.Memory.prototype"),
+        "true"
+    );
+}
