@@ -15,6 +15,7 @@ use crate::interface::{brand, prototype_from, require_new, Interface};
 use crate::realm::{cached_wrapper, prototypes, remember_wrapper, store, with_agent};
 use boa_engine::object::builtins::{AlignedVec, JsArrayBuffer};
 use boa_engine::object::JsObject;
+use boa_engine::realm::Realm;
 use boa_engine::{js_string, Context, JsData, JsNativeError, JsResult, JsValue};
 use boa_gc::{Finalize, Trace};
 use sidewinder_engine::{Error, Memory, MemoryType, Store};
@@ -33,6 +34,12 @@ const MAX_PAGES_64: u64 = 1 << 48;
 pub(crate) struct BufferState {
     current: Option<JsArrayBuffer>,
     pending: Option<AlignedVec<u8>>,
+    /// The realm whose `%ArrayBuffer.prototype%` the buffer made next gets: the JS API
+    /// makes a memory's buffer when its Memory object is made and when `grow` refreshes
+    /// it, in the realm current then, and this makes it lazily, on the first read. (A
+    /// grow by wasm leaves it: the realm current then is not known here, so that buffer
+    /// gets the realm of its first read.)
+    realm: Option<Realm>,
 }
 
 pub(crate) type BufferRegistry = Rc<RefCell<HashMap<usize, Rc<RefCell<BufferState>>>>>;
@@ -41,7 +48,9 @@ pub(crate) type BufferRegistry = Rc<RefCell<HashMap<usize, Rc<RefCell<BufferStat
 /// heap (for the agent's drop: no JS runs after it).
 pub(crate) fn let_go_of_buffers(registry: &BufferRegistry) {
     for state in registry.borrow().values() {
-        state.borrow_mut().current = None;
+        let mut state = state.borrow_mut();
+        state.current = None;
+        state.realm = None;
     }
 }
 
@@ -96,7 +105,7 @@ pub(crate) fn create_memory(
     }
     block.resize((ty.minimum * PAGE) as usize, 0);
     let base = block.as_mut_ptr();
-    let state = Rc::new(RefCell::new(BufferState { current: None, pending: Some(block) }));
+    let state = Rc::new(RefCell::new(BufferState { current: None, pending: Some(block), realm: None }));
     let on_grow = {
         let state = state.clone();
         move |_old: u64, new: u64| grow_block(&state, new)
@@ -148,6 +157,7 @@ fn wrap(memory: Memory, proto: JsObject, ctx: &mut Context) -> JsResult<JsObject
     let key = memory.identity();
     let bytes = with_agent(ctx, |r| r.memory_buffers.borrow().get(&key).cloned())?
         .ok_or_else(|| JsNativeError::typ().with_message("memory does not belong to this context"))?;
+    bytes.borrow_mut().realm = Some(ctx.realm().clone());
     let object = JsObject::from_proto_and_data(proto, MemoryData { memory, bytes });
     remember_wrapper(ctx, key, &object)?;
     Ok(object)
@@ -206,11 +216,14 @@ fn memory_of(this: &JsValue, what: &str) -> JsResult<(Memory, Rc<RefCell<BufferS
 }
 
 fn grow(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue> {
-    let (memory, _) = memory_of(this, "WebAssembly.Memory.prototype.grow")?;
+    let (memory, bytes) = memory_of(this, "WebAssembly.Memory.prototype.grow")?;
     let address = AddressType::of(memory.ty().memory64);
     let delta = address_value(&args.first().cloned().unwrap_or_default(), address, "delta", ctx)?;
     match memory.grow(delta) {
-        Some(old) => Ok(address.value(old)),
+        Some(old) => {
+            bytes.borrow_mut().realm = Some(ctx.realm().clone());
+            Ok(address.value(old))
+        }
         None => {
             Err(JsNativeError::range().with_message("WebAssembly.Memory.grow: failed to grow memory").into())
         }
@@ -253,6 +266,10 @@ fn get_buffer(this: &JsValue, _args: &[JsValue], ctx: &mut Context) -> JsResult<
         return Err(JsNativeError::typ().with_message("WebAssembly.Memory: buffer unavailable").into());
     };
     let buffer = JsArrayBuffer::from_byte_block(block, ctx)?;
+    if let Some(realm) = &st.realm {
+        let proto = realm.intrinsics().constructors().array_buffer().prototype();
+        buffer.set_prototype(Some(proto));
+    }
     st.current = Some(buffer.clone());
     Ok(buffer.into())
 }

@@ -189,3 +189,18 @@ fn a_new_target_without_a_prototype_object_gives_the_prototype_of_its_own_realm(
         "true"
     );
 }
+
+/// A memory's buffer belongs to the realm current when its Memory object was made, or
+/// when `grow` last refreshed it, not to the realm that reads it first.
+#[test]
+fn a_memory_buffer_is_made_in_the_realm_of_its_memory_object_or_last_grow() {
+    let mut ctx = two_realms();
+    let src =
+        "const getBuffer = Object.getOwnPropertyDescriptor(A.WebAssembly.Memory.prototype, 'buffer').get;
+       const m = new WebAssembly.Memory({initial: 1});
+       const first = Object.getPrototypeOf(getBuffer.call(m)) === ArrayBuffer.prototype;
+       A.WebAssembly.Memory.prototype.grow.call(m, 1);
+       const afterGrow = Object.getPrototypeOf(m.buffer) === A.ArrayBuffer.prototype;
+       [first, afterGrow].join()";
+    assert_eq!(eval(&mut ctx, src), "true,true");
+}
