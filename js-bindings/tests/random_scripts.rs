@@ -193,12 +193,12 @@ const CONSTRUCTORS: &[&str] =
     &["Module", "Instance", "Memory", "Table", "Global", "Tag", "Exception", "Function", "Suspending"];
 
 const METHODS: &[(&str, &[&str])] = &[
-    ("Memory", &["grow", "toFixedLengthBuffer", "toResizableBuffer"]),
-    ("Table", &["grow", "get", "set"]),
-    ("Global", &["valueOf"]),
+    ("Memory", &["grow", "toFixedLengthBuffer", "toResizableBuffer", "type"]),
+    ("Table", &["grow", "get", "set", "type"]),
+    ("Global", &["valueOf", "type"]),
     ("Exception", &["getArg", "is"]),
-    ("Instance", &[]),
-    ("Tag", &[]),
+    ("Tag", &["type"]),
+    ("Function", &["type"]),
 ];
 
 const GETTERS: &[(&str, &str)] = &[
@@ -383,12 +383,43 @@ impl Script<'_> {
                 )
             }
             // Namespace functions.
-            9 => {
-                let f = self.rng.pick(&["validate", "compile", "instantiate"]);
-                let arg = self.rng.pick(&["exportsBytes", "importsBytes", "exportsBytes.buffer", "new Uint8Array(3)"]);
-                let arg = if self.rng.chance(3) { self.value() } else { arg.to_string() };
-                format!("log.push(W.{f}({arg}))")
-            }
+            9 => match self.rng.below(6) {
+                0 | 1 => {
+                    let f = self.rng.pick(&["validate", "compile", "instantiate"]);
+                    let arg =
+                        self.rng.pick(&["exportsBytes", "importsBytes", "exportsBytes.buffer", "new Uint8Array(3)"]);
+                    let arg = if self.rng.chance(3) { self.value() } else { arg.to_string() };
+                    // JS String Builtins' compile options, now and then.
+                    let options = if self.rng.chance(3) {
+                        format!(", {{ builtins: {}, importedStringConstants: {} }}", self.value(), self.value())
+                    } else {
+                        String::new()
+                    };
+                    let second = if f == "instantiate" { ", imp" } else { "" };
+                    format!("log.push(W.{f}({arg}{second}{options}))")
+                }
+                // Type reflection: typed functions over any callable.
+                2 => format!(
+                    "{} = new W.Function({{ parameters: [{}], results: [{}] }}, {})",
+                    self.var(),
+                    self.rng.pick(TYPES),
+                    self.rng.pick(TYPES),
+                    self.value()
+                ),
+                // Exceptions crossing both ways.
+                3 => match self.rng.below(3) {
+                    0 => format!("{} = new W.Exception(W.JSTag, [{}])", self.var(), self.value()),
+                    1 => format!("log.push({}.getArg(W.JSTag, 0))", self.var()),
+                    _ => format!("try {{ x.throwx({}) }} catch (e) {{ log.push(e) }}", self.value()),
+                },
+                // GC objects back into wasm.
+                4 => {
+                    let make = self.rng.pick(&["x.mkstruct(1, {})", "x.mkarray(3)", "x.i31(5)", "x.any({})"]);
+                    let take = self.rng.pick(&["sget", "alen", "any", "eq", "ext"]);
+                    format!("log.push(x.{take}({make}))")
+                }
+                _ => format!("log.push(W.Module.customSections({}, {}))", self.rng.pick(&["mod", "v[0]"]), self.value()),
+            },
             // Table and global traffic through exports and wrappers.
             10 => {
                 let target = self.rng.pick(&["x.tab", "x.etab", "tab", "v[3]"]);
