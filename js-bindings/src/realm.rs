@@ -101,7 +101,7 @@ impl HeldForStore {
     }
 
     /// The object, unless the agent has gone (no JS can run then).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn with<R>(&self, f: impl FnOnce(&JsObject) -> R) -> Option<R> {
         self.0.borrow().as_ref().map(f)
     }
@@ -182,6 +182,7 @@ impl Drop for ContextScope {
 }
 
 /// Runs `f` with the context of the wasm call in progress.
+#[inline(always)]
 pub(crate) fn with_current_context<R>(f: impl FnOnce(&mut Context) -> R) -> Option<R> {
     let ptr = CURRENT_CONTEXT.with(|c| c.get());
     if ptr.is_null() {
