@@ -7,14 +7,21 @@
 //! `SIDEWINDER_JS_FUZZ_VERBOSE=1` to see the script that killed it).
 //!
 //! Environment: `SIDEWINDER_JS_FUZZ_CASES` (default [`DEFAULT_CASES`]) and
-//! `SIDEWINDER_JS_FUZZ_SEED` (the first seed; seeds are consecutive).
+//! `SIDEWINDER_JS_FUZZ_SEED` (the first seed; seeds are consecutive); with
+//! `SIDEWINDER_JS_FUZZ_LEAKS`, scripts whose context keeps its first realm after it is
+//! dropped are reported (today only scripts with a JSPI call that never settles do).
 
 use boa_engine::property::Attribute;
 use boa_engine::{js_string, Context, Source};
+use boa_gc::{Gc, WeakGc};
 use std::fmt::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 const DEFAULT_CASES: u64 = 300;
+
+/// Put in the first realm's host-defined slot: alive as long as that realm is.
+#[derive(boa_gc::Trace, boa_gc::Finalize, boa_engine::JsData)]
+struct RealmMarker(Gc<u8>);
 /// Statements per script.
 const STATEMENTS: usize = 40;
 /// Variables `v[0]`..`v[VARS - 1]` the statements assign and use.
@@ -459,8 +466,11 @@ fn bytes_literal(wat: &str) -> String {
 }
 
 /// Runs one script in the second realm of a fresh context; returns what went wrong.
-fn run_case(source: &str, modules: &(String, String)) -> Result<(), String> {
+fn run_case(source: &str, modules: &(String, String), marker: Option<RealmMarker>) -> Result<(), String> {
     let mut ctx = Context::default();
+    if let Some(marker) = marker {
+        ctx.realm().host_defined_mut().insert(marker);
+    }
     sidewinder_js::install(&mut ctx).map_err(|e| format!("install: {e}"))?;
     let a_global = ctx.global_object();
     let b = ctx.create_realm().map_err(|e| format!("realm: {e}"))?;
@@ -521,6 +531,7 @@ fn random_api_scripts_never_panic() {
         std::env::var("SIDEWINDER_JS_FUZZ_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(DEFAULT_CASES);
     let first = std::env::var("SIDEWINDER_JS_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
     let verbose = std::env::var_os("SIDEWINDER_JS_FUZZ_VERBOSE").is_some();
+    let check_leaks = std::env::var_os("SIDEWINDER_JS_FUZZ_LEAKS").is_some();
     let modules = (bytes_literal(EXPORTS), bytes_literal(IMPORTS));
     let mut failures = Vec::new();
     for seed in first..first + cases {
@@ -528,7 +539,19 @@ fn random_api_scripts_never_panic() {
         if verbose {
             eprintln!("--- seed {seed}\n{source}");
         }
-        let outcome = catch_unwind(AssertUnwindSafe(|| run_case(&source, &modules)));
+        // With SIDEWINDER_JS_FUZZ_LEAKS, a script whose context keeps its first realm
+        // after the context is dropped is reported (a JSPI call still suspended at the
+        // end does: see context_drop.rs).
+        let marker = Gc::new(0u8);
+        let realm_alive = WeakGc::new(&marker);
+        let marker = check_leaks.then(|| RealmMarker(marker));
+        let outcome = catch_unwind(AssertUnwindSafe(|| run_case(&source, &modules, marker)));
+        if check_leaks {
+            boa_gc::force_collect();
+            if realm_alive.is_upgradable() {
+                eprintln!("seed {seed}: the context's realm outlived it");
+            }
+        }
         let failure = match outcome {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(e),
