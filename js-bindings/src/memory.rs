@@ -37,19 +37,26 @@ pub(crate) struct BufferState {
     /// The realm whose `%ArrayBuffer.prototype%` the buffer made next gets: the JS API
     /// makes a memory's buffer when its Memory object is made and when `grow` refreshes
     /// it, in the realm current then, and this makes it lazily, on the first read. (A
-    /// grow by wasm leaves it: the realm current then is not known here, so that buffer
-    /// gets the realm of its first read.)
+    /// grow by wasm leaves it as it was: the realm current then is not known here.)
     realm: Option<Realm>,
 }
 
 pub(crate) type BufferRegistry = Rc<RefCell<HashMap<usize, Rc<RefCell<BufferState>>>>>;
 
-/// Drops every memory's current ArrayBuffer, which the registry holds outside Boa's
-/// heap (for the agent's drop: no JS runs after it).
+/// Lets go of every memory's current ArrayBuffer, which the registry holds outside
+/// Boa's heap (for the agent's drop: no JS runs after it). The bytes come back to the
+/// registry first: the store may outlive the agent (a GC object or a suspended fiber
+/// keeps it), and its compiled code still addresses them.
 pub(crate) fn let_go_of_buffers(registry: &BufferRegistry) {
     for state in registry.borrow().values() {
         let mut state = state.borrow_mut();
-        state.current = None;
+        if let Some(buffer) = state.current.take() {
+            match buffer.detach(&JsValue::undefined()) {
+                Ok(block) => state.pending = Some(block),
+                // Never free bytes a store may still address.
+                Err(_) => std::mem::forget(buffer),
+            }
+        }
         state.realm = None;
     }
 }

@@ -81,8 +81,10 @@ pub(crate) struct WasmAgent {
 impl Drop for WasmAgent {
     fn drop(&mut self) {
         for held in self.held_for_store.drain(..) {
-            if let Some(cell) = held.upgrade() {
-                cell.borrow_mut().take();
+            // A cell in use belongs to a call running now (an embedder dropped the
+            // context from inside a JS import): it keeps its object.
+            if let Some(mut object) = held.upgrade().as_ref().and_then(|cell| cell.try_borrow_mut().ok()) {
+                object.take();
             }
         }
         crate::memory::let_go_of_buffers(&self.memory_buffers);

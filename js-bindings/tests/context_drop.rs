@@ -82,3 +82,36 @@ fn a_context_whose_jspi_calls_settled_frees_its_store() {
                   var r; WebAssembly.promising(x.g)(1).then(v => r = v); 0";
     assert!(store_freed_after(script, false));
 }
+
+/// The store can outlive its context (here a wasm GC object an embedder kept holds it),
+/// and its memory's bytes with it: dropping the context gives the ArrayBuffer's bytes
+/// back to the store instead of freeing them under compiled code.
+#[test]
+fn a_memory_outliving_its_context_keeps_its_bytes() {
+    let (peek, poke, _kept) = {
+        let mut a = support::context();
+        define_bytes(
+            &mut a,
+            "bytes",
+            r#"(module (type $s (struct (field i32)))
+                 (memory (export "mem") 1 1)
+                 (func (export "mk") (result (ref $s)) (struct.new $s (i32.const 5)))
+                 (func (export "poke") (param i32 i32) (i32.store (local.get 0) (local.get 1)))
+                 (func (export "peek") (param i32) (result i32) (i32.load (local.get 0))))"#,
+        );
+        let x = "var x = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports; x.mem.buffer; x.poke(8, 7); 0";
+        a.eval(Source::from_bytes(x)).expect("instance");
+        let get = |a: &mut Context, e: &str| a.eval(Source::from_bytes(e)).expect(e);
+        (get(&mut a, "x.peek"), get(&mut a, "x.poke"), get(&mut a, "x.mk()"))
+    };
+    boa_gc::force_collect();
+    let mut b = support::context();
+    // Reuses what the first context freed, if its buffer took the bytes with it.
+    b.eval(Source::from_bytes("new WebAssembly.Memory({initial: 1, maximum: 1}).buffer; 0")).expect("memory");
+    let call = |f: &boa_engine::JsValue, args: &[boa_engine::JsValue], b: &mut Context| {
+        f.as_callable().expect("function").call(&boa_engine::JsValue::undefined(), args, b).expect("call")
+    };
+    assert_eq!(call(&peek, &[8.into()], &mut b).as_number(), Some(7.0));
+    call(&poke, &[8.into(), 9.into()], &mut b);
+    assert_eq!(call(&peek, &[8.into()], &mut b).as_number(), Some(9.0));
+}
