@@ -391,29 +391,19 @@ pub(crate) fn new_host_func(callable: &JsObject, ty: FuncType, ctx: &mut Context
         // cost beside the JS function's own call.
         let param_types = ty.params().to_vec();
         let func = Func::new_numeric(&store, ty, move |params: &[u64], results: &mut [u64]| {
-            import_outcome(
-                with_current_context(|ctx| {
-                    target.with(|target| {
-                        call_numeric_import(target, &param_types, &result_types, params, results, ctx)
-                    })
-                })
-                .flatten(),
-            )
+            import_outcome(target.with_current_context(|target, ctx| {
+                call_numeric_import(target, &param_types, &result_types, params, results, ctx)
+            }))
         });
         return func.map_err(|e| engine_error(e, ctx));
     }
     let unusable = js_unusable_type(&ty);
     Ok(Func::new(&store, ty, move |params: &[Val], results: &mut [Val]| {
-        import_outcome(
-            with_current_context(|ctx| {
-                target.with(|target| {
-                    reject_js_unusable(unusable)?;
-                    let ret = call_js(target, params.len(), |i, ctx| to_js(&params[i], ctx), ctx)?;
-                    results_from_js(&ret, &result_types, results, ctx)
-                })
-            })
-            .flatten(),
-        )
+        import_outcome(target.with_current_context(|target, ctx| {
+            reject_js_unusable(unusable)?;
+            let ret = call_js(target, params.len(), |i, ctx| to_js(&params[i], ctx), ctx)?;
+            results_from_js(&ret, &result_types, results, ctx)
+        }))
     }))
 }
 

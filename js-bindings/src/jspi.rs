@@ -23,7 +23,7 @@ use boa_engine::{
     js_string, Context, JsData, JsError, JsNativeError, JsResult, JsValue, NativeFunction, Source,
 };
 use boa_gc::{Finalize, Trace};
-use sidewinder_engine::{Fiber, Func, FuncType, Store, Trap, Val};
+use sidewinder_engine::{Fiber, Func, FuncType, Trap, Val};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -161,8 +161,9 @@ fn settle(_this: &JsValue, args: &[JsValue], caps: &Settle, ctx: &mut Context) -
 /// The host function for an import given a Suspending object.
 pub(crate) fn suspending_import(callable: &JsObject, ty: FuncType, ctx: &mut Context) -> JsResult<Func> {
     let store = store(ctx)?;
-    // The closure is the store's: what it keeps must not keep the store (it finds the
-    // store through the context instead) or the callable's realm (see `HeldForStore`).
+    // The closure is the store's: what it keeps must not keep the store
+    // (`start_suspending_call` finds it through the context) or the callable's realm
+    // (see `HeldForStore`).
     let target = HeldForStore::new(callable, ctx)?;
     let result_types = ty.results().to_vec();
     let unusable = js_unusable_type(&ty);
@@ -171,10 +172,7 @@ pub(crate) fn suspending_import(callable: &JsObject, ty: FuncType, ctx: &mut Con
         let outcome = with_current_context(|ctx| {
             // As for any JS import: a v128 or exnref signature throws before the call.
             reject_js_unusable(unusable).map_err(|e| thrown_to_wasm(e, ctx))?;
-            let own_store = crate::realm::store(ctx).map_err(|e| thrown_to_wasm(e, ctx))?;
-            target
-                .with(|target| start_suspending_call(target, params, &own_store, ctx))
-                .ok_or_else(outside)?
+            target.with(|target| start_suspending_call(target, params, ctx)).ok_or_else(outside)?
         })
         .ok_or_else(outside)??;
         Fiber::suspend().map_err(|_| Trap::host_message("no fiber to suspend"))?;
@@ -226,18 +224,14 @@ fn await_helper(ctx: &mut Context) -> JsResult<JsObject> {
 
 /// Calls the JS function and arranges for the fiber to be resumed when its result
 /// settles. Errors (as wasm exceptions) when suspending is not allowed here.
-fn start_suspending_call(
-    target: &JsObject,
-    params: &[Val],
-    store: &Store,
-    ctx: &mut Context,
-) -> Result<Outcome, Trap> {
+fn start_suspending_call(target: &JsObject, params: &[Val], ctx: &mut Context) -> Result<Outcome, Trap> {
+    let store = store(ctx).map_err(|e| thrown_to_wasm(e, ctx))?;
     // Nothing but wasm frames since the fiber started: no host function below this one
     // (`can_suspend`), and no conversion of a call's arguments that ran JS (a
     // `valueOf`) which called the wasm that called this import.
     let running = RUNNING.with(|r| r.borrow().last().cloned());
     let fiber = running.filter(|&(_, open)| open == open_conversions()).map(|(fiber, _)| fiber);
-    let Some(fiber) = fiber.filter(|_| Fiber::can_suspend(store)) else {
+    let Some(fiber) = fiber.filter(|_| Fiber::can_suspend(&store)) else {
         let e = new_error(
             ErrorKind::Suspend,
             "trying to suspend without WebAssembly.promising, or with JavaScript frames in between",

@@ -107,6 +107,13 @@ impl HeldForStore {
     pub(crate) fn with<R>(&self, f: impl FnOnce(&JsObject) -> R) -> Option<R> {
         self.0.borrow().as_ref().map(f)
     }
+
+    /// `with` in the context of the wasm call in progress: `None` outside one, or once
+    /// the agent has gone.
+    #[inline(always)]
+    pub(crate) fn with_current_context<R>(&self, f: impl FnOnce(&JsObject, &mut Context) -> R) -> Option<R> {
+        with_current_context(|ctx| self.with(|object| f(object, ctx))).flatten()
+    }
 }
 
 /// What each realm has of its own: the interface objects (wrappers are made with the

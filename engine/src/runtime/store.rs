@@ -76,7 +76,7 @@ pub(crate) fn admit(store: &Weak<StoreInner>, values: &[Val]) -> Result<()> {
 
 thread_local! {
     /// Stores alive on this thread (`Store::alive_on_this_thread`).
-    static STORES_ALIVE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    static STORES_ALIVE: Cell<usize> = const { Cell::new(0) };
 }
 
 impl Drop for StoreInner {
@@ -158,7 +158,7 @@ impl Store {
     /// keep a store after they are done with it (such as a JS context's).
     #[doc(hidden)]
     pub fn alive_on_this_thread() -> usize {
-        STORES_ALIVE.with(std::cell::Cell::get)
+        STORES_ALIVE.with(Cell::get)
     }
 
     pub fn new(engine: &Engine) -> Store {
