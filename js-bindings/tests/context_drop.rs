@@ -33,9 +33,7 @@ fn store_freed_after(script: &str, two_realms: bool) -> bool {
         ctx.realm().host_defined_mut().insert(RealmMarker(marker));
         sidewinder_js::install(&mut ctx).expect("install");
         if two_realms {
-            let b = ctx.create_realm().expect("realm");
-            ctx.enter_realm(b);
-            sidewinder_js::install(&mut ctx).expect("install");
+            support::enter_second_realm(&mut ctx);
         }
         define_bytes(&mut ctx, "bytes", IMPORTING);
         ctx.eval(Source::from_bytes(script)).expect("script");

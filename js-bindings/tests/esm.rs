@@ -6,6 +6,8 @@ use sidewinder_js::WasmModuleLoader;
 use std::path::Path;
 use std::rc::Rc;
 
+mod support;
+
 fn write_wasm(dir: &Path, name: &str, wat: &str) {
     std::fs::write(dir.join(name), wat::parse_str(wat).expect("valid wat")).expect("write");
 }
@@ -13,20 +15,25 @@ fn write_wasm(dir: &Path, name: &str, wat: &str) {
 /// Runs `main.mjs` in `dir` as a module and returns what it left in `globalThis.result`
 /// (or the rejection, as a string).
 fn run_main(dir: &Path, main: &str) -> String {
-    std::fs::write(dir.join("main.mjs"), main).expect("write");
     let loader = Rc::new(WasmModuleLoader::new(dir).expect("loader"));
     let mut ctx = Context::builder().module_loader(loader).build().expect("context");
     sidewinder_js::install(&mut ctx).expect("install");
-    let path = dir.canonicalize().expect("dir").join("main.mjs");
-    let source = std::fs::read_to_string(&path).expect("read");
-    let module = Module::parse(Source::from_bytes(&source).with_path(&path), None, &mut ctx).expect("parse");
-    let promise = module.load_link_evaluate(&mut ctx);
-    ctx.run_jobs().expect("jobs");
-    if let Some(e) = promise.state().as_rejected() {
-        return format!("rejected: {}", e.display());
+    if let Some(e) = evaluate_module(dir, "main.mjs", main, &mut ctx) {
+        return format!("rejected: {e}");
     }
     let result = ctx.eval(Source::from_bytes("String(globalThis.result)")).expect("result");
     result.to_string(&mut ctx).expect("string").to_std_string_escaped()
+}
+
+/// Runs `name` in `dir` as a module in the context's current realm; returns the
+/// rejection, if any, as a string.
+fn evaluate_module(dir: &Path, name: &str, source: &str, ctx: &mut Context) -> Option<String> {
+    std::fs::write(dir.join(name), source).expect("write");
+    let path = dir.canonicalize().expect("dir").join(name);
+    let module = Module::parse(Source::from_bytes(source).with_path(&path), None, ctx).expect("parse");
+    let promise = module.load_link_evaluate(ctx);
+    ctx.run_jobs().expect("jobs");
+    promise.state().as_rejected().map(|e| e.display().to_string())
 }
 
 const COUNTER: &str = r#"(module
@@ -222,17 +229,6 @@ fn suspending_and_resuming_update_live_bindings() {
     assert_eq!(result, "1,1,2");
 }
 
-/// Runs `name` in `dir` as a module in the context's current realm; returns the
-/// rejection, if any, as a string.
-fn evaluate_module(dir: &Path, name: &str, source: &str, ctx: &mut Context) -> Option<String> {
-    std::fs::write(dir.join(name), source).expect("write");
-    let path = dir.canonicalize().expect("dir").join(name);
-    let module = Module::parse(Source::from_bytes(source).with_path(&path), None, ctx).expect("parse");
-    let promise = module.load_link_evaluate(ctx);
-    ctx.run_jobs().expect("jobs");
-    promise.state().as_rejected().map(|e| e.display().to_string())
-}
-
 /// The module loader serves every realm of its context: a second realm imports wasm
 /// modules too, and a binding stays live whichever realm's wasm or JS writes the global.
 #[test]
@@ -246,16 +242,7 @@ fn wasm_modules_import_into_two_realms_and_bindings_stay_live_across_them() {
         import * as ns from "./counter.wasm";
         globalThis.readCount = () => count; globalThis.ns = ns; bump();"#;
     assert_eq!(evaluate_module(dir.path(), "a.mjs", a_main, &mut ctx), None);
-    let a_global = ctx.global_object();
-    let b = ctx.create_realm().expect("realm");
-    ctx.enter_realm(b);
-    sidewinder_js::install(&mut ctx).expect("install");
-    ctx.register_global_property(
-        boa_engine::js_string!("A"),
-        a_global,
-        boa_engine::property::Attribute::all(),
-    )
-    .expect("A");
+    support::enter_second_realm(&mut ctx);
     let setter = wat::parse_str(
         r#"(module (import "m" "g" (global (mut i32))) (func (export "set") (param i32) local.get 0 global.set 0))"#,
     )

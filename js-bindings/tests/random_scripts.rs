@@ -11,11 +11,12 @@
 //! `SIDEWINDER_JS_FUZZ_LEAKS`, scripts whose context keeps its first realm after it is
 //! dropped are reported (today only scripts with a JSPI call that never settles do).
 
-use boa_engine::property::Attribute;
-use boa_engine::{js_string, Context, Source};
+use boa_engine::{Context, Source};
 use boa_gc::{Gc, WeakGc};
 use std::fmt::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+
+mod support;
 
 const DEFAULT_CASES: u64 = 300;
 
@@ -472,11 +473,7 @@ fn run_case(source: &str, modules: &(String, String), marker: Option<RealmMarker
         ctx.realm().host_defined_mut().insert(marker);
     }
     sidewinder_js::install(&mut ctx).map_err(|e| format!("install: {e}"))?;
-    let a_global = ctx.global_object();
-    let b = ctx.create_realm().map_err(|e| format!("realm: {e}"))?;
-    ctx.enter_realm(b);
-    sidewinder_js::install(&mut ctx).map_err(|e| format!("install: {e}"))?;
-    ctx.register_global_property(js_string!("A"), a_global, Attribute::all()).map_err(|e| e.to_string())?;
+    support::enter_second_realm(&mut ctx);
     let setup = format!(
         "var exportsBytes = {}; var importsBytes = {};
          var internal = [], kinds = {{}};

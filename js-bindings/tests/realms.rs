@@ -3,11 +3,10 @@
 //! global or function of one realm imports into another realm's instance, and a wasm
 //! object has one JS object whichever realm asks for it.
 
-use boa_engine::property::Attribute;
-use boa_engine::{js_string, Context};
+use boa_engine::Context;
 
 mod support;
-use support::{define_bytes, eval};
+use support::{define_bytes, enter_second_realm, eval};
 
 /// A context whose current realm ("B") has `A` bound to the global object of the
 /// context's first realm; both have `WebAssembly` and the module `bytes`.
@@ -15,12 +14,8 @@ fn two_realms() -> Context {
     let mut ctx = Context::default();
     sidewinder_js::install(&mut ctx).expect("install in A");
     define_bytes(&mut ctx, "bytes", SHARED_STATE);
-    let a_global = ctx.global_object();
-    let b = ctx.create_realm().expect("realm B");
-    ctx.enter_realm(b);
-    sidewinder_js::install(&mut ctx).expect("install in B");
+    enter_second_realm(&mut ctx);
     define_bytes(&mut ctx, "bytes", SHARED_STATE);
-    ctx.register_global_property(js_string!("A"), a_global, Attribute::all()).expect("A");
     // `A.make` instantiates in realm A (its Module and Instance constructors).
     eval(
         &mut ctx,

@@ -5,7 +5,8 @@
 // Each test crate that includes this module uses some of it.
 #![allow(dead_code)]
 
-use boa_engine::{Context, Source};
+use boa_engine::property::Attribute;
+use boa_engine::{js_string, Context, Source};
 
 /// A fresh Boa context with `WebAssembly` installed.
 pub fn context() -> Context {
@@ -40,4 +41,14 @@ pub fn define_bytes(ctx: &mut Context, name: &str, wat: &str) {
     let bytes = wat::parse_str(wat).unwrap_or_else(|e| panic!("{e}"));
     let list = bytes.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(",");
     eval(ctx, &format!("var {name} = new Uint8Array([{list}]); 0"));
+}
+
+/// Enters a new realm of `ctx`, installs `WebAssembly` there, and binds `A` in it to the
+/// global object of the realm it left.
+pub fn enter_second_realm(ctx: &mut Context) {
+    let a_global = ctx.global_object();
+    let b = ctx.create_realm().expect("realm");
+    ctx.enter_realm(b);
+    sidewinder_js::install(ctx).expect("install");
+    ctx.register_global_property(js_string!("A"), a_global, Attribute::all()).expect("A");
 }
