@@ -690,6 +690,25 @@ impl Module {
     }
 
     /// Custom sections with this name, in order.
+    /// The name the module's `name` section gives function `func_index` (imports
+    /// first), if it has such a section and that entry. A malformed `name` section
+    /// names nothing: the spec has custom sections never make a module invalid.
+    pub fn function_name(&self, func_index: u32) -> Option<String> {
+        let data = self.custom_sections("name").into_iter().next()?;
+        let reader = wasmparser::NameSectionReader::new(wasmparser::BinaryReader::new(data, 0));
+        for subsection in reader {
+            let Ok(wasmparser::Name::Function(names)) = subsection else { continue };
+            for naming in names {
+                match naming {
+                    Ok(n) if n.index == func_index => return Some(n.name.to_string()),
+                    Ok(_) => {}
+                    Err(_) => return None,
+                }
+            }
+        }
+        None
+    }
+
     pub fn custom_sections(&self, name: &str) -> Vec<&[u8]> {
         self.0.info.custom_sections.iter().filter(|(n, _)| n == name).map(|(_, d)| d.as_slice()).collect()
     }

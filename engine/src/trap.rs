@@ -1,5 +1,6 @@
 //! Traps: the ways a WebAssembly computation can abort.
 
+use crate::runtime::backtrace::{BacktraceFrame, MAX_FRAMES};
 use crate::runtime::exception::Exception;
 use std::any::Any;
 use std::fmt;
@@ -126,28 +127,47 @@ pub struct Trap {
     payload: Option<Box<dyn Any>>,
     message: Option<String>,
     exception: Option<Exception>,
+    backtrace: Vec<BacktraceFrame>,
 }
 
 impl Trap {
     pub fn new(code: TrapCode) -> Trap {
-        Trap { code, payload: None, message: None, exception: None }
+        Trap { code, payload: None, message: None, exception: None, backtrace: Vec::new() }
     }
 
     /// A trap raised by a host function, carrying whatever the host wants back.
     pub fn host(payload: Box<dyn Any>) -> Trap {
-        Trap { code: TrapCode::Host, payload: Some(payload), message: None, exception: None }
+        Trap {
+            code: TrapCode::Host,
+            payload: Some(payload),
+            message: None,
+            exception: None,
+            backtrace: Vec::new(),
+        }
     }
 
     /// A host trap with a plain message.
     pub fn host_message(message: impl Into<String>) -> Trap {
-        Trap { code: TrapCode::Host, payload: None, message: Some(message.into()), exception: None }
+        Trap {
+            code: TrapCode::Host,
+            payload: None,
+            message: Some(message.into()),
+            exception: None,
+            backtrace: Vec::new(),
+        }
     }
 
     /// Not a trap: what a host function returns to throw a wasm exception, which
     /// handlers in the calling wasm frames can catch (an uncaught one reaches the Rust
     /// caller as `Error::Exception`).
     pub fn throw(exception: Exception) -> Trap {
-        Trap { code: TrapCode::Host, payload: None, message: None, exception: Some(exception) }
+        Trap {
+            code: TrapCode::Host,
+            payload: None,
+            message: None,
+            exception: Some(exception),
+            backtrace: Vec::new(),
+        }
     }
 
     /// The exception, for what `Trap::throw` made.
@@ -164,6 +184,26 @@ impl Trap {
 
     pub fn code(&self) -> TrapCode {
         self.code
+    }
+
+    /// The wasm frames the trap unwound, innermost first, at most
+    /// `backtrace::MAX_FRAMES`: those of the activation it ended (frames of wasm further
+    /// out, below a host call, are not part of it). Empty for a trap that never ran
+    /// wasm code.
+    pub fn backtrace(&self) -> &[BacktraceFrame] {
+        &self.backtrace
+    }
+
+    /// Adds the frames of the activation the trap ended below those it has: a trap a
+    /// host function passes on from its own wasm call has the inner frames already.
+    pub(crate) fn with_backtrace(mut self, frames: Vec<BacktraceFrame>) -> Trap {
+        if self.backtrace.is_empty() {
+            self.backtrace = frames;
+        } else {
+            let room = MAX_FRAMES.saturating_sub(self.backtrace.len());
+            self.backtrace.extend(frames.into_iter().take(room));
+        }
+        self
     }
 
     pub fn payload(&self) -> Option<&dyn Any> {

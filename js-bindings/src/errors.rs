@@ -3,9 +3,11 @@
 
 use crate::realm::{prototypes, Prototypes};
 use boa_engine::object::{ConstructorBuilder, JsObject};
-use boa_engine::property::Attribute;
+use boa_engine::property::{Attribute, PropertyDescriptor};
 use boa_engine::{js_string, Context, JsError, JsNativeError, JsResult, JsValue, NativeFunction};
+use sidewinder_engine::runtime::backtrace::BacktraceFrame;
 use sidewinder_engine::{Error, TrapCode};
+use std::fmt::Write;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ErrorKind {
@@ -109,17 +111,73 @@ pub(crate) fn engine_error(error: Error, ctx: &mut Context) -> JsError {
         }
         Error::Link(m) => new_error(ErrorKind::Link, &m, ctx),
         Error::Trap(trap) => {
-            if trap.code() == TrapCode::StackOverflow {
-                return JsNativeError::range().with_message("Maximum call stack size exceeded").into();
-            }
-            let message = trap.to_string();
-            match trap.into_payload().map(|p| p.downcast::<JsError>()) {
-                Some(Ok(js)) => *js,
-                _ => new_error(ErrorKind::Runtime, &message, ctx),
-            }
+            let frames = trap.backtrace().to_vec();
+            let error = if trap.code() == TrapCode::StackOverflow {
+                JsNativeError::range().with_message("Maximum call stack size exceeded").into()
+            } else {
+                let message = trap.to_string();
+                match trap.into_payload().map(|p| p.downcast::<JsError>()) {
+                    // An import's exception goes on as it was thrown.
+                    Some(Ok(js)) => return *js,
+                    _ => new_error(ErrorKind::Runtime, &message, ctx),
+                }
+            };
+            show_wasm_frames(error, &frames, ctx)
         }
         Error::Exception(e) => crate::exception::thrown_to_js(&e, ctx),
         Error::Resource(m) => JsNativeError::range().with_message(m).into(),
         Error::Unsupported(m) => new_error(ErrorKind::Compile, &m, ctx),
     }
+}
+
+/// Wasm frames a trap's `stack` shows at most: as many frames as V8 shows by default
+/// (`Error.stackTraceLimit`).
+const SHOWN_WASM_FRAMES: usize = 10;
+
+/// Boa's `get Error.prototype.stack` in the current realm, if it is still the accessor
+/// Boa made (called at install, before any script could replace it).
+pub(crate) fn error_stack_getter(ctx: &mut Context) -> Option<JsObject> {
+    let prototype = ctx.intrinsics().constructors().error().prototype();
+    let descriptor = prototype.borrow().properties().get(&js_string!("stack").into())?;
+    descriptor.get().and_then(JsValue::as_object)
+}
+
+/// A trap's error with an own `stack`: the wasm frames the trap unwound, innermost
+/// first, above the JS frames Boa records (which know nothing of wasm), the way V8 and
+/// SpiderMonkey show them, as `at NAME (wasm-function[INDEX])` (`NAME` from the module's
+/// `name` section). The property is what `Error.prototype.stack`'s setter would make,
+/// but not enumerable, as V8's. The JS frames come from Boa's own getter, saved at
+/// install, so no script code runs while a trap becomes an error.
+fn show_wasm_frames(error: JsError, frames: &[BacktraceFrame], ctx: &mut Context) -> JsError {
+    if frames.is_empty() {
+        return error;
+    }
+    let value = match error.into_opaque(ctx) {
+        Ok(value) => value,
+        Err(e) => return e,
+    };
+    let Some(object) = value.as_object() else {
+        return JsError::from_opaque(value);
+    };
+    let mut stack = String::new();
+    for frame in frames.iter().take(SHOWN_WASM_FRAMES) {
+        let _ = match frame.func_name() {
+            Some(name) => writeln!(stack, "    at {name} (wasm-function[{}])", frame.func_index()),
+            None => writeln!(stack, "    at wasm-function[{}]", frame.func_index()),
+        };
+    }
+    let getter = crate::realm::with_realm(ctx, |r| r.error_stack_getter.clone()).ok().flatten();
+    if let Some(js_frames) = getter.and_then(|g| g.call(&value, &[], ctx).ok()) {
+        if let Some(text) = js_frames.as_string() {
+            stack.push_str(&text.to_std_string_escaped());
+        }
+    }
+    let property = PropertyDescriptor::builder()
+        .value(js_string!(stack))
+        .writable(true)
+        .enumerable(false)
+        .configurable(true);
+    // A fresh error object: ordinary, extensible, without an own `stack`.
+    let _ = object.define_property_or_throw(js_string!("stack"), property, ctx);
+    JsError::from_opaque(value)
 }

@@ -95,7 +95,12 @@ pub fn install_with_config(context: &mut Context, config: Config) -> JsResult<()
     if context.realm().host_defined().get::<WasmRealm>().is_some() {
         return Ok(());
     }
-    context.realm().host_defined_mut().insert(WasmRealm { prototypes: None, await_then: None });
+    let error_stack_getter = errors::error_stack_getter(context);
+    context.realm().host_defined_mut().insert(WasmRealm {
+        prototypes: None,
+        await_then: None,
+        error_stack_getter,
+    });
 
     let (module_ctor, module_proto) = module::INTERFACE.build(context);
     let (instance_ctor, instance_proto) = instance::INTERFACE.build(context);

@@ -123,6 +123,9 @@ pub(crate) struct WasmRealm {
     pub prototypes: Option<Prototypes>,
     /// JSPI's way to wait for a promise (`jspi::AWAIT_THEN`), made on first use.
     pub await_then: Option<JsObject>,
+    /// Boa's own `get Error.prototype.stack`, as it was at install: a trap's error shows
+    /// the JS frames it gives below the wasm frames (`errors::show_wasm_frames`).
+    pub error_stack_getter: Option<JsObject>,
 }
 
 pub(crate) fn with_realm<R>(ctx: &mut Context, f: impl FnOnce(&mut WasmRealm) -> R) -> JsResult<R> {

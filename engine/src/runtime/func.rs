@@ -479,7 +479,9 @@ fn abnormal_exit(store: &StoreInner) -> Error {
         }
         Some(c) => Trap::new(c),
     };
-    Error::Trap(trap)
+    // SAFETY: as above.
+    let frames = unsafe { std::mem::take(&mut (*runtime).backtrace) };
+    Error::Trap(trap.with_backtrace(frames))
 }
 
 /// Raw numbers as `call_numeric` and `new_numeric` promise them: i32 and f32 values

@@ -1,5 +1,6 @@
 //! The runtime: everything compiled code runs against.
 mod address_hash;
+pub mod backtrace;
 pub mod code_memory;
 pub mod exception;
 pub mod fiber;

@@ -235,8 +235,10 @@ mod imp {
             if let Some(exit) = trap_exit_for(pc, division) {
                 let code =
                     if division { TrapCode::IntegerDivisionByZero } else { TrapCode::MemoryOutOfBounds };
-                // The trap exit stub expects the trap code in rsi.
+                // The trap exit stub expects the trap code in rsi, and the backtrace's
+                // first address in rdx (rbp is the faulting function's frame).
                 gregs[libc::REG_RSI as usize] = i64::from(code as u32);
+                gregs[libc::REG_RDX as usize] = pc as i64;
                 gregs[libc::REG_RIP as usize] = exit as i64;
                 return;
             }

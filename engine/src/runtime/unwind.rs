@@ -48,7 +48,7 @@ pub(crate) fn set_entry_returns(addresses: [usize; 2]) {
 }
 
 /// The entry trampolines' return addresses, where walks up the wasm frames stop.
-fn entry_returns() -> [u64; 2] {
+pub(crate) fn entry_returns() -> [u64; 2] {
     ENTRY_RETURNS.each_ref().map(|a| a.load(Ordering::Acquire) as u64)
 }
 
@@ -57,7 +57,7 @@ fn entry_returns() -> [u64; 2] {
 /// # Safety
 /// `fp` is the frame pointer of a live wasm frame that calls or throws (its prologue
 /// then stored its VMContext at [fp - 8]), and the instance outlives `'a`.
-unsafe fn frame_instance<'a>(fp: u64) -> (*const VMContext, &'a InstanceInner) {
+pub(crate) unsafe fn frame_instance<'a>(fp: u64) -> (*const VMContext, &'a InstanceInner) {
     // SAFETY: per the contract.
     unsafe {
         let vmctx = *((fp - 8) as *const *const VMContext);

@@ -27,6 +27,9 @@ pub struct VMRuntime {
     /// An exception on its way: what a host function threw (for the host stub to
     /// throw on), or what no handler caught (for the entry trampoline's caller).
     pub exception: u64,
+    /// The wasm frames of the last trap (`backtrace::capture`); compiled code never
+    /// reads it.
+    pub backtrace: Vec<super::backtrace::BacktraceFrame>,
 }
 
 /// A function reference: what `call_indirect`, `ref.func`, tables and imports hold.

@@ -178,9 +178,18 @@ impl Masm {
             let (code, label) = self.trap_labels[i];
             self.asm.bind(label);
             self.asm.mov_ri(RSI, code as u32 as i64);
-            self.jump_absolute(trap_exit);
+            self.jump_to_trap_exit(trap_exit);
         }
         self.trap_labels.clear();
+    }
+
+    /// Leaves for the trap exit with the trap code in esi, and in rdx an address in this
+    /// function, where the trap's backtrace starts (`runtime::backtrace`).
+    fn jump_to_trap_exit(&mut self, trap_exit: usize) {
+        let here = self.asm.new_label();
+        self.asm.bind(here);
+        self.asm.lea_rip(RDX, here);
+        self.jump_absolute(trap_exit);
     }
 
     pub fn jump_absolute(&mut self, addr: usize) {
@@ -341,7 +350,7 @@ impl Masm {
         self.asm.cmp_ri(OperandSize::S64, RAX, first_address);
         self.asm.jcc(Cc::Ae, ok);
         self.asm.mov_rr(OperandSize::S32, RSI, RAX);
-        self.jump_absolute(trap_exit);
+        self.jump_to_trap_exit(trap_exit);
         self.asm.bind(ok);
     }
 
@@ -351,7 +360,7 @@ impl Masm {
         self.asm.test_rr(OperandSize::S32, RAX, RAX);
         self.asm.jcc(Cc::E, ok);
         self.asm.mov_rr(OperandSize::S32, RSI, RAX);
-        self.jump_absolute(trap_exit);
+        self.jump_to_trap_exit(trap_exit);
         self.asm.bind(ok);
     }
 

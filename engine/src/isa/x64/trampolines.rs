@@ -231,13 +231,30 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.mov_ri(RAX, 0);
     a.jmp(tail);
 
-    // ---- trap exit: esi = trap code, r15 = any context of the trapping store ----
+    // ---- trap exit: esi = trap code, r15 = any context of the trapping store; for the
+    // backtrace (not read when esi is `EXCEPTION_STATUS`), rdx = an address in the
+    // trapping wasm function, rbp its frame and r15 its context. Past
+    // `trap_exit_with_context`, r8 is that context instead, or 0 for the one the frame
+    // keeps (what the host stub gives: its r15 is a host function's record) ----
     a.align(16, 0xCC);
     let trap_exit_at = a.offset();
     let trap_exit_label = a.new_label();
+    let trap_exit_with_context = a.new_label();
     a.bind(trap_exit_label);
+    a.mov_rr(OperandSize::S64, R8, R15);
+    a.bind(trap_exit_with_context);
     a.load(LoadKind::I64, SCRATCH, Mem::Base(R15, offsets::VMCTX_RUNTIME));
     a.store(StoreKind::I32, Mem::Base(SCRATCH, offsets::RUNTIME_TRAP_CODE), RSI);
+    // The frames are left for good below: the call may use the stack under them.
+    a.mov_rr(OperandSize::S64, RDI, SCRATCH);
+    a.mov_rr(OperandSize::S64, RSI, RDX);
+    a.mov_rr(OperandSize::S64, RDX, RBP);
+    a.mov_rr(OperandSize::S64, RCX, RSP);
+    a.alu_ri(AluOp::And, OperandSize::S64, RSP, -16);
+    a.mov_ri(SCRATCH, crate::runtime::backtrace::capture as *const () as usize as i64);
+    a.call_reg(SCRATCH);
+    // r15 is callee-saved in the System V ABI.
+    a.load(LoadKind::I64, SCRATCH, Mem::Base(R15, offsets::VMCTX_RUNTIME));
     a.load(LoadKind::I64, RSP, Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP));
     a.lea(RBP, Mem::Base(RSP, ENTRY_FRAME));
     a.mov_ri(RAX, 1);
@@ -307,7 +324,13 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.cmp_ri(OperandSize::S32, RAX, EXCEPTION_STATUS as i32);
     a.jcc(Cc::E, host_threw);
     a.mov_rr(OperandSize::S32, RSI, RAX);
-    a.jmp(trap_exit_label);
+    // The backtrace starts at the caller: its return address and frame (a wasm function
+    // that calls keeps its context there; a tail call may have left an entry trampoline
+    // as the caller, where the walk stops before reading anything).
+    a.load(LoadKind::I64, RDX, Mem::Base(RBP, 8));
+    a.load(LoadKind::I64, RBP, Mem::Base(RBP, 0));
+    a.mov_ri(R8, 0);
+    a.jmp(trap_exit_with_context);
     // The host function threw: leave this frame, and throw as if from the wasm call
     // site that called it (its return address is now on top of the stack).
     a.bind(host_threw);
@@ -402,6 +425,9 @@ fn emit_gc_alloc_stub(a: &mut Assembler, trap_exit: dynasmrt::DynamicLabel) {
     a.cmp_ri(OperandSize::S64, RAX, crate::runtime::libcalls::FIRST_OBJECT_ADDRESS);
     a.jcc(Cc::Ae, allocated);
     a.mov_rr(OperandSize::S32, RSI, RAX);
+    // The backtrace starts at the allocation site (rbp is still its frame): the return
+    // address above the saved registers.
+    a.load(LoadKind::I64, RDX, Mem::Base(RSP, XMM_AREA + 8 * SAVED_GPRS.len() as i32));
     a.jmp(trap_exit);
     a.bind(allocated);
     a.mov_rr(OperandSize::S64, SCRATCH, RAX);

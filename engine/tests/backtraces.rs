@@ -1,0 +1,174 @@
+//! A trap's backtrace: the wasm frames it unwound, innermost first, with each
+//! function's index and `name`-section name, from every way compiled code traps
+//! (an out-of-line trap path, a faulting load, a division, a runtime helper, a host
+//! function, a stack overflow).
+
+use sidewinder_engine::runtime::backtrace::MAX_FRAMES;
+use sidewinder_engine::{
+    Config, Engine, Error, Extern, Func, FuncType, Instance, Module, Store, Trap, TrapCode, Val,
+};
+
+/// Three named functions, `outer` -> `middle` -> `inner`, where `inner` traps the way
+/// its body says, after one import (so the defined functions are 1, 2 and 3).
+fn chain(inner_body: &str) -> String {
+    format!(
+        r#"(module
+          (import "host" "f" (func $host))
+          (memory 1)
+          (func $inner (param i32) (result i32) {inner_body})
+          (func $middle (param i32) (result i32) (i32.add (call $inner (local.get 0)) (i32.const 1)))
+          (func $outer (export "run") (param i32) (result i32) (i32.add (call $middle (local.get 0)) (i32.const 1))))"#
+    )
+}
+
+fn trap_of(config: Config, wat: &str, host: impl Fn() -> Result<(), Trap> + 'static) -> Trap {
+    let engine = Engine::new(config).expect("engine");
+    let store = Store::new(&engine);
+    let module = Module::new(&engine, &wat::parse_str(wat).expect("valid wat")).expect("compiles");
+    let host = Func::new(&store, FuncType::new([], []), move |_, _| host());
+    let instance = Instance::new(&store, &module, &[Extern::Func(host)]).expect("instantiates");
+    match instance.call("run", &[Val::I32(0)]) {
+        Err(Error::Trap(trap)) => trap,
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
+/// `(index, name)` of each frame.
+fn frames(trap: &Trap) -> Vec<(u32, Option<String>)> {
+    trap.backtrace().iter().map(|f| (f.func_index(), f.func_name())).collect()
+}
+
+fn named(frames: &[(u32, &str)]) -> Vec<(u32, Option<String>)> {
+    frames.iter().map(|&(i, n)| (i, Some(n.to_string()))).collect()
+}
+
+fn no_host() -> Result<(), Trap> {
+    Ok(())
+}
+
+#[test]
+fn every_way_of_trapping_starts_the_backtrace_in_the_trapping_function() {
+    let chain_of_three = named(&[(1, "inner"), (2, "middle"), (3, "outer")]);
+    let cases: [(&str, &str, TrapCode); 5] = [
+        ("out-of-line path", "unreachable", TrapCode::Unreachable),
+        ("faulting load", "(i32.load (i32.const 70000))", TrapCode::MemoryOutOfBounds),
+        ("division fault", "(i32.div_u (i32.const 1) (local.get 0))", TrapCode::IntegerDivisionByZero),
+        (
+            "signed overflow",
+            "(i32.div_s (i32.const 0x80000000) (i32.sub (local.get 0) (i32.const 1)))",
+            TrapCode::IntegerOverflow,
+        ),
+        (
+            "runtime helper",
+            "(memory.fill (i32.const 65530) (i32.const 0) (i32.const 100)) (local.get 0)",
+            TrapCode::MemoryOutOfBounds,
+        ),
+    ];
+    for explicit_bounds_checks in [false, true] {
+        for (what, body, code) in cases {
+            let config = Config { explicit_bounds_checks, ..Config::default() };
+            let trap = trap_of(config, &chain(body), no_host);
+            assert_eq!(trap.code(), code, "{what}");
+            assert_eq!(
+                frames(&trap),
+                chain_of_three,
+                "{what}, explicit bounds checks {explicit_bounds_checks}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_host_trap_starts_the_backtrace_at_the_calling_function() {
+    let wat = chain("(call $host) (local.get 0)");
+    let trap = trap_of(Config::default(), &wat, || Err(Trap::host_message("no")));
+    assert_eq!(trap.code(), TrapCode::Host);
+    assert_eq!(frames(&trap), named(&[(1, "inner"), (2, "middle"), (3, "outer")]));
+}
+
+#[test]
+fn a_stack_overflow_keeps_the_innermost_frames() {
+    let wat = r#"(module (import "host" "f" (func))
+      (func $down (export "run") (param i32) (result i32) (call $down (i32.add (local.get 0) (i32.const 1)))))"#;
+    let trap = trap_of(Config::default(), wat, no_host);
+    assert_eq!(trap.code(), TrapCode::StackOverflow);
+    assert_eq!(frames(&trap), vec![(1, Some("down".to_string())); MAX_FRAMES]);
+}
+
+#[test]
+fn frames_of_other_modules_have_their_own_indices_and_names() {
+    let engine = Engine::default();
+    let store = Store::new(&engine);
+    let module =
+        |wat: &str| Module::new(&engine, &wat::parse_str(wat).expect("valid wat")).expect("compiles");
+    let callee = module(
+        r#"(module (func $pad) (func $fails (export "fails") (param i32) (result i32) (local.get 0) unreachable))"#,
+    );
+    let callee = Instance::new(&store, &callee, &[]).expect("instantiates");
+    let fails = callee.get_export("fails").expect("export");
+    // No names here: the frame has an index only.
+    let caller_bytes = wat::parse_str(
+        r#"(module (import "a" "fails" (func (param i32) (result i32)))
+          (func (export "run") (param i32) (result i32) (call 0 (local.get 0))))"#,
+    )
+    .expect("valid wat");
+    assert!(!caller_bytes.windows(4).any(|w| w == b"name"), "the text format added a name section");
+    let caller = Module::new(&engine, &caller_bytes).expect("compiles");
+    let caller = Instance::new(&store, &caller, &[fails]).expect("instantiates");
+    let Err(Error::Trap(trap)) = caller.call("run", &[Val::I32(0)]) else { panic!("expected a trap") };
+    assert_eq!(frames(&trap), vec![(1, Some("fails".to_string())), (1, None)]);
+}
+
+#[test]
+fn a_trap_passed_on_by_a_host_function_keeps_the_inner_frames_first() {
+    let engine = Engine::default();
+    let store = Store::new(&engine);
+    let inner = Module::new(
+        &engine,
+        &wat::parse_str(r#"(module (func $deep (export "deep") unreachable))"#).expect("valid wat"),
+    )
+    .expect("compiles");
+    let inner = Instance::new(&store, &inner, &[]).expect("instantiates");
+    let host = Func::new(&store, FuncType::new([], []), move |_, _| match inner.call("deep", &[]) {
+        Err(Error::Trap(trap)) => Err(trap),
+        other => panic!("expected a trap, got {other:?}"),
+    });
+    let trap = trap_of_with(&engine, &store, host);
+    assert_eq!(trap.code(), TrapCode::Unreachable);
+    assert_eq!(frames(&trap), named(&[(0, "deep"), (1, "inner"), (2, "middle"), (3, "outer")]));
+
+    fn trap_of_with(engine: &Engine, store: &Store, host: Func) -> Trap {
+        let wat = chain("(call $host) (local.get 0)");
+        let module = Module::new(engine, &wat::parse_str(wat).expect("valid wat")).expect("compiles");
+        let instance = Instance::new(store, &module, &[Extern::Func(host)]).expect("instantiates");
+        match instance.call("run", &[Val::I32(0)]) {
+            Err(Error::Trap(trap)) => trap,
+            other => panic!("expected a trap, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_walk_ends_at_the_entry_after_tail_calls() {
+    // After the tail call, the calling function's caller is the entry trampoline.
+    let wat = r#"(module (import "host" "f" (func $host))
+      (func (export "run") (param i32) (result i32) (return_call $host_i32 (local.get 0)))
+      (func $host_i32 (param i32) (result i32) (call $host) (local.get 0)))"#;
+    let trap = trap_of(Config::default(), wat, || Err(Trap::host_message("no")));
+    assert_eq!(frames(&trap), vec![(2, Some("host_i32".to_string()))]);
+    let direct = r#"(module (import "host" "f" (func $host (param i32) (result i32)))
+      (func (export "run") (param i32) (result i32) (return_call $host (local.get 0))))"#;
+    let engine = Engine::default();
+    let store = Store::new(&engine);
+    let module = Module::new(&engine, &wat::parse_str(direct).expect("valid wat")).expect("compiles");
+    let host = Func::new(
+        &store,
+        FuncType::new([sidewinder_engine::ValType::I32], [sidewinder_engine::ValType::I32]),
+        |_, _| Err(Trap::host_message("no")),
+    );
+    let instance = Instance::new(&store, &module, &[Extern::Func(host)]).expect("instantiates");
+    let Err(Error::Trap(trap)) = instance.call("run", &[Val::I32(0)]) else { panic!("expected a trap") };
+    // A tail call of an import may keep the caller's frame (it does here); either way
+    // the walk ends at the entry.
+    assert!([vec![], vec![(1, None)]].contains(&frames(&trap)), "{:?}", frames(&trap));
+}
