@@ -420,15 +420,14 @@ impl Module {
     pub fn new(engine: &Engine, bytes: &[u8]) -> Result<Module> {
         engine.check_supported()?;
         let trampolines = engine.trampolines()?;
-        let (trap_exit, throw_stub, memory_copy_stub, gc_alloc_stub) = (
-            trampolines.trap_exit,
-            trampolines.throw_stub,
-            trampolines.memory_copy_stub,
-            trampolines.gc_alloc_stub,
-        );
-        let stubs = Stubs { trap_exit, throw_stub, memory_copy_stub, gc_alloc_stub };
+        let stubs = Stubs {
+            trap_call: trampolines.trap_call,
+            throw_stub: trampolines.throw_stub,
+            memory_copy_stub: trampolines.memory_copy_stub,
+            gc_alloc_stub: trampolines.gc_alloc_stub,
+        };
         let (info, compiled) = Self::compile(bytes, stubs, engine.config())?;
-        let (code, func_offsets, handlers) = link(&info, compiled, trap_exit)?;
+        let (code, func_offsets, handlers) = link(&info, compiled, trampolines.trap_exit)?;
         let module = Module(Arc::new(ModuleInner { info, code, func_offsets, handlers }));
         if crate::perf_map::enabled() {
             crate::perf_map::record(bytes, &module);
@@ -450,7 +449,7 @@ impl Module {
     }
 
     fn validate_with(config: &Config, bytes: &[u8]) -> Result<()> {
-        let stubs = Stubs { trap_exit: 0, throw_stub: 0, memory_copy_stub: 0, gc_alloc_stub: 0 };
+        let stubs = Stubs { trap_call: 0, throw_stub: 0, memory_copy_stub: 0, gc_alloc_stub: 0 };
         Self::compile(bytes, stubs, config).map(drop)
     }
 
@@ -508,7 +507,7 @@ impl Module {
             memory_page_size_log2: &memory_page_size_log2,
             table64: &table64,
             tags: &info.tags,
-            trap_exit: stubs.trap_exit,
+            trap_call: stubs.trap_call,
             throw_stub: stubs.throw_stub,
             memory_copy_stub: stubs.memory_copy_stub,
             gc_alloc_stub: stubs.gc_alloc_stub,
@@ -939,7 +938,7 @@ impl From<ThreadError> for Error {
 /// validating).
 #[derive(Clone, Copy)]
 struct Stubs {
-    trap_exit: usize,
+    trap_call: usize,
     throw_stub: usize,
     memory_copy_stub: usize,
     gc_alloc_stub: usize,

@@ -157,7 +157,7 @@ impl FuncCompiler<'_> {
             _ => (libcalls::memory_atomic_notify as *const () as usize, 2),
         };
         let result = self.helper(helper, &[memory as i64, memarg.offset as i64], operands, false);
-        self.masm.trap_if_result_is_code(libcalls::ATOMIC_RESULT_BIAS as i32, self.env.trap_exit);
+        self.masm.trap_if_result_is_code(libcalls::ATOMIC_RESULT_BIAS as i32, self.env.trap_call);
         self.masm.asm.alu_ri(AluOp::Sub, OperandSize::S64, result, libcalls::ATOMIC_RESULT_BIAS as i32);
         self.push_reg(ValType::I32, result);
         Ok(())

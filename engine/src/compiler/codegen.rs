@@ -796,7 +796,7 @@ impl<'a> FuncCompiler<'a> {
     }
 
     fn finish_code(&mut self, chunk: &mut CodeChunk) -> CResult<()> {
-        self.masm.emit_trap_stubs(self.env.trap_exit);
+        self.masm.emit_trap_stubs(self.env.trap_call);
         self.masm.emit_host_call_stub();
         let frame = self.header_size as usize
             + self.slot_size as usize * (self.num_body_locals() + self.max_depth)
@@ -1659,7 +1659,7 @@ impl<'a> FuncCompiler<'a> {
             HelperTarget::Stub(addr) => self.masm.call_absolute(addr),
         }
         if traps {
-            self.masm.trap_if_helper_failed(self.env.trap_exit);
+            self.masm.trap_if_helper_failed(self.env.trap_call);
         }
         self.reload_pinned_after_call();
         self.free.remove(RAX);

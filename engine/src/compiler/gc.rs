@@ -120,7 +120,7 @@ impl<'a> FuncCompiler<'a> {
         all.extend_from_slice(imms);
         let r = self.call_with_area(addr, &all, operands, false);
         debug_assert_eq!(r, RAX);
-        self.masm.trap_if_result_is_code(libcalls::FIRST_OBJECT_ADDRESS, self.env.trap_exit);
+        self.masm.trap_if_result_is_code(libcalls::FIRST_OBJECT_ADDRESS, self.env.trap_call);
         self.push_reg(self.object_type(type_index), r);
         Ok(())
     }

@@ -60,7 +60,8 @@ pub struct CompileEnv<'a> {
     pub table64: &'a [bool],
     /// Type index of each tag, imports first.
     pub tags: &'a [u32],
-    pub trap_exit: usize,
+    /// `Trampolines::trap_call`: what trap paths call.
+    pub trap_call: usize,
     pub throw_stub: usize,
     /// `Trampolines::memory_copy_stub`.
     pub memory_copy_stub: usize,

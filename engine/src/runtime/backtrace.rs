@@ -44,9 +44,9 @@ impl BacktraceFrame {
         self.module.function_name(self.func_index)
     }
 
-    /// Where in the module's machine code the frame was: for the innermost frame the
-    /// trap (or the out-of-line path it took), for the others the return address of
-    /// their call.
+    /// Where in the module's machine code the frame was, from the start of the code: the
+    /// byte before the faulting instruction or the return address (of a call, or of the
+    /// call an out-of-line trap path makes to leave).
     pub fn code_offset(&self) -> u32 {
         self.code_offset
     }
@@ -105,7 +105,10 @@ pub(crate) unsafe extern "C" fn capture(
             }
         };
         let module = &instance.module;
-        let Some((defined, offset)) = module.0.locate(pc as usize) else {
+        // The byte before: a return address (and the trap paths' is one) may be the
+        // first byte after its function, when the call was the function's last
+        // instruction; a faulting instruction is never a function's first.
+        let Some((defined, offset)) = module.0.locate((pc as usize).wrapping_sub(1)) else {
             break;
         };
         let imported = module.0.info.num_imported_funcs;

@@ -909,12 +909,6 @@ impl Assembler {
         self.op_rr(None, true, 0xF7, 5, src.hw());
     }
 
-    /// `dst = rip + label`: the address of `label`.
-    pub fn lea_rip(&mut self, dst: Reg, label: DynamicLabel) {
-        let d = dst.hw();
-        dynasm!(self.ops ; .arch x64 ; lea Rq(d), [=>label]);
-    }
-
     /// `rdx:rax = rax * [rip + label]`, unsigned, 64 by 64 bits.
     pub fn mul_wide_u64_rip(&mut self, label: DynamicLabel) {
         dynasm!(self.ops ; .arch x64 ; mul QWORD [=>label]);

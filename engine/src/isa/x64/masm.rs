@@ -171,25 +171,16 @@ impl Masm {
     }
 
     /// Out-of-line trap paths, placed after the function body so the hot path falls through.
-    pub fn emit_trap_stubs(&mut self, trap_exit: usize) {
+    pub fn emit_trap_stubs(&mut self, trap_call: usize) {
         // By index rather than taking the vector, which keeps its allocation for the
         // next function.
         for i in 0..self.trap_labels.len() {
             let (code, label) = self.trap_labels[i];
             self.asm.bind(label);
             self.asm.mov_ri(RSI, code as u32 as i64);
-            self.jump_to_trap_exit(trap_exit);
+            self.call_absolute(trap_call);
         }
         self.trap_labels.clear();
-    }
-
-    /// Leaves for the trap exit with the trap code in esi, and in rdx an address in this
-    /// function, where the trap's backtrace starts (`runtime::backtrace`).
-    fn jump_to_trap_exit(&mut self, trap_exit: usize) {
-        let here = self.asm.new_label();
-        self.asm.bind(here);
-        self.asm.lea_rip(RDX, here);
-        self.jump_absolute(trap_exit);
     }
 
     pub fn jump_absolute(&mut self, addr: usize) {
@@ -345,22 +336,22 @@ impl Masm {
 
     /// Traps with the code an allocating helper returned in rax instead of an address:
     /// anything below `first_address`.
-    pub fn trap_if_result_is_code(&mut self, first_address: i32, trap_exit: usize) {
+    pub fn trap_if_result_is_code(&mut self, first_address: i32, trap_call: usize) {
         let ok = self.asm.new_label();
         self.asm.cmp_ri(OperandSize::S64, RAX, first_address);
         self.asm.jcc(Cc::Ae, ok);
         self.asm.mov_rr(OperandSize::S32, RSI, RAX);
-        self.jump_to_trap_exit(trap_exit);
+        self.call_absolute(trap_call);
         self.asm.bind(ok);
     }
 
     /// Raises the trap whose code a runtime helper returned in eax, if any.
-    pub fn trap_if_helper_failed(&mut self, trap_exit: usize) {
+    pub fn trap_if_helper_failed(&mut self, trap_call: usize) {
         let ok = self.asm.new_label();
         self.asm.test_rr(OperandSize::S32, RAX, RAX);
         self.asm.jcc(Cc::E, ok);
         self.asm.mov_rr(OperandSize::S32, RSI, RAX);
-        self.jump_to_trap_exit(trap_exit);
+        self.call_absolute(trap_call);
         self.asm.bind(ok);
     }
 

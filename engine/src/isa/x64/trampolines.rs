@@ -59,6 +59,9 @@ pub struct Trampolines {
     /// stops there.
     pub entry_returns: [usize; 2],
     pub trap_exit: usize,
+    /// The trap exit for compiled code's trap paths, which call it with the trap code in
+    /// esi (their return address starts the backtrace).
+    pub trap_call: usize,
     /// Called by compiled code with the exnref in rdi (never null), its return address
     /// being the throw site; does not return.
     pub throw_stub: usize,
@@ -237,6 +240,10 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     // `trap_exit_with_context`, r8 is that context instead, or 0 for the one the frame
     // keeps (what the host stub gives: its r15 is a host function's record) ----
     a.align(16, 0xCC);
+    // Compiled code's trap paths call in here instead of jumping (a call is no longer):
+    // the return address is the address in the trapping function.
+    let trap_call_at = a.offset();
+    a.pop(RDX);
     let trap_exit_at = a.offset();
     let trap_exit_label = a.new_label();
     let trap_exit_with_context = a.new_label();
@@ -373,6 +380,7 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     let code = CodeMemory::new(&code_bytes)?;
     let base = code.as_ptr() as usize;
     let trap_exit = base + trap_exit_at as usize;
+    let trap_call = base + trap_call_at as usize;
     let entry_returns = [base + entry_return_at as usize, base + entry_small_return_at as usize];
     crate::runtime::unwind::set_entry_returns(entry_returns);
     // SAFETY: `entry_at` is the start of the entry trampoline inside executable memory
@@ -393,6 +401,7 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
         entry_small,
         entry_returns,
         trap_exit,
+        trap_call,
         throw_stub: base + throw_stub_at as usize,
         host_stub: base + host_stub_at as usize,
         memory_copy_stub: base + memory_copy_stub_at as usize,
