@@ -5,6 +5,7 @@ use crate::compiler::{compile_function, CompileEnv, Scratch};
 use crate::engine::{Config, Engine};
 use crate::error::{Error, Result};
 use crate::isa::x64::masm::{CodeChunk, LOOP_ALIGNMENT};
+use crate::runtime::backtrace::SourceMap;
 use crate::runtime::code_memory::CodeMemory;
 use crate::runtime::signals::DIVISION_SITE;
 use crate::types::*;
@@ -153,6 +154,8 @@ pub(crate) struct ModuleInner {
     pub func_offsets: Vec<u32>,
     /// What the unwinder needs of each defined function.
     pub handlers: Vec<HandlerTable>,
+    /// Where in the wasm bytes trap sites and return addresses come from.
+    pub sources: SourceMap,
 }
 
 impl ModuleInner {
@@ -427,8 +430,8 @@ impl Module {
             gc_alloc_stub: trampolines.gc_alloc_stub,
         };
         let (info, compiled) = Self::compile(bytes, stubs, engine.config())?;
-        let (code, func_offsets, handlers) = link(&info, compiled, trampolines.trap_exit)?;
-        let module = Module(Arc::new(ModuleInner { info, code, func_offsets, handlers }));
+        let (code, func_offsets, handlers, sources) = link(&info, compiled, trampolines.trap_fault)?;
+        let module = Module(Arc::new(ModuleInner { info, code, func_offsets, handlers, sources }));
         if crate::perf_map::enabled() {
             crate::perf_map::record(bytes, &module);
         }
@@ -944,11 +947,11 @@ struct Stubs {
     gc_alloc_stub: usize,
 }
 
-type Linked = (Option<CodeMemory>, Vec<u32>, Vec<HandlerTable>);
+type Linked = (Option<CodeMemory>, Vec<u32>, Vec<HandlerTable>, SourceMap);
 
 fn link(info: &ModuleInfo, mut chunks: Vec<CodeChunk>, trap_exit: usize) -> Result<Linked> {
     if chunks.iter().all(|chunk| chunk.starts.is_empty()) {
-        return Ok((None, Vec::new(), Vec::new()));
+        return Ok((None, Vec::new(), Vec::new(), SourceMap::default()));
     }
     // Each chunk starts at a `LOOP_ALIGNMENT` boundary (the code memory is page-aligned),
     // so its functions keep their alignments. Calls between functions are rel32: the code
@@ -987,15 +990,19 @@ fn link(info: &ModuleInfo, mut chunks: Vec<CodeChunk>, trap_exit: usize) -> Resu
     // group comes out in address order, so the registry's sort finds the list sorted.
     let count = chunks.iter().map(|chunk| chunk.trap_sites.len() + chunk.division_sites.len()).sum();
     let mut trap_sites = Vec::with_capacity(count);
+    let mut sources = SourceMap::default();
     for (chunk, &start) in chunks.iter().zip(&chunk_starts) {
-        trap_sites.extend(chunk.trap_sites.iter().map(|site| site + start as u32));
+        let start = start as u32;
+        sources.faults.extend(chunk.trap_sites.iter().map(|&(at, wasm)| (at + start, wasm)));
+        sources.divisions.extend(chunk.division_sites.iter().map(|&(at, wasm)| (at + start, wasm)));
+        sources.returns.extend(chunk.return_sources.iter().map(|&(at, wasm)| (at + start, wasm)));
     }
-    for (chunk, &start) in chunks.iter().zip(&chunk_starts) {
-        trap_sites.extend(chunk.division_sites.iter().map(|site| (site + start as u32) | DIVISION_SITE));
-    }
+    trap_sites.extend(sources.faults.iter().map(|&(at, _)| at));
+    trap_sites.extend(sources.divisions.iter().map(|&(at, _)| at | DIVISION_SITE));
     code.register_traps(trap_sites, trap_exit);
+    sources.check_order();
     let handlers = chunks.into_iter().flat_map(|chunk| chunk.handlers).collect();
-    Ok((Some(code), offsets, handlers))
+    Ok((Some(code), offsets, handlers, sources))
 }
 
 #[cfg(test)]

@@ -46,34 +46,84 @@ fn no_host() -> Result<(), Trap> {
     Ok(())
 }
 
+/// The byte offset in `bytes` of the first operator of function `func_index` (imports
+/// counted) that `wanted` picks.
+fn operator_offset(bytes: &[u8], func_index: u32, wanted: impl Fn(&wasmparser::Operator) -> bool) -> u32 {
+    let mut imported = 0;
+    let mut defined = 0;
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        match payload.expect("valid module") {
+            wasmparser::Payload::ImportSection(imports) => imported = imports.count(),
+            wasmparser::Payload::CodeSectionEntry(body) => {
+                if imported + defined == func_index {
+                    let mut reader = body.get_operators_reader().expect("operators");
+                    while !reader.eof() {
+                        let (op, offset) = reader.read_with_offset().expect("operator");
+                        if wanted(&op) {
+                            return offset as u32;
+                        }
+                    }
+                }
+                defined += 1;
+            }
+            _ => {}
+        }
+    }
+    panic!("no such operator in function {func_index}");
+}
+
+/// The wasm offset of each frame.
+fn wasm_offsets(trap: &Trap) -> Vec<Option<u32>> {
+    trap.backtrace().iter().map(|f| f.wasm_offset()).collect()
+}
+
+/// Where `chain`'s calls are: `middle`'s call of `inner`, `outer`'s of `middle`.
+fn chain_calls(bytes: &[u8]) -> [u32; 2] {
+    let is_call = |op: &wasmparser::Operator| matches!(op, wasmparser::Operator::Call { .. });
+    [operator_offset(bytes, 2, is_call), operator_offset(bytes, 3, is_call)]
+}
+
 #[test]
 fn every_way_of_trapping_starts_the_backtrace_in_the_trapping_function() {
     let chain_of_three = named(&[(1, "inner"), (2, "middle"), (3, "outer")]);
-    let cases: [(&str, &str, TrapCode); 5] = [
-        ("out-of-line path", "unreachable", TrapCode::Unreachable),
-        ("faulting load", "(i32.load (i32.const 70000))", TrapCode::MemoryOutOfBounds),
-        ("division fault", "(i32.div_u (i32.const 1) (local.get 0))", TrapCode::IntegerDivisionByZero),
+    use wasmparser::Operator as O;
+    type Pick = fn(&O) -> bool;
+    let cases: [(&str, &str, TrapCode, Pick); 5] = [
+        ("out-of-line path", "unreachable", TrapCode::Unreachable, |op| matches!(op, O::Unreachable)),
+        ("faulting load", "(i32.load (i32.const 70000))", TrapCode::MemoryOutOfBounds, |op| {
+            matches!(op, O::I32Load { .. })
+        }),
+        (
+            "division fault",
+            "(i32.div_u (i32.const 1) (local.get 0))",
+            TrapCode::IntegerDivisionByZero,
+            |op| matches!(op, O::I32DivU),
+        ),
         (
             "signed overflow",
             "(i32.div_s (i32.const 0x80000000) (i32.sub (local.get 0) (i32.const 1)))",
             TrapCode::IntegerOverflow,
+            |op| matches!(op, O::I32DivS),
         ),
         (
             "runtime helper",
             "(memory.fill (i32.const 65530) (i32.const 0) (i32.const 100)) (local.get 0)",
             TrapCode::MemoryOutOfBounds,
+            |op| matches!(op, O::MemoryFill { .. }),
         ),
     ];
     for explicit_bounds_checks in [false, true] {
-        for (what, body, code) in cases {
+        for (what, body, code, trapping) in cases {
             let config = Config { explicit_bounds_checks, ..Config::default() };
-            let trap = trap_of(config, &chain(body), no_host);
-            assert_eq!(trap.code(), code, "{what}");
-            assert_eq!(
-                frames(&trap),
-                chain_of_three,
-                "{what}, explicit bounds checks {explicit_bounds_checks}"
-            );
+            let wat = chain(body);
+            let trap = trap_of(config, &wat, no_host);
+            let context = format!("{what}, explicit bounds checks {explicit_bounds_checks}");
+            assert_eq!(trap.code(), code, "{context}");
+            assert_eq!(frames(&trap), chain_of_three, "{context}");
+            let bytes = wat::parse_str(&wat).expect("valid wat");
+            let [middle, outer] = chain_calls(&bytes);
+            let at = operator_offset(&bytes, 1, trapping);
+            assert_eq!(wasm_offsets(&trap), [Some(at), Some(middle), Some(outer)], "{context}");
         }
     }
 }
@@ -84,6 +134,10 @@ fn a_host_trap_starts_the_backtrace_at_the_calling_function() {
     let trap = trap_of(Config::default(), &wat, || Err(Trap::host_message("no")));
     assert_eq!(trap.code(), TrapCode::Host);
     assert_eq!(frames(&trap), named(&[(1, "inner"), (2, "middle"), (3, "outer")]));
+    let bytes = wat::parse_str(&wat).expect("valid wat");
+    let [middle, outer] = chain_calls(&bytes);
+    let host_call = operator_offset(&bytes, 1, |op| matches!(op, wasmparser::Operator::Call { .. }));
+    assert_eq!(wasm_offsets(&trap), [Some(host_call), Some(middle), Some(outer)]);
 }
 
 #[test]
@@ -93,6 +147,26 @@ fn a_stack_overflow_keeps_the_innermost_frames() {
     let trap = trap_of(Config::default(), wat, no_host);
     assert_eq!(trap.code(), TrapCode::StackOverflow);
     assert_eq!(frames(&trap), vec![(1, Some("down".to_string())); MAX_FRAMES]);
+    // The innermost frame overflowed in its prologue: its first operator; the others at
+    // their call.
+    let bytes = wat::parse_str(wat).expect("valid wat");
+    let first = operator_offset(&bytes, 1, |_| true);
+    let call = operator_offset(&bytes, 1, |op| matches!(op, wasmparser::Operator::Call { .. }));
+    let mut expected = vec![Some(call); MAX_FRAMES];
+    expected[0] = Some(first);
+    assert_eq!(wasm_offsets(&trap), expected);
+}
+
+#[test]
+fn a_trap_path_two_sites_share_has_no_offset() {
+    let wat = chain(
+        "(if (local.get 0) (then unreachable)) (if (i32.eqz (local.get 0)) (then unreachable)) (local.get 0)",
+    );
+    let trap = trap_of(Config::default(), &wat, no_host);
+    assert_eq!(trap.code(), TrapCode::Unreachable);
+    let bytes = wat::parse_str(&wat).expect("valid wat");
+    let [middle, outer] = chain_calls(&bytes);
+    assert_eq!(wasm_offsets(&trap), [None, Some(middle), Some(outer)]);
 }
 
 #[test]

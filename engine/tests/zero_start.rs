@@ -15,7 +15,7 @@
 mod support;
 
 use sidewinder_engine::compiler::locals::{PinnedLocals, UseScan};
-use sidewinder_engine::compiler::run_first_pass;
+use sidewinder_engine::compiler::{run_first_pass, Buffered};
 use sidewinder_engine::ValType;
 use std::fmt::Write;
 use support::{engine_features, Rng};
@@ -47,6 +47,7 @@ fn check_module(name: &str, bytes: &[u8], tally: &mut Tally) {
     let mut allocations = FuncValidatorAllocations::default();
     let (mut locals, mut operators, mut uses, mut pins) =
         (Vec::new(), Vec::new(), UseScan::default(), PinnedLocals::default());
+    let mut offsets = Vec::new();
     let mut signatures: Vec<Vec<ValType>> = Vec::new();
     let mut function_types: Vec<u32> = Vec::new();
     let mut function_index = 0u32;
@@ -77,7 +78,8 @@ fn check_module(name: &str, bytes: &[u8], tally: &mut Tally) {
         };
         let mut func_validator = to_validate.into_validator(std::mem::take(&mut allocations));
         let params = &signatures[function_types[function_index as usize] as usize];
-        run_first_pass(params, &[], &body, &mut func_validator, &mut locals, &mut operators, &mut uses)
+        let buffered = Buffered { operators: &mut operators, offsets: &mut offsets };
+        run_first_pass(params, &[], &body, &mut func_validator, &mut locals, buffered, &mut uses)
             .unwrap_or_else(|e| panic!("{name}: function {function_index}: {e}"));
         allocations = func_validator.into_allocations();
         uses.choose_into(&locals, params.len(), &mut pins);

@@ -632,9 +632,22 @@ impl<'a> FuncCompiler<'a> {
         }
     }
 
+    /// The wasm byte offsets of the function's operators, by index, for the sources of
+    /// its code (`Masm::begin_sources`): they must stay in place until `finish`.
+    pub fn begin_sources(&mut self, operator_offsets: &[u32]) {
+        self.masm.begin_sources(operator_offsets);
+    }
+
+    /// Which buffered operator the code emitted next comes from (`Masm::operator`).
+    #[inline(always)]
+    pub fn set_operator_index(&mut self, index: u32) {
+        self.masm.operator = index;
+    }
+
     /// After a call or throw: inside a scope, its return address is a call site.
     pub(crate) fn record_call_site(&mut self) {
         self.not_leaf = true;
+        self.masm.record_return_source();
         if let Some(scope) = self.current_scope {
             self.call_sites.push((self.masm.asm.offset(), scope));
         }

@@ -77,6 +77,8 @@ pub struct CompileEnv<'a> {
 /// compiler needs, so a function allocates little beyond its own machine code.
 pub struct Scratch<'a> {
     operators: Vec<Operator<'a>>,
+    /// The wasm byte offset of each of `operators`.
+    operator_offsets: Vec<u32>,
     uses: locals::UseScan,
     compiler: FuncCompiler<'a>,
 }
@@ -85,6 +87,7 @@ impl<'a> Scratch<'a> {
     pub fn new(env: &'a CompileEnv<'a>) -> Scratch<'a> {
         Scratch {
             operators: operator_buffers::take(),
+            operator_offsets: Vec::new(),
             uses: Default::default(),
             compiler: FuncCompiler::new(env),
         }
@@ -102,9 +105,16 @@ impl Drop for Scratch<'_> {
     }
 }
 
+/// Where the first pass buffers a function's operators, and each one's wasm byte offset
+/// (for backtraces) at the same index.
+pub struct Buffered<'s, 'a> {
+    pub operators: &'s mut Vec<Operator<'a>>,
+    pub offsets: &'s mut Vec<u32>,
+}
+
 /// The first pass over a function body: its locals, the parameters (`params`) first,
 /// go to `locals`; each operator is decoded once, validated, weighed in `uses` and
-/// buffered in `operators`. `locals`, `operators` and `uses` may hold the previous
+/// buffered in `buffered`. `locals`, `buffered` and `uses` may hold the previous
 /// function's: they are reset here. `type_ids` names the module's types, for locals of
 /// concrete reference types.
 pub fn run_first_pass<'a>(
@@ -113,9 +123,10 @@ pub fn run_first_pass<'a>(
     body: &FunctionBody<'a>,
     validator: &mut FuncValidator<ValidatorResources>,
     locals: &mut Vec<ValType>,
-    operators: &mut Vec<Operator<'a>>,
+    buffered: Buffered<'_, 'a>,
     uses: &mut locals::UseScan,
 ) -> Result<(), Error> {
+    let Buffered { operators, offsets } = buffered;
     let mut reader = body.get_binary_reader();
     // `body_bytes[i]` is the byte at the reader's position `body_start + i`.
     let (body_bytes, body_start) = (body.as_bytes(), reader.current_position());
@@ -145,14 +156,26 @@ pub fn run_first_pass<'a>(
     if operators.capacity() < wanted {
         *operators = Vec::with_capacity(wanted);
     }
+    // Every operator takes at least a byte: room for an offset per byte, written below
+    // without a capacity check.
+    offsets.clear();
+    offsets.reserve(body.as_bytes().len() + 1);
+    let offset_slots = offsets.spare_capacity_mut().as_mut_ptr().cast::<u32>();
     uses.reset(locals.len());
     while !reader.eof() {
         let offset = reader.original_position();
         let opcode = body_bytes[reader.current_position() - body_start];
+        // The offset of the operator buffered next, at its index: the slot is below the
+        // reserved room (fewer operators than bytes so far).
+        // SAFETY: `operators.len()` is at most the bytes read so far, which are fewer
+        // than the body's, for which there is room.
+        unsafe { offset_slots.add(operators.len()).write(offset as u32) };
         let mut pass =
             FirstPass { validator: validator.visitor(offset), uses: &mut *uses, operators: &mut *operators };
         pass.visit_next(&mut reader, opcode)?;
     }
+    // SAFETY: the first `operators.len()` slots were written, each before its operator.
+    unsafe { offsets.set_len(operators.len()) };
     reader.finish_expression(&validator.visitor(reader.original_position()))?;
     if uses.simd_unvalidated {
         return Err(Error::Unsupported("SIMD without wasmparser's SIMD validator".into()));
@@ -180,10 +203,11 @@ pub fn compile_function<'a>(
         body,
         validator,
         compiler.locals_mut(),
-        &mut scratch.operators,
+        Buffered { operators: &mut scratch.operators, offsets: &mut scratch.operator_offsets },
         uses,
     )?;
     let buffered = &scratch.operators;
+    let offsets = &scratch.operator_offsets;
 
     let (all_locals, pins) = compiler.locals_and_pins_mut();
     let num_locals = all_locals.len();
@@ -191,6 +215,10 @@ pub fn compile_function<'a>(
     // Locals and spill slots are 16 bytes where a v128 can appear, else 8.
     let wide_slots = env.has_v128 || uses.simd || all_locals.contains(&ValType::V128);
     compiler.begin(ty, func_index, uses.legacy_tries, body.as_bytes().len(), wide_slots);
+    // `offsets` stays as it is until `finish` below.
+    compiler.begin_sources(offsets);
+    // The prologue's stack check is told as the first operator's.
+    compiler.set_operator_index(0);
     compiler.emit_prologue();
     let mut operators = buffered.iter().enumerate();
     // A local set to a comparison's result, and that comparison's condition, while the
@@ -204,6 +232,7 @@ pub fn compile_function<'a>(
     // most frequent operators makes the visit itself, by the operator's own method:
     // `visit_operator` would dispatch on the operator a second time.
     while let Some((i, op)) = operators.next() {
+        compiler.set_operator_index(i as u32);
         if !compiler.reachable && !is_structured_control(op) {
             continue;
         }

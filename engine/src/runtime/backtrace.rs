@@ -17,6 +17,44 @@ use crate::module::Module;
 /// frames, and a stack overflow does not walk a megabyte of frames.
 pub const MAX_FRAMES: usize = 64;
 
+/// Where a module's machine code comes from in its wasm bytes, for the code addresses a
+/// backtrace sees: (code offset, wasm byte offset) pairs, sorted by code offset. A fault
+/// is looked up by the faulting instruction; anything else by a return address (of a
+/// call, or of a trap path's call of the trap exit). The two are apart because a call's
+/// return address may be the next instruction, which may itself fault.
+#[derive(Default)]
+pub(crate) struct SourceMap {
+    /// Loads and stores that may fault.
+    pub faults: Vec<(u32, u32)>,
+    /// Divisions (their divisor may be zero).
+    pub divisions: Vec<(u32, u32)>,
+    pub returns: Vec<(u32, u32)>,
+}
+
+impl SourceMap {
+    /// Compiled code records them in code order: each function's code is emitted
+    /// front to back, its out-of-line trap paths last, and functions and chunks are laid
+    /// out in order. (Checked in debug builds; out of order, a lookup would miss and a
+    /// frame have no offset, nothing worse.)
+    pub(crate) fn check_order(&self) {
+        debug_assert!(self.faults.is_sorted_by_key(|&(at, _)| at), "fault sources out of code order");
+        debug_assert!(self.divisions.is_sorted_by_key(|&(at, _)| at), "division sources out of code order");
+        debug_assert!(self.returns.is_sorted_by_key(|&(at, _)| at), "return sources out of code order");
+    }
+
+    fn lookup(&self, code_offset: u32, fault: bool) -> Option<u32> {
+        let find = |sites: &[(u32, u32)]| {
+            let i = sites.binary_search_by_key(&code_offset, |&(at, _)| at).ok()?;
+            Some(sites[i].1)
+        };
+        if fault {
+            find(&self.faults).or_else(|| find(&self.divisions))
+        } else {
+            find(&self.returns)
+        }
+    }
+}
+
 /// One wasm frame of a trap's backtrace.
 #[derive(Clone)]
 pub struct BacktraceFrame {
@@ -26,6 +64,7 @@ pub struct BacktraceFrame {
     /// Of the frame's code address (the trapping instruction or a return address) from
     /// the start of the module's code.
     code_offset: u32,
+    wasm_offset: Option<u32>,
 }
 
 impl BacktraceFrame {
@@ -39,14 +78,21 @@ impl BacktraceFrame {
         self.func_index
     }
 
+    /// The byte offset in the module's bytes of the instruction that trapped or, further
+    /// out, of the call, as V8's `wasm-function[N]:0x...`. Unknown (`None`) for an
+    /// out-of-line trap path that several sites of the function share.
+    pub fn wasm_offset(&self) -> Option<u32> {
+        self.wasm_offset
+    }
+
     /// The function's name from the module's `name` section, if it has one.
     pub fn func_name(&self) -> Option<String> {
         self.module.function_name(self.func_index)
     }
 
     /// Where in the module's machine code the frame was, from the start of the code: the
-    /// byte before the faulting instruction or the return address (of a call, or of the
-    /// call an out-of-line trap path makes to leave).
+    /// faulting instruction, or a return address (of a call, or of the call an
+    /// out-of-line trap path makes to leave).
     pub fn code_offset(&self) -> u32 {
         self.code_offset
     }
@@ -55,16 +101,20 @@ impl BacktraceFrame {
 impl std::fmt::Debug for BacktraceFrame {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.func_name() {
-            Some(name) => write!(f, "{name} (wasm-function[{}])", self.func_index),
-            None => write!(f, "wasm-function[{}]", self.func_index),
+            Some(name) => write!(f, "{name} (wasm-function[{}]", self.func_index)?,
+            None => write!(f, "(wasm-function[{}]", self.func_index)?,
+        }
+        match self.wasm_offset {
+            Some(offset) => write!(f, ":{offset:#x})"),
+            None => write!(f, ")"),
         }
     }
 }
 
 /// Called by the trap exit with the store's runtime, a code address in the trapping
-/// function (`pc`), that function's frame pointer (`fp`) and `VMContext` (null: the one
-/// its frame keeps), and the stack pointer at the trap (`sp`). Leaves the frames in
-/// `runtime.backtrace`.
+/// function (`pc`: the faulting instruction when `fault` is 1, else a return address),
+/// that function's frame pointer (`fp`) and `VMContext` (null: the one its frame keeps),
+/// and the stack pointer at the trap (`sp`). Leaves the frames in `runtime.backtrace`.
 ///
 /// # Safety
 /// Called only by the trap exit, before it leaves the activation: `runtime` is the
@@ -77,6 +127,7 @@ pub(crate) unsafe extern "C" fn capture(
     fp: u64,
     sp: u64,
     vmctx: *const VMContext,
+    fault: u64,
 ) {
     // SAFETY: per the contract, the runtime is the store's and nothing else uses it
     // while the trap exit runs.
@@ -108,14 +159,16 @@ pub(crate) unsafe extern "C" fn capture(
         // The byte before: a return address (and the trap paths' is one) may be the
         // first byte after its function, when the call was the function's last
         // instruction; a faulting instruction is never a function's first.
-        let Some((defined, offset)) = module.0.locate((pc as usize).wrapping_sub(1)) else {
+        let Some((defined, before)) = module.0.locate((pc as usize).wrapping_sub(1)) else {
             break;
         };
-        let imported = module.0.info.num_imported_funcs;
+        let code_offset = before + 1;
+        let fault = fault == 1 && runtime.backtrace.is_empty();
         runtime.backtrace.push(BacktraceFrame {
             module: module.clone(),
-            func_index: imported + defined as u32,
-            code_offset: offset,
+            func_index: module.0.info.num_imported_funcs + defined as u32,
+            code_offset,
+            wasm_offset: module.0.sources.lookup(code_offset, fault),
         });
         lowest = fp + 16;
         // SAFETY: the frame is live and within the bounds checked above: [fp] holds the

@@ -21,13 +21,35 @@ pub struct CallReloc {
     pub callee: u32,
 }
 
+/// An out-of-line trap path of the function being compiled: one per trap code, shared
+/// by every site that may raise it.
+#[derive(Clone, Copy)]
+struct TrapPath {
+    code: TrapCode,
+    label: DynamicLabel,
+    /// Jumps to it so far, and the operator of the first (all a backtrace can be told
+    /// when there is just one).
+    sites: u32,
+    first_site: u32,
+}
+
 pub struct Masm {
     pub asm: Assembler,
-    trap_labels: Vec<(TrapCode, DynamicLabel)>,
-    /// Offsets of instructions whose fault means "out of bounds memory access".
-    pub trap_sites: Vec<u32>,
-    /// Offsets of divisions, whose fault means "integer divide by zero".
-    pub division_sites: Vec<u32>,
+    trap_labels: Vec<TrapPath>,
+    /// The index of the operator being compiled (a store per operator), and the wasm
+    /// byte offsets of the function's operators, by index (`begin_sources`): a site's
+    /// offset is looked up when it is recorded.
+    pub operator: u32,
+    operator_offsets: *const u32,
+    operator_count: u32,
+    /// (code offset, wasm offset) of each return address a backtrace may see: after a
+    /// call, and after a trap path's call of the trap exit when its trap has one site.
+    pub return_sources: Vec<(u32, u32)>,
+    /// Offsets of instructions whose fault means "out of bounds memory access", each
+    /// with its operator's wasm offset (for backtraces).
+    pub trap_sites: Vec<(u32, u32)>,
+    /// Offsets of divisions, whose fault means "integer divide by zero", likewise.
+    pub division_sites: Vec<(u32, u32)>,
     pub call_relocs: Vec<CallReloc>,
     /// The function's `call_host` stub, once a site calls it.
     host_call_stub: Option<DynamicLabel>,
@@ -64,10 +86,14 @@ pub struct CodeChunk {
     pub bytes: CodeWriter,
     /// Where each function starts in `bytes`.
     pub starts: Vec<u32>,
-    /// Offsets in `bytes` of instructions whose fault means "out of bounds memory access".
-    pub trap_sites: Vec<u32>,
-    /// Offsets in `bytes` of divisions, whose fault means "integer divide by zero".
-    pub division_sites: Vec<u32>,
+    /// Offsets in `bytes` of instructions whose fault means "out of bounds memory access",
+    /// with their wasm offsets, in code order.
+    pub trap_sites: Vec<(u32, u32)>,
+    /// Offsets in `bytes` of divisions, whose fault means "integer divide by zero",
+    /// likewise.
+    pub division_sites: Vec<(u32, u32)>,
+    /// `Masm::return_sources` of every function, at offsets in `bytes`, in code order.
+    pub return_sources: Vec<(u32, u32)>,
     /// Direct calls and tail calls, their rel32 fields at offsets in `bytes`.
     pub call_relocs: Vec<CallReloc>,
     /// Each function's frame layout and exception handlers.
@@ -92,6 +118,7 @@ impl CodeChunk {
             starts: Vec::with_capacity(functions),
             trap_sites: Vec::new(),
             division_sites: Vec::new(),
+            return_sources: Vec::new(),
             call_relocs: Vec::new(),
             handlers: Vec::with_capacity(functions),
         })
@@ -132,6 +159,10 @@ impl Masm {
         Masm {
             asm: Assembler::new(),
             trap_labels: Vec::new(),
+            operator: 0,
+            operator_offsets: std::ptr::null(),
+            operator_count: 0,
+            return_sources: Vec::new(),
             trap_sites: Vec::new(),
             division_sites: Vec::new(),
             call_relocs: Vec::new(),
@@ -152,12 +183,13 @@ impl Masm {
 
     /// The out-of-line label that raises `code`; emitted once per function by `emit_trap_stubs`.
     pub fn trap_label(&mut self, code: TrapCode) -> DynamicLabel {
-        if let Some((_, l)) = self.trap_labels.iter().find(|(c, _)| *c == code) {
-            return *l;
+        if let Some(path) = self.trap_labels.iter_mut().find(|p| p.code == code) {
+            path.sites += 1;
+            return path.label;
         }
-        let l = self.asm.new_label();
-        self.trap_labels.push((code, l));
-        l
+        let label = self.asm.new_label();
+        self.trap_labels.push(TrapPath { code, label, sites: 1, first_site: self.operator });
+        label
     }
 
     pub fn trap_if(&mut self, cc: Cc, code: TrapCode) {
@@ -175,10 +207,14 @@ impl Masm {
         // By index rather than taking the vector, which keeps its allocation for the
         // next function.
         for i in 0..self.trap_labels.len() {
-            let (code, label) = self.trap_labels[i];
+            let TrapPath { code, label, sites, first_site } = self.trap_labels[i];
             self.asm.bind(label);
             self.asm.mov_ri(RSI, code as u32 as i64);
             self.call_absolute(trap_call);
+            if sites == 1 {
+                let wasm = self.wasm_offset(first_site);
+                self.return_sources.push((self.asm.offset(), wasm));
+            }
         }
         self.trap_labels.clear();
     }
@@ -241,6 +277,9 @@ impl Masm {
     pub fn reset(&mut self) {
         self.asm.clear();
         self.trap_labels.clear();
+        self.return_sources.clear();
+        self.operator_offsets = std::ptr::null();
+        self.operator_count = 0;
         self.trap_sites.clear();
         self.division_sites.clear();
         self.call_relocs.clear();
@@ -311,8 +350,9 @@ impl Masm {
             }
         };
         chunk.starts.push(start);
-        chunk.trap_sites.extend(self.trap_sites.iter().map(|&site| site + start));
-        chunk.division_sites.extend(self.division_sites.iter().map(|&site| site + start));
+        chunk.trap_sites.extend(self.trap_sites.iter().map(|&(at, wasm)| (at + start, wasm)));
+        chunk.division_sites.extend(self.division_sites.iter().map(|&(at, wasm)| (at + start, wasm)));
+        chunk.return_sources.extend(self.return_sources.iter().map(|&(at, wasm)| (at + start, wasm)));
         chunk.call_relocs.extend(
             self.call_relocs.iter().map(|r| CallReloc { offset: r.offset + start, callee: r.callee }),
         );
@@ -342,6 +382,7 @@ impl Masm {
         self.asm.jcc(Cc::Ae, ok);
         self.asm.mov_rr(OperandSize::S32, RSI, RAX);
         self.call_absolute(trap_call);
+        self.record_return_source();
         self.asm.bind(ok);
     }
 
@@ -352,6 +393,7 @@ impl Masm {
         self.asm.jcc(Cc::E, ok);
         self.asm.mov_rr(OperandSize::S32, RSI, RAX);
         self.call_absolute(trap_call);
+        self.record_return_source();
         self.asm.bind(ok);
     }
 
@@ -412,7 +454,8 @@ impl Masm {
     fn divide(&mut self, signed: bool, size: OperandSize, divisor: Reg) {
         self.asm.extend_dividend(signed, size);
         let at = self.asm.offset();
-        self.division_sites.push(at);
+        let wasm = self.wasm_offset(self.operator);
+        self.division_sites.push((at, wasm));
         self.asm.div(signed, size, divisor);
     }
 
@@ -854,7 +897,35 @@ impl Masm {
     /// A load or store whose fault is an out-of-bounds trap: record where it is.
     pub fn mark_trap_site(&mut self) {
         let at = self.asm.offset();
-        self.trap_sites.push(at);
+        let wasm = self.wasm_offset(self.operator);
+        self.trap_sites.push((at, wasm));
+    }
+
+    /// The instruction just emitted is a call: its return address is the current
+    /// operator's, for backtraces.
+    pub fn record_return_source(&mut self) {
+        let wasm = self.wasm_offset(self.operator);
+        self.return_sources.push((self.asm.offset(), wasm));
+    }
+
+    /// The function's operators' wasm offsets, until `append_to`. They must stay where
+    /// they are until then.
+    pub fn begin_sources(&mut self, operator_offsets: &[u32]) {
+        self.operator_offsets = operator_offsets.as_ptr();
+        self.operator_count = operator_offsets.len() as u32;
+    }
+
+    /// The wasm offset of operator `index` (0 when there is none, which no caller
+    /// gives: the index is of an operator being compiled).
+    #[inline(always)]
+    fn wasm_offset(&self, index: u32) -> u32 {
+        if index < self.operator_count {
+            // SAFETY: below the count `begin_sources` was given with the slice, which
+            // stays in place until `append_to` (compile_function's contract).
+            unsafe { *self.operator_offsets.add(index as usize) }
+        } else {
+            0
+        }
     }
 
     pub fn wasm_load(&mut self, kind: LoadKind, dst: Reg, mem: Mem) {

@@ -58,7 +58,9 @@ pub struct Trampolines {
     /// The return addresses of the entry trampolines' calls into wasm: the unwinder
     /// stops there.
     pub entry_returns: [usize; 2],
-    pub trap_exit: usize,
+    /// Where the fault handler resumes a fault at a trap site: the trap exit, told the
+    /// address is the faulting instruction's.
+    pub trap_fault: usize,
     /// The trap exit for compiled code's trap paths, which call it with the trap code in
     /// esi (their return address starts the backtrace).
     pub trap_call: usize,
@@ -235,19 +237,26 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.jmp(tail);
 
     // ---- trap exit: esi = trap code, r15 = any context of the trapping store; for the
-    // backtrace (not read when esi is `EXCEPTION_STATUS`), rdx = an address in the
+    // backtrace (not read when esi is `EXCEPTION_STATUS`), rdx = a return address in the
     // trapping wasm function, rbp its frame and r15 its context. Past
     // `trap_exit_with_context`, r8 is that context instead, or 0 for the one the frame
-    // keeps (what the host stub gives: its r15 is a host function's record) ----
+    // keeps (what the host stub gives: its r15 is a host function's record), and r9 is 1
+    // when rdx is a faulting instruction instead (what the fault handler gives, at
+    // `trap_fault`) ----
     a.align(16, 0xCC);
+    let trap_fault_at = a.offset();
+    let trap_exit_with_kind = a.new_label();
+    a.mov_ri(R9, 1);
+    a.jmp(trap_exit_with_kind);
     // Compiled code's trap paths call in here instead of jumping (a call is no longer):
     // the return address is the address in the trapping function.
     let trap_call_at = a.offset();
     a.pop(RDX);
-    let trap_exit_at = a.offset();
     let trap_exit_label = a.new_label();
     let trap_exit_with_context = a.new_label();
     a.bind(trap_exit_label);
+    a.mov_ri(R9, 0);
+    a.bind(trap_exit_with_kind);
     a.mov_rr(OperandSize::S64, R8, R15);
     a.bind(trap_exit_with_context);
     a.load(LoadKind::I64, SCRATCH, Mem::Base(R15, offsets::VMCTX_RUNTIME));
@@ -337,6 +346,7 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.load(LoadKind::I64, RDX, Mem::Base(RBP, 8));
     a.load(LoadKind::I64, RBP, Mem::Base(RBP, 0));
     a.mov_ri(R8, 0);
+    a.mov_ri(R9, 0);
     a.jmp(trap_exit_with_context);
     // The host function threw: leave this frame, and throw as if from the wasm call
     // site that called it (its return address is now on top of the stack).
@@ -379,7 +389,7 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     let code_bytes = a.finish().map_err(|e| Error::Resource(format!("assembling trampolines: {e}")))?;
     let code = CodeMemory::new(&code_bytes)?;
     let base = code.as_ptr() as usize;
-    let trap_exit = base + trap_exit_at as usize;
+    let trap_fault = base + trap_fault_at as usize;
     let trap_call = base + trap_call_at as usize;
     let entry_returns = [base + entry_return_at as usize, base + entry_small_return_at as usize];
     crate::runtime::unwind::set_entry_returns(entry_returns);
@@ -400,7 +410,7 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
         entry,
         entry_small,
         entry_returns,
-        trap_exit,
+        trap_fault,
         trap_call,
         throw_stub: base + throw_stub_at as usize,
         host_stub: base + host_stub_at as usize,
