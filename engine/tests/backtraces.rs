@@ -88,7 +88,7 @@ fn every_way_of_trapping_starts_the_backtrace_in_the_trapping_function() {
     let chain_of_three = named(&[(1, "inner"), (2, "middle"), (3, "outer")]);
     use wasmparser::Operator as O;
     type Pick = fn(&O) -> bool;
-    let cases: [(&str, &str, TrapCode, Pick); 5] = [
+    let cases: [(&str, &str, TrapCode, Pick); 6] = [
         ("out-of-line path", "unreachable", TrapCode::Unreachable, |op| matches!(op, O::Unreachable)),
         ("faulting load", "(i32.load (i32.const 70000))", TrapCode::MemoryOutOfBounds, |op| {
             matches!(op, O::I32Load { .. })
@@ -104,6 +104,13 @@ fn every_way_of_trapping_starts_the_backtrace_in_the_trapping_function() {
             "(i32.div_s (i32.const 0x80000000) (i32.sub (local.get 0) (i32.const 1)))",
             TrapCode::IntegerOverflow,
             |op| matches!(op, O::I32DivS),
+        ),
+        (
+            // Two checks of one operator share the trap path.
+            "conversion",
+            "(drop (i32.trunc_f64_s (f64.const 1e100))) (local.get 0)",
+            TrapCode::IntegerOverflow,
+            |op| matches!(op, O::I32TruncF64S),
         ),
         (
             "runtime helper",

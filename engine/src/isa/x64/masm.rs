@@ -27,10 +27,10 @@ pub struct CallReloc {
 struct TrapPath {
     code: TrapCode,
     label: DynamicLabel,
-    /// Jumps to it so far, and the operator of the first (all a backtrace can be told
-    /// when there is just one).
-    sites: u32,
+    /// The operator of the first jump to it, and whether every later one came from the
+    /// same operator (a conversion checks twice): then a backtrace can be told where.
     first_site: u32,
+    one_operator: bool,
 }
 
 pub struct Masm {
@@ -43,7 +43,7 @@ pub struct Masm {
     operator_offsets: *const u32,
     operator_count: u32,
     /// (code offset, wasm offset) of each return address a backtrace may see: after a
-    /// call, and after a trap path's call of the trap exit when its trap has one site.
+    /// call, and after a trap path's call of the trap exit when one operator uses it.
     pub return_sources: Vec<(u32, u32)>,
     /// Offsets of instructions whose fault means "out of bounds memory access", each
     /// with its operator's wasm offset (for backtraces).
@@ -183,12 +183,13 @@ impl Masm {
 
     /// The out-of-line label that raises `code`; emitted once per function by `emit_trap_stubs`.
     pub fn trap_label(&mut self, code: TrapCode) -> DynamicLabel {
+        let operator = self.operator;
         if let Some(path) = self.trap_labels.iter_mut().find(|p| p.code == code) {
-            path.sites += 1;
+            path.one_operator &= path.first_site == operator;
             return path.label;
         }
         let label = self.asm.new_label();
-        self.trap_labels.push(TrapPath { code, label, sites: 1, first_site: self.operator });
+        self.trap_labels.push(TrapPath { code, label, first_site: operator, one_operator: true });
         label
     }
 
@@ -207,11 +208,11 @@ impl Masm {
         // By index rather than taking the vector, which keeps its allocation for the
         // next function.
         for i in 0..self.trap_labels.len() {
-            let TrapPath { code, label, sites, first_site } = self.trap_labels[i];
+            let TrapPath { code, label, first_site, one_operator } = self.trap_labels[i];
             self.asm.bind(label);
             self.asm.mov_ri(RSI, code as u32 as i64);
             self.call_absolute(trap_call);
-            if sites == 1 {
+            if one_operator {
                 let wasm = self.wasm_offset(first_site);
                 self.return_sources.push((self.asm.offset(), wasm));
             }
