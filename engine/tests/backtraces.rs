@@ -165,15 +165,38 @@ fn a_stack_overflow_keeps_the_innermost_frames() {
 }
 
 #[test]
-fn a_trap_path_two_sites_share_has_no_offset() {
+fn each_operator_sharing_a_trap_path_is_told_apart() {
+    // Three operators raise the same trap; the one that runs is the second, then the
+    // third in another call.
     let wat = chain(
-        "(if (local.get 0) (then unreachable)) (if (i32.eqz (local.get 0)) (then unreachable)) (local.get 0)",
+        "(if (i32.eq (local.get 0) (i32.const 7)) (then unreachable))
+         (if (i32.eqz (local.get 0)) (then unreachable))
+         (if (i32.eq (local.get 0) (i32.const 1)) (then unreachable))
+         (local.get 0)",
     );
-    let trap = trap_of(Config::default(), &wat, no_host);
-    assert_eq!(trap.code(), TrapCode::Unreachable);
     let bytes = wat::parse_str(&wat).expect("valid wat");
     let [middle, outer] = chain_calls(&bytes);
-    assert_eq!(wasm_offsets(&trap), [None, Some(middle), Some(outer)]);
+    let unreachables: Vec<u32> = (0..3)
+        .map(|k| {
+            let seen = std::cell::Cell::new(0);
+            operator_offset(&bytes, 1, |op| {
+                let is = matches!(op, wasmparser::Operator::Unreachable);
+                seen.set(seen.get() + u32::from(is));
+                is && seen.get() == k + 1
+            })
+        })
+        .collect();
+    for (argument, expected) in [(0, unreachables[1]), (1, unreachables[2]), (7, unreachables[0])] {
+        let engine = Engine::default();
+        let store = Store::new(&engine);
+        let module = Module::new(&engine, &bytes).expect("compiles");
+        let host = Func::new(&store, FuncType::new([], []), |_, _| Ok(()));
+        let instance = Instance::new(&store, &module, &[Extern::Func(host)]).expect("instantiates");
+        let Err(Error::Trap(trap)) = instance.call("run", &[Val::I32(argument)]) else {
+            panic!("expected a trap")
+        };
+        assert_eq!(wasm_offsets(&trap), [Some(expected), Some(middle), Some(outer)], "argument {argument}");
+    }
 }
 
 #[test]

@@ -6,6 +6,7 @@
 
 use super::asm::{Assembler, AtomicRmwInsn, Cc, Mem};
 use super::regs::*;
+use super::trampolines::TRAP_CALL_POP_LEN;
 use crate::compiler::division::u64_division_magic;
 use crate::compiler::masm::*;
 use crate::runtime::code_memory::CodeWriter;
@@ -21,21 +22,29 @@ pub struct CallReloc {
     pub callee: u32,
 }
 
-/// An out-of-line trap path of the function being compiled: one per trap code, shared
-/// by every site that may raise it.
+/// An out-of-line trap path of the function being compiled: one per trap code. The
+/// first operator that may raise it jumps to `label`; each other operator jumps to a
+/// thunk of its own that calls `via_thunk`, so that the return address says which
+/// operator it was (for backtraces). A function whose sites of one code are all one
+/// operator's (most are) has no thunks.
 #[derive(Clone, Copy)]
 struct TrapPath {
     code: TrapCode,
     label: DynamicLabel,
-    /// The operator of the first jump to it, and whether every later one came from the
-    /// same operator (a conversion checks twice): then a backtrace can be told where.
+    /// The operator of the jumps to `label`.
     first_site: u32,
-    one_operator: bool,
+    /// The entry for thunks, once an operator other than `first_site`'s needs one.
+    via_thunk: Option<DynamicLabel>,
+    /// The last thunk made for this code, and its operator: a conversion's two checks
+    /// share one.
+    last_thunk: Option<(u32, DynamicLabel)>,
 }
 
 pub struct Masm {
     pub asm: Assembler,
     trap_labels: Vec<TrapPath>,
+    /// (label, `trap_labels` index, operator) of each thunk (see `TrapPath`).
+    trap_thunks: Vec<(DynamicLabel, usize, u32)>,
     /// The index of the operator being compiled (a store per operator), and the wasm
     /// byte offsets of the function's operators, by index (`begin_sources`): a site's
     /// offset is looked up when it is recorded.
@@ -159,6 +168,7 @@ impl Masm {
         Masm {
             asm: Assembler::new(),
             trap_labels: Vec::new(),
+            trap_thunks: Vec::new(),
             operator: 0,
             operator_offsets: std::ptr::null(),
             operator_count: 0,
@@ -184,13 +194,32 @@ impl Masm {
     /// The out-of-line label that raises `code`; emitted once per function by `emit_trap_stubs`.
     pub fn trap_label(&mut self, code: TrapCode) -> DynamicLabel {
         let operator = self.operator;
-        if let Some(path) = self.trap_labels.iter_mut().find(|p| p.code == code) {
-            path.one_operator &= path.first_site == operator;
+        let Some(index) = self.trap_labels.iter().position(|p| p.code == code) else {
+            let label = self.asm.new_label();
+            self.trap_labels.push(TrapPath {
+                code,
+                label,
+                first_site: operator,
+                via_thunk: None,
+                last_thunk: None,
+            });
+            return label;
+        };
+        let path = self.trap_labels[index];
+        if path.first_site == operator {
             return path.label;
         }
-        let label = self.asm.new_label();
-        self.trap_labels.push(TrapPath { code, label, first_site: operator, one_operator: true });
-        label
+        if let Some((op, thunk)) = path.last_thunk {
+            if op == operator {
+                return thunk;
+            }
+        }
+        let thunk = self.asm.new_label();
+        let via_thunk = path.via_thunk.unwrap_or_else(|| self.asm.new_label());
+        self.trap_labels[index].via_thunk = Some(via_thunk);
+        self.trap_labels[index].last_thunk = Some((operator, thunk));
+        self.trap_thunks.push((thunk, index, operator));
+        thunk
     }
 
     pub fn trap_if(&mut self, cc: Cc, code: TrapCode) {
@@ -208,16 +237,31 @@ impl Masm {
         // By index rather than taking the vector, which keeps its allocation for the
         // next function.
         for i in 0..self.trap_labels.len() {
-            let TrapPath { code, label, first_site, one_operator } = self.trap_labels[i];
+            let TrapPath { code, label, first_site, via_thunk, .. } = self.trap_labels[i];
             self.asm.bind(label);
             self.asm.mov_ri(RSI, code as u32 as i64);
             self.call_absolute(trap_call);
-            if one_operator {
-                let wasm = self.wasm_offset(first_site);
-                self.return_sources.push((self.asm.offset(), wasm));
+            let wasm = self.wasm_offset(first_site);
+            self.return_sources.push((self.asm.offset(), wasm));
+            if let Some(via_thunk) = via_thunk {
+                // A thunk's call left its return address on the stack: the trap exit's
+                // address in rdx, as `trap_call` would take it.
+                self.asm.bind(via_thunk);
+                self.asm.pop(RDX);
+                self.asm.mov_ri(RSI, code as u32 as i64);
+                self.jump_absolute(trap_call + TRAP_CALL_POP_LEN);
             }
         }
+        for i in 0..self.trap_thunks.len() {
+            let (thunk, path, operator) = self.trap_thunks[i];
+            self.asm.bind(thunk);
+            let via_thunk = self.trap_labels[path].via_thunk.expect("a thunk's path has its entry");
+            self.asm.call_label(via_thunk);
+            let wasm = self.wasm_offset(operator);
+            self.return_sources.push((self.asm.offset(), wasm));
+        }
         self.trap_labels.clear();
+        self.trap_thunks.clear();
     }
 
     pub fn jump_absolute(&mut self, addr: usize) {
@@ -278,6 +322,7 @@ impl Masm {
     pub fn reset(&mut self) {
         self.asm.clear();
         self.trap_labels.clear();
+        self.trap_thunks.clear();
         self.return_sources.clear();
         self.operator_offsets = std::ptr::null();
         self.operator_count = 0;
