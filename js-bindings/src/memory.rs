@@ -35,10 +35,12 @@ pub(crate) struct BufferState {
     current: Option<JsArrayBuffer>,
     pending: Option<AlignedVec<u8>>,
     /// The realm whose `%ArrayBuffer.prototype%` the buffer made next gets: the JS API
-    /// makes a memory's buffer when its Memory object is made and when `grow` refreshes
-    /// it, in the realm current then, and this makes it lazily, on the first read. (A
-    /// grow by wasm leaves it as it was: the realm current then is not known here.)
+    /// makes a memory's buffer when its Memory object is made and when a grow refreshes
+    /// it, in the realm current then, and this makes it lazily, on the first read.
     realm: Option<Realm>,
+    /// `Memory.prototype.grow` is growing it (and sets `realm` itself): the context is
+    /// its caller's to use, not `grow_block`'s.
+    js_growing: bool,
 }
 
 pub(crate) type BufferRegistry = Rc<RefCell<HashMap<usize, Rc<RefCell<BufferState>>>>>;
@@ -112,7 +114,7 @@ pub(crate) fn create_memory(
     }
     block.resize((ty.minimum * PAGE) as usize, 0);
     let base = block.as_mut_ptr();
-    let state = Rc::new(RefCell::new(BufferState { current: None, pending: Some(block), realm: None }));
+    let state = Rc::new(RefCell::new(BufferState { pending: Some(block), ..BufferState::default() }));
     let on_grow = {
         let state = state.clone();
         move |_old: u64, new: u64| grow_block(&state, new)
@@ -147,6 +149,13 @@ fn grow_block(state: &Rc<RefCell<BufferState>>, new_len: u64) -> bool {
     // Within capacity a resize never moves the block; compiled code relies on that.
     debug_assert_eq!(before, block.as_ptr());
     st.pending = Some(block);
+    if !st.js_growing {
+        // A grow by wasm: the realm current now is the one of the exported function
+        // the JS-to-wasm call entered (Boa makes a native function's realm current).
+        if let Some(realm) = crate::realm::with_current_context(|ctx| ctx.realm().clone()) {
+            st.realm = Some(realm);
+        }
+    }
     true
 }
 
@@ -226,7 +235,10 @@ fn grow(this: &JsValue, args: &[JsValue], ctx: &mut Context) -> JsResult<JsValue
     let (memory, bytes) = memory_of(this, "WebAssembly.Memory.prototype.grow")?;
     let address = AddressType::of(memory.ty().memory64);
     let delta = address_value(&args.first().cloned().unwrap_or_default(), address, "delta", ctx)?;
-    match memory.grow(delta) {
+    bytes.borrow_mut().js_growing = true;
+    let grown = memory.grow(delta);
+    bytes.borrow_mut().js_growing = false;
+    match grown {
         Some(old) => {
             bytes.borrow_mut().realm = Some(ctx.realm().clone());
             Ok(address.value(old))

@@ -37,6 +37,7 @@ const SHARED_STATE: &str = r#"(module
   (func (export "same") (param externref) (result externref) local.get 0)
   (func (export "load") (param i32) (result i32) local.get 0 i32.load)
   (func (export "store") (param i32 i32) local.get 0 local.get 1 i32.store)
+  (func (export "grow") (param i32) (result i32) local.get 0 memory.grow)
   (export "memory" (memory 0)))"#;
 
 const MAKE_IN_A: &str = "var g = new A.WebAssembly.Global({value: 'externref', mutable: true}, 'first');
@@ -198,4 +199,24 @@ fn a_memory_buffer_is_made_in_the_realm_of_its_memory_object_or_last_grow() {
        const afterGrow = Object.getPrototypeOf(m.buffer) === A.ArrayBuffer.prototype;
        [first, afterGrow].join()";
     assert_eq!(eval(&mut ctx, src), "true,true");
+}
+
+#[test]
+fn a_memory_buffer_after_a_wasm_grow_is_made_in_the_realm_of_the_growing_export() {
+    let mut ctx = two_realms();
+    // Each instance's exported functions are made in its realm; while one runs, its
+    // realm is the current one, in which the JS API makes the grown memory's buffer.
+    let src = "const g = new WebAssembly.Global({value: 'externref', mutable: true});
+       const t = new WebAssembly.Table({element: 'externref', initial: 4});
+       const m = new WebAssembly.Memory({initial: 1});
+       const [inA, inB] = [A.make(g, t, m), make(g, t, m)];
+       const before = Object.getPrototypeOf(m.buffer) === ArrayBuffer.prototype;
+       inA.grow(1);
+       const afterA = Object.getPrototypeOf(m.buffer) === A.ArrayBuffer.prototype;
+       inB.grow(1);
+       const afterB = Object.getPrototypeOf(m.buffer) === ArrayBuffer.prototype;
+       A.WebAssembly.Memory.prototype.grow.call(m, 1);
+       const afterJs = Object.getPrototypeOf(m.buffer) === A.ArrayBuffer.prototype;
+       [before, afterA, afterB, afterJs, m.buffer.byteLength / 65536].join()";
+    assert_eq!(eval(&mut ctx, src), "true,true,true,true,4");
 }
