@@ -29,7 +29,8 @@ Options:
   -V, --version            print the version
 
 Globals: print, console, read(path[, \"binary\"]), readbuffer(path), load(path),
-quit([code]), wat(text), gc(), arguments / scriptArgs, WebAssembly.
+quit([code]), wat(text), gc(), arguments / scriptArgs, WebAssembly, TextEncoder,
+TextDecoder, setTimeout / setInterval / clear*, queueMicrotask, performance.now().
 
 Environment: SIDEWINDER_HISTORY (REPL history file, default ~/.sidewinder_history),
 NO_COLOR.";

@@ -1,5 +1,7 @@
 //! The JavaScript global environment of the shell: a Boa [`Context`] with the
-//! `WebAssembly` namespace, `console`, and d8/SpiderMonkey-style host functions.
+//! `WebAssembly` namespace, `console`, d8/SpiderMonkey-style host functions, and what
+//! wasm toolchains' JS glue reaches for: `TextEncoder`/`TextDecoder` (Node has them),
+//! timers and `performance.now()` (d8 has them), `queueMicrotask`.
 
 use boa_engine::context::ContextBuilder;
 use boa_engine::native_function::NativeFunction;
@@ -79,9 +81,14 @@ pub fn new_context(options: &Options) -> JsResult<Context> {
         ..Default::default()
     };
     sidewinder_js::install_with_config(&mut context, engine_config)?;
-    // Only the console: boa_runtime's full set includes structuredClone, which can
-    // detach (and free) buffers that back wasm memories.
+    // Not boa_runtime's full set: it includes structuredClone, which can detach (and
+    // free) buffers that back wasm memories.
     Console::register_with_logger(ShellLogger, &mut context)?;
+    boa_runtime::text::register(None, &mut context)?;
+    boa_runtime::microtask::register(None, &mut context)?;
+    // Boa's job loop runs a timer's callback once it is due, waiting for it.
+    boa_runtime::interval::register(&mut context)?;
+    install_performance(&mut context)?;
     install_host_functions(&mut context, &options.script_args)?;
     Ok(context)
 }
@@ -115,6 +122,27 @@ fn install_host_functions(context: &mut Context, args: &[String]) -> JsResult<()
         )?;
     }
     Ok(())
+}
+
+/// `performance.now()`: milliseconds since the context was made, with a fraction.
+fn install_performance(context: &mut Context) -> JsResult<()> {
+    let origin = std::time::Instant::now();
+    let now = NativeFunction::from_copy_closure(move |_, _, _| {
+        Ok(JsValue::from(origin.elapsed().as_secs_f64() * 1000.0))
+    });
+    let now = FunctionObjectBuilder::new(context.realm(), now).name(js_string!("now")).length(0).build();
+    let performance = boa_engine::object::ObjectInitializer::new(context)
+        .property(
+            js_string!("now"),
+            now,
+            Attribute::WRITABLE | Attribute::CONFIGURABLE | Attribute::ENUMERABLE,
+        )
+        .build();
+    context.register_global_property(
+        js_string!("performance"),
+        performance,
+        Attribute::WRITABLE | Attribute::CONFIGURABLE,
+    )
 }
 
 fn join_args(args: &[JsValue], context: &mut Context) -> JsResult<String> {

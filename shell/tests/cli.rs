@@ -299,3 +299,31 @@ print("end of script");"#;
     assert!(o.status.success(), "{:?}: {}", o.status, stderr(&o));
     assert_eq!(stdout(&o), "end of script\n");
 }
+
+/// What wasm toolchains' JS glue uses: text coding over a memory's bytes, timers in
+/// their order (after the script and its microtasks), `performance.now()`.
+#[test]
+fn glue_globals_text_coding_timers_and_performance() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "
+        const t0 = performance.now();
+        const order = [];
+        setTimeout(() => order.push('late'), 30);
+        const early = setTimeout(() => order.push('cancelled'), 5);
+        clearTimeout(early);
+        setTimeout(() => {
+          order.push('soon');
+          setTimeout(() => print(order.join(), performance.now() - t0 >= 30), 40);
+        }, 10);
+        queueMicrotask(() => order.push('microtask'));
+        const text = 'wasm ✓ é';
+        const bytes = new TextEncoder().encode(text);
+        const memory = new WebAssembly.Memory({ initial: 1 });
+        new Uint8Array(memory.buffer).set(bytes, 100);
+        const back = new TextDecoder('utf-8').decode(new Uint8Array(memory.buffer, 100, bytes.length));
+        print(bytes.length, back === text, typeof performance.now());
+    ";
+    let o = sidewinder(&["-e", script], dir.path());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "11 true number\nmicrotask,soon,late true\n");
+}
