@@ -65,6 +65,30 @@ thread_local! {
     /// with how many conversions of several values were open when it was resumed
     /// (`ConvertingSeveral`): one opened since runs JS on the fiber, below the import.
     static RUNNING: RefCell<Vec<(FiberCell, u32)>> = const { RefCell::new(Vec::new()) };
+    /// `end_suspended_calls` is resuming fibers: their imports trap instead of going on.
+    static ENDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The key of a fiber in `WasmAgent::suspended_calls`.
+fn fiber_key(fiber: &FiberCell) -> usize {
+    Rc::as_ptr(fiber) as usize
+}
+
+/// Resumes every fiber waiting in a Suspending import with the import trapping, so
+/// that each unwinds (letting go of the JS objects on its stack) and its promise is
+/// rejected. Resumed fibers run no JS: the trap leaves the wasm at once.
+pub(crate) fn end_suspended_calls(ctx: &mut Context) -> usize {
+    let waiting: Vec<FiberCell> = crate::realm::with_agent(ctx, |a| {
+        a.suspended_calls.drain().filter_map(|(_, fiber)| fiber.upgrade()).collect()
+    })
+    .unwrap_or_default();
+    let ended = waiting.iter().filter(|f| f.borrow().is_some()).count();
+    ENDING.with(|e| e.set(true));
+    for fiber in &waiting {
+        resume(fiber, ctx);
+    }
+    ENDING.with(|e| e.set(false));
+    ended
 }
 
 /// Runs `fiber` until it suspends or finishes, with `ctx` as the context of its host
@@ -79,6 +103,8 @@ fn resume(fiber: &FiberCell, ctx: &mut Context) {
     };
     if finished {
         fiber.borrow_mut().take();
+        let key = fiber_key(fiber);
+        let _ = crate::realm::with_agent(ctx, |a| a.suspended_calls.remove(&key));
     }
     // JS runs next: what the wasm on the fiber did to exported globals before it
     // suspended shows in their ES module bindings, as after any call into wasm.
@@ -176,6 +202,9 @@ pub(crate) fn suspending_import(callable: &JsObject, ty: FuncType, ctx: &mut Con
         })
         .ok_or_else(outside)??;
         Fiber::suspend().map_err(|_| Trap::host_message("no fiber to suspend"))?;
+        if ENDING.with(std::cell::Cell::get) {
+            return Err(Trap::host_message("the call was ended while it waited for a promise"));
+        }
         let settled = outcome.borrow_mut().take();
         with_current_context(|ctx| match settled {
             Some(Ok(v)) => {
@@ -254,6 +283,9 @@ fn start_suspending_call(target: &JsObject, params: &[Val], ctx: &mut Context) -
         let (on_fulfilled, on_rejected) = (reaction(true, ctx), reaction(false, ctx));
         let args = [ret, on_fulfilled.into(), on_rejected.into()];
         await_helper(ctx)?.call(&JsValue::undefined(), &args, ctx)?;
+        // Waiting from here: `end_suspended_calls` can find it.
+        let key = fiber_key(&fiber);
+        crate::realm::with_agent(ctx, |a| a.suspended_calls.insert(key, Rc::downgrade(&fiber)))?;
         Ok(outcome)
     })();
     started.map_err(|e| thrown_to_wasm(e, ctx))

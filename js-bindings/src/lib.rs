@@ -62,6 +62,16 @@ pub fn extern_ref_count(context: &mut Context) -> usize {
     realm::with_agent(context, |r| r.extern_refs.taken()).unwrap_or(0)
 }
 
+/// Ends every JSPI call of `context` still waiting for a promise: each one's Suspending
+/// import returns a trap instead of waiting, the wasm frames unwind, and the call's
+/// promise is rejected with a RuntimeError (its reactions run if jobs run after).
+/// Returns how many there were. Call it before dropping a context in which such calls
+/// may still wait: their suspended stacks hold JS objects that only unwinding lets go
+/// of, which needs the whole context, so without it the context's realm outlives it.
+pub fn end_suspended_calls(context: &mut Context) -> usize {
+    jspi::end_suspended_calls(context)
+}
+
 /// Installs the `WebAssembly` namespace object on the global object of `context`'s
 /// current realm. Install it in each realm that needs it: the realms of one context share
 /// one store, as the realms of one agent do in the JS API, so wasm objects move freely
@@ -229,5 +239,6 @@ fn new_agent(config: Config) -> JsResult<WasmAgent> {
         js_tag,
         esm: Default::default(),
         held_for_store: Vec::new(),
+        suspended_calls: HashMap::new(),
     })
 }

@@ -5,7 +5,7 @@ use crate::conversions::ExternRefs;
 use boa_engine::object::JsObject;
 use boa_engine::{Context, JsData, JsNativeError, JsResult};
 use boa_gc::{Finalize, Trace};
-use sidewinder_engine::{Engine, Func, Store, Tag};
+use sidewinder_engine::{Engine, Fiber, Func, Store, Tag};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
@@ -69,6 +69,9 @@ pub(crate) struct WasmAgent {
     /// The JS objects that closures the store owns call (`HeldForStore`), let go of
     /// when the agent goes.
     pub held_for_store: Vec<Weak<RefCell<Option<JsObject>>>>,
+    /// The fibers of JSPI calls waiting for a promise, by address
+    /// (`jspi::end_suspended_calls`).
+    pub suspended_calls: HashMap<usize, Weak<RefCell<Option<Fiber>>>>,
 }
 
 /// Ends the cycles that run through the store, which Boa's collector cannot see. JS

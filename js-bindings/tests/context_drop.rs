@@ -24,6 +24,11 @@ const IMPORTING: &str = r#"(module
 /// realm too. (Boa's collector never releases a `Gc` dropped while it sweeps: a JS
 /// object the store holds must be let go of before the store can go in a sweep.)
 fn store_freed_after(script: &str, two_realms: bool) -> bool {
+    store_freed_after_ending(script, two_realms, |_| {})
+}
+
+/// `store_freed_after`, with `before_drop` run on the context last.
+fn store_freed_after_ending(script: &str, two_realms: bool, before_drop: impl FnOnce(&mut Context)) -> bool {
     boa_gc::force_collect();
     let before = Store::alive_on_this_thread();
     let marker = Gc::new(0u8);
@@ -39,6 +44,7 @@ fn store_freed_after(script: &str, two_realms: bool) -> bool {
         ctx.eval(Source::from_bytes(script)).expect("script");
         ctx.run_jobs().expect("jobs");
         assert_eq!(Store::alive_on_this_thread(), before + 1);
+        before_drop(&mut ctx);
     }
     boa_gc::force_collect();
     boa_gc::force_collect();
@@ -79,6 +85,33 @@ fn a_context_whose_jspi_calls_settled_frees_its_store() {
                     {m: {f: new WebAssembly.Suspending(y => Promise.resolve(y + 1))}}).exports;
                   var r; WebAssembly.promising(x.g)(1).then(v => r = v); 0";
     assert!(store_freed_after(script, false));
+}
+
+/// A JSPI call still waiting holds JS objects on its suspended stack, which only
+/// unwinding it lets go of: `end_suspended_calls` does that while the context is whole,
+/// rejecting the call's promise with a RuntimeError.
+#[test]
+fn a_context_whose_waiting_jspi_calls_were_ended_frees_its_store() {
+    let script = "var x = new WebAssembly.Instance(new WebAssembly.Module(bytes),
+                    {m: {f: new WebAssembly.Suspending(y => new Promise(() => {}))}}).exports;
+                  var outcome = 'waiting';
+                  for (let i = 0; i < 3; i++)
+                    WebAssembly.promising(x.g)(i).then(v => outcome = 'fulfilled',
+                      e => outcome = (e instanceof WebAssembly.RuntimeError) + ' ' + e.message);
+                  0";
+    let ended = std::cell::Cell::new(0);
+    let outcome = std::cell::RefCell::new(String::new());
+    let freed = store_freed_after_ending(script, true, |ctx| {
+        ended.set(sidewinder_js::end_suspended_calls(ctx));
+        // Nothing is left to end, and the rejections run with the jobs.
+        assert_eq!(sidewinder_js::end_suspended_calls(ctx), 0);
+        ctx.run_jobs().expect("jobs");
+        let v = ctx.eval(Source::from_bytes("outcome")).expect("outcome");
+        *outcome.borrow_mut() = v.to_string(ctx).expect("string").to_std_string_escaped();
+    });
+    assert_eq!(ended.get(), 3);
+    assert_eq!(*outcome.borrow(), "true the call was ended while it waited for a promise");
+    assert!(freed);
 }
 
 /// The store can outlive its context (here a wasm GC object an embedder kept holds it),
