@@ -9,6 +9,7 @@ use crate::runtime::backtrace::SourceMap;
 use crate::runtime::code_memory::CodeMemory;
 use crate::runtime::signals::DIVISION_SITE;
 use crate::types::*;
+use std::collections::HashMap;
 use std::sync::Arc;
 use wasmparser::{
     FuncToValidate, FuncValidatorAllocations, FunctionBody, Parser, Payload, Validator, ValidatorResources,
@@ -156,6 +157,8 @@ pub(crate) struct ModuleInner {
     pub handlers: Vec<HandlerTable>,
     /// Where in the wasm bytes trap sites and return addresses come from.
     pub sources: SourceMap,
+    /// The `name` section's function names, read when a backtrace first asks.
+    pub function_names: std::sync::OnceLock<HashMap<u32, Box<str>>>,
 }
 
 impl ModuleInner {
@@ -431,7 +434,9 @@ impl Module {
         };
         let (info, compiled) = Self::compile(bytes, stubs, engine.config())?;
         let (code, func_offsets, handlers, sources) = link(&info, compiled, trampolines.trap_fault)?;
-        let module = Module(Arc::new(ModuleInner { info, code, func_offsets, handlers, sources }));
+        let function_names = std::sync::OnceLock::new();
+        let module =
+            Module(Arc::new(ModuleInner { info, code, func_offsets, handlers, sources, function_names }));
         if crate::perf_map::enabled() {
             crate::perf_map::record(bytes, &module);
         }
@@ -696,19 +701,20 @@ impl Module {
     /// first), if it has such a section and that entry. A malformed `name` section
     /// names nothing: the spec has custom sections never make a module invalid.
     pub fn function_name(&self, func_index: u32) -> Option<String> {
-        let data = self.custom_sections("name").into_iter().next()?;
-        let reader = wasmparser::NameSectionReader::new(wasmparser::BinaryReader::new(data, 0));
-        for subsection in reader {
-            let Ok(wasmparser::Name::Function(names)) = subsection else { continue };
-            for naming in names {
-                match naming {
-                    Ok(n) if n.index == func_index => return Some(n.name.to_string()),
-                    Ok(_) => {}
-                    Err(_) => return None,
+        let names = self.0.function_names.get_or_init(|| {
+            let mut names = HashMap::new();
+            let Some(data) = self.custom_sections("name").into_iter().next() else { return names };
+            let reader = wasmparser::NameSectionReader::new(wasmparser::BinaryReader::new(data, 0));
+            for subsection in reader {
+                let Ok(wasmparser::Name::Function(map)) = subsection else { continue };
+                // Up to the first malformed entry, as far as it reads.
+                for naming in map.into_iter().map_while(Result::ok) {
+                    names.entry(naming.index).or_insert_with(|| naming.name.into());
                 }
             }
-        }
-        None
+            names
+        });
+        names.get(&func_index).map(|name| name.to_string())
     }
 
     pub fn custom_sections(&self, name: &str) -> Vec<&[u8]> {

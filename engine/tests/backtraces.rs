@@ -276,3 +276,51 @@ fn a_walk_ends_at_the_entry_after_tail_calls() {
     // the walk ends at the entry.
     assert!([vec![], vec![(1, None)]].contains(&frames(&trap)), "{:?}", frames(&trap));
 }
+
+#[test]
+fn a_load_fused_with_its_address_arithmetic_is_told_as_the_load() {
+    // A bounded index shifted (or offset) and loaded from compiles as one access.
+    for (body, argument) in [
+        ("(i32.load (i32.shl (i32.and (local.get 0) (i32.const 0xFFFF)) (i32.const 2)))", 0x8000),
+        ("(i32.load (i32.add (i32.and (local.get 0) (i32.const 0xFFFFF)) (i32.const 4)))", 0x10000),
+    ] {
+        let wat = format!(r#"(module (memory 1) (func $f (export "run") (param i32) (result i32) {body}))"#);
+        let bytes = wat::parse_str(&wat).expect("valid wat");
+        let engine = Engine::default();
+        let store = Store::new(&engine);
+        let module = Module::new(&engine, &bytes).expect("compiles");
+        let instance = Instance::new(&store, &module, &[]).expect("instantiates");
+        let Err(Error::Trap(trap)) = instance.call("run", &[Val::I32(argument)]) else {
+            panic!("expected a trap")
+        };
+        assert_eq!(trap.code(), TrapCode::MemoryOutOfBounds);
+        let load = operator_offset(&bytes, 0, |op| matches!(op, wasmparser::Operator::I32Load { .. }));
+        assert_eq!(wasm_offsets(&trap), [Some(load)], "{body}");
+    }
+}
+
+#[test]
+fn a_tail_call_into_another_instance_keeps_a_frame_at_the_call() {
+    let engine = Engine::default();
+    let store = Store::new(&engine);
+    let module =
+        |wat: &str| Module::new(&engine, &wat::parse_str(wat).expect("valid wat")).expect("compiles");
+    let callee =
+        Instance::new(&store, &module(r#"(module (func $fails (export "fails") unreachable))"#), &[])
+            .expect("instantiates");
+    let caller_wat = r#"(module (type $v (func)) (import "a" "fails" (func $fails))
+      (table 1 funcref) (elem (i32.const 0) $fails)
+      (func $mid (return_call_indirect (type $v) (i32.const 0)))
+      (func $top (export "run") (call $mid)))"#;
+    let fails = callee.get_export("fails").expect("export");
+    let caller = Instance::new(&store, &module(caller_wat), &[fails]).expect("instantiates");
+    let Err(Error::Trap(trap)) = caller.call("run", &[]) else { panic!("expected a trap") };
+    let bytes = wat::parse_str(caller_wat).expect("valid wat");
+    let tail_call =
+        operator_offset(&bytes, 1, |op| matches!(op, wasmparser::Operator::ReturnCallIndirect { .. }));
+    let call = operator_offset(&bytes, 2, |op| matches!(op, wasmparser::Operator::Call { .. }));
+    // Every frame has its offset; the bridging one is the tail call's.
+    let offsets = wasm_offsets(&trap);
+    assert!(offsets.iter().all(Option::is_some), "{offsets:?}");
+    assert_eq!(offsets[1..], [Some(tail_call), Some(call)], "{offsets:?}");
+}

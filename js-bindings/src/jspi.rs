@@ -76,18 +76,31 @@ fn fiber_key(fiber: &FiberCell) -> usize {
 
 /// Resumes every fiber waiting in a Suspending import with the import trapping, so
 /// that each unwinds (letting go of the JS objects on its stack) and its promise is
-/// rejected. Resumed fibers run no JS: the trap leaves the wasm at once.
+/// rejected; returns how many. Resumed fibers run no JS: the trap leaves the wasm at
+/// once. A fiber running now (this was called from its wasm, through JS) is not
+/// waiting: it stays listed, for a later call to end once it waits again.
 pub(crate) fn end_suspended_calls(ctx: &mut Context) -> usize {
-    let waiting: Vec<FiberCell> = crate::realm::with_agent(ctx, |a| {
-        a.suspended_calls.drain().filter_map(|(_, fiber)| fiber.upgrade()).collect()
+    let listed: Vec<(usize, FiberCell)> = crate::realm::with_agent(ctx, |a| {
+        a.suspended_calls.retain(|_, fiber| fiber.strong_count() > 0);
+        a.suspended_calls.iter().filter_map(|(&key, fiber)| Some((key, fiber.upgrade()?))).collect()
     })
     .unwrap_or_default();
-    let ended = waiting.iter().filter(|f| f.borrow().is_some()).count();
-    ENDING.with(|e| e.set(true));
-    for fiber in &waiting {
-        resume(fiber, ctx);
+    let mut ended = 0;
+    for (key, fiber) in listed {
+        let waiting = match fiber.try_borrow() {
+            Ok(state) => state.is_some(),
+            // Being resumed: it is running, somewhere below this call.
+            Err(_) => continue,
+        };
+        if !waiting {
+            let _ = crate::realm::with_agent(ctx, |a| a.suspended_calls.remove(&key));
+            continue;
+        }
+        ENDING.with(|e| e.set(true));
+        resume(&fiber, ctx);
+        ENDING.with(|e| e.set(false));
+        ended += 1;
     }
-    ENDING.with(|e| e.set(false));
     ended
 }
 

@@ -223,3 +223,48 @@ fn a_suspending_result_is_awaited_with_one_read_of_its_constructor() {
     // An abrupt PromiseResolve throws from the import, into wasm and out of the call.
     assert_eq!(eval(&mut ctx, "firstReadThrows.value + ' ' + firstReadThrows.reads()"), "rejected: read 1 1");
 }
+
+/// `end_suspended_calls` called from wasm running on a fiber (through a JS import)
+/// ends the other waiting calls and leaves the running one, which it cannot resume, to
+/// go on; a later call ends that one once it waits.
+#[test]
+fn ending_waiting_calls_from_inside_a_running_fiber_ends_the_others() {
+    use boa_engine::object::FunctionObjectBuilder;
+    use boa_engine::property::Attribute;
+    use boa_engine::{js_string, JsValue, NativeFunction};
+    let mut ctx = context();
+    let end = NativeFunction::from_fn_ptr(|_, _, ctx| {
+        Ok(JsValue::from(sidewinder_js::end_suspended_calls(ctx) as u32))
+    });
+    let end = FunctionObjectBuilder::new(ctx.realm(), end).name(js_string!("end")).build();
+    ctx.register_global_property(js_string!("end"), end, Attribute::all()).expect("end");
+    define_bytes(
+        &mut ctx,
+        "bytes",
+        r#"(module
+          (import "m" "wait" (func $wait (param i32) (result i32)))
+          (import "m" "after" (func $after (result i32)))
+          (func (export "run") (param i32) (result i32)
+            (i32.add (call $wait (local.get 0)) (call $after))))"#,
+    );
+    let script = r#"
+        var log = [];
+        var forever = new Promise(() => {});
+        var x = new WebAssembly.Instance(new WebAssembly.Module(bytes), { m: {
+          wait: new WebAssembly.Suspending(y => y === 7 ? forever : Promise.resolve(y)),
+          after() { log.push("ended " + end()); return 0; },
+        } }).exports;
+        var outcome = p => p.then(v => "fulfilled " + v,
+          e => (e instanceof WebAssembly.RuntimeError) + " " + e.message);
+        var waitsForever = outcome(WebAssembly.promising(x.run)(7));
+        var resumesAndEnds = outcome(WebAssembly.promising(x.run)(1));
+        var results;
+        Promise.all([waitsForever, resumesAndEnds]).then(r => results = r);
+        0"#;
+    eval(&mut ctx, script);
+    assert_eq!(
+        eval(&mut ctx, "log.join() + ' | ' + results.join(' | ')"),
+        "ended 1 | true the call was ended while it waited for a promise | fulfilled 1"
+    );
+    assert_eq!(eval(&mut ctx, "end()"), "0");
+}

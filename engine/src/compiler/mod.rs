@@ -603,6 +603,8 @@ fn bounded_load(
     let Some(load) = value_bounds::scaled_load_after(&ops[i + 1..], bound, shift, c) else { return Ok(None) };
     compiler.drop_constant();
     compiler.result_hint = result_hint(ops.get(i + 1 + load.fused));
+    // The load may fault: a backtrace names the load, not the add or shift before it.
+    compiler.set_operator_index((i + load.fused) as u32);
     compiler.load_scaled(load.ty, load.kind, shift, load.disp);
     compiler.result_hint = None;
     Ok(Some(load.fused))

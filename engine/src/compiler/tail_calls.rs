@@ -332,6 +332,8 @@ impl FuncCompiler<'_> {
         self.load_callee_context(SCRATCH);
         self.load_register_args(ty, RSP, 0);
         self.masm.asm.call_mem(Mem::Base(SCRATCH, offsets::FUNCREF_CODE));
+        // The bridging frame stays below the callee's: a backtrace shows it at the call.
+        self.masm.record_return_source();
         self.masm.asm.marked_nop(BRIDGE_MARK);
         self.current_scope = scope;
         if let Some(t) = target {
