@@ -18,6 +18,16 @@ const traps = [
   "(memory.copy (i32.const 0) (i32.const 65000) (i32.const 1000))",
   "(memory.fill (i32.const 65530) (i32.const 0) (i32.const 100))",
   "(drop (table.get (i32.const 10)))",
+  // A bounded index shifted and loaded from: one fused access.
+  "(drop (i32.load (i32.shl (i32.and (i32.add (local.get 0) (i32.const 0x8000)) (i32.const 0xFFFF)) (i32.const 2))))",
+  "(drop (v128.load (i32.const 65535)))",
+  "(v128.store offset=65530 (local.get 0) (v128.const i32x4 1 2 3 4))",
+  "(drop (i32.atomic.load (i32.const 1)))",
+  "(drop (i64.atomic.rmw.add (i32.const 65536) (i64.const 1)))",
+  "(drop (i64.load8_s (i32.const 65536)))",
+  "(f64.store (i32.const 65535) (f64.const 1))",
+  "(table.copy (i32.const 0) (i32.const 2) (i32.const 2))",
+  "(table.fill (i32.const 2) (ref.null func) (i32.const 5))",
 ];
 const modules = Number(scriptArgs[0] || 100);
 let seed = Number(scriptArgs[1] || 12345);
