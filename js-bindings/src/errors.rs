@@ -2,6 +2,7 @@
 //! errors become JS errors.
 
 use crate::realm::{prototypes, Prototypes};
+use boa_engine::native_function::NativeFunctionObject;
 use boa_engine::object::{ConstructorBuilder, JsObject};
 use boa_engine::property::{Attribute, PropertyDescriptor};
 use boa_engine::{js_string, Context, JsError, JsNativeError, JsResult, JsValue, NativeFunction};
@@ -134,12 +135,13 @@ pub(crate) fn engine_error(error: Error, ctx: &mut Context) -> JsError {
 /// (`Error.stackTraceLimit`).
 const SHOWN_WASM_FRAMES: usize = 10;
 
-/// Boa's `get Error.prototype.stack` in the current realm, if it is still the accessor
-/// Boa made (called at install, before any script could replace it).
+/// Boa's `get Error.prototype.stack` in the current realm, if it is still a native
+/// getter (called at install; a script that ran before may have replaced it with its
+/// own function, which a trap must not run).
 pub(crate) fn error_stack_getter(ctx: &mut Context) -> Option<JsObject> {
     let prototype = ctx.intrinsics().constructors().error().prototype();
     let descriptor = prototype.borrow().properties().get(&js_string!("stack").into())?;
-    descriptor.get().and_then(JsValue::as_object)
+    descriptor.get().and_then(JsValue::as_object).filter(|getter| getter.is::<NativeFunctionObject>())
 }
 
 /// A trap's error with an own `stack`: the wasm frames the trap unwound, innermost

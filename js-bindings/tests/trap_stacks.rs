@@ -135,3 +135,25 @@ fn an_import_exception_keeps_its_own_stack_and_unnamed_functions_have_an_index()
     let unreachable = place(plain, 2, |op| matches!(op, wasmparser::Operator::Unreachable));
     assert_eq!(result, format!("true,true,    at {unreachable}"));
 }
+
+#[test]
+fn a_stack_getter_a_script_set_before_install_is_not_run() {
+    let mut ctx = boa_engine::Context::default();
+    eval(
+        &mut ctx,
+        "var getterCalls = 0;
+         Object.defineProperty(Error.prototype, 'stack', { get() { getterCalls++; return 'mine'; }, configurable: true });
+         0",
+    );
+    sidewinder_js::install(&mut ctx).expect("install");
+    instantiate(&mut ctx);
+    let result = eval(
+        &mut ctx,
+        "let trapped;
+         try { chain.run(0) } catch (e) { trapped = e; }
+         const own = Object.getOwnPropertyDescriptor(trapped, 'stack').value.split('\\n');
+         [getterCalls, own[0], own.length].join()",
+    );
+    // The two wasm frames, and no JS frames: the only getter there was is the script's.
+    assert_eq!(result, format!("0,    at inner ({}),3", place(CHAIN, 1, is_div)));
+}
