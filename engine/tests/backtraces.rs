@@ -8,6 +8,10 @@ use sidewinder_engine::{
     Config, Engine, Error, Extern, Func, FuncType, Instance, Module, Store, Trap, TrapCode, Val,
 };
 
+#[allow(dead_code)] // only `compile` is used here
+mod support;
+use support::compile;
+
 /// Three named functions, `outer` -> `middle` -> `inner`, where `inner` traps the way
 /// its body says, after one import (so the defined functions are 1, 2 and 3).
 fn chain(inner_body: &str) -> String {
@@ -24,10 +28,15 @@ fn chain(inner_body: &str) -> String {
 fn trap_of(config: Config, wat: &str, host: impl Fn() -> Result<(), Trap> + 'static) -> Trap {
     let engine = Engine::new(config).expect("engine");
     let store = Store::new(&engine);
-    let module = Module::new(&engine, &wat::parse_str(wat).expect("valid wat")).expect("compiles");
     let host = Func::new(&store, FuncType::new([], []), move |_, _| host());
-    let instance = Instance::new(&store, &module, &[Extern::Func(host)]).expect("instantiates");
-    match instance.call("run", &[Val::I32(0)]) {
+    run_trapping(&store, &compile(&engine, wat), &[Extern::Func(host)], &[Val::I32(0)])
+}
+
+/// The trap of calling export `run` with `args`, in an instance of `module` in `store`
+/// with `imports`.
+fn run_trapping(store: &Store, module: &Module, imports: &[Extern], args: &[Val]) -> Trap {
+    let instance = Instance::new(store, module, imports).expect("instantiates");
+    match instance.call("run", args) {
         Err(Error::Trap(trap)) => trap,
         other => panic!("expected a trap, got {other:?}"),
     }
@@ -191,10 +200,7 @@ fn each_operator_sharing_a_trap_path_is_told_apart() {
         let store = Store::new(&engine);
         let module = Module::new(&engine, &bytes).expect("compiles");
         let host = Func::new(&store, FuncType::new([], []), |_, _| Ok(()));
-        let instance = Instance::new(&store, &module, &[Extern::Func(host)]).expect("instantiates");
-        let Err(Error::Trap(trap)) = instance.call("run", &[Val::I32(argument)]) else {
-            panic!("expected a trap")
-        };
+        let trap = run_trapping(&store, &module, &[Extern::Func(host)], &[Val::I32(argument)]);
         assert_eq!(wasm_offsets(&trap), [Some(expected), Some(middle), Some(outer)], "argument {argument}");
     }
 }
@@ -203,9 +209,8 @@ fn each_operator_sharing_a_trap_path_is_told_apart() {
 fn frames_of_other_modules_have_their_own_indices_and_names() {
     let engine = Engine::default();
     let store = Store::new(&engine);
-    let module =
-        |wat: &str| Module::new(&engine, &wat::parse_str(wat).expect("valid wat")).expect("compiles");
-    let callee = module(
+    let callee = compile(
+        &engine,
         r#"(module (func $pad) (func $fails (export "fails") (param i32) (result i32) (local.get 0) unreachable))"#,
     );
     let callee = Instance::new(&store, &callee, &[]).expect("instantiates");
@@ -218,8 +223,7 @@ fn frames_of_other_modules_have_their_own_indices_and_names() {
     .expect("valid wat");
     assert!(!caller_bytes.windows(4).any(|w| w == b"name"), "the text format added a name section");
     let caller = Module::new(&engine, &caller_bytes).expect("compiles");
-    let caller = Instance::new(&store, &caller, &[fails]).expect("instantiates");
-    let Err(Error::Trap(trap)) = caller.call("run", &[Val::I32(0)]) else { panic!("expected a trap") };
+    let trap = run_trapping(&store, &caller, &[fails], &[Val::I32(0)]);
     assert_eq!(frames(&trap), vec![(1, Some("fails".to_string())), (1, None)]);
 }
 
@@ -227,29 +231,16 @@ fn frames_of_other_modules_have_their_own_indices_and_names() {
 fn a_trap_passed_on_by_a_host_function_keeps_the_inner_frames_first() {
     let engine = Engine::default();
     let store = Store::new(&engine);
-    let inner = Module::new(
-        &engine,
-        &wat::parse_str(r#"(module (func $deep (export "deep") unreachable))"#).expect("valid wat"),
-    )
-    .expect("compiles");
+    let inner = compile(&engine, r#"(module (func $deep (export "deep") unreachable))"#);
     let inner = Instance::new(&store, &inner, &[]).expect("instantiates");
     let host = Func::new(&store, FuncType::new([], []), move |_, _| match inner.call("deep", &[]) {
         Err(Error::Trap(trap)) => Err(trap),
         other => panic!("expected a trap, got {other:?}"),
     });
-    let trap = trap_of_with(&engine, &store, host);
+    let outer = compile(&engine, &chain("(call $host) (local.get 0)"));
+    let trap = run_trapping(&store, &outer, &[Extern::Func(host)], &[Val::I32(0)]);
     assert_eq!(trap.code(), TrapCode::Unreachable);
     assert_eq!(frames(&trap), named(&[(0, "deep"), (1, "inner"), (2, "middle"), (3, "outer")]));
-
-    fn trap_of_with(engine: &Engine, store: &Store, host: Func) -> Trap {
-        let wat = chain("(call $host) (local.get 0)");
-        let module = Module::new(engine, &wat::parse_str(wat).expect("valid wat")).expect("compiles");
-        let instance = Instance::new(store, &module, &[Extern::Func(host)]).expect("instantiates");
-        match instance.call("run", &[Val::I32(0)]) {
-            Err(Error::Trap(trap)) => trap,
-            other => panic!("expected a trap, got {other:?}"),
-        }
-    }
 }
 
 #[test]
@@ -264,14 +255,12 @@ fn a_walk_ends_at_the_entry_after_tail_calls() {
       (func (export "run") (param i32) (result i32) (return_call $host (local.get 0))))"#;
     let engine = Engine::default();
     let store = Store::new(&engine);
-    let module = Module::new(&engine, &wat::parse_str(direct).expect("valid wat")).expect("compiles");
     let host = Func::new(
         &store,
         FuncType::new([sidewinder_engine::ValType::I32], [sidewinder_engine::ValType::I32]),
         |_, _| Err(Trap::host_message("no")),
     );
-    let instance = Instance::new(&store, &module, &[Extern::Func(host)]).expect("instantiates");
-    let Err(Error::Trap(trap)) = instance.call("run", &[Val::I32(0)]) else { panic!("expected a trap") };
+    let trap = run_trapping(&store, &compile(&engine, direct), &[Extern::Func(host)], &[Val::I32(0)]);
     // A tail call of an import may keep the caller's frame (it does here); either way
     // the walk ends at the entry.
     assert!([vec![], vec![(1, None)]].contains(&frames(&trap)), "{:?}", frames(&trap));
@@ -289,10 +278,7 @@ fn a_load_fused_with_its_address_arithmetic_is_told_as_the_load() {
         let engine = Engine::default();
         let store = Store::new(&engine);
         let module = Module::new(&engine, &bytes).expect("compiles");
-        let instance = Instance::new(&store, &module, &[]).expect("instantiates");
-        let Err(Error::Trap(trap)) = instance.call("run", &[Val::I32(argument)]) else {
-            panic!("expected a trap")
-        };
+        let trap = run_trapping(&store, &module, &[], &[Val::I32(argument)]);
         assert_eq!(trap.code(), TrapCode::MemoryOutOfBounds);
         let load = operator_offset(&bytes, 0, |op| matches!(op, wasmparser::Operator::I32Load { .. }));
         assert_eq!(wasm_offsets(&trap), [Some(load)], "{body}");
@@ -303,18 +289,14 @@ fn a_load_fused_with_its_address_arithmetic_is_told_as_the_load() {
 fn a_tail_call_into_another_instance_keeps_a_frame_at_the_call() {
     let engine = Engine::default();
     let store = Store::new(&engine);
-    let module =
-        |wat: &str| Module::new(&engine, &wat::parse_str(wat).expect("valid wat")).expect("compiles");
-    let callee =
-        Instance::new(&store, &module(r#"(module (func $fails (export "fails") unreachable))"#), &[])
-            .expect("instantiates");
+    let callee = compile(&engine, r#"(module (func $fails (export "fails") unreachable))"#);
+    let callee = Instance::new(&store, &callee, &[]).expect("instantiates");
     let caller_wat = r#"(module (type $v (func)) (import "a" "fails" (func $fails))
       (table 1 funcref) (elem (i32.const 0) $fails)
       (func $mid (return_call_indirect (type $v) (i32.const 0)))
       (func $top (export "run") (call $mid)))"#;
     let fails = callee.get_export("fails").expect("export");
-    let caller = Instance::new(&store, &module(caller_wat), &[fails]).expect("instantiates");
-    let Err(Error::Trap(trap)) = caller.call("run", &[]) else { panic!("expected a trap") };
+    let trap = run_trapping(&store, &compile(&engine, caller_wat), &[fails], &[]);
     let bytes = wat::parse_str(caller_wat).expect("valid wat");
     let tail_call =
         operator_offset(&bytes, 1, |op| matches!(op, wasmparser::Operator::ReturnCallIndirect { .. }));
