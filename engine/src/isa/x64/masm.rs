@@ -6,7 +6,6 @@
 
 use super::asm::{Assembler, AtomicRmwInsn, Cc, Mem};
 use super::regs::*;
-use super::trampolines::TRAP_CALL_POP_LEN;
 use crate::compiler::division::u64_division_magic;
 use crate::compiler::masm::*;
 use crate::runtime::code_memory::CodeWriter;
@@ -24,8 +23,9 @@ pub struct CallReloc {
 
 /// An out-of-line trap path of the function being compiled: one per trap code. The
 /// first operator that may raise it jumps to `label`; each other operator jumps to a
-/// thunk of its own that calls `via_thunk`, so that the return address says which
-/// operator it was (for backtraces). A function whose sites of one code are all one
+/// thunk of its own that calls `via_thunk`, which goes on to the trap exit without a
+/// call of its own, so that the return address the trap exit takes is the thunk's and
+/// says which operator it was (for backtraces). A function whose sites of one code are all one
 /// operator's (most are) has no thunks.
 #[derive(Clone, Copy)]
 struct TrapPath {
@@ -241,15 +241,13 @@ impl Masm {
             self.asm.bind(label);
             self.asm.mov_ri(RSI, code as u32 as i64);
             self.call_absolute(trap_call);
-            let wasm = self.wasm_offset(first_site);
-            self.return_sources.push((self.asm.offset(), wasm));
+            self.record_return_source_of(first_site);
             if let Some(via_thunk) = via_thunk {
-                // A thunk's call left its return address on the stack: the trap exit's
-                // address in rdx, as `trap_call` would take it.
+                // The thunk's call left its return address on the stack, for
+                // `trap_call` to take.
                 self.asm.bind(via_thunk);
-                self.asm.pop(RDX);
                 self.asm.mov_ri(RSI, code as u32 as i64);
-                self.jump_absolute(trap_call + TRAP_CALL_POP_LEN);
+                self.jump_absolute(trap_call);
             }
         }
         for i in 0..self.trap_thunks.len() {
@@ -257,8 +255,7 @@ impl Masm {
             self.asm.bind(thunk);
             let via_thunk = self.trap_labels[path].via_thunk.expect("a thunk's path has its entry");
             self.asm.call_label(via_thunk);
-            let wasm = self.wasm_offset(operator);
-            self.return_sources.push((self.asm.offset(), wasm));
+            self.record_return_source_of(operator);
         }
         self.trap_labels.clear();
         self.trap_thunks.clear();
@@ -426,9 +423,7 @@ impl Masm {
         let ok = self.asm.new_label();
         self.asm.cmp_ri(OperandSize::S64, RAX, first_address);
         self.asm.jcc(Cc::Ae, ok);
-        self.asm.mov_rr(OperandSize::S32, RSI, RAX);
-        self.call_absolute(trap_call);
-        self.record_return_source();
+        self.trap_with_code_in_eax(trap_call);
         self.asm.bind(ok);
     }
 
@@ -437,10 +432,16 @@ impl Masm {
         let ok = self.asm.new_label();
         self.asm.test_rr(OperandSize::S32, RAX, RAX);
         self.asm.jcc(Cc::E, ok);
+        self.trap_with_code_in_eax(trap_call);
+        self.asm.bind(ok);
+    }
+
+    /// Raises the trap whose code is in eax, from here (the call's return address is
+    /// this operator's, for backtraces).
+    fn trap_with_code_in_eax(&mut self, trap_call: usize) {
         self.asm.mov_rr(OperandSize::S32, RSI, RAX);
         self.call_absolute(trap_call);
         self.record_return_source();
-        self.asm.bind(ok);
     }
 
     // ---- integers ----
@@ -950,7 +951,12 @@ impl Masm {
     /// The instruction just emitted is a call: its return address is the current
     /// operator's, for backtraces.
     pub fn record_return_source(&mut self) {
-        let wasm = self.wasm_offset(self.operator);
+        self.record_return_source_of(self.operator);
+    }
+
+    /// The instruction just emitted is a call whose return address is `operator`'s.
+    fn record_return_source_of(&mut self, operator: u32) {
+        let wasm = self.wasm_offset(operator);
         self.return_sources.push((self.asm.offset(), wasm));
     }
 

@@ -90,10 +90,6 @@ pub fn fiber_switch() -> Option<FiberSwitchFn> {
 
 static TRAMPOLINES_BUILT: OnceLock<FiberSwitchFn> = OnceLock::new();
 
-/// The length of `pop rdx`, with which `Trampolines::trap_call` starts: right after it
-/// is the trap exit that takes the backtrace's first address in rdx as it is.
-pub const TRAP_CALL_POP_LEN: usize = 1;
-
 /// Where the entry trampoline keeps the previous `entry_rsp`, below its saved `rbp`
 /// (after five callee-saved registers).
 const PREVIOUS_ENTRY_RSP: i32 = -48;
@@ -258,9 +254,6 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.pop(RDX);
     let trap_exit_label = a.new_label();
     let trap_exit_with_context = a.new_label();
-    // `TRAP_CALL_POP_LEN` past `trap_call`: the trap exit for an address in rdx, where
-    // compiled code's thunked trap paths jump (`Masm::emit_trap_stubs`).
-    debug_assert_eq!(a.offset() - trap_call_at, TRAP_CALL_POP_LEN as u32);
     a.bind(trap_exit_label);
     a.mov_ri(R9, 0);
     a.bind(trap_exit_with_kind);
