@@ -146,11 +146,10 @@ pub(crate) fn error_stack_getter(ctx: &mut Context) -> Option<JsObject> {
 
 /// A trap's error with an own `stack`: the wasm frames the trap unwound, innermost
 /// first, above the JS frames Boa records (which know nothing of wasm), the way V8 and
-/// SpiderMonkey show them, as `at NAME (wasm-function[INDEX]:0xOFFSET)` (`NAME` from the
-/// module's `name` section, `OFFSET` the instruction's in the module's bytes, left out
-/// when the engine cannot tell it). The property is what `Error.prototype.stack`'s setter would make,
-/// but not enumerable, as V8's. The JS frames come from Boa's own getter, saved at
-/// install, so no script code runs while a trap becomes an error.
+/// SpiderMonkey show them (`BacktraceFrame`'s `Display`: `at NAME
+/// (wasm-function[INDEX]:0xOFFSET)`). The property is what `Error.prototype.stack`'s
+/// setter would make, but not enumerable, as V8's. The JS frames come from Boa's own
+/// getter, saved at install, so no script code runs while a trap becomes an error.
 fn show_wasm_frames(error: JsError, frames: &[BacktraceFrame], ctx: &mut Context) -> JsError {
     if frames.is_empty() {
         return error;
@@ -164,14 +163,7 @@ fn show_wasm_frames(error: JsError, frames: &[BacktraceFrame], ctx: &mut Context
     };
     let mut stack = String::new();
     for frame in frames.iter().take(SHOWN_WASM_FRAMES) {
-        let mut place = format!("wasm-function[{}]", frame.func_index());
-        if let Some(offset) = frame.wasm_offset() {
-            let _ = write!(place, ":{offset:#x}");
-        }
-        let _ = match frame.func_name() {
-            Some(name) => writeln!(stack, "    at {name} ({place})"),
-            None => writeln!(stack, "    at {place}"),
-        };
+        let _ = writeln!(stack, "    at {frame}");
     }
     let getter = crate::realm::with_realm(ctx, |r| r.error_stack_getter.clone()).ok().flatten();
     if let Some(js_frames) = getter.and_then(|g| g.call(&value, &[], ctx).ok()) {

@@ -79,8 +79,8 @@ impl BacktraceFrame {
     }
 
     /// The byte offset in the module's bytes of the instruction that trapped or, further
-    /// out, of the call, as V8's `wasm-function[N]:0x...`. Unknown (`None`) for an
-    /// out-of-line trap path that several sites of the function share.
+    /// out, of the call, as V8's `wasm-function[N]:0x...`. `None` for a code address
+    /// the compiler recorded no source for.
     pub fn wasm_offset(&self) -> Option<u32> {
         self.wasm_offset
     }
@@ -98,16 +98,24 @@ impl BacktraceFrame {
     }
 }
 
+/// The frame as V8 shows it after `at `: `NAME (wasm-function[INDEX]:0xOFFSET)`, or
+/// without a name `wasm-function[INDEX]:0xOFFSET` (the offset left out when unknown).
+impl std::fmt::Display for BacktraceFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut place = format!("wasm-function[{}]", self.func_index);
+        if let Some(offset) = self.wasm_offset {
+            place.push_str(&format!(":{offset:#x}"));
+        }
+        match self.func_name() {
+            Some(name) => write!(f, "{name} ({place})"),
+            None => f.write_str(&place),
+        }
+    }
+}
+
 impl std::fmt::Debug for BacktraceFrame {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.func_name() {
-            Some(name) => write!(f, "{name} (wasm-function[{}]", self.func_index)?,
-            None => write!(f, "(wasm-function[{}]", self.func_index)?,
-        }
-        match self.wasm_offset {
-            Some(offset) => write!(f, ":{offset:#x})"),
-            None => write!(f, ")"),
-        }
+        std::fmt::Display::fmt(self, f)
     }
 }
 
