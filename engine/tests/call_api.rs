@@ -205,6 +205,147 @@ fn call_small_passes_arguments_in_order_and_masks_results() {
     assert!(matches!(host.call_small([0; SMALL_ARGS]), Err(Error::Link(_))));
 }
 
+/// `Func::small_caller::<N>`: the prepared small call passes its `N` arguments to the
+/// entry for `N` (a leaf's or another's), serves callees of at most `N` parameters, and
+/// refuses the rest.
+#[test]
+fn small_callers_pass_their_arguments_to_callees_of_at_most_as_many() {
+    let store = Store::new(&Engine::default());
+    let inst = instance(
+        &store,
+        r#"(module
+             (func $id (param i32) (result i32) (local.get 0))
+             (func (export "none") (result i32) (i32.const 7))
+             (func (export "one") (param f64) (result f64) (f64.neg (local.get 0)))
+             (func (export "two") (param i32 i32) (result i32) (i32.sub (local.get 0) (local.get 1)))
+             (func (export "three") (param i64 i64 i64) (result i64)
+               (i64.add (i64.mul (local.get 0) (i64.const 100)) (i64.add (i64.mul (local.get 1) (i64.const 10)) (local.get 2))))
+             (func (export "four") (param i32 i32 i32 i32) (result i32)
+               (call $id (i32.add (i32.add (i32.mul (local.get 0) (i32.const 1000)) (i32.mul (local.get 1) (i32.const 100)))
+                                  (i32.add (i32.mul (local.get 2) (i32.const 10)) (local.get 3)))))
+             (func (export "five") (param i32 i32 i32 i32 i32) (result i32) (local.get 4)))"#,
+    );
+    let low32 = |raw: u64| raw as u32;
+    let none = export(&inst, "none");
+    assert_eq!(low32(none.small_caller::<0>().expect("served").call([]).expect("runs")), 7);
+    assert_eq!(low32(none.small_caller::<3>().expect("served").call([1, 2, 3]).expect("runs")), 7);
+    let one = export(&inst, "one");
+    let negated = one.small_caller::<1>().expect("served").call([2.5f64.to_bits()]).expect("runs");
+    assert_eq!(f64::from_bits(negated), -2.5);
+    let two = export(&inst, "two");
+    assert!(two.small_caller::<1>().is_none(), "fewer arguments than parameters");
+    assert_eq!(low32(two.small_caller::<2>().expect("served").call([10, 3]).expect("runs")), 7);
+    assert_eq!(low32(two.small_caller::<4>().expect("served").call([10, 4, 99, 99]).expect("runs")), 6);
+    let three = export(&inst, "three").small_caller::<3>().expect("served");
+    assert_eq!(three.call([1, 2, 3]).expect("runs"), 123);
+    assert_eq!(three.call([(-1i64) as u64, 0, 0]).expect("runs"), (-100i64) as u64);
+    let four = export(&inst, "four").small_caller::<4>().expect("served");
+    assert_eq!(low32(four.call([1, 2, 3, 4]).expect("runs")), 1234);
+    assert!(export(&inst, "five").small_caller::<4>().is_none());
+    let host = Func::new(&store, FuncType::new([ValType::I32], [ValType::I32]), |_, _| Ok(()));
+    assert!(host.small_caller::<1>().is_none());
+}
+
+/// What the compiler tells of a function's code: a leaf calls nothing (no function, no
+/// runtime helper or stub) and has a frame small enough to skip the stack check; and
+/// whether it sets globals.
+#[test]
+fn functions_tell_whether_they_are_leaves_and_set_globals() {
+    let store = Store::new(&Engine::default());
+    let big_frame = "(local ".to_string() + &"i64 ".repeat(200) + ")";
+    let inst = instance(
+        &store,
+        &format!(
+            r#"(module
+                 (type $s (struct (field i32)))
+                 (memory 1)
+                 (global $g (mut i32) (i32.const 0))
+                 (func $callee)
+                 (func (export "arithmetic") (param i32) (result i32)
+                   (i32.add (i32.load (local.get 0)) (global.get $g)))
+                 (func (export "traps") (param i32) (result i32) (i32.div_u (i32.const 1) (local.get 0)))
+                 (func (export "sets") (param i32) (global.set $g (local.get 0)))
+                 (func (export "calls") (call $callee))
+                 (func (export "grows") (result i32) (memory.grow (i32.const 1)))
+                 (func (export "copies") (memory.copy (i32.const 0) (i32.const 8) (i32.const 8)))
+                 (func (export "allocates") (drop (struct.new $s (i32.const 1))))
+                 (func (export "big_frame") {big_frame} (local.set 199 (i64.const 1)))
+                 (func (export "loops") (loop $l (br $l))))"#
+        ),
+    );
+    let facts = |name: &str| {
+        let f = export(&inst, name);
+        (f.is_leaf(), f.sets_globals())
+    };
+    assert_eq!(facts("arithmetic"), (true, false));
+    assert_eq!(facts("traps"), (true, false));
+    assert_eq!(facts("sets"), (true, true));
+    assert_eq!(facts("loops"), (true, false));
+    for name in ["calls", "grows", "copies", "allocates", "big_frame"] {
+        assert_eq!(facts(name), (false, false), "{name}");
+    }
+    let host = Func::new(&store, FuncType::new([], []), |_, _| Ok(()));
+    assert_eq!((host.is_leaf(), host.sets_globals()), (false, true));
+}
+
+/// A leaf's small entry leaves the stack limit alone (the leaf never reads it): the next
+/// call that checks it still gets its own, also when the first call of a store is a
+/// leaf's. Traps in a leaf come back with their frame, and a caller whose store is gone
+/// errs instead of running.
+#[test]
+fn small_callers_of_leaves_trap_and_leave_the_stack_limit_to_others() {
+    std::thread::Builder::new()
+        .stack_size(16 << 20)
+        .spawn(|| {
+            let engine =
+                Engine::new(sidewinder_engine::Config { max_wasm_stack: 256 << 10, ..Default::default() })
+                    .expect("engine");
+            let store = Store::new(&engine);
+            let inst = instance(
+                &store,
+                r#"(module
+                     (global $reached (mut i32) (i32.const 0))
+                     (func $dive (export "dive")
+                       (global.set $reached (i32.add (global.get $reached) (i32.const 1)))
+                       (call $dive))
+                     (func (export "reached") (result i32) (global.get $reached))
+                     (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1))))"#,
+            );
+            let div = export(&inst, "div");
+            assert!(div.is_leaf());
+            let div = div.small_caller::<2>().expect("served");
+            let dive = export(&inst, "dive").small_caller::<0>().expect("served");
+            let reached = export(&inst, "reached").small_caller::<0>().expect("served");
+            let mut dives = Vec::new();
+            for depth in [0, 1 << 20, 0] {
+                at_stack_depth(depth, || {
+                    assert_eq!(div.call([12, 4]).expect("runs") as u32, 3);
+                    match div.call([1, 0]) {
+                        Err(Error::Trap(t)) => {
+                            assert_eq!(t.code(), TrapCode::IntegerDivisionByZero);
+                            assert_eq!(t.backtrace().first().map(|f| f.func_index()), Some(2));
+                        }
+                        other => panic!("{other:?}"),
+                    }
+                    let before = reached.call([]).expect("runs") as u32;
+                    match dive.call([]) {
+                        Err(Error::Trap(t)) => assert_eq!(t.code(), TrapCode::StackOverflow),
+                        other => panic!("{other:?}"),
+                    }
+                    dives.push(reached.call([]).expect("runs") as u32 - before);
+                });
+            }
+            // Each dive goes about 256 KiB below where it entered.
+            assert!(dives[0] > 1000, "{dives:?}");
+            assert!(dives.iter().all(|n| n.abs_diff(dives[0]) * 50 < dives[0]), "{dives:?}");
+            drop((inst, store));
+            assert!(matches!(div.call([1, 1]), Err(Error::Link(_))));
+        })
+        .expect("thread")
+        .join()
+        .expect("no panic");
+}
+
 /// Traps, uncaught exceptions and stack overflow leave through the small entry as
 /// through the general one, and the store can call again afterwards.
 #[test]

@@ -51,6 +51,12 @@ const EXPORTS: &str = r#"(module
   (import "m" "f" (func $f (param i32 i32) (result i32)))
   (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
   (func (export "neg") (param f64) (result f64) local.get 0 f64.neg)
+  ;; The same through a call: the callee is no leaf, so the call sets up what host code
+  ;; it might reach needs (`Func::is_leaf`).
+  (func $add (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+  (func (export "addCalling") (param i32 i32) (result i32) (call $add (local.get 0) (local.get 1)))
+  (func $neg (param f64) (result f64) local.get 0 f64.neg)
+  (func (export "negCalling") (param f64) (result f64) (call $neg (local.get 0)))
   ;; n calls of the JS import f(i, 1), or the same loop without them (`call` 0).
   (func (export "callImport") (param $n i32) (param $call i32) (result i32)
     (local $i i32) (local $acc i32)
@@ -71,10 +77,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (callee, two_ints, expected) = match mode.as_str() {
         "empty-int" => ("null", true, ""),
         "export-add" => ("exports.add", true, "3"),
+        "export-add-calling" => ("exports.addCalling", true, "3"),
         "math-max" => ("Math.max", true, "2"),
         "closure-max" => ("closureMax", true, "2"),
         "empty-frac" => ("null", false, ""),
         "export-neg" => ("exports.neg", false, "-2.5"),
+        "export-neg-calling" => ("exports.negCalling", false, "-2.5"),
         "math-abs" => ("Math.abs", false, "2.5"),
         "closure-abs" => ("closureAbs", false, "2.5"),
         // A JS function called from a JS loop, against the same function imported by

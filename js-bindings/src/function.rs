@@ -13,7 +13,7 @@ use boa_engine::object::{FunctionObjectBuilder, JsObject};
 use boa_engine::string::{JsStr, StaticString};
 use boa_engine::{js_string, Context, JsNativeError, JsResult, JsString, JsValue, NativeFunction};
 use boa_gc::{Finalize, Trace};
-use sidewinder_engine::{Func, FuncType, Trap, Val, ValType, NUMERIC_AREA, SMALL_ARGS};
+use sidewinder_engine::{Func, FuncType, SmallCaller, Trap, Val, ValType, NUMERIC_AREA, SMALL_ARGS};
 use std::sync::Mutex;
 
 /// What an exported function object keeps when `Func::call_small` does not serve its
@@ -30,13 +30,25 @@ struct ExportCaptures {
 }
 
 /// What an exported function object keeps when `Func::call_small` serves its function
-/// (the common case: it calls `call_uniform_export` or `call_small_export`).
+/// (the common case: it calls `call_uniform_export` or `call_small_export`), prepared
+/// for calls with `N` arguments.
 #[derive(Trace, Finalize)]
-struct SmallCaptures {
+struct SmallCaptures<const N: usize> {
     #[unsafe_ignore_trace]
-    func: Func,
+    caller: SmallCaller<N>,
     #[unsafe_ignore_trace]
     signature: SmallSignature,
+    /// The function calls nothing and sets no global (`Func::is_leaf`,
+    /// `Func::sets_globals`): no host code needs the context while it runs, and no live
+    /// binding can change.
+    isolated: bool,
+}
+
+impl<const N: usize> SmallCaptures<N> {
+    fn new(func: &Func, signature: SmallSignature) -> Option<SmallCaptures<N>> {
+        let isolated = func.is_leaf() && !func.sets_globals();
+        Some(SmallCaptures { caller: func.small_caller::<N>()?, signature, isolated })
+    }
 }
 
 /// The types of a signature `Func::call_small` serves, kept beside the function so the
@@ -68,35 +80,72 @@ impl SmallSignature {
 }
 
 /// The native function behind an exported function object. Signatures whose parameters
-/// all have one plain number type get a call path compiled for that type and count, with
-/// no per-argument dispatch: most exports called from JS have one of these.
+/// all have one plain number type get a call path compiled for that type and count, and
+/// for the result's type, with no dispatch on types: most exports called from JS have
+/// one of these.
 fn export_native_function(func: &Func) -> NativeFunction {
-    let Some(signature) = SmallSignature::of(func) else {
+    small_native_function(func).unwrap_or_else(|| {
         let ty = func.ty();
         let captures =
             ExportCaptures { func: func.clone(), numeric: ty.is_numeric(), unusable: js_unusable_type(&ty) };
-        return NativeFunction::from_copy_closure_with_captures(call_other_export, captures);
+        NativeFunction::from_copy_closure_with_captures(call_other_export, captures)
+    })
+}
+
+/// The native function for a signature `Func::call_small` serves, if it does.
+fn small_native_function(func: &Func) -> Option<NativeFunction> {
+    let signature = SmallSignature::of(func)?;
+    let plain_param =
+        signature.uniform_param().filter(|t| matches!(t, ValType::I32 | ValType::F64 | ValType::F32));
+    let uniform = match (plain_param, signature.result) {
+        (Some(param), None) => uniform_native_function::<NoResult>(param, func, signature),
+        (Some(param), Some(ValType::I32)) => uniform_native_function::<I32Result>(param, func, signature),
+        (Some(param), Some(ValType::F64)) => uniform_native_function::<F64Result>(param, func, signature),
+        (Some(param), Some(ValType::F32)) => uniform_native_function::<F32Result>(param, func, signature),
+        _ => None,
     };
-    let captures = SmallCaptures { func: func.clone(), signature };
-    match signature.uniform_param() {
-        Some(ValType::I32) => uniform_native_function::<I32Param>(captures),
-        Some(ValType::F64) => uniform_native_function::<F64Param>(captures),
-        Some(ValType::F32) => uniform_native_function::<F32Param>(captures),
-        _ => NativeFunction::from_copy_closure_with_captures(call_small_export, captures),
+    uniform.or_else(|| {
+        let captures = SmallCaptures::<SMALL_ARGS>::new(func, signature)?;
+        Some(NativeFunction::from_copy_closure_with_captures(call_small_export, captures))
+    })
+}
+
+/// `call_uniform_export` for parameters of type `param` and a result converted by `R`.
+fn uniform_native_function<R: PlainResult + 'static>(
+    param: ValType,
+    func: &Func,
+    signature: SmallSignature,
+) -> Option<NativeFunction> {
+    match param {
+        ValType::I32 => uniform_native_function_for::<I32Param, R>(func, signature),
+        ValType::F64 => uniform_native_function_for::<F64Param, R>(func, signature),
+        ValType::F32 => uniform_native_function_for::<F32Param, R>(func, signature),
+        _ => None,
     }
 }
 
 /// `call_uniform_export` for parameters of type `P`, compiled for their count.
-fn uniform_native_function<P: PlainParam + 'static>(captures: SmallCaptures) -> NativeFunction {
-    const _: () = assert!(SMALL_ARGS == 4, "uniform_native_function has an arm per argument count");
-    use NativeFunction as F;
-    match captures.signature.num_params {
-        0 => F::from_copy_closure_with_captures(call_uniform_export::<P, 0>, captures),
-        1 => F::from_copy_closure_with_captures(call_uniform_export::<P, 1>, captures),
-        2 => F::from_copy_closure_with_captures(call_uniform_export::<P, 2>, captures),
-        3 => F::from_copy_closure_with_captures(call_uniform_export::<P, 3>, captures),
-        _ => F::from_copy_closure_with_captures(call_uniform_export::<P, 4>, captures),
+fn uniform_native_function_for<P: PlainParam + 'static, R: PlainResult + 'static>(
+    func: &Func,
+    signature: SmallSignature,
+) -> Option<NativeFunction> {
+    const _: () = assert!(SMALL_ARGS == 4, "uniform_native_function_for has an arm per argument count");
+    match signature.num_params {
+        // No parameters: one instance per result type, whatever `P` is.
+        0 => uniform_native_function_of::<I32Param, R, 0>(func, signature),
+        1 => uniform_native_function_of::<P, R, 1>(func, signature),
+        2 => uniform_native_function_of::<P, R, 2>(func, signature),
+        3 => uniform_native_function_of::<P, R, 3>(func, signature),
+        _ => uniform_native_function_of::<P, R, 4>(func, signature),
     }
+}
+
+fn uniform_native_function_of<P: PlainParam + 'static, R: PlainResult + 'static, const N: usize>(
+    func: &Func,
+    signature: SmallSignature,
+) -> Option<NativeFunction> {
+    let captures = SmallCaptures::<N>::new(func, signature)?;
+    Some(NativeFunction::from_copy_closure_with_captures(call_uniform_export::<P, R, N>, captures))
 }
 
 /// The exported function object for `func`: always the same object for the same
@@ -213,11 +262,13 @@ fn call_other_export(
 
 /// Calls the wasm function behind an exported function object whose `N` parameters all
 /// have the plain number type `P` (`Func::call_small` serves it): the path most calls
-/// from JS take.
-fn call_uniform_export<P: PlainParam, const N: usize>(
+/// from JS take. Inlined into Boa's closure call, which would otherwise only move the
+/// arguments and jump here.
+#[inline(always)]
+fn call_uniform_export<P: PlainParam, R: PlainResult, const N: usize>(
     _this: &JsValue,
     args: &[JsValue],
-    caps: &SmallCaptures,
+    caps: &SmallCaptures<N>,
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
     // Plain numbers first, with nothing else in the loop; anything else (or a missing
@@ -228,15 +279,15 @@ fn call_uniform_export<P: PlainParam, const N: usize>(
         Some(raw) => raw,
         None => convert_arguments(args, &caps.signature, ctx)?,
     };
-    enter_small(raw, caps, ctx)
+    enter_small(raw, caps, R::to_js, ctx)
 }
 
 /// The raw arguments for parameters of `types` if the arguments for all of them are
 /// plain numbers (none missing); extra arguments are not looked at.
 #[inline(always)]
-fn plain_arguments(args: &[JsValue], types: &[ValType]) -> Option<[u64; SMALL_ARGS]> {
+fn plain_arguments<const N: usize>(args: &[JsValue], types: &[ValType]) -> Option<[u64; N]> {
     let given = args.get(..types.len())?;
-    let mut raw = [0u64; SMALL_ARGS];
+    let mut raw = [0u64; N];
     for ((slot, v), &t) in raw.iter_mut().zip(given).zip(types) {
         *slot = plain_number_to_raw(v, t)?;
     }
@@ -260,12 +311,46 @@ impl PlainParam for F32Param {
     const TYPE: ValType = ValType::F32;
 }
 
+/// The result type `call_uniform_export` is compiled for: the conversion of its raw
+/// result, with no dispatch on the type.
+trait PlainResult {
+    fn to_js(raw: u64) -> JsValue;
+}
+struct NoResult;
+struct I32Result;
+struct F64Result;
+struct F32Result;
+impl PlainResult for NoResult {
+    #[inline(always)]
+    fn to_js(_: u64) -> JsValue {
+        JsValue::undefined()
+    }
+}
+impl PlainResult for I32Result {
+    #[inline(always)]
+    fn to_js(raw: u64) -> JsValue {
+        raw_number_to_js(raw, ValType::I32)
+    }
+}
+impl PlainResult for F64Result {
+    #[inline(always)]
+    fn to_js(raw: u64) -> JsValue {
+        raw_number_to_js(raw, ValType::F64)
+    }
+}
+impl PlainResult for F32Result {
+    #[inline(always)]
+    fn to_js(raw: u64) -> JsValue {
+        raw_number_to_js(raw, ValType::F32)
+    }
+}
+
 /// `call_uniform_export` for the other signatures `Func::call_small` serves: parameters
 /// of different types, or i64s (BigInts, which are never plain numbers).
 fn call_small_export(
     _this: &JsValue,
     args: &[JsValue],
-    caps: &SmallCaptures,
+    caps: &SmallCaptures<SMALL_ARGS>,
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
     let signature = &caps.signature;
@@ -274,33 +359,56 @@ fn call_small_export(
         Some(raw) => raw,
         None => convert_arguments(args, signature, ctx)?,
     };
-    enter_small(raw, caps, ctx)
+    let result = signature.result;
+    enter_small(raw, caps, |raw| result.map_or_else(JsValue::undefined, |t| raw_number_to_js(raw, t)), ctx)
 }
 
 /// The wasm call and the result of `call_uniform_export` and `call_small_export`.
 #[inline(always)]
-fn enter_small(raw: [u64; SMALL_ARGS], caps: &SmallCaptures, ctx: &mut Context) -> JsResult<JsValue> {
-    let outcome = {
-        let _scope = ContextScope::enter(ctx);
-        caps.func.call_small(raw)
-    };
-    refresh_live_bindings(ctx);
-    match outcome {
-        Ok(raw) => Ok(caps.signature.result.map_or_else(JsValue::undefined, |t| raw_number_to_js(raw, t))),
-        Err(e) => Err(engine_error(e, ctx)),
+fn enter_small<const N: usize>(
+    raw: [u64; N],
+    caps: &SmallCaptures<N>,
+    result_to_js: impl FnOnce(u64) -> JsValue,
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
+    if caps.isolated {
+        return match caps.caller.call(raw) {
+            Ok(raw) => Ok(result_to_js(raw)),
+            Err(e) => small_call_failed(e, ctx),
+        };
     }
+    let scope = ContextScope::enter(ctx);
+    // Each outcome leaves the scope on its own path: a result kept across the leaving
+    // and the refresh would be stored and matched again.
+    match caps.caller.call(raw) {
+        Ok(raw) => {
+            drop(scope);
+            refresh_live_bindings(ctx);
+            Ok(result_to_js(raw))
+        }
+        Err(e) => {
+            drop(scope);
+            small_call_failed(e, ctx)
+        }
+    }
+}
+
+#[cold]
+fn small_call_failed(e: sidewinder_engine::Error, ctx: &mut Context) -> JsResult<JsValue> {
+    refresh_live_bindings(ctx);
+    Err(engine_error(e, ctx))
 }
 
 /// `call_uniform_export`'s and `call_small_export`'s arguments when one is not a plain
 /// number or is missing (`undefined` then).
 #[cold]
-fn convert_arguments(
+fn convert_arguments<const N: usize>(
     args: &[JsValue],
     signature: &SmallSignature,
     ctx: &mut Context,
-) -> JsResult<[u64; SMALL_ARGS]> {
+) -> JsResult<[u64; N]> {
     let undefined = JsValue::undefined();
-    let mut raw = [0u64; SMALL_ARGS];
+    let mut raw = [0u64; N];
     for (i, (slot, &t)) in raw.iter_mut().zip(&signature.params[..signature.num_params]).enumerate() {
         *slot = number_to_raw(args.get(i).unwrap_or(&undefined), t, ctx)?;
     }

@@ -270,6 +270,8 @@ pub struct FuncCompiler<'a> {
     /// pad: then its frame must hold its context (the unwinder and `reload_context`
     /// read it) and it must check the stack limit.
     pub(crate) not_leaf: bool,
+    /// Whether the function has a `global.set`.
+    pub(crate) sets_globals: bool,
     /// For `br_table`: the landing pad already made for each branch depth, if any
     /// (all `None` between tables).
     pub(crate) pad_of_depth: Vec<Option<u32>>,
@@ -320,6 +322,7 @@ impl<'a> FuncCompiler<'a> {
             frame_size_patch: 0,
             stack_check: (0, 0),
             not_leaf: false,
+            sets_globals: false,
             pad_of_depth: Vec::new(),
         }
     }
@@ -401,6 +404,7 @@ impl<'a> FuncCompiler<'a> {
         self.frame_size_patch = 0;
         self.stack_check = (0, 0);
         self.not_leaf = false;
+        self.sets_globals = false;
         self.pad_of_depth.clear();
     }
 
@@ -845,6 +849,8 @@ impl<'a> FuncCompiler<'a> {
             callee_saved_xmms: self.pins.callee_saved.iter().filter(|r| r.is_xmm()).count() as u8,
             call_sites: std::mem::take(&mut self.call_sites),
             scopes,
+            leaf: !self.not_leaf && !self.masm.calls_out && frame <= LEAF_FRAME_MAX,
+            sets_globals: self.sets_globals,
         };
         let patch = self.frame_size_patch as usize;
         self.masm.finish()?;
@@ -1669,7 +1675,7 @@ impl<'a> FuncCompiler<'a> {
         }
         match target {
             HelperTarget::Rust(addr) => self.masm.call_host(addr),
-            HelperTarget::Stub(addr) => self.masm.call_absolute(addr),
+            HelperTarget::Stub(addr) => self.masm.call_stub(addr),
         }
         if traps {
             self.masm.trap_if_helper_failed(self.env.trap_call);

@@ -150,7 +150,7 @@ impl<'a> FuncCompiler<'a> {
         asm.jcc(Cc::Be, fits);
         asm.mov_ri(SCRATCH, size as i64);
         asm.mov_gpr_to_xmm(OperandSize::S64, FLOAT_SCRATCH, SCRATCH);
-        self.masm.call_absolute(self.env.gc_alloc_stub);
+        self.masm.call_stub(self.env.gc_alloc_stub);
         // Its trap's backtrace starts at this return address.
         self.masm.record_return_source();
         let asm = &mut self.masm.asm;

@@ -30,7 +30,7 @@ pub struct Scope {
     pub catches: Vec<Catch>,
 }
 
-/// What unwinding needs to know about one compiled function.
+/// What unwinding, and callers from outside, need to know about one compiled function.
 #[derive(Clone, Debug, Default)]
 pub struct HandlerTable {
     /// `rbp - rsp` in the body as the prologue leaves it (after a callee that widened
@@ -49,6 +49,13 @@ pub struct HandlerTable {
     /// in code order.
     pub call_sites: Vec<(u32, u32)>,
     pub scopes: Vec<Scope>,
+    /// The function calls nothing: no function, no runtime helper or stub (it leaves
+    /// only by returning or through a trap path), and its frame is small enough to skip
+    /// the stack check. No host code runs while it does, and it never reads the stack
+    /// limit.
+    pub leaf: bool,
+    /// The function has a `global.set`.
+    pub sets_globals: bool,
 }
 
 impl HandlerTable {

@@ -525,6 +525,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         Ok(())
     }
     fn visit_global_set(&mut self, global_index: u32) -> CResult {
+        self.sets_globals = true;
         let v = self.pop();
         let r = self.in_reg(v);
         let m = self.global_address(global_index);

@@ -6,7 +6,7 @@ use super::unwind::EXCEPTION_STATUS;
 use super::vmcontext::{VMContext, VMFuncRef, VMHostContext, VMRuntime};
 use crate::compiler::codegen::returns_in_rax;
 use crate::error::{Error, Result};
-use crate::isa::x64::trampolines::{SmallEntryFn, AT_MOST_ONE_RESULT, SMALL_ARGS};
+use crate::isa::x64::trampolines::{SmallEntryFn, SmallEntryOutcome, AT_MOST_ONE_RESULT, SMALL_ARGS};
 use crate::trap::{Trap, TrapCode};
 use crate::types::{FuncType, ValType};
 use crate::values::{read_area, write_area, Val};
@@ -30,7 +30,7 @@ pub(crate) struct SmallEntry {
 impl SmallEntry {
     /// For a wasm function of type `ty`, if `call_small` serves it. Installs the signal
     /// handlers, as every call into wasm otherwise does first: the fast path skips that.
-    fn for_wasm(store: &Store, ty: &FuncType) -> Option<SmallEntry> {
+    fn for_wasm(store: &Store, ty: &FuncType, code_traits: CodeTraits) -> Option<SmallEntry> {
         if !ty.is_numeric() || ty.params().len() > SMALL_ARGS {
             return None;
         }
@@ -40,9 +40,63 @@ impl SmallEntry {
             [_] => u64::MAX,
             _ => return None,
         };
-        let entry = store.engine().trampolines().ok()?.entry_small;
+        let trampolines = store.engine().trampolines().ok()?;
+        let entry = trampolines.small_entry(SMALL_ARGS, code_traits.leaf)?;
         super::signals::install_handlers();
         Some(SmallEntry { entry, result_mask })
+    }
+}
+
+/// `Func::call_small` prepared for calls with `N` arguments (`Func::small_caller`): the
+/// handle keeps what a call needs, and the arguments go to the entry trampoline for
+/// `N`, with no registers set for arguments the callee does not have.
+#[derive(Clone)]
+pub struct SmallCaller<const N: usize> {
+    /// `Trampolines::entry_small[N]` (or `entry_small_leaf[N]`), whose true type is
+    /// `SmallEntry0` to `SmallEntry3`, or `SmallEntryFn` for 4.
+    entry: usize,
+    vmctx: *mut VMContext,
+    code: *const u8,
+    store: Weak<StoreInner>,
+}
+
+/// The small entry trampolines for 0 to 4 arguments, by their true types (each reads
+/// only its own arguments).
+type SmallEntry0 = unsafe extern "C" fn(*mut VMContext, *const u8) -> SmallEntryOutcome;
+type SmallEntry1 = unsafe extern "C" fn(*mut VMContext, *const u8, u64) -> SmallEntryOutcome;
+type SmallEntry2 = unsafe extern "C" fn(*mut VMContext, *const u8, u64, u64) -> SmallEntryOutcome;
+type SmallEntry3 = unsafe extern "C" fn(*mut VMContext, *const u8, u64, u64, u64) -> SmallEntryOutcome;
+
+impl<const N: usize> SmallCaller<N> {
+    /// Calls the function with `args` (as `call_small` takes them): the raw result, of
+    /// which only the low 32 bits are defined for an i32 or f32 result (0 when there is
+    /// none).
+    #[inline(always)]
+    pub fn call(&self, args: [u64; N]) -> Result<u64> {
+        const { assert!(N <= SMALL_ARGS) };
+        let store = self.store.upgrade().ok_or_else(store_dropped)?;
+        let (vmctx, code, entry) = (self.vmctx, self.code, self.entry);
+        let arg = |i: usize| args.get(i).copied().unwrap_or(0);
+        // SAFETY: `entry` is the small entry for `N` arguments (`Func::small_caller`),
+        // called by its type; `vmctx` and `code` belong to a live instance of this store,
+        // whose callee takes at most `N` parameters, all numbers, and returns at most one
+        // result; the signal handlers were installed when the function was made.
+        let outcome = unsafe {
+            use std::mem::transmute;
+            match N {
+                0 => transmute::<usize, SmallEntry0>(entry)(vmctx, code),
+                1 => transmute::<usize, SmallEntry1>(entry)(vmctx, code, arg(0)),
+                2 => transmute::<usize, SmallEntry2>(entry)(vmctx, code, arg(0), arg(1)),
+                3 => transmute::<usize, SmallEntry3>(entry)(vmctx, code, arg(0), arg(1), arg(2)),
+                _ => transmute::<usize, SmallEntryFn>(entry)(vmctx, code, arg(0), arg(1), arg(2), arg(3)),
+            }
+        };
+        if outcome.status != 0 {
+            // The error is taken, and the store let go of, on a path of its own: a
+            // `Result` made before the store is dropped would be matched again after.
+            return Err(abnormal_exit_of(store));
+        }
+        Ok(outcome.value)
     }
 }
 
@@ -86,6 +140,22 @@ pub(crate) struct FuncInner {
     pub small: Option<SmallEntry>,
     pub kind: FuncKind,
     pub store: Weak<StoreInner>,
+    pub code_traits: CodeTraits,
+}
+
+/// What a function's code does besides computing, as the compiler found it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CodeTraits {
+    /// Calls nothing (see `HandlerTable::leaf`): false for host functions.
+    pub leaf: bool,
+    /// Has a `global.set`: true for host functions, which may set any.
+    pub sets_globals: bool,
+}
+
+impl CodeTraits {
+    pub(crate) fn of(handlers: &crate::compiler::handlers::HandlerTable) -> CodeTraits {
+        CodeTraits { leaf: handlers.leaf, sets_globals: handlers.sets_globals }
+    }
 }
 
 #[derive(Clone)]
@@ -142,6 +212,7 @@ impl Func {
             ty,
             kind: FuncKind::Host { body, _context: context },
             store: store.weak(),
+            code_traits: CodeTraits { leaf: false, sets_globals: true },
         });
         // SAFETY: the context box is owned by `inner` and never moves; nothing else
         // reads it before this write.
@@ -156,6 +227,7 @@ impl Func {
         code: *const u8,
         vmctx: *mut VMContext,
         index: u32,
+        code_traits: CodeTraits,
     ) -> Func {
         let inner = Rc::new(FuncInner {
             vm: VMFuncRef {
@@ -165,13 +237,28 @@ impl Func {
                 supertypes: ty.supertype_chain().as_ptr(),
             },
             numeric: ty.is_numeric(),
-            small: SmallEntry::for_wasm(store, &ty),
+            small: SmallEntry::for_wasm(store, &ty, code_traits),
             ty,
             kind: FuncKind::Wasm(index),
             store: store.weak(),
+            code_traits,
         });
         store.0.keep_alive(inner.clone());
         Func(inner)
+    }
+
+    /// Whether this is a wasm function that calls nothing: no other function, no import,
+    /// no runtime helper; and whose frame is small enough to skip the stack check. No
+    /// host code runs while it does, and it never grows a memory or a table; it leaves
+    /// only by returning or trapping.
+    pub fn is_leaf(&self) -> bool {
+        self.0.code_traits.leaf
+    }
+
+    /// Whether this function may set globals: a wasm function with a `global.set`, or a
+    /// host function.
+    pub fn sets_globals(&self) -> bool {
+        self.0.code_traits.sets_globals
     }
 
     /// The function's index in its instance, for wasm functions.
@@ -326,6 +413,23 @@ impl Func {
         self.0.small.is_some()
     }
 
+    /// `call_small` prepared for calls with `N` arguments, if it serves this function
+    /// and the function has at most `N` parameters (arguments past them are ignored).
+    pub fn small_caller<const N: usize>(&self) -> Option<SmallCaller<N>> {
+        let inner = &*self.0;
+        if N > SMALL_ARGS || inner.small.is_none() || inner.ty.params().len() > N {
+            return None;
+        }
+        let trampolines = inner.store.upgrade()?.engine.trampolines().ok()?;
+        let entry = trampolines.small_entry(N, inner.code_traits.leaf)? as usize;
+        Some(SmallCaller {
+            entry,
+            vmctx: inner.vm.vmctx.cast(),
+            code: inner.vm.code,
+            store: inner.store.clone(),
+        })
+    }
+
     /// The fastest way in, for the functions `takes_small_calls` accepts: the raw
     /// arguments (as `call_numeric` takes them) go to the callee in registers, and the
     /// raw result comes back (0 when there is none). Arguments past the function's
@@ -454,6 +558,12 @@ fn activation(store: &StoreInner, enter: impl FnOnce() -> (u64, u64)) -> Result<
         return Err(abnormal_exit(store));
     }
     Ok(value)
+}
+
+/// `abnormal_exit`, for a store the caller lets go of.
+#[cold]
+fn abnormal_exit_of(store: Rc<StoreInner>) -> Error {
+    abnormal_exit(&store)
 }
 
 /// What a call that left wasm abnormally ended with: a trap or an exception.

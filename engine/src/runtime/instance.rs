@@ -1,7 +1,7 @@
 //! Instantiation: linking imports, building the VMContext, running initializers.
 
 use super::exception::{Tag, TagInner};
-use super::func::Func;
+use super::func::{CodeTraits, Func};
 use super::gc::{GcHeap, PendingObjects};
 use super::global::Global;
 use super::store::{Store, StoreInner};
@@ -186,7 +186,8 @@ impl Instance {
                 let ty = info.func_type(index).clone();
                 // SAFETY: offsets lie within the module's code memory.
                 let entry = unsafe { code.as_ptr().add(offset as usize) };
-                funcs.push(Func::new_wasm(store, ty, entry, vmctx_ptr, index));
+                let code_traits = CodeTraits::of(&module.0.handlers[i]);
+                funcs.push(Func::new_wasm(store, ty, entry, vmctx_ptr, index, code_traits));
             }
         }
         let func_ptrs: Vec<_> = funcs.iter().map(|f| f.raw()).collect();

@@ -14,7 +14,7 @@ use super::exception::{end_throw, expose, ExceptionInner};
 use super::instance::InstanceInner;
 use super::vmcontext::{VMContext, VMRuntime};
 use crate::isa::x64::regs::CALLEE_SAVED_XMMS;
-use crate::isa::x64::trampolines::ENTRY_FRAME;
+use crate::isa::x64::trampolines::{ENTRY_FRAME, ENTRY_RETURNS as ENTRY_RETURN_COUNT};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The status (in `VMRuntime::trap_code`) with which an activation ends when no wasm
@@ -37,18 +37,18 @@ pub struct Landing {
     pub xmms: [u64; CALLEE_SAVED_XMMS.len()],
 }
 
-static ENTRY_RETURNS: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+static ENTRY_RETURNS: [AtomicUsize; ENTRY_RETURN_COUNT] = [const { AtomicUsize::new(0) }; ENTRY_RETURN_COUNT];
 
 /// Records the entry trampolines' return addresses (once, when the trampolines are
 /// built).
-pub(crate) fn set_entry_returns(addresses: [usize; 2]) {
+pub(crate) fn set_entry_returns(addresses: [usize; ENTRY_RETURN_COUNT]) {
     for (slot, address) in ENTRY_RETURNS.iter().zip(addresses) {
         slot.store(address, Ordering::Release);
     }
 }
 
 /// The entry trampolines' return addresses, where walks up the wasm frames stop.
-pub(crate) fn entry_returns() -> [u64; 2] {
+pub(crate) fn entry_returns() -> [u64; ENTRY_RETURN_COUNT] {
     ENTRY_RETURNS.each_ref().map(|a| a.load(Ordering::Acquire) as u64)
 }
 

@@ -62,6 +62,9 @@ pub struct Masm {
     pub call_relocs: Vec<CallReloc>,
     /// The function's `call_host` stub, once a site calls it.
     host_call_stub: Option<DynamicLabel>,
+    /// Whether the function calls out (a function, a runtime helper or stub), other than
+    /// to leave for good through a trap path.
+    pub calls_out: bool,
     jump_tables: Vec<(DynamicLabel, Vec<DynamicLabel>)>,
     /// 8-byte constants (float bit patterns, division multipliers) placed after the code
     /// and read with RIP-relative operands, one label per use: `place_constants` keeps
@@ -177,6 +180,7 @@ impl Masm {
             division_sites: Vec::new(),
             call_relocs: Vec::new(),
             host_call_stub: None,
+            calls_out: false,
             jump_tables: Vec::new(),
             float_constants: Vec::new(),
             vector_constants: Vec::new(),
@@ -271,12 +275,19 @@ impl Masm {
         self.asm.call_reg(SCRATCH);
     }
 
+    /// Calls one of the process-wide stubs that return (`call_absolute` is for trap paths).
+    pub fn call_stub(&mut self, addr: usize) {
+        self.calls_out = true;
+        self.call_absolute(addr);
+    }
+
     /// Calls a Rust function (System V ABI) from wasm code: it may clobber every xmm
     /// register, but wasm callers further up expect `CALLEE_SAVED_XMMS` intact. The call
     /// goes through one stub per function (`emit_host_call_stub`) that saves them around
     /// it, so each site costs a call of the stub, not six moves (functions with dozens of
     /// `memory.copy` sites grew a fifth with them inline).
     pub fn call_host(&mut self, addr: usize) {
+        self.calls_out = true;
         let stub = *self.host_call_stub.get_or_insert_with(|| self.asm.new_label());
         self.asm.mov_ri(SCRATCH, addr as i64);
         self.asm.call_label(stub);
@@ -295,6 +306,7 @@ impl Masm {
     }
 
     pub fn call_function(&mut self, callee: u32) {
+        self.calls_out = true;
         let offset = self.asm.call_rel32_placeholder();
         self.call_relocs.push(CallReloc { offset, callee });
     }
@@ -331,6 +343,7 @@ impl Masm {
         self.vector_constants.clear();
         self.aligned_loops = false;
         self.host_call_stub = None;
+        self.calls_out = false;
     }
 
     /// Places the constant pool, then resolves labels and jump tables. The code stays

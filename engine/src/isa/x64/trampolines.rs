@@ -36,6 +36,10 @@ pub type SmallEntryFn =
 /// Argument slots `entry_small` passes.
 pub const SMALL_ARGS: usize = 4;
 
+/// Entry trampolines (`entry`, and `entry_small` and `entry_small_leaf` for each argument
+/// count), each with one call into wasm.
+pub(crate) const ENTRY_RETURNS: usize = 1 + 2 * (SMALL_ARGS + 1);
+
 /// What `entry_small` returns, in rax:rdx.
 #[repr(C)]
 pub struct SmallEntryOutcome {
@@ -54,10 +58,14 @@ pub type HostShim = unsafe extern "C" fn(*const VMHostContext, *mut u64) -> u32;
 pub struct Trampolines {
     _code: CodeMemory,
     pub entry: EntryFn,
-    pub entry_small: SmallEntryFn,
+    /// By the number of arguments the callee takes.
+    pub entry_small: [SmallEntryFn; SMALL_ARGS + 1],
+    /// `entry_small` for leaf callees (`HandlerTable::leaf`), which do not read the stack
+    /// limit: it is left as it is.
+    pub entry_small_leaf: [SmallEntryFn; SMALL_ARGS + 1],
     /// The return addresses of the entry trampolines' calls into wasm: the unwinder
     /// stops there.
-    pub entry_returns: [usize; 2],
+    pub entry_returns: [usize; ENTRY_RETURNS],
     /// Where the fault handler resumes a fault at a trap site: the trap exit, told the
     /// address is the faulting instruction's.
     pub trap_fault: usize,
@@ -102,6 +110,15 @@ const SAVED_SLOTS: i32 = -64;
 /// (`unwind::tail_call_room`).
 pub(crate) const ENTRY_FRAME: i32 = 64;
 
+impl Trampolines {
+    /// The small entry for callees of `arity` parameters (at most `SMALL_ARGS`), leaves
+    /// (`HandlerTable::leaf`) or not.
+    pub fn small_entry(&self, arity: usize, leaf: bool) -> Option<SmallEntryFn> {
+        let entries = if leaf { &self.entry_small_leaf } else { &self.entry_small };
+        entries.get(arity).copied()
+    }
+}
+
 #[inline]
 pub fn trampolines(host_shim: HostShim) -> Result<&'static Trampolines, Error> {
     static TRAMPOLINES: OnceLock<Result<Trampolines, String>> = OnceLock::new();
@@ -135,9 +152,9 @@ fn copy_slots(a: &mut Assembler, from: Reg, to: Reg, via: Reg) {
 /// rely on: rbp, the callee-saved registers, the context (rdi) in r15 and its memory
 /// base in r14, and the previous `entry_rsp` at `PREVIOUS_ENTRY_RSP`; the runtime is
 /// left in SCRATCH. Also counts the activation in the runtime's `depth` (the shared
-/// tail uncounts it) and, for the outermost one, sets the stack limit. Clobbers rax and
-/// the flags.
-fn open_entry_frame(a: &mut Assembler) {
+/// tail uncounts it) and, for the outermost one, sets the stack limit unless the callee
+/// is a leaf that does not read it (`HandlerTable::leaf`). Clobbers rax and the flags.
+fn open_entry_frame(a: &mut Assembler, sets_stack_limit: bool) {
     a.push(RBP);
     a.mov_rr(OperandSize::S64, RBP, RSP);
     for r in [RBX, R12, R13, R14, R15] {
@@ -150,18 +167,36 @@ fn open_entry_frame(a: &mut Assembler) {
     // The outermost activation measures the stack wasm may use from here (down to 0
     // when the stack is smaller); every activation counts itself until the shared tail.
     let depth = Mem::Base(SCRATCH, offsets::RUNTIME_DEPTH);
-    let nested = a.new_label();
-    let limit_fits = a.new_label();
-    a.cmp_mi(OperandSize::S32, depth, 0);
-    a.jcc(Cc::Ne, nested);
-    a.mov_rr(OperandSize::S64, RAX, RSP);
-    a.alu_rm(AluOp::Sub, OperandSize::S64, RAX, Mem::Base(SCRATCH, offsets::RUNTIME_MAX_WASM_STACK));
-    a.jcc(Cc::Ae, limit_fits);
-    a.mov_ri(RAX, 0);
-    a.bind(limit_fits);
-    a.store(StoreKind::I64, Mem::Base(SCRATCH, offsets::RUNTIME_STACK_LIMIT), RAX);
-    a.bind(nested);
+    if sets_stack_limit {
+        let nested = a.new_label();
+        let limit_fits = a.new_label();
+        a.cmp_mi(OperandSize::S32, depth, 0);
+        a.jcc(Cc::Ne, nested);
+        a.mov_rr(OperandSize::S64, RAX, RSP);
+        a.alu_rm(AluOp::Sub, OperandSize::S64, RAX, Mem::Base(SCRATCH, offsets::RUNTIME_MAX_WASM_STACK));
+        a.jcc(Cc::Ae, limit_fits);
+        a.mov_ri(RAX, 0);
+        a.bind(limit_fits);
+        a.store(StoreKind::I64, Mem::Base(SCRATCH, offsets::RUNTIME_STACK_LIMIT), RAX);
+        a.bind(nested);
+    }
     a.alu_mi(AluOp::Add, OperandSize::S32, depth, 1);
+}
+
+/// The shared tail of the entry trampolines, which the trap exit also jumps to (with
+/// r15 a context of the store): restores the previous `entry_rsp`, uncounts the
+/// activation, and returns what is in rax (and rdx) with the callee-saved registers as
+/// they were.
+fn close_entry_frame(a: &mut Assembler) {
+    a.lea(RSP, Mem::Base(RBP, PREVIOUS_ENTRY_RSP));
+    a.pop(RCX);
+    a.load(LoadKind::I64, SCRATCH, Mem::Base(R15, offsets::VMCTX_RUNTIME));
+    a.store(StoreKind::I64, Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP), RCX);
+    a.alu_mi(AluOp::Sub, OperandSize::S32, Mem::Base(SCRATCH, offsets::RUNTIME_DEPTH), 1);
+    for r in [R15, R14, R13, R12, RBX, RBP] {
+        a.pop(r);
+    }
+    a.ret();
 }
 
 fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
@@ -170,7 +205,7 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     // ---- entry ----
     let entry_at = a.offset();
     let tail = a.new_label();
-    open_entry_frame(&mut a);
+    open_entry_frame(&mut a, true);
     a.push(RDX);
     a.push(RCX);
     a.store(StoreKind::I64, Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP), RSP);
@@ -203,38 +238,40 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     a.store(StoreKind::I64, Mem::Scaled(RBX, R12, 3, 0), RAX);
     a.mov_ri(RAX, 0);
     a.bind(tail);
-    a.lea(RSP, Mem::Base(RBP, PREVIOUS_ENTRY_RSP));
-    a.pop(RCX);
-    a.load(LoadKind::I64, SCRATCH, Mem::Base(R15, offsets::VMCTX_RUNTIME));
-    a.store(StoreKind::I64, Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP), RCX);
-    a.alu_mi(AluOp::Sub, OperandSize::S32, Mem::Base(SCRATCH, offsets::RUNTIME_DEPTH), 1);
-    for r in [R15, R14, R13, R12, RBX, RBP] {
-        a.pop(r);
-    }
-    a.ret();
+    close_entry_frame(&mut a);
 
-    // ---- small entry: `entry`'s frame, with the saved argument pointer and slot
-    // count unused; the four register arguments become the argument area ----
-    a.align(16, 0xCC);
-    let entry_small_at = a.offset();
-    open_entry_frame(&mut a);
-    a.alu_ri(AluOp::Sub, OperandSize::S64, RSP, 16);
-    a.store(StoreKind::I64, Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP), RSP);
-    a.alu_ri(AluOp::Sub, OperandSize::S64, RSP, 8 * SMALL_ARGS as i32);
-    for (i, r) in [RDX, RCX, R8, R9].into_iter().enumerate() {
-        a.store(StoreKind::I64, Mem::Base(RSP, 8 * i as i32), r);
+    // ---- small entries, one per argument count, and again for leaf callees: `entry`'s
+    // frame, with the saved argument pointer and slot count unused; the register
+    // arguments become the argument area (always `SMALL_ARGS` slots, of which the
+    // callee reads its own) ----
+    let mut entry_small_at = [[0; SMALL_ARGS + 1]; 2];
+    let mut entry_small_return_at = Vec::with_capacity(2 * (SMALL_ARGS + 1));
+    for (leaf, arity) in [false, true].into_iter().flat_map(|leaf| (0..=SMALL_ARGS).map(move |n| (leaf, n))) {
+        a.align(16, 0xCC);
+        entry_small_at[leaf as usize][arity] = a.offset();
+        open_entry_frame(&mut a, !leaf);
+        a.alu_ri(AluOp::Sub, OperandSize::S64, RSP, 16);
+        a.store(StoreKind::I64, Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP), RSP);
+        a.alu_ri(AluOp::Sub, OperandSize::S64, RSP, 8 * SMALL_ARGS as i32);
+        for (i, r) in [RDX, RCX, R8, R9].into_iter().enumerate().take(arity) {
+            a.store(StoreKind::I64, Mem::Base(RSP, 8 * i as i32), r);
+        }
+        // The first two also in `WASM_ARG_GPRS`: rsi (the code) is taken first, then the
+        // second argument (rcx) before the first (rdx) overwrites its register.
+        debug_assert_eq!(WASM_ARG_GPRS, [RSI, RDX]);
+        a.mov_rr(OperandSize::S64, SCRATCH, RSI);
+        if arity >= 1 {
+            a.mov_rr(OperandSize::S64, RSI, RDX);
+        }
+        if arity >= 2 {
+            a.mov_rr(OperandSize::S64, RDX, RCX);
+        }
+        a.call_reg(SCRATCH);
+        entry_small_return_at.push(a.offset());
+        a.mov_rr(OperandSize::S64, RDX, RAX);
+        a.mov_ri(RAX, 0);
+        close_entry_frame(&mut a);
     }
-    // The first two also in `WASM_ARG_GPRS`: rsi (the code) is taken first, then the
-    // second argument (rcx) before the first (rdx) overwrites its register.
-    debug_assert_eq!(WASM_ARG_GPRS, [RSI, RDX]);
-    a.mov_rr(OperandSize::S64, SCRATCH, RSI);
-    a.mov_rr(OperandSize::S64, RSI, RDX);
-    a.mov_rr(OperandSize::S64, RDX, RCX);
-    a.call_reg(SCRATCH);
-    let entry_small_return_at = a.offset();
-    a.mov_rr(OperandSize::S64, RDX, RAX);
-    a.mov_ri(RAX, 0);
-    a.jmp(tail);
 
     // ---- trap exit: esi = trap code, r15 = any context of the trapping store; for the
     // backtrace (not read when esi is `EXCEPTION_STATUS`), rdx = a return address in the
@@ -391,14 +428,20 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     let base = code.as_ptr() as usize;
     let trap_fault = base + trap_fault_at as usize;
     let trap_call = base + trap_call_at as usize;
-    let entry_returns = [base + entry_return_at as usize, base + entry_small_return_at as usize];
+    let mut entry_returns = [base + entry_return_at as usize; ENTRY_RETURNS];
+    for (slot, at) in entry_returns[1..].iter_mut().zip(entry_small_return_at) {
+        *slot = base + at as usize;
+    }
     crate::runtime::unwind::set_entry_returns(entry_returns);
     // SAFETY: `entry_at` is the start of the entry trampoline inside executable memory
     // that lives as long as the process (the OnceLock never drops it), and the code
     // follows the System V ABI of `EntryFn`.
     let entry = unsafe { std::mem::transmute::<usize, EntryFn>(base + entry_at as usize) };
-    // SAFETY: as for `entry`; the small entry follows `SmallEntryFn`'s ABI.
-    let entry_small = unsafe { std::mem::transmute::<usize, SmallEntryFn>(base + entry_small_at as usize) };
+    // SAFETY: as for `entry`; each small entry follows `SmallEntryFn`'s ABI, reading only
+    // the first `arity` of its four arguments.
+    let [entry_small, entry_small_leaf] = entry_small_at.map(|by_arity| {
+        by_arity.map(|at| unsafe { std::mem::transmute::<usize, SmallEntryFn>(base + at as usize) })
+    });
     // SAFETY: as for `entry`: the switch routine follows `FiberSwitchFn`'s ABI.
     let fiber_switch =
         unsafe { std::mem::transmute::<usize, FiberSwitchFn>(base + fiber_switch_at as usize) };
@@ -409,6 +452,7 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
         _code: code,
         entry,
         entry_small,
+        entry_small_leaf,
         entry_returns,
         trap_fault,
         trap_call,
