@@ -68,9 +68,9 @@ type SmallEntry2 = unsafe extern "C" fn(*mut VMContext, *const u8, u64, u64) -> 
 type SmallEntry3 = unsafe extern "C" fn(*mut VMContext, *const u8, u64, u64, u64) -> SmallEntryOutcome;
 
 impl<const N: usize> SmallCaller<N> {
-    /// Calls the function with `args` (as `call_small` takes them): the raw result, of
-    /// which only the low 32 bits are defined for an i32 or f32 result (0 when there is
-    /// none).
+    /// Calls the function with `args` (as `call_small` takes them): the raw result as the
+    /// callee left it, unlike `call_small` unmasked: only the low 32 bits are defined for
+    /// an i32 or f32 result, and none when there is no result.
     #[inline(always)]
     pub fn call(&self, args: [u64; N]) -> Result<u64> {
         const { assert!(N <= SMALL_ARGS) };

@@ -27,9 +27,12 @@ pub type EntryFn = unsafe extern "C" fn(*mut VMContext, *const u8, *mut u64, u64
 
 /// `entry_small(vmctx, code, a0, a1, a2, a3)`: the entry for callees of at most
 /// `SMALL_ARGS` parameter slots and at most one result, with the arguments in
-/// registers: stores all four as the argument area (a callee reads only its own), calls
-/// `code`, and returns the status in rax (0, or 1 after a trap) and the result register
-/// in rdx. Same frame as `entry`, so the trap exit and the unwinder treat both alike.
+/// registers: stores them as the argument area, calls `code`, and returns the status in
+/// rax (0, or 1 after a trap) and the result register in rdx. Same frame as `entry`, so
+/// the trap exit and the unwinder treat both alike. There is one for each argument
+/// count (`Trampolines::small_entry`), which reads and stores only its own arguments
+/// (of the four slots, a callee reads only its own): this is the type of the one for
+/// four, and of the others called with more arguments than they read.
 pub type SmallEntryFn =
     unsafe extern "C" fn(*mut VMContext, *const u8, u64, u64, u64, u64) -> SmallEntryOutcome;
 
