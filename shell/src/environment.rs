@@ -1,7 +1,8 @@
 //! The JavaScript global environment of the shell: a Boa [`Context`] with the
 //! `WebAssembly` namespace, `console`, d8/SpiderMonkey-style host functions, and what
 //! wasm toolchains' JS glue reaches for: `TextEncoder`/`TextDecoder` (Node has them),
-//! timers and `performance.now()` (d8 has them), `queueMicrotask`.
+//! timers and `performance.now()` (d8 has them; `event_loop.rs` waits for timers),
+//! `queueMicrotask`.
 
 use boa_engine::context::ContextBuilder;
 use boa_engine::native_function::NativeFunction;
@@ -64,7 +65,10 @@ pub fn new_context(options: &Options) -> JsResult<Context> {
         None => std::env::current_dir().map_err(JsError::from_rust)?,
     };
     let loader = sidewinder_js::WasmModuleLoader::new(root)?;
-    let mut context = ContextBuilder::new().module_loader(Rc::new(loader)).build()?;
+    let mut context = ContextBuilder::new()
+        .module_loader(Rc::new(loader))
+        .job_executor(Rc::new(crate::event_loop::EventLoop::default()))
+        .build()?;
 
     let mut limits = RuntimeLimits::default();
     let recursion = options.effective_recursion_limit();

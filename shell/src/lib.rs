@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod environment;
+pub mod event_loop;
 pub mod printer;
 pub mod repl;
 pub mod runner;

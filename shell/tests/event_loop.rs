@@ -1,0 +1,97 @@
+//! The shell's event loop (`event_loop.rs`): timers run in due order with the other jobs
+//! between them, and waiting for one sleeps rather than spins.
+
+use boa_engine::{Context, Source};
+use sidewinder_shell::environment::{new_context, Options};
+use sidewinder_shell::runner::drain_jobs;
+use std::time::{Duration, Instant};
+
+/// Runs `f` with a fresh shell context on a thread of its own (the CPU time measured
+/// below is that thread's).
+fn with_context<R: Send + 'static>(f: impl FnOnce(&mut Context) -> R + Send + 'static) -> R {
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(move || {
+            let options = Options { stack_size: 64 << 20, ..Options::default() };
+            let mut context = new_context(&options).expect("context");
+            f(&mut context)
+        })
+        .expect("thread")
+        .join()
+        .expect("no panic")
+}
+
+/// The CPU time this thread has used, in clock ticks (user and system).
+fn thread_cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("/proc/thread-self/stat");
+    // Fields after the command name (which may hold spaces) end with ')'; utime and stime
+    // are the 14th and 15th fields of the line, the 12th and 13th after it.
+    let after_name = &stat[stat.rfind(')').expect("command name") + 2..];
+    let fields: Vec<&str> = after_name.split(' ').collect();
+    fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
+}
+
+fn eval_then_drain(context: &mut Context, code: &str) -> String {
+    context.eval(Source::from_bytes(code)).expect("runs");
+    drain_jobs(context).expect("jobs run");
+    let result = context.eval(Source::from_bytes("String(globalThis.result)")).expect("result");
+    result.to_string(context).expect("a string").to_std_string_escaped()
+}
+
+#[test]
+fn timers_run_in_due_order_with_other_jobs_between_them() {
+    let order = with_context(|context| {
+        eval_then_drain(
+            context,
+            "const order = [];
+             Promise.resolve().then(() => order.push('promise'));
+             setTimeout(() => {
+               order.push('t20');
+               Promise.resolve().then(() => order.push('promise after t20'));
+             }, 20);
+             setTimeout(() => order.push('t10'), 10);
+             setTimeout(() => order.push('t20 again'), 20);
+             const cancelled = setTimeout(() => order.push('cancelled'), 5);
+             clearTimeout(cancelled);
+             let ticks = 0;
+             const interval = setInterval(() => {
+               order.push('interval ' + ++ticks);
+               if (ticks === 3) clearInterval(interval);
+             }, 30);
+             setTimeout(() => { globalThis.result = order.join(); }, 200);",
+        )
+    });
+    assert_eq!(order, "promise,t10,t20,promise after t20,t20 again,interval 1,interval 2,interval 3");
+}
+
+#[test]
+fn waiting_for_a_timer_sleeps() {
+    let (waited, cpu_ticks, done) = with_context(|context| {
+        let (started, before) = (Instant::now(), thread_cpu_ticks());
+        let done = eval_then_drain(context, "setTimeout(() => { globalThis.result = 'done'; }, 400);");
+        (started.elapsed(), thread_cpu_ticks() - before, done)
+    });
+    assert_eq!(done, "done");
+    assert!(waited >= Duration::from_millis(400), "{waited:?}");
+    // Spinning for the 400 ms cost about 40 ticks (of 10 ms); sleeping, none.
+    assert!(cpu_ticks < 15, "{cpu_ticks} ticks of CPU time while waiting");
+}
+
+#[test]
+fn an_error_in_a_timer_ends_the_loop_and_drops_the_timers_left() {
+    let (error, later_ran) = with_context(|context| {
+        context
+            .eval(Source::from_bytes(
+                "globalThis.ran = false;
+                 setTimeout(() => { throw new Error('from a timer'); }, 10);
+                 setTimeout(() => { globalThis.ran = true; }, 20);",
+            ))
+            .expect("runs");
+        let error = drain_jobs(context).expect_err("the timer's error").to_string();
+        drain_jobs(context).expect("nothing left");
+        let ran = context.eval(Source::from_bytes("globalThis.ran")).expect("reads").to_boolean();
+        (error, ran)
+    });
+    assert!(error.contains("from a timer"), "{error}");
+    assert!(!later_ran);
+}
