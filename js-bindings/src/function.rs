@@ -38,16 +38,18 @@ struct SmallCaptures<const N: usize> {
     caller: SmallCaller<N>,
     #[unsafe_ignore_trace]
     signature: SmallSignature,
-    /// The function calls nothing and sets no global (`Func::is_leaf`,
-    /// `Func::sets_globals`): no host code needs the context while it runs, and no live
-    /// binding can change.
+    /// The function calls nothing (`Func::is_leaf`): no host code needs the context
+    /// while it runs.
+    leaf: bool,
+    /// A leaf that sets no global (`Func::sets_globals`): no live binding can change
+    /// either. Tested first, as one flag, on the path most calls take.
     isolated: bool,
 }
 
 impl<const N: usize> SmallCaptures<N> {
     fn new(func: &Func, signature: SmallSignature) -> Option<SmallCaptures<N>> {
-        let isolated = func.is_leaf() && !func.sets_globals();
-        Some(SmallCaptures { caller: func.small_caller::<N>()?, signature, isolated })
+        let (leaf, isolated) = (func.is_leaf(), func.is_leaf() && !func.sets_globals());
+        Some(SmallCaptures { caller: func.small_caller::<N>()?, signature, leaf, isolated })
     }
 }
 
@@ -374,6 +376,15 @@ fn enter_small<const N: usize>(
     if caps.isolated {
         return match caps.caller.call(raw) {
             Ok(raw) => Ok(result_to_js(raw)),
+            Err(e) => small_call_failed(e, ctx),
+        };
+    }
+    if caps.leaf {
+        return match caps.caller.call(raw) {
+            Ok(raw) => {
+                refresh_live_bindings(ctx);
+                Ok(result_to_js(raw))
+            }
             Err(e) => small_call_failed(e, ctx),
         };
     }
