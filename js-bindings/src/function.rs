@@ -106,10 +106,22 @@ fn small_native_function(func: &Func) -> Option<NativeFunction> {
         (Some(param), Some(ValType::F32)) => uniform_native_function::<F32Result>(param, func, signature),
         _ => None,
     };
-    uniform.or_else(|| {
-        let captures = SmallCaptures::<SMALL_ARGS>::new(func, signature)?;
-        Some(NativeFunction::from_copy_closure_with_captures(call_small_export, captures))
+    uniform.or_else(|| match signature.num_params {
+        0 => small_native_function_of::<0>(func, signature),
+        1 => small_native_function_of::<1>(func, signature),
+        2 => small_native_function_of::<2>(func, signature),
+        3 => small_native_function_of::<3>(func, signature),
+        _ => small_native_function_of::<4>(func, signature),
     })
+}
+
+/// `call_small_export` for `N` parameters.
+fn small_native_function_of<const N: usize>(
+    func: &Func,
+    signature: SmallSignature,
+) -> Option<NativeFunction> {
+    let captures = SmallCaptures::<N>::new(func, signature)?;
+    Some(NativeFunction::from_copy_closure_with_captures(call_small_export::<N>, captures))
 }
 
 /// `call_uniform_export` for parameters of type `param` and a result converted by `R`.
@@ -349,15 +361,15 @@ impl PlainResult for F32Result {
 
 /// `call_uniform_export` for the other signatures `Func::call_small` serves: parameters
 /// of different types, or i64s (BigInts, which are never plain numbers).
-fn call_small_export(
+fn call_small_export<const N: usize>(
     _this: &JsValue,
     args: &[JsValue],
-    caps: &SmallCaptures<SMALL_ARGS>,
+    caps: &SmallCaptures<N>,
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
     let signature = &caps.signature;
-    // As in `call_uniform_export`.
-    let raw = match plain_arguments(args, &signature.params[..signature.num_params]) {
+    // As in `call_uniform_export`; `N` is the number of parameters.
+    let raw = match plain_arguments(args, &signature.params[..N]) {
         Some(raw) => raw,
         None => convert_arguments(args, signature, ctx)?,
     };

@@ -162,6 +162,8 @@ fn numeric_arguments_convert_as_the_spec_says() {
                    (func (export "four") (param i32 f64 i64 f32) (result f64)
                      (f64.add (f64.add (f64.convert_i32_s (local.get 0)) (local.get 1))
                               (f64.add (f64.convert_i64_s (local.get 2)) (f64.promote_f32 (local.get 3)))))
+                   (func (export "three") (param f32 i32 i64) (result i64)
+                     (i64.add (i64.trunc_f32_s (local.get 0)) (i64.add (i64.extend_i32_s (local.get 1)) (local.get 2))))
                    (func (export "none") (param i32))
                    (func (export "zero") (result i32) (i32.const 42))
                    (func (export "i32x4") (param i32 i32 i32 i32) (result i32)
@@ -196,6 +198,7 @@ fn numeric_arguments_convert_as_the_spec_says() {
         ("try { e.i32(Symbol()); 'no' } catch (x) { x instanceof TypeError }", "true"),
         ("try { e.i64(); 'no' } catch (x) { x instanceof TypeError }", "true"),
         ("e.four(1, 0.5, 2n, 0.25)", "3.75"),
+        ("e.three(1.5, -2, 3n) === 2n", "true"),
         ("e.none(1)", "undefined"),
         // Arguments convert in order, a throw stops the rest, and extra ones are not
         // converted at all.
@@ -204,6 +207,7 @@ fn numeric_arguments_convert_as_the_spec_says() {
         ("log = []; try { e.two({ valueOf() { log.push('a'); throw 1 } }, v('b', 2)) } catch (x) {} log.join()", "a"),
         ("log = []; e.i32(1, v('extra', 2)) + ',' + log.length", "1,0"),
         ("log = []; try { e.four(v('a', 1), v('b', 2)) } catch (x) { log.push(x instanceof TypeError) } log.join()", "a,b,true"),
+        ("log = []; e.three(v('a', 7.9), v('b', 2), 3n, v('extra', 1)) + ',' + log.join()", "12,a,b"),
         // Signatures of one parameter type have call paths of their own, per count.
         ("log = []; e.zero(v('extra', 1)) + ',' + log.length", "42,0"),
         ("e.i32x4(1, 2, 3, 4)", "1234"),
