@@ -842,6 +842,9 @@ impl<'a> FuncCompiler<'a> {
             }
             scopes.push(Scope { parent: pending.parent, catches });
         }
+        // A leaf can go at most its frame below the stack limit, which host calls made
+        // near the limit need far more room than; nothing reads its context slot.
+        let skips_stack_check = !self.not_leaf && frame <= LEAF_FRAME_MAX;
         let handlers = HandlerTable {
             frame_size: frame as u32,
             outgoing_slots: self.max_outgoing as u32,
@@ -849,16 +852,14 @@ impl<'a> FuncCompiler<'a> {
             callee_saved_xmms: self.pins.callee_saved.iter().filter(|r| r.is_xmm()).count() as u8,
             call_sites: std::mem::take(&mut self.call_sites),
             scopes,
-            leaf: !self.not_leaf && !self.masm.calls_out && frame <= LEAF_FRAME_MAX,
+            leaf: skips_stack_check && !self.masm.calls_out,
             sets_globals: self.sets_globals,
         };
         let patch = self.frame_size_patch as usize;
         self.masm.finish()?;
         let code = self.masm.code_mut();
         code[patch..patch + 4].copy_from_slice(&(frame as i32).to_le_bytes());
-        // A leaf can go at most its frame below the stack limit, which host calls made
-        // near the limit need far more room than; nothing reads its context slot.
-        if !self.not_leaf && frame <= LEAF_FRAME_MAX {
+        if skips_stack_check {
             let (start, end) = self.stack_check;
             Assembler::jump_over(code, start as usize, end as usize);
         }

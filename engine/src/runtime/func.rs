@@ -73,31 +73,48 @@ impl<const N: usize> SmallCaller<N> {
     /// an i32 or f32 result, and none when there is no result.
     #[inline(always)]
     pub fn call(&self, args: [u64; N]) -> Result<u64> {
-        const { assert!(N <= SMALL_ARGS) };
-        let store = self.store.upgrade().ok_or_else(store_dropped)?;
-        let (vmctx, code, entry) = (self.vmctx, self.code, self.entry);
-        let arg = |i: usize| args.get(i).copied().unwrap_or(0);
         // SAFETY: `entry` is the small entry for `N` arguments (`Func::small_caller`),
-        // called by its type; `vmctx` and `code` belong to a live instance of this store,
-        // whose callee takes at most `N` parameters, all numbers, and returns at most one
-        // result; the signal handlers were installed when the function was made.
-        let outcome = unsafe {
-            use std::mem::transmute;
-            match N {
-                0 => transmute::<usize, SmallEntry0>(entry)(vmctx, code),
-                1 => transmute::<usize, SmallEntry1>(entry)(vmctx, code, arg(0)),
-                2 => transmute::<usize, SmallEntry2>(entry)(vmctx, code, arg(0), arg(1)),
-                3 => transmute::<usize, SmallEntry3>(entry)(vmctx, code, arg(0), arg(1), arg(2)),
-                _ => transmute::<usize, SmallEntryFn>(entry)(vmctx, code, arg(0), arg(1), arg(2), arg(3)),
-            }
-        };
-        if outcome.status != 0 {
-            // The error is taken, and the store let go of, on a path of its own: a
-            // `Result` made before the store is dropped would be matched again after.
-            return Err(abnormal_exit_of(store));
-        }
-        Ok(outcome.value)
+        // and `vmctx` and `code` are of a function it serves, of the store `store` is.
+        unsafe { run_small_entry(self.entry, self.vmctx, self.code, &self.store, args) }
     }
+}
+
+/// The call of a small entry with `N` arguments, by its type, and its outcome: what
+/// `Func::call_small` and `SmallCaller::call` both do. The raw result is unmasked.
+///
+/// # Safety
+/// `entry` is a small entry for `N` arguments (`Trampolines::small_entry`); `vmctx` and
+/// `code` are of a wasm function of the store `store` is a handle of, which takes at
+/// most `N` parameters, all numbers, and returns at most one result; the signal
+/// handlers are installed (`SmallEntry::for_wasm` did it).
+#[inline(always)]
+unsafe fn run_small_entry<const N: usize>(
+    entry: usize,
+    vmctx: *mut VMContext,
+    code: *const u8,
+    store: &Weak<StoreInner>,
+    args: [u64; N],
+) -> Result<u64> {
+    const { assert!(N <= SMALL_ARGS) };
+    let store = store.upgrade().ok_or_else(store_dropped)?;
+    let arg = |i: usize| args.get(i).copied().unwrap_or(0);
+    // SAFETY: per the contract, with the store alive for the call.
+    let outcome = unsafe {
+        use std::mem::transmute;
+        match N {
+            0 => transmute::<usize, SmallEntry0>(entry)(vmctx, code),
+            1 => transmute::<usize, SmallEntry1>(entry)(vmctx, code, arg(0)),
+            2 => transmute::<usize, SmallEntry2>(entry)(vmctx, code, arg(0), arg(1)),
+            3 => transmute::<usize, SmallEntry3>(entry)(vmctx, code, arg(0), arg(1), arg(2)),
+            _ => transmute::<usize, SmallEntryFn>(entry)(vmctx, code, arg(0), arg(1), arg(2), arg(3)),
+        }
+    };
+    if outcome.status != 0 {
+        // The error is taken, and the store let go of, on a path of its own: a `Result`
+        // made before the store is dropped would be matched again after.
+        return Err(abnormal_exit_of(store));
+    }
+    Ok(outcome.value)
 }
 
 /// What `Func::new` runs: the parameters, and the results to write (they arrive as zeros
@@ -440,17 +457,12 @@ impl Func {
         let Some(SmallEntry { entry, result_mask }) = inner.small else {
             return Err(numeric_mismatch(&inner.ty));
         };
-        let store = inner.store.upgrade().ok_or_else(store_dropped)?;
-        let (vmctx, code) = (inner.vm.vmctx.cast(), inner.vm.code);
-        let [a0, a1, a2, a3] = args;
-        // SAFETY: `vmctx` and `code` belong to a live instance of this store, and the
-        // callee takes at most `SMALL_ARGS` parameters and returns at most one result,
-        // as `entry_small` requires; the signal handlers were installed when `small` was
-        // set.
-        let value = activation(&store, || unsafe {
-            let outcome = entry(vmctx, code, a0, a1, a2, a3);
-            (outcome.status, outcome.value)
-        })?;
+        // SAFETY: `entry` is the small entry for `SMALL_ARGS` arguments, of this function,
+        // which takes at most that many parameters and returns at most one result
+        // (`SmallEntry::for_wasm`, which also installed the signal handlers).
+        let value = unsafe {
+            run_small_entry(entry as usize, inner.vm.vmctx.cast(), inner.vm.code, &inner.store, args)
+        }?;
         Ok(value & result_mask)
     }
 
