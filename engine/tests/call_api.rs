@@ -294,56 +294,47 @@ fn functions_tell_whether_they_are_leaves_and_set_globals() {
 /// errs instead of running.
 #[test]
 fn small_callers_of_leaves_trap_and_leave_the_stack_limit_to_others() {
-    std::thread::Builder::new()
-        .stack_size(16 << 20)
-        .spawn(|| {
-            let engine =
-                Engine::new(sidewinder_engine::Config { max_wasm_stack: 256 << 10, ..Default::default() })
-                    .expect("engine");
-            let store = Store::new(&engine);
-            let inst = instance(
-                &store,
-                r#"(module
+    on_a_big_stack_with_256_kib_for_wasm(|store| {
+        let inst = instance(
+            &store,
+            r#"(module
                      (global $reached (mut i32) (i32.const 0))
                      (func $dive (export "dive")
                        (global.set $reached (i32.add (global.get $reached) (i32.const 1)))
                        (call $dive))
                      (func (export "reached") (result i32) (global.get $reached))
                      (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1))))"#,
-            );
-            let div = export(&inst, "div");
-            assert!(div.is_leaf());
-            let div = div.small_caller::<2>().expect("served");
-            let dive = export(&inst, "dive").small_caller::<0>().expect("served");
-            let reached = export(&inst, "reached").small_caller::<0>().expect("served");
-            let mut dives = Vec::new();
-            for depth in [0, 1 << 20, 0] {
-                at_stack_depth(depth, || {
-                    assert_eq!(div.call([12, 4]).expect("runs") as u32, 3);
-                    match div.call([1, 0]) {
-                        Err(Error::Trap(t)) => {
-                            assert_eq!(t.code(), TrapCode::IntegerDivisionByZero);
-                            assert_eq!(t.backtrace().first().map(|f| f.func_index()), Some(2));
-                        }
-                        other => panic!("{other:?}"),
+        );
+        let div = export(&inst, "div");
+        assert!(div.is_leaf());
+        let div = div.small_caller::<2>().expect("served");
+        let dive = export(&inst, "dive").small_caller::<0>().expect("served");
+        let reached = export(&inst, "reached").small_caller::<0>().expect("served");
+        let mut dives = Vec::new();
+        for depth in [0, 1 << 20, 0] {
+            at_stack_depth(depth, || {
+                assert_eq!(div.call([12, 4]).expect("runs") as u32, 3);
+                match div.call([1, 0]) {
+                    Err(Error::Trap(t)) => {
+                        assert_eq!(t.code(), TrapCode::IntegerDivisionByZero);
+                        assert_eq!(t.backtrace().first().map(|f| f.func_index()), Some(2));
                     }
-                    let before = reached.call([]).expect("runs") as u32;
-                    match dive.call([]) {
-                        Err(Error::Trap(t)) => assert_eq!(t.code(), TrapCode::StackOverflow),
-                        other => panic!("{other:?}"),
-                    }
-                    dives.push(reached.call([]).expect("runs") as u32 - before);
-                });
-            }
-            // Each dive goes about 256 KiB below where it entered.
-            assert!(dives[0] > 1000, "{dives:?}");
-            assert!(dives.iter().all(|n| n.abs_diff(dives[0]) * 50 < dives[0]), "{dives:?}");
-            drop((inst, store));
-            assert!(matches!(div.call([1, 1]), Err(Error::Link(_))));
-        })
-        .expect("thread")
-        .join()
-        .expect("no panic");
+                    other => panic!("{other:?}"),
+                }
+                let before = reached.call([]).expect("runs") as u32;
+                match dive.call([]) {
+                    Err(Error::Trap(t)) => assert_eq!(t.code(), TrapCode::StackOverflow),
+                    other => panic!("{other:?}"),
+                }
+                dives.push(reached.call([]).expect("runs") as u32 - before);
+            });
+        }
+        // Each dive goes about 256 KiB below where it entered.
+        assert!(dives[0] > 1000, "{dives:?}");
+        assert!(dives.iter().all(|n| n.abs_diff(dives[0]) * 50 < dives[0]), "{dives:?}");
+        drop((inst, store));
+        assert!(matches!(div.call([1, 1]), Err(Error::Link(_))));
+    });
 }
 
 /// Traps, uncaught exceptions and stack overflow leave through the small entry as
@@ -424,6 +415,20 @@ fn call_small_nests_through_host_functions() {
     assert_eq!(outer.call_small([4, 0, 0, 0]).expect("runs"), 9);
 }
 
+/// Runs `f` with a fresh store on a thread of 16 MiB of stack, of which wasm may use
+/// 256 KiB below its outermost entry.
+fn on_a_big_stack_with_256_kib_for_wasm(f: impl FnOnce(Store) + Send + 'static) {
+    std::thread::Builder::new()
+        .stack_size(16 << 20)
+        .spawn(|| {
+            let config = sidewinder_engine::Config { max_wasm_stack: 256 << 10, ..Default::default() };
+            f(Store::new(&Engine::new(config).expect("engine")))
+        })
+        .expect("thread")
+        .join()
+        .expect("no panic");
+}
+
 /// Runs `f` about `bytes` further down the native stack.
 fn at_stack_depth<R>(bytes: usize, f: impl FnOnce() -> R) -> R {
     let mut pad = [0u8; 4096];
@@ -438,46 +443,37 @@ fn every_outermost_call_measures_the_wasm_stack_from_where_it_enters() {
     // The entry trampolines count activations and set the stack limit on the outermost
     // one: a call that ends (normally or by a trap) must leave the next outermost call
     // measuring its own stack, whichever entry either took.
-    std::thread::Builder::new()
-        .stack_size(16 << 20)
-        .spawn(|| {
-            let engine =
-                Engine::new(sidewinder_engine::Config { max_wasm_stack: 256 << 10, ..Default::default() })
-                    .expect("engine");
-            let store = Store::new(&engine);
-            let inst = instance(
-                &store,
-                r#"(module (global $reached (mut i32) (i32.const 0))
+    on_a_big_stack_with_256_kib_for_wasm(|store| {
+        let inst = instance(
+            &store,
+            r#"(module (global $reached (mut i32) (i32.const 0))
                      (func $dive (export "dive")
                        (global.set $reached (i32.add (global.get $reached) (i32.const 1)))
                        (call $dive))
                      (func (export "reached") (result i32)
                        (global.get $reached)
                        (global.set $reached (i32.const 0))))"#,
-            );
-            let (dive, reached) = (export(&inst, "dive"), export(&inst, "reached"));
-            assert!(dive.takes_small_calls());
-            let reach = |small: bool| {
-                let outcome =
-                    if small { dive.call_small([0; SMALL_ARGS]).map(drop) } else { dive.call(&[]).map(drop) };
-                match outcome {
-                    Err(Error::Trap(t)) if t.code() == TrapCode::StackOverflow => {}
-                    other => panic!("expected a stack overflow, got {other:?}"),
-                }
-                reached.call_small([0; SMALL_ARGS]).expect("runs")
-            };
-            let shallow = reach(true);
-            let deep = at_stack_depth(1 << 20, || reach(false));
-            let shallow_again = reach(false);
-            let deep_again = at_stack_depth(1 << 20, || reach(true));
-            assert!(shallow > 1000, "{shallow} calls fit in 256 KiB");
-            for (what, n) in [("deep", deep), ("shallow again", shallow_again), ("deep again", deep_again)] {
-                assert!(n.abs_diff(shallow) * 50 < shallow, "{what}: {n} calls, first time {shallow}");
+        );
+        let (dive, reached) = (export(&inst, "dive"), export(&inst, "reached"));
+        assert!(dive.takes_small_calls());
+        let reach = |small: bool| {
+            let outcome =
+                if small { dive.call_small([0; SMALL_ARGS]).map(drop) } else { dive.call(&[]).map(drop) };
+            match outcome {
+                Err(Error::Trap(t)) if t.code() == TrapCode::StackOverflow => {}
+                other => panic!("expected a stack overflow, got {other:?}"),
             }
-        })
-        .expect("thread")
-        .join()
-        .expect("no panic");
+            reached.call_small([0; SMALL_ARGS]).expect("runs")
+        };
+        let shallow = reach(true);
+        let deep = at_stack_depth(1 << 20, || reach(false));
+        let shallow_again = reach(false);
+        let deep_again = at_stack_depth(1 << 20, || reach(true));
+        assert!(shallow > 1000, "{shallow} calls fit in 256 KiB");
+        for (what, n) in [("deep", deep), ("shallow again", shallow_again), ("deep again", deep_again)] {
+            assert!(n.abs_diff(shallow) * 50 < shallow, "{what}: {n} calls, first time {shallow}");
+        }
+    });
 }
 
 #[test]

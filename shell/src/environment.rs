@@ -90,7 +90,8 @@ pub fn new_context(options: &Options) -> JsResult<Context> {
     Console::register_with_logger(ShellLogger, &mut context)?;
     boa_runtime::text::register(None, &mut context)?;
     boa_runtime::microtask::register(None, &mut context)?;
-    // Boa's job loop runs a timer's callback once it is due, waiting for it.
+    // The job loop (`event_loop.rs`) runs a timer's callback once it is due, sleeping
+    // until then.
     boa_runtime::interval::register(&mut context)?;
     install_performance(&mut context)?;
     install_host_functions(&mut context, &options.script_args)?;

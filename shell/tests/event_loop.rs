@@ -34,8 +34,13 @@ fn thread_cpu_ticks() -> u64 {
 fn eval_then_drain(context: &mut Context, code: &str) -> String {
     context.eval(Source::from_bytes(code)).expect("runs");
     drain_jobs(context).expect("jobs run");
-    let result = context.eval(Source::from_bytes("String(globalThis.result)")).expect("result");
-    result.to_string(context).expect("a string").to_std_string_escaped()
+    eval_to_string(context, "globalThis.result")
+}
+
+/// `code`'s value as a string.
+fn eval_to_string(context: &mut Context, code: &str) -> String {
+    let value = context.eval(Source::from_bytes(code)).expect("runs");
+    value.to_string(context).expect("a string").to_std_string_escaped()
 }
 
 #[test]
@@ -94,8 +99,7 @@ fn an_error_in_a_timer_ends_the_loop_and_drops_every_job_left() {
             .expect("runs");
         let error = drain_jobs(context).expect_err("the timer's error").to_string();
         drain_jobs(context).expect("nothing left");
-        let ran = context.eval(Source::from_bytes("ran.join()")).expect("reads");
-        (error, ran.to_string(context).expect("a string").to_std_string_escaped())
+        (error, eval_to_string(context, "ran.join()"))
     });
     assert!(error.contains("from a timer"), "{error}");
     assert_eq!(ran, "");
