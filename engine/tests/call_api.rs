@@ -247,10 +247,11 @@ fn small_callers_pass_their_arguments_to_callees_of_at_most_as_many() {
 }
 
 /// What the compiler tells of a function's code: a leaf calls nothing (no function, no
-/// runtime helper or stub) and has a frame small enough to skip the stack check; and
-/// whether it sets globals.
+/// runtime helper or stub) and has a frame small enough to skip the stack check; a
+/// trap-free function is a leaf that cannot trap or fault either; and whether it sets
+/// globals.
 #[test]
-fn functions_tell_whether_they_are_leaves_and_set_globals() {
+fn functions_tell_whether_they_are_leaves_trap_free_and_set_globals() {
     let store = Store::new(&Engine::default());
     let big_frame = "(local ".to_string() + &"i64 ".repeat(200) + ")";
     let inst = instance(
@@ -259,11 +260,20 @@ fn functions_tell_whether_they_are_leaves_and_set_globals() {
             r#"(module
                  (type $s (struct (field i32)))
                  (memory 1)
+                 (table 1 funcref)
                  (global $g (mut i32) (i32.const 0))
                  (func $callee)
+                 (func (export "computes") (param i32 f64) (result f64)
+                   (f64.add (f64.convert_i32_s (i32.mul (local.get 0) (global.get $g))) (f64.sqrt (local.get 1))))
+                 (func (export "saturates") (param f64) (result i32) (i32.trunc_sat_f64_s (local.get 0)))
                  (func (export "arithmetic") (param i32) (result i32)
                    (i32.add (i32.load (local.get 0)) (global.get $g)))
+                 (func (export "stores") (param i32) (i32.store8 (local.get 0) (i32.const 1)))
                  (func (export "traps") (param i32) (result i32) (i32.div_u (i32.const 1) (local.get 0)))
+                 (func (export "converts") (param f64) (result i32) (i32.trunc_f64_s (local.get 0)))
+                 (func (export "unreachable") (unreachable))
+                 (func (export "reads_table") (param i32) (result funcref) (table.get (local.get 0)))
+                 (func (export "checks_null") (param funcref) (result funcref) (ref.as_non_null (local.get 0)))
                  (func (export "sets") (param i32) (global.set $g (local.get 0)))
                  (func (export "calls") (call $callee))
                  (func (export "grows") (result i32) (memory.grow (i32.const 1)))
@@ -275,17 +285,20 @@ fn functions_tell_whether_they_are_leaves_and_set_globals() {
     );
     let facts = |name: &str| {
         let f = export(&inst, name);
-        (f.is_leaf(), f.sets_globals())
+        (f.is_leaf(), f.is_trap_free(), f.sets_globals())
     };
-    assert_eq!(facts("arithmetic"), (true, false));
-    assert_eq!(facts("traps"), (true, false));
-    assert_eq!(facts("sets"), (true, true));
-    assert_eq!(facts("loops"), (true, false));
+    for name in ["computes", "saturates", "loops"] {
+        assert_eq!(facts(name), (true, true, false), "{name}");
+    }
+    assert_eq!(facts("sets"), (true, true, true));
+    for name in ["arithmetic", "stores", "traps", "converts", "unreachable", "reads_table", "checks_null"] {
+        assert_eq!(facts(name), (true, false, false), "{name}");
+    }
     for name in ["calls", "grows", "copies", "allocates", "big_frame"] {
-        assert_eq!(facts(name), (false, false), "{name}");
+        assert_eq!(facts(name), (false, false, false), "{name}");
     }
     let host = Func::new(&store, FuncType::new([], []), |_, _| Ok(()));
-    assert_eq!((host.is_leaf(), host.sets_globals()), (false, true));
+    assert_eq!((host.is_leaf(), host.is_trap_free(), host.sets_globals()), (false, false, true));
 }
 
 /// A leaf's small entry leaves the stack limit alone (the leaf never reads it): the next

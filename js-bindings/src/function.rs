@@ -159,6 +159,12 @@ fn uniform_native_function_of<P: PlainParam + 'static, R: PlainResult + 'static,
     signature: SmallSignature,
 ) -> Option<NativeFunction> {
     let captures = SmallCaptures::<N>::new(func, signature)?;
+    if captures.isolated && func.is_trap_free() {
+        return Some(NativeFunction::from_copy_closure_with_captures(
+            call_trap_free_export::<P, R, N>,
+            captures,
+        ));
+    }
     Some(NativeFunction::from_copy_closure_with_captures(call_uniform_export::<P, R, N>, captures))
 }
 
@@ -294,6 +300,27 @@ fn call_uniform_export<P: PlainParam, R: PlainResult, const N: usize>(
         None => convert_arguments(args, &caps.signature, ctx)?,
     };
     enter_small(raw, caps, R::to_js, ctx)
+}
+
+/// `call_uniform_export` for a trap-free function that sets no global
+/// (`Func::is_trap_free`, `Func::sets_globals`): no host code runs and nothing JS can
+/// see changes while it does, so the call is the conversions and a direct call. Kept
+/// apart so that the path has few registers live and a small frame.
+#[inline(always)]
+fn call_trap_free_export<P: PlainParam, R: PlainResult, const N: usize>(
+    _this: &JsValue,
+    args: &[JsValue],
+    caps: &SmallCaptures<N>,
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
+    let raw = match plain_arguments(args, &[P::TYPE; N]) {
+        Some(raw) => raw,
+        None => convert_arguments(args, &caps.signature, ctx)?,
+    };
+    match caps.caller.call(raw) {
+        Ok(raw) => Ok(R::to_js(raw)),
+        Err(e) => small_call_failed(e, ctx),
+    }
 }
 
 /// The raw arguments for parameters of `types` if the arguments for all of them are

@@ -484,6 +484,9 @@ impl<'a> FuncCompiler<'a> {
         a.cmp_rm(OperandSize::S64, RSP, Mem::Base(SCRATCH, offsets::RUNTIME_STACK_LIMIT));
         self.masm.trap_if(Cc::B, TrapCode::StackOverflow);
         self.stack_check = (check_start, self.masm.asm.offset());
+        // Only the body decides whether the function may trap: a function that keeps
+        // this check is no leaf, and one that skips it never reaches its trap path.
+        self.masm.may_trap = false;
         for (k, &r) in self.pins.callee_saved.iter().enumerate() {
             let kind = if r.is_xmm() { StoreKind::F64 } else { StoreKind::I64 };
             self.masm.asm.store(kind, Mem::Base(RBP, -16 - 8 * k as i32), r);
@@ -853,6 +856,7 @@ impl<'a> FuncCompiler<'a> {
             call_sites: std::mem::take(&mut self.call_sites),
             scopes,
             leaf: skips_stack_check && !self.masm.calls_out,
+            trap_free: skips_stack_check && !self.masm.calls_out && !self.masm.may_trap,
             sets_globals: self.sets_globals,
         };
         let patch = self.frame_size_patch as usize;

@@ -54,6 +54,10 @@ pub struct HandlerTable {
     /// the stack check. No host code runs while it does, and it never reads the stack
     /// limit.
     pub leaf: bool,
+    /// A leaf that cannot trap or fault either (`Masm::may_trap`): nothing it runs needs
+    /// the entry trampoline's frame, so the host may call it directly
+    /// (`SmallCaller::call`).
+    pub trap_free: bool,
     /// The function has a `global.set`.
     pub sets_globals: bool,
 }

@@ -6,7 +6,9 @@ use super::unwind::EXCEPTION_STATUS;
 use super::vmcontext::{VMContext, VMFuncRef, VMHostContext, VMRuntime};
 use crate::compiler::codegen::returns_in_rax;
 use crate::error::{Error, Result};
-use crate::isa::x64::trampolines::{SmallEntryFn, SmallEntryOutcome, AT_MOST_ONE_RESULT, SMALL_ARGS};
+use crate::isa::x64::trampolines::{
+    call_trap_free, SmallEntryFn, SmallEntryOutcome, AT_MOST_ONE_RESULT, SMALL_ARGS,
+};
 use crate::trap::{Trap, TrapCode};
 use crate::types::{FuncType, ValType};
 use crate::values::{read_area, write_area, Val};
@@ -58,6 +60,9 @@ pub struct SmallCaller<const N: usize> {
     vmctx: *mut VMContext,
     code: *const u8,
     store: Weak<StoreInner>,
+    /// The callee is trap-free (`Func::is_trap_free`): it is called directly, without
+    /// the entry trampoline.
+    trap_free: bool,
 }
 
 /// The small entry trampolines for 0 to 4 arguments, by their true types (each reads
@@ -73,6 +78,11 @@ impl<const N: usize> SmallCaller<N> {
     /// an i32 or f32 result, and none when there is no result.
     #[inline(always)]
     pub fn call(&self, args: [u64; N]) -> Result<u64> {
+        if self.trap_free {
+            // SAFETY: `code` and `vmctx` are of a trap-free wasm function of the store
+            // `store` is, taking at most `N` parameters (`Func::small_caller`).
+            return unsafe { run_trap_free(self.vmctx, self.code, &self.store, args) };
+        }
         // SAFETY: `entry` is the small entry for `N` arguments (`Func::small_caller`),
         // and `vmctx` and `code` are of a function it serves, of the store `store` is.
         unsafe { run_small_entry(self.entry, self.vmctx, self.code, &self.store, args) }
@@ -115,6 +125,28 @@ unsafe fn run_small_entry<const N: usize>(
         return Err(abnormal_exit_of(store));
     }
     Ok(outcome.value)
+}
+
+/// The call of a trap-free function (`Func::is_trap_free`) straight from Rust, with no
+/// entry trampoline: `Func::call_small` and `SmallCaller::call` both do it.
+///
+/// # Safety
+/// `vmctx` and `code` are of a trap-free wasm function of the store `store` is a handle
+/// of, which takes at most `N` parameters, all numbers, and returns at most one result.
+#[inline(always)]
+unsafe fn run_trap_free<const N: usize>(
+    vmctx: *mut VMContext,
+    code: *const u8,
+    store: &Weak<StoreInner>,
+    args: [u64; N],
+) -> Result<u64> {
+    // A trap-free callee runs no host code, so the store cannot go while it runs: it only
+    // has to be alive now, which its count tells without an upgrade.
+    if store.strong_count() == 0 {
+        return Err(store_dropped());
+    }
+    // SAFETY: per the contract, with the store alive.
+    Ok(unsafe { call_trap_free(vmctx, code, args) })
 }
 
 /// What `Func::new` runs: the parameters, and the results to write (they arrive as zeros
@@ -165,13 +197,21 @@ pub(crate) struct FuncInner {
 pub(crate) struct CodeTraits {
     /// Calls nothing (see `HandlerTable::leaf`): false for host functions.
     pub leaf: bool,
+    /// A leaf that cannot trap either (see `HandlerTable::trap_free`): false for host
+    /// functions.
+    pub trap_free: bool,
     /// Has a `global.set`: true for host functions, which may set any.
     pub sets_globals: bool,
 }
 
 impl CodeTraits {
     pub(crate) fn of(handlers: &crate::compiler::handlers::HandlerTable) -> CodeTraits {
-        CodeTraits { leaf: handlers.leaf, sets_globals: handlers.sets_globals }
+        CodeTraits {
+            leaf: handlers.leaf,
+            // Called directly only where the compiled code can run.
+            trap_free: handlers.trap_free && cfg!(target_arch = "x86_64"),
+            sets_globals: handlers.sets_globals,
+        }
     }
 }
 
@@ -229,7 +269,7 @@ impl Func {
             ty,
             kind: FuncKind::Host { body, _context: context },
             store: store.weak(),
-            code_traits: CodeTraits { leaf: false, sets_globals: true },
+            code_traits: CodeTraits { leaf: false, trap_free: false, sets_globals: true },
         });
         // SAFETY: the context box is owned by `inner` and never moves; nothing else
         // reads it before this write.
@@ -270,6 +310,13 @@ impl Func {
     /// only by returning or trapping.
     pub fn is_leaf(&self) -> bool {
         self.0.code_traits.leaf
+    }
+
+    /// Whether this is a leaf (`is_leaf`) that cannot trap either: no memory access,
+    /// division, trapping conversion, `unreachable` or other trap path. It only computes
+    /// and returns.
+    pub fn is_trap_free(&self) -> bool {
+        self.0.code_traits.trap_free
     }
 
     /// Whether this function may set globals: a wasm function with a `global.set`, or a
@@ -444,6 +491,7 @@ impl Func {
             vmctx: inner.vm.vmctx.cast(),
             code: inner.vm.code,
             store: inner.store.clone(),
+            trap_free: inner.code_traits.trap_free,
         })
     }
 
@@ -457,6 +505,12 @@ impl Func {
         let Some(SmallEntry { entry, result_mask }) = inner.small else {
             return Err(numeric_mismatch(&inner.ty));
         };
+        if inner.code_traits.trap_free {
+            // SAFETY: a trap-free wasm function (`code_traits`) of the store, which
+            // `small` serves: at most `SMALL_ARGS` parameters.
+            let value = unsafe { run_trap_free(inner.vm.vmctx.cast(), inner.vm.code, &inner.store, args) }?;
+            return Ok(value & result_mask);
+        }
         // SAFETY: `entry` is the small entry for `SMALL_ARGS` arguments, of this function,
         // which takes at most that many parameters and returns at most one result
         // (`SmallEntry::for_wasm`, which also installed the signal handlers).

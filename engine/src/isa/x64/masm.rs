@@ -65,6 +65,10 @@ pub struct Masm {
     /// Whether the function calls out (a function, a runtime helper or stub), other than
     /// to leave for good through a trap path.
     pub calls_out: bool,
+    /// Whether the function may trap or fault: it has a trap path, a load or store that
+    /// may fault, or a division (a throw makes it no leaf). A function that neither may trap nor calls out never
+    /// needs an entry trampoline's frame (`HandlerTable::trap_free`).
+    pub may_trap: bool,
     jump_tables: Vec<(DynamicLabel, Vec<DynamicLabel>)>,
     /// 8-byte constants (float bit patterns, division multipliers) placed after the code
     /// and read with RIP-relative operands, one label per use: `place_constants` keeps
@@ -181,6 +185,7 @@ impl Masm {
             call_relocs: Vec::new(),
             host_call_stub: None,
             calls_out: false,
+            may_trap: false,
             jump_tables: Vec::new(),
             float_constants: Vec::new(),
             vector_constants: Vec::new(),
@@ -197,6 +202,7 @@ impl Masm {
 
     /// The out-of-line label that raises `code`; emitted once per function by `emit_trap_stubs`.
     pub fn trap_label(&mut self, code: TrapCode) -> DynamicLabel {
+        self.may_trap = true;
         let operator = self.operator;
         let Some(index) = self.trap_labels.iter().position(|p| p.code == code) else {
             let label = self.asm.new_label();
@@ -344,6 +350,7 @@ impl Masm {
         self.aligned_loops = false;
         self.host_call_stub = None;
         self.calls_out = false;
+        self.may_trap = false;
     }
 
     /// Places the constant pool, then resolves labels and jump tables. The code stays
@@ -452,6 +459,7 @@ impl Masm {
     /// Raises the trap whose code is in eax, from here (the call's return address is
     /// this operator's, for backtraces).
     fn trap_with_code_in_eax(&mut self, trap_call: usize) {
+        self.may_trap = true;
         self.asm.mov_rr(OperandSize::S32, RSI, RAX);
         self.call_absolute(trap_call);
         self.record_return_source();
@@ -512,6 +520,7 @@ impl Masm {
     /// Extends rax into rdx and divides by `divisor`, the division recorded as a trap
     /// site: a zero divisor faults there.
     fn divide(&mut self, signed: bool, size: OperandSize, divisor: Reg) {
+        self.may_trap = true;
         self.asm.extend_dividend(signed, size);
         let at = self.asm.offset();
         let wasm = self.wasm_offset(self.operator);
@@ -956,6 +965,7 @@ impl Masm {
 
     /// A load or store whose fault is an out-of-bounds trap: record where it is.
     pub fn mark_trap_site(&mut self) {
+        self.may_trap = true;
         let at = self.asm.offset();
         let wasm = self.wasm_offset(self.operator);
         self.trap_sites.push((at, wasm));

@@ -19,7 +19,7 @@ impl Reg {
         self.0 & 15
     }
     /// Index 0-31, for register sets.
-    pub fn index(self) -> u8 {
+    pub const fn index(self) -> u8 {
         self.0
     }
     pub fn from_index(i: u8) -> Reg {

@@ -50,6 +50,104 @@ pub struct SmallEntryOutcome {
     pub value: u64,
 }
 
+/// Calls a trap-free wasm function (`HandlerTable::trap_free`) straight from Rust, with
+/// no entry trampoline: such a function calls nothing and cannot trap or fault, so
+/// nothing it runs looks for the trampoline's frame, the runtime's `entry_rsp` or
+/// `depth`, or the stack limit (a leaf's frame is at most `LEAF_FRAME_MAX` bytes, no more
+/// than a Rust function might take). Its convention: the context in r15 and memory 0's
+/// base in r14 (both as they were when it returns), the first two arguments in
+/// `WASM_ARG_GPRS` and all of them in the argument area above the return address, the
+/// result in rax; it keeps rbx, r12, r13 and rbp, and may clobber what System V lets a
+/// callee clobber. A direct call costs a few instructions where the trampoline's frame
+/// costs about forty.
+///
+/// # Safety
+/// `code` is a trap-free wasm function of a live store whose context is `vmctx`, taking
+/// at most `N` parameters, numbers all, and returning at most one result. The raw result
+/// is unmasked, as `SmallEntryOutcome::value` is.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub unsafe fn call_trap_free<const N: usize>(vmctx: *mut VMContext, code: *const u8, args: [u64; N]) -> u64 {
+    use std::arch::asm;
+    const { assert!(N <= SMALL_ARGS) };
+    // The registers named in the `asm!` blocks below.
+    const _: () = assert!(VMCTX.index() == R15.index() && MEMORY_BASE.index() == R14.index());
+    const _: () = assert!(WASM_ARG_GPRS[0].index() == RSI.index() && WASM_ARG_GPRS[1].index() == RDX.index());
+    // SAFETY: `vmctx` is a live context (the contract).
+    let memory_base =
+        unsafe { vmctx.cast::<u8>().add(offsets::VMCTX_MEMORY0_BASE as usize).cast::<u64>().read() };
+    let arg = |i: usize| args.get(i).copied().unwrap_or(0);
+    let result: u64;
+    // SAFETY: per the contract, and the convention above: the argument area is reserved
+    // below the stack pointer (which is aligned for a call on entry to an `asm!` block
+    // without `nostack`, and stays so, the area being a multiple of 16 bytes) and freed
+    // after; r14 and r15 come back as they went in; everything else the callee may change
+    // is declared clobbered.
+    unsafe {
+        match N {
+            0 => asm!(
+                "call {code}",
+                code = in(reg) code,
+                in("r15") vmctx, in("r14") memory_base,
+                lateout("rax") result, clobber_abi("C"),
+            ),
+            1 => asm!(
+                "sub rsp, 16",
+                "mov [rsp], rsi",
+                "call {code}",
+                "add rsp, 16",
+                code = in(reg) code,
+                in("r15") vmctx, in("r14") memory_base, in("rsi") arg(0),
+                lateout("rax") result, clobber_abi("C"),
+            ),
+            2 => asm!(
+                "sub rsp, 16",
+                "mov [rsp], rsi",
+                "mov [rsp + 8], rdx",
+                "call {code}",
+                "add rsp, 16",
+                code = in(reg) code,
+                in("r15") vmctx, in("r14") memory_base, in("rsi") arg(0), in("rdx") arg(1),
+                lateout("rax") result, clobber_abi("C"),
+            ),
+            3 => asm!(
+                "sub rsp, 32",
+                "mov [rsp], rsi",
+                "mov [rsp + 8], rdx",
+                "mov [rsp + 16], {a2}",
+                "call {code}",
+                "add rsp, 32",
+                code = in(reg) code, a2 = in(reg) arg(2),
+                in("r15") vmctx, in("r14") memory_base, in("rsi") arg(0), in("rdx") arg(1),
+                lateout("rax") result, clobber_abi("C"),
+            ),
+            _ => asm!(
+                "sub rsp, 32",
+                "mov [rsp], rsi",
+                "mov [rsp + 8], rdx",
+                "mov [rsp + 16], {a2}",
+                "mov [rsp + 24], {a3}",
+                "call {code}",
+                "add rsp, 32",
+                code = in(reg) code, a2 = in(reg) arg(2), a3 = in(reg) arg(3),
+                in("r15") vmctx, in("r14") memory_base, in("rsi") arg(0), in("rdx") arg(1),
+                lateout("rax") result, clobber_abi("C"),
+            ),
+        }
+    }
+    result
+}
+
+/// No wasm code runs on other targets (`Engine::new` refuses them), so no function is
+/// trap-free there (`CodeTraits::of`); this only keeps the crate building.
+///
+/// # Safety
+/// Never to be called.
+#[cfg(not(target_arch = "x86_64"))]
+pub unsafe fn call_trap_free<const N: usize>(_: *mut VMContext, _: *const u8, _: [u64; N]) -> u64 {
+    unreachable!("no wasm code runs on this target")
+}
+
 /// A flag of `entry`'s slot count: the callee has no results on the stack, so the copy
 /// back is skipped (a single result comes in rax).
 pub const AT_MOST_ONE_RESULT: u64 = 1 << 63;
