@@ -29,7 +29,7 @@ pub use isa::x64::trampolines::SMALL_ARGS;
 pub use module::Module;
 pub use runtime::exception::{Exception, Tag};
 pub use runtime::fiber::Fiber;
-pub use runtime::func::{Func, HostCallback, NumericHostCallback, SmallCaller, NUMERIC_AREA};
+pub use runtime::func::{Func, HostCallback, NumericHostCallback, SmallCaller, TrapFreeCaller, NUMERIC_AREA};
 pub use runtime::gc::GcObject;
 pub use runtime::global::Global;
 pub use runtime::instance::{Extern, Instance};

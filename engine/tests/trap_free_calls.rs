@@ -1,6 +1,6 @@
 //! Trap-free functions (`Func::is_trap_free`: leaves that cannot trap or fault) are
-//! called straight from Rust, without the entry trampoline, by `SmallCaller::call` and
-//! `Func::call_small`. Their results must match a model in Rust over many arguments,
+//! called straight from Rust, without the entry trampoline, by `TrapFreeCaller::call`
+//! and `Func::call_small`. Their results must match a model in Rust over many arguments,
 //! with the caller's own values (kept in callee-saved registers across the calls) intact,
 //! every argument count from 0 to `SMALL_ARGS`, loops that pin locals to the
 //! callee-saved registers, and globals set by the callee seen by the host.
@@ -130,13 +130,15 @@ fn trap_free_calls_match_the_model_and_keep_the_callers_registers() {
     let tick = export(&inst, "tick");
     let (poly_f, mix2_f, horner_f, mix4_f) =
         (export(&inst, "poly"), export(&inst, "mix2"), export(&inst, "horner"), export(&inst, "mix4"));
-    let tick0 = tick.small_caller::<0>().expect("served");
-    let poly1 = poly_f.small_caller::<1>().expect("served");
-    let mix2_2 = mix2_f.small_caller::<2>().expect("served");
+    let tick0 = tick.trap_free_caller::<0>().expect("served");
+    let poly1 = poly_f.trap_free_caller::<1>().expect("served");
+    let mix2_2 = mix2_f.trap_free_caller::<2>().expect("served");
     // More arguments than parameters: the extra ones are ignored.
-    let mix2_3 = mix2_f.small_caller::<3>().expect("served");
-    let horner3 = horner_f.small_caller::<3>().expect("served");
-    let mix4_4 = mix4_f.small_caller::<4>().expect("served");
+    let mix2_3 = mix2_f.trap_free_caller::<3>().expect("served");
+    let horner3 = horner_f.trap_free_caller::<3>().expect("served");
+    let mix4_4 = mix4_f.trap_free_caller::<4>().expect("served");
+    // Through the entry trampoline, for comparison.
+    let mix4_trampoline = mix4_f.small_caller::<4>().expect("served");
 
     let mut rng = Xorshift(0x2545_f491_4f6c_dd1d);
     // The caller's own running values, live across every call: a callee that broke the
@@ -172,6 +174,7 @@ fn trap_free_calls_match_the_model_and_keep_the_callers_registers() {
         let m = mix4_4.call(args(small)).expect("runs") as u32;
         assert_eq!(m, mix4(a, b, c, d), "mix4({a}, {b}, {c}, {d})");
         assert_eq!(mix4_f.call_small(small).expect("runs"), m as u64, "call_small masks to 32 bits");
+        assert_eq!(mix4_trampoline.call(args(small)).expect("runs") as u32, m);
 
         checks = checks.rotate_left(3) ^ expected ^ m as u64;
         ints = ints.wrapping_add(a as u64 * 3 + d as u64);
@@ -204,9 +207,33 @@ fn trap_free_calls_after_the_store_is_gone_err() {
     let store = Store::new(&Engine::default());
     let inst = instance(&store);
     let mix4_f = export(&inst, "mix4");
-    let mix4_4 = mix4_f.small_caller::<4>().expect("served");
+    let mix4_4 = mix4_f.trap_free_caller::<4>().expect("served");
     assert_eq!(mix4_4.call([1, 2, 3, 4]).expect("runs") as u32, mix4(1, 2, 3, 4));
     drop((inst, store));
     assert!(matches!(mix4_4.call([1, 2, 3, 4]), Err(Error::Link(_))));
     assert!(matches!(mix4_f.call_small([1, 2, 3, 4]), Err(Error::Link(_))));
+}
+
+/// Only trap-free wasm functions get a `TrapFreeCaller`, and only for at least as many
+/// arguments as they have parameters.
+#[test]
+fn only_trap_free_functions_have_trap_free_callers() {
+    let store = Store::new(&Engine::default());
+    let module = Module::new(
+        store.engine(),
+        &wat::parse_str(
+            r#"(module (memory 1)
+                 (func (export "loads") (param i32) (result i32) (i32.load (local.get 0)))
+                 (func (export "adds") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))"#,
+        )
+        .expect("valid wat"),
+    )
+    .expect("compiles");
+    let inst = Instance::new(&store, &module, &[]).expect("instantiates");
+    assert!(export(&inst, "loads").trap_free_caller::<1>().is_none());
+    let adds = export(&inst, "adds");
+    assert!(adds.trap_free_caller::<1>().is_none(), "fewer arguments than parameters");
+    assert_eq!(adds.trap_free_caller::<2>().expect("served").call([40, 2]).expect("runs") as u32, 42);
+    let host = Func::new(&store, sidewinder_engine::FuncType::new([], []), |_, _| Ok(()));
+    assert!(host.trap_free_caller::<0>().is_none());
 }

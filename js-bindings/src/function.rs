@@ -13,7 +13,9 @@ use boa_engine::object::{FunctionObjectBuilder, JsObject};
 use boa_engine::string::{JsStr, StaticString};
 use boa_engine::{js_string, Context, JsNativeError, JsResult, JsString, JsValue, NativeFunction};
 use boa_gc::{Finalize, Trace};
-use sidewinder_engine::{Func, FuncType, SmallCaller, Trap, Val, ValType, NUMERIC_AREA, SMALL_ARGS};
+use sidewinder_engine::{
+    Func, FuncType, SmallCaller, Trap, TrapFreeCaller, Val, ValType, NUMERIC_AREA, SMALL_ARGS,
+};
 use std::sync::Mutex;
 
 /// What an exported function object keeps when `Func::call_small` does not serve its
@@ -50,6 +52,29 @@ impl<const N: usize> SmallCaptures<N> {
     fn new(func: &Func, signature: SmallSignature) -> Option<SmallCaptures<N>> {
         let (leaf, isolated) = (func.is_leaf(), func.is_leaf() && !func.sets_globals());
         Some(SmallCaptures { caller: func.small_caller::<N>()?, signature, leaf, isolated })
+    }
+}
+
+/// What an exported function object keeps when its function is trap-free
+/// (`Func::is_trap_free`): it calls `call_trap_free_export` or
+/// `call_trap_free_small_export`.
+#[derive(Trace, Finalize)]
+struct TrapFreeCaptures<const N: usize> {
+    #[unsafe_ignore_trace]
+    caller: TrapFreeCaller<N>,
+    #[unsafe_ignore_trace]
+    signature: SmallSignature,
+    /// `Func::sets_globals`: live bindings are refreshed after each call.
+    sets_globals: bool,
+}
+
+impl<const N: usize> TrapFreeCaptures<N> {
+    fn new(func: &Func, signature: SmallSignature) -> Option<TrapFreeCaptures<N>> {
+        Some(TrapFreeCaptures {
+            caller: func.trap_free_caller::<N>()?,
+            signature,
+            sets_globals: func.sets_globals(),
+        })
     }
 }
 
@@ -120,6 +145,12 @@ fn small_native_function_of<const N: usize>(
     func: &Func,
     signature: SmallSignature,
 ) -> Option<NativeFunction> {
+    if let Some(captures) = TrapFreeCaptures::<N>::new(func, signature) {
+        return Some(NativeFunction::from_copy_closure_with_captures(
+            call_trap_free_small_export::<N>,
+            captures,
+        ));
+    }
     let captures = SmallCaptures::<N>::new(func, signature)?;
     Some(NativeFunction::from_copy_closure_with_captures(call_small_export::<N>, captures))
 }
@@ -158,13 +189,13 @@ fn uniform_native_function_of<P: PlainParam + 'static, R: PlainResult + 'static,
     func: &Func,
     signature: SmallSignature,
 ) -> Option<NativeFunction> {
-    let captures = SmallCaptures::<N>::new(func, signature)?;
-    if captures.isolated && func.is_trap_free() {
+    if let Some(captures) = TrapFreeCaptures::<N>::new(func, signature) {
         return Some(NativeFunction::from_copy_closure_with_captures(
             call_trap_free_export::<P, R, N>,
             captures,
         ));
     }
+    let captures = SmallCaptures::<N>::new(func, signature)?;
     Some(NativeFunction::from_copy_closure_with_captures(call_uniform_export::<P, R, N>, captures))
 }
 
@@ -302,25 +333,72 @@ fn call_uniform_export<P: PlainParam, R: PlainResult, const N: usize>(
     enter_small(raw, caps, R::to_js, ctx)
 }
 
-/// `call_uniform_export` for a trap-free function that sets no global
-/// (`Func::is_trap_free`, `Func::sets_globals`): no host code runs and nothing JS can
-/// see changes while it does, so the call is the conversions and a direct call. Kept
-/// apart so that the path has few registers live and a small frame.
+/// `call_uniform_export` for a trap-free function (`Func::is_trap_free`): no host code
+/// runs while it does, so the call is the conversions and a direct call
+/// (`TrapFreeCaller`), with a refresh of live bindings if it may set a global. Kept
+/// apart from the other paths so that this one has few registers live and a small
+/// frame.
 #[inline(always)]
 fn call_trap_free_export<P: PlainParam, R: PlainResult, const N: usize>(
     _this: &JsValue,
     args: &[JsValue],
-    caps: &SmallCaptures<N>,
+    caps: &TrapFreeCaptures<N>,
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
     let raw = match plain_arguments(args, &[P::TYPE; N]) {
         Some(raw) => raw,
         None => convert_arguments(args, &caps.signature, ctx)?,
     };
+    enter_trap_free(raw, caps, R::to_js, ctx)
+}
+
+/// `call_small_export` for a trap-free function.
+fn call_trap_free_small_export<const N: usize>(
+    _this: &JsValue,
+    args: &[JsValue],
+    caps: &TrapFreeCaptures<N>,
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
+    let signature = &caps.signature;
+    let raw = match plain_arguments(args, &signature.params[..N]) {
+        Some(raw) => raw,
+        None => convert_arguments(args, signature, ctx)?,
+    };
+    let result = signature.result;
+    enter_trap_free(
+        raw,
+        caps,
+        |raw| result.map_or_else(JsValue::undefined, |t| raw_number_to_js(raw, t)),
+        ctx,
+    )
+}
+
+/// The wasm call and the result of `call_trap_free_export` and
+/// `call_trap_free_small_export`.
+#[inline(always)]
+fn enter_trap_free<const N: usize>(
+    raw: [u64; N],
+    caps: &TrapFreeCaptures<N>,
+    result_to_js: impl FnOnce(u64) -> JsValue,
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
     match caps.caller.call(raw) {
-        Ok(raw) => Ok(R::to_js(raw)),
+        Ok(raw) => {
+            if caps.sets_globals {
+                refresh_after_setting_globals(ctx);
+            }
+            Ok(result_to_js(raw))
+        }
         Err(e) => small_call_failed(e, ctx),
     }
+}
+
+/// `refresh_live_bindings` kept out of `enter_trap_free`, where inlined it would cost
+/// every trap-free call registers and frame, not only those of functions that set
+/// globals.
+#[inline(never)]
+fn refresh_after_setting_globals(ctx: &mut Context) {
+    refresh_live_bindings(ctx);
 }
 
 /// The raw arguments for parameters of `types` if the arguments for all of them are

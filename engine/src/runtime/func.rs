@@ -51,7 +51,8 @@ impl SmallEntry {
 
 /// `Func::call_small` prepared for calls with `N` arguments (`Func::small_caller`): the
 /// handle keeps what a call needs, and the arguments go to the entry trampoline for
-/// `N`, with no registers set for arguments the callee does not have.
+/// `N`, with no registers set for arguments the callee does not have. For a trap-free
+/// function, `TrapFreeCaller` does without the trampoline.
 #[derive(Clone)]
 pub struct SmallCaller<const N: usize> {
     /// `Trampolines::entry_small[N]` (or `entry_small_leaf[N]`), whose true type is
@@ -60,9 +61,6 @@ pub struct SmallCaller<const N: usize> {
     vmctx: *mut VMContext,
     code: *const u8,
     store: Weak<StoreInner>,
-    /// The callee is trap-free (`Func::is_trap_free`): it is called directly, without
-    /// the entry trampoline.
-    trap_free: bool,
 }
 
 /// The small entry trampolines for 0 to 4 arguments, by their true types (each reads
@@ -78,11 +76,6 @@ impl<const N: usize> SmallCaller<N> {
     /// an i32 or f32 result, and none when there is no result.
     #[inline(always)]
     pub fn call(&self, args: [u64; N]) -> Result<u64> {
-        if self.trap_free {
-            // SAFETY: `code` and `vmctx` are of a trap-free wasm function of the store
-            // `store` is, taking at most `N` parameters (`Func::small_caller`).
-            return unsafe { run_trap_free(self.vmctx, self.code, &self.store, args) };
-        }
         // SAFETY: `entry` is the small entry for `N` arguments (`Func::small_caller`),
         // and `vmctx` and `code` are of a function it serves, of the store `store` is.
         unsafe { run_small_entry(self.entry, self.vmctx, self.code, &self.store, args) }
@@ -128,7 +121,7 @@ unsafe fn run_small_entry<const N: usize>(
 }
 
 /// The call of a trap-free function (`Func::is_trap_free`) straight from Rust, with no
-/// entry trampoline: `Func::call_small` and `SmallCaller::call` both do it.
+/// entry trampoline: what `TrapFreeCaller::call` and `Func::call_small` do for one.
 ///
 /// # Safety
 /// `vmctx` and `code` are of a trap-free wasm function of the store `store` is a handle
@@ -147,6 +140,43 @@ unsafe fn run_trap_free<const N: usize>(
     }
     // SAFETY: per the contract, with the store alive.
     Ok(unsafe { call_trap_free(vmctx, code, args) })
+}
+
+/// `run_trap_free` for `Func::call_small`, which also calls through the trampoline:
+/// inlined there, the direct call's registers would cost that path a larger prologue.
+/// `TrapFreeCaller` inlines it.
+///
+/// # Safety
+/// As for `run_trap_free`.
+#[inline(never)]
+unsafe fn run_trap_free_out_of_line<const N: usize>(
+    vmctx: *mut VMContext,
+    code: *const u8,
+    store: &Weak<StoreInner>,
+    args: [u64; N],
+) -> Result<u64> {
+    // SAFETY: the same contract.
+    unsafe { run_trap_free(vmctx, code, store, args) }
+}
+
+/// A prepared call of a trap-free function (`Func::trap_free_caller`) with `N`
+/// arguments, straight into its code: what `SmallCaller::call` does through the entry
+/// trampoline (about 35 instructions more), inlined into its caller.
+#[derive(Clone)]
+pub struct TrapFreeCaller<const N: usize> {
+    vmctx: *mut VMContext,
+    code: *const u8,
+    store: Weak<StoreInner>,
+}
+
+impl<const N: usize> TrapFreeCaller<N> {
+    /// As `SmallCaller::call`; the only error is that the store is gone.
+    #[inline(always)]
+    pub fn call(&self, args: [u64; N]) -> Result<u64> {
+        // SAFETY: `code` and `vmctx` are of a trap-free wasm function of the store `store`
+        // is, taking at most `N` parameters (`Func::trap_free_caller`).
+        unsafe { run_trap_free(self.vmctx, self.code, &self.store, args) }
+    }
 }
 
 /// What `Func::new` runs: the parameters, and the results to write (they arrive as zeros
@@ -491,7 +521,17 @@ impl Func {
             vmctx: inner.vm.vmctx.cast(),
             code: inner.vm.code,
             store: inner.store.clone(),
-            trap_free: inner.code_traits.trap_free,
+        })
+    }
+
+    /// `small_caller` for a trap-free function (`is_trap_free`): `None` for others.
+    pub fn trap_free_caller<const N: usize>(&self) -> Option<TrapFreeCaller<N>> {
+        let inner = &*self.0;
+        let small = self.small_caller::<N>()?;
+        inner.code_traits.trap_free.then(|| TrapFreeCaller {
+            vmctx: small.vmctx,
+            code: small.code,
+            store: small.store,
         })
     }
 
@@ -508,7 +548,9 @@ impl Func {
         if inner.code_traits.trap_free {
             // SAFETY: a trap-free wasm function (`code_traits`) of the store, which
             // `small` serves: at most `SMALL_ARGS` parameters.
-            let value = unsafe { run_trap_free(inner.vm.vmctx.cast(), inner.vm.code, &inner.store, args) }?;
+            let value = unsafe {
+                run_trap_free_out_of_line(inner.vm.vmctx.cast(), inner.vm.code, &inner.store, args)
+            }?;
             return Ok(value & result_mask);
         }
         // SAFETY: `entry` is the small entry for `SMALL_ARGS` arguments, of this function,
