@@ -29,12 +29,13 @@ echo "method: instructions (callgrind) of $N calls from a JS loop, minus the loo
 echo
 printf '| %-12s | %-12s | %14s | %14s | %10s |\n' "wasm export" "native" "export instr" "native instr" "ratio"
 printf '|%s|%s|%s|%s|%s|\n' "--------------" "--------------" "----------------" "----------------" "------------"
-# Each export as it is (a leaf) and through a call of the same function (not a leaf,
-# so the call also sets up what host code it might reach needs).
+# Each export as it is (trap-free, so called without the entry trampoline), with a load
+# from memory (a leaf that may trap: through the trampoline), and through a call of the
+# same function (not a leaf, so the call also sets up what host code it might reach needs).
 for family in "int add math-max closure-max" "frac neg math-abs closure-abs"; do
   set -- $family
   empty=$(count "empty-$1")
-  for export in "$2" "$2-calling"; do
+  for export in "$2" "$2-load" "$2-calling"; do
     export_total=$(count "export-$export")
     per_export=$(( (export_total - empty) / N ))
     for native in "$3" "$4"; do

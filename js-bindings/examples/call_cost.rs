@@ -57,6 +57,13 @@ const EXPORTS: &str = r#"(module
   (func (export "addCalling") (param i32 i32) (result i32) (call $add (local.get 0) (local.get 1)))
   (func $neg (param f64) (result f64) local.get 0 f64.neg)
   (func (export "negCalling") (param f64) (result f64) (call $neg (local.get 0)))
+  ;; The same with a load from memory: leaves still, but a load may trap, so the call
+  ;; goes through the entry trampoline (`Func::is_trap_free`). Byte 1 holds 1, and the
+  ;; f64 at 8 is 0.
+  (memory 1)
+  (data (i32.const 1) "\01")
+  (func (export "addLoad") (param i32 i32) (result i32) (i32.add (local.get 0) (i32.load8_u (local.get 1))))
+  (func (export "negLoad") (param f64) (result f64) (f64.sub (f64.load (i32.const 8)) (local.get 0)))
   ;; n calls of the JS import f(i, 1), or the same loop without them (`call` 0).
   (func (export "callImport") (param $n i32) (param $call i32) (result i32)
     (local $i i32) (local $acc i32)
@@ -78,11 +85,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "empty-int" => ("null", true, ""),
         "export-add" => ("exports.add", true, "3"),
         "export-add-calling" => ("exports.addCalling", true, "3"),
+        "export-add-load" => ("exports.addLoad", true, "3"),
         "math-max" => ("Math.max", true, "2"),
         "closure-max" => ("closureMax", true, "2"),
         "empty-frac" => ("null", false, ""),
         "export-neg" => ("exports.neg", false, "-2.5"),
         "export-neg-calling" => ("exports.negCalling", false, "-2.5"),
+        "export-neg-load" => ("exports.negLoad", false, "-2.5"),
         "math-abs" => ("Math.abs", false, "2.5"),
         "closure-abs" => ("closureAbs", false, "2.5"),
         // A JS function called from a JS loop, against the same function imported by

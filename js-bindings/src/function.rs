@@ -40,18 +40,17 @@ struct SmallCaptures<const N: usize> {
     caller: SmallCaller<N>,
     #[unsafe_ignore_trace]
     signature: SmallSignature,
-    /// The function calls nothing (`Func::is_leaf`): no host code needs the context
-    /// while it runs.
-    leaf: bool,
-    /// A leaf that sets no global (`Func::sets_globals`): no live binding can change
-    /// either. Tested first, as one flag, on the path most calls take.
-    isolated: bool,
+    /// `Func::sets_globals`: live bindings are refreshed after each call.
+    sets_globals: bool,
 }
 
 impl<const N: usize> SmallCaptures<N> {
     fn new(func: &Func, signature: SmallSignature) -> Option<SmallCaptures<N>> {
-        let (leaf, isolated) = (func.is_leaf(), func.is_leaf() && !func.sets_globals());
-        Some(SmallCaptures { caller: func.small_caller::<N>()?, signature, leaf, isolated })
+        Some(SmallCaptures {
+            caller: func.small_caller::<N>()?,
+            signature,
+            sets_globals: func.sets_globals(),
+        })
     }
 }
 
@@ -490,16 +489,15 @@ fn enter_small<const N: usize>(
     result_to_js: impl FnOnce(u64) -> JsValue,
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
-    if caps.isolated {
-        return match caps.caller.call(raw) {
-            Ok(raw) => Ok(result_to_js(raw)),
-            Err(e) => small_call_failed(e, ctx),
-        };
-    }
-    if caps.leaf {
+    // A leaf (`SmallCaller::is_leaf`, which `call` tests too: read once, the test is made
+    // once) runs no host code, so it needs no `ContextScope`; and if it sets no global,
+    // no live binding can change.
+    if caps.caller.is_leaf() {
         return match caps.caller.call(raw) {
             Ok(raw) => {
-                refresh_live_bindings(ctx);
+                if caps.sets_globals {
+                    refresh_after_setting_globals(ctx);
+                }
                 Ok(result_to_js(raw))
             }
             Err(e) => small_call_failed(e, ctx),

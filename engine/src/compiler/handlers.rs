@@ -56,7 +56,7 @@ pub struct HandlerTable {
     pub leaf: bool,
     /// A leaf that cannot trap or fault either (`Masm::may_trap`): nothing it runs needs
     /// the entry trampoline's frame, so the host may call it directly
-    /// (`SmallCaller::call`).
+    /// (`TrapFreeCaller::call`, `Func::call_small`).
     pub trap_free: bool,
     /// The function has a `global.set`.
     pub sets_globals: bool,

@@ -61,6 +61,8 @@ pub struct SmallCaller<const N: usize> {
     vmctx: *mut VMContext,
     code: *const u8,
     store: Weak<StoreInner>,
+    /// The callee is a leaf (`Func::is_leaf`).
+    leaf: bool,
 }
 
 /// The small entry trampolines for 0 to 4 arguments, by their true types (each reads
@@ -71,14 +73,27 @@ type SmallEntry2 = unsafe extern "C" fn(*mut VMContext, *const u8, u64, u64) -> 
 type SmallEntry3 = unsafe extern "C" fn(*mut VMContext, *const u8, u64, u64, u64) -> SmallEntryOutcome;
 
 impl<const N: usize> SmallCaller<N> {
+    /// Whether the callee is a leaf (`Func::is_leaf`).
+    #[inline(always)]
+    pub fn is_leaf(&self) -> bool {
+        self.leaf
+    }
+
     /// Calls the function with `args` (as `call_small` takes them): the raw result as the
     /// callee left it, unlike `call_small` unmasked: only the low 32 bits are defined for
     /// an i32 or f32 result, and none when there is no result.
     #[inline(always)]
     pub fn call(&self, args: [u64; N]) -> Result<u64> {
         // SAFETY: `entry` is the small entry for `N` arguments (`Func::small_caller`),
-        // and `vmctx` and `code` are of a function it serves, of the store `store` is.
-        unsafe { run_small_entry(self.entry, self.vmctx, self.code, &self.store, args) }
+        // and `vmctx` and `code` are of a function it serves, of the store `store` is,
+        // a leaf if `leaf` says so.
+        unsafe {
+            if self.leaf {
+                run_small_leaf_entry(self.entry, self.vmctx, self.code, &self.store, args)
+            } else {
+                run_small_entry(self.entry, self.vmctx, self.code, &self.store, args)
+            }
+        }
     }
 }
 
@@ -98,11 +113,65 @@ unsafe fn run_small_entry<const N: usize>(
     store: &Weak<StoreInner>,
     args: [u64; N],
 ) -> Result<u64> {
-    const { assert!(N <= SMALL_ARGS) };
     let store = store.upgrade().ok_or_else(store_dropped)?;
-    let arg = |i: usize| args.get(i).copied().unwrap_or(0);
     // SAFETY: per the contract, with the store alive for the call.
-    let outcome = unsafe {
+    let outcome = unsafe { call_small_entry(entry, vmctx, code, args) };
+    if outcome.status != 0 {
+        // The error is taken, and the store let go of, on a path of its own: a `Result`
+        // made before the store is dropped would be matched again after.
+        return Err(abnormal_exit_of(store));
+    }
+    Ok(outcome.value)
+}
+
+/// `run_small_entry` for a leaf (`Func::is_leaf`): it runs no host code, so nothing can
+/// drop the store while it runs, and the store's count says it is alive without the
+/// upgrade (and the release after) that the call of any other function needs.
+///
+/// # Safety
+/// As for `run_small_entry`, and the function is a leaf.
+#[inline(always)]
+unsafe fn run_small_leaf_entry<const N: usize>(
+    entry: usize,
+    vmctx: *mut VMContext,
+    code: *const u8,
+    store: &Weak<StoreInner>,
+    args: [u64; N],
+) -> Result<u64> {
+    if store.strong_count() == 0 {
+        return Err(store_dropped());
+    }
+    // SAFETY: per the contract, with the store alive for the call.
+    let outcome = unsafe { call_small_entry(entry, vmctx, code, args) };
+    if outcome.status != 0 {
+        return Err(leaf_exit(store));
+    }
+    Ok(outcome.value)
+}
+
+/// How a leaf's call through a small entry ended abnormally (a trap).
+#[cold]
+fn leaf_exit(store: &Weak<StoreInner>) -> Error {
+    // The store was alive when the leaf was called, and a leaf runs no code that could
+    // drop it.
+    store.upgrade().map_or_else(store_dropped, abnormal_exit_of)
+}
+
+/// The small entry `entry` for `N` arguments called by its true type.
+///
+/// # Safety
+/// As for `run_small_entry`, with the store alive for the call.
+#[inline(always)]
+unsafe fn call_small_entry<const N: usize>(
+    entry: usize,
+    vmctx: *mut VMContext,
+    code: *const u8,
+    args: [u64; N],
+) -> SmallEntryOutcome {
+    const { assert!(N <= SMALL_ARGS) };
+    let arg = |i: usize| args.get(i).copied().unwrap_or(0);
+    // SAFETY: per the contract.
+    unsafe {
         use std::mem::transmute;
         match N {
             0 => transmute::<usize, SmallEntry0>(entry)(vmctx, code),
@@ -111,13 +180,7 @@ unsafe fn run_small_entry<const N: usize>(
             3 => transmute::<usize, SmallEntry3>(entry)(vmctx, code, arg(0), arg(1), arg(2)),
             _ => transmute::<usize, SmallEntryFn>(entry)(vmctx, code, arg(0), arg(1), arg(2), arg(3)),
         }
-    };
-    if outcome.status != 0 {
-        // The error is taken, and the store let go of, on a path of its own: a `Result`
-        // made before the store is dropped would be matched again after.
-        return Err(abnormal_exit_of(store));
     }
-    Ok(outcome.value)
 }
 
 /// The call of a trap-free function (`Func::is_trap_free`) straight from Rust, with no
@@ -521,6 +584,7 @@ impl Func {
             vmctx: inner.vm.vmctx.cast(),
             code: inner.vm.code,
             store: inner.store.clone(),
+            leaf: inner.code_traits.leaf,
         })
     }
 
@@ -553,11 +617,17 @@ impl Func {
             }?;
             return Ok(value & result_mask);
         }
+        let (vmctx, code) = (inner.vm.vmctx.cast(), inner.vm.code);
         // SAFETY: `entry` is the small entry for `SMALL_ARGS` arguments, of this function,
         // which takes at most that many parameters and returns at most one result
-        // (`SmallEntry::for_wasm`, which also installed the signal handlers).
+        // (`SmallEntry::for_wasm`, which also installed the signal handlers), and is a
+        // leaf if `code_traits` says so.
         let value = unsafe {
-            run_small_entry(entry as usize, inner.vm.vmctx.cast(), inner.vm.code, &inner.store, args)
+            if inner.code_traits.leaf {
+                run_small_leaf_entry(entry as usize, vmctx, code, &inner.store, args)
+            } else {
+                run_small_entry(entry as usize, vmctx, code, &inner.store, args)
+            }
         }?;
         Ok(value & result_mask)
     }
