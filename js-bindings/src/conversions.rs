@@ -96,21 +96,41 @@ pub(crate) fn number_to_raw(v: &JsValue, ty: ValType, ctx: &mut Context) -> JsRe
     }
 }
 
-/// `number_to_raw` for the values that need no conversion (numbers, except fractions
-/// and -0 for i32): `None` for the rest. Runs no user code.
+/// `number_to_raw` for the values that need no conversion (numbers): `None` for the
+/// rest. Runs no user code.
 #[inline(always)]
 pub(crate) fn plain_number_to_raw(v: &JsValue, ty: ValType) -> Option<u64> {
     match ty {
-        // `as_i32` answers only for exact integers, where it agrees with ToInt32.
-        ValType::I32 => v.as_i32().map(|i| i as u32 as u64),
+        // `as_i32` answers only for exact integers, where it agrees with ToInt32; other
+        // numbers (fractions, -0, out of range) take ToInt32 as arithmetic.
+        ValType::I32 => match v.as_i32() {
+            Some(i) => Some(i as u32 as u64),
+            None => v.as_number().map(|n| number_to_int32(n) as u64),
+        },
         ValType::F64 => v.as_number().map(f64::to_bits),
         ValType::F32 => v.as_number().map(|n| (n as f32).to_bits() as u64),
         _ => None,
     }
 }
 
-/// `number_to_raw` for values that need the full conversion (objects, strings, BigInts,
-/// fractions and -0 as i32).
+/// ToInt32 (ECMA-262 7.1.6) of a Number, as the bits of the i32: NaN and the infinities
+/// give 0; otherwise the number truncated toward zero, modulo 2^32.
+#[inline]
+pub(crate) fn number_to_int32(n: f64) -> u32 {
+    // Below 2^63 in magnitude the truncating conversion is exact, and its low 32 bits
+    // are the integer modulo 2^32 in two's complement. Above, every double is an
+    // integer, and `%` (exact for doubles) brings it below 2^32 with its sign.
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    if n.abs() < TWO_63 {
+        n as i64 as u32
+    } else if n.is_finite() {
+        (n % 4_294_967_296.0) as i64 as u32
+    } else {
+        0
+    }
+}
+
+/// `number_to_raw` for values that need the full conversion (objects, strings, BigInts).
 #[cold]
 fn converted_number_to_raw(v: &JsValue, ty: ValType, ctx: &mut Context) -> JsResult<u64> {
     Ok(match ty {
@@ -432,16 +452,26 @@ impl Drop for ConvertingSeveral {
 
 /// A handle for the host value `v`, sweeping first when due.
 fn extern_handle(v: &JsValue, ctx: &mut Context) -> JsResult<u64> {
-    let due = with_agent(ctx, |r| r.extern_refs.sweep_due())?;
     let (stretches, held) = CONVERTING_SEVERAL.with(std::cell::Cell::get);
-    if due && held == 0 {
-        let store = crate::realm::store(ctx)?;
-        let live = store.live_host_values();
-        let heap_bytes = store.gc_stats().mapped_bytes;
-        with_agent(ctx, |r| r.extern_refs.sweep(live.as_ref(), heap_bytes))?;
+    let hold = || {
+        if stretches > 0 {
+            CONVERTING_SEVERAL.with(|c| c.set((stretches, held + 1)));
+        }
+    };
+    // One lookup of the agent (a hash lookup in Boa's host-defined data) when no sweep
+    // is due, which is nearly always.
+    let taken = with_agent(ctx, |r| {
+        let sweep = r.extern_refs.sweep_due() && held == 0;
+        (!sweep).then(|| r.extern_refs.take(v))
+    })?;
+    if let Some(handle) = taken {
+        hold();
+        return Ok(handle);
     }
-    if stretches > 0 {
-        CONVERTING_SEVERAL.with(|c| c.set((stretches, held + 1)));
-    }
+    let store = crate::realm::store(ctx)?;
+    let live = store.live_host_values();
+    let heap_bytes = store.gc_stats().mapped_bytes;
+    with_agent(ctx, |r| r.extern_refs.sweep(live.as_ref(), heap_bytes))?;
+    hold();
     with_agent(ctx, |r| r.extern_refs.take(v))
 }

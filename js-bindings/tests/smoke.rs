@@ -237,6 +237,45 @@ fn numeric_arguments_convert_as_the_spec_says_with(t: &str) {
     }
 }
 
+/// Numbers given for i32 parameters convert by ToInt32 on the call path that takes plain
+/// numbers (fractions, -0, values beyond 2^31 and beyond 2^63, NaN, the infinities):
+/// the export's result matches Boa's own `x | 0` for each, for a trap-free export and
+/// one through the trampoline, with one argument and with four.
+#[test]
+fn numbers_for_i32_parameters_convert_as_to_int32_does() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "toInt32Bytes",
+        r#"(module (memory 1)
+             (func (export "id") (param i32) (result i32) local.get 0)
+             (func (export "idLoad") (param i32) (result i32) (drop (i32.load (i32.const 0))) local.get 0)
+             (func (export "last") (param i32 i32 i32 i32) (result i32) local.get 3))"#,
+    );
+    let script = r#"
+        var e = new WebAssembly.Instance(new WebAssembly.Module(toInt32Bytes)).exports;
+        var values = [0, -0, 0.5, -0.5, 1.9, -1.9, 2147483647.5, 2147483648, -2147483648.7,
+          -2147483649, 4294967295.9, 4294967296, 4294967297.5, -4294967297, 2 ** 53, 2 ** 53 + 2,
+          -(2 ** 53) - 2, 2 ** 63, -(2 ** 63), 2 ** 63 + 2 ** 11, 2 ** 64 + 2 ** 12, 1e20, -1e20,
+          1.7976931348623157e308, -1.7976931348623157e308, 5e-324, NaN, Infinity, -Infinity];
+        var seed = 12345;
+        function next() { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; }
+        for (var i = 0; i < 2000; i++) {
+          var magnitude = 2 ** Math.floor(next() * 80);
+          values.push((next() - 0.5) * magnitude);
+        }
+        var bad = [];
+        for (var v of values) {
+          var want = v | 0;
+          for (var got of [e.id(v), e.idLoad(v), e.last(1, 2, 3, v)]) {
+            if (!Object.is(got, want)) bad.push(v + ' gave ' + got + ', not ' + want);
+          }
+        }
+        bad.length + ' of ' + values.length + (bad.length ? ': ' + bad.slice(0, 5).join('; ') : '')
+    "#;
+    assert_eq!(eval(&mut ctx, script), "0 of 2029");
+}
+
 /// JS imports get exactly their parameters, in order, converted (ToJSValue), however
 /// many there are: up to four are passed in an array of their count, more from the heap.
 #[test]
