@@ -96,8 +96,8 @@ pub(crate) fn number_to_raw(v: &JsValue, ty: ValType, ctx: &mut Context) -> JsRe
     }
 }
 
-/// `number_to_raw` for the values that need no conversion (numbers): `None` for the
-/// rest. Runs no user code.
+/// `number_to_raw` for the values that need no conversion that could run user code
+/// (numbers, and `undefined`, which is NaN): `None` for the rest.
 #[inline(always)]
 pub(crate) fn plain_number_to_raw(v: &JsValue, ty: ValType) -> Option<u64> {
     match ty {
@@ -105,12 +105,18 @@ pub(crate) fn plain_number_to_raw(v: &JsValue, ty: ValType) -> Option<u64> {
         // numbers (fractions, -0, out of range) take ToInt32 as arithmetic.
         ValType::I32 => match v.as_i32() {
             Some(i) => Some(i as u32 as u64),
-            None => v.as_number().map(|n| number_to_int32(n) as u64),
+            None => v.as_number().or_else(|| undefined_as_number(v)).map(|n| number_to_int32(n) as u64),
         },
-        ValType::F64 => v.as_number().map(f64::to_bits),
-        ValType::F32 => v.as_number().map(|n| (n as f32).to_bits() as u64),
+        ValType::F64 => v.as_number().or_else(|| undefined_as_number(v)).map(f64::to_bits),
+        ValType::F32 => v.as_number().or_else(|| undefined_as_number(v)).map(|n| (n as f32).to_bits() as u64),
         _ => None,
     }
+}
+
+/// ToNumber(`undefined`), NaN, for `undefined` (a missing argument, most often).
+#[inline]
+fn undefined_as_number(v: &JsValue) -> Option<f64> {
+    v.is_undefined().then_some(f64::NAN)
 }
 
 /// ToInt32 (ECMA-262 7.1.6) of a Number, as the bits of the i32: NaN and the infinities

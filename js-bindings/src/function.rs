@@ -401,13 +401,30 @@ fn refresh_after_setting_globals(ctx: &mut Context) {
 }
 
 /// The raw arguments for parameters of `types` if the arguments for all of them are
-/// plain numbers (none missing); extra arguments are not looked at.
+/// plain numbers (`plain_number_to_raw`); extra arguments are not looked at.
 #[inline(always)]
 fn plain_arguments<const N: usize>(args: &[JsValue], types: &[ValType]) -> Option<[u64; N]> {
-    let given = args.get(..types.len())?;
+    let Some(given) = args.get(..types.len()) else {
+        return plain_arguments_with_some_missing(args, types);
+    };
     let mut raw = [0u64; N];
     for ((slot, v), &t) in raw.iter_mut().zip(given).zip(types) {
         *slot = plain_number_to_raw(v, t)?;
+    }
+    Some(raw)
+}
+
+/// `plain_arguments` when there are fewer arguments than parameters: the missing ones
+/// are `undefined`.
+#[cold]
+fn plain_arguments_with_some_missing<const N: usize>(
+    args: &[JsValue],
+    types: &[ValType],
+) -> Option<[u64; N]> {
+    let undefined = JsValue::undefined();
+    let mut raw = [0u64; N];
+    for (i, (slot, &t)) in raw.iter_mut().zip(types).enumerate() {
+        *slot = plain_number_to_raw(args.get(i).unwrap_or(&undefined), t)?;
     }
     Some(raw)
 }

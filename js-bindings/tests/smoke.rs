@@ -196,6 +196,13 @@ fn numeric_arguments_convert_as_the_spec_says_with(t: &str) {
         ("e.i32('12')", "12"),
         ("e.i32({ valueOf() { return 9 } })", "9"),
         ("e.i32()", "0"),
+        // `undefined`, given or missing, is NaN: 0 as an i32.
+        ("e.i32(undefined)", "0"),
+        ("Number.isNaN(e.f32())", "true"),
+        ("Number.isNaN(e.f32(undefined))", "true"),
+        ("e.i32x4(1, undefined)", "1000"),
+        ("Number.isNaN(e.f64x3(1, undefined, 3))", "true"),
+        ("Number.isNaN(e.two(undefined, 1))", "false"),
         ("e.f32(0.1) === Math.fround(0.1)", "true"),
         ("e.f32(3)", "3"),
         ("Object.is(e.f64(-0), -0)", "true"),
