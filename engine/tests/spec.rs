@@ -33,7 +33,7 @@ use std::{env, fs, process, thread};
 
 use sidewinder_engine::{
     AnyRef, Config, Engine, Error, Extern, Func, FuncType, Global, GlobalType, Instance, Memory, MemoryType,
-    Module, ObjectKind, Store, Table, TableType, Val, ValType,
+    Module, ObjectKind, Store, Table, TableType, Val, ValType, SMALL_ARGS,
 };
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
@@ -406,7 +406,13 @@ fn run(settings: &Settings) -> i32 {
             );
         }
     }
-    println!("spec: {} passed, {} failed", summary.passed, summary.failed);
+    println!(
+        "spec: {} passed, {} failed ({} invocations of trap-free functions also made without the \
+         trampoline)",
+        summary.passed,
+        summary.failed,
+        TRAP_FREE_CROSS_CHECKS.load(std::sync::atomic::Ordering::Relaxed)
+    );
     exit_code
 }
 
@@ -1066,7 +1072,9 @@ impl SpecRunner {
             None => return Err(format!("no export named \"{}\"", call.name)),
         };
         let args = call.args.iter().map(arg_to_val).collect::<Result<Vec<_>, _>>()?;
-        Ok(func.call(&args))
+        let outcome = func.call(&args);
+        cross_check_trap_free_call(&func, &args, &outcome)?;
+        Ok(outcome)
     }
 
     fn execute(&mut self, exec: &mut WastExecute<'_>) -> ActionResult {
@@ -1407,5 +1415,48 @@ fn engine_config(name: &str) -> Config {
         custom_descriptors: name.starts_with(CUSTOM_DESCRIPTORS_PREFIX),
         gc_collect_after,
         ..Config::default()
+    }
+}
+
+/// Invocations of trap-free functions that `cross_check_trap_free_call` made again.
+static TRAP_FREE_CROSS_CHECKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A trap-free function (`Func::is_trap_free`) that sets no global is a pure function of
+/// its arguments: its call through `Func::call_small`, straight into its code without
+/// the entry trampoline, must give what `Func::call` gave, bit for bit. Each such
+/// invocation in the corpus is made again that way.
+fn cross_check_trap_free_call(
+    func: &Func,
+    args: &[Val],
+    outcome: &Result<Vec<Val>, Error>,
+) -> Result<(), String> {
+    if !func.is_trap_free() || func.sets_globals() || !func.takes_small_calls() {
+        return Ok(());
+    }
+    let raw_of = |v: &Val| match *v {
+        Val::I32(x) => Some(x as u32 as u64),
+        Val::I64(x) => Some(x as u64),
+        Val::F32(bits) => Some(bits as u64),
+        Val::F64(bits) => Some(bits),
+        _ => None,
+    };
+    let mut raw = [0u64; SMALL_ARGS];
+    for (slot, v) in raw.iter_mut().zip(args) {
+        match raw_of(v) {
+            Some(r) => *slot = r,
+            None => return Ok(()),
+        }
+    }
+    let expected = match outcome {
+        Ok(results) => results.first().and_then(raw_of).unwrap_or(0),
+        Err(e) => return Err(format!("a trap-free function failed: {e}")),
+    };
+    TRAP_FREE_CROSS_CHECKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    match func.call_small(raw) {
+        Ok(direct) if direct == expected => Ok(()),
+        Ok(direct) => {
+            Err(format!("called directly, a trap-free function gave {direct:#x}, not {expected:#x}"))
+        }
+        Err(e) => Err(format!("called directly, a trap-free function failed: {e}")),
     }
 }
