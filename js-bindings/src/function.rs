@@ -97,6 +97,12 @@ impl SmallSignature {
         Some(SmallSignature { params, num_params: ty.params().len(), result: ty.results().first().copied() })
     }
 
+    /// The JS value of the raw result (`undefined` when there is none).
+    #[inline(always)]
+    fn result_to_js(&self, raw: u64) -> JsValue {
+        self.result.map_or_else(JsValue::undefined, |t| raw_number_to_js(raw, t))
+    }
+
     /// The type all parameters share, if they do (any type for none).
     fn uniform_param(&self) -> Option<ValType> {
         let params = &self.params[..self.num_params];
@@ -321,9 +327,9 @@ fn call_uniform_export<P: PlainParam, R: PlainResult, const N: usize>(
     caps: &SmallCaptures<N>,
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
-    // Plain numbers first, with nothing else in the loop; anything else (or a missing
-    // argument) starts over with the full conversions, in order: the plain ones ran no
-    // user code, so converting them again is unobservable.
+    // Plain numbers first, with nothing else in the loop; anything else starts over with
+    // the full conversions, in order: the plain ones ran no user code, so converting them
+    // again is unobservable.
     // The types are constants here, so the loop unrolls with no dispatch on them.
     let raw = match plain_arguments(args, &[P::TYPE; N]) {
         Some(raw) => raw,
@@ -363,13 +369,7 @@ fn call_trap_free_small_export<const N: usize>(
         Some(raw) => raw,
         None => convert_arguments(args, signature, ctx)?,
     };
-    let result = signature.result;
-    enter_trap_free(
-        raw,
-        caps,
-        |raw| result.map_or_else(JsValue::undefined, |t| raw_number_to_js(raw, t)),
-        ctx,
-    )
+    enter_trap_free(raw, caps, |raw| signature.result_to_js(raw), ctx)
 }
 
 /// The wasm call and the result of `call_trap_free_export` and
@@ -381,9 +381,21 @@ fn enter_trap_free<const N: usize>(
     result_to_js: impl FnOnce(u64) -> JsValue,
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
-    match caps.caller.call(raw) {
+    leaf_call_outcome(caps.caller.call(raw), caps.sets_globals, result_to_js, ctx)
+}
+
+/// The outcome of a call of a leaf, which ran no host code: the result, after a refresh
+/// of live bindings if the function may set a global.
+#[inline(always)]
+fn leaf_call_outcome(
+    outcome: sidewinder_engine::Result<u64>,
+    sets_globals: bool,
+    result_to_js: impl FnOnce(u64) -> JsValue,
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
+    match outcome {
         Ok(raw) => {
-            if caps.sets_globals {
+            if sets_globals {
                 refresh_after_setting_globals(ctx);
             }
             Ok(result_to_js(raw))
@@ -392,8 +404,8 @@ fn enter_trap_free<const N: usize>(
     }
 }
 
-/// `refresh_live_bindings` kept out of `enter_trap_free`, where inlined it would cost
-/// every trap-free call registers and frame, not only those of functions that set
+/// `refresh_live_bindings` kept out of `leaf_call_outcome`, where inlined it would cost
+/// every call of a leaf registers and frame, not only those of functions that set
 /// globals.
 #[inline(never)]
 fn refresh_after_setting_globals(ctx: &mut Context) {
@@ -401,7 +413,9 @@ fn refresh_after_setting_globals(ctx: &mut Context) {
 }
 
 /// The raw arguments for parameters of `types` if the arguments for all of them are
-/// plain numbers (`plain_number_to_raw`); extra arguments are not looked at.
+/// plain numbers (`plain_number_to_raw`); extra arguments are not looked at. Its callers
+/// fall back to `convert_arguments` each with a `match` of their own: that `match` in a
+/// shared inlined function cost `add(i, 1)` 8 instructions a call more (callgrind).
 #[inline(always)]
 fn plain_arguments<const N: usize>(args: &[JsValue], types: &[ValType]) -> Option<[u64; N]> {
     let Some(given) = args.get(..types.len()) else {
@@ -494,8 +508,7 @@ fn call_small_export<const N: usize>(
         Some(raw) => raw,
         None => convert_arguments(args, signature, ctx)?,
     };
-    let result = signature.result;
-    enter_small(raw, caps, |raw| result.map_or_else(JsValue::undefined, |t| raw_number_to_js(raw, t)), ctx)
+    enter_small(raw, caps, |raw| signature.result_to_js(raw), ctx)
 }
 
 /// The wasm call and the result of `call_uniform_export` and `call_small_export`.
@@ -510,15 +523,7 @@ fn enter_small<const N: usize>(
     // once) runs no host code, so it needs no `ContextScope`; and if it sets no global,
     // no live binding can change.
     if caps.caller.is_leaf() {
-        return match caps.caller.call(raw) {
-            Ok(raw) => {
-                if caps.sets_globals {
-                    refresh_after_setting_globals(ctx);
-                }
-                Ok(result_to_js(raw))
-            }
-            Err(e) => small_call_failed(e, ctx),
-        };
+        return leaf_call_outcome(caps.caller.call(raw), caps.sets_globals, result_to_js, ctx);
     }
     let scope = ContextScope::enter(ctx);
     // Each outcome leaves the scope on its own path: a result kept across the leaving

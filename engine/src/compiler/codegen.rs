@@ -848,6 +848,7 @@ impl<'a> FuncCompiler<'a> {
         // A leaf can go at most its frame below the stack limit, which host calls made
         // near the limit need far more room than; nothing reads its context slot.
         let skips_stack_check = !self.not_leaf && frame <= LEAF_FRAME_MAX;
+        let leaf = skips_stack_check && !self.masm.calls_out;
         let handlers = HandlerTable {
             frame_size: frame as u32,
             outgoing_slots: self.max_outgoing as u32,
@@ -855,8 +856,8 @@ impl<'a> FuncCompiler<'a> {
             callee_saved_xmms: self.pins.callee_saved.iter().filter(|r| r.is_xmm()).count() as u8,
             call_sites: std::mem::take(&mut self.call_sites),
             scopes,
-            leaf: skips_stack_check && !self.masm.calls_out,
-            trap_free: skips_stack_check && !self.masm.calls_out && !self.masm.may_trap,
+            leaf,
+            trap_free: leaf && !self.masm.may_trap,
             sets_globals: self.sets_globals,
         };
         let patch = self.frame_size_patch as usize;

@@ -124,9 +124,8 @@ unsafe fn run_small_entry<const N: usize>(
     Ok(outcome.value)
 }
 
-/// `run_small_entry` for a leaf (`Func::is_leaf`): it runs no host code, so nothing can
-/// drop the store while it runs, and the store's count says it is alive without the
-/// upgrade (and the release after) that the call of any other function needs.
+/// `run_small_entry` for a leaf (`Func::is_leaf`): the store is checked alive, not held
+/// (`alive_for_a_call_without_host_code`).
 ///
 /// # Safety
 /// As for `run_small_entry`, and the function is a leaf.
@@ -138,15 +137,25 @@ unsafe fn run_small_leaf_entry<const N: usize>(
     store: &Weak<StoreInner>,
     args: [u64; N],
 ) -> Result<u64> {
-    if store.strong_count() == 0 {
-        return Err(store_dropped());
-    }
+    alive_for_a_call_without_host_code(store)?;
     // SAFETY: per the contract, with the store alive for the call.
     let outcome = unsafe { call_small_entry(entry, vmctx, code, args) };
     if outcome.status != 0 {
         return Err(leaf_exit(store));
     }
     Ok(outcome.value)
+}
+
+/// Whether the store is alive, for the call of a function that runs no host code (a leaf,
+/// trap-free or not): nothing can drop the store while such a function runs, so its
+/// count says enough, without the upgrade (and the release after) that the call of any
+/// other function needs.
+#[inline(always)]
+fn alive_for_a_call_without_host_code(store: &Weak<StoreInner>) -> Result<()> {
+    if store.strong_count() == 0 {
+        return Err(store_dropped());
+    }
+    Ok(())
 }
 
 /// How a leaf's call through a small entry ended abnormally (a trap).
@@ -196,11 +205,7 @@ unsafe fn run_trap_free<const N: usize>(
     store: &Weak<StoreInner>,
     args: [u64; N],
 ) -> Result<u64> {
-    // A trap-free callee runs no host code, so the store cannot go while it runs: it only
-    // has to be alive now, which its count tells without an upgrade.
-    if store.strong_count() == 0 {
-        return Err(store_dropped());
-    }
+    alive_for_a_call_without_host_code(store)?;
     // SAFETY: per the contract, with the store alive.
     Ok(unsafe { call_trap_free(vmctx, code, args) })
 }
