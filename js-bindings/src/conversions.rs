@@ -122,7 +122,7 @@ fn undefined_as_number(v: &JsValue) -> Option<f64> {
 /// ToInt32 (ECMA-262 7.1.6) of a Number, as the bits of the i32: NaN and the infinities
 /// give 0; otherwise the number truncated toward zero, modulo 2^32.
 #[inline]
-pub(crate) fn number_to_int32(n: f64) -> u32 {
+fn number_to_int32(n: f64) -> u32 {
     // Below 2^63 in magnitude the truncating conversion is exact, and its low 32 bits
     // are the integer modulo 2^32 in two's complement. Above, every double is an
     // integer, and `%` (exact for doubles) brings it below 2^32 with its sign.

@@ -66,8 +66,9 @@ pub struct Masm {
     /// to leave for good through a trap path.
     pub calls_out: bool,
     /// Whether the function may trap or fault: it has a trap path, a load or store that
-    /// may fault, or a division (a throw makes it no leaf). A function that neither may trap nor calls out never
-    /// needs an entry trampoline's frame (`HandlerTable::trap_free`).
+    /// may fault, or a division (a throw makes it no leaf). A function that neither may
+    /// trap nor calls out never needs an entry trampoline's frame
+    /// (`HandlerTable::trap_free`).
     pub may_trap: bool,
     jump_tables: Vec<(DynamicLabel, Vec<DynamicLabel>)>,
     /// 8-byte constants (float bit patterns, division multipliers) placed after the code
