@@ -28,6 +28,7 @@ pub use error::{Error, Result};
 pub use isa::x64::trampolines::SMALL_ARGS;
 pub use module::Module;
 pub use runtime::exception::{Exception, Tag};
+pub use runtime::extern_caller::ExternCaller;
 pub use runtime::fiber::Fiber;
 pub use runtime::func::{Func, HostCallback, NumericHostCallback, SmallCaller, TrapFreeCaller, NUMERIC_AREA};
 pub use runtime::gc::GcObject;

@@ -36,6 +36,16 @@ fn closure_max(
     Ok(JsValue::from(highest))
 }
 
+/// The identity on its first argument, as an embedder would write it.
+fn closure_identity(
+    _this: &JsValue,
+    args: &[JsValue],
+    _captured: &Captured,
+    _ctx: &mut Context,
+) -> JsResult<JsValue> {
+    Ok(args.first().cloned().unwrap_or_default())
+}
+
 /// `Math.abs`, as an embedder would write it.
 fn closure_abs(
     _this: &JsValue,
@@ -56,6 +66,10 @@ const EXPORTS: &str = r#"(module
   (func $add (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
   (func (export "addCalling") (param i32 i32) (result i32) (call $add (local.get 0) (local.get 1)))
   (func $neg (param f64) (result f64) local.get 0 f64.neg)
+  ;; A JS value through wasm and back, as an externref.
+  (func (export "identity") (param externref) (result externref) local.get 0)
+  (func $identity (param externref) (result externref) local.get 0)
+  (func (export "identityCalling") (param externref) (result externref) (call $identity (local.get 0)))
   (func (export "negCalling") (param f64) (result f64) (call $neg (local.get 0)))
   ;; The same with a load from memory: leaves still, but a load may trap, so the call
   ;; goes through the entry trampoline (`Func::is_trap_free`). Byte 1 holds 1, and the
@@ -79,25 +93,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let mode = args.next().ok_or("usage: call_cost MODE [N]")?;
     let n: u32 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(200_000);
-    // Two families: two integer arguments (`f(i, 1)`), and one fractional (`f(i + 0.5)`).
-    // Each callee's answer for `f(2, 1)` or `f(2.5)`, checked once after the loop.
-    let (callee, two_ints, expected) = match mode.as_str() {
-        "empty-int" => ("null", true, ""),
-        "export-add" => ("exports.add", true, "3"),
-        "export-add-calling" => ("exports.addCalling", true, "3"),
-        "export-add-load" => ("exports.addLoad", true, "3"),
-        "math-max" => ("Math.max", true, "2"),
-        "closure-max" => ("closureMax", true, "2"),
-        "empty-frac" => ("null", false, ""),
-        "export-neg" => ("exports.neg", false, "-2.5"),
-        "export-neg-calling" => ("exports.negCalling", false, "-2.5"),
-        "export-neg-load" => ("exports.negLoad", false, "-2.5"),
-        "math-abs" => ("Math.abs", false, "2.5"),
-        "closure-abs" => ("closureAbs", false, "2.5"),
+    // Three families: two integer arguments (`f(i, 1)`), one fractional (`f(i + 0.5)`),
+    // and one object (`f(o)`). Each callee's answer for `f(2, 1)`, `f(2.5)` or `f(o)`,
+    // checked once after the loop.
+    let (callee, family, expected) = match mode.as_str() {
+        "empty-int" => ("null", Family::Int, ""),
+        "export-add" => ("exports.add", Family::Int, "3"),
+        "export-add-calling" => ("exports.addCalling", Family::Int, "3"),
+        "export-add-load" => ("exports.addLoad", Family::Int, "3"),
+        "math-max" => ("Math.max", Family::Int, "2"),
+        "closure-max" => ("closureMax", Family::Int, "2"),
+        "empty-frac" => ("null", Family::Frac, ""),
+        "export-neg" => ("exports.neg", Family::Frac, "-2.5"),
+        "export-neg-calling" => ("exports.negCalling", Family::Frac, "-2.5"),
+        "export-neg-load" => ("exports.negLoad", Family::Frac, "-2.5"),
+        "math-abs" => ("Math.abs", Family::Frac, "2.5"),
+        "closure-abs" => ("closureAbs", Family::Frac, "2.5"),
+        "empty-ref" => ("null", Family::Ref, ""),
+        "export-identity" => ("exports.identity", Family::Ref, "[object Object]"),
+        "export-identity-calling" => ("exports.identityCalling", Family::Ref, "[object Object]"),
+        "closure-identity" => ("closureIdentity", Family::Ref, "[object Object]"),
         // A JS function called from a JS loop, against the same function imported by
         // wasm and called from a wasm loop (each minus its loop alone).
-        "js-function" => ("jsFunction", true, "2"),
-        "wasm-loop" | "import-js" => ("", true, ""),
+        "js-function" => ("jsFunction", Family::Int, "2"),
+        "wasm-loop" | "import-js" => ("", Family::Int, ""),
         other => return Err(format!("unknown mode {other}").into()),
     };
 
@@ -110,6 +129,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let natives = [
         (js_string!("closureMax"), NativeFunction::from_copy_closure_with_captures(closure_max, captured())),
         (js_string!("closureAbs"), NativeFunction::from_copy_closure_with_captures(closure_abs, captured())),
+        (
+            js_string!("closureIdentity"),
+            NativeFunction::from_copy_closure_with_captures(closure_identity, captured()),
+        ),
     ];
     for (name, function) in natives {
         let object = FunctionObjectBuilder::new(ctx.realm(), function).name(name.clone()).length(2).build();
@@ -117,10 +140,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let bytes = wat::parse_str(EXPORTS)?;
     let list = bytes.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(",");
-    let (call, work, check) =
-        if two_ints { ("f(i, 1)", "i + 1", "f(2, 1)") } else { ("f(i + 0.5)", "i + 0.5", "f(2.5)") };
+    let (call, work, check) = match family {
+        Family::Int => ("f(i, 1)", "i + 1", "f(2, 1)"),
+        Family::Frac => ("f(i + 0.5)", "i + 0.5", "f(2.5)"),
+        Family::Ref => ("f(o)", "o", "f(o)"),
+    };
     let setup = format!(
         "const jsFunction = (a, b) => a;
+         const o = {{}};
          const exports = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array([{list}])),
            {{ m: {{ f: jsFunction }} }}).exports;"
     );
@@ -144,6 +171,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err(format!("{mode}: {check} gave {answer}, expected {expected}").into());
     }
     Ok(())
+}
+
+/// The arguments of a mode's calls.
+enum Family {
+    /// Two integers.
+    Int,
+    /// One fraction.
+    Frac,
+    /// One object.
+    Ref,
 }
 
 /// The sum of the integers below `n`, as wasm's i32 arithmetic gives it.

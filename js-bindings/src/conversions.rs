@@ -3,9 +3,11 @@
 use crate::function::{exported_function, func_of_object};
 use crate::gc_object::{exported_gc_object, gc_object_of};
 use crate::realm::with_agent;
+use boa_engine::object::JsObject;
 use boa_engine::{Context, JsBigInt, JsNativeError, JsResult, JsValue};
 use sidewinder_engine::runtime::store::next_reclamation_at;
 use sidewinder_engine::{AnyRef, HeapType, RefType, Val, ValType};
+use std::cell::RefCell;
 
 /// ToWebAssemblyValue(v, type).
 pub(crate) fn to_wasm(v: &JsValue, ty: ValType, ctx: &mut Context) -> JsResult<Val> {
@@ -113,6 +115,41 @@ pub(crate) fn plain_number_to_raw(v: &JsValue, ty: ValType) -> Option<u64> {
     }
 }
 
+/// How an `externref` argument goes to `ExternCaller::call` when it needs no conversion
+/// that could reach a wasm object or run user code.
+pub(crate) enum PlainExtern {
+    /// Null or an i31: its word.
+    Word(u64),
+    /// Any other value but a Proxy: a host value, which takes a handle
+    /// (`extern_word_in`).
+    HostValue,
+}
+
+/// ToWebAssemblyValue(`v`, externref) as `reference_to_wasm` does it, for the values it
+/// takes without looking for a wasm object: `None` for a Proxy (every wrapper of a
+/// struct or array is one), which `reference_to_wasm` converts.
+#[inline(always)]
+pub(crate) fn plain_extern(v: &JsValue) -> Option<PlainExtern> {
+    if v.is_null() {
+        return Some(PlainExtern::Word(0));
+    }
+    if let Some(object) = v.as_object() {
+        return (!object.is::<boa_engine::builtins::proxy::Proxy>()).then_some(PlainExtern::HostValue);
+    }
+    match v.as_number().and_then(i31_of) {
+        Some(bits) => Val::AnyRef(Some(AnyRef::I31(bits))).extern_word().map(PlainExtern::Word),
+        None => Some(PlainExtern::HostValue),
+    }
+}
+
+/// The `externref` word of a host value: a handle to it in the agent's table `refs`
+/// (`extern_handle_in`).
+pub(crate) fn extern_word_in(refs: &RefCell<ExternRefs>, v: &JsValue, ctx: &mut Context) -> JsResult<u64> {
+    let handle = extern_handle_in(refs, v, ctx)?;
+    Val::host_value_word(handle)
+        .ok_or_else(|| JsNativeError::range().with_message("too many host values").into())
+}
+
 /// ToNumber(`undefined`), NaN, for `undefined` (a missing argument, most often).
 #[inline]
 fn undefined_as_number(v: &JsValue) -> Option<f64> {
@@ -171,7 +208,7 @@ pub(crate) fn to_js(v: &Val, ctx: &mut Context) -> JsResult<JsValue> {
         Val::AnyRef(Some(AnyRef::Object(o))) => exported_gc_object(o, ctx)?.into(),
         Val::FuncRef(Some(f)) => exported_function(f, ctx)?.into(),
         Val::ExternRef(Some(h)) => {
-            with_agent(ctx, |r| r.extern_refs.get(*h))?.unwrap_or_else(JsValue::undefined)
+            with_agent(ctx, |r| r.extern_refs.borrow().get(*h))?.unwrap_or_else(JsValue::undefined)
         }
         Val::ExnRef(_) => {
             return Err(JsNativeError::typ()
@@ -365,6 +402,10 @@ pub(crate) struct ExternRefs {
     sweep_at: usize,
     #[unsafe_ignore_trace]
     sweeps: u32,
+    /// The object last given a handle, and the handle, while it is taken. An object
+    /// passed again, as a program's context object or a node in a loop is, takes the
+    /// same handle: the table does not grow, and no sweep comes due.
+    last_object: Option<(JsObject, u64)>,
 }
 
 /// Handles taken before the first sweep.
@@ -376,8 +417,16 @@ impl ExternRefs {
     }
 
     fn take(&mut self, v: &JsValue) -> u64 {
+        let object = v.as_object();
+        if let Some((last, h)) = &self.last_object {
+            if object.as_ref().is_some_and(|o| JsObject::equals(o, last)) {
+                // Young again, as a new handle would be: the next sweep keeps it.
+                self.made_in[*h as usize] = self.sweeps;
+                return *h;
+            }
+        }
         self.taken += 1;
-        match self.free.pop() {
+        let h = match self.free.pop() {
             Some(h) => {
                 self.values[h as usize] = Some(v.clone());
                 self.made_in[h as usize] = self.sweeps;
@@ -388,7 +437,11 @@ impl ExternRefs {
                 self.made_in.push(self.sweeps);
                 self.values.len() as u64 - 1
             }
+        };
+        if let Some(object) = object {
+            self.last_object = Some((object, h));
         }
+        h
     }
 
     fn sweep_due(&self) -> bool {
@@ -401,9 +454,21 @@ impl ExternRefs {
     fn sweep(&mut self, live: Option<&std::collections::HashSet<u64>>, heap_bytes: u64) {
         // Without an answer nothing ages: handles made since the last sweep stay young.
         if let Some(live) = live {
+            // The live set is usually far smaller than the table: marking it first keeps
+            // hashing out of the loop over every slot (a hash lookup per slot was 140
+            // instructions; a sweep covers thousands of slots).
+            let mut held = vec![false; self.values.len()];
+            for &h in live {
+                if let Some(mark) = usize::try_from(h).ok().and_then(|h| held.get_mut(h)) {
+                    *mark = true;
+                }
+            }
             for (h, slot) in self.values.iter_mut().enumerate() {
                 let old = self.made_in[h] < self.sweeps;
-                if slot.is_some() && old && !live.contains(&(h as u64)) {
+                if slot.is_some() && old && !held[h] {
+                    if self.last_object.as_ref().is_some_and(|(_, last)| *last == h as u64) {
+                        self.last_object = None;
+                    }
                     *slot = None;
                     self.free.push(h as u64);
                     self.taken -= 1;
@@ -458,26 +523,31 @@ impl Drop for ConvertingSeveral {
 
 /// A handle for the host value `v`, sweeping first when due.
 fn extern_handle(v: &JsValue, ctx: &mut Context) -> JsResult<u64> {
+    let refs = with_agent(ctx, |r| r.extern_refs.clone())?;
+    extern_handle_in(&refs, v, ctx)
+}
+
+/// `extern_handle` in the agent's table `refs`, which the caller has at hand.
+pub(crate) fn extern_handle_in(refs: &RefCell<ExternRefs>, v: &JsValue, ctx: &mut Context) -> JsResult<u64> {
     let (stretches, held) = CONVERTING_SEVERAL.with(std::cell::Cell::get);
     let hold = || {
         if stretches > 0 {
             CONVERTING_SEVERAL.with(|c| c.set((stretches, held + 1)));
         }
     };
-    // One lookup of the agent (a hash lookup in Boa's host-defined data) when no sweep
-    // is due, which is nearly always.
-    let taken = with_agent(ctx, |r| {
-        let sweep = r.extern_refs.sweep_due() && held == 0;
-        (!sweep).then(|| r.extern_refs.take(v))
-    })?;
-    if let Some(handle) = taken {
-        hold();
-        return Ok(handle);
+    let sweep = refs.borrow().sweep_due() && held == 0;
+    if sweep {
+        let store = crate::realm::store(ctx)?;
+        let live = store.live_host_values();
+        let heap_bytes = store.gc_stats().mapped_bytes;
+        refs.borrow_mut().sweep(live.as_ref(), heap_bytes);
     }
-    let store = crate::realm::store(ctx)?;
-    let live = store.live_host_values();
-    let heap_bytes = store.gc_stats().mapped_bytes;
-    with_agent(ctx, |r| r.extern_refs.sweep(live.as_ref(), heap_bytes))?;
     hold();
-    with_agent(ctx, |r| r.extern_refs.take(v))
+    Ok(refs.borrow_mut().take(v))
+}
+
+/// The JS value of the host value `handle` in the agent's table `refs`: `undefined`
+/// for a handle that names none (which wasm cannot make).
+pub(crate) fn extern_value_in(refs: &RefCell<ExternRefs>, handle: u64) -> JsValue {
+    refs.borrow().get(handle).unwrap_or_else(JsValue::undefined)
 }

@@ -2,7 +2,8 @@
 //! imported by wasm).
 
 use crate::conversions::{
-    never_crosses_to_js, number_to_raw, plain_number_to_raw, raw_number_to_js, to_js, to_wasm,
+    extern_value_in, extern_word_in, never_crosses_to_js, number_to_raw, plain_extern, plain_number_to_raw,
+    raw_number_to_js, to_js, to_wasm, ExternRefs, PlainExtern,
 };
 use crate::errors::engine_error;
 use crate::esm::refresh_live_bindings;
@@ -14,8 +15,10 @@ use boa_engine::string::{JsStr, StaticString};
 use boa_engine::{js_string, Context, JsNativeError, JsResult, JsString, JsValue, NativeFunction};
 use boa_gc::{Finalize, Trace};
 use sidewinder_engine::{
-    Func, FuncType, SmallCaller, Trap, TrapFreeCaller, Val, ValType, NUMERIC_AREA, SMALL_ARGS,
+    ExternCaller, Func, FuncType, SmallCaller, Trap, TrapFreeCaller, Val, ValType, NUMERIC_AREA, SMALL_ARGS,
 };
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
 use std::sync::Mutex;
 
 /// What an exported function object keeps when `Func::call_small` does not serve its
@@ -115,13 +118,140 @@ impl SmallSignature {
 /// all have one plain number type get a call path compiled for that type and count, and
 /// for the result's type, with no dispatch on types: most exports called from JS have
 /// one of these.
-fn export_native_function(func: &Func) -> NativeFunction {
-    small_native_function(func).unwrap_or_else(|| {
+fn export_native_function(func: &Func, ctx: &mut Context) -> JsResult<NativeFunction> {
+    if let Some(native) = small_native_function(func) {
+        return Ok(native);
+    }
+    let extern_refs = with_agent(ctx, |r| Rc::downgrade(&r.extern_refs))?;
+    Ok(extern_native_function(func, extern_refs).unwrap_or_else(|| {
+        NativeFunction::from_copy_closure_with_captures(call_other_export, ExportCaptures::new(func))
+    }))
+}
+
+impl ExportCaptures {
+    fn new(func: &Func) -> ExportCaptures {
         let ty = func.ty();
-        let captures =
-            ExportCaptures { func: func.clone(), numeric: ty.is_numeric(), unusable: js_unusable_type(&ty) };
-        NativeFunction::from_copy_closure_with_captures(call_other_export, captures)
-    })
+        ExportCaptures { func: func.clone(), numeric: ty.is_numeric(), unusable: js_unusable_type(&ty) }
+    }
+}
+
+/// What an exported function object keeps when its function takes or returns
+/// `externref`s and `Func::extern_caller` serves it, prepared for calls with `N`
+/// arguments: it calls `call_extern_export`.
+#[derive(Trace, Finalize)]
+struct ExternCaptures<const N: usize> {
+    #[unsafe_ignore_trace]
+    caller: ExternCaller<N>,
+    #[unsafe_ignore_trace]
+    params: [ValType; N],
+    /// `Func::sets_globals`: live bindings are refreshed after each call.
+    sets_globals: bool,
+    /// The agent's host values (`WasmAgent::extern_refs`), held weakly: the agent holds
+    /// what may hold this function object.
+    #[unsafe_ignore_trace]
+    extern_refs: Weak<RefCell<ExternRefs>>,
+    /// For calls with arguments that are not plain (`plain_extern_arguments`).
+    other: ExportCaptures,
+}
+
+/// The native function for a signature `Func::extern_caller` serves, if it does.
+fn extern_native_function(func: &Func, extern_refs: Weak<RefCell<ExternRefs>>) -> Option<NativeFunction> {
+    const _: () = assert!(SMALL_ARGS == 4, "extern_native_function has an arm per argument count");
+    match func.signature().params().len() {
+        0 => extern_native_function_of::<0>(func, extern_refs),
+        1 => extern_native_function_of::<1>(func, extern_refs),
+        2 => extern_native_function_of::<2>(func, extern_refs),
+        3 => extern_native_function_of::<3>(func, extern_refs),
+        _ => extern_native_function_of::<4>(func, extern_refs),
+    }
+}
+
+fn extern_native_function_of<const N: usize>(
+    func: &Func,
+    extern_refs: Weak<RefCell<ExternRefs>>,
+) -> Option<NativeFunction> {
+    let captures = ExternCaptures {
+        caller: func.extern_caller::<N>()?,
+        params: func.signature().params().try_into().ok()?,
+        sets_globals: func.sets_globals(),
+        extern_refs,
+        other: ExportCaptures::new(func),
+    };
+    Some(NativeFunction::from_copy_closure_with_captures(call_extern_export::<N>, captures))
+}
+
+/// Calls the wasm function behind an exported function object whose parameters and
+/// result include `externref`s, through `ExternCaller` when every argument is plain
+/// (`plain_extern_arguments`), else as `call_other_export` does.
+fn call_extern_export<const N: usize>(
+    this: &JsValue,
+    args: &[JsValue],
+    caps: &ExternCaptures<N>,
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
+    // Without the agent (gone), the other path's conversions throw.
+    let Some(refs) = caps.extern_refs.upgrade() else {
+        return call_other_export(this, args, &caps.other, ctx);
+    };
+    let Some(words) = plain_extern_arguments(args, &caps.params, &refs, ctx)? else {
+        return call_other_export(this, args, &caps.other, ctx);
+    };
+    let outcome = if caps.caller.is_leaf() {
+        caps.caller.call(words)
+    } else {
+        let _scope = ContextScope::enter(ctx);
+        caps.caller.call(words)
+    };
+    if caps.sets_globals || !caps.caller.is_leaf() {
+        refresh_live_bindings(ctx);
+    }
+    match outcome {
+        Ok(Some(Val::ExternRef(Some(handle)))) => Ok(extern_value_in(&refs, handle)),
+        Ok(Some(result)) => to_js(&result, ctx),
+        Ok(None) => Ok(JsValue::undefined()),
+        Err(e) => Err(engine_error(e, ctx)),
+    }
+}
+
+/// The words of `ExternCaller::call` for `args` if every argument for `params` is a
+/// plain number (`plain_number_to_raw`) or a plain host value (`plain_extern`): none of
+/// those conversions runs user code, so when one is not plain, starting over with
+/// `call_other_export`'s conversions is unobservable. Host values take their handles
+/// after all arguments are found plain.
+fn plain_extern_arguments<const N: usize>(
+    args: &[JsValue],
+    params: &[ValType; N],
+    refs: &RefCell<ExternRefs>,
+    ctx: &mut Context,
+) -> JsResult<Option<[u64; N]>> {
+    let undefined = JsValue::undefined();
+    let argument = |i: usize| args.get(i).unwrap_or(&undefined);
+    let mut words = [0u64; N];
+    let mut host_values = 0u8;
+    for (i, (word, &t)) in words.iter_mut().zip(params).enumerate() {
+        let plain = if t == ValType::EXTERNREF {
+            match plain_extern(argument(i)) {
+                Some(PlainExtern::Word(w)) => Some(w),
+                Some(PlainExtern::HostValue) => {
+                    host_values |= 1 << i;
+                    Some(0)
+                }
+                None => None,
+            }
+        } else {
+            plain_number_to_raw(argument(i), t)
+        };
+        match plain {
+            Some(w) => *word = w,
+            None => return Ok(None),
+        }
+    }
+    for (i, word) in words.iter_mut().enumerate() {
+        if host_values & (1 << i) != 0 {
+            *word = extern_word_in(refs, argument(i), ctx)?;
+        }
+    }
+    Ok(Some(words))
 }
 
 /// The native function for a signature `Func::call_small` serves, if it does.
@@ -223,7 +353,8 @@ pub(crate) fn exported_function_named(func: &Func, name: &str, ctx: &mut Context
     if let Some(o) = with_agent(ctx, |r| r.function_objects.get(&func.id()).cloned())? {
         return Ok(o);
     }
-    let object = FunctionObjectBuilder::new(ctx.realm(), export_native_function(func))
+    let native = export_native_function(func, ctx)?;
+    let object = FunctionObjectBuilder::new(ctx.realm(), native)
         .name(function_name(name))
         .length(func.signature().params().len())
         .build();

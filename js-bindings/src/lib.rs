@@ -59,7 +59,7 @@ pub fn exception_object_count(context: &mut Context) -> usize {
 /// values wasm no longer holds are let go of as more are passed).
 #[doc(hidden)]
 pub fn extern_ref_count(context: &mut Context) -> usize {
-    realm::with_agent(context, |r| r.extern_refs.taken()).unwrap_or(0)
+    realm::with_agent(context, |r| r.extern_refs.borrow().taken()).unwrap_or(0)
 }
 
 /// Ends every JSPI call of `context` still waiting for a promise: each one's Suspending

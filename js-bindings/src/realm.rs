@@ -39,8 +39,9 @@ pub(crate) struct WasmAgent {
     pub engine: Engine,
     pub store: Store,
     /// The JS values wasm holds as host values (`Val::ExternRef(Some(handle))`), by
-    /// handle (`conversions::extern_handle`).
-    pub extern_refs: ExternRefs,
+    /// handle (`conversions::extern_handle`). Exported functions that take or return
+    /// them hold it weakly, to reach it without looking the agent up.
+    pub extern_refs: Rc<RefCell<ExternRefs>>,
     /// The JS object for each function (keyed by `Func::id`): exported wasm functions
     /// and the JS callables that host functions wrap.
     pub function_objects: HashMap<usize, JsObject>,

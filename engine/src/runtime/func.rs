@@ -73,10 +73,25 @@ type SmallEntry2 = unsafe extern "C" fn(*mut VMContext, *const u8, u64, u64) -> 
 type SmallEntry3 = unsafe extern "C" fn(*mut VMContext, *const u8, u64, u64, u64) -> SmallEntryOutcome;
 
 impl<const N: usize> SmallCaller<N> {
+    /// The direct caller of `func`, which this calls through the trampoline, if `func`
+    /// is trap-free.
+    pub(crate) fn trap_free(self, func: &Func) -> Option<TrapFreeCaller<N>> {
+        func.0.code_traits.trap_free.then_some(TrapFreeCaller {
+            vmctx: self.vmctx,
+            code: self.code,
+            store: self.store,
+        })
+    }
+
     /// Whether the callee is a leaf (`Func::is_leaf`).
     #[inline(always)]
     pub fn is_leaf(&self) -> bool {
         self.leaf
+    }
+
+    /// Whether the callee's store is alive.
+    pub(crate) fn store_alive(&self) -> bool {
+        self.store.strong_count() > 0
     }
 
     /// Calls the function with `args` (as `call_small` takes them): the raw result as the
@@ -238,6 +253,11 @@ pub struct TrapFreeCaller<const N: usize> {
 }
 
 impl<const N: usize> TrapFreeCaller<N> {
+    /// Whether the callee's store is alive.
+    pub(crate) fn store_alive(&self) -> bool {
+        self.store.strong_count() > 0
+    }
+
     /// As `SmallCaller::call`; the only error is that the store is gone.
     #[inline(always)]
     pub fn call(&self, args: [u64; N]) -> Result<u64> {
@@ -578,8 +598,19 @@ impl Func {
     /// `call_small` prepared for calls with `N` arguments, if it serves this function
     /// and the function has at most `N` parameters (arguments past them are ignored).
     pub fn small_caller<const N: usize>(&self) -> Option<SmallCaller<N>> {
+        self.0.small?;
+        self.entry_caller()
+    }
+
+    /// `small_caller` for a wasm function of at most `N` parameters and at most one
+    /// result, whatever their types: the caller checks that it passes only values the
+    /// parameters may hold, as raw words (`ExternCaller`).
+    pub(crate) fn entry_caller<const N: usize>(&self) -> Option<SmallCaller<N>> {
         let inner = &*self.0;
-        if N > SMALL_ARGS || inner.small.is_none() || inner.ty.params().len() > N {
+        if N > SMALL_ARGS || inner.ty.params().len() > N || inner.ty.results().len() > 1 {
+            return None;
+        }
+        if !matches!(inner.kind, FuncKind::Wasm(_)) {
             return None;
         }
         let trampolines = inner.store.upgrade()?.engine.trampolines().ok()?;
@@ -595,13 +626,7 @@ impl Func {
 
     /// `small_caller` for a trap-free function (`is_trap_free`): `None` for others.
     pub fn trap_free_caller<const N: usize>(&self) -> Option<TrapFreeCaller<N>> {
-        let inner = &*self.0;
-        let small = self.small_caller::<N>()?;
-        inner.code_traits.trap_free.then(|| TrapFreeCaller {
-            vmctx: small.vmctx,
-            code: small.code,
-            store: small.store,
-        })
+        self.small_caller::<N>()?.trap_free(self)
     }
 
     /// The fastest way in, for the functions `takes_small_calls` accepts: the raw
@@ -835,7 +860,7 @@ fn numeric_mismatch(ty: &FuncType) -> Error {
 }
 
 #[cold]
-fn store_dropped() -> Error {
+pub(crate) fn store_dropped() -> Error {
     Error::Link("the function's store was dropped".into())
 }
 

@@ -3,6 +3,7 @@ mod address_hash;
 pub mod backtrace;
 pub mod code_memory;
 pub mod exception;
+pub mod extern_caller;
 pub mod fiber;
 pub mod func;
 pub mod gc;

@@ -1,0 +1,156 @@
+//! Small calls of functions that take or return host values: what `Func::call_small`
+//! does for numbers, with `externref` parameters and results too.
+//!
+//! An embedder passes a host value as the word machine code keeps it in, and the
+//! callee gets it in a register as a number would. Only words that need no liveness
+//! are taken: null, an `i31`, or a host value. A struct or array is an address into a
+//! GC heap, which only `Func::call` may pass (it checks the object's store); such a
+//! word is refused, so no word an embedder makes up can reach wasm as an address.
+
+use super::func::{store_dropped, Func, SmallCaller, TrapFreeCaller};
+use crate::error::{Error, Result};
+use crate::types::ValType;
+use crate::values::{AnyRef, Val, HOST_TAG};
+
+/// A prepared call of a wasm function whose parameters (at most `N`) are numbers or
+/// `externref`s and whose result, if any, is one too (`Func::extern_caller`).
+#[derive(Clone)]
+pub struct ExternCaller<const N: usize> {
+    call: ExternCall<N>,
+    /// Bit `i` set: parameter `i` is an `externref`, whose word `call` checks.
+    extern_params: u8,
+    result: Option<ValType>,
+}
+
+/// How an `ExternCaller` goes in: straight into a trap-free function's code, or
+/// through the entry trampoline.
+#[derive(Clone)]
+enum ExternCall<const N: usize> {
+    Direct(TrapFreeCaller<N>),
+    Entry(SmallCaller<N>),
+}
+
+impl Val {
+    /// The word an `externref` argument of `ExternCaller::call` is passed as: for null,
+    /// an `i31` and a host value (below `HOST_VALUE_LIMIT`); `None` for other values.
+    #[inline]
+    pub fn extern_word(&self) -> Option<u64> {
+        match self {
+            Val::ExternRef(None) | Val::AnyRef(None) | Val::AnyRef(Some(AnyRef::I31(_))) => {
+                Some(self.to_raw())
+            }
+            Val::ExternRef(Some(v)) if *v < Val::HOST_VALUE_LIMIT => Some(self.to_raw()),
+            _ => None,
+        }
+    }
+}
+
+impl Val {
+    /// `Val::ExternRef(Some(handle)).extern_word()`, without making the value.
+    #[inline(always)]
+    pub fn host_value_word(handle: u64) -> Option<u64> {
+        (handle < Val::HOST_VALUE_LIMIT).then_some(handle << 2 | HOST_TAG)
+    }
+}
+
+/// Whether `word` is one `Val::extern_word` gives: null, an `i31` (31 bits shifted
+/// left and tagged 1), or a host value (tagged binary 10).
+#[inline(always)]
+fn is_extern_word(word: u64) -> bool {
+    word == 0 || word & 3 == HOST_TAG || (word & 1 == 1 && word >> 32 == 0)
+}
+
+impl Func {
+    /// A caller for `N` arguments, if this is a wasm function whose parameters (at
+    /// most `N`) are numbers or `externref`s and which returns at most one result, a
+    /// number or an `externref`.
+    pub fn extern_caller<const N: usize>(&self) -> Option<ExternCaller<N>> {
+        let ty = self.signature();
+        let served = |t: &ValType| {
+            matches!(t, ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64) || *t == ValType::EXTERNREF
+        };
+        if !ty.params().iter().all(served) || !ty.results().iter().all(served) {
+            return None;
+        }
+        let extern_params = ty
+            .params()
+            .iter()
+            .enumerate()
+            .filter(|(_, &t)| t == ValType::EXTERNREF)
+            .fold(0u8, |bits, (i, _)| bits | 1 << i);
+        let result = ty.results().first().copied();
+        let entry = self.entry_caller::<N>()?;
+        // Every other call into wasm installs them first; this one skips that.
+        super::signals::install_handlers();
+        let call = match entry.clone().trap_free(self) {
+            Some(direct) => ExternCall::Direct(direct),
+            None => ExternCall::Entry(entry),
+        };
+        Some(ExternCaller { call, extern_params, result })
+    }
+}
+
+impl<const N: usize> ExternCaller<N> {
+    /// Whether the callee is a leaf (`Func::is_leaf`): no host code runs while it does.
+    #[inline(always)]
+    pub fn is_leaf(&self) -> bool {
+        match &self.call {
+            ExternCall::Direct(_) => true,
+            ExternCall::Entry(entry) => entry.is_leaf(),
+        }
+    }
+
+    /// Calls the function with `args`: numbers as `Func::call_small` takes them, host
+    /// values as `Val::extern_word` gives them. Returns its result, if it has one.
+    /// Errors, without calling, if an `externref` argument is not such a word.
+    #[inline(always)]
+    pub fn call(&self, args: [u64; N]) -> Result<Option<Val>> {
+        for (i, &word) in args.iter().enumerate() {
+            if self.extern_params & (1 << i) != 0 && !is_extern_word(word) {
+                return Err(not_an_extern_word());
+            }
+        }
+        let raw = match &self.call {
+            ExternCall::Direct(direct) => direct.call(args)?,
+            ExternCall::Entry(entry) => entry.call(args)?,
+        };
+        Ok(Some(match self.result {
+            None => return Ok(None),
+            Some(ValType::I32) => Val::I32(raw as i32),
+            Some(ValType::I64) => Val::I64(raw as i64),
+            Some(ValType::F32) => Val::F32(raw as u32),
+            Some(ValType::F64) => Val::F64(raw),
+            Some(_) => match raw {
+                0 => Val::ExternRef(None),
+                _ if raw & 3 == HOST_TAG => Val::ExternRef(Some(raw >> 2)),
+                _ => self.internal_result(raw)?,
+            },
+        }))
+    }
+
+    /// The `externref` result `raw` when it is an `i31` or an object's address.
+    #[cold]
+    fn internal_result(&self, raw: u64) -> Result<Val> {
+        // An object's address is one of a live heap while the callee's store lives (it
+        // keeps the stores whose objects it holds); host code the callee ran may have
+        // let go of the store's last handle.
+        if !is_extern_word(raw) && !self.store_alive() {
+            return Err(store_dropped());
+        }
+        // SAFETY: the callee has just returned `raw`, an `externref`, and nothing has
+        // run since; an address is of a live heap (above). `from_raw` takes a handle.
+        Ok(unsafe { Val::from_raw(ValType::EXTERNREF, raw) })
+    }
+
+    fn store_alive(&self) -> bool {
+        match &self.call {
+            ExternCall::Direct(direct) => direct.store_alive(),
+            ExternCall::Entry(entry) => entry.store_alive(),
+        }
+    }
+}
+
+#[cold]
+fn not_an_extern_word() -> Error {
+    Error::Link("an externref argument of ExternCaller::call is not a word Val::extern_word gives".into())
+}

@@ -1,0 +1,201 @@
+//! `ExternCaller`: small calls of functions whose parameters and result include
+//! `externref`s, with host values passed as words (`Val::extern_word`). The words must
+//! reach wasm and come back unchanged, whichever way the call goes in (straight into a
+//! trap-free function, through the entry trampoline for a leaf that may trap or for a
+//! function that calls); a word that could be an object's address must be refused
+//! before any wasm runs; and objects wasm returns must come back as objects.
+
+use sidewinder_engine::{AnyRef, Engine, Error, Extern, Func, Instance, Module, Store, Val};
+
+const MODULE: &str = r#"(module
+  (type $point (struct (field i32)))
+  (memory 1)
+  (global $calls (export "calls") (mut i32) (i32.const 0))
+  (table $held (export "held") 4 externref)
+  (func (export "id") (param externref) (result externref) (local.get 0))
+  (func $id (param externref) (result externref) (local.get 0))
+  (func (export "id_calling") (param externref) (result externref) (call $id (local.get 0)))
+  ;; A leaf that may trap: the load is out of bounds when $trap is 65536 or more.
+  (func (export "id_loading") (param externref) (param $at i32) (result externref)
+    (drop (i32.load8_u (local.get $at)))
+    (local.get 0))
+  (func (export "pick") (param i32 externref f64 externref) (result externref)
+    (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+    (select (result externref) (local.get 1) (local.get 3) (local.get 0)))
+  (func (export "sum_beside") (param i32 externref f64 externref) (result f64)
+    (f64.add (f64.convert_i32_s (local.get 0)) (local.get 2)))
+  (func (export "is_null") (param externref) (result i32) (ref.is_null (local.get 0)))
+  (func (export "hold") (param i32 externref) (table.set $held (local.get 0) (local.get 1)))
+  (func (export "point") (param i32) (result externref)
+    (extern.convert_any (struct.new $point (local.get 0))))
+  (func (export "takes_anyref") (param anyref) (result i32) (i32.const 1)))"#;
+
+fn instance(store: &Store) -> Instance {
+    let module = Module::new(store.engine(), &wat::parse_str(MODULE).expect("valid wat")).expect("compiles");
+    Instance::new(store, &module, &[]).expect("instantiates")
+}
+
+fn export(instance: &Instance, name: &str) -> Func {
+    match instance.get_export(name) {
+        Some(Extern::Func(f)) => f,
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
+/// The words of null, i31s and host values, with what each stands for.
+fn extern_values() -> Vec<Val> {
+    let mut values = vec![Val::ExternRef(None), Val::AnyRef(None)];
+    for bits in [0u32, 1, 7, 0x3fff_ffff, 0x4000_0000, 0x7fff_ffff] {
+        values.push(Val::AnyRef(Some(AnyRef::I31(bits))));
+    }
+    for handle in [0u64, 1, 2, 1000, (1 << 40) + 3, Val::HOST_VALUE_LIMIT - 1] {
+        values.push(Val::ExternRef(Some(handle)));
+    }
+    values
+}
+
+/// The same value, whichever variant holds null.
+fn same(a: &Val, b: &Val) -> bool {
+    match (a, b) {
+        (Val::ExternRef(None) | Val::AnyRef(None), Val::ExternRef(None) | Val::AnyRef(None)) => true,
+        (Val::ExternRef(Some(x)), Val::ExternRef(Some(y))) => x == y,
+        (Val::AnyRef(Some(AnyRef::I31(x))), Val::AnyRef(Some(AnyRef::I31(y)))) => x == y,
+        _ => false,
+    }
+}
+
+#[test]
+fn host_values_go_through_every_way_in_unchanged() {
+    let store = Store::new(&Engine::default());
+    let inst = instance(&store);
+    let id = export(&inst, "id").extern_caller::<1>().expect("served");
+    let id_calling = export(&inst, "id_calling").extern_caller::<1>().expect("served");
+    let id_loading = export(&inst, "id_loading").extern_caller::<2>().expect("served");
+    let pick = export(&inst, "pick").extern_caller::<4>().expect("served");
+    let sum_beside = export(&inst, "sum_beside").extern_caller::<4>().expect("served");
+    let is_null = export(&inst, "is_null").extern_caller::<1>().expect("served");
+    assert!(id.is_leaf() && id_loading.is_leaf() && !id_calling.is_leaf());
+    let values = extern_values();
+    for (i, v) in values.iter().enumerate() {
+        let word = v.extern_word().expect("a word");
+        for (how, got) in [
+            ("direct", id.call([word])),
+            ("calling", id_calling.call([word])),
+            ("loading", id_loading.call([word, 8])),
+        ] {
+            let got = got.expect("runs").expect("a result");
+            assert!(same(&got, v), "{how}: {v:?} came back as {got:?}");
+        }
+        let other = &values[(i + 5) % values.len()];
+        let other_word = other.extern_word().expect("a word");
+        for choose in [0u64, 1] {
+            let got =
+                pick.call([choose, word, 2.5f64.to_bits(), other_word]).expect("runs").expect("a result");
+            assert!(same(&got, if choose == 1 { v } else { other }), "pick {choose}: {got:?}");
+        }
+        let sum =
+            sum_beside.call([(-3i32) as u32 as u64, word, 0.25f64.to_bits(), other_word]).expect("runs");
+        assert!(matches!(sum, Some(Val::F64(bits)) if f64::from_bits(bits) == -2.75), "{sum:?}");
+        let null = is_null.call([word]).expect("runs");
+        let is_null_value = matches!(v, Val::ExternRef(None) | Val::AnyRef(None));
+        assert!(matches!(null, Some(Val::I32(n)) if n == is_null_value as i32), "{v:?}: {null:?}");
+    }
+    // `pick` set a global: its caller sees it.
+    match inst.get_export("calls") {
+        Some(Extern::Global(g)) => assert!(matches!(g.get(), Val::I32(n) if n == 2 * values.len() as i32)),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Words that could be an object's address (non-zero, ending in binary 00), and i31s
+/// with bits above the 32 an i31's word has, are refused before the callee runs.
+#[test]
+fn words_that_are_no_host_value_are_refused_before_wasm_runs() {
+    let store = Store::new(&Engine::default());
+    let inst = instance(&store);
+    let pick = export(&inst, "pick").extern_caller::<4>().expect("served");
+    let hold = export(&inst, "hold").extern_caller::<2>().expect("served");
+    let calls = || match inst.get_export("calls") {
+        Some(Extern::Global(g)) => g.get(),
+        other => panic!("{other:?}"),
+    };
+    let host = Val::ExternRef(Some(5)).extern_word().expect("a word");
+    for bad in [4u64, 8, 0x1000, 0xdead_beef_0000, 1 << 32 | 1, u64::MAX] {
+        assert!(matches!(pick.call([1, bad, 0, host]), Err(Error::Link(_))), "{bad:#x} as parameter 1");
+        assert!(matches!(pick.call([1, host, 0, bad]), Err(Error::Link(_))), "{bad:#x} as parameter 3");
+        assert!(matches!(hold.call([0, bad]), Err(Error::Link(_))), "{bad:#x} held");
+    }
+    assert!(matches!(calls(), Val::I32(0)), "pick ran");
+    match inst.get_export("held") {
+        Some(Extern::Table(t)) => assert!(matches!(t.get(0), Some(Val::ExternRef(None)))),
+        other => panic!("{other:?}"),
+    }
+    // Numbers in number parameters are not checked: any bits are an i32 or an f64.
+    assert!(pick.call([u64::MAX, host, u64::MAX, host]).is_ok());
+    // Values that have no word.
+    assert_eq!(Val::ExternRef(Some(Val::HOST_VALUE_LIMIT)).extern_word(), None);
+    assert_eq!(Val::I32(1).extern_word(), None);
+    assert_eq!(Val::host_value_word(Val::HOST_VALUE_LIMIT), None);
+    assert_eq!(Val::host_value_word(5), Some(host));
+}
+
+/// A trap in the callee is the call's error; an object the callee returns comes back
+/// as one, which wasm code can use again.
+#[test]
+fn traps_are_errors_and_objects_come_back_as_objects() {
+    let store = Store::new(&Engine::default());
+    let inst = instance(&store);
+    let id_loading = export(&inst, "id_loading").extern_caller::<2>().expect("served");
+    let host = Val::ExternRef(Some(9)).extern_word().expect("a word");
+    assert!(matches!(id_loading.call([host, 1 << 16]), Err(Error::Trap(_))));
+    assert!(matches!(id_loading.call([host, 0]), Ok(Some(Val::ExternRef(Some(9))))));
+    let point = export(&inst, "point").extern_caller::<1>().expect("served");
+    let object = point.call([42]).expect("runs").expect("a result");
+    assert!(matches!(object, Val::AnyRef(Some(AnyRef::Object(_)))), "{object:?}");
+    // Objects have no word: they go back into wasm through `Func::call`.
+    assert_eq!(object.extern_word(), None);
+    let Val::AnyRef(Some(AnyRef::Object(sent))) = &object else { unreachable!() };
+    let back = export(&inst, "id").call(std::slice::from_ref(&object)).expect("runs");
+    assert!(matches!(&back[..], [Val::AnyRef(Some(AnyRef::Object(o)))] if o.address() == sent.address()));
+}
+
+/// Signatures with other reference types, too many parameters, or more than one result
+/// are not served; neither are host functions, nor fewer arguments than parameters.
+#[test]
+fn only_numbers_and_externrefs_are_served() {
+    let store = Store::new(&Engine::default());
+    let inst = instance(&store);
+    assert!(export(&inst, "takes_anyref").extern_caller::<1>().is_none());
+    assert!(export(&inst, "pick").extern_caller::<3>().is_none());
+    let module = Module::new(
+        store.engine(),
+        &wat::parse_str(
+            r#"(module
+                 (func (export "five") (param externref i32 i32 i32 i32))
+                 (func (export "two") (param externref) (result externref externref) (local.get 0) (local.get 0))
+                 (func (export "funcs") (param funcref) (result i32) (i32.const 0))
+                 (func (export "non_null") (param (ref extern)) (result i32) (i32.const 0)))"#,
+        )
+        .expect("valid wat"),
+    )
+    .expect("compiles");
+    let other = Instance::new(&store, &module, &[]).expect("instantiates");
+    assert!(export(&other, "five").extern_caller::<4>().is_none());
+    assert!(export(&other, "two").extern_caller::<1>().is_none());
+    assert!(export(&other, "funcs").extern_caller::<1>().is_none());
+    assert!(export(&other, "non_null").extern_caller::<1>().is_none());
+    let host = Func::new(&store, sidewinder_engine::FuncType::new([], []), |_, _| Ok(()));
+    assert!(host.extern_caller::<0>().is_none());
+}
+
+/// A call after the store is gone errs instead of running code freed with it.
+#[test]
+fn extern_calls_after_the_store_is_gone_err() {
+    let store = Store::new(&Engine::default());
+    let inst = instance(&store);
+    let id = export(&inst, "id").extern_caller::<1>().expect("served");
+    let id_calling = export(&inst, "id_calling").extern_caller::<1>().expect("served");
+    drop((inst, store));
+    assert!(matches!(id.call([0]), Err(Error::Link(_))));
+    assert!(matches!(id_calling.call([0]), Err(Error::Link(_))));
+}

@@ -1,0 +1,120 @@
+//! Exported functions that take or return `externref`s with at most four parameters
+//! are called through `ExternCaller` when every argument is plain (numbers, and values
+//! that are no wasm object), and the way any export is called otherwise. Either way a
+//! JS value must come back as itself (`Object.is`), arguments must convert in order and
+//! once, and an object passed again and again must not fill the handle table.
+
+mod support;
+use support::{context, define_bytes, eval};
+
+const MODULE: &str = r#"(module
+  (type $point (struct (field i32)))
+  (memory 1)
+  (table $held (export "held") 4 externref)
+  (global $calls (export "calls") (mut i32) (i32.const 0))
+  (func (export "id") (param externref) (result externref) (local.get 0))
+  (func $id (param externref) (result externref) (local.get 0))
+  (func (export "idCalling") (param externref) (result externref) (call $id (local.get 0)))
+  (func (export "idLoading") (param externref) (result externref)
+    (drop (i32.load8_u (i32.const 0)))
+    (local.get 0))
+  (func (export "pick") (param i32 externref f64 externref) (result externref)
+    (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+    (select (result externref) (local.get 1) (local.get 3) (local.get 0)))
+  (func (export "sumBeside") (param i32 externref f64 externref) (result f64)
+    (f64.add (f64.convert_i32_s (local.get 0)) (local.get 2)))
+  (func (export "isNull") (param externref) (result i32) (ref.is_null (local.get 0)))
+  (func (export "hold") (param i32 externref) (table.set $held (local.get 0) (local.get 1)))
+  (func (export "point") (param i32) (result externref)
+    (extern.convert_any (struct.new $point (local.get 0))))
+  (func (export "pointValue") (param externref) (result i32)
+    (struct.get $point 0 (ref.cast (ref $point) (any.convert_extern (local.get 0))))))"#;
+
+fn exports_context() -> boa_engine::Context {
+    let mut ctx = context();
+    define_bytes(&mut ctx, "bytes", MODULE);
+    eval(&mut ctx, "var e = new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports; 0");
+    ctx
+}
+
+/// Every kind of JS value, i31-sized numbers and not, wasm objects and Proxies among
+/// them, through a trap-free function, a leaf that may trap, a function that calls, and
+/// as either externref of a mixed signature.
+#[test]
+fn every_kind_of_value_comes_back_as_itself() {
+    let mut ctx = exports_context();
+    let script = r#"
+      const values = [{}, [], null, undefined, 0, 1, -1, 2 ** 30 - 1, 2 ** 30, -(2 ** 30), -(2 ** 30) - 1,
+        -0, 0.5, NaN, Infinity, 2 ** 53, "", "text", Symbol("s"), 10n, true, false, () => 1,
+        new Proxy({}, {}), e.id, new WebAssembly.Memory({ initial: 1 }), e.point(7)];
+      const failures = [];
+      values.forEach((v, i) => {
+        const other = values[(i + 3) % values.length];
+        const checks = {
+          id: e.id(v), idCalling: e.idCalling(v), idLoading: e.idLoading(v),
+          pick1: e.pick(1, v, 2.5, other), pick0: e.pick(0, other, 2.5, v),
+        };
+        for (const [how, got] of Object.entries(checks)) {
+          if (!Object.is(got, v)) failures.push(`${how} ${i}`);
+        }
+        if (e.sumBeside(-3, v, 0.25, other) !== -2.75) failures.push(`sumBeside ${i}`);
+        if (e.isNull(v) !== (v === null ? 1 : 0)) failures.push(`isNull ${i}`);
+      });
+      // Missing arguments are undefined, which is a host value.
+      if (e.id() !== undefined || e.isNull() !== 0 || e.pick(1) !== undefined) failures.push("missing");
+      if (e.pointValue(e.point(42)) !== 42) failures.push("point");
+      if (e.calls.value !== 2 * values.length + 1) failures.push(`calls ${e.calls.value}`);
+      failures.join(", ") || "ok""#;
+    assert_eq!(eval(&mut ctx, script), "ok");
+}
+
+/// An argument that is not plain sends the call the general way, which converts every
+/// argument in order, once: the plain ones before it ran no user code.
+#[test]
+fn arguments_that_are_not_plain_convert_in_order_once() {
+    let mut ctx = exports_context();
+    let script = r#"
+      const log = [];
+      const a = { a: 1 }, b = { b: 2 };
+      const i = { valueOf() { log.push("i"); return 1; } };
+      const x = { valueOf() { log.push("x"); return 0.5; } };
+      const results = [
+        e.pick(i, a, x, b) === a,
+        e.pick("0", a, "2", b) === b,
+        e.sumBeside(i, a, x, b) === 1.5,
+        e.sumBeside(2n ** 0n === 1n ? 4 : 0, e.point(1), 1, e.point(2)) === 5,
+      ];
+      results.join() + " " + log.join("")"#;
+    assert_eq!(eval(&mut ctx, script), "true,true,true,true ixix");
+}
+
+/// One object passed 100,000 times takes one handle; objects held in a table stay
+/// theirs while the same and fresh objects go through in between, across sweeps.
+#[test]
+fn an_object_passed_again_takes_its_handle_again() {
+    let mut ctx = exports_context();
+    let before = sidewinder_js::extern_ref_count(&mut ctx);
+    let script = r#"
+      const o = { o: 1 };
+      let ok = true;
+      for (let k = 0; k < 100000; k++) if (e.id(o) !== o) ok = false;
+      String(ok)"#;
+    assert_eq!(eval(&mut ctx, script), "true");
+    let after = sidewinder_js::extern_ref_count(&mut ctx);
+    assert!(after <= before + 1, "{before} handles before, {after} after");
+    let script = r#"
+      const kept = [{ kept: 0 }, { kept: 1 }];
+      e.hold(0, kept[0]);
+      let good = true;
+      for (let k = 0; k < 30000; k++) {
+        // The held object, a fresh one, and the other kept one in turn: fresh objects
+        // take handles until sweeps come, and the last object changes every call.
+        const v = k % 3 === 0 ? kept[0] : k % 3 === 1 ? { k } : kept[1];
+        if (e.idCalling(v) !== v) good = false;
+        if (k === 15000) e.hold(1, kept[1]);
+      }
+      good && e.held.get(0) === kept[0] && e.held.get(1) === kept[1] && e.id(kept[0]) === kept[0]"#;
+    assert_eq!(eval(&mut ctx, script), "true");
+    let count = sidewinder_js::extern_ref_count(&mut ctx);
+    assert!(count < 20_000, "{count} handles held after 10,000 fresh objects");
+}
