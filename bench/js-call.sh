@@ -47,6 +47,19 @@ for family in "int add math-max closure-max" "frac neg math-abs closure-abs"; do
   done
 done
 
+# A JS object through an externref export and back (`identity`), against a closure that
+# returns its argument: the same object each call, through a call of the same function,
+# and one of 1,024 objects in turn (each takes a handle of its own).
+for pair in "ref export-identity closure-identity" "ref export-identity-calling closure-identity" \
+            "refs export-identity-refs closure-identity-refs"; do
+  set -- $pair
+  empty=$(count "empty-$1")
+  per_export=$(( ($(count "$2") - empty) / N ))
+  per_native=$(( ($(count "$3") - empty) / N ))
+  ratio=$(awk -v a="$per_export" -v b="$per_native" 'BEGIN { printf "%.2fx", a / b }')
+  printf '| %-12s | %-12s | %14d | %14d | %10s |\n' "${2#export-}" "${3#closure-}" "$per_export" "$per_native" "$ratio"
+done
+
 # The other direction: a JS function imported by wasm and called from a wasm loop,
 # against the same function called from a JS loop.
 echo

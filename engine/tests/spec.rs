@@ -408,10 +408,11 @@ fn run(settings: &Settings) -> i32 {
     }
     println!(
         "spec: {} passed, {} failed ({} invocations of trap-free functions also made without the \
-         trampoline)",
+         trampoline, {} of them with externrefs also through ExternCaller)",
         summary.passed,
         summary.failed,
-        TRAP_FREE_CROSS_CHECKS.load(std::sync::atomic::Ordering::Relaxed)
+        TRAP_FREE_CROSS_CHECKS.load(std::sync::atomic::Ordering::Relaxed),
+        EXTERN_CROSS_CHECKS.load(std::sync::atomic::Ordering::Relaxed)
     );
     exit_code
 }
@@ -1074,6 +1075,7 @@ impl SpecRunner {
         let args = call.args.iter().map(arg_to_val).collect::<Result<Vec<_>, _>>()?;
         let outcome = func.call(&args);
         cross_check_trap_free_call(&func, &args, &outcome)?;
+        cross_check_extern_call(&func, &args, &outcome)?;
         Ok(outcome)
     }
 
@@ -1458,5 +1460,60 @@ fn cross_check_trap_free_call(
             Err(format!("called directly, a trap-free function gave {direct:#x}, not {expected:#x}"))
         }
         Err(e) => Err(format!("called directly, a trap-free function failed: {e}")),
+    }
+}
+
+/// Invocations of functions with externrefs that `cross_check_extern_call` made again.
+static EXTERN_CROSS_CHECKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// `cross_check_trap_free_call` for trap-free functions whose signature has an
+/// `externref` (pure too, if they set no global): their call through `ExternCaller`,
+/// with host values as words, must give the value `Func::call` gave.
+fn cross_check_extern_call(
+    func: &Func,
+    args: &[Val],
+    outcome: &Result<Vec<Val>, Error>,
+) -> Result<(), String> {
+    let ty = func.signature();
+    let has_externref = ty.params().iter().chain(ty.results()).any(|&t| t == ValType::EXTERNREF);
+    if !has_externref || !func.is_trap_free() || func.sets_globals() {
+        return Ok(());
+    }
+    let Some(caller) = func.extern_caller::<SMALL_ARGS>() else { return Ok(()) };
+    let mut words = [0u64; SMALL_ARGS];
+    for ((slot, v), &t) in words.iter_mut().zip(args).zip(ty.params()) {
+        let word = match *v {
+            Val::I32(x) => Some(x as u32 as u64),
+            Val::I64(x) => Some(x as u64),
+            Val::F32(bits) => Some(bits as u64),
+            Val::F64(bits) => Some(bits),
+            _ if t == ValType::EXTERNREF => v.extern_word(),
+            _ => None,
+        };
+        match word {
+            Some(w) => *slot = w,
+            None => return Ok(()),
+        }
+    }
+    let expected = match outcome {
+        Ok(results) => results.first().cloned(),
+        Err(e) => return Err(format!("a trap-free function failed: {e}")),
+    };
+    EXTERN_CROSS_CHECKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let got =
+        caller.call(words).map_err(|e| format!("through ExternCaller, a trap-free function failed: {e}"))?;
+    let bits = |v: &Option<Val>| match v {
+        None => None,
+        Some(Val::AnyRef(None)) => Some(Val::ExternRef(None).extern_word()),
+        Some(Val::I32(x)) => Some(Some(*x as u32 as u64)),
+        Some(Val::I64(x)) => Some(Some(*x as u64)),
+        Some(Val::F32(b)) => Some(Some(*b as u64)),
+        Some(Val::F64(b)) => Some(Some(*b)),
+        Some(other) => Some(other.extern_word()),
+    };
+    if bits(&got) == bits(&expected) {
+        Ok(())
+    } else {
+        Err(format!("through ExternCaller, a trap-free function gave {got:?}, not {expected:?}"))
     }
 }

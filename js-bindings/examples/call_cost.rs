@@ -93,9 +93,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let mode = args.next().ok_or("usage: call_cost MODE [N]")?;
     let n: u32 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(200_000);
-    // Three families: two integer arguments (`f(i, 1)`), one fractional (`f(i + 0.5)`),
-    // and one object (`f(o)`). Each callee's answer for `f(2, 1)`, `f(2.5)` or `f(o)`,
-    // checked once after the loop.
+    // Four families: two integer arguments (`f(i, 1)`), one fractional (`f(i + 0.5)`),
+    // one object, the same each time (`f(o)`) or one of 1,024 in turn. Each callee's
+    // answer for `f(2, 1)`, `f(2.5)` or `f(o)`, checked once after the loop.
     let (callee, family, expected) = match mode.as_str() {
         "empty-int" => ("null", Family::Int, ""),
         "export-add" => ("exports.add", Family::Int, "3"),
@@ -113,6 +113,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "export-identity" => ("exports.identity", Family::Ref, "[object Object]"),
         "export-identity-calling" => ("exports.identityCalling", Family::Ref, "[object Object]"),
         "closure-identity" => ("closureIdentity", Family::Ref, "[object Object]"),
+        "empty-refs" => ("null", Family::Refs, ""),
+        "export-identity-refs" => ("exports.identity", Family::Refs, "[object Object]"),
+        "closure-identity-refs" => ("closureIdentity", Family::Refs, "[object Object]"),
         // A JS function called from a JS loop, against the same function imported by
         // wasm and called from a wasm loop (each minus its loop alone).
         "js-function" => ("jsFunction", Family::Int, "2"),
@@ -144,10 +147,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Family::Int => ("f(i, 1)", "i + 1", "f(2, 1)"),
         Family::Frac => ("f(i + 0.5)", "i + 0.5", "f(2.5)"),
         Family::Ref => ("f(o)", "o", "f(o)"),
+        Family::Refs => ("f(objects[i & 1023])", "objects[i & 1023]", "f(o)"),
     };
     let setup = format!(
         "const jsFunction = (a, b) => a;
          const o = {{}};
+         const objects = Array.from({{ length: 1024 }}, (_, k) => ({{ k }}));
          const exports = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array([{list}])),
            {{ m: {{ f: jsFunction }} }}).exports;"
     );
@@ -179,8 +184,10 @@ enum Family {
     Int,
     /// One fraction.
     Frac,
-    /// One object.
+    /// One object, the same in every call.
     Ref,
+    /// One object, of 1,024 in turn.
+    Refs,
 }
 
 /// The sum of the integers below `n`, as wasm's i32 arithmetic gives it.
