@@ -15,7 +15,7 @@ const MODULE: &str = r#"(module
   (func (export "id") (param externref) (result externref) (local.get 0))
   (func $id (param externref) (result externref) (local.get 0))
   (func (export "id_calling") (param externref) (result externref) (call $id (local.get 0)))
-  ;; A leaf that may trap: the load is out of bounds when $trap is 65536 or more.
+  ;; A leaf that may trap: the load is out of bounds when $at is 65536 or more.
   (func (export "id_loading") (param externref) (param $at i32) (result externref)
     (drop (i32.load8_u (local.get $at)))
     (local.get 0))

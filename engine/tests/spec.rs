@@ -1505,6 +1505,7 @@ fn cross_check_extern_call(
     let bits = |v: &Option<Val>| match v {
         None => None,
         Some(Val::AnyRef(None)) => Some(Val::ExternRef(None).extern_word()),
+        Some(Val::AnyRef(Some(AnyRef::Object(o)))) => Some(Some(o.address() as u64)),
         Some(Val::I32(x)) => Some(Some(*x as u32 as u64)),
         Some(Val::I64(x)) => Some(Some(*x as u64)),
         Some(Val::F32(b)) => Some(Some(*b as u64)),

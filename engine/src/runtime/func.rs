@@ -99,9 +99,11 @@ impl<const N: usize> SmallCaller<N> {
     /// an i32 or f32 result, and none when there is no result.
     #[inline(always)]
     pub fn call(&self, args: [u64; N]) -> Result<u64> {
-        // SAFETY: `entry` is the small entry for `N` arguments (`Func::small_caller`),
+        // SAFETY: `entry` is the small entry for `N` arguments (`Func::entry_caller`),
         // and `vmctx` and `code` are of a function it serves, of the store `store` is,
-        // a leaf if `leaf` says so.
+        // a leaf if `leaf` says so; the arguments are one-word values of the parameters'
+        // types (`Func::small_caller` serves only numbers, and `ExternCaller` vets the
+        // words of references).
         unsafe {
             if self.leaf {
                 run_small_leaf_entry(self.entry, self.vmctx, self.code, &self.store, args)
@@ -118,8 +120,10 @@ impl<const N: usize> SmallCaller<N> {
 /// # Safety
 /// `entry` is a small entry for `N` arguments (`Trampolines::small_entry`); `vmctx` and
 /// `code` are of a wasm function of the store `store` is a handle of, which takes at
-/// most `N` parameters, all numbers, and returns at most one result; the signal
-/// handlers are installed (`SmallEntry::for_wasm` did it).
+/// most `N` parameters and returns at most one result, each one word; `args` are
+/// values of the parameters' types (any bits for a number; for a reference, a word
+/// `ExternCaller` accepts); the signal handlers are installed (`SmallEntry::for_wasm`
+/// or `Func::extern_caller` did it).
 #[inline(always)]
 unsafe fn run_small_entry<const N: usize>(
     entry: usize,
@@ -212,7 +216,8 @@ unsafe fn call_small_entry<const N: usize>(
 ///
 /// # Safety
 /// `vmctx` and `code` are of a trap-free wasm function of the store `store` is a handle
-/// of, which takes at most `N` parameters, all numbers, and returns at most one result.
+/// of, which takes at most `N` parameters and returns at most one result, each one
+/// word; `args` are values of the parameters' types, as for `run_small_entry`.
 #[inline(always)]
 unsafe fn run_trap_free<const N: usize>(
     vmctx: *mut VMContext,
@@ -262,7 +267,8 @@ impl<const N: usize> TrapFreeCaller<N> {
     #[inline(always)]
     pub fn call(&self, args: [u64; N]) -> Result<u64> {
         // SAFETY: `code` and `vmctx` are of a trap-free wasm function of the store `store`
-        // is, taking at most `N` parameters (`Func::trap_free_caller`).
+        // is, taking at most `N` one-word parameters (`SmallCaller::trap_free`), of which
+        // the arguments are values, as for `SmallCaller::call`.
         unsafe { run_trap_free(self.vmctx, self.code, &self.store, args) }
     }
 }
@@ -603,11 +609,14 @@ impl Func {
     }
 
     /// `small_caller` for a wasm function of at most `N` parameters and at most one
-    /// result, whatever their types: the caller checks that it passes only values the
-    /// parameters may hold, as raw words (`ExternCaller`).
+    /// result, each one word (no v128): for references the caller must pass only words
+    /// the parameters may hold (`ExternCaller` vets them).
     pub(crate) fn entry_caller<const N: usize>(&self) -> Option<SmallCaller<N>> {
         let inner = &*self.0;
         if N > SMALL_ARGS || inner.ty.params().len() > N || inner.ty.results().len() > 1 {
+            return None;
+        }
+        if inner.ty.params().iter().chain(inner.ty.results()).any(|&t| t == ValType::V128) {
             return None;
         }
         if !matches!(inner.kind, FuncKind::Wasm(_)) {

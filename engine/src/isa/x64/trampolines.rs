@@ -63,8 +63,9 @@ pub struct SmallEntryOutcome {
 ///
 /// # Safety
 /// `code` is a trap-free wasm function of a live store whose context is `vmctx`, taking
-/// at most `N` parameters, numbers all, and returning at most one result. The raw result
-/// is unmasked, as `SmallEntryOutcome::value` is.
+/// at most `N` parameters and returning at most one result, each one word; `args` are
+/// values of the parameters' types (for a reference, a word `ExternCaller` accepts). The
+/// raw result is unmasked, as `SmallEntryOutcome::value` is.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub unsafe fn call_trap_free<const N: usize>(vmctx: *mut VMContext, code: *const u8, args: [u64; N]) -> u64 {
