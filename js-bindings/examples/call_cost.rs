@@ -36,6 +36,44 @@ fn closure_max(
     Ok(JsValue::from(highest))
 }
 
+/// The sum of the arguments' ToInt32, wrapping, as an embedder would write it.
+fn closure_sum(
+    _this: &JsValue,
+    args: &[JsValue],
+    _captured: &Captured,
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
+    let mut sum = 0i32;
+    for arg in args {
+        sum = sum.wrapping_add(arg.to_i32(ctx)?);
+    }
+    Ok(JsValue::from(sum))
+}
+
+/// ToBigInt64 of the first argument, plus one, as an embedder would write it.
+fn closure_inc64(
+    _this: &JsValue,
+    args: &[JsValue],
+    _captured: &Captured,
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
+    let n = args.first().cloned().unwrap_or_default().to_big_int64(ctx)?;
+    Ok(boa_engine::JsBigInt::from(n.wrapping_add(1)).into())
+}
+
+/// Its two arguments' ToInt32 swapped, in an array, as an embedder would write it.
+fn closure_swap(
+    _this: &JsValue,
+    args: &[JsValue],
+    _captured: &Captured,
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
+    let undefined = JsValue::undefined();
+    let a = args.first().unwrap_or(&undefined).to_i32(ctx)?;
+    let b = args.get(1).unwrap_or(&undefined).to_i32(ctx)?;
+    Ok(boa_engine::object::builtins::JsArray::from_iter([JsValue::from(b), JsValue::from(a)], ctx).into())
+}
+
 /// The identity on its first argument, as an embedder would write it.
 fn closure_identity(
     _this: &JsValue,
@@ -66,6 +104,13 @@ const EXPORTS: &str = r#"(module
   (func $add (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
   (func (export "addCalling") (param i32 i32) (result i32) (call $add (local.get 0) (local.get 1)))
   (func $neg (param f64) (result f64) local.get 0 f64.neg)
+  ;; Five parameters: one more than the small entries take in registers.
+  (func (export "sum5") (param i32 i32 i32 i32 i32) (result i32)
+    (i32.add (i32.add (i32.add (local.get 0) (local.get 1)) (i32.add (local.get 2) (local.get 3))) (local.get 4)))
+  ;; Two results, which come back as an array.
+  (func (export "swap") (param i32 i32) (result i32 i32) (local.get 1) (local.get 0))
+  ;; A BigInt in and out.
+  (func (export "inc64") (param i64) (result i64) (i64.add (local.get 0) (i64.const 1)))
   ;; A JS value through wasm and back, as an externref.
   (func (export "identity") (param externref) (result externref) local.get 0)
   (func $identity (param externref) (result externref) local.get 0)
@@ -109,6 +154,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "export-neg-load" => ("exports.negLoad", Family::Frac, "-2.5"),
         "math-abs" => ("Math.abs", Family::Frac, "2.5"),
         "closure-abs" => ("closureAbs", Family::Frac, "2.5"),
+        "empty-int5" => ("null", Family::Int5, ""),
+        "export-sum5" => ("exports.sum5", Family::Int5, "12"),
+        "closure-sum5" => ("closureSum", Family::Int5, "12"),
+        "export-swap" => ("exports.swap", Family::Int, "1,2"),
+        "closure-swap" => ("closureSwap", Family::Int, "1,2"),
+        "empty-big" => ("null", Family::Big, ""),
+        "export-inc64" => ("exports.inc64", Family::Big, "6"),
+        "closure-inc64" => ("closureInc64", Family::Big, "6"),
         "empty-ref" => ("null", Family::Ref, ""),
         "export-identity" => ("exports.identity", Family::Ref, "[object Object]"),
         "export-identity-calling" => ("exports.identityCalling", Family::Ref, "[object Object]"),
@@ -133,6 +186,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (js_string!("closureMax"), NativeFunction::from_copy_closure_with_captures(closure_max, captured())),
         (js_string!("closureAbs"), NativeFunction::from_copy_closure_with_captures(closure_abs, captured())),
         (
+            js_string!("closureInc64"),
+            NativeFunction::from_copy_closure_with_captures(closure_inc64, captured()),
+        ),
+        (
+            js_string!("closureSwap"),
+            NativeFunction::from_copy_closure_with_captures(closure_swap, captured()),
+        ),
+        (js_string!("closureSum"), NativeFunction::from_copy_closure_with_captures(closure_sum, captured())),
+        (
             js_string!("closureIdentity"),
             NativeFunction::from_copy_closure_with_captures(closure_identity, captured()),
         ),
@@ -146,12 +208,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (call, work, check) = match family {
         Family::Int => ("f(i, 1)", "i + 1", "f(2, 1)"),
         Family::Frac => ("f(i + 0.5)", "i + 0.5", "f(2.5)"),
+        Family::Int5 => ("f(i, 1, 2, 3, 4)", "i + 1", "f(2, 1, 2, 3, 4)"),
+        Family::Big => ("f(big)", "big", "f(big)"),
         Family::Ref => ("f(o)", "o", "f(o)"),
         Family::Refs => ("f(objects[i & 1023])", "objects[i & 1023]", "f(o)"),
     };
     let setup = format!(
         "const jsFunction = (a, b) => a;
          const o = {{}};
+         const big = 5n;
          const objects = Array.from({{ length: 1024 }}, (_, k) => ({{ k }}));
          const exports = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array([{list}])),
            {{ m: {{ f: jsFunction }} }}).exports;"
@@ -184,6 +249,10 @@ enum Family {
     Int,
     /// One fraction.
     Frac,
+    /// Five integers.
+    Int5,
+    /// One BigInt.
+    Big,
     /// One object, the same in every call.
     Ref,
     /// One object, of 1,024 in turn.

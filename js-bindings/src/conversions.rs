@@ -99,7 +99,8 @@ pub(crate) fn number_to_raw(v: &JsValue, ty: ValType, ctx: &mut Context) -> JsRe
 }
 
 /// `number_to_raw` for the values that need no conversion that could run user code
-/// (numbers, and `undefined`, which is NaN): `None` for the rest.
+/// (numbers, and `undefined`, which is NaN; BigInts in the i64 range for i64): `None`
+/// for the rest.
 #[inline(always)]
 pub(crate) fn plain_number_to_raw(v: &JsValue, ty: ValType) -> Option<u64> {
     match ty {
@@ -111,6 +112,9 @@ pub(crate) fn plain_number_to_raw(v: &JsValue, ty: ValType) -> Option<u64> {
         },
         ValType::F64 => v.as_number().or_else(|| undefined_as_number(v)).map(f64::to_bits),
         ValType::F32 => v.as_number().or_else(|| undefined_as_number(v)).map(|n| (n as f32).to_bits() as u64),
+        // ToBigInt64 of a BigInt in the i64 range is itself; others (and every other
+        // value) take the full conversion.
+        ValType::I64 => v.as_bigint().and_then(|b| i64::try_from(b.as_inner()).ok()).map(|i| i as u64),
         _ => None,
     }
 }

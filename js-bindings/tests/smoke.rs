@@ -283,6 +283,53 @@ fn numbers_for_i32_parameters_convert_as_to_int32_does() {
     assert_eq!(eval(&mut ctx, script), "0 of 2029");
 }
 
+/// BigInts given for i64 parameters convert by ToBigInt64 on the plain path (those in
+/// the i64 range) and the general one (the rest, and values that are no BigInt): the
+/// export's result matches `BigInt.asIntN(64, x)`, for a trap-free export, one through
+/// the trampoline, a mixed signature, one with an externref, and five parameters.
+#[test]
+fn bigints_for_i64_parameters_convert_as_to_big_int64_does() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "toBigInt64Bytes",
+        r#"(module (memory 1)
+             (func (export "id") (param i64) (result i64) local.get 0)
+             (func (export "idLoad") (param i64) (result i64) (drop (i32.load (i32.const 0))) local.get 0)
+             (func (export "mixed") (param f64 i64 i32) (result i64) local.get 1)
+             (func (export "beside") (param externref i64) (result i64) local.get 1)
+             (func (export "fifth") (param i32 i32 i32 i32 i64) (result i64) local.get 4))"#,
+    );
+    let script = r#"
+        var e = new WebAssembly.Instance(new WebAssembly.Module(toBigInt64Bytes)).exports;
+        var values = [0n, 1n, -1n, 2n ** 31n, 2n ** 32n + 7n, 2n ** 63n - 1n, -(2n ** 63n), 2n ** 63n,
+          -(2n ** 63n) - 1n, 2n ** 64n, 2n ** 64n + 5n, -(2n ** 64n) - 5n, 2n ** 100n + 3n, -(2n ** 100n)];
+        var seed = 4242;
+        function next() { seed = (seed * 1103515245 + 12345) % 2147483648; return seed; }
+        for (var i = 0; i < 500; i++) {
+          var big = BigInt(next()) * BigInt(next()) * BigInt(next()) >> BigInt(next() % 40);
+          values.push(next() % 2 ? big : -big);
+        }
+        var bad = [];
+        var o = {};
+        for (var v of values) {
+          var want = BigInt.asIntN(64, v);
+          for (var got of [e.id(v), e.idLoad(v), e.mixed(0.5, v, 3), e.beside(o, v), e.fifth(1, 2, 3, 4, v)]) {
+            if (got !== want) bad.push(v + ' gave ' + got + ', not ' + want);
+          }
+        }
+        // Values that are no BigInt: strings and booleans convert, numbers throw.
+        var more = [e.id("12"), e.id(true), e.mixed(1, { valueOf() { return 9n; } }, 2)].join();
+        var threw = [];
+        for (var v of [1, undefined, Symbol()]) {
+          try { e.id(v); threw.push("no"); } catch (err) { threw.push(err.constructor.name); }
+        }
+        bad.length + ' of ' + values.length + (bad.length ? ': ' + bad.slice(0, 5).join('; ') : '') +
+          ' | ' + more + ' | ' + threw.join()
+    "#;
+    assert_eq!(eval(&mut ctx, script), "0 of 514 | 12,1,9 | TypeError,TypeError,TypeError");
+}
+
 /// JS imports get exactly their parameters, in order, converted (ToJSValue), however
 /// many there are: up to four are passed in an array of their count, more from the heap.
 #[test]
