@@ -33,7 +33,7 @@ use std::{env, fs, process, thread};
 
 use sidewinder_engine::{
     AnyRef, Config, Engine, Error, Extern, Func, FuncType, Global, GlobalType, Instance, Memory, MemoryType,
-    Module, ObjectKind, Store, Table, TableType, Val, ValType, SMALL_ARGS,
+    Module, ObjectKind, Store, Table, TableType, Val, ValType, SMALL_ARGS, TRAP_FREE_AREA,
 };
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
@@ -1432,7 +1432,8 @@ fn cross_check_trap_free_call(
     args: &[Val],
     outcome: &Result<Vec<Val>, Error>,
 ) -> Result<(), String> {
-    if !func.is_trap_free() || func.sets_globals() || !func.takes_small_calls() {
+    let wide = func.wide_trap_free_caller();
+    if !func.is_trap_free() || func.sets_globals() || !(func.takes_small_calls() || wide.is_some()) {
         return Ok(());
     }
     let raw_of = |v: &Val| match *v {
@@ -1442,7 +1443,7 @@ fn cross_check_trap_free_call(
         Val::F64(bits) => Some(bits),
         _ => None,
     };
-    let mut raw = [0u64; SMALL_ARGS];
+    let mut raw = [0u64; TRAP_FREE_AREA];
     for (slot, v) in raw.iter_mut().zip(args) {
         match raw_of(v) {
             Some(r) => *slot = r,
@@ -1454,7 +1455,18 @@ fn cross_check_trap_free_call(
         Err(e) => return Err(format!("a trap-free function failed: {e}")),
     };
     TRAP_FREE_CROSS_CHECKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    match func.call_small(raw) {
+    // Wide callers return the raw result unmasked: an i32 or f32 is its low half, and
+    // without a result rax holds whatever the callee left there.
+    let mask = match func.signature().results() {
+        [] => 0,
+        [ValType::I32 | ValType::F32] => u32::MAX as u64,
+        _ => u64::MAX,
+    };
+    let called = match wide {
+        Some(wide) => wide.call(&raw).map(|r| r & mask),
+        None => func.call_small(std::array::from_fn(|i| raw[i])),
+    };
+    match called {
         Ok(direct) if direct == expected => Ok(()),
         Ok(direct) => {
             Err(format!("called directly, a trap-free function gave {direct:#x}, not {expected:#x}"))

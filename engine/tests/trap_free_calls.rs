@@ -237,3 +237,107 @@ fn only_trap_free_functions_have_trap_free_callers() {
     let host = Func::new(&store, sidewinder_engine::FuncType::new([], []), |_, _| Ok(()));
     assert!(host.trap_free_caller::<0>().is_none());
 }
+
+/// A function of `types` that mixes every parameter into one i64 (`wide_sum`'s model):
+/// each converted to i64 bits, multiplied by its position plus one, summed.
+fn wide_module(types: &[&str]) -> String {
+    let params = types.join(" ");
+    let mut body = String::from("(i64.const 0)");
+    for (i, t) in types.iter().enumerate() {
+        let as_i64 = match *t {
+            "i32" => format!("(i64.extend_i32_u (local.get {i}))"),
+            "i64" => format!("(local.get {i})"),
+            "f32" => format!("(i64.extend_i32_u (i32.reinterpret_f32 (local.get {i})))"),
+            _ => format!("(i64.reinterpret_f64 (local.get {i}))"),
+        };
+        body = format!("(i64.add {body} (i64.mul {as_i64} (i64.const {})))", i + 1);
+    }
+    format!("(module (func (export \"wide\") (param {params}) (result i64) {body}))")
+}
+
+/// Trap-free functions of more parameters than small calls take (up to `TRAP_FREE_AREA`)
+/// are called straight in with their arguments copied from an area
+/// (`WideTrapFreeCaller`): every count from 5 to 16, mixed types, against `Func::call`
+/// through the general entry, with the caller's running values intact.
+#[test]
+fn wide_trap_free_calls_match_the_general_entry() {
+    use sidewinder_engine::TRAP_FREE_AREA;
+    let store = Store::new(&Engine::default());
+    let kinds = ["i32", "i64", "f32", "f64"];
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut checks, mut running) = (1u64, 1u64);
+    for count in SMALL_ARGS + 1..=TRAP_FREE_AREA {
+        let types: Vec<&str> = (0..count).map(|i| kinds[(i * 7 + count) % 4]).collect();
+        let module = Module::new(store.engine(), &wat::parse_str(wide_module(&types)).expect("valid wat"))
+            .expect("compiles");
+        let inst = Instance::new(&store, &module, &[]).expect("instantiates");
+        let wide = export(&inst, "wide");
+        let caller = wide.wide_trap_free_caller().expect("served");
+        assert_eq!(caller.params(), count);
+        for _ in 0..200 {
+            let mut area = [0u64; TRAP_FREE_AREA];
+            let mut vals = Vec::new();
+            for (slot, t) in area.iter_mut().zip(&types) {
+                let bits = next();
+                let (raw, val) = match *t {
+                    "i32" => (bits as u32 as u64, Val::I32(bits as i32)),
+                    "i64" => (bits, Val::I64(bits as i64)),
+                    "f32" => (bits as u32 as u64, Val::F32(bits as u32)),
+                    _ => (bits, Val::F64(bits)),
+                };
+                *slot = raw;
+                vals.push(val);
+            }
+            // Slots past the parameters are ignored.
+            for slot in &mut area[count..] {
+                *slot = next();
+            }
+            let expected = match &wide.call(&vals).expect("runs")[..] {
+                [Val::I64(v)] => *v as u64,
+                other => panic!("{other:?}"),
+            };
+            running = running.wrapping_mul(31).wrapping_add(expected);
+            let direct = caller.call(&area).expect("runs");
+            assert_eq!(direct, expected, "{count} parameters: {types:?}");
+            checks = checks.wrapping_mul(31).wrapping_add(direct);
+        }
+    }
+    assert_eq!(checks, running, "the caller's running values survive the calls");
+}
+
+/// Only trap-free wasm functions of numbers with 5 to `TRAP_FREE_AREA` parameters and at
+/// most one result get a `WideTrapFreeCaller`.
+#[test]
+fn only_wide_trap_free_functions_have_wide_callers() {
+    let store = Store::new(&Engine::default());
+    let module = Module::new(
+        store.engine(),
+        &wat::parse_str(
+            r#"(module (memory 1)
+                 (func (export "four") (param i32 i32 i32 i32) (result i32) (local.get 0))
+                 (func (export "five") (param i32 i32 i32 i32 i32) (result i32) (local.get 4))
+                 (func (export "seventeen") (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32))
+                 (func (export "loads") (param i32 i32 i32 i32 i32) (result i32) (i32.load (local.get 4)))
+                 (func (export "two") (param i32 i32 i32 i32 i32) (result i32 i32) (local.get 0) (local.get 1))
+                 (func (export "refs") (param i32 i32 i32 i32 externref) (result i32) (local.get 0)))"#,
+        )
+        .expect("valid wat"),
+    )
+    .expect("compiles");
+    let inst = Instance::new(&store, &module, &[]).expect("instantiates");
+    let five = export(&inst, "five").wide_trap_free_caller().expect("served");
+    let mut area = [0u64; sidewinder_engine::TRAP_FREE_AREA];
+    area[4] = 77;
+    assert_eq!(five.call(&area).expect("runs") as u32, 77);
+    for name in ["four", "seventeen", "loads", "two", "refs"] {
+        assert!(export(&inst, name).wide_trap_free_caller().is_none(), "{name}");
+    }
+    drop((inst, store));
+    assert!(matches!(five.call(&area), Err(Error::Link(_))), "after the store is gone");
+}

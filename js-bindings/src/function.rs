@@ -15,7 +15,8 @@ use boa_engine::string::{JsStr, StaticString};
 use boa_engine::{js_string, Context, JsNativeError, JsResult, JsString, JsValue, NativeFunction};
 use boa_gc::{Finalize, Trace};
 use sidewinder_engine::{
-    ExternCaller, Func, FuncType, SmallCaller, Trap, TrapFreeCaller, Val, ValType, NUMERIC_AREA, SMALL_ARGS,
+    ExternCaller, Func, FuncType, SmallCaller, Trap, TrapFreeCaller, Val, ValType, WideTrapFreeCaller,
+    NUMERIC_AREA, SMALL_ARGS, TRAP_FREE_AREA,
 };
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -122,6 +123,18 @@ fn export_native_function(func: &Func, ctx: &mut Context) -> JsResult<NativeFunc
     if let Some(native) = small_native_function(func) {
         return Ok(native);
     }
+    if let Some(caller) = func.wide_trap_free_caller() {
+        let ty = func.signature();
+        let mut params = [ValType::I32; TRAP_FREE_AREA];
+        params[..ty.params().len()].copy_from_slice(ty.params());
+        let captures = WideTrapFreeCaptures {
+            caller,
+            params,
+            result: ty.results().first().copied(),
+            sets_globals: func.sets_globals(),
+        };
+        return Ok(NativeFunction::from_copy_closure_with_captures(call_wide_trap_free_export, captures));
+    }
     let extern_refs = with_agent(ctx, |r| Rc::downgrade(&r.extern_refs))?;
     Ok(extern_native_function(func, extern_refs).unwrap_or_else(|| {
         NativeFunction::from_copy_closure_with_captures(call_other_export, ExportCaptures::new(func))
@@ -152,6 +165,51 @@ struct ExternCaptures<const N: usize> {
     extern_refs: Weak<RefCell<ExternRefs>>,
     /// For calls with arguments that are not plain (`plain_extern_arguments`).
     other: ExportCaptures,
+}
+
+/// What an exported function object keeps when its function is trap-free and takes
+/// more numbers than small calls do (`Func::wide_trap_free_caller`): it calls
+/// `call_wide_trap_free_export`.
+#[derive(Trace, Finalize)]
+struct WideTrapFreeCaptures {
+    #[unsafe_ignore_trace]
+    caller: WideTrapFreeCaller,
+    /// The parameters' types, in the first `caller.params()` slots.
+    #[unsafe_ignore_trace]
+    params: [ValType; TRAP_FREE_AREA],
+    #[unsafe_ignore_trace]
+    result: Option<ValType>,
+    /// `Func::sets_globals`: live bindings are refreshed after each call.
+    sets_globals: bool,
+}
+
+/// Calls a trap-free export of more than `SMALL_ARGS` numbers straight into its code:
+/// plain numbers convert with no user code, anything else starts over with the full
+/// conversions, in order (as `call_uniform_export` does).
+fn call_wide_trap_free_export(
+    _this: &JsValue,
+    args: &[JsValue],
+    caps: &WideTrapFreeCaptures,
+    ctx: &mut Context,
+) -> JsResult<JsValue> {
+    let params = &caps.params[..caps.caller.params()];
+    let mut area = [0u64; TRAP_FREE_AREA];
+    let undefined = JsValue::undefined();
+    let plain = area.iter_mut().zip(params).enumerate().all(|(i, (slot, &t))| {
+        plain_number_to_raw(args.get(i).unwrap_or(&undefined), t).map(|raw| *slot = raw).is_some()
+    });
+    if !plain {
+        for (i, (slot, &t)) in area.iter_mut().zip(params).enumerate() {
+            *slot = number_to_raw(args.get(i).unwrap_or(&undefined), t, ctx)?;
+        }
+    }
+    let result = caps.result;
+    leaf_call_outcome(
+        caps.caller.call(&area),
+        caps.sets_globals,
+        |raw| result.map_or_else(JsValue::undefined, |t| raw_number_to_js(raw, t)),
+        ctx,
+    )
 }
 
 /// The native function for a signature `Func::extern_caller` serves, if it does.

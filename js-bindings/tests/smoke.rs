@@ -330,6 +330,69 @@ fn bigints_for_i64_parameters_convert_as_to_big_int64_does() {
     assert_eq!(eval(&mut ctx, script), "0 of 514 | 12,1,9 | TypeError,TypeError,TypeError");
 }
 
+/// Trap-free exports of more than four numbers are called straight into their code
+/// (`WideTrapFreeCaller`): for 5 to 16 parameters of mixed types, numbers, missing
+/// arguments, strings, BigInts and objects with `valueOf` (converted in order, once)
+/// give what the same function through the general entry gives (a twin that loads from
+/// memory, so it is not trap-free).
+#[test]
+fn wide_trap_free_exports_agree_with_the_general_entry() {
+    let mut ctx = context();
+    let kinds = ["i32", "f64", "i64", "f32"];
+    let mut funcs = String::new();
+    for count in 5..=16 {
+        let types: Vec<&str> = (0..count).map(|i| kinds[(i + count) % 4]).collect();
+        let params = types.join(" ");
+        let mut body = String::from("(f64.const 0)");
+        for (i, t) in types.iter().enumerate() {
+            let as_f64 = match *t {
+                "i32" => format!("(f64.convert_i32_s (local.get {i}))"),
+                "i64" => format!("(f64.convert_i64_s (local.get {i}))"),
+                "f32" => format!("(f64.promote_f32 (local.get {i}))"),
+                _ => format!("(local.get {i})"),
+            };
+            body = format!("(f64.add (f64.mul {body} (f64.const 3)) {as_f64})");
+        }
+        funcs.push_str(&format!(
+            "(func (export \"w{count}\") (param {params}) (result f64) {body})
+             (func (export \"g{count}\") (param {params}) (result f64) (drop (i32.load (i32.const 0))) {body})\n"
+        ));
+    }
+    define_bytes(&mut ctx, "wideBytes", &format!("(module (memory 1) {funcs})"));
+    let script = r#"
+        var e = new WebAssembly.Instance(new WebAssembly.Module(wideBytes)).exports;
+        var kinds = ["i32", "f64", "i64", "f32"];
+        var seed = 99;
+        function next() { seed = (seed * 1103515245 + 12345) % 2147483648; return seed; }
+        var bad = [], log = [];
+        for (var count = 5; count <= 16; count++) {
+          for (var round = 0; round < 40; round++) {
+            var args = [];
+            for (var i = 0; i < count; i++) {
+              var kind = kinds[(i + count) % 4], pick = next() % 10;
+              if (kind === "i64") args.push(pick === 0 ? "12" : BigInt(next() - 1073741824));
+              else if (pick === 0) args.push(String(next() % 1000));
+              else if (pick === 1) args.push({ valueOf: ((k) => () => { log.push(k); return k; })(i) });
+              else args.push((next() - 1073741824) / 7);
+            }
+            // A missing argument is undefined (which no i64 parameter takes).
+            if (round % 10 === 9) {
+              if (kinds[(count - 1 + count) % 4] === "i64") continue;
+              args.length = count - 1;
+            }
+            log = [];
+            var direct = e["w" + count](...args), directLog = log.join();
+            log = [];
+            var general = e["g" + count](...args), generalLog = log.join();
+            if (!Object.is(direct, general) || directLog !== generalLog)
+              bad.push(count + ": " + direct + " vs " + general + " [" + directLog + "] [" + generalLog + "]");
+          }
+        }
+        bad.length + (bad.length ? ": " + bad.slice(0, 3).join("; ") : "")
+    "#;
+    assert_eq!(eval(&mut ctx, script), "0");
+}
+
 /// JS imports get exactly their parameters, in order, converted (ToJSValue), however
 /// many there are: up to four are passed in an array of their count, more from the heap.
 #[test]

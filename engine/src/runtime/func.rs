@@ -7,7 +7,8 @@ use super::vmcontext::{VMContext, VMFuncRef, VMHostContext, VMRuntime};
 use crate::compiler::codegen::returns_in_rax;
 use crate::error::{Error, Result};
 use crate::isa::x64::trampolines::{
-    call_trap_free, SmallEntryFn, SmallEntryOutcome, AT_MOST_ONE_RESULT, SMALL_ARGS,
+    call_trap_free, call_trap_free_area, SmallEntryFn, SmallEntryOutcome, AT_MOST_ONE_RESULT, SMALL_ARGS,
+    TRAP_FREE_AREA,
 };
 use crate::trap::{Trap, TrapCode};
 use crate::types::{FuncType, ValType};
@@ -270,6 +271,37 @@ impl<const N: usize> TrapFreeCaller<N> {
         // is, taking at most `N` one-word parameters (`SmallCaller::trap_free`), of which
         // the arguments are values, as for `SmallCaller::call`.
         unsafe { run_trap_free(self.vmctx, self.code, &self.store, args) }
+    }
+}
+
+/// A prepared call of a trap-free function (`Func::is_trap_free`) of numbers with more
+/// parameters than small calls take, up to `TRAP_FREE_AREA`, and at most one result
+/// (`Func::wide_trap_free_caller`): straight into its code, as `TrapFreeCaller` calls,
+/// with the arguments copied from an area instead of the general entry trampoline.
+#[derive(Clone)]
+pub struct WideTrapFreeCaller {
+    vmctx: *mut VMContext,
+    code: *const u8,
+    store: Weak<StoreInner>,
+    params: usize,
+}
+
+impl WideTrapFreeCaller {
+    /// Calls the function with its arguments in the first slots of `args` (as
+    /// `call_numeric` takes them; the rest are ignored): the raw result, unmasked as
+    /// `SmallCaller::call` returns it. The only error is that the store is gone.
+    #[inline(always)]
+    pub fn call(&self, args: &[u64; TRAP_FREE_AREA]) -> Result<u64> {
+        alive_for_a_call_without_host_code(&self.store)?;
+        // SAFETY: `code` and `vmctx` are of a trap-free wasm function of the store, alive
+        // (above), whose `params` parameters (at most `TRAP_FREE_AREA`) are numbers, of
+        // which any bits are values (`Func::wide_trap_free_caller`).
+        Ok(unsafe { call_trap_free_area(self.vmctx, self.code, args, self.params) })
+    }
+
+    /// How many parameters the function takes.
+    pub fn params(&self) -> usize {
+        self.params
     }
 }
 
@@ -630,6 +662,26 @@ impl Func {
             code: inner.vm.code,
             store: inner.store.clone(),
             leaf: inner.code_traits.leaf,
+        })
+    }
+
+    /// The caller of a trap-free function (`is_trap_free`) of numbers with more than
+    /// `SMALL_ARGS` parameters, at most `TRAP_FREE_AREA`, and at most one result: `None`
+    /// for others.
+    pub fn wide_trap_free_caller(&self) -> Option<WideTrapFreeCaller> {
+        let inner = &*self.0;
+        let params = inner.ty.params().len();
+        let fits = params > SMALL_ARGS && params <= TRAP_FREE_AREA && inner.ty.results().len() <= 1;
+        if !fits || !inner.numeric || !inner.code_traits.trap_free || !matches!(inner.kind, FuncKind::Wasm(_))
+        {
+            return None;
+        }
+        inner.store.upgrade()?;
+        Some(WideTrapFreeCaller {
+            vmctx: inner.vm.vmctx.cast(),
+            code: inner.vm.code,
+            store: inner.store.clone(),
+            params,
         })
     }
 

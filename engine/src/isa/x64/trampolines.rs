@@ -139,6 +139,74 @@ pub unsafe fn call_trap_free<const N: usize>(vmctx: *mut VMContext, code: *const
     result
 }
 
+/// Slots `call_trap_free_area` reserves for arguments: a multiple of two, so the stack
+/// stays 16-byte aligned for the call.
+pub const TRAP_FREE_AREA: usize = 16;
+
+/// `call_trap_free` for any number of arguments up to `TRAP_FREE_AREA`: the first
+/// `count` slots of `args` are copied to the argument area, and the first two also go
+/// in `WASM_ARG_GPRS`.
+///
+/// # Safety
+/// As for `call_trap_free`, with the callee taking at most `count` parameters, and
+/// `count` at most `TRAP_FREE_AREA`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub unsafe fn call_trap_free_area(
+    vmctx: *mut VMContext,
+    code: *const u8,
+    args: &[u64; TRAP_FREE_AREA],
+    count: usize,
+) -> u64 {
+    use std::arch::asm;
+    const _: () = assert!(VMCTX.index() == R15.index() && MEMORY_BASE.index() == R14.index());
+    const _: () = assert!(WASM_ARG_GPRS[0].index() == RSI.index() && WASM_ARG_GPRS[1].index() == RDX.index());
+    // The area is the 128 bytes the `asm!` block reserves.
+    const _: () = assert!(TRAP_FREE_AREA * 8 == 128);
+    debug_assert!(count <= TRAP_FREE_AREA);
+    // SAFETY: `vmctx` is a live context (the contract).
+    let memory_base =
+        unsafe { vmctx.cast::<u8>().add(offsets::VMCTX_MEMORY0_BASE as usize).cast::<u64>().read() };
+    let result: u64;
+    // SAFETY: as in `call_trap_free`: the area (128 bytes, keeping rsp aligned) is
+    // reserved below the stack pointer and freed after; `rep movsq` copies `count` slots
+    // (rcx) from `args` (rsi) to it (rdi), the direction flag being clear as the ABI
+    // guarantees; everything the callee may change is declared clobbered.
+    unsafe {
+        asm!(
+            "sub rsp, 128",
+            "mov rdi, rsp",
+            "rep movsq",
+            "mov rsi, [rsp]",
+            "mov rdx, [rsp + 8]",
+            "call {code}",
+            "add rsp, 128",
+            code = in(reg) code,
+            in("r15") vmctx, in("r14") memory_base,
+            inout("rsi") args.as_ptr() => _, inout("rcx") count.min(TRAP_FREE_AREA) => _,
+            // Written before the call: not late, so `code` is not given either of them.
+            out("rdi") _, out("rdx") _,
+            lateout("rax") result, clobber_abi("C"),
+        );
+    }
+    result
+}
+
+/// No wasm code runs on other targets (`Engine::new` refuses them), so no function is
+/// trap-free there (`CodeTraits::of`); this only keeps the crate building.
+///
+/// # Safety
+/// Never to be called.
+#[cfg(not(target_arch = "x86_64"))]
+pub unsafe fn call_trap_free_area(
+    _: *mut VMContext,
+    _: *const u8,
+    _: &[u64; TRAP_FREE_AREA],
+    _: usize,
+) -> u64 {
+    unreachable!("no wasm code runs on this target")
+}
+
 /// No wasm code runs on other targets (`Engine::new` refuses them), so no function is
 /// trap-free there (`CodeTraits::of`); this only keeps the crate building.
 ///
