@@ -199,3 +199,75 @@ fn extern_calls_after_the_store_is_gone_err() {
     assert!(matches!(id.call([0]), Err(Error::Link(_))));
     assert!(matches!(id_calling.call([0]), Err(Error::Link(_))));
 }
+
+/// `ExternCaller::keeps_no_arguments` lets an embedder pass host values it has no
+/// lasting name for. Every way a function could keep an `externref` argument must make
+/// it false, however cheap the store looks (a constant index into a table far larger
+/// than it, a field of a fresh object); functions that only pass it through are true.
+#[test]
+fn functions_that_could_keep_an_argument_do_not_say_they_keep_none() {
+    let store = Store::new(&Engine::default());
+    let module = Module::new(
+        store.engine(),
+        &wat::parse_str(
+            r#"(module
+                 (type $box (struct (field (mut externref))))
+                 (type $boxes (array (mut externref)))
+                 (tag $t (param externref))
+                 (table $t100 100 externref)
+                 (global $g (mut externref) (ref.null extern))
+                 (global $boxed (mut (ref null $box)) (ref.null $box))
+                 (global $many (mut (ref null $boxes)) (ref.null $boxes))
+                 (func (export "id") (param externref) (result externref) (local.get 0))
+                 (func (export "is_null") (param externref) (result i32) (ref.is_null (local.get 0)))
+                 (func (export "picks") (param externref externref i32) (result externref)
+                   (select (result externref) (local.get 0) (local.get 1) (local.get 2)))
+                 (func (export "reads_global") (param externref) (result externref) (global.get $g))
+                 (func (export "table_set") (param externref) (table.set $t100 (i32.const 0) (local.get 0)))
+                 (func (export "table_fill") (param externref)
+                   (table.fill $t100 (i32.const 0) (local.get 0) (i32.const 1)))
+                 (func (export "table_grow") (param externref) (result i32)
+                   (table.grow $t100 (local.get 0) (i32.const 1)))
+                 (func (export "global_set") (param externref) (global.set $g (local.get 0)))
+                 (func (export "struct_new") (param externref) (result (ref $box)) (struct.new $box (local.get 0)))
+                 (func (export "struct_set") (param externref)
+                   (struct.set $box 0 (global.get $boxed) (local.get 0)))
+                 (func (export "array_new") (param externref) (result (ref $boxes))
+                   (array.new $boxes (local.get 0) (i32.const 1)))
+                 (func (export "array_set") (param externref)
+                   (array.set $boxes (global.get $many) (i32.const 0) (local.get 0)))
+                 (func (export "allocates") (param externref) (drop (struct.new $box (local.get 0))))
+                 (func (export "throws") (param externref) (throw $t (local.get 0))))"#,
+        )
+        .expect("valid wat"),
+    )
+    .expect("compiles");
+    let inst = Instance::new(&store, &module, &[]).expect("instantiates");
+    let keeps_none = |name: &str, n: usize| {
+        let f = export(&inst, name);
+        match n {
+            1 => f.extern_caller::<1>().expect("served").keeps_no_arguments(),
+            _ => f.extern_caller::<3>().expect("served").keeps_no_arguments(),
+        }
+    };
+    for name in ["id", "is_null", "reads_global"] {
+        assert!(keeps_none(name, 1), "{name}");
+    }
+    assert!(keeps_none("picks", 3));
+    for name in [
+        "table_set",
+        "table_fill",
+        "table_grow",
+        "global_set",
+        "struct_set",
+        "array_set",
+        "allocates",
+        "throws",
+    ] {
+        assert!(!keeps_none(name, 1), "{name} keeps its argument");
+    }
+    // Results that are objects are not served at all.
+    for name in ["struct_new", "array_new"] {
+        assert!(export(&inst, name).extern_caller::<1>().is_none(), "{name}");
+    }
+}

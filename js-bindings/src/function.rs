@@ -159,6 +159,10 @@ struct ExternCaptures<const N: usize> {
     params: [ValType; N],
     /// `Func::sets_globals`: live bindings are refreshed after each call.
     sets_globals: bool,
+    /// The callee cannot keep an argument past the call
+    /// (`ExternCaller::keeps_no_arguments`): host values go in as argument handles
+    /// (`ARGUMENT_HANDLES`), which take no slot in the agent's table.
+    keeps_no_arguments: bool,
     /// The agent's host values (`WasmAgent::extern_refs`), held weakly: the agent holds
     /// what may hold this function object.
     #[unsafe_ignore_trace]
@@ -228,10 +232,12 @@ fn extern_native_function_of<const N: usize>(
     func: &Func,
     extern_refs: Weak<RefCell<ExternRefs>>,
 ) -> Option<NativeFunction> {
+    let caller = func.extern_caller::<N>()?;
     let captures = ExternCaptures {
-        caller: func.extern_caller::<N>()?,
         params: func.signature().params().try_into().ok()?,
         sets_globals: func.sets_globals(),
+        keeps_no_arguments: caller.keeps_no_arguments(),
+        caller,
         extern_refs,
         other: ExportCaptures::new(func),
     };
@@ -247,11 +253,15 @@ fn call_extern_export<const N: usize>(
     caps: &ExternCaptures<N>,
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
-    // Without the agent (gone), the other path's conversions throw.
-    let Some(refs) = caps.extern_refs.upgrade() else {
-        return call_other_export(this, args, &caps.other, ctx);
+    let refs = match caps.keeps_no_arguments {
+        true => None,
+        false => match caps.extern_refs.upgrade() {
+            Some(refs) => Some(refs),
+            // Without the agent (gone), the other path's conversions throw.
+            None => return call_other_export(this, args, &caps.other, ctx),
+        },
     };
-    let Some(words) = plain_extern_arguments(args, &caps.params, &refs, ctx)? else {
+    let Some(words) = plain_extern_arguments(args, &caps.params, refs.as_deref(), ctx)? else {
         return call_other_export(this, args, &caps.other, ctx);
     };
     let outcome = if caps.caller.is_leaf() {
@@ -264,22 +274,37 @@ fn call_extern_export<const N: usize>(
         refresh_live_bindings(ctx);
     }
     match outcome {
-        Ok(Some(Val::ExternRef(Some(handle)))) => Ok(extern_value_in(&refs, handle)),
+        Ok(Some(Val::ExternRef(Some(handle)))) => Ok(match (&refs, handle.checked_sub(ARGUMENT_HANDLES)) {
+            (Some(refs), _) => extern_value_in(refs, handle),
+            (None, Some(i)) => args.get(i as usize).cloned().unwrap_or_default(),
+            // A host value the callee read from a global.
+            (None, None) => caps
+                .extern_refs
+                .upgrade()
+                .map_or_else(JsValue::undefined, |refs| extern_value_in(&refs, handle)),
+        }),
         Ok(Some(result)) => to_js(&result, ctx),
         Ok(None) => Ok(JsValue::undefined()),
         Err(e) => Err(engine_error(e, ctx)),
     }
 }
 
+/// The host values a call that cannot keep its arguments (`ExternCaptures::
+/// keeps_no_arguments`) passes: argument `i` as `ARGUMENT_HANDLES + i`, far above any
+/// handle of the agent's table (an index into a `Vec`). Such a callee can only give one
+/// back as its result, which is then the argument itself.
+const ARGUMENT_HANDLES: u64 = Val::HOST_VALUE_LIMIT - SMALL_ARGS as u64;
+
 /// The words of `ExternCaller::call` for `args` if every argument for `params` is a
 /// plain number (`plain_number_to_raw`) or a plain host value (`plain_extern`): none of
 /// those conversions runs user code, so when one is not plain, starting over with
-/// `call_other_export`'s conversions is unobservable. Host values take their handles
-/// after all arguments are found plain.
+/// `call_other_export`'s conversions is unobservable. Host values take their handles in
+/// `refs` after all arguments are found plain, or are argument handles
+/// (`ARGUMENT_HANDLES`) without it.
 fn plain_extern_arguments<const N: usize>(
     args: &[JsValue],
     params: &[ValType; N],
-    refs: &RefCell<ExternRefs>,
+    refs: Option<&RefCell<ExternRefs>>,
     ctx: &mut Context,
 ) -> JsResult<Option<[u64; N]>> {
     let undefined = JsValue::undefined();
@@ -306,7 +331,10 @@ fn plain_extern_arguments<const N: usize>(
     }
     for (i, word) in words.iter_mut().enumerate() {
         if host_values & (1 << i) != 0 {
-            *word = extern_word_in(refs, argument(i), ctx)?;
+            *word = match refs {
+                Some(refs) => extern_word_in(refs, argument(i), ctx)?,
+                None => Val::host_value_word(ARGUMENT_HANDLES + i as u64).unwrap_or_default(),
+            };
         }
     }
     Ok(Some(words))

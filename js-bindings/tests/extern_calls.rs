@@ -27,6 +27,12 @@ const MODULE: &str = r#"(module
   (func (export "hold") (param i32 externref) (table.set $held (local.get 0) (local.get 1)))
   (func (export "point") (param i32) (result externref)
     (extern.convert_any (struct.new $point (local.get 0))))
+  (global $kept (mut externref) (ref.null extern))
+  (func (export "keep") (param externref) (global.set $kept (local.get 0)))
+  ;; Trap-free and setting no global: its argument goes in as an argument handle, while
+  ;; the host value it returns is one the agent's table holds.
+  (func (export "keptIf") (param externref i32) (result externref)
+    (select (result externref) (global.get $kept) (local.get 0) (local.get 1)))
   (func (export "pointValue") (param externref) (result i32)
     (struct.get $point 0 (ref.cast (ref $point) (any.convert_extern (local.get 0))))))"#;
 
@@ -117,4 +123,26 @@ fn an_object_passed_again_takes_its_handle_again() {
     assert_eq!(eval(&mut ctx, script), "true");
     let count = sidewinder_js::extern_ref_count(&mut ctx);
     assert!(count < 20_000, "{count} handles held after 10,000 fresh objects");
+}
+
+/// A trap-free export that sets no global cannot keep its arguments: they go in as
+/// argument handles, which take no slot in the agent's table, and come back as
+/// themselves; a host value it reads from a global comes from the table.
+#[test]
+fn arguments_of_calls_that_cannot_keep_them_take_no_handles() {
+    let mut ctx = exports_context();
+    eval(&mut ctx, "var kept = { kept: true }; e.keep(kept); 0");
+    let before = sidewinder_js::extern_ref_count(&mut ctx);
+    let script = r#"
+      let ok = true;
+      for (let k = 0; k < 20000; k++) {
+        const fresh = { k };
+        if (e.id(fresh) !== fresh || e.keptIf(fresh, 0) !== fresh || e.keptIf(fresh, 1) !== kept) ok = false;
+        if (e.isNull(fresh) !== 0) ok = false;
+      }
+      ok && e.keptIf("s", 1) === kept && e.keptIf("s", 0) === "s" && e.keptIf(undefined, 0) === undefined &&
+        e.keptIf() === undefined"#;
+    assert_eq!(eval(&mut ctx, script), "true");
+    let after = sidewinder_js::extern_ref_count(&mut ctx);
+    assert_eq!(after, before, "handles taken by calls that cannot keep their arguments");
 }

@@ -20,6 +20,8 @@ pub struct ExternCaller<const N: usize> {
     /// Bit `i` set: parameter `i` is an `externref`, whose word `call` checks.
     extern_params: u8,
     result: Option<ValType>,
+    /// `Func::sets_globals`.
+    sets_globals: bool,
 }
 
 /// How an `ExternCaller` goes in: straight into a trap-free function's code, or
@@ -86,11 +88,30 @@ impl Func {
             Some(direct) => ExternCall::Direct(direct),
             None => ExternCall::Entry(entry),
         };
-        Some(ExternCaller { call, extern_params, result })
+        Some(ExternCaller { call, extern_params, result, sets_globals: self.sets_globals() })
     }
 }
 
 impl<const N: usize> ExternCaller<N> {
+    /// Whether the callee is trap-free (`Func::is_trap_free`), and so called straight in.
+    #[inline(always)]
+    pub fn is_trap_free(&self) -> bool {
+        matches!(self.call, ExternCall::Direct(_))
+    }
+
+    /// Whether the callee cannot keep an argument past the call: it can only give one
+    /// back as its result. So an embedder may pass host values it has no lasting name
+    /// for (the JS bindings pass argument indices). True for a trap-free function that
+    /// sets no global: it calls nothing (no exception, no allocation, no runtime
+    /// helper such as `table.fill` or `table.grow`), and the instructions that store a
+    /// reference without a helper (`table.set`, `struct.set`, `array.set`) all check a
+    /// bound or null first, so they are never trap-free (tested in
+    /// `engine/tests/extern_calls.rs`).
+    #[inline(always)]
+    pub fn keeps_no_arguments(&self) -> bool {
+        self.is_trap_free() && !self.sets_globals
+    }
+
     /// Whether the callee is a leaf (`Func::is_leaf`): no host code runs while it does.
     #[inline(always)]
     pub fn is_leaf(&self) -> bool {
