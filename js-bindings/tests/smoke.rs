@@ -642,7 +642,10 @@ fn externrefs_wasm_no_longer_holds_are_let_go_of() {
           (table $t (export "table") 8 externref)
           (global $g (export "global") (mut externref) (ref.null extern))
           (func (export "keep") (param i32 externref) (table.set $t (local.get 0) (local.get 1)))
-          (func (export "id") (param externref) (result externref) (local.get 0))
+          ;; Through a call, so that each argument takes a handle (see
+          ;; `externref_sweeps_wait_longer_next_to_a_big_gc_heap`).
+          (func $id (param externref) (result externref) (local.get 0))
+          (func (export "id") (param externref) (result externref) (call $id (local.get 0)))
           (func (export "set_global") (param externref) (global.set $g (local.get 0)))
           (func (export "across_churn") (param externref) (result externref) (call $churn) (local.get 0))
           (func (export "pair") (param externref i32) (result externref) (local.get 0)))"#,
@@ -707,7 +710,10 @@ fn externref_sweeps_wait_longer_next_to_a_big_gc_heap() {
             (loop $b
               (global.set $list (struct.new $node (global.get $list) (i64.extend_i32_u (local.get $n))))
               (br_if $b (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
-          (func (export "id") (param externref) (result externref) (local.get 0)))"#,
+          ;; Through a call, so that each argument takes a handle: a trap-free callee,
+          ;; which cannot keep it, would take none (`ExternCaller::keeps_no_arguments`).
+          (func $id (param externref) (result externref) (local.get 0))
+          (func (export "id") (param externref) (result externref) (call $id (local.get 0))))"#,
     );
     let script = r#"
       const e = new WebAssembly.Instance(new WebAssembly.Module(listBytes)).exports;
