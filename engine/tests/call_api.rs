@@ -8,29 +8,21 @@ use sidewinder_engine::{
     NUMERIC_AREA, SMALL_ARGS,
 };
 
-fn instance(store: &Store, wat: &str) -> Instance {
-    let module = Module::new(store.engine(), &wat::parse_str(wat).expect("valid wat")).expect("compiles");
-    Instance::new(store, &module, &[]).expect("instantiates")
-}
-
-fn export(instance: &Instance, name: &str) -> sidewinder_engine::Func {
-    match instance.get_export(name) {
-        Some(Extern::Func(f)) => f,
-        other => panic!("{name}: {other:?}"),
-    }
-}
+#[allow(dead_code)] // only `instance_in` and `exported_func` are used here
+mod support;
+use support::{exported_func, instance_in};
 
 #[test]
 fn call_into_writes_every_result_slot() {
     let store = Store::new(&Engine::default());
-    let inst = instance(
+    let inst = instance_in(
         &store,
         r#"(module (func (export "f") (param i32 i64) (result i64 i32 f64)
              (i64.add (local.get 1) (i64.extend_i32_s (local.get 0)))
              (i32.mul (local.get 0) (i32.const 3))
              (f64.convert_i32_s (local.get 0))))"#,
     );
-    let f = export(&inst, "f");
+    let f = exported_func(&inst, "f");
     let mut results = [Val::I32(0), Val::I32(0), Val::I32(0)];
     f.call_into(&[Val::I32(-4), Val::I64(10)], &mut results).expect("runs");
     assert!(matches!(results, [Val::I64(6), Val::I32(-12), Val::F64(bits)] if f64::from_bits(bits) == -4.0));
@@ -52,13 +44,13 @@ fn call_into_with_more_slots_than_fit_on_the_stack() {
              (func (export "sum") (param {params}) (result i64) {sum})
              (func (export "many") (param {params}) (result {results}) {outputs}))"#
     );
-    let inst = instance(&store, &wat);
+    let inst = instance_in(&store, &wat);
     let args: Vec<Val> = (1..=20).map(Val::I64).collect();
     let mut one = [Val::I64(0)];
-    export(&inst, "sum").call_into(&args, &mut one).expect("runs");
+    exported_func(&inst, "sum").call_into(&args, &mut one).expect("runs");
     assert!(matches!(one, [Val::I64(210)]), "{one:?}");
     let mut many: Vec<Val> = vec![Val::I64(0); 17];
-    export(&inst, "many").call_into(&args, &mut many).expect("runs");
+    exported_func(&inst, "many").call_into(&args, &mut many).expect("runs");
     for (i, v) in many.iter().enumerate() {
         assert!(matches!(v, Val::I64(x) if *x == 2 * (i as i64 + 1)), "result {i}: {v:?}");
     }
@@ -67,7 +59,7 @@ fn call_into_with_more_slots_than_fit_on_the_stack() {
 #[test]
 fn call_numeric_passes_raw_numbers() {
     let store = Store::new(&Engine::default());
-    let inst = instance(
+    let inst = instance_in(
         &store,
         r#"(module
              (func (export "mix") (param i32 i64 f32 f64) (result f64 i32 f32 i64)
@@ -79,25 +71,25 @@ fn call_numeric_passes_raw_numbers() {
              (func (export "ref") (param externref) (result i32) (i32.const 0)))"#,
     );
     let mut one = [0u64];
-    export(&inst, "neg").call_numeric(&[5], &mut one).expect("runs");
+    exported_func(&inst, "neg").call_numeric(&[5], &mut one).expect("runs");
     // -5 as an i32, zero-extended: the upper half is never garbage.
     assert_eq!(one[0], (-5i32) as u32 as u64);
     let args = [7u64, (-3i64) as u64, 1.5f32.to_bits() as u64, 0.25f64.to_bits()];
     let mut out = [0u64; 4];
-    export(&inst, "mix").call_numeric(&args, &mut out).expect("runs");
+    exported_func(&inst, "mix").call_numeric(&args, &mut out).expect("runs");
     assert_eq!(f64::from_bits(out[0]), 7.25);
     assert_eq!(out[1], (-7i32) as u32 as u64);
     assert_eq!(out[2], (-1.5f32).to_bits() as u64);
     assert_eq!(out[3] as i64, 6);
     // Reference types and wrong counts are refused, not reinterpreted.
-    assert!(matches!(export(&inst, "ref").call_numeric(&[0], &mut one), Err(Error::Link(_))));
-    assert!(matches!(export(&inst, "neg").call_numeric(&[], &mut one), Err(Error::Link(_))));
+    assert!(matches!(exported_func(&inst, "ref").call_numeric(&[0], &mut one), Err(Error::Link(_))));
+    assert!(matches!(exported_func(&inst, "neg").call_numeric(&[], &mut one), Err(Error::Link(_))));
 }
 
 #[test]
 fn call_numeric_in_place_returns_results_from_the_area() {
     let store = Store::new(&Engine::default());
-    let inst = instance(
+    let inst = instance_in(
         &store,
         r#"(module
              (func (export "neg") (param i32) (result i32) (i32.sub (i32.const 0) (local.get 0)))
@@ -107,11 +99,11 @@ fn call_numeric_in_place_returns_results_from_the_area() {
     );
     let mut area = [u64::MAX; NUMERIC_AREA];
     area[0] = 5;
-    let results = export(&inst, "neg").call_numeric_in_place(&mut area).expect("runs");
+    let results = exported_func(&inst, "neg").call_numeric_in_place(&mut area).expect("runs");
     assert_eq!(results, [(-5i32) as u32 as u64]);
     let mut area = [0u64; NUMERIC_AREA];
     area[..3].copy_from_slice(&[(-9i64) as u64, 2.5f64.to_bits(), u32::MAX as u64]);
-    let results = export(&inst, "swap").call_numeric_in_place(&mut area).expect("runs");
+    let results = exported_func(&inst, "swap").call_numeric_in_place(&mut area).expect("runs");
     assert_eq!(results, [u32::MAX as u64, 2.5f64.to_bits(), (-9i64) as u64]);
     // Host functions take the same path, their results moved to the front.
     let host =
@@ -124,7 +116,7 @@ fn call_numeric_in_place_returns_results_from_the_area() {
     area[..2].copy_from_slice(&[(-3i32) as u32 as u64, 7]);
     assert_eq!(host.call_numeric_in_place(&mut area).expect("runs"), [(-21i64) as u64]);
     let mut area = [0u64; NUMERIC_AREA];
-    assert!(matches!(export(&inst, "ref").call_numeric_in_place(&mut area), Err(Error::Link(_))));
+    assert!(matches!(exported_func(&inst, "ref").call_numeric_in_place(&mut area), Err(Error::Link(_))));
     // More parameters and results together than the area holds (9 + 8): still fine.
     let wide = Func::new(&store, FuncType::new([ValType::I32; 9], [ValType::I32; 8]), |args, results| {
         for (i, r) in results.iter_mut().enumerate() {
@@ -147,11 +139,11 @@ fn call_numeric_in_place_returns_results_from_the_area() {
 fn call_numeric_in_place_refuses_signatures_longer_than_the_area() {
     let store = Store::new(&Engine::default());
     let params = "i32 ".repeat(NUMERIC_AREA);
-    let inst = instance(
+    let inst = instance_in(
         &store,
         &format!(r#"(module (func (export "long") (param {params}) (result i32) (local.get 15)))"#),
     );
-    let long = export(&inst, "long");
+    let long = exported_func(&inst, "long");
     let mut area = [1u64; NUMERIC_AREA];
     assert!(matches!(long.call_numeric_in_place(&mut area), Err(Error::Link(_))));
     // The slice form spills to the heap instead.
@@ -164,7 +156,7 @@ fn call_numeric_in_place_refuses_signatures_longer_than_the_area() {
 #[test]
 fn call_small_passes_arguments_in_order_and_masks_results() {
     let store = Store::new(&Engine::default());
-    let inst = instance(
+    let inst = instance_in(
         &store,
         r#"(module
              (global $g (export "g") (mut i64) (i64.const 0))
@@ -180,23 +172,24 @@ fn call_small_passes_arguments_in_order_and_masks_results() {
              (func (export "five") (param i32 i32 i32 i32 i32) (result i32) (local.get 4))
              (func (export "two") (result i32 i32) (i32.const 1) (i32.const 2)))"#,
     );
-    let digits = export(&inst, "digits");
+    let digits = exported_func(&inst, "digits");
     assert!(digits.takes_small_calls());
     assert_eq!(SMALL_ARGS, 4);
     assert_eq!(digits.call_small([1, 2, 3, 4]).expect("runs"), 1234);
     // The upper half of an i32 result is undefined in rax: cleared.
-    assert_eq!(export(&inst, "minus_one").call_small([7; SMALL_ARGS]).expect("runs"), u32::MAX as u64);
-    assert_eq!(export(&inst, "wide").call_small([5, 0, 0, 0]).expect("runs"), (-5i64) as u64);
-    let half = export(&inst, "half").call_small([3.0f32.to_bits() as u64, 0, 0, 0]).expect("runs");
+    assert_eq!(exported_func(&inst, "minus_one").call_small([7; SMALL_ARGS]).expect("runs"), u32::MAX as u64);
+    assert_eq!(exported_func(&inst, "wide").call_small([5, 0, 0, 0]).expect("runs"), (-5i64) as u64);
+    let half = exported_func(&inst, "half").call_small([3.0f32.to_bits() as u64, 0, 0, 0]).expect("runs");
     assert_eq!(half, 1.5f32.to_bits() as u64);
-    let hypot = export(&inst, "hypot").call_small([3.0f64.to_bits(), 4.0f64.to_bits(), 0, 0]).expect("runs");
+    let hypot =
+        exported_func(&inst, "hypot").call_small([3.0f64.to_bits(), 4.0f64.to_bits(), 0, 0]).expect("runs");
     assert_eq!(f64::from_bits(hypot), 5.0);
-    assert_eq!(export(&inst, "set").call_small([42, 0, 0, 0]).expect("runs"), 0);
+    assert_eq!(exported_func(&inst, "set").call_small([42, 0, 0, 0]).expect("runs"), 0);
     let Some(Extern::Global(g)) = inst.get_export("g") else { panic!("global") };
     assert!(matches!(g.get(), Val::I64(42)));
     // Other signatures and host functions are refused, not run.
     for name in ["five", "two"] {
-        let f = export(&inst, name);
+        let f = exported_func(&inst, name);
         assert!(!f.takes_small_calls(), "{name}");
         assert!(matches!(f.call_small([0; SMALL_ARGS]), Err(Error::Link(_))), "{name}");
     }
@@ -211,7 +204,7 @@ fn call_small_passes_arguments_in_order_and_masks_results() {
 #[test]
 fn small_callers_pass_their_arguments_to_callees_of_at_most_as_many() {
     let store = Store::new(&Engine::default());
-    let inst = instance(
+    let inst = instance_in(
         &store,
         r#"(module
              (func $id (param i32) (result i32) (local.get 0))
@@ -226,22 +219,22 @@ fn small_callers_pass_their_arguments_to_callees_of_at_most_as_many() {
              (func (export "five") (param i32 i32 i32 i32 i32) (result i32) (local.get 4)))"#,
     );
     let low32 = |raw: u64| raw as u32;
-    let none = export(&inst, "none");
+    let none = exported_func(&inst, "none");
     assert_eq!(low32(none.small_caller::<0>().expect("served").call([]).expect("runs")), 7);
     assert_eq!(low32(none.small_caller::<3>().expect("served").call([1, 2, 3]).expect("runs")), 7);
-    let one = export(&inst, "one");
+    let one = exported_func(&inst, "one");
     let negated = one.small_caller::<1>().expect("served").call([2.5f64.to_bits()]).expect("runs");
     assert_eq!(f64::from_bits(negated), -2.5);
-    let two = export(&inst, "two");
+    let two = exported_func(&inst, "two");
     assert!(two.small_caller::<1>().is_none(), "fewer arguments than parameters");
     assert_eq!(low32(two.small_caller::<2>().expect("served").call([10, 3]).expect("runs")), 7);
     assert_eq!(low32(two.small_caller::<4>().expect("served").call([10, 4, 99, 99]).expect("runs")), 6);
-    let three = export(&inst, "three").small_caller::<3>().expect("served");
+    let three = exported_func(&inst, "three").small_caller::<3>().expect("served");
     assert_eq!(three.call([1, 2, 3]).expect("runs"), 123);
     assert_eq!(three.call([(-1i64) as u64, 0, 0]).expect("runs"), (-100i64) as u64);
-    let four = export(&inst, "four").small_caller::<4>().expect("served");
+    let four = exported_func(&inst, "four").small_caller::<4>().expect("served");
     assert_eq!(low32(four.call([1, 2, 3, 4]).expect("runs")), 1234);
-    assert!(export(&inst, "five").small_caller::<4>().is_none());
+    assert!(exported_func(&inst, "five").small_caller::<4>().is_none());
     let host = Func::new(&store, FuncType::new([ValType::I32], [ValType::I32]), |_, _| Ok(()));
     assert!(host.small_caller::<1>().is_none());
 }
@@ -254,7 +247,7 @@ fn small_callers_pass_their_arguments_to_callees_of_at_most_as_many() {
 fn functions_tell_whether_they_are_leaves_trap_free_and_set_globals() {
     let store = Store::new(&Engine::default());
     let big_frame = "(local ".to_string() + &"i64 ".repeat(200) + ")";
-    let inst = instance(
+    let inst = instance_in(
         &store,
         &format!(
             r#"(module
@@ -284,7 +277,7 @@ fn functions_tell_whether_they_are_leaves_trap_free_and_set_globals() {
         ),
     );
     let facts = |name: &str| {
-        let f = export(&inst, name);
+        let f = exported_func(&inst, name);
         (f.is_leaf(), f.is_trap_free(), f.sets_globals())
     };
     for name in ["computes", "saturates", "loops"] {
@@ -308,7 +301,7 @@ fn functions_tell_whether_they_are_leaves_trap_free_and_set_globals() {
 #[test]
 fn small_callers_of_leaves_trap_and_leave_the_stack_limit_to_others() {
     on_a_big_stack_with_256_kib_for_wasm(|store| {
-        let inst = instance(
+        let inst = instance_in(
             &store,
             r#"(module
                      (global $reached (mut i32) (i32.const 0))
@@ -318,11 +311,11 @@ fn small_callers_of_leaves_trap_and_leave_the_stack_limit_to_others() {
                      (func (export "reached") (result i32) (global.get $reached))
                      (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1))))"#,
         );
-        let div = export(&inst, "div");
+        let div = exported_func(&inst, "div");
         assert!(div.is_leaf());
         let div = div.small_caller::<2>().expect("served");
-        let dive = export(&inst, "dive").small_caller::<0>().expect("served");
-        let reached = export(&inst, "reached").small_caller::<0>().expect("served");
+        let dive = exported_func(&inst, "dive").small_caller::<0>().expect("served");
+        let reached = exported_func(&inst, "reached").small_caller::<0>().expect("served");
         let mut dives = Vec::new();
         for depth in [0, 1 << 20, 0] {
             at_stack_depth(depth, || {
@@ -355,7 +348,7 @@ fn small_callers_of_leaves_trap_and_leave_the_stack_limit_to_others() {
 #[test]
 fn call_small_reports_traps_and_exceptions_and_stays_usable() {
     let store = Store::new(&Engine::default());
-    let inst = instance(
+    let inst = instance_in(
         &store,
         r#"(module
              (tag $t (param i32))
@@ -369,22 +362,22 @@ fn call_small_reports_traps_and_exceptions_and_stays_usable() {
                  (try_table (catch $t $h) (call $throw (local.get 0)))
                  (i32.const -1))))"#,
     );
-    let div = export(&inst, "div");
+    let div = exported_func(&inst, "div");
     for _ in 0..3 {
         match div.call_small([1, 0, 0, 0]) {
             Err(Error::Trap(t)) => assert_eq!(t.code(), TrapCode::IntegerDivisionByZero),
             other => panic!("{other:?}"),
         }
         assert_eq!(div.call_small([(-9i32) as u32 as u64, 3, 0, 0]).expect("runs"), (-3i32) as u32 as u64);
-        match export(&inst, "recurse").call_small([0; SMALL_ARGS]) {
+        match exported_func(&inst, "recurse").call_small([0; SMALL_ARGS]) {
             Err(Error::Trap(t)) => assert_eq!(t.code(), TrapCode::StackOverflow),
             other => panic!("{other:?}"),
         }
-        match export(&inst, "uncaught").call_small([17, 0, 0, 0]) {
+        match exported_func(&inst, "uncaught").call_small([17, 0, 0, 0]) {
             Err(Error::Exception(e)) => assert!(matches!(e.payload()[..], [Val::I32(17)])),
             other => panic!("{other:?}"),
         }
-        assert_eq!(export(&inst, "caught").call_small([23, 0, 0, 0]).expect("runs"), 23);
+        assert_eq!(exported_func(&inst, "caught").call_small([23, 0, 0, 0]).expect("runs"), 23);
     }
 }
 
@@ -394,14 +387,14 @@ fn call_small_reports_traps_and_exceptions_and_stays_usable() {
 #[test]
 fn call_small_nests_through_host_functions() {
     let store = Store::new(&Engine::default());
-    let inner = instance(
+    let inner = instance_in(
         &store,
         r#"(module (tag $t (param i32))
              (func (export "throw_or_double") (param i32) (result i32)
                (if (i32.eqz (local.get 0)) (then (throw $t (i32.const 5))))
                (i32.mul (local.get 0) (i32.const 2))))"#,
     );
-    let inner_fn = export(&inner, "throw_or_double");
+    let inner_fn = exported_func(&inner, "throw_or_double");
     let host = Func::new(&store, FuncType::new([ValType::I32], [ValType::I32]), move |args, results| {
         let Val::I32(x) = args[0] else { unreachable!("typed") };
         results[0] = match inner_fn.call_small([x as u32 as u64, 0, 0, 0]) {
@@ -422,7 +415,7 @@ fn call_small_nests_through_host_functions() {
     )
     .expect("compiles");
     let outer_inst = Instance::new(&store, &module, &[Extern::Func(host)]).expect("instantiates");
-    let outer = export(&outer_inst, "outer");
+    let outer = exported_func(&outer_inst, "outer");
     assert_eq!(outer.call_small([21, 0, 0, 0]).expect("runs"), 43);
     assert_eq!(outer.call_small([0; SMALL_ARGS]).expect("runs"), (-99i32) as u32 as u64);
     assert_eq!(outer.call_small([4, 0, 0, 0]).expect("runs"), 9);
@@ -457,7 +450,7 @@ fn every_outermost_call_measures_the_wasm_stack_from_where_it_enters() {
     // one: a call that ends (normally or by a trap) must leave the next outermost call
     // measuring its own stack, whichever entry either took.
     on_a_big_stack_with_256_kib_for_wasm(|store| {
-        let inst = instance(
+        let inst = instance_in(
             &store,
             r#"(module (global $reached (mut i32) (i32.const 0))
                      (func $dive (export "dive")
@@ -467,7 +460,7 @@ fn every_outermost_call_measures_the_wasm_stack_from_where_it_enters() {
                        (global.get $reached)
                        (global.set $reached (i32.const 0))))"#,
         );
-        let (dive, reached) = (export(&inst, "dive"), export(&inst, "reached"));
+        let (dive, reached) = (exported_func(&inst, "dive"), exported_func(&inst, "reached"));
         assert!(dive.takes_small_calls());
         let reach = |small: bool| {
             let outcome =
@@ -559,7 +552,7 @@ fn host_functions_get_every_parameter_and_result_in_order_however_many() {
             })
             .sum();
         let mut out = [Val::I64(0)];
-        export(&inst, "run").call_into(&[], &mut out).expect("runs");
+        exported_func(&inst, "run").call_into(&[], &mut out).expect("runs");
         assert!(
             matches!(out, [Val::I64(v)] if v == expected),
             "{n} params, {m} results (numeric: {numeric}): {out:?}, expected {expected}"
@@ -613,12 +606,12 @@ fn numeric_host_functions_see_and_give_zero_extended_narrow_values() {
     .expect("compiles");
     let imports = [Extern::Func(host.clone()), Extern::Func(junk_above_8)];
     let inst = Instance::new(&store, &module, &imports).expect("instantiates");
-    let out = export(&inst, "run").call(&[]).expect("runs");
+    let out = exported_func(&inst, "run").call(&[]).expect("runs");
     assert!(
         matches!(out[..], [Val::I32(42), Val::I64(8), Val::F64(f)] if f64::from_bits(f) == 1.5),
         "{out:?}"
     );
-    let out = export(&inst, "direct").call(&[]).expect("runs");
+    let out = exported_func(&inst, "direct").call(&[]).expect("runs");
     assert!(matches!(out[..], [Val::I32(42), Val::I64(8)]), "{out:?}");
     assert_eq!(*seen.borrow(), [0xFFFF_FFFF, 0x8000_0000, u64::MAX, 1.5f64.to_bits()]);
 
@@ -656,7 +649,7 @@ fn numeric_host_functions_trap_and_panic_as_traps_and_take_only_numbers() {
     )
     .expect("compiles");
     let inst = Instance::new(&store, &module, &[Extern::Func(failing)]).expect("instantiates");
-    let run = export(&inst, "run");
+    let run = exported_func(&inst, "run");
     for (arg, message) in [(0, "zero refused"), (1, "host function panicked")] {
         match run.call(&[Val::I32(arg)]) {
             Err(Error::Trap(t)) => assert!(t.to_string().contains(message), "{arg}: {t}"),

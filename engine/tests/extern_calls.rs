@@ -5,7 +5,11 @@
 //! function that calls); a word that could be an object's address must be refused
 //! before any wasm runs; and objects wasm returns must come back as objects.
 
-use sidewinder_engine::{AnyRef, Engine, Error, Extern, Func, Instance, Module, Store, Val};
+use sidewinder_engine::{AnyRef, Engine, Error, Extern, Func, Store, Val};
+
+#[allow(dead_code)] // only `instance_in` and `exported_func` are used here
+mod support;
+use support::{exported_func, instance_in};
 
 const MODULE: &str = r#"(module
   (type $point (struct (field i32)))
@@ -29,18 +33,6 @@ const MODULE: &str = r#"(module
   (func (export "point") (param i32) (result externref)
     (extern.convert_any (struct.new $point (local.get 0))))
   (func (export "takes_anyref") (param anyref) (result i32) (i32.const 1)))"#;
-
-fn instance(store: &Store) -> Instance {
-    let module = Module::new(store.engine(), &wat::parse_str(MODULE).expect("valid wat")).expect("compiles");
-    Instance::new(store, &module, &[]).expect("instantiates")
-}
-
-fn export(instance: &Instance, name: &str) -> Func {
-    match instance.get_export(name) {
-        Some(Extern::Func(f)) => f,
-        other => panic!("{name}: {other:?}"),
-    }
-}
 
 /// The words of null, i31s and host values, with what each stands for.
 fn extern_values() -> Vec<Val> {
@@ -67,13 +59,13 @@ fn same(a: &Val, b: &Val) -> bool {
 #[test]
 fn host_values_go_through_every_way_in_unchanged() {
     let store = Store::new(&Engine::default());
-    let inst = instance(&store);
-    let id = export(&inst, "id").extern_caller::<1>().expect("served");
-    let id_calling = export(&inst, "id_calling").extern_caller::<1>().expect("served");
-    let id_loading = export(&inst, "id_loading").extern_caller::<2>().expect("served");
-    let pick = export(&inst, "pick").extern_caller::<4>().expect("served");
-    let sum_beside = export(&inst, "sum_beside").extern_caller::<4>().expect("served");
-    let is_null = export(&inst, "is_null").extern_caller::<1>().expect("served");
+    let inst = instance_in(&store, MODULE);
+    let id = exported_func(&inst, "id").extern_caller::<1>().expect("served");
+    let id_calling = exported_func(&inst, "id_calling").extern_caller::<1>().expect("served");
+    let id_loading = exported_func(&inst, "id_loading").extern_caller::<2>().expect("served");
+    let pick = exported_func(&inst, "pick").extern_caller::<4>().expect("served");
+    let sum_beside = exported_func(&inst, "sum_beside").extern_caller::<4>().expect("served");
+    let is_null = exported_func(&inst, "is_null").extern_caller::<1>().expect("served");
     assert!(id.is_leaf() && id_loading.is_leaf() && !id_calling.is_leaf());
     let values = extern_values();
     for (i, v) in values.iter().enumerate() {
@@ -112,9 +104,9 @@ fn host_values_go_through_every_way_in_unchanged() {
 #[test]
 fn words_that_are_no_host_value_are_refused_before_wasm_runs() {
     let store = Store::new(&Engine::default());
-    let inst = instance(&store);
-    let pick = export(&inst, "pick").extern_caller::<4>().expect("served");
-    let hold = export(&inst, "hold").extern_caller::<2>().expect("served");
+    let inst = instance_in(&store, MODULE);
+    let pick = exported_func(&inst, "pick").extern_caller::<4>().expect("served");
+    let hold = exported_func(&inst, "hold").extern_caller::<2>().expect("served");
     let calls = || match inst.get_export("calls") {
         Some(Extern::Global(g)) => g.get(),
         other => panic!("{other:?}"),
@@ -144,18 +136,18 @@ fn words_that_are_no_host_value_are_refused_before_wasm_runs() {
 #[test]
 fn traps_are_errors_and_objects_come_back_as_objects() {
     let store = Store::new(&Engine::default());
-    let inst = instance(&store);
-    let id_loading = export(&inst, "id_loading").extern_caller::<2>().expect("served");
+    let inst = instance_in(&store, MODULE);
+    let id_loading = exported_func(&inst, "id_loading").extern_caller::<2>().expect("served");
     let host = Val::ExternRef(Some(9)).extern_word().expect("a word");
     assert!(matches!(id_loading.call([host, 1 << 16]), Err(Error::Trap(_))));
     assert!(matches!(id_loading.call([host, 0]), Ok(Some(Val::ExternRef(Some(9))))));
-    let point = export(&inst, "point").extern_caller::<1>().expect("served");
+    let point = exported_func(&inst, "point").extern_caller::<1>().expect("served");
     let object = point.call([42]).expect("runs").expect("a result");
     assert!(matches!(object, Val::AnyRef(Some(AnyRef::Object(_)))), "{object:?}");
     // Objects have no word: they go back into wasm through `Func::call`.
     assert_eq!(object.extern_word(), None);
     let Val::AnyRef(Some(AnyRef::Object(sent))) = &object else { unreachable!() };
-    let back = export(&inst, "id").call(std::slice::from_ref(&object)).expect("runs");
+    let back = exported_func(&inst, "id").call(std::slice::from_ref(&object)).expect("runs");
     assert!(matches!(&back[..], [Val::AnyRef(Some(AnyRef::Object(o)))] if o.address() == sent.address()));
 }
 
@@ -164,26 +156,21 @@ fn traps_are_errors_and_objects_come_back_as_objects() {
 #[test]
 fn only_numbers_and_externrefs_are_served() {
     let store = Store::new(&Engine::default());
-    let inst = instance(&store);
-    assert!(export(&inst, "takes_anyref").extern_caller::<1>().is_none());
-    assert!(export(&inst, "pick").extern_caller::<3>().is_none());
-    let module = Module::new(
-        store.engine(),
-        &wat::parse_str(
-            r#"(module
+    let inst = instance_in(&store, MODULE);
+    assert!(exported_func(&inst, "takes_anyref").extern_caller::<1>().is_none());
+    assert!(exported_func(&inst, "pick").extern_caller::<3>().is_none());
+    let other = instance_in(
+        &store,
+        r#"(module
                  (func (export "five") (param externref i32 i32 i32 i32))
                  (func (export "two") (param externref) (result externref externref) (local.get 0) (local.get 0))
                  (func (export "funcs") (param funcref) (result i32) (i32.const 0))
                  (func (export "non_null") (param (ref extern)) (result i32) (i32.const 0)))"#,
-        )
-        .expect("valid wat"),
-    )
-    .expect("compiles");
-    let other = Instance::new(&store, &module, &[]).expect("instantiates");
-    assert!(export(&other, "five").extern_caller::<4>().is_none());
-    assert!(export(&other, "two").extern_caller::<1>().is_none());
-    assert!(export(&other, "funcs").extern_caller::<1>().is_none());
-    assert!(export(&other, "non_null").extern_caller::<1>().is_none());
+    );
+    assert!(exported_func(&other, "five").extern_caller::<4>().is_none());
+    assert!(exported_func(&other, "two").extern_caller::<1>().is_none());
+    assert!(exported_func(&other, "funcs").extern_caller::<1>().is_none());
+    assert!(exported_func(&other, "non_null").extern_caller::<1>().is_none());
     let host = Func::new(&store, sidewinder_engine::FuncType::new([], []), |_, _| Ok(()));
     assert!(host.extern_caller::<0>().is_none());
 }
@@ -192,9 +179,9 @@ fn only_numbers_and_externrefs_are_served() {
 #[test]
 fn extern_calls_after_the_store_is_gone_err() {
     let store = Store::new(&Engine::default());
-    let inst = instance(&store);
-    let id = export(&inst, "id").extern_caller::<1>().expect("served");
-    let id_calling = export(&inst, "id_calling").extern_caller::<1>().expect("served");
+    let inst = instance_in(&store, MODULE);
+    let id = exported_func(&inst, "id").extern_caller::<1>().expect("served");
+    let id_calling = exported_func(&inst, "id_calling").extern_caller::<1>().expect("served");
     drop((inst, store));
     assert!(matches!(id.call([0]), Err(Error::Link(_))));
     assert!(matches!(id_calling.call([0]), Err(Error::Link(_))));
@@ -207,10 +194,9 @@ fn extern_calls_after_the_store_is_gone_err() {
 #[test]
 fn functions_that_could_keep_an_argument_do_not_say_they_keep_none() {
     let store = Store::new(&Engine::default());
-    let module = Module::new(
-        store.engine(),
-        &wat::parse_str(
-            r#"(module
+    let inst = instance_in(
+        &store,
+        r#"(module
                  (type $box (struct (field (mut externref))))
                  (type $boxes (array (mut externref)))
                  (tag $t (param externref))
@@ -238,13 +224,9 @@ fn functions_that_could_keep_an_argument_do_not_say_they_keep_none() {
                    (array.set $boxes (global.get $many) (i32.const 0) (local.get 0)))
                  (func (export "allocates") (param externref) (drop (struct.new $box (local.get 0))))
                  (func (export "throws") (param externref) (throw $t (local.get 0))))"#,
-        )
-        .expect("valid wat"),
-    )
-    .expect("compiles");
-    let inst = Instance::new(&store, &module, &[]).expect("instantiates");
+    );
     let keeps_none = |name: &str, n: usize| {
-        let f = export(&inst, name);
+        let f = exported_func(&inst, name);
         match n {
             1 => f.extern_caller::<1>().expect("served").keeps_no_arguments(),
             _ => f.extern_caller::<3>().expect("served").keeps_no_arguments(),
@@ -268,6 +250,6 @@ fn functions_that_could_keep_an_argument_do_not_say_they_keep_none() {
     }
     // Results that are objects are not served at all.
     for name in ["struct_new", "array_new"] {
-        assert!(export(&inst, name).extern_caller::<1>().is_none(), "{name}");
+        assert!(exported_func(&inst, name).extern_caller::<1>().is_none(), "{name}");
     }
 }

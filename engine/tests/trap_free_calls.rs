@@ -5,7 +5,11 @@
 //! every argument count from 0 to `SMALL_ARGS`, loops that pin locals to the
 //! callee-saved registers, and globals set by the callee seen by the host.
 
-use sidewinder_engine::{Engine, Error, Extern, Func, Instance, Module, Store, Val, SMALL_ARGS};
+use sidewinder_engine::{Engine, Error, Extern, Func, Store, Val, SMALL_ARGS};
+
+#[allow(dead_code)] // only `instance_in` and `exported_func` are used here
+mod support;
+use support::{exported_func, instance_in};
 
 const MODULE: &str = r#"(module
   (global $ticks (export "ticks") (mut i64) (i64.const 0))
@@ -103,18 +107,6 @@ impl Xorshift {
     }
 }
 
-fn instance(store: &Store) -> Instance {
-    let module = Module::new(store.engine(), &wat::parse_str(MODULE).expect("valid wat")).expect("compiles");
-    Instance::new(store, &module, &[]).expect("instantiates")
-}
-
-fn export(instance: &Instance, name: &str) -> Func {
-    match instance.get_export(name) {
-        Some(Extern::Func(f)) => f,
-        other => panic!("{name}: {other:?}"),
-    }
-}
-
 fn args<const N: usize>(small: [u64; SMALL_ARGS]) -> [u64; N] {
     std::array::from_fn(|i| small[i])
 }
@@ -122,14 +114,18 @@ fn args<const N: usize>(small: [u64; SMALL_ARGS]) -> [u64; N] {
 #[test]
 fn trap_free_calls_match_the_model_and_keep_the_callers_registers() {
     let store = Store::new(&Engine::default());
-    let inst = instance(&store);
+    let inst = instance_in(&store, MODULE);
     let names = ["tick", "poly", "mix2", "horner", "mix4"];
     for name in names {
-        assert!(export(&inst, name).is_trap_free(), "{name}");
+        assert!(exported_func(&inst, name).is_trap_free(), "{name}");
     }
-    let tick = export(&inst, "tick");
-    let (poly_f, mix2_f, horner_f, mix4_f) =
-        (export(&inst, "poly"), export(&inst, "mix2"), export(&inst, "horner"), export(&inst, "mix4"));
+    let tick = exported_func(&inst, "tick");
+    let (poly_f, mix2_f, horner_f, mix4_f) = (
+        exported_func(&inst, "poly"),
+        exported_func(&inst, "mix2"),
+        exported_func(&inst, "horner"),
+        exported_func(&inst, "mix4"),
+    );
     let tick0 = tick.trap_free_caller::<0>().expect("served");
     let poly1 = poly_f.trap_free_caller::<1>().expect("served");
     let mix2_2 = mix2_f.trap_free_caller::<2>().expect("served");
@@ -205,8 +201,8 @@ fn trap_free_calls_match_the_model_and_keep_the_callers_registers() {
 #[test]
 fn trap_free_calls_after_the_store_is_gone_err() {
     let store = Store::new(&Engine::default());
-    let inst = instance(&store);
-    let mix4_f = export(&inst, "mix4");
+    let inst = instance_in(&store, MODULE);
+    let mix4_f = exported_func(&inst, "mix4");
     let mix4_4 = mix4_f.trap_free_caller::<4>().expect("served");
     assert_eq!(mix4_4.call([1, 2, 3, 4]).expect("runs") as u32, mix4(1, 2, 3, 4));
     drop((inst, store));
@@ -219,19 +215,14 @@ fn trap_free_calls_after_the_store_is_gone_err() {
 #[test]
 fn only_trap_free_functions_have_trap_free_callers() {
     let store = Store::new(&Engine::default());
-    let module = Module::new(
-        store.engine(),
-        &wat::parse_str(
-            r#"(module (memory 1)
+    let inst = instance_in(
+        &store,
+        r#"(module (memory 1)
                  (func (export "loads") (param i32) (result i32) (i32.load (local.get 0)))
                  (func (export "adds") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))"#,
-        )
-        .expect("valid wat"),
-    )
-    .expect("compiles");
-    let inst = Instance::new(&store, &module, &[]).expect("instantiates");
-    assert!(export(&inst, "loads").trap_free_caller::<1>().is_none());
-    let adds = export(&inst, "adds");
+    );
+    assert!(exported_func(&inst, "loads").trap_free_caller::<1>().is_none());
+    let adds = exported_func(&inst, "adds");
     assert!(adds.trap_free_caller::<1>().is_none(), "fewer arguments than parameters");
     assert_eq!(adds.trap_free_caller::<2>().expect("served").call([40, 2]).expect("runs") as u32, 42);
     let host = Func::new(&store, sidewinder_engine::FuncType::new([], []), |_, _| Ok(()));
@@ -274,10 +265,8 @@ fn wide_trap_free_calls_match_the_general_entry() {
     let (mut checks, mut running) = (1u64, 1u64);
     for count in SMALL_ARGS + 1..=TRAP_FREE_AREA {
         let types: Vec<&str> = (0..count).map(|i| kinds[(i * 7 + count) % 4]).collect();
-        let module = Module::new(store.engine(), &wat::parse_str(wide_module(&types)).expect("valid wat"))
-            .expect("compiles");
-        let inst = Instance::new(&store, &module, &[]).expect("instantiates");
-        let wide = export(&inst, "wide");
+        let inst = instance_in(&store, &wide_module(&types));
+        let wide = exported_func(&inst, "wide");
         let caller = wide.wide_trap_free_caller().expect("served");
         assert_eq!(caller.params(), count);
         for _ in 0..200 {
@@ -316,27 +305,22 @@ fn wide_trap_free_calls_match_the_general_entry() {
 #[test]
 fn only_wide_trap_free_functions_have_wide_callers() {
     let store = Store::new(&Engine::default());
-    let module = Module::new(
-        store.engine(),
-        &wat::parse_str(
-            r#"(module (memory 1)
+    let inst = instance_in(
+        &store,
+        r#"(module (memory 1)
                  (func (export "four") (param i32 i32 i32 i32) (result i32) (local.get 0))
                  (func (export "five") (param i32 i32 i32 i32 i32) (result i32) (local.get 4))
                  (func (export "seventeen") (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32))
                  (func (export "loads") (param i32 i32 i32 i32 i32) (result i32) (i32.load (local.get 4)))
                  (func (export "two") (param i32 i32 i32 i32 i32) (result i32 i32) (local.get 0) (local.get 1))
                  (func (export "refs") (param i32 i32 i32 i32 externref) (result i32) (local.get 0)))"#,
-        )
-        .expect("valid wat"),
-    )
-    .expect("compiles");
-    let inst = Instance::new(&store, &module, &[]).expect("instantiates");
-    let five = export(&inst, "five").wide_trap_free_caller().expect("served");
+    );
+    let five = exported_func(&inst, "five").wide_trap_free_caller().expect("served");
     let mut area = [0u64; sidewinder_engine::TRAP_FREE_AREA];
     area[4] = 77;
     assert_eq!(five.call(&area).expect("runs") as u32, 77);
     for name in ["four", "seventeen", "loads", "two", "refs"] {
-        assert!(export(&inst, name).wide_trap_free_caller().is_none(), "{name}");
+        assert!(exported_func(&inst, name).wide_trap_free_caller().is_none(), "{name}");
     }
     drop((inst, store));
     assert!(matches!(five.call(&area), Err(Error::Link(_))), "after the store is gone");

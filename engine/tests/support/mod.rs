@@ -1,6 +1,6 @@
 //! What several test files share.
 
-use sidewinder_engine::{Config, Engine, Error, Instance, Module, Store, TrapCode, Val};
+use sidewinder_engine::{Config, Engine, Error, Extern, Func, Instance, Module, Store, TrapCode, Val};
 use wasmparser::{Validator, WasmFeatures};
 
 /// The proposals `Module::new` accepts (engine/src/module.rs `features`, not public), for
@@ -134,6 +134,20 @@ pub fn instantiate(wat: &str, config: Config) -> (Store, Instance) {
     let module = Module::new(&engine, &wat::parse_str(wat).expect("valid wat")).expect("compiles");
     let instance = Instance::new(&store, &module, &[]).expect("instantiates");
     (store, instance)
+}
+
+/// An instance of `wat` (no imports) in `store`.
+pub fn instance_in(store: &Store, wat: &str) -> Instance {
+    let module = Module::new(store.engine(), &wat::parse_str(wat).expect("valid wat")).expect("compiles");
+    Instance::new(store, &module, &[]).expect("instantiates")
+}
+
+/// The function `instance` exports as `name`; anything else fails the test.
+pub fn exported_func(instance: &Instance, name: &str) -> Func {
+    match instance.get_export(name) {
+        Some(Extern::Func(f)) => f,
+        other => panic!("{name}: {other:?}"),
+    }
 }
 
 /// Runs `check` on a fresh instance of `wat` with guard pages, then on one with explicit
