@@ -45,9 +45,7 @@ impl Val {
             _ => None,
         }
     }
-}
 
-impl Val {
     /// `Val::ExternRef(Some(handle)).extern_word()`, without making the value.
     #[inline(always)]
     pub fn host_value_word(handle: u64) -> Option<u64> {
@@ -110,6 +108,12 @@ impl<const N: usize> ExternCaller<N> {
     #[inline(always)]
     pub fn keeps_no_arguments(&self) -> bool {
         self.is_trap_free() && !self.sets_globals
+    }
+
+    /// Whether the callee may set a global (`Func::sets_globals`).
+    #[inline(always)]
+    pub fn sets_globals(&self) -> bool {
+        self.sets_globals
     }
 
     /// Whether the callee is a leaf (`Func::is_leaf`): no host code runs while it does.
