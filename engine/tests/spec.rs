@@ -1436,22 +1436,15 @@ fn cross_check_trap_free_call(
     if !func.is_trap_free() || func.sets_globals() || !(func.takes_small_calls() || wide.is_some()) {
         return Ok(());
     }
-    let raw_of = |v: &Val| match *v {
-        Val::I32(x) => Some(x as u32 as u64),
-        Val::I64(x) => Some(x as u64),
-        Val::F32(bits) => Some(bits as u64),
-        Val::F64(bits) => Some(bits),
-        _ => None,
-    };
     let mut raw = [0u64; TRAP_FREE_AREA];
     for (slot, v) in raw.iter_mut().zip(args) {
-        match raw_of(v) {
+        match number_bits(v) {
             Some(r) => *slot = r,
             None => return Ok(()),
         }
     }
     let expected = match outcome {
-        Ok(results) => results.first().and_then(raw_of).unwrap_or(0),
+        Ok(results) => results.first().and_then(number_bits).unwrap_or(0),
         Err(e) => return Err(format!("a trap-free function failed: {e}")),
     };
     TRAP_FREE_CROSS_CHECKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -1494,13 +1487,9 @@ fn cross_check_extern_call(
     let Some(caller) = func.extern_caller::<SMALL_ARGS>() else { return Ok(()) };
     let mut words = [0u64; SMALL_ARGS];
     for ((slot, v), &t) in words.iter_mut().zip(args).zip(ty.params()) {
-        let word = match *v {
-            Val::I32(x) => Some(x as u32 as u64),
-            Val::I64(x) => Some(x as u64),
-            Val::F32(bits) => Some(bits as u64),
-            Val::F64(bits) => Some(bits),
-            _ if t == ValType::EXTERNREF => v.extern_word(),
-            _ => None,
+        let word = match t {
+            ValType::EXTERNREF => v.extern_word(),
+            _ => number_bits(v),
         };
         match word {
             Some(w) => *slot = w,
@@ -1518,15 +1507,22 @@ fn cross_check_extern_call(
         None => None,
         Some(Val::AnyRef(None)) => Some(Val::ExternRef(None).extern_word()),
         Some(Val::AnyRef(Some(AnyRef::Object(o)))) => Some(Some(o.address() as u64)),
-        Some(Val::I32(x)) => Some(Some(*x as u32 as u64)),
-        Some(Val::I64(x)) => Some(Some(*x as u64)),
-        Some(Val::F32(b)) => Some(Some(*b as u64)),
-        Some(Val::F64(b)) => Some(Some(*b)),
-        Some(other) => Some(other.extern_word()),
+        Some(other) => Some(number_bits(other).or_else(|| other.extern_word())),
     };
     if bits(&got) == bits(&expected) {
         Ok(())
     } else {
         Err(format!("through ExternCaller, a trap-free function gave {got:?}, not {expected:?}"))
+    }
+}
+
+/// A number's bits as a raw slot holds them (`None` for other values).
+fn number_bits(v: &Val) -> Option<u64> {
+    match *v {
+        Val::I32(x) => Some(x as u32 as u64),
+        Val::I64(x) => Some(x as u64),
+        Val::F32(bits) => Some(bits as u64),
+        Val::F64(bits) => Some(bits),
+        _ => None,
     }
 }
