@@ -48,12 +48,13 @@ for family in "int add math-max closure-max" "frac neg math-abs closure-abs"; do
 done
 
 # Off the uniform path, each against a closure doing the same work: five i32s (one more
-# than the small entries take), a BigInt in and out (`inc64`), two results (`swap`, an
-# array); and a JS object through
+# than the small entries take; trap-free, and with a load, through the wide entry), a
+# BigInt in and out (`inc64`), two results (`swap`, an array); and a JS object through
 # an externref export and back (`identity`) against a closure that returns its argument:
 # the same object each call, through a call of the same function, and one of 1,024
 # objects in turn (each takes a handle of its own).
-for pair in "int5 export-sum5 closure-sum5" "big export-inc64 closure-inc64" "int export-swap closure-swap" \
+for pair in "int5 export-sum5 closure-sum5" "int5 export-sum5-load closure-sum5" \
+            "big export-inc64 closure-inc64" "int export-swap closure-swap" \
             "ref export-identity closure-identity" "ref export-identity-calling closure-identity" \
             "refs export-identity-refs closure-identity-refs"; do
   set -- $pair

@@ -25,13 +25,13 @@ mod values;
 
 pub use engine::{Config, Engine};
 pub use error::{Error, Result};
-pub use isa::x64::trampolines::{SMALL_ARGS, TRAP_FREE_AREA};
+pub use isa::x64::trampolines::{SMALL_ARGS, WIDE_ARGS};
 pub use module::Module;
 pub use runtime::exception::{Exception, Tag};
 pub use runtime::extern_caller::ExternCaller;
 pub use runtime::fiber::Fiber;
 pub use runtime::func::{
-    Func, HostCallback, NumericHostCallback, SmallCaller, TrapFreeCaller, WideTrapFreeCaller, NUMERIC_AREA,
+    Func, HostCallback, NumericHostCallback, SmallCaller, TrapFreeCaller, WideCaller, NUMERIC_AREA,
 };
 pub use runtime::gc::GcObject;
 pub use runtime::global::Global;

@@ -123,6 +123,9 @@ const EXPORTS: &str = r#"(module
   (data (i32.const 1) "\01")
   (func (export "addLoad") (param i32 i32) (result i32) (i32.add (local.get 0) (i32.load8_u (local.get 1))))
   (func (export "negLoad") (param f64) (result f64) (f64.sub (f64.load (i32.const 8)) (local.get 0)))
+  (func (export "sum5Load") (param i32 i32 i32 i32 i32) (result i32)
+    (i32.add (i32.add (i32.add (local.get 0) (local.get 1)) (i32.add (local.get 2) (local.get 3)))
+      (i32.sub (local.get 4) (i32.load8_u (i32.const 1)))))
   ;; n calls of the JS import f(i, 1), or the same loop without them (`call` 0).
   (func (export "callImport") (param $n i32) (param $call i32) (result i32)
     (local $i i32) (local $acc i32)
@@ -156,6 +159,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "closure-abs" => ("closureAbs", Family::Frac, "2.5"),
         "empty-int5" => ("null", Family::Int5, ""),
         "export-sum5" => ("exports.sum5", Family::Int5, "12"),
+        "export-sum5-load" => ("exports.sum5Load", Family::Int5, "11"),
         "closure-sum5" => ("closureSum", Family::Int5, "12"),
         "export-swap" => ("exports.swap", Family::Int, "1,2"),
         "closure-swap" => ("closureSwap", Family::Int, "1,2"),

@@ -15,8 +15,8 @@ use boa_engine::string::{JsStr, StaticString};
 use boa_engine::{js_string, Context, JsNativeError, JsResult, JsString, JsValue, NativeFunction};
 use boa_gc::{Finalize, Trace};
 use sidewinder_engine::{
-    ExternCaller, Func, FuncType, SmallCaller, Trap, TrapFreeCaller, Val, ValType, WideTrapFreeCaller,
-    NUMERIC_AREA, SMALL_ARGS, TRAP_FREE_AREA,
+    ExternCaller, Func, FuncType, SmallCaller, Trap, TrapFreeCaller, Val, ValType, WideCaller, NUMERIC_AREA,
+    SMALL_ARGS, WIDE_ARGS,
 };
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -130,17 +130,17 @@ fn export_native_function(func: &Func, ctx: &mut Context) -> JsResult<NativeFunc
     if let Some(native) = small_native_function(func) {
         return Ok(native);
     }
-    if let Some(caller) = func.wide_trap_free_caller() {
+    if let Some(caller) = func.wide_caller() {
         let ty = func.signature();
-        let mut params = [ValType::I32; TRAP_FREE_AREA];
+        let mut params = [ValType::I32; WIDE_ARGS];
         params[..ty.params().len()].copy_from_slice(ty.params());
-        let captures = WideTrapFreeCaptures {
+        let captures = WideCaptures {
             caller,
             params,
             result: ty.results().first().copied(),
             sets_globals: func.sets_globals(),
         };
-        return Ok(NativeFunction::from_copy_closure_with_captures(call_wide_trap_free_export, captures));
+        return Ok(NativeFunction::from_copy_closure_with_captures(call_wide_export, captures));
     }
     let extern_refs = with_agent(ctx, |r| Rc::downgrade(&r.extern_refs))?;
     Ok(extern_native_function(func, extern_refs).unwrap_or_else(|| {
@@ -177,38 +177,58 @@ struct ExternCaptures<const N: usize> {
     other: ExportCaptures,
 }
 
-/// What an exported function object keeps when its function is trap-free and takes
-/// more numbers than small calls do (`Func::wide_trap_free_caller`): it calls
-/// `call_wide_trap_free_export`.
+/// What an exported function object keeps when its function takes more numbers than
+/// small calls do (`Func::wide_caller`): it calls `call_wide_export`.
 #[derive(Trace, Finalize)]
-struct WideTrapFreeCaptures {
+struct WideCaptures {
     #[unsafe_ignore_trace]
-    caller: WideTrapFreeCaller,
+    caller: WideCaller,
     /// The parameters' types, in the first `caller.params()` slots.
     #[unsafe_ignore_trace]
-    params: [ValType; TRAP_FREE_AREA],
+    params: [ValType; WIDE_ARGS],
     #[unsafe_ignore_trace]
     result: Option<ValType>,
-    /// `Func::sets_globals`: live bindings are refreshed after each call.
+    /// `Func::sets_globals`: live bindings are refreshed after a leaf's call if set (and
+    /// after every other call).
     sets_globals: bool,
 }
 
-/// Calls a trap-free export of more than `SMALL_ARGS` numbers straight into its code:
-/// plain numbers convert with no user code, anything else starts over with the full
-/// conversions, in order (as `call_uniform_export` does).
-fn call_wide_trap_free_export(
+/// Calls an export of more than `SMALL_ARGS` numbers through `WideCaller`: plain
+/// numbers convert with no user code, anything else starts over with the full
+/// conversions, in order (as `call_uniform_export` does); the call is made as
+/// `enter_small` makes it.
+fn call_wide_export(
     _this: &JsValue,
     args: &[JsValue],
-    caps: &WideTrapFreeCaptures,
+    caps: &WideCaptures,
     ctx: &mut Context,
 ) -> JsResult<JsValue> {
     let params = &caps.params[..caps.caller.params()];
-    let mut area = [0u64; TRAP_FREE_AREA];
+    let mut area = [0u64; WIDE_ARGS];
     if !plain_numbers_into(args, params, &mut area) {
         convert_numbers_into(args, params, &mut area, ctx)?;
     }
     let result = caps.result;
-    leaf_call_outcome(caps.caller.call(&area), caps.sets_globals, |raw| raw_result_to_js(result, raw), ctx)
+    if caps.caller.is_leaf() {
+        return leaf_call_outcome(
+            caps.caller.call(&area),
+            caps.sets_globals,
+            |raw| raw_result_to_js(result, raw),
+            ctx,
+        );
+    }
+    let scope = ContextScope::enter(ctx);
+    match caps.caller.call(&area) {
+        Ok(raw) => {
+            drop(scope);
+            refresh_live_bindings(ctx);
+            Ok(raw_result_to_js(result, raw))
+        }
+        Err(e) => {
+            drop(scope);
+            small_call_failed(e, ctx)
+        }
+    }
 }
 
 /// The native function for a signature `Func::extern_caller` serves, if it does.
@@ -650,13 +670,30 @@ fn plain_arguments_with_some_missing<const N: usize>(
     types: &[ValType],
 ) -> Option<[u64; N]> {
     let mut raw = [0u64; N];
-    plain_numbers_into(args, types, &mut raw).then_some(raw)
+    plain_numbers_with_some_missing_into(args, types, &mut raw).then_some(raw)
 }
 
 /// `convert_numbers_into` if every argument is a plain number (`plain_number_to_raw`),
 /// which runs no user code: false, with `slots` partly written, when one is not.
 #[inline]
 fn plain_numbers_into(args: &[JsValue], types: &[ValType], slots: &mut [u64]) -> bool {
+    // All arguments given, the common case, is one bounds check rather than one each.
+    let Some(given) = args.get(..types.len()) else {
+        return plain_numbers_with_some_missing_into(args, types, slots);
+    };
+    for ((slot, v), &t) in slots.iter_mut().zip(given).zip(types) {
+        match plain_number_to_raw(v, t) {
+            Some(raw) => *slot = raw,
+            None => return false,
+        }
+    }
+    true
+}
+
+/// `plain_numbers_into` when there are fewer arguments than parameters: the missing
+/// ones are `undefined`.
+#[cold]
+fn plain_numbers_with_some_missing_into(args: &[JsValue], types: &[ValType], slots: &mut [u64]) -> bool {
     let undefined = JsValue::undefined();
     slots.iter_mut().zip(types).enumerate().all(|(i, (slot, &t))| {
         plain_number_to_raw(args.get(i).unwrap_or(&undefined), t).map(|raw| *slot = raw).is_some()

@@ -111,7 +111,15 @@ const EXPORTS: &str = r#"(module
     (table.grow 1 (ref.null extern) (i32.and (local.get 0) (i32.const 7))))
   (func (export "callind") (param i32 i32) (result i32)
     (call_indirect (type $sig) (local.get 1) (local.get 0)))
-  (func (export "setgx") (param externref) (global.set 2 (local.get 0))))"#;
+  (func (export "setgx") (param externref) (global.set 2 (local.get 0)))
+  ;; More parameters than small calls take (`WideCaller`): trap-free, a leaf that may
+  ;; trap, and one that calls JS.
+  (func (export "wide") (param i32 f64 i64 f32 i32 i32) (result f64)
+    (f64.add (f64.add (local.get 1) (f64.convert_i64_s (local.get 2)))
+             (f64.add (f64.promote_f32 (local.get 3)) (f64.convert_i32_s (i32.add (local.get 0) (local.get 5))))))
+  (func (export "wideld") (param i32 i32 i32 i32 i32) (result i32) (i32.load (i32.add (local.get 0) (local.get 4))))
+  (func (export "widecall") (param i32 i32 i32 i32 i32 i32 i32) (result i32)
+    (call $f (i32.add (local.get 0) (local.get 6)))))"#;
 
 /// Imports one of each kind, so that random import objects meet every check.
 const IMPORTS: &str = r#"(module
@@ -221,7 +229,7 @@ const GETTERS: &[(&str, &str)] = &[
 const EXPORT_NAMES: &[&str] = &[
     "add1", "callf", "add", "i64", "f32", "f64", "ext", "any", "fref", "eq", "i31", "mkstruct", "mkarray",
     "alen", "sget", "throw", "throwx", "catch", "trap", "recurse", "multi", "v128", "load", "store", "grow",
-    "tset", "tgrow", "callind", "setgx",
+    "tset", "tgrow", "callind", "setgx", "wide", "wideld", "widecall",
 ];
 
 struct Script<'a> {

@@ -7,8 +7,8 @@ use super::vmcontext::{VMContext, VMFuncRef, VMHostContext, VMRuntime};
 use crate::compiler::codegen::returns_in_rax;
 use crate::error::{Error, Result};
 use crate::isa::x64::trampolines::{
-    call_trap_free, call_trap_free_area, SmallEntryFn, SmallEntryOutcome, AT_MOST_ONE_RESULT, SMALL_ARGS,
-    TRAP_FREE_AREA,
+    call_trap_free, call_trap_free_area, SmallEntryFn, SmallEntryOutcome, WideEntryFn, AT_MOST_ONE_RESULT,
+    SMALL_ARGS, WIDE_ARGS,
 };
 use crate::trap::{Trap, TrapCode};
 use crate::types::{FuncType, ValType};
@@ -274,34 +274,82 @@ impl<const N: usize> TrapFreeCaller<N> {
     }
 }
 
-/// A prepared call of a trap-free function (`Func::is_trap_free`) of numbers with more
-/// parameters than small calls take, up to `TRAP_FREE_AREA`, and at most one result
-/// (`Func::wide_trap_free_caller`): straight into its code, as `TrapFreeCaller` calls,
-/// with the arguments copied from an area instead of the general entry trampoline.
+/// A prepared call of a wasm function of numbers with more parameters than small calls
+/// take, up to `WIDE_ARGS`, and at most one result (`Func::wide_caller`): its arguments
+/// go from an area straight into its code if it is trap-free, as `TrapFreeCaller` calls,
+/// else through a wide entry trampoline (`Trampolines::entry_wide`), as `SmallCaller`
+/// calls through the small entries.
 #[derive(Clone)]
-pub struct WideTrapFreeCaller {
+pub struct WideCaller {
     vmctx: *mut VMContext,
     code: *const u8,
     store: Weak<StoreInner>,
     params: usize,
+    how: WideCall,
 }
 
-impl WideTrapFreeCaller {
+/// How `WideCaller` calls its function.
+#[derive(Clone, Copy)]
+enum WideCall {
+    /// Straight in (`call_trap_free_area`).
+    TrapFree,
+    /// Through `entry`, `Trampolines::entry_wide` or (for a leaf, as `Func::is_leaf`
+    /// says) `entry_wide_leaf`.
+    Entry { entry: WideEntryFn, leaf: bool },
+}
+
+impl WideCaller {
     /// Calls the function with its arguments in the first slots of `args` (as
     /// `call_numeric` takes them; the rest are ignored): the raw result, unmasked as
-    /// `SmallCaller::call` returns it. The only error is that the store is gone.
+    /// `SmallCaller::call` returns it.
     #[inline(always)]
-    pub fn call(&self, args: &[u64; TRAP_FREE_AREA]) -> Result<u64> {
-        alive_for_a_call_without_host_code(&self.store)?;
-        // SAFETY: `code` and `vmctx` are of a trap-free wasm function of the store, alive
-        // (above), whose `params` parameters (at most `TRAP_FREE_AREA`) are numbers, of
-        // which any bits are values (`Func::wide_trap_free_caller`).
-        Ok(unsafe { call_trap_free_area(self.vmctx, self.code, args, self.params) })
+    pub fn call(&self, args: &[u64; WIDE_ARGS]) -> Result<u64> {
+        match self.how {
+            WideCall::TrapFree => {
+                alive_for_a_call_without_host_code(&self.store)?;
+                // SAFETY: `code` and `vmctx` are of a trap-free wasm function of the store,
+                // alive (above), whose `params` parameters (at most `WIDE_ARGS`) are
+                // numbers, of which any bits are values (`Func::wide_caller`).
+                Ok(unsafe { call_trap_free_area(self.vmctx, self.code, args.as_ptr(), self.params) })
+            }
+            WideCall::Entry { entry, leaf: true } => {
+                alive_for_a_call_without_host_code(&self.store)?;
+                // SAFETY: as below; a leaf runs no host code, so the store stays alive.
+                let outcome = unsafe { entry(self.vmctx, self.code, args.as_ptr()) };
+                match outcome.status {
+                    0 => Ok(outcome.value),
+                    _ => Err(leaf_exit(&self.store)),
+                }
+            }
+            WideCall::Entry { entry, leaf: false } => {
+                let store = self.store.upgrade().ok_or_else(store_dropped)?;
+                // SAFETY: `entry` is the wide entry for the callee (`Func::wide_caller`),
+                // whose `vmctx` and `code` are of a wasm function of the store, alive for
+                // the call, of at most `WIDE_ARGS` numeric parameters (of which any bits
+                // are values) and at most one result; the signal handlers are installed
+                // (`Func::wide_caller` did it).
+                let outcome = unsafe { entry(self.vmctx, self.code, args.as_ptr()) };
+                match outcome.status {
+                    0 => Ok(outcome.value),
+                    _ => Err(abnormal_exit_of(store)),
+                }
+            }
+        }
     }
 
     /// How many parameters the function takes.
     pub fn params(&self) -> usize {
         self.params
+    }
+
+    /// Whether the function runs no host code (`Func::is_leaf`): a call then needs none
+    /// of what host code might (in js-bindings, the context's scope).
+    #[inline(always)]
+    pub fn is_leaf(&self) -> bool {
+        match self.how {
+            WideCall::TrapFree => true,
+            WideCall::Entry { leaf, .. } => leaf,
+        }
     }
 }
 
@@ -665,23 +713,31 @@ impl Func {
         })
     }
 
-    /// The caller of a trap-free function (`is_trap_free`) of numbers with more than
-    /// `SMALL_ARGS` parameters, at most `TRAP_FREE_AREA`, and at most one result: `None`
-    /// for others.
-    pub fn wide_trap_free_caller(&self) -> Option<WideTrapFreeCaller> {
+    /// The caller of a wasm function of numbers with more than `SMALL_ARGS` parameters,
+    /// at most `WIDE_ARGS`, and at most one result: `None` for others.
+    pub fn wide_caller(&self) -> Option<WideCaller> {
         let inner = &*self.0;
         let params = inner.ty.params().len();
-        let fits = params > SMALL_ARGS && params <= TRAP_FREE_AREA && inner.ty.results().len() <= 1;
-        if !fits || !inner.numeric || !inner.code_traits.trap_free || !matches!(inner.kind, FuncKind::Wasm(_))
-        {
+        let fits = params > SMALL_ARGS && params <= WIDE_ARGS && inner.ty.results().len() <= 1;
+        if !fits || !inner.numeric || !matches!(inner.kind, FuncKind::Wasm(_)) {
             return None;
         }
-        inner.store.upgrade()?;
-        Some(WideTrapFreeCaller {
+        let store = inner.store.upgrade()?;
+        let how = match inner.code_traits {
+            CodeTraits { trap_free: true, .. } => WideCall::TrapFree,
+            CodeTraits { leaf, .. } => {
+                let trampolines = store.engine.trampolines().ok()?;
+                let entry = if leaf { trampolines.entry_wide_leaf } else { trampolines.entry_wide };
+                WideCall::Entry { entry, leaf }
+            }
+        };
+        super::signals::install_handlers();
+        Some(WideCaller {
             vmctx: inner.vm.vmctx.cast(),
             code: inner.vm.code,
             store: inner.store.clone(),
             params,
+            how,
         })
     }
 

@@ -39,9 +39,15 @@ pub type SmallEntryFn =
 /// Argument slots `entry_small` passes.
 pub const SMALL_ARGS: usize = 4;
 
-/// Entry trampolines (`entry`, and `entry_small` and `entry_small_leaf` for each argument
-/// count), each with one call into wasm.
-pub(crate) const ENTRY_RETURNS: usize = 1 + 2 * (SMALL_ARGS + 1);
+/// `entry_wide(vmctx, code, args)`: `entry_small` for callees of at most `WIDE_ARGS`
+/// parameter slots and at most one result, with the arguments in `args`: all
+/// `WIDE_ARGS` slots are copied to the argument area (a callee reads its own), 16 bytes
+/// at a time, with no loop or count.
+pub type WideEntryFn = unsafe extern "C" fn(*mut VMContext, *const u8, *const u64) -> SmallEntryOutcome;
+
+/// Entry trampolines (`entry`, `entry_small` and `entry_small_leaf` for each argument
+/// count, `entry_wide` and `entry_wide_leaf`), each with one call into wasm.
+pub(crate) const ENTRY_RETURNS: usize = 1 + 2 * (SMALL_ARGS + 1) + 2;
 
 /// What `entry_small` returns, in rax:rdx.
 #[repr(C)]
@@ -139,31 +145,31 @@ pub unsafe fn call_trap_free<const N: usize>(vmctx: *mut VMContext, code: *const
     result
 }
 
-/// Slots `call_trap_free_area` reserves for arguments: a multiple of two, so the stack
-/// stays 16-byte aligned for the call.
-pub const TRAP_FREE_AREA: usize = 16;
+/// The most parameters `call_trap_free_area` (and `WideCaller`) takes: the slots it
+/// reserves, a multiple of two, so the stack stays 16-byte aligned for the call.
+pub const WIDE_ARGS: usize = 16;
 
-/// `call_trap_free` for any number of arguments up to `TRAP_FREE_AREA`: the first
-/// `count` slots of `args` are copied to the argument area, and the first two also go
-/// in `WASM_ARG_GPRS`.
+/// `call_trap_free` for any number of arguments up to `WIDE_ARGS`: the first `count`
+/// slots from `args` are copied to the argument area, and the first two also go in
+/// `WASM_ARG_GPRS`.
 ///
 /// # Safety
-/// As for `call_trap_free`, with the callee taking at most `count` parameters, and
-/// `count` at most `TRAP_FREE_AREA`.
+/// As for `call_trap_free`, with the callee taking at most `count` parameters, `count`
+/// at most `WIDE_ARGS`, and `args` valid for reads of `count` slots.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub unsafe fn call_trap_free_area(
     vmctx: *mut VMContext,
     code: *const u8,
-    args: &[u64; TRAP_FREE_AREA],
+    args: *const u64,
     count: usize,
 ) -> u64 {
     use std::arch::asm;
     const _: () = assert!(VMCTX.index() == R15.index() && MEMORY_BASE.index() == R14.index());
     const _: () = assert!(WASM_ARG_GPRS[0].index() == RSI.index() && WASM_ARG_GPRS[1].index() == RDX.index());
     // The area is the 128 bytes the `asm!` block reserves.
-    const _: () = assert!(TRAP_FREE_AREA * 8 == 128);
-    debug_assert!(count <= TRAP_FREE_AREA);
+    const _: () = assert!(WIDE_ARGS * 8 == 128);
+    debug_assert!(count <= WIDE_ARGS);
     // SAFETY: `vmctx` is a live context (the contract).
     let memory_base =
         unsafe { vmctx.cast::<u8>().add(offsets::VMCTX_MEMORY0_BASE as usize).cast::<u64>().read() };
@@ -183,7 +189,7 @@ pub unsafe fn call_trap_free_area(
             "add rsp, 128",
             code = in(reg) code,
             in("r15") vmctx, in("r14") memory_base,
-            inout("rsi") args.as_ptr() => _, inout("rcx") count.min(TRAP_FREE_AREA) => _,
+            inout("rsi") args => _, inout("rcx") count.min(WIDE_ARGS) => _,
             // Written before the call: not late, so `code` is not given either of them.
             out("rdi") _, out("rdx") _,
             lateout("rax") result, clobber_abi("C"),
@@ -198,12 +204,7 @@ pub unsafe fn call_trap_free_area(
 /// # Safety
 /// Never to be called.
 #[cfg(not(target_arch = "x86_64"))]
-pub unsafe fn call_trap_free_area(
-    _: *mut VMContext,
-    _: *const u8,
-    _: &[u64; TRAP_FREE_AREA],
-    _: usize,
-) -> u64 {
+pub unsafe fn call_trap_free_area(_: *mut VMContext, _: *const u8, _: *const u64, _: usize) -> u64 {
     unreachable!("no wasm code runs on this target")
 }
 
@@ -233,6 +234,9 @@ pub struct Trampolines {
     /// `entry_small` for leaf callees (`HandlerTable::leaf`), which do not read the stack
     /// limit: it is left as it is.
     pub entry_small_leaf: [SmallEntryFn; SMALL_ARGS + 1],
+    /// `entry_wide`, and the same for leaf callees.
+    pub entry_wide: WideEntryFn,
+    pub entry_wide_leaf: WideEntryFn,
     /// The return addresses of the entry trampolines' calls into wasm: the unwinder
     /// stops there.
     pub entry_returns: [usize; ENTRY_RETURNS],
@@ -415,7 +419,7 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     // arguments become the argument area (always `SMALL_ARGS` slots, of which the
     // callee reads its own) ----
     let mut entry_small_at = [[0; SMALL_ARGS + 1]; 2];
-    let mut entry_small_return_at = Vec::with_capacity(2 * (SMALL_ARGS + 1));
+    let mut other_entry_returns_at = Vec::with_capacity(ENTRY_RETURNS - 1);
     for (leaf, arity) in [false, true].into_iter().flat_map(|leaf| (0..=SMALL_ARGS).map(move |n| (leaf, n))) {
         a.align(16, 0xCC);
         entry_small_at[leaf as usize][arity] = a.offset();
@@ -437,7 +441,33 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
             a.mov_rr(OperandSize::S64, RDX, RCX);
         }
         a.call_reg(SCRATCH);
-        entry_small_return_at.push(a.offset());
+        other_entry_returns_at.push(a.offset());
+        a.mov_rr(OperandSize::S64, RDX, RAX);
+        a.mov_ri(RAX, 0);
+        close_entry_frame(&mut a);
+    }
+
+    // ---- wide entries, for callees and for leaf callees: the small entries' frame, with
+    // an argument area of `WIDE_ARGS` slots copied from rdx ----
+    let mut entry_wide_at = [0; 2];
+    for leaf in [false, true] {
+        a.align(16, 0xCC);
+        entry_wide_at[leaf as usize] = a.offset();
+        open_entry_frame(&mut a, !leaf);
+        a.alu_ri(AluOp::Sub, OperandSize::S64, RSP, 16);
+        a.store(StoreKind::I64, Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP), RSP);
+        const _: () = assert!(WIDE_ARGS.is_multiple_of(2));
+        a.alu_ri(AluOp::Sub, OperandSize::S64, RSP, 8 * WIDE_ARGS as i32);
+        for pair in 0..WIDE_ARGS as i32 / 2 {
+            a.load(LoadKind::V128, XMM0, Mem::Base(RDX, 16 * pair));
+            a.store(StoreKind::V128, Mem::Base(RSP, 16 * pair), XMM0);
+        }
+        debug_assert_eq!(WASM_ARG_GPRS, [RSI, RDX]);
+        a.mov_rr(OperandSize::S64, SCRATCH, RSI);
+        a.load(LoadKind::I64, RSI, Mem::Base(RSP, 0));
+        a.load(LoadKind::I64, RDX, Mem::Base(RSP, 8));
+        a.call_reg(SCRATCH);
+        other_entry_returns_at.push(a.offset());
         a.mov_rr(OperandSize::S64, RDX, RAX);
         a.mov_ri(RAX, 0);
         close_entry_frame(&mut a);
@@ -599,7 +629,8 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     let trap_fault = base + trap_fault_at as usize;
     let trap_call = base + trap_call_at as usize;
     let mut entry_returns = [base + entry_return_at as usize; ENTRY_RETURNS];
-    for (slot, at) in entry_returns[1..].iter_mut().zip(entry_small_return_at) {
+    debug_assert_eq!(other_entry_returns_at.len(), ENTRY_RETURNS - 1);
+    for (slot, at) in entry_returns[1..].iter_mut().zip(other_entry_returns_at) {
         *slot = base + at as usize;
     }
     crate::runtime::unwind::set_entry_returns(entry_returns);
@@ -612,6 +643,10 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
     let [entry_small, entry_small_leaf] = entry_small_at.map(|by_arity| {
         by_arity.map(|at| unsafe { std::mem::transmute::<usize, SmallEntryFn>(base + at as usize) })
     });
+    // SAFETY: as for `entry`; each wide entry follows `WideEntryFn`'s ABI, reading
+    // `WIDE_ARGS` slots from its third argument.
+    let [entry_wide, entry_wide_leaf] =
+        entry_wide_at.map(|at| unsafe { std::mem::transmute::<usize, WideEntryFn>(base + at as usize) });
     // SAFETY: as for `entry`: the switch routine follows `FiberSwitchFn`'s ABI.
     let fiber_switch =
         unsafe { std::mem::transmute::<usize, FiberSwitchFn>(base + fiber_switch_at as usize) };
@@ -623,6 +658,8 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
         entry,
         entry_small,
         entry_small_leaf,
+        entry_wide,
+        entry_wide_leaf,
         entry_returns,
         trap_fault,
         trap_call,
