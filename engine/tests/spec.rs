@@ -33,7 +33,7 @@ use std::{env, fs, process, thread};
 
 use sidewinder_engine::{
     AnyRef, Config, Engine, Error, Extern, Func, FuncType, Global, GlobalType, Instance, Memory, MemoryType,
-    Module, ObjectKind, Store, Table, TableType, Val, ValType, SMALL_ARGS, WIDE_ARGS,
+    Module, ObjectKind, Store, Table, TableType, Val, ValType, WideCaller, SMALL_ARGS, WIDE_ARGS,
 };
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
@@ -1440,18 +1440,35 @@ fn call_wide_every_other_time(func: &Func, args: &[Val]) -> Option<Result<Vec<Va
     if WIDE_SEEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed).is_multiple_of(2) {
         return None;
     }
+    let mut area = wide_area(args)?;
+    WIDE_CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Some(call_wide(func, &wide, &mut area))
+}
+
+/// `args` in the slots `WideCaller::call` takes them in, if they are all numbers.
+fn wide_area(args: &[Val]) -> Option<[u64; WIDE_ARGS]> {
     let mut area = [0u64; WIDE_ARGS];
     for (slot, v) in area.iter_mut().zip(args) {
         *slot = number_bits(v)?;
     }
-    WIDE_CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Some(wide.call(&area).map(|raw| match func.signature().results() {
-        [ValType::I32] => vec![Val::I32(raw as i32)],
-        [ValType::I64] => vec![Val::I64(raw as i64)],
-        [ValType::F32] => vec![Val::F32(raw as u32)],
-        [ValType::F64] => vec![Val::F64(raw)],
-        _ => Vec::new(),
-    }))
+    Some(area)
+}
+
+/// The outcome of `func`'s call through `wide` with `area`, its results as `Func::call`
+/// gives them: one from the value returned, several from the area, each masked to its
+/// type.
+fn call_wide(func: &Func, wide: &WideCaller, area: &mut [u64; WIDE_ARGS]) -> Result<Vec<Val>, Error> {
+    let raw = wide.call(area)?;
+    let value = |raw: u64, t: &ValType| match t {
+        ValType::I32 => Val::I32(raw as i32),
+        ValType::I64 => Val::I64(raw as i64),
+        ValType::F32 => Val::F32(raw as u32),
+        _ => Val::F64(raw),
+    };
+    Ok(match func.signature().results() {
+        [t] => vec![value(raw, t)],
+        types => types.iter().zip(area.iter()).map(|(t, &raw)| value(raw, t)).collect(),
+    })
 }
 
 /// Invocations of trap-free functions that `cross_check_trap_free_call` made again.
@@ -1470,33 +1487,31 @@ fn cross_check_trap_free_call(
     if !func.is_trap_free() || func.sets_globals() || !(func.takes_small_calls() || wide.is_some()) {
         return Ok(());
     }
-    let mut raw = [0u64; WIDE_ARGS];
-    for (slot, v) in raw.iter_mut().zip(args) {
-        match number_bits(v) {
-            Some(r) => *slot = r,
-            None => return Ok(()),
-        }
-    }
-    let expected = match outcome {
-        Ok(results) => results.first().and_then(number_bits).unwrap_or(0),
+    let Some(mut raw) = wide_area(args) else {
+        return Ok(());
+    };
+    let expected: Vec<u64> = match outcome {
+        Ok(results) => results.iter().filter_map(number_bits).collect(),
         Err(e) => return Err(format!("a trap-free function failed: {e}")),
     };
     TRAP_FREE_CROSS_CHECKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    // Wide callers return the raw result unmasked: an i32 or f32 is its low half, and
-    // without a result rax holds whatever the callee left there.
-    let mask = match func.signature().results() {
-        [] => 0,
-        [ValType::I32 | ValType::F32] => u32::MAX as u64,
-        _ => u64::MAX,
-    };
     let called = match wide {
-        Some(wide) => wide.call(&raw).map(|r| r & mask),
-        None => func.call_small(std::array::from_fn(|i| raw[i])),
+        Some(wide) => {
+            call_wide(func, &wide, &mut raw).map(|results| results.iter().filter_map(number_bits).collect())
+        }
+        // `call_small` masks its result; without one it gives 0.
+        None => func.call_small(std::array::from_fn(|i| raw[i])).map(|r| {
+            if func.signature().results().is_empty() {
+                Vec::new()
+            } else {
+                vec![r]
+            }
+        }),
     };
     match called {
         Ok(direct) if direct == expected => Ok(()),
         Ok(direct) => {
-            Err(format!("called directly, a trap-free function gave {direct:#x}, not {expected:#x}"))
+            Err(format!("called directly, a trap-free function gave {direct:x?}, not {expected:x?}"))
         }
         Err(e) => Err(format!("called directly, a trap-free function failed: {e}")),
     }

@@ -414,6 +414,96 @@ fn wide_exports_agree_with_the_general_entry() {
     assert_eq!(eval(&mut ctx, script), "0 | true,true,0,7 | 482");
 }
 
+/// Exports of several numeric results (up to 16) go through `WideCaller` too, their
+/// results copied back from the argument area: trap-free (`m`), a leaf that loads (`l`)
+/// and through a JS import (`c`), for several counts of parameters and results, give the
+/// array the general entry gives (a twin with 17 results, of which the first are the
+/// same, `g`), with arguments that convert in order, once.
+#[test]
+fn several_results_agree_with_the_general_entry() {
+    let mut ctx = context();
+    let kinds = ["i32", "f64", "i64", "f32"];
+    let shapes = [(0, 2), (2, 2), (3, 4), (5, 2), (9, 16), (16, 3)];
+    let mut funcs = String::new();
+    for (k, &(num_params, num_results)) in shapes.iter().enumerate() {
+        let params: Vec<&str> = (0..num_params).map(|i| kinds[(i + k) % 4]).collect();
+        let results: Vec<&str> = (0..num_results).map(|i| kinds[(i + 2 * k) % 4]).collect();
+        // Result i: parameter i % count (or 0.5), as f64, plus i, in the result's type.
+        let value = |i: usize| {
+            let p = match params.get(i % num_params.max(1)).filter(|_| num_params > 0) {
+                Some(&"i32") => format!("(f64.convert_i32_s (local.get {}))", i % num_params),
+                Some(&"i64") => format!("(f64.convert_i64_s (local.get {}))", i % num_params),
+                Some(&"f32") => format!("(f64.promote_f32 (local.get {}))", i % num_params),
+                Some(_) => format!("(local.get {})", i % num_params),
+                None => "(f64.const 0.5)".to_string(),
+            };
+            let v = format!("(f64.add {p} (f64.const {i}))");
+            match results[i] {
+                "i32" => format!("(i32.trunc_sat_f64_s {v})"),
+                "i64" => format!("(i64.trunc_sat_f64_s {v})"),
+                "f32" => format!("(f32.demote_f64 {v})"),
+                _ => v,
+            }
+        };
+        let body: String = (0..num_results).map(value).collect();
+        let (params, results) = (params.join(" "), results.join(" "));
+        let loaded = format!("(drop (i32.load (i32.const 0))) {body}");
+        let called = format!("(drop (call $id (f64.const 1))) {body}");
+        funcs.push_str(&format!(
+            "(func (export \"m{k}\") (param {params}) (result {results}) {body})
+             (func (export \"l{k}\") (param {params}) (result {results}) {loaded})
+             (func (export \"c{k}\") (param {params}) (result {results}) {called})
+             (func (export \"g{k}\") (param {params}) (result {results} {}) {body} {})\n",
+            "i32 ".repeat(17 - num_results),
+            "(i32.const 0) ".repeat(17 - num_results),
+        ));
+    }
+    define_bytes(
+        &mut ctx,
+        "severalBytes",
+        &format!("(module (import \"m\" \"id\" (func $id (param f64) (result f64))) (memory 1) {funcs})"),
+    );
+    let shapes_js: Vec<String> = shapes.iter().map(|(p, r)| format!("[{p}, {r}]")).collect();
+    let script = format!(
+        r#"
+        var calls = 0;
+        var e = new WebAssembly.Instance(new WebAssembly.Module(severalBytes),
+          {{ m: {{ id: (x) => {{ calls++; return x; }} }} }}).exports;
+        var shapes = [{}], kinds = ["i32", "f64", "i64", "f32"];
+        var seed = 7;
+        function next() {{ seed = (seed * 1103515245 + 12345) % 2147483648; return seed; }}
+        var bad = [], log = [], checked = 0;
+        for (var k = 0; k < shapes.length; k++) {{
+          var count = shapes[k][0], results = shapes[k][1];
+          for (var round = 0; round < 30; round++) {{
+            var args = [];
+            for (var i = 0; i < count; i++) {{
+              var kind = kinds[(i + k) % 4], pick = next() % 8, n = (next() % 20001) - 10000;
+              if (kind === "i64") args.push(BigInt(n));
+              else if (pick === 0) args.push(String(n));
+              else if (pick === 1) args.push({{ valueOf: ((v, j) => () => {{ log.push(j); return v; }})(n, i) }});
+              else args.push(n / 4);
+            }}
+            log = [];
+            var general = e["g" + k](...args).slice(0, results), generalLog = log.join();
+            for (var kind of ["m", "l", "c"]) {{
+              log = [];
+              var got = e[kind + k](...args), gotLog = log.join();
+              var same = Array.isArray(got) && got.length === results && gotLog === generalLog &&
+                got.every((v, j) => Object.is(v, general[j]));
+              if (!same) bad.push(kind + k + ": " + got + " vs " + general + " [" + gotLog + "] [" + generalLog + "]");
+              checked++;
+            }}
+          }}
+        }}
+        bad.length + (bad.length ? ": " + bad.slice(0, 3).join("; ") : "") + " | " + checked + " | " + calls
+    "#,
+        shapes_js.join(", ")
+    );
+    // `c` called the import once a call: 6 shapes, 30 rounds.
+    assert_eq!(eval(&mut ctx, &script), "0 | 540 | 180");
+}
+
 /// JS imports get exactly their parameters, in order, converted (ToJSValue), however
 /// many there are: up to four are passed in an array of their count, more from the heap.
 #[test]

@@ -274,10 +274,11 @@ impl<const N: usize> TrapFreeCaller<N> {
     }
 }
 
-/// A prepared call of a wasm function of numbers with more parameters than small calls
-/// take, up to `WIDE_ARGS`, and at most one result (`Func::wide_caller`): its arguments
-/// go from an area straight into its code if it is trap-free, as `TrapFreeCaller` calls,
-/// else through a wide entry trampoline (`Trampolines::entry_wide`), as `SmallCaller`
+/// A prepared call of a wasm function of numbers that small calls do not serve (more
+/// than `SMALL_ARGS` parameters, or several results), of at most `WIDE_ARGS` parameters
+/// and results (`Func::wide_caller`): its arguments go from an area straight into its
+/// code if it is trap-free and returns at most one result, as `TrapFreeCaller` calls,
+/// else through a wide entry trampoline (`Trampolines::wide_entry`), as `SmallCaller`
 /// calls through the small entries.
 #[derive(Clone)]
 pub struct WideCaller {
@@ -293,29 +294,32 @@ pub struct WideCaller {
 enum WideCall {
     /// Straight in (`call_trap_free_area`).
     TrapFree,
-    /// Through `entry`, `Trampolines::entry_wide` or (for a leaf, as `Func::is_leaf`
-    /// says) `entry_wide_leaf`.
+    /// Through `entry`, a wide entry for the function (`Trampolines::wide_entry`); `leaf`
+    /// as `Func::is_leaf` says.
     Entry { entry: WideEntryFn, leaf: bool },
 }
 
 impl WideCaller {
-    /// Calls the function with its arguments in the first slots of `args` (as
+    /// Calls the function with its arguments in the first slots of `area` (as
     /// `call_numeric` takes them; the rest are ignored): the raw result, unmasked as
-    /// `SmallCaller::call` returns it.
+    /// `SmallCaller::call` returns it, for a function of one; a function of several
+    /// leaves them in the first slots of `area` (unmasked too: an i32 or f32 is the low
+    /// half of its slot), and the value returned means nothing.
     #[inline(always)]
-    pub fn call(&self, args: &[u64; WIDE_ARGS]) -> Result<u64> {
+    pub fn call(&self, area: &mut [u64; WIDE_ARGS]) -> Result<u64> {
         match self.how {
             WideCall::TrapFree => {
                 alive_for_a_call_without_host_code(&self.store)?;
                 // SAFETY: `code` and `vmctx` are of a trap-free wasm function of the store,
                 // alive (above), whose `params` parameters (at most `WIDE_ARGS`) are
-                // numbers, of which any bits are values (`Func::wide_caller`).
-                Ok(unsafe { call_trap_free_area(self.vmctx, self.code, args.as_ptr(), self.params) })
+                // numbers, of which any bits are values, and of at most one result
+                // (`Func::wide_caller`).
+                Ok(unsafe { call_trap_free_area(self.vmctx, self.code, area.as_ptr(), self.params) })
             }
             WideCall::Entry { entry, leaf: true } => {
                 alive_for_a_call_without_host_code(&self.store)?;
                 // SAFETY: as below; a leaf runs no host code, so the store stays alive.
-                let outcome = unsafe { entry(self.vmctx, self.code, args.as_ptr()) };
+                let outcome = unsafe { entry(self.vmctx, self.code, area.as_mut_ptr()) };
                 match outcome.status {
                     0 => Ok(outcome.value),
                     _ => Err(leaf_exit(&self.store)),
@@ -326,9 +330,10 @@ impl WideCaller {
                 // SAFETY: `entry` is the wide entry for the callee (`Func::wide_caller`),
                 // whose `vmctx` and `code` are of a wasm function of the store, alive for
                 // the call, of at most `WIDE_ARGS` numeric parameters (of which any bits
-                // are values) and at most one result; the signal handlers are installed
-                // (`Func::wide_caller` did it).
-                let outcome = unsafe { entry(self.vmctx, self.code, args.as_ptr()) };
+                // are values) and results; the area has `WIDE_ARGS` slots for it to read
+                // and write; the signal handlers are installed (`Func::wide_caller` did
+                // it).
+                let outcome = unsafe { entry(self.vmctx, self.code, area.as_mut_ptr()) };
                 match outcome.status {
                     0 => Ok(outcome.value),
                     _ => Err(abnormal_exit_of(store)),
@@ -713,23 +718,26 @@ impl Func {
         })
     }
 
-    /// The caller of a wasm function of numbers with more than `SMALL_ARGS` parameters,
-    /// at most `WIDE_ARGS`, and at most one result: `None` for others.
+    /// The caller of a wasm function of numbers that small calls do not serve: with
+    /// more than `SMALL_ARGS` parameters or several results, and at most `WIDE_ARGS` of
+    /// each. `None` for others.
     pub fn wide_caller(&self) -> Option<WideCaller> {
         let inner = &*self.0;
-        let params = inner.ty.params().len();
-        let fits = params > SMALL_ARGS && params <= WIDE_ARGS && inner.ty.results().len() <= 1;
+        let (params, results) = (inner.ty.params().len(), inner.ty.results().len());
+        let several_results = results > 1;
+        let fits = (params > SMALL_ARGS || several_results) && params <= WIDE_ARGS && results <= WIDE_ARGS;
         if !fits || !inner.numeric || !matches!(inner.kind, FuncKind::Wasm(_)) {
             return None;
         }
         let store = inner.store.upgrade()?;
         let how = match inner.code_traits {
-            CodeTraits { trap_free: true, .. } => WideCall::TrapFree,
-            CodeTraits { leaf, .. } => {
-                let trampolines = store.engine.trampolines().ok()?;
-                let entry = if leaf { trampolines.entry_wide_leaf } else { trampolines.entry_wide };
-                WideCall::Entry { entry, leaf }
-            }
+            // Several results are left in the argument area, which `call_trap_free_area`
+            // frees.
+            CodeTraits { trap_free: true, .. } if !several_results => WideCall::TrapFree,
+            CodeTraits { leaf, .. } => WideCall::Entry {
+                entry: store.engine.trampolines().ok()?.wide_entry(several_results, leaf),
+                leaf,
+            },
         };
         super::signals::install_handlers();
         Some(WideCaller {

@@ -42,12 +42,14 @@ pub const SMALL_ARGS: usize = 4;
 /// `entry_wide(vmctx, code, args)`: `entry_small` for callees of at most `WIDE_ARGS`
 /// parameter slots and at most one result, with the arguments in `args`: all
 /// `WIDE_ARGS` slots are copied to the argument area (a callee reads its own), 16 bytes
-/// at a time, with no loop or count.
-pub type WideEntryFn = unsafe extern "C" fn(*mut VMContext, *const u8, *const u64) -> SmallEntryOutcome;
+/// at a time, with no loop or count. The entries for callees of several results (at
+/// most `WIDE_ARGS` slots) copy the area back to `args` after the call, where the
+/// results then are; the others only read `args`.
+pub type WideEntryFn = unsafe extern "C" fn(*mut VMContext, *const u8, *mut u64) -> SmallEntryOutcome;
 
 /// Entry trampolines (`entry`, `entry_small` and `entry_small_leaf` for each argument
-/// count, `entry_wide` and `entry_wide_leaf`), each with one call into wasm.
-pub(crate) const ENTRY_RETURNS: usize = 1 + 2 * (SMALL_ARGS + 1) + 2;
+/// count, and four wide entries), each with one call into wasm.
+pub(crate) const ENTRY_RETURNS: usize = 1 + 2 * (SMALL_ARGS + 1) + 4;
 
 /// What `entry_small` returns, in rax:rdx.
 #[repr(C)]
@@ -234,9 +236,9 @@ pub struct Trampolines {
     /// `entry_small` for leaf callees (`HandlerTable::leaf`), which do not read the stack
     /// limit: it is left as it is.
     pub entry_small_leaf: [SmallEntryFn; SMALL_ARGS + 1],
-    /// `entry_wide`, and the same for leaf callees.
-    pub entry_wide: WideEntryFn,
-    pub entry_wide_leaf: WideEntryFn,
+    /// The wide entries, by whether the callee returns several results, then whether
+    /// it is a leaf (`Trampolines::wide_entry`).
+    entry_wide: [[WideEntryFn; 2]; 2],
     /// The return addresses of the entry trampolines' calls into wasm: the unwinder
     /// stops there.
     pub entry_returns: [usize; ENTRY_RETURNS],
@@ -290,6 +292,12 @@ impl Trampolines {
     pub fn small_entry(&self, arity: usize, leaf: bool) -> Option<SmallEntryFn> {
         let entries = if leaf { &self.entry_small_leaf } else { &self.entry_small };
         entries.get(arity).copied()
+    }
+
+    /// The wide entry for callees of several results or not, leaves
+    /// (`HandlerTable::leaf`) or not.
+    pub fn wide_entry(&self, several_results: bool, leaf: bool) -> WideEntryFn {
+        self.entry_wide[several_results as usize][leaf as usize]
     }
 }
 
@@ -447,15 +455,21 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
         close_entry_frame(&mut a);
     }
 
-    // ---- wide entries, for callees and for leaf callees: the small entries' frame, with
-    // an argument area of `WIDE_ARGS` slots copied from rdx ----
-    let mut entry_wide_at = [0; 2];
-    for leaf in [false, true] {
+    // ---- wide entries, for callees and for leaf callees, of one result (in rdx) or of
+    // several (copied back to the argument array): the small entries' frame, with an
+    // argument area of `WIDE_ARGS` slots copied from rdx ----
+    let mut entry_wide_at = [[0; 2]; 2];
+    for (several_results, leaf) in [(false, false), (false, true), (true, false), (true, true)] {
         a.align(16, 0xCC);
-        entry_wide_at[leaf as usize] = a.offset();
+        entry_wide_at[several_results as usize][leaf as usize] = a.offset();
         open_entry_frame(&mut a, !leaf);
         a.alu_ri(AluOp::Sub, OperandSize::S64, RSP, 16);
         a.store(StoreKind::I64, Mem::Base(SCRATCH, offsets::RUNTIME_ENTRY_RSP), RSP);
+        if several_results {
+            // Kept where `entry` keeps its argument pointer (unused by small entries):
+            // wasm code may use every allocatable register.
+            a.store(StoreKind::I64, Mem::Base(RBP, SAVED_ARGS), RDX);
+        }
         const _: () = assert!(WIDE_ARGS.is_multiple_of(2));
         a.alu_ri(AluOp::Sub, OperandSize::S64, RSP, 8 * WIDE_ARGS as i32);
         for pair in 0..WIDE_ARGS as i32 / 2 {
@@ -468,6 +482,14 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
         a.load(LoadKind::I64, RDX, Mem::Base(RSP, 8));
         a.call_reg(SCRATCH);
         other_entry_returns_at.push(a.offset());
+        if several_results {
+            // Several results are in the argument area, as `entry` finds them.
+            a.load(LoadKind::I64, RCX, Mem::Base(RBP, SAVED_ARGS));
+            for pair in 0..WIDE_ARGS as i32 / 2 {
+                a.load(LoadKind::V128, XMM0, Mem::Base(RSP, 16 * pair));
+                a.store(StoreKind::V128, Mem::Base(RCX, 16 * pair), XMM0);
+            }
+        }
         a.mov_rr(OperandSize::S64, RDX, RAX);
         a.mov_ri(RAX, 0);
         close_entry_frame(&mut a);
@@ -644,9 +666,11 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
         by_arity.map(|at| unsafe { std::mem::transmute::<usize, SmallEntryFn>(base + at as usize) })
     });
     // SAFETY: as for `entry`; each wide entry follows `WideEntryFn`'s ABI, reading
-    // `WIDE_ARGS` slots from its third argument.
-    let [entry_wide, entry_wide_leaf] =
-        entry_wide_at.map(|at| unsafe { std::mem::transmute::<usize, WideEntryFn>(base + at as usize) });
+    // `WIDE_ARGS` slots from its third argument (and writing them back, for several
+    // results).
+    let entry_wide = entry_wide_at.map(|by_leaf| {
+        by_leaf.map(|at| unsafe { std::mem::transmute::<usize, WideEntryFn>(base + at as usize) })
+    });
     // SAFETY: as for `entry`: the switch routine follows `FiberSwitchFn`'s ABI.
     let fiber_switch =
         unsafe { std::mem::transmute::<usize, FiberSwitchFn>(base + fiber_switch_at as usize) };
@@ -659,7 +683,6 @@ fn build(host_shim: HostShim) -> Result<Trampolines, Error> {
         entry_small,
         entry_small_leaf,
         entry_wide,
-        entry_wide_leaf,
         entry_returns,
         trap_fault,
         trap_call,
