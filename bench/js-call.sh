@@ -51,12 +51,13 @@ done
 # than the small entries take; trap-free, and with a load, through the wide entry), a
 # BigInt in and out (`inc64`), two results (`swap`, an array); and a JS object through
 # an externref export and back (`identity`) against a closure that returns its argument:
-# the same object each call, through a call of the same function, and one of 1,024
-# objects in turn (each takes a handle of its own).
+# the same object each call, through a call of the same function, one of 1,024
+# objects in turn (each takes a handle of its own), and with four i32s beside it
+# through a call (`identity5`, more parameters than the small entries take).
 for pair in "int5 export-sum5 closure-sum5" "int5 export-sum5-load closure-sum5" \
             "big export-inc64 closure-inc64" "int export-swap closure-swap" \
             "ref export-identity closure-identity" "ref export-identity-calling closure-identity" \
-            "refs export-identity-refs closure-identity-refs"; do
+            "refs export-identity-refs closure-identity-refs" "ref5 export-identity5 closure-identity5"; do
   set -- $pair
   empty=$(count "empty-$1")
   per_export=$(( ($(count "$2") - empty) / N ))

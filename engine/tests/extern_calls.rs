@@ -32,7 +32,20 @@ const MODULE: &str = r#"(module
   (func (export "hold") (param i32 externref) (table.set $held (local.get 0) (local.get 1)))
   (func (export "point") (param i32) (result externref)
     (extern.convert_any (struct.new $point (local.get 0))))
-  (func (export "takes_anyref") (param anyref) (result i32) (i32.const 1)))"#;
+  (func (export "takes_anyref") (param anyref) (result i32) (i32.const 1))
+  ;; More parameters than small calls take (through `WideCaller`): trap-free, a leaf
+  ;; that may trap, and one that calls; and sixteen, with externrefs in the middle and
+  ;; last.
+  (func (export "pick_wide") (param i32 i32 i32 i32 externref externref) (result externref)
+    (select (result externref) (local.get 4) (local.get 5) (local.get 0)))
+  (func (export "pick_wide_loading") (param i32 i32 i32 i32 externref externref) (result externref)
+    (drop (i32.load8_u (local.get 1)))
+    (select (result externref) (local.get 4) (local.get 5) (local.get 0)))
+  (func (export "pick_wide_calling") (param i32 i32 i32 i32 externref externref) (result externref)
+    (call $id (select (result externref) (local.get 4) (local.get 5) (local.get 0))))
+  (func (export "pick16")
+    (param i32 i64 f32 f64 i32 i32 i32 externref i32 i32 i32 i32 i32 i32 f64 externref) (result externref)
+    (select (result externref) (local.get 7) (local.get 15) (i32.eq (local.get 13) (i32.const 1)))))"#;
 
 /// The words of null, i31s and host values, with what each stands for.
 fn extern_values() -> Vec<Val> {
@@ -99,6 +112,69 @@ fn host_values_go_through_every_way_in_unchanged() {
     }
 }
 
+/// Functions of more than four parameters, with externrefs among them, go through
+/// `WideCaller`: host values come back unchanged whichever way in, words that are no
+/// host value are refused, traps are errors.
+#[test]
+fn host_values_go_through_wide_calls_unchanged() {
+    let store = Store::new(&Engine::default());
+    let inst = instance_in(&store, MODULE);
+    let ways: Vec<_> = ["pick_wide", "pick_wide_loading", "pick_wide_calling"]
+        .into_iter()
+        .map(|name| (name, exported_func(&inst, name).extern_caller::<6>().expect("served")))
+        .collect();
+    assert!(ways[0].1.is_trap_free() && ways[1].1.is_leaf() && !ways[1].1.is_trap_free());
+    assert!(!ways[2].1.is_leaf() && !ways[2].1.keeps_no_arguments() && ways[0].1.keeps_no_arguments());
+    let pick16 = exported_func(&inst, "pick16").extern_caller::<16>().expect("served");
+    assert!(
+        exported_func(&inst, "pick16").extern_caller::<15>().is_none(),
+        "fewer arguments than parameters"
+    );
+    let values = extern_values();
+    for (i, v) in values.iter().enumerate() {
+        let word = v.extern_word().expect("a word");
+        let other = &values[(i + 3) % values.len()];
+        let other_word = other.extern_word().expect("a word");
+        for (name, way) in &ways {
+            for choose in [0u64, 1] {
+                let got = way.call([choose, 8, 0, 0, word, other_word]).expect("runs").expect("a result");
+                assert!(
+                    same(&got, if choose == 1 { v } else { other }),
+                    "{name} {choose}: {v:?} gave {got:?}"
+                );
+            }
+        }
+        let mut args = [u64::MAX; 16];
+        args[7] = word;
+        args[15] = other_word;
+        for (choose, expected) in [(1u64, v), (0, other)] {
+            args[13] = choose;
+            let got = pick16.call(args).expect("runs").expect("a result");
+            assert!(same(&got, expected), "pick16 {choose}: {got:?}");
+        }
+    }
+    let host = Val::ExternRef(Some(5)).extern_word().expect("a word");
+    for (name, way) in &ways {
+        assert!(
+            matches!(way.call([1, 0, 0, 0, host, 8]), Err(Error::Link(_))),
+            "{name}: an address-like word"
+        );
+        assert!(
+            matches!(way.call([1, 0, 0, 0, 1 << 32 | 1, host]), Err(Error::Link(_))),
+            "{name}: a wide i31"
+        );
+    }
+    assert!(matches!(ways[1].1.call([1, 1 << 16, 0, 0, host, host]), Err(Error::Trap(_))), "a trap");
+    assert!(matches!(ways[1].1.call([1, 0, 0, 0, host, 0]), Ok(Some(Val::ExternRef(Some(5))))), "after it");
+    drop((inst, store));
+    for (name, way) in &ways {
+        assert!(
+            matches!(way.call([1, 0, 0, 0, host, host]), Err(Error::Link(_))),
+            "{name}: the store is gone"
+        );
+    }
+}
+
 /// Words that could be an object's address (non-zero, ending in binary 00), and i31s
 /// with bits above the 32 an i31's word has, are refused before the callee runs.
 #[test]
@@ -151,8 +227,8 @@ fn traps_are_errors_and_objects_come_back_as_objects() {
     assert!(matches!(&back[..], [Val::AnyRef(Some(AnyRef::Object(o)))] if o.address() == sent.address()));
 }
 
-/// Signatures with other reference types, too many parameters, or more than one result
-/// are not served; neither are host functions, nor fewer arguments than parameters.
+/// Signatures with other reference types or more than one result are not served;
+/// neither are host functions, nor fewer arguments than parameters.
 #[test]
 fn only_numbers_and_externrefs_are_served() {
     let store = Store::new(&Engine::default());
@@ -168,6 +244,7 @@ fn only_numbers_and_externrefs_are_served() {
                  (func (export "non_null") (param (ref extern)) (result i32) (i32.const 0)))"#,
     );
     assert!(exported_func(&other, "five").extern_caller::<4>().is_none());
+    assert!(exported_func(&other, "five").extern_caller::<5>().is_some());
     assert!(exported_func(&other, "two").extern_caller::<1>().is_none());
     assert!(exported_func(&other, "funcs").extern_caller::<1>().is_none());
     assert!(exported_func(&other, "non_null").extern_caller::<1>().is_none());

@@ -32,8 +32,9 @@ use std::time::{Duration, Instant};
 use std::{env, fs, process, thread};
 
 use sidewinder_engine::{
-    AnyRef, Config, Engine, Error, Extern, Func, FuncType, Global, GlobalType, Instance, Memory, MemoryType,
-    Module, ObjectKind, Store, Table, TableType, Val, ValType, WideCaller, SMALL_ARGS, WIDE_ARGS,
+    AnyRef, Config, Engine, Error, Extern, ExternCaller, Func, FuncType, Global, GlobalType, Instance,
+    Memory, MemoryType, Module, ObjectKind, Store, Table, TableType, Val, ValType, WideCaller, SMALL_ARGS,
+    WIDE_ARGS,
 };
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
@@ -1533,8 +1534,22 @@ fn cross_check_extern_call(
     if !has_externref || !func.is_trap_free() || func.sets_globals() {
         return Ok(());
     }
-    let Some(caller) = func.extern_caller::<SMALL_ARGS>() else { return Ok(()) };
-    let mut words = [0u64; SMALL_ARGS];
+    // Small calls where they serve, else through `WideCaller`.
+    match (func.extern_caller::<SMALL_ARGS>(), func.extern_caller::<WIDE_ARGS>()) {
+        (Some(small), _) => cross_check_extern_caller(&small, ty, args, outcome),
+        (None, Some(wide)) => cross_check_extern_caller(&wide, ty, args, outcome),
+        (None, None) => Ok(()),
+    }
+}
+
+/// `cross_check_extern_call` through `caller`.
+fn cross_check_extern_caller<const N: usize>(
+    caller: &ExternCaller<N>,
+    ty: &FuncType,
+    args: &[Val],
+    outcome: &Result<Vec<Val>, Error>,
+) -> Result<(), String> {
+    let mut words = [0u64; N];
     for ((slot, v), &t) in words.iter_mut().zip(args).zip(ty.params()) {
         let word = match t {
             ValType::EXTERNREF => v.extern_word(),

@@ -115,6 +115,8 @@ const EXPORTS: &str = r#"(module
   (func (export "identity") (param externref) (result externref) local.get 0)
   (func $identity (param externref) (result externref) local.get 0)
   (func (export "identityCalling") (param externref) (result externref) (call $identity (local.get 0)))
+  ;; Five parameters, one an externref: more than `ExternCaller` takes.
+  (func (export "identity5") (param externref i32 i32 i32 i32) (result externref) (call $identity (local.get 0)))
   (func (export "negCalling") (param f64) (result f64) (call $neg (local.get 0)))
   ;; The same with a load from memory: leaves still, but a load may trap, so the call
   ;; goes through the entry trampoline (`Func::is_trap_free`). Byte 1 holds 1, and the
@@ -169,8 +171,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "empty-ref" => ("null", Family::Ref, ""),
         "export-identity" => ("exports.identity", Family::Ref, "[object Object]"),
         "export-identity-calling" => ("exports.identityCalling", Family::Ref, "[object Object]"),
+        "export-identity5" => ("exports.identity5", Family::Ref5, "[object Object]"),
         "closure-identity" => ("closureIdentity", Family::Ref, "[object Object]"),
         "empty-refs" => ("null", Family::Refs, ""),
+        "empty-ref5" => ("null", Family::Ref5, ""),
+        "closure-identity5" => ("closureIdentity", Family::Ref5, "[object Object]"),
         "export-identity-refs" => ("exports.identity", Family::Refs, "[object Object]"),
         "closure-identity-refs" => ("closureIdentity", Family::Refs, "[object Object]"),
         // A JS function called from a JS loop, against the same function imported by
@@ -216,6 +221,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Family::Big => ("f(big)", "big", "f(big)"),
         Family::Ref => ("f(o)", "o", "f(o)"),
         Family::Refs => ("f(objects[i & 1023])", "objects[i & 1023]", "f(o)"),
+        Family::Ref5 => ("f(o, i, 1, 2, 3)", "o", "f(o, 1, 2, 3, 4)"),
     };
     let setup = format!(
         "const jsFunction = (a, b) => a;
@@ -261,6 +267,8 @@ enum Family {
     Ref,
     /// One object, of 1,024 in turn.
     Refs,
+    /// One object, the same in every call, and four integers.
+    Ref5,
 }
 
 /// The sum of the integers below `n`, as wasm's i32 arithmetic gives it.

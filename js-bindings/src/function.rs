@@ -171,8 +171,11 @@ impl ExportCaptures {
 struct ExternCaptures<const N: usize> {
     #[unsafe_ignore_trace]
     caller: ExternCaller<N>,
+    /// The parameters' types, in the first `num_params` slots (all of them but for
+    /// `WIDE_ARGS`, which serves every count above `SMALL_ARGS`).
     #[unsafe_ignore_trace]
     params: [ValType; N],
+    num_params: usize,
     /// `ExternCaller::sets_globals` and `ExternCaller::keeps_no_arguments`, copied: read
     /// as fields they cost a call 6 to 12 instructions less than through the caller's
     /// enum (callgrind, `identity`).
@@ -293,7 +296,9 @@ fn extern_native_function(func: &Func, extern_refs: Weak<RefCell<ExternRefs>>) -
         1 => extern_native_function_of::<1>(func, extern_refs),
         2 => extern_native_function_of::<2>(func, extern_refs),
         3 => extern_native_function_of::<3>(func, extern_refs),
-        _ => extern_native_function_of::<4>(func, extern_refs),
+        4 => extern_native_function_of::<4>(func, extern_refs),
+        // More: one path for all counts, through `WideCaller`.
+        _ => extern_native_function_of::<WIDE_ARGS>(func, extern_refs),
     }
 }
 
@@ -302,8 +307,12 @@ fn extern_native_function_of<const N: usize>(
     extern_refs: Weak<RefCell<ExternRefs>>,
 ) -> Option<NativeFunction> {
     let caller = func.extern_caller::<N>()?;
+    let types = func.signature().params();
+    let mut params = [ValType::I32; N];
+    params.get_mut(..types.len())?.copy_from_slice(types);
     let captures = ExternCaptures {
-        params: func.signature().params().try_into().ok()?,
+        params,
+        num_params: types.len(),
         sets_globals: caller.sets_globals(),
         keeps_no_arguments: caller.keeps_no_arguments(),
         caller,
@@ -332,7 +341,8 @@ fn call_extern_export<const N: usize>(
             None => return call_other_export(this, args, &caps.other, ctx),
         },
     };
-    let Some(words) = plain_extern_arguments(args, &caps.params, refs.as_deref(), ctx)? else {
+    let Some(words) = plain_extern_arguments(args, &caps.params, caps.num_params, refs.as_deref(), ctx)?
+    else {
         return call_other_export(this, args, &caps.other, ctx);
     };
     let outcome = if caps.caller.is_leaf() {
@@ -364,7 +374,7 @@ fn call_extern_export<const N: usize>(
 /// (`ExternCaller::keeps_no_arguments`) passes: argument `i` as `ARGUMENT_HANDLES + i`,
 /// far above any handle of the agent's table (an index into a `Vec`). Such a callee can
 /// only give one back as its result, which is then the argument itself.
-const ARGUMENT_HANDLES: u64 = Val::HOST_VALUE_LIMIT - SMALL_ARGS as u64;
+const ARGUMENT_HANDLES: u64 = Val::HOST_VALUE_LIMIT - WIDE_ARGS as u64;
 
 /// The words of `ExternCaller::call` for `args` if every argument for `params` is a
 /// plain number (`plain_number_to_raw`) or a plain host value (`plain_extern`): none of
@@ -375,13 +385,16 @@ const ARGUMENT_HANDLES: u64 = Val::HOST_VALUE_LIMIT - SMALL_ARGS as u64;
 fn plain_extern_arguments<const N: usize>(
     args: &[JsValue],
     params: &[ValType; N],
+    num_params: usize,
     refs: Option<&RefCell<ExternRefs>>,
     ctx: &mut Context,
 ) -> JsResult<Option<[u64; N]>> {
     let undefined = JsValue::undefined();
     let argument = |i: usize| args.get(i).unwrap_or(&undefined);
     let mut words = [0u64; N];
-    let mut host_values = 0u8;
+    let mut host_values = 0u16;
+    // For small counts every slot is a parameter: a loop of `N`, unrolled.
+    let params: &[ValType] = if N > SMALL_ARGS { &params[..num_params.min(N)] } else { params };
     for (i, (word, &t)) in words.iter_mut().zip(params).enumerate() {
         let plain = if t == ValType::EXTERNREF {
             match plain_extern(argument(i)) {
@@ -400,12 +413,27 @@ fn plain_extern_arguments<const N: usize>(
             None => return Ok(None),
         }
     }
-    for (i, word) in words.iter_mut().enumerate() {
-        if host_values & (1 << i) != 0 {
-            *word = match refs {
-                Some(refs) => extern_word_in(refs, argument(i), ctx)?,
-                None => Val::host_value_word(ARGUMENT_HANDLES + i as u64).unwrap_or_default(),
-            };
+    let mut host_value_word = |i: usize, word: &mut u64| -> JsResult<()> {
+        *word = match refs {
+            Some(refs) => extern_word_in(refs, argument(i), ctx)?,
+            None => Val::host_value_word(ARGUMENT_HANDLES + i as u64).unwrap_or_default(),
+        };
+        Ok(())
+    };
+    if N > SMALL_ARGS {
+        // Over the host values only: a wide call has up to 16 slots.
+        while host_values != 0 {
+            let i = host_values.trailing_zeros() as usize;
+            host_values &= host_values - 1;
+            let Some(word) = words.get_mut(i) else { break };
+            host_value_word(i, word)?;
+        }
+    } else {
+        // Unrolled, cheaper than the loop over bits for up to four.
+        for (i, word) in words.iter_mut().enumerate() {
+            if host_values & (1 << i) != 0 {
+                host_value_word(i, word)?;
+            }
         }
     }
     Ok(Some(words))

@@ -34,7 +34,20 @@ const MODULE: &str = r#"(module
   (func (export "keptIf") (param externref i32) (result externref)
     (select (result externref) (global.get $kept) (local.get 0) (local.get 1)))
   (func (export "pointValue") (param externref) (result i32)
-    (struct.get $point 0 (ref.cast (ref $point) (any.convert_extern (local.get 0))))))"#;
+    (struct.get $point 0 (ref.cast (ref $point) (any.convert_extern (local.get 0)))))
+  ;; More parameters than small calls take: trap-free (argument handles), a leaf that
+  ;; may trap, one that calls, and one of sixteen that holds its argument in a table.
+  (func (export "pickWide") (param i32 f64 i32 i32 externref externref) (result externref)
+    (select (result externref) (local.get 4) (local.get 5) (local.get 0)))
+  (func (export "pickWideLoading") (param i32 f64 i32 i32 externref externref) (result externref)
+    (drop (i32.load8_u (local.get 2)))
+    (select (result externref) (local.get 4) (local.get 5) (local.get 0)))
+  (func (export "pickWideCalling") (param i32 f64 i32 i32 externref externref) (result externref)
+    (call $id (select (result externref) (local.get 4) (local.get 5) (local.get 0))))
+  (func (export "hold16")
+    (param i32 i64 f32 f64 i32 i32 i32 externref i32 i32 i32 i32 i32 i32 f64 externref) (result f64)
+    (table.set $held (i32.const 3) (select (result externref) (local.get 7) (local.get 15) (local.get 0)))
+    (f64.add (local.get 3) (local.get 14))))"#;
 
 fn exports_context() -> boa_engine::Context {
     let mut ctx = context();
@@ -70,6 +83,42 @@ fn every_kind_of_value_comes_back_as_itself() {
       if (e.id() !== undefined || e.isNull() !== 0 || e.pick(1) !== undefined) failures.push("missing");
       if (e.pointValue(e.point(42)) !== 42) failures.push("point");
       if (e.calls.value !== 2 * values.length + 1) failures.push(`calls ${e.calls.value}`);
+      failures.join(", ") || "ok""#;
+    assert_eq!(eval(&mut ctx, script), "ok");
+}
+
+/// Exports of more than four parameters with externrefs among them (through
+/// `WideCaller`) give every kind of value back as itself, whichever way in; one of
+/// sixteen keeps it in a table as itself; arguments that are not plain convert in order,
+/// once.
+#[test]
+fn every_kind_of_value_comes_back_from_wide_calls() {
+    let mut ctx = exports_context();
+    let script = r#"
+      const values = [{}, [], null, undefined, 0, 1, -1, 2 ** 30 - 1, 2 ** 30, -(2 ** 30) - 1,
+        -0, 0.5, NaN, "", "text", Symbol("s"), 10n, true, () => 1, new Proxy({}, {}), e.id,
+        new WebAssembly.Memory({ initial: 1 }), e.point(7)];
+      const held = new WebAssembly.Table({ element: "externref", initial: 1 });
+      const failures = [];
+      values.forEach((v, i) => {
+        const other = values[(i + 5) % values.length];
+        for (const name of ["pickWide", "pickWideLoading", "pickWideCalling"]) {
+          if (!Object.is(e[name](1, 0.5, 8, 0, v, other), v)) failures.push(`${name} 1 ${i}`);
+          if (!Object.is(e[name](0, 0.5, 8, 0, other, v), v)) failures.push(`${name} 0 ${i}`);
+        }
+        const sum = e.hold16(i & 1, 2n, 0.5, 1.25, 0, 0, 0, v, 0, 0, 0, 0, 0, 0, 2, other);
+        if (sum !== 3.25 || !Object.is(e.held.get(3), i & 1 ? v : other)) failures.push(`hold16 ${i}`);
+      });
+      // Not plain: a `valueOf` runs once, in order, before the call.
+      const log = [];
+      const n = (k) => ({ valueOf() { log.push(k); return k; } });
+      const o = {};
+      if (e.pickWideCalling(n(1), n(2), n(3), n(4), o, null) !== o || log.join() !== "1,2,3,4") {
+        failures.push(`valueOf ${log}`);
+      }
+      try { e.pickWideLoading(1, 0, 65536, 0, o, o); failures.push("no trap"); }
+      catch (err) { if (!(err instanceof WebAssembly.RuntimeError)) failures.push(`trap ${err}`); }
+      if (e.pickWide(1) !== undefined) failures.push("missing");
       failures.join(", ") || "ok""#;
     assert_eq!(eval(&mut ctx, script), "ok");
 }

@@ -7,29 +7,36 @@
 //! GC heap, which only `Func::call` may pass (it checks the object's store); such a
 //! word is refused, so no word an embedder makes up can reach wasm as an address.
 
-use super::func::{store_dropped, Func, SmallCaller, TrapFreeCaller};
+use super::func::{store_dropped, Func, SmallCaller, TrapFreeCaller, WideCaller};
 use crate::error::{Error, Result};
+use crate::isa::x64::trampolines::{SMALL_ARGS, WIDE_ARGS};
 use crate::types::ValType;
 use crate::values::{AnyRef, Val, HOST_TAG};
 
-/// A prepared call of a wasm function whose parameters (at most `N`) are numbers or
-/// `externref`s and whose result, if any, is one too (`Func::extern_caller`).
+/// A prepared call of a wasm function whose parameters (at most `N`, which is at most
+/// `WIDE_ARGS`) are numbers or `externref`s and whose result, if any, is one too
+/// (`Func::extern_caller`).
 #[derive(Clone)]
 pub struct ExternCaller<const N: usize> {
     call: ExternCall<N>,
     /// Bit `i` set: parameter `i` is an `externref`, whose word `call` checks.
-    extern_params: u8,
+    extern_params: u16,
     result: Option<ValType>,
     /// `Func::sets_globals`.
     sets_globals: bool,
+    /// `Func::is_leaf`, kept here: found through `call`'s variants it cost a call
+    /// through the JS bindings more (callgrind).
+    leaf: bool,
 }
 
 /// How an `ExternCaller` goes in: straight into a trap-free function's code, or
-/// through the entry trampoline.
+/// through the entry trampoline; for more than `SMALL_ARGS` arguments, either way
+/// through `WideCaller`.
 #[derive(Clone)]
 enum ExternCall<const N: usize> {
     Direct(TrapFreeCaller<N>),
     Entry(SmallCaller<N>),
+    Wide(WideCaller),
 }
 
 impl Val {
@@ -61,15 +68,16 @@ fn is_extern_word(word: u64) -> bool {
 }
 
 impl Func {
-    /// A caller for `N` arguments, if this is a wasm function whose parameters (at
-    /// most `N`) are numbers or `externref`s and which returns at most one result, a
-    /// number or an `externref`.
+    /// A caller for `N` arguments (at most `WIDE_ARGS`), if this is a wasm function
+    /// whose parameters (at most `N`) are numbers or `externref`s and which returns at
+    /// most one result, a number or an `externref`.
     pub fn extern_caller<const N: usize>(&self) -> Option<ExternCaller<N>> {
+        const { assert!(N <= WIDE_ARGS) };
         let ty = self.signature();
         let served = |t: &ValType| {
             matches!(t, ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64) || *t == ValType::EXTERNREF
         };
-        if !ty.params().iter().all(served) || !ty.results().iter().all(served) {
+        if !ty.params().iter().all(served) || !ty.results().iter().all(served) || ty.results().len() > 1 {
             return None;
         }
         let extern_params = ty
@@ -77,16 +85,27 @@ impl Func {
             .iter()
             .enumerate()
             .filter(|(_, &t)| t == ValType::EXTERNREF)
-            .fold(0u8, |bits, (i, _)| bits | 1 << i);
+            .fold(0u16, |bits, (i, _)| bits | 1 << i);
         let result = ty.results().first().copied();
-        let entry = self.entry_caller::<N>()?;
-        // Every other call into wasm installs them first; this one skips that.
-        super::signals::install_handlers();
-        let call = match entry.clone().trap_free(self) {
-            Some(direct) => ExternCall::Direct(direct),
-            None => ExternCall::Entry(entry),
+        let call = if N > SMALL_ARGS {
+            // `wide_entry_caller` installs the signal handlers.
+            ExternCall::Wide(self.wide_entry_caller(N)?)
+        } else {
+            let entry = self.entry_caller::<N>()?;
+            // Every other call into wasm installs them first; this one skips that.
+            super::signals::install_handlers();
+            match entry.clone().trap_free(self) {
+                Some(direct) => ExternCall::Direct(direct),
+                None => ExternCall::Entry(entry),
+            }
         };
-        Some(ExternCaller { call, extern_params, result, sets_globals: self.sets_globals() })
+        Some(ExternCaller {
+            call,
+            extern_params,
+            result,
+            sets_globals: self.sets_globals(),
+            leaf: self.is_leaf(),
+        })
     }
 }
 
@@ -94,7 +113,11 @@ impl<const N: usize> ExternCaller<N> {
     /// Whether the callee is trap-free (`Func::is_trap_free`), and so called straight in.
     #[inline(always)]
     pub fn is_trap_free(&self) -> bool {
-        matches!(self.call, ExternCall::Direct(_))
+        match &self.call {
+            ExternCall::Direct(_) => true,
+            ExternCall::Entry(_) => false,
+            ExternCall::Wide(wide) => wide.is_trap_free(),
+        }
     }
 
     /// Whether the callee cannot keep an argument past the call: it can only give one
@@ -119,10 +142,7 @@ impl<const N: usize> ExternCaller<N> {
     /// Whether the callee is a leaf (`Func::is_leaf`): no host code runs while it does.
     #[inline(always)]
     pub fn is_leaf(&self) -> bool {
-        match &self.call {
-            ExternCall::Direct(_) => true,
-            ExternCall::Entry(entry) => entry.is_leaf(),
-        }
+        self.leaf
     }
 
     /// Calls the function with `args`: numbers as `Func::call_small` takes them, host
@@ -130,14 +150,37 @@ impl<const N: usize> ExternCaller<N> {
     /// Errors, without calling, if an `externref` argument is not such a word.
     #[inline(always)]
     pub fn call(&self, args: [u64; N]) -> Result<Option<Val>> {
-        for (i, &word) in args.iter().enumerate() {
-            if self.extern_params & (1 << i) != 0 && !is_extern_word(word) {
-                return Err(not_an_extern_word());
+        if N > SMALL_ARGS {
+            // Over the `externref` parameters only: a wide call has up to 16 slots.
+            let mut externs = self.extern_params;
+            while externs != 0 {
+                let i = externs.trailing_zeros() as usize;
+                externs &= externs - 1;
+                if !args.get(i).is_some_and(|&word| is_extern_word(word)) {
+                    return Err(not_an_extern_word());
+                }
+            }
+        } else {
+            // Unrolled, cheaper than the loop over bits for up to four.
+            for (i, &word) in args.iter().enumerate() {
+                if self.extern_params & (1 << i) != 0 && !is_extern_word(word) {
+                    return Err(not_an_extern_word());
+                }
             }
         }
-        let raw = match &self.call {
-            ExternCall::Direct(direct) => direct.call(args)?,
-            ExternCall::Entry(entry) => entry.call(args)?,
+        // `N` tells which variants there can be (`Func::extern_caller`): a test the
+        // compiler folds, which keeps the other ones' code out of small calls.
+        let raw = if N > SMALL_ARGS {
+            let ExternCall::Wide(wide) = &self.call else { return Err(not_an_extern_word()) };
+            let mut area = [0u64; WIDE_ARGS];
+            area[..N].copy_from_slice(&args);
+            wide.call(&mut area)?
+        } else {
+            match &self.call {
+                ExternCall::Direct(direct) => direct.call(args)?,
+                ExternCall::Entry(entry) => entry.call(args)?,
+                ExternCall::Wide(_) => return Err(not_an_extern_word()),
+            }
         };
         Ok(Some(match self.result {
             None => return Ok(None),
@@ -171,6 +214,7 @@ impl<const N: usize> ExternCaller<N> {
         match &self.call {
             ExternCall::Direct(direct) => direct.store_alive(),
             ExternCall::Entry(entry) => entry.store_alive(),
+            ExternCall::Wide(wide) => wide.store_alive(),
         }
     }
 }

@@ -197,7 +197,9 @@ unsafe fn call_small_entry<const N: usize>(
     code: *const u8,
     args: [u64; N],
 ) -> SmallEntryOutcome {
-    const { assert!(N <= SMALL_ARGS) };
+    // As in `call_trap_free`: `SmallCaller<N>` is made only for `N` up to `SMALL_ARGS`
+    // (`Func::entry_caller`), though `ExternCaller<N>` names it for more.
+    debug_assert!(N <= SMALL_ARGS);
     let arg = |i: usize| args.get(i).copied().unwrap_or(0);
     // SAFETY: per the contract.
     unsafe {
@@ -345,6 +347,16 @@ impl WideCaller {
     /// How many parameters the function takes.
     pub fn params(&self) -> usize {
         self.params
+    }
+
+    /// Whether the function is called straight in (`Func::is_trap_free`).
+    pub(crate) fn is_trap_free(&self) -> bool {
+        matches!(self.how, WideCall::TrapFree)
+    }
+
+    /// Whether the function's store is alive.
+    pub(crate) fn store_alive(&self) -> bool {
+        self.store.strong_count() > 0
     }
 
     /// Whether the function runs no host code (`Func::is_leaf`): a call then needs none
@@ -724,11 +736,25 @@ impl Func {
     pub fn wide_caller(&self) -> Option<WideCaller> {
         let inner = &*self.0;
         let (params, results) = (inner.ty.params().len(), inner.ty.results().len());
-        let several_results = results > 1;
-        let fits = (params > SMALL_ARGS || several_results) && params <= WIDE_ARGS && results <= WIDE_ARGS;
-        if !fits || !inner.numeric || !matches!(inner.kind, FuncKind::Wasm(_)) {
+        if !inner.numeric || !(params > SMALL_ARGS || results > 1) {
             return None;
         }
+        self.wide_entry_caller(params)
+    }
+
+    /// `wide_caller` for a wasm function of at most `WIDE_ARGS` parameters and results,
+    /// each one word (no v128), and `N` arguments: for references the caller must pass
+    /// only words the parameters may hold (`ExternCaller` vets them).
+    pub(crate) fn wide_entry_caller(&self, n: usize) -> Option<WideCaller> {
+        let inner = &*self.0;
+        let (params, results) = (inner.ty.params().len(), inner.ty.results().len());
+        if params > n || n > WIDE_ARGS || results > WIDE_ARGS || !matches!(inner.kind, FuncKind::Wasm(_)) {
+            return None;
+        }
+        if inner.ty.params().iter().chain(inner.ty.results()).any(|&t| t == ValType::V128) {
+            return None;
+        }
+        let several_results = results > 1;
         let store = inner.store.upgrade()?;
         let how = match inner.code_traits {
             // Several results are left in the argument area, which `call_trap_free_area`

@@ -71,14 +71,17 @@ pub struct SmallEntryOutcome {
 ///
 /// # Safety
 /// `code` is a trap-free wasm function of a live store whose context is `vmctx`, taking
-/// at most `N` parameters and returning at most one result, each one word; `args` are
-/// values of the parameters' types (for a reference, a word `ExternCaller` accepts). The
-/// raw result is unmasked, as `SmallEntryOutcome::value` is.
+/// at most `N` parameters and returning at most one result, each one word, and `N` is
+/// at most `SMALL_ARGS`; `args` are values of the parameters' types (for a reference, a
+/// word `ExternCaller` accepts). The raw result is unmasked, as
+/// `SmallEntryOutcome::value` is.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub unsafe fn call_trap_free<const N: usize>(vmctx: *mut VMContext, code: *const u8, args: [u64; N]) -> u64 {
     use std::arch::asm;
-    const { assert!(N <= SMALL_ARGS) };
+    // Not a `const` assertion: `ExternCaller<N>` holds small callers for every `N` it
+    // takes, but makes them (and so calls this) only for `N` up to `SMALL_ARGS`.
+    debug_assert!(N <= SMALL_ARGS);
     // The registers named in the `asm!` blocks below.
     const _: () = assert!(VMCTX.index() == R15.index() && MEMORY_BASE.index() == R14.index());
     const _: () = assert!(WASM_ARG_GPRS[0].index() == RSI.index() && WASM_ARG_GPRS[1].index() == RDX.index());
