@@ -239,12 +239,16 @@ fn only_numbers_and_externrefs_are_served() {
         &store,
         r#"(module
                  (func (export "five") (param externref i32 i32 i32 i32))
+                 (func (export "seventeen")
+                   (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 externref))
                  (func (export "two") (param externref) (result externref externref) (local.get 0) (local.get 0))
                  (func (export "funcs") (param funcref) (result i32) (i32.const 0))
                  (func (export "non_null") (param (ref extern)) (result i32) (i32.const 0)))"#,
     );
     assert!(exported_func(&other, "five").extern_caller::<4>().is_none());
     assert!(exported_func(&other, "five").extern_caller::<5>().is_some());
+    // An externref past the sixteenth parameter: refused before its bit is made.
+    assert!(exported_func(&other, "seventeen").extern_caller::<16>().is_none());
     assert!(exported_func(&other, "two").extern_caller::<1>().is_none());
     assert!(exported_func(&other, "funcs").extern_caller::<1>().is_none());
     assert!(exported_func(&other, "non_null").extern_caller::<1>().is_none());

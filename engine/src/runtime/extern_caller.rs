@@ -77,7 +77,10 @@ impl Func {
         let served = |t: &ValType| {
             matches!(t, ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64) || *t == ValType::EXTERNREF
         };
-        if !ty.params().iter().all(served) || !ty.results().iter().all(served) || ty.results().len() > 1 {
+        if ty.params().len() > N || ty.results().len() > 1 {
+            return None;
+        }
+        if !ty.params().iter().all(served) || !ty.results().iter().all(served) {
             return None;
         }
         let extern_params = ty
