@@ -100,68 +100,38 @@ impl<const N: usize> SmallCaller<N> {
     /// an i32 or f32 result, and none when there is no result.
     #[inline(always)]
     pub fn call(&self, args: [u64; N]) -> Result<u64> {
-        // SAFETY: `entry` is the small entry for `N` arguments (`Func::entry_caller`),
-        // and `vmctx` and `code` are of a function it serves, of the store `store` is,
-        // a leaf if `leaf` says so; the arguments are one-word values of the parameters'
-        // types (`Func::small_caller` serves only numbers, and `ExternCaller` vets the
-        // words of references).
-        unsafe {
-            if self.leaf {
-                run_small_leaf_entry(self.entry, self.vmctx, self.code, &self.store, args)
-            } else {
-                run_small_entry(self.entry, self.vmctx, self.code, &self.store, args)
-            }
-        }
+        // SAFETY: `entry` is the small entry for `N` arguments (`Func::entry_caller`,
+        // which installed the signal handlers), and `vmctx` and `code` are of a function
+        // it serves, of the store `store` is, which `run_entry` keeps alive for the
+        // call; the arguments are one-word values of the parameters' types
+        // (`Func::small_caller` serves only numbers, and `ExternCaller` vets the words of
+        // references).
+        let enter = || unsafe { call_small_entry(self.entry, self.vmctx, self.code, args) };
+        run_entry(&self.store, self.leaf, enter)
     }
 }
 
-/// The call of a small entry with `N` arguments, by its type, and its outcome: what
-/// `Func::call_small` and `SmallCaller::call` both do. The raw result is unmasked.
-///
-/// # Safety
-/// `entry` is a small entry for `N` arguments (`Trampolines::small_entry`); `vmctx` and
-/// `code` are of a wasm function of the store `store` is a handle of, which takes at
-/// most `N` parameters and returns at most one result, each one word; `args` are
-/// values of the parameters' types (any bits for a number; for a reference, a word
-/// `ExternCaller` accepts); the signal handlers are installed (`SmallEntry::for_wasm`
-/// or `Func::extern_caller` did it).
+/// A call into wasm through an entry trampoline (`enter`, a small or a wide entry), and
+/// its outcome: what `SmallCaller`, `WideCaller` and `Func::call_small` do. `enter` runs
+/// once, while the store `store` is a handle of is alive: held for the call, or for a
+/// leaf (`Func::is_leaf`), which runs no host code that could drop it, only checked
+/// (`alive_for_a_call_without_host_code`). The raw result is unmasked.
 #[inline(always)]
-unsafe fn run_small_entry<const N: usize>(
-    entry: usize,
-    vmctx: *mut VMContext,
-    code: *const u8,
-    store: &Weak<StoreInner>,
-    args: [u64; N],
-) -> Result<u64> {
+fn run_entry(store: &Weak<StoreInner>, leaf: bool, enter: impl FnOnce() -> SmallEntryOutcome) -> Result<u64> {
+    if leaf {
+        alive_for_a_call_without_host_code(store)?;
+        let outcome = enter();
+        if outcome.status != 0 {
+            return Err(leaf_exit(store));
+        }
+        return Ok(outcome.value);
+    }
     let store = store.upgrade().ok_or_else(store_dropped)?;
-    // SAFETY: per the contract, with the store alive for the call.
-    let outcome = unsafe { call_small_entry(entry, vmctx, code, args) };
+    let outcome = enter();
     if outcome.status != 0 {
         // The error is taken, and the store let go of, on a path of its own: a `Result`
         // made before the store is dropped would be matched again after.
         return Err(abnormal_exit_of(store));
-    }
-    Ok(outcome.value)
-}
-
-/// `run_small_entry` for a leaf (`Func::is_leaf`): the store is checked alive, not held
-/// (`alive_for_a_call_without_host_code`).
-///
-/// # Safety
-/// As for `run_small_entry`, and the function is a leaf.
-#[inline(always)]
-unsafe fn run_small_leaf_entry<const N: usize>(
-    entry: usize,
-    vmctx: *mut VMContext,
-    code: *const u8,
-    store: &Weak<StoreInner>,
-    args: [u64; N],
-) -> Result<u64> {
-    alive_for_a_call_without_host_code(store)?;
-    // SAFETY: per the contract, with the store alive for the call.
-    let outcome = unsafe { call_small_entry(entry, vmctx, code, args) };
-    if outcome.status != 0 {
-        return Err(leaf_exit(store));
     }
     Ok(outcome.value)
 }
@@ -178,7 +148,7 @@ fn alive_for_a_call_without_host_code(store: &Weak<StoreInner>) -> Result<()> {
     Ok(())
 }
 
-/// How a leaf's call through a small entry ended abnormally (a trap).
+/// How a leaf's call through an entry trampoline ended abnormally (a trap).
 #[cold]
 fn leaf_exit(store: &Weak<StoreInner>) -> Error {
     // The store was alive when the leaf was called, and a leaf runs no code that could
@@ -189,7 +159,12 @@ fn leaf_exit(store: &Weak<StoreInner>) -> Error {
 /// The small entry `entry` for `N` arguments called by its true type.
 ///
 /// # Safety
-/// As for `run_small_entry`, with the store alive for the call.
+/// `entry` is a small entry for `N` arguments (`Trampolines::small_entry`); `vmctx` and
+/// `code` are of a wasm function of a live store, which takes at most `N` parameters
+/// and returns at most one result, each one word; `args` are values of the parameters'
+/// types (any bits for a number; for a reference, a word `ExternCaller` accepts); the
+/// signal handlers are installed (`SmallEntry::for_wasm` or `Func::extern_caller` did
+/// it).
 #[inline(always)]
 unsafe fn call_small_entry<const N: usize>(
     entry: usize,
@@ -220,7 +195,7 @@ unsafe fn call_small_entry<const N: usize>(
 /// # Safety
 /// `vmctx` and `code` are of a trap-free wasm function of the store `store` is a handle
 /// of, which takes at most `N` parameters and returns at most one result, each one
-/// word; `args` are values of the parameters' types, as for `run_small_entry`.
+/// word; `args` are values of the parameters' types, as for `call_small_entry`.
 #[inline(always)]
 unsafe fn run_trap_free<const N: usize>(
     vmctx: *mut VMContext,
@@ -318,28 +293,16 @@ impl WideCaller {
                 // (`Func::wide_caller`).
                 Ok(unsafe { call_trap_free_area(self.vmctx, self.code, area.as_ptr(), self.params) })
             }
-            WideCall::Entry { entry, leaf: true } => {
-                alive_for_a_call_without_host_code(&self.store)?;
-                // SAFETY: as below; a leaf runs no host code, so the store stays alive.
-                let outcome = unsafe { entry(self.vmctx, self.code, area.as_mut_ptr()) };
-                match outcome.status {
-                    0 => Ok(outcome.value),
-                    _ => Err(leaf_exit(&self.store)),
-                }
-            }
-            WideCall::Entry { entry, leaf: false } => {
-                let store = self.store.upgrade().ok_or_else(store_dropped)?;
+            WideCall::Entry { entry, leaf } => {
                 // SAFETY: `entry` is the wide entry for the callee (`Func::wide_caller`),
-                // whose `vmctx` and `code` are of a wasm function of the store, alive for
-                // the call, of at most `WIDE_ARGS` numeric parameters (of which any bits
-                // are values) and results; the area has `WIDE_ARGS` slots for it to read
-                // and write; the signal handlers are installed (`Func::wide_caller` did
-                // it).
-                let outcome = unsafe { entry(self.vmctx, self.code, area.as_mut_ptr()) };
-                match outcome.status {
-                    0 => Ok(outcome.value),
-                    _ => Err(abnormal_exit_of(store)),
-                }
+                // whose `vmctx` and `code` are of a wasm function of the store, which
+                // `run_entry` keeps alive for the call, of at most `WIDE_ARGS` one-word
+                // parameters (numbers, of which any bits are values, or references
+                // `ExternCaller` vetted) and results; the area has `WIDE_ARGS` slots for it
+                // to read and write; the signal handlers are installed
+                // (`Func::wide_entry_caller` did it).
+                let enter = || unsafe { entry(self.vmctx, self.code, area.as_mut_ptr()) };
+                run_entry(&self.store, leaf, enter)
             }
         }
     }
@@ -710,13 +673,11 @@ impl Func {
     /// the parameters may hold (`ExternCaller` vets them).
     pub(crate) fn entry_caller<const N: usize>(&self) -> Option<SmallCaller<N>> {
         let inner = &*self.0;
-        if N > SMALL_ARGS || inner.ty.params().len() > N || inner.ty.results().len() > 1 {
-            return None;
-        }
-        if inner.ty.params().iter().chain(inner.ty.results()).any(|&t| t == ValType::V128) {
-            return None;
-        }
-        if !matches!(inner.kind, FuncKind::Wasm(_)) {
+        if N > SMALL_ARGS
+            || inner.ty.params().len() > N
+            || inner.ty.results().len() > 1
+            || !self.of_one_word_wasm()
+        {
             return None;
         }
         let trampolines = inner.store.upgrade()?.engine.trampolines().ok()?;
@@ -728,6 +689,14 @@ impl Func {
             store: inner.store.clone(),
             leaf: inner.code_traits.leaf,
         })
+    }
+
+    /// Whether this is a wasm function whose parameters and results each take one word
+    /// (no v128): what the small and wide entries pass.
+    fn of_one_word_wasm(&self) -> bool {
+        let ty = &self.0.ty;
+        matches!(self.0.kind, FuncKind::Wasm(_))
+            && !ty.params().iter().chain(ty.results()).any(|&t| t == ValType::V128)
     }
 
     /// The caller of a wasm function of numbers that small calls do not serve: with
@@ -748,10 +717,7 @@ impl Func {
     pub(crate) fn wide_entry_caller(&self, n: usize) -> Option<WideCaller> {
         let inner = &*self.0;
         let (params, results) = (inner.ty.params().len(), inner.ty.results().len());
-        if params > n || n > WIDE_ARGS || results > WIDE_ARGS || !matches!(inner.kind, FuncKind::Wasm(_)) {
-            return None;
-        }
-        if inner.ty.params().iter().chain(inner.ty.results()).any(|&t| t == ValType::V128) {
+        if params > n || n > WIDE_ARGS || results > WIDE_ARGS || !self.of_one_word_wasm() {
             return None;
         }
         let several_results = results > 1;
@@ -801,15 +767,10 @@ impl Func {
         let (vmctx, code) = (inner.vm.vmctx.cast(), inner.vm.code);
         // SAFETY: `entry` is the small entry for `SMALL_ARGS` arguments, of this function,
         // which takes at most that many parameters and returns at most one result
-        // (`SmallEntry::for_wasm`, which also installed the signal handlers), and is a
-        // leaf if `code_traits` says so.
-        let value = unsafe {
-            if inner.code_traits.leaf {
-                run_small_leaf_entry(entry as usize, vmctx, code, &inner.store, args)
-            } else {
-                run_small_entry(entry as usize, vmctx, code, &inner.store, args)
-            }
-        }?;
+        // (`SmallEntry::for_wasm`, which also installed the signal handlers), of the
+        // store, which `run_entry` keeps alive for the call.
+        let enter = || unsafe { call_small_entry(entry as usize, vmctx, code, args) };
+        let value = run_entry(&inner.store, inner.code_traits.leaf, enter)?;
         Ok(value & result_mask)
     }
 
