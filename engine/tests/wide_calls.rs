@@ -10,9 +10,9 @@ use sidewinder_engine::{
     WIDE_ARGS,
 };
 
-#[allow(dead_code)] // only `instance_in` and `exported_func` are used here
+#[allow(dead_code)] // only `instance_in`, `exported_func` and `Rng` are used here
 mod support;
-use support::{exported_func, instance_in};
+use support::{exported_func, instance_in, Rng};
 
 /// How the function of `wide_module` reaches its result.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -73,13 +73,8 @@ fn wide_calls_match_the_general_entry() {
     let calls = std::rc::Rc::new(std::cell::Cell::new(0));
     let id = Extern::Func(host_identity(&store, calls.clone()));
     let kinds = ["i32", "i64", "f32", "f64"];
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rng = Rng::salted(1, 0x5749_4445);
+    let mut next = || rng.next_u64();
     let (mut checks, mut running) = (1u64, 1u64);
     for shape in [Shape::TrapFree, Shape::Loading, Shape::Calling] {
         for count in SMALL_ARGS + 1..=WIDE_ARGS {
@@ -275,13 +270,8 @@ fn several_results_match_the_general_entry() {
     let calls = std::rc::Rc::new(std::cell::Cell::new(0));
     let id = Extern::Func(host_identity(&store, calls.clone()));
     let kinds = ["i32", "i64", "f32", "f64"];
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rng = Rng::salted(1, 0x5345_5645);
+    let mut next = || rng.next_u64();
     let mut cases = 0;
     for shape in [Shape::TrapFree, Shape::Loading, Shape::Calling] {
         for (num_params, num_results) in
