@@ -228,7 +228,9 @@ fn wide_arguments(
 }
 
 /// Calls an export of more than `SMALL_ARGS` numbers and at most one result through
-/// `WideCaller` (`wide_arguments`), as `enter_small` makes its call.
+/// `WideCaller` (`wide_arguments`), as `enter_small` makes its call. (One function for
+/// both, taking the call as a closure, cost both kinds of call about 20 instructions:
+/// callgrind, `addLoad` and `sum5`.)
 fn call_wide_export(
     _this: &JsValue,
     args: &[JsValue],
