@@ -1007,8 +1007,55 @@ fn link(info: &ModuleInfo, mut chunks: Vec<CodeChunk>, trap_exit: usize) -> Resu
     trap_sites.extend(sources.divisions.iter().map(|&(at, _)| at | DIVISION_SITE));
     code.register_traps(trap_sites, trap_exit);
     sources.check_order();
-    let handlers = chunks.into_iter().flat_map(|chunk| chunk.handlers).collect();
+    let mut handlers: Vec<HandlerTable> =
+        chunks.iter_mut().flat_map(|chunk| std::mem::take(&mut chunk.handlers)).collect();
+    follow_calls_that_keep_references(info, &chunks, &mut handlers);
     Ok((Some(code), offsets, handlers, sources))
+}
+
+/// Sets `keeps_references` on every function that calls, directly or through a chain
+/// of direct calls (tail calls too), one that has it: what the compiler found in one
+/// function, made true of what its calls can do. Linear in functions and calls.
+fn follow_calls_that_keep_references(info: &ModuleInfo, chunks: &[CodeChunk], handlers: &mut [HandlerTable]) {
+    // The callers of each defined function, as one list grouped by callee (`first[c]`
+    // to `first[c + 1]`).
+    let n = handlers.len();
+    let mut first = vec![0u32; n + 1];
+    let mut calls: Vec<(u32, u32)> = Vec::with_capacity(chunks.iter().map(|c| c.call_relocs.len()).sum());
+    let mut base = 0;
+    for chunk in chunks {
+        // Relocations come in code order, and so do the chunk's functions.
+        let mut caller = 0;
+        for r in &chunk.call_relocs {
+            while caller + 1 < chunk.starts.len() && chunk.starts[caller + 1] <= r.offset {
+                caller += 1;
+            }
+            let callee = r.callee - info.num_imported_funcs;
+            first[callee as usize + 1] += 1;
+            calls.push((callee, (base + caller) as u32));
+        }
+        base += chunk.starts.len();
+    }
+    for c in 0..n {
+        first[c + 1] += first[c];
+    }
+    let mut callers = vec![0u32; calls.len()];
+    let mut next = first.clone();
+    for &(callee, caller) in &calls {
+        callers[next[callee as usize] as usize] = caller;
+        next[callee as usize] += 1;
+    }
+    let mut pending: Vec<u32> = (0..n as u32).filter(|&f| handlers[f as usize].keeps_references).collect();
+    while let Some(callee) = pending.pop() {
+        let range = first[callee as usize] as usize..first[callee as usize + 1] as usize;
+        for &caller in &callers[range] {
+            let keeps = &mut handlers[caller as usize].keeps_references;
+            if !*keeps {
+                *keeps = true;
+                pending.push(caller);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

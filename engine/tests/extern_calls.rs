@@ -124,7 +124,8 @@ fn host_values_go_through_wide_calls_unchanged() {
         .map(|name| (name, exported_func(&inst, name).extern_caller::<6>().expect("served")))
         .collect();
     assert!(ways[0].1.is_trap_free() && ways[1].1.is_leaf() && !ways[1].1.is_trap_free());
-    assert!(!ways[2].1.is_leaf() && !ways[2].1.keeps_no_arguments() && ways[0].1.keeps_no_arguments());
+    // Each passes its arguments through only (`$id` too): none keeps them.
+    assert!(!ways[2].1.is_leaf() && ways.iter().all(|(_, way)| way.keeps_no_arguments()));
     let pick16 = exported_func(&inst, "pick16").extern_caller::<16>().expect("served");
     assert!(
         exported_func(&inst, "pick16").extern_caller::<15>().is_none(),
@@ -268,34 +269,56 @@ fn extern_calls_after_the_store_is_gone_err() {
     assert!(matches!(id_calling.call([0]), Err(Error::Link(_))));
 }
 
-/// `ExternCaller::keeps_no_arguments` lets an embedder pass host values it has no
-/// lasting name for. Every way a function could keep an `externref` argument must make
-/// it false, however cheap the store looks (a constant index into a table far larger
-/// than it, a field of a fresh object); functions that only pass it through are true.
+/// `ExternCaller::keeps_no_arguments` (`!Func::keeps_references`) lets an embedder pass
+/// host values it has no lasting name for. Every way a function could keep an
+/// `externref` argument must make it false, however cheap the store looks (a constant
+/// index into a table far larger than it, a field of a fresh object), and so must a
+/// call, however far down, of a function that could, or of code the compiler cannot
+/// see. Functions that only pass it through are true, even when they may trap, call
+/// other such functions (recursion too), or set a numeric global.
 #[test]
 fn functions_that_could_keep_an_argument_do_not_say_they_keep_none() {
     let store = Store::new(&Engine::default());
-    let inst = instance_in(
-        &store,
-        r#"(module
+    let wat = r#"(module
+                 (import "host" "f" (func $host (param externref)))
                  (type $box (struct (field (mut externref))))
                  (type $boxes (array (mut externref)))
+                 (type $numbers (array (mut i32)))
+                 (type $takes (func (param externref) (result externref)))
                  (tag $t (param externref))
                  (table $t100 100 externref)
+                 (table $funcs 1 funcref)
+                 (elem declare func $id)
+                 (memory 1)
                  (global $g (mut externref) (ref.null extern))
+                 (global $count (mut i32) (i32.const 0))
                  (global $boxed (mut (ref null $box)) (ref.null $box))
                  (global $many (mut (ref null $boxes)) (ref.null $boxes))
-                 (func (export "id") (param externref) (result externref) (local.get 0))
+                 (func $id (export "id") (param externref) (result externref) (local.get 0))
                  (func (export "is_null") (param externref) (result i32) (ref.is_null (local.get 0)))
                  (func (export "picks") (param externref externref i32) (result externref)
                    (select (result externref) (local.get 0) (local.get 1) (local.get 2)))
                  (func (export "reads_global") (param externref) (result externref) (global.get $g))
-                 (func (export "table_set") (param externref) (table.set $t100 (i32.const 0) (local.get 0)))
+                 (func (export "loads") (param externref) (result externref)
+                   (drop (i32.load (i32.const 65536))) (local.get 0))
+                 (func (export "counts") (param externref) (result externref)
+                   (global.set $count (i32.add (global.get $count) (i32.const 1))) (local.get 0))
+                 (func $deep (export "calls_id") (param externref) (result externref) (call $id (local.get 0)))
+                 (func (export "calls_deep") (param externref) (result externref) (call $deep (local.get 0)))
+                 (func (export "tail_calls_id") (param externref) (result externref)
+                   (return_call $id (local.get 0)))
+                 (func $even (export "recurses") (param externref i32) (result externref)
+                   (if (result externref) (i32.eqz (local.get 1)) (then (local.get 0))
+                     (else (call $odd (local.get 0) (i32.sub (local.get 1) (i32.const 1))))))
+                 (func $odd (param externref i32) (result externref)
+                   (call $even (local.get 0) (local.get 1)))
+                 (func $table_set (export "table_set") (param externref)
+                   (table.set $t100 (i32.const 0) (local.get 0)))
                  (func (export "table_fill") (param externref)
                    (table.fill $t100 (i32.const 0) (local.get 0) (i32.const 1)))
                  (func (export "table_grow") (param externref) (result i32)
                    (table.grow $t100 (local.get 0) (i32.const 1)))
-                 (func (export "global_set") (param externref) (global.set $g (local.get 0)))
+                 (func $global_set (export "global_set") (param externref) (global.set $g (local.get 0)))
                  (func (export "struct_new") (param externref) (result (ref $box)) (struct.new $box (local.get 0)))
                  (func (export "struct_set") (param externref)
                    (struct.set $box 0 (global.get $boxed) (local.get 0)))
@@ -303,20 +326,69 @@ fn functions_that_could_keep_an_argument_do_not_say_they_keep_none() {
                    (array.new $boxes (local.get 0) (i32.const 1)))
                  (func (export "array_set") (param externref)
                    (array.set $boxes (global.get $many) (i32.const 0) (local.get 0)))
+                 (func (export "array_fill") (param externref)
+                   (array.fill $boxes (global.get $many) (i32.const 0) (local.get 0) (i32.const 1)))
                  (func (export "allocates") (param externref) (drop (struct.new $box (local.get 0))))
-                 (func (export "throws") (param externref) (throw $t (local.get 0))))"#,
+                 (func (export "allocates_numbers") (param externref) (result externref)
+                   (drop (array.new_default $numbers (i32.const 4))) (local.get 0))
+                 (func $throws (export "throws") (param externref) (throw $t (local.get 0)))
+                 (func (export "rethrows") (param externref)
+                   (block $caught (result exnref)
+                     (try_table (catch_all_ref $caught) (call $throws (local.get 0))) (unreachable))
+                   (throw_ref))
+                 (func (export "calls_host") (param externref) (call $host (local.get 0)))
+                 (func (export "calls_indirect") (param externref) (result externref)
+                   (call_indirect $funcs (type $takes) (local.get 0) (i32.const 0)))
+                 (func (export "calls_ref") (param externref) (result externref)
+                   (call_ref $takes (local.get 0) (ref.func $id)))
+                 (func (export "tail_calls_ref") (param externref) (result externref)
+                   (return_call_ref $takes (local.get 0) (ref.func $id)))
+                 (func $sets_later (export "calls_table_set") (param externref) (result externref)
+                   (call $table_set (local.get 0)) (local.get 0))
+                 (func (export "calls_that_later") (param externref) (result externref)
+                   (call $sets_later (local.get 0)))
+                 (func (export "tail_calls_global_set") (param externref) (return_call $global_set (local.get 0)))
+                 ;; A cycle with a keeper hanging off it: every function on it keeps.
+                 (func $ring_a (export "ring") (param externref i32) (result externref)
+                   (if (i32.eqz (local.get 1)) (then (call $global_set (local.get 0))))
+                   (call $ring_b (local.get 0) (local.get 1)))
+                 (func $ring_b (param externref i32) (result externref)
+                   (if (result externref) (local.get 1)
+                     (then (call $ring_a (local.get 0) (i32.sub (local.get 1) (i32.const 1))))
+                     (else (local.get 0)))))"#;
+    let module = sidewinder_engine::Module::new(store.engine(), &wat::parse_str(wat).expect("valid wat"))
+        .expect("compiles");
+    let host = Func::new(
+        &store,
+        sidewinder_engine::FuncType::new([sidewinder_engine::ValType::EXTERNREF], []),
+        |_, _| Ok(()),
     );
-    let keeps_none = |name: &str, n: usize| {
+    let inst =
+        sidewinder_engine::Instance::new(&store, &module, &[Extern::Func(host)]).expect("instantiates");
+    let keeps_none = |name: &str| {
         let f = exported_func(&inst, name);
-        match n {
+        let by_caller = match f.signature().params().len() {
             1 => f.extern_caller::<1>().expect("served").keeps_no_arguments(),
+            2 => f.extern_caller::<2>().expect("served").keeps_no_arguments(),
             _ => f.extern_caller::<3>().expect("served").keeps_no_arguments(),
-        }
+        };
+        assert_eq!(by_caller, !f.keeps_references(), "{name}");
+        by_caller
     };
-    for name in ["id", "is_null", "reads_global"] {
-        assert!(keeps_none(name, 1), "{name}");
+    for name in [
+        "id",
+        "is_null",
+        "picks",
+        "reads_global",
+        "loads",
+        "counts",
+        "calls_id",
+        "calls_deep",
+        "tail_calls_id",
+        "recurses",
+    ] {
+        assert!(keeps_none(name), "{name} keeps none");
     }
-    assert!(keeps_none("picks", 3));
     for name in [
         "table_set",
         "table_fill",
@@ -324,10 +396,21 @@ fn functions_that_could_keep_an_argument_do_not_say_they_keep_none() {
         "global_set",
         "struct_set",
         "array_set",
+        "array_fill",
         "allocates",
+        "allocates_numbers",
         "throws",
+        "rethrows",
+        "calls_host",
+        "calls_indirect",
+        "calls_ref",
+        "tail_calls_ref",
+        "calls_table_set",
+        "calls_that_later",
+        "tail_calls_global_set",
+        "ring",
     ] {
-        assert!(!keeps_none(name, 1), "{name} keeps its argument");
+        assert!(!keeps_none(name), "{name} keeps its argument");
     }
     // Results that are objects are not served at all.
     for name in ["struct_new", "array_new"] {

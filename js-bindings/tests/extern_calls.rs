@@ -24,6 +24,16 @@ const MODULE: &str = r#"(module
   (func (export "sumBeside") (param i32 externref f64 externref) (result f64)
     (f64.add (f64.convert_i32_s (local.get 0)) (local.get 2)))
   (func (export "isNull") (param externref) (result i32) (ref.is_null (local.get 0)))
+  ;; Ones that keep their arguments, so that they take handles in the agent's table.
+  (global $last (mut externref) (ref.null extern))
+  (func $idKeeping (export "idKeeping") (param externref) (result externref)
+    (global.set $last (local.get 0))
+    (local.get 0))
+  (func (export "pickKeeping") (param i32 externref f64 externref) (result externref)
+    (table.set $held (i32.const 2) (local.get 3))
+    (select (result externref) (local.get 1) (local.get 3) (local.get 0)))
+  (func (export "pickWideKeeping") (param i32 f64 i32 i32 externref externref) (result externref)
+    (call $idKeeping (select (result externref) (local.get 4) (local.get 5) (local.get 0))))
   (func (export "hold") (param i32 externref) (table.set $held (local.get 0) (local.get 1)))
   (func (export "point") (param i32) (result externref)
     (extern.convert_any (struct.new $point (local.get 0))))
@@ -70,8 +80,9 @@ fn every_kind_of_value_comes_back_as_itself() {
       values.forEach((v, i) => {
         const other = values[(i + 3) % values.length];
         const checks = {
-          id: e.id(v), idCalling: e.idCalling(v), idLoading: e.idLoading(v),
+          id: e.id(v), idCalling: e.idCalling(v), idLoading: e.idLoading(v), idKeeping: e.idKeeping(v),
           pick1: e.pick(1, v, 2.5, other), pick0: e.pick(0, other, 2.5, v),
+          pickKeeping1: e.pickKeeping(1, v, 2.5, other), pickKeeping0: e.pickKeeping(0, other, 2.5, v),
         };
         for (const [how, got] of Object.entries(checks)) {
           if (!Object.is(got, v)) failures.push(`${how} ${i}`);
@@ -102,7 +113,7 @@ fn every_kind_of_value_comes_back_from_wide_calls() {
       const failures = [];
       values.forEach((v, i) => {
         const other = values[(i + 5) % values.length];
-        for (const name of ["pickWide", "pickWideLoading", "pickWideCalling"]) {
+        for (const name of ["pickWide", "pickWideLoading", "pickWideCalling", "pickWideKeeping"]) {
           if (!Object.is(e[name](1, 0.5, 8, 0, v, other), v)) failures.push(`${name} 1 ${i}`);
           if (!Object.is(e[name](0, 0.5, 8, 0, other, v), v)) failures.push(`${name} 0 ${i}`);
         }
@@ -174,9 +185,11 @@ fn an_object_passed_again_takes_its_handle_again() {
     assert!(count < 20_000, "{count} handles held after 10,000 fresh objects");
 }
 
-/// A trap-free export that sets no global cannot keep its arguments: they go in as
-/// argument handles, which take no slot in the agent's table, and come back as
-/// themselves; a host value it reads from a global comes from the table.
+/// An export that cannot keep its arguments (`ExternCaller::keeps_no_arguments`:
+/// trap-free or not, calling other such functions or not, setting numeric globals or
+/// not) gets them as argument handles, which take no slot in the agent's table, and
+/// gives them back as themselves; a host value it reads from a global comes from the
+/// table. Exports that could keep them take handles.
 #[test]
 fn arguments_of_calls_that_cannot_keep_them_take_no_handles() {
     let mut ctx = exports_context();
@@ -188,10 +201,21 @@ fn arguments_of_calls_that_cannot_keep_them_take_no_handles() {
         const fresh = { k };
         if (e.id(fresh) !== fresh || e.keptIf(fresh, 0) !== fresh || e.keptIf(fresh, 1) !== kept) ok = false;
         if (e.isNull(fresh) !== 0) ok = false;
+        if (e.idCalling(fresh) !== fresh || e.idLoading(fresh) !== fresh) ok = false;
+        if (e.pick(0, 1, 2, fresh) !== fresh || e.pickWideCalling(1, 0, 0, 0, fresh, 2) !== fresh) ok = false;
       }
       ok && e.keptIf("s", 1) === kept && e.keptIf("s", 0) === "s" && e.keptIf(undefined, 0) === undefined &&
         e.keptIf() === undefined"#;
     assert_eq!(eval(&mut ctx, script), "true");
     let after = sidewinder_js::extern_ref_count(&mut ctx);
     assert_eq!(after, before, "handles taken by calls that cannot keep their arguments");
+    for keeping in
+        ["e.idKeeping(fresh)", "e.pickKeeping(0, 1, 2, fresh)", "e.pickWideKeeping(1, 0, 0, 0, fresh, 2)"]
+    {
+        let before = sidewinder_js::extern_ref_count(&mut ctx);
+        let script = format!("for (let k = 0; k < 100; k++) {{ const fresh = {{ k }}; {keeping}; }} 0");
+        eval(&mut ctx, &script);
+        let taken = sidewinder_js::extern_ref_count(&mut ctx) - before;
+        assert_eq!(taken, 100, "{keeping}: handles taken for 100 fresh objects");
+    }
 }

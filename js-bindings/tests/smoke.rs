@@ -823,10 +823,11 @@ fn externref_sweeps_wait_longer_next_to_a_big_gc_heap() {
             (loop $b
               (global.set $list (struct.new $node (global.get $list) (i64.extend_i32_u (local.get $n))))
               (br_if $b (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
-          ;; Through a call, so that each argument takes a handle: a trap-free callee,
-          ;; which cannot keep it, would take none (`ExternCaller::keeps_no_arguments`).
-          (func $id (param externref) (result externref) (local.get 0))
-          (func (export "id") (param externref) (result externref) (call $id (local.get 0))))"#,
+          ;; Keeping its argument, so that each takes a handle: a callee that cannot
+          ;; keep it would take none (`ExternCaller::keeps_no_arguments`).
+          (global $last (mut externref) (ref.null extern))
+          (func (export "id") (param externref) (result externref)
+            (global.set $last (local.get 0)) (local.get 0)))"#,
     );
     let script = r#"
       const e = new WebAssembly.Instance(new WebAssembly.Module(listBytes)).exports;

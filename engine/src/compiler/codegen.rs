@@ -272,6 +272,10 @@ pub struct FuncCompiler<'a> {
     pub(crate) not_leaf: bool,
     /// Whether the function has a `global.set`.
     pub(crate) sets_globals: bool,
+    /// Whether the function has an instruction that could keep a reference past the
+    /// call (`HandlerTable::keeps_references`); direct calls of defined functions are
+    /// followed when the module is linked.
+    pub(crate) keeps_references: bool,
     /// For `br_table`: the landing pad already made for each branch depth, if any
     /// (all `None` between tables).
     pub(crate) pad_of_depth: Vec<Option<u32>>,
@@ -323,6 +327,7 @@ impl<'a> FuncCompiler<'a> {
             stack_check: (0, 0),
             not_leaf: false,
             sets_globals: false,
+            keeps_references: false,
             pad_of_depth: Vec::new(),
         }
     }
@@ -405,6 +410,7 @@ impl<'a> FuncCompiler<'a> {
         self.stack_check = (0, 0);
         self.not_leaf = false;
         self.sets_globals = false;
+        self.keeps_references = false;
         self.pad_of_depth.clear();
     }
 
@@ -859,6 +865,7 @@ impl<'a> FuncCompiler<'a> {
             leaf,
             trap_free: leaf && !self.masm.may_trap,
             sets_globals: self.sets_globals,
+            keeps_references: self.keeps_references,
         };
         let patch = self.frame_size_patch as usize;
         self.masm.finish()?;

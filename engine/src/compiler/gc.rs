@@ -98,6 +98,9 @@ impl<'a> FuncCompiler<'a> {
     /// Calls helper `addr` with (vmctx, `imms`..., the outgoing area) after moving the top
     /// `operands` there. Returns rax.
     fn call_with_area(&mut self, addr: usize, imms: &[i64], operands: usize, traps: bool) -> Reg {
+        // Every such helper allocates or writes an object (and an allocation may run
+        // the embedder's GC pressure hook).
+        self.keeps_references = true;
         self.operands_to_area(operands);
         let mut args = [HelperArg::Vmctx; 6];
         for (slot, &v) in args[1..].iter_mut().zip(imms) {
@@ -138,6 +141,8 @@ impl<'a> FuncCompiler<'a> {
         length: u32,
         fields: &[(i32, StoreKind)],
     ) {
+        // Its fields may take references, and a full chunk calls the GC allocation stub.
+        self.keeps_references = true;
         let chain = self.defined_type(type_index).supertype_chain().as_ptr() as i64;
         let object = self.alloc(false);
         let bump = self.alloc_except(false, RegSet::from_regs(&[object]));
@@ -351,6 +356,7 @@ impl<'a> FuncCompiler<'a> {
     }
 
     pub(crate) fn struct_set(&mut self, type_index: u32, field: u32) -> CResult {
+        self.keeps_references = true;
         let (field, offset) = self.struct_field(type_index, field);
         let value = self.pop();
         let object = self.pop();
@@ -393,6 +399,7 @@ impl<'a> FuncCompiler<'a> {
     }
 
     pub(crate) fn array_set(&mut self, type_index: u32) -> CResult {
+        self.keeps_references = true;
         let element = self.array_element(type_index);
         let value = self.pop();
         let index = self.pop();

@@ -60,6 +60,12 @@ pub struct HandlerTable {
     pub trap_free: bool,
     /// The function has a `global.set`.
     pub sets_globals: bool,
+    /// The function could keep a reference it was given past its call: it stores one
+    /// where it outlives the call (a reference-typed global, a table, a GC object, an
+    /// exception), or calls code that could (an import, an indirect call, or a defined
+    /// function that could: `module::link` follows direct calls). False means its
+    /// `externref` arguments can only come back as its result.
+    pub keeps_references: bool,
 }
 
 impl HandlerTable {

@@ -330,9 +330,11 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         self.enter_try_table(&try_table)
     }
     fn visit_throw(&mut self, tag_index: u32) -> CResult {
+        self.keeps_references = true;
         self.throw(tag_index)
     }
     fn visit_throw_ref(&mut self) -> CResult {
+        self.keeps_references = true;
         self.throw_ref()
     }
     fn visit_try(&mut self, blockty: BlockType) -> CResult {
@@ -348,6 +350,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         self.legacy_delegate(relative_depth)
     }
     fn visit_rethrow(&mut self, relative_depth: u32) -> CResult {
+        self.keeps_references = true;
         self.legacy_rethrow(relative_depth)
     }
     fn visit_br(&mut self, relative_depth: u32) -> CResult {
@@ -431,6 +434,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         let env = self.env;
         let ty = &env.types[env.func_types[function_index as usize] as usize];
         let callee = if function_index < env.num_imported_funcs {
+            self.keeps_references = true;
             Callee::Import(function_index)
         } else {
             Callee::Local(function_index)
@@ -439,6 +443,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         Ok(())
     }
     fn visit_call_indirect(&mut self, type_index: u32, table_index: u32) -> CResult {
+        self.keeps_references = true;
         self.call_indirect(type_index, table_index);
         Ok(())
     }
@@ -446,6 +451,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         let env = self.env;
         let ty = &env.types[env.func_types[function_index as usize] as usize];
         let callee = if function_index < env.num_imported_funcs {
+            self.keeps_references = true;
             Callee::Import(function_index)
         } else {
             Callee::Local(function_index)
@@ -453,13 +459,16 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         self.return_call(callee, ty)
     }
     fn visit_return_call_indirect(&mut self, type_index: u32, table_index: u32) -> CResult {
+        self.keeps_references = true;
         self.return_call_indirect(type_index, table_index)
     }
     fn visit_call_ref(&mut self, type_index: u32) -> CResult {
+        self.keeps_references = true;
         self.call_ref(type_index);
         Ok(())
     }
     fn visit_return_call_ref(&mut self, type_index: u32) -> CResult {
+        self.keeps_references = true;
         self.return_call_ref(type_index)
     }
 
@@ -526,6 +535,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     }
     fn visit_global_set(&mut self, global_index: u32) -> CResult {
         self.sets_globals = true;
+        self.keeps_references |= self.env.globals[global_index as usize].content.is_ref();
         let v = self.pop();
         let r = self.in_reg(v);
         let m = self.global_address(global_index);
@@ -1507,6 +1517,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         Ok(())
     }
     fn visit_table_set(&mut self, table: u32) -> CResult {
+        self.keeps_references = true;
         let value = self.pop();
         let index = self.pop();
         let v = self.in_reg(value);
@@ -1532,11 +1543,13 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
         Ok(())
     }
     fn visit_table_grow(&mut self, table: u32) -> CResult {
+        self.keeps_references = true;
         let r = self.helper(libcalls::table_grow as *const () as usize, &[table as i64], 2, false);
         self.push_grow_result(r, self.table_is_64(table));
         Ok(())
     }
     fn visit_table_fill(&mut self, table: u32) -> CResult {
+        self.keeps_references = true;
         self.void_helper(libcalls::table_fill as *const () as usize, &[table as i64], 3)
     }
     fn visit_table_copy(&mut self, dst_table: u32, src_table: u32) -> CResult {

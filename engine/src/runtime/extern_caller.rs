@@ -27,6 +27,8 @@ pub struct ExternCaller<const N: usize> {
     /// `Func::is_leaf`, kept here: found through `call`'s variants it cost a call
     /// through the JS bindings more (callgrind).
     leaf: bool,
+    /// `Func::keeps_references`.
+    keeps_references: bool,
 }
 
 /// How an `ExternCaller` goes in: straight into a trap-free function's code, or
@@ -108,6 +110,7 @@ impl Func {
             result,
             sets_globals: self.sets_globals(),
             leaf: self.is_leaf(),
+            keeps_references: self.keeps_references(),
         })
     }
 }
@@ -123,17 +126,15 @@ impl<const N: usize> ExternCaller<N> {
         }
     }
 
-    /// Whether the callee cannot keep an argument past the call: it can only give one
-    /// back as its result. So an embedder may pass host values it has no lasting name
-    /// for (the JS bindings pass argument indices). True for a trap-free function that
-    /// sets no global: it calls nothing (no exception, no allocation, no runtime
-    /// helper such as `table.fill` or `table.grow`), and the instructions that store a
-    /// reference without a helper (`table.set`, `struct.set`, `array.set`) all check a
-    /// bound or null first, so they are never trap-free (tested in
-    /// `engine/tests/extern_calls.rs`).
+    /// Whether the callee cannot keep an argument past the call
+    /// (`!Func::keeps_references`): it can only give one back as its result. So an
+    /// embedder may pass host values it has no lasting name for (the JS bindings pass
+    /// argument indices). None of the embedder's callbacks but a memory creator's growth
+    /// runs during such a call: the callee calls no import and nothing indirectly, and
+    /// allocates nothing (which could run the GC pressure hook).
     #[inline(always)]
     pub fn keeps_no_arguments(&self) -> bool {
-        self.is_trap_free() && !self.sets_globals
+        !self.keeps_references
     }
 
     /// Whether the callee may set a global (`Func::sets_globals`).

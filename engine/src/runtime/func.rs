@@ -386,6 +386,9 @@ pub(crate) struct CodeTraits {
     pub trap_free: bool,
     /// Has a `global.set`: true for host functions, which may set any.
     pub sets_globals: bool,
+    /// Could keep a reference past its call (see `HandlerTable::keeps_references`):
+    /// true for host functions.
+    pub keeps_references: bool,
 }
 
 impl CodeTraits {
@@ -395,6 +398,7 @@ impl CodeTraits {
             // Called directly only where the compiled code can run.
             trap_free: handlers.trap_free && cfg!(target_arch = "x86_64"),
             sets_globals: handlers.sets_globals,
+            keeps_references: handlers.keeps_references,
         }
     }
 }
@@ -453,7 +457,12 @@ impl Func {
             ty,
             kind: FuncKind::Host { body, _context: context },
             store: store.weak(),
-            code_traits: CodeTraits { leaf: false, trap_free: false, sets_globals: true },
+            code_traits: CodeTraits {
+                leaf: false,
+                trap_free: false,
+                sets_globals: true,
+                keeps_references: true,
+            },
         });
         // SAFETY: the context box is owned by `inner` and never moves; nothing else
         // reads it before this write.
@@ -507,6 +516,16 @@ impl Func {
     /// host function.
     pub fn sets_globals(&self) -> bool {
         self.0.code_traits.sets_globals
+    }
+
+    /// Whether this function could keep a reference it is given past its call: a host
+    /// function, or a wasm function that stores one where it outlives the call (a
+    /// reference-typed global, a table, a GC object, an exception) or calls code that
+    /// could (an import, `call_indirect`, `call_ref`, or, directly, a function of its
+    /// module that could). When false, its `externref` arguments can only come back as
+    /// its result.
+    pub fn keeps_references(&self) -> bool {
+        self.0.code_traits.keeps_references
     }
 
     /// The function's index in its instance, for wasm functions.
