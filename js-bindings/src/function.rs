@@ -19,6 +19,7 @@ use sidewinder_engine::{
     SMALL_ARGS, WIDE_ARGS,
 };
 use std::cell::RefCell;
+use std::mem::ManuallyDrop;
 use std::rc::{Rc, Weak};
 use std::sync::Mutex;
 
@@ -356,8 +357,11 @@ fn call_extern_export<const N: usize>(
     if caps.sets_globals || !caps.caller.is_leaf() {
         refresh_live_bindings(ctx);
     }
-    match outcome {
-        Ok(Some(Val::ExternRef(Some(handle)))) => Ok(match (&refs, handle.checked_sub(ARGUMENT_HANDLES)) {
+    // A host value needs no drop: out of line, `Val`'s drop cost a call 20
+    // instructions (callgrind).
+    let outcome = ManuallyDrop::new(outcome);
+    if let Ok(Some(Val::ExternRef(Some(handle)))) = *outcome {
+        return Ok(match (&refs, handle.checked_sub(ARGUMENT_HANDLES)) {
             (Some(refs), _) => extern_value_in(refs, handle),
             (None, Some(i)) => args.get(i as usize).cloned().unwrap_or_default(),
             // A host value the callee read from a global.
@@ -365,7 +369,9 @@ fn call_extern_export<const N: usize>(
                 .extern_refs
                 .upgrade()
                 .map_or_else(JsValue::undefined, |refs| extern_value_in(&refs, handle)),
-        }),
+        });
+    }
+    match ManuallyDrop::into_inner(outcome) {
         Ok(Some(result)) => to_js(&result, ctx),
         Ok(None) => Ok(JsValue::undefined()),
         Err(e) => Err(engine_error(e, ctx)),
