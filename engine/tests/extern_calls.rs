@@ -281,6 +281,7 @@ fn functions_that_could_keep_an_argument_do_not_say_they_keep_none() {
     let store = Store::new(&Engine::default());
     let wat = r#"(module
                  (import "host" "f" (func $host (param externref)))
+                 (import "host" "g" (func $host_g (param externref) (result externref)))
                  (type $box (struct (field (mut externref))))
                  (type $boxes (array (mut externref)))
                  (type $numbers (array (mut i32)))
@@ -294,6 +295,7 @@ fn functions_that_could_keep_an_argument_do_not_say_they_keep_none() {
                  (global $count (mut i32) (i32.const 0))
                  (global $boxed (mut (ref null $box)) (ref.null $box))
                  (global $many (mut (ref null $boxes)) (ref.null $boxes))
+                 (global $any (mut anyref) (ref.null any))
                  (func $id (export "id") (param externref) (result externref) (local.get 0))
                  (func (export "is_null") (param externref) (result i32) (ref.is_null (local.get 0)))
                  (func (export "picks") (param externref externref i32) (result externref)
@@ -328,6 +330,17 @@ fn functions_that_could_keep_an_argument_do_not_say_they_keep_none() {
                    (array.set $boxes (global.get $many) (i32.const 0) (local.get 0)))
                  (func (export "array_fill") (param externref)
                    (array.fill $boxes (global.get $many) (i32.const 0) (local.get 0) (i32.const 1)))
+                 (func (export "array_new_dropped") (param externref)
+                   (drop (array.new $boxes (local.get 0) (i32.const 1))))
+                 (func (export "array_new_fixed") (param externref)
+                   (drop (array.new_fixed $boxes 2 (local.get 0) (local.get 0))))
+                 (func (export "array_copy") (param externref)
+                   (array.copy $boxes $boxes (global.get $many) (i32.const 0) (global.get $many) (i32.const 0)
+                     (i32.const 0)))
+                 (func (export "array_new_default_sized") (param externref i32) (result externref)
+                   (drop (array.new_default $numbers (local.get 1))) (local.get 0))
+                 (func (export "any_global_set") (param externref)
+                   (global.set $any (any.convert_extern (local.get 0))))
                  (func (export "allocates") (param externref) (drop (struct.new $box (local.get 0))))
                  (func (export "allocates_numbers") (param externref) (result externref)
                    (drop (array.new_default $numbers (i32.const 4))) (local.get 0))
@@ -337,6 +350,10 @@ fn functions_that_could_keep_an_argument_do_not_say_they_keep_none() {
                      (try_table (catch_all_ref $caught) (call $throws (local.get 0))) (unreachable))
                    (throw_ref))
                  (func (export "calls_host") (param externref) (call $host (local.get 0)))
+                 (func (export "tail_calls_host") (param externref) (result externref)
+                   (return_call $host_g (local.get 0)))
+                 (func (export "tail_calls_indirect") (param externref) (result externref)
+                   (return_call_indirect $funcs (type $takes) (local.get 0) (i32.const 0)))
                  (func (export "calls_indirect") (param externref) (result externref)
                    (call_indirect $funcs (type $takes) (local.get 0) (i32.const 0)))
                  (func (export "calls_ref") (param externref) (result externref)
@@ -358,13 +375,11 @@ fn functions_that_could_keep_an_argument_do_not_say_they_keep_none() {
                      (else (local.get 0)))))"#;
     let module = sidewinder_engine::Module::new(store.engine(), &wat::parse_str(wat).expect("valid wat"))
         .expect("compiles");
-    let host = Func::new(
-        &store,
-        sidewinder_engine::FuncType::new([sidewinder_engine::ValType::EXTERNREF], []),
-        |_, _| Ok(()),
-    );
-    let inst =
-        sidewinder_engine::Instance::new(&store, &module, &[Extern::Func(host)]).expect("instantiates");
+    let externref = sidewinder_engine::ValType::EXTERNREF;
+    let host = Func::new(&store, sidewinder_engine::FuncType::new([externref], []), |_, _| Ok(()));
+    let host_g = Func::new(&store, sidewinder_engine::FuncType::new([externref], [externref]), |_, _| Ok(()));
+    let imports = [Extern::Func(host), Extern::Func(host_g)];
+    let inst = sidewinder_engine::Instance::new(&store, &module, &imports).expect("instantiates");
     let keeps_none = |name: &str| {
         let f = exported_func(&inst, name);
         let by_caller = match f.signature().params().len() {
@@ -397,11 +412,18 @@ fn functions_that_could_keep_an_argument_do_not_say_they_keep_none() {
         "struct_set",
         "array_set",
         "array_fill",
+        "array_new_dropped",
+        "array_new_fixed",
+        "array_copy",
+        "array_new_default_sized",
+        "any_global_set",
         "allocates",
         "allocates_numbers",
         "throws",
         "rethrows",
         "calls_host",
+        "tail_calls_host",
+        "tail_calls_indirect",
         "calls_indirect",
         "calls_ref",
         "tail_calls_ref",

@@ -165,3 +165,61 @@ fn calls_and_traps_across_chunks() {
         }
     }
 }
+
+/// `Func::keeps_references` follows direct calls across the chunks threads compiled:
+/// each function's flag must be the one a model of the call graph gives (a function
+/// keeps references if it sets the externref global or calls, directly, one that
+/// does), compiled on one thread or several.
+#[test]
+fn keeps_references_follows_calls_across_chunks() {
+    let keeper = |i: usize| i.is_multiple_of(97);
+    let callee = |i: usize| (!i.is_multiple_of(4)).then_some((i * 7919 + 13) % FUNCTIONS);
+    let mut wat = String::from("(module (global $g (mut externref) (ref.null extern))\n");
+    for i in 0..FUNCTIONS {
+        let keeps = if keeper(i) { "(global.set $g (local.get 0))" } else { "" };
+        let call = match callee(i) {
+            Some(c) => format!("(drop (call $f{c} (local.get 0) (local.get $acc)))"),
+            None => String::new(),
+        };
+        wat.push_str(&format!(
+            "(func $f{i} (export \"f{i}\") (param externref i32) (result externref) (local $acc i32)
+               (loop $l
+                 (local.set $acc (i32.add (i32.mul (local.get $acc) (i32.const {k})) (local.get 1)))
+                 (local.set $acc (i32.xor (local.get $acc) (i32.shr_u (local.get $acc) (i32.const 7))))
+                 (local.set $acc (i32.rotl (local.get $acc) (i32.const 3)))
+                 (br_if $l (i32.lt_u (local.get $acc) (local.get 1))))
+               {keeps} {call} (local.get 0))\n",
+            k = 2 * i + 1
+        ));
+    }
+    wat.push(')');
+    let bytes = wat::parse_str(&wat).expect("valid wat");
+    // With room: the threshold counts the bodies without their size fields.
+    let code_size = body_range(&bytes, FUNCTIONS - 1).end - body_range(&bytes, 0).start;
+    assert!(code_size > 280 * 1024, "the module must be big enough to compile in parallel: {code_size}");
+    // The model: keepers, then every caller of a keeper, until nothing changes.
+    let mut expected: Vec<bool> = (0..FUNCTIONS).map(keeper).collect();
+    loop {
+        let next: Vec<bool> =
+            (0..FUNCTIONS).map(|i| expected[i] || callee(i).is_some_and(|c| expected[c])).collect();
+        if next == expected {
+            break;
+        }
+        expected = next;
+    }
+    let keeping = expected.iter().filter(|&&k| k).count();
+    assert!(keeping > FUNCTIONS / 10 && keeping < FUNCTIONS * 9 / 10, "{keeping} of {FUNCTIONS} keep");
+    for threads in [1, 2, 3, 8] {
+        let e = engine(threads);
+        let store = Store::new(&e);
+        let module = Module::new(&e, &bytes).expect("compiles");
+        let instance = Instance::new(&store, &module, &[]).expect("instantiates");
+        for (i, &keeps) in expected.iter().enumerate() {
+            let f = match instance.get_export(&format!("f{i}")) {
+                Some(sidewinder_engine::Extern::Func(f)) => f,
+                other => panic!("f{i}: {other:?}"),
+            };
+            assert_eq!(f.keeps_references(), keeps, "f{i} on {threads} threads");
+        }
+    }
+}

@@ -344,15 +344,15 @@ fn call_extern_export<const N: usize>(
             None => return call_other_export(this, args, &caps.other, ctx),
         },
     };
-    let Some(words) = plain_extern_arguments(args, &caps.params, caps.num_params, refs.as_deref(), ctx)?
-    else {
+    let mut words = [0u64; N];
+    if !plain_extern_arguments(args, &caps.params, caps.num_params, refs.as_deref(), &mut words, ctx)? {
         return call_other_export(this, args, &caps.other, ctx);
-    };
+    }
     let outcome = if caps.caller.is_leaf() {
-        caps.caller.call(words)
+        caps.caller.call_in_place(&mut words)
     } else {
         let _scope = ContextScope::enter(ctx);
-        caps.caller.call(words)
+        caps.caller.call_in_place(&mut words)
     };
     if caps.sets_globals || !caps.caller.is_leaf() {
         refresh_live_bindings(ctx);
@@ -364,7 +364,7 @@ fn call_extern_export<const N: usize>(
         return Ok(match (&refs, handle.checked_sub(ARGUMENT_HANDLES)) {
             (Some(refs), _) => extern_value_in(refs, handle),
             (None, Some(i)) => args.get(i as usize).cloned().unwrap_or_default(),
-            // A host value the callee read from a global.
+            // A host value the callee read from a global, a table or an object.
             (None, None) => caps
                 .extern_refs
                 .upgrade()
@@ -384,22 +384,23 @@ fn call_extern_export<const N: usize>(
 /// only give one back as its result, which is then the argument itself.
 const ARGUMENT_HANDLES: u64 = Val::HOST_VALUE_LIMIT - WIDE_ARGS as u64;
 
-/// The words of `ExternCaller::call` for `args` if every argument for `params` is a
-/// plain number (`plain_number_to_raw`) or a plain host value (`plain_extern`): none of
-/// those conversions runs user code, so when one is not plain, starting over with
-/// `call_other_export`'s conversions is unobservable. Host values take their handles in
-/// `refs` after all arguments are found plain, or are argument handles
-/// (`ARGUMENT_HANDLES`) without it.
+/// Makes `words`, those of `ExternCaller::call` for `args`, if every argument for
+/// `params` is a plain number (`plain_number_to_raw`) or a plain host value
+/// (`plain_extern`), and says whether they were: none of those conversions runs user
+/// code, so when one is not plain, starting over with `call_other_export`'s conversions
+/// is unobservable. Host values take their handles in `refs` after all arguments are
+/// found plain, or are argument handles (`ARGUMENT_HANDLES`) without it. The words are
+/// made in place: returned, a wide call's were copied twice more.
 fn plain_extern_arguments<const N: usize>(
     args: &[JsValue],
     params: &[ValType; N],
     num_params: usize,
     refs: Option<&RefCell<ExternRefs>>,
+    words: &mut [u64; N],
     ctx: &mut Context,
-) -> JsResult<Option<[u64; N]>> {
+) -> JsResult<bool> {
     let undefined = JsValue::undefined();
     let argument = |i: usize| args.get(i).unwrap_or(&undefined);
-    let mut words = [0u64; N];
     let mut host_values = 0u16;
     // For small counts every slot is a parameter: a loop of `N`, unrolled.
     let params: &[ValType] = if N > SMALL_ARGS { &params[..num_params.min(N)] } else { params };
@@ -418,7 +419,7 @@ fn plain_extern_arguments<const N: usize>(
         };
         match plain {
             Some(w) => *word = w,
-            None => return Ok(None),
+            None => return Ok(false),
         }
     }
     let mut host_value_word = |i: usize, word: &mut u64| -> JsResult<()> {
@@ -444,7 +445,7 @@ fn plain_extern_arguments<const N: usize>(
             }
         }
     }
-    Ok(Some(words))
+    Ok(true)
 }
 
 /// The native function for a signature `Func::call_small` serves, if it does.

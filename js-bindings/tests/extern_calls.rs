@@ -18,6 +18,9 @@ const MODULE: &str = r#"(module
   (func (export "idLoading") (param externref) (result externref)
     (drop (i32.load8_u (i32.const 0)))
     (local.get 0))
+  (func (export "idLoadingAt") (param externref i32) (result externref)
+    (drop (i32.load8_u (local.get 1)))
+    (local.get 0))
   (func (export "pick") (param i32 externref f64 externref) (result externref)
     (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
     (select (result externref) (local.get 1) (local.get 3) (local.get 0)))
@@ -25,7 +28,7 @@ const MODULE: &str = r#"(module
     (f64.add (f64.convert_i32_s (local.get 0)) (local.get 2)))
   (func (export "isNull") (param externref) (result i32) (ref.is_null (local.get 0)))
   ;; Ones that keep their arguments, so that they take handles in the agent's table.
-  (global $last (mut externref) (ref.null extern))
+  (global $last (export "last") (mut externref) (ref.null extern))
   (func $idKeeping (export "idKeeping") (param externref) (result externref)
     (global.set $last (local.get 0))
     (local.get 0))
@@ -39,14 +42,15 @@ const MODULE: &str = r#"(module
     (extern.convert_any (struct.new $point (local.get 0))))
   (global $kept (mut externref) (ref.null extern))
   (func (export "keep") (param externref) (global.set $kept (local.get 0)))
-  ;; Trap-free and setting no global: its argument goes in as an argument handle, while
+  ;; Keeping no argument: its argument goes in as an argument handle, while
   ;; the host value it returns is one the agent's table holds.
   (func (export "keptIf") (param externref i32) (result externref)
     (select (result externref) (global.get $kept) (local.get 0) (local.get 1)))
   (func (export "pointValue") (param externref) (result i32)
     (struct.get $point 0 (ref.cast (ref $point) (any.convert_extern (local.get 0)))))
-  ;; More parameters than small calls take: trap-free (argument handles), a leaf that
-  ;; may trap, one that calls, and one of sixteen that holds its argument in a table.
+  ;; More parameters than small calls take: trap-free, a leaf that may trap, one that
+  ;; calls (all three with argument handles), one that keeps its argument, and one of
+  ;; sixteen that holds its argument in a table.
   (func (export "pickWide") (param i32 f64 i32 i32 externref externref) (result externref)
     (select (result externref) (local.get 4) (local.get 5) (local.get 0)))
   (func (export "pickWideLoading") (param i32 f64 i32 i32 externref externref) (result externref)
@@ -209,9 +213,20 @@ fn arguments_of_calls_that_cannot_keep_them_take_no_handles() {
     assert_eq!(eval(&mut ctx, script), "true");
     let after = sidewinder_js::extern_ref_count(&mut ctx);
     assert_eq!(after, before, "handles taken by calls that cannot keep their arguments");
-    for keeping in
-        ["e.idKeeping(fresh)", "e.pickKeeping(0, 1, 2, fresh)", "e.pickWideKeeping(1, 0, 0, 0, fresh, 2)"]
-    {
+    // A callee that takes argument handles and traps: the trap is an error, and the
+    // next call works.
+    let script = r#"
+      const o = {};
+      let name;
+      try { e.idLoadingAt(o, 65536); } catch (err) { name = err.constructor.name; }
+      name + " " + (e.idLoadingAt(o, 0) === o)"#;
+    assert_eq!(eval(&mut ctx, script), "RuntimeError true");
+    // Callees that keep their arguments; what one keeps is read back as itself.
+    for keeping in [
+        "if (e.idKeeping(fresh) !== fresh || e.last.value !== fresh) throw new Error(k)",
+        "e.pickKeeping(0, 1, 2, fresh)",
+        "e.pickWideKeeping(1, 0, 0, 0, fresh, 2)",
+    ] {
         let before = sidewinder_js::extern_ref_count(&mut ctx);
         let script = format!("for (let k = 0; k < 100; k++) {{ const fresh = {{ k }}; {keeping}; }} 0");
         eval(&mut ctx, &script);
