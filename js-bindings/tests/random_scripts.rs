@@ -79,7 +79,12 @@ const EXPORTS: &str = r#"(module
   (func (export "i64") (param i64) (result i64) (i64.mul (local.get 0) (i64.const 3)))
   (func (export "f32") (param f32) (result f32) (f32.sqrt (local.get 0)))
   (func (export "f64") (param f64 f64) (result f64) (f64.div (local.get 0) (local.get 1)))
-  (func (export "ext") (param externref) (result externref) (local.get 0))
+  (func $ext (export "ext") (param externref) (result externref) (local.get 0))
+  ;; Keeping no argument, but not trap-free: argument handles through a load that may
+  ;; trap and through a call.
+  (func (export "extld") (param externref i32) (result externref)
+    (drop (i32.load (local.get 1))) (local.get 0))
+  (func (export "extcall") (param externref) (result externref) (call $ext (local.get 0)))
   (func (export "any") (param anyref) (result anyref) (local.get 0))
   (func (export "fref") (param funcref) (result funcref) (local.get 0))
   (func (export "eq") (param eqref) (result i32) (ref.is_null (local.get 0)))
@@ -229,7 +234,7 @@ const GETTERS: &[(&str, &str)] = &[
 const EXPORT_NAMES: &[&str] = &[
     "add1", "callf", "add", "i64", "f32", "f64", "ext", "any", "fref", "eq", "i31", "mkstruct", "mkarray",
     "alen", "sget", "throw", "throwx", "catch", "trap", "recurse", "multi", "v128", "load", "store", "grow",
-    "tset", "tgrow", "callind", "setgx", "wide", "wideld", "widecall",
+    "tset", "tgrow", "callind", "setgx", "wide", "wideld", "widecall", "extld", "extcall",
 ];
 
 struct Script<'a> {
