@@ -451,11 +451,21 @@ impl Script<'_> {
                     _ => format!("log.push({target}.get({}))", self.rng.pick(NUMBERS)),
                 }
             }
-            // Memory traffic: growth under a view, detaching.
-            _ => match self.rng.below(4) {
+            // Memory traffic: growth under a view, detaching; and externrefs that must come
+            // back as themselves, whichever way the call goes (argument handles or not).
+            _ => match self.rng.below(5) {
                 0 => format!("{}.grow({})", self.rng.pick(&["mem", "x.mem", "amem", "v[2]"]), self.rng.pick(&["0", "1", "2", "-1", "7", "NaN"])),
                 1 => "log.push(new Uint8Array(x.mem.buffer)[0] = 1)".to_string(),
                 2 => "log.push(x.mem.buffer.transfer ? x.mem.buffer.transfer() : 0)".to_string(),
+                3 => {
+                    let name = self.rng.pick(&["ext", "extld", "extcall"]);
+                    let value = self.value();
+                    let at = self.rng.pick(&["0", "4", "65536", "-1"]);
+                    format!(
+                        "{{ const a = {value}; const r = x.{name}(a, {at}); \
+                         if (!Object.is(r, a)) internal.push('{name} gave back another value'); }}"
+                    )
+                }
                 _ => format!("x.gx.value = {}", self.value()),
             },
         }
