@@ -84,6 +84,20 @@ fn closure_identity(
     Ok(args.first().cloned().unwrap_or_default())
 }
 
+/// What a closure that keeps its argument captures: where it keeps it.
+#[derive(Trace, Finalize)]
+struct Kept {
+    last: boa_gc::GcRefCell<JsValue>,
+}
+
+/// The identity on its first argument, which it also keeps, as an embedder would write
+/// it: against a wasm export that sets an `externref` global.
+fn closure_keep(_this: &JsValue, args: &[JsValue], kept: &Kept, _ctx: &mut Context) -> JsResult<JsValue> {
+    let v = args.first().cloned().unwrap_or_default();
+    *kept.last.borrow_mut() = v.clone();
+    Ok(v)
+}
+
 /// `Math.abs`, as an embedder would write it.
 fn closure_abs(
     _this: &JsValue,
@@ -117,6 +131,8 @@ const EXPORTS: &str = r#"(module
   (func (export "identityCalling") (param externref) (result externref) (call $identity (local.get 0)))
   ;; Five parameters, one an externref: more than `ExternCaller` takes.
   (func (export "identity5") (param externref i32 i32 i32 i32) (result externref) (call $identity (local.get 0)))
+  (global $kept (mut externref) (ref.null extern))
+  (func (export "keep") (param externref) (result externref) (global.set $kept (local.get 0)) (local.get 0))
   (func (export "negCalling") (param f64) (result f64) (call $neg (local.get 0)))
   ;; The same with a load from memory: leaves still, but a load may trap, so the call
   ;; goes through the entry trampoline (`Func::is_trap_free`). Byte 1 holds 1, and the
@@ -177,6 +193,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "empty-ref5" => ("null", Family::Ref5, ""),
         "closure-identity5" => ("closureIdentity", Family::Ref5, "[object Object]"),
         "export-identity-refs" => ("exports.identity", Family::Refs, "[object Object]"),
+        "export-keep" => ("exports.keep", Family::Ref, "[object Object]"),
+        "closure-keep" => ("closureKeep", Family::Ref, "[object Object]"),
+        "export-keep-refs" => ("exports.keep", Family::Refs, "[object Object]"),
+        "closure-keep-refs" => ("closureKeep", Family::Refs, "[object Object]"),
         "closure-identity-refs" => ("closureIdentity", Family::Refs, "[object Object]"),
         // A JS function called from a JS loop, against the same function imported by
         // wasm and called from a wasm loop (each minus its loop alone).
@@ -208,6 +228,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             NativeFunction::from_copy_closure_with_captures(closure_identity, captured()),
         ),
     ];
+    let kept = Kept { last: boa_gc::GcRefCell::new(JsValue::undefined()) };
+    let natives = natives.into_iter().chain([(
+        js_string!("closureKeep"),
+        NativeFunction::from_copy_closure_with_captures(closure_keep, kept),
+    )]);
     for (name, function) in natives {
         let object = FunctionObjectBuilder::new(ctx.realm(), function).name(name.clone()).length(2).build();
         ctx.register_global_property(name, object, Attribute::all()).map_err(|e| e.to_string())?;
