@@ -197,6 +197,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "closure-keep" => ("closureKeep", Family::Ref, "[object Object]"),
         "export-keep-refs" => ("exports.keep", Family::Refs, "[object Object]"),
         "closure-keep-refs" => ("closureKeep", Family::Refs, "[object Object]"),
+        "empty-fresh" => ("null", Family::Fresh, ""),
+        "export-keep-fresh" => ("exports.keep", Family::Fresh, "[object Object]"),
+        "closure-keep-fresh" => ("closureKeep", Family::Fresh, "[object Object]"),
         "closure-identity-refs" => ("closureIdentity", Family::Refs, "[object Object]"),
         // A JS function called from a JS loop, against the same function imported by
         // wasm and called from a wasm loop (each minus its loop alone).
@@ -247,6 +250,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Family::Ref => ("f(o)", "o", "f(o)"),
         Family::Refs => ("f(objects[i & 1023])", "objects[i & 1023]", "f(o)"),
         Family::Ref5 => ("f(o, i, 1, 2, 3)", "o", "f(o, 1, 2, 3, 4)"),
+        Family::Fresh => ("f({ k: i })", "({ k: i })", "f(o)"),
     };
     let setup = format!(
         "const jsFunction = (a, b) => a;
@@ -294,6 +298,8 @@ enum Family {
     Refs,
     /// One object, the same in every call, and four integers.
     Ref5,
+    /// A new object in every call.
+    Fresh,
 }
 
 /// The sum of the integers below `n`, as wasm's i32 arithmetic gives it.
