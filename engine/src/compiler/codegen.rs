@@ -1462,6 +1462,18 @@ impl<'a> FuncCompiler<'a> {
 
     /// Calls a wasm function: arguments to the outgoing area, registers spilled,
     /// results pushed.
+    /// The callee of a `call` or `return_call` of function `function_index`. An import
+    /// could keep a reference it is given (`keeps_references`); a function of this
+    /// module is followed when the module is linked.
+    pub(crate) fn direct_callee(&mut self, function_index: u32) -> Callee {
+        if function_index < self.env.num_imported_funcs {
+            self.keeps_references = true;
+            Callee::Import(function_index)
+        } else {
+            Callee::Local(function_index)
+        }
+    }
+
     pub(crate) fn emit_call(&mut self, callee: Callee, ty: &FuncType) {
         self.preload_register_args(ty);
         let register_args = self.register_arg_sources(ty);

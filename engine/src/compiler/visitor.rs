@@ -5,7 +5,7 @@
 
 use super::atomics::RmwOp;
 use super::codegen::{load_kind, size_of, store_kind};
-use super::codegen::{CResult, Callee, FuncCompiler, HelperArg, HelperTarget};
+use super::codegen::{CResult, FuncCompiler, HelperArg, HelperTarget};
 use super::control::{Frame, FrameKind};
 use super::masm::*;
 use super::stack::{Loc, RegSet};
@@ -433,12 +433,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     fn visit_call(&mut self, function_index: u32) -> CResult {
         let env = self.env;
         let ty = &env.types[env.func_types[function_index as usize] as usize];
-        let callee = if function_index < env.num_imported_funcs {
-            self.keeps_references = true;
-            Callee::Import(function_index)
-        } else {
-            Callee::Local(function_index)
-        };
+        let callee = self.direct_callee(function_index);
         self.emit_call(callee, ty);
         Ok(())
     }
@@ -450,12 +445,7 @@ impl<'a> VisitOperator<'a> for FuncCompiler<'_> {
     fn visit_return_call(&mut self, function_index: u32) -> CResult {
         let env = self.env;
         let ty = &env.types[env.func_types[function_index as usize] as usize];
-        let callee = if function_index < env.num_imported_funcs {
-            self.keeps_references = true;
-            Callee::Import(function_index)
-        } else {
-            Callee::Local(function_index)
-        };
+        let callee = self.direct_callee(function_index);
         self.return_call(callee, ty)
     }
     fn visit_return_call_indirect(&mut self, type_index: u32, table_index: u32) -> CResult {
