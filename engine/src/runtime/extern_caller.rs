@@ -7,7 +7,7 @@
 //! GC heap, which only `Func::call` may pass (it checks the object's store); such a
 //! word is refused, so no word an embedder makes up can reach wasm as an address.
 
-use super::func::{store_dropped, Func, SmallCaller, TrapFreeCaller, WideCaller};
+use super::func::{store_dropped, CodeTraits, Func, SmallCaller, TrapFreeCaller, WideCaller};
 use crate::error::{Error, Result};
 use crate::isa::x64::trampolines::{SMALL_ARGS, WIDE_ARGS};
 use crate::types::ValType;
@@ -22,13 +22,9 @@ pub struct ExternCaller<const N: usize> {
     /// Bit `i` set: parameter `i` is an `externref`, whose word `call` checks.
     extern_params: u16,
     result: Option<ValType>,
-    /// `Func::sets_globals`.
-    sets_globals: bool,
-    /// `Func::is_leaf`, kept here: found through `call`'s variants it cost a call
-    /// through the JS bindings more (callgrind).
-    leaf: bool,
-    /// `Func::keeps_references`.
-    keeps_references: bool,
+    /// The function's `CodeTraits`, kept here: `is_leaf` found through `call`'s
+    /// variants cost a call through the JS bindings more (callgrind).
+    traits: CodeTraits,
 }
 
 /// How an `ExternCaller` goes in: straight into a trap-free function's code, or
@@ -104,14 +100,7 @@ impl Func {
                 None => ExternCall::Entry(entry),
             }
         };
-        Some(ExternCaller {
-            call,
-            extern_params,
-            result,
-            sets_globals: self.sets_globals(),
-            leaf: self.is_leaf(),
-            keeps_references: self.keeps_references(),
-        })
+        Some(ExternCaller { call, extern_params, result, traits: self.code_traits() })
     }
 }
 
@@ -134,19 +123,19 @@ impl<const N: usize> ExternCaller<N> {
     /// nothing indirectly, and allocates nothing (which could run the GC pressure hook).
     #[inline(always)]
     pub fn keeps_no_arguments(&self) -> bool {
-        !self.keeps_references
+        !self.traits.keeps_references
     }
 
     /// Whether the callee may set a global (`Func::sets_globals`).
     #[inline(always)]
     pub fn sets_globals(&self) -> bool {
-        self.sets_globals
+        self.traits.sets_globals
     }
 
     /// Whether the callee is a leaf (`Func::is_leaf`): no host code runs while it does.
     #[inline(always)]
     pub fn is_leaf(&self) -> bool {
-        self.leaf
+        self.traits.leaf
     }
 
     /// Calls the function with `args`: numbers as `Func::call_small` takes them, host

@@ -518,6 +518,12 @@ impl Func {
         self.0.code_traits.sets_globals
     }
 
+    /// What the function's code does besides computing (`is_leaf`, `is_trap_free`,
+    /// `sets_globals`, `keeps_references`).
+    pub(crate) fn code_traits(&self) -> CodeTraits {
+        self.0.code_traits
+    }
+
     /// Whether this function could keep a reference it is given past its call: a host
     /// function, or a wasm function that stores one where it outlives the call (a
     /// reference-typed global, a table, a GC object, an exception) or calls code that
