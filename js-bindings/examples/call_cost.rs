@@ -129,7 +129,8 @@ const EXPORTS: &str = r#"(module
   (func (export "identity") (param externref) (result externref) local.get 0)
   (func $identity (param externref) (result externref) local.get 0)
   (func (export "identityCalling") (param externref) (result externref) (call $identity (local.get 0)))
-  ;; Five parameters, one an externref: more than `ExternCaller` takes.
+  ;; Five parameters, one an externref: more than the small entries take (`ExternCaller`
+  ;; calls it through `WideCaller`).
   (func (export "identity5") (param externref i32 i32 i32 i32) (result externref) (call $identity (local.get 0)))
   (global $kept (mut externref) (ref.null extern))
   (func (export "keep") (param externref) (result externref) (global.set $kept (local.get 0)) (local.get 0))
