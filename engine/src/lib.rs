@@ -36,7 +36,7 @@ pub use runtime::func::{
 pub use runtime::gc::GcObject;
 pub use runtime::global::Global;
 pub use runtime::instance::{Extern, Instance};
-pub use runtime::store::{GcStats, Store};
+pub use runtime::store::{GcStats, LiveHostValues, Store};
 pub use runtime::table::Table;
 pub use runtime::wasm_memory::Memory;
 pub use trap::{Trap, TrapCode};

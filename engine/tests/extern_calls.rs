@@ -439,3 +439,40 @@ fn functions_that_could_keep_an_argument_do_not_say_they_keep_none() {
         assert!(exported_func(&inst, name).extern_caller::<1>().is_none(), "{name}");
     }
 }
+
+/// `Store::live_host_values(below)` names the host values below the bound that a table,
+/// a global and a GC object hold, not one nothing ever held, and says every value from
+/// the bound up may be held (it does not look for those). (A value let go of may still
+/// be named: the stacks are scanned conservatively.)
+#[test]
+fn live_host_values_are_those_the_store_holds_below_the_bound() {
+    let store = Store::new(&Engine::default());
+    let instance = instance_in(
+        &store,
+        r#"(module
+          (type $box (struct (field externref)))
+          (table $t (export "t") 4 externref)
+          (global $g (export "g") (mut externref) (ref.null extern))
+          (global $boxed (mut (ref null $box)) (ref.null $box))
+          (func (export "box") (param externref) (global.set $boxed (struct.new $box (local.get 0)))))"#,
+    );
+    let Some(Extern::Table(table)) = instance.get_export("t") else { panic!("no table") };
+    let Some(Extern::Global(global)) = instance.get_export("g") else { panic!("no global") };
+    // Far from the small numbers stack words often are, which a conservative scan
+    // would take for host values.
+    const BASE: u64 = 3_000_000;
+    table.set(1, Val::ExternRef(Some(BASE + 3))).expect("set");
+    global.set(Val::ExternRef(Some(BASE + 64))).expect("set");
+    instance.call("box", &[Val::ExternRef(Some(BASE + 130))]).expect("box");
+    table.set(2, Val::ExternRef(Some(BASE + 1000))).expect("set");
+    let live = store.live_host_values(BASE + 200).expect("the collection ran");
+    for held in [3, 64, 130] {
+        assert!(live.contains(BASE + held), "BASE + {held} is held");
+    }
+    for never in [0, 2, 4, 63, 65, 129, 131, 199] {
+        assert!(!live.contains(BASE + never), "BASE + {never} was never held");
+    }
+    for at_or_above_bound in [BASE + 200, BASE + 1000, BASE + 1001, u64::MAX] {
+        assert!(live.contains(at_or_above_bound), "{at_or_above_bound} is not looked for");
+    }
+}

@@ -62,6 +62,12 @@ pub fn extern_ref_count(context: &mut Context) -> usize {
     realm::with_agent(context, |r| r.extern_refs.borrow().taken()).unwrap_or(0)
 }
 
+/// The collections of this context's wasm GC heap so far, and its size: each sweep of
+/// the externrefs wasm may hold is one. `None` before `install`.
+pub fn gc_stats(context: &mut Context) -> Option<sidewinder_engine::GcStats> {
+    realm::store(context).ok().map(|store| store.gc_stats())
+}
+
 /// Ends every JSPI call of `context` still waiting for a promise: each one's Suspending
 /// import returns a trap instead of waiting, the wasm frames unwind, and the call's
 /// promise is rejected with a RuntimeError (its reactions run if jobs run after).

@@ -809,7 +809,7 @@ fn custom_section_names_with_lone_surrogates() {
 /// sweeps wait for one handle per 128 bytes of it (`next_reclamation_at`). With a
 /// 31 MiB list alive, 500,000 calls passing fresh objects took 2.6 s before and 0.70 s
 /// after (0.59 s with no list). Here: 30,000 handles taken, none swept yet, where the
-/// plain rule (twice the survivors, at least 4,096) would have swept several times.
+/// plain rule (twice the survivors, at least 256) would have swept many times.
 #[test]
 fn externref_sweeps_wait_longer_next_to_a_big_gc_heap() {
     let mut ctx = context();
@@ -850,4 +850,45 @@ fn validate_follows_the_contexts_config() {
         eval(&mut ctx, "WebAssembly.validate(gcBytes) + ' ' + (() => { try { new WebAssembly.Module(gcBytes); return 'compiled' } catch (e) { return e.name } })()"),
         "false CompileError"
     );
+}
+
+/// An externref sweep scans the machine stacks word by word: from deep in a program
+/// the next sweep waits for a handle per 8 words scanned, or a call from under 8,000
+/// wasm frames would pay for a scan of all of them every few hundred handles. Here the
+/// same 4,000 fresh objects are kept from under one wasm frame, where sweeps come every
+/// few hundred handles, and from under 8,000, where the stacks are over 60,000 words
+/// deep (three sweeps without the rule).
+#[test]
+fn externref_sweeps_wait_longer_under_deep_stacks() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "deepBytes",
+        r#"(module
+          (import "js" "inner" (func $inner))
+          (global $last (mut externref) (ref.null extern))
+          (func $rec (export "rec") (param i32)
+            (if (i32.eqz (local.get 0))
+              (then (call $inner))
+              (else (call $rec (i32.sub (local.get 0) (i32.const 1))))))
+          (func (export "keep") (param externref) (result externref)
+            (global.set $last (local.get 0)) (local.get 0)))"#,
+    );
+    eval(
+        &mut ctx,
+        r#"var deep = new WebAssembly.Instance(new WebAssembly.Module(deepBytes), { js: { inner() {
+             for (let k = 0; k < 4000; k++) { const o = { k }; if (deep.keep(o) !== o) throw new Error("changed"); }
+           } } }).exports; 0"#,
+    );
+    let sweeps = |depth: u32, ctx: &mut Context| {
+        let collections = |ctx: &mut Context| sidewinder_js::gc_stats(ctx).expect("installed").collections;
+        let before = collections(ctx);
+        eval(ctx, &format!("deep.rec({depth}); 0"));
+        collections(ctx) - before
+    };
+    let shallow = sweeps(0, &mut ctx);
+    let deep = sweeps(8000, &mut ctx);
+    assert!(shallow >= 8, "{shallow} sweeps for 4,000 handles from a shallow stack");
+    // One may come due at the threshold the shallow calls left.
+    assert!(deep <= 1, "{deep} sweeps for 4,000 handles from under 8,000 frames");
 }

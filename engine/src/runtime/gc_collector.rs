@@ -45,12 +45,45 @@ use crate::types::{
     DESCRIPTOR_OFFSET, MAX_SUBTYPE_CHAIN,
 };
 use crate::values::HOST_TAG;
-use std::collections::HashSet;
 use std::rc::Rc;
 
 /// The most address space (in `CHUNK`s) the chunks of a heap the collector collects
 /// may spread over (64 GiB: the chunk table is then 256 KiB).
 const MAX_SPAN_MEGABYTES: usize = 1 << 16;
+
+/// The host values (`Val::ExternRef`'s numbers) below a bound that a collection found
+/// the store may still hold (`Store::live_host_values`). A set of bits, not a hash set:
+/// every stack word with a host value's tag is noted, and hashing them was most of the
+/// cost of asking; the bound keeps out the words that only look like one.
+#[derive(Default)]
+pub struct LiveHostValues {
+    bits: Vec<u64>,
+    below: u64,
+    stack_words: usize,
+}
+
+impl LiveHostValues {
+    fn below(below: u64) -> LiveHostValues {
+        LiveHostValues { bits: vec![0; below.div_ceil(64) as usize], below, stack_words: 0 }
+    }
+
+    fn insert(&mut self, value: u64) {
+        if value < self.below {
+            self.bits[(value / 64) as usize] |= 1 << (value % 64);
+        }
+    }
+
+    /// How many words of machine stacks the collection scanned, most of the cost of
+    /// asking when the heap is small: an embedder asks less often when it is high.
+    pub fn stack_words(&self) -> usize {
+        self.stack_words
+    }
+
+    /// Whether the store may hold `value`: always for one at or above the bound.
+    pub fn contains(&self, value: u64) -> bool {
+        value >= self.below || self.bits[(value / 64) as usize] & (1 << (value % 64)) != 0
+    }
+}
 
 /// What the collector needs of one type's objects.
 struct Shape {
@@ -108,6 +141,9 @@ struct Collection {
     /// `None` when the chunks spread over more than `MAX_SPAN_MEGABYTES`: a binary
     /// search then.
     by_megabyte: Option<(usize, Vec<u32>)>,
+    /// From the lowest chunk's start to the highest chunk's end (empty without chunks):
+    /// most stack words are outside, and are dismissed by two compares.
+    chunk_span: std::ops::Range<usize>,
     /// The free stretches not yet handed to the bump pointer, which hold dead objects
     /// (whose fields may point at freed memory): never object starts.
     holes: Vec<(usize, usize)>,
@@ -119,9 +155,9 @@ struct Collection {
     /// A header of no known shape was met (never, for headers the heap and compiled
     /// code write): the collection frees nothing.
     failed: bool,
-    /// When asked for (`Store::live_host_values`): every host value met, exactly or in
-    /// a word that looks like one.
-    host_values: Option<HashSet<u64>>,
+    /// When asked for (`Store::live_host_values`): every host value below the bound it
+    /// was asked for that was met, exactly or in a word that looks like one.
+    host_values: Option<LiveHostValues>,
     /// The exceptions the collection may free, by exnref.
     exceptions: AddressMap<u64, KeptException>,
     /// The lowest and highest of those exnrefs: most words are neither, and are
@@ -266,14 +302,21 @@ impl Collection {
     }
 
     /// Marks the object `word` is the address of, if it is one: a word that may be
-    /// anything (the machine stack, registers, exception payloads).
+    /// anything (the machine stack, registers, exception payloads). Inlined into the
+    /// scans of thousands of stack words, most of which are none of the three things
+    /// looked for: those cost a few compares and no call.
+    #[inline(always)]
     fn consider_conservative(&mut self, word: u64) {
         self.note_if_host_value(word);
         self.mark_if_exception(word);
-        if word == 0 || word & 7 != 0 {
-            return;
+        if word & 7 == 0 && self.chunk_span.contains(&(word as usize)) {
+            self.mark_if_object_start(word as usize);
         }
-        let address = word as usize;
+    }
+
+    /// Marks the object at `address`, if one starts there.
+    #[inline(never)]
+    fn mark_if_object_start(&mut self, address: usize) {
         let Some(i) = self.chunk_of(address) else { return };
         if self.chunks[i].starts.is_none() {
             let starts = self.find_starts(i);
@@ -286,6 +329,7 @@ impl Collection {
     }
 
     /// Notes the host value `word` is, if it is one and they are being noted.
+    #[inline(always)]
     fn note_if_host_value(&mut self, word: u64) {
         if let Some(values) = self.host_values.as_mut().filter(|_| word & 3 == HOST_TAG) {
             values.insert(word >> 2);
@@ -295,11 +339,16 @@ impl Collection {
     /// Marks the exception `word` names, if it is one the collection may free; its
     /// payload is scanned next (`trace`). Only the map is read: a word is never taken
     /// for an exception's address unless the map has it, so a stale one is harmless.
+    #[inline(always)]
     fn mark_if_exception(&mut self, word: u64) {
         let (lowest, highest) = self.exnref_range;
-        if word < lowest || word > highest {
-            return;
+        if word >= lowest && word <= highest {
+            self.mark_exception(word);
         }
+    }
+
+    #[inline(never)]
+    fn mark_exception(&mut self, word: u64) {
         if let Some(exception) = self.exceptions.get_mut(&word) {
             if !exception.named {
                 exception.named = true;
@@ -414,22 +463,22 @@ impl GcHeap {
     /// Frees the objects and the kept exceptions nothing reaches. Returns whether it ran
     /// (see the module comment for when it does not).
     pub(crate) fn collect(&self) -> bool {
-        self.run_collection(true, false).is_some()
+        self.run_collection(true, None).is_some()
     }
 
     /// Collects (`collect`), and gives every host value (`Val::ExternRef`'s number) the
     /// store's wasm state may still hold: in tables, globals, GC objects, element
     /// segments and exception payloads, and any word of the thread's stacks and
     /// registers that looks like one. `None` if it did not run.
-    pub(crate) fn collect_noting_host_values(&self) -> Option<HashSet<u64>> {
-        self.run_collection(true, true)
+    pub(crate) fn collect_noting_host_values(&self, below: u64) -> Option<LiveHostValues> {
+        self.run_collection(true, Some(below))
     }
 
     /// Frees the kept exceptions nothing reaches, and no object: a collection's marking
     /// without its sweep, which leaves the heap as it is (for `StoreInner::keep_exception`,
     /// which is not a safepoint for allocations).
     pub(crate) fn reclaim_exceptions(&self) {
-        if self.run_collection(false, false).is_some() {
+        if self.run_collection(false, None).is_some() {
             self.exception_reclamations.set(self.exception_reclamations.get() + 1);
         }
     }
@@ -437,7 +486,11 @@ impl GcHeap {
     /// A collection: marks what the roots reach, then frees the kept exceptions nothing
     /// names and, with `free_objects`, the objects nothing reaches.
     #[inline(never)]
-    fn run_collection(&self, free_objects: bool, note_host_values: bool) -> Option<HashSet<u64>> {
+    fn run_collection(
+        &self,
+        free_objects: bool,
+        note_host_values_below: Option<u64>,
+    ) -> Option<LiveHostValues> {
         let registers = callee_saved_registers();
         let here = registers.as_ptr() as usize;
         let stacks = thread_stack().and_then(|thread| live_stacks(here, thread))?;
@@ -455,6 +508,9 @@ impl GcHeap {
             .collect();
         chunks.sort_by_key(|c| c.chunk.start());
         let holes = self.holes.borrow().clone();
+        // Objects start in the first `CHUNK` bytes of their chunk (`chunk_of`).
+        let chunk_span = chunks.first().map_or(0, |c| c.chunk.start())
+            ..chunks.iter().map(|c| c.chunk.end().min(c.chunk.start() + CHUNK)).max().unwrap_or(0);
         let first = chunks.first().map_or(0, |c| c.chunk.start() / CHUNK);
         let last = chunks.last().map_or(0, |c| c.chunk.start() / CHUNK);
         let by_megabyte = (last - first < MAX_SPAN_MEGABYTES).then(|| {
@@ -467,12 +523,13 @@ impl GcHeap {
         let mut gc = Collection {
             chunks,
             by_megabyte,
+            chunk_span,
             holes,
             shapes: Vec::new(),
             last_shape: 0,
             pending: Vec::new(),
             failed: false,
-            host_values: note_host_values.then(HashSet::new),
+            host_values: note_host_values_below.map(LiveHostValues::below),
             exceptions: AddressMap::default(),
             exnref_range: (u64::MAX, 0),
             pending_payloads: Vec::new(),
@@ -495,7 +552,9 @@ impl GcHeap {
         for &w in &registers {
             gc.consider_conservative(w);
         }
+        let mut stack_words = 0;
         for (low, high) in stacks {
+            stack_words += (high - low) / 8;
             for k in 0..(high - low) / 8 {
                 // SAFETY: a stack's used part (`live_stacks`), mapped.
                 let w = unsafe { *(low as *const u64).add(k) };
@@ -547,7 +606,8 @@ impl GcHeap {
         if gc.failed {
             return None;
         }
-        let host_values = gc.host_values.take().unwrap_or_default();
+        let mut host_values = gc.host_values.take().unwrap_or_default();
+        host_values.stack_words = stack_words;
         // Taken out of the map here, dropped once it is no longer borrowed. (Candidates
         // exist only if the map could be borrowed above, and nothing ran since.)
         let mut freed: Vec<Rc<ExceptionInner>> = Vec::new();

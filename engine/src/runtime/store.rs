@@ -7,6 +7,7 @@ use super::address_hash::AddressMap;
 use super::exception::ExceptionInner;
 use super::func::keep_exceptions_in;
 use super::gc::{foreign_object, foreign_object_error, GcHeap};
+pub use super::gc_collector::LiveHostValues;
 use super::vmcontext::VMRuntime;
 use super::wasm_memory::Memory;
 use crate::engine::Engine;
@@ -202,9 +203,11 @@ impl Store {
     /// segments and exception payloads, and in any word of the thread's machine stacks
     /// (suspended fibers' included) and registers that looks like one. An embedder
     /// that numbers its host values can reuse the others, unless it holds some itself
-    /// outside the store. `None` if the collection could not run: assume all alive.
-    pub fn live_host_values(&self) -> Option<std::collections::HashSet<u64>> {
-        self.0.gc_heap.collect_noting_host_values()
+    /// outside the store. Only the numbers below `below` are looked for: the answer
+    /// says that every number from `below` up may be held. `None` if the collection
+    /// could not run: assume all alive.
+    pub fn live_host_values(&self, below: u64) -> Option<LiveHostValues> {
+        self.0.gc_heap.collect_noting_host_values(below)
     }
 
     /// Calls `hook` when an allocation finds the GC heap full even after a collection,
