@@ -387,25 +387,28 @@ pub(crate) fn enforce_range_u32(v: &JsValue, what: &str, ctx: &mut Context) -> J
 /// taken has doubled since the last sweep); then its slot is reused. Without this,
 /// every value JS ever passed as an externref stayed alive.
 ///
-/// A handle is also held outside the store between its making and its use: while the
-/// other arguments of a call are converted, which may run JS (`ConvertingSeveral`
-/// keeps sweeps out of those stretches), and by one value's conversion and its store
-/// into a table or global, which runs no JS. A sweep also frees only handles made
-/// before the previous one ended.
+/// A sweep runs only where a value is converted (`extern_handle_in`), before its
+/// handle is taken, and frees every handle the store does not name. A handle made
+/// earlier must then be where the store looks: in wasm state, or as its word
+/// (`Val::host_value_word`) on a machine stack, which the store scans. Three kinds of
+/// place hold one outside those between its making and its use, and each runs no
+/// sweep meanwhile:
+/// - a `Val` (whose number is not the word) in the other arguments or results of a
+///   conversion of several values, since later ones may run JS: `ConvertingSeveral`
+///   keeps sweeps out of those stretches;
+/// - one value's conversion until its store into a table, global or exception, which
+///   runs no JS and converts nothing else;
+/// - the words of a call's arguments (`plain_extern_arguments`), which lie on the
+///   stack as words while the later ones are converted.
 #[derive(Default, boa_gc::Trace, boa_gc::Finalize)]
 pub(crate) struct ExternRefs {
     values: Vec<Option<JsValue>>,
-    /// The sweep during which each handle was made.
-    #[unsafe_ignore_trace]
-    made_in: Vec<u32>,
     #[unsafe_ignore_trace]
     free: Vec<u64>,
     #[unsafe_ignore_trace]
     taken: usize,
     #[unsafe_ignore_trace]
     sweep_at: usize,
-    #[unsafe_ignore_trace]
-    sweeps: u32,
     /// The object last given a handle, and the handle, while it is taken. An object
     /// passed again, as a program's context object or a node in a loop is, takes the
     /// same handle: the table does not grow, and no sweep comes due.
@@ -415,10 +418,11 @@ pub(crate) struct ExternRefs {
 /// The fewest handles taken before a sweep. Small, because every JS object the table
 /// holds after wasm let go of it is marked again by each of Boa's collections until a
 /// sweep frees it: with a new object kept each call, 4,096 made the call cost 1,887
-/// instructions, 256 makes it 1,561 (callgrind, `call_cost export-keep-fresh`); asking
-/// the store costs little while the stacks are shallow and the GC heap small, and more
-/// sweeps cost a loop of the same object 1,371 → 1,378.
-const FIRST_SWEEP_AT: usize = 256;
+/// instructions, 512 makes it 1,409 (callgrind, `call_cost export-keep-fresh`, N =
+/// 400,000). Asking the store costs little while the stacks are shallow and the GC
+/// heap small: a loop of 1,024 objects in turn costs 1,373 (1,371 at 4,096); at 128,
+/// 1,471.
+const FIRST_SWEEP_AT: usize = 512;
 
 /// A sweep scans the machine stacks word by word (`LiveHostValues::stack_words`): the
 /// next waits for a handle per this many words, so that a call made from deep in a
@@ -434,8 +438,6 @@ impl ExternRefs {
         let object = v.as_object();
         if let Some((last, h)) = &self.last_object {
             if object.as_ref().is_some_and(|o| JsObject::equals(o, last)) {
-                // Young again, as a new handle would be: the next sweep keeps it.
-                self.made_in[*h as usize] = self.sweeps;
                 return *h;
             }
         }
@@ -443,12 +445,10 @@ impl ExternRefs {
         let h = match self.free.pop() {
             Some(h) => {
                 self.values[h as usize] = Some(v.clone());
-                self.made_in[h as usize] = self.sweeps;
                 h
             }
             None => {
                 self.values.push(Some(v.clone()));
-                self.made_in.push(self.sweeps);
                 self.values.len() as u64 - 1
             }
         };
@@ -462,16 +462,14 @@ impl ExternRefs {
         self.taken >= self.sweep_at.max(FIRST_SWEEP_AT)
     }
 
-    /// Frees the handles made before the previous sweep that `live` (the store's
-    /// answer, `None` if it had none) does not hold. The next sweep waits longer in a
+    /// Frees the handles that `live` (the store's answer, `None` if it had none: then
+    /// none) does not hold. The next sweep waits longer in a
     /// store whose GC heap maps `heap_bytes`, since asking marks the whole heap, and
     /// when the stacks were deep, since asking scans them.
     fn sweep(&mut self, live: Option<&LiveHostValues>, heap_bytes: u64) {
-        // Without an answer nothing ages: handles made since the last sweep stay young.
         if let Some(live) = live {
             for (h, slot) in self.values.iter_mut().enumerate() {
-                let old = self.made_in[h] < self.sweeps;
-                if slot.is_some() && old && !live.contains(h as u64) {
+                if slot.is_some() && !live.contains(h as u64) {
                     if self.last_object.as_ref().is_some_and(|(_, last)| *last == h as u64) {
                         self.last_object = None;
                     }
@@ -480,7 +478,6 @@ impl ExternRefs {
                     self.taken -= 1;
                 }
             }
-            self.sweeps += 1;
         }
         let by_stacks = live.map_or(0, |live| live.stack_words() / STACK_WORDS_PER_HANDLE);
         self.sweep_at = next_reclamation_at(self.taken, FIRST_SWEEP_AT, heap_bytes).max(by_stacks);

@@ -234,3 +234,25 @@ fn arguments_of_calls_that_cannot_keep_them_take_no_handles() {
         assert_eq!(taken, 100, "{keeping}: handles taken for 100 fresh objects");
     }
 }
+
+/// A call of a function that keeps its arguments converts them in turn, and converting
+/// the second may sweep the agent's table: the first's handle is then only a word on
+/// the stack, which the store's scan must find, or its slot goes to the second and the
+/// call sees the second twice. 40,000 calls with two fresh objects each, and 10,000
+/// with one (so that the sweeps do not all fall on first arguments), come to over a
+/// hundred sweeps.
+#[test]
+fn the_first_of_two_fresh_arguments_survives_a_sweep_at_the_second() {
+    let mut ctx = exports_context();
+    let script = r#"
+      let bad = 0;
+      for (let k = 0; k < 10000; k++) {
+        const a = { a: k }, b = { b: k };
+        if (e.pickKeeping(1, a, 2.5, b) !== a || e.pickKeeping(0, a, 2.5, b) !== b) bad++;
+        const c = { c: k }, d = { d: k };
+        if (e.pickWideKeeping(1, 0, 0, 0, c, d) !== c || e.pickWideKeeping(0, 0, 0, 0, c, d) !== d) bad++;
+        e.idKeeping({ k });
+      }
+      bad"#;
+    assert_eq!(eval(&mut ctx, script), "0");
+}
