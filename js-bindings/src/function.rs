@@ -424,7 +424,13 @@ fn plain_extern_arguments<const N: usize>(
     }
     let mut host_value_word = |i: usize, word: &mut u64| -> JsResult<()> {
         *word = match refs {
-            Some(refs) => extern_word_in(refs, argument(i), ctx)?,
+            Some(refs) => {
+                let w = extern_word_in(refs, argument(i), ctx)?;
+                // The next argument's conversion may sweep the table, and the store
+                // finds this handle only as its word on the stack: the word must be
+                // in memory then, not only its handle in a register to be tagged later.
+                std::hint::black_box(w)
+            }
             None => Val::host_value_word(ARGUMENT_HANDLES + i as u64).unwrap_or_default(),
         };
         Ok(())

@@ -166,3 +166,32 @@ fn exceptions_js_dropped_are_freed_by_the_engine() {
     assert!(alive < 20_000, "{alive} of 200,001 exceptions alive");
     assert_eq!(eval(&mut ctx, "try { e.rethrow(); } catch (x) { x.getArg(tag, 0) }"), "77");
 }
+
+/// An exception's externref payload is named by the exception the JS object holds, so a
+/// sweep of the externref table that runs while `getArg` converts its index (a
+/// `valueOf` passing fresh objects to a keeping export, thousands of handles) leaves
+/// it: `getArg` gives back the very object.
+#[test]
+fn externref_payloads_survive_sweeps_during_get_arg() {
+    let mut ctx = context();
+    define_bytes(
+        &mut ctx,
+        "keeper",
+        r#"(module
+          (global $last (mut externref) (ref.null extern))
+          (func (export "keep") (param externref) (global.set $last (local.get 0))))"#,
+    );
+    let script = r#"
+        var tag = new WebAssembly.Tag({ parameters: ["externref", "externref"] });
+        var k = new WebAssembly.Instance(new WebAssembly.Module(keeper)).exports;
+        // Handles in the thousands, whose words stack noise is unlikely to hold.
+        var held = new WebAssembly.Table({ element: "externref", initial: 0 });
+        for (let i = 0; i < 5000; i++) held.grow(1, { i });
+        var first = { first: true }, second = { second: true };
+        var x = new WebAssembly.Exception(tag, [first, second]);
+        first = second = undefined;
+        var churning = { valueOf() { for (let i = 0; i < 3000; i++) k.keep({ i }); return 1; } };
+        var a = x.getArg(tag, churning), b = x.getArg(tag, 0);
+        [a.second, b.first, x.getArg(tag, churning) === a].join()"#;
+    assert_eq!(eval(&mut ctx, script), "true,true,true");
+}

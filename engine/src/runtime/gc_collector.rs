@@ -54,7 +54,8 @@ const MAX_SPAN_MEGABYTES: usize = 1 << 16;
 /// The host values (`Val::ExternRef`'s numbers) below a bound that a collection found
 /// the store may still hold (`Store::live_host_values`). A set of bits, not a hash set:
 /// every stack word with a host value's tag is noted, and hashing them was most of the
-/// cost of asking; the bound keeps out the words that only look like one.
+/// cost of asking; the bound keeps out the words that only look like one. The default
+/// (bound 0) names every value: what a collection that looked for none answers.
 #[derive(Default)]
 pub struct LiveHostValues {
     bits: Vec<u64>,
