@@ -462,10 +462,10 @@ impl ExternRefs {
         self.taken >= self.sweep_at.max(FIRST_SWEEP_AT)
     }
 
-    /// Frees the handles that `live` (the store's answer, `None` if it had none: then
-    /// none) does not hold. The next sweep waits longer in a
-    /// store whose GC heap maps `heap_bytes`, since asking marks the whole heap, and
-    /// when the stacks were deep, since asking scans them.
+    /// Frees the handles that `live`, the store's answer, does not hold (none without
+    /// an answer). The next sweep waits longer in a store whose GC heap maps
+    /// `heap_bytes`, since asking marks the whole heap, and when the stacks were deep,
+    /// since asking scans them.
     fn sweep(&mut self, live: Option<&LiveHostValues>, heap_bytes: u64) {
         if let Some(live) = live {
             for (h, slot) in self.values.iter_mut().enumerate() {

@@ -806,6 +806,12 @@ fn custom_section_names_with_lone_surrogates() {
     assert_eq!(eval(&mut ctx, script), "|2|1");
 }
 
+/// How many collections the context's wasm GC heap has had: each externref sweep is
+/// one.
+fn wasm_collections(ctx: &mut Context) -> u64 {
+    sidewinder_js::gc_stats(ctx).expect("installed").collections
+}
+
 /// An externref sweep asks the store, which marks its whole GC heap: next to a big heap
 /// sweeps wait for one handle per 128 bytes of it (`next_reclamation_at`). With a
 /// 31 MiB list alive, 500,000 calls passing fresh objects took 2.6 s before and 0.70 s
@@ -835,14 +841,13 @@ fn externref_sweeps_wait_longer_next_to_a_big_gc_heap() {
         &mut ctx,
         "var e = new WebAssembly.Instance(new WebAssembly.Module(listBytes)).exports; e.build(1000000)",
     );
-    let collections = |ctx: &mut Context| sidewinder_js::gc_stats(ctx).expect("installed").collections;
-    let before = collections(&mut ctx);
+    let before = wasm_collections(&mut ctx);
     let script = r#"
       let ok = true;
       for (let k = 0; k < 30000; k++) { const o = { k }; if (e.id(o) !== o) ok = false; }
       String(ok)"#;
     assert_eq!(eval(&mut ctx, script), "true");
-    let sweeps = collections(&mut ctx) - before;
+    let sweeps = wasm_collections(&mut ctx) - before;
     assert!(sweeps <= 1, "{sweeps} sweeps for 30,000 externrefs next to a 31 MiB heap");
 }
 
@@ -887,10 +892,9 @@ fn externref_sweeps_wait_longer_under_deep_stacks() {
            } } }).exports; 0"#,
     );
     let sweeps = |depth: u32, ctx: &mut Context| {
-        let collections = |ctx: &mut Context| sidewinder_js::gc_stats(ctx).expect("installed").collections;
-        let before = collections(ctx);
+        let before = wasm_collections(ctx);
         eval(ctx, &format!("deep.rec({depth}); 0"));
-        collections(ctx) - before
+        wasm_collections(ctx) - before
     };
     let shallow = sweeps(0, &mut ctx);
     let deep = sweeps(8000, &mut ctx);

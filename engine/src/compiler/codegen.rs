@@ -1460,8 +1460,6 @@ impl<'a> FuncCompiler<'a> {
 
     // ---- calls ----
 
-    /// Calls a wasm function: arguments to the outgoing area, registers spilled,
-    /// results pushed.
     /// The callee of a `call` or `return_call` of function `function_index`. An import
     /// could keep a reference it is given (`keeps_references`); a function of this
     /// module is followed when the module is linked.
@@ -1474,6 +1472,8 @@ impl<'a> FuncCompiler<'a> {
         }
     }
 
+    /// Calls a wasm function: arguments to the outgoing area, registers spilled,
+    /// results pushed.
     pub(crate) fn emit_call(&mut self, callee: Callee, ty: &FuncType) {
         self.preload_register_args(ty);
         let register_args = self.register_arg_sources(ty);

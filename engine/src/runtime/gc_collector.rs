@@ -555,8 +555,9 @@ impl GcHeap {
         }
         let mut stack_words = 0;
         for (low, high) in stacks {
-            stack_words += (high - low) / 8;
-            for k in 0..(high - low) / 8 {
+            let words = (high - low) / 8;
+            stack_words += words;
+            for k in 0..words {
                 // SAFETY: a stack's used part (`live_stacks`), mapped.
                 let w = unsafe { *(low as *const u64).add(k) };
                 gc.consider_conservative(w);
