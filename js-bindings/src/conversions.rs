@@ -541,14 +541,21 @@ pub(crate) fn extern_handle_in(refs: &RefCell<ExternRefs>, v: &JsValue, ctx: &mu
     };
     let sweep = refs.borrow().sweep_due() && held == 0;
     if sweep {
-        let store = crate::realm::store(ctx)?;
-        let below = refs.borrow().values.len() as u64;
-        let live = store.live_host_values(below);
-        let heap_bytes = store.gc_stats().mapped_bytes;
-        refs.borrow_mut().sweep(live.as_ref(), heap_bytes);
+        sweep_extern_refs(refs, ctx)?;
     }
     hold();
     Ok(refs.borrow_mut().take(v))
+}
+
+/// Frees the handles in `refs` that the store does not name (`ExternRefs::sweep`).
+#[inline(never)]
+fn sweep_extern_refs(refs: &RefCell<ExternRefs>, ctx: &mut Context) -> JsResult<()> {
+    let store = crate::realm::store(ctx)?;
+    let below = refs.borrow().values.len() as u64;
+    let live = store.live_host_values(below);
+    let heap_bytes = store.gc_stats().mapped_bytes;
+    refs.borrow_mut().sweep(live.as_ref(), heap_bytes);
+    Ok(())
 }
 
 /// The JS value of the host value `handle` in the agent's table `refs`: `undefined`

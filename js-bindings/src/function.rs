@@ -19,7 +19,6 @@ use sidewinder_engine::{
     SMALL_ARGS, WIDE_ARGS,
 };
 use std::cell::RefCell;
-use std::mem::ManuallyDrop;
 use std::rc::{Rc, Weak};
 use std::sync::Mutex;
 
@@ -177,6 +176,9 @@ struct ExternCaptures<const N: usize> {
     #[unsafe_ignore_trace]
     params: [ValType; N],
     num_params: usize,
+    /// `ExternCaller::result`.
+    #[unsafe_ignore_trace]
+    result: Option<ValType>,
     /// `ExternCaller::sets_globals` and `ExternCaller::keeps_no_arguments`, copied: read
     /// as fields they cost a call 6 to 12 instructions less than through the caller's
     /// enum (callgrind, `identity`).
@@ -316,6 +318,7 @@ fn extern_native_function_of<const N: usize>(
     let captures = ExternCaptures {
         params,
         num_params: types.len(),
+        result: caller.result(),
         sets_globals: caller.sets_globals(),
         keeps_no_arguments: caller.keeps_no_arguments(),
         caller,
@@ -348,34 +351,78 @@ fn call_extern_export<const N: usize>(
     if !plain_extern_arguments(args, &caps.params, caps.num_params, refs.as_deref(), &mut words, ctx)? {
         return call_other_export(this, args, &caps.other, ctx);
     }
-    let outcome = if caps.caller.is_leaf() {
-        caps.caller.call_in_place(&mut words)
+    // The words as passed, to find an argument given back (`argument_of_word`): a
+    // small call leaves `words` as they were, but `call_raw_in_place` does not promise it.
+    let passed = words;
+    let raw = if caps.caller.is_leaf() {
+        caps.caller.call_raw_in_place(&mut words)
     } else {
         let _scope = ContextScope::enter(ctx);
-        caps.caller.call_in_place(&mut words)
+        caps.caller.call_raw_in_place(&mut words)
     };
-    if caps.sets_globals || !caps.caller.is_leaf() {
-        refresh_live_bindings(ctx);
+    let refresh = |ctx: &mut Context| {
+        if caps.sets_globals || !caps.caller.is_leaf() {
+            refresh_live_bindings(ctx);
+        }
+    };
+    let raw = match raw {
+        Ok(raw) => raw,
+        Err(e) => {
+            refresh(ctx);
+            return Err(engine_error(e, ctx));
+        }
+    };
+    let host_value = match caps.result {
+        Some(t) if t == ValType::EXTERNREF => Val::host_value_of_word(raw),
+        _ => None,
+    };
+    let Some(handle) = host_value else {
+        if let Some(t) = caps.result.filter(|&t| t != ValType::EXTERNREF) {
+            refresh(ctx);
+            return Ok(raw_number_to_js(raw, t));
+        }
+        // An object's address the callee returned is held by nothing else: made a value
+        // before anything else runs.
+        let result = caps.caller.result_of_raw(raw);
+        refresh(ctx);
+        return match result {
+            Ok(Some(v)) => to_js(&v, ctx),
+            Ok(None) => Ok(JsValue::undefined()),
+            Err(e) => Err(engine_error(e, ctx)),
+        };
+    };
+    refresh(ctx);
+    Ok(match (&refs, handle.checked_sub(ARGUMENT_HANDLES)) {
+        // A leaf gave back an argument: its word, so its value (no sweep ran since the
+        // handle was taken, so the handle names the same value).
+        (Some(refs), _) => match caps.caller.is_leaf() {
+            true => argument_of_word(args, &caps.params, &passed, raw),
+            false => None,
+        }
+        .unwrap_or_else(|| extern_value_in(refs, handle)),
+        (None, Some(i)) => args.get(i as usize).cloned().unwrap_or_default(),
+        // A host value the callee read from a global, a table or an object.
+        (None, None) => {
+            caps.extern_refs.upgrade().map_or_else(JsValue::undefined, |refs| extern_value_in(&refs, handle))
+        }
+    })
+}
+
+/// The `externref` argument whose word, as `plain_extern_arguments` made it from
+/// `args` for `params`, is the host value word `word`: for a small call only (a wide
+/// call's words are not kept whole). A number's bits may equal any word.
+#[inline(always)]
+fn argument_of_word<const N: usize>(
+    args: &[JsValue],
+    params: &[ValType; N],
+    passed: &[u64; N],
+    word: u64,
+) -> Option<JsValue> {
+    if N > SMALL_ARGS {
+        return None;
     }
-    // A host value needs no drop: out of line, `Val`'s drop cost a call 20
-    // instructions (callgrind).
-    let outcome = ManuallyDrop::new(outcome);
-    if let Ok(Some(Val::ExternRef(Some(handle)))) = *outcome {
-        return Ok(match (&refs, handle.checked_sub(ARGUMENT_HANDLES)) {
-            (Some(refs), _) => extern_value_in(refs, handle),
-            (None, Some(i)) => args.get(i as usize).cloned().unwrap_or_default(),
-            // A host value the callee read from a global, a table or an object.
-            (None, None) => caps
-                .extern_refs
-                .upgrade()
-                .map_or_else(JsValue::undefined, |refs| extern_value_in(&refs, handle)),
-        });
-    }
-    match ManuallyDrop::into_inner(outcome) {
-        Ok(Some(result)) => to_js(&result, ctx),
-        Ok(None) => Ok(JsValue::undefined()),
-        Err(e) => Err(engine_error(e, ctx)),
-    }
+    let i = passed.iter().zip(params).position(|(&w, &t)| w == word && t == ValType::EXTERNREF)?;
+    args.get(i).cloned()
 }
 
 /// The host values a call that cannot keep its arguments

@@ -37,6 +37,12 @@ const MODULE: &str = r#"(module
     (select (result externref) (local.get 1) (local.get 3) (local.get 0)))
   (func (export "pickWideKeeping") (param i32 f64 i32 i32 externref externref) (result externref)
     (call $idKeeping (select (result externref) (local.get 4) (local.get 5) (local.get 0))))
+  ;; Keeps its externref, and gives back another, beside an i64 whose bits may be any
+  ;; host value's word.
+  (global $other (export "other") (mut externref) (ref.null extern))
+  (func (export "otherBeside") (param i64 externref) (result externref)
+    (global.set $last (local.get 1))
+    (global.get $other))
   (func (export "hold") (param i32 externref) (table.set $held (local.get 0) (local.get 1)))
   (func (export "point") (param i32) (result externref)
     (extern.convert_any (struct.new $point (local.get 0))))
@@ -255,4 +261,25 @@ fn the_first_of_two_fresh_arguments_survives_a_sweep_at_the_second() {
       }
       bad"#;
     assert_eq!(eval(&mut ctx, script), "0");
+}
+
+/// A call that keeps its arguments takes a handle for each host value, and a host value
+/// it gives back whose word is an `externref` argument's is that argument. An i64
+/// argument's bits may equal any host value's word: a host value given back beside it
+/// is still the value its handle names.
+#[test]
+fn a_host_value_given_back_is_not_a_number_argument_of_its_bits() {
+    let mut ctx = exports_context();
+    let script = r#"
+      const other = { other: true };
+      e.other.value = other;
+      let bad = [];
+      for (let w = 0n; w < 4096n; w++) {
+        const fresh = { w };
+        const got = e.otherBeside(w, fresh);
+        if (got !== other) bad.push(`${w}: ${typeof got}`);
+        if (e.last.value !== fresh) bad.push(`${w}: last`);
+      }
+      bad.slice(0, 5).join(", ") || "ok""#;
+    assert_eq!(eval(&mut ctx, script), "ok");
 }
