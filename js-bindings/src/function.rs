@@ -381,9 +381,10 @@ fn call_extern_export<const N: usize>(
             refresh(ctx);
             return Ok(raw_number_to_js(raw, t));
         }
-        // An object's address the callee returned is held by nothing else: made a value
-        // before anything else runs.
-        let result = caps.caller.result_of_raw(raw);
+        // SAFETY: `raw` is what the call has just returned; nothing has run since. (An
+        // object's address the callee returned is held by nothing else: it is made a
+        // value before anything else runs.)
+        let result = unsafe { caps.caller.result_of_raw(raw) };
         refresh(ctx);
         return match result {
             Ok(Some(v)) => to_js(&v, ctx),

@@ -163,7 +163,8 @@ impl<const N: usize> ExternCaller<N> {
     #[inline(always)]
     pub fn call_in_place(&self, args: &mut [u64; N]) -> Result<Option<Val>> {
         let raw = self.call_raw_in_place(args)?;
-        self.result_of_raw(raw)
+        // SAFETY: `raw` is what the call has just returned, and nothing has run since.
+        unsafe { self.result_of_raw(raw) }
     }
 
     /// `call_in_place`, giving the result as the callee left it: a number's bits
@@ -212,11 +213,15 @@ impl<const N: usize> ExternCaller<N> {
         Ok(raw)
     }
 
-    /// The function's result (`None` if it has none) from `raw`, what
-    /// `call_raw_in_place` has just returned: nothing may run between the two, since an
-    /// `externref` result may be an object's address, which only the callee holds.
+    /// The function's result (`None` if it has none) from `raw`.
+    ///
+    /// # Safety
+    ///
+    /// `raw` is what `call_raw_in_place` of this caller has just returned, and nothing
+    /// has run since that could collect the store's GC heap (no wasm, no allocation in
+    /// it): an `externref` result may be the address of an object only the callee held.
     #[inline(always)]
-    pub fn result_of_raw(&self, raw: u64) -> Result<Option<Val>> {
+    pub unsafe fn result_of_raw(&self, raw: u64) -> Result<Option<Val>> {
         Ok(Some(match self.result {
             None => return Ok(None),
             Some(ValType::I32) => Val::I32(raw as i32),
