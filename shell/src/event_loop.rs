@@ -7,9 +7,11 @@
 //! The executor is Boa's to the letter on purpose (a review of a first version that
 //! drained Boa's executor between timers found four differences scripts can see:
 //! `FinalizationRegistry` callbacks lost, `WeakRef` targets kept, a failed timer's
-//! promise jobs left queued, cancelled timers kept until due). The one change is the
-//! sleep, and that timers due at the current instant run now rather than on the next
-//! pass.
+//! promise jobs left queued, cancelled timers kept until due). The changes are the
+//! sleep; that timers due at the current instant run now rather than on the next pass;
+//! and that promise jobs run to the last before any timer and after each, as HTML's
+//! microtask checkpoints do (Boa's runs the timers due first in each pass, so a script
+//! that took longer than a timer's delay saw the timer before its own microtasks).
 
 use boa_engine::context::time::JsInstant;
 use boa_engine::job::{
@@ -105,6 +107,19 @@ impl EventLoop {
         }
     }
 
+    /// Runs promise jobs (microtasks) until none is left, those they queue included.
+    fn run_promise_jobs(&self, context: &mut Context) -> JsResult<()> {
+        loop {
+            let jobs = take(&self.promise_jobs);
+            if jobs.is_empty() {
+                return Ok(());
+            }
+            for job in jobs {
+                job.call(context)?;
+            }
+        }
+    }
+
     /// When only timers wait, sleeps until the first is due.
     fn sleep_until_a_timer_is_due(&self, context: &Context) {
         if self.has_jobs_besides_timers() {
@@ -153,9 +168,20 @@ impl JobExecutor for EventLoop {
             for job in take(&self.finalization_jobs) {
                 finalizing.insert(job.call(context));
             }
+            // What the script or the last job queued runs before any timer, and what a
+            // timer queues before the next: HTML's microtask checkpoint after each task,
+            // which d8 and Node keep too. Boa's executor runs the timers due first, so
+            // the order scripts saw depended on how long they took.
+            if let Err(e) = self.run_promise_jobs(&mut context.borrow_mut()) {
+                self.clear();
+                return Err(e);
+            }
             let now = context.borrow().clock().now();
             for timer in self.take_due(now) {
-                if let Err(e) = self.run_timer(timer, &mut context.borrow_mut()) {
+                let mut context = context.borrow_mut();
+                if let Err(e) =
+                    self.run_timer(timer, &mut context).and_then(|()| self.run_promise_jobs(&mut context))
+                {
                     self.clear();
                     return Err(e);
                 }
@@ -176,11 +202,9 @@ impl JobExecutor for EventLoop {
                 self.clear();
                 return Err(e);
             }
-            for job in take(&self.promise_jobs) {
-                if let Err(e) = job.call(&mut context.borrow_mut()) {
-                    self.clear();
-                    return Err(e);
-                }
+            if let Err(e) = self.run_promise_jobs(&mut context.borrow_mut()) {
+                self.clear();
+                return Err(e);
             }
             for job in take(&self.generic_jobs) {
                 if let Err(e) = job.call(&mut context.borrow_mut()) {
