@@ -98,6 +98,28 @@ fn closure_keep(_this: &JsValue, args: &[JsValue], kept: &Kept, _ctx: &mut Conte
     Ok(v)
 }
 
+/// Keeps both its arguments and returns the second, as an embedder would write it:
+/// against a wasm export that sets two `externref` globals.
+fn closure_keep_two(
+    _this: &JsValue,
+    args: &[JsValue],
+    kept: &KeptTwo,
+    _ctx: &mut Context,
+) -> JsResult<JsValue> {
+    let first = args.first().cloned().unwrap_or_default();
+    let second = args.get(1).cloned().unwrap_or_default();
+    *kept.first.borrow_mut() = first;
+    *kept.second.borrow_mut() = second.clone();
+    Ok(second)
+}
+
+/// Where `closure_keep_two` keeps its arguments.
+#[derive(Trace, Finalize)]
+struct KeptTwo {
+    first: boa_gc::GcRefCell<JsValue>,
+    second: boa_gc::GcRefCell<JsValue>,
+}
+
 /// `Math.abs`, as an embedder would write it.
 fn closure_abs(
     _this: &JsValue,
@@ -134,6 +156,9 @@ const EXPORTS: &str = r#"(module
   (func (export "identity5") (param externref i32 i32 i32 i32) (result externref) (call $identity (local.get 0)))
   (global $kept (mut externref) (ref.null extern))
   (func (export "keep") (param externref) (result externref) (global.set $kept (local.get 0)) (local.get 0))
+  (global $keptFirst (mut externref) (ref.null extern))
+  (func (export "keepTwo") (param externref externref) (result externref)
+    (global.set $keptFirst (local.get 0)) (global.set $kept (local.get 1)) (local.get 1))
   (func (export "negCalling") (param f64) (result f64) (call $neg (local.get 0)))
   ;; The same with a load from memory: leaves still, but a load may trap, so the call
   ;; goes through the entry trampoline (`Func::is_trap_free`). Byte 1 holds 1, and the
@@ -202,6 +227,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "export-keep-fresh" => ("exports.keep", Family::Fresh, "[object Object]"),
         "closure-keep-fresh" => ("closureKeep", Family::Fresh, "[object Object]"),
         "closure-identity-refs" => ("closureIdentity", Family::Refs, "[object Object]"),
+        "empty-two" => ("null", Family::Two, ""),
+        "export-keep-two" => ("exports.keepTwo", Family::Two, "[object Object]"),
+        "closure-keep-two" => ("closureKeepTwo", Family::Two, "[object Object]"),
         // A JS function called from a JS loop, against the same function imported by
         // wasm and called from a wasm loop (each minus its loop alone).
         "js-function" => ("jsFunction", Family::Int, "2"),
@@ -233,10 +261,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
     ];
     let kept = Kept { last: boa_gc::GcRefCell::new(JsValue::undefined()) };
-    let natives = natives.into_iter().chain([(
-        js_string!("closureKeep"),
-        NativeFunction::from_copy_closure_with_captures(closure_keep, kept),
-    )]);
+    let kept_two = KeptTwo {
+        first: boa_gc::GcRefCell::new(JsValue::undefined()),
+        second: boa_gc::GcRefCell::new(JsValue::undefined()),
+    };
+    let natives = natives.into_iter().chain([
+        (js_string!("closureKeep"), NativeFunction::from_copy_closure_with_captures(closure_keep, kept)),
+        (
+            js_string!("closureKeepTwo"),
+            NativeFunction::from_copy_closure_with_captures(closure_keep_two, kept_two),
+        ),
+    ]);
     for (name, function) in natives {
         let object = FunctionObjectBuilder::new(ctx.realm(), function).name(name.clone()).length(2).build();
         ctx.register_global_property(name, object, Attribute::all()).map_err(|e| e.to_string())?;
@@ -252,10 +287,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Family::Refs => ("f(objects[i & 1023])", "objects[i & 1023]", "f(o)"),
         Family::Ref5 => ("f(o, i, 1, 2, 3)", "o", "f(o, 1, 2, 3, 4)"),
         Family::Fresh => ("f({ k: i })", "({ k: i })", "f(o)"),
+        Family::Two => ("f(o, p)", "p", "f(p, o)"),
     };
     let setup = format!(
         "const jsFunction = (a, b) => a;
          const o = {{}};
+         const p = {{ p: 1 }};
          const big = 5n;
          const objects = Array.from({{ length: 1024 }}, (_, k) => ({{ k }}));
          const exports = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array([{list}])),
@@ -301,6 +338,8 @@ enum Family {
     Ref5,
     /// A new object in every call.
     Fresh,
+    /// Two objects, the same two in every call.
+    Two,
 }
 
 /// The sum of the integers below `n`, as wasm's i32 arithmetic gives it.

@@ -164,8 +164,10 @@ fn arguments_that_are_not_plain_convert_in_order_once() {
     assert_eq!(eval(&mut ctx, script), "true,true,true,true ixix");
 }
 
-/// One object passed 100,000 times takes one handle; objects held in a table stay
-/// theirs while the same and fresh objects go through in between, across sweeps.
+/// One object passed 100,000 times to a function that keeps it takes one handle, and
+/// four objects passed in turn as two arguments of each call take four; objects held
+/// in a table stay theirs while the same and fresh objects go through in between,
+/// across sweeps.
 #[test]
 fn an_object_passed_again_takes_its_handle_again() {
     let mut ctx = exports_context();
@@ -173,11 +175,22 @@ fn an_object_passed_again_takes_its_handle_again() {
     let script = r#"
       const o = { o: 1 };
       let ok = true;
-      for (let k = 0; k < 100000; k++) if (e.id(o) !== o) ok = false;
+      for (let k = 0; k < 100000; k++) if (e.idKeeping(o) !== o) ok = false;
       String(ok)"#;
     assert_eq!(eval(&mut ctx, script), "true");
     let after = sidewinder_js::extern_ref_count(&mut ctx);
     assert!(after <= before + 1, "{before} handles before, {after} after");
+    let script = r#"
+      const four = [{ a: 1 }, { b: 1 }, { c: 1 }, { d: 1 }];
+      let right = true;
+      for (let k = 0; k < 50000; k++) {
+        if (e.pickKeeping(1, four[0], 2.5, four[1]) !== four[0]) right = false;
+        if (e.pickKeeping(0, four[2], 2.5, four[3]) !== four[3]) right = false;
+      }
+      String(right && e.held.get(2) === four[3])"#;
+    assert_eq!(eval(&mut ctx, script), "true");
+    let four = sidewinder_js::extern_ref_count(&mut ctx);
+    assert!(four <= after + 4, "{after} handles before four objects in turn, {four} after");
     let script = r#"
       const kept = [{ kept: 0 }, { kept: 1 }];
       e.hold(0, kept[0]);
@@ -282,4 +295,24 @@ fn a_host_value_given_back_is_not_a_number_argument_of_its_bits() {
       }
       bad.slice(0, 5).join(", ") || "ok""#;
     assert_eq!(eval(&mut ctx, script), "ok");
+}
+
+/// An object remembered with its handle (so that it takes the same one when passed
+/// again) is forgotten when a sweep frees the handle: passed again after the slot went
+/// to another value, it takes a new one, and wasm keeps it, not that value.
+#[test]
+fn an_object_whose_handle_was_freed_takes_a_new_one() {
+    let mut ctx = exports_context();
+    let script = r#"
+      let bad = 0;
+      for (let k = 0; k < 20000; k++) {
+        const a = { a: k };
+        e.idKeeping(a);
+        e.last.value = null;
+        e.idKeeping({ fresh: k });
+        e.last.value = null;
+        if (e.idKeeping(a) !== a || e.last.value !== a) bad++;
+      }
+      bad"#;
+    assert_eq!(eval(&mut ctx, script), "0");
 }
