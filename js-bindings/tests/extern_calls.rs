@@ -175,7 +175,7 @@ fn an_object_passed_again_takes_its_handle_again() {
     let script = r#"
       const o = { o: 1 };
       let ok = true;
-      for (let k = 0; k < 100000; k++) if (e.idKeeping(o) !== o) ok = false;
+      for (let k = 0; k < 100000; k++) if (e.idKeeping(o) !== o || e.last.value !== o) ok = false;
       String(ok)"#;
     assert_eq!(eval(&mut ctx, script), "true");
     let after = sidewinder_js::extern_ref_count(&mut ctx);
@@ -185,9 +185,10 @@ fn an_object_passed_again_takes_its_handle_again() {
       let right = true;
       for (let k = 0; k < 50000; k++) {
         if (e.pickKeeping(1, four[0], 2.5, four[1]) !== four[0]) right = false;
-        if (e.pickKeeping(0, four[2], 2.5, four[3]) !== four[3]) right = false;
+        if (e.held.get(2) !== four[1]) right = false;
+        if (e.pickKeeping(0, four[2], 2.5, four[3]) !== four[3] || e.held.get(2) !== four[3]) right = false;
       }
-      String(right && e.held.get(2) === four[3])"#;
+      String(right)"#;
     assert_eq!(eval(&mut ctx, script), "true");
     let four = sidewinder_js::extern_ref_count(&mut ctx);
     assert!(four <= after + 4, "{after} handles before four objects in turn, {four} after");

@@ -1,5 +1,6 @@
-//! The shell's event loop (`event_loop.rs`): Boa's executor's order and error handling,
-//! and waiting for a timer sleeps rather than spins.
+//! The shell's event loop (`event_loop.rs`): Boa's executor's error handling, HTML's
+//! order (promise jobs before any timer and after each), and waiting for a timer
+//! sleeps rather than spins.
 
 use boa_engine::{Context, Source};
 use sidewinder_shell::environment::{new_context, Options};
@@ -61,9 +62,11 @@ fn timers_run_in_due_order_with_promise_jobs_after_each_timer() {
              let ticks = 0;
              const interval = setInterval(() => {
                order.push('interval ' + ++ticks);
-               if (ticks === 3) clearInterval(interval);
-             }, 30);
-             setTimeout(() => { globalThis.result = order.join(); }, 200);",
+               if (ticks === 3) {
+                 clearInterval(interval);
+                 globalThis.result = order.join();
+               }
+             }, 30);",
         )
     });
     // As HTML (and Node) order them: the promise jobs a timer queued run before the
