@@ -200,7 +200,7 @@ fn an_object_passed_again_takes_its_handle_again() {
         // The held object, a fresh one, and the other kept one in turn: fresh objects
         // take handles until sweeps come, and the last object changes every call.
         const v = k % 3 === 0 ? kept[0] : k % 3 === 1 ? { k } : kept[1];
-        if (e.idCalling(v) !== v) good = false;
+        if (e.idKeeping(v) !== v || e.last.value !== v) good = false;
         if (k === 15000) e.hold(1, kept[1]);
       }
       good && e.held.get(0) === kept[0] && e.held.get(1) === kept[1] && e.id(kept[0]) === kept[0]"#;
