@@ -56,13 +56,15 @@ done
 # through a call (`identity5`, more parameters than the small entries take); and one
 # that also keeps its argument in a global (`keep`, against a closure keeping it in a
 # cell), so that host values take slots in the handle table: the same object, one of
-# 1,024 in turn, and a new object each call; and two objects kept by each call (`keepTwo`).
+# 1,024 in turn, and a new object each call; and two objects kept by each call
+# (`keepTwo`): the same two, and the same one beside a new one.
 for pair in "int5 export-sum5 closure-sum5" "int5 export-sum5-load closure-sum5" \
             "big export-inc64 closure-inc64" "int export-swap closure-swap" \
             "ref export-identity closure-identity" "ref export-identity-calling closure-identity" \
             "refs export-identity-refs closure-identity-refs" "ref5 export-identity5 closure-identity5" \
             "ref export-keep closure-keep" "refs export-keep-refs closure-keep-refs" \
-            "fresh export-keep-fresh closure-keep-fresh" "two export-keep-two closure-keep-two"; do
+            "fresh export-keep-fresh closure-keep-fresh" "two export-keep-two closure-keep-two" \
+            "beside export-keep-beside closure-keep-beside"; do
   set -- $pair
   empty=$(count "empty-$1")
   per_export=$(( ($(count "$2") - empty) / N ))

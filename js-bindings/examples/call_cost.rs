@@ -230,6 +230,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "empty-two" => ("null", Family::Two, ""),
         "export-keep-two" => ("exports.keepTwo", Family::Two, "[object Object]"),
         "closure-keep-two" => ("closureKeepTwo", Family::Two, "[object Object]"),
+        "empty-beside" => ("null", Family::Beside, ""),
+        "export-keep-beside" => ("exports.keepTwo", Family::Beside, "[object Object]"),
+        "closure-keep-beside" => ("closureKeepTwo", Family::Beside, "[object Object]"),
         // A JS function called from a JS loop, against the same function imported by
         // wasm and called from a wasm loop (each minus its loop alone).
         "js-function" => ("jsFunction", Family::Int, "2"),
@@ -288,6 +291,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Family::Ref5 => ("f(o, i, 1, 2, 3)", "o", "f(o, 1, 2, 3, 4)"),
         Family::Fresh => ("f({ k: i })", "({ k: i })", "f(o)"),
         Family::Two => ("f(o, p)", "p", "f(p, o)"),
+        Family::Beside => ("f(o, { k: i })", "({ k: i })", "f(p, o)"),
     };
     let setup = format!(
         "const jsFunction = (a, b) => a;
@@ -340,6 +344,8 @@ enum Family {
     Fresh,
     /// Two objects, the same two in every call.
     Two,
+    /// The same object beside a new one in every call.
+    Beside,
 }
 
 /// The sum of the integers below `n`, as wasm's i32 arithmetic gives it.
