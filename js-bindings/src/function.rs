@@ -373,14 +373,14 @@ fn call_extern_export<const N: usize>(
         }
     };
     let host_value = match caps.result {
-        Some(t) if t == ValType::EXTERNREF => Val::host_value_of_word(raw),
-        _ => None,
-    };
-    let Some(handle) = host_value else {
-        if let Some(t) = caps.result.filter(|&t| t != ValType::EXTERNREF) {
+        Some(t) if t != ValType::EXTERNREF => {
             refresh(ctx);
             return Ok(raw_number_to_js(raw, t));
         }
+        Some(_) => Val::host_value_of_word(raw),
+        None => None,
+    };
+    let Some(handle) = host_value else {
         // SAFETY: `raw` is what the call has just returned; nothing has run since. (An
         // object's address the callee returned is held by nothing else: it is made a
         // value before anything else runs.)
